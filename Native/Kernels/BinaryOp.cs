@@ -1,0 +1,3 @@
+namespace TrtEngine.Native.Kernels;
+
+public enum BinaryOp : byte { Add, Sub, Mul, Div, Max, Min, Pow }

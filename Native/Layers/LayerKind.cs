@@ -1,0 +1,12 @@
+namespace TrtEngine.Native.Layers;
+
+/// <summary>Layer type tags; their numbers are part of the plan format.</summary>
+public enum LayerKind : byte
+{
+    Gemm = 1,
+    MatMul = 2,
+    Elementwise = 3,
+    Activation = 4,
+    Softmax = 5,
+    Reshape = 6,
+}

@@ -1,0 +1,192 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Plan;
+
+/// <summary>
+/// The plan file: an 8-byte magic, format version, flags, body length, SHA-256 of the body, then the body.
+/// The checksum is verified before anything is parsed, and every count is bounded by the bytes present.
+/// </summary>
+internal static class PlanSerializer
+{
+    private static ReadOnlySpan<byte> Magic => "TRTEPLAN"u8;
+    private const int HeaderLength = 8 + 4 + 4 + 8 + 32;
+    private const int FlagHasWeights = 1;
+
+    public static void Write(Stream stream, EnginePlan plan, WeightSet? weights)
+    {
+        using var body = new MemoryStream();
+        var w = new PlanWriter(body);
+        WriteBody(w, plan);
+        if (weights is not null)
+            foreach (var buffer in weights.Buffers) w.Write(buffer);
+        w.Flush();
+
+        Span<byte> header = stackalloc byte[HeaderLength];
+        Magic.CopyTo(header);
+        BinaryPrimitives.WriteInt32LittleEndian(header[8..], EnginePlan.FormatVersion);
+        BinaryPrimitives.WriteInt32LittleEndian(header[12..], weights is null ? 0 : FlagHasWeights);
+        BinaryPrimitives.WriteInt64LittleEndian(header[16..], body.Length);
+        SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length), header[24..]);
+        stream.Write(header);
+        stream.Write(body.GetBuffer(), 0, (int)body.Length);
+    }
+
+    /// <summary>Reads the header only: format version, whether weights are included, and whether the checksum holds.</summary>
+    public static (int Version, bool HasWeights) ReadHeader(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length < HeaderLength || !bytes[..8].SequenceEqual(Magic))
+            throw new PlanFormatException("This is not a TrtEngine plan (no TRTEPLAN header).");
+        int version = BinaryPrimitives.ReadInt32LittleEndian(bytes[8..]);
+        int flags = BinaryPrimitives.ReadInt32LittleEndian(bytes[12..]);
+        return (version, (flags & FlagHasWeights) != 0);
+    }
+
+    public static (EnginePlan Plan, WeightSet? Weights) Read(ReadOnlyMemory<byte> bytes)
+    {
+        var span = bytes.Span;
+        var (version, hasWeights) = ReadHeader(span);
+        if (version != EnginePlan.FormatVersion)
+            throw new PlanFormatException($"The plan has format version {version}; this TrtEngine reads version {EnginePlan.FormatVersion}. Rebuild the engine from its model.");
+        long length = BinaryPrimitives.ReadInt64LittleEndian(span[16..]);
+        if (length != span.Length - HeaderLength)
+            throw new PlanFormatException($"The plan is truncated or has trailing data: its header announces {length} bytes of body, the file holds {span.Length - HeaderLength}.");
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(span[HeaderLength..], hash);
+        if (!hash.SequenceEqual(span.Slice(24, 32)))
+            throw new PlanFormatException("The plan is corrupt: its checksum does not match its contents.");
+
+        var r = new PlanReader(bytes[HeaderLength..]);
+        EnginePlan plan = ReadBody(r);
+        WeightSet? weights = null;
+        if (hasWeights)
+        {
+            var buffers = new float[plan.Weights.Length][];
+            for (int i = 0; i < buffers.Length; i++) buffers[i] = r.ReadPinnedSingleArray(plan.Weights[i].Length, plan.Weights[i].Name);
+            weights = new WeightSet(buffers);
+        }
+        if (r.Remaining != 0) throw new PlanFormatException($"The plan is corrupt: {r.Remaining} unread bytes at its end.");
+        return (plan, weights);
+    }
+
+    private static void WriteBody(PlanWriter w, EnginePlan plan)
+    {
+        w.Write(plan.Name);
+        w.Write(plan.Hardware.InstructionSet);
+        w.Write(plan.Hardware.Threads);
+        w.Write(plan.OptimizationLevel);
+        w.Write(plan.Tensors.Length);
+        foreach (var t in plan.Tensors)
+        {
+            w.Write(t.Name);
+            w.Write(t.Dims);
+        }
+        w.Write(plan.Inputs);
+        foreach (var p in plan.Profiles)
+        {
+            w.Write(p.Min);
+            w.Write(p.Opt);
+            w.Write(p.Max);
+        }
+        w.Write(plan.Outputs);
+        w.Write(plan.ModelWeights.Length);
+        foreach (var m in plan.ModelWeights)
+        {
+            w.Write(m.Name);
+            w.Write(m.Shape);
+            w.Write((byte)m.Kind);
+        }
+        w.Write(plan.Weights.Length);
+        foreach (var e in plan.Weights)
+        {
+            w.Write(e.Name);
+            w.Write(e.Shape);
+            w.Write((byte)e.Recipe.Kind);
+            w.Write(e.Recipe.Sources);
+            w.Write(e.Recipe.Ints);
+            w.Write(e.Recipe.Floats);
+            w.Write(e.Length);
+        }
+        w.Write(plan.Layers.Length);
+        foreach (var layer in plan.Layers)
+        {
+            w.Write((byte)layer.Kind);
+            w.Write(layer.Name);
+            w.Write(layer.Origins);
+            w.Write(layer.Inputs.Length);
+            foreach (var v in layer.Inputs)
+            {
+                w.Write(v.IsWeight);
+                w.Write(v.Index);
+            }
+            w.Write(layer.Output);
+            w.Write(layer.Tactic ?? "");
+            w.Write(layer.TacticMicroseconds);
+            layer.WriteParameters(w);
+        }
+    }
+
+    private static EnginePlan ReadBody(PlanReader r)
+    {
+        string name = r.ReadString();
+        var hardware = new HardwareInfo(r.ReadString(), r.ReadInt(1, 4096));
+        int level = r.ReadInt(0, 5);
+        var tensors = new EngineTensor[r.ReadInt(0, r.Remaining)];
+        for (int i = 0; i < tensors.Length; i++) tensors[i] = new EngineTensor(r.ReadString(), r.ReadShape());
+        int[] inputs = r.ReadInt32Array();
+        var profiles = new ShapeProfile[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++) profiles[i] = new ShapeProfile(r.ReadShape(), r.ReadShape(), r.ReadShape());
+        int[] outputs = r.ReadInt32Array();
+        var modelWeights = new ModelWeightInfo[r.ReadInt(0, r.Remaining)];
+        for (int i = 0; i < modelWeights.Length; i++) modelWeights[i] = new ModelWeightInfo(r.ReadString(), r.ReadShape(), r.ReadEnum<WeightKind>());
+        var weights = new EngineWeight[r.ReadInt(0, r.Remaining)];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            string wname = r.ReadString();
+            int[] shape = r.ReadShape();
+            var recipe = new WeightRecipe(r.ReadEnum<RecipeKind>(), r.ReadStringArray(), r.ReadInt32Array(), r.ReadSingleArray());
+            weights[i] = new EngineWeight(wname, shape, recipe, r.ReadInt64());
+        }
+        var layers = new Layer[r.ReadInt(0, r.Remaining)];
+        for (int i = 0; i < layers.Length; i++) layers[i] = ReadLayer(r);
+        var plan = new EnginePlan
+        {
+            Name = name, Tensors = tensors, Inputs = inputs, Profiles = profiles, Outputs = outputs, Layers = layers,
+            Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = level,
+        };
+        PlanValidator.Validate(plan);
+        return plan;
+    }
+
+    private static Layer ReadLayer(PlanReader r)
+    {
+        var kind = r.ReadEnum<LayerKind>();
+        string name = r.ReadString();
+        string[] origins = r.ReadStringArray();
+        var inputs = new ValueRef[r.ReadInt(0, 8)];
+        for (int i = 0; i < inputs.Length; i++) inputs[i] = new ValueRef(r.ReadBool(), r.ReadInt(-1, int.MaxValue));
+        int output = r.ReadInt(0, int.MaxValue);
+        string tactic = r.ReadString();
+        double micros = r.ReadDouble();
+        int arity = kind switch { LayerKind.Gemm => 3, LayerKind.MatMul or LayerKind.Elementwise => 2, _ => 1 };
+        if (inputs.Length != arity) throw new PlanFormatException($"The plan is corrupt: layer '{name}' ({kind}) has {inputs.Length} inputs, expected {arity}.");
+        Layer layer = kind switch
+        {
+            LayerKind.Gemm => GemmLayer.Read(name, inputs, r),
+            LayerKind.MatMul => new MatMulLayer(name, inputs[0], inputs[1]),
+            LayerKind.Elementwise => ElementwiseLayer.Read(name, inputs, r),
+            LayerKind.Activation => ActivationLayer.Read(name, inputs, r),
+            LayerKind.Softmax => SoftmaxLayer.Read(name, inputs, r),
+            LayerKind.Reshape => ReshapeLayer.Read(name, inputs, r),
+            _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
+        };
+        layer.Origins = origins;
+        layer.Output = output;
+        layer.Tactic = tactic.Length == 0 ? null : tactic;
+        layer.TacticMicroseconds = micros;
+        return layer;
+    }
+}

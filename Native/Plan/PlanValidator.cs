@@ -1,0 +1,95 @@
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
+
+namespace TrtEngine.Native.Plan;
+
+/// <summary>
+/// Checks that a plan read from outside is consistent before anything runs it: every reference in range,
+/// tensors defined before use, and every weight's length what its recipe makes (kernels trust these sizes).
+/// </summary>
+internal static class PlanValidator
+{
+    public static void Validate(EnginePlan plan)
+    {
+        int tensors = plan.Tensors.Length;
+        var defined = new bool[tensors];
+        foreach (int i in plan.Inputs)
+        {
+            Check(i >= 0 && i < tensors, $"input tensor {i} does not exist");
+            defined[i] = true;
+        }
+        for (int i = 0; i < plan.Inputs.Length; i++) ValidateProfile(plan, i);
+
+        var sources = new Dictionary<string, ModelWeightInfo>(StringComparer.Ordinal);
+        foreach (var m in plan.ModelWeights)
+        {
+            Check(sources.TryAdd(m.Name, m), $"model weight '{m.Name}' is listed twice");
+            Check(Shapes.IsStatic(m.Shape), $"model weight '{m.Name}' has a dynamic shape");
+        }
+        foreach (var w in plan.Weights) ValidateWeight(w, sources);
+
+        foreach (var layer in plan.Layers)
+        {
+            for (int i = 0; i < layer.Inputs.Length; i++)
+            {
+                var v = layer.Inputs[i];
+                if (v.IsNone) Check(layer.Kind == LayerKind.Gemm && i == 2, $"layer '{layer.Name}' lacks input {i}");
+                else if (v.IsWeight) Check(v.Index < plan.Weights.Length, $"layer '{layer.Name}' reads weight {v.Index}, which does not exist");
+                else Check(v.Index < tensors && defined[v.Index], $"layer '{layer.Name}' reads tensor {v.Index} before it is computed");
+            }
+            Check(layer.Output >= 0 && layer.Output < tensors && !defined[layer.Output], $"layer '{layer.Name}' writes tensor {layer.Output}, which does not exist or is already written");
+            defined[layer.Output] = true;
+            if (layer is GemmLayer gemm) ValidateGemm(plan, gemm);
+        }
+        foreach (int o in plan.Outputs) Check(o >= 0 && o < tensors && defined[o], $"output tensor {o} is never computed");
+    }
+
+    private static void ValidateProfile(EnginePlan plan, int input)
+    {
+        var p = plan.Profiles[input];
+        int[] dims = plan.Tensors[plan.Inputs[input]].Dims;
+        Check(p.Min.Length == dims.Length && p.Opt.Length == dims.Length && p.Max.Length == dims.Length, $"the profile of input '{plan.InputName(input)}' has the wrong rank");
+        for (int d = 0; d < dims.Length; d++)
+            Check(p.Min[d] >= 0 && p.Min[d] <= p.Opt[d] && p.Opt[d] <= p.Max[d] && (dims[d] < 0 || (p.Min[d] == dims[d] && p.Max[d] == dims[d])),
+                $"the profile of input '{plan.InputName(input)}' is inconsistent at dimension {d}");
+    }
+
+    private static void ValidateWeight(EngineWeight w, Dictionary<string, ModelWeightInfo> sources)
+    {
+        var r = w.Recipe;
+        Check(r.Sources.Length == 1, $"weight '{w.Name}' has {r.Sources.Length} sources");
+        var lengths = new long[r.Sources.Length];
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            Check(sources.TryGetValue(r.Sources[i], out var source), $"weight '{w.Name}' derives from '{r.Sources[i]}', which is not a model weight of the plan");
+            lengths[i] = source!.ElementCount;
+        }
+        bool arity = r.Kind switch
+        {
+            RecipeKind.Identity => r.Ints.Length == 0 && r.Floats.Length == 0,
+            RecipeKind.Scale => r.Ints.Length == 1 && r.Floats.Length == 1 && r.Ints[0] >= 0 && (lengths[0] == 1 || lengths[0] == r.Ints[0] || r.Ints[0] == 0),
+            RecipeKind.PackGemmB => r.Ints.Length == 4 && r.Floats.Length == 1 && r.Ints[0] > 0 && r.Ints[1] > 0 &&
+                                    r.Ints[3] >= 0 && r.Ints[3] < GemmKernels.Tactics.Count && (long)r.Ints[0] * r.Ints[1] == lengths[0],
+            _ => false,
+        };
+        Check(arity, $"weight '{w.Name}' has a malformed {r.Kind} recipe");
+        Check(w.Length == r.OutputLength(lengths) && w.Length <= int.MaxValue, $"weight '{w.Name}' claims {w.Length} values, its recipe makes {r.OutputLength(lengths)}");
+        if (r.Kind != RecipeKind.PackGemmB)
+            Check(Shapes.IsStatic(w.Shape) && Shapes.ElementCount(w.Shape) == w.Length, $"weight '{w.Name}' has shape {Shapes.Format(w.Shape)} for {w.Length} values");
+    }
+
+    private static void ValidateGemm(EnginePlan plan, GemmLayer gemm)
+    {
+        Check(gemm.B.IsWeight && plan.Weights[gemm.B.Index].Recipe is { Kind: RecipeKind.PackGemmB } packed &&
+              packed.Ints[0] == gemm.K && packed.Ints[1] == gemm.N && packed.Ints[3] == gemm.TacticId,
+              $"Gemm layer '{gemm.Name}' does not read a weight packed for it");
+        Check(!gemm.A.IsWeight, $"Gemm layer '{gemm.Name}' reads a weight as A");
+        Check(gemm.Bias.IsNone || (gemm.Bias.IsWeight && plan.Weights[gemm.Bias.Index].Length == gemm.N), $"Gemm layer '{gemm.Name}' has a bias of the wrong length");
+    }
+
+    private static void Check(bool condition, string problem)
+    {
+        if (!condition) throw new PlanFormatException($"The plan is inconsistent: {problem}.");
+    }
+}

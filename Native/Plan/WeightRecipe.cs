@@ -1,0 +1,65 @@
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Network;
+
+namespace TrtEngine.Native.Plan;
+
+/// <summary>
+/// How to derive one engine weight from named model weights. Plans keep recipes even without weights,
+/// so a refit re-runs them on new model weights and gets exactly what a fresh build would.
+/// </summary>
+public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints, float[] Floats)
+{
+    public static WeightRecipe Identity(string source) => new(RecipeKind.Identity, [source], [], []);
+
+    public static WeightRecipe Scale(string source, float factor, int length) => new(RecipeKind.Scale, [source], [length], [factor]);
+
+    public static WeightRecipe PackGemmB(string source, int k, int n, bool transB, float alpha, int tacticId) =>
+        new(RecipeKind.PackGemmB, [source], [k, n, transB ? 1 : 0, tacticId], [alpha]);
+
+    /// <summary>Number of floats the derived weight holds.</summary>
+    public long OutputLength(IReadOnlyList<long> sourceLengths) => Kind switch
+    {
+        RecipeKind.Identity => sourceLengths[0],
+        RecipeKind.Scale => Math.Max(sourceLengths[0], Ints[0]),
+        RecipeKind.PackGemmB => GemmKernels.PackedLength(Ints[0], Ints[1], GemmKernels.Tactics[Ints[3]]),
+        _ => throw new InvalidOperationException($"Unknown recipe {Kind}."),
+    };
+
+    /// <summary>Runs the recipe into a new pinned buffer (engine weights are read through pointers).</summary>
+    public unsafe float[] Evaluate(IReadOnlyList<float[]> sources)
+    {
+        float[] src = sources[0];
+        var result = GC.AllocateUninitializedArray<float>(checked((int)OutputLength([src.LongLength])), pinned: true);
+        switch (Kind)
+        {
+            case RecipeKind.Identity:
+                src.CopyTo(result, 0);
+                break;
+            case RecipeKind.Scale:
+                for (int i = 0; i < result.Length; i++) result[i] = Floats[0] * src[src.Length == 1 ? 0 : i];
+                break;
+            case RecipeKind.PackGemmB:
+                int k = Ints[0], n = Ints[1];
+                if (src.LongLength != (long)k * n) throw new ShapeException($"GEMM weight '{Sources[0]}' has {src.LongLength} values, expected {k}×{n}.");
+                fixed (float* s = src, d = result)
+                    GemmKernels.PackB(s, k, n, Ints[2] != 0, Floats[0], GemmKernels.Tactics[Ints[3]], d);
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown recipe {Kind}.");
+        }
+        return result;
+    }
+
+    public override string ToString() => Kind switch
+    {
+        RecipeKind.Identity => Sources[0],
+        RecipeKind.Scale => $"{Floats[0]} × {Sources[0]}",
+        RecipeKind.PackGemmB => $"pack({(Ints[2] != 0 ? "transpose(" + Sources[0] + ")" : Sources[0])}{(Floats[0] != 1 ? $" × {Floats[0]}" : "")}, {GemmKernels.Tactics[Ints[3]].Name})",
+        _ => Kind.ToString(),
+    };
+
+    public bool Equals(WeightRecipe? other) => other is not null && Kind == other.Kind &&
+        Sources.AsSpan().SequenceEqual(other.Sources) && Ints.AsSpan().SequenceEqual(other.Ints) && Floats.AsSpan().SequenceEqual(other.Floats);
+
+    public override int GetHashCode() => HashCode.Combine(Kind, Sources.Length > 0 ? Sources[0] : "", Ints.Length);
+}

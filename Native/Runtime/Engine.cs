@@ -1,0 +1,70 @@
+using TrtEngine.Native.Plan;
+
+namespace TrtEngine.Native.Runtime;
+
+/// <summary>
+/// A built engine: a plan (structure, tactics, recipes) and, unless it was loaded weight-stripped, its weights.
+/// Every engine is refittable: the recipes travel with the plan whether or not the weights do.
+/// </summary>
+public sealed class Engine
+{
+    private WeightSet? _weights;
+
+    internal Engine(EnginePlan plan, WeightSet? weights)
+    {
+        Plan = plan;
+        _weights = weights;
+        Pool = plan.Hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : SharedPools.Get(plan.Hardware.Threads);
+    }
+
+    public EnginePlan Plan { get; }
+
+    public bool HasWeights => Volatile.Read(ref _weights) is not null;
+
+    /// <summary>Bytes of the engine's weights in the kernels' layouts (what a full plan carries).</summary>
+    public long WeightBytes
+    {
+        get
+        {
+            long total = 0;
+            foreach (var w in Plan.Weights) total += w.Length * sizeof(float);
+            return total;
+        }
+    }
+
+    internal WorkerPool Pool { get; }
+
+    internal WeightSet? CurrentWeights => Volatile.Read(ref _weights);
+
+    internal void SwapWeights(WeightSet weights) => Volatile.Write(ref _weights, weights);
+
+    public ExecutionContext CreateExecutionContext() => new(this);
+
+    /// <summary>A copy with other input/output names; it shares the weights' current state at the time of the call.</summary>
+    public Engine WithIONames(IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames) =>
+        new(Plan.WithIONames(inputNames, outputNames), CurrentWeights);
+
+    /// <summary>Writes the plan; with <paramref name="includeWeights"/> false the result is weight-stripped but still refittable.</summary>
+    public void Serialize(Stream stream, bool includeWeights) => PlanSerializer.Write(stream, Plan, includeWeights ? CurrentWeights : null);
+
+    public byte[] Serialize(bool includeWeights)
+    {
+        using var ms = new MemoryStream();
+        Serialize(ms, includeWeights);
+        return ms.ToArray();
+    }
+
+    public static Engine Deserialize(ReadOnlyMemory<byte> bytes)
+    {
+        var (plan, weights) = PlanSerializer.Read(bytes);
+        return new Engine(plan, weights);
+    }
+
+    /// <summary>Worker pools for engines timed with a thread count other than the machine's, one per count.</summary>
+    private static class SharedPools
+    {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, WorkerPool> Pools = new();
+
+        public static WorkerPool Get(int threads) => Pools.GetOrAdd(Math.Max(1, threads), n => new WorkerPool(n));
+    }
+}

@@ -1,0 +1,117 @@
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Plan;
+
+namespace TrtEngine.Native.Runtime;
+
+/// <summary>
+/// Runs an engine. Holds the activation arena planned for the current input shapes, so repeated calls with
+/// the same shapes allocate nothing. One context per thread; an engine can have many.
+/// </summary>
+public sealed unsafe class ExecutionContext
+{
+    private readonly Engine _engine;
+    private readonly EnginePlan _plan;
+    private readonly ExecutionFrame _frame;
+    private readonly object?[] _states;
+    private readonly int[][] _inputShapes;
+    private bool _shapesChanged = true;
+    private float[] _arena = [];
+    private WeightSet? _boundWeights;
+
+    internal ExecutionContext(Engine engine)
+    {
+        _engine = engine;
+        _plan = engine.Plan;
+        _frame = new ExecutionFrame(engine.Pool, _plan.Tensors.Length, _plan.Weights.Length);
+        for (int w = 0; w < _plan.Weights.Length; w++) _frame.WeightShapes[w] = _plan.Weights[w].Shape;
+        _states = new object?[_plan.Layers.Length];
+        for (int l = 0; l < _states.Length; l++) _states[l] = _plan.Layers[l].CreateState(_frame);
+        _inputShapes = new int[_plan.Inputs.Length][];
+        for (int i = 0; i < _inputShapes.Length; i++) _inputShapes[i] = _plan.Profiles[i].Opt;
+    }
+
+    /// <summary>Sets the shape of input <paramref name="index"/> for the next calls; it must lie inside the input's profile.</summary>
+    public void SetInputShape(int index, ReadOnlySpan<int> shape)
+    {
+        if ((uint)index >= (uint)_inputShapes.Length) throw new EngineInputException($"Engine '{_plan.Name}' has {_inputShapes.Length} inputs; there is no input {index}.");
+        if (shape.SequenceEqual(_inputShapes[index])) return;
+        ShapeProfile profile = _plan.Profiles[index];
+        if (!profile.Contains(shape))
+            throw new EngineInputException($"Input '{_plan.InputName(index)}' has shape {Shapes.Format(shape)}, outside the engine's profile ({profile}). Rebuild the engine with a profile that covers it (-MinShape/-MaxShape).");
+        _inputShapes[index] = shape.ToArray();
+        _shapesChanged = true;
+    }
+
+    public int[] GetInputShape(int index) => _inputShapes[index];
+
+    public int[] GetOutputShape(int index)
+    {
+        PlanShapes();
+        return _frame.TensorShapes[_plan.Outputs[index]];
+    }
+
+    /// <summary>Runs the engine: inputs in the plan's input order, outputs filled in the plan's output order.</summary>
+    public void Execute(ReadOnlySpan<float[]> inputs, ReadOnlySpan<float[]> outputs)
+    {
+        if (inputs.Length != _plan.Inputs.Length || outputs.Length != _plan.Outputs.Length)
+            throw new EngineInputException($"Engine '{_plan.Name}' takes {_plan.Inputs.Length} inputs and {_plan.Outputs.Length} outputs, got {inputs.Length} and {outputs.Length}.");
+        WeightSet weights = _engine.CurrentWeights ?? throw new EngineHasNoWeightsException(_plan.Name);
+        BindWeights(weights);
+        PlanShapes();
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            int t = _plan.Inputs[i];
+            long n = Shapes.ElementCount(_frame.TensorShapes[t]);
+            if (inputs[i].LongLength != n)
+                throw new EngineInputException($"Input '{_plan.InputName(i)}' of shape {Shapes.Format(_frame.TensorShapes[t])} needs {n} values, got {inputs[i].LongLength}.");
+            inputs[i].AsSpan().CopyTo(new Span<float>(_frame.TensorPointers[t], (int)n));
+        }
+        for (int o = 0; o < outputs.Length; o++)
+        {
+            long n = Shapes.ElementCount(_frame.TensorShapes[_plan.Outputs[o]]);
+            if (outputs[o].LongLength != n)
+                throw new EngineInputException($"Output '{_plan.OutputName(o)}' of shape {Shapes.Format(_frame.TensorShapes[_plan.Outputs[o]])} needs a buffer of {n} values, got {outputs[o].LongLength}.");
+        }
+        for (int l = 0; l < _plan.Layers.Length; l++) _plan.Layers[l].Execute(_frame, _states[l]);
+        for (int o = 0; o < outputs.Length; o++)
+        {
+            int t = _plan.Outputs[o];
+            new ReadOnlySpan<float>(_frame.TensorPointers[t], outputs[o].Length).CopyTo(outputs[o]);
+        }
+    }
+
+    private void BindWeights(WeightSet weights)
+    {
+        if (ReferenceEquals(weights, _boundWeights)) return;
+        for (int w = 0; w < weights.Buffers.Length; w++) _frame.WeightPointers[w] = ExecutionFrame.AddressOf(weights.Buffers[w]);
+        _boundWeights = weights;
+        _shapesChanged = true; // views of weights point into the new buffers
+    }
+
+    private void PlanShapes()
+    {
+        if (!_shapesChanged) return;
+        int[][] shapes = _frame.TensorShapes;
+        for (int i = 0; i < _plan.Inputs.Length; i++) shapes[_plan.Inputs[i]] = _inputShapes[i];
+        var inputShapes = new List<int[]>();
+        foreach (var layer in _plan.Layers)
+        {
+            inputShapes.Clear();
+            foreach (var v in layer.Inputs) inputShapes.Add(v.IsNone ? [] : _frame.Shape(v));
+            shapes[layer.Output] = layer.InferShape(inputShapes);
+        }
+        var memory = MemoryPlan.Create(_plan, shapes);
+        long workspace = 0;
+        foreach (var layer in _plan.Layers) workspace = Math.Max(workspace, layer.WorkspaceLength(_frame));
+        long needed = memory.ArenaLength + workspace;
+        if (_arena.LongLength < needed) _arena = GC.AllocateUninitializedArray<float>(checked((int)needed), pinned: true);
+        float* arena = ExecutionFrame.AddressOf(_arena);
+        for (int t = 0; t < shapes.Length; t++)
+        {
+            var root = memory.Storage[t];
+            _frame.TensorPointers[t] = root.IsWeight ? _frame.WeightPointers[root.Index] : arena + memory.Offsets[root.Index];
+        }
+        _frame.Workspace = arena + memory.ArenaLength;
+        _shapesChanged = false;
+    }
+}

@@ -1,0 +1,6 @@
+namespace TrtEngine.Native.Runtime;
+
+public interface IParallelTask
+{
+    void Execute(int index);
+}
