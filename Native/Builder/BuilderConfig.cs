@@ -1,0 +1,18 @@
+using TrtEngine.Native.Plan;
+
+namespace TrtEngine.Native.Builder;
+
+/// <summary>Settings that change the built engine (all of them belong in a cache key).</summary>
+public sealed class BuilderConfig
+{
+    /// <summary>0 = heuristics only, no timing; 1–5 = time every candidate tactic, with more repetitions at higher levels.</summary>
+    public int OptimizationLevel { get; init; } = 3;
+
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Shape profiles by input name; inputs with dynamic dims and no profile get min 1, opt 1, max unbounded.</summary>
+    public IReadOnlyDictionary<string, ShapeProfile> Profiles { get; init; } = new Dictionary<string, ShapeProfile>();
+
+    /// <summary>Tactic timings from earlier builds: layers with a known signature are not timed again.</summary>
+    public TimingCache? TimingCache { get; init; }
+}

@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Plan;
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Builder;
+
+/// <summary>
+/// Turns a network into an engine: fuses layers, drops dead ones, times tactics at the opt shapes, derives every
+/// engine weight from the model weights through a recorded recipe, and packs the weights for the chosen kernels.
+/// </summary>
+public static class EngineBuilder
+{
+    public static Engine Build(NetworkDefinition network, BuilderConfig config, IProgress<BuildProgress>? progress = null,
+                               Action<string>? log = null, CancellationToken cancel = default)
+    {
+        if (network.Outputs.Count == 0) throw new ArgumentException($"Network '{network.Name}' marks no outputs.");
+        if (config.OptimizationLevel is < 0 or > 5) throw new ArgumentOutOfRangeException(nameof(config), config.OptimizationLevel, "The optimization level is 0 to 5.");
+        var total = Stopwatch.StartNew();
+        var hardware = HardwareInfo.Current(Math.Max(1, config.Threads));
+        ShapeProfile[] profiles = ResolveProfiles(network, config);
+
+        progress?.Report(new BuildProgress("Fusing layers", 0, 1, network.Name));
+        var outputs = new HashSet<int>(network.Outputs);
+        var layers = GemmEpilogueFusion.Run(network.Layers.Select(l => l.Clone()).ToList(), network, outputs);
+        layers = RemoveDeadLayers(layers, outputs);
+        log?.Invoke($"{network.Layers.Count} network layers became {layers.Count} engine layers after fusion.");
+
+        int[][] optShapes = InferShapes(network, layers, profiles.Select(p => p.Opt).ToArray());
+        InferShapes(network, layers, profiles.Select(p => p.Min).ToArray()); // the whole profile must be buildable
+
+        var pool = hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : new WorkerPool(hardware.Threads);
+        try
+        {
+            SelectTactics(layers, optShapes, new TacticSelector(config, pool, hardware), progress, log, cancel);
+        }
+        finally
+        {
+            if (!ReferenceEquals(pool, WorkerPool.Shared)) pool.Dispose();
+        }
+
+        progress?.Report(new BuildProgress("Packing weights", 0, 1, network.Name));
+        var (weights, modelWeights) = PlanWeights(network, layers);
+        var (tensors, inputs, outputIds) = CompactTensors(network, layers);
+        var plan = new EnginePlan
+        {
+            Name = network.Name, Tensors = tensors, Inputs = inputs, Profiles = profiles, Outputs = outputIds, Layers = [.. layers],
+            Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = config.OptimizationLevel,
+        };
+        var byName = network.Weights.ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
+        var buffers = new float[weights.Length][];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            buffers[i] = weights[i].Recipe.Evaluate(weights[i].Recipe.Sources.Select(s => byName[s]).ToArray());
+        }
+        log?.Invoke($"Built '{network.Name}' in {total.Elapsed.TotalMilliseconds:F0} ms: {layers.Count} layers, {weights.Length} engine weights from {modelWeights.Length} model weights.");
+        return new Engine(plan, new WeightSet(buffers));
+    }
+
+    private static ShapeProfile[] ResolveProfiles(NetworkDefinition network, BuilderConfig config)
+    {
+        foreach (string name in config.Profiles.Keys)
+            if (!network.Inputs.Any(i => network.Tensors[i].Name == name))
+                throw new ArgumentException($"A shape was given for '{name}', which is not an input of '{network.Name}'. Its inputs: {string.Join(", ", network.Inputs.Select(i => network.Tensors[i].Name))}.");
+        return network.Inputs.Select(i =>
+        {
+            var t = network.Tensors[i];
+            if (config.Profiles.TryGetValue(t.Name, out var p))
+            {
+                if (p.Min.Length != t.Dims.Length || p.Opt.Length != t.Dims.Length || p.Max.Length != t.Dims.Length)
+                    throw new ShapeException($"The shapes given for input '{t.Name}' ({p}) do not have its rank {t.Dims.Length} ({Shapes.Format(t.Dims)}).");
+                for (int d = 0; d < t.Dims.Length; d++)
+                {
+                    if (p.Min[d] < 0 || p.Min[d] > p.Opt[d] || p.Opt[d] > p.Max[d])
+                        throw new ShapeException($"The shapes given for input '{t.Name}' ({p}) need min ≤ opt ≤ max in every dimension.");
+                    if (t.Dims[d] >= 0 && (p.Min[d] != t.Dims[d] || p.Max[d] != t.Dims[d]))
+                        throw new ShapeException($"The shapes given for input '{t.Name}' ({p}) change dimension {d}, which the model fixes at {t.Dims[d]}.");
+                }
+                return p;
+            }
+            return new ShapeProfile(t.Dims.Select(d => d < 0 ? 1 : d).ToArray(), t.Dims.Select(d => d < 0 ? 1 : d).ToArray(),
+                                    t.Dims.Select(d => d < 0 ? int.MaxValue : d).ToArray());
+        }).ToArray();
+    }
+
+    private static List<Layer> RemoveDeadLayers(List<Layer> layers, HashSet<int> outputs)
+    {
+        var needed = new HashSet<int>(outputs);
+        var kept = new List<Layer>();
+        for (int l = layers.Count - 1; l >= 0; l--)
+        {
+            if (!needed.Contains(layers[l].Output)) continue;
+            kept.Add(layers[l]);
+            foreach (var v in layers[l].Inputs)
+                if (!v.IsNone && !v.IsWeight) needed.Add(v.Index);
+        }
+        kept.Reverse();
+        return kept;
+    }
+
+    private static int[][] InferShapes(NetworkDefinition network, List<Layer> layers, int[][] inputShapes)
+    {
+        var shapes = new int[network.Tensors.Count][];
+        for (int i = 0; i < network.Inputs.Count; i++) shapes[network.Inputs[i]] = inputShapes[i];
+        var operands = new List<int[]>();
+        foreach (var layer in layers)
+        {
+            operands.Clear();
+            foreach (var v in layer.Inputs) operands.Add(v.IsNone ? [] : v.IsWeight ? network.Weights[v.Index].Shape : shapes[v.Index]);
+            shapes[layer.Output] = layer.InferShape(operands);
+        }
+        return shapes;
+    }
+
+    private static void SelectTactics(List<Layer> layers, int[][] optShapes, TacticSelector selector, IProgress<BuildProgress>? progress, Action<string>? log, CancellationToken cancel)
+    {
+        var gemms = layers.OfType<GemmLayer>().ToList();
+        for (int i = 0; i < gemms.Count; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var gemm = gemms[i];
+            progress?.Report(new BuildProgress("Tuning tactics", i, gemms.Count, gemm.Name));
+            int[] a = optShapes[gemm.A.Index];
+            int m = gemm.TransA ? a[1] : (int)(Shapes.ElementCount(a) / gemm.K);
+            var (tactic, us, timed) = selector.Choose(gemm, Math.Max(1, m), cancel);
+            gemm.TacticId = tactic.Id;
+            gemm.Tactic = tactic.Name;
+            gemm.TacticMicroseconds = us;
+            log?.Invoke($"Layer '{gemm.Name}' (m={m}, k={gemm.K}, n={gemm.N}): tactic {tactic.Name}{(us > 0 ? $", {us:F1} µs" : "")}{(timed ? "" : us > 0 ? " (timing cache)" : " (heuristic)")}.");
+        }
+        progress?.Report(new BuildProgress("Tuning tactics", gemms.Count, gemms.Count, ""));
+    }
+
+    /// <summary>Replaces model-weight operands by engine weights with recipes; identical recipes share one engine weight.</summary>
+    private static (EngineWeight[] Weights, ModelWeightInfo[] Sources) PlanWeights(NetworkDefinition network, List<Layer> layers)
+    {
+        var weights = new List<EngineWeight>();
+        var index = new Dictionary<WeightRecipe, int>();
+        int Add(WeightRecipe recipe, string name, int[] shape)
+        {
+            if (index.TryGetValue(recipe, out int existing)) return existing;
+            var source = network.Weights.First(w => w.Name == recipe.Sources[0]);
+            weights.Add(new EngineWeight(name, shape, recipe, recipe.OutputLength([source.Values.LongLength])));
+            index.Add(recipe, weights.Count - 1);
+            return weights.Count - 1;
+        }
+        foreach (var layer in layers)
+        {
+            for (int i = 0; i < layer.Inputs.Length; i++)
+            {
+                var v = layer.Inputs[i];
+                if (!v.IsWeight) continue;
+                var source = network.Weights[v.Index];
+                int w = layer switch
+                {
+                    GemmLayer g when i == 1 => Add(WeightRecipe.PackGemmB(source.Name, g.K, g.N, g.TransB, g.Alpha, g.TacticId), $"{g.Name}.B", [g.K, g.N]),
+                    GemmLayer g when i == 2 => g.Beta == 1f && source.Values.Length == g.N
+                        ? Add(WeightRecipe.Identity(source.Name), source.Name, [g.N])
+                        : Add(WeightRecipe.Scale(source.Name, g.Beta, g.N), $"{g.Name}.bias", [g.N]),
+                    _ => Add(WeightRecipe.Identity(source.Name), source.Name, source.Shape),
+                };
+                layer.Inputs[i] = ValueRef.Weight(w);
+            }
+        }
+        var used = weights.SelectMany(w => w.Recipe.Sources).ToHashSet(StringComparer.Ordinal);
+        var sources = network.Weights.Where(w => used.Contains(w.Name)).Select(w => new ModelWeightInfo(w.Name, w.Shape, w.Kind)).ToArray();
+        return ([.. weights], sources);
+    }
+
+    /// <summary>Keeps only the tensors the remaining layers touch, renumbered in order.</summary>
+    private static (EngineTensor[] Tensors, int[] Inputs, int[] Outputs) CompactTensors(NetworkDefinition network, List<Layer> layers)
+    {
+        var map = new Dictionary<int, int>();
+        var tensors = new List<EngineTensor>();
+        int Map(int t)
+        {
+            if (!map.TryGetValue(t, out int n))
+            {
+                map[t] = n = tensors.Count;
+                tensors.Add(network.Tensors[t]);
+            }
+            return n;
+        }
+        int[] inputs = network.Inputs.Select(Map).ToArray();
+        foreach (var layer in layers)
+        {
+            for (int i = 0; i < layer.Inputs.Length; i++)
+                if (!layer.Inputs[i].IsNone && !layer.Inputs[i].IsWeight) layer.Inputs[i] = ValueRef.Tensor(Map(layer.Inputs[i].Index));
+            layer.Output = Map(layer.Output);
+        }
+        int[] outputs = network.Outputs.Select(Map).ToArray();
+        return ([.. tensors], inputs, outputs);
+    }
+}

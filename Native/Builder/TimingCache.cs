@@ -1,0 +1,47 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+
+namespace TrtEngine.Native.Builder;
+
+/// <summary>
+/// Chosen tactics by layer signature (operation, shapes, instruction set, threads), so a rebuild with the same
+/// layers skips timing. Saved as text lines "signature \t tactic \t microseconds".
+/// </summary>
+public sealed class TimingCache
+{
+    private readonly ConcurrentDictionary<string, (string Tactic, double Microseconds)> _entries = new(StringComparer.Ordinal);
+
+    public int Count => _entries.Count;
+
+    public bool TryGet(string signature, out string tactic, out double microseconds)
+    {
+        bool found = _entries.TryGetValue(signature, out var entry);
+        (tactic, microseconds) = entry;
+        return found;
+    }
+
+    public void Set(string signature, string tactic, double microseconds) => _entries[signature] = (tactic, microseconds);
+
+    /// <summary>Loads a saved cache; unreadable lines are skipped (a timing cache only saves time, it is never needed).</summary>
+    public static TimingCache Load(string path)
+    {
+        var cache = new TimingCache();
+        if (!File.Exists(path)) return cache;
+        foreach (string line in File.ReadLines(path))
+        {
+            string[] parts = line.Split('\t');
+            if (parts.Length == 3 && double.TryParse(parts[2], NumberStyles.Float, CultureInfo.InvariantCulture, out double us))
+                cache.Set(parts[0], parts[1], us);
+        }
+        return cache;
+    }
+
+    /// <summary>Writes atomically (temporary file, then rename) so concurrent builders never read half a file.</summary>
+    public void Save(string path)
+    {
+        string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        File.WriteAllLines(temp, _entries.OrderBy(e => e.Key, StringComparer.Ordinal)
+            .Select(e => string.Join('\t', e.Key, e.Value.Tactic, e.Value.Microseconds.ToString("R", CultureInfo.InvariantCulture))));
+        File.Move(temp, path, overwrite: true);
+    }
+}

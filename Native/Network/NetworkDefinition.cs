@@ -1,0 +1,78 @@
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Plan;
+
+namespace TrtEngine.Native.Network;
+
+/// <summary>
+/// A model as the builder receives it: inputs, named model weights, layers in execution order, outputs.
+/// Tensor dims are inferred as layers are added (-1 where only the run time knows).
+/// </summary>
+public sealed class NetworkDefinition(string name)
+{
+    private readonly List<EngineTensor> _tensors = [];
+    private readonly List<ModelWeights> _weights = [];
+    private readonly Dictionary<string, int> _weightIndex = new(StringComparer.Ordinal);
+    private readonly List<Layer> _layers = [];
+    private readonly List<int> _inputs = [];
+    private readonly List<int> _outputs = [];
+
+    public string Name { get; } = name;
+    public IReadOnlyList<EngineTensor> Tensors => _tensors;
+    public IReadOnlyList<ModelWeights> Weights => _weights;
+    public IReadOnlyList<Layer> Layers => _layers;
+    public IReadOnlyList<int> Inputs => _inputs;
+    public IReadOnlyList<int> Outputs => _outputs;
+
+    public ValueRef AddInput(string tensorName, int[] dims)
+    {
+        var t = AddTensor(tensorName, dims);
+        _inputs.Add(t.Index);
+        return t;
+    }
+
+    /// <summary>Adds a model weight; a name added twice is one weight shared by its users.</summary>
+    public ValueRef AddWeights(ModelWeights weights)
+    {
+        if (_weightIndex.TryGetValue(weights.Name, out int existing))
+        {
+            if (!ReferenceEquals(_weights[existing], weights) && !_weights[existing].Shape.AsSpan().SequenceEqual(weights.Shape))
+                throw new ArgumentException($"Weight '{weights.Name}' is added twice with different shapes.");
+            return ValueRef.Weight(existing);
+        }
+        _weightIndex.Add(weights.Name, _weights.Count);
+        _weights.Add(weights);
+        return ValueRef.Weight(_weights.Count - 1);
+    }
+
+    /// <summary>Appends a layer whose inputs are already defined, names its output, and infers the output dims.</summary>
+    public ValueRef AddLayer(Layer layer, string outputName)
+    {
+        var inputDims = new List<int[]>();
+        foreach (var v in layer.Inputs)
+        {
+            if (v.IsNone) inputDims.Add([]);
+            else if (v.IsWeight && v.Index < _weights.Count) inputDims.Add(_weights[v.Index].Shape);
+            else if (!v.IsWeight && v.Index < _tensors.Count) inputDims.Add(_tensors[v.Index].Dims);
+            else throw new ArgumentException($"Layer '{layer.Name}' reads {v}, which is not defined yet.");
+        }
+        var output = AddTensor(outputName, layer.InferShape(inputDims));
+        layer.Output = output.Index;
+        layer.Origins = [layer.Name];
+        _layers.Add(layer);
+        return output;
+    }
+
+    public void MarkOutput(ValueRef tensor)
+    {
+        if (tensor.IsWeight || tensor.IsNone) throw new ArgumentException("Only a computed tensor can be a network output.");
+        _outputs.Add(tensor.Index);
+    }
+
+    public int[] Dims(ValueRef v) => v.IsWeight ? _weights[v.Index].Shape : _tensors[v.Index].Dims;
+
+    private ValueRef AddTensor(string tensorName, int[] dims)
+    {
+        _tensors.Add(new EngineTensor(tensorName, dims));
+        return ValueRef.Tensor(_tensors.Count - 1);
+    }
+}

@@ -1,0 +1,21 @@
+namespace TrtEngine.Native.Refit;
+
+/// <summary>What a refit would do: weights that would change, weights missing, unknown names and mismatches. Nothing is applied.</summary>
+public sealed class RefitCheck
+{
+    public required IReadOnlyList<string> Changed { get; init; }
+    public required IReadOnlyList<string> Missing { get; init; }
+    public required IReadOnlyList<string> Extra { get; init; }
+    public required IReadOnlyList<WeightMismatch> Mismatched { get; init; }
+
+    public bool IsValid => Missing.Count == 0 && Extra.Count == 0 && Mismatched.Count == 0;
+
+    public string Describe()
+    {
+        var parts = new List<string>();
+        if (Missing.Count > 0) parts.Add($"missing {Missing.Count}: {string.Join(", ", Missing.Take(20))}{(Missing.Count > 20 ? ", …" : "")}");
+        if (Extra.Count > 0) parts.Add($"not weights of this engine {Extra.Count}: {string.Join(", ", Extra.Take(20))}{(Extra.Count > 20 ? ", …" : "")}");
+        if (Mismatched.Count > 0) parts.Add($"mismatched {Mismatched.Count}: {string.Join("; ", Mismatched.Take(20))}{(Mismatched.Count > 20 ? "; …" : "")}");
+        return string.Join(". ", parts);
+    }
+}

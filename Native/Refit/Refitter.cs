@@ -1,0 +1,74 @@
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Plan;
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Refit;
+
+/// <summary>
+/// Sets an engine's weights from named model weights by re-running the plan's recipes. All or nothing: every name,
+/// shape and value is checked first, the new weights are computed aside, then swapped in with one reference write.
+/// </summary>
+public sealed class Refitter(Engine engine)
+{
+    private readonly EnginePlan _plan = engine.Plan;
+
+    /// <summary>Checks weights against the engine without changing anything.</summary>
+    /// <param name="partial">Allow leaving out weights (they keep their current values); needs an engine that has weights.</param>
+    /// <param name="allowNonFinite">Accept NaN and infinity in the values.</param>
+    public RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite = false)
+    {
+        var known = _plan.ModelWeights.ToDictionary(m => m.Name, StringComparer.Ordinal);
+        var mismatched = new List<WeightMismatch>();
+        var changed = new List<string>();
+        foreach (var (name, value) in weights)
+        {
+            if (!known.TryGetValue(name, out var info)) continue;
+            if (!value.Shape.AsSpan().SequenceEqual(info.Shape))
+                mismatched.Add(new WeightMismatch(name, $"shape {Shapes.Format(value.Shape)}, the engine expects {Shapes.Format(info.Shape)}"));
+            else if (value.Data.LongLength != info.ElementCount)
+                mismatched.Add(new WeightMismatch(name, $"{value.Data.LongLength} values for shape {Shapes.Format(info.Shape)}"));
+            else if (!allowNonFinite && FirstNonFinite(value.Data) is int bad and >= 0)
+                mismatched.Add(new WeightMismatch(name, $"value {value.Data[bad]} at index {bad} is not finite"));
+            else changed.Add(name);
+        }
+        // Without current values to keep, a stripped engine needs every weight, constants included.
+        bool keepsOthers = partial && engine.HasWeights;
+        var missing = _plan.ModelWeights
+            .Where(m => !weights.ContainsKey(m.Name) && !keepsOthers && (m.Kind == WeightKind.Parameter || !engine.HasWeights))
+            .Select(m => m.Name).ToList();
+        var extra = weights.Keys.Where(n => !known.ContainsKey(n)).Order(StringComparer.Ordinal).ToList();
+        return new RefitCheck { Changed = changed, Missing = missing, Extra = extra, Mismatched = mismatched };
+    }
+
+    /// <summary>Applies new weights, or throws <see cref="RefitException"/> and leaves the engine exactly as it was.</summary>
+    /// <returns>The number of engine weights recomputed.</returns>
+    public int Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false, bool ignoreExtra = false)
+    {
+        RefitCheck check = Check(weights, partial, allowNonFinite);
+        if (ignoreExtra) check = new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched };
+        if (!check.IsValid) throw new RefitException(_plan.Name, check);
+
+        WeightSet? current = engine.CurrentWeights;
+        var buffers = new float[_plan.Weights.Length][];
+        int recomputed = 0;
+        for (int i = 0; i < buffers.Length; i++)
+        {
+            var recipe = _plan.Weights[i].Recipe;
+            if (recipe.Sources.All(weights.ContainsKey))
+            {
+                buffers[i] = recipe.Evaluate(recipe.Sources.Select(s => weights[s].Data).ToArray());
+                recomputed++;
+            }
+            else buffers[i] = current!.Buffers[i]; // Check guarantees current weights exist when a source is left out
+        }
+        engine.SwapWeights(new WeightSet(buffers));
+        return recomputed;
+    }
+
+    private static int FirstNonFinite(float[] data)
+    {
+        for (int i = 0; i < data.Length; i++)
+            if (!float.IsFinite(data[i])) return i;
+        return -1;
+    }
+}
