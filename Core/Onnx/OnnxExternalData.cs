@@ -1,0 +1,81 @@
+using System.Globalization;
+
+namespace TrtEngine.Core.Onnx;
+
+/// <summary>
+/// Reads tensor bytes stored outside the model (data_location = EXTERNAL). The location must stay
+/// inside the model's directory: a model file is untrusted input and must not read arbitrary files.
+/// </summary>
+internal static class OnnxExternalData
+{
+    public static byte[] Read(string where, string? baseDirectory, IReadOnlyDictionary<string, string> entries,
+        long expectedBytes, string need)
+    {
+        if (baseDirectory is null)
+            throw Error(where, "the tensor's data is external, but the model was not loaded from a file");
+        if (!entries.TryGetValue("location", out var location) || location.Length == 0)
+            throw Error(where, "external data has no location");
+        long offset = ParseNumber(where, entries, "offset") ?? 0;
+        long? length = ParseNumber(where, entries, "length");
+
+        var path = ResolveInside(where, baseDirectory, location);
+        using var handle = File.OpenHandle(path);
+        long fileSize = RandomAccess.GetLength(handle);
+        if (offset > fileSize)
+            throw Error(where, $"external data offset {offset} is past the end of '{location}' ({fileSize} bytes)");
+        long byteCount = length ?? expectedBytes;
+        if (byteCount > fileSize - offset)
+            throw Error(where, $"external data at offset {offset} with length {byteCount} runs past the end of '{location}' ({fileSize} bytes)");
+        if (byteCount != expectedBytes)
+            throw Error(where, $"external data holds {byteCount} bytes but {need} {expectedBytes}");
+        if (byteCount > Array.MaxLength)
+            throw Error(where, $"external data of {byteCount} bytes is larger than one array can hold");
+
+        var bytes = new byte[byteCount];
+        int done = 0;
+        while (done < bytes.Length)
+        {
+            int read = RandomAccess.Read(handle, bytes.AsSpan(done), offset + done);
+            if (read == 0)
+                throw Error(where, $"'{location}' ended while reading its data");
+            done += read;
+        }
+        return bytes;
+    }
+
+    private static string ResolveInside(string where, string baseDirectory, string location)
+    {
+        if (location.Contains('\0'))
+            throw Error(where, "external data location contains a NUL character");
+        if (Path.IsPathRooted(location))
+            throw Error(where, $"external data location '{location}' is absolute; it must be relative to the model's directory");
+        var root = Path.GetFullPath(baseDirectory);
+        var path = Path.GetFullPath(Path.Combine(root, location));
+        var prefix = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
+        if (!path.StartsWith(prefix, StringComparison.Ordinal))
+            throw Error(where, $"external data location '{location}' leaves the model's directory");
+
+        // A link below the model directory could point anywhere, so none is followed.
+        var current = root;
+        foreach (var part in Path.GetRelativePath(root, path).Split(Path.DirectorySeparatorChar))
+        {
+            current = Path.Combine(current, part);
+            if (new FileInfo(current).LinkTarget is not null)
+                throw Error(where, $"external data location '{location}' goes through a link");
+        }
+        if (!File.Exists(path))
+            throw Error(where, $"external data file '{location}' does not exist in '{root}'");
+        return path;
+    }
+
+    private static long? ParseNumber(string where, IReadOnlyDictionary<string, string> entries, string key)
+    {
+        if (!entries.TryGetValue(key, out var text))
+            return null;
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long value))
+            throw Error(where, $"external data {key} '{text}' is not a non-negative integer");
+        return value;
+    }
+
+    private static OnnxFormatException Error(string where, string what) => new($"{where}: {what}");
+}

@@ -1,0 +1,163 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace TrtEngine.Core.Onnx;
+
+/// <summary>
+/// A TensorProto: an initializer or an attribute value. Its values stay in the form the file
+/// holds them (raw little-endian bytes, or one of the typed repeated fields) until decoded.
+/// </summary>
+public sealed class OnnxTensor
+{
+    private readonly ReadOnlyMemory<byte>? _rawData;
+
+    // float[], int[], long[], double[] or ulong[]: the typed field the data type uses.
+    private readonly Array? _typedData;
+
+    internal OnnxTensor(string name, OnnxDataType dataType, long[] dims, long elementCount,
+        ReadOnlyMemory<byte>? rawData, Array? typedData, bool isExternal)
+    {
+        Name = name;
+        DataType = dataType;
+        Dims = dims;
+        ElementCount = elementCount;
+        _rawData = rawData;
+        _typedData = typedData;
+        IsExternal = isExternal;
+    }
+
+    public string Name { get; }
+
+    public OnnxDataType DataType { get; }
+
+    public long[] Dims { get; }
+
+    /// <summary>The product of Dims (1 for a scalar).</summary>
+    public long ElementCount { get; }
+
+    /// <summary>The little-endian bytes of raw_data or of external data; null when typed fields hold the values.</summary>
+    public ReadOnlyMemory<byte>? RawData => _rawData;
+
+    /// <summary>True when the values came from a file next to the model (data_location = EXTERNAL).</summary>
+    public bool IsExternal { get; }
+
+    /// <summary>Decodes the values as float32, converting from any floating point or integer type.</summary>
+    public float[] ToSingleArray()
+    {
+        var result = new float[ElementCount];
+        if (_rawData is { } raw)
+            DecodeRaw(raw.Span, result);
+        else
+            DecodeTyped(result);
+        return result;
+    }
+
+    /// <summary>Decodes integer or bool values as int64.</summary>
+    public long[] ToInt64Array()
+    {
+        var result = new long[ElementCount];
+        if (_rawData is { } raw)
+            DecodeRaw(raw.Span, result);
+        else
+            DecodeTyped(result);
+        return result;
+    }
+
+    public override string ToString() => $"{Name}: {DataType}[{string.Join(", ", Dims)}]";
+
+    private void DecodeRaw(ReadOnlySpan<byte> raw, float[] result)
+    {
+        if (DataType == OnnxDataType.Float && BitConverter.IsLittleEndian)
+        {
+            MemoryMarshal.Cast<byte, float>(raw).CopyTo(result);
+            return;
+        }
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = DataType switch
+            {
+                OnnxDataType.Float => BinaryPrimitives.ReadSingleLittleEndian(raw.Slice(4 * i)),
+                OnnxDataType.Double => (float)BinaryPrimitives.ReadDoubleLittleEndian(raw.Slice(8 * i)),
+                OnnxDataType.Float16 => (float)BinaryPrimitives.ReadHalfLittleEndian(raw.Slice(2 * i)),
+                OnnxDataType.BFloat16 => BFloat16ToSingle(BinaryPrimitives.ReadUInt16LittleEndian(raw.Slice(2 * i))),
+                _ => RawInteger(raw, i),
+            };
+        }
+    }
+
+    private void DecodeRaw(ReadOnlySpan<byte> raw, long[] result)
+    {
+        for (int i = 0; i < result.Length; i++)
+            result[i] = RawInteger(raw, i);
+    }
+
+    private long RawInteger(ReadOnlySpan<byte> raw, int i) => DataType switch
+    {
+        OnnxDataType.Int8 => (sbyte)raw[i],
+        OnnxDataType.UInt8 or OnnxDataType.Bool => raw[i],
+        OnnxDataType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(raw.Slice(2 * i)),
+        OnnxDataType.UInt16 => BinaryPrimitives.ReadUInt16LittleEndian(raw.Slice(2 * i)),
+        OnnxDataType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(raw.Slice(4 * i)),
+        OnnxDataType.UInt32 => BinaryPrimitives.ReadUInt32LittleEndian(raw.Slice(4 * i)),
+        OnnxDataType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(raw.Slice(8 * i)),
+        _ => throw Unsupported(),
+    };
+
+    private void DecodeTyped(float[] result)
+    {
+        switch (_typedData)
+        {
+            case float[] floats when DataType == OnnxDataType.Float:
+                floats.CopyTo(result, 0);
+                break;
+            case double[] doubles when DataType == OnnxDataType.Double:
+                for (int i = 0; i < result.Length; i++)
+                    result[i] = (float)doubles[i];
+                break;
+            case int[] ints when DataType == OnnxDataType.Float16:
+                for (int i = 0; i < result.Length; i++)
+                    result[i] = (float)BitConverter.UInt16BitsToHalf((ushort)ints[i]);
+                break;
+            case int[] ints when DataType == OnnxDataType.BFloat16:
+                for (int i = 0; i < result.Length; i++)
+                    result[i] = BFloat16ToSingle((ushort)ints[i]);
+                break;
+            default:
+                var integers = new long[result.Length];
+                DecodeTyped(integers);
+                for (int i = 0; i < result.Length; i++)
+                    result[i] = integers[i];
+                break;
+        }
+    }
+
+    private void DecodeTyped(long[] result)
+    {
+        switch (_typedData)
+        {
+            case long[] longs when DataType == OnnxDataType.Int64:
+                longs.CopyTo(result, 0);
+                break;
+            case ulong[] ulongs when DataType == OnnxDataType.UInt32:
+                for (int i = 0; i < result.Length; i++)
+                    result[i] = (uint)ulongs[i];
+                break;
+            case int[] ints when DataType is OnnxDataType.Int32 or OnnxDataType.Int16 or OnnxDataType.Int8
+                or OnnxDataType.UInt16 or OnnxDataType.UInt8 or OnnxDataType.Bool:
+                // int32_data holds the narrower types as their values, one per element.
+                for (int i = 0; i < result.Length; i++)
+                    result[i] = ints[i];
+                break;
+            default:
+                // An empty tensor may have no typed field at all.
+                if (result.Length > 0)
+                    throw Unsupported();
+                break;
+        }
+    }
+
+    private static float BFloat16ToSingle(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
+
+    private NotSupportedException Unsupported() =>
+        new($"tensor '{Name}': cannot convert {DataType} values to this type");
+}

@@ -1,0 +1,24 @@
+namespace TrtEngine.Core.Weights;
+
+/// <summary>A named weight as float32 values in row-major order.</summary>
+public sealed class WeightTensor
+{
+    public WeightTensor(string name, int[] shape, float[] data, string sourceDType = "F32")
+    {
+        Name = name;
+        Shape = shape;
+        Data = data;
+        SourceDType = sourceDType;
+    }
+
+    public string Name { get; }
+
+    public int[] Shape { get; }
+
+    public float[] Data { get; }
+
+    /// <summary>The element type the values were stored as before conversion (e.g. "F16").</summary>
+    public string SourceDType { get; }
+
+    public override string ToString() => $"{Name}: {SourceDType}[{string.Join(", ", Shape)}]";
+}
