@@ -5,11 +5,15 @@ using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Native.Layers;
 
-/// <summary>Softmax along one axis (ONNX opset 13 semantics; the importer rewrites older opsets).</summary>
-public sealed class SoftmaxLayer(string name, int axis, ValueRef x) : Layer(name, [x])
+/// <summary>
+/// Softmax along one axis (ONNX opset 13 and later), or, with <paramref name="flattenTrailing"/>, over all
+/// dimensions from the axis on as one (opsets before 13).
+/// </summary>
+public sealed class SoftmaxLayer(string name, int axis, ValueRef x, bool flattenTrailing = false) : Layer(name, [x])
 {
     public override LayerKind Kind => LayerKind.Softmax;
     public int Axis { get; } = axis;
+    public bool FlattenTrailing { get; } = flattenTrailing;
 
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
     {
@@ -21,11 +25,20 @@ public sealed class SoftmaxLayer(string name, int axis, ValueRef x) : Layer(name
     {
         int[] shape = frame.Shape(Output);
         int axis = Axis < 0 ? Axis + shape.Length : Axis;
-        int outer = (int)Shapes.ElementCount(shape.AsSpan(0, axis)), inner = (int)Shapes.ElementCount(shape.AsSpan(axis + 1));
-        SoftmaxKernels.Run(frame.Pointer(Inputs[0]), frame.Pointer(Output), outer, shape[axis], inner);
+        int outer = (int)Shapes.ElementCount(shape.AsSpan(0, axis));
+        if (FlattenTrailing)
+        {
+            SoftmaxKernels.Run(frame.Pointer(Inputs[0]), frame.Pointer(Output), outer, (int)Shapes.ElementCount(shape.AsSpan(axis)), 1);
+            return;
+        }
+        SoftmaxKernels.Run(frame.Pointer(Inputs[0]), frame.Pointer(Output), outer, shape[axis], (int)Shapes.ElementCount(shape.AsSpan(axis + 1)));
     }
 
-    internal override void WriteParameters(PlanWriter writer) => writer.Write(Axis);
+    internal override void WriteParameters(PlanWriter writer)
+    {
+        writer.Write(Axis);
+        writer.Write(FlattenTrailing);
+    }
 
-    internal static SoftmaxLayer Read(string name, ValueRef[] inputs, PlanReader reader) => new(name, reader.ReadInt(-64, 63), inputs[0]);
+    internal static SoftmaxLayer Read(string name, ValueRef[] inputs, PlanReader reader) => new(name, reader.ReadInt(-64, 63), inputs[0], reader.ReadBool());
 }

@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using TrtEngine.Core.Refit;
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Plan;
+using TrtEngine.Native.Refit;
+using TrtEngine.Native.Runtime;
+using NativeEngine = TrtEngine.Native.Runtime.Engine;
+using ExecutionContext = TrtEngine.Native.Runtime.ExecutionContext;
+
+namespace TrtEngine.Core.Engines;
+
+/// <summary>
+/// An inference engine as users hold it: the built engine plus where it came from. Safe to run from several
+/// threads at once and to refit while it runs (each inference sees the old weights or the new, never a mix).
+/// </summary>
+public sealed class TrtEngine
+{
+    private readonly ConcurrentBag<ExecutionContext> _contexts = [];
+    private int _refitCount;
+
+    internal TrtEngine(NativeEngine engine, string? modelPath, string? cacheKey, bool fromCache, TimeSpan buildTime, string? cacheDirectory)
+    {
+        Native = engine;
+        ModelPath = modelPath;
+        CacheKey = cacheKey;
+        FromCache = fromCache;
+        BuildTime = buildTime;
+        CacheDirectory = cacheDirectory;
+        var plan = engine.Plan;
+        Inputs = plan.Inputs.Select((t, i) => new TrtTensorInfo
+        {
+            Name = plan.Tensors[t].Name, Shape = plan.Tensors[t].Dims,
+            MinShape = plan.Profiles[i].Min, OptShape = plan.Profiles[i].Opt, MaxShape = plan.Profiles[i].Max,
+        }).ToArray();
+        Outputs = plan.Outputs.Select(t => new TrtTensorInfo { Name = plan.Tensors[t].Name, Shape = plan.Tensors[t].Dims }).ToArray();
+    }
+
+    internal NativeEngine Native { get; }
+
+    public string Name => Native.Plan.Name;
+    public string? ModelPath { get; }
+    public TrtTensorInfo[] Inputs { get; }
+    public TrtTensorInfo[] Outputs { get; }
+
+    /// <summary>Always true: every engine keeps its refit recipes, through export, import and the cache.</summary>
+    public bool IsRefittable => true;
+
+    public bool HasWeights => Native.HasWeights;
+    public string? CacheKey { get; }
+    public bool FromCache { get; }
+
+    /// <summary>Time to produce this engine: the build on a miss, the load and refit on a cache hit.</summary>
+    public TimeSpan BuildTime { get; }
+
+    public string? CacheDirectory { get; }
+    public int LayerCount => Native.Plan.Layers.Length;
+    public long WeightBytes => Native.WeightBytes;
+    public int ModelWeightCount => Native.Plan.ModelWeights.Length;
+    public int OptimizationLevel => Native.Plan.OptimizationLevel;
+    public int RefitCount => Volatile.Read(ref _refitCount);
+
+    /// <summary>Runs the engine. Shapes not given are inferred from the data length when one dimension is dynamic.</summary>
+    public IReadOnlyList<TrtTensor> Run(IReadOnlyDictionary<string, float[]> inputs, IReadOnlyDictionary<string, int[]>? shapes = null)
+    {
+        foreach (string name in inputs.Keys)
+            if (!Inputs.Any(i => i.Name == name))
+                throw new EngineInputException($"'{name}' is not an input of engine '{Name}'. Its inputs: {string.Join(", ", Inputs.Select(i => i.ToString()))}.");
+        if (shapes is not null)
+            foreach (string name in shapes.Keys)
+                if (!inputs.ContainsKey(name)) throw new EngineInputException($"A shape was given for '{name}', which has no data (inputs given: {string.Join(", ", inputs.Keys)}).");
+
+        if (!_contexts.TryTake(out var context)) context = Native.CreateExecutionContext();
+        try
+        {
+            var data = new float[Inputs.Length][];
+            for (int i = 0; i < Inputs.Length; i++)
+            {
+                var info = Inputs[i];
+                if (!inputs.TryGetValue(info.Name, out var values))
+                    throw new EngineInputException($"Input '{info}' of engine '{Name}' was not given.");
+                int[] shape = shapes is not null && shapes.TryGetValue(info.Name, out var s) ? s : InferShape(info, values.LongLength);
+                context.SetInputShape(i, shape);
+                data[i] = values;
+            }
+            var outputs = new float[Outputs.Length][];
+            for (int o = 0; o < outputs.Length; o++) outputs[o] = new float[Shapes.ElementCount(context.GetOutputShape(o))];
+            context.Execute(data, outputs);
+            return Outputs.Select((info, o) => new TrtTensor { Name = info.Name, Shape = (int[])context.GetOutputShape(o).Clone(), Data = outputs[o] }).ToArray();
+        }
+        finally
+        {
+            _contexts.Add(context);
+        }
+    }
+
+    private static int[] InferShape(TrtTensorInfo info, long length)
+    {
+        int[] shape = (int[])info.Shape.Clone();
+        int dynamic = Array.FindAll(shape, d => d < 0).Length;
+        if (dynamic == 0) return shape;
+        long known = 1;
+        foreach (int d in shape) if (d >= 0) known *= d;
+        if (dynamic > 1 || known == 0 || length % known != 0)
+            throw new EngineInputException($"Cannot infer the shape of input '{info}' from {length} values; give it with -InputShape @{{ {info.Name} = @(...) }}.");
+        shape[Array.FindIndex(shape, d => d < 0)] = (int)(length / known);
+        return shape;
+    }
+
+    /// <summary>Checks new weights against the engine and reports what a refit would change; changes nothing.</summary>
+    public RefitCheck CheckRefit(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite = false) =>
+        new Refitter(Native).Check(weights, partial, allowNonFinite);
+
+    /// <summary>Refits every engine weight derived from the given model weights: all or nothing.</summary>
+    public RefitResult Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false)
+    {
+        var watch = Stopwatch.StartNew();
+        int recomputed = new Refitter(Native).Refit(weights, partial, allowNonFinite);
+        Interlocked.Increment(ref _refitCount);
+        return new RefitResult(Name, weights.Count, recomputed, watch.Elapsed);
+    }
+
+    /// <summary>Writes the engine plan; without weights it is small and still refittable.</summary>
+    public void Export(Stream stream, bool includeWeights) => Native.Serialize(stream, includeWeights);
+
+    /// <summary>Loads an exported engine plan (with or without weights).</summary>
+    public static TrtEngine Import(byte[] plan, string? sourcePath)
+    {
+        var watch = Stopwatch.StartNew();
+        var engine = NativeEngine.Deserialize(plan);
+        return new TrtEngine(engine, sourcePath, null, false, watch.Elapsed, null);
+    }
+
+    public override string ToString() => $"{Name} ({string.Join(", ", Inputs.Select(i => i.ToString()))} → {string.Join(", ", Outputs.Select(o => o.ToString()))})";
+}

@@ -1,0 +1,253 @@
+using TrtEngine.Core.Weights;
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
+
+namespace TrtEngine.Core.Onnx;
+
+/// <summary>
+/// Converts an ONNX graph into a network. Float initializers, Constant nodes and graph inputs bound from a weights
+/// file become named model weights (refittable); integer tensors are structure (shapes, axes) and are read here.
+/// </summary>
+public sealed class OnnxImporter
+{
+    private static readonly HashSet<string> Supported =
+    [
+        "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Softmax", "Flatten", "Reshape", "Identity", "Constant",
+    ];
+
+    private readonly OnnxModel _model;
+    private readonly NetworkDefinition _network;
+    private readonly Dictionary<string, ValueRef> _values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, OnnxTensor> _initializers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long[]> _integers = new(StringComparer.Ordinal);
+    private readonly IReadOnlyDictionary<string, WeightTensor> _bound;
+
+    private OnnxImporter(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor> bound)
+    {
+        _model = model;
+        _network = new NetworkDefinition(name);
+        _bound = bound;
+    }
+
+    /// <param name="boundWeights">Values for graph inputs that are weights (a model exported without parameters), or new values for initializers.</param>
+    public static NetworkDefinition Import(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor>? boundWeights = null)
+    {
+        var importer = new OnnxImporter(model, name, boundWeights ?? new Dictionary<string, WeightTensor>());
+        importer.Run();
+        return importer._network;
+    }
+
+    /// <summary>The graph inputs that are run-time inputs, not weights: neither initializers nor bound by a weights file.</summary>
+    public static IEnumerable<OnnxValueInfo> RuntimeInputs(OnnxGraph graph, IReadOnlyDictionary<string, WeightTensor>? boundWeights)
+    {
+        var initializers = graph.Initializers.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        return graph.Inputs.Where(i => !initializers.Contains(i.Name) && boundWeights?.ContainsKey(i.Name) != true);
+    }
+
+    private void Run()
+    {
+        var graph = _model.Graph;
+        CheckOperators(graph);
+        foreach (var t in graph.Initializers) _initializers[t.Name] = t;
+        foreach (var input in RuntimeInputs(graph, _bound))
+        {
+            if (input.ElementType != OnnxDataType.Float)
+                throw new ModelImportException($"Input '{input.Name}' is {input.ElementType}; TrtEngine runs float32 inputs only.");
+            if (input.Shape is null)
+                throw new ModelImportException($"Input '{input.Name}' has no shape in the model; export it with a shape (dynamic dims may stay symbolic).");
+            int[] dims = input.Shape.Select(d => d.Value is long v && v >= 0 && v <= int.MaxValue ? (int)v : Shapes.Dynamic).ToArray();
+            _values[input.Name] = _network.AddInput(input.Name, dims);
+        }
+        foreach (var node in graph.Nodes) ImportNode(node);
+        foreach (var output in graph.Outputs)
+        {
+            var value = Float(output.Name, $"graph output '{output.Name}'");
+            if (value.IsWeight) value = _network.AddLayer(new ReshapeLayer(output.Name, ReshapeMode.Identity, value), output.Name);
+            _network.MarkOutput(value);
+        }
+    }
+
+    private void CheckOperators(OnnxGraph graph)
+    {
+        var unsupported = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+        {
+            bool defaultDomain = node.Domain is "" or "ai.onnx";
+            if (defaultDomain && Supported.Contains(node.OpType)) continue;
+            string op = defaultDomain ? node.OpType : $"{node.Domain}.{node.OpType}";
+            if (!unsupported.TryGetValue(op, out var nodes)) unsupported[op] = nodes = [];
+            nodes.Add(NodeName(node));
+        }
+        if (unsupported.Count > 0)
+            throw new UnsupportedOperatorException(_network.Name, unsupported.ToDictionary(u => u.Key, u => (IReadOnlyList<string>)u.Value));
+    }
+
+    private void ImportNode(OnnxNode node)
+    {
+        string name = NodeName(node);
+        switch (node.OpType)
+        {
+            case "Constant": ImportConstant(node); return;
+            case "Identity":
+                if (_integers.TryGetValue(node.Inputs[0], out var ints)) _integers[node.Outputs[0]] = ints;
+                else
+                {
+                    var x = Float(node.Inputs[0], name);
+                    // A weight seen through Identity is the same weight (tied weights stay one refittable weight).
+                    _values[node.Outputs[0]] = x.IsWeight ? x : _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, x), node.Outputs[0]);
+                }
+                return;
+            case "Gemm": Define(node, ImportGemm(node, name)); return;
+            case "MatMul": Define(node, ImportMatMul(node, name)); return;
+            case "Add": Define(node, Binary(node, name, BinaryOp.Add)); return;
+            case "Sub": Define(node, Binary(node, name, BinaryOp.Sub)); return;
+            case "Mul": Define(node, Binary(node, name, BinaryOp.Mul)); return;
+            case "Div": Define(node, Binary(node, name, BinaryOp.Div)); return;
+            case "Relu": Define(node, Unary(node, name, ActivationKind.Relu)); return;
+            case "Sigmoid": Define(node, Unary(node, name, ActivationKind.Sigmoid)); return;
+            case "Tanh": Define(node, Unary(node, name, ActivationKind.Tanh)); return;
+            case "Erf": Define(node, Unary(node, name, ActivationKind.Erf)); return;
+            case "Softmax":
+            {
+                var x = Tensor(node.Inputs[0], name);
+                bool legacy = Opset < 13;
+                int axis = (int)node.GetInt("axis", legacy ? 1 : -1);
+                int rank = _network.Dims(x).Length;
+                int normalized = Shapes.NormalizeAxis(axis, rank, $"Softmax '{name}'");
+                Define(node, new SoftmaxLayer(name, axis, x, flattenTrailing: legacy && normalized != rank - 1));
+                return;
+            }
+            case "Flatten":
+                Define(node, new ReshapeLayer(name, ReshapeMode.Flatten, Tensor(node.Inputs[0], name), axis: (int)node.GetInt("axis", 1)));
+                return;
+            case "Reshape":
+            {
+                if (!_integers.TryGetValue(Input(node, 1), out var shape))
+                    throw new ModelImportException($"Reshape '{name}': its shape input '{node.Inputs[1]}' is computed at run time; TrtEngine needs it as a constant (export with constant folding).");
+                Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), shape, allowZero: node.GetInt("allowzero", 0) != 0));
+                return;
+            }
+            default:
+                throw new InvalidOperationException($"No importer for {node.OpType}."); // CheckOperators rejects these first
+        }
+    }
+
+    private long Opset => _model.DefaultOpset;
+
+    private Layer ImportGemm(OnnxNode node, string name)
+    {
+        var a = Tensor(node.Inputs[0], name);
+        var b = Float(node.Inputs[1], name);
+        if (!b.IsWeight)
+            throw new ModelImportException($"Gemm '{name}': B ('{node.Inputs[1]}') is computed at run time; TrtEngine needs it as a weight (an initializer or a Constant).");
+        int[] bShape = _network.Dims(b);
+        if (bShape.Length != 2) throw new ModelImportException($"Gemm '{name}': B has shape {Shapes.Format(bShape)}, expected 2-D.");
+        bool transA = node.GetInt("transA", 0) != 0, transB = node.GetInt("transB", 0) != 0;
+        float alpha = node.GetFloat("alpha", 1f), beta = node.GetFloat("beta", 1f);
+        int k = transB ? bShape[1] : bShape[0], n = transB ? bShape[0] : bShape[1];
+        var bias = ValueRef.None;
+        ValueRef? addAfter = null;
+        if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0 && beta != 0f)
+        {
+            var c = Float(node.Inputs[2], name);
+            int[] cShape = _network.Dims(c);
+            bool perColumn = c.IsWeight && (cShape.Length == 0 || cShape.All(d => d == 1) || (cShape[^1] == n && cShape[..^1].All(d => d == 1)));
+            if (perColumn) bias = c;
+            else if (beta == 1f) addAfter = c;
+            else throw new ModelImportException($"Gemm '{name}': a C of shape {Shapes.Format(cShape)} with beta {beta} is not supported; only per-column biases may be scaled.");
+        }
+        var gemm = new GemmLayer(name, a, b, bias, transA, transB, alpha, bias.IsNone ? 1f : beta, k, n);
+        if (addAfter is not ValueRef add) return gemm;
+        var product = _network.AddLayer(gemm, node.Outputs[0] + "/gemm");
+        return new ElementwiseLayer(name + "/C", BinaryOp.Add, product, add);
+    }
+
+    private Layer ImportMatMul(OnnxNode node, string name)
+    {
+        var a = Float(node.Inputs[0], name);
+        var b = Float(node.Inputs[1], name);
+        int[] bShape = _network.Dims(b);
+        if (!a.IsWeight && b.IsWeight && bShape.Length == 2)
+            return new GemmLayer(name, a, b, ValueRef.None, false, false, 1f, 1f, bShape[0], bShape[1]);
+        if (a.IsWeight && b.IsWeight)
+            throw new ModelImportException($"MatMul '{name}' multiplies two weights; export the model with constant folding.");
+        return new MatMulLayer(name, a, b);
+    }
+
+    private Layer Binary(OnnxNode node, string name, BinaryOp op)
+    {
+        var a = Float(node.Inputs[0], name);
+        var b = Float(node.Inputs[1], name);
+        if (a.IsWeight && b.IsWeight)
+            throw new ModelImportException($"{node.OpType} '{name}' combines two weights; export the model with constant folding.");
+        return new ElementwiseLayer(name, op, a, b);
+    }
+
+    private Layer Unary(OnnxNode node, string name, ActivationKind kind) => new ActivationLayer(name, new Activation(kind), Tensor(node.Inputs[0], name));
+
+    private void ImportConstant(OnnxNode node)
+    {
+        string output = node.Outputs[0];
+        if (node.GetTensor("value") is OnnxTensor t)
+        {
+            if (IsFloat(t.DataType)) _values[output] = _network.AddWeights(new ModelWeights(output, ToShape(t.Dims, output), t.ToSingleArray(), WeightKind.Constant));
+            else _integers[output] = t.ToInt64Array();
+        }
+        else if (node.FindAttribute("value_float") is { } f) _values[output] = _network.AddWeights(new ModelWeights(output, [], [f.F], WeightKind.Constant));
+        else if (node.FindAttribute("value_floats") is { } fs) _values[output] = _network.AddWeights(new ModelWeights(output, [fs.Floats.Count], [.. fs.Floats], WeightKind.Constant));
+        else if (node.FindAttribute("value_int") is { } i) _integers[output] = [i.I];
+        else if (node.FindAttribute("value_ints") is { } iss) _integers[output] = [.. iss.Ints];
+        else throw new ModelImportException($"Constant '{NodeName(node)}' has no value TrtEngine can read (value, value_float(s) or value_int(s)).");
+    }
+
+    private void Define(OnnxNode node, Layer layer) => _values[node.Outputs[0]] = _network.AddLayer(layer, node.Outputs[0]);
+
+    /// <summary>A float value by name: a computed tensor, or a weight (added to the network on first use).</summary>
+    private ValueRef Float(string valueName, string user)
+    {
+        if (_values.TryGetValue(valueName, out var v)) return v;
+        if (_bound.TryGetValue(valueName, out var bound))
+            return _values[valueName] = _network.AddWeights(new ModelWeights(valueName, bound.Shape, bound.Data, WeightKind.Parameter));
+        if (_initializers.TryGetValue(valueName, out var init))
+        {
+            if (!IsFloat(init.DataType))
+                throw new ModelImportException($"{user}: '{valueName}' is an {init.DataType} tensor where a float tensor is needed.");
+            return _values[valueName] = _network.AddWeights(new ModelWeights(valueName, ToShape(init.Dims, valueName), init.ToSingleArray(), WeightKind.Parameter));
+        }
+        if (_model.Graph.Inputs.Any(i => i.Name == valueName))
+            throw new ModelImportException($"{user}: '{valueName}' is a graph input with no value. If it is a weight, pass the weights file (-WeightsPath).");
+        throw new ModelImportException($"{user}: '{valueName}' is not defined by any earlier node, initializer or input (the graph is not in topological order, or is malformed).");
+    }
+
+    private ValueRef Tensor(string valueName, string user)
+    {
+        var v = Float(valueName, user);
+        if (v.IsWeight) throw new ModelImportException($"{user}: its input '{valueName}' is a weight; TrtEngine needs a computed tensor here (export with constant folding).");
+        return v;
+    }
+
+    private string Input(OnnxNode node, int index)
+    {
+        if (node.Inputs.Count <= index || node.Inputs[index].Length == 0)
+            throw new ModelImportException($"{node.OpType} '{NodeName(node)}' lacks its input {index}.");
+        string name = node.Inputs[index];
+        if (!_integers.ContainsKey(name) && _initializers.TryGetValue(name, out var t) && !IsFloat(t.DataType)) _integers[name] = t.ToInt64Array();
+        return name;
+    }
+
+    private static bool IsFloat(OnnxDataType type) => type is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16 or OnnxDataType.BFloat16;
+
+    private static int[] ToShape(long[] dims, string what)
+    {
+        var shape = new int[dims.Length];
+        for (int i = 0; i < dims.Length; i++)
+        {
+            if (dims[i] < 0 || dims[i] > int.MaxValue) throw new ModelImportException($"Weight '{what}' has dimension {dims[i]}.");
+            shape[i] = (int)dims[i];
+        }
+        return shape;
+    }
+
+    private static string NodeName(OnnxNode node) => node.Name.Length > 0 ? node.Name : $"{node.OpType}({string.Join(",", node.Outputs)})";
+}
