@@ -58,19 +58,18 @@ internal ref struct ProtoReader
     {
         int start = _position;
         ulong result = 0;
-        for (int i = 0; i < MaxVarintBytes; i++)
+        for (int shift = 0; ; shift += 7)
         {
             if (_position >= _end)
                 throw Error($"varint at byte {start} runs past the end of the message at byte {_end}");
             byte b = _buffer[_position++];
-            // The tenth byte may only carry the top bit of a 64-bit value.
-            if (i == MaxVarintBytes - 1 && b > 1)
-                throw Error($"varint at byte {start} overflows 64 bits");
-            result |= (ulong)(b & 0x7F) << (7 * i);
+            // The tenth byte may only carry the top bit of a 64-bit value and must end the varint.
+            if (shift == 63 && b > 1)
+                throw Error($"varint at byte {start} is longer than {MaxVarintBytes} bytes or overflows 64 bits");
+            result |= (ulong)(b & 0x7F) << shift;
             if (b < 0x80)
                 return result;
         }
-        throw Error($"varint at byte {start} is longer than {MaxVarintBytes} bytes");
     }
 
     public long ReadInt64() => (long)ReadVarint();

@@ -1,0 +1,151 @@
+using System.Buffers.Binary;
+using System.Text;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Weights;
+using TrtEngine.Testing.Weights;
+
+namespace TrtEngine.Core.Tests.Weights;
+
+public class SafetensorsTests
+{
+    // Exactly representable in F16 and BF16, so every dtype round-trips them unchanged.
+    private static readonly float[] Values = [1f, -2f, 0.5f, 0f, 96f, -0.375f];
+
+    [Theory]
+    [InlineData("F32")]
+    [InlineData("F16")]
+    [InlineData("BF16")]
+    public void TensorsRoundTrip(string dtype)
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("w.safetensors");
+        SafetensorsWriter.Write(path, [("a.weight", [2, 3], Values), ("a.bias", [1], [7f]), ("empty", [0, 5], [])], dtype);
+
+        var file = SafetensorsFile.Load(path);
+
+        Assert.Equal(path, file.Path);
+        Assert.Empty(file.Metadata);
+        Assert.Equal(3, file.Tensors.Count);
+        var weight = file.Tensors["a.weight"];
+        Assert.Equal("a.weight", weight.Name);
+        Assert.Equal([2, 3], weight.Shape);
+        Assert.Equal(Values, weight.Data);
+        Assert.Equal(dtype, weight.SourceDType);
+        Assert.Equal([7f], file.Tensors["a.bias"].Data);
+        Assert.Empty(file.Tensors["empty"].Data);
+    }
+
+    [Fact]
+    public void F16AndBf16RoundToTheNearestValue()
+    {
+        using var directory = new TempDirectory();
+        SafetensorsWriter.Write(directory.File("h.safetensors"), [("x", [1], [0.1f])], "F16");
+        SafetensorsWriter.Write(directory.File("b.safetensors"), [("x", [1], [0.1f])], "BF16");
+
+        Assert.Equal((float)(Half)0.1f, SafetensorsFile.Load(directory.File("h.safetensors")).Tensors["x"].Data[0]);
+        Assert.Equal(0.10009765625f, SafetensorsFile.Load(directory.File("b.safetensors")).Tensors["x"].Data[0]);
+    }
+
+    [Fact]
+    public void MetadataAndOtherDTypesAreRead()
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("w.safetensors");
+        var data = new byte[8 + 8 + 4];
+        BinaryPrimitives.WriteDoubleLittleEndian(data, 2.5);
+        BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(8), -3);
+        BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(16), 9);
+        WriteRaw(path, """
+            {"__metadata__":{"format":"pt"},
+             "d":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},
+             "l":{"dtype":"I64","shape":[],"data_offsets":[8,16]},
+             "i":{"dtype":"I32","shape":[1,1],"data_offsets":[16,20]}}
+            """, data);
+
+        var file = SafetensorsFile.Load(path);
+
+        Assert.Equal("pt", file.Metadata["format"]);
+        Assert.Equal([2.5f], file.Tensors["d"].Data);
+        Assert.Equal([-3f], file.Tensors["l"].Data);
+        Assert.Empty(file.Tensors["l"].Shape);
+        Assert.Equal([9f], file.Tensors["i"].Data);
+    }
+
+    [Theory]
+    [InlineData("""{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}""", "not valid JSON")]
+    [InlineData("""[1,2]""", "not a JSON object")]
+    [InlineData("""{"x":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", "tensor 'x': data_offsets [4, 12] are not a range inside the 8-byte data section")]
+    [InlineData("""{"x":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}""", "are not a range")]
+    [InlineData("""{"x":{"dtype":"F32","shape":[2],"data_offsets":[-1,7]}}""", "are not a range")]
+    [InlineData("""{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""", "span 8 bytes but shape [3] of F32 needs 12")]
+    [InlineData("""{"x":{"dtype":"Q7","shape":[2],"data_offsets":[0,8]}}""", "dtype 'Q7' is not supported")]
+    [InlineData("""{"x":{"shape":[2],"data_offsets":[0,8]}}""", "dtype is missing")]
+    [InlineData("""{"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}""", "shape entry -2")]
+    [InlineData("""{"x":{"dtype":"F32","shape":[65536,65536],"data_offsets":[0,8]}}""", "more elements than one array can")]
+    [InlineData("""{"x":{"dtype":"F32","shape":[2],"data_offsets":["0",8]}}""", "data_offsets is not a pair of integers")]
+    [InlineData("""{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", "appears twice")]
+    [InlineData("""{"__metadata__":{"n":1}}""", "__metadata__ entry 'n' is not a string")]
+    public void MalformedHeadersAreRejected(string header, string expected)
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("bad.safetensors");
+        WriteRaw(path, header, new byte[8]);
+
+        var error = Assert.Throws<WeightFormatException>(() => SafetensorsFile.Load(path));
+
+        Assert.StartsWith(path, error.Message);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData(1000, "header length 1000 runs past the end of the file")]
+    [InlineData(ulong.MaxValue, "runs past the end of the file")]
+    public void HeaderLengthsPastTheEndAreRejected(ulong headerLength, string expected)
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("bad.safetensors");
+        var bytes = new byte[8 + 16];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, headerLength);
+        File.WriteAllBytes(path, bytes);
+
+        Assert.Contains(expected, Assert.Throws<WeightFormatException>(() => SafetensorsFile.Load(path)).Message);
+    }
+
+    [Fact]
+    public void FilesShorterThanTheLengthPrefixAreRejected()
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("short.safetensors");
+        File.WriteAllBytes(path, [1, 2, 3]);
+
+        Assert.Contains("fewer than the 8-byte header length", Assert.Throws<WeightFormatException>(() => SafetensorsFile.Load(path)).Message);
+    }
+
+    [Fact]
+    public void TheTinyMlpCheckpointsShareTheModelsNamesAndShapesAndTheFirstHoldsItsValues()
+    {
+        var initializers = OnnxModel.Load(Path.Combine(TestPaths.ExampleModels, "tiny_mlp.onnx")).Graph.Initializers;
+        var checkpoints = Enumerable.Range(1, 3)
+            .Select(i => SafetensorsFile.Load(Path.Combine(TestPaths.ExampleModels, $"tiny_mlp.ckpt{i}.safetensors")).Tensors)
+            .ToArray();
+
+        foreach (var checkpoint in checkpoints)
+        {
+            Assert.Equal(initializers.Select(t => t.Name).Order(), checkpoint.Keys.Order());
+            Assert.All(initializers, t => Assert.Equal(t.Dims, checkpoint[t.Name].Shape.Select(d => (long)d)));
+        }
+        Assert.All(initializers, t => Assert.Equal(t.ToSingleArray(), checkpoints[0][t.Name].Data));
+        Assert.NotEqual(checkpoints[0]["0.weight"].Data, checkpoints[1]["0.weight"].Data);
+        Assert.NotEqual(checkpoints[1]["0.weight"].Data, checkpoints[2]["0.weight"].Data);
+    }
+
+    private static void WriteRaw(string path, string header, byte[] data)
+    {
+        var headerBytes = Encoding.UTF8.GetBytes(header);
+        var bytes = new byte[8 + headerBytes.Length + data.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)headerBytes.Length);
+        headerBytes.CopyTo(bytes, 8);
+        data.CopyTo(bytes, 8 + headerBytes.Length);
+        File.WriteAllBytes(path, bytes);
+    }
+}
