@@ -80,8 +80,7 @@ public static class EngineBuilder
                 }
                 return p;
             }
-            return new ShapeProfile(t.Dims.Select(d => d < 0 ? 1 : d).ToArray(), t.Dims.Select(d => d < 0 ? 1 : d).ToArray(),
-                                    t.Dims.Select(d => d < 0 ? int.MaxValue : d).ToArray());
+            return ShapeProfile.Default(t.Dims);
         }).ToArray();
     }
 

@@ -7,6 +7,10 @@ public sealed record ShapeProfile(int[] Min, int[] Opt, int[] Max)
 {
     public static ShapeProfile Static(int[] shape) => new(shape, shape, shape);
 
+    /// <summary>For dims the model leaves dynamic and nobody set: tuned at 1, any size from 1 up runs.</summary>
+    public static ShapeProfile Default(int[] dims) => new(
+        dims.Select(d => d < 0 ? 1 : d).ToArray(), dims.Select(d => d < 0 ? 1 : d).ToArray(), dims.Select(d => d < 0 ? int.MaxValue : d).ToArray());
+
     public bool Contains(ReadOnlySpan<int> shape)
     {
         if (shape.Length != Min.Length) return false;

@@ -1,0 +1,289 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using TrtEngine.Native.Plan;
+
+namespace TrtEngine.Core.Cache;
+
+/// <summary>
+/// The default store: one directory per key holding plan.trtp (weight-stripped), manifest.json and access.log.
+/// Entries appear by an atomic rename of a finished temporary directory; hits append a fixed-length line to
+/// access.log (so concurrent hits lose nothing and reading the count is one stat); inserts evict the least
+/// recently used entries, by last access, until the bytes on disk fit the limit.
+/// </summary>
+public sealed class DiskEngineStore : IEngineStore
+{
+    public const long DefaultSizeLimit = 5L << 30;
+    private const string PlanFile = "plan.trtp", ManifestFile = "manifest.json", AccessLog = "access.log";
+    private const int AccessLineLength = 25; // "yyyy-MM-ddTHH:mm:ss.fffZ\n"
+    private const int MaxManifestBytes = 1 << 20;
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private readonly Action<string>? _log;
+
+    public DiskEngineStore(string directory, long sizeLimit = DefaultSizeLimit, Action<string>? log = null)
+    {
+        if (sizeLimit <= 0) throw new ArgumentOutOfRangeException(nameof(sizeLimit), sizeLimit, "The cache size limit must be positive.");
+        Directory = System.IO.Path.GetFullPath(directory);
+        SizeLimit = sizeLimit;
+        _log = log;
+    }
+
+    public string Directory { get; }
+    public long SizeLimit { get; }
+    public string Location => Directory;
+
+    /// <summary>$TRTENGINE_CACHE_DIR, else the platform's per-user cache folder.</summary>
+    public static string DefaultDirectory
+    {
+        get
+        {
+            string? env = Environment.GetEnvironmentVariable("TRTENGINE_CACHE_DIR");
+            if (!string.IsNullOrWhiteSpace(env)) return System.IO.Path.GetFullPath(env);
+            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            if (OperatingSystem.IsWindows()) return System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "TrtEngine", "Cache");
+            if (OperatingSystem.IsMacOS()) return System.IO.Path.Combine(home, "Library", "Caches", "TrtEngine");
+            string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            return System.IO.Path.Combine(string.IsNullOrEmpty(xdg) ? System.IO.Path.Combine(home, ".cache") : xdg, "trtengine");
+        }
+    }
+
+    public CacheLookup TryLoad(string key)
+    {
+        string dir = EntryDirectory(key);
+        if (!System.IO.Directory.Exists(dir)) return CacheLookup.Miss("no entry for this key");
+        string? problem;
+        CacheManifest? manifest = null;
+        byte[]? plan = null;
+        try
+        {
+            problem = Verify(dir, key, out manifest, out plan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            problem = $"unreadable entry ({e.Message})";
+        }
+        if (problem is null) return new CacheLookup(plan, manifest, null);
+        Remove(key);
+        return CacheLookup.Miss(problem + "; the entry was removed");
+    }
+
+    private static string? Verify(string dir, string key, out CacheManifest? manifest, out byte[]? plan)
+    {
+        plan = null;
+        manifest = null;
+        var manifestInfo = new FileInfo(System.IO.Path.Combine(dir, ManifestFile));
+        if (!manifestInfo.Exists) return "corrupt entry: no manifest";
+        if (manifestInfo.Length > MaxManifestBytes) return "corrupt entry: the manifest is too large";
+        manifest = JsonSerializer.Deserialize<CacheManifest>(File.ReadAllBytes(manifestInfo.FullName), Json);
+        if (manifest is null) return "corrupt entry: empty manifest";
+        if (manifest.EntryFormat != CacheManifest.CurrentEntryFormat) return $"incompatible entry format {manifest.EntryFormat} (this version uses {CacheManifest.CurrentEntryFormat})";
+        if (manifest.PlanFormat != EnginePlan.FormatVersion) return $"incompatible plan format {manifest.PlanFormat} (this version uses {EnginePlan.FormatVersion})";
+        if (manifest.Key != key) return $"corrupt entry: its manifest belongs to key {manifest.Key}";
+        if (manifest.InstructionSet != HardwareInfo.CurrentInstructionSet) return $"incompatible hardware: built for {manifest.InstructionSet}, this machine is {HardwareInfo.CurrentInstructionSet}";
+        var planInfo = new FileInfo(System.IO.Path.Combine(dir, PlanFile));
+        if (!planInfo.Exists) return "corrupt entry: no plan";
+        if (planInfo.Length != manifest.PlanBytes) return $"corrupt entry: the plan has {planInfo.Length} bytes, the manifest says {manifest.PlanBytes}";
+        plan = File.ReadAllBytes(planInfo.FullName);
+        if (Convert.ToHexString(SHA256.HashData(plan)) != manifest.PlanSha256) return "corrupt entry: the plan's checksum does not match";
+        return null;
+    }
+
+    public bool Save(string key, byte[] strippedPlan, CacheManifest manifest)
+    {
+        string dir = EntryDirectory(key);
+        manifest.Key = key;
+        manifest.PlanBytes = strippedPlan.LongLength;
+        manifest.PlanSha256 = Convert.ToHexString(SHA256.HashData(strippedPlan));
+        byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, Json);
+        if (strippedPlan.LongLength + manifestBytes.LongLength > SizeLimit)
+        {
+            _log?.Invoke($"Entry {key} ({strippedPlan.LongLength + manifestBytes.LongLength} bytes) is larger than the cache limit ({SizeLimit} bytes); it was not stored.");
+            return false;
+        }
+        string temp = System.IO.Path.Combine(CreatePrivateDirectory(".tmp"), $"{key}.{Guid.NewGuid():N}");
+        try
+        {
+            System.IO.Directory.CreateDirectory(temp);
+            WriteDurably(System.IO.Path.Combine(temp, PlanFile), strippedPlan);
+            WriteDurably(System.IO.Path.Combine(temp, ManifestFile), manifestBytes);
+            if (System.IO.Directory.Exists(dir)) MoveAside(dir);
+            System.IO.Directory.Move(temp, dir);
+        }
+        finally
+        {
+            if (System.IO.Directory.Exists(temp)) System.IO.Directory.Delete(temp, recursive: true);
+        }
+        Evict(protect: key);
+        return true;
+    }
+
+    public void RecordHit(string key)
+    {
+        string line = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) + "\n";
+        using var log = new FileStream(System.IO.Path.Combine(EntryDirectory(key), AccessLog), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        log.Write(System.Text.Encoding.ASCII.GetBytes(line));
+    }
+
+    public IDisposable AcquireBuildLock(string key, CancellationToken cancel)
+    {
+        string path = System.IO.Path.Combine(CreatePrivateDirectory(".locks"), EntryName(key) + ".lock");
+        var wait = Stopwatch.StartNew();
+        bool reported = false;
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            try
+            {
+                // An exclusive open is an OS lock that dies with its process: a crashed builder leaves no lock behind.
+                var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                ReportStaleOwner(stream, key);
+                stream.SetLength(0);
+                stream.Write(System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture)));
+                stream.Flush();
+                if (reported) _log?.Invoke($"Got the build lock for {key} after {wait.Elapsed.TotalSeconds:F1} s.");
+                return stream;
+            }
+            catch (IOException) when (!cancel.IsCancellationRequested)
+            {
+                if (!reported) _log?.Invoke($"Another process is building {key}; waiting for it.");
+                reported = true;
+                cancel.WaitHandle.WaitOne(50);
+            }
+        }
+    }
+
+    private void ReportStaleOwner(FileStream stream, string key)
+    {
+        var buffer = new byte[16];
+        int n = stream.Read(buffer);
+        if (n > 0 && int.TryParse(System.Text.Encoding.ASCII.GetString(buffer, 0, n), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid != Environment.ProcessId && !ProcessExists(pid))
+            _log?.Invoke($"Recovered the build lock of {key} left by process {pid}, which is gone.");
+    }
+
+    private static bool ProcessExists(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    public IReadOnlyList<TrtCacheEntry> List()
+    {
+        if (!System.IO.Directory.Exists(Directory)) return [];
+        var entries = new List<TrtCacheEntry>();
+        foreach (string dir in System.IO.Directory.EnumerateDirectories(Directory))
+        {
+            string key = System.IO.Path.GetFileName(dir);
+            if (!CacheKey.IsWellFormed(key)) continue;
+            try
+            {
+                entries.Add(Describe(dir, key));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Removed by another process while listing.
+            }
+        }
+        return entries;
+    }
+
+    private TrtCacheEntry Describe(string dir, string key)
+    {
+        CacheManifest? manifest = null;
+        try
+        {
+            var info = new FileInfo(System.IO.Path.Combine(dir, ManifestFile));
+            if (info.Exists && info.Length <= MaxManifestBytes) manifest = JsonSerializer.Deserialize<CacheManifest>(File.ReadAllBytes(info.FullName), Json);
+        }
+        catch (JsonException)
+        {
+        }
+        long size = 0;
+        foreach (var file in new DirectoryInfo(dir).EnumerateFiles()) size += file.Length;
+        var log = new FileInfo(System.IO.Path.Combine(dir, AccessLog));
+        DateTime created = manifest?.CreatedUtc.ToLocalTime() ?? System.IO.Directory.GetCreationTime(dir);
+        return new TrtCacheEntry
+        {
+            Key = key,
+            ModelName = manifest?.ModelName ?? "(unreadable manifest)",
+            SizeBytes = size,
+            Created = created,
+            LastAccessed = log.Exists ? log.LastWriteTime : created,
+            HitCount = log.Exists ? log.Length / AccessLineLength : 0,
+            Path = dir,
+            CacheDirectory = Directory,
+            FormatVersion = manifest?.EntryFormat ?? 0,
+            FullEngineBytes = manifest?.FullEngineBytes ?? 0,
+        };
+    }
+
+    public bool Remove(string key)
+    {
+        string dir = EntryDirectory(key);
+        if (!System.IO.Directory.Exists(dir)) return false;
+        try
+        {
+            MoveAside(dir);
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false; // another process removed it first
+        }
+    }
+
+    /// <summary>Least recently used first, by last access, until the bytes on disk fit; the entry just stored stays.</summary>
+    private void Evict(string protect)
+    {
+        var entries = List();
+        long total = entries.Sum(e => e.SizeBytes);
+        foreach (var entry in entries.Where(e => e.Key != protect).OrderBy(e => e.LastAccessed))
+        {
+            if (total <= SizeLimit) break;
+            if (Remove(entry.Key))
+            {
+                total -= entry.SizeBytes;
+                _log?.Invoke($"Evicted {entry.Key} ({entry.ModelName}, {entry.SizeBytes} bytes, last used {entry.LastAccessed:u}) to keep the cache under {SizeLimit} bytes.");
+            }
+        }
+    }
+
+    /// <summary>Renames the directory out of sight (atomic), then deletes it.</summary>
+    private void MoveAside(string dir)
+    {
+        string trash = System.IO.Path.Combine(CreatePrivateDirectory(".tmp"), $"removed.{System.IO.Path.GetFileName(dir)}.{Guid.NewGuid():N}");
+        System.IO.Directory.Move(dir, trash);
+        System.IO.Directory.Delete(trash, recursive: true);
+    }
+
+    private static void WriteDurably(string path, byte[] bytes)
+    {
+        using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        stream.Write(bytes);
+        stream.Flush(flushToDisk: true);
+    }
+
+    private string CreatePrivateDirectory(string name)
+    {
+        string path = System.IO.Path.Combine(Directory, name);
+        if (OperatingSystem.IsWindows()) System.IO.Directory.CreateDirectory(path);
+        else
+        {
+            System.IO.Directory.CreateDirectory(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            System.IO.Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        return path;
+    }
+
+    private string EntryDirectory(string key) => System.IO.Path.Combine(Directory, EntryName(key));
+
+    private static string EntryName(string key) =>
+        CacheKey.IsWellFormed(key) ? key : throw new ArgumentException($"'{key}' is not a cache key (keys are {CacheKey.Length} lowercase hex digits).", nameof(key));
+}

@@ -1,0 +1,29 @@
+namespace TrtEngine.Core.Cache;
+
+/// <summary>
+/// Where weight-stripped engines are kept. The disk store is the default; a user can plug in another
+/// (a shared service, an instrumented store in tests).
+/// </summary>
+public interface IEngineStore
+{
+    /// <summary>A description of where entries live (a directory for the disk store).</summary>
+    string Location { get; }
+
+    /// <summary>Loads and verifies an entry. A missing, corrupt or incompatible entry is a miss with a reason (a bad one is also removed).</summary>
+    CacheLookup TryLoad(string key);
+
+    /// <summary>Stores an entry atomically: readers see all of it or none of it.</summary>
+    /// <returns>False when the entry was not stored because it alone exceeds the size limit.</returns>
+    bool Save(string key, byte[] strippedPlan, CacheManifest manifest);
+
+    /// <summary>Counts a hit and refreshes the entry's last access.</summary>
+    void RecordHit(string key);
+
+    /// <summary>Holds the per-key build lock until disposed, so concurrent processes build a key once.</summary>
+    IDisposable AcquireBuildLock(string key, CancellationToken cancel);
+
+    IReadOnlyList<TrtCacheEntry> List();
+
+    /// <summary>Removes an entry; false when it was not there.</summary>
+    bool Remove(string key);
+}

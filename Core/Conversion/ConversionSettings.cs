@@ -1,0 +1,35 @@
+using TrtEngine.Core.Cache;
+
+namespace TrtEngine.Core.Conversion;
+
+/// <summary>How to convert a model: its weights, input shapes, builder settings and cache use.</summary>
+public sealed class ConversionSettings
+{
+    /// <summary>A safetensors file with values for graph inputs that are weights (a model exported without parameters).</summary>
+    public string? WeightsPath { get; init; }
+
+    /// <summary>Static shapes by input name (min = opt = max).</summary>
+    public IReadOnlyDictionary<string, int[]>? InputShapes { get; init; }
+
+    public IReadOnlyDictionary<string, int[]>? MinShapes { get; init; }
+    public IReadOnlyDictionary<string, int[]>? OptShapes { get; init; }
+    public IReadOnlyDictionary<string, int[]>? MaxShapes { get; init; }
+
+    public int OptimizationLevel { get; init; } = 3;
+    public int? Threads { get; init; }
+
+    /// <summary>Pull from and insert into the cache (on by default).</summary>
+    public bool UseCache { get; init; } = true;
+
+    /// <summary>Rebuild even on a hit, and replace the entry.</summary>
+    public bool Force { get; init; }
+
+    /// <summary>Return the engine without weights (the cache stores stripped engines either way).</summary>
+    public bool StripWeights { get; init; }
+
+    /// <summary>The store to use; by default a disk store in <see cref="CacheDirectory"/>.</summary>
+    public IEngineStore? Store { get; init; }
+
+    public string? CacheDirectory { get; init; }
+    public long CacheSizeLimit { get; init; } = DiskEngineStore.DefaultSizeLimit;
+}

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using TrtEngine.Core.Cache;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Refit;
+using TrtEngine.Core.Weights;
+using TrtEngine.Native.Builder;
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Plan;
+using TrtEngine.Native.Runtime;
+using TrtEngineModel = TrtEngine.Core.Engines.TrtEngine;
+
+namespace TrtEngine.Core.Conversion;
+
+/// <summary>
+/// The one conversion path: import the model, compute the key, and either pull the stripped engine from the
+/// cache and refit it with this model's weights, or build, insert the stripped engine, and return the full one.
+/// Every entry point goes through here, so the cache behaves the same whatever the model's weights came from.
+/// </summary>
+public static class EngineConverter
+{
+    public static TrtEngineModel Convert(string modelPath, ConversionSettings settings, IConversionEvents? events = null, CancellationToken cancel = default)
+    {
+        var watch = Stopwatch.StartNew();
+        string name = Path.GetFileNameWithoutExtension(modelPath);
+        var model = OnnxModel.Load(modelPath);
+        var bound = settings.WeightsPath is null ? null : SafetensorsFile.Load(settings.WeightsPath).Tensors;
+        if (bound is not null) WarnUnusedWeights(model, bound, settings.WeightsPath!, events);
+        NetworkDefinition network = OnnxImporter.Import(model, name, bound);
+        var config = new BuilderConfig
+        {
+            OptimizationLevel = settings.OptimizationLevel,
+            Threads = settings.Threads ?? Environment.ProcessorCount,
+            Profiles = ShapeProfiles.Resolve(network, settings),
+        };
+        events?.Verbose($"Imported '{modelPath}': {network.Layers.Count} layers, {network.Weights.Count} weights, inputs {string.Join(", ", network.Inputs.Select(i => network.Tensors[i].Name + Shapes.Format(network.Tensors[i].Dims)))}.");
+
+        if (!settings.UseCache)
+        {
+            events?.Verbose("Cache not used (-NoCache).");
+            var built = Build(network, config, events, cancel);
+            return Finish(built, modelPath, null, false, watch, null, settings);
+        }
+
+        var hardware = HardwareInfo.Current(config.Threads);
+        var profiles = network.Inputs.Select(t => config.Profiles[network.Tensors[t].Name]).ToArray();
+        string key = CacheKey.Compute(network, profiles, config, hardware);
+        IEngineStore store = settings.Store ?? new DiskEngineStore(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, settings.CacheSizeLimit, m => events?.Verbose(m));
+        events?.Verbose($"Cache key {key} in {store.Location}.");
+
+        if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events) is { } hit) return hit;
+        using (store.AcquireBuildLock(key, cancel))
+        {
+            // Another process may have built it while this one waited for the lock.
+            if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events) is { } late) return late;
+            events?.Verbose(settings.Force ? "Rebuilding (-Force)." : "Cache miss: building.");
+            var engine = Build(network, config, events, cancel);
+            Insert(store, key, engine, modelPath, watch.Elapsed, events);
+            return Finish(engine, modelPath, key, false, watch, store.Location, settings);
+        }
+    }
+
+    private static TrtEngineModel? TryPull(IEngineStore store, string key, NetworkDefinition network, string modelPath, Stopwatch watch, ConversionSettings settings, IConversionEvents? events)
+    {
+        CacheLookup lookup = store.TryLoad(key);
+        if (!lookup.IsHit)
+        {
+            events?.Verbose($"Cache miss: {lookup.MissReason}.");
+            return null;
+        }
+        Engine engine;
+        try
+        {
+            engine = Engine.Deserialize(lookup.Plan!);
+        }
+        catch (PlanFormatException e)
+        {
+            store.Remove(key);
+            events?.Verbose($"Cache miss: the entry's plan is unusable ({e.Message}); the entry was removed.");
+            return null;
+        }
+        // The key ignores input and output names (isomorphic models share entries): serve this model's names.
+        engine = engine.WithIONames(network.Inputs.Select(i => network.Tensors[i].Name).ToArray(), network.Outputs.Select(o => network.Tensors[o].Name).ToArray());
+        if (!settings.StripWeights)
+        {
+            var refit = Stopwatch.StartNew();
+            int recomputed = new Native.Refit.Refitter(engine).Refit(WeightSources.FromNetwork(network), partial: false, ignoreExtra: true);
+            events?.Verbose($"Cache hit: refitted {recomputed} engine weights from {network.Weights.Count} model weights in {refit.Elapsed.TotalMilliseconds:F1} ms.");
+        }
+        else events?.Verbose("Cache hit: returned weight-stripped (-StripWeights).");
+        store.RecordHit(key);
+        return new TrtEngineModel(engine, modelPath, key, true, watch.Elapsed, store.Location);
+    }
+
+    private static Engine Build(NetworkDefinition network, BuilderConfig config, IConversionEvents? events, CancellationToken cancel)
+    {
+        var progress = events is null ? null : new SynchronousProgress(p => events.Progress(new ConversionProgress(p.Phase, p.Current, p.Total, p.Detail)));
+        return EngineBuilder.Build(network, config, progress, events is null ? null : events.Verbose, cancel);
+    }
+
+    private static void Insert(IEngineStore store, string key, Engine engine, string modelPath, TimeSpan buildTime, IConversionEvents? events)
+    {
+        var plan = engine.Plan;
+        byte[] stripped = engine.Serialize(includeWeights: false);
+        var manifest = new CacheManifest
+        {
+            PlanFormat = EnginePlan.FormatVersion,
+            ModelName = plan.Name,
+            ModelPath = Path.GetFullPath(modelPath),
+            InputNames = plan.Inputs.Select((_, i) => plan.InputName(i)).ToArray(),
+            InputProfiles = plan.Profiles.Select(p => p.ToString()).ToArray(),
+            OutputNames = plan.Outputs.Select((_, i) => plan.OutputName(i)).ToArray(),
+            OptimizationLevel = plan.OptimizationLevel,
+            InstructionSet = plan.Hardware.InstructionSet,
+            Threads = plan.Hardware.Threads,
+            CreatedUtc = DateTime.UtcNow,
+            BuildMilliseconds = buildTime.TotalMilliseconds,
+            FullEngineBytes = stripped.LongLength + engine.WeightBytes,
+        };
+        try
+        {
+            if (store.Save(key, stripped, manifest))
+                events?.Verbose($"Stored weight-stripped entry {key}: {stripped.LongLength} bytes (the full engine is {manifest.FullEngineBytes}).");
+            else events?.Warning($"The engine was not cached: its entry is larger than the cache size limit.");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A cache that cannot be written must not cost the user the engine they just built.
+            events?.Warning($"The engine was built but could not be cached in {store.Location}: {e.Message}");
+        }
+    }
+
+    private static TrtEngineModel Finish(Engine engine, string modelPath, string? key, bool fromCache, Stopwatch watch, string? location, ConversionSettings settings)
+    {
+        if (settings.StripWeights) engine = Engine.Deserialize(engine.Serialize(includeWeights: false));
+        return new TrtEngineModel(engine, modelPath, key, fromCache, watch.Elapsed, location);
+    }
+
+    private static void WarnUnusedWeights(OnnxModel model, IReadOnlyDictionary<string, WeightTensor> bound, string path, IConversionEvents? events)
+    {
+        var names = model.Graph.Inputs.Select(i => i.Name).Concat(model.Graph.Initializers.Select(i => i.Name)).ToHashSet(StringComparer.Ordinal);
+        var unused = bound.Keys.Where(k => !names.Contains(k)).ToList();
+        if (unused.Count > 0)
+            events?.Warning($"{unused.Count} tensors of '{path}' are not inputs or initializers of the model and were ignored: {string.Join(", ", unused.Take(10))}{(unused.Count > 10 ? ", …" : "")}.");
+    }
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to a thread-pool thread).</summary>
+    private sealed class SynchronousProgress(Action<BuildProgress> report) : IProgress<BuildProgress>
+    {
+        public void Report(BuildProgress value) => report(value);
+    }
+}
