@@ -1,0 +1,63 @@
+using System.Management.Automation;
+using TrtEngine.Cmdlets.Support;
+
+namespace TrtEngine.Cmdlets.Commands;
+
+/// <summary>Writes an engine to a plan file, with its weights or weight-stripped (small, still refittable).</summary>
+[Cmdlet(VerbsData.Export, "TrtEngine", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+[OutputType(typeof(FileInfo))]
+public sealed class ExportTrtEngineCommand : TrtCmdletBase
+{
+    private const string PathSet = "Path", LiteralPathSet = "LiteralPath";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    public Core.Engines.TrtEngine Engine { get; set; } = null!;
+
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]
+    public string Path { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet)]
+    [Alias("PSPath", "LP")]
+    public string LiteralPath { get; set; } = "";
+
+    [Parameter]
+    public SwitchParameter ExcludeWeights { get; set; }
+
+    /// <summary>Overwrite an existing file.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string target = ParameterSetName == LiteralPathSet ? LiteralPath : Path;
+        try
+        {
+            string path = ResolveOutputPath(target);
+            if (File.Exists(path) && !Force)
+                throw new IOException($"'{path}' already exists; use -Force to overwrite it.");
+            if (!ShouldProcess(path, $"Export engine '{Engine.Name}' {(ExcludeWeights ? "without" : "with")} weights")) return;
+            if (!ExcludeWeights && !Engine.HasWeights)
+                WriteWarning($"Engine '{Engine.Name}' has no weights; the exported plan is weight-stripped.");
+            // Write beside the target, then rename: a failed export never leaves half a file.
+            string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            try
+            {
+                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+                    Engine.Export(stream, !ExcludeWeights);
+                File.Move(temp, path, overwrite: true);
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
+            if (PassThru) WriteObject(new FileInfo(path));
+        }
+        catch (Exception e)
+        {
+            WriteError(ErrorRecords.From(e, target));
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using System.Management.Automation;
+using TrtEngine.Cmdlets.Support;
+using TrtEngine.Core.Refit;
+
+namespace TrtEngine.Cmdlets.Commands;
+
+/// <summary>Loads an exported engine plan; with -WeightsPath a weight-stripped plan is refitted on the way in.</summary>
+[Cmdlet(VerbsData.Import, "TrtEngine", DefaultParameterSetName = PathSet)]
+[OutputType(typeof(Core.Engines.TrtEngine))]
+public sealed class ImportTrtEngineCommand : TrtCmdletBase
+{
+    private const string PathSet = "Path", LiteralPathSet = "LiteralPath";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName")]
+    public string Path { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "LP")]
+    public string LiteralPath { get; set; } = "";
+
+    /// <summary>An .onnx model or .safetensors checkpoint to refit the engine with after loading it.</summary>
+    [Parameter]
+    public string? WeightsPath { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string target = ParameterSetName == LiteralPathSet ? LiteralPath : Path;
+        try
+        {
+            string path = ResolveFile(target, ParameterSetName == LiteralPathSet, "EngineNotFound");
+            var engine = Core.Engines.TrtEngine.Import(File.ReadAllBytes(path), path);
+            if (WeightsPath is not null)
+            {
+                var result = engine.Refit(WeightSources.FromFile(ResolveFile(WeightsPath, literal: false, "WeightsNotFound")), partial: engine.HasWeights);
+                WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{WeightsPath}' in {result.Duration.TotalMilliseconds:F1} ms.");
+            }
+            WriteObject(engine);
+        }
+        catch (Exception e)
+        {
+            WriteError(ErrorRecords.From(e, target));
+        }
+    }
+}

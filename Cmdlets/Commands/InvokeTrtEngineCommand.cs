@@ -1,0 +1,34 @@
+using System.Collections;
+using System.Management.Automation;
+using TrtEngine.Cmdlets.Support;
+using TrtEngine.Core.Engines;
+
+namespace TrtEngine.Cmdlets.Commands;
+
+/// <summary>Runs an engine on named inputs and writes one tensor per output.</summary>
+[Cmdlet(VerbsLifecycle.Invoke, "TrtEngine")]
+[OutputType(typeof(TrtTensor))]
+public sealed class InvokeTrtEngineCommand : TrtCmdletBase
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    public Core.Engines.TrtEngine Engine { get; set; } = null!;
+
+    [Parameter(Mandatory = true, Position = 1)]
+    public Hashtable Input { get; set; } = null!;
+
+    [Parameter]
+    public Hashtable? InputShape { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        try
+        {
+            var outputs = Engine.Run(InputConversion.ToFloatArrays(Input, nameof(Input)), InputConversion.ToShapes(InputShape, nameof(InputShape)));
+            foreach (var output in outputs) WriteObject(output);
+        }
+        catch (Exception e)
+        {
+            WriteError(ErrorRecords.From(e, Engine));
+        }
+    }
+}

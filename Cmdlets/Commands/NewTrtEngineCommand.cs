@@ -1,0 +1,91 @@
+using System.Collections;
+using System.Management.Automation;
+using TrtEngine.Cmdlets.Support;
+using TrtEngine.Core.Cache;
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Engines;
+
+namespace TrtEngine.Cmdlets.Commands;
+
+/// <summary>Converts an ONNX model into an engine, or pulls its weight-stripped engine from the cache and refits it.</summary>
+[Cmdlet(VerbsCommon.New, "TrtEngine", DefaultParameterSetName = PathSet)]
+[OutputType(typeof(Core.Engines.TrtEngine))]
+public sealed class NewTrtEngineCommand : TrtCmdletBase
+{
+    private const string PathSet = "Path", LiteralPathSet = "LiteralPath";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName")]
+    public string Path { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "LP")]
+    public string LiteralPath { get; set; } = "";
+
+    [Parameter]
+    public string? WeightsPath { get; set; }
+
+    [Parameter]
+    public Hashtable? InputShape { get; set; }
+
+    [Parameter]
+    public Hashtable? MinShape { get; set; }
+
+    [Parameter]
+    public Hashtable? OptShape { get; set; }
+
+    [Parameter]
+    public Hashtable? MaxShape { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, 5)]
+    public int OptimizationLevel { get; set; } = 3;
+
+    [Parameter]
+    public string? CacheDirectory { get; set; }
+
+    [Parameter]
+    public SwitchParameter NoCache { get; set; }
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter StripWeights { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string target = ParameterSetName == LiteralPathSet ? LiteralPath : Path;
+        var events = new CmdletEvents(this, 1, $"Building engine for {System.IO.Path.GetFileName(target)}");
+        try
+        {
+            string model = ResolveFile(target, ParameterSetName == LiteralPathSet, "ModelNotFound");
+            var settings = new ConversionSettings
+            {
+                WeightsPath = WeightsPath is null ? null : ResolveFile(WeightsPath, literal: false, "WeightsNotFound"),
+                InputShapes = InputConversion.ToShapes(InputShape, nameof(InputShape)),
+                MinShapes = InputConversion.ToShapes(MinShape, nameof(MinShape)),
+                OptShapes = InputConversion.ToShapes(OptShape, nameof(OptShape)),
+                MaxShapes = InputConversion.ToShapes(MaxShape, nameof(MaxShape)),
+                OptimizationLevel = OptimizationLevel,
+                UseCache = !NoCache,
+                Force = Force,
+                StripWeights = StripWeights,
+                CacheDirectory = CacheDirectory is null ? DiskEngineStore.DefaultDirectory : ResolveOutputPath(CacheDirectory),
+            };
+            WriteObject(EngineConverter.Convert(model, settings, events, Cancellation));
+        }
+        catch (OperationCanceledException)
+        {
+            throw new PipelineStoppedException();
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(ErrorRecords.From(e, target));
+        }
+        finally
+        {
+            events.Complete();
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Collections;
+using System.Management.Automation;
+using TrtEngine.Cmdlets.Support;
+using TrtEngine.Core.Refit;
+using TrtEngine.Native.Refit;
+
+namespace TrtEngine.Cmdlets.Commands;
+
+/// <summary>Refits an engine in place with new weights from an ONNX model, a safetensors checkpoint or a hashtable: all or nothing.</summary>
+[Cmdlet(VerbsData.Update, "TrtEngineWeights", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+[OutputType(typeof(Core.Engines.TrtEngine))]
+public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
+{
+    private const string PathSet = "Path", LiteralPathSet = "LiteralPath", WeightsSet = "Weights";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    public Core.Engines.TrtEngine Engine { get; set; } = null!;
+
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]
+    public string Path { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet)]
+    [Alias("PSPath", "LP")]
+    public string LiteralPath { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = WeightsSet)]
+    public Hashtable Weights { get; set; } = null!;
+
+    /// <summary>Allow a source that lacks some of the engine's weights; those keep their current values.</summary>
+    [Parameter]
+    public SwitchParameter Partial { get; set; }
+
+    [Parameter]
+    public SwitchParameter AllowNonFinite { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string source = ParameterSetName switch { PathSet => Path, LiteralPathSet => LiteralPath, _ => "the -Weights hashtable" };
+        try
+        {
+            IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName == WeightsSet
+                ? WeightSources.FromArrays(InputConversion.ToFloatArrays(Weights, nameof(Weights)), Engine)
+                : WeightSources.FromFile(ResolveFile(source, ParameterSetName == LiteralPathSet, "WeightsNotFound"));
+            RefitCheck check = Engine.CheckRefit(weights, Partial, AllowNonFinite);
+            if (!check.IsValid) throw new RefitException(Engine.Name, check);
+            WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied.");
+            if (!ShouldProcess(Engine.Name, $"Refit {check.Changed.Count} weights from {source}")) return;
+            var result = Engine.Refit(weights, Partial, AllowNonFinite);
+            WriteVerbose($"Recomputed {result.EngineWeightsRecomputed} engine weights in {result.Duration.TotalMilliseconds:F1} ms.");
+            if (PassThru) WriteObject(Engine);
+        }
+        catch (Exception e)
+        {
+            WriteError(ErrorRecords.From(e, Engine));
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using System.Management.Automation;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Weights;
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Plan;
+using TrtEngine.Native.Refit;
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Cmdlets.Support;
+
+/// <summary>Maps the module's exceptions to ErrorRecords with stable ids and the right categories; the target is the item at fault.</summary>
+internal static class ErrorRecords
+{
+    public static ErrorRecord From(Exception e, object? target) => e switch
+    {
+        PathNotFoundException missing => new(e, missing.ErrorId, ErrorCategory.ObjectNotFound, target),
+        FileNotFoundException or DirectoryNotFoundException => new(e, "FileNotFound", ErrorCategory.ObjectNotFound, target),
+        OnnxFormatException => new(e, "InvalidModel", ErrorCategory.InvalidData, target),
+        UnsupportedOperatorException => new(e, "UnsupportedOperator", ErrorCategory.NotImplemented, target),
+        ModelImportException => new(e, "ModelImportFailed", ErrorCategory.InvalidData, target),
+        WeightFormatException => new(e, "InvalidWeights", ErrorCategory.InvalidData, target),
+        PlanFormatException => new(e, "InvalidEnginePlan", ErrorCategory.InvalidData, target),
+        EngineHasNoWeightsException => new(e, "EngineHasNoWeights", ErrorCategory.InvalidOperation, target),
+        RefitException => new(e, "RefitRefused", ErrorCategory.InvalidData, target),
+        EngineInputException => new(e, "InvalidInput", ErrorCategory.InvalidArgument, target),
+        ShapeException => new(e, "InvalidShape", ErrorCategory.InvalidArgument, target),
+        UnauthorizedAccessException => new(e, "AccessDenied", ErrorCategory.PermissionDenied, target),
+        IOException => new(e, "IOError", ErrorCategory.WriteError, target),
+        ArgumentException => new(e, "InvalidArgument", ErrorCategory.InvalidArgument, target),
+        _ => new(e, "UnexpectedError", ErrorCategory.NotSpecified, target),
+    };
+
+    public static ErrorRecord NotFound(string id, string message, object? target) =>
+        new(new ItemNotFoundException(message), id, ErrorCategory.ObjectNotFound, target);
+}

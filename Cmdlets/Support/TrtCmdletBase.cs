@@ -1,0 +1,48 @@
+using System.Management.Automation;
+using TrtEngine.Core.Cache;
+
+namespace TrtEngine.Cmdlets.Support;
+
+/// <summary>What every TrtEngine cmdlet needs: provider paths, the cache store, and a cancellation token for Ctrl+C.</summary>
+public abstract class TrtCmdletBase : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+
+    protected CancellationToken Cancellation => _stop.Token;
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    /// <summary>Resolves one existing file: wildcards expand (one match only) unless literal; relative paths and ~ work.</summary>
+    protected string ResolveFile(string path, bool literal, string notFoundId)
+    {
+        string resolved;
+        if (literal) resolved = GetUnresolvedProviderPathFromPSPath(path);
+        else
+        {
+            try
+            {
+                var paths = GetResolvedProviderPathFromPSPath(path, out _);
+                if (paths.Count != 1) throw new ArgumentException($"'{path}' matches {paths.Count} files; give one (or pipe them: Get-ChildItem … | {MyInvocation.MyCommand.Name}).");
+                resolved = paths[0];
+            }
+            catch (ItemNotFoundException)
+            {
+                throw new PathNotFoundException(notFoundId, $"Cannot find '{path}'. Check the path (relative paths start from {SessionState.Path.CurrentFileSystemLocation}).");
+            }
+        }
+        if (!File.Exists(resolved)) throw new PathNotFoundException(notFoundId, $"Cannot find the file '{resolved}'.");
+        return resolved;
+    }
+
+    /// <summary>A path to write to, resolved but not required to exist.</summary>
+    protected string ResolveOutputPath(string path) => GetUnresolvedProviderPathFromPSPath(path);
+
+    protected DiskEngineStore OpenCache(string? directory) =>
+        new(directory is null ? DiskEngineStore.DefaultDirectory : GetUnresolvedProviderPathFromPSPath(directory), log: WriteVerbose);
+
+    public void Dispose()
+    {
+        _stop.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
