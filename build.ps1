@@ -170,7 +170,7 @@ function Invoke-PesterSuite([string] $ResultsDir) {
     $q = { "'" + ($args[0] -replace "'", "''") + "'" }   # a single-quoted PowerShell literal
     $command = "& { $runner } -PesterPath $(& $q (Get-PesterModulePath)) -Paths @($(($testFiles | ForEach-Object { & $q $_ }) -join ',')) " +
                "-ResultFile $(& $q $resultFile) -Filter $(& $q "$TestFilter") -CacheDir $(& $q $cacheDir)"
-    Invoke-FreshPwsh @('-EncodedCommand', [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($command))) | Out-Host
+    Invoke-FreshPwsh @('-OutputFormat', 'Text', '-EncodedCommand', [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($command))) | Out-Host
     $exit = $LASTEXITCODE
     if (-not (Test-Path -LiteralPath $resultFile)) {
         Write-Warning "Pester produced no results (exit code $exit)."

@@ -77,7 +77,8 @@ Describe 'TrtEngine manifest' {
     }
 }
 
-Describe '<Name>' -ForEach $cmdlets {
+# Empty when the assembly exports nothing; the manifest tests above report that.
+Describe '<Name>' -ForEach $cmdlets -AllowNullOrEmptyForEach {
     BeforeAll {
         $command = Get-Command $Name -Module TrtEngine
         $help = Get-Help $Name -Full
