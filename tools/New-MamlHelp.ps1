@@ -138,12 +138,14 @@ foreach ($name in $help.Keys | Sort-Object) {
         $w.WriteEndElement()
 
         $w.WriteStartElement('command', 'inputTypes', $ns.command)
-        $pipelineTypes = $parameters.Where({ (Get-PipelineText $_.Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] })) -ne 'False' }).ParameterType.FullName
-        foreach ($t in @($pipelineTypes | Select-Object -Unique)) { Write-TypeName 'inputType' $t }
+        $pipelineTypes = $parameters |
+            Where-Object { (Get-PipelineText $_.Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] })) -ne 'False' } |
+            ForEach-Object { $_.ParameterType.FullName } | Select-Object -Unique
+        foreach ($t in $pipelineTypes) { Write-TypeName 'inputType' $t }
         $w.WriteEndElement()
 
         $w.WriteStartElement('command', 'returnValues', $ns.command)
-        foreach ($t in @($cmd.OutputType.Name | Select-Object -Unique)) { Write-TypeName 'returnValue' $t }
+        foreach ($t in $cmd.OutputType | ForEach-Object Name | Select-Object -Unique) { Write-TypeName 'returnValue' $t }
         $w.WriteEndElement()
     }
 
