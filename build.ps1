@@ -197,9 +197,9 @@ function Invoke-Test {
     if (Test-Path $resultsDir) { Remove-Item $resultsDir -Recurse -Force }
     $null = New-Item -ItemType Directory $resultsDir
 
-    $projects = 'tests/TrtEngine.Native.Tests/TrtEngine.Native.Tests.csproj',
-                'tests/TrtEngine.Core.Tests/TrtEngine.Core.Tests.csproj'
-    $suites = @(foreach ($p in $projects) { Invoke-XunitProject (Join-Path $root $p) $resultsDir }) +
+    # Every xunit project is named *.Tests.csproj, so new ones are picked up without editing this file.
+    $projects = Get-ChildItem (Join-Path $root 'tests') -Recurse -Filter '*.Tests.csproj' | Sort-Object Name
+    $suites = @(foreach ($p in $projects) { Invoke-XunitProject $p.FullName $resultsDir }) +
               @(Invoke-PesterSuite $resultsDir)
     $broken = $suites.Where({ $null -eq $_ }).Count
     $ran = @($suites.Where({ $null -ne $_ }))
