@@ -24,9 +24,8 @@
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('ONNX', 'Inference', 'Engine', 'Refit', 'Cache', 'MachineLearning', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
-            ProjectUri = 'https://github.com/trtengine/TrtEngine'
-            LicenseUri = 'https://github.com/trtengine/TrtEngine/blob/main/LICENSE'
+            # ProjectUri/LicenseUri belong here once the project has a public home and a license.
+            Tags = @('ONNX', 'Inference', 'Engine', 'Refit', 'Cache', 'MachineLearning', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
         }
     }
 }
