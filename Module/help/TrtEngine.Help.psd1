@@ -1,0 +1,211 @@
+# Cmdlet help text. build.ps1 turns this into en-US/TrtEngine.Cmdlets.dll-Help.xml (MAML);
+# syntax, types and pipeline details come from the compiled cmdlets. Blank lines separate paragraphs.
+@{
+    'New-TrtEngine' = @{
+        Synopsis    = 'Builds an inference engine from an ONNX model, or takes it from the engine cache and refits it.'
+        Description = @'
+New-TrtEngine converts an ONNX model into an engine that runs on the CPU. Building times candidate kernels for every layer, which is slow; the result is therefore kept in an engine cache, keyed by the model's structure, its input shapes and profiles, the build settings and the machine.
+
+The cache always holds weight-stripped engines. On a cache hit the stripped engine is loaded and refitted with the model's current weights, so two checkpoints of the same architecture share one entry. The engine returned is refittable either way: use Update-TrtEngineWeights to load other weights as often as needed.
+
+The engine's FromCache property tells whether it came from the cache. Use -Verbose to see the cache key and why an entry was or was not used.
+'@
+        Parameters  = @{
+            Path              = 'Path to the ONNX model. Wildcards are resolved; relative paths and ~ work. Binds from the FullName or PSPath property of piped objects, so Get-ChildItem output can be piped.'
+            LiteralPath       = 'Path to the ONNX model, used exactly as written (no wildcards).'
+            WeightsPath       = 'A safetensors file whose weights replace the model''s own. Names, shapes and data types must match the model''s weights.'
+            InputShape        = 'Fixed shapes for the model inputs, as a hashtable of input name to an int array, for example @{ input = 8, 64 }. Overrides dynamic dimensions.'
+            MinShape          = 'Smallest shapes the engine must accept for dynamic inputs (input name to int array). Use with -OptShape and -MaxShape.'
+            OptShape          = 'Shapes the engine is tuned for (input name to int array).'
+            MaxShape          = 'Largest shapes the engine must accept for dynamic inputs (input name to int array).'
+            CacheDirectory    = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
+            NoCache           = 'Neither reads nor writes the engine cache.'
+            Force             = 'Rebuilds the engine even when the cache holds one, and replaces the cache entry.'
+            OptimizationLevel = 'How hard the builder searches for fast kernels, from 0 (fastest build) to 5 (most tactics timed). Part of the cache key.'
+            StripWeights      = 'Returns an engine without weights (HasWeights False). It must be refitted with Update-TrtEngineWeights before Invoke-TrtEngine runs it.'
+        }
+        Examples    = @(
+            @{
+                Code    = '$engine = New-TrtEngine -Path ./examples/models/tiny_mlp.onnx'
+                Remarks = 'Builds an engine, or takes it from the cache and refits it with the model''s weights.'
+            }
+            @{
+                Code    = 'Get-ChildItem ./models/*.onnx | New-TrtEngine -CacheDirectory ./cache -Verbose'
+                Remarks = 'Builds an engine for every model in a folder, using a project-local cache and reporting cache hits and misses.'
+            }
+            @{
+                Code    = 'New-TrtEngine ./model.onnx -MinShape @{ input = 1, 64 } -OptShape @{ input = 8, 64 } -MaxShape @{ input = 32, 64 }'
+                Remarks = 'Builds an engine for batch sizes 1 to 32, tuned for batch 8.'
+            }
+        )
+        Links       = @('Invoke-TrtEngine', 'Update-TrtEngineWeights', 'Get-TrtCache', 'about_TrtEngine')
+    }
+
+    'Invoke-TrtEngine' = @{
+        Synopsis    = 'Runs an engine on input data and returns its output tensors.'
+        Description = @'
+Invoke-TrtEngine runs inference with an engine from New-TrtEngine or Import-TrtEngine and writes one TrtTensor object per model output, with Name, Shape, DataType and Data.
+
+Inputs are given as a hashtable of input name to a flat array of numbers. Without -InputShape, each input's shape is the engine's input shape with its dynamic dimension (usually the batch) derived from the array length.
+
+An engine without weights (built with -StripWeights or imported without weights) refuses to run; refit it first with Update-TrtEngineWeights.
+'@
+        Parameters  = @{
+            Engine     = 'The engine to run. Accepts engines from the pipeline.'
+            Input      = 'The input data: a hashtable of input name to a flat array of numbers, in row-major order.'
+            InputShape = 'Explicit shapes for the inputs, as a hashtable of input name to an int array. Needed only when a shape cannot be inferred from the array length.'
+        }
+        Examples    = @(
+            @{
+                Code    = @'
+$x = (Get-Content ./examples/models/tiny_mlp.input.json | ConvertFrom-Json).input.data
+$logits = Invoke-TrtEngine -Engine $engine -Input @{ input = $x }
+$logits.Data[0..9]
+'@
+                Remarks = 'Runs the engine on a batch read from a JSON file and shows the first ten logits.'
+            }
+            @{
+                Code    = '$engine | Invoke-TrtEngine -Input @{ input = [float[]]::new(64 * 4) } -InputShape @{ input = 4, 64 }'
+                Remarks = 'Runs a batch of four zero vectors with an explicit shape.'
+            }
+        )
+        Links       = @('New-TrtEngine', 'Update-TrtEngineWeights', 'about_TrtEngine')
+    }
+
+    'Update-TrtEngineWeights' = @{
+        Synopsis    = 'Refits an engine with new weights, in place.'
+        Description = @'
+Update-TrtEngineWeights loads new weights into an existing engine without rebuilding it. The engine keeps its kernels and memory plan; only the weights change, so a refit is far cheaper than a build. An engine can be refitted any number of times, for example once per checkpoint in a loop.
+
+Refit is all or nothing: every weight's name, shape and data type is checked before any weight changes. Without -Partial, every weight of the engine must be supplied.
+
+Weights come from a safetensors file (-Path or -LiteralPath) or from a hashtable of weight name to array (-Weights).
+'@
+        Parameters  = @{
+            Engine      = 'The engine to refit. Accepts engines from the pipeline.'
+            Path        = 'Path to a safetensors file with the new weights. Wildcards are resolved; relative paths and ~ work.'
+            LiteralPath = 'Path to a safetensors file with the new weights, used exactly as written.'
+            Weights     = 'New weights as a hashtable of weight name to a flat array of numbers.'
+            Partial     = 'Allows supplying only some of the weights; the others keep their current values. Requires an engine that already has weights.'
+            PassThru    = 'Writes the refitted engine to the pipeline.'
+        }
+        Examples    = @(
+            @{
+                Code    = @'
+foreach ($ckpt in Get-ChildItem ./examples/models/tiny_mlp.ckpt*.safetensors) {
+    $engine | Update-TrtEngineWeights -Path $ckpt
+    (Invoke-TrtEngine -Engine $engine -Input @{ input = $x }).Data[0..3]
+}
+'@
+                Remarks = 'Refits one engine with each checkpoint in turn and runs it after each refit.'
+            }
+            @{
+                Code    = '$engine | Update-TrtEngineWeights -Weights @{ ''fc2.bias'' = [float[]]::new(10) } -Partial -WhatIf'
+                Remarks = 'Shows which engine would have one bias replaced, without changing it.'
+            }
+        )
+        Links       = @('New-TrtEngine', 'Import-TrtEngine', 'about_TrtEngine')
+    }
+
+    'Export-TrtEngine' = @{
+        Synopsis    = 'Saves an engine to a file, with or without its weights.'
+        Description = @'
+Export-TrtEngine serializes an engine to a file that Import-TrtEngine reads back. The file always keeps the refit information, so an imported engine stays refittable.
+
+With -ExcludeWeights the file holds no weight bytes: it is small and can be shared, and the imported engine must be refitted before it runs.
+'@
+        Parameters  = @{
+            Engine         = 'The engine to save. Accepts engines from the pipeline.'
+            Path           = 'Destination file. Relative paths and ~ work.'
+            LiteralPath    = 'Destination file, used exactly as written.'
+            ExcludeWeights = 'Writes a weight-stripped engine.'
+            Force          = 'Overwrites an existing file.'
+            PassThru       = 'Writes the created file (a FileInfo object) to the pipeline.'
+        }
+        Examples    = @(
+            @{
+                Code    = '$engine | Export-TrtEngine -Path ./tiny_mlp.engine'
+                Remarks = 'Saves the engine with its weights.'
+            }
+            @{
+                Code    = '$file = $engine | Export-TrtEngine -Path ./tiny_mlp.stripped.engine -ExcludeWeights -Force -PassThru; $file.Length'
+                Remarks = 'Saves a weight-stripped engine, overwriting an older file, and shows its size.'
+            }
+        )
+        Links       = @('Import-TrtEngine', 'Update-TrtEngineWeights', 'about_TrtEngine')
+    }
+
+    'Import-TrtEngine' = @{
+        Synopsis    = 'Loads an engine saved by Export-TrtEngine.'
+        Description = @'
+Import-TrtEngine reads an engine file and returns the engine. The file is verified (format version, checksum, compatibility with this machine) before it is used.
+
+An engine saved with -ExcludeWeights comes back with HasWeights False; give -WeightsPath, or refit it with Update-TrtEngineWeights, before running it.
+'@
+        Parameters  = @{
+            Path        = 'Path to the engine file. Wildcards are resolved; relative paths and ~ work.'
+            LiteralPath = 'Path to the engine file, used exactly as written.'
+            WeightsPath = 'A safetensors file to refit the engine with as it is loaded.'
+        }
+        Examples    = @(
+            @{
+                Code    = '$engine = Import-TrtEngine -Path ./tiny_mlp.engine'
+                Remarks = 'Loads an engine saved with its weights; it can run at once.'
+            }
+            @{
+                Code    = '$engine = Import-TrtEngine ./tiny_mlp.stripped.engine -WeightsPath ./examples/models/tiny_mlp.ckpt2.safetensors'
+                Remarks = 'Loads a weight-stripped engine and refits it with a checkpoint in one step.'
+            }
+        )
+        Links       = @('Export-TrtEngine', 'Update-TrtEngineWeights', 'about_TrtEngine')
+    }
+
+    'Get-TrtCache' = @{
+        Synopsis    = 'Lists the entries of the engine cache.'
+        Description = @'
+Get-TrtCache writes one TrtCacheEntry object per cached engine, with its Key, ModelName, SizeBytes, Created, LastAccessed, HitCount and Path. Cache entries are weight-stripped engines; they hold no model weights.
+
+The objects can be filtered and sorted like any other, and piped to Remove-TrtCache.
+'@
+        Parameters  = @{
+            Key            = 'Keys of the entries to list. Wildcards are permitted. Lists every entry when omitted.'
+            CacheDirectory = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
+        }
+        Examples    = @(
+            @{
+                Code    = 'Get-TrtCache | Sort-Object SizeBytes -Descending | Select-Object -First 5'
+                Remarks = 'Shows the five largest cache entries.'
+            }
+            @{
+                Code    = 'Get-TrtCache -CacheDirectory ./cache | Measure-Object SizeBytes -Sum'
+                Remarks = 'Shows how much disk space a cache folder uses.'
+            }
+        )
+        Links       = @('Remove-TrtCache', 'New-TrtEngine', 'about_TrtEngine')
+    }
+
+    'Remove-TrtCache' = @{
+        Synopsis    = 'Removes entries from the engine cache.'
+        Description = @'
+Remove-TrtCache deletes cache entries, given as objects from Get-TrtCache or by key. Piped entries are removed from the cache folder they came from. Keys accept wildcards.
+
+Removing an entry never affects engines already loaded; the next New-TrtEngine for that model builds again.
+'@
+        Parameters  = @{
+            InputObject    = 'Cache entries to remove, as written by Get-TrtCache.'
+            Key            = 'Keys of the entries to remove. Wildcards are permitted. Binds from the Key property of piped objects.'
+            CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
+        }
+        Examples    = @(
+            @{
+                Code    = 'Get-TrtCache | Where-Object LastAccessed -lt (Get-Date).AddDays(-30) | Remove-TrtCache'
+                Remarks = 'Removes the entries that have not been used for 30 days.'
+            }
+            @{
+                Code    = 'Remove-TrtCache -Key 3fa2* -WhatIf'
+                Remarks = 'Shows which entries whose key starts with 3fa2 would be removed.'
+            }
+        )
+        Links       = @('Get-TrtCache', 'about_TrtEngine')
+    }
+}

@@ -1,0 +1,227 @@
+# The module's usage patterns end to end, against the built module in out/TrtEngine:
+# build or pull from the cache, refit in a loop, maintain the cache from the pipeline, export/import.
+
+BeforeAll {
+    Import-Module "$PSScriptRoot/../../out/TrtEngine/TrtEngine.psd1" -Force
+    $models = Join-Path $PSScriptRoot '../../examples/models'
+    $onnx = Join-Path $models 'tiny_mlp.onnx'
+    $checkpoints = 1..3 | ForEach-Object { Join-Path $models "tiny_mlp.ckpt$_.safetensors" }
+    $x = [float[]](Get-Content -Raw (Join-Path $models 'tiny_mlp.input.json') | ConvertFrom-Json).input.data
+    $feed = @{ input = $x }
+
+    # The logits of one run, as a string, so that runs compare exactly and failures print readably.
+    function Get-Logits($Engine) {
+        (Invoke-TrtEngine -Engine $Engine -Input $feed | Where-Object Name -eq 'logits').Data -join ','
+    }
+}
+
+Describe 'New-TrtEngine' {
+    BeforeAll {
+        $cache = Join-Path $TestDrive 'cache'
+        $first = New-TrtEngine -Path $onnx -CacheDirectory $cache
+        $second = New-TrtEngine -Path $onnx -CacheDirectory $cache
+    }
+
+    It 'builds a refittable engine with weights' {
+        $first | Should -BeOfType 'TrtEngine.Core.Engines.TrtEngine'
+        $first.Name | Should -Be 'tiny_mlp'
+        $first.Inputs.Name | Should -Be 'input'
+        $first.Inputs[0].Shape[-1] | Should -Be 64
+        $first.Outputs.Name | Should -Be 'logits'
+        $first.Outputs[0].Shape[-1] | Should -Be 10
+        $first.HasWeights | Should -BeTrue
+        $first.IsRefittable | Should -BeTrue
+        $first.CacheKey | Should -Not -BeNullOrEmpty
+        $first.FromCache | Should -BeFalse
+    }
+
+    It 'takes the same model from the cache the second time' {
+        $second.FromCache | Should -BeTrue
+        $second.CacheKey | Should -Be $first.CacheKey
+        $second.HasWeights | Should -BeTrue
+        $second.IsRefittable | Should -BeTrue
+    }
+
+    It 'refits a cache hit with the model''s weights' {
+        Get-Logits $second | Should -Be (Get-Logits $first)
+    }
+
+    It 'keeps one entry for the model' {
+        $entries = @(Get-TrtCache -CacheDirectory $cache)
+        $entries.Count | Should -Be 1
+        $entries[0].Key | Should -Be $first.CacheKey
+        $entries[0].ModelName | Should -Be 'tiny_mlp'
+        $entries[0].SizeBytes | Should -BeGreaterThan 0
+        $entries[0].Path | Should -Exist
+    }
+
+    It 'accepts models piped from Get-ChildItem' {
+        $engine = Get-Item $onnx | New-TrtEngine -CacheDirectory $cache
+        $engine.FromCache | Should -BeTrue
+    }
+
+    It 'rebuilds and replaces the entry with -Force' {
+        $engine = New-TrtEngine -Path $onnx -CacheDirectory $cache -Force
+        $engine.FromCache | Should -BeFalse
+        @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 1
+    }
+
+    It 'leaves the cache empty with -NoCache' {
+        $empty = (New-Item -ItemType Directory (Join-Path $TestDrive 'nocache')).FullName
+        $engine = New-TrtEngine -LiteralPath $onnx -CacheDirectory $empty -NoCache
+        $engine.FromCache | Should -BeFalse
+        @(Get-TrtCache -CacheDirectory $empty).Count | Should -Be 0
+    }
+}
+
+Describe 'Update-TrtEngineWeights in a loop' {
+    BeforeAll {
+        $engine = New-TrtEngine -Path $onnx -CacheDirectory (Join-Path $TestDrive 'cache')
+        $logits = foreach ($ckpt in $checkpoints) {
+            $engine | Update-TrtEngineWeights -Path $ckpt
+            Get-Logits $engine
+        }
+    }
+
+    It 'gives logits of shape [2, 10] after a refit' {
+        $out = Invoke-TrtEngine -Engine $engine -Input $feed
+        $out.Name | Should -Be 'logits'
+        $out.Shape -join ',' | Should -Be '2,10'
+        $out.Data.Count | Should -Be 20
+    }
+
+    It 'gives different outputs for different checkpoints' {
+        $logits.Count | Should -Be 3
+        $logits[1] | Should -Not -Be $logits[0]
+        $logits[2] | Should -Not -Be $logits[1]
+    }
+
+    It 'gives exactly the first outputs again when refitted back to the first checkpoint' {
+        Update-TrtEngineWeights -Engine $engine -LiteralPath $checkpoints[0]
+        Get-Logits $engine | Should -Be $logits[0]
+    }
+
+    It 'counts refits and returns the engine with -PassThru' {
+        $before = $engine.RefitCount
+        $returned = $engine | Update-TrtEngineWeights -Path $checkpoints[1] -PassThru
+        $returned | Should -Be $engine
+        $engine.RefitCount | Should -Be ($before + 1)
+    }
+
+    It 'changes nothing with -WhatIf' {
+        $engine | Update-TrtEngineWeights -Path $checkpoints[0]
+        $engine | Update-TrtEngineWeights -Path $checkpoints[2] -WhatIf
+        Get-Logits $engine | Should -Be $logits[0]
+    }
+}
+
+Describe 'Cache maintenance from the pipeline' {
+    BeforeEach {
+        # Two entries: the optimization level is part of the key.
+        $cache = Join-Path $TestDrive ([guid]::NewGuid())
+        $null = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0
+        $null = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 1
+        $entries = @(Get-TrtCache -CacheDirectory $cache)
+    }
+
+    It 'lists one entry per key' {
+        $entries.Count | Should -Be 2
+        $entries.Key | Select-Object -Unique | Should -HaveCount 2
+    }
+
+    It 'empties the cache with Get-TrtCache | Remove-TrtCache' {
+        # No -CacheDirectory on Remove-TrtCache: piped entries go back to the cache they came from.
+        Get-TrtCache -CacheDirectory $cache | Remove-TrtCache
+        @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 0
+    }
+
+    It 'removes nothing with -WhatIf' {
+        Get-TrtCache -CacheDirectory $cache | Remove-TrtCache -WhatIf
+        @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 2
+    }
+
+    It 'removes by key with a wildcard' {
+        $target, $other = $entries
+        Remove-TrtCache -Key ($target.Key.Substring(0, 8) + '*') -CacheDirectory $cache
+        @(Get-TrtCache -CacheDirectory $cache).Key | Should -Be $other.Key
+    }
+
+    It 'filters by key with a wildcard' {
+        $target = $entries[0]
+        @(Get-TrtCache -Key ($target.Key.Substring(0, 8) + '*') -CacheDirectory $cache).Key | Should -Be $target.Key
+    }
+}
+
+Describe 'Export-TrtEngine and Import-TrtEngine' {
+    BeforeAll {
+        $engine = New-TrtEngine -Path $onnx -CacheDirectory (Join-Path $TestDrive 'cache')
+        $ownWeights = Get-Logits $engine
+        $full = Join-Path $TestDrive 'full.engine'
+        $stripped = Join-Path $TestDrive 'stripped.engine'
+        $engine | Export-TrtEngine -Path $full
+        $strippedFile = $engine | Export-TrtEngine -Path $stripped -ExcludeWeights -PassThru
+
+        $engine | Update-TrtEngineWeights -Path $checkpoints[1]
+        $ckpt2 = Get-Logits $engine
+    }
+
+    It 'round-trips an engine with its weights' {
+        $imported = Import-TrtEngine -Path $full
+        $imported.HasWeights | Should -BeTrue
+        $imported.IsRefittable | Should -BeTrue
+        Get-Logits $imported | Should -Be $ownWeights
+    }
+
+    It 'writes a smaller file without weights' {
+        $strippedFile | Should -BeOfType System.IO.FileInfo
+        $strippedFile.Length | Should -BeLessThan (Get-Item $full).Length
+    }
+
+    It 'refuses to run an engine imported without weights until it is refitted' {
+        $imported = Import-TrtEngine -LiteralPath $stripped
+        $imported.HasWeights | Should -BeFalse
+        $imported.IsRefittable | Should -BeTrue
+        $err = { Invoke-TrtEngine -Engine $imported -Input $feed -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'EngineHasNoWeights*'
+
+        $imported | Update-TrtEngineWeights -Path $checkpoints[1]
+        $imported.HasWeights | Should -BeTrue
+        Get-Logits $imported | Should -Be $ckpt2
+    }
+
+    It 'refits while importing with -WeightsPath' {
+        $imported = Import-TrtEngine -Path $stripped -WeightsPath $checkpoints[1]
+        $imported.HasWeights | Should -BeTrue
+        Get-Logits $imported | Should -Be $ckpt2
+    }
+
+    It 'overwrites an existing file only with -Force' {
+        { $engine | Export-TrtEngine -Path $full -ErrorAction Stop } | Should -Throw
+        { $engine | Export-TrtEngine -Path $full -Force -ErrorAction Stop } | Should -Not -Throw
+    }
+
+    It 'writes no file with -WhatIf' {
+        $target = Join-Path $TestDrive 'whatif.engine'
+        $engine | Export-TrtEngine -Path $target -WhatIf
+        $target | Should -Not -Exist
+    }
+}
+
+Describe 'Errors' {
+    BeforeAll {
+        $engine = New-TrtEngine -Path $onnx -CacheDirectory (Join-Path $TestDrive 'cache')
+    }
+
+    It 'reports a missing model given by -<_> as ModelNotFound (ObjectNotFound)' -ForEach 'Path', 'LiteralPath' {
+        $arguments = @{ $_ = Join-Path $TestDrive 'missing.onnx' }
+        $err = { New-TrtEngine @arguments -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'ModelNotFound*'
+        $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'reports an unknown input name as InvalidInput (InvalidArgument)' {
+        $err = { Invoke-TrtEngine -Engine $engine -Input @{ nope = $x } -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'InvalidInput*'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+}
