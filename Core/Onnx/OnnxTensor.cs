@@ -9,8 +9,6 @@ namespace TrtEngine.Core.Onnx;
 /// </summary>
 public sealed class OnnxTensor
 {
-    private readonly ReadOnlyMemory<byte>? _rawData;
-
     // float[], int[], long[], double[] or ulong[]: the typed field the data type uses.
     private readonly Array? _typedData;
 
@@ -21,7 +19,7 @@ public sealed class OnnxTensor
         DataType = dataType;
         Dims = dims;
         ElementCount = elementCount;
-        _rawData = rawData;
+        RawData = rawData;
         _typedData = typedData;
         IsExternal = isExternal;
     }
@@ -36,7 +34,7 @@ public sealed class OnnxTensor
     public long ElementCount { get; }
 
     /// <summary>The little-endian bytes of raw_data or of external data; null when typed fields hold the values.</summary>
-    public ReadOnlyMemory<byte>? RawData => _rawData;
+    public ReadOnlyMemory<byte>? RawData { get; }
 
     /// <summary>True when the values came from a file next to the model (data_location = EXTERNAL).</summary>
     public bool IsExternal { get; }
@@ -44,8 +42,12 @@ public sealed class OnnxTensor
     /// <summary>Decodes the values as float32, converting from any floating point or integer type.</summary>
     public float[] ToSingleArray()
     {
+        // Checked before allocating: 4-bit types hold more elements than their bytes.
+        if (!IsInteger(DataType) && DataType is not (OnnxDataType.Float or OnnxDataType.Double
+            or OnnxDataType.Float16 or OnnxDataType.BFloat16))
+            throw Unsupported();
         var result = new float[ElementCount];
-        if (_rawData is { } raw)
+        if (RawData is { } raw)
             DecodeRaw(raw.Span, result);
         else
             DecodeTyped(result);
@@ -55,8 +57,10 @@ public sealed class OnnxTensor
     /// <summary>Decodes integer or bool values as int64.</summary>
     public long[] ToInt64Array()
     {
+        if (!IsInteger(DataType))
+            throw Unsupported();
         var result = new long[ElementCount];
-        if (_rawData is { } raw)
+        if (RawData is { } raw)
             DecodeRaw(raw.Span, result);
         else
             DecodeTyped(result);
@@ -155,6 +159,10 @@ public sealed class OnnxTensor
                 break;
         }
     }
+
+    private static bool IsInteger(OnnxDataType type) => type is OnnxDataType.Int8 or OnnxDataType.UInt8
+        or OnnxDataType.Bool or OnnxDataType.Int16 or OnnxDataType.UInt16 or OnnxDataType.Int32
+        or OnnxDataType.UInt32 or OnnxDataType.Int64;
 
     private static float BFloat16ToSingle(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
 

@@ -255,6 +255,19 @@ public class OnnxMalformedTests
         Assert.Contains("subgraphs nest deeper than 64 levels", error.Message);
     }
 
+    [Theory]
+    [InlineData(OnnxDataType.Int4, 2)]
+    [InlineData(OnnxDataType.Complex64, 32)]
+    [InlineData(OnnxDataType.UInt64, 32)]
+    public void TypesWithoutAConversionAreNotSupported(OnnxDataType type, int rawBytesForFourElements)
+    {
+        var bytes = Initializer("w", [4], type, raw: new byte[rawBytesForFourElements]);
+        var tensor = Assert.Single(OnnxModel.Parse(bytes, null).Graph.Initializers);
+
+        Assert.Throws<NotSupportedException>(() => tensor.ToSingleArray());
+        Assert.Throws<NotSupportedException>(() => tensor.ToInt64Array());
+    }
+
     [Fact]
     public void AMissingFileIsReportedAsMissing()
     {

@@ -24,13 +24,15 @@ public class SharedModelTests
     }
 
     [SkippableFact]
-    public void MobilenetHas52ConvolutionsAndLoadsQuickly()
+    public void MobilenetHas52ConvolutionsAndParsesQuickly()
     {
         var path = TestPaths.SharedModel("mobilenet_v2_v1.onnx");
-        OnnxModel.Load(path);
+        var bytes = File.ReadAllBytes(path);
+        OnnxModel.Parse(bytes, Path.GetDirectoryName(path));
 
+        // Times the parse alone: reading 14 MB from disk depends on the machine, not on this code.
         var watch = Stopwatch.StartNew();
-        var model = OnnxModel.Load(path);
+        var model = OnnxModel.Parse(bytes, Path.GetDirectoryName(path));
         watch.Stop();
 
         Assert.Equal(52, model.Graph.Nodes.Count(n => n.OpType == "Conv"));
@@ -38,8 +40,8 @@ public class SharedModelTests
         Assert.Equal([new OnnxDim(null, "batch"), new OnnxDim(3, null), new OnnxDim(224, null), new OnnxDim(224, null)],
             model.Graph.Inputs[0].Shape!);
         Assert.All(model.Graph.Initializers, t => Assert.Equal(t.ElementCount, t.ToSingleArray().Length));
-        // Generous against the 100 ms target: the test machine is shared.
-        Assert.True(watch.ElapsedMilliseconds < 500, $"loading took {watch.ElapsedMilliseconds} ms");
+        // Parsing takes a few milliseconds; the bound is loose because the test machine is shared.
+        Assert.True(watch.ElapsedMilliseconds < 100, $"parsing took {watch.ElapsedMilliseconds} ms");
     }
 
     [SkippableFact]
