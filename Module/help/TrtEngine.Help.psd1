@@ -88,6 +88,7 @@ Weights come from a safetensors file (-Path or -LiteralPath) or from a hashtable
             Weights     = 'New weights as a hashtable of weight name to a flat array of numbers.'
             Partial     = 'Allows supplying only some of the weights; the others keep their current values. Requires an engine that already has weights.'
             PassThru    = 'Writes the refitted engine to the pipeline.'
+            AllowNonFinite = 'Accepts NaN and infinite values in the new weights. Without it such values are refused, naming the weight and the index.'
         }
         Examples    = @(
             @{
