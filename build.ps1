@@ -15,7 +15,7 @@
     dotnet pwsh ./build.ps1 Test -TestFilter Refit
     Runs only xunit tests whose full name contains 'Refit' and Pester tests whose full name matches *Refit*.
 .EXAMPLE
-    dotnet pwsh ./build.ps1 Bench --iterations 50
+    dotnet pwsh ./build.ps1 Bench --quick
 #>
 [CmdletBinding()]
 param(

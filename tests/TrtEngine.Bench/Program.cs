@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Refit;
+using TrtEngine.Testing.Metrics;
+
+namespace TrtEngine.Bench;
+
+/// <summary>
+/// Inference latency of TrtEngine against ONNX Runtime (CPU, same machine, same process), build and cache-hit
+/// times, and refit time. Prints a Markdown table; ratios above 1 mean TrtEngine is faster.
+/// usage: TrtEngine.Bench [--quick]
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        bool quick = args.Contains("--quick");
+        string root = FindRoot();
+        string shared = Path.GetFullPath(Path.Combine(root, "..", "shared", "models"));
+        var models = new List<(string Name, string Path, string Input, int Features)> { ("tiny_mlp", Path.Combine(root, "examples", "models", "tiny_mlp.onnx"), "input", 64) };
+        if (File.Exists(Path.Combine(shared, "mlp_v1.onnx"))) models.Add(("mlp", Path.Combine(shared, "mlp_v1.onnx"), "input", 784));
+
+        Console.WriteLine($"TrtEngine vs ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {Environment.ProcessorCount} threads, {TrtEngine.Native.Plan.HardwareInfo.CurrentInstructionSet}");
+        Console.WriteLine();
+        Console.WriteLine("| model | batch | TrtEngine µs | ONNX Runtime µs | speed-up | rel. L2 vs ORT |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var model in models)
+            foreach (int batch in new[] { 1, 4, 64 })
+                Latency(model.Name, model.Path, model.Input, model.Features, batch, quick ? 200 : 2000);
+        Console.WriteLine();
+        Console.WriteLine("| model | cold build ms | cache hit (load + refit) ms | refit from file ms |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var model in models) BuildAndCache(model.Name, model.Path);
+        return 0;
+    }
+
+    private static void Latency(string name, string path, string input, int features, int batch, int iterations)
+    {
+        var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false });
+        float[] x = ErrorMetrics.RandomValues(batch, (long)batch * features);
+        var inputs = new Dictionary<string, float[]> { [input] = x };
+        var shapes = new Dictionary<string, int[]> { [input] = [batch, features] };
+
+        using var session = new InferenceSession(path);
+        var ortInput = new DenseTensor<float>(x, [batch, features]);
+        var feeds = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(input, ortInput) };
+        float[] ortOut = [];
+        float[] ours = [];
+        double trt = Median(iterations, () => ours = engine.Run(inputs, shapes)[0].Data);
+        double ort = Median(iterations, () =>
+        {
+            using var results = session.Run(feeds);
+            ortOut = results[0].AsEnumerable<float>().ToArray();
+        });
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {name} | {batch} | {trt:F1} | {ort:F1} | {ort / trt:F2}× | {ErrorMetrics.RelativeL2(ours, ortOut):E1} |"));
+    }
+
+    private static void BuildAndCache(string name, string path)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "trtengine-bench-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var settings = new ConversionSettings { CacheDirectory = dir };
+            var cold = Stopwatch.StartNew();
+            var engine = EngineConverter.Convert(path, settings);
+            double coldMs = cold.Elapsed.TotalMilliseconds;
+            var hit = Stopwatch.StartNew();
+            EngineConverter.Convert(path, settings);
+            double hitMs = hit.Elapsed.TotalMilliseconds;
+            var weights = Stopwatch.StartNew();
+            engine.Refit(WeightSources.FromFile(path));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {coldMs:F0} | {hitMs:F1} | {weights.Elapsed.TotalMilliseconds:F1} |"));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Median microseconds per call after a warm-up.</summary>
+    private static double Median(int iterations, Action run)
+    {
+        for (int i = 0; i < Math.Max(20, iterations / 10); i++) run();
+        var times = new double[iterations];
+        for (int i = 0; i < iterations; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            run();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+        Array.Sort(times);
+        return times[iterations / 2];
+    }
+
+    private static string FindRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Module.sln"))) return d.FullName;
+        throw new InvalidOperationException("Module.sln not found above " + AppContext.BaseDirectory);
+    }
+}

@@ -1,0 +1,61 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
+using TrtEngine.Testing.Oracle;
+
+namespace TrtEngine.Core.Tests.Operators;
+
+/// <summary>A small ONNX model run by TrtEngine and by ONNX Runtime on the same fresh random inputs.</summary>
+internal sealed class OperatorCase
+{
+    private readonly Dictionary<string, int[]> _inputs = new(StringComparer.Ordinal);
+    private int _seed = 17;
+
+    public OnnxModelBuilder Model { get; } = new();
+
+    public OperatorCase Input(string name, params int[] shape)
+    {
+        Model.AddInput(name, OnnxDataType.Float, shape.Cast<object?>().ToArray());
+        _inputs[name] = shape;
+        return this;
+    }
+
+    /// <summary>A float initializer of random values (a weight).</summary>
+    public OperatorCase Weight(string name, params int[] shape)
+    {
+        Model.AddInitializer(name, ErrorMetrics.RandomValues(_seed++, shape.Aggregate(1L, (a, d) => a * d)), shape.Select(d => (long)d).ToArray());
+        return this;
+    }
+
+    public OperatorCase Output(string name)
+    {
+        Model.AddOutput(name, OnnxDataType.Float);
+        return this;
+    }
+
+    /// <summary>Converts, runs both, and returns the largest relative L2 error over the outputs (shapes must agree).</summary>
+    public double Compare(int optimizationLevel = 1)
+    {
+        byte[] bytes = Model.ToBytes();
+        var feeds = _inputs.ToDictionary(i => i.Key, i => (i.Value, PositiveOr(ErrorMetrics.RandomValues(_seed++, i.Value.Aggregate(1L, (a, d) => a * d)))));
+        var expected = OrtOracle.Run(bytes, feeds);
+        using var dir = new TempDirectory();
+        string path = dir.File("model.onnx");
+        File.WriteAllBytes(path, bytes);
+        var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = optimizationLevel });
+        var actual = engine.Run(feeds.ToDictionary(f => f.Key, f => f.Value.Item2), feeds.ToDictionary(f => f.Key, f => f.Value.Value));
+        double worst = 0;
+        foreach (var output in actual)
+        {
+            Assert.Equal(expected[output.Name].Shape, output.Shape);
+            worst = Math.Max(worst, ErrorMetrics.RelativeL2(output.Data, expected[output.Name].Data));
+        }
+        return worst;
+    }
+
+    /// <summary>Inputs for Div stay away from zero so the comparison measures the operator, not a pole.</summary>
+    public bool AvoidZero { get; set; }
+
+    private float[] PositiveOr(float[] values) => AvoidZero ? values.Select(v => v >= 0 ? v + 0.5f : v - 0.5f).ToArray() : values;
+}

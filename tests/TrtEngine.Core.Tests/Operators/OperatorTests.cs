@@ -1,0 +1,151 @@
+namespace TrtEngine.Core.Tests.Operators;
+
+/// <summary>Every supported operator against ONNX Runtime on fresh random inputs: relative L2 error ≤ 1e-5.</summary>
+public sealed class OperatorTests
+{
+    private const double Tolerance = 1e-5;
+
+    private static void AssertClose(OperatorCase c, int level = 1)
+    {
+        double error = c.Compare(level);
+        Assert.True(error <= Tolerance, $"relative L2 error {error:E2} > {Tolerance:E0}");
+    }
+
+    [Theory]
+    [InlineData(0, 0, 1f, 1f, "col")]
+    [InlineData(0, 1, 1f, 1f, "col")]
+    [InlineData(1, 0, 0.5f, 2f, "col")]
+    [InlineData(1, 1, 2f, 0.25f, "row1")]
+    [InlineData(0, 1, 1f, 1f, "scalar")]
+    [InlineData(0, 1, 1f, 1f, "full")]
+    [InlineData(0, 1, 1.5f, 1f, "none")]
+    public void Gemm(int transA, int transB, float alpha, float beta, string bias)
+    {
+        const int m = 5, k = 37, n = 19;
+        var c = new OperatorCase().Input("a", transA == 1 ? [k, m] : [m, k]).Weight("b", transB == 1 ? [n, k] : [k, n]).Output("y");
+        var inputs = new List<string> { "a", "b" };
+        if (bias != "none")
+        {
+            c.Weight("c", bias switch { "col" => [n], "row1" => [1, n], "scalar" => [1], _ => [m, n] });
+            inputs.Add("c");
+        }
+        c.Model.AddNode("Gemm", [.. inputs], ["y"], ("transA", (long)transA), ("transB", (long)transB), ("alpha", alpha), ("beta", bias == "full" ? 1f : beta));
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void Gemm_bias_relu_chain_is_fused_and_exact(int level)
+    {
+        var c = new OperatorCase().Input("x", 3, 64).Weight("w", 64, 32).Weight("b", 32).Output("y");
+        c.Model.AddNode("MatMul", ["x", "w"], ["h"]);
+        c.Model.AddNode("Add", ["h", "b"], ["hb"]);
+        c.Model.AddNode("Relu", ["hb"], ["y"]);
+        AssertClose(c, level);
+    }
+
+    [Theory]
+    [InlineData(new[] { 4, 6 }, new[] { 6, 5 }, false)]
+    [InlineData(new[] { 2, 3, 4, 6 }, new[] { 6, 5 }, true)]
+    [InlineData(new[] { 2, 4, 6 }, new[] { 2, 6, 5 }, false)]
+    [InlineData(new[] { 2, 1, 4, 6 }, new[] { 3, 6, 5 }, false)]
+    [InlineData(new[] { 6 }, new[] { 6, 5 }, true)]
+    [InlineData(new[] { 3, 6 }, new[] { 6 }, false)]
+    public void MatMul(int[] a, int[] b, bool bIsWeight)
+    {
+        var c = new OperatorCase().Input("a", a).Output("y");
+        if (bIsWeight) c.Weight("b", b);
+        else c.Input("b", b);
+        c.Model.AddNode("MatMul", ["a", "b"], ["y"]);
+        AssertClose(c);
+    }
+
+    public static TheoryData<string, int[], int[], bool> BinaryCases()
+    {
+        var data = new TheoryData<string, int[], int[], bool>();
+        foreach (string op in new[] { "Add", "Sub", "Mul", "Div" })
+        {
+            data.Add(op, [3, 4], [3, 4], false);
+            data.Add(op, [2, 3, 4], [4], true);
+            data.Add(op, [2, 3, 4], [3, 1], false);
+            data.Add(op, [2, 1, 4], [3, 1], false);
+            data.Add(op, [1], [2, 5], true);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(BinaryCases))]
+    public void Binary(string op, int[] a, int[] b, bool bIsWeight)
+    {
+        var c = new OperatorCase { AvoidZero = true }.Input("a", a).Output("y");
+        if (bIsWeight) c.Weight("b", b);
+        else c.Input("b", b);
+        c.Model.AddNode(op, ["a", "b"], ["y"]);
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData("Relu")]
+    [InlineData("Sigmoid")]
+    [InlineData("Tanh")]
+    [InlineData("Erf")]
+    public void Unary(string op)
+    {
+        var c = new OperatorCase().Input("x", 3, 7, 11).Output("y");
+        c.Model.AddNode(op, ["x"], ["y"]);
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData(13, -1)]
+    [InlineData(13, 1)]
+    [InlineData(13, 0)]
+    [InlineData(11, 1)]
+    [InlineData(11, -1)]
+    public void Softmax(int opset, int axis)
+    {
+        var c = new OperatorCase().Input("x", 2, 5, 7).Output("y");
+        c.Model.Opset = opset;
+        c.Model.AddNode("Softmax", ["x"], ["y"], ("axis", (long)axis));
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(-1)]
+    public void Flatten(int axis)
+    {
+        var c = new OperatorCase().Input("x", 2, 3, 4).Output("y");
+        c.Model.AddNode("Flatten", ["x"], ["f"], ("axis", (long)axis));
+        c.Model.AddNode("Relu", ["f"], ["y"]);
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData(new long[] { 0, -1 })]
+    [InlineData(new long[] { 6, 4 })]
+    [InlineData(new long[] { -1 })]
+    [InlineData(new long[] { 0, 0, 2, 2 })]
+    public void Reshape(long[] shape)
+    {
+        var c = new OperatorCase().Input("x", 2, 3, 4).Output("y");
+        c.Model.AddInitializer("shape", shape, [shape.Length]);
+        c.Model.AddNode("Reshape", ["x", "shape"], ["r"]);
+        c.Model.AddNode("Sigmoid", ["r"], ["y"]);
+        AssertClose(c);
+    }
+
+    [Fact]
+    public void Identity_and_Constant()
+    {
+        var c = new OperatorCase().Input("x", 4, 5).Output("y");
+        c.Model.AddNode("Constant", [], ["k"], ("value", Testing.Onnx.TensorValue.Float([0.5f, -2f, 3f, 1.25f, -0.75f], 5)));
+        c.Model.AddNode("Identity", ["x"], ["i"]);
+        c.Model.AddNode("Mul", ["i", "k"], ["y"]);
+        AssertClose(c);
+    }
+}
