@@ -12,7 +12,10 @@ internal static class ErfCoefficients
     /// <summary>Between <see cref="SmallLimit"/> and this, erfcx uses <see cref="ErfcxNear"/> in (x - <see cref="NearCenter"/>).</summary>
     public const float NearLimit = 2.5f;
 
-    public const float NearCenter = 1.75f;
+    public const float NearCenter = 1.5f;
+
+    /// <summary>Gelu computes 1 + erf(z) as erfc(-z) for z at or below minus this, avoiding cancellation.</summary>
+    public const float GeluTailLimit = 0.5f;
 
     /// <summary>erfc is taken as 0 beyond this (it underflows float anyway).</summary>
     public const float LargeLimit = 10f;
@@ -24,12 +27,12 @@ internal static class ErfCoefficients
         1.128359746e-01f, -3.761262690e-01f, 1.128379166e+00f,
     ];
 
-    /// <summary>erfcx(x) = e^{x²}·erfc(x) as a polynomial in (x - 1.75), 1 ≤ x ≤ 2.5.</summary>
+    /// <summary>erfcx(x) = e^{x²}·erfc(x) as a polynomial in (x - 1.5), 0.45 ≤ x ≤ 2.55.</summary>
     public static ReadOnlySpan<float> ErfcxNear =>
     [
-        1.207577849e-05f, -4.019831566e-05f, 1.078333034e-04f, -3.387219337e-04f, 1.039841477e-03f,
-        -3.022520784e-03f, 8.404210257e-03f, -2.225979378e-02f, 5.576363688e-02f, -1.309763528e-01f,
-        2.849722347e-01f,
+        -9.528654189e-06f, 3.101968653e-05f, -6.893522091e-05f, 2.126141590e-04f, -6.644634948e-04f,
+        1.892421554e-03f, -5.145129006e-03f, 1.337568911e-02f, -3.293102078e-02f, 7.615119771e-02f,
+        -1.636229131e-01f, 3.215854140e-01f,
     ];
 
     /// <summary>x·erfcx(x) as a polynomial in 1/x², 2.5 ≤ x ≤ 10.</summary>

@@ -37,11 +37,11 @@ internal static class ScalarMath
     {
         double z = x / Math.Sqrt(2.0);
         // In the negative tail 1 + erf(z) = erfc(-z) is computed directly to keep relative accuracy.
-        double onePlusErf = z <= -ErfCoefficients.SmallLimit ? Erfc(-z) : 1.0 + Erf(z);
+        double onePlusErf = z <= -ErfCoefficients.GeluTailLimit ? Erfc(-z) : 1.0 + Erf(z);
         return 0.5 * x * onePlusErf;
     }
 
-    /// <summary>erfc(a) for a ≥ 1.</summary>
+    /// <summary>erfc(a) for a ≥ 0.45.</summary>
     private static double Erfc(double a)
     {
         a = Math.Min(a, ErfCoefficients.LargeLimit);

@@ -87,20 +87,19 @@ internal static class VectorMath
         return KeepNaN(x, Avx.BlendVariable(large, small, Avx.CompareLessThan(ax, V(ErfCoefficients.SmallLimit))));
     }
 
-    /// <summary>x·½·(1 + erf(x/√2)); for x/√2 ≤ -1 uses erfc directly to avoid cancellation.</summary>
+    /// <summary>x·½·(1 + erf(x/√2)); for x/√2 ≤ -0.5 uses erfc directly to avoid cancellation.</summary>
     public static Vector256<float> Gelu(Vector256<float> x)
     {
         // z = x/√2 carried as hi + lo so the e^{-z²} factor keeps full relative accuracy in the negative tail.
         var xc = Max(V(-20f), Min(V(20f), x)); // keeps the hi/lo split finite for ±inf
         var zHi = Avx.Multiply(xc, V(0.707106769f));
         var zLo = MulAdd(xc, V(0.707106769f), Avx.Xor(zHi, V(-0f)));
-        zLo = MulAdd(xc, V(-7.94702735e-9f), zLo); // 1/√2 - (float)(1/√2)
+        zLo = MulAdd(xc, V(1.21016175e-8f), zLo); // 1/√2 - (float)(1/√2)
         var az = Abs(zHi);
         var small = Avx.Add(V(1f), Avx.Multiply(zHi, ErfOverXSmall(Avx.Multiply(zHi, zHi))));
-        var erfc = ErfcLarge(az, Avx.Xor(zLo, Avx.And(zHi, V(-0f))));
-        var positive = Avx.Subtract(V(2f), erfc);
-        var large = Avx.BlendVariable(positive, erfc, Avx.CompareLessThan(zHi, V(0f)));
-        var onePlusErf = Avx.BlendVariable(large, small, Avx.CompareLessThan(az, V(ErfCoefficients.SmallLimit)));
+        var erfc = ErfcLarge(Max(V(ErfCoefficients.GeluTailLimit), az), Avx.Xor(zLo, Avx.And(zHi, V(-0f))));
+        var onePlusErf = Avx.BlendVariable(Avx.Subtract(V(2f), erfc), small, Avx.CompareLessThan(az, V(ErfCoefficients.SmallLimit)));
+        onePlusErf = Avx.BlendVariable(onePlusErf, erfc, Avx.CompareLessThanOrEqual(zHi, V(-ErfCoefficients.GeluTailLimit)));
         return KeepNaN(x, Avx.Multiply(Avx.Multiply(x, V(0.5f)), onePlusErf));
     }
 
@@ -109,7 +108,7 @@ internal static class VectorMath
 
     private static Vector256<float> ErfcLarge(Vector256<float> ax) => ErfcLarge(ax, Vector256<float>.Zero);
 
-    /// <summary>erfc(a + aLo) for a ≥ 1 as e^{-a²}·erfcx(a); aLo is a small correction to a (may be zero).</summary>
+    /// <summary>erfc(a + aLo) for a ≥ 0.45 as e^{-a²}·erfcx(a); aLo is a small correction to a (may be zero).</summary>
     private static Vector256<float> ErfcLarge(Vector256<float> a, Vector256<float> aLo)
     {
         a = Min(V(ErfCoefficients.LargeLimit), a);
