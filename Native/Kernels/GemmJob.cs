@@ -155,6 +155,7 @@ public sealed unsafe class GemmJob : IParallelTask
         pool.For(Math.Min(tasks, _units), this);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunUnit(int unit, float* slot)
     {
         var tactic = _tactic;

@@ -6,8 +6,10 @@ namespace TrtEngine.Native.Kernels;
 
 /// <summary>
 /// Register-tiled GEMM micro-kernels: C[rows, nr] (+)= A[rows, kc]·B[kc, nr], then bias and activation while the
-/// tile is still in registers. A element (i, p) is at a[i·rs + p·cs], so both A layouts need no packing;
+/// tile is hot. A element (i, p) is at a[i·rs + p·cs], so both A layouts need no packing;
 /// B rows are nr contiguous floats, ldb apart. C is always a full nr wide (edges go through a scratch tile).
+/// The bias and activation epilogue runs on the stored tile while it is still in L1.
+/// Kernels are compiled fully optimised on first use: a layer must not run tier-0 code while tiering catches up.
 /// </summary>
 internal static unsafe class GemmMicroKernels
 {
@@ -23,24 +25,27 @@ internal static unsafe class GemmMicroKernels
         }
         switch (nr * 8 + rows)
         {
-            case 16 * 8 + 1: Kernel16<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
-            case 16 * 8 + 2: Kernel16<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
-            case 16 * 8 + 3: Kernel16<R3>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
-            case 16 * 8 + 4: Kernel16<R4>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
-            case 16 * 8 + 5: Kernel16<R5>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
-            case 16 * 8 + 6: Kernel16<R6>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
-            case 24 * 8 + 1: Kernel24<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
-            case 24 * 8 + 2: Kernel24<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
-            case 24 * 8 + 3: Kernel24<R3>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
-            case 24 * 8 + 4: Kernel24<R4>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
-            case 32 * 8 + 1: Kernel32<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
-            case 32 * 8 + 2: Kernel32<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
+            case 16 * 8 + 1: Kernel16<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+            case 16 * 8 + 2: Kernel16<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+            case 16 * 8 + 3: Kernel16<R3>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+            case 16 * 8 + 4: Kernel16<R4>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+            case 16 * 8 + 5: Kernel16<R5>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+            case 16 * 8 + 6: Kernel16<R6>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+            case 24 * 8 + 1: Kernel24<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+            case 24 * 8 + 2: Kernel24<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+            case 24 * 8 + 3: Kernel24<R3>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+            case 24 * 8 + 4: Kernel24<R4>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+            case 32 * 8 + 1: Kernel32<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+            case 32 * 8 + 2: Kernel32<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows), $"No {rows}x{nr} micro-kernel.");
         }
+        if (bias != null || activation.Kind != ActivationKind.Identity)
+            Finish(c, ldc, rows, nr, bias, activation);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel16<TRows>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate, float* bias, in Activation activation) where TRows : struct, IRowCount
+        float* c, nint ldc, bool accumulate) where TRows : struct, IRowCount
     {
         int rows = TRows.Value; // a JIT-time constant: unused rows vanish from each instantiation
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -87,38 +92,38 @@ internal static unsafe class GemmMicroKernels
             b += ldb;
         }
 
-        float* bias1 = bias == null ? null : bias + 8;
-        Put(c, c00, accumulate, bias, activation);
-        Put(c + 8, c01, accumulate, bias1, activation);
+        Put(c, c00, accumulate);
+        Put(c + 8, c01, accumulate);
         if (rows > 1)
         {
-            Put(c + ldc, c10, accumulate, bias, activation);
-            Put(c + ldc + 8, c11, accumulate, bias1, activation);
+            Put(c + ldc, c10, accumulate);
+            Put(c + ldc + 8, c11, accumulate);
         }
         if (rows > 2)
         {
-            Put(c + 2 * ldc, c20, accumulate, bias, activation);
-            Put(c + 2 * ldc + 8, c21, accumulate, bias1, activation);
+            Put(c + 2 * ldc, c20, accumulate);
+            Put(c + 2 * ldc + 8, c21, accumulate);
         }
         if (rows > 3)
         {
-            Put(c + 3 * ldc, c30, accumulate, bias, activation);
-            Put(c + 3 * ldc + 8, c31, accumulate, bias1, activation);
+            Put(c + 3 * ldc, c30, accumulate);
+            Put(c + 3 * ldc + 8, c31, accumulate);
         }
         if (rows > 4)
         {
-            Put(c + 4 * ldc, c40, accumulate, bias, activation);
-            Put(c + 4 * ldc + 8, c41, accumulate, bias1, activation);
+            Put(c + 4 * ldc, c40, accumulate);
+            Put(c + 4 * ldc + 8, c41, accumulate);
         }
         if (rows > 5)
         {
-            Put(c + 5 * ldc, c50, accumulate, bias, activation);
-            Put(c + 5 * ldc + 8, c51, accumulate, bias1, activation);
+            Put(c + 5 * ldc, c50, accumulate);
+            Put(c + 5 * ldc + 8, c51, accumulate);
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel24<TRows>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate, float* bias, in Activation activation) where TRows : struct, IRowCount
+        float* c, nint ldc, bool accumulate) where TRows : struct, IRowCount
     {
         int rows = TRows.Value;
         Vector256<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
@@ -158,8 +163,6 @@ internal static unsafe class GemmMicroKernels
             b += ldb;
         }
 
-        float* bias1 = bias == null ? null : bias + 8;
-        float* bias2 = bias == null ? null : bias + 16;
         for (int r = 0; r < rows; r++)
         {
             // Row r's accumulators, picked by constant-foldable branches.
@@ -171,14 +174,15 @@ internal static unsafe class GemmMicroKernels
                 _ => (c30, c31, c32),
             };
             float* row = c + r * ldc;
-            Put(row, v0, accumulate, bias, activation);
-            Put(row + 8, v1, accumulate, bias1, activation);
-            Put(row + 16, v2, accumulate, bias2, activation);
+            Put(row, v0, accumulate);
+            Put(row + 8, v1, accumulate);
+            Put(row + 16, v2, accumulate);
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel32<TRows>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate, float* bias, in Activation activation) where TRows : struct, IRowCount
+        float* c, nint ldc, bool accumulate) where TRows : struct, IRowCount
     {
         int rows = TRows.Value;
         Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
@@ -206,32 +210,45 @@ internal static unsafe class GemmMicroKernels
             b += ldb;
         }
 
-        float* bias1 = bias == null ? null : bias + 8;
-        float* bias2 = bias == null ? null : bias + 16;
-        float* bias3 = bias == null ? null : bias + 24;
-        Put(c, c00, accumulate, bias, activation);
-        Put(c + 8, c01, accumulate, bias1, activation);
-        Put(c + 16, c02, accumulate, bias2, activation);
-        Put(c + 24, c03, accumulate, bias3, activation);
+        Put(c, c00, accumulate);
+        Put(c + 8, c01, accumulate);
+        Put(c + 16, c02, accumulate);
+        Put(c + 24, c03, accumulate);
         if (rows > 1)
         {
-            Put(c + ldc, c10, accumulate, bias, activation);
-            Put(c + ldc + 8, c11, accumulate, bias1, activation);
-            Put(c + ldc + 16, c12, accumulate, bias2, activation);
-            Put(c + ldc + 24, c13, accumulate, bias3, activation);
+            Put(c + ldc, c10, accumulate);
+            Put(c + ldc + 8, c11, accumulate);
+            Put(c + ldc + 16, c12, accumulate);
+            Put(c + ldc + 24, c13, accumulate);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(float* c, Vector256<float> value, bool accumulate, float* bias, in Activation activation)
+    private static void Put(float* c, Vector256<float> value, bool accumulate)
     {
         if (accumulate)
             value = Avx.Add(value, Avx.LoadVector256(c));
-        if (bias != null)
-            value = Avx.Add(value, Avx.LoadVector256(bias));
-        if (activation.Kind != ActivationKind.Identity)
-            value = ActivationKernels.Apply(activation, value);
         Avx.Store(c, value);
+    }
+
+    /// <summary>
+    /// Bias and activation over the just-stored, L1-resident tile. Kept out of the kernels on purpose: a call while
+    /// the accumulators are live makes the JIT keep them in memory for the whole K loop (ymm are caller-saved).
+    /// </summary>
+    private static void Finish(float* c, nint ldc, int rows, int nr, float* bias, in Activation activation)
+    {
+        for (int r = 0; r < rows; r++, c += ldc)
+        {
+            for (int j = 0; j < nr; j += 8)
+            {
+                var value = Avx.LoadVector256(c + j);
+                if (bias != null)
+                    value = Avx.Add(value, Avx.LoadVector256(bias + j));
+                if (activation.Kind != ActivationKind.Identity)
+                    value = ActivationKernels.Apply(activation, value);
+                Avx.Store(c + j, value);
+            }
+        }
     }
 
     /// <summary>Portable path for CPUs without AVX2/FMA; same contract, any rows ≤ nr tile.</summary>
