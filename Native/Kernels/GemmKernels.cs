@@ -19,8 +19,14 @@ public static unsafe class GemmKernels
     /// <summary>The tactic to use without timing.</summary>
     public static GemmTactic Heuristic(int m, int n, int k)
     {
+        // From the perf test on AVX2: m ≤ 2 is bandwidth-bound and likes the widest rows; small m with enough
+        // columns likes 4×24; otherwise 6×16, K-blocked once a panel no longer fits L1.
+        if (n <= 16)
+            return All[1];
         if (m <= 2)
             return All[3];
+        if (m <= 8)
+            return All[2];
         return k > 512 ? All[4] : All[1];
     }
 
