@@ -1,3 +1,13 @@
 namespace TrtEngine.Native.Kernels;
 
-public enum BinaryOp : byte { Add, Sub, Mul, Div, Max, Min, Pow }
+/// <summary>Element-wise binary operations with ONNX broadcasting.</summary>
+public enum BinaryOp : byte
+{
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Max,
+    Min,
+    Pow,
+}

@@ -1,52 +1,266 @@
+using System.Runtime.CompilerServices;
 using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Native.Kernels;
 
-// TEMP: replaced by the kernels branch.
+/// <summary>
+/// Runs one GEMM or batched MatMul across a <see cref="WorkerPool"/>. One instance per engine layer, reused for
+/// every call; an instance is not thread-safe (one call at a time). Work is cut into units of
+/// (batch, Mc-row block, group of Nr panels) that the pool's tasks claim dynamically.
+/// </summary>
+[SkipLocalsInit]
 public sealed unsafe class GemmJob : IParallelTask
 {
-    public void Run(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias, in Activation activation, float* y, WorkerPool pool)
+    private const int MaxBatchRank = 6;
+
+    // Below this many multiply-adds the pool's wake-up costs more than it saves.
+    private const long ParallelThreshold = 1 << 15;
+
+    private readonly nint[] _batchDims = new nint[MaxBatchRank];
+    private readonly nint[] _aBatchStrides = new nint[MaxBatchRank];
+    private readonly nint[] _bBatchStrides = new nint[MaxBatchRank];
+
+    // The call in progress, read by Execute on the workers.
+    private GemmTactic _tactic;
+    private float* _a, _b, _y, _bias, _workspace;
+    private nint _aRowStride, _aColStride;
+    private int _m, _n, _k, _batchRank, _batches;
+    private bool _packed;
+    private Activation _activation;
+    private int _rowBlocks, _panelGroups, _panelsPerGroup, _units, _nextUnit;
+
+    /// <summary>
+    /// y[m, n] = act(A·B + bias). A is [m, k] row-major ([k, m] when <paramref name="transA"/>); packedB comes
+    /// from <see cref="GemmKernels.PackB"/> with the same tactic; bias is null or n floats.
+    /// </summary>
+    public void Run(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
+        in Activation activation, float* y, WorkerPool pool)
     {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double s = bias == null ? 0 : bias[j];
-                for (int p = 0; p < k; p++) s += (transA ? a[p * m + i] : a[i * k + p]) * (double)packedB[p * n + j];
-                y[i * n + j] = (float)s;
-            }
-        ActivationKernels.Apply(activation, y, y, (nint)m * n);
+        _tactic = tactic;
+        _a = a;
+        _aRowStride = transA ? 1 : k;
+        _aColStride = transA ? m : 1;
+        _b = packedB;
+        _workspace = null;
+        _packed = true;
+        _bias = bias;
+        _activation = activation;
+        _y = y;
+        _m = m;
+        _n = n;
+        _k = k;
+        _batchRank = 0;
+        _batches = 1;
+        Dispatch(pool);
     }
 
-    public void RunMatMul(GemmTactic tactic, float* a, ReadOnlySpan<int> aShape, float* b, ReadOnlySpan<int> bShape, float* y, ReadOnlySpan<int> yShape, float* workspace, WorkerPool pool)
+    /// <summary>
+    /// ONNX MatMul: a [batchA..., m, k] · b [batchB..., k, n] → y [batch..., m, n] with numpy broadcasting of the
+    /// batch dims (both ranks ≥ 2; the caller reshapes 1-D operands). <paramref name="workspace"/> must hold
+    /// <see cref="MatMulWorkspaceLength"/>(k, n, tactic, pool.ThreadCount) floats.
+    /// </summary>
+    public void RunMatMul(GemmTactic tactic, float* a, ReadOnlySpan<int> aShape, float* b, ReadOnlySpan<int> bShape,
+        float* y, ReadOnlySpan<int> yShape, float* workspace, WorkerPool pool)
     {
-        int r = yShape.Length, m = yShape[r - 2], n = yShape[r - 1], k = aShape[^1];
-        long batches = 1;
-        for (int d = 0; d < r - 2; d++) batches *= yShape[d];
-        Span<int> idx = stackalloc int[r];
-        for (long bt = 0; bt < batches; bt++)
+        int rank = yShape.Length;
+        if (rank < 2 || aShape.Length < 2 || bShape.Length < 2 || rank - 2 > MaxBatchRank)
+            throw new ArgumentException($"MatMul operands need rank 2..{MaxBatchRank + 2}.");
+        int m = yShape[rank - 2], n = yShape[rank - 1], k = aShape[^1];
+
+        // Batch dims, right-aligned, with stride 0 where an operand broadcasts.
+        nint aStride = (nint)m * k, bStride = (nint)k * n, batches = 1, aBatches = 1, bBatches = 1;
+        for (int d = rank - 3, slot = 0; d >= 0; d--, slot++)
         {
-            long rem = bt;
-            for (int d = r - 3; d >= 0; d--) { idx[d] = (int)(rem % yShape[d]); rem /= yShape[d]; }
-            float* pa = a + BatchOffset(idx, aShape, r) * m * k, pb = b + BatchOffset(idx, bShape, r) * k * n, py = y + bt * m * n;
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
+            int aDim = BatchDim(aShape, d, rank), bDim = BatchDim(bShape, d, rank);
+            _batchDims[slot] = yShape[d];
+            _aBatchStrides[slot] = aDim == 1 ? 0 : aStride;
+            _bBatchStrides[slot] = bDim == 1 ? 0 : bStride;
+            aStride *= aDim;
+            bStride *= bDim;
+            batches *= yShape[d];
+            aBatches *= aDim;
+            bBatches *= bDim;
+        }
+
+        _tactic = tactic;
+        _a = a;
+        _aRowStride = k;
+        _aColStride = 1;
+        _b = b;
+        _packed = false;
+        _bias = null;
+        _activation = default;
+        _y = y;
+        _n = n;
+        _k = k;
+        _workspace = workspace;
+        if (bBatches == 1 && aBatches == batches)
+        {
+            // One shared B and A not broadcast: the batch folds into the rows of a single GEMM.
+            _m = checked((int)(batches * m));
+            _batchRank = 0;
+            _batches = 1;
+        }
+        else
+        {
+            _m = m;
+            _batchRank = rank - 2;
+            _batches = checked((int)batches);
+        }
+        Dispatch(pool);
+    }
+
+    /// <summary>Floats of scratch <see cref="RunMatMul"/> needs: one zero-padded kc×Nr B slice per worker.</summary>
+    public static int MatMulWorkspaceLength(int k, int n, GemmTactic tactic, int threads) =>
+        checked(threads * Math.Max(1, KBlock(k, tactic)) * tactic.Nr);
+
+    void IParallelTask.Execute(int index)
+    {
+        float* slot = _workspace + (nint)index * Math.Max(1, KBlock(_k, _tactic)) * _tactic.Nr;
+        int unit;
+        while ((unit = Interlocked.Increment(ref _nextUnit) - 1) < _units)
+            RunUnit(unit, slot);
+    }
+
+    private static int BatchDim(ReadOnlySpan<int> shape, int outputDim, int outputRank)
+    {
+        int d = outputDim - (outputRank - shape.Length);
+        return d < 0 ? 1 : shape[d];
+    }
+
+    private static int KBlock(int k, GemmTactic tactic) => tactic.Kc > 0 ? Math.Min(tactic.Kc, k) : k;
+
+    private void Dispatch(WorkerPool pool)
+    {
+        if (_m == 0 || _n == 0 || _batches == 0)
+            return;
+        int panels = GemmKernels.PanelCount(_n, _tactic);
+        _rowBlocks = (_m + _tactic.Mc - 1) / _tactic.Mc;
+        int rowUnits = _batches * _rowBlocks;
+        int threads = pool.ThreadCount;
+        long work = (long)_batches * _m * _n * Math.Max(_k, 1);
+        int tasks = 1;
+        _panelGroups = 1;
+        if (threads > 1 && work >= ParallelThreshold)
+        {
+            // About four units per thread so a thread that was descheduled does not hold up the rest.
+            int target = threads * 4;
+            _panelGroups = Math.Clamp((target + rowUnits - 1) / rowUnits, 1, panels);
+            tasks = threads;
+        }
+        _panelsPerGroup = (panels + _panelGroups - 1) / _panelGroups;
+        _panelGroups = (panels + _panelsPerGroup - 1) / _panelsPerGroup;
+        _units = rowUnits * _panelGroups;
+        _nextUnit = 0;
+        pool.For(Math.Min(tasks, _units), this);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RunUnit(int unit, float* slot)
+    {
+        var tactic = _tactic;
+        int mr = tactic.Mr, nr = tactic.Nr;
+        int group = unit % _panelGroups;
+        int rowBlock = unit / _panelGroups % _rowBlocks;
+        int batch = unit / _panelGroups / _rowBlocks;
+
+        float* a = _a, b = _b, y = _y;
+        if (_batchRank > 0)
+            OffsetBatch(batch, ref a, ref b, ref y);
+        int m0 = rowBlock * tactic.Mc, m1 = Math.Min(_m, m0 + tactic.Mc);
+        int p0 = group * _panelsPerGroup, p1 = Math.Min(GemmKernels.PanelCount(_n, tactic), p0 + _panelsPerGroup);
+        int n = _n, k = _k, kBlock = KBlock(k, tactic);
+
+        float* tile = stackalloc float[GemmMicroKernels.MaxTileFloats];
+        float* paddedBias = stackalloc float[32];
+        int k0 = 0;
+        do
+        {
+            int kc = Math.Min(kBlock, k - k0);
+            bool first = k0 == 0, last = k0 + kc >= k;
+            var activation = last ? _activation : default;
+            for (int panel = p0; panel < p1; panel++)
+            {
+                int j0 = panel * nr, cols = Math.Min(nr, n - j0);
+                float* bPanel;
+                nint ldb;
+                if (_packed)
                 {
-                    double s = 0;
-                    for (int p = 0; p < k; p++) s += pa[i * k + p] * (double)pb[p * n + j];
-                    py[i * n + j] = (float)s;
+                    bPanel = b + (nint)panel * nr * k + (nint)k0 * nr;
+                    ldb = nr;
                 }
+                else if (cols == nr)
+                {
+                    bPanel = b + (nint)k0 * n + j0;
+                    ldb = n;
+                }
+                else
+                {
+                    PackEdge(b + (nint)k0 * n + j0, n, kc, cols, nr, slot);
+                    bPanel = slot;
+                    ldb = nr;
+                }
+
+                float* bias = null;
+                if (last && _bias != null)
+                {
+                    bias = _bias + j0;
+                    if (cols < nr)
+                    {
+                        for (int j = 0; j < nr; j++)
+                            paddedBias[j] = j < cols ? bias[j] : 0f;
+                        bias = paddedBias;
+                    }
+                }
+
+                for (int i0 = m0; i0 < m1; i0 += mr)
+                {
+                    int rows = Math.Min(mr, m1 - i0);
+                    float* aTile = a + i0 * _aRowStride + k0 * _aColStride;
+                    float* c = y + (nint)i0 * n + j0;
+                    if (cols == nr)
+                    {
+                        GemmMicroKernels.Tile(nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, c, n, !first, bias, activation);
+                        continue;
+                    }
+                    // Right edge: run the full-width kernel on a scratch tile, copy the valid columns.
+                    if (!first)
+                        CopyColumns(c, n, tile, nr, rows, cols);
+                    GemmMicroKernels.Tile(nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, tile, nr, !first, bias, activation);
+                    CopyColumns(tile, nr, c, n, rows, cols);
+                }
+            }
+            k0 += kc;
+        }
+        while (k0 < k);
+    }
+
+    private void OffsetBatch(int batch, ref float* a, ref float* b, ref float* y)
+    {
+        y += (nint)batch * _m * _n;
+        for (int slot = 0; slot < _batchRank; slot++)
+        {
+            nint index = batch % _batchDims[slot];
+            batch = (int)(batch / _batchDims[slot]);
+            a += index * _aBatchStrides[slot];
+            b += index * _bBatchStrides[slot];
         }
     }
 
-    private static long BatchOffset(ReadOnlySpan<int> idx, ReadOnlySpan<int> shape, int rank)
+    private static void PackEdge(float* b, nint ldb, int kc, int cols, int nr, float* slot)
     {
-        long o = 0;
-        int shift = rank - shape.Length;
-        for (int d = 0; d < shape.Length - 2; d++) o = o * shape[d] + (shape[d] == 1 ? 0 : idx[d + shift]);
-        return o;
+        for (int p = 0; p < kc; p++, b += ldb, slot += nr)
+        {
+            for (int j = 0; j < cols; j++)
+                slot[j] = b[j];
+            for (int j = cols; j < nr; j++)
+                slot[j] = 0f;
+        }
     }
 
-    public static int MatMulWorkspaceLength(int k, int n, GemmTactic tactic, int threads) => 0;
-
-    void IParallelTask.Execute(int index) { }
+    private static void CopyColumns(float* src, nint ldSrc, float* dst, nint ldDst, int rows, int cols)
+    {
+        for (int r = 0; r < rows; r++)
+            Buffer.MemoryCopy(src + r * ldSrc, dst + r * ldDst, cols * sizeof(float), cols * sizeof(float));
+    }
 }

@@ -1,15 +1,59 @@
 namespace TrtEngine.Native.Kernels;
 
-// TEMP: replaced by the kernels branch.
+/// <summary>GEMM tactics and packing of the constant B operand.</summary>
 public static unsafe class GemmKernels
 {
-    public static IReadOnlyList<GemmTactic> Tactics { get; } = [new(0, "naive_a", 1, 1), new(1, "naive_b", 1, 1)];
-    public static GemmTactic Heuristic(int m, int n, int k) => Tactics[0];
-    public static int PackedLength(int k, int n, GemmTactic tactic) => k * n;
+    private static readonly GemmTactic[] All =
+    [
+        new(0, "packed_mr4_nr16", Mr: 4, Nr: 16, Kc: 0, Mc: 96),
+        new(1, "packed_mr6_nr16", Mr: 6, Nr: 16, Kc: 0, Mc: 96),
+        new(2, "packed_mr4_nr24", Mr: 4, Nr: 24, Kc: 0, Mc: 96),
+        new(3, "packed_mr2_nr32", Mr: 2, Nr: 32, Kc: 0, Mc: 96),
+        new(4, "packed_mr6_nr16_kc256", Mr: 6, Nr: 16, Kc: 256, Mc: 96),
+        new(5, "packed_mr4_nr24_kc256", Mr: 4, Nr: 24, Kc: 256, Mc: 96),
+    ];
+
+    /// <summary>Candidate tactics; <c>Tactics[i].Id == i</c> and names are stable across versions.</summary>
+    public static IReadOnlyList<GemmTactic> Tactics => All;
+
+    /// <summary>The tactic to use without timing.</summary>
+    public static GemmTactic Heuristic(int m, int n, int k)
+    {
+        // From the perf test on AVX2: m ≤ 2 is bandwidth-bound and likes the widest rows; small m with enough
+        // columns likes 4×24; otherwise 6×16, K-blocked once a panel no longer fits L1.
+        if (n <= 16)
+            return All[1];
+        if (m <= 2)
+            return All[3];
+        if (m <= 8)
+            return All[2];
+        return k > 512 ? All[4] : All[1];
+    }
+
+    /// <summary>Floats written by <see cref="PackB"/>: whole Nr-wide panels, the last one zero-padded.</summary>
+    public static int PackedLength(int k, int n, GemmTactic tactic) =>
+        checked(PanelCount(n, tactic) * tactic.Nr * k);
+
+    internal static int PanelCount(int n, GemmTactic tactic) => (n + tactic.Nr - 1) / tactic.Nr;
+
+    /// <summary>
+    /// Packs B ([k, n] row-major, or [n, k] when <paramref name="transB"/>) times <paramref name="scale"/> into
+    /// panels: panel p holds columns [p·Nr, p·Nr + Nr) as k rows of Nr floats.
+    /// </summary>
     public static void PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed)
     {
-        for (int i = 0; i < k; i++)
-            for (int j = 0; j < n; j++)
-                packed[i * n + j] = scale * (transB ? b[j * k + i] : b[i * n + j]);
+        int nr = tactic.Nr;
+        for (int panel = 0, j0 = 0; j0 < n; panel++, j0 += nr)
+        {
+            int cols = Math.Min(nr, n - j0);
+            float* dst = packed + (nint)panel * nr * k;
+            for (int p = 0; p < k; p++, dst += nr)
+            {
+                for (int j = 0; j < cols; j++)
+                    dst[j] = scale * (transB ? b[(nint)(j0 + j) * k + p] : b[(nint)p * n + j0 + j]);
+                for (int j = cols; j < nr; j++)
+                    dst[j] = 0f;
+            }
+        }
     }
 }

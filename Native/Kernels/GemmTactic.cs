@@ -1,3 +1,9 @@
 namespace TrtEngine.Native.Kernels;
 
-public readonly record struct GemmTactic(int Id, string Name, int Mr, int Nr);
+/// <summary>
+/// One GEMM blocking choice. B is packed in column panels of <paramref name="Nr"/>; the micro-kernel computes
+/// <paramref name="Mr"/>×<paramref name="Nr"/> tiles. <paramref name="Kc"/> &gt; 0 splits K into blocks of that depth
+/// (panel slices stay in L1 across row tiles); 0 means one pass over K. <paramref name="Mc"/> is the row-block height
+/// of one parallel work unit (a multiple of Mr).
+/// </summary>
+public readonly record struct GemmTactic(int Id, string Name, int Mr, int Nr, int Kc, int Mc);

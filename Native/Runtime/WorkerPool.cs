@@ -1,12 +1,185 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+
 namespace TrtEngine.Native.Runtime;
 
-// TEMP: replaced by the kernels branch.
+/// <summary>
+/// A fixed set of worker threads for short data-parallel loops. The calling thread takes part in every loop.
+/// Concurrency: one loop runs on the pool at a time; a caller that finds the pool busy (another thread's loop,
+/// or a nested call from inside a task) runs its loop inline on its own thread instead of waiting.
+/// </summary>
 public sealed class WorkerPool : IDisposable
 {
+    // Idle workers spin this long before blocking: back-to-back layers then start without a kernel wake-up.
+    private static readonly long SpinTicks = Stopwatch.Frequency / 20_000; // 50 µs
+
+    private const int Closed = int.MaxValue;
+
     private static readonly Lazy<WorkerPool> SharedPool = new(() => new WorkerPool(Environment.ProcessorCount));
-    public WorkerPool(int threadCount) => ThreadCount = Math.Max(1, threadCount);
+
+    private readonly Thread[] _threads;
+    private readonly object _gate = new();
+
+    // High 32 bits: loop generation; low 32 bits: next index to claim. Claiming by CAS on the whole word means
+    // a worker that wakes late for an old loop can never claim an index of a newer one.
+    private long _state;
+    private IParallelTask? _task;
+    private int _count;
+    private int _completed;
+    private int _busy;
+    private int _sleepers;
+    private volatile bool _disposed;
+    private Exception? _error;
+
+    public WorkerPool(int threadCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threadCount, 1);
+        ThreadCount = threadCount;
+        _threads = new Thread[threadCount - 1];
+        for (int i = 0; i < _threads.Length; i++)
+        {
+            _threads[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"TrtEngine worker {i + 1}" };
+            _threads[i].Start();
+        }
+    }
+
+    /// <summary>Total workers, the calling thread included.</summary>
     public int ThreadCount { get; }
+
+    /// <summary>A process-wide pool with one worker per logical processor, created on first use.</summary>
     public static WorkerPool Shared => SharedPool.Value;
-    public void For(int count, IParallelTask task) { for (int i = 0; i < count; i++) task.Execute(i); }
-    public void Dispose() { }
+
+    /// <summary>Runs <c>task.Execute(i)</c> for every i in [0, count) and returns when all have finished.</summary>
+    public void For(int count, IParallelTask task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        if (count <= 0)
+            return;
+        if (count == 1 || _threads.Length == 0 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            for (int i = 0; i < count; i++)
+                task.Execute(i);
+            return;
+        }
+
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            long generation = (Volatile.Read(ref _state) >> 32) + 1;
+            // Close the new generation before touching the fields, so a late worker of the previous loop
+            // (whose CAS now fails) can never pair an old index with the new task.
+            Interlocked.Exchange(ref _state, (generation << 32) | Closed);
+            _task = task;
+            _count = count;
+            _completed = 0;
+            _error = null;
+            long start = generation << 32;
+            Interlocked.Exchange(ref _state, start); // full fence: publishes the fields above before the wake check
+            if (Volatile.Read(ref _sleepers) > 0)
+            {
+                lock (_gate)
+                    Monitor.PulseAll(_gate);
+            }
+
+            RunIndices(start);
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref _completed) < count)
+                spinner.SpinOnce(sleep1Threshold: -1);
+
+            _task = null;
+            if (_error is { } error)
+                ExceptionDispatchInfo.Capture(error).Throw();
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        lock (_gate)
+            Monitor.PulseAll(_gate);
+        foreach (var thread in _threads)
+            thread.Join();
+    }
+
+    /// <summary>Claims and runs indices of the loop that started with state <paramref name="start"/>.</summary>
+    private void RunIndices(long start)
+    {
+        long generation = start >> 32;
+        while (true)
+        {
+            long state = Volatile.Read(ref _state);
+            if (state >> 32 != generation)
+                return;
+            int index = (int)state;
+            var task = _task;
+            int count = _count;
+            if (index >= count || task is null)
+                return;
+            if (Interlocked.CompareExchange(ref _state, state + 1, state) != state)
+                continue;
+            try
+            {
+                task.Execute(index);
+            }
+            catch (Exception ex)
+            {
+                Interlocked.CompareExchange(ref _error, ex, null);
+            }
+            Interlocked.Increment(ref _completed);
+        }
+    }
+
+    private void WorkerLoop()
+    {
+        long seen = Volatile.Read(ref _state) >> 32;
+        while (true)
+        {
+            long state = WaitForNewGeneration(seen);
+            if (_disposed)
+                return;
+            seen = state >> 32;
+            RunIndices(state & ~0xFFFF_FFFFL);
+        }
+    }
+
+    private static bool IsNewLoop(long state, long seenGeneration) => state >> 32 != seenGeneration && (int)state != Closed;
+
+    private long WaitForNewGeneration(long seen)
+    {
+        long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+        while (!_disposed)
+        {
+            long state = Volatile.Read(ref _state);
+            if (IsNewLoop(state, seen))
+                return state;
+            if (Stopwatch.GetTimestamp() > deadline)
+                break;
+            Thread.SpinWait(20);
+        }
+
+        lock (_gate)
+        {
+            Interlocked.Increment(ref _sleepers); // full fence before re-checking, pairs with For's exchange
+            try
+            {
+                while (true)
+                {
+                    long state = Volatile.Read(ref _state);
+                    if (IsNewLoop(state, seen) || _disposed)
+                        return state;
+                    Monitor.Wait(_gate);
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _sleepers);
+            }
+        }
+    }
 }

@@ -1,0 +1,21 @@
+namespace TrtEngine.Native.Kernels;
+
+/// <summary>Element-wise unary functions that the kernels apply standalone or fused into an epilogue.</summary>
+public enum ActivationKind : byte
+{
+    Identity,
+    Relu,
+    Sigmoid,
+    Tanh,
+    Erf,
+    Gelu,
+    Clip,
+    LeakyRelu,
+    HardSigmoid,
+    HardSwish,
+    Exp,
+    Neg,
+    Abs,
+    Sqrt,
+    Reciprocal,
+}

@@ -1,0 +1,99 @@
+using TrtEngine.Native.Kernels;
+
+namespace TrtEngine.Native.Tests.Kernels;
+
+public unsafe class BinaryKernelsTests
+{
+    public static TheoryData<int[], int[]> ShapePairs => new()
+    {
+        { [37], [37] },
+        { [3, 19], [3, 19] },
+        { [3, 19], [] },
+        { [], [5, 9] },
+        { [4, 17], [17] },
+        { [4, 17], [4, 1] },
+        { [1, 17], [6, 1] },
+        { [2, 1, 3], [4, 1] },
+        { [2, 3, 4, 5], [3, 1, 5] },
+        { [2, 3, 4, 5], [1, 3, 4, 1] },
+        { [1, 1, 9], [7, 1, 1] },
+        { [8, 16], [8, 16] },
+        { [3, 0, 2], [1, 2] },
+        { [2, 1, 1, 1, 1, 1, 1, 3], [2, 1, 1, 1, 1, 1, 3] },
+    };
+
+    [Theory]
+    [MemberData(nameof(ShapePairs))]
+    public void MatchesBroadcastReference(int[] aShape, int[] bShape)
+    {
+        int rank = Math.Max(aShape.Length, bShape.Length);
+        var yShape = new int[rank];
+        for (int d = 0; d < rank; d++)
+        {
+            int a = Dim(aShape, d, rank), b = Dim(bShape, d, rank);
+            yShape[d] = a == 1 ? b : a;
+        }
+        var aValues = Reference.Random(Count(aShape), seed: 1, 0.5f, 2f);
+        var bValues = Reference.Random(Count(bShape), seed: 2, 0.5f, 2f);
+        int total = Count(yShape);
+        foreach (BinaryOp op in Enum.GetValues<BinaryOp>())
+        {
+            var y = Reference.Pinned(total);
+            fixed (float* pa = aValues, pb = bValues, py = y)
+                BinaryKernels.Apply(op, pa, aShape, pb, bShape, py, yShape);
+            var expected = new double[total];
+            var index = new int[rank];
+            for (int i = 0; i < total; i++)
+            {
+                int rest = i;
+                for (int d = rank - 1; d >= 0; d--)
+                {
+                    index[d] = rest % yShape[d];
+                    rest /= yShape[d];
+                }
+                expected[i] = Expected(op, aValues[Offset(aShape, index)], bValues[Offset(bShape, index)]);
+            }
+            Assert.True(Reference.RelativeL2(y.AsSpan(0, total), expected) <= 1e-6, $"{op}");
+        }
+    }
+
+    [Fact]
+    public void MaxAndMinPropagateNaN()
+    {
+        var a = Reference.Random(16, seed: 1);
+        var b = Reference.Random(16, seed: 2);
+        a[3] = float.NaN;
+        b[9] = float.NaN;
+        var y = Reference.Pinned(16);
+        foreach (var op in new[] { BinaryOp.Max, BinaryOp.Min })
+        {
+            fixed (float* pa = a, pb = b, py = y)
+                BinaryKernels.Apply(op, pa, [16], pb, [16], py, [16]);
+            Assert.True(float.IsNaN(y[3]) && float.IsNaN(y[9]) && !float.IsNaN(y[0]));
+        }
+    }
+
+    private static double Expected(BinaryOp op, double a, double b) => op switch
+    {
+        BinaryOp.Add => a + b,
+        BinaryOp.Sub => a - b,
+        BinaryOp.Mul => a * b,
+        BinaryOp.Div => a / b,
+        BinaryOp.Max => Math.Max(a, b),
+        BinaryOp.Min => Math.Min(a, b),
+        BinaryOp.Pow => Math.Pow(a, b),
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
+    private static int Dim(int[] shape, int d, int rank) => d - (rank - shape.Length) is var i && i >= 0 ? shape[i] : 1;
+
+    private static int Count(int[] shape) => shape.Aggregate(1, (x, y) => x * y);
+
+    private static int Offset(int[] shape, int[] index)
+    {
+        int offset = 0, shift = index.Length - shape.Length;
+        for (int d = 0; d < shape.Length; d++)
+            offset = offset * shape[d] + (shape[d] == 1 ? 0 : index[d + shift]);
+        return offset;
+    }
+}

@@ -1,0 +1,103 @@
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Tests.Runtime;
+
+public class WorkerPoolTests
+{
+    private sealed class CountingTask(int count) : IParallelTask
+    {
+        public readonly int[] Hits = new int[count];
+
+        public void Execute(int index) => Interlocked.Increment(ref Hits[index]);
+    }
+
+    private sealed class ThrowingTask(int bad) : IParallelTask
+    {
+        public int Ran;
+
+        public void Execute(int index)
+        {
+            Interlocked.Increment(ref Ran);
+            if (index == bad)
+                throw new InvalidOperationException("bad index");
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void EveryIndexRunsExactlyOnce(int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        foreach (int count in new[] { 0, 1, 2, 3, 17, 1000 })
+        {
+            for (int round = 0; round < 50; round++)
+            {
+                var task = new CountingTask(count);
+                pool.For(count, task);
+                Assert.All(task.Hits, hits => Assert.Equal(1, hits));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void ExceptionPropagatesAfterAllIndicesFinish(int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        var task = new ThrowingTask(bad: 5);
+        var error = Assert.Throws<InvalidOperationException>(() => pool.For(40, task));
+        Assert.Equal("bad index", error.Message);
+        if (threads > 1)
+            Assert.Equal(40, task.Ran);
+        var next = new CountingTask(10); // the pool stays usable
+        pool.For(10, next);
+        Assert.All(next.Hits, hits => Assert.Equal(1, hits));
+    }
+
+    [Fact]
+    public async Task ConcurrentCallersAreSafe()
+    {
+        using var pool = new WorkerPool(3);
+        var callers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            for (int round = 0; round < 300; round++)
+            {
+                var task = new CountingTask(13);
+                pool.For(13, task);
+                Assert.All(task.Hits, hits => Assert.Equal(1, hits));
+            }
+        })).ToArray();
+        await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public void NestedCallRunsInline()
+    {
+        using var pool = new WorkerPool(2);
+        var inner = new CountingTask(5);
+        var outer = new DelegateTask(_ => pool.For(5, inner));
+        pool.For(4, outer);
+        Assert.All(inner.Hits, hits => Assert.Equal(4, hits));
+    }
+
+    [Fact]
+    public async Task DisposeDoesNotHang()
+    {
+        var pool = new WorkerPool(4);
+        pool.For(8, new CountingTask(8));
+        Thread.Sleep(5); // let the workers go from spinning to blocking
+        await Task.Run(pool.Dispose).WaitAsync(TimeSpan.FromSeconds(10));
+        pool.Dispose();
+    }
+
+    [Fact]
+    public void SharedPoolUsesAllProcessors() => Assert.Equal(Environment.ProcessorCount, WorkerPool.Shared.ThreadCount);
+
+    private sealed class DelegateTask(Action<int> action) : IParallelTask
+    {
+        public void Execute(int index) => action(index);
+    }
+}
