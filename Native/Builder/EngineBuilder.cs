@@ -56,7 +56,9 @@ public static class EngineBuilder
             buffers[i] = weights[i].Recipe.Evaluate(weights[i].Recipe.Sources.Select(s => byName[s]).ToArray());
         }
         log?.Invoke($"Built '{network.Name}' in {total.Elapsed.TotalMilliseconds:F0} ms: {layers.Count} layers, {weights.Length} engine weights from {modelWeights.Length} model weights.");
-        return new Engine(plan, new WeightSet(buffers));
+        var constants = network.Weights.Where(w => w.Kind == WeightKind.Constant && modelWeights.Any(m => m.Name == w.Name))
+                                       .ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
+        return new Engine(plan, new WeightSet(buffers), constants);
     }
 
     private static ShapeProfile[] ResolveProfiles(NetworkDefinition network, BuilderConfig config)

@@ -16,11 +16,17 @@ internal static class PlanSerializer
     private const int HeaderLength = 8 + 4 + 4 + 8 + 32;
     private const int FlagHasWeights = 1;
 
-    public static void Write(Stream stream, EnginePlan plan, WeightSet? weights)
+    public static void Write(Stream stream, EnginePlan plan, IReadOnlyDictionary<string, float[]> constants, WeightSet? weights)
     {
         using var body = new MemoryStream();
         var w = new PlanWriter(body);
         WriteBody(w, plan);
+        w.Write(constants.Count);
+        foreach (var (name, values) in constants.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            w.Write(name);
+            w.Write(values);
+        }
         if (weights is not null)
             foreach (var buffer in weights.Buffers) w.Write(buffer);
         w.Flush();
@@ -45,7 +51,7 @@ internal static class PlanSerializer
         return (version, (flags & FlagHasWeights) != 0);
     }
 
-    public static (EnginePlan Plan, WeightSet? Weights) Read(ReadOnlyMemory<byte> bytes)
+    public static (EnginePlan Plan, IReadOnlyDictionary<string, float[]> Constants, WeightSet? Weights) Read(ReadOnlyMemory<byte> bytes)
     {
         var span = bytes.Span;
         var (version, hasWeights) = ReadHeader(span);
@@ -61,6 +67,7 @@ internal static class PlanSerializer
 
         var r = new PlanReader(bytes[HeaderLength..]);
         EnginePlan plan = ReadBody(r);
+        var constants = ReadConstants(r, plan);
         WeightSet? weights = null;
         if (hasWeights)
         {
@@ -69,7 +76,24 @@ internal static class PlanSerializer
             weights = new WeightSet(buffers);
         }
         if (r.Remaining != 0) throw new PlanFormatException($"The plan is corrupt: {r.Remaining} unread bytes at its end.");
-        return (plan, weights);
+        return (plan, constants, weights);
+    }
+
+    /// <summary>Every Constant-kind model weight of the plan, with exactly its element count.</summary>
+    private static Dictionary<string, float[]> ReadConstants(PlanReader r, EnginePlan plan)
+    {
+        var expected = plan.ModelWeights.Where(m => m.Kind == WeightKind.Constant).ToDictionary(m => m.Name, StringComparer.Ordinal);
+        int count = r.ReadInt(0, r.Remaining);
+        var constants = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        for (int i = 0; i < count; i++)
+        {
+            string name = r.ReadString();
+            float[] values = r.ReadSingleArray();
+            if (!expected.TryGetValue(name, out var info) || values.LongLength != info.ElementCount || !constants.TryAdd(name, values))
+                throw new PlanFormatException($"The plan is inconsistent: constant '{name}' is not a constant of the plan or has the wrong size.");
+        }
+        if (constants.Count != expected.Count) throw new PlanFormatException($"The plan is inconsistent: it lists {expected.Count} constants and holds {constants.Count}.");
+        return constants;
     }
 
     private static void WriteBody(PlanWriter w, EnginePlan plan)

@@ -31,10 +31,10 @@ public sealed class Refitter(Engine engine)
                 mismatched.Add(new WeightMismatch(name, $"value {value.Data[bad]} at index {bad} is not finite"));
             else changed.Add(name);
         }
-        // Without current values to keep, a stripped engine needs every weight, constants included.
+        // Constants left out keep their recorded values; parameters left out need -Partial and current weights to keep.
         bool keepsOthers = partial && engine.HasWeights;
         var missing = _plan.ModelWeights
-            .Where(m => !weights.ContainsKey(m.Name) && !keepsOthers && (m.Kind == WeightKind.Parameter || !engine.HasWeights))
+            .Where(m => !weights.ContainsKey(m.Name) && !keepsOthers && m.Kind == WeightKind.Parameter)
             .Select(m => m.Name).ToList();
         var extra = weights.Keys.Where(n => !known.ContainsKey(n)).Order(StringComparer.Ordinal).ToList();
         return new RefitCheck { Changed = changed, Missing = missing, Extra = extra, Mismatched = mismatched };
@@ -48,21 +48,28 @@ public sealed class Refitter(Engine engine)
         if (ignoreExtra) check = new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched };
         if (!check.IsValid) throw new RefitException(_plan.Name, check);
 
-        WeightSet? current = engine.CurrentWeights;
-        var buffers = new float[_plan.Weights.Length][];
-        int recomputed = 0;
-        for (int i = 0; i < buffers.Length; i++)
+        lock (engine)
         {
-            var recipe = _plan.Weights[i].Recipe;
-            if (recipe.Sources.All(weights.ContainsKey))
+            var current = engine.CurrentState;
+            var constants = new Dictionary<string, float[]>(current.Constants, StringComparer.Ordinal);
+            foreach (var name in current.Constants.Keys)
+                if (weights.TryGetValue(name, out var value)) constants[name] = value.Data;
+            var buffers = new float[_plan.Weights.Length][];
+            int recomputed = 0;
+            for (int i = 0; i < buffers.Length; i++)
             {
-                buffers[i] = recipe.Evaluate(recipe.Sources.Select(s => weights[s].Data).ToArray());
-                recomputed++;
+                var sources = _plan.Weights[i].Recipe.Sources;
+                // Recompute what a supplied weight feeds; a stripped engine recomputes everything (Check made sure it can).
+                if (current.Weights is null || sources.Any(weights.ContainsKey))
+                {
+                    buffers[i] = _plan.Weights[i].Recipe.Evaluate(sources.Select(s => weights.TryGetValue(s, out var v) ? v.Data : constants[s]).ToArray());
+                    recomputed++;
+                }
+                else buffers[i] = current.Weights.Buffers[i];
             }
-            else buffers[i] = current!.Buffers[i]; // Check guarantees current weights exist when a source is left out
+            engine.Swap(new Engine.State(new WeightSet(buffers), constants));
+            return recomputed;
         }
-        engine.SwapWeights(new WeightSet(buffers));
-        return recomputed;
     }
 
     private static int FirstNonFinite(float[] data)

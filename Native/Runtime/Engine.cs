@@ -8,18 +8,25 @@ namespace TrtEngine.Native.Runtime;
 /// </summary>
 public sealed class Engine
 {
-    private WeightSet? _weights;
+    private State _state;
 
-    internal Engine(EnginePlan plan, WeightSet? weights)
+    /// <summary>
+    /// What a refit replaces, in one reference so readers see a consistent pair: the weight buffers (null when
+    /// stripped) and the values of the graph's Constant-node weights. Constants travel even in stripped plans
+    /// (they are part of the graph, not of a checkpoint), so a checkpoint that lacks them can still refit.
+    /// </summary>
+    internal sealed record State(WeightSet? Weights, IReadOnlyDictionary<string, float[]> Constants);
+
+    internal Engine(EnginePlan plan, WeightSet? weights, IReadOnlyDictionary<string, float[]> constants)
     {
         Plan = plan;
-        _weights = weights;
+        _state = new State(weights, constants);
         Pool = plan.Hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : SharedPools.Get(plan.Hardware.Threads);
     }
 
     public EnginePlan Plan { get; }
 
-    public bool HasWeights => Volatile.Read(ref _weights) is not null;
+    public bool HasWeights => CurrentWeights is not null;
 
     /// <summary>Bytes of the engine's weights in the kernels' layouts (what a full plan carries).</summary>
     public long WeightBytes
@@ -34,18 +41,24 @@ public sealed class Engine
 
     internal WorkerPool Pool { get; }
 
-    internal WeightSet? CurrentWeights => Volatile.Read(ref _weights);
+    internal State CurrentState => Volatile.Read(ref _state);
 
-    internal void SwapWeights(WeightSet weights) => Volatile.Write(ref _weights, weights);
+    internal WeightSet? CurrentWeights => CurrentState.Weights;
+
+    internal void Swap(State state) => Volatile.Write(ref _state, state);
 
     public ExecutionContext CreateExecutionContext() => new(this);
 
     /// <summary>A copy with other input/output names; it shares the weights' current state at the time of the call.</summary>
     public Engine WithIONames(IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames) =>
-        new(Plan.WithIONames(inputNames, outputNames), CurrentWeights);
+        new(Plan.WithIONames(inputNames, outputNames), CurrentState.Weights, CurrentState.Constants);
 
     /// <summary>Writes the plan; with <paramref name="includeWeights"/> false the result is weight-stripped but still refittable.</summary>
-    public void Serialize(Stream stream, bool includeWeights) => PlanSerializer.Write(stream, Plan, includeWeights ? CurrentWeights : null);
+    public void Serialize(Stream stream, bool includeWeights)
+    {
+        var state = CurrentState;
+        PlanSerializer.Write(stream, Plan, state.Constants, includeWeights ? state.Weights : null);
+    }
 
     public byte[] Serialize(bool includeWeights)
     {
@@ -56,8 +69,8 @@ public sealed class Engine
 
     public static Engine Deserialize(ReadOnlyMemory<byte> bytes)
     {
-        var (plan, weights) = PlanSerializer.Read(bytes);
-        return new Engine(plan, weights);
+        var (plan, constants, weights) = PlanSerializer.Read(bytes);
+        return new Engine(plan, weights, constants);
     }
 
     /// <summary>Worker pools for engines timed with a thread count other than the machine's, one per count.</summary>
