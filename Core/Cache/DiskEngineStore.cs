@@ -93,6 +93,7 @@ public sealed class DiskEngineStore : IEngineStore
     {
         string dir = EntryDirectory(key);
         manifest.Key = key;
+        manifest.CreatedUtc = DateTime.UtcNow;
         manifest.PlanBytes = strippedPlan.LongLength;
         manifest.PlanSha256 = Convert.ToHexString(SHA256.HashData(strippedPlan));
         byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, Json);
@@ -121,8 +122,15 @@ public sealed class DiskEngineStore : IEngineStore
     public void RecordHit(string key)
     {
         string line = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) + "\n";
-        using var log = new FileStream(System.IO.Path.Combine(EntryDirectory(key), AccessLog), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
-        log.Write(System.Text.Encoding.ASCII.GetBytes(line));
+        try
+        {
+            using var log = new FileStream(System.IO.Path.Combine(EntryDirectory(key), AccessLog), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            log.Write(System.Text.Encoding.ASCII.GetBytes(line));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Removed by another process after the hit was loaded: the engine is fine, there is nothing to count.
+        }
     }
 
     public IDisposable AcquireBuildLock(string key, CancellationToken cancel)

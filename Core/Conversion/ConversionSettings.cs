@@ -3,7 +3,7 @@ using TrtEngine.Core.Cache;
 namespace TrtEngine.Core.Conversion;
 
 /// <summary>How to convert a model: its weights, input shapes, builder settings and cache use.</summary>
-public sealed class ConversionSettings
+public sealed record ConversionSettings
 {
     /// <summary>A safetensors file with values for graph inputs that are weights (a model exported without parameters).</summary>
     public string? WeightsPath { get; init; }

@@ -112,7 +112,6 @@ public static class EngineConverter
             OptimizationLevel = plan.OptimizationLevel,
             InstructionSet = plan.Hardware.InstructionSet,
             Threads = plan.Hardware.Threads,
-            CreatedUtc = DateTime.UtcNow,
             BuildMilliseconds = buildTime.TotalMilliseconds,
             FullEngineBytes = stripped.LongLength + engine.WeightBytes,
         };

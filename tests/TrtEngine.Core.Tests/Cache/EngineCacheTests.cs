@@ -1,0 +1,164 @@
+using TrtEngine.Core.Cache;
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
+
+namespace TrtEngine.Core.Tests.Cache;
+
+/// <summary>The one conversion path with the disk store: keys, hits with refit, stripped entries, bad entries.</summary>
+public sealed class EngineCacheTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private static string TinyMlp => Path.Combine(TestPaths.ExampleModels, "tiny_mlp.onnx");
+
+    private ConversionSettings Settings(int level = 0) => new() { CacheDirectory = _dir.File("cache"), OptimizationLevel = level };
+
+    public void Dispose() => _dir.Dispose();
+
+    private static float[] Run(Engines.TrtEngine engine) =>
+        engine.Run(new Dictionary<string, float[]> { ["input"] = ErrorMetrics.RandomValues(5, 2 * 64) })[0].Data;
+
+    [Fact]
+    public void Miss_then_hit_stores_a_stripped_entry_and_the_hit_is_refitted()
+    {
+        var built = EngineConverter.Convert(TinyMlp, Settings());
+        Assert.False(built.FromCache);
+        var entry = Assert.Single(new DiskEngineStore(_dir.File("cache")).List());
+        Assert.Equal(built.CacheKey, entry.Key);
+        Assert.True(entry.SizeBytes * 10 < built.WeightBytes, $"entry {entry.SizeBytes} bytes vs weights {built.WeightBytes}");
+
+        var hit = EngineConverter.Convert(TinyMlp, Settings());
+        Assert.True(hit.FromCache);
+        Assert.True(hit.HasWeights);
+        Assert.Equal(Run(built), Run(hit));
+        Assert.Equal(1, Assert.Single(new DiskEngineStore(_dir.File("cache")).List()).HitCount);
+    }
+
+    [Fact]
+    public void Strip_weights_returns_an_engine_that_refuses_to_run()
+    {
+        var engine = EngineConverter.Convert(TinyMlp, Settings() with { });
+        var stripped = EngineConverter.Convert(TinyMlp, new ConversionSettings { CacheDirectory = _dir.File("cache"), OptimizationLevel = 0, StripWeights = true });
+        Assert.False(stripped.HasWeights);
+        Assert.Throws<Native.Runtime.EngineHasNoWeightsException>(() => Run(stripped));
+        stripped.Refit(Refit.WeightSources.FromFile(Path.Combine(TestPaths.ExampleModels, "tiny_mlp.ckpt1.safetensors")));
+        engine.Refit(Refit.WeightSources.FromFile(Path.Combine(TestPaths.ExampleModels, "tiny_mlp.ckpt1.safetensors")));
+        Assert.Equal(Run(engine), Run(stripped));
+    }
+
+    [Fact]
+    public void A_weightless_model_with_its_weights_file_shares_the_key_of_the_model_with_initializers()
+    {
+        string plain = _dir.File("plain.onnx"), weightless = _dir.File("weightless.onnx"), weights = _dir.File("w.safetensors");
+        float[] w = ErrorMetrics.RandomValues(1, 8 * 4), b = ErrorMetrics.RandomValues(2, 4);
+        foreach (bool asInputs in new[] { false, true })
+        {
+            var m = new OnnxModelBuilder();
+            m.AddInput("x", OnnxDataType.Float, "batch", 8);
+            if (asInputs)
+            {
+                m.AddInput("fc.weight", OnnxDataType.Float, 4, 8);
+                m.AddInput("fc.bias", OnnxDataType.Float, 4);
+            }
+            else
+            {
+                m.AddInitializer("fc.weight", w, [4, 8]);
+                m.AddInitializer("fc.bias", b, [4]);
+            }
+            m.AddOutput("y", OnnxDataType.Float);
+            m.AddNode("Gemm", ["x", "fc.weight", "fc.bias"], ["y"], ("transB", 1L));
+            m.Save(asInputs ? weightless : plain);
+        }
+        Testing.Weights.SafetensorsWriter.Write(weights, [("fc.weight", [4, 8], w), ("fc.bias", [4], b)]);
+        var first = EngineConverter.Convert(plain, Settings());
+        var second = EngineConverter.Convert(weightless, Settings() with { WeightsPath = weights });
+        Assert.Equal(first.CacheKey, second.CacheKey);
+        Assert.True(second.FromCache);
+    }
+
+    [Fact]
+    public void Keys_change_with_shapes_settings_and_attributes_but_not_with_weight_values()
+    {
+        string Key(long transB, float alpha, int level, int[]? shape = null, int seed = 1)
+        {
+            var m = new OnnxModelBuilder();
+            m.AddInput("x", OnnxDataType.Float, "batch", 8);
+            m.AddInitializer("w", ErrorMetrics.RandomValues(seed, 64), [8, 8]);
+            m.AddOutput("y", OnnxDataType.Float);
+            m.AddNode("Gemm", ["x", "w"], ["y"], ("transB", transB), ("alpha", alpha));
+            string path = _dir.File($"k{Guid.NewGuid():N}.onnx");
+            m.Save(path);
+            var settings = Settings(level) with { InputShapes = shape is null ? null : new Dictionary<string, int[]> { ["x"] = shape } };
+            return EngineConverter.Convert(path, settings).CacheKey!;
+        }
+        string baseline = Key(0, 1f, 0);
+        Assert.Equal(baseline, Key(0, 1f, 0, seed: 2));
+        Assert.NotEqual(baseline, Key(1, 1f, 0));
+        Assert.NotEqual(baseline, Key(0, 2f, 0));
+        Assert.NotEqual(baseline, Key(0, 1f, 1));
+        Assert.NotEqual(baseline, Key(0, 1f, 0, [4, 8]));
+    }
+
+    [Theory]
+    [InlineData("truncate")]
+    [InlineData("flip")]
+    [InlineData("manifest")]
+    [InlineData("empty")]
+    public void A_damaged_entry_is_a_miss_that_is_rebuilt_with_the_right_outputs(string damage)
+    {
+        var built = EngineConverter.Convert(TinyMlp, Settings());
+        string dir = Path.Combine(_dir.File("cache"), built.CacheKey!);
+        string plan = Path.Combine(dir, "plan.trtp");
+        byte[] bytes = File.ReadAllBytes(plan);
+        switch (damage)
+        {
+            case "truncate": File.WriteAllBytes(plan, bytes[..(bytes.Length / 2)]); break;
+            case "flip": bytes[bytes.Length / 2] ^= 0x10; File.WriteAllBytes(plan, bytes); break;
+            case "manifest": File.WriteAllText(Path.Combine(dir, "manifest.json"), "{ not json"); break;
+            default: File.WriteAllBytes(plan, []); break;
+        }
+        var events = new RecordingEvents();
+        var again = EngineConverter.Convert(TinyMlp, Settings(), events);
+        Assert.False(again.FromCache);
+        Assert.Contains(events.Messages, m => m.Contains("Cache miss") && (m.Contains("corrupt") || m.Contains("unreadable")));
+        Assert.Equal(Run(built), Run(again));
+        Assert.True(EngineConverter.Convert(TinyMlp, Settings()).FromCache);
+    }
+
+    [Fact]
+    public void The_size_limit_evicts_the_least_recently_used_entry()
+    {
+        var store = new DiskEngineStore(_dir.File("lru"), sizeLimit: 12_000);
+        byte[] plan = new byte[3000];
+        foreach (string k in new[] { "a", "b", "c" })
+        {
+            store.Save(new string(k[0], CacheKey.Length), plan, new CacheManifest { ModelName = k, PlanFormat = Native.Plan.EnginePlan.FormatVersion });
+            Thread.Sleep(20);
+        }
+        store.RecordHit(new string('a', CacheKey.Length)); // a is now more recent than b
+        Thread.Sleep(20);
+        store.Save(new string('d', CacheKey.Length), plan, new CacheManifest { ModelName = "d", PlanFormat = Native.Plan.EnginePlan.FormatVersion });
+        var names = store.List().Select(e => e.ModelName).Order().ToArray();
+        Assert.DoesNotContain("b", names);
+        Assert.Contains("a", names);
+        Assert.Contains("d", names);
+        Assert.True(store.List().Sum(e => e.SizeBytes) <= 12_000);
+    }
+
+    [Fact]
+    public void Keys_that_are_not_keys_never_reach_the_file_system()
+    {
+        var store = new DiskEngineStore(_dir.File("cache"));
+        Assert.Throws<ArgumentException>(() => store.Remove("../../etc"));
+        Assert.Throws<ArgumentException>(() => store.TryLoad("..").IsHit);
+    }
+
+    private sealed class RecordingEvents : IConversionEvents
+    {
+        public List<string> Messages { get; } = [];
+        public void Verbose(string message) => Messages.Add(message);
+        public void Warning(string message) => Messages.Add(message);
+        public void Progress(ConversionProgress progress) { }
+    }
+}

@@ -1,0 +1,124 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Refit;
+using TrtEngine.Native.Plan;
+using TrtEngine.Native.Refit;
+using TrtEngine.Native.Runtime;
+using TrtEngine.Testing.Metrics;
+
+namespace TrtEngine.Core.Tests.Lifecycle;
+
+/// <summary>Export and import with and without weights, refits that are refused leave the engine untouched, plans that are damaged are refused.</summary>
+public sealed class EngineLifecycleTests
+{
+    private static string Example(string file) => Path.Combine(TestPaths.ExampleModels, file);
+    private static readonly float[] Input = ErrorMetrics.RandomValues(9, 3 * 64);
+
+    private static Core.Engines.TrtEngine Build() =>
+        EngineConverter.Convert(Example("tiny_mlp.onnx"), new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+
+    private static float[] Run(Core.Engines.TrtEngine engine) => engine.Run(new Dictionary<string, float[]> { ["input"] = Input })[0].Data;
+
+    private static Core.Engines.TrtEngine RoundTrip(Core.Engines.TrtEngine engine, bool weights)
+    {
+        using var stream = new MemoryStream();
+        engine.Export(stream, weights);
+        return Core.Engines.TrtEngine.Import(stream.ToArray(), null);
+    }
+
+    [Fact]
+    public void Export_with_weights_round_trips_bit_for_bit()
+    {
+        var engine = Build();
+        Assert.Equal(Run(engine), Run(RoundTrip(engine, weights: true)));
+    }
+
+    [Fact]
+    public void A_stripped_export_is_small_refuses_to_run_and_stays_refittable_through_many_refits()
+    {
+        var engine = Build();
+        var stripped = RoundTrip(engine, weights: false);
+        using (var full = new MemoryStream())
+        using (var small = new MemoryStream())
+        {
+            engine.Export(full, true);
+            stripped.Export(small, false);
+            Assert.True(small.Length * 20 < full.Length, $"stripped {small.Length} bytes, full {full.Length}");
+        }
+        var error = Assert.Throws<EngineHasNoWeightsException>(() => Run(stripped));
+        Assert.Contains("Update-TrtEngineWeights", error.Message);
+
+        string[] checkpoints = ["tiny_mlp.ckpt1.safetensors", "tiny_mlp.ckpt2.safetensors", "tiny_mlp.ckpt3.safetensors"];
+        var reference = checkpoints.ToDictionary(c => c, c =>
+        {
+            engine.Refit(WeightSources.FromFile(Example(c)));
+            return Run(engine);
+        });
+        for (int round = 0; round < 3; round++)
+            foreach (string c in checkpoints)
+            {
+                stripped.Refit(WeightSources.FromFile(Example(c)));
+                Assert.Equal(reference[c], Run(stripped));
+                stripped = RoundTrip(stripped, weights: round % 2 == 0); // refittable after any export
+                if (!stripped.HasWeights) stripped.Refit(WeightSources.FromFile(Example(c)));
+            }
+    }
+
+    [Fact]
+    public void A_refused_refit_changes_nothing_and_lists_every_problem()
+    {
+        var engine = Build();
+        float[] before = Run(engine);
+        var weights = new Dictionary<string, WeightValue>(WeightSources.FromFile(Example("tiny_mlp.ckpt2.safetensors")));
+        weights.Remove("2.bias");
+        weights["0.weight"] = new WeightValue([64, 128], weights["0.weight"].Data);
+        var nan = (float[])weights["4.bias"].Data.Clone();
+        nan[3] = float.NaN;
+        weights["4.bias"] = new WeightValue([10], nan);
+        weights["unknown"] = new WeightValue([1], [1f]);
+
+        var refused = Assert.Throws<RefitException>(() => engine.Refit(weights));
+        Assert.Equal(["2.bias"], refused.Check.Missing);
+        Assert.Equal(["unknown"], refused.Check.Extra);
+        Assert.Equal(["0.weight", "4.bias"], refused.Check.Mismatched.Select(m => m.Name).Order());
+        Assert.Equal(before, Run(engine));
+        Assert.Equal(0, engine.RefitCount);
+    }
+
+    [Fact]
+    public void A_partial_refit_changes_only_what_it_supplies()
+    {
+        var engine = Build();
+        var full = WeightSources.FromFile(Example("tiny_mlp.ckpt2.safetensors"));
+        Assert.Throws<RefitException>(() => engine.Refit(new Dictionary<string, WeightValue> { ["4.bias"] = full["4.bias"] }));
+        engine.Refit(new Dictionary<string, WeightValue> { ["4.bias"] = full["4.bias"] }, partial: true);
+        var expected = Build();
+        var mixed = new Dictionary<string, WeightValue>(WeightSources.FromFile(Example("tiny_mlp.onnx"))) { ["4.bias"] = full["4.bias"] };
+        expected.Refit(mixed);
+        Assert.Equal(Run(expected), Run(engine));
+    }
+
+    [Fact]
+    public void Damaged_plans_are_refused_with_a_typed_error()
+    {
+        using var stream = new MemoryStream();
+        Build().Export(stream, true);
+        byte[] plan = stream.ToArray();
+        var random = new Random(3);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            byte[] damaged = (byte[])plan.Clone();
+            if (trial % 2 == 0) damaged = damaged[..random.Next(damaged.Length)];
+            else damaged[random.Next(damaged.Length)] ^= (byte)(1 << random.Next(8));
+            Assert.Throws<PlanFormatException>(() => Core.Engines.TrtEngine.Import(damaged, null));
+        }
+    }
+
+    [Fact]
+    public void Inputs_that_do_not_fit_get_clear_errors()
+    {
+        var engine = Build();
+        Assert.Contains("not an input", Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]> { ["x"] = Input })).Message);
+        Assert.Contains("Cannot infer", Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]> { ["input"] = new float[65] })).Message);
+        Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]> { ["input"] = Input }, new Dictionary<string, int[]> { ["input"] = [3, 65] }));
+    }
+}
