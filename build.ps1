@@ -124,7 +124,8 @@ function Invoke-XunitProject([string] $Project, [string] $ResultsDir) {
         Suite   = $name
         Passed  = [int]$c.passed
         Failed  = [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
-        Skipped = [int]$c.notExecuted + [int]$c.inconclusive
+        # xunit's skips appear only as total minus executed in the TRX counters.
+        Skipped = [int]$c.total - [int]$c.executed + [int]$c.inconclusive
     }
     # A non-zero exit with no failed test means the run itself broke (build error, crashed host).
     if ($exit -ne 0 -and $counts.Failed -eq 0) {
