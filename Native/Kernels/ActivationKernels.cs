@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -7,6 +8,7 @@ namespace TrtEngine.Native.Kernels;
 public static unsafe class ActivationKernels
 {
     /// <summary>y[i] = f(x[i]) for i in [0, length); x may equal y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(in Activation activation, float* x, float* y, nint length)
     {
         if (activation.Kind == ActivationKind.Identity)
@@ -16,26 +18,75 @@ public static unsafe class ActivationKernels
             return;
         }
 
-        nint i = 0;
         if (VectorMath.IsSupported)
         {
-            for (; i <= length - 8; i += 8)
-                Avx.Store(y + i, Apply(activation, Avx.LoadVector256(x + i)));
-            if (i < length)
+            // One loop per function, specialised by the JIT, so the math inlines and iterations overlap.
+            switch (activation.Kind)
             {
-                // The tail goes through the same vector code so every element gets identical rounding.
-                float* tail = stackalloc float[8];
-                Avx.Store(tail, Vector256<float>.Zero);
-                nint rest = length - i;
-                Buffer.MemoryCopy(x + i, tail, 8 * sizeof(float), rest * sizeof(float));
-                Avx.Store(tail, Apply(activation, Avx.LoadVector256(tail)));
-                Buffer.MemoryCopy(tail, y + i, rest * sizeof(float), rest * sizeof(float));
+                case ActivationKind.Erf: Map(new ErfFunction(), x, y, length); return;
+                case ActivationKind.Gelu: Map(new GeluFunction(), x, y, length); return;
+                case ActivationKind.Exp: Map(new ExpFunction(), x, y, length); return;
+                case ActivationKind.Sigmoid: Map(new SigmoidFunction(), x, y, length); return;
+                case ActivationKind.Tanh: Map(new TanhFunction(), x, y, length); return;
+                default: Map(new AnyFunction(activation), x, y, length); return;
             }
-            return;
         }
 
+        nint i = 0;
         for (; i < length; i++)
             y[i] = ScalarMath.Apply(activation, x[i]);
+    }
+
+    private static void Map<TFunction>(TFunction function, float* x, float* y, nint length) where TFunction : struct, IVectorFunction
+    {
+        nint i = 0;
+        for (; i <= length - 8; i += 8)
+            Avx.Store(y + i, function.Apply(Avx.LoadVector256(x + i)));
+        if (i < length)
+        {
+            // The tail goes through the same vector code so every element gets identical rounding.
+            float* tail = stackalloc float[8];
+            Avx.Store(tail, Vector256<float>.Zero);
+            nint rest = length - i;
+            Buffer.MemoryCopy(x + i, tail, 8 * sizeof(float), rest * sizeof(float));
+            Avx.Store(tail, function.Apply(Avx.LoadVector256(tail)));
+            Buffer.MemoryCopy(tail, y + i, rest * sizeof(float), rest * sizeof(float));
+        }
+    }
+
+    private interface IVectorFunction
+    {
+        Vector256<float> Apply(Vector256<float> x);
+    }
+
+    private readonly struct ErfFunction : IVectorFunction
+    {
+        public Vector256<float> Apply(Vector256<float> x) => VectorMath.Erf(x);
+    }
+
+    private readonly struct GeluFunction : IVectorFunction
+    {
+        public Vector256<float> Apply(Vector256<float> x) => VectorMath.Gelu(x);
+    }
+
+    private readonly struct ExpFunction : IVectorFunction
+    {
+        public Vector256<float> Apply(Vector256<float> x) => VectorMath.Exp(x);
+    }
+
+    private readonly struct SigmoidFunction : IVectorFunction
+    {
+        public Vector256<float> Apply(Vector256<float> x) => VectorMath.Sigmoid(x);
+    }
+
+    private readonly struct TanhFunction : IVectorFunction
+    {
+        public Vector256<float> Apply(Vector256<float> x) => VectorMath.Tanh(x);
+    }
+
+    private readonly struct AnyFunction(Activation activation) : IVectorFunction
+    {
+        public Vector256<float> Apply(Vector256<float> x) => ActivationKernels.Apply(activation, x);
     }
 
     /// <summary>The activation on one vector (AVX2/FMA required); used by fused kernel epilogues.</summary>
