@@ -23,7 +23,9 @@ public static class EngineBuilder
 
         progress?.Report(new BuildProgress("Fusing layers", 0, 1, network.Name));
         var outputs = new HashSet<int>(network.Outputs);
-        var layers = GemmEpilogueFusion.Run(network.Layers.Select(l => l.Clone()).ToList(), network, outputs);
+        var folded = new HashSet<string>(StringComparer.Ordinal);
+        var layers = GeluFusion.Run(network.Layers.Select(l => l.Clone()).ToList(), network, outputs, folded);
+        layers = GemmEpilogueFusion.Run(layers, network, outputs);
         layers = RemoveDeadLayers(layers, outputs);
         log?.Invoke($"{network.Layers.Count} network layers became {layers.Count} engine layers after fusion.");
 
@@ -41,7 +43,7 @@ public static class EngineBuilder
         }
 
         progress?.Report(new BuildProgress("Packing weights", 0, 1, network.Name));
-        var (weights, modelWeights) = PlanWeights(network, layers);
+        var (weights, modelWeights) = PlanWeights(network, layers, folded);
         var (tensors, inputs, outputIds) = CompactTensors(network, layers);
         var plan = new EnginePlan
         {
@@ -135,7 +137,7 @@ public static class EngineBuilder
     }
 
     /// <summary>Replaces model-weight operands by engine weights with recipes; identical recipes share one engine weight.</summary>
-    private static (EngineWeight[] Weights, ModelWeightInfo[] Sources) PlanWeights(NetworkDefinition network, List<Layer> layers)
+    private static (EngineWeight[] Weights, ModelWeightInfo[] Sources) PlanWeights(NetworkDefinition network, List<Layer> layers, ISet<string> folded)
     {
         var weights = new List<EngineWeight>();
         var index = new Dictionary<WeightRecipe, int>();
@@ -166,7 +168,8 @@ public static class EngineBuilder
             }
         }
         var used = weights.SelectMany(w => w.Recipe.Sources).ToHashSet(StringComparer.Ordinal);
-        var sources = network.Weights.Where(w => used.Contains(w.Name)).Select(w => new ModelWeightInfo(w.Name, w.Shape, w.Kind)).ToArray();
+        var sources = network.Weights.Where(w => used.Contains(w.Name) || folded.Contains(w.Name))
+            .Select(w => new ModelWeightInfo(w.Name, w.Shape, w.Kind, Folded: !used.Contains(w.Name))).ToArray();
         return ([.. weights], sources);
     }
 

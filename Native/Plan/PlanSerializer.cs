@@ -122,6 +122,7 @@ internal static class PlanSerializer
             w.Write(m.Name);
             w.Write(m.Shape);
             w.Write((byte)m.Kind);
+            w.Write(m.Folded);
         }
         w.Write(plan.Weights.Length);
         foreach (var e in plan.Weights)
@@ -165,7 +166,7 @@ internal static class PlanSerializer
         for (int i = 0; i < inputs.Length; i++) profiles[i] = new ShapeProfile(r.ReadShape(), r.ReadShape(), r.ReadShape());
         int[] outputs = r.ReadInt32Array();
         var modelWeights = new ModelWeightInfo[r.ReadInt(0, r.Remaining)];
-        for (int i = 0; i < modelWeights.Length; i++) modelWeights[i] = new ModelWeightInfo(r.ReadString(), r.ReadShape(), r.ReadEnum<WeightKind>());
+        for (int i = 0; i < modelWeights.Length; i++) modelWeights[i] = new ModelWeightInfo(r.ReadString(), r.ReadShape(), r.ReadEnum<WeightKind>(), r.ReadBool());
         var weights = new EngineWeight[r.ReadInt(0, r.Remaining)];
         for (int i = 0; i < weights.Length; i++)
         {

@@ -26,6 +26,7 @@ internal static class PlanValidator
         {
             Check(sources.TryAdd(m.Name, m), $"model weight '{m.Name}' is listed twice");
             Check(Shapes.IsStatic(m.Shape), $"model weight '{m.Name}' has a dynamic shape");
+            Check(!m.Folded || m.Kind == WeightKind.Constant, $"model weight '{m.Name}' is folded but not a constant");
         }
         foreach (var w in plan.Weights) ValidateWeight(w, sources);
 

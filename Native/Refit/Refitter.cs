@@ -27,6 +27,9 @@ public sealed class Refitter(Engine engine)
                 mismatched.Add(new WeightMismatch(name, $"shape {Shapes.Format(value.Shape)}, the engine expects {Shapes.Format(info.Shape)}"));
             else if (value.Data.LongLength != info.ElementCount)
                 mismatched.Add(new WeightMismatch(name, $"{value.Data.LongLength} values for shape {Shapes.Format(info.Shape)}"));
+            else if (info.Folded && !value.Data.AsSpan().SequenceEqual(engine.CurrentState.Constants[name]))
+                mismatched.Add(new WeightMismatch(name, "was folded into a fused kernel when the engine was built; it can be refitted only with the same value. Rebuild the engine (New-TrtEngine -Force) to change it"));
+            else if (info.Folded) continue;
             else if (!allowNonFinite && FirstNonFinite(value.Data) is int bad and >= 0)
                 mismatched.Add(new WeightMismatch(name, $"value {value.Data[bad]} at index {bad} is not finite"));
             else changed.Add(name);

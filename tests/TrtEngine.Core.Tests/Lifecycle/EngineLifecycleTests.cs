@@ -98,6 +98,21 @@ public sealed class EngineLifecycleTests
     }
 
     [Fact]
+    public void A_constant_folded_into_a_fused_gelu_refits_only_with_its_value()
+    {
+        var engine = Build();
+        Assert.Equal(3, engine.LayerCount); // three GEMMs: Relu and the five-layer GELU live in their epilogues
+        var weights = new Dictionary<string, WeightValue>(WeightSources.FromFile(Example("tiny_mlp.onnx")));
+        engine.Refit(weights); // the same values: accepted
+        float[] before = Run(engine);
+        string folded = weights.Keys.First(k => k.StartsWith("/3/Constant", StringComparison.Ordinal));
+        weights[folded] = new WeightValue(weights[folded].Shape, [weights[folded].Data[0] + 1f]);
+        var refused = Assert.Throws<RefitException>(() => engine.Refit(weights));
+        Assert.Contains("folded", Assert.Single(refused.Check.Mismatched).Problem);
+        Assert.Equal(before, Run(engine));
+    }
+
+    [Fact]
     public void Damaged_plans_are_refused_with_a_typed_error()
     {
         using var stream = new MemoryStream();

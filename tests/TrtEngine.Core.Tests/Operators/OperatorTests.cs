@@ -46,6 +46,24 @@ public sealed class OperatorTests
     }
 
     [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void Gelu_as_torch_exports_it_is_fused_and_exact(int level)
+    {
+        var c = new OperatorCase().Input("x", 3, 40).Weight("w", 40, 24).Output("y");
+        c.Model.AddNode("MatMul", ["x", "w"], ["h"]);
+        c.Model.AddNode("Constant", [], ["c1"], ("value", Testing.Onnx.TensorValue.Scalar(MathF.Sqrt(2f))));
+        c.Model.AddNode("Constant", [], ["c2"], ("value", Testing.Onnx.TensorValue.Scalar(1f)));
+        c.Model.AddNode("Constant", [], ["c3"], ("value", Testing.Onnx.TensorValue.Scalar(0.5f)));
+        c.Model.AddNode("Div", ["h", "c1"], ["d"]);
+        c.Model.AddNode("Erf", ["d"], ["e"]);
+        c.Model.AddNode("Add", ["e", "c2"], ["a"]);
+        c.Model.AddNode("Mul", ["h", "a"], ["m"]);
+        c.Model.AddNode("Mul", ["m", "c3"], ["y"]);
+        AssertClose(c, level);
+    }
+
+    [Theory]
     [InlineData(new[] { 4, 6 }, new[] { 6, 5 }, false)]
     [InlineData(new[] { 2, 3, 4, 6 }, new[] { 6, 5 }, true)]
     [InlineData(new[] { 2, 4, 6 }, new[] { 2, 6, 5 }, false)]
