@@ -14,14 +14,7 @@ internal static class GeluFusion
 {
     public static List<Layer> Run(List<Layer> layers, NetworkDefinition network, IReadOnlyCollection<int> outputs, ISet<string> folded)
     {
-        var consumers = new Dictionary<int, List<Layer>>();
-        foreach (var layer in layers)
-            foreach (var v in layer.Inputs)
-                if (!v.IsNone && !v.IsWeight)
-                {
-                    if (!consumers.TryGetValue(v.Index, out var list)) consumers[v.Index] = list = [];
-                    list.Add(layer);
-                }
+        var consumers = LayerConsumers.Of(layers);
 
         Layer? Sole(Layer layer) =>
             !outputs.Contains(layer.Output) && consumers.TryGetValue(layer.Output, out var list) && list.Count == 1 ? list[0] : null;

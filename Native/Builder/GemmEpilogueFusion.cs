@@ -18,14 +18,7 @@ internal static class GemmEpilogueFusion
 
     public static List<Layer> Run(List<Layer> layers, NetworkDefinition network, IReadOnlyCollection<int> outputs)
     {
-        var consumers = new Dictionary<int, List<Layer>>();
-        foreach (var layer in layers)
-            foreach (var v in layer.Inputs)
-                if (!v.IsNone && !v.IsWeight)
-                {
-                    if (!consumers.TryGetValue(v.Index, out var list)) consumers[v.Index] = list = [];
-                    list.Add(layer);
-                }
+        var consumers = LayerConsumers.Of(layers);
 
         var removed = new HashSet<Layer>();
         foreach (var gemm in layers.OfType<GemmLayer>())
