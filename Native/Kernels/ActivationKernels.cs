@@ -37,6 +37,7 @@ public static unsafe class ActivationKernels
             y[i] = ScalarMath.Apply(activation, x[i]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Map<TFunction>(TFunction function, float* x, float* y, nint length) where TFunction : struct, IVectorFunction
     {
         nint i = 0;
@@ -90,6 +91,7 @@ public static unsafe class ActivationKernels
     }
 
     /// <summary>The activation on one vector (AVX2/FMA required); used by fused kernel epilogues.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Vector256<float> Apply(in Activation activation, Vector256<float> x)
     {
         var zero = Vector256<float>.Zero;

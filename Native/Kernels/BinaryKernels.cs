@@ -13,6 +13,7 @@ public static unsafe class BinaryKernels
     /// y = a op b. <paramref name="yShape"/> must be the broadcast of the two input shapes (right-aligned, ranks may
     /// differ, rank ≤ 8). Max and Min propagate NaN from either side; Pow follows <see cref="MathF.Pow"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(BinaryOp op, float* a, ReadOnlySpan<int> aShape, float* b, ReadOnlySpan<int> bShape, float* y, ReadOnlySpan<int> yShape)
     {
         if (yShape.Length > MaxRank || aShape.Length > yShape.Length || bShape.Length > yShape.Length)
@@ -30,6 +31,7 @@ public static unsafe class BinaryKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Apply<TOp>(float* a, ReadOnlySpan<int> aShape, float* b, ReadOnlySpan<int> bShape, float* y, ReadOnlySpan<int> yShape)
         where TOp : struct, IBinaryOp
     {
@@ -96,12 +98,14 @@ public static unsafe class BinaryKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int InputDim(ReadOnlySpan<int> shape, int outputDim, int outputRank)
     {
         int d = outputDim - (outputRank - shape.Length);
         return d < 0 ? 1 : shape[d];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Row<TOp>(float* a, bool aRow, float* b, bool bRow, float* y, nint length) where TOp : struct, IBinaryOp
     {
         var op = default(TOp);

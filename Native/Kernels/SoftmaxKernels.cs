@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -7,6 +8,7 @@ namespace TrtEngine.Native.Kernels;
 public static unsafe class SoftmaxKernels
 {
     /// <summary>Softmax along the middle axis of x viewed as [outer, axisLength, inner]; y may equal x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(float* x, float* y, int outer, int axisLength, int inner)
     {
         if (axisLength <= 0 || inner <= 0)
@@ -22,6 +24,7 @@ public static unsafe class SoftmaxKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Contiguous(float* x, float* y, int length)
     {
         int i = 0;
@@ -61,6 +64,7 @@ public static unsafe class SoftmaxKernels
         Scale(y, length, (float)(1.0 / sum));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scale(float* y, int length, float factor)
     {
         int i = 0;
@@ -75,6 +79,7 @@ public static unsafe class SoftmaxKernels
     }
 
     /// <summary>Axis with stride 'inner': vectorised across 8 neighbouring inner positions at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Strided(float* x, float* y, int axisLength, int inner)
     {
         int j = 0;

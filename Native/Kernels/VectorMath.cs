@@ -30,9 +30,11 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Min(Vector256<float> c, Vector256<float> x) => Avx.Min(c, x);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector256<float> Abs(Vector256<float> x) => Avx.AndNot(V(-0f), x);
 
     /// <summary>e^x; +inf above ~88.7, gradual underflow to 0 below ~-87.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector256<float> Exp(Vector256<float> x)
     {
         // Clamp keeps n within the two-step scaling range; NaN passes through Min/Max by operand order.
@@ -57,9 +59,11 @@ internal static class VectorMath
         return KeepNaN(x, Avx.Multiply(Avx.Multiply(p, scaleA), scaleB));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector256<float> Sigmoid(Vector256<float> x) =>
         Avx.Divide(V(1f), Avx.Add(V(1f), Exp(Avx.Xor(x, V(-0f)))));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector256<float> Tanh(Vector256<float> x)
     {
         var ax = Abs(x);
@@ -78,6 +82,7 @@ internal static class VectorMath
         return KeepNaN(x, result);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector256<float> Erf(Vector256<float> x)
     {
         var ax = Abs(x);
@@ -88,6 +93,7 @@ internal static class VectorMath
     }
 
     /// <summary>x·½·(1 + erf(x/√2)); for x/√2 ≤ -0.5 uses erfc directly to avoid cancellation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector256<float> Gelu(Vector256<float> x)
     {
         // z = x/√2 carried as hi + lo so the e^{-z²} factor keeps full relative accuracy in the negative tail.
@@ -104,11 +110,14 @@ internal static class VectorMath
     }
 
     /// <summary>erf(x)/x as a polynomial in t = x², fitted on |x| ≤ 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<float> ErfOverXSmall(Vector256<float> t) => Horner(ErfCoefficients.OverXSmall, t);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<float> ErfcLarge(Vector256<float> ax) => ErfcLarge(ax, Vector256<float>.Zero);
 
     /// <summary>erfc(a + aLo) for a ≥ 0.45 as e^{-a²}·erfcx(a); aLo is a small correction to a (may be zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<float> ErfcLarge(Vector256<float> a, Vector256<float> aLo)
     {
         a = Min(V(ErfCoefficients.LargeLimit), a);
@@ -125,6 +134,7 @@ internal static class VectorMath
     }
 
     /// <summary>Evaluates a polynomial given highest coefficient first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<float> Horner(ReadOnlySpan<float> coefficients, Vector256<float> t)
     {
         var p = V(coefficients[0]);
