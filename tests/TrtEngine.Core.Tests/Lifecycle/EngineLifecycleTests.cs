@@ -129,6 +129,20 @@ public sealed class EngineLifecycleTests
     }
 
     [Fact]
+    public void Steady_state_execution_allocates_nothing()
+    {
+        var engine = Build();
+        var context = engine.Native.CreateExecutionContext();
+        context.SetInputShape(0, [3, 64]);
+        float[][] inputs = [Input], outputs = [new float[30]];
+        for (int i = 0; i < 10; i++) context.Execute(inputs, outputs);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) context.Execute(inputs, outputs);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(Run(engine), outputs[0]);
+    }
+
+    [Fact]
     public void Inputs_that_do_not_fit_get_clear_errors()
     {
         var engine = Build();
