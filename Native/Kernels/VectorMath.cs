@@ -87,6 +87,8 @@ internal static class VectorMath
     {
         var ax = Abs(x);
         var small = Avx.Multiply(x, ErfOverXSmall(Avx.Multiply(x, x)));
+        // Most activations are small: skip the erfc branch (its exp and divide) when every lane is.
+        if (Avx.MoveMask(Avx.CompareLessThan(ax, V(ErfCoefficients.SmallLimit))) == 0xFF) return small;
         var large = Avx.Subtract(V(1f), ErfcLarge(ax));
         large = Avx.Or(large, Avx.And(x, V(-0f)));
         return KeepNaN(x, Avx.BlendVariable(large, small, Avx.CompareLessThan(ax, V(ErfCoefficients.SmallLimit))));
@@ -103,6 +105,9 @@ internal static class VectorMath
         zLo = MulAdd(xc, V(1.21016175e-8f), zLo); // 1/√2 - (float)(1/√2)
         var az = Abs(zHi);
         var small = Avx.Add(V(1f), Avx.Multiply(zHi, ErfOverXSmall(Avx.Multiply(zHi, zHi))));
+        // Every lane in (-GeluTailLimit, SmallLimit): the blends below would all pick 'small', so skip the erfc branch.
+        var inSmall = Avx.And(Avx.CompareLessThan(az, V(ErfCoefficients.SmallLimit)), Avx.CompareGreaterThan(zHi, V(-ErfCoefficients.GeluTailLimit)));
+        if (Avx.MoveMask(inSmall) == 0xFF) return Avx.Multiply(Avx.Multiply(x, V(0.5f)), small);
         var erfc = ErfcLarge(Max(V(ErfCoefficients.GeluTailLimit), az), Avx.Xor(zLo, Avx.And(zHi, V(-0f))));
         var onePlusErf = Avx.BlendVariable(Avx.Subtract(V(2f), erfc), small, Avx.CompareLessThan(az, V(ErfCoefficients.SmallLimit)));
         onePlusErf = Avx.BlendVariable(onePlusErf, erfc, Avx.CompareLessThanOrEqual(zHi, V(-ErfCoefficients.GeluTailLimit)));
