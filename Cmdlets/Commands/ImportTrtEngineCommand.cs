@@ -29,7 +29,7 @@ public sealed class ImportTrtEngineCommand : TrtCmdletBase
         try
         {
             string path = ResolveFile(target, ParameterSetName == LiteralPathSet, "EngineNotFound");
-            var engine = Core.Engines.TrtEngine.Import(File.ReadAllBytes(path), path);
+            var engine = Core.Engines.TrtEngine.Import(File.ReadAllBytes(path));
             if (WeightsPath is not null)
             {
                 var result = engine.Refit(WeightSources.FromFile(ResolveFile(WeightsPath, literal: false, "WeightsNotFound")), partial: engine.HasWeights);

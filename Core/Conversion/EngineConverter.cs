@@ -47,11 +47,11 @@ public static class EngineConverter
         IEngineStore store = settings.Store ?? new DiskEngineStore(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, settings.CacheSizeLimit, m => events?.Verbose(m));
         events?.Verbose($"Cache key {key} in {store.Location}.");
 
-        if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events) is { } hit) return hit;
+        if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: true) is { } hit) return hit;
         using (store.AcquireBuildLock(key, cancel))
         {
             // Another process may have built it while this one waited for the lock.
-            if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events) is { } late) return late;
+            if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: false) is { } late) return late;
             events?.Verbose(settings.Force ? "Rebuilding (-Force)." : "Cache miss: building.");
             var engine = Build(network, config, events, cancel);
             Insert(store, key, engine, modelPath, watch.Elapsed, events);
@@ -59,12 +59,13 @@ public static class EngineConverter
         }
     }
 
-    private static TrtEngineModel? TryPull(IEngineStore store, string key, NetworkDefinition network, string modelPath, Stopwatch watch, ConversionSettings settings, IConversionEvents? events)
+    private static TrtEngineModel? TryPull(IEngineStore store, string key, NetworkDefinition network, string modelPath, Stopwatch watch,
+                                           ConversionSettings settings, IConversionEvents? events, bool reportMiss)
     {
         CacheLookup lookup = store.TryLoad(key);
         if (!lookup.IsHit)
         {
-            events?.Verbose($"Cache miss: {lookup.MissReason}.");
+            if (reportMiss) events?.Verbose($"Cache miss: {lookup.MissReason}.");
             return null;
         }
         Engine engine;

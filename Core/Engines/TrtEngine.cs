@@ -123,12 +123,12 @@ public sealed class TrtEngine
     /// <summary>Writes the engine plan; without weights it is small and still refittable.</summary>
     public void Export(Stream stream, bool includeWeights) => Native.Serialize(stream, includeWeights);
 
-    /// <summary>Loads an exported engine plan (with or without weights).</summary>
-    public static TrtEngine Import(byte[] plan, string? sourcePath)
+    /// <summary>Loads an exported engine plan (with or without weights). Plans do not record their model's path.</summary>
+    public static TrtEngine Import(byte[] plan)
     {
         var watch = Stopwatch.StartNew();
         var engine = NativeEngine.Deserialize(plan);
-        return new TrtEngine(engine, sourcePath, null, false, watch.Elapsed, null);
+        return new TrtEngine(engine, null, null, false, watch.Elapsed, null);
     }
 
     public override string ToString() => $"{Name} ({string.Join(", ", Inputs.Select(i => i.ToString()))} → {string.Join(", ", Outputs.Select(o => o.ToString()))})";

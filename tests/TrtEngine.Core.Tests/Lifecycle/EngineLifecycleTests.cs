@@ -22,7 +22,7 @@ public sealed class EngineLifecycleTests
     {
         using var stream = new MemoryStream();
         engine.Export(stream, weights);
-        return Core.Engines.TrtEngine.Import(stream.ToArray(), null);
+        return Core.Engines.TrtEngine.Import(stream.ToArray());
     }
 
     [Fact]
@@ -124,7 +124,7 @@ public sealed class EngineLifecycleTests
             byte[] damaged = (byte[])plan.Clone();
             if (trial % 2 == 0) damaged = damaged[..random.Next(damaged.Length)];
             else damaged[random.Next(damaged.Length)] ^= (byte)(1 << random.Next(8));
-            Assert.Throws<PlanFormatException>(() => Core.Engines.TrtEngine.Import(damaged, null));
+            Assert.Throws<PlanFormatException>(() => Core.Engines.TrtEngine.Import(damaged));
         }
     }
 
