@@ -9,4 +9,11 @@ public enum LayerKind : byte
     Activation = 4,
     Softmax = 5,
     Reshape = 6,
+    Concat = 10,
+    Slice = 11,
+    Transpose = 12,
+    Pad = 13,
+    Resize = 14,
+    Reduce = 15,
+    ConvTranspose = 16,
 }

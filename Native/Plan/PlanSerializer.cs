@@ -15,6 +15,7 @@ internal static class PlanSerializer
     private static ReadOnlySpan<byte> Magic => "TRTEPLAN"u8;
     private const int HeaderLength = 8 + 4 + 4 + 8 + 32;
     private const int FlagHasWeights = 1;
+    private const int MaxLayerInputs = 4096; // Concat takes any number
 
     public static void Write(Stream stream, EnginePlan plan, IReadOnlyDictionary<string, float[]> constants, WeightSet? weights)
     {
@@ -191,12 +192,18 @@ internal static class PlanSerializer
         var kind = r.ReadEnum<LayerKind>();
         string name = r.ReadString();
         string[] origins = r.ReadStringArray();
-        var inputs = new ValueRef[r.ReadInt(0, 8)];
+        var inputs = new ValueRef[r.ReadInt(0, Math.Min(MaxLayerInputs, r.Remaining))];
         for (int i = 0; i < inputs.Length; i++) inputs[i] = new ValueRef(r.ReadBool(), r.ReadInt(-1, int.MaxValue));
         int output = r.ReadInt(0, int.MaxValue);
         string tactic = r.ReadString();
         double micros = r.ReadDouble();
-        int arity = kind switch { LayerKind.Gemm => 3, LayerKind.MatMul or LayerKind.Elementwise => 2, _ => 1 };
+        int arity = kind switch
+        {
+            LayerKind.Gemm or LayerKind.ConvTranspose => 3,
+            LayerKind.MatMul or LayerKind.Elementwise => 2,
+            LayerKind.Concat => Math.Max(1, inputs.Length),
+            _ => 1,
+        };
         if (inputs.Length != arity) throw new PlanFormatException($"The plan is corrupt: layer '{name}' ({kind}) has {inputs.Length} inputs, expected {arity}.");
         Layer layer = kind switch
         {
@@ -206,6 +213,13 @@ internal static class PlanSerializer
             LayerKind.Activation => ActivationLayer.Read(name, inputs, r),
             LayerKind.Softmax => SoftmaxLayer.Read(name, inputs, r),
             LayerKind.Reshape => ReshapeLayer.Read(name, inputs, r),
+            LayerKind.Concat => ConcatLayer.Read(name, inputs, r),
+            LayerKind.Slice => SliceLayer.Read(name, inputs, r),
+            LayerKind.Transpose => TransposeLayer.Read(name, inputs, r),
+            LayerKind.Pad => PadLayer.Read(name, inputs, r),
+            LayerKind.Resize => ResizeLayer.Read(name, inputs, r),
+            LayerKind.Reduce => ReduceLayer.Read(name, inputs, r),
+            LayerKind.ConvTranspose => ConvTransposeLayer.Read(name, inputs, r),
             _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
         };
         layer.Origins = origins;

@@ -35,7 +35,7 @@ internal static class PlanValidator
             for (int i = 0; i < layer.Inputs.Length; i++)
             {
                 var v = layer.Inputs[i];
-                if (v.IsNone) Check(layer.Kind == LayerKind.Gemm && i == 2, $"layer '{layer.Name}' lacks input {i}");
+                if (v.IsNone) Check(layer.Kind is LayerKind.Gemm or LayerKind.ConvTranspose && i == 2, $"layer '{layer.Name}' lacks input {i}");
                 else if (v.IsWeight) Check(v.Index < plan.Weights.Length, $"layer '{layer.Name}' reads weight {v.Index}, which does not exist");
                 else Check(v.Index < tensors && defined[v.Index], $"layer '{layer.Name}' reads tensor {v.Index} before it is computed");
             }

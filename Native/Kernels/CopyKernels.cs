@@ -1,0 +1,80 @@
+using System.Runtime.CompilerServices;
+
+namespace TrtEngine.Native.Kernels;
+
+/// <summary>Data movement: gathers a strided view of a tensor into contiguous memory (Slice, Transpose, Concat, Pad).</summary>
+public static unsafe class CopyKernels
+{
+    public const int MaxRank = 8;
+
+    /// <summary>
+    /// Writes the view of <paramref name="src"/> with the given per-dim element strides (any sign) and
+    /// <paramref name="shape"/> to <paramref name="dst"/>, whose own strides are <paramref name="dstStrides"/>
+    /// (null: contiguous in <paramref name="shape"/>). Rank ≤ 8.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Strided(float* src, ReadOnlySpan<nint> srcStrides, float* dst, ReadOnlySpan<nint> dstStrides, ReadOnlySpan<int> shape)
+    {
+        if (shape.Length > MaxRank) throw new ArgumentException($"Copies are limited to rank {MaxRank}.");
+        // Collapse to the fewest dims, innermost first: drop size-1 dims, merge neighbours contiguous in both.
+        nint* dims = stackalloc nint[MaxRank];
+        nint* s = stackalloc nint[MaxRank];
+        nint* d = stackalloc nint[MaxRank];
+        int rank = 0;
+        nint contiguous = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            if (shape[i] == 0) return;
+            nint ds = dstStrides.IsEmpty ? contiguous : dstStrides[i];
+            contiguous *= shape[i];
+            if (shape[i] == 1) continue;
+            if (rank > 0 && srcStrides[i] == s[rank - 1] * dims[rank - 1] && ds == d[rank - 1] * dims[rank - 1])
+            {
+                dims[rank - 1] *= shape[i];
+                continue;
+            }
+            dims[rank] = shape[i];
+            s[rank] = srcStrides[i];
+            d[rank] = ds;
+            rank++;
+        }
+        if (rank == 0)
+        {
+            *dst = *src;
+            return;
+        }
+        nint inner = dims[0], si = s[0], di = d[0];
+        nint* index = stackalloc nint[MaxRank];
+        for (int i = 0; i < rank; i++) index[i] = 0;
+        while (true)
+        {
+            if (si == 1 && di == 1) Buffer.MemoryCopy(src, dst, inner * sizeof(float), inner * sizeof(float));
+            else for (nint k = 0; k < inner; k++) dst[k * di] = src[k * si];
+            // Advance the odometer over the outer dims.
+            int r = 1;
+            for (; r < rank; r++)
+            {
+                src += s[r];
+                dst += d[r];
+                if (++index[r] < dims[r]) break;
+                src -= s[r] * dims[r];
+                dst -= d[r] * dims[r];
+                index[r] = 0;
+            }
+            if (r == rank) return;
+        }
+    }
+
+    public static void Fill(float* dst, nint count, float value) => new Span<float>(dst, checked((int)count)).Fill(value);
+
+    /// <summary>Row-major element strides of a shape.</summary>
+    public static void ContiguousStrides(ReadOnlySpan<int> shape, Span<nint> strides)
+    {
+        nint stride = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            strides[i] = stride;
+            stride *= shape[i];
+        }
+    }
+}

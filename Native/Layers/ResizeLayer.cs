@@ -1,0 +1,133 @@
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Plan;
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Layers;
+
+/// <summary>
+/// ONNX Resize (and Upsample) of a 4-D NCHW tensor over H and W, by constant scales or constant sizes
+/// (exactly one of the two has four entries; N and C keep their size). Coordinates are computed in float32
+/// as ONNX Runtime does, so nearest-pixel ties land on the same pixel.
+/// </summary>
+public sealed class ResizeLayer : Layer
+{
+    public ResizeLayer(string name, ValueRef x, ResizeMode mode, NearestMode nearest, CoordinateTransform transform, float[] scales, int[] sizes)
+        : base(name, [x])
+    {
+        if (scales.Length + sizes.Length != 4 || (scales.Length != 0 && sizes.Length != 0))
+            throw new ArgumentException($"Resize '{name}': give four scales or four sizes.");
+        Mode = mode;
+        Nearest = nearest;
+        Transform = transform;
+        Scales = scales;
+        Sizes = sizes;
+    }
+
+    public override LayerKind Kind => LayerKind.Resize;
+    public ResizeMode Mode { get; }
+    public NearestMode Nearest { get; }
+    public CoordinateTransform Transform { get; }
+    public float[] Scales { get; }
+    public int[] Sizes { get; }
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
+    {
+        int[] x = inputShapes[0];
+        if (x.Length != 4) throw new ShapeException($"Resize '{Name}': input {Shapes.Format(x)} is not 4-D (NCHW).");
+        var y = new int[4];
+        for (int d = 0; d < 4; d++)
+        {
+            if (Sizes.Length > 0) y[d] = Sizes[d];
+            else if (!(Scales[d] > 0 && Scales[d] < 1e6f)) throw new ShapeException($"Resize '{Name}': scale {Scales[d]} is invalid.");
+            else y[d] = x[d] < 0 ? Shapes.Dynamic : (int)(Scales[d] * x[d]);
+            if (d < 2 && y[d] != x[d]) throw new ShapeException($"Resize '{Name}': only H and W may change; {Shapes.Format(x)} would become {Shapes.Format(y)}.");
+            if (d >= 2 && x[d] == 0 && y[d] > 0) throw new ShapeException($"Resize '{Name}': cannot resize the empty dimension {d}.");
+        }
+        return y;
+    }
+
+    internal override unsafe void Execute(ExecutionFrame frame, object? state)
+    {
+        int[] x = frame.Shape(Inputs[0]), y = frame.Shape(Output);
+        int inH = x[2], inW = x[3], outH = y[2], outW = y[3];
+        float scaleH = Scale(2, inH, outH), scaleW = Scale(3, inW, outW);
+        long planes = (long)y[0] * y[1];
+        float* src = frame.Pointer(Inputs[0]), dst = frame.Pointer(Output);
+        for (long p = 0; p < planes; p++, src += (long)inH * inW)
+        {
+            for (int oh = 0; oh < outH; oh++, dst += outW)
+            {
+                float sy = Source(oh, scaleH, inH, outH);
+                if (Mode == ResizeMode.Nearest)
+                {
+                    float* row = src + (long)NearestIndex(sy, scaleH, inH) * inW;
+                    for (int ow = 0; ow < outW; ow++) dst[ow] = row[NearestIndex(Source(ow, scaleW, inW, outW), scaleW, inW)];
+                    continue;
+                }
+                var (y1, y2, wy) = LinearTaps(sy, inH);
+                float* r1 = src + (long)y1 * inW, r2 = src + (long)y2 * inW;
+                for (int ow = 0; ow < outW; ow++)
+                {
+                    var (x1, x2, wx) = LinearTaps(Source(ow, scaleW, inW, outW), inW);
+                    float top = r1[x1] * (1f - wx) + r1[x2] * wx;
+                    float bottom = r2[x1] * (1f - wx) + r2[x2] * wx;
+                    dst[ow] = top * (1f - wy) + bottom * wy;
+                }
+            }
+        }
+    }
+
+    /// <summary>The scale the coordinate transform divides by: the given one, or output/input for sizes.</summary>
+    private float Scale(int d, int input, int output) => Sizes.Length > 0 ? (float)output / input : Scales[d];
+
+    private float Source(int o, float scale, int input, int output) => Transform switch
+    {
+        CoordinateTransform.HalfPixel => (o + 0.5f) / scale - 0.5f,
+        CoordinateTransform.PytorchHalfPixel => output > 1 ? (o + 0.5f) / scale - 0.5f : 0f,
+        CoordinateTransform.AlignCorners => output == 1 ? 0f : o * (float)(input - 1) / (output - 1),
+        _ => o / scale,
+    };
+
+    private int NearestIndex(float s, float scale, int input)
+    {
+        float r = Nearest switch
+        {
+            NearestMode.RoundPreferFloor => s == MathF.Floor(s) + 0.5f ? MathF.Floor(s) : MathF.Round(s, MidpointRounding.AwayFromZero),
+            NearestMode.RoundPreferCeil => s == MathF.Floor(s) + 0.5f ? MathF.Ceiling(s) : MathF.Round(s, MidpointRounding.AwayFromZero),
+            NearestMode.Floor => MathF.Floor(s),
+            NearestMode.Ceil => MathF.Ceiling(s),
+            _ => scale < 1f ? MathF.Ceiling(s) : MathF.Truncate(s),
+        };
+        return (int)Math.Clamp(r, 0f, input - 1);
+    }
+
+    /// <summary>The two neighbours of a source coordinate (clamped into the input) and the second one's weight.</summary>
+    private static (int First, int Second, float Weight) LinearTaps(float s, int input)
+    {
+        s = Math.Clamp(s, 0f, input - 1);
+        int first = Math.Min((int)s, input - 1);
+        int second = Math.Min(first + 1, input - 1);
+        return (first, second, first == second ? 0f : s - first);
+    }
+
+    internal override void WriteParameters(PlanWriter writer)
+    {
+        writer.Write((byte)Mode);
+        writer.Write((byte)Nearest);
+        writer.Write((byte)Transform);
+        writer.Write(Scales);
+        writer.Write(Sizes);
+    }
+
+    internal static ResizeLayer Read(string name, ValueRef[] inputs, PlanReader reader)
+    {
+        var mode = reader.ReadEnum<ResizeMode>();
+        var nearest = reader.ReadEnum<NearestMode>();
+        var transform = reader.ReadEnum<CoordinateTransform>();
+        float[] scales = reader.ReadSingleArray();
+        int[] sizes = reader.ReadInt32Array();
+        if (scales.Length + sizes.Length != 4 || (scales.Length != 0 && sizes.Length != 0) || sizes.Any(s => s < 0))
+            throw new PlanFormatException($"The plan is corrupt: Resize '{name}' needs four scales or four sizes.");
+        return new ResizeLayer(name, inputs[0], mode, nearest, transform, scales, sizes);
+    }
+}
