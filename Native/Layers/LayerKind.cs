@@ -9,4 +9,7 @@ public enum LayerKind : byte
     Activation = 4,
     Softmax = 5,
     Reshape = 6,
+    Conv = 7,
+    BatchNorm = 8,
+    Pool = 9,
 }

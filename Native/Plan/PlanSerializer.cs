@@ -196,7 +196,7 @@ internal static class PlanSerializer
         int output = r.ReadInt(0, int.MaxValue);
         string tactic = r.ReadString();
         double micros = r.ReadDouble();
-        int arity = kind switch { LayerKind.Gemm => 3, LayerKind.MatMul or LayerKind.Elementwise => 2, _ => 1 };
+        int arity = kind switch { LayerKind.Gemm => 3, LayerKind.MatMul or LayerKind.Elementwise => 2, LayerKind.Conv => 4, LayerKind.BatchNorm => 5, _ => 1 };
         if (inputs.Length != arity) throw new PlanFormatException($"The plan is corrupt: layer '{name}' ({kind}) has {inputs.Length} inputs, expected {arity}.");
         Layer layer = kind switch
         {
@@ -206,6 +206,9 @@ internal static class PlanSerializer
             LayerKind.Activation => ActivationLayer.Read(name, inputs, r),
             LayerKind.Softmax => SoftmaxLayer.Read(name, inputs, r),
             LayerKind.Reshape => ReshapeLayer.Read(name, inputs, r),
+            LayerKind.Conv => ConvLayer.Read(name, inputs, r),
+            LayerKind.BatchNorm => BatchNormLayer.Read(name, inputs, r),
+            LayerKind.Pool => PoolLayer.Read(name, inputs, r),
             _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
         };
         layer.Origins = origins;
