@@ -25,7 +25,8 @@ public static class EngineBuilder
         var outputs = new HashSet<int>(network.Outputs);
         var folded = new HashSet<string>(StringComparer.Ordinal);
         var layers = GeluFusion.Run(network.Layers.Select(l => l.Clone()).ToList(), network, outputs, folded);
-        layers = GemmEpilogueFusion.Run(layers, network, outputs);
+        layers = BatchNormFolding.Run(layers, outputs);
+        layers = EpilogueFusion.Run(layers, network, outputs);
         layers = RemoveDeadLayers(layers, outputs);
         log?.Invoke($"{network.Layers.Count} network layers became {layers.Count} engine layers after fusion.");
 
@@ -144,17 +145,25 @@ public static class EngineBuilder
         int Add(WeightRecipe recipe, string name, int[] shape)
         {
             if (index.TryGetValue(recipe, out int existing)) return existing;
-            var source = network.Weights.First(w => w.Name == recipe.Sources[0]);
-            weights.Add(new EngineWeight(name, shape, recipe, recipe.OutputLength([source.Values.LongLength])));
+            long[] lengths = recipe.Sources.Select(s => network.Weights.First(w => w.Name == s).Values.LongLength).ToArray();
+            weights.Add(new EngineWeight(name, shape, recipe, recipe.OutputLength(lengths)));
             index.Add(recipe, weights.Count - 1);
             return weights.Count - 1;
         }
         foreach (var layer in layers)
         {
+            if (layer is ConvLayer { FoldedBatchNorm: { } bn } conv)
+            {
+                string Name(int input) => network.Weights[bn.Inputs[input].Index].Name;
+                var w = network.Weights[conv.W.Index];
+                string? bias = conv.Bias.IsNone ? null : network.Weights[conv.Bias.Index].Name;
+                conv.Inputs[1] = ValueRef.Weight(Add(WeightRecipe.FoldBatchNormWeight(w.Name, Name(1), Name(4), bn.Epsilon), $"{conv.Name}.W", w.Shape));
+                conv.Inputs[2] = ValueRef.Weight(Add(WeightRecipe.FoldBatchNormBias(bias, Name(1), Name(2), Name(3), Name(4), bn.Epsilon), $"{conv.Name}.bias", [w.Shape[0]]));
+            }
             for (int i = 0; i < layer.Inputs.Length; i++)
             {
                 var v = layer.Inputs[i];
-                if (!v.IsWeight) continue;
+                if (!v.IsWeight || (layer is ConvLayer { FoldedBatchNorm: not null } && i is 1 or 2)) continue;
                 var source = network.Weights[v.Index];
                 int w = layer switch
                 {

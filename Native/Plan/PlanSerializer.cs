@@ -201,6 +201,8 @@ internal static class PlanSerializer
         {
             LayerKind.Gemm or LayerKind.ConvTranspose => 3,
             LayerKind.MatMul or LayerKind.Elementwise => 2,
+            LayerKind.Conv => 4,
+            LayerKind.BatchNorm => 5,
             LayerKind.Concat => Math.Max(1, inputs.Length),
             _ => 1,
         };
@@ -213,6 +215,9 @@ internal static class PlanSerializer
             LayerKind.Activation => ActivationLayer.Read(name, inputs, r),
             LayerKind.Softmax => SoftmaxLayer.Read(name, inputs, r),
             LayerKind.Reshape => ReshapeLayer.Read(name, inputs, r),
+            LayerKind.Conv => ConvLayer.Read(name, inputs, r),
+            LayerKind.BatchNorm => BatchNormLayer.Read(name, inputs, r),
+            LayerKind.Pool => PoolLayer.Read(name, inputs, r),
             LayerKind.Concat => ConcatLayer.Read(name, inputs, r),
             LayerKind.Slice => SliceLayer.Read(name, inputs, r),
             LayerKind.Transpose => TransposeLayer.Read(name, inputs, r),

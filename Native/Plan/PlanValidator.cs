@@ -35,13 +35,14 @@ internal static class PlanValidator
             for (int i = 0; i < layer.Inputs.Length; i++)
             {
                 var v = layer.Inputs[i];
-                if (v.IsNone) Check(layer.Kind is LayerKind.Gemm or LayerKind.ConvTranspose && i == 2, $"layer '{layer.Name}' lacks input {i}");
+                if (v.IsNone) Check(((layer.Kind is LayerKind.Gemm or LayerKind.ConvTranspose) && i == 2) || (layer.Kind == LayerKind.Conv && i >= 2), $"layer '{layer.Name}' lacks input {i}");
                 else if (v.IsWeight) Check(v.Index < plan.Weights.Length, $"layer '{layer.Name}' reads weight {v.Index}, which does not exist");
                 else Check(v.Index < tensors && defined[v.Index], $"layer '{layer.Name}' reads tensor {v.Index} before it is computed");
             }
             Check(layer.Output >= 0 && layer.Output < tensors && !defined[layer.Output], $"layer '{layer.Name}' writes tensor {layer.Output}, which does not exist or is already written");
             defined[layer.Output] = true;
             if (layer is GemmLayer gemm) ValidateGemm(plan, gemm);
+            if (layer is ConvLayer conv) ValidateConv(plan, conv);
         }
         foreach (int o in plan.Outputs) Check(o >= 0 && o < tensors && defined[o], $"output tensor {o} is never computed");
     }
@@ -59,7 +60,7 @@ internal static class PlanValidator
     private static void ValidateWeight(EngineWeight w, Dictionary<string, ModelWeightInfo> sources)
     {
         var r = w.Recipe;
-        Check(r.Sources.Length == 1, $"weight '{w.Name}' has {r.Sources.Length} sources");
+        Check(r.Sources.Length == WeightRecipe.SourceCount(r.Kind, r.Ints), $"weight '{w.Name}' has {r.Sources.Length} sources for a {r.Kind} recipe");
         var lengths = new long[r.Sources.Length];
         for (int i = 0; i < lengths.Length; i++)
         {
@@ -72,6 +73,8 @@ internal static class PlanValidator
             RecipeKind.Scale => r.Ints.Length == 1 && r.Floats.Length == 1 && r.Ints[0] >= 0 && (lengths[0] == 1 || lengths[0] == r.Ints[0] || r.Ints[0] == 0),
             RecipeKind.PackGemmB => r.Ints.Length == 4 && r.Floats.Length == 1 && r.Ints[0] > 0 && r.Ints[1] > 0 &&
                                     r.Ints[3] >= 0 && r.Ints[3] < GemmKernels.Tactics.Count && (long)r.Ints[0] * r.Ints[1] == lengths[0],
+            RecipeKind.FoldBatchNormWeight => r.Floats.Length == 1 && lengths[1] == lengths[2] && lengths[1] > 0 && lengths[0] % lengths[1] == 0,
+            RecipeKind.FoldBatchNormBias => r.Floats.Length == 1 && r.Ints[0] is 0 or 1 && lengths.Skip(r.Ints[0]).All(l => l == lengths[^1]) && (r.Ints[0] == 0 || lengths[0] == lengths[^1]),
             _ => false,
         };
         Check(arity, $"weight '{w.Name}' has a malformed {r.Kind} recipe");
@@ -87,6 +90,16 @@ internal static class PlanValidator
               $"Gemm layer '{gemm.Name}' does not read a weight packed for it");
         Check(!gemm.A.IsWeight, $"Gemm layer '{gemm.Name}' reads a weight as A");
         Check(gemm.Bias.IsNone || (gemm.Bias.IsWeight && plan.Weights[gemm.Bias.Index].Length == gemm.N), $"Gemm layer '{gemm.Name}' has a bias of the wrong length");
+    }
+
+    private static void ValidateConv(EnginePlan plan, ConvLayer conv)
+    {
+        Check(conv.W.IsWeight && plan.Weights[conv.W.Index].Shape is [var outC, _, var kh, var kw] && kh == conv.KernelH && kw == conv.KernelW && outC % conv.Groups == 0,
+              $"Conv layer '{conv.Name}' does not read a 4-D weight of its kernel size");
+        Check(!conv.X.IsWeight, $"Conv layer '{conv.Name}' reads a weight as its input");
+        Check(conv.Bias.IsNone || (conv.Bias.IsWeight && plan.Weights[conv.Bias.Index].Length == plan.Weights[conv.W.Index].Shape[0]),
+              $"Conv layer '{conv.Name}' has a bias of the wrong length");
+        Check(conv.Strides.All(v => v >= 1) && conv.Dilations.All(v => v >= 1) && conv.Pads.All(v => v >= 0), $"Conv layer '{conv.Name}' has a malformed window");
     }
 
     private static void Check(bool condition, string problem)

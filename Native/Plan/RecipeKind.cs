@@ -11,4 +11,12 @@ public enum RecipeKind : byte
 
     /// <summary>A GEMM B operand packed for a tactic: Ints = [k, n, transB, tactic id], Floats = [alpha].</summary>
     PackGemmB = 3,
+
+    /// <summary>A convolution weight with a BatchNormalization folded in: Sources = [w, scale, variance], Floats = [epsilon];
+    /// w[o, …] × scale[o] / √(variance[o] + ε).</summary>
+    FoldBatchNormWeight = 4,
+
+    /// <summary>The matching bias: Sources = [bias?, scale, shift, mean, variance], Ints = [1 if the convolution had a bias],
+    /// Floats = [epsilon]; (bias[o] − mean[o]) × scale[o] / √(variance[o] + ε) + shift[o].</summary>
+    FoldBatchNormBias = 5,
 }

@@ -16,12 +16,28 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
     public static WeightRecipe PackGemmB(string source, int k, int n, bool transB, float alpha, int tacticId) =>
         new(RecipeKind.PackGemmB, [source], [k, n, transB ? 1 : 0, tacticId], [alpha]);
 
+    public static WeightRecipe FoldBatchNormWeight(string weight, string scale, string variance, float epsilon) =>
+        new(RecipeKind.FoldBatchNormWeight, [weight, scale, variance], [], [epsilon]);
+
+    public static WeightRecipe FoldBatchNormBias(string? bias, string scale, string shift, string mean, string variance, float epsilon) =>
+        new(RecipeKind.FoldBatchNormBias, bias is null ? [scale, shift, mean, variance] : [bias, scale, shift, mean, variance], [bias is null ? 0 : 1], [epsilon]);
+
+    /// <summary>How many model weights a recipe of this kind reads.</summary>
+    public static int SourceCount(RecipeKind kind, int[] ints) => kind switch
+    {
+        RecipeKind.FoldBatchNormWeight => 3,
+        RecipeKind.FoldBatchNormBias => ints is [var hasBias] ? 4 + hasBias : -1,
+        _ => 1,
+    };
+
     /// <summary>Number of floats the derived weight holds.</summary>
     public long OutputLength(IReadOnlyList<long> sourceLengths) => Kind switch
     {
         RecipeKind.Identity => sourceLengths[0],
         RecipeKind.Scale => Math.Max(sourceLengths[0], Ints[0]),
         RecipeKind.PackGemmB => GemmKernels.PackedLength(Ints[0], Ints[1], GemmKernels.Tactics[Ints[3]]),
+        RecipeKind.FoldBatchNormWeight => sourceLengths[0],
+        RecipeKind.FoldBatchNormBias => sourceLengths[^1],
         _ => throw new InvalidOperationException($"Unknown recipe {Kind}."),
     };
 
@@ -29,7 +45,7 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
     public unsafe float[] Evaluate(IReadOnlyList<float[]> sources)
     {
         float[] src = sources[0];
-        var result = GC.AllocateUninitializedArray<float>(checked((int)OutputLength([src.LongLength])), pinned: true);
+        var result = GC.AllocateUninitializedArray<float>(checked((int)OutputLength(sources.Select(s => s.LongLength).ToArray())), pinned: true);
         switch (Kind)
         {
             case RecipeKind.Identity:
@@ -44,6 +60,29 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
                 fixed (float* s = src, d = result)
                     GemmKernels.PackB(s, k, n, Ints[2] != 0, Floats[0], GemmKernels.Tactics[Ints[3]], d);
                 break;
+            case RecipeKind.FoldBatchNormWeight:
+            {
+                float[] scale = sources[1], variance = sources[2];
+                int perChannel = src.Length / scale.Length;
+                for (int o = 0; o < scale.Length; o++)
+                {
+                    float factor = (float)(scale[o] / Math.Sqrt(variance[o] + (double)Floats[0]));
+                    for (int i = 0; i < perChannel; i++) result[o * perChannel + i] = src[o * perChannel + i] * factor;
+                }
+                break;
+            }
+            case RecipeKind.FoldBatchNormBias:
+            {
+                int first = Ints[0];
+                float[] scale = sources[first], shift = sources[first + 1], mean = sources[first + 2], variance = sources[first + 3];
+                for (int o = 0; o < scale.Length; o++)
+                {
+                    double factor = scale[o] / Math.Sqrt(variance[o] + (double)Floats[0]);
+                    double bias = first == 1 ? sources[0][o] : 0;
+                    result[o] = (float)((bias - mean[o]) * factor + shift[o]);
+                }
+                break;
+            }
             default:
                 throw new InvalidOperationException($"Unknown recipe {Kind}.");
         }
@@ -54,6 +93,8 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
     {
         RecipeKind.Identity => Sources[0],
         RecipeKind.Scale => $"{Floats[0]} × {Sources[0]}",
+        RecipeKind.FoldBatchNormWeight => $"{Sources[0]} × {Sources[1]} / √({Sources[2]} + {Floats[0]})",
+        RecipeKind.FoldBatchNormBias => $"({(Ints[0] == 1 ? Sources[0] : "0")} − {Sources[^2]}) × {Sources[^4]} / √({Sources[^1]} + {Floats[0]}) + {Sources[^3]}",
         RecipeKind.PackGemmB => $"pack({(Ints[2] != 0 ? "transpose(" + Sources[0] + ")" : Sources[0])}{(Floats[0] != 1 ? $" × {Floats[0]}" : "")}, {GemmKernels.Tactics[Ints[3]].Name})",
         _ => Kind.ToString(),
     };

@@ -39,6 +39,12 @@ public sealed class Refitter(Engine engine)
         var missing = _plan.ModelWeights
             .Where(m => !weights.ContainsKey(m.Name) && !keepsOthers && m.Kind == WeightKind.Parameter)
             .Select(m => m.Name).ToList();
+        // A fused weight is recomputed from all its sources: a partial refit must bring the partners of what it changes
+        // (the engine keeps the fused result, not the parts).
+        if (keepsOthers)
+            foreach (var recipe in _plan.Weights.Select(w => w.Recipe).Where(r => r.Sources.Any(weights.ContainsKey)))
+                foreach (string partner in recipe.Sources)
+                    if (!weights.ContainsKey(partner) && known[partner].Kind == WeightKind.Parameter && !missing.Contains(partner)) missing.Add(partner);
         var extra = weights.Keys.Where(n => !known.ContainsKey(n)).Order(StringComparer.Ordinal).ToList();
         return new RefitCheck { Changed = changed, Missing = missing, Extra = extra, Mismatched = mismatched };
     }

@@ -1,0 +1,3 @@
+namespace TrtEngine.Native.Kernels;
+
+public enum PoolKind : byte { Max, Average }

@@ -1,0 +1,146 @@
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Plan;
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Layers;
+
+/// <summary>
+/// 2-D convolution, NCHW: y = act(conv(x, W) + bias + residual). Inputs: [x, W, bias or none, residual or none].
+/// W is [outC, inC/groups, kh, kw]. Depthwise convolutions run a direct kernel; the others run im2col and a GEMM
+/// (1×1 stride-1 convolutions skip im2col), then a per-channel epilogue.
+/// </summary>
+public sealed class ConvLayer : Layer
+{
+    public ConvLayer(string name, ValueRef x, ValueRef w, ValueRef bias, int[] kernel, int[] strides, int[] pads, int[] dilations, int groups, AutoPad autoPad)
+        : base(name, [x, w, bias, ValueRef.None])
+    {
+        if (kernel.Length != 2 || strides.Length != 2 || pads.Length != 4 || dilations.Length != 2 || groups < 1)
+            throw new ArgumentException($"Conv '{name}': TrtEngine runs 2-D convolutions (kernel, strides, dilations of 2 values, pads of 4).");
+        KernelH = kernel[0];
+        KernelW = kernel[1];
+        Strides = strides;
+        Pads = pads;
+        Dilations = dilations;
+        Groups = groups;
+        AutoPad = autoPad;
+    }
+
+    public override LayerKind Kind => LayerKind.Conv;
+    public int KernelH { get; }
+    public int KernelW { get; }
+    public int[] Strides { get; }
+
+    /// <summary>[top, left, bottom, right].</summary>
+    public int[] Pads { get; }
+
+    public int[] Dilations { get; }
+    public int Groups { get; }
+    public AutoPad AutoPad { get; }
+    public Activation Activation { get; internal set; } = Activation.Identity;
+
+    /// <summary>A BatchNormalization folded into this convolution at build time (network form only; the plan keeps recipes).</summary>
+    internal BatchNormLayer? FoldedBatchNorm { get; set; }
+
+    public ValueRef X => Inputs[0];
+    public ValueRef W => Inputs[1];
+    public ValueRef Bias => Inputs[2];
+    public ValueRef Residual => Inputs[3];
+
+    public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
+    {
+        int[] x = inputShapes[0], w = inputShapes[1];
+        if (x.Length != 4 || w.Length != 4) throw new ShapeException($"Conv '{Name}': input {Shapes.Format(x)} and weight {Shapes.Format(w)} must be 4-D (NCHW, OIHW).");
+        if (w[2] != KernelH || w[3] != KernelW) throw new ShapeException($"Conv '{Name}': weight {Shapes.Format(w)} does not match kernel {KernelH}×{KernelW}.");
+        if (w[0] % Groups != 0 || (x[1] >= 0 && x[1] != w[1] * Groups))
+            throw new ShapeException($"Conv '{Name}': input channels {x[1]} and weight {Shapes.Format(w)} do not fit {Groups} groups.");
+        var (oh, _) = WindowShape.Compute(x[2], KernelH, Strides[0], Dilations[0], Pads[0], Pads[2], AutoPad, false, $"Conv '{Name}'");
+        var (ow, _) = WindowShape.Compute(x[3], KernelW, Strides[1], Dilations[1], Pads[1], Pads[3], AutoPad, false, $"Conv '{Name}'");
+        int[] y = [x[0], w[0], oh, ow];
+        if (!Residual.IsNone && !inputShapes[3].AsSpan().SequenceEqual(y) && Shapes.IsStatic(y))
+            throw new ShapeException($"Conv '{Name}': the residual {Shapes.Format(inputShapes[3])} does not match the output {Shapes.Format(y)}.");
+        return y;
+    }
+
+    internal Window2D Window(int[] x, int[] y) => new(x[0], x[1], x[2], x[3], y[2], y[3], KernelH, KernelW, Strides[0], Strides[1],
+        WindowShape.Compute(x[2], KernelH, Strides[0], Dilations[0], Pads[0], Pads[2], AutoPad, false, Name).PadBegin,
+        WindowShape.Compute(x[3], KernelW, Strides[1], Dilations[1], Pads[1], Pads[3], AutoPad, false, Name).PadBegin,
+        Dilations[0], Dilations[1]);
+
+    private bool IsDepthwise(int[] x, int outChannels) => Groups > 1 && Groups == x[1] && outChannels == Groups;
+
+    private bool IsPointwise => KernelH == 1 && KernelW == 1 && Strides[0] == 1 && Strides[1] == 1 && Pads.All(p => p == 0) && AutoPad != AutoPad.SameLower;
+
+    internal override object? CreateState(ExecutionFrame frame) => new ConvState();
+
+    internal override long WorkspaceLength(ExecutionFrame frame)
+    {
+        int[] x = frame.Shape(X), y = frame.Shape(Output);
+        if (IsDepthwise(x, y[1])) return 0;
+        int k = x[1] / Groups * KernelH * KernelW, p = y[2] * y[3];
+        var tactic = GemmKernels.Heuristic(y[1] / Groups, p, k);
+        return (IsPointwise ? 0 : (long)k * p) + GemmJob.MatMulWorkspaceLength(k, p, tactic, frame.Pool.ThreadCount);
+    }
+
+    internal override unsafe void Execute(ExecutionFrame frame, object? state)
+    {
+        var s = (ConvState)state!;
+        int[] x = frame.Shape(X), y = frame.Shape(Output);
+        var window = Window(x, y);
+        float* px = frame.Pointer(X), py = frame.Pointer(Output), pw = frame.Pointer(W);
+        float* bias = Bias.IsNone ? null : frame.Pointer(Bias), residual = Residual.IsNone ? null : frame.Pointer(Residual);
+        if (IsDepthwise(x, y[1]))
+        {
+            s.Depthwise.Run(px, pw, bias, residual, Activation, py, window, frame.Pool);
+            return;
+        }
+        int inPerGroup = x[1] / Groups, outPerGroup = y[1] / Groups, k = inPerGroup * KernelH * KernelW, p = y[2] * y[3];
+        long inPlane = (long)x[2] * x[3];
+        var tactic = GemmKernels.Heuristic(outPerGroup, p, k);
+        float* col = frame.Workspace, gemmWorkspace = IsPointwise ? frame.Workspace : frame.Workspace + (long)k * p;
+        Span<int> aShape = [outPerGroup, k], bShape = [k, p], yShape = [outPerGroup, p];
+        for (int n = 0; n < x[0]; n++)
+            for (int g = 0; g < Groups; g++)
+            {
+                float* image = px + ((long)n * x[1] + (long)g * inPerGroup) * inPlane;
+                if (!IsPointwise) Im2Col.Run(image, inPerGroup, window, col);
+                float* b = IsPointwise ? image : col;
+                float* output = py + ((long)n * y[1] + (long)g * outPerGroup) * p;
+                s.Gemm.RunMatMul(tactic, pw + (long)g * outPerGroup * k, aShape, b, bShape, output, yShape, gemmWorkspace, frame.Pool);
+            }
+        s.Epilogue.Run(py, y[0], y[1], p, bias, residual, Activation, frame.Pool);
+    }
+
+    internal override void WriteParameters(PlanWriter writer)
+    {
+        writer.Write(KernelH);
+        writer.Write(KernelW);
+        writer.Write(Strides);
+        writer.Write(Pads);
+        writer.Write(Dilations);
+        writer.Write(Groups);
+        writer.Write((byte)AutoPad);
+        writer.Write(Activation);
+    }
+
+    internal static ConvLayer Read(string name, ValueRef[] inputs, PlanReader reader)
+    {
+        int kh = reader.ReadInt(1, 1 << 16), kw = reader.ReadInt(1, 1 << 16);
+        int[] strides = reader.ReadInt32Array(), pads = reader.ReadInt32Array(), dilations = reader.ReadInt32Array();
+        if (strides.Length != 2 || pads.Length != 4 || dilations.Length != 2 || strides.Any(v => v < 1) || dilations.Any(v => v < 1) || pads.Any(v => v < 0))
+            throw new PlanFormatException($"The plan is corrupt: convolution '{name}' has malformed strides, pads or dilations.");
+        var layer = new ConvLayer(name, inputs[0], inputs[1], inputs[2], [kh, kw], strides, pads, dilations, reader.ReadInt(1, 1 << 20), reader.ReadEnum<AutoPad>())
+        {
+            Activation = reader.ReadActivation(),
+        };
+        layer.Inputs[3] = inputs[3];
+        return layer;
+    }
+
+    private sealed class ConvState
+    {
+        public GemmJob Gemm { get; } = new();
+        public DepthwiseConvJob Depthwise { get; } = new();
+        public ChannelEpilogueJob Epilogue { get; } = new();
+    }
+}
