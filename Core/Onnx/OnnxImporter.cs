@@ -9,18 +9,28 @@ namespace TrtEngine.Core.Onnx;
 /// Converts an ONNX graph into a network. Float initializers, Constant nodes and graph inputs bound from a weights
 /// file become named model weights (refittable); integer tensors are structure (shapes, axes) and are read here.
 /// </summary>
-public sealed class OnnxImporter
+public sealed partial class OnnxImporter
 {
     private static readonly HashSet<string> Supported =
     [
         "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Softmax", "Flatten", "Reshape", "Identity", "Constant",
+        "Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+        "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
+        "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax",
+        "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape",
+    ];
+
+    /// <summary>Operators evaluated at import when their operands are integer tensors known at import.</summary>
+    private static readonly HashSet<string> Foldable =
+    [
+        "Identity", "Reshape", "Gather", "Cast", "Concat", "Unsqueeze", "Squeeze", "Slice", "Mul", "Add", "Div", "Sub", "Equal", "Where",
     ];
 
     private readonly OnnxModel _model;
     private readonly NetworkDefinition _network;
     private readonly Dictionary<string, ValueRef> _values = new(StringComparer.Ordinal);
     private readonly Dictionary<string, OnnxTensor> _initializers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long[]> _integers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IntegerTensor> _integers = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, WeightTensor> _bound;
 
     private OnnxImporter(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor> bound)
@@ -86,28 +96,37 @@ public sealed class OnnxImporter
     private void ImportNode(OnnxNode node)
     {
         string name = NodeName(node);
+        if (node.OpType is "Shape" or "ConstantOfShape" || (Foldable.Contains(node.OpType) && FoldsAsIntegers(node)))
+        {
+            FoldIntegers(node, name);
+            return;
+        }
         switch (node.OpType)
         {
             case "Constant": ImportConstant(node); return;
             case "Identity":
-                if (_integers.TryGetValue(node.Inputs[0], out var ints)) _integers[node.Outputs[0]] = ints;
-                else
-                {
-                    var x = Float(node.Inputs[0], name);
-                    // A weight seen through Identity is the same weight (tied weights stay one refittable weight).
-                    _values[node.Outputs[0]] = x.IsWeight ? x : _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, x), node.Outputs[0]);
-                }
+            {
+                var x = Float(node.Inputs[0], name);
+                // A weight seen through Identity is the same weight (tied weights stay one refittable weight).
+                _values[node.Outputs[0]] = x.IsWeight ? x : _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, x), node.Outputs[0]);
                 return;
+            }
             case "Gemm": Define(node, ImportGemm(node, name)); return;
             case "MatMul": Define(node, ImportMatMul(node, name)); return;
             case "Add": Define(node, Binary(node, name, BinaryOp.Add)); return;
             case "Sub": Define(node, Binary(node, name, BinaryOp.Sub)); return;
             case "Mul": Define(node, Binary(node, name, BinaryOp.Mul)); return;
             case "Div": Define(node, Binary(node, name, BinaryOp.Div)); return;
-            case "Relu": Define(node, Unary(node, name, ActivationKind.Relu)); return;
-            case "Sigmoid": Define(node, Unary(node, name, ActivationKind.Sigmoid)); return;
-            case "Tanh": Define(node, Unary(node, name, ActivationKind.Tanh)); return;
-            case "Erf": Define(node, Unary(node, name, ActivationKind.Erf)); return;
+            case "Relu": Define(node, Unary(node, name, new Activation(ActivationKind.Relu))); return;
+            case "Sigmoid": Define(node, Unary(node, name, new Activation(ActivationKind.Sigmoid))); return;
+            case "Tanh": Define(node, Unary(node, name, new Activation(ActivationKind.Tanh))); return;
+            case "Erf": Define(node, Unary(node, name, new Activation(ActivationKind.Erf))); return;
+            case "HardSwish": Define(node, Unary(node, name, new Activation(ActivationKind.HardSwish))); return;
+            case "HardSigmoid":
+                Define(node, Unary(node, name, new Activation(ActivationKind.HardSigmoid, node.GetFloat("alpha", 0.2f), node.GetFloat("beta", 0.5f))));
+                return;
+            case "LeakyRelu": Define(node, Unary(node, name, new Activation(ActivationKind.LeakyRelu, node.GetFloat("alpha", 0.01f)))); return;
+            case "Clip": Define(node, ImportClip(node, name)); return;
             case "Softmax":
             {
                 var x = Tensor(node.Inputs[0], name);
@@ -122,14 +141,11 @@ public sealed class OnnxImporter
                 Define(node, new ReshapeLayer(name, ReshapeMode.Flatten, Tensor(node.Inputs[0], name), axis: (int)node.GetInt("axis", 1)));
                 return;
             case "Reshape":
-            {
-                if (!_integers.TryGetValue(Input(node, 1), out var shape))
-                    throw new ModelImportException($"Reshape '{name}': its shape input '{node.Inputs[1]}' is computed at run time; TrtEngine needs it as a constant (export with constant folding).");
-                Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), shape, allowZero: node.GetInt("allowzero", 0) != 0));
+                Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), KnownIntegers(node, 1, "shape"), allowZero: node.GetInt("allowzero", 0) != 0));
                 return;
-            }
             default:
-                throw new InvalidOperationException($"No importer for {node.OpType}."); // CheckOperators rejects these first
+                ImportCnn(node, name);
+                return;
         }
     }
 
@@ -184,7 +200,7 @@ public sealed class OnnxImporter
         return new ElementwiseLayer(name, op, a, b);
     }
 
-    private Layer Unary(OnnxNode node, string name, ActivationKind kind) => new ActivationLayer(name, new Activation(kind), Tensor(node.Inputs[0], name));
+    private Layer Unary(OnnxNode node, string name, Activation activation) => new ActivationLayer(name, activation, Tensor(node.Inputs[0], name));
 
     private void ImportConstant(OnnxNode node)
     {
@@ -192,12 +208,12 @@ public sealed class OnnxImporter
         if (node.GetTensor("value") is OnnxTensor t)
         {
             if (IsFloat(t.DataType)) _values[output] = _network.AddWeights(new ModelWeights(output, ToShape(t.Dims, output), t.ToSingleArray(), WeightKind.Constant));
-            else _integers[output] = t.ToInt64Array();
+            else _integers[output] = new IntegerTensor(ToShape(t.Dims, output), t.ToInt64Array());
         }
         else if (node.FindAttribute("value_float") is { } f) _values[output] = _network.AddWeights(new ModelWeights(output, [], [f.F], WeightKind.Constant));
         else if (node.FindAttribute("value_floats") is { } fs) _values[output] = _network.AddWeights(new ModelWeights(output, [fs.Floats.Count], [.. fs.Floats], WeightKind.Constant));
-        else if (node.FindAttribute("value_int") is { } i) _integers[output] = [i.I];
-        else if (node.FindAttribute("value_ints") is { } iss) _integers[output] = [.. iss.Ints];
+        else if (node.FindAttribute("value_int") is { } i) _integers[output] = new IntegerTensor([], [i.I]);
+        else if (node.FindAttribute("value_ints") is { } iss) _integers[output] = IntegerTensor.Vector([.. iss.Ints]);
         else throw new ModelImportException($"Constant '{NodeName(node)}' has no value TrtEngine can read (value, value_float(s) or value_int(s)).");
     }
 
@@ -225,15 +241,6 @@ public sealed class OnnxImporter
         var v = Float(valueName, user);
         if (v.IsWeight) throw new ModelImportException($"{user}: its input '{valueName}' is a weight; TrtEngine needs a computed tensor here (export with constant folding).");
         return v;
-    }
-
-    private string Input(OnnxNode node, int index)
-    {
-        if (node.Inputs.Count <= index || node.Inputs[index].Length == 0)
-            throw new ModelImportException($"{node.OpType} '{NodeName(node)}' lacks its input {index}.");
-        string name = node.Inputs[index];
-        if (!_integers.ContainsKey(name) && _initializers.TryGetValue(name, out var t) && !IsFloat(t.DataType)) _integers[name] = t.ToInt64Array();
-        return name;
     }
 
     private static bool IsFloat(OnnxDataType type) => type is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16 or OnnxDataType.BFloat16;

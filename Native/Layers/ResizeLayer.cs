@@ -1,3 +1,4 @@
+using System.Numerics;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Runtime;
@@ -37,7 +38,7 @@ public sealed class ResizeLayer : Layer
         var y = new int[4];
         for (int d = 0; d < 4; d++)
         {
-            if (Sizes.Length > 0) y[d] = Sizes[d];
+            if (Sizes.Length > 0) y[d] = d < 2 ? x[d] : Sizes[d]; // the importer checked that N and C keep their size
             else if (!(Scales[d] > 0 && Scales[d] < 1e6f)) throw new ShapeException($"Resize '{Name}': scale {Scales[d]} is invalid.");
             else y[d] = x[d] < 0 ? Shapes.Dynamic : (int)(Scales[d] * x[d]);
             if (d < 2 && y[d] != x[d]) throw new ShapeException($"Resize '{Name}': only H and W may change; {Shapes.Format(x)} would become {Shapes.Format(y)}.");
@@ -50,25 +51,26 @@ public sealed class ResizeLayer : Layer
     {
         int[] x = frame.Shape(Inputs[0]), y = frame.Shape(Output);
         int inH = x[2], inW = x[3], outH = y[2], outW = y[3];
-        float scaleH = Scale(2, inH, outH), scaleW = Scale(3, inW, outW);
+        // Simple nearest rounding depends on whether the axis shrinks.
+        float scaleH = (float)outH / inH, scaleW = (float)outW / inW;
         long planes = (long)y[0] * y[1];
         float* src = frame.Pointer(Inputs[0]), dst = frame.Pointer(Output);
         for (long p = 0; p < planes; p++, src += (long)inH * inW)
         {
             for (int oh = 0; oh < outH; oh++, dst += outW)
             {
-                float sy = Source(oh, scaleH, inH, outH);
+                float sy = Source(oh, 2, inH, outH);
                 if (Mode == ResizeMode.Nearest)
                 {
                     float* row = src + (long)NearestIndex(sy, scaleH, inH) * inW;
-                    for (int ow = 0; ow < outW; ow++) dst[ow] = row[NearestIndex(Source(ow, scaleW, inW, outW), scaleW, inW)];
+                    for (int ow = 0; ow < outW; ow++) dst[ow] = row[NearestIndex(Source(ow, 3, inW, outW), scaleW, inW)];
                     continue;
                 }
                 var (y1, y2, wy) = LinearTaps(sy, inH);
                 float* r1 = src + (long)y1 * inW, r2 = src + (long)y2 * inW;
                 for (int ow = 0; ow < outW; ow++)
                 {
-                    var (x1, x2, wx) = LinearTaps(Source(ow, scaleW, inW, outW), inW);
+                    var (x1, x2, wx) = LinearTaps(Source(ow, 3, inW, outW), inW);
                     float top = r1[x1] * (1f - wx) + r1[x2] * wx;
                     float bottom = r2[x1] * (1f - wx) + r2[x2] * wx;
                     dst[ow] = top * (1f - wy) + bottom * wy;
@@ -77,16 +79,25 @@ public sealed class ResizeLayer : Layer
         }
     }
 
-    /// <summary>The scale the coordinate transform divides by: the given one, or output/input for sizes.</summary>
-    private float Scale(int d, int input, int output) => Sizes.Length > 0 ? (float)output / input : Scales[d];
+    /// <summary>
+    /// The source coordinate of output index <paramref name="o"/> along dim <paramref name="d"/>. Given scales are
+    /// applied in float32; sizes use the exact ratio output/input (in double), as ONNX Runtime's results show.
+    /// </summary>
+    private float Source(int o, int d, int input, int output) => Sizes.Length > 0
+        ? (float)Map<double>(o, (double)output / input, input, output)
+        : Map<float>(o, Scales[d], input, output);
 
-    private float Source(int o, float scale, int input, int output) => Transform switch
+    private T Map<T>(int o, T scale, int input, int output) where T : struct, IFloatingPoint<T>
     {
-        CoordinateTransform.HalfPixel => (o + 0.5f) / scale - 0.5f,
-        CoordinateTransform.PytorchHalfPixel => output > 1 ? (o + 0.5f) / scale - 0.5f : 0f,
-        CoordinateTransform.AlignCorners => output == 1 ? 0f : o * (float)(input - 1) / (output - 1),
-        _ => o / scale,
-    };
+        T half = T.CreateChecked(0.5), x = T.CreateChecked(o);
+        return Transform switch
+        {
+            CoordinateTransform.HalfPixel => (x + half) / scale - half,
+            CoordinateTransform.PytorchHalfPixel => output > 1 ? (x + half) / scale - half : T.Zero,
+            CoordinateTransform.AlignCorners => output == 1 ? T.Zero : x * T.CreateChecked(input - 1) / T.CreateChecked(output - 1),
+            _ => x / scale,
+        };
+    }
 
     private int NearestIndex(float s, float scale, int input)
     {

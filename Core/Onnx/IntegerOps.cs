@@ -1,0 +1,136 @@
+using TrtEngine.Native.Network;
+
+namespace TrtEngine.Core.Onnx;
+
+/// <summary>
+/// The integer operators of shape subgraphs, evaluated at import (ONNX semantics, numpy broadcasting).
+/// Unknown elements stay unknown through arithmetic; problems are <see cref="ModelImportException"/>s naming the node.
+/// </summary>
+internal static class IntegerOps
+{
+    public static IntegerTensor Binary(string op, IntegerTensor a, IntegerTensor b, string node)
+    {
+        int[] dims = Broadcast(node, a.Dims, b.Dims);
+        var y = new long[Count(dims)];
+        for (long i = 0; i < y.LongLength; i++)
+        {
+            long x = a.Values[Source(i, dims, a.Dims)], z = b.Values[Source(i, dims, b.Dims)];
+            if (x == IntegerTensor.Unknown || z == IntegerTensor.Unknown)
+            {
+                y[i] = IntegerTensor.Unknown;
+                continue;
+            }
+            y[i] = op switch
+            {
+                "Add" => x + z,
+                "Sub" => x - z,
+                "Mul" => x * z,
+                "Div" => z == 0 ? throw new ModelImportException($"{op} '{node}' divides by zero.") : x / z,
+                "Equal" => x == z ? 1 : 0,
+                _ => throw new InvalidOperationException($"No integer {op}."),
+            };
+        }
+        return new IntegerTensor(dims, y);
+    }
+
+    public static IntegerTensor Where(IntegerTensor condition, IntegerTensor a, IntegerTensor b, string node)
+    {
+        int[] dims = Broadcast(node, Broadcast(node, condition.Dims, a.Dims), b.Dims);
+        var y = new long[Count(dims)];
+        for (long i = 0; i < y.LongLength; i++)
+        {
+            long c = condition.Values[Source(i, dims, condition.Dims)];
+            y[i] = c == IntegerTensor.Unknown ? c : c != 0 ? a.Values[Source(i, dims, a.Dims)] : b.Values[Source(i, dims, b.Dims)];
+        }
+        return new IntegerTensor(dims, y);
+    }
+
+    public static IntegerTensor Gather(IntegerTensor data, IntegerTensor indices, long axisAttribute, string node)
+    {
+        int axis = Axis(axisAttribute, data.Dims.Length, node);
+        int outer = (int)Count(data.Dims.AsSpan(0, axis)), extent = data.Dims[axis], inner = (int)Count(data.Dims.AsSpan(axis + 1));
+        int[] dims = [.. data.Dims[..axis], .. indices.Dims, .. data.Dims[(axis + 1)..]];
+        var y = new long[Count(dims)];
+        int n = indices.Values.Length, k = 0;
+        for (int o = 0; o < outer; o++)
+            for (int j = 0; j < n; j++)
+            {
+                long index = indices.Values[j];
+                if (index < 0) index += extent;
+                if (index < 0 || index >= extent) throw new ModelImportException($"Gather '{node}': index {indices.Values[j]} is out of range for {extent}.");
+                Array.Copy(data.Values, ((long)o * extent + index) * inner, y, k, inner);
+                k += inner;
+            }
+        return new IntegerTensor(dims, y);
+    }
+
+    public static IntegerTensor Concat(IReadOnlyList<IntegerTensor> inputs, long axisAttribute, string node)
+    {
+        int rank = inputs[0].Dims.Length;
+        int axis = Axis(axisAttribute, rank, node);
+        int[] dims = (int[])inputs[0].Dims.Clone();
+        dims[axis] = inputs.Sum(t => t.Dims.Length == rank ? t.Dims[axis] : throw new ModelImportException($"Concat '{node}': inputs differ in rank."));
+        int outer = (int)Count(dims.AsSpan(0, axis));
+        var y = new List<long>();
+        for (int o = 0; o < outer; o++)
+            foreach (var t in inputs)
+            {
+                int block = (int)Count(t.Dims.AsSpan(axis));
+                y.AddRange(t.Values.AsSpan(o * block, block));
+            }
+        if (y.Count != Count(dims)) throw new ModelImportException($"Concat '{node}': inputs differ outside axis {axisAttribute}.");
+        return new IntegerTensor(dims, [.. y]);
+    }
+
+    /// <summary>Slice of a 1-D tensor (shape vectors), with ONNX clamping and negative steps.</summary>
+    public static IntegerTensor Slice(IntegerTensor data, long start, long end, long step, string node)
+    {
+        if (data.Dims.Length != 1) throw new ModelImportException($"Slice '{node}': only 1-D integer tensors are sliced at import, not {Shapes.Format(data.Dims)}.");
+        if (step == 0) throw new ModelImportException($"Slice '{node}': step 0.");
+        int n = data.Dims[0];
+        if (start < 0) start += n;
+        if (end < 0) end += n;
+        var y = new List<long>();
+        if (step > 0)
+            for (long i = Math.Clamp(start, 0, n); i < Math.Clamp(end, 0, n); i += step) y.Add(data.Values[i]);
+        else
+            for (long i = Math.Clamp(start, 0, n - 1); i > Math.Clamp(end, -1, n - 1); i += step) y.Add(data.Values[i]);
+        return IntegerTensor.Vector([.. y]);
+    }
+
+    public static int Axis(long axis, int rank, string node)
+    {
+        long a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank) throw new ModelImportException($"'{node}': axis {axis} is out of range for rank {rank}.");
+        return (int)a;
+    }
+
+    private static int[] Broadcast(string node, int[] a, int[] b)
+    {
+        try
+        {
+            return Shapes.Broadcast(a, b);
+        }
+        catch (ShapeException e)
+        {
+            throw new ModelImportException($"'{node}': {e.Message}");
+        }
+    }
+
+    /// <summary>The flat index in an operand of shape <paramref name="dims"/> broadcast to <paramref name="output"/>.</summary>
+    private static long Source(long flat, int[] output, int[] dims)
+    {
+        long index = 0, stride = 1;
+        for (int d = output.Length - 1, e = dims.Length - 1; d >= 0; d--, e--)
+        {
+            long coordinate = flat % output[d];
+            flat /= output[d];
+            if (e < 0) continue;
+            if (dims[e] != 1) index += coordinate * stride;
+            stride *= dims[e];
+        }
+        return index;
+    }
+
+    private static long Count(ReadOnlySpan<int> dims) => Shapes.ElementCount(dims);
+}

@@ -1,0 +1,324 @@
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
+
+namespace TrtEngine.Core.Onnx;
+
+/// <summary>Convolutional-network operators: convolutions, pooling, normalisation and tensor reshuffling.</summary>
+public sealed partial class OnnxImporter
+{
+    private void ImportCnn(OnnxNode node, string name)
+    {
+        switch (node.OpType)
+        {
+            case "Conv": Define(node, ImportConv(node, name)); return;
+            case "ConvTranspose": Define(node, ImportConvTranspose(node, name)); return;
+            case "BatchNormalization":
+                Define(node, new BatchNormLayer(name, Tensor(node.Inputs[0], name), Weight(node, 1), Weight(node, 2), Weight(node, 3), Weight(node, 4), node.GetFloat("epsilon", 1e-5f)));
+                return;
+            case "MaxPool" or "AveragePool": Define(node, ImportPool(node, name)); return;
+            case "GlobalAveragePool" or "GlobalMaxPool":
+                Define(node, new PoolLayer(name, Tensor(node.Inputs[0], name), node.OpType == "GlobalMaxPool" ? PoolKind.Max : PoolKind.Average,
+                    [], [], [], [], false, false, AutoPad.NotSet, global: true));
+                return;
+            case "Concat":
+                Define(node, new ConcatLayer(name, (int)node.GetInt("axis", 0), node.Inputs.Where(i => i.Length > 0).Select(i => Float(i, name)).ToArray()));
+                return;
+            case "Split": ImportSplit(node, name); return;
+            case "Slice":
+            {
+                var (starts, ends, axes, steps) = SliceParameters(node);
+                Define(node, new SliceLayer(name, Tensor(node.Inputs[0], name), starts, ends, axes, steps));
+                return;
+            }
+            case "Transpose":
+            {
+                var x = Tensor(node.Inputs[0], name);
+                int rank = _network.Dims(x).Length;
+                int[] perm = node.GetInts("perm") is { } p ? p.Select(v => (int)v).ToArray() : Enumerable.Range(0, rank).Reverse().ToArray();
+                Define(node, new TransposeLayer(name, x, perm));
+                return;
+            }
+            case "Squeeze" or "Unsqueeze":
+            {
+                var x = Float(node.Inputs[0], name);
+                int[] dims = _network.Dims(x);
+                Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, x, ReshapeTarget(name, dims, Squeezed(node, name, dims))));
+                return;
+            }
+            case "Pad": Define(node, ImportPad(node, name)); return;
+            case "Resize" or "Upsample": Define(node, ImportResize(node, name)); return;
+            case "ReduceMean": Define(node, ImportReduce(node, name, ReduceKind.Mean, 18)); return;
+            case "ReduceSum": Define(node, ImportReduce(node, name, ReduceKind.Sum, 13)); return;
+            case "ReduceMax": Define(node, ImportReduce(node, name, ReduceKind.Max, 18)); return;
+            case "Cast":
+            {
+                var to = (OnnxDataType)node.GetInt("to", 0);
+                if (!IsFloat(to)) throw new ModelImportException($"Cast '{name}' turns a float tensor into {to}; TrtEngine computes integers only at import.");
+                var x = Float(node.Inputs[0], name);
+                _values[node.Outputs[0]] = x.IsWeight ? x : _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, x), node.Outputs[0]);
+                return;
+            }
+            default:
+                throw new ModelImportException($"{node.OpType} '{name}' works on float tensors here; TrtEngine evaluates {node.OpType} only on integer tensors known at import.");
+        }
+    }
+
+    private ValueRef Weight(OnnxNode node, int index)
+    {
+        var v = Float(node.Inputs[index], NodeName(node));
+        if (!v.IsWeight) throw new ModelImportException($"{node.OpType} '{NodeName(node)}': input '{node.Inputs[index]}' is computed at run time; TrtEngine needs it as a weight.");
+        return v;
+    }
+
+    /// <summary>A 4-D (NCHW) run-time tensor; TrtEngine runs 2-D convolutions and pools only.</summary>
+    private ValueRef Image(OnnxNode node, string name)
+    {
+        var x = Tensor(node.Inputs[0], name);
+        if (_network.Dims(x).Length != 4)
+            throw new ModelImportException($"{node.OpType} '{name}': input {Shapes.Format(_network.Dims(x))} is not 4-D; TrtEngine runs 2-D (NCHW) {node.OpType} only.");
+        return x;
+    }
+
+    private static int[] Ints(OnnxNode node, string attribute, int[] fallback) =>
+        node.GetInts(attribute) is { } v ? v.Select(i => checked((int)i)).ToArray() : fallback;
+
+    private static AutoPad ParseAutoPad(OnnxNode node, string name) => node.GetString("auto_pad", "NOTSET") switch
+    {
+        "NOTSET" or "" => AutoPad.NotSet,
+        "SAME_UPPER" => AutoPad.SameUpper,
+        "SAME_LOWER" => AutoPad.SameLower,
+        "VALID" => AutoPad.Valid,
+        var other => throw new ModelImportException($"{node.OpType} '{name}': auto_pad '{other}' is unknown."),
+    };
+
+    private Layer ImportConv(OnnxNode node, string name)
+    {
+        var x = Image(node, name);
+        var w = Weight(node, 1);
+        int[] wDims = _network.Dims(w);
+        if (wDims.Length != 4) throw new ModelImportException($"Conv '{name}': weight {Shapes.Format(wDims)} is not 4-D.");
+        var bias = Has(node, 2) ? Weight(node, 2) : ValueRef.None;
+        return new ConvLayer(name, x, w, bias, Ints(node, "kernel_shape", [wDims[2], wDims[3]]), Ints(node, "strides", [1, 1]), Ints(node, "pads", [0, 0, 0, 0]),
+            Ints(node, "dilations", [1, 1]), (int)node.GetInt("group", 1), ParseAutoPad(node, name));
+    }
+
+    private Layer ImportPool(OnnxNode node, string name)
+    {
+        if (node.Outputs.Count > 1 && node.Outputs[1].Length > 0)
+            throw new ModelImportException($"MaxPool '{name}': the Indices output is not supported.");
+        var x = Image(node, name);
+        int[] kernel = Ints(node, "kernel_shape", []);
+        if (kernel.Length != 2) throw new ModelImportException($"{node.OpType} '{name}': kernel_shape [{string.Join(", ", kernel)}] is not 2-D.");
+        return new PoolLayer(name, x, node.OpType == "MaxPool" ? PoolKind.Max : PoolKind.Average, kernel, Ints(node, "strides", [1, 1]), Ints(node, "pads", [0, 0, 0, 0]),
+            Ints(node, "dilations", [1, 1]), node.GetInt("ceil_mode", 0) != 0, node.GetInt("count_include_pad", 0) != 0, ParseAutoPad(node, name), global: false);
+    }
+
+    private Layer ImportConvTranspose(OnnxNode node, string name)
+    {
+        var x = Image(node, name);
+        var w = Weight(node, 1);
+        int[] wDims = _network.Dims(w), xDims = _network.Dims(x);
+        if (wDims.Length != 4) throw new ModelImportException($"ConvTranspose '{name}': weight {Shapes.Format(wDims)} is not 4-D.");
+        var bias = Has(node, 2) ? Weight(node, 2) : ValueRef.None;
+        int[] strides = Ints(node, "strides", [1, 1]), dilations = Ints(node, "dilations", [1, 1]), outputPadding = Ints(node, "output_padding", [0, 0]);
+        int[] pads = Ints(node, "pads", [0, 0, 0, 0]);
+        int[] outputShape = Ints(node, "output_shape", []);
+        var autoPad = ParseAutoPad(node, name);
+        if (outputShape.Length > 0 || autoPad is AutoPad.SameUpper or AutoPad.SameLower)
+        {
+            // The spec derives the pads from the wanted output size: total = stride·(in−1) + output_padding + extent − out.
+            if (xDims[2] < 0 || xDims[3] < 0) throw new ModelImportException($"ConvTranspose '{name}': output_shape or auto_pad needs static H and W, not {Shapes.Format(xDims)}.");
+            int[] target = outputShape.Length > 0 ? outputShape[^2..] : [xDims[2] * strides[0], xDims[3] * strides[1]];
+            for (int d = 0; d < 2; d++)
+            {
+                int total = strides[d] * (xDims[2 + d] - 1) + outputPadding[d] + (wDims[2 + d] - 1) * dilations[d] + 1 - target[d];
+                if (total < 0) throw new ModelImportException($"ConvTranspose '{name}': output_shape {target[d]} needs output_padding, which the model does not give.");
+                bool upper = autoPad == AutoPad.SameUpper; // NOTSET splits as SAME_LOWER, as the spec and ONNX Runtime do
+                pads[d] = upper ? total / 2 : total - total / 2;
+                pads[d + 2] = total - pads[d];
+            }
+        }
+        return new ConvTransposeLayer(name, x, w, bias, strides, pads, dilations, outputPadding, (int)node.GetInt("group", 1));
+    }
+
+    private Layer ImportClip(OnnxNode node, string name)
+    {
+        float min = float.NegativeInfinity, max = float.PositiveInfinity;
+        if (Opset < 11)
+        {
+            min = node.GetFloat("min", min);
+            max = node.GetFloat("max", max);
+        }
+        else
+        {
+            if (Has(node, 1)) min = ConstantFloats(node, 1)[0];
+            if (Has(node, 2)) max = ConstantFloats(node, 2)[0];
+        }
+        return new ActivationLayer(name, new Activation(ActivationKind.Clip, min, max), Tensor(node.Inputs[0], name));
+    }
+
+    private void ImportSplit(OnnxNode node, string name)
+    {
+        var x = Tensor(node.Inputs[0], name);
+        int[] dims = _network.Dims(x);
+        long axis = IntegerOps.Axis(node.GetInt("axis", 0), dims.Length, name);
+        int parts = node.Outputs.Count;
+        long[]? split = Opset < 13 ? (node.GetInts("split") is { } s ? [.. s] : null) : Has(node, 1) ? KnownIntegers(node, 1, "split") : null;
+        if (split is null)
+        {
+            int extent = dims[axis];
+            if (extent < 0) throw new ModelImportException($"Split '{name}': splitting the dynamic dimension {axis} of {Shapes.Format(dims)} into equal parts needs its size.");
+            // Opset 18's num_outputs gives the last part what remains; before, the parts must be equal.
+            long chunk = node.FindAttribute("num_outputs") is not null ? (extent + parts - 1) / parts : extent / parts;
+            split = Enumerable.Range(0, parts).Select(i => Math.Max(0, Math.Min(chunk, extent - i * chunk))).ToArray();
+        }
+        if (split.Length != parts) throw new ModelImportException($"Split '{name}': {split.Length} sizes for {parts} outputs.");
+        long start = 0;
+        for (int i = 0; i < parts; i++)
+        {
+            long end = start + split[i];
+            if (node.Outputs[i].Length > 0)
+                _values[node.Outputs[i]] = _network.AddLayer(new SliceLayer($"{name}/{i}", x, [start], [end], [axis], [1]), node.Outputs[i]);
+            start = end;
+        }
+    }
+
+    /// <summary>
+    /// A Reshape target for a Squeeze/Unsqueeze result: static dims by value, a dynamic dim that keeps its position
+    /// as 0 (copy), one other dynamic dim as -1.
+    /// </summary>
+    private static long[] ReshapeTarget(string name, int[] dims, int[] origins)
+    {
+        var target = new long[origins.Length];
+        bool inferred = false;
+        for (int i = 0; i < origins.Length; i++)
+        {
+            int source = origins[i];
+            if (source < 0) target[i] = 1;
+            else if (dims[source] >= 0) target[i] = dims[source];
+            else if (source == i) target[i] = 0;
+            else if (!inferred)
+            {
+                target[i] = -1;
+                inferred = true;
+            }
+            else throw new ModelImportException($"'{name}': more than one dynamic dimension of {Shapes.Format(dims)} moves; TrtEngine cannot express this reshape.");
+        }
+        return target;
+    }
+
+    private Layer ImportPad(OnnxNode node, string name)
+    {
+        var x = Tensor(node.Inputs[0], name);
+        int rank = _network.Dims(x).Length;
+        var mode = node.GetString("mode", "constant") switch
+        {
+            "constant" => PadMode.Constant,
+            "reflect" => PadMode.Reflect,
+            "edge" => PadMode.Edge,
+            var other => throw new ModelImportException($"Pad '{name}': mode '{other}' is not supported (constant, reflect, edge)."),
+        };
+        long[] pads;
+        float value = 0f;
+        if (Opset < 11)
+        {
+            pads = [.. node.GetInts("pads") ?? []];
+            value = node.GetFloat("value", 0f);
+        }
+        else
+        {
+            pads = KnownIntegers(node, 1, "pads");
+            if (Has(node, 2)) value = ConstantFloats(node, 2)[0];
+            if (Has(node, 3))
+            {
+                // Opset 18: pads for the listed axes only.
+                long[] axes = KnownIntegers(node, 3, "axes");
+                if (pads.Length != 2 * axes.Length) throw new ModelImportException($"Pad '{name}': {pads.Length} pads for {axes.Length} axes.");
+                var full = new long[2 * rank];
+                for (int i = 0; i < axes.Length; i++)
+                {
+                    int a = IntegerOps.Axis(axes[i], rank, name);
+                    full[a] = pads[i];
+                    full[a + rank] = pads[i + axes.Length];
+                }
+                pads = full;
+            }
+        }
+        if (pads.Length != 2 * rank) throw new ModelImportException($"Pad '{name}': {pads.Length} pads for rank {rank}.");
+        return new PadLayer(name, x, mode, pads, value);
+    }
+
+    private Layer ImportResize(OnnxNode node, string name)
+    {
+        var x = Tensor(node.Inputs[0], name);
+        int[] dims = _network.Dims(x);
+        if (dims.Length != 4) throw new ModelImportException($"{node.OpType} '{name}': input {Shapes.Format(dims)} is not 4-D; TrtEngine resizes NCHW tensors.");
+        var mode = node.GetString("mode", "nearest") switch
+        {
+            "nearest" => ResizeMode.Nearest,
+            "linear" or "bilinear" => ResizeMode.Linear,
+            var other => throw new ModelImportException($"{node.OpType} '{name}': mode '{other}' is not supported (nearest, linear)."),
+        };
+        bool legacy = node.OpType == "Upsample" || Opset < 11;
+        float[] scales = [];
+        long[] sizes = [];
+        var nearest = NearestMode.Simple;
+        var transform = CoordinateTransform.Asymmetric;
+        if (legacy)
+        {
+            scales = node.GetFloats("scales") is { } s ? [.. s] : ConstantFloats(node, 1);
+        }
+        else
+        {
+            nearest = node.GetString("nearest_mode", "round_prefer_floor") switch
+            {
+                "round_prefer_floor" => NearestMode.RoundPreferFloor,
+                "round_prefer_ceil" => NearestMode.RoundPreferCeil,
+                "floor" => NearestMode.Floor,
+                "ceil" => NearestMode.Ceil,
+                var other => throw new ModelImportException($"Resize '{name}': nearest_mode '{other}' is unknown."),
+            };
+            transform = node.GetString("coordinate_transformation_mode", "half_pixel") switch
+            {
+                "half_pixel" => CoordinateTransform.HalfPixel,
+                "asymmetric" => CoordinateTransform.Asymmetric,
+                "align_corners" => CoordinateTransform.AlignCorners,
+                "pytorch_half_pixel" => CoordinateTransform.PytorchHalfPixel,
+                var other => throw new ModelImportException($"Resize '{name}': coordinate_transformation_mode '{other}' is not supported."),
+            };
+            if (node.GetInt("antialias", 0) != 0) throw new ModelImportException($"Resize '{name}': antialias is not supported.");
+            if (Has(node, 2)) scales = ConstantFloats(node, 2);
+            if (scales.Length == 0 && Has(node, 3)) sizes = KnownIntegers(node, 3, "sizes");
+            if (sizes.Length > 0 && node.GetString("keep_aspect_ratio_policy", "stretch") != "stretch")
+                throw new ModelImportException($"Resize '{name}': keep_aspect_ratio_policy other than stretch is not supported.");
+            if (node.GetInts("axes") is { } axes)
+            {
+                // Opset 18: scales or sizes for the listed axes; the others keep their size.
+                var fullScales = new float[] { 1, 1, 1, 1 };
+                var fullSizes = dims.Select(d => (long)d).ToArray();
+                for (int i = 0; i < axes.Count; i++)
+                {
+                    int a = IntegerOps.Axis(axes[i], 4, name);
+                    if (scales.Length > 0) fullScales[a] = scales[i];
+                    else fullSizes[a] = sizes[i];
+                }
+                if (scales.Length > 0) scales = fullScales;
+                else sizes = fullSizes;
+            }
+        }
+        if (scales.Length == 0 && sizes.Length == 0) throw new ModelImportException($"{node.OpType} '{name}' has neither scales nor sizes.");
+        if ((scales.Length > 0 && scales.Length != 4) || (sizes.Length > 0 && sizes.Length != 4))
+            throw new ModelImportException($"{node.OpType} '{name}': needs 4 scales or sizes for input {Shapes.Format(dims)}.");
+        if (scales.Length > 0 && (scales[0] != 1f || scales[1] != 1f) || sizes.Length > 0 && ((dims[0] >= 0 && sizes[0] != dims[0]) || (dims[1] >= 0 && sizes[1] != dims[1])))
+            throw new ModelImportException($"{node.OpType} '{name}': TrtEngine resizes H and W only; N and C must keep their size.");
+        if (sizes.Any(s => s < 0 || s > int.MaxValue)) throw new ModelImportException($"Resize '{name}': sizes [{string.Join(", ", sizes)}] are invalid.");
+        return new ResizeLayer(name, x, mode, nearest, transform, scales, sizes.Select(s => (int)s).ToArray());
+    }
+
+    private Layer ImportReduce(OnnxNode node, string name, ReduceKind kind, int axesInputOpset)
+    {
+        long[] axes = (Opset < axesInputOpset ? node.GetInts("axes") is { } a ? [.. a] : null : Has(node, 1) ? KnownIntegers(node, 1, "axes") : null) ?? [];
+        return new ReduceLayer(name, Tensor(node.Inputs[0], name), kind, axes, node.GetInt("keepdims", 1) != 0, node.GetInt("noop_with_empty_axes", 0) != 0);
+    }
+}

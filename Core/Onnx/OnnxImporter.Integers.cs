@@ -1,0 +1,194 @@
+using TrtEngine.Native.Network;
+
+namespace TrtEngine.Core.Onnx;
+
+/// <summary>Integer structure: shape subgraphs folded at import, and the constant operands of float operators.</summary>
+public sealed partial class OnnxImporter
+{
+    /// <summary>True when the operands that decide the result type are integer tensors (so the node is shape arithmetic).</summary>
+    private bool FoldsAsIntegers(OnnxNode node) => node.OpType switch
+    {
+        "Add" or "Sub" or "Mul" or "Div" or "Equal" or "Concat" => node.Inputs.All(IsInteger),
+        "Where" => IsInteger(node.Inputs[1]) && IsInteger(node.Inputs[2]),
+        _ => IsInteger(node.Inputs[0]),
+    };
+
+    private void FoldIntegers(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        switch (node.OpType)
+        {
+            case "Shape": _integers[output] = ShapeOf(node, name); return;
+            case "ConstantOfShape":
+            {
+                long[] shape = KnownIntegers(node, 0, "shape");
+                int[] dims = ToShape(shape, output);
+                var value = node.GetTensor("value");
+                long count = Shapes.ElementCount(dims);
+                if (value is null || IsFloat(value.DataType))
+                {
+                    float fill = value?.ToSingleArray()[0] ?? 0f;
+                    _values[output] = _network.AddWeights(new ModelWeights(output, dims, Enumerable.Repeat(fill, checked((int)count)).ToArray(), WeightKind.Constant));
+                }
+                else _integers[output] = new IntegerTensor(dims, Enumerable.Repeat(value.ToInt64Array()[0], checked((int)count)).ToArray());
+                return;
+            }
+            case "Identity": _integers[output] = Integer(node.Inputs[0], name); return;
+            case "Cast":
+            {
+                var x = Integer(node.Inputs[0], name);
+                var to = (OnnxDataType)node.GetInt("to", (long)OnnxDataType.Int64);
+                if (IsFloat(to))
+                {
+                    if (!x.IsKnown) throw RunTime(node, name, node.Inputs[0]);
+                    _values[output] = _network.AddWeights(new ModelWeights(output, x.Dims, x.Values.Select(v => (float)v).ToArray(), WeightKind.Constant));
+                }
+                else _integers[output] = to == OnnxDataType.Bool ? x with { Values = x.Values.Select(v => v is 0 or IntegerTensor.Unknown ? v : 1).ToArray() } : x;
+                return;
+            }
+            case "Reshape":
+            {
+                var x = Integer(node.Inputs[0], name);
+                int[] dims = ShapeInference.Reshape(x.Dims, KnownIntegers(node, 1, "shape"), node.GetInt("allowzero", 0) != 0);
+                _integers[output] = x with { Dims = dims };
+                return;
+            }
+            case "Gather": _integers[output] = IntegerOps.Gather(Integer(node.Inputs[0], name), Integer(node.Inputs[1], name), node.GetInt("axis", 0), name); return;
+            case "Concat":
+                _integers[output] = IntegerOps.Concat(node.Inputs.Select(i => Integer(i, name)).ToList(), node.GetInt("axis", 0), name);
+                return;
+            case "Unsqueeze" or "Squeeze":
+            {
+                var x = Integer(node.Inputs[0], name);
+                _integers[output] = x with { Dims = Squeezed(node, name, x.Dims).Select(o => o < 0 ? 1 : x.Dims[o]).ToArray() };
+                return;
+            }
+            case "Slice":
+            {
+                var (starts, ends, axes, steps) = SliceParameters(node);
+                var x = Integer(node.Inputs[0], name);
+                if (axes.Length != 1 || IntegerOps.Axis(axes[0], x.Dims.Length, name) != 0)
+                    throw new ModelImportException($"Slice '{name}': integer tensors are sliced at import along their only axis.");
+                _integers[output] = IntegerOps.Slice(x, starts[0], ends[0], steps[0], name);
+                return;
+            }
+            case "Where":
+                _integers[output] = IntegerOps.Where(Integer(node.Inputs[0], name), Integer(node.Inputs[1], name), Integer(node.Inputs[2], name), name);
+                return;
+            default:
+                _integers[output] = IntegerOps.Binary(node.OpType, Integer(node.Inputs[0], name), Integer(node.Inputs[1], name), name);
+                return;
+        }
+    }
+
+    /// <summary>Shape (with opset-15 start/end): static dims are known, dynamic ones <see cref="IntegerTensor.Unknown"/>.</summary>
+    private IntegerTensor ShapeOf(OnnxNode node, string name)
+    {
+        string input = node.Inputs[0];
+        int[] dims = IsInteger(input) ? Integer(input, name).Dims : _network.Dims(Float(input, name));
+        int rank = dims.Length;
+        long start = node.GetInt("start", 0), end = node.GetInt("end", rank);
+        start = Math.Clamp(start < 0 ? start + rank : start, 0, rank);
+        end = Math.Clamp(end < 0 ? end + rank : end, start, rank);
+        return IntegerTensor.Vector(dims[(int)start..(int)end].Select(d => d < 0 ? IntegerTensor.Unknown : (long)d).ToArray());
+    }
+
+    private bool IsInteger(string valueName) =>
+        valueName.Length > 0 && (_integers.ContainsKey(valueName) ||
+        (!_bound.ContainsKey(valueName) && _initializers.TryGetValue(valueName, out var t) && !IsFloat(t.DataType)));
+
+    private IntegerTensor Integer(string valueName, string user)
+    {
+        if (_integers.TryGetValue(valueName, out var t)) return t;
+        if (IsInteger(valueName))
+        {
+            var init = _initializers[valueName];
+            return _integers[valueName] = new IntegerTensor(ToShape(init.Dims, valueName), init.ToInt64Array());
+        }
+        throw new ModelImportException($"{user}: '{valueName}' is not an integer tensor known at import (it is computed at run time or is a float tensor).");
+    }
+
+    private static bool Has(OnnxNode node, int index) => node.Inputs.Count > index && node.Inputs[index].Length > 0;
+
+    /// <summary>An integer operand every element of which is known at import.</summary>
+    private long[] KnownIntegers(OnnxNode node, int index, string what)
+    {
+        string name = NodeName(node);
+        if (!Has(node, index)) throw new ModelImportException($"{node.OpType} '{name}' lacks its input {index} ({what}).");
+        string input = node.Inputs[index];
+        if (!IsInteger(input)) throw RunTime(node, name, input);
+        var t = Integer(input, name);
+        if (!t.IsKnown) throw RunTime(node, name, input);
+        return t.Values;
+    }
+
+    private static ModelImportException RunTime(OnnxNode node, string name, string input) =>
+        new($"{node.OpType} '{name}': its input '{input}' is computed at run time (or depends on a dynamic dimension); TrtEngine needs it as a constant (export with constant folding and static shapes).");
+
+    /// <summary>An INTS attribute, else the integer input at <paramref name="index"/>, else null.</summary>
+    private long[]? AttributeOrInput(OnnxNode node, string attribute, int index) =>
+        node.GetInts(attribute) is { } ints ? [.. ints] : Has(node, index) ? KnownIntegers(node, index, attribute) : null;
+
+    /// <summary>The values of a constant float (or integer) operand, read at import.</summary>
+    private float[] ConstantFloats(OnnxNode node, int index)
+    {
+        string name = NodeName(node), input = node.Inputs[index];
+        if (IsInteger(input)) return KnownIntegers(node, index, input).Select(v => (float)v).ToArray();
+        var v = Float(input, name);
+        if (!v.IsWeight) throw RunTime(node, name, input);
+        return _network.Weights[v.Index].Values;
+    }
+
+    private (long[] Starts, long[] Ends, long[] Axes, long[] Steps) SliceParameters(OnnxNode node)
+    {
+        long[] starts, ends;
+        long[]? axes, steps = null;
+        if (Opset < 10)
+        {
+            starts = [.. node.GetInts("starts") ?? []];
+            ends = [.. node.GetInts("ends") ?? []];
+            axes = node.GetInts("axes") is { } a ? [.. a] : null;
+        }
+        else
+        {
+            starts = KnownIntegers(node, 1, "starts");
+            ends = KnownIntegers(node, 2, "ends");
+            axes = Has(node, 3) ? KnownIntegers(node, 3, "axes") : null;
+            steps = Has(node, 4) ? KnownIntegers(node, 4, "steps") : null;
+        }
+        axes ??= Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
+        steps ??= Enumerable.Repeat(1L, starts.Length).ToArray();
+        if (ends.Length != starts.Length || axes.Length != starts.Length || steps.Length != starts.Length)
+            throw new ModelImportException($"Slice '{NodeName(node)}': starts, ends, axes and steps differ in length.");
+        return (starts, ends, axes, steps);
+    }
+
+    /// <summary>
+    /// For Squeeze and Unsqueeze: each output dim's source input dim, or -1 for an inserted 1.
+    /// Axes come from the attribute (before opset 13) or the input.
+    /// </summary>
+    private int[] Squeezed(OnnxNode node, string name, int[] dims)
+    {
+        long[]? axes = AttributeOrInput(node, "axes", 1);
+        if (node.OpType == "Unsqueeze")
+        {
+            if (axes is null) throw new ModelImportException($"Unsqueeze '{name}' has no axes.");
+            int rank = dims.Length + axes.Length;
+            var inserted = axes.Select(a => IntegerOps.Axis(a, rank, name)).ToHashSet();
+            if (inserted.Count != axes.Length) throw new ModelImportException($"Unsqueeze '{name}': an axis is repeated.");
+            var origins = new int[rank];
+            for (int i = 0, next = 0; i < rank; i++) origins[i] = inserted.Contains(i) ? -1 : next++;
+            return origins;
+        }
+        HashSet<int> removed;
+        if (axes is null)
+        {
+            if (!Shapes.IsStatic(dims)) throw new ModelImportException($"Squeeze '{name}': without axes it needs static dims, not {Shapes.Format(dims)}.");
+            removed = Enumerable.Range(0, dims.Length).Where(d => dims[d] == 1).ToHashSet();
+        }
+        else removed = axes.Select(a => IntegerOps.Axis(a, dims.Length, name)).ToHashSet();
+        foreach (int d in removed)
+            if (dims[d] > 1) throw new ModelImportException($"Squeeze '{name}': dimension {d} of {Shapes.Format(dims)} is not 1.");
+        return Enumerable.Range(0, dims.Length).Where(d => !removed.Contains(d)).ToArray();
+    }
+}

@@ -1,0 +1,364 @@
+using TrtEngine.Testing.Onnx;
+
+namespace TrtEngine.Core.Tests.Operators;
+
+/// <summary>
+/// The tensor-reshuffling and CNN helper operators (Concat, Slice, Split, Transpose, Squeeze/Unsqueeze, Pad, Resize,
+/// Reduce, ConvTranspose, clip-like activations, folded shape subgraphs) against ONNX Runtime: relative L2 ≤ 1e-5.
+/// </summary>
+public sealed class TensorOperatorTests
+{
+    private const double Tolerance = 1e-5;
+
+    private static void AssertClose(OperatorCase c)
+    {
+        double error = c.Compare();
+        Assert.True(error <= Tolerance, $"relative L2 error {error:E2} > {Tolerance:E0}");
+    }
+
+    private static OperatorCase Case(int opset, params int[] shape)
+    {
+        var c = new OperatorCase().Input("x", shape).Output("y");
+        c.Model.Opset = opset;
+        return c;
+    }
+
+    private static void Ints(OperatorCase c, string name, params long[] values) => c.Model.AddInitializer(name, values, [values.Length]);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(-1)]
+    [InlineData(0)]
+    public void Concat_tensors_and_a_weight(int axis)
+    {
+        var c = new OperatorCase().Input("a", 2, 3, 4).Input("b", 2, 3, 4).Weight("w", 2, 3, 4).Output("y");
+        c.Model.AddNode("Concat", ["a", "w", "b"], ["y"], ("axis", (long)axis));
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData(new long[] { 1, -3 }, new long[] { 100, -1 }, new long[] { 1, -1 }, new long[] { 1, 2 })]
+    [InlineData(new long[] { -1, 4 }, new long[] { long.MinValue, 0 }, new long[] { 2, 3 }, new long[] { -1, -2 })]
+    [InlineData(new long[] { 0 }, new long[] { 2 }, new long[] { 0 }, new long[] { 1 })]
+    [InlineData(new long[] { 5, 0 }, new long[] { 1, 8 }, new long[] { -2, 1 }, new long[] { -2, 3 })]
+    public void Slice(long[] starts, long[] ends, long[] axes, long[] steps)
+    {
+        var c = Case(13, 3, 4, 5, 6);
+        Ints(c, "starts", starts);
+        Ints(c, "ends", ends);
+        Ints(c, "axes", axes);
+        Ints(c, "steps", steps);
+        c.Model.AddNode("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"]);
+        AssertClose(c);
+    }
+
+    [Fact]
+    public void Slice_opset9_attributes()
+    {
+        var c = Case(9, 4, 6);
+        c.Model.AddNode("Slice", ["x"], ["y"], ("starts", new long[] { 1, -4 }), ("ends", new long[] { 3, 1000 }), ("axes", new long[] { 0, 1 }));
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData(11, "attribute")]
+    [InlineData(13, "input")]
+    [InlineData(13, "equal")]
+    [InlineData(18, "num_outputs")]
+    public void Split(int opset, string form)
+    {
+        var c = new OperatorCase().Input("x", 2, 7, 3).Output("y0").Output("y1").Output("y2");
+        c.Model.Opset = opset;
+        var attributes = new List<(string, object)> { ("axis", -2L) };
+        string[] inputs = ["x"];
+        int size = form == "equal" ? 6 : 7;
+        if (form == "equal")
+        {
+            c = new OperatorCase().Input("x", 2, 6, 3).Output("y0").Output("y1").Output("y2");
+            c.Model.Opset = opset;
+        }
+        if (form == "attribute") attributes.Add(("split", new long[] { 2, 4, 1 }));
+        if (form == "input")
+        {
+            Ints(c, "split", 3, 0, 4);
+            inputs = ["x", "split"];
+        }
+        if (form == "num_outputs") attributes.Add(("num_outputs", 3L));
+        Assert.True(size > 0);
+        c.Model.AddNode("Split", inputs, ["y0", "y1", "y2"], [.. attributes]);
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData(new[] { 2, 3, 4, 5 }, new long[] { 0, 2, 3, 1 })]
+    [InlineData(new[] { 2, 3, 4, 5 }, new long[] { 0, 1, 3, 2 })]
+    [InlineData(new[] { 2, 3, 4, 5 }, null)]
+    [InlineData(new[] { 2, 3, 1, 4, 5, 2 }, new long[] { 5, 0, 3, 2, 4, 1 })]
+    [InlineData(new[] { 33, 17 }, new long[] { 1, 0 })]
+    public void Transpose(int[] shape, long[]? perm)
+    {
+        var c = Case(17, shape);
+        if (perm is null) c.Model.AddNode("Transpose", ["x"], ["y"]);
+        else c.Model.AddNode("Transpose", ["x"], ["y"], ("perm", perm));
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData("Unsqueeze", 11, new long[] { 0, -1 })]
+    [InlineData("Unsqueeze", 13, new long[] { 2, 0 })]
+    [InlineData("Squeeze", 11, new long[] { 1, -1 })]
+    [InlineData("Squeeze", 13, new long[] { -4 })]
+    [InlineData("Squeeze", 13, null)]
+    public void Squeeze_and_Unsqueeze(string op, int opset, long[]? axes)
+    {
+        var c = Case(opset, op == "Squeeze" ? [1, 1, 5, 1] : [3, 5]);
+        string[] inputs = ["x"];
+        var attributes = new List<(string, object)>();
+        if (axes is not null && opset < 13) attributes.Add(("axes", axes));
+        if (axes is not null && opset >= 13)
+        {
+            Ints(c, "axes", axes);
+            inputs = ["x", "axes"];
+        }
+        c.Model.AddNode(op, inputs, ["s"], [.. attributes]);
+        c.Model.AddNode("Relu", ["s"], ["y"]);
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData("constant", new long[] { 0, 1, 2, 3, 0, 2, 1, 0 })]
+    [InlineData("constant", new long[] { 0, 0, -1, 2, 1, 0, 2, -2 })]
+    [InlineData("reflect", new long[] { 0, 0, 2, 3, 0, 0, 1, 3 })]
+    [InlineData("edge", new long[] { 0, 1, 3, 2, 1, 0, 1, 4 })]
+    [InlineData("reflect", new long[] { 0, 0, -1, 2, 0, 0, 2, -1 })]
+    public void Pad(string mode, long[] pads)
+    {
+        var c = Case(13, 2, 3, 5, 6);
+        Ints(c, "pads", pads);
+        c.Model.AddInitializer("value", TensorValue.Scalar(0.75f));
+        c.Model.AddNode("Pad", mode == "constant" ? ["x", "pads", "value"] : ["x", "pads"], ["y"], ("mode", mode));
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData("constant")]
+    [InlineData("reflect")]
+    public void Pad_opset2_attributes(string mode)
+    {
+        var c = Case(10, 3, 4, 5);
+        c.Model.AddNode("Pad", ["x"], ["y"], ("mode", mode), ("pads", new long[] { 0, 2, 1, 1, 3, 2 }), ("value", -1.5f));
+        AssertClose(c);
+    }
+
+    [Fact]
+    public void Pad_opset18_axes()
+    {
+        var c = Case(18, 2, 3, 4);
+        Ints(c, "pads", 1, 2, 3, 0);
+        Ints(c, "axes", -1, 0);
+        c.Model.AddNode("Pad", ["x", "pads", "", "axes"], ["y"], ("mode", "edge"));
+        AssertClose(c);
+    }
+
+    public static TheoryData<string, string, string, bool, float> ResizeCases()
+    {
+        var data = new TheoryData<string, string, string, bool, float>();
+        foreach (string transform in new[] { "half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel" })
+        {
+            foreach (string nearest in new[] { "round_prefer_floor", "round_prefer_ceil", "floor", "ceil" })
+            {
+                data.Add("nearest", nearest, transform, false, 2f);
+                data.Add("nearest", nearest, transform, true, 0.5f);
+            }
+            data.Add("linear", "round_prefer_floor", transform, false, 1.75f);
+            data.Add("linear", "round_prefer_floor", transform, true, 0.6f);
+            data.Add("linear", "round_prefer_floor", transform, false, 3f);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ResizeCases))]
+    public void Resize(string mode, string nearest, string transform, bool sizes, float factor)
+    {
+        var c = Case(13, 2, 3, 5, 7);
+        c.Model.AddInitializer("roi", TensorValue.Float([], 0));
+        if (sizes)
+        {
+            c.Model.AddInitializer("scales", TensorValue.Float([], 0));
+            Ints(c, "sizes", 2, 3, (long)(5 * factor), (long)(7 * factor) + 1);
+        }
+        else c.Model.AddInitializer("scales", [1f, 1f, factor, factor * 0.75f + 0.25f], [4]);
+        c.Model.AddNode("Resize", sizes ? ["x", "roi", "scales", "sizes"] : ["x", "roi", "scales"], ["y"],
+            ("mode", mode), ("nearest_mode", nearest), ("coordinate_transformation_mode", transform));
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData("Resize", 10, "nearest", 2f)]
+    [InlineData("Resize", 10, "nearest", 0.5f)]
+    [InlineData("Resize", 10, "linear", 2.5f)]
+    [InlineData("Upsample", 9, "nearest", 3f)]
+    [InlineData("Upsample", 9, "linear", 2f)]
+    public void Resize_opset10_and_Upsample(string op, int opset, string mode, float factor)
+    {
+        var c = Case(opset, 1, 2, 4, 6);
+        c.Model.AddInitializer("scales", [1f, 1f, factor, factor], [4]);
+        c.Model.AddNode(op, ["x", "scales"], ["y"], ("mode", mode));
+        AssertClose(c);
+    }
+
+    [Fact]
+    public void Resize_opset18_axes_sizes()
+    {
+        var c = Case(18, 1, 2, 4, 6);
+        c.Model.AddInitializer("roi", TensorValue.Float([], 0));
+        c.Model.AddInitializer("scales", TensorValue.Float([], 0));
+        Ints(c, "sizes", 9, 5);
+        c.Model.AddNode("Resize", ["x", "roi", "scales", "sizes"], ["y"], ("mode", "linear"), ("axes", new long[] { 3, 2 }));
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData("ReduceMean", 13, new long[] { 2, 3 }, 1)]
+    [InlineData("ReduceMean", 13, new long[] { -3 }, 0)]
+    [InlineData("ReduceMean", 18, new long[] { 1, 3 }, 1)]
+    [InlineData("ReduceMean", 18, null, 0)]
+    [InlineData("ReduceSum", 13, new long[] { 0, 2 }, 0)]
+    [InlineData("ReduceSum", 11, new long[] { -1 }, 1)]
+    [InlineData("ReduceMax", 13, new long[] { 1 }, 1)]
+    [InlineData("ReduceMax", 18, new long[] { 2, 3 }, 0)]
+    public void Reduce(string op, int opset, long[]? axes, int keepDims)
+    {
+        var c = Case(opset, 2, 3, 5, 11);
+        bool axesInput = opset >= (op == "ReduceSum" ? 13 : 18);
+        var attributes = new List<(string, object)> { ("keepdims", (long)keepDims) };
+        string[] inputs = ["x"];
+        if (axes is not null && axesInput)
+        {
+            Ints(c, "axes", axes);
+            inputs = ["x", "axes"];
+        }
+        else if (axes is not null) attributes.Add(("axes", axes));
+        c.Model.AddNode(op, inputs, ["y"], [.. attributes]);
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 0, 0, 1, true)]
+    [InlineData(2, 2, 1, 1, 1, true)]
+    [InlineData(2, 3, 1, 1, 1, false)]
+    [InlineData(3, 2, 0, 1, 2, true)]
+    [InlineData(1, 2, 1, 0, 4, false)]
+    public void ConvTranspose(int stride, int dilation, int pad, int outputPadding, int groups, bool bias)
+    {
+        const int inC = 4, outPerGroup = 3;
+        var c = Case(17, 2, inC, 5, 6).Weight("w", inC, outPerGroup, 3, 2);
+        string[] inputs = ["x", "w"];
+        if (bias)
+        {
+            c.Weight("b", outPerGroup * groups);
+            inputs = ["x", "w", "b"];
+        }
+        c.Model.AddNode("ConvTranspose", inputs, ["y"], ("strides", new long[] { stride, stride + 1 }), ("dilations", new long[] { dilation, 1 }),
+            ("pads", new long[] { pad, 0, 0, pad }), ("output_padding", new long[] { outputPadding, outputPadding }), ("group", (long)groups));
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData("NOTSET")]
+    [InlineData("SAME_UPPER")]
+    [InlineData("SAME_LOWER")]
+    public void ConvTranspose_output_shape(string autoPad)
+    {
+        var c = Case(17, 1, 2, 4, 4).Weight("w", 2, 3, 3, 3);
+        c.Model.AddNode("ConvTranspose", ["x", "w"], ["y"], ("strides", new long[] { 2, 2 }), ("output_shape", new long[] { 8, 9 }), ("auto_pad", autoPad));
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData("SAME_UPPER")]
+    [InlineData("SAME_LOWER")]
+    public void ConvTranspose_auto_pad(string autoPad)
+    {
+        var c = Case(17, 1, 2, 4, 5).Weight("w", 2, 3, 4, 3);
+        c.Model.AddNode("ConvTranspose", ["x", "w"], ["y"], ("strides", new long[] { 2, 3 }), ("auto_pad", autoPad));
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData(6, "Clip")]
+    [InlineData(13, "Clip")]
+    [InlineData(13, "ClipMinOnly")]
+    [InlineData(14, "HardSwish")]
+    [InlineData(14, "HardSigmoid")]
+    [InlineData(14, "LeakyRelu")]
+    public void Clip_like_activations(int opset, string op)
+    {
+        var c = Case(opset, 3, 4, 5);
+        switch (op)
+        {
+            case "Clip" when opset < 11:
+                c.Model.AddNode("Clip", ["x"], ["y"], ("min", -0.3f), ("max", 0.4f));
+                break;
+            case "Clip":
+                c.Model.AddInitializer("lo", TensorValue.Scalar(-0.3f));
+                c.Model.AddInitializer("hi", TensorValue.Scalar(0.4f));
+                c.Model.AddNode("Clip", ["x", "lo", "hi"], ["y"]);
+                break;
+            case "ClipMinOnly":
+                c.Model.AddInitializer("lo", TensorValue.Scalar(-0.1f));
+                c.Model.AddNode("Clip", ["x", "lo"], ["y"]);
+                break;
+            case "HardSigmoid":
+                c.Model.AddNode(op, ["x"], ["y"], ("alpha", 0.3f));
+                break;
+            default:
+                c.Model.AddNode(op, ["x"], ["y"]);
+                break;
+        }
+        AssertClose(c);
+    }
+
+    [Fact]
+    public void Shape_subgraph_is_folded_into_a_reshape()
+    {
+        var c = Case(13, 2, 3, 4, 5);
+        c.Model.AddNode("Shape", ["x"], ["shape"]);
+        c.Model.AddInitializer("zero", TensorValue.Int64([0], []));
+        c.Model.AddNode("Gather", ["shape", "zero"], ["batch"], ("axis", 0L));
+        Ints(c, "axes", 0);
+        c.Model.AddNode("Unsqueeze", ["batch", "axes"], ["batch1"]);
+        Ints(c, "minus1", -1);
+        c.Model.AddNode("Concat", ["batch1", "minus1"], ["target"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["x", "target"], ["y"]);
+        AssertClose(c);
+    }
+
+    [Fact]
+    public void Integer_arithmetic_Where_Equal_ConstantOfShape_and_Cast_are_folded()
+    {
+        var c = Case(17, 2, 3, 4);
+        c.Model.AddNode("Shape", ["x"], ["shape"], ("start", 1L));
+        Ints(c, "starts", 0);
+        Ints(c, "ends", 1);
+        c.Model.AddNode("Slice", ["shape", "starts", "ends"], ["c"]);
+        Ints(c, "two", 2);
+        c.Model.AddNode("Mul", ["c", "two"], ["c2"]);
+        c.Model.AddNode("Div", ["c2", "two"], ["c3"]);
+        c.Model.AddNode("Sub", ["c3", "two"], ["c4"]);
+        c.Model.AddNode("Add", ["c4", "two"], ["c5"]); // 3 again
+        Ints(c, "spec", 0, -1, 4);
+        Ints(c, "minus1", -1);
+        c.Model.AddNode("Equal", ["spec", "minus1"], ["isFree"]);
+        c.Model.AddNode("Concat", ["minus1", "c5", "minus1"], ["alt"], ("axis", 0L));
+        c.Model.AddNode("Where", ["isFree", "alt", "spec"], ["target"]); // [0, 3, 4]
+        c.Model.AddNode("Reshape", ["x", "target"], ["r"]);
+        Ints(c, "ones", 1, 1, 4);
+        c.Model.AddNode("ConstantOfShape", ["ones"], ["k"], ("value", TensorValue.Float([0.5f], 1)));
+        c.Model.AddNode("Cast", ["c5"], ["c5f"], ("to", 1L));
+        c.Model.AddNode("Mul", ["r", "k"], ["rk"]);
+        c.Model.AddNode("Add", ["rk", "c5f"], ["y"]);
+        AssertClose(c);
+    }
+}
