@@ -44,6 +44,12 @@ internal sealed class OperatorCase
         string path = dir.File("model.onnx");
         File.WriteAllBytes(path, bytes);
         var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = optimizationLevel });
+        if (RoundTripPlan)
+        {
+            using var plan = new MemoryStream();
+            engine.Export(plan, includeWeights: true);
+            engine = Engines.TrtEngine.Import(plan.ToArray());
+        }
         var actual = engine.Run(feeds.ToDictionary(f => f.Key, f => f.Value.Item2), feeds.ToDictionary(f => f.Key, f => f.Value.Value));
         double worst = 0;
         foreach (var output in actual)
@@ -53,6 +59,9 @@ internal sealed class OperatorCase
         }
         return worst;
     }
+
+    /// <summary>Runs the engine as read back from its exported plan, so every layer's parameters cross the plan format.</summary>
+    public bool RoundTripPlan { get; set; }
 
     /// <summary>Inputs for Div stay away from zero so the comparison measures the operator, not a pole.</summary>
     public bool AvoidZero { get; set; }

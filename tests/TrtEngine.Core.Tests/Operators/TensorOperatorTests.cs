@@ -321,6 +321,28 @@ public sealed class TensorOperatorTests
     }
 
     [Fact]
+    public void Every_layer_survives_the_plan_format()
+    {
+        var c = new OperatorCase { RoundTripPlan = true }.Input("x", 1, 4, 5, 6).Weight("w", 4, 2, 3, 3).Weight("k", 1, 2, 10, 12).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("ConvTranspose", ["x", "w"], ["t"], ("strides", new long[] { 2, 2 }), ("pads", new long[] { 0, 1, 1, 0 }));
+        c.Model.AddNode("Concat", ["t", "k"], ["c"], ("axis", 1L));
+        Ints(c, "pads", 0, 0, 1, 2, 0, 0, 2, 1);
+        c.Model.AddNode("Pad", ["c", "pads"], ["p"], ("mode", "reflect"));
+        c.Model.AddNode("Transpose", ["p"], ["tr"], ("perm", new long[] { 0, 1, 3, 2 }));
+        Ints(c, "starts", 1, -2);
+        Ints(c, "ends", -1, 0);
+        Ints(c, "axes", 2, 3);
+        Ints(c, "steps", 2, -1);
+        c.Model.AddNode("Slice", ["tr", "starts", "ends", "axes", "steps"], ["s"]);
+        c.Model.AddInitializer("roi", TensorValue.Float([], 0));
+        c.Model.AddInitializer("scales", [1f, 1f, 1.5f, 0.5f], [4]);
+        c.Model.AddNode("Resize", ["s", "roi", "scales"], ["r"], ("mode", "linear"));
+        c.Model.AddNode("ReduceMean", ["r"], ["y"], ("axes", new long[] { 1 }));
+        AssertClose(c);
+    }
+
+    [Fact]
     public void Shape_subgraph_is_folded_into_a_reshape()
     {
         var c = Case(13, 2, 3, 4, 5);
