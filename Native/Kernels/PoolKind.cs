@@ -1,0 +1,7 @@
+namespace TrtEngine.Native.Kernels;
+
+public enum PoolKind : byte
+{
+    Max,
+    Average,
+}
