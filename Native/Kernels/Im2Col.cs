@@ -38,8 +38,10 @@ public static unsafe class Im2Col
                         if (stride == 1)
                             Buffer.MemoryCopy(source + owStart, col + owStart, (owEnd - owStart) * sizeof(float), (owEnd - owStart) * sizeof(float));
                         else
+                        {
                             for (int ow = owStart; ow < owEnd; ow++)
                                 col[ow] = source[(nint)ow * stride];
+                        }
                         new Span<float>(col + owEnd, outW - owEnd).Clear();
                     }
                 }
