@@ -1,3 +1,7 @@
 namespace TrtEngine.Native.Kernels;
 
-public enum PoolKind : byte { Max, Average }
+public enum PoolKind : byte
+{
+    Max,
+    Average,
+}

@@ -20,16 +20,17 @@ public static class Program
         bool quick = args.Contains("--quick");
         string root = FindRoot();
         string shared = Path.GetFullPath(Path.Combine(root, "..", "shared", "models"));
-        var models = new List<(string Name, string Path, string Input, int Features)> { ("tiny_mlp", Path.Combine(root, "examples", "models", "tiny_mlp.onnx"), "input", 64) };
-        if (File.Exists(Path.Combine(shared, "mlp_v1.onnx"))) models.Add(("mlp", Path.Combine(shared, "mlp_v1.onnx"), "input", 784));
+        var models = new List<(string Name, string Path, int[] Sample, int[] Batches)> { ("tiny_mlp", Path.Combine(root, "examples", "models", "tiny_mlp.onnx"), [64], [1, 4, 64]) };
+        foreach (var (name, sample, batches) in new (string, int[], int[])[] { ("mlp", [784], [1, 4, 64]), ("mobilenet_v2", [3, 224, 224], [1, 8]), ("squeezenet1_1", [3, 224, 224], [1, 8]) })
+            if (File.Exists(Path.Combine(shared, name + "_v1.onnx"))) models.Add((name, Path.Combine(shared, name + "_v1.onnx"), sample, batches));
 
         Console.WriteLine($"TrtEngine vs ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {Environment.ProcessorCount} threads, {TrtEngine.Native.Plan.HardwareInfo.CurrentInstructionSet}");
         Console.WriteLine();
         Console.WriteLine("| model | batch | TrtEngine µs | ONNX Runtime µs | speed-up | rel. L2 vs ORT |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         foreach (var model in models)
-            foreach (int batch in new[] { 1, 4, 64 })
-                Latency(model.Name, model.Path, model.Input, model.Features, batch, quick ? 200 : 2000);
+            foreach (int batch in model.Batches)
+                Latency(model.Name, model.Path, model.Sample, batch, quick ? 200 : 2000);
         Console.WriteLine();
         Console.WriteLine("| model | cold build ms | cache hit (load + refit) ms | refit from file ms |");
         Console.WriteLine("|---|---:|---:|---:|");
@@ -37,22 +38,25 @@ public static class Program
         return 0;
     }
 
-    private static void Latency(string name, string path, string input, int features, int batch, int iterations)
+    private static void Latency(string name, string path, int[] sample, int batch, int iterations)
     {
+        const string input = "input";
+        int[] shape = [batch, .. sample];
         // Tuned for the batch it runs, as a TensorRT user would set the profile's opt shape.
         var engine = EngineConverter.Convert(path, new ConversionSettings
         {
             UseCache = false,
-            MinShapes = new Dictionary<string, int[]> { [input] = [1, features] },
-            OptShapes = new Dictionary<string, int[]> { [input] = [batch, features] },
-            MaxShapes = new Dictionary<string, int[]> { [input] = [Math.Max(batch, 64), features] },
+            MinShapes = new Dictionary<string, int[]> { [input] = [1, .. sample] },
+            OptShapes = new Dictionary<string, int[]> { [input] = shape },
+            MaxShapes = new Dictionary<string, int[]> { [input] = [Math.Max(batch, 64), .. sample] },
         });
-        float[] x = ErrorMetrics.RandomValues(batch, (long)batch * features);
+        float[] x = ErrorMetrics.RandomValues(batch, shape.Aggregate(1L, (a, d) => a * d));
         var inputs = new Dictionary<string, float[]> { [input] = x };
-        var shapes = new Dictionary<string, int[]> { [input] = [batch, features] };
+        var shapes = new Dictionary<string, int[]> { [input] = shape };
 
+        // ONNX Runtime with its defaults: all graph optimisations, one intra-op thread per core.
         using var session = new InferenceSession(path);
-        var ortInput = new DenseTensor<float>(x, [batch, features]);
+        var ortInput = new DenseTensor<float>(x, shape);
         var feeds = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(input, ortInput) };
         float[] ortOut = [];
         float[] ours = [];
@@ -89,22 +93,23 @@ public static class Program
     }
 
     /// <summary>
-    /// Median microseconds per call after a one-second warm-up: .NET compiles hot code fully only after it has
-    /// run a while (tiered compilation), and a count-based warm-up of short calls ends before that.
+    /// Median microseconds per call after a one-second warm-up (.NET compiles hot code fully only after it has run a
+    /// while), over the given number of calls or five seconds, whichever ends first.
     /// </summary>
     private static double Median(int iterations, Action run)
     {
         var warmup = Stopwatch.StartNew();
         while (warmup.ElapsedMilliseconds < 1000) run();
-        var times = new double[iterations];
-        for (int i = 0; i < iterations; i++)
+        var times = new List<double>(iterations);
+        var budget = Stopwatch.StartNew();
+        while (times.Count < iterations && (times.Count < 5 || budget.ElapsedMilliseconds < 5000))
         {
             long start = Stopwatch.GetTimestamp();
             run();
-            times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
         }
-        Array.Sort(times);
-        return times[iterations / 2];
+        times.Sort();
+        return times[times.Count / 2];
     }
 
     private static string FindRoot()

@@ -1,0 +1,214 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Kernels;
+
+/// <summary>
+/// Depthwise convolution (groups == channels, one KernelH×KernelW filter per channel) over NCHW float32 with fused
+/// per-channel bias, residual add and activation. One instance per engine layer, reused for every call; not
+/// thread-safe. Vectorised along the output width for strides 1 and 2 (3×3 fully unrolled); scalar otherwise.
+/// </summary>
+[SkipLocalsInit]
+public sealed unsafe class DepthwiseConvJob : IParallelTask, IRowTask
+{
+    // The call in progress, read by the workers.
+    private float* _x, _weights, _bias, _residual, _y;
+    private Activation _activation;
+    private Window2D _window;
+    private RowSchedule _schedule;
+
+    /// <summary>
+    /// y = act(conv(x, weights) + bias + residual). weights is [Channels, KernelH·KernelW]; bias is null or
+    /// [Channels]; residual is null or shaped like y.
+    /// </summary>
+    public void Run(float* x, float* weights, float* bias, float* residual, in Activation activation, float* y,
+        in Window2D w, WorkerPool pool)
+    {
+        _x = x;
+        _weights = weights;
+        _bias = bias;
+        _residual = residual;
+        _activation = activation;
+        _y = y;
+        _window = w;
+        int planes = w.Batch * w.Channels;
+        _schedule.Plan(planes, w.OutH, (long)planes * w.OutH * w.OutW, pool.ThreadCount);
+        pool.For(_schedule.Chunks, this);
+    }
+
+    void IParallelTask.Execute(int index) => _schedule.Run(index, this);
+
+    void IRowTask.RunRows(int plane, int row0, int row1)
+    {
+        var w = _window;
+        int channel = plane % w.Channels;
+        nint outPlane = (nint)w.OutH * w.OutW;
+        float* x = _x + plane * (nint)w.InH * w.InW;
+        float* y = _y + plane * outPlane;
+        float* residual = _residual == null ? null : _residual + plane * outPlane;
+        float* kernel = _weights + (nint)channel * w.KernelH * w.KernelW;
+        float bias = _bias == null ? 0f : _bias[channel];
+        if (VectorMath.IsSupported && w.StrideW == 1)
+            VectorRows<Stride1Loader>(w, x, kernel, bias, residual, _activation, y, row0, row1);
+        else if (VectorMath.IsSupported && w.StrideW == 2)
+            VectorRows<Stride2Loader>(w, x, kernel, bias, residual, _activation, y, row0, row1);
+        else
+            ScalarRows(w, x, kernel, bias, residual, _activation, y, row0, row1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void VectorRows<TLoader>(in Window2D w, float* x, float* kernel, float bias, float* residual,
+        in Activation activation, float* y, int row0, int row1) where TLoader : struct, IWidthLoader
+    {
+        int stride = TLoader.Stride, outW = w.OutW, inW = w.InW;
+        // Blocks of 8 outputs starting at ow ≥ firstInside whose reads stay inside the row need no masks.
+        int firstInside = Math.Min(outW, (w.PadLeft + stride - 1) / stride);
+        int lastRead = -w.PadLeft + (w.KernelW - 1) * w.DilationW + TLoader.ReadSpan - 1;
+        bool unrolled3x3 = w.KernelH == 3 && w.KernelW == 3 && w.DilationH == 1 && w.DilationW == 1;
+        for (int oh = row0; oh < row1; oh++)
+        {
+            int ih0 = oh * w.StrideH - w.PadTop;
+            bool rowsInside = ih0 >= 0 && ih0 + (w.KernelH - 1) * w.DilationH < w.InH;
+            float* yRow = y + (nint)oh * outW;
+            float* residualRow = residual == null ? null : residual + (nint)oh * outW;
+            int ow = 0;
+            while (ow < outW)
+            {
+                if (ow >= firstInside && ow + 8 <= outW && ow * stride + lastRead < inW)
+                {
+                    int end = ow + 8;
+                    while (end + 8 <= outW && end * stride + lastRead < inW)
+                        end += 8;
+                    if (unrolled3x3 && rowsInside)
+                        Inner3x3<TLoader>(w, x + (nint)ih0 * inW, kernel, bias, residualRow, activation, yRow, ow, end);
+                    else
+                        Inner<TLoader>(w, x, ih0, kernel, bias, residualRow, activation, yRow, ow, end);
+                    ow = end;
+                }
+                else
+                {
+                    int count = Math.Min(8, (ow < firstInside ? firstInside : outW) - ow);
+                    Edge<TLoader>(w, x, ih0, kernel, bias, residualRow, activation, yRow, ow, count);
+                    ow += count;
+                }
+            }
+        }
+    }
+
+    /// <summary>Unmasked 3×3 blocks for outputs [ow0, ow1) of a row whose three input rows all exist.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Inner3x3<TLoader>(in Window2D w, float* row, float* kernel, float bias, float* residualRow,
+        in Activation activation, float* yRow, int ow0, int ow1) where TLoader : struct, IWidthLoader
+    {
+        int inW = w.InW, stride = TLoader.Stride;
+        float* r0 = row - w.PadLeft, r1 = r0 + inW, r2 = r1 + inW;
+        var k00 = Vector256.Create(kernel[0]); var k01 = Vector256.Create(kernel[1]); var k02 = Vector256.Create(kernel[2]);
+        var k10 = Vector256.Create(kernel[3]); var k11 = Vector256.Create(kernel[4]); var k12 = Vector256.Create(kernel[5]);
+        var k20 = Vector256.Create(kernel[6]); var k21 = Vector256.Create(kernel[7]); var k22 = Vector256.Create(kernel[8]);
+        var b = Vector256.Create(bias);
+        for (int ow = ow0; ow < ow1; ow += 8)
+        {
+            nint iw = (nint)ow * stride;
+            // One short chain per kernel row keeps FMA latency off the critical path.
+            var a0 = Fma.MultiplyAdd(TLoader.Load(r0 + iw), k00, b);
+            var a1 = Avx.Multiply(TLoader.Load(r1 + iw), k10);
+            var a2 = Avx.Multiply(TLoader.Load(r2 + iw), k20);
+            a0 = Fma.MultiplyAdd(TLoader.Load(r0 + iw + 1), k01, a0);
+            a1 = Fma.MultiplyAdd(TLoader.Load(r1 + iw + 1), k11, a1);
+            a2 = Fma.MultiplyAdd(TLoader.Load(r2 + iw + 1), k21, a2);
+            a0 = Fma.MultiplyAdd(TLoader.Load(r0 + iw + 2), k02, a0);
+            a1 = Fma.MultiplyAdd(TLoader.Load(r1 + iw + 2), k12, a1);
+            a2 = Fma.MultiplyAdd(TLoader.Load(r2 + iw + 2), k22, a2);
+            var sum = TLoader.Order(Avx.Add(a0, Avx.Add(a1, a2)));
+            if (residualRow != null)
+                sum = Avx.Add(sum, Avx.LoadVector256(residualRow + ow));
+            Avx.Store(yRow + ow, ActivationKernels.Apply(activation, sum));
+        }
+    }
+
+    /// <summary>Unmasked blocks for any kernel and dilation; input rows outside the image are skipped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Inner<TLoader>(in Window2D w, float* x, int ih0, float* kernel, float bias, float* residualRow,
+        in Activation activation, float* yRow, int ow0, int ow1) where TLoader : struct, IWidthLoader
+    {
+        int kh = w.KernelH, kw = w.KernelW, dw = w.DilationW, stride = TLoader.Stride;
+        for (int ow = ow0; ow < ow1; ow += 8)
+        {
+            var sum = Vector256.Create(bias);
+            for (int i = 0; i < kh; i++)
+            {
+                int ih = ih0 + i * w.DilationH;
+                if ((uint)ih >= (uint)w.InH)
+                    continue;
+                float* input = x + (nint)ih * w.InW + (nint)ow * stride - w.PadLeft;
+                float* taps = kernel + i * kw;
+                for (int j = 0; j < kw; j++)
+                    sum = Fma.MultiplyAdd(TLoader.Load(input + j * dw), Vector256.Create(taps[j]), sum);
+            }
+            sum = TLoader.Order(sum);
+            if (residualRow != null)
+                sum = Avx.Add(sum, Avx.LoadVector256(residualRow + ow));
+            Avx.Store(yRow + ow, ActivationKernels.Apply(activation, sum));
+        }
+    }
+
+    /// <summary>One block of <paramref name="count"/> ≤ 8 outputs at the row's edges, with masked loads and store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Edge<TLoader>(in Window2D w, float* x, int ih0, float* kernel, float bias, float* residualRow,
+        in Activation activation, float* yRow, int ow, int count) where TLoader : struct, IWidthLoader
+    {
+        int kw = w.KernelW, iw0 = ow * TLoader.Stride - w.PadLeft;
+        var sum = Vector256.Create(bias);
+        for (int i = 0; i < w.KernelH; i++)
+        {
+            int ih = ih0 + i * w.DilationH;
+            if ((uint)ih >= (uint)w.InH)
+                continue;
+            float* row = x + (nint)ih * w.InW;
+            for (int j = 0; j < kw; j++)
+            {
+                var input = TLoader.LoadMasked(row, iw0 + j * w.DilationW, w.InW, out _);
+                sum = Fma.MultiplyAdd(input, Vector256.Create(kernel[i * kw + j]), sum);
+            }
+        }
+        sum = TLoader.Order(sum);
+        var lanes = Lanes.First(count);
+        if (residualRow != null)
+            sum = Avx.Add(sum, Avx.MaskLoad(residualRow + ow, lanes));
+        Avx.MaskStore(yRow + ow, lanes, ActivationKernels.Apply(activation, sum));
+    }
+
+    /// <summary>The fallback for any stride, and for machines without AVX2/FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScalarRows(in Window2D w, float* x, float* kernel, float bias, float* residual,
+        in Activation activation, float* y, int row0, int row1)
+    {
+        for (int oh = row0; oh < row1; oh++)
+        {
+            int ih0 = oh * w.StrideH - w.PadTop;
+            for (int ow = 0; ow < w.OutW; ow++)
+            {
+                int iw0 = ow * w.StrideW - w.PadLeft;
+                float sum = bias;
+                for (int i = 0; i < w.KernelH; i++)
+                {
+                    int ih = ih0 + i * w.DilationH;
+                    if ((uint)ih >= (uint)w.InH)
+                        continue;
+                    for (int j = 0; j < w.KernelW; j++)
+                    {
+                        int iw = iw0 + j * w.DilationW;
+                        if ((uint)iw < (uint)w.InW)
+                            sum += x[(nint)ih * w.InW + iw] * kernel[i * w.KernelW + j];
+                    }
+                }
+                nint index = (nint)oh * w.OutW + ow;
+                if (residual != null)
+                    sum += residual[index];
+                y[index] = ScalarMath.Apply(activation, sum);
+            }
+        }
+    }
+}

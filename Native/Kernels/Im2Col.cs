@@ -1,0 +1,51 @@
+using System.Runtime.CompilerServices;
+
+namespace TrtEngine.Native.Kernels;
+
+/// <summary>Unfolds one image and one group of an NCHW input into the [C·KH·KW, OutH·OutW] matrix a GEMM convolution reads.</summary>
+public static unsafe class Im2Col
+{
+    /// <summary>
+    /// col[(ci·KernelH + i)·KernelW + j, oh·OutW + ow] = x[ci, oh·StrideH − PadTop + i·DilationH, ow·StrideW − PadLeft +
+    /// j·DilationW], 0 outside the input; x points at the group's first input channel, ci runs over channelsPerGroup.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(float* x, int channelsPerGroup, in Window2D w, float* col)
+    {
+        int outW = w.OutW, inW = w.InW, stride = w.StrideW;
+        for (int ci = 0; ci < channelsPerGroup; ci++)
+        {
+            float* plane = x + (nint)ci * w.InH * inW;
+            for (int i = 0; i < w.KernelH; i++)
+            {
+                for (int j = 0; j < w.KernelW; j++)
+                {
+                    // Outputs [owStart, owEnd) read real columns; the rest of each row is padding.
+                    int offset = j * w.DilationW - w.PadLeft;
+                    int owStart = Math.Min(outW, offset >= 0 ? 0 : (-offset + stride - 1) / stride);
+                    int owEnd = inW - offset <= 0 ? 0 : Math.Clamp((inW - offset + stride - 1) / stride, owStart, outW);
+                    owStart = Math.Min(owStart, owEnd);
+                    for (int oh = 0; oh < w.OutH; oh++, col += outW)
+                    {
+                        int ih = oh * w.StrideH - w.PadTop + i * w.DilationH;
+                        if ((uint)ih >= (uint)w.InH)
+                        {
+                            new Span<float>(col, outW).Clear();
+                            continue;
+                        }
+                        new Span<float>(col, owStart).Clear();
+                        float* source = plane + (nint)ih * inW + offset;
+                        if (stride == 1)
+                            Buffer.MemoryCopy(source + owStart, col + owStart, (owEnd - owStart) * sizeof(float), (owEnd - owStart) * sizeof(float));
+                        else
+                        {
+                            for (int ow = owStart; ow < owEnd; ow++)
+                                col[ow] = source[(nint)ow * stride];
+                        }
+                        new Span<float>(col + owEnd, outW - owEnd).Clear();
+                    }
+                }
+            }
+        }
+    }
+}

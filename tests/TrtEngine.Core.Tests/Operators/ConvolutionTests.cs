@@ -1,0 +1,104 @@
+namespace TrtEngine.Core.Tests.Operators;
+
+/// <summary>Convolutions, BatchNormalization and pools against ONNX Runtime, alone and fused: relative L2 ≤ 1e-5.</summary>
+public sealed class ConvolutionTests
+{
+    private const double Tolerance = 1e-5;
+
+    private static void AssertClose(OperatorCase c, int level = 1)
+    {
+        double error = c.Compare(level);
+        Assert.True(error <= Tolerance, $"relative L2 error {error:E2} > {Tolerance:E0}");
+    }
+
+    [Theory]
+    [InlineData(1, 3, 8, 3, 1, 1, 1, 1, "NOTSET")]
+    [InlineData(2, 4, 6, 3, 2, 0, 1, 1, "NOTSET")]
+    [InlineData(1, 6, 6, 3, 1, 2, 2, 2, "NOTSET")]
+    [InlineData(1, 8, 8, 3, 1, 1, 1, 8, "NOTSET")]
+    [InlineData(1, 8, 8, 3, 2, 1, 1, 8, "NOTSET")]
+    [InlineData(1, 8, 16, 1, 1, 0, 1, 1, "NOTSET")]
+    [InlineData(1, 5, 7, 5, 2, 0, 1, 1, "SAME_UPPER")]
+    [InlineData(1, 5, 7, 4, 3, 0, 1, 1, "SAME_LOWER")]
+    [InlineData(1, 5, 7, 3, 1, 0, 1, 1, "VALID")]
+    public void Conv(int batch, int inC, int outC, int k, int stride, int pad, int dilation, int groups, string autoPad)
+    {
+        var c = new OperatorCase().Input("x", batch, inC, 13, 11).Weight("w", outC, inC / groups, k, k).Weight("b", outC).Output("y");
+        var attributes = new List<(string, object)> { ("kernel_shape", new long[] { k, k }), ("strides", new long[] { stride, stride }), ("dilations", new long[] { dilation, dilation }), ("group", (long)groups) };
+        if (autoPad == "NOTSET") attributes.Add(("pads", new long[] { pad, pad, pad + 1, pad }));
+        else attributes.Add(("auto_pad", autoPad));
+        c.Model.AddNode("Conv", ["x", "w", "b"], ["y"], [.. attributes]);
+        AssertClose(c);
+    }
+
+    [Fact]
+    public void Conv_without_bias()
+    {
+        var c = new OperatorCase().Input("x", 1, 3, 9, 9).Weight("w", 4, 3, 3, 3).Output("y");
+        c.Model.AddNode("Conv", ["x", "w"], ["y"], ("pads", new long[] { 1, 1, 1, 1 }));
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(3, 1)]
+    [InlineData(3, 8)]
+    public void Conv_BatchNorm_Relu_fold_is_exact(int level, int groups)
+    {
+        var c = new OperatorCase().Input("x", 2, 8, 10, 10).Weight("w", 8, 8 / groups, 3, 3)
+            .Weight("gamma", 8).Weight("beta", 8).Weight("mean", 8).Output("y");
+        c.Model.AddInitializer("var", Enumerable.Range(0, 8).Select(i => 0.3f + 0.1f * i).ToArray(), [8]);
+        c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", (long)groups));
+        c.Model.AddNode("BatchNormalization", ["h", "gamma", "beta", "mean", "var"], ["n"], ("epsilon", 1e-3f));
+        c.Model.AddNode("Relu", ["n"], ["y"]);
+        AssertClose(c, level);
+    }
+
+    [Fact]
+    public void Residual_add_and_clip_fuse_into_the_convolution()
+    {
+        var c = new OperatorCase().Input("x", 1, 6, 8, 8).Weight("w1", 6, 6, 3, 3).Weight("b1", 6).Weight("w2", 6, 6, 1, 1).Output("y");
+        c.Model.AddNode("Conv", ["x", "w1", "b1"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Conv", ["h", "w2"], ["g"]);
+        c.Model.AddNode("Add", ["g", "x"], ["s"]);
+        c.Model.AddNode("Clip", ["s"], ["y"], ("min", 0f), ("max", 6f));
+        c.Model.Opset = 10;
+        AssertClose(c);
+    }
+
+    [Fact]
+    public void BatchNormalization_alone()
+    {
+        var c = new OperatorCase().Input("x", 2, 5, 4, 3).Weight("gamma", 5).Weight("beta", 5).Weight("mean", 5).Output("y");
+        c.Model.AddInitializer("var", [0.5f, 1f, 1.5f, 2f, 0.25f], [5]);
+        c.Model.AddNode("BatchNormalization", ["x", "gamma", "beta", "mean", "var"], ["y"]);
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData("MaxPool", 3, 2, 0, 0, 0)]
+    [InlineData("MaxPool", 3, 2, 0, 1, 0)]
+    [InlineData("MaxPool", 2, 2, 1, 0, 0)]
+    [InlineData("AveragePool", 3, 1, 1, 0, 0)]
+    [InlineData("AveragePool", 3, 2, 1, 0, 1)]
+    [InlineData("AveragePool", 2, 2, 0, 1, 0)]
+    [InlineData("AveragePool", 3, 2, 1, 1, 1)]
+    public void Pool(string op, int k, int stride, int pad, int ceil, int countIncludePad)
+    {
+        var c = new OperatorCase().Input("x", 2, 3, 11, 12).Output("y");
+        var attributes = new List<(string, object)> { ("kernel_shape", new long[] { k, k }), ("strides", new long[] { stride, stride }), ("pads", new long[] { pad, pad, pad, pad }), ("ceil_mode", (long)ceil) };
+        if (op == "AveragePool") attributes.Add(("count_include_pad", (long)countIncludePad));
+        c.Model.AddNode(op, ["x"], ["y"], [.. attributes]);
+        AssertClose(c);
+    }
+
+    [Theory]
+    [InlineData("GlobalAveragePool")]
+    [InlineData("GlobalMaxPool")]
+    public void Global_pool(string op)
+    {
+        var c = new OperatorCase().Input("x", 2, 7, 5, 6).Output("y");
+        c.Model.AddNode(op, ["x"], ["y"]);
+        AssertClose(c);
+    }
+}

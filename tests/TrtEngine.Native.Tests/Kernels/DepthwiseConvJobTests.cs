@@ -1,0 +1,80 @@
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Tests.Kernels;
+
+public sealed unsafe class DepthwiseConvJobTests : IDisposable
+{
+    private readonly WorkerPool[] _pools = [new WorkerPool(1), new WorkerPool(2)];
+
+    public void Dispose()
+    {
+        foreach (var pool in _pools)
+            pool.Dispose();
+    }
+
+    private static readonly Activation[] Activations =
+    [
+        new(ActivationKind.Identity), new(ActivationKind.Relu), new(ActivationKind.Clip, 0f, 6f),
+        new(ActivationKind.HardSwish), new(ActivationKind.Sigmoid), new(ActivationKind.LeakyRelu, 0.1f),
+    ];
+
+    [Fact]
+    public void RandomGeometriesMatchReference()
+    {
+        var job = new DepthwiseConvJob();
+        int variant = 0;
+        foreach (var w in WindowCases.Random(seed: 11, count: 400))
+        {
+            variant++;
+            Check(job, w, withBias: variant % 2 == 0, withResidual: variant % 3 == 0, Activations[variant % Activations.Length],
+                _pools[variant % 2], variant);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 7)]
+    [InlineData(1, 14)]
+    [InlineData(1, 28)]
+    [InlineData(2, 7)]
+    [InlineData(2, 14)]
+    [InlineData(2, 56)]
+    [InlineData(2, 113)]
+    public void MobileNetShapesMatchReference(int stride, int size)
+    {
+        // Padding 1 on every side; with 24 channels the larger sizes also go parallel on the 2-thread pool.
+        var job = new DepthwiseConvJob();
+        var w = WindowCases.Square(channels: 24, size, kernel: 3, stride, pad: 1);
+        foreach (var pool in _pools)
+        {
+            Check(job, w, withBias: true, withResidual: false, new Activation(ActivationKind.Clip, 0f, 6f), pool, size);
+            Check(job, w, withBias: false, withResidual: true, Activation.Identity, pool, size + 1);
+        }
+    }
+
+    [Fact]
+    public void ParallelRunSplitsFewLargePlanes()
+    {
+        var w = WindowCases.Square(channels: 1, size: 300, kernel: 3, stride: 1, pad: 1);
+        Check(new DepthwiseConvJob(), w, withBias: true, withResidual: true, new Activation(ActivationKind.Relu), _pools[1], 5);
+    }
+
+    private static void Check(DepthwiseConvJob job, Window2D w, bool withBias, bool withResidual, Activation activation,
+        WorkerPool pool, int seed)
+    {
+        var x = Reference.Random(WindowCases.InputLength(w), seed);
+        var weights = Reference.Random(w.Channels * w.KernelH * w.KernelW, seed + 1);
+        var bias = withBias ? Reference.Random(w.Channels, seed + 2) : null;
+        int length = WindowCases.OutputLength(w);
+        var residual = withResidual ? Reference.Random(length, seed + 3) : null;
+        var y = Reference.Random(length + 1, seed + 4); // garbage to overwrite; the last float guards the end
+        float guard = y[length];
+        fixed (float* px = x, pw = weights, pb = bias, pr = residual, py = y)
+            job.Run(px, pw, pb, pr, activation, py, w, pool);
+
+        var expected = WindowCases.Depthwise(x, weights, bias, residual, activation, w);
+        double error = Reference.RelativeL2(y.AsSpan(0, length), expected);
+        Assert.True(error <= 1e-6, $"{w} bias={withBias} residual={withResidual} {activation.Kind}: error {error}");
+        Assert.Equal(guard, y[length]);
+    }
+}

@@ -1,0 +1,36 @@
+using TrtEngine.Native.Kernels;
+
+namespace TrtEngine.Native.Tests.Kernels;
+
+public sealed unsafe class Im2ColTests
+{
+    [Fact]
+    public void MatchesNaiveGather()
+    {
+        int variant = 0;
+        foreach (var geometry in WindowCases.Random(seed: 37, count: 300, maxChannels: 6))
+        {
+            // One image, one group of a grouped convolution: x starts at the group's first channel.
+            var w = geometry with { Batch = 1 };
+            int groups = ++variant % 2 + 1, channelsPerGroup = Math.Max(1, w.Channels / groups), group = groups - 1;
+            var x = Reference.Random(WindowCases.InputLength(w with { Channels = channelsPerGroup * groups }), variant);
+            int rows = channelsPerGroup * w.KernelH * w.KernelW, columns = w.OutH * w.OutW;
+            var col = Reference.Random(rows * columns + 1, variant + 1);
+            float guard = col[rows * columns];
+            fixed (float* px = x, pc = col)
+                Im2Col.Run(px + group * channelsPerGroup * w.InH * w.InW, channelsPerGroup, w, pc);
+
+            for (int ci = 0; ci < channelsPerGroup; ci++)
+            for (int i = 0; i < w.KernelH; i++)
+            for (int j = 0; j < w.KernelW; j++)
+            for (int oh = 0; oh < w.OutH; oh++)
+            for (int ow = 0; ow < w.OutW; ow++)
+            {
+                float expected = WindowCases.At(x, w, group * channelsPerGroup + ci,
+                    oh * w.StrideH - w.PadTop + i * w.DilationH, ow * w.StrideW - w.PadLeft + j * w.DilationW) ?? 0f;
+                Assert.Equal(expected, col[((ci * w.KernelH + i) * w.KernelW + j) * columns + oh * w.OutW + ow]);
+            }
+            Assert.Equal(guard, col[rows * columns]);
+        }
+    }
+}
