@@ -129,14 +129,21 @@ public sealed partial class OnnxImporter
     private long[]? AttributeOrInput(OnnxNode node, string attribute, int index) =>
         node.GetInts(attribute) is { } ints ? [.. ints] : Has(node, index) ? KnownIntegers(node, index, attribute) : null;
 
-    /// <summary>The values of a constant float (or integer) operand, read at import.</summary>
+    /// <summary>
+    /// The values of a constant float (or integer) operand, read at import into a layer's parameters. The weight is
+    /// marked folded, so refits from the model accept it unchanged; an initializer read this way is a constant.
+    /// </summary>
     private float[] ConstantFloats(OnnxNode node, int index)
     {
         string name = NodeName(node), input = node.Inputs[index];
         if (IsInteger(input)) return KnownIntegers(node, index, input).Select(v => (float)v).ToArray();
+        if (!_values.ContainsKey(input) && !_bound.ContainsKey(input) && _initializers.TryGetValue(input, out var init) && IsFloat(init.DataType))
+            _values[input] = _network.AddWeights(new ModelWeights(input, ToShape(init.Dims, input), init.ToSingleArray(), WeightKind.Constant));
         var v = Float(input, name);
         if (!v.IsWeight) throw RunTime(node, name, input);
-        return _network.Weights[v.Index].Values;
+        var weight = _network.Weights[v.Index];
+        if (weight.Kind == WeightKind.Constant) _network.MarkFolded(weight.Name);
+        return weight.Values;
     }
 
     private (long[] Starts, long[] Ends, long[] Axes, long[] Steps) SliceParameters(OnnxNode node)

@@ -23,7 +23,7 @@ public static class EngineBuilder
 
         progress?.Report(new BuildProgress("Fusing layers", 0, 1, network.Name));
         var outputs = new HashSet<int>(network.Outputs);
-        var folded = new HashSet<string>(StringComparer.Ordinal);
+        var folded = new HashSet<string>(network.FoldedWeights, StringComparer.Ordinal);
         var layers = GeluFusion.Run(network.Layers.Select(l => l.Clone()).ToList(), network, outputs, folded);
         layers = BatchNormFolding.Run(layers, outputs);
         layers = EpilogueFusion.Run(layers, network, outputs);

@@ -15,6 +15,7 @@ public sealed class NetworkDefinition(string name)
     private readonly List<Layer> _layers = [];
     private readonly List<int> _inputs = [];
     private readonly List<int> _outputs = [];
+    private readonly HashSet<string> _folded = new(StringComparer.Ordinal);
 
     public string Name { get; } = name;
     public IReadOnlyList<EngineTensor> Tensors => _tensors;
@@ -22,6 +23,19 @@ public sealed class NetworkDefinition(string name)
     public IReadOnlyList<Layer> Layers => _layers;
     public IReadOnlyList<int> Inputs => _inputs;
     public IReadOnlyList<int> Outputs => _outputs;
+
+    /// <summary>
+    /// Constant model weights whose values the importer baked into layer parameters (Clip bounds, Resize scales):
+    /// the engine lists them so a refit may bring them, unchanged.
+    /// </summary>
+    public IReadOnlySet<string> FoldedWeights => _folded;
+
+    public void MarkFolded(string weightName)
+    {
+        if (!_weightIndex.TryGetValue(weightName, out int index) || _weights[index].Kind != WeightKind.Constant)
+            throw new ArgumentException($"'{weightName}' is not a constant weight of network '{Name}'.");
+        _folded.Add(weightName);
+    }
 
     public ValueRef AddInput(string tensorName, int[] dims)
     {
