@@ -54,18 +54,20 @@ public sealed class ConvLayer : Layer
         if (w[2] != KernelH || w[3] != KernelW) throw new ShapeException($"Conv '{Name}': weight {Shapes.Format(w)} does not match kernel {KernelH}×{KernelW}.");
         if (w[0] % Groups != 0 || (x[1] >= 0 && x[1] != w[1] * Groups))
             throw new ShapeException($"Conv '{Name}': input channels {x[1]} and weight {Shapes.Format(w)} do not fit {Groups} groups.");
-        var (oh, _) = WindowShape.Compute(x[2], KernelH, Strides[0], Dilations[0], Pads[0], Pads[2], AutoPad, false, $"Conv '{Name}'");
-        var (ow, _) = WindowShape.Compute(x[3], KernelW, Strides[1], Dilations[1], Pads[1], Pads[3], AutoPad, false, $"Conv '{Name}'");
+        var (oh, _, _) = WindowShape.Compute(x[2], KernelH, Strides[0], Dilations[0], Pads[0], Pads[2], AutoPad, false, $"Conv '{Name}'");
+        var (ow, _, _) = WindowShape.Compute(x[3], KernelW, Strides[1], Dilations[1], Pads[1], Pads[3], AutoPad, false, $"Conv '{Name}'");
         int[] y = [x[0], w[0], oh, ow];
         if (!Residual.IsNone && !inputShapes[3].AsSpan().SequenceEqual(y) && Shapes.IsStatic(y))
             throw new ShapeException($"Conv '{Name}': the residual {Shapes.Format(inputShapes[3])} does not match the output {Shapes.Format(y)}.");
         return y;
     }
 
-    internal Window2D Window(int[] x, int[] y) => new(x[0], x[1], x[2], x[3], y[2], y[3], KernelH, KernelW, Strides[0], Strides[1],
-        WindowShape.Compute(x[2], KernelH, Strides[0], Dilations[0], Pads[0], Pads[2], AutoPad, false, Name).PadBegin,
-        WindowShape.Compute(x[3], KernelW, Strides[1], Dilations[1], Pads[1], Pads[3], AutoPad, false, Name).PadBegin,
-        Dilations[0], Dilations[1]);
+    internal Window2D Window(int[] x, int[] y)
+    {
+        var (_, top, bottom) = WindowShape.Compute(x[2], KernelH, Strides[0], Dilations[0], Pads[0], Pads[2], AutoPad, false, Name);
+        var (_, left, right) = WindowShape.Compute(x[3], KernelW, Strides[1], Dilations[1], Pads[1], Pads[3], AutoPad, false, Name);
+        return new(x[0], x[1], x[2], x[3], y[2], y[3], KernelH, KernelW, Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right);
+    }
 
     private bool IsDepthwise(int[] x, int outChannels) => Groups > 1 && Groups == x[1] && outChannels == Groups;
 

@@ -49,7 +49,7 @@ public sealed class PoolLayer : Layer
         return [x[0], x[1], Size(x, 0).Output, Size(x, 1).Output];
     }
 
-    private (int Output, int PadBegin) Size(int[] x, int d) =>
+    private (int Output, int PadBegin, int PadEnd) Size(int[] x, int d) =>
         WindowShape.Compute(x[2 + d], Kernel[d], Strides[d], Dilations[d], Pads[d], Pads[2 + d], AutoPad, CeilMode, $"Pool '{Name}'");
 
     internal override object? CreateState(ExecutionFrame frame) => new PoolJob();
@@ -65,8 +65,9 @@ public sealed class PoolLayer : Layer
             else GlobalPoolKernels.Average(px, py, planes, size);
             return;
         }
-        var window = new Window2D(x[0], x[1], x[2], x[3], y[2], y[3], Kernel[0], Kernel[1], Strides[0], Strides[1],
-            Size(x, 0).PadBegin, Size(x, 1).PadBegin, Dilations[0], Dilations[1]);
+        var (_, top, bottom) = Size(x, 0);
+        var (_, left, right) = Size(x, 1);
+        var window = new Window2D(x[0], x[1], x[2], x[3], y[2], y[3], Kernel[0], Kernel[1], Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right);
         ((PoolJob)state!).Run(PoolKind, px, py, window, CountIncludePad, frame.Pool);
     }
 

@@ -5,10 +5,10 @@ namespace TrtEngine.Native.Layers;
 /// <summary>Output size and leading pad of one spatial dimension of a sliding window (convolution or pool).</summary>
 internal static class WindowShape
 {
-    /// <returns>The output size (-1 when the input size is dynamic) and the pad before the first element.</returns>
-    public static (int Output, int PadBegin) Compute(int input, int kernel, int stride, int dilation, int padBegin, int padEnd, AutoPad autoPad, bool ceilMode, string layer)
+    /// <returns>The output size (-1 when the input size is dynamic) and the pads before and after the input.</returns>
+    public static (int Output, int PadBegin, int PadEnd) Compute(int input, int kernel, int stride, int dilation, int padBegin, int padEnd, AutoPad autoPad, bool ceilMode, string layer)
     {
-        if (input < 0) return (Shapes.Dynamic, padBegin);
+        if (input < 0) return (Shapes.Dynamic, padBegin, padEnd);
         int extent = (kernel - 1) * dilation + 1;
         switch (autoPad)
         {
@@ -16,7 +16,8 @@ internal static class WindowShape
             {
                 int output = (input + stride - 1) / stride;
                 int total = Math.Max(0, (output - 1) * stride + extent - input);
-                return (output, autoPad == AutoPad.SameUpper ? total / 2 : total - total / 2);
+                int begin = autoPad == AutoPad.SameUpper ? total / 2 : total - total / 2;
+                return (output, begin, total - begin);
             }
             case AutoPad.Valid:
                 padBegin = padEnd = 0;
@@ -27,6 +28,6 @@ internal static class WindowShape
         long outputSize = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
         // As PyTorch and ONNX Runtime do: the last window must start inside the input or its leading pad.
         if (ceilMode && (outputSize - 1) * stride >= input + padBegin) outputSize--;
-        return ((int)outputSize, padBegin);
+        return ((int)outputSize, padBegin, padEnd);
     }
 }

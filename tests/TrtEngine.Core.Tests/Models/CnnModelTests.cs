@@ -1,7 +1,5 @@
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Refit;
-using TrtEngine.Testing.Metrics;
-using TrtEngine.Testing.References;
 using TrtEngine.Testing.Weights;
 
 namespace TrtEngine.Core.Tests.Models;
@@ -11,18 +9,7 @@ public sealed class CnnModelTests
 {
     private const double Tolerance = 1e-4;
 
-    private static void AssertMatches(Engines.TrtEngine engine, string referenceFile)
-    {
-        var reference = TorchReference.Load(TestPaths.SharedModel(referenceFile));
-        var outputs = engine.Run(reference.Inputs.ToDictionary(i => i.Key, i => i.Value.Data), reference.Inputs.ToDictionary(i => i.Key, i => i.Value.Shape));
-        foreach (var output in outputs)
-        {
-            var expected = reference.Outputs[output.Name];
-            Assert.Equal(expected.Shape, output.Shape);
-            double error = ErrorMetrics.RelativeL2(output.Data, expected.Data);
-            Assert.True(error <= Tolerance, $"{referenceFile} {output.Name}: relative L2 error {error:E2} > {Tolerance:E0}");
-        }
-    }
+    private static void AssertMatches(Engines.TrtEngine engine, string referenceFile) => TorchAssert.Matches(engine, referenceFile, Tolerance);
 
     [SkippableTheory]
     [InlineData("mobilenet_v2")]

@@ -1,7 +1,5 @@
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Refit;
-using TrtEngine.Testing.Metrics;
-using TrtEngine.Testing.References;
 
 namespace TrtEngine.Core.Tests.Models;
 
@@ -10,18 +8,7 @@ public sealed class MlpModelTests
 {
     private static readonly ConversionSettings NoCache = new() { UseCache = false, OptimizationLevel = 1 };
 
-    private static void AssertMatches(Engines.TrtEngine engine, string referenceFile, double tolerance = 1e-5)
-    {
-        var reference = TorchReference.Load(TestPaths.SharedModel(referenceFile));
-        var outputs = engine.Run(reference.Inputs.ToDictionary(i => i.Key, i => i.Value.Data), reference.Inputs.ToDictionary(i => i.Key, i => i.Value.Shape));
-        foreach (var output in outputs)
-        {
-            var expected = reference.Outputs[output.Name];
-            Assert.Equal(expected.Shape, output.Shape);
-            double error = ErrorMetrics.RelativeL2(output.Data, expected.Data);
-            Assert.True(error <= tolerance, $"{output.Name}: relative L2 error {error:E2} > {tolerance:E0}");
-        }
-    }
+    private static void AssertMatches(Engines.TrtEngine engine, string referenceFile) => TorchAssert.Matches(engine, referenceFile, 1e-5);
 
     [SkippableFact]
     public void Mlp_matches_torch()
