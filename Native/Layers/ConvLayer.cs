@@ -69,6 +69,10 @@ public sealed class ConvLayer : Layer
         return new(x[0], x[1], x[2], x[3], y[2], y[3], KernelH, KernelW, Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right);
     }
 
+    /// <summary>Which algorithm runs, given the weight's shape: depthwise direct, 1×1 as a GEMM, or im2col + GEMM.</summary>
+    public string Algorithm(int[] weightShape) =>
+        Groups > 1 && weightShape[1] == 1 && weightShape[0] == Groups ? "depthwise" : IsPointwise ? "1x1 gemm" : "im2col gemm";
+
     private bool IsDepthwise(int[] x, int outChannels) => Groups > 1 && Groups == x[1] && outChannels == Groups;
 
     private bool IsPointwise => KernelH == 1 && KernelW == 1 && Strides[0] == 1 && Strides[1] == 1 && Pads.All(p => p == 0) && AutoPad != AutoPad.SameLower;

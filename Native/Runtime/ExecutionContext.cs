@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 
@@ -29,6 +30,12 @@ public sealed unsafe class ExecutionContext
         _inputShapes = new int[_plan.Inputs.Length][];
         for (int i = 0; i < _inputShapes.Length; i++) _inputShapes[i] = _plan.Profiles[i].Opt;
     }
+
+    /// <summary>
+    /// When set (one slot per plan layer), every call adds each layer's time to its slot: where an engine spends
+    /// its time, for the inspector and the benchmark. Null (the default) costs nothing.
+    /// </summary>
+    public double[]? LayerMicroseconds { get; set; }
 
     /// <summary>Sets the shape of input <paramref name="index"/> for the next calls; it must lie inside the input's profile.</summary>
     public void SetInputShape(int index, ReadOnlySpan<int> shape)
@@ -72,7 +79,15 @@ public sealed unsafe class ExecutionContext
             if (outputs[o].LongLength != n)
                 throw new EngineInputException($"Output '{_plan.OutputName(o)}' of shape {Shapes.Format(_frame.TensorShapes[_plan.Outputs[o]])} needs a buffer of {n} values, got {outputs[o].LongLength}.");
         }
-        for (int l = 0; l < _plan.Layers.Length; l++) _plan.Layers[l].Execute(_frame, _states[l]);
+        if (LayerMicroseconds is { } profile)
+            for (int l = 0; l < _plan.Layers.Length; l++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                _plan.Layers[l].Execute(_frame, _states[l]);
+                profile[l] += Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+        else
+            for (int l = 0; l < _plan.Layers.Length; l++) _plan.Layers[l].Execute(_frame, _states[l]);
         for (int o = 0; o < outputs.Length; o++)
         {
             int t = _plan.Outputs[o];

@@ -32,6 +32,10 @@ public static class Program
             foreach (int batch in model.Batches)
                 Latency(model.Name, model.Path, model.Sample, batch, quick ? 200 : 2000);
         Console.WriteLine();
+        Console.WriteLine("Where TrtEngine spends its time at batch 1 (share of layer time by layer type):");
+        Console.WriteLine();
+        foreach (var model in models) Profile(model.Name, model.Path, model.Sample);
+        Console.WriteLine();
         Console.WriteLine("| model | cold build ms | cache hit (load + refit) ms | refit from file ms |");
         Console.WriteLine("|---|---:|---:|---:|");
         foreach (var model in models) BuildAndCache(model.Name, model.Path);
@@ -68,6 +72,23 @@ public static class Program
         });
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {batch} | {trt:F1} | {ort:F1} | {ort / trt:F2}× | {ErrorMetrics.RelativeL2(ours, ortOut):E1} |"));
+    }
+
+    private static void Profile(string name, string path, int[] sample)
+    {
+        var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, InputShapes = new Dictionary<string, int[]> { ["input"] = [1, .. sample] } });
+        var context = engine.Native.CreateExecutionContext();
+        float[][] inputs = [ErrorMetrics.RandomValues(1, sample.Aggregate(1L, (a, d) => a * d))];
+        float[][] outputs = [new float[context.GetOutputShape(0).Aggregate(1L, (a, d) => a * d)]];
+        var warmup = Stopwatch.StartNew();
+        while (warmup.ElapsedMilliseconds < 1000) context.Execute(inputs, outputs);
+        var plan = engine.Native.Plan;
+        context.LayerMicroseconds = new double[plan.Layers.Length];
+        for (int i = 0; i < 20; i++) context.Execute(inputs, outputs);
+        double total = context.LayerMicroseconds.Sum();
+        var shares = plan.Layers.Select((layer, i) => (Type: layer is TrtEngine.Native.Layers.ConvLayer conv ? $"Conv ({conv.Algorithm(plan.Weights[conv.W.Index].Shape)})" : layer.Kind.ToString(), Time: context.LayerMicroseconds[i]))
+            .GroupBy(s => s.Type).Select(g => $"{g.Key} {100 * g.Sum(s => s.Time) / total:F0}%").OrderBy(s => s);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"- {name}: {total / 20:F0} µs per call; {string.Join(", ", shares)}"));
     }
 
     private static void BuildAndCache(string name, string path)
