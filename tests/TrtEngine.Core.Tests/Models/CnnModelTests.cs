@@ -30,4 +30,21 @@ public sealed class CnnModelTests
         engine.Refit(WeightSources.FromFile(checkpoint));
         AssertMatches(engine, $"{model}_v1.ref.json.gz");
     }
+
+    [SkippableFact]
+    public void A_cache_hit_for_v2_after_building_v1_matches_v2_and_stays_refittable()
+    {
+        using var dir = new TempDirectory();
+        var settings = new ConversionSettings { CacheDirectory = dir.File("cache"), OptimizationLevel = 0 };
+        var v1 = EngineConverter.Convert(TestPaths.SharedModel("mobilenet_v2_v1.onnx"), settings);
+        Assert.False(v1.FromCache);
+        var entry = Assert.Single(new TrtEngine.Core.Cache.DiskEngineStore(dir.File("cache")).List());
+        Assert.True(entry.SizeBytes * 100 < v1.WeightBytes, $"entry {entry.SizeBytes} bytes, weights {v1.WeightBytes}");
+
+        var v2 = EngineConverter.Convert(TestPaths.SharedModel("mobilenet_v2_v2.onnx"), settings);
+        Assert.True(v2.FromCache);
+        AssertMatches(v2, "mobilenet_v2_v2.ref.json.gz");
+        v2.Refit(WeightSources.FromFile(TestPaths.SharedModel("mobilenet_v2_v1.onnx")));
+        AssertMatches(v2, "mobilenet_v2_v1.ref.json.gz");
+    }
 }
