@@ -159,6 +159,8 @@ public sealed unsafe class DepthwiseConvJob : IParallelTask
         var k20 = Vector256.Create(kernel[6]); var k21 = Vector256.Create(kernel[7]); var k22 = Vector256.Create(kernel[8]);
         var b = Vector256.Create(bias);
         var tail = Lanes.First(outW - full);
+        var low = Vector256.Create(activation.Alpha);
+        var high = Vector256.Create(activation.Beta);
         for (int oh = oh0; oh < oh1; oh++)
         {
             float* r0 = rows + (nint)(oh - oh0) * w.StrideH * paddedW, r1 = r0 + paddedW, r2 = r1 + paddedW;
@@ -183,17 +185,31 @@ public sealed unsafe class DepthwiseConvJob : IParallelTask
                 {
                     if (residualRow != null)
                         sum = Avx.Add(sum, Avx.LoadVector256(residualRow + ow));
-                    Avx.Store(yRow + ow, ActivationKernels.Apply(activation, sum));
+                    Avx.Store(yRow + ow, Activate(activation, low, high, sum));
                 }
                 else
                 {
                     if (residualRow != null)
                         sum = Avx.Add(sum, Avx.MaskLoad(residualRow + ow, tail));
-                    Avx.MaskStore(yRow + ow, tail, ActivationKernels.Apply(activation, sum));
+                    Avx.MaskStore(yRow + ow, tail, Activate(activation, low, high, sum));
                 }
             }
         }
     }
+
+    /// <summary>
+    /// Clip (ReLU6) and Relu inline with bounds hoisted by the caller; the general per-vector activation is a call
+    /// through a switch, which costs as much as the convolution on small planes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Activate(in Activation activation, Vector256<float> low, Vector256<float> high,
+        Vector256<float> x) => activation.Kind switch
+    {
+        ActivationKind.Clip => VectorMath.Min(high, VectorMath.Max(low, x)),
+        ActivationKind.Relu => VectorMath.Max(Vector256<float>.Zero, x),
+        ActivationKind.Identity => x,
+        _ => ActivationKernels.Apply(activation, x),
+    };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void VectorRows<TLoader>(in Window2D w, float* x, float* kernel, float bias, float* residual,
