@@ -8,16 +8,24 @@ namespace TrtEngine.Native.Kernels;
 /// <summary>
 /// Depthwise convolution (groups == channels, one KernelH×KernelW filter per channel) over NCHW float32 with fused
 /// per-channel bias, residual add and activation. One instance per engine layer, reused for every call; not
-/// thread-safe. Vectorised along the output width for strides 1 and 2 (3×3 fully unrolled); scalar otherwise.
+/// thread-safe. Vectorised along the output width for strides 1 and 2; 3×3 undilated windows copy each block of input
+/// rows into zero-padded scratch so every output takes the unmasked unrolled kernel. Scalar otherwise.
 /// </summary>
 [SkipLocalsInit]
-public sealed unsafe class DepthwiseConvJob : IParallelTask, IRowTask
+public sealed unsafe class DepthwiseConvJob : IParallelTask
 {
+    // Output rows per padded block: keeps a block's input rows in L1 while bounding the rows re-copied at block edges.
+    private const int BlockFloats = 4096;
+
     // The call in progress, read by the workers.
     private float* _x, _weights, _bias, _residual, _y;
     private Activation _activation;
     private Window2D _window;
     private RowSchedule _schedule;
+
+    // Zero-padded input rows, one slot per chunk (chunks never run concurrently with themselves); grown, never shrunk.
+    private float[] _scratch = [];
+    private int _slot, _paddedW, _blockRows;
 
     /// <summary>
     /// y = act(conv(x, weights) + bias + residual). weights is [Channels, KernelH·KernelW]; bias is null or
@@ -35,28 +43,173 @@ public sealed unsafe class DepthwiseConvJob : IParallelTask, IRowTask
         _window = w;
         int planes = w.Batch * w.Channels;
         _schedule.Plan(planes, w.OutH, (long)planes * w.OutH * w.OutW, pool.ThreadCount);
+        if (_schedule.Chunks > 0 && UsesPadded(w))
+            PlanScratch(w, w.StrideW == 1 ? Stride1Loader.ReadSpan : Stride2Loader.ReadSpan);
         pool.For(_schedule.Chunks, this);
     }
 
-    void IParallelTask.Execute(int index) => _schedule.Run(index, this);
+    /// <summary>3×3 undilated with width stride 1 or 2: every output goes through the unmasked padded kernel.</summary>
+    private static bool UsesPadded(in Window2D w) => VectorMath.IsSupported && w.KernelH == 3 && w.KernelW == 3 &&
+        w.DilationH == 1 && w.DilationW == 1 && (w.StrideW == 1 || w.StrideW == 2);
 
-    void IRowTask.RunRows(int plane, int row0, int row1)
+    private void PlanScratch(in Window2D w, int readSpan)
     {
-        var w = _window;
-        int channel = plane % w.Channels;
-        nint outPlane = (nint)w.OutH * w.OutW;
-        float* x = _x + plane * (nint)w.InH * w.InW;
-        float* y = _y + plane * outPlane;
-        float* residual = _residual == null ? null : _residual + plane * outPlane;
-        float* kernel = _weights + (nint)channel * w.KernelH * w.KernelW;
-        float bias = _bias == null ? 0f : _bias[channel];
-        if (VectorMath.IsSupported && w.StrideW == 1)
-            VectorRows<Stride1Loader>(w, x, kernel, bias, residual, _activation, y, row0, row1);
-        else if (VectorMath.IsSupported && w.StrideW == 2)
-            VectorRows<Stride2Loader>(w, x, kernel, bias, residual, _activation, y, row0, row1);
-        else
-            ScalarRows(w, x, kernel, bias, residual, _activation, y, row0, row1);
+        // Wide enough for the padded row and for the whole last block of 8 outputs, whose loads may run past it.
+        int lastBlock = (w.OutW - 1) / 8 * 8 * w.StrideW;
+        _paddedW = Math.Max(w.InW + w.PadLeft + w.PadRight, lastBlock + 2 + readSpan);
+        _blockRows = Math.Clamp(BlockFloats / (_paddedW * w.StrideH), 1, w.OutH);
+        _slot = ((_blockRows - 1) * w.StrideH + 3) * _paddedW;
+        long needed = (long)_slot * _schedule.Chunks;
+        if (_scratch.Length < needed)
+            _scratch = GC.AllocateUninitializedArray<float>((int)needed, pinned: true);
     }
+
+    void IParallelTask.Execute(int index)
+    {
+        if (UsesPadded(_window))
+        {
+            fixed (float* scratch = &_scratch[index * _slot])
+            {
+                if (_window.StrideW == 1)
+                    _schedule.Run(index, new PaddedRows<Stride1Loader>(this, scratch));
+                else
+                    _schedule.Run(index, new PaddedRows<Stride2Loader>(this, scratch));
+            }
+        }
+        else
+            _schedule.Run(index, new GeneralRows(this));
+    }
+
+    private readonly struct PaddedRows<TLoader>(DepthwiseConvJob job, float* scratch) : IRowTask
+        where TLoader : struct, IWidthLoader
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void RunRows(int plane, int row0, int row1)
+        {
+            var w = job._window;
+            int channel = plane % w.Channels;
+            nint outPlane = (nint)w.OutH * w.OutW;
+            float* x = job._x + plane * (nint)w.InH * w.InW;
+            float* y = job._y + plane * outPlane;
+            float* residual = job._residual == null ? null : job._residual + plane * outPlane;
+            float* kernel = job._weights + (nint)channel * 9;
+            float bias = job._bias == null ? 0f : job._bias[channel];
+            for (int oh = row0; oh < row1; oh += job._blockRows)
+            {
+                int end = Math.Min(row1, oh + job._blockRows);
+                PadRows(w, x, oh * w.StrideH - w.PadTop, (end - oh - 1) * w.StrideH + 3, scratch, job._paddedW);
+                Padded3x3<TLoader>(w, scratch, job._paddedW, kernel, bias, residual, job._activation, y, oh, end);
+            }
+        }
+    }
+
+    private readonly struct GeneralRows(DepthwiseConvJob job) : IRowTask
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void RunRows(int plane, int row0, int row1)
+        {
+            var w = job._window;
+            int channel = plane % w.Channels;
+            nint outPlane = (nint)w.OutH * w.OutW;
+            float* x = job._x + plane * (nint)w.InH * w.InW;
+            float* y = job._y + plane * outPlane;
+            float* residual = job._residual == null ? null : job._residual + plane * outPlane;
+            float* kernel = job._weights + (nint)channel * w.KernelH * w.KernelW;
+            float bias = job._bias == null ? 0f : job._bias[channel];
+            if (VectorMath.IsSupported && w.StrideW == 1)
+                VectorRows<Stride1Loader>(w, x, kernel, bias, residual, job._activation, y, row0, row1);
+            else if (VectorMath.IsSupported && w.StrideW == 2)
+                VectorRows<Stride2Loader>(w, x, kernel, bias, residual, job._activation, y, row0, row1);
+            else
+                ScalarRows(w, x, kernel, bias, residual, job._activation, y, row0, row1);
+        }
+    }
+
+    /// <summary>Copies input rows [ih0, ih0 + count) into rows of width paddedW at column PadLeft, zero elsewhere.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PadRows(in Window2D w, float* x, int ih0, int count, float* rows, int paddedW)
+    {
+        // Inline vector stores rather than Span.Clear/MemoryCopy calls: MobileNet rows are only 7 to 112 floats.
+        int inW = w.InW, full = inW & ~7;
+        var tail = Lanes.First(inW - full);
+        for (int r = 0; r < count; r++, rows += paddedW)
+        {
+            // Zero the row (the last store overlaps, never past the row: paddedW ≥ 10), then copy the input over it.
+            for (int c = 0; c < paddedW; c += 8)
+                Avx.Store(rows + Math.Min(c, paddedW - 8), Vector256<float>.Zero);
+            int ih = ih0 + r;
+            if ((uint)ih >= (uint)w.InH)
+                continue;
+            float* source = x + (nint)ih * inW, target = rows + w.PadLeft;
+            for (int c = 0; c < full; c += 8)
+                Avx.Store(target + c, Avx.LoadVector256(source + c));
+            if (full < inW)
+                Avx.MaskStore(target + full, tail, Avx.MaskLoad(source + full, tail));
+        }
+    }
+
+    /// <summary>Output rows [oh0, oh1) from padded input rows starting at input row oh0·StrideH − PadTop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Padded3x3<TLoader>(in Window2D w, float* rows, int paddedW, float* kernel, float bias,
+        float* residual, in Activation activation, float* y, int oh0, int oh1) where TLoader : struct, IWidthLoader
+    {
+        int outW = w.OutW, stride = TLoader.Stride, full = outW & ~7;
+        var k00 = Vector256.Create(kernel[0]); var k01 = Vector256.Create(kernel[1]); var k02 = Vector256.Create(kernel[2]);
+        var k10 = Vector256.Create(kernel[3]); var k11 = Vector256.Create(kernel[4]); var k12 = Vector256.Create(kernel[5]);
+        var k20 = Vector256.Create(kernel[6]); var k21 = Vector256.Create(kernel[7]); var k22 = Vector256.Create(kernel[8]);
+        var b = Vector256.Create(bias);
+        var tail = Lanes.First(outW - full);
+        var low = Vector256.Create(activation.Alpha);
+        var high = Vector256.Create(activation.Beta);
+        for (int oh = oh0; oh < oh1; oh++)
+        {
+            float* r0 = rows + (nint)(oh - oh0) * w.StrideH * paddedW, r1 = r0 + paddedW, r2 = r1 + paddedW;
+            float* yRow = y + (nint)oh * outW;
+            float* residualRow = residual == null ? null : residual + (nint)oh * outW;
+            // The scratch is wide enough that the partial last block reads in bounds; only its store is masked.
+            for (int ow = 0; ow < outW; ow += 8)
+            {
+                nint iw = (nint)ow * stride;
+                // One short chain per kernel row keeps FMA latency off the critical path.
+                var a0 = Fma.MultiplyAdd(TLoader.Load(r0 + iw), k00, b);
+                var a1 = Avx.Multiply(TLoader.Load(r1 + iw), k10);
+                var a2 = Avx.Multiply(TLoader.Load(r2 + iw), k20);
+                a0 = Fma.MultiplyAdd(TLoader.Load(r0 + iw + 1), k01, a0);
+                a1 = Fma.MultiplyAdd(TLoader.Load(r1 + iw + 1), k11, a1);
+                a2 = Fma.MultiplyAdd(TLoader.Load(r2 + iw + 1), k21, a2);
+                a0 = Fma.MultiplyAdd(TLoader.Load(r0 + iw + 2), k02, a0);
+                a1 = Fma.MultiplyAdd(TLoader.Load(r1 + iw + 2), k12, a1);
+                a2 = Fma.MultiplyAdd(TLoader.Load(r2 + iw + 2), k22, a2);
+                var sum = TLoader.Order(Avx.Add(a0, Avx.Add(a1, a2)));
+                if (ow < full)
+                {
+                    if (residualRow != null)
+                        sum = Avx.Add(sum, Avx.LoadVector256(residualRow + ow));
+                    Avx.Store(yRow + ow, Activate(activation, low, high, sum));
+                }
+                else
+                {
+                    if (residualRow != null)
+                        sum = Avx.Add(sum, Avx.MaskLoad(residualRow + ow, tail));
+                    Avx.MaskStore(yRow + ow, tail, Activate(activation, low, high, sum));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Clip (ReLU6) and Relu inline with bounds hoisted by the caller; the general per-vector activation is a call
+    /// through a switch, which costs as much as the convolution on small planes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Activate(in Activation activation, Vector256<float> low, Vector256<float> high,
+        Vector256<float> x) => activation.Kind switch
+    {
+        ActivationKind.Clip => VectorMath.Min(high, VectorMath.Max(low, x)),
+        ActivationKind.Relu => VectorMath.Max(Vector256<float>.Zero, x),
+        ActivationKind.Identity => x,
+        _ => ActivationKernels.Apply(activation, x),
+    };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void VectorRows<TLoader>(in Window2D w, float* x, float* kernel, float bias, float* residual,
@@ -66,11 +219,9 @@ public sealed unsafe class DepthwiseConvJob : IParallelTask, IRowTask
         // Blocks of 8 outputs starting at ow ≥ firstInside whose reads stay inside the row need no masks.
         int firstInside = Math.Min(outW, (w.PadLeft + stride - 1) / stride);
         int lastRead = -w.PadLeft + (w.KernelW - 1) * w.DilationW + TLoader.ReadSpan - 1;
-        bool unrolled3x3 = w.KernelH == 3 && w.KernelW == 3 && w.DilationH == 1 && w.DilationW == 1;
         for (int oh = row0; oh < row1; oh++)
         {
             int ih0 = oh * w.StrideH - w.PadTop;
-            bool rowsInside = ih0 >= 0 && ih0 + (w.KernelH - 1) * w.DilationH < w.InH;
             float* yRow = y + (nint)oh * outW;
             float* residualRow = residual == null ? null : residual + (nint)oh * outW;
             int ow = 0;
@@ -81,10 +232,7 @@ public sealed unsafe class DepthwiseConvJob : IParallelTask, IRowTask
                     int end = ow + 8;
                     while (end + 8 <= outW && end * stride + lastRead < inW)
                         end += 8;
-                    if (unrolled3x3 && rowsInside)
-                        Inner3x3<TLoader>(w, x + (nint)ih0 * inW, kernel, bias, residualRow, activation, yRow, ow, end);
-                    else
-                        Inner<TLoader>(w, x, ih0, kernel, bias, residualRow, activation, yRow, ow, end);
+                    Inner<TLoader>(w, x, ih0, kernel, bias, residualRow, activation, yRow, ow, end);
                     ow = end;
                 }
                 else
@@ -94,37 +242,6 @@ public sealed unsafe class DepthwiseConvJob : IParallelTask, IRowTask
                     ow += count;
                 }
             }
-        }
-    }
-
-    /// <summary>Unmasked 3×3 blocks for outputs [ow0, ow1) of a row whose three input rows all exist.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Inner3x3<TLoader>(in Window2D w, float* row, float* kernel, float bias, float* residualRow,
-        in Activation activation, float* yRow, int ow0, int ow1) where TLoader : struct, IWidthLoader
-    {
-        int inW = w.InW, stride = TLoader.Stride;
-        float* r0 = row - w.PadLeft, r1 = r0 + inW, r2 = r1 + inW;
-        var k00 = Vector256.Create(kernel[0]); var k01 = Vector256.Create(kernel[1]); var k02 = Vector256.Create(kernel[2]);
-        var k10 = Vector256.Create(kernel[3]); var k11 = Vector256.Create(kernel[4]); var k12 = Vector256.Create(kernel[5]);
-        var k20 = Vector256.Create(kernel[6]); var k21 = Vector256.Create(kernel[7]); var k22 = Vector256.Create(kernel[8]);
-        var b = Vector256.Create(bias);
-        for (int ow = ow0; ow < ow1; ow += 8)
-        {
-            nint iw = (nint)ow * stride;
-            // One short chain per kernel row keeps FMA latency off the critical path.
-            var a0 = Fma.MultiplyAdd(TLoader.Load(r0 + iw), k00, b);
-            var a1 = Avx.Multiply(TLoader.Load(r1 + iw), k10);
-            var a2 = Avx.Multiply(TLoader.Load(r2 + iw), k20);
-            a0 = Fma.MultiplyAdd(TLoader.Load(r0 + iw + 1), k01, a0);
-            a1 = Fma.MultiplyAdd(TLoader.Load(r1 + iw + 1), k11, a1);
-            a2 = Fma.MultiplyAdd(TLoader.Load(r2 + iw + 1), k21, a2);
-            a0 = Fma.MultiplyAdd(TLoader.Load(r0 + iw + 2), k02, a0);
-            a1 = Fma.MultiplyAdd(TLoader.Load(r1 + iw + 2), k12, a1);
-            a2 = Fma.MultiplyAdd(TLoader.Load(r2 + iw + 2), k22, a2);
-            var sum = TLoader.Order(Avx.Add(a0, Avx.Add(a1, a2)));
-            if (residualRow != null)
-                sum = Avx.Add(sum, Avx.LoadVector256(residualRow + ow));
-            Avx.Store(yRow + ow, ActivationKernels.Apply(activation, sum));
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace TrtEngine.Native.Kernels;
 
@@ -25,6 +26,8 @@ public static unsafe class Im2Col
                     int owStart = Math.Min(outW, offset >= 0 ? 0 : (-offset + stride - 1) / stride);
                     int owEnd = inW - offset <= 0 ? 0 : Math.Clamp((inW - offset + stride - 1) / stride, owStart, outW);
                     owStart = Math.Min(owStart, owEnd);
+                    // Stride 2 copies 8 outputs from 16 inputs while those stay inside the row (2·ow ≤ vectorLimit).
+                    int vectorLimit = stride == 2 && VectorMath.IsSupported ? inW - offset - 16 : -1;
                     for (int oh = 0; oh < w.OutH; oh++, col += outW)
                     {
                         int ih = oh * w.StrideH - w.PadTop + i * w.DilationH;
@@ -39,7 +42,10 @@ public static unsafe class Im2Col
                             Buffer.MemoryCopy(source + owStart, col + owStart, (owEnd - owStart) * sizeof(float), (owEnd - owStart) * sizeof(float));
                         else
                         {
-                            for (int ow = owStart; ow < owEnd; ow++)
+                            int ow = owStart;
+                            for (; ow + 8 <= owEnd && 2 * ow <= vectorLimit; ow += 8)
+                                Avx.Store(col + ow, Stride2Loader.Order(Stride2Loader.Load(source + 2 * (nint)ow)));
+                            for (; ow < owEnd; ow++)
                                 col[ow] = source[(nint)ow * stride];
                         }
                         new Span<float>(col + owEnd, outW - owEnd).Clear();

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace TrtEngine.Native.Kernels;
 
 /// <summary>
@@ -22,6 +24,7 @@ internal struct RowSchedule
         Chunks = _items == 0 ? 0 : threads > 1 && outputs >= ParallelThreshold ? (int)Math.Min(_items, threads * 4) : 1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void Run<TTask>(int chunk, TTask task) where TTask : IRowTask
     {
         long item = _items * chunk / Chunks, end = _items * (chunk + 1) / Chunks;

@@ -32,6 +32,28 @@ public sealed unsafe class DepthwiseConvJobTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Padded3x3GeometriesMatchReference()
+    {
+        // The zero-padded scratch path: 3×3 undilated, width stride 1 or 2, any height stride, pads and ceil mode,
+        // widths spanning several 8-output blocks and tails.
+        var job = new DepthwiseConvJob();
+        var random = new Random(17);
+        for (int variant = 1; variant <= 200;)
+        {
+            int sh = random.Next(1, 4), sw = random.Next(1, 3), inH = random.Next(1, 30), inW = random.Next(1, 45);
+            int pt = random.Next(0, 3), pb = random.Next(0, 3), pl = random.Next(0, 3), pr = random.Next(0, 3);
+            bool ceil = random.Next(2) == 1;
+            int outH = WindowCases.OutSize(inH, pt, pb, 3, sh, ceil), outW = WindowCases.OutSize(inW, pl, pr, 3, sw, ceil);
+            if (outH < 1 || outW < 1)
+                continue;
+            var w = new Window2D(random.Next(1, 3), random.Next(1, 6), inH, inW, outH, outW, 3, 3, sh, sw, pt, pl, 1, 1, pb, pr);
+            Check(job, w, withBias: variant % 2 == 0, withResidual: variant % 3 == 0, Activations[variant % Activations.Length],
+                _pools[variant % 2], variant);
+            variant++;
+        }
+    }
+
     [Theory]
     [InlineData(1, 7)]
     [InlineData(1, 14)]

@@ -14,7 +14,7 @@ public sealed unsafe class DepthwiseConvPerfTests(ITestOutputHelper output)
     {
         using var pool1 = new WorkerPool(1);
         using var pool2 = new WorkerPool(2);
-        (int Channels, int Size, int Stride)[] shapes = [(144, 56, 1), (96, 112, 2)];
+        (int Channels, int Size, int Stride)[] shapes = [(144, 56, 1), (96, 112, 2), (576, 14, 2), (960, 7, 1)];
         foreach (var (channels, size, stride) in shapes)
         {
             var w = WindowCases.Square(channels, size, kernel: 3, stride, pad: 1);

@@ -8,7 +8,14 @@ public sealed unsafe class Im2ColTests
     public void MatchesNaiveGather()
     {
         int variant = 0;
-        foreach (var geometry in WindowCases.Random(seed: 37, count: 300, maxChannels: 6))
+        // Random geometries, then stride-2 rows wide enough for the vector copy, with its scalar tails.
+        var wide = new[] { 16, 17, 23, 33, 40, 57 }.SelectMany(size => new[]
+        {
+            WindowCases.Square(channels: 2, size, kernel: 3, stride: 2, pad: 1),
+            WindowCases.Square(channels: 2, size, kernel: 3, stride: 2, pad: 0),
+            WindowCases.Square(channels: 2, size, kernel: 5, stride: 2, pad: 2),
+        });
+        foreach (var geometry in WindowCases.Random(seed: 37, count: 300, maxChannels: 6).Concat(wide))
         {
             // One image, one group of a grouped convolution: x starts at the group's first channel.
             var w = geometry with { Batch = 1 };
