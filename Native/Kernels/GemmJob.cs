@@ -22,7 +22,7 @@ public sealed unsafe class GemmJob : IParallelTask
 
     // The call in progress, read by Execute on the workers.
     private GemmTactic _tactic;
-    private float* _a, _b, _y, _bias, _workspace;
+    private float* _a, _b, _y, _bias, _workspace, _rowBias, _residual;
     private nint _aRowStride, _aColStride;
     private int _m, _n, _k, _batchRank, _batches;
     private bool _packed;
@@ -44,6 +44,8 @@ public sealed unsafe class GemmJob : IParallelTask
         _workspace = null;
         _packed = true;
         _bias = bias;
+        _rowBias = null;
+        _residual = null;
         _activation = activation;
         _y = y;
         _m = m;
@@ -59,12 +61,18 @@ public sealed unsafe class GemmJob : IParallelTask
     /// batch dims (both ranks ≥ 2; the caller reshapes 1-D operands). <paramref name="workspace"/> must hold
     /// <see cref="MatMulWorkspaceLength"/>(k, n, tactic, pool.ThreadCount) floats.
     /// </summary>
+    /// <param name="rowBias">Null, or one value per row of y added in the epilogue (a convolution's per-channel bias); 2-D only.</param>
+    /// <param name="residual">Null, or a tensor laid out like y added in the epilogue; 2-D only.</param>
+    /// <param name="activation">Applied last, while the tile is in cache.</param>
     public void RunMatMul(GemmTactic tactic, float* a, ReadOnlySpan<int> aShape, float* b, ReadOnlySpan<int> bShape,
-        float* y, ReadOnlySpan<int> yShape, float* workspace, WorkerPool pool)
+        float* y, ReadOnlySpan<int> yShape, float* workspace, WorkerPool pool, float* rowBias = null, float* residual = null,
+        Activation activation = default)
     {
         int rank = yShape.Length;
         if (rank < 2 || aShape.Length < 2 || bShape.Length < 2 || rank - 2 > MaxBatchRank)
             throw new ArgumentException($"MatMul operands need rank 2..{MaxBatchRank + 2}.");
+        if ((rowBias != null || residual != null) && rank != 2)
+            throw new ArgumentException("A row bias or residual epilogue needs a 2-D MatMul.");
         int m = yShape[rank - 2], n = yShape[rank - 1], k = aShape[^1];
 
         // Batch dims, right-aligned, with stride 0 where an operand broadcasts.
@@ -89,7 +97,9 @@ public sealed unsafe class GemmJob : IParallelTask
         _b = b;
         _packed = false;
         _bias = null;
-        _activation = default;
+        _rowBias = rowBias;
+        _residual = residual;
+        _activation = activation;
         _y = y;
         _n = n;
         _k = k;
@@ -173,6 +183,8 @@ public sealed unsafe class GemmJob : IParallelTask
 
         float* tile = stackalloc float[GemmMicroKernels.MaxTileFloats];
         float* paddedBias = stackalloc float[32];
+        // A row bias or residual seeds the output tile, so the first K block accumulates onto it.
+        bool seeded = _rowBias != null || _residual != null;
         int k0 = 0;
         do
         {
@@ -220,19 +232,35 @@ public sealed unsafe class GemmJob : IParallelTask
                     float* c = y + (nint)i0 * n + j0;
                     if (cols == nr)
                     {
-                        GemmMicroKernels.Tile(nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, c, n, !first, bias, activation);
+                        if (first && seeded) Seed(c, n, i0, j0, rows, nr);
+                        GemmMicroKernels.Tile(nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, c, n, !first || seeded, bias, activation);
                         continue;
                     }
                     // Right edge: run the full-width kernel on a scratch tile, copy the valid columns.
                     if (!first)
                         CopyColumns(c, n, tile, nr, rows, cols);
-                    GemmMicroKernels.Tile(nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, tile, nr, !first, bias, activation);
+                    else if (seeded)
+                        Seed(tile, nr, i0, j0, rows, cols);
+                    GemmMicroKernels.Tile(nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, tile, nr, !first || seeded, bias, activation);
                     CopyColumns(tile, nr, c, n, rows, cols);
                 }
             }
             k0 += kc;
         }
         while (k0 < k);
+    }
+
+    /// <summary>Writes rowBias[i] + residual[i, j] into a rows × cols block of the output (or of a scratch tile).</summary>
+    private void Seed(float* c, nint ldc, int i0, int j0, int rows, int cols)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float bias = _rowBias == null ? 0f : _rowBias[i0 + r];
+            float* row = c + r * ldc;
+            float* residual = _residual == null ? null : _residual + (nint)(i0 + r) * _n + j0;
+            for (int j = 0; j < cols; j++)
+                row[j] = residual == null ? bias : bias + residual[j];
+        }
     }
 
     private void OffsetBatch(int batch, ref float* a, ref float* b, ref float* y)

@@ -8,7 +8,7 @@ namespace TrtEngine.Native.Layers;
 /// <summary>
 /// 2-D convolution, NCHW: y = act(conv(x, W) + bias + residual). Inputs: [x, W, bias or none, residual or none].
 /// W is [outC, inC/groups, kh, kw]. Depthwise convolutions run a direct kernel; the others run im2col and a GEMM
-/// (1×1 stride-1 convolutions skip im2col), then a per-channel epilogue.
+/// (1×1 stride-1 convolutions skip im2col) with bias, residual and activation in the GEMM's epilogue.
 /// </summary>
 public sealed class ConvLayer : Layer
 {
@@ -111,10 +111,11 @@ public sealed class ConvLayer : Layer
                 float* image = px + ((long)n * x[1] + (long)g * inPerGroup) * inPlane;
                 if (!IsPointwise) Im2Col.Run(image, inPerGroup, window, col);
                 float* b = IsPointwise ? image : col;
-                float* output = py + ((long)n * y[1] + (long)g * outPerGroup) * p;
-                s.Gemm.RunMatMul(tactic, pw + (long)g * outPerGroup * k, aShape, b, bShape, output, yShape, gemmWorkspace, frame.Pool);
+                long offset = ((long)n * y[1] + (long)g * outPerGroup) * p;
+                // Bias, residual and activation are applied in the GEMM's epilogue, while each tile is in cache.
+                s.Gemm.RunMatMul(tactic, pw + (long)g * outPerGroup * k, aShape, b, bShape, py + offset, yShape, gemmWorkspace, frame.Pool,
+                    bias == null ? null : bias + (long)g * outPerGroup, residual == null ? null : residual + offset, Activation);
             }
-        s.Epilogue.Run(py, y[0], y[1], p, bias, residual, Activation, frame.Pool);
     }
 
     internal override void WriteParameters(PlanWriter writer)
@@ -147,6 +148,5 @@ public sealed class ConvLayer : Layer
     {
         public GemmJob Gemm { get; } = new();
         public DepthwiseConvJob Depthwise { get; } = new();
-        public ChannelEpilogueJob Epilogue { get; } = new();
     }
 }

@@ -172,6 +172,40 @@ public sealed unsafe class GemmKernelsTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(7, 29, 5)]
+    [InlineData(13, 50, 300)]
+    [InlineData(32, 161, 27)]
+    public void MatMulEpilogueAddsRowBiasAndResidualThenActivates(int m, int n, int k)
+    {
+        float[] a = Reference.Random(m * k, 1), b = Reference.Random(k * n, 2), bias = Reference.Random(m, 3), residual = Reference.Random(m * n, 4);
+        var activation = new Activation(ActivationKind.Clip, -0.5f, 0.75f);
+        foreach (var tactic in GemmKernels.Tactics)
+            foreach (var pool in _pools)
+                foreach (bool withResidual in new[] { false, true })
+                {
+                    var y = Reference.Pinned(m * n);
+                    var workspace = Reference.Pinned(GemmJob.MatMulWorkspaceLength(k, n, tactic, pool.ThreadCount));
+                    fixed (float* pa = a, pb = b, py = y, pw = workspace, pbias = bias, pres = residual)
+                        new GemmJob().RunMatMul(tactic, pa, [m, k], pb, [k, n], py, [m, n], pw, pool, pbias, withResidual ? pres : null, activation);
+                    double error = Reference.RelativeL2(y, Expected(withResidual));
+                    Assert.True(error <= 1e-5, $"{tactic.Name} threads={pool.ThreadCount} residual={withResidual}: {error:E2}");
+                }
+
+        double[] Expected(bool withResidual)
+        {
+            var e = new double[m * n];
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double sum = bias[i] + (withResidual ? residual[i * n + j] : 0);
+                    for (int p = 0; p < k; p++) sum += (double)a[i * k + p] * b[p * n + j];
+                    e[i * n + j] = Math.Clamp(sum, -0.5, 0.75);
+                }
+            return e;
+        }
+    }
+
     [Fact]
     public void JobIsReusableAcrossShapes()
     {
