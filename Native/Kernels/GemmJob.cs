@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Native.Kernels;
@@ -251,6 +252,7 @@ public sealed unsafe class GemmJob : IParallelTask
     }
 
     /// <summary>Writes rowBias[i] + residual[i, j] into a rows × cols block of the output (or of a scratch tile).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Seed(float* c, nint ldc, int i0, int j0, int rows, int cols)
     {
         for (int r = 0; r < rows; r++)
@@ -258,7 +260,14 @@ public sealed unsafe class GemmJob : IParallelTask
             float bias = _rowBias == null ? 0f : _rowBias[i0 + r];
             float* row = c + r * ldc;
             float* residual = _residual == null ? null : _residual + (nint)(i0 + r) * _n + j0;
-            for (int j = 0; j < cols; j++)
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var broadcast = Vector256.Create(bias);
+                for (; j <= cols - 8; j += 8)
+                    Vector256.Store(residual == null ? broadcast : broadcast + Vector256.Load(residual + j), row + j);
+            }
+            for (; j < cols; j++)
                 row[j] = residual == null ? bias : bias + residual[j];
         }
     }

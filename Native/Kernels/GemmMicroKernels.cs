@@ -237,18 +237,30 @@ internal static unsafe class GemmMicroKernels
     /// </summary>
     private static void Finish(float* c, nint ldc, int rows, int nr, float* bias, in Activation activation)
     {
-        for (int r = 0; r < rows; r++, c += ldc)
+        // Relu and Clip (ReLU6) are inlined: they follow most convolutions and GEMMs, and a call per vector costs
+        // more than the math. Other activations run once per row through the specialised loops.
+        bool clamp = activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
+        var low = Vector256.Create(activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha);
+        var high = Vector256.Create(activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta);
+        float* row = c;
+        for (int r = 0; r < rows; r++, row += ldc)
         {
+            if (bias == null && !clamp)
+                break;
             for (int j = 0; j < nr; j += 8)
             {
-                var value = Avx.LoadVector256(c + j);
+                var value = Avx.LoadVector256(row + j);
                 if (bias != null)
                     value = Avx.Add(value, Avx.LoadVector256(bias + j));
-                if (activation.Kind != ActivationKind.Identity)
-                    value = ActivationKernels.Apply(activation, value);
-                Avx.Store(c + j, value);
+                if (clamp)
+                    value = VectorMath.Min(high, VectorMath.Max(low, value));
+                Avx.Store(row + j, value);
             }
         }
+        if (clamp || activation.Kind == ActivationKind.Identity)
+            return;
+        for (int r = 0; r < rows; r++, c += ldc)
+            ActivationKernels.Apply(activation, c, c, nr);
     }
 
     /// <summary>Portable path for CPUs without AVX2/FMA; same contract, any rows ≤ nr tile.</summary>
