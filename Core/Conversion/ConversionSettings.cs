@@ -31,5 +31,11 @@ public sealed record ConversionSettings
     public IEngineStore? Store { get; init; }
 
     public string? CacheDirectory { get; init; }
+
+    /// <summary>
+    /// A file of tactic timings shared by builds, so layers already timed on this machine are not timed again.
+    /// By default timing.cache in the cache directory when the cache is used; none with -NoCache.
+    /// </summary>
+    public string? TimingCachePath { get; init; }
     public long CacheSizeLimit { get; init; } = DiskEngineStore.DefaultSizeLimit;
 }

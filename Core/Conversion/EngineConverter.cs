@@ -26,18 +26,21 @@ public static class EngineConverter
         var bound = settings.WeightsPath is null ? null : SafetensorsFile.Load(settings.WeightsPath).Tensors;
         if (bound is not null) WarnUnusedWeights(model, bound, settings.WeightsPath!, events);
         NetworkDefinition network = OnnxImporter.Import(model, name, bound);
+        string? timingPath = settings.TimingCachePath
+            ?? (settings.UseCache && settings.Store is null ? Path.Combine(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, "timing.cache") : null);
         var config = new BuilderConfig
         {
             OptimizationLevel = settings.OptimizationLevel,
             Threads = settings.Threads ?? Environment.ProcessorCount,
             Profiles = ShapeProfiles.Resolve(network, settings),
+            TimingCache = timingPath is null ? null : TimingCache.Load(timingPath),
         };
         events?.Verbose($"Imported '{modelPath}': {network.Layers.Count} layers, {network.Weights.Count} weights, inputs {string.Join(", ", network.Inputs.Select(i => network.Tensors[i].Name + Shapes.Format(network.Tensors[i].Dims)))}.");
 
         if (!settings.UseCache)
         {
             events?.Verbose("Cache not used (-NoCache).");
-            var built = Build(network, config, events, cancel);
+            var built = Build(network, config, timingPath, events, cancel);
             return Finish(built, modelPath, null, false, watch, null, settings);
         }
 
@@ -53,7 +56,7 @@ public static class EngineConverter
             // Another process may have built it while this one waited for the lock.
             if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: false) is { } late) return late;
             events?.Verbose(settings.Force ? "Rebuilding (-Force)." : "Cache miss: building.");
-            var engine = Build(network, config, events, cancel);
+            var engine = Build(network, config, timingPath, events, cancel);
             Insert(store, key, engine, modelPath, watch.Elapsed, events);
             return Finish(engine, modelPath, key, false, watch, store.Location, settings);
         }
@@ -92,10 +95,25 @@ public static class EngineConverter
         return new TrtEngineModel(engine, modelPath, key, true, watch.Elapsed, store.Location);
     }
 
-    private static Engine Build(NetworkDefinition network, BuilderConfig config, IConversionEvents? events, CancellationToken cancel)
+    private static Engine Build(NetworkDefinition network, BuilderConfig config, string? timingPath, IConversionEvents? events, CancellationToken cancel)
     {
         var progress = events is null ? null : new SynchronousProgress(p => events.Progress(new ConversionProgress(p.Phase, p.Current, p.Total, p.Detail)));
-        return EngineBuilder.Build(network, config, progress, events is null ? null : events.Verbose, cancel);
+        int known = config.TimingCache?.Count ?? 0;
+        var engine = EngineBuilder.Build(network, config, progress, events is null ? null : events.Verbose, cancel);
+        if (config.TimingCache is { } timings && timings.Count > known && timingPath is not null)
+        {
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(timingPath))!);
+                timings.Save(timingPath);
+                events?.Verbose($"Saved {timings.Count - known} new tactic timings to {timingPath}.");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                events?.Warning($"The timing cache {timingPath} could not be saved: {e.Message}");
+            }
+        }
+        return engine;
     }
 
     private static void Insert(IEngineStore store, string key, Engine engine, string modelPath, TimeSpan buildTime, IConversionEvents? events)

@@ -36,9 +36,13 @@ public sealed class TimingCache
         return cache;
     }
 
-    /// <summary>Writes atomically (temporary file, then rename) so concurrent builders never read half a file.</summary>
+    /// <summary>
+    /// Writes atomically (temporary file, then rename) so concurrent builders never read half a file, after merging
+    /// what another builder saved meanwhile (its entries win only where this cache has none).
+    /// </summary>
     public void Save(string path)
     {
+        foreach (var (signature, entry) in Load(path)._entries) _entries.TryAdd(signature, entry);
         string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         File.WriteAllLines(temp, _entries.OrderBy(e => e.Key, StringComparer.Ordinal)
             .Select(e => string.Join('\t', e.Key, e.Value.Tactic, e.Value.Microseconds.ToString("R", CultureInfo.InvariantCulture))));

@@ -147,6 +147,20 @@ public sealed class EngineCacheTests : IDisposable
     }
 
     [Fact]
+    public void A_rebuild_takes_its_tactics_from_the_timing_cache()
+    {
+        var first = new RecordingEvents();
+        EngineConverter.Convert(TinyMlp, Settings(level: 2), first);
+        Assert.True(File.Exists(Path.Combine(_dir.File("cache"), "timing.cache")));
+        Assert.Contains(first.Messages, m => m.StartsWith("Saved 3 new tactic timings", StringComparison.Ordinal));
+
+        var again = new RecordingEvents();
+        EngineConverter.Convert(TinyMlp, Settings(level: 2) with { Force = true }, again);
+        Assert.Equal(3, again.Messages.Count(m => m.Contains("(timing cache)")));
+        Assert.DoesNotContain(again.Messages, m => m.StartsWith("Saved", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Keys_that_are_not_keys_never_reach_the_file_system()
     {
         var store = new DiskEngineStore(_dir.File("cache"));
