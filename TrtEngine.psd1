@@ -18,6 +18,7 @@
         'Import-TrtEngine'
         'Get-TrtCache'
         'Remove-TrtCache'
+        'Get-TrtEngineInfo'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

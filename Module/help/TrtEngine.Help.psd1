@@ -209,4 +209,29 @@ Removing an entry never affects engines already loaded; the next New-TrtEngine f
         )
         Links       = @('Get-TrtCache', 'about_TrtEngine')
     }
+
+    'Get-TrtEngineInfo' = @{
+        Synopsis    = 'Shows what an engine is made of: layers after fusion, their origins and tactics, and its weights with their recipes.'
+        Description = @'
+Get-TrtEngineInfo inspects an engine, as TensorRT's engine inspector does. It writes one TrtEngineInfo object with the engine's inputs and outputs, the instruction set and thread count its tactics were timed for, and:
+
+- Layers: each layer after fusion, with its type (including the convolution algorithm and any fused activation or residual), the model nodes it was built from (Origins), the tactic the builder chose and its measured time, and its output shape.
+- Weights: each engine weight with its shape, size and the recipe that derives it from the model's weights (identity, a BatchNormalization fold, packing for a GEMM tactic). A refit re-runs these recipes.
+- ModelWeights: the names a refit takes; folded constants (baked into a fused kernel) are marked.
+'@
+        Parameters  = @{
+            Engine = 'The engine to inspect. Accepts engines from the pipeline.'
+        }
+        Examples    = @(
+            @{
+                Code    = '(Get-TrtEngineInfo $engine).Layers | Format-Table Index, Type, Tactic, TacticMicroseconds, Origins'
+                Remarks = 'Lists the layers after fusion with the tactic chosen for each and the model nodes each one computes.'
+            }
+            @{
+                Code    = '$engine | Get-TrtEngineInfo | Select-Object -ExpandProperty Weights | Format-Table Name, Shape, SizeBytes, Recipe'
+                Remarks = 'Lists the engine weights with the recipe a refit re-runs for each.'
+            }
+        )
+        Links       = @('New-TrtEngine', 'Update-TrtEngineWeights', 'about_TrtEngine')
+    }
 }

@@ -225,3 +225,34 @@ Describe 'Errors' {
         $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
     }
 }
+
+Describe 'Get-TrtEngineInfo' {
+    BeforeAll {
+        $info = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 1 | Get-TrtEngineInfo
+    }
+
+    It 'shows the layers after fusion with the model nodes each came from' {
+        $info | Should -BeOfType 'TrtEngine.Core.Engines.TrtEngineInfo'
+        $info.Layers.Type | Should -Be @('Gemm + bias + Relu', 'Gemm + bias + Gelu', 'Gemm + bias')
+        $info.Layers[1].Origins.Count | Should -Be 6
+        $info.ModelLayerCount | Should -Be 9
+    }
+
+    It 'shows the tactic chosen for every GEMM and its measured time' {
+        $info.Layers | ForEach-Object {
+            $_.Tactic | Should -Not -BeNullOrEmpty
+            $_.TacticMicroseconds | Should -BeGreaterThan 0
+        }
+    }
+
+    It 'shows each engine weight with the recipe a refit re-runs' {
+        $packed = $info.Weights | Where-Object Name -eq '/0/Gemm.B'
+        $packed.Recipe | Should -BeLike 'pack(transpose(0.weight)*'
+        $info.ModelWeights | Should -Contain '0.weight'
+        @($info.ModelWeights -like '*(folded)').Count | Should -Be 3
+    }
+
+    It 'renders its views' {
+        { $info | Out-String; $info.Layers | Out-String; $info.Weights | Out-String } | Should -Not -Throw
+    }
+}

@@ -1,0 +1,72 @@
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Plan;
+
+namespace TrtEngine.Core.Engines;
+
+/// <summary>What an engine is made of: layers after fusion with their origins and tactics, weights with their recipes, and what it was built for.</summary>
+public sealed class TrtEngineInfo
+{
+    public required string Name { get; init; }
+    public required TrtTensorInfo[] Inputs { get; init; }
+    public required TrtTensorInfo[] Outputs { get; init; }
+    public required int OptimizationLevel { get; init; }
+    public required string InstructionSet { get; init; }
+    public required int Threads { get; init; }
+    public required bool HasWeights { get; init; }
+    public required long WeightBytes { get; init; }
+    public required int ModelLayerCount { get; init; }
+    public required TrtLayerInfo[] Layers { get; init; }
+    public required TrtWeightInfo[] Weights { get; init; }
+
+    /// <summary>The model weights a refit takes, by name (folded ones refit only with their recorded value).</summary>
+    public required string[] ModelWeights { get; init; }
+
+    public static TrtEngineInfo From(TrtEngine engine)
+    {
+        EnginePlan plan = engine.Native.Plan;
+        string Operand(ValueRef v) => v.IsNone ? "" : v.IsWeight ? plan.Weights[v.Index].Name : plan.Tensors[v.Index].Name;
+        return new TrtEngineInfo
+        {
+            Name = plan.Name,
+            Inputs = engine.Inputs,
+            Outputs = engine.Outputs,
+            OptimizationLevel = plan.OptimizationLevel,
+            InstructionSet = plan.Hardware.InstructionSet,
+            Threads = plan.Hardware.Threads,
+            HasWeights = engine.HasWeights,
+            WeightBytes = engine.WeightBytes,
+            ModelLayerCount = plan.Layers.Sum(l => l.Origins.Length),
+            Layers = plan.Layers.Select((layer, i) => new TrtLayerInfo
+            {
+                Index = i,
+                Name = layer.Name,
+                Type = Describe(layer, plan),
+                Origins = layer.Origins,
+                Tactic = layer.Tactic,
+                TacticMicroseconds = layer.TacticMicroseconds,
+                Inputs = layer.Inputs.Where(v => !v.IsNone).Select(Operand).ToArray(),
+                Output = plan.Tensors[layer.Output].Name,
+                OutputShape = plan.Tensors[layer.Output].Dims,
+            }).ToArray(),
+            Weights = plan.Weights.Select(w => new TrtWeightInfo
+            {
+                Name = w.Name, Shape = w.Shape, Recipe = w.Recipe.ToString(), Sources = w.Recipe.Sources, SizeBytes = w.Length * sizeof(float),
+            }).ToArray(),
+            ModelWeights = plan.ModelWeights.Select(m => m.Folded ? m.Name + " (folded)" : m.Name).ToArray(),
+        };
+    }
+
+    private static string Describe(Layer layer, EnginePlan plan)
+    {
+        var (type, activation) = layer switch
+        {
+            ConvLayer conv => ($"Conv ({conv.Algorithm(plan.Weights[conv.W.Index].Shape)}){(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
+            GemmLayer gemm => ($"Gemm{(gemm.Bias.IsNone ? "" : " + bias")}", gemm.Activation),
+            ActivationLayer act => (act.Activation.Kind.ToString(), Activation.Identity),
+            ElementwiseLayer e => (e.Operation.ToString(), Activation.Identity),
+            _ => (layer.Kind.ToString(), Activation.Identity),
+        };
+        return activation.Kind == ActivationKind.Identity ? type : $"{type} + {activation.Kind}";
+    }
+}

@@ -1,0 +1,20 @@
+namespace TrtEngine.Core.Engines;
+
+/// <summary>One layer of a built engine, as the inspector shows it: what it is, what it was fused from, how it runs.</summary>
+public sealed class TrtLayerInfo
+{
+    public required int Index { get; init; }
+    public required string Name { get; init; }
+
+    /// <summary>The layer type, with the algorithm or fused activation where that matters (e.g. "Conv (depthwise) + Clip").</summary>
+    public required string Type { get; init; }
+
+    /// <summary>The model's nodes this layer computes (more than one after fusion).</summary>
+    public required string[] Origins { get; init; }
+
+    public required string? Tactic { get; init; }
+    public required double TacticMicroseconds { get; init; }
+    public required string[] Inputs { get; init; }
+    public required string Output { get; init; }
+    public required int[] OutputShape { get; init; }
+}
