@@ -26,6 +26,13 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     [Parameter(Mandatory = true, ParameterSetName = WeightsSet)]
     public Hashtable Weights { get; set; } = null!;
 
+    /// <summary>
+    /// Renames the source's weights to the model's names: a hashtable (source name → model name) or a script block
+    /// that receives a source name as $_ and returns the model name ($null drops the weight).
+    /// </summary>
+    [Parameter]
+    public object? NameMap { get; set; }
+
     /// <summary>Allow a source that lacks some of the engine's weights; those keep their current values.</summary>
     [Parameter]
     public SwitchParameter Partial { get; set; }
@@ -42,8 +49,8 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         try
         {
             IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName == WeightsSet
-                ? WeightSources.FromArrays(InputConversion.ToFloatArrays(Weights, nameof(Weights)), Engine)
-                : WeightSources.FromFile(ResolveFile(source, ParameterSetName == LiteralPathSet, "WeightsNotFound"));
+                ? WeightSources.FromArrays(Rename(InputConversion.ToFloatArrays(Weights, nameof(Weights))), Engine)
+                : Rename(WeightSources.FromFile(ResolveFile(source, ParameterSetName == LiteralPathSet, "WeightsNotFound")));
             RefitCheck check = Engine.CheckRefit(weights, Partial, AllowNonFinite);
             if (!check.IsValid) throw new RefitException(Engine.Name, check);
             WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied.");
@@ -56,5 +63,24 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         {
             WriteError(ErrorRecords.From(e, Engine));
         }
+    }
+
+    private Dictionary<string, T> Rename<T>(IReadOnlyDictionary<string, T> weights)
+    {
+        var renamed = new Dictionary<string, T>(StringComparer.Ordinal);
+        foreach (var (name, value) in weights)
+        {
+            string? target = NameMap switch
+            {
+                null => name,
+                System.Collections.IDictionary map => map.Contains(name) ? map[name]?.ToString() : name,
+                ScriptBlock script => script.InvokeWithContext(null, [new PSVariable("_", name)]).FirstOrDefault()?.BaseObject?.ToString(),
+                _ => throw new ArgumentException("-NameMap takes a hashtable (source name → model name) or a script block."),
+            };
+            if (target is null) continue;
+            if (!renamed.TryAdd(target, value))
+                throw new ArgumentException($"-NameMap maps two weights to '{target}'.");
+        }
+        return renamed;
     }
 }

@@ -89,8 +89,13 @@ Weights come from a safetensors file (-Path or -LiteralPath) or from a hashtable
             Partial     = 'Allows supplying only some of the weights; the others keep their current values. Requires an engine that already has weights.'
             PassThru    = 'Writes the refitted engine to the pipeline.'
             AllowNonFinite = 'Accepts NaN and infinite values in the new weights. Without it such values are refused, naming the weight and the index.'
+            NameMap     = 'Renames the source''s weights to the model''s names: a hashtable of source name to model name, or a script block that receives each source name as $_ and returns the model name ($null leaves the weight out). For checkpoints whose names differ, such as a module. prefix.'
         }
         Examples    = @(
+            @{
+                Code    = '$engine | Update-TrtEngineWeights -Path ./ddp_checkpoint.safetensors -NameMap { $_ -replace ''^module\.'', '''' }'
+                Remarks = 'Refits from a checkpoint saved by a wrapped (DistributedDataParallel) model, whose weight names start with module.'
+            }
             @{
                 Code    = @'
 foreach ($ckpt in Get-ChildItem ./examples/models/tiny_mlp.ckpt*.safetensors) {

@@ -256,3 +256,27 @@ Describe 'Get-TrtEngineInfo' {
         { $info | Out-String; $info.Layers | Out-String; $info.Weights | Out-String } | Should -Not -Throw
     }
 }
+
+Describe 'Update-TrtEngineWeights -NameMap' {
+    BeforeAll {
+        $engine = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $bias = [float[]](1..10 | ForEach-Object { $_ / 10 })
+    }
+
+    It 'renames checkpoint weights with a script block' {
+        $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -NameMap { $_ -replace '^module\.', '' }
+        $engine.RefitCount | Should -Be 1
+    }
+
+    It 'renames checkpoint weights with a hashtable' {
+        $engine | Update-TrtEngineWeights -Weights @{ 'head.bias' = $bias } -Partial -NameMap @{ 'head.bias' = '4.bias' }
+        $engine.RefitCount | Should -Be 2
+    }
+
+    It 'refuses names that map to no engine weight, changing nothing' {
+        $before = Get-Logits $engine
+        { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -ErrorAction Stop } |
+            Should -Throw -ErrorId 'RefitRefused*'
+        Get-Logits $engine | Should -Be $before
+    }
+}
