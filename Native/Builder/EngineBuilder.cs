@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Layers;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
@@ -36,7 +37,7 @@ public static class EngineBuilder
         var pool = hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : new WorkerPool(hardware.Threads);
         try
         {
-            SelectTactics(layers, optShapes, new TacticSelector(config, pool, hardware), progress, log, cancel);
+            SelectTactics(network, layers, optShapes, new TacticSelector(config, pool, hardware), progress, log, cancel);
         }
         finally
         {
@@ -118,23 +119,42 @@ public static class EngineBuilder
         return shapes;
     }
 
-    private static void SelectTactics(List<Layer> layers, int[][] optShapes, TacticSelector selector, IProgress<BuildProgress>? progress, Action<string>? log, CancellationToken cancel)
+    private static void SelectTactics(NetworkDefinition network, List<Layer> layers, int[][] optShapes, TacticSelector selector, IProgress<BuildProgress>? progress, Action<string>? log, CancellationToken cancel)
     {
-        var gemms = layers.OfType<GemmLayer>().ToList();
-        for (int i = 0; i < gemms.Count; i++)
+        // Depthwise convolutions have no GEMM and so no tactic to choose.
+        var tuned = layers.Where(l => l is GemmLayer || (l is ConvLayer conv && conv.Algorithm(network.Weights[conv.W.Index].Shape) != "depthwise")).ToList();
+        for (int i = 0; i < tuned.Count; i++)
         {
             cancel.ThrowIfCancellationRequested();
-            var gemm = gemms[i];
-            progress?.Report(new BuildProgress("Tuning tactics", i, gemms.Count, gemm.Name));
-            int[] a = optShapes[gemm.A.Index];
-            int m = gemm.TransA ? a[1] : (int)(Shapes.ElementCount(a) / gemm.K);
-            var (tactic, us, timed) = selector.Choose(gemm, Math.Max(1, m), cancel);
-            gemm.TacticId = tactic.Id;
-            gemm.Tactic = tactic.Name;
-            gemm.TacticMicroseconds = us;
-            log?.Invoke($"Layer '{gemm.Name}' (m={m}, k={gemm.K}, n={gemm.N}): tactic {tactic.Name}{(us > 0 ? $", {us:F1} µs" : "")}{(timed ? "" : us > 0 ? " (timing cache)" : " (heuristic)")}.");
+            var layer = tuned[i];
+            progress?.Report(new BuildProgress("Tuning tactics", i, tuned.Count, layer.Name));
+            var (tactic, us, timed, what) = layer switch
+            {
+                GemmLayer gemm => Gemm(gemm),
+                _ => Conv((ConvLayer)layer),
+            };
+            layer.Tactic = tactic.Name;
+            layer.TacticMicroseconds = us;
+            log?.Invoke($"Layer '{layer.Name}' ({what}): tactic {tactic.Name}{(us > 0 ? $", {us:F1} µs" : "")}{(timed ? "" : us > 0 ? " (timing cache)" : " (heuristic)")}.");
         }
-        progress?.Report(new BuildProgress("Tuning tactics", gemms.Count, gemms.Count, ""));
+        progress?.Report(new BuildProgress("Tuning tactics", tuned.Count, tuned.Count, ""));
+
+        (GemmTactic, double, bool, string) Gemm(GemmLayer gemm)
+        {
+            int[] a = optShapes[gemm.A.Index];
+            int m = Math.Max(1, gemm.TransA ? a[1] : (int)(Shapes.ElementCount(a) / gemm.K));
+            var (tactic, us, timed) = selector.Choose(gemm, m, cancel);
+            gemm.TacticId = tactic.Id;
+            return (tactic, us, timed, $"m={m}, k={gemm.K}, n={gemm.N}");
+        }
+
+        (GemmTactic, double, bool, string) Conv(ConvLayer conv)
+        {
+            int[] x = optShapes[conv.X.Index], w = network.Weights[conv.W.Index].Shape, y = optShapes[conv.Output];
+            var (tactic, us, timed) = selector.Choose(conv, x, w, y, cancel);
+            conv.TacticId = tactic.Id;
+            return (tactic, us, timed, $"conv {Shapes.Format(x)} → {Shapes.Format(y)}, {conv.Algorithm(w)}");
+        }
     }
 
     /// <summary>Replaces model-weight operands by engine weights with recipes; identical recipes share one engine weight.</summary>

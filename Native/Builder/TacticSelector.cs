@@ -2,42 +2,88 @@ using System.Diagnostics;
 using System.Globalization;
 using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Native.Builder;
 
-/// <summary>Times every candidate GEMM tactic for a layer at its opt shape on this machine and keeps the fastest.</summary>
+/// <summary>
+/// Times every candidate GEMM tactic for a layer (a GEMM, or the GEMM inside a convolution) at its opt shape on this
+/// machine and keeps the fastest; a timing cache entry with the same signature skips the timing.
+/// </summary>
 internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool pool, HardwareInfo hardware)
 {
     public (GemmTactic Tactic, double Microseconds, bool Timed) Choose(GemmLayer gemm, int m, CancellationToken cancel)
     {
-        if (config.OptimizationLevel == 0) return (GemmKernels.Heuristic(m, gemm.N, gemm.K), 0, false);
         string signature = string.Create(CultureInfo.InvariantCulture,
-            $"gemm m={m} k={gemm.K} n={gemm.N} transA={gemm.TransA} bias={!gemm.Bias.IsNone} act={gemm.Activation.Kind} isa={hardware.InstructionSet} threads={hardware.Threads}");
-        var cache = config.TimingCache;
-        if (cache is not null && cache.TryGet(signature, out string name, out double cached))
-        {
-            var known = GemmKernels.Tactics.FirstOrDefault(t => t.Name == name);
-            if (known.Name == name) return (known, cached, false);
-        }
-
+            $"gemm m={m} k={gemm.K} n={gemm.N} transA={gemm.TransA} bias={!gemm.Bias.IsNone} act={gemm.Activation.Kind}");
         var random = new Random(12345);
         float[] a = RandomPinned(random, (long)m * gemm.K);
         float[] b = RandomPinned(random, (long)gemm.K * gemm.N);
         float[] bias = RandomPinned(random, gemm.N);
         float[] y = GC.AllocateUninitializedArray<float>(checked(m * gemm.N), pinned: true);
         var job = new GemmJob();
+        return Choose(signature, GemmKernels.Heuristic(m, gemm.N, gemm.K), tactic =>
+        {
+            float[] packed = GC.AllocateUninitializedArray<float>(GemmKernels.PackedLength(gemm.K, gemm.N, tactic), pinned: true);
+            float* pb = ExecutionFrame.AddressOf(b), pp = ExecutionFrame.AddressOf(packed), pa = ExecutionFrame.AddressOf(a);
+            float* py = ExecutionFrame.AddressOf(y), pbias = gemm.Bias.IsNone ? null : ExecutionFrame.AddressOf(bias);
+            GemmKernels.PackB(pb, gemm.K, gemm.N, false, 1f, tactic, pp);
+            return () => job.Run(tactic, pa, m, gemm.K, gemm.TransA, pp, gemm.N, pbias, gemm.Activation, py, pool);
+        }, cancel);
+    }
+
+    /// <summary>A convolution that runs as a GEMM: the layer itself runs on random data at its opt shapes, once per tactic.</summary>
+    public (GemmTactic Tactic, double Microseconds, bool Timed) Choose(ConvLayer conv, int[] x, int[] w, int[] y, CancellationToken cancel)
+    {
+        string signature = string.Create(CultureInfo.InvariantCulture,
+            $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone} act={conv.Activation.Kind}");
+        var random = new Random(12345);
+        var frame = new ExecutionFrame(pool, 3, 2);
+        ValueRef X = ValueRef.Tensor(0), Out = ValueRef.Tensor(1), Residual = ValueRef.Tensor(2), W = ValueRef.Weight(0), Bias = ValueRef.Weight(1);
+        float[] input = RandomPinned(random, Shapes.ElementCount(x)), weights = RandomPinned(random, Shapes.ElementCount(w)), bias = RandomPinned(random, w[0]);
+        float[] output = RandomPinned(random, Shapes.ElementCount(y)), residual = RandomPinned(random, Shapes.ElementCount(y));
+        frame.TensorShapes[0] = x;
+        frame.TensorShapes[1] = frame.TensorShapes[2] = y;
+        frame.WeightShapes[0] = w;
+        frame.WeightShapes[1] = [w[0]];
+        frame.TensorPointers[0] = ExecutionFrame.AddressOf(input);
+        frame.TensorPointers[1] = ExecutionFrame.AddressOf(output);
+        frame.TensorPointers[2] = ExecutionFrame.AddressOf(residual);
+        frame.WeightPointers[0] = ExecutionFrame.AddressOf(weights);
+        frame.WeightPointers[1] = ExecutionFrame.AddressOf(bias);
+        var probe = (ConvLayer)conv.Clone();
+        probe.Inputs = [X, W, Bias, conv.Residual.IsNone ? ValueRef.None : Residual];
+        probe.Output = Out.Index;
+        var state = probe.CreateState(frame);
+        float[]? workspace = null;
+        return Choose(signature, conv.HeuristicTactic(x, w), tactic =>
+        {
+            probe.TacticId = tactic.Id;
+            long length = probe.WorkspaceLength(frame);
+            if (workspace is null || workspace.LongLength < length) workspace = GC.AllocateUninitializedArray<float>(checked((int)Math.Max(1, length)), pinned: true);
+            frame.Workspace = ExecutionFrame.AddressOf(workspace);
+            return () => probe.Execute(frame, state);
+        }, cancel);
+    }
+
+    private (GemmTactic Tactic, double Microseconds, bool Timed) Choose(string signature, GemmTactic heuristic, Func<GemmTactic, Action> prepare, CancellationToken cancel)
+    {
+        if (config.OptimizationLevel == 0) return (heuristic, 0, false);
+        signature += $" isa={hardware.InstructionSet} threads={hardware.Threads}";
+        var cache = config.TimingCache;
+        if (cache is not null && cache.TryGet(signature, out string name, out double cached))
+        {
+            var known = GemmKernels.Tactics.FirstOrDefault(t => t.Name == name);
+            if (known.Name == name) return (known, cached, false);
+        }
         GemmTactic best = default;
         double bestTime = double.MaxValue;
         foreach (var tactic in GemmKernels.Tactics)
         {
             cancel.ThrowIfCancellationRequested();
-            float[] packed = GC.AllocateUninitializedArray<float>(GemmKernels.PackedLength(gemm.K, gemm.N, tactic), pinned: true);
-            float* pb = ExecutionFrame.AddressOf(b), pp = ExecutionFrame.AddressOf(packed), pa = ExecutionFrame.AddressOf(a);
-            float* py = ExecutionFrame.AddressOf(y), pbias = gemm.Bias.IsNone ? null : ExecutionFrame.AddressOf(bias);
-            GemmKernels.PackB(pb, gemm.K, gemm.N, false, 1f, tactic, pp);
-            double time = Measure(() => job.Run(tactic, pa, m, gemm.K, gemm.TransA, pp, gemm.N, pbias, gemm.Activation, py, pool));
+            double time = Measure(prepare(tactic));
             if (time < bestTime) (best, bestTime) = (tactic, time);
         }
         cache?.Set(signature, best.Name, bestTime);

@@ -39,6 +39,9 @@ public sealed class ConvLayer : Layer
     public AutoPad AutoPad { get; }
     public Activation Activation { get; internal set; } = Activation.Identity;
 
+    /// <summary>The GEMM tactic the builder timed fastest for this layer; -1 for depthwise layers (no GEMM).</summary>
+    public int TacticId { get; internal set; } = -1;
+
     /// <summary>A BatchNormalization folded into this convolution at build time (network form only; the plan keeps recipes).</summary>
     internal BatchNormLayer? FoldedBatchNorm { get; set; }
 
@@ -79,12 +82,21 @@ public sealed class ConvLayer : Layer
 
     internal override object? CreateState(ExecutionFrame frame) => new ConvState();
 
+    /// <summary>The tactic used without timing, from the GEMM's dimensions at these shapes.</summary>
+    internal GemmTactic HeuristicTactic(int[] x, int[] w) =>
+        GemmKernels.Heuristic(w[0] / Groups, WindowOutput(x, 0) * WindowOutput(x, 1), w[1] * KernelH * KernelW);
+
+    private int WindowOutput(int[] x, int d) =>
+        WindowShape.Compute(x[2 + d], d == 0 ? KernelH : KernelW, Strides[d], Dilations[d], Pads[d], Pads[2 + d], AutoPad, false, Name).Output;
+
+    private GemmTactic ChosenTactic(int[] x, int[] w) => TacticId >= 0 ? GemmKernels.Tactics[TacticId] : HeuristicTactic(x, w);
+
     internal override long WorkspaceLength(ExecutionFrame frame)
     {
         int[] x = frame.Shape(X), y = frame.Shape(Output);
         if (IsDepthwise(x, y[1])) return 0;
         int k = x[1] / Groups * KernelH * KernelW, p = y[2] * y[3];
-        var tactic = GemmKernels.Heuristic(y[1] / Groups, p, k);
+        var tactic = ChosenTactic(x, frame.Shape(W));
         return (IsPointwise ? 0 : (long)k * p) + GemmJob.MatMulWorkspaceLength(k, p, tactic, frame.Pool.ThreadCount);
     }
 
@@ -102,7 +114,7 @@ public sealed class ConvLayer : Layer
         }
         int inPerGroup = x[1] / Groups, outPerGroup = y[1] / Groups, k = inPerGroup * KernelH * KernelW, p = y[2] * y[3];
         long inPlane = (long)x[2] * x[3];
-        var tactic = GemmKernels.Heuristic(outPerGroup, p, k);
+        var tactic = ChosenTactic(x, frame.Shape(W));
         float* col = frame.Workspace, gemmWorkspace = IsPointwise ? frame.Workspace : frame.Workspace + (long)k * p;
         Span<int> aShape = [outPerGroup, k], bShape = [k, p], yShape = [outPerGroup, p];
         for (int n = 0; n < x[0]; n++)
@@ -128,6 +140,7 @@ public sealed class ConvLayer : Layer
         writer.Write(Groups);
         writer.Write((byte)AutoPad);
         writer.Write(Activation);
+        writer.Write(TacticId);
     }
 
     internal static ConvLayer Read(string name, ValueRef[] inputs, PlanReader reader)
@@ -139,6 +152,7 @@ public sealed class ConvLayer : Layer
         var layer = new ConvLayer(name, inputs[0], inputs[1], inputs[2], [kh, kw], strides, pads, dilations, reader.ReadInt(1, 1 << 20), reader.ReadEnum<AutoPad>())
         {
             Activation = reader.ReadActivation(),
+            TacticId = reader.ReadInt(-1, GemmKernels.Tactics.Count - 1),
         };
         layer.Inputs[3] = inputs[3];
         return layer;
