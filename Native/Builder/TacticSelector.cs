@@ -27,10 +27,10 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         return Choose(signature, GemmKernels.Heuristic(m, gemm.N, gemm.K), tactic =>
         {
             float[] packed = GC.AllocateUninitializedArray<float>(GemmKernels.PackedLength(gemm.K, gemm.N, tactic), pinned: true);
-            float* pb = ExecutionFrame.AddressOf(b), pp = ExecutionFrame.AddressOf(packed), pa = ExecutionFrame.AddressOf(a);
-            float* py = ExecutionFrame.AddressOf(y), pbias = gemm.Bias.IsNone ? null : ExecutionFrame.AddressOf(bias);
-            GemmKernels.PackB(pb, gemm.K, gemm.N, false, 1f, tactic, pp);
-            return () => job.Run(tactic, pa, m, gemm.K, gemm.TransA, pp, gemm.N, pbias, gemm.Activation, py, pool);
+            GemmKernels.PackB(ExecutionFrame.AddressOf(b), gemm.K, gemm.N, false, 1f, tactic, ExecutionFrame.AddressOf(packed));
+            // Pointers are taken inside the action, so the closure keeps every array alive while it is timed.
+            return () => job.Run(tactic, ExecutionFrame.AddressOf(a), m, gemm.K, gemm.TransA, ExecutionFrame.AddressOf(packed), gemm.N,
+                gemm.Bias.IsNone ? null : ExecutionFrame.AddressOf(bias), gemm.Activation, ExecutionFrame.AddressOf(y), pool);
         }, cancel);
     }
 
@@ -58,7 +58,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         probe.Output = Out.Index;
         var state = probe.CreateState(frame);
         float[]? workspace = null;
-        return Choose(signature, conv.HeuristicTactic(x, w), tactic =>
+        var choice = Choose(signature, conv.HeuristicTactic(x, w), tactic =>
         {
             probe.TacticId = tactic.Id;
             long length = probe.WorkspaceLength(frame);
@@ -66,6 +66,14 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
             frame.Workspace = ExecutionFrame.AddressOf(workspace);
             return () => probe.Execute(frame, state);
         }, cancel);
+        // The frame holds only raw pointers: the arrays must outlive the timing.
+        GC.KeepAlive(input);
+        GC.KeepAlive(weights);
+        GC.KeepAlive(bias);
+        GC.KeepAlive(output);
+        GC.KeepAlive(residual);
+        GC.KeepAlive(workspace);
+        return choice;
     }
 
     private (GemmTactic Tactic, double Microseconds, bool Timed) Choose(string signature, GemmTactic heuristic, Func<GemmTactic, Action> prepare, CancellationToken cancel)
