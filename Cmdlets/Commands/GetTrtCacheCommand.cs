@@ -4,21 +4,32 @@ using TrtEngine.Core.Cache;
 
 namespace TrtEngine.Cmdlets.Commands;
 
-/// <summary>Lists the entries of an engine cache, most recently used first.</summary>
-[Cmdlet(VerbsCommon.Get, "TrtCache")]
-[OutputType(typeof(TrtCacheEntry))]
+/// <summary>Lists the entries of an engine cache, most recently used first, or with -Summary its totals.</summary>
+[Cmdlet(VerbsCommon.Get, "TrtCache", DefaultParameterSetName = EntriesSet)]
+[OutputType(typeof(TrtCacheEntry), ParameterSetName = [EntriesSet])]
+[OutputType(typeof(TrtCacheSummary), ParameterSetName = [SummarySet])]
 public sealed class GetTrtCacheCommand : TrtCmdletBase
 {
-    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    private const string EntriesSet = "Entries", SummarySet = "Summary";
+
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = EntriesSet)]
     [SupportsWildcards]
     public string[]? Key { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? CacheDirectory { get; set; }
 
+    [Parameter(Mandatory = true, ParameterSetName = SummarySet)]
+    public SwitchParameter Summary { get; set; }
+
     protected override void ProcessRecord()
     {
         var store = OpenCache(CacheDirectory);
+        if (Summary)
+        {
+            WriteObject(store.Summary());
+            return;
+        }
         var entries = store.List();
         var patterns = (Key ?? ["*"]).Select(k => new WildcardPattern(k, WildcardOptions.IgnoreCase)).ToArray();
         foreach (var entry in entries.Where(e => patterns.Any(p => p.IsMatch(e.Key))).OrderByDescending(e => e.LastAccessed))

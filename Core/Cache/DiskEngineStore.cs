@@ -110,6 +110,7 @@ public sealed class DiskEngineStore : IEngineStore
             WriteDurably(System.IO.Path.Combine(temp, ManifestFile), manifestBytes);
             if (System.IO.Directory.Exists(dir)) MoveAside(dir);
             System.IO.Directory.Move(temp, dir);
+            Count(Counter.Builds);
         }
         finally
         {
@@ -119,8 +120,50 @@ public sealed class DiskEngineStore : IEngineStore
         return true;
     }
 
+    public void RecordMiss(string key) => Count(Counter.Misses);
+
+    /// <summary>What the cache has done since its directory was created, and what it holds now.</summary>
+    public TrtCacheSummary Summary()
+    {
+        var entries = List();
+        long Read(Counter counter)
+        {
+            var file = new FileInfo(System.IO.Path.Combine(Directory, ".stats", counter.ToString().ToLowerInvariant()));
+            return file.Exists ? file.Length : 0;
+        }
+        return new TrtCacheSummary
+        {
+            CacheDirectory = Directory,
+            Entries = entries.Count,
+            SizeBytes = entries.Sum(e => e.SizeBytes),
+            SizeLimitBytes = SizeLimit,
+            Hits = Read(Counter.Hits),
+            Misses = Read(Counter.Misses),
+            Builds = Read(Counter.Builds),
+            Evictions = Read(Counter.Evictions),
+        };
+    }
+
+    private enum Counter { Hits, Misses, Builds, Evictions }
+
+    /// <summary>Each event appends one byte to its counter file: concurrent processes lose nothing and a count is one stat.</summary>
+    private void Count(Counter counter)
+    {
+        try
+        {
+            string path = System.IO.Path.Combine(CreatePrivateDirectory(".stats"), counter.ToString().ToLowerInvariant());
+            using var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            file.WriteByte((byte)'.');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log?.Invoke($"Could not count a cache {counter.ToString().ToLowerInvariant()[..^1]}: {e.Message}");
+        }
+    }
+
     public void RecordHit(string key)
     {
+        Count(Counter.Hits);
         string line = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) + "\n";
         try
         {
@@ -258,6 +301,7 @@ public sealed class DiskEngineStore : IEngineStore
             if (Remove(entry.Key))
             {
                 total -= entry.SizeBytes;
+                Count(Counter.Evictions);
                 _log?.Invoke($"Evicted {entry.Key} ({entry.ModelName}, {entry.SizeBytes} bytes, last used {entry.LastAccessed:u}) to keep the cache under {SizeLimit} bytes.");
             }
         }

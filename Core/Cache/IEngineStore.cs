@@ -19,6 +19,9 @@ public interface IEngineStore
     /// <summary>Counts a hit and refreshes the entry's last access.</summary>
     void RecordHit(string key);
 
+    /// <summary>Counts a conversion that found no usable entry and built.</summary>
+    void RecordMiss(string key);
+
     /// <summary>Holds the per-key build lock until disposed, so concurrent processes build a key once.</summary>
     IDisposable AcquireBuildLock(string key, CancellationToken cancel);
 

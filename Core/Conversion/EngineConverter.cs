@@ -56,6 +56,7 @@ public static class EngineConverter
             // Another process may have built it while this one waited for the lock.
             if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: false) is { } late) return late;
             events?.Verbose(settings.Force ? "Rebuilding (-Force)." : "Cache miss: building.");
+            if (!settings.Force) store.RecordMiss(key);
             var engine = Build(network, config, timingPath, events, cancel);
             Insert(store, key, engine, modelPath, watch.Elapsed, events);
             return Finish(engine, modelPath, key, false, watch, store.Location, settings);

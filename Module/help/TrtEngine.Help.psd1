@@ -176,8 +176,13 @@ The objects can be filtered and sorted like any other, and piped to Remove-TrtCa
         Parameters  = @{
             Key            = 'Keys of the entries to list. Wildcards are permitted. Lists every entry when omitted.'
             CacheDirectory = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
+            Summary        = 'Writes one summary of the cache instead of its entries: entries and bytes stored against the size limit, and the hits, misses, builds and evictions counted since the cache was created.'
         }
         Examples    = @(
+            @{
+                Code    = 'Get-TrtCache -Summary'
+                Remarks = 'Shows how full the default cache is and how often it was hit.'
+            }
             @{
                 Code    = 'Get-TrtCache | Sort-Object SizeBytes -Descending | Select-Object -First 5'
                 Remarks = 'Shows the five largest cache entries.'

@@ -280,3 +280,22 @@ Describe 'Update-TrtEngineWeights -NameMap' {
         Get-Logits $engine | Should -Be $before
     }
 }
+
+Describe 'Get-TrtCache -Summary' {
+    It 'counts misses, builds, hits and what is stored against the limit' {
+        $cache = Join-Path $TestDrive 'summary'
+        New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0 | Out-Null
+        New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0 | Out-Null
+        New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0 | Out-Null
+        $summary = Get-TrtCache -CacheDirectory $cache -Summary
+        $summary | Should -BeOfType 'TrtEngine.Core.Cache.TrtCacheSummary'
+        $summary.Entries | Should -Be 1
+        $summary.Misses | Should -Be 1
+        $summary.Builds | Should -Be 1
+        $summary.Hits | Should -Be 2
+        $summary.HitRate | Should -BeGreaterThan 0.66
+        $summary.SizeBytes | Should -Be (Get-TrtCache -CacheDirectory $cache).SizeBytes
+        $summary.SizeLimitBytes | Should -Be 5GB
+        { $summary | Out-String } | Should -Not -Throw
+    }
+}
