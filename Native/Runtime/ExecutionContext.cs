@@ -49,8 +49,6 @@ public sealed unsafe class ExecutionContext
         _shapesChanged = true;
     }
 
-    public int[] GetInputShape(int index) => _inputShapes[index];
-
     public int[] GetOutputShape(int index)
     {
         PlanShapes();

@@ -3,14 +3,6 @@ namespace TrtEngine.Core.Tests.Operators;
 /// <summary>Convolutions, BatchNormalization and pools against ONNX Runtime, alone and fused: relative L2 ≤ 1e-5.</summary>
 public sealed class ConvolutionTests
 {
-    private const double Tolerance = 1e-5;
-
-    private static void AssertClose(OperatorCase c, int level = 1)
-    {
-        double error = c.Compare(level);
-        Assert.True(error <= Tolerance, $"relative L2 error {error:E2} > {Tolerance:E0}");
-    }
-
     [Theory]
     [InlineData(1, 3, 8, 3, 1, 1, 1, 1, "NOTSET")]
     [InlineData(2, 4, 6, 3, 2, 0, 1, 1, "NOTSET")]
@@ -28,7 +20,7 @@ public sealed class ConvolutionTests
         if (autoPad == "NOTSET") attributes.Add(("pads", new long[] { pad, pad, pad + 1, pad }));
         else attributes.Add(("auto_pad", autoPad));
         c.Model.AddNode("Conv", ["x", "w", "b"], ["y"], [.. attributes]);
-        AssertClose(c);
+        c.AssertMatchesOnnxRuntime();
     }
 
     [Fact]
@@ -36,7 +28,7 @@ public sealed class ConvolutionTests
     {
         var c = new OperatorCase().Input("x", 1, 3, 9, 9).Weight("w", 4, 3, 3, 3).Output("y");
         c.Model.AddNode("Conv", ["x", "w"], ["y"], ("pads", new long[] { 1, 1, 1, 1 }));
-        AssertClose(c);
+        c.AssertMatchesOnnxRuntime();
     }
 
     [Theory]
@@ -51,7 +43,7 @@ public sealed class ConvolutionTests
         c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", (long)groups));
         c.Model.AddNode("BatchNormalization", ["h", "gamma", "beta", "mean", "var"], ["n"], ("epsilon", 1e-3f));
         c.Model.AddNode("Relu", ["n"], ["y"]);
-        AssertClose(c, level);
+        c.AssertMatchesOnnxRuntime(level);
     }
 
     [Fact]
@@ -63,7 +55,7 @@ public sealed class ConvolutionTests
         c.Model.AddNode("Add", ["g", "x"], ["s"]);
         c.Model.AddNode("Clip", ["s"], ["y"], ("min", 0f), ("max", 6f));
         c.Model.Opset = 10;
-        AssertClose(c);
+        c.AssertMatchesOnnxRuntime();
     }
 
     [Fact]
@@ -72,7 +64,7 @@ public sealed class ConvolutionTests
         var c = new OperatorCase().Input("x", 2, 5, 4, 3).Weight("gamma", 5).Weight("beta", 5).Weight("mean", 5).Output("y");
         c.Model.AddInitializer("var", [0.5f, 1f, 1.5f, 2f, 0.25f], [5]);
         c.Model.AddNode("BatchNormalization", ["x", "gamma", "beta", "mean", "var"], ["y"]);
-        AssertClose(c);
+        c.AssertMatchesOnnxRuntime();
     }
 
     [Theory]
@@ -89,7 +81,7 @@ public sealed class ConvolutionTests
         var attributes = new List<(string, object)> { ("kernel_shape", new long[] { k, k }), ("strides", new long[] { stride, stride }), ("pads", new long[] { pad, pad, pad, pad }), ("ceil_mode", (long)ceil) };
         if (op == "AveragePool") attributes.Add(("count_include_pad", (long)countIncludePad));
         c.Model.AddNode(op, ["x"], ["y"], [.. attributes]);
-        AssertClose(c);
+        c.AssertMatchesOnnxRuntime();
     }
 
     [Theory]
@@ -99,6 +91,6 @@ public sealed class ConvolutionTests
     {
         var c = new OperatorCase().Input("x", 2, 7, 5, 6).Output("y");
         c.Model.AddNode(op, ["x"], ["y"]);
-        AssertClose(c);
+        c.AssertMatchesOnnxRuntime();
     }
 }

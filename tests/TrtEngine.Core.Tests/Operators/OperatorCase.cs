@@ -63,6 +63,14 @@ internal sealed class OperatorCase
     /// <summary>Runs the engine as read back from its exported plan, so every layer's parameters cross the plan format.</summary>
     public bool RoundTripPlan { get; set; }
 
+    /// <summary>Compares with ONNX Runtime and fails above the operator tolerance, relative L2 ≤ 1e-5.</summary>
+    public void AssertMatchesOnnxRuntime(int optimizationLevel = 1)
+    {
+        const double tolerance = 1e-5;
+        double error = Compare(optimizationLevel);
+        Assert.True(error <= tolerance, $"relative L2 error {error:E2} > {tolerance:E0}");
+    }
+
     /// <summary>Inputs for Div stay away from zero so the comparison measures the operator, not a pole.</summary>
     public bool AvoidZero { get; set; }
 
