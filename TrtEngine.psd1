@@ -19,6 +19,7 @@
         'Get-TrtCache'
         'Remove-TrtCache'
         'Get-TrtEngineInfo'
+        'Test-TrtCache'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

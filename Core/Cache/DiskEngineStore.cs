@@ -68,6 +68,49 @@ public sealed class DiskEngineStore : IEngineStore
         return CacheLookup.Miss(problem + "; the entry was removed");
     }
 
+    /// <summary>
+    /// Verifies every entry without loading its engine (manifest, sizes, checksum, format, machine) and finds
+    /// temporary directories left by writers that died (older than <paramref name="orphanAge"/>, so a write in
+    /// progress is never reported).
+    /// </summary>
+    public IReadOnlyList<TrtCacheCheck> Check(TimeSpan orphanAge)
+    {
+        var checks = new List<TrtCacheCheck>();
+        foreach (var entry in List())
+        {
+            string? problem;
+            try
+            {
+                problem = Verify(entry.Path, entry.Key, out _, out _);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+            {
+                problem = $"corrupt entry: unreadable ({e.Message})";
+            }
+            checks.Add(new TrtCacheCheck
+            {
+                Key = entry.Key, ModelName = entry.ModelName, Path = entry.Path, Problem = problem,
+                Status = problem is null ? "Ok" : problem.StartsWith("incompatible", StringComparison.Ordinal) ? "Incompatible" : "Corrupt",
+            });
+        }
+        string temp = System.IO.Path.Combine(Directory, ".tmp");
+        if (System.IO.Directory.Exists(temp))
+            foreach (string dir in System.IO.Directory.EnumerateDirectories(temp))
+                if (DateTime.UtcNow - System.IO.Directory.GetLastWriteTimeUtc(dir) > orphanAge)
+                    checks.Add(new TrtCacheCheck { Key = null, ModelName = null, Path = dir, Status = "Orphaned", Problem = "a temporary directory left by a write or removal that did not finish" });
+        return checks;
+    }
+
+    /// <summary>Removes what a check found broken: the entry, or the orphaned directory.</summary>
+    public void Repair(TrtCacheCheck check)
+    {
+        if (check.IsHealthy) return;
+        if (check.Key is not null) Remove(check.Key);
+        else if (System.IO.Path.GetDirectoryName(check.Path) == System.IO.Path.Combine(Directory, ".tmp")) System.IO.Directory.Delete(check.Path, recursive: true);
+        else throw new ArgumentException($"'{check.Path}' is not an item of the cache in {Directory}.");
+        check.Repaired = true;
+    }
+
     private static string? Verify(string dir, string key, out CacheManifest? manifest, out byte[]? plan)
     {
         plan = null;

@@ -244,4 +244,29 @@ Get-TrtEngineInfo inspects an engine, as TensorRT's engine inspector does. It wr
         )
         Links       = @('New-TrtEngine', 'Update-TrtEngineWeights', 'about_TrtEngine')
     }
+
+    'Test-TrtCache' = @{
+        Synopsis    = 'Verifies every entry of an engine cache without loading engines, and optionally removes what is broken.'
+        Description = @'
+Test-TrtCache checks each cache entry as New-TrtEngine would before using it, without building or loading an engine: the manifest reads, the plan has the size and SHA-256 checksum the manifest records, and the entry's format version and instruction set match this TrtEngine and this machine. It also finds temporary directories left behind by a process that died while writing or removing an entry.
+
+It writes one TrtCacheCheck per item with a Status of Ok, Corrupt, Incompatible or Orphaned and the Problem in words. With -Repair it removes the broken entries and orphaned directories (supports -WhatIf and -Confirm); New-TrtEngine rebuilds a removed entry the next time it needs it.
+'@
+        Parameters  = @{
+            CacheDirectory = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
+            Repair         = 'Removes corrupt and incompatible entries and orphaned temporary directories.'
+            OrphanAge      = 'Temporary directories younger than this are left alone, since they may belong to a write in progress. Defaults to 10 minutes.'
+        }
+        Examples    = @(
+            @{
+                Code    = 'Test-TrtCache | Where-Object Status -ne Ok'
+                Remarks = 'Lists the entries of the default cache that would be rebuilt, and why.'
+            }
+            @{
+                Code    = 'Test-TrtCache -CacheDirectory ./cache -Repair -WhatIf'
+                Remarks = 'Shows what -Repair would remove without removing anything.'
+            }
+        )
+        Links       = @('Get-TrtCache', 'Remove-TrtCache', 'about_TrtEngine')
+    }
 }

@@ -299,3 +299,43 @@ Describe 'Get-TrtCache -Summary' {
         { $summary | Out-String } | Should -Not -Throw
     }
 }
+
+Describe 'Test-TrtCache' {
+    BeforeAll {
+        $cache = Join-Path $TestDrive 'check'
+        $good = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0
+        $bad = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 1
+        $plan = Join-Path $cache $bad.CacheKey 'plan.trtp'
+        $bytes = [IO.File]::ReadAllBytes($plan)
+        $bytes[$bytes.Length - 3] = $bytes[$bytes.Length - 3] -bxor 0x40
+        [IO.File]::WriteAllBytes($plan, $bytes)
+        $orphan = New-Item -ItemType Directory (Join-Path $cache '.tmp' 'left-by-a-crash')
+    }
+
+    It 'reports each entry and leftover without loading engines' {
+        $checks = Test-TrtCache -CacheDirectory $cache -OrphanAge 0
+        ($checks | Where-Object Key -eq $good.CacheKey).Status | Should -Be 'Ok'
+        ($checks | Where-Object Key -eq $bad.CacheKey).Status | Should -Be 'Corrupt'
+        ($checks | Where-Object Key -eq $bad.CacheKey).Problem | Should -BeLike '*checksum*'
+        ($checks | Where-Object Status -eq 'Orphaned').Path | Should -Be $orphan.FullName
+        { $checks | Out-String } | Should -Not -Throw
+    }
+
+    It 'leaves young temporary directories alone (a write may be in progress)' {
+        @(Test-TrtCache -CacheDirectory $cache | Where-Object Status -eq 'Orphaned').Count | Should -Be 0
+    }
+
+    It 'repairs nothing with -WhatIf' {
+        Test-TrtCache -CacheDirectory $cache -OrphanAge 0 -Repair -WhatIf | Out-Null
+        @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 2
+        Test-Path $orphan.FullName | Should -BeTrue
+    }
+
+    It 'removes what is broken with -Repair, keeping the healthy entry' {
+        $repaired = Test-TrtCache -CacheDirectory $cache -OrphanAge 0 -Repair | Where-Object Repaired
+        @($repaired).Count | Should -Be 2
+        (Get-TrtCache -CacheDirectory $cache).Key | Should -Be $good.CacheKey
+        Test-Path $orphan.FullName | Should -BeFalse
+        Test-TrtCache -CacheDirectory $cache | ForEach-Object { $_.Status | Should -Be 'Ok' }
+    }
+}

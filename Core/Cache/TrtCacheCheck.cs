@@ -1,0 +1,19 @@
+namespace TrtEngine.Core.Cache;
+
+/// <summary>The verdict on one item of a cache directory (Test-TrtCache): an entry that verifies, or what is wrong with it.</summary>
+public sealed class TrtCacheCheck
+{
+    /// <summary>The entry's key; null for a leftover that is not an entry (an orphaned temporary directory).</summary>
+    public required string? Key { get; init; }
+
+    public required string? ModelName { get; init; }
+    public required string Path { get; init; }
+
+    /// <summary>Ok, Corrupt (checksum, size or manifest wrong), Incompatible (another format or machine), or Orphaned.</summary>
+    public required string Status { get; init; }
+
+    public required string? Problem { get; init; }
+    public bool Repaired { get; internal set; }
+
+    public bool IsHealthy => Status == "Ok";
+}
