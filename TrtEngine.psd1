@@ -20,6 +20,8 @@
         'Remove-TrtCache'
         'Get-TrtEngineInfo'
         'Test-TrtCache'
+        'Get-TrtCacheOption'
+        'Set-TrtCacheOption'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -44,6 +44,11 @@ public sealed class NewTrtEngineCommand : TrtCmdletBase
     [Parameter]
     public string? CacheDirectory { get; set; }
 
+    /// <summary>Bytes the cache may take on disk for this call; by default the configured limit (Set-TrtCacheOption, else 5 GiB).</summary>
+    [Parameter]
+    [ValidateRange(1, long.MaxValue)]
+    public long? CacheSizeLimit { get; set; }
+
     [Parameter]
     public SwitchParameter NoCache { get; set; }
 
@@ -72,6 +77,7 @@ public sealed class NewTrtEngineCommand : TrtCmdletBase
                 Force = Force,
                 StripWeights = StripWeights,
                 CacheDirectory = CacheDirectory is null ? DiskEngineStore.DefaultDirectory : ResolveOutputPath(CacheDirectory),
+                CacheSizeLimit = CacheSizeLimit,
             };
             WriteObject(EngineConverter.Convert(model, settings, events, Cancellation));
         }

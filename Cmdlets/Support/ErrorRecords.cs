@@ -24,6 +24,7 @@ internal static class ErrorRecords
         RefitException => new(e, "RefitRefused", ErrorCategory.InvalidData, target),
         EngineInputException => new(e, "InvalidInput", ErrorCategory.InvalidArgument, target),
         ShapeException => new(e, "InvalidShape", ErrorCategory.InvalidArgument, target),
+        InvalidDataException => new(e, "InvalidSettings", ErrorCategory.InvalidData, target),
         UnauthorizedAccessException => new(e, "AccessDenied", ErrorCategory.PermissionDenied, target),
         IOException => new(e, "IOError", ErrorCategory.WriteError, target),
         ArgumentException => new(e, "InvalidArgument", ErrorCategory.InvalidArgument, target),

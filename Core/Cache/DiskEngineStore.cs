@@ -14,18 +14,19 @@ namespace TrtEngine.Core.Cache;
 /// </summary>
 public sealed class DiskEngineStore : IEngineStore
 {
-    public const long DefaultSizeLimit = 5L << 30;
     private const string PlanFile = "plan.trtp", ManifestFile = "manifest.json", AccessLog = "access.log";
     private const int AccessLineLength = 25; // "yyyy-MM-ddTHH:mm:ss.fffZ\n"
     private const int MaxManifestBytes = 1 << 20;
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
     private readonly Action<string>? _log;
 
-    public DiskEngineStore(string directory, long sizeLimit = DefaultSizeLimit, Action<string>? log = null)
+    /// <param name="sizeLimit">Bytes on disk the entries may take; null for the configured limit (5 GiB unless set).</param>
+    public DiskEngineStore(string directory, long? sizeLimit = null, Action<string>? log = null)
     {
+        sizeLimit ??= CacheOptions.Current().SizeLimitBytes;
         if (sizeLimit <= 0) throw new ArgumentOutOfRangeException(nameof(sizeLimit), sizeLimit, "The cache size limit must be positive.");
         Directory = System.IO.Path.GetFullPath(directory);
-        SizeLimit = sizeLimit;
+        SizeLimit = sizeLimit.Value;
         _log = log;
     }
 
@@ -33,20 +34,8 @@ public sealed class DiskEngineStore : IEngineStore
     public long SizeLimit { get; }
     public string Location => Directory;
 
-    /// <summary>$TRTENGINE_CACHE_DIR, else the platform's per-user cache folder.</summary>
-    public static string DefaultDirectory
-    {
-        get
-        {
-            string? env = Environment.GetEnvironmentVariable("TRTENGINE_CACHE_DIR");
-            if (!string.IsNullOrWhiteSpace(env)) return System.IO.Path.GetFullPath(env);
-            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            if (OperatingSystem.IsWindows()) return System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "TrtEngine", "Cache");
-            if (OperatingSystem.IsMacOS()) return System.IO.Path.Combine(home, "Library", "Caches", "TrtEngine");
-            string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            return System.IO.Path.Combine(string.IsNullOrEmpty(xdg) ? System.IO.Path.Combine(home, ".cache") : xdg, "trtengine");
-        }
-    }
+    /// <summary>The configured default: $TRTENGINE_CACHE_DIR, the settings file, or the platform's per-user cache folder.</summary>
+    public static string DefaultDirectory => CacheOptions.Current().CacheDirectory;
 
     public CacheLookup TryLoad(string key)
     {

@@ -37,5 +37,6 @@ public sealed record ConversionSettings
     /// By default timing.cache in the cache directory when the cache is used; none with -NoCache.
     /// </summary>
     public string? TimingCachePath { get; init; }
-    public long CacheSizeLimit { get; init; } = DiskEngineStore.DefaultSizeLimit;
+    /// <summary>Bytes the cache may take on disk; null for the configured limit (Set-TrtCacheOption, else 5 GiB).</summary>
+    public long? CacheSizeLimit { get; init; }
 }

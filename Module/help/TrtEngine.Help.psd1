@@ -20,6 +20,7 @@ The engine's FromCache property tells whether it came from the cache. Use -Verbo
             MaxShape          = 'Largest shapes the engine must accept for dynamic inputs (input name to int array).'
             CacheDirectory    = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
             NoCache           = 'Neither reads nor writes the engine cache.'
+            CacheSizeLimit    = 'Bytes the cache may take on disk for this call (2GB literals work); by default the limit Set-TrtCacheOption saved, else 5 GiB. Inserting evicts the least recently used entries until the cache fits.'
             Force             = 'Rebuilds the engine even when the cache holds one, and replaces the cache entry.'
             OptimizationLevel = 'How hard the builder searches for fast kernels, from 0 (fastest build) to 5 (most tactics timed). Part of the cache key.'
             StripWeights      = 'Returns an engine without weights (HasWeights False). It must be refitted with Update-TrtEngineWeights before Invoke-TrtEngine runs it.'
@@ -268,5 +269,49 @@ It writes one TrtCacheCheck per item with a Status of Ok, Corrupt, Incompatible 
             }
         )
         Links       = @('Get-TrtCache', 'Remove-TrtCache', 'about_TrtEngine')
+    }
+
+    'Get-TrtCacheOption' = @{
+        Synopsis    = 'Shows the cache directory and size limit in force, and where each comes from.'
+        Description = @'
+Get-TrtCacheOption writes one TrtCacheOptions object: the CacheDirectory New-TrtEngine, Get-TrtCache, Test-TrtCache and Remove-TrtCache use when -CacheDirectory is not given, and the SizeLimitBytes that inserts keep the cache under. CacheDirectorySource and SizeLimitSource say where each value comes from: the TRTENGINE_CACHE_DIR environment variable, the per-user settings file that Set-TrtCacheOption writes (SettingsPath), or the built-in default (the platform's per-user cache folder, 5 GiB).
+'@
+        Parameters  = @{}
+        Examples    = @(
+            @{
+                Code    = 'Get-TrtCacheOption'
+                Remarks = 'Shows the cache directory and size limit in force.'
+            }
+            @{
+                Code    = '(Get-TrtCacheOption).SizeLimitBytes / 1GB'
+                Remarks = 'Shows the size limit in GiB.'
+            }
+        )
+        Links       = @('Set-TrtCacheOption', 'Get-TrtCache', 'about_TrtEngine')
+    }
+
+    'Set-TrtCacheOption' = @{
+        Synopsis    = 'Sets the default cache directory and size limit for this user, persistently.'
+        Description = @'
+Set-TrtCacheOption saves the default cache directory and size limit in a per-user settings file (see Get-TrtCacheOption for its path), written atomically. They apply to every later session. The TRTENGINE_CACHE_DIR environment variable still takes precedence over the saved directory, and -CacheDirectory or -CacheSizeLimit on a single call take precedence over both.
+
+A lower limit takes effect at the next insert, which evicts the least recently used entries until the cache fits.
+'@
+        Parameters  = @{
+            CacheDirectory = 'The default engine cache folder. Relative paths and ~ are resolved now.'
+            SizeLimit      = 'The bytes the cache may take on disk; 2GB and 500MB literals work.'
+            PassThru       = 'Writes the options in force after the change.'
+        }
+        Examples    = @(
+            @{
+                Code    = 'Set-TrtCacheOption -SizeLimit 2GB'
+                Remarks = 'Keeps the cache under 2 GiB from now on.'
+            }
+            @{
+                Code    = 'Set-TrtCacheOption -CacheDirectory /data/trt-cache -PassThru'
+                Remarks = 'Moves the default cache to a shared data disk and shows the result.'
+            }
+        )
+        Links       = @('Get-TrtCacheOption', 'Get-TrtCache', 'about_TrtEngine')
     }
 }

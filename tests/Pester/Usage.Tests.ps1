@@ -339,3 +339,54 @@ Describe 'Test-TrtCache' {
         Test-TrtCache -CacheDirectory $cache | ForEach-Object { $_.Status | Should -Be 'Ok' }
     }
 }
+
+Describe 'Get-TrtCacheOption and Set-TrtCacheOption' {
+    BeforeAll {
+        $savedConfig = $env:TRTENGINE_CONFIG_DIR
+        $savedCache = $env:TRTENGINE_CACHE_DIR
+        $env:TRTENGINE_CONFIG_DIR = Join-Path $TestDrive 'config'
+    }
+    AfterAll {
+        $env:TRTENGINE_CONFIG_DIR = $savedConfig
+        $env:TRTENGINE_CACHE_DIR = $savedCache
+    }
+
+    It 'starts from the defaults' {
+        $env:TRTENGINE_CACHE_DIR = $null
+        $options = Get-TrtCacheOption
+        $options.SizeLimitBytes | Should -Be 5GB
+        $options.SizeLimitSource | Should -Be 'Default'
+        $options.CacheDirectorySource | Should -Be 'Default'
+        $options.SettingsPath | Should -BeLike "$env:TRTENGINE_CONFIG_DIR*"
+    }
+
+    It 'changes nothing with -WhatIf' {
+        Set-TrtCacheOption -SizeLimit 1GB -WhatIf
+        Test-Path (Get-TrtCacheOption).SettingsPath | Should -BeFalse
+    }
+
+    It 'keeps a size limit and a directory that later calls use' {
+        $env:TRTENGINE_CACHE_DIR = $null
+        $dir = Join-Path $TestDrive 'configured-cache'
+        $options = Set-TrtCacheOption -SizeLimit 1GB -CacheDirectory $dir -PassThru
+        $options.SizeLimitBytes | Should -Be 1GB
+        $options.CacheDirectory | Should -Be $dir
+        $options.CacheDirectorySource | Should -Be 'Settings'
+        $engine = New-TrtEngine -Path $onnx -OptimizationLevel 0
+        $engine.CacheDirectory | Should -Be $dir
+        (Get-TrtCache -Summary).SizeLimitBytes | Should -Be 1GB
+    }
+
+    It 'lets TRTENGINE_CACHE_DIR take precedence over the saved directory' {
+        $env:TRTENGINE_CACHE_DIR = Join-Path $TestDrive 'from-env'
+        (Get-TrtCacheOption).CacheDirectorySource | Should -Be 'TRTENGINE_CACHE_DIR'
+    }
+
+    It 'evicts under a per-call -CacheSizeLimit smaller than one entry, with a warning' {
+        $small = Join-Path $TestDrive 'tiny-limit'
+        $engine = New-TrtEngine -Path $onnx -CacheDirectory $small -CacheSizeLimit 100 -OptimizationLevel 0 -WarningVariable warned -WarningAction SilentlyContinue
+        $engine.HasWeights | Should -BeTrue
+        $warned | Should -Not -BeNullOrEmpty
+        @(Get-TrtCache -CacheDirectory $small).Count | Should -Be 0
+    }
+}

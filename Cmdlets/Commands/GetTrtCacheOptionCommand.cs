@@ -1,0 +1,12 @@
+using System.Management.Automation;
+using TrtEngine.Core.Cache;
+
+namespace TrtEngine.Cmdlets.Commands;
+
+/// <summary>Shows the cache directory and size limit in force, and where each comes from.</summary>
+[Cmdlet(VerbsCommon.Get, "TrtCacheOption")]
+[OutputType(typeof(TrtCacheOptions))]
+public sealed class GetTrtCacheOptionCommand : PSCmdlet
+{
+    protected override void ProcessRecord() => WriteObject(CacheOptions.Current());
+}

@@ -1,0 +1,45 @@
+using System.Management.Automation;
+using TrtEngine.Cmdlets.Support;
+using TrtEngine.Core.Cache;
+
+namespace TrtEngine.Cmdlets.Commands;
+
+/// <summary>Sets the default cache directory and size limit for this user, persistently.</summary>
+[Cmdlet(VerbsCommon.Set, "TrtCacheOption", SupportsShouldProcess = true)]
+[OutputType(typeof(TrtCacheOptions))]
+public sealed class SetTrtCacheOptionCommand : TrtCmdletBase
+{
+    [Parameter]
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>Bytes the cache may take on disk (PowerShell's 2GB, 500MB literals work).</summary>
+    [Parameter]
+    [ValidateRange(1, long.MaxValue)]
+    public long? SizeLimit { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (CacheDirectory is null && SizeLimit is null)
+        {
+            WriteError(new ErrorRecord(new ArgumentException("Give -CacheDirectory, -SizeLimit or both."), "NothingToSet", ErrorCategory.InvalidArgument, null));
+            return;
+        }
+        try
+        {
+            string? directory = CacheDirectory is null ? null : ResolveOutputPath(CacheDirectory);
+            string change = string.Join(", ", new[] { directory is null ? null : $"cache directory {directory}", SizeLimit is null ? null : $"size limit {SizeLimit} bytes" }.Where(c => c is not null));
+            if (!ShouldProcess(CacheOptions.SettingsPath, $"Set {change}")) return;
+            CacheOptions.Save(directory, SizeLimit);
+            if (Environment.GetEnvironmentVariable("TRTENGINE_CACHE_DIR") is { Length: > 0 } env && directory is not null)
+                WriteWarning($"TRTENGINE_CACHE_DIR is set ({env}) and takes precedence over the saved cache directory.");
+            if (PassThru) WriteObject(CacheOptions.Current());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException)
+        {
+            WriteError(ErrorRecords.From(e, CacheOptions.SettingsPath));
+        }
+    }
+}
