@@ -4,21 +4,39 @@ using TrtEngine.Core.Cache;
 
 namespace TrtEngine.Cmdlets.Commands;
 
-/// <summary>Removes cache entries: piped from Get-TrtCache (each from the cache it came from), or by key with wildcards.</summary>
+/// <summary>
+/// Removes cache entries: piped from Get-TrtCache (each from the cache it came from), by key with wildcards, by last
+/// access or size, or all of them.
+/// </summary>
 [Cmdlet(VerbsCommon.Remove, "TrtCache", SupportsShouldProcess = true, DefaultParameterSetName = KeySet)]
 [OutputType(typeof(void))]
 public sealed class RemoveTrtCacheCommand : TrtCmdletBase
 {
-    private const string KeySet = "Key", InputObjectSet = "InputObject";
+    private const string KeySet = "Key", InputObjectSet = "InputObject", FilterSet = "Filter", AllSet = "All";
 
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
     public TrtCacheEntry[] InputObject { get; set; } = [];
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = KeySet)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(CacheKeyCompleter))]
     public string[] Key { get; set; } = [];
 
+    /// <summary>Removes the entries last used before this time.</summary>
+    [Parameter(ParameterSetName = FilterSet)]
+    public DateTime? LastAccessedBefore { get; set; }
+
+    /// <summary>Removes the entries taking more than this many bytes on disk.</summary>
+    [Parameter(ParameterSetName = FilterSet)]
+    [ValidateRange(0, long.MaxValue)]
+    public long? LargerThan { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = AllSet)]
+    public SwitchParameter All { get; set; }
+
     [Parameter(ParameterSetName = KeySet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = FilterSet)]
+    [Parameter(ParameterSetName = AllSet)]
     public string? CacheDirectory { get; set; }
 
     protected override void ProcessRecord()
@@ -30,6 +48,14 @@ public sealed class RemoveTrtCacheCommand : TrtCmdletBase
         }
         var store = OpenCache(CacheDirectory);
         var entries = store.List();
+        if (ParameterSetName is FilterSet or AllSet)
+        {
+            if (ParameterSetName == FilterSet && LastAccessedBefore is null && LargerThan is null)
+                throw new PSArgumentException("Give -LastAccessedBefore, -LargerThan or both (or -All to empty the cache).");
+            foreach (var entry in entries.Where(e => All || ((LastAccessedBefore is null || e.LastAccessed < LastAccessedBefore) && (LargerThan is null || e.SizeBytes > LargerThan))))
+                Remove(store, entry);
+            return;
+        }
         foreach (string key in Key)
         {
             var pattern = new WildcardPattern(key, WildcardOptions.IgnoreCase);

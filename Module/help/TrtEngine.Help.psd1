@@ -206,9 +206,16 @@ Removing an entry never affects engines already loaded; the next New-TrtEngine f
         Parameters  = @{
             InputObject    = 'Cache entries to remove, as written by Get-TrtCache.'
             Key            = 'Keys of the entries to remove. Wildcards are permitted. Binds from the Key property of piped objects.'
-            CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
+            CacheDirectory = 'Engine cache folder used with -Key, -LastAccessedBefore, -LargerThan and -All. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            LastAccessedBefore = 'Removes the entries last used before this time.'
+            LargerThan     = 'Removes the entries that take more than this many bytes on disk (100MB literals work). With -LastAccessedBefore, both must hold.'
+            All            = 'Removes every entry of the cache.'
         }
         Examples    = @(
+            @{
+                Code    = 'Remove-TrtCache -LastAccessedBefore (Get-Date).AddDays(-7) -LargerThan 100MB'
+                Remarks = 'Removes the entries over 100 MiB that have not been used for a week.'
+            }
             @{
                 Code    = 'Get-TrtCache | Where-Object LastAccessed -lt (Get-Date).AddDays(-30) | Remove-TrtCache'
                 Remarks = 'Removes the entries that have not been used for 30 days.'

@@ -390,3 +390,41 @@ Describe 'Get-TrtCacheOption and Set-TrtCacheOption' {
         @(Get-TrtCache -CacheDirectory $small).Count | Should -Be 0
     }
 }
+
+Describe 'Remove-TrtCache by age, size and -All; key completion' {
+    BeforeEach {
+        $cache = Join-Path $TestDrive ([guid]::NewGuid())
+        $old = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0
+        $new = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 1
+        # Make the first entry look unused for two days: its last access is its creation (no hits yet).
+        $manifest = Join-Path $cache $old.CacheKey 'manifest.json'
+        $json = Get-Content -Raw $manifest | ConvertFrom-Json
+        $json.CreatedUtc = (Get-Date).ToUniversalTime().AddDays(-2).ToString('o')
+        $json | ConvertTo-Json | Set-Content $manifest
+    }
+
+    It 'removes the entries last used before a time' {
+        Remove-TrtCache -CacheDirectory $cache -LastAccessedBefore (Get-Date).AddDays(-1)
+        (Get-TrtCache -CacheDirectory $cache).Key | Should -Be $new.CacheKey
+    }
+
+    It 'removes the entries larger than a size, and none with a bigger threshold' {
+        Remove-TrtCache -CacheDirectory $cache -LargerThan 1MB
+        @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 2
+        Remove-TrtCache -CacheDirectory $cache -LargerThan 100
+        @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 0
+    }
+
+    It 'empties the cache with -All, and not with -WhatIf' {
+        Remove-TrtCache -CacheDirectory $cache -All -WhatIf
+        @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 2
+        Remove-TrtCache -CacheDirectory $cache -All
+        @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 0
+    }
+
+    It 'completes cache keys' {
+        $line = "Get-TrtCache -CacheDirectory '$cache' -Key $($new.CacheKey.Substring(0, 6))"
+        $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        $completion.CompletionMatches.CompletionText | Should -Contain $new.CacheKey
+    }
+}
