@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace TrtEngine.Native.Kernels;
 
 /// <summary>GEMM tactics and packing of the constant B operand.</summary>
@@ -40,6 +41,7 @@ public static unsafe class GemmKernels
     /// Packs B ([k, n] row-major, or [n, k] when <paramref name="transB"/>) times <paramref name="scale"/> into
     /// panels: panel p holds columns [p·Nr, p·Nr + Nr) as k rows of Nr floats.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed)
     {
         int nr = tactic.Nr;
@@ -47,12 +49,26 @@ public static unsafe class GemmKernels
         {
             int cols = Math.Min(nr, n - j0);
             float* dst = packed + (nint)panel * nr * k;
-            for (int p = 0; p < k; p++, dst += nr)
+            if (cols < nr)
+                new Span<float>(dst, nr * k).Clear(); // the padding columns of the last panel
+            if (transB)
             {
+                // Read each source row (one output column) contiguously; the panel stays in cache for the strided writes.
                 for (int j = 0; j < cols; j++)
-                    dst[j] = scale * (transB ? b[(nint)(j0 + j) * k + p] : b[(nint)p * n + j0 + j]);
-                for (int j = cols; j < nr; j++)
-                    dst[j] = 0f;
+                {
+                    float* src = b + (nint)(j0 + j) * k;
+                    for (int p = 0; p < k; p++)
+                        dst[(nint)p * nr + j] = scale * src[p];
+                }
+            }
+            else
+            {
+                for (int p = 0; p < k; p++)
+                {
+                    float* src = b + (nint)p * n + j0, row = dst + (nint)p * nr;
+                    for (int j = 0; j < cols; j++)
+                        row[j] = scale * src[j];
+                }
             }
         }
     }
