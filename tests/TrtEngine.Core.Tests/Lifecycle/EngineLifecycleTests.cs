@@ -129,6 +129,49 @@ public sealed class EngineLifecycleTests
     }
 
     [Fact]
+    public async Task Inference_during_refits_sees_the_old_weights_or_the_new_never_a_mix()
+    {
+        var engine = Build();
+        var one = WeightSources.FromFile(Example("tiny_mlp.ckpt1.safetensors"));
+        var two = WeightSources.FromFile(Example("tiny_mlp.ckpt2.safetensors"));
+        engine.Refit(two);
+        string expectedTwo = string.Join(",", Run(engine));
+        engine.Refit(one);
+        string expectedOne = string.Join(",", Run(engine));
+        using var stop = new CancellationTokenSource();
+        var seen = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested) seen.Add(string.Join(",", Run(engine)));
+        })).ToArray();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        for (int i = 0; (i < 200 || seen.Count < 200) && DateTime.UtcNow < deadline; i++) engine.Refit(i % 2 == 0 ? two : one);
+        stop.Cancel();
+        await Task.WhenAll(readers);
+        Assert.NotEmpty(seen);
+        Assert.All(seen, output => Assert.True(output == expectedOne || output == expectedTwo, "an inference saw a mix of two weight sets"));
+    }
+
+    [Fact]
+    public void Alternating_two_checkpoints_a_hundred_times_stays_exact()
+    {
+        var engine = Build();
+        var checkpoints = new[] { "tiny_mlp.ckpt1.safetensors", "tiny_mlp.ckpt2.safetensors" }.Select(c => WeightSources.FromFile(Example(c))).ToArray();
+        var fresh = checkpoints.Select(c =>
+        {
+            var e = Build();
+            e.Refit(c);
+            return Run(e);
+        }).ToArray();
+        for (int i = 0; i < 100; i++)
+        {
+            engine.Refit(checkpoints[i % 2]);
+            Assert.Equal(fresh[i % 2], Run(engine));
+        }
+        Assert.Equal(100, engine.RefitCount);
+    }
+
+    [Fact]
     public void Steady_state_execution_allocates_nothing()
     {
         var engine = Build();
