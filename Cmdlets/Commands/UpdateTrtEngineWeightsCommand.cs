@@ -54,7 +54,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             RefitCheck check = Engine.CheckRefit(weights, Partial, AllowNonFinite);
             if (!check.IsValid) throw new RefitException(Engine.Name, check);
             WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied.");
-            if (!ShouldProcess(Engine.Name, $"Refit {check.Changed.Count} weights from {source}")) return;
+            if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
             var result = Engine.Refit(weights, Partial, AllowNonFinite);
             WriteVerbose($"Recomputed {result.EngineWeightsRecomputed} engine weights in {result.Duration.TotalMilliseconds:F1} ms.");
             if (PassThru) WriteObject(Engine);
@@ -63,6 +63,17 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         {
             WriteError(ErrorRecords.From(e, Engine));
         }
+    }
+
+    /// <summary>What the refit would do; with -WhatIf the recipes run aside to tell changing weights from unchanged ones.</summary>
+    private string Describe(RefitCheck check, IReadOnlyDictionary<string, WeightValue> weights, string source)
+    {
+        if (!MyInvocation.BoundParameters.ContainsKey("WhatIf") || !Engine.HasWeights)
+            return $"Refit {check.Changed.Count} weights from {source}";
+        var same = Engine.UnchangedWeights(weights).ToHashSet(StringComparer.Ordinal);
+        var changing = check.Changed.Where(n => !same.Contains(n)).ToList();
+        string names = string.Join(", ", changing.Take(8)) + (changing.Count > 8 ? ", …" : "");
+        return $"Refit from {source}: {changing.Count} weights change{(changing.Count > 0 ? $" ({names})" : "")}, {same.Count} stay the same";
     }
 
     private Dictionary<string, T> Rename<T>(IReadOnlyDictionary<string, T> weights)

@@ -111,6 +111,9 @@ public sealed class TrtEngine
     public RefitCheck CheckRefit(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite = false) =>
         new Refitter(Native).Check(weights, partial, allowNonFinite);
 
+    /// <summary>The given model weights that would leave the engine bit-identical (what -WhatIf reports as unchanged).</summary>
+    public IReadOnlyList<string> UnchangedWeights(IReadOnlyDictionary<string, WeightValue> weights) => new Refitter(Native).Unchanged(weights);
+
     /// <summary>Refits every engine weight derived from the given model weights: all or nothing.</summary>
     public RefitResult Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false)
     {

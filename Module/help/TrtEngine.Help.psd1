@@ -78,7 +78,7 @@ $logits.Data[0..9]
         Description = @'
 Update-TrtEngineWeights loads new weights into an existing engine without rebuilding it. The engine keeps its kernels and memory plan; only the weights change, so a refit is far cheaper than a build. An engine can be refitted any number of times, for example once per checkpoint in a loop.
 
-Refit is all or nothing: every weight's name, shape and data type is checked before any weight changes. Without -Partial, every weight of the engine must be supplied.
+Refit is all or nothing: every weight's name, shape and data type is checked before any weight changes. Without -Partial, every weight of the engine must be supplied. With -WhatIf it runs the recipes aside and reports which weights would change and which would stay the same, changing nothing.
 
 Weights come from a safetensors file (-Path or -LiteralPath) or from a hashtable of weight name to array (-Weights).
 '@

@@ -49,6 +49,32 @@ public sealed class Refitter(Engine engine)
         return new RefitCheck { Changed = changed, Missing = missing, Extra = extra, Mismatched = mismatched };
     }
 
+    /// <summary>
+    /// Which supplied model weights would leave the engine exactly as it is: every engine weight derived from them
+    /// comes out bit-identical (folded constants supplied with their value count too). Runs the recipes as a refit
+    /// would, but changes nothing. Empty for a stripped engine, which has nothing to compare with.
+    /// </summary>
+    public IReadOnlyList<string> Unchanged(IReadOnlyDictionary<string, WeightValue> weights)
+    {
+        var current = engine.CurrentState;
+        if (current.Weights is null) return [];
+        var compared = new HashSet<string>(StringComparer.Ordinal);
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < _plan.Weights.Length; i++)
+        {
+            var sources = _plan.Weights[i].Recipe.Sources;
+            if (!sources.Any(weights.ContainsKey) || !sources.All(s => weights.ContainsKey(s) || current.Constants.ContainsKey(s))) continue;
+            var supplied = sources.Where(weights.ContainsKey).ToList();
+            compared.UnionWith(supplied);
+            if (!Evaluate(i, weights, current.Constants).AsSpan().SequenceEqual(current.Weights.Buffers[i])) changed.UnionWith(supplied);
+        }
+        var folded = _plan.ModelWeights.Where(m => m.Folded).Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        return weights.Keys.Where(n => (compared.Contains(n) && !changed.Contains(n)) || folded.Contains(n)).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private float[] Evaluate(int weight, IReadOnlyDictionary<string, WeightValue> weights, IReadOnlyDictionary<string, float[]> constants) =>
+        _plan.Weights[weight].Recipe.Evaluate(_plan.Weights[weight].Recipe.Sources.Select(s => weights.TryGetValue(s, out var v) ? v.Data : constants[s]).ToArray());
+
     /// <summary>Applies new weights, or throws <see cref="RefitException"/> and leaves the engine exactly as it was.</summary>
     /// <returns>The number of engine weights recomputed.</returns>
     public int Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false, bool ignoreExtra = false)
@@ -71,7 +97,7 @@ public sealed class Refitter(Engine engine)
                 // Recompute what a supplied weight feeds; a stripped engine recomputes everything (Check made sure it can).
                 if (current.Weights is null || sources.Any(weights.ContainsKey))
                 {
-                    buffers[i] = _plan.Weights[i].Recipe.Evaluate(sources.Select(s => weights.TryGetValue(s, out var v) ? v.Data : constants[s]).ToArray());
+                    buffers[i] = Evaluate(i, weights, constants);
                     recomputed++;
                 }
                 else buffers[i] = current.Weights.Buffers[i];

@@ -172,6 +172,22 @@ public sealed class EngineLifecycleTests
     }
 
     [Fact]
+    public void Unchanged_weights_are_told_apart_from_changing_ones_without_changing_anything()
+    {
+        var engine = Build();
+        float[] before = Run(engine);
+        var same = WeightSources.FromFile(Example("tiny_mlp.onnx"));
+        Assert.Equal(same.Keys.Order(StringComparer.Ordinal), engine.UnchangedWeights(same));
+
+        var mixed = new Dictionary<string, WeightValue>(same) { ["4.bias"] = WeightSources.FromFile(Example("tiny_mlp.ckpt2.safetensors"))["4.bias"] };
+        var unchanged = engine.UnchangedWeights(mixed);
+        Assert.DoesNotContain("4.bias", unchanged);
+        Assert.Equal(same.Count - 1, unchanged.Count);
+        Assert.Equal(before, Run(engine));
+        Assert.Empty(RoundTrip(engine, weights: false).UnchangedWeights(same)); // a stripped engine has nothing to compare
+    }
+
+    [Fact]
     public void Steady_state_execution_allocates_nothing()
     {
         var engine = Build();
