@@ -1,5 +1,5 @@
 # Several processes converting the same model against one cache at the same moment: one builds, the others
-# wait on the key's lock and then hit, and every engine computes the same outputs.
+# wait on the key's lock and then hit, and every engine computes the same outputs. Keys agree across processes.
 
 BeforeAll {
     $module = (Resolve-Path "$PSScriptRoot/../../out/TrtEngine/TrtEngine.psd1").Path
@@ -41,5 +41,20 @@ Describe 'One cache shared by several processes' {
         $entry = Get-TrtCache -CacheDirectory $cache
         @($entry).Count | Should -Be 1
         $entry.HitCount | Should -Be ($workers - 1)
+    }
+}
+
+Describe 'Cache keys across processes and cultures' {
+    It 'gives the same key in another process running under another culture' {
+        $onnx = Join-Path $models 'tiny_mlp.onnx'
+        $here = (New-TrtEngine -Path $onnx -CacheDirectory (Join-Path $TestDrive 'a') -OptimizationLevel 0).CacheKey
+        $there = Start-Job -ArgumentList $module, $onnx, (Join-Path $TestDrive 'b') -ScriptBlock {
+            param($module, $onnx, $cache)
+            [System.Threading.Thread]::CurrentThread.CurrentCulture = 'de-DE'
+            [System.Threading.Thread]::CurrentThread.CurrentUICulture = 'tr-TR'
+            Import-Module $module
+            (New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0).CacheKey
+        } | Wait-Job -Timeout 120 | Receive-Job
+        $there | Should -Be $here
     }
 }

@@ -78,6 +78,31 @@ public sealed class EngineCacheTests : IDisposable
     }
 
     [Fact]
+    public void A_re_export_with_other_node_and_tensor_names_and_a_renamed_input_shares_the_key_and_keeps_its_names()
+    {
+        string Save(string input, string output, string prefix)
+        {
+            var m = new OnnxModelBuilder();
+            m.AddInput(input, OnnxDataType.Float, "batch", 8);
+            m.AddInitializer("fc.weight", ErrorMetrics.RandomValues(1, 32), [4, 8]);
+            m.AddOutput(output, OnnxDataType.Float);
+            m.AddNode("Gemm", [input, "fc.weight"], [prefix + "/h"], ("transB", 1L)).Name = prefix + "/Gemm";
+            m.AddNode("Relu", [prefix + "/h"], [output]).Name = prefix + "/Relu";
+            string path = _dir.File(prefix + ".onnx");
+            m.Save(path);
+            return path;
+        }
+        var first = EngineConverter.Convert(Save("input", "logits", "a"), Settings());
+        var second = EngineConverter.Convert(Save("x", "y", "b"), Settings());
+        Assert.Equal(first.CacheKey, second.CacheKey);
+        Assert.True(second.FromCache);
+        Assert.Equal("x", Assert.Single(second.Inputs).Name);
+        Assert.Equal("y", Assert.Single(second.Outputs).Name);
+        var x = ErrorMetrics.RandomValues(3, 16);
+        Assert.Equal(first.Run(new Dictionary<string, float[]> { ["input"] = x })[0].Data, second.Run(new Dictionary<string, float[]> { ["x"] = x })[0].Data);
+    }
+
+    [Fact]
     public void Keys_change_with_shapes_settings_and_attributes_but_not_with_weight_values()
     {
         string Key(long transB, float alpha, int level, int[]? shape = null, int seed = 1)
