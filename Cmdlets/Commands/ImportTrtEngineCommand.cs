@@ -7,28 +7,18 @@ namespace TrtEngine.Cmdlets.Commands;
 /// <summary>Loads an exported engine plan; with -WeightsPath a weight-stripped plan is refitted on the way in.</summary>
 [Cmdlet(VerbsData.Import, "TrtEngine", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(Core.Engines.TrtEngine))]
-public sealed class ImportTrtEngineCommand : TrtCmdletBase
+public sealed class ImportTrtEngineCommand : FileInputCmdletBase
 {
-    private const string PathSet = "Path", LiteralPathSet = "LiteralPath";
-
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("FullName")]
-    public string Path { get; set; } = "";
-
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "LP")]
-    public string LiteralPath { get; set; } = "";
-
     /// <summary>An .onnx model or .safetensors checkpoint to refit the engine with after loading it.</summary>
     [Parameter]
     public string? WeightsPath { get; set; }
 
     protected override void ProcessRecord()
     {
-        string target = ParameterSetName == LiteralPathSet ? LiteralPath : Path;
+        string target = GivenPath;
         try
         {
-            string path = ResolveFile(target, ParameterSetName == LiteralPathSet, "EngineNotFound");
+            string path = ResolveFile(target, IsLiteral, "EngineNotFound");
             var engine = Core.Engines.TrtEngine.Import(File.ReadAllBytes(path));
             if (WeightsPath is not null)
             {

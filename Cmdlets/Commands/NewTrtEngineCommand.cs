@@ -10,18 +10,8 @@ namespace TrtEngine.Cmdlets.Commands;
 /// <summary>Converts an ONNX model into an engine, or pulls its weight-stripped engine from the cache and refits it.</summary>
 [Cmdlet(VerbsCommon.New, "TrtEngine", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(Core.Engines.TrtEngine))]
-public sealed class NewTrtEngineCommand : TrtCmdletBase
+public sealed class NewTrtEngineCommand : FileInputCmdletBase
 {
-    private const string PathSet = "Path", LiteralPathSet = "LiteralPath";
-
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("FullName")]
-    public string Path { get; set; } = "";
-
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "LP")]
-    public string LiteralPath { get; set; } = "";
-
     [Parameter]
     public string? WeightsPath { get; set; }
 
@@ -60,11 +50,11 @@ public sealed class NewTrtEngineCommand : TrtCmdletBase
 
     protected override void ProcessRecord()
     {
-        string target = ParameterSetName == LiteralPathSet ? LiteralPath : Path;
+        string target = GivenPath;
         var events = new CmdletEvents(this, 1, $"Building engine for {System.IO.Path.GetFileName(target)}");
         try
         {
-            string model = ResolveFile(target, ParameterSetName == LiteralPathSet, "ModelNotFound");
+            string model = ResolveFile(target, IsLiteral, "ModelNotFound");
             var settings = new ConversionSettings
             {
                 WeightsPath = WeightsPath is null ? null : ResolveFile(WeightsPath, literal: false, "WeightsNotFound"),
