@@ -33,7 +33,6 @@ public static class EngineConverter
             OptimizationLevel = settings.OptimizationLevel,
             Threads = settings.Threads ?? Environment.ProcessorCount,
             Profiles = ShapeProfiles.Resolve(network, settings),
-            TimingCache = timingPath is null ? null : TimingCache.Load(timingPath),
         };
         events?.Verbose($"Imported '{modelPath}': {network.Layers.Count} layers, {network.Weights.Count} weights, inputs {string.Join(", ", network.Inputs.Select(i => network.Tensors[i].Name + Shapes.Format(network.Tensors[i].Dims)))}.");
 
@@ -99,6 +98,8 @@ public static class EngineConverter
     private static Engine Build(NetworkDefinition network, BuilderConfig config, string? timingPath, IConversionEvents? events, CancellationToken cancel)
     {
         var progress = events is null ? null : new SynchronousProgress(p => events.Progress(new ConversionProgress(p.Phase, p.Current, p.Total, p.Detail)));
+        // Read only when building: a cache hit never times tactics.
+        if (timingPath is not null) config = config with { TimingCache = TimingCache.Load(timingPath) };
         int known = config.TimingCache?.Count ?? 0;
         var engine = EngineBuilder.Build(network, config, progress, events is null ? null : events.Verbose, cancel);
         if (config.TimingCache is { } timings && timings.Count > known && timingPath is not null)

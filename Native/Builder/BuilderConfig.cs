@@ -3,7 +3,7 @@ using TrtEngine.Native.Plan;
 namespace TrtEngine.Native.Builder;
 
 /// <summary>Settings that change the built engine (all of them belong in a cache key).</summary>
-public sealed class BuilderConfig
+public sealed record BuilderConfig
 {
     /// <summary>0 = heuristics only, no timing; 1–5 = time every candidate tactic, with more repetitions at higher levels.</summary>
     public int OptimizationLevel { get; init; } = 3;
