@@ -1,10 +1,16 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
 namespace TrtEngine.Core.Cache;
 
 /// <summary>The description stored beside a cache entry's plan (JSON): what it is, what it was built for, and how to verify it.</summary>
 public sealed class CacheManifest
 {
     /// <summary>Version of the entry layout (manifest and files); entries of another version are misses.</summary>
-    public const int CurrentEntryFormat = 1;
+    /// <remarks>2: the manifest carries a checksum of its own contents.</remarks>
+    public const int CurrentEntryFormat = 2;
+
+    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public int EntryFormat { get; set; } = CurrentEntryFormat;
     public int PlanFormat { get; set; }
@@ -22,4 +28,22 @@ public sealed class CacheManifest
     public long PlanBytes { get; set; }
     public long FullEngineBytes { get; set; }
     public string PlanSha256 { get; set; } = "";
+
+    /// <summary>SHA-256 of the manifest's other fields, so damage to any of them (not only the plan) is detected.</summary>
+    public string Checksum { get; set; } = "";
+
+    /// <summary>The checksum the manifest's fields call for: SHA-256 of its JSON with an empty <see cref="Checksum"/>.</summary>
+    public string ComputeChecksum()
+    {
+        string stored = Checksum;
+        Checksum = "";
+        try
+        {
+            return Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(this, Json)));
+        }
+        finally
+        {
+            Checksum = stored;
+        }
+    }
 }

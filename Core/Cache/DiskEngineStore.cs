@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Enumeration;
 using System.Security.Cryptography;
 using System.Text.Json;
 using TrtEngine.Native.Plan;
@@ -17,7 +18,9 @@ public sealed class DiskEngineStore : IEngineStore
     private const string PlanFile = "plan.trtp", ManifestFile = "manifest.json", AccessLog = "access.log";
     private const int AccessLineLength = 25; // "yyyy-MM-ddTHH:mm:ss.fffZ\n"
     private const int MaxManifestBytes = 1 << 20;
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private const string TimingCacheTemporaries = "timing.cache.*.tmp"; // TimingCache.Save writes aside, then renames
+    private const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode PrivateFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private readonly Action<string>? _log;
 
     /// <param name="sizeLimit">Bytes on disk the entries may take; null for the configured limit (5 GiB unless set).</param>
@@ -32,6 +35,13 @@ public sealed class DiskEngineStore : IEngineStore
 
     public string Directory { get; }
     public long SizeLimit { get; }
+
+    /// <summary>
+    /// Fault-injection seam for tests: called with a step's name (lock, temp, plan, manifest, publish, evict,
+    /// access-log) just before the store writes to disk for it; a test throws here to simulate a full or read-only
+    /// disk, or pauses here to kill the process at that point.
+    /// </summary>
+    internal Action<string>? BeforeWrite { get; init; }
     public string Location => Directory;
 
     /// <summary>The configured default: $TRTENGINE_CACHE_DIR, the settings file, or the platform's per-user cache folder.</summary>
@@ -87,6 +97,10 @@ public sealed class DiskEngineStore : IEngineStore
             foreach (string dir in System.IO.Directory.EnumerateDirectories(temp))
                 if (DateTime.UtcNow - System.IO.Directory.GetLastWriteTimeUtc(dir) > orphanAge)
                     checks.Add(new TrtCacheCheck { Key = null, ModelName = null, Path = dir, Status = "Orphaned", Problem = "a temporary directory left by a write or removal that did not finish" });
+        if (System.IO.Directory.Exists(Directory))
+            foreach (string file in System.IO.Directory.EnumerateFiles(Directory, TimingCacheTemporaries))
+                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > orphanAge)
+                    checks.Add(new TrtCacheCheck { Key = null, ModelName = null, Path = file, Status = "Orphaned", Problem = "a temporary timing cache left by a build that did not finish" });
         return checks;
     }
 
@@ -96,6 +110,7 @@ public sealed class DiskEngineStore : IEngineStore
         if (check.IsHealthy) return;
         if (check.Key is not null) Remove(check.Key);
         else if (System.IO.Path.GetDirectoryName(check.Path) == System.IO.Path.Combine(Directory, ".tmp")) System.IO.Directory.Delete(check.Path, recursive: true);
+        else if (System.IO.Path.GetDirectoryName(check.Path) == Directory && FileSystemName.MatchesSimpleExpression(TimingCacheTemporaries, System.IO.Path.GetFileName(check.Path))) File.Delete(check.Path);
         else throw new ArgumentException($"'{check.Path}' is not an item of the cache in {Directory}.");
         check.Repaired = true;
     }
@@ -104,12 +119,16 @@ public sealed class DiskEngineStore : IEngineStore
     {
         plan = null;
         manifest = null;
+        // A link could make the store read, count or delete files outside the cache: an entry never holds one.
+        if (new DirectoryInfo(dir).LinkTarget is not null) return "corrupt entry: the entry is a link";
+        if (new DirectoryInfo(dir).EnumerateFileSystemInfos().FirstOrDefault(f => f.LinkTarget is not null) is { } link) return $"corrupt entry: {link.Name} is a link";
         var manifestInfo = new FileInfo(System.IO.Path.Combine(dir, ManifestFile));
         if (!manifestInfo.Exists) return "corrupt entry: no manifest";
         if (manifestInfo.Length > MaxManifestBytes) return "corrupt entry: the manifest is too large";
-        manifest = JsonSerializer.Deserialize<CacheManifest>(File.ReadAllBytes(manifestInfo.FullName), Json);
+        manifest = JsonSerializer.Deserialize<CacheManifest>(File.ReadAllBytes(manifestInfo.FullName), CacheManifest.Json);
         if (manifest is null) return "corrupt entry: empty manifest";
         if (manifest.EntryFormat != CacheManifest.CurrentEntryFormat) return $"incompatible entry format {manifest.EntryFormat} (this version uses {CacheManifest.CurrentEntryFormat})";
+        if (manifest.Checksum != manifest.ComputeChecksum()) return "corrupt entry: the manifest's checksum does not match its contents";
         if (manifest.PlanFormat != EnginePlan.FormatVersion) return $"incompatible plan format {manifest.PlanFormat} (this version uses {EnginePlan.FormatVersion})";
         if (manifest.Key != key) return $"corrupt entry: its manifest belongs to key {manifest.Key}";
         if (manifest.InstructionSet != HardwareInfo.CurrentInstructionSet) return $"incompatible hardware: built for {manifest.InstructionSet}, this machine is {HardwareInfo.CurrentInstructionSet}";
@@ -128,7 +147,8 @@ public sealed class DiskEngineStore : IEngineStore
         manifest.CreatedUtc = DateTime.UtcNow;
         manifest.PlanBytes = strippedPlan.LongLength;
         manifest.PlanSha256 = Convert.ToHexString(SHA256.HashData(strippedPlan));
-        byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, Json);
+        manifest.Checksum = manifest.ComputeChecksum();
+        byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, CacheManifest.Json);
         if (strippedPlan.LongLength + manifestBytes.LongLength > SizeLimit)
         {
             _log?.Invoke($"Entry {key} ({strippedPlan.LongLength + manifestBytes.LongLength} bytes) is larger than the cache limit ({SizeLimit} bytes); it was not stored.");
@@ -137,9 +157,13 @@ public sealed class DiskEngineStore : IEngineStore
         string temp = System.IO.Path.Combine(CreatePrivateDirectory(".tmp"), $"{key}.{Guid.NewGuid():N}");
         try
         {
-            System.IO.Directory.CreateDirectory(temp);
+            BeforeWrite?.Invoke("temp");
+            CreatePrivate(temp);
+            BeforeWrite?.Invoke("plan");
             WriteDurably(System.IO.Path.Combine(temp, PlanFile), strippedPlan);
+            BeforeWrite?.Invoke("manifest");
             WriteDurably(System.IO.Path.Combine(temp, ManifestFile), manifestBytes);
+            BeforeWrite?.Invoke("publish");
             if (System.IO.Directory.Exists(dir)) MoveAside(dir);
             System.IO.Directory.Move(temp, dir);
             Count(Counter.Builds);
@@ -184,7 +208,7 @@ public sealed class DiskEngineStore : IEngineStore
         try
         {
             string path = System.IO.Path.Combine(CreatePrivateDirectory(".stats"), counter.ToString().ToLowerInvariant());
-            using var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            using var file = OpenPrivate(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
             file.WriteByte((byte)'.');
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -199,17 +223,24 @@ public sealed class DiskEngineStore : IEngineStore
         string line = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) + "\n";
         try
         {
-            using var log = new FileStream(System.IO.Path.Combine(EntryDirectory(key), AccessLog), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            BeforeWrite?.Invoke("access-log");
+            using var log = OpenPrivate(System.IO.Path.Combine(EntryDirectory(key), AccessLog), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
             log.Write(System.Text.Encoding.ASCII.GetBytes(line));
         }
         catch (DirectoryNotFoundException)
         {
             // Removed by another process after the hit was loaded: the engine is fine, there is nothing to count.
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full or read-only disk must not cost the user the engine just loaded; only recency is lost.
+            _log?.Invoke($"Could not record the hit on {key} in its access log: {e.Message}");
+        }
     }
 
     public IDisposable AcquireBuildLock(string key, CancellationToken cancel)
     {
+        BeforeWrite?.Invoke("lock");
         string path = System.IO.Path.Combine(CreatePrivateDirectory(".locks"), EntryName(key) + ".lock");
         var wait = Stopwatch.StartNew();
         bool reported = false;
@@ -219,7 +250,7 @@ public sealed class DiskEngineStore : IEngineStore
             try
             {
                 // An exclusive open is an OS lock that dies with its process: a crashed builder leaves no lock behind.
-                var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                var stream = OpenPrivate(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
                 ReportStaleOwner(stream, key);
                 stream.SetLength(0);
                 stream.Write(System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture)));
@@ -227,7 +258,7 @@ public sealed class DiskEngineStore : IEngineStore
                 if (reported) _log?.Invoke($"Got the build lock for {key} after {wait.Elapsed.TotalSeconds:F1} s.");
                 return stream;
             }
-            catch (IOException) when (!cancel.IsCancellationRequested)
+            catch (IOException e) when (IsLockedByAnother(e) && !cancel.IsCancellationRequested)
             {
                 if (!reported) _log?.Invoke($"Another process is building {key}; waiting for it.");
                 reported = true;
@@ -235,6 +266,13 @@ public sealed class DiskEngineStore : IEngineStore
             }
         }
     }
+
+    /// <summary>
+    /// The lock is held elsewhere (EWOULDBLOCK from flock on Unix, a sharing or lock violation on Windows); any other
+    /// failure (no space, an unwritable directory) is not worth waiting for.
+    /// </summary>
+    private static bool IsLockedByAnother(IOException e) =>
+        OperatingSystem.IsWindows() ? (e.HResult & 0xFFFF) is 32 or 33 : e.HResult == (OperatingSystem.IsLinux() ? 11 : 35);
 
     private void ReportStaleOwner(FileStream stream, string key)
     {
@@ -283,7 +321,7 @@ public sealed class DiskEngineStore : IEngineStore
         try
         {
             var info = new FileInfo(System.IO.Path.Combine(dir, ManifestFile));
-            if (info.Exists && info.Length <= MaxManifestBytes) manifest = JsonSerializer.Deserialize<CacheManifest>(File.ReadAllBytes(info.FullName), Json);
+            if (info.Exists && info.Length <= MaxManifestBytes) manifest = JsonSerializer.Deserialize<CacheManifest>(File.ReadAllBytes(info.FullName), CacheManifest.Json);
         }
         catch (JsonException)
         {
@@ -330,6 +368,7 @@ public sealed class DiskEngineStore : IEngineStore
         foreach (var entry in entries.Where(e => e.Key != protect).OrderBy(e => e.LastAccessed))
         {
             if (total <= SizeLimit) break;
+            BeforeWrite?.Invoke("evict");
             if (Remove(entry.Key))
             {
                 total -= entry.SizeBytes;
@@ -349,20 +388,31 @@ public sealed class DiskEngineStore : IEngineStore
 
     private static void WriteDurably(string path, byte[] bytes)
     {
-        using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        using var stream = OpenPrivate(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         stream.Write(bytes);
         stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Opens a file of the cache; one it creates is readable and writable by the user only (0600 on Unix).</summary>
+    private static FileStream OpenPrivate(string path, FileMode mode, FileAccess access, FileShare share)
+    {
+        var options = new FileStreamOptions { Mode = mode, Access = access, Share = share };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = PrivateFileMode;
+        return new FileStream(path, options);
+    }
+
+    /// <summary>Creates a directory (and the cache directory above it) usable by the user only (0700 on Unix).</summary>
+    private static void CreatePrivate(string path)
+    {
+        if (OperatingSystem.IsWindows()) System.IO.Directory.CreateDirectory(path);
+        else System.IO.Directory.CreateDirectory(path, PrivateDirectoryMode);
     }
 
     private string CreatePrivateDirectory(string name)
     {
         string path = System.IO.Path.Combine(Directory, name);
-        if (OperatingSystem.IsWindows()) System.IO.Directory.CreateDirectory(path);
-        else
-        {
-            System.IO.Directory.CreateDirectory(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            System.IO.Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        CreatePrivate(Directory);
+        CreatePrivate(path);
         return path;
     }
 

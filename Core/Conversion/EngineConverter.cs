@@ -6,6 +6,7 @@ using TrtEngine.Core.Weights;
 using TrtEngine.Native.Builder;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
+using TrtEngine.Native.Refit;
 using TrtEngine.Native.Runtime;
 using TrtEngineModel = TrtEngine.Core.Engines.TrtEngine;
 
@@ -50,7 +51,18 @@ public static class EngineConverter
         events?.Verbose($"Cache key {key} in {store.Location}.");
 
         if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: true) is { } hit) return hit;
-        using (store.AcquireBuildLock(key, cancel))
+        IDisposable buildLock;
+        try
+        {
+            buildLock = store.AcquireBuildLock(key, cancel);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A cache that cannot be written (full, read-only) must not cost the user the engine: build it uncached.
+            events?.Warning($"The cache in {store.Location} cannot be written ({e.Message}); the engine is built without it.");
+            return Finish(Build(network, config, timingPath, events, cancel), modelPath, null, false, watch, null, settings);
+        }
+        using (buildLock)
         {
             // Another process may have built it while this one waited for the lock.
             if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: false) is { } late) return late;
@@ -75,22 +87,25 @@ public static class EngineConverter
         try
         {
             engine = Engine.Deserialize(lookup.Plan!);
+            if (engine.Plan.Inputs.Length != network.Inputs.Count || engine.Plan.Outputs.Length != network.Outputs.Count)
+                throw new PlanFormatException($"it has {engine.Plan.Inputs.Length} inputs and {engine.Plan.Outputs.Length} outputs, the model {network.Inputs.Count} and {network.Outputs.Count}");
+            // The key ignores input and output names (isomorphic models share entries): serve this model's names.
+            engine = engine.WithIONames(network.Inputs.Select(i => network.Tensors[i].Name).ToArray(), network.Outputs.Select(o => network.Tensors[o].Name).ToArray());
+            if (!settings.StripWeights)
+            {
+                var refit = Stopwatch.StartNew();
+                int recomputed = new Native.Refit.Refitter(engine).Refit(WeightSources.FromNetwork(network), partial: false, ignoreExtra: true);
+                events?.Verbose($"Cache hit: refitted {recomputed} engine weights from {network.Weights.Count} model weights in {refit.Elapsed.TotalMilliseconds:F1} ms.");
+            }
+            else events?.Verbose("Cache hit: returned weight-stripped (-StripWeights).");
         }
-        catch (PlanFormatException e)
+        catch (Exception e) when (e is PlanFormatException or RefitException)
         {
+            // An entry that verifies but does not fit this model (another model's plan under this key) is as bad as a torn one.
             store.Remove(key);
             events?.Verbose($"Cache miss: the entry's plan is unusable ({e.Message}); the entry was removed.");
             return null;
         }
-        // The key ignores input and output names (isomorphic models share entries): serve this model's names.
-        engine = engine.WithIONames(network.Inputs.Select(i => network.Tensors[i].Name).ToArray(), network.Outputs.Select(o => network.Tensors[o].Name).ToArray());
-        if (!settings.StripWeights)
-        {
-            var refit = Stopwatch.StartNew();
-            int recomputed = new Native.Refit.Refitter(engine).Refit(WeightSources.FromNetwork(network), partial: false, ignoreExtra: true);
-            events?.Verbose($"Cache hit: refitted {recomputed} engine weights from {network.Weights.Count} model weights in {refit.Elapsed.TotalMilliseconds:F1} ms.");
-        }
-        else events?.Verbose("Cache hit: returned weight-stripped (-StripWeights).");
         store.RecordHit(key);
         return new TrtEngineModel(engine, modelPath, key, true, watch.Elapsed, store.Location);
     }

@@ -44,8 +44,12 @@ public sealed class TimingCache
     {
         foreach (var (signature, entry) in Load(path)._entries) _entries.TryAdd(signature, entry);
         string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        File.WriteAllLines(temp, _entries.OrderBy(e => e.Key, StringComparer.Ordinal)
-            .Select(e => string.Join('\t', e.Key, e.Value.Tactic, e.Value.Microseconds.ToString("R", CultureInfo.InvariantCulture))));
+        // It sits in the engine cache, whose files are the user's only (0600 on Unix).
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var writer = new StreamWriter(temp, options))
+            foreach (var (signature, entry) in _entries.OrderBy(e => e.Key, StringComparer.Ordinal))
+                writer.WriteLine(string.Join('\t', signature, entry.Tactic, entry.Microseconds.ToString("R", CultureInfo.InvariantCulture)));
         File.Move(temp, path, overwrite: true);
     }
 }

@@ -78,6 +78,7 @@ public sealed class Engine
     {
         private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, WorkerPool> Pools = new();
 
-        public static WorkerPool Get(int threads) => Pools.GetOrAdd(Math.Max(1, threads), n => new WorkerPool(n));
+        // More threads than processors buys nothing, and a plan read from a file must not start thousands of threads.
+        public static WorkerPool Get(int threads) => Pools.GetOrAdd(Math.Clamp(threads, 1, Environment.ProcessorCount), n => new WorkerPool(n));
     }
 }

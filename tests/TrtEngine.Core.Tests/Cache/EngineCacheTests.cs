@@ -192,12 +192,4 @@ public sealed class EngineCacheTests : IDisposable
         Assert.Throws<ArgumentException>(() => store.Remove("../../etc"));
         Assert.Throws<ArgumentException>(() => store.TryLoad("..").IsHit);
     }
-
-    private sealed class RecordingEvents : IConversionEvents
-    {
-        public List<string> Messages { get; } = [];
-        public void Verbose(string message) => Messages.Add(message);
-        public void Warning(string message) => Messages.Add(message);
-        public void Progress(ConversionProgress progress) { }
-    }
 }
