@@ -47,6 +47,9 @@ public sealed class SafetensorsFile
 
         var header = new byte[headerLength];
         ReadExactly(handle, header, 8, path);
+        // JSON readers accept invalid UTF-8 inside strings until a name is decoded, and then throw an untyped error.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw Error(path, "the header is not valid UTF-8");
         long dataStart = 8 + (long)headerLength;
         long dataLength = fileSize - dataStart;
 

@@ -112,6 +112,18 @@ public class SafetensorsTests
     }
 
     [Fact]
+    public void AHeaderThatIsNotUtf8IsRejectedAsInvalidWeights()
+    {
+        // Found by the fuzzer: a byte 0xFF inside a tensor name made the JSON reader throw InvalidOperationException.
+        using var directory = new TempDirectory();
+        var path = directory.File("latin1.safetensors");
+        byte[] header = [.. "{\"w"u8, 0xFF, .. "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"u8];
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((long)header.Length), .. header, 0, 0, 128, 63]);
+
+        Assert.Contains("not valid UTF-8", Assert.Throws<WeightFormatException>(() => SafetensorsFile.Load(path)).Message);
+    }
+
+    [Fact]
     public void FilesShorterThanTheLengthPrefixAreRejected()
     {
         using var directory = new TempDirectory();

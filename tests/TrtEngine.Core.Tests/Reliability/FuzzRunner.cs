@@ -1,0 +1,92 @@
+using System.Diagnostics;
+
+namespace TrtEngine.Core.Tests.Reliability;
+
+/// <summary>
+/// Runs a parser over mutated inputs on a watched thread: each input must parse or fail with an allowed exception
+/// type, allocate no more than its size justifies, and finish within the hang limit (a watchdog, not a speed
+/// target: a parse of these kilobyte-sized files takes microseconds). Offending inputs are saved under
+/// out/reliability/ for reproduction.
+/// </summary>
+internal sealed class FuzzRunner(string kind, Func<int, byte[]> input, Action<byte[]> parse, Func<Exception, bool> allowed, Func<int, long> allocationLimit)
+{
+    public static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(5);
+
+    public int Accepted { get; private set; }
+    public int Refused { get; private set; }
+    public Dictionary<string, int> Errors { get; } = [];
+    public long MaxAllocated { get; private set; }
+    public int MaxInput { get; private set; }
+    public TimeSpan Slowest { get; private set; }
+    public List<string> Failures { get; } = [];
+
+    public void Run(int trials)
+    {
+        int current = -1;
+        long started = 0;
+        var worker = new Thread(() =>
+        {
+            for (int i = 0; i < trials; i++)
+            {
+                byte[] bytes = input(i);
+                Volatile.Write(ref started, Stopwatch.GetTimestamp());
+                Volatile.Write(ref current, i);
+                Try(i, bytes);
+                Slowest = TimeSpan.FromTicks(Math.Max(Slowest.Ticks, Stopwatch.GetElapsedTime(Volatile.Read(ref started)).Ticks));
+            }
+            Volatile.Write(ref current, trials);
+        }, 16 << 20) { IsBackground = true, Name = $"fuzz {kind}" };
+        worker.Start();
+        while (!worker.Join(100))
+        {
+            int i = Volatile.Read(ref current);
+            if (i >= 0 && i < trials && Stopwatch.GetElapsedTime(Volatile.Read(ref started)) > HangLimit && Volatile.Read(ref current) == i)
+            {
+                Save(i, input(i));
+                throw new Xunit.Sdk.XunitException($"{kind} input {i} has been parsing for more than {HangLimit.TotalSeconds} s (saved under out/reliability).");
+            }
+        }
+    }
+
+    private void Try(int i, byte[] bytes)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        try
+        {
+            parse(bytes);
+            Accepted++;
+        }
+        catch (Exception e) when (allowed(e))
+        {
+            Refused++;
+            Errors[e.GetType().Name] = Errors.GetValueOrDefault(e.GetType().Name) + 1;
+        }
+        catch (Exception e)
+        {
+            Fail(i, bytes, $"{e.GetType().Name}: {e.Message}\n{e.StackTrace}");
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        MaxAllocated = Math.Max(MaxAllocated, allocated);
+        MaxInput = Math.Max(MaxInput, bytes.Length);
+        if (allocated > allocationLimit(bytes.Length)) Fail(i, bytes, $"allocated {allocated} bytes for a {bytes.Length}-byte input");
+    }
+
+    private void Fail(int i, byte[] bytes, string what)
+    {
+        if (Failures.Count < 5) Failures.Add($"{kind} input {i} ({Save(i, bytes)}): {what}");
+        else if (Failures.Count == 5) Failures.Add("…");
+    }
+
+    private string Save(int i, byte[] bytes)
+    {
+        string dir = Path.Combine(TestPaths.RepositoryRoot, "out", "reliability");
+        Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, $"fuzz-{kind}-{i}.bin");
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    public string Summary(int trials) =>
+        $"{kind}: {trials} mutated inputs, {Refused} refused with {string.Join(", ", Errors.OrderBy(e => e.Key).Select(e => $"{e.Key} {e.Value}"))}, {Accepted} accepted, " +
+        $"{Failures.Count} failures; slowest {Slowest.TotalMilliseconds:F1} ms; largest input {MaxInput} bytes, most allocated by one parse {MaxAllocated} bytes";
+}

@@ -1,0 +1,184 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using TrtEngine.CacheWorker;
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Weights;
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Plan;
+using TrtEngine.Native.Runtime;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Weights;
+using Xunit.Abstractions;
+
+namespace TrtEngine.Core.Tests.Reliability;
+
+/// <summary>
+/// Mutated ONNX models, safetensors files and engine plans: each is read or refused with the module's typed error,
+/// never crashes or hangs, and allocates no more than its own size justifies.
+/// </summary>
+public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output) : IClassFixture<ReliabilityModels>, IDisposable
+{
+    private const int PlanHeaderLength = 8 + 4 + 4 + 8 + 32; // magic, version, flags, body length, SHA-256 of the body
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static int Trials => Soak.Trials(1000, 10_000);
+
+    /// <summary>What a parse may allocate: a small multiple of the input (parsed lists, floats widened from halves) plus a fixed allowance.</summary>
+    private static long AllocationLimit(int inputBytes) => 64L * inputBytes + (4 << 20);
+
+    [Fact]
+    public void Mutated_onnx_models_are_imported_or_refused_with_typed_errors()
+    {
+        byte[][] seeds = models.Paths.Select(File.ReadAllBytes).ToArray();
+        var random = new Random(7001);
+        var runner = new FuzzRunner("onnx", _ => Mutator.Mutate(seeds[random.Next(seeds.Length)], random),
+            bytes => OnnxImporter.Import(OnnxModel.Parse(bytes, _dir.Path), "fuzz"),
+            e => e is OnnxFormatException or ModelImportException or UnsupportedOperatorException or ShapeException, AllocationLimit);
+        Finish(runner);
+    }
+
+    [Fact]
+    public void Mutated_safetensors_files_are_read_or_refused_with_typed_errors()
+    {
+        var seeds = new List<byte[]> { File.ReadAllBytes(Path.Combine(TestPaths.ExampleModels, "tiny_mlp.ckpt1.safetensors")) };
+        foreach (string dtype in new[] { "F32", "F16", "BF16" })
+        {
+            string path = _dir.File($"seed-{dtype}.safetensors");
+            SafetensorsWriter.Write(path, [("a.weight", [3, 4], ErrorMetrics.RandomValues(1, 12)), ("b", [5], ErrorMetrics.RandomValues(2, 5)), ("scalar", [], [1.5f])], dtype);
+            seeds.Add(File.ReadAllBytes(path));
+        }
+        var random = new Random(7002);
+        string file = _dir.File("fuzz.safetensors");
+        var runner = new FuzzRunner("safetensors", _ =>
+            {
+                byte[] seed = seeds[random.Next(seeds.Count)];
+                return random.Next(2) == 0 ? Mutator.Mutate(seed, random) : MutateHeaderNumbers(seed, random);
+            },
+            bytes =>
+            {
+                File.WriteAllBytes(file, bytes);
+                SafetensorsFile.Load(file);
+            },
+            e => e is WeightFormatException, AllocationLimit);
+        Finish(runner);
+    }
+
+    [Fact]
+    public void Mutated_engine_plans_are_loaded_or_refused_with_typed_errors_and_loaded_ones_run_safely()
+    {
+        var seeds = new List<byte[]>();
+        foreach (string path in models.Paths)
+        {
+            var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+            foreach (bool weights in new[] { true, false })
+            {
+                using var stream = new MemoryStream();
+                engine.Export(stream, weights);
+                seeds.Add(stream.ToArray());
+            }
+        }
+        var random = new Random(7003);
+        int ran = 0, refusedInput = 0;
+        var runner = new FuzzRunner("plan", _ =>
+            {
+                byte[] seed = seeds[random.Next(seeds.Count)];
+                // Most mutants get a valid header and checksum again, so the body parser (not only the checksum) is exercised.
+                return random.Next(8) == 0 ? Mutator.Mutate(seed, random) : Reseal(Mutator.Mutate(seed, random, PlanHeaderLength));
+            },
+            bytes =>
+            {
+                var engine = Engines.TrtEngine.Import(bytes);
+                if (!engine.HasWeights) return;
+                // A plan that loads must also run (or refuse its input) without touching memory outside its buffers.
+                try
+                {
+                    if (engine.Inputs.All(i => (i.OptShape ?? i.Shape).Aggregate(1L, (a, d) => a * Math.Max(d, 1)) <= 1 << 16))
+                    {
+                        WorkerIO.OutputDigest(engine);
+                        ran++;
+                    }
+                }
+                catch (Exception e) when (e is EngineInputException or ShapeException)
+                {
+                    refusedInput++;
+                }
+            },
+            e => e is PlanFormatException, AllocationLimit);
+        Finish(runner, () => $"; of the loaded mutants with weights, {ran} ran and {refusedInput} refused the input");
+    }
+
+    [Fact]
+    public void Claims_of_huge_tensors_are_refused_before_allocating()
+    {
+        var engine = EngineConverter.Convert(models.Paths[0], new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        using var stream = new MemoryStream();
+        engine.Export(stream, includeWeights: true);
+        byte[] plan = stream.ToArray();
+
+        byte[] hugeBody = (byte[])plan.Clone();
+        BinaryPrimitives.WriteInt64LittleEndian(hugeBody.AsSpan(16), 100L << 30); // the header announces a 100 GiB body
+        AssertRefusedCheaply<PlanFormatException>(() => Engines.TrtEngine.Import(hugeBody));
+
+        // The last weight buffer's count claims 2^31-1 floats (8 GiB); the checksum is made right so the parser meets it.
+        long lastWeight = engine.Native.Plan.Weights[^1].Length;
+        byte[] hugeWeight = (byte[])plan.Clone();
+        BinaryPrimitives.WriteInt32LittleEndian(hugeWeight.AsSpan((int)(hugeWeight.Length - 4 * lastWeight - 4)), int.MaxValue);
+        AssertRefusedCheaply<PlanFormatException>(() => Engines.TrtEngine.Import(Reseal(hugeWeight)));
+
+        string tensors = _dir.File("huge.safetensors");
+        byte[] header = Encoding.UTF8.GetBytes("""{"w":{"dtype":"F32","shape":[100000,100000,3],"data_offsets":[0,120000000000]}}""");
+        File.WriteAllBytes(tensors, [.. BitConverter.GetBytes((long)header.Length), .. header, .. new byte[16]]);
+        AssertRefusedCheaply<WeightFormatException>(() => SafetensorsFile.Load(tensors));
+
+        var model = new Testing.Onnx.OnnxModelBuilder();
+        model.AddInput("x", OnnxDataType.Float, 3);
+        model.AddInitializer("w", new float[3], [100_000, 100_000, 3]); // dims claim 3·10^10 floats, the data holds 3
+        model.AddOutput("y", OnnxDataType.Float);
+        model.AddNode("Add", ["x", "w"], ["y"]);
+        AssertRefusedCheaply<OnnxFormatException>(() => OnnxModel.Parse(model.ToBytes(), null));
+    }
+
+    private static void AssertRefusedCheaply<T>(Action parse) where T : Exception
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Throws<T>(parse);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1 << 20, $"refusing the claim allocated {allocated} bytes");
+    }
+
+    private void Finish(FuzzRunner runner, Func<string>? extra = null)
+    {
+        runner.Run(Trials);
+        Soak.Report(output, "fuzz-" + runner.Summary(Trials).Split(':')[0], runner.Summary(Trials) + extra?.Invoke());
+        Assert.True(runner.Failures.Count == 0, string.Join("\n", runner.Failures));
+        Assert.True(runner.Refused > 0 && runner.Accepted + runner.Refused == Trials);
+    }
+
+    /// <summary>Makes the plan's header agree with its (mutated) body again: body length and SHA-256.</summary>
+    private static byte[] Reseal(byte[] plan)
+    {
+        if (plan.Length < PlanHeaderLength) return plan;
+        BinaryPrimitives.WriteInt64LittleEndian(plan.AsSpan(16), plan.Length - PlanHeaderLength);
+        SHA256.HashData(plan.AsSpan(PlanHeaderLength), plan.AsSpan(24, 32));
+        return plan;
+    }
+
+    private static readonly string[] HugeNumbers = ["-1", "0", "2147483648", "4294967296", "100000000000", "9223372036854775807", "1e30", "1.5", "99999999999999999999"];
+
+    /// <summary>Replaces numbers in the JSON header (shapes, offsets) with extreme ones, keeping the header length right.</summary>
+    private static byte[] MutateHeaderNumbers(byte[] file, Random random)
+    {
+        int length = (int)BinaryPrimitives.ReadInt64LittleEndian(file);
+        string header = Encoding.UTF8.GetString(file, 8, length);
+        var numbers = Regex.Matches(header, @"\d+");
+        var pick = numbers[random.Next(numbers.Count)];
+        string mutated = header[..pick.Index] + HugeNumbers[random.Next(HugeNumbers.Length)] + header[(pick.Index + pick.Length)..];
+        byte[] json = Encoding.UTF8.GetBytes(mutated);
+        return [.. BitConverter.GetBytes((long)json.Length), .. json, .. file.AsSpan(8 + length)];
+    }
+}
