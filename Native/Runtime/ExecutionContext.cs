@@ -117,7 +117,9 @@ public sealed unsafe class ExecutionContext
         long workspace = 0;
         foreach (var layer in _plan.Layers) workspace = Math.Max(workspace, layer.WorkspaceLength(_frame));
         long needed = memory.ArenaLength + workspace;
-        if (_arena.LongLength < needed) _arena = GC.AllocateUninitializedArray<float>(checked((int)needed), pinned: true);
+        if (needed > Array.MaxLength)
+            throw new ShapeException($"Engine '{_plan.Name}' needs {needed} floats of activation memory for input shapes {string.Join(", ", _inputShapes.Select(s => Shapes.Format(s)))}, more than one buffer can hold; run it with smaller inputs.");
+        if (_arena.LongLength < needed) _arena = GC.AllocateUninitializedArray<float>((int)needed, pinned: true);
         float* arena = ExecutionFrame.AddressOf(_arena);
         for (int t = 0; t < shapes.Length; t++)
         {

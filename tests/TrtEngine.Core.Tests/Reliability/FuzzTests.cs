@@ -143,6 +143,23 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
         AssertRefusedCheaply<OnnxFormatException>(() => OnnxModel.Parse(model.ToBytes(), null));
     }
 
+    [Fact]
+    public void Activations_larger_than_one_buffer_are_refused_with_a_shape_error()
+    {
+        // Found by fuzzing plans: a layer whose output grew past 2^31 floats failed with an OverflowException.
+        var model = new Testing.Onnx.OnnxModelBuilder();
+        model.AddInput("x", OnnxDataType.Float, 1, 1, 64, 64);
+        model.AddInitializer("roi", Testing.Onnx.TensorValue.Float([], 0));
+        model.AddInitializer("scales", [1f, 1f, 1024f, 1024f], [4]);
+        model.AddOutput("y", OnnxDataType.Float);
+        model.AddNode("Resize", ["x", "roi", "scales"], ["y"], ("mode", "nearest"));
+        string path = _dir.File("huge_resize.onnx");
+        model.Save(path);
+        var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        var error = Assert.Throws<ShapeException>(() => engine.Run(new Dictionary<string, float[]> { ["x"] = new float[64 * 64] }));
+        Assert.Contains("more than one buffer can hold", error.Message);
+    }
+
     private static void AssertRefusedCheaply<T>(Action parse) where T : Exception
     {
         long before = GC.GetAllocatedBytesForCurrentThread();
