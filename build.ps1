@@ -6,6 +6,9 @@
     Build  publishes the cmdlet assembly and assembles out/TrtEngine from an explicit file list.
     Test   builds, runs the xunit projects and the Pester tests (against the built module) and
            prints one summary line.
+    Soak   runs the reliability tests (tests/TrtEngine.Core.Tests/Reliability) at their full counts
+           (TRTENGINE_SOAK=1): 1,000 corruption trials, 50 kills, 8 processes x 20 conversions,
+           10,000 mutated files of each kind. Summaries go to out/reliability/*.soak.txt.
     Demo   builds and runs examples/Quickstart.ps1 in a fresh pwsh.
     Bench  builds and runs tests/TrtEngine.Bench; extra arguments are passed through.
     Clean  removes out/.
@@ -20,7 +23,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Soak', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Release', 'Debug')]
@@ -218,6 +221,11 @@ function Invoke-Test {
 switch ($Task) {
     'Build' { Invoke-Build }
     'Test' { Invoke-Test }
+    'Soak' {
+        $env:TRTENGINE_SOAK = '1'
+        $TestFilter = 'Reliability'
+        Invoke-Test
+    }
     'Demo' {
         Invoke-Build
         Invoke-FreshPwsh @('-File', (Join-Path $root 'examples/Quickstart.ps1'))

@@ -45,7 +45,8 @@ public static class EngineConverter
         }
 
         var hardware = HardwareInfo.Current(config.Threads);
-        var profiles = network.Inputs.Select(t => config.Profiles[network.Tensors[t].Name]).ToArray();
+        // Checked before the cache is touched: shapes that do not fit the model leave no lock, count and entry behind.
+        var profiles = EngineBuilder.ResolveProfiles(network, config);
         string key = CacheKey.Compute(network, profiles, config, hardware);
         IEngineStore store = settings.Store ?? new DiskEngineStore(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, settings.CacheSizeLimit, m => events?.Verbose(m));
         events?.Verbose($"Cache key {key} in {store.Location}.");

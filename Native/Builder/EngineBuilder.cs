@@ -65,7 +65,8 @@ public static class EngineBuilder
         return new Engine(plan, new WeightSet(buffers), constants);
     }
 
-    private static ShapeProfile[] ResolveProfiles(NetworkDefinition network, BuilderConfig config)
+    /// <summary>Each input's profile, checked against the input (rank, fixed dimensions, min ≤ opt ≤ max).</summary>
+    internal static ShapeProfile[] ResolveProfiles(NetworkDefinition network, BuilderConfig config)
     {
         foreach (string name in config.Profiles.Keys)
             if (!network.Inputs.Any(i => network.Tensors[i].Name == name))

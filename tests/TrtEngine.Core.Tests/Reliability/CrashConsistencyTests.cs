@@ -20,15 +20,15 @@ public sealed class CrashConsistencyTests(ReliabilityModels models, ITestOutputH
     [Fact]
     public void A_cache_stays_consistent_when_converting_processes_are_killed_mid_build_and_mid_insert()
     {
-        int trials = Soak.Trials(12, 50);
+        int kills = Soak.Trials(12, 50);
         string cache = _dir.File("cache");
         var settings = new ConversionSettings { CacheDirectory = cache, OptimizationLevel = 0 };
         foreach (string p in models.Paths) EngineConverter.Convert(p, settings);
         long limit = new DiskEngineStore(cache).Summary().SizeBytes * 2 / 3; // two of the three entries fit: inserts evict
         var random = new Random(5150);
         var stoppedAt = new Dictionary<string, int>();
-        int orphans = 0, finished = 0;
-        for (int trial = 0; trial < trials; trial++)
+        int orphans = 0, finished = 0, killed = 0;
+        for (int trial = 0; killed < kills; trial++)
         {
             string step = Steps[random.Next(Steps.Length)];
             string spec = step == "build" ? $"build:{1 + random.Next(6)}" : $"{step}:{1 + random.Next(2)}";
@@ -55,6 +55,7 @@ public sealed class CrashConsistencyTests(ReliabilityModels models, ITestOutputH
                 else
                 {
                     worker.Kill();
+                    killed++;
                     stoppedAt[line["STOPPED ".Length..]] = stoppedAt.GetValueOrDefault(line["STOPPED ".Length..]) + 1;
                 }
             }
@@ -62,8 +63,8 @@ public sealed class CrashConsistencyTests(ReliabilityModels models, ITestOutputH
         }
         foreach (var (path, i) in models.Paths.Select((p, i) => (p, i)))
             Assert.Equal(models.Digests[i], WorkerIO.OutputDigest(EngineConverter.Convert(path, settings with { CacheSizeLimit = limit })));
-        Soak.Report(output, "crash", $"{trials} SIGKILLs of a converting process: stopped at {string.Join(", ", stoppedAt.OrderBy(s => s.Key).Select(s => $"{s.Key} {s.Value}"))}; " +
-            $"{finished} runs ended before their stop point; after every kill: 0 partial entries visible, {orphans} leftover temporary items reported as Orphaned and repaired, " +
+        Soak.Report(output, "crash", $"{kills} SIGKILLs of a converting process: stopped at {string.Join(", ", stoppedAt.OrderBy(s => s.Key).Select(s => $"{s.Key} {s.Value}"))}; " +
+            $"{finished} more runs ended before their stop point (not counted); after every kill: 0 partial entries visible, {orphans} leftover temporary items reported as Orphaned and repaired, " +
             "0 locks still held, Get-TrtCache -Summary bytes = bytes of the entries on disk; afterwards every model converts with bit-identical outputs");
     }
 

@@ -1,0 +1,181 @@
+# Bad input to every cmdlet: wrong shapes and types, NaN, missing or extra names, empty arrays, paths that do not
+# exist. Each gives a clear error with a stable id and category, and changes nothing: the engine computes
+# bit-identical outputs afterwards and the cache directory holds the same files with the same bytes.
+
+BeforeAll {
+    Import-Module "$PSScriptRoot/../../out/TrtEngine/TrtEngine.psd1" -Force
+    $models = Join-Path $PSScriptRoot '../../examples/models'
+    $onnx = Join-Path $models 'tiny_mlp.onnx'
+    $ckpt = Join-Path $models 'tiny_mlp.ckpt2.safetensors'
+    $x = [float[]](Get-Content -Raw (Join-Path $models 'tiny_mlp.input.json') | ConvertFrom-Json).input.data
+    $cache = Join-Path $TestDrive 'cache'
+    $engine = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0
+    $null = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0   # a hit: the entry has an access log
+
+    function Get-Logits { (Invoke-TrtEngine -Engine $engine -Input @{ input = $x }).Data -join ',' }
+
+    # Every file of the cache with its bytes' hash: equal snapshots mean nothing was written, removed or replaced.
+    function Get-CacheSnapshot {
+        Get-ChildItem -LiteralPath $cache -Recurse -File -Force | Sort-Object FullName |
+            ForEach-Object { '{0} {1}' -f $_.FullName.Substring($cache.Length), (Get-FileHash -LiteralPath $_.FullName).Hash }
+    }
+
+    # Runs the call, which must fail with the id and category given, and checks that nothing changed.
+    function Assert-Refused([scriptblock] $Call, [string] $ErrorId, [string] $Category) {
+        $logits = Get-Logits
+        $snapshot = Get-CacheSnapshot
+        $err = $Call | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike "$ErrorId*"
+        if ($Category) { $err.CategoryInfo.Category | Should -Be $Category }
+        $err.Exception.Message | Should -Not -BeNullOrEmpty
+        Get-Logits | Should -BeExactly $logits
+        Get-CacheSnapshot | Should -Be $snapshot
+        $err
+    }
+}
+
+Describe 'Invoke-TrtEngine with bad input' {
+    It 'refuses <Case> as InvalidInput, changing nothing' -ForEach @(
+        @{ Case = 'a missing input'; Feed = { @{} } }
+        @{ Case = 'an extra input name'; Feed = { @{ input = $x; extra = $x } } }
+        @{ Case = 'an unknown input name'; Feed = { @{ inputs = $x } } }
+        @{ Case = 'too few values'; Feed = { @{ input = $x[0..9] } } }
+        @{ Case = 'too many values'; Feed = { @{ input = $x + $x[0] } } }
+        @{ Case = 'an empty array'; Feed = { @{ input = [float[]]@() } } }
+    ) {
+        $feed = & $Feed
+        $err = Assert-Refused { Invoke-TrtEngine -Engine $engine -Input $feed -ErrorAction Stop } 'InvalidInput' 'InvalidArgument'
+        $err.TargetObject | Should -Be $engine
+    }
+
+    It 'refuses a shape outside the engine''s profile and one of the wrong rank' -ForEach @(@(0, 64), @(2, 8, 8), @(-1, 64)) {
+        $shape = $_
+        Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = $x } -InputShape @{ input = $shape } -ErrorAction Stop } 'InvalidInput' 'InvalidArgument'
+    }
+
+    It 'refuses values that are not numbers as InvalidArgument' {
+        Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = @('a', 'b') } -ErrorAction Stop } 'InvalidArgument' 'InvalidArgument'
+        Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = $null } -ErrorAction Stop } 'InvalidArgument' 'InvalidArgument'
+    }
+
+    It 'computes NaN inputs without changing the engine (NaN is a float like any other)' {
+        $logits = Get-Logits
+        $nan = [float[]]::new($x.Count); [Array]::Fill($nan, [float]::NaN)
+        $out = Invoke-TrtEngine -Engine $engine -Input @{ input = $nan }
+        @($out.Data | Where-Object { [float]::IsNaN($_) }).Count | Should -Be $out.Data.Count
+        Get-Logits | Should -BeExactly $logits
+    }
+
+    It 'refuses a missing engine at parameter binding' {
+        { Invoke-TrtEngine -Engine $null -Input @{ input = $x } -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationErrorNullNotAllowed*'
+    }
+}
+
+Describe 'Update-TrtEngineWeights with bad input' {
+    It 'refuses <Case> as RefitRefused, changing no weight' -ForEach @(
+        @{ Case = 'a weight of the wrong shape'; Weights = { @{ '0.weight' = [float[]]::new(3) } } }
+        @{ Case = 'a NaN weight'; Weights = { $w = [float[]]::new(32 * 64); $w[5] = [float]::NaN; @{ '0.weight' = $w } } }
+        @{ Case = 'an infinite weight'; Weights = { $w = [float[]]::new(32 * 64); $w[0] = [float]::PositiveInfinity; @{ '0.weight' = $w } } }
+        @{ Case = 'a name the engine does not have'; Weights = { @{ 'no.such.weight' = [float[]]::new(4) } } }
+        @{ Case = 'an empty array'; Weights = { @{ '0.weight' = [float[]]@() } } }
+    ) {
+        $weights = & $Weights
+        $err = Assert-Refused { Update-TrtEngineWeights -Engine $engine -Weights $weights -Partial -ErrorAction Stop } 'RefitRefused' 'InvalidData'
+        $engine.RefitCount | Should -Be 0
+    }
+
+    It 'refuses a checkpoint file that does not exist, given by -<_>' -ForEach 'Path', 'LiteralPath' {
+        $arguments = @{ $_ = Join-Path $TestDrive 'missing.safetensors' }
+        Assert-Refused { Update-TrtEngineWeights -Engine $engine @arguments -ErrorAction Stop } 'WeightsNotFound' 'ObjectNotFound'
+    }
+
+    It 'refuses a file that is not safetensors as InvalidWeights' {
+        $bad = Join-Path $TestDrive 'bad.safetensors'
+        [IO.File]::WriteAllBytes($bad, [byte[]](1..64))
+        Assert-Refused { Update-TrtEngineWeights -Engine $engine -Path $bad -ErrorAction Stop } 'InvalidWeights' 'InvalidData'
+    }
+}
+
+Describe 'New-TrtEngine with bad input' {
+    It 'refuses <Case>, adding nothing to the cache' -ForEach @(
+        @{ Case = 'a model that does not exist'; Arguments = { @{ Path = Join-Path $TestDrive 'missing.onnx' } }; Id = 'ModelNotFound'; Category = 'ObjectNotFound' }
+        @{ Case = 'a weights file that does not exist'; Arguments = { @{ Path = $onnx; WeightsPath = Join-Path $TestDrive 'missing.safetensors' } }; Id = 'WeightsNotFound'; Category = 'ObjectNotFound' }
+        @{ Case = 'a file that is not ONNX'; Arguments = { $f = Join-Path $TestDrive 'text.onnx'; Set-Content $f 'not a model'; @{ Path = $f } }; Id = 'InvalidModel'; Category = 'InvalidData' }
+        @{ Case = 'an empty file'; Arguments = { $f = Join-Path $TestDrive 'empty.onnx'; Set-Content $f -Value $null -NoNewline; @{ Path = $f } }; Id = 'InvalidModel'; Category = 'InvalidData' }
+        @{ Case = 'a shape for an input the model does not have'; Arguments = { @{ Path = $onnx; InputShape = @{ nope = 1, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
+        @{ Case = 'a shape of the wrong rank'; Arguments = { @{ Path = $onnx; InputShape = @{ input = 1, 64, 1 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
+        @{ Case = 'a shape that contradicts the model'; Arguments = { @{ Path = $onnx; InputShape = @{ input = 1, 63 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
+        @{ Case = 'a negative dimension'; Arguments = { @{ Path = $onnx; InputShape = @{ input = -2, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
+        @{ Case = 'a range without a maximum'; Arguments = { @{ Path = $onnx; MinShape = @{ input = 1, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
+        @{ Case = 'a minimum above its maximum'; Arguments = { @{ Path = $onnx; MinShape = @{ input = 8, 64 }; MaxShape = @{ input = 2, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
+        @{ Case = 'a shape that is not numbers'; Arguments = { @{ Path = $onnx; InputShape = @{ input = 'a', 'b' } } }; Id = 'InvalidArgument'; Category = 'InvalidArgument' }
+    ) {
+        $arguments = & $Arguments
+        Assert-Refused { New-TrtEngine @arguments -CacheDirectory $cache -OptimizationLevel 0 -ErrorAction Stop } $Id $Category
+    }
+
+    It 'refuses an optimization level and a cache size limit out of range at parameter binding' {
+        { New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 9 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+        { New-TrtEngine -Path $onnx -CacheDirectory $cache -CacheSizeLimit 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+    }
+}
+
+Describe 'Import-TrtEngine and Export-TrtEngine with bad input' {
+    It 'refuses a plan file that is <Case> as InvalidEnginePlan' -ForEach @(
+        @{ Case = 'random bytes'; Bytes = { [byte[]](1..200) } }
+        @{ Case = 'empty'; Bytes = { [byte[]]@() } }
+        @{ Case = 'truncated'; Bytes = { $p = Join-Path $TestDrive 'whole.trtp'; Export-TrtEngine -Engine $engine -Path $p -Force; $b = [IO.File]::ReadAllBytes($p); $b[0..($b.Length / 2)] } }
+    ) {
+        $file = Join-Path $TestDrive 'bad.trtp'
+        $bytes = & $Bytes
+        [IO.File]::WriteAllBytes($file, [byte[]]@($bytes))
+        Assert-Refused { Import-TrtEngine -Path $file -ErrorAction Stop } 'InvalidEnginePlan' 'InvalidData'
+    }
+
+    It 'refuses a plan file that does not exist' {
+        Assert-Refused { Import-TrtEngine -Path (Join-Path $TestDrive 'missing.trtp') -ErrorAction Stop } 'EngineNotFound' 'ObjectNotFound'
+    }
+
+    It 'refuses to export into a folder that does not exist, writing nothing' {
+        $target = Join-Path $TestDrive 'no/such/folder/engine.trtp'
+        Assert-Refused { Export-TrtEngine -Engine $engine -Path $target -ErrorAction Stop } 'FileNotFound' 'ObjectNotFound'
+        Test-Path (Join-Path $TestDrive 'no') | Should -BeFalse
+    }
+}
+
+Describe 'Cache cmdlets with bad input' {
+    It 'removes nothing for keys that are not keys (<_>)' -ForEach '../../etc', '..', '*/..', ('0' * 40) {
+        $key = $_
+        $logits = Get-Logits
+        $snapshot = Get-CacheSnapshot
+        Remove-TrtCache -Key $key -CacheDirectory $cache -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errors
+        Get-CacheSnapshot | Should -Be $snapshot
+        Get-Logits | Should -BeExactly $logits
+        if (-not [WildcardPattern]::ContainsWildcardCharacters($key)) { $errors[0].FullyQualifiedErrorId | Should -BeLike 'CacheEntryNotFound*' }
+    }
+
+    It 'lists, tests and summarizes a cache directory that does not exist without creating it' {
+        $missing = Join-Path $TestDrive 'no-cache'
+        @(Get-TrtCache -CacheDirectory $missing).Count | Should -Be 0
+        (Get-TrtCache -CacheDirectory $missing -Summary).Entries | Should -Be 0
+        @(Test-TrtCache -CacheDirectory $missing).Count | Should -Be 0
+        Test-Path $missing | Should -BeFalse
+    }
+
+    It 'refuses a size limit out of range, keeping the saved settings' {
+        $saved = $env:TRTENGINE_CONFIG_DIR
+        try {
+            $env:TRTENGINE_CONFIG_DIR = Join-Path $TestDrive 'config'
+            $before = Get-TrtCacheOption
+            { Set-TrtCacheOption -SizeLimit 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+            { Set-TrtCacheOption -SizeLimit -5 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+            (Get-TrtCacheOption).SizeLimitBytes | Should -Be $before.SizeLimitBytes
+            Test-Path (Join-Path $TestDrive 'config') | Should -BeFalse
+        }
+        finally { $env:TRTENGINE_CONFIG_DIR = $saved }
+    }
+
+    It 'refuses a missing engine for Get-TrtEngineInfo at parameter binding' {
+        { Get-TrtEngineInfo -Engine $null } | Should -Throw -ErrorId 'ParameterArgumentValidationErrorNullNotAllowed*'
+    }
+}
