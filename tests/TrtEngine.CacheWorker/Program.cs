@@ -74,7 +74,7 @@ public static class Program
         {
             foreach (var entry in store.List())
                 if (store.Remove(entry.Key)) removed++;
-            Thread.Sleep(25);
+            Thread.Sleep(100);
         }
         Console.WriteLine($"PURGED {removed}");
         return 0;
