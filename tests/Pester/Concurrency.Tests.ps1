@@ -58,3 +58,45 @@ Describe 'Cache keys across processes and cultures' {
         $there | Should -Be $here
     }
 }
+
+Describe 'Converting while an admin script empties the cache' {
+    It 'never fails or computes anything else while another process loops Get-TrtCache | Remove-TrtCache' {
+        $cache = Join-Path $TestDrive 'shared'
+        $stop = Join-Path $TestDrive 'stop'
+        $onnx = Join-Path $models 'tiny_mlp.onnx'
+        $x = [float[]](Get-Content -Raw (Join-Path $models 'tiny_mlp.input.json') | ConvertFrom-Json).input.data
+        $expected = (Invoke-TrtEngine -Engine (New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0) -Input @{ input = $x }).Data -join ','
+        $purger = Start-Job -ArgumentList $module, $cache, $stop -ScriptBlock {
+            param($module, $cache, $stop)
+            Import-Module $module
+            $removed = 0
+            while (-not (Test-Path $stop)) {
+                $entries = @(Get-TrtCache -CacheDirectory $cache)
+                $entries | Remove-TrtCache -Confirm:$false
+                $removed += $entries.Count
+                Start-Sleep -Milliseconds 20
+            }
+            $removed
+        }
+        $workers = 1..2 | ForEach-Object {
+            Start-Job -ArgumentList $module, $onnx, $cache, $x -ScriptBlock {
+                param($module, $onnx, $cache, $x)
+                Import-Module $module
+                foreach ($i in 1..6) {
+                    $engine = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0 -ErrorAction Stop
+                    [pscustomobject]@{ FromCache = $engine.FromCache; Logits = (Invoke-TrtEngine -Engine $engine -Input @{ input = $x }).Data -join ',' }
+                }
+            }
+        }
+        $results = $workers | Wait-Job -Timeout 300 | Receive-Job -ErrorVariable failures
+        New-Item -ItemType File $stop | Out-Null
+        $removed = $purger | Wait-Job -Timeout 60 | Receive-Job
+        $workers + $purger | Remove-Job -Force
+
+        $failures | Should -BeNullOrEmpty
+        $results.Count | Should -Be 12
+        $results | ForEach-Object { $_.Logits | Should -BeExactly $expected }
+        $removed | Should -BeGreaterThan 0
+        Test-TrtCache -CacheDirectory $cache -OrphanAge 0 | Where-Object Status -ne 'Ok' | Should -BeNullOrEmpty
+    }
+}
