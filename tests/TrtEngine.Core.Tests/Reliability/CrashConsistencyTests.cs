@@ -68,6 +68,22 @@ public sealed class CrashConsistencyTests(ReliabilityModels models, ITestOutputH
             "0 locks still held, Get-TrtCache -Summary bytes = bytes of the entries on disk; afterwards every model converts with bit-identical outputs");
     }
 
+    [Fact]
+    public void A_temporary_timing_cache_left_by_a_killed_build_is_reported_and_repaired()
+    {
+        string cache = _dir.File("cache");
+        EngineConverter.Convert(models.Paths[0], new ConversionSettings { CacheDirectory = cache, OptimizationLevel = 1 });
+        string left = Path.Combine(cache, $"timing.cache.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(left, "half a timing ca");
+        var store = new DiskEngineStore(cache);
+        Assert.DoesNotContain(store.Check(TimeSpan.FromHours(1)), c => c.Path == left); // it may belong to a build in progress
+        var orphan = Assert.Single(store.Check(TimeSpan.Zero), c => !c.IsHealthy);
+        Assert.Equal(("Orphaned", left), (orphan.Status, orphan.Path));
+        store.Repair(orphan);
+        Assert.False(File.Exists(left));
+        Assert.True(File.Exists(Path.Combine(cache, "timing.cache")));
+    }
+
     /// <summary>Checks the cache a killed process left; returns how many leftovers it reported (and repaired).</summary>
     private static int AssertConsistentAndRepair(string cache, string context)
     {

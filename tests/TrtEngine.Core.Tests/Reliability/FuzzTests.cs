@@ -160,6 +160,24 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
         Assert.Contains("more than one buffer can hold", error.Message);
     }
 
+    [Fact]
+    public void A_plan_claiming_thousands_of_threads_starts_no_more_workers_than_processors()
+    {
+        var engine = EngineConverter.Convert(models.Paths[1], new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        using var stream = new MemoryStream();
+        engine.Export(stream, includeWeights: true);
+        byte[] plan = stream.ToArray();
+        // The body starts with the plan's name and instruction set (length-prefixed strings), then the thread count.
+        int at = PlanHeaderLength;
+        for (int s = 0; s < 2; s++) at += 4 + BinaryPrimitives.ReadInt32LittleEndian(plan.AsSpan(at));
+        BinaryPrimitives.WriteInt32LittleEndian(plan.AsSpan(at), 4000);
+        int before = System.Diagnostics.Process.GetCurrentProcess().Threads.Count;
+        var loaded = Engines.TrtEngine.Import(Reseal(plan));
+        int started = System.Diagnostics.Process.GetCurrentProcess().Threads.Count - before;
+        Assert.Equal(WorkerIO.OutputDigest(engine), WorkerIO.OutputDigest(loaded));
+        Assert.True(started <= Environment.ProcessorCount, $"loading the plan started {started} threads");
+    }
+
     private static void AssertRefusedCheaply<T>(Action parse) where T : Exception
     {
         long before = GC.GetAllocatedBytesForCurrentThread();

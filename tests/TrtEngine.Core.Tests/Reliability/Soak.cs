@@ -16,8 +16,15 @@ internal static class Soak
     {
         string stamped = $"{DateTime.UtcNow:yyyy-MM-dd HH:mm}Z {(Enabled ? "soak" : "default")}: {line}";
         output.WriteLine(stamped);
-        string dir = Path.Combine(TestPaths.RepositoryRoot, "out", "reliability");
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, name + (Enabled ? ".soak" : "") + ".txt"), stamped + Environment.NewLine);
+        try
+        {
+            string dir = Path.Combine(TestPaths.RepositoryRoot, "out", "reliability");
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, name + (Enabled ? ".soak" : "") + ".txt"), stamped + Environment.NewLine);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            output.WriteLine($"(not saved under out/reliability: {e.Message})"); // a read-only checkout still runs the trials
+        }
     }
 }
