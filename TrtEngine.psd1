@@ -22,6 +22,8 @@
         'Test-TrtCache'
         'Get-TrtCacheOption'
         'Set-TrtCacheOption'
+        'Lock-TrtCache'
+        'Unlock-TrtCache'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

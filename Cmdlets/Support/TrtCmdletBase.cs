@@ -40,6 +40,24 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
     protected DiskEngineStore OpenCache(string? directory) =>
         new(directory is null ? DiskEngineStore.DefaultDirectory : GetUnresolvedProviderPathFromPSPath(directory), log: WriteVerbose);
 
+    /// <summary>The entries whose keys match the patterns (wildcards, any case); a plain key that matches nothing is a CacheEntryNotFound error.</summary>
+    protected List<TrtCacheEntry> MatchKeys(DiskEngineStore store, IReadOnlyList<TrtCacheEntry> entries, IEnumerable<string> keys)
+    {
+        var matched = new List<TrtCacheEntry>();
+        foreach (string key in keys)
+        {
+            var pattern = new WildcardPattern(key, WildcardOptions.IgnoreCase);
+            var matches = entries.Where(e => pattern.IsMatch(e.Key)).ToList();
+            if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(key))
+                WriteError(ErrorRecords.NotFound("CacheEntryNotFound", $"No cache entry with key '{key}' in {store.Directory}.", key));
+            matched.AddRange(matches.Except(matched).ToList());
+        }
+        return matched;
+    }
+
+    /// <summary>How messages and ShouldProcess name an entry.</summary>
+    protected static string Describe(DiskEngineStore store, TrtCacheEntry entry) => $"{entry.Key} ({entry.ModelName}) in {store.Directory}";
+
     public void Dispose()
     {
         _stop.Dispose();

@@ -202,6 +202,8 @@ The objects can be filtered and sorted like any other, and piped to Remove-TrtCa
 Remove-TrtCache deletes cache entries, given as objects from Get-TrtCache or by key. Piped entries are removed from the cache folder they came from. Keys accept wildcards.
 
 Removing an entry never affects engines already loaded; the next New-TrtEngine for that model builds again.
+
+Pinned entries (see Lock-TrtCache) need -Force. Removals by -LastAccessedBefore, -LargerThan or -All skip them and say so in -Verbose; an entry named by key or piped in that is pinned is a CacheEntryPinned error.
 '@
         Parameters  = @{
             InputObject    = 'Cache entries to remove, as written by Get-TrtCache.'
@@ -209,7 +211,8 @@ Removing an entry never affects engines already loaded; the next New-TrtEngine f
             CacheDirectory = 'Engine cache folder used with -Key, -LastAccessedBefore, -LargerThan and -All. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
             LastAccessedBefore = 'Removes the entries last used before this time.'
             LargerThan     = 'Removes the entries that take more than this many bytes on disk (100MB literals work). With -LastAccessedBefore, both must hold.'
-            All            = 'Removes every entry of the cache.'
+            All            = 'Removes every entry of the cache (pinned entries only with -Force).'
+            Force          = 'Removes pinned entries too.'
         }
         Examples    = @(
             @{
@@ -225,7 +228,66 @@ Removing an entry never affects engines already loaded; the next New-TrtEngine f
                 Remarks = 'Shows which entries whose key starts with 3fa2 would be removed.'
             }
         )
-        Links       = @('Get-TrtCache', 'about_TrtEngine')
+        Links       = @('Get-TrtCache', 'Lock-TrtCache', 'about_TrtEngine')
+    }
+
+    'Lock-TrtCache' = @{
+        Synopsis    = 'Pins cache entries so that eviction and bulk removals leave them alone.'
+        Description = @'
+Lock-TrtCache pins entries of the engine cache. A pinned entry is never evicted to make room for a new one: when the pinned entries alone leave no room for a new entry, that entry is not stored, with a warning. Remove-TrtCache skips pinned entries unless -Force is given. Get-TrtCache shows the pin in the Pinned property.
+
+Pinning writes an empty marker file beside the entry; the entry itself does not change. Unlock-TrtCache removes the pin.
+'@
+        Parameters  = @{
+            InputObject    = 'Cache entries to pin, as written by Get-TrtCache. Each is pinned in the cache folder it came from.'
+            Key            = 'Keys of the entries to pin. Wildcards are permitted. Binds from the Key property of piped objects.'
+            CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            PassThru       = 'Writes each pinned entry, as it is now, to the pipeline.'
+        }
+        Examples    = @(
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+Get-TrtCache -Key $engine.CacheKey | Lock-TrtCache -PassThru
+'@
+                Remarks = 'Pins the entry of the engine just built and shows it, with Pinned True.'
+            }
+            @{
+                Code    = @'
+Get-TrtCache | Where-Object ModelName -eq 'tiny_mlp' | Lock-TrtCache
+Remove-TrtCache -All -Verbose
+'@
+                Remarks = 'Pins every entry built from tiny_mlp, then empties the rest of the cache; -Verbose lists the pinned entries it kept.'
+            }
+        )
+        Links       = @('Unlock-TrtCache', 'Get-TrtCache', 'Remove-TrtCache', 'about_TrtEngine')
+    }
+
+    'Unlock-TrtCache' = @{
+        Synopsis    = 'Unpins cache entries, so that eviction and removals treat them like any other.'
+        Description = @'
+Unlock-TrtCache removes the pin that Lock-TrtCache put on cache entries. Unpinned entries can be evicted when the cache is over its size limit, least recently used first, and Remove-TrtCache removes them without -Force. Unpinning an entry that is not pinned changes nothing.
+'@
+        Parameters  = @{
+            InputObject    = 'Cache entries to unpin, as written by Get-TrtCache. Each is unpinned in the cache folder it came from.'
+            Key            = 'Keys of the entries to unpin. Wildcards are permitted. Binds from the Key property of piped objects.'
+            CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            PassThru       = 'Writes each unpinned entry, as it is now, to the pipeline.'
+        }
+        Examples    = @(
+            @{
+                Code    = 'Get-TrtCache | Where-Object Pinned | Unlock-TrtCache -PassThru'
+                Remarks = 'Unpins every pinned entry and shows them.'
+            }
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+Unlock-TrtCache -Key $engine.CacheKey -WhatIf
+'@
+                Remarks = 'Shows which entry would be unpinned, changing nothing.'
+            }
+        )
+        Links       = @('Lock-TrtCache', 'Get-TrtCache', 'Remove-TrtCache', 'about_TrtEngine')
     }
 
     'Get-TrtEngineInfo' = @{
