@@ -24,6 +24,8 @@
         'Set-TrtCacheOption'
         'Lock-TrtCache'
         'Unlock-TrtCache'
+        'Import-TrtTensor'
+        'Export-TrtTensor'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

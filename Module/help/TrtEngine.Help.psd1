@@ -47,18 +47,19 @@ The engine's FromCache property tells whether it came from the cache. Use -Verbo
         Description = @'
 Invoke-TrtEngine runs inference with an engine from New-TrtEngine or Import-TrtEngine and writes one TrtTensor object per model output, with Name, Shape, DataType and Data.
 
-Inputs are given as a hashtable of input name to a flat array of numbers. Without -InputShape, each input's shape is the engine's input shape with its dynamic dimension (usually the batch) derived from the array length.
+Inputs are given as a hashtable of input name to a value, which is one of: a flat (or nested) array of numbers in row-major order; a TrtTensor, such as an output of an earlier Invoke-TrtEngine or a tensor read by Import-TrtTensor, whose shape comes along; or a .npy file, given as a path string ending in .npy or a FileInfo object. Without -InputShape, an array's shape is the engine's input shape with its dynamic dimension (usually the batch) derived from the array length.
 
-An engine without weights (built with -StripWeights or imported without weights) refuses to run; refit it first with Update-TrtEngineWeights.
+Outputs can be saved for Python tools with Export-TrtTensor. An engine without weights (built with -StripWeights or imported without weights) refuses to run; refit it first with Update-TrtEngineWeights.
 '@
         Parameters  = @{
             Engine     = 'The engine to run. Accepts engines from the pipeline.'
-            Input      = 'The input data: a hashtable of input name to a flat array of numbers, in row-major order.'
-            InputShape = 'Explicit shapes for the inputs, as a hashtable of input name to an int array. Needed only when a shape cannot be inferred from the array length.'
+            Input      = 'The input data: a hashtable of input name to an array of numbers (row-major), a TrtTensor, or a .npy file (a path ending in .npy, or a FileInfo). Input names complete with Tab after -Input.'
+            InputShape = 'Explicit shapes for the inputs, as a hashtable of input name to an int array. Needed only when a shape cannot be inferred from the array length; it overrides the shape of a tensor or .npy file.'
         }
         Examples    = @(
             @{
                 Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
 $x = (Get-Content ./examples/models/tiny_mlp.input.json | ConvertFrom-Json).input.data
 $logits = Invoke-TrtEngine -Engine $engine -Input @{ input = $x }
 $logits.Data[0..9]
@@ -66,11 +67,88 @@ $logits.Data[0..9]
                 Remarks = 'Runs the engine on a batch read from a JSON file and shows the first ten logits.'
             }
             @{
-                Code    = '$engine | Invoke-TrtEngine -Input @{ input = [float[]]::new(64 * 4) } -InputShape @{ input = 4, 64 }'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$engine | Invoke-TrtEngine -Input @{ input = [float[]]::new(64 * 4) } -InputShape @{ input = 4, 64 }
+'@
                 Remarks = 'Runs a batch of four zero vectors with an explicit shape.'
             }
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+Invoke-TrtEngine $engine -Input @{ input = './examples/models/tiny_mlp.input.npy' } | Export-TrtTensor -Directory ./outputs -Force
+'@
+                Remarks = 'Reads the input from a .npy file written by numpy and saves each output as ./outputs/<name>.npy, which np.load reads.'
+            }
         )
-        Links       = @('New-TrtEngine', 'Update-TrtEngineWeights', 'about_TrtEngine')
+        Links       = @('New-TrtEngine', 'Import-TrtTensor', 'Export-TrtTensor', 'Update-TrtEngineWeights', 'about_TrtEngine')
+    }
+
+    'Import-TrtTensor' = @{
+        Synopsis    = 'Reads .npy files (numpy''s np.save format) as tensors.'
+        Description = @'
+Import-TrtTensor reads NumPy .npy files, versions 1.0 to 3.0, and writes one TrtTensor per file, named after the file (input.npy becomes a tensor named input). The tensor can be given to Invoke-TrtEngine as an input value; its shape comes along.
+
+The engine computes in float32: float32 arrays are read as they are; float64, float16, integer and boolean arrays are converted, and a value float32 cannot hold (an integer beyond 2^24 that would change, a float64 beyond float32's range) is an error rather than a silent change. Arrays must be in C order (Fortran-ordered arrays are refused, saying how to convert them); complex, string, object and structured arrays are refused. Malformed files are InvalidTensorFile errors that name the file and the problem.
+'@
+        Parameters  = @{
+            Path        = 'Path to a .npy file. Wildcards are resolved; relative paths and ~ work. Binds from the FullName property of piped objects, so Get-ChildItem output can be piped.'
+            LiteralPath = 'Path to a .npy file, used exactly as written (no wildcards).'
+            Name        = 'The tensor''s name. By default the file name without its extension.'
+        }
+        Examples    = @(
+            @{
+                Code    = @'
+$x = Import-TrtTensor ./examples/models/tiny_mlp.input.npy
+$x.Shape
+'@
+                Remarks = 'Reads an input batch saved by numpy and shows its shape (2, 64).'
+            }
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+Get-ChildItem ./examples/models/*.npy | Import-TrtTensor | ForEach-Object { Invoke-TrtEngine $engine -Input @{ input = $_ } }
+'@
+                Remarks = 'Runs the engine on every .npy file of a folder.'
+            }
+        )
+        Links       = @('Export-TrtTensor', 'Invoke-TrtEngine', 'about_TrtEngine')
+    }
+
+    'Export-TrtTensor' = @{
+        Synopsis    = 'Saves tensors as .npy files that numpy''s np.load reads.'
+        Description = @'
+Export-TrtTensor writes tensors, such as the outputs of Invoke-TrtEngine, in NumPy's .npy format (float32, C order, numpy's own header layout). With -Path one tensor goes to one file; with -Directory each tensor goes to <Name>.npy in that folder, characters that cannot be in a file name replaced by _.
+
+Files are written beside the target and renamed into place, so a failed export never leaves half a file. An existing file is overwritten only with -Force.
+'@
+        Parameters  = @{
+            InputObject = 'The tensor to save. Accepts tensors from the pipeline, such as the output of Invoke-TrtEngine or Import-TrtTensor.'
+            Path        = 'The .npy file to write. Relative paths and ~ work. Only one tensor may go to one path; use -Directory for several.'
+            LiteralPath = 'The .npy file to write, used exactly as written.'
+            Directory   = 'A folder to write each tensor to, as <Name>.npy. Created if missing.'
+            Force       = 'Overwrites existing files.'
+            PassThru    = 'Writes a FileInfo object for each file written.'
+        }
+        Examples    = @(
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$x = Import-TrtTensor ./examples/models/tiny_mlp.input.npy
+Invoke-TrtEngine $engine -Input @{ input = $x } | Export-TrtTensor -Path ./logits.npy -Force -PassThru
+'@
+                Remarks = 'Runs the engine and saves its logits; in Python, np.load(''logits.npy'') reads them.'
+            }
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$x = Import-TrtTensor ./examples/models/tiny_mlp.input.npy
+Invoke-TrtEngine $engine -Input @{ input = $x } | Export-TrtTensor -Directory ./outputs -Force -WhatIf
+'@
+                Remarks = 'Shows which file each output would be written to, writing nothing.'
+            }
+        )
+        Links       = @('Import-TrtTensor', 'Invoke-TrtEngine', 'about_TrtEngine')
     }
 
     'Update-TrtEngineWeights' = @{
