@@ -14,9 +14,11 @@ public sealed class InvokeTrtEngineCommand : TrtCmdletBase
     public Core.Engines.TrtEngine Engine { get; set; } = null!;
 
     [Parameter(Mandatory = true, Position = 1)]
+    [ArgumentCompleter(typeof(InputNameCompleter))]
     public Hashtable Input { get; set; } = null!;
 
     [Parameter]
+    [ArgumentCompleter(typeof(InputNameCompleter))]
     public Hashtable? InputShape { get; set; }
 
     protected override void ProcessRecord()
