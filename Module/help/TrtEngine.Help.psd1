@@ -9,15 +9,17 @@ New-TrtEngine converts an ONNX model into an engine that runs on the CPU. Buildi
 The cache always holds weight-stripped engines. On a cache hit the stripped engine is loaded and refitted with the model's current weights, so two checkpoints of the same architecture share one entry. The engine returned is refittable either way: use Update-TrtEngineWeights to load other weights as often as needed.
 
 The engine's FromCache property tells whether it came from the cache. Use -Verbose to see the cache key and why an entry was or was not used.
+
+A build shows a progress bar with its phase and the layer being tuned (n of m); a cache hit shows none. Ctrl+C stops a build promptly and leaves the cache as it was: no entry, no temporary files, no lock.
 '@
         Parameters  = @{
             Path              = 'Path to the ONNX model. Wildcards are resolved; relative paths and ~ work. Binds from the FullName or PSPath property of piped objects, so Get-ChildItem output can be piped.'
             LiteralPath       = 'Path to the ONNX model, used exactly as written (no wildcards).'
             WeightsPath       = 'A safetensors file whose weights replace the model''s own. Names, shapes and data types must match the model''s weights.'
-            InputShape        = 'Fixed shapes for the model inputs, as a hashtable of input name to an int array, for example @{ input = 8, 64 }. Overrides dynamic dimensions.'
-            MinShape          = 'Smallest shapes the engine must accept for dynamic inputs (input name to int array). Use with -OptShape and -MaxShape.'
-            OptShape          = 'Shapes the engine is tuned for (input name to int array).'
-            MaxShape          = 'Largest shapes the engine must accept for dynamic inputs (input name to int array).'
+            InputShape        = 'Fixed shapes for the model inputs, as a hashtable of input name to an int array, for example @{ input = 8, 64 }. Overrides dynamic dimensions. Tab after the parameter name completes a hashtable of the model''s inputs and shapes.'
+            MinShape          = 'Smallest shapes the engine must accept for dynamic inputs (input name to int array). Use with -OptShape and -MaxShape. Tab completes the model''s input names, as for -InputShape.'
+            OptShape          = 'Shapes the engine is tuned for (input name to int array). Tab completes the model''s input names.'
+            MaxShape          = 'Largest shapes the engine must accept for dynamic inputs (input name to int array). Tab completes the model''s input names.'
             CacheDirectory    = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
             NoCache           = 'Neither reads nor writes the engine cache.'
             CacheSizeLimit    = 'Bytes the cache may take on disk for this call (2GB literals work); by default the limit Set-TrtCacheOption saved, else 5 GiB. Inserting evicts the least recently used entries until the cache fits.'
@@ -31,11 +33,11 @@ The engine's FromCache property tells whether it came from the cache. Use -Verbo
                 Remarks = 'Builds an engine, or takes it from the cache and refits it with the model''s weights.'
             }
             @{
-                Code    = 'Get-ChildItem ./models/*.onnx | New-TrtEngine -CacheDirectory ./cache -Verbose'
+                Code    = 'Get-ChildItem ./examples/models/*.onnx | New-TrtEngine -CacheDirectory ./cache -Verbose'
                 Remarks = 'Builds an engine for every model in a folder, using a project-local cache and reporting cache hits and misses.'
             }
             @{
-                Code    = 'New-TrtEngine ./model.onnx -MinShape @{ input = 1, 64 } -OptShape @{ input = 8, 64 } -MaxShape @{ input = 32, 64 }'
+                Code    = 'New-TrtEngine ./examples/models/tiny_mlp.onnx -MinShape @{ input = 1, 64 } -OptShape @{ input = 8, 64 } -MaxShape @{ input = 32, 64 }'
                 Remarks = 'Builds an engine for batch sizes 1 to 32, tuned for batch 8.'
             }
         )
@@ -172,11 +174,16 @@ Weights come from a safetensors file (-Path or -LiteralPath) or from a hashtable
         }
         Examples    = @(
             @{
-                Code    = '$engine | Update-TrtEngineWeights -Path ./ddp_checkpoint.safetensors -NameMap { $_ -replace ''^module\.'', '''' }'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$engine | Update-TrtEngineWeights -Path ./examples/models/tiny_mlp.ddp.safetensors -NameMap { $_ -replace '^module\.', '' }
+'@
                 Remarks = 'Refits from a checkpoint saved by a wrapped (DistributedDataParallel) model, whose weight names start with module.'
             }
             @{
                 Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$x = Import-TrtTensor ./examples/models/tiny_mlp.input.npy
 foreach ($ckpt in Get-ChildItem ./examples/models/tiny_mlp.ckpt*.safetensors) {
     $engine | Update-TrtEngineWeights -Path $ckpt
     (Invoke-TrtEngine -Engine $engine -Input @{ input = $x }).Data[0..3]
@@ -185,7 +192,10 @@ foreach ($ckpt in Get-ChildItem ./examples/models/tiny_mlp.ckpt*.safetensors) {
                 Remarks = 'Refits one engine with each checkpoint in turn and runs it after each refit.'
             }
             @{
-                Code    = '$engine | Update-TrtEngineWeights -Weights @{ ''fc2.bias'' = [float[]]::new(10) } -Partial -WhatIf'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$engine | Update-TrtEngineWeights -Weights @{ '4.bias' = [float[]]::new(10) } -Partial -WhatIf
+'@
                 Remarks = 'Shows which engine would have one bias replaced, without changing it.'
             }
         )
@@ -209,11 +219,18 @@ With -ExcludeWeights the file holds no weight bytes: it is small and can be shar
         }
         Examples    = @(
             @{
-                Code    = '$engine | Export-TrtEngine -Path ./tiny_mlp.engine'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$engine | Export-TrtEngine -Path ./tiny_mlp.engine -Force
+'@
                 Remarks = 'Saves the engine with its weights.'
             }
             @{
-                Code    = '$file = $engine | Export-TrtEngine -Path ./tiny_mlp.stripped.engine -ExcludeWeights -Force -PassThru; $file.Length'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$file = $engine | Export-TrtEngine -Path ./tiny_mlp.stripped.engine -ExcludeWeights -Force -PassThru
+$file.Length
+'@
                 Remarks = 'Saves a weight-stripped engine, overwriting an older file, and shows its size.'
             }
         )
@@ -234,11 +251,17 @@ An engine saved with -ExcludeWeights comes back with HasWeights False; give -Wei
         }
         Examples    = @(
             @{
-                Code    = '$engine = Import-TrtEngine -Path ./tiny_mlp.engine'
+                Code    = @'
+New-TrtEngine ./examples/models/tiny_mlp.onnx | Export-TrtEngine -Path ./tiny_mlp.engine -Force
+$engine = Import-TrtEngine -Path ./tiny_mlp.engine
+'@
                 Remarks = 'Loads an engine saved with its weights; it can run at once.'
             }
             @{
-                Code    = '$engine = Import-TrtEngine ./tiny_mlp.stripped.engine -WeightsPath ./examples/models/tiny_mlp.ckpt2.safetensors'
+                Code    = @'
+New-TrtEngine ./examples/models/tiny_mlp.onnx | Export-TrtEngine -Path ./tiny_mlp.stripped.engine -ExcludeWeights -Force
+$engine = Import-TrtEngine ./tiny_mlp.stripped.engine -WeightsPath ./examples/models/tiny_mlp.ckpt2.safetensors
+'@
                 Remarks = 'Loads a weight-stripped engine and refits it with a checkpoint in one step.'
             }
         )
@@ -382,11 +405,17 @@ Get-TrtEngineInfo inspects an engine, as TensorRT's engine inspector does. It wr
         }
         Examples    = @(
             @{
-                Code    = '(Get-TrtEngineInfo $engine).Layers | Format-Table Index, Type, Tactic, TacticMicroseconds, Origins'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+(Get-TrtEngineInfo $engine).Layers | Format-Table Index, Type, Tactic, TacticMicroseconds, Origins
+'@
                 Remarks = 'Lists the layers after fusion with the tactic chosen for each and the model nodes each one computes.'
             }
             @{
-                Code    = '$engine | Get-TrtEngineInfo | Select-Object -ExpandProperty Weights | Format-Table Name, Shape, SizeBytes, Recipe'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$engine | Get-TrtEngineInfo | Select-Object -ExpandProperty Weights | Format-Table Name, Shape, SizeBytes, Recipe
+'@
                 Remarks = 'Lists the engine weights with the recipe a refit re-runs for each.'
             }
         )
@@ -455,8 +484,8 @@ A lower limit takes effect at the next insert, which evicts the least recently u
                 Remarks = 'Keeps the cache under 2 GiB from now on.'
             }
             @{
-                Code    = 'Set-TrtCacheOption -CacheDirectory /data/trt-cache -PassThru'
-                Remarks = 'Moves the default cache to a shared data disk and shows the result.'
+                Code    = 'Set-TrtCacheOption -CacheDirectory ./trt-cache -PassThru'
+                Remarks = 'Moves the default cache to a folder of its own (say, on a data disk) and shows the result; relative paths are resolved now and saved in full.'
             }
         )
         Links       = @('Get-TrtCacheOption', 'Get-TrtCache', 'about_TrtEngine')
