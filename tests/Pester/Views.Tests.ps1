@@ -41,3 +41,22 @@ Describe 'Colour in the views' {
         (Get-RedirectedOutput 'Ansi').Contains($green) | Should -BeTrue
     }
 }
+
+Describe 'tools/New-ReadmeScreens.ps1' {
+    It 'fills the README''s screens section with plain-text captures of the main views' {
+        $readme = Join-Path $TestDrive 'README.md'
+        Set-Content $readme "# Title`n`n<!-- screens:begin -->`nold`n<!-- screens:end -->`n`nAfter."
+        $script = (Resolve-Path "$PSScriptRoot/../../tools/New-ReadmeScreens.ps1").Path
+        & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $script -ReadmePath $readme -CacheDirectory (Join-Path $TestDrive 'screens') | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        $text = Get-Content -Raw $readme
+        $text | Should -Not -Match "`e"
+        $text | Should -Not -Match 'old'
+        $text | Should -BeLike "*After.*"
+        foreach ($command in 'Get-TrtCache', 'Get-TrtCache -Summary', 'Test-TrtCache', 'Get-TrtEngineInfo $engine', 'Invoke-TrtEngine $engine') {
+            $text | Should -BeLike "*PS> $command*"
+        }
+        $text | Should -BeLike '*Entries*: 3 (1 pinned)*'
+        $text | Should -BeLike '*logits*[2, 10]*Float32*'
+    }
+}
