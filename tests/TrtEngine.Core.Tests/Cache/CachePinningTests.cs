@@ -124,4 +124,23 @@ public sealed class CachePinningTests : IDisposable
         Assert.All(store.Check(TimeSpan.Zero), c => Assert.Equal("Ok", c.Status));
         Assert.True(store.List().Sum(e => e.SizeBytes) <= store.SizeLimit);
     }
+
+    [Fact]
+    public async Task A_pin_waits_for_an_eviction_in_progress_and_then_finds_the_entry_gone()
+    {
+        var store = Store();
+        Save(store, 0);
+        string entry = Path.Combine(store.Directory, Key(0));
+        Task<bool> pin;
+        // Play an evictor in another process: it holds the store lock, has seen entry 0 unpinned, and removes it.
+        using (new FileStream(Path.Combine(store.Directory, ".locks", "store.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            pin = Task.Run(() => store.SetPinned(Key(0), true));
+            await Task.WhenAny(pin, Task.Delay(200));
+            Assert.False(pin.IsCompleted); // a pin never slips in between the eviction's look and its removal
+            Directory.Move(entry, _dir.File("evicted"));
+        }
+        Assert.False(await pin);
+        Assert.Null(store.Find(Key(0)));
+    }
 }
