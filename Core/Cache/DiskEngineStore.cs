@@ -417,14 +417,21 @@ public sealed class DiskEngineStore : IEngineStore
             {
                 return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException e) when (e is not DirectoryNotFoundException)
+            catch (IOException e) when (IsLockedElsewhere(e))
             {
-                Thread.Sleep(5);
+                Thread.Sleep(5); // held by another thread or process; any other I/O error (a read-only disk) propagates
             }
         }
     }
 
     /// <summary>Renames the directory out of sight (atomic), then deletes it.</summary>
+    /// <summary>
+    /// The error of an exclusive open that another holder blocks: EWOULDBLOCK from flock on Linux (11) and macOS (35),
+    /// a sharing or lock violation on Windows.
+    /// </summary>
+    private static bool IsLockedElsewhere(IOException e) =>
+        e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
+
     private void MoveAside(string dir)
     {
         string trash = System.IO.Path.Combine(CreatePrivateDirectory(".tmp"), $"removed.{System.IO.Path.GetFileName(dir)}.{Guid.NewGuid():N}");

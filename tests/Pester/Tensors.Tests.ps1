@@ -78,6 +78,14 @@ Describe 'Export-TrtTensor' {
         (Get-ChildItem $dir).Name | Should -Be 'logits.npy'
     }
 
+    It 'makes file names of graph tensor names that hold path separators' {
+        $dir = Join-Path $TestDrive 'graph-names'
+        $tensor = [TrtEngine.Core.Engines.TrtTensor]@{ Name = '/fc/Gemm_output_0'; Shape = [int[]](2); Data = [float[]](1, 2) }
+        $tensor | Export-TrtTensor -Directory $dir
+        (Get-ChildItem $dir).Name | Should -Be '_fc_Gemm_output_0.npy'
+        (Import-TrtTensor (Join-Path $dir '_fc_Gemm_output_0.npy')).Data | Should -Be @(1, 2)
+    }
+
     It 'refuses to overwrite without -Force, and a second tensor to one -Path' {
         $path = Join-Path $TestDrive 'twice.npy'
         $outputs | Export-TrtTensor -LiteralPath $path
