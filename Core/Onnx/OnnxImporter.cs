@@ -141,7 +141,7 @@ public sealed partial class OnnxImporter
                 Define(node, new ReshapeLayer(name, ReshapeMode.Flatten, Tensor(node.Inputs[0], name), axis: (int)node.GetInt("axis", 1)));
                 return;
             case "Reshape":
-                Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), KnownIntegers(node, 1, "shape"), allowZero: node.GetInt("allowzero", 0) != 0));
+                Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), ReshapeTarget(node), allowZero: node.GetInt("allowzero", 0) != 0));
                 return;
             default:
                 ImportCnn(node, name);
