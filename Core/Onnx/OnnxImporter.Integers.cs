@@ -155,6 +155,8 @@ public sealed partial class OnnxImporter
         var v = Float(input, name);
         if (!v.IsWeight) throw RunTime(node, name, input);
         var weight = _network.Weights[v.Index];
+        if (weight.Kind == WeightKind.Computed)
+            throw new ModelImportException($"{node.OpType} '{name}': its input '{input}' is computed from trained weights; TrtEngine needs a constant here.");
         if (weight.Kind == WeightKind.Constant) _network.MarkFolded(weight.Name);
         return weight.Values;
     }
