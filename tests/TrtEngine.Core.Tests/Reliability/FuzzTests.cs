@@ -37,7 +37,11 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
         byte[][] seeds = models.Paths.Select(File.ReadAllBytes).ToArray();
         var random = new Random(7001);
         var runner = new FuzzRunner("onnx", _ => Mutator.Mutate(seeds[random.Next(seeds.Length)], random),
-            bytes => OnnxImporter.Import(OnnxModel.Parse(bytes, _dir.Path), "fuzz"),
+            bytes =>
+            {
+                OnnxImporter.Import(OnnxModel.Parse(bytes, _dir.Path), "fuzz");
+                return null;
+            },
             e => e is OnnxFormatException or ModelImportException or UnsupportedOperatorException or ShapeException, AllocationLimit);
         Finish(runner);
     }
@@ -63,6 +67,7 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
             {
                 File.WriteAllBytes(file, bytes);
                 SafetensorsFile.Load(file);
+                return null;
             },
             e => e is WeightFormatException, AllocationLimit);
         Finish(runner);
@@ -93,20 +98,20 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
             bytes =>
             {
                 var engine = Engines.TrtEngine.Import(bytes);
-                if (!engine.HasWeights) return;
+                if (!engine.HasWeights || !engine.Inputs.All(i => (i.OptShape ?? i.Shape).Aggregate(1L, (a, d) => a * Math.Max(d, 1)) <= 1 << 16)) return null;
                 // A plan that loads must also run (or refuse its input) without touching memory outside its buffers.
-                try
+                return () =>
                 {
-                    if (engine.Inputs.All(i => (i.OptShape ?? i.Shape).Aggregate(1L, (a, d) => a * Math.Max(d, 1)) <= 1 << 16))
+                    try
                     {
                         WorkerIO.OutputDigest(engine);
                         ran++;
                     }
-                }
-                catch (Exception e) when (e is EngineInputException or ShapeException)
-                {
-                    refusedInput++;
-                }
+                    catch (Exception e) when (e is EngineInputException or ShapeException)
+                    {
+                        refusedInput++;
+                    }
+                };
             },
             e => e is PlanFormatException, AllocationLimit);
         Finish(runner, () => $"; of the loaded mutants with weights, {ran} ran and {refusedInput} refused the input");
