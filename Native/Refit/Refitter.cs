@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Runtime;
@@ -17,6 +19,7 @@ public sealed class Refitter(Engine engine)
     /// <param name="allowNonFinite">Accept NaN and infinity in the values.</param>
     public RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite = false)
     {
+        var current = engine.CurrentState;
         var known = _plan.ModelWeights.ToDictionary(m => m.Name, StringComparer.Ordinal);
         var mismatched = new List<WeightMismatch>();
         var changed = new List<string>();
@@ -27,7 +30,7 @@ public sealed class Refitter(Engine engine)
                 mismatched.Add(new WeightMismatch(name, $"shape {Shapes.Format(value.Shape)}, the engine expects {Shapes.Format(info.Shape)}"));
             else if (value.Data.LongLength != info.ElementCount)
                 mismatched.Add(new WeightMismatch(name, $"{value.Data.LongLength} values for shape {Shapes.Format(info.Shape)}"));
-            else if (info.Folded && !value.Data.AsSpan().SequenceEqual(engine.CurrentState.Constants[name]))
+            else if (info.Folded && !value.Data.AsSpan().SequenceEqual(current.ModelValues[name]))
                 mismatched.Add(new WeightMismatch(name, "was folded into a fused kernel when the engine was built; it can be refitted only with the same value. Rebuild the engine (New-TrtEngine -Force) to change it"));
             else if (info.Folded) continue;
             else if (!allowNonFinite && FirstNonFinite(value.Data) is int bad and >= 0)
@@ -39,12 +42,12 @@ public sealed class Refitter(Engine engine)
         var missing = _plan.ModelWeights
             .Where(m => !weights.ContainsKey(m.Name) && !keepsOthers && m.Kind == WeightKind.Parameter)
             .Select(m => m.Name).ToList();
-        // A fused weight is recomputed from all its sources: a partial refit must bring the partners of what it changes
-        // (the engine keeps the fused result, not the parts).
+        // A fused weight is recomputed from all its sources: the partners of what a partial refit changes come from the
+        // model weights the engine keeps; one loaded with packed weights only (an imported plan) must be given them.
         if (keepsOthers)
             foreach (var recipe in _plan.Weights.Select(w => w.Recipe).Where(r => r.Sources.Any(weights.ContainsKey)))
                 foreach (string partner in recipe.Sources)
-                    if (!weights.ContainsKey(partner) && known[partner].Kind == WeightKind.Parameter && !missing.Contains(partner)) missing.Add(partner);
+                    if (!weights.ContainsKey(partner) && !current.ModelValues.ContainsKey(partner) && !missing.Contains(partner)) missing.Add(partner);
         var extra = weights.Keys.Where(n => !known.ContainsKey(n)).Order(StringComparer.Ordinal).ToList();
         return new RefitCheck { Changed = changed, Missing = missing, Extra = extra, Mismatched = mismatched };
     }
@@ -63,21 +66,29 @@ public sealed class Refitter(Engine engine)
         for (int i = 0; i < _plan.Weights.Length; i++)
         {
             var sources = _plan.Weights[i].Recipe.Sources;
-            if (!sources.Any(weights.ContainsKey) || !sources.All(s => weights.ContainsKey(s) || current.Constants.ContainsKey(s))) continue;
+            if (!sources.Any(weights.ContainsKey) || !sources.All(s => weights.ContainsKey(s) || current.ModelValues.ContainsKey(s))) continue;
             var supplied = sources.Where(weights.ContainsKey).ToList();
             compared.UnionWith(supplied);
-            if (!Evaluate(i, weights, current.Constants).AsSpan().SequenceEqual(current.Weights.Buffers[i])) changed.UnionWith(supplied);
+            if (!Evaluate(i, weights, current.ModelValues).AsSpan().SequenceEqual(current.Weights.Buffers[i])) changed.UnionWith(supplied);
         }
         var folded = _plan.ModelWeights.Where(m => m.Folded).Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
         return weights.Keys.Where(n => (compared.Contains(n) && !changed.Contains(n)) || folded.Contains(n)).Order(StringComparer.Ordinal).ToList();
     }
 
-    private float[] Evaluate(int weight, IReadOnlyDictionary<string, WeightValue> weights, IReadOnlyDictionary<string, float[]> constants) =>
-        _plan.Weights[weight].Recipe.Evaluate(_plan.Weights[weight].Recipe.Sources.Select(s => weights.TryGetValue(s, out var v) ? v.Data : constants[s]).ToArray());
+    private float[] Evaluate(int weight, IReadOnlyDictionary<string, WeightValue> weights, IReadOnlyDictionary<string, float[]> current) =>
+        _plan.Weights[weight].Recipe.Evaluate(_plan.Weights[weight].Recipe.Sources.Select(s => weights.TryGetValue(s, out var v) ? v.Data : current[s]).ToArray());
 
-    /// <summary>Applies new weights, or throws <see cref="RefitException"/> and leaves the engine exactly as it was.</summary>
-    /// <returns>The number of engine weights recomputed.</returns>
-    public int Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false, bool ignoreExtra = false)
+    /// <summary>
+    /// Applies new weights, or throws <see cref="RefitException"/> and leaves the engine exactly as it was. Only the
+    /// engine weights whose model weights changed (by fingerprint) are re-derived; the others are shared with the
+    /// current state, and a refit that changes nothing keeps the current weight set.
+    /// </summary>
+    /// <param name="verify">
+    /// Runs on a detached engine holding the new state before it is swapped in; if it throws, the engine keeps its
+    /// current weights and the exception propagates.
+    /// </param>
+    public RefitOutcome Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false, bool ignoreExtra = false,
+                              Action<Engine>? verify = null)
     {
         RefitCheck check = Check(weights, partial, allowNonFinite);
         if (ignoreExtra) check = new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched };
@@ -86,30 +97,50 @@ public sealed class Refitter(Engine engine)
         lock (engine)
         {
             var current = engine.CurrentState;
-            var constants = new Dictionary<string, float[]>(current.Constants, StringComparer.Ordinal);
-            foreach (var name in current.Constants.Keys)
-                if (weights.TryGetValue(name, out var value)) constants[name] = value.Data;
+            var values = new Dictionary<string, float[]>(current.ModelValues, StringComparer.Ordinal);
+            var prints = new Dictionary<string, ulong>(current.Fingerprints, StringComparer.Ordinal);
+            var changed = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var info in _plan.ModelWeights)
+            {
+                if (!weights.TryGetValue(info.Name, out var value)) continue;
+                ulong print = WeightFingerprint.Of(value.Data);
+                if (!prints.TryGetValue(info.Name, out ulong old) || old != print) changed.Add(info.Name);
+                values[info.Name] = value.Data;
+                prints[info.Name] = print;
+            }
             var buffers = new float[_plan.Weights.Length][];
-            int recomputed = 0;
+            var recomputed = new List<string>();
             for (int i = 0; i < buffers.Length; i++)
             {
-                var sources = _plan.Weights[i].Recipe.Sources;
-                // Recompute what a supplied weight feeds; a stripped engine recomputes everything (Check made sure it can).
-                if (current.Weights is null || sources.Any(weights.ContainsKey))
+                var recipe = _plan.Weights[i].Recipe;
+                // A stripped engine derives everything (Check made sure it can); otherwise only what a change feeds.
+                if (current.Weights is not null && !recipe.Sources.Any(changed.Contains))
                 {
-                    buffers[i] = Evaluate(i, weights, constants);
-                    recomputed++;
+                    buffers[i] = current.Weights.Buffers[i];
+                    continue;
                 }
-                else buffers[i] = current.Weights.Buffers[i];
+                buffers[i] = recipe.Evaluate(recipe.Sources.Select(s => values[s]).ToArray());
+                recomputed.Add(_plan.Weights[i].Name);
             }
-            engine.Swap(new Engine.State(new WeightSet(buffers), constants));
-            return recomputed;
+            var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, prints);
+            verify?.Invoke(new Engine(_plan, next));
+            engine.Swap(next);
+            return new RefitOutcome(recomputed, changed.Order(StringComparer.Ordinal).ToList());
         }
     }
 
+    /// <summary>The index of the first NaN or infinity (exponent bits all set), or -1; vectorised, as it reads every weight.</summary>
     private static int FirstNonFinite(float[] data)
     {
-        for (int i = 0; i < data.Length; i++)
+        var bits = MemoryMarshal.Cast<float, uint>(data.AsSpan());
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var exponent = Vector256.Create(0x7F800000u);
+            for (; i <= bits.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
+                if (Vector256.EqualsAny(Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(bits), (nuint)i) & exponent, exponent)) break;
+        }
+        for (; i < data.Length; i++)
             if (!float.IsFinite(data[i])) return i;
         return -1;
     }
