@@ -4,8 +4,8 @@ namespace TrtEngine.Core.Verification;
 internal static class ReferenceMath
 {
     /// <summary>
-    /// erf(x): the Maclaurin series below |x| = 3 (terms shrink below 1e-17 of the sum; cancellation costs at most
-    /// four digits there), and 1 − erfc(x) from erfc's continued fraction above (it converges fast for large x).
+    /// erf(x): below |x| = 3 the series e^(−x²)·2/√π·Σ x(2x²)ⁿ/(1·3·…·(2n+1)), whose terms are all positive (no
+    /// cancellation); above, 1 − erfc(x) from erfc's continued fraction, which converges fast for large x.
     /// </summary>
     public static double Erf(double x)
     {
@@ -13,13 +13,13 @@ internal static class ReferenceMath
         double a = Math.Abs(x);
         if (a < 3)
         {
-            double term = x, sum = x, x2 = x * x;
+            double term = x, sum = x, twoX2 = 2 * x * x;
             for (int n = 1; Math.Abs(term) > 1e-17 * Math.Abs(sum); n++)
             {
-                term *= -x2 / n;
-                sum += term / (2 * n + 1);
+                term *= twoX2 / (2 * n + 1);
+                sum += term;
             }
-            return 2 / Math.Sqrt(Math.PI) * sum;
+            return 2 / Math.Sqrt(Math.PI) * Math.Exp(-x * x) * sum;
         }
         // erfc(a) = e^(−a²)/√π · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + …)))), evaluated from the tail.
         double fraction = a;
