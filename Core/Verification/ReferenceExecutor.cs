@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Layers;
 using TrtEngine.Native.Network;
@@ -178,6 +179,7 @@ public sealed class ReferenceExecutor
         return new ReferenceTensor(shape, y);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops run once per layer: no time to tier up
     private static ReferenceTensor Convolution(ConvLayer c, ReferenceTensor x, ReferenceTensor w, ReferenceTensor? bias, ReferenceTensor? residual, int[] shape)
     {
         int batch = x.Shape[0], channels = x.Shape[1], h = x.Shape[2], wd = x.Shape[3];
@@ -185,31 +187,37 @@ public sealed class ReferenceExecutor
         int top = WindowShape.Compute(h, kh, c.Strides[0], c.Dilations[0], c.Pads[0], c.Pads[2], c.AutoPad, false, c.Name).PadBegin;
         int left = WindowShape.Compute(wd, kw, c.Strides[1], c.Dilations[1], c.Pads[1], c.Pads[3], c.AutoPad, false, c.Name).PadBegin;
         int inPerGroup = channels / c.Groups, outPerGroup = outC / c.Groups;
+        long plane = (long)outH * outW;
         var y = new double[Shapes.ElementCount(shape)];
+        // Each output element sums bias, then input channel by kernel row by kernel column, in that order; the loops
+        // run over whole output planes per weight so the reference stays fast enough for real models.
         for (int n = 0; n < batch; n++)
             for (int o = 0; o < outC; o++)
-                for (int oy = 0; oy < outH; oy++)
-                    for (int ox = 0; ox < outW; ox++)
-                    {
-                        double sum = bias?.Data[o] ?? 0;
-                        for (int ci = 0; ci < inPerGroup; ci++)
+            {
+                long yBase = ((long)n * outC + o) * plane;
+                Array.Fill(y, bias?.Data[o] ?? 0, (int)yBase, (int)plane);
+                for (int ci = 0; ci < inPerGroup; ci++)
+                {
+                    long xBase = ((long)n * channels + o / outPerGroup * inPerGroup + ci) * h * wd;
+                    for (int ky = 0; ky < kh; ky++)
+                        for (int kx = 0; kx < kw; kx++)
                         {
-                            int ch = o / outPerGroup * inPerGroup + ci;
-                            for (int ky = 0; ky < kh; ky++)
+                            double weight = w.Data[(((long)o * inPerGroup + ci) * kh + ky) * kw + kx];
+                            for (int oy = 0; oy < outH; oy++)
                             {
                                 int iy = oy * c.Strides[0] - top + ky * c.Dilations[0];
                                 if (iy < 0 || iy >= h) continue;
-                                for (int kx = 0; kx < kw; kx++)
+                                long xRow = xBase + (long)iy * wd, yRow = yBase + (long)oy * outW;
+                                for (int ox = 0; ox < outW; ox++)
                                 {
                                     int ix = ox * c.Strides[1] - left + kx * c.Dilations[1];
-                                    if (ix < 0 || ix >= wd) continue;
-                                    sum += x.Data[(((long)n * channels + ch) * h + iy) * wd + ix] * w.Data[(((long)o * inPerGroup + ci) * kh + ky) * kw + kx];
+                                    if (ix >= 0 && ix < wd) y[yRow + ox] += weight * x.Data[xRow + ix];
                                 }
                             }
                         }
-                        long at = (((long)n * outC + o) * outH + oy) * outW + ox;
-                        y[at] = Activate(c.Activation, sum + (residual?.Data[at] ?? 0));
-                    }
+                }
+                for (long i = yBase; i < yBase + plane; i++) y[i] = Activate(c.Activation, y[i] + (residual?.Data[i] ?? 0));
+            }
         return new ReferenceTensor(shape, y);
     }
 
@@ -254,10 +262,11 @@ public sealed class ReferenceExecutor
         long plane = Shapes.ElementCount(shape.AsSpan(2));
         int channels = shape[1];
         var y = new double[data.LongLength];
-        for (long i = 0; i < y.LongLength; i++)
+        for (long start = 0; start < y.LongLength; start += plane)
         {
-            int c = (int)(i / plane % channels);
-            y[i] = (data[i] - mean[c]) * gamma[c] / Math.Sqrt(variance[c] + bn.Epsilon) + beta[c];
+            int c = (int)(start / plane % channels);
+            double deviation = Math.Sqrt(variance[c] + bn.Epsilon);
+            for (long i = start; i < start + plane; i++) y[i] = (data[i] - mean[c]) * gamma[c] / deviation + beta[c];
         }
         return new ReferenceTensor(shape, y);
     }
