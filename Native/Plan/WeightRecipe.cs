@@ -42,10 +42,17 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
     };
 
     /// <summary>Runs the recipe into a new pinned buffer (engine weights are read through pointers).</summary>
-    public unsafe float[] Evaluate(IReadOnlyList<float[]> sources)
+    public float[] Evaluate(IReadOnlyList<float[]> sources)
+    {
+        var result = GC.AllocateUninitializedArray<float>(checked((int)OutputLength(sources.Select(s => s.LongLength).ToArray())), pinned: true);
+        Evaluate(sources, result);
+        return result;
+    }
+
+    /// <summary>Runs the recipe into <paramref name="result"/>, which holds exactly the output length; every element is written.</summary>
+    public unsafe void Evaluate(IReadOnlyList<float[]> sources, float[] result)
     {
         float[] src = sources[0];
-        var result = GC.AllocateUninitializedArray<float>(checked((int)OutputLength(sources.Select(s => s.LongLength).ToArray())), pinned: true);
         switch (Kind)
         {
             case RecipeKind.Identity:
@@ -90,7 +97,6 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
             default:
                 throw new InvalidOperationException($"Unknown recipe {Kind}.");
         }
-        return result;
     }
 
     public override string ToString() => Kind switch

@@ -17,7 +17,11 @@ public sealed class Refitter(Engine engine)
     /// <summary>Checks weights against the engine without changing anything.</summary>
     /// <param name="partial">Allow leaving out weights (they keep their current values); needs an engine that has weights.</param>
     /// <param name="allowNonFinite">Accept NaN and infinity in the values.</param>
-    public RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite = false)
+    public RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite = false) =>
+        Check(weights, partial, allowNonFinite, unchanged: null);
+
+    /// <param name="unchanged">Weights known to hold exactly the values the engine has (same fingerprint), already checked once: not scanned again.</param>
+    private RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, IReadOnlySet<string>? unchanged)
     {
         var current = engine.CurrentState;
         var known = _plan.ModelWeights.ToDictionary(m => m.Name, StringComparer.Ordinal);
@@ -33,7 +37,7 @@ public sealed class Refitter(Engine engine)
             else if (info.Folded && !value.Data.AsSpan().SequenceEqual(current.ModelValues[name]))
                 mismatched.Add(new WeightMismatch(name, "was folded into a fused kernel when the engine was built; it can be refitted only with the same value. Rebuild the engine (New-TrtEngine -Force) to change it"));
             else if (info.Folded) continue;
-            else if (!allowNonFinite && FirstNonFinite(value.Data) is int bad and >= 0)
+            else if (!allowNonFinite && unchanged?.Contains(name) != true && FirstNonFinite(value.Data) is int bad and >= 0)
                 mismatched.Add(new WeightMismatch(name, $"value {value.Data[bad]} at index {bad} is not finite"));
             else changed.Add(name);
         }
@@ -59,7 +63,19 @@ public sealed class Refitter(Engine engine)
     /// </summary>
     public IReadOnlyList<string> Unchanged(IReadOnlyDictionary<string, WeightValue> weights)
     {
-        var current = engine.CurrentState;
+        var current = engine.EnterState();
+        try
+        {
+            return Unchanged(weights, current);
+        }
+        finally
+        {
+            Engine.ExitState(current);
+        }
+    }
+
+    private List<string> Unchanged(IReadOnlyDictionary<string, WeightValue> weights, Engine.State current)
+    {
         if (current.Weights is null) return [];
         var compared = new HashSet<string>(StringComparer.Ordinal);
         var changed = new HashSet<string>(StringComparer.Ordinal);
@@ -90,24 +106,31 @@ public sealed class Refitter(Engine engine)
     public RefitOutcome Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false, bool ignoreExtra = false,
                               Action<Engine>? verify = null)
     {
-        RefitCheck check = Check(weights, partial, allowNonFinite);
-        if (ignoreExtra) check = new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched };
-        if (!check.IsValid) throw new RefitException(_plan.Name, check);
-
         lock (engine)
         {
             var current = engine.CurrentState;
             var values = new Dictionary<string, float[]>(current.ModelValues, StringComparer.Ordinal);
             var prints = new Dictionary<string, ulong>(current.Fingerprints, StringComparer.Ordinal);
             var changed = new HashSet<string>(StringComparer.Ordinal);
+            var unchanged = new HashSet<string>(StringComparer.Ordinal);
             foreach (var info in _plan.ModelWeights)
             {
                 if (!weights.TryGetValue(info.Name, out var value)) continue;
                 ulong print = WeightFingerprint.Of(value.Data);
-                if (!prints.TryGetValue(info.Name, out ulong old) || old != print) changed.Add(info.Name);
+                (prints.TryGetValue(info.Name, out ulong old) && old == print ? unchanged : changed).Add(info.Name);
                 values[info.Name] = value.Data;
-                prints[info.Name] = print;
+                // Values let through with NaN or infinity keep no fingerprint, so a later refit without leave checks them.
+                if (allowNonFinite) prints.Remove(info.Name);
+                else prints[info.Name] = print;
             }
+            // Every check runs before anything changes; values identical to the engine's were checked when they came in.
+            RefitCheck check = Check(weights, partial, allowNonFinite, unchanged);
+            if (ignoreExtra) check = new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched };
+            if (!check.IsValid) throw new RefitException(_plan.Name, check);
+
+            // The set the last refit swapped out, once no inference holds it, lends its buffers to the re-derived weights.
+            float[][]? spare = engine.Retired is { IsHeld: false } retired ? retired.Buffers : null;
+            if (spare is not null) engine.Retired = null;
             var buffers = new float[_plan.Weights.Length][];
             var recomputed = new List<string>();
             for (int i = 0; i < buffers.Length; i++)
@@ -119,18 +142,22 @@ public sealed class Refitter(Engine engine)
                     buffers[i] = current.Weights.Buffers[i];
                     continue;
                 }
-                buffers[i] = recipe.Evaluate(recipe.Sources.Select(s => values[s]).ToArray());
+                var sources = recipe.Sources.Select(s => values[s]).ToArray();
+                if (spare is not null && spare[i].LongLength == _plan.Weights[i].Length && !ReferenceEquals(spare[i], current.Weights?.Buffers[i]))
+                    recipe.Evaluate(sources, buffers[i] = spare[i]);
+                else buffers[i] = recipe.Evaluate(sources);
                 recomputed.Add(_plan.Weights[i].Name);
             }
             var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, prints);
             verify?.Invoke(new Engine(_plan, next));
             engine.Swap(next);
+            if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
             return new RefitOutcome(recomputed, changed.Order(StringComparer.Ordinal).ToList());
         }
     }
 
     /// <summary>The index of the first NaN or infinity (exponent bits all set), or -1; vectorised, as it reads every weight.</summary>
-    private static int FirstNonFinite(float[] data)
+    internal static int FirstNonFinite(float[] data)
     {
         var bits = MemoryMarshal.Cast<float, uint>(data.AsSpan());
         int i = 0;

@@ -11,11 +11,15 @@ internal static class WeightFingerprint
 {
     public static ulong Of(float[] values) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(values.AsSpan()));
 
-    /// <summary>Fingerprints of every value, by name.</summary>
+    /// <summary>
+    /// Fingerprints by name of the values that are all finite: a refit skips the finiteness check of a weight whose
+    /// fingerprint it finds unchanged, so values with NaN or infinity get none and are checked whenever supplied.
+    /// </summary>
     public static Dictionary<string, ulong> Of(IReadOnlyDictionary<string, float[]> values)
     {
         var prints = new Dictionary<string, ulong>(values.Count, StringComparer.Ordinal);
-        foreach (var (name, data) in values) prints[name] = Of(data);
+        foreach (var (name, data) in values)
+            if (Refitter.FirstNonFinite(data) < 0) prints[name] = Of(data);
         return prints;
     }
 }

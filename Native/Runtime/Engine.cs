@@ -58,18 +58,50 @@ public sealed class Engine
 
     internal void Swap(State state) => Volatile.Write(ref _state, state);
 
+    /// <summary>
+    /// The current state with its weight set held against reuse until <see cref="ExitState"/>: the hold is taken, then
+    /// the state is read again, so a set that a refit swapped out meanwhile is never used (and a refit that sees no
+    /// holder of a swapped-out set knows no one will use it again).
+    /// </summary>
+    internal State EnterState()
+    {
+        while (true)
+        {
+            var state = CurrentState;
+            state.Weights?.Enter();
+            if (ReferenceEquals(state, CurrentState)) return state;
+            state.Weights?.Exit();
+        }
+    }
+
+    internal static void ExitState(State state) => state.Weights?.Exit();
+
+    /// <summary>The weight set the last refit swapped out, whose buffers the next refit may reuse; guarded by the refit lock.</summary>
+    internal WeightSet? Retired { get; set; }
+
     public ExecutionContext CreateExecutionContext() => new(this);
 
     /// <summary>A copy with other input/output names; it shares the weights' current state at the time of the call.</summary>
-    public Engine WithIONames(IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames) =>
-        new(Plan.WithIONames(inputNames, outputNames), CurrentState);
+    public Engine WithIONames(IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames)
+    {
+        var state = CurrentState;
+        state.Weights?.MarkShared();
+        return new(Plan.WithIONames(inputNames, outputNames), state);
+    }
 
     /// <summary>Writes the plan; with <paramref name="includeWeights"/> false the result is weight-stripped but still refittable.</summary>
     public void Serialize(Stream stream, bool includeWeights)
     {
-        var state = CurrentState;
-        var constants = Plan.ModelWeights.Where(m => m.Kind == WeightKind.Constant).ToDictionary(m => m.Name, m => state.ModelValues[m.Name], StringComparer.Ordinal);
-        PlanSerializer.Write(stream, Plan, constants, includeWeights ? state.Weights : null);
+        var state = EnterState();
+        try
+        {
+            var constants = Plan.ModelWeights.Where(m => m.Kind == WeightKind.Constant).ToDictionary(m => m.Name, m => state.ModelValues[m.Name], StringComparer.Ordinal);
+            PlanSerializer.Write(stream, Plan, constants, includeWeights ? state.Weights : null);
+        }
+        finally
+        {
+            ExitState(state);
+        }
     }
 
     public byte[] Serialize(bool includeWeights)
