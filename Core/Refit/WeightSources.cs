@@ -20,9 +20,9 @@ public static class WeightSources
         };
     }
 
-    /// <summary>The weights a network was built from.</summary>
+    /// <summary>The weights a network was built from (not those it computes from them: a refit recomputes those).</summary>
     public static IReadOnlyDictionary<string, WeightValue> FromNetwork(NetworkDefinition network) =>
-        network.Weights.ToDictionary(w => w.Name, w => new WeightValue(w.Shape, w.Values), StringComparer.Ordinal);
+        network.Weights.Where(w => w.Kind != WeightKind.Computed).ToDictionary(w => w.Name, w => new WeightValue(w.Shape, w.Values), StringComparer.Ordinal);
 
     public static IReadOnlyDictionary<string, WeightValue> FromTensors(IReadOnlyDictionary<string, WeightTensor> tensors) =>
         tensors.Values.ToDictionary(t => t.Name, t => new WeightValue(t.Shape, t.Data), StringComparer.Ordinal);
@@ -43,7 +43,8 @@ public static class WeightSources
     public static IReadOnlyDictionary<string, WeightValue> FromEngine(Engines.TrtEngine source)
     {
         var state = source.Native.CurrentState;
-        var infos = source.Native.Plan.ModelWeights;
+        // Computed weights are derived from the others at every refit, never supplied.
+        var infos = source.Native.Plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed).ToArray();
         var unknown = infos.Where(m => !state.ModelValues.ContainsKey(m.Name)).Select(m => m.Name).ToList();
         if (unknown.Count > 0)
             throw new SourceEngineException($"Engine '{source.Name}' cannot be a weight source: it does not hold {unknown.Count} of its model weights ({string.Join(", ", unknown.Take(8))}{(unknown.Count > 8 ? ", …" : "")}). " +

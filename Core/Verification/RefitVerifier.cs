@@ -15,14 +15,15 @@ internal static class RefitVerifier
     {
         var plan = candidate.Plan;
         var values = candidate.CurrentState.ModelValues;
-        var unknown = plan.ModelWeights.Where(m => !values.ContainsKey(m.Name)).Select(m => m.Name).ToList();
+        var supplied = plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed).ToList(); // computed ones the import derives again
+        var unknown = supplied.Where(m => !values.ContainsKey(m.Name)).Select(m => m.Name).ToList();
         if (unknown.Count > 0)
             throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': the engine was loaded with packed weights only and this refit does not supply {unknown.Count} model weight(s) ({string.Join(", ", unknown.Take(8))}{(unknown.Count > 8 ? ", …" : "")}). Refit without -Partial once, or verify a full refit.");
         string modelPath = options.ModelPath ?? target.ModelPath
             ?? throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': the engine does not know its ONNX model (it was imported from a plan). Refit it from the .onnx model to verify.");
 
         // The model's own structure with the engine's new model weights (bound by name, also covering weights that are graph inputs).
-        var bound = plan.ModelWeights.ToDictionary(m => m.Name, m => new WeightTensor(m.Name, m.Shape, values[m.Name]), StringComparer.Ordinal);
+        var bound = supplied.ToDictionary(m => m.Name, m => new WeightTensor(m.Name, m.Shape, values[m.Name]), StringComparer.Ordinal);
         NetworkDefinition network = OnnxImporter.Import(OnnxModel.Load(modelPath), plan.Name, bound);
         if (network.Inputs.Count != target.Inputs.Length || network.Outputs.Count != target.Outputs.Length)
             throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': model '{modelPath}' has {network.Inputs.Count} inputs and {network.Outputs.Count} outputs, the engine {target.Inputs.Length} and {target.Outputs.Length}.");

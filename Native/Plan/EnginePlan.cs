@@ -1,4 +1,5 @@
 using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
 
 namespace TrtEngine.Native.Plan;
 
@@ -9,7 +10,7 @@ namespace TrtEngine.Native.Plan;
 public sealed class EnginePlan
 {
     /// <summary>Bumped whenever the plan layout or a layer's meaning changes; older plans are refused.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     public required string Name { get; init; }
     public required EngineTensor[] Tensors { get; init; }
@@ -21,6 +22,9 @@ public sealed class EnginePlan
     public required ModelWeightInfo[] ModelWeights { get; init; }
     public required HardwareInfo Hardware { get; init; }
     public required int OptimizationLevel { get; init; }
+
+    /// <summary>Operations on weights alone that derive computed model weights, in order; re-run at every refit.</summary>
+    public FoldedOp[] FoldedOps { get; init; } = [];
 
     public string InputName(int i) => Tensors[Inputs[i]].Name;
     public string OutputName(int i) => Tensors[Outputs[i]].Name;
@@ -34,7 +38,7 @@ public sealed class EnginePlan
         return new EnginePlan
         {
             Name = Name, Tensors = tensors, Inputs = Inputs, Profiles = Profiles, Outputs = Outputs, Layers = Layers,
-            Weights = Weights, ModelWeights = ModelWeights, Hardware = Hardware, OptimizationLevel = OptimizationLevel,
+            Weights = Weights, ModelWeights = ModelWeights, Hardware = Hardware, OptimizationLevel = OptimizationLevel, FoldedOps = FoldedOps,
         };
     }
 }
