@@ -55,7 +55,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     [Parameter]
     public SwitchParameter Verify { get; set; }
 
-    /// <summary>Inputs for -Verify, by name as for Invoke-TrtEngine -Input; implies -Verify. Without it, seeded random inputs at the opt shapes.</summary>
+    /// <summary>Inputs for -Verify, by name as for Invoke-TrtEngine -Input (arrays, tensors or .npy files); implies -Verify. Without it, seeded random inputs at the opt shapes.</summary>
     [Parameter]
     public Hashtable? VerifyInput { get; set; }
 
@@ -82,9 +82,11 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             if (!check.IsValid) throw new RefitException(Engine.Name, check);
             WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied.");
             if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
+            var given = VerifyInput is null ? default : InputConversion.ToEngineInputs(VerifyInput, null, path => ResolveFile(path, literal: false, "TensorFileNotFound"));
             var verify = Verify || VerifyInput is not null ? new RefitVerificationOptions
             {
-                Inputs = VerifyInput is null ? null : InputConversion.ToFloatArrays(VerifyInput, nameof(VerifyInput)),
+                Inputs = given.Data,
+                InputShapes = given.Shapes,
                 Tolerance = Tolerance,
                 // An .onnx source is the model with the new weights; otherwise the engine's own model gives the structure.
                 ModelPath = file is not null && file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? file : null,

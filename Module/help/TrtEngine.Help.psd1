@@ -174,7 +174,7 @@ With -Verify the refitted engine is first run aside, on -VerifyInput or on seede
             AllowNonFinite = 'Accepts NaN and infinite values in the new weights. Without it such values are refused, naming the weight and the index.'
             SourceEngine = 'Another engine of the same model: its model weights (those it was built or last refitted with) refit this engine. An engine imported from a plan has only packed weights until it is refitted, and is refused.'
             Verify      = 'Runs the refitted engine aside and compares it with a reference execution of the model with the new weights (no fusion, float64) before applying them. Writes the comparison (relative L2 error per output and the tolerance); above the tolerance it writes a RefitVerificationFailed error and leaves the engine unchanged.'
-            VerifyInput = 'Inputs for -Verify as a hashtable of input name to array, as for Invoke-TrtEngine -Input. Implies -Verify. Without it, seeded random values in [-1, 1) at each input''s opt shape are used.'
+            VerifyInput = 'Inputs for -Verify as a hashtable of input name to values, as for Invoke-TrtEngine -Input: arrays of numbers, tensors (Import-TrtTensor) or .npy files. Implies -Verify. Without it, seeded random values in [-1, 1) at each input''s opt shape are used.'
             Tolerance   = 'The largest relative L2 error -Verify accepts on any output. The default is 1e-4.'
             NameMap     = 'Renames the source''s weights to the model''s names: a hashtable of source name to model name, or a script block that receives each source name as $_ and returns the model name ($null leaves the weight out). For checkpoints whose names differ, such as a module. prefix.'
         }
@@ -205,11 +205,20 @@ $engine | Update-TrtEngineWeights -Weights @{ '4.bias' = [float[]]::new(10) } -P
                 Remarks = 'Shows which engine would have one bias replaced, without changing it.'
             }
             @{
-                Code    = '$engine | Update-TrtEngineWeights -Path ./ckpt7.safetensors -Verify -Tolerance 1e-5'
-                Remarks = 'Refits only if the refitted engine matches the reference execution of its model with the checkpoint''s weights to a relative L2 error of 1e-5; writes the comparison.'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$engine | Update-TrtEngineWeights -Path ./examples/models/tiny_mlp.ckpt2.safetensors -Verify -Tolerance 1e-5
+'@
+                Remarks = 'Refits only if the refitted engine matches the reference execution of its model with the checkpoint''s weights to a relative L2 error of 1e-5 on generated inputs; writes the comparison.'
             }
             @{
-                Code    = '$production | Update-TrtEngineWeights -SourceEngine $candidate -VerifyInput @{ input = $x }'
+                Code    = @'
+$production = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$candidate = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$candidate | Update-TrtEngineWeights -Path ./examples/models/tiny_mlp.ckpt3.safetensors
+$x = Import-TrtTensor ./examples/models/tiny_mlp.input.npy
+$production | Update-TrtEngineWeights -SourceEngine $candidate -VerifyInput @{ input = $x }
+'@
                 Remarks = 'Copies the model weights of another engine of the same model, checked on a given input first.'
             }
         )
