@@ -344,20 +344,20 @@ public sealed class ReferenceExecutor
             start[axis] = s.Steps[i] > 0 ? Math.Clamp(first, 0, dim) : Math.Clamp(first, 0, dim - 1);
             step[axis] = s.Steps[i];
         }
-        long[] strides = Strides(x.Shape);
+        long[] strides = Shapes.Strides(x.Shape);
         return Gather(shape, (index, d) => (start[d] + index * step[d]) * strides[d], x.Data);
     }
 
     private static ReferenceTensor Transpose(TransposeLayer t, ReferenceTensor x, int[] shape)
     {
-        long[] strides = Strides(x.Shape);
+        long[] strides = Shapes.Strides(x.Shape);
         return Gather(shape, (index, d) => index * strides[t.Perm[d]], x.Data);
     }
 
     private static ReferenceTensor Pad(PadLayer p, ReferenceTensor x, int[] shape)
     {
         int rank = shape.Length;
-        long[] strides = Strides(x.Shape);
+        long[] strides = Shapes.Strides(x.Shape);
         var y = new double[Shapes.ElementCount(shape)];
         var index = new long[rank];
         for (long o = 0; o < y.LongLength; o++)
@@ -457,7 +457,7 @@ public sealed class ReferenceExecutor
         // The output index of an input element: its kept dims, in order.
         int[] kept = Enumerable.Range(0, rank).Where(d => !reduced[d]).ToArray();
         int[] keptShape = kept.Select(d => x.Shape[d]).ToArray();
-        long[] keptStrides = Strides(keptShape);
+        long[] keptStrides = Shapes.Strides(keptShape);
         long outputs = Shapes.ElementCount(shape), count = x.Data.LongLength / Math.Max(1, outputs);
         var acc = new double[outputs];
         if (r.Reduction == ReduceKind.Max) Array.Fill(acc, double.NegativeInfinity);
@@ -487,18 +487,6 @@ public sealed class ReferenceExecutor
             y[o] = source[at];
         }
         return new ReferenceTensor(shape, y);
-    }
-
-    private static long[] Strides(int[] shape)
-    {
-        var strides = new long[shape.Length];
-        long stride = 1;
-        for (int d = shape.Length - 1; d >= 0; d--)
-        {
-            strides[d] = stride;
-            stride *= shape[d];
-        }
-        return strides;
     }
 
     /// <summary>Strides of an operand laid against a broadcast output shape: 0 along the dims it broadcasts over.</summary>
