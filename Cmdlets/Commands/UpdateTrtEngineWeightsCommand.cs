@@ -2,16 +2,20 @@ using System.Collections;
 using System.Management.Automation;
 using TrtEngine.Cmdlets.Support;
 using TrtEngine.Core.Refit;
+using TrtEngine.Core.Verification;
 using TrtEngine.Native.Refit;
 
 namespace TrtEngine.Cmdlets.Commands;
 
-/// <summary>Refits an engine in place with new weights from an ONNX model, a safetensors checkpoint or a hashtable: all or nothing.</summary>
+/// <summary>
+/// Refits an engine in place with new weights from an ONNX model, a safetensors checkpoint, a hashtable or another
+/// engine: all or nothing, and with -Verify only if the refitted engine matches the reference execution of its model.
+/// </summary>
 [Cmdlet(VerbsData.Update, "TrtEngineWeights", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
-[OutputType(typeof(Core.Engines.TrtEngine))]
+[OutputType(typeof(Core.Engines.TrtEngine), typeof(RefitVerification))]
 public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
 {
-    private const string PathSet = "Path", LiteralPathSet = "LiteralPath", WeightsSet = "Weights";
+    private const string PathSet = "Path", LiteralPathSet = "LiteralPath", WeightsSet = "Weights", SourceEngineSet = "SourceEngine";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     public Core.Engines.TrtEngine Engine { get; set; } = null!;
@@ -25,6 +29,10 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
 
     [Parameter(Mandatory = true, ParameterSetName = WeightsSet)]
     public Hashtable Weights { get; set; } = null!;
+
+    /// <summary>Another engine of the same model whose model weights (those it was built or last refitted with) refit this one.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = SourceEngineSet)]
+    public Core.Engines.TrtEngine SourceEngine { get; set; } = null!;
 
     /// <summary>
     /// Renames the source's weights to the model's names: a hashtable (source name → model name) or a script block
@@ -43,20 +51,49 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Run the refitted engine aside and compare it with the reference execution before applying the new weights.</summary>
+    [Parameter]
+    public SwitchParameter Verify { get; set; }
+
+    /// <summary>Inputs for -Verify, by name as for Invoke-TrtEngine -Input (arrays, tensors or .npy files); implies -Verify. Without it, seeded random inputs at the opt shapes.</summary>
+    [Parameter]
+    public Hashtable? VerifyInput { get; set; }
+
+    [Parameter]
+    [ValidateRange(0.0, double.MaxValue)]
+    public double Tolerance { get; set; } = RefitVerificationOptions.DefaultTolerance;
+
     protected override void ProcessRecord()
     {
-        string source = ParameterSetName switch { PathSet => Path, LiteralPathSet => LiteralPath, _ => "the -Weights hashtable" };
+        string source = ParameterSetName switch
+        {
+            PathSet => Path, LiteralPathSet => LiteralPath, SourceEngineSet => $"engine '{SourceEngine.Name}'", _ => "the -Weights hashtable",
+        };
         try
         {
-            IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName == WeightsSet
-                ? WeightSources.FromArrays(Rename(InputConversion.ToFloatArrays(Weights, nameof(Weights))), Engine)
-                : Rename(WeightSources.FromFile(ResolveFile(source, ParameterSetName == LiteralPathSet, "WeightsNotFound")));
+            string? file = ParameterSetName is PathSet or LiteralPathSet ? ResolveFile(source, ParameterSetName == LiteralPathSet, "WeightsNotFound") : null;
+            IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName switch
+            {
+                WeightsSet => WeightSources.FromArrays(Rename(InputConversion.ToFloatArrays(Weights, nameof(Weights))), Engine),
+                SourceEngineSet => Rename(WeightSources.FromEngine(SourceEngine)),
+                _ => Rename(WeightSources.FromFile(file!)),
+            };
             RefitCheck check = Engine.CheckRefit(weights, Partial, AllowNonFinite);
             if (!check.IsValid) throw new RefitException(Engine.Name, check);
             WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied.");
             if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
-            var result = Engine.Refit(weights, Partial, AllowNonFinite);
-            WriteVerbose($"Recomputed {result.EngineWeightsRecomputed} engine weights in {result.Duration.TotalMilliseconds:F1} ms.");
+            var given = VerifyInput is null ? default : InputConversion.ToEngineInputs(VerifyInput, null, path => ResolveFile(path, literal: false, "TensorFileNotFound"));
+            var verify = Verify || VerifyInput is not null ? new RefitVerificationOptions
+            {
+                Inputs = given.Data,
+                InputShapes = given.Shapes,
+                Tolerance = Tolerance,
+                // An .onnx source is the model with the new weights; otherwise the engine's own model gives the structure.
+                ModelPath = file is not null && file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? file : null,
+            } : null;
+            var result = Engine.Refit(weights, Partial, AllowNonFinite, verify);
+            WriteVerbose($"Recomputed {result.EngineWeightsRecomputed} engine weights ({result.ChangedModelWeights.Count} of {result.ModelWeights} model weights changed) in {result.Duration.TotalMilliseconds:F1} ms.");
+            if (result.Verification is { } verification) WriteObject(verification);
             if (PassThru) WriteObject(Engine);
         }
         catch (Exception e)

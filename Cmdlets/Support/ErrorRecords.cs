@@ -1,6 +1,8 @@
 using System.Management.Automation;
 using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Refit;
 using TrtEngine.Core.Tensors;
+using TrtEngine.Core.Verification;
 using TrtEngine.Core.Weights;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
@@ -24,6 +26,9 @@ internal static class ErrorRecords
         PlanFormatException => new(e, "InvalidEnginePlan", ErrorCategory.InvalidData, target),
         EngineHasNoWeightsException => new(e, "EngineHasNoWeights", ErrorCategory.InvalidOperation, target),
         RefitException => new(e, "RefitRefused", ErrorCategory.InvalidData, target),
+        RefitVerificationException => new(e, "RefitVerificationFailed", ErrorCategory.InvalidResult, target),
+        VerificationUnavailableException => new(e, "VerificationUnavailable", ErrorCategory.InvalidOperation, target),
+        SourceEngineException => new(e, "InvalidSourceEngine", ErrorCategory.InvalidArgument, target),
         EngineInputException => new(e, "InvalidInput", ErrorCategory.InvalidArgument, target),
         ShapeException => new(e, "InvalidShape", ErrorCategory.InvalidArgument, target),
         InvalidDataException => new(e, "InvalidSettings", ErrorCategory.InvalidData, target),

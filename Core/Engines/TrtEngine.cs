@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using TrtEngine.Core.Refit;
+using TrtEngine.Core.Verification;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Refit;
@@ -94,7 +95,7 @@ public sealed class TrtEngine
         }
     }
 
-    private static int[] InferShape(TrtTensorInfo info, long length)
+    internal static int[] InferShape(TrtTensorInfo info, long length)
     {
         int[] shape = (int[])info.Shape.Clone();
         int dynamic = Array.FindAll(shape, d => d < 0).Length;
@@ -114,13 +115,27 @@ public sealed class TrtEngine
     /// <summary>The given model weights that would leave the engine bit-identical (what -WhatIf reports as unchanged).</summary>
     public IReadOnlyList<string> UnchangedWeights(IReadOnlyDictionary<string, WeightValue> weights) => new Refitter(Native).Unchanged(weights);
 
-    /// <summary>Refits every engine weight derived from the given model weights: all or nothing.</summary>
-    public RefitResult Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false)
+    /// <summary>
+    /// Refits the engine weights derived from the given model weights, all or nothing: only those whose model weights
+    /// changed are re-derived. With <paramref name="verify"/>, the refitted engine is first run aside on the given (or
+    /// generated) inputs and compared with the reference execution of the model with the new weights; above the
+    /// tolerance a <see cref="RefitVerificationException"/> is thrown and the engine keeps its previous weights.
+    /// </summary>
+    public RefitResult Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false, RefitVerificationOptions? verify = null)
     {
         var watch = Stopwatch.StartNew();
-        int recomputed = new Refitter(Native).Refit(weights, partial, allowNonFinite);
+        RefitVerification? verification = null;
+        Action<NativeEngine>? check = verify is null ? null : candidate =>
+        {
+            verification = RefitVerifier.Run(candidate, this, verify);
+            if (!verification.Passed) throw new RefitVerificationException(verification);
+        };
+        var outcome = new Refitter(Native).Refit(weights, partial, allowNonFinite, verify: check);
         Interlocked.Increment(ref _refitCount);
-        return new RefitResult(Name, weights.Count, recomputed, watch.Elapsed);
+        return new RefitResult(Name, weights.Count, outcome.RecomputedWeights.Count, watch.Elapsed)
+        {
+            RecomputedWeights = outcome.RecomputedWeights, ChangedModelWeights = outcome.ChangedModelWeights, Verification = verification,
+        };
     }
 
     /// <summary>Writes the engine plan; without weights it is small and still refittable.</summary>

@@ -1,4 +1,16 @@
+using TrtEngine.Core.Verification;
+
 namespace TrtEngine.Core.Refit;
 
 /// <summary>What a refit did: how many model weights it took and how many engine weights it recomputed, and how long it took.</summary>
-public sealed record RefitResult(string EngineName, int ModelWeights, int EngineWeightsRecomputed, TimeSpan Duration);
+public sealed record RefitResult(string EngineName, int ModelWeights, int EngineWeightsRecomputed, TimeSpan Duration)
+{
+    /// <summary>The engine weights re-derived; every other one was shared, unchanged, with the previous weights.</summary>
+    public IReadOnlyList<string> RecomputedWeights { get; init; } = [];
+
+    /// <summary>The supplied model weights whose values differed from the engine's; the others cost nothing.</summary>
+    public IReadOnlyList<string> ChangedModelWeights { get; init; } = [];
+
+    /// <summary>The comparison with the reference execution when the refit was verified; null otherwise.</summary>
+    public RefitVerification? Verification { get; init; }
+}

@@ -5,7 +5,7 @@ using TrtEngine.Native.Refit;
 
 namespace TrtEngine.Core.Refit;
 
-/// <summary>Reads refit weights, by the model's weight names, from an ONNX model, a safetensors file or in-memory arrays.</summary>
+/// <summary>Reads refit weights, by the model's weight names, from an ONNX model, a safetensors file, in-memory arrays or another engine.</summary>
 public static class WeightSources
 {
     /// <summary>An .onnx model (its initializers and Constant nodes) or a .safetensors checkpoint, by extension.</summary>
@@ -34,5 +34,30 @@ public static class WeightSources
         return arrays.ToDictionary(a => a.Key, a =>
             new WeightValue(shapes.TryGetValue(a.Key, out var s) && Shapes.ElementCount(s) == a.Value.LongLength ? s : [a.Value.Length], a.Value),
             StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The model weights another engine holds: those it was built or last refitted with (not its packed engine
+    /// weights), by name. An engine loaded from a plan holds only its constants until it is refitted, and is refused.
+    /// </summary>
+    public static IReadOnlyDictionary<string, WeightValue> FromEngine(Engines.TrtEngine source)
+    {
+        var state = source.Native.CurrentState;
+        // Computed weights are derived from the others at every refit, never supplied.
+        var infos = source.Native.Plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed).ToArray();
+        var unknown = infos.Where(m => !state.ModelValues.ContainsKey(m.Name)).Select(m => m.Name).ToList();
+        if (unknown.Count > 0)
+            throw new SourceEngineException($"Engine '{source.Name}' cannot be a weight source: it does not hold {unknown.Count} of its model weights ({string.Join(", ", unknown.Take(8))}{(unknown.Count > 8 ? ", …" : "")}). " +
+                "An engine imported from a plan carries packed engine weights, not model weights, until it is refitted; refit it from its model or a checkpoint first, or refit from that file.");
+        var weights = new Dictionary<string, WeightValue>(infos.Length, StringComparer.Ordinal);
+        foreach (var info in infos)
+        {
+            float[] data = state.ModelValues[info.Name];
+            // The engine keeps the caller's arrays; one changed since the refit would hand over values the source never ran with.
+            if (WeightFingerprint.Of(data) != state.Fingerprints[info.Name])
+                throw new SourceEngineException($"Engine '{source.Name}' cannot be a weight source: the array it was refitted with for '{info.Name}' has been modified since. Refit it again, or refit from the new values directly.");
+            weights[info.Name] = new WeightValue(info.Shape, data);
+        }
+        return weights;
     }
 }

@@ -160,16 +160,22 @@ Update-TrtEngineWeights loads new weights into an existing engine without rebuil
 
 Refit is all or nothing: every weight's name, shape and data type is checked before any weight changes. Without -Partial, every weight of the engine must be supplied. With -WhatIf it runs the recipes aside and reports which weights would change and which would stay the same, changing nothing.
 
-Weights come from a safetensors file (-Path or -LiteralPath) or from a hashtable of weight name to array (-Weights).
+Weights come from an ONNX model of the same structure or a safetensors file (-Path or -LiteralPath), from a hashtable of weight name to array (-Weights), or from another engine of the same model (-SourceEngine). Only the engine weights whose model weights changed are re-derived: the engine keeps a fingerprint of every model weight, so refitting the same values again costs little more than hashing them.
+
+With -Verify the refitted engine is first run aside, on -VerifyInput or on seeded random inputs at the engine's opt shapes, and compared with a reference execution of the model with the new weights (every layer as imported, no fusion, float64). If any output's relative L2 error is above -Tolerance, the cmdlet writes a RefitVerificationFailed error and the engine keeps its previous weights; otherwise the new weights are applied and the comparison is written to the pipeline. The reference takes its structure from the -Path model when it is an .onnx file, else from the model the engine was built from; an engine imported from a plan can be verified only when refitted from its .onnx model.
 '@
         Parameters  = @{
             Engine      = 'The engine to refit. Accepts engines from the pipeline.'
-            Path        = 'Path to a safetensors file with the new weights. Wildcards are resolved; relative paths and ~ work.'
-            LiteralPath = 'Path to a safetensors file with the new weights, used exactly as written.'
+            Path        = 'Path to an ONNX model or a safetensors file with the new weights. Wildcards are resolved; relative paths and ~ work.'
+            LiteralPath = 'Path to an ONNX model or a safetensors file with the new weights, used exactly as written.'
             Weights     = 'New weights as a hashtable of weight name to a flat array of numbers.'
             Partial     = 'Allows supplying only some of the weights; the others keep their current values. Requires an engine that already has weights.'
             PassThru    = 'Writes the refitted engine to the pipeline.'
             AllowNonFinite = 'Accepts NaN and infinite values in the new weights. Without it such values are refused, naming the weight and the index.'
+            SourceEngine = 'Another engine of the same model: its model weights (those it was built or last refitted with) refit this engine. An engine imported from a plan has only packed weights until it is refitted, and is refused.'
+            Verify      = 'Runs the refitted engine aside and compares it with a reference execution of the model with the new weights (no fusion, float64) before applying them. Writes the comparison (relative L2 error per output and the tolerance); above the tolerance it writes a RefitVerificationFailed error and leaves the engine unchanged.'
+            VerifyInput = 'Inputs for -Verify as a hashtable of input name to values, as for Invoke-TrtEngine -Input: arrays of numbers, tensors (Import-TrtTensor) or .npy files. Implies -Verify. Without it, seeded random values in [-1, 1) at each input''s opt shape are used.'
+            Tolerance   = 'The largest relative L2 error -Verify accepts on any output. The default is 1e-4.'
             NameMap     = 'Renames the source''s weights to the model''s names: a hashtable of source name to model name, or a script block that receives each source name as $_ and returns the model name ($null leaves the weight out). For checkpoints whose names differ, such as a module. prefix.'
         }
         Examples    = @(
@@ -197,6 +203,23 @@ $engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
 $engine | Update-TrtEngineWeights -Weights @{ '4.bias' = [float[]]::new(10) } -Partial -WhatIf
 '@
                 Remarks = 'Shows which engine would have one bias replaced, without changing it.'
+            }
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$engine | Update-TrtEngineWeights -Path ./examples/models/tiny_mlp.ckpt2.safetensors -Verify -Tolerance 1e-5
+'@
+                Remarks = 'Refits only if the refitted engine matches the reference execution of its model with the checkpoint''s weights to a relative L2 error of 1e-5 on generated inputs; writes the comparison.'
+            }
+            @{
+                Code    = @'
+$production = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$candidate = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$candidate | Update-TrtEngineWeights -Path ./examples/models/tiny_mlp.ckpt3.safetensors
+$x = Import-TrtTensor ./examples/models/tiny_mlp.input.npy
+$production | Update-TrtEngineWeights -SourceEngine $candidate -VerifyInput @{ input = $x }
+'@
+                Remarks = 'Copies the model weights of another engine of the same model, checked on a given input first.'
             }
         )
         Links       = @('New-TrtEngine', 'Import-TrtEngine', 'about_TrtEngine')

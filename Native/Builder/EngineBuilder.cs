@@ -61,9 +61,10 @@ public static class EngineBuilder
             buffers[i] = weights[i].Recipe.Evaluate(weights[i].Recipe.Sources.Select(s => byName[s]).ToArray());
         }
         log?.Invoke($"Built '{network.Name}' in {total.Elapsed.TotalMilliseconds:F0} ms: {layers.Count} layers, {weights.Length} engine weights from {modelWeights.Length} model weights.");
-        var constants = network.Weights.Where(w => w.Kind == WeightKind.Constant && modelWeights.Any(m => m.Name == w.Name))
-                                       .ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
-        return new Engine(plan, new WeightSet(buffers), constants);
+        // The engine keeps the model weights it was built from: a partial refit re-derives fused weights from them.
+        var used = modelWeights.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        var values = network.Weights.Where(w => used.Contains(w.Name)).ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
+        return new Engine(plan, new WeightSet(buffers), values);
     }
 
     /// <summary>Each input's profile, checked against the input (rank, fixed dimensions, min ≤ opt ≤ max).</summary>

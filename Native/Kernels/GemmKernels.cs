@@ -52,24 +52,10 @@ public static unsafe class GemmKernels
             if (cols < nr)
                 new Span<float>(dst, nr * k).Clear(); // the padding columns of the last panel
             if (transB)
-            {
-                // Read each source row (one output column) contiguously; the panel stays in cache for the strided writes.
-                for (int j = 0; j < cols; j++)
-                {
-                    float* src = b + (nint)(j0 + j) * k;
-                    for (int p = 0; p < k; p++)
-                        dst[(nint)p * nr + j] = scale * src[p];
-                }
-            }
+                PackingKernels.ScaledTranspose(b + (nint)j0 * k, cols, k, scale, dst, nr);
             else
-            {
                 for (int p = 0; p < k; p++)
-                {
-                    float* src = b + (nint)p * n + j0, row = dst + (nint)p * nr;
-                    for (int j = 0; j < cols; j++)
-                        row[j] = scale * src[j];
-                }
-            }
+                    PackingKernels.ScaledCopy(b + (nint)p * n + j0, dst + (nint)p * nr, cols, scale);
         }
     }
 }

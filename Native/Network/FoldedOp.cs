@@ -70,7 +70,7 @@ public sealed record FoldedOp(FoldedOpKind Kind, string[] Inputs, int[][] InputS
                 inputs[0].CopyTo(y, 0);
                 break;
             case FoldedOpKind.Transpose:
-                Gather(y, inputs[0], Strides(InputShapes[0]) is var s ? Ints.Select(p => s[p]).ToArray() : []);
+                Gather(y, inputs[0], Shapes.Strides(InputShapes[0]) is var s ? Ints.Select(p => s[p]).ToArray() : []);
                 break;
             case FoldedOpKind.Binary:
                 unsafe
@@ -107,18 +107,6 @@ public sealed record FoldedOp(FoldedOpKind Kind, string[] Inputs, int[][] InputS
             }
         }
         return y;
-    }
-
-    private static long[] Strides(int[] shape)
-    {
-        var strides = new long[shape.Length];
-        long stride = 1;
-        for (int d = shape.Length - 1; d >= 0; d--)
-        {
-            strides[d] = stride;
-            stride *= shape[d];
-        }
-        return strides;
     }
 
     /// <summary>Walks the output's dims in row-major order, reading the source at the given stride per output dim.</summary>

@@ -23,6 +23,19 @@ public static class Shapes
         return "[" + string.Join(", ", parts) + "]";
     }
 
+    /// <summary>Row-major element strides of a contiguous tensor of this shape.</summary>
+    public static long[] Strides(ReadOnlySpan<int> shape)
+    {
+        var strides = new long[shape.Length];
+        long stride = 1;
+        for (int d = shape.Length - 1; d >= 0; d--)
+        {
+            strides[d] = stride;
+            stride *= shape[d];
+        }
+        return strides;
+    }
+
     public static bool IsStatic(ReadOnlySpan<int> shape)
     {
         foreach (int d in shape) if (d < 0) return false;

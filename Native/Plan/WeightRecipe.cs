@@ -42,17 +42,27 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
     };
 
     /// <summary>Runs the recipe into a new pinned buffer (engine weights are read through pointers).</summary>
-    public unsafe float[] Evaluate(IReadOnlyList<float[]> sources)
+    public float[] Evaluate(IReadOnlyList<float[]> sources)
+    {
+        var result = GC.AllocateUninitializedArray<float>(checked((int)OutputLength(sources.Select(s => s.LongLength).ToArray())), pinned: true);
+        Evaluate(sources, result);
+        return result;
+    }
+
+    /// <summary>Runs the recipe into <paramref name="result"/>, which holds exactly the output length; every element is written.</summary>
+    public unsafe void Evaluate(IReadOnlyList<float[]> sources, float[] result)
     {
         float[] src = sources[0];
-        var result = GC.AllocateUninitializedArray<float>(checked((int)OutputLength(sources.Select(s => s.LongLength).ToArray())), pinned: true);
         switch (Kind)
         {
             case RecipeKind.Identity:
                 src.CopyTo(result, 0);
                 break;
+            case RecipeKind.Scale when src.Length == result.Length:
+                fixed (float* s = src, d = result) PackingKernels.ScaledCopy(s, d, result.Length, Floats[0]);
+                break;
             case RecipeKind.Scale:
-                for (int i = 0; i < result.Length; i++) result[i] = Floats[0] * src[src.Length == 1 ? 0 : i];
+                Array.Fill(result, Floats[0] * src[0]);
                 break;
             case RecipeKind.PackGemmB:
                 int k = Ints[0], n = Ints[1];
@@ -64,11 +74,12 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
             {
                 float[] scale = sources[1], variance = sources[2];
                 int perChannel = src.Length / scale.Length;
-                for (int o = 0; o < scale.Length; o++)
-                {
-                    float factor = (float)(scale[o] / Math.Sqrt(variance[o] + (double)Floats[0]));
-                    for (int i = 0; i < perChannel; i++) result[o * perChannel + i] = src[o * perChannel + i] * factor;
-                }
+                fixed (float* s = src, d = result)
+                    for (int o = 0; o < scale.Length; o++)
+                    {
+                        float factor = (float)(scale[o] / Math.Sqrt(variance[o] + (double)Floats[0]));
+                        PackingKernels.ScaledCopy(s + (nint)o * perChannel, d + (nint)o * perChannel, perChannel, factor);
+                    }
                 break;
             }
             case RecipeKind.FoldBatchNormBias:
@@ -86,7 +97,6 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
             default:
                 throw new InvalidOperationException($"Unknown recipe {Kind}.");
         }
-        return result;
     }
 
     public override string ToString() => Kind switch

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Runtime;
@@ -15,8 +17,13 @@ public sealed class Refitter(Engine engine)
     /// <summary>Checks weights against the engine without changing anything.</summary>
     /// <param name="partial">Allow leaving out weights (they keep their current values); needs an engine that has weights.</param>
     /// <param name="allowNonFinite">Accept NaN and infinity in the values.</param>
-    public RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite = false)
+    public RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite = false) =>
+        Check(weights, partial, allowNonFinite, unchanged: null);
+
+    /// <param name="unchanged">Weights known to hold exactly the values the engine has (same fingerprint), already checked once: not scanned again.</param>
+    private RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, IReadOnlySet<string>? unchanged)
     {
+        var current = engine.CurrentState;
         var known = _plan.ModelWeights.ToDictionary(m => m.Name, StringComparer.Ordinal);
         var mismatched = new List<WeightMismatch>();
         var changed = new List<string>();
@@ -29,10 +36,10 @@ public sealed class Refitter(Engine engine)
                 mismatched.Add(new WeightMismatch(name, $"shape {Shapes.Format(value.Shape)}, the engine expects {Shapes.Format(info.Shape)}"));
             else if (value.Data.LongLength != info.ElementCount)
                 mismatched.Add(new WeightMismatch(name, $"{value.Data.LongLength} values for shape {Shapes.Format(info.Shape)}"));
-            else if (info.Folded && !value.Data.AsSpan().SequenceEqual(engine.CurrentState.Constants[name]))
+            else if (info.Folded && !value.Data.AsSpan().SequenceEqual(current.ModelValues[name]))
                 mismatched.Add(new WeightMismatch(name, "was folded into a fused kernel when the engine was built; it can be refitted only with the same value. Rebuild the engine (New-TrtEngine -Force) to change it"));
             else if (info.Folded) continue;
-            else if (!allowNonFinite && FirstNonFinite(value.Data) is int bad and >= 0)
+            else if (!allowNonFinite && unchanged?.Contains(name) != true && FirstNonFinite(value.Data) is int bad and >= 0)
                 mismatched.Add(new WeightMismatch(name, $"value {value.Data[bad]} at index {bad} is not finite"));
             else changed.Add(name);
         }
@@ -41,8 +48,8 @@ public sealed class Refitter(Engine engine)
         var missing = _plan.ModelWeights
             .Where(m => !weights.ContainsKey(m.Name) && !keepsOthers && m.Kind == WeightKind.Parameter)
             .Select(m => m.Name).ToList();
-        // A fused weight is recomputed from all its sources: a partial refit must bring the partners of what it changes
-        // (the engine keeps the fused result, not the parts).
+        // A fused weight is recomputed from all its sources: the partners of what a partial refit changes come from the
+        // model weights the engine keeps; one loaded with packed weights only (an imported plan) must be given them.
         // Folded operations count as recipes here: what they compute changes with any of their inputs.
         if (keepsOthers)
         {
@@ -51,58 +58,37 @@ public sealed class Refitter(Engine engine)
             var groups = _plan.Weights.Select(w => w.Recipe.Sources).Concat(_plan.FoldedOps.Select(o => o.Inputs));
             foreach (var sources in groups.Where(g => g.Any(touched.Contains)))
                 foreach (string partner in sources)
-                    if (!touched.Contains(partner)) RequirePartner(partner, weights, known, missing);
+                    if (!touched.Contains(partner)) RequirePartner(partner, weights, known, missing, current.ModelValues);
         }
         var extra = weights.Keys.Where(n => !known.ContainsKey(n)).Order(StringComparer.Ordinal).ToList();
         return new RefitCheck { Changed = changed, Missing = missing, Extra = extra, Mismatched = mismatched };
     }
 
-    /// <summary>A partner left out: a parameter must be supplied; a computed weight needs what it is computed from.</summary>
-    private void RequirePartner(string partner, IReadOnlyDictionary<string, WeightValue> weights, Dictionary<string, ModelWeightInfo> known, List<string> missing)
+    /// <summary>
+    /// A partner left out: one whose value the engine keeps is taken from there; otherwise a parameter must be
+    /// supplied, and a computed weight needs what it is computed from.
+    /// </summary>
+    private void RequirePartner(string partner, IReadOnlyDictionary<string, WeightValue> weights, Dictionary<string, ModelWeightInfo> known, List<string> missing,
+                                IReadOnlyDictionary<string, float[]> kept)
     {
-        if (weights.ContainsKey(partner) || missing.Contains(partner)) return;
+        if (weights.ContainsKey(partner) || missing.Contains(partner) || kept.ContainsKey(partner)) return;
         if (known[partner].Kind == WeightKind.Parameter) missing.Add(partner);
         else if (known[partner].Kind == WeightKind.Computed)
-            foreach (string input in _plan.FoldedOps.First(o => o.Output == partner).Inputs) RequirePartner(input, weights, known, missing);
+            foreach (string input in _plan.FoldedOps.First(o => o.Output == partner).Inputs) RequirePartner(input, weights, known, missing, kept);
     }
 
     /// <summary>
     /// The supplied weights plus the computed weights of every folded operation that one of them feeds. Inputs not
-    /// supplied come from the recorded constants; an operation missing a parameter is left out (a refit's Check
+    /// supplied come from the values the engine keeps; an operation missing one is left out (a refit's Check
     /// requires those, and -WhatIf compares only what it can compute).
     /// </summary>
-    private IReadOnlyDictionary<string, WeightValue> WithComputed(IReadOnlyDictionary<string, WeightValue> weights, IReadOnlyDictionary<string, float[]> constants)
+    private IReadOnlyDictionary<string, WeightValue> WithComputed(IReadOnlyDictionary<string, WeightValue> weights, IReadOnlyDictionary<string, float[]> kept)
     {
         if (_plan.FoldedOps.Length == 0) return weights;
         var all = new Dictionary<string, WeightValue>(weights, StringComparer.Ordinal);
-        foreach (var op in _plan.FoldedOps.Where(o => o.Inputs.Any(all.ContainsKey) && o.Inputs.All(i => all.ContainsKey(i) || constants.ContainsKey(i))))
-            all[op.Output] = new WeightValue(op.OutputShape, op.Evaluate(op.Inputs.Select(i => all.TryGetValue(i, out var v) ? v.Data : constants[i]).ToArray()));
+        foreach (var op in _plan.FoldedOps.Where(o => o.Inputs.Any(all.ContainsKey) && o.Inputs.All(i => all.ContainsKey(i) || kept.ContainsKey(i))))
+            all[op.Output] = new WeightValue(op.OutputShape, op.Evaluate(op.Inputs.Select(i => all.TryGetValue(i, out var v) ? v.Data : kept[i]).ToArray()));
         return all;
-    }
-
-    /// <summary>
-    /// Which supplied model weights would leave the engine exactly as it is: every engine weight derived from them
-    /// comes out bit-identical (folded constants supplied with their value count too). Runs the recipes as a refit
-    /// would, but changes nothing. Empty for a stripped engine, which has nothing to compare with.
-    /// </summary>
-    public IReadOnlyList<string> Unchanged(IReadOnlyDictionary<string, WeightValue> weights)
-    {
-        var current = engine.CurrentState;
-        if (current.Weights is null) return [];
-        var supplied = weights;
-        weights = WithComputed(weights, current.Constants);
-        var compared = new HashSet<string>(StringComparer.Ordinal);
-        var changed = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < _plan.Weights.Length; i++)
-        {
-            var sources = _plan.Weights[i].Recipe.Sources;
-            if (!sources.Any(weights.ContainsKey) || !sources.All(s => weights.ContainsKey(s) || current.Constants.ContainsKey(s))) continue;
-            var feeding = Feeding(sources, supplied);
-            compared.UnionWith(feeding);
-            if (!Evaluate(i, weights, current.Constants).AsSpan().SequenceEqual(current.Weights.Buffers[i])) changed.UnionWith(feeding);
-        }
-        var folded = _plan.ModelWeights.Where(m => m.Folded).Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
-        return supplied.Keys.Where(n => (compared.Contains(n) && !changed.Contains(n)) || folded.Contains(n)).Order(StringComparer.Ordinal).ToList();
     }
 
     /// <summary>The supplied weights a recipe's sources come from, directly or through folded operations.</summary>
@@ -117,45 +103,131 @@ public sealed class Refitter(Engine engine)
         return result;
     }
 
-    private float[] Evaluate(int weight, IReadOnlyDictionary<string, WeightValue> weights, IReadOnlyDictionary<string, float[]> constants) =>
-        _plan.Weights[weight].Recipe.Evaluate(_plan.Weights[weight].Recipe.Sources.Select(s => weights.TryGetValue(s, out var v) ? v.Data : constants[s]).ToArray());
-
-    /// <summary>Applies new weights, or throws <see cref="RefitException"/> and leaves the engine exactly as it was.</summary>
-    /// <returns>The number of engine weights recomputed.</returns>
-    public int Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false, bool ignoreExtra = false)
+    /// <summary>
+    /// Which supplied model weights would leave the engine exactly as it is: every engine weight derived from them
+    /// comes out bit-identical (folded constants supplied with their value count too). Runs the recipes as a refit
+    /// would, but changes nothing. Empty for a stripped engine, which has nothing to compare with.
+    /// </summary>
+    public IReadOnlyList<string> Unchanged(IReadOnlyDictionary<string, WeightValue> weights)
     {
-        RefitCheck check = Check(weights, partial, allowNonFinite);
-        if (ignoreExtra) check = new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched };
-        if (!check.IsValid) throw new RefitException(_plan.Name, check);
-
-        lock (engine)
+        var current = engine.EnterState();
+        try
         {
-            var current = engine.CurrentState;
-            var constants = new Dictionary<string, float[]>(current.Constants, StringComparer.Ordinal);
-            foreach (var name in current.Constants.Keys)
-                if (weights.TryGetValue(name, out var value)) constants[name] = value.Data;
-            weights = WithComputed(weights, constants);
-            var buffers = new float[_plan.Weights.Length][];
-            int recomputed = 0;
-            for (int i = 0; i < buffers.Length; i++)
-            {
-                var sources = _plan.Weights[i].Recipe.Sources;
-                // Recompute what a supplied weight feeds; a stripped engine recomputes everything (Check made sure it can).
-                if (current.Weights is null || sources.Any(weights.ContainsKey))
-                {
-                    buffers[i] = Evaluate(i, weights, constants);
-                    recomputed++;
-                }
-                else buffers[i] = current.Weights.Buffers[i];
-            }
-            engine.Swap(new Engine.State(new WeightSet(buffers), constants));
-            return recomputed;
+            return Unchanged(weights, current);
+        }
+        finally
+        {
+            Engine.ExitState(current);
         }
     }
 
-    private static int FirstNonFinite(float[] data)
+    private List<string> Unchanged(IReadOnlyDictionary<string, WeightValue> weights, Engine.State current)
     {
-        for (int i = 0; i < data.Length; i++)
+        if (current.Weights is null) return [];
+        var supplied = weights;
+        weights = WithComputed(weights, current.ModelValues);
+        var compared = new HashSet<string>(StringComparer.Ordinal);
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < _plan.Weights.Length; i++)
+        {
+            var sources = _plan.Weights[i].Recipe.Sources;
+            if (!sources.Any(weights.ContainsKey) || !sources.All(s => weights.ContainsKey(s) || current.ModelValues.ContainsKey(s))) continue;
+            var feeding = Feeding(sources, supplied);
+            compared.UnionWith(feeding);
+            if (!Evaluate(i, weights, current.ModelValues).AsSpan().SequenceEqual(current.Weights.Buffers[i])) changed.UnionWith(feeding);
+        }
+        var folded = _plan.ModelWeights.Where(m => m.Folded).Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        return supplied.Keys.Where(n => (compared.Contains(n) && !changed.Contains(n)) || folded.Contains(n)).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private float[] Evaluate(int weight, IReadOnlyDictionary<string, WeightValue> weights, IReadOnlyDictionary<string, float[]> current) =>
+        _plan.Weights[weight].Recipe.Evaluate(_plan.Weights[weight].Recipe.Sources.Select(s => weights.TryGetValue(s, out var v) ? v.Data : current[s]).ToArray());
+
+    /// <summary>
+    /// Applies new weights, or throws <see cref="RefitException"/> and leaves the engine exactly as it was. Only the
+    /// engine weights whose model weights changed (by fingerprint) are re-derived; the others are shared with the
+    /// current state, and a refit that changes nothing keeps the current weight set.
+    /// </summary>
+    /// <param name="verify">
+    /// Runs on a detached engine holding the new state before it is swapped in; if it throws, the engine keeps its
+    /// current weights and the exception propagates.
+    /// </param>
+    public RefitOutcome Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false, bool ignoreExtra = false,
+                              Action<Engine>? verify = null)
+    {
+        lock (engine)
+        {
+            var current = engine.CurrentState;
+            var values = new Dictionary<string, float[]>(current.ModelValues, StringComparer.Ordinal);
+            var prints = new Dictionary<string, ulong>(current.Fingerprints, StringComparer.Ordinal);
+            var changed = new HashSet<string>(StringComparer.Ordinal);
+            var unchanged = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var info in _plan.ModelWeights)
+            {
+                if (!weights.TryGetValue(info.Name, out var value)) continue;
+                ulong print = WeightFingerprint.Of(value.Data);
+                (prints.TryGetValue(info.Name, out ulong old) && old == print ? unchanged : changed).Add(info.Name);
+                values[info.Name] = value.Data;
+                // Values let through with NaN or infinity keep no fingerprint, so a later refit without leave checks them.
+                if (allowNonFinite) prints.Remove(info.Name);
+                else prints[info.Name] = print;
+            }
+            // Every check runs before anything changes; values identical to the engine's were checked when they came in.
+            RefitCheck check = Check(weights, partial, allowNonFinite, unchanged);
+            if (ignoreExtra) check = new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched };
+            if (!check.IsValid) throw new RefitException(_plan.Name, check);
+            // Folded operations (in dependency order) re-run when an input changed or their result is not known yet.
+            foreach (var op in _plan.FoldedOps)
+            {
+                if (values.ContainsKey(op.Output) && !op.Inputs.Any(changed.Contains)) continue;
+                if (!op.Inputs.All(values.ContainsKey)) continue;
+                float[] result = op.Evaluate(op.Inputs.Select(i => values[i]).ToArray());
+                ulong print = WeightFingerprint.Of(result);
+                if (!prints.TryGetValue(op.Output, out ulong old) || old != print) changed.Add(op.Output);
+                values[op.Output] = result;
+                prints[op.Output] = print;
+            }
+
+            // The set the last refit swapped out, once no inference holds it, lends its buffers to the re-derived weights.
+            float[][]? spare = engine.Retired is { IsHeld: false } retired ? retired.Buffers : null;
+            if (spare is not null) engine.Retired = null;
+            var buffers = new float[_plan.Weights.Length][];
+            var recomputed = new List<string>();
+            for (int i = 0; i < buffers.Length; i++)
+            {
+                var recipe = _plan.Weights[i].Recipe;
+                // A stripped engine derives everything (Check made sure it can); otherwise only what a change feeds.
+                if (current.Weights is not null && !recipe.Sources.Any(changed.Contains))
+                {
+                    buffers[i] = current.Weights.Buffers[i];
+                    continue;
+                }
+                var sources = recipe.Sources.Select(s => values[s]).ToArray();
+                if (spare is not null && spare[i].LongLength == _plan.Weights[i].Length && !ReferenceEquals(spare[i], current.Weights?.Buffers[i]))
+                    recipe.Evaluate(sources, buffers[i] = spare[i]);
+                else buffers[i] = recipe.Evaluate(sources);
+                recomputed.Add(_plan.Weights[i].Name);
+            }
+            var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, prints);
+            verify?.Invoke(new Engine(_plan, next));
+            engine.Swap(next);
+            if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
+            return new RefitOutcome(recomputed, changed.Order(StringComparer.Ordinal).ToList());
+        }
+    }
+
+    /// <summary>The index of the first NaN or infinity (exponent bits all set), or -1; vectorised, as it reads every weight.</summary>
+    internal static int FirstNonFinite(float[] data)
+    {
+        var bits = MemoryMarshal.Cast<float, uint>(data.AsSpan());
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var exponent = Vector256.Create(0x7F800000u);
+            for (; i <= bits.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
+                if (Vector256.EqualsAny(Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(bits), (nuint)i) & exponent, exponent)) break;
+        }
+        for (; i < data.Length; i++)
             if (!float.IsFinite(data[i])) return i;
         return -1;
     }

@@ -1,3 +1,4 @@
+using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 
 namespace TrtEngine.Native.Runtime;
@@ -11,16 +12,26 @@ public sealed class Engine
     private State _state;
 
     /// <summary>
-    /// What a refit replaces, in one reference so readers see a consistent pair: the weight buffers (null when
-    /// stripped) and the values of the graph's Constant-node weights. Constants travel even in stripped plans
-    /// (they are part of the graph, not of a checkpoint), so a checkpoint that lacks them can still refit.
+    /// What a refit replaces, in one reference so readers see a consistent whole: the weight buffers (null when
+    /// stripped), the model weights they derive from, by name, and a fingerprint of each. Model values are known
+    /// for every weight after a build or a refit; a loaded plan knows only its Constant-node weights, which travel
+    /// even in stripped plans (they are part of the graph, not of a checkpoint), so a checkpoint that lacks them can
+    /// still refit. Never mutated: a refit builds a new state, sharing whatever did not change.
     /// </summary>
-    internal sealed record State(WeightSet? Weights, IReadOnlyDictionary<string, float[]> Constants);
+    internal sealed record State(WeightSet? Weights, IReadOnlyDictionary<string, float[]> ModelValues, IReadOnlyDictionary<string, ulong> Fingerprints)
+    {
+        public State(WeightSet? weights, IReadOnlyDictionary<string, float[]> modelValues)
+            : this(weights, modelValues, Refit.WeightFingerprint.Of(modelValues)) { }
+    }
 
-    internal Engine(EnginePlan plan, WeightSet? weights, IReadOnlyDictionary<string, float[]> constants)
+    internal Engine(EnginePlan plan, WeightSet? weights, IReadOnlyDictionary<string, float[]> modelValues)
+        : this(plan, new State(weights, modelValues)) { }
+
+    /// <summary>An engine over a given state; a refit runs such a detached candidate before swapping its state in.</summary>
+    internal Engine(EnginePlan plan, State state)
     {
         Plan = plan;
-        _state = new State(weights, constants);
+        _state = state;
         Pool = plan.Hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : SharedPools.Get(plan.Hardware.Threads);
     }
 
@@ -47,17 +58,50 @@ public sealed class Engine
 
     internal void Swap(State state) => Volatile.Write(ref _state, state);
 
+    /// <summary>
+    /// The current state with its weight set held against reuse until <see cref="ExitState"/>: the hold is taken, then
+    /// the state is read again, so a set that a refit swapped out meanwhile is never used (and a refit that sees no
+    /// holder of a swapped-out set knows no one will use it again).
+    /// </summary>
+    internal State EnterState()
+    {
+        while (true)
+        {
+            var state = CurrentState;
+            state.Weights?.Enter();
+            if (ReferenceEquals(state, CurrentState)) return state;
+            state.Weights?.Exit();
+        }
+    }
+
+    internal static void ExitState(State state) => state.Weights?.Exit();
+
+    /// <summary>The weight set the last refit swapped out, whose buffers the next refit may reuse; guarded by the refit lock.</summary>
+    internal WeightSet? Retired { get; set; }
+
     public ExecutionContext CreateExecutionContext() => new(this);
 
     /// <summary>A copy with other input/output names; it shares the weights' current state at the time of the call.</summary>
-    public Engine WithIONames(IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames) =>
-        new(Plan.WithIONames(inputNames, outputNames), CurrentState.Weights, CurrentState.Constants);
+    public Engine WithIONames(IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames)
+    {
+        var state = CurrentState;
+        state.Weights?.MarkShared();
+        return new(Plan.WithIONames(inputNames, outputNames), state);
+    }
 
     /// <summary>Writes the plan; with <paramref name="includeWeights"/> false the result is weight-stripped but still refittable.</summary>
     public void Serialize(Stream stream, bool includeWeights)
     {
-        var state = CurrentState;
-        PlanSerializer.Write(stream, Plan, state.Constants, includeWeights ? state.Weights : null);
+        var state = EnterState();
+        try
+        {
+            var constants = Plan.ModelWeights.Where(m => m.Kind == WeightKind.Constant).ToDictionary(m => m.Name, m => state.ModelValues[m.Name], StringComparer.Ordinal);
+            PlanSerializer.Write(stream, Plan, constants, includeWeights ? state.Weights : null);
+        }
+        finally
+        {
+            ExitState(state);
+        }
     }
 
     public byte[] Serialize(bool includeWeights)

@@ -60,7 +60,19 @@ public sealed unsafe class ExecutionContext
     {
         if (inputs.Length != _plan.Inputs.Length || outputs.Length != _plan.Outputs.Length)
             throw new EngineInputException($"Engine '{_plan.Name}' takes {_plan.Inputs.Length} inputs and {_plan.Outputs.Length} outputs, got {inputs.Length} and {outputs.Length}.");
-        WeightSet weights = _engine.CurrentWeights ?? throw new EngineHasNoWeightsException(_plan.Name);
+        var state = _engine.EnterState(); // a refit may reuse the buffers of a swapped-out set no one holds
+        try
+        {
+            Run(state.Weights ?? throw new EngineHasNoWeightsException(_plan.Name), inputs, outputs);
+        }
+        finally
+        {
+            Engine.ExitState(state);
+        }
+    }
+
+    private void Run(WeightSet weights, ReadOnlySpan<float[]> inputs, ReadOnlySpan<float[]> outputs)
+    {
         BindWeights(weights);
         PlanShapes();
         for (int i = 0; i < inputs.Length; i++)

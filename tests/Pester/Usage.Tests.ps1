@@ -281,6 +281,55 @@ Describe 'Update-TrtEngineWeights -NameMap' {
     }
 }
 
+Describe 'Update-TrtEngineWeights -Verify and -SourceEngine' {
+    BeforeAll {
+        $engine = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+    }
+
+    It 'verifies a refit on generated inputs and writes the comparison' {
+        $result = $engine | Update-TrtEngineWeights -Path $checkpoints[1] -Verify
+        $result.GetType().FullName | Should -Be 'TrtEngine.Core.Verification.RefitVerification'
+        $result.Passed | Should -BeTrue
+        $result.GeneratedInputs | Should -BeTrue
+        $result.Outputs.Name | Should -Be 'logits'
+        $result.MaxRelativeL2 | Should -BeLessOrEqual 1e-4
+        $result.Tolerance | Should -Be 1e-4
+        ($result | Format-Table | Out-String) | Should -Match 'generated \(seed 0\)'
+    }
+
+    It 'verifies on given inputs with -VerifyInput and a tighter -Tolerance' {
+        $result = $engine | Update-TrtEngineWeights -Path $checkpoints[2] -VerifyInput $feed -Tolerance 1e-5
+        $result.GeneratedInputs | Should -BeFalse
+        $result.Passed | Should -BeTrue
+    }
+
+    It 'writes RefitVerificationFailed above the tolerance and keeps the previous weights' {
+        $engine | Update-TrtEngineWeights -Path $checkpoints[0]
+        $before = Get-Logits $engine
+        $count = $engine.RefitCount
+        { $engine | Update-TrtEngineWeights -Path $checkpoints[1] -Verify -Tolerance 0 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'RefitVerificationFailed*'
+        Get-Logits $engine | Should -Be $before
+        $engine.RefitCount | Should -Be $count
+    }
+
+    It 'refits from another engine with -SourceEngine' {
+        $other = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $other | Update-TrtEngineWeights -Path $checkpoints[2]
+        $engine | Update-TrtEngineWeights -SourceEngine $other
+        Get-Logits $engine | Should -Be (Get-Logits $other)
+    }
+
+    It 'refuses as a source an engine imported from a plan, as InvalidSourceEngine' {
+        $plan = Join-Path $TestDrive 'full.engine'
+        $engine | Export-TrtEngine -Path $plan
+        $imported = Import-TrtEngine -Path $plan
+        $before = Get-Logits $engine
+        { $engine | Update-TrtEngineWeights -SourceEngine $imported -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSourceEngine*'
+        Get-Logits $engine | Should -Be $before
+    }
+}
+
 Describe 'Get-TrtCache -Summary' {
     It 'counts misses, builds, hits and what is stored against the limit' {
         $cache = Join-Path $TestDrive 'summary'

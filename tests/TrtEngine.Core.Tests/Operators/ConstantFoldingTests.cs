@@ -115,9 +115,10 @@ public sealed class ConstantFoldingTests : IDisposable
     }
 
     [Fact]
-    public void A_computed_weight_cannot_be_supplied_and_a_partial_refit_needs_the_partners_of_what_it_changes()
+    public void A_computed_weight_cannot_be_supplied_and_a_partial_refit_takes_the_partners_of_what_it_changes_from_the_engine()
     {
-        var engine = EngineConverter.Convert(Save("m.onnx", 1), new ConversionSettings { UseCache = false });
+        string path = Save("m.onnx", 1);
+        var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false });
         float[] before = Run(engine);
 
         var computed = Assert.Throws<RefitException>(() => engine.Refit(new Dictionary<string, WeightValue>
@@ -127,9 +128,24 @@ public sealed class ConstantFoldingTests : IDisposable
         }));
         Assert.Contains(computed.Check.Mismatched, m => m.Name == "wt" && m.Problem.Contains("is computed from ws2"));
 
-        var partial = Assert.Throws<RefitException>(() => engine.Refit(new Dictionary<string, WeightValue> { ["s"] = new([4, 1], ErrorMetrics.RandomValues(6, 4)) }, partial: true));
-        Assert.Equal(["w"], partial.Check.Missing);
+        // An engine loaded with packed weights only does not know the partners of what a partial refit changes...
+        var s = new WeightValue([4, 1], ErrorMetrics.RandomValues(6, 4));
+        using (var plan = new MemoryStream())
+        {
+            engine.Export(plan, includeWeights: true);
+            var imported = Engines.TrtEngine.Import(plan.ToArray());
+            var partial = Assert.Throws<RefitException>(() => imported.Refit(new Dictionary<string, WeightValue> { ["s"] = s }, partial: true));
+            Assert.Equal(["w"], partial.Check.Missing);
+            Assert.Equal(before, Run(imported));
+        }
         Assert.Equal(before, Run(engine));
+
+        // ...an engine that keeps its model weights takes them from there, and the folded weight comes out exact.
+        engine.Refit(new Dictionary<string, WeightValue> { ["s"] = s }, partial: true);
+        var expected = EngineConverter.Convert(path, new ConversionSettings { UseCache = false });
+        expected.Refit(new Dictionary<string, WeightValue>(WeightSources.FromFile(path)) { ["s"] = s });
+        Assert.Equal(Run(expected), Run(engine));
+        before = Run(engine);
 
         // The bias alone is a plain partial refit; the folded weight keeps its buffers.
         engine.Refit(new Dictionary<string, WeightValue> { ["b"] = new([4], new float[4]) }, partial: true);

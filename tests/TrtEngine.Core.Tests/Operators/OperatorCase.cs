@@ -1,5 +1,6 @@
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Verification;
 using TrtEngine.Testing.Metrics;
 using TrtEngine.Testing.Onnx;
 using TrtEngine.Testing.Oracle;
@@ -42,8 +43,11 @@ internal sealed class OperatorCase
         return this;
     }
 
-    /// <summary>Converts, runs both, and returns the largest relative L2 error over the outputs (shapes must agree).</summary>
-    public double Compare(int optimizationLevel = 1)
+    /// <summary>
+    /// Converts, runs the engine, the reference executor (the imported network in float64) and ONNX Runtime on the
+    /// same inputs, and returns the largest relative L2 error of the engine and of the reference against ONNX Runtime.
+    /// </summary>
+    public (double Engine, double Reference) Compare(int optimizationLevel = 1)
     {
         byte[] bytes = Model.ToBytes();
         var feeds = _inputs.ToDictionary(i => i.Key, i => (i.Value, PositiveOr(ErrorMetrics.RandomValues(_seed++, i.Value.Aggregate(1L, (a, d) => a * d)))));
@@ -59,24 +63,28 @@ internal sealed class OperatorCase
             engine = Engines.TrtEngine.Import(plan.ToArray());
         }
         var actual = engine.Run(feeds.ToDictionary(f => f.Key, f => f.Value.Item2), feeds.ToDictionary(f => f.Key, f => f.Value.Value));
-        double worst = 0;
+        var reference = new ReferenceExecutor(OnnxImporter.Import(OnnxModel.Load(path), "model")).Run(feeds);
+        double worst = 0, worstReference = 0;
         foreach (var output in actual)
         {
             Assert.Equal(expected[output.Name].Shape, output.Shape);
+            Assert.Equal(expected[output.Name].Shape, reference[output.Name].Shape);
             worst = Math.Max(worst, ErrorMetrics.RelativeL2(output.Data, expected[output.Name].Data));
+            worstReference = Math.Max(worstReference, ErrorMetrics.RelativeL2(Array.ConvertAll(reference[output.Name].Data, v => (float)v), expected[output.Name].Data));
         }
-        return worst;
+        return (worst, worstReference);
     }
 
     /// <summary>Runs the engine as read back from its exported plan, so every layer's parameters cross the plan format.</summary>
     public bool RoundTripPlan { get; set; }
 
-    /// <summary>Compares with ONNX Runtime and fails above the operator tolerance, relative L2 ≤ 1e-5.</summary>
+    /// <summary>Compares the engine and the reference executor with ONNX Runtime; fails above the operator tolerance, relative L2 ≤ 1e-5.</summary>
     public void AssertMatchesOnnxRuntime(int optimizationLevel = 1)
     {
         const double tolerance = 1e-5;
-        double error = Compare(optimizationLevel);
-        Assert.True(error <= tolerance, $"relative L2 error {error:E2} > {tolerance:E0}");
+        var (engine, reference) = Compare(optimizationLevel);
+        Assert.True(engine <= tolerance, $"engine: relative L2 error {engine:E2} > {tolerance:E0}");
+        Assert.True(reference <= tolerance, $"reference executor: relative L2 error {reference:E2} > {tolerance:E0}");
     }
 
     /// <summary>Inputs for Div stay away from zero so the comparison measures the operator, not a pole.</summary>

@@ -1,0 +1,78 @@
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Weights;
+using TrtEngine.Native.Network;
+using NativeEngine = TrtEngine.Native.Runtime.Engine;
+
+namespace TrtEngine.Core.Verification;
+
+/// <summary>
+/// Checks a refit before it is applied: runs the candidate engine (the new state, not yet swapped in) and the
+/// reference execution of the model with the same model weights on the same inputs, and compares every output.
+/// </summary>
+internal static class RefitVerifier
+{
+    public static RefitVerification Run(NativeEngine candidate, Engines.TrtEngine target, RefitVerificationOptions options)
+    {
+        var plan = candidate.Plan;
+        var values = candidate.CurrentState.ModelValues;
+        var supplied = plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed).ToList(); // computed ones the import derives again
+        var unknown = supplied.Where(m => !values.ContainsKey(m.Name)).Select(m => m.Name).ToList();
+        if (unknown.Count > 0)
+            throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': the engine was loaded with packed weights only and this refit does not supply {unknown.Count} model weight(s) ({string.Join(", ", unknown.Take(8))}{(unknown.Count > 8 ? ", …" : "")}). Refit without -Partial once, or verify a full refit.");
+        string modelPath = options.ModelPath ?? target.ModelPath
+            ?? throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': the engine does not know its ONNX model (it was imported from a plan). Refit it from the .onnx model to verify.");
+
+        // The model's own structure with the engine's new model weights (bound by name, also covering weights that are graph inputs).
+        var bound = supplied.ToDictionary(m => m.Name, m => new WeightTensor(m.Name, m.Shape, values[m.Name]), StringComparer.Ordinal);
+        NetworkDefinition network = OnnxImporter.Import(OnnxModel.Load(modelPath), plan.Name, bound);
+        if (network.Inputs.Count != target.Inputs.Length || network.Outputs.Count != target.Outputs.Length)
+            throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': model '{modelPath}' has {network.Inputs.Count} inputs and {network.Outputs.Count} outputs, the engine {target.Inputs.Length} and {target.Outputs.Length}.");
+
+        var inputs = options.Inputs ?? Generate(target, options.Seed);
+        var shapes = target.Inputs.ToDictionary(i => i.Name, i => options.InputShapes is not null && options.InputShapes.TryGetValue(i.Name, out var s) ? s
+            : Engines.TrtEngine.InferShape(i, inputs.TryGetValue(i.Name, out var v) ? v.LongLength : 0), StringComparer.Ordinal);
+        var actual = new Engines.TrtEngine(candidate, target.ModelPath, null, false, TimeSpan.Zero, null).Run(inputs, shapes);
+
+        // Engine and network inputs and outputs correspond by position (a cache hit may serve other names).
+        var referenceInputs = target.Inputs.Select((info, i) => (Name: network.Tensors[network.Inputs[i]].Name, Value: (shapes[info.Name], inputs[info.Name])))
+                                           .ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
+        var expected = new ReferenceExecutor(network).Run(referenceInputs);
+        var outputs = actual.Select((output, o) =>
+        {
+            var reference = expected[network.Tensors[network.Outputs[o]].Name];
+            if (!reference.Shape.AsSpan().SequenceEqual(output.Shape))
+                throw new VerificationUnavailableException($"Cannot verify output '{output.Name}': the engine's shape {Shapes.Format(output.Shape)} differs from the reference's {Shapes.Format(reference.Shape)}.");
+            return new VerifiedOutput(output.Name, output.Shape, RelativeL2(output.Data, reference.Data));
+        }).ToList();
+        return new RefitVerification
+        {
+            EngineName = target.Name, Tolerance = options.Tolerance, Outputs = outputs,
+            GeneratedInputs = options.Inputs is null, Seed = options.Inputs is null ? options.Seed : null,
+        };
+    }
+
+    /// <summary>Seeded uniform values in [-1, 1) at every input's opt shape (inside the engine's profile by construction).</summary>
+    private static Dictionary<string, float[]> Generate(Engines.TrtEngine engine, int seed)
+    {
+        var random = new Random(seed);
+        return engine.Inputs.ToDictionary(i => i.Name, i =>
+        {
+            var data = new float[Shapes.ElementCount(i.OptShape)];
+            for (int k = 0; k < data.Length; k++) data[k] = (float)(random.NextDouble() * 2 - 1);
+            return data;
+        }, StringComparer.Ordinal);
+    }
+
+    /// <summary>‖actual − expected‖₂ / ‖expected‖₂ (the absolute norm when the reference is all zeros); NaN anywhere gives NaN.</summary>
+    private static double RelativeL2(float[] actual, double[] expected)
+    {
+        double difference = 0, norm = 0;
+        for (long i = 0; i < expected.LongLength; i++)
+        {
+            double d = actual[i] - expected[i];
+            difference += d * d;
+            norm += expected[i] * expected[i];
+        }
+        return norm == 0 ? Math.Sqrt(difference) : Math.Sqrt(difference / norm);
+    }
+}
