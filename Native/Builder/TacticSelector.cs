@@ -92,7 +92,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         }
         GemmTactic best = default;
         double bestTime = double.MaxValue;
-        foreach (var tactic in GemmKernels.Tactics)
+        foreach (var tactic in GemmKernels.Tactics.Where(t => t.IsSupported))
         {
             cancel.ThrowIfCancellationRequested();
             double time = Measure(prepare(tactic));

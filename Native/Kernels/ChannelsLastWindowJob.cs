@@ -52,6 +52,8 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         int channels = w.Channels;
         nint rowFloats = (nint)w.OutW * channels;
         float* x = _x + (nint)image * w.InH * w.InW * channels;
+        // Relu and Clip are applied by the blocks while in registers (and per pixel at the edges); others per row.
+        bool clampInBlock = _op == WindowOp.Depthwise && VectorMath.IsSupported && _activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
         for (int oh = row0; oh < row1; oh++)
         {
             int first = oh * w.StrideH - w.PadTop;
@@ -75,10 +77,12 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
                 int j0 = left >= 0 ? 0 : Math.Min(w.KernelW, (-left + w.DilationW - 1) / w.DilationW);
                 int j1 = Math.Max(j0, Math.Min(w.KernelW, (w.InW - left + w.DilationW - 1) / w.DilationW));
                 int countedCols = _countIncludePad ? PoolJob.PaddedCount(left, w.KernelW, w.DilationW, w.InW + w.PadRight) : j1 - j0;
-                Pixel(x, first, i0, i1, left, j0, j1, countedRows * countedCols, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels);
+                float* y = yRow + (nint)ow * channels;
+                Pixel(x, first, i0, i1, left, j0, j1, countedRows * countedCols, y, residual == null ? null : residual + (nint)ow * channels);
+                if (clampInBlock) ActivationKernels.Apply(_activation, y, y, channels);
                 ow++;
             }
-            if (_op == WindowOp.Depthwise)
+            if (_op == WindowOp.Depthwise && !clampInBlock)
                 ActivationKernels.Apply(_activation, yRow, yRow, rowFloats);
         }
     }
@@ -90,7 +94,55 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         var w = _window;
         int channels = w.Channels, kw = w.KernelW;
         nint pixelStep = (nint)w.StrideW * channels, tapStep = (nint)w.DilationW * channels;
+        bool clamp = _activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
+        float low = _activation.Kind == ActivationKind.Relu ? 0f : _activation.Alpha;
+        float high = _activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : _activation.Beta;
         int c = 0;
+        if (GemmMicroKernels.WideSupported)
+        {
+            // 512-bit lanes where the CPU has them: twice the channels per instruction.
+            var lo = Vector512.Create(low);
+            var hi = Vector512.Create(high);
+            for (; c + 16 <= channels; c += 16)
+            {
+                var seed = _bias == null ? Vector512<float>.Zero : Vector512.Load(_bias + c);
+                Vector512<float> a0 = seed, a1 = seed, a2 = seed, a3 = seed;
+                for (int i = i0; i < i1; i++)
+                {
+                    float* row = x + ((nint)(first + i * w.DilationH) * w.InW + left) * channels + c;
+                    float* weights = _weights + (nint)i * kw * channels + c;
+                    for (int j = 0; j < kw; j++, row += tapStep, weights += channels)
+                    {
+                        var k = Vector512.Load(weights);
+                        a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(row), k, a0);
+                        a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(row + pixelStep), k, a1);
+                        a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(row + 2 * pixelStep), k, a2);
+                        a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(row + 3 * pixelStep), k, a3);
+                    }
+                }
+                if (residual != null)
+                {
+                    a0 += Vector512.Load(residual + c);
+                    a1 += Vector512.Load(residual + channels + c);
+                    a2 += Vector512.Load(residual + 2 * channels + c);
+                    a3 += Vector512.Load(residual + 3 * channels + c);
+                }
+                if (clamp)
+                {
+                    // max before min, NaN kept: vmaxps/vminps return the second operand when unordered.
+                    a0 = Avx512F.Min(hi, Avx512F.Max(lo, a0));
+                    a1 = Avx512F.Min(hi, Avx512F.Max(lo, a1));
+                    a2 = Avx512F.Min(hi, Avx512F.Max(lo, a2));
+                    a3 = Avx512F.Min(hi, Avx512F.Max(lo, a3));
+                }
+                a0.Store(y + c);
+                a1.Store(y + channels + c);
+                a2.Store(y + 2 * channels + c);
+                a3.Store(y + 3 * channels + c);
+            }
+        }
+        var lo8 = Vector256.Create(low);
+        var hi8 = Vector256.Create(high);
         for (; c + 8 <= channels; c += 8)
         {
             var seed = _bias == null ? Vector256<float>.Zero : Avx.LoadVector256(_bias + c);
@@ -115,14 +167,24 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
                 a2 += Avx.LoadVector256(residual + 2 * channels + c);
                 a3 += Avx.LoadVector256(residual + 3 * channels + c);
             }
+            if (clamp)
+            {
+                a0 = VectorMath.Min(hi8, VectorMath.Max(lo8, a0));
+                a1 = VectorMath.Min(hi8, VectorMath.Max(lo8, a1));
+                a2 = VectorMath.Min(hi8, VectorMath.Max(lo8, a2));
+                a3 = VectorMath.Min(hi8, VectorMath.Max(lo8, a3));
+            }
             Avx.Store(y + c, a0);
             Avx.Store(y + channels + c, a1);
             Avx.Store(y + 2 * channels + c, a2);
             Avx.Store(y + 3 * channels + c, a3);
         }
-        if (c < channels)
-            for (int p = 0; p < Pixels; p++)
-                Pixel(x, first, i0, i1, left + p * w.StrideW, 0, kw, 0, y + p * channels, residual == null ? null : residual + p * channels, c);
+        for (int p = 0; c < channels && p < Pixels; p++)
+        {
+            float* yp = y + p * channels;
+            Pixel(x, first, i0, i1, left + p * w.StrideW, 0, kw, 0, yp, residual == null ? null : residual + p * channels, c);
+            if (clamp) ActivationKernels.Apply(_activation, yp + c, yp + c, channels - c);
+        }
     }
 
     /// <summary>One output pixel from channel <paramref name="c0"/> on, over kernel rows [i0, i1) and columns [j0, j1).</summary>

@@ -235,7 +235,7 @@ public sealed unsafe class GemmJob : IParallelTask
                     if (cols == nr)
                     {
                         if (first && seeded) Seed(c, n, i0, j0, rows, nr);
-                        GemmMicroKernels.Tile(nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, c, n, !first || seeded, bias, activation);
+                        GemmMicroKernels.Tile(tactic.Wide, nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, c, n, !first || seeded, bias, activation);
                         continue;
                     }
                     // Right edge: run the full-width kernel on a scratch tile, copy the valid columns.
@@ -243,7 +243,7 @@ public sealed unsafe class GemmJob : IParallelTask
                         CopyColumns(c, n, tile, nr, rows, cols);
                     else if (seeded)
                         Seed(tile, nr, i0, j0, rows, cols);
-                    GemmMicroKernels.Tile(nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, tile, nr, !first || seeded, bias, activation);
+                    GemmMicroKernels.Tile(tactic.Wide, nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, tile, nr, !first || seeded, bias, activation);
                     CopyColumns(tile, nr, c, n, rows, cols);
                 }
             }

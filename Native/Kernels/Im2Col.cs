@@ -66,19 +66,31 @@ public static unsafe class Im2Col
     public static void RunChannelsLast(float* x, int channels, in Window2D w, float* col)
     {
         nint run = channels * sizeof(float);
+        // Undilated taps of one kernel row are adjacent pixels: one copy of KernelW·C floats when all lie inside.
+        nint rowRun = w.DilationW == 1 ? w.KernelW * run : 0;
         for (int oh = 0; oh < w.OutH; oh++)
             for (int ow = 0; ow < w.OutW; ow++)
+            {
+                int left = ow * w.StrideW - w.PadLeft;
+                bool inside = rowRun > 0 && left >= 0 && left + w.KernelW <= w.InW;
                 for (int i = 0; i < w.KernelH; i++)
                 {
                     int ih = oh * w.StrideH - w.PadTop + i * w.DilationH;
+                    if (inside && (uint)ih < (uint)w.InH)
+                    {
+                        Buffer.MemoryCopy(x + ((nint)ih * w.InW + left) * channels, col, rowRun, rowRun);
+                        col += w.KernelW * channels;
+                        continue;
+                    }
                     for (int j = 0; j < w.KernelW; j++, col += channels)
                     {
-                        int iw = ow * w.StrideW - w.PadLeft + j * w.DilationW;
+                        int iw = left + j * w.DilationW;
                         if ((uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW)
                             Buffer.MemoryCopy(x + ((nint)ih * w.InW + iw) * channels, col, run, run);
                         else
                             new Span<float>(col, channels).Clear();
                     }
                 }
+            }
     }
 }

@@ -11,18 +11,22 @@ namespace TrtEngine.Bench;
 /// <summary>
 /// Inference latency of TrtEngine against ONNX Runtime (CPU, same machine, same process), build and cache-hit
 /// times, and refit time. Prints a Markdown table; ratios above 1 mean TrtEngine is faster.
-/// usage: TrtEngine.Bench [--quick]
+/// usage: TrtEngine.Bench [--quick] [--models name,name] [--latency-only]
+/// --models keeps only the named models; --latency-only stops after the latency and per-layer tables.
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
-        bool quick = args.Contains("--quick");
+        bool quick = args.Contains("--quick"), latencyOnly = args.Contains("--latency-only");
+        int only = Array.IndexOf(args, "--models");
+        string[]? names = only >= 0 && only + 1 < args.Length ? args[only + 1].Split(',') : null;
         string root = FindRoot();
         string shared = Path.GetFullPath(Path.Combine(root, "..", "shared", "models"));
         var models = new List<(string Name, string Path, int[] Sample, int[] Batches)> { ("tiny_mlp", Path.Combine(root, "examples", "models", "tiny_mlp.onnx"), [64], [1, 4, 64]) };
         foreach (var (name, sample, batches) in new (string, int[], int[])[] { ("mlp", [784], [1, 4, 64]), ("mobilenet_v2", [3, 224, 224], [1, 8]), ("squeezenet1_1", [3, 224, 224], [1, 8]) })
             if (File.Exists(Path.Combine(shared, name + "_v1.onnx"))) models.Add((name, Path.Combine(shared, name + "_v1.onnx"), sample, batches));
+        if (names is not null) models.RemoveAll(m => !names.Contains(m.Name));
 
         Console.WriteLine($"TrtEngine vs ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {Environment.ProcessorCount} threads, {TrtEngine.Native.Plan.HardwareInfo.CurrentInstructionSet}");
         Console.WriteLine();
@@ -35,6 +39,7 @@ public static class Program
         Console.WriteLine("Where TrtEngine spends its time at batch 1 (share of layer time by layer type):");
         Console.WriteLine();
         foreach (var model in models) Profile(model.Name, model.Path, model.Sample);
+        if (latencyOnly) return 0;
         Console.WriteLine();
         Console.WriteLine("| model | cold build ms | cache hit (load + refit) ms | refit from file ms |");
         Console.WriteLine("|---|---:|---:|---:|");
