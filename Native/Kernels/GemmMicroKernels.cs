@@ -24,24 +24,27 @@ internal static unsafe class GemmMicroKernels
     {
         if (wide && nr == 32 && WideSupported)
         {
+            bool clamp = activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
+            float low = activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha;
+            float high = activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta;
             switch (rows)
             {
-                case 1: Kernel512<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-                case 2: Kernel512<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-                case 3: Kernel512<R3>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-                case 4: Kernel512<R4>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-                case 5: Kernel512<R5>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-                case 6: Kernel512<R6>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-                case 7: Kernel512<R7>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-                case 8: Kernel512<R8>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-                case 9: Kernel512<R9>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-                case 10: Kernel512<R10>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-                case 11: Kernel512<R11>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-                case 12: Kernel512<R12>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+                case 1: Kernel512<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+                case 2: Kernel512<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+                case 3: Kernel512<R3>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+                case 4: Kernel512<R4>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+                case 5: Kernel512<R5>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+                case 6: Kernel512<R6>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+                case 7: Kernel512<R7>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+                case 8: Kernel512<R8>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+                case 9: Kernel512<R9>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+                case 10: Kernel512<R10>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+                case 11: Kernel512<R11>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+                case 12: Kernel512<R12>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
                 default: throw new ArgumentOutOfRangeException(nameof(rows), $"No {rows}x{nr} micro-kernel.");
             }
-            if (bias != null || activation.Kind != ActivationKind.Identity)
-                Finish(c, ldc, rows, nr, bias, activation);
+            if (!clamp && activation.Kind != ActivationKind.Identity)
+                Finish(c, ldc, rows, nr, null, activation);
             return;
         }
         if (!VectorMath.IsSupported || wide)
@@ -249,10 +252,13 @@ internal static unsafe class GemmMicroKernels
         }
     }
 
-    /// <summary>12 rows × 32 columns in 512-bit registers (24 accumulators of the 32 zmm registers).</summary>
+    /// <summary>
+    /// 12 rows × 32 columns in 512-bit registers (24 accumulators of the 32 zmm registers). Bias and a Relu/Clip clamp
+    /// are applied in registers before the single store: small-K convolutions are bound by their stores.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512<TRows>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate) where TRows : struct, IRowCount
+        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high) where TRows : struct, IRowCount
     {
         int rows = TRows.Value;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -335,70 +341,77 @@ internal static unsafe class GemmMicroKernels
             b += ldb;
         }
 
-        Put512(c, c00, accumulate);
-        Put512(c + 16, c01, accumulate);
+        var lo = Vector512.Create(low);
+        var hi = Vector512.Create(high);
+        float* bias16 = bias == null ? null : bias + 16;
+        Put512(c, c00, accumulate, bias, clamp, lo, hi);
+        Put512(c + 16, c01, accumulate, bias16, clamp, lo, hi);
         if (rows > 1)
         {
-            Put512(c + ldc, c10, accumulate);
-            Put512(c + ldc + 16, c11, accumulate);
+            Put512(c + ldc, c10, accumulate, bias, clamp, lo, hi);
+            Put512(c + ldc + 16, c11, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 2)
         {
-            Put512(c + 2 * ldc, c20, accumulate);
-            Put512(c + 2 * ldc + 16, c21, accumulate);
+            Put512(c + 2 * ldc, c20, accumulate, bias, clamp, lo, hi);
+            Put512(c + 2 * ldc + 16, c21, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 3)
         {
-            Put512(c + 3 * ldc, c30, accumulate);
-            Put512(c + 3 * ldc + 16, c31, accumulate);
+            Put512(c + 3 * ldc, c30, accumulate, bias, clamp, lo, hi);
+            Put512(c + 3 * ldc + 16, c31, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 4)
         {
-            Put512(c + 4 * ldc, c40, accumulate);
-            Put512(c + 4 * ldc + 16, c41, accumulate);
+            Put512(c + 4 * ldc, c40, accumulate, bias, clamp, lo, hi);
+            Put512(c + 4 * ldc + 16, c41, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 5)
         {
-            Put512(c + 5 * ldc, c50, accumulate);
-            Put512(c + 5 * ldc + 16, c51, accumulate);
+            Put512(c + 5 * ldc, c50, accumulate, bias, clamp, lo, hi);
+            Put512(c + 5 * ldc + 16, c51, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 6)
         {
-            Put512(c + 6 * ldc, c60, accumulate);
-            Put512(c + 6 * ldc + 16, c61, accumulate);
+            Put512(c + 6 * ldc, c60, accumulate, bias, clamp, lo, hi);
+            Put512(c + 6 * ldc + 16, c61, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 7)
         {
-            Put512(c + 7 * ldc, c70, accumulate);
-            Put512(c + 7 * ldc + 16, c71, accumulate);
+            Put512(c + 7 * ldc, c70, accumulate, bias, clamp, lo, hi);
+            Put512(c + 7 * ldc + 16, c71, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 8)
         {
-            Put512(c + 8 * ldc, c80, accumulate);
-            Put512(c + 8 * ldc + 16, c81, accumulate);
+            Put512(c + 8 * ldc, c80, accumulate, bias, clamp, lo, hi);
+            Put512(c + 8 * ldc + 16, c81, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 9)
         {
-            Put512(c + 9 * ldc, c90, accumulate);
-            Put512(c + 9 * ldc + 16, c91, accumulate);
+            Put512(c + 9 * ldc, c90, accumulate, bias, clamp, lo, hi);
+            Put512(c + 9 * ldc + 16, c91, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 10)
         {
-            Put512(c + 10 * ldc, c100, accumulate);
-            Put512(c + 10 * ldc + 16, c101, accumulate);
+            Put512(c + 10 * ldc, c100, accumulate, bias, clamp, lo, hi);
+            Put512(c + 10 * ldc + 16, c101, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 11)
         {
-            Put512(c + 11 * ldc, c110, accumulate);
-            Put512(c + 11 * ldc + 16, c111, accumulate);
+            Put512(c + 11 * ldc, c110, accumulate, bias, clamp, lo, hi);
+            Put512(c + 11 * ldc + 16, c111, accumulate, bias16, clamp, lo, hi);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put512(float* c, Vector512<float> value, bool accumulate)
+    private static void Put512(float* c, Vector512<float> value, bool accumulate, float* bias, bool clamp, Vector512<float> low, Vector512<float> high)
     {
         if (accumulate)
             value += Vector512.Load(c);
+        if (bias != null)
+            value += Vector512.Load(bias);
+        if (clamp)
+            value = Avx512F.Min(high, Avx512F.Max(low, value)); // max first, NaN kept (as VectorMath's clamp)
         value.Store(c);
     }
 
