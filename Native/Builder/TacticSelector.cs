@@ -82,6 +82,11 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
 
     private (GemmTactic Tactic, double Microseconds, bool Timed) Choose(string signature, GemmTactic heuristic, Func<GemmTactic, Action> prepare, CancellationToken cancel)
     {
+        if (config.ForceTactic is { } forced)
+        {
+            var tactic = GemmKernels.Tactics.FirstOrDefault(t => t.Name == forced);
+            return tactic.Name == forced ? (tactic, 0, false) : throw new ArgumentException($"There is no GEMM tactic '{forced}'.");
+        }
         if (config.OptimizationLevel == 0) return (heuristic, 0, false);
         signature += $" isa={hardware.InstructionSet} threads={hardware.Threads}";
         var cache = config.TimingCache;

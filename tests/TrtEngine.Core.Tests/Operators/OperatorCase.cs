@@ -1,5 +1,7 @@
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
+using TrtEngine.Native.Builder;
+using TrtEngine.Native.Plan;
 using TrtEngine.Testing.Metrics;
 using TrtEngine.Testing.Onnx;
 using TrtEngine.Testing.Oracle;
@@ -35,11 +37,8 @@ internal sealed class OperatorCase
     }
 
     /// <summary>Converts, runs both, and returns the largest relative L2 error over the outputs (shapes must agree).</summary>
-    public double Compare(int optimizationLevel = 1)
+    public double Compare(int optimizationLevel = 1) => Compare((bytes, feeds) =>
     {
-        byte[] bytes = Model.ToBytes();
-        var feeds = _inputs.ToDictionary(i => i.Key, i => (i.Value, PositiveOr(ErrorMetrics.RandomValues(_seed++, i.Value.Aggregate(1L, (a, d) => a * d)))));
-        var expected = OrtOracle.Run(bytes, feeds);
         using var dir = new TempDirectory();
         string path = dir.File("model.onnx");
         File.WriteAllBytes(path, bytes);
@@ -50,12 +49,36 @@ internal sealed class OperatorCase
             engine.Export(plan, includeWeights: true);
             engine = Engines.TrtEngine.Import(plan.ToArray());
         }
-        var actual = engine.Run(feeds.ToDictionary(f => f.Key, f => f.Value.Item2), feeds.ToDictionary(f => f.Key, f => f.Value.Value));
+        Plan = engine.Native.Plan;
+        return engine.Run(feeds.ToDictionary(f => f.Key, f => f.Value.Data), feeds.ToDictionary(f => f.Key, f => f.Value.Shape))
+            .ToDictionary(o => o.Name, o => (o.Shape, o.Data));
+    });
+
+    /// <summary>As <see cref="Compare(int)"/>, with the engine built by the Native builder under <paramref name="config"/>.</summary>
+    public double Compare(BuilderConfig config) => Compare((bytes, feeds) =>
+    {
+        var engine = Native.Builder.EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(bytes, null), "model"), config);
+        Plan = engine.Plan;
+        var context = engine.CreateExecutionContext();
+        float[][] inputs = Plan.Inputs.Select((_, i) => feeds[Plan.InputName(i)].Data).ToArray();
+        float[][] outputs = Plan.Outputs.Select((_, i) => new float[context.GetOutputShape(i).Aggregate(1L, (a, d) => a * d)]).ToArray();
+        context.Execute(inputs, outputs);
+        return Plan.Outputs.Select((_, i) => (Plan.OutputName(i), context.GetOutputShape(i), outputs[i])).ToDictionary(o => o.Item1, o => (o.Item2, o.Item3));
+    });
+
+    /// <summary>The plan of the engine the last comparison ran.</summary>
+    public EnginePlan? Plan { get; private set; }
+
+    private double Compare(Func<byte[], Dictionary<string, (int[] Shape, float[] Data)>, Dictionary<string, (int[] Shape, float[] Data)>> run)
+    {
+        byte[] bytes = Model.ToBytes();
+        var feeds = _inputs.ToDictionary(i => i.Key, i => (i.Value, PositiveOr(ErrorMetrics.RandomValues(_seed++, i.Value.Aggregate(1L, (a, d) => a * d)))));
+        var expected = OrtOracle.Run(bytes, feeds);
         double worst = 0;
-        foreach (var output in actual)
+        foreach (var (name, (shape, data)) in run(bytes, feeds))
         {
-            Assert.Equal(expected[output.Name].Shape, output.Shape);
-            worst = Math.Max(worst, ErrorMetrics.RelativeL2(output.Data, expected[output.Name].Data));
+            Assert.Equal(expected[name].Shape, shape);
+            worst = Math.Max(worst, ErrorMetrics.RelativeL2(data, expected[name].Data));
         }
         return worst;
     }
@@ -64,10 +87,14 @@ internal sealed class OperatorCase
     public bool RoundTripPlan { get; set; }
 
     /// <summary>Compares with ONNX Runtime and fails above the operator tolerance, relative L2 ≤ 1e-5.</summary>
-    public void AssertMatchesOnnxRuntime(int optimizationLevel = 1)
+    public void AssertMatchesOnnxRuntime(int optimizationLevel = 1) => AssertWithinTolerance(Compare(optimizationLevel));
+
+    /// <summary>As <see cref="AssertMatchesOnnxRuntime(int)"/>, built by the Native builder under <paramref name="config"/>.</summary>
+    public void AssertMatchesOnnxRuntime(BuilderConfig config) => AssertWithinTolerance(Compare(config));
+
+    private static void AssertWithinTolerance(double error)
     {
         const double tolerance = 1e-5;
-        double error = Compare(optimizationLevel);
         Assert.True(error <= tolerance, $"relative L2 error {error:E2} > {tolerance:E0}");
     }
 
