@@ -76,11 +76,12 @@ public static class Program
         var feeds = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(input, ortInput) };
         float[] ortOut = [];
         float[] ours = [];
-        var (trt, ort) = Medians(iterations, () => ours = engine.Run(inputs, shapes)[0].Data, () =>
+        double[] medians = Medians(iterations, () => ours = engine.Run(inputs, shapes)[0].Data, () =>
         {
             using var results = session.Run(feeds);
             ortOut = results[0].AsEnumerable<float>().ToArray();
         });
+        double trt = medians[0], ort = medians[1];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {batch} | {trt:F1} | {ort:F1} | {ort / trt:F2}× | {ErrorMetrics.RelativeL2(ours, ortOut):E1} |"));
     }
@@ -156,49 +157,27 @@ public static class Program
     /// Median microseconds per call after a one-second warm-up (.NET compiles hot code fully only after it has run a
     /// while), over the given number of calls or five seconds, whichever ends first.
     /// </summary>
-    private static double Median(int iterations, Action run)
-    {
-        var warmup = Stopwatch.StartNew();
-        while (warmup.ElapsedMilliseconds < 1000) run();
-        var times = new List<double>(iterations);
-        var budget = Stopwatch.StartNew();
-        while (times.Count < iterations && (times.Count < 5 || budget.ElapsedMilliseconds < 5000))
-        {
-            long start = Stopwatch.GetTimestamp();
-            run();
-            times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-        }
-        times.Sort();
-        return times[times.Count / 2];
-    }
+    private static double Median(int iterations, Action run) => Medians(iterations, run)[0];
 
     /// <summary>
-    /// Median microseconds per call of two actions run alternately (one call of each per round), so load from other
-    /// processes on a shared machine falls on both alike; warm-up and limits as <see cref="Median"/>.
+    /// <see cref="Median"/> of several actions run alternately (one call of each per round), so load from other
+    /// processes on a shared machine falls on all of them alike; the warm-up and time limit grow with their number.
     /// </summary>
-    private static (double A, double B) Medians(int iterations, Action a, Action b)
+    private static double[] Medians(int iterations, params Action[] runs)
     {
         var warmup = Stopwatch.StartNew();
-        while (warmup.ElapsedMilliseconds < 2000)
-        {
-            a();
-            b();
-        }
-        var timesA = new List<double>(iterations);
-        var timesB = new List<double>(iterations);
+        while (warmup.ElapsedMilliseconds < 1000 * runs.Length)
+            foreach (var run in runs) run();
+        var times = runs.Select(_ => new List<double>(iterations)).ToArray();
         var budget = Stopwatch.StartNew();
-        while (timesA.Count < iterations && (timesA.Count < 5 || budget.ElapsedMilliseconds < 10000))
-        {
-            long start = Stopwatch.GetTimestamp();
-            a();
-            timesA.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-            start = Stopwatch.GetTimestamp();
-            b();
-            timesB.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-        }
-        timesA.Sort();
-        timesB.Sort();
-        return (timesA[timesA.Count / 2], timesB[timesB.Count / 2]);
+        while (times[0].Count < iterations && (times[0].Count < 5 || budget.ElapsedMilliseconds < 5000 * runs.Length))
+            for (int r = 0; r < runs.Length; r++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                runs[r]();
+                times[r].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+        return times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
     }
 
     private static string FindRoot()
