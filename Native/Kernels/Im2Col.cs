@@ -60,15 +60,16 @@ public static unsafe class Im2Col
 
     /// <summary>
     /// col[oh·OutW + ow, (i·KernelW + j)·C + c] = x[oh·StrideH − PadTop + i·DilationH, ow·StrideW − PadLeft + j·DilationW, c],
-    /// 0 outside the input; x is one HWC image. Each tap copies a contiguous run of C floats.
+    /// 0 outside the input, for output rows [oh0, oh1); x is one HWC image. Each tap copies a contiguous run of C floats.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunChannelsLast(float* x, int channels, in Window2D w, float* col)
+    public static void RunChannelsLast(float* x, int channels, in Window2D w, float* col, int oh0, int oh1)
     {
         nint run = channels * sizeof(float);
         // Undilated taps of one kernel row are adjacent pixels: one copy of KernelW·C floats when all lie inside.
         nint rowRun = w.DilationW == 1 ? w.KernelW * run : 0;
-        for (int oh = 0; oh < w.OutH; oh++)
+        col += (nint)oh0 * w.OutW * w.KernelH * w.KernelW * channels;
+        for (int oh = oh0; oh < oh1; oh++)
             for (int ow = 0; ow < w.OutW; ow++)
             {
                 int left = ow * w.StrideW - w.PadLeft;

@@ -170,7 +170,7 @@ public sealed class ConvLayer : Layer
         long inImage = (long)x[1] * x[2] * x[3], outImage = (long)y[1] * p;
         for (int n = 0; n < x[0]; n++)
         {
-            Im2Col.RunChannelsLast(px + n * inImage, x[1], window, frame.Workspace);
+            s.Unfold.RunChannelsLast(px + n * inImage, x[1], window, frame.Workspace, frame.Pool);
             s.Gemm.Run(tactic, frame.Workspace, p, k, false, pw, y[1], bias, Activation, py + n * outImage, frame.Pool,
                 residual == null ? null : residual + n * outImage);
         }
@@ -211,5 +211,6 @@ public sealed class ConvLayer : Layer
         public GemmJob Gemm { get; } = new();
         public DepthwiseConvJob Depthwise { get; } = new();
         public ChannelsLastWindowJob Window { get; } = new();
+        public Im2ColJob Unfold { get; } = new();
     }
 }
