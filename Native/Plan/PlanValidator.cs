@@ -100,9 +100,13 @@ internal static class PlanValidator
         Check(conv.W.IsWeight && plan.Weights[conv.W.Index].Shape is [var outC, _, var kh, var kw] && kh == conv.KernelH && kw == conv.KernelW && outC % conv.Groups == 0,
               $"Conv layer '{conv.Name}' does not read a 4-D weight of its kernel size");
         Check(!conv.X.IsWeight, $"Conv layer '{conv.Name}' reads a weight as its input");
+        int[] shape = plan.Weights[conv.W.Index].Shape;
         var recipe = plan.Weights[conv.W.Index].Recipe;
+        // The channels-last kernels read the packed weight at the lengths its shape and tactic imply.
         Check(conv.ChannelsLast
-                  ? recipe.Kind == RecipeKind.PackConv && recipe.Ints[0] == (int)conv.Packing(plan.Weights[conv.W.Index].Shape) && (conv.Packing(plan.Weights[conv.W.Index].Shape) == ConvPacking.Depthwise || recipe.Ints[4] == conv.TacticId)
+                  ? conv.SupportsChannelsLast(shape) && recipe.Kind == RecipeKind.PackConv && recipe.Ints[0] == (int)conv.Packing(shape) &&
+                    recipe.Ints[1] == shape[0] && recipe.Ints[2] == shape[1] * conv.KernelH * conv.KernelW && recipe.Ints[3] == conv.KernelH * conv.KernelW &&
+                    (conv.Packing(shape) == ConvPacking.Depthwise || recipe.Ints[4] == conv.TacticId)
                   : recipe.Kind != RecipeKind.PackConv,
               $"Conv layer '{conv.Name}' does not read a weight packed for its layout and tactic");
         Check(conv.Bias.IsNone || (conv.Bias.IsWeight && plan.Weights[conv.Bias.Index].Length == plan.Weights[conv.W.Index].Shape[0]),

@@ -73,14 +73,10 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
                 break;
             case RecipeKind.PackConv:
             {
-                float[] weight = src;
-                if (sources.Count == 3)
-                {
-                    weight = new float[src.Length];
-                    FoldBatchNorm(src, sources[1], sources[2], Floats[0], weight);
-                }
-                fixed (float* w = weight, d = result)
-                    ConvWeightPacking.Pack(w, weight.Length, (ConvPacking)Ints[0], Ints[1], Ints[2], Ints[3], Ints[4], d);
+                // Folding multiplies by the same float factor as FoldBatchNormWeight, so fold-then-pack is exact.
+                float[]? factors = sources.Count == 3 ? FoldFactors(sources[1], sources[2], Floats[0]) : null;
+                fixed (float* w = src, f = factors, d = result)
+                    ConvWeightPacking.Pack(w, src.Length, (ConvPacking)Ints[0], Ints[1], Ints[2], Ints[3], Ints[4], f, d);
                 break;
             }
             case RecipeKind.FoldBatchNormBias:
@@ -104,12 +100,18 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
     /// <summary>w[o, …] × scale[o] / √(variance[o] + ε) into result.</summary>
     private static void FoldBatchNorm(float[] w, float[] scale, float[] variance, float epsilon, float[] result)
     {
+        float[] factors = FoldFactors(scale, variance, epsilon);
         int perChannel = w.Length / scale.Length;
-        for (int o = 0; o < scale.Length; o++)
-        {
-            float factor = (float)(scale[o] / Math.Sqrt(variance[o] + (double)epsilon));
-            for (int i = 0; i < perChannel; i++) result[o * perChannel + i] = w[o * perChannel + i] * factor;
-        }
+        for (int o = 0; o < factors.Length; o++)
+            for (int i = 0; i < perChannel; i++) result[o * perChannel + i] = w[o * perChannel + i] * factors[o];
+    }
+
+    /// <summary>scale[o] / √(variance[o] + ε), the per-output-channel factor of a folded BatchNormalization.</summary>
+    private static float[] FoldFactors(float[] scale, float[] variance, float epsilon)
+    {
+        var factors = new float[scale.Length];
+        for (int o = 0; o < factors.Length; o++) factors[o] = (float)(scale[o] / Math.Sqrt(variance[o] + (double)epsilon));
+        return factors;
     }
 
     public override string ToString() => Kind switch
