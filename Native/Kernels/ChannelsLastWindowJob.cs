@@ -198,6 +198,25 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         // An average over no counted position is 0 (ONNX Runtime's value for windows wholly in the padding).
         float scale = op == WindowOp.Average ? (counted == 0 ? 0f : 1f / counted) : 1f;
         int c = c0;
+        if (op != WindowOp.Depthwise && GemmMicroKernels.WideSupported)
+        {
+            // Pools run every output through here: 512-bit lanes where the CPU has them.
+            for (; c + 16 <= channels; c += 16)
+            {
+                var acc = Vector512.Create(empty);
+                for (int i = i0; i < i1; i++)
+                {
+                    float* row = x + ((nint)(first + i * w.DilationH) * w.InW + left) * channels + c;
+                    for (int j = j0; j < j1; j++)
+                    {
+                        var v = Vector512.Load(row + (nint)j * w.DilationW * channels);
+                        acc = op == WindowOp.Max ? Avx512F.Max(acc, v) : acc + v;
+                    }
+                }
+                if (op == WindowOp.Average) acc *= Vector512.Create(scale);
+                acc.Store(y + c);
+            }
+        }
         if (VectorMath.IsSupported)
         {
             for (; c + 8 <= channels; c += 8)

@@ -76,7 +76,7 @@ public sealed class ChannelsLastTests
     [InlineData("GlobalMaxPool", 0, 0, 0, 0, 0)]
     public void Pool_after_a_convolution(string op, int k, int stride, int pad, int ceil, int countIncludePad)
     {
-        var c = new OperatorCase().Input("x", 2, 5, 12, 11).Weight("w", 19, 5, 3, 3);
+        var c = new OperatorCase().Input("x", 2, 5, 12, 11).Weight("w", 27, 5, 3, 3); // 27 = 16 + 8 + 3 lanes
         c.Model.AddNode("Conv", ["x", "w"], ["h"]);
         if (op.StartsWith("Global", StringComparison.Ordinal))
             c.Model.AddNode(op, ["h"], ["p"]);
