@@ -11,14 +11,19 @@ namespace TrtEngine.Bench;
 /// <summary>
 /// Inference latency of TrtEngine against ONNX Runtime (CPU, same machine, same process), build and cache-hit
 /// times, and refit time. Prints a Markdown table; ratios above 1 mean TrtEngine is faster.
-/// usage: TrtEngine.Bench [--quick] [--models name,name] [--latency-only]
-/// --models keeps only the named models; --latency-only stops after the latency and per-layer tables.
+/// usage: TrtEngine.Bench [--quick] [--models name,name] [--latency-only] [--single-thread]
+/// --models keeps only the named models; --latency-only stops after the latency and per-layer tables;
+/// --single-thread runs both on one thread and times the calling thread's CPU time instead of the wall clock, which
+/// other processes on a busy machine disturb far less (Linux; elsewhere the wall clock).
 /// </summary>
 public static class Program
 {
+    private static bool s_singleThread;
+
     public static int Main(string[] args)
     {
         bool quick = args.Contains("--quick"), latencyOnly = args.Contains("--latency-only");
+        s_singleThread = args.Contains("--single-thread");
         int only = Array.IndexOf(args, "--models");
         string[]? names = only >= 0 && only + 1 < args.Length ? args[only + 1].Split(',') : null;
         string root = FindRoot();
@@ -28,7 +33,7 @@ public static class Program
             if (File.Exists(Path.Combine(shared, name + "_v1.onnx"))) models.Add((name, Path.Combine(shared, name + "_v1.onnx"), sample, batches));
         if (names is not null) models.RemoveAll(m => !names.Contains(m.Name));
 
-        Console.WriteLine($"TrtEngine vs ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {Environment.ProcessorCount} threads, {TrtEngine.Native.Plan.HardwareInfo.CurrentInstructionSet}");
+        Console.WriteLine($"TrtEngine vs ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {(s_singleThread ? "1 thread, CPU time" : $"{Environment.ProcessorCount} threads")}, {TrtEngine.Native.Plan.HardwareInfo.CurrentInstructionSet}");
         Console.WriteLine();
         Console.WriteLine("| model | batch | TrtEngine µs | ONNX Runtime µs | speed-up | rel. L2 vs ORT |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
@@ -62,6 +67,7 @@ public static class Program
         var engine = EngineConverter.Convert(path, new ConversionSettings
         {
             UseCache = false,
+            Threads = s_singleThread ? 1 : null,
             MinShapes = new Dictionary<string, int[]> { [input] = [1, .. sample] },
             OptShapes = new Dictionary<string, int[]> { [input] = shape },
             MaxShapes = new Dictionary<string, int[]> { [input] = [Math.Max(batch, 64), .. sample] },
@@ -71,7 +77,9 @@ public static class Program
         var shapes = new Dictionary<string, int[]> { [input] = shape };
 
         // ONNX Runtime with its defaults: all graph optimisations, one intra-op thread per core.
-        using var session = new InferenceSession(path);
+        using var options = new SessionOptions();
+        if (s_singleThread) options.IntraOpNumThreads = options.InterOpNumThreads = 1;
+        using var session = new InferenceSession(path, options);
         var ortInput = new DenseTensor<float>(x, shape);
         var feeds = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(input, ortInput) };
         float[] ortOut = [];
@@ -173,11 +181,19 @@ public static class Program
         while (times[0].Count < iterations && (times[0].Count < 5 || budget.ElapsedMilliseconds < 5000 * runs.Length))
             for (int r = 0; r < runs.Length; r++)
             {
-                long start = Stopwatch.GetTimestamp();
+                double start = Now();
                 runs[r]();
-                times[r].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                times[r].Add(Now() - start);
             }
         return times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
+    }
+
+    /// <summary>Microseconds: the calling thread's CPU time with --single-thread on Linux, else the wall clock.</summary>
+    private static double Now()
+    {
+        if (s_singleThread && OperatingSystem.IsLinux() && ThreadCpuTime.Read(out var time) == 0)
+            return time.Seconds * 1e6 + time.Nanoseconds / 1e3;
+        return Stopwatch.GetTimestamp() * 1e6 / Stopwatch.Frequency;
     }
 
     private static string FindRoot()
