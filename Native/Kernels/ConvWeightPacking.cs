@@ -30,14 +30,26 @@ public static unsafe class ConvWeightPacking
         int nr = tactic.Nr, inC = k / taps;
         if (outChannels % nr != 0)
             new Span<float>(packed + (nint)(outChannels / nr) * nr * k, nr * k).Clear(); // the padding columns of the last panel
-        for (int o = 0; o < outChannels; o++)
+        // Output channel o is column o % nr of panel o / nr; its row t·inC + c takes w[o, c, t]. The rows go in blocks
+        // whose nr-wide slice of the panel stays in L1 while every column of the panel is written into it.
+        const int RowBlock = 64;
+        for (int o0 = 0; o0 < outChannels; o0 += nr)
         {
-            // Output channel o is column o % nr of panel o / nr; its row t·inC + c takes w[o, c, t].
-            float* src = w + (nint)o * k, column = packed + (nint)(o / nr) * nr * k + o % nr;
-            float factor = factors == null ? 1f : factors[o];
-            for (int c = 0; c < inC; c++, src += taps)
-                for (int t = 0; t < taps; t++)
-                    column[((nint)t * inC + c) * nr] = factors == null ? src[t] : src[t] * factor;
+            float* panel = packed + (nint)(o0 / nr) * nr * k;
+            int columns = Math.Min(nr, outChannels - o0);
+            for (int t = 0; t < taps; t++)
+                for (int c0 = 0; c0 < inC; c0 += RowBlock)
+                {
+                    int c1 = Math.Min(inC, c0 + RowBlock);
+                    for (int j = 0; j < columns; j++)
+                    {
+                        float* src = w + (nint)(o0 + j) * k + t;
+                        float* dst = panel + ((nint)t * inC) * nr + j;
+                        float factor = factors == null ? 1f : factors[o0 + j];
+                        for (int c = c0; c < c1; c++)
+                            dst[(nint)c * nr] = factors == null ? src[(nint)c * taps] : src[(nint)c * taps] * factor;
+                    }
+                }
         }
     }
 }
