@@ -81,11 +81,7 @@ public sealed class ChannelsLastTests
         if (op.StartsWith("Global", StringComparison.Ordinal))
             c.Model.AddNode(op, ["h"], ["p"]);
         else
-        {
-            var attributes = new List<(string, object)> { ("kernel_shape", new long[] { k, k }), ("strides", new long[] { stride, stride }), ("pads", new long[] { pad, pad, pad, pad }), ("ceil_mode", (long)ceil) };
-            if (op == "AveragePool") attributes.Add(("count_include_pad", (long)countIncludePad));
-            c.Model.AddNode(op, ["h"], ["p"], [.. attributes]);
-        }
+            c.Model.AddNode(op, ["h"], ["p"], ConvolutionTests.PoolAttributes(op, k, stride, pad, ceil, countIncludePad));
         LeaveRegion(c, "p", "y").AssertMatchesOnnxRuntime();
         Assert.Contains(c.Plan!.Layers, l => l is PoolLayer { ChannelsLast: true });
     }
