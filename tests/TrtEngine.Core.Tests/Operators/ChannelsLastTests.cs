@@ -1,4 +1,5 @@
 using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
 using TrtEngine.Native.Builder;
 using TrtEngine.Native.Kernels;
@@ -117,6 +118,31 @@ public sealed class ChannelsLastTests
         LeaveRegion(c, "s", "y").AssertMatchesOnnxRuntime(new BuilderConfig { ForceTactic = tactic });
         Assert.All(c.Plan!.Layers.OfType<ConvLayer>(), conv => Assert.Equal(tactic, conv.Tactic));
         AssertChannelsLast(c.Plan!);
+    }
+
+    [Fact]
+    public void Outputs_do_not_depend_on_the_thread_count()
+    {
+        // Every output element is summed by one thread in one order, however the work is shared out.
+        var c = new OperatorCase().Input("x", 2, 24, 30, 30).Weight("w1", 48, 24, 3, 3).Weight("w2", 48, 1, 3, 3).Weight("w3", 40, 48, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w1"], ["a"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Conv", ["a", "w2"], ["b"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 48L));
+        c.Model.AddNode("Conv", ["b", "w3"], ["d"]);
+        c.Model.AddNode("MaxPool", ["d"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
+        LeaveRegion(c, "p", "y");
+        var model = OnnxModel.Parse(c.Model.ToBytes(), null);
+        float[] x = ErrorMetrics.RandomValues(9, 2 * 24 * 30 * 30);
+        float[] Run(int threads)
+        {
+            var engine = EngineBuilder.Build(OnnxImporter.Import(model, "m"), new BuilderConfig { Threads = threads, ForceTactic = "avx512_mr12_nr32" });
+            var context = engine.CreateExecutionContext();
+            var y = new float[context.GetOutputShape(0).Aggregate(1, (a, d) => a * d)];
+            context.Execute([x], [y]);
+            return y;
+        }
+        float[] one = Run(1);
+        Assert.Equal(one, Run(2));
+        Assert.Equal(one, Run(3));
     }
 
     [Fact]
