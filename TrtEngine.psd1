@@ -22,6 +22,10 @@
         'Test-TrtCache'
         'Get-TrtCacheOption'
         'Set-TrtCacheOption'
+        'Lock-TrtCache'
+        'Unlock-TrtCache'
+        'Import-TrtTensor'
+        'Export-TrtTensor'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -8,6 +8,7 @@
            prints one summary line.
     Demo   builds and runs examples/Quickstart.ps1 in a fresh pwsh.
     Bench  builds and runs tests/TrtEngine.Bench; extra arguments are passed through.
+    Screens builds and renders the README's captures of the main views (tools/New-ReadmeScreens.ps1).
     Clean  removes out/.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
@@ -20,7 +21,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Screens', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Release', 'Debug')]
@@ -227,6 +228,11 @@ switch ($Task) {
         Invoke-Build
         dotnet run -c $Configuration --project (Join-Path $root 'tests/TrtEngine.Bench') -- @BenchArguments
         Assert-ExitCode 'TrtEngine.Bench'
+    }
+    'Screens' {
+        Invoke-Build
+        Invoke-FreshPwsh @('-File', (Join-Path $root 'tools/New-ReadmeScreens.ps1'))
+        Assert-ExitCode 'tools/New-ReadmeScreens.ps1'
     }
     'Clean' {
         if (Test-Path $out) { Remove-Item $out -Recurse -Force }

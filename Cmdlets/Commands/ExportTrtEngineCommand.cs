@@ -41,18 +41,7 @@ public sealed class ExportTrtEngineCommand : TrtCmdletBase
             if (!ShouldProcess(path, $"Export engine '{Engine.Name}' {(ExcludeWeights ? "without" : "with")} weights")) return;
             if (!ExcludeWeights && !Engine.HasWeights)
                 WriteWarning($"Engine '{Engine.Name}' has no weights; the exported plan is weight-stripped.");
-            // Write beside the target, then rename: a failed export never leaves half a file.
-            string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            try
-            {
-                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-                    Engine.Export(stream, !ExcludeWeights);
-                File.Move(temp, path, overwrite: true);
-            }
-            finally
-            {
-                if (File.Exists(temp)) File.Delete(temp);
-            }
+            WriteAtomically(path, stream => Engine.Export(stream, !ExcludeWeights));
             if (PassThru) WriteObject(new FileInfo(path));
         }
         catch (Exception e)

@@ -32,11 +32,7 @@ public sealed class GetTrtCacheCommand : TrtCmdletBase
             return;
         }
         var entries = store.List();
-        var patterns = (Key ?? ["*"]).Select(k => new WildcardPattern(k, WildcardOptions.IgnoreCase)).ToArray();
-        foreach (var entry in entries.Where(e => patterns.Any(p => p.IsMatch(e.Key))).OrderByDescending(e => e.LastAccessed))
+        foreach (var entry in (Key is null ? entries : MatchKeys(store, entries, Key)).OrderByDescending(e => e.LastAccessed))
             WriteObject(entry);
-        foreach (string key in Key ?? [])
-            if (!WildcardPattern.ContainsWildcardCharacters(key) && !entries.Any(e => string.Equals(e.Key, key, StringComparison.OrdinalIgnoreCase)))
-                WriteError(ErrorRecords.NotFound("CacheEntryNotFound", $"No cache entry with key '{key}' in {store.Directory}.", key));
     }
 }

@@ -5,7 +5,7 @@ using TrtEngine.Core.Engines;
 
 namespace TrtEngine.Cmdlets.Commands;
 
-/// <summary>Runs an engine on named inputs and writes one tensor per output.</summary>
+/// <summary>Runs an engine on named inputs (arrays, tensors or .npy files) and writes one tensor per output.</summary>
 [Cmdlet(VerbsLifecycle.Invoke, "TrtEngine")]
 [OutputType(typeof(TrtTensor))]
 public sealed class InvokeTrtEngineCommand : TrtCmdletBase
@@ -14,16 +14,19 @@ public sealed class InvokeTrtEngineCommand : TrtCmdletBase
     public Core.Engines.TrtEngine Engine { get; set; } = null!;
 
     [Parameter(Mandatory = true, Position = 1)]
+    [ArgumentCompleter(typeof(InputNameCompleter))]
     public Hashtable Input { get; set; } = null!;
 
     [Parameter]
+    [ArgumentCompleter(typeof(InputNameCompleter))]
     public Hashtable? InputShape { get; set; }
 
     protected override void ProcessRecord()
     {
         try
         {
-            var outputs = Engine.Run(InputConversion.ToFloatArrays(Input, nameof(Input)), InputConversion.ToShapes(InputShape, nameof(InputShape)));
+            var (data, shapes) = InputConversion.ToEngineInputs(Input, InputShape, path => ResolveFile(path, literal: false, "TensorFileNotFound"));
+            var outputs = Engine.Run(data, shapes);
             foreach (var output in outputs) WriteObject(output);
         }
         catch (Exception e)

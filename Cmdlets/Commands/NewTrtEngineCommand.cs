@@ -16,15 +16,19 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
     public string? WeightsPath { get; set; }
 
     [Parameter]
+    [ArgumentCompleter(typeof(InputNameCompleter))]
     public Hashtable? InputShape { get; set; }
 
     [Parameter]
+    [ArgumentCompleter(typeof(InputNameCompleter))]
     public Hashtable? MinShape { get; set; }
 
     [Parameter]
+    [ArgumentCompleter(typeof(InputNameCompleter))]
     public Hashtable? OptShape { get; set; }
 
     [Parameter]
+    [ArgumentCompleter(typeof(InputNameCompleter))]
     public Hashtable? MaxShape { get; set; }
 
     [Parameter]

@@ -6,21 +6,14 @@ namespace TrtEngine.Cmdlets.Commands;
 
 /// <summary>
 /// Removes cache entries: piped from Get-TrtCache (each from the cache it came from), by key with wildcards, by last
-/// access or size, or all of them.
+/// access or size, or all of them. Pinned entries need -Force: bulk removals skip them (saying so in -Verbose), and
+/// naming one explicitly is a CacheEntryPinned error.
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "TrtCache", SupportsShouldProcess = true, DefaultParameterSetName = KeySet)]
 [OutputType(typeof(void))]
-public sealed class RemoveTrtCacheCommand : TrtCmdletBase
+public sealed class RemoveTrtCacheCommand : CacheEntryCmdletBase
 {
-    private const string KeySet = "Key", InputObjectSet = "InputObject", FilterSet = "Filter", AllSet = "All";
-
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
-    public TrtCacheEntry[] InputObject { get; set; } = [];
-
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = KeySet)]
-    [SupportsWildcards]
-    [ArgumentCompleter(typeof(CacheKeyCompleter))]
-    public string[] Key { get; set; } = [];
+    private const string FilterSet = "Filter", AllSet = "All";
 
     /// <summary>Removes the entries last used before this time.</summary>
     [Parameter(ParameterSetName = FilterSet)]
@@ -39,11 +32,15 @@ public sealed class RemoveTrtCacheCommand : TrtCmdletBase
     [Parameter(ParameterSetName = AllSet)]
     public string? CacheDirectory { get; set; }
 
+    /// <summary>Remove pinned entries too.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == InputObjectSet)
         {
-            foreach (var entry in InputObject) Remove(OpenCache(entry.CacheDirectory), entry);
+            foreach (var entry in InputObject) Remove(OpenCache(entry.CacheDirectory), entry, named: true);
             return;
         }
         var store = OpenCache(CacheDirectory);
@@ -53,30 +50,45 @@ public sealed class RemoveTrtCacheCommand : TrtCmdletBase
             if (ParameterSetName == FilterSet && LastAccessedBefore is null && LargerThan is null)
                 throw new PSArgumentException("Give -LastAccessedBefore, -LargerThan or both (or -All to empty the cache).");
             foreach (var entry in entries.Where(e => All || ((LastAccessedBefore is null || e.LastAccessed < LastAccessedBefore) && (LargerThan is null || e.SizeBytes > LargerThan))))
-                Remove(store, entry);
+                Remove(store, entry, named: false);
             return;
         }
-        foreach (string key in Key)
-        {
-            var pattern = new WildcardPattern(key, WildcardOptions.IgnoreCase);
-            var matches = entries.Where(e => pattern.IsMatch(e.Key)).ToList();
-            if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(key))
-                WriteError(ErrorRecords.NotFound("CacheEntryNotFound", $"No cache entry with key '{key}' in {store.Directory}.", key));
-            foreach (var entry in matches) Remove(store, entry);
-        }
+        foreach (var entry in MatchKeys(store, entries, Key)) Remove(store, entry, named: true);
     }
 
-    private void Remove(DiskEngineStore store, TrtCacheEntry entry)
+    /// <param name="named">The user named this entry (piped it or gave its key): a pin is an error rather than a silent skip.</param>
+    private void Remove(DiskEngineStore store, TrtCacheEntry entry, bool named)
     {
-        if (!ShouldProcess($"{entry.Key} ({entry.ModelName}) in {store.Directory}", "Remove cache entry")) return;
+        // The piped object is a snapshot: ask the store whether the entry is pinned now.
+        if (!Force && (store.Find(entry.Key)?.Pinned ?? entry.Pinned))
+        {
+            ReportPinned(store, entry, named);
+            return;
+        }
+        if (!ShouldProcess(Describe(store, entry), "Remove cache entry")) return;
         try
         {
-            if (!store.Remove(entry.Key))
-                WriteError(ErrorRecords.NotFound("CacheEntryNotFound", $"Cache entry '{entry.Key}' is no longer in {store.Directory}.", entry));
+            switch (store.Remove(entry.Key, includePinned: Force))
+            {
+                case CacheRemoval.NotFound:
+                    WriteError(ErrorRecords.NotFound("CacheEntryNotFound", $"Cache entry '{entry.Key}' is no longer in {store.Directory}.", entry));
+                    break;
+                case CacheRemoval.Pinned: // pinned by someone else since it was listed
+                    ReportPinned(store, entry, named);
+                    break;
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             WriteError(ErrorRecords.From(e, entry));
         }
+    }
+
+    private void ReportPinned(DiskEngineStore store, TrtCacheEntry entry, bool named)
+    {
+        if (named)
+            WriteError(new ErrorRecord(new InvalidOperationException($"Cache entry {Describe(store, entry)} is pinned. Unpin it with Unlock-TrtCache, or remove it anyway with -Force."),
+                "CacheEntryPinned", ErrorCategory.InvalidOperation, entry));
+        else WriteVerbose($"Kept pinned entry {Describe(store, entry)} (-Force removes pinned entries too).");
     }
 }

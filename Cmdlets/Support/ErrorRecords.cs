@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Tensors;
 using TrtEngine.Core.Weights;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
@@ -19,6 +20,7 @@ internal static class ErrorRecords
         UnsupportedOperatorException => new(e, "UnsupportedOperator", ErrorCategory.NotImplemented, target),
         ModelImportException => new(e, "ModelImportFailed", ErrorCategory.InvalidData, target),
         WeightFormatException => new(e, "InvalidWeights", ErrorCategory.InvalidData, target),
+        NpyFormatException => new(e, "InvalidTensorFile", ErrorCategory.InvalidData, target),
         PlanFormatException => new(e, "InvalidEnginePlan", ErrorCategory.InvalidData, target),
         EngineHasNoWeightsException => new(e, "EngineHasNoWeights", ErrorCategory.InvalidOperation, target),
         RefitException => new(e, "RefitRefused", ErrorCategory.InvalidData, target),

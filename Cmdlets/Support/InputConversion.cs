@@ -1,5 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
+using TrtEngine.Core.Engines;
+using TrtEngine.Core.Tensors;
 
 namespace TrtEngine.Cmdlets.Support;
 
@@ -8,6 +10,31 @@ internal static class InputConversion
 {
     public static Dictionary<string, float[]> ToFloatArrays(IDictionary table, string parameter) =>
         ToDictionary(table, parameter, v => Flatten(v, parameter));
+
+    /// <summary>
+    /// An engine's inputs: each value is numbers (any nesting of arrays), a TrtTensor (its shape comes along), or a .npy
+    /// file (a FileInfo or a path string ending in .npy, resolved by <paramref name="resolvePath"/>). Shapes given in
+    /// <paramref name="explicitShapes"/> win over the tensors' own.
+    /// </summary>
+    public static (Dictionary<string, float[]> Data, Dictionary<string, int[]> Shapes) ToEngineInputs(IDictionary table, IDictionary? explicitShapes, Func<string, string> resolvePath)
+    {
+        var shapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        var data = ToDictionary(table, "Input", value =>
+        {
+            var tensor = Unwrap(value) switch
+            {
+                TrtTensor t => t,
+                FileInfo file => NpyFile.Read(file.FullName),
+                string path when path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) => NpyFile.Read(resolvePath(path)),
+                _ => null,
+            };
+            return (tensor?.Data ?? Flatten(value, "Input"), tensor?.Shape);
+        });
+        foreach (var (name, (_, shape)) in data)
+            if (shape is not null) shapes[name] = shape;
+        foreach (var (name, shape) in ToShapes(explicitShapes, "InputShape") ?? []) shapes[name] = shape;
+        return (data.ToDictionary(d => d.Key, d => d.Value.Item1, StringComparer.Ordinal), shapes);
+    }
 
     public static Dictionary<string, int[]>? ToShapes(IDictionary? table, string parameter) =>
         table is null ? null : ToDictionary(table, parameter, v => LanguagePrimitives.ConvertTo<int[]>(Unwrap(v)));

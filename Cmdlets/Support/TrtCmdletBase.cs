@@ -37,8 +37,42 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
     /// <summary>A path to write to, resolved but not required to exist.</summary>
     protected string ResolveOutputPath(string path) => GetUnresolvedProviderPathFromPSPath(path);
 
+    /// <summary>Writes beside the target, then renames: a failed write never leaves half a file.</summary>
+    protected static void WriteAtomically(string path, Action<Stream> write)
+    {
+        string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+                write(stream);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
     protected DiskEngineStore OpenCache(string? directory) =>
         new(directory is null ? DiskEngineStore.DefaultDirectory : GetUnresolvedProviderPathFromPSPath(directory), log: WriteVerbose);
+
+    /// <summary>The entries whose keys match the patterns (wildcards, any case); a plain key that matches nothing is a CacheEntryNotFound error.</summary>
+    protected List<TrtCacheEntry> MatchKeys(DiskEngineStore store, IReadOnlyList<TrtCacheEntry> entries, IEnumerable<string> keys)
+    {
+        var matched = new List<TrtCacheEntry>();
+        foreach (string key in keys)
+        {
+            var pattern = new WildcardPattern(key, WildcardOptions.IgnoreCase);
+            var matches = entries.Where(e => pattern.IsMatch(e.Key)).ToList();
+            if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(key))
+                WriteError(ErrorRecords.NotFound("CacheEntryNotFound", $"No cache entry with key '{key}' in {store.Directory}.", key));
+            matched.AddRange(matches.Except(matched).ToList());
+        }
+        return matched;
+    }
+
+    /// <summary>How messages and ShouldProcess name an entry.</summary>
+    protected static string Describe(DiskEngineStore store, TrtCacheEntry entry) => $"{entry.Key} ({entry.ModelName}) in {store.Directory}";
 
     public void Dispose()
     {

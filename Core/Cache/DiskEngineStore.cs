@@ -10,11 +10,13 @@ namespace TrtEngine.Core.Cache;
 /// The default store: one directory per key holding plan.trtp (weight-stripped), manifest.json and access.log.
 /// Entries appear by an atomic rename of a finished temporary directory; hits append a fixed-length line to
 /// access.log (so concurrent hits lose nothing and reading the count is one stat); inserts evict the least
-/// recently used entries, by last access, until the bytes on disk fit the limit.
+/// recently used entries, by last access, until the bytes on disk fit the limit. A pinned entry (an empty "pinned"
+/// file in its directory, so pinning never rewrites the manifest) is never evicted. Inserts, eviction, pinning and
+/// removals that respect pins hold the store lock, so a pin racing an eviction is either seen by it or comes after it.
 /// </summary>
 public sealed class DiskEngineStore : IEngineStore
 {
-    private const string PlanFile = "plan.trtp", ManifestFile = "manifest.json", AccessLog = "access.log";
+    private const string PlanFile = "plan.trtp", ManifestFile = "manifest.json", AccessLog = "access.log", PinMarker = "pinned";
     private const int AccessLineLength = 25; // "yyyy-MM-ddTHH:mm:ss.fffZ\n"
     private const int MaxManifestBytes = 1 << 20;
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
@@ -140,15 +142,27 @@ public sealed class DiskEngineStore : IEngineStore
             System.IO.Directory.CreateDirectory(temp);
             WriteDurably(System.IO.Path.Combine(temp, PlanFile), strippedPlan);
             WriteDurably(System.IO.Path.Combine(temp, ManifestFile), manifestBytes);
-            if (System.IO.Directory.Exists(dir)) MoveAside(dir);
-            System.IO.Directory.Move(temp, dir);
-            Count(Counter.Builds);
+            using (HoldStoreLock())
+            {
+                var others = List().Where(e => e.Key != key).ToList();
+                long pinnedBytes = others.Where(e => e.Pinned).Sum(e => e.SizeBytes);
+                if (pinnedBytes + strippedPlan.LongLength + manifestBytes.LongLength > SizeLimit)
+                {
+                    _log?.Invoke($"Entry {key} was not stored: pinned entries take {pinnedBytes} of the cache's {SizeLimit} bytes, which leaves no room for its {strippedPlan.LongLength + manifestBytes.LongLength} bytes. Unlock-TrtCache some entries or raise the limit.");
+                    return false;
+                }
+                // A rebuild of a pinned entry stays pinned: the pin belongs to the key.
+                if (File.Exists(System.IO.Path.Combine(dir, PinMarker))) File.Create(System.IO.Path.Combine(temp, PinMarker)).Dispose();
+                if (System.IO.Directory.Exists(dir)) MoveAside(dir);
+                System.IO.Directory.Move(temp, dir);
+                Count(Counter.Builds);
+                Evict(others, protect: key);
+            }
         }
         finally
         {
             if (System.IO.Directory.Exists(temp)) System.IO.Directory.Delete(temp, recursive: true);
         }
-        Evict(protect: key);
         return true;
     }
 
@@ -167,6 +181,7 @@ public sealed class DiskEngineStore : IEngineStore
         {
             CacheDirectory = Directory,
             Entries = entries.Count,
+            PinnedEntries = entries.Count(e => e.Pinned),
             SizeBytes = entries.Sum(e => e.SizeBytes),
             SizeLimitBytes = SizeLimit,
             Hits = Read(Counter.Hits),
@@ -277,6 +292,20 @@ public sealed class DiskEngineStore : IEngineStore
         return entries;
     }
 
+    /// <summary>The entry for a key as it is now; null when there is none.</summary>
+    public TrtCacheEntry? Find(string key)
+    {
+        string dir = EntryDirectory(key);
+        try
+        {
+            return System.IO.Directory.Exists(dir) ? Describe(dir, key) : null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null; // removed while it was read
+        }
+    }
+
     private TrtCacheEntry Describe(string dir, string key)
     {
         CacheManifest? manifest = null;
@@ -304,42 +333,105 @@ public sealed class DiskEngineStore : IEngineStore
             CacheDirectory = Directory,
             FormatVersion = manifest?.EntryFormat ?? 0,
             FullEngineBytes = manifest?.FullEngineBytes ?? 0,
+            Pinned = File.Exists(System.IO.Path.Combine(dir, PinMarker)),
         };
     }
 
-    public bool Remove(string key)
+    /// <summary>Removes an entry, pinned or not; false when it was not there.</summary>
+    public bool Remove(string key) => Remove(key, includePinned: true) == CacheRemoval.Removed;
+
+    /// <summary>Removes an entry unless it is pinned and <paramref name="includePinned"/> is false (checked under the store lock).</summary>
+    public CacheRemoval Remove(string key, bool includePinned)
     {
         string dir = EntryDirectory(key);
-        if (!System.IO.Directory.Exists(dir)) return false;
-        try
+        if (!System.IO.Directory.Exists(dir)) return CacheRemoval.NotFound;
+        using (HoldStoreLock())
         {
-            MoveAside(dir);
-            return true;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return false; // another process removed it first
+            if (!includePinned && File.Exists(System.IO.Path.Combine(dir, PinMarker))) return CacheRemoval.Pinned;
+            try
+            {
+                MoveAside(dir);
+                return CacheRemoval.Removed;
+            }
+            catch (DirectoryNotFoundException)
+            {
+                return CacheRemoval.NotFound; // another process removed it first
+            }
         }
     }
 
-    /// <summary>Least recently used first, by last access, until the bytes on disk fit; the entry just stored stays.</summary>
-    private void Evict(string protect)
+    /// <summary>Pins an entry against eviction (or unpins it); false when there is no entry for the key.</summary>
+    public bool SetPinned(string key, bool pinned)
     {
-        var entries = List();
-        long total = entries.Sum(e => e.SizeBytes);
-        foreach (var entry in entries.Where(e => e.Key != protect).OrderBy(e => e.LastAccessed))
+        string marker = System.IO.Path.Combine(EntryDirectory(key), PinMarker);
+        using (HoldStoreLock())
+        {
+            try
+            {
+                if (pinned) new FileStream(marker, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete).Dispose();
+                else if (System.IO.Directory.Exists(System.IO.Path.GetDirectoryName(marker))) File.Delete(marker);
+                else return false;
+                return true;
+            }
+            catch (DirectoryNotFoundException)
+            {
+                return false; // removed, or the key has no entry
+            }
+        }
+    }
+
+    /// <summary>
+    /// Least recently used unpinned entries first, by last access, until the bytes on disk fit; the entry just stored
+    /// stays. Runs under the store lock.
+    /// </summary>
+    private void Evict(IReadOnlyList<TrtCacheEntry> others, string protect)
+    {
+        long total = others.Sum(e => e.SizeBytes) + Describe(EntryDirectory(protect), protect).SizeBytes;
+        foreach (var entry in others.Where(e => !e.Pinned).OrderBy(e => e.LastAccessed))
         {
             if (total <= SizeLimit) break;
-            if (Remove(entry.Key))
+            try
             {
-                total -= entry.SizeBytes;
-                Count(Counter.Evictions);
-                _log?.Invoke($"Evicted {entry.Key} ({entry.ModelName}, {entry.SizeBytes} bytes, last used {entry.LastAccessed:u}) to keep the cache under {SizeLimit} bytes.");
+                MoveAside(entry.Path);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                continue; // removed by another process (not under the lock) since it was listed
+            }
+            total -= entry.SizeBytes;
+            Count(Counter.Evictions);
+            _log?.Invoke($"Evicted {entry.Key} ({entry.ModelName}, {entry.SizeBytes} bytes, last used {entry.LastAccessed:u}) to keep the cache under {SizeLimit} bytes.");
+        }
+    }
+
+    /// <summary>
+    /// The lock that orders inserts, evictions, pins and pin-respecting removals between threads and processes (an
+    /// exclusive open is an OS lock that dies with its holder). Held for file renames only, so waits are short.
+    /// </summary>
+    private FileStream HoldStoreLock()
+    {
+        string path = System.IO.Path.Combine(CreatePrivateDirectory(".locks"), "store.lock");
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException e) when (IsLockedElsewhere(e))
+            {
+                Thread.Sleep(5); // held by another thread or process; any other I/O error (a read-only disk) propagates
             }
         }
     }
 
     /// <summary>Renames the directory out of sight (atomic), then deletes it.</summary>
+    /// <summary>
+    /// The error of an exclusive open that another holder blocks: EWOULDBLOCK from flock on Linux (11) and macOS (35),
+    /// a sharing or lock violation on Windows.
+    /// </summary>
+    private static bool IsLockedElsewhere(IOException e) =>
+        e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
+
     private void MoveAside(string dir)
     {
         string trash = System.IO.Path.Combine(CreatePrivateDirectory(".tmp"), $"removed.{System.IO.Path.GetFileName(dir)}.{Guid.NewGuid():N}");

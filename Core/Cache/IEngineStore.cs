@@ -13,7 +13,7 @@ public interface IEngineStore
     CacheLookup TryLoad(string key);
 
     /// <summary>Stores an entry atomically: readers see all of it or none of it.</summary>
-    /// <returns>False when the entry was not stored because it alone exceeds the size limit.</returns>
+    /// <returns>False when the entry was not stored because it does not fit the size limit (alone, or beside the pinned entries).</returns>
     bool Save(string key, byte[] strippedPlan, CacheManifest manifest);
 
     /// <summary>Counts a hit and refreshes the entry's last access.</summary>

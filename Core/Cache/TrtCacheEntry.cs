@@ -19,5 +19,8 @@ public sealed class TrtCacheEntry
     /// <summary>Size of the engine with its weights when it was built, for comparison with the stripped entry.</summary>
     public long FullEngineBytes { get; init; }
 
+    /// <summary>Pinned entries are never evicted, and bulk removals skip them unless forced (Lock-TrtCache, Unlock-TrtCache).</summary>
+    public bool Pinned { get; init; }
+
     public override string ToString() => Key;
 }

@@ -5,6 +5,10 @@ public sealed class TrtCacheSummary
 {
     public required string CacheDirectory { get; init; }
     public required int Entries { get; init; }
+
+    /// <summary>Entries pinned against eviction (counted in Entries).</summary>
+    public int PinnedEntries { get; init; }
+
     public required long SizeBytes { get; init; }
     public required long SizeLimitBytes { get; init; }
     public required long Hits { get; init; }

@@ -140,7 +140,7 @@ public static class EngineConverter
         {
             if (store.Save(key, stripped, manifest))
                 events?.Verbose($"Stored weight-stripped entry {key}: {stripped.LongLength} bytes (the full engine is {manifest.FullEngineBytes}).");
-            else events?.Warning($"The engine was not cached: its entry is larger than the cache size limit.");
+            else events?.Warning($"The engine was not cached: its entry does not fit the cache size limit (-Verbose says why).");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

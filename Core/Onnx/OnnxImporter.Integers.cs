@@ -122,6 +122,19 @@ public sealed partial class OnnxImporter
         return t.Values;
     }
 
+    /// <summary>
+    /// A Reshape target. One element known only at run time (a dynamic batch read through Shape, as in a channel
+    /// shuffle) becomes -1: the element count fixes it, and a valid model gives it exactly that value.
+    /// </summary>
+    private long[] ReshapeTarget(OnnxNode node)
+    {
+        string name = NodeName(node);
+        if (!Has(node, 1) || !IsInteger(node.Inputs[1])) return KnownIntegers(node, 1, "shape");
+        long[] values = Integer(node.Inputs[1], name).Values;
+        if (values.Count(v => v == IntegerTensor.Unknown) != 1 || values.Contains(-1)) return KnownIntegers(node, 1, "shape");
+        return values.Select(v => v == IntegerTensor.Unknown ? -1 : v).ToArray();
+    }
+
     private static ModelImportException RunTime(OnnxNode node, string name, string input) =>
         new($"{node.OpType} '{name}': its input '{input}' is computed at run time (or depends on a dynamic dimension); TrtEngine needs it as a constant (export with constant folding and static shapes).");
 
@@ -142,6 +155,8 @@ public sealed partial class OnnxImporter
         var v = Float(input, name);
         if (!v.IsWeight) throw RunTime(node, name, input);
         var weight = _network.Weights[v.Index];
+        if (weight.Kind == WeightKind.Computed)
+            throw new ModelImportException($"{node.OpType} '{name}': its input '{input}' is computed from trained weights; TrtEngine needs a constant here.");
         if (weight.Kind == WeightKind.Constant) _network.MarkFolded(weight.Name);
         return weight.Values;
     }

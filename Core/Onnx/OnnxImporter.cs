@@ -101,6 +101,11 @@ public sealed partial class OnnxImporter
             FoldIntegers(node, name);
             return;
         }
+        if (FoldsAsWeights(node))
+        {
+            FoldWeights(node, name);
+            return;
+        }
         switch (node.OpType)
         {
             case "Constant": ImportConstant(node); return;
@@ -141,7 +146,7 @@ public sealed partial class OnnxImporter
                 Define(node, new ReshapeLayer(name, ReshapeMode.Flatten, Tensor(node.Inputs[0], name), axis: (int)node.GetInt("axis", 1)));
                 return;
             case "Reshape":
-                Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), KnownIntegers(node, 1, "shape"), allowZero: node.GetInt("allowzero", 0) != 0));
+                Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), ReshapeTarget(node), allowZero: node.GetInt("allowzero", 0) != 0));
                 return;
             default:
                 ImportCnn(node, name);
@@ -186,18 +191,12 @@ public sealed partial class OnnxImporter
         int[] bShape = _network.Dims(b);
         if (!a.IsWeight && b.IsWeight && bShape.Length == 2)
             return new GemmLayer(name, a, b, ValueRef.None, false, false, 1f, 1f, bShape[0], bShape[1]);
-        if (a.IsWeight && b.IsWeight)
-            throw new ModelImportException($"MatMul '{name}' multiplies two weights; export the model with constant folding.");
         return new MatMulLayer(name, a, b);
     }
 
     private Layer Binary(OnnxNode node, string name, BinaryOp op)
     {
-        var a = Float(node.Inputs[0], name);
-        var b = Float(node.Inputs[1], name);
-        if (a.IsWeight && b.IsWeight)
-            throw new ModelImportException($"{node.OpType} '{name}' combines two weights; export the model with constant folding.");
-        return new ElementwiseLayer(name, op, a, b);
+        return new ElementwiseLayer(name, op, Float(node.Inputs[0], name), Float(node.Inputs[1], name));
     }
 
     private Layer Unary(OnnxNode node, string name, Activation activation) => new ActivationLayer(name, activation, Tensor(node.Inputs[0], name));

@@ -20,9 +20,9 @@ public static class WeightSources
         };
     }
 
-    /// <summary>The weights a network was built from.</summary>
+    /// <summary>The weights a network was built from (not those it computes from them: a refit recomputes those).</summary>
     public static IReadOnlyDictionary<string, WeightValue> FromNetwork(NetworkDefinition network) =>
-        network.Weights.ToDictionary(w => w.Name, w => new WeightValue(w.Shape, w.Values), StringComparer.Ordinal);
+        network.Weights.Where(w => w.Kind != WeightKind.Computed).ToDictionary(w => w.Name, w => new WeightValue(w.Shape, w.Values), StringComparer.Ordinal);
 
     public static IReadOnlyDictionary<string, WeightValue> FromTensors(IReadOnlyDictionary<string, WeightTensor> tensors) =>
         tensors.Values.ToDictionary(t => t.Name, t => new WeightValue(t.Shape, t.Data), StringComparer.Ordinal);

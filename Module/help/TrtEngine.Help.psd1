@@ -9,15 +9,17 @@ New-TrtEngine converts an ONNX model into an engine that runs on the CPU. Buildi
 The cache always holds weight-stripped engines. On a cache hit the stripped engine is loaded and refitted with the model's current weights, so two checkpoints of the same architecture share one entry. The engine returned is refittable either way: use Update-TrtEngineWeights to load other weights as often as needed.
 
 The engine's FromCache property tells whether it came from the cache. Use -Verbose to see the cache key and why an entry was or was not used.
+
+A build shows a progress bar with its phase and the layer being tuned (n of m); a cache hit shows none. Ctrl+C stops a build promptly and leaves the cache as it was: no entry, no temporary files, no lock.
 '@
         Parameters  = @{
             Path              = 'Path to the ONNX model. Wildcards are resolved; relative paths and ~ work. Binds from the FullName or PSPath property of piped objects, so Get-ChildItem output can be piped.'
             LiteralPath       = 'Path to the ONNX model, used exactly as written (no wildcards).'
             WeightsPath       = 'A safetensors file whose weights replace the model''s own. Names, shapes and data types must match the model''s weights.'
-            InputShape        = 'Fixed shapes for the model inputs, as a hashtable of input name to an int array, for example @{ input = 8, 64 }. Overrides dynamic dimensions.'
-            MinShape          = 'Smallest shapes the engine must accept for dynamic inputs (input name to int array). Use with -OptShape and -MaxShape.'
-            OptShape          = 'Shapes the engine is tuned for (input name to int array).'
-            MaxShape          = 'Largest shapes the engine must accept for dynamic inputs (input name to int array).'
+            InputShape        = 'Fixed shapes for the model inputs, as a hashtable of input name to an int array, for example @{ input = 8, 64 }. Overrides dynamic dimensions. Tab after the parameter name completes a hashtable of the model''s inputs and shapes.'
+            MinShape          = 'Smallest shapes the engine must accept for dynamic inputs (input name to int array). Use with -OptShape and -MaxShape. Tab completes the model''s input names, as for -InputShape.'
+            OptShape          = 'Shapes the engine is tuned for (input name to int array). Tab completes the model''s input names.'
+            MaxShape          = 'Largest shapes the engine must accept for dynamic inputs (input name to int array). Tab completes the model''s input names.'
             CacheDirectory    = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
             NoCache           = 'Neither reads nor writes the engine cache.'
             CacheSizeLimit    = 'Bytes the cache may take on disk for this call (2GB literals work); by default the limit Set-TrtCacheOption saved, else 5 GiB. Inserting evicts the least recently used entries until the cache fits.'
@@ -31,11 +33,11 @@ The engine's FromCache property tells whether it came from the cache. Use -Verbo
                 Remarks = 'Builds an engine, or takes it from the cache and refits it with the model''s weights.'
             }
             @{
-                Code    = 'Get-ChildItem ./models/*.onnx | New-TrtEngine -CacheDirectory ./cache -Verbose'
+                Code    = 'Get-ChildItem ./examples/models/*.onnx | New-TrtEngine -CacheDirectory ./cache -Verbose'
                 Remarks = 'Builds an engine for every model in a folder, using a project-local cache and reporting cache hits and misses.'
             }
             @{
-                Code    = 'New-TrtEngine ./model.onnx -MinShape @{ input = 1, 64 } -OptShape @{ input = 8, 64 } -MaxShape @{ input = 32, 64 }'
+                Code    = 'New-TrtEngine ./examples/models/tiny_mlp.onnx -MinShape @{ input = 1, 64 } -OptShape @{ input = 8, 64 } -MaxShape @{ input = 32, 64 }'
                 Remarks = 'Builds an engine for batch sizes 1 to 32, tuned for batch 8.'
             }
         )
@@ -47,18 +49,19 @@ The engine's FromCache property tells whether it came from the cache. Use -Verbo
         Description = @'
 Invoke-TrtEngine runs inference with an engine from New-TrtEngine or Import-TrtEngine and writes one TrtTensor object per model output, with Name, Shape, DataType and Data.
 
-Inputs are given as a hashtable of input name to a flat array of numbers. Without -InputShape, each input's shape is the engine's input shape with its dynamic dimension (usually the batch) derived from the array length.
+Inputs are given as a hashtable of input name to a value, which is one of: a flat (or nested) array of numbers in row-major order; a TrtTensor, such as an output of an earlier Invoke-TrtEngine or a tensor read by Import-TrtTensor, whose shape comes along; or a .npy file, given as a path string ending in .npy or a FileInfo object. Without -InputShape, an array's shape is the engine's input shape with its dynamic dimension (usually the batch) derived from the array length.
 
-An engine without weights (built with -StripWeights or imported without weights) refuses to run; refit it first with Update-TrtEngineWeights.
+Outputs can be saved for Python tools with Export-TrtTensor. An engine without weights (built with -StripWeights or imported without weights) refuses to run; refit it first with Update-TrtEngineWeights.
 '@
         Parameters  = @{
             Engine     = 'The engine to run. Accepts engines from the pipeline.'
-            Input      = 'The input data: a hashtable of input name to a flat array of numbers, in row-major order.'
-            InputShape = 'Explicit shapes for the inputs, as a hashtable of input name to an int array. Needed only when a shape cannot be inferred from the array length.'
+            Input      = 'The input data: a hashtable of input name to an array of numbers (row-major), a TrtTensor, or a .npy file (a path ending in .npy, or a FileInfo). Input names complete with Tab after -Input.'
+            InputShape = 'Explicit shapes for the inputs, as a hashtable of input name to an int array. Needed only when a shape cannot be inferred from the array length; it overrides the shape of a tensor or .npy file.'
         }
         Examples    = @(
             @{
                 Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
 $x = (Get-Content ./examples/models/tiny_mlp.input.json | ConvertFrom-Json).input.data
 $logits = Invoke-TrtEngine -Engine $engine -Input @{ input = $x }
 $logits.Data[0..9]
@@ -66,11 +69,88 @@ $logits.Data[0..9]
                 Remarks = 'Runs the engine on a batch read from a JSON file and shows the first ten logits.'
             }
             @{
-                Code    = '$engine | Invoke-TrtEngine -Input @{ input = [float[]]::new(64 * 4) } -InputShape @{ input = 4, 64 }'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$engine | Invoke-TrtEngine -Input @{ input = [float[]]::new(64 * 4) } -InputShape @{ input = 4, 64 }
+'@
                 Remarks = 'Runs a batch of four zero vectors with an explicit shape.'
             }
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+Invoke-TrtEngine $engine -Input @{ input = './examples/models/tiny_mlp.input.npy' } | Export-TrtTensor -Directory ./outputs -Force
+'@
+                Remarks = 'Reads the input from a .npy file written by numpy and saves each output as ./outputs/<name>.npy, which np.load reads.'
+            }
         )
-        Links       = @('New-TrtEngine', 'Update-TrtEngineWeights', 'about_TrtEngine')
+        Links       = @('New-TrtEngine', 'Import-TrtTensor', 'Export-TrtTensor', 'Update-TrtEngineWeights', 'about_TrtEngine')
+    }
+
+    'Import-TrtTensor' = @{
+        Synopsis    = 'Reads .npy files (numpy''s np.save format) as tensors.'
+        Description = @'
+Import-TrtTensor reads NumPy .npy files, versions 1.0 to 3.0, and writes one TrtTensor per file, named after the file (input.npy becomes a tensor named input). The tensor can be given to Invoke-TrtEngine as an input value; its shape comes along.
+
+The engine computes in float32: float32 arrays are read as they are; float64, float16, integer and boolean arrays are converted, and a value float32 cannot hold (an integer beyond 2^24 that would change, a float64 beyond float32's range) is an error rather than a silent change. Arrays must be in C order (Fortran-ordered arrays are refused, saying how to convert them); complex, string, object and structured arrays are refused. Malformed files are InvalidTensorFile errors that name the file and the problem.
+'@
+        Parameters  = @{
+            Path        = 'Path to a .npy file. Wildcards are resolved; relative paths and ~ work. Binds from the FullName property of piped objects, so Get-ChildItem output can be piped.'
+            LiteralPath = 'Path to a .npy file, used exactly as written (no wildcards).'
+            Name        = 'The tensor''s name. By default the file name without its extension.'
+        }
+        Examples    = @(
+            @{
+                Code    = @'
+$x = Import-TrtTensor ./examples/models/tiny_mlp.input.npy
+$x.Shape
+'@
+                Remarks = 'Reads an input batch saved by numpy and shows its shape (2, 64).'
+            }
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+Get-ChildItem ./examples/models/*.npy | Import-TrtTensor | ForEach-Object { Invoke-TrtEngine $engine -Input @{ input = $_ } }
+'@
+                Remarks = 'Runs the engine on every .npy file of a folder.'
+            }
+        )
+        Links       = @('Export-TrtTensor', 'Invoke-TrtEngine', 'about_TrtEngine')
+    }
+
+    'Export-TrtTensor' = @{
+        Synopsis    = 'Saves tensors as .npy files that numpy''s np.load reads.'
+        Description = @'
+Export-TrtTensor writes tensors, such as the outputs of Invoke-TrtEngine, in NumPy's .npy format (float32, C order, numpy's own header layout). With -Path one tensor goes to one file; with -Directory each tensor goes to <Name>.npy in that folder, characters that cannot be in a file name replaced by _.
+
+Files are written beside the target and renamed into place, so a failed export never leaves half a file. An existing file is overwritten only with -Force.
+'@
+        Parameters  = @{
+            InputObject = 'The tensor to save. Accepts tensors from the pipeline, such as the output of Invoke-TrtEngine or Import-TrtTensor.'
+            Path        = 'The .npy file to write. Relative paths and ~ work. Only one tensor may go to one path; use -Directory for several.'
+            LiteralPath = 'The .npy file to write, used exactly as written.'
+            Directory   = 'A folder to write each tensor to, as <Name>.npy. Created if missing.'
+            Force       = 'Overwrites existing files.'
+            PassThru    = 'Writes a FileInfo object for each file written.'
+        }
+        Examples    = @(
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$x = Import-TrtTensor ./examples/models/tiny_mlp.input.npy
+Invoke-TrtEngine $engine -Input @{ input = $x } | Export-TrtTensor -Path ./logits.npy -Force -PassThru
+'@
+                Remarks = 'Runs the engine and saves its logits; in Python, np.load(''logits.npy'') reads them.'
+            }
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$x = Import-TrtTensor ./examples/models/tiny_mlp.input.npy
+Invoke-TrtEngine $engine -Input @{ input = $x } | Export-TrtTensor -Directory ./outputs -Force -WhatIf
+'@
+                Remarks = 'Shows which file each output would be written to, writing nothing.'
+            }
+        )
+        Links       = @('Import-TrtTensor', 'Invoke-TrtEngine', 'about_TrtEngine')
     }
 
     'Update-TrtEngineWeights' = @{
@@ -94,11 +174,16 @@ Weights come from a safetensors file (-Path or -LiteralPath) or from a hashtable
         }
         Examples    = @(
             @{
-                Code    = '$engine | Update-TrtEngineWeights -Path ./ddp_checkpoint.safetensors -NameMap { $_ -replace ''^module\.'', '''' }'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$engine | Update-TrtEngineWeights -Path ./examples/models/tiny_mlp.ddp.safetensors -NameMap { $_ -replace '^module\.', '' }
+'@
                 Remarks = 'Refits from a checkpoint saved by a wrapped (DistributedDataParallel) model, whose weight names start with module.'
             }
             @{
                 Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$x = Import-TrtTensor ./examples/models/tiny_mlp.input.npy
 foreach ($ckpt in Get-ChildItem ./examples/models/tiny_mlp.ckpt*.safetensors) {
     $engine | Update-TrtEngineWeights -Path $ckpt
     (Invoke-TrtEngine -Engine $engine -Input @{ input = $x }).Data[0..3]
@@ -107,7 +192,10 @@ foreach ($ckpt in Get-ChildItem ./examples/models/tiny_mlp.ckpt*.safetensors) {
                 Remarks = 'Refits one engine with each checkpoint in turn and runs it after each refit.'
             }
             @{
-                Code    = '$engine | Update-TrtEngineWeights -Weights @{ ''fc2.bias'' = [float[]]::new(10) } -Partial -WhatIf'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$engine | Update-TrtEngineWeights -Weights @{ '4.bias' = [float[]]::new(10) } -Partial -WhatIf
+'@
                 Remarks = 'Shows which engine would have one bias replaced, without changing it.'
             }
         )
@@ -131,11 +219,18 @@ With -ExcludeWeights the file holds no weight bytes: it is small and can be shar
         }
         Examples    = @(
             @{
-                Code    = '$engine | Export-TrtEngine -Path ./tiny_mlp.engine'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$engine | Export-TrtEngine -Path ./tiny_mlp.engine -Force
+'@
                 Remarks = 'Saves the engine with its weights.'
             }
             @{
-                Code    = '$file = $engine | Export-TrtEngine -Path ./tiny_mlp.stripped.engine -ExcludeWeights -Force -PassThru; $file.Length'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$file = $engine | Export-TrtEngine -Path ./tiny_mlp.stripped.engine -ExcludeWeights -Force -PassThru
+$file.Length
+'@
                 Remarks = 'Saves a weight-stripped engine, overwriting an older file, and shows its size.'
             }
         )
@@ -156,11 +251,17 @@ An engine saved with -ExcludeWeights comes back with HasWeights False; give -Wei
         }
         Examples    = @(
             @{
-                Code    = '$engine = Import-TrtEngine -Path ./tiny_mlp.engine'
+                Code    = @'
+New-TrtEngine ./examples/models/tiny_mlp.onnx | Export-TrtEngine -Path ./tiny_mlp.engine -Force
+$engine = Import-TrtEngine -Path ./tiny_mlp.engine
+'@
                 Remarks = 'Loads an engine saved with its weights; it can run at once.'
             }
             @{
-                Code    = '$engine = Import-TrtEngine ./tiny_mlp.stripped.engine -WeightsPath ./examples/models/tiny_mlp.ckpt2.safetensors'
+                Code    = @'
+New-TrtEngine ./examples/models/tiny_mlp.onnx | Export-TrtEngine -Path ./tiny_mlp.stripped.engine -ExcludeWeights -Force
+$engine = Import-TrtEngine ./tiny_mlp.stripped.engine -WeightsPath ./examples/models/tiny_mlp.ckpt2.safetensors
+'@
                 Remarks = 'Loads a weight-stripped engine and refits it with a checkpoint in one step.'
             }
         )
@@ -202,6 +303,8 @@ The objects can be filtered and sorted like any other, and piped to Remove-TrtCa
 Remove-TrtCache deletes cache entries, given as objects from Get-TrtCache or by key. Piped entries are removed from the cache folder they came from. Keys accept wildcards.
 
 Removing an entry never affects engines already loaded; the next New-TrtEngine for that model builds again.
+
+Pinned entries (see Lock-TrtCache) need -Force. Removals by -LastAccessedBefore, -LargerThan or -All skip them and say so in -Verbose; an entry named by key or piped in that is pinned is a CacheEntryPinned error.
 '@
         Parameters  = @{
             InputObject    = 'Cache entries to remove, as written by Get-TrtCache.'
@@ -209,7 +312,8 @@ Removing an entry never affects engines already loaded; the next New-TrtEngine f
             CacheDirectory = 'Engine cache folder used with -Key, -LastAccessedBefore, -LargerThan and -All. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
             LastAccessedBefore = 'Removes the entries last used before this time.'
             LargerThan     = 'Removes the entries that take more than this many bytes on disk (100MB literals work). With -LastAccessedBefore, both must hold.'
-            All            = 'Removes every entry of the cache.'
+            All            = 'Removes every entry of the cache (pinned entries only with -Force).'
+            Force          = 'Removes pinned entries too.'
         }
         Examples    = @(
             @{
@@ -225,7 +329,66 @@ Removing an entry never affects engines already loaded; the next New-TrtEngine f
                 Remarks = 'Shows which entries whose key starts with 3fa2 would be removed.'
             }
         )
-        Links       = @('Get-TrtCache', 'about_TrtEngine')
+        Links       = @('Get-TrtCache', 'Lock-TrtCache', 'about_TrtEngine')
+    }
+
+    'Lock-TrtCache' = @{
+        Synopsis    = 'Pins cache entries so that eviction and bulk removals leave them alone.'
+        Description = @'
+Lock-TrtCache pins entries of the engine cache. A pinned entry is never evicted to make room for a new one: when the pinned entries alone leave no room for a new entry, that entry is not stored, with a warning. Remove-TrtCache skips pinned entries unless -Force is given. Get-TrtCache shows the pin in the Pinned property.
+
+Pinning writes an empty marker file beside the entry; the entry itself does not change. Unlock-TrtCache removes the pin.
+'@
+        Parameters  = @{
+            InputObject    = 'Cache entries to pin, as written by Get-TrtCache. Each is pinned in the cache folder it came from.'
+            Key            = 'Keys of the entries to pin. Wildcards are permitted. Binds from the Key property of piped objects.'
+            CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            PassThru       = 'Writes each pinned entry, as it is now, to the pipeline.'
+        }
+        Examples    = @(
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+Get-TrtCache -Key $engine.CacheKey | Lock-TrtCache -PassThru
+'@
+                Remarks = 'Pins the entry of the engine just built and shows it, with Pinned True.'
+            }
+            @{
+                Code    = @'
+Get-TrtCache | Where-Object ModelName -eq 'tiny_mlp' | Lock-TrtCache
+Remove-TrtCache -All -Verbose
+'@
+                Remarks = 'Pins every entry built from tiny_mlp, then empties the rest of the cache; -Verbose lists the pinned entries it kept.'
+            }
+        )
+        Links       = @('Unlock-TrtCache', 'Get-TrtCache', 'Remove-TrtCache', 'about_TrtEngine')
+    }
+
+    'Unlock-TrtCache' = @{
+        Synopsis    = 'Unpins cache entries, so that eviction and removals treat them like any other.'
+        Description = @'
+Unlock-TrtCache removes the pin that Lock-TrtCache put on cache entries. Unpinned entries can be evicted when the cache is over its size limit, least recently used first, and Remove-TrtCache removes them without -Force. Unpinning an entry that is not pinned changes nothing.
+'@
+        Parameters  = @{
+            InputObject    = 'Cache entries to unpin, as written by Get-TrtCache. Each is unpinned in the cache folder it came from.'
+            Key            = 'Keys of the entries to unpin. Wildcards are permitted. Binds from the Key property of piped objects.'
+            CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            PassThru       = 'Writes each unpinned entry, as it is now, to the pipeline.'
+        }
+        Examples    = @(
+            @{
+                Code    = 'Get-TrtCache | Where-Object Pinned | Unlock-TrtCache -PassThru'
+                Remarks = 'Unpins every pinned entry and shows them.'
+            }
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+Unlock-TrtCache -Key $engine.CacheKey -WhatIf
+'@
+                Remarks = 'Shows which entry would be unpinned, changing nothing.'
+            }
+        )
+        Links       = @('Lock-TrtCache', 'Get-TrtCache', 'Remove-TrtCache', 'about_TrtEngine')
     }
 
     'Get-TrtEngineInfo' = @{
@@ -242,11 +405,17 @@ Get-TrtEngineInfo inspects an engine, as TensorRT's engine inspector does. It wr
         }
         Examples    = @(
             @{
-                Code    = '(Get-TrtEngineInfo $engine).Layers | Format-Table Index, Type, Tactic, TacticMicroseconds, Origins'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+(Get-TrtEngineInfo $engine).Layers | Format-Table Index, Type, Tactic, TacticMicroseconds, Origins
+'@
                 Remarks = 'Lists the layers after fusion with the tactic chosen for each and the model nodes each one computes.'
             }
             @{
-                Code    = '$engine | Get-TrtEngineInfo | Select-Object -ExpandProperty Weights | Format-Table Name, Shape, SizeBytes, Recipe'
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+$engine | Get-TrtEngineInfo | Select-Object -ExpandProperty Weights | Format-Table Name, Shape, SizeBytes, Recipe
+'@
                 Remarks = 'Lists the engine weights with the recipe a refit re-runs for each.'
             }
         )
@@ -315,8 +484,8 @@ A lower limit takes effect at the next insert, which evicts the least recently u
                 Remarks = 'Keeps the cache under 2 GiB from now on.'
             }
             @{
-                Code    = 'Set-TrtCacheOption -CacheDirectory /data/trt-cache -PassThru'
-                Remarks = 'Moves the default cache to a shared data disk and shows the result.'
+                Code    = 'Set-TrtCacheOption -CacheDirectory ./trt-cache -PassThru'
+                Remarks = 'Moves the default cache to a folder of its own (say, on a data disk) and shows the result; relative paths are resolved now and saved in full.'
             }
         )
         Links       = @('Get-TrtCacheOption', 'Get-TrtCache', 'about_TrtEngine')

@@ -47,12 +47,13 @@ public static class EngineBuilder
         }
 
         progress?.Report(new BuildProgress("Packing weights", 0, 1, network.Name));
-        var (weights, modelWeights) = PlanWeights(network, layers, folded);
+        var (weights, modelWeights, foldedOps) = PlanWeights(network, layers, folded);
         var (tensors, inputs, outputIds) = CompactTensors(network, tensorList, layers);
         var plan = new EnginePlan
         {
             Name = network.Name, Tensors = tensors, Inputs = inputs, Profiles = profiles, Outputs = outputIds, Layers = [.. layers],
             Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = config.OptimizationLevel,
+            FoldedOps = foldedOps,
         };
         var byName = network.Weights.ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
         var buffers = new float[weights.Length][];
@@ -160,7 +161,7 @@ public static class EngineBuilder
     }
 
     /// <summary>Replaces model-weight operands by engine weights with recipes; identical recipes share one engine weight.</summary>
-    private static (EngineWeight[] Weights, ModelWeightInfo[] Sources) PlanWeights(NetworkDefinition network, List<Layer> layers, ISet<string> folded)
+    private static (EngineWeight[] Weights, ModelWeightInfo[] Sources, FoldedOp[] FoldedOps) PlanWeights(NetworkDefinition network, List<Layer> layers, ISet<string> folded)
     {
         var weights = new List<EngineWeight>();
         var index = new Dictionary<WeightRecipe, int>();
@@ -193,6 +194,14 @@ public static class EngineBuilder
             }
         }
         var used = weights.SelectMany(w => w.Recipe.Sources).ToHashSet(StringComparer.Ordinal);
+        // A computed weight in use needs its folded operation and that operation's inputs, transitively.
+        var ops = new List<FoldedOp>();
+        foreach (var op in network.FoldedOps.Reverse())
+            if (used.Contains(op.Output))
+            {
+                ops.Insert(0, op);
+                used.UnionWith(op.Inputs);
+            }
 
         // A folded BatchNormalization and a channels-last packing are both part of the weight's recipe: fold, then pack.
         void PlanConvWeights(ConvLayer conv)
@@ -212,7 +221,7 @@ public static class EngineBuilder
         }
         var sources = network.Weights.Where(w => used.Contains(w.Name) || folded.Contains(w.Name))
             .Select(w => new ModelWeightInfo(w.Name, w.Shape, w.Kind, Folded: !used.Contains(w.Name))).ToArray();
-        return ([.. weights], sources);
+        return ([.. weights], sources, [.. ops]);
     }
 
     /// <summary>Keeps only the tensors the remaining layers touch, renumbered in order.</summary>

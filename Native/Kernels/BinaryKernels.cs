@@ -7,7 +7,7 @@ namespace TrtEngine.Native.Kernels;
 /// <summary>Element-wise binary operations with numpy/ONNX multidirectional broadcasting.</summary>
 public static unsafe class BinaryKernels
 {
-    private const int MaxRank = 8;
+    internal const int MaxRank = 8;
 
     /// <summary>
     /// y = a op b. <paramref name="yShape"/> must be the broadcast of the two input shapes (right-aligned, ranks may

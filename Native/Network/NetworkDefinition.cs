@@ -16,6 +16,7 @@ public sealed class NetworkDefinition(string name)
     private readonly List<int> _inputs = [];
     private readonly List<int> _outputs = [];
     private readonly HashSet<string> _folded = new(StringComparer.Ordinal);
+    private readonly List<FoldedOp> _foldedOps = [];
 
     public string Name { get; } = name;
     public IReadOnlyList<EngineTensor> Tensors => _tensors;
@@ -29,6 +30,9 @@ public sealed class NetworkDefinition(string name)
     /// the engine lists them so a refit may bring them, unchanged.
     /// </summary>
     public IReadOnlySet<string> FoldedWeights => _folded;
+
+    /// <summary>Operations on weights alone, in model order; each output is a <see cref="WeightKind.Computed"/> weight.</summary>
+    public IReadOnlyList<FoldedOp> FoldedOps => _foldedOps;
 
     public void MarkFolded(string weightName)
     {
@@ -56,6 +60,18 @@ public sealed class NetworkDefinition(string name)
         _weightIndex.Add(weights.Name, _weights.Count);
         _weights.Add(weights);
         return ValueRef.Weight(_weights.Count - 1);
+    }
+
+    /// <summary>Adds the weight a folded operation computes (from weights already added) with its value now.</summary>
+    public ValueRef AddComputedWeights(FoldedOp op, float[] values)
+    {
+        foreach (string input in op.Inputs)
+            if (!_weightIndex.ContainsKey(input)) throw new ArgumentException($"Folded '{op.Output}' reads '{input}', which is not a weight of network '{Name}'.");
+        op.Validate();
+        if (_weightIndex.ContainsKey(op.Output)) throw new ArgumentException($"Weight '{op.Output}' is defined twice.");
+        var value = AddWeights(new ModelWeights(op.Output, op.OutputShape, values, WeightKind.Computed));
+        _foldedOps.Add(op);
+        return value;
     }
 
     /// <summary>Appends a layer whose inputs are already defined, names its output, and infers the output dims.</summary>

@@ -22,6 +22,8 @@ public static class NetworkStructure
             w.Write(weight.Shape);
             w.Write((byte)weight.Kind);
         }
+        w.Write(network.FoldedOps.Count);
+        foreach (var op in network.FoldedOps) PlanSerializer.WriteFoldedOp(w, op);
         w.Write(network.Layers.Count);
         foreach (var layer in network.Layers)
         {

@@ -8,4 +8,7 @@ public enum WeightKind : byte
 
     /// <summary>A constant of the graph itself (a Constant node): refittable, but checkpoints do not carry it, so a refit may leave it out.</summary>
     Constant,
+
+    /// <summary>The output of a <see cref="FoldedOp"/> on other model weights: recomputed at build and at every refit, never supplied.</summary>
+    Computed,
 }

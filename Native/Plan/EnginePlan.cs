@@ -1,4 +1,5 @@
 using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
 
 namespace TrtEngine.Native.Plan;
 
@@ -22,6 +23,9 @@ public sealed class EnginePlan
     public required HardwareInfo Hardware { get; init; }
     public required int OptimizationLevel { get; init; }
 
+    /// <summary>Operations on weights alone that derive computed model weights, in order; re-run at every refit.</summary>
+    public FoldedOp[] FoldedOps { get; init; } = [];
+
     public string InputName(int i) => Tensors[Inputs[i]].Name;
     public string OutputName(int i) => Tensors[Outputs[i]].Name;
 
@@ -34,7 +38,7 @@ public sealed class EnginePlan
         return new EnginePlan
         {
             Name = Name, Tensors = tensors, Inputs = Inputs, Profiles = Profiles, Outputs = Outputs, Layers = Layers,
-            Weights = Weights, ModelWeights = ModelWeights, Hardware = Hardware, OptimizationLevel = OptimizationLevel,
+            Weights = Weights, ModelWeights = ModelWeights, Hardware = Hardware, OptimizationLevel = OptimizationLevel, FoldedOps = FoldedOps,
         };
     }
 }

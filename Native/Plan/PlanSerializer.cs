@@ -125,6 +125,8 @@ internal static class PlanSerializer
             w.Write((byte)m.Kind);
             w.Write(m.Folded);
         }
+        w.Write(plan.FoldedOps.Length);
+        foreach (var op in plan.FoldedOps) WriteFoldedOp(w, op);
         w.Write(plan.Weights.Length);
         foreach (var e in plan.Weights)
         {
@@ -168,6 +170,8 @@ internal static class PlanSerializer
         int[] outputs = r.ReadInt32Array();
         var modelWeights = new ModelWeightInfo[r.ReadInt(0, r.Remaining)];
         for (int i = 0; i < modelWeights.Length; i++) modelWeights[i] = new ModelWeightInfo(r.ReadString(), r.ReadShape(), r.ReadEnum<WeightKind>(), r.ReadBool());
+        var foldedOps = new FoldedOp[r.ReadInt(0, r.Remaining)];
+        for (int i = 0; i < foldedOps.Length; i++) foldedOps[i] = ReadFoldedOp(r);
         var weights = new EngineWeight[r.ReadInt(0, r.Remaining)];
         for (int i = 0; i < weights.Length; i++)
         {
@@ -181,10 +185,31 @@ internal static class PlanSerializer
         var plan = new EnginePlan
         {
             Name = name, Tensors = tensors, Inputs = inputs, Profiles = profiles, Outputs = outputs, Layers = layers,
-            Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = level,
+            Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = level, FoldedOps = foldedOps,
         };
         PlanValidator.Validate(plan);
         return plan;
+    }
+
+    /// <summary>Also the cache key's bytes for a folded operation (names included: they wire it to the model weights).</summary>
+    internal static void WriteFoldedOp(PlanWriter w, FoldedOp op)
+    {
+        w.Write((byte)op.Kind);
+        w.Write(op.Inputs);
+        w.Write(op.InputShapes.Length);
+        foreach (var shape in op.InputShapes) w.Write(shape);
+        w.Write(op.Output);
+        w.Write(op.OutputShape);
+        w.Write(op.Ints);
+    }
+
+    private static FoldedOp ReadFoldedOp(PlanReader r)
+    {
+        var kind = r.ReadEnum<FoldedOpKind>();
+        string[] inputs = r.ReadStringArray();
+        var shapes = new int[r.ReadInt(0, Math.Min(MaxLayerInputs, r.Remaining))][];
+        for (int i = 0; i < shapes.Length; i++) shapes[i] = r.ReadShape();
+        return new FoldedOp(kind, inputs, shapes, r.ReadString(), r.ReadShape(), r.ReadInt32Array());
     }
 
     private static Layer ReadLayer(PlanReader r)

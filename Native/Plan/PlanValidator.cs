@@ -28,6 +28,7 @@ internal static class PlanValidator
             Check(Shapes.IsStatic(m.Shape), $"model weight '{m.Name}' has a dynamic shape");
             Check(!m.Folded || m.Kind == WeightKind.Constant, $"model weight '{m.Name}' is folded but not a constant");
         }
+        ValidateFoldedOps(plan, sources);
         foreach (var w in plan.Weights) ValidateWeight(w, sources);
 
         foreach (var layer in plan.Layers)
@@ -45,6 +46,32 @@ internal static class PlanValidator
             if (layer is ConvLayer conv) ValidateConv(plan, conv);
         }
         foreach (int o in plan.Outputs) Check(o >= 0 && o < tensors && defined[o], $"output tensor {o} is never computed");
+    }
+
+    /// <summary>Each computed weight is the output of exactly one folded operation, which reads weights listed before it.</summary>
+    private static void ValidateFoldedOps(EnginePlan plan, Dictionary<string, ModelWeightInfo> sources)
+    {
+        var available = plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed).Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var op in plan.FoldedOps)
+        {
+            Check(sources.TryGetValue(op.Output, out var output) && output.Kind == WeightKind.Computed && !available.Contains(op.Output),
+                $"folded '{op.Output}' is not a computed model weight or is computed twice");
+            for (int i = 0; i < op.Inputs.Length; i++)
+                Check(available.Contains(op.Inputs[i]) && i < op.InputShapes.Length && sources[op.Inputs[i]].Shape.AsSpan().SequenceEqual(op.InputShapes[i]),
+                    $"folded '{op.Output}' reads '{op.Inputs[i]}', which is not a model weight of that shape listed before it");
+            Check(output!.Shape.AsSpan().SequenceEqual(op.OutputShape), $"folded '{op.Output}' has another shape than its model weight");
+            try
+            {
+                op.Validate();
+            }
+            catch (Exception e) when (e is ShapeException or ArgumentException or OverflowException)
+            {
+                Check(false, e.Message);
+            }
+            available.Add(op.Output);
+        }
+        foreach (var m in plan.ModelWeights.Where(m => m.Kind == WeightKind.Computed))
+            Check(available.Contains(m.Name), $"computed model weight '{m.Name}' has no folded operation");
     }
 
     private static void ValidateProfile(EnginePlan plan, int input)

@@ -91,7 +91,7 @@ Describe '<Name>' -ForEach $cmdlets -AllowNullOrEmptyForEach {
         }
     }
 
-    if ($Verb -in 'Update', 'Remove', 'Export') {
+    if ($Verb -in 'Update', 'Remove', 'Export', 'Set', 'Lock', 'Unlock') {
         It 'supports ShouldProcess' {
             $command.Parameters.Keys | Should -Contain 'WhatIf'
             $command.Parameters.Keys | Should -Contain 'Confirm'

@@ -23,6 +23,14 @@ internal sealed class OperatorCase
         return this;
     }
 
+    /// <summary>An input whose first dimension is the dynamic "batch", fed with <paramref name="shape"/>.</summary>
+    public OperatorCase BatchedInput(string name, params int[] shape)
+    {
+        Model.AddInput(name, OnnxDataType.Float, ["batch", .. shape[1..].Cast<object?>()]);
+        _inputs[name] = shape;
+        return this;
+    }
+
     /// <summary>A float initializer of random values (a weight).</summary>
     public OperatorCase Weight(string name, params int[] shape)
     {

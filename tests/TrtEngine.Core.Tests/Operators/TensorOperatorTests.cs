@@ -349,6 +349,29 @@ public sealed class TensorOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Channel_shuffle_reshapes_through_the_dynamic_batch(int batch)
+    {
+        // ShuffleNet's shuffle: the batch reaches Reshape through Shape → Gather → Unsqueeze → Concat.
+        var c = new OperatorCase().BatchedInput("x", batch, 6, 3, 2).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Shape", ["x"], ["shape"]);
+        c.Model.AddInitializer("zero", TensorValue.Int64([0], []));
+        c.Model.AddNode("Gather", ["shape", "zero"], ["batch"], ("axis", 0L));
+        Ints(c, "axes", 0);
+        c.Model.AddNode("Unsqueeze", ["batch", "axes"], ["batch1"]);
+        Ints(c, "groups", 2, 3, 3, 2);
+        c.Model.AddNode("Concat", ["batch1", "groups"], ["split"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["x", "split"], ["g"]);
+        c.Model.AddNode("Transpose", ["g"], ["t"], ("perm", new long[] { 0, 2, 1, 3, 4 }));
+        Ints(c, "merged", 6, 3, 2);
+        c.Model.AddNode("Concat", ["batch1", "merged"], ["back"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["t", "back"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Fact]
     public void Integer_arithmetic_Where_Equal_ConstantOfShape_and_Cast_are_folded()
     {

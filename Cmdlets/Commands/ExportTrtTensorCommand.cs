@@ -1,0 +1,70 @@
+using System.Management.Automation;
+using TrtEngine.Cmdlets.Support;
+using TrtEngine.Core.Engines;
+using TrtEngine.Core.Tensors;
+
+namespace TrtEngine.Cmdlets.Commands;
+
+/// <summary>Saves tensors as .npy files (numpy's np.load reads them): one file by -Path, or one per tensor in -Directory.</summary>
+[Cmdlet(VerbsData.Export, "TrtTensor", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+[OutputType(typeof(FileInfo))]
+public sealed class ExportTrtTensorCommand : TrtCmdletBase
+{
+    private const string PathSet = "Path", LiteralPathSet = "LiteralPath", DirectorySet = "Directory";
+    private readonly HashSet<string> _written = new(StringComparer.Ordinal);
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    public TrtTensor InputObject { get; set; } = null!;
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    public string Path { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet)]
+    [Alias("PSPath", "LP")]
+    public string LiteralPath { get; set; } = "";
+
+    /// <summary>A folder to write each tensor to as &lt;Name&gt;.npy (created if missing).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DirectorySet)]
+    public string Directory { get; set; } = "";
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var tensor = InputObject;
+        try
+        {
+            string path = ParameterSetName switch
+            {
+                DirectorySet => System.IO.Path.Combine(ResolveOutputPath(Directory), FileName(tensor.Name)),
+                LiteralPathSet => ResolveOutputPath(LiteralPath),
+                _ => ResolveOutputPath(Path),
+            };
+            if (_written.Contains(path))
+                throw new IOException($"'{path}' was already written by this command; tensor '{tensor.Name}' would overwrite it. Use -Directory to write one file per tensor.");
+            if (File.Exists(path) && !Force)
+                throw new IOException($"'{path}' already exists; use -Force to overwrite it.");
+            if (!ShouldProcess(path, $"Export tensor '{tensor.Name}' [{string.Join(", ", tensor.Shape)}]")) return;
+            if (ParameterSetName == DirectorySet) System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+            WriteAtomically(path, stream => NpyFile.Write(stream, tensor.Shape, tensor.Data));
+            _written.Add(path);
+            if (PassThru) WriteObject(new FileInfo(path));
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(ErrorRecords.From(e, tensor));
+        }
+    }
+
+    /// <summary>Tensor names are graph names ("/fc/Gemm_output_0"): characters no file name may hold become '_'.</summary>
+    private static string FileName(string name)
+    {
+        var invalid = System.IO.Path.GetInvalidFileNameChars().Append('/').Append('\\').ToHashSet();
+        string safe = new(name.Select(c => invalid.Contains(c) ? '_' : c).ToArray());
+        return (safe.Trim('.', ' ').Length == 0 ? "tensor" : safe) + ".npy";
+    }
+}

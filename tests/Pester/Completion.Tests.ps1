@@ -1,0 +1,51 @@
+# Tab completion of input names for the hashtable parameters, through TabExpansion2 as the console calls it.
+# PowerShell calls argument completers for the argument as a whole, not for keys inside a hashtable literal, so the
+# completion is the whole hashtable with the model's or engine's input names.
+
+BeforeAll {
+    Import-Module "$PSScriptRoot/../../out/TrtEngine/TrtEngine.psd1" -Force
+    $models = (Resolve-Path "$PSScriptRoot/../../examples/models").Path
+    $onnx = Join-Path $models 'tiny_mlp.onnx'
+    function Complete([string] $Line) {
+        (TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches
+    }
+}
+
+Describe 'Input name completion for New-TrtEngine' {
+    It 'offers the model''s inputs with their shapes for -<_>' -ForEach 'InputShape', 'MinShape', 'OptShape', 'MaxShape' {
+        $matches = Complete "New-TrtEngine -Path '$onnx' -$_ "
+        $matches.CompletionText | Should -Be '@{ input = 1, 64 }'
+        $matches.ToolTip | Should -Be 'inputs: input [?, 64]'
+    }
+
+    It 'reads a positional, relative model path and completes after @' {
+        Push-Location $models
+        try { (Complete 'New-TrtEngine ./tiny_mlp.onnx -OptShape @').CompletionText | Should -Be '@{ input = 1, 64 }' }
+        finally { Pop-Location }
+    }
+
+    It 'offers nothing for a model that does not exist' {
+        Complete "New-TrtEngine -Path '$TestDrive/none.onnx' -OptShape " | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Input name completion for Invoke-TrtEngine' {
+    BeforeAll {
+        $global:completionEngine = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+    }
+    AfterAll {
+        Remove-Variable -Scope Global completionEngine
+    }
+
+    It 'offers the engine''s inputs for -Input' {
+        (Complete 'Invoke-TrtEngine -Engine $completionEngine -Input ').CompletionText | Should -Be '@{ input = @() }'
+    }
+
+    It 'offers the engine''s inputs with their opt shapes for -InputShape' {
+        (Complete 'Invoke-TrtEngine $completionEngine -InputShape ').CompletionText | Should -Be '@{ input = 1, 64 }'
+    }
+
+    It 'finds an engine piped from a variable' {
+        (Complete '$completionEngine | Invoke-TrtEngine -Input ').CompletionText | Should -Be '@{ input = @() }'
+    }
+}

@@ -1,0 +1,102 @@
+# Tensors in and out: .npy files, TrtTensor objects and arrays as Invoke-TrtEngine inputs; Import-/Export-TrtTensor.
+
+BeforeAll {
+    Import-Module "$PSScriptRoot/../../out/TrtEngine/TrtEngine.psd1" -Force
+    $models = Join-Path $PSScriptRoot '../../examples/models'
+    $npy = Join-Path $models 'tiny_mlp.input.npy'
+    $x = [float[]](Get-Content -Raw (Join-Path $models 'tiny_mlp.input.json') | ConvertFrom-Json).input.data
+    $engine = New-TrtEngine -Path (Join-Path $models 'tiny_mlp.onnx') -NoCache -OptimizationLevel 0
+    $expected = (Invoke-TrtEngine -Engine $engine -Input @{ input = $x }).Data -join ','
+}
+
+Describe 'Import-TrtTensor' {
+    It 'reads a .npy file as a tensor named after the file' {
+        $t = Import-TrtTensor -Path $npy
+        $t | Should -BeOfType 'TrtEngine.Core.Engines.TrtTensor'
+        $t.Name | Should -Be 'tiny_mlp.input'
+        $t.Shape -join ',' | Should -Be '2,64'
+        $t.Data -join ',' | Should -Be ($x -join ',')
+    }
+
+    It 'takes files from Get-ChildItem and a -Name' {
+        (Get-Item $npy | Import-TrtTensor -Name input).Name | Should -Be 'input'
+    }
+
+    It 'reports a malformed file as InvalidTensorFile naming the file' {
+        $bad = Join-Path $TestDrive 'bad.npy'
+        [IO.File]::WriteAllBytes($bad, [byte[]](0x93, 78, 85, 77, 80, 89, 1, 0, 10, 0) + [Text.Encoding]::ASCII.GetBytes("{'descr':}"))
+        $err = { Import-TrtTensor -LiteralPath $bad -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'InvalidTensorFile*'
+        $err.CategoryInfo.Category | Should -Be 'InvalidData'
+        $err.Exception.Message | Should -BeLike "$bad*"
+    }
+
+    It 'reports a missing file as TensorFileNotFound' {
+        { Import-TrtTensor -Path (Join-Path $TestDrive 'none.npy') -ErrorAction Stop } | Should -Throw -ErrorId 'TensorFileNotFound*'
+    }
+}
+
+Describe 'Invoke-TrtEngine inputs' {
+    It 'takes a .npy path, a FileInfo, a TrtTensor and an array alike' {
+        (Invoke-TrtEngine $engine -Input @{ input = $npy }).Data -join ',' | Should -Be $expected
+        (Invoke-TrtEngine $engine -Input @{ input = (Get-Item $npy) }).Data -join ',' | Should -Be $expected
+        (Invoke-TrtEngine $engine -Input @{ input = (Import-TrtTensor $npy) }).Data -join ',' | Should -Be $expected
+    }
+
+    It 'resolves a relative .npy path from the current location' {
+        Push-Location $models
+        try { (Invoke-TrtEngine $engine -Input @{ input = './tiny_mlp.input.npy' }).Data -join ',' | Should -Be $expected }
+        finally { Pop-Location }
+    }
+
+    It 'uses the tensor''s shape, which -InputShape overrides' {
+        $t = Import-TrtTensor $npy
+        $err = { Invoke-TrtEngine $engine -Input @{ input = $t } -InputShape @{ input = 1, 64 } -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'InvalidInput*'
+        $err.Exception.Message | Should -Match 'needs 64 values, got 128'
+    }
+}
+
+Describe 'Export-TrtTensor' {
+    BeforeAll {
+        $outputs = Invoke-TrtEngine $engine -Input @{ input = $npy }
+    }
+
+    It 'writes numpy''s layout that Import-TrtTensor reads back exactly' {
+        $file = $outputs | Export-TrtTensor -Path (Join-Path $TestDrive 'logits.npy') -PassThru
+        $file | Should -BeOfType System.IO.FileInfo
+        $bytes = [IO.File]::ReadAllBytes($file.FullName)
+        [Text.Encoding]::Latin1.GetString($bytes, 0, 128) | Should -BeLike "*NUMPY*{'descr': '<f4', 'fortran_order': False, 'shape': (2, 10), }*"
+        $back = Import-TrtTensor $file.FullName
+        $back.Shape -join ',' | Should -Be '2,10'
+        $back.Data -join ',' | Should -Be $expected
+    }
+
+    It 'writes one file per tensor with -Directory' {
+        $dir = Join-Path $TestDrive 'out'
+        $outputs | Export-TrtTensor -Directory $dir
+        (Get-ChildItem $dir).Name | Should -Be 'logits.npy'
+    }
+
+    It 'makes file names of graph tensor names that hold path separators' {
+        $dir = Join-Path $TestDrive 'graph-names'
+        $tensor = [TrtEngine.Core.Engines.TrtTensor]@{ Name = '/fc/Gemm_output_0'; Shape = [int[]](2); Data = [float[]](1, 2) }
+        $tensor | Export-TrtTensor -Directory $dir
+        (Get-ChildItem $dir).Name | Should -Be '_fc_Gemm_output_0.npy'
+        (Import-TrtTensor (Join-Path $dir '_fc_Gemm_output_0.npy')).Data | Should -Be @(1, 2)
+    }
+
+    It 'refuses to overwrite without -Force, and a second tensor to one -Path' {
+        $path = Join-Path $TestDrive 'twice.npy'
+        $outputs | Export-TrtTensor -LiteralPath $path
+        { $outputs | Export-TrtTensor -Path $path -ErrorAction Stop } | Should -Throw '*already exists*'
+        { $outputs | Export-TrtTensor -Path $path -Force -ErrorAction Stop } | Should -Not -Throw
+        { @($outputs, $outputs) | Export-TrtTensor -Path (Join-Path $TestDrive 'two.npy') -ErrorAction Stop } | Should -Throw '*-Directory*'
+    }
+
+    It 'writes nothing with -WhatIf' {
+        $path = Join-Path $TestDrive 'whatif.npy'
+        $outputs | Export-TrtTensor -Path $path -WhatIf
+        $path | Should -Not -Exist
+    }
+}

@@ -1,0 +1,62 @@
+# The format views colour through $PSStyle: with OutputRendering Ansi, never with PlainText, and with Host only when
+# standard output is a terminal (PowerShell itself keeps escape codes in output redirected to a file or a pipe).
+
+BeforeAll {
+    $module = (Resolve-Path "$PSScriptRoot/../../out/TrtEngine/TrtEngine.psd1").Path
+    Import-Module $module -Force
+    $onnx = (Resolve-Path "$PSScriptRoot/../../examples/models/tiny_mlp.onnx").Path
+    $cache = Join-Path $TestDrive 'cache'
+    $engine = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0
+    Lock-TrtCache -Key $engine.CacheKey -CacheDirectory $cache
+    $green = "$($PSStyle.Foreground.Green)Ok$($PSStyle.Reset)"
+    $cyan = "$($PSStyle.Foreground.Cyan)pinned$($PSStyle.Reset)"
+
+    # The views as another pwsh renders them to its standard output, which is a pipe here.
+    function Get-RedirectedOutput([string] $Rendering) {
+        $script = "`$PSStyle.OutputRendering = '$Rendering'; Import-Module '$module'; Test-TrtCache -CacheDirectory '$cache'; Get-TrtCache -CacheDirectory '$cache'"
+        (& dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command $script) -join "`n"
+    }
+}
+
+Describe 'Colour in the views' {
+    AfterEach { $PSStyle.OutputRendering = 'Host' }
+
+    It 'colours status and pins with OutputRendering Ansi' {
+        $PSStyle.OutputRendering = 'Ansi'
+        (Test-TrtCache -CacheDirectory $cache | Out-String).Contains($green) | Should -BeTrue
+        (Get-TrtCache -CacheDirectory $cache | Out-String).Contains($cyan) | Should -BeTrue
+    }
+
+    It 'writes no escape codes with OutputRendering PlainText' {
+        $PSStyle.OutputRendering = 'PlainText'
+        (Test-TrtCache -CacheDirectory $cache | Out-String) + (Get-TrtCache -CacheDirectory $cache | Out-String) + ($engine | Format-List | Out-String) |
+            Should -Not -Match "`e"
+    }
+
+    It 'leaves colour out of output redirected to a pipe, and puts it in when asked for Ansi' {
+        $redirected = Get-RedirectedOutput 'Host'
+        $redirected | Should -BeLike '*Ok*pinned*'
+        $redirected.Contains($green) | Should -BeFalse
+        $redirected.Contains($cyan) | Should -BeFalse
+        (Get-RedirectedOutput 'Ansi').Contains($green) | Should -BeTrue
+    }
+}
+
+Describe 'tools/New-ReadmeScreens.ps1' {
+    It 'fills the README''s screens section with plain-text captures of the main views' {
+        $readme = Join-Path $TestDrive 'README.md'
+        Set-Content $readme "# Title`n`n<!-- screens:begin -->`nold`n<!-- screens:end -->`n`nAfter."
+        $script = (Resolve-Path "$PSScriptRoot/../../tools/New-ReadmeScreens.ps1").Path
+        & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $script -ReadmePath $readme -CacheDirectory (Join-Path $TestDrive 'screens') | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        $text = Get-Content -Raw $readme
+        $text | Should -Not -Match "`e"
+        $text | Should -Not -Match 'old'
+        $text | Should -BeLike "*After.*"
+        foreach ($command in 'Get-TrtCache', 'Get-TrtCache -Summary', 'Test-TrtCache', 'Get-TrtEngineInfo $engine', 'Invoke-TrtEngine $engine') {
+            $text | Should -BeLike "*PS> $command*"
+        }
+        $text | Should -BeLike '*Entries*: 3 (1 pinned)*'
+        $text | Should -BeLike '*logits*[2, 10]*Float32*'
+    }
+}

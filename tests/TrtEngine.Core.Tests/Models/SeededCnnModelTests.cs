@@ -1,0 +1,43 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Refit;
+using TrtEngine.Testing.Fixtures;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Oracle;
+using TrtEngine.Testing.Weights;
+
+namespace TrtEngine.Core.Tests.Models;
+
+/// <summary>
+/// ResNet-18, EfficientNet-B0 and ShuffleNetV2 (torchvision exports kept in tests/fixtures/models with regenerated
+/// weights) against torch and ONNX Runtime: built from v1, refitted to v2 from a safetensors checkpoint, and back.
+/// </summary>
+public sealed class SeededCnnModelTests
+{
+    private const double Tolerance = 1e-4;
+
+    [Theory]
+    [InlineData("resnet18")]
+    [InlineData("efficientnet_b0")]
+    [InlineData("shufflenet_v2_x1_0")]
+    public void Built_from_v1_matches_torch_and_onnx_runtime_and_refits_to_v2_and_back(string name)
+    {
+        var model = SeededModel.Load(TestPaths.SeededModels, name);
+        using var dir = new TempDirectory();
+        string v1Path = model.Materialize(dir.File("v1"), version: 1);
+        var engine = EngineConverter.Convert(v1Path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        TorchAssert.Matches(engine, model, version: 1, Tolerance);
+
+        var ort = OrtOracle.Run(v1Path, new Dictionary<string, (int[] Shape, float[] Data)> { [model.InputName] = (model.InputShape, model.Input) });
+        var ours = engine.Run(new Dictionary<string, float[]> { [model.InputName] = model.Input }, new Dictionary<string, int[]> { [model.InputName] = model.InputShape });
+        foreach (var output in ours)
+            Assert.True(ErrorMetrics.RelativeL2(output.Data, ort[output.Name].Data) <= Tolerance, $"{name} {output.Name} vs ONNX Runtime");
+
+        string checkpoint = dir.File("v2.safetensors");
+        SafetensorsWriter.Write(checkpoint, model.Weights(version: 2));
+        engine.Refit(WeightSources.FromFile(checkpoint));
+        TorchAssert.Matches(engine, model, version: 2, Tolerance);
+
+        engine.Refit(WeightSources.FromFile(v1Path));
+        TorchAssert.Matches(engine, model, version: 1, Tolerance);
+    }
+}

@@ -1,0 +1,167 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Refit;
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Refit;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
+using TrtEngine.Testing.Oracle;
+using TrtEngine.Testing.Weights;
+
+namespace TrtEngine.Core.Tests.Operators;
+
+/// <summary>
+/// Float subgraphs with no run-time input (exports without constant folding): folded at import, matched against ONNX
+/// Runtime, and still exactly refittable through the folded operations the engine keeps.
+/// </summary>
+public sealed class ConstantFoldingTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void A_transposed_parameter_feeds_a_gemm()
+    {
+        var c = new OperatorCase().Input("x", 3, 6).Weight("w", 4, 6).Weight("b", 4).Output("y");
+        c.Model.AddNode("Transpose", ["w"], ["wt"], ("perm", new long[] { 1, 0 }));
+        c.Model.AddNode("MatMul", ["x", "wt"], ["xw"]);
+        c.Model.AddNode("Add", ["xw", "b"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void A_convolution_weight_scaled_by_a_constant_and_a_bias_unsqueezed()
+    {
+        var c = new OperatorCase().Input("x", 2, 3, 7, 7).Weight("w", 5, 3, 3, 3).Weight("b", 5).Output("y");
+        c.Model.AddNode("Constant", [], ["half"], ("value", TensorValue.Float([0.5f], [])));
+        c.Model.AddNode("Mul", ["w", "half"], ["ws"]);
+        c.Model.AddNode("Conv", ["x", "ws"], ["conv"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddInitializer("axes", new long[] { 1, 2 }, [2]);
+        c.Model.AddNode("Unsqueeze", ["b", "axes"], ["b3"]);
+        c.Model.AddNode("Add", ["conv", "b3"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void Concatenated_reshaped_and_multiplied_parameters()
+    {
+        var c = new OperatorCase().Input("x", 2, 8).Weight("u", 8, 2).Weight("v", 2, 3).Weight("p", 1, 3).Weight("q", 3).Output("y");
+        c.Model.AddNode("MatMul", ["u", "v"], ["uv"]); // a low-rank factorised weight
+        c.Model.AddInitializer("shape", new long[] { 1, 3 }, [2]);
+        c.Model.AddNode("Reshape", ["q", "shape"], ["q2"]);
+        c.Model.AddNode("Concat", ["p", "q2"], ["pq"], ("axis", 0L));
+        c.Model.AddNode("Flatten", ["pq"], ["pqf"], ("axis", 1L));
+        c.Model.AddNode("Gemm", ["x", "uv"], ["g"]);
+        c.Model.AddNode("Sub", ["pqf", "q"], ["bias"]);
+        c.Model.AddNode("Add", ["g", "bias"], ["gb"]);
+        c.Model.AddNode("Relu", ["gb"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>x · (w · s)ᵀ + b with w, s, b parameters and a constant 2: the shape of a layer exported unfolded.</summary>
+    private string Save(string file, int seed)
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, "batch", 6);
+        m.AddInitializer("w", ErrorMetrics.RandomValues(seed, 4 * 6), [4, 6]);
+        m.AddInitializer("s", ErrorMetrics.RandomValues(seed + 1, 4), [4, 1]);
+        m.AddInitializer("b", ErrorMetrics.RandomValues(seed + 2, 4), [4]);
+        m.AddNode("Constant", [], ["two"], ("value", TensorValue.Float([2f], [])));
+        m.AddNode("Mul", ["w", "s"], ["ws"]);
+        m.AddNode("Mul", ["ws", "two"], ["ws2"]);
+        m.AddNode("Transpose", ["ws2"], ["wt"], ("perm", new long[] { 1, 0 }));
+        m.AddNode("MatMul", ["x", "wt"], ["xw"]);
+        m.AddNode("Add", ["xw", "b"], ["y"]);
+        m.AddOutput("y", OnnxDataType.Float);
+        string path = _dir.File(file);
+        m.Save(path);
+        return path;
+    }
+
+    private static readonly float[] Input = ErrorMetrics.RandomValues(77, 3 * 6);
+
+    private static float[] Run(Engines.TrtEngine engine) =>
+        engine.Run(new Dictionary<string, float[]> { ["x"] = Input }, new Dictionary<string, int[]> { ["x"] = [3, 6] })[0].Data;
+
+    private static void AssertMatchesOnnxRuntime(Engines.TrtEngine engine, string model)
+    {
+        var expected = OrtOracle.Run(File.ReadAllBytes(model), new Dictionary<string, (int[] Shape, float[] Data)> { ["x"] = ([3, 6], Input) })["y"].Data;
+        Assert.True(ErrorMetrics.RelativeL2(Run(engine), expected) <= 1e-5);
+    }
+
+    [Fact]
+    public void Folded_parameters_refit_exactly_from_a_model_a_checkpoint_and_into_a_stripped_engine()
+    {
+        string v1 = Save("v1.onnx", 1), v2 = Save("v2.onnx", 2);
+        var engine = EngineConverter.Convert(v1, new ConversionSettings { UseCache = false });
+        AssertMatchesOnnxRuntime(engine, v1);
+        var plan = engine.Native.Plan;
+        Assert.Subset(plan.ModelWeights.Select(m => m.Name).ToHashSet(), new HashSet<string> { "w", "s", "b", "two", "ws", "ws2", "wt" });
+        Assert.Equal(3, plan.FoldedOps.Length);
+        Assert.All(plan.ModelWeights.Where(m => m.Name is "ws" or "ws2" or "wt"), m => Assert.Equal(WeightKind.Computed, m.Kind));
+
+        engine.Refit(WeightSources.FromFile(v2));
+        AssertMatchesOnnxRuntime(engine, v2);
+
+        // A checkpoint holds the parameters only; the constant 2 and the folded operations travel in the plan.
+        string checkpoint = _dir.File("v1.safetensors");
+        SafetensorsWriter.Write(checkpoint, [("w", [4, 6], ErrorMetrics.RandomValues(1, 24)), ("s", [4, 1], ErrorMetrics.RandomValues(2, 4)), ("b", [4], ErrorMetrics.RandomValues(3, 4))]);
+        using var stripped = new MemoryStream();
+        engine.Export(stripped, includeWeights: false);
+        var imported = Engines.TrtEngine.Import(stripped.ToArray());
+        imported.Refit(WeightSources.FromFile(checkpoint));
+        AssertMatchesOnnxRuntime(imported, v1);
+    }
+
+    [Fact]
+    public void A_computed_weight_cannot_be_supplied_and_a_partial_refit_needs_the_partners_of_what_it_changes()
+    {
+        var engine = EngineConverter.Convert(Save("m.onnx", 1), new ConversionSettings { UseCache = false });
+        float[] before = Run(engine);
+
+        var computed = Assert.Throws<RefitException>(() => engine.Refit(new Dictionary<string, WeightValue>
+        {
+            ["w"] = new([4, 6], ErrorMetrics.RandomValues(5, 24)), ["s"] = new([4, 1], ErrorMetrics.RandomValues(6, 4)),
+            ["b"] = new([4], ErrorMetrics.RandomValues(7, 4)), ["wt"] = new([6, 4], ErrorMetrics.RandomValues(8, 24)),
+        }));
+        Assert.Contains(computed.Check.Mismatched, m => m.Name == "wt" && m.Problem.Contains("is computed from ws2"));
+
+        var partial = Assert.Throws<RefitException>(() => engine.Refit(new Dictionary<string, WeightValue> { ["s"] = new([4, 1], ErrorMetrics.RandomValues(6, 4)) }, partial: true));
+        Assert.Equal(["w"], partial.Check.Missing);
+        Assert.Equal(before, Run(engine));
+
+        // The bias alone is a plain partial refit; the folded weight keeps its buffers.
+        engine.Refit(new Dictionary<string, WeightValue> { ["b"] = new([4], new float[4]) }, partial: true);
+        Assert.NotEqual(before, Run(engine));
+    }
+
+    [Fact]
+    public void Constants_alone_fold_into_a_constant_and_the_folded_operation_is_part_of_the_key()
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 2, 3);
+        m.AddNode("Constant", [], ["a"], ("value", TensorValue.Float([1f, 2f, 3f], [3])));
+        m.AddNode("Constant", [], ["b"], ("value", TensorValue.Float([4f], [])));
+        m.AddNode("Div", ["a", "b"], ["ab"]);
+        m.AddNode("Mul", ["x", "ab"], ["y"]);
+        m.AddOutput("y", OnnxDataType.Float);
+        var network = OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m");
+        Assert.Empty(network.FoldedOps);
+        Assert.Equal([0.25f, 0.5f, 0.75f], network.Weights.Single(w => w.Name == "ab").Values);
+
+        string Key(long[] perm)
+        {
+            var g = new OnnxModelBuilder();
+            g.AddInput("x", OnnxDataType.Float, 3, 4);
+            g.AddInitializer("w", ErrorMetrics.RandomValues(1, 16), [4, 4]);
+            g.AddNode("Transpose", ["w"], ["wt"], ("perm", perm));
+            g.AddNode("MatMul", ["x", "wt"], ["y"]);
+            g.AddOutput("y", OnnxDataType.Float);
+            string path = _dir.File($"t{perm[0]}.onnx");
+            g.Save(path);
+            return EngineConverter.Convert(path, new ConversionSettings { CacheDirectory = _dir.File("cache"), OptimizationLevel = 0 }).CacheKey!;
+        }
+        Assert.NotEqual(Key([1, 0]), Key([0, 1]));
+    }
+}
