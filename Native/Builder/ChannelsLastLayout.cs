@@ -21,7 +21,7 @@ internal static class ChannelsLastLayout
 
         ValueRef As(ValueRef v, bool wantChannelsLast)
         {
-            if (v.IsNone || v.IsWeight || channelsLast.Contains(v.Index) == wantChannelsLast) return v;
+            if (v.IsNone || v.IsWeight || channelsLast.Contains(v.Index) == wantChannelsLast || IsPerChannel(tensors[v.Index].Dims)) return v;
             if (!copies.TryGetValue((v.Index, wantChannelsLast), out int copy))
             {
                 var source = tensors[v.Index];
@@ -48,6 +48,7 @@ internal static class ChannelsLastLayout
                 case ConvLayer conv: conv.ChannelsLast = run; break;
                 case PoolLayer pool: pool.ChannelsLast = run; break;
                 case ConcatLayer concat: concat.ChannelsLast = run; break;
+                case ElementwiseLayer elementwise: elementwise.ChannelsLast = run; break;
             }
             if (run) channelsLast.Add(layer.Output);
             result.Add(layer);
@@ -65,12 +66,18 @@ internal static class ChannelsLastLayout
             ConvLayer conv => Is4D(conv.X) && conv.W.IsWeight && conv.SupportsChannelsLast(network.Weights[conv.W.Index].Shape),
             PoolLayer pool => Is4D(pool.Inputs[0]) && channelsLast.Contains(pool.Inputs[0].Index),
             ActivationLayer activation => channelsLast.Contains(activation.Inputs[0].Index),
-            // Same shapes only: broadcasting would pair the wrong elements of channels-last memory.
-            ElementwiseLayer add => Is4D(add.Inputs[0]) && Is4D(add.Inputs[1]) && SameShape(tensors[add.Inputs[0].Index].Dims, tensors[add.Inputs[1].Index].Dims) && AnyChannelsLast(),
+            // Broadcasting runs over memory-order dims: an operand is either full-size or per-channel (H = W = 1).
+            ElementwiseLayer op => tensors[op.Output].Dims is { Length: 4 } y && AnyChannelsLast() &&
+                                   op.Inputs.All(v => (Is4D(v) && SameShape(tensors[v.Index].Dims, y)) || IsPerChannel(v.IsWeight ? network.Weights[v.Index].Shape : tensors[v.Index].Dims)),
             ConcatLayer concat => concat.Axis is 1 or -3 && concat.Inputs.All(Is4D) && AnyChannelsLast(),
             _ => false,
         };
     }
+
+    /// <summary>
+    /// At most 4-D with H and W (right-aligned) equal to 1: the same memory in NCHW and NHWC, so it needs no reformat.
+    /// </summary>
+    private static bool IsPerChannel(int[] dims) => dims.Length is >= 1 and <= 4 && dims[^1] == 1 && (dims.Length < 2 || dims[^2] == 1);
 
     /// <summary>Equal dims, where only the batch may be dynamic (both inputs then come from the same batch).</summary>
     private static bool SameShape(int[] a, int[] b) => a.AsSpan().SequenceEqual(b) && a.Skip(1).All(d => d >= 0);

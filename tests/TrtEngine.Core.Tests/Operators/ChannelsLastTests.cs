@@ -11,12 +11,12 @@ using TrtEngine.Testing.Oracle;
 namespace TrtEngine.Core.Tests.Operators;
 
 /// <summary>
-/// The channels-last (NHWC) kernels against ONNX Runtime, relative L2 ≤ 1e-5. A trailing Mul by 1 (a layer without a
-/// channels-last form) keeps the layer under test inside the channels-last region, as in a real network.
+/// The channels-last (NHWC) kernels against ONNX Runtime, relative L2 ≤ 1e-5. A trailing Mul by 1 makes the network
+/// output (always NCHW), so the layer under test stays inside the channels-last region, as in a real network.
 /// </summary>
 public sealed class ChannelsLastTests
 {
-    /// <summary>Adds y = x · 1, which runs NCHW and so needs a reformat in front of it.</summary>
+    /// <summary>Adds the output y = x · 1, which runs NCHW and so needs a reformat in front of it.</summary>
     private static OperatorCase LeaveRegion(OperatorCase c, string x, string y)
     {
         c.Model.AddInitializer("one", [1f], [1]);
@@ -101,6 +101,24 @@ public sealed class ChannelsLastTests
         LeaveRegion(c, "p", "y").AssertMatchesOnnxRuntime();
         Assert.Contains(c.Plan!.Layers, l => l is ConcatLayer { ChannelsLast: true });
         Assert.Equal(2, c.Plan!.Layers.Count(l => l is ReformatLayer)); // at the input and in front of the Mul only
+    }
+
+    [Fact]
+    public void Squeeze_excitation_scales_channels_without_reformats()
+    {
+        // EfficientNet's block: a per-channel scale from pooled features, broadcast over H and W, and a [C, 1, 1] offset.
+        var c = new OperatorCase().Input("x", 2, 20, 9, 7).Weight("w", 20, 20, 3, 3).Weight("wr", 5, 20, 1, 1).Weight("we", 20, 5, 1, 1).Weight("shift", 20, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("GlobalAveragePool", ["h"], ["g"]);
+        c.Model.AddNode("Conv", ["g", "wr"], ["r"]);
+        c.Model.AddNode("Relu", ["r"], ["rr"]);
+        c.Model.AddNode("Conv", ["rr", "we"], ["e"]);
+        c.Model.AddNode("Sigmoid", ["e"], ["s"]);
+        c.Model.AddNode("Mul", ["h", "s"], ["m"]);
+        c.Model.AddNode("Add", ["m", "shift"], ["a"]);
+        LeaveRegion(c, "a", "y").AssertMatchesOnnxRuntime();
+        Assert.Equal(2, c.Plan!.Layers.OfType<ElementwiseLayer>().Count(l => l.ChannelsLast));
+        Assert.Equal(2, c.Plan!.Layers.Count(l => l is ReformatLayer)); // at the input and in front of the Mul by 1 only
     }
 
     public static TheoryData<string> TacticNames => new(GemmKernels.Tactics.Select(t => t.Name));
