@@ -15,4 +15,10 @@ public sealed record BuilderConfig
 
     /// <summary>Tactic timings from earlier builds: layers with a known signature are not timed again.</summary>
     public TimingCache? TimingCache { get; init; }
+
+    /// <summary>Run convolutions, pools and what lies between them channels-last (NHWC); false keeps every tensor NCHW.</summary>
+    public bool ChannelsLast { get; init; } = true;
+
+    /// <summary>A GEMM tactic name every GEMM and GEMM convolution uses, untimed (to verify a tactic timing would not pick).</summary>
+    public string? ForceTactic { get; init; }
 }

@@ -29,10 +29,12 @@ public static class EngineBuilder
         layers = BatchNormFolding.Run(layers, outputs);
         layers = EpilogueFusion.Run(layers, network, outputs);
         layers = RemoveDeadLayers(layers, outputs);
-        log?.Invoke($"{network.Layers.Count} network layers became {layers.Count} engine layers after fusion.");
+        var tensorList = network.Tensors.ToList();
+        if (config.ChannelsLast) layers = ChannelsLastLayout.Run(layers, network, tensorList, outputs);
+        log?.Invoke($"{network.Layers.Count} network layers became {layers.Count} engine layers after fusion and layout.");
 
-        int[][] optShapes = InferShapes(network, layers, profiles.Select(p => p.Opt).ToArray());
-        InferShapes(network, layers, profiles.Select(p => p.Min).ToArray()); // the whole profile must be buildable
+        int[][] optShapes = InferShapes(network, tensorList, layers, profiles.Select(p => p.Opt).ToArray());
+        InferShapes(network, tensorList, layers, profiles.Select(p => p.Min).ToArray()); // the whole profile must be buildable
 
         var pool = hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : new WorkerPool(hardware.Threads);
         try
@@ -46,7 +48,7 @@ public static class EngineBuilder
 
         progress?.Report(new BuildProgress("Packing weights", 0, 1, network.Name));
         var (weights, modelWeights, foldedOps) = PlanWeights(network, layers, folded);
-        var (tensors, inputs, outputIds) = CompactTensors(network, layers);
+        var (tensors, inputs, outputIds) = CompactTensors(network, tensorList, layers);
         var plan = new EnginePlan
         {
             Name = network.Name, Tensors = tensors, Inputs = inputs, Profiles = profiles, Outputs = outputIds, Layers = [.. layers],
@@ -108,9 +110,9 @@ public static class EngineBuilder
         return kept;
     }
 
-    private static int[][] InferShapes(NetworkDefinition network, List<Layer> layers, int[][] inputShapes)
+    private static int[][] InferShapes(NetworkDefinition network, List<EngineTensor> tensors, List<Layer> layers, int[][] inputShapes)
     {
-        var shapes = new int[network.Tensors.Count][];
+        var shapes = new int[tensors.Count][];
         for (int i = 0; i < network.Inputs.Count; i++) shapes[network.Inputs[i]] = inputShapes[i];
         var operands = new List<int[]>();
         foreach (var layer in layers)
@@ -125,7 +127,7 @@ public static class EngineBuilder
     private static void SelectTactics(NetworkDefinition network, List<Layer> layers, int[][] optShapes, TacticSelector selector, IProgress<BuildProgress>? progress, Action<string>? log, CancellationToken cancel)
     {
         // Depthwise convolutions have no GEMM and so no tactic to choose.
-        var tuned = layers.Where(l => l is GemmLayer || (l is ConvLayer conv && conv.Algorithm(network.Weights[conv.W.Index].Shape) != "depthwise")).ToList();
+        var tuned = layers.Where(l => l is GemmLayer || (l is ConvLayer conv && !conv.Algorithm(network.Weights[conv.W.Index].Shape).EndsWith("depthwise", StringComparison.Ordinal))).ToList();
         for (int i = 0; i < tuned.Count; i++)
         {
             cancel.ThrowIfCancellationRequested();
@@ -175,18 +177,12 @@ public static class EngineBuilder
         }
         foreach (var layer in layers)
         {
-            if (layer is ConvLayer { FoldedBatchNorm: { } bn } conv)
-            {
-                string Name(int input) => network.Weights[bn.Inputs[input].Index].Name;
-                var w = network.Weights[conv.W.Index];
-                string? bias = conv.Bias.IsNone ? null : network.Weights[conv.Bias.Index].Name;
-                conv.Inputs[1] = ValueRef.Weight(Add(WeightRecipe.FoldBatchNormWeight(w.Name, Name(1), Name(4), bn.Epsilon), $"{conv.Name}.W", w.Shape));
-                conv.Inputs[2] = ValueRef.Weight(Add(WeightRecipe.FoldBatchNormBias(bias, Name(1), Name(2), Name(3), Name(4), bn.Epsilon), $"{conv.Name}.bias", [w.Shape[0]]));
-            }
+            if (layer is ConvLayer conv && (conv.FoldedBatchNorm is not null || conv.ChannelsLast))
+                PlanConvWeights(conv);
             for (int i = 0; i < layer.Inputs.Length; i++)
             {
                 var v = layer.Inputs[i];
-                if (!v.IsWeight || (layer is ConvLayer { FoldedBatchNorm: not null } && i is 1 or 2)) continue;
+                if (!v.IsWeight || (layer is ConvLayer c && ((i == 1 && (c.FoldedBatchNorm is not null || c.ChannelsLast)) || (i == 2 && c.FoldedBatchNorm is not null)))) continue;
                 var source = network.Weights[v.Index];
                 int w = layer switch
                 {
@@ -208,13 +204,30 @@ public static class EngineBuilder
                 ops.Insert(0, op);
                 used.UnionWith(op.Inputs);
             }
+
+        // A folded BatchNormalization and a channels-last packing are both part of the weight's recipe: fold, then pack.
+        void PlanConvWeights(ConvLayer conv)
+        {
+            var bn = conv.FoldedBatchNorm;
+            string Name(int input) => network.Weights[bn!.Inputs[input].Index].Name;
+            var w = network.Weights[conv.W.Index];
+            int taps = conv.KernelH * conv.KernelW;
+            var form = conv.Packing(w.Shape);
+            var recipe = conv.ChannelsLast
+                ? WeightRecipe.PackConv(w.Name, bn is null ? null : (Name(1), Name(4), bn.Epsilon), form, w.Shape[0], w.Shape[1] * taps, taps, form == ConvPacking.Gemm ? conv.TacticId : -1)
+                : WeightRecipe.FoldBatchNormWeight(w.Name, Name(1), Name(4), bn!.Epsilon);
+            conv.Inputs[1] = ValueRef.Weight(Add(recipe, $"{conv.Name}.W", w.Shape));
+            if (bn is null) return;
+            string? bias = conv.Bias.IsNone ? null : network.Weights[conv.Bias.Index].Name;
+            conv.Inputs[2] = ValueRef.Weight(Add(WeightRecipe.FoldBatchNormBias(bias, Name(1), Name(2), Name(3), Name(4), bn.Epsilon), $"{conv.Name}.bias", [w.Shape[0]]));
+        }
         var sources = network.Weights.Where(w => used.Contains(w.Name) || folded.Contains(w.Name))
             .Select(w => new ModelWeightInfo(w.Name, w.Shape, w.Kind, Folded: !used.Contains(w.Name))).ToArray();
         return ([.. weights], sources, [.. ops]);
     }
 
     /// <summary>Keeps only the tensors the remaining layers touch, renumbered in order.</summary>
-    private static (EngineTensor[] Tensors, int[] Inputs, int[] Outputs) CompactTensors(NetworkDefinition network, List<Layer> layers)
+    private static (EngineTensor[] Tensors, int[] Inputs, int[] Outputs) CompactTensors(NetworkDefinition network, List<EngineTensor> all, List<Layer> layers)
     {
         var map = new Dictionary<int, int>();
         var tensors = new List<EngineTensor>();
@@ -223,7 +236,7 @@ public static class EngineBuilder
             if (!map.TryGetValue(t, out int n))
             {
                 map[t] = n = tensors.Count;
-                tensors.Add(network.Tensors[t]);
+                tensors.Add(all[t]);
             }
             return n;
         }

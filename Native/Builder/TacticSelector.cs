@@ -38,11 +38,15 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
     public (GemmTactic Tactic, double Microseconds, bool Timed) Choose(ConvLayer conv, int[] x, int[] w, int[] y, CancellationToken cancel)
     {
         string signature = string.Create(CultureInfo.InvariantCulture,
-            $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone} act={conv.Activation.Kind}");
+            $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone} act={conv.Activation.Kind}{(conv.ChannelsLast ? " nhwc" : "")}");
         var random = new Random(12345);
         var frame = new ExecutionFrame(pool, 3, 2);
         ValueRef X = ValueRef.Tensor(0), Out = ValueRef.Tensor(1), Residual = ValueRef.Tensor(2), W = ValueRef.Weight(0), Bias = ValueRef.Weight(1);
-        float[] input = RandomPinned(random, Shapes.ElementCount(x)), weights = RandomPinned(random, Shapes.ElementCount(w)), bias = RandomPinned(random, w[0]);
+        // A channels-last weight is packed per tactic: random values of the longest packed length serve every tactic.
+        long weightLength = conv.ChannelsLast
+            ? GemmKernels.Tactics.Max(t => GemmKernels.PackedLength(w[1] * w[2] * w[3], w[0], t))
+            : Shapes.ElementCount(w);
+        float[] input = RandomPinned(random, Shapes.ElementCount(x)), weights = RandomPinned(random, weightLength), bias = RandomPinned(random, w[0]);
         float[] output = RandomPinned(random, Shapes.ElementCount(y)), residual = RandomPinned(random, Shapes.ElementCount(y));
         frame.TensorShapes[0] = x;
         frame.TensorShapes[1] = frame.TensorShapes[2] = y;
@@ -78,6 +82,11 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
 
     private (GemmTactic Tactic, double Microseconds, bool Timed) Choose(string signature, GemmTactic heuristic, Func<GemmTactic, Action> prepare, CancellationToken cancel)
     {
+        if (config.ForceTactic is { } forced)
+        {
+            var tactic = GemmKernels.Tactics.FirstOrDefault(t => t.Name == forced);
+            return tactic.Name == forced ? (tactic, 0, false) : throw new ArgumentException($"There is no GEMM tactic '{forced}'.");
+        }
         if (config.OptimizationLevel == 0) return (heuristic, 0, false);
         signature += $" isa={hardware.InstructionSet} threads={hardware.Threads}";
         var cache = config.TimingCache;
@@ -88,7 +97,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         }
         GemmTactic best = default;
         double bestTime = double.MaxValue;
-        foreach (var tactic in GemmKernels.Tactics)
+        foreach (var tactic in GemmKernels.Tactics.Where(t => t.IsSupported))
         {
             cancel.ThrowIfCancellationRequested();
             double time = Measure(prepare(tactic));

@@ -31,11 +31,12 @@ public sealed unsafe class GemmJob : IParallelTask
     private int _rowBlocks, _panelGroups, _panelsPerGroup, _units, _nextUnit;
 
     /// <summary>
-    /// y[m, n] = act(A·B + bias). A is [m, k] row-major ([k, m] when <paramref name="transA"/>); packedB comes
-    /// from <see cref="GemmKernels.PackB"/> with the same tactic; bias is null or n floats.
+    /// y[m, n] = act(A·B + bias + residual). A is [m, k] row-major ([k, m] when <paramref name="transA"/>); packedB
+    /// comes from <see cref="GemmKernels.PackB"/> with the same tactic; bias is null or n floats; residual is null or
+    /// laid out like y.
     /// </summary>
     public void Run(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
-        in Activation activation, float* y, WorkerPool pool)
+        in Activation activation, float* y, WorkerPool pool, float* residual = null)
     {
         _tactic = tactic;
         _a = a;
@@ -46,7 +47,7 @@ public sealed unsafe class GemmJob : IParallelTask
         _packed = true;
         _bias = bias;
         _rowBias = null;
-        _residual = null;
+        _residual = residual;
         _activation = activation;
         _y = y;
         _m = m;
@@ -234,7 +235,7 @@ public sealed unsafe class GemmJob : IParallelTask
                     if (cols == nr)
                     {
                         if (first && seeded) Seed(c, n, i0, j0, rows, nr);
-                        GemmMicroKernels.Tile(nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, c, n, !first || seeded, bias, activation);
+                        GemmMicroKernels.Tile(tactic.Wide, nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, c, n, !first || seeded, bias, activation);
                         continue;
                     }
                     // Right edge: run the full-width kernel on a scratch tile, copy the valid columns.
@@ -242,7 +243,7 @@ public sealed unsafe class GemmJob : IParallelTask
                         CopyColumns(c, n, tile, nr, rows, cols);
                     else if (seeded)
                         Seed(tile, nr, i0, j0, rows, cols);
-                    GemmMicroKernels.Tile(nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, tile, nr, !first || seeded, bias, activation);
+                    GemmMicroKernels.Tile(tactic.Wide, nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, tile, nr, !first || seeded, bias, activation);
                     CopyColumns(tile, nr, c, n, rows, cols);
                 }
             }

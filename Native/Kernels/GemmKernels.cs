@@ -12,6 +12,9 @@ public static unsafe class GemmKernels
         new(3, "packed_mr2_nr32", Mr: 2, Nr: 32, Kc: 0, Mc: 96),
         new(4, "packed_mr6_nr16_kc256", Mr: 6, Nr: 16, Kc: 256, Mc: 96),
         new(5, "packed_mr4_nr24_kc256", Mr: 4, Nr: 24, Kc: 256, Mc: 96),
+        new(6, "avx512_mr8_nr32", Mr: 8, Nr: 32, Kc: 0, Mc: 96, Wide: true),
+        new(7, "avx512_mr12_nr32", Mr: 12, Nr: 32, Kc: 0, Mc: 96, Wide: true),
+        new(8, "avx512_mr12_nr32_kc256", Mr: 12, Nr: 32, Kc: 256, Mc: 96, Wide: true),
     ];
 
     /// <summary>Candidate tactics; <c>Tactics[i].Id == i</c> and names are stable across versions.</summary>
@@ -22,6 +25,8 @@ public static unsafe class GemmKernels
     {
         // From the perf test on AVX2: m ≤ 2 is bandwidth-bound and likes the widest rows; small m with enough
         // columns likes 4×24; otherwise 6×16, K-blocked once a panel no longer fits L1.
+        if (GemmMicroKernels.WideSupported && m > 8 && n > 16)
+            return k > 512 ? All[8] : All[7];
         if (n <= 16)
             return All[1];
         if (m <= 2)

@@ -23,6 +23,44 @@ public static unsafe class GlobalPoolKernels
             y[p] = PlaneMax(x + (nint)p * planeSize, planeSize);
     }
 
+    /// <summary>
+    /// Channels-last: y[n, c] = mean (or max) over the pixels of x[n, pixel, c]; sums run in float, one vector of
+    /// channels at a time, as the blocked kernels of ONNX Runtime do.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ChannelsLast(PoolKind kind, float* x, float* y, int batch, int pixels, int channels)
+    {
+        bool max = kind == PoolKind.Max;
+        float scale = pixels == 0 ? 0f : 1f / pixels;
+        for (int n = 0; n < batch; n++, x += (nint)pixels * channels, y += channels)
+        {
+            int c = 0;
+            if (VectorMath.IsSupported)
+            {
+                for (; c + 8 <= channels; c += 8)
+                {
+                    var acc = max ? Vector256.Create(float.NegativeInfinity) : Vector256<float>.Zero;
+                    for (int p = 0; p < pixels; p++)
+                    {
+                        var v = Avx.LoadVector256(x + (nint)p * channels + c);
+                        acc = max ? VectorMath.Max(acc, v) : acc + v;
+                    }
+                    Avx.Store(y + c, max ? acc : acc * Vector256.Create(scale));
+                }
+            }
+            for (; c < channels; c++)
+            {
+                float acc = max ? float.NegativeInfinity : 0f;
+                for (int p = 0; p < pixels; p++)
+                {
+                    float v = x[(nint)p * channels + c];
+                    acc = !max ? acc + v : float.IsNaN(v) || v > acc ? v : acc;
+                }
+                y[c] = max ? acc : acc * scale;
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Sum(float* x, int length)
     {

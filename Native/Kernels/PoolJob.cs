@@ -69,7 +69,7 @@ public sealed unsafe class PoolJob : IParallelTask, IRowTask
     }
 
     /// <summary>Window positions start, start + d, … (kernel of them) that lie below paddedEnd, as ONNX Runtime counts.</summary>
-    private static int PaddedCount(int start, int kernel, int dilation, int paddedEnd)
+    internal static int PaddedCount(int start, int kernel, int dilation, int paddedEnd)
     {
         int end = Math.Min(start + kernel * dilation, paddedEnd);
         return end <= start ? 0 : 1 + (end - start - 1) / dilation;

@@ -5,11 +5,17 @@ using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Native.Layers;
 
-/// <summary>ONNX Concat: joins its inputs (tensors or weights) along one axis; all other dims must agree.</summary>
+/// <summary>
+/// ONNX Concat: joins its inputs (tensors or weights) along one axis; all other dims must agree. A channels-last
+/// concat joins 4-D channels-last tensors along the channel axis (the innermost one in memory).
+/// </summary>
 public sealed class ConcatLayer(string name, int axis, ValueRef[] inputs) : Layer(name, inputs)
 {
     public override LayerKind Kind => LayerKind.Concat;
     public int Axis { get; } = axis;
+
+    /// <summary>Inputs and output are 4-D, held channels-last, and joined along channels; the builder decides.</summary>
+    public bool ChannelsLast { get; internal set; }
 
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
     {
@@ -35,22 +41,36 @@ public sealed class ConcatLayer(string name, int axis, ValueRef[] inputs) : Laye
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
-        int[] y = frame.Shape(Output);
-        int axis = Axis < 0 ? Axis + y.Length : Axis;
-        Span<nint> yStrides = stackalloc nint[y.Length];
-        Span<nint> xStrides = stackalloc nint[y.Length];
+        int rank = frame.Shape(Output).Length;
+        int axis = ChannelsLast ? 3 : Axis < 0 ? Axis + rank : Axis;
+        Span<int> y = stackalloc int[rank], x = stackalloc int[rank];
+        MemoryShape(frame.Shape(Output), y);
+        Span<nint> yStrides = stackalloc nint[rank];
+        Span<nint> xStrides = stackalloc nint[rank];
         CopyKernels.ContiguousStrides(y, yStrides);
         float* dst = frame.Pointer(Output);
         foreach (var input in Inputs)
         {
-            int[] x = frame.Shape(input);
+            MemoryShape(frame.Shape(input), x);
             CopyKernels.ContiguousStrides(x, xStrides);
             CopyKernels.Strided(frame.Pointer(input), xStrides, dst, yStrides, x);
             dst += x[axis] * yStrides[axis];
         }
     }
 
-    internal override void WriteParameters(PlanWriter writer) => writer.Write(Axis);
+    /// <summary>The dims in memory order: [N, H, W, C] for a channels-last tensor.</summary>
+    private void MemoryShape(int[] shape, Span<int> memory)
+    {
+        if (ChannelsLast) (memory[0], memory[1], memory[2], memory[3]) = (shape[0], shape[2], shape[3], shape[1]);
+        else shape.CopyTo(memory);
+    }
 
-    internal static ConcatLayer Read(string name, ValueRef[] inputs, PlanReader reader) => new(name, reader.ReadInt(-64, 63), inputs);
+    internal override void WriteParameters(PlanWriter writer)
+    {
+        writer.Write(Axis);
+        writer.Write(ChannelsLast);
+    }
+
+    internal static ConcatLayer Read(string name, ValueRef[] inputs, PlanReader reader) =>
+        new(name, reader.ReadInt(-64, 63), inputs) { ChannelsLast = reader.ReadBool() };
 }

@@ -9,6 +9,9 @@ namespace TrtEngine.Native.Layers;
 /// 2-D convolution, NCHW: y = act(conv(x, W) + bias + residual). Inputs: [x, W, bias or none, residual or none].
 /// W is [outC, inC/groups, kh, kw]. Depthwise convolutions run a direct kernel; the others run im2col and a GEMM
 /// (1×1 stride-1 convolutions skip im2col) with bias, residual and activation in the GEMM's epilogue.
+/// Channels-last (the builder's choice; x, y and the residual NHWC): depthwise runs a direct kernel vectorised over
+/// channels, the others a GEMM whose A is the image (1×1) or its channels-last im2col and whose B is the weight,
+/// pre-packed at build and refit time.
 /// </summary>
 public sealed class ConvLayer : Layer
 {
@@ -38,6 +41,9 @@ public sealed class ConvLayer : Layer
     public int Groups { get; }
     public AutoPad AutoPad { get; }
     public Activation Activation { get; internal set; } = Activation.Identity;
+
+    /// <summary>x, y and the residual are held channels-last (NHWC) and W is packed by a PackConv recipe.</summary>
+    public bool ChannelsLast { get; internal set; }
 
     /// <summary>The GEMM tactic the builder timed fastest for this layer; -1 for depthwise layers (no GEMM).</summary>
     public int TacticId { get; internal set; } = -1;
@@ -74,7 +80,15 @@ public sealed class ConvLayer : Layer
 
     /// <summary>Which algorithm runs, given the weight's shape: depthwise direct, 1×1 as a GEMM, or im2col + GEMM.</summary>
     public string Algorithm(int[] weightShape) =>
-        Groups > 1 && weightShape[1] == 1 && weightShape[0] == Groups ? "depthwise" : IsPointwise ? "1x1 gemm" : "im2col gemm";
+        (ChannelsLast ? "nhwc " : "") + (IsDepthwiseWeight(weightShape) ? "depthwise" : IsPointwise ? "1x1 gemm" : "im2col gemm");
+
+    /// <summary>Whether a channels-last kernel exists for this convolution: depthwise, or one group.</summary>
+    public bool SupportsChannelsLast(int[] weightShape) => Groups == 1 || IsDepthwiseWeight(weightShape);
+
+    /// <summary>The weight layout of the channels-last kernel.</summary>
+    public ConvPacking Packing(int[] weightShape) => IsDepthwiseWeight(weightShape) ? ConvPacking.Depthwise : ConvPacking.Gemm;
+
+    private bool IsDepthwiseWeight(int[] weightShape) => Groups > 1 && weightShape[1] == 1 && weightShape[0] == Groups;
 
     private bool IsDepthwise(int[] x, int outChannels) => Groups > 1 && Groups == x[1] && outChannels == Groups;
 
@@ -83,8 +97,9 @@ public sealed class ConvLayer : Layer
     internal override object? CreateState(ExecutionFrame frame) => new ConvState();
 
     /// <summary>The tactic used without timing, from the GEMM's dimensions at these shapes.</summary>
-    internal GemmTactic HeuristicTactic(int[] x, int[] w) =>
-        GemmKernels.Heuristic(w[0] / Groups, WindowOutput(x, 0) * WindowOutput(x, 1), w[1] * KernelH * KernelW);
+    internal GemmTactic HeuristicTactic(int[] x, int[] w) => ChannelsLast
+        ? GemmKernels.Heuristic(WindowOutput(x, 0) * WindowOutput(x, 1), w[0], w[1] * KernelH * KernelW)
+        : GemmKernels.Heuristic(w[0] / Groups, WindowOutput(x, 0) * WindowOutput(x, 1), w[1] * KernelH * KernelW);
 
     private int WindowOutput(int[] x, int d) =>
         WindowShape.Compute(x[2 + d], d == 0 ? KernelH : KernelW, Strides[d], Dilations[d], Pads[d], Pads[2 + d], AutoPad, false, Name).Output;
@@ -96,6 +111,7 @@ public sealed class ConvLayer : Layer
         int[] x = frame.Shape(X), y = frame.Shape(Output);
         if (IsDepthwise(x, y[1])) return 0;
         int k = x[1] / Groups * KernelH * KernelW, p = y[2] * y[3];
+        if (ChannelsLast) return IsPointwise ? 0 : (long)k * p;
         var tactic = ChosenTactic(x, frame.Shape(W));
         return (IsPointwise ? 0 : (long)k * p) + GemmJob.MatMulWorkspaceLength(k, p, tactic, frame.Pool.ThreadCount);
     }
@@ -107,6 +123,11 @@ public sealed class ConvLayer : Layer
         var window = Window(x, y);
         float* px = frame.Pointer(X), py = frame.Pointer(Output), pw = frame.Pointer(W);
         float* bias = Bias.IsNone ? null : frame.Pointer(Bias), residual = Residual.IsNone ? null : frame.Pointer(Residual);
+        if (ChannelsLast)
+        {
+            ExecuteChannelsLast(frame, s, x, y, window, px, pw, bias, residual, py);
+            return;
+        }
         if (IsDepthwise(x, y[1]))
         {
             s.Depthwise.Run(px, pw, bias, residual, Activation, py, window, frame.Pool);
@@ -130,6 +151,31 @@ public sealed class ConvLayer : Layer
             }
     }
 
+    private unsafe void ExecuteChannelsLast(ExecutionFrame frame, ConvState s, int[] x, int[] y, in Window2D window,
+        float* px, float* pw, float* bias, float* residual, float* py)
+    {
+        if (IsDepthwise(x, y[1]))
+        {
+            s.Window.Run(WindowOp.Depthwise, px, pw, bias, residual, Activation, false, py, window, frame.Pool);
+            return;
+        }
+        var tactic = ChosenTactic(x, frame.Shape(W));
+        int k = x[1] * KernelH * KernelW, p = y[2] * y[3];
+        if (IsPointwise)
+        {
+            // The batch folds into the GEMM's rows: [N·H·W, inC] × [inC, outC].
+            s.Gemm.Run(tactic, px, x[0] * p, k, false, pw, y[1], bias, Activation, py, frame.Pool, residual);
+            return;
+        }
+        long inImage = (long)x[1] * x[2] * x[3], outImage = (long)y[1] * p;
+        for (int n = 0; n < x[0]; n++)
+        {
+            s.Unfold.RunChannelsLast(px + n * inImage, x[1], window, frame.Workspace, frame.Pool);
+            s.Gemm.Run(tactic, frame.Workspace, p, k, false, pw, y[1], bias, Activation, py + n * outImage, frame.Pool,
+                residual == null ? null : residual + n * outImage);
+        }
+    }
+
     internal override void WriteParameters(PlanWriter writer)
     {
         writer.Write(KernelH);
@@ -141,6 +187,7 @@ public sealed class ConvLayer : Layer
         writer.Write((byte)AutoPad);
         writer.Write(Activation);
         writer.Write(TacticId);
+        writer.Write(ChannelsLast);
     }
 
     internal static ConvLayer Read(string name, ValueRef[] inputs, PlanReader reader)
@@ -153,6 +200,7 @@ public sealed class ConvLayer : Layer
         {
             Activation = reader.ReadActivation(),
             TacticId = reader.ReadInt(-1, GemmKernels.Tactics.Count - 1),
+            ChannelsLast = reader.ReadBool(),
         };
         layer.Inputs[3] = inputs[3];
         return layer;
@@ -162,5 +210,7 @@ public sealed class ConvLayer : Layer
     {
         public GemmJob Gemm { get; } = new();
         public DepthwiseConvJob Depthwise { get; } = new();
+        public ChannelsLastWindowJob Window { get; } = new();
+        public Im2ColJob Unfold { get; } = new();
     }
 }

@@ -19,4 +19,5 @@ public enum LayerKind : byte
     Resize = 14,
     Reduce = 15,
     ConvTranspose = 16,
+    Reformat = 17,
 }

@@ -5,7 +5,7 @@ using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Native.Layers;
 
-/// <summary>MaxPool, AveragePool and their global forms over NCHW (2-D windows).</summary>
+/// <summary>MaxPool, AveragePool and their global forms over NCHW (2-D windows), or over channels-last memory.</summary>
 public sealed class PoolLayer : Layer
 {
     public PoolLayer(string name, ValueRef x, PoolKind kind, int[] kernel, int[] strides, int[] pads, int[] dilations, bool ceilMode, bool countIncludePad, AutoPad autoPad, bool global)
@@ -35,6 +35,9 @@ public sealed class PoolLayer : Layer
     public AutoPad AutoPad { get; }
     public bool Global { get; }
 
+    /// <summary>The input and output are 4-D and held channels-last (NHWC); the builder decides.</summary>
+    public bool ChannelsLast { get; internal set; }
+
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
     {
         int[] x = inputShapes[0];
@@ -52,12 +55,17 @@ public sealed class PoolLayer : Layer
     private (int Output, int PadBegin, int PadEnd) Size(int[] x, int d) =>
         WindowShape.Compute(x[2 + d], Kernel[d], Strides[d], Dilations[d], Pads[d], Pads[2 + d], AutoPad, CeilMode, $"Pool '{Name}'");
 
-    internal override object? CreateState(ExecutionFrame frame) => new PoolJob();
+    internal override object? CreateState(ExecutionFrame frame) => ChannelsLast ? new ChannelsLastWindowJob() : new PoolJob();
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
         int[] x = frame.Shape(Inputs[0]), y = frame.Shape(Output);
         float* px = frame.Pointer(Inputs[0]), py = frame.Pointer(Output);
+        if (Global && ChannelsLast)
+        {
+            GlobalPoolKernels.ChannelsLast(PoolKind, px, py, x[0], x[2] * x[3], x[1]);
+            return;
+        }
         if (Global)
         {
             int planes = x[0] * x[1], size = (int)Shapes.ElementCount(x.AsSpan(2));
@@ -68,7 +76,10 @@ public sealed class PoolLayer : Layer
         var (_, top, bottom) = Size(x, 0);
         var (_, left, right) = Size(x, 1);
         var window = new Window2D(x[0], x[1], x[2], x[3], y[2], y[3], Kernel[0], Kernel[1], Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right);
-        ((PoolJob)state!).Run(PoolKind, px, py, window, CountIncludePad, frame.Pool);
+        if (ChannelsLast)
+            ((ChannelsLastWindowJob)state!).Run(PoolKind == PoolKind.Max ? WindowOp.Max : WindowOp.Average, px, null, null, null, default, CountIncludePad, py, window, frame.Pool);
+        else
+            ((PoolJob)state!).Run(PoolKind, px, py, window, CountIncludePad, frame.Pool);
     }
 
     internal override void WriteParameters(PlanWriter writer)
@@ -82,6 +93,7 @@ public sealed class PoolLayer : Layer
         writer.Write(CountIncludePad);
         writer.Write((byte)AutoPad);
         writer.Write(Global);
+        writer.Write(ChannelsLast);
     }
 
     internal static PoolLayer Read(string name, ValueRef[] inputs, PlanReader reader)
@@ -90,9 +102,9 @@ public sealed class PoolLayer : Layer
         int[] kernel = reader.ReadInt32Array(), strides = reader.ReadInt32Array(), pads = reader.ReadInt32Array(), dilations = reader.ReadInt32Array();
         bool ceil = reader.ReadBool(), includePad = reader.ReadBool();
         var autoPad = reader.ReadEnum<AutoPad>();
-        bool global = reader.ReadBool();
+        bool global = reader.ReadBool(), channelsLast = reader.ReadBool();
         if (!global && (kernel.Length != 2 || kernel.Any(k => k < 1) || strides.Length != 2 || strides.Any(s => s < 1) || pads.Length != 4 || pads.Any(p => p < 0) || dilations.Length != 2 || dilations.Any(d => d < 1)))
             throw new PlanFormatException($"The plan is corrupt: pool '{name}' has a malformed window.");
-        return new PoolLayer(name, inputs[0], kind, kernel, strides, pads, dilations, ceil, includePad, autoPad, global);
+        return new PoolLayer(name, inputs[0], kind, kernel, strides, pads, dilations, ceil, includePad, autoPad, global) { ChannelsLast = channelsLast };
     }
 }

@@ -250,6 +250,7 @@ internal static class PlanSerializer
             LayerKind.Resize => ResizeLayer.Read(name, inputs, r),
             LayerKind.Reduce => ReduceLayer.Read(name, inputs, r),
             LayerKind.ConvTranspose => ConvTransposeLayer.Read(name, inputs, r),
+            LayerKind.Reformat => ReformatLayer.Read(name, inputs, r),
             _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
         };
         layer.Origins = origins;

@@ -87,7 +87,7 @@ internal static class PlanValidator
     private static void ValidateWeight(EngineWeight w, Dictionary<string, ModelWeightInfo> sources)
     {
         var r = w.Recipe;
-        Check(r.Sources.Length == WeightRecipe.SourceCount(r.Kind, r.Ints), $"weight '{w.Name}' has {r.Sources.Length} sources for a {r.Kind} recipe");
+        Check(r.Sources.Length == WeightRecipe.SourceCount(r.Kind, r.Ints, r.Floats), $"weight '{w.Name}' has {r.Sources.Length} sources for a {r.Kind} recipe");
         var lengths = new long[r.Sources.Length];
         for (int i = 0; i < lengths.Length; i++)
         {
@@ -102,11 +102,14 @@ internal static class PlanValidator
                                     r.Ints[3] >= 0 && r.Ints[3] < GemmKernels.Tactics.Count && (long)r.Ints[0] * r.Ints[1] == lengths[0],
             RecipeKind.FoldBatchNormWeight => r.Floats.Length == 1 && lengths[1] == lengths[2] && lengths[1] > 0 && lengths[0] % lengths[1] == 0,
             RecipeKind.FoldBatchNormBias => r.Floats.Length == 1 && r.Ints[0] is 0 or 1 && lengths.Skip(r.Ints[0]).All(l => l == lengths[^1]) && (r.Ints[0] == 0 || lengths[0] == lengths[^1]),
+            RecipeKind.PackConv => r.Ints is [var form, var outC, var k, var taps, var tactic] && outC > 0 && taps > 0 && k % taps == 0 && (long)outC * k == lengths[0] &&
+                                   (r.Floats.Length == 0 || (lengths[1] == outC && lengths[2] == outC)) &&
+                                   ((form == (int)ConvPacking.Depthwise && k == taps) || (form == (int)ConvPacking.Gemm && tactic >= 0 && tactic < GemmKernels.Tactics.Count)),
             _ => false,
         };
         Check(arity, $"weight '{w.Name}' has a malformed {r.Kind} recipe");
         Check(w.Length == r.OutputLength(lengths) && w.Length <= int.MaxValue, $"weight '{w.Name}' claims {w.Length} values, its recipe makes {r.OutputLength(lengths)}");
-        if (r.Kind != RecipeKind.PackGemmB)
+        if (r.Kind is not (RecipeKind.PackGemmB or RecipeKind.PackConv))
             Check(Shapes.IsStatic(w.Shape) && Shapes.ElementCount(w.Shape) == w.Length, $"weight '{w.Name}' has shape {Shapes.Format(w.Shape)} for {w.Length} values");
     }
 
@@ -124,6 +127,15 @@ internal static class PlanValidator
         Check(conv.W.IsWeight && plan.Weights[conv.W.Index].Shape is [var outC, _, var kh, var kw] && kh == conv.KernelH && kw == conv.KernelW && outC % conv.Groups == 0,
               $"Conv layer '{conv.Name}' does not read a 4-D weight of its kernel size");
         Check(!conv.X.IsWeight, $"Conv layer '{conv.Name}' reads a weight as its input");
+        int[] shape = plan.Weights[conv.W.Index].Shape;
+        var recipe = plan.Weights[conv.W.Index].Recipe;
+        // The channels-last kernels read the packed weight at the lengths its shape and tactic imply.
+        Check(conv.ChannelsLast
+                  ? conv.SupportsChannelsLast(shape) && recipe.Kind == RecipeKind.PackConv && recipe.Ints[0] == (int)conv.Packing(shape) &&
+                    recipe.Ints[1] == shape[0] && recipe.Ints[2] == shape[1] * conv.KernelH * conv.KernelW && recipe.Ints[3] == conv.KernelH * conv.KernelW &&
+                    (conv.Packing(shape) == ConvPacking.Depthwise || recipe.Ints[4] == conv.TacticId)
+                  : recipe.Kind != RecipeKind.PackConv,
+              $"Conv layer '{conv.Name}' does not read a weight packed for its layout and tactic");
         Check(conv.Bias.IsNone || (conv.Bias.IsWeight && plan.Weights[conv.Bias.Index].Length == plan.Weights[conv.W.Index].Shape[0]),
               $"Conv layer '{conv.Name}' has a bias of the wrong length");
         Check(conv.Strides.All(v => v >= 1) && conv.Dilations.All(v => v >= 1) && conv.Pads.All(v => v >= 0), $"Conv layer '{conv.Name}' has a malformed window");

@@ -19,4 +19,9 @@ public enum RecipeKind : byte
     /// <summary>The matching bias: Sources = [bias?, scale, shift, mean, variance], Ints = [1 if the convolution had a bias],
     /// Floats = [epsilon]; (bias[o] − mean[o]) × scale[o] / √(variance[o] + ε) + shift[o].</summary>
     FoldBatchNormBias = 5,
+
+    /// <summary>A convolution weight [outC, inC, kh, kw] for a channels-last kernel, after folding a BatchNormalization
+    /// when Sources = [w, scale, variance] (Floats = [epsilon]); Ints = [form, outC, k, taps = kh·kw, tactic id]. Form 0: the GEMM B
+    /// operand [k = kh·kw·inC (kh, kw, c order), outC] packed for the tactic; form 1 (depthwise): [kh·kw, channels].</summary>
+    PackConv = 6,
 }

@@ -22,10 +22,17 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
     public static WeightRecipe FoldBatchNormBias(string? bias, string scale, string shift, string mean, string variance, float epsilon) =>
         new(RecipeKind.FoldBatchNormBias, bias is null ? [scale, shift, mean, variance] : [bias, scale, shift, mean, variance], [bias is null ? 0 : 1], [epsilon]);
 
+    /// <summary>A convolution weight packed for a channels-last kernel, optionally with a BatchNormalization folded in first.</summary>
+    public static WeightRecipe PackConv(string weight, (string Scale, string Variance, float Epsilon)? batchNorm, ConvPacking form, int outChannels, int k, int taps, int tacticId) =>
+        batchNorm is var (scale, variance, epsilon)
+            ? new(RecipeKind.PackConv, [weight, scale, variance], [(int)form, outChannels, k, taps, tacticId], [epsilon])
+            : new(RecipeKind.PackConv, [weight], [(int)form, outChannels, k, taps, tacticId], []);
+
     /// <summary>How many model weights a recipe of this kind reads.</summary>
-    public static int SourceCount(RecipeKind kind, int[] ints) => kind switch
+    public static int SourceCount(RecipeKind kind, int[] ints, float[] floats) => kind switch
     {
         RecipeKind.FoldBatchNormWeight => 3,
+        RecipeKind.PackConv => floats.Length == 1 ? 3 : 1, // a folded BatchNormalization brings its epsilon
         RecipeKind.FoldBatchNormBias => ints is [var hasBias] ? 4 + hasBias : -1,
         _ => 1,
     };
@@ -38,6 +45,7 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
         RecipeKind.PackGemmB => GemmKernels.PackedLength(Ints[0], Ints[1], GemmKernels.Tactics[Ints[3]]),
         RecipeKind.FoldBatchNormWeight => sourceLengths[0],
         RecipeKind.FoldBatchNormBias => sourceLengths[^1],
+        RecipeKind.PackConv => (ConvPacking)Ints[0] == ConvPacking.Gemm ? GemmKernels.PackedLength(Ints[2], Ints[1], GemmKernels.Tactics[Ints[4]]) : sourceLengths[0],
         _ => throw new InvalidOperationException($"Unknown recipe {Kind}."),
     };
 
@@ -72,14 +80,19 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
                 break;
             case RecipeKind.FoldBatchNormWeight:
             {
-                float[] scale = sources[1], variance = sources[2];
-                int perChannel = src.Length / scale.Length;
+                float[] factors = FoldFactors(sources[1], sources[2], Floats[0]);
+                int perChannel = src.Length / factors.Length;
                 fixed (float* s = src, d = result)
-                    for (int o = 0; o < scale.Length; o++)
-                    {
-                        float factor = (float)(scale[o] / Math.Sqrt(variance[o] + (double)Floats[0]));
-                        PackingKernels.ScaledCopy(s + (nint)o * perChannel, d + (nint)o * perChannel, perChannel, factor);
-                    }
+                    for (int o = 0; o < factors.Length; o++)
+                        PackingKernels.ScaledCopy(s + (nint)o * perChannel, d + (nint)o * perChannel, perChannel, factors[o]);
+                break;
+            }
+            case RecipeKind.PackConv:
+            {
+                // Folding multiplies by the same float factor as FoldBatchNormWeight, so fold-then-pack is exact.
+                float[]? factors = sources.Count == 3 ? FoldFactors(sources[1], sources[2], Floats[0]) : null;
+                fixed (float* w = src, f = factors, d = result)
+                    ConvWeightPacking.Pack(w, src.Length, (ConvPacking)Ints[0], Ints[1], Ints[2], Ints[3], Ints[4], f, d);
                 break;
             }
             case RecipeKind.FoldBatchNormBias:
@@ -99,6 +112,14 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
         }
     }
 
+    /// <summary>scale[o] / √(variance[o] + ε), the per-output-channel factor of a folded BatchNormalization.</summary>
+    private static float[] FoldFactors(float[] scale, float[] variance, float epsilon)
+    {
+        var factors = new float[scale.Length];
+        for (int o = 0; o < factors.Length; o++) factors[o] = (float)(scale[o] / Math.Sqrt(variance[o] + (double)epsilon));
+        return factors;
+    }
+
     public override string ToString() => Kind switch
     {
         RecipeKind.Identity => Sources[0],
@@ -106,6 +127,7 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
         RecipeKind.FoldBatchNormWeight => $"{Sources[0]} × {Sources[1]} / √({Sources[2]} + {Floats[0]})",
         RecipeKind.FoldBatchNormBias => $"({(Ints[0] == 1 ? Sources[0] : "0")} − {Sources[^2]}) × {Sources[^4]} / √({Sources[^1]} + {Floats[0]}) + {Sources[^3]}",
         RecipeKind.PackGemmB => $"pack({(Ints[2] != 0 ? "transpose(" + Sources[0] + ")" : Sources[0])}{(Floats[0] != 1 ? $" × {Floats[0]}" : "")}, {GemmKernels.Tactics[Ints[3]].Name})",
+        RecipeKind.PackConv => $"pack_{((ConvPacking)Ints[0]).ToString().ToLowerInvariant()}({(Sources.Length == 3 ? $"{Sources[0]} × {Sources[1]} / √({Sources[2]} + {Floats[0]})" : Sources[0])}{((ConvPacking)Ints[0] == ConvPacking.Gemm ? ", " + GemmKernels.Tactics[Ints[4]].Name : "")})",
         _ => Kind.ToString(),
     };
 

@@ -12,13 +12,19 @@ namespace TrtEngine.Bench;
 /// <summary>
 /// Inference latency of TrtEngine against ONNX Runtime (CPU, same machine, same process), build and cache-hit
 /// times, and refit time. Prints a Markdown table; ratios above 1 mean TrtEngine is faster.
-/// usage: TrtEngine.Bench [--quick] [--refit-only] [--model NAME]... (only the models named)
+/// usage: TrtEngine.Bench [--quick] [--model NAME]... [--refit-only] [--latency-only] [--single-thread]
+/// --model keeps only the models named; --refit-only prints only the refit tables; --latency-only stops after the
+/// latency and per-layer tables; --single-thread runs both on one thread and times the calling thread's CPU time
+/// instead of the wall clock, which other processes on a busy machine disturb far less (Linux; elsewhere the wall clock).
 /// </summary>
 public static class Program
 {
+    private static bool s_singleThread;
+
     public static int Main(string[] args)
     {
-        bool quick = args.Contains("--quick");
+        bool quick = args.Contains("--quick"), latencyOnly = args.Contains("--latency-only");
+        s_singleThread = args.Contains("--single-thread");
         string root = FindRoot();
         string shared = Path.GetFullPath(Path.Combine(root, "..", "shared", "models"));
         string examples = Path.Combine(root, "examples", "models");
@@ -47,7 +53,7 @@ public static class Program
             return 0;
         }
 
-        Console.WriteLine($"TrtEngine vs ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {Environment.ProcessorCount} threads, {TrtEngine.Native.Plan.HardwareInfo.CurrentInstructionSet}");
+        Console.WriteLine($"TrtEngine vs ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {(s_singleThread ? "1 thread, CPU time" : $"{Environment.ProcessorCount} threads")}, {TrtEngine.Native.Plan.HardwareInfo.CurrentInstructionSet}");
         Console.WriteLine();
         Console.WriteLine("| model | batch | TrtEngine µs | ONNX Runtime µs | speed-up | rel. L2 vs ORT |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
@@ -58,6 +64,11 @@ public static class Program
         Console.WriteLine("Where TrtEngine spends its time at batch 1 (share of layer time by layer type):");
         Console.WriteLine();
         foreach (var model in models) Profile(model.Name, model.Path, model.Sample);
+        if (latencyOnly)
+        {
+            Directory.Delete(seeded, recursive: true);
+            return 0;
+        }
         Console.WriteLine();
         Console.WriteLine("Cache hit against a cold build and against its floor, reading and parsing the model's weights (targets: ≥ 20× and ≤ 2×):");
         Console.WriteLine();
@@ -96,6 +107,7 @@ public static class Program
         var engine = EngineConverter.Convert(path, new ConversionSettings
         {
             UseCache = false,
+            Threads = s_singleThread ? 1 : null,
             MinShapes = new Dictionary<string, int[]> { [input] = [1, .. sample] },
             OptShapes = new Dictionary<string, int[]> { [input] = shape },
             MaxShapes = new Dictionary<string, int[]> { [input] = [Math.Max(batch, 64), .. sample] },
@@ -105,17 +117,19 @@ public static class Program
         var shapes = new Dictionary<string, int[]> { [input] = shape };
 
         // ONNX Runtime with its defaults: all graph optimisations, one intra-op thread per core.
-        using var session = new InferenceSession(path);
+        using var options = new SessionOptions();
+        if (s_singleThread) options.IntraOpNumThreads = options.InterOpNumThreads = 1;
+        using var session = new InferenceSession(path, options);
         var ortInput = new DenseTensor<float>(x, shape);
         var feeds = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(input, ortInput) };
         float[] ortOut = [];
         float[] ours = [];
-        double trt = Median(iterations, () => ours = engine.Run(inputs, shapes)[0].Data);
-        double ort = Median(iterations, () =>
+        double[] medians = Medians(iterations, () => ours = engine.Run(inputs, shapes)[0].Data, () =>
         {
             using var results = session.Run(feeds);
             ortOut = results[0].AsEnumerable<float>().ToArray();
         });
+        double trt = medians[0], ort = medians[1];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {batch} | {trt:F1} | {ort:F1} | {ort / trt:F2}× | {ErrorMetrics.RelativeL2(ours, ortOut):E1} |"));
     }
@@ -245,20 +259,35 @@ public static class Program
     /// Median microseconds per call after a one-second warm-up (.NET compiles hot code fully only after it has run a
     /// while), over the given number of calls or five seconds, whichever ends first.
     /// </summary>
-    private static double Median(int iterations, Action run)
+    private static double Median(int iterations, Action run) => Medians(iterations, run)[0];
+
+    /// <summary>
+    /// <see cref="Median"/> of several actions run alternately (one call of each per round), so load from other
+    /// processes on a shared machine falls on all of them alike; the warm-up and time limit grow with their number.
+    /// </summary>
+    private static double[] Medians(int iterations, params Action[] runs)
     {
         var warmup = Stopwatch.StartNew();
-        while (warmup.ElapsedMilliseconds < 1000) run();
-        var times = new List<double>(iterations);
+        while (warmup.ElapsedMilliseconds < 1000 * runs.Length)
+            foreach (var run in runs) run();
+        var times = runs.Select(_ => new List<double>(iterations)).ToArray();
         var budget = Stopwatch.StartNew();
-        while (times.Count < iterations && (times.Count < 5 || budget.ElapsedMilliseconds < 5000))
-        {
-            long start = Stopwatch.GetTimestamp();
-            run();
-            times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-        }
-        times.Sort();
-        return times[times.Count / 2];
+        while (times[0].Count < iterations && (times[0].Count < 5 || budget.ElapsedMilliseconds < 5000 * runs.Length))
+            for (int r = 0; r < runs.Length; r++)
+            {
+                double start = Now();
+                runs[r]();
+                times[r].Add(Now() - start);
+            }
+        return times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
+    }
+
+    /// <summary>Microseconds: the calling thread's CPU time with --single-thread on Linux, else the wall clock.</summary>
+    private static double Now()
+    {
+        if (s_singleThread && OperatingSystem.IsLinux() && ThreadCpuTime.Read(out var time) == 0)
+            return time.Seconds * 1e6 + time.Nanoseconds / 1e3;
+        return Stopwatch.GetTimestamp() * 1e6 / Stopwatch.Frequency;
     }
 
     private static string FindRoot()

@@ -78,10 +78,16 @@ public sealed class ConvolutionTests
     public void Pool(string op, int k, int stride, int pad, int ceil, int countIncludePad)
     {
         var c = new OperatorCase().Input("x", 2, 3, 11, 12).Output("y");
+        c.Model.AddNode(op, ["x"], ["y"], PoolAttributes(op, k, stride, pad, ceil, countIncludePad));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>A square MaxPool or AveragePool window as ONNX attributes.</summary>
+    internal static (string, object)[] PoolAttributes(string op, int k, int stride, int pad, int ceil, int countIncludePad)
+    {
         var attributes = new List<(string, object)> { ("kernel_shape", new long[] { k, k }), ("strides", new long[] { stride, stride }), ("pads", new long[] { pad, pad, pad, pad }), ("ceil_mode", (long)ceil) };
         if (op == "AveragePool") attributes.Add(("count_include_pad", (long)countIncludePad));
-        c.Model.AddNode(op, ["x"], ["y"], [.. attributes]);
-        c.AssertMatchesOnnxRuntime();
+        return [.. attributes];
     }
 
     [Theory]

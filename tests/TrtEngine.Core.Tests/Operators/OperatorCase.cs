@@ -1,6 +1,8 @@
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Verification;
+using TrtEngine.Native.Builder;
+using TrtEngine.Native.Plan;
 using TrtEngine.Testing.Metrics;
 using TrtEngine.Testing.Onnx;
 using TrtEngine.Testing.Oracle;
@@ -47,11 +49,8 @@ internal sealed class OperatorCase
     /// Converts, runs the engine, the reference executor (the imported network in float64) and ONNX Runtime on the
     /// same inputs, and returns the largest relative L2 error of the engine and of the reference against ONNX Runtime.
     /// </summary>
-    public (double Engine, double Reference) Compare(int optimizationLevel = 1)
+    public (double Engine, double Reference) Compare(int optimizationLevel = 1) => Compare((bytes, feeds) =>
     {
-        byte[] bytes = Model.ToBytes();
-        var feeds = _inputs.ToDictionary(i => i.Key, i => (i.Value, PositiveOr(ErrorMetrics.RandomValues(_seed++, i.Value.Aggregate(1L, (a, d) => a * d)))));
-        var expected = OrtOracle.Run(bytes, feeds);
         using var dir = new TempDirectory();
         string path = dir.File("model.onnx");
         File.WriteAllBytes(path, bytes);
@@ -62,15 +61,39 @@ internal sealed class OperatorCase
             engine.Export(plan, includeWeights: true);
             engine = Engines.TrtEngine.Import(plan.ToArray());
         }
-        var actual = engine.Run(feeds.ToDictionary(f => f.Key, f => f.Value.Item2), feeds.ToDictionary(f => f.Key, f => f.Value.Value));
-        var reference = new ReferenceExecutor(OnnxImporter.Import(OnnxModel.Load(path), "model")).Run(feeds);
+        Plan = engine.Native.Plan;
+        return engine.Run(feeds.ToDictionary(f => f.Key, f => f.Value.Data), feeds.ToDictionary(f => f.Key, f => f.Value.Shape))
+            .ToDictionary(o => o.Name, o => (o.Shape, o.Data));
+    });
+
+    /// <summary>As <see cref="Compare(int)"/>, with the engine built by the Native builder under <paramref name="config"/>.</summary>
+    public (double Engine, double Reference) Compare(BuilderConfig config) => Compare((bytes, feeds) =>
+    {
+        var engine = Native.Builder.EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(bytes, null), "model"), config);
+        Plan = engine.Plan;
+        var context = engine.CreateExecutionContext();
+        float[][] inputs = Plan.Inputs.Select((_, i) => feeds[Plan.InputName(i)].Data).ToArray();
+        float[][] outputs = Plan.Outputs.Select((_, i) => new float[context.GetOutputShape(i).Aggregate(1L, (a, d) => a * d)]).ToArray();
+        context.Execute(inputs, outputs);
+        return Plan.Outputs.Select((_, i) => (Plan.OutputName(i), context.GetOutputShape(i), outputs[i])).ToDictionary(o => o.Item1, o => (o.Item2, o.Item3));
+    });
+
+    /// <summary>The plan of the engine the last comparison ran.</summary>
+    public EnginePlan? Plan { get; private set; }
+
+    private (double Engine, double Reference) Compare(Func<byte[], Dictionary<string, (int[] Shape, float[] Data)>, Dictionary<string, (int[] Shape, float[] Data)>> run)
+    {
+        byte[] bytes = Model.ToBytes();
+        var feeds = _inputs.ToDictionary(i => i.Key, i => (i.Value, PositiveOr(ErrorMetrics.RandomValues(_seed++, i.Value.Aggregate(1L, (a, d) => a * d)))));
+        var expected = OrtOracle.Run(bytes, feeds);
+        var reference = new ReferenceExecutor(OnnxImporter.Import(OnnxModel.Parse(bytes, null), "model")).Run(feeds);
         double worst = 0, worstReference = 0;
-        foreach (var output in actual)
+        foreach (var (name, (shape, data)) in run(bytes, feeds))
         {
-            Assert.Equal(expected[output.Name].Shape, output.Shape);
-            Assert.Equal(expected[output.Name].Shape, reference[output.Name].Shape);
-            worst = Math.Max(worst, ErrorMetrics.RelativeL2(output.Data, expected[output.Name].Data));
-            worstReference = Math.Max(worstReference, ErrorMetrics.RelativeL2(Array.ConvertAll(reference[output.Name].Data, v => (float)v), expected[output.Name].Data));
+            Assert.Equal(expected[name].Shape, shape);
+            Assert.Equal(expected[name].Shape, reference[name].Shape);
+            worst = Math.Max(worst, ErrorMetrics.RelativeL2(data, expected[name].Data));
+            worstReference = Math.Max(worstReference, ErrorMetrics.RelativeL2(Array.ConvertAll(reference[name].Data, v => (float)v), expected[name].Data));
         }
         return (worst, worstReference);
     }
@@ -79,12 +102,16 @@ internal sealed class OperatorCase
     public bool RoundTripPlan { get; set; }
 
     /// <summary>Compares the engine and the reference executor with ONNX Runtime; fails above the operator tolerance, relative L2 ≤ 1e-5.</summary>
-    public void AssertMatchesOnnxRuntime(int optimizationLevel = 1)
+    public void AssertMatchesOnnxRuntime(int optimizationLevel = 1) => AssertWithinTolerance(Compare(optimizationLevel));
+
+    /// <summary>As <see cref="AssertMatchesOnnxRuntime(int)"/>, built by the Native builder under <paramref name="config"/>.</summary>
+    public void AssertMatchesOnnxRuntime(BuilderConfig config) => AssertWithinTolerance(Compare(config));
+
+    private static void AssertWithinTolerance((double Engine, double Reference) error)
     {
         const double tolerance = 1e-5;
-        var (engine, reference) = Compare(optimizationLevel);
-        Assert.True(engine <= tolerance, $"engine: relative L2 error {engine:E2} > {tolerance:E0}");
-        Assert.True(reference <= tolerance, $"reference executor: relative L2 error {reference:E2} > {tolerance:E0}");
+        Assert.True(error.Engine <= tolerance, $"engine: relative L2 error {error.Engine:E2} > {tolerance:E0}");
+        Assert.True(error.Reference <= tolerance, $"reference executor: relative L2 error {error.Reference:E2} > {tolerance:E0}");
     }
 
     /// <summary>Inputs for Div stay away from zero so the comparison measures the operator, not a pole.</summary>

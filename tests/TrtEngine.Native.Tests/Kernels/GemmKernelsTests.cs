@@ -63,6 +63,16 @@ public sealed unsafe class GemmKernelsTests : IDisposable
             CheckGemm(tactic, 131, 70, 300, false, true, true, 1.25f, new Activation(ActivationKind.Relu), pool);
     }
 
+    [Theory]
+    [MemberData(nameof(TacticIds))]
+    public void PackedGemmAddsTheResidualBeforeBiasAndActivation(int tacticId)
+    {
+        // A channels-last convolution's epilogue: an edge panel (n = 70) and several K blocks.
+        var tactic = GemmKernels.Tactics[tacticId];
+        foreach (var pool in _pools)
+            CheckGemm(tactic, 29, 70, 300, false, true, true, 1f, new Activation(ActivationKind.Clip, -0.5f, 0.75f), pool, withResidual: true);
+    }
+
     private static readonly Activation[] Activations =
     [
         new(ActivationKind.Identity), new(ActivationKind.Relu), new(ActivationKind.Gelu),
@@ -70,8 +80,9 @@ public sealed unsafe class GemmKernelsTests : IDisposable
     ];
 
     private static void CheckGemm(GemmTactic tactic, int m, int n, int k, bool transA, bool transB, bool withBias,
-        float scale, Activation activation, WorkerPool pool)
+        float scale, Activation activation, WorkerPool pool, bool withResidual = false)
     {
+        var residual = Reference.Random(m * n, seed: 3);
         var a = Reference.Random(m * k, seed: m * 7 + k);
         var b = Reference.Random(k * n, seed: n * 11 + k);
         var bias = Reference.Random(n, seed: n);
@@ -79,10 +90,10 @@ public sealed unsafe class GemmKernelsTests : IDisposable
         var y = Reference.Random(m * n + 1, seed: 5); // garbage that must be overwritten; last float guards the end
         float guard = y[m * n];
         var job = new GemmJob();
-        fixed (float* pa = a, pb = b, pbias = bias, ppacked = packed, py = y)
+        fixed (float* pa = a, pb = b, pbias = bias, ppacked = packed, py = y, pres = residual)
         {
             GemmKernels.PackB(pb, k, n, transB, scale, tactic, ppacked);
-            job.Run(tactic, pa, m, k, transA, ppacked, n, withBias ? pbias : null, activation, py, pool);
+            job.Run(tactic, pa, m, k, transA, ppacked, n, withBias ? pbias : null, activation, py, pool, withResidual ? pres : null);
         }
 
         var expected = new double[m * n];
@@ -93,12 +104,12 @@ public sealed unsafe class GemmKernelsTests : IDisposable
                 double sum = 0;
                 for (int p = 0; p < k; p++)
                     sum += (double)(transA ? a[p * m + i] : a[i * k + p]) * (transB ? b[j * k + p] : b[p * n + j]);
-                sum = sum * scale + (withBias ? bias[j] : 0);
+                sum = sum * scale + (withBias ? bias[j] : 0) + (withResidual ? residual[i * n + j] : 0);
                 expected[i * n + j] = ActivationKernelsTests.Expected(activation, sum);
             }
         }
         double error = Reference.RelativeL2(y.AsSpan(0, m * n), expected);
-        Assert.True(error <= 1e-5, $"{tactic.Name} m={m} n={n} k={k} tA={transA} tB={transB} bias={withBias} {activation.Kind} threads={pool.ThreadCount}: {error:E2}");
+        Assert.True(error <= 1e-5, $"{tactic.Name} m={m} n={n} k={k} tA={transA} tB={transB} bias={withBias} residual={withResidual} {activation.Kind} threads={pool.ThreadCount}: {error:E2}");
         Assert.Equal(guard, y[m * n]);
     }
 

@@ -1,0 +1,266 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Kernels;
+
+/// <summary>
+/// Sliding windows over a channels-last (NHWC) tensor, vectorised along the channels: depthwise convolution (with
+/// bias, residual and activation fused), MaxPool and AveragePool. Output rows are shared out over the workers. One
+/// instance per engine layer, reused for every call; not thread-safe.
+/// </summary>
+[SkipLocalsInit]
+public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
+{
+    // Output pixels computed together along a row: each weight vector loaded once serves all of them.
+    private const int Pixels = 4;
+
+    private WindowOp _op;
+    private float* _x, _weights, _bias, _residual, _y;
+    private Activation _activation;
+    private bool _countIncludePad;
+    private Window2D _window;
+    private RowSchedule _schedule;
+
+    /// <summary>
+    /// Depthwise: y = act(Σ x·weights + bias + residual), weights [KernelH·KernelW, Channels], bias null or [Channels],
+    /// residual null or shaped like y. Pools ignore weights, bias, residual and activation. x and y are NHWC.
+    /// </summary>
+    public void Run(WindowOp op, float* x, float* weights, float* bias, float* residual, in Activation activation,
+        bool countIncludePad, float* y, in Window2D w, WorkerPool pool)
+    {
+        _op = op;
+        _x = x;
+        _weights = weights;
+        _bias = bias;
+        _residual = residual;
+        _activation = activation;
+        _countIncludePad = countIncludePad;
+        _y = y;
+        _window = w;
+        _schedule.Plan(w.Batch, w.OutH, (long)w.Batch * w.OutH * w.OutW * w.Channels, pool.ThreadCount);
+        pool.For(_schedule.Chunks, this);
+    }
+
+    void IParallelTask.Execute(int index) => _schedule.Run(index, this);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void IRowTask.RunRows(int image, int row0, int row1)
+    {
+        var w = _window;
+        int channels = w.Channels;
+        nint rowFloats = (nint)w.OutW * channels;
+        float* x = _x + (nint)image * w.InH * w.InW * channels;
+        // Relu and Clip are applied by the blocks while in registers (and per pixel at the edges); others per row.
+        bool clampInBlock = _op == WindowOp.Depthwise && VectorMath.IsSupported && _activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
+        for (int oh = row0; oh < row1; oh++)
+        {
+            int first = oh * w.StrideH - w.PadTop;
+            // Kernel rows [i0, i1) fall inside the input.
+            int i0 = first >= 0 ? 0 : Math.Min(w.KernelH, (-first + w.DilationH - 1) / w.DilationH);
+            int i1 = Math.Max(i0, Math.Min(w.KernelH, (w.InH - first + w.DilationH - 1) / w.DilationH));
+            int countedRows = _countIncludePad ? PoolJob.PaddedCount(first, w.KernelH, w.DilationH, w.InH + w.PadBottom) : i1 - i0;
+            float* yRow = _y + ((nint)image * w.OutH + oh) * rowFloats;
+            float* residual = _residual == null ? null : _residual + ((nint)image * w.OutH + oh) * rowFloats;
+            int ow = 0;
+            while (ow < w.OutW)
+            {
+                int left = ow * w.StrideW - w.PadLeft;
+                bool inside = left >= 0 && (ow + Pixels - 1) * w.StrideW - w.PadLeft + (w.KernelW - 1) * w.DilationW < w.InW;
+                if (inside && ow + Pixels <= w.OutW && _op == WindowOp.Depthwise && VectorMath.IsSupported)
+                {
+                    DepthwiseBlock(x, first, i0, i1, left, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels);
+                    ow += Pixels;
+                    continue;
+                }
+                int j0 = left >= 0 ? 0 : Math.Min(w.KernelW, (-left + w.DilationW - 1) / w.DilationW);
+                int j1 = Math.Max(j0, Math.Min(w.KernelW, (w.InW - left + w.DilationW - 1) / w.DilationW));
+                int countedCols = _countIncludePad ? PoolJob.PaddedCount(left, w.KernelW, w.DilationW, w.InW + w.PadRight) : j1 - j0;
+                float* y = yRow + (nint)ow * channels;
+                Pixel(x, first, i0, i1, left, j0, j1, countedRows * countedCols, y, residual == null ? null : residual + (nint)ow * channels);
+                if (clampInBlock) ActivationKernels.Apply(_activation, y, y, channels);
+                ow++;
+            }
+            if (_op == WindowOp.Depthwise && !clampInBlock)
+                ActivationKernels.Apply(_activation, yRow, yRow, rowFloats);
+        }
+    }
+
+    /// <summary>Depthwise convolution of <see cref="Pixels"/> neighbouring outputs whose windows lie inside the row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void DepthwiseBlock(float* x, int first, int i0, int i1, int left, float* y, float* residual)
+    {
+        var w = _window;
+        int channels = w.Channels, kw = w.KernelW;
+        nint pixelStep = (nint)w.StrideW * channels, tapStep = (nint)w.DilationW * channels;
+        bool clamp = _activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
+        float low = _activation.Kind == ActivationKind.Relu ? 0f : _activation.Alpha;
+        float high = _activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : _activation.Beta;
+        int c = 0;
+        if (GemmMicroKernels.WideSupported)
+        {
+            // 512-bit lanes where the CPU has them: twice the channels per instruction.
+            var lo = Vector512.Create(low);
+            var hi = Vector512.Create(high);
+            for (; c + 16 <= channels; c += 16)
+            {
+                var seed = _bias == null ? Vector512<float>.Zero : Vector512.Load(_bias + c);
+                Vector512<float> a0 = seed, a1 = seed, a2 = seed, a3 = seed;
+                for (int i = i0; i < i1; i++)
+                {
+                    float* row = x + ((nint)(first + i * w.DilationH) * w.InW + left) * channels + c;
+                    float* weights = _weights + (nint)i * kw * channels + c;
+                    for (int j = 0; j < kw; j++, row += tapStep, weights += channels)
+                    {
+                        var k = Vector512.Load(weights);
+                        a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(row), k, a0);
+                        a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(row + pixelStep), k, a1);
+                        a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(row + 2 * pixelStep), k, a2);
+                        a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(row + 3 * pixelStep), k, a3);
+                    }
+                }
+                if (residual != null)
+                {
+                    a0 += Vector512.Load(residual + c);
+                    a1 += Vector512.Load(residual + channels + c);
+                    a2 += Vector512.Load(residual + 2 * channels + c);
+                    a3 += Vector512.Load(residual + 3 * channels + c);
+                }
+                if (clamp)
+                {
+                    // max before min, NaN kept: vmaxps/vminps return the second operand when unordered.
+                    a0 = Avx512F.Min(hi, Avx512F.Max(lo, a0));
+                    a1 = Avx512F.Min(hi, Avx512F.Max(lo, a1));
+                    a2 = Avx512F.Min(hi, Avx512F.Max(lo, a2));
+                    a3 = Avx512F.Min(hi, Avx512F.Max(lo, a3));
+                }
+                a0.Store(y + c);
+                a1.Store(y + channels + c);
+                a2.Store(y + 2 * channels + c);
+                a3.Store(y + 3 * channels + c);
+            }
+        }
+        var lo8 = Vector256.Create(low);
+        var hi8 = Vector256.Create(high);
+        for (; c + 8 <= channels; c += 8)
+        {
+            var seed = _bias == null ? Vector256<float>.Zero : Avx.LoadVector256(_bias + c);
+            Vector256<float> a0 = seed, a1 = seed, a2 = seed, a3 = seed;
+            for (int i = i0; i < i1; i++)
+            {
+                float* row = x + ((nint)(first + i * w.DilationH) * w.InW + left) * channels + c;
+                float* weights = _weights + (nint)i * kw * channels + c;
+                for (int j = 0; j < kw; j++, row += tapStep, weights += channels)
+                {
+                    var k = Avx.LoadVector256(weights);
+                    a0 = Fma.MultiplyAdd(Avx.LoadVector256(row), k, a0);
+                    a1 = Fma.MultiplyAdd(Avx.LoadVector256(row + pixelStep), k, a1);
+                    a2 = Fma.MultiplyAdd(Avx.LoadVector256(row + 2 * pixelStep), k, a2);
+                    a3 = Fma.MultiplyAdd(Avx.LoadVector256(row + 3 * pixelStep), k, a3);
+                }
+            }
+            if (residual != null)
+            {
+                a0 += Avx.LoadVector256(residual + c);
+                a1 += Avx.LoadVector256(residual + channels + c);
+                a2 += Avx.LoadVector256(residual + 2 * channels + c);
+                a3 += Avx.LoadVector256(residual + 3 * channels + c);
+            }
+            if (clamp)
+            {
+                a0 = VectorMath.Min(hi8, VectorMath.Max(lo8, a0));
+                a1 = VectorMath.Min(hi8, VectorMath.Max(lo8, a1));
+                a2 = VectorMath.Min(hi8, VectorMath.Max(lo8, a2));
+                a3 = VectorMath.Min(hi8, VectorMath.Max(lo8, a3));
+            }
+            Avx.Store(y + c, a0);
+            Avx.Store(y + channels + c, a1);
+            Avx.Store(y + 2 * channels + c, a2);
+            Avx.Store(y + 3 * channels + c, a3);
+        }
+        for (int p = 0; c < channels && p < Pixels; p++)
+        {
+            float* yp = y + p * channels;
+            Pixel(x, first, i0, i1, left + p * w.StrideW, 0, kw, 0, yp, residual == null ? null : residual + p * channels, c);
+            if (clamp) ActivationKernels.Apply(_activation, yp + c, yp + c, channels - c);
+        }
+    }
+
+    /// <summary>One output pixel from channel <paramref name="c0"/> on, over kernel rows [i0, i1) and columns [j0, j1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Pixel(float* x, int first, int i0, int i1, int left, int j0, int j1, int counted, float* y, float* residual, int c0 = 0)
+    {
+        var w = _window;
+        int channels = w.Channels, kw = w.KernelW;
+        var op = _op;
+        float empty = op == WindowOp.Max ? float.NegativeInfinity : 0f;
+        // An average over no counted position is 0 (ONNX Runtime's value for windows wholly in the padding).
+        float scale = op == WindowOp.Average ? (counted == 0 ? 0f : 1f / counted) : 1f;
+        int c = c0;
+        if (op != WindowOp.Depthwise && GemmMicroKernels.WideSupported)
+        {
+            // Pools run every output through here: 512-bit lanes where the CPU has them.
+            for (; c + 16 <= channels; c += 16)
+            {
+                var acc = Vector512.Create(empty);
+                for (int i = i0; i < i1; i++)
+                {
+                    float* row = x + ((nint)(first + i * w.DilationH) * w.InW + left) * channels + c;
+                    for (int j = j0; j < j1; j++)
+                    {
+                        var v = Vector512.Load(row + (nint)j * w.DilationW * channels);
+                        acc = op == WindowOp.Max ? Avx512F.Max(acc, v) : acc + v;
+                    }
+                }
+                if (op == WindowOp.Average) acc *= Vector512.Create(scale);
+                acc.Store(y + c);
+            }
+        }
+        if (VectorMath.IsSupported)
+        {
+            for (; c + 8 <= channels; c += 8)
+            {
+                var acc = op == WindowOp.Depthwise && _bias != null ? Avx.LoadVector256(_bias + c) : Vector256.Create(empty);
+                for (int i = i0; i < i1; i++)
+                {
+                    float* row = x + ((nint)(first + i * w.DilationH) * w.InW + left) * channels + c;
+                    for (int j = j0; j < j1; j++)
+                    {
+                        var v = Avx.LoadVector256(row + (nint)j * w.DilationW * channels);
+                        acc = op switch
+                        {
+                            WindowOp.Depthwise => Fma.MultiplyAdd(v, Avx.LoadVector256(_weights + (nint)(i * kw + j) * channels + c), acc),
+                            WindowOp.Max => VectorMath.Max(acc, v),
+                            _ => acc + v,
+                        };
+                    }
+                }
+                if (op == WindowOp.Average) acc *= Vector256.Create(scale);
+                if (residual != null) acc += Avx.LoadVector256(residual + c);
+                Avx.Store(y + c, acc);
+            }
+        }
+        for (; c < channels; c++)
+        {
+            float acc = op == WindowOp.Depthwise && _bias != null ? _bias[c] : empty;
+            for (int i = i0; i < i1; i++)
+            {
+                float* row = x + ((nint)(first + i * w.DilationH) * w.InW + left) * channels + c;
+                for (int j = j0; j < j1; j++)
+                {
+                    float v = row[(nint)j * w.DilationW * channels];
+                    acc = op switch
+                    {
+                        WindowOp.Depthwise => MathF.FusedMultiplyAdd(v, _weights[(nint)(i * kw + j) * channels + c], acc),
+                        WindowOp.Max => float.IsNaN(v) || v > acc ? v : acc,
+                        _ => acc + v,
+                    };
+                }
+            }
+            if (op == WindowOp.Average) acc *= scale;
+            if (residual != null) acc += residual[c];
+            y[c] = acc;
+        }
+    }
+}

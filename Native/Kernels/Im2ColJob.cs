@@ -1,0 +1,29 @@
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Kernels;
+
+/// <summary>
+/// The channels-last im2col of one image, its output rows shared out over a <see cref="WorkerPool"/> (the GEMM that
+/// follows runs on all cores, so a single-threaded unfold would leave them idle). One instance per layer; not thread-safe.
+/// </summary>
+public sealed unsafe class Im2ColJob : IParallelTask, IRowTask
+{
+    private float* _x, _col;
+    private int _channels;
+    private Window2D _window;
+    private RowSchedule _schedule;
+
+    public void RunChannelsLast(float* x, int channels, in Window2D w, float* col, WorkerPool pool)
+    {
+        _x = x;
+        _channels = channels;
+        _window = w;
+        _col = col;
+        _schedule.Plan(1, w.OutH, (long)w.OutH * w.OutW * w.KernelH * w.KernelW * channels, pool.ThreadCount);
+        pool.For(_schedule.Chunks, this);
+    }
+
+    void IParallelTask.Execute(int index) => _schedule.Run(index, this);
+
+    void IRowTask.RunRows(int plane, int row0, int row1) => Im2Col.RunChannelsLast(_x, _channels, _window, _col, row0, row1);
+}

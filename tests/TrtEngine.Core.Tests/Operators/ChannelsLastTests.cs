@@ -1,0 +1,209 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Refit;
+using TrtEngine.Native.Builder;
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Plan;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Oracle;
+
+namespace TrtEngine.Core.Tests.Operators;
+
+/// <summary>
+/// The channels-last (NHWC) kernels against ONNX Runtime, relative L2 ≤ 1e-5. A trailing Mul by 1 makes the network
+/// output (always NCHW), so the layer under test stays inside the channels-last region, as in a real network.
+/// </summary>
+public sealed class ChannelsLastTests
+{
+    /// <summary>Adds the output y = x · 1, which runs NCHW and so needs a reformat in front of it.</summary>
+    private static OperatorCase LeaveRegion(OperatorCase c, string x, string y)
+    {
+        c.Model.AddInitializer("one", [1f], [1]);
+        c.Model.AddNode("Mul", [x, "one"], [y]);
+        return c.Output(y);
+    }
+
+    private static void AssertChannelsLast(EnginePlan plan)
+    {
+        Assert.All(plan.Layers.OfType<ConvLayer>(), conv => Assert.True(conv.ChannelsLast, $"{conv.Name} runs NCHW"));
+        Assert.Contains(plan.Layers, l => l is ReformatLayer { ToChannelsLast: false });
+    }
+
+    [Theory]
+    [InlineData(1, 3, 8, 3, 1, 1, 1, 1)]     // first-layer shape: 3 input channels
+    [InlineData(2, 5, 13, 3, 2, 0, 1, 1)]    // odd channel counts, stride 2, batch 2
+    [InlineData(1, 6, 17, 3, 1, 2, 2, 1)]    // dilation 2
+    [InlineData(1, 16, 40, 1, 1, 0, 1, 1)]   // 1×1 as a GEMM; 40 = 32 + 8 output channels
+    [InlineData(2, 9, 24, 1, 2, 0, 1, 1)]    // strided 1×1 through im2col
+    [InlineData(1, 7, 33, 5, 2, 2, 1, 1)]    // 5×5
+    [InlineData(1, 13, 13, 3, 1, 1, 1, 13)]  // depthwise, 13 channels: vector and scalar lanes
+    [InlineData(2, 40, 40, 3, 2, 1, 1, 40)]  // depthwise stride 2: 16 + 16 + 8 channels
+    [InlineData(1, 24, 24, 3, 1, 2, 2, 24)]  // depthwise dilated
+    [InlineData(1, 32, 32, 5, 1, 2, 1, 32)]  // depthwise 5×5
+    public void Conv(int batch, int inC, int outC, int k, int stride, int pad, int dilation, int groups)
+    {
+        var c = new OperatorCase().Input("x", batch, inC, 13, 11).Weight("w", outC, inC / groups, k, k).Weight("b", outC);
+        c.Model.AddNode("Conv", ["x", "w", "b"], ["h"], ("kernel_shape", new long[] { k, k }), ("strides", new long[] { stride, stride }),
+            ("dilations", new long[] { dilation, dilation }), ("group", (long)groups), ("pads", new long[] { pad, pad, pad + 1, pad }));
+        LeaveRegion(c, "h", "y").AssertMatchesOnnxRuntime();
+        AssertChannelsLast(c.Plan!);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(24)]
+    public void Depthwise_and_pointwise_with_residual_and_clip(int groups)
+    {
+        // MobileNetV2's block: expand, depthwise, project, residual add; Clip (ReLU6) fused into each convolution.
+        var c = new OperatorCase().Input("x", 2, 24, 9, 10).Weight("w1", 24, 24 / groups, 3, 3).Weight("b1", 24).Weight("w2", 24, 24, 1, 1).Weight("b2", 24);
+        c.Model.AddNode("Conv", ["x", "w1", "b1"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", (long)groups));
+        c.Model.AddNode("Clip", ["h"], ["r"], ("min", 0f), ("max", 6f));
+        c.Model.AddNode("Conv", ["r", "w2", "b2"], ["g"]);
+        c.Model.AddNode("Add", ["g", "x"], ["s"]);
+        c.Model.Opset = 10;
+        LeaveRegion(c, "s", "y").AssertMatchesOnnxRuntime();
+        AssertChannelsLast(c.Plan!);
+        Assert.Contains(c.Plan!.Layers, l => l is ConvLayer { Residual.IsNone: false });
+    }
+
+    [Theory]
+    [InlineData("MaxPool", 3, 2, 0, 1, 0)]
+    [InlineData("MaxPool", 2, 2, 1, 0, 0)]
+    [InlineData("AveragePool", 3, 1, 1, 0, 0)]
+    [InlineData("AveragePool", 3, 2, 1, 0, 1)]
+    [InlineData("AveragePool", 3, 2, 1, 1, 1)]
+    [InlineData("GlobalAveragePool", 0, 0, 0, 0, 0)]
+    [InlineData("GlobalMaxPool", 0, 0, 0, 0, 0)]
+    public void Pool_after_a_convolution(string op, int k, int stride, int pad, int ceil, int countIncludePad)
+    {
+        var c = new OperatorCase().Input("x", 2, 5, 12, 11).Weight("w", 27, 5, 3, 3); // 27 = 16 + 8 + 3 lanes
+        c.Model.AddNode("Conv", ["x", "w"], ["h"]);
+        if (op.StartsWith("Global", StringComparison.Ordinal))
+            c.Model.AddNode(op, ["h"], ["p"]);
+        else
+            c.Model.AddNode(op, ["h"], ["p"], ConvolutionTests.PoolAttributes(op, k, stride, pad, ceil, countIncludePad));
+        LeaveRegion(c, "p", "y").AssertMatchesOnnxRuntime();
+        Assert.Contains(c.Plan!.Layers, l => l is PoolLayer { ChannelsLast: true });
+    }
+
+    [Fact]
+    public void Fire_module_concat_joins_channels()
+    {
+        // SqueezeNet's fire module: squeeze 1×1, expand 1×1 and 3×3, concat along channels, then max pool.
+        var c = new OperatorCase().Input("x", 2, 12, 9, 9).Weight("ws", 5, 12, 1, 1).Weight("we1", 11, 5, 1, 1).Weight("we3", 13, 5, 3, 3);
+        c.Model.AddNode("Conv", ["x", "ws"], ["s0"]);
+        c.Model.AddNode("Relu", ["s0"], ["s"]);
+        c.Model.AddNode("Conv", ["s", "we1"], ["e1"]);
+        c.Model.AddNode("Conv", ["s", "we3"], ["e3"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Concat", ["e1", "e3"], ["cat"], ("axis", 1L));
+        c.Model.AddNode("MaxPool", ["cat"], ["p"], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("ceil_mode", 1L));
+        LeaveRegion(c, "p", "y").AssertMatchesOnnxRuntime();
+        Assert.Contains(c.Plan!.Layers, l => l is ConcatLayer { ChannelsLast: true });
+        Assert.Equal(2, c.Plan!.Layers.Count(l => l is ReformatLayer)); // at the input and in front of the Mul only
+    }
+
+    [Fact]
+    public void Squeeze_excitation_scales_channels_without_reformats()
+    {
+        // EfficientNet's block: a per-channel scale from pooled features, broadcast over H and W, and a [C, 1, 1] offset.
+        var c = new OperatorCase().Input("x", 2, 20, 9, 7).Weight("w", 20, 20, 3, 3).Weight("wr", 5, 20, 1, 1).Weight("we", 20, 5, 1, 1).Weight("shift", 20, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("GlobalAveragePool", ["h"], ["g"]);
+        c.Model.AddNode("Conv", ["g", "wr"], ["r"]);
+        c.Model.AddNode("Relu", ["r"], ["rr"]);
+        c.Model.AddNode("Conv", ["rr", "we"], ["e"]);
+        c.Model.AddNode("Sigmoid", ["e"], ["s"]);
+        c.Model.AddNode("Mul", ["h", "s"], ["m"]);
+        c.Model.AddNode("Add", ["m", "shift"], ["a"]);
+        LeaveRegion(c, "a", "y").AssertMatchesOnnxRuntime();
+        Assert.Equal(2, c.Plan!.Layers.OfType<ElementwiseLayer>().Count(l => l.ChannelsLast));
+        Assert.Equal(2, c.Plan!.Layers.Count(l => l is ReformatLayer)); // at the input and in front of the Mul by 1 only
+    }
+
+    public static TheoryData<string> TacticNames => new(GemmKernels.Tactics.Select(t => t.Name));
+
+    [Theory]
+    [MemberData(nameof(TacticNames))]
+    public void Every_gemm_tactic_runs_each_channels_last_convolution(string tactic)
+    {
+        // Forced, so a tactic timing never picks is verified too: 1×1, 3×3 im2col, with residual and Relu.
+        var c = new OperatorCase().Input("x", 2, 10, 9, 7).Weight("w1", 37, 10, 3, 3).Weight("b1", 37).Weight("w2", 10, 37, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w1", "b1"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Relu", ["h"], ["r"]);
+        c.Model.AddNode("Conv", ["r", "w2"], ["g"]);
+        c.Model.AddNode("Add", ["g", "x"], ["s"]);
+        LeaveRegion(c, "s", "y").AssertMatchesOnnxRuntime(new BuilderConfig { ForceTactic = tactic });
+        Assert.All(c.Plan!.Layers.OfType<ConvLayer>(), conv => Assert.Equal(tactic, conv.Tactic));
+        AssertChannelsLast(c.Plan!);
+    }
+
+    [Fact]
+    public void Outputs_do_not_depend_on_the_thread_count()
+    {
+        // Every output element is summed by one thread in one order, however the work is shared out.
+        var c = new OperatorCase().Input("x", 2, 24, 30, 30).Weight("w1", 48, 24, 3, 3).Weight("w2", 48, 1, 3, 3).Weight("w3", 40, 48, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w1"], ["a"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Conv", ["a", "w2"], ["b"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 48L));
+        c.Model.AddNode("Conv", ["b", "w3"], ["d"]);
+        c.Model.AddNode("MaxPool", ["d"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
+        LeaveRegion(c, "p", "y");
+        var model = OnnxModel.Parse(c.Model.ToBytes(), null);
+        float[] x = ErrorMetrics.RandomValues(9, 2 * 24 * 30 * 30);
+        float[] Run(int threads)
+        {
+            var engine = EngineBuilder.Build(OnnxImporter.Import(model, "m"), new BuilderConfig { Threads = threads, ForceTactic = "avx512_mr12_nr32" });
+            var context = engine.CreateExecutionContext();
+            var y = new float[context.GetOutputShape(0).Aggregate(1, (a, d) => a * d)];
+            context.Execute([x], [y]);
+            return y;
+        }
+        float[] one = Run(1);
+        Assert.Equal(one, Run(2));
+        Assert.Equal(one, Run(3));
+    }
+
+    [Fact]
+    public void The_nchw_kernels_still_match_when_channels_last_is_off()
+    {
+        var c = new OperatorCase().Input("x", 2, 24, 9, 10).Weight("w1", 24, 1, 3, 3).Weight("w2", 16, 24, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w1"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 24L));
+        c.Model.AddNode("Conv", ["h", "w2"], ["g"]);
+        c.Model.AddNode("MaxPool", ["g"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
+        LeaveRegion(c, "p", "y").AssertMatchesOnnxRuntime(new BuilderConfig { ChannelsLast = false });
+        Assert.DoesNotContain(c.Plan!.Layers, l => l is ReformatLayer || l is ConvLayer { ChannelsLast: true });
+    }
+
+    [Fact]
+    public void Refit_repacks_batchnorm_folded_weights_exactly()
+    {
+        // Built on v1, refitted with v2: the packed, BatchNorm-folded weights equal a build on v2, and ONNX Runtime on v2.
+        using var dir = new TempDirectory();
+        string v1 = dir.File("v1.onnx"), v2 = dir.File("v2.onnx");
+        foreach (var (path, seed) in new[] { (v1, 1), (v2, 2) })
+        {
+            var c = new OperatorCase().Input("x", 1, 6, 8, 8);
+            c.Model.AddInitializer("w", ErrorMetrics.RandomValues(seed, 9 * 6 * 9), [9, 6, 3, 3]);
+            c.Model.AddInitializer("dw", ErrorMetrics.RandomValues(seed + 10, 9 * 9), [9, 1, 3, 3]);
+            foreach (string p in new[] { "gamma", "beta", "mean" }) c.Model.AddInitializer(p, ErrorMetrics.RandomValues(seed + p.Length, 9), [9]);
+            c.Model.AddInitializer("var", ErrorMetrics.RandomValues(seed + 20, 9).Select(v => 0.5f + Math.Abs(v)).ToArray(), [9]);
+            c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+            c.Model.AddNode("BatchNormalization", ["h", "gamma", "beta", "mean", "var"], ["n"]);
+            c.Model.AddNode("Conv", ["n", "dw"], ["d"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 9L));
+            LeaveRegion(c, "d", "y");
+            c.Model.Save(path);
+        }
+        var engine = EngineConverter.Convert(v1, new ConversionSettings { UseCache = false });
+        Assert.Contains(engine.Native.Plan.Weights, w => w.Recipe is { Kind: RecipeKind.PackConv, Sources.Length: 3 });
+        engine.Refit(WeightSources.FromFile(v2));
+        var fresh = EngineConverter.Convert(v2, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+
+        float[] x = ErrorMetrics.RandomValues(5, 6 * 8 * 8);
+        var feeds = new Dictionary<string, float[]> { ["x"] = x };
+        var shapes = new Dictionary<string, int[]> { ["x"] = [1, 6, 8, 8] };
+        float[] refitted = engine.Run(feeds, shapes)[0].Data, built = fresh.Run(feeds, shapes)[0].Data;
+        var expected = OrtOracle.Run(File.ReadAllBytes(v2), new Dictionary<string, (int[], float[])> { ["x"] = ([1, 6, 8, 8], x) })["y"].Data;
+        Assert.True(ErrorMetrics.RelativeL2(refitted, expected) <= 1e-5, $"refitted vs ONNX Runtime: {ErrorMetrics.RelativeL2(refitted, expected):E2}");
+        Assert.True(ErrorMetrics.RelativeL2(refitted, built) <= 1e-6, $"refitted vs built on v2: {ErrorMetrics.RelativeL2(refitted, built):E2}");
+    }
+}
