@@ -26,6 +26,7 @@ public static class EngineBuilder
         var outputs = new HashSet<int>(network.Outputs);
         var folded = new HashSet<string>(network.FoldedWeights, StringComparer.Ordinal);
         var layers = GeluFusion.Run(network.Layers.Select(l => l.Clone()).ToList(), network, outputs, folded);
+        layers = SiluFusion.Run(layers, outputs);
         layers = BatchNormFolding.Run(layers, outputs);
         layers = EpilogueFusion.Run(layers, network, outputs);
         layers = RemoveDeadLayers(layers, outputs);

@@ -14,7 +14,7 @@ internal static class EpilogueFusion
     private static readonly HashSet<ActivationKind> Fusable =
     [
         ActivationKind.Relu, ActivationKind.Sigmoid, ActivationKind.Tanh, ActivationKind.Gelu, ActivationKind.Clip,
-        ActivationKind.LeakyRelu, ActivationKind.HardSigmoid, ActivationKind.HardSwish,
+        ActivationKind.LeakyRelu, ActivationKind.HardSigmoid, ActivationKind.HardSwish, ActivationKind.Silu,
     ];
 
     public static List<Layer> Run(List<Layer> layers, NetworkDefinition network, IReadOnlyCollection<int> outputs)

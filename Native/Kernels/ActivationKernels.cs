@@ -27,6 +27,7 @@ public static unsafe class ActivationKernels
                 case ActivationKind.Gelu: Map(new GeluFunction(), x, y, length); return;
                 case ActivationKind.Exp: Map(new ExpFunction(), x, y, length); return;
                 case ActivationKind.Sigmoid: Map(new SigmoidFunction(), x, y, length); return;
+                case ActivationKind.Silu: Map(new SiluFunction(), x, y, length); return;
                 case ActivationKind.Tanh: Map(new TanhFunction(), x, y, length); return;
                 default: Map(new AnyFunction(activation), x, y, length); return;
             }
@@ -80,6 +81,11 @@ public static unsafe class ActivationKernels
         public Vector256<float> Apply(Vector256<float> x) => VectorMath.Sigmoid(x);
     }
 
+    private readonly struct SiluFunction : IVectorFunction
+    {
+        public Vector256<float> Apply(Vector256<float> x) => Avx.Multiply(x, VectorMath.Sigmoid(x));
+    }
+
     private readonly struct TanhFunction : IVectorFunction
     {
         public Vector256<float> Apply(Vector256<float> x) => VectorMath.Tanh(x);
@@ -131,6 +137,8 @@ public static unsafe class ActivationKernels
                 return Avx.Sqrt(x);
             case ActivationKind.Reciprocal:
                 return Avx.Divide(one, x);
+            case ActivationKind.Silu:
+                return Avx.Multiply(x, VectorMath.Sigmoid(x));
             default:
                 throw new ArgumentOutOfRangeException(nameof(activation), activation.Kind, "Unknown activation.");
         }

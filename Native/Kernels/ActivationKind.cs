@@ -18,4 +18,7 @@ public enum ActivationKind : byte
     Abs,
     Sqrt,
     Reciprocal,
+
+    /// <summary>x · sigmoid(x) (SiLU, "swish"), fused from the Sigmoid and Mul that exporters write.</summary>
+    Silu,
 }

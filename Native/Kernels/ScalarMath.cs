@@ -20,6 +20,7 @@ internal static class ScalarMath
         ActivationKind.Abs => MathF.Abs(x),
         ActivationKind.Sqrt => MathF.Sqrt(x),
         ActivationKind.Reciprocal => 1f / x,
+        ActivationKind.Silu => (float)(x / (1.0 + Math.Exp(-(double)x))),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation.Kind, "Unknown activation."),
     };
 

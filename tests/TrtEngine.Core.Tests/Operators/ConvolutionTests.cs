@@ -99,4 +99,18 @@ public sealed class ConvolutionTests
         c.Model.AddNode(op, ["x"], ["y"]);
         c.AssertMatchesOnnxRuntime();
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Silu_written_as_sigmoid_times_x_fuses_into_the_convolution(bool sigmoidFirst)
+    {
+        var c = new OperatorCase().Input("x", 2, 3, 8, 8).Weight("w", 6, 3, 3, 3).Weight("b", 6).Output("y");
+        c.Model.AddNode("Conv", ["x", "w", "b"], ["conv"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Sigmoid", ["conv"], ["sig"]);
+        c.Model.AddNode("Mul", sigmoidFirst ? ["sig", "conv"] : ["conv", "sig"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+        var conv = Assert.IsType<Native.Layers.ConvLayer>(Assert.Single(c.Plan!.Layers, l => l is not Native.Layers.ReformatLayer));
+        Assert.Equal(Native.Kernels.ActivationKind.Silu, conv.Activation.Kind);
+    }
 }
