@@ -16,8 +16,11 @@ internal static unsafe class GemmMicroKernels
 {
     public const int MaxTileFloats = 12 * 32;
 
-    /// <summary>Whether the 512-bit kernels (wide tactics) can run here.</summary>
-    public static bool WideSupported => Avx512F.IsSupported && VectorMath.IsSupported;
+    /// <summary>
+    /// Whether the 512-bit kernels (wide tactics) run here: the CPU has AVX-512 and the runtime prefers 512-bit vectors
+    /// (DOTNET_PreferredVectorBitWidth=256 or DOTNET_EnableAVX512=0 turn them off), as HardwareInfo reports it.
+    /// </summary>
+    public static bool WideSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && VectorMath.IsSupported;
 
     public static void Tile(bool wide, int nr, int rows, float* a, nint rs, nint cs, float* b, nint ldb, int kc,
         float* c, nint ldc, bool accumulate, float* bias, in Activation activation)

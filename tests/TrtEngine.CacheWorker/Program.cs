@@ -11,6 +11,9 @@ namespace TrtEngine.CacheWorker;
 ///   --markers, holding a key's build lock creates markers/KEY (exclusively): a second holder prints DOUBLE-BUILD.
 ///   With --stop-at, it prints "STOPPED STEP" at the N-th (default first) such step and waits to be killed; steps are
 ///   the store's (lock, temp, plan, manifest, publish, evict, access-log) and "build" (a progress report of the builder).
+/// run --model A.onnx --outputs FILE
+///   Converts one model without a cache (level 0) and writes its first output for WorkerIO's inputs to FILE
+///   (float32); prints "ISA set" (the instruction set the kernels use here: DOTNET_EnableAVX512F=0 caps it).
 /// purge --cache DIR --stop FILE
 ///   Lists the cache and removes every entry (Get-TrtCache | Remove-TrtCache) until FILE exists; prints "PURGED n".
 /// </summary>
@@ -24,6 +27,7 @@ public static class Program
         return args.FirstOrDefault() switch
         {
             "convert" => Convert(options),
+            "run" => Run(options),
             "purge" => Purge(options),
             _ => Usage(),
         };
@@ -64,6 +68,15 @@ public static class Program
             }
         }
         return failures == 0 ? 0 : 1;
+    }
+
+    private static int Run(Dictionary<string, string> o)
+    {
+        var engine = EngineConverter.Convert(o["--model"], new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        var (values, shapes) = WorkerIO.Inputs(engine);
+        File.WriteAllBytes(o["--outputs"], System.Runtime.InteropServices.MemoryMarshal.AsBytes(engine.Run(values, shapes)[0].Data.AsSpan()).ToArray());
+        Console.WriteLine($"ISA {TrtEngine.Native.Plan.HardwareInfo.CurrentInstructionSet}");
+        return 0;
     }
 
     private static int Purge(Dictionary<string, string> o)

@@ -9,9 +9,15 @@ internal sealed class WorkerProcess : IDisposable
     private readonly Process _process;
     private readonly BlockingCollection<string> _lines = [];
 
-    public WorkerProcess(params string[] args)
+    public WorkerProcess(params string[] args) : this(new Dictionary<string, string>(), args)
+    {
+    }
+
+    /// <param name="environment">Variables set for the child on top of this process's environment.</param>
+    public WorkerProcess(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         start.ArgumentList.Add(typeof(CacheWorker.WorkerIO).Assembly.Location);
         foreach (string a in args) start.ArgumentList.Add(a);
         _process = new Process { StartInfo = start };
