@@ -23,10 +23,12 @@ public static class EngineConverter
     {
         var watch = Stopwatch.StartNew();
         string name = Path.GetFileNameWithoutExtension(modelPath);
-        var model = OnnxModel.Load(modelPath);
         var bound = settings.WeightsPath is null ? null : SafetensorsFile.Load(settings.WeightsPath).Tensors;
-        if (bound is not null) WarnUnusedWeights(model, bound, settings.WeightsPath!, events);
-        NetworkDefinition network = OnnxImporter.Import(model, name, bound);
+        NetworkDefinition network = OnnxModel.Borrow(modelPath, model =>
+        {
+            if (bound is not null) WarnUnusedWeights(model, bound, settings.WeightsPath!, events);
+            return OnnxImporter.Import(model, name, bound);
+        });
         string? timingPath = settings.TimingCachePath
             ?? (settings.UseCache && settings.Store is null ? Path.Combine(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, "timing.cache") : null);
         var config = new BuilderConfig

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace TrtEngine.Core.Onnx;
 
 /// <summary>A ModelProto read from an .onnx file.</summary>
@@ -55,6 +57,40 @@ public sealed class OnnxModel
         catch (OnnxFormatException e)
         {
             throw new OnnxFormatException(e.Message, path, e);
+        }
+    }
+
+    /// <summary>
+    /// Reads a model file into a pooled buffer and lends the model to <paramref name="use"/>, which must not keep the
+    /// model or its tensors (importing copies what it keeps). Conversions and refits read model after model: reusing
+    /// the buffer spares each one the fresh pages for the file's bytes, which cost more than the parsing here.
+    /// </summary>
+    public static T Borrow<T>(string path, Func<OnnxModel, T> use)
+    {
+        var fullPath = Path.GetFullPath(path);
+        using var file = File.OpenHandle(fullPath);
+        long length = RandomAccess.GetLength(file);
+        if (length > Array.MaxLength) throw new OnnxFormatException($"The model is {length} bytes; TrtEngine reads models up to {Array.MaxLength} bytes (keep large weights as external data).", path, null);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)length);
+        try
+        {
+            for (int done = 0, read; done < length; done += read)
+                if ((read = RandomAccess.Read(file, buffer.AsSpan(done, (int)length - done), done)) == 0)
+                    throw new OnnxFormatException($"The file ended while being read ({done} of {length} bytes).", path, null);
+            OnnxModel model;
+            try
+            {
+                model = Parse(buffer.AsMemory(0, (int)length), Path.GetDirectoryName(fullPath));
+            }
+            catch (OnnxFormatException e)
+            {
+                throw new OnnxFormatException(e.Message, path, e);
+            }
+            return use(model);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -14,7 +14,7 @@ public static class WeightSources
         string extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
         {
-            ".onnx" => FromNetwork(OnnxImporter.Import(OnnxModel.Load(path), Path.GetFileNameWithoutExtension(path))),
+            ".onnx" => FromNetwork(OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path)))),
             ".safetensors" => FromTensors(SafetensorsFile.Load(path).Tensors),
             _ => throw new WeightFormatException($"Cannot read weights from '{path}': use an .onnx model or a .safetensors file."),
         };

@@ -221,4 +221,21 @@ public class OnnxRoundTripTests
         Assert.Equal(values.Length, tensor.ElementCount);
         Assert.Equal(values, tensor.ToSingleArray());
     }
+
+    [Fact]
+    public void A_borrowed_model_gives_its_buffer_back_and_what_was_imported_keeps_its_values()
+    {
+        string model = Path.Combine(TestPaths.ExampleModels, "tiny_mlp.onnx");
+        var borrowed = OnnxModel.Borrow(model, m => OnnxImporter.Import(m, "tiny_mlp"));
+        var loaded = OnnxImporter.Import(OnnxModel.Load(model), "tiny_mlp");
+
+        // The next borrow of a file of that size reuses the pooled buffer and overwrites it, even when it fails to parse.
+        using var directory = new TempDirectory();
+        string junk = directory.File("junk.onnx");
+        File.WriteAllBytes(junk, Enumerable.Repeat((byte)0xFF, (int)new FileInfo(model).Length).ToArray());
+        Assert.Throws<OnnxFormatException>(() => OnnxModel.Borrow(junk, m => m));
+
+        Assert.Equal(loaded.Weights.Select(w => w.Values), borrowed.Weights.Select(w => w.Values));
+        Assert.Equal(loaded.Weights.Select(w => w.Name), borrowed.Weights.Select(w => w.Name));
+    }
 }
