@@ -46,19 +46,7 @@ public sealed class OnnxModel
     }
 
     /// <summary>Reads a model file; external data is resolved next to it.</summary>
-    public static OnnxModel Load(string path)
-    {
-        var fullPath = Path.GetFullPath(path);
-        var bytes = File.ReadAllBytes(fullPath);
-        try
-        {
-            return Parse(bytes, Path.GetDirectoryName(fullPath));
-        }
-        catch (OnnxFormatException e)
-        {
-            throw new OnnxFormatException(e.Message, path, e);
-        }
-    }
+    public static OnnxModel Load(string path) => ParseFile(File.ReadAllBytes(Path.GetFullPath(path)), path);
 
     /// <summary>
     /// Reads a model file into a pooled buffer and lends the model to <paramref name="use"/>, which must not keep the
@@ -77,20 +65,24 @@ public sealed class OnnxModel
             for (int done = 0, read; done < length; done += read)
                 if ((read = RandomAccess.Read(file, buffer.AsSpan(done, (int)length - done), done)) == 0)
                     throw new OnnxFormatException($"The file ended while being read ({done} of {length} bytes).", path, null);
-            OnnxModel model;
-            try
-            {
-                model = Parse(buffer.AsMemory(0, (int)length), Path.GetDirectoryName(fullPath));
-            }
-            catch (OnnxFormatException e)
-            {
-                throw new OnnxFormatException(e.Message, path, e);
-            }
-            return use(model);
+            return use(ParseFile(buffer.AsMemory(0, (int)length), path));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Parses a file's bytes, with external data resolved next to it and errors naming the file.</summary>
+    private static OnnxModel ParseFile(ReadOnlyMemory<byte> bytes, string path)
+    {
+        try
+        {
+            return Parse(bytes, Path.GetDirectoryName(Path.GetFullPath(path)));
+        }
+        catch (OnnxFormatException e)
+        {
+            throw new OnnxFormatException(e.Message, path, e);
         }
     }
 

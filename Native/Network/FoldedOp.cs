@@ -70,8 +70,11 @@ public sealed record FoldedOp(FoldedOpKind Kind, string[] Inputs, int[][] InputS
                 inputs[0].CopyTo(y, 0);
                 break;
             case FoldedOpKind.Transpose:
-                Gather(y, inputs[0], Shapes.Strides(InputShapes[0]) is var s ? Ints.Select(p => s[p]).ToArray() : []);
+            {
+                long[] strides = Shapes.Strides(InputShapes[0]);
+                Gather(y, inputs[0], Ints.Select(p => strides[p]).ToArray());
                 break;
+            }
             case FoldedOpKind.Binary:
                 unsafe
                 {

@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
@@ -61,11 +61,8 @@ public sealed class SeededModel
         using var blob = File.Create(Path.Combine(directory, _weightsFile));
         foreach (var (spec, (_, _, data)) in _weights.Zip(Weights(version)))
         {
-            var bytes = new byte[data.Length * sizeof(float)];
-            for (int i = 0; i < data.Length; i++)
-                BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * sizeof(float)), data[i]);
             blob.Position = spec.Offset;
-            blob.Write(bytes);
+            blob.Write(MemoryMarshal.AsBytes(data.AsSpan())); // little-endian, as ONNX stores it
         }
         return modelPath;
     }
