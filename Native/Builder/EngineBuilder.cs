@@ -41,33 +41,30 @@ public static class EngineBuilder
         try
         {
             SelectTactics(network, layers, optShapes, new TacticSelector(config, pool, hardware), progress, log, cancel);
+
+            progress?.Report(new BuildProgress("Packing weights", 0, 1, network.Name));
+            var (weights, modelWeights, foldedOps) = PlanWeights(network, layers, folded);
+            var (tensors, inputs, outputIds) = CompactTensors(network, tensorList, layers);
+            var plan = new EnginePlan
+            {
+                Name = network.Name, Tensors = tensors, Inputs = inputs, Profiles = profiles, Outputs = outputIds, Layers = [.. layers],
+                Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = config.OptimizationLevel,
+                FoldedOps = foldedOps,
+            };
+            var byName = network.Weights.ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
+            var buffers = new float[weights.Length][];
+            cancel.ThrowIfCancellationRequested();
+            RecipeEvaluation.Run(weights, Enumerable.Range(0, weights.Length), s => byName[s], buffers, pool);
+            log?.Invoke($"Built '{network.Name}' in {total.Elapsed.TotalMilliseconds:F0} ms: {layers.Count} layers, {weights.Length} engine weights from {modelWeights.Length} model weights.");
+            // The engine keeps the model weights it was built from: a partial refit re-derives fused weights from them.
+            var used = modelWeights.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+            var values = network.Weights.Where(w => used.Contains(w.Name)).ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
+            return new Engine(plan, new WeightSet(buffers), values);
         }
         finally
         {
             if (!ReferenceEquals(pool, WorkerPool.Shared)) pool.Dispose();
         }
-
-        progress?.Report(new BuildProgress("Packing weights", 0, 1, network.Name));
-        var (weights, modelWeights, foldedOps) = PlanWeights(network, layers, folded);
-        var (tensors, inputs, outputIds) = CompactTensors(network, tensorList, layers);
-        var plan = new EnginePlan
-        {
-            Name = network.Name, Tensors = tensors, Inputs = inputs, Profiles = profiles, Outputs = outputIds, Layers = [.. layers],
-            Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = config.OptimizationLevel,
-            FoldedOps = foldedOps,
-        };
-        var byName = network.Weights.ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
-        var buffers = new float[weights.Length][];
-        for (int i = 0; i < weights.Length; i++)
-        {
-            cancel.ThrowIfCancellationRequested();
-            buffers[i] = weights[i].Recipe.Evaluate(weights[i].Recipe.Sources.Select(s => byName[s]).ToArray());
-        }
-        log?.Invoke($"Built '{network.Name}' in {total.Elapsed.TotalMilliseconds:F0} ms: {layers.Count} layers, {weights.Length} engine weights from {modelWeights.Length} model weights.");
-        // The engine keeps the model weights it was built from: a partial refit re-derives fused weights from them.
-        var used = modelWeights.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
-        var values = network.Weights.Where(w => used.Contains(w.Name)).ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
-        return new Engine(plan, new WeightSet(buffers), values);
     }
 
     /// <summary>Each input's profile, checked against the input (rank, fixed dimensions, min ≤ opt ≤ max).</summary>

@@ -57,7 +57,7 @@ public static unsafe class GemmKernels
             if (cols < nr)
                 new Span<float>(dst, nr * k).Clear(); // the padding columns of the last panel
             if (transB)
-                PackingKernels.ScaledTranspose(b + (nint)j0 * k, cols, k, scale, dst, nr);
+                PackingKernels.ScaledTranspose(b + (nint)j0 * k, cols, k, 1, scale, null, dst, nr);
             else
                 for (int p = 0; p < k; p++)
                     PackingKernels.ScaledCopy(b + (nint)p * n + j0, dst + (nint)p * nr, cols, scale);

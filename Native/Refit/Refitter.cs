@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Runtime;
@@ -18,10 +16,10 @@ public sealed class Refitter(Engine engine)
     /// <param name="partial">Allow leaving out weights (they keep their current values); needs an engine that has weights.</param>
     /// <param name="allowNonFinite">Accept NaN and infinity in the values.</param>
     public RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite = false) =>
-        Check(weights, partial, allowNonFinite, unchanged: null);
+        Check(weights, partial, allowNonFinite, scanned: null);
 
-    /// <param name="unchanged">Weights known to hold exactly the values the engine has (same fingerprint), already checked once: not scanned again.</param>
-    private RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, IReadOnlySet<string>? unchanged)
+    /// <param name="scanned">The first non-finite index (or -1) of weights a refit has scanned already: not scanned again.</param>
+    private RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, IReadOnlyDictionary<string, int>? scanned)
     {
         var current = engine.CurrentState;
         var known = _plan.ModelWeights.ToDictionary(m => m.Name, StringComparer.Ordinal);
@@ -39,7 +37,7 @@ public sealed class Refitter(Engine engine)
             else if (info.Folded && !value.Data.AsSpan().SequenceEqual(current.ModelValues[name]))
                 mismatched.Add(new WeightMismatch(name, "was folded into a fused kernel when the engine was built; it can be refitted only with the same value. Rebuild the engine (New-TrtEngine -Force) to change it"));
             else if (info.Folded) continue;
-            else if (!allowNonFinite && unchanged?.Contains(name) != true && FirstNonFinite(value.Data) is int bad and >= 0)
+            else if (!allowNonFinite && (scanned is not null && scanned.TryGetValue(name, out int first) ? first : WeightFingerprint.FirstNonFinite(value.Data)) is int bad and >= 0)
                 mismatched.Add(new WeightMismatch(name, $"value {value.Data[bad]} at index {bad} is not finite"));
             else changed.Add(name);
         }
@@ -161,19 +159,23 @@ public sealed class Refitter(Engine engine)
             var values = new Dictionary<string, float[]>(current.ModelValues, StringComparer.Ordinal);
             var prints = new Dictionary<string, ulong>(current.Fingerprints, StringComparer.Ordinal);
             var changed = new HashSet<string>(StringComparer.Ordinal);
-            var unchanged = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var info in _plan.ModelWeights)
+            // Each supplied weight is fingerprinted and checked for NaN and infinity in one read, the weights in parallel.
+            string[] supplied = _plan.ModelWeights.Where(m => weights.ContainsKey(m.Name)).Select(m => m.Name).ToArray();
+            var scans = new (ulong Print, int FirstNonFinite)[supplied.Length];
+            engine.Pool.For(supplied.Length, i => scans[i] = WeightFingerprint.Scan(weights[supplied[i]].Data));
+            var scanned = new Dictionary<string, int>(supplied.Length, StringComparer.Ordinal);
+            for (int i = 0; i < supplied.Length; i++)
             {
-                if (!weights.TryGetValue(info.Name, out var value)) continue;
-                ulong print = WeightFingerprint.Of(value.Data);
-                (prints.TryGetValue(info.Name, out ulong old) && old == print ? unchanged : changed).Add(info.Name);
-                values[info.Name] = value.Data;
-                // Values let through with NaN or infinity keep no fingerprint, so a later refit without leave checks them.
-                if (allowNonFinite) prints.Remove(info.Name);
-                else prints[info.Name] = print;
+                string name = supplied[i];
+                var (print, bad) = scans[i];
+                if (!prints.TryGetValue(name, out ulong old) || old != print) changed.Add(name);
+                values[name] = weights[name].Data;
+                scanned[name] = bad;
+                // Values with NaN or infinity keep no fingerprint, so a later refit without leave checks them.
+                if (bad >= 0) prints.Remove(name);
+                else prints[name] = print;
             }
-            // Every check runs before anything changes; values identical to the engine's were checked when they came in.
-            RefitCheck check = Check(weights, partial, allowNonFinite, unchanged);
+            RefitCheck check = Check(weights, partial, allowNonFinite, scanned);
             if (ignoreExtra) check = new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched };
             if (!check.IsValid) throw new RefitException(_plan.Name, check);
             // Folded operations (in dependency order) re-run when an input changed or their result is not known yet.
@@ -192,43 +194,25 @@ public sealed class Refitter(Engine engine)
             float[][]? spare = engine.Retired is { IsHeld: false } retired ? retired.Buffers : null;
             if (spare is not null) engine.Retired = null;
             var buffers = new float[_plan.Weights.Length][];
-            var recomputed = new List<string>();
+            var recomputed = new List<int>();
             for (int i = 0; i < buffers.Length; i++)
             {
-                var recipe = _plan.Weights[i].Recipe;
                 // A stripped engine derives everything (Check made sure it can); otherwise only what a change feeds.
-                if (current.Weights is not null && !recipe.Sources.Any(changed.Contains))
+                if (current.Weights is not null && !_plan.Weights[i].Recipe.Sources.Any(changed.Contains))
                 {
                     buffers[i] = current.Weights.Buffers[i];
                     continue;
                 }
-                var sources = recipe.Sources.Select(s => values[s]).ToArray();
                 if (spare is not null && spare[i].LongLength == _plan.Weights[i].Length && !ReferenceEquals(spare[i], current.Weights?.Buffers[i]))
-                    recipe.Evaluate(sources, buffers[i] = spare[i]);
-                else buffers[i] = recipe.Evaluate(sources);
-                recomputed.Add(_plan.Weights[i].Name);
+                    buffers[i] = spare[i];
+                recomputed.Add(i);
             }
+            RecipeEvaluation.Run(_plan.Weights, recomputed, s => values[s], buffers, engine.Pool);
             var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, prints);
             verify?.Invoke(new Engine(_plan, next));
             engine.Swap(next);
             if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
-            return new RefitOutcome(recomputed, changed.Order(StringComparer.Ordinal).ToList());
+            return new RefitOutcome(recomputed.Select(i => _plan.Weights[i].Name).ToList(), changed.Order(StringComparer.Ordinal).ToList());
         }
-    }
-
-    /// <summary>The index of the first NaN or infinity (exponent bits all set), or -1; vectorised, as it reads every weight.</summary>
-    internal static int FirstNonFinite(float[] data)
-    {
-        var bits = MemoryMarshal.Cast<float, uint>(data.AsSpan());
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var exponent = Vector256.Create(0x7F800000u);
-            for (; i <= bits.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
-                if (Vector256.EqualsAny(Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(bits), (nuint)i) & exponent, exponent)) break;
-        }
-        for (; i < data.Length; i++)
-            if (!float.IsFinite(data[i])) return i;
-        return -1;
     }
 }

@@ -96,6 +96,14 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
+    /// <summary>Runs <c>body(i)</c> for every i in [0, count): for loops off the inference path, where a delegate may allocate.</summary>
+    public void For(int count, Action<int> body) => For(count, new DelegateTask(body));
+
+    private sealed class DelegateTask(Action<int> body) : IParallelTask
+    {
+        public void Execute(int index) => body(index);
+    }
+
     public void Dispose()
     {
         if (_disposed)

@@ -11,6 +11,7 @@ public sealed unsafe class ConvWeightPackingTests
         { 37, 10, 3, 3 },  // an edge panel for every tactic width
         { 64, 16, 1, 1 },  // 1×1: no reorder
         { 5, 3, 5, 2 },
+        { 40, 35, 3, 3 }, // whole 8×8 tiles with a partial one, over several 128-column chunks that split a channel's taps
     };
 
     [Theory]
@@ -38,13 +39,27 @@ public sealed unsafe class ConvWeightPackingTests
         }
     }
 
-    [Fact]
-    public void Depthwise_packing_puts_channels_innermost()
+    [Theory]
+    [InlineData(13, 9)]
+    [InlineData(40, 25)]
+    public void Depthwise_packing_puts_channels_innermost(int channels, int taps)
     {
-        float[] w = Reference.Random(13 * 9, 4);
-        float[] packed = WeightRecipe.PackConv("w", null, ConvPacking.Depthwise, 13, 9, 9, -1).Evaluate([w]);
-        for (int o = 0; o < 13; o++)
-            for (int t = 0; t < 9; t++)
-                Assert.Equal(w[o * 9 + t], packed[t * 13 + o]);
+        float[] w = Reference.Random(channels * taps, 4);
+        float[] packed = WeightRecipe.PackConv("w", null, ConvPacking.Depthwise, channels, taps, taps, -1).Evaluate([w]);
+        for (int o = 0; o < channels; o++)
+            for (int t = 0; t < taps; t++)
+                Assert.Equal(w[o * taps + t], packed[t * channels + o]);
+    }
+
+    [Fact]
+    public void Depthwise_packing_folds_each_channel_by_its_factor()
+    {
+        const int channels = 19, taps = 9;
+        float[] w = Reference.Random(channels * taps, 5), scale = Reference.Random(channels, 6), variance = Reference.Random(channels, 7).Select(v => 0.5f + Math.Abs(v)).ToArray();
+        float[] folded = WeightRecipe.FoldBatchNormWeight("w", "s", "v", 1e-5f).Evaluate([w, scale, variance]);
+        float[] packed = WeightRecipe.PackConv("w", ("s", "v", 1e-5f), ConvPacking.Depthwise, channels, taps, taps, -1).Evaluate([w, scale, variance]);
+        for (int o = 0; o < channels; o++)
+            for (int t = 0; t < taps; t++)
+                Assert.Equal(folded[o * taps + t], packed[t * channels + o]);
     }
 }

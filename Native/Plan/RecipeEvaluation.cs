@@ -1,0 +1,25 @@
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Plan;
+
+/// <summary>Derives engine weights from model weights: a build and every refit run their recipes here.</summary>
+internal static class RecipeEvaluation
+{
+    /// <summary>
+    /// Runs the recipes of the engine weights <paramref name="which"/> on the pool, largest first so the threads finish
+    /// together. A buffer already in place (of the weight's length) is written into; a missing one is allocated pinned.
+    /// </summary>
+    /// <param name="source">A model weight's values by name; called from several threads at once.</param>
+    public static void Run(EngineWeight[] weights, IEnumerable<int> which, Func<string, float[]> source, float[]?[] buffers, WorkerPool pool)
+    {
+        int[] order = which.OrderByDescending(i => weights[i].Length).ToArray();
+        pool.For(order.Length, index =>
+        {
+            int i = order[index];
+            var recipe = weights[i].Recipe;
+            var sources = Array.ConvertAll(recipe.Sources, s => source(s));
+            if (buffers[i] is { } buffer) recipe.Evaluate(sources, buffer);
+            else buffers[i] = recipe.Evaluate(sources);
+        });
+    }
+}
