@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 
 namespace TrtEngine.Core.Onnx;
@@ -8,8 +9,9 @@ namespace TrtEngine.Core.Onnx;
 /// </summary>
 internal static class OnnxExternalData
 {
-    public static byte[] Read(string where, string? baseDirectory, IReadOnlyDictionary<string, string> entries,
-        long expectedBytes, string need)
+    /// <param name="rented">Where to list a buffer rented from the shared pool; null: a new array.</param>
+    public static ReadOnlyMemory<byte> Read(string where, string? baseDirectory, IReadOnlyDictionary<string, string> entries,
+        long expectedBytes, string need, List<byte[]>? rented)
     {
         if (baseDirectory is null)
             throw Error(where, "the tensor's data is external, but the model was not loaded from a file");
@@ -31,11 +33,14 @@ internal static class OnnxExternalData
         if (byteCount > Array.MaxLength)
             throw Error(where, $"external data of {byteCount} bytes is larger than one array can hold");
 
-        var bytes = new byte[byteCount];
+        byte[] buffer;
+        if (rented is null) buffer = new byte[byteCount];
+        else rented.Add(buffer = ArrayPool<byte>.Shared.Rent((int)byteCount));
+        var bytes = buffer.AsMemory(0, (int)byteCount);
         int done = 0;
         while (done < bytes.Length)
         {
-            int read = RandomAccess.Read(handle, bytes.AsSpan(done), offset + done);
+            int read = RandomAccess.Read(handle, bytes.Span[done..], offset + done);
             if (read == 0)
                 throw Error(where, $"'{location}' ended while reading its data");
             done += read;

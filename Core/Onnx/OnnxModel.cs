@@ -49,9 +49,10 @@ public sealed class OnnxModel
     public static OnnxModel Load(string path) => ParseFile(File.ReadAllBytes(Path.GetFullPath(path)), path);
 
     /// <summary>
-    /// Reads a model file into a pooled buffer and lends the model to <paramref name="use"/>, which must not keep the
-    /// model or its tensors (importing copies what it keeps). Conversions and refits read model after model: reusing
-    /// the buffer spares each one the fresh pages for the file's bytes, which cost more than the parsing here.
+    /// Reads a model file (and its external data) into pooled buffers and lends the model to <paramref name="use"/>,
+    /// which must not keep the model or its tensors (importing copies what it keeps). Conversions and refits read
+    /// model after model: reusing the buffers spares each one the fresh pages for the file's bytes, which cost more
+    /// than the parsing here.
     /// </summary>
     public static T Borrow<T>(string path, Func<OnnxModel, T> use)
     {
@@ -60,25 +61,27 @@ public sealed class OnnxModel
         long length = RandomAccess.GetLength(file);
         if (length > Array.MaxLength) throw new OnnxFormatException($"The model is {length} bytes; TrtEngine reads models up to {Array.MaxLength} bytes (keep large weights as external data).", path, null);
         byte[] buffer = ArrayPool<byte>.Shared.Rent((int)length);
+        var rented = new List<byte[]> { buffer };
         try
         {
             for (int done = 0, read; done < length; done += read)
                 if ((read = RandomAccess.Read(file, buffer.AsSpan(done, (int)length - done), done)) == 0)
                     throw new OnnxFormatException($"The file ended while being read ({done} of {length} bytes).", path, null);
-            return use(ParseFile(buffer.AsMemory(0, (int)length), path));
+            return use(ParseFile(buffer.AsMemory(0, (int)length), path, rented));
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            foreach (byte[] b in rented) ArrayPool<byte>.Shared.Return(b);
         }
     }
 
-    /// <summary>Parses a file's bytes, with external data resolved next to it and errors naming the file.</summary>
-    private static OnnxModel ParseFile(ReadOnlyMemory<byte> bytes, string path)
+    /// <summary>Parses a file's bytes, with external data resolved next to it (into pooled buffers listed in
+    /// <paramref name="rented"/> when given) and errors naming the file.</summary>
+    private static OnnxModel ParseFile(ReadOnlyMemory<byte> bytes, string path, List<byte[]>? rented = null)
     {
         try
         {
-            return Parse(bytes, Path.GetDirectoryName(Path.GetFullPath(path)));
+            return new OnnxParser(bytes, Path.GetDirectoryName(Path.GetFullPath(path)), rented).ParseModel();
         }
         catch (OnnxFormatException e)
         {

@@ -11,11 +11,15 @@ internal sealed class OnnxParser
 
     private readonly ReadOnlyMemory<byte> _bytes;
     private readonly string? _baseDirectory;
+    private readonly List<byte[]>? _rented;
 
-    public OnnxParser(ReadOnlyMemory<byte> bytes, string? baseDirectory)
+    /// <param name="rented">When given, external data is read into buffers rented from the shared pool and listed
+    /// here, for the caller to return once the model is no longer used; otherwise into new arrays.</param>
+    public OnnxParser(ReadOnlyMemory<byte> bytes, string? baseDirectory, List<byte[]>? rented = null)
     {
         _bytes = bytes;
         _baseDirectory = baseDirectory;
+        _rented = rented;
     }
 
     public OnnxModel ParseModel()
@@ -463,7 +467,7 @@ internal sealed class OnnxParser
             ReadOnlyMemory<byte> raw;
             if (isExternal)
             {
-                raw = OnnxExternalData.Read(where, _baseDirectory, externalEntries, expectedBytes, need);
+                raw = OnnxExternalData.Read(where, _baseDirectory, externalEntries, expectedBytes, need, _rented);
             }
             else
             {

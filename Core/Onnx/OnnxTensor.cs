@@ -46,7 +46,8 @@ public sealed class OnnxTensor
         if (!IsInteger(DataType) && DataType is not (OnnxDataType.Float or OnnxDataType.Double
             or OnnxDataType.Float16 or OnnxDataType.BFloat16))
             throw Unsupported();
-        var result = new float[ElementCount];
+        // Every element is written below: the model's weights need not be cleared first.
+        var result = GC.AllocateUninitializedArray<float>(checked((int)ElementCount));
         if (RawData is { } raw)
             DecodeRaw(raw.Span, result);
         else
