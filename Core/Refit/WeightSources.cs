@@ -22,10 +22,10 @@ public static class WeightSources
 
     /// <summary>The weights a network was built from (not those it computes from them: a refit recomputes those).</summary>
     public static IReadOnlyDictionary<string, WeightValue> FromNetwork(NetworkDefinition network) =>
-        network.Weights.Where(w => w.Kind != WeightKind.Computed).ToDictionary(w => w.Name, w => new WeightValue(w.Shape, w.Values), StringComparer.Ordinal);
+        network.Weights.Where(w => w.Kind != WeightKind.Computed).ToDictionary(w => w.Name, w => new WeightValue(w.Shape, w.Values, Immutable: true), StringComparer.Ordinal);
 
     public static IReadOnlyDictionary<string, WeightValue> FromTensors(IReadOnlyDictionary<string, WeightTensor> tensors) =>
-        tensors.Values.ToDictionary(t => t.Name, t => new WeightValue(t.Shape, t.Data), StringComparer.Ordinal);
+        tensors.Values.ToDictionary(t => t.Name, t => new WeightValue(t.Shape, t.Data, Immutable: true), StringComparer.Ordinal);
 
     /// <summary>Flat arrays by name; each takes the engine's shape for that weight when its length fits (else it stays 1-D and the refit reports the mismatch).</summary>
     public static IReadOnlyDictionary<string, WeightValue> FromArrays(IReadOnlyDictionary<string, float[]> arrays, Engines.TrtEngine engine)
@@ -49,15 +49,9 @@ public static class WeightSources
         if (unknown.Count > 0)
             throw new SourceEngineException($"Engine '{source.Name}' cannot be a weight source: it does not hold {unknown.Count} of its model weights ({string.Join(", ", unknown.Take(8))}{(unknown.Count > 8 ? ", …" : "")}). " +
                 "An engine imported from a plan carries packed engine weights, not model weights, until it is refitted; refit it from its model or a checkpoint first, or refit from that file.");
+        // An engine never changes its model values in place: another engine may keep the same arrays.
         var weights = new Dictionary<string, WeightValue>(infos.Length, StringComparer.Ordinal);
-        foreach (var info in infos)
-        {
-            float[] data = state.ModelValues[info.Name];
-            // The engine keeps the caller's arrays; one changed since the refit would hand over values the source never ran with.
-            if (WeightFingerprint.Of(data) != state.Fingerprints[info.Name])
-                throw new SourceEngineException($"Engine '{source.Name}' cannot be a weight source: the array it was refitted with for '{info.Name}' has been modified since. Refit it again, or refit from the new values directly.");
-            weights[info.Name] = new WeightValue(info.Shape, data);
-        }
+        foreach (var info in infos) weights[info.Name] = new WeightValue(info.Shape, state.ModelValues[info.Name], Immutable: true);
         return weights;
     }
 }

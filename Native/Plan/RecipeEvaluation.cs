@@ -13,7 +13,7 @@ internal static class RecipeEvaluation
     public static void Run(EngineWeight[] weights, IEnumerable<int> which, Func<string, float[]> source, float[]?[] buffers, WorkerPool pool)
     {
         int[] order = which.OrderByDescending(i => weights[i].Length).ToArray();
-        pool.For(order.Length, index =>
+        pool.For(order.Length, order.Sum(i => weights[i].Length), index =>
         {
             int i = order[index];
             var recipe = weights[i].Recipe;

@@ -34,10 +34,10 @@ public sealed class Refitter(Engine engine)
                 mismatched.Add(new WeightMismatch(name, $"shape {Shapes.Format(value.Shape)}, the engine expects {Shapes.Format(info.Shape)}"));
             else if (value.Data.LongLength != info.ElementCount)
                 mismatched.Add(new WeightMismatch(name, $"{value.Data.LongLength} values for shape {Shapes.Format(info.Shape)}"));
-            else if (info.Folded && !value.Data.AsSpan().SequenceEqual(current.ModelValues[name]))
+            else if (info.Folded && !WeightScan.SameBits(value.Data, current.ModelValues[name]))
                 mismatched.Add(new WeightMismatch(name, "was folded into a fused kernel when the engine was built; it can be refitted only with the same value. Rebuild the engine (New-TrtEngine -Force) to change it"));
             else if (info.Folded) continue;
-            else if (!allowNonFinite && (scanned is not null && scanned.TryGetValue(name, out int first) ? first : WeightFingerprint.FirstNonFinite(value.Data)) is int bad and >= 0)
+            else if (!allowNonFinite && (scanned is not null && scanned.TryGetValue(name, out int first) ? first : WeightScan.FirstNonFinite(value.Data)) is int bad and >= 0)
                 mismatched.Add(new WeightMismatch(name, $"value {value.Data[bad]} at index {bad} is not finite"));
             else changed.Add(name);
         }
@@ -143,7 +143,7 @@ public sealed class Refitter(Engine engine)
 
     /// <summary>
     /// Applies new weights, or throws <see cref="RefitException"/> and leaves the engine exactly as it was. Only the
-    /// engine weights whose model weights changed (by fingerprint) are re-derived; the others are shared with the
+    /// engine weights whose model weights changed (bit for bit) are re-derived; the others are shared with the
     /// current state, and a refit that changes nothing keeps the current weight set.
     /// </summary>
     /// <param name="verify">
@@ -157,23 +157,32 @@ public sealed class Refitter(Engine engine)
         {
             var current = engine.CurrentState;
             var values = new Dictionary<string, float[]>(current.ModelValues, StringComparer.Ordinal);
-            var prints = new Dictionary<string, ulong>(current.Fingerprints, StringComparer.Ordinal);
+            var nonFinite = new HashSet<string>(current.NonFinite, StringComparer.Ordinal);
             var changed = new HashSet<string>(StringComparer.Ordinal);
-            // Each supplied weight is fingerprinted and checked for NaN and infinity in one read, the weights in parallel.
-            string[] supplied = _plan.ModelWeights.Where(m => weights.ContainsKey(m.Name)).Select(m => m.Name).ToArray();
-            var scans = new (ulong Print, int FirstNonFinite)[supplied.Length];
-            engine.Pool.For(supplied.Length, i => scans[i] = WeightFingerprint.Scan(weights[supplied[i]].Data));
+            // Each supplied weight is compared with the engine's value (stopping at the first difference); one that
+            // differs is copied unless immutable, and scanned for NaN and infinity. Large refits run on the pool.
+            string[] supplied = _plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed && weights.ContainsKey(m.Name)).Select(m => m.Name).ToArray();
+            var adopted = new float[]?[supplied.Length];
+            var firstNonFinite = new int[supplied.Length];
+            engine.Pool.For(supplied.Length, supplied.Sum(n => weights[n].Data.LongLength), i =>
+            {
+                var value = weights[supplied[i]];
+                if (current.ModelValues.TryGetValue(supplied[i], out var now) && !current.NonFinite.Contains(supplied[i]) && WeightScan.SameBits(now, value.Data))
+                    return;
+                float[] data = value.Immutable ? value.Data : (float[])value.Data.Clone();
+                firstNonFinite[i] = WeightScan.FirstNonFinite(data);
+                adopted[i] = data;
+            });
             var scanned = new Dictionary<string, int>(supplied.Length, StringComparer.Ordinal);
             for (int i = 0; i < supplied.Length; i++)
             {
-                string name = supplied[i];
-                var (print, bad) = scans[i];
-                if (!prints.TryGetValue(name, out ulong old) || old != print) changed.Add(name);
-                values[name] = weights[name].Data;
-                scanned[name] = bad;
-                // Values with NaN or infinity keep no fingerprint, so a later refit without leave checks them.
-                if (bad >= 0) prints.Remove(name);
-                else prints[name] = print;
+                // Not adopted: the engine's own value, finite, again.
+                scanned[supplied[i]] = adopted[i] is null ? -1 : firstNonFinite[i];
+                if (adopted[i] is not { } data) continue;
+                changed.Add(supplied[i]);
+                values[supplied[i]] = data;
+                if (firstNonFinite[i] >= 0) nonFinite.Add(supplied[i]);
+                else nonFinite.Remove(supplied[i]);
             }
             RefitCheck check = Check(weights, partial, allowNonFinite, scanned);
             if (ignoreExtra) check = new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched };
@@ -184,10 +193,8 @@ public sealed class Refitter(Engine engine)
                 if (values.ContainsKey(op.Output) && !op.Inputs.Any(changed.Contains)) continue;
                 if (!op.Inputs.All(values.ContainsKey)) continue;
                 float[] result = op.Evaluate(op.Inputs.Select(i => values[i]).ToArray());
-                ulong print = WeightFingerprint.Of(result);
-                if (!prints.TryGetValue(op.Output, out ulong old) || old != print) changed.Add(op.Output);
+                if (!values.TryGetValue(op.Output, out var old) || !WeightScan.SameBits(old, result)) changed.Add(op.Output);
                 values[op.Output] = result;
-                prints[op.Output] = print;
             }
 
             // The set the last refit swapped out, once no inference holds it, lends its buffers to the re-derived weights.
@@ -208,7 +215,7 @@ public sealed class Refitter(Engine engine)
                 recomputed.Add(i);
             }
             RecipeEvaluation.Run(_plan.Weights, recomputed, s => values[s], buffers, engine.Pool);
-            var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, prints);
+            var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, nonFinite);
             verify?.Invoke(new Engine(_plan, next));
             engine.Swap(next);
             if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;

@@ -13,15 +13,16 @@ public sealed class Engine
 
     /// <summary>
     /// What a refit replaces, in one reference so readers see a consistent whole: the weight buffers (null when
-    /// stripped), the model weights they derive from, by name, and a fingerprint of each. Model values are known
+    /// stripped), the model weights they derive from, by name, and which of those hold NaN or infinity (accepted
+    /// once, they are checked again whenever supplied). Model values are never changed in place; they are known
     /// for every weight after a build or a refit; a loaded plan knows only its Constant-node weights, which travel
     /// even in stripped plans (they are part of the graph, not of a checkpoint), so a checkpoint that lacks them can
     /// still refit. Never mutated: a refit builds a new state, sharing whatever did not change.
     /// </summary>
-    internal sealed record State(WeightSet? Weights, IReadOnlyDictionary<string, float[]> ModelValues, IReadOnlyDictionary<string, ulong> Fingerprints)
+    internal sealed record State(WeightSet? Weights, IReadOnlyDictionary<string, float[]> ModelValues, IReadOnlySet<string> NonFinite)
     {
         public State(WeightSet? weights, IReadOnlyDictionary<string, float[]> modelValues)
-            : this(weights, modelValues, Refit.WeightFingerprint.Of(modelValues)) { }
+            : this(weights, modelValues, Refit.WeightScan.NonFinite(modelValues)) { }
     }
 
     internal Engine(EnginePlan plan, WeightSet? weights, IReadOnlyDictionary<string, float[]> modelValues)

@@ -96,8 +96,16 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
-    /// <summary>Runs <c>body(i)</c> for every i in [0, count): for loops off the inference path, where a delegate may allocate.</summary>
-    public void For(int count, Action<int> body) => For(count, new DelegateTask(body));
+    /// <summary>
+    /// Runs <c>body(i)</c> for every i in [0, count), on the pool when the loop touches at least a million floats in
+    /// all (<paramref name="floats"/>), inline below that, where waking the workers would cost more than it saves.
+    /// For loops off the inference path, where a delegate may allocate.
+    /// </summary>
+    public void For(int count, long floats, Action<int> body)
+    {
+        if (floats >= 1 << 20) For(count, new DelegateTask(body));
+        else for (int i = 0; i < count; i++) body(i);
+    }
 
     private sealed class DelegateTask(Action<int> body) : IParallelTask
     {

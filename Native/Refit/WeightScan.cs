@@ -1,0 +1,32 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace TrtEngine.Native.Refit;
+
+/// <summary>The scans a refit makes of model weight values: bitwise equality, and NaN or infinity.</summary>
+internal static class WeightScan
+{
+    /// <summary>Whether two arrays hold the same bits (so -0 differs from 0, and a NaN equals the same NaN); stops at the first difference.</summary>
+    public static bool SameBits(float[] a, float[] b) =>
+        ReferenceEquals(a, b) || MemoryMarshal.AsBytes(a.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(b.AsSpan()));
+
+    /// <summary>The names of the values that hold a NaN or an infinity.</summary>
+    public static HashSet<string> NonFinite(IReadOnlyDictionary<string, float[]> values) =>
+        values.Where(v => FirstNonFinite(v.Value) >= 0).Select(v => v.Key).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The index of the first NaN or infinity (exponent bits all set), or -1; vectorised, as it reads every weight.</summary>
+    public static int FirstNonFinite(ReadOnlySpan<float> data)
+    {
+        var bits = MemoryMarshal.Cast<float, uint>(data);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var exponent = Vector256.Create(0x7F800000u);
+            for (; i <= bits.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
+                if (Vector256.EqualsAny(Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(bits), (nuint)i) & exponent, exponent)) break;
+        }
+        for (; i < data.Length; i++)
+            if (!float.IsFinite(data[i])) return i;
+        return -1;
+    }
+}
