@@ -95,7 +95,6 @@ function Invoke-Build {
         'TrtEngine.Cmdlets.dll'              = Join-Path $publishDir 'TrtEngine.Cmdlets.dll'
         'TrtEngine.Core.dll'                 = Join-Path $publishDir 'TrtEngine.Core.dll'
         'TrtEngine.Native.dll'               = Join-Path $publishDir 'TrtEngine.Native.dll'
-        'System.IO.Hashing.dll'              = Join-Path $publishDir 'System.IO.Hashing.dll'
         'TrtEngine.format.ps1xml'            = Join-Path $root 'Module/TrtEngine.format.ps1xml'
         'en-US/about_TrtEngine.help.txt'     = Join-Path $root 'Module/en-US/about_TrtEngine.help.txt'
         'en-US/TrtEngine.Cmdlets.dll-Help.xml' = $helpXml

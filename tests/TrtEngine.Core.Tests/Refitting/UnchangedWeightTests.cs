@@ -4,7 +4,7 @@ using TrtEngine.Native.Refit;
 namespace TrtEngine.Core.Tests.Refitting;
 
 /// <summary>
-/// Refit re-derives only the engine weights whose model weights changed (by fingerprint) and shares the rest:
+/// Refit re-derives only the engine weights whose model weights changed (bit for bit) and shares the rest:
 /// identical weights cost no recipe and keep the very same buffers; one changed weight re-derives exactly its users.
 /// </summary>
 public sealed class UnchangedWeightTests
