@@ -94,6 +94,25 @@ public class WorkerPoolTests
     }
 
     [Fact]
+    public void DelegateLoopsRunEveryIndexOnceAndStayOnTheCallerWhenSmall()
+    {
+        using var pool = new WorkerPool(3);
+        foreach (long floats in new[] { 0L, 1L << 20 })
+        {
+            var hits = new int[100];
+            var threads = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+            pool.For(hits.Length, floats, i =>
+            {
+                Interlocked.Increment(ref hits[i]);
+                threads[Environment.CurrentManagedThreadId] = true;
+                Thread.SpinWait(2000);
+            });
+            Assert.All(hits, h => Assert.Equal(1, h));
+            if (floats == 0) Assert.Equal([Environment.CurrentManagedThreadId], threads.Keys);
+        }
+    }
+
+    [Fact]
     public void SharedPoolUsesAllProcessors() => Assert.Equal(Environment.ProcessorCount, WorkerPool.Shared.ThreadCount);
 
     private sealed class DelegateTask(Action<int> action) : IParallelTask
