@@ -55,6 +55,13 @@ public sealed unsafe class ExecutionContext
         return _frame.TensorShapes[_plan.Outputs[index]];
     }
 
+    /// <summary>The shape of any tensor of the plan at the current input shapes (for profiling: a layer's work follows from its shapes).</summary>
+    public int[] GetTensorShape(int tensor)
+    {
+        PlanShapes();
+        return (int[])_frame.TensorShapes[tensor].Clone();
+    }
+
     /// <summary>Runs the engine: inputs in the plan's input order, outputs filled in the plan's output order.</summary>
     public void Execute(ReadOnlySpan<float[]> inputs, ReadOnlySpan<float[]> outputs)
     {

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using TrtEngine.Core.Conversion;
@@ -66,6 +68,10 @@ public static class Program
             Console.WriteLine("Where TrtEngine spends its time at batch 1 (share of layer time by layer type):");
             Console.WriteLine();
             foreach (var model in models) Profile(model.Name, model.Path, model.Sample);
+            var (peakOne, peakAll, bits) = FmaPeak();
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"FMA peak of this machine, measured ({bits}-bit fused multiply-adds, independent chains): {peakOne:F0} GFLOP/s on one thread, {peakAll:F0} on {Environment.ProcessorCount}."));
             if (latencyOnly)
             {
                 Directory.Delete(seeded, recursive: true);
@@ -149,9 +155,89 @@ public static class Program
         context.LayerMicroseconds = new double[plan.Layers.Length];
         for (int i = 0; i < 20; i++) context.Execute(inputs, outputs);
         double total = context.LayerMicroseconds.Sum();
-        var shares = plan.Layers.Select((layer, i) => (Type: layer is TrtEngine.Native.Layers.ConvLayer conv ? $"Conv ({conv.Algorithm(plan.Weights[conv.W.Index].Shape)})" : layer.Kind.ToString(), Time: context.LayerMicroseconds[i]))
-            .GroupBy(s => s.Type).Select(g => $"{g.Key} {100 * g.Sum(s => s.Time) / total:F0}%").OrderBy(s => s);
+        // Convolutions and GEMMs also show their arithmetic rate (direct-convolution FLOPs per second, whatever the algorithm).
+        var shares = plan.Layers.Select((layer, i) => (Type: layer is TrtEngine.Native.Layers.ConvLayer conv ? $"Conv ({conv.Algorithm(plan.Weights[conv.W.Index].Shape)})" : layer.Kind.ToString(),
+                Time: context.LayerMicroseconds[i], Flops: Flops(layer, context, plan)))
+            .GroupBy(s => s.Type).Select(g => $"{g.Key} {100 * g.Sum(s => s.Time) / total:F0}%{(g.Sum(s => s.Flops) > 0 ? $" at {g.Sum(s => s.Flops) * 20 / g.Sum(s => s.Time) / 1e3:F0} GFLOP/s" : "")}").OrderBy(s => s);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"- {name}: {total / 20:F0} µs per call; {string.Join(", ", shares)}"));
+    }
+
+    private static double Flops(TrtEngine.Native.Layers.Layer layer, TrtEngine.Native.Runtime.ExecutionContext context, TrtEngine.Native.Plan.EnginePlan plan)
+    {
+        switch (layer)
+        {
+            case TrtEngine.Native.Layers.ConvLayer conv:
+                int[] w = plan.Weights[conv.W.Index].Shape, y = context.GetTensorShape(conv.Output);
+                return 2.0 * y.Aggregate(1L, (a, d) => a * d) * w[1] * w[2] * w[3];
+            case TrtEngine.Native.Layers.GemmLayer gemm:
+                long a = context.GetTensorShape(gemm.A.Index).Aggregate(1L, (p, d) => p * d);
+                return 2.0 * a * gemm.N; // m·k elements of A, each multiplied into n columns
+            default:
+                return 0;
+        }
+    }
+
+    /// <summary>
+    /// This machine's arithmetic peak, measured: independent fused multiply-adds on the widest vectors the runtime
+    /// accelerates, on one thread and on every core at once (GFLOP/s, the best of three runs).
+    /// </summary>
+    private static (double One, double All, int Bits) FmaPeak()
+    {
+        Func<double> run = Vector512.IsHardwareAccelerated ? Fmas<Fma512> : Fmas<Fma256>;
+        double one = Enumerable.Range(0, 3).Max(_ => run());
+        double all = Enumerable.Range(0, 3).Max(_ =>
+        {
+            var each = new double[Environment.ProcessorCount];
+            Parallel.For(0, each.Length, new ParallelOptions { MaxDegreeOfParallelism = each.Length }, t => each[t] = run());
+            return each.Sum();
+        });
+        return (one, all, Vector512.IsHardwareAccelerated ? 512 : 256);
+    }
+
+    /// <summary>GFLOP/s of twelve independent chains of fused multiply-adds (enough to cover the FMA latency on two pipes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double Fmas<TVector>() where TVector : struct, IFmaVector<TVector>
+    {
+        const int Iterations = 20_000_000;
+        TVector a0 = TVector.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        TVector m = TVector.Create(0.999999f), c = TVector.Create(1e-7f);
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < Iterations; i++)
+        {
+            a0 = TVector.Fma(a0, m, c); a1 = TVector.Fma(a1, m, c); a2 = TVector.Fma(a2, m, c); a3 = TVector.Fma(a3, m, c);
+            a4 = TVector.Fma(a4, m, c); a5 = TVector.Fma(a5, m, c); a6 = TVector.Fma(a6, m, c); a7 = TVector.Fma(a7, m, c);
+            a8 = TVector.Fma(a8, m, c); a9 = TVector.Fma(a9, m, c); a10 = TVector.Fma(a10, m, c); a11 = TVector.Fma(a11, m, c);
+        }
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        // The sum keeps the chains from being optimised away.
+        float sink = TVector.Sum([a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11]);
+        return sink == 42f ? 0 : Iterations * 12.0 * 2 * TVector.Lanes / seconds / 1e9;
+    }
+
+    private interface IFmaVector<TSelf> where TSelf : struct
+    {
+        static abstract int Lanes { get; }
+        static abstract TSelf Create(float value);
+        static abstract TSelf Fma(TSelf a, TSelf b, TSelf c);
+        static abstract float Sum(ReadOnlySpan<TSelf> vectors);
+    }
+
+    private readonly record struct Fma256(Vector256<float> V) : IFmaVector<Fma256>
+    {
+        public static int Lanes => 8;
+        public static Fma256 Create(float value) => new(Vector256.Create(value));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Fma256 Fma(Fma256 a, Fma256 b, Fma256 c) => new(Vector256.FusedMultiplyAdd(a.V, b.V, c.V));
+        public static float Sum(ReadOnlySpan<Fma256> vectors) { float s = 0; foreach (var v in vectors) s += Vector256.Sum(v.V); return s; }
+    }
+
+    private readonly record struct Fma512(Vector512<float> V) : IFmaVector<Fma512>
+    {
+        public static int Lanes => 16;
+        public static Fma512 Create(float value) => new(Vector512.Create(value));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Fma512 Fma(Fma512 a, Fma512 b, Fma512 c) => new(Vector512.FusedMultiplyAdd(a.V, b.V, c.V));
+        public static float Sum(ReadOnlySpan<Fma512> vectors) { float s = 0; foreach (var v in vectors) s += Vector512.Sum(v.V); return s; }
     }
 
     private static void BuildAndCache(string name, string path)
