@@ -61,7 +61,7 @@ public sealed class TrtEngineInfo
     {
         var (type, activation) = layer switch
         {
-            ConvLayer conv => ($"Conv ({conv.Algorithm(plan.Weights[conv.W.Index].Shape)}){(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
+            ConvLayer conv => ($"Conv ({conv.AlgorithmName}){(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
             GemmLayer gemm => ($"Gemm{(gemm.Bias.IsNone ? "" : " + bias")}", gemm.Activation),
             ActivationLayer act => (act.Activation.Kind.ToString(), Activation.Identity),
             ElementwiseLayer e => (e.Operation.ToString(), Activation.Identity),

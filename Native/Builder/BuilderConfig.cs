@@ -1,3 +1,4 @@
+using TrtEngine.Native.Layers;
 using TrtEngine.Native.Plan;
 
 namespace TrtEngine.Native.Builder;
@@ -21,4 +22,10 @@ public sealed record BuilderConfig
 
     /// <summary>A GEMM tactic name every GEMM and GEMM convolution uses, untimed (to verify a tactic timing would not pick).</summary>
     public string? ForceTactic { get; init; }
+
+    /// <summary>
+    /// An algorithm every convolution it applies to uses (the others keep their choice), its tactics still timed unless
+    /// <see cref="ForceTactic"/> is set; for tests of one algorithm.
+    /// </summary>
+    public ConvAlgorithm? ForceConvAlgorithm { get; init; }
 }

@@ -8,7 +8,8 @@ public static unsafe class ConvWeightPacking
     /// <summary>
     /// w holds [outC, k] with k = inC·taps in OIHW order (taps = kh·kw), each output channel o scaled by factors[o]
     /// when factors is not null (a folded BatchNormalization). Gemm: B[t·inC + c, o] = w[o, c, t]·factors[o] in the
-    /// tactic's column panels (as <see cref="GemmKernels.PackB"/>); Depthwise (k = taps): d[t, o] = w[o, t]·factors[o].
+    /// tactic's column panels (as <see cref="GemmKernels.PackB"/>); Depthwise (k = taps): d[t, o] = w[o, t]·factors[o];
+    /// Winograd: see <see cref="WinogradTransforms.PackWeights"/>.
     /// One pass, reading w in order; a refit runs this for every convolution.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -28,6 +29,12 @@ public static unsafe class ConvWeightPacking
         }
         var tactic = GemmKernels.Tactics[tacticId];
         int nr = tactic.Nr, inC = k / taps;
+        if (form == ConvPacking.Winograd)
+        {
+            if (taps != 9) throw new ArgumentException($"A Winograd weight has 3×3 taps, not {taps}.");
+            WinogradTransforms.PackWeights(w, outChannels, inC, factors, tactic, packed);
+            return;
+        }
         if (outChannels % nr != 0)
             new Span<float>(packed + (nint)(outChannels / nr) * nr * k, nr * k).Clear(); // the padding columns of the last panel
         // Output channel o is column o % nr of panel o / nr; its row t·inC + c takes w[o, c, t]. The rows go in blocks

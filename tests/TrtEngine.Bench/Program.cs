@@ -146,7 +146,7 @@ public static class Program
         context.LayerMicroseconds = new double[plan.Layers.Length];
         for (int i = 0; i < 20; i++) context.Execute(inputs, outputs);
         double total = context.LayerMicroseconds.Sum();
-        var shares = plan.Layers.Select((layer, i) => (Type: layer is TrtEngine.Native.Layers.ConvLayer conv ? $"Conv ({conv.Algorithm(plan.Weights[conv.W.Index].Shape)})" : layer.Kind.ToString(), Time: context.LayerMicroseconds[i]))
+        var shares = plan.Layers.Select((layer, i) => (Type: layer is TrtEngine.Native.Layers.ConvLayer conv ? $"Conv ({conv.AlgorithmName})" : layer.Kind.ToString(), Time: context.LayerMicroseconds[i]))
             .GroupBy(s => s.Type).Select(g => $"{g.Key} {100 * g.Sum(s => s.Time) / total:F0}%").OrderBy(s => s);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"- {name}: {total / 20:F0} µs per call; {string.Join(", ", shares)}"));
     }
