@@ -99,8 +99,18 @@ public sealed class ConvLayer : Layer
     public IReadOnlyList<ConvAlgorithm> Candidates(int[] weightShape) =>
         SupportsWinograd ? [RuleAlgorithm(weightShape), ConvAlgorithm.Winograd] : [RuleAlgorithm(weightShape)];
 
-    /// <summary>The algorithm used without timing (level 0, a forced tactic): the rule's.</summary>
-    internal ConvAlgorithm HeuristicAlgorithm(int[] x, int[] w) => RuleAlgorithm(w);
+    /// <summary>
+    /// The algorithm used without timing (level 0, a forced tactic): Winograd where it applies to at least 16 input and
+    /// output channels, the batch gives at least 16 tiles, and at least one tile per 4096 channel pairs (its transformed
+    /// weight is 4× the size, so few tiles over many channels would be bound by reading it); otherwise the rule's.
+    /// </summary>
+    internal ConvAlgorithm HeuristicAlgorithm(int[] x, int[] w)
+    {
+        long tiles = (long)x[0] * ((WindowOutput(x, 0) + 3) / 4) * ((WindowOutput(x, 1) + 3) / 4);
+        return SupportsWinograd && w[0] >= 16 && w[1] >= 16 && tiles >= Math.Max(16, (long)w[0] * w[1] / 4096)
+            ? ConvAlgorithm.Winograd
+            : RuleAlgorithm(w);
+    }
 
     /// <summary>3×3, stride 1, dilation 1, one group, channels-last (any pads).</summary>
     private bool SupportsWinograd => ChannelsLast && KernelH == 3 && KernelW == 3 && Groups == 1 &&
