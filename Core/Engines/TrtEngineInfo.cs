@@ -43,6 +43,7 @@ public sealed class TrtEngineInfo
                 Name = layer.Name,
                 Type = Describe(layer, plan),
                 Origins = layer.Origins,
+                Algorithm = (layer as ConvLayer)?.AlgorithmName,
                 Tactic = layer.Tactic,
                 TacticMicroseconds = layer.TacticMicroseconds,
                 Inputs = layer.Inputs.Where(v => !v.IsNone).Select(Operand).ToArray(),

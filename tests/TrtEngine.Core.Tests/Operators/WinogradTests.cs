@@ -1,3 +1,5 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Engines;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
 using TrtEngine.Native.Builder;
@@ -201,13 +203,19 @@ public sealed class WinogradTests
     }
 
     [Fact]
-    public void Level_0_takes_winograd_by_the_heuristic_rule()
+    public void Level_0_takes_winograd_by_the_heuristic_rule_and_the_layer_info_shows_it()
     {
+        using var dir = new TempDirectory();
         var c = Conv(1, 64, 64, 28, 28, [1, 1, 1, 1]);
-        var conv = Assert.Single(EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), new BuilderConfig { OptimizationLevel = 0 })
-            .Plan.Layers.OfType<ConvLayer>());
+        c.Model.Save(dir.File("m.onnx"));
+        var engine = EngineConverter.Convert(dir.File("m.onnx"), new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        var conv = Assert.Single(engine.Native.Plan.Layers.OfType<ConvLayer>());
         Assert.Equal(ConvAlgorithm.Winograd, conv.Algorithm);
         Assert.Equal(0, conv.TacticMicroseconds);
+        var info = Assert.Single(TrtEngineInfo.From(engine).Layers, l => l.Algorithm is not null);
+        Assert.Equal("nhwc winograd f(4x4,3x3)", info.Algorithm);
+        Assert.Equal("Conv (nhwc winograd f(4x4,3x3))", info.Type);
+        Assert.Equal(conv.Tactic, info.Tactic);
     }
 
     private static byte[] Save(Engine engine) => engine.Serialize(includeWeights: true);
