@@ -45,7 +45,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
     {
         var algorithms = conv.Candidates(w);
         if (config.ForceConvAlgorithm is { } only && algorithms.Contains(only)) algorithms = [only];
-        if (Forced() is { } forced || config.OptimizationLevel == 0)
+        if (config.ForceTactic is not null || config.OptimizationLevel == 0)
         {
             conv.Algorithm = algorithms.Count == 1 ? algorithms[0] : conv.HeuristicAlgorithm(x, w);
             return (conv.Algorithm, Forced() ?? conv.HeuristicTactic(x, w), 0, false);
