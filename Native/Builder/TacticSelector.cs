@@ -78,7 +78,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         probe.Output = Out.Index;
         var state = probe.CreateState(frame);
         float[]? workspace = null;
-        var choice = Choose(signature, candidates, c => $"{c.Algorithm}:{c.Tactic.Name}", candidate =>
+        Action Prepare((ConvAlgorithm Algorithm, GemmTactic Tactic) candidate)
         {
             probe.Algorithm = candidate.Algorithm;
             probe.TacticId = candidate.Tactic.Id;
@@ -86,7 +86,20 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
             if (workspace is null || workspace.LongLength < length) workspace = GC.AllocateUninitializedArray<float>(checked((int)Math.Max(1, length)), pinned: true);
             frame.Workspace = ExecutionFrame.AddressOf(workspace);
             return () => probe.Execute(frame, state);
-        }, cancel);
+        }
+        // Levels 1–2 screen the algorithms, each with its heuristic tactic, then time every tactic of the faster one only.
+        IReadOnlyList<(ConvAlgorithm Algorithm, GemmTactic Tactic)> Shortlist()
+        {
+            if (algorithms.Count == 1 || config.OptimizationLevel > 2) return candidates;
+            var fastest = algorithms.MinBy(a =>
+            {
+                cancel.ThrowIfCancellationRequested();
+                probe.Algorithm = a;
+                return Measure(Prepare((a, probe.HeuristicTactic(x, w))));
+            });
+            return candidates.Where(c => c.Algorithm == fastest).ToArray();
+        }
+        var choice = Choose(signature, candidates, c => $"{c.Algorithm}:{c.Tactic.Name}", Prepare, cancel, Shortlist);
         // The frame holds only raw pointers: the arrays must outlive the timing.
         GC.KeepAlive(input);
         GC.KeepAlive(weights);
@@ -107,15 +120,19 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         return tactic.Name == forced ? tactic : throw new ArgumentException($"There is no GEMM tactic '{forced}'.");
     }
 
-    /// <summary>The fastest candidate, from the timing cache (by its name) or timed now.</summary>
+    /// <summary>
+    /// The fastest candidate, from the timing cache (by its name) or timed now: all of them, or those
+    /// <paramref name="shortlist"/> keeps.
+    /// </summary>
     private (T Choice, double Microseconds, bool Timed) Choose<T>(string signature, IReadOnlyList<T> candidates, Func<T, string> name,
-        Func<T, Action> prepare, CancellationToken cancel)
+        Func<T, Action> prepare, CancellationToken cancel, Func<IReadOnlyList<T>>? shortlist = null)
     {
         signature += $" isa={hardware.InstructionSet} threads={hardware.Threads}";
         var cache = config.TimingCache;
         if (cache is not null && cache.TryGet(signature, out string cachedName, out double cached))
             foreach (var candidate in candidates)
                 if (name(candidate) == cachedName) return (candidate, cached, false);
+        if (shortlist is not null) candidates = shortlist();
         T best = candidates[0];
         double bestTime = double.MaxValue;
         foreach (var candidate in candidates)
