@@ -43,6 +43,7 @@ public sealed class TrtEngineInfo
                 Name = layer.Name,
                 Type = Describe(layer, plan),
                 Origins = layer.Origins,
+                Algorithm = (layer as ConvLayer)?.AlgorithmName,
                 Tactic = layer.Tactic,
                 TacticMicroseconds = layer.TacticMicroseconds,
                 Inputs = layer.Inputs.Where(v => !v.IsNone).Select(Operand).ToArray(),
@@ -61,7 +62,7 @@ public sealed class TrtEngineInfo
     {
         var (type, activation) = layer switch
         {
-            ConvLayer conv => ($"Conv ({conv.Algorithm(plan.Weights[conv.W.Index].Shape)}){(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
+            ConvLayer conv => ($"Conv ({conv.AlgorithmName}){(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
             GemmLayer gemm => ($"Gemm{(gemm.Bias.IsNone ? "" : " + bias")}", gemm.Activation),
             ActivationLayer act => (act.Activation.Kind.ToString(), Activation.Identity),
             ElementwiseLayer e => (e.Operation.ToString(), Activation.Identity),

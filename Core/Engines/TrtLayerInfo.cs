@@ -12,6 +12,10 @@ public sealed class TrtLayerInfo
     /// <summary>The model's nodes this layer computes (more than one after fusion).</summary>
     public required string[] Origins { get; init; }
 
+    /// <summary>How a convolution is computed ("nhwc winograd f(4x4,3x3)", "nhwc im2col gemm", …); null for other layers.</summary>
+    public required string? Algorithm { get; init; }
+
+    /// <summary>The GEMM tactic the builder chose (timed at the opt shape unless the optimization level is 0).</summary>
     public required string? Tactic { get; init; }
     public required double TacticMicroseconds { get; init; }
     public required string[] Inputs { get; init; }

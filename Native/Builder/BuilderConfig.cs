@@ -1,3 +1,4 @@
+using TrtEngine.Native.Layers;
 using TrtEngine.Native.Plan;
 
 namespace TrtEngine.Native.Builder;
@@ -5,7 +6,11 @@ namespace TrtEngine.Native.Builder;
 /// <summary>Settings that change the built engine (all of them belong in a cache key).</summary>
 public sealed record BuilderConfig
 {
-    /// <summary>0 = heuristics only, no timing; 1–5 = time every candidate tactic, with more repetitions at higher levels.</summary>
+    /// <summary>
+    /// 0 = heuristics only, no timing; 1–5 = time the candidates, with more repetitions at higher levels: every GEMM
+    /// tactic, and for a convolution every algorithm × tactic from level 3 (levels 1–2 screen the algorithms with one
+    /// tactic each, then time every tactic of the faster).
+    /// </summary>
     public int OptimizationLevel { get; init; } = 3;
 
     public int Threads { get; init; } = Environment.ProcessorCount;
@@ -21,4 +26,10 @@ public sealed record BuilderConfig
 
     /// <summary>A GEMM tactic name every GEMM and GEMM convolution uses, untimed (to verify a tactic timing would not pick).</summary>
     public string? ForceTactic { get; init; }
+
+    /// <summary>
+    /// An algorithm every convolution it applies to uses (the others keep their choice), its tactics still timed unless
+    /// <see cref="ForceTactic"/> is set; for tests of one algorithm.
+    /// </summary>
+    public ConvAlgorithm? ForceConvAlgorithm { get; init; }
 }

@@ -124,8 +124,9 @@ public static class EngineBuilder
 
     private static void SelectTactics(NetworkDefinition network, List<Layer> layers, int[][] optShapes, TacticSelector selector, IProgress<BuildProgress>? progress, Action<string>? log, CancellationToken cancel)
     {
-        // Depthwise convolutions have no GEMM and so no tactic to choose.
-        var tuned = layers.Where(l => l is GemmLayer || (l is ConvLayer conv && !conv.Algorithm(network.Weights[conv.W.Index].Shape).EndsWith("depthwise", StringComparison.Ordinal))).ToList();
+        // Depthwise convolutions have no GEMM and no other algorithm, so nothing to choose.
+        foreach (var conv in layers.OfType<ConvLayer>()) conv.Algorithm = conv.RuleAlgorithm(network.Weights[conv.W.Index].Shape);
+        var tuned = layers.Where(l => l is GemmLayer || l is ConvLayer { Algorithm: not ConvAlgorithm.Depthwise }).ToList();
         for (int i = 0; i < tuned.Count; i++)
         {
             cancel.ThrowIfCancellationRequested();
@@ -154,9 +155,10 @@ public static class EngineBuilder
         (GemmTactic, double, bool, string) Conv(ConvLayer conv)
         {
             int[] x = optShapes[conv.X.Index], w = network.Weights[conv.W.Index].Shape, y = optShapes[conv.Output];
-            var (tactic, us, timed) = selector.Choose(conv, x, w, y, cancel);
+            var (algorithm, tactic, us, timed) = selector.Choose(conv, x, w, y, cancel);
+            conv.Algorithm = algorithm;
             conv.TacticId = tactic.Id;
-            return (tactic, us, timed, $"conv {Shapes.Format(x)} → {Shapes.Format(y)}, {conv.Algorithm(w)}");
+            return (tactic, us, timed, $"conv {Shapes.Format(x)} → {Shapes.Format(y)}, {conv.AlgorithmName}");
         }
     }
 
@@ -210,9 +212,9 @@ public static class EngineBuilder
             string Name(int input) => network.Weights[bn!.Inputs[input].Index].Name;
             var w = network.Weights[conv.W.Index];
             int taps = conv.KernelH * conv.KernelW;
-            var form = conv.Packing(w.Shape);
+            var form = conv.Packing;
             var recipe = conv.ChannelsLast
-                ? WeightRecipe.PackConv(w.Name, bn is null ? null : (Name(1), Name(4), bn.Epsilon), form, w.Shape[0], w.Shape[1] * taps, taps, form == ConvPacking.Gemm ? conv.TacticId : -1)
+                ? WeightRecipe.PackConv(w.Name, bn is null ? null : (Name(1), Name(4), bn.Epsilon), form, w.Shape[0], w.Shape[1] * taps, taps, form == ConvPacking.Depthwise ? -1 : conv.TacticId)
                 : WeightRecipe.FoldBatchNormWeight(w.Name, Name(1), Name(4), bn!.Epsilon);
             conv.Inputs[1] = ValueRef.Weight(Add(recipe, $"{conv.Name}.W", w.Shape));
             if (bn is null) return;

@@ -9,13 +9,16 @@ using TrtEngine.Native.Runtime;
 namespace TrtEngine.Native.Builder;
 
 /// <summary>
-/// Times every candidate GEMM tactic for a layer (a GEMM, or the GEMM inside a convolution) at its opt shape on this
-/// machine and keeps the fastest; a timing cache entry with the same signature skips the timing.
+/// Times every candidate for a layer at its opt shape on this machine and keeps the fastest: the GEMM tactics of a
+/// GEMM, and for a convolution every algorithm that applies (im2col/1×1 GEMM, Winograd) with every GEMM tactic.
+/// A timing cache entry with the same signature skips the timing; level 0 and a forced tactic take the heuristics.
 /// </summary>
 internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool pool, HardwareInfo hardware)
 {
     public (GemmTactic Tactic, double Microseconds, bool Timed) Choose(GemmLayer gemm, int m, CancellationToken cancel)
     {
+        if (Forced() is { } forced) return (forced, 0, false);
+        if (config.OptimizationLevel == 0) return (GemmKernels.Heuristic(m, gemm.N, gemm.K), 0, false);
         string signature = string.Create(CultureInfo.InvariantCulture,
             $"gemm m={m} k={gemm.K} n={gemm.N} transA={gemm.TransA} bias={!gemm.Bias.IsNone} act={gemm.Activation.Kind}");
         var random = new Random(12345);
@@ -24,7 +27,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         float[] bias = RandomPinned(random, gemm.N);
         float[] y = GC.AllocateUninitializedArray<float>(checked(m * gemm.N), pinned: true);
         var job = new GemmJob();
-        return Choose(signature, GemmKernels.Heuristic(m, gemm.N, gemm.K), tactic =>
+        return Choose(signature, SupportedTactics, t => t.Name, tactic =>
         {
             float[] packed = GC.AllocateUninitializedArray<float>(GemmKernels.PackedLength(gemm.K, gemm.N, tactic), pinned: true);
             GemmKernels.PackB(ExecutionFrame.AddressOf(b), gemm.K, gemm.N, false, 1f, tactic, ExecutionFrame.AddressOf(packed));
@@ -34,17 +37,30 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         }, cancel);
     }
 
-    /// <summary>A convolution that runs as a GEMM: the layer itself runs on random data at its opt shapes, once per tactic.</summary>
-    public (GemmTactic Tactic, double Microseconds, bool Timed) Choose(ConvLayer conv, int[] x, int[] w, int[] y, CancellationToken cancel)
+    /// <summary>
+    /// A convolution with a GEMM: the layer itself runs on random data at its opt shapes, once per algorithm and tactic.
+    /// Its algorithm is <see cref="BuilderConfig.ForceConvAlgorithm"/> where that applies to it.
+    /// </summary>
+    public (ConvAlgorithm Algorithm, GemmTactic Tactic, double Microseconds, bool Timed) Choose(ConvLayer conv, int[] x, int[] w, int[] y, CancellationToken cancel)
     {
+        var algorithms = conv.Candidates(w);
+        if (config.ForceConvAlgorithm is { } only && algorithms.Contains(only)) algorithms = [only];
+        if (config.ForceTactic is not null || config.OptimizationLevel == 0)
+        {
+            conv.Algorithm = algorithms.Count == 1 ? algorithms[0] : conv.HeuristicAlgorithm(x, w);
+            return (conv.Algorithm, Forced() ?? conv.HeuristicTactic(x, w), 0, false);
+        }
         string signature = string.Create(CultureInfo.InvariantCulture,
-            $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone} act={conv.Activation.Kind}{(conv.ChannelsLast ? " nhwc" : "")}");
+            $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone} act={conv.Activation.Kind}{(conv.ChannelsLast ? " nhwc" : "")} algorithms={string.Join(',', algorithms)}");
+        var candidates = algorithms.SelectMany(a => SupportedTactics.Select(t => (Algorithm: a, Tactic: t))).ToArray();
         var random = new Random(12345);
         var frame = new ExecutionFrame(pool, 3, 2);
         ValueRef X = ValueRef.Tensor(0), Out = ValueRef.Tensor(1), Residual = ValueRef.Tensor(2), W = ValueRef.Weight(0), Bias = ValueRef.Weight(1);
-        // A channels-last weight is packed per tactic: random values of the longest packed length serve every tactic.
+        // A channels-last weight is packed per algorithm and tactic: random values of the longest packed length serve every candidate.
         long weightLength = conv.ChannelsLast
-            ? GemmKernels.Tactics.Max(t => GemmKernels.PackedLength(w[1] * w[2] * w[3], w[0], t))
+            ? candidates.Max(c => c.Algorithm == ConvAlgorithm.Winograd
+                ? WinogradTransforms.PackedLength(w[1], w[0], c.Tactic)
+                : GemmKernels.PackedLength(w[1] * w[2] * w[3], w[0], c.Tactic))
             : Shapes.ElementCount(w);
         float[] input = RandomPinned(random, Shapes.ElementCount(x)), weights = RandomPinned(random, weightLength), bias = RandomPinned(random, w[0]);
         float[] output = RandomPinned(random, Shapes.ElementCount(y)), residual = RandomPinned(random, Shapes.ElementCount(y));
@@ -62,14 +78,28 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         probe.Output = Out.Index;
         var state = probe.CreateState(frame);
         float[]? workspace = null;
-        var choice = Choose(signature, conv.HeuristicTactic(x, w), tactic =>
+        Action Prepare((ConvAlgorithm Algorithm, GemmTactic Tactic) candidate)
         {
-            probe.TacticId = tactic.Id;
+            probe.Algorithm = candidate.Algorithm;
+            probe.TacticId = candidate.Tactic.Id;
             long length = probe.WorkspaceLength(frame);
             if (workspace is null || workspace.LongLength < length) workspace = GC.AllocateUninitializedArray<float>(checked((int)Math.Max(1, length)), pinned: true);
             frame.Workspace = ExecutionFrame.AddressOf(workspace);
             return () => probe.Execute(frame, state);
-        }, cancel);
+        }
+        // Levels 1–2 screen the algorithms, each with its heuristic tactic, then time every tactic of the faster one only.
+        IReadOnlyList<(ConvAlgorithm Algorithm, GemmTactic Tactic)> Shortlist()
+        {
+            if (algorithms.Count == 1 || config.OptimizationLevel > 2) return candidates;
+            var fastest = algorithms.MinBy(a =>
+            {
+                cancel.ThrowIfCancellationRequested();
+                probe.Algorithm = a;
+                return Measure(Prepare((a, probe.HeuristicTactic(x, w))));
+            });
+            return candidates.Where(c => c.Algorithm == fastest).ToArray();
+        }
+        var choice = Choose(signature, candidates, c => $"{c.Algorithm}:{c.Tactic.Name}", Prepare, cancel, Shortlist);
         // The frame holds only raw pointers: the arrays must outlive the timing.
         GC.KeepAlive(input);
         GC.KeepAlive(weights);
@@ -77,33 +107,41 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         GC.KeepAlive(output);
         GC.KeepAlive(residual);
         GC.KeepAlive(workspace);
-        return choice;
+        return (choice.Choice.Algorithm, choice.Choice.Tactic, choice.Microseconds, choice.Timed);
     }
 
-    private (GemmTactic Tactic, double Microseconds, bool Timed) Choose(string signature, GemmTactic heuristic, Func<GemmTactic, Action> prepare, CancellationToken cancel)
+    private static GemmTactic[] SupportedTactics => GemmKernels.Tactics.Where(t => t.IsSupported).ToArray();
+
+    /// <summary>The tactic <see cref="BuilderConfig.ForceTactic"/> names, or null.</summary>
+    private GemmTactic? Forced()
     {
-        if (config.ForceTactic is { } forced)
-        {
-            var tactic = GemmKernels.Tactics.FirstOrDefault(t => t.Name == forced);
-            return tactic.Name == forced ? (tactic, 0, false) : throw new ArgumentException($"There is no GEMM tactic '{forced}'.");
-        }
-        if (config.OptimizationLevel == 0) return (heuristic, 0, false);
+        if (config.ForceTactic is not { } forced) return null;
+        var tactic = GemmKernels.Tactics.FirstOrDefault(t => t.Name == forced);
+        return tactic.Name == forced ? tactic : throw new ArgumentException($"There is no GEMM tactic '{forced}'.");
+    }
+
+    /// <summary>
+    /// The fastest candidate, from the timing cache (by its name) or timed now: all of them, or those
+    /// <paramref name="shortlist"/> keeps.
+    /// </summary>
+    private (T Choice, double Microseconds, bool Timed) Choose<T>(string signature, IReadOnlyList<T> candidates, Func<T, string> name,
+        Func<T, Action> prepare, CancellationToken cancel, Func<IReadOnlyList<T>>? shortlist = null)
+    {
         signature += $" isa={hardware.InstructionSet} threads={hardware.Threads}";
         var cache = config.TimingCache;
-        if (cache is not null && cache.TryGet(signature, out string name, out double cached))
-        {
-            var known = GemmKernels.Tactics.FirstOrDefault(t => t.Name == name);
-            if (known.Name == name) return (known, cached, false);
-        }
-        GemmTactic best = default;
+        if (cache is not null && cache.TryGet(signature, out string cachedName, out double cached))
+            foreach (var candidate in candidates)
+                if (name(candidate) == cachedName) return (candidate, cached, false);
+        if (shortlist is not null) candidates = shortlist();
+        T best = candidates[0];
         double bestTime = double.MaxValue;
-        foreach (var tactic in GemmKernels.Tactics.Where(t => t.IsSupported))
+        foreach (var candidate in candidates)
         {
             cancel.ThrowIfCancellationRequested();
-            double time = Measure(prepare(tactic));
-            if (time < bestTime) (best, bestTime) = (tactic, time);
+            double time = Measure(prepare(candidate));
+            if (time < bestTime) (best, bestTime) = (candidate, time);
         }
-        cache?.Set(signature, best.Name, bestTime);
+        cache?.Set(signature, name(best), bestTime);
         return (best, bestTime, true);
     }
 

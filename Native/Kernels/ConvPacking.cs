@@ -8,4 +8,8 @@ public enum ConvPacking
 
     /// <summary>One filter tap per row, channels contiguous: [kh·kw, channels].</summary>
     Depthwise = 1,
+
+    /// <summary>Winograd F(4×4, 3×3): for each of the 36 transformed positions, the GEMM B operand [inC, outC] in the
+    /// tactic's column panels (<see cref="WinogradTransforms.PackWeights"/>).</summary>
+    Winograd = 2,
 }

@@ -8,8 +8,8 @@ public static unsafe class ConvWeightPacking
     /// <summary>
     /// w holds [outC, k] with k = inC·taps in OIHW order (taps = kh·kw), each output channel o scaled by factors[o]
     /// when factors is not null (a folded BatchNormalization). Gemm: B[t·inC + c, o] = w[o, c, t]·factors[o] in the
-    /// tactic's column panels (as <see cref="GemmKernels.PackB"/>); Depthwise (k = taps): d[t, o] = w[o, t]·factors[o].
-    /// A refit runs this for every convolution.
+    /// tactic's column panels (as <see cref="GemmKernels.PackB"/>); Depthwise (k = taps): d[t, o] = w[o, t]·factors[o];
+    /// Winograd: see <see cref="WinogradTransforms.PackWeights"/>. A refit runs this for every convolution.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pack(float* w, long length, ConvPacking form, int outChannels, int k, int taps, int tacticId, float* factors, float* packed)
@@ -22,7 +22,14 @@ public static unsafe class ConvWeightPacking
             PackingKernels.ScaledTranspose(w, outChannels, k, taps, 1f, factors, packed, outChannels);
             return;
         }
-        int nr = GemmKernels.Tactics[tacticId].Nr;
+        var tactic = GemmKernels.Tactics[tacticId];
+        int nr = tactic.Nr;
+        if (form == ConvPacking.Winograd)
+        {
+            if (taps != 9) throw new ArgumentException($"A Winograd weight has 3×3 taps, not {taps}.");
+            WinogradTransforms.PackWeights(w, outChannels, k / taps, factors, tactic, packed);
+            return;
+        }
         if (outChannels % nr != 0)
             new Span<float>(packed + (nint)(outChannels / nr) * nr * k, nr * k).Clear(); // the padding columns of the last panel
         // Output channel o is column o % nr of panel o / nr; its row t·inC + c takes w[o, c, t].

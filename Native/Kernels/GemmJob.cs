@@ -36,7 +36,19 @@ public sealed unsafe class GemmJob : IParallelTask
     /// laid out like y.
     /// </summary>
     public void Run(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
-        in Activation activation, float* y, WorkerPool pool, float* residual = null)
+        in Activation activation, float* y, WorkerPool pool, float* residual = null) =>
+        RunPacked(tactic, a, m, k, transA, packedB, n, bias, activation, y, pool, residual, 1);
+
+    /// <summary>
+    /// <paramref name="batches"/> independent GEMMs y[b] = a[b]·B[b] in one dispatch (the positions of a Winograd
+    /// convolution): a is [batches, m, k], y [batches, m, n], and packedB holds each B packed as <see cref="GemmKernels.PackB"/>
+    /// makes it, one after the other. No bias, residual or activation.
+    /// </summary>
+    public void RunBatched(GemmTactic tactic, float* a, int m, int k, float* packedB, int n, float* y, int batches, WorkerPool pool) =>
+        RunPacked(tactic, a, m, k, false, packedB, n, null, default, y, pool, null, batches);
+
+    private void RunPacked(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
+        in Activation activation, float* y, WorkerPool pool, float* residual, int batches)
     {
         _tactic = tactic;
         _a = a;
@@ -53,8 +65,11 @@ public sealed unsafe class GemmJob : IParallelTask
         _m = m;
         _n = n;
         _k = k;
-        _batchRank = 0;
-        _batches = 1;
+        _batchRank = batches > 1 ? 1 : 0;
+        _batches = batches;
+        _batchDims[0] = batches;
+        _aBatchStrides[0] = (nint)m * k;
+        _bBatchStrides[0] = GemmKernels.PackedLength(k, n, tactic);
         Dispatch(pool);
     }
 

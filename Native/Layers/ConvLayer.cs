@@ -11,7 +11,8 @@ namespace TrtEngine.Native.Layers;
 /// (1×1 stride-1 convolutions skip im2col) with bias, residual and activation in the GEMM's epilogue.
 /// Channels-last (the builder's choice; x, y and the residual NHWC): depthwise runs a direct kernel vectorised over
 /// channels, the others a GEMM whose A is the image (1×1) or its channels-last im2col and whose B is the weight,
-/// pre-packed at build and refit time.
+/// pre-packed at build and refit time, or (3×3, stride 1, one group, when the builder timed it faster) Winograd
+/// F(4×4, 3×3), whose 36 GEMMs read the weight transformed and packed at build and refit time.
 /// </summary>
 public sealed class ConvLayer : Layer
 {
@@ -44,6 +45,9 @@ public sealed class ConvLayer : Layer
 
     /// <summary>x, y and the residual are held channels-last (NHWC) and W is packed by a PackConv recipe.</summary>
     public bool ChannelsLast { get; internal set; }
+
+    /// <summary>The algorithm the builder chose (timed, or by <see cref="RuleAlgorithm"/>).</summary>
+    public ConvAlgorithm Algorithm { get; internal set; }
 
     /// <summary>The GEMM tactic the builder timed fastest for this layer; -1 for depthwise layers (no GEMM).</summary>
     public int TacticId { get; internal set; } = -1;
@@ -78,15 +82,50 @@ public sealed class ConvLayer : Layer
         return new(x[0], x[1], x[2], x[3], y[2], y[3], KernelH, KernelW, Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right);
     }
 
-    /// <summary>Which algorithm runs, given the weight's shape: depthwise direct, 1×1 as a GEMM, or im2col + GEMM.</summary>
-    public string Algorithm(int[] weightShape) =>
-        (ChannelsLast ? "nhwc " : "") + (IsDepthwiseWeight(weightShape) ? "depthwise" : IsPointwise ? "1x1 gemm" : "im2col gemm");
+    /// <summary>The algorithm as users see it, with the layout: "nhwc winograd f(4x4,3x3)", "depthwise", ….</summary>
+    public string AlgorithmName => (ChannelsLast ? "nhwc " : "") + Algorithm switch
+    {
+        ConvAlgorithm.Depthwise => "depthwise",
+        ConvAlgorithm.PointwiseGemm => "1x1 gemm",
+        ConvAlgorithm.Winograd => "winograd f(4x4,3x3)",
+        _ => "im2col gemm",
+    };
+
+    /// <summary>The algorithm the shape dictates when nothing is timed: depthwise direct, 1×1 as a GEMM, or im2col + GEMM.</summary>
+    public ConvAlgorithm RuleAlgorithm(int[] weightShape) =>
+        IsDepthwiseWeight(weightShape) ? ConvAlgorithm.Depthwise : IsPointwise ? ConvAlgorithm.PointwiseGemm : ConvAlgorithm.Im2ColGemm;
+
+    /// <summary>The algorithms that compute this convolution in its layout: the rule's, and Winograd where it applies.</summary>
+    public IReadOnlyList<ConvAlgorithm> Candidates(int[] weightShape) =>
+        SupportsWinograd ? [RuleAlgorithm(weightShape), ConvAlgorithm.Winograd] : [RuleAlgorithm(weightShape)];
+
+    /// <summary>
+    /// The algorithm used without timing (level 0, a forced tactic): Winograd where it applies to at least 16 input and
+    /// output channels, the batch gives at least 16 tiles, and at least one tile per 4096 channel pairs (its transformed
+    /// weight is 4× the size, so few tiles over many channels would be bound by reading it); otherwise the rule's.
+    /// </summary>
+    internal ConvAlgorithm HeuristicAlgorithm(int[] x, int[] w)
+    {
+        long tiles = (long)x[0] * ((WindowOutput(x, 0) + 3) / 4) * ((WindowOutput(x, 1) + 3) / 4);
+        return SupportsWinograd && w[0] >= 16 && w[1] >= 16 && tiles >= Math.Max(16, (long)w[0] * w[1] / 4096)
+            ? ConvAlgorithm.Winograd
+            : RuleAlgorithm(w);
+    }
+
+    /// <summary>3×3, stride 1, dilation 1, one group, channels-last (any pads).</summary>
+    private bool SupportsWinograd => ChannelsLast && KernelH == 3 && KernelW == 3 && Groups == 1 &&
+        Strides.All(s => s == 1) && Dilations.All(d => d == 1);
 
     /// <summary>Whether a channels-last kernel exists for this convolution: depthwise, or one group.</summary>
     public bool SupportsChannelsLast(int[] weightShape) => Groups == 1 || IsDepthwiseWeight(weightShape);
 
-    /// <summary>The weight layout of the channels-last kernel.</summary>
-    public ConvPacking Packing(int[] weightShape) => IsDepthwiseWeight(weightShape) ? ConvPacking.Depthwise : ConvPacking.Gemm;
+    /// <summary>The weight layout of the channels-last kernel of the chosen algorithm.</summary>
+    public ConvPacking Packing => Algorithm switch
+    {
+        ConvAlgorithm.Depthwise => ConvPacking.Depthwise,
+        ConvAlgorithm.Winograd => ConvPacking.Winograd,
+        _ => ConvPacking.Gemm,
+    };
 
     private bool IsDepthwiseWeight(int[] weightShape) => Groups > 1 && weightShape[1] == 1 && weightShape[0] == Groups;
 
@@ -97,9 +136,15 @@ public sealed class ConvLayer : Layer
     internal override object? CreateState(ExecutionFrame frame) => new ConvState();
 
     /// <summary>The tactic used without timing, from the GEMM's dimensions at these shapes.</summary>
-    internal GemmTactic HeuristicTactic(int[] x, int[] w) => ChannelsLast
-        ? GemmKernels.Heuristic(WindowOutput(x, 0) * WindowOutput(x, 1), w[0], w[1] * KernelH * KernelW)
-        : GemmKernels.Heuristic(w[0] / Groups, WindowOutput(x, 0) * WindowOutput(x, 1), w[1] * KernelH * KernelW);
+    internal GemmTactic HeuristicTactic(int[] x, int[] w)
+    {
+        int oh = WindowOutput(x, 0), ow = WindowOutput(x, 1), p = oh * ow;
+        if (Algorithm == ConvAlgorithm.Winograd)
+            return GemmKernels.Heuristic(WinogradJob.BlockTiles((long)x[0] * ((oh + 3) / 4) * ((ow + 3) / 4), w[1], w[0]), w[0], w[1]);
+        return ChannelsLast
+            ? GemmKernels.Heuristic(p, w[0], w[1] * KernelH * KernelW)
+            : GemmKernels.Heuristic(w[0] / Groups, p, w[1] * KernelH * KernelW);
+    }
 
     private int WindowOutput(int[] x, int d) =>
         WindowShape.Compute(x[2 + d], d == 0 ? KernelH : KernelW, Strides[d], Dilations[d], Pads[d], Pads[2 + d], AutoPad, false, Name).Output;
@@ -111,6 +156,7 @@ public sealed class ConvLayer : Layer
         int[] x = frame.Shape(X), y = frame.Shape(Output);
         if (IsDepthwise(x, y[1])) return 0;
         int k = x[1] / Groups * KernelH * KernelW, p = y[2] * y[3];
+        if (ChannelsLast && Algorithm == ConvAlgorithm.Winograd) return WinogradJob.WorkspaceLength(Window(x, y), y[1]);
         if (ChannelsLast) return IsPointwise ? 0 : (long)k * p;
         var tactic = ChosenTactic(x, frame.Shape(W));
         return (IsPointwise ? 0 : (long)k * p) + GemmJob.MatMulWorkspaceLength(k, p, tactic, frame.Pool.ThreadCount);
@@ -160,6 +206,11 @@ public sealed class ConvLayer : Layer
             return;
         }
         var tactic = ChosenTactic(x, frame.Shape(W));
+        if (Algorithm == ConvAlgorithm.Winograd)
+        {
+            s.Winograd.Run(tactic, px, pw, bias, residual, Activation, py, window, y[1], frame.Workspace, frame.Pool);
+            return;
+        }
         int k = x[1] * KernelH * KernelW, p = y[2] * y[3];
         if (IsPointwise)
         {
@@ -188,6 +239,7 @@ public sealed class ConvLayer : Layer
         writer.Write(Activation);
         writer.Write(TacticId);
         writer.Write(ChannelsLast);
+        writer.Write((byte)Algorithm);
     }
 
     internal static ConvLayer Read(string name, ValueRef[] inputs, PlanReader reader)
@@ -201,6 +253,7 @@ public sealed class ConvLayer : Layer
             Activation = reader.ReadActivation(),
             TacticId = reader.ReadInt(-1, GemmKernels.Tactics.Count - 1),
             ChannelsLast = reader.ReadBool(),
+            Algorithm = reader.ReadEnum<ConvAlgorithm>(),
         };
         layer.Inputs[3] = inputs[3];
         return layer;
@@ -212,5 +265,6 @@ public sealed class ConvLayer : Layer
         public DepthwiseConvJob Depthwise { get; } = new();
         public ChannelsLastWindowJob Window { get; } = new();
         public Im2ColJob Unfold { get; } = new();
+        public WinogradJob Winograd { get; } = new();
     }
 }

@@ -104,7 +104,8 @@ internal static class PlanValidator
             RecipeKind.FoldBatchNormBias => r.Floats.Length == 1 && r.Ints[0] is 0 or 1 && lengths.Skip(r.Ints[0]).All(l => l == lengths[^1]) && (r.Ints[0] == 0 || lengths[0] == lengths[^1]),
             RecipeKind.PackConv => r.Ints is [var form, var outC, var k, var taps, var tactic] && outC > 0 && taps > 0 && k % taps == 0 && (long)outC * k == lengths[0] &&
                                    (r.Floats.Length == 0 || (lengths[1] == outC && lengths[2] == outC)) &&
-                                   ((form == (int)ConvPacking.Depthwise && k == taps) || (form == (int)ConvPacking.Gemm && tactic >= 0 && tactic < GemmKernels.Tactics.Count)),
+                                   ((form == (int)ConvPacking.Depthwise && k == taps) ||
+                                    ((form == (int)ConvPacking.Gemm || (form == (int)ConvPacking.Winograd && taps == 9)) && tactic >= 0 && tactic < GemmKernels.Tactics.Count)),
             _ => false,
         };
         Check(arity, $"weight '{w.Name}' has a malformed {r.Kind} recipe");
@@ -129,11 +130,13 @@ internal static class PlanValidator
         Check(!conv.X.IsWeight, $"Conv layer '{conv.Name}' reads a weight as its input");
         int[] shape = plan.Weights[conv.W.Index].Shape;
         var recipe = plan.Weights[conv.W.Index].Recipe;
+        // The kernels trust the algorithm to fit the convolution's shape and layout.
+        Check(conv.Candidates(shape).Contains(conv.Algorithm), $"Conv layer '{conv.Name}' cannot run as {conv.Algorithm}");
         // The channels-last kernels read the packed weight at the lengths its shape and tactic imply.
         Check(conv.ChannelsLast
-                  ? conv.SupportsChannelsLast(shape) && recipe.Kind == RecipeKind.PackConv && recipe.Ints[0] == (int)conv.Packing(shape) &&
+                  ? conv.SupportsChannelsLast(shape) && recipe.Kind == RecipeKind.PackConv && recipe.Ints[0] == (int)conv.Packing &&
                     recipe.Ints[1] == shape[0] && recipe.Ints[2] == shape[1] * conv.KernelH * conv.KernelW && recipe.Ints[3] == conv.KernelH * conv.KernelW &&
-                    (conv.Packing(shape) == ConvPacking.Depthwise || recipe.Ints[4] == conv.TacticId)
+                    (conv.Packing == ConvPacking.Depthwise || recipe.Ints[4] == conv.TacticId)
                   : recipe.Kind != RecipeKind.PackConv,
               $"Conv layer '{conv.Name}' does not read a weight packed for its layout and tactic");
         Check(conv.Bias.IsNone || (conv.Bias.IsWeight && plan.Weights[conv.Bias.Index].Length == plan.Weights[conv.W.Index].Shape[0]),

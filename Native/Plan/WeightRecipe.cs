@@ -45,7 +45,12 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
         RecipeKind.PackGemmB => GemmKernels.PackedLength(Ints[0], Ints[1], GemmKernels.Tactics[Ints[3]]),
         RecipeKind.FoldBatchNormWeight => sourceLengths[0],
         RecipeKind.FoldBatchNormBias => sourceLengths[^1],
-        RecipeKind.PackConv => (ConvPacking)Ints[0] == ConvPacking.Gemm ? GemmKernels.PackedLength(Ints[2], Ints[1], GemmKernels.Tactics[Ints[4]]) : sourceLengths[0],
+        RecipeKind.PackConv => (ConvPacking)Ints[0] switch
+        {
+            ConvPacking.Gemm => GemmKernels.PackedLength(Ints[2], Ints[1], GemmKernels.Tactics[Ints[4]]),
+            ConvPacking.Winograd => WinogradTransforms.PackedLength(Ints[2] / Ints[3], Ints[1], GemmKernels.Tactics[Ints[4]]),
+            _ => sourceLengths[0],
+        },
         _ => throw new InvalidOperationException($"Unknown recipe {Kind}."),
     };
 
@@ -127,7 +132,7 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
         RecipeKind.FoldBatchNormWeight => $"{Sources[0]} × {Sources[1]} / √({Sources[2]} + {Floats[0]})",
         RecipeKind.FoldBatchNormBias => $"({(Ints[0] == 1 ? Sources[0] : "0")} − {Sources[^2]}) × {Sources[^4]} / √({Sources[^1]} + {Floats[0]}) + {Sources[^3]}",
         RecipeKind.PackGemmB => $"pack({(Ints[2] != 0 ? "transpose(" + Sources[0] + ")" : Sources[0])}{(Floats[0] != 1 ? $" × {Floats[0]}" : "")}, {GemmKernels.Tactics[Ints[3]].Name})",
-        RecipeKind.PackConv => $"pack_{((ConvPacking)Ints[0]).ToString().ToLowerInvariant()}({(Sources.Length == 3 ? $"{Sources[0]} × {Sources[1]} / √({Sources[2]} + {Floats[0]})" : Sources[0])}{((ConvPacking)Ints[0] == ConvPacking.Gemm ? ", " + GemmKernels.Tactics[Ints[4]].Name : "")})",
+        RecipeKind.PackConv => $"pack_{((ConvPacking)Ints[0]).ToString().ToLowerInvariant()}({(Sources.Length == 3 ? $"{Sources[0]} × {Sources[1]} / √({Sources[2]} + {Floats[0]})" : Sources[0])}{((ConvPacking)Ints[0] == ConvPacking.Depthwise ? "" : ", " + GemmKernels.Tactics[Ints[4]].Name)})",
         _ => Kind.ToString(),
     };
 

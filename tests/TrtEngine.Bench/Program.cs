@@ -156,7 +156,7 @@ public static class Program
         for (int i = 0; i < 20; i++) context.Execute(inputs, outputs);
         double total = context.LayerMicroseconds.Sum();
         // Convolutions and GEMMs also show their arithmetic rate (direct-convolution FLOPs per second, whatever the algorithm).
-        var shares = plan.Layers.Select((layer, i) => (Type: layer is TrtEngine.Native.Layers.ConvLayer conv ? $"Conv ({conv.Algorithm(plan.Weights[conv.W.Index].Shape)})" : layer.Kind.ToString(),
+        var shares = plan.Layers.Select((layer, i) => (Type: layer is TrtEngine.Native.Layers.ConvLayer conv ? $"Conv ({conv.AlgorithmName})" : layer.Kind.ToString(),
                 Time: context.LayerMicroseconds[i], Flops: Flops(layer, context, plan)))
             .GroupBy(s => s.Type).Select(g => $"{g.Key} {100 * g.Sum(s => s.Time) / total:F0}%{(g.Sum(s => s.Flops) > 0 ? $" at {g.Sum(s => s.Flops) * 20 / g.Sum(s => s.Time) / 1e3:F0} GFLOP/s" : "")}").OrderBy(s => s);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"- {name}: {total / 20:F0} µs per call; {string.Join(", ", shares)}"));

@@ -19,7 +19,8 @@ public sealed class VectorWidthTests
     {
         Skip.IfNot(Avx512F.IsSupported, "this CPU has no AVX-512: every other test already runs the 256-bit kernels");
         using var dir = new TempDirectory();
-        // Channels-last region with every wide kernel: a GEMM-based 3×3 and 1×1, a depthwise with Relu, a pool, a concat.
+        // Channels-last region with every wide kernel: a Winograd 3×3 (level 0 picks it here), a 1×1 GEMM, a depthwise
+        // with Relu, a pool, a concat.
         var m = new OnnxModelBuilder();
         m.AddInput("x", OnnxDataType.Float, 2, 24, 20, 20);
         m.AddInitializer("w1", ErrorMetrics.RandomValues(1, 40 * 24 * 9), [40, 24, 3, 3]);

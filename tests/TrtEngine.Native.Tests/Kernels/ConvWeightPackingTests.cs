@@ -39,6 +39,47 @@ public sealed unsafe class ConvWeightPackingTests
         }
     }
 
+    [Fact]
+    public void Winograd_packing_transforms_the_folded_weight_for_every_tactic()
+    {
+        const int outC = 37, inC = 5;
+        double[,] g =
+        {
+            { 0.25, 0, 0 }, { -1 / 6.0, -1 / 6.0, -1 / 6.0 }, { -1 / 6.0, 1 / 6.0, -1 / 6.0 },
+            { 1 / 24.0, 1 / 12.0, 1 / 6.0 }, { 1 / 24.0, -1 / 12.0, 1 / 6.0 }, { 0, 0, 1 },
+        };
+        float[] w = Reference.Random(outC * inC * 9, 5), scale = Reference.Random(outC, 6), variance = Reference.Random(outC, 7).Select(v => 0.5f + Math.Abs(v)).ToArray();
+        float[] folded = WeightRecipe.FoldBatchNormWeight("w", "s", "v", 1e-3f).Evaluate([w, scale, variance]);
+        foreach (var tactic in GemmKernels.Tactics)
+        {
+            // Reference: U[p][c, o] = (G · folded[o, c] · Gᵀ)[p], each position packed by the GEMM's own packer.
+            int perPosition = GemmKernels.PackedLength(inC, outC, tactic);
+            var expected = new float[36 * perPosition];
+            var b = new float[inC * outC];
+            for (int p = 0; p < 36; p++)
+            {
+                for (int o = 0; o < outC; o++)
+                    for (int c = 0; c < inC; c++)
+                    {
+                        double u = 0;
+                        for (int i = 0; i < 3; i++)
+                            for (int j = 0; j < 3; j++)
+                                u += g[p / 6, i] * folded[(o * inC + c) * 9 + i * 3 + j] * g[p % 6, j];
+                        b[c * outC + o] = (float)u;
+                    }
+                fixed (float* pb = b, pe = expected)
+                    GemmKernels.PackB(pb, inC, outC, false, 1f, tactic, pe + p * perPosition);
+            }
+
+            var recipe = WeightRecipe.PackConv("w", ("s", "v", 1e-3f), ConvPacking.Winograd, outC, inC * 9, 9, tactic.Id);
+            float[] packed = recipe.Evaluate([w, scale, variance]);
+            Assert.Equal(expected.Length, recipe.OutputLength([w.Length, scale.Length, variance.Length]));
+            Assert.True(Reference.RelativeL2(packed, Array.ConvertAll(expected, v => (double)v)) < 1e-7, $"{tactic.Name}: {Reference.RelativeL2(packed, Array.ConvertAll(expected, v => (double)v)):E2}");
+            // Folding inside the recipe multiplies by the same floats as FoldBatchNormWeight: transforming its output is bit-identical.
+            Assert.Equal(WeightRecipe.PackConv("w", null, ConvPacking.Winograd, outC, inC * 9, 9, tactic.Id).Evaluate([folded]), packed);
+        }
+    }
+
     [Theory]
     [InlineData(13, 9)]
     [InlineData(40, 25)]

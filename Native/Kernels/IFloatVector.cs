@@ -1,0 +1,69 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace TrtEngine.Native.Kernels;
+
+/// <summary>
+/// The few float-vector operations the Winograd transforms need, so one generic transform compiles to a 256-bit
+/// and a 512-bit loop (the JIT specialises each struct instantiation and inlines these).
+/// </summary>
+internal unsafe interface IFloatVector<TV> where TV : struct
+{
+    static abstract int Count { get; }
+
+    static abstract TV Load(float* p);
+
+    static abstract void Store(TV v, float* p);
+
+    static abstract TV Add(TV a, TV b);
+
+    static abstract TV Subtract(TV a, TV b);
+
+    /// <summary>a·s + c, fused where the CPU has FMA.</summary>
+    static abstract TV MultiplyAdd(TV a, float s, TV c);
+}
+
+/// <summary>8 lanes.</summary>
+internal readonly unsafe struct Float256 : IFloatVector<Vector256<float>>
+{
+    public static int Count => 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(float* p) => Vector256.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<float> v, float* p) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MultiplyAdd(Vector256<float> a, float s, Vector256<float> c) =>
+        Fma.IsSupported ? Fma.MultiplyAdd(a, Vector256.Create(s), c) : a * s + c;
+}
+
+/// <summary>16 lanes; used only where <see cref="GemmMicroKernels.WideSupported"/>.</summary>
+internal readonly unsafe struct Float512 : IFloatVector<Vector512<float>>
+{
+    public static int Count => 16;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(float* p) => Vector512.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<float> v, float* p) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MultiplyAdd(Vector512<float> a, float s, Vector512<float> c) =>
+        Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, Vector512.Create(s), c) : a * s + c;
+}

@@ -1,0 +1,226 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using TrtEngine.Native.Runtime;
+using static TrtEngine.Native.Kernels.WinogradTransforms;
+
+namespace TrtEngine.Native.Kernels;
+
+/// <summary>
+/// A channels-last 3×3, stride-1, undilated, single-group convolution by Winograd F(4×4, 3×3):
+/// y = act(conv(x, w) + bias + residual). The output is cut into 4×4 tiles (the last ones may overhang); tiles go in
+/// blocks small enough that the block's transformed input V [36, tiles, inC] and GEMM output M [36, tiles, outC] stay
+/// in L2. Per block: the input transform, 36 GEMMs V[p]·U[p] (U = the weight transformed and packed at build time,
+/// <see cref="WinogradTransforms.PackWeights"/>), then the output transform with bias, residual and activation.
+/// Each phase is shared out over the workers by tiles; every value is computed by one worker in a fixed order, so
+/// results do not depend on the thread count. One instance per engine layer; not thread-safe.
+/// </summary>
+[SkipLocalsInit]
+public sealed unsafe class WinogradJob : IParallelTask, IRowTask
+{
+    // V and M of one block: about 1 MiB, the L2 of current x86 cores.
+    private const int BlockFloats = 1 << 18;
+    private const int MaxLanes = 16;
+
+    private readonly GemmJob _gemm = new();
+    private float* _x, _bias, _residual, _y, _v, _m;
+    private Activation _activation;
+    private Window2D _window;
+    private int _outChannels, _tilesW, _tilesPerImage, _block0, _blockTiles;
+    private bool _outputPhase;
+    private RowSchedule _schedule;
+
+    /// <summary>Tiles per block for these channel counts; the same on any thread count.</summary>
+    public static int BlockTiles(long tiles, int inChannels, int outChannels) =>
+        (int)Math.Max(1, Math.Min(tiles, Math.Max(16, BlockFloats / (Positions * ((long)inChannels + outChannels)))));
+
+    /// <summary>Floats of scratch <see cref="Run"/> needs: V and M of one block.</summary>
+    public static long WorkspaceLength(in Window2D w, int outChannels) =>
+        (long)Positions * BlockTiles(Tiles(w), w.Channels, outChannels) * ((long)w.Channels + outChannels);
+
+    private static long Tiles(in Window2D w) => (long)w.Batch * TileCount(w.OutH) * TileCount(w.OutW);
+
+    private static int TileCount(int size) => (size + Tile - 1) / Tile;
+
+    /// <summary>
+    /// x is [Batch, InH, InW, Channels] and y, residual [Batch, OutH, OutW, outChannels]; packedWeights come from
+    /// <see cref="WinogradTransforms.PackWeights"/> with <paramref name="tactic"/>; bias is null or outChannels floats.
+    /// </summary>
+    public void Run(GemmTactic tactic, float* x, float* packedWeights, float* bias, float* residual, in Activation activation,
+        float* y, in Window2D w, int outChannels, float* workspace, WorkerPool pool)
+    {
+        if (w.KernelH != 3 || w.KernelW != 3 || w.StrideH != 1 || w.StrideW != 1 || w.DilationH != 1 || w.DilationW != 1)
+            throw new ArgumentException("Winograd F(4×4, 3×3) runs 3×3 convolutions of stride 1 and dilation 1.");
+        _x = x;
+        _bias = bias;
+        _residual = residual;
+        _activation = activation;
+        _y = y;
+        _window = w;
+        _outChannels = outChannels;
+        _tilesW = TileCount(w.OutW);
+        _tilesPerImage = TileCount(w.OutH) * _tilesW;
+        long tiles = Tiles(w);
+        int block = BlockTiles(tiles, w.Channels, outChannels);
+        _v = workspace;
+        _m = workspace + (nint)Positions * block * w.Channels;
+        for (long t0 = 0; t0 < tiles; t0 += block)
+        {
+            _block0 = (int)t0;
+            _blockTiles = (int)Math.Min(block, tiles - t0);
+            _outputPhase = false;
+            _schedule.Plan(1, _blockTiles, (long)_blockTiles * Positions * w.Channels, pool.ThreadCount);
+            pool.For(_schedule.Chunks, this);
+            _gemm.RunBatched(tactic, _v, _blockTiles, w.Channels, packedWeights, outChannels, _m, Positions, pool);
+            _outputPhase = true;
+            _schedule.Plan(1, _blockTiles, (long)_blockTiles * Positions * outChannels, pool.ThreadCount);
+            pool.For(_schedule.Chunks, this);
+        }
+    }
+
+    void IParallelTask.Execute(int index) => _schedule.Run(index, this);
+
+    void IRowTask.RunRows(int plane, int row0, int row1)
+    {
+        if (GemmMicroKernels.WideSupported)
+        {
+            if (_outputPhase) OutputTiles<Float512, Vector512<float>>(row0, row1);
+            else InputTiles<Float512, Vector512<float>>(row0, row1);
+        }
+        else if (_outputPhase) OutputTiles<Float256, Vector256<float>>(row0, row1);
+        else InputTiles<Float256, Vector256<float>>(row0, row1);
+    }
+
+    /// <summary>V[p][i, c] = (Bᵀ d B)[p] for the tiles i of the block in [i0, i1), d the tile's 6×6 input (zero outside x).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void InputTiles<TOps, TV>(int i0, int i1) where TOps : struct, IFloatVector<TV> where TV : struct
+    {
+        var w = _window;
+        int lanes = TOps.Count, channels = w.Channels;
+        nint positionStride = (nint)_blockTiles * channels, rowStride = (nint)w.InW * channels;
+        float* patch = stackalloc float[Positions * MaxLanes];
+        float* rows = stackalloc float[Positions * MaxLanes];
+        float* result = stackalloc float[Positions * MaxLanes];
+        for (int i = i0; i < i1; i++)
+        {
+            var (image, ty, tx) = Locate(_block0 + i);
+            int top = ty * Tile - w.PadTop, left = tx * Tile - w.PadLeft;
+            bool inside = top >= 0 && left >= 0 && top + InputTile <= w.InH && left + InputTile <= w.InW;
+            float* x = _x + (nint)image * w.InH * rowStride;
+            for (int c0 = 0; c0 < channels; c0 += lanes)
+            {
+                int valid = Math.Min(lanes, channels - c0);
+                float* src = x + top * rowStride + (nint)left * channels + c0;
+                nint rs = rowStride, cs = channels;
+                if (!inside || valid < lanes)
+                {
+                    Gather(x, top, left, c0, valid, lanes, patch);
+                    src = patch;
+                    rs = InputTile * lanes;
+                    cs = lanes;
+                }
+                for (int r = 0; r < InputTile; r++)
+                    InputPass<TOps, TV>(src + r * rs, cs, rows + r * InputTile * lanes, lanes);
+                float* v = _v + (nint)i * channels + c0;
+                if (valid == lanes)
+                {
+                    for (int b = 0; b < InputTile; b++)
+                        InputPass<TOps, TV>(rows + b * lanes, InputTile * lanes, v + b * positionStride, InputTile * positionStride);
+                    continue;
+                }
+                for (int b = 0; b < InputTile; b++)
+                    InputPass<TOps, TV>(rows + b * lanes, InputTile * lanes, result + b * lanes, InputTile * lanes);
+                for (int p = 0; p < Positions; p++)
+                    Buffer.MemoryCopy(result + p * lanes, v + p * positionStride, valid * sizeof(float), valid * sizeof(float));
+            }
+        }
+    }
+
+    /// <summary>The 6×6 input of a tile at (top, left), channels [c0, c0 + valid) and zeros in the other lanes and outside x.</summary>
+    private void Gather(float* x, int top, int left, int c0, int valid, int lanes, float* patch)
+    {
+        var w = _window;
+        new Span<float>(patch, Positions * lanes).Clear();
+        for (int r = 0; r < InputTile; r++)
+        {
+            int iy = top + r;
+            if (iy < 0 || iy >= w.InH) continue;
+            for (int c = 0; c < InputTile; c++)
+            {
+                int ix = left + c;
+                if (ix < 0 || ix >= w.InW) continue;
+                Buffer.MemoryCopy(x + ((nint)iy * w.InW + ix) * w.Channels + c0, patch + (r * InputTile + c) * lanes, valid * sizeof(float), valid * sizeof(float));
+            }
+        }
+    }
+
+    /// <summary>y = act(Aᵀ M A + bias + residual) for the tiles i of the block in [i0, i1), inside the output only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void OutputTiles<TOps, TV>(int i0, int i1) where TOps : struct, IFloatVector<TV> where TV : struct
+    {
+        var w = _window;
+        int lanes = TOps.Count, channels = _outChannels;
+        nint positionStride = (nint)_blockTiles * channels, rowStride = (nint)w.OutW * channels;
+        float* patch = stackalloc float[Positions * MaxLanes];
+        float* rows = stackalloc float[InputTile * Tile * MaxLanes];
+        float* tile = stackalloc float[Tile * Tile * MaxLanes];
+        for (int i = i0; i < i1; i++)
+        {
+            var (image, ty, tx) = Locate(_block0 + i);
+            int top = ty * Tile, left = tx * Tile;
+            int height = Math.Min(Tile, w.OutH - top), width = Math.Min(Tile, w.OutW - left);
+            nint offset = (nint)image * w.OutH * rowStride + top * rowStride + (nint)left * channels;
+            for (int k0 = 0; k0 < channels; k0 += lanes)
+            {
+                int valid = Math.Min(lanes, channels - k0);
+                float* src = _m + (nint)i * channels + k0;
+                nint step = positionStride;
+                if (valid < lanes)
+                {
+                    new Span<float>(patch, Positions * lanes).Clear();
+                    for (int p = 0; p < Positions; p++)
+                        Buffer.MemoryCopy(src + p * positionStride, patch + p * lanes, valid * sizeof(float), valid * sizeof(float));
+                    src = patch;
+                    step = lanes;
+                }
+                for (int r = 0; r < InputTile; r++)
+                    OutputPass<TOps, TV>(src + r * InputTile * step, step, rows + r * Tile * lanes, lanes);
+                for (int b = 0; b < Tile; b++)
+                    OutputPass<TOps, TV>(rows + b * lanes, Tile * lanes, tile + b * lanes, Tile * lanes);
+                for (int r = 0; r < height; r++)
+                    for (int c = 0; c < width; c++)
+                    {
+                        nint at = offset + r * rowStride + (nint)c * channels + k0;
+                        Finish<TOps, TV>(tile + (r * Tile + c) * lanes, valid, k0, _residual == null ? null : _residual + at, _y + at);
+                    }
+            }
+            if (_activation.Kind != ActivationKind.Identity)
+                for (int r = 0; r < height; r++)
+                {
+                    float* row = _y + offset + r * rowStride;
+                    ActivationKernels.Apply(_activation, row, row, (nint)width * channels);
+                }
+        }
+    }
+
+    /// <summary>y[0..valid) = value + bias[k0..] + residual.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Finish<TOps, TV>(float* value, int valid, int k0, float* residual, float* y) where TOps : struct, IFloatVector<TV> where TV : struct
+    {
+        if (valid == TOps.Count)
+        {
+            TV sum = TOps.Load(value);
+            if (_bias != null) sum = TOps.Add(sum, TOps.Load(_bias + k0));
+            if (residual != null) sum = TOps.Add(sum, TOps.Load(residual));
+            TOps.Store(sum, y);
+            return;
+        }
+        for (int j = 0; j < valid; j++)
+            y[j] = value[j] + (_bias == null ? 0f : _bias[k0 + j]) + (residual == null ? 0f : residual[j]);
+    }
+
+    private (int Image, int TileY, int TileX) Locate(int tile)
+    {
+        int image = tile / _tilesPerImage, within = tile % _tilesPerImage;
+        return (image, within / _tilesW, within % _tilesW);
+    }
+}

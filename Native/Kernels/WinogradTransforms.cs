@@ -1,0 +1,110 @@
+using System.Runtime.CompilerServices;
+
+namespace TrtEngine.Native.Kernels;
+
+/// <summary>
+/// Winograd F(4×4, 3×3) with the interpolation points 0, ±1, ±2, ∞: a 6×6 input tile d gives a 4×4 output tile
+/// Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A. The input and output transforms run on vectors of channels (one lane per channel);
+/// each 2-D transform is two passes of the 1-D one, rows then columns.
+/// </summary>
+internal static unsafe class WinogradTransforms
+{
+    /// <summary>Output rows and columns per tile.</summary>
+    public const int Tile = 4;
+
+    /// <summary>Input rows and columns per tile (Tile + kernel − 1).</summary>
+    public const int InputTile = 6;
+
+    /// <summary>Transformed positions per tile: one GEMM each.</summary>
+    public const int Positions = InputTile * InputTile;
+
+    // G, 6×3: the kernel transform.
+    private static readonly double[,] G =
+    {
+        { 1.0 / 4, 0, 0 },
+        { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+        { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+        { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+        { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
+        { 0, 0, 1 },
+    };
+
+    /// <summary>
+    /// Bᵀ applied to 6 vectors at src + j·step, written as 6 vectors at dst + i·dstStep:
+    /// [4d0 − 5d2 + d4, −4d1 − 4d2 + d3 + d4, 4d1 − 4d2 − d3 + d4, −2d1 − d2 + 2d3 + d4, 2d1 − d2 − 2d3 + d4, 4d1 − 5d3 + d5].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void InputPass<TOps, TV>(float* src, nint step, float* dst, nint dstStep)
+        where TOps : struct, IFloatVector<TV> where TV : struct
+    {
+        TV d0 = TOps.Load(src), d1 = TOps.Load(src + step), d2 = TOps.Load(src + 2 * step);
+        TV d3 = TOps.Load(src + 3 * step), d4 = TOps.Load(src + 4 * step), d5 = TOps.Load(src + 5 * step);
+        TV a = TOps.MultiplyAdd(d2, -4f, d4), b = TOps.MultiplyAdd(d1, -4f, d3);
+        TV c = TOps.Subtract(d4, d2), e = TOps.Subtract(d3, d1);
+        TOps.Store(TOps.MultiplyAdd(d0, 4f, TOps.MultiplyAdd(d2, -5f, d4)), dst);
+        TOps.Store(TOps.Add(a, b), dst + dstStep);
+        TOps.Store(TOps.Subtract(a, b), dst + 2 * dstStep);
+        TOps.Store(TOps.MultiplyAdd(e, 2f, c), dst + 3 * dstStep);
+        TOps.Store(TOps.MultiplyAdd(e, -2f, c), dst + 4 * dstStep);
+        TOps.Store(TOps.MultiplyAdd(d1, 4f, TOps.MultiplyAdd(d3, -5f, d5)), dst + 5 * dstStep);
+    }
+
+    /// <summary>
+    /// Aᵀ applied to 6 vectors at src + j·step, written as 4 vectors at dst + i·dstStep:
+    /// [m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4), m1 + m2 + 4(m3 + m4), m1 − m2 + 8(m3 − m4) + m5].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void OutputPass<TOps, TV>(float* src, nint step, float* dst, nint dstStep)
+        where TOps : struct, IFloatVector<TV> where TV : struct
+    {
+        TV m0 = TOps.Load(src), m1 = TOps.Load(src + step), m2 = TOps.Load(src + 2 * step);
+        TV m3 = TOps.Load(src + 3 * step), m4 = TOps.Load(src + 4 * step), m5 = TOps.Load(src + 5 * step);
+        TV s12 = TOps.Add(m1, m2), d12 = TOps.Subtract(m1, m2), s34 = TOps.Add(m3, m4), d34 = TOps.Subtract(m3, m4);
+        TOps.Store(TOps.Add(TOps.Add(m0, s12), s34), dst);
+        TOps.Store(TOps.MultiplyAdd(d34, 2f, d12), dst + dstStep);
+        TOps.Store(TOps.MultiplyAdd(s34, 4f, s12), dst + 2 * dstStep);
+        TOps.Store(TOps.Add(TOps.MultiplyAdd(d34, 8f, d12), m5), dst + 3 * dstStep);
+    }
+
+    /// <summary>
+    /// Floats of the packed weight: for each of the 36 positions, the GEMM B operand [inC, outC] in the tactic's
+    /// column panels (as <see cref="GemmKernels.PackB"/>).
+    /// </summary>
+    public static long PackedLength(int inChannels, int outChannels, GemmTactic tactic) =>
+        (long)Positions * GemmKernels.PackedLength(inChannels, outChannels, tactic);
+
+    /// <summary>
+    /// U[p][c, o] = (G·g·Gᵀ)[p] for g = w[o, c] (3×3) × factors[o] when factors is not null, computed in double and
+    /// rounded once, then packed per position for the tactic. Deterministic, so a refit re-derives it bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed)
+    {
+        int nr = tactic.Nr;
+        long perPosition = GemmKernels.PackedLength(inChannels, outChannels, tactic);
+        for (int p = 0; p < Positions; p++)
+            new Span<float>(packed + p * perPosition, checked((int)perPosition)).Clear(); // the padding columns of the last panels
+        double* g = stackalloc double[9];
+        double* half = stackalloc double[InputTile * 3];
+        for (int o = 0; o < outChannels; o++)
+        {
+            float factor = factors == null ? 1f : factors[o];
+            float* column = packed + (nint)(o / nr) * nr * inChannels + o % nr;
+            for (int c = 0; c < inChannels; c++)
+            {
+                float* kernel = w + ((nint)o * inChannels + c) * 9;
+                // The same float product as the other folded forms, so the fold stays exact across refits.
+                for (int i = 0; i < 9; i++) g[i] = factors == null ? kernel[i] : kernel[i] * factor;
+                for (int a = 0; a < InputTile; a++)
+                    for (int j = 0; j < 3; j++)
+                        half[a * 3 + j] = G[a, 0] * g[j] + G[a, 1] * g[3 + j] + G[a, 2] * g[6 + j];
+                for (int a = 0; a < InputTile; a++)
+                    for (int b = 0; b < InputTile; b++)
+                    {
+                        double u = half[a * 3] * G[b, 0] + half[a * 3 + 1] * G[b, 1] + half[a * 3 + 2] * G[b, 2];
+                        column[(a * InputTile + b) * perPosition + (nint)c * nr] = (float)u;
+                    }
+            }
+        }
+    }
+}

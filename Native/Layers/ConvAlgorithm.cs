@@ -1,0 +1,17 @@
+namespace TrtEngine.Native.Layers;
+
+/// <summary>How a convolution is computed; the numbers are part of the plan format.</summary>
+public enum ConvAlgorithm : byte
+{
+    /// <summary>Unfold the windows (im2col), then one GEMM with the weight.</summary>
+    Im2ColGemm = 0,
+
+    /// <summary>A 1×1, stride-1, unpadded convolution: the image itself is the GEMM operand.</summary>
+    PointwiseGemm = 1,
+
+    /// <summary>One filter per channel, computed directly.</summary>
+    Depthwise = 2,
+
+    /// <summary>Winograd F(4×4, 3×3): 3×3, stride 1, dilation 1, one group, channels-last.</summary>
+    Winograd = 3,
+}

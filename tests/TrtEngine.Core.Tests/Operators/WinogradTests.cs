@@ -1,0 +1,209 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Engines;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Refit;
+using TrtEngine.Native.Builder;
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Plan;
+using TrtEngine.Native.Refit;
+using TrtEngine.Native.Runtime;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Oracle;
+
+namespace TrtEngine.Core.Tests.Operators;
+
+/// <summary>
+/// The Winograd F(4×4, 3×3) convolution (forced, so it is tested whatever timing would pick) against ONNX Runtime,
+/// relative L2 ≤ 1e-5 (its reassociation costs about 1e-6 here, within the 1e-4 bound for reassociating tactics), and
+/// the algorithm's place in the plan: chosen, recorded, validated and refitted.
+/// </summary>
+public sealed class WinogradTests
+{
+    private static readonly BuilderConfig Winograd = new() { ForceConvAlgorithm = ConvAlgorithm.Winograd, OptimizationLevel = 1 };
+
+    /// <summary>x [batch, inC, h, w] → 3×3 conv (+ bias) → y, then × 1 so the convolution stays channels-last.</summary>
+    private static OperatorCase Conv(int batch, int inC, int outC, int h, int w, long[] pads)
+    {
+        var c = new OperatorCase().Input("x", batch, inC, h, w).Weight("w", outC, inC, 3, 3).Weight("b", outC);
+        c.Model.AddNode("Conv", ["x", "w", "b"], ["h"], ("pads", pads));
+        return LeaveRegion(c, "h");
+    }
+
+    private static OperatorCase LeaveRegion(OperatorCase c, string x)
+    {
+        c.Model.AddInitializer("one", [1f], [1]);
+        c.Model.AddNode("Mul", [x, "one"], ["y"]);
+        return c.Output("y");
+    }
+
+    private static ConvLayer WinogradLayer(EnginePlan plan) =>
+        Assert.Single(plan.Layers.OfType<ConvLayer>(), l => l.Algorithm == ConvAlgorithm.Winograd);
+
+    [Theory]
+    [InlineData(1, 16, 16, 8, 8, 1, 1, 1, 1)]      // whole tiles
+    [InlineData(1, 5, 7, 13, 11, 0, 0, 0, 0)]      // no pads; 11×9 outputs: the last tiles overhang; channel tails only
+    [InlineData(2, 19, 40, 9, 10, 1, 1, 1, 1)]     // batch 2; 19 = 16 + 3 input, 40 = 32 + 8 output channels
+    [InlineData(1, 24, 33, 15, 14, 0, 1, 2, 1)]    // asymmetric pads
+    [InlineData(3, 8, 8, 6, 7, 2, 0, 1, 2)]        // pads wider than a tile's overlap, batch 3
+    [InlineData(1, 64, 64, 30, 30, 1, 1, 1, 1)]    // a realistic layer: several blocks of tiles
+    public void Matches_onnx_runtime(int batch, int inC, int outC, int h, int w, int top, int left, int bottom, int right)
+    {
+        var c = Conv(batch, inC, outC, h, w, [top, left, bottom, right]);
+        c.AssertMatchesOnnxRuntime(Winograd);
+        Assert.True(WinogradLayer(c.Plan!).ChannelsLast);
+    }
+
+    [Theory]
+    [InlineData("Relu")]
+    [InlineData("Clip")]
+    [InlineData("Sigmoid")]
+    public void Residual_and_activation_apply_in_the_output_transform(string activation)
+    {
+        var c = new OperatorCase().Input("x", 2, 20, 11, 13).Weight("w", 20, 20, 3, 3).Weight("b", 20);
+        c.Model.AddNode("Conv", ["x", "w", "b"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Add", ["h", "x"], ["s"]);
+        if (activation == "Clip") c.Model.AddNode("Clip", ["s"], ["a"], ("min", 0f), ("max", 0.5f));
+        else c.Model.AddNode(activation, ["s"], ["a"]);
+        c.Model.Opset = 10;
+        LeaveRegion(c, "a").AssertMatchesOnnxRuntime(Winograd);
+        var conv = WinogradLayer(c.Plan!);
+        Assert.False(conv.Residual.IsNone);
+        Assert.Equal(activation, conv.Activation.Kind.ToString());
+    }
+
+    public static TheoryData<string> TacticNames => new(GemmKernels.Tactics.Select(t => t.Name));
+
+    [Theory]
+    [MemberData(nameof(TacticNames))]
+    public void Every_gemm_tactic_runs_the_winograd_gemms(string tactic)
+    {
+        var c = Conv(2, 21, 37, 10, 9, [1, 1, 1, 1]);
+        c.AssertMatchesOnnxRuntime(Winograd with { ForceTactic = tactic });
+        Assert.Equal(tactic, WinogradLayer(c.Plan!).Tactic);
+    }
+
+    [Fact]
+    public void The_plan_round_trip_keeps_the_algorithm()
+    {
+        var c = Conv(1, 16, 24, 12, 12, [1, 1, 1, 1]);
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), Winograd);
+        var read = Engine.Deserialize(Save(engine));
+        var conv = WinogradLayer(read.Plan);
+        Assert.Equal(WinogradLayer(engine.Plan).Tactic, conv.Tactic);
+        Assert.Equal(WinogradLayer(engine.Plan).TacticId, conv.TacticId);
+        float[] x = ErrorMetrics.RandomValues(4, 16 * 12 * 12);
+        Assert.Equal(Run(engine, x), Run(read, x));
+    }
+
+    [Theory]
+    [InlineData(77)]                                 // no such algorithm
+    [InlineData((int)ConvAlgorithm.PointwiseGemm)]   // an algorithm that does not fit a 3×3 convolution
+    [InlineData((int)ConvAlgorithm.Depthwise)]
+    [InlineData((int)ConvAlgorithm.Im2ColGemm)]      // fits the convolution, but its weight is packed for Winograd
+    public void A_corrupt_algorithm_is_refused(int algorithm)
+    {
+        var c = Conv(1, 16, 24, 12, 12, [1, 1, 1, 1]);
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), Winograd);
+        WinogradLayer(engine.Plan).Algorithm = (ConvAlgorithm)algorithm;
+        var error = Assert.Throws<PlanFormatException>(() => Engine.Deserialize(Save(engine)));
+        Assert.Contains(algorithm == 77 ? "not a ConvAlgorithm" : "conv", error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void A_winograd_convolution_on_a_shape_it_does_not_fit_is_refused()
+    {
+        // Strided: the Winograd kernel would read the weight and the input at the wrong lengths.
+        var c = new OperatorCase().Input("x", 1, 16, 12, 12).Weight("w", 24, 16, 3, 3);
+        c.Model.AddNode("Conv", ["x", "w"], ["h"], ("strides", new long[] { 2, 2 }));
+        LeaveRegion(c, "h");
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), Winograd);
+        var conv = Assert.Single(engine.Plan.Layers.OfType<ConvLayer>());
+        Assert.Equal(ConvAlgorithm.Im2ColGemm, conv.Algorithm); // forcing applies only where Winograd does
+        conv.Algorithm = ConvAlgorithm.Winograd;
+        Assert.Throws<PlanFormatException>(() => Engine.Deserialize(Save(engine)));
+    }
+
+    [Fact]
+    public void Refit_rederives_the_transformed_weight_exactly()
+    {
+        // Built on v1, refitted with v2: the BatchNorm-folded, transformed and packed weight equals a build on v2, and ONNX Runtime on v2.
+        using var dir = new TempDirectory();
+        string v1 = dir.File("v1.onnx"), v2 = dir.File("v2.onnx");
+        foreach (var (path, seed) in new[] { (v1, 1), (v2, 2) })
+        {
+            var c = new OperatorCase().Input("x", 2, 18, 10, 9);
+            c.Model.AddInitializer("w", ErrorMetrics.RandomValues(seed, 20 * 18 * 9), [20, 18, 3, 3]);
+            foreach (string p in new[] { "gamma", "beta", "mean" }) c.Model.AddInitializer(p, ErrorMetrics.RandomValues(seed + p.Length, 20), [20]);
+            c.Model.AddInitializer("var", ErrorMetrics.RandomValues(seed + 20, 20).Select(v => 0.5f + Math.Abs(v)).ToArray(), [20]);
+            c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+            c.Model.AddNode("BatchNormalization", ["h", "gamma", "beta", "mean", "var"], ["n"]);
+            c.Model.AddNode("Relu", ["n"], ["r"]);
+            LeaveRegion(c, "r");
+            c.Model.Save(path);
+        }
+        NetworkDefinition Network(string path) => OnnxImporter.Import(OnnxModel.Parse(File.ReadAllBytes(path), null), "m");
+        var engine = EngineBuilder.Build(Network(v1), Winograd);
+        var recipe = engine.Plan.Weights[WinogradLayer(engine.Plan).W.Index].Recipe;
+        Assert.Equal([RecipeKind.PackConv.ToString(), ConvPacking.Winograd.ToString()], [recipe.Kind.ToString(), ((ConvPacking)recipe.Ints[0]).ToString()]);
+        Assert.Equal(3, recipe.Sources.Length); // the BatchNormalization is folded in first
+        new Refitter(engine).Refit(WeightSources.FromFile(v2));
+        var fresh = EngineBuilder.Build(Network(v2), Winograd with { ForceTactic = WinogradLayer(engine.Plan).Tactic });
+
+        float[] x = ErrorMetrics.RandomValues(5, 2 * 18 * 10 * 9);
+        float[] refitted = Run(engine, x), built = Run(fresh, x);
+        var expected = OrtOracle.Run(File.ReadAllBytes(v2), new Dictionary<string, (int[], float[])> { ["x"] = ([2, 18, 10, 9], x) })["y"].Data;
+        Assert.True(ErrorMetrics.RelativeL2(refitted, expected) <= 1e-5, $"refitted vs ONNX Runtime: {ErrorMetrics.RelativeL2(refitted, expected):E2}");
+        Assert.Equal(built, refitted); // the same recipe on the same weights: bit for bit
+    }
+
+    [Fact]
+    public void Timing_chooses_among_the_algorithms_and_the_cache_remembers_which()
+    {
+        var c = Conv(1, 32, 32, 28, 28, [1, 1, 1, 1]);
+        var network = OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m");
+        var cache = new TimingCache();
+        var engine = EngineBuilder.Build(network, new BuilderConfig { OptimizationLevel = 1, TimingCache = cache });
+        var conv = Assert.Single(engine.Plan.Layers.OfType<ConvLayer>());
+        Assert.True(conv.TacticMicroseconds > 0);
+        using var dir = new TempDirectory();
+        cache.Save(dir.File("timing.cache"));
+        string[] entry = Assert.Single(File.ReadAllLines(dir.File("timing.cache")), line => line.StartsWith("conv ", StringComparison.Ordinal)).Split('\t');
+        Assert.Contains("algorithms=Im2ColGemm,Winograd", entry[0]);
+        Assert.Equal($"{conv.Algorithm}:{conv.Tactic}", entry[1]);
+
+        // A rebuild takes the cached algorithm and tactic without timing, even where the cache says the other algorithm.
+        string other = conv.Algorithm == ConvAlgorithm.Winograd ? nameof(ConvAlgorithm.Im2ColGemm) : nameof(ConvAlgorithm.Winograd);
+        cache.Set(entry[0], $"{other}:{conv.Tactic}", 1.5);
+        var rebuilt = Assert.Single(EngineBuilder.Build(network, new BuilderConfig { OptimizationLevel = 1, TimingCache = cache }).Plan.Layers.OfType<ConvLayer>());
+        Assert.Equal(other, rebuilt.Algorithm.ToString());
+        Assert.Equal(1.5, rebuilt.TacticMicroseconds);
+    }
+
+    [Fact]
+    public void Level_0_takes_winograd_by_the_heuristic_rule_and_the_layer_info_shows_it()
+    {
+        using var dir = new TempDirectory();
+        var c = Conv(1, 64, 64, 28, 28, [1, 1, 1, 1]);
+        c.Model.Save(dir.File("m.onnx"));
+        var engine = EngineConverter.Convert(dir.File("m.onnx"), new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        var conv = Assert.Single(engine.Native.Plan.Layers.OfType<ConvLayer>());
+        Assert.Equal(ConvAlgorithm.Winograd, conv.Algorithm);
+        Assert.Equal(0, conv.TacticMicroseconds);
+        var info = Assert.Single(TrtEngineInfo.From(engine).Layers, l => l.Algorithm is not null);
+        Assert.Equal("nhwc winograd f(4x4,3x3)", info.Algorithm);
+        Assert.Equal("Conv (nhwc winograd f(4x4,3x3))", info.Type);
+        Assert.Equal(conv.Tactic, info.Tactic);
+    }
+
+    private static byte[] Save(Engine engine) => engine.Serialize(includeWeights: true);
+
+    private static float[] Run(Engine engine, float[] x)
+    {
+        var context = engine.CreateExecutionContext();
+        var y = new float[context.GetOutputShape(0).Aggregate(1, (a, d) => a * d)];
+        context.Execute([x], [y]);
+        return y;
+    }
+}
