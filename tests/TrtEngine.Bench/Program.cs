@@ -6,6 +6,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Refit;
+using TrtEngine.Native.Kernels;
 using TrtEngine.Testing.Fixtures;
 using TrtEngine.Testing.Metrics;
 
@@ -183,7 +184,7 @@ public static class Program
     /// </summary>
     private static (double One, double All, int Bits) FmaPeak()
     {
-        Func<double> run = Vector512.IsHardwareAccelerated ? Fmas<Fma512> : Fmas<Fma256>;
+        Func<double> run = GemmMicroKernels.WideSupported ? Fmas<Vector512<float>, Float512> : Fmas<Vector256<float>, Float256>;
         double one = Enumerable.Range(0, 3).Max(_ => run());
         double all = Enumerable.Range(0, 3).Max(_ =>
         {
@@ -191,53 +192,32 @@ public static class Program
             Parallel.For(0, each.Length, new ParallelOptions { MaxDegreeOfParallelism = each.Length }, t => each[t] = run());
             return each.Sum();
         });
-        return (one, all, Vector512.IsHardwareAccelerated ? 512 : 256);
+        return (one, all, GemmMicroKernels.WideSupported ? 512 : 256);
     }
 
-    /// <summary>GFLOP/s of twelve independent chains of fused multiply-adds (enough to cover the FMA latency on two pipes).</summary>
+    /// <summary>
+    /// GFLOP/s of twelve independent chains of fused multiply-adds (enough to cover the FMA latency on two pipes), with
+    /// the vector operations the kernels use.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double Fmas<TVector>() where TVector : struct, IFmaVector<TVector>
+    private static unsafe double Fmas<TVector, TOps>() where TVector : struct where TOps : struct, IFloatVector<TVector>
     {
         const int Iterations = 20_000_000;
-        TVector a0 = TVector.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-        TVector m = TVector.Create(0.999999f), c = TVector.Create(1e-7f);
+        float* ones = stackalloc float[16] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+        TVector a0 = TOps.Load(ones), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0, c = a0;
+        const float m = 0.999999f;
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < Iterations; i++)
         {
-            a0 = TVector.Fma(a0, m, c); a1 = TVector.Fma(a1, m, c); a2 = TVector.Fma(a2, m, c); a3 = TVector.Fma(a3, m, c);
-            a4 = TVector.Fma(a4, m, c); a5 = TVector.Fma(a5, m, c); a6 = TVector.Fma(a6, m, c); a7 = TVector.Fma(a7, m, c);
-            a8 = TVector.Fma(a8, m, c); a9 = TVector.Fma(a9, m, c); a10 = TVector.Fma(a10, m, c); a11 = TVector.Fma(a11, m, c);
+            a0 = TOps.MultiplyAdd(a0, m, c); a1 = TOps.MultiplyAdd(a1, m, c); a2 = TOps.MultiplyAdd(a2, m, c); a3 = TOps.MultiplyAdd(a3, m, c);
+            a4 = TOps.MultiplyAdd(a4, m, c); a5 = TOps.MultiplyAdd(a5, m, c); a6 = TOps.MultiplyAdd(a6, m, c); a7 = TOps.MultiplyAdd(a7, m, c);
+            a8 = TOps.MultiplyAdd(a8, m, c); a9 = TOps.MultiplyAdd(a9, m, c); a10 = TOps.MultiplyAdd(a10, m, c); a11 = TOps.MultiplyAdd(a11, m, c);
         }
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        // The sum keeps the chains from being optimised away.
-        float sink = TVector.Sum([a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11]);
-        return sink == 42f ? 0 : Iterations * 12.0 * 2 * TVector.Lanes / seconds / 1e9;
-    }
-
-    private interface IFmaVector<TSelf> where TSelf : struct
-    {
-        static abstract int Lanes { get; }
-        static abstract TSelf Create(float value);
-        static abstract TSelf Fma(TSelf a, TSelf b, TSelf c);
-        static abstract float Sum(ReadOnlySpan<TSelf> vectors);
-    }
-
-    private readonly record struct Fma256(Vector256<float> V) : IFmaVector<Fma256>
-    {
-        public static int Lanes => 8;
-        public static Fma256 Create(float value) => new(Vector256.Create(value));
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Fma256 Fma(Fma256 a, Fma256 b, Fma256 c) => new(Vector256.FusedMultiplyAdd(a.V, b.V, c.V));
-        public static float Sum(ReadOnlySpan<Fma256> vectors) { float s = 0; foreach (var v in vectors) s += Vector256.Sum(v.V); return s; }
-    }
-
-    private readonly record struct Fma512(Vector512<float> V) : IFmaVector<Fma512>
-    {
-        public static int Lanes => 16;
-        public static Fma512 Create(float value) => new(Vector512.Create(value));
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Fma512 Fma(Fma512 a, Fma512 b, Fma512 c) => new(Vector512.FusedMultiplyAdd(a.V, b.V, c.V));
-        public static float Sum(ReadOnlySpan<Fma512> vectors) { float s = 0; foreach (var v in vectors) s += Vector512.Sum(v.V); return s; }
+        // Stored, the chains cannot be optimised away.
+        float* sink = stackalloc float[16];
+        TOps.Store(TOps.Add(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), TOps.Add(TOps.Add(TOps.Add(a4, a5), TOps.Add(a6, a7)), TOps.Add(TOps.Add(a8, a9), TOps.Add(a10, a11)))), sink);
+        return sink[0] == 42f ? 0 : Iterations * 12.0 * 2 * TOps.Count / seconds / 1e9;
     }
 
     private static void BuildAndCache(string name, string path)
