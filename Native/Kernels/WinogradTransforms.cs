@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace TrtEngine.Native.Kernels;
 
@@ -17,17 +18,6 @@ internal static unsafe class WinogradTransforms
 
     /// <summary>Transformed positions per tile: one GEMM each.</summary>
     public const int Positions = InputTile * InputTile;
-
-    // G, 6×3: the kernel transform.
-    private static readonly double[,] G =
-    {
-        { 1.0 / 4, 0, 0 },
-        { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
-        { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
-        { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
-        { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
-        { 0, 0, 1 },
-    };
 
     /// <summary>
     /// Bᵀ applied to 6 vectors at src + j·step, written as 6 vectors at dst + i·dstStep:
@@ -76,35 +66,62 @@ internal static unsafe class WinogradTransforms
     /// <summary>
     /// U[p][c, o] = (G·g·Gᵀ)[p] for g = w[o, c] (3×3) × factors[o] when factors is not null, computed in double and
     /// rounded once, then packed per position for the tactic. Deterministic, so a refit re-derives it bit for bit.
+    /// Eight output channels at a time, one double lane each: they are neighbours in a panel row, so every position
+    /// receives whole 8-float rows (channels past outC, in the last panel's padding, get zeros).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed)
     {
         int nr = tactic.Nr;
         long perPosition = GemmKernels.PackedLength(inChannels, outChannels, tactic);
-        for (int p = 0; p < Positions; p++)
-            new Span<float>(packed + p * perPosition, checked((int)perPosition)).Clear(); // the padding columns of the last panels
-        double* g = stackalloc double[9];
-        double* half = stackalloc double[InputTile * 3];
-        for (int o = 0; o < outChannels; o++)
-        {
-            float factor = factors == null ? 1f : factors[o];
-            float* column = packed + (nint)(o / nr) * nr * inChannels + o % nr;
+        if (outChannels % nr != 0)
+            for (int p = 0; p < Positions; p++)
+                new Span<float>(packed + p * perPosition + (nint)(outChannels / nr) * nr * inChannels, nr * inChannels).Clear(); // the last panel's padding
+        var g = stackalloc Vector256<double>[9];
+        var half = stackalloc Vector256<double>[InputTile * 3];
+        var u = stackalloc Vector256<double>[2 * Positions]; // channels o..o+3, then o+4..o+7
+        double* lanes = stackalloc double[8];
+        // Panel by panel, each row (input channel) whole before the next, so every position's rows fill in order.
+        for (int panel = 0; panel * nr < outChannels; panel++)
             for (int c = 0; c < inChannels; c++)
-            {
-                float* kernel = w + ((nint)o * inChannels + c) * 9;
-                // The same float product as the other folded forms, so the fold stays exact across refits.
-                for (int i = 0; i < 9; i++) g[i] = factors == null ? kernel[i] : kernel[i] * factor;
-                for (int a = 0; a < InputTile; a++)
-                    for (int j = 0; j < 3; j++)
-                        half[a * 3 + j] = G[a, 0] * g[j] + G[a, 1] * g[3 + j] + G[a, 2] * g[6 + j];
-                for (int a = 0; a < InputTile; a++)
-                    for (int b = 0; b < InputTile; b++)
+                for (int o0 = panel * nr; o0 < Math.Min(outChannels, (panel + 1) * nr); o0 += 8)
+                {
+                    for (int h = 0; h < 2; h++)
                     {
-                        double u = half[a * 3] * G[b, 0] + half[a * 3 + 1] * G[b, 1] + half[a * 3 + 2] * G[b, 2];
-                        column[(a * InputTile + b) * perPosition + (nint)c * nr] = (float)u;
+                        // The same float product as the other folded forms, so the fold stays exact across refits.
+                        for (int i = 0; i < 9; i++)
+                        {
+                            for (int l = 0; l < 4; l++)
+                            {
+                                int o = o0 + 4 * h + l;
+                                float tap = o < outChannels ? w[((nint)o * inChannels + c) * 9 + i] : 0;
+                                lanes[l] = factors == null || o >= outChannels ? tap : tap * factors[o];
+                            }
+                            g[i] = Vector256.Load(lanes);
+                        }
+                        for (int j = 0; j < 3; j++) KernelPass(g[j], g[3 + j], g[6 + j], half + j, 3);
+                        for (int a = 0; a < InputTile; a++) KernelPass(half[a * 3], half[a * 3 + 1], half[a * 3 + 2], u + h * Positions + a * InputTile, 1);
                     }
-            }
-        }
+                    float* row = packed + (nint)panel * nr * inChannels + (nint)c * nr + o0 % nr;
+                    for (int p = 0; p < Positions; p++)
+                        Vector256.Narrow(u[p], u[Positions + p]).Store(row + p * perPosition);
+                }
+    }
+
+    /// <summary>
+    /// G applied to 3 vectors, written as 6 vectors at u + i·step: [g0/4, −(g0 + g1 + g2)/6, −(g0 − g1 + g2)/6,
+    /// g0/24 + g1/12 + g2/6, g0/24 − g1/12 + g2/6, g2] (the kernel transform, in double).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KernelPass(Vector256<double> g0, Vector256<double> g1, Vector256<double> g2, Vector256<double>* u, int step)
+    {
+        var outer = g0 + g2;
+        var middle = g0 * (1.0 / 24) + g2 * (1.0 / 6);
+        u[0] = g0 * 0.25;
+        u[step] = (outer + g1) * (-1.0 / 6);
+        u[2 * step] = (outer - g1) * (-1.0 / 6);
+        u[3 * step] = middle + g1 * (1.0 / 12);
+        u[4 * step] = middle - g1 * (1.0 / 12);
+        u[5 * step] = g2;
     }
 }
