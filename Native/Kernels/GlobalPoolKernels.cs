@@ -24,41 +24,34 @@ public static unsafe class GlobalPoolKernels
     }
 
     /// <summary>
-    /// Channels-last: y[n, c] = mean (or max) over the pixels of x[n, pixel, c]; sums run in float, one vector of
-    /// channels at a time, as the blocked kernels of ONNX Runtime do.
+    /// Channels-last, one image: y[c] = mean (or max) over the pixels of x[pixel, c] for c in [c0, c1). The sums run in
+    /// float in pixel order, as the blocked kernels of ONNX Runtime do; y holds them while x streams by in memory order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ChannelsLast(PoolKind kind, float* x, float* y, int batch, int pixels, int channels)
+    public static void ChannelsLast(PoolKind kind, float* x, float* y, int pixels, int channels, int c0, int c1)
     {
         bool max = kind == PoolKind.Max;
-        float scale = pixels == 0 ? 0f : 1f / pixels;
-        for (int n = 0; n < batch; n++, x += (nint)pixels * channels, y += channels)
+        new Span<float>(y + c0, c1 - c0).Fill(max ? float.NegativeInfinity : 0f);
+        for (int p = 0; p < pixels; p++)
         {
-            int c = 0;
+            float* row = x + (nint)p * channels;
+            int c = c0;
             if (VectorMath.IsSupported)
-            {
-                for (; c + 8 <= channels; c += 8)
+                for (; c + 8 <= c1; c += 8)
                 {
-                    var acc = max ? Vector256.Create(float.NegativeInfinity) : Vector256<float>.Zero;
-                    for (int p = 0; p < pixels; p++)
-                    {
-                        var v = Avx.LoadVector256(x + (nint)p * channels + c);
-                        acc = max ? VectorMath.Max(acc, v) : acc + v;
-                    }
-                    Avx.Store(y + c, max ? acc : acc * Vector256.Create(scale));
+                    var v = Avx.LoadVector256(row + c);
+                    var acc = Avx.LoadVector256(y + c);
+                    Avx.Store(y + c, max ? VectorMath.Max(acc, v) : acc + v);
                 }
-            }
-            for (; c < channels; c++)
+            for (; c < c1; c++)
             {
-                float acc = max ? float.NegativeInfinity : 0f;
-                for (int p = 0; p < pixels; p++)
-                {
-                    float v = x[(nint)p * channels + c];
-                    acc = !max ? acc + v : float.IsNaN(v) || v > acc ? v : acc;
-                }
-                y[c] = max ? acc : acc * scale;
+                float v = row[c];
+                y[c] = !max ? y[c] + v : float.IsNaN(v) || v > y[c] ? v : y[c];
             }
         }
+        if (max) return;
+        float scale = pixels == 0 ? 0f : 1f / pixels;
+        for (int c = c0; c < c1; c++) y[c] *= scale;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
