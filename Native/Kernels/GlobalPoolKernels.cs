@@ -24,26 +24,26 @@ public static unsafe class GlobalPoolKernels
     }
 
     /// <summary>
-    /// Channels-last, one image: y[c] = mean (or max) over the pixels of x[pixel, c] for c in [c0, c1). The sums run in
-    /// float in pixel order, as the blocked kernels of ONNX Runtime do; y holds them while x streams by in memory order.
+    /// Channels-last, one image: y[c] = mean (or max) over the pixels of x[pixel, c]. The sums run in float in pixel
+    /// order, as the blocked kernels of ONNX Runtime do; y holds them while x streams by in memory order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ChannelsLast(PoolKind kind, float* x, float* y, int pixels, int channels, int c0, int c1)
+    public static void ChannelsLast(PoolKind kind, float* x, float* y, int pixels, int channels)
     {
         bool max = kind == PoolKind.Max;
-        new Span<float>(y + c0, c1 - c0).Fill(max ? float.NegativeInfinity : 0f);
+        new Span<float>(y, channels).Fill(max ? float.NegativeInfinity : 0f);
         for (int p = 0; p < pixels; p++)
         {
             float* row = x + (nint)p * channels;
-            int c = c0;
+            int c = 0;
             if (VectorMath.IsSupported)
-                for (; c + 8 <= c1; c += 8)
+                for (; c + 8 <= channels; c += 8)
                 {
                     var v = Avx.LoadVector256(row + c);
                     var acc = Avx.LoadVector256(y + c);
                     Avx.Store(y + c, max ? VectorMath.Max(acc, v) : acc + v);
                 }
-            for (; c < c1; c++)
+            for (; c < channels; c++)
             {
                 float v = row[c];
                 y[c] = !max ? y[c] + v : float.IsNaN(v) || v > y[c] ? v : y[c];
@@ -51,7 +51,7 @@ public static unsafe class GlobalPoolKernels
         }
         if (max) return;
         float scale = pixels == 0 ? 0f : 1f / pixels;
-        for (int c = c0; c < c1; c++) y[c] *= scale;
+        for (int c = 0; c < channels; c++) y[c] *= scale;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
