@@ -1,4 +1,5 @@
 using TrtEngine.Native.Layers;
+using TrtEngine.Native.Plan;
 
 namespace TrtEngine.Core.Tests.Operators;
 
@@ -67,6 +68,19 @@ public sealed class ChannelShuffleTests
         LeaveRegion(c, "s", "y");
         c.AssertMatchesOnnxRuntime();
         Assert.Single(c.Plan!.Layers, l => l is ChannelShuffleLayer { ChannelsLast: true, Inputs.Length: 1 });
+    }
+
+    [Fact]
+    public void A_plan_whose_shuffle_reads_a_weight_is_refused()
+    {
+        var c = new OperatorCase().Input("x", 1, 4, 3, 3).Weight("w", 8, 4, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w"], ["h"]);
+        Shuffle(c, "h", "s", 2, 8, 3, 3);
+        LeaveRegion(c, "s", "y");
+        c.AssertMatchesOnnxRuntime();
+        c.Plan!.Layers.OfType<ChannelShuffleLayer>().Single().Inputs = [ValueRef.Weight(0)];
+        var e = Assert.Throws<PlanFormatException>(() => PlanValidator.Validate(c.Plan!));
+        Assert.Contains("reads a weight", e.Message);
     }
 
     [Theory]
