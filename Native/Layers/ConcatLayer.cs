@@ -39,23 +39,23 @@ public sealed class ConcatLayer(string name, int axis, ValueRef[] inputs) : Laye
         return y;
     }
 
-    internal override object? CreateState(ExecutionFrame frame) => new ConcatJob(Inputs.Length);
-
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
-        var job = (ConcatJob)state!;
         int rank = frame.Shape(Output).Length;
         int axis = ChannelsLast ? 3 : Axis < 0 ? Axis + rank : Axis;
         Span<int> y = stackalloc int[rank], x = stackalloc int[rank];
         MemoryShape(frame.Shape(Output), y);
-        // Rows: the dims outside the axis; each input contributes its axis extent times the inner dims to a row.
-        long rows = Shapes.ElementCount(y[..axis]), inner = Shapes.ElementCount(y[(axis + 1)..]);
-        for (int i = 0; i < Inputs.Length; i++)
+        Span<nint> yStrides = stackalloc nint[rank];
+        Span<nint> xStrides = stackalloc nint[rank];
+        CopyKernels.ContiguousStrides(y, yStrides);
+        float* dst = frame.Pointer(Output);
+        foreach (var input in Inputs)
         {
-            MemoryShape(frame.Shape(Inputs[i]), x);
-            job.SetInput(i, frame.Pointer(Inputs[i]), (nint)(x[axis] * inner));
+            MemoryShape(frame.Shape(input), x);
+            CopyKernels.ContiguousStrides(x, xStrides);
+            CopyKernels.Strided(frame.Pointer(input), xStrides, dst, yStrides, x);
+            dst += x[axis] * yStrides[axis];
         }
-        job.Run(frame.Pointer(Output), checked((int)rows), frame.Pool);
     }
 
     /// <summary>The dims in memory order: [N, H, W, C] for a channels-last tensor.</summary>
