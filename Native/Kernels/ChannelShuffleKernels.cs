@@ -8,16 +8,15 @@ namespace TrtEngine.Native.Kernels;
 public static unsafe class ChannelShuffleKernels
 {
     /// <summary>
-    /// y[o, j·g + i, q] = sources[i][o · sourceStride + j · inner + q] for o in [o0, o1), j &lt; count, i &lt; g, q &lt; inner.
+    /// y[o, j·g + i, q] = sources[i][o · sourceStride + j · inner + q] for o &lt; outer, j &lt; count, i &lt; g, q &lt; inner.
     /// Channels-last memory is inner = 1 with one outer step per pixel; NCHW is inner = H·W with one outer step per image.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Interleave(ReadOnlySpan<nint> sources, nint sourceStride, float* y, nint o0, nint o1, int count, nint inner)
+    public static void Interleave(ReadOnlySpan<nint> sources, nint sourceStride, float* y, nint outer, int count, nint inner)
     {
         int groups = sources.Length;
         nint block = inner * sizeof(float);
-        y += o0 * groups * count * inner;
-        for (nint o = o0; o < o1; o++)
+        for (nint o = 0; o < outer; o++)
         {
             nint offset = o * sourceStride;
             if (inner > 1)

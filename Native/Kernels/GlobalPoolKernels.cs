@@ -24,34 +24,37 @@ public static unsafe class GlobalPoolKernels
     }
 
     /// <summary>
-    /// Channels-last, one image: y[c] = mean (or max) over the pixels of x[pixel, c]. The sums run in float in pixel
-    /// order, as the blocked kernels of ONNX Runtime do; y holds them while x streams by in memory order.
+    /// Channels-last: y[n, c] = mean (or max) over the pixels of x[n, pixel, c]. The sums run in float in pixel order,
+    /// as the blocked kernels of ONNX Runtime do; y holds them while x streams by in memory order (a pass over every
+    /// pixel for each vector of channels, as before, cost up to 4× as much once an image outgrew the cache).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ChannelsLast(PoolKind kind, float* x, float* y, int pixels, int channels)
+    public static void ChannelsLast(PoolKind kind, float* x, float* y, int batch, int pixels, int channels)
     {
         bool max = kind == PoolKind.Max;
-        new Span<float>(y, channels).Fill(max ? float.NegativeInfinity : 0f);
-        for (int p = 0; p < pixels; p++)
-        {
-            float* row = x + (nint)p * channels;
-            int c = 0;
-            if (VectorMath.IsSupported)
-                for (; c + 8 <= channels; c += 8)
-                {
-                    var v = Avx.LoadVector256(row + c);
-                    var acc = Avx.LoadVector256(y + c);
-                    Avx.Store(y + c, max ? VectorMath.Max(acc, v) : acc + v);
-                }
-            for (; c < channels; c++)
-            {
-                float v = row[c];
-                y[c] = !max ? y[c] + v : float.IsNaN(v) || v > y[c] ? v : y[c];
-            }
-        }
-        if (max) return;
         float scale = pixels == 0 ? 0f : 1f / pixels;
-        for (int c = 0; c < channels; c++) y[c] *= scale;
+        for (int n = 0; n < batch; n++, y += channels)
+        {
+            new Span<float>(y, channels).Fill(max ? float.NegativeInfinity : 0f);
+            for (int p = 0; p < pixels; p++, x += channels)
+            {
+                int c = 0;
+                if (VectorMath.IsSupported)
+                    for (; c + 8 <= channels; c += 8)
+                    {
+                        var v = Avx.LoadVector256(x + c);
+                        var acc = Avx.LoadVector256(y + c);
+                        Avx.Store(y + c, max ? VectorMath.Max(acc, v) : acc + v);
+                    }
+                for (; c < channels; c++)
+                {
+                    float v = x[c];
+                    y[c] = !max ? y[c] + v : float.IsNaN(v) || v > y[c] ? v : y[c];
+                }
+            }
+            if (!max)
+                for (int c = 0; c < channels; c++) y[c] *= scale;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

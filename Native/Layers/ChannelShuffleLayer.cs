@@ -53,23 +53,21 @@ public sealed class ChannelShuffleLayer : Layer
 
     private int GroupChannels(int[] x) => Inputs.Length == 1 ? x[1] / Groups : x[1];
 
-    internal override object? CreateState(ExecutionFrame frame) => new ChannelShuffleJob(Groups);
-
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
-        var job = (ChannelShuffleJob)state!;
         int[] x = frame.Shape(Inputs[0]);
-        int pixels = x[2] * x[3];
+        nint pixels = (nint)x[2] * x[3];
         // One channel's step in memory: the next float channels-last, the next plane in NCHW.
         nint channel = ChannelsLast ? 1 : pixels;
         int groupChannels = GroupChannels(x);
+        Span<nint> sources = stackalloc nint[Groups];
         for (int i = 0; i < Groups; i++)
         {
             float* group = Inputs.Length == 1 ? frame.Pointer(Inputs[0]) + i * groupChannels * channel : frame.Pointer(Inputs[i]);
-            job.Sources[i] = (nint)(group + Start * channel);
+            sources[i] = (nint)(group + Start * channel);
         }
         nint sourceStride = (Inputs.Length == 1 ? x[1] : groupChannels) * channel;
-        job.Run(sourceStride, frame.Pointer(Output), ChannelsLast ? x[0] * pixels : x[0], Count, ChannelsLast ? 1 : pixels, frame.Pool);
+        ChannelShuffleKernels.Interleave(sources, sourceStride, frame.Pointer(Output), ChannelsLast ? x[0] * pixels : x[0], Count, ChannelsLast ? 1 : pixels);
     }
 
     internal override void WriteParameters(PlanWriter writer)

@@ -55,7 +55,7 @@ public sealed class PoolLayer : Layer
     private (int Output, int PadBegin, int PadEnd) Size(int[] x, int d) =>
         WindowShape.Compute(x[2 + d], Kernel[d], Strides[d], Dilations[d], Pads[d], Pads[2 + d], AutoPad, CeilMode, $"Pool '{Name}'");
 
-    internal override object? CreateState(ExecutionFrame frame) => Global ? ChannelsLast ? new GlobalPoolJob() : null : ChannelsLast ? new ChannelsLastWindowJob() : new PoolJob();
+    internal override object? CreateState(ExecutionFrame frame) => ChannelsLast ? new ChannelsLastWindowJob() : new PoolJob();
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
@@ -63,7 +63,7 @@ public sealed class PoolLayer : Layer
         float* px = frame.Pointer(Inputs[0]), py = frame.Pointer(Output);
         if (Global && ChannelsLast)
         {
-            ((GlobalPoolJob)state!).RunChannelsLast(PoolKind, px, py, x[0], x[2] * x[3], x[1], frame.Pool);
+            GlobalPoolKernels.ChannelsLast(PoolKind, px, py, x[0], x[2] * x[3], x[1]);
             return;
         }
         if (Global)

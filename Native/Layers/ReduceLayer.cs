@@ -65,14 +65,12 @@ public sealed class ReduceLayer(string name, ValueRef x, ReduceKind reduction, l
         }
     }
 
-    internal override object? CreateState(ExecutionFrame frame) => ChannelsLast ? new GlobalPoolJob() : null;
-
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
         int[] x = frame.Shape(Inputs[0]);
         if (ChannelsLast)
         {
-            ((GlobalPoolJob)state!).RunChannelsLast(Reduction == ReduceKind.Max ? PoolKind.Max : PoolKind.Average, frame.Pointer(Inputs[0]), frame.Pointer(Output), x[0], x[2] * x[3], x[1], frame.Pool);
+            GlobalPoolKernels.ChannelsLast(Reduction == ReduceKind.Max ? PoolKind.Max : PoolKind.Average, frame.Pointer(Inputs[0]), frame.Pointer(Output), x[0], x[2] * x[3], x[1]);
             return;
         }
         int rank = x.Length;

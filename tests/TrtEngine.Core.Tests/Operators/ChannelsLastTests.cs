@@ -184,10 +184,10 @@ public sealed class ChannelsLastTests
     }
 
     [Fact]
-    public void Pools_elementwise_and_shuffle_split_over_threads_give_the_same_outputs()
+    public void Squeeze_excitation_shuffle_and_head_give_the_same_outputs_at_every_thread_count()
     {
-        // Squeeze-excitation, a concat, a channel shuffle and a mean over H and W, large enough (over 64K values) for
-        // the gate's multiply, the shuffle and the batch of pools to be shared out over the threads.
+        // Squeeze-excitation, a concat, a channel shuffle and a mean over H and W between convolutions that share
+        // their work out over the threads.
         var c = new OperatorCase().Input("x", 2, 24, 30, 30).Weight("w1", 48, 24, 3, 3).Weight("w2", 24, 48, 1, 1).Weight("w3", 24, 48, 1, 1);
         c.Model.AddNode("Conv", ["x", "w1"], ["a"], ("pads", new long[] { 1, 1, 1, 1 }));
         c.Model.AddNode("GlobalAveragePool", ["a"], ["g"]);
