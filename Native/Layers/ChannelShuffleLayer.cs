@@ -48,7 +48,9 @@ public sealed class ChannelShuffleLayer : Layer
             throw new ShapeException($"ChannelShuffle '{Name}': {x[1]} channels do not split into {Groups} groups.");
         if (Start + (long)Count > GroupChannels(x))
             throw new ShapeException($"ChannelShuffle '{Name}': channels {Start} to {Start + (long)Count - 1} are outside groups of {GroupChannels(x)}.");
-        return [x[0], Groups * Count, x[2], x[3]];
+        long channels = (long)Groups * Count;
+        if (channels > int.MaxValue) throw new ShapeException($"ChannelShuffle '{Name}': {Groups} × {Count} channels are too many.");
+        return [x[0], (int)channels, x[2], x[3]];
     }
 
     private int GroupChannels(int[] x) => Inputs.Length == 1 ? x[1] / Groups : x[1];
