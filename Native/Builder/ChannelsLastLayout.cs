@@ -6,7 +6,8 @@ namespace TrtEngine.Native.Builder;
 
 /// <summary>
 /// Chooses the memory layout of 4-D activations: convolutions with a channels-last kernel start a channels-last
-/// (NHWC) region, which pools, activations, same-shape elementwise layers and channel concats extend. A reformat
+/// (NHWC) region, which pools, activations, same-shape elementwise layers, channel concats, channel shuffles and 4-D
+/// slices extend; a mean or max over H and W ends it without a reformat. A reformat
 /// layer is inserted only where a tensor crosses the region's edge (network inputs, Flatten/Reshape/Gemm and other
 /// layers without a channels-last form); network outputs always stay NCHW. Tensor shapes stay logical NCHW.
 /// </summary>
@@ -49,8 +50,12 @@ internal static class ChannelsLastLayout
                 case PoolLayer pool: pool.ChannelsLast = run; break;
                 case ConcatLayer concat: concat.ChannelsLast = run; break;
                 case ElementwiseLayer elementwise: elementwise.ChannelsLast = run; break;
+                case ChannelShuffleLayer shuffle: shuffle.ChannelsLast = run; break;
+                case SliceLayer slice: slice.ChannelsLast = run; break;
+                case ReduceLayer reduce: reduce.ChannelsLast = run; break;
             }
-            if (run) channelsLast.Add(layer.Output);
+            // A reduce over H and W leaves per-channel values, the same memory in either layout.
+            if (run && layer is not ReduceLayer) channelsLast.Add(layer.Output);
             result.Add(layer);
         }
         return result;
@@ -70,6 +75,9 @@ internal static class ChannelsLastLayout
             ElementwiseLayer op => tensors[op.Output].Dims is { Length: 4 } y && AnyChannelsLast() &&
                                    op.Inputs.All(v => (Is4D(v) && SameShape(tensors[v.Index].Dims, y)) || IsPerChannel(v.IsWeight ? network.Weights[v.Index].Shape : tensors[v.Index].Dims)),
             ConcatLayer concat => concat.Axis is 1 or -3 && concat.Inputs.All(Is4D) && AnyChannelsLast(),
+            ChannelShuffleLayer => AnyChannelsLast(),
+            SliceLayer slice => Is4D(slice.Inputs[0]) && channelsLast.Contains(slice.Inputs[0].Index),
+            ReduceLayer reduce => Is4D(reduce.Inputs[0]) && channelsLast.Contains(reduce.Inputs[0].Index) && reduce.IsSpatialPool(4),
             _ => false,
         };
     }

@@ -29,6 +29,7 @@ public static class EngineBuilder
         layers = SiluFusion.Run(layers, outputs);
         layers = BatchNormFolding.Run(layers, outputs);
         layers = EpilogueFusion.Run(layers, network, outputs);
+        layers = ChannelShuffleFusion.Run(layers, network);
         layers = RemoveDeadLayers(layers, outputs);
         var tensorList = network.Tensors.ToList();
         if (config.ChannelsLast) layers = ChannelsLastLayout.Run(layers, network, tensorList, outputs);

@@ -20,4 +20,5 @@ public enum LayerKind : byte
     Reduce = 15,
     ConvTranspose = 16,
     Reformat = 17,
+    ChannelShuffle = 18,
 }

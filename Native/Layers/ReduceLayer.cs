@@ -8,7 +8,8 @@ namespace TrtEngine.Native.Layers;
 
 /// <summary>
 /// ReduceMean, ReduceSum and ReduceMax over constant axes (negative allowed). No axes reduces every axis,
-/// unless <see cref="NoopWithEmptyAxes"/> (opset 18), which makes the layer a copy.
+/// unless <see cref="NoopWithEmptyAxes"/> (opset 18), which makes the layer a copy. A channels-last reduce is a mean
+/// or max over H and W of a 4-D channels-last tensor (a global pool); its per-channel output is the same in either layout.
 /// </summary>
 public sealed class ReduceLayer(string name, ValueRef x, ReduceKind reduction, long[] axes, bool keepDims, bool noopWithEmptyAxes) : Layer(name, [x])
 {
@@ -18,10 +19,23 @@ public sealed class ReduceLayer(string name, ValueRef x, ReduceKind reduction, l
     public bool KeepDims { get; } = keepDims;
     public bool NoopWithEmptyAxes { get; } = noopWithEmptyAxes;
 
+    /// <summary>The input is held channels-last; the builder decides, for a mean or max over H and W only.</summary>
+    public bool ChannelsLast { get; internal set; }
+
+    /// <summary>Whether this is a mean or max over exactly the H and W of a 4-D input: a global pool.</summary>
+    public bool IsSpatialPool(int rank)
+    {
+        if (rank != 4 || Reduction == ReduceKind.Sum || Axes.Length != 2) return false;
+        Span<bool> reduced = stackalloc bool[rank];
+        ReducedAxes(rank, reduced);
+        return reduced is [false, false, true, true];
+    }
+
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
     {
         int[] x = inputShapes[0];
         if (x.Length > CopyKernels.MaxRank) throw new ShapeException($"Reduce '{Name}': rank {x.Length} is above {CopyKernels.MaxRank}.");
+        if (ChannelsLast && !IsSpatialPool(x.Length)) throw new ShapeException($"Reduce '{Name}': a channels-last reduce is a mean or max over H and W of a 4-D input, not {Shapes.Format(x)}.");
         Span<bool> reduced = stackalloc bool[x.Length];
         ReducedAxes(x.Length, reduced);
         var y = new List<int>();
@@ -54,6 +68,11 @@ public sealed class ReduceLayer(string name, ValueRef x, ReduceKind reduction, l
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
         int[] x = frame.Shape(Inputs[0]);
+        if (ChannelsLast)
+        {
+            GlobalPoolKernels.ChannelsLast(Reduction == ReduceKind.Max ? PoolKind.Max : PoolKind.Average, frame.Pointer(Inputs[0]), frame.Pointer(Output), x[0], x[2] * x[3], x[1]);
+            return;
+        }
         int rank = x.Length;
         Span<bool> reduced = stackalloc bool[rank];
         ReducedAxes(rank, reduced);
@@ -140,8 +159,9 @@ public sealed class ReduceLayer(string name, ValueRef x, ReduceKind reduction, l
         writer.Write(Axes);
         writer.Write(KeepDims);
         writer.Write(NoopWithEmptyAxes);
+        writer.Write(ChannelsLast);
     }
 
     internal static ReduceLayer Read(string name, ValueRef[] inputs, PlanReader reader) =>
-        new(name, inputs[0], reader.ReadEnum<ReduceKind>(), reader.ReadInt64Array(), reader.ReadBool(), reader.ReadBool());
+        new(name, inputs[0], reader.ReadEnum<ReduceKind>(), reader.ReadInt64Array(), reader.ReadBool(), reader.ReadBool()) { ChannelsLast = reader.ReadBool() };
 }

@@ -7,7 +7,8 @@ namespace TrtEngine.Native.Layers;
 
 /// <summary>
 /// ONNX Slice with constant starts, ends, axes and steps: negative indices count from the end, out-of-range
-/// indices clamp, negative steps walk backwards. Axes may be negative; each axis at most once.
+/// indices clamp, negative steps walk backwards. Axes may be negative; each axis at most once. A channels-last
+/// slice reads and writes 4-D channels-last tensors.
 /// </summary>
 public sealed class SliceLayer : Layer
 {
@@ -27,10 +28,14 @@ public sealed class SliceLayer : Layer
     public long[] Axes { get; }
     public long[] Steps { get; }
 
+    /// <summary>Input and output are 4-D and held channels-last; the builder decides.</summary>
+    public bool ChannelsLast { get; internal set; }
+
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
     {
         int[] x = inputShapes[0];
         if (x.Length > CopyKernels.MaxRank) throw new ShapeException($"Slice '{Name}': rank {x.Length} is above {CopyKernels.MaxRank}.");
+        if (ChannelsLast && x.Length != 4) throw new ShapeException($"Slice '{Name}': a channels-last input must be 4-D, not {Shapes.Format(x)}.");
         int[] y = (int[])x.Clone();
         var seen = new bool[x.Length];
         for (int i = 0; i < Axes.Length; i++)
@@ -39,7 +44,7 @@ public sealed class SliceLayer : Layer
             if (seen[axis]) throw new ShapeException($"Slice '{Name}': axis {Axes[i]} is given twice.");
             seen[axis] = true;
             if (Steps[i] is 0 or long.MinValue) throw new ShapeException($"Slice '{Name}': step {Steps[i]} is invalid.");
-            if (x[axis] >= 0) y[axis] = (int)Resolve(i, x[axis]).Count;
+            if (x[axis] >= 0) y[axis] = (int)Range(i, x[axis]).Count;
         }
         return y;
     }
@@ -52,7 +57,7 @@ public sealed class SliceLayer : Layer
     }
 
     /// <summary>The first index and element count along entry <paramref name="i"/>'s axis of length <paramref name="dim"/>.</summary>
-    private (long Start, long Count) Resolve(int i, int dim)
+    internal (long Start, long Count) Range(int i, int dim)
     {
         long step = Steps[i];
         long start = Starts[i] < 0 ? Starts[i] + dim : Starts[i];
@@ -70,19 +75,23 @@ public sealed class SliceLayer : Layer
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
-        int[] x = frame.Shape(Inputs[0]);
-        Span<nint> strides = stackalloc nint[x.Length];
-        CopyKernels.ContiguousStrides(x, strides);
-        float* src = frame.Pointer(Inputs[0]);
-        int[] y = frame.Shape(Output);
+        int[] x = frame.Shape(Inputs[0]), y = frame.Shape(Output);
         if (Shapes.ElementCount(y) == 0) return;
+        // Dims in memory order, so the copy's innermost run is contiguous: [N, H, W, C] for a channels-last tensor.
+        Span<int> order = stackalloc int[x.Length], memoryX = stackalloc int[x.Length], memoryY = stackalloc int[x.Length];
+        for (int d = 0; d < order.Length; d++) order[d] = d;
+        if (ChannelsLast) (order[1], order[2], order[3]) = (2, 3, 1);
+        for (int k = 0; k < order.Length; k++) (memoryX[k], memoryY[k]) = (x[order[k]], y[order[k]]);
+        Span<nint> strides = stackalloc nint[x.Length];
+        CopyKernels.ContiguousStrides(memoryX, strides);
+        float* src = frame.Pointer(Inputs[0]);
         for (int i = 0; i < Axes.Length; i++)
         {
-            int axis = Axis(i, x.Length);
-            src += Resolve(i, x[axis]).Start * strides[axis];
-            strides[axis] *= (nint)Steps[i];
+            int k = order.IndexOf(Axis(i, x.Length));
+            src += Range(i, memoryX[k]).Start * strides[k];
+            strides[k] *= (nint)Steps[i];
         }
-        CopyKernels.Strided(src, strides, frame.Pointer(Output), default, y);
+        CopyKernels.Strided(src, strides, frame.Pointer(Output), default, memoryY);
     }
 
     internal override void WriteParameters(PlanWriter writer)
@@ -91,6 +100,7 @@ public sealed class SliceLayer : Layer
         writer.Write(Ends);
         writer.Write(Axes);
         writer.Write(Steps);
+        writer.Write(ChannelsLast);
     }
 
     internal static SliceLayer Read(string name, ValueRef[] inputs, PlanReader reader)
@@ -98,6 +108,6 @@ public sealed class SliceLayer : Layer
         long[] starts = reader.ReadInt64Array(), ends = reader.ReadInt64Array(), axes = reader.ReadInt64Array(), steps = reader.ReadInt64Array();
         if (ends.Length != starts.Length || axes.Length != starts.Length || steps.Length != starts.Length)
             throw new PlanFormatException($"The plan is corrupt: Slice '{name}' has mismatched parameter lengths.");
-        return new SliceLayer(name, inputs[0], starts, ends, axes, steps);
+        return new SliceLayer(name, inputs[0], starts, ends, axes, steps) { ChannelsLast = reader.ReadBool() };
     }
 }

@@ -228,7 +228,7 @@ internal static class PlanSerializer
             LayerKind.MatMul or LayerKind.Elementwise => 2,
             LayerKind.Conv => 4,
             LayerKind.BatchNorm => 5,
-            LayerKind.Concat => Math.Max(1, inputs.Length),
+            LayerKind.Concat or LayerKind.ChannelShuffle => Math.Max(1, inputs.Length),
             _ => 1,
         };
         if (inputs.Length != arity) throw new PlanFormatException($"The plan is corrupt: layer '{name}' ({kind}) has {inputs.Length} inputs, expected {arity}.");
@@ -251,6 +251,7 @@ internal static class PlanSerializer
             LayerKind.Reduce => ReduceLayer.Read(name, inputs, r),
             LayerKind.ConvTranspose => ConvTransposeLayer.Read(name, inputs, r),
             LayerKind.Reformat => ReformatLayer.Read(name, inputs, r),
+            LayerKind.ChannelShuffle => ChannelShuffleLayer.Read(name, inputs, r),
             _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
         };
         layer.Origins = origins;

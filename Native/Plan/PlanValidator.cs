@@ -44,6 +44,7 @@ internal static class PlanValidator
             defined[layer.Output] = true;
             if (layer is GemmLayer gemm) ValidateGemm(plan, gemm);
             if (layer is ConvLayer conv) ValidateConv(plan, conv);
+            if (layer is ChannelShuffleLayer shuffle) Check(shuffle.Inputs.All(v => !v.IsWeight), $"ChannelShuffle layer '{shuffle.Name}' reads a weight");
         }
         foreach (int o in plan.Outputs) Check(o >= 0 && o < tensors && defined[o], $"output tensor {o} is never computed");
     }

@@ -149,12 +149,20 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Conv", ["b", "w3"], ["d"]);
         c.Model.AddNode("MaxPool", ["d"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
         LeaveRegion(c, "p", "y");
+        AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(9, 2 * 24 * 30 * 30), [ConvAlgorithm.Winograd, ConvAlgorithm.Depthwise, ConvAlgorithm.PointwiseGemm]);
+    }
+
+    /// <summary>
+    /// Builds the case's model for 1, 2 and 3 threads: its convolutions must run <paramref name="algorithms"/> and the
+    /// outputs on <paramref name="x"/> must be identical.
+    /// </summary>
+    private static void AssertSameAtEveryThreadCount(OperatorCase c, float[] x, ConvAlgorithm[] algorithms)
+    {
         var model = OnnxModel.Parse(c.Model.ToBytes(), null);
-        float[] x = ErrorMetrics.RandomValues(9, 2 * 24 * 30 * 30);
         float[] Run(int threads)
         {
             var engine = EngineBuilder.Build(OnnxImporter.Import(model, "m"), new BuilderConfig { Threads = threads, ForceTactic = "avx512_mr12_nr32" });
-            Assert.Equal([ConvAlgorithm.Winograd, ConvAlgorithm.Depthwise, ConvAlgorithm.PointwiseGemm], engine.Plan.Layers.OfType<ConvLayer>().Select(l => l.Algorithm));
+            Assert.Equal(algorithms, engine.Plan.Layers.OfType<ConvLayer>().Select(l => l.Algorithm));
             var context = engine.CreateExecutionContext();
             var y = new float[context.GetOutputShape(0).Aggregate(1, (a, d) => a * d)];
             context.Execute([x], [y]);
@@ -163,6 +171,45 @@ public sealed class ChannelsLastTests
         float[] one = Run(1);
         Assert.Equal(one, Run(2));
         Assert.Equal(one, Run(3));
+    }
+
+    [Theory]
+    [InlineData("ReduceMean", 0L)]
+    [InlineData("ReduceMean", 1L)]
+    [InlineData("ReduceMax", 0L)]
+    public void Reduce_over_h_and_w_ends_the_region_without_a_reformat(string op, long keepDims)
+    {
+        // ShuffleNet's head: a mean over H and W of the last convolution, then the classifier.
+        var c = new OperatorCase().Input("x", 2, 5, 7, 6).Weight("w", 21, 5, 3, 3);
+        c.Model.AddNode("Conv", ["x", "w"], ["h"]);
+        c.Model.AddNode(op, ["h"], ["r"], ("axes", new long[] { 2, 3 }), ("keepdims", keepDims));
+        LeaveRegion(c, "r", "y").AssertMatchesOnnxRuntime();
+        Assert.Contains(c.Plan!.Layers, l => l is ReduceLayer { ChannelsLast: true });
+        Assert.Single(c.Plan!.Layers, l => l is ReformatLayer); // at the input only
+    }
+
+    [Fact]
+    public void Squeeze_excitation_shuffle_and_head_give_the_same_outputs_at_every_thread_count()
+    {
+        // Squeeze-excitation, a concat, a channel shuffle and a mean over H and W between convolutions that share
+        // their work out over the threads.
+        var c = new OperatorCase().Input("x", 2, 24, 30, 30).Weight("w1", 48, 24, 3, 3).Weight("w2", 24, 48, 1, 1).Weight("w3", 24, 48, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w1"], ["a"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("GlobalAveragePool", ["a"], ["g"]);
+        c.Model.AddNode("Sigmoid", ["g"], ["s"]);
+        c.Model.AddNode("Mul", ["a", "s"], ["m"]);
+        c.Model.AddNode("Conv", ["m", "w2"], ["e1"]);
+        c.Model.AddNode("Conv", ["m", "w3"], ["e3"]);
+        c.Model.AddNode("Concat", ["e1", "e3"], ["cat"], ("axis", 1L));
+        c.Model.AddInitializer("split", new long[] { -1, 3, 16, 30, 30 }, [5]);
+        c.Model.AddInitializer("back", new long[] { -1, 48, 30, 30 }, [4]);
+        c.Model.AddNode("Reshape", ["cat", "split"], ["sr"]);
+        c.Model.AddNode("Transpose", ["sr"], ["st"], ("perm", new long[] { 0, 2, 1, 3, 4 }));
+        c.Model.AddNode("Reshape", ["st", "back"], ["sh"]);
+        c.Model.AddNode("ReduceMean", ["sh"], ["r"], ("axes", new long[] { 2, 3 }), ("keepdims", 0L));
+        LeaveRegion(c, "r", "y").AssertMatchesOnnxRuntime();
+        Assert.Contains(c.Plan!.Layers, l => l is ChannelShuffleLayer { ChannelsLast: true });
+        AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(9, 2 * 24 * 30 * 30), [ConvAlgorithm.Winograd, ConvAlgorithm.PointwiseGemm, ConvAlgorithm.PointwiseGemm]);
     }
 
     [Fact]
