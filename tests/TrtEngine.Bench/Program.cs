@@ -1,12 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Refit;
-using TrtEngine.Native.Kernels;
 using TrtEngine.Testing.Fixtures;
 using TrtEngine.Testing.Metrics;
 
@@ -69,10 +66,6 @@ public static class Program
             Console.WriteLine("Where TrtEngine spends its time at batch 1 (share of layer time by layer type):");
             Console.WriteLine();
             foreach (var model in models) Profile(model.Name, model.Path, model.Sample);
-            var (peakOne, peakAll, bits) = FmaPeak();
-            Console.WriteLine();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"FMA peak of this machine, measured ({bits}-bit fused multiply-adds, independent chains): {peakOne:F0} GFLOP/s on one thread, {peakAll:F0} on {Environment.ProcessorCount}."));
             if (latencyOnly)
             {
                 Directory.Delete(seeded, recursive: true);
@@ -176,48 +169,6 @@ public static class Program
             default:
                 return 0;
         }
-    }
-
-    /// <summary>
-    /// This machine's arithmetic peak, measured: independent fused multiply-adds on the widest vectors the runtime
-    /// accelerates, on one thread and on every core at once (GFLOP/s, the best of three runs).
-    /// </summary>
-    private static (double One, double All, int Bits) FmaPeak()
-    {
-        Func<double> run = GemmMicroKernels.WideSupported ? Fmas<Vector512<float>, Float512> : Fmas<Vector256<float>, Float256>;
-        double one = Enumerable.Range(0, 3).Max(_ => run());
-        double all = Enumerable.Range(0, 3).Max(_ =>
-        {
-            var each = new double[Environment.ProcessorCount];
-            Parallel.For(0, each.Length, new ParallelOptions { MaxDegreeOfParallelism = each.Length }, t => each[t] = run());
-            return each.Sum();
-        });
-        return (one, all, GemmMicroKernels.WideSupported ? 512 : 256);
-    }
-
-    /// <summary>
-    /// GFLOP/s of twelve independent chains of fused multiply-adds (enough to cover the FMA latency on two pipes), with
-    /// the vector operations the kernels use.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe double Fmas<TVector, TOps>() where TVector : struct where TOps : struct, IFloatVector<TVector>
-    {
-        const int Iterations = 20_000_000;
-        float* ones = stackalloc float[16] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
-        TVector a0 = TOps.Load(ones), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0, c = a0;
-        const float m = 0.999999f;
-        long start = Stopwatch.GetTimestamp();
-        for (int i = 0; i < Iterations; i++)
-        {
-            a0 = TOps.MultiplyAdd(a0, m, c); a1 = TOps.MultiplyAdd(a1, m, c); a2 = TOps.MultiplyAdd(a2, m, c); a3 = TOps.MultiplyAdd(a3, m, c);
-            a4 = TOps.MultiplyAdd(a4, m, c); a5 = TOps.MultiplyAdd(a5, m, c); a6 = TOps.MultiplyAdd(a6, m, c); a7 = TOps.MultiplyAdd(a7, m, c);
-            a8 = TOps.MultiplyAdd(a8, m, c); a9 = TOps.MultiplyAdd(a9, m, c); a10 = TOps.MultiplyAdd(a10, m, c); a11 = TOps.MultiplyAdd(a11, m, c);
-        }
-        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        // Stored, the chains cannot be optimised away.
-        float* sink = stackalloc float[16];
-        TOps.Store(TOps.Add(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), TOps.Add(TOps.Add(TOps.Add(a4, a5), TOps.Add(a6, a7)), TOps.Add(TOps.Add(a8, a9), TOps.Add(a10, a11)))), sink);
-        return sink[0] == 42f ? 0 : Iterations * 12.0 * 2 * TOps.Count / seconds / 1e9;
     }
 
     private static void BuildAndCache(string name, string path)
