@@ -80,25 +80,29 @@ internal static unsafe class WinogradTransforms
         var g = stackalloc Vector256<double>[9];
         var half = stackalloc Vector256<double>[InputTile * 3];
         var u = stackalloc Vector256<double>[2 * Positions]; // channels o..o+3, then o+4..o+7
-        double* lanes = stackalloc double[8];
+        float** taps = stackalloc float*[8];
+        float* scale = stackalloc float[8];
+        float* zeros = stackalloc float[9];
+        new Span<float>(zeros, 9).Clear();
         // Panel by panel, each row (input channel) whole before the next, so every position's rows fill in order.
         for (int panel = 0; panel * nr < outChannels; panel++)
             for (int c = 0; c < inChannels; c++)
                 for (int o0 = panel * nr; o0 < Math.Min(outChannels, (panel + 1) * nr); o0 += 8)
                 {
+                    // Channels past outC read zeros: their lanes land in the last panel's padding.
+                    for (int l = 0; l < 8; l++)
+                    {
+                        bool real = o0 + l < outChannels;
+                        taps[l] = real ? w + ((nint)(o0 + l) * inChannels + c) * 9 : zeros;
+                        scale[l] = real && factors != null ? factors[o0 + l] : 1f;
+                    }
                     for (int h = 0; h < 2; h++)
                     {
-                        // The same float product as the other folded forms, so the fold stays exact across refits.
+                        float** lane = taps + 4 * h;
+                        float* f = scale + 4 * h;
+                        // The same float product as the other folded forms (× 1 is exact), so the fold stays exact across refits.
                         for (int i = 0; i < 9; i++)
-                        {
-                            for (int l = 0; l < 4; l++)
-                            {
-                                int o = o0 + 4 * h + l;
-                                float tap = o < outChannels ? w[((nint)o * inChannels + c) * 9 + i] : 0;
-                                lanes[l] = factors == null || o >= outChannels ? tap : tap * factors[o];
-                            }
-                            g[i] = Vector256.Load(lanes);
-                        }
+                            g[i] = Vector256.Create(lane[0][i] * f[0], lane[1][i] * f[1], lane[2][i] * f[2], lane[3][i] * f[3]);
                         for (int j = 0; j < 3; j++) KernelPass(g[j], g[3 + j], g[6 + j], half + j, 3);
                         for (int a = 0; a < InputTile; a++) KernelPass(half[a * 3], half[a * 3 + 1], half[a * 3 + 2], u + h * Positions + a * InputTile, 1);
                     }
