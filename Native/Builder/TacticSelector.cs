@@ -23,18 +23,14 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
             $"gemm m={m} k={gemm.K} n={gemm.N} transA={gemm.TransA} bias={!gemm.Bias.IsNone} act={gemm.Activation.Kind}");
         var random = new Random(12345);
         float[] a = RandomPinned(random, (long)m * gemm.K);
-        float[] b = RandomPinned(random, (long)gemm.K * gemm.N);
+        // The values do not matter to the timing: random ones of the longest packed length serve every tactic.
+        float[] packed = RandomPinned(random, SupportedTactics.Max(t => GemmKernels.PackedLength(gemm.K, gemm.N, t)));
         float[] bias = RandomPinned(random, gemm.N);
         float[] y = GC.AllocateUninitializedArray<float>(checked(m * gemm.N), pinned: true);
         var job = new GemmJob();
-        return Choose(signature, SupportedTactics, t => t.Name, tactic =>
-        {
-            float[] packed = GC.AllocateUninitializedArray<float>(GemmKernels.PackedLength(gemm.K, gemm.N, tactic), pinned: true);
-            GemmKernels.PackB(ExecutionFrame.AddressOf(b), gemm.K, gemm.N, false, 1f, tactic, ExecutionFrame.AddressOf(packed));
-            // Pointers are taken inside the action, so the closure keeps every array alive while it is timed.
-            return () => job.Run(tactic, ExecutionFrame.AddressOf(a), m, gemm.K, gemm.TransA, ExecutionFrame.AddressOf(packed), gemm.N,
-                gemm.Bias.IsNone ? null : ExecutionFrame.AddressOf(bias), gemm.Activation, ExecutionFrame.AddressOf(y), pool);
-        }, cancel);
+        // Pointers are taken inside the action, so the closure keeps every array alive while it is timed.
+        return Choose(signature, SupportedTactics, t => t.Name, tactic => () => job.Run(tactic, ExecutionFrame.AddressOf(a), m, gemm.K, gemm.TransA,
+            ExecutionFrame.AddressOf(packed), gemm.N, gemm.Bias.IsNone ? null : ExecutionFrame.AddressOf(bias), gemm.Activation, ExecutionFrame.AddressOf(y), pool), cancel);
     }
 
     /// <summary>
@@ -77,26 +73,31 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         probe.Inputs = [X, W, Bias, conv.Residual.IsNone ? ValueRef.None : Residual];
         probe.Output = Out.Index;
         var state = probe.CreateState(frame);
-        float[]? workspace = null;
-        Action Prepare((ConvAlgorithm Algorithm, GemmTactic Tactic) candidate)
+        // One workspace of the longest length any candidate needs; each run sets the probe to its candidate, so runs of
+        // different candidates can take turns.
+        long workspaceLength = candidates.Max(c =>
         {
-            probe.Algorithm = candidate.Algorithm;
-            probe.TacticId = candidate.Tactic.Id;
-            long length = probe.WorkspaceLength(frame);
-            if (workspace is null || workspace.LongLength < length) workspace = GC.AllocateUninitializedArray<float>(checked((int)Math.Max(1, length)), pinned: true);
+            (probe.Algorithm, probe.TacticId) = (c.Algorithm, c.Tactic.Id);
+            return probe.WorkspaceLength(frame);
+        });
+        float[] workspace = GC.AllocateUninitializedArray<float>(checked((int)Math.Max(1, workspaceLength)), pinned: true);
+        Action Prepare((ConvAlgorithm Algorithm, GemmTactic Tactic) candidate) => () =>
+        {
+            (probe.Algorithm, probe.TacticId) = (candidate.Algorithm, candidate.Tactic.Id);
             frame.Workspace = ExecutionFrame.AddressOf(workspace);
-            return () => probe.Execute(frame, state);
-        }
+            probe.Execute(frame, state);
+        };
         // Levels 1–2 screen the algorithms, each with its heuristic tactic, then time every tactic of the faster one only.
         IReadOnlyList<(ConvAlgorithm Algorithm, GemmTactic Tactic)> Shortlist()
         {
             if (algorithms.Count == 1 || config.OptimizationLevel > 2) return candidates;
-            var fastest = algorithms.MinBy(a =>
+            var screened = algorithms.Select(a =>
             {
-                cancel.ThrowIfCancellationRequested();
                 probe.Algorithm = a;
-                return Measure(Prepare((a, probe.HeuristicTactic(x, w))));
-            });
+                return (Algorithm: a, Tactic: probe.HeuristicTactic(x, w));
+            }).ToArray();
+            double[] times = Measure(screened.Select(Prepare).ToArray(), cancel);
+            var fastest = screened[Array.IndexOf(times, times.Min())].Algorithm;
             return candidates.Where(c => c.Algorithm == fastest).ToArray();
         }
         var choice = Choose(signature, candidates, c => $"{c.Algorithm}:{c.Tactic.Name}", Prepare, cancel, Shortlist);
@@ -133,34 +134,37 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
             foreach (var candidate in candidates)
                 if (name(candidate) == cachedName) return (candidate, cached, false);
         if (shortlist is not null) candidates = shortlist();
-        T best = candidates[0];
-        double bestTime = double.MaxValue;
-        foreach (var candidate in candidates)
-        {
-            cancel.ThrowIfCancellationRequested();
-            double time = Measure(prepare(candidate));
-            if (time < bestTime) (best, bestTime) = (candidate, time);
-        }
-        cache?.Set(signature, name(best), bestTime);
-        return (best, bestTime, true);
+        double[] times = Measure(candidates.Select(prepare).ToArray(), cancel);
+        int best = Array.IndexOf(times, times.Min());
+        cache?.Set(signature, name(candidates[best]), times[best]);
+        return (candidates[best], times[best], true);
     }
 
-    /// <summary>Best of several timed runs after a warm-up; more runs and a longer minimum at higher levels.</summary>
-    private double Measure(Action run)
+    /// <summary>
+    /// The best of several timed runs of each candidate after a warm-up, the candidates taking turns run by run: a
+    /// burst of load from elsewhere then falls on all of them, not on whichever was being timed. More runs and a longer
+    /// minimum at higher levels.
+    /// </summary>
+    private double[] Measure(IReadOnlyList<Action> runs, CancellationToken cancel)
     {
-        run();
+        foreach (var run in runs) run();
         int level = config.OptimizationLevel;
-        int runs = 2 + 2 * level;
+        int rounds = 2 + 2 * level;
         double minimumTotal = 0.5e-3 * level;
-        double best = double.MaxValue, total = 0;
-        for (int i = 0; i < runs || total < minimumTotal; i++)
+        var best = new double[runs.Count];
+        var total = new double[runs.Count];
+        Array.Fill(best, double.MaxValue);
+        for (int round = 0; round < rounds || (total.Min() < minimumTotal && round <= 1000); round++)
         {
-            long start = Stopwatch.GetTimestamp();
-            run();
-            double us = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-            best = Math.Min(best, us);
-            total += us * 1e-6;
-            if (i > 1000) break;
+            cancel.ThrowIfCancellationRequested();
+            for (int c = 0; c < runs.Count; c++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                runs[c]();
+                double us = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                best[c] = Math.Min(best[c], us);
+                total[c] += us * 1e-6;
+            }
         }
         return best;
     }
