@@ -135,11 +135,13 @@ public sealed unsafe class ExecutionContext
         var memory = MemoryPlan.Create(_plan, shapes);
         long workspace = 0;
         foreach (var layer in _plan.Layers) workspace = Math.Max(workspace, layer.WorkspaceLength(_frame));
-        long needed = memory.ArenaLength + workspace;
+        // The plan aligns tensors to cache lines within the arena; the arena's start is aligned here (the array is
+        // pinned, so the address holds), or 512-bit loads would straddle two lines wherever the GC happened to put it.
+        long needed = memory.ArenaLength + workspace + MemoryPlan.AlignmentFloats;
         if (needed > Array.MaxLength)
             throw new ShapeException($"Engine '{_plan.Name}' needs {needed} floats of activation memory for input shapes {string.Join(", ", _inputShapes.Select(s => Shapes.Format(s)))}, more than one buffer can hold; run it with smaller inputs.");
         if (_arena.LongLength < needed) _arena = GC.AllocateUninitializedArray<float>((int)needed, pinned: true);
-        float* arena = ExecutionFrame.AddressOf(_arena);
+        float* arena = (float*)(((nint)ExecutionFrame.AddressOf(_arena) + (MemoryPlan.AlignmentFloats * sizeof(float) - 1)) & ~(nint)(MemoryPlan.AlignmentFloats * sizeof(float) - 1));
         for (int t = 0; t < shapes.Length; t++)
         {
             var root = memory.Storage[t];

@@ -10,7 +10,8 @@ namespace TrtEngine.Native.Runtime;
 /// </summary>
 internal sealed class MemoryPlan
 {
-    private const int Alignment = 16; // floats: 64 bytes, one cache line
+    /// <summary>Tensors start on cache lines: 16 floats, 64 bytes.</summary>
+    public const int AlignmentFloats = 16;
 
     private MemoryPlan(long[] offsets, ValueRef[] storage, long arenaLength)
     {
@@ -81,5 +82,5 @@ internal sealed class MemoryPlan
         return new MemoryPlan(offsets, storage, arena);
     }
 
-    private static long Align(long n) => (n + Alignment - 1) / Alignment * Alignment;
+    private static long Align(long n) => (n + AlignmentFloats - 1) / AlignmentFloats * AlignmentFloats;
 }
