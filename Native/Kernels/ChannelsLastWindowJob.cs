@@ -93,98 +93,67 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
     {
         var w = _window;
         int channels = w.Channels, kw = w.KernelW;
-        nint pixelStep = (nint)w.StrideW * channels, tapStep = (nint)w.DilationW * channels;
         bool clamp = _activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
         float low = _activation.Kind == ActivationKind.Relu ? 0f : _activation.Alpha;
         float high = _activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : _activation.Beta;
-        int c = 0;
-        if (GemmMicroKernels.WideSupported)
-        {
-            // 512-bit lanes where the CPU has them: twice the channels per instruction.
-            var lo = Vector512.Create(low);
-            var hi = Vector512.Create(high);
-            for (; c + 16 <= channels; c += 16)
-            {
-                var seed = _bias == null ? Vector512<float>.Zero : Vector512.Load(_bias + c);
-                Vector512<float> a0 = seed, a1 = seed, a2 = seed, a3 = seed;
-                for (int i = i0; i < i1; i++)
-                {
-                    float* row = x + ((nint)(first + i * w.DilationH) * w.InW + left) * channels + c;
-                    float* weights = _weights + (nint)i * kw * channels + c;
-                    for (int j = 0; j < kw; j++, row += tapStep, weights += channels)
-                    {
-                        var k = Vector512.Load(weights);
-                        a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(row), k, a0);
-                        a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(row + pixelStep), k, a1);
-                        a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(row + 2 * pixelStep), k, a2);
-                        a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(row + 3 * pixelStep), k, a3);
-                    }
-                }
-                if (residual != null)
-                {
-                    a0 += Vector512.Load(residual + c);
-                    a1 += Vector512.Load(residual + channels + c);
-                    a2 += Vector512.Load(residual + 2 * channels + c);
-                    a3 += Vector512.Load(residual + 3 * channels + c);
-                }
-                if (clamp)
-                {
-                    // max before min, NaN kept: vmaxps/vminps return the second operand when unordered.
-                    a0 = Avx512F.Min(hi, Avx512F.Max(lo, a0));
-                    a1 = Avx512F.Min(hi, Avx512F.Max(lo, a1));
-                    a2 = Avx512F.Min(hi, Avx512F.Max(lo, a2));
-                    a3 = Avx512F.Min(hi, Avx512F.Max(lo, a3));
-                }
-                a0.Store(y + c);
-                a1.Store(y + channels + c);
-                a2.Store(y + 2 * channels + c);
-                a3.Store(y + 3 * channels + c);
-            }
-        }
-        var lo8 = Vector256.Create(low);
-        var hi8 = Vector256.Create(high);
-        for (; c + 8 <= channels; c += 8)
-        {
-            var seed = _bias == null ? Vector256<float>.Zero : Avx.LoadVector256(_bias + c);
-            Vector256<float> a0 = seed, a1 = seed, a2 = seed, a3 = seed;
-            for (int i = i0; i < i1; i++)
-            {
-                float* row = x + ((nint)(first + i * w.DilationH) * w.InW + left) * channels + c;
-                float* weights = _weights + (nint)i * kw * channels + c;
-                for (int j = 0; j < kw; j++, row += tapStep, weights += channels)
-                {
-                    var k = Avx.LoadVector256(weights);
-                    a0 = Fma.MultiplyAdd(Avx.LoadVector256(row), k, a0);
-                    a1 = Fma.MultiplyAdd(Avx.LoadVector256(row + pixelStep), k, a1);
-                    a2 = Fma.MultiplyAdd(Avx.LoadVector256(row + 2 * pixelStep), k, a2);
-                    a3 = Fma.MultiplyAdd(Avx.LoadVector256(row + 3 * pixelStep), k, a3);
-                }
-            }
-            if (residual != null)
-            {
-                a0 += Avx.LoadVector256(residual + c);
-                a1 += Avx.LoadVector256(residual + channels + c);
-                a2 += Avx.LoadVector256(residual + 2 * channels + c);
-                a3 += Avx.LoadVector256(residual + 3 * channels + c);
-            }
-            if (clamp)
-            {
-                a0 = VectorMath.Min(hi8, VectorMath.Max(lo8, a0));
-                a1 = VectorMath.Min(hi8, VectorMath.Max(lo8, a1));
-                a2 = VectorMath.Min(hi8, VectorMath.Max(lo8, a2));
-                a3 = VectorMath.Min(hi8, VectorMath.Max(lo8, a3));
-            }
-            Avx.Store(y + c, a0);
-            Avx.Store(y + channels + c, a1);
-            Avx.Store(y + 2 * channels + c, a2);
-            Avx.Store(y + 3 * channels + c, a3);
-        }
+        // 512-bit lanes where the CPU has them (twice the channels per instruction), then 256-bit, then one pixel at a time.
+        int c = GemmMicroKernels.WideSupported ? DepthwiseChannels<Float512, Vector512<float>>(0, x, first, i0, i1, left, y, residual, clamp, low, high) : 0;
+        c = DepthwiseChannels<Float256, Vector256<float>>(c, x, first, i0, i1, left, y, residual, clamp, low, high);
         for (int p = 0; c < channels && p < Pixels; p++)
         {
             float* yp = y + p * channels;
             Pixel(x, first, i0, i1, left + p * w.StrideW, 0, kw, 0, yp, residual == null ? null : residual + p * channels, c);
             if (clamp) ActivationKernels.Apply(_activation, yp + c, yp + c, channels - c);
         }
+    }
+
+    /// <summary>The block's channels from <paramref name="c"/> on, a vector of them at a time; returns where it stopped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int DepthwiseChannels<TOps, TV>(int c, float* x, int first, int i0, int i1, int left, float* y, float* residual, bool clamp, float low, float high)
+        where TOps : struct, IFloatVector<TV> where TV : struct
+    {
+        var w = _window;
+        int channels = w.Channels, kw = w.KernelW;
+        nint pixelStep = (nint)w.StrideW * channels, tapStep = (nint)w.DilationW * channels;
+        TV lo = TOps.Create(low), hi = TOps.Create(high);
+        for (; c + TOps.Count <= channels; c += TOps.Count)
+        {
+            TV seed = _bias == null ? TOps.Create(0f) : TOps.Load(_bias + c);
+            TV a0 = seed, a1 = seed, a2 = seed, a3 = seed;
+            for (int i = i0; i < i1; i++)
+            {
+                float* row = x + ((nint)(first + i * w.DilationH) * w.InW + left) * channels + c;
+                float* weights = _weights + (nint)i * kw * channels + c;
+                for (int j = 0; j < kw; j++, row += tapStep, weights += channels)
+                {
+                    TV k = TOps.Load(weights);
+                    a0 = TOps.MultiplyAdd(TOps.Load(row), k, a0);
+                    a1 = TOps.MultiplyAdd(TOps.Load(row + pixelStep), k, a1);
+                    a2 = TOps.MultiplyAdd(TOps.Load(row + 2 * pixelStep), k, a2);
+                    a3 = TOps.MultiplyAdd(TOps.Load(row + 3 * pixelStep), k, a3);
+                }
+            }
+            if (residual != null)
+            {
+                a0 = TOps.Add(a0, TOps.Load(residual + c));
+                a1 = TOps.Add(a1, TOps.Load(residual + channels + c));
+                a2 = TOps.Add(a2, TOps.Load(residual + 2 * channels + c));
+                a3 = TOps.Add(a3, TOps.Load(residual + 3 * channels + c));
+            }
+            if (clamp)
+            {
+                // max before min, NaN kept: max and min return the second operand when unordered.
+                a0 = TOps.Min(hi, TOps.Max(lo, a0));
+                a1 = TOps.Min(hi, TOps.Max(lo, a1));
+                a2 = TOps.Min(hi, TOps.Max(lo, a2));
+                a3 = TOps.Min(hi, TOps.Max(lo, a3));
+            }
+            TOps.Store(a0, y + c);
+            TOps.Store(a1, y + channels + c);
+            TOps.Store(a2, y + 2 * channels + c);
+            TOps.Store(a3, y + 3 * channels + c);
+        }
+        return c;
     }
 
     /// <summary>One output pixel from channel <paramref name="c0"/> on, over kernel rows [i0, i1) and columns [j0, j1).</summary>

@@ -5,8 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace TrtEngine.Native.Kernels;
 
 /// <summary>
-/// The few float-vector operations the Winograd transforms need, so one generic transform compiles to a 256-bit
-/// and a 512-bit loop (the JIT specialises each struct instantiation and inlines these).
+/// The few float-vector operations the Winograd transforms and the channels-last depthwise kernel need, so one
+/// generic loop compiles to a 256-bit and a 512-bit one (the JIT specialises each struct instantiation and inlines these).
 /// </summary>
 internal unsafe interface IFloatVector<TV> where TV : struct
 {
@@ -20,8 +20,19 @@ internal unsafe interface IFloatVector<TV> where TV : struct
 
     static abstract TV Subtract(TV a, TV b);
 
+    static abstract TV Create(float value);
+
     /// <summary>a·s + c, fused where the CPU has FMA.</summary>
     static abstract TV MultiplyAdd(TV a, float s, TV c);
+
+    /// <summary>a·b + c, fused where the CPU has FMA.</summary>
+    static abstract TV MultiplyAdd(TV a, TV b, TV c);
+
+    /// <summary>The instruction's max: b when either is NaN.</summary>
+    static abstract TV Max(TV a, TV b);
+
+    /// <summary>The instruction's min: b when either is NaN.</summary>
+    static abstract TV Min(TV a, TV b);
 }
 
 /// <summary>8 lanes.</summary>
@@ -42,8 +53,21 @@ internal readonly unsafe struct Float256 : IFloatVector<Vector256<float>>
     public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Create(float value) => Vector256.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MultiplyAdd(Vector256<float> a, float s, Vector256<float> c) =>
         Fma.IsSupported ? Fma.MultiplyAdd(a, Vector256.Create(s), c) : a * s + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Avx.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Avx.Min(a, b);
 }
 
 /// <summary>16 lanes; used only where <see cref="GemmMicroKernels.WideSupported"/>.</summary>
@@ -64,6 +88,19 @@ internal readonly unsafe struct Float512 : IFloatVector<Vector512<float>>
     public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Create(float value) => Vector512.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MultiplyAdd(Vector512<float> a, float s, Vector512<float> c) =>
         Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, Vector512.Create(s), c) : a * s + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
+        Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, b, c) : a * b + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Avx512F.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Avx512F.Min(a, b);
 }
