@@ -24,6 +24,8 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
     private readonly GemmJob _gemm = new();
     private float* _x, _bias, _residual, _y, _v, _m;
     private Activation _activation;
+    private bool _clamp;
+    private float _low, _high;
     private Window2D _window;
     private int _outChannels, _outPixelStride, _tilesW, _tilesPerImage, _block0, _blockTiles;
     private bool _outputPhase;
@@ -56,6 +58,10 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
         _bias = bias;
         _residual = residual;
         _activation = activation;
+        // Relu and Clip are applied while each value is in a register; other activations by a pass over each finished tile.
+        _clamp = activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
+        _low = activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha;
+        _high = activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta;
         _y = y;
         _window = w;
         _outChannels = outChannels;
@@ -196,7 +202,7 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
                         Finish<TOps, TV>(tile + (r * Tile + c) * lanes, valid, k0, _residual == null ? null : _residual + at * channels + k0, _y + at * ldy + k0);
                     }
             }
-            if (_activation.Kind != ActivationKind.Identity)
+            if (!_clamp && _activation.Kind != ActivationKind.Identity)
                 for (int r = 0; r < height; r++)
                 {
                     float* row = _y + (pixel + r * w.OutW) * ldy;
@@ -209,7 +215,7 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
         }
     }
 
-    /// <summary>y[0..valid) = value + bias[k0..] + residual.</summary>
+    /// <summary>y[0..valid) = value + bias[k0..] + residual, clamped when the activation is Relu or Clip.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Finish<TOps, TV>(float* value, int valid, int k0, float* residual, float* y) where TOps : struct, IFloatVector<TV> where TV : struct
     {
@@ -218,11 +224,16 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
             TV sum = TOps.Load(value);
             if (_bias != null) sum = TOps.Add(sum, TOps.Load(_bias + k0));
             if (residual != null) sum = TOps.Add(sum, TOps.Load(residual));
+            // max before min, NaN kept: max and min return the second operand when unordered.
+            if (_clamp) sum = TOps.Min(TOps.Create(_high), TOps.Max(TOps.Create(_low), sum));
             TOps.Store(sum, y);
             return;
         }
         for (int j = 0; j < valid; j++)
-            y[j] = value[j] + (_bias == null ? 0f : _bias[k0 + j]) + (residual == null ? 0f : residual[j]);
+        {
+            float sum = value[j] + (_bias == null ? 0f : _bias[k0 + j]) + (residual == null ? 0f : residual[j]);
+            y[j] = _clamp ? ScalarMath.Apply(_activation, sum) : sum;
+        }
     }
 
     private (int Image, int TileY, int TileX) Locate(int tile)
