@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace TrtEngine.Native.Kernels;
 
 /// <summary>
-/// The few float-vector operations the Winograd transforms and the channels-last depthwise kernel need, so one
+/// The few float-vector operations the Winograd transforms and the channels-last depthwise and pool kernels need, so one
 /// generic loop compiles to a 256-bit and a 512-bit one (the JIT specialises each struct instantiation and inlines these).
 /// </summary>
 internal unsafe interface IFloatVector<TV> where TV : struct
@@ -19,6 +19,8 @@ internal unsafe interface IFloatVector<TV> where TV : struct
     static abstract TV Add(TV a, TV b);
 
     static abstract TV Subtract(TV a, TV b);
+
+    static abstract TV Multiply(TV a, TV b);
 
     static abstract TV Create(float value);
 
@@ -51,6 +53,9 @@ internal readonly unsafe struct Float256 : IFloatVector<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Create(float value) => Vector256.Create(value);
@@ -86,6 +91,9 @@ internal readonly unsafe struct Float512 : IFloatVector<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Create(float value) => Vector512.Create(value);
