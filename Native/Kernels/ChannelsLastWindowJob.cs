@@ -52,7 +52,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         int channels = w.Channels;
         nint rowFloats = (nint)w.OutW * channels;
         float* x = _x + (nint)image * w.InH * w.InW * channels;
-        // Relu and Clip are applied by the blocks while in registers (and per pixel at the edges); others per row.
+        // Relu and Clip are applied by the blocks while in registers; other activations once per row.
         bool clampInBlock = _op == WindowOp.Depthwise && VectorMath.IsSupported && _activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
         for (int oh = row0; oh < row1; oh++)
         {
@@ -63,100 +63,161 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
             int countedRows = _countIncludePad ? PoolJob.PaddedCount(first, w.KernelH, w.DilationH, w.InH + w.PadBottom) : i1 - i0;
             float* yRow = _y + ((nint)image * w.OutH + oh) * rowFloats;
             float* residual = _residual == null ? null : _residual + ((nint)image * w.OutH + oh) * rowFloats;
-            int ow = 0;
-            while (ow < w.OutW)
+            if (_op == WindowOp.Depthwise && VectorMath.IsSupported)
             {
-                int left = ow * w.StrideW - w.PadLeft;
-                bool inside = left >= 0 && (ow + Pixels - 1) * w.StrideW - w.PadLeft + (w.KernelW - 1) * w.DilationW < w.InW;
-                if (inside && ow + Pixels <= w.OutW && VectorMath.IsSupported)
+                // Blocks of Pixels outputs; those at the row's ends (padding, or fewer pixels left) check each column.
+                for (int ow = 0; ow < w.OutW; ow += Pixels)
                 {
-                    if (_op == WindowOp.Depthwise)
-                        DepthwiseBlock(x, first, i0, i1, left, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels);
-                    else
-                        PoolBlock(x, first, i0, i1, left, countedRows * w.KernelW, yRow + (nint)ow * channels);
-                    ow += Pixels;
-                    continue;
+                    int left = ow * w.StrideW - w.PadLeft, count = Math.Min(Pixels, w.OutW - ow);
+                    bool inside = InsideBlock(ow, left);
+                    DepthwiseBlock(x, first, i0, i1, left, count, inside, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels);
                 }
-                int j0 = left >= 0 ? 0 : Math.Min(w.KernelW, (-left + w.DilationW - 1) / w.DilationW);
-                int j1 = Math.Max(j0, Math.Min(w.KernelW, (w.InW - left + w.DilationW - 1) / w.DilationW));
-                int countedCols = _countIncludePad ? PoolJob.PaddedCount(left, w.KernelW, w.DilationW, w.InW + w.PadRight) : j1 - j0;
-                float* y = yRow + (nint)ow * channels;
-                Pixel(x, first, i0, i1, left, j0, j1, countedRows * countedCols, y, residual == null ? null : residual + (nint)ow * channels);
-                if (clampInBlock) ActivationKernels.Apply(_activation, y, y, channels);
-                ow++;
+            }
+            else
+            {
+                int ow = 0;
+                while (ow < w.OutW)
+                {
+                    int left = ow * w.StrideW - w.PadLeft;
+                    if (_op != WindowOp.Depthwise && VectorMath.IsSupported && InsideBlock(ow, left))
+                    {
+                        // Every kernel column counts inside the row.
+                        PoolBlock(x, first, i0, i1, left, countedRows * w.KernelW, yRow + (nint)ow * channels);
+                        ow += Pixels;
+                        continue;
+                    }
+                    var (j0, j1) = Columns(left);
+                    int countedCols = _countIncludePad ? PoolJob.PaddedCount(left, w.KernelW, w.DilationW, w.InW + w.PadRight) : j1 - j0;
+                    Pixel(x, first, i0, i1, left, j0, j1, countedRows * countedCols, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels);
+                    ow++;
+                }
             }
             if (_op == WindowOp.Depthwise && !clampInBlock)
                 ActivationKernels.Apply(_activation, yRow, yRow, rowFloats);
         }
     }
 
-    /// <summary>Depthwise convolution of <see cref="Pixels"/> neighbouring outputs whose windows lie inside the row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void DepthwiseBlock(float* x, int first, int i0, int i1, int left, float* y, float* residual)
+    /// <summary>Whether the <see cref="Pixels"/> outputs from <paramref name="ow"/> (the first window at input column <paramref name="left"/>) exist and their windows lie inside the row.</summary>
+    private bool InsideBlock(int ow, int left)
     {
         var w = _window;
-        int channels = w.Channels, kw = w.KernelW;
+        return ow + Pixels <= w.OutW && left >= 0 && (ow + Pixels - 1) * w.StrideW - w.PadLeft + (w.KernelW - 1) * w.DilationW < w.InW;
+    }
+
+    /// <summary>Kernel columns [j0, j1) of the window starting at input column <paramref name="left"/> fall inside the input.</summary>
+    private (int J0, int J1) Columns(int left)
+    {
+        var w = _window;
+        int j0 = left >= 0 ? 0 : Math.Min(w.KernelW, (-left + w.DilationW - 1) / w.DilationW);
+        return (j0, Math.Max(j0, Math.Min(w.KernelW, (w.InW - left + w.DilationW - 1) / w.DilationW)));
+    }
+
+    // Block kinds: windows wholly inside the row, or at its ends (columns checked, fewer pixels possible).
+    private struct Inside;
+
+    private struct AtEdge;
+
+    // Inside, 3 columns at stride 1 and dilation 1: neighbouring pixels share 2 of their 3 columns, each loaded once.
+    private struct Inside3;
+
+    /// <summary>
+    /// Depthwise convolution of <paramref name="count"/> (≤ <see cref="Pixels"/>) neighbouring outputs starting at input
+    /// column <paramref name="left"/>; <paramref name="inside"/> when all <see cref="Pixels"/> windows lie inside the row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void DepthwiseBlock(float* x, int first, int i0, int i1, int left, int count, bool inside, float* y, float* residual)
+    {
+        var w = _window;
+        int channels = w.Channels;
         bool clamp = _activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
         float low = _activation.Kind == ActivationKind.Relu ? 0f : _activation.Alpha;
         float high = _activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : _activation.Beta;
         // 512-bit lanes where the CPU has them (twice the channels per instruction), then 256-bit, then one pixel at a time.
-        int c = GemmMicroKernels.WideSupported ? DepthwiseChannels<Float512, Vector512<float>>(0, x, first, i0, i1, left, y, residual, clamp, low, high) : 0;
-        c = DepthwiseChannels<Float256, Vector256<float>>(c, x, first, i0, i1, left, y, residual, clamp, low, high);
-        for (int p = 0; c < channels && p < Pixels; p++)
+        int c = 0;
+        bool shared = inside && w.KernelW == 3 && w.StrideW == 1 && w.DilationW == 1;
+        if (GemmMicroKernels.WideSupported)
+            c = shared ? DepthwiseChannels<Float512, Vector512<float>, Inside3>(0, x, first, i0, i1, left, count, y, residual, clamp, low, high)
+                : inside ? DepthwiseChannels<Float512, Vector512<float>, Inside>(0, x, first, i0, i1, left, count, y, residual, clamp, low, high)
+                : DepthwiseChannels<Float512, Vector512<float>, AtEdge>(0, x, first, i0, i1, left, count, y, residual, clamp, low, high);
+        c = shared ? DepthwiseChannels<Float256, Vector256<float>, Inside3>(c, x, first, i0, i1, left, count, y, residual, clamp, low, high)
+            : inside ? DepthwiseChannels<Float256, Vector256<float>, Inside>(c, x, first, i0, i1, left, count, y, residual, clamp, low, high)
+            : DepthwiseChannels<Float256, Vector256<float>, AtEdge>(c, x, first, i0, i1, left, count, y, residual, clamp, low, high);
+        for (int p = 0; c < channels && p < count; p++)
         {
             float* yp = y + p * channels;
-            Pixel(x, first, i0, i1, left + p * w.StrideW, 0, kw, 0, yp, residual == null ? null : residual + p * channels, c);
+            int pixelLeft = left + p * w.StrideW;
+            var (j0, j1) = Columns(pixelLeft);
+            Pixel(x, first, i0, i1, pixelLeft, j0, j1, 0, yp, residual == null ? null : residual + p * channels, c);
             if (clamp) ActivationKernels.Apply(_activation, yp + c, yp + c, channels - c);
         }
     }
 
     /// <summary>The block's channels from <paramref name="c"/> on, a vector of them at a time; returns where it stopped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int DepthwiseChannels<TOps, TV>(int c, float* x, int first, int i0, int i1, int left, float* y, float* residual, bool clamp, float low, float high)
-        where TOps : struct, IFloatVector<TV> where TV : struct
+    private int DepthwiseChannels<TOps, TV, TBlock>(int c, float* x, int first, int i0, int i1, int left, int count, float* y, float* residual,
+        bool clamp, float low, float high)
+        where TOps : struct, IFloatVector<TV> where TV : struct where TBlock : struct
     {
         var w = _window;
-        int channels = w.Channels, kw = w.KernelW;
-        nint pixelStep = (nint)w.StrideW * channels, tapStep = (nint)w.DilationW * channels;
-        TV lo = TOps.Create(low), hi = TOps.Create(high);
+        int channels = w.Channels, kw = w.KernelW, stride = w.StrideW, inW = w.InW;
+        nint pixelStep = (nint)stride * channels, tapStep = (nint)w.DilationW * channels;
+        TV lo = TOps.Create(low), hi = TOps.Create(high), zero = TOps.Create(0f);
         for (; c + TOps.Count <= channels; c += TOps.Count)
         {
-            TV seed = _bias == null ? TOps.Create(0f) : TOps.Load(_bias + c);
+            TV seed = _bias == null ? zero : TOps.Load(_bias + c);
             TV a0 = seed, a1 = seed, a2 = seed, a3 = seed;
             for (int i = i0; i < i1; i++)
             {
                 float* row = x + ((nint)(first + i * w.DilationH) * w.InW + left) * channels + c;
                 float* weights = _weights + (nint)i * kw * channels + c;
-                for (int j = 0; j < kw; j++, row += tapStep, weights += channels)
+                if (typeof(TBlock) == typeof(Inside3))
+                {
+                    // Input columns 0..5 of the row, each loaded once, feed the 4 pixels' 3 taps.
+                    TV k0 = TOps.Load(weights), k1 = TOps.Load(weights + channels), k2 = TOps.Load(weights + 2 * channels);
+                    TV v0 = TOps.Load(row), v1 = TOps.Load(row + channels), v2 = TOps.Load(row + 2 * channels);
+                    a0 = TOps.MultiplyAdd(v2, k2, TOps.MultiplyAdd(v1, k1, TOps.MultiplyAdd(v0, k0, a0)));
+                    v0 = TOps.Load(row + 3 * channels);
+                    a1 = TOps.MultiplyAdd(v0, k2, TOps.MultiplyAdd(v2, k1, TOps.MultiplyAdd(v1, k0, a1)));
+                    v1 = TOps.Load(row + 4 * channels);
+                    a2 = TOps.MultiplyAdd(v1, k2, TOps.MultiplyAdd(v0, k1, TOps.MultiplyAdd(v2, k0, a2)));
+                    v2 = TOps.Load(row + 5 * channels);
+                    a3 = TOps.MultiplyAdd(v2, k2, TOps.MultiplyAdd(v1, k1, TOps.MultiplyAdd(v0, k0, a3)));
+                    continue;
+                }
+                for (int j = 0, col = left; j < kw; j++, row += tapStep, weights += channels, col += w.DilationW)
                 {
                     TV k = TOps.Load(weights);
-                    a0 = TOps.MultiplyAdd(TOps.Load(row), k, a0);
-                    a1 = TOps.MultiplyAdd(TOps.Load(row + pixelStep), k, a1);
-                    a2 = TOps.MultiplyAdd(TOps.Load(row + 2 * pixelStep), k, a2);
-                    a3 = TOps.MultiplyAdd(TOps.Load(row + 3 * pixelStep), k, a3);
+                    a0 = TOps.MultiplyAdd(Tap<TOps, TV, TBlock>(row, col, inW), k, a0);
+                    a1 = TOps.MultiplyAdd(Tap<TOps, TV, TBlock>(row + pixelStep, col + stride, inW), k, a1);
+                    a2 = TOps.MultiplyAdd(Tap<TOps, TV, TBlock>(row + 2 * pixelStep, col + 2 * stride, inW), k, a2);
+                    a3 = TOps.MultiplyAdd(Tap<TOps, TV, TBlock>(row + 3 * pixelStep, col + 3 * stride, inW), k, a3);
                 }
             }
-            if (residual != null)
-            {
-                a0 = TOps.Add(a0, TOps.Load(residual + c));
-                a1 = TOps.Add(a1, TOps.Load(residual + channels + c));
-                a2 = TOps.Add(a2, TOps.Load(residual + 2 * channels + c));
-                a3 = TOps.Add(a3, TOps.Load(residual + 3 * channels + c));
-            }
-            if (clamp)
-            {
-                // max before min, NaN kept: max and min return the second operand when unordered.
-                a0 = TOps.Min(hi, TOps.Max(lo, a0));
-                a1 = TOps.Min(hi, TOps.Max(lo, a1));
-                a2 = TOps.Min(hi, TOps.Max(lo, a2));
-                a3 = TOps.Min(hi, TOps.Max(lo, a3));
-            }
-            TOps.Store(a0, y + c);
-            TOps.Store(a1, y + channels + c);
-            TOps.Store(a2, y + 2 * channels + c);
-            TOps.Store(a3, y + 3 * channels + c);
+            float* r = residual == null ? null : residual + c;
+            Finish<TOps, TV>(a0, 0, count, channels, r, y + c, clamp, lo, hi);
+            Finish<TOps, TV>(a1, 1, count, channels, r, y + c, clamp, lo, hi);
+            Finish<TOps, TV>(a2, 2, count, channels, r, y + c, clamp, lo, hi);
+            Finish<TOps, TV>(a3, 3, count, channels, r, y + c, clamp, lo, hi);
         }
         return c;
+    }
+
+    /// <summary>The input vector at <paramref name="p"/>, input column <paramref name="col"/>: zero (padding) outside the row at the edges.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Tap<TOps, TV, TBlock>(float* p, int col, int inW) where TOps : struct, IFloatVector<TV> where TV : struct where TBlock : struct =>
+        typeof(TBlock) == typeof(AtEdge) && (uint)col >= (uint)inW ? TOps.Create(0f) : TOps.Load(p);
+
+    /// <summary>Pixel <paramref name="p"/> of a block, if it is one of the <paramref name="count"/> stored: residual, Relu/Clip, store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<TOps, TV>(TV a, int p, int count, int channels, float* residual, float* y, bool clamp, TV lo, TV hi)
+        where TOps : struct, IFloatVector<TV> where TV : struct
+    {
+        if (p >= count) return;
+        nint offset = (nint)p * channels;
+        if (residual != null) a = TOps.Add(a, TOps.Load(residual + offset));
+        // max before min, NaN kept: max and min return the second operand when unordered.
+        if (clamp) a = TOps.Min(hi, TOps.Max(lo, a));
+        TOps.Store(a, y + offset);
     }
 
     /// <summary>

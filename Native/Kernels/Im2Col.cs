@@ -65,9 +65,8 @@ public static unsafe class Im2Col
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunChannelsLast(float* x, int channels, in Window2D w, float* col, int oh0, int oh1)
     {
-        nint run = channels * sizeof(float);
         // Undilated taps of one kernel row are adjacent pixels: one copy of KernelW·C floats when all lie inside.
-        nint rowRun = w.DilationW == 1 ? w.KernelW * run : 0;
+        nint rowRun = w.DilationW == 1 ? w.KernelW * channels : 0;
         col += (nint)oh0 * w.OutW * w.KernelH * w.KernelW * channels;
         for (int oh = oh0; oh < oh1; oh++)
             for (int ow = 0; ow < w.OutW; ow++)
@@ -79,7 +78,7 @@ public static unsafe class Im2Col
                     int ih = oh * w.StrideH - w.PadTop + i * w.DilationH;
                     if (inside && (uint)ih < (uint)w.InH)
                     {
-                        Buffer.MemoryCopy(x + ((nint)ih * w.InW + left) * channels, col, rowRun, rowRun);
+                        CopyKernels.Copy(x + ((nint)ih * w.InW + left) * channels, col, rowRun);
                         col += w.KernelW * channels;
                         continue;
                     }
@@ -87,7 +86,7 @@ public static unsafe class Im2Col
                     {
                         int iw = left + j * w.DilationW;
                         if ((uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW)
-                            Buffer.MemoryCopy(x + ((nint)ih * w.InW + iw) * channels, col, run, run);
+                            CopyKernels.Copy(x + ((nint)ih * w.InW + iw) * channels, col, channels);
                         else
                             new Span<float>(col, channels).Clear();
                     }

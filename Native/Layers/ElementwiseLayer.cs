@@ -20,18 +20,21 @@ public sealed class ElementwiseLayer(string name, BinaryOp op, ValueRef a, Value
 
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes) => Shapes.Broadcast(inputShapes[0], inputShapes[1]);
 
+    internal override object? CreateState(ExecutionFrame frame) => new BinaryJob();
+
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
+        var job = (BinaryJob)state!;
         if (!ChannelsLast)
         {
-            BinaryKernels.Apply(Operation, frame.Pointer(Inputs[0]), frame.Shape(Inputs[0]), frame.Pointer(Inputs[1]), frame.Shape(Inputs[1]), frame.Pointer(Output), frame.Shape(Output));
+            job.Run(Operation, frame.Pointer(Inputs[0]), frame.Shape(Inputs[0]), frame.Pointer(Inputs[1]), frame.Shape(Inputs[1]), frame.Pointer(Output), frame.Shape(Output), frame.Pool);
             return;
         }
         Span<int> a = stackalloc int[4], b = stackalloc int[4], y = stackalloc int[4];
         MemoryShape(frame.Shape(Inputs[0]), a);
         MemoryShape(frame.Shape(Inputs[1]), b);
         MemoryShape(frame.Shape(Output), y);
-        BinaryKernels.Apply(Operation, frame.Pointer(Inputs[0]), a, frame.Pointer(Inputs[1]), b, frame.Pointer(Output), y);
+        job.Run(Operation, frame.Pointer(Inputs[0]), a, frame.Pointer(Inputs[1]), b, frame.Pointer(Output), y, frame.Pool);
     }
 
     /// <summary>An NCHW shape (right-aligned to 4-D) in channels-last memory order: [N, H, W, C].</summary>

@@ -22,10 +22,12 @@ public sealed class ReformatLayer(string name, ValueRef x, bool toChannelsLast) 
         return (int[])inputShapes[0].Clone();
     }
 
+    internal override object? CreateState(ExecutionFrame frame) => new ReformatJob();
+
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
         int[] x = frame.Shape(Inputs[0]);
-        LayoutKernels.Reformat(frame.Pointer(Inputs[0]), frame.Pointer(Output), x[0], x[1], x[2] * x[3], ToChannelsLast);
+        ((ReformatJob)state!).Reformat(frame.Pointer(Inputs[0]), frame.Pointer(Output), x[0], x[1], x[2] * x[3], ToChannelsLast, frame.Pool);
     }
 
     internal override void WriteParameters(PlanWriter writer) => writer.Write(ToChannelsLast);

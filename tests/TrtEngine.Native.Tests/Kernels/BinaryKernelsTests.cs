@@ -1,4 +1,5 @@
 using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Native.Tests.Kernels;
 
@@ -54,6 +55,41 @@ public unsafe class BinaryKernelsTests
                 expected[i] = Expected(op, aValues[Offset(aShape, index)], bValues[Offset(bShape, index)]);
             }
             Assert.True(Reference.RelativeL2(y.AsSpan(0, total), expected) <= 1e-6, $"{op}");
+        }
+    }
+
+    public static TheoryData<int[], int[]> LargeShapePairs => new()
+    {
+        { [1, 56, 56, 144], [1, 1, 1, 144] }, // channels-last squeeze-excitation scale: cut along H
+        { [2, 24, 60, 60], [2, 24, 1, 1] },
+        { [1, 1, 300, 300], [300] },
+        { [300, 300], [1] },
+        { [7, 3, 1, 5000], [7, 1, 1, 1] },
+        { [1, 1, 1, 70000], [70000] }, // only the innermost dimension to cut
+        { [5], [3, 40000, 5] },
+    };
+
+    [Theory]
+    [MemberData(nameof(LargeShapePairs))]
+    public void Job_on_two_threads_gives_the_single_thread_result(int[] aShape, int[] bShape)
+    {
+        int rank = Math.Max(aShape.Length, bShape.Length);
+        var yShape = Enumerable.Range(0, rank).Select(d => Dim(aShape, d, rank) == 1 ? Dim(bShape, d, rank) : Dim(aShape, d, rank)).ToArray();
+        var aValues = Reference.Random(Count(aShape), seed: 3, 0.5f, 2f);
+        var bValues = Reference.Random(Count(bShape), seed: 4, 0.5f, 2f);
+        int total = Count(yShape);
+        using var pool = new WorkerPool(2);
+        var job = new BinaryJob();
+        foreach (var op in new[] { BinaryOp.Mul, BinaryOp.Sub })
+        {
+            var expected = Reference.Pinned(total);
+            var y = Reference.Random(total, seed: 5);
+            fixed (float* pa = aValues, pb = bValues, pe = expected, py = y)
+            {
+                BinaryKernels.Apply(op, pa, aShape, pb, bShape, pe, yShape);
+                job.Run(op, pa, aShape, pb, bShape, py, yShape, pool);
+            }
+            Assert.Equal(expected, y);
         }
     }
 

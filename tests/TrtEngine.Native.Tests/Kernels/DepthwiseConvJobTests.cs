@@ -13,12 +13,6 @@ public sealed unsafe class DepthwiseConvJobTests : IDisposable
             pool.Dispose();
     }
 
-    private static readonly Activation[] Activations =
-    [
-        new(ActivationKind.Identity), new(ActivationKind.Relu), new(ActivationKind.Clip, 0f, 6f),
-        new(ActivationKind.HardSwish), new(ActivationKind.Sigmoid), new(ActivationKind.LeakyRelu, 0.1f),
-    ];
-
     [Fact]
     public void RandomGeometriesMatchReference()
     {
@@ -27,7 +21,7 @@ public sealed unsafe class DepthwiseConvJobTests : IDisposable
         foreach (var w in WindowCases.Random(seed: 11, count: 400))
         {
             variant++;
-            Check(job, w, withBias: variant % 2 == 0, withResidual: variant % 3 == 0, Activations[variant % Activations.Length],
+            Check(job, w, withBias: variant % 2 == 0, withResidual: variant % 3 == 0, WindowCases.Activations[variant % WindowCases.Activations.Length],
                 _pools[variant % 2], variant);
         }
     }
@@ -48,7 +42,7 @@ public sealed unsafe class DepthwiseConvJobTests : IDisposable
             if (outH < 1 || outW < 1)
                 continue;
             var w = new Window2D(random.Next(1, 3), random.Next(1, 6), inH, inW, outH, outW, 3, 3, sh, sw, pt, pl, 1, 1, pb, pr);
-            Check(job, w, withBias: variant % 2 == 0, withResidual: variant % 3 == 0, Activations[variant % Activations.Length],
+            Check(job, w, withBias: variant % 2 == 0, withResidual: variant % 3 == 0, WindowCases.Activations[variant % WindowCases.Activations.Length],
                 _pools[variant % 2], variant);
             variant++;
         }

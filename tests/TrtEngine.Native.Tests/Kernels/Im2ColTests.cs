@@ -40,4 +40,38 @@ public sealed unsafe class Im2ColTests
             Assert.Equal(guard, col[rows * columns]);
         }
     }
+
+    [Fact]
+    public void Channels_last_matches_naive_gather()
+    {
+        // 1..19 channels: runs of one tap and of a kernel row shorter than, equal to and longer than one vector.
+        int variant = 0;
+        foreach (var geometry in WindowCases.Random(seed: 41, count: 300, maxChannels: 19))
+        {
+            var w = geometry with { Batch = 1 };
+            int c = w.Channels, rowLength = w.KernelH * w.KernelW * c, rows = w.OutH * w.OutW;
+            var x = Reference.Random(WindowCases.InputLength(w), ++variant);
+            var col = Reference.Random(rows * rowLength + 1, variant + 1);
+            float guard = col[rows * rowLength];
+            // Two calls, as two workers would split the output rows.
+            int split = w.OutH / 2;
+            fixed (float* px = x, pc = col)
+            {
+                Im2Col.RunChannelsLast(px, c, w, pc, 0, split);
+                Im2Col.RunChannelsLast(px, c, w, pc, split, w.OutH);
+            }
+
+            for (int oh = 0; oh < w.OutH; oh++)
+            for (int ow = 0; ow < w.OutW; ow++)
+            for (int i = 0; i < w.KernelH; i++)
+            for (int j = 0; j < w.KernelW; j++)
+            for (int ch = 0; ch < c; ch++)
+            {
+                int ih = oh * w.StrideH - w.PadTop + i * w.DilationH, iw = ow * w.StrideW - w.PadLeft + j * w.DilationW;
+                float expected = (uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW ? x[(ih * w.InW + iw) * c + ch] : 0f;
+                Assert.Equal(expected, col[(oh * w.OutW + ow) * rowLength + (i * w.KernelW + j) * c + ch]);
+            }
+            Assert.Equal(guard, col[rows * rowLength]);
+        }
+    }
 }

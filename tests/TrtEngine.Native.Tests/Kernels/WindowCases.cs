@@ -5,6 +5,13 @@ namespace TrtEngine.Native.Tests.Kernels;
 /// <summary>Seeded random window geometries and naive double-precision window references.</summary>
 internal static class WindowCases
 {
+    /// <summary>Activations the convolution kernels fuse: the clamps they apply in registers and others applied per row.</summary>
+    public static readonly Activation[] Activations =
+    [
+        new(ActivationKind.Identity), new(ActivationKind.Relu), new(ActivationKind.Clip, 0f, 6f),
+        new(ActivationKind.HardSwish), new(ActivationKind.Sigmoid), new(ActivationKind.LeakyRelu, 0.1f),
+    ];
+
     /// <summary>
     /// Odd sizes 1..17, kernels 1..5, strides 1..3, dilations 1..2, asymmetric pads, floor or ceil output sizes
     /// (ceil windows run past the bottom/right pad), batch 1..3.
