@@ -4,9 +4,9 @@ namespace TrtEngine.Native.Runtime;
 
 /// <summary>
 /// Pinned float buffers recycled from engines that were disposed or died, for the weights of the engines made next.
-/// A cache hit writes a model's weights twice (its model values and the packed engine weights); on memory the GC has
-/// just handed back to the OS (it resets the pages of large dead arrays) the page faults cost more than that work,
-/// and users and services create engine after engine of the same models.
+/// A cache hit writes a model's weights twice (its model values and the packed engine weights); where those land on
+/// pages the process has not touched since the GC last freed them, the page faults cost more than that work (counted:
+/// thousands per hit), and users and services create engine after engine of the same models.
 /// <para>
 /// Every buffer this pool made has an owner: none yet (just rented: it may be claimed), one engine (which hands it
 /// back when it is disposed or collected), or kept (it went where the pool cannot follow, such as another engine's
