@@ -21,7 +21,7 @@ public sealed class Refitter(Engine engine)
     /// <param name="scanned">The first non-finite index (or -1) of weights a refit has scanned already: not scanned again.</param>
     private RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, IReadOnlyDictionary<string, int>? scanned)
     {
-        var current = engine.CurrentState;
+        var current = engine.LiveState;
         var known = _plan.ModelWeights.ToDictionary(m => m.Name, StringComparer.Ordinal);
         var mismatched = new List<WeightMismatch>();
         var changed = new List<string>();
@@ -115,7 +115,7 @@ public sealed class Refitter(Engine engine)
         }
         finally
         {
-            Engine.ExitState(current);
+            engine.ExitState(current);
         }
     }
 
@@ -155,7 +155,7 @@ public sealed class Refitter(Engine engine)
     {
         lock (engine)
         {
-            var current = engine.CurrentState;
+            var current = engine.LiveState;
             var values = new Dictionary<string, float[]>(current.ModelValues, StringComparer.Ordinal);
             var nonFinite = new HashSet<string>(current.NonFinite, StringComparer.Ordinal);
             var changed = new HashSet<string>(StringComparer.Ordinal);
