@@ -25,6 +25,7 @@ internal static class ErrorRecords
         NpyFormatException => new(e, "InvalidTensorFile", ErrorCategory.InvalidData, target),
         PlanFormatException => new(e, "InvalidEnginePlan", ErrorCategory.InvalidData, target),
         EngineHasNoWeightsException => new(e, "EngineHasNoWeights", ErrorCategory.InvalidOperation, target),
+        EngineDisposedException => new(e, "EngineDisposed", ErrorCategory.InvalidOperation, target),
         RefitException => new(e, "RefitRefused", ErrorCategory.InvalidData, target),
         RefitVerificationException => new(e, "RefitVerificationFailed", ErrorCategory.InvalidResult, target),
         VerificationUnavailableException => new(e, "VerificationUnavailable", ErrorCategory.InvalidOperation, target),

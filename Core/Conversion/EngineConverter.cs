@@ -27,7 +27,8 @@ public static class EngineConverter
         NetworkDefinition network = OnnxModel.Borrow(modelPath, model =>
         {
             if (bound is not null) WarnUnusedWeights(model, bound, settings.WeightsPath!, events);
-            return OnnxImporter.Import(model, name, bound);
+            // The model's weights go into pooled buffers: the engine made here keeps them and hands them back when disposed.
+            return OnnxImporter.Import(model, name, bound, WeightPool.Rent);
         });
         string? timingPath = settings.TimingCachePath
             ?? (settings.UseCache && settings.Store is null ? Path.Combine(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, "timing.cache") : null);
@@ -169,7 +170,11 @@ public static class EngineConverter
 
     private static TrtEngineModel Finish(Engine engine, string modelPath, string? key, bool fromCache, Stopwatch watch, string? location, ConversionSettings settings)
     {
-        if (settings.StripWeights) engine = Engine.Deserialize(engine.Serialize(includeWeights: false));
+        if (settings.StripWeights)
+        {
+            using var full = engine;
+            engine = Engine.Deserialize(full.Serialize(includeWeights: false));
+        }
         return new TrtEngineModel(engine, modelPath, key, fromCache, watch.Elapsed, location);
     }
 

@@ -14,8 +14,10 @@ namespace TrtEngine.Core.Engines;
 /// <summary>
 /// An inference engine as users hold it: the built engine plus where it came from. Safe to run from several
 /// threads at once and to refit while it runs (each inference sees the old weights or the new, never a mix).
+/// Disposing it hands its weight memory to the next engines made in the process (an engine that is simply dropped
+/// does so when the GC collects it); a disposed engine refuses every later use.
 /// </summary>
-public sealed class TrtEngine
+public sealed class TrtEngine : IDisposable
 {
     private readonly ConcurrentBag<ExecutionContext> _contexts = [];
     private int _refitCount;
@@ -148,6 +150,8 @@ public sealed class TrtEngine
         var engine = NativeEngine.Deserialize(plan);
         return new TrtEngine(engine, null, null, false, watch.Elapsed, null);
     }
+
+    public void Dispose() => Native.Dispose();
 
     public override string ToString() => $"{Name} ({string.Join(", ", Inputs.Select(i => i.ToString()))} → {string.Join(", ", Outputs.Select(o => o.ToString()))})";
 }

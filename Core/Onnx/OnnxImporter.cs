@@ -32,18 +32,27 @@ public sealed partial class OnnxImporter
     private readonly Dictionary<string, OnnxTensor> _initializers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IntegerTensor> _integers = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, WeightTensor> _bound;
+    private readonly Func<int, float[]> _allocateParameter;
 
-    private OnnxImporter(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor> bound)
+    private OnnxImporter(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor> bound, Func<int, float[]> allocateParameter)
     {
         _model = model;
         _network = new NetworkDefinition(name);
         _bound = bound;
+        _allocateParameter = allocateParameter;
     }
 
     /// <param name="boundWeights">Values for graph inputs that are weights (a model exported without parameters), or new values for initializers.</param>
-    public static NetworkDefinition Import(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor>? boundWeights = null)
+    public static NetworkDefinition Import(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor>? boundWeights = null) =>
+        Import(model, name, boundWeights, n => GC.AllocateUninitializedArray<float>(n));
+
+    /// <param name="allocateParameter">
+    /// Makes the array for an initializer's values (the model's trained weights, the bulk of its bytes): the
+    /// conversion path rents them from the engine weight pool, as the engine it makes keeps them.
+    /// </param>
+    internal static NetworkDefinition Import(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor>? boundWeights, Func<int, float[]> allocateParameter)
     {
-        var importer = new OnnxImporter(model, name, boundWeights ?? new Dictionary<string, WeightTensor>());
+        var importer = new OnnxImporter(model, name, boundWeights ?? new Dictionary<string, WeightTensor>(), allocateParameter);
         importer.Run();
         return importer._network;
     }
@@ -228,7 +237,7 @@ public sealed partial class OnnxImporter
         {
             if (!IsFloat(init.DataType))
                 throw new ModelImportException($"{user}: '{valueName}' is an {init.DataType} tensor where a float tensor is needed.");
-            return _values[valueName] = _network.AddWeights(new ModelWeights(valueName, ToShape(init.Dims, valueName), init.ToSingleArray(), WeightKind.Parameter));
+            return _values[valueName] = _network.AddWeights(new ModelWeights(valueName, ToShape(init.Dims, valueName), init.ToSingleArray(_allocateParameter), WeightKind.Parameter));
         }
         if (_model.Graph.Inputs.Any(i => i.Name == valueName))
             throw new ModelImportException($"{user}: '{valueName}' is a graph input with no value. If it is a weight, pass the weights file (-WeightsPath).");

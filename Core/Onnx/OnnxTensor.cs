@@ -40,14 +40,17 @@ public sealed class OnnxTensor
     public bool IsExternal { get; }
 
     /// <summary>Decodes the values as float32, converting from any floating point or integer type.</summary>
-    public float[] ToSingleArray()
+    public float[] ToSingleArray() => ToSingleArray(n => GC.AllocateUninitializedArray<float>(n));
+
+    /// <summary>Decodes the values as float32 into an array from <paramref name="allocate"/>, which gets the element count.</summary>
+    internal float[] ToSingleArray(Func<int, float[]> allocate)
     {
         // Checked before allocating: 4-bit types hold more elements than their bytes.
         if (!IsInteger(DataType) && DataType is not (OnnxDataType.Float or OnnxDataType.Double
             or OnnxDataType.Float16 or OnnxDataType.BFloat16))
             throw Unsupported();
         // Every element is written below: the model's weights need not be cleared first.
-        var result = GC.AllocateUninitializedArray<float>(checked((int)ElementCount));
+        var result = allocate(checked((int)ElementCount));
         if (RawData is { } raw)
             DecodeRaw(raw.Span, result);
         else

@@ -42,7 +42,8 @@ public static class WeightSources
     /// </summary>
     public static IReadOnlyDictionary<string, WeightValue> FromEngine(Engines.TrtEngine source)
     {
-        var state = source.Native.CurrentState;
+        // Lent: the source engine never recycles these arrays, which the refitted engine will keep as they are.
+        var state = source.Native.LendState();
         // Computed weights are derived from the others at every refit, never supplied.
         var infos = source.Native.Plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed).ToArray();
         var unknown = infos.Where(m => !state.ModelValues.ContainsKey(m.Name)).Select(m => m.Name).ToList();

@@ -304,6 +304,7 @@ public sealed unsafe class GemmJob : IParallelTask
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackEdge(float* b, nint ldb, int kc, int cols, int nr, float* slot)
     {
         for (int p = 0; p < kc; p++, b += ldb, slot += nr)
@@ -315,6 +316,7 @@ public sealed unsafe class GemmJob : IParallelTask
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyColumns(float* src, nint ldSrc, float* dst, nint ldDst, int rows, int cols)
     {
         for (int r = 0; r < rows; r++)

@@ -22,6 +22,7 @@ internal static unsafe class GemmMicroKernels
     /// </summary>
     public static bool WideSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && VectorMath.IsSupported;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile(bool wide, int nr, int rows, float* a, nint rs, nint cs, float* b, nint ldb, int kc,
         float* c, nint ldc, bool accumulate, float* bias, in Activation activation)
     {
@@ -430,6 +431,7 @@ internal static unsafe class GemmMicroKernels
     /// Bias and activation over the just-stored, L1-resident tile. Kept out of the kernels on purpose: a call while
     /// the accumulators are live makes the JIT keep them in memory for the whole K loop (ymm are caller-saved).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Finish(float* c, nint ldc, int rows, int nr, float* bias, in Activation activation)
     {
         // Relu and Clip (ReLU6) are inlined: they follow most convolutions and GEMMs, and a call per vector costs

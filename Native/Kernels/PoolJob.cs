@@ -75,6 +75,7 @@ public sealed unsafe class PoolJob : IParallelTask, IRowTask
         return end <= start ? 0 : 1 + (end - start - 1) / dilation;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void VectorRow<TLoader>(in Window2D w, float* x, in WindowRows rows, float* yRow) where TLoader : struct, IWidthLoader
     {
         if (_kind == PoolKind.Max)

@@ -35,33 +35,35 @@ internal static class VectorMath
 
     /// <summary>e^x; +inf above ~88.7, gradual underflow to 0 below ~-87.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Vector256<float> Exp(Vector256<float> x)
+    public static Vector256<float> Exp(Vector256<float> x) => Exp<Float256, Vector256<float>>(x);
+
+    /// <summary>e^x at any width; see <see cref="Exp(Vector256{float})"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Exp<TOps, TV>(TV x) where TOps : struct, IFloatVector<TV> where TV : struct
     {
-        // Clamp keeps n within the two-step scaling range; NaN passes through Min/Max by operand order.
-        var xc = Max(V(-104f), Min(V(89f), x));
-        var n = Avx.RoundToNearestInteger(Avx.Multiply(xc, V(1.44269504088896341f)));
+        // Clamp keeps n within the scaling range; NaN passes through Min/Max by operand order.
+        var xc = TOps.Max(TOps.Create(-104f), TOps.Min(TOps.Create(89f), x));
+        var n = TOps.RoundToNearest(TOps.Multiply(xc, TOps.Create(1.44269504088896341f)));
         // Cody–Waite: ln2 split so n·ln2_hi is exact.
-        var r = MulAdd(n, V(-0.693359375f), xc);
-        r = MulAdd(n, V(2.12194440e-4f), r);
-        var p = V(1.9875691500e-4f);
-        p = MulAdd(p, r, V(1.3981999507e-3f));
-        p = MulAdd(p, r, V(8.3334519073e-3f));
-        p = MulAdd(p, r, V(4.1665795894e-2f));
-        p = MulAdd(p, r, V(1.6666665459e-1f));
-        p = MulAdd(p, r, V(5.0000001201e-1f));
-        p = MulAdd(p, Avx.Multiply(r, r), Avx.Add(r, V(1f)));
-        // 2^n applied in two halves so results down to denormals and up to +inf come out right.
-        var ni = Avx.ConvertToVector256Int32(n);
-        var half = Avx2.ShiftRightArithmetic(ni, 1);
-        var rest = Avx2.Subtract(ni, half);
-        var scaleA = Avx2.ShiftLeftLogical(Avx2.Add(half, Vector256.Create(127)), 23).AsSingle();
-        var scaleB = Avx2.ShiftLeftLogical(Avx2.Add(rest, Vector256.Create(127)), 23).AsSingle();
-        return KeepNaN(x, Avx.Multiply(Avx.Multiply(p, scaleA), scaleB));
+        var r = TOps.MultiplyAdd(n, TOps.Create(-0.693359375f), xc);
+        r = TOps.MultiplyAdd(n, TOps.Create(2.12194440e-4f), r);
+        var p = TOps.Create(1.9875691500e-4f);
+        p = TOps.MultiplyAdd(p, r, TOps.Create(1.3981999507e-3f));
+        p = TOps.MultiplyAdd(p, r, TOps.Create(8.3334519073e-3f));
+        p = TOps.MultiplyAdd(p, r, TOps.Create(4.1665795894e-2f));
+        p = TOps.MultiplyAdd(p, r, TOps.Create(1.6666665459e-1f));
+        p = TOps.MultiplyAdd(p, r, TOps.Create(5.0000001201e-1f));
+        p = TOps.MultiplyAdd(p, TOps.Multiply(r, r), TOps.Add(r, TOps.Create(1f)));
+        return TOps.KeepNaN(x, TOps.ScaleByPowerOfTwo(p, n));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Vector256<float> Sigmoid(Vector256<float> x) =>
-        Avx.Divide(V(1f), Avx.Add(V(1f), Exp(Avx.Xor(x, V(-0f)))));
+    public static Vector256<float> Sigmoid(Vector256<float> x) => Sigmoid<Float256, Vector256<float>>(x);
+
+    /// <summary>1 / (1 + e^-x) at any width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Sigmoid<TOps, TV>(TV x) where TOps : struct, IFloatVector<TV> where TV : struct =>
+        TOps.Divide(TOps.Create(1f), TOps.Add(TOps.Create(1f), Exp<TOps, TV>(TOps.Subtract(TOps.Create(-0f), x))));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector256<float> Tanh(Vector256<float> x)

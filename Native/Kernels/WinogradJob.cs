@@ -145,6 +145,7 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
     }
 
     /// <summary>The 6×6 input of a tile at (top, left), channels [c0, c0 + valid) and zeros in the other lanes and outside x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Gather(float* x, int top, int left, int c0, int valid, int lanes, float* patch)
     {
         var w = _window;

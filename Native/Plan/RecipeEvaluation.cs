@@ -7,7 +7,8 @@ internal static class RecipeEvaluation
 {
     /// <summary>
     /// Runs the recipes of the engine weights <paramref name="which"/> on the pool, largest first so the threads finish
-    /// together. A buffer already in place (of the weight's length) is written into; a missing one is allocated pinned.
+    /// together. A buffer already in place (of the weight's length) is written into; a missing one is rented pinned
+    /// from <see cref="WeightPool"/> (the engine that takes the result owns it).
     /// </summary>
     /// <param name="source">A model weight's values by name; called from several threads at once.</param>
     public static void Run(EngineWeight[] weights, IEnumerable<int> which, Func<string, float[]> source, float[]?[] buffers, WorkerPool pool)
@@ -19,7 +20,7 @@ internal static class RecipeEvaluation
             var recipe = weights[i].Recipe;
             var sources = Array.ConvertAll(recipe.Sources, s => source(s));
             if (buffers[i] is { } buffer) recipe.Evaluate(sources, buffer);
-            else buffers[i] = recipe.Evaluate(sources);
+            else recipe.Evaluate(sources, buffers[i] = WeightPool.Rent(checked((int)weights[i].Length)));
         });
     }
 }

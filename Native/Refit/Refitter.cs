@@ -15,13 +15,24 @@ public sealed class Refitter(Engine engine)
     /// <summary>Checks weights against the engine without changing anything.</summary>
     /// <param name="partial">Allow leaving out weights (they keep their current values); needs an engine that has weights.</param>
     /// <param name="allowNonFinite">Accept NaN and infinity in the values.</param>
-    public RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite = false) =>
-        Check(weights, partial, allowNonFinite, scanned: null);
+    public RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite = false)
+    {
+        // Held like an inference: a dispose meanwhile recycles none of the model values this compares against.
+        var held = engine.EnterState();
+        try
+        {
+            return Check(weights, partial, allowNonFinite, scanned: null);
+        }
+        finally
+        {
+            engine.ExitState(held);
+        }
+    }
 
     /// <param name="scanned">The first non-finite index (or -1) of weights a refit has scanned already: not scanned again.</param>
     private RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, IReadOnlyDictionary<string, int>? scanned)
     {
-        var current = engine.CurrentState;
+        var current = engine.LiveState;
         var known = _plan.ModelWeights.ToDictionary(m => m.Name, StringComparer.Ordinal);
         var mismatched = new List<WeightMismatch>();
         var changed = new List<string>();
@@ -115,7 +126,7 @@ public sealed class Refitter(Engine engine)
         }
         finally
         {
-            Engine.ExitState(current);
+            engine.ExitState(current);
         }
     }
 
@@ -155,7 +166,7 @@ public sealed class Refitter(Engine engine)
     {
         lock (engine)
         {
-            var current = engine.CurrentState;
+            var current = engine.LiveState;
             var values = new Dictionary<string, float[]>(current.ModelValues, StringComparer.Ordinal);
             var nonFinite = new HashSet<string>(current.NonFinite, StringComparer.Ordinal);
             var changed = new HashSet<string>(StringComparer.Ordinal);

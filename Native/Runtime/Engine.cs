@@ -5,11 +5,18 @@ namespace TrtEngine.Native.Runtime;
 
 /// <summary>
 /// A built engine: a plan (structure, tactics, recipes) and, unless it was loaded weight-stripped, its weights.
-/// Every engine is refittable: the recipes travel with the plan whether or not the weights do.
+/// Every engine is refittable: the recipes travel with the plan whether or not the weights do. Disposing it (or its
+/// collection) hands the weight buffers it alone holds to <see cref="WeightPool"/> for the engines made next.
 /// </summary>
-public sealed class Engine
+public sealed class Engine : IDisposable
 {
+    /// <summary>The state of every disposed engine: it has nothing, and every use is refused.</summary>
+    private static readonly State Disposed = new(null, new Dictionary<string, float[]>(), new HashSet<string>());
+
     private State _state;
+
+    /// <summary>Calls between <see cref="EnterState"/> and <see cref="ExitState"/>, on any weight set: a dispose recycles nothing while one runs.</summary>
+    private int _readers;
 
     /// <summary>
     /// What a refit replaces, in one reference so readers see a consistent whole: the weight buffers (null when
@@ -25,10 +32,11 @@ public sealed class Engine
             : this(weights, modelValues, Refit.WeightScan.NonFinite(modelValues)) { }
     }
 
+    /// <summary>An engine that owns its weights: what of them came from <see cref="WeightPool"/> goes back there when it is disposed.</summary>
     internal Engine(EnginePlan plan, WeightSet? weights, IReadOnlyDictionary<string, float[]> modelValues)
-        : this(plan, new State(weights, modelValues)) { }
+        : this(plan, new State(weights, modelValues)) => WeightPool.Claim(this, Arrays(_state));
 
-    /// <summary>An engine over a given state; a refit runs such a detached candidate before swapping its state in.</summary>
+    /// <summary>An engine over a given state it does not own; a refit runs such a detached candidate before swapping its state in.</summary>
     internal Engine(EnginePlan plan, State state)
     {
         Plan = plan;
@@ -55,9 +63,18 @@ public sealed class Engine
 
     internal State CurrentState => Volatile.Read(ref _state);
 
+    /// <summary>The current state for a refit or a check, refused once the engine is disposed.</summary>
+    internal State LiveState => CurrentState is var state && ReferenceEquals(state, Disposed) ? throw new EngineDisposedException(Plan.Name) : state;
+
     internal WeightSet? CurrentWeights => CurrentState.Weights;
 
-    internal void Swap(State state) => Volatile.Write(ref _state, state);
+    /// <summary>Makes <paramref name="state"/> current and this engine the owner of its pooled buffers no one owns yet; called under the refit lock.</summary>
+    internal void Swap(State state)
+    {
+        if (ReferenceEquals(CurrentState, Disposed)) throw new EngineDisposedException(Plan.Name);
+        WeightPool.Claim(this, Arrays(state));
+        Volatile.Write(ref _state, state);
+    }
 
     /// <summary>
     /// The current state with its weight set held against reuse until <see cref="ExitState"/>: the hold is taken, then
@@ -66,16 +83,27 @@ public sealed class Engine
     /// </summary>
     internal State EnterState()
     {
+        // Counted before the state is read, as Dispose swaps the state before it reads the count: one of the two sees the other.
+        Interlocked.Increment(ref _readers);
         while (true)
         {
             var state = CurrentState;
+            if (ReferenceEquals(state, Disposed))
+            {
+                Interlocked.Decrement(ref _readers);
+                throw new EngineDisposedException(Plan.Name);
+            }
             state.Weights?.Enter();
             if (ReferenceEquals(state, CurrentState)) return state;
             state.Weights?.Exit();
         }
     }
 
-    internal static void ExitState(State state) => state.Weights?.Exit();
+    internal void ExitState(State state)
+    {
+        state.Weights?.Exit();
+        Interlocked.Decrement(ref _readers);
+    }
 
     /// <summary>The weight set the last refit swapped out, whose buffers the next refit may reuse; guarded by the refit lock.</summary>
     internal WeightSet? Retired { get; set; }
@@ -85,10 +113,53 @@ public sealed class Engine
     /// <summary>A copy with other input/output names; it shares the weights' current state at the time of the call.</summary>
     public Engine WithIONames(IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames)
     {
-        var state = CurrentState;
+        var state = LendState();
         state.Weights?.MarkShared();
         return new(Plan.WithIONames(inputNames, outputNames), state);
     }
+
+    /// <summary>
+    /// The current state for a holder this engine cannot follow (another engine, a caller's dictionary of model
+    /// values): its buffers are never recycled from now on. Refused once disposed; serialized with Dispose by the refit lock.
+    /// </summary>
+    internal State LendState()
+    {
+        lock (this)
+        {
+            var state = CurrentState;
+            if (ReferenceEquals(state, Disposed)) throw new EngineDisposedException(Plan.Name);
+            WeightPool.Keep(Arrays(state));
+            return state;
+        }
+    }
+
+    /// <summary>
+    /// Refuses every later use and hands the pooled buffers this engine alone owns (its weights, the spare set, its
+    /// model values) back for reuse, unless a call holds a weight set at that moment: then they are left to the GC.
+    /// </summary>
+    public void Dispose()
+    {
+        Release();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>An engine no one can reach any longer hands its buffers back too: callers that never dispose (scripts) still recycle.</summary>
+    ~Engine() => Release();
+
+    private void Release()
+    {
+        lock (this)
+        {
+            var last = Interlocked.Exchange(ref _state, Disposed);
+            if (ReferenceEquals(last, Disposed) || Volatile.Read(ref _readers) != 0) return;
+            var retired = Retired;
+            Retired = null;
+            WeightPool.Return(this, retired is null ? Arrays(last) : Arrays(last).Concat(retired.Buffers));
+        }
+    }
+
+    /// <summary>Every array of a state: its engine weights and its model values.</summary>
+    private static IEnumerable<float[]> Arrays(State state) => (state.Weights?.Buffers ?? []).Concat(state.ModelValues.Values);
 
     /// <summary>Writes the plan; with <paramref name="includeWeights"/> false the result is weight-stripped but still refittable.</summary>
     public void Serialize(Stream stream, bool includeWeights)

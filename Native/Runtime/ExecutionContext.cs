@@ -74,7 +74,7 @@ public sealed unsafe class ExecutionContext
         }
         finally
         {
-            Engine.ExitState(state);
+            _engine.ExitState(state);
         }
     }
 

@@ -46,6 +46,16 @@ Describe 'New-TrtEngine' {
         Get-Logits $second | Should -Be (Get-Logits $first)
     }
 
+    It 'refuses a disposed engine with EngineDisposed, and a later hit on its memory computes the same' {
+        $expected = Get-Logits $second
+        $third = New-TrtEngine -Path $onnx -CacheDirectory $cache
+        $third.Dispose()
+        $err = { Invoke-TrtEngine -Engine $third -Input $feed -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'EngineDisposed*'
+        $err.Exception.Message | Should -BeLike '*disposed*'
+        Get-Logits (New-TrtEngine -Path $onnx -CacheDirectory $cache) | Should -Be $expected
+    }
+
     It 'keeps one entry for the model' {
         $entries = @(Get-TrtCache -CacheDirectory $cache)
         $entries.Count | Should -Be 1

@@ -30,7 +30,7 @@ public sealed class BufferReuseTests
         engine.Refit(weights[0]);                 // must not write into it
         Assert.All(engine.Native.Plan.Weights.Select((_, i) => i), i => Assert.NotSame(held.Weights!.Buffers[i], engine.Native.CurrentWeights!.Buffers[i]));
         Assert.Equal(expected[0], SmallCnn.Run(engine));
-        Native.Runtime.Engine.ExitState(held);
+        engine.Native.ExitState(held);
         engine.Refit(weights[1]);
         Assert.Equal(expected[1], SmallCnn.Run(engine));
     }

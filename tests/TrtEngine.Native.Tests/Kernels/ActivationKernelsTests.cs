@@ -59,6 +59,7 @@ public unsafe class ActivationKernelsTests
     [Theory]
     [InlineData(ActivationKind.Exp, -87f, 88.5f, 2e-7)]
     [InlineData(ActivationKind.Sigmoid, -80f, 80f, 2e-7)]
+    [InlineData(ActivationKind.Silu, -80f, 80f, 3e-7)]
     [InlineData(ActivationKind.Tanh, -20f, 20f, 2e-7)]
     [InlineData(ActivationKind.Erf, -6f, 6f, 2e-7)]
     [InlineData(ActivationKind.Gelu, -12f, 12f, 5e-7)] // deep negative tail: exp, erfcx and x·½ roundings add up
@@ -99,6 +100,7 @@ public unsafe class ActivationKernelsTests
     [InlineData(ActivationKind.Exp, 100f, float.PositiveInfinity)]
     [InlineData(ActivationKind.Exp, -100f, 0f)]
     [InlineData(ActivationKind.Exp, float.NegativeInfinity, 0f)]
+    [InlineData(ActivationKind.Silu, -100f, -0f)]
     [InlineData(ActivationKind.Erf, 10f, 1f)]
     [InlineData(ActivationKind.Erf, float.NegativeInfinity, -1f)]
     [InlineData(ActivationKind.Gelu, 100f, 100f)]
@@ -122,6 +124,7 @@ public unsafe class ActivationKernelsTests
     [InlineData(ActivationKind.HardSwish)]
     [InlineData(ActivationKind.LeakyRelu)]
     [InlineData(ActivationKind.Exp)]
+    [InlineData(ActivationKind.Silu)]
     [InlineData(ActivationKind.Sqrt)]
     public void NaNPropagates(ActivationKind kind) =>
         Assert.True(float.IsNaN(ApplyOne(new Activation(kind, 0.2f, 0.5f), float.NaN)));
@@ -142,6 +145,7 @@ public unsafe class ActivationKernelsTests
         ActivationKind.Identity => x,
         ActivationKind.Relu => Math.Max(x, 0),
         ActivationKind.Sigmoid => 1 / (1 + Math.Exp(-x)),
+        ActivationKind.Silu => x / (1 + Math.Exp(-x)),
         ActivationKind.Tanh => Math.Tanh(x),
         ActivationKind.Erf => Reference.Erf(x),
         ActivationKind.Gelu => Reference.Gelu(x),

@@ -1,0 +1,123 @@
+using System.Runtime.CompilerServices;
+
+namespace TrtEngine.Native.Runtime;
+
+/// <summary>
+/// Pinned float buffers recycled from engines that were disposed or died, for the weights of the engines made next.
+/// A cache hit writes a model's weights twice (its model values and the packed engine weights); where those land on
+/// pages the process has not touched since the GC last freed them, the page faults cost more than that work (counted:
+/// thousands per hit), and users and services create engine after engine of the same models.
+/// <para>
+/// Every buffer this pool made has an owner: none yet (just rented: it may be claimed), one engine (which hands it
+/// back when it is disposed or collected), or kept (it went where the pool cannot follow, such as another engine's
+/// state or a caller's dictionary: it is never recycled). An engine hands back only what it owns, so a buffer another
+/// engine or a caller can still reach is never rewritten.
+/// </para>
+/// </summary>
+internal static class WeightPool
+{
+    /// <summary>The most bytes the pool holds; what a disposed engine hands back beyond it is left to the GC.</summary>
+    public const long MaxPooledBytes = 512L << 20;
+
+    private static readonly object Gate = new();
+    private static readonly ConditionalWeakTable<float[], Lease> Leases = new();
+    private static readonly Dictionary<int, Stack<(float[] Buffer, Lease Lease, int Gen2)>> Free = [];
+    private static long s_pooledBytes;
+
+    static WeightPool() => _ = new Gen2Trim();
+
+    /// <summary>Who may hand a buffer back: its owner (null: no one yet); kept or pooled buffers are claimed by no one.</summary>
+    private sealed class Lease
+    {
+        public object? Owner;
+        public bool Kept;
+        public bool Pooled;
+    }
+
+    /// <summary>Bytes waiting in the pool (for tests and diagnostics).</summary>
+    public static long PooledBytes
+    {
+        get
+        {
+            lock (Gate) return s_pooledBytes;
+        }
+    }
+
+    /// <summary>A pinned buffer of <paramref name="length"/> floats with undefined contents, owned by no one until claimed.</summary>
+    public static float[] Rent(int length)
+    {
+        lock (Gate)
+        {
+            if (Free.TryGetValue(length, out var stack) && stack.TryPop(out var entry))
+            {
+                s_pooledBytes -= length * (long)sizeof(float);
+                entry.Lease.Pooled = false;
+                return entry.Buffer;
+            }
+        }
+        var buffer = GC.AllocateUninitializedArray<float>(length, pinned: true);
+        lock (Gate) Leases.Add(buffer, new Lease());
+        return buffer;
+    }
+
+    /// <summary>Makes <paramref name="owner"/> the owner of the pool's buffers among <paramref name="buffers"/> that have none yet.</summary>
+    public static void Claim(object owner, IEnumerable<float[]> buffers)
+    {
+        lock (Gate)
+            foreach (var buffer in buffers)
+                if (Leases.TryGetValue(buffer, out var lease) && lease is { Owner: null, Kept: false, Pooled: false }) lease.Owner = owner;
+    }
+
+    /// <summary>Never recycles these buffers: something the pool cannot see may hold them from now on.</summary>
+    public static void Keep(IEnumerable<float[]> buffers)
+    {
+        lock (Gate)
+            foreach (var buffer in buffers)
+                if (Leases.TryGetValue(buffer, out var lease)) (lease.Owner, lease.Kept) = (null, true);
+    }
+
+    /// <summary>Takes back the buffers among <paramref name="buffers"/> that <paramref name="owner"/> owns (each once).</summary>
+    public static void Return(object owner, IEnumerable<float[]> buffers)
+    {
+        int gen2 = GC.CollectionCount(2);
+        lock (Gate)
+            foreach (var buffer in buffers)
+            {
+                if (!Leases.TryGetValue(buffer, out var lease) || !ReferenceEquals(lease.Owner, owner)) continue;
+                lease.Owner = null;
+                long bytes = buffer.Length * (long)sizeof(float);
+                // Beyond the limit the buffer is left to the GC (kept, so no one claims it on the way).
+                lease.Kept = s_pooledBytes + bytes > MaxPooledBytes;
+                if (lease.Kept) continue;
+                if (!Free.TryGetValue(buffer.Length, out var stack)) Free[buffer.Length] = stack = new();
+                lease.Pooled = true;
+                stack.Push((buffer, lease, gen2));
+                s_pooledBytes += bytes;
+            }
+    }
+
+    /// <summary>Drops the buffers that waited through a whole gen-2 cycle unused: memory no engine came back for.</summary>
+    private static void Trim()
+    {
+        int gen2 = GC.CollectionCount(2);
+        lock (Gate)
+            foreach (var (length, stack) in Free)
+            {
+                var fresh = stack.Where(e => gen2 - e.Gen2 < 2).Reverse().ToArray();
+                s_pooledBytes -= (stack.Count - fresh.Length) * (long)length * sizeof(float);
+                stack.Clear();
+                foreach (var entry in fresh) stack.Push(entry);
+            }
+    }
+
+    /// <summary>Finalized at every gen-2 collection (it re-registers itself), where it trims the pool.</summary>
+    private sealed class Gen2Trim
+    {
+        ~Gen2Trim()
+        {
+            if (Environment.HasShutdownStarted) return;
+            Trim();
+            GC.ReRegisterForFinalize(this);
+        }
+    }
+}

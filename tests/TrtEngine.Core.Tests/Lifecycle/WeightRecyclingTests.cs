@@ -1,0 +1,195 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Refit;
+using TrtEngine.Native.Runtime;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
+
+namespace TrtEngine.Core.Tests.Lifecycle;
+
+/// <summary>Run alone: the pool is process-wide, and other tests renting or collecting would blur what these observe.</summary>
+[CollectionDefinition(nameof(WeightPoolCollection), DisableParallelization = true)]
+public sealed class WeightPoolCollection;
+
+/// <summary>
+/// Engines that are disposed (or collected) hand their weight buffers to the engines made next, and only buffers
+/// nothing else can reach: not those an inference holds, another engine shares or a caller was lent. A hit on
+/// recycled buffers computes exactly what a hit on fresh ones does, and many hits leave memory where it was.
+/// </summary>
+[Collection(nameof(WeightPoolCollection))]
+public sealed class WeightRecyclingTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private static readonly float[] Input = ErrorMetrics.RandomValues(3, 2 * 61);
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>An MLP of sizes no other test uses (61 → 43 → 29), so no other engine competes for its pooled buffers.</summary>
+    private string Model(int seed)
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, "batch", 61);
+        m.AddInitializer("w1", ErrorMetrics.RandomValues(seed, 43 * 61), [43, 61]);
+        m.AddInitializer("b1", ErrorMetrics.RandomValues(seed + 1, 43), [43]);
+        m.AddInitializer("w2", ErrorMetrics.RandomValues(seed + 2, 29 * 43), [29, 43]);
+        m.AddInitializer("b2", ErrorMetrics.RandomValues(seed + 3, 29), [29]);
+        m.AddNode("Gemm", ["x", "w1", "b1"], ["h"], ("transB", 1L));
+        m.AddNode("Relu", ["h"], ["r"]);
+        m.AddNode("Gemm", ["r", "w2", "b2"], ["y"], ("transB", 1L));
+        m.AddOutput("y", OnnxDataType.Float);
+        string path = _dir.File($"mlp_{seed}.onnx");
+        m.Save(path);
+        return path;
+    }
+
+    private Engines.TrtEngine Convert(string path) =>
+        EngineConverter.Convert(path, new ConversionSettings { CacheDirectory = _dir.File("cache"), OptimizationLevel = 0 });
+
+    private static float[] Run(Engines.TrtEngine engine) => engine.Run(new Dictionary<string, float[]> { ["x"] = Input })[0].Data;
+
+    /// <summary>Every array an engine's current state holds: packed engine weights and model values.</summary>
+    private static HashSet<float[]> Arrays(Engines.TrtEngine engine)
+    {
+        var state = engine.Native.CurrentState;
+        return new HashSet<float[]>(state.Weights!.Buffers.Concat(state.ModelValues.Values), ReferenceEqualityComparer.Instance);
+    }
+
+    [Fact]
+    public void A_hit_after_a_dispose_takes_its_buffers_and_computes_what_a_fresh_hit_does()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        using var built = Convert(v1);
+        using var fresh = Convert(v2);             // a hit on fresh (or other engines') buffers: the reference
+        float[] expected = Run(fresh);
+        var first = Convert(v1);
+        Assert.True(first.FromCache);
+        var arrays = Arrays(first);
+        first.Dispose();
+
+        using var second = Convert(v2);
+        Assert.True(second.FromCache);
+        // All of its packed weights and model values came back from the disposed engine.
+        Assert.All(Arrays(second), a => Assert.Contains(a, arrays));
+        Assert.Equal(expected, Run(second));
+        Assert.True(ErrorMetrics.RelativeL2(Run(second), Run(built)) > 1e-3, "v1 and v2 differ: the recycled buffers were rewritten");
+    }
+
+    [Fact]
+    public void A_disposed_engine_refuses_every_use_with_a_clear_error()
+    {
+        string v1 = Model(10);
+        var engine = Convert(v1);
+        var weights = WeightSources.FromFile(v1);
+        engine.Dispose();
+        engine.Dispose();   // twice is harmless
+
+        var run = Assert.Throws<EngineDisposedException>(() => Run(engine));
+        Assert.Contains("disposed", run.Message);
+        Assert.Contains(engine.Name, run.Message);
+        Assert.Throws<EngineDisposedException>(() => engine.Refit(weights));
+        Assert.Throws<EngineDisposedException>(() => engine.CheckRefit(weights, partial: false));
+        Assert.Throws<EngineDisposedException>(() => engine.Export(new MemoryStream(), includeWeights: false));
+        Assert.Throws<EngineDisposedException>(() => WeightSources.FromEngine(engine));
+        Assert.False(engine.HasWeights);
+    }
+
+    [Fact]
+    public void Buffers_an_inference_holds_when_the_engine_is_disposed_are_never_recycled()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        using var built = Convert(v1);
+        var engine = Convert(v1);
+        float[] before = Run(engine);
+        var arrays = Arrays(engine);
+        var held = engine.Native.EnterState();     // an inference in flight
+        engine.Dispose();
+        using var next = Convert(v2);              // would take the buffers if they had been handed back
+        Assert.DoesNotContain(Arrays(next), arrays.Contains);
+        // What the inference in flight computes, through a detached engine over the state it holds.
+        Assert.Equal(before, RunNative(new Engine(engine.Native.Plan, held)));
+        engine.Native.ExitState(held);
+    }
+
+    [Fact]
+    public void Model_values_lent_to_another_engine_are_never_recycled()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        using var built = Convert(v1);
+        var source = Convert(v2);
+        using var target = Convert(v1);
+        target.Refit(WeightSources.FromEngine(source));    // target keeps source's model values as they are
+        var lent = new HashSet<float[]>(source.Native.CurrentState.ModelValues.Values, ReferenceEqualityComparer.Instance);
+        Assert.All(target.Native.CurrentState.ModelValues.Values, v => Assert.Contains(v, lent));
+        source.Dispose();
+
+        using var next = Convert(v1);                       // would write v1's values into them had they been handed back
+        Assert.DoesNotContain(next.Native.CurrentState.ModelValues.Values, lent.Contains);
+        // Partial refits re-derive fused weights from these values: they must still be v2's.
+        foreach (var (name, value) in WeightSources.FromFile(v2))
+            Assert.Equal(value.Data, target.Native.CurrentState.ModelValues[name]);
+    }
+
+    [Fact]
+    public void Buffers_of_an_engine_that_shares_its_state_are_never_recycled()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        using var built = Convert(v1);
+        var engine = Convert(v1);
+        var renamed = engine.Native.WithIONames(["x"], ["y"]);
+        var arrays = Arrays(engine);
+        engine.Dispose();
+        using var next = Convert(v2);
+        Assert.DoesNotContain(Arrays(next), arrays.Contains);
+        Assert.Equal(Run(built), RunNative(renamed));
+    }
+
+    private static float[] RunNative(Engine engine)
+    {
+        var output = new float[2 * 29];
+        var context = engine.CreateExecutionContext();
+        context.SetInputShape(0, [2, 61]);
+        context.Execute([Input], [output]);
+        return output;
+    }
+
+    [Fact]
+    public void Memory_stays_flat_over_many_hits_disposed_or_dropped()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        using var built = Convert(v1);
+        string[] models = [v1, v2];
+        foreach (bool dispose in new[] { false, true })
+        {
+            void Hits(int count)
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    var engine = Convert(models[i % 2]);
+                    if (dispose) engine.Dispose();
+                }
+            }
+            Hits(50);
+            long before = SettledMemory();
+            Hits(300);
+            long after = SettledMemory();
+            // 300 hits of this model allocate about 10 MB of weights without recycling; a leak would show a good part of that.
+            Assert.True(after - before < 1 << 20, $"dispose={dispose}: {before} bytes after 50 hits, {after} after 350");
+            // What no engine came back for is given up after two full collections: an idle process keeps nothing.
+            Assert.Equal(0, WeightPool.PooledBytes);
+        }
+    }
+
+    /// <summary>
+    /// Managed memory once dropped engines are collected and finalized (they hand their buffers back then) and the
+    /// pool has trimmed what waited through two full collections unused.
+    /// </summary>
+    private static long SettledMemory()
+    {
+        for (int i = 0; i < 4; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+}
