@@ -64,6 +64,7 @@ public sealed class TrtEngineInfo
         {
             ConvLayer conv => ($"Conv ({conv.AlgorithmName}){(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
             GemmLayer gemm => ($"Gemm{(gemm.Bias.IsNone ? "" : " + bias")}", gemm.Activation),
+            ConcatLayer { InPlaceCount: > 0 } concat => ($"Concat ({concat.InPlaceCount} of {concat.Inputs.Length} inputs written in place)", Activation.Identity),
             ActivationLayer act => (act.Activation.Kind.ToString(), Activation.Identity),
             ElementwiseLayer e => (e.Operation.ToString(), Activation.Identity),
             _ => (layer.Kind.ToString(), Activation.Identity),

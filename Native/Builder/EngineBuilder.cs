@@ -32,7 +32,11 @@ public static class EngineBuilder
         layers = ChannelShuffleFusion.Run(layers, network);
         layers = RemoveDeadLayers(layers, outputs);
         var tensorList = network.Tensors.ToList();
-        if (config.ChannelsLast) layers = ChannelsLastLayout.Run(layers, network, tensorList, outputs);
+        if (config.ChannelsLast)
+        {
+            layers = ChannelsLastLayout.Run(layers, network, tensorList, outputs);
+            InPlaceConcat.Run(layers, outputs);
+        }
         log?.Invoke($"{network.Layers.Count} network layers became {layers.Count} engine layers after fusion and layout.");
 
         int[][] optShapes = InferShapes(network, tensorList, layers, profiles.Select(p => p.Opt).ToArray());

@@ -69,23 +69,39 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
                 for (int ow = 0; ow < w.OutW; ow += Pixels)
                 {
                     int left = ow * w.StrideW - w.PadLeft, count = Math.Min(Pixels, w.OutW - ow);
-                    bool inside = count == Pixels && left >= 0 && (ow + Pixels - 1) * w.StrideW - w.PadLeft + (w.KernelW - 1) * w.DilationW < w.InW;
+                    bool inside = InsideBlock(ow, left);
                     DepthwiseBlock(x, first, i0, i1, left, count, inside, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels);
                 }
             }
             else
             {
-                for (int ow = 0; ow < w.OutW; ow++)
+                int ow = 0;
+                while (ow < w.OutW)
                 {
                     int left = ow * w.StrideW - w.PadLeft;
+                    if (_op != WindowOp.Depthwise && VectorMath.IsSupported && InsideBlock(ow, left))
+                    {
+                        // Every kernel column counts inside the row.
+                        PoolBlock(x, first, i0, i1, left, countedRows * w.KernelW, yRow + (nint)ow * channels);
+                        ow += Pixels;
+                        continue;
+                    }
                     var (j0, j1) = Columns(left);
                     int countedCols = _countIncludePad ? PoolJob.PaddedCount(left, w.KernelW, w.DilationW, w.InW + w.PadRight) : j1 - j0;
                     Pixel(x, first, i0, i1, left, j0, j1, countedRows * countedCols, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels);
+                    ow++;
                 }
             }
             if (_op == WindowOp.Depthwise && !clampInBlock)
                 ActivationKernels.Apply(_activation, yRow, yRow, rowFloats);
         }
+    }
+
+    /// <summary>Whether the <see cref="Pixels"/> outputs from <paramref name="ow"/> (the first window at input column <paramref name="left"/>) exist and their windows lie inside the row.</summary>
+    private bool InsideBlock(int ow, int left)
+    {
+        var w = _window;
+        return ow + Pixels <= w.OutW && left >= 0 && (ow + Pixels - 1) * w.StrideW - w.PadLeft + (w.KernelW - 1) * w.DilationW < w.InW;
     }
 
     /// <summary>Kernel columns [j0, j1) of the window starting at input column <paramref name="left"/> fall inside the input.</summary>
@@ -202,6 +218,83 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         // max before min, NaN kept: max and min return the second operand when unordered.
         if (clamp) a = TOps.Min(hi, TOps.Max(lo, a));
         TOps.Store(a, y + offset);
+    }
+
+    /// <summary>
+    /// Max or average pool of <see cref="Pixels"/> neighbouring outputs whose windows lie inside the row (all kernel columns
+    /// count): one accumulator per pixel, so the vector unit works on four independent chains instead of waiting on one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PoolBlock(float* x, int first, int i0, int i1, int left, int counted, float* y)
+    {
+        int c = _op == WindowOp.Max ? PoolChannels<MaxCombine>(x, first, i0, i1, left, counted, y) : PoolChannels<SumCombine>(x, first, i0, i1, left, counted, y);
+        for (int p = 0; c < _window.Channels && p < Pixels; p++)
+            Pixel(x, first, i0, i1, left + p * _window.StrideW, 0, _window.KernelW, counted, y + p * _window.Channels, null, c);
+    }
+
+    /// <summary>The block's channels in 512-bit lanes where the CPU has them, then 256-bit; returns where it stopped.</summary>
+    private int PoolChannels<TCombine>(float* x, int first, int i0, int i1, int left, int counted, float* y) where TCombine : struct, IPoolCombine
+    {
+        int c = GemmMicroKernels.WideSupported ? PoolChannels<Float512, Vector512<float>, TCombine>(0, x, first, i0, i1, left, counted, y) : 0;
+        return PoolChannels<Float256, Vector256<float>, TCombine>(c, x, first, i0, i1, left, counted, y);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int PoolChannels<TOps, TV, TCombine>(int c, float* x, int first, int i0, int i1, int left, int counted, float* y)
+        where TOps : struct, IFloatVector<TV> where TV : struct where TCombine : struct, IPoolCombine
+    {
+        var w = _window;
+        int channels = w.Channels, kw = w.KernelW;
+        nint pixelStep = (nint)w.StrideW * channels, tapStep = (nint)w.DilationW * channels;
+        bool average = _op == WindowOp.Average;
+        // The same values as Pixel: an average over no counted position is 0.
+        TV empty = TOps.Create(average ? 0f : float.NegativeInfinity), scale = TOps.Create(counted == 0 ? 0f : 1f / counted);
+        for (; c + TOps.Count <= channels; c += TOps.Count)
+        {
+            TV a0 = empty, a1 = empty, a2 = empty, a3 = empty;
+            for (int i = i0; i < i1; i++)
+            {
+                float* row = x + ((nint)(first + i * w.DilationH) * w.InW + left) * channels + c;
+                for (int j = 0; j < kw; j++, row += tapStep)
+                {
+                    a0 = TCombine.Combine<TOps, TV>(a0, TOps.Load(row));
+                    a1 = TCombine.Combine<TOps, TV>(a1, TOps.Load(row + pixelStep));
+                    a2 = TCombine.Combine<TOps, TV>(a2, TOps.Load(row + 2 * pixelStep));
+                    a3 = TCombine.Combine<TOps, TV>(a3, TOps.Load(row + 3 * pixelStep));
+                }
+            }
+            if (average)
+            {
+                a0 = TOps.Multiply(a0, scale);
+                a1 = TOps.Multiply(a1, scale);
+                a2 = TOps.Multiply(a2, scale);
+                a3 = TOps.Multiply(a3, scale);
+            }
+            TOps.Store(a0, y + c);
+            TOps.Store(a1, y + channels + c);
+            TOps.Store(a2, y + 2 * channels + c);
+            TOps.Store(a3, y + 3 * channels + c);
+        }
+        return c;
+    }
+
+    /// <summary>How a pool folds one more input vector into its accumulator.</summary>
+    private interface IPoolCombine
+    {
+        static abstract TV Combine<TOps, TV>(TV acc, TV v) where TOps : struct, IFloatVector<TV> where TV : struct;
+    }
+
+    /// <summary>The instruction's max, operands as <see cref="Pixel"/> orders them, so NaN handling matches it.</summary>
+    private readonly struct MaxCombine : IPoolCombine
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Combine<TOps, TV>(TV acc, TV v) where TOps : struct, IFloatVector<TV> where TV : struct => TOps.Max(acc, v);
+    }
+
+    private readonly struct SumCombine : IPoolCombine
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Combine<TOps, TV>(TV acc, TV v) where TOps : struct, IFloatVector<TV> where TV : struct => TOps.Add(acc, v);
     }
 
     /// <summary>One output pixel from channel <paramref name="c0"/> on, over kernel rows [i0, i1) and columns [j0, j1).</summary>

@@ -24,7 +24,7 @@ public sealed unsafe class GemmJob : IParallelTask
     // The call in progress, read by Execute on the workers.
     private GemmTactic _tactic;
     private float* _a, _b, _y, _bias, _workspace, _rowBias, _residual;
-    private nint _aRowStride, _aColStride;
+    private nint _aRowStride, _aColStride, _ldy;
     private int _m, _n, _k, _batchRank, _batches;
     private bool _packed;
     private Activation _activation;
@@ -33,11 +33,12 @@ public sealed unsafe class GemmJob : IParallelTask
     /// <summary>
     /// y[m, n] = act(A·B + bias + residual). A is [m, k] row-major ([k, m] when <paramref name="transA"/>); packedB
     /// comes from <see cref="GemmKernels.PackB"/> with the same tactic; bias is null or n floats; residual is null or
-    /// laid out like y.
+    /// [m, n] row-major. Rows of y are <paramref name="ldy"/> floats apart (0: n), so y may be a column range of a
+    /// wider matrix.
     /// </summary>
     public void Run(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
-        in Activation activation, float* y, WorkerPool pool, float* residual = null) =>
-        RunPacked(tactic, a, m, k, transA, packedB, n, bias, activation, y, pool, residual, 1);
+        in Activation activation, float* y, WorkerPool pool, float* residual = null, int ldy = 0) =>
+        RunPacked(tactic, a, m, k, transA, packedB, n, bias, activation, y, ldy > 0 ? ldy : n, pool, residual, 1);
 
     /// <summary>
     /// <paramref name="batches"/> independent GEMMs y[b] = a[b]·B[b] in one dispatch (the positions of a Winograd
@@ -45,10 +46,10 @@ public sealed unsafe class GemmJob : IParallelTask
     /// makes it, one after the other. No bias, residual or activation.
     /// </summary>
     public void RunBatched(GemmTactic tactic, float* a, int m, int k, float* packedB, int n, float* y, int batches, WorkerPool pool) =>
-        RunPacked(tactic, a, m, k, false, packedB, n, null, default, y, pool, null, batches);
+        RunPacked(tactic, a, m, k, false, packedB, n, null, default, y, n, pool, null, batches);
 
     private void RunPacked(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
-        in Activation activation, float* y, WorkerPool pool, float* residual, int batches)
+        in Activation activation, float* y, int ldy, WorkerPool pool, float* residual, int batches)
     {
         _tactic = tactic;
         _a = a;
@@ -62,6 +63,7 @@ public sealed unsafe class GemmJob : IParallelTask
         _residual = residual;
         _activation = activation;
         _y = y;
+        _ldy = ldy;
         _m = m;
         _n = n;
         _k = k;
@@ -118,6 +120,7 @@ public sealed unsafe class GemmJob : IParallelTask
         _residual = residual;
         _activation = activation;
         _y = y;
+        _ldy = n;
         _n = n;
         _k = k;
         _workspace = workspace;
@@ -197,6 +200,7 @@ public sealed unsafe class GemmJob : IParallelTask
         int m0 = rowBlock * tactic.Mc, m1 = Math.Min(_m, m0 + tactic.Mc);
         int p0 = group * _panelsPerGroup, p1 = Math.Min(GemmKernels.PanelCount(_n, tactic), p0 + _panelsPerGroup);
         int n = _n, k = _k, kBlock = KBlock(k, tactic);
+        nint ldy = _ldy;
 
         float* tile = stackalloc float[GemmMicroKernels.MaxTileFloats];
         float* paddedBias = stackalloc float[32];
@@ -246,20 +250,20 @@ public sealed unsafe class GemmJob : IParallelTask
                 {
                     int rows = Math.Min(mr, m1 - i0);
                     float* aTile = a + i0 * _aRowStride + k0 * _aColStride;
-                    float* c = y + (nint)i0 * n + j0;
+                    float* c = y + i0 * ldy + j0;
                     if (cols == nr)
                     {
-                        if (first && seeded) Seed(c, n, i0, j0, rows, nr);
-                        GemmMicroKernels.Tile(tactic.Wide, nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, c, n, !first || seeded, bias, activation);
+                        if (first && seeded) Seed(c, ldy, i0, j0, rows, nr);
+                        GemmMicroKernels.Tile(tactic.Wide, nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, c, ldy, !first || seeded, bias, activation);
                         continue;
                     }
                     // Right edge: run the full-width kernel on a scratch tile, copy the valid columns.
                     if (!first)
-                        CopyColumns(c, n, tile, nr, rows, cols);
+                        CopyColumns(c, ldy, tile, nr, rows, cols);
                     else if (seeded)
                         Seed(tile, nr, i0, j0, rows, cols);
                     GemmMicroKernels.Tile(tactic.Wide, nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, tile, nr, !first || seeded, bias, activation);
-                    CopyColumns(tile, nr, c, n, rows, cols);
+                    CopyColumns(tile, nr, c, ldy, rows, cols);
                 }
             }
             k0 += kc;
@@ -290,7 +294,7 @@ public sealed unsafe class GemmJob : IParallelTask
 
     private void OffsetBatch(int batch, ref float* a, ref float* b, ref float* y)
     {
-        y += (nint)batch * _m * _n;
+        y += (nint)batch * _m * _ldy;
         for (int slot = 0; slot < _batchRank; slot++)
         {
             nint index = batch % _batchDims[slot];

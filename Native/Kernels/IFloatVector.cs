@@ -5,8 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace TrtEngine.Native.Kernels;
 
 /// <summary>
-/// The few float-vector operations the Winograd transforms, the channels-last depthwise kernel and the exponential
-/// family need, so one generic loop compiles to a 256-bit and a 512-bit one (the JIT specialises each struct
+/// The few float-vector operations the Winograd transforms, the channels-last depthwise and pool kernels and the
+/// exponential family need, so one generic loop compiles to a 256-bit and a 512-bit one (the JIT specialises each struct
 /// instantiation and inlines these).
 /// </summary>
 internal unsafe interface IFloatVector<TV> where TV : struct

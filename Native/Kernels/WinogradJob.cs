@@ -24,8 +24,10 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
     private readonly GemmJob _gemm = new();
     private float* _x, _bias, _residual, _y, _v, _m;
     private Activation _activation;
+    private bool _clamp;
+    private float _low, _high;
     private Window2D _window;
-    private int _outChannels, _tilesW, _tilesPerImage, _block0, _blockTiles;
+    private int _outChannels, _outPixelStride, _tilesW, _tilesPerImage, _block0, _blockTiles;
     private bool _outputPhase;
     private RowSchedule _schedule;
 
@@ -42,11 +44,13 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
     private static int TileCount(int size) => (size + Tile - 1) / Tile;
 
     /// <summary>
-    /// x is [Batch, InH, InW, Channels] and y, residual [Batch, OutH, OutW, outChannels]; packedWeights come from
-    /// <see cref="WinogradTransforms.PackWeights"/> with <paramref name="tactic"/>; bias is null or outChannels floats.
+    /// x is [Batch, InH, InW, Channels] and residual [Batch, OutH, OutW, outChannels]; y is laid out the same with its
+    /// pixels <paramref name="outPixelStride"/> floats apart (≥ outChannels: a channel range of a wider tensor);
+    /// packedWeights come from <see cref="WinogradTransforms.PackWeights"/> with <paramref name="tactic"/>; bias is null
+    /// or outChannels floats.
     /// </summary>
     public void Run(GemmTactic tactic, float* x, float* packedWeights, float* bias, float* residual, in Activation activation,
-        float* y, in Window2D w, int outChannels, float* workspace, WorkerPool pool)
+        float* y, int outPixelStride, in Window2D w, int outChannels, float* workspace, WorkerPool pool)
     {
         if (w.KernelH != 3 || w.KernelW != 3 || w.StrideH != 1 || w.StrideW != 1 || w.DilationH != 1 || w.DilationW != 1)
             throw new ArgumentException("Winograd F(4×4, 3×3) runs 3×3 convolutions of stride 1 and dilation 1.");
@@ -54,9 +58,14 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
         _bias = bias;
         _residual = residual;
         _activation = activation;
+        // Relu and Clip are applied while each value is in a register; other activations by a pass over each finished tile.
+        _clamp = activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
+        _low = activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha;
+        _high = activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta;
         _y = y;
         _window = w;
         _outChannels = outChannels;
+        _outPixelStride = outPixelStride;
         _tilesW = TileCount(w.OutW);
         _tilesPerImage = TileCount(w.OutH) * _tilesW;
         long tiles = Tiles(w);
@@ -160,7 +169,7 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
     {
         var w = _window;
         int lanes = TOps.Count, channels = _outChannels;
-        nint positionStride = (nint)_blockTiles * channels, rowStride = (nint)w.OutW * channels;
+        nint positionStride = (nint)_blockTiles * channels, ldy = _outPixelStride;
         float* patch = stackalloc float[Positions * MaxLanes];
         float* rows = stackalloc float[InputTile * Tile * MaxLanes];
         float* tile = stackalloc float[Tile * Tile * MaxLanes];
@@ -169,7 +178,7 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
             var (image, ty, tx) = Locate(_block0 + i);
             int top = ty * Tile, left = tx * Tile;
             int height = Math.Min(Tile, w.OutH - top), width = Math.Min(Tile, w.OutW - left);
-            nint offset = (nint)image * w.OutH * rowStride + top * rowStride + (nint)left * channels;
+            nint pixel = ((nint)image * w.OutH + top) * w.OutW + left;
             for (int k0 = 0; k0 < channels; k0 += lanes)
             {
                 int valid = Math.Min(lanes, channels - k0);
@@ -190,20 +199,24 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
                 for (int r = 0; r < height; r++)
                     for (int c = 0; c < width; c++)
                     {
-                        nint at = offset + r * rowStride + (nint)c * channels + k0;
-                        Finish<TOps, TV>(tile + (r * Tile + c) * lanes, valid, k0, _residual == null ? null : _residual + at, _y + at);
+                        nint at = pixel + r * w.OutW + c;
+                        Finish<TOps, TV>(tile + (r * Tile + c) * lanes, valid, k0, _residual == null ? null : _residual + at * channels + k0, _y + at * ldy + k0);
                     }
             }
-            if (_activation.Kind != ActivationKind.Identity)
+            if (!_clamp && _activation.Kind != ActivationKind.Identity)
                 for (int r = 0; r < height; r++)
                 {
-                    float* row = _y + offset + r * rowStride;
-                    ActivationKernels.Apply(_activation, row, row, (nint)width * channels);
+                    float* row = _y + (pixel + r * w.OutW) * ldy;
+                    if (ldy == channels)
+                        ActivationKernels.Apply(_activation, row, row, (nint)width * channels);
+                    else
+                        for (int c = 0; c < width; c++)
+                            ActivationKernels.Apply(_activation, row + c * ldy, row + c * ldy, channels);
                 }
         }
     }
 
-    /// <summary>y[0..valid) = value + bias[k0..] + residual.</summary>
+    /// <summary>y[0..valid) = value + bias[k0..] + residual, clamped when the activation is Relu or Clip.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Finish<TOps, TV>(float* value, int valid, int k0, float* residual, float* y) where TOps : struct, IFloatVector<TV> where TV : struct
     {
@@ -212,11 +225,16 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
             TV sum = TOps.Load(value);
             if (_bias != null) sum = TOps.Add(sum, TOps.Load(_bias + k0));
             if (residual != null) sum = TOps.Add(sum, TOps.Load(residual));
+            // max before min, NaN kept: max and min return the second operand when unordered.
+            if (_clamp) sum = TOps.Min(TOps.Create(_high), TOps.Max(TOps.Create(_low), sum));
             TOps.Store(sum, y);
             return;
         }
         for (int j = 0; j < valid; j++)
-            y[j] = value[j] + (_bias == null ? 0f : _bias[k0 + j]) + (residual == null ? 0f : residual[j]);
+        {
+            float sum = value[j] + (_bias == null ? 0f : _bias[k0 + j]) + (residual == null ? 0f : residual[j]);
+            y[j] = _clamp ? ScalarMath.Apply(_activation, sum) : sum;
+        }
     }
 
     private (int Image, int TileY, int TileX) Locate(int tile)

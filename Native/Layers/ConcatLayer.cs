@@ -17,6 +17,15 @@ public sealed class ConcatLayer(string name, int axis, ValueRef[] inputs) : Laye
     /// <summary>Inputs and output are 4-D, held channels-last, and joined along channels; the builder decides.</summary>
     public bool ChannelsLast { get; internal set; }
 
+    /// <summary>
+    /// Per input, whether its producer writes it straight into this concat's output (channels-last, at its channel offset,
+    /// one output pixel apart), so the concat copies only the other inputs; the builder decides.
+    /// </summary>
+    public bool[] InPlace { get; internal set; } = new bool[inputs.Length];
+
+    /// <summary>How many inputs are written in place.</summary>
+    public int InPlaceCount => InPlace.Count(p => p);
+
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
     {
         int[] first = inputShapes[0];
@@ -49,11 +58,14 @@ public sealed class ConcatLayer(string name, int axis, ValueRef[] inputs) : Laye
         Span<nint> xStrides = stackalloc nint[rank];
         CopyKernels.ContiguousStrides(y, yStrides);
         float* dst = frame.Pointer(Output);
-        foreach (var input in Inputs)
+        for (int i = 0; i < Inputs.Length; i++)
         {
-            MemoryShape(frame.Shape(input), x);
-            CopyKernels.ContiguousStrides(x, xStrides);
-            CopyKernels.Strided(frame.Pointer(input), xStrides, dst, yStrides, x);
+            MemoryShape(frame.Shape(Inputs[i]), x);
+            if (!InPlace[i])
+            {
+                CopyKernels.ContiguousStrides(x, xStrides);
+                CopyKernels.Strided(frame.Pointer(Inputs[i]), xStrides, dst, yStrides, x);
+            }
             dst += x[axis] * yStrides[axis];
         }
     }
@@ -69,8 +81,9 @@ public sealed class ConcatLayer(string name, int axis, ValueRef[] inputs) : Laye
     {
         writer.Write(Axis);
         writer.Write(ChannelsLast);
+        foreach (bool inPlace in InPlace) writer.Write(inPlace);
     }
 
     internal static ConcatLayer Read(string name, ValueRef[] inputs, PlanReader reader) =>
-        new(name, reader.ReadInt(-64, 63), inputs) { ChannelsLast = reader.ReadBool() };
+        new(name, reader.ReadInt(-64, 63), inputs) { ChannelsLast = reader.ReadBool(), InPlace = inputs.Select(_ => reader.ReadBool()).ToArray() };
 }

@@ -116,6 +116,12 @@ public sealed class ConvLayer : Layer
     private bool SupportsWinograd => ChannelsLast && KernelH == 3 && KernelW == 3 && Groups == 1 &&
         Strides.All(s => s == 1) && Dilations.All(d => d == 1);
 
+    /// <summary>
+    /// Whether its kernel can write the output as a channel range of a wider channels-last tensor (into a concat's output):
+    /// the channels-last GEMM and Winograd kernels can (one group), the depthwise and NCHW kernels cannot.
+    /// </summary>
+    public bool CanWriteStridedOutput => ChannelsLast && Groups == 1;
+
     /// <summary>Whether a channels-last kernel exists for this convolution: depthwise, or one group.</summary>
     public bool SupportsChannelsLast(int[] weightShape) => Groups == 1 || IsDepthwiseWeight(weightShape);
 
@@ -206,24 +212,26 @@ public sealed class ConvLayer : Layer
             return;
         }
         var tactic = ChosenTactic(x, frame.Shape(W));
+        // Output pixels lie this far apart: wider than y[1] when the output is a channel range of a concat's.
+        int ldy = frame.PixelStride(Output);
         if (Algorithm == ConvAlgorithm.Winograd)
         {
-            s.Winograd.Run(tactic, px, pw, bias, residual, Activation, py, window, y[1], frame.Workspace, frame.Pool);
+            s.Winograd.Run(tactic, px, pw, bias, residual, Activation, py, ldy, window, y[1], frame.Workspace, frame.Pool);
             return;
         }
         int k = x[1] * KernelH * KernelW, p = y[2] * y[3];
         if (IsPointwise)
         {
             // The batch folds into the GEMM's rows: [N·H·W, inC] × [inC, outC].
-            s.Gemm.Run(tactic, px, x[0] * p, k, false, pw, y[1], bias, Activation, py, frame.Pool, residual);
+            s.Gemm.Run(tactic, px, x[0] * p, k, false, pw, y[1], bias, Activation, py, frame.Pool, residual, ldy);
             return;
         }
         long inImage = (long)x[1] * x[2] * x[3], outImage = (long)y[1] * p;
         for (int n = 0; n < x[0]; n++)
         {
             s.Unfold.RunChannelsLast(px + n * inImage, x[1], window, frame.Workspace, frame.Pool);
-            s.Gemm.Run(tactic, frame.Workspace, p, k, false, pw, y[1], bias, Activation, py + n * outImage, frame.Pool,
-                residual == null ? null : residual + n * outImage);
+            s.Gemm.Run(tactic, frame.Workspace, p, k, false, pw, y[1], bias, Activation, py + (long)n * p * ldy, frame.Pool,
+                residual == null ? null : residual + n * outImage, ldy);
         }
     }
 

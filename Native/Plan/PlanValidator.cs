@@ -31,6 +31,8 @@ internal static class PlanValidator
         ValidateFoldedOps(plan, sources);
         foreach (var w in plan.Weights) ValidateWeight(w, sources);
 
+        var producers = new Dictionary<int, Layer>();
+        var readers = plan.Layers.SelectMany(l => l.Inputs).Where(v => !v.IsNone && !v.IsWeight).GroupBy(v => v.Index).ToDictionary(g => g.Key, g => g.Count());
         foreach (var layer in plan.Layers)
         {
             for (int i = 0; i < layer.Inputs.Length; i++)
@@ -42,8 +44,10 @@ internal static class PlanValidator
             }
             Check(layer.Output >= 0 && layer.Output < tensors && !defined[layer.Output], $"layer '{layer.Name}' writes tensor {layer.Output}, which does not exist or is already written");
             defined[layer.Output] = true;
+            producers[layer.Output] = layer;
             if (layer is GemmLayer gemm) ValidateGemm(plan, gemm);
             if (layer is ConvLayer conv) ValidateConv(plan, conv);
+            if (layer is ConcatLayer concat) ValidateConcat(plan, concat, producers, readers);
             if (layer is ChannelShuffleLayer shuffle) Check(shuffle.Inputs.All(v => !v.IsWeight), $"ChannelShuffle layer '{shuffle.Name}' reads a weight");
         }
         foreach (int o in plan.Outputs) Check(o >= 0 && o < tensors && defined[o], $"output tensor {o} is never computed");
@@ -122,6 +126,22 @@ internal static class PlanValidator
               $"Gemm layer '{gemm.Name}' does not read a weight packed for it");
         Check(!gemm.A.IsWeight, $"Gemm layer '{gemm.Name}' reads a weight as A");
         Check(gemm.Bias.IsNone || (gemm.Bias.IsWeight && plan.Weights[gemm.Bias.Index].Length == gemm.N), $"Gemm layer '{gemm.Name}' has a bias of the wrong length");
+    }
+
+    /// <summary>
+    /// An input taken in place lives inside the concat's output, pixels a concat pixel apart: only a convolution whose kernel
+    /// writes such outputs may produce it, and no other layer, nor the caller, may read it as a tensor of its own.
+    /// </summary>
+    private static void ValidateConcat(EnginePlan plan, ConcatLayer concat, Dictionary<int, Layer> producers, Dictionary<int, int> readers)
+    {
+        Check(concat.InPlace.Length == concat.Inputs.Length, $"Concat layer '{concat.Name}' has {concat.InPlace.Length} in-place flags for {concat.Inputs.Length} inputs");
+        for (int i = 0; i < concat.Inputs.Length; i++)
+        {
+            var v = concat.Inputs[i];
+            Check(!concat.InPlace[i] || (concat.ChannelsLast && !v.IsWeight && readers[v.Index] == 1 && !plan.Outputs.Contains(v.Index) &&
+                                         producers.GetValueOrDefault(v.Index) is ConvLayer { CanWriteStridedOutput: true }),
+                  $"Concat layer '{concat.Name}' takes input {i} in place, which needs a channels-last convolution of one group writing it for this concat alone");
+        }
     }
 
     private static void ValidateConv(EnginePlan plan, ConvLayer conv)

@@ -145,7 +145,8 @@ public sealed unsafe class ExecutionContext
         for (int t = 0; t < shapes.Length; t++)
         {
             var root = memory.Storage[t];
-            _frame.TensorPointers[t] = root.IsWeight ? _frame.WeightPointers[root.Index] : arena + memory.Offsets[root.Index];
+            _frame.TensorPointers[t] = root.IsWeight ? _frame.WeightPointers[root.Index] : arena + memory.Offsets[root.Index] + memory.ViewOffsets[t];
+            _frame.PixelStrides[t] = memory.PixelStrides[t];
         }
         _frame.Workspace = arena + memory.ArenaLength;
         _shapesChanged = false;

@@ -12,6 +12,12 @@ internal sealed unsafe class ExecutionFrame(WorkerPool pool, int tensorCount, in
     public int[][] WeightShapes { get; } = new int[weightCount][];
     public float*[] TensorPointers { get; } = new float*[tensorCount];
     public float*[] WeightPointers { get; } = new float*[weightCount];
+
+    /// <summary>
+    /// Floats from one pixel to the next of a channels-last tensor held as a channel range of a wider one (a convolution's
+    /// output written into a concat's); 0 where the tensor is dense.
+    /// </summary>
+    public int[] PixelStrides { get; } = new int[tensorCount];
     public float* Workspace { get; set; }
 
     public float* Pointer(ValueRef v) => v.IsWeight ? WeightPointers[v.Index] : TensorPointers[v.Index];
@@ -21,6 +27,9 @@ internal sealed unsafe class ExecutionFrame(WorkerPool pool, int tensorCount, in
     public int[] Shape(int tensor) => TensorShapes[tensor];
 
     public float* Pointer(int tensor) => TensorPointers[tensor];
+
+    /// <summary>Floats from one pixel to the next of a 4-D channels-last tensor: its channel count unless it lies inside a wider one.</summary>
+    public int PixelStride(int tensor) => PixelStrides[tensor] > 0 ? PixelStrides[tensor] : TensorShapes[tensor][1];
 
     /// <summary>The address of a pinned array's first element.</summary>
     public static float* AddressOf(float[] pinned) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));

@@ -6,17 +6,20 @@ namespace TrtEngine.Native.Runtime;
 
 /// <summary>
 /// Places every activation tensor in one arena for a given set of shapes: tensors whose lifetimes do not
-/// overlap share memory, and views (reshape, flatten, identity) share their source's memory.
+/// overlap share memory, views (reshape, flatten, identity) share their source's memory, and the inputs a concat
+/// takes in place are channel ranges of its output, written there by their producers.
 /// </summary>
 internal sealed class MemoryPlan
 {
     /// <summary>Tensors start on cache lines: 16 floats, 64 bytes.</summary>
     public const int AlignmentFloats = 16;
 
-    private MemoryPlan(long[] offsets, ValueRef[] storage, long arenaLength)
+    private MemoryPlan(long[] offsets, ValueRef[] storage, long[] viewOffsets, int[] pixelStrides, long arenaLength)
     {
         Offsets = offsets;
         Storage = storage;
+        ViewOffsets = viewOffsets;
+        PixelStrides = pixelStrides;
         ArenaLength = arenaLength;
     }
 
@@ -25,6 +28,12 @@ internal sealed class MemoryPlan
 
     /// <summary>What each tensor's memory is: itself, another tensor it views, or a weight it views.</summary>
     public ValueRef[] Storage { get; }
+
+    /// <summary>Floats from the start of each tensor's storage root to the tensor's first value (0 but inside a concat's output).</summary>
+    public long[] ViewOffsets { get; }
+
+    /// <summary>Per tensor, as <see cref="ExecutionFrame.PixelStrides"/>: the concat's channel count for an input it takes in place, else 0.</summary>
+    public int[] PixelStrides { get; }
 
     public long ArenaLength { get; }
 
@@ -38,6 +47,21 @@ internal sealed class MemoryPlan
         Array.Fill(first, int.MaxValue);
         Array.Fill(last, -1);
         foreach (int input in plan.Inputs) first[input] = -1;
+        var viewOffsets = new long[tensorCount];
+        var pixelStrides = new int[tensorCount];
+        // A concat's in-place inputs live in its output from the moment their producers write them: channels-last, each
+        // at its channel offset, one output pixel apart.
+        foreach (var concat in plan.Layers.OfType<ConcatLayer>().Where(c => c.InPlaceCount > 0))
+        {
+            int channels = 0, outChannels = shapes[concat.Output][1];
+            for (int i = 0; i < concat.Inputs.Length; i++)
+            {
+                int t = concat.Inputs[i].Index;
+                if (concat.InPlace[i])
+                    (storage[t], viewOffsets[t], pixelStrides[t]) = (ValueRef.Tensor(concat.Output), channels, outChannels);
+                channels += shapes[t][1];
+            }
+        }
 
         for (int l = 0; l < layerCount; l++)
         {
@@ -79,7 +103,7 @@ internal sealed class MemoryPlan
             offsets[t] = offset;
             arena = Math.Max(arena, offset + length);
         }
-        return new MemoryPlan(offsets, storage, arena);
+        return new MemoryPlan(offsets, storage, viewOffsets, pixelStrides, arena);
     }
 
     private static long Align(long n) => (n + AlignmentFloats - 1) / AlignmentFloats * AlignmentFloats;

@@ -75,9 +75,14 @@ public sealed class ChannelsLastTests
     [InlineData("AveragePool", 3, 2, 1, 1, 1)]
     [InlineData("GlobalAveragePool", 0, 0, 0, 0, 0)]
     [InlineData("GlobalMaxPool", 0, 0, 0, 0, 0)]
-    public void Pool_after_a_convolution(string op, int k, int stride, int pad, int ceil, int countIncludePad)
+    // Rows wide enough for several four-pixel blocks between the padded edges.
+    [InlineData("MaxPool", 3, 2, 0, 1, 0, 29)] // SqueezeNet's pool
+    [InlineData("MaxPool", 3, 1, 1, 0, 0, 29)]
+    [InlineData("AveragePool", 3, 2, 1, 0, 0, 29)]
+    [InlineData("AveragePool", 3, 1, 1, 1, 1, 29)]
+    public void Pool_after_a_convolution(string op, int k, int stride, int pad, int ceil, int countIncludePad, int width = 11)
     {
-        var c = new OperatorCase().Input("x", 2, 5, 12, 11).Weight("w", 27, 5, 3, 3); // 27 = 16 + 8 + 3 lanes
+        var c = new OperatorCase().Input("x", 2, 5, 12, width).Weight("w", 27, 5, 3, 3); // 27 = 16 + 8 + 3 lanes
         c.Model.AddNode("Conv", ["x", "w"], ["h"]);
         if (op.StartsWith("Global", StringComparison.Ordinal))
             c.Model.AddNode(op, ["h"], ["p"]);

@@ -17,17 +17,15 @@ internal sealed class OperatorCase
 
     public OnnxModelBuilder Model { get; } = new();
 
-    public OperatorCase Input(string name, params int[] shape)
-    {
-        Model.AddInput(name, OnnxDataType.Float, shape.Cast<object?>().ToArray());
-        _inputs[name] = shape;
-        return this;
-    }
+    public OperatorCase Input(string name, params int[] shape) => SymbolicInput(name, shape.Cast<object?>().ToArray(), shape);
 
     /// <summary>An input whose first dimension is the dynamic "batch", fed with <paramref name="shape"/>.</summary>
-    public OperatorCase BatchedInput(string name, params int[] shape)
+    public OperatorCase BatchedInput(string name, params int[] shape) => SymbolicInput(name, ["batch", .. shape[1..].Cast<object?>()], shape);
+
+    /// <summary>An input with named (dynamic) dimensions where <paramref name="dims"/> holds strings, fed with <paramref name="shape"/>.</summary>
+    public OperatorCase SymbolicInput(string name, object?[] dims, int[] shape)
     {
-        Model.AddInput(name, OnnxDataType.Float, ["batch", .. shape[1..].Cast<object?>()]);
+        Model.AddInput(name, OnnxDataType.Float, dims);
         _inputs[name] = shape;
         return this;
     }
