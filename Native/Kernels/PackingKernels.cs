@@ -7,26 +7,42 @@ namespace TrtEngine.Native.Kernels;
 /// <summary>
 /// The copies weight recipes are made of (scaled copies and transposes), vectorised so that re-deriving a weight
 /// at refit costs about what copying its bytes costs. Results are bit-identical to the scalar forms: each element is
-/// one float multiply (skipped when the scale is 1).
+/// one float multiply (skipped when the scale is 1). Each returns the sum of the values it wrote, which a refit uses
+/// instead of scanning the weights again for NaN and infinity: the sum is finite only if every value written is (an
+/// overflowing sum of finite values only sends the refit to scan), and a value written is factor × source value, so
+/// a finite one proves its source value finite.
 /// </summary>
 internal static unsafe class PackingKernels
 {
-    /// <summary>dst[i] = scale · src[i] for i &lt; n.</summary>
+    /// <summary>dst[i] = scale · src[i] for i &lt; n; returns the sum of the values written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ScaledCopy(float* src, float* dst, nint n, float scale)
+    public static float ScaledCopy(float* src, float* dst, nint n, float scale)
     {
-        if (scale == 1f)
-        {
-            Buffer.MemoryCopy(src, dst, n * sizeof(float), n * sizeof(float));
-            return;
-        }
         nint i = 0;
+        Vector256<float> sum0 = default, sum1 = default;
         if (Vector256.IsHardwareAccelerated)
         {
+            // Two sums, so the additions' latency does not hold back the copy.
             var s = Vector256.Create(scale);
-            for (; i <= n - 8; i += 8) Vector256.Store(Vector256.Load(src + i) * s, dst + i);
+            if (scale == 1f)
+                for (; i <= n - 16; i += 16)
+                {
+                    var a = Vector256.Load(src + i);
+                    var b = Vector256.Load(src + i + 8);
+                    a.Store(dst + i);
+                    b.Store(dst + i + 8);
+                    (sum0, sum1) = (sum0 + a, sum1 + b);
+                }
+            for (; i <= n - 8; i += 8)
+            {
+                var a = scale == 1f ? Vector256.Load(src + i) : Vector256.Load(src + i) * s;
+                a.Store(dst + i);
+                sum0 += a;
+            }
         }
-        for (; i < n; i++) dst[i] = scale * src[i];
+        float tail = 0;
+        for (; i < n; i++) tail += dst[i] = scale == 1f ? src[i] : scale * src[i];
+        return Vector256.Sum(sum0 + sum1) + tail;
     }
 
     /// <summary>
@@ -36,10 +52,11 @@ internal static unsafe class PackingKernels
     /// p = c · taps + t lands in destination row t · (length / taps) + c (taps = 1: no permutation). So
     /// dst[row(p) · dstStride + j] = factor_j · src[j · length + p]: a GEMM weight's transpose, or a convolution
     /// weight's OIHW → [(kh, kw, c), outC] reorder. Runs in 8×8 tiles held in registers, so both sides are read and
-    /// written in whole vectors, over column chunks whose destination rows stay in cache.
+    /// written in whole vectors, over column chunks whose destination rows stay in cache. Returns the sum of the
+    /// values written.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ScaledTranspose(float* src, int rows, int length, int taps, float scale, float* factors, float* dst, int dstStride)
+    public static float ScaledTranspose(float* src, int rows, int length, int taps, float scale, float* factors, float* dst, int dstStride)
     {
         if (taps < 1 || length % taps != 0) throw new ArgumentException($"{length} columns do not hold whole groups of {taps} taps.");
         int channels = length / taps;
@@ -47,6 +64,8 @@ internal static unsafe class PackingKernels
         int vectorRows = Avx.IsSupported ? rows / 8 * 8 : 0;
         // Where each source column of the chunk lands (its destination row's offset), worked out once for all rows.
         nint* rowOffsets = stackalloc nint[Chunk];
+        Vector256<float> sum = default;
+        float tail = 0;
         for (int p0 = 0; p0 < length; p0 += Chunk)
         {
             int p1 = Math.Min(length, p0 + Chunk), vectorEnd = p0 + (p1 - p0) / 8 * 8;
@@ -60,20 +79,24 @@ internal static unsafe class PackingKernels
                 float factor = factors == null ? scale : factors[j];
                 // Rows in whole tiles take the vector path below, except the columns past the last whole tile.
                 for (int p = j < vectorRows ? vectorEnd : p0; p < p1; p++)
-                    dst[rowOffsets[p - p0] + j] = factor * src[(nint)j * length + p];
+                    tail += dst[rowOffsets[p - p0] + j] = factor * src[(nint)j * length + p];
             }
             for (int j = 0; j < vectorRows; j += 8)
             {
                 var m = factors == null ? Vector256.Create(scale) : Vector256.Load(factors + j);
                 for (int p = p0; p < vectorEnd; p += 8)
-                    Transpose8x8(src + (nint)j * length + p, length, m, dst + j, rowOffsets + (p - p0));
+                    sum += Transpose8x8(src + (nint)j * length + p, length, m, dst + j, rowOffsets + (p - p0));
             }
         }
+        return Vector256.Sum(sum) + tail;
     }
 
-    /// <summary>Transposes the 8×8 tile at src and stores its row i (source column i) times scale at dst + offsets[i].</summary>
+    /// <summary>
+    /// Transposes the 8×8 tile at src and stores its row i (source column i) times scale at dst + offsets[i]; returns
+    /// the lane-wise sum of the rows stored.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, nint srcStride, Vector256<float> scale, float* dst, nint* offsets)
+    private static Vector256<float> Transpose8x8(float* src, nint srcStride, Vector256<float> scale, float* dst, nint* offsets)
     {
         // Rows r and r + 4 share a vector (first four columns, then the last four), loaded half by half: that takes
         // the place of the cross-lane shuffles. Then pairs interleave and quadruples combine: column c ends in vector c.
@@ -85,20 +108,28 @@ internal static unsafe class PackingKernels
         var b1 = Load2x128(src + srcStride + 4, src + 5 * srcStride + 4);
         var b2 = Load2x128(src + 2 * srcStride + 4, src + 6 * srcStride + 4);
         var b3 = Load2x128(src + 3 * srcStride + 4, src + 7 * srcStride + 4);
-        StoreColumns(Avx.UnpackLow(a0, a1), Avx.UnpackHigh(a0, a1), Avx.UnpackLow(a2, a3), Avx.UnpackHigh(a2, a3), scale, dst, offsets);
-        StoreColumns(Avx.UnpackLow(b0, b1), Avx.UnpackHigh(b0, b1), Avx.UnpackLow(b2, b3), Avx.UnpackHigh(b2, b3), scale, dst, offsets + 4);
+        return StoreColumns(Avx.UnpackLow(a0, a1), Avx.UnpackHigh(a0, a1), Avx.UnpackLow(a2, a3), Avx.UnpackHigh(a2, a3), scale, dst, offsets) +
+               StoreColumns(Avx.UnpackLow(b0, b1), Avx.UnpackHigh(b0, b1), Avx.UnpackLow(b2, b3), Avx.UnpackHigh(b2, b3), scale, dst, offsets + 4);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Load2x128(float* low, float* high) => Avx.InsertVector128(Avx.LoadVector128(low).ToVector256Unsafe(), Avx.LoadVector128(high), 1);
 
-    /// <summary>Four columns from the interleaved pairs of rows 0/1 (low, high) and 2/3, each stored times scale at dst + offsets[i].</summary>
+    /// <summary>
+    /// Four columns from the interleaved pairs of rows 0/1 (low, high) and 2/3, each stored times scale at
+    /// dst + offsets[i]; returns their lane-wise sum.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreColumns(Vector256<float> low01, Vector256<float> high01, Vector256<float> low23, Vector256<float> high23, Vector256<float> scale, float* dst, nint* offsets)
+    private static Vector256<float> StoreColumns(Vector256<float> low01, Vector256<float> high01, Vector256<float> low23, Vector256<float> high23, Vector256<float> scale, float* dst, nint* offsets)
     {
-        Avx.Store(dst + offsets[0], Avx.Shuffle(low01, low23, 0x44) * scale);
-        Avx.Store(dst + offsets[1], Avx.Shuffle(low01, low23, 0xEE) * scale);
-        Avx.Store(dst + offsets[2], Avx.Shuffle(high01, high23, 0x44) * scale);
-        Avx.Store(dst + offsets[3], Avx.Shuffle(high01, high23, 0xEE) * scale);
+        var c0 = Avx.Shuffle(low01, low23, 0x44) * scale;
+        var c1 = Avx.Shuffle(low01, low23, 0xEE) * scale;
+        var c2 = Avx.Shuffle(high01, high23, 0x44) * scale;
+        var c3 = Avx.Shuffle(high01, high23, 0xEE) * scale;
+        Avx.Store(dst + offsets[0], c0);
+        Avx.Store(dst + offsets[1], c1);
+        Avx.Store(dst + offsets[2], c2);
+        Avx.Store(dst + offsets[3], c3);
+        return (c0 + c1) + (c2 + c3);
     }
 }

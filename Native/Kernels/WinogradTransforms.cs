@@ -72,10 +72,11 @@ internal static unsafe class WinogradTransforms
     /// Channels past outC (the last panel's padding) are zero in the transposed copy, so their transforms are zeros.
     /// The 36 positions lie a whole [inC, outC] operand apart; storing to all of them in turn thrashes the caches
     /// (the strides alias), so a few input channels are transformed into a small block first and each position's
-    /// rows then copied out as one contiguous run.
+    /// rows then copied out as one contiguous run. Returns the sum of the transposed copy's values, w[o, c]·factors[o]
+    /// (see <see cref="PackingKernels"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed)
+    public static float PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed)
     {
         const int Block = 8; // input channels per block: 36 × 8 rows of Nr floats stay in the L1 cache
         int nr = tactic.Nr, k = inChannels * 9;
@@ -83,6 +84,7 @@ internal static unsafe class WinogradTransforms
         float[] rented = ArrayPool<float>.Shared.Rent(k * nr + Positions * Block * nr);
         var half = stackalloc Vector256<float>[InputTile * 3];
         var u = stackalloc Vector256<float>[Positions];
+        float sum = 0;
         fixed (float* transposed = rented)
         {
             float* block = transposed + (nint)k * nr;
@@ -91,7 +93,7 @@ internal static unsafe class WinogradTransforms
                 int cols = Math.Min(nr, outChannels - o0);
                 if (cols < nr) new Span<float>(transposed, k * nr).Clear();
                 // The same float product as the other folded forms (× 1 is exact), so the fold stays exact across refits.
-                PackingKernels.ScaledTranspose(w + (nint)o0 * k, cols, k, 1, 1f, factors == null ? null : factors + o0, transposed, nr);
+                sum += PackingKernels.ScaledTranspose(w + (nint)o0 * k, cols, k, 1, 1f, factors == null ? null : factors + o0, transposed, nr);
                 float* panelStart = packed + (nint)panel * nr * inChannels;
                 for (int c0 = 0; c0 < inChannels; c0 += Block)
                 {
@@ -111,6 +113,7 @@ internal static unsafe class WinogradTransforms
             }
         }
         ArrayPool<float>.Shared.Return(rented);
+        return sum;
     }
 
     /// <summary>
