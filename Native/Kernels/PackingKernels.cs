@@ -85,7 +85,14 @@ internal static unsafe class PackingKernels
             {
                 var m = factors == null ? Vector256.Create(scale) : Vector256.Load(factors + j);
                 for (int p = p0; p < vectorEnd; p += 8)
-                    sum += Transpose8x8(src + (nint)j * length + p, length, m, dst + j, rowOffsets + (p - p0));
+                {
+                    float* tile = src + (nint)j * length + p;
+                    // The eight source rows are far apart (one per output channel): ask for each one's next line
+                    // ahead of time, as the hardware prefetchers lose track of that many streams.
+                    if (Sse.IsSupported && ((p - p0) & 15) == 0)
+                        for (int r = 0; r < 8; r++) Sse.Prefetch0(tile + r * (nint)length + 64);
+                    sum += Transpose8x8(tile, length, m, dst + j, rowOffsets + (p - p0));
+                }
             }
         }
         return Vector256.Sum(sum) + tail;
