@@ -9,32 +9,31 @@ public static unsafe class ConvWeightPacking
     /// w holds [outC, k] with k = inC·taps in OIHW order (taps = kh·kw), each output channel o scaled by factors[o]
     /// when factors is not null (a folded BatchNormalization). Gemm: B[t·inC + c, o] = w[o, c, t]·factors[o] in the
     /// tactic's column panels (as <see cref="GemmKernels.PackB"/>); Depthwise (k = taps): d[t, o] = w[o, t]·factors[o];
-    /// Winograd: see <see cref="WinogradTransforms.PackWeights"/>. A refit runs this for every convolution.
+    /// Winograd: see <see cref="WinogradTransforms.PackWeights"/>. A refit runs this for every convolution. Returns the
+    /// sum of w[o]·factors[o] over every value (NaN or infinity when one of them is; see <see cref="PackingKernels"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Pack(float* w, long length, ConvPacking form, int outChannels, int k, int taps, int tacticId, float* factors, float* packed)
+    public static float Pack(float* w, long length, ConvPacking form, int outChannels, int k, int taps, int tacticId, float* factors, float* packed)
     {
         if (length != (long)outChannels * k || taps < 1 || k % taps != 0)
             throw new ArgumentException($"A convolution weight of {length} values does not hold {outChannels}×{k} in {taps} taps.");
         // Depthwise is the same reorder with one input channel per group: d[t, o] = w[o, t] in a single panel of outC columns.
         if (form == ConvPacking.Depthwise)
-        {
-            PackingKernels.ScaledTranspose(w, outChannels, k, taps, 1f, factors, packed, outChannels);
-            return;
-        }
+            return PackingKernels.ScaledTranspose(w, outChannels, k, taps, 1f, factors, packed, outChannels);
         var tactic = GemmKernels.Tactics[tacticId];
         int nr = tactic.Nr;
         if (form == ConvPacking.Winograd)
         {
             if (taps != 9) throw new ArgumentException($"A Winograd weight has 3×3 taps, not {taps}.");
-            WinogradTransforms.PackWeights(w, outChannels, k / taps, factors, tactic, packed);
-            return;
+            return WinogradTransforms.PackWeights(w, outChannels, k / taps, factors, tactic, packed);
         }
         if (outChannels % nr != 0)
             new Span<float>(packed + (nint)(outChannels / nr) * nr * k, nr * k).Clear(); // the padding columns of the last panel
         // Output channel o is column o % nr of panel o / nr; its row t·inC + c takes w[o, c, t].
+        float sum = 0;
         for (int o0 = 0; o0 < outChannels; o0 += nr)
-            PackingKernels.ScaledTranspose(w + (nint)o0 * k, Math.Min(nr, outChannels - o0), k, taps, 1f, factors == null ? null : factors + o0,
+            sum += PackingKernels.ScaledTranspose(w + (nint)o0 * k, Math.Min(nr, outChannels - o0), k, taps, 1f, factors == null ? null : factors + o0,
                 packed + (nint)(o0 / nr) * nr * k, nr);
+        return sum;
     }
 }

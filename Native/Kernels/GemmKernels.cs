@@ -44,12 +44,14 @@ public static unsafe class GemmKernels
 
     /// <summary>
     /// Packs B ([k, n] row-major, or [n, k] when <paramref name="transB"/>) times <paramref name="scale"/> into
-    /// panels: panel p holds columns [p·Nr, p·Nr + Nr) as k rows of Nr floats.
+    /// panels: panel p holds columns [p·Nr, p·Nr + Nr) as k rows of Nr floats. Returns the sum of the values packed
+    /// (see <see cref="PackingKernels"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed)
+    public static float PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed)
     {
         int nr = tactic.Nr;
+        float sum = 0;
         for (int panel = 0, j0 = 0; j0 < n; panel++, j0 += nr)
         {
             int cols = Math.Min(nr, n - j0);
@@ -57,10 +59,11 @@ public static unsafe class GemmKernels
             if (cols < nr)
                 new Span<float>(dst, nr * k).Clear(); // the padding columns of the last panel
             if (transB)
-                PackingKernels.ScaledTranspose(b + (nint)j0 * k, cols, k, 1, scale, null, dst, nr);
+                sum += PackingKernels.ScaledTranspose(b + (nint)j0 * k, cols, k, 1, scale, null, dst, nr);
             else
                 for (int p = 0; p < k; p++)
-                    PackingKernels.ScaledCopy(b + (nint)p * n + j0, dst + (nint)p * nr, cols, scale);
+                    sum += PackingKernels.ScaledCopy(b + (nint)p * n + j0, dst + (nint)p * nr, cols, scale);
         }
+        return sum;
     }
 }

@@ -7,26 +7,42 @@ namespace TrtEngine.Native.Kernels;
 /// <summary>
 /// The copies weight recipes are made of (scaled copies and transposes), vectorised so that re-deriving a weight
 /// at refit costs about what copying its bytes costs. Results are bit-identical to the scalar forms: each element is
-/// one float multiply (skipped when the scale is 1).
+/// one float multiply (skipped when the scale is 1). Each returns the sum of the values it wrote, which a refit uses
+/// instead of scanning the weights again for NaN and infinity: the sum is finite only if every value written is (an
+/// overflowing sum of finite values only sends the refit to scan), and a value written is factor × source value, so
+/// a finite one proves its source value finite.
 /// </summary>
 internal static unsafe class PackingKernels
 {
-    /// <summary>dst[i] = scale · src[i] for i &lt; n.</summary>
+    /// <summary>dst[i] = scale · src[i] for i &lt; n; returns the sum of the values written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ScaledCopy(float* src, float* dst, nint n, float scale)
+    public static float ScaledCopy(float* src, float* dst, nint n, float scale)
     {
-        if (scale == 1f)
-        {
-            Buffer.MemoryCopy(src, dst, n * sizeof(float), n * sizeof(float));
-            return;
-        }
         nint i = 0;
+        Vector256<float> sum0 = default, sum1 = default;
         if (Vector256.IsHardwareAccelerated)
         {
+            // Two sums, so the additions' latency does not hold back the copy.
             var s = Vector256.Create(scale);
-            for (; i <= n - 8; i += 8) Vector256.Store(Vector256.Load(src + i) * s, dst + i);
+            if (scale == 1f)
+                for (; i <= n - 16; i += 16)
+                {
+                    var a = Vector256.Load(src + i);
+                    var b = Vector256.Load(src + i + 8);
+                    a.Store(dst + i);
+                    b.Store(dst + i + 8);
+                    (sum0, sum1) = (sum0 + a, sum1 + b);
+                }
+            for (; i <= n - 8; i += 8)
+            {
+                var a = scale == 1f ? Vector256.Load(src + i) : Vector256.Load(src + i) * s;
+                a.Store(dst + i);
+                sum0 += a;
+            }
         }
-        for (; i < n; i++) dst[i] = scale * src[i];
+        float tail = 0;
+        for (; i < n; i++) tail += dst[i] = scale == 1f ? src[i] : scale * src[i];
+        return Vector256.Sum(sum0 + sum1) + tail;
     }
 
     /// <summary>
@@ -36,79 +52,91 @@ internal static unsafe class PackingKernels
     /// p = c · taps + t lands in destination row t · (length / taps) + c (taps = 1: no permutation). So
     /// dst[row(p) · dstStride + j] = factor_j · src[j · length + p]: a GEMM weight's transpose, or a convolution
     /// weight's OIHW → [(kh, kw, c), outC] reorder. Runs in 8×8 tiles held in registers, so both sides are read and
-    /// written in whole vectors, over column chunks whose destination rows stay in cache.
+    /// written in whole vectors, over column chunks whose destination rows stay in cache. Returns the sum of the
+    /// values written.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ScaledTranspose(float* src, int rows, int length, int taps, float scale, float* factors, float* dst, int dstStride)
+    public static float ScaledTranspose(float* src, int rows, int length, int taps, float scale, float* factors, float* dst, int dstStride)
     {
         if (taps < 1 || length % taps != 0) throw new ArgumentException($"{length} columns do not hold whole groups of {taps} taps.");
         int channels = length / taps;
         const int Chunk = 128;
         int vectorRows = Avx.IsSupported ? rows / 8 * 8 : 0;
-        nint* offsets = stackalloc nint[8];
+        // Where each source column of the chunk lands (its destination row's offset), worked out once for all rows.
+        nint* rowOffsets = stackalloc nint[Chunk];
+        Vector256<float> sum = default;
+        float tail = 0;
         for (int p0 = 0; p0 < length; p0 += Chunk)
         {
             int p1 = Math.Min(length, p0 + Chunk), vectorEnd = p0 + (p1 - p0) / 8 * 8;
+            for (int p = p0, c = p0 / taps, t = p0 % taps; p < p1; p++)
+            {
+                rowOffsets[p - p0] = ((nint)t * channels + c) * dstStride;
+                if (++t == taps) (t, c) = (0, c + 1);
+            }
             for (int j = 0; j < rows; j++)
             {
                 float factor = factors == null ? scale : factors[j];
                 // Rows in whole tiles take the vector path below, except the columns past the last whole tile.
                 for (int p = j < vectorRows ? vectorEnd : p0; p < p1; p++)
-                    dst[((nint)(p % taps) * channels + p / taps) * dstStride + j] = factor * src[(nint)j * length + p];
+                    tail += dst[rowOffsets[p - p0] + j] = factor * src[(nint)j * length + p];
             }
             for (int j = 0; j < vectorRows; j += 8)
             {
                 var m = factors == null ? Vector256.Create(scale) : Vector256.Load(factors + j);
-                int c = p0 / taps, t = p0 % taps;
                 for (int p = p0; p < vectorEnd; p += 8)
                 {
-                    for (int i = 0; i < 8; i++)
-                    {
-                        offsets[i] = ((nint)t * channels + c) * dstStride + j;
-                        if (++t == taps) (t, c) = (0, c + 1);
-                    }
-                    Transpose8x8(src + (nint)j * length + p, length, m, dst, offsets);
+                    float* tile = src + (nint)j * length + p;
+                    // The eight source rows are far apart (one per output channel): ask for each one's next line
+                    // ahead of time, as the hardware prefetchers lose track of that many streams.
+                    if (Sse.IsSupported && ((p - p0) & 15) == 0)
+                        for (int r = 0; r < 8; r++) Sse.Prefetch0(tile + r * (nint)length + 64);
+                    sum += Transpose8x8(tile, length, m, dst + j, rowOffsets + (p - p0));
                 }
             }
         }
+        return Vector256.Sum(sum) + tail;
     }
 
-    /// <summary>Transposes the 8×8 tile at src and stores its row i (source column i) times scale at dst + offsets[i].</summary>
+    /// <summary>
+    /// Transposes the 8×8 tile at src and stores its row i (source column i) times scale at dst + offsets[i]; returns
+    /// the lane-wise sum of the rows stored.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, nint srcStride, Vector256<float> scale, float* dst, nint* offsets)
+    private static Vector256<float> Transpose8x8(float* src, nint srcStride, Vector256<float> scale, float* dst, nint* offsets)
     {
-        var r0 = Avx.LoadVector256(src);
-        var r1 = Avx.LoadVector256(src + srcStride);
-        var r2 = Avx.LoadVector256(src + 2 * srcStride);
-        var r3 = Avx.LoadVector256(src + 3 * srcStride);
-        var r4 = Avx.LoadVector256(src + 4 * srcStride);
-        var r5 = Avx.LoadVector256(src + 5 * srcStride);
-        var r6 = Avx.LoadVector256(src + 6 * srcStride);
-        var r7 = Avx.LoadVector256(src + 7 * srcStride);
-        // Interleave pairs, then quadruples, then swap 128-bit halves: column c of the tile ends up in vector c.
-        var t0 = Avx.UnpackLow(r0, r1);
-        var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3);
-        var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5);
-        var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7);
-        var t7 = Avx.UnpackHigh(r6, r7);
-        var u0 = Avx.Shuffle(t0, t2, 0x44);
-        var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44);
-        var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44);
-        var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44);
-        var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(dst + offsets[0], Avx.Permute2x128(u0, u4, 0x20) * scale);
-        Avx.Store(dst + offsets[1], Avx.Permute2x128(u1, u5, 0x20) * scale);
-        Avx.Store(dst + offsets[2], Avx.Permute2x128(u2, u6, 0x20) * scale);
-        Avx.Store(dst + offsets[3], Avx.Permute2x128(u3, u7, 0x20) * scale);
-        Avx.Store(dst + offsets[4], Avx.Permute2x128(u0, u4, 0x31) * scale);
-        Avx.Store(dst + offsets[5], Avx.Permute2x128(u1, u5, 0x31) * scale);
-        Avx.Store(dst + offsets[6], Avx.Permute2x128(u2, u6, 0x31) * scale);
-        Avx.Store(dst + offsets[7], Avx.Permute2x128(u3, u7, 0x31) * scale);
+        // Rows r and r + 4 share a vector (first four columns, then the last four), loaded half by half: that takes
+        // the place of the cross-lane shuffles. Then pairs interleave and quadruples combine: column c ends in vector c.
+        var a0 = Load2x128(src, src + 4 * srcStride);
+        var a1 = Load2x128(src + srcStride, src + 5 * srcStride);
+        var a2 = Load2x128(src + 2 * srcStride, src + 6 * srcStride);
+        var a3 = Load2x128(src + 3 * srcStride, src + 7 * srcStride);
+        var b0 = Load2x128(src + 4, src + 4 * srcStride + 4);
+        var b1 = Load2x128(src + srcStride + 4, src + 5 * srcStride + 4);
+        var b2 = Load2x128(src + 2 * srcStride + 4, src + 6 * srcStride + 4);
+        var b3 = Load2x128(src + 3 * srcStride + 4, src + 7 * srcStride + 4);
+        return StoreColumns(Avx.UnpackLow(a0, a1), Avx.UnpackHigh(a0, a1), Avx.UnpackLow(a2, a3), Avx.UnpackHigh(a2, a3), scale, dst, offsets) +
+               StoreColumns(Avx.UnpackLow(b0, b1), Avx.UnpackHigh(b0, b1), Avx.UnpackLow(b2, b3), Avx.UnpackHigh(b2, b3), scale, dst, offsets + 4);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Load2x128(float* low, float* high) => Avx.InsertVector128(Avx.LoadVector128(low).ToVector256Unsafe(), Avx.LoadVector128(high), 1);
+
+    /// <summary>
+    /// Four columns from the interleaved pairs of rows 0/1 (low, high) and 2/3, each stored times scale at
+    /// dst + offsets[i]; returns their lane-wise sum.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> StoreColumns(Vector256<float> low01, Vector256<float> high01, Vector256<float> low23, Vector256<float> high23, Vector256<float> scale, float* dst, nint* offsets)
+    {
+        var c0 = Avx.Shuffle(low01, low23, 0x44) * scale;
+        var c1 = Avx.Shuffle(low01, low23, 0xEE) * scale;
+        var c2 = Avx.Shuffle(high01, high23, 0x44) * scale;
+        var c3 = Avx.Shuffle(high01, high23, 0xEE) * scale;
+        Avx.Store(dst + offsets[0], c0);
+        Avx.Store(dst + offsets[1], c1);
+        Avx.Store(dst + offsets[2], c2);
+        Avx.Store(dst + offsets[3], c3);
+        return (c0 + c1) + (c2 + c3);
     }
 }

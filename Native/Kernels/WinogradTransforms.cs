@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -64,68 +65,72 @@ internal static unsafe class WinogradTransforms
         (long)Positions * GemmKernels.PackedLength(inChannels, outChannels, tactic);
 
     /// <summary>
-    /// U[p][c, o] = (G·g·Gᵀ)[p] for g = w[o, c] (3×3) × factors[o] when factors is not null, computed in double and
-    /// rounded once, then packed per position for the tactic. Deterministic, so a refit re-derives it bit for bit.
-    /// Eight output channels at a time, one double lane each: they are neighbours in a panel row, so every position
-    /// receives whole 8-float rows (channels past outC, in the last panel's padding, get zeros).
+    /// U[p][c, o] = (G·g·Gᵀ)[p] for g = w[o, c] (3×3) × factors[o] when factors is not null, packed per position for
+    /// the tactic. Deterministic (plain float multiplies and adds, no fused ones), so a refit re-derives it bit for bit.
+    /// Panel by panel: the panel's weights are first transposed (with the factors) to [inC·9, Nr], so each tap of
+    /// eight neighbouring output channels is one vector load, and the transform runs eight channels per vector.
+    /// Channels past outC (the last panel's padding) are zero in the transposed copy, so their transforms are zeros.
+    /// The 36 positions lie a whole [inC, outC] operand apart; storing to all of them in turn thrashes the caches
+    /// (the strides alias), so a few input channels are transformed into a small block first and each position's
+    /// rows then copied out as one contiguous run. Returns the sum of the transposed copy's values, w[o, c]·factors[o]
+    /// (see <see cref="PackingKernels"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed)
+    public static float PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed)
     {
-        int nr = tactic.Nr;
+        const int Block = 8; // input channels per block: 36 × 8 rows of Nr floats stay in the L1 cache
+        int nr = tactic.Nr, k = inChannels * 9;
         long perPosition = GemmKernels.PackedLength(inChannels, outChannels, tactic);
-        if (outChannels % nr != 0)
-            for (int p = 0; p < Positions; p++)
-                new Span<float>(packed + p * perPosition + (nint)(outChannels / nr) * nr * inChannels, nr * inChannels).Clear(); // the last panel's padding
-        var g = stackalloc Vector256<double>[9];
-        var half = stackalloc Vector256<double>[InputTile * 3];
-        var u = stackalloc Vector256<double>[2 * Positions]; // channels o..o+3, then o+4..o+7
-        float** taps = stackalloc float*[8];
-        float* scale = stackalloc float[8];
-        float* zeros = stackalloc float[9];
-        new Span<float>(zeros, 9).Clear();
-        // Panel by panel, each row (input channel) whole before the next, so every position's rows fill in order.
-        for (int panel = 0; panel * nr < outChannels; panel++)
-            for (int c = 0; c < inChannels; c++)
-                for (int o0 = panel * nr; o0 < Math.Min(outChannels, (panel + 1) * nr); o0 += 8)
+        float[] rented = ArrayPool<float>.Shared.Rent(k * nr + Positions * Block * nr);
+        var half = stackalloc Vector256<float>[InputTile * 3];
+        var u = stackalloc Vector256<float>[Positions];
+        float sum = 0;
+        fixed (float* transposed = rented)
+        {
+            float* block = transposed + (nint)k * nr;
+            for (int panel = 0, o0 = 0; o0 < outChannels; panel++, o0 += nr)
+            {
+                int cols = Math.Min(nr, outChannels - o0);
+                if (cols < nr) new Span<float>(transposed, k * nr).Clear();
+                // The same float product as the other folded forms (× 1 is exact), so the fold stays exact across refits.
+                sum += PackingKernels.ScaledTranspose(w + (nint)o0 * k, cols, k, 1, 1f, factors == null ? null : factors + o0, transposed, nr);
+                float* panelStart = packed + (nint)panel * nr * inChannels;
+                for (int c0 = 0; c0 < inChannels; c0 += Block)
                 {
-                    // Channels past outC read zeros: their lanes land in the last panel's padding.
-                    for (int l = 0; l < 8; l++)
-                    {
-                        bool real = o0 + l < outChannels;
-                        taps[l] = real ? w + ((nint)(o0 + l) * inChannels + c) * 9 : zeros;
-                        scale[l] = real && factors != null ? factors[o0 + l] : 1f;
-                    }
-                    for (int h = 0; h < 2; h++)
-                    {
-                        float** lane = taps + 4 * h;
-                        float* f = scale + 4 * h;
-                        // The same float product as the other folded forms (× 1 is exact), so the fold stays exact across refits.
-                        for (int i = 0; i < 9; i++)
-                            g[i] = Vector256.Create(lane[0][i] * f[0], lane[1][i] * f[1], lane[2][i] * f[2], lane[3][i] * f[3]);
-                        for (int j = 0; j < 3; j++) KernelPass(g[j], g[3 + j], g[6 + j], half + j, 3);
-                        for (int a = 0; a < InputTile; a++) KernelPass(half[a * 3], half[a * 3 + 1], half[a * 3 + 2], u + h * Positions + a * InputTile, 1);
-                    }
-                    float* row = packed + (nint)panel * nr * inChannels + (nint)c * nr + o0 % nr;
+                    int rows = Math.Min(Block, inChannels - c0);
+                    for (int c = 0; c < rows; c++)
+                        for (int l = 0; l < nr; l += 8)
+                        {
+                            float* g = transposed + (nint)(c0 + c) * 9 * nr + l;
+                            for (int j = 0; j < 3; j++)
+                                KernelPass(Vector256.Load(g + j * nr), Vector256.Load(g + (3 + j) * nr), Vector256.Load(g + (6 + j) * nr), half + j, 3);
+                            for (int a = 0; a < InputTile; a++) KernelPass(half[a * 3], half[a * 3 + 1], half[a * 3 + 2], u + a * InputTile, 1);
+                            for (int p = 0; p < Positions; p++) u[p].Store(block + (p * Block + c) * nr + l);
+                        }
                     for (int p = 0; p < Positions; p++)
-                        Vector256.Narrow(u[p], u[Positions + p]).Store(row + p * perPosition);
+                        Buffer.MemoryCopy(block + p * Block * nr, panelStart + p * perPosition + (nint)c0 * nr, rows * nr * sizeof(float), rows * nr * sizeof(float));
                 }
+            }
+        }
+        ArrayPool<float>.Shared.Return(rented);
+        return sum;
     }
 
     /// <summary>
     /// G applied to 3 vectors, written as 6 vectors at u + i·step: [g0/4, −(g0 + g1 + g2)/6, −(g0 − g1 + g2)/6,
-    /// g0/24 + g1/12 + g2/6, g0/24 − g1/12 + g2/6, g2] (the kernel transform, in double).
+    /// g0/24 + g1/12 + g2/6, g0/24 − g1/12 + g2/6, g2] (the kernel transform).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void KernelPass(Vector256<double> g0, Vector256<double> g1, Vector256<double> g2, Vector256<double>* u, int step)
+    private static void KernelPass(Vector256<float> g0, Vector256<float> g1, Vector256<float> g2, Vector256<float>* u, int step)
     {
         var outer = g0 + g2;
-        var middle = g0 * (1.0 / 24) + g2 * (1.0 / 6);
-        u[0] = g0 * 0.25;
-        u[step] = (outer + g1) * (-1.0 / 6);
-        u[2 * step] = (outer - g1) * (-1.0 / 6);
-        u[3 * step] = middle + g1 * (1.0 / 12);
-        u[4 * step] = middle - g1 * (1.0 / 12);
+        var middle = g0 * (1f / 24) + g2 * (1f / 6);
+        var side = g1 * (1f / 12);
+        u[0] = g0 * 0.25f;
+        u[step] = (outer + g1) * (-1f / 6);
+        u[2 * step] = (outer - g1) * (-1f / 6);
+        u[3 * step] = middle + side;
+        u[4 * step] = middle - side;
         u[5 * step] = g2;
     }
 }

@@ -9,18 +9,21 @@ internal static class RecipeEvaluation
     /// Runs the recipes of the engine weights <paramref name="which"/> on the pool, largest first so the threads finish
     /// together. A buffer already in place (of the weight's length) is written into; a missing one is rented pinned
     /// from <see cref="WeightPool"/> (the engine that takes the result owns it).
+    /// Returns, by engine weight, whether its recipe found every value of its first source finite
+    /// (<see cref="WeightRecipe.Evaluate(IReadOnlyList{float[]}, float[])"/>).
     /// </summary>
     /// <param name="source">A model weight's values by name; called from several threads at once.</param>
-    public static void Run(EngineWeight[] weights, IEnumerable<int> which, Func<string, float[]> source, float[]?[] buffers, WorkerPool pool)
+    public static bool[] Run(EngineWeight[] weights, IEnumerable<int> which, Func<string, float[]> source, float[]?[] buffers, WorkerPool pool)
     {
         int[] order = which.OrderByDescending(i => weights[i].Length).ToArray();
+        var finiteSource = new bool[weights.Length];
         pool.For(order.Length, order.Sum(i => weights[i].Length), index =>
         {
             int i = order[index];
             var recipe = weights[i].Recipe;
             var sources = Array.ConvertAll(recipe.Sources, s => source(s));
-            if (buffers[i] is { } buffer) recipe.Evaluate(sources, buffer);
-            else recipe.Evaluate(sources, buffers[i] = WeightPool.Rent(checked((int)weights[i].Length)));
+            finiteSource[i] = recipe.Evaluate(sources, buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length)));
         });
+        return finiteSource;
     }
 }

@@ -57,48 +57,53 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
     /// <summary>Runs the recipe into a new pinned buffer (engine weights are read through pointers).</summary>
     public float[] Evaluate(IReadOnlyList<float[]> sources)
     {
-        var result = GC.AllocateUninitializedArray<float>(checked((int)OutputLength(sources.Select(s => s.LongLength).ToArray())), pinned: true);
+        var result = NewBuffer(sources);
         Evaluate(sources, result);
         return result;
     }
 
-    /// <summary>Runs the recipe into <paramref name="result"/>, which holds exactly the output length; every element is written.</summary>
-    public unsafe void Evaluate(IReadOnlyList<float[]> sources, float[] result)
+    /// <summary>A pinned buffer of the output length, not yet written.</summary>
+    public float[] NewBuffer(IReadOnlyList<float[]> sources) =>
+        GC.AllocateUninitializedArray<float>(checked((int)OutputLength(sources.Select(s => s.LongLength).ToArray())), pinned: true);
+
+    /// <summary>
+    /// Runs the recipe into <paramref name="result"/>, which holds exactly the output length; every element is written.
+    /// Returns whether it found every value of its first source finite on the way (the packing kernels' sums): a
+    /// refit then need not scan that source for NaN and infinity. False says nothing: the recipe reads only part of
+    /// it or does not check (small per-channel recipes), or some value is not finite.
+    /// </summary>
+    public unsafe bool Evaluate(IReadOnlyList<float[]> sources, float[] result)
     {
         float[] src = sources[0];
         switch (Kind)
         {
             case RecipeKind.Identity:
-                src.CopyTo(result, 0);
-                break;
             case RecipeKind.Scale when src.Length == result.Length:
-                fixed (float* s = src, d = result) PackingKernels.ScaledCopy(s, d, result.Length, Floats[0]);
-                break;
+                fixed (float* s = src, d = result) return float.IsFinite(PackingKernels.ScaledCopy(s, d, result.Length, Kind == RecipeKind.Scale ? Floats[0] : 1f));
             case RecipeKind.Scale:
                 Array.Fill(result, Floats[0] * src[0]);
-                break;
+                return false;
             case RecipeKind.PackGemmB:
                 int k = Ints[0], n = Ints[1];
                 if (src.LongLength != (long)k * n) throw new ShapeException($"GEMM weight '{Sources[0]}' has {src.LongLength} values, expected {k}×{n}.");
                 fixed (float* s = src, d = result)
-                    GemmKernels.PackB(s, k, n, Ints[2] != 0, Floats[0], GemmKernels.Tactics[Ints[3]], d);
-                break;
+                    return float.IsFinite(GemmKernels.PackB(s, k, n, Ints[2] != 0, Floats[0], GemmKernels.Tactics[Ints[3]], d));
             case RecipeKind.FoldBatchNormWeight:
             {
                 float[] factors = FoldFactors(sources[1], sources[2], Floats[0]);
                 int perChannel = src.Length / factors.Length;
+                float sum = 0;
                 fixed (float* s = src, d = result)
                     for (int o = 0; o < factors.Length; o++)
-                        PackingKernels.ScaledCopy(s + (nint)o * perChannel, d + (nint)o * perChannel, perChannel, factors[o]);
-                break;
+                        sum += PackingKernels.ScaledCopy(s + (nint)o * perChannel, d + (nint)o * perChannel, perChannel, factors[o]);
+                return float.IsFinite(sum);
             }
             case RecipeKind.PackConv:
             {
                 // Folding multiplies by the same float factor as FoldBatchNormWeight, so fold-then-pack is exact.
                 float[]? factors = sources.Count == 3 ? FoldFactors(sources[1], sources[2], Floats[0]) : null;
                 fixed (float* w = src, f = factors, d = result)
-                    ConvWeightPacking.Pack(w, src.Length, (ConvPacking)Ints[0], Ints[1], Ints[2], Ints[3], Ints[4], f, d);
-                break;
+                    return float.IsFinite(ConvWeightPacking.Pack(w, src.Length, (ConvPacking)Ints[0], Ints[1], Ints[2], Ints[3], Ints[4], f, d));
             }
             case RecipeKind.FoldBatchNormBias:
             {
@@ -110,7 +115,7 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
                     double bias = first == 1 ? sources[0][o] : 0;
                     result[o] = (float)((bias - mean[o]) * factor + shift[o]);
                 }
-                break;
+                return false;
             }
             default:
                 throw new InvalidOperationException($"Unknown recipe {Kind}.");

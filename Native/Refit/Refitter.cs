@@ -167,37 +167,29 @@ public sealed class Refitter(Engine engine)
         lock (engine)
         {
             var current = engine.LiveState;
-            var values = new Dictionary<string, float[]>(current.ModelValues, StringComparer.Ordinal);
-            var nonFinite = new HashSet<string>(current.NonFinite, StringComparer.Ordinal);
-            var changed = new HashSet<string>(StringComparer.Ordinal);
             // Each supplied weight is compared with the engine's value (stopping at the first difference); one that
-            // differs is copied unless immutable, and scanned for NaN and infinity. Large refits run on the pool.
+            // differs is adopted, copied unless immutable. Large refits run on the pool.
             string[] supplied = _plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed && weights.ContainsKey(m.Name)).Select(m => m.Name).ToArray();
             var adopted = new float[]?[supplied.Length];
-            var firstNonFinite = new int[supplied.Length];
             engine.Pool.For(supplied.Length, supplied.Sum(n => weights[n].Data.LongLength), i =>
             {
                 var value = weights[supplied[i]];
                 if (current.ModelValues.TryGetValue(supplied[i], out var now) && !current.NonFinite.Contains(supplied[i]) && WeightScan.SameBits(now, value.Data))
                     return;
-                float[] data = value.Immutable ? value.Data : (float[])value.Data.Clone();
-                firstNonFinite[i] = WeightScan.FirstNonFinite(data);
-                adopted[i] = data;
+                adopted[i] = value.Immutable ? value.Data : (float[])value.Data.Clone();
             });
-            var scanned = new Dictionary<string, int>(supplied.Length, StringComparer.Ordinal);
+            // Names, shapes and folded constants now; NaN and infinity once the recipes have run, as most values are
+            // proven finite by the recipe that packs them. A refusal lists every problem, so it scans everything.
+            if (!Checked(weights, partial, allowNonFinite: true, ignoreExtra, scanned: null).IsValid)
+                throw new RefitException(_plan.Name, Checked(weights, partial, allowNonFinite, ignoreExtra, scanned: null));
+            var values = new Dictionary<string, float[]>(current.ModelValues, StringComparer.Ordinal);
+            var changed = new HashSet<string>(StringComparer.Ordinal);
             for (int i = 0; i < supplied.Length; i++)
-            {
-                // Not adopted: the engine's own value, finite, again.
-                scanned[supplied[i]] = adopted[i] is null ? -1 : firstNonFinite[i];
-                if (adopted[i] is not { } data) continue;
-                changed.Add(supplied[i]);
-                values[supplied[i]] = data;
-                if (firstNonFinite[i] >= 0) nonFinite.Add(supplied[i]);
-                else nonFinite.Remove(supplied[i]);
-            }
-            RefitCheck check = Check(weights, partial, allowNonFinite, scanned);
-            if (ignoreExtra) check = new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched };
-            if (!check.IsValid) throw new RefitException(_plan.Name, check);
+                if (adopted[i] is { } data)
+                {
+                    changed.Add(supplied[i]);
+                    values[supplied[i]] = data;
+                }
             // Folded operations (in dependency order) re-run when an input changed or their result is not known yet.
             foreach (var op in _plan.FoldedOps)
             {
@@ -209,7 +201,8 @@ public sealed class Refitter(Engine engine)
             }
 
             // The set the last refit swapped out, once no inference holds it, lends its buffers to the re-derived weights.
-            float[][]? spare = engine.Retired is { IsHeld: false } retired ? retired.Buffers : null;
+            var spareSet = engine.Retired is { IsHeld: false } retired ? retired : null;
+            float[][]? spare = spareSet?.Buffers;
             if (spare is not null) engine.Retired = null;
             var buffers = new float[_plan.Weights.Length][];
             var recomputed = new List<int>();
@@ -225,12 +218,44 @@ public sealed class Refitter(Engine engine)
                     buffers[i] = spare[i];
                 recomputed.Add(i);
             }
-            RecipeEvaluation.Run(_plan.Weights, recomputed, s => values[s], buffers, engine.Pool);
+            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, recomputed, s => values[s], buffers, engine.Pool);
+            var provenFinite = new HashSet<string>(StringComparer.Ordinal);
+            foreach (int i in recomputed)
+                if (finiteSource[i]) provenFinite.Add(_plan.Weights[i].Recipe.Sources[0]);
+            // Adopted values no recipe proved finite are scanned; the engine is still untouched if one is refused.
+            var nonFinite = new HashSet<string>(current.NonFinite, StringComparer.Ordinal);
+            Dictionary<string, int>? firstNonFinite = null;
+            for (int i = 0; i < supplied.Length; i++)
+            {
+                if (adopted[i] is not { } data) continue;
+                int first = provenFinite.Contains(supplied[i]) ? -1 : WeightScan.FirstNonFinite(data);
+                if (first < 0)
+                {
+                    nonFinite.Remove(supplied[i]);
+                    continue;
+                }
+                nonFinite.Add(supplied[i]);
+                (firstNonFinite ??= new Dictionary<string, int>(StringComparer.Ordinal))[supplied[i]] = first;
+            }
+            if (firstNonFinite is not null && !allowNonFinite)
+            {
+                if (spareSet is not null) engine.Retired = spareSet;
+                // Every other supplied value is finite: proven, scanned, or the engine's own.
+                foreach (string name in weights.Keys) firstNonFinite.TryAdd(name, -1);
+                throw new RefitException(_plan.Name, Checked(weights, partial, allowNonFinite, ignoreExtra, firstNonFinite));
+            }
             var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, nonFinite);
             verify?.Invoke(new Engine(_plan, next));
             engine.Swap(next);
             if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
             return new RefitOutcome(recomputed.Select(i => _plan.Weights[i].Name).ToList(), changed.Order(StringComparer.Ordinal).ToList());
         }
+    }
+
+    /// <summary><see cref="Check(IReadOnlyDictionary{string, WeightValue}, bool, bool)"/>, leaving out unknown names when asked to.</summary>
+    private RefitCheck Checked(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, bool ignoreExtra, IReadOnlyDictionary<string, int>? scanned)
+    {
+        var check = Check(weights, partial, allowNonFinite, scanned);
+        return ignoreExtra ? new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched } : check;
     }
 }

@@ -14,7 +14,7 @@ namespace TrtEngine.Bench;
 /// times, and refit time. Prints a Markdown table; ratios above 1 mean TrtEngine is faster.
 /// usage: TrtEngine.Bench [--quick] [--model NAME]... [--refit-only] [--latency-only] [--cache-only] [--single-thread]
 /// --model keeps only the models named; --refit-only prints only the refit tables; --latency-only stops after the
-/// latency and per-layer tables; --cache-only prints only the cache-hit and build-time tables; --single-thread runs both on one thread and times the calling thread's CPU time
+/// latency and per-layer tables; --cache-only prints only the cache-hit and build-time tables; --single-thread runs both (and the refit tables' engines) on one thread and times the calling thread's CPU time
 /// instead of the wall clock, which other processes on a busy machine disturb far less (Linux; elsewhere the wall clock).
 /// </summary>
 public static class Program
@@ -94,7 +94,7 @@ public static class Program
     {
         Console.WriteLine("Refit cost against its floors (ratios; the targets are ≤ 2× a copy and ≤ 1.5× reading the file). A changing refit");
         Console.WriteLine("alternates two weight sets, so every recipe runs; a same-weights refit supplies the current values again. Times are");
-        Console.WriteLine("10th percentiles of rounds that run each column's work in turn:");
+        Console.WriteLine($"10th percentiles of rounds that run each column's work in turn{(s_singleThread ? " (engines on one thread; the calling thread's CPU time)" : "")}:");
         Console.WriteLine();
         Console.WriteLine("| model | copy engine weights ms | refit, all change ms | ratio | refit, same weights ms | ratio | read+parse file ms | refit from file ms | ratio |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -228,7 +228,7 @@ public static class Program
     /// </summary>
     private static void RefitCost(string name, string path, string otherWeights)
     {
-        var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0, Threads = s_singleThread ? 1 : null });
         var weights = new[] { WeightSources.FromFile(path), WeightSources.FromFile(otherWeights) };
         // The floor is copying the engine's weight bytes (a Winograd layer's transformed weight is 4× its model weight).
         var buffers = engine.Native.CurrentWeights!.Buffers;
@@ -248,7 +248,7 @@ public static class Program
     /// <summary>
     /// The 10th-percentile microseconds of each action, run in turn (one call of each per round) after a one-second
     /// warm-up: on a shared machine the median of sub-millisecond calls measures the other tenants, a low percentile
-    /// the work itself, and both sides of a ratio are taken the same way.
+    /// the work itself, and both sides of a ratio are taken the same way (with --single-thread, in CPU time).
     /// </summary>
     private static double[] InterleavedLowTimes(int rounds, params Action[] runs)
     {
@@ -259,9 +259,9 @@ public static class Program
         while (times[0].Count < rounds && (times[0].Count < 5 || budget.ElapsedMilliseconds < 10000))
             for (int r = 0; r < runs.Length; r++)
             {
-                long start = Stopwatch.GetTimestamp();
+                double start = Now();
                 runs[r]();
-                times[r].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                times[r].Add(Now() - start);
             }
         return times.Select(t => t.Order().ElementAt(t.Count / 10)).ToArray();
     }

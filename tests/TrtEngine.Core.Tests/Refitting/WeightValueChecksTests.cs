@@ -4,8 +4,9 @@ using TrtEngine.Native.Refit;
 namespace TrtEngine.Core.Tests.Refitting;
 
 /// <summary>
-/// How a refit judges supplied values: NaN and infinity are refused unless allowed, and values once allowed are
-/// checked again whenever supplied; "unchanged" means the same bits, so a zero whose sign changed is re-derived.
+/// How a refit judges supplied values: NaN and infinity are refused unless allowed, wherever a recipe reads them
+/// (most are caught while their recipe packs them, the rest by a scan), and values once allowed are checked again
+/// whenever supplied; "unchanged" means the same bits, so a zero whose sign changed is re-derived.
 /// </summary>
 public sealed class WeightValueChecksTests
 {
@@ -50,5 +51,50 @@ public sealed class WeightValueChecksTests
         var result = engine.Refit(new Dictionary<string, WeightValue>(weights) { ["bg"] = new WeightValue([5], bias) });
         Assert.Equal(["bg"], result.ChangedModelWeights);
         Assert.NotEmpty(result.RecomputedWeights);
+    }
+
+    [Fact]
+    public void Every_non_finite_value_is_listed_and_the_engine_is_left_as_it_was()
+    {
+        using var dir = new TempDirectory();
+        string v1 = SmallCnn.Write(dir, 10), v2 = SmallCnn.Write(dir, 20);
+        var engine = SmallCnn.Build(v1);
+        // Two refits first, so the refused one writes into the spare set of buffers.
+        engine.Refit(WeightSources.FromFile(v2));
+        engine.Refit(WeightSources.FromFile(v1));
+        float[] before = SmallCnn.Run(engine);
+        var weights = new Dictionary<string, WeightValue>(WeightSources.FromFile(v2));
+        // Packed weights (conv, GEMM, bias copy), and a variance whose infinity makes the folded weight finite zeros.
+        (string Name, int Index, float Value)[] bad = [("w", 7, float.PositiveInfinity), ("wg", 19, float.NaN), ("bg", 4, float.NegativeInfinity), ("var", 1, float.PositiveInfinity)];
+        foreach (var (name, index, value) in bad) Edit(weights, name, data => data[index] = value);
+
+        var refused = Assert.Throws<RefitException>(() => engine.Refit(weights));
+        Assert.Equal(bad.Select(b => b.Name).Order(), refused.Check.Mismatched.Select(m => m.Name).Order());
+        Assert.All(bad, b => Assert.Contains(refused.Check.Mismatched, m => m.Name == b.Name && m.Problem.Contains($"index {b.Index} ", StringComparison.Ordinal)));
+        Assert.Equal(before, SmallCnn.Run(engine));
+        engine.Refit(WeightSources.FromFile(v2));
+        Assert.Equal(SmallCnn.Run(SmallCnn.Build(v2)), SmallCnn.Run(engine));
+    }
+
+    [Fact]
+    public void Finite_values_too_large_to_sum_are_accepted()
+    {
+        using var dir = new TempDirectory();
+        string path = SmallCnn.Write(dir, 10);
+        var weights = new Dictionary<string, WeightValue>(WeightSources.FromFile(path));
+        Edit(weights, "wg", data => Array.Fill(data, 3e38f));
+        var engine = SmallCnn.Build(path);
+
+        Assert.Equal(["wg"], engine.Refit(weights).ChangedModelWeights);
+        // Accepted as finite: the same values again are unchanged, not checked again as once-allowed values would be.
+        Assert.Empty(engine.Refit(weights).ChangedModelWeights);
+    }
+
+    /// <summary>Replaces a weight with an edited copy of its values.</summary>
+    private static void Edit(Dictionary<string, WeightValue> weights, string name, Action<float[]> edit)
+    {
+        float[] data = (float[])weights[name].Data.Clone();
+        edit(data);
+        weights[name] = new WeightValue(weights[name].Shape, data);
     }
 }
