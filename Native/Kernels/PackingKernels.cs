@@ -14,6 +14,40 @@ namespace TrtEngine.Native.Kernels;
 /// </summary>
 internal static unsafe class PackingKernels
 {
+    /// <summary>
+    /// A BatchNormalization folded into the convolution before it, per output channel o: factors[o] = scale[o] / √(variance[o]
+    /// + ε) when <paramref name="factors"/> is not null, and folded[o] = (bias[o] − mean[o]) · that factor + shift[o] (bias
+    /// null: 0) when <paramref name="folded"/> is not null; in double, rounded once to float. Four channels per vector: IEEE
+    /// square root and division round exactly, so the vector and scalar forms agree bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void FoldBatchNorm(float* scale, float* variance, double epsilon, int n, float* factors,
+        float* bias, float* shift, float* mean, float* folded)
+    {
+        int o = 0;
+        if (Avx.IsSupported)
+        {
+            var eps = Vector256.Create(epsilon);
+            for (; o <= n - 4; o += 4)
+            {
+                var factor = Avx.Divide(Avx.ConvertToVector256Double(Sse.LoadVector128(scale + o)),
+                    Avx.Sqrt(Avx.Add(Avx.ConvertToVector256Double(Sse.LoadVector128(variance + o)), eps)));
+                if (factors != null) Sse.Store(factors + o, Avx.ConvertToVector128Single(factor));
+                if (folded == null) continue;
+                var b = bias == null ? Vector256<double>.Zero : Avx.ConvertToVector256Double(Sse.LoadVector128(bias + o));
+                var value = Avx.Add(Avx.Multiply(Avx.Subtract(b, Avx.ConvertToVector256Double(Sse.LoadVector128(mean + o))), factor),
+                    Avx.ConvertToVector256Double(Sse.LoadVector128(shift + o)));
+                Sse.Store(folded + o, Avx.ConvertToVector128Single(value));
+            }
+        }
+        for (; o < n; o++)
+        {
+            double factor = scale[o] / Math.Sqrt(variance[o] + epsilon);
+            if (factors != null) factors[o] = (float)factor;
+            if (folded != null) folded[o] = (float)(((bias == null ? 0 : (double)bias[o]) - mean[o]) * factor + shift[o]);
+        }
+    }
+
     /// <summary>dst[i] = scale · src[i] for i &lt; n; returns the sum of the values written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float ScaledCopy(float* src, float* dst, nint n, float scale)

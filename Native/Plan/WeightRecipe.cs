@@ -108,13 +108,9 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
             case RecipeKind.FoldBatchNormBias:
             {
                 int first = Ints[0];
-                float[] scale = sources[first], shift = sources[first + 1], mean = sources[first + 2], variance = sources[first + 3];
-                for (int o = 0; o < scale.Length; o++)
-                {
-                    double factor = scale[o] / Math.Sqrt(variance[o] + (double)Floats[0]);
-                    double bias = first == 1 ? sources[0][o] : 0;
-                    result[o] = (float)((bias - mean[o]) * factor + shift[o]);
-                }
+                float[]? bias = first == 1 ? src : null;
+                fixed (float* b = bias, scale = sources[first], shift = sources[first + 1], mean = sources[first + 2], variance = sources[first + 3], d = result)
+                    PackingKernels.FoldBatchNorm(scale, variance, Floats[0], result.Length, null, b, shift, mean, d);
                 return false;
             }
             default:
@@ -123,10 +119,11 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
     }
 
     /// <summary>scale[o] / √(variance[o] + ε), the per-output-channel factor of a folded BatchNormalization.</summary>
-    private static float[] FoldFactors(float[] scale, float[] variance, float epsilon)
+    private static unsafe float[] FoldFactors(float[] scale, float[] variance, float epsilon)
     {
         var factors = new float[scale.Length];
-        for (int o = 0; o < factors.Length; o++) factors[o] = (float)(scale[o] / Math.Sqrt(variance[o] + (double)epsilon));
+        fixed (float* s = scale, v = variance, f = factors)
+            PackingKernels.FoldBatchNorm(s, v, epsilon, factors.Length, f, null, null, null, null);
         return factors;
     }
 
