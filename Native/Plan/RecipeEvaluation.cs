@@ -12,17 +12,18 @@ internal static class RecipeEvaluation
     /// Returns, by engine weight, whether its recipe found every value of its first source finite
     /// (<see cref="WeightRecipe.Evaluate(IReadOnlyList{float[]}, float[])"/>).
     /// </summary>
-    /// <param name="source">A model weight's values by name; called from several threads at once.</param>
+    /// <param name="source">A model weight's values by name.</param>
     public static bool[] Run(EngineWeight[] weights, IEnumerable<int> which, Func<string, float[]> source, float[]?[] buffers, WorkerPool pool)
     {
         int[] order = which.OrderByDescending(i => weights[i].Length).ToArray();
         var finiteSource = new bool[weights.Length];
+        // Sources and buffers found before the loop: the threads then only compute.
+        var sources = Array.ConvertAll(order, i => Array.ConvertAll(weights[i].Recipe.Sources, s => source(s)));
+        foreach (int i in order) buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length));
         pool.For(order.Length, order.Sum(i => weights[i].Length), index =>
         {
             int i = order[index];
-            var recipe = weights[i].Recipe;
-            var sources = Array.ConvertAll(recipe.Sources, s => source(s));
-            finiteSource[i] = recipe.Evaluate(sources, buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length)));
+            finiteSource[i] = weights[i].Recipe.Evaluate(sources[index], buffers[i]!);
         });
         return finiteSource;
     }
