@@ -133,15 +133,9 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         float low = _activation.Kind == ActivationKind.Relu ? 0f : _activation.Alpha;
         float high = _activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : _activation.Beta;
         // 512-bit lanes where the CPU has them (twice the channels per instruction), then 256-bit, then one pixel at a time.
-        int c = 0;
         bool shared = inside && w.KernelW == 3 && w.StrideW == 1 && w.DilationW == 1;
-        if (GemmMicroKernels.WideSupported)
-            c = shared ? DepthwiseChannels<Float512, Vector512<float>, Inside3>(0, x, first, i0, i1, left, count, y, residual, clamp, low, high)
-                : inside ? DepthwiseChannels<Float512, Vector512<float>, Inside>(0, x, first, i0, i1, left, count, y, residual, clamp, low, high)
-                : DepthwiseChannels<Float512, Vector512<float>, AtEdge>(0, x, first, i0, i1, left, count, y, residual, clamp, low, high);
-        c = shared ? DepthwiseChannels<Float256, Vector256<float>, Inside3>(c, x, first, i0, i1, left, count, y, residual, clamp, low, high)
-            : inside ? DepthwiseChannels<Float256, Vector256<float>, Inside>(c, x, first, i0, i1, left, count, y, residual, clamp, low, high)
-            : DepthwiseChannels<Float256, Vector256<float>, AtEdge>(c, x, first, i0, i1, left, count, y, residual, clamp, low, high);
+        int c = GemmMicroKernels.WideSupported ? DepthwiseLanes<Float512, Vector512<float>>(0, shared, inside, x, first, i0, i1, left, count, y, residual, clamp, low, high) : 0;
+        c = DepthwiseLanes<Float256, Vector256<float>>(c, shared, inside, x, first, i0, i1, left, count, y, residual, clamp, low, high);
         for (int p = 0; c < channels && p < count; p++)
         {
             float* yp = y + p * channels;
@@ -151,6 +145,15 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
             if (clamp) ActivationKernels.Apply(_activation, yp + c, yp + c, channels - c);
         }
     }
+
+    /// <summary>The block's channels from <paramref name="c"/> on at one vector width, with the block kind that fits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int DepthwiseLanes<TOps, TV>(int c, bool shared, bool inside, float* x, int first, int i0, int i1, int left, int count, float* y, float* residual,
+        bool clamp, float low, float high)
+        where TOps : struct, IFloatVector<TV> where TV : struct =>
+        shared ? DepthwiseChannels<TOps, TV, Inside3>(c, x, first, i0, i1, left, count, y, residual, clamp, low, high)
+        : inside ? DepthwiseChannels<TOps, TV, Inside>(c, x, first, i0, i1, left, count, y, residual, clamp, low, high)
+        : DepthwiseChannels<TOps, TV, AtEdge>(c, x, first, i0, i1, left, count, y, residual, clamp, low, high);
 
     /// <summary>The block's channels from <paramref name="c"/> on, a vector of them at a time; returns where it stopped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

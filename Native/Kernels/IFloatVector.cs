@@ -87,7 +87,7 @@ internal readonly unsafe struct Float256 : IFloatVector<Vector256<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> KeepNaN(Vector256<float> x, Vector256<float> result) => Avx.BlendVariable(result, x, Avx.CompareUnordered(x, x));
+    public static Vector256<float> KeepNaN(Vector256<float> x, Vector256<float> result) => VectorMath.KeepNaN(x, result);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Create(float value) => Vector256.Create(value);
