@@ -1,3 +1,4 @@
+using TrtEngine.Native.Network;
 using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Native.Kernels;
@@ -22,7 +23,7 @@ public sealed unsafe class BinaryJob : IParallelTask
     {
         int dim = 0;
         while (dim < yShape.Length && yShape[dim] == 1) dim++;
-        if (pool.ThreadCount == 1 || dim == yShape.Length || Count(yShape) < ParallelThreshold || yShape.Length > BinaryKernels.MaxRank)
+        if (pool.ThreadCount == 1 || dim == yShape.Length || Shapes.ElementCount(yShape) < ParallelThreshold || yShape.Length > BinaryKernels.MaxRank)
         {
             BinaryKernels.Apply(op, a, aShape, b, bShape, y, yShape);
             return;
@@ -45,14 +46,7 @@ public sealed unsafe class BinaryJob : IParallelTask
 
     /// <summary>Floats between neighbouring indices of dimension <paramref name="d"/>; 0 where the operand broadcasts along it.</summary>
     private static nint Step(ReadOnlySpan<int> shape, int d) =>
-        d < 0 || shape[d] == 1 ? 0 : (nint)Count(shape[(d + 1)..]);
-
-    private static long Count(ReadOnlySpan<int> shape)
-    {
-        long count = 1;
-        foreach (int d in shape) count *= d;
-        return count;
-    }
+        d < 0 || shape[d] == 1 ? 0 : (nint)Shapes.ElementCount(shape[(d + 1)..]);
 
     void IParallelTask.Execute(int index)
     {
