@@ -48,8 +48,33 @@ public sealed unsafe class GemmJob : IParallelTask
     public void RunBatched(GemmTactic tactic, float* a, int m, int k, float* packedB, int n, float* y, int batches, WorkerPool pool) =>
         RunPacked(tactic, a, m, k, false, packedB, n, null, default, y, n, pool, null, batches);
 
+    /// <summary>
+    /// As <see cref="Run"/>, all of it on the calling thread: for a caller that shares out work of its own (the bands of
+    /// a fused block), with one instance per thread. Rows of y are <paramref name="ldy"/> floats apart.
+    /// </summary>
+    public void RunOnThisThread(GemmTactic tactic, float* a, int m, int k, float* packedB, int n, float* bias,
+        in Activation activation, float* y, int ldy, float* residual)
+    {
+        SetPacked(tactic, a, m, k, false, packedB, n, bias, activation, y, ldy, residual, 1);
+        if (m == 0 || n == 0)
+            return;
+        _rowBlocks = (m + tactic.Mc - 1) / tactic.Mc;
+        _panelGroups = 1;
+        _panelsPerGroup = GemmKernels.PanelCount(n, tactic);
+        // B is packed, so no unit needs a scratch slot for edge panels.
+        for (int unit = 0; unit < _rowBlocks; unit++)
+            RunUnit(unit, null);
+    }
+
     private void RunPacked(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
         in Activation activation, float* y, int ldy, WorkerPool pool, float* residual, int batches)
+    {
+        SetPacked(tactic, a, m, k, transA, packedB, n, bias, activation, y, ldy, residual, batches);
+        Dispatch(pool);
+    }
+
+    private void SetPacked(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
+        in Activation activation, float* y, int ldy, float* residual, int batches)
     {
         _tactic = tactic;
         _a = a;
@@ -72,7 +97,6 @@ public sealed unsafe class GemmJob : IParallelTask
         _batchDims[0] = batches;
         _aBatchStrides[0] = (nint)m * k;
         _bBatchStrides[0] = GemmKernels.PackedLength(k, n, tactic);
-        Dispatch(pool);
     }
 
     /// <summary>

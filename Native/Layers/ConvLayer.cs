@@ -75,11 +75,14 @@ public sealed class ConvLayer : Layer
         return y;
     }
 
-    internal Window2D Window(int[] x, int[] y)
+    internal Window2D Window(int[] x) => Window(x[0], x[1], x[2], x[3]);
+
+    /// <summary>The window over an input of these dimensions (the output's height and width follow from them).</summary>
+    internal Window2D Window(int batch, int channels, int inH, int inW)
     {
-        var (_, top, bottom) = WindowShape.Compute(x[2], KernelH, Strides[0], Dilations[0], Pads[0], Pads[2], AutoPad, false, Name);
-        var (_, left, right) = WindowShape.Compute(x[3], KernelW, Strides[1], Dilations[1], Pads[1], Pads[3], AutoPad, false, Name);
-        return new(x[0], x[1], x[2], x[3], y[2], y[3], KernelH, KernelW, Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right);
+        var (outH, top, bottom) = WindowShape.Compute(inH, KernelH, Strides[0], Dilations[0], Pads[0], Pads[2], AutoPad, false, Name);
+        var (outW, left, right) = WindowShape.Compute(inW, KernelW, Strides[1], Dilations[1], Pads[1], Pads[3], AutoPad, false, Name);
+        return new(batch, channels, inH, inW, outH, outW, KernelH, KernelW, Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right);
     }
 
     /// <summary>The algorithm as users see it, with the layout: "nhwc winograd f(4x4,3x3)", "depthwise", ….</summary>
@@ -162,7 +165,7 @@ public sealed class ConvLayer : Layer
         int[] x = frame.Shape(X), y = frame.Shape(Output);
         if (IsDepthwise(x, y[1])) return 0;
         int k = x[1] / Groups * KernelH * KernelW, p = y[2] * y[3];
-        if (ChannelsLast && Algorithm == ConvAlgorithm.Winograd) return WinogradJob.WorkspaceLength(Window(x, y), y[1]);
+        if (ChannelsLast && Algorithm == ConvAlgorithm.Winograd) return WinogradJob.WorkspaceLength(Window(x), y[1]);
         if (ChannelsLast) return IsPointwise ? 0 : (long)k * p;
         var tactic = ChosenTactic(x, frame.Shape(W));
         return (IsPointwise ? 0 : (long)k * p) + GemmJob.MatMulWorkspaceLength(k, p, tactic, frame.Pool.ThreadCount);
@@ -172,7 +175,7 @@ public sealed class ConvLayer : Layer
     {
         var s = (ConvState)state!;
         int[] x = frame.Shape(X), y = frame.Shape(Output);
-        var window = Window(x, y);
+        var window = Window(x);
         float* px = frame.Pointer(X), py = frame.Pointer(Output), pw = frame.Pointer(W);
         float* bias = Bias.IsNone ? null : frame.Pointer(Bias), residual = Residual.IsNone ? null : frame.Pointer(Residual);
         if (ChannelsLast)
