@@ -125,7 +125,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         int[] expanded = fused.Expand.InferShape([x, weightShapes[0], weightShapes[1], []]);
         int[] depthwise = fused.Depthwise.InferShape([expanded, weightShapes[2], weightShapes[3], []]);
         int[] y = fused.Project.InferShape([depthwise, weightShapes[4], weightShapes[5], inputShapes[7]]);
-        if (config.ForceTactic is not null || config.OptimizationLevel == 0) return (FusedInvertedResidualLayer.FusesByRule(expanded), 0, false);
+        if (config.ForceTactic is not null || config.OptimizationLevel == 0) return (FusedInvertedResidualLayer.FusesByRule(expanded, hardware.Threads), 0, false);
         ConvLayer e = fused.Expand, d = fused.Depthwise, p = fused.Project;
         string signature = string.Create(CultureInfo.InvariantCulture,
             $"inverted residual x={string.Join('x', x)} hidden={expanded[1]} out={y[1]} k={d.KernelH}x{d.KernelW} s={d.Strides[0]}x{d.Strides[1]} d={d.Dilations[0]}x{d.Dilations[1]} p={string.Join(',', d.Pads)} {d.AutoPad} res={!fused.Residual.IsNone} act={e.Activation.Kind},{d.Activation.Kind},{p.Activation.Kind} tactics={GemmKernels.Tactics[e.TacticId].Name},{GemmKernels.Tactics[p.TacticId].Name}");

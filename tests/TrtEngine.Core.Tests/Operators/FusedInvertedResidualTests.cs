@@ -218,23 +218,21 @@ public sealed class FusedInvertedResidualTests
         if (!fused) Assert.Equal(1.5, FusedLayer(rebuilt.Plan).TacticMicroseconds);
     }
 
-    [Fact]
-    public void Level_0_fuses_by_the_rule_and_the_layer_info_shows_it()
+    [Theory]
+    [InlineData(64, 96, 1, true)]   // one thread: 96 expanded channels of 64×64 (1.5 MB) are larger than L2
+    [InlineData(7, 48, 1, false)]   // one thread, 48 channels of 7×7: the separate layers run as fast
+    [InlineData(7, 48, 2, true)]    // two threads: one dispatch instead of three
+    public void Level_0_fuses_by_the_rule_and_the_layer_info_shows_it(int size, int hidden, int threads, bool fuses)
     {
-        // 96 expanded channels of 64×64 (1.5 MB) are larger than L2: fused; 48 of 7×7 are not.
         using var dir = new TempDirectory();
-        foreach (var (c, fuses) in new[] { (Block(1, 16, 96, 24, 64, 64, 2, false), true), (Block(1, 8, 48, 8, 7, 7, 1, true), false) })
-        {
-            c.Model.Save(dir.File("m.onnx"));
-            var engine = EngineConverter.Convert(dir.File("m.onnx"), new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
-            var info = TrtEngineInfo.From(engine);
-            Assert.Equal(fuses, engine.Native.Plan.Layers.OfType<FusedInvertedResidualLayer>().Any());
-            if (!fuses) continue;
-            var layer = Assert.Single(info.Layers, l => l.Algorithm == FusedInvertedResidualLayer.AlgorithmName);
-            Assert.Equal("Fused inverted residual (nhwc 1x1 gemm → nhwc depthwise 3x3/2 → nhwc 1x1 gemm)", layer.Type);
-            Assert.Equal(FusedLayer(engine.Native.Plan).Tactic, layer.Tactic);
-            Assert.Equal(5, layer.Origins.Length); // three convolutions and two Clips
-        }
+        Block(1, 16, hidden, 16, size, size, 1, true).Model.Save(dir.File("m.onnx"));
+        var engine = EngineConverter.Convert(dir.File("m.onnx"), new ConversionSettings { UseCache = false, OptimizationLevel = 0, Threads = threads });
+        Assert.Equal(fuses, engine.Native.Plan.Layers.OfType<FusedInvertedResidualLayer>().Any());
+        if (!fuses) return;
+        var layer = Assert.Single(TrtEngineInfo.From(engine).Layers, l => l.Algorithm == FusedInvertedResidualLayer.AlgorithmName);
+        Assert.Equal("Fused inverted residual (nhwc 1x1 gemm → nhwc depthwise 3x3/1 → nhwc 1x1 gemm) + residual", layer.Type);
+        Assert.Equal(FusedLayer(engine.Native.Plan).Tactic, layer.Tactic);
+        Assert.Equal(6, layer.Origins.Length); // three convolutions, two Clips and the Add
     }
 
     private static float[] Run(Engine engine, float[] x)
