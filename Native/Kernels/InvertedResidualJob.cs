@@ -85,8 +85,9 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
     /// <summary>Input rows the depthwise reads for <paramref name="rows"/> output rows (padding included).</summary>
     private static int InputRows(int rows, in Window2D w) => (rows - 1) * w.StrideH + (w.KernelH - 1) * w.DilationH + 1;
 
-    // Twice a band's input rows: the rows a band shares with the next are moved back to the top only every few bands.
-    private static int CapacityRows(in Window2D w) => 2 * InputRows(BandRows(w), w);
+    // Twice a band's input rows, so the rows a band shares with the next move back to the top only every few bands; no
+    // more than the image has (a band never needs more).
+    private static int CapacityRows(in Window2D w) => Math.Clamp(2 * InputRows(BandRows(w), w), 1, Math.Max(1, w.InH));
 
     private static long ThreadFloats(in Window2D w) =>
         Align((long)CapacityRows(w) * w.InW * w.Channels) + Align((long)BandRows(w) * w.OutW * w.Channels);
