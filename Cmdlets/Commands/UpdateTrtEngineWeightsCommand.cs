@@ -72,11 +72,13 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         try
         {
             string? file = ParameterSetName is PathSet or LiteralPathSet ? ResolveFile(source, ParameterSetName == LiteralPathSet, "WeightsNotFound") : null;
+            // A file is read into recycled buffers: what the engine does not adopt goes back when this call ends.
+            using var read = file is null ? null : WeightFile.Read(file);
             IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName switch
             {
                 WeightsSet => WeightSources.FromArrays(Rename(InputConversion.ToFloatArrays(Weights, nameof(Weights))), Engine),
                 SourceEngineSet => Rename(WeightSources.FromEngine(SourceEngine)),
-                _ => Rename(WeightSources.FromFile(file!)),
+                _ => Rename(read!.Values),
             };
             RefitCheck check = Engine.CheckRefit(weights, Partial, AllowNonFinite);
             if (!check.IsValid) throw new RefitException(Engine.Name, check);

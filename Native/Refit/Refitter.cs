@@ -176,7 +176,7 @@ public sealed class Refitter(Engine engine)
                 var value = weights[supplied[i]];
                 if (current.ModelValues.TryGetValue(supplied[i], out var now) && !current.NonFinite.Contains(supplied[i]) && WeightScan.SameBits(now, value.Data))
                     return;
-                adopted[i] = value.Immutable ? value.Data : (float[])value.Data.Clone();
+                adopted[i] = value.Immutable ? value.Data : Copy(value.Data);
             });
             // Names, shapes and folded constants now; NaN and infinity once the recipes have run, as most values are
             // proven finite by the recipe that packs them. A refusal lists every problem, so it scans everything.
@@ -247,9 +247,28 @@ public sealed class Refitter(Engine engine)
             var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, nonFinite);
             verify?.Invoke(new Engine(_plan, next));
             engine.Swap(next);
+            // The model values replaced go back to the pool unless a reader still holds the old state (it may compare
+            // them): one that comes after the swap finds the new state. The pool takes only what this engine owns.
+            if (current.Weights is { IsHeld: false }) WeightPool.Return(engine, Replaced(current.ModelValues, values, changed));
             if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
             return new RefitOutcome(recomputed.Select(i => _plan.Weights[i].Name).ToList(), changed.Order(StringComparer.Ordinal).ToList());
         }
+    }
+
+    /// <summary>The arrays of the changed model values before a refit that no value after it holds (under any name).</summary>
+    private static IEnumerable<float[]> Replaced(IReadOnlyDictionary<string, float[]> before, Dictionary<string, float[]> after, HashSet<string> changed)
+    {
+        var kept = new HashSet<float[]>(after.Values, ReferenceEqualityComparer.Instance);
+        foreach (string name in changed)
+            if (before.TryGetValue(name, out var old) && !kept.Contains(old)) yield return old;
+    }
+
+    /// <summary>A caller's mutable array copied into a pooled buffer, which the engine will own.</summary>
+    private static float[] Copy(float[] data)
+    {
+        var copy = WeightPool.Rent(data.Length);
+        data.AsSpan().CopyTo(copy);
+        return copy;
     }
 
     /// <summary><see cref="Check(IReadOnlyDictionary{string, WeightValue}, bool, bool)"/>, leaving out unknown names when asked to.</summary>
