@@ -22,7 +22,7 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
             var engine = Core.Engines.TrtEngine.Import(File.ReadAllBytes(path));
             if (WeightsPath is not null)
             {
-                using var weights = WeightFile.Read(ResolveFile(WeightsPath, literal: false, "WeightsNotFound"));
+                using var weights = WeightFile.Read(ResolveFile(WeightsPath, literal: false, "WeightsNotFound"), engine);
                 var result = engine.Refit(weights.Values, partial: engine.HasWeights);
                 WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{WeightsPath}' in {result.Duration.TotalMilliseconds:F1} ms.");
             }

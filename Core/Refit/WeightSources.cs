@@ -12,13 +12,14 @@ public static class WeightSources
     public static IReadOnlyDictionary<string, WeightValue> FromFile(string path) => FromFile(path, n => GC.AllocateUninitializedArray<float>(n));
 
     /// <param name="allocate">Makes the array of each trained weight (<see cref="WeightFile"/> rents them from the engine weight pool).</param>
-    internal static IReadOnlyDictionary<string, WeightValue> FromFile(string path, Func<int, float[]> allocate)
+    /// <param name="weightRead">Told each trained weight's name and values as soon as they are read.</param>
+    internal static IReadOnlyDictionary<string, WeightValue> FromFile(string path, Func<int, float[]> allocate, Action<string, float[]>? weightRead = null)
     {
         string extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
         {
-            ".onnx" => FromNetwork(OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate))),
-            ".safetensors" => FromTensors(SafetensorsFile.Load(path, allocate).Tensors),
+            ".onnx" => FromNetwork(OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate, weightRead))),
+            ".safetensors" => FromTensors(SafetensorsFile.Load(path, allocate, weightRead).Tensors),
             _ => throw new WeightFormatException($"Cannot read weights from '{path}': use an .onnx model or a .safetensors file."),
         };
     }

@@ -34,7 +34,8 @@ public sealed class SafetensorsFile
     public static SafetensorsFile Load(string path) => Load(path, n => new float[n]);
 
     /// <param name="allocate">Makes each tensor's array (a refit from a file rents them from the engine weight pool).</param>
-    internal static SafetensorsFile Load(string path, Func<int, float[]> allocate)
+    /// <param name="tensorRead">Told each tensor as soon as it is read.</param>
+    internal static SafetensorsFile Load(string path, Func<int, float[]> allocate, Action<string, float[]>? tensorRead = null)
     {
         using var handle = File.OpenHandle(path);
         long fileSize = RandomAccess.GetLength(handle);
@@ -81,7 +82,9 @@ public sealed class SafetensorsFile
                 if (tensors.ContainsKey(property.Name))
                     throw Error(path, $"tensor '{property.Name}' appears twice in the header");
                 var entry = SafetensorsEntry.Parse(path, property.Name, property.Value, dataLength);
-                tensors.Add(property.Name, ReadTensor(handle, path, property.Name, entry, dataStart, allocate));
+                var tensor = ReadTensor(handle, path, property.Name, entry, dataStart, allocate);
+                tensors.Add(property.Name, tensor);
+                tensorRead?.Invoke(tensor.Name, tensor.Data);
             }
             return new SafetensorsFile(path, tensors, metadata);
         }

@@ -204,8 +204,13 @@ public sealed class Refitter(Engine engine)
             var spareSet = engine.Retired is { IsHeld: false } retired ? retired : null;
             float[][]? spare = spareSet?.Buffers;
             if (spare is not null) engine.Retired = null;
+            // Recipes a file read evaluated aside are taken where they were computed from these very arrays.
+            var preparation = engine.Preparation;
+            engine.Preparation = null;
             var buffers = new float[_plan.Weights.Length][];
             var recomputed = new List<int>();
+            var evaluated = new List<int>();
+            var preparedFinite = new List<int>();
             for (int i = 0; i < buffers.Length; i++)
             {
                 // A stripped engine derives everything (Check made sure it can); otherwise only what a change feeds.
@@ -214,11 +219,19 @@ public sealed class Refitter(Engine engine)
                     buffers[i] = current.Weights.Buffers[i];
                     continue;
                 }
+                recomputed.Add(i);
+                if (preparation is not null && preparation.TryTake(i, s => values[s], out var ready, out bool finite))
+                {
+                    buffers[i] = ready;
+                    if (finite) preparedFinite.Add(i);
+                    continue;
+                }
                 if (spare is not null && spare[i].LongLength == _plan.Weights[i].Length && !ReferenceEquals(spare[i], current.Weights?.Buffers[i]))
                     buffers[i] = spare[i];
-                recomputed.Add(i);
+                evaluated.Add(i);
             }
-            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, recomputed, s => values[s], buffers, engine.Pool);
+            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, s => values[s], buffers, engine.Pool);
+            foreach (int i in preparedFinite) finiteSource[i] = true;
             var provenFinite = new HashSet<string>(StringComparer.Ordinal);
             foreach (int i in recomputed)
                 if (finiteSource[i]) provenFinite.Add(_plan.Weights[i].Recipe.Sources[0]);
@@ -250,6 +263,13 @@ public sealed class Refitter(Engine engine)
             // The model values replaced go back to the pool unless a reader still holds the old state (it may compare
             // them): one that comes after the swap finds the new state. The pool takes only what this engine owns.
             if (current.Weights is { IsHeld: false }) WeightPool.Return(engine, Replaced(current.ModelValues, values, changed));
+            // Spare buffers that prepared results took the place of go back too: no one can reach a retired set, but
+            // the sets before and after this refit may share some of its buffers.
+            if (spare is not null)
+            {
+                var inUse = new HashSet<float[]>(buffers.Concat(current.Weights?.Buffers ?? []), ReferenceEqualityComparer.Instance);
+                WeightPool.Return(engine, spare.Where(b => !inUse.Contains(b)));
+            }
             if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
             return new RefitOutcome(recomputed.Select(i => _plan.Weights[i].Name).ToList(), changed.Order(StringComparer.Ordinal).ToList());
         }

@@ -245,10 +245,13 @@ public static class Program
             $"| {name} | {copy:F2} | {changing:F2} | {changing / copy:F2}× | {same:F2} | {same / copy:F2}× | {parse:F1} | {fromFile:F1} | {fromFile / parse:F2}× |"));
     }
 
-    /// <summary>A refit from a file as Update-TrtEngineWeights -Path runs it: read into recycled buffers, which the floor (read, parse, hand back) uses too.</summary>
+    /// <summary>
+    /// A refit from a file as Update-TrtEngineWeights -Path runs it: read into recycled buffers (as the floor reads,
+    /// parses and hands back), the engine's recipes running on another core while it is read.
+    /// </summary>
     private static void RefitFromFile(TrtEngine.Core.Engines.TrtEngine engine, string path)
     {
-        using var weights = WeightFile.Read(path);
+        using var weights = WeightFile.Read(path, engine);
         engine.Refit(weights.Values);
     }
 
