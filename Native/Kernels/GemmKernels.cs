@@ -48,12 +48,16 @@ public static unsafe class GemmKernels
     /// panels: panel p holds columns [p·Nr, p·Nr + Nr) as k rows of Nr floats. Returns the sum of the values packed
     /// (see <see cref="PackingKernels"/>).
     /// </summary>
+    public static float PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed) =>
+        PackB(b, k, n, transB, scale, tactic, packed, 0, PanelCount(n, tactic));
+
+    /// <summary>Panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) of <see cref="PackB(float*, int, int, bool, float, GemmTactic, float*)"/>: a refit packs parts of a large weight on several threads.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed)
+    public static float PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed, int firstPanel, int endPanel)
     {
         int nr = tactic.Nr;
         float sum = 0;
-        for (int panel = 0, j0 = 0; j0 < n; panel++, j0 += nr)
+        for (int panel = firstPanel, j0 = firstPanel * nr; panel < endPanel && j0 < n; panel++, j0 += nr)
         {
             int cols = Math.Min(nr, n - j0);
             float* dst = packed + (nint)panel * nr * k;

@@ -72,18 +72,18 @@ internal static unsafe class WinogradTransforms
     /// Channels past outC (the last panel's padding) are zero in the transposed copy, so their transforms are zeros.
     /// The 36 positions lie a whole [inC, outC] operand apart; storing to all of them in turn thrashes the caches
     /// (the strides alias), so a few input channels are transformed into a small block first and each position's
-    /// rows then copied out as one contiguous run. Returns the sum of the transposed copy's values, w[o, c]·factors[o]
-    /// (see <see cref="PackingKernels"/>).
+    /// rows then copied out as one contiguous run. Only the panels [firstPanel, endPanel) are written. Returns the sum
+    /// of the transposed copy's values, w[o, c]·factors[o] (see <see cref="PackingKernels"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed) =>
+    public static float PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed, int firstPanel, int endPanel) =>
         GemmMicroKernels.WideSupported && tactic.Nr % 16 == 0
-            ? PackWeights<Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed)
-            : PackWeights<Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed);
+            ? PackWeights<Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel)
+            : PackWeights<Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel);
 
-    /// <summary><see cref="PackWeights(float*, int, int, float*, GemmTactic, float*)"/> on vectors of one width (every width gives the same bits).</summary>
+    /// <summary><see cref="PackWeights(float*, int, int, float*, GemmTactic, float*, int, int)"/> on vectors of one width (every width gives the same bits).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static float PackWeights<TOps, TV>(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed)
+    internal static float PackWeights<TOps, TV>(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed, int firstPanel, int endPanel)
         where TOps : struct, IFloatVector<TV> where TV : struct
     {
         int nr = tactic.Nr, k = inChannels * 9, lanes = TOps.Count;
@@ -96,7 +96,7 @@ internal static unsafe class WinogradTransforms
         fixed (float* transposed = rented)
         {
             float* block = transposed + (nint)k * nr;
-            for (int panel = 0, o0 = 0; o0 < outChannels; panel++, o0 += nr)
+            for (int panel = firstPanel, o0 = firstPanel * nr; panel < endPanel && o0 < outChannels; panel++, o0 += nr)
             {
                 int cols = Math.Min(nr, outChannels - o0);
                 if (cols < nr) new Span<float>(transposed, k * nr).Clear();
