@@ -22,7 +22,8 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
             var engine = Core.Engines.TrtEngine.Import(File.ReadAllBytes(path));
             if (WeightsPath is not null)
             {
-                var result = engine.Refit(WeightSources.FromFile(ResolveFile(WeightsPath, literal: false, "WeightsNotFound")), partial: engine.HasWeights);
+                using var weights = WeightFile.Read(ResolveFile(WeightsPath, literal: false, "WeightsNotFound"), engine);
+                var result = engine.Refit(weights.Values, partial: engine.HasWeights);
                 WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{WeightsPath}' in {result.Duration.TotalMilliseconds:F1} ms.");
             }
             WriteObject(engine);

@@ -63,6 +63,8 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     [ValidateRange(0.0, double.MaxValue)]
     public double Tolerance { get; set; } = RefitVerificationOptions.DefaultTolerance;
 
+    private readonly Dictionary<string, string?> _targets = new(StringComparer.Ordinal);
+
     protected override void ProcessRecord()
     {
         string source = ParameterSetName switch
@@ -72,11 +74,15 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         try
         {
             string? file = ParameterSetName is PathSet or LiteralPathSet ? ResolveFile(source, ParameterSetName == LiteralPathSet, "WeightsNotFound") : null;
+            // A file is read into recycled buffers while the engine's recipes run on them; what the engine does not
+            // adopt goes back when this call ends.
+            _targets.Clear();
+            using var read = file is null ? null : WeightFile.Read(file, Engine, Target);
             IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName switch
             {
                 WeightsSet => WeightSources.FromArrays(Rename(InputConversion.ToFloatArrays(Weights, nameof(Weights))), Engine),
                 SourceEngineSet => Rename(WeightSources.FromEngine(SourceEngine)),
-                _ => Rename(WeightSources.FromFile(file!)),
+                _ => Rename(read!.Values),
             };
             RefitCheck check = Engine.CheckRefit(weights, Partial, AllowNonFinite);
             if (!check.IsValid) throw new RefitException(Engine.Name, check);
@@ -118,17 +124,23 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         var renamed = new Dictionary<string, T>(StringComparer.Ordinal);
         foreach (var (name, value) in weights)
         {
-            string? target = NameMap switch
-            {
-                null => name,
-                System.Collections.IDictionary map => map.Contains(name) ? map[name]?.ToString() : name,
-                ScriptBlock script => script.InvokeWithContext(null, [new PSVariable("_", name)]).FirstOrDefault()?.BaseObject?.ToString(),
-                _ => throw new ArgumentException("-NameMap takes a hashtable (source name → model name) or a script block."),
-            };
-            if (target is null) continue;
+            if (Target(name) is not { } target) continue;
             if (!renamed.TryAdd(target, value))
                 throw new ArgumentException($"-NameMap maps two weights to '{target}'.");
         }
         return renamed;
+    }
+
+    /// <summary>The model name -NameMap gives a source name (null: left out); each name is mapped once (a script block runs once per name).</summary>
+    private string? Target(string name)
+    {
+        if (_targets.TryGetValue(name, out string? known)) return known;
+        return _targets[name] = NameMap switch
+        {
+            null => name,
+            System.Collections.IDictionary map => map.Contains(name) ? map[name]?.ToString() : name,
+            ScriptBlock script => script.InvokeWithContext(null, [new PSVariable("_", name)]).FirstOrDefault()?.BaseObject?.ToString(),
+            _ => throw new ArgumentException("-NameMap takes a hashtable (source name → model name) or a script block."),
+        };
     }
 }

@@ -33,13 +33,16 @@ public sealed partial class OnnxImporter
     private readonly Dictionary<string, IntegerTensor> _integers = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, WeightTensor> _bound;
     private readonly Func<int, float[]> _allocateParameter;
+    private readonly Action<string, float[]>? _parameterRead;
 
-    private OnnxImporter(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor> bound, Func<int, float[]> allocateParameter)
+    private OnnxImporter(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor> bound, Func<int, float[]> allocateParameter,
+                         Action<string, float[]>? parameterRead)
     {
         _model = model;
         _network = new NetworkDefinition(name);
         _bound = bound;
         _allocateParameter = allocateParameter;
+        _parameterRead = parameterRead;
     }
 
     /// <param name="boundWeights">Values for graph inputs that are weights (a model exported without parameters), or new values for initializers.</param>
@@ -50,9 +53,11 @@ public sealed partial class OnnxImporter
     /// Makes the array for an initializer's values (the model's trained weights, the bulk of its bytes): the
     /// conversion path rents them from the engine weight pool, as the engine it makes keeps them.
     /// </param>
-    internal static NetworkDefinition Import(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor>? boundWeights, Func<int, float[]> allocateParameter)
+    /// <param name="parameterRead">Told each initializer's name and values as soon as they are read (in graph order).</param>
+    internal static NetworkDefinition Import(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor>? boundWeights, Func<int, float[]> allocateParameter,
+                                             Action<string, float[]>? parameterRead = null)
     {
-        var importer = new OnnxImporter(model, name, boundWeights ?? new Dictionary<string, WeightTensor>(), allocateParameter);
+        var importer = new OnnxImporter(model, name, boundWeights ?? new Dictionary<string, WeightTensor>(), allocateParameter, parameterRead);
         importer.Run();
         return importer._network;
     }
@@ -237,7 +242,10 @@ public sealed partial class OnnxImporter
         {
             if (!IsFloat(init.DataType))
                 throw new ModelImportException($"{user}: '{valueName}' is an {init.DataType} tensor where a float tensor is needed.");
-            return _values[valueName] = _network.AddWeights(new ModelWeights(valueName, ToShape(init.Dims, valueName), init.ToSingleArray(_allocateParameter), WeightKind.Parameter));
+            float[] values = init.ToSingleArray(_allocateParameter);
+            _values[valueName] = _network.AddWeights(new ModelWeights(valueName, ToShape(init.Dims, valueName), values, WeightKind.Parameter));
+            _parameterRead?.Invoke(valueName, values);
+            return _values[valueName];
         }
         if (_model.Graph.Inputs.Any(i => i.Name == valueName))
             throw new ModelImportException($"{user}: '{valueName}' is a graph input with no value. If it is a weight, pass the weights file (-WeightsPath).");

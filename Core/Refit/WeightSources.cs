@@ -9,13 +9,17 @@ namespace TrtEngine.Core.Refit;
 public static class WeightSources
 {
     /// <summary>An .onnx model (its initializers and Constant nodes) or a .safetensors checkpoint, by extension.</summary>
-    public static IReadOnlyDictionary<string, WeightValue> FromFile(string path)
+    public static IReadOnlyDictionary<string, WeightValue> FromFile(string path) => FromFile(path, n => GC.AllocateUninitializedArray<float>(n));
+
+    /// <param name="allocate">Makes the array of each trained weight (<see cref="WeightFile"/> rents them from the engine weight pool).</param>
+    /// <param name="weightRead">Told each trained weight's name and values as soon as they are read.</param>
+    internal static IReadOnlyDictionary<string, WeightValue> FromFile(string path, Func<int, float[]> allocate, Action<string, float[]>? weightRead = null)
     {
         string extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
         {
-            ".onnx" => FromNetwork(OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path)))),
-            ".safetensors" => FromTensors(SafetensorsFile.Load(path).Tensors),
+            ".onnx" => FromNetwork(OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate, weightRead))),
+            ".safetensors" => FromTensors(SafetensorsFile.Load(path, allocate, weightRead).Tensors),
             _ => throw new WeightFormatException($"Cannot read weights from '{path}': use an .onnx model or a .safetensors file."),
         };
     }

@@ -31,7 +31,11 @@ public sealed class SafetensorsFile
     /// <summary>The header's "__metadata__" string map; empty when absent.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    public static SafetensorsFile Load(string path)
+    public static SafetensorsFile Load(string path) => Load(path, n => new float[n]);
+
+    /// <param name="allocate">Makes each tensor's array (a refit from a file rents them from the engine weight pool).</param>
+    /// <param name="tensorRead">Told each tensor as soon as it is read.</param>
+    internal static SafetensorsFile Load(string path, Func<int, float[]> allocate, Action<string, float[]>? tensorRead = null)
     {
         using var handle = File.OpenHandle(path);
         long fileSize = RandomAccess.GetLength(handle);
@@ -78,7 +82,9 @@ public sealed class SafetensorsFile
                 if (tensors.ContainsKey(property.Name))
                     throw Error(path, $"tensor '{property.Name}' appears twice in the header");
                 var entry = SafetensorsEntry.Parse(path, property.Name, property.Value, dataLength);
-                tensors.Add(property.Name, ReadTensor(handle, path, property.Name, entry, dataStart));
+                var tensor = ReadTensor(handle, path, property.Name, entry, dataStart, allocate);
+                tensors.Add(property.Name, tensor);
+                tensorRead?.Invoke(tensor.Name, tensor.Data);
             }
             return new SafetensorsFile(path, tensors, metadata);
         }
@@ -96,10 +102,10 @@ public sealed class SafetensorsFile
         }
     }
 
-    private static WeightTensor ReadTensor(SafeFileHandle handle, string path, string name, SafetensorsEntry entry, long dataStart)
+    private static WeightTensor ReadTensor(SafeFileHandle handle, string path, string name, SafetensorsEntry entry, long dataStart, Func<int, float[]> allocate)
     {
         int count = checked((int)entry.ElementCount);
-        var data = new float[count];
+        var data = allocate(count);
         long offset = dataStart + entry.Begin;
         if (entry.DType == "F32" && BitConverter.IsLittleEndian)
         {

@@ -15,6 +15,7 @@ public static unsafe class GemmKernels
         new(6, "avx512_mr8_nr32", Mr: 8, Nr: 32, Kc: 0, Mc: 96, Wide: true),
         new(7, "avx512_mr12_nr32", Mr: 12, Nr: 32, Kc: 0, Mc: 96, Wide: true),
         new(8, "avx512_mr12_nr32_kc256", Mr: 12, Nr: 32, Kc: 256, Mc: 96, Wide: true),
+        new(9, "avx512_mr12_nr16", Mr: 12, Nr: 16, Kc: 0, Mc: 96, Wide: true),
     ];
 
     /// <summary>Candidate tactics; <c>Tactics[i].Id == i</c> and names are stable across versions.</summary>
@@ -25,8 +26,8 @@ public static unsafe class GemmKernels
     {
         // From the perf test on AVX2: m ≤ 2 is bandwidth-bound and likes the widest rows; small m with enough
         // columns likes 4×24; otherwise 6×16, K-blocked once a panel no longer fits L1.
-        if (GemmMicroKernels.WideSupported && m > 8 && n > 16)
-            return k > 512 ? All[8] : All[7];
+        if (GemmMicroKernels.WideSupported && m > 8)
+            return n <= 16 ? All[9] : k > 512 ? All[8] : All[7];
         if (n <= 16)
             return All[1];
         if (m <= 2)
@@ -47,12 +48,16 @@ public static unsafe class GemmKernels
     /// panels: panel p holds columns [p·Nr, p·Nr + Nr) as k rows of Nr floats. Returns the sum of the values packed
     /// (see <see cref="PackingKernels"/>).
     /// </summary>
+    public static float PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed) =>
+        PackB(b, k, n, transB, scale, tactic, packed, 0, PanelCount(n, tactic));
+
+    /// <summary>Panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) of <see cref="PackB(float*, int, int, bool, float, GemmTactic, float*)"/>: a refit packs parts of a large weight on several threads.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed)
+    public static float PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed, int firstPanel, int endPanel)
     {
         int nr = tactic.Nr;
         float sum = 0;
-        for (int panel = 0, j0 = 0; j0 < n; panel++, j0 += nr)
+        for (int panel = firstPanel, j0 = firstPanel * nr; panel < endPanel && j0 < n; panel++, j0 += nr)
         {
             int cols = Math.Min(nr, n - j0);
             float* dst = packed + (nint)panel * nr * k;

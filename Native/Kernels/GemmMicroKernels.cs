@@ -26,27 +26,13 @@ internal static unsafe class GemmMicroKernels
     public static void Tile(bool wide, int nr, int rows, float* a, nint rs, nint cs, float* b, nint ldb, int kc,
         float* c, nint ldc, bool accumulate, float* bias, in Activation activation)
     {
-        if (wide && nr == 32 && WideSupported)
+        if (wide && nr is 16 or 32 && WideSupported)
         {
             bool clamp = activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
             float low = activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha;
             float high = activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta;
-            switch (rows)
-            {
-                case 1: Kernel512<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-                case 2: Kernel512<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-                case 3: Kernel512<R3>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-                case 4: Kernel512<R4>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-                case 5: Kernel512<R5>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-                case 6: Kernel512<R6>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-                case 7: Kernel512<R7>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-                case 8: Kernel512<R8>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-                case 9: Kernel512<R9>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-                case 10: Kernel512<R10>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-                case 11: Kernel512<R11>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-                case 12: Kernel512<R12>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-                default: throw new ArgumentOutOfRangeException(nameof(rows), $"No {rows}x{nr} micro-kernel.");
-            }
+            if (nr == 32) Wide<R2>(rows, a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high);
+            else Wide<R1>(rows, a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high);
             if (!clamp && activation.Kind != ActivationKind.Identity)
                 Finish(c, ldc, rows, nr, null, activation);
             return;
@@ -76,9 +62,31 @@ internal static unsafe class GemmMicroKernels
             Finish(c, ldc, rows, nr, bias, activation);
     }
 
+    /// <summary>The 512-bit kernel for <paramref name="rows"/> rows of <typeparamref name="TVectors"/> 16-float vectors.</summary>
+    private static void Wide<TVectors>(int rows, float* a, nint rs, nint cs, float* b, nint ldb, int kc,
+        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high) where TVectors : struct, ICount
+    {
+        switch (rows)
+        {
+            case 1: Kernel512<R1, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            case 2: Kernel512<R2, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            case 3: Kernel512<R3, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            case 4: Kernel512<R4, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            case 5: Kernel512<R5, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            case 6: Kernel512<R6, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            case 7: Kernel512<R7, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            case 8: Kernel512<R8, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            case 9: Kernel512<R9, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            case 10: Kernel512<R10, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            case 11: Kernel512<R11, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            case 12: Kernel512<R12, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            default: throw new ArgumentOutOfRangeException(nameof(rows), $"No {rows}x{16 * TVectors.Value} micro-kernel.");
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel16<TRows>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate) where TRows : struct, IRowCount
+        float* c, nint ldc, bool accumulate) where TRows : struct, ICount
     {
         int rows = TRows.Value; // a JIT-time constant: unused rows vanish from each instantiation
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -156,7 +164,7 @@ internal static unsafe class GemmMicroKernels
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel24<TRows>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate) where TRows : struct, IRowCount
+        float* c, nint ldc, bool accumulate) where TRows : struct, ICount
     {
         int rows = TRows.Value;
         Vector256<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
@@ -215,7 +223,7 @@ internal static unsafe class GemmMicroKernels
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel32<TRows>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate) where TRows : struct, IRowCount
+        float* c, nint ldc, bool accumulate) where TRows : struct, ICount
     {
         int rows = TRows.Value;
         Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
@@ -257,89 +265,91 @@ internal static unsafe class GemmMicroKernels
     }
 
     /// <summary>
-    /// 12 rows × 32 columns in 512-bit registers (24 accumulators of the 32 zmm registers). Bias and a Relu/Clip clamp
-    /// are applied in registers before the single store: small-K convolutions are bound by their stores.
+    /// Up to 12 rows × 32 (or 16) columns in 512-bit registers (24 accumulators of the 32 zmm registers). Bias and a
+    /// Relu/Clip clamp are applied in registers before the single store: small-K convolutions are bound by their stores.
+    /// One vector per row (16 columns) serves layers of 16 or 48 outputs, where 32-wide panels would compute padding.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512<TRows>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high) where TRows : struct, IRowCount
+    private static void Kernel512<TRows, TVectors>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
+        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high) where TRows : struct, ICount where TVectors : struct, ICount
     {
         int rows = TRows.Value;
+        bool two = TVectors.Value == 2; // a JIT-time constant: the second column vector vanishes from 16-wide kernels
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         Vector512<float> c80 = default, c81 = default, c90 = default, c91 = default, c100 = default, c101 = default, c110 = default, c111 = default;
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
+            var b1 = two ? Vector512.Load(b + 16) : default;
             var a0 = Vector512.Create(a[0]);
             c00 = Avx512F.FusedMultiplyAdd(a0, b0, c00);
-            c01 = Avx512F.FusedMultiplyAdd(a0, b1, c01);
+            if (two) c01 = Avx512F.FusedMultiplyAdd(a0, b1, c01);
             if (rows > 1)
             {
                 var a1 = Vector512.Create(a[rs]);
                 c10 = Avx512F.FusedMultiplyAdd(a1, b0, c10);
-                c11 = Avx512F.FusedMultiplyAdd(a1, b1, c11);
+                if (two) c11 = Avx512F.FusedMultiplyAdd(a1, b1, c11);
             }
             if (rows > 2)
             {
                 var a2 = Vector512.Create(a[2 * rs]);
                 c20 = Avx512F.FusedMultiplyAdd(a2, b0, c20);
-                c21 = Avx512F.FusedMultiplyAdd(a2, b1, c21);
+                if (two) c21 = Avx512F.FusedMultiplyAdd(a2, b1, c21);
             }
             if (rows > 3)
             {
                 var a3 = Vector512.Create(a[3 * rs]);
                 c30 = Avx512F.FusedMultiplyAdd(a3, b0, c30);
-                c31 = Avx512F.FusedMultiplyAdd(a3, b1, c31);
+                if (two) c31 = Avx512F.FusedMultiplyAdd(a3, b1, c31);
             }
             if (rows > 4)
             {
                 var a4 = Vector512.Create(a[4 * rs]);
                 c40 = Avx512F.FusedMultiplyAdd(a4, b0, c40);
-                c41 = Avx512F.FusedMultiplyAdd(a4, b1, c41);
+                if (two) c41 = Avx512F.FusedMultiplyAdd(a4, b1, c41);
             }
             if (rows > 5)
             {
                 var a5 = Vector512.Create(a[5 * rs]);
                 c50 = Avx512F.FusedMultiplyAdd(a5, b0, c50);
-                c51 = Avx512F.FusedMultiplyAdd(a5, b1, c51);
+                if (two) c51 = Avx512F.FusedMultiplyAdd(a5, b1, c51);
             }
             if (rows > 6)
             {
                 var a6 = Vector512.Create(a[6 * rs]);
                 c60 = Avx512F.FusedMultiplyAdd(a6, b0, c60);
-                c61 = Avx512F.FusedMultiplyAdd(a6, b1, c61);
+                if (two) c61 = Avx512F.FusedMultiplyAdd(a6, b1, c61);
             }
             if (rows > 7)
             {
                 var a7 = Vector512.Create(a[7 * rs]);
                 c70 = Avx512F.FusedMultiplyAdd(a7, b0, c70);
-                c71 = Avx512F.FusedMultiplyAdd(a7, b1, c71);
+                if (two) c71 = Avx512F.FusedMultiplyAdd(a7, b1, c71);
             }
             if (rows > 8)
             {
                 var a8 = Vector512.Create(a[8 * rs]);
                 c80 = Avx512F.FusedMultiplyAdd(a8, b0, c80);
-                c81 = Avx512F.FusedMultiplyAdd(a8, b1, c81);
+                if (two) c81 = Avx512F.FusedMultiplyAdd(a8, b1, c81);
             }
             if (rows > 9)
             {
                 var a9 = Vector512.Create(a[9 * rs]);
                 c90 = Avx512F.FusedMultiplyAdd(a9, b0, c90);
-                c91 = Avx512F.FusedMultiplyAdd(a9, b1, c91);
+                if (two) c91 = Avx512F.FusedMultiplyAdd(a9, b1, c91);
             }
             if (rows > 10)
             {
                 var a10 = Vector512.Create(a[10 * rs]);
                 c100 = Avx512F.FusedMultiplyAdd(a10, b0, c100);
-                c101 = Avx512F.FusedMultiplyAdd(a10, b1, c101);
+                if (two) c101 = Avx512F.FusedMultiplyAdd(a10, b1, c101);
             }
             if (rows > 11)
             {
                 var a11 = Vector512.Create(a[11 * rs]);
                 c110 = Avx512F.FusedMultiplyAdd(a11, b0, c110);
-                c111 = Avx512F.FusedMultiplyAdd(a11, b1, c111);
+                if (two) c111 = Avx512F.FusedMultiplyAdd(a11, b1, c111);
             }
             a += cs;
             b += ldb;
@@ -349,61 +359,61 @@ internal static unsafe class GemmMicroKernels
         var hi = Vector512.Create(high);
         float* bias16 = bias == null ? null : bias + 16;
         Put512(c, c00, accumulate, bias, clamp, lo, hi);
-        Put512(c + 16, c01, accumulate, bias16, clamp, lo, hi);
+        if (two) Put512(c + 16, c01, accumulate, bias16, clamp, lo, hi);
         if (rows > 1)
         {
             Put512(c + ldc, c10, accumulate, bias, clamp, lo, hi);
-            Put512(c + ldc + 16, c11, accumulate, bias16, clamp, lo, hi);
+            if (two) Put512(c + ldc + 16, c11, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 2)
         {
             Put512(c + 2 * ldc, c20, accumulate, bias, clamp, lo, hi);
-            Put512(c + 2 * ldc + 16, c21, accumulate, bias16, clamp, lo, hi);
+            if (two) Put512(c + 2 * ldc + 16, c21, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 3)
         {
             Put512(c + 3 * ldc, c30, accumulate, bias, clamp, lo, hi);
-            Put512(c + 3 * ldc + 16, c31, accumulate, bias16, clamp, lo, hi);
+            if (two) Put512(c + 3 * ldc + 16, c31, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 4)
         {
             Put512(c + 4 * ldc, c40, accumulate, bias, clamp, lo, hi);
-            Put512(c + 4 * ldc + 16, c41, accumulate, bias16, clamp, lo, hi);
+            if (two) Put512(c + 4 * ldc + 16, c41, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 5)
         {
             Put512(c + 5 * ldc, c50, accumulate, bias, clamp, lo, hi);
-            Put512(c + 5 * ldc + 16, c51, accumulate, bias16, clamp, lo, hi);
+            if (two) Put512(c + 5 * ldc + 16, c51, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 6)
         {
             Put512(c + 6 * ldc, c60, accumulate, bias, clamp, lo, hi);
-            Put512(c + 6 * ldc + 16, c61, accumulate, bias16, clamp, lo, hi);
+            if (two) Put512(c + 6 * ldc + 16, c61, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 7)
         {
             Put512(c + 7 * ldc, c70, accumulate, bias, clamp, lo, hi);
-            Put512(c + 7 * ldc + 16, c71, accumulate, bias16, clamp, lo, hi);
+            if (two) Put512(c + 7 * ldc + 16, c71, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 8)
         {
             Put512(c + 8 * ldc, c80, accumulate, bias, clamp, lo, hi);
-            Put512(c + 8 * ldc + 16, c81, accumulate, bias16, clamp, lo, hi);
+            if (two) Put512(c + 8 * ldc + 16, c81, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 9)
         {
             Put512(c + 9 * ldc, c90, accumulate, bias, clamp, lo, hi);
-            Put512(c + 9 * ldc + 16, c91, accumulate, bias16, clamp, lo, hi);
+            if (two) Put512(c + 9 * ldc + 16, c91, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 10)
         {
             Put512(c + 10 * ldc, c100, accumulate, bias, clamp, lo, hi);
-            Put512(c + 10 * ldc + 16, c101, accumulate, bias16, clamp, lo, hi);
+            if (two) Put512(c + 10 * ldc + 16, c101, accumulate, bias16, clamp, lo, hi);
         }
         if (rows > 11)
         {
             Put512(c + 11 * ldc, c110, accumulate, bias, clamp, lo, hi);
-            Put512(c + 11 * ldc + 16, c111, accumulate, bias16, clamp, lo, hi);
+            if (two) Put512(c + 11 * ldc + 16, c111, accumulate, bias16, clamp, lo, hi);
         }
     }
 
@@ -481,32 +491,32 @@ internal static unsafe class GemmMicroKernels
         }
     }
 
-    private interface IRowCount
+    private interface ICount
     {
         static abstract int Value { get; }
     }
 
-    private struct R1 : IRowCount { public static int Value => 1; }
+    private struct R1 : ICount { public static int Value => 1; }
 
-    private struct R2 : IRowCount { public static int Value => 2; }
+    private struct R2 : ICount { public static int Value => 2; }
 
-    private struct R3 : IRowCount { public static int Value => 3; }
+    private struct R3 : ICount { public static int Value => 3; }
 
-    private struct R4 : IRowCount { public static int Value => 4; }
+    private struct R4 : ICount { public static int Value => 4; }
 
-    private struct R5 : IRowCount { public static int Value => 5; }
+    private struct R5 : ICount { public static int Value => 5; }
 
-    private struct R6 : IRowCount { public static int Value => 6; }
+    private struct R6 : ICount { public static int Value => 6; }
 
-    private struct R7 : IRowCount { public static int Value => 7; }
+    private struct R7 : ICount { public static int Value => 7; }
 
-    private struct R8 : IRowCount { public static int Value => 8; }
+    private struct R8 : ICount { public static int Value => 8; }
 
-    private struct R9 : IRowCount { public static int Value => 9; }
+    private struct R9 : ICount { public static int Value => 9; }
 
-    private struct R10 : IRowCount { public static int Value => 10; }
+    private struct R10 : ICount { public static int Value => 10; }
 
-    private struct R11 : IRowCount { public static int Value => 11; }
+    private struct R11 : ICount { public static int Value => 11; }
 
-    private struct R12 : IRowCount { public static int Value => 12; }
+    private struct R12 : ICount { public static int Value => 12; }
 }

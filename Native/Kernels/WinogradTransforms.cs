@@ -72,43 +72,56 @@ internal static unsafe class WinogradTransforms
     /// Channels past outC (the last panel's padding) are zero in the transposed copy, so their transforms are zeros.
     /// The 36 positions lie a whole [inC, outC] operand apart; storing to all of them in turn thrashes the caches
     /// (the strides alias), so a few input channels are transformed into a small block first and each position's
-    /// rows then copied out as one contiguous run. Returns the sum of the transposed copy's values, w[o, c]·factors[o]
-    /// (see <see cref="PackingKernels"/>).
+    /// rows then copied out as one contiguous run. Only the panels [firstPanel, endPanel) are written. Returns the sum
+    /// of the transposed copy's values, w[o, c]·factors[o] (see <see cref="PackingKernels"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed)
+    public static float PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed, int firstPanel, int endPanel) =>
+        GemmMicroKernels.WideSupported && tactic.Nr % 16 == 0
+            ? PackWeights<Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel)
+            : PackWeights<Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel);
+
+    /// <summary><see cref="PackWeights(float*, int, int, float*, GemmTactic, float*, int, int)"/> on vectors of one width (every width gives the same bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float PackWeights<TOps, TV>(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed, int firstPanel, int endPanel)
+        where TOps : struct, IFloatVector<TV> where TV : struct
     {
-        const int Block = 8; // input channels per block: 36 × 8 rows of Nr floats stay in the L1 cache
-        int nr = tactic.Nr, k = inChannels * 9;
+        int nr = tactic.Nr, k = inChannels * 9, lanes = TOps.Count;
+        // Input channels per block: 36 × block rows of Nr floats (18 KiB) stay in the L1 cache.
+        int blockRows = Math.Max(1, 128 / nr);
         long perPosition = GemmKernels.PackedLength(inChannels, outChannels, tactic);
-        float[] rented = ArrayPool<float>.Shared.Rent(k * nr + Positions * Block * nr);
-        var half = stackalloc Vector256<float>[InputTile * 3];
-        var u = stackalloc Vector256<float>[Positions];
+        float[] rented = ArrayPool<float>.Shared.Rent(k * nr + Positions * blockRows * nr);
+        float* half = stackalloc float[InputTile * 3 * 16];
         float sum = 0;
         fixed (float* transposed = rented)
         {
             float* block = transposed + (nint)k * nr;
-            for (int panel = 0, o0 = 0; o0 < outChannels; panel++, o0 += nr)
+            for (int panel = firstPanel, o0 = firstPanel * nr; panel < endPanel && o0 < outChannels; panel++, o0 += nr)
             {
                 int cols = Math.Min(nr, outChannels - o0);
                 if (cols < nr) new Span<float>(transposed, k * nr).Clear();
                 // The same float product as the other folded forms (× 1 is exact), so the fold stays exact across refits.
                 sum += PackingKernels.ScaledTranspose(w + (nint)o0 * k, cols, k, 1, 1f, factors == null ? null : factors + o0, transposed, nr);
                 float* panelStart = packed + (nint)panel * nr * inChannels;
-                for (int c0 = 0; c0 < inChannels; c0 += Block)
+                for (int c0 = 0; c0 < inChannels; c0 += blockRows)
                 {
-                    int rows = Math.Min(Block, inChannels - c0);
+                    int rows = Math.Min(blockRows, inChannels - c0);
                     for (int c = 0; c < rows; c++)
-                        for (int l = 0; l < nr; l += 8)
+                        for (int l = 0; l < nr; l += lanes)
                         {
+                            // Columns of g first (half[a, j] = (G·g)[a, j]), then rows: position a·6 + i of the tile.
                             float* g = transposed + (nint)(c0 + c) * 9 * nr + l;
                             for (int j = 0; j < 3; j++)
-                                KernelPass(Vector256.Load(g + j * nr), Vector256.Load(g + (3 + j) * nr), Vector256.Load(g + (6 + j) * nr), half + j, 3);
-                            for (int a = 0; a < InputTile; a++) KernelPass(half[a * 3], half[a * 3 + 1], half[a * 3 + 2], u + a * InputTile, 1);
-                            for (int p = 0; p < Positions; p++) u[p].Store(block + (p * Block + c) * nr + l);
+                                KernelPass<TOps, TV>(TOps.Load(g + j * nr), TOps.Load(g + (3 + j) * nr), TOps.Load(g + (6 + j) * nr), half + j * lanes, 3 * lanes);
+                            for (int a = 0; a < InputTile; a++)
+                            {
+                                float* h = half + a * 3 * lanes;
+                                KernelPass<TOps, TV>(TOps.Load(h), TOps.Load(h + lanes), TOps.Load(h + 2 * lanes),
+                                    block + ((nint)a * InputTile * blockRows + c) * nr + l, blockRows * nr);
+                            }
                         }
                     for (int p = 0; p < Positions; p++)
-                        Buffer.MemoryCopy(block + p * Block * nr, panelStart + p * perPosition + (nint)c0 * nr, rows * nr * sizeof(float), rows * nr * sizeof(float));
+                        Buffer.MemoryCopy(block + p * blockRows * nr, panelStart + p * perPosition + (nint)c0 * nr, rows * nr * sizeof(float), rows * nr * sizeof(float));
                 }
             }
         }
@@ -118,19 +131,20 @@ internal static unsafe class WinogradTransforms
 
     /// <summary>
     /// G applied to 3 vectors, written as 6 vectors at u + i·step: [g0/4, −(g0 + g1 + g2)/6, −(g0 − g1 + g2)/6,
-    /// g0/24 + g1/12 + g2/6, g0/24 − g1/12 + g2/6, g2] (the kernel transform).
+    /// g0/24 + g1/12 + g2/6, g0/24 − g1/12 + g2/6, g2] (the kernel transform). Plain multiplies and adds, never fused.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void KernelPass(Vector256<float> g0, Vector256<float> g1, Vector256<float> g2, Vector256<float>* u, int step)
+    private static void KernelPass<TOps, TV>(TV g0, TV g1, TV g2, float* u, nint step)
+        where TOps : struct, IFloatVector<TV> where TV : struct
     {
-        var outer = g0 + g2;
-        var middle = g0 * (1f / 24) + g2 * (1f / 6);
-        var side = g1 * (1f / 12);
-        u[0] = g0 * 0.25f;
-        u[step] = (outer + g1) * (-1f / 6);
-        u[2 * step] = (outer - g1) * (-1f / 6);
-        u[3 * step] = middle + side;
-        u[4 * step] = middle - side;
-        u[5 * step] = g2;
+        TV outer = TOps.Add(g0, g2);
+        TV middle = TOps.Add(TOps.Multiply(g0, TOps.Create(1f / 24)), TOps.Multiply(g2, TOps.Create(1f / 6)));
+        TV side = TOps.Multiply(g1, TOps.Create(1f / 12));
+        TOps.Store(TOps.Multiply(g0, TOps.Create(0.25f)), u);
+        TOps.Store(TOps.Multiply(TOps.Add(outer, g1), TOps.Create(-1f / 6)), u + step);
+        TOps.Store(TOps.Multiply(TOps.Subtract(outer, g1), TOps.Create(-1f / 6)), u + 2 * step);
+        TOps.Store(TOps.Add(middle, side), u + 3 * step);
+        TOps.Store(TOps.Subtract(middle, side), u + 4 * step);
+        TOps.Store(g2, u + 5 * step);
     }
 }

@@ -5,26 +5,43 @@ namespace TrtEngine.Native.Plan;
 /// <summary>Derives engine weights from model weights: a build and every refit run their recipes here.</summary>
 internal static class RecipeEvaluation
 {
+    /// <summary>A weight of at least twice this many floats is packed in parts (of its panels) that threads share.</summary>
+    private const long PartFloats = 1 << 17;
+
     /// <summary>
-    /// Runs the recipes of the engine weights <paramref name="which"/> on the pool, largest first so the threads finish
-    /// together. A buffer already in place (of the weight's length) is written into; a missing one is rented pinned
-    /// from <see cref="WeightPool"/> (the engine that takes the result owns it).
-    /// Returns, by engine weight, whether its recipe found every value of its first source finite
+    /// Runs the recipes of the engine weights <paramref name="which"/> on the pool, large weights in parts of their
+    /// panels and largest first, so the threads finish together. A buffer already in place (of the weight's length) is
+    /// written into; a missing one is rented pinned from <see cref="WeightPool"/> (the engine that takes the result owns
+    /// it). Returns, by engine weight, whether its recipe found every value of its first source finite
     /// (<see cref="WeightRecipe.Evaluate(IReadOnlyList{float[]}, float[])"/>).
     /// </summary>
     /// <param name="source">A model weight's values by name.</param>
     public static bool[] Run(EngineWeight[] weights, IEnumerable<int> which, Func<string, float[]> source, float[]?[] buffers, WorkerPool pool)
     {
-        int[] order = which.OrderByDescending(i => weights[i].Length).ToArray();
-        var finiteSource = new bool[weights.Length];
-        // Sources and buffers found before the loop: the threads then only compute.
-        var sources = Array.ConvertAll(order, i => Array.ConvertAll(weights[i].Recipe.Sources, s => source(s)));
-        foreach (int i in order) buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length));
-        pool.For(order.Length, order.Sum(i => weights[i].Length), index =>
+        var parts = new List<(int Weight, int First, int End, long Floats)>();
+        foreach (int i in which)
         {
-            int i = order[index];
-            finiteSource[i] = weights[i].Recipe.Evaluate(sources[index], buffers[i]!);
+            int panels = weights[i].Recipe.Panels, count = (int)Math.Clamp(weights[i].Length / PartFloats, 1, panels);
+            for (int p = 0; p < count; p++)
+                parts.Add((i, (int)((long)panels * p / count), (int)((long)panels * (p + 1) / count), weights[i].Length / count));
+        }
+        parts.Sort((a, b) => b.Floats.CompareTo(a.Floats));
+        // Sources and buffers found before the loop: the threads then only compute.
+        var sources = new float[weights.Length][][];
+        foreach (var (i, _, _, _) in parts)
+        {
+            sources[i] ??= Array.ConvertAll(weights[i].Recipe.Sources, s => source(s));
+            buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length));
+        }
+        var finite = new bool[parts.Count];
+        pool.For(parts.Count, parts.Sum(p => p.Floats), index =>
+        {
+            var (i, first, end, _) = parts[index];
+            finite[index] = weights[i].Recipe.Evaluate(sources[i], buffers[i]!, first, end);
         });
+        var finiteSource = new bool[weights.Length];
+        foreach (int i in parts.Select(p => p.Weight).Distinct()) finiteSource[i] = true;
+        for (int index = 0; index < parts.Count; index++) finiteSource[parts[index].Weight] &= finite[index];
         return finiteSource;
     }
 }

@@ -67,12 +67,29 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
         GC.AllocateUninitializedArray<float>(checked((int)OutputLength(sources.Select(s => s.LongLength).ToArray())), pinned: true);
 
     /// <summary>
+    /// The parts a recipe can be evaluated in independently, on several threads: the tactic's column panels for the
+    /// GEMM and Winograd packings, one for the others.
+    /// </summary>
+    public int Panels => Kind switch
+    {
+        RecipeKind.PackGemmB => GemmKernels.PanelCount(Ints[1], GemmKernels.Tactics[Ints[3]]),
+        RecipeKind.PackConv when (ConvPacking)Ints[0] is ConvPacking.Gemm or ConvPacking.Winograd => GemmKernels.PanelCount(Ints[1], GemmKernels.Tactics[Ints[4]]),
+        _ => 1,
+    };
+
+    /// <summary>
     /// Runs the recipe into <paramref name="result"/>, which holds exactly the output length; every element is written.
     /// Returns whether it found every value of its first source finite on the way (the packing kernels' sums): a
     /// refit then need not scan that source for NaN and infinity. False says nothing: the recipe reads only part of
     /// it or does not check (small per-channel recipes), or some value is not finite.
     /// </summary>
-    public unsafe bool Evaluate(IReadOnlyList<float[]> sources, float[] result)
+    public bool Evaluate(IReadOnlyList<float[]> sources, float[] result) => Evaluate(sources, result, 0, Panels);
+
+    /// <summary>
+    /// <see cref="Evaluate(IReadOnlyList{float[]}, float[])"/> for the panels [<paramref name="firstPanel"/>,
+    /// <paramref name="endPanel"/>) of <see cref="Panels"/> only; true when every value of the first source it read is finite.
+    /// </summary>
+    public unsafe bool Evaluate(IReadOnlyList<float[]> sources, float[] result, int firstPanel, int endPanel)
     {
         float[] src = sources[0];
         switch (Kind)
@@ -87,7 +104,7 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
                 int k = Ints[0], n = Ints[1];
                 if (src.LongLength != (long)k * n) throw new ShapeException($"GEMM weight '{Sources[0]}' has {src.LongLength} values, expected {k}×{n}.");
                 fixed (float* s = src, d = result)
-                    return float.IsFinite(GemmKernels.PackB(s, k, n, Ints[2] != 0, Floats[0], GemmKernels.Tactics[Ints[3]], d));
+                    return float.IsFinite(GemmKernels.PackB(s, k, n, Ints[2] != 0, Floats[0], GemmKernels.Tactics[Ints[3]], d, firstPanel, endPanel));
             case RecipeKind.FoldBatchNormWeight:
             {
                 float[] factors = FoldFactors(sources[1], sources[2], Floats[0]);
@@ -103,7 +120,7 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
                 // Folding multiplies by the same float factor as FoldBatchNormWeight, so fold-then-pack is exact.
                 float[]? factors = sources.Count == 3 ? FoldFactors(sources[1], sources[2], Floats[0]) : null;
                 fixed (float* w = src, f = factors, d = result)
-                    return float.IsFinite(ConvWeightPacking.Pack(w, src.Length, (ConvPacking)Ints[0], Ints[1], Ints[2], Ints[3], Ints[4], f, d));
+                    return float.IsFinite(ConvWeightPacking.Pack(w, src.Length, (ConvPacking)Ints[0], Ints[1], Ints[2], Ints[3], Ints[4], f, d, firstPanel, endPanel));
             }
             case RecipeKind.FoldBatchNormBias:
             {

@@ -176,7 +176,7 @@ public sealed class Refitter(Engine engine)
                 var value = weights[supplied[i]];
                 if (current.ModelValues.TryGetValue(supplied[i], out var now) && !current.NonFinite.Contains(supplied[i]) && WeightScan.SameBits(now, value.Data))
                     return;
-                adopted[i] = value.Immutable ? value.Data : (float[])value.Data.Clone();
+                adopted[i] = value.Immutable ? value.Data : Copy(value.Data);
             });
             // Names, shapes and folded constants now; NaN and infinity once the recipes have run, as most values are
             // proven finite by the recipe that packs them. A refusal lists every problem, so it scans everything.
@@ -204,8 +204,13 @@ public sealed class Refitter(Engine engine)
             var spareSet = engine.Retired is { IsHeld: false } retired ? retired : null;
             float[][]? spare = spareSet?.Buffers;
             if (spare is not null) engine.Retired = null;
+            // Recipes a file read evaluated aside are taken where they were computed from these very arrays.
+            var preparation = engine.Preparation;
+            engine.Preparation = null;
             var buffers = new float[_plan.Weights.Length][];
             var recomputed = new List<int>();
+            var evaluated = new List<int>();
+            var preparedFinite = new List<int>();
             for (int i = 0; i < buffers.Length; i++)
             {
                 // A stripped engine derives everything (Check made sure it can); otherwise only what a change feeds.
@@ -214,11 +219,19 @@ public sealed class Refitter(Engine engine)
                     buffers[i] = current.Weights.Buffers[i];
                     continue;
                 }
+                recomputed.Add(i);
+                if (preparation is not null && preparation.TryTake(i, s => values[s], out var ready, out bool finite))
+                {
+                    buffers[i] = ready;
+                    if (finite) preparedFinite.Add(i);
+                    continue;
+                }
                 if (spare is not null && spare[i].LongLength == _plan.Weights[i].Length && !ReferenceEquals(spare[i], current.Weights?.Buffers[i]))
                     buffers[i] = spare[i];
-                recomputed.Add(i);
+                evaluated.Add(i);
             }
-            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, recomputed, s => values[s], buffers, engine.Pool);
+            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, s => values[s], buffers, engine.Pool);
+            foreach (int i in preparedFinite) finiteSource[i] = true;
             var provenFinite = new HashSet<string>(StringComparer.Ordinal);
             foreach (int i in recomputed)
                 if (finiteSource[i]) provenFinite.Add(_plan.Weights[i].Recipe.Sources[0]);
@@ -247,9 +260,35 @@ public sealed class Refitter(Engine engine)
             var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, nonFinite);
             verify?.Invoke(new Engine(_plan, next));
             engine.Swap(next);
+            // The model values replaced go back to the pool unless a reader still holds the old state (it may compare
+            // them): one that comes after the swap finds the new state. The pool takes only what this engine owns.
+            if (current.Weights is { IsHeld: false }) WeightPool.Return(engine, Replaced(current.ModelValues, values, changed));
+            // Spare buffers that prepared results took the place of go back too: no one can reach a retired set, but
+            // the sets before and after this refit may share some of its buffers.
+            if (spare is not null)
+            {
+                var inUse = new HashSet<float[]>(buffers.Concat(current.Weights?.Buffers ?? []), ReferenceEqualityComparer.Instance);
+                WeightPool.Return(engine, spare.Where(b => !inUse.Contains(b)));
+            }
             if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
             return new RefitOutcome(recomputed.Select(i => _plan.Weights[i].Name).ToList(), changed.Order(StringComparer.Ordinal).ToList());
         }
+    }
+
+    /// <summary>The arrays of the changed model values before a refit that no value after it holds (under any name).</summary>
+    private static IEnumerable<float[]> Replaced(IReadOnlyDictionary<string, float[]> before, Dictionary<string, float[]> after, HashSet<string> changed)
+    {
+        var kept = new HashSet<float[]>(after.Values, ReferenceEqualityComparer.Instance);
+        foreach (string name in changed)
+            if (before.TryGetValue(name, out var old) && !kept.Contains(old)) yield return old;
+    }
+
+    /// <summary>A caller's mutable array copied into a pooled buffer, which the engine will own.</summary>
+    private static float[] Copy(float[] data)
+    {
+        var copy = WeightPool.Rent(data.Length);
+        data.AsSpan().CopyTo(copy);
+        return copy;
     }
 
     /// <summary><see cref="Check(IReadOnlyDictionary{string, WeightValue}, bool, bool)"/>, leaving out unknown names when asked to.</summary>

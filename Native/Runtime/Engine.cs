@@ -108,6 +108,9 @@ public sealed class Engine : IDisposable
     /// <summary>The weight set the last refit swapped out, whose buffers the next refit may reuse; guarded by the refit lock.</summary>
     internal WeightSet? Retired { get; set; }
 
+    /// <summary>Recipes evaluated while a file was read, offered to the next refit; guarded by the refit lock.</summary>
+    internal Refit.RefitPreparation? Preparation { get; set; }
+
     public ExecutionContext CreateExecutionContext() => new(this);
 
     /// <summary>A copy with other input/output names; it shares the weights' current state at the time of the call.</summary>

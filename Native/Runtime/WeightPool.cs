@@ -60,12 +60,19 @@ internal static class WeightPool
         return buffer;
     }
 
-    /// <summary>Makes <paramref name="owner"/> the owner of the pool's buffers among <paramref name="buffers"/> that have none yet.</summary>
+    /// <summary>
+    /// Makes <paramref name="owner"/> the owner of the pool's buffers among <paramref name="buffers"/> that have none
+    /// yet; one another owner holds too (two engines refitted from one <c>WeightFile</c>) is kept from then on.
+    /// </summary>
     public static void Claim(object owner, IEnumerable<float[]> buffers)
     {
         lock (Gate)
             foreach (var buffer in buffers)
-                if (Leases.TryGetValue(buffer, out var lease) && lease is { Owner: null, Kept: false, Pooled: false }) lease.Owner = owner;
+            {
+                if (!Leases.TryGetValue(buffer, out var lease) || lease.Kept || lease.Pooled || ReferenceEquals(lease.Owner, owner)) continue;
+                if (lease.Owner is null) lease.Owner = owner;
+                else (lease.Owner, lease.Kept) = (null, true);
+            }
     }
 
     /// <summary>Never recycles these buffers: something the pool cannot see may hold them from now on.</summary>
@@ -76,14 +83,17 @@ internal static class WeightPool
                 if (Leases.TryGetValue(buffer, out var lease)) (lease.Owner, lease.Kept) = (null, true);
     }
 
-    /// <summary>Takes back the buffers among <paramref name="buffers"/> that <paramref name="owner"/> owns (each once).</summary>
-    public static void Return(object owner, IEnumerable<float[]> buffers)
+    /// <summary>
+    /// Takes back the buffers among <paramref name="buffers"/> that <paramref name="owner"/> owns (each once); with a
+    /// null owner, those rented and never claimed (their renter alone can reach them).
+    /// </summary>
+    public static void Return(object? owner, IEnumerable<float[]> buffers)
     {
         int gen2 = GC.CollectionCount(2);
         lock (Gate)
             foreach (var buffer in buffers)
             {
-                if (!Leases.TryGetValue(buffer, out var lease) || !ReferenceEquals(lease.Owner, owner)) continue;
+                if (!Leases.TryGetValue(buffer, out var lease) || !ReferenceEquals(lease.Owner, owner) || lease.Kept || lease.Pooled) continue;
                 lease.Owner = null;
                 long bytes = buffer.Length * (long)sizeof(float);
                 // Beyond the limit the buffer is left to the GC (kept, so no one claims it on the way).

@@ -97,13 +97,14 @@ public sealed class WorkerPool : IDisposable
     }
 
     /// <summary>
-    /// Runs <c>body(i)</c> for every i in [0, count), on the pool when the loop touches at least a million floats in
-    /// all (<paramref name="floats"/>), inline below that, where waking the workers would cost more than it saves.
+    /// Runs <c>body(i)</c> for every i in [0, count), on the pool when the loop touches at least 256K floats in all
+    /// (<paramref name="floats"/>, about 20 µs of packing), inline below that, where waking the workers would cost more
+    /// than it saves (the caller runs indices itself meanwhile, so a worker that wakes late costs only the wake-up).
     /// For loops off the inference path, where a delegate may allocate.
     /// </summary>
     public void For(int count, long floats, Action<int> body)
     {
-        if (floats >= 1 << 20) For(count, new DelegateTask(body));
+        if (floats >= 1 << 18) For(count, new DelegateTask(body));
         else for (int i = 0; i < count; i++) body(i);
     }
 

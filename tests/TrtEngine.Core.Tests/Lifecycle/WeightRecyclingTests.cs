@@ -143,6 +143,88 @@ public sealed class WeightRecyclingTests : IDisposable
         Assert.Equal(Run(built), RunNative(renamed));
     }
 
+    /// <summary>The model value arrays an engine holds.</summary>
+    private static HashSet<float[]> ModelValues(Engines.TrtEngine engine) =>
+        new(engine.Native.CurrentState.ModelValues.Values, ReferenceEqualityComparer.Instance);
+
+    [Fact]
+    public void Refits_from_files_read_into_the_buffers_of_the_values_they_replace_and_stay_exact()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        using var engine = Convert(v1);
+        using var fresh2 = Convert(v2);
+        float[][] expected = [Run(engine), Run(fresh2)];
+        string[] files = [v1, v2];
+        var seen = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+        for (int i = 1; i <= 20; i++)
+        {
+            using (var weights = WeightFile.Read(files[i % 2]))
+            {
+                engine.Refit(weights.Values);
+                // The engine adopted the file's arrays: they are its model values now.
+                Assert.All(engine.Native.CurrentState.ModelValues.Values, v => Assert.Contains(v, weights.Values.Values.Select(w => w.Data)));
+            }
+            Assert.Equal(expected[i % 2], Run(engine));
+            if (i > 2) Assert.All(ModelValues(engine), v => Assert.Contains(v, seen));    // no new arrays after the first two refits
+            seen.UnionWith(ModelValues(engine));
+        }
+    }
+
+    [Fact]
+    public void A_weight_file_hands_back_what_no_engine_adopted()
+    {
+        string v1 = Model(10);
+        using var engine = Convert(v1);
+        HashSet<float[]> read;
+        using (var same = WeightFile.Read(v1))
+        {
+            read = new(same.Values.Values.Select(v => v.Data), ReferenceEqualityComparer.Instance);
+            Assert.Empty(engine.Refit(same.Values).ChangedModelWeights);   // same values: nothing adopted
+        }
+        using var again = WeightFile.Read(v1);
+        Assert.All(again.Values.Values, v => Assert.Contains(v.Data, read));
+        Assert.DoesNotContain(ModelValues(engine), read.Contains);
+        foreach (var (name, value) in WeightSources.FromFile(v1)) Assert.Equal(value.Data, again.Values[name].Data);
+    }
+
+    [Fact]
+    public void Values_two_engines_adopted_from_one_weight_file_are_never_recycled()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        using var built = Convert(v1);
+        using var a = Convert(v1);
+        using var b = Convert(v1);
+        using (var weights = WeightFile.Read(v2))
+        {
+            a.Refit(weights.Values);
+            b.Refit(weights.Values);
+        }
+        var shared = ModelValues(b);
+        // a's next refits replace the shared values; were they handed back, these reads would overwrite b's.
+        for (int i = 0; i < 3; i++)
+        {
+            using var other = WeightFile.Read(i % 2 == 0 ? v1 : v2);
+            a.Refit(other.Values);
+            Assert.DoesNotContain(other.Values.Values, v => shared.Contains(v.Data));
+        }
+        a.Dispose();
+        using (var after = WeightFile.Read(v1)) Assert.DoesNotContain(after.Values.Values, v => shared.Contains(v.Data));
+        foreach (var (name, value) in WeightSources.FromFile(v2)) Assert.Equal(value.Data, b.Native.CurrentState.ModelValues[name]);
+    }
+
+    [Fact]
+    public void Values_a_refit_replaces_while_a_reader_holds_the_state_are_never_recycled()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        using var engine = Convert(v1);
+        var old = ModelValues(engine);
+        var held = engine.Native.EnterState();      // a refit check or an inference in flight
+        using (var weights = WeightFile.Read(v2)) engine.Refit(weights.Values);
+        using (var next = WeightFile.Read(v1)) Assert.DoesNotContain(next.Values.Values, v => old.Contains(v.Data));
+        foreach (var (name, value) in WeightSources.FromFile(v1)) Assert.Equal(value.Data, held.ModelValues[name]);
+        engine.Native.ExitState(held);
+    }
+
     private static float[] RunNative(Engine engine)
     {
         var output = new float[2 * 29];

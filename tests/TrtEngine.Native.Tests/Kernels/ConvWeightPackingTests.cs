@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Plan;
 
@@ -77,6 +78,26 @@ public sealed unsafe class ConvWeightPackingTests
             Assert.True(Reference.RelativeL2(packed, Array.ConvertAll(expected, v => (double)v)) < 1e-7, $"{tactic.Name}: {Reference.RelativeL2(packed, Array.ConvertAll(expected, v => (double)v)):E2}");
             // Folding inside the recipe multiplies by the same floats as FoldBatchNormWeight: transforming its output is bit-identical.
             Assert.Equal(WeightRecipe.PackConv("w", null, ConvPacking.Winograd, outC, inC * 9, 9, tactic.Id).Evaluate([folded]), packed);
+        }
+    }
+
+    [Fact]
+    public void Winograd_packing_gives_the_same_bits_on_256_and_512_bit_vectors()
+    {
+        if (!GemmMicroKernels.WideSupported) return;   // one width only here: nothing to compare
+        const int outC = 70, inC = 11;   // a partial last panel and partial blocks of input channels
+        float[] w = Reference.Random(outC * inC * 9, 8), factors = Reference.Random(outC, 9);
+        foreach (var tactic in GemmKernels.Tactics.Where(t => t.Nr % 16 == 0))
+        {
+            var narrow = new float[WinogradTransforms.PackedLength(inC, outC, tactic)];
+            var wide = new float[narrow.Length];
+            fixed (float* pw = w, pf = factors, pn = narrow, pd = wide)
+            {
+                float sumNarrow = WinogradTransforms.PackWeights<Float256, Vector256<float>>(pw, outC, inC, pf, tactic, pn, 0, GemmKernels.PanelCount(outC, tactic));
+                float sumWide = WinogradTransforms.PackWeights<Float512, Vector512<float>>(pw, outC, inC, pf, tactic, pd, 0, GemmKernels.PanelCount(outC, tactic));
+                Assert.Equal(sumNarrow, sumWide);
+            }
+            Assert.Equal(narrow, wide);
         }
     }
 

@@ -1,0 +1,54 @@
+using TrtEngine.Native.Refit;
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Core.Refit;
+
+/// <summary>
+/// The weights of an .onnx model or a .safetensors checkpoint, read for one refit into buffers recycled from the
+/// engine weight pool: a refit loop over checkpoints then reads each file into memory already mapped and warm,
+/// instead of fresh arrays the GC must fault in and later collect. Read for a given engine, the engine's recipes run
+/// on another core while the file is still being read, and the refit takes their results. The engine keeps the values
+/// it adopts (and hands them back when a later refit replaces them); disposing this hands back the rest, so
+/// <see cref="Values"/> must not be used after <see cref="Dispose"/>.
+/// </summary>
+public sealed class WeightFile : IDisposable
+{
+    /// <summary>Below this many engine weight bytes, starting the background work costs more than it overlaps.</summary>
+    private const long PrepareFromBytes = 1 << 20;
+
+    private readonly RefitPreparation? _preparation;
+    private int _disposed;
+
+    private WeightFile(IReadOnlyDictionary<string, WeightValue> values, RefitPreparation? preparation) => (Values, _preparation) = (values, preparation);
+
+    /// <summary>The file's weights by name, as <see cref="WeightSources.FromFile(string)"/> reads them.</summary>
+    public IReadOnlyDictionary<string, WeightValue> Values { get; }
+
+    /// <summary>Reads a weights file; for <paramref name="engine"/>'s next refit, preparing its recipes while reading.</summary>
+    /// <param name="rename">The engine's name for each name in the file (null: not one of its weights), as the refit will be given them.</param>
+    public static WeightFile Read(string path, Engines.TrtEngine? engine = null, Func<string, string?>? rename = null)
+    {
+        var native = engine?.Native;
+        var preparation = native is { Pool.ThreadCount: > 1 } && native.WeightBytes >= PrepareFromBytes ? new RefitPreparation(native) : null;
+        try
+        {
+            var values = WeightSources.FromFile(path, WeightPool.Rent,
+                preparation is null ? null : (name, data) => { if ((rename is null ? name : rename(name)) is { } target) preparation.Supply(target, data); });
+            preparation?.Complete();
+            return new WeightFile(values, preparation);
+        }
+        catch
+        {
+            preparation?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Hands back every buffer no engine adopted (once: a buffer handed back may be rented again at once).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _preparation?.Dispose();
+        WeightPool.Return(null, Values.Values.Select(v => v.Data));
+    }
+}

@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using TrtEngine.Native.Plan;
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Refit;
+
+/// <summary>
+/// Runs an engine's recipes while their weights are still being read from a file: each recipe whose model weights
+/// have all been read is evaluated on a background thread into a pooled buffer, so packing overlaps reading. The
+/// engine is not touched. A refit then takes a result only for the very arrays it was computed from (a recipe is a
+/// function of its sources' values, and the arrays of a file read for one refit are never written again), and
+/// computes everything else itself; so a stale, partial or unused preparation can cost time but never change a result.
+/// </summary>
+public sealed class RefitPreparation : IDisposable
+{
+    private readonly Engine _engine;
+    private readonly EngineWeight[] _weights;
+    private readonly Dictionary<string, long> _lengths;
+    private readonly Dictionary<string, List<int>> _recipesBySource = new(StringComparer.Ordinal);
+    private readonly int[] _waiting;
+    private readonly float[][][] _sources;
+    private readonly float[]?[] _results;
+    private readonly bool[] _finite;
+    private readonly Dictionary<string, float[]> _read = new(StringComparer.Ordinal);
+    private readonly BlockingCollection<int> _ready = [];
+    private readonly Task _worker;
+    private bool _completed;
+
+    /// <summary>Starts the background evaluator; <see cref="Supply"/> then feeds it the weights as they are read.</summary>
+    public RefitPreparation(Engine engine)
+    {
+        _engine = engine;
+        _weights = engine.Plan.Weights;
+        _lengths = engine.Plan.ModelWeights.ToDictionary(m => m.Name, m => m.ElementCount, StringComparer.Ordinal);
+        _waiting = new int[_weights.Length];
+        _sources = new float[_weights.Length][][];
+        _results = new float[_weights.Length][];
+        _finite = new bool[_weights.Length];
+        for (int i = 0; i < _weights.Length; i++)
+        {
+            var sources = _weights[i].Recipe.Sources;
+            _waiting[i] = sources.Length;
+            foreach (string source in sources)
+                (_recipesBySource.TryGetValue(source, out var list) ? list : _recipesBySource[source] = []).Add(i);
+        }
+        _worker = Task.Run(Evaluate);
+    }
+
+    /// <summary>
+    /// A model weight as it is read (the reading thread's call). A name the engine lacks, one given twice or values of
+    /// the wrong length prepare nothing: the refit checks and reports those.
+    /// </summary>
+    public void Supply(string name, float[] values)
+    {
+        if (_completed || !_lengths.TryGetValue(name, out long length) || length != values.LongLength || !_read.TryAdd(name, values)) return;
+        if (!_recipesBySource.TryGetValue(name, out var recipes)) return;
+        foreach (int i in recipes)
+            if (--_waiting[i] == 0)
+            {
+                _sources[i] = Array.ConvertAll(_weights[i].Recipe.Sources, s => _read[s]);
+                _ready.Add(i);
+            }
+    }
+
+    /// <summary>Waits for the recipes under way, then offers the results to the engine's next refit.</summary>
+    public void Complete()
+    {
+        if (_completed) return;
+        _completed = true;
+        _ready.CompleteAdding();
+        _worker.Wait();
+        lock (_engine) _engine.Preparation = this;
+    }
+
+    private void Evaluate()
+    {
+        foreach (int i in _ready.GetConsumingEnumerable())
+        {
+            var buffer = WeightPool.Rent(checked((int)_weights[i].Length));
+            try
+            {
+                _finite[i] = _weights[i].Recipe.Evaluate(_sources[i], buffer);
+                _results[i] = buffer;
+            }
+            catch (Exception)
+            {
+                // Left to the refit, which computes it again and reports what is wrong, if anything.
+                WeightPool.Return(null, [buffer]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The result of engine weight <paramref name="weight"/>'s recipe if it was computed from exactly these source
+    /// arrays; the caller owns the buffer from then on. Called under the engine's refit lock.
+    /// </summary>
+    internal bool TryTake(int weight, Func<string, float[]> source, [NotNullWhen(true)] out float[]? buffer, out bool finite)
+    {
+        (buffer, finite) = (null, false);
+        if (_results[weight] is not { } result) return false;
+        var sources = _weights[weight].Recipe.Sources;
+        for (int s = 0; s < sources.Length; s++)
+            if (!ReferenceEquals(source(sources[s]), _sources[weight][s])) return false;
+        (buffer, finite, _results[weight]) = (result, _finite[weight], null);
+        return true;
+    }
+
+    /// <summary>Results computed and not taken by a refit (for tests).</summary>
+    internal int Untaken => _results.Count(r => r is not null);
+
+    /// <summary>Withdraws the offer and hands back the results no refit took.</summary>
+    public void Dispose()
+    {
+        if (!_completed)
+        {
+            _completed = true;
+            _ready.CompleteAdding();
+            _worker.Wait();
+        }
+        lock (_engine)
+        {
+            if (ReferenceEquals(_engine.Preparation, this)) _engine.Preparation = null;
+            WeightPool.Return(null, _results.OfType<float[]>());
+            Array.Clear(_results);
+        }
+        _ready.Dispose();
+    }
+}

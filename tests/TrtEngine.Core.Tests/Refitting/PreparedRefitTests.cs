@@ -1,0 +1,145 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Refit;
+using TrtEngine.Native.Refit;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
+using TrtEngine.Testing.Weights;
+
+namespace TrtEngine.Core.Tests.Refitting;
+
+/// <summary>
+/// A weights file read for an engine runs the engine's recipes while it is read; the refit takes those results only
+/// for the very arrays they came from, and the engine ends exactly as a refit that computed everything itself.
+/// </summary>
+public sealed class PreparedRefitTests : IDisposable
+{
+    private static readonly float[] Input = ErrorMetrics.RandomValues(4, 32 * 6 * 6);
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>
+    /// Conv + BatchNormalization (folded), Relu, a second Conv, GlobalAveragePool and a transposed Gemm: about 1.3 MB of
+    /// engine weights, enough for a file read to prepare them.
+    /// </summary>
+    private static IEnumerable<(string Name, int[] Shape, float[] Data)> Weights(int seed) =>
+    [
+        ("w1", [64, 32, 3, 3], ErrorMetrics.RandomValues(seed, 64 * 32 * 9)),
+        ("gamma", [64], ErrorMetrics.RandomValues(seed + 1, 64)),
+        ("beta", [64], ErrorMetrics.RandomValues(seed + 2, 64)),
+        ("mean", [64], ErrorMetrics.RandomValues(seed + 3, 64)),
+        ("var", [64], ErrorMetrics.RandomValues(seed + 4, 64).Select(v => 1.5f + v).ToArray()),
+        ("w2", [160, 64, 3, 3], ErrorMetrics.RandomValues(seed + 5, 160 * 64 * 9)),
+        ("b2", [160], ErrorMetrics.RandomValues(seed + 6, 160)),
+        ("wg", [1000, 160], ErrorMetrics.RandomValues(seed + 7, 1000 * 160)),
+        ("bg", [1000], ErrorMetrics.RandomValues(seed + 8, 1000)),
+    ];
+
+    private string Model(int seed)
+    {
+        var model = new OnnxModelBuilder();
+        model.AddInput("x", OnnxDataType.Float, 1, 32, 6, 6);
+        foreach (var (name, shape, data) in Weights(seed)) model.AddInitializer(name, data, shape.Select(d => (long)d).ToArray());
+        model.AddNode("Conv", ["x", "w1"], ["c1"], ("pads", new long[] { 1, 1, 1, 1 }));
+        model.AddNode("BatchNormalization", ["c1", "gamma", "beta", "mean", "var"], ["n1"]);
+        model.AddNode("Relu", ["n1"], ["r1"]);
+        model.AddNode("Conv", ["r1", "w2", "b2"], ["c2"]);
+        model.AddNode("GlobalAveragePool", ["c2"], ["g"]);
+        model.AddNode("Flatten", ["g"], ["f"]);
+        model.AddNode("Gemm", ["f", "wg", "bg"], ["y"], ("transB", 1L));
+        model.AddOutput("y", OnnxDataType.Float);
+        string path = _dir.File($"prepared_{seed}.onnx");
+        model.Save(path);
+        return path;
+    }
+
+    private static Engines.TrtEngine Build(string path) =>
+        EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0, Threads = 2 });
+
+    private static float[] Run(Engines.TrtEngine engine) => engine.Run(new Dictionary<string, float[]> { ["x"] = Input })[0].Data;
+
+    private static float[][] EngineWeights(Engines.TrtEngine engine) => engine.Native.CurrentWeights!.Buffers.Select(b => b.ToArray()).ToArray();
+
+    /// <summary>Preparing needs a second thread; on one core a file read prepares nothing and these tests say so.</summary>
+    private static bool CanPrepare => Environment.ProcessorCount > 1;
+
+    [Fact]
+    public void A_refit_from_a_file_read_for_the_engine_takes_every_prepared_recipe_and_is_exact()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        using var engine = Build(v1);
+        using var twin = Build(v1);     // refits computing everything itself: the reference
+        string[] files = [v1, v2];
+        for (int i = 1; i <= 6; i++)
+        {
+            string file = files[i % 2];
+            twin.Refit(WeightSources.FromFile(file));
+            using var weights = WeightFile.Read(file, engine);
+            var preparation = engine.Native.Preparation;
+            Assert.Equal(CanPrepare, preparation is not null);
+            engine.Refit(weights.Values);
+            Assert.Null(engine.Native.Preparation);
+            if (preparation is not null) Assert.Equal(0, preparation.Untaken);
+            Assert.Equal(EngineWeights(twin), EngineWeights(engine));
+            Assert.Equal(Run(twin), Run(engine));
+        }
+        using var fresh = Build(v1);
+        Assert.Equal(Run(fresh), Run(engine));
+    }
+
+    [Fact]
+    public void Prepared_results_are_never_used_for_other_values()
+    {
+        string v1 = Model(10), v2 = Model(20), v3 = Model(30);
+        using var engine = Build(v1);
+        using var expected = Build(v3);
+        using var weights = WeightFile.Read(v2, engine);
+        engine.Refit(WeightSources.FromFile(v3));       // the same names and shapes, other arrays
+        Assert.Equal(Run(expected), Run(engine));
+        Assert.Equal(EngineWeights(expected), EngineWeights(engine));
+    }
+
+    [Fact]
+    public void Disposing_a_weight_file_withdraws_what_it_prepared()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        using var engine = Build(v1);
+        using var expected = Build(v2);
+        WeightFile.Read(v2, engine).Dispose();
+        Assert.Null(engine.Native.Preparation);
+        using (var again = WeightFile.Read(v2, engine)) engine.Refit(again.Values);   // may reuse the buffers handed back
+        Assert.Equal(Run(expected), Run(engine));
+    }
+
+    [Fact]
+    public void A_checkpoint_with_other_names_is_prepared_under_the_engine_names()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        string checkpoint = _dir.File("ddp.safetensors");
+        SafetensorsWriter.Write(checkpoint, Weights(20).Select(w => ("module." + w.Name, w.Shape, w.Data)));
+        using var engine = Build(v1);
+        using var expected = Build(v2);
+        using var weights = WeightFile.Read(checkpoint, engine, name => name["module.".Length..]);
+        var preparation = engine.Native.Preparation;
+        engine.Refit(weights.Values.ToDictionary(w => w.Key["module.".Length..], w => w.Value));
+        if (CanPrepare) Assert.Equal(0, preparation!.Untaken);
+        Assert.Equal(Run(expected), Run(engine));
+    }
+
+    [Fact]
+    public void A_file_with_a_wrong_shape_is_refused_with_the_engine_untouched()
+    {
+        string v1 = Model(10);
+        string bad = _dir.File("bad.safetensors");
+        SafetensorsWriter.Write(bad, Weights(20).Select(w => w.Name == "w2" ? (w.Name, new[] { 160, 64 * 9 - 1 }, w.Data[..(160 * (64 * 9 - 1))]) : w));
+        using var engine = Build(v1);
+        float[] before = Run(engine);
+        var weightsBefore = EngineWeights(engine);
+        using var weights = WeightFile.Read(bad, engine);
+        var error = Assert.Throws<RefitException>(() => engine.Refit(weights.Values));
+        Assert.Contains("w2", error.Message);
+        Assert.Equal(before, Run(engine));
+        Assert.Equal(weightsBefore, EngineWeights(engine));
+    }
+}
