@@ -75,9 +75,16 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
     void IParallelTask.Execute(int index)
     {
         float* expanded = _workspace + index * ThreadFloats(_window);
-        int unit;
+        // Expanded rows [held0, held1) of image `held` are in this thread's scratch, row held0 at its top. They stay valid
+        // for the thread's next strip of the same image: a thread that claims the strip below its last (one thread doing
+        // all, when the others are late) computes no halo row twice.
+        int unit, held = -1, held0 = 0, held1 = 0;
         while ((unit = Interlocked.Increment(ref _nextUnit) - 1) < _units)
-            RunStrip(_gemms[index], unit / _strips, unit % _strips, expanded);
+        {
+            int image = unit / _strips;
+            if (image != held) (held, held0, held1) = (image, 0, 0);
+            RunStrip(_gemms[index], image, unit % _strips, expanded, ref held0, ref held1);
+        }
     }
 
     private static int BandRows(in Window2D w) => Math.Clamp((BandPixels + w.OutW - 1) / w.OutW, 1, Math.Max(1, w.OutH));
@@ -94,9 +101,12 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
 
     private static long Align(long floats) => (floats + MemoryPlan.AlignmentFloats - 1) / MemoryPlan.AlignmentFloats * MemoryPlan.AlignmentFloats;
 
-    /// <summary>Output rows of strip <paramref name="strip"/> of image <paramref name="image"/>, band by band.</summary>
+    /// <summary>
+    /// Output rows of strip <paramref name="strip"/> of image <paramref name="image"/>, band by band; expanded rows
+    /// [held0, held1) of the image are in the scratch at the start and at the end.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void RunStrip(GemmJob gemm, int image, int strip, float* expanded)
+    private void RunStrip(GemmJob gemm, int image, int strip, float* expanded, ref int held0, ref int held1)
     {
         var w = _window;
         int channels = w.Channels, band = BandRows(w), capacity = CapacityRows(w);
@@ -105,8 +115,6 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
         float* x = _x + (nint)image * w.InH * w.InW * _inChannels;
         nint outImage = (nint)image * w.OutH * w.OutW;
         int first = (int)((long)w.OutH * strip / _strips), end = (int)((long)w.OutH * (strip + 1) / _strips);
-        // Expanded rows [held0, held1) are in the scratch, row held0 at its top.
-        int held0 = 0, held1 = 0;
         for (int o0 = first; o0 < end; o0 += band)
         {
             int o1 = Math.Min(end, o0 + band);

@@ -89,6 +89,26 @@ public sealed class FusedInvertedResidualTests
     }
 
     [Fact]
+    public void Contexts_running_at_once_match_the_separate_layers()
+    {
+        // A context that finds the pool busy runs every strip on its own thread, one after the other: each strip continues
+        // from the expanded rows the last one left in the scratch.
+        var c = Block(2, 12, 40, 12, 23, 13, 1, true);
+        var network = Network(c);
+        float[] x = ErrorMetrics.RandomValues(7, 2 * 12 * 23 * 13);
+        float[] expected = Run(EngineBuilder.Build(network, Fused(1) with { FuseInvertedResiduals = false }), x);
+        var engine = EngineBuilder.Build(network, Fused(3));
+        FusedLayer(engine.Plan);
+        var contexts = Enumerable.Range(0, 3).Select(_ => engine.CreateExecutionContext()).ToArray();
+        var outputs = contexts.Select(_ => new float[expected.Length]).ToArray();
+        for (int round = 0; round < 20; round++)
+        {
+            Parallel.For(0, contexts.Length, i => contexts[i].Execute([x], [outputs[i]]));
+            foreach (var y in outputs) Assert.Equal(expected, y);
+        }
+    }
+
+    [Fact]
     public void A_call_in_steady_state_allocates_nothing()
     {
         // Each thread's bands live in the context's workspace; the job and its per-thread GEMM states are made once.
