@@ -163,10 +163,17 @@ public sealed class ConvLayer : Layer
         if (IsDepthwise(x, y[1])) return 0;
         int k = x[1] / Groups * KernelH * KernelW, p = y[2] * y[3];
         if (ChannelsLast && Algorithm == ConvAlgorithm.Winograd) return WinogradJob.WorkspaceLength(Window(x, y), y[1]);
-        if (ChannelsLast) return IsPointwise ? 0 : (long)k * p;
+        if (ChannelsLast) return IsPointwise ? 0 : UnfoldScratch(frame, x, y) is > 0 and var scratch ? scratch : (long)k * p;
         var tactic = ChosenTactic(x, frame.Shape(W));
         return (IsPointwise ? 0 : (long)k * p) + GemmJob.MatMulWorkspaceLength(k, p, tactic, frame.Pool.ThreadCount);
     }
+
+    /// <summary>
+    /// Scratch for a channels-last im2col GEMM that unfolds its rows block by block on the GEMM's threads (the first
+    /// layers: few channels, many pixels), or 0 where the whole im2col matrix is unfolded first.
+    /// </summary>
+    private long UnfoldScratch(ExecutionFrame frame, int[] x, int[] y) =>
+        GemmJob.UnfoldScratchLength(Window(x, y) with { Batch = 1 }, ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount);
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
@@ -227,8 +234,15 @@ public sealed class ConvLayer : Layer
             return;
         }
         long inImage = (long)x[1] * x[2] * x[3], outImage = (long)y[1] * p;
+        bool unfoldPerBlock = UnfoldScratch(frame, x, y) > 0;
         for (int n = 0; n < x[0]; n++)
         {
+            if (unfoldPerBlock)
+            {
+                s.Gemm.RunUnfolded(tactic, px + n * inImage, window, pw, y[1], bias, Activation, py + (long)n * p * ldy, ldy,
+                    residual == null ? null : residual + n * outImage, frame.Workspace, frame.Pool);
+                continue;
+            }
             s.Unfold.RunChannelsLast(px + n * inImage, x[1], window, frame.Workspace, frame.Pool);
             s.Gemm.Run(tactic, frame.Workspace, p, k, false, pw, y[1], bias, Activation, py + (long)n * p * ldy, frame.Pool,
                 residual == null ? null : residual + n * outImage, ldy);
