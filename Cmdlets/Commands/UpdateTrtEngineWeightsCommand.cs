@@ -84,7 +84,9 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
                 SourceEngineSet => Rename(WeightSources.FromEngine(SourceEngine)),
                 _ => Rename(read!.Values),
             };
-            RefitCheck check = Engine.CheckRefit(weights, Partial, AllowNonFinite);
+            // Names and shapes first; values too only for -WhatIf, as a refit finds NaN and infinity itself (mostly
+            // through the sums its packing takes) rather than in a pass over every value, and refuses them the same way.
+            RefitCheck check = Engine.CheckRefit(weights, Partial, AllowNonFinite || !WhatIf);
             if (!check.IsValid) throw new RefitException(Engine.Name, check);
             WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied.");
             if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
@@ -108,10 +110,15 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         }
     }
 
+    /// <summary>-WhatIf, given or by $WhatIfPreference: the call only reports.</summary>
+    private bool WhatIf => MyInvocation.BoundParameters.TryGetValue("WhatIf", out object? given)
+        ? ((SwitchParameter)given).IsPresent
+        : LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("WhatIfPreference"));
+
     /// <summary>What the refit would do; with -WhatIf the recipes run aside to tell changing weights from unchanged ones.</summary>
     private string Describe(RefitCheck check, IReadOnlyDictionary<string, WeightValue> weights, string source)
     {
-        if (!MyInvocation.BoundParameters.ContainsKey("WhatIf") || !Engine.HasWeights)
+        if (!WhatIf || !Engine.HasWeights)
             return $"Refit {check.Changed.Count} weights from {source}";
         var same = Engine.UnchangedWeights(weights).ToHashSet(StringComparer.Ordinal);
         var changing = check.Changed.Where(n => !same.Contains(n)).ToList();

@@ -30,6 +30,13 @@ public sealed unsafe class GemmJob : IParallelTask
     private Activation _activation;
     private int _rowBlocks, _panelGroups, _panelsPerGroup, _units, _nextUnit;
 
+    // Set for the duration of a RunUnfolded call: A is the im2col of this image, unfolded a row block at a time.
+    private float* _unfoldX, _unfoldScratch;
+    private Window2D _unfoldWindow;
+
+    // Unfolded rows kept per thread (512 KiB): a row block of them is read back from L2 by every panel's tiles.
+    private const long MaxUnfoldFloats = 1 << 17;
+
     /// <summary>
     /// y[m, n] = act(A·B + bias + residual). A is [m, k] row-major ([k, m] when <paramref name="transA"/>); packedB
     /// comes from <see cref="GemmKernels.PackB"/> with the same tactic; bias is null or n floats; residual is null or
@@ -64,6 +71,39 @@ public sealed unsafe class GemmJob : IParallelTask
         // B is packed, so no unit needs a scratch slot for edge panels.
         for (int unit = 0; unit < _rowBlocks; unit++)
             RunUnit(unit, null);
+    }
+
+    /// <summary>
+    /// Floats of scratch <see cref="RunUnfolded"/> needs for this window, tactic and thread count, or 0 where unfolding
+    /// per row block does not pay: too few row blocks to share out without splitting the panels (each split would
+    /// unfold its rows again), or rows too long for a block of them to stay in L2.
+    /// </summary>
+    public static long UnfoldScratchLength(in Window2D w, GemmTactic tactic, int threads)
+    {
+        long k = (long)w.KernelH * w.KernelW * w.Channels, rowBlocks = ((long)w.OutH * w.OutW + tactic.Mc - 1) / tactic.Mc;
+        return rowBlocks >= 4L * threads && tactic.Mc * k <= MaxUnfoldFloats ? threads * tactic.Mc * k : 0;
+    }
+
+    /// <summary>
+    /// A channels-last convolution of one HWC image without its im2col matrix: y = act(A·B + bias + residual) where row
+    /// p of A is output pixel p's window of <paramref name="x"/> (KernelH·KernelW·C values), unfolded one row block at a
+    /// time into the claiming thread's part of <paramref name="scratch"/> (<see cref="UnfoldScratchLength"/> floats,
+    /// which must not be 0) right before its tiles read it, so A is read back from L2 rather than from memory.
+    /// </summary>
+    public void RunUnfolded(GemmTactic tactic, float* x, in Window2D w, float* packedB, int n, float* bias, in Activation activation,
+        float* y, int ldy, float* residual, float* scratch, WorkerPool pool)
+    {
+        _unfoldX = x;
+        _unfoldWindow = w;
+        _unfoldScratch = scratch;
+        try
+        {
+            RunPacked(tactic, null, w.OutH * w.OutW, w.KernelH * w.KernelW * w.Channels, false, packedB, n, bias, activation, y, ldy, pool, residual, 1);
+        }
+        finally
+        {
+            _unfoldX = null;
+        }
     }
 
     private void RunPacked(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
@@ -170,7 +210,10 @@ public sealed unsafe class GemmJob : IParallelTask
 
     void IParallelTask.Execute(int index)
     {
-        float* slot = _workspace + (nint)index * Math.Max(1, KBlock(_k, _tactic)) * _tactic.Nr;
+        // A packed B needs no slot for its edge panels: then the slot holds the thread's unfolded rows, if any.
+        float* slot = _unfoldX != null
+            ? _unfoldScratch + (nint)index * _tactic.Mc * _k
+            : _workspace + (nint)index * Math.Max(1, KBlock(_k, _tactic)) * _tactic.Nr;
         int unit;
         while ((unit = Interlocked.Increment(ref _nextUnit) - 1) < _units)
             RunUnit(unit, slot);
@@ -222,6 +265,11 @@ public sealed unsafe class GemmJob : IParallelTask
         if (_batchRank > 0)
             OffsetBatch(batch, ref a, ref b, ref y);
         int m0 = rowBlock * tactic.Mc, m1 = Math.Min(_m, m0 + tactic.Mc);
+        if (_unfoldX != null)
+        {
+            Im2Col.RunChannelsLast(_unfoldX, _unfoldWindow.Channels, _unfoldWindow, slot, m0, m1);
+            a = slot - (nint)m0 * _k;   // row i of A is pixel i
+        }
         int p0 = group * _panelsPerGroup, p1 = Math.Min(GemmKernels.PanelCount(_n, tactic), p0 + _panelsPerGroup);
         int n = _n, k = _k, kBlock = KBlock(k, tactic);
         nint ldy = _ldy;

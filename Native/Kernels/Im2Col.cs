@@ -59,38 +59,38 @@ public static unsafe class Im2Col
     }
 
     /// <summary>
-    /// col[oh·OutW + ow, (i·KernelW + j)·C + c] = x[oh·StrideH − PadTop + i·DilationH, ow·StrideW − PadLeft + j·DilationW, c],
-    /// 0 outside the input, for output rows [oh0, oh1); x is one HWC image. Each tap copies a contiguous run of C floats.
+    /// col[p − first, (i·KernelW + j)·C + c] = x[oh·StrideH − PadTop + i·DilationH, ow·StrideW − PadLeft + j·DilationW, c]
+    /// for the output pixels p = oh·OutW + ow in [first, end), 0 outside the input; x is one HWC image. Each tap copies a
+    /// contiguous run of C floats.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunChannelsLast(float* x, int channels, in Window2D w, float* col, int oh0, int oh1)
+    public static void RunChannelsLast(float* x, int channels, in Window2D w, float* col, int first, int end)
     {
         // Undilated taps of one kernel row are adjacent pixels: one copy of KernelW·C floats when all lie inside.
         nint rowRun = w.DilationW == 1 ? w.KernelW * channels : 0;
-        col += (nint)oh0 * w.OutW * w.KernelH * w.KernelW * channels;
-        for (int oh = oh0; oh < oh1; oh++)
-            for (int ow = 0; ow < w.OutW; ow++)
+        for (int p = first; p < end; p++)
+        {
+            int oh = p / w.OutW, ow = p - oh * w.OutW;
+            int left = ow * w.StrideW - w.PadLeft;
+            bool inside = rowRun > 0 && left >= 0 && left + w.KernelW <= w.InW;
+            for (int i = 0; i < w.KernelH; i++)
             {
-                int left = ow * w.StrideW - w.PadLeft;
-                bool inside = rowRun > 0 && left >= 0 && left + w.KernelW <= w.InW;
-                for (int i = 0; i < w.KernelH; i++)
+                int ih = oh * w.StrideH - w.PadTop + i * w.DilationH;
+                if (inside && (uint)ih < (uint)w.InH)
                 {
-                    int ih = oh * w.StrideH - w.PadTop + i * w.DilationH;
-                    if (inside && (uint)ih < (uint)w.InH)
-                    {
-                        CopyKernels.Copy(x + ((nint)ih * w.InW + left) * channels, col, rowRun);
-                        col += w.KernelW * channels;
-                        continue;
-                    }
-                    for (int j = 0; j < w.KernelW; j++, col += channels)
-                    {
-                        int iw = left + j * w.DilationW;
-                        if ((uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW)
-                            CopyKernels.Copy(x + ((nint)ih * w.InW + iw) * channels, col, channels);
-                        else
-                            new Span<float>(col, channels).Clear();
-                    }
+                    CopyKernels.Copy(x + ((nint)ih * w.InW + left) * channels, col, rowRun);
+                    col += w.KernelW * channels;
+                    continue;
+                }
+                for (int j = 0; j < w.KernelW; j++, col += channels)
+                {
+                    int iw = left + j * w.DilationW;
+                    if ((uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW)
+                        CopyKernels.Copy(x + ((nint)ih * w.InW + iw) * channels, col, channels);
+                    else
+                        new Span<float>(col, channels).Clear();
                 }
             }
+        }
     }
 }

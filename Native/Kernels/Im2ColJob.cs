@@ -25,5 +25,6 @@ public sealed unsafe class Im2ColJob : IParallelTask, IRowTask
 
     void IParallelTask.Execute(int index) => _schedule.Run(index, this);
 
-    void IRowTask.RunRows(int plane, int row0, int row1) => Im2Col.RunChannelsLast(_x, _channels, _window, _col, row0, row1);
+    void IRowTask.RunRows(int plane, int row0, int row1) =>
+        Im2Col.RunChannelsLast(_x, _channels, _window, _col + (nint)row0 * _window.OutW * _window.KernelH * _window.KernelW * _channels, row0 * _window.OutW, row1 * _window.OutW);
 }

@@ -75,7 +75,8 @@ public sealed class ConvLayer : Layer
         return y;
     }
 
-    internal Window2D Window(int[] x) => Window(x[0], x[1], x[2], x[3]);
+    /// <summary>The window from the input shape x (the output shape y follows from it).</summary>
+    internal Window2D Window(int[] x, int[] y) => Window(x[0], x[1], x[2], x[3]);
 
     /// <summary>The window over an input of these dimensions (the output's height and width follow from them).</summary>
     internal Window2D Window(int batch, int channels, int inH, int inW)
@@ -165,17 +166,24 @@ public sealed class ConvLayer : Layer
         int[] x = frame.Shape(X), y = frame.Shape(Output);
         if (IsDepthwise(x, y[1])) return 0;
         int k = x[1] / Groups * KernelH * KernelW, p = y[2] * y[3];
-        if (ChannelsLast && Algorithm == ConvAlgorithm.Winograd) return WinogradJob.WorkspaceLength(Window(x), y[1]);
-        if (ChannelsLast) return IsPointwise ? 0 : (long)k * p;
+        if (ChannelsLast && Algorithm == ConvAlgorithm.Winograd) return WinogradJob.WorkspaceLength(Window(x, y), y[1]);
+        if (ChannelsLast) return IsPointwise ? 0 : UnfoldScratch(frame, x, y) is > 0 and var scratch ? scratch : (long)k * p;
         var tactic = ChosenTactic(x, frame.Shape(W));
         return (IsPointwise ? 0 : (long)k * p) + GemmJob.MatMulWorkspaceLength(k, p, tactic, frame.Pool.ThreadCount);
     }
+
+    /// <summary>
+    /// Scratch for a channels-last im2col GEMM that unfolds its rows block by block on the GEMM's threads (the first
+    /// layers: few channels, many pixels), or 0 where the whole im2col matrix is unfolded first.
+    /// </summary>
+    private long UnfoldScratch(ExecutionFrame frame, int[] x, int[] y) =>
+        GemmJob.UnfoldScratchLength(Window(x, y) with { Batch = 1 }, ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount);
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
         var s = (ConvState)state!;
         int[] x = frame.Shape(X), y = frame.Shape(Output);
-        var window = Window(x);
+        var window = Window(x, y);
         float* px = frame.Pointer(X), py = frame.Pointer(Output), pw = frame.Pointer(W);
         float* bias = Bias.IsNone ? null : frame.Pointer(Bias), residual = Residual.IsNone ? null : frame.Pointer(Residual);
         if (ChannelsLast)
@@ -230,8 +238,15 @@ public sealed class ConvLayer : Layer
             return;
         }
         long inImage = (long)x[1] * x[2] * x[3], outImage = (long)y[1] * p;
+        bool unfoldPerBlock = UnfoldScratch(frame, x, y) > 0;
         for (int n = 0; n < x[0]; n++)
         {
+            if (unfoldPerBlock)
+            {
+                s.Gemm.RunUnfolded(tactic, px + n * inImage, window, pw, y[1], bias, Activation, py + (long)n * p * ldy, ldy,
+                    residual == null ? null : residual + n * outImage, frame.Workspace, frame.Pool);
+                continue;
+            }
             s.Unfold.RunChannelsLast(px + n * inImage, x[1], window, frame.Workspace, frame.Pool);
             s.Gemm.Run(tactic, frame.Workspace, p, k, false, pw, y[1], bias, Activation, py + (long)n * p * ldy, frame.Pool,
                 residual == null ? null : residual + n * outImage, ldy);

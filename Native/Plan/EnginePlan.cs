@@ -26,6 +26,11 @@ public sealed class EnginePlan
     /// <summary>Operations on weights alone that derive computed model weights, in order; re-run at every refit.</summary>
     public FoldedOp[] FoldedOps { get; init; } = [];
 
+    private Dictionary<string, ModelWeightInfo>? _modelWeightsByName;
+
+    /// <summary>The model weights by name, made once: every refit looks each supplied name up.</summary>
+    public IReadOnlyDictionary<string, ModelWeightInfo> ModelWeightsByName => _modelWeightsByName ??= ModelWeights.ToDictionary(m => m.Name, StringComparer.Ordinal);
+
     public string InputName(int i) => Tensors[Inputs[i]].Name;
     public string OutputName(int i) => Tensors[Outputs[i]].Name;
 

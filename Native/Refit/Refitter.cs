@@ -33,7 +33,7 @@ public sealed class Refitter(Engine engine)
     private RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, IReadOnlyDictionary<string, int>? scanned)
     {
         var current = engine.LiveState;
-        var known = _plan.ModelWeights.ToDictionary(m => m.Name, StringComparer.Ordinal);
+        var known = _plan.ModelWeightsByName;
         var mismatched = new List<WeightMismatch>();
         var changed = new List<string>();
         foreach (var (name, value) in weights)
@@ -77,7 +77,7 @@ public sealed class Refitter(Engine engine)
     /// A partner left out: one whose value the engine keeps is taken from there; otherwise a parameter must be
     /// supplied, and a computed weight needs what it is computed from.
     /// </summary>
-    private void RequirePartner(string partner, IReadOnlyDictionary<string, WeightValue> weights, Dictionary<string, ModelWeightInfo> known, List<string> missing,
+    private void RequirePartner(string partner, IReadOnlyDictionary<string, WeightValue> weights, IReadOnlyDictionary<string, ModelWeightInfo> known, List<string> missing,
                                 IReadOnlyDictionary<string, float[]> kept)
     {
         if (weights.ContainsKey(partner) || missing.Contains(partner) || kept.ContainsKey(partner)) return;
@@ -259,7 +259,8 @@ public sealed class Refitter(Engine engine)
             }
             var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, nonFinite);
             verify?.Invoke(new Engine(_plan, next));
-            engine.Swap(next);
+            // The engine owns what this refit made or adopted (what the current state holds it owns already, or never will).
+            engine.Swap(next, recomputed.Select(i => buffers[i]).Concat(adopted.OfType<float[]>()));
             // The model values replaced go back to the pool unless a reader still holds the old state (it may compare
             // them): one that comes after the swap finds the new state. The pool takes only what this engine owns.
             if (current.Weights is { IsHeld: false }) WeightPool.Return(engine, Replaced(current.ModelValues, values, changed));

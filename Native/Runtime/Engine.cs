@@ -68,11 +68,15 @@ public sealed class Engine : IDisposable
 
     internal WeightSet? CurrentWeights => CurrentState.Weights;
 
-    /// <summary>Makes <paramref name="state"/> current and this engine the owner of its pooled buffers no one owns yet; called under the refit lock.</summary>
-    internal void Swap(State state)
+    /// <summary>
+    /// Makes <paramref name="state"/> current and this engine the owner of the pooled buffers among
+    /// <paramref name="fresh"/> (what the state holds that the current one does not) no one owns yet; called under the
+    /// refit lock.
+    /// </summary>
+    internal void Swap(State state, IEnumerable<float[]> fresh)
     {
         if (ReferenceEquals(CurrentState, Disposed)) throw new EngineDisposedException(Plan.Name);
-        WeightPool.Claim(this, Arrays(state));
+        WeightPool.Claim(this, fresh);
         Volatile.Write(ref _state, state);
     }
 

@@ -84,6 +84,12 @@ Describe 'Update-TrtEngineWeights with bad input' {
         $engine.RefitCount | Should -Be 0
     }
 
+    It 'reports a NaN weight under -WhatIf as RefitRefused too (there no refit follows to find it)' {
+        $w = [float[]]::new(32 * 64); $w[5] = [float]::NaN
+        Assert-Refused { Update-TrtEngineWeights -Engine $engine -Weights @{ '0.weight' = $w } -Partial -WhatIf -ErrorAction Stop } 'RefitRefused' 'InvalidData'
+        $engine.RefitCount | Should -Be 0
+    }
+
     It 'refuses a checkpoint file that does not exist, given by -<_>' -ForEach 'Path', 'LiteralPath' {
         $arguments = @{ $_ = Join-Path $TestDrive 'missing.safetensors' }
         Assert-Refused { Update-TrtEngineWeights -Engine $engine @arguments -ErrorAction Stop } 'WeightsNotFound' 'ObjectNotFound'

@@ -51,6 +51,28 @@ public sealed class ChannelsLastTests
     }
 
     [Theory]
+    [InlineData(1, "avx512_mr12_nr32")]
+    [InlineData(2, "avx512_mr12_nr16")]
+    [InlineData(2, "packed_mr4_nr24_kc256")]   // K = 294 crosses a K block
+    [InlineData(3, "packed_mr6_nr16")]
+    public void A_first_layer_unfolds_its_im2col_block_by_block_on_the_gemm_threads(int threads, string tactic)
+    {
+        // Two 7×7 stride-2 convolutions of a 6-channel image (40×40 outputs, 17 row blocks of 96 pixels), batch 2; the
+        // second adds the first as its residual, then Relu.
+        var c = new OperatorCase().Input("x", 2, 6, 80, 79).Weight("w1", 20, 6, 7, 7).Weight("b1", 20).Weight("w2", 20, 6, 7, 7).Weight("b2", 20);
+        (string, object)[] attributes = [("strides", new long[] { 2, 2 }), ("pads", new long[] { 3, 3, 3, 3 })];
+        c.Model.AddNode("Conv", ["x", "w1", "b1"], ["h1"], attributes);
+        c.Model.AddNode("Conv", ["x", "w2", "b2"], ["h2"], attributes);
+        c.Model.AddNode("Add", ["h2", "h1"], ["s"]);
+        c.Model.AddNode("Relu", ["s"], ["r"]);
+        var window = new Window2D(1, 6, 80, 79, 40, 40, 7, 7, 2, 2, 3, 3, 1, 1, 3, 3);
+        Assert.True(GemmJob.UnfoldScratchLength(window, GemmKernels.Tactics.First(t => t.Name == tactic), threads) > 0, "the GEMM would not unfold");
+        LeaveRegion(c, "r", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, ForceTactic = tactic, OptimizationLevel = 0 });
+        AssertChannelsLast(c.Plan!);
+        Assert.Contains(c.Plan!.Layers.OfType<ConvLayer>(), conv => !conv.Residual.IsNone);
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(24)]
     public void Depthwise_and_pointwise_with_residual_and_clip(int groups)

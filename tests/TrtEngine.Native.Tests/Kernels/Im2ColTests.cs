@@ -53,12 +53,12 @@ public sealed unsafe class Im2ColTests
             var x = Reference.Random(WindowCases.InputLength(w), ++variant);
             var col = Reference.Random(rows * rowLength + 1, variant + 1);
             float guard = col[rows * rowLength];
-            // Two calls, as two workers would split the output rows.
-            int split = w.OutH / 2;
+            // Two calls, as two workers would split the output pixels (mid-row when the rows are odd).
+            int split = rows / 2;
             fixed (float* px = x, pc = col)
             {
                 Im2Col.RunChannelsLast(px, c, w, pc, 0, split);
-                Im2Col.RunChannelsLast(px, c, w, pc, split, w.OutH);
+                Im2Col.RunChannelsLast(px, c, w, pc + (nint)split * rowLength, split, rows);
             }
 
             for (int oh = 0; oh < w.OutH; oh++)

@@ -9,6 +9,7 @@ public sealed unsafe class ReformatJobTests
     [InlineData(1, 3, 224 * 224)] // a network's input: few channels, many tiles shared out
     [InlineData(3, 17, 65)]       // a partial last tile
     [InlineData(2, 64, 7)]        // less than one tile per image
+    [InlineData(2, 3, 13 * 11)]   // three planes, interleaved eight pixels at a time, with a partial group and tile
     public void Round_trip_moves_every_value_to_its_place(int batch, int channels, int pixels)
     {
         var nchw = Reference.Random(batch * channels * pixels, seed: 7);
