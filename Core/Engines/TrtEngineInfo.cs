@@ -43,7 +43,12 @@ public sealed class TrtEngineInfo
                 Name = layer.Name,
                 Type = Describe(layer, plan),
                 Origins = layer.Origins,
-                Algorithm = (layer as ConvLayer)?.AlgorithmName,
+                Algorithm = layer switch
+                {
+                    ConvLayer conv => conv.AlgorithmName,
+                    FusedInvertedResidualLayer => FusedInvertedResidualLayer.AlgorithmName,
+                    _ => null,
+                },
                 Tactic = layer.Tactic,
                 TacticMicroseconds = layer.TacticMicroseconds,
                 Inputs = layer.Inputs.Where(v => !v.IsNone).Select(Operand).ToArray(),
@@ -63,6 +68,9 @@ public sealed class TrtEngineInfo
         var (type, activation) = layer switch
         {
             ConvLayer conv => ($"Conv ({conv.AlgorithmName}){(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
+            FusedInvertedResidualLayer fused => ($"Fused inverted residual ({fused.Expand.AlgorithmName} → {fused.Depthwise.AlgorithmName} " +
+                $"{fused.Depthwise.KernelH}x{fused.Depthwise.KernelW}/{fused.Depthwise.Strides[0]} → {fused.Project.AlgorithmName}){(fused.Residual.IsNone ? "" : " + residual")}",
+                fused.Project.Activation),
             GemmLayer gemm => ($"Gemm{(gemm.Bias.IsNone ? "" : " + bias")}", gemm.Activation),
             ConcatLayer { InPlaceCount: > 0 } concat => ($"Concat ({concat.InPlaceCount} of {concat.Inputs.Length} inputs written in place)", Activation.Identity),
             ActivationLayer act => (act.Activation.Kind.ToString(), Activation.Identity),

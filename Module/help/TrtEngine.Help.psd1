@@ -419,7 +419,7 @@ Unlock-TrtCache -Key $engine.CacheKey -WhatIf
         Description = @'
 Get-TrtEngineInfo inspects an engine, as TensorRT's engine inspector does. It writes one TrtEngineInfo object with the engine's inputs and outputs, the instruction set and thread count its tactics were timed for, and:
 
-- Layers: each layer after fusion, with its type (including the convolution algorithm and any fused activation or residual), a convolution's algorithm alone (Algorithm: im2col or 1x1 GEMM, depthwise, or Winograd F(4x4,3x3), which the builder times against each other at the opt shape), the model nodes it was built from (Origins), the GEMM tactic the builder chose and the measured time of the chosen algorithm and tactic, and its output shape.
+- Layers: each layer after fusion, with its type (including the convolution algorithm and any fused activation or residual), a convolution's algorithm alone (Algorithm: im2col or 1x1 GEMM, depthwise, or Winograd F(4x4,3x3), which the builder times against each other at the opt shape; "fused inverted residual" for a 1x1 -> depthwise -> 1x1 chain run as one layer band by band, which the builder times against the three layers), the model nodes it was built from (Origins), the GEMM tactic the builder chose and the measured time of the chosen algorithm and tactic, and its output shape.
 - Weights: each engine weight with its shape, size and the recipe that derives it from the model's weights (identity, a BatchNormalization fold, packing for a GEMM tactic). A refit re-runs these recipes.
 - ModelWeights: the names a refit takes; folded constants (baked into a fused kernel) are marked.
 '@

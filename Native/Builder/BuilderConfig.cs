@@ -32,4 +32,10 @@ public sealed record BuilderConfig
     /// <see cref="ForceTactic"/> is set; for tests of one algorithm.
     /// </summary>
     public ConvAlgorithm? ForceConvAlgorithm { get; init; }
+
+    /// <summary>
+    /// Whether inverted-residual chains (1×1 → depthwise → 1×1) run as one fused layer: null times both ways and keeps
+    /// the faster (the rule at level 0); true or false fuses every chain or none, for tests and comparisons.
+    /// </summary>
+    public bool? FuseInvertedResiduals { get; init; }
 }

@@ -45,10 +45,13 @@ public static class EngineBuilder
         var pool = hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : new WorkerPool(hardware.Threads);
         try
         {
-            SelectTactics(network, layers, optShapes, new TacticSelector(config, pool, hardware), progress, log, cancel);
+            var selector = new TacticSelector(config, pool, hardware);
+            SelectTactics(network, layers, optShapes, selector, progress, log, cancel);
 
             progress?.Report(new BuildProgress("Packing weights", 0, 1, network.Name));
             var (weights, modelWeights, foldedOps) = PlanWeights(network, layers, folded);
+            if (config.ChannelsLast)
+                layers = InvertedResidualFusion.Run(layers, outputs, fused => ChooseFusion(fused, weights, optShapes, selector, log, cancel));
             var (tensors, inputs, outputIds) = CompactTensors(network, tensorList, layers);
             var plan = new EnginePlan
             {
@@ -165,6 +168,19 @@ public static class EngineBuilder
             conv.TacticId = tactic.Id;
             return (tactic, us, timed, $"conv {Shapes.Format(x)} → {Shapes.Format(y)}, {conv.AlgorithmName}");
         }
+    }
+
+    /// <summary>Times (or rules) whether a chain runs fused, and records the choice on the fused layer.</summary>
+    private static bool ChooseFusion(FusedInvertedResidualLayer fused, EngineWeight[] weights, int[][] optShapes, TacticSelector selector,
+        Action<string>? log, CancellationToken cancel)
+    {
+        cancel.ThrowIfCancellationRequested();
+        int[][] shapes = fused.Inputs.Select(v => v.IsNone ? [] : v.IsWeight ? weights[v.Index].Shape : optShapes[v.Index]).ToArray();
+        var (fuse, us, timed) = selector.Choose(fused, shapes, cancel);
+        fused.Tactic = $"{FusedInvertedResidualLayer.AlgorithmName} (expand {fused.Expand.Tactic}, project {fused.Project.Tactic})";
+        fused.TacticMicroseconds = us;
+        log?.Invoke($"Inverted residual '{fused.Name}' ({fused.Origins.Length} network layers): {(fuse ? "fused" : "separate")}{(us > 0 ? $", {us:F1} µs" : "")}{(timed ? "" : us > 0 ? " (timing cache)" : " (rule)")}.");
+        return fuse;
     }
 
     /// <summary>Replaces model-weight operands by engine weights with recipes; identical recipes share one engine weight.</summary>

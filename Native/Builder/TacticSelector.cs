@@ -111,6 +111,81 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         return (choice.Choice.Algorithm, choice.Choice.Tactic, choice.Microseconds, choice.Timed);
     }
 
+    /// <summary>
+    /// Whether an inverted-residual chain runs faster as one fused layer than as its three convolutions (with the tactics
+    /// they were tuned to): both run on random data at the opt shapes and the faster is kept. Untimed (level 0, a forced
+    /// tactic) the layer's rule decides; <see cref="BuilderConfig.FuseInvertedResiduals"/> decides for tests.
+    /// </summary>
+    /// <param name="inputShapes">The shape of each of the fused layer's inputs at the opt shapes (empty where it has none).</param>
+    public (bool Fuse, double Microseconds, bool Timed) Choose(FusedInvertedResidualLayer fused, int[][] inputShapes, CancellationToken cancel)
+    {
+        if (config.FuseInvertedResiduals is { } forced) return (forced, 0, false);
+        int[] x = inputShapes[0];
+        int[][] weightShapes = inputShapes[1..7];
+        int[] expanded = fused.Expand.InferShape([x, weightShapes[0], weightShapes[1], []]);
+        int[] depthwise = fused.Depthwise.InferShape([expanded, weightShapes[2], weightShapes[3], []]);
+        int[] y = fused.Project.InferShape([depthwise, weightShapes[4], weightShapes[5], inputShapes[7]]);
+        if (config.ForceTactic is not null || config.OptimizationLevel == 0) return (FusedInvertedResidualLayer.FusesByRule(expanded, hardware.Threads), 0, false);
+        ConvLayer e = fused.Expand, d = fused.Depthwise, p = fused.Project;
+        string signature = string.Create(CultureInfo.InvariantCulture,
+            $"inverted residual x={string.Join('x', x)} hidden={expanded[1]} out={y[1]} k={d.KernelH}x{d.KernelW} s={d.Strides[0]}x{d.Strides[1]} d={d.Dilations[0]}x{d.Dilations[1]} p={string.Join(',', d.Pads)} {d.AutoPad} res={!fused.Residual.IsNone} act={e.Activation.Kind},{d.Activation.Kind},{p.Activation.Kind} tactics={GemmKernels.Tactics[e.TacticId].Name},{GemmKernels.Tactics[p.TacticId].Name}");
+        var random = new Random(12345);
+        // Tensors: x, expanded, depthwise output, y, residual; weights: each convolution's packed weight and bias.
+        int[][] tensorShapes = [x, expanded, depthwise, y, y];
+        long[] weightLengths =
+        [
+            GemmKernels.PackedLength(x[1], expanded[1], GemmKernels.Tactics[e.TacticId]), expanded[1],
+            Shapes.ElementCount(weightShapes[2]), expanded[1],
+            GemmKernels.PackedLength(expanded[1], y[1], GemmKernels.Tactics[p.TacticId]), y[1],
+        ];
+        float[][] tensors = tensorShapes.Select(t => RandomPinned(random, Shapes.ElementCount(t))).ToArray();
+        float[][] weights = weightLengths.Select(n => RandomPinned(random, n)).ToArray();
+        var frame = new ExecutionFrame(pool, tensors.Length, weights.Length);
+        for (int t = 0; t < tensors.Length; t++)
+        {
+            frame.TensorShapes[t] = tensorShapes[t];
+            frame.TensorPointers[t] = ExecutionFrame.AddressOf(tensors[t]);
+        }
+        for (int w = 0; w < weights.Length; w++)
+        {
+            frame.WeightShapes[w] = weightShapes[w];
+            frame.WeightPointers[w] = ExecutionFrame.AddressOf(weights[w]);
+        }
+
+        // The same layers reading the frame's slots, with none where the originals have none.
+        ValueRef Slot(ValueRef original, ValueRef slot) => original.IsNone ? ValueRef.None : slot;
+        Layer Probe(Layer layer, ValueRef[] inputs, int output)
+        {
+            var probe = layer.Clone();
+            probe.Inputs = inputs.Select((v, i) => Slot(layer.Inputs[i], v)).ToArray();
+            probe.Output = output;
+            return probe;
+        }
+        ValueRef T(int i) => ValueRef.Tensor(i);
+        ValueRef W(int i) => ValueRef.Weight(i);
+        Layer[] separate =
+        [
+            Probe(e, [T(0), W(0), W(1), ValueRef.None], 1),
+            Probe(d, [T(1), W(2), W(3), ValueRef.None], 2),
+            Probe(p, [T(2), W(4), W(5), T(4)], 3),
+        ];
+        Layer[] together = [Probe(fused, [T(0), W(0), W(1), W(2), W(3), W(4), W(5), T(4)], 3)];
+        var states = separate.Concat(together).ToDictionary(l => l, l => l.CreateState(frame));
+        long workspaceLength = states.Keys.Max(l => l.WorkspaceLength(frame));
+        float[] workspace = GC.AllocateUninitializedArray<float>(checked((int)Math.Max(1, workspaceLength)), pinned: true);
+        Action Prepare(bool fuse) => () =>
+        {
+            frame.Workspace = ExecutionFrame.AddressOf(workspace);
+            foreach (var layer in fuse ? together : separate) layer.Execute(frame, states[layer]);
+        };
+        var choice = Choose(signature, [false, true], fuse => fuse ? "fused" : "separate", Prepare, cancel);
+        // The frame holds only raw pointers: the arrays must outlive the timing.
+        GC.KeepAlive(tensors);
+        GC.KeepAlive(weights);
+        GC.KeepAlive(workspace);
+        return (choice.Choice, choice.Microseconds, choice.Timed);
+    }
+
     private static GemmTactic[] SupportedTactics => GemmKernels.Tactics.Where(t => t.IsSupported).ToArray();
 
     /// <summary>The tactic <see cref="BuilderConfig.ForceTactic"/> names, or null.</summary>

@@ -30,28 +30,54 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
     public void Run(WindowOp op, float* x, float* weights, float* bias, float* residual, in Activation activation,
         bool countIncludePad, float* y, in Window2D w, WorkerPool pool)
     {
-        _op = op;
+        Set(op, weights, bias, activation, countIncludePad, w);
         _x = x;
-        _weights = weights;
-        _bias = bias;
         _residual = residual;
-        _activation = activation;
-        _countIncludePad = countIncludePad;
         _y = y;
-        _window = w;
         _schedule.Plan(w.Batch, w.OutH, (long)w.Batch * w.OutH * w.OutW * w.Channels, pool.ThreadCount);
         pool.For(_schedule.Chunks, this);
     }
 
+    /// <summary>
+    /// Sets up a depthwise convolution (as <see cref="Run"/> does, without residual) for <see cref="RunDepthwiseRows"/>,
+    /// which several threads may then call at once: it only reads what this sets.
+    /// </summary>
+    public void PrepareDepthwise(float* weights, float* bias, in Activation activation, in Window2D w) =>
+        Set(WindowOp.Depthwise, weights, bias, activation, false, w);
+
+    /// <summary>
+    /// Output rows [row0, row1) of one image, on the calling thread. <paramref name="x"/> and <paramref name="y"/> address
+    /// the image's input and output row 0; only the input rows those output rows read, and the output rows, need exist
+    /// (a caller may hold a band of rows and pass a base pointer outside it).
+    /// </summary>
+    public void RunDepthwiseRows(float* x, float* y, int row0, int row1) => Rows(x, y, null, row0, row1);
+
+    private void Set(WindowOp op, float* weights, float* bias, in Activation activation, bool countIncludePad, in Window2D w)
+    {
+        _op = op;
+        _weights = weights;
+        _bias = bias;
+        _activation = activation;
+        _countIncludePad = countIncludePad;
+        _window = w;
+    }
+
     void IParallelTask.Execute(int index) => _schedule.Run(index, this);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void IRowTask.RunRows(int image, int row0, int row1)
+    {
+        var w = _window;
+        nint outImage = (nint)w.OutH * w.OutW * w.Channels;
+        Rows(_x + (nint)image * w.InH * w.InW * w.Channels, _y + image * outImage, _residual == null ? null : _residual + image * outImage, row0, row1);
+    }
+
+    /// <summary>Output rows [row0, row1) of the image whose input, output and residual start at x, y and residual.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Rows(float* x, float* y, float* residualImage, int row0, int row1)
     {
         var w = _window;
         int channels = w.Channels;
         nint rowFloats = (nint)w.OutW * channels;
-        float* x = _x + (nint)image * w.InH * w.InW * channels;
         // Relu and Clip are applied by the blocks while in registers; other activations once per row.
         bool clampInBlock = _op == WindowOp.Depthwise && VectorMath.IsSupported && _activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
         for (int oh = row0; oh < row1; oh++)
@@ -61,8 +87,8 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
             int i0 = first >= 0 ? 0 : Math.Min(w.KernelH, (-first + w.DilationH - 1) / w.DilationH);
             int i1 = Math.Max(i0, Math.Min(w.KernelH, (w.InH - first + w.DilationH - 1) / w.DilationH));
             int countedRows = _countIncludePad ? PoolJob.PaddedCount(first, w.KernelH, w.DilationH, w.InH + w.PadBottom) : i1 - i0;
-            float* yRow = _y + ((nint)image * w.OutH + oh) * rowFloats;
-            float* residual = _residual == null ? null : _residual + ((nint)image * w.OutH + oh) * rowFloats;
+            float* yRow = y + oh * rowFloats;
+            float* residual = residualImage == null ? null : residualImage + oh * rowFloats;
             if (_op == WindowOp.Depthwise && VectorMath.IsSupported)
             {
                 // Blocks of Pixels outputs; those at the row's ends (padding, or fewer pixels left) check each column.

@@ -56,6 +56,24 @@ public sealed unsafe class GemmJob : IParallelTask
         RunPacked(tactic, a, m, k, false, packedB, n, null, default, y, n, pool, null, batches);
 
     /// <summary>
+    /// As <see cref="Run"/>, all of it on the calling thread: for a caller that shares out work of its own (the bands of
+    /// a fused block), with one instance per thread. Rows of y are <paramref name="ldy"/> floats apart.
+    /// </summary>
+    public void RunOnThisThread(GemmTactic tactic, float* a, int m, int k, float* packedB, int n, float* bias,
+        in Activation activation, float* y, int ldy, float* residual)
+    {
+        SetPacked(tactic, a, m, k, false, packedB, n, bias, activation, y, ldy, residual, 1);
+        if (m == 0 || n == 0)
+            return;
+        _rowBlocks = (m + tactic.Mc - 1) / tactic.Mc;
+        _panelGroups = 1;
+        _panelsPerGroup = GemmKernels.PanelCount(n, tactic);
+        // B is packed, so no unit needs a scratch slot for edge panels.
+        for (int unit = 0; unit < _rowBlocks; unit++)
+            RunUnit(unit, null);
+    }
+
+    /// <summary>
     /// Floats of scratch <see cref="RunUnfolded"/> needs for this window, tactic and thread count, or 0 where unfolding
     /// per row block does not pay: too few row blocks to share out without splitting the panels (each split would
     /// unfold its rows again), or rows too long for a block of them to stay in L2.
@@ -91,6 +109,13 @@ public sealed unsafe class GemmJob : IParallelTask
     private void RunPacked(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
         in Activation activation, float* y, int ldy, WorkerPool pool, float* residual, int batches)
     {
+        SetPacked(tactic, a, m, k, transA, packedB, n, bias, activation, y, ldy, residual, batches);
+        Dispatch(pool);
+    }
+
+    private void SetPacked(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
+        in Activation activation, float* y, int ldy, float* residual, int batches)
+    {
         _tactic = tactic;
         _a = a;
         _aRowStride = transA ? 1 : k;
@@ -112,7 +137,6 @@ public sealed unsafe class GemmJob : IParallelTask
         _batchDims[0] = batches;
         _aBatchStrides[0] = (nint)m * k;
         _bBatchStrides[0] = GemmKernels.PackedLength(k, n, tactic);
-        Dispatch(pool);
     }
 
     /// <summary>

@@ -75,11 +75,15 @@ public sealed class ConvLayer : Layer
         return y;
     }
 
-    internal Window2D Window(int[] x, int[] y)
+    /// <summary>The window from the input shape x (the output shape y follows from it).</summary>
+    internal Window2D Window(int[] x, int[] y) => Window(x[0], x[1], x[2], x[3]);
+
+    /// <summary>The window over an input of these dimensions (the output's height and width follow from them).</summary>
+    internal Window2D Window(int batch, int channels, int inH, int inW)
     {
-        var (_, top, bottom) = WindowShape.Compute(x[2], KernelH, Strides[0], Dilations[0], Pads[0], Pads[2], AutoPad, false, Name);
-        var (_, left, right) = WindowShape.Compute(x[3], KernelW, Strides[1], Dilations[1], Pads[1], Pads[3], AutoPad, false, Name);
-        return new(x[0], x[1], x[2], x[3], y[2], y[3], KernelH, KernelW, Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right);
+        var (outH, top, bottom) = WindowShape.Compute(inH, KernelH, Strides[0], Dilations[0], Pads[0], Pads[2], AutoPad, false, Name);
+        var (outW, left, right) = WindowShape.Compute(inW, KernelW, Strides[1], Dilations[1], Pads[1], Pads[3], AutoPad, false, Name);
+        return new(batch, channels, inH, inW, outH, outW, KernelH, KernelW, Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right);
     }
 
     /// <summary>The algorithm as users see it, with the layout: "nhwc winograd f(4x4,3x3)", "depthwise", ….</summary>

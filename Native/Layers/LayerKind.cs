@@ -21,4 +21,5 @@ public enum LayerKind : byte
     ConvTranspose = 16,
     Reformat = 17,
     ChannelShuffle = 18,
+    FusedInvertedResidual = 19,
 }

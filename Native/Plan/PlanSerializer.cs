@@ -228,6 +228,7 @@ internal static class PlanSerializer
             LayerKind.MatMul or LayerKind.Elementwise => 2,
             LayerKind.Conv => 4,
             LayerKind.BatchNorm => 5,
+            LayerKind.FusedInvertedResidual => 8,
             LayerKind.Concat or LayerKind.ChannelShuffle => Math.Max(1, inputs.Length),
             _ => 1,
         };
@@ -252,6 +253,7 @@ internal static class PlanSerializer
             LayerKind.ConvTranspose => ConvTransposeLayer.Read(name, inputs, r),
             LayerKind.Reformat => ReformatLayer.Read(name, inputs, r),
             LayerKind.ChannelShuffle => ChannelShuffleLayer.Read(name, inputs, r),
+            LayerKind.FusedInvertedResidual => FusedInvertedResidualLayer.Read(name, inputs, r),
             _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
         };
         layer.Origins = origins;

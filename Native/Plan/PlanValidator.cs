@@ -38,7 +38,8 @@ internal static class PlanValidator
             for (int i = 0; i < layer.Inputs.Length; i++)
             {
                 var v = layer.Inputs[i];
-                if (v.IsNone) Check(((layer.Kind is LayerKind.Gemm or LayerKind.ConvTranspose) && i == 2) || (layer.Kind == LayerKind.Conv && i >= 2), $"layer '{layer.Name}' lacks input {i}");
+                if (v.IsNone) Check(((layer.Kind is LayerKind.Gemm or LayerKind.ConvTranspose) && i == 2) || (layer.Kind == LayerKind.Conv && i >= 2) ||
+                                    (layer.Kind == LayerKind.FusedInvertedResidual && (i % 2 == 0 || i == 7) && i > 0), $"layer '{layer.Name}' lacks input {i}");
                 else if (v.IsWeight) Check(v.Index < plan.Weights.Length, $"layer '{layer.Name}' reads weight {v.Index}, which does not exist");
                 else Check(v.Index < tensors && defined[v.Index], $"layer '{layer.Name}' reads tensor {v.Index} before it is computed");
             }
@@ -47,6 +48,7 @@ internal static class PlanValidator
             producers[layer.Output] = layer;
             if (layer is GemmLayer gemm) ValidateGemm(plan, gemm);
             if (layer is ConvLayer conv) ValidateConv(plan, conv);
+            if (layer is FusedInvertedResidualLayer fused) ValidateInvertedResidual(plan, fused);
             if (layer is ConcatLayer concat) ValidateConcat(plan, concat, producers, readers);
             if (layer is ChannelShuffleLayer shuffle) Check(shuffle.Inputs.All(v => !v.IsWeight), $"ChannelShuffle layer '{shuffle.Name}' reads a weight");
         }
@@ -142,6 +144,22 @@ internal static class PlanValidator
                                          producers.GetValueOrDefault(v.Index) is ConvLayer { CanWriteStridedOutput: true }),
                   $"Concat layer '{concat.Name}' takes input {i} in place, which needs a channels-last convolution of one group writing it for this concat alone");
         }
+    }
+
+    /// <summary>
+    /// Each convolution is valid on its own, and together they are what the fused kernel computes: channels-last 1×1
+    /// GEMMs around a depthwise convolution of the expanded channels, the residual (if any) on the projection only.
+    /// </summary>
+    private static void ValidateInvertedResidual(EnginePlan plan, FusedInvertedResidualLayer fused)
+    {
+        var convolutions = fused.BoundConvolutions();
+        foreach (var conv in convolutions) ValidateConv(plan, conv);
+        var (expand, depthwise, project) = (convolutions[0], convolutions[1], convolutions[2]);
+        int[] expanded = plan.Weights[expand.W.Index].Shape, projected = plan.Weights[project.W.Index].Shape;
+        Check(convolutions.All(c => c.ChannelsLast) && expand.Algorithm == ConvAlgorithm.PointwiseGemm && project.Algorithm == ConvAlgorithm.PointwiseGemm &&
+              depthwise.Algorithm == ConvAlgorithm.Depthwise && expand.Residual.IsNone && depthwise.Residual.IsNone &&
+              depthwise.Groups == expanded[0] && projected[1] == expanded[0],
+              $"fused layer '{fused.Name}' is not a channels-last 1×1 → depthwise → 1×1 chain over one expanded channel count");
     }
 
     private static void ValidateConv(EnginePlan plan, ConvLayer conv)

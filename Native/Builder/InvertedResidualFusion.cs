@@ -1,0 +1,44 @@
+using TrtEngine.Native.Layers;
+
+namespace TrtEngine.Native.Builder;
+
+/// <summary>
+/// Finds inverted-residual chains after tactics are chosen and weights planned: a channels-last 1×1 GEMM convolution
+/// whose output only a channels-last depthwise convolution reads, whose output only another 1×1 GEMM convolution reads
+/// (neither intermediate a network output), and replaces each by one <see cref="FusedInvertedResidualLayer"/> where
+/// <paramref name="keep"/> says the fused layer should run. The intermediate tensors then disappear from the plan. A
+/// chain whose output a concat takes in place is left alone (the fused kernel writes dense outputs).
+/// </summary>
+internal static class InvertedResidualFusion
+{
+    public static List<Layer> Run(List<Layer> layers, IReadOnlyCollection<int> outputs, Func<FusedInvertedResidualLayer, bool> keep)
+    {
+        var consumers = LayerConsumers.Of(layers);
+        var producers = layers.ToDictionary(l => l.Output);
+        var inPlace = layers.OfType<ConcatLayer>().SelectMany(c => c.Inputs.Where((_, i) => c.InPlace[i])).Select(v => v.Index).ToHashSet();
+        var replaced = new Dictionary<Layer, Layer?>();
+        foreach (var project in layers.OfType<ConvLayer>())
+        {
+            if (!IsPointwiseGemm(project) || inPlace.Contains(project.Output)
+                || ProducerReadOnce(project.X) is not { ChannelsLast: true, Algorithm: ConvAlgorithm.Depthwise, Residual.IsNone: true } depthwise
+                || ProducerReadOnce(depthwise.X) is not { Residual.IsNone: true } expand || !IsPointwiseGemm(expand))
+                continue;
+            var fused = new FusedInvertedResidualLayer(expand.Name, expand, depthwise, project)
+            {
+                Output = project.Output,
+                Origins = [.. expand.Origins, .. depthwise.Origins, .. project.Origins],
+            };
+            if (!keep(fused)) continue;
+            replaced[expand] = replaced[depthwise] = null;
+            replaced[project] = fused;
+        }
+        return layers.Select(l => replaced.TryGetValue(l, out var r) ? r : l).OfType<Layer>().ToList();
+
+        // The convolution that computes a tensor read by one layer only and not a network output.
+        ConvLayer? ProducerReadOnce(ValueRef v) =>
+            !v.IsWeight && !outputs.Contains(v.Index) && consumers.TryGetValue(v.Index, out var readers) && readers.Count == 1
+                ? producers.GetValueOrDefault(v.Index) as ConvLayer : null;
+    }
+
+    private static bool IsPointwiseGemm(ConvLayer conv) => conv.ChannelsLast && conv.Algorithm == ConvAlgorithm.PointwiseGemm;
+}
