@@ -8,6 +8,15 @@ internal static class RecipeEvaluation
     /// <summary>A weight of at least twice this many floats is packed in parts (of its panels) that threads share.</summary>
     private const long PartFloats = 1 << 17;
 
+    /// <summary>The panel ranges a weight's recipe is evaluated in: parts of about <see cref="PartFloats"/> or more.</summary>
+    internal static (int First, int End)[] Parts(EngineWeight weight)
+    {
+        int panels = weight.Recipe.Panels, count = (int)Math.Clamp(weight.Length / PartFloats, 1, panels);
+        var parts = new (int, int)[count];
+        for (int p = 0; p < count; p++) parts[p] = ((int)((long)panels * p / count), (int)((long)panels * (p + 1) / count));
+        return parts;
+    }
+
     /// <summary>
     /// Runs the recipes of the engine weights <paramref name="which"/> on the pool, large weights in parts of their
     /// panels and largest first, so the threads finish together. A buffer already in place (of the weight's length) is
@@ -21,9 +30,8 @@ internal static class RecipeEvaluation
         var parts = new List<(int Weight, int First, int End, long Floats)>();
         foreach (int i in which)
         {
-            int panels = weights[i].Recipe.Panels, count = (int)Math.Clamp(weights[i].Length / PartFloats, 1, panels);
-            for (int p = 0; p < count; p++)
-                parts.Add((i, (int)((long)panels * p / count), (int)((long)panels * (p + 1) / count), weights[i].Length / count));
+            var ranges = Parts(weights[i]);
+            foreach (var (first, end) in ranges) parts.Add((i, first, end, weights[i].Length / ranges.Length));
         }
         parts.Sort((a, b) => b.Floats.CompareTo(a.Floats));
         // Sources and buffers found before the loop: the threads then only compute.

@@ -7,10 +7,12 @@ namespace TrtEngine.Native.Refit;
 
 /// <summary>
 /// Runs an engine's recipes while their weights are still being read from a file: each recipe whose model weights
-/// have all been read is evaluated on a background thread into a pooled buffer, so packing overlaps reading. The
-/// engine is not touched. A refit then takes a result only for the very arrays it was computed from (a recipe is a
-/// function of its sources' values, and the arrays of a file read for one refit are never written again), and
-/// computes everything else itself; so a stale, partial or unused preparation can cost time but never change a result.
+/// have all been read, and differ from the engine's, is evaluated on a background thread into a pooled buffer, so
+/// packing overlaps reading. The engine is not touched. When the reading ends the background thread stops after the
+/// part of a recipe it is on (the refit, on all the engine's threads, does the rest sooner than it would alone). A
+/// refit takes a result only for the very arrays it was computed from (a recipe is a function of its sources' values,
+/// and the arrays of a file read for one refit are never written again), and computes everything else itself; so a
+/// stale, partial or unused preparation can cost time but never change a result.
 /// </summary>
 public sealed class RefitPreparation : IDisposable
 {
@@ -24,13 +26,16 @@ public sealed class RefitPreparation : IDisposable
     private readonly bool[] _finite;
     private readonly Dictionary<string, float[]> _read = new(StringComparer.Ordinal);
     private readonly BlockingCollection<int> _ready = [];
+    private readonly IReadOnlyDictionary<string, float[]> _current;
     private readonly Task _worker;
     private bool _completed;
+    private volatile bool _stop;
 
     /// <summary>Starts the background evaluator; <see cref="Supply"/> then feeds it the weights as they are read.</summary>
     public RefitPreparation(Engine engine)
     {
         _engine = engine;
+        _current = engine.CurrentState.ModelValues;
         _weights = engine.Plan.Weights;
         _lengths = engine.Plan.ModelWeights.ToDictionary(m => m.Name, m => m.ElementCount, StringComparer.Ordinal);
         _waiting = new int[_weights.Length];
@@ -63,31 +68,55 @@ public sealed class RefitPreparation : IDisposable
             }
     }
 
-    /// <summary>Waits for the recipes under way, then offers the results to the engine's next refit.</summary>
-    public void Complete()
+    /// <summary>Stops the background thread after its current part, then offers the results to the engine's next refit.</summary>
+    public void Complete() => Complete(drain: false);
+
+    /// <param name="drain">Let the background thread finish every recipe first (tests: a preparation that did all it could).</param>
+    internal void Complete(bool drain)
     {
         if (_completed) return;
+        Stop(drain);
+        lock (_engine) _engine.Preparation = this;
+    }
+
+    private void Stop(bool drain = false)
+    {
         _completed = true;
+        _stop = !drain;
         _ready.CompleteAdding();
         _worker.Wait();
-        lock (_engine) _engine.Preparation = this;
     }
 
     private void Evaluate()
     {
         foreach (int i in _ready.GetConsumingEnumerable())
         {
+            if (_stop) return;
+            var recipe = _weights[i].Recipe;
+            // What matches the engine's values bit for bit a refit does not recompute (it may have changed since: then
+            // the refit computes it; stale values only cost time).
+            bool same = true;
+            for (int s = 0; s < recipe.Sources.Length && same; s++)
+                same = _current.TryGetValue(recipe.Sources[s], out var now) && WeightScan.SameBits(now, _sources[i][s]);
+            if (same) continue;
             var buffer = WeightPool.Rent(checked((int)_weights[i].Length));
+            bool finite = true, whole = true;
             try
             {
-                _finite[i] = _weights[i].Recipe.Evaluate(_sources[i], buffer);
-                _results[i] = buffer;
+                // In parts, so a stop waits for one part only; a recipe left unfinished is the refit's to compute.
+                foreach (var (first, end) in RecipeEvaluation.Parts(_weights[i]))
+                {
+                    if (!(whole = !_stop)) break;
+                    finite &= recipe.Evaluate(_sources[i], buffer, first, end);
+                }
             }
             catch (Exception)
             {
                 // Left to the refit, which computes it again and reports what is wrong, if anything.
-                WeightPool.Return(null, [buffer]);
+                whole = false;
             }
+            if (whole) (_results[i], _finite[i]) = (buffer, finite);
+            else WeightPool.Return(null, [buffer]);
         }
     }
 
@@ -112,12 +141,7 @@ public sealed class RefitPreparation : IDisposable
     /// <summary>Withdraws the offer and hands back the results no refit took.</summary>
     public void Dispose()
     {
-        if (!_completed)
-        {
-            _completed = true;
-            _ready.CompleteAdding();
-            _worker.Wait();
-        }
+        if (!_completed) Stop();
         lock (_engine)
         {
             if (ReferenceEquals(_engine.Preparation, this)) _engine.Preparation = null;

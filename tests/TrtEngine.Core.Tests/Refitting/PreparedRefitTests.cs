@@ -89,12 +89,43 @@ public sealed class PreparedRefitTests : IDisposable
     }
 
     [Fact]
+    public void Every_recipe_a_drained_preparation_computed_is_taken_and_the_refit_is_exact()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        using var engine = Build(v1);
+        using var expected = Build(v2);
+        var weights = WeightSources.FromFile(v2);
+        using var preparation = new RefitPreparation(engine.Native);
+        foreach (var (name, value) in weights) preparation.Supply(name, value.Data);
+        preparation.Complete(drain: true);
+        Assert.Equal(engine.Native.Plan.Weights.Count(w => w.Recipe.Sources.All(weights.ContainsKey)), preparation.Untaken);
+        engine.Refit(weights);
+        Assert.Equal(0, preparation.Untaken);
+        Assert.Equal(EngineWeights(expected), EngineWeights(engine));
+        Assert.Equal(Run(expected), Run(engine));
+    }
+
+    [Fact]
+    public void Recipes_whose_values_the_engine_has_already_are_not_prepared()
+    {
+        string v1 = Model(10);
+        using var engine = Build(v1);
+        using var preparation = new RefitPreparation(engine.Native);
+        foreach (var (name, value) in WeightSources.FromFile(v1)) preparation.Supply(name, value.Data);
+        preparation.Complete(drain: true);
+        Assert.Equal(0, preparation.Untaken);
+    }
+
+    [Fact]
     public void Prepared_results_are_never_used_for_other_values()
     {
         string v1 = Model(10), v2 = Model(20), v3 = Model(30);
         using var engine = Build(v1);
         using var expected = Build(v3);
-        using var weights = WeightFile.Read(v2, engine);
+        using var preparation = new RefitPreparation(engine.Native);
+        foreach (var (name, value) in WeightSources.FromFile(v2)) preparation.Supply(name, value.Data);
+        preparation.Complete(drain: true);
+        Assert.True(preparation.Untaken > 0);
         engine.Refit(WeightSources.FromFile(v3));       // the same names and shapes, other arrays
         Assert.Equal(Run(expected), Run(engine));
         Assert.Equal(EngineWeights(expected), EngineWeights(engine));
