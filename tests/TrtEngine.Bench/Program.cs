@@ -287,7 +287,7 @@ public static class Program
         long after = GC.GetTotalMemory(forceFullCollection: true);
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Memory over 1,000 refits of {name} alternating two weight sets: {before / 1024.0:F0} KiB after 100, {after / 1024.0:F0} KiB after 1,100 ({(after - before) / 1024.0:+0;-0} KiB)."));
+            $"Memory over 1,000 refits of {name} alternating two weight sets: {before / 1024.0:F0} KiB after 100, {after / 1024.0:F0} KiB after 1,100 ({(after - before) / 1024:+0;-0;0} KiB)."));
     }
 
     /// <summary>
