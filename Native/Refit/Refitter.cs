@@ -168,11 +168,23 @@ public sealed class Refitter(Engine engine)
         {
             var current = engine.LiveState;
             // Each supplied weight is compared with the engine's value (stopping at the first difference); one that
-            // differs is adopted, copied unless immutable. Large refits run on the pool.
+            // differs is adopted, copied unless immutable. An immutable one whose first value differs is adopted here;
+            // the rest (copies, and whole compares of values that may be equal) run on the pool when large: per-weight
+            // work items that small would cost more to share out than to do.
             string[] supplied = _plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed && weights.ContainsKey(m.Name)).Select(m => m.Name).ToArray();
             var adopted = new float[]?[supplied.Length];
-            engine.Pool.For(supplied.Length, supplied.Sum(n => weights[n].Data.LongLength), i =>
+            var work = new List<int>();
+            for (int i = 0; i < supplied.Length; i++)
             {
+                var value = weights[supplied[i]];
+                if (value.Immutable && (!current.ModelValues.TryGetValue(supplied[i], out var now) || !WeightScan.SameFirstBits(now, value.Data)))
+                    adopted[i] = value.Data;
+                else
+                    work.Add(i);
+            }
+            engine.Pool.For(work.Count, work.Sum(i => weights[supplied[i]].Data.LongLength), j =>
+            {
+                int i = work[j];
                 var value = weights[supplied[i]];
                 if (current.ModelValues.TryGetValue(supplied[i], out var now) && !current.NonFinite.Contains(supplied[i]) && WeightScan.SameBits(now, value.Data))
                     return;
@@ -272,7 +284,7 @@ public sealed class Refitter(Engine engine)
                 WeightPool.Return(engine, spare.Where(b => !inUse.Contains(b)));
             }
             if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
-            return new RefitOutcome(recomputed.Select(i => _plan.Weights[i].Name).ToList(), changed.Order(StringComparer.Ordinal).ToList());
+            return new RefitOutcome(recomputed.Select(i => _plan.Weights[i].Name).ToList(), _plan.ModelWeights.Select(m => m.Name).Where(changed.Contains).ToList());
         }
     }
 

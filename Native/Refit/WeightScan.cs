@@ -10,6 +10,10 @@ internal static class WeightScan
     public static bool SameBits(float[] a, float[] b) =>
         ReferenceEquals(a, b) || MemoryMarshal.AsBytes(a.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(b.AsSpan()));
 
+    /// <summary>Whether two arrays have one length and the same bits in their first value: false proves them different.</summary>
+    public static bool SameFirstBits(float[] a, float[] b) =>
+        a.Length == b.Length && (a.Length == 0 || BitConverter.SingleToInt32Bits(a[0]) == BitConverter.SingleToInt32Bits(b[0]));
+
     /// <summary>The names of the values that hold a NaN or an infinity.</summary>
     public static HashSet<string> NonFinite(IReadOnlyDictionary<string, float[]> values) =>
         values.Where(v => FirstNonFinite(v.Value) >= 0).Select(v => v.Key).ToHashSet(StringComparer.Ordinal);
