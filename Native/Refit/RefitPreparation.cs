@@ -18,7 +18,6 @@ public sealed class RefitPreparation : IDisposable
 {
     private readonly Engine _engine;
     private readonly EngineWeight[] _weights;
-    private readonly Dictionary<string, long> _lengths;
     private readonly Dictionary<string, List<int>> _recipesBySource = new(StringComparer.Ordinal);
     private readonly int[] _waiting;
     private readonly float[][][] _sources;
@@ -37,7 +36,6 @@ public sealed class RefitPreparation : IDisposable
         _engine = engine;
         _current = engine.CurrentState.ModelValues;
         _weights = engine.Plan.Weights;
-        _lengths = engine.Plan.ModelWeights.ToDictionary(m => m.Name, m => m.ElementCount, StringComparer.Ordinal);
         _waiting = new int[_weights.Length];
         _sources = new float[_weights.Length][][];
         _results = new float[_weights.Length][];
@@ -58,7 +56,8 @@ public sealed class RefitPreparation : IDisposable
     /// </summary>
     public void Supply(string name, float[] values)
     {
-        if (_completed || !_lengths.TryGetValue(name, out long length) || length != values.LongLength || !_read.TryAdd(name, values)) return;
+        if (_completed || !_engine.Plan.ModelWeightsByName.TryGetValue(name, out var info) || info.ElementCount != values.LongLength || !_read.TryAdd(name, values))
+            return;
         if (!_recipesBySource.TryGetValue(name, out var recipes)) return;
         foreach (int i in recipes)
             if (--_waiting[i] == 0)
