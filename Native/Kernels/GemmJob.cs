@@ -17,6 +17,10 @@ public sealed unsafe class GemmJob : IParallelTask
     // Below this many multiply-adds (about 2 µs of work on one core) waking a second worker costs more than it saves.
     private const long ParallelThreshold = 1 << 17;
 
+    // With more than a few rows, sharing also moves A between the cores (the layer before wrote it on both): below
+    // this many multiply-adds that costs more than the second core saves (tiny_mlp at batch 64: 32 → 17 µs on one).
+    private const long ParallelThresholdManyRows = 1 << 20;
+
     private readonly nint[] _batchDims = new nint[MaxBatchRank];
     private readonly nint[] _aBatchStrides = new nint[MaxBatchRank];
     private readonly nint[] _bBatchStrides = new nint[MaxBatchRank];
@@ -238,7 +242,7 @@ public sealed unsafe class GemmJob : IParallelTask
         long work = (long)_batches * _m * _n * Math.Max(_k, 1);
         int tasks = 1;
         _panelGroups = 1;
-        if (threads > 1 && work >= ParallelThreshold)
+        if (threads > 1 && work >= (_m <= 8 ? ParallelThreshold : ParallelThresholdManyRows))
         {
             // About four units per thread so a thread that was descheduled does not hold up the rest.
             int target = threads * 4;
