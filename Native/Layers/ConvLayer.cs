@@ -167,17 +167,14 @@ public sealed class ConvLayer : Layer
         if (IsDepthwise(x, y[1])) return 0;
         int k = x[1] / Groups * KernelH * KernelW, p = y[2] * y[3];
         if (ChannelsLast && Algorithm == ConvAlgorithm.Winograd) return WinogradJob.WorkspaceLength(Window(x, y), y[1]);
-        if (ChannelsLast) return IsPointwise ? 0 : UnfoldScratch(frame, x, y) is > 0 and var scratch ? scratch : (long)k * p;
+        // A first layer (few channels, many pixels) unfolds its rows block by block on the GEMM's threads; the others
+        // unfold the whole im2col matrix first.
+        if (ChannelsLast)
+            return IsPointwise ? 0
+                : GemmJob.UnfoldScratchLength(Window(x, y), ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount) is > 0 and var scratch ? scratch : (long)k * p;
         var tactic = ChosenTactic(x, frame.Shape(W));
         return (IsPointwise ? 0 : (long)k * p) + GemmJob.MatMulWorkspaceLength(k, p, tactic, frame.Pool.ThreadCount);
     }
-
-    /// <summary>
-    /// Scratch for a channels-last im2col GEMM that unfolds its rows block by block on the GEMM's threads (the first
-    /// layers: few channels, many pixels), or 0 where the whole im2col matrix is unfolded first.
-    /// </summary>
-    private long UnfoldScratch(ExecutionFrame frame, int[] x, int[] y) =>
-        GemmJob.UnfoldScratchLength(Window(x, y) with { Batch = 1 }, ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount);
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
@@ -238,7 +235,7 @@ public sealed class ConvLayer : Layer
             return;
         }
         long inImage = (long)x[1] * x[2] * x[3], outImage = (long)y[1] * p;
-        bool unfoldPerBlock = UnfoldScratch(frame, x, y) > 0;
+        bool unfoldPerBlock = GemmJob.UnfoldScratchLength(window, tactic, frame.Pool.ThreadCount) > 0;
         for (int n = 0; n < x[0]; n++)
         {
             if (unfoldPerBlock)
