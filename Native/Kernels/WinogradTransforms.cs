@@ -99,7 +99,7 @@ internal static unsafe class WinogradTransforms
             for (int panel = firstPanel, o0 = firstPanel * nr; panel < endPanel && o0 < outChannels; panel++, o0 += nr)
             {
                 int cols = Math.Min(nr, outChannels - o0);
-                if (cols < nr) new Span<float>(transposed, k * nr).Clear();
+                if (cols < nr) PackingKernels.ClearPadding(transposed, k, nr, cols);
                 // The same float product as the other folded forms (× 1 is exact), so the fold stays exact across refits.
                 sum += PackingKernels.ScaledTranspose(w + (nint)o0 * k, cols, k, 1, 1f, factors == null ? null : factors + o0, transposed, nr);
                 float* panelStart = packed + (nint)panel * nr * inChannels;
