@@ -56,7 +56,7 @@ public sealed class RefitPreparation : IDisposable
     /// </summary>
     public void Supply(string name, float[] values)
     {
-        if (_completed || !_engine.Plan.ModelWeightsByName.TryGetValue(name, out var info) || info.ElementCount != values.LongLength || !_read.TryAdd(name, values))
+        if (_completed || !_engine.Plan.ModelWeightIndex.TryGetValue(name, out int index) || _engine.Plan.ModelWeights[index].ElementCount != values.LongLength || !_read.TryAdd(name, values))
             return;
         if (!_recipesBySource.TryGetValue(name, out var recipes)) return;
         foreach (int i in recipes)
