@@ -16,11 +16,14 @@ internal static unsafe class PackingKernels
 {
     /// <summary>
     /// Zeroes the columns [<paramref name="valid"/>, <paramref name="nr"/>) of a panel's <paramref name="rows"/> rows
-    /// of <paramref name="nr"/> floats: a last panel's padding, cleared alone so the packed values are written once.
+    /// of <paramref name="nr"/> floats (a multiple of 8): a last panel's padding, cleared alone so the packed values
+    /// are written once. Whole vectors from the one holding column <paramref name="valid"/> on, so it must run before
+    /// the valid columns are written.
     /// </summary>
     public static void ClearPadding(float* panel, int rows, int nr, int valid)
     {
-        for (int row = 0; row < rows; row++) new Span<float>(panel + (nint)row * nr + valid, nr - valid).Clear();
+        for (int row = 0; row < rows; row++)
+            for (int c = valid / 8 * 8; c < nr; c += 8) Vector256<float>.Zero.Store(panel + (nint)row * nr + c);
     }
 
     /// <summary>
