@@ -234,6 +234,10 @@ public sealed class Refitter(Engine engine)
             var recomputed = new List<int>();
             var evaluated = new List<int>();
             var preparedFinite = new List<int>();
+            // What the engine will own from now on: buffers taken from a preparation or rented below, and adopted values
+            // (the spare set's buffers are its own already).
+            var fresh = new List<float[]>();
+            var rented = new List<int>();
             List<float[]>? spareLeft = null;
             for (int i = 0; i < buffers.Length; i++)
             {
@@ -248,17 +252,22 @@ public sealed class Refitter(Engine engine)
                 if (preparation is not null && preparation.TryTake(i, s => values[s], out var ready, out bool finite))
                 {
                     buffers[i] = ready;
+                    fresh.Add(ready);
                     if (finite) preparedFinite.Add(i);
                     if (spare is not null) (spareLeft ??= []).Add(spare[i]);
                     continue;
                 }
                 if (spare is not null && spare[i].LongLength == _plan.Weights[i].Length && !ReferenceEquals(spare[i], current.Weights?.Buffers[i]))
                     buffers[i] = spare[i];
-                else if (spare is not null)
-                    (spareLeft ??= []).Add(spare[i]);
+                else
+                {
+                    if (spare is not null) (spareLeft ??= []).Add(spare[i]);
+                    rented.Add(i);
+                }
                 evaluated.Add(i);
             }
             bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, s => values[s], buffers, engine.Pool);
+            foreach (int i in rented) fresh.Add(buffers[i]);
             foreach (int i in preparedFinite) finiteSource[i] = true;
             var provenFinite = new bool[infos.Length];
             foreach (int i in recomputed)
@@ -291,7 +300,9 @@ public sealed class Refitter(Engine engine)
             var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, nonFinite);
             verify?.Invoke(new Engine(_plan, next));
             // The engine owns what this refit made or adopted (what the current state holds it owns already, or never will).
-            engine.Swap(next, recomputed.Select(i => buffers[i]).Concat(adopted.OfType<float[]>()));
+            foreach (var data in adopted)
+                if (data is not null) fresh.Add(data);
+            engine.Swap(next, fresh);
             // The model values replaced go back to the pool unless a reader still holds the old state (it may compare
             // them): one that comes after the swap finds the new state. The pool takes only what this engine owns.
             if (current.Weights is { IsHeld: false } && anyAdopted) WeightPool.Return(engine, Replaced(current.ModelValues, values, changed));
@@ -303,7 +314,10 @@ public sealed class Refitter(Engine engine)
                 WeightPool.Return(engine, spareLeft.Where(b => !inUse.Contains(b)));
             }
             if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
-            return new RefitOutcome(recomputed.Select(i => _plan.Weights[i].Name).ToList(), infos.Where((_, m) => changed[m]).Select(m => m.Name).ToList());
+            var changedNames = new List<string>();
+            for (int m = 0; m < infos.Length; m++)
+                if (changed[m]) changedNames.Add(infos[m].Name);
+            return new RefitOutcome(recomputed.ConvertAll(i => _plan.Weights[i].Name), changedNames);
         }
     }
 
