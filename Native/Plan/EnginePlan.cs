@@ -28,6 +28,7 @@ public sealed class EnginePlan
 
     private Dictionary<string, int>? _modelWeightIndex;
     private int[][]? _recipeSources;
+    private int[][]? _recipeUsers;
     private int _parameterCount = -1;
 
     /// <summary>Each model weight's index in <see cref="ModelWeights"/> by name, made once: every refit looks each supplied name up.</summary>
@@ -36,6 +37,19 @@ public sealed class EnginePlan
 
     /// <summary>The model weights each engine weight's recipe reads, as indices into <see cref="ModelWeights"/> (a valid plan names only those).</summary>
     internal int[][] RecipeSources => _recipeSources ??= Array.ConvertAll(Weights, w => Array.ConvertAll(w.Recipe.Sources, s => ModelWeightIndex[s]));
+
+    /// <summary>The engine weights whose recipes read each model weight, by model weight index (the inverse of <see cref="RecipeSources"/>).</summary>
+    internal int[][] RecipeUsers
+    {
+        get
+        {
+            if (_recipeUsers is { } users) return users;
+            var lists = Array.ConvertAll(ModelWeights, _ => new List<int>());
+            for (int i = 0; i < Weights.Length; i++)
+                foreach (int m in RecipeSources[i]) lists[m].Add(i);
+            return _recipeUsers = Array.ConvertAll(lists, l => l.ToArray());
+        }
+    }
 
     /// <summary>How many model weights are parameters: what a refit that is not partial must supply.</summary>
     internal int ParameterCount => _parameterCount >= 0 ? _parameterCount : _parameterCount = ModelWeights.Count(m => m.Kind == WeightKind.Parameter);
