@@ -41,6 +41,8 @@ public static class EngineBuilder
 
         int[][] optShapes = InferShapes(network, tensorList, layers, profiles.Select(p => p.Opt).ToArray());
         InferShapes(network, tensorList, layers, profiles.Select(p => p.Min).ToArray()); // the whole profile must be buildable
+        if (config.ChannelsLast && config.FoldChannelScales != false)
+            layers = ChannelScaleFolding.Run(layers, network, tensorList, outputs, conv => config.FoldChannelScales == true || ChannelScaleFolding.Pays(optShapes[conv.Output]));
 
         var pool = hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : new WorkerPool(hardware.Threads);
         try

@@ -53,15 +53,15 @@ public sealed class FusedInvertedResidualLayer : Layer
     private ConvLayer Bind(ConvLayer part, ValueRef x, int weight, ValueRef residual)
     {
         var copy = (ConvLayer)part.Clone();
-        copy.Inputs = [x, Inputs[weight], Inputs[weight + 1], residual];
+        copy.Inputs = [x, Inputs[weight], Inputs[weight + 1], residual, ValueRef.None];
         return copy;
     }
 
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
     {
-        int[] expanded = Expand.InferShape([inputShapes[0], inputShapes[1], inputShapes[2], []]);
-        int[] depthwise = Depthwise.InferShape([expanded, inputShapes[3], inputShapes[4], []]);
-        return Project.InferShape([depthwise, inputShapes[5], inputShapes[6], inputShapes[7]]);
+        int[] expanded = Expand.InferShape([inputShapes[0], inputShapes[1], inputShapes[2], [], []]);
+        int[] depthwise = Depthwise.InferShape([expanded, inputShapes[3], inputShapes[4], [], []]);
+        return Project.InferShape([depthwise, inputShapes[5], inputShapes[6], inputShapes[7], []]);
     }
 
     private Window2D DepthwiseWindow(ExecutionFrame frame)
@@ -101,7 +101,7 @@ public sealed class FusedInvertedResidualLayer : Layer
         {
             string partName = reader.ReadString(), tactic = reader.ReadString();
             double microseconds = reader.ReadDouble();
-            var conv = ConvLayer.Read(partName, [x, inputs[weight], inputs[weight + 1], residual], reader);
+            var conv = ConvLayer.Read(partName, [x, inputs[weight], inputs[weight + 1], residual, ValueRef.None], reader);
             conv.Tactic = tactic.Length == 0 ? null : tactic;
             conv.TacticMicroseconds = microseconds;
             return conv;

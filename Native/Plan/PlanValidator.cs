@@ -181,6 +181,8 @@ internal static class PlanValidator
         Check(conv.Bias.IsNone || (conv.Bias.IsWeight && plan.Weights[conv.Bias.Index].Length == plan.Weights[conv.W.Index].Shape[0]),
               $"Conv layer '{conv.Name}' has a bias of the wrong length");
         Check(conv.Strides.All(v => v >= 1) && conv.Dilations.All(v => v >= 1) && conv.Pads.All(v => v >= 0), $"Conv layer '{conv.Name}' has a malformed window");
+        Check(conv.ChannelScale.IsNone || (!conv.ChannelScale.IsWeight && conv.ChannelsLast && conv.Algorithm == ConvAlgorithm.PointwiseGemm),
+              $"Conv layer '{conv.Name}' has a channel scale but is not a channels-last 1×1 GEMM convolution reading it from a tensor");
     }
 
     private static void Check(bool condition, string problem)
