@@ -67,7 +67,7 @@ public sealed class TrtEngineInfo
     {
         var (type, activation) = layer switch
         {
-            ConvLayer conv => ($"Conv ({conv.AlgorithmName}){(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
+            ConvLayer conv => ($"Conv ({conv.AlgorithmName}){(conv.ChannelScale.IsNone ? "" : " × channel scale")}{(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
             FusedInvertedResidualLayer fused => ($"Fused inverted residual ({fused.Expand.AlgorithmName} → {fused.Depthwise.AlgorithmName} " +
                 $"{fused.Depthwise.KernelH}x{fused.Depthwise.KernelW}/{fused.Depthwise.Strides[0]} → {fused.Project.AlgorithmName}){(fused.Residual.IsNone ? "" : " + residual")}",
                 fused.Project.Activation),

@@ -1,0 +1,278 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Engines;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Refit;
+using TrtEngine.Native.Builder;
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Plan;
+using TrtEngine.Native.Refit;
+using TrtEngine.Native.Runtime;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
+using TrtEngine.Testing.Oracle;
+
+namespace TrtEngine.Core.Tests.Operators;
+
+/// <summary>
+/// Squeeze-excitation blocks (EfficientNet's: depthwise + SiLU = D → GlobalAveragePool → 1×1 + SiLU → 1×1 + Sigmoid = s
+/// → Mul(D, s) → project 1×1, + residual) with the Mul folded into the projection (forced, so tested whatever the rule
+/// picks) against ONNX Runtime, relative L2 ≤ 1e-5 on fresh random inputs, and against the same engine with the Mul
+/// left separate; and the folded convolution's place in the build and the plan: thread counts, dynamic shapes, export
+/// and import, refit, corrupt plans refused, allocation, and the rule.
+/// </summary>
+public sealed class ChannelScaleFoldingTests
+{
+    private static BuilderConfig Folded(int threads) => new() { OptimizationLevel = 0, Threads = threads, FoldChannelScales = true };
+
+    /// <summary>x [batch, c, h, w] → the block → y (× 1, so the block stays channels-last up to its end).</summary>
+    private static OperatorCase Block(int batch, int c, int outC, int h, int w, int stride, bool residual, object?[]? dims = null, bool scaleFirst = false)
+    {
+        var op = new OperatorCase();
+        op.SymbolicInput("x", dims ?? [batch, c, h, w], [batch, c, h, w]);
+        op.Weight("wd", c, 1, 3, 3).Weight("bd", c).Weight("wr", Math.Max(1, c / 4), c, 1, 1).Weight("br", Math.Max(1, c / 4))
+          .Weight("we", c, Math.Max(1, c / 4), 1, 1).Weight("be", c).Weight("wp", outC, c, 1, 1).Weight("bp", outC);
+        AddBlock(op.Model, "x", c, stride, residual, scaleFirst);
+        return op.Output("y");
+    }
+
+    /// <summary>The block on <paramref name="x"/> of <paramref name="channels"/> channels, with the weights named as in <see cref="Block"/>.</summary>
+    private static void AddBlock(OnnxModelBuilder m, string x, int channels, int stride, bool residual, bool scaleFirst = false)
+    {
+        m.AddNode("Conv", [x, "wd", "bd"], ["dc"], ("pads", new long[] { 1, 1, 1, 1 }), ("strides", new long[] { stride, stride }), ("group", (long)channels));
+        Silu(m, "dc", "d");
+        m.AddNode("GlobalAveragePool", ["d"], ["pool"]);
+        m.AddNode("Conv", ["pool", "wr", "br"], ["rc"]);
+        Silu(m, "rc", "r");
+        m.AddNode("Conv", ["r", "we", "be"], ["ec"]);
+        m.AddNode("Sigmoid", ["ec"], ["s"]);
+        m.AddNode("Mul", scaleFirst ? ["s", "d"] : ["d", "s"], ["scaled"]);
+        m.AddNode("Conv", ["scaled", "wp", "bp"], ["p"]);
+        if (residual) m.AddNode("Add", ["p", x], ["sum"]);
+        m.AddInitializer("one", [1f], [1]);
+        m.AddNode("Mul", [residual ? "sum" : "p", "one"], ["y"]);
+    }
+
+    private static void Silu(OnnxModelBuilder m, string x, string y)
+    {
+        m.AddNode("Sigmoid", [x], [y + "_sig"]);
+        m.AddNode("Mul", [x, y + "_sig"], [y]);
+    }
+
+    private static ConvLayer ScaledConv(EnginePlan plan) => Assert.Single(plan.Layers.OfType<ConvLayer>(), c => !c.ChannelScale.IsNone);
+
+    private static NetworkDefinition Network(OperatorCase c) => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m");
+
+    [Theory]
+    [InlineData(1, 16, 16, 14, 14, 1, true, 1, false)]
+    [InlineData(1, 16, 16, 14, 14, 1, true, 2, true)]    // Mul(s, D)
+    [InlineData(3, 20, 12, 13, 11, 2, false, 2, false)]  // batch 3, each image its own scale; odd sizes
+    [InlineData(2, 36, 24, 15, 9, 1, false, 3, false)]
+    [InlineData(1, 7, 5, 5, 3, 2, false, 3, false)]      // channels that fill no vector
+    [InlineData(1, 32, 16, 56, 56, 1, false, 2, false)]  // many row blocks
+    public void Matches_onnx_runtime(int batch, int c, int outC, int h, int w, int stride, bool residual, int threads, bool scaleFirst)
+    {
+        var op = Block(batch, c, outC, h, w, stride, residual, scaleFirst: scaleFirst);
+        op.AssertMatchesOnnxRuntime(Folded(threads));
+        var conv = ScaledConv(op.Plan!);
+        Assert.Equal(residual, !conv.Residual.IsNone);
+        // The scaled tensor is gone: no Mul of D and s is left, only the final × 1.
+        Assert.Single(op.Plan!.Layers.OfType<ElementwiseLayer>());
+        Assert.DoesNotContain(op.Plan!.Tensors, t => t.Name == "scaled");
+    }
+
+    public static TheoryData<string> TacticNames => new(GemmKernels.Tactics.Select(t => t.Name));
+
+    [Theory]
+    [MemberData(nameof(TacticNames))]
+    public void Every_gemm_tactic_scales_its_panels_right(string tactic)
+    {
+        // 300 channels: the K-blocked tactics scale their panels in two blocks of K; 40 outputs leave an edge panel for each width.
+        var op = Block(2, 300, 40, 6, 5, 1, false);
+        op.AssertMatchesOnnxRuntime(Folded(2) with { ForceTactic = tactic });
+        Assert.Equal(tactic, ScaledConv(op.Plan!).Tactic);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Is_the_same_at_any_thread_count_and_close_to_the_separate_mul(int threads)
+    {
+        var network = Network(Block(3, 24, 24, 17, 11, 1, true));
+        float[] x = ErrorMetrics.RandomValues(3, 3 * 24 * 17 * 11);
+        float[] one = Run(EngineBuilder.Build(network, Folded(1)), x);
+        var engine = EngineBuilder.Build(network, Folded(threads));
+        ScaledConv(engine.Plan);
+        // Every output value is computed by the same kernels in the same order, whatever the threads share.
+        Assert.Equal(one, Run(engine, x));
+        // Scaling the weight instead of the input rounds differently, by no more than float rounding.
+        float[] separate = Run(EngineBuilder.Build(network, Folded(threads) with { FoldChannelScales = false }), x);
+        Assert.True(ErrorMetrics.RelativeL2(one, separate) <= 1e-6, $"folded vs separate: relative L2 {ErrorMetrics.RelativeL2(one, separate):E2}");
+    }
+
+    [Fact]
+    public void A_scale_shared_by_every_image_is_broadcast()
+    {
+        // s [1, C, 1, 1] from an input of its own, applied to each of 3 images.
+        var op = new OperatorCase();
+        op.Input("x", 3, 12, 9, 7).Input("g", 1, 12, 1, 1).Weight("wp", 10, 12, 1, 1).Weight("bp", 10).Weight("wd", 12, 1, 3, 3);
+        op.Model.AddNode("Conv", ["x", "wd"], ["d"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 12L));
+        op.Model.AddNode("Sigmoid", ["g"], ["s"]);
+        op.Model.AddNode("Mul", ["d", "s"], ["scaled"]);
+        op.Model.AddNode("Conv", ["scaled", "wp", "bp"], ["p"]);
+        op.Model.AddInitializer("one", [1f], [1]);
+        op.Model.AddNode("Mul", ["p", "one"], ["y"]);
+        op.Output("y").AssertMatchesOnnxRuntime(Folded(2));
+        ScaledConv(op.Plan!);
+    }
+
+    [Fact]
+    public void A_call_in_steady_state_allocates_nothing()
+    {
+        var engine = EngineBuilder.Build(Network(Block(2, 32, 16, 20, 20, 1, false)), Folded(2));
+        ScaledConv(engine.Plan);
+        var context = engine.CreateExecutionContext();
+        float[] x = ErrorMetrics.RandomValues(6, 2 * 32 * 20 * 20), y = new float[2 * 16 * 20 * 20];
+        context.Execute([x], [y]);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) context.Execute([x], [y]);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Dynamic_shapes_inside_the_profile_match_onnx_runtime()
+    {
+        // A dynamic batch (dynamic H and W keep the Mul, and so its operands, NCHW: the layout pass runs a same-shape
+        // elementwise layer channels-last only where H and W are known).
+        var op = Block(1, 24, 24, 12, 12, 1, true, ["batch", 24, 12, 12]);
+        byte[] model = op.Model.ToBytes();
+        var profile = new ShapeProfile([1, 24, 12, 12], [2, 24, 12, 12], [4, 24, 12, 12]);
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(model, null), "m"), Folded(2) with { Profiles = new Dictionary<string, ShapeProfile> { ["x"] = profile } });
+        ScaledConv(engine.Plan);
+        var context = engine.CreateExecutionContext();
+        int seed = 40;
+        foreach (int[] shape in new[] { new[] { 1, 24, 12, 12 }, [4, 24, 12, 12], [3, 24, 12, 12], [2, 24, 12, 12] })
+        {
+            float[] x = ErrorMetrics.RandomValues(seed++, shape.Aggregate(1, (a, d) => a * d));
+            context.SetInputShape(0, shape);
+            var y = new float[context.GetOutputShape(0).Aggregate(1, (a, d) => a * d)];
+            context.Execute([x], [y]);
+            var expected = OrtOracle.Run(model, new Dictionary<string, (int[], float[])> { ["x"] = (shape, x) })["y"];
+            Assert.Equal(expected.Shape, context.GetOutputShape(0));
+            Assert.True(ErrorMetrics.RelativeL2(y, expected.Data) <= 1e-5, $"{Shapes.Format(shape)}: relative L2 {ErrorMetrics.RelativeL2(y, expected.Data):E2}");
+        }
+    }
+
+    [Fact]
+    public void The_plan_round_trip_keeps_the_channel_scale()
+    {
+        var engine = EngineBuilder.Build(Network(Block(2, 16, 16, 14, 14, 1, true)), Folded(2));
+        var read = Engine.Deserialize(engine.Serialize(includeWeights: true));
+        var (before, after) = (ScaledConv(engine.Plan), ScaledConv(read.Plan));
+        Assert.Equal((before.ChannelScale, before.Residual, before.Tactic, before.Algorithm), (after.ChannelScale, after.Residual, after.Tactic, after.Algorithm));
+        Assert.Equal(before.Origins, after.Origins);
+        Assert.Equal(["Mul_9", "Conv_10", "Add_11"], after.Origins); // the Mul, the convolution and the residual Add
+        float[] x = ErrorMetrics.RandomValues(4, 2 * 16 * 14 * 14);
+        Assert.Equal(Run(engine, x), Run(read, x));
+    }
+
+    [Fact]
+    public void Refit_rederives_the_folded_convolutions_weights()
+    {
+        // Built on v1, refitted with v2: equals a build on v2 bit for bit, and ONNX Runtime on v2.
+        using var dir = new TempDirectory();
+        string v1 = dir.File("v1.onnx"), v2 = dir.File("v2.onnx");
+        const int c = 24, outC = 16;
+        foreach (var (path, seed) in new[] { (v1, 1), (v2, 2) })
+        {
+            var m = new OnnxModelBuilder();
+            m.AddInput("x", OnnxDataType.Float, [2, c, 13, 11]);
+            foreach (var (name, shape) in new (string, int[])[] { ("wd", [c, 1, 3, 3]), ("bd", [c]), ("wr", [6, c, 1, 1]), ("br", [6]), ("we", [c, 6, 1, 1]), ("be", [c]), ("wp", [outC, c, 1, 1]), ("bp", [outC]) })
+                m.AddInitializer(name, ErrorMetrics.RandomValues(seed * 100 + name[1], shape.Aggregate(1, (a, d) => a * d)), shape.Select(d => (long)d).ToArray());
+            AddBlock(m, "x", c, 1, false);
+            m.AddOutput("y", OnnxDataType.Float);
+            m.Save(path);
+        }
+        NetworkDefinition Load(string path) => OnnxImporter.Import(OnnxModel.Parse(File.ReadAllBytes(path), null), "m");
+        var engine = EngineBuilder.Build(Load(v1), Folded(2));
+        ScaledConv(engine.Plan);
+        new Refitter(engine).Refit(WeightSources.FromFile(v2));
+        var fresh = EngineBuilder.Build(Load(v2), Folded(2));
+
+        float[] x = ErrorMetrics.RandomValues(5, 2 * c * 13 * 11);
+        float[] refitted = Run(engine, x);
+        var expected = OrtOracle.Run(File.ReadAllBytes(v2), new Dictionary<string, (int[], float[])> { ["x"] = ([2, c, 13, 11], x) })["y"].Data;
+        Assert.True(ErrorMetrics.RelativeL2(refitted, expected) <= 1e-5, $"refitted vs ONNX Runtime: {ErrorMetrics.RelativeL2(refitted, expected):E2}");
+        Assert.Equal(Run(fresh, x), refitted);
+    }
+
+    public static TheoryData<string> Corruptions => new(["scale is a weight", "scale on a depthwise convolution", "scale of the wrong shape"]);
+
+    [Theory]
+    [MemberData(nameof(Corruptions))]
+    public void A_corrupt_channel_scale_is_refused(string corruption)
+    {
+        var engine = EngineBuilder.Build(Network(Block(1, 16, 16, 9, 9, 1, true)), Folded(2));
+        var conv = ScaledConv(engine.Plan);
+        var depthwise = engine.Plan.Layers.OfType<ConvLayer>().First(l => l.Algorithm == ConvAlgorithm.Depthwise);
+        switch (corruption)
+        {
+            case "scale is a weight": conv.Inputs[4] = conv.W; break;
+            case "scale on a depthwise convolution": depthwise.Inputs[4] = conv.ChannelScale; break;
+            case "scale of the wrong shape": conv.Inputs[4] = conv.X; break; // a tensor, but [N, C, H, W]: refused when shapes are inferred
+        }
+        if (corruption == "scale of the wrong shape")
+        {
+            var read = Engine.Deserialize(engine.Serialize(includeWeights: true));
+            Assert.Throws<ShapeException>(() => read.CreateExecutionContext().GetOutputShape(0));
+            return;
+        }
+        var error = Assert.Throws<PlanFormatException>(() => Engine.Deserialize(engine.Serialize(includeWeights: true)));
+        Assert.Contains("inconsistent", error.Message);
+    }
+
+    [Fact]
+    public void A_mul_with_another_reader_or_before_a_larger_kernel_stays_separate()
+    {
+        // The scaled tensor is also a network output.
+        var op = Block(1, 16, 16, 9, 9, 1, false);
+        op.Output("scaled");
+        var engine = EngineBuilder.Build(Network(op), Folded(2));
+        Assert.DoesNotContain(engine.Plan.Layers.OfType<ConvLayer>(), c => !c.ChannelScale.IsNone);
+
+        // A 3×3 convolution reads it.
+        var three = new OperatorCase();
+        three.Input("x", 1, 8, 9, 9).Input("g", 1, 8, 1, 1).Weight("w", 8, 8, 3, 3);
+        three.Model.AddNode("Relu", ["x"], ["d"]);
+        three.Model.AddNode("Mul", ["d", "g"], ["scaled"]);
+        three.Model.AddNode("Conv", ["scaled", "w"], ["p"], ("pads", new long[] { 1, 1, 1, 1 }));
+        three.Output("p").AssertMatchesOnnxRuntime(Folded(2));
+        Assert.Single(three.Plan!.Layers.OfType<ElementwiseLayer>());
+    }
+
+    [Theory]
+    [InlineData(28, 40, true)]    // 9 row blocks × 40 outputs ≤ 2 × 784 pixels
+    [InlineData(14, 112, true)]   // 3 × 112 ≤ 2 × 196
+    [InlineData(7, 192, false)]   // 1 × 192 > 2 × 49: scaling the weight costs more than the Mul
+    public void Level_0_folds_by_the_rule_and_the_layer_info_shows_it(int size, int outC, bool folds)
+    {
+        using var dir = new TempDirectory();
+        Block(1, 32, outC, size, size, 1, false).Model.Save(dir.File("m.onnx"));
+        var engine = EngineConverter.Convert(dir.File("m.onnx"), new ConversionSettings { UseCache = false, OptimizationLevel = 0, Threads = 2 });
+        Assert.Equal(folds, engine.Native.Plan.Layers.OfType<ConvLayer>().Any(c => !c.ChannelScale.IsNone));
+        if (!folds) return;
+        var layer = Assert.Single(TrtEngineInfo.From(engine).Layers, l => l.Type.Contains("channel scale", StringComparison.Ordinal));
+        Assert.Equal("Conv (nhwc 1x1 gemm) × channel scale", layer.Type);
+        Assert.Equal(["Mul_9", "Conv_10"], layer.Origins);
+    }
+
+    private static float[] Run(Engine engine, float[] x)
+    {
+        var context = engine.CreateExecutionContext();
+        var y = new float[context.GetOutputShape(0).Aggregate(1, (a, d) => a * d)];
+        context.Execute([x], [y]);
+        return y;
+    }
+}
