@@ -116,7 +116,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
     }
 
     /// <summary>
-    /// Whether an inverted-residual chain runs faster as one fused layer than as its three convolutions (with the tactics
+    /// Whether an inverted-residual chain runs faster as one fused layer than as its convolutions (with the tactics
     /// they were tuned to): both run on random data at the opt shapes and the faster is kept. Untimed (level 0, a forced
     /// tactic) the layer's rule decides; <see cref="BuilderConfig.FuseInvertedResiduals"/> decides for tests.
     /// </summary>
@@ -128,11 +128,12 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         int[][] weightShapes = inputShapes[1..7];
         int[] expanded = fused.Expand.InferShape([x, weightShapes[0], weightShapes[1], [], []]);
         int[] depthwise = fused.Depthwise.InferShape([expanded, weightShapes[2], weightShapes[3], [], []]);
-        int[] y = fused.Project.InferShape([depthwise, weightShapes[4], weightShapes[5], inputShapes[7], []]);
+        int[] y = fused.Project?.InferShape([depthwise, weightShapes[4], weightShapes[5], inputShapes[7], []]) ?? depthwise;
         if (config.ForceTactic is not null || config.OptimizationLevel == 0) return (FusedInvertedResidualLayer.FusesByRule(expanded, hardware.Threads), 0, false);
-        ConvLayer e = fused.Expand, d = fused.Depthwise, p = fused.Project;
+        ConvLayer e = fused.Expand, d = fused.Depthwise;
+        ConvLayer? p = fused.Project;
         string signature = string.Create(CultureInfo.InvariantCulture,
-            $"inverted residual x={string.Join('x', x)} hidden={expanded[1]} out={y[1]} k={d.KernelH}x{d.KernelW} s={d.Strides[0]}x{d.Strides[1]} d={d.Dilations[0]}x{d.Dilations[1]} p={string.Join(',', d.Pads)} {d.AutoPad} res={!fused.Residual.IsNone} act={e.Activation.Kind},{d.Activation.Kind},{p.Activation.Kind} tactics={GemmKernels.Tactics[e.TacticId].Name},{GemmKernels.Tactics[p.TacticId].Name}");
+            $"inverted residual x={string.Join('x', x)} hidden={expanded[1]} out={y[1]} k={d.KernelH}x{d.KernelW} s={d.Strides[0]}x{d.Strides[1]} d={d.Dilations[0]}x{d.Dilations[1]} p={string.Join(',', d.Pads)} {d.AutoPad} res={!fused.Residual.IsNone} act={e.Activation.Kind},{d.Activation.Kind},{(p is null ? "none" : p.Activation.Kind)} tactics={GemmKernels.Tactics[e.TacticId].Name}{(p is null ? "" : "," + GemmKernels.Tactics[p.TacticId].Name)}");
         var random = new Random(12345);
         // Tensors: x, expanded, depthwise output, y, residual; weights: each convolution's packed weight and bias.
         int[][] tensorShapes = [x, expanded, depthwise, y, y];
@@ -140,7 +141,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         [
             GemmKernels.PackedLength(x[1], expanded[1], GemmKernels.Tactics[e.TacticId]), expanded[1],
             Shapes.ElementCount(weightShapes[2]), expanded[1],
-            GemmKernels.PackedLength(expanded[1], y[1], GemmKernels.Tactics[p.TacticId]), y[1],
+            p is null ? 0 : GemmKernels.PackedLength(expanded[1], y[1], GemmKernels.Tactics[p.TacticId]), y[1],
         ];
         float[][] tensors = tensorShapes.Select(t => RandomPinned(random, Shapes.ElementCount(t))).ToArray();
         float[][] weights = weightLengths.Select(n => RandomPinned(random, n)).ToArray();
@@ -167,12 +168,14 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         }
         ValueRef T(int i) => ValueRef.Tensor(i);
         ValueRef W(int i) => ValueRef.Weight(i);
-        Layer[] separate =
-        [
-            Probe(e, [T(0), W(0), W(1), ValueRef.None, ValueRef.None], 1),
-            Probe(d, [T(1), W(2), W(3), ValueRef.None, ValueRef.None], 2),
-            Probe(p, [T(2), W(4), W(5), T(4), ValueRef.None], 3),
-        ];
+        Layer[] separate = p is null
+            ? [Probe(e, [T(0), W(0), W(1), ValueRef.None, ValueRef.None], 1), Probe(d, [T(1), W(2), W(3), ValueRef.None, ValueRef.None], 2)]
+            :
+            [
+                Probe(e, [T(0), W(0), W(1), ValueRef.None, ValueRef.None], 1),
+                Probe(d, [T(1), W(2), W(3), ValueRef.None, ValueRef.None], 2),
+                Probe(p, [T(2), W(4), W(5), T(4), ValueRef.None], 3),
+            ];
         Layer[] together = [Probe(fused, [T(0), W(0), W(1), W(2), W(3), W(4), W(5), T(4)], 3)];
         var states = separate.Concat(together).ToDictionary(l => l, l => l.CreateState(frame));
         long workspaceLength = states.Keys.Max(l => l.WorkspaceLength(frame));

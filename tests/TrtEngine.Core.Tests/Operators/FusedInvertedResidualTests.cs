@@ -155,7 +155,7 @@ public sealed class FusedInvertedResidualTests
         Assert.Equal(before.Tactic, after.Tactic);
         Assert.StartsWith(FusedInvertedResidualLayer.AlgorithmName, after.Tactic);
         Assert.Equal(before.Origins, after.Origins);
-        foreach (var (a, b) in new[] { (before.Expand, after.Expand), (before.Depthwise, after.Depthwise), (before.Project, after.Project) })
+        foreach (var (a, b) in new[] { (before.Expand, after.Expand), (before.Depthwise, after.Depthwise), (before.Project!, after.Project!) })
         {
             Assert.Equal((a.Name, a.Tactic, a.TacticId, a.Algorithm, a.Activation), (b.Name, b.Tactic, b.TacticId, b.Algorithm, b.Activation));
             Assert.Equal(a.Strides, b.Strides);
@@ -216,7 +216,7 @@ public sealed class FusedInvertedResidualTests
             case "expand tactic": fused.Expand.TacticId = (fused.Expand.TacticId + 1) % Native.Kernels.GemmKernels.Tactics.Count; break;
             case "weight swapped": fused.Inputs[3] = fused.Inputs[5]; break;
             case "weight missing": fused.Inputs[1] = ValueRef.None; break;
-            case "project stride": fused.Project.Strides[0] = 2; break; // no longer a 1×1 GEMM
+            case "project stride": fused.Project!.Strides[0] = 2; break; // no longer a 1×1 GEMM
         }
         var error = Assert.Throws<PlanFormatException>(() => Engine.Deserialize(engine.Serialize(includeWeights: true)));
         Assert.Contains("inconsistent", error.Message);
