@@ -111,6 +111,8 @@ public sealed class FusedInvertedResidualLayer : Layer
             return conv;
         }
         bool projects = reader.ReadBool();
+        if (!projects && !(inputs[5].IsNone && inputs[6].IsNone && inputs[7].IsNone))
+            throw new PlanFormatException($"The plan is inconsistent: fused layer '{name}' has no projection but reads its operands.");
         var expand = Part(inputs[0], 1, ValueRef.None);
         var depthwise = Part(ValueRef.None, 3, ValueRef.None);
         return new FusedInvertedResidualLayer(name, expand, depthwise, projects ? Part(ValueRef.None, 5, inputs[7]) : null);

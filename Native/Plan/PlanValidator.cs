@@ -152,9 +152,6 @@ internal static class PlanValidator
     /// </summary>
     private static void ValidateInvertedResidual(EnginePlan plan, FusedInvertedResidualLayer fused)
     {
-        // Without a projection its weight and residual slots are empty (the weight's is required otherwise).
-        Check(fused.Project is not null || (fused.Inputs[5].IsNone && fused.Inputs[6].IsNone && fused.Residual.IsNone),
-              $"fused layer '{fused.Name}' has no projection but reads its operands");
         var convolutions = fused.BoundConvolutions();
         foreach (var conv in convolutions) ValidateConv(plan, conv);
         var (expand, depthwise) = (convolutions[0], convolutions[1]);

@@ -16,31 +16,47 @@ using TrtEngine.Testing.Oracle;
 namespace TrtEngine.Core.Tests.Operators;
 
 /// <summary>
-/// Squeeze-excitation blocks (EfficientNet's: depthwise + SiLU = D → GlobalAveragePool → 1×1 + SiLU → 1×1 + Sigmoid = s
-/// → Mul(D, s) → project 1×1, + residual) with the Mul folded into the projection (forced, so tested whatever the rule
-/// picks) against ONNX Runtime, relative L2 ≤ 1e-5 on fresh random inputs, and against the same engine with the Mul
-/// left separate; and the folded convolution's place in the build and the plan: thread counts, dynamic shapes, export
-/// and import, refit, corrupt plans refused, allocation, and the rule.
+/// Squeeze-excitation blocks (EfficientNet's: [expand 1×1 + SiLU →] depthwise + SiLU = D → GlobalAveragePool → 1×1 +
+/// SiLU → 1×1 + Sigmoid = s → Mul(D, s) → project 1×1, + residual) against ONNX Runtime, relative L2 ≤ 1e-5 on fresh
+/// random inputs: the Mul folded into the projection, and expand → depthwise run as one fused layer without the
+/// projection (both forced, so tested whatever the rule or timing picks); against the same engine with the Mul left
+/// separate or the layers unfused; and their place in the build and the plan: thread counts, dynamic shapes, export and
+/// import, refit, corrupt plans refused, allocation, and the rule.
 /// </summary>
-public sealed class ChannelScaleFoldingTests
+public sealed class SqueezeExcitationTests
 {
-    private static BuilderConfig Folded(int threads) => new() { OptimizationLevel = 0, Threads = threads, FoldChannelScales = true };
+    private static BuilderConfig Folded(int threads) => new() { OptimizationLevel = 0, Threads = threads, FoldChannelScales = true, FuseInvertedResiduals = false };
 
-    /// <summary>x [batch, c, h, w] → the block → y (× 1, so the block stays channels-last up to its end).</summary>
-    private static OperatorCase Block(int batch, int c, int outC, int h, int w, int stride, bool residual, object?[]? dims = null, bool scaleFirst = false)
+    private static BuilderConfig Fused(int threads) => Folded(threads) with { FuseInvertedResiduals = true };
+
+    /// <summary>
+    /// x [batch, c, h, w] → the block → y (× 1, so the block stays channels-last up to its end); with an expansion, x has
+    /// <paramref name="inC"/> channels and a 1×1 convolution + SiLU expands them to <paramref name="c"/>.
+    /// </summary>
+    private static OperatorCase Block(int batch, int c, int outC, int h, int w, int stride, bool residual, object?[]? dims = null, bool scaleFirst = false, int inC = 0)
     {
         var op = new OperatorCase();
-        op.SymbolicInput("x", dims ?? [batch, c, h, w], [batch, c, h, w]);
+        int xc = inC > 0 ? inC : c;
+        op.SymbolicInput("x", dims ?? [batch, xc, h, w], [batch, xc, h, w]);
+        if (inC > 0) op.Weight("wx", c, inC, 1, 1).Weight("bx", c);
         op.Weight("wd", c, 1, 3, 3).Weight("bd", c).Weight("wr", Math.Max(1, c / 4), c, 1, 1).Weight("br", Math.Max(1, c / 4))
           .Weight("we", c, Math.Max(1, c / 4), 1, 1).Weight("be", c).Weight("wp", outC, c, 1, 1).Weight("bp", outC);
-        AddBlock(op.Model, "x", c, stride, residual, scaleFirst);
+        AddBlock(op.Model, "x", inC > 0, c, stride, residual, scaleFirst);
         return op.Output("y");
     }
 
-    /// <summary>The block on <paramref name="x"/> of <paramref name="channels"/> channels, with the weights named as in <see cref="Block"/>.</summary>
-    private static void AddBlock(OnnxModelBuilder m, string x, int channels, int stride, bool residual, bool scaleFirst = false)
+    /// <summary>
+    /// The block on <paramref name="x"/> (expanded first by the weights wx, bx if <paramref name="expand"/>) with
+    /// <paramref name="channels"/> channels in the depthwise, the other weights named as in <see cref="Block"/>.
+    /// </summary>
+    private static void AddBlock(OnnxModelBuilder m, string x, bool expand, int channels, int stride, bool residual, bool scaleFirst = false)
     {
-        m.AddNode("Conv", [x, "wd", "bd"], ["dc"], ("pads", new long[] { 1, 1, 1, 1 }), ("strides", new long[] { stride, stride }), ("group", (long)channels));
+        if (expand)
+        {
+            m.AddNode("Conv", [x, "wx", "bx"], ["xc"]);
+            Silu(m, "xc", "e");
+        }
+        m.AddNode("Conv", [expand ? "e" : x, "wd", "bd"], ["dc"], ("pads", new long[] { 1, 1, 1, 1 }), ("strides", new long[] { stride, stride }), ("group", (long)channels));
         Silu(m, "dc", "d");
         m.AddNode("GlobalAveragePool", ["d"], ["pool"]);
         m.AddNode("Conv", ["pool", "wr", "br"], ["rc"]);
@@ -62,6 +78,8 @@ public sealed class ChannelScaleFoldingTests
 
     private static ConvLayer ScaledConv(EnginePlan plan) => Assert.Single(plan.Layers.OfType<ConvLayer>(), c => !c.ChannelScale.IsNone);
 
+    private static FusedInvertedResidualLayer FusedLayer(EnginePlan plan) => Assert.Single(plan.Layers.OfType<FusedInvertedResidualLayer>(), l => l.Project is null);
+
     private static NetworkDefinition Network(OperatorCase c) => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m");
 
     [Theory]
@@ -80,6 +98,41 @@ public sealed class ChannelScaleFoldingTests
         // The scaled tensor is gone: no Mul of D and s is left, only the final × 1.
         Assert.Single(op.Plan!.Layers.OfType<ElementwiseLayer>());
         Assert.DoesNotContain(op.Plan!.Tensors, t => t.Name == "scaled");
+    }
+
+    [Theory]
+    [InlineData(1, 8, 48, 8, 14, 14, 1, true, 1, true)]
+    [InlineData(1, 8, 48, 8, 14, 14, 1, true, 2, false)]   // the Mul left separate: it reads the fused layer's output
+    [InlineData(3, 5, 27, 11, 13, 13, 2, false, 2, true)]  // batch 3, channels that fill no vector
+    [InlineData(2, 12, 36, 12, 15, 9, 1, true, 3, true)]   // strips and bands end mid-image
+    [InlineData(1, 4, 12, 4, 2, 3, 2, false, 2, true)]     // one output row
+    [InlineData(1, 16, 96, 24, 56, 56, 2, false, 2, true)] // EfficientNet-B0's second block at half size: many bands
+    public void Expand_and_depthwise_fused_without_the_projection_match_onnx_runtime(int batch, int inC, int c, int outC, int h, int w, int stride,
+        bool residual, int threads, bool fold)
+    {
+        var op = Block(batch, c, outC, h, w, stride, residual, inC: inC);
+        op.AssertMatchesOnnxRuntime(Fused(threads) with { FoldChannelScales = fold });
+        var fused = FusedLayer(op.Plan!);
+        Assert.True(fused.Residual.IsNone && fused.Inputs[5].IsNone);
+        // The expanded tensor is gone; the depthwise output is the fused layer's, read by the pool and the projection (or Mul).
+        Assert.DoesNotContain(op.Plan!.Tensors, t => t.Name == "e");
+        Assert.Equal("d", op.Plan!.Tensors[fused.Output].Name);
+        Assert.Equal(fold, op.Plan!.Layers.OfType<ConvLayer>().Any(l => !l.ChannelScale.IsNone));
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(3, 2)]
+    public void The_fused_layer_equals_the_separate_layers_bit_for_bit_at_any_thread_count(int threads, int stride)
+    {
+        // Every value is computed by the same kernels in the same order, whatever the bands and strips.
+        var network = Network(Block(2, 40, 12, 17, 11, stride, stride == 1, inC: 12));
+        float[] x = ErrorMetrics.RandomValues(3, 2 * 12 * 17 * 11);
+        float[] separate = Run(EngineBuilder.Build(network, Folded(1)), x);
+        var engine = EngineBuilder.Build(network, Fused(threads));
+        FusedLayer(engine.Plan);
+        Assert.Equal(separate, Run(engine, x));
     }
 
     public static TheoryData<string> TacticNames => new(GemmKernels.Tactics.Select(t => t.Name));
@@ -131,10 +184,11 @@ public sealed class ChannelScaleFoldingTests
     [Fact]
     public void A_call_in_steady_state_allocates_nothing()
     {
-        var engine = EngineBuilder.Build(Network(Block(2, 32, 16, 20, 20, 1, false)), Folded(2));
+        var engine = EngineBuilder.Build(Network(Block(2, 32, 16, 20, 20, 1, false, inC: 8)), Fused(2));
         ScaledConv(engine.Plan);
+        FusedLayer(engine.Plan);
         var context = engine.CreateExecutionContext();
-        float[] x = ErrorMetrics.RandomValues(6, 2 * 32 * 20 * 20), y = new float[2 * 16 * 20 * 20];
+        float[] x = ErrorMetrics.RandomValues(6, 2 * 8 * 20 * 20), y = new float[2 * 16 * 20 * 20];
         context.Execute([x], [y]);
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 5; i++) context.Execute([x], [y]);
@@ -146,14 +200,15 @@ public sealed class ChannelScaleFoldingTests
     {
         // A dynamic batch (dynamic H and W keep the Mul, and so its operands, NCHW: the layout pass runs a same-shape
         // elementwise layer channels-last only where H and W are known).
-        var op = Block(1, 24, 24, 12, 12, 1, true, ["batch", 24, 12, 12]);
+        var op = Block(1, 24, 8, 12, 12, 1, true, ["batch", 8, 12, 12], inC: 8);
         byte[] model = op.Model.ToBytes();
-        var profile = new ShapeProfile([1, 24, 12, 12], [2, 24, 12, 12], [4, 24, 12, 12]);
-        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(model, null), "m"), Folded(2) with { Profiles = new Dictionary<string, ShapeProfile> { ["x"] = profile } });
+        var profile = new ShapeProfile([1, 8, 12, 12], [2, 8, 12, 12], [4, 8, 12, 12]);
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(model, null), "m"), Fused(2) with { Profiles = new Dictionary<string, ShapeProfile> { ["x"] = profile } });
         ScaledConv(engine.Plan);
+        FusedLayer(engine.Plan);
         var context = engine.CreateExecutionContext();
         int seed = 40;
-        foreach (int[] shape in new[] { new[] { 1, 24, 12, 12 }, [4, 24, 12, 12], [3, 24, 12, 12], [2, 24, 12, 12] })
+        foreach (int[] shape in new[] { new[] { 1, 8, 12, 12 }, [4, 8, 12, 12], [3, 8, 12, 12], [2, 8, 12, 12] })
         {
             float[] x = ErrorMetrics.RandomValues(seed++, shape.Aggregate(1, (a, d) => a * d));
             context.SetInputShape(0, shape);
@@ -166,57 +221,70 @@ public sealed class ChannelScaleFoldingTests
     }
 
     [Fact]
-    public void The_plan_round_trip_keeps_the_channel_scale()
+    public void The_plan_round_trip_keeps_the_channel_scale_and_the_fused_layer()
     {
-        var engine = EngineBuilder.Build(Network(Block(2, 16, 16, 14, 14, 1, true)), Folded(2));
+        var engine = EngineBuilder.Build(Network(Block(2, 16, 8, 14, 14, 1, true, inC: 8)), Fused(2));
         var read = Engine.Deserialize(engine.Serialize(includeWeights: true));
         var (before, after) = (ScaledConv(engine.Plan), ScaledConv(read.Plan));
         Assert.Equal((before.ChannelScale, before.Residual, before.Tactic, before.Algorithm), (after.ChannelScale, after.Residual, after.Tactic, after.Algorithm));
         Assert.Equal(before.Origins, after.Origins);
-        Assert.Equal(["Mul_9", "Conv_10", "Add_11"], after.Origins); // the Mul, the convolution and the residual Add
-        float[] x = ErrorMetrics.RandomValues(4, 2 * 16 * 14 * 14);
+        Assert.Equal(["Mul_12", "Conv_13", "Add_14"], after.Origins); // the Mul, the convolution and the residual Add
+        var (fusedBefore, fusedAfter) = (FusedLayer(engine.Plan), FusedLayer(read.Plan));
+        Assert.Equal((fusedBefore.Tactic, fusedBefore.Output), (fusedAfter.Tactic, fusedAfter.Output));
+        Assert.Equal(["Conv_0", "Sigmoid_1", "Mul_2", "Conv_3", "Sigmoid_4", "Mul_5"], fusedAfter.Origins); // expand + SiLU, depthwise + SiLU
+        foreach (var (a, b) in new[] { (fusedBefore.Expand, fusedAfter.Expand), (fusedBefore.Depthwise, fusedAfter.Depthwise) })
+            Assert.Equal((a.Name, a.Tactic, a.TacticId, a.Algorithm, a.Activation), (b.Name, b.Tactic, b.TacticId, b.Algorithm, b.Activation));
+        float[] x = ErrorMetrics.RandomValues(4, 2 * 8 * 14 * 14);
         Assert.Equal(Run(engine, x), Run(read, x));
     }
 
     [Fact]
-    public void Refit_rederives_the_folded_convolutions_weights()
+    public void Refit_rederives_the_weights_of_the_folded_and_fused_layers()
     {
         // Built on v1, refitted with v2: equals a build on v2 bit for bit, and ONNX Runtime on v2.
         using var dir = new TempDirectory();
         string v1 = dir.File("v1.onnx"), v2 = dir.File("v2.onnx");
-        const int c = 24, outC = 16;
+        const int inC = 8, c = 24, outC = 16;
         foreach (var (path, seed) in new[] { (v1, 1), (v2, 2) })
         {
             var m = new OnnxModelBuilder();
-            m.AddInput("x", OnnxDataType.Float, [2, c, 13, 11]);
-            foreach (var (name, shape) in new (string, int[])[] { ("wd", [c, 1, 3, 3]), ("bd", [c]), ("wr", [6, c, 1, 1]), ("br", [6]), ("we", [c, 6, 1, 1]), ("be", [c]), ("wp", [outC, c, 1, 1]), ("bp", [outC]) })
+            m.AddInput("x", OnnxDataType.Float, [2, inC, 13, 11]);
+            foreach (var (name, shape) in new (string, int[])[] { ("wx", [c, inC, 1, 1]), ("bx", [c]), ("wd", [c, 1, 3, 3]), ("bd", [c]), ("wr", [6, c, 1, 1]), ("br", [6]), ("we", [c, 6, 1, 1]), ("be", [c]), ("wp", [outC, c, 1, 1]), ("bp", [outC]) })
                 m.AddInitializer(name, ErrorMetrics.RandomValues(seed * 100 + name[1], shape.Aggregate(1, (a, d) => a * d)), shape.Select(d => (long)d).ToArray());
-            AddBlock(m, "x", c, 1, false);
+            AddBlock(m, "x", true, c, 1, false);
             m.AddOutput("y", OnnxDataType.Float);
             m.Save(path);
         }
         NetworkDefinition Load(string path) => OnnxImporter.Import(OnnxModel.Parse(File.ReadAllBytes(path), null), "m");
-        var engine = EngineBuilder.Build(Load(v1), Folded(2));
+        var engine = EngineBuilder.Build(Load(v1), Fused(2));
         ScaledConv(engine.Plan);
+        FusedLayer(engine.Plan);
         new Refitter(engine).Refit(WeightSources.FromFile(v2));
-        var fresh = EngineBuilder.Build(Load(v2), Folded(2));
+        var fresh = EngineBuilder.Build(Load(v2), Fused(2));
 
-        float[] x = ErrorMetrics.RandomValues(5, 2 * c * 13 * 11);
+        float[] x = ErrorMetrics.RandomValues(5, 2 * inC * 13 * 11);
         float[] refitted = Run(engine, x);
-        var expected = OrtOracle.Run(File.ReadAllBytes(v2), new Dictionary<string, (int[], float[])> { ["x"] = ([2, c, 13, 11], x) })["y"].Data;
+        var expected = OrtOracle.Run(File.ReadAllBytes(v2), new Dictionary<string, (int[], float[])> { ["x"] = ([2, inC, 13, 11], x) })["y"].Data;
         Assert.True(ErrorMetrics.RelativeL2(refitted, expected) <= 1e-5, $"refitted vs ONNX Runtime: {ErrorMetrics.RelativeL2(refitted, expected):E2}");
         Assert.Equal(Run(fresh, x), refitted);
     }
 
-    public static TheoryData<string> Corruptions => new(["scale is a weight", "scale on a depthwise convolution", "scale of the wrong shape"]);
+    public static TheoryData<string> Corruptions => new(["scale is a weight", "scale on a depthwise convolution", "scale of the wrong shape",
+        "fused layer without a projection reads a projection weight", "fused layer without a projection reads a residual"]);
 
     [Theory]
     [MemberData(nameof(Corruptions))]
-    public void A_corrupt_channel_scale_is_refused(string corruption)
+    public void A_corrupt_channel_scale_or_fused_layer_is_refused(string corruption)
     {
         var engine = EngineBuilder.Build(Network(Block(1, 16, 16, 9, 9, 1, true)), Folded(2));
         var conv = ScaledConv(engine.Plan);
         var depthwise = engine.Plan.Layers.OfType<ConvLayer>().First(l => l.Algorithm == ConvAlgorithm.Depthwise);
+        if (corruption.StartsWith("fused", StringComparison.Ordinal))
+        {
+            engine = EngineBuilder.Build(Network(Block(1, 16, 8, 9, 9, 1, false, inC: 8)), Fused(2));
+            FusedLayer(engine.Plan).Inputs[corruption.EndsWith("weight", StringComparison.Ordinal) ? 5 : 7] =
+                corruption.EndsWith("weight", StringComparison.Ordinal) ? ScaledConv(engine.Plan).W : FusedLayer(engine.Plan).X;
+        }
         switch (corruption)
         {
             case "scale is a weight": conv.Inputs[4] = conv.W; break;
@@ -250,6 +318,19 @@ public sealed class ChannelScaleFoldingTests
         three.Model.AddNode("Conv", ["scaled", "w"], ["p"], ("pads", new long[] { 1, 1, 1, 1 }));
         three.Output("p").AssertMatchesOnnxRuntime(Folded(2));
         Assert.Single(three.Plan!.Layers.OfType<ElementwiseLayer>());
+    }
+
+    [Fact]
+    public void The_layer_info_shows_the_fused_layer_without_a_projection()
+    {
+        using var dir = new TempDirectory();
+        Block(1, 32, 8, 14, 14, 1, false, inC: 8).Model.Save(dir.File("m.onnx"));
+        // Level 0 on two threads: fused by the rule.
+        var engine = EngineConverter.Convert(dir.File("m.onnx"), new ConversionSettings { UseCache = false, OptimizationLevel = 0, Threads = 2 });
+        var layer = Assert.Single(TrtEngineInfo.From(engine).Layers, l => l.Algorithm == FusedInvertedResidualLayer.AlgorithmName);
+        Assert.Equal("Fused inverted residual (nhwc 1x1 gemm → nhwc depthwise 3x3/1) + Silu", layer.Type);
+        Assert.Equal(FusedLayer(engine.Native.Plan).Tactic, layer.Tactic);
+        Assert.Equal(6, layer.Origins.Length); // two convolutions and their SiLUs (Sigmoid, Mul)
     }
 
     [Theory]
