@@ -206,18 +206,7 @@ public sealed class SqueezeExcitationTests
         var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(model, null), "m"), Fused(2) with { Profiles = new Dictionary<string, ShapeProfile> { ["x"] = profile } });
         ScaledConv(engine.Plan);
         FusedLayer(engine.Plan);
-        var context = engine.CreateExecutionContext();
-        int seed = 40;
-        foreach (int[] shape in new[] { new[] { 1, 8, 12, 12 }, [4, 8, 12, 12], [3, 8, 12, 12], [2, 8, 12, 12] })
-        {
-            float[] x = ErrorMetrics.RandomValues(seed++, shape.Aggregate(1, (a, d) => a * d));
-            context.SetInputShape(0, shape);
-            var y = new float[context.GetOutputShape(0).Aggregate(1, (a, d) => a * d)];
-            context.Execute([x], [y]);
-            var expected = OrtOracle.Run(model, new Dictionary<string, (int[], float[])> { ["x"] = (shape, x) })["y"];
-            Assert.Equal(expected.Shape, context.GetOutputShape(0));
-            Assert.True(ErrorMetrics.RelativeL2(y, expected.Data) <= 1e-5, $"{Shapes.Format(shape)}: relative L2 {ErrorMetrics.RelativeL2(y, expected.Data):E2}");
-        }
+        ShapeSweep.AssertMatchesOnnxRuntime(engine, model, new[] { new[] { 1, 8, 12, 12 }, [4, 8, 12, 12], [3, 8, 12, 12], [2, 8, 12, 12] }, seed: 40);
     }
 
     [Fact]
@@ -255,18 +244,11 @@ public sealed class SqueezeExcitationTests
             m.AddOutput("y", OnnxDataType.Float);
             m.Save(path);
         }
-        NetworkDefinition Load(string path) => OnnxImporter.Import(OnnxModel.Parse(File.ReadAllBytes(path), null), "m");
-        var engine = EngineBuilder.Build(Load(v1), Fused(2));
-        ScaledConv(engine.Plan);
-        FusedLayer(engine.Plan);
-        new Refitter(engine).Refit(WeightSources.FromFile(v2));
-        var fresh = EngineBuilder.Build(Load(v2), Fused(2));
-
-        float[] x = ErrorMetrics.RandomValues(5, 2 * inC * 13 * 11);
-        float[] refitted = Run(engine, x);
-        var expected = OrtOracle.Run(File.ReadAllBytes(v2), new Dictionary<string, (int[], float[])> { ["x"] = ([2, inC, 13, 11], x) })["y"].Data;
-        Assert.True(ErrorMetrics.RelativeL2(refitted, expected) <= 1e-5, $"refitted vs ONNX Runtime: {ErrorMetrics.RelativeL2(refitted, expected):E2}");
-        Assert.Equal(Run(fresh, x), refitted);
+        RefitComparison.AssertRefitEqualsFreshBuild(v1, v2, Fused(2), [2, inC, 13, 11], engine =>
+        {
+            ScaledConv(engine.Plan);
+            FusedLayer(engine.Plan);
+        });
     }
 
     public static TheoryData<string> Corruptions => new(["scale is a weight", "scale on a depthwise convolution", "scale of the wrong shape",
@@ -349,11 +331,5 @@ public sealed class SqueezeExcitationTests
         Assert.Equal(["Mul_9", "Conv_10"], layer.Origins);
     }
 
-    private static float[] Run(Engine engine, float[] x)
-    {
-        var context = engine.CreateExecutionContext();
-        var y = new float[context.GetOutputShape(0).Aggregate(1, (a, d) => a * d)];
-        context.Execute([x], [y]);
-        return y;
-    }
+    private static float[] Run(Engine engine, float[] x) => RefitComparison.Run(engine, x);
 }
