@@ -33,7 +33,8 @@ public sealed class SqueezeExcitationTests
     /// x [batch, c, h, w] → the block → y (× 1, so the block stays channels-last up to its end); with an expansion, x has
     /// <paramref name="inC"/> channels and a 1×1 convolution + SiLU expands them to <paramref name="c"/>.
     /// </summary>
-    private static OperatorCase Block(int batch, int c, int outC, int h, int w, int stride, bool residual, object?[]? dims = null, bool scaleFirst = false, int inC = 0)
+    private static OperatorCase Block(int batch, int c, int outC, int h, int w, int stride, bool residual, object?[]? dims = null, bool scaleFirst = false, int inC = 0,
+        bool reduceMean = false)
     {
         var op = new OperatorCase();
         int xc = inC > 0 ? inC : c;
@@ -41,15 +42,16 @@ public sealed class SqueezeExcitationTests
         if (inC > 0) op.Weight("wx", c, inC, 1, 1).Weight("bx", c);
         op.Weight("wd", c, 1, 3, 3).Weight("bd", c).Weight("wr", Math.Max(1, c / 4), c, 1, 1).Weight("br", Math.Max(1, c / 4))
           .Weight("we", c, Math.Max(1, c / 4), 1, 1).Weight("be", c).Weight("wp", outC, c, 1, 1).Weight("bp", outC);
-        AddBlock(op.Model, "x", inC > 0, c, stride, residual, scaleFirst);
+        AddBlock(op.Model, "x", inC > 0, c, stride, residual, scaleFirst, reduceMean);
         return op.Output("y");
     }
 
     /// <summary>
     /// The block on <paramref name="x"/> (expanded first by the weights wx, bx if <paramref name="expand"/>) with
-    /// <paramref name="channels"/> channels in the depthwise, the other weights named as in <see cref="Block"/>.
+    /// <paramref name="channels"/> channels in the depthwise, the other weights named as in <see cref="Block"/>; the
+    /// squeeze is a GlobalAveragePool, or a ReduceMean over H and W as some exporters write it.
     /// </summary>
-    private static void AddBlock(OnnxModelBuilder m, string x, bool expand, int channels, int stride, bool residual, bool scaleFirst = false)
+    private static void AddBlock(OnnxModelBuilder m, string x, bool expand, int channels, int stride, bool residual, bool scaleFirst = false, bool reduceMean = false)
     {
         if (expand)
         {
@@ -58,7 +60,8 @@ public sealed class SqueezeExcitationTests
         }
         m.AddNode("Conv", [expand ? "e" : x, "wd", "bd"], ["dc"], ("pads", new long[] { 1, 1, 1, 1 }), ("strides", new long[] { stride, stride }), ("group", (long)channels));
         Silu(m, "dc", "d");
-        m.AddNode("GlobalAveragePool", ["d"], ["pool"]);
+        if (reduceMean) m.AddNode("ReduceMean", ["d"], ["pool"], ("axes", new long[] { 2, 3 }), ("keepdims", 1L));
+        else m.AddNode("GlobalAveragePool", ["d"], ["pool"]);
         m.AddNode("Conv", ["pool", "wr", "br"], ["rc"]);
         Silu(m, "rc", "r");
         m.AddNode("Conv", ["r", "we", "be"], ["ec"]);
@@ -107,10 +110,11 @@ public sealed class SqueezeExcitationTests
     [InlineData(2, 12, 36, 12, 15, 9, 1, true, 3, true)]   // strips and bands end mid-image
     [InlineData(1, 4, 12, 4, 2, 3, 2, false, 2, true)]     // one output row
     [InlineData(1, 16, 96, 24, 56, 56, 2, false, 2, true)] // EfficientNet-B0's second block at half size: many bands
+    [InlineData(2, 8, 32, 8, 9, 9, 1, true, 2, true, true)] // the squeeze a ReduceMean
     public void Expand_and_depthwise_fused_without_the_projection_match_onnx_runtime(int batch, int inC, int c, int outC, int h, int w, int stride,
-        bool residual, int threads, bool fold)
+        bool residual, int threads, bool fold, bool reduceMean = false)
     {
-        var op = Block(batch, c, outC, h, w, stride, residual, inC: inC);
+        var op = Block(batch, c, outC, h, w, stride, residual, inC: inC, reduceMean: reduceMean);
         op.AssertMatchesOnnxRuntime(Fused(threads) with { FoldChannelScales = fold });
         var fused = FusedLayer(op.Plan!);
         Assert.True(fused.Residual.IsNone && fused.Inputs[5].IsNone);
