@@ -33,16 +33,13 @@ public sealed partial class OnnxImporter
     private readonly Dictionary<string, IntegerTensor> _integers = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, WeightTensor> _bound;
     private readonly Func<int, float[]> _allocateParameter;
-    private readonly Action<string, float[]>? _parameterRead;
 
-    private OnnxImporter(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor> bound, Func<int, float[]> allocateParameter,
-                         Action<string, float[]>? parameterRead)
+    private OnnxImporter(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor> bound, Func<int, float[]> allocateParameter)
     {
         _model = model;
         _network = new NetworkDefinition(name);
         _bound = bound;
         _allocateParameter = allocateParameter;
-        _parameterRead = parameterRead;
     }
 
     /// <param name="boundWeights">Values for graph inputs that are weights (a model exported without parameters), or new values for initializers.</param>
@@ -51,13 +48,12 @@ public sealed partial class OnnxImporter
 
     /// <param name="allocateParameter">
     /// Makes the array for an initializer's values (the model's trained weights, the bulk of its bytes): the
-    /// conversion path rents them from the engine weight pool, as the engine it makes keeps them.
+    /// conversion path rents them from the engine weight pool, as the engine it makes keeps them. An initializer
+    /// decoded ahead (<see cref="OnnxTensor.DecodeAhead"/>) keeps the array it was decoded into.
     /// </param>
-    /// <param name="parameterRead">Told each initializer's name and values as soon as they are read (in graph order).</param>
-    internal static NetworkDefinition Import(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor>? boundWeights, Func<int, float[]> allocateParameter,
-                                             Action<string, float[]>? parameterRead = null)
+    internal static NetworkDefinition Import(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor>? boundWeights, Func<int, float[]> allocateParameter)
     {
-        var importer = new OnnxImporter(model, name, boundWeights ?? new Dictionary<string, WeightTensor>(), allocateParameter, parameterRead);
+        var importer = new OnnxImporter(model, name, boundWeights ?? new Dictionary<string, WeightTensor>(), allocateParameter);
         importer.Run();
         return importer._network;
     }
@@ -244,7 +240,6 @@ public sealed partial class OnnxImporter
                 throw new ModelImportException($"{user}: '{valueName}' is an {init.DataType} tensor where a float tensor is needed.");
             float[] values = init.ToSingleArray(_allocateParameter);
             _values[valueName] = _network.AddWeights(new ModelWeights(valueName, ToShape(init.Dims, valueName), values, WeightKind.Parameter));
-            _parameterRead?.Invoke(valueName, values);
             return _values[valueName];
         }
         if (_model.Graph.Inputs.Any(i => i.Name == valueName))
@@ -259,7 +254,7 @@ public sealed partial class OnnxImporter
         return v;
     }
 
-    private static bool IsFloat(OnnxDataType type) => type is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16 or OnnxDataType.BFloat16;
+    private static bool IsFloat(OnnxDataType type) => OnnxTensor.IsFloatingPoint(type);
 
     private static int[] ToShape(long[] dims, string what)
     {

@@ -54,7 +54,8 @@ public sealed class OnnxModel
     /// model after model: reusing the buffers spares each one the fresh pages for the file's bytes, which cost more
     /// than the parsing here.
     /// </summary>
-    public static T Borrow<T>(string path, Func<OnnxModel, T> use)
+    /// <param name="initializerParsed">Told each initializer of the main graph as soon as it is parsed, before <paramref name="use"/> runs.</param>
+    public static T Borrow<T>(string path, Func<OnnxModel, T> use, Action<OnnxTensor>? initializerParsed = null)
     {
         var fullPath = Path.GetFullPath(path);
         using var file = File.OpenHandle(fullPath);
@@ -67,7 +68,7 @@ public sealed class OnnxModel
             for (int done = 0, read; done < length; done += read)
                 if ((read = RandomAccess.Read(file, buffer.AsSpan(done, (int)length - done), done)) == 0)
                     throw new OnnxFormatException($"The file ended while being read ({done} of {length} bytes).", path, null);
-            return use(ParseFile(buffer.AsMemory(0, (int)length), path, rented));
+            return use(ParseFile(buffer.AsMemory(0, (int)length), path, rented, initializerParsed));
         }
         finally
         {
@@ -77,11 +78,11 @@ public sealed class OnnxModel
 
     /// <summary>Parses a file's bytes, with external data resolved next to it (into pooled buffers listed in
     /// <paramref name="rented"/> when given) and errors naming the file.</summary>
-    private static OnnxModel ParseFile(ReadOnlyMemory<byte> bytes, string path, List<byte[]>? rented = null)
+    private static OnnxModel ParseFile(ReadOnlyMemory<byte> bytes, string path, List<byte[]>? rented = null, Action<OnnxTensor>? initializerParsed = null)
     {
         try
         {
-            return new OnnxParser(bytes, Path.GetDirectoryName(Path.GetFullPath(path)), rented).ParseModel();
+            return new OnnxParser(bytes, Path.GetDirectoryName(Path.GetFullPath(path)), rented, initializerParsed).ParseModel();
         }
         catch (OnnxFormatException e)
         {

@@ -12,14 +12,17 @@ internal sealed class OnnxParser
     private readonly ReadOnlyMemory<byte> _bytes;
     private readonly string? _baseDirectory;
     private readonly List<byte[]>? _rented;
+    private readonly Action<OnnxTensor>? _initializerParsed;
 
     /// <param name="rented">When given, external data is read into buffers rented from the shared pool and listed
     /// here, for the caller to return once the model is no longer used; otherwise into new arrays.</param>
-    public OnnxParser(ReadOnlyMemory<byte> bytes, string? baseDirectory, List<byte[]>? rented = null)
+    /// <param name="initializerParsed">Told each initializer of the main graph as soon as it is parsed.</param>
+    public OnnxParser(ReadOnlyMemory<byte> bytes, string? baseDirectory, List<byte[]>? rented = null, Action<OnnxTensor>? initializerParsed = null)
     {
         _bytes = bytes;
         _baseDirectory = baseDirectory;
         _rented = rented;
+        _initializerParsed = initializerParsed;
     }
 
     public OnnxModel ParseModel()
@@ -124,7 +127,9 @@ internal sealed class OnnxParser
                 case 5:
                     r.Expect(field, "initializer", wire, ProtoWireType.LengthDelimited);
                     var tensorReader = r.ReadMessage($"{where}.initializer[{initializers.Count}]");
-                    initializers.Add(ParseTensor(ref tensorReader, $"{where}.initializer"));
+                    var initializer = ParseTensor(ref tensorReader, $"{where}.initializer");
+                    initializers.Add(initializer);
+                    if (depth == 1) _initializerParsed?.Invoke(initializer);
                     break;
                 case 11:
                     ReadValueInfo(ref r, field, "input", wire, inputs);

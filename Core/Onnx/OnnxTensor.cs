@@ -12,6 +12,10 @@ public sealed class OnnxTensor
     // float[], int[], long[], double[] or ulong[]: the typed field the data type uses.
     private readonly Array? _typedData;
 
+    // Values decoded ahead of their use (a refit's read decodes each initializer as it is parsed); the next decode
+    // into an allocated array takes them instead of decoding again.
+    private float[]? _decodedAhead;
+
     internal OnnxTensor(string name, OnnxDataType dataType, long[] dims, long elementCount,
         ReadOnlyMemory<byte>? rawData, Array? typedData, bool isExternal)
     {
@@ -42,12 +46,25 @@ public sealed class OnnxTensor
     /// <summary>Decodes the values as float32, converting from any floating point or integer type.</summary>
     public float[] ToSingleArray() => ToSingleArray(n => GC.AllocateUninitializedArray<float>(n));
 
+    /// <summary>Whether a type is floating point (float32 or another width that decodes to it).</summary>
+    internal static bool IsFloatingPoint(OnnxDataType type) => type is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16 or OnnxDataType.BFloat16;
+
+    /// <summary>
+    /// Decodes the values as float32 into an array from <paramref name="allocate"/> now; the next
+    /// <see cref="ToSingleArray(Func{int, float[]})"/> returns that array.
+    /// </summary>
+    internal float[] DecodeAhead(Func<int, float[]> allocate) => _decodedAhead = ToSingleArray(allocate);
+
     /// <summary>Decodes the values as float32 into an array from <paramref name="allocate"/>, which gets the element count.</summary>
     internal float[] ToSingleArray(Func<int, float[]> allocate)
     {
+        if (_decodedAhead is { } ahead)
+        {
+            _decodedAhead = null;
+            return ahead;
+        }
         // Checked before allocating: 4-bit types hold more elements than their bytes.
-        if (!IsInteger(DataType) && DataType is not (OnnxDataType.Float or OnnxDataType.Double
-            or OnnxDataType.Float16 or OnnxDataType.BFloat16))
+        if (!IsInteger(DataType) && !IsFloatingPoint(DataType))
             throw Unsupported();
         // Every element is written below: the model's weights need not be cleared first.
         var result = allocate(checked((int)ElementCount));

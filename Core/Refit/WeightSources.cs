@@ -18,7 +18,9 @@ public static class WeightSources
         string extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
         {
-            ".onnx" => FromNetwork(OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate, weightRead))),
+            // Told as each initializer is parsed, not when the import reaches it: whoever waits for the weights starts sooner.
+            ".onnx" => FromNetwork(OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate),
+                weightRead is null ? null : tensor => { if (OnnxTensor.IsFloatingPoint(tensor.DataType)) weightRead(tensor.Name, tensor.DecodeAhead(allocate)); })),
             ".safetensors" => FromTensors(SafetensorsFile.Load(path, allocate, weightRead).Tensors),
             _ => throw new WeightFormatException($"Cannot read weights from '{path}': use an .onnx model or a .safetensors file."),
         };

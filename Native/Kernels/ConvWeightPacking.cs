@@ -32,7 +32,7 @@ public static unsafe class ConvWeightPacking
             return WinogradTransforms.PackWeights(w, outChannels, k / taps, factors, tactic, packed, firstPanel, endPanel);
         }
         if (end == outChannels && outChannels % nr != 0)
-            new Span<float>(packed + (nint)(outChannels / nr) * nr * k, nr * k).Clear(); // the padding columns of the last panel
+            PackingKernels.ClearPadding(packed + (nint)(outChannels / nr) * nr * k, k, nr, outChannels % nr);
         // Output channel o is column o % nr of panel o / nr; its row t·inC + c takes w[o, c, t].
         float sum = 0;
         for (int o0 = firstPanel * nr; o0 < end; o0 += nr)

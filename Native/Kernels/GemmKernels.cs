@@ -61,8 +61,7 @@ public static unsafe class GemmKernels
         {
             int cols = Math.Min(nr, n - j0);
             float* dst = packed + (nint)panel * nr * k;
-            if (cols < nr)
-                new Span<float>(dst, nr * k).Clear(); // the padding columns of the last panel
+            if (cols < nr) PackingKernels.ClearPadding(dst, k, nr, cols);
             if (transB)
                 sum += PackingKernels.ScaledTranspose(b + (nint)j0 * k, cols, k, 1, scale, null, dst, nr);
             else

@@ -15,6 +15,18 @@ namespace TrtEngine.Native.Kernels;
 internal static unsafe class PackingKernels
 {
     /// <summary>
+    /// Zeroes the columns [<paramref name="valid"/>, <paramref name="nr"/>) of a panel's <paramref name="rows"/> rows
+    /// of <paramref name="nr"/> floats (a multiple of 8): a last panel's padding, cleared alone so the packed values
+    /// are written once. Whole vectors from the one holding column <paramref name="valid"/> on, so it must run before
+    /// the valid columns are written.
+    /// </summary>
+    public static void ClearPadding(float* panel, int rows, int nr, int valid)
+    {
+        for (int row = 0; row < rows; row++)
+            for (int c = valid / 8 * 8; c < nr; c += 8) Vector256<float>.Zero.Store(panel + (nint)row * nr + c);
+    }
+
+    /// <summary>
     /// A BatchNormalization folded into the convolution before it, per output channel o: factors[o] = scale[o] / √(variance[o]
     /// + ε) when <paramref name="factors"/> is not null, and folded[o] = (bias[o] − mean[o]) · that factor + shift[o] (bias
     /// null: 0) when <paramref name="folded"/> is not null; in double, rounded once to float. Four channels per vector: IEEE
@@ -89,31 +101,34 @@ internal static unsafe class PackingKernels
     /// written in whole vectors, over column chunks whose destination rows stay in cache. Returns the sum of the
     /// values written.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     public static float ScaledTranspose(float* src, int rows, int length, int taps, float scale, float* factors, float* dst, int dstStride)
     {
         if (taps < 1 || length % taps != 0) throw new ArgumentException($"{length} columns do not hold whole groups of {taps} taps.");
         int channels = length / taps;
         const int Chunk = 128;
         int vectorRows = Avx.IsSupported ? rows / 8 * 8 : 0;
-        // Where each source column of the chunk lands (its destination row's offset), worked out once for all rows.
+        // Where each source column of the chunk lands: its destination row's offset from the chunk's base, worked out
+        // once for all rows (and, without taps, once for all chunks: column p0 + i lands i rows below column p0).
         nint* rowOffsets = stackalloc nint[Chunk];
         Vector256<float> sum = default;
         float tail = 0;
         for (int p0 = 0; p0 < length; p0 += Chunk)
         {
             int p1 = Math.Min(length, p0 + Chunk), vectorEnd = p0 + (p1 - p0) / 8 * 8;
-            for (int p = p0, c = p0 / taps, t = p0 % taps; p < p1; p++)
-            {
-                rowOffsets[p - p0] = ((nint)t * channels + c) * dstStride;
-                if (++t == taps) (t, c) = (0, c + 1);
-            }
-            for (int j = 0; j < rows; j++)
+            float* chunk = taps == 1 ? dst + (nint)p0 * dstStride : dst;
+            if (taps > 1 || p0 == 0)
+                for (int p = p0, c = p0 / taps, t = p0 % taps; p < p1; p++)
+                {
+                    rowOffsets[p - p0] = taps == 1 ? (nint)(p - p0) * dstStride : ((nint)t * channels + c) * dstStride;
+                    if (++t == taps) (t, c) = (0, c + 1);
+                }
+            // Rows in whole tiles take the vector path below, except the columns past the last whole tile.
+            for (int j = vectorEnd < p1 ? 0 : vectorRows; j < rows; j++)
             {
                 float factor = factors == null ? scale : factors[j];
-                // Rows in whole tiles take the vector path below, except the columns past the last whole tile.
                 for (int p = j < vectorRows ? vectorEnd : p0; p < p1; p++)
-                    tail += dst[rowOffsets[p - p0] + j] = factor * src[(nint)j * length + p];
+                    tail += chunk[rowOffsets[p - p0] + j] = factor * src[(nint)j * length + p];
             }
             for (int j = 0; j < vectorRows; j += 8)
             {
@@ -125,7 +140,7 @@ internal static unsafe class PackingKernels
                     // ahead of time, as the hardware prefetchers lose track of that many streams.
                     if (Sse.IsSupported && ((p - p0) & 15) == 0)
                         for (int r = 0; r < 8; r++) Sse.Prefetch0(tile + r * (nint)length + 64);
-                    sum += Transpose8x8(tile, length, m, dst + j, rowOffsets + (p - p0));
+                    sum += Transpose8x8(tile, length, m, chunk + j, rowOffsets + (p - p0));
                 }
             }
         }

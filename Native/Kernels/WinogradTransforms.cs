@@ -91,7 +91,6 @@ internal static unsafe class WinogradTransforms
         int blockRows = Math.Max(1, 128 / nr);
         long perPosition = GemmKernels.PackedLength(inChannels, outChannels, tactic);
         float[] rented = ArrayPool<float>.Shared.Rent(k * nr + Positions * blockRows * nr);
-        float* half = stackalloc float[InputTile * 3 * 16];
         float sum = 0;
         fixed (float* transposed = rented)
         {
@@ -99,7 +98,7 @@ internal static unsafe class WinogradTransforms
             for (int panel = firstPanel, o0 = firstPanel * nr; panel < endPanel && o0 < outChannels; panel++, o0 += nr)
             {
                 int cols = Math.Min(nr, outChannels - o0);
-                if (cols < nr) new Span<float>(transposed, k * nr).Clear();
+                if (cols < nr) PackingKernels.ClearPadding(transposed, k, nr, cols);
                 // The same float product as the other folded forms (× 1 is exact), so the fold stays exact across refits.
                 sum += PackingKernels.ScaledTranspose(w + (nint)o0 * k, cols, k, 1, 1f, factors == null ? null : factors + o0, transposed, nr);
                 float* panelStart = packed + (nint)panel * nr * inChannels;
@@ -109,16 +108,20 @@ internal static unsafe class WinogradTransforms
                     for (int c = 0; c < rows; c++)
                         for (int l = 0; l < nr; l += lanes)
                         {
-                            // Columns of g first (half[a, j] = (G·g)[a, j]), then rows: position a·6 + i of the tile.
+                            // Columns of g first ((G·g)[a, j] in h{j}{a}), then rows: position a·6 + i of the tile, all
+                            // in registers.
                             float* g = transposed + (nint)(c0 + c) * 9 * nr + l;
-                            for (int j = 0; j < 3; j++)
-                                KernelPass<TOps, TV>(TOps.Load(g + j * nr), TOps.Load(g + (3 + j) * nr), TOps.Load(g + (6 + j) * nr), half + j * lanes, 3 * lanes);
-                            for (int a = 0; a < InputTile; a++)
-                            {
-                                float* h = half + a * 3 * lanes;
-                                KernelPass<TOps, TV>(TOps.Load(h), TOps.Load(h + lanes), TOps.Load(h + 2 * lanes),
-                                    block + ((nint)a * InputTile * blockRows + c) * nr + l, blockRows * nr);
-                            }
+                            KernelPass<TOps, TV>(TOps.Load(g), TOps.Load(g + 3 * nr), TOps.Load(g + 6 * nr), out var h00, out var h01, out var h02, out var h03, out var h04, out var h05);
+                            KernelPass<TOps, TV>(TOps.Load(g + nr), TOps.Load(g + 4 * nr), TOps.Load(g + 7 * nr), out var h10, out var h11, out var h12, out var h13, out var h14, out var h15);
+                            KernelPass<TOps, TV>(TOps.Load(g + 2 * nr), TOps.Load(g + 5 * nr), TOps.Load(g + 8 * nr), out var h20, out var h21, out var h22, out var h23, out var h24, out var h25);
+                            float* u = block + (nint)c * nr + l;
+                            nint step = blockRows * nr;
+                            StoreRow<TOps, TV>(h00, h10, h20, u, step);
+                            StoreRow<TOps, TV>(h01, h11, h21, u + InputTile * step, step);
+                            StoreRow<TOps, TV>(h02, h12, h22, u + 2 * InputTile * step, step);
+                            StoreRow<TOps, TV>(h03, h13, h23, u + 3 * InputTile * step, step);
+                            StoreRow<TOps, TV>(h04, h14, h24, u + 4 * InputTile * step, step);
+                            StoreRow<TOps, TV>(h05, h15, h25, u + 5 * InputTile * step, step);
                         }
                     for (int p = 0; p < Positions; p++)
                         Buffer.MemoryCopy(block + p * blockRows * nr, panelStart + p * perPosition + (nint)c0 * nr, rows * nr * sizeof(float), rows * nr * sizeof(float));
@@ -130,21 +133,35 @@ internal static unsafe class WinogradTransforms
     }
 
     /// <summary>
-    /// G applied to 3 vectors, written as 6 vectors at u + i·step: [g0/4, −(g0 + g1 + g2)/6, −(g0 − g1 + g2)/6,
-    /// g0/24 + g1/12 + g2/6, g0/24 − g1/12 + g2/6, g2] (the kernel transform). Plain multiplies and adds, never fused.
+    /// G applied to 3 vectors: [g0/4, −(g0 + g1 + g2)/6, −(g0 − g1 + g2)/6, g0/24 + g1/12 + g2/6, g0/24 − g1/12 + g2/6,
+    /// g2] (the kernel transform). Plain multiplies and adds, never fused.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void KernelPass<TOps, TV>(TV g0, TV g1, TV g2, float* u, nint step)
+    private static void KernelPass<TOps, TV>(TV g0, TV g1, TV g2, out TV u0, out TV u1, out TV u2, out TV u3, out TV u4, out TV u5)
         where TOps : struct, IFloatVector<TV> where TV : struct
     {
         TV outer = TOps.Add(g0, g2);
         TV middle = TOps.Add(TOps.Multiply(g0, TOps.Create(1f / 24)), TOps.Multiply(g2, TOps.Create(1f / 6)));
         TV side = TOps.Multiply(g1, TOps.Create(1f / 12));
-        TOps.Store(TOps.Multiply(g0, TOps.Create(0.25f)), u);
-        TOps.Store(TOps.Multiply(TOps.Add(outer, g1), TOps.Create(-1f / 6)), u + step);
-        TOps.Store(TOps.Multiply(TOps.Subtract(outer, g1), TOps.Create(-1f / 6)), u + 2 * step);
-        TOps.Store(TOps.Add(middle, side), u + 3 * step);
-        TOps.Store(TOps.Subtract(middle, side), u + 4 * step);
-        TOps.Store(g2, u + 5 * step);
+        u0 = TOps.Multiply(g0, TOps.Create(0.25f));
+        u1 = TOps.Multiply(TOps.Add(outer, g1), TOps.Create(-1f / 6));
+        u2 = TOps.Multiply(TOps.Subtract(outer, g1), TOps.Create(-1f / 6));
+        u3 = TOps.Add(middle, side);
+        u4 = TOps.Subtract(middle, side);
+        u5 = g2;
+    }
+
+    /// <summary>G applied to one row (a) of G·g, stored as positions a·6 … a·6 + 5 at u + i·step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TOps, TV>(TV g0, TV g1, TV g2, float* u, nint step)
+        where TOps : struct, IFloatVector<TV> where TV : struct
+    {
+        KernelPass<TOps, TV>(g0, g1, g2, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
+        TOps.Store(u0, u);
+        TOps.Store(u1, u + step);
+        TOps.Store(u2, u + 2 * step);
+        TOps.Store(u3, u + 3 * step);
+        TOps.Store(u4, u + 4 * step);
+        TOps.Store(u5, u + 5 * step);
     }
 }

@@ -26,10 +26,33 @@ public sealed class EnginePlan
     /// <summary>Operations on weights alone that derive computed model weights, in order; re-run at every refit.</summary>
     public FoldedOp[] FoldedOps { get; init; } = [];
 
-    private Dictionary<string, ModelWeightInfo>? _modelWeightsByName;
+    private Dictionary<string, int>? _modelWeightIndex;
+    private int[][]? _recipeSources;
+    private int[][]? _recipeUsers;
+    private int _parameterCount = -1;
 
-    /// <summary>The model weights by name, made once: every refit looks each supplied name up.</summary>
-    public IReadOnlyDictionary<string, ModelWeightInfo> ModelWeightsByName => _modelWeightsByName ??= ModelWeights.ToDictionary(m => m.Name, StringComparer.Ordinal);
+    /// <summary>Each model weight's index in <see cref="ModelWeights"/> by name, made once: every refit looks each supplied name up.</summary>
+    public IReadOnlyDictionary<string, int> ModelWeightIndex =>
+        _modelWeightIndex ??= ModelWeights.Select((m, i) => (m.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
+
+    /// <summary>The model weights each engine weight's recipe reads, as indices into <see cref="ModelWeights"/> (a valid plan names only those).</summary>
+    internal int[][] RecipeSources => _recipeSources ??= Array.ConvertAll(Weights, w => Array.ConvertAll(w.Recipe.Sources, s => ModelWeightIndex[s]));
+
+    /// <summary>The engine weights whose recipes read each model weight, by model weight index (the inverse of <see cref="RecipeSources"/>).</summary>
+    internal int[][] RecipeUsers
+    {
+        get
+        {
+            if (_recipeUsers is { } users) return users;
+            var lists = Array.ConvertAll(ModelWeights, _ => new List<int>());
+            for (int i = 0; i < Weights.Length; i++)
+                foreach (int m in RecipeSources[i]) lists[m].Add(i);
+            return _recipeUsers = Array.ConvertAll(lists, l => l.ToArray());
+        }
+    }
+
+    /// <summary>How many model weights are parameters: what a refit that is not partial must supply.</summary>
+    internal int ParameterCount => _parameterCount >= 0 ? _parameterCount : _parameterCount = ModelWeights.Count(m => m.Kind == WeightKind.Parameter);
 
     public string InputName(int i) => Tensors[Inputs[i]].Name;
     public string OutputName(int i) => Tensors[Outputs[i]].Name;

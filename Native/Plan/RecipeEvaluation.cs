@@ -48,7 +48,7 @@ internal static class RecipeEvaluation
             finite[index] = weights[i].Recipe.Evaluate(sources[i], buffers[i]!, first, end);
         });
         var finiteSource = new bool[weights.Length];
-        foreach (int i in parts.Select(p => p.Weight).Distinct()) finiteSource[i] = true;
+        foreach (var (i, _, _, _) in parts) finiteSource[i] = true;
         for (int index = 0; index < parts.Count; index++) finiteSource[parts[index].Weight] &= finite[index];
         return finiteSource;
     }

@@ -18,12 +18,12 @@ public sealed class RefitPreparation : IDisposable
 {
     private readonly Engine _engine;
     private readonly EngineWeight[] _weights;
-    private readonly Dictionary<string, List<int>> _recipesBySource = new(StringComparer.Ordinal);
     private readonly int[] _waiting;
     private readonly float[][][] _sources;
     private readonly float[]?[] _results;
     private readonly bool[] _finite;
-    private readonly Dictionary<string, float[]> _read = new(StringComparer.Ordinal);
+    // The values read so far, by model weight index.
+    private readonly float[]?[] _read;
     private readonly BlockingCollection<int> _ready = [];
     private readonly IReadOnlyDictionary<string, float[]> _current;
     private readonly Task _worker;
@@ -36,17 +36,11 @@ public sealed class RefitPreparation : IDisposable
         _engine = engine;
         _current = engine.CurrentState.ModelValues;
         _weights = engine.Plan.Weights;
-        _waiting = new int[_weights.Length];
+        _waiting = Array.ConvertAll(engine.Plan.RecipeSources, s => s.Length);
         _sources = new float[_weights.Length][][];
         _results = new float[_weights.Length][];
         _finite = new bool[_weights.Length];
-        for (int i = 0; i < _weights.Length; i++)
-        {
-            var sources = _weights[i].Recipe.Sources;
-            _waiting[i] = sources.Length;
-            foreach (string source in sources)
-                (_recipesBySource.TryGetValue(source, out var list) ? list : _recipesBySource[source] = []).Add(i);
-        }
+        _read = new float[engine.Plan.ModelWeights.Length][];
         _worker = Task.Run(Evaluate);
     }
 
@@ -56,13 +50,14 @@ public sealed class RefitPreparation : IDisposable
     /// </summary>
     public void Supply(string name, float[] values)
     {
-        if (_completed || !_engine.Plan.ModelWeightsByName.TryGetValue(name, out var info) || info.ElementCount != values.LongLength || !_read.TryAdd(name, values))
+        var plan = _engine.Plan;
+        if (_completed || !plan.ModelWeightIndex.TryGetValue(name, out int m) || plan.ModelWeights[m].ElementCount != values.LongLength || _read[m] is not null)
             return;
-        if (!_recipesBySource.TryGetValue(name, out var recipes)) return;
-        foreach (int i in recipes)
+        _read[m] = values;
+        foreach (int i in plan.RecipeUsers[m])
             if (--_waiting[i] == 0)
             {
-                _sources[i] = Array.ConvertAll(_weights[i].Recipe.Sources, s => _read[s]);
+                _sources[i] = Array.ConvertAll(plan.RecipeSources[i], s => _read[s]!);
                 _ready.Add(i);
             }
     }

@@ -33,12 +33,13 @@ public sealed class Refitter(Engine engine)
     private RefitCheck Check(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, IReadOnlyDictionary<string, int>? scanned)
     {
         var current = engine.LiveState;
-        var known = _plan.ModelWeightsByName;
+        var known = _plan.ModelWeightIndex;
         var mismatched = new List<WeightMismatch>();
         var changed = new List<string>();
         foreach (var (name, value) in weights)
         {
-            if (!known.TryGetValue(name, out var info)) continue;
+            if (!known.TryGetValue(name, out int index)) continue;
+            var info = _plan.ModelWeights[index];
             if (info.Kind == WeightKind.Computed)
                 mismatched.Add(new WeightMismatch(name, $"is computed from {string.Join(", ", _plan.FoldedOps.First(o => o.Output == name).Inputs)} when the engine is built and at every refit; supply those instead"));
             else if (!value.Shape.AsSpan().SequenceEqual(info.Shape))
@@ -77,12 +78,13 @@ public sealed class Refitter(Engine engine)
     /// A partner left out: one whose value the engine keeps is taken from there; otherwise a parameter must be
     /// supplied, and a computed weight needs what it is computed from.
     /// </summary>
-    private void RequirePartner(string partner, IReadOnlyDictionary<string, WeightValue> weights, IReadOnlyDictionary<string, ModelWeightInfo> known, List<string> missing,
+    private void RequirePartner(string partner, IReadOnlyDictionary<string, WeightValue> weights, IReadOnlyDictionary<string, int> known, List<string> missing,
                                 IReadOnlyDictionary<string, float[]> kept)
     {
         if (weights.ContainsKey(partner) || missing.Contains(partner) || kept.ContainsKey(partner)) return;
-        if (known[partner].Kind == WeightKind.Parameter) missing.Add(partner);
-        else if (known[partner].Kind == WeightKind.Computed)
+        var kind = _plan.ModelWeights[known[partner]].Kind;
+        if (kind == WeightKind.Parameter) missing.Add(partner);
+        else if (kind == WeightKind.Computed)
             foreach (string input in _plan.FoldedOps.First(o => o.Output == partner).Inputs) RequirePartner(input, weights, known, missing, kept);
     }
 
@@ -167,48 +169,56 @@ public sealed class Refitter(Engine engine)
         lock (engine)
         {
             var current = engine.LiveState;
-            // Each supplied weight is compared with the engine's value (stopping at the first difference); one that
-            // differs is adopted, copied unless immutable. An immutable one whose first value differs is adopted here;
-            // the rest (copies, and whole compares of values that may be equal) run on the pool when large: per-weight
-            // work items that small would cost more to share out than to do.
-            string[] supplied = _plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed && weights.ContainsKey(m.Name)).Select(m => m.Name).ToArray();
-            var adopted = new float[]?[supplied.Length];
-            var work = new List<int>();
-            for (int i = 0; i < supplied.Length; i++)
-            {
-                var value = weights[supplied[i]];
-                if (value.Immutable && (!current.ModelValues.TryGetValue(supplied[i], out var now) || !WeightScan.SameFirstBits(now, value.Data)))
-                    adopted[i] = value.Data;
-                else
-                    work.Add(i);
-            }
-            engine.Pool.For(work.Count, work.Sum(i => weights[supplied[i]].Data.LongLength), j =>
-            {
-                int i = work[j];
-                var value = weights[supplied[i]];
-                if (current.ModelValues.TryGetValue(supplied[i], out var now) && !current.NonFinite.Contains(supplied[i]) && WeightScan.SameBits(now, value.Data))
-                    return;
-                adopted[i] = value.Immutable ? value.Data : Copy(value.Data);
-            });
-            // Names, shapes and folded constants now; NaN and infinity once the recipes have run, as most values are
+            var infos = _plan.ModelWeights;
+            // Names, shapes and folded constants first; NaN and infinity once the recipes have run, as most values are
             // proven finite by the recipe that packs them. A refusal lists every problem, so it scans everything.
-            if (!Checked(weights, partial, allowNonFinite: true, ignoreExtra, scanned: null).IsValid)
+            bool keepsOthers = partial && current.Weights is not null;
+            var given = Given(weights, current, ignoreExtra, keepsOthers, out bool inOrder);
+            if ((!inOrder || keepsOthers) && !Checked(weights, partial, allowNonFinite: true, ignoreExtra, scanned: null).IsValid)
                 throw new RefitException(_plan.Name, Checked(weights, partial, allowNonFinite, ignoreExtra, scanned: null));
-            var values = new Dictionary<string, float[]>(current.ModelValues, StringComparer.Ordinal);
-            var changed = new HashSet<string>(StringComparer.Ordinal);
-            for (int i = 0; i < supplied.Length; i++)
-                if (adopted[i] is { } data)
+
+            // Each supplied value is compared with the engine's (stopping at the first difference); one that differs is
+            // adopted, copied unless immutable. An immutable one whose first value differs is adopted here; the rest
+            // (copies, and whole compares of values that may be equal) run on the pool when large: per-weight work items
+            // that small would cost more to share out than to do. Folded constants were found equal by the check.
+            var adopted = new float[]?[infos.Length];
+            var work = new List<int>();
+            long workFloats = 0;
+            for (int m = 0; m < infos.Length; m++)
+            {
+                if (given[m] is not { } value || infos[m].Folded) continue;
+                if (value.Immutable && (!current.ModelValues.TryGetValue(infos[m].Name, out var now) || !WeightScan.SameFirstBits(now, value.Data)))
+                    adopted[m] = value.Data;
+                else
                 {
-                    changed.Add(supplied[i]);
-                    values[supplied[i]] = data;
+                    work.Add(m);
+                    workFloats += value.Data.LongLength;
+                }
+            }
+            engine.Pool.For(work.Count, workFloats, j =>
+            {
+                int m = work[j];
+                var value = given[m]!;
+                if (current.ModelValues.TryGetValue(infos[m].Name, out var now) && !current.NonFinite.Contains(infos[m].Name) && WeightScan.SameBits(now, value.Data))
+                    return;
+                adopted[m] = value.Immutable ? value.Data : Copy(value.Data);
+            });
+            var values = new Dictionary<string, float[]>(current.ModelValues, StringComparer.Ordinal);
+            var changed = new bool[infos.Length];
+            bool anyAdopted = false;
+            for (int m = 0; m < infos.Length; m++)
+                if (adopted[m] is { } data)
+                {
+                    changed[m] = anyAdopted = true;
+                    values[infos[m].Name] = data;
                 }
             // Folded operations (in dependency order) re-run when an input changed or their result is not known yet.
             foreach (var op in _plan.FoldedOps)
             {
-                if (values.ContainsKey(op.Output) && !op.Inputs.Any(changed.Contains)) continue;
+                if (values.ContainsKey(op.Output) && !op.Inputs.Any(i => changed[_plan.ModelWeightIndex[i]])) continue;
                 if (!op.Inputs.All(values.ContainsKey)) continue;
                 float[] result = op.Evaluate(op.Inputs.Select(i => values[i]).ToArray());
-                if (!values.TryGetValue(op.Output, out var old) || !WeightScan.SameBits(old, result)) changed.Add(op.Output);
+                if (!values.TryGetValue(op.Output, out var old) || !WeightScan.SameBits(old, result)) changed[_plan.ModelWeightIndex[op.Output]] = true;
                 values[op.Output] = result;
             }
 
@@ -219,48 +229,58 @@ public sealed class Refitter(Engine engine)
             // Recipes a file read evaluated aside are taken where they were computed from these very arrays.
             var preparation = engine.Preparation;
             engine.Preparation = null;
+            var sources = _plan.RecipeSources;
             var buffers = new float[_plan.Weights.Length][];
             var recomputed = new List<int>();
             var evaluated = new List<int>();
             var preparedFinite = new List<int>();
+            // What the engine will own from now on: buffers taken from a preparation or rented below, and adopted values
+            // (the spare set's buffers are its own already).
+            var fresh = new List<float[]>();
+            var rented = new List<int>();
+            List<float[]>? spareLeft = null;
             for (int i = 0; i < buffers.Length; i++)
             {
                 // A stripped engine derives everything (Check made sure it can); otherwise only what a change feeds.
-                if (current.Weights is not null && !_plan.Weights[i].Recipe.Sources.Any(changed.Contains))
+                if (current.Weights is not null && !Array.Exists(sources[i], m => changed[m]))
                 {
                     buffers[i] = current.Weights.Buffers[i];
+                    if (spare is not null) (spareLeft ??= []).Add(spare[i]);
                     continue;
                 }
                 recomputed.Add(i);
                 if (preparation is not null && preparation.TryTake(i, s => values[s], out var ready, out bool finite))
                 {
                     buffers[i] = ready;
+                    fresh.Add(ready);
                     if (finite) preparedFinite.Add(i);
+                    if (spare is not null) (spareLeft ??= []).Add(spare[i]);
                     continue;
                 }
                 if (spare is not null && spare[i].LongLength == _plan.Weights[i].Length && !ReferenceEquals(spare[i], current.Weights?.Buffers[i]))
                     buffers[i] = spare[i];
+                else
+                {
+                    if (spare is not null) (spareLeft ??= []).Add(spare[i]);
+                    rented.Add(i);
+                }
                 evaluated.Add(i);
             }
             bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, s => values[s], buffers, engine.Pool);
+            foreach (int i in rented) fresh.Add(buffers[i]);
             foreach (int i in preparedFinite) finiteSource[i] = true;
-            var provenFinite = new HashSet<string>(StringComparer.Ordinal);
+            var provenFinite = new bool[infos.Length];
             foreach (int i in recomputed)
-                if (finiteSource[i]) provenFinite.Add(_plan.Weights[i].Recipe.Sources[0]);
+                if (finiteSource[i]) provenFinite[sources[i][0]] = true;
             // Adopted values no recipe proved finite are scanned; the engine is still untouched if one is refused.
-            var nonFinite = new HashSet<string>(current.NonFinite, StringComparer.Ordinal);
             Dictionary<string, int>? firstNonFinite = null;
-            for (int i = 0; i < supplied.Length; i++)
+            var finiteNow = new List<string>();
+            for (int m = 0; m < infos.Length; m++)
             {
-                if (adopted[i] is not { } data) continue;
-                int first = provenFinite.Contains(supplied[i]) ? -1 : WeightScan.FirstNonFinite(data);
-                if (first < 0)
-                {
-                    nonFinite.Remove(supplied[i]);
-                    continue;
-                }
-                nonFinite.Add(supplied[i]);
-                (firstNonFinite ??= new Dictionary<string, int>(StringComparer.Ordinal))[supplied[i]] = first;
+                if (adopted[m] is not { } data) continue;
+                int first = provenFinite[m] ? -1 : WeightScan.FirstNonFinite(data);
+                if (first < 0) finiteNow.Add(infos[m].Name);
+                else (firstNonFinite ??= new Dictionary<string, int>(StringComparer.Ordinal))[infos[m].Name] = first;
             }
             if (firstNonFinite is not null && !allowNonFinite)
             {
@@ -269,31 +289,72 @@ public sealed class Refitter(Engine engine)
                 foreach (string name in weights.Keys) firstNonFinite.TryAdd(name, -1);
                 throw new RefitException(_plan.Name, Checked(weights, partial, allowNonFinite, ignoreExtra, firstNonFinite));
             }
+            var nonFinite = current.NonFinite;
+            if (firstNonFinite is not null || (current.NonFinite.Count > 0 && finiteNow.Count > 0))
+            {
+                var set = new HashSet<string>(current.NonFinite, StringComparer.Ordinal);
+                set.ExceptWith(finiteNow);
+                if (firstNonFinite is not null) set.UnionWith(firstNonFinite.Keys);
+                nonFinite = set;
+            }
             var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, nonFinite);
             verify?.Invoke(new Engine(_plan, next));
             // The engine owns what this refit made or adopted (what the current state holds it owns already, or never will).
-            engine.Swap(next, recomputed.Select(i => buffers[i]).Concat(adopted.OfType<float[]>()));
+            foreach (var data in adopted)
+                if (data is not null) fresh.Add(data);
+            engine.Swap(next, fresh);
             // The model values replaced go back to the pool unless a reader still holds the old state (it may compare
             // them): one that comes after the swap finds the new state. The pool takes only what this engine owns.
-            if (current.Weights is { IsHeld: false }) WeightPool.Return(engine, Replaced(current.ModelValues, values, changed));
-            // Spare buffers that prepared results took the place of go back too: no one can reach a retired set, but
-            // the sets before and after this refit may share some of its buffers.
-            if (spare is not null)
+            if (current.Weights is { IsHeld: false } && anyAdopted) WeightPool.Return(engine, Replaced(current.ModelValues, values, changed));
+            // Spare buffers no re-derived weight took go back too: no one can reach a retired set, but the sets before
+            // and after this refit may share some of its buffers.
+            if (spareLeft is not null)
             {
                 var inUse = new HashSet<float[]>(buffers.Concat(current.Weights?.Buffers ?? []), ReferenceEqualityComparer.Instance);
-                WeightPool.Return(engine, spare.Where(b => !inUse.Contains(b)));
+                WeightPool.Return(engine, spareLeft.Where(b => !inUse.Contains(b)));
             }
             if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
-            return new RefitOutcome(recomputed.Select(i => _plan.Weights[i].Name).ToList(), _plan.ModelWeights.Select(m => m.Name).Where(changed.Contains).ToList());
+            var changedNames = new List<string>();
+            for (int m = 0; m < infos.Length; m++)
+                if (changed[m]) changedNames.Add(infos[m].Name);
+            return new RefitOutcome(recomputed.ConvertAll(i => _plan.Weights[i].Name), changedNames);
         }
     }
 
+    /// <summary>
+    /// The supplied values by model weight index, and whether one pass finds them in order: every name known (or
+    /// extra names ignored), none computed, every shape and length the engine's, folded constants unchanged, and (for
+    /// a refit that does not keep other weights) every parameter given. Check lists the problems of a refit out of order.
+    /// </summary>
+    private WeightValue?[] Given(IReadOnlyDictionary<string, WeightValue> weights, Engine.State current, bool ignoreExtra, bool keepsOthers, out bool inOrder)
+    {
+        var infos = _plan.ModelWeights;
+        var given = new WeightValue?[infos.Length];
+        inOrder = true;
+        int parameters = 0;
+        foreach (var (name, value) in weights)
+        {
+            if (!_plan.ModelWeightIndex.TryGetValue(name, out int m))
+            {
+                inOrder &= ignoreExtra;
+                continue;
+            }
+            var info = infos[m];
+            given[m] = value;
+            if (info.Kind == WeightKind.Parameter) parameters++;
+            inOrder &= info.Kind != WeightKind.Computed && value.Shape.AsSpan().SequenceEqual(info.Shape) && value.Data.LongLength == info.ElementCount &&
+                       (!info.Folded || WeightScan.SameBits(value.Data, current.ModelValues[name]));
+        }
+        inOrder &= keepsOthers || parameters == _plan.ParameterCount;
+        return given;
+    }
+
     /// <summary>The arrays of the changed model values before a refit that no value after it holds (under any name).</summary>
-    private static IEnumerable<float[]> Replaced(IReadOnlyDictionary<string, float[]> before, Dictionary<string, float[]> after, HashSet<string> changed)
+    private IEnumerable<float[]> Replaced(IReadOnlyDictionary<string, float[]> before, Dictionary<string, float[]> after, bool[] changed)
     {
         var kept = new HashSet<float[]>(after.Values, ReferenceEqualityComparer.Instance);
-        foreach (string name in changed)
-            if (before.TryGetValue(name, out var old) && !kept.Contains(old)) yield return old;
+        for (int m = 0; m < changed.Length; m++)
+            if (changed[m] && before.TryGetValue(_plan.ModelWeights[m].Name, out var old) && !kept.Contains(old)) yield return old;
     }
 
     /// <summary>A caller's mutable array copied into a pooled buffer, which the engine will own.</summary>

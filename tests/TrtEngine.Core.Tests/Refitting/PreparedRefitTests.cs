@@ -40,7 +40,8 @@ public sealed class PreparedRefitTests : IDisposable
     {
         var model = new OnnxModelBuilder();
         model.AddInput("x", OnnxDataType.Float, 1, 32, 6, 6);
-        foreach (var (name, shape, data) in Weights(seed)) model.AddInitializer(name, data, shape.Select(d => (long)d).ToArray());
+        // Stored in the reverse of the order the graph uses them: the file's order is not the import's.
+        foreach (var (name, shape, data) in Weights(seed).Reverse()) model.AddInitializer(name, data, shape.Select(d => (long)d).ToArray());
         model.AddNode("Conv", ["x", "w1"], ["c1"], ("pads", new long[] { 1, 1, 1, 1 }));
         model.AddNode("BatchNormalization", ["c1", "gamma", "beta", "mean", "var"], ["n1"]);
         model.AddNode("Relu", ["n1"], ["r1"]);
@@ -86,6 +87,18 @@ public sealed class PreparedRefitTests : IDisposable
         }
         using var fresh = Build(v1);
         Assert.Equal(Run(fresh), Run(engine));
+    }
+
+    [Fact]
+    public void An_onnx_file_reports_each_weight_as_it_is_parsed_in_the_array_the_refit_will_get()
+    {
+        var reported = new List<(string Name, float[] Data)>();
+        var values = WeightSources.FromFile(Model(10), n => new float[n], (name, data) => reported.Add((name, data)));
+        // In file order (not the order the import reaches them), once each, in the very arrays the file's values
+        // hold: what a preparation computes from them is what the refit would compute.
+        Assert.Equal(Weights(10).Reverse().Select(w => w.Name), reported.Select(r => r.Name));
+        Assert.All(reported, r => Assert.Same(values[r.Name].Data, r.Data));
+        Assert.All(Weights(10), w => Assert.Equal(w.Data, values[w.Name].Data));
     }
 
     [Fact]

@@ -11,6 +11,7 @@ public sealed unsafe class ConvWeightPackingTests
     {
         { 37, 10, 3, 3 },  // an edge panel for every tactic width
         { 64, 16, 1, 1 },  // 1×1: no reorder
+        { 37, 300, 1, 1 }, // 1×1 over three 128-column chunks, the last one with a partial tile
         { 5, 3, 5, 2 },
         { 40, 35, 3, 3 }, // whole 8×8 tiles with a partial one, over several 128-column chunks that split a channel's taps
     };
