@@ -67,10 +67,10 @@ public sealed class TrtEngineInfo
     {
         var (type, activation) = layer switch
         {
-            ConvLayer conv => ($"Conv ({conv.AlgorithmName}){(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
+            ConvLayer conv => ($"Conv ({conv.AlgorithmName}){(conv.ChannelScale.IsNone ? "" : " × channel scale")}{(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
             FusedInvertedResidualLayer fused => ($"Fused inverted residual ({fused.Expand.AlgorithmName} → {fused.Depthwise.AlgorithmName} " +
-                $"{fused.Depthwise.KernelH}x{fused.Depthwise.KernelW}/{fused.Depthwise.Strides[0]} → {fused.Project.AlgorithmName}){(fused.Residual.IsNone ? "" : " + residual")}",
-                fused.Project.Activation),
+                $"{fused.Depthwise.KernelH}x{fused.Depthwise.KernelW}/{fused.Depthwise.Strides[0]}{(fused.Project is null ? "" : $" → {fused.Project.AlgorithmName}")}){(fused.Residual.IsNone ? "" : " + residual")}",
+                (fused.Project ?? fused.Depthwise).Activation),
             GemmLayer gemm => ($"Gemm{(gemm.Bias.IsNone ? "" : " + bias")}", gemm.Activation),
             ConcatLayer { InPlaceCount: > 0 } concat => ($"Concat ({concat.InPlaceCount} of {concat.Inputs.Length} inputs written in place)", Activation.Identity),
             ActivationLayer act => (act.Activation.Kind.ToString(), Activation.Identity),

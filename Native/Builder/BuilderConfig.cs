@@ -38,4 +38,11 @@ public sealed record BuilderConfig
     /// the faster (the rule at level 0); true or false fuses every chain or none, for tests and comparisons.
     /// </summary>
     public bool? FuseInvertedResiduals { get; init; }
+
+    /// <summary>
+    /// Whether a per-image channel scale (a squeeze-excitation's Mul) that only a channels-last 1×1 convolution reads is
+    /// folded into that convolution: null where the rule says it pays (<see cref="ChannelScaleFolding"/>), true or false
+    /// for every such Mul or none, for tests and comparisons.
+    /// </summary>
+    public bool? FoldChannelScales { get; init; }
 }

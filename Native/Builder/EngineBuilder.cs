@@ -41,6 +41,8 @@ public static class EngineBuilder
 
         int[][] optShapes = InferShapes(network, tensorList, layers, profiles.Select(p => p.Opt).ToArray());
         InferShapes(network, tensorList, layers, profiles.Select(p => p.Min).ToArray()); // the whole profile must be buildable
+        if (config.ChannelsLast && config.FoldChannelScales != false)
+            layers = ChannelScaleFolding.Run(layers, network, tensorList, outputs, conv => config.FoldChannelScales == true || ChannelScaleFolding.Pays(optShapes[conv.Output]));
 
         var pool = hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : new WorkerPool(hardware.Threads);
         try
@@ -177,7 +179,7 @@ public static class EngineBuilder
         cancel.ThrowIfCancellationRequested();
         int[][] shapes = fused.Inputs.Select(v => v.IsNone ? [] : v.IsWeight ? weights[v.Index].Shape : optShapes[v.Index]).ToArray();
         var (fuse, us, timed) = selector.Choose(fused, shapes, cancel);
-        fused.Tactic = $"{FusedInvertedResidualLayer.AlgorithmName} (expand {fused.Expand.Tactic}, project {fused.Project.Tactic})";
+        fused.Tactic = $"{FusedInvertedResidualLayer.AlgorithmName} (expand {fused.Expand.Tactic}{(fused.Project is null ? "" : $", project {fused.Project.Tactic}")})";
         fused.TacticMicroseconds = us;
         log?.Invoke($"Inverted residual '{fused.Name}' ({fused.Origins.Length} network layers): {(fuse ? "fused" : "separate")}{(us > 0 ? $", {us:F1} µs" : "")}{(timed ? "" : us > 0 ? " (timing cache)" : " (rule)")}.");
         return fuse;

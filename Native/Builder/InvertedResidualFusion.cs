@@ -7,7 +7,9 @@ namespace TrtEngine.Native.Builder;
 /// whose output only a channels-last depthwise convolution reads, whose output only another 1×1 GEMM convolution reads
 /// (neither intermediate a network output), and replaces each by one <see cref="FusedInvertedResidualLayer"/> where
 /// <paramref name="keep"/> says the fused layer should run. The intermediate tensors then disappear from the plan. A
-/// chain whose output a concat takes in place is left alone (the fused kernel writes dense outputs).
+/// chain whose output a concat takes in place is left alone (the fused kernel writes dense outputs). A squeeze-excitation
+/// block's expand → depthwise (the depthwise output read by its global pool or mean over H and W, and by the projection
+/// that folded its scale or by the Mul that applies it) fuses without the projection: only the expanded tensor disappears.
 /// </summary>
 internal static class InvertedResidualFusion
 {
@@ -31,6 +33,22 @@ internal static class InvertedResidualFusion
             if (!keep(fused)) continue;
             replaced[expand] = replaced[depthwise] = null;
             replaced[project] = fused;
+        }
+        foreach (var depthwise in layers.OfType<ConvLayer>())
+        {
+            if (depthwise is not { ChannelsLast: true, Algorithm: ConvAlgorithm.Depthwise, Residual.IsNone: true } || replaced.ContainsKey(depthwise)
+                || outputs.Contains(depthwise.Output) || !consumers.TryGetValue(depthwise.Output, out var readers)
+                || !readers.Any(r => r is PoolLayer { Global: true } or ReduceLayer { ChannelsLast: true })
+                || ProducerReadOnce(depthwise.X) is not { Residual.IsNone: true } expand || !IsPointwiseGemm(expand) || replaced.ContainsKey(expand))
+                continue;
+            var fused = new FusedInvertedResidualLayer(expand.Name, expand, depthwise, null)
+            {
+                Output = depthwise.Output,
+                Origins = [.. expand.Origins, .. depthwise.Origins],
+            };
+            if (!keep(fused)) continue;
+            replaced[expand] = null;
+            replaced[depthwise] = fused;
         }
         return layers.Select(l => replaced.TryGetValue(l, out var r) ? r : l).OfType<Layer>().ToList();
 

@@ -47,11 +47,11 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
             return (conv.Algorithm, Forced() ?? conv.HeuristicTactic(x, w), 0, false);
         }
         string signature = string.Create(CultureInfo.InvariantCulture,
-            $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone} act={conv.Activation.Kind}{(conv.ChannelsLast ? " nhwc" : "")} algorithms={string.Join(',', algorithms)}");
+            $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone}{(conv.ChannelScale.IsNone ? "" : " scaled")} act={conv.Activation.Kind}{(conv.ChannelsLast ? " nhwc" : "")} algorithms={string.Join(',', algorithms)}");
         var candidates = algorithms.SelectMany(a => SupportedTactics.Select(t => (Algorithm: a, Tactic: t))).ToArray();
         var random = new Random(12345);
-        var frame = new ExecutionFrame(pool, 3, 2);
-        ValueRef X = ValueRef.Tensor(0), Out = ValueRef.Tensor(1), Residual = ValueRef.Tensor(2), W = ValueRef.Weight(0), Bias = ValueRef.Weight(1);
+        var frame = new ExecutionFrame(pool, 4, 2);
+        ValueRef X = ValueRef.Tensor(0), Out = ValueRef.Tensor(1), Residual = ValueRef.Tensor(2), Scale = ValueRef.Tensor(3), W = ValueRef.Weight(0), Bias = ValueRef.Weight(1);
         // A channels-last weight is packed per algorithm and tactic: random values of the longest packed length serve every candidate.
         long weightLength = conv.ChannelsLast
             ? candidates.Max(c => c.Algorithm == ConvAlgorithm.Winograd
@@ -60,17 +60,20 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
             : Shapes.ElementCount(w);
         float[] input = RandomPinned(random, Shapes.ElementCount(x)), weights = RandomPinned(random, weightLength), bias = RandomPinned(random, w[0]);
         float[] output = RandomPinned(random, Shapes.ElementCount(y)), residual = RandomPinned(random, Shapes.ElementCount(y));
+        float[] scale = RandomPinned(random, (long)x[0] * x[1]);
         frame.TensorShapes[0] = x;
         frame.TensorShapes[1] = frame.TensorShapes[2] = y;
+        frame.TensorShapes[3] = [x[0], x[1], 1, 1];
         frame.WeightShapes[0] = w;
         frame.WeightShapes[1] = [w[0]];
         frame.TensorPointers[0] = ExecutionFrame.AddressOf(input);
         frame.TensorPointers[1] = ExecutionFrame.AddressOf(output);
         frame.TensorPointers[2] = ExecutionFrame.AddressOf(residual);
+        frame.TensorPointers[3] = ExecutionFrame.AddressOf(scale);
         frame.WeightPointers[0] = ExecutionFrame.AddressOf(weights);
         frame.WeightPointers[1] = ExecutionFrame.AddressOf(bias);
         var probe = (ConvLayer)conv.Clone();
-        probe.Inputs = [X, W, Bias, conv.Residual.IsNone ? ValueRef.None : Residual];
+        probe.Inputs = [X, W, Bias, conv.Residual.IsNone ? ValueRef.None : Residual, conv.ChannelScale.IsNone ? ValueRef.None : Scale];
         probe.Output = Out.Index;
         var state = probe.CreateState(frame);
         // One workspace of the longest length any candidate needs; each run sets the probe to its candidate, so runs of
@@ -107,12 +110,13 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         GC.KeepAlive(bias);
         GC.KeepAlive(output);
         GC.KeepAlive(residual);
+        GC.KeepAlive(scale);
         GC.KeepAlive(workspace);
         return (choice.Choice.Algorithm, choice.Choice.Tactic, choice.Microseconds, choice.Timed);
     }
 
     /// <summary>
-    /// Whether an inverted-residual chain runs faster as one fused layer than as its three convolutions (with the tactics
+    /// Whether an inverted-residual chain runs faster as one fused layer than as its convolutions (with the tactics
     /// they were tuned to): both run on random data at the opt shapes and the faster is kept. Untimed (level 0, a forced
     /// tactic) the layer's rule decides; <see cref="BuilderConfig.FuseInvertedResiduals"/> decides for tests.
     /// </summary>
@@ -122,13 +126,14 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         if (config.FuseInvertedResiduals is { } forced) return (forced, 0, false);
         int[] x = inputShapes[0];
         int[][] weightShapes = inputShapes[1..7];
-        int[] expanded = fused.Expand.InferShape([x, weightShapes[0], weightShapes[1], []]);
-        int[] depthwise = fused.Depthwise.InferShape([expanded, weightShapes[2], weightShapes[3], []]);
-        int[] y = fused.Project.InferShape([depthwise, weightShapes[4], weightShapes[5], inputShapes[7]]);
+        int[] expanded = fused.Expand.InferShape([x, weightShapes[0], weightShapes[1], [], []]);
+        int[] depthwise = fused.Depthwise.InferShape([expanded, weightShapes[2], weightShapes[3], [], []]);
+        int[] y = fused.Project?.InferShape([depthwise, weightShapes[4], weightShapes[5], inputShapes[7], []]) ?? depthwise;
         if (config.ForceTactic is not null || config.OptimizationLevel == 0) return (FusedInvertedResidualLayer.FusesByRule(expanded, hardware.Threads), 0, false);
-        ConvLayer e = fused.Expand, d = fused.Depthwise, p = fused.Project;
+        ConvLayer e = fused.Expand, d = fused.Depthwise;
+        ConvLayer? p = fused.Project;
         string signature = string.Create(CultureInfo.InvariantCulture,
-            $"inverted residual x={string.Join('x', x)} hidden={expanded[1]} out={y[1]} k={d.KernelH}x{d.KernelW} s={d.Strides[0]}x{d.Strides[1]} d={d.Dilations[0]}x{d.Dilations[1]} p={string.Join(',', d.Pads)} {d.AutoPad} res={!fused.Residual.IsNone} act={e.Activation.Kind},{d.Activation.Kind},{p.Activation.Kind} tactics={GemmKernels.Tactics[e.TacticId].Name},{GemmKernels.Tactics[p.TacticId].Name}");
+            $"inverted residual x={string.Join('x', x)} hidden={expanded[1]} out={y[1]} k={d.KernelH}x{d.KernelW} s={d.Strides[0]}x{d.Strides[1]} d={d.Dilations[0]}x{d.Dilations[1]} p={string.Join(',', d.Pads)} {d.AutoPad} res={!fused.Residual.IsNone} act={e.Activation.Kind},{d.Activation.Kind},{(p is null ? "none" : p.Activation.Kind)} tactics={GemmKernels.Tactics[e.TacticId].Name}{(p is null ? "" : "," + GemmKernels.Tactics[p.TacticId].Name)}");
         var random = new Random(12345);
         // Tensors: x, expanded, depthwise output, y, residual; weights: each convolution's packed weight and bias.
         int[][] tensorShapes = [x, expanded, depthwise, y, y];
@@ -136,7 +141,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         [
             GemmKernels.PackedLength(x[1], expanded[1], GemmKernels.Tactics[e.TacticId]), expanded[1],
             Shapes.ElementCount(weightShapes[2]), expanded[1],
-            GemmKernels.PackedLength(expanded[1], y[1], GemmKernels.Tactics[p.TacticId]), y[1],
+            p is null ? 0 : GemmKernels.PackedLength(expanded[1], y[1], GemmKernels.Tactics[p.TacticId]), y[1],
         ];
         float[][] tensors = tensorShapes.Select(t => RandomPinned(random, Shapes.ElementCount(t))).ToArray();
         float[][] weights = weightLengths.Select(n => RandomPinned(random, n)).ToArray();
@@ -163,12 +168,14 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         }
         ValueRef T(int i) => ValueRef.Tensor(i);
         ValueRef W(int i) => ValueRef.Weight(i);
-        Layer[] separate =
-        [
-            Probe(e, [T(0), W(0), W(1), ValueRef.None], 1),
-            Probe(d, [T(1), W(2), W(3), ValueRef.None], 2),
-            Probe(p, [T(2), W(4), W(5), T(4)], 3),
-        ];
+        Layer[] separate = p is null
+            ? [Probe(e, [T(0), W(0), W(1), ValueRef.None, ValueRef.None], 1), Probe(d, [T(1), W(2), W(3), ValueRef.None, ValueRef.None], 2)]
+            :
+            [
+                Probe(e, [T(0), W(0), W(1), ValueRef.None, ValueRef.None], 1),
+                Probe(d, [T(1), W(2), W(3), ValueRef.None, ValueRef.None], 2),
+                Probe(p, [T(2), W(4), W(5), T(4), ValueRef.None], 3),
+            ];
         Layer[] together = [Probe(fused, [T(0), W(0), W(1), W(2), W(3), W(4), W(5), T(4)], 3)];
         var states = separate.Concat(together).ToDictionary(l => l, l => l.CreateState(frame));
         long workspaceLength = states.Keys.Max(l => l.WorkspaceLength(frame));

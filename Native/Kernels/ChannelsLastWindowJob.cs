@@ -307,25 +307,6 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         return c;
     }
 
-    /// <summary>How a pool folds one more input vector into its accumulator.</summary>
-    private interface IPoolCombine
-    {
-        static abstract TV Combine<TOps, TV>(TV acc, TV v) where TOps : struct, IFloatVector<TV> where TV : struct;
-    }
-
-    /// <summary>The instruction's max, operands as <see cref="Pixel"/> orders them, so NaN handling matches it.</summary>
-    private readonly struct MaxCombine : IPoolCombine
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static TV Combine<TOps, TV>(TV acc, TV v) where TOps : struct, IFloatVector<TV> where TV : struct => TOps.Max(acc, v);
-    }
-
-    private readonly struct SumCombine : IPoolCombine
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static TV Combine<TOps, TV>(TV acc, TV v) where TOps : struct, IFloatVector<TV> where TV : struct => TOps.Add(acc, v);
-    }
-
     /// <summary>One output pixel from channel <paramref name="c0"/> on, over kernel rows [i0, i1) and columns [j0, j1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Pixel(float* x, int first, int i0, int i1, int left, int j0, int j1, int counted, float* y, float* residual, int c0 = 0)

@@ -27,7 +27,8 @@ public sealed unsafe class GemmJob : IParallelTask
 
     // The call in progress, read by Execute on the workers.
     private GemmTactic _tactic;
-    private float* _a, _b, _y, _bias, _workspace, _rowBias, _residual;
+    private float* _a, _b, _y, _bias, _workspace, _rowBias, _residual, _bScale;
+    private nint _bScaleBatchStride;
     private nint _aRowStride, _aColStride, _ldy;
     private int _m, _n, _k, _batchRank, _batches;
     private bool _packed;
@@ -58,6 +59,25 @@ public sealed unsafe class GemmJob : IParallelTask
     /// </summary>
     public void RunBatched(GemmTactic tactic, float* a, int m, int k, float* packedB, int n, float* y, int batches, WorkerPool pool) =>
         RunPacked(tactic, a, m, k, false, packedB, n, null, default, y, n, pool, null, batches);
+
+    /// <summary>
+    /// y = act((A·diag(s))·B + bias + residual) for <paramref name="images"/> images of <paramref name="m"/> rows each (a, y
+    /// and residual hold them one after another): a per-image scale of A's columns, such as a squeeze-excitation's
+    /// channel scale, applied to the rows of B instead. Each unit scales the k×Nr panels it reads into its thread's slot
+    /// of <paramref name="workspace"/> (<see cref="MatMulWorkspaceLength"/> floats) right before its tiles read them:
+    /// K·Nr multiplies per row block of up to Mc rows, where scaling A would be a pass over all of it.
+    /// </summary>
+    /// <param name="scale">k floats per image, <paramref name="scaleStride"/> apart (0: one scale for every image).</param>
+    public void RunChannelScaled(GemmTactic tactic, float* a, int images, int m, int k, float* packedB, int n, float* bias,
+        in Activation activation, float* y, int ldy, float* residual, float* scale, int scaleStride, float* workspace, WorkerPool pool)
+    {
+        SetPacked(tactic, a, m, k, false, packedB, n, bias, activation, y, ldy, residual, images);
+        _bBatchStrides[0] = 0;
+        _bScale = scale;
+        _bScaleBatchStride = scaleStride;
+        _workspace = workspace;
+        Dispatch(pool);
+    }
 
     /// <summary>
     /// As <see cref="Run"/>, all of it on the calling thread: for a caller that shares out work of its own (the bands of
@@ -126,6 +146,7 @@ public sealed unsafe class GemmJob : IParallelTask
         _aColStride = transA ? m : 1;
         _b = packedB;
         _workspace = null;
+        _bScale = null;
         _packed = true;
         _bias = bias;
         _rowBias = null;
@@ -182,6 +203,7 @@ public sealed unsafe class GemmJob : IParallelTask
         _aRowStride = k;
         _aColStride = 1;
         _b = b;
+        _bScale = null;
         _packed = false;
         _bias = null;
         _rowBias = rowBias;
@@ -208,7 +230,7 @@ public sealed unsafe class GemmJob : IParallelTask
         Dispatch(pool);
     }
 
-    /// <summary>Floats of scratch <see cref="RunMatMul"/> needs: one zero-padded kc×Nr B slice per worker.</summary>
+    /// <summary>Floats of scratch <see cref="RunMatMul"/> and <see cref="RunChannelScaled"/> need: one kc×Nr B slice per worker.</summary>
     public static int MatMulWorkspaceLength(int k, int n, GemmTactic tactic, int threads) =>
         checked(threads * Math.Max(1, KBlock(k, tactic)) * tactic.Nr);
 
@@ -265,9 +287,9 @@ public sealed unsafe class GemmJob : IParallelTask
         int rowBlock = unit / _panelGroups % _rowBlocks;
         int batch = unit / _panelGroups / _rowBlocks;
 
-        float* a = _a, b = _b, y = _y;
+        float* a = _a, b = _b, y = _y, residual = _residual, scale = _bScale;
         if (_batchRank > 0)
-            OffsetBatch(batch, ref a, ref b, ref y);
+            OffsetBatch(batch, ref a, ref b, ref y, ref residual, ref scale);
         int m0 = rowBlock * tactic.Mc, m1 = Math.Min(_m, m0 + tactic.Mc);
         if (_unfoldX != null)
         {
@@ -297,6 +319,11 @@ public sealed unsafe class GemmJob : IParallelTask
                 {
                     bPanel = b + (nint)panel * nr * k + (nint)k0 * nr;
                     ldb = nr;
+                    if (scale != null)
+                    {
+                        ScaleRows(bPanel, scale + k0, kc, nr, slot);
+                        bPanel = slot;
+                    }
                 }
                 else if (cols == nr)
                 {
@@ -329,7 +356,7 @@ public sealed unsafe class GemmJob : IParallelTask
                     float* c = y + i0 * ldy + j0;
                     if (cols == nr)
                     {
-                        if (first && seeded) Seed(c, ldy, i0, j0, rows, nr);
+                        if (first && seeded) Seed(c, ldy, residual, i0, j0, rows, nr);
                         GemmMicroKernels.Tile(tactic.Wide, nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, c, ldy, !first || seeded, bias, activation);
                         continue;
                     }
@@ -337,7 +364,7 @@ public sealed unsafe class GemmJob : IParallelTask
                     if (!first)
                         CopyColumns(c, ldy, tile, nr, rows, cols);
                     else if (seeded)
-                        Seed(tile, nr, i0, j0, rows, cols);
+                        Seed(tile, nr, residual, i0, j0, rows, cols);
                     GemmMicroKernels.Tile(tactic.Wide, nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, tile, nr, !first || seeded, bias, activation);
                     CopyColumns(tile, nr, c, ldy, rows, cols);
                 }
@@ -349,13 +376,13 @@ public sealed unsafe class GemmJob : IParallelTask
 
     /// <summary>Writes rowBias[i] + residual[i, j] into a rows × cols block of the output (or of a scratch tile).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Seed(float* c, nint ldc, int i0, int j0, int rows, int cols)
+    private void Seed(float* c, nint ldc, float* residualMatrix, int i0, int j0, int rows, int cols)
     {
         for (int r = 0; r < rows; r++)
         {
             float bias = _rowBias == null ? 0f : _rowBias[i0 + r];
             float* row = c + r * ldc;
-            float* residual = _residual == null ? null : _residual + (nint)(i0 + r) * _n + j0;
+            float* residual = residualMatrix == null ? null : residualMatrix + (nint)(i0 + r) * _n + j0;
             int j = 0;
             if (Vector256.IsHardwareAccelerated)
             {
@@ -368,15 +395,29 @@ public sealed unsafe class GemmJob : IParallelTask
         }
     }
 
-    private void OffsetBatch(int batch, ref float* a, ref float* b, ref float* y)
+    private void OffsetBatch(int batch, ref float* a, ref float* b, ref float* y, ref float* residual, ref float* scale)
     {
         y += (nint)batch * _m * _ldy;
+        if (residual != null) residual += (nint)batch * _m * _n;
+        if (scale != null) scale += batch * _bScaleBatchStride;
         for (int slot = 0; slot < _batchRank; slot++)
         {
             nint index = batch % _batchDims[slot];
             batch = (int)(batch / _batchDims[slot]);
             a += index * _aBatchStrides[slot];
             b += index * _bBatchStrides[slot];
+        }
+    }
+
+    /// <summary>Row p of a kc×nr panel times scale[p], into slot (nr is a multiple of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScaleRows(float* panel, float* scale, int kc, int nr, float* slot)
+    {
+        for (int p = 0; p < kc; p++, panel += nr, slot += nr)
+        {
+            var s = Vector256.Create(scale[p]);
+            for (int j = 0; j < nr; j += 8)
+                Vector256.Store(Vector256.Load(panel + j) * s, slot + j);
         }
     }
 

@@ -46,7 +46,8 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
     /// <summary>
     /// y = project(depthwise(expand(x))) + residual, NHWC. <paramref name="depthwise"/> is the depthwise convolution's
     /// window (its channels: the expanded ones) with its weights [KernelH·KernelW, channels], bias and activation;
-    /// x has <paramref name="inChannels"/>, y and the residual (or null) <paramref name="outChannels"/>.
+    /// x has <paramref name="inChannels"/>, y and the residual (or null) <paramref name="outChannels"/>. A projection
+    /// with no weights (default) means none: y = depthwise(expand(x)), written by the depthwise rows directly.
     /// </summary>
     public void Run(float* x, int inChannels, in PointwiseStage expand, in Window2D depthwise, float* depthwiseWeights, float* depthwiseBias,
         in Activation depthwiseActivation, in PointwiseStage project, int outChannels, float* residual, float* y, float* workspace, WorkerPool pool)
@@ -135,6 +136,11 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
                 held1 = high;
             }
             // Base pointers of the whole image's rows, of which only the band's (and the rows it reads) are held.
+            if (_project.Weights == null)
+            {
+                _depthwise.RunDepthwiseRows(expanded - held0 * inRow, _y + outImage * channels, o0, o1);
+                continue;
+            }
             _depthwise.RunDepthwiseRows(expanded - held0 * inRow, banded - o0 * outRow, o0, o1);
             nint offset = (outImage + (nint)o0 * w.OutW) * _outChannels;
             gemm.RunOnThisThread(_project.Tactic, banded, (o1 - o0) * w.OutW, channels, _project.Weights, _outChannels,

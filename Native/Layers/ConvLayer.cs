@@ -6,7 +6,9 @@ using TrtEngine.Native.Runtime;
 namespace TrtEngine.Native.Layers;
 
 /// <summary>
-/// 2-D convolution, NCHW: y = act(conv(x, W) + bias + residual). Inputs: [x, W, bias or none, residual or none].
+/// 2-D convolution, NCHW: y = act(conv(x · s, W) + bias + residual). Inputs: [x, W, bias or none, residual or none,
+/// channel scale s or none]; the builder sets s (a per-image, per-input-channel scale) only on channels-last 1×1 GEMM
+/// convolutions, which fold it into the weight's rows rather than multiply x by it.
 /// W is [outC, inC/groups, kh, kw]. Depthwise convolutions run a direct kernel; the others run im2col and a GEMM
 /// (1×1 stride-1 convolutions skip im2col) with bias, residual and activation in the GEMM's epilogue.
 /// Channels-last (the builder's choice; x, y and the residual NHWC): depthwise runs a direct kernel vectorised over
@@ -17,7 +19,7 @@ namespace TrtEngine.Native.Layers;
 public sealed class ConvLayer : Layer
 {
     public ConvLayer(string name, ValueRef x, ValueRef w, ValueRef bias, int[] kernel, int[] strides, int[] pads, int[] dilations, int groups, AutoPad autoPad)
-        : base(name, [x, w, bias, ValueRef.None])
+        : base(name, [x, w, bias, ValueRef.None, ValueRef.None])
     {
         if (kernel.Length != 2 || strides.Length != 2 || pads.Length != 4 || dilations.Length != 2 || groups < 1)
             throw new ArgumentException($"Conv '{name}': TrtEngine runs 2-D convolutions (kernel, strides, dilations of 2 values, pads of 4).");
@@ -60,6 +62,9 @@ public sealed class ConvLayer : Layer
     public ValueRef Bias => Inputs[2];
     public ValueRef Residual => Inputs[3];
 
+    /// <summary>[N or 1, inC, 1, 1]: x's channels of image n are multiplied by s[n] (a squeeze-excitation's scale).</summary>
+    public ValueRef ChannelScale => Inputs[4];
+
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
     {
         int[] x = inputShapes[0], w = inputShapes[1];
@@ -72,6 +77,8 @@ public sealed class ConvLayer : Layer
         int[] y = [x[0], w[0], oh, ow];
         if (!Residual.IsNone && !inputShapes[3].AsSpan().SequenceEqual(y) && Shapes.IsStatic(y))
             throw new ShapeException($"Conv '{Name}': the residual {Shapes.Format(inputShapes[3])} does not match the output {Shapes.Format(y)}.");
+        if (!ChannelScale.IsNone && !(inputShapes[4] is [var n, var c, 1, 1] && (n == 1 || n == x[0]) && c == x[1]))
+            throw new ShapeException($"Conv '{Name}': the channel scale {Shapes.Format(inputShapes[4])} is not one value per channel of the input {Shapes.Format(x)}, per image or for all.");
         return y;
     }
 
@@ -170,7 +177,7 @@ public sealed class ConvLayer : Layer
         // A first layer (few channels, many pixels) unfolds its rows block by block on the GEMM's threads; the others
         // unfold the whole im2col matrix first.
         if (ChannelsLast)
-            return IsPointwise ? 0
+            return IsPointwise ? (ChannelScale.IsNone ? 0 : GemmJob.MatMulWorkspaceLength(k, y[1], ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount))
                 : GemmJob.UnfoldScratchLength(Window(x, y), ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount) is > 0 and var scratch ? scratch : (long)k * p;
         var tactic = ChosenTactic(x, frame.Shape(W));
         return (IsPointwise ? 0 : (long)k * p) + GemmJob.MatMulWorkspaceLength(k, p, tactic, frame.Pool.ThreadCount);
@@ -228,6 +235,13 @@ public sealed class ConvLayer : Layer
             return;
         }
         int k = x[1] * KernelH * KernelW, p = y[2] * y[3];
+        if (IsPointwise && !ChannelScale.IsNone)
+        {
+            float* scale = frame.Pointer(ChannelScale);
+            int scaleStride = frame.Shape(ChannelScale)[0] == 1 ? 0 : k;
+            s.Gemm.RunChannelScaled(tactic, px, x[0], p, k, pw, y[1], bias, Activation, py, ldy, residual, scale, scaleStride, frame.Workspace, frame.Pool);
+            return;
+        }
         if (IsPointwise)
         {
             // The batch folds into the GEMM's rows: [N·H·W, inC] × [inC, outC].
@@ -279,6 +293,7 @@ public sealed class ConvLayer : Layer
             Algorithm = reader.ReadEnum<ConvAlgorithm>(),
         };
         layer.Inputs[3] = inputs[3];
+        layer.Inputs[4] = inputs[4];
         return layer;
     }
 

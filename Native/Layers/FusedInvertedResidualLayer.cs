@@ -8,17 +8,20 @@ namespace TrtEngine.Native.Layers;
 /// <summary>
 /// An inverted-residual block run as one layer (MobileNetV2's): expand 1×1 → depthwise → project 1×1 (+ residual), all
 /// channels-last, computed band by band by <see cref="InvertedResidualJob"/> so the expanded and depthwise tensors never
-/// exist whole. Inputs: [x, expand W, expand bias, depthwise W, depthwise bias, project W, project bias, residual] (biases
-/// and residual may be none). Each convolution keeps its own packed weight, recipe, activation and GEMM tactic; the three
-/// <see cref="ConvLayer"/>s hold those parameters (their own operands are not used: these inputs are).
+/// exist whole. Without the projection (a squeeze-excitation block, EfficientNet's: its scale needs the whole depthwise
+/// output before the projection can run) the layer is expand → depthwise and writes the depthwise output; only the
+/// expanded tensor never exists. Inputs: [x, expand W, expand bias, depthwise W, depthwise bias, project W, project bias,
+/// residual] (biases and residual may be none, and the last three without a projection). Each convolution keeps its own
+/// packed weight, recipe, activation and GEMM tactic; the <see cref="ConvLayer"/>s hold those parameters (their own
+/// operands are not used: these inputs are).
 /// </summary>
 public sealed class FusedInvertedResidualLayer : Layer
 {
     /// <summary>The algorithm as users see it.</summary>
     public const string AlgorithmName = "fused inverted residual";
 
-    public FusedInvertedResidualLayer(string name, ConvLayer expand, ConvLayer depthwise, ConvLayer project)
-        : base(name, [expand.X, expand.W, expand.Bias, depthwise.W, depthwise.Bias, project.W, project.Bias, project.Residual])
+    public FusedInvertedResidualLayer(string name, ConvLayer expand, ConvLayer depthwise, ConvLayer? project)
+        : base(name, [expand.X, expand.W, expand.Bias, depthwise.W, depthwise.Bias, project?.W ?? ValueRef.None, project?.Bias ?? ValueRef.None, project?.Residual ?? ValueRef.None])
     {
         Expand = expand;
         Depthwise = depthwise;
@@ -28,7 +31,9 @@ public sealed class FusedInvertedResidualLayer : Layer
     public override LayerKind Kind => LayerKind.FusedInvertedResidual;
     public ConvLayer Expand { get; }
     public ConvLayer Depthwise { get; }
-    public ConvLayer Project { get; }
+
+    /// <summary>The projection, or null when the layer ends with the depthwise convolution.</summary>
+    public ConvLayer? Project { get; }
 
     public ValueRef X => Inputs[0];
     public ValueRef Residual => Inputs[7];
@@ -42,26 +47,23 @@ public sealed class FusedInvertedResidualLayer : Layer
     internal static bool FusesByRule(int[] expanded, int threads) =>
         threads > 1 || (long)expanded[1] * expanded[2] * expanded[3] * sizeof(float) > 1 << 20;
 
-    /// <summary>The three convolutions reading this layer's current operands (copies, for checks that take a convolution).</summary>
-    internal ConvLayer[] BoundConvolutions() =>
-    [
-        Bind(Expand, X, 1, ValueRef.None),
-        Bind(Depthwise, ValueRef.None, 3, ValueRef.None),
-        Bind(Project, ValueRef.None, 5, Residual),
-    ];
+    /// <summary>The convolutions reading this layer's current operands (copies, for checks that take a convolution).</summary>
+    internal ConvLayer[] BoundConvolutions() => Project is null
+        ? [Bind(Expand, X, 1, ValueRef.None), Bind(Depthwise, ValueRef.None, 3, ValueRef.None)]
+        : [Bind(Expand, X, 1, ValueRef.None), Bind(Depthwise, ValueRef.None, 3, ValueRef.None), Bind(Project, ValueRef.None, 5, Residual)];
 
     private ConvLayer Bind(ConvLayer part, ValueRef x, int weight, ValueRef residual)
     {
         var copy = (ConvLayer)part.Clone();
-        copy.Inputs = [x, Inputs[weight], Inputs[weight + 1], residual];
+        copy.Inputs = [x, Inputs[weight], Inputs[weight + 1], residual, ValueRef.None];
         return copy;
     }
 
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
     {
-        int[] expanded = Expand.InferShape([inputShapes[0], inputShapes[1], inputShapes[2], []]);
-        int[] depthwise = Depthwise.InferShape([expanded, inputShapes[3], inputShapes[4], []]);
-        return Project.InferShape([depthwise, inputShapes[5], inputShapes[6], inputShapes[7]]);
+        int[] expanded = Expand.InferShape([inputShapes[0], inputShapes[1], inputShapes[2], [], []]);
+        int[] depthwise = Depthwise.InferShape([expanded, inputShapes[3], inputShapes[4], [], []]);
+        return Project is null ? depthwise : Project.InferShape([depthwise, inputShapes[5], inputShapes[6], inputShapes[7], []]);
     }
 
     private Window2D DepthwiseWindow(ExecutionFrame frame)
@@ -77,16 +79,18 @@ public sealed class FusedInvertedResidualLayer : Layer
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
         float* Pointer(ValueRef v) => v.IsNone ? null : frame.Pointer(v);
-        PointwiseStage Stage(ConvLayer conv, int weight) =>
+        PointwiseStage Stage(ConvLayer? conv, int weight) => conv is null ? default :
             new(GemmKernels.Tactics[conv.TacticId], frame.Pointer(Inputs[weight]), Pointer(Inputs[weight + 1]), conv.Activation);
-        ((InvertedResidualJob)state!).Run(frame.Pointer(X), frame.Shape(X)[1], Stage(Expand, 1), DepthwiseWindow(frame), frame.Pointer(Inputs[3]),
-            Pointer(Inputs[4]), Depthwise.Activation, Stage(Project, 5), frame.Shape(Inputs[5])[0], Pointer(Residual), frame.Pointer(Output),
-            frame.Workspace, frame.Pool);
+        var window = DepthwiseWindow(frame);
+        ((InvertedResidualJob)state!).Run(frame.Pointer(X), frame.Shape(X)[1], Stage(Expand, 1), window, frame.Pointer(Inputs[3]),
+            Pointer(Inputs[4]), Depthwise.Activation, Stage(Project, 5), Project is null ? window.Channels : frame.Shape(Inputs[5])[0], Pointer(Residual),
+            frame.Pointer(Output), frame.Workspace, frame.Pool);
     }
 
     internal override void WriteParameters(PlanWriter writer)
     {
-        foreach (var conv in new[] { Expand, Depthwise, Project })
+        writer.Write(Project is not null);
+        foreach (var conv in Project is null ? [Expand, Depthwise] : new[] { Expand, Depthwise, Project })
         {
             writer.Write(conv.Name);
             writer.Write(conv.Tactic ?? "");
@@ -101,13 +105,16 @@ public sealed class FusedInvertedResidualLayer : Layer
         {
             string partName = reader.ReadString(), tactic = reader.ReadString();
             double microseconds = reader.ReadDouble();
-            var conv = ConvLayer.Read(partName, [x, inputs[weight], inputs[weight + 1], residual], reader);
+            var conv = ConvLayer.Read(partName, [x, inputs[weight], inputs[weight + 1], residual, ValueRef.None], reader);
             conv.Tactic = tactic.Length == 0 ? null : tactic;
             conv.TacticMicroseconds = microseconds;
             return conv;
         }
+        bool projects = reader.ReadBool();
+        if (!projects && !(inputs[5].IsNone && inputs[6].IsNone && inputs[7].IsNone))
+            throw new PlanFormatException($"The plan is inconsistent: fused layer '{name}' has no projection but reads its operands.");
         var expand = Part(inputs[0], 1, ValueRef.None);
         var depthwise = Part(ValueRef.None, 3, ValueRef.None);
-        return new FusedInvertedResidualLayer(name, expand, depthwise, Part(ValueRef.None, 5, inputs[7]));
+        return new FusedInvertedResidualLayer(name, expand, depthwise, projects ? Part(ValueRef.None, 5, inputs[7]) : null);
     }
 }

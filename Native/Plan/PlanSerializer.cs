@@ -226,7 +226,7 @@ internal static class PlanSerializer
         {
             LayerKind.Gemm or LayerKind.ConvTranspose => 3,
             LayerKind.MatMul or LayerKind.Elementwise => 2,
-            LayerKind.Conv => 4,
+            LayerKind.Conv => 5,
             LayerKind.BatchNorm => 5,
             LayerKind.FusedInvertedResidual => 8,
             LayerKind.Concat or LayerKind.ChannelShuffle => Math.Max(1, inputs.Length),

@@ -39,7 +39,7 @@ internal static class PlanValidator
             {
                 var v = layer.Inputs[i];
                 if (v.IsNone) Check(((layer.Kind is LayerKind.Gemm or LayerKind.ConvTranspose) && i == 2) || (layer.Kind == LayerKind.Conv && i >= 2) ||
-                                    (layer.Kind == LayerKind.FusedInvertedResidual && (i % 2 == 0 || i == 7) && i > 0), $"layer '{layer.Name}' lacks input {i}");
+                                    (layer.Kind == LayerKind.FusedInvertedResidual && (i % 2 == 0 || i >= 5) && i > 0), $"layer '{layer.Name}' lacks input {i}");
                 else if (v.IsWeight) Check(v.Index < plan.Weights.Length, $"layer '{layer.Name}' reads weight {v.Index}, which does not exist");
                 else Check(v.Index < tensors && defined[v.Index], $"layer '{layer.Name}' reads tensor {v.Index} before it is computed");
             }
@@ -154,12 +154,11 @@ internal static class PlanValidator
     {
         var convolutions = fused.BoundConvolutions();
         foreach (var conv in convolutions) ValidateConv(plan, conv);
-        var (expand, depthwise, project) = (convolutions[0], convolutions[1], convolutions[2]);
-        int[] expanded = plan.Weights[expand.W.Index].Shape, projected = plan.Weights[project.W.Index].Shape;
-        Check(convolutions.All(c => c.ChannelsLast) && expand.Algorithm == ConvAlgorithm.PointwiseGemm && project.Algorithm == ConvAlgorithm.PointwiseGemm &&
-              depthwise.Algorithm == ConvAlgorithm.Depthwise && expand.Residual.IsNone && depthwise.Residual.IsNone &&
-              depthwise.Groups == expanded[0] && projected[1] == expanded[0],
-              $"fused layer '{fused.Name}' is not a channels-last 1×1 → depthwise → 1×1 chain over one expanded channel count");
+        var (expand, depthwise) = (convolutions[0], convolutions[1]);
+        int[] expanded = plan.Weights[expand.W.Index].Shape;
+        Check(convolutions.All(c => c.ChannelsLast) && expand.Algorithm == ConvAlgorithm.PointwiseGemm && depthwise.Algorithm == ConvAlgorithm.Depthwise && depthwise.Groups == expanded[0] &&
+              (convolutions.Length == 2 || (convolutions[2].Algorithm == ConvAlgorithm.PointwiseGemm && plan.Weights[convolutions[2].W.Index].Shape[1] == expanded[0])),
+              $"fused layer '{fused.Name}' is not a channels-last 1×1 → depthwise (→ 1×1) chain over one expanded channel count");
     }
 
     private static void ValidateConv(EnginePlan plan, ConvLayer conv)
@@ -181,6 +180,8 @@ internal static class PlanValidator
         Check(conv.Bias.IsNone || (conv.Bias.IsWeight && plan.Weights[conv.Bias.Index].Length == plan.Weights[conv.W.Index].Shape[0]),
               $"Conv layer '{conv.Name}' has a bias of the wrong length");
         Check(conv.Strides.All(v => v >= 1) && conv.Dilations.All(v => v >= 1) && conv.Pads.All(v => v >= 0), $"Conv layer '{conv.Name}' has a malformed window");
+        Check(conv.ChannelScale.IsNone || (!conv.ChannelScale.IsWeight && conv.ChannelsLast && conv.Algorithm == ConvAlgorithm.PointwiseGemm),
+              $"Conv layer '{conv.Name}' has a channel scale but is not a channels-last 1×1 GEMM convolution reading it from a tensor");
     }
 
     private static void Check(bool condition, string problem)

@@ -131,18 +131,7 @@ public sealed class FusedInvertedResidualTests
         var profile = new ShapeProfile([1, 9, 3, 3], [2, 9, 12, 12], [3, 9, 24, 24]);
         var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(model, null), "m"), Fused(2) with { Profiles = new Dictionary<string, ShapeProfile> { ["x"] = profile } });
         FusedLayer(engine.Plan);
-        var context = engine.CreateExecutionContext();
-        int seed = 40;
-        foreach (int[] shape in new[] { new[] { 1, 9, 3, 3 }, [3, 9, 24, 24], [2, 9, 11, 17], [1, 9, 24, 5] })
-        {
-            float[] x = ErrorMetrics.RandomValues(seed++, shape.Aggregate(1, (a, d) => a * d));
-            context.SetInputShape(0, shape);
-            var y = new float[context.GetOutputShape(0).Aggregate(1, (a, d) => a * d)];
-            context.Execute([x], [y]);
-            var expected = OrtOracle.Run(model, new Dictionary<string, (int[], float[])> { ["x"] = (shape, x) })["y"];
-            Assert.Equal(expected.Shape, context.GetOutputShape(0));
-            Assert.True(ErrorMetrics.RelativeL2(y, expected.Data) <= 1e-5, $"{Shapes.Format(shape)}: relative L2 {ErrorMetrics.RelativeL2(y, expected.Data):E2}");
-        }
+        ShapeSweep.AssertMatchesOnnxRuntime(engine, model, new[] { new[] { 1, 9, 3, 3 }, [3, 9, 24, 24], [2, 9, 11, 17], [1, 9, 24, 5] }, seed: 40);
     }
 
     [Fact]
@@ -155,7 +144,7 @@ public sealed class FusedInvertedResidualTests
         Assert.Equal(before.Tactic, after.Tactic);
         Assert.StartsWith(FusedInvertedResidualLayer.AlgorithmName, after.Tactic);
         Assert.Equal(before.Origins, after.Origins);
-        foreach (var (a, b) in new[] { (before.Expand, after.Expand), (before.Depthwise, after.Depthwise), (before.Project, after.Project) })
+        foreach (var (a, b) in new[] { (before.Expand, after.Expand), (before.Depthwise, after.Depthwise), (before.Project!, after.Project!) })
         {
             Assert.Equal((a.Name, a.Tactic, a.TacticId, a.Algorithm, a.Activation), (b.Name, b.Tactic, b.TacticId, b.Algorithm, b.Activation));
             Assert.Equal(a.Strides, b.Strides);
@@ -188,17 +177,8 @@ public sealed class FusedInvertedResidualTests
             m.AddOutput("y", OnnxDataType.Float);
             m.Save(path);
         }
-        NetworkDefinition Load(string path) => OnnxImporter.Import(OnnxModel.Parse(File.ReadAllBytes(path), null), "m");
-        var engine = EngineBuilder.Build(Load(v1), Fused(2));
-        Assert.Equal(3, engine.Plan.Weights[FusedLayer(engine.Plan).Inputs[1].Index].Recipe.Sources.Length); // conv weight, γ, var
-        new Refitter(engine).Refit(WeightSources.FromFile(v2));
-        var fresh = EngineBuilder.Build(Load(v2), Fused(2));
-
-        float[] x = ErrorMetrics.RandomValues(5, inC * 15 * 13);
-        float[] refitted = Run(engine, x);
-        var expected = OrtOracle.Run(File.ReadAllBytes(v2), new Dictionary<string, (int[], float[])> { ["x"] = ([1, inC, 15, 13], x) })["y"].Data;
-        Assert.True(ErrorMetrics.RelativeL2(refitted, expected) <= 1e-5, $"refitted vs ONNX Runtime: {ErrorMetrics.RelativeL2(refitted, expected):E2}");
-        Assert.Equal(Run(fresh, x), refitted); // the same recipes on the same weights: bit for bit
+        RefitComparison.AssertRefitEqualsFreshBuild(v1, v2, Fused(2), [1, inC, 15, 13],
+            engine => Assert.Equal(3, engine.Plan.Weights[FusedLayer(engine.Plan).Inputs[1].Index].Recipe.Sources.Length)); // conv weight, γ, var
     }
 
     public static TheoryData<string> Corruptions => new(["depthwise algorithm", "expand tactic", "project stride", "weight swapped", "weight missing"]);
@@ -216,7 +196,7 @@ public sealed class FusedInvertedResidualTests
             case "expand tactic": fused.Expand.TacticId = (fused.Expand.TacticId + 1) % Native.Kernels.GemmKernels.Tactics.Count; break;
             case "weight swapped": fused.Inputs[3] = fused.Inputs[5]; break;
             case "weight missing": fused.Inputs[1] = ValueRef.None; break;
-            case "project stride": fused.Project.Strides[0] = 2; break; // no longer a 1×1 GEMM
+            case "project stride": fused.Project!.Strides[0] = 2; break; // no longer a 1×1 GEMM
         }
         var error = Assert.Throws<PlanFormatException>(() => Engine.Deserialize(engine.Serialize(includeWeights: true)));
         Assert.Contains("inconsistent", error.Message);
@@ -270,11 +250,5 @@ public sealed class FusedInvertedResidualTests
         Assert.Equal(6, layer.Origins.Length); // three convolutions, two Clips and the Add
     }
 
-    private static float[] Run(Engine engine, float[] x)
-    {
-        var context = engine.CreateExecutionContext();
-        var y = new float[context.GetOutputShape(0).Aggregate(1, (a, d) => a * d)];
-        context.Execute([x], [y]);
-        return y;
-    }
+    private static float[] Run(Engine engine, float[] x) => RefitComparison.Run(engine, x);
 }
