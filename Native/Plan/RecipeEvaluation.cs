@@ -6,12 +6,12 @@ namespace TrtEngine.Native.Plan;
 internal static class RecipeEvaluation
 {
     /// <summary>A weight of at least twice this many floats is packed in parts (of its panels) that threads share.</summary>
-    private const long PartFloats = 1 << 17;
+    internal const long PartFloats = 1 << 17;
 
-    /// <summary>The panel ranges a weight's recipe is evaluated in: parts of about <see cref="PartFloats"/> or more.</summary>
-    internal static (int First, int End)[] Parts(EngineWeight weight)
+    /// <summary>The panel ranges a weight's recipe is evaluated in: parts of about <paramref name="partFloats"/> or more.</summary>
+    internal static (int First, int End)[] Parts(EngineWeight weight, long partFloats = PartFloats)
     {
-        int panels = weight.Recipe.Panels, count = (int)Math.Clamp(weight.Length / PartFloats, 1, panels);
+        int panels = weight.Recipe.Panels, count = (int)Math.Clamp(weight.Length / partFloats, 1, panels);
         var parts = new (int, int)[count];
         for (int p = 0; p < count; p++) parts[p] = ((int)((long)panels * p / count), (int)((long)panels * (p + 1) / count));
         return parts;

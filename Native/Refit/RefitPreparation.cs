@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Runtime;
@@ -81,9 +82,18 @@ public sealed class RefitPreparation : IDisposable
         _worker.Wait();
     }
 
+    /// <summary>
+    /// Parts of this many floats or more (a recipe's panels where they are larger): a stop waits for one part, about
+    /// ten microseconds, while the reading thread has nothing else to do.
+    /// </summary>
+    private const long PartFloats = 1 << 15;
+
+    /// <summary>How long the background thread polls for the next weight before it sleeps: waking it costs the reading thread a system call per weight.</summary>
+    private static readonly long PollTicks = Stopwatch.Frequency / 20_000;
+
     private void Evaluate()
     {
-        foreach (int i in _ready.GetConsumingEnumerable())
+        while (Next() is int i)
         {
             if (_stop) return;
             var recipe = _weights[i].Recipe;
@@ -98,7 +108,7 @@ public sealed class RefitPreparation : IDisposable
             try
             {
                 // In parts, so a stop waits for one part only; a recipe left unfinished is the refit's to compute.
-                foreach (var (first, end) in RecipeEvaluation.Parts(_weights[i]))
+                foreach (var (first, end) in RecipeEvaluation.Parts(_weights[i], PartFloats))
                 {
                     if (!(whole = !_stop)) break;
                     finite &= recipe.Evaluate(_sources[i], buffer, first, end);
@@ -112,6 +122,15 @@ public sealed class RefitPreparation : IDisposable
             if (whole) (_results[i], _finite[i]) = (buffer, finite);
             else WeightPool.Return(null, [buffer]);
         }
+    }
+
+    /// <summary>The next recipe whose weights have all been read, or null once the reading has ended.</summary>
+    private int? Next()
+    {
+        // Polls the count (a plain read), not the collection, so the reading thread's adds do not wait on its lock.
+        long until = Stopwatch.GetTimestamp() + PollTicks;
+        while (_ready.Count == 0 && !_ready.IsAddingCompleted && Stopwatch.GetTimestamp() < until) Thread.SpinWait(16);
+        return _ready.TryTake(out int i, Timeout.Infinite) ? i : null;
     }
 
     /// <summary>
