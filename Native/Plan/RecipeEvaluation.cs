@@ -6,7 +6,7 @@ namespace TrtEngine.Native.Plan;
 internal static class RecipeEvaluation
 {
     /// <summary>A weight of at least twice this many floats is packed in parts (of its panels) that threads share.</summary>
-    internal const long PartFloats = 1 << 17;
+    private const long PartFloats = 1 << 17;
 
     /// <summary>The panel ranges a weight's recipe is evaluated in: parts of about <paramref name="partFloats"/> or more.</summary>
     internal static (int First, int End)[] Parts(EngineWeight weight, long partFloats = PartFloats)
