@@ -38,26 +38,65 @@ public static unsafe class ActivationKernels
             y[i] = ScalarMath.Apply(activation, x[i]);
     }
 
+    /// <summary>
+    /// y = f(y) over <paramref name="rows"/> rows of <paramref name="columns"/> floats, <paramref name="stride"/> apart
+    /// (a GEMM tile's epilogue): one dispatch for the tile, where one per row of 16 or 32 floats cost more than the math.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ApplyRows(in Activation activation, float* y, nint stride, int rows, nint columns)
+    {
+        if (activation.Kind == ActivationKind.Identity) return;
+        if (!VectorMath.IsSupported)
+        {
+            for (int r = 0; r < rows; r++) Apply(activation, y + r * stride, y + r * stride, columns);
+            return;
+        }
+        switch (activation.Kind)
+        {
+            case ActivationKind.Erf: MapRows(new ErfFunction(), y, stride, rows, columns); return;
+            case ActivationKind.Gelu: MapRows(new GeluFunction(), y, stride, rows, columns); return;
+            case ActivationKind.Exp: MapRowsWide(new ExpFunction(), y, stride, rows, columns); return;
+            case ActivationKind.Sigmoid: MapRowsWide(new SigmoidFunction(), y, stride, rows, columns); return;
+            case ActivationKind.Silu: MapRowsWide(new SiluFunction(), y, stride, rows, columns); return;
+            case ActivationKind.Tanh: MapRows(new TanhFunction(), y, stride, rows, columns); return;
+            default: MapRows(new AnyFunction(activation), y, stride, rows, columns); return;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MapRows<TFunction>(TFunction function, float* y, nint stride, int rows, nint columns) where TFunction : struct, IVectorFunction
+    {
+        for (int r = 0; r < rows; r++, y += stride) Map(function, y, y, columns);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MapRowsWide<TFunction>(TFunction function, float* y, nint stride, int rows, nint columns) where TFunction : struct, IWideFunction
+    {
+        for (int r = 0; r < rows; r++, y += stride) MapWide(function, y, y, columns);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Map<TFunction>(TFunction function, float* x, float* y, nint length) where TFunction : struct, IVectorFunction
     {
         nint i = 0;
         for (; i <= length - 8; i += 8)
             Avx.Store(y + i, function.Apply(Avx.LoadVector256(x + i)));
-        if (i < length)
-        {
-            // The tail goes through the same vector code so every element gets identical rounding.
-            float* tail = stackalloc float[8];
-            Avx.Store(tail, Vector256<float>.Zero);
-            nint rest = length - i;
-            Buffer.MemoryCopy(x + i, tail, 8 * sizeof(float), rest * sizeof(float));
-            Avx.Store(tail, function.Apply(Avx.LoadVector256(tail)));
-            Buffer.MemoryCopy(tail, y + i, rest * sizeof(float), rest * sizeof(float));
-        }
+        if (i < length) MapTail(function, x + i, y + i, length - i);
+    }
+
+    /// <summary>The last (fewer than 8) floats through the same vector code, so every element gets identical rounding.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void MapTail<TFunction>(TFunction function, float* x, float* y, nint rest) where TFunction : struct, IVectorFunction
+    {
+        float* tail = stackalloc float[8];
+        Avx.Store(tail, Vector256<float>.Zero);
+        Buffer.MemoryCopy(x, tail, 8 * sizeof(float), rest * sizeof(float));
+        Avx.Store(tail, function.Apply(Avx.LoadVector256(tail)));
+        Buffer.MemoryCopy(tail, y, rest * sizeof(float), rest * sizeof(float));
     }
 
     /// <summary>512 bits at a time where the CPU has them (these functions are compute-bound), the rest as <see cref="Map"/> does.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MapWide<TFunction>(TFunction function, float* x, float* y, nint length) where TFunction : struct, IWideFunction
     {
         nint i = 0;

@@ -466,8 +466,7 @@ internal static unsafe class GemmMicroKernels
         }
         if (clamp || activation.Kind == ActivationKind.Identity)
             return;
-        for (int r = 0; r < rows; r++, c += ldc)
-            ActivationKernels.Apply(activation, c, c, nr);
+        ActivationKernels.ApplyRows(activation, c, ldc, rows, nr);
     }
 
     /// <summary>Portable path for CPUs without AVX2/FMA; same contract, any rows ≤ nr tile.</summary>
