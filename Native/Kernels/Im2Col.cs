@@ -68,28 +68,48 @@ public static unsafe class Im2Col
     {
         // Undilated taps of one kernel row are adjacent pixels: one copy of KernelW·C floats when all lie inside.
         nint rowRun = w.DilationW == 1 ? w.KernelW * channels : 0;
-        for (int p = first; p < end; p++)
+        nint pixelFloats = (nint)w.KernelH * w.KernelW * channels, rowStep = (nint)w.DilationH * w.InW * channels;
+        // Pixel by pixel along output rows: a first layer's few channels make each pixel's work a handful of vector
+        // moves, which a division and bounds checks per kernel row would outweigh.
+        int oh = first / w.OutW, ow = first - oh * w.OutW;
+        for (int p = first; p < end; oh++, ow = 0)
         {
-            int oh = p / w.OutW, ow = p - oh * w.OutW;
-            int left = ow * w.StrideW - w.PadLeft;
-            bool inside = rowRun > 0 && left >= 0 && left + w.KernelW <= w.InW;
-            for (int i = 0; i < w.KernelH; i++)
+            int top = oh * w.StrideH - w.PadTop;
+            bool rowsInside = rowRun > 0 && top >= 0 && top + (w.KernelH - 1) * w.DilationH < w.InH;
+            for (int rowEnd = Math.Min(end, p + w.OutW - ow); p < rowEnd; p++, ow++, col += pixelFloats)
             {
-                int ih = oh * w.StrideH - w.PadTop + i * w.DilationH;
-                if (inside && (uint)ih < (uint)w.InH)
+                int left = ow * w.StrideW - w.PadLeft;
+                if (rowsInside && left >= 0 && left + w.KernelW <= w.InW)
                 {
-                    CopyKernels.Copy(x + ((nint)ih * w.InW + left) * channels, col, rowRun);
-                    col += w.KernelW * channels;
+                    float* source = x + ((nint)top * w.InW + left) * channels;
+                    for (int i = 0; i < w.KernelH; i++) CopyKernels.Copy(source + i * rowStep, col + i * rowRun, rowRun);
                     continue;
                 }
-                for (int j = 0; j < w.KernelW; j++, col += channels)
-                {
-                    int iw = left + j * w.DilationW;
-                    if ((uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW)
-                        CopyKernels.Copy(x + ((nint)ih * w.InW + iw) * channels, col, channels);
-                    else
-                        new Span<float>(col, channels).Clear();
-                }
+                Pixel(x, channels, w, col, top, left, rowRun);
+            }
+        }
+    }
+
+    /// <summary>One output pixel's row of the unfolded matrix, taps outside the input zero.</summary>
+    private static void Pixel(float* x, int channels, in Window2D w, float* col, int top, int left, nint rowRun)
+    {
+        bool inside = rowRun > 0 && left >= 0 && left + w.KernelW <= w.InW;
+        for (int i = 0; i < w.KernelH; i++)
+        {
+            int ih = top + i * w.DilationH;
+            if (inside && (uint)ih < (uint)w.InH)
+            {
+                CopyKernels.Copy(x + ((nint)ih * w.InW + left) * channels, col, rowRun);
+                col += w.KernelW * channels;
+                continue;
+            }
+            for (int j = 0; j < w.KernelW; j++, col += channels)
+            {
+                int iw = left + j * w.DilationW;
+                if ((uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW)
+                    CopyKernels.Copy(x + ((nint)ih * w.InW + iw) * channels, col, channels);
+                else
+                    new Span<float>(col, channels).Clear();
             }
         }
     }
