@@ -5,8 +5,9 @@ namespace TrtEngine.Native.Tests.Kernels;
 
 /// <summary>
 /// The channels-last depthwise kernel against the double-precision NCHW reference: its blocks of pixels (inside the
-/// row, with the 3-column shared loads, or at the edges where columns are checked and fewer pixels remain), its 512-,
-/// 256-bit and one-lane channel groups, bias, residual and the activations it applies in registers or per row.
+/// row, with the 3-column shared loads, or at the edges where columns are checked and fewer pixels remain), the 3×3 row
+/// kernel of long rows, its 512-, 256-bit and one-lane channel groups, bias, residual and the activations it applies in
+/// registers or per row.
 /// </summary>
 public sealed unsafe class ChannelsLastDepthwiseTests : IDisposable
 {
@@ -40,9 +41,12 @@ public sealed unsafe class ChannelsLastDepthwiseTests : IDisposable
     [InlineData(5, 2, 15, 24)]
     [InlineData(3, 1, 9, 8)]
     [InlineData(3, 1, 6, 16)]
+    [InlineData(3, 1, 56, 24)]
+    [InlineData(3, 2, 112, 8)]
     public void Network_shapes_match_the_reference(int kernel, int stride, int size, int channels)
     {
-        // Widths of 4k + 1..3 leave partial blocks at the right edge; 6 and 9 leave no inside block with 3 columns shared.
+        // Widths of 4k + 1..3 leave partial blocks at the right edge; 6 and 9 leave no inside block with 3 columns shared;
+        // 56 and 112 run the 3×3 row kernel between the edge blocks, with 24 channels in a 512- and a 256-bit group.
         var w = WindowCases.Square(channels, size, kernel, stride, pad: kernel / 2, batch: 2);
         foreach (var pool in _pools)
         {
