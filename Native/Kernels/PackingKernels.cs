@@ -108,6 +108,10 @@ internal static unsafe class PackingKernels
         int channels = length / taps;
         const int Chunk = 128;
         int vectorRows = Avx.IsSupported ? rows / 8 * 8 : 0;
+        // Groups of 16 rows go 512 bits wide where the CPU has it: a 16×16 tile takes half the shuffles per float of
+        // two 8×8 ones.
+        int wideRows = GemmMicroKernels.WideSupported ? rows / 16 * 16 : 0;
+        Vector512<float> wideSum = default;
         // Where each source column of the chunk lands: its destination row's offset from the chunk's base, worked out
         // once for all rows (and, without taps, once for all chunks: column p0 + i lands i rows below column p0).
         nint* rowOffsets = stackalloc nint[Chunk];
@@ -130,10 +134,18 @@ internal static unsafe class PackingKernels
                 for (int p = j < vectorRows ? vectorEnd : p0; p < p1; p++)
                     tail += chunk[rowOffsets[p - p0] + j] = factor * src[(nint)j * length + p];
             }
+            int wideEnd = p0 + (p1 - p0) / 16 * 16;
+            for (int j = 0; j < wideRows; j += 16)
+            {
+                var m = factors == null ? Vector512.Create(scale) : Vector512.Load(factors + j);
+                for (int p = p0; p < wideEnd; p += 16)
+                    wideSum += Transpose16x16(src + (nint)j * length + p, length, m, chunk + j, rowOffsets + (p - p0));
+            }
             for (int j = 0; j < vectorRows; j += 8)
             {
                 var m = factors == null ? Vector256.Create(scale) : Vector256.Load(factors + j);
-                for (int p = p0; p < vectorEnd; p += 8)
+                // Rows of the 16-row groups have their columns up to wideEnd written already.
+                for (int p = j < wideRows ? wideEnd : p0; p < vectorEnd; p += 8)
                 {
                     float* tile = src + (nint)j * length + p;
                     // The eight source rows are far apart (one per output channel): ask for each one's next line
@@ -144,7 +156,61 @@ internal static unsafe class PackingKernels
                 }
             }
         }
-        return Vector256.Sum(sum) + tail;
+        return Vector256.Sum(sum) + Vector512.Sum(wideSum) + tail;
+    }
+
+    /// <summary>
+    /// <see cref="Transpose8x8"/> for a 16×16 tile in 512-bit registers: rows interleave in pairs, then in fours, then
+    /// 128-bit lanes move twice, so each source column ends in one vector, stored times scale at dst + offsets[column].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Transpose16x16(float* src, nint stride, Vector512<float> scale, float* dst, nint* offsets)
+    {
+        // Pairs of rows: UnpackLow of rows 2q, 2q + 1 holds their columns 4l, 4l + 1 in 128-bit lane l, UnpackHigh 4l + 2, 4l + 3.
+        var (t0, t1) = Pair(src, stride);
+        var (t2, t3) = Pair(src + 2 * stride, stride);
+        var (t4, t5) = Pair(src + 4 * stride, stride);
+        var (t6, t7) = Pair(src + 6 * stride, stride);
+        var (t8, t9) = Pair(src + 8 * stride, stride);
+        var (t10, t11) = Pair(src + 10 * stride, stride);
+        var (t12, t13) = Pair(src + 12 * stride, stride);
+        var (t14, t15) = Pair(src + 14 * stride, stride);
+        // Fours: column 4l + c of each group of four rows in lane l, for c = 0..3.
+        return StoreLanes(Avx512F.Shuffle(t0, t2, 0x44), Avx512F.Shuffle(t4, t6, 0x44), Avx512F.Shuffle(t8, t10, 0x44), Avx512F.Shuffle(t12, t14, 0x44), scale, dst, offsets) +
+               StoreLanes(Avx512F.Shuffle(t0, t2, 0xEE), Avx512F.Shuffle(t4, t6, 0xEE), Avx512F.Shuffle(t8, t10, 0xEE), Avx512F.Shuffle(t12, t14, 0xEE), scale, dst, offsets + 1) +
+               StoreLanes(Avx512F.Shuffle(t1, t3, 0x44), Avx512F.Shuffle(t5, t7, 0x44), Avx512F.Shuffle(t9, t11, 0x44), Avx512F.Shuffle(t13, t15, 0x44), scale, dst, offsets + 2) +
+               StoreLanes(Avx512F.Shuffle(t1, t3, 0xEE), Avx512F.Shuffle(t5, t7, 0xEE), Avx512F.Shuffle(t9, t11, 0xEE), Avx512F.Shuffle(t13, t15, 0xEE), scale, dst, offsets + 3);
+    }
+
+    /// <summary>Rows 0 and 1 at <paramref name="src"/> interleaved: (UnpackLow, UnpackHigh).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float> Low, Vector512<float> High) Pair(float* src, nint stride)
+    {
+        var a = Vector512.Load(src);
+        var b = Vector512.Load(src + stride);
+        return (Avx512F.UnpackLow(a, b), Avx512F.UnpackHigh(a, b));
+    }
+
+    /// <summary>
+    /// Columns c, c + 4, c + 8, c + 12 from the four row groups' vectors (column c + 4l in lane l), each stored times
+    /// scale at dst + offsets[4l] (offsets points at column c's); returns their lane-wise sum.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> StoreLanes(Vector512<float> g0, Vector512<float> g1, Vector512<float> g2, Vector512<float> g3, Vector512<float> scale, float* dst, nint* offsets)
+    {
+        var even0 = Avx512F.Shuffle4x128(g0, g1, 0x88);
+        var odd0 = Avx512F.Shuffle4x128(g0, g1, 0xDD);
+        var even1 = Avx512F.Shuffle4x128(g2, g3, 0x88);
+        var odd1 = Avx512F.Shuffle4x128(g2, g3, 0xDD);
+        var c0 = Avx512F.Shuffle4x128(even0, even1, 0x88) * scale;
+        var c8 = Avx512F.Shuffle4x128(even0, even1, 0xDD) * scale;
+        var c4 = Avx512F.Shuffle4x128(odd0, odd1, 0x88) * scale;
+        var c12 = Avx512F.Shuffle4x128(odd0, odd1, 0xDD) * scale;
+        c0.Store(dst + offsets[0]);
+        c4.Store(dst + offsets[4]);
+        c8.Store(dst + offsets[8]);
+        c12.Store(dst + offsets[12]);
+        return (c0 + c4) + (c8 + c12);
     }
 
     /// <summary>
