@@ -200,20 +200,11 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
                 a = TOps.MultiplyAdd(TOps.Load(r2), k20, a);
                 a = TOps.MultiplyAdd(TOps.Load(r2 + tap), k21, a);
                 a = TOps.MultiplyAdd(TOps.Load(r2 + 2 * tap), k22, a);
-                Store<TOps, TV>(a, y, residual, clamp, lo, hi);
+                Finish<TOps, TV>(a, 0, 1, channels, residual, y, clamp, lo, hi);
                 if (residual != null) residual += channels;
             }
         }
         return c;
-    }
-
-    /// <summary>One output vector: residual, Relu/Clip (max before min, NaN kept, as in <see cref="Finish"/>), store.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TOps, TV>(TV a, float* y, float* residual, bool clamp, TV lo, TV hi) where TOps : struct, IFloatVector<TV> where TV : struct
-    {
-        if (residual != null) a = TOps.Add(a, TOps.Load(residual));
-        if (clamp) a = TOps.Min(hi, TOps.Max(lo, a));
-        TOps.Store(a, y);
     }
 
     /// <summary>Whether the <see cref="Pixels"/> outputs from <paramref name="ow"/> (the first window at input column <paramref name="left"/>) exist and their windows lie inside the row.</summary>
