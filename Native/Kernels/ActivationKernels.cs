@@ -8,7 +8,6 @@ namespace TrtEngine.Native.Kernels;
 public static unsafe class ActivationKernels
 {
     /// <summary>y[i] = f(x[i]) for i in [0, length); x may equal y.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(in Activation activation, float* x, float* y, nint length)
     {
         if (activation.Kind == ActivationKind.Identity)
@@ -17,62 +16,52 @@ public static unsafe class ActivationKernels
                 Buffer.MemoryCopy(x, y, length * sizeof(float), length * sizeof(float));
             return;
         }
-
-        if (VectorMath.IsSupported)
-        {
-            // One loop per function, specialised by the JIT, so the math inlines and iterations overlap.
-            switch (activation.Kind)
-            {
-                case ActivationKind.Erf: Map(new ErfFunction(), x, y, length); return;
-                case ActivationKind.Gelu: Map(new GeluFunction(), x, y, length); return;
-                case ActivationKind.Exp: MapWide(new ExpFunction(), x, y, length); return;
-                case ActivationKind.Sigmoid: MapWide(new SigmoidFunction(), x, y, length); return;
-                case ActivationKind.Silu: MapWide(new SiluFunction(), x, y, length); return;
-                case ActivationKind.Tanh: Map(new TanhFunction(), x, y, length); return;
-                default: Map(new AnyFunction(activation), x, y, length); return;
-            }
-        }
-
-        nint i = 0;
-        for (; i < length; i++)
-            y[i] = ScalarMath.Apply(activation, x[i]);
+        Rows(activation, x, y, length, 1, length);
     }
 
     /// <summary>
     /// y = f(y) over <paramref name="rows"/> rows of <paramref name="columns"/> floats, <paramref name="stride"/> apart
     /// (a GEMM tile's epilogue): one dispatch for the tile, where one per row of 16 or 32 floats cost more than the math.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ApplyRows(in Activation activation, float* y, nint stride, int rows, nint columns)
     {
-        if (activation.Kind == ActivationKind.Identity) return;
+        if (activation.Kind != ActivationKind.Identity) Rows(activation, y, y, stride, rows, columns);
+    }
+
+    /// <summary>y = f(x) over rows of <paramref name="columns"/> floats, <paramref name="stride"/> apart in both.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows(in Activation activation, float* x, float* y, nint stride, int rows, nint columns)
+    {
         if (!VectorMath.IsSupported)
         {
-            for (int r = 0; r < rows; r++) Apply(activation, y + r * stride, y + r * stride, columns);
+            for (int r = 0; r < rows; r++)
+                for (nint i = 0; i < columns; i++)
+                    y[r * stride + i] = ScalarMath.Apply(activation, x[r * stride + i]);
             return;
         }
+        // One loop per function, specialised by the JIT, so the math inlines and iterations overlap.
         switch (activation.Kind)
         {
-            case ActivationKind.Erf: MapRows(new ErfFunction(), y, stride, rows, columns); return;
-            case ActivationKind.Gelu: MapRows(new GeluFunction(), y, stride, rows, columns); return;
-            case ActivationKind.Exp: MapRowsWide(new ExpFunction(), y, stride, rows, columns); return;
-            case ActivationKind.Sigmoid: MapRowsWide(new SigmoidFunction(), y, stride, rows, columns); return;
-            case ActivationKind.Silu: MapRowsWide(new SiluFunction(), y, stride, rows, columns); return;
-            case ActivationKind.Tanh: MapRows(new TanhFunction(), y, stride, rows, columns); return;
-            default: MapRows(new AnyFunction(activation), y, stride, rows, columns); return;
+            case ActivationKind.Erf: MapRows(new ErfFunction(), x, y, stride, rows, columns); return;
+            case ActivationKind.Gelu: MapRows(new GeluFunction(), x, y, stride, rows, columns); return;
+            case ActivationKind.Exp: MapRowsWide(new ExpFunction(), x, y, stride, rows, columns); return;
+            case ActivationKind.Sigmoid: MapRowsWide(new SigmoidFunction(), x, y, stride, rows, columns); return;
+            case ActivationKind.Silu: MapRowsWide(new SiluFunction(), x, y, stride, rows, columns); return;
+            case ActivationKind.Tanh: MapRows(new TanhFunction(), x, y, stride, rows, columns); return;
+            default: MapRows(new AnyFunction(activation), x, y, stride, rows, columns); return;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MapRows<TFunction>(TFunction function, float* y, nint stride, int rows, nint columns) where TFunction : struct, IVectorFunction
+    private static void MapRows<TFunction>(TFunction function, float* x, float* y, nint stride, int rows, nint columns) where TFunction : struct, IVectorFunction
     {
-        for (int r = 0; r < rows; r++, y += stride) Map(function, y, y, columns);
+        for (int r = 0; r < rows; r++, x += stride, y += stride) Map(function, x, y, columns);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MapRowsWide<TFunction>(TFunction function, float* y, nint stride, int rows, nint columns) where TFunction : struct, IWideFunction
+    private static void MapRowsWide<TFunction>(TFunction function, float* x, float* y, nint stride, int rows, nint columns) where TFunction : struct, IWideFunction
     {
-        for (int r = 0; r < rows; r++, y += stride) MapWide(function, y, y, columns);
+        for (int r = 0; r < rows; r++, x += stride, y += stride) MapWide(function, x, y, columns);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
