@@ -147,28 +147,31 @@ public static class EngineBuilder
                 GemmLayer gemm => Gemm(gemm),
                 _ => Conv((ConvLayer)layer),
             };
-            layer.Tactic = tactic.Name;
+            layer.Tactic = tactic;
             layer.TacticMicroseconds = us;
-            log?.Invoke($"Layer '{layer.Name}' ({what}): tactic {tactic.Name}{(us > 0 ? $", {us:F1} µs" : "")}{(timed ? "" : us > 0 ? " (timing cache)" : " (heuristic)")}.");
+            log?.Invoke($"Layer '{layer.Name}' ({what}): tactic {tactic}{(us > 0 ? $", {us:F1} µs" : "")}{(timed ? "" : us > 0 ? " (timing cache)" : " (heuristic)")}.");
         }
         progress?.Report(new BuildProgress("Tuning tactics", tuned.Count, tuned.Count, ""));
 
-        (GemmTactic, double, bool, string) Gemm(GemmLayer gemm)
+        (string, double, bool, string) Gemm(GemmLayer gemm)
         {
             int[] a = optShapes[gemm.A.Index];
             int m = Math.Max(1, gemm.TransA ? a[1] : (int)(Shapes.ElementCount(a) / gemm.K));
+            string what = $"m={m}, k={gemm.K}, n={gemm.N}";
+            gemm.WeightRows = gemm.TakesWeightRows(m);
+            if (gemm.WeightRows) return ("weight_rows", 0, false, what);
             var (tactic, us, timed) = selector.Choose(gemm, m, cancel);
             gemm.TacticId = tactic.Id;
-            return (tactic, us, timed, $"m={m}, k={gemm.K}, n={gemm.N}");
+            return (tactic.Name, us, timed, what);
         }
 
-        (GemmTactic, double, bool, string) Conv(ConvLayer conv)
+        (string, double, bool, string) Conv(ConvLayer conv)
         {
             int[] x = optShapes[conv.X.Index], w = network.Weights[conv.W.Index].Shape, y = optShapes[conv.Output];
             var (algorithm, tactic, us, timed) = selector.Choose(conv, x, w, y, cancel);
             conv.Algorithm = algorithm;
             conv.TacticId = tactic.Id;
-            return (tactic, us, timed, $"conv {Shapes.Format(x)} → {Shapes.Format(y)}, {conv.AlgorithmName}");
+            return (tactic.Name, us, timed, $"conv {Shapes.Format(x)} → {Shapes.Format(y)}, {conv.AlgorithmName}");
         }
     }
 
@@ -209,6 +212,9 @@ public static class EngineBuilder
                 var source = network.Weights[v.Index];
                 int w = layer switch
                 {
+                    GemmLayer { WeightRows: true } g when i == 1 => g.Alpha == 1f
+                        ? Add(WeightRecipe.Identity(source.Name), source.Name, source.Shape)
+                        : Add(WeightRecipe.Scale(source.Name, g.Alpha, g.N * g.K), $"{g.Name}.B", [g.N, g.K]),
                     GemmLayer g when i == 1 => Add(WeightRecipe.PackGemmB(source.Name, g.K, g.N, g.TransB, g.Alpha, g.TacticId), $"{g.Name}.B", [g.K, g.N]),
                     GemmLayer g when i == 2 => g.Beta == 1f && source.Values.Length == g.N
                         ? Add(WeightRecipe.Identity(source.Name), source.Name, [g.N])

@@ -47,6 +47,9 @@ internal unsafe interface IFloatVector<TV> where TV : struct
 
     /// <summary>The instruction's min: b when either is NaN.</summary>
     static abstract TV Min(TV a, TV b);
+
+    /// <summary>Lane j: the sum of cj's lanes (a shuffle tree that halves the vectors' count at each step).</summary>
+    static abstract Vector256<float> SumEach(TV c0, TV c1, TV c2, TV c3, TV c4, TV c5, TV c6, TV c7);
 }
 
 /// <summary>8 lanes.</summary>
@@ -105,6 +108,22 @@ internal readonly unsafe struct Float256 : IFloatVector<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Avx.Min(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> SumEach(Vector256<float> c0, Vector256<float> c1, Vector256<float> c2, Vector256<float> c3,
+        Vector256<float> c4, Vector256<float> c5, Vector256<float> c6, Vector256<float> c7)
+    {
+        // Halves of pairs: [cj's 4 partials | cj+1's]; then in-lane pairs: lane b of each half [c(b) 2, c(b+2) 2]; then
+        // [c0 c2 c4 c6 | c1 c3 c5 c7], put in order by one permute.
+        var s01 = Avx.Permute2x128(c0, c1, 0x20) + Avx.Permute2x128(c0, c1, 0x31);
+        var s23 = Avx.Permute2x128(c2, c3, 0x20) + Avx.Permute2x128(c2, c3, 0x31);
+        var s45 = Avx.Permute2x128(c4, c5, 0x20) + Avx.Permute2x128(c4, c5, 0x31);
+        var s67 = Avx.Permute2x128(c6, c7, 0x20) + Avx.Permute2x128(c6, c7, 0x31);
+        var u0 = Avx.Shuffle(s01, s23, 0x44) + Avx.Shuffle(s01, s23, 0xEE);
+        var u1 = Avx.Shuffle(s45, s67, 0x44) + Avx.Shuffle(s45, s67, 0xEE);
+        var r = Avx.Shuffle(u0, u1, 0x88) + Avx.Shuffle(u0, u1, 0xDD);
+        return Avx2.PermuteVar8x32(r, Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7));
+    }
 }
 
 /// <summary>16 lanes; used only where <see cref="GemmMicroKernels.WideSupported"/>.</summary>
@@ -157,4 +176,22 @@ internal readonly unsafe struct Float512 : IFloatVector<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Avx512F.Min(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> SumEach(Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3,
+        Vector512<float> c4, Vector512<float> c5, Vector512<float> c6, Vector512<float> c7)
+    {
+        // Halves of pairs: [cj 8 | cj+1 8]; quarters of those: 128-bit block i holds c(i)'s 4 partials (c(4+i)'s in t1);
+        // in-lane pairs: block i [c(i) 2, c(4+i) 2]; the last pairs added by two permutes that also put the sums in order.
+        var s01 = Avx512F.Shuffle4x128(c0, c1, 0x44) + Avx512F.Shuffle4x128(c0, c1, 0xEE);
+        var s23 = Avx512F.Shuffle4x128(c2, c3, 0x44) + Avx512F.Shuffle4x128(c2, c3, 0xEE);
+        var s45 = Avx512F.Shuffle4x128(c4, c5, 0x44) + Avx512F.Shuffle4x128(c4, c5, 0xEE);
+        var s67 = Avx512F.Shuffle4x128(c6, c7, 0x44) + Avx512F.Shuffle4x128(c6, c7, 0xEE);
+        var t0 = Avx512F.Shuffle4x128(s01, s23, 0x88) + Avx512F.Shuffle4x128(s01, s23, 0xDD);
+        var t1 = Avx512F.Shuffle4x128(s45, s67, 0x88) + Avx512F.Shuffle4x128(s45, s67, 0xDD);
+        var u = Avx512F.Shuffle(t0, t1, 0x44) + Avx512F.Shuffle(t0, t1, 0xEE);
+        var first = Avx512F.PermuteVar16x32(u, Vector512.Create(0, 4, 8, 12, 2, 6, 10, 14, 0, 0, 0, 0, 0, 0, 0, 0));
+        var second = Avx512F.PermuteVar16x32(u, Vector512.Create(1, 5, 9, 13, 3, 7, 11, 15, 0, 0, 0, 0, 0, 0, 0, 0));
+        return (first + second).GetLower();
+    }
 }

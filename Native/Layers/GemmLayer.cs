@@ -7,8 +7,8 @@ namespace TrtEngine.Native.Layers;
 
 /// <summary>
 /// y = act(alpha·A·op(B) + beta·bias) with B a weight. A may have leading batch dims (a MatMul by a weight).
-/// In a plan, B is packed for the chosen tactic with alpha folded in, and the bias has beta folded in.
-/// Inputs: [A, B, bias or none].
+/// In a plan, B is packed for the chosen tactic with alpha folded in (or kept in its [N, K] rows, see
+/// <see cref="WeightRows"/>), and the bias has beta folded in. Inputs: [A, B, bias or none].
 /// </summary>
 public sealed class GemmLayer : Layer
 {
@@ -33,6 +33,20 @@ public sealed class GemmLayer : Layer
     public Activation Activation { get; internal set; } = new(ActivationKind.Identity);
     public int TacticId { get; internal set; } = -1;
 
+    /// <summary>
+    /// B is the model's [N, K] weight as it is (times alpha) and each output a dot product of rows
+    /// (<see cref="WeightRowsGemmJob"/>) instead of a packed tactic: a refit copies the weight rather than transposing it.
+    /// </summary>
+    public bool WeightRows { get; internal set; }
+
+    /// <summary>
+    /// Whether a GEMM of <paramref name="m"/> rows (at the opt shape) keeps B's rows: a transposed B (a Linear layer's
+    /// weight) read by one row of A, where a packed tactic is no faster (each reads every weight once; with more rows a
+    /// packed tile reuses B from registers and wins). A rule, not a timing: the two add in other orders, and the same model
+    /// must give the same bits at every optimization level.
+    /// </summary>
+    public bool TakesWeightRows(int m) => TransB && !TransA && m == 1;
+
     public ValueRef A => Inputs[0];
     public ValueRef B => Inputs[1];
     public ValueRef Bias => Inputs[2];
@@ -53,14 +67,16 @@ public sealed class GemmLayer : Layer
         return y;
     }
 
-    internal override object? CreateState(ExecutionFrame frame) => new GemmJob();
+    internal override object? CreateState(ExecutionFrame frame) => WeightRows ? new WeightRowsGemmJob() : new GemmJob();
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
         int[] a = frame.Shape(A);
         int m = TransA ? a[1] : (int)(Shapes.ElementCount(a) / K);
         float* bias = Bias.IsNone ? null : frame.Pointer(Bias);
-        ((GemmJob)state!).Run(GemmKernels.Tactics[TacticId], frame.Pointer(A), m, K, TransA, frame.Pointer(B), N, bias, Activation, frame.Pointer(Output), frame.Pool);
+        if (WeightRows)
+            ((WeightRowsGemmJob)state!).Run(frame.Pointer(A), m, K, frame.Pointer(B), N, bias, Activation, frame.Pointer(Output), frame.Pool, wide: true);
+        else ((GemmJob)state!).Run(GemmKernels.Tactics[TacticId], frame.Pointer(A), m, K, TransA, frame.Pointer(B), N, bias, Activation, frame.Pointer(Output), frame.Pool);
     }
 
     internal override void WriteParameters(PlanWriter writer)
@@ -72,7 +88,8 @@ public sealed class GemmLayer : Layer
         writer.Write(K);
         writer.Write(N);
         writer.Write(Activation);
-        writer.Write(TacticId);
+        writer.Write(WeightRows);
+        if (!WeightRows) writer.Write(TacticId);
     }
 
     internal static GemmLayer Read(string name, ValueRef[] inputs, PlanReader reader)
@@ -81,7 +98,8 @@ public sealed class GemmLayer : Layer
         {
             Activation = reader.ReadActivation(),
         };
-        layer.TacticId = reader.ReadInt(0, GemmKernels.Tactics.Count - 1);
+        layer.WeightRows = reader.ReadBool();
+        if (!layer.WeightRows) layer.TacticId = reader.ReadInt(0, GemmKernels.Tactics.Count - 1);
         return layer;
     }
 }

@@ -123,9 +123,13 @@ internal static class PlanValidator
 
     private static void ValidateGemm(EnginePlan plan, GemmLayer gemm)
     {
-        Check(gemm.B.IsWeight && plan.Weights[gemm.B.Index].Recipe is { Kind: RecipeKind.PackGemmB } packed &&
-              packed.Ints[0] == gemm.K && packed.Ints[1] == gemm.N && packed.Ints[3] == gemm.TacticId,
-              $"Gemm layer '{gemm.Name}' does not read a weight packed for it");
+        if (gemm.WeightRows)
+            Check(gemm.TransB && !gemm.TransA && gemm.B.IsWeight && plan.Weights[gemm.B.Index] is { Recipe.Kind: RecipeKind.Identity or RecipeKind.Scale } rows &&
+                  rows.Length == (long)gemm.K * gemm.N, $"Gemm layer '{gemm.Name}' does not read its weight's {gemm.N}×{gemm.K} rows");
+        else
+            Check(gemm.B.IsWeight && plan.Weights[gemm.B.Index].Recipe is { Kind: RecipeKind.PackGemmB } packed &&
+                  packed.Ints[0] == gemm.K && packed.Ints[1] == gemm.N && packed.Ints[3] == gemm.TacticId,
+                  $"Gemm layer '{gemm.Name}' does not read a weight packed for it");
         Check(!gemm.A.IsWeight, $"Gemm layer '{gemm.Name}' reads a weight as A");
         Check(gemm.Bias.IsNone || (gemm.Bias.IsWeight && plan.Weights[gemm.Bias.Index].Length == gemm.N), $"Gemm layer '{gemm.Name}' has a bias of the wrong length");
     }

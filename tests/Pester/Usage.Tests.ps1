@@ -238,7 +238,8 @@ Describe 'Errors' {
 
 Describe 'Get-TrtEngineInfo' {
     BeforeAll {
-        $info = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 1 | Get-TrtEngineInfo
+        # Eight rows: a GEMM of one row keeps its weight's rows untimed (the last test).
+        $info = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 1 -InputShape @{ input = 8, 64 } | Get-TrtEngineInfo
     }
 
     It 'shows the layers after fusion with the model nodes each came from' {
@@ -264,6 +265,14 @@ Describe 'Get-TrtEngineInfo' {
 
     It 'renders its views' {
         { $info | Out-String; $info.Layers | Out-String; $info.Weights | Out-String } | Should -Not -Throw
+    }
+
+    It 'keeps a Linear weight in its rows for one row, so a refit copies it' {
+        $one = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 1 | Get-TrtEngineInfo
+        $one.Layers.Tactic | Should -Be @('weight_rows', 'weight_rows', 'weight_rows')
+        $one.Layers.TacticMicroseconds | Should -Be @(0, 0, 0)
+        ($one.Weights | Where-Object Name -eq '0.weight').Recipe | Should -Be '0.weight'
+        $one.Weights.Name | Should -Not -Contain '/0/Gemm.B'
     }
 }
 

@@ -11,9 +11,15 @@ public sealed class OperatorTests
     [InlineData(0, 1, 1f, 1f, "scalar")]
     [InlineData(0, 1, 1f, 1f, "full")]
     [InlineData(0, 1, 1.5f, 1f, "none")]
-    public void Gemm(int transA, int transB, float alpha, float beta, string bias)
+    // One row by a transposed B keeps its rows (dot products, B scaled by alpha when it is not 1).
+    [InlineData(0, 1, 1f, 1f, "col", 1)]
+    [InlineData(0, 1, 1.5f, 0.5f, "row1", 1)]
+    [InlineData(0, 1, 2f, 1f, "none", 1)]
+    [InlineData(0, 1, 1f, 1f, "full", 1)]
+    [InlineData(1, 1, 1f, 1f, "col", 1)]
+    public void Gemm(int transA, int transB, float alpha, float beta, string bias, int m = 5)
     {
-        const int m = 5, k = 37, n = 19;
+        const int k = 37, n = 19;
         var c = new OperatorCase().Input("a", transA == 1 ? [k, m] : [m, k]).Weight("b", transB == 1 ? [n, k] : [k, n]).Output("y");
         var inputs = new List<string> { "a", "b" };
         if (bias != "none")

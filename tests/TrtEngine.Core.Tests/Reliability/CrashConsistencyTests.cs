@@ -72,7 +72,7 @@ public sealed class CrashConsistencyTests(ReliabilityModels models, ITestOutputH
     public void A_temporary_timing_cache_left_by_a_killed_build_is_reported_and_repaired()
     {
         string cache = _dir.File("cache");
-        EngineConverter.Convert(models.Paths[0], new ConversionSettings { CacheDirectory = cache, OptimizationLevel = 1 });
+        EngineConverter.Convert(models.Paths[2], new ConversionSettings { CacheDirectory = cache, OptimizationLevel = 1 }); // a timed convolution
         string left = Path.Combine(cache, $"timing.cache.{Guid.NewGuid():N}.tmp");
         File.WriteAllText(left, "half a timing ca");
         var store = new DiskEngineStore(cache);
