@@ -24,9 +24,19 @@ internal static class RecipeEvaluation
     /// it). Returns, by engine weight, whether its recipe found every value of its first source finite
     /// (<see cref="WeightRecipe.Evaluate(IReadOnlyList{float[]}, float[])"/>).
     /// </summary>
-    /// <param name="source">A model weight's values by name.</param>
-    public static bool[] Run(EngineWeight[] weights, IEnumerable<int> which, Func<string, float[]> source, float[]?[] buffers, WorkerPool pool)
+    /// <param name="sources">The source arrays of an engine weight's recipe, by engine weight index.</param>
+    public static bool[] Run(EngineWeight[] weights, List<int> which, Func<int, float[][]> sources, float[]?[] buffers, WorkerPool pool)
     {
+        var finiteSource = new bool[weights.Length];
+        long total = 0;
+        foreach (int i in which) total += weights[i].Length;
+        // Too little for the pool to share out (it would run the parts inline): no parts to list and sort.
+        if (total < WorkerPool.InlineFloats)
+        {
+            foreach (int i in which)
+                finiteSource[i] = weights[i].Recipe.Evaluate(sources(i), buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length)));
+            return finiteSource;
+        }
         var parts = new List<(int Weight, int First, int End, long Floats)>();
         foreach (int i in which)
         {
@@ -35,19 +45,18 @@ internal static class RecipeEvaluation
         }
         parts.Sort((a, b) => b.Floats.CompareTo(a.Floats));
         // Sources and buffers found before the loop: the threads then only compute.
-        var sources = new float[weights.Length][][];
+        var inputs = new float[weights.Length][][];
         foreach (var (i, _, _, _) in parts)
         {
-            sources[i] ??= Array.ConvertAll(weights[i].Recipe.Sources, s => source(s));
+            inputs[i] ??= sources(i);
             buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length));
         }
         var finite = new bool[parts.Count];
         pool.For(parts.Count, parts.Sum(p => p.Floats), index =>
         {
             var (i, first, end, _) = parts[index];
-            finite[index] = weights[i].Recipe.Evaluate(sources[i], buffers[i]!, first, end);
+            finite[index] = weights[i].Recipe.Evaluate(inputs[i], buffers[i]!, first, end);
         });
-        var finiteSource = new bool[weights.Length];
         foreach (var (i, _, _, _) in parts) finiteSource[i] = true;
         for (int index = 0; index < parts.Count; index++) finiteSource[parts[index].Weight] &= finite[index];
         return finiteSource;

@@ -26,7 +26,7 @@ public sealed class RefitPreparation : IDisposable
     // The values read so far, by model weight index.
     private readonly float[]?[] _read;
     private readonly BlockingCollection<int> _ready = [];
-    private readonly IReadOnlyDictionary<string, float[]> _current;
+    private readonly ModelValues _current;
     private readonly Task _worker;
     private bool _completed;
     private volatile bool _stop;
@@ -97,11 +97,12 @@ public sealed class RefitPreparation : IDisposable
         {
             if (_stop) return;
             var recipe = _weights[i].Recipe;
+            int[] sources = _engine.Plan.RecipeSources[i];
             // What matches the engine's values bit for bit a refit does not recompute (it may have changed since: then
             // the refit computes it; stale values only cost time).
             bool same = true;
-            for (int s = 0; s < recipe.Sources.Length && same; s++)
-                same = _current.TryGetValue(recipe.Sources[s], out var now) && WeightScan.SameBits(now, _sources[i][s]);
+            for (int s = 0; s < sources.Length && same; s++)
+                same = _current[sources[s]] is { } now && WeightScan.SameBits(now, _sources[i][s]);
             if (same) continue;
             var buffer = WeightPool.Rent(checked((int)_weights[i].Length));
             bool finite = true, whole = true;
@@ -135,15 +136,16 @@ public sealed class RefitPreparation : IDisposable
 
     /// <summary>
     /// The result of engine weight <paramref name="weight"/>'s recipe if it was computed from exactly these source
-    /// arrays; the caller owns the buffer from then on. Called under the engine's refit lock.
+    /// arrays (<paramref name="values"/>: the model values by index); the caller owns the buffer from then on. Called
+    /// under the engine's refit lock.
     /// </summary>
-    internal bool TryTake(int weight, Func<string, float[]> source, [NotNullWhen(true)] out float[]? buffer, out bool finite)
+    internal bool TryTake(int weight, float[]?[] values, [NotNullWhen(true)] out float[]? buffer, out bool finite)
     {
         (buffer, finite) = (null, false);
         if (_results[weight] is not { } result) return false;
-        var sources = _weights[weight].Recipe.Sources;
+        int[] sources = _engine.Plan.RecipeSources[weight];
         for (int s = 0; s < sources.Length; s++)
-            if (!ReferenceEquals(source(sources[s]), _sources[weight][s])) return false;
+            if (!ReferenceEquals(values[sources[s]], _sources[weight][s])) return false;
         (buffer, finite, _results[weight]) = (result, _finite[weight], null);
         return true;
     }

@@ -182,12 +182,12 @@ public sealed class Refitter(Engine engine)
             // (copies, and whole compares of values that may be equal) run on the pool when large: per-weight work items
             // that small would cost more to share out than to do. Folded constants were found equal by the check.
             var adopted = new float[]?[infos.Length];
-            var work = new List<int>();
+            var work = new List<int>(infos.Length);
             long workFloats = 0;
             for (int m = 0; m < infos.Length; m++)
             {
                 if (given[m] is not { } value || infos[m].Folded) continue;
-                if (value.Immutable && (!current.ModelValues.TryGetValue(infos[m].Name, out var now) || !WeightScan.SameFirstBits(now, value.Data)))
+                if (value.Immutable && (current.ModelValues[m] is not { } now || !WeightScan.SameFirstBits(now, value.Data)))
                     adopted[m] = value.Data;
                 else
                 {
@@ -195,31 +195,26 @@ public sealed class Refitter(Engine engine)
                     workFloats += value.Data.LongLength;
                 }
             }
-            engine.Pool.For(work.Count, workFloats, j =>
-            {
-                int m = work[j];
-                var value = given[m]!;
-                if (current.ModelValues.TryGetValue(infos[m].Name, out var now) && !current.NonFinite.Contains(infos[m].Name) && WeightScan.SameBits(now, value.Data))
-                    return;
-                adopted[m] = value.Immutable ? value.Data : Copy(value.Data);
-            });
-            var values = new Dictionary<string, float[]>(current.ModelValues, StringComparer.Ordinal);
+            if (work.Count > 0) CompareOrCopy(work, workFloats, given, current, adopted);
+            var values = current.ModelValues.ToArray();
             var changed = new bool[infos.Length];
             bool anyAdopted = false;
             for (int m = 0; m < infos.Length; m++)
                 if (adopted[m] is { } data)
                 {
                     changed[m] = anyAdopted = true;
-                    values[infos[m].Name] = data;
+                    values[m] = data;
                 }
             // Folded operations (in dependency order) re-run when an input changed or their result is not known yet.
+            var index = _plan.ModelWeightIndex;
             foreach (var op in _plan.FoldedOps)
             {
-                if (values.ContainsKey(op.Output) && !op.Inputs.Any(i => changed[_plan.ModelWeightIndex[i]])) continue;
-                if (!op.Inputs.All(values.ContainsKey)) continue;
-                float[] result = op.Evaluate(op.Inputs.Select(i => values[i]).ToArray());
-                if (!values.TryGetValue(op.Output, out var old) || !WeightScan.SameBits(old, result)) changed[_plan.ModelWeightIndex[op.Output]] = true;
-                values[op.Output] = result;
+                int output = index[op.Output];
+                if (values[output] is not null && !op.Inputs.Any(i => changed[index[i]])) continue;
+                if (!op.Inputs.All(i => values[index[i]] is not null)) continue;
+                float[] result = op.Evaluate(op.Inputs.Select(i => values[index[i]]!).ToArray());
+                if (values[output] is not { } old || !WeightScan.SameBits(old, result)) changed[output] = true;
+                values[output] = result;
             }
 
             // The set the last refit swapped out, once no inference holds it, lends its buffers to the re-derived weights.
@@ -231,25 +226,25 @@ public sealed class Refitter(Engine engine)
             engine.Preparation = null;
             var sources = _plan.RecipeSources;
             var buffers = new float[_plan.Weights.Length][];
-            var recomputed = new List<int>();
-            var evaluated = new List<int>();
+            var recomputed = new List<int>(buffers.Length);
+            var evaluated = new List<int>(buffers.Length);
             var preparedFinite = new List<int>();
             // What the engine will own from now on: buffers taken from a preparation or rented below, and adopted values
             // (the spare set's buffers are its own already).
-            var fresh = new List<float[]>();
+            var fresh = new List<float[]>(buffers.Length + infos.Length);
             var rented = new List<int>();
             List<float[]>? spareLeft = null;
             for (int i = 0; i < buffers.Length; i++)
             {
                 // A stripped engine derives everything (Check made sure it can); otherwise only what a change feeds.
-                if (current.Weights is not null && !Array.Exists(sources[i], m => changed[m]))
+                if (current.Weights is not null && !AnyChanged(sources[i], changed))
                 {
                     buffers[i] = current.Weights.Buffers[i];
                     if (spare is not null) (spareLeft ??= []).Add(spare[i]);
                     continue;
                 }
                 recomputed.Add(i);
-                if (preparation is not null && preparation.TryTake(i, s => values[s], out var ready, out bool finite))
+                if (preparation is not null && preparation.TryTake(i, values, out var ready, out bool finite))
                 {
                     buffers[i] = ready;
                     fresh.Add(ready);
@@ -266,7 +261,7 @@ public sealed class Refitter(Engine engine)
                 }
                 evaluated.Add(i);
             }
-            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, s => values[s], buffers, engine.Pool);
+            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, i => Array.ConvertAll(sources[i], m => values[m]!), buffers, engine.Pool);
             foreach (int i in rented) fresh.Add(buffers[i]);
             foreach (int i in preparedFinite) finiteSource[i] = true;
             var provenFinite = new bool[infos.Length];
@@ -274,13 +269,13 @@ public sealed class Refitter(Engine engine)
                 if (finiteSource[i]) provenFinite[sources[i][0]] = true;
             // Adopted values no recipe proved finite are scanned; the engine is still untouched if one is refused.
             Dictionary<string, int>? firstNonFinite = null;
-            var finiteNow = new List<string>();
+            List<string>? finiteNow = null; // those of the non-finite values the engine had (so none, usually)
             for (int m = 0; m < infos.Length; m++)
             {
                 if (adopted[m] is not { } data) continue;
                 int first = provenFinite[m] ? -1 : WeightScan.FirstNonFinite(data);
-                if (first < 0) finiteNow.Add(infos[m].Name);
-                else (firstNonFinite ??= new Dictionary<string, int>(StringComparer.Ordinal))[infos[m].Name] = first;
+                if (first >= 0) (firstNonFinite ??= new Dictionary<string, int>(StringComparer.Ordinal))[infos[m].Name] = first;
+                else if (current.NonFinite.Contains(infos[m].Name)) (finiteNow ??= []).Add(infos[m].Name);
             }
             if (firstNonFinite is not null && !allowNonFinite)
             {
@@ -290,14 +285,14 @@ public sealed class Refitter(Engine engine)
                 throw new RefitException(_plan.Name, Checked(weights, partial, allowNonFinite, ignoreExtra, firstNonFinite));
             }
             var nonFinite = current.NonFinite;
-            if (firstNonFinite is not null || (current.NonFinite.Count > 0 && finiteNow.Count > 0))
+            if (firstNonFinite is not null || finiteNow is not null)
             {
                 var set = new HashSet<string>(current.NonFinite, StringComparer.Ordinal);
-                set.ExceptWith(finiteNow);
+                if (finiteNow is not null) set.ExceptWith(finiteNow);
                 if (firstNonFinite is not null) set.UnionWith(firstNonFinite.Keys);
                 nonFinite = set;
             }
-            var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), values, nonFinite);
+            var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), new ModelValues(index, values), nonFinite);
             verify?.Invoke(new Engine(_plan, next));
             // The engine owns what this refit made or adopted (what the current state holds it owns already, or never will).
             foreach (var data in adopted)
@@ -317,8 +312,17 @@ public sealed class Refitter(Engine engine)
             var changedNames = new List<string>();
             for (int m = 0; m < infos.Length; m++)
                 if (changed[m]) changedNames.Add(infos[m].Name);
-            return new RefitOutcome(recomputed.ConvertAll(i => _plan.Weights[i].Name), changedNames);
+            var recomputedNames = new List<string>(recomputed.Count);
+            foreach (int i in recomputed) recomputedNames.Add(_plan.Weights[i].Name);
+            return new RefitOutcome(recomputedNames, changedNames);
         }
+    }
+
+    private static bool AnyChanged(int[] sources, bool[] changed)
+    {
+        foreach (int m in sources)
+            if (changed[m]) return true;
+        return false;
     }
 
     /// <summary>
@@ -350,12 +354,29 @@ public sealed class Refitter(Engine engine)
     }
 
     /// <summary>The arrays of the changed model values before a refit that no value after it holds (under any name).</summary>
-    private IEnumerable<float[]> Replaced(IReadOnlyDictionary<string, float[]> before, Dictionary<string, float[]> after, bool[] changed)
+    private static List<float[]> Replaced(ModelValues before, float[]?[] after, bool[] changed)
     {
-        var kept = new HashSet<float[]>(after.Values, ReferenceEqualityComparer.Instance);
+        // Few values are scanned rather than hashed: a set of them cost a small model's refit more than its copies.
+        var kept = after.Length > 32 ? new HashSet<float[]?>(after, ReferenceEqualityComparer.Instance) : null;
+        var replaced = new List<float[]>();
         for (int m = 0; m < changed.Length; m++)
-            if (changed[m] && before.TryGetValue(_plan.ModelWeights[m].Name, out var old) && !kept.Contains(old)) yield return old;
+            if (changed[m] && before[m] is { } old && !(kept?.Contains(old) ?? Array.IndexOf(after, old) >= 0)) replaced.Add(old);
+        return replaced;
     }
+
+    /// <summary>
+    /// The supplied values to compare with the engine's in full, and to copy where they differ (and the caller may
+    /// change them), on the pool when large. Changed values land in <paramref name="adopted"/>.
+    /// </summary>
+    private void CompareOrCopy(List<int> work, long floats, WeightValue?[] given, Engine.State current, float[]?[] adopted) =>
+        engine.Pool.For(work.Count, floats, j =>
+        {
+            int m = work[j];
+            var value = given[m]!;
+            if (current.ModelValues[m] is { } now && !current.NonFinite.Contains(_plan.ModelWeights[m].Name) && WeightScan.SameBits(now, value.Data))
+                return;
+            adopted[m] = value.Immutable ? value.Data : Copy(value.Data);
+        });
 
     /// <summary>A caller's mutable array copied into a pooled buffer, which the engine will own.</summary>
     private static float[] Copy(float[] data)

@@ -11,7 +11,7 @@ namespace TrtEngine.Native.Runtime;
 public sealed class Engine : IDisposable
 {
     /// <summary>The state of every disposed engine: it has nothing, and every use is refused.</summary>
-    private static readonly State Disposed = new(null, new Dictionary<string, float[]>(), new HashSet<string>());
+    private static readonly State Disposed = new(null, new ModelValues(new Dictionary<string, int>(), []), new HashSet<string>());
 
     private State _state;
 
@@ -20,21 +20,21 @@ public sealed class Engine : IDisposable
 
     /// <summary>
     /// What a refit replaces, in one reference so readers see a consistent whole: the weight buffers (null when
-    /// stripped), the model weights they derive from, by name, and which of those hold NaN or infinity (accepted
+    /// stripped), the model weights they derive from (by index, readable by name), and which of those hold NaN or infinity (accepted
     /// once, they are checked again whenever supplied). Model values are never changed in place; they are known
     /// for every weight after a build or a refit; a loaded plan knows only its Constant-node weights, which travel
     /// even in stripped plans (they are part of the graph, not of a checkpoint), so a checkpoint that lacks them can
     /// still refit. Never mutated: a refit builds a new state, sharing whatever did not change.
     /// </summary>
-    internal sealed record State(WeightSet? Weights, IReadOnlyDictionary<string, float[]> ModelValues, IReadOnlySet<string> NonFinite)
+    internal sealed record State(WeightSet? Weights, ModelValues ModelValues, IReadOnlySet<string> NonFinite)
     {
-        public State(WeightSet? weights, IReadOnlyDictionary<string, float[]> modelValues)
+        public State(WeightSet? weights, ModelValues modelValues)
             : this(weights, modelValues, Refit.WeightScan.NonFinite(modelValues)) { }
     }
 
     /// <summary>An engine that owns its weights: what of them came from <see cref="WeightPool"/> goes back there when it is disposed.</summary>
     internal Engine(EnginePlan plan, WeightSet? weights, IReadOnlyDictionary<string, float[]> modelValues)
-        : this(plan, new State(weights, modelValues)) => WeightPool.Claim(this, Arrays(_state));
+        : this(plan, new State(weights, ModelValues.From(plan.ModelWeightIndex, modelValues))) => WeightPool.Claim(this, Arrays(_state));
 
     /// <summary>An engine over a given state it does not own; a refit runs such a detached candidate before swapping its state in.</summary>
     internal Engine(EnginePlan plan, State state)

@@ -96,6 +96,9 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
+    /// <summary>Floats below which <see cref="For(int, long, Action{int})"/> runs its loop inline.</summary>
+    public const long InlineFloats = 1 << 18;
+
     /// <summary>
     /// Runs <c>body(i)</c> for every i in [0, count), on the pool when the loop touches at least 256K floats in all
     /// (<paramref name="floats"/>, about 20 µs of packing), inline below that, where waking the workers would cost more
@@ -104,7 +107,7 @@ public sealed class WorkerPool : IDisposable
     /// </summary>
     public void For(int count, long floats, Action<int> body)
     {
-        if (floats >= 1 << 18) For(count, new DelegateTask(body));
+        if (floats >= InlineFloats) For(count, new DelegateTask(body));
         else for (int i = 0; i < count; i++) body(i);
     }
 

@@ -11,32 +11,40 @@ namespace TrtEngine.Native.Tests.Plan;
 /// </summary>
 public sealed class RecipeEvaluationTests
 {
-    /// <summary>Recipes large enough to be split, each with a last panel only partly filled.</summary>
-    private static (EngineWeight Weight, float[][] Sources)[] Cases()
+    /// <summary>
+    /// Recipes large enough to be split, each with a last panel only partly filled; divided by <paramref name="shrink"/>,
+    /// small enough to run inline (a refit of a small model).
+    /// </summary>
+    private static (EngineWeight Weight, float[][] Sources)[] Cases(int shrink = 1)
     {
         var wide = GemmKernels.Tactics.First(t => t.Nr == 32);
         var narrow = GemmKernels.Tactics.First(t => t.Nr == 16 && !t.Wide);
+        int n = 1001 / shrink, c = 501 / shrink, u = 250 / shrink;
         (WeightRecipe Recipe, float[][] Sources)[] recipes =
         [
-            (WeightRecipe.PackGemmB("w", 300, 1001, true, 1f, narrow.Id), [Reference.Random(300 * 1001, 1)]),
-            (WeightRecipe.PackConv("c", ("s", "v", 1e-5f), ConvPacking.Gemm, 501, 64 * 9, 9, wide.Id),
-                [Reference.Random(501 * 64 * 9, 2), Reference.Random(501, 3), Reference.Random(501, 4).Select(v => 1 + Math.Abs(v)).ToArray()]),
-            (WeightRecipe.PackConv("u", null, ConvPacking.Winograd, 250, 96 * 9, 9, narrow.Id), [Reference.Random(250 * 96 * 9, 5)]),
+            (WeightRecipe.PackGemmB("w", 300, n, true, 1f, narrow.Id), [Reference.Random(300 * n, 1)]),
+            (WeightRecipe.PackConv("c", ("s", "v", 1e-5f), ConvPacking.Gemm, c, 64 * 9, 9, wide.Id),
+                [Reference.Random(c * 64 * 9, 2), Reference.Random(c, 3), Reference.Random(c, 4).Select(v => 1 + Math.Abs(v)).ToArray()]),
+            (WeightRecipe.PackConv("u", null, ConvPacking.Winograd, u, 96 * 9, 9, narrow.Id), [Reference.Random(u * 96 * 9, 5)]),
+            (WeightRecipe.Identity("r"), [Reference.Random(n * 300, 6)]),
         ];
         return recipes.Select(r => (new EngineWeight(r.Recipe.Sources[0], [], r.Recipe, r.Recipe.OutputLength(r.Sources.Select(s => s.LongLength).ToArray())), r.Sources)).ToArray();
     }
 
     private static bool[] Run((EngineWeight Weight, float[][] Sources)[] cases, float[]?[] buffers)
     {
-        var byName = cases.SelectMany(c => c.Weight.Recipe.Sources.Zip(c.Sources)).ToDictionary(p => p.First, p => p.Second);
-        return RecipeEvaluation.Run(cases.Select(c => c.Weight).ToArray(), Enumerable.Range(0, cases.Length), n => byName[n], buffers, WorkerPool.Shared);
+        return RecipeEvaluation.Run(cases.Select(c => c.Weight).ToArray(), Enumerable.Range(0, cases.Length).ToList(), i => cases[i].Sources, buffers, WorkerPool.Shared);
     }
 
-    [Fact]
-    public void Weights_packed_in_parts_are_bit_identical_to_whole_recipes()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(40)]
+    public void Weights_packed_in_parts_or_inline_are_bit_identical_to_whole_recipes(int shrink)
     {
-        var cases = Cases();
-        Assert.All(cases, c => Assert.True(c.Weight.Recipe.Panels > 1 && c.Weight.Length >= 2 << 17, $"{c.Weight.Name} is not split"));
+        var cases = Cases(shrink);
+        if (shrink == 1)
+            Assert.All(cases.Where(c => c.Weight.Recipe.Panels > 1), c => Assert.True(c.Weight.Length >= 2 << 17, $"{c.Weight.Name} is not split"));
+        else Assert.True(cases.Sum(c => c.Weight.Length) < WorkerPool.InlineFloats);
         var buffers = new float[]?[cases.Length];
         bool[] finite = Run(cases, buffers);
         for (int i = 0; i < cases.Length; i++)
@@ -46,10 +54,12 @@ public sealed class RecipeEvaluationTests
         }
     }
 
-    [Fact]
-    public void A_non_finite_value_in_any_part_leaves_its_source_unproven()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(40)]
+    public void A_non_finite_value_in_any_part_leaves_its_source_unproven(int shrink)
     {
-        var cases = Cases();
+        var cases = Cases(shrink);
         foreach (var (weight, sources) in cases) sources[0][^1] = float.NaN;   // in the last panel
         cases[0].Sources[0][^1] = 1f;
         cases[0].Sources[0][0] = float.PositiveInfinity;                          // in the first
