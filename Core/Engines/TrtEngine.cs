@@ -125,19 +125,26 @@ public sealed class TrtEngine : IDisposable
     /// </summary>
     public RefitResult Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false, RefitVerificationOptions? verify = null)
     {
-        var watch = Stopwatch.StartNew();
-        RefitVerification? verification = null;
-        Action<NativeEngine>? check = verify is null ? null : candidate =>
-        {
-            verification = RefitVerifier.Run(candidate, this, verify);
-            if (!verification.Passed) throw new RefitVerificationException(verification);
-        };
-        var outcome = new Refitter(Native).Refit(weights, partial, allowNonFinite, verify: check);
+        long start = Stopwatch.GetTimestamp();
+        var verifier = verify is null ? null : new Verifier(this, verify);
+        var outcome = new Refitter(Native).Refit(weights, partial, allowNonFinite, verify: verifier is null ? null : verifier.Check);
         Interlocked.Increment(ref _refitCount);
-        return new RefitResult(Name, weights.Count, outcome.RecomputedWeights.Count, watch.Elapsed)
+        return new RefitResult(Name, weights.Count, outcome.RecomputedWeights.Count, Stopwatch.GetElapsedTime(start))
         {
-            RecomputedWeights = outcome.RecomputedWeights, ChangedModelWeights = outcome.ChangedModelWeights, Verification = verification,
+            RecomputedWeights = outcome.RecomputedWeights, ChangedModelWeights = outcome.ChangedModelWeights, Verification = verifier?.Result,
         };
+    }
+
+    /// <summary>Runs -Verify on a refit's candidate and keeps the comparison (made only when asked for: a refit in a loop allocates little).</summary>
+    private sealed class Verifier(TrtEngine engine, RefitVerificationOptions options)
+    {
+        public RefitVerification? Result { get; private set; }
+
+        public void Check(NativeEngine candidate)
+        {
+            Result = RefitVerifier.Run(candidate, engine, options);
+            if (!Result.Passed) throw new RefitVerificationException(Result);
+        }
     }
 
     /// <summary>Writes the engine plan; without weights it is small and still refittable.</summary>

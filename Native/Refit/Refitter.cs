@@ -217,8 +217,10 @@ public sealed class Refitter(Engine engine)
                 values[output] = result;
             }
 
-            // The set the last refit swapped out, once no inference holds it, lends its buffers to the re-derived weights.
-            var spareSet = engine.Retired is { IsHeld: false } retired ? retired : null;
+            // The set the last refit swapped out, once no inference holds it, lends its buffers to the re-derived weights;
+            // a refit that re-derives none leaves it for the next (handing it back and renting again cost more than the refit).
+            bool rederives = current.Weights is null || Array.IndexOf(changed, true) >= 0;
+            var spareSet = rederives && engine.Retired is { IsHeld: false } retired ? retired : null;
             float[][]? spare = spareSet?.Buffers;
             if (spare is not null) engine.Retired = null;
             // Recipes a file read evaluated aside are taken where they were computed from these very arrays.
@@ -261,7 +263,7 @@ public sealed class Refitter(Engine engine)
                 }
                 evaluated.Add(i);
             }
-            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, i => Array.ConvertAll(sources[i], m => values[m]!), buffers, engine.Pool);
+            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, i => Inputs(sources[i], values), buffers, engine.Pool);
             foreach (int i in rented) fresh.Add(buffers[i]);
             foreach (int i in preparedFinite) finiteSource[i] = true;
             var provenFinite = new bool[infos.Length];
@@ -318,6 +320,14 @@ public sealed class Refitter(Engine engine)
         }
     }
 
+    /// <summary>A recipe's source arrays.</summary>
+    private static float[][] Inputs(int[] sources, float[]?[] values)
+    {
+        var inputs = new float[sources.Length][];
+        for (int s = 0; s < inputs.Length; s++) inputs[s] = values[sources[s]]!;
+        return inputs;
+    }
+
     private static bool AnyChanged(int[] sources, bool[] changed)
     {
         foreach (int m in sources)
@@ -334,23 +344,30 @@ public sealed class Refitter(Engine engine)
     {
         var infos = _plan.ModelWeights;
         var given = new WeightValue?[infos.Length];
-        inOrder = true;
         int parameters = 0;
-        foreach (var (name, value) in weights)
+        var index = _plan.ModelWeightIndex;
+        bool ordered = true;
+        // A dictionary is walked without boxing its enumerator (the readers' sources are dictionaries).
+        if (weights is Dictionary<string, WeightValue> dictionary)
+            foreach (var (name, value) in dictionary) Take(name, value);
+        else
+            foreach (var (name, value) in weights) Take(name, value);
+        inOrder = ordered && (keepsOthers || parameters == _plan.ParameterCount);
+        return given;
+
+        void Take(string name, WeightValue value)
         {
-            if (!_plan.ModelWeightIndex.TryGetValue(name, out int m))
+            if (!index.TryGetValue(name, out int m))
             {
-                inOrder &= ignoreExtra;
-                continue;
+                ordered &= ignoreExtra;
+                return;
             }
             var info = infos[m];
             given[m] = value;
             if (info.Kind == WeightKind.Parameter) parameters++;
-            inOrder &= info.Kind != WeightKind.Computed && value.Shape.AsSpan().SequenceEqual(info.Shape) && value.Data.LongLength == info.ElementCount &&
-                       (!info.Folded || WeightScan.SameBits(value.Data, current.ModelValues[name]));
+            ordered &= info.Kind != WeightKind.Computed && value.Shape.AsSpan().SequenceEqual(info.Shape) && value.Data.LongLength == info.ElementCount &&
+                       (!info.Folded || WeightScan.SameBits(value.Data, current.ModelValues[m]!));
         }
-        inOrder &= keepsOthers || parameters == _plan.ParameterCount;
-        return given;
     }
 
     /// <summary>The arrays of the changed model values before a refit that no value after it holds (under any name).</summary>

@@ -171,6 +171,28 @@ public sealed class WeightRecyclingTests : IDisposable
     }
 
     [Fact]
+    public void A_refit_that_changes_nothing_leaves_the_spare_set_to_the_next_one()
+    {
+        string v1 = Model(60), v2 = Model(70);
+        using var engine = Convert(v1);
+        using var fresh2 = Convert(v2);
+        float[] expected1 = Run(engine), expected2 = Run(fresh2);
+        var first = WeightSources.FromFile(v1);
+        var second = WeightSources.FromFile(v2);
+        engine.Refit(second);
+        var spare = engine.Native.Retired;
+        Assert.NotNull(spare);
+        Assert.Empty(engine.Refit(second).RecomputedWeights);
+        Assert.Same(spare, engine.Native.Retired);
+        // The next change writes into the spare set's buffers, rather than renting others while those wait in the pool.
+        engine.Refit(first);
+        Assert.Equal(spare.Buffers, engine.Native.CurrentWeights!.Buffers);
+        Assert.Equal(expected1, Run(engine));
+        engine.Refit(second);
+        Assert.Equal(expected2, Run(engine));
+    }
+
+    [Fact]
     public void A_weight_file_hands_back_what_no_engine_adopted()
     {
         string v1 = Model(10);
