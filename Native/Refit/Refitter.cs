@@ -1,3 +1,4 @@
+using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Runtime;
@@ -182,6 +183,7 @@ public sealed class Refitter(Engine engine)
             // (copies, and whole compares of values that may be equal) run on the pool when large: per-weight work items
             // that small would cost more to share out than to do. Folded constants were found equal by the check.
             var adopted = new float[]?[infos.Length];
+            var copied = new byte[infos.Length];
             var work = new List<int>(infos.Length);
             long workFloats = 0;
             for (int m = 0; m < infos.Length; m++)
@@ -195,7 +197,7 @@ public sealed class Refitter(Engine engine)
                     workFloats += value.Data.LongLength;
                 }
             }
-            if (work.Count > 0) CompareOrCopy(work, workFloats, given, current, adopted);
+            if (work.Count > 0) CompareOrCopy(work, workFloats, given, current, adopted, copied);
             var values = current.ModelValues.ToArray();
             var changed = new bool[infos.Length];
             bool anyAdopted = false;
@@ -230,42 +232,61 @@ public sealed class Refitter(Engine engine)
             var buffers = new float[_plan.Weights.Length][];
             var recomputed = new List<int>(buffers.Length);
             var evaluated = new List<int>(buffers.Length);
-            var preparedFinite = new List<int>();
+            // Recomputed weights whose model weight's values were shown finite on the way (a preparation's packing, a copy).
+            var finiteAside = new List<int>();
+            // Buffers that are model values too: a caller's copy that an identity recipe takes as it is.
+            var modelValueBuffers = new bool[buffers.Length];
             // What the engine will own from now on: buffers taken from a preparation or rented below, and adopted values
             // (the spare set's buffers are its own already).
             var fresh = new List<float[]>(buffers.Length + infos.Length);
             var rented = new List<int>();
             List<float[]>? spareLeft = null;
+            // A spare buffer no weight takes goes back to the pool, unless it is a model value (a state may still hold it).
+            void LeaveSpare(int i)
+            {
+                if (spare is not null && !spareSet!.IsModelValue(i)) (spareLeft ??= []).Add(spare[i]);
+            }
             for (int i = 0; i < buffers.Length; i++)
             {
                 // A stripped engine derives everything (Check made sure it can); otherwise only what a change feeds.
                 if (current.Weights is not null && !AnyChanged(sources[i], changed))
                 {
                     buffers[i] = current.Weights.Buffers[i];
-                    if (spare is not null) (spareLeft ??= []).Add(spare[i]);
+                    modelValueBuffers[i] = current.Weights.IsModelValue(i);
+                    LeaveSpare(i);
                     continue;
                 }
                 recomputed.Add(i);
+                // The identity of a caller's array copied above is that copy: the engine's alone, never written again.
+                if (_plan.Weights[i].Recipe.Kind == RecipeKind.Identity && copied[sources[i][0]] is var copy and not 0)
+                {
+                    buffers[i] = values[sources[i][0]]!;
+                    modelValueBuffers[i] = true;
+                    if (copy == 1) finiteAside.Add(i);
+                    LeaveSpare(i);
+                    continue;
+                }
                 if (preparation is not null && preparation.TryTake(i, values, out var ready, out bool finite))
                 {
                     buffers[i] = ready;
                     fresh.Add(ready);
-                    if (finite) preparedFinite.Add(i);
-                    if (spare is not null) (spareLeft ??= []).Add(spare[i]);
+                    if (finite) finiteAside.Add(i);
+                    LeaveSpare(i);
                     continue;
                 }
-                if (spare is not null && spare[i].LongLength == _plan.Weights[i].Length && !ReferenceEquals(spare[i], current.Weights?.Buffers[i]))
+                if (spare is not null && !spareSet!.IsModelValue(i) && spare[i].LongLength == _plan.Weights[i].Length &&
+                    !ReferenceEquals(spare[i], current.Weights?.Buffers[i]))
                     buffers[i] = spare[i];
                 else
                 {
-                    if (spare is not null) (spareLeft ??= []).Add(spare[i]);
+                    LeaveSpare(i);
                     rented.Add(i);
                 }
                 evaluated.Add(i);
             }
             bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, i => Inputs(sources[i], values), buffers, engine.Pool);
             foreach (int i in rented) fresh.Add(buffers[i]);
-            foreach (int i in preparedFinite) finiteSource[i] = true;
+            foreach (int i in finiteAside) finiteSource[i] = true;
             var provenFinite = new bool[infos.Length];
             foreach (int i in recomputed)
                 if (finiteSource[i]) provenFinite[sources[i][0]] = true;
@@ -294,7 +315,7 @@ public sealed class Refitter(Engine engine)
                 if (firstNonFinite is not null) set.UnionWith(firstNonFinite.Keys);
                 nonFinite = set;
             }
-            var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers), new ModelValues(index, values), nonFinite);
+            var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers, modelValueBuffers), new ModelValues(index, values), nonFinite);
             verify?.Invoke(new Engine(_plan, next));
             // The engine owns what this refit made or adopted (what the current state holds it owns already, or never will).
             foreach (var data in adopted)
@@ -383,24 +404,42 @@ public sealed class Refitter(Engine engine)
 
     /// <summary>
     /// The supplied values to compare with the engine's in full, and to copy where they differ (and the caller may
-    /// change them), on the pool when large. Changed values land in <paramref name="adopted"/>.
+    /// change them), on the pool when large. Changed values land in <paramref name="adopted"/>; a copy is marked in
+    /// <paramref name="copied"/> (1: its values are all finite, 2: not shown to be).
     /// </summary>
-    private void CompareOrCopy(List<int> work, long floats, WeightValue?[] given, Engine.State current, float[]?[] adopted) =>
+    private void CompareOrCopy(List<int> work, long floats, WeightValue?[] given, Engine.State current, float[]?[] adopted, byte[] copied) =>
         engine.Pool.For(work.Count, floats, j =>
         {
             int m = work[j];
             var value = given[m]!;
             if (current.ModelValues[m] is { } now && !current.NonFinite.Contains(_plan.ModelWeights[m].Name) && WeightScan.SameBits(now, value.Data))
                 return;
-            adopted[m] = value.Immutable ? value.Data : Copy(value.Data);
+            if (value.Immutable) adopted[m] = value.Data;
+            else (adopted[m], copied[m]) = Copy(value.Data, FeedsIdentity(m));
         });
 
-    /// <summary>A caller's mutable array copied into a pooled buffer, which the engine will own.</summary>
-    private static float[] Copy(float[] data)
+    /// <summary>Whether an engine weight is model weight <paramref name="m"/> as it is (which can then take a copy of it as its buffer).</summary>
+    private bool FeedsIdentity(int m)
+    {
+        foreach (int i in _plan.RecipeUsers[m])
+            if (_plan.Weights[i].Recipe.Kind == RecipeKind.Identity) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// A caller's mutable array copied into a pooled buffer, which the engine will own; and 1 where every value is
+    /// found finite on the way (asked for a copy an identity weight takes: no recipe then reads it), else 2.
+    /// </summary>
+    private static unsafe (float[] Copy, byte Finite) Copy(float[] data, bool proveFinite)
     {
         var copy = WeightPool.Rent(data.Length);
-        data.AsSpan().CopyTo(copy);
-        return copy;
+        if (!proveFinite)
+        {
+            data.AsSpan().CopyTo(copy);
+            return (copy, 2);
+        }
+        fixed (float* source = data, target = copy)
+            return (copy, float.IsFinite(PackingKernels.ScaledCopy(source, target, data.Length, 1f)) ? (byte)1 : (byte)2);
     }
 
     /// <summary><see cref="Check(IReadOnlyDictionary{string, WeightValue}, bool, bool)"/>, leaving out unknown names when asked to.</summary>

@@ -6,12 +6,19 @@ namespace TrtEngine.Native.Runtime;
 /// or the new, never a mix. Readers hold the set (<see cref="Engine.EnterState"/>) while they use its buffers; once
 /// a set has been swapped out and no one holds it, a later refit may write new weights into its buffers.
 /// </summary>
-internal sealed class WeightSet(float[][] buffers)
+/// <param name="modelValues">
+/// Which buffers are model values too (a caller's copy that an identity recipe took as it is; none when null): such a
+/// buffer is never rewritten as a spare, nor handed back as one, since a later state may still hold it as a value.
+/// </param>
+internal sealed class WeightSet(float[][] buffers, bool[]? modelValues = null)
 {
     private int _readers;
     private volatile bool _shared;
 
     public float[][] Buffers { get; } = buffers;
+
+    /// <summary>Whether buffer <paramref name="i"/> is also a model value.</summary>
+    public bool IsModelValue(int i) => modelValues is not null && modelValues[i];
 
     public long Bytes
     {

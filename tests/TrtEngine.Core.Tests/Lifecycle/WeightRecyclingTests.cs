@@ -1,6 +1,7 @@
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
+using TrtEngine.Native.Refit;
 using TrtEngine.Native.Runtime;
 using TrtEngine.Testing.Metrics;
 using TrtEngine.Testing.Onnx;
@@ -190,6 +191,76 @@ public sealed class WeightRecyclingTests : IDisposable
         Assert.Equal(expected1, Run(engine));
         engine.Refit(second);
         Assert.Equal(expected2, Run(engine));
+    }
+
+    /// <summary>A caller's arrays (as a hashtable of arrays arrives): the refit must copy them.</summary>
+    private static Dictionary<string, WeightValue> CallerArrays(string path) =>
+        WeightSources.FromFile(path).ToDictionary(e => e.Key, e => new WeightValue(e.Value.Shape, (float[])e.Value.Data.Clone()));
+
+    [Fact]
+    public void An_identity_weight_refitted_from_a_callers_array_is_the_engines_copy_of_it()
+    {
+        string v1 = Model(80), v2 = Model(90);
+        using var engine = Convert(v1);
+        using var fresh2 = Convert(v2);
+        float[] expected2 = Run(fresh2);
+        var callers = CallerArrays(v2);
+        engine.Refit(callers);
+        Assert.Equal(expected2, Run(engine));
+        // Every weight of this MLP at batch 1 is an identity (its GEMMs keep their weights' rows): one copy each.
+        var state = engine.Native.CurrentState;
+        var plan = engine.Native.Plan;
+        Assert.All(Enumerable.Range(0, plan.Weights.Length), i =>
+        {
+            Assert.Equal(Native.Plan.RecipeKind.Identity, plan.Weights[i].Recipe.Kind);
+            Assert.Same(state.ModelValues[plan.Weights[i].Recipe.Sources[0]], state.Weights!.Buffers[i]);
+            Assert.DoesNotContain(callers.Values, v => ReferenceEquals(v.Data, state.Weights.Buffers[i]));
+        });
+        foreach (var value in callers.Values) value.Data.AsSpan().Fill(float.NaN); // the caller reuses its arrays
+        Assert.Equal(expected2, Run(engine));
+    }
+
+    [Fact]
+    public void A_spare_buffer_that_was_a_model_value_is_never_rewritten()
+    {
+        // Two biases of one length: the pool hands a recycled one to the next copy of the other. A set whose buffers were
+        // a caller's copies must not lend them as spares: by then the pool may have given one to a new model value.
+        string Twin(int seed)
+        {
+            var m = new OnnxModelBuilder();
+            m.AddInput("x", OnnxDataType.Float, "batch", 16);
+            foreach (string layer in new[] { "1", "2" })
+            {
+                m.AddInitializer("w" + layer, ErrorMetrics.RandomValues(seed + layer[0], 16 * 16), [16, 16]);
+                m.AddInitializer("b" + layer, ErrorMetrics.RandomValues(seed + 10 + layer[0], 16), [16]);
+            }
+            m.AddNode("Gemm", ["x", "w1", "b1"], ["h"], ("transB", 1L));
+            m.AddNode("Relu", ["h"], ["r"]);
+            m.AddNode("Gemm", ["r", "w2", "b2"], ["y"], ("transB", 1L));
+            m.AddOutput("y", OnnxDataType.Float);
+            string path = _dir.File($"twin_{seed}.onnx");
+            m.Save(path);
+            return path;
+        }
+        string v1 = Twin(120), v2 = Twin(130);
+        using var engine = Convert(v1);
+        engine.Refit(CallerArrays(v2));                  // its buffers are the engine's copies of the caller's arrays
+        var copies = engine.Native.CurrentWeights!;
+        Assert.All(Enumerable.Range(0, copies.Buffers.Length), i => Assert.True(copies.IsModelValue(i)));
+        engine.Refit(WeightSources.FromFile(v1));        // replaces them (back to the pool); that set is now the spare
+        Assert.Same(copies, engine.Native.Retired);
+        float[] b1 = ErrorMetrics.RandomValues(140, 16), b2 = ErrorMetrics.RandomValues(150, 16);
+        engine.Refit(new Dictionary<string, WeightValue> { ["b1"] = new([16], (float[])b1.Clone()), ["b2"] = new([16], b2, Immutable: true) }, partial: true);
+
+        // The new copy of b1 came from the pool: the spare set's buffer of b2, which that set must not lend for b2.
+        Assert.Same(copies.Buffers[3], engine.Native.CurrentState.ModelValues["b1"]);
+        using var expected = Convert(v1);
+        var all = WeightSources.FromFile(v1).ToDictionary(e => e.Key, e => e.Value);
+        (all["b1"], all["b2"]) = (new([16], b1, Immutable: true), new([16], b2, Immutable: true));
+        expected.Refit(all);
+        var x = new Dictionary<string, float[]> { ["x"] = ErrorMetrics.RandomValues(160, 16) };
+        Assert.Equal(expected.Run(x)[0].Data, engine.Run(x)[0].Data);
+        Assert.Equal(b1, engine.Native.CurrentState.ModelValues["b1"]);
     }
 
     [Fact]
