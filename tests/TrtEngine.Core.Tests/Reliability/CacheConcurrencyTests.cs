@@ -53,4 +53,22 @@ public sealed class CacheConcurrencyTests(ReliabilityModels models, ITestOutputH
             $"{results.Count} conversions, 0 failures, 0 wrong outputs (bit-identical to the uncached engine), 0 double builds of a key, 0 corrupt entries at the end; " +
             $"{built} built, {hits} hits, {summary.Evictions} evictions, {purged} entries removed by the purging process");
     }
+
+    [Fact]
+    public void Hits_that_processes_record_at_the_same_moment_are_all_counted()
+    {
+        // Appends to one access log and one counter from several processes at once (before they were locked, one in
+        // four was lost).
+        int workers = 3, iterations = 300;
+        string cache = _dir.File("cache");
+        EngineConverter.Convert(models.Paths[0], new ConversionSettings { CacheDirectory = cache, OptimizationLevel = 0 });
+        var converters = Enumerable.Range(0, workers).Select(w => new WorkerProcess("convert", "--cache", cache, "--limit", (1L << 30).ToString(CultureInfo.InvariantCulture),
+            "--models", models.Paths[0], "--iterations", iterations.ToString(CultureInfo.InvariantCulture))).ToList();
+        Assert.All(converters.Select(c => c.Finish(TimeSpan.FromMinutes(4))), e => Assert.Equal(0, e));
+        int hits = converters.SelectMany(c => c.Lines).Count(l => l.StartsWith("RESULT 0 hit", StringComparison.Ordinal));
+        Assert.Equal(workers * iterations, hits);
+        var store = new DiskEngineStore(cache);
+        Assert.Equal(hits, Assert.Single(store.List()).HitCount);
+        Assert.Equal(hits, store.Summary().Hits);
+    }
 }
