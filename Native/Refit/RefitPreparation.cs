@@ -97,6 +97,8 @@ public sealed class RefitPreparation : IDisposable
         {
             if (_stop) return;
             var recipe = _weights[i].Recipe;
+            // An identity weight becomes the read buffer itself at the refit: nothing to compute.
+            if (recipe.Kind == RecipeKind.Identity) continue;
             int[] sources = _engine.Plan.RecipeSources[i];
             // What matches the engine's values bit for bit a refit does not recompute (it may have changed since: then
             // the refit computes it; stale values only cost time).

@@ -257,12 +257,14 @@ public sealed class Refitter(Engine engine)
                     continue;
                 }
                 recomputed.Add(i);
-                // The identity of a caller's array copied above is that copy: the engine's alone, never written again.
-                if (_plan.Weights[i].Recipe.Kind == RecipeKind.Identity && copied[sources[i][0]] is var copy and not 0)
+                // An identity weight is the value itself where that is pinned and never written again: a caller's array
+                // copied above (the engine's alone), or a value read from a file into the pool's buffers.
+                if (_plan.Weights[i].Recipe.Kind == RecipeKind.Identity && sources[i][0] is var m &&
+                    (copied[m] != 0 || (adopted[m] is { } read && given[m]!.Immutable && WeightPool.Made(read))))
                 {
-                    buffers[i] = values[sources[i][0]]!;
+                    buffers[i] = values[m]!;
                     modelValueBuffers[i] = true;
-                    if (copy == 1) finiteAside.Add(i);
+                    if (copied[m] == 1) finiteAside.Add(i);
                     LeaveSpare(i);
                     continue;
                 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -19,6 +20,8 @@ internal static class WeightScan
         values.Where(v => FirstNonFinite(v.Value) >= 0).Select(v => v.Key).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>The index of the first NaN or infinity (exponent bits all set), or -1; vectorised, as it reads every weight.</summary>
+    /// <remarks>Optimised at once: a refit loop calls it a few times per refit, too few for tiering to reach its loop soon.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int FirstNonFinite(ReadOnlySpan<float> data)
     {
         var bits = MemoryMarshal.Cast<float, uint>(data);

@@ -60,6 +60,12 @@ internal static class WeightPool
         return buffer;
     }
 
+    /// <summary>Whether the pool made <paramref name="buffer"/> (so it is pinned).</summary>
+    public static bool Made(float[] buffer)
+    {
+        lock (Gate) return Leases.TryGetValue(buffer, out _);
+    }
+
     /// <summary>
     /// Makes <paramref name="owner"/> the owner of the pool's buffers among <paramref name="buffers"/> that have none
     /// yet; one another owner holds too (two engines refitted from one <c>WeightFile</c>) is kept from then on.

@@ -156,18 +156,23 @@ public sealed class WeightRecyclingTests : IDisposable
         using var fresh2 = Convert(v2);
         float[][] expected = [Run(engine), Run(fresh2)];
         string[] files = [v1, v2];
-        var seen = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+        // Every array the engine has held: model values and weights (a file's arrays are both for an identity weight,
+        // and the build's weights go back to the pool once a refit no longer needs them).
+        var seen = Arrays(engine);
         for (int i = 1; i <= 20; i++)
         {
             using (var weights = WeightFile.Read(files[i % 2]))
             {
                 engine.Refit(weights.Values);
-                // The engine adopted the file's arrays: they are its model values now.
+                // The engine adopted the file's arrays: they are its model values now, and (all of this MLP's weights being
+                // identities at batch 1) its weights too.
                 Assert.All(engine.Native.CurrentState.ModelValues.Values, v => Assert.Contains(v, weights.Values.Values.Select(w => w.Data)));
+                var state = engine.Native.CurrentState;
+                Assert.All(engine.Native.Plan.Weights.Select((w, k) => (w, k)), p => Assert.Same(state.ModelValues[p.w.Recipe.Sources[0]], state.Weights!.Buffers[p.k]));
             }
             Assert.Equal(expected[i % 2], Run(engine));
-            if (i > 2) Assert.All(ModelValues(engine), v => Assert.Contains(v, seen));    // no new arrays after the first two refits
-            seen.UnionWith(ModelValues(engine));
+            if (i > 2) Assert.All(Arrays(engine), v => Assert.Contains(v, seen));    // no new arrays after the first two refits
+            seen.UnionWith(Arrays(engine));
         }
     }
 
