@@ -2,14 +2,24 @@ using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Weights;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Refit;
+using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Core.Refit;
 
 /// <summary>Reads refit weights, by the model's weight names, from an ONNX model, a safetensors file, in-memory arrays or another engine.</summary>
 public static class WeightSources
 {
-    /// <summary>An .onnx model (its initializers and Constant nodes) or a .safetensors checkpoint, by extension.</summary>
-    public static IReadOnlyDictionary<string, WeightValue> FromFile(string path) => FromFile(path, n => GC.AllocateUninitializedArray<float>(n));
+    /// <summary>
+    /// An .onnx model (its initializers and Constant nodes) or a .safetensors checkpoint, by extension. The trained
+    /// weights are read into pinned buffers the engine weight pool made and never takes back, so an engine refitted
+    /// from them can take one as its own identity weight instead of copying it.
+    /// </summary>
+    public static IReadOnlyDictionary<string, WeightValue> FromFile(string path)
+    {
+        var values = FromFile(path, WeightPool.Rent);
+        WeightPool.Keep(values.Values.Select(v => v.Data));
+        return values;
+    }
 
     /// <param name="allocate">Makes the array of each trained weight (<see cref="WeightFile"/> rents them from the engine weight pool).</param>
     /// <param name="weightRead">Told each trained weight's name and values as soon as they are read.</param>

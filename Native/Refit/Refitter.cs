@@ -155,6 +155,9 @@ public sealed class Refitter(Engine engine)
     private float[] Evaluate(int weight, IReadOnlyDictionary<string, WeightValue> weights, IReadOnlyDictionary<string, float[]> current) =>
         _plan.Weights[weight].Recipe.Evaluate(_plan.Weights[weight].Recipe.Sources.Select(s => weights.TryGetValue(s, out var v) ? v.Data : current[s]).ToArray());
 
+    /// <summary>Values from this many floats on are marked finite once scanned (scanning fewer costs less than the mark).</summary>
+    private const int ScanOnceFloats = 1024;
+
     /// <summary>
     /// Applies new weights, or throws <see cref="RefitException"/> and leaves the engine exactly as it was. Only the
     /// engine weights whose model weights changed (bit for bit) are re-derived; the others are shared with the
@@ -259,12 +262,13 @@ public sealed class Refitter(Engine engine)
                 recomputed.Add(i);
                 // An identity weight is the value itself where that is pinned and never written again: a caller's array
                 // copied above (the engine's alone), or a value read from a file into the pool's buffers.
+                bool knownFinite = false;
                 if (_plan.Weights[i].Recipe.Kind == RecipeKind.Identity && sources[i][0] is var m &&
-                    (copied[m] != 0 || (adopted[m] is { } read && given[m]!.Immutable && WeightPool.Made(read))))
+                    (copied[m] != 0 || (adopted[m] is { } read && given[m]!.Immutable && WeightPool.Made(read, out knownFinite))))
                 {
                     buffers[i] = values[m]!;
                     modelValueBuffers[i] = true;
-                    if (copied[m] == 1) finiteAside.Add(i);
+                    if (copied[m] == 1 || knownFinite) finiteAside.Add(i);
                     LeaveSpare(i);
                     continue;
                 }
@@ -299,6 +303,8 @@ public sealed class Refitter(Engine engine)
             {
                 if (adopted[m] is not { } data) continue;
                 int first = provenFinite[m] ? -1 : WeightScan.FirstNonFinite(data);
+                // An immutable value scanned once need not be again when it comes back (alternating checkpoints).
+                if (first < 0 && !provenFinite[m] && given[m]!.Immutable && data.Length >= ScanOnceFloats) WeightPool.MarkFinite(data);
                 if (first >= 0) (firstNonFinite ??= new Dictionary<string, int>(StringComparer.Ordinal))[infos[m].Name] = first;
                 else if (current.NonFinite.Contains(infos[m].Name)) (finiteNow ??= []).Add(infos[m].Name);
             }

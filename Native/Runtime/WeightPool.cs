@@ -32,6 +32,9 @@ internal static class WeightPool
         public object? Owner;
         public bool Kept;
         public bool Pooled;
+
+        /// <summary>A refit found every value finite (set only for values nothing writes again; cleared when rented).</summary>
+        public bool Finite;
     }
 
     /// <summary>Bytes waiting in the pool (for tests and diagnostics).</summary>
@@ -52,6 +55,7 @@ internal static class WeightPool
             {
                 s_pooledBytes -= length * (long)sizeof(float);
                 entry.Lease.Pooled = false;
+                entry.Lease.Finite = false;
                 return entry.Buffer;
             }
         }
@@ -60,10 +64,28 @@ internal static class WeightPool
         return buffer;
     }
 
-    /// <summary>Whether the pool made <paramref name="buffer"/> (so it is pinned).</summary>
-    public static bool Made(float[] buffer)
+    /// <summary>
+    /// Whether the pool made <paramref name="buffer"/> (so it is pinned), and whether a refit has found its values all
+    /// finite since it was last rented (see <see cref="MarkFinite"/>).
+    /// </summary>
+    public static bool Made(float[] buffer, out bool finite)
     {
-        lock (Gate) return Leases.TryGetValue(buffer, out _);
+        lock (Gate)
+        {
+            bool made = Leases.TryGetValue(buffer, out var lease);
+            finite = made && lease!.Finite;
+            return made;
+        }
+    }
+
+    /// <summary>
+    /// Records that a buffer's values are all finite, for a value nothing writes again (an immutable model value): the
+    /// refits that adopt it later need not scan it. Renting the buffer out again forgets it.
+    /// </summary>
+    public static void MarkFinite(float[] buffer)
+    {
+        lock (Gate)
+            if (Leases.TryGetValue(buffer, out var lease)) lease.Finite = true;
     }
 
     /// <summary>

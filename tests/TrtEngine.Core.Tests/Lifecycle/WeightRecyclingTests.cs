@@ -252,7 +252,8 @@ public sealed class WeightRecyclingTests : IDisposable
         engine.Refit(CallerArrays(v2));                  // its buffers are the engine's copies of the caller's arrays
         var copies = engine.Native.CurrentWeights!;
         Assert.All(Enumerable.Range(0, copies.Buffers.Length), i => Assert.True(copies.IsModelValue(i)));
-        engine.Refit(WeightSources.FromFile(v1));        // replaces them (back to the pool); that set is now the spare
+        // Replaces them (back to the pool), from plain arrays the refit copies into the spare set; this set is the spare now.
+        engine.Refit(WeightSources.FromFile(v1).ToDictionary(e => e.Key, e => new WeightValue(e.Value.Shape, (float[])e.Value.Data.Clone(), Immutable: true)));
         Assert.Same(copies, engine.Native.Retired);
         float[] b1 = ErrorMetrics.RandomValues(140, 16), b2 = ErrorMetrics.RandomValues(150, 16);
         engine.Refit(new Dictionary<string, WeightValue> { ["b1"] = new([16], (float[])b1.Clone()), ["b2"] = new([16], b2, Immutable: true) }, partial: true);
@@ -266,6 +267,27 @@ public sealed class WeightRecyclingTests : IDisposable
         var x = new Dictionary<string, float[]> { ["x"] = ErrorMetrics.RandomValues(160, 16) };
         Assert.Equal(expected.Run(x)[0].Data, engine.Run(x)[0].Data);
         Assert.Equal(b1, engine.Native.CurrentState.ModelValues["b1"]);
+    }
+
+    [Fact]
+    public void A_value_found_finite_is_not_scanned_again_until_its_buffer_is_rented_anew()
+    {
+        string v1 = Model(170), v2 = Model(180);
+        using var engine = Convert(v1);
+        var second = WeightSources.FromFile(v2);
+        float[] w1 = second["w1"].Data;
+        Assert.True(WeightPool.Made(w1, out bool finite) && !finite);
+        engine.Refit(second);
+        Assert.True(WeightPool.Made(w1, out finite) && finite);    // scanned once, as the engine's own weight
+        Assert.True(WeightPool.Made(second["b1"].Data, out finite) && !finite);    // too short to be worth the mark
+
+        // A buffer handed back and rented again holds new values: what was found before no longer holds.
+        var buffer = WeightPool.Rent(12_345);
+        WeightPool.MarkFinite(buffer);
+        WeightPool.Return(null, [buffer]);
+        var again = WeightPool.Rent(12_345);
+        Assert.Same(buffer, again);
+        Assert.True(WeightPool.Made(again, out finite) && !finite);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using TrtEngine.Core.Refit;
+using TrtEngine.Native.Plan;
 
 namespace TrtEngine.Core.Tests.Refitting;
 
@@ -17,18 +18,26 @@ public sealed class BufferReuseTests
         var weights = new[] { WeightSources.FromFile(v1), WeightSources.FromFile(v2) };
         float[][] expected = [SmallCnn.Run(engine), SmallCnn.Run(SmallCnn.Build(v2))];
 
+        // An identity weight takes the parsed (pinned, never rewritten) array itself; the others are written.
+        var recipes = engine.Native.Plan.Weights.Select(w => w.Recipe).ToArray();
+        var indices = Enumerable.Range(0, recipes.Length).ToArray();
+        Assert.Contains(recipes, r => r.Kind == RecipeKind.Identity);
+        Assert.Contains(recipes, r => r.Kind != RecipeKind.Identity);
+
         var first = engine.Native.CurrentWeights!;
         engine.Refit(weights[1]);                 // swaps out the built set
         engine.Refit(weights[0]);                 // writes into the built set's buffers
         var third = engine.Native.CurrentWeights!;
         Assert.NotSame(first, third);
-        Assert.All(engine.Native.Plan.Weights.Select((_, i) => i), i => Assert.Same(first.Buffers[i], third.Buffers[i]));
+        Assert.All(indices, i => Assert.Same(recipes[i].Kind == RecipeKind.Identity ? weights[0][recipes[i].Sources[0]].Data : first.Buffers[i], third.Buffers[i]));
         Assert.Equal(expected[0], SmallCnn.Run(engine));
 
         var held = engine.Native.EnterState();    // an inference in flight on the current set
+        var contents = held.Weights!.Buffers.Select(b => (float[])b.Clone()).ToArray();
         engine.Refit(weights[1]);                 // swaps it out while it is held
         engine.Refit(weights[0]);                 // must not write into it
-        Assert.All(engine.Native.Plan.Weights.Select((_, i) => i), i => Assert.NotSame(held.Weights!.Buffers[i], engine.Native.CurrentWeights!.Buffers[i]));
+        Assert.All(indices.Where(i => recipes[i].Kind != RecipeKind.Identity), i => Assert.NotSame(held.Weights!.Buffers[i], engine.Native.CurrentWeights!.Buffers[i]));
+        Assert.All(indices, i => Assert.Equal(contents[i], held.Weights!.Buffers[i]));
         Assert.Equal(expected[0], SmallCnn.Run(engine));
         engine.Native.ExitState(held);
         engine.Refit(weights[1]);
