@@ -237,7 +237,7 @@ public sealed class Refitter(Engine engine)
             var evaluated = new List<int>(buffers.Length);
             // Recomputed weights whose model weight's values were shown finite on the way (a preparation's packing, a copy).
             var finiteAside = new List<int>();
-            // Buffers that are model values too: a caller's copy that an identity recipe takes as it is.
+            // Buffers that are model values too: a value's own array that an identity recipe takes as it is.
             var modelValueBuffers = new bool[buffers.Length];
             // What the engine will own from now on: buffers taken from a preparation or rented below, and adopted values
             // (the spare set's buffers are its own already).
