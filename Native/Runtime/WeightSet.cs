@@ -7,8 +7,9 @@ namespace TrtEngine.Native.Runtime;
 /// a set has been swapped out and no one holds it, a later refit may write new weights into its buffers.
 /// </summary>
 /// <param name="modelValues">
-/// Which buffers are model values too (a caller's copy that an identity recipe took as it is; none when null): such a
-/// buffer is never rewritten as a spare, nor handed back as one, since a later state may still hold it as a value.
+/// Which buffers are model values too (a value's own pinned array that an identity recipe took as it is: a caller's
+/// copy, a file's read; none when null): such a buffer is never rewritten as a spare, nor handed back as one, since a
+/// later state, or the pool's next renter, may hold it as a value.
 /// </param>
 internal sealed class WeightSet(float[][] buffers, bool[]? modelValues = null)
 {
