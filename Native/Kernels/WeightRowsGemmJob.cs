@@ -24,12 +24,10 @@ public sealed unsafe class WeightRowsGemmJob : IParallelTask
     private bool _wide;
     private Activation _activation;
 
-    /// <summary>Whether this CPU runs the 512-bit form (the 256-bit one runs wherever <see cref="VectorMath"/> does).</summary>
-    public static bool WideSupported => GemmMicroKernels.WideSupported;
-
     /// <summary>
     /// y [m, n] = act(a [m, k] · wᵀ + bias), w being [n, k] row-major and bias null or n floats. <paramref name="wide"/>
-    /// picks the 512-bit form (where supported); the two add the lanes in other orders, so their last bits may differ.
+    /// picks the 512-bit form (where <see cref="GemmMicroKernels.WideSupported"/>; the 256-bit one runs wherever
+    /// <see cref="VectorMath"/> does); the two add the lanes in other orders, so their last bits may differ.
     /// </summary>
     public void Run(float* a, int m, int k, float* w, int n, float* bias, in Activation activation, float* y, WorkerPool pool, bool wide)
     {
@@ -38,7 +36,7 @@ public sealed unsafe class WeightRowsGemmJob : IParallelTask
         _w = w;
         _bias = bias;
         _y = y;
-        (_m, _k, _n, _activation, _wide) = (m, k, n, activation, wide && WideSupported);
+        (_m, _k, _n, _activation, _wide) = (m, k, n, activation, wide && GemmMicroKernels.WideSupported);
         int blocks = (n + BlockRows - 1) / BlockRows;
         int units = (long)m * n * k < ParallelThreshold ? 1 : Math.Min(blocks, 4 * pool.ThreadCount);
         _blocksPerUnit = (blocks + units - 1) / units;

@@ -25,20 +25,23 @@ public sealed class WeightRecyclingTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>An MLP of sizes no other test uses (61 → 43 → 29), so no other engine competes for its pooled buffers.</summary>
-    private string Model(int seed)
+    /// <summary>
+    /// An MLP x → w1, b1 → Relu → w2, b2 → y, by default of sizes no other test uses (61 → 43 → 29), so no other engine
+    /// competes for its pooled buffers.
+    /// </summary>
+    private string Model(int seed, int inputs = 61, int hidden = 43, int outputs = 29)
     {
         var m = new OnnxModelBuilder();
-        m.AddInput("x", OnnxDataType.Float, "batch", 61);
-        m.AddInitializer("w1", ErrorMetrics.RandomValues(seed, 43 * 61), [43, 61]);
-        m.AddInitializer("b1", ErrorMetrics.RandomValues(seed + 1, 43), [43]);
-        m.AddInitializer("w2", ErrorMetrics.RandomValues(seed + 2, 29 * 43), [29, 43]);
-        m.AddInitializer("b2", ErrorMetrics.RandomValues(seed + 3, 29), [29]);
+        m.AddInput("x", OnnxDataType.Float, "batch", inputs);
+        m.AddInitializer("w1", ErrorMetrics.RandomValues(seed, hidden * inputs), [hidden, inputs]);
+        m.AddInitializer("b1", ErrorMetrics.RandomValues(seed + 1, hidden), [hidden]);
+        m.AddInitializer("w2", ErrorMetrics.RandomValues(seed + 2, outputs * hidden), [outputs, hidden]);
+        m.AddInitializer("b2", ErrorMetrics.RandomValues(seed + 3, outputs), [outputs]);
         m.AddNode("Gemm", ["x", "w1", "b1"], ["h"], ("transB", 1L));
         m.AddNode("Relu", ["h"], ["r"]);
         m.AddNode("Gemm", ["r", "w2", "b2"], ["y"], ("transB", 1L));
         m.AddOutput("y", OnnxDataType.Float);
-        string path = _dir.File($"mlp_{seed}.onnx");
+        string path = _dir.File($"mlp_{seed}_{inputs}x{hidden}x{outputs}.onnx");
         m.Save(path);
         return path;
     }
@@ -230,24 +233,7 @@ public sealed class WeightRecyclingTests : IDisposable
     {
         // Two biases of one length: the pool hands a recycled one to the next copy of the other. A set whose buffers were
         // a caller's copies must not lend them as spares: by then the pool may have given one to a new model value.
-        string Twin(int seed)
-        {
-            var m = new OnnxModelBuilder();
-            m.AddInput("x", OnnxDataType.Float, "batch", 16);
-            foreach (string layer in new[] { "1", "2" })
-            {
-                m.AddInitializer("w" + layer, ErrorMetrics.RandomValues(seed + layer[0], 16 * 16), [16, 16]);
-                m.AddInitializer("b" + layer, ErrorMetrics.RandomValues(seed + 10 + layer[0], 16), [16]);
-            }
-            m.AddNode("Gemm", ["x", "w1", "b1"], ["h"], ("transB", 1L));
-            m.AddNode("Relu", ["h"], ["r"]);
-            m.AddNode("Gemm", ["r", "w2", "b2"], ["y"], ("transB", 1L));
-            m.AddOutput("y", OnnxDataType.Float);
-            string path = _dir.File($"twin_{seed}.onnx");
-            m.Save(path);
-            return path;
-        }
-        string v1 = Twin(120), v2 = Twin(130);
+        string v1 = Model(120, 16, 16, 16), v2 = Model(130, 16, 16, 16);
         using var engine = Convert(v1);
         engine.Refit(CallerArrays(v2));                  // its buffers are the engine's copies of the caller's arrays
         var copies = engine.Native.CurrentWeights!;
