@@ -29,6 +29,7 @@ public sealed class EnginePlan
     private Dictionary<string, int>? _modelWeightIndex;
     private int[][]? _recipeSources;
     private int[][]? _recipeUsers;
+    private int[]? _soleReaders;
     private int _parameterCount = -1;
 
     /// <summary>Each model weight's index in <see cref="ModelWeights"/> by name, made once: every refit looks each supplied name up.</summary>
@@ -48,6 +49,27 @@ public sealed class EnginePlan
             for (int i = 0; i < Weights.Length; i++)
                 foreach (int m in RecipeSources[i]) lists[m].Add(i);
             return _recipeUsers = Array.ConvertAll(lists, l => l.ToArray());
+        }
+    }
+
+    /// <summary>
+    /// By model weight index, the engine weight whose recipe alone reads it, as its first source in contiguous ranges
+    /// per part (<see cref="WeightRecipe.SourceRange"/>); -1 for the others. A refit copies a caller's array for such
+    /// a weight in the recipes' pass: part by part as a packing recipe reads it (one pass over it, not two), or as the
+    /// identity recipe's own evaluation (on the recipes' threads, beside the others).
+    /// </summary>
+    internal int[] SoleReaders
+    {
+        get
+        {
+            if (_soleReaders is { } readers) return readers;
+            var folded = FoldedOps.SelectMany(o => o.Inputs).ToHashSet(StringComparer.Ordinal);
+            return _soleReaders = Array.ConvertAll(Enumerable.Range(0, ModelWeights.Length).ToArray(), m =>
+                RecipeUsers[m] is [int i] && RecipeSources[i] is [var first, ..] sources && first == m && Array.LastIndexOf(sources, m) == 0 &&
+                Weights[i].Recipe.SourceRange(0, 1, ModelWeights[m].ElementCount) is not null &&
+                !folded.Contains(ModelWeights[m].Name)
+                    ? i
+                    : -1);
         }
     }
 

@@ -25,7 +25,11 @@ internal static class RecipeEvaluation
     /// (<see cref="WeightRecipe.Evaluate(IReadOnlyList{float[]}, float[])"/>).
     /// </summary>
     /// <param name="sources">The source arrays of an engine weight's recipe, by engine weight index.</param>
-    public static bool[] Run(EngineWeight[] weights, List<int> which, Func<int, float[][]> sources, float[]?[] buffers, WorkerPool pool)
+    /// <param name="copyFirst">
+    /// By engine weight, an array its first source is a copy of, made here part by part just before the recipe reads
+    /// that part (so the values are read from memory once), or null where the source is complete already.
+    /// </param>
+    public static bool[] Run(EngineWeight[] weights, List<int> which, Func<int, float[][]> sources, float[]?[] buffers, WorkerPool pool, float[]?[]? copyFirst = null)
     {
         var finiteSource = new bool[weights.Length];
         long total = 0;
@@ -34,7 +38,11 @@ internal static class RecipeEvaluation
         if (total < WorkerPool.InlineFloats)
         {
             foreach (int i in which)
-                finiteSource[i] = weights[i].Recipe.Evaluate(sources(i), buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length)));
+            {
+                var from = sources(i);
+                if (copyFirst?[i] is { } original) original.AsSpan().CopyTo(from[0]);
+                finiteSource[i] = weights[i].Recipe.Evaluate(from, buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length)));
+            }
             return finiteSource;
         }
         var parts = new List<(int Weight, int First, int End, long Floats)>();
@@ -55,6 +63,11 @@ internal static class RecipeEvaluation
         pool.For(parts.Count, parts.Sum(p => p.Floats), index =>
         {
             var (i, first, end, _) = parts[index];
+            if (copyFirst?[i] is { } original)
+            {
+                var (start, stop) = weights[i].Recipe.SourceRange(first, end, original.LongLength)!.Value;
+                original.AsSpan((int)start, (int)(stop - start)).CopyTo(inputs[i][0].AsSpan((int)start));
+            }
             finite[index] = weights[i].Recipe.Evaluate(inputs[i], buffers[i]!, first, end);
         });
         foreach (var (i, _, _, _) in parts) finiteSource[i] = true;

@@ -78,6 +78,24 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
     };
 
     /// <summary>
+    /// The elements [Start, End) of the first source that the panels [<paramref name="firstPanel"/>,
+    /// <paramref name="endPanel"/>) read, or null where they read it in strides (an untransposed GEMM B in several
+    /// panels). A panel of a packed weight is a run of output channels or columns, each one row of the source.
+    /// </summary>
+    public (long Start, long End)? SourceRange(int firstPanel, int endPanel, long sourceLength)
+    {
+        if (firstPanel == 0 && endPanel == Panels) return (0, sourceLength);
+        (int columns, int rowLength, int nr) = Kind switch
+        {
+            RecipeKind.PackGemmB when Ints[2] != 0 => (Ints[1], Ints[0], GemmKernels.Tactics[Ints[3]].Nr),
+            RecipeKind.PackConv => (Ints[1], Ints[2], GemmKernels.Tactics[Ints[4]].Nr),
+            _ => (0, 0, 0),
+        };
+        if (nr == 0) return null;
+        return ((long)Math.Min(firstPanel * nr, columns) * rowLength, (long)Math.Min(endPanel * nr, columns) * rowLength);
+    }
+
+    /// <summary>
     /// Runs the recipe into <paramref name="result"/>, which holds exactly the output length; every element is written.
     /// Returns whether it found every value of its first source finite on the way (the packing kernels' sums): a
     /// refit then need not scan that source for NaN and infinity. False says nothing: the recipe reads only part of

@@ -187,6 +187,8 @@ public sealed class Refitter(Engine engine)
             // that small would cost more to share out than to do. Folded constants were found equal by the check.
             var adopted = new float[]?[infos.Length];
             var copied = new byte[infos.Length];
+            // A caller's array that only one recipe reads is copied in the recipes' pass (EnginePlan.SoleReaders).
+            var copyFrom = new float[]?[infos.Length];
             var work = new List<int>(infos.Length);
             long workFloats = 0;
             for (int m = 0; m < infos.Length; m++)
@@ -200,7 +202,7 @@ public sealed class Refitter(Engine engine)
                     workFloats += value.Data.LongLength;
                 }
             }
-            if (work.Count > 0) CompareOrCopy(work, workFloats, given, current, adopted, copied);
+            if (work.Count > 0) CompareOrCopy(work, workFloats, given, current, adopted, copied, copyFrom);
             var values = current.ModelValues.ToArray();
             var changed = new bool[infos.Length];
             bool anyAdopted = false;
@@ -235,6 +237,8 @@ public sealed class Refitter(Engine engine)
             var buffers = new float[_plan.Weights.Length][];
             var recomputed = new List<int>(buffers.Length);
             var evaluated = new List<int>(buffers.Length);
+            // Caller's arrays the recipes copy: into a packing recipe's source as it reads it, or as an identity's evaluation.
+            float[]?[]? copyFirst = null, copyInto = null;
             // Recomputed weights whose model weight's values were shown finite on the way (a preparation's packing, a copy).
             var finiteAside = new List<int>();
             // Buffers that are model values too: a value's own array that an identity recipe takes as it is.
@@ -261,14 +265,19 @@ public sealed class Refitter(Engine engine)
                 }
                 recomputed.Add(i);
                 // An identity weight is the value itself where that is pinned and never written again: a caller's array
-                // copied above (the engine's alone), or a value read from a file into the pool's buffers.
+                // copied above or by its evaluation below (the engine's alone), or a value read from a file into the pool's buffers.
                 bool knownFinite = false;
                 if (_plan.Weights[i].Recipe.Kind == RecipeKind.Identity && sources[i][0] is var m &&
-                    (copied[m] != 0 || (adopted[m] is { } read && given[m]!.Immutable && WeightPool.Made(read, out knownFinite))))
+                    (copied[m] != 0 || copyFrom[m] is not null || (adopted[m] is { } read && given[m]!.Immutable && WeightPool.Made(read, out knownFinite))))
                 {
                     buffers[i] = values[m]!;
                     modelValueBuffers[i] = true;
                     if (copied[m] == 1 || knownFinite) finiteAside.Add(i);
+                    if (copyFrom[m] is { } callers)
+                    {
+                        (copyInto ??= new float[buffers.Length][])[i] = callers;
+                        evaluated.Add(i);
+                    }
                     LeaveSpare(i);
                     continue;
                 }
@@ -289,8 +298,10 @@ public sealed class Refitter(Engine engine)
                     rented.Add(i);
                 }
                 evaluated.Add(i);
+                // A changed value's sole reader is always evaluated here: its new array matches no preparation.
+                if (copyFrom[sources[i][0]] is { } original) (copyFirst ??= new float[buffers.Length][])[i] = original;
             }
-            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, i => Inputs(sources[i], values), buffers, engine.Pool);
+            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, i => copyInto?[i] is { } original ? [original] : Inputs(sources[i], values), buffers, engine.Pool, copyFirst);
             foreach (int i in rented) fresh.Add(buffers[i]);
             foreach (int i in finiteAside) finiteSource[i] = true;
             var provenFinite = new bool[infos.Length];
@@ -413,9 +424,10 @@ public sealed class Refitter(Engine engine)
     /// <summary>
     /// The supplied values to compare with the engine's in full, and to copy where they differ (and the caller may
     /// change them), on the pool when large. Changed values land in <paramref name="adopted"/>; a copy is marked in
-    /// <paramref name="copied"/> (1: its values are all finite, 2: not shown to be).
+    /// <paramref name="copied"/> (1: its values are all finite, 2: not shown to be). A value one recipe alone reads
+    /// gets an empty buffer, and its array lands in <paramref name="copyFrom"/> for the recipes' pass to copy.
     /// </summary>
-    private void CompareOrCopy(List<int> work, long floats, WeightValue?[] given, Engine.State current, float[]?[] adopted, byte[] copied) =>
+    private void CompareOrCopy(List<int> work, long floats, WeightValue?[] given, Engine.State current, float[]?[] adopted, byte[] copied, float[]?[] copyFrom) =>
         engine.Pool.For(work.Count, floats, j =>
         {
             int m = work[j];
@@ -423,6 +435,7 @@ public sealed class Refitter(Engine engine)
             if (current.ModelValues[m] is { } now && !current.NonFinite.Contains(_plan.ModelWeights[m].Name) && WeightScan.SameBits(now, value.Data))
                 return;
             if (value.Immutable) adopted[m] = value.Data;
+            else if (_plan.SoleReaders[m] >= 0) (adopted[m], copyFrom[m]) = (WeightPool.Rent(value.Data.Length), value.Data);
             else (adopted[m], copied[m]) = Copy(value.Data, FeedsIdentity(m));
         });
 

@@ -31,9 +31,29 @@ public sealed class RecipeEvaluationTests
         return recipes.Select(r => (new EngineWeight(r.Recipe.Sources[0], [], r.Recipe, r.Recipe.OutputLength(r.Sources.Select(s => s.LongLength).ToArray())), r.Sources)).ToArray();
     }
 
-    private static bool[] Run((EngineWeight Weight, float[][] Sources)[] cases, float[]?[] buffers)
+    private static bool[] Run((EngineWeight Weight, float[][] Sources)[] cases, float[]?[] buffers, float[]?[]? copyFirst = null)
     {
-        return RecipeEvaluation.Run(cases.Select(c => c.Weight).ToArray(), Enumerable.Range(0, cases.Length).ToList(), i => cases[i].Sources, buffers, WorkerPool.Shared);
+        return RecipeEvaluation.Run(cases.Select(c => c.Weight).ToArray(), Enumerable.Range(0, cases.Length).ToList(), i => cases[i].Sources, buffers, WorkerPool.Shared, copyFirst);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(40)]
+    public void A_first_source_copied_part_by_part_as_the_recipe_reads_it_arrives_whole_and_packs_the_same(int shrink)
+    {
+        var cases = Cases(shrink);
+        var expected = cases.Select(c => c.Weight.Recipe.Evaluate(c.Sources)).ToArray();
+        // Each part reads only the range it copied: any value it read before its copy would be a NaN.
+        var originals = cases.Select(c => c.Sources[0]).ToArray();
+        foreach (var (_, sources) in cases) sources[0] = Enumerable.Repeat(float.NaN, sources[0].Length).ToArray();
+        var buffers = new float[]?[cases.Length];
+        bool[] finite = Run(cases, buffers, originals);
+        for (int i = 0; i < cases.Length; i++)
+        {
+            Assert.Equal(expected[i], buffers[i]);
+            Assert.Equal(originals[i], cases[i].Sources[0]);
+            Assert.True(finite[i], cases[i].Weight.Name);
+        }
     }
 
     [Theory]

@@ -1,0 +1,51 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Native.Refit;
+using TrtEngine.Testing.Fixtures;
+
+namespace TrtEngine.Core.Tests.Refitting;
+
+/// <summary>
+/// A refit from a caller's own arrays copies them in the recipes' pass: a packing recipe copies each part of its
+/// weight just before it packs it (large weights in several parts on several threads), an identity copies its
+/// value as its own evaluation. The engine must end up exactly as a build from those values, holding copies that
+/// are its own.
+/// </summary>
+public sealed class CallerArrayRefitTests
+{
+    [Theory]
+    [InlineData("resnet18")]           // 3×3 convolutions of up to 2.4 million floats, packed in parts
+    [InlineData("shufflenet_v2_x1_0")] // a 1024×1000 classifier whose engine weight is the value itself
+    public void A_refit_from_a_callers_arrays_equals_a_build_from_them_and_keeps_copies_of_its_own(string name)
+    {
+        var model = SeededModel.Load(TestPaths.SeededModels, name);
+        using var dir = new TempDirectory();
+        var settings = new ConversionSettings { UseCache = false, OptimizationLevel = 0 };
+        var engine = EngineConverter.Convert(model.Materialize(dir.File("v1"), version: 1), settings);
+        var expected = EngineConverter.Convert(model.Materialize(dir.File("v2"), version: 2), settings);
+        var callers = model.Weights(version: 2).ToDictionary(w => w.Name, w => new WeightValue(w.Shape, w.Data));
+        var plan = engine.Native.Plan;
+        Assert.Contains(plan.Weights, w => RecipeParts(w) > 1 && w.Recipe.Kind != Native.Plan.RecipeKind.Identity);
+
+        engine.Refit(callers);
+
+        var state = engine.Native.CurrentState;
+        for (int i = 0; i < plan.Weights.Length; i++)
+            Assert.True(state.Weights!.Buffers[i].AsSpan().SequenceEqual(expected.Native.CurrentWeights!.Buffers[i]), $"engine weight {plan.Weights[i].Name}");
+        foreach (var (weight, value) in callers)
+        {
+            Assert.True(state.ModelValues[weight].AsSpan().SequenceEqual(value.Data), $"model value {weight}");
+            Assert.NotSame(value.Data, state.ModelValues[weight]);
+        }
+        // The caller reuses its arrays: the engine's outputs do not move.
+        var want = expected.Run(SeededInput(model), InputShape(model));
+        foreach (var value in callers.Values) Array.Fill(value.Data, float.NaN);
+        var got = engine.Run(SeededInput(model), InputShape(model));
+        Assert.Equal(want.Single().Data, got.Single().Data);
+    }
+
+    private static int RecipeParts(Native.Plan.EngineWeight weight) => Native.Plan.RecipeEvaluation.Parts(weight).Length;
+
+    private static Dictionary<string, float[]> SeededInput(SeededModel model) => new() { [model.InputName] = model.Input };
+
+    private static Dictionary<string, int[]> InputShape(SeededModel model) => new() { [model.InputName] = model.InputShape };
+}
