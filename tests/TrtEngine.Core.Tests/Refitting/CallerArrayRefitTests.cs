@@ -1,4 +1,5 @@
 using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Refit;
 using TrtEngine.Native.Refit;
 using TrtEngine.Testing.Fixtures;
 
@@ -41,6 +42,29 @@ public sealed class CallerArrayRefitTests
         foreach (var value in callers.Values) Array.Fill(value.Data, float.NaN);
         var got = engine.Run(SeededInput(model), InputShape(model));
         Assert.Equal(want.Single().Data, got.Single().Data);
+    }
+
+    [Fact]
+    public void A_partial_refit_of_one_convolution_from_a_callers_array_refolds_it_with_the_kept_batch_norm()
+    {
+        var model = SeededModel.Load(TestPaths.SeededModels, "shufflenet_v2_x1_0");
+        using var dir = new TempDirectory();
+        string v1 = model.Materialize(dir.File("v1"), version: 1);
+        var settings = new ConversionSettings { UseCache = false, OptimizationLevel = 0 };
+        var engine = EngineConverter.Convert(v1, settings);
+        var expected = EngineConverter.Convert(v1, settings);
+        // The largest convolution weight with a BatchNormalization folded in: its scale and variance stay the engine's.
+        var folded = engine.Native.Plan.Weights.Where(w => w.Recipe.Kind == Native.Plan.RecipeKind.PackConv && w.Recipe.Sources.Length == 3).MaxBy(w => w.Length)!;
+        string name = folded.Recipe.Sources[0];
+        var (_, shape, data) = model.Weights(version: 2).Single(w => w.Name == name);
+
+        engine.Refit(new Dictionary<string, WeightValue> { [name] = new WeightValue(shape, data) }, partial: true);
+        var whole = WeightSources.FromFile(v1).ToDictionary(e => e.Key, e => e.Value);
+        whole[name] = new WeightValue(shape, (float[])data.Clone(), Immutable: true);
+        expected.Refit(whole);
+
+        for (int i = 0; i < engine.Native.Plan.Weights.Length; i++)
+            Assert.True(engine.Native.CurrentWeights!.Buffers[i].AsSpan().SequenceEqual(expected.Native.CurrentWeights!.Buffers[i]), $"engine weight {engine.Native.Plan.Weights[i].Name}");
     }
 
     private static int RecipeParts(Native.Plan.EngineWeight weight) => Native.Plan.RecipeEvaluation.Parts(weight).Length;
