@@ -60,6 +60,39 @@ internal static unsafe class PackingKernels
         }
     }
 
+    /// <summary>
+    /// dst[i] = src[i] for i &lt; n; returns whether every value is finite (no exponent with all bits set). The check
+    /// keeps the largest magnitude's bits (integer maxima, one cycle a vector), not a sum, whose three-cycle additions
+    /// held such a copy to about 1.3× a memmove. Four 256-bit vectors a step ran as fast as two 512-bit ones.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool CopyFinite(float* src, float* dst, nint n)
+    {
+        const uint Infinity = 0x7F800000u, Magnitude = 0x7FFFFFFFu;
+        Vector256<uint> max0 = default, max1 = default, magnitude = Vector256.Create(Magnitude);
+        nint i = 0;
+        for (; i <= n - 32; i += 32)
+        {
+            var a = Vector256.Load(src + i);
+            var b = Vector256.Load(src + i + 8);
+            var c = Vector256.Load(src + i + 16);
+            var d = Vector256.Load(src + i + 24);
+            a.Store(dst + i);
+            b.Store(dst + i + 8);
+            c.Store(dst + i + 16);
+            d.Store(dst + i + 24);
+            max0 = Vector256.Max(max0, Vector256.Max(a.AsUInt32() & magnitude, b.AsUInt32() & magnitude));
+            max1 = Vector256.Max(max1, Vector256.Max(c.AsUInt32() & magnitude, d.AsUInt32() & magnitude));
+        }
+        uint largest = 0;
+        for (; i < n; i++)
+        {
+            dst[i] = src[i];
+            largest = Math.Max(largest, BitConverter.SingleToUInt32Bits(src[i]) & Magnitude);
+        }
+        return largest < Infinity && Vector256.LessThanAll(Vector256.Max(max0, max1), Vector256.Create(Infinity));
+    }
+
     /// <summary>dst[i] = scale · src[i] for i &lt; n; returns the sum of the values written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float ScaledCopy(float* src, float* dst, nint n, float scale)

@@ -113,8 +113,9 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
         switch (Kind)
         {
             case RecipeKind.Identity:
+                fixed (float* s = src, d = result) return PackingKernels.CopyFinite(s, d, result.Length);
             case RecipeKind.Scale when src.Length == result.Length:
-                fixed (float* s = src, d = result) return float.IsFinite(PackingKernels.ScaledCopy(s, d, result.Length, Kind == RecipeKind.Scale ? Floats[0] : 1f));
+                fixed (float* s = src, d = result) return float.IsFinite(PackingKernels.ScaledCopy(s, d, result.Length, Floats[0]));
             case RecipeKind.Scale:
                 Array.Fill(result, Floats[0] * src[0]);
                 return false;

@@ -336,9 +336,10 @@ public sealed class Refitter(Engine engine)
             }
             var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers, modelValueBuffers), new ModelValues(index, values), nonFinite);
             verify?.Invoke(new Engine(_plan, next));
-            // The engine owns what this refit made or adopted (what the current state holds it owns already, or never will).
-            foreach (var data in adopted)
-                if (data is not null) fresh.Add(data);
+            // The engine owns what this refit made or adopted (what the current state holds it owns already, or never will;
+            // the copies of a caller's arrays were rented in its name).
+            for (int m = 0; m < infos.Length; m++)
+                if (adopted[m] is { } data && copied[m] == 0 && copyFrom[m] is null) fresh.Add(data);
             engine.Swap(next, fresh);
             // The model values replaced go back to the pool unless a reader still holds the old state (it may compare
             // them): one that comes after the swap finds the new state. The pool takes only what this engine owns.
@@ -417,8 +418,16 @@ public sealed class Refitter(Engine engine)
         var kept = after.Length > 32 ? new HashSet<float[]?>(after, ReferenceEqualityComparer.Instance) : null;
         var replaced = new List<float[]>();
         for (int m = 0; m < changed.Length; m++)
-            if (changed[m] && before[m] is { } old && !(kept?.Contains(old) ?? Array.IndexOf(after, old) >= 0)) replaced.Add(old);
+            if (changed[m] && before[m] is { } old && !(kept?.Contains(old) ?? Holds(after, old))) replaced.Add(old);
         return replaced;
+    }
+
+    /// <summary>Whether <paramref name="values"/> holds this very array (by reference: Array.IndexOf calls Equals on each).</summary>
+    private static bool Holds(float[]?[] values, float[] array)
+    {
+        foreach (var value in values)
+            if (ReferenceEquals(value, array)) return true;
+        return false;
     }
 
     /// <summary>
@@ -435,7 +444,7 @@ public sealed class Refitter(Engine engine)
             if (current.ModelValues[m] is { } now && !current.NonFinite.Contains(_plan.ModelWeights[m].Name) && WeightScan.SameBits(now, value.Data))
                 return;
             if (value.Immutable) adopted[m] = value.Data;
-            else if (_plan.SoleReaders[m] >= 0) (adopted[m], copyFrom[m]) = (WeightPool.Rent(value.Data.Length), value.Data);
+            else if (_plan.SoleReaders[m] >= 0) (adopted[m], copyFrom[m]) = (WeightPool.Rent(value.Data.Length, engine), value.Data);
             else (adopted[m], copied[m]) = Copy(value.Data, FeedsIdentity(m));
         });
 
@@ -451,16 +460,16 @@ public sealed class Refitter(Engine engine)
     /// A caller's mutable array copied into a pooled buffer, which the engine will own; and 1 where every value is
     /// found finite on the way (asked for a copy an identity weight takes: no recipe then reads it), else 2.
     /// </summary>
-    private static unsafe (float[] Copy, byte Finite) Copy(float[] data, bool proveFinite)
+    private unsafe (float[] Copy, byte Finite) Copy(float[] data, bool proveFinite)
     {
-        var copy = WeightPool.Rent(data.Length);
+        var copy = WeightPool.Rent(data.Length, engine);
         if (!proveFinite)
         {
             data.AsSpan().CopyTo(copy);
             return (copy, 2);
         }
         fixed (float* source = data, target = copy)
-            return (copy, float.IsFinite(PackingKernels.ScaledCopy(source, target, data.Length, 1f)) ? (byte)1 : (byte)2);
+            return (copy, PackingKernels.CopyFinite(source, target, data.Length) ? (byte)1 : (byte)2);
     }
 
     /// <summary><see cref="Check(IReadOnlyDictionary{string, WeightValue}, bool, bool)"/>, leaving out unknown names when asked to.</summary>

@@ -36,7 +36,7 @@ internal sealed class ModelValues : IReadOnlyDictionary<string, float[]>
     public float[]? this[int m] => _values[m];
 
     /// <summary>A copy of the values by index, for the next state.</summary>
-    public float[]?[] ToArray() => (float[]?[])_values.Clone();
+    public float[]?[] ToArray() => _values.AsSpan().ToArray();
 
     public int Count { get; }
 

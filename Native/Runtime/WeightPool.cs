@@ -47,7 +47,13 @@ internal static class WeightPool
     }
 
     /// <summary>A pinned buffer of <paramref name="length"/> floats with undefined contents, owned by no one until claimed.</summary>
-    public static float[] Rent(int length)
+    public static float[] Rent(int length) => Rent(length, owner: null);
+
+    /// <summary>
+    /// A pinned buffer of <paramref name="length"/> floats with undefined contents, owned by <paramref name="owner"/>
+    /// from the start (so it need not be claimed: a refit's own copies, which nothing else can reach).
+    /// </summary>
+    public static float[] Rent(int length, object? owner)
     {
         lock (Gate)
         {
@@ -56,11 +62,12 @@ internal static class WeightPool
                 s_pooledBytes -= length * (long)sizeof(float);
                 entry.Lease.Pooled = false;
                 entry.Lease.Finite = false;
+                entry.Lease.Owner = owner;
                 return entry.Buffer;
             }
         }
         var buffer = GC.AllocateUninitializedArray<float>(length, pinned: true);
-        lock (Gate) Leases.Add(buffer, new Lease());
+        lock (Gate) Leases.Add(buffer, new Lease { Owner = owner });
         return buffer;
     }
 

@@ -229,6 +229,27 @@ public sealed class WeightRecyclingTests : IDisposable
     }
 
     [Fact]
+    public void The_copies_of_a_callers_arrays_are_the_engines_and_recycled_once_replaced()
+    {
+        // Sizes of their own, so the pool's buffers of these lengths are this engine's alone.
+        string v1 = Model(81, 61, 53, 37), v2 = Model(91, 61, 53, 37);
+        using var engine = Convert(v1);
+        Dictionary<string, WeightValue>[] callers = [CallerArrays(v1), CallerArrays(v2)];
+        // The engine's copies are its own: a refit that replaces them hands them back to the pool, so after two refits
+        // (which may need fresh buffers) every copy lands in memory the engine held before.
+        var seen = Arrays(engine);
+        for (int refit = 1; refit <= 6; refit++)
+        {
+            engine.Refit(callers[refit % 2]);
+            var values = engine.Native.CurrentState.ModelValues.Values.ToList();
+            if (refit > 2) Assert.All(values, v => Assert.Contains(v, seen));
+            seen.UnionWith(values);
+        }
+        using var fresh1 = Convert(v1);
+        Assert.Equal(Run(fresh1), Run(engine));
+    }
+
+    [Fact]
     public void A_spare_buffer_that_was_a_model_value_is_never_rewritten()
     {
         // Two biases of one length: the pool hands a recycled one to the next copy of the other. A set whose buffers were

@@ -1,0 +1,51 @@
+using TrtEngine.Native.Kernels;
+
+namespace TrtEngine.Native.Tests.Kernels;
+
+/// <summary>
+/// The copy a refit makes of a caller's array, which also proves it finite: every bit copied, and false exactly when
+/// some value is a NaN (any sign or payload) or an infinity, wherever it sits (vector body or tail).
+/// </summary>
+public sealed unsafe class CopyFiniteTests
+{
+    public static TheoryData<int> Lengths => new(0, 1, 7, 8, 31, 32, 33, 63, 64, 65, 101, 1000);
+
+    private static bool Run(float[] src, float[] dst)
+    {
+        fixed (float* s = src, d = dst)
+            return PackingKernels.CopyFinite(s, d, src.Length);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void Finite_values_copy_bit_for_bit_and_pass(int n)
+    {
+        // Random values with the finite extremes among them: the largest magnitudes, the smallest subnormal, −0.
+        var src = Reference.Random(n, seed: n, -1e3f, 1e3f)[..n];
+        float[] extremes = [float.MaxValue, -float.MaxValue, float.Epsilon, -0f, BitConverter.UInt32BitsToSingle(0x7F7FFFFF)];
+        for (int i = 0; i < Math.Min(n, extremes.Length); i++) src[(i * 7919) % n] = extremes[i];
+        var dst = new float[n];
+        Assert.True(Run(src, dst));
+        Assert.Equal(src.Select(BitConverter.SingleToUInt32Bits), dst.Select(BitConverter.SingleToUInt32Bits));
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void One_non_finite_value_anywhere_fails_and_is_still_copied(int n)
+    {
+        if (n == 0) return;
+        var src = Reference.Random(n, seed: n * 3)[..n];
+        uint[] bad = [0x7F800000u, 0xFF800000u, 0x7FC00000u, 0xFFC00000u, 0x7F800001u, 0xFFFFFFFFu];
+        // Every position of short arrays; at 1000, both ends, the middle and a step across the vector bodies.
+        var positions = n <= 101 ? Enumerable.Range(0, n) : new[] { 0, 1, 15, 16, 31, 32, 500, 991, 992, 999 }.Concat(Enumerable.Range(0, n / 37).Select(k => k * 37));
+        foreach (int index in positions)
+            foreach (uint bits in bad)
+            {
+                var probed = (float[])src.Clone();
+                probed[index] = BitConverter.UInt32BitsToSingle(bits);
+                var dst = new float[n];
+                Assert.False(Run(probed, dst), $"0x{bits:X8} at {index} of {n}");
+                Assert.Equal(probed.Select(BitConverter.SingleToUInt32Bits), dst.Select(BitConverter.SingleToUInt32Bits));
+            }
+    }
+}
