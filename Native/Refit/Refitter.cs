@@ -244,7 +244,7 @@ public sealed class Refitter(Engine engine)
             // Buffers that are model values too: a value's own array that an identity recipe takes as it is.
             var modelValueBuffers = new bool[buffers.Length];
             // What the engine will own from now on: buffers taken from a preparation or rented below, and adopted values
-            // (the spare set's buffers are its own already).
+            // (the spare set's buffers and the copies of a caller's arrays are its own already).
             var fresh = new List<float[]>(buffers.Length + infos.Length);
             var rented = new List<int>();
             List<float[]>? spareLeft = null;
@@ -336,8 +336,7 @@ public sealed class Refitter(Engine engine)
             }
             var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers, modelValueBuffers), new ModelValues(index, values), nonFinite);
             verify?.Invoke(new Engine(_plan, next));
-            // The engine owns what this refit made or adopted (what the current state holds it owns already, or never will;
-            // the copies of a caller's arrays were rented in its name).
+            // The engine owns what this refit made or adopted (what the current state holds it owns already, or never will).
             for (int m = 0; m < infos.Length; m++)
                 if (adopted[m] is { } data && copied[m] == 0 && copyFrom[m] is null) fresh.Add(data);
             engine.Swap(next, fresh);

@@ -6,6 +6,7 @@ using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Refit;
 using TrtEngine.Testing.Fixtures;
 using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Weights;
 
 namespace TrtEngine.Bench;
 
@@ -94,12 +95,18 @@ public static class Program
     {
         Console.WriteLine("Refit cost against its floors (ratios; the targets are ≤ 2× a copy and ≤ 1.5× reading the file). A changing refit");
         Console.WriteLine("alternates two weight sets, so every recipe runs (values parsed from the files, which the engine adopts; a caller's");
-        Console.WriteLine("arrays, which it copies first); a same-weights refit supplies the arrays the engine holds again. Times are");
+        Console.WriteLine("arrays, which it must copy); a same-weights refit supplies the arrays the engine holds again. Times (µs) are");
         Console.WriteLine($"10th percentiles of rounds that run each column's work in turn{(s_singleThread ? " (engines on one thread; the calling thread's CPU time)" : "")}:");
         Console.WriteLine();
-        Console.WriteLine("| model | copy engine weights ms | refit, all change ms | ratio | caller's arrays ms | ratio | refit, same weights ms | ratio | read+parse file ms | refit from file ms | ratio |");
+        Console.WriteLine("| model | copy engine weights | refit, all change | ratio | caller's arrays | ratio | refit, same weights | ratio | read+parse file | refit from file | ratio |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var model in models) RefitCost(model.Name, model.Path, model.OtherWeights);
+        Console.WriteLine();
+        Console.WriteLine("The same from safetensors checkpoints of the two weight sets (a plain read into each tensor's buffer, no parsing):");
+        Console.WriteLine();
+        Console.WriteLine("| model | read file | refit from file | ratio |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var model in models) SafetensorsRefitCost(model.Name, model.Path, model.OtherWeights);
         RefitMemory(models[0].Name, models[0].Path, models[0].OtherWeights);
     }
 
@@ -244,9 +251,33 @@ public static class Program
             () => engine.Refit(weights[turn % 2]));
         string[] files = [path, otherWeights];
         double[] file = InterleavedLowTimes(30, () => WeightFile.Read(files[turn % 2]).Dispose(), () => RefitFromFile(engine, files[++turn % 2]));
-        double copy = memory[0] / 1000, caller = memory[1] / 1000, changing = memory[2] / 1000, same = memory[3] / 1000, parse = file[0] / 1000, fromFile = file[1] / 1000;
+        double copy = memory[0], caller = memory[1], changing = memory[2], same = memory[3], parse = file[0], fromFile = file[1];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {copy:F2} | {changing:F2} | {changing / copy:F2}× | {caller:F2} | {caller / copy:F2}× | {same:F2} | {same / copy:F2}× | {parse:F1} | {fromFile:F1} | {fromFile / parse:F2}× |"));
+            $"| {name} | {copy:F1} | {changing:F1} | {changing / copy:F2}× | {caller:F1} | {caller / copy:F2}× | {same:F1} | {same / copy:F2}× | {parse:F1} | {fromFile:F1} | {fromFile / parse:F2}× |"));
+    }
+
+    /// <summary>A refit from a safetensors checkpoint against reading it, alternating checkpoints written from the two weight sets.</summary>
+    private static void SafetensorsRefitCost(string name, string path, string otherWeights)
+    {
+        var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0, Threads = s_singleThread ? 1 : null });
+        string dir = Path.Combine(Path.GetTempPath(), "trtengine-bench-ckpt-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string[] files = new[] { path, otherWeights }.Select((source, i) =>
+            {
+                string file = Path.Combine(dir, $"{name}_{i + 1}.safetensors");
+                SafetensorsWriter.Write(file, WeightSources.FromFile(source).Select(w => (w.Key, w.Value.Shape, w.Value.Data)));
+                return file;
+            }).ToArray();
+            int turn = 0;
+            double[] times = InterleavedLowTimes(30, () => WeightFile.Read(files[turn % 2]).Dispose(), () => RefitFromFile(engine, files[++turn % 2]));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {times[0]:F1} | {times[1]:F1} | {times[1] / times[0]:F2}× |"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     /// <summary>
