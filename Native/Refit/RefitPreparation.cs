@@ -10,7 +10,8 @@ namespace TrtEngine.Native.Refit;
 /// Runs an engine's recipes while their weights are still being read from a file: each recipe whose model weights
 /// have all been read, and differ from the engine's, is evaluated on a background thread into a pooled buffer, so
 /// packing overlaps reading. The engine is not touched. When the reading ends the background thread stops after the
-/// part of a recipe it is on (the refit, on all the engine's threads, does the rest sooner than it would alone). A
+/// part of a recipe it is on (the refit, on all the engine's threads, does the rest sooner than it would alone, and
+/// finishes a recipe the thread stopped in from the panels it had not reached). A
 /// refit takes a result only for the very arrays it was computed from (a recipe is a function of its sources' values,
 /// and the arrays of a file read for one refit are never written again), and computes everything else itself; so a
 /// stale, partial or unused preparation can cost time but never change a result.
@@ -23,6 +24,8 @@ public sealed class RefitPreparation : IDisposable
     private readonly float[][][] _sources;
     private readonly float[]?[] _results;
     private readonly bool[] _finite;
+    // Panels of each result written, from the first (all of them unless the thread stopped in that recipe).
+    private readonly int[] _panels;
     // The values read so far, by model weight index.
     private readonly float[]?[] _read;
     private readonly BlockingCollection<int> _ready = [];
@@ -41,6 +44,7 @@ public sealed class RefitPreparation : IDisposable
         _sources = new float[_weights.Length][][];
         _results = new float[_weights.Length][];
         _finite = new bool[_weights.Length];
+        _panels = new int[_weights.Length];
         _read = new float[engine.Plan.ModelWeights.Length][];
         _worker = Task.Run(Evaluate);
     }
@@ -91,6 +95,9 @@ public sealed class RefitPreparation : IDisposable
     /// <summary>How long the background thread polls for the next weight before it sleeps: waking it costs the reading thread a system call per weight.</summary>
     private static readonly long PollTicks = Stopwatch.Frequency / 20_000;
 
+    /// <summary>Parts the background thread evaluates before it acts as if stopped (tests: a stop at a known point).</summary>
+    internal int PartLimit { get; set; } = int.MaxValue;
+
     private void Evaluate()
     {
         while (Next() is int i)
@@ -107,22 +114,24 @@ public sealed class RefitPreparation : IDisposable
                 same = _current[sources[s]] is { } now && WeightScan.SameBits(now, _sources[i][s]);
             if (same) continue;
             var buffer = WeightPool.Rent(checked((int)_weights[i].Length));
-            bool finite = true, whole = true;
+            bool finite = true;
+            int panels = 0;
             try
             {
-                // In parts, so a stop waits for one part only; a recipe left unfinished is the refit's to compute.
+                // In parts, in panel order, so a stop waits for one part only; the refit finishes what is left.
                 foreach (var (first, end) in RecipeEvaluation.Parts(_weights[i], PartFloats))
                 {
-                    if (!(whole = !_stop)) break;
+                    if (_stop || PartLimit-- <= 0) break;
                     finite &= recipe.Evaluate(_sources[i], buffer, first, end);
+                    panels = end;
                 }
             }
             catch (Exception)
             {
                 // Left to the refit, which computes it again and reports what is wrong, if anything.
-                whole = false;
+                panels = 0;
             }
-            if (whole) (_results[i], _finite[i]) = (buffer, finite);
+            if (panels > 0) (_results[i], _finite[i], _panels[i]) = (buffer, finite, panels);
             else WeightPool.Return(null, [buffer]);
         }
     }
@@ -141,19 +150,24 @@ public sealed class RefitPreparation : IDisposable
     /// arrays (<paramref name="values"/>: the model values by index); the caller owns the buffer from then on. Called
     /// under the engine's refit lock.
     /// </summary>
-    internal bool TryTake(int weight, float[]?[] values, [NotNullWhen(true)] out float[]? buffer, out bool finite)
+    /// <param name="finite">Whether the panels written found their source values finite.</param>
+    /// <param name="panels">The panels written, from the first: the recipe's <see cref="WeightRecipe.Panels"/> unless the thread stopped in it.</param>
+    internal bool TryTake(int weight, float[]?[] values, [NotNullWhen(true)] out float[]? buffer, out bool finite, out int panels)
     {
-        (buffer, finite) = (null, false);
+        (buffer, finite, panels) = (null, false, 0);
         if (_results[weight] is not { } result) return false;
         int[] sources = _engine.Plan.RecipeSources[weight];
         for (int s = 0; s < sources.Length; s++)
             if (!ReferenceEquals(values[sources[s]], _sources[weight][s])) return false;
-        (buffer, finite, _results[weight]) = (result, _finite[weight], null);
+        (buffer, finite, panels, _results[weight]) = (result, _finite[weight], _panels[weight], null);
         return true;
     }
 
     /// <summary>Results computed and not taken by a refit (for tests).</summary>
     internal int Untaken => _results.Count(r => r is not null);
+
+    /// <summary>Results not taken whose recipe the thread stopped in (for tests).</summary>
+    internal int UntakenPartial => Enumerable.Range(0, _results.Length).Count(i => _results[i] is not null && _panels[i] < _weights[i].Recipe.Panels);
 
     /// <summary>Withdraws the offer and hands back the results no refit took.</summary>
     public void Dispose()

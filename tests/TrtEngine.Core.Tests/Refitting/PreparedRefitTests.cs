@@ -66,6 +66,21 @@ public sealed class PreparedRefitTests : IDisposable
     /// <summary>Preparing needs a second thread; on one core a file read prepares nothing and these tests say so.</summary>
     private static bool CanPrepare => Environment.ProcessorCount > 1;
 
+    /// <summary>
+    /// Parts after which <see cref="Drained"/>'s thread acts as stopped: w1's folded pack and the folded bias take one
+    /// part each, and w2's pack (two parts of its five panels) is left half written.
+    /// </summary>
+    private const int StoppedAfter = 3;
+
+    /// <summary>A preparation given every weight, its thread let run until done or until it has evaluated <paramref name="parts"/> parts.</summary>
+    private static RefitPreparation Drained(Engines.TrtEngine engine, IReadOnlyDictionary<string, WeightValue> weights, int parts = int.MaxValue)
+    {
+        var preparation = new RefitPreparation(engine.Native) { PartLimit = parts };
+        foreach (var (name, value) in weights) preparation.Supply(name, value.Data);
+        preparation.Complete(drain: true);
+        return preparation;
+    }
+
     [Fact]
     public void A_refit_from_a_file_read_for_the_engine_takes_every_prepared_recipe_and_is_exact()
     {
@@ -102,18 +117,20 @@ public sealed class PreparedRefitTests : IDisposable
         Assert.All(Weights(10), w => Assert.Equal(w.Data, values[w.Name].Data));
     }
 
-    [Fact]
-    public void Every_recipe_a_drained_preparation_computed_is_taken_and_the_refit_is_exact()
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(StoppedAfter)]
+    public void Every_recipe_a_drained_preparation_computed_or_began_is_taken_and_the_refit_is_exact(int parts)
     {
         string v1 = Model(10), v2 = Model(20);
         using var engine = Build(v1);
         using var expected = Build(v2);
         var weights = WeightSources.FromFile(v2);
-        using var preparation = new RefitPreparation(engine.Native);
-        foreach (var (name, value) in weights) preparation.Supply(name, value.Data);
-        preparation.Complete(drain: true);
-        // All but the identities, which a refit from a file takes as the read arrays themselves.
-        Assert.Equal(engine.Native.Plan.Weights.Count(w => w.Recipe.Kind != RecipeKind.Identity && w.Recipe.Sources.All(weights.ContainsKey)), preparation.Untaken);
+        using var preparation = Drained(engine, weights, parts);
+        // Run to the end: every recipe but the identities, which a refit from a file takes as the read arrays
+        // themselves. Stopped: three, one of them half written, which the refit finishes from where the thread stopped.
+        int whole = engine.Native.Plan.Weights.Count(w => w.Recipe.Kind != RecipeKind.Identity && w.Recipe.Sources.All(weights.ContainsKey));
+        Assert.Equal(parts == StoppedAfter ? (3, 1) : (whole, 0), (preparation.Untaken, preparation.UntakenPartial));
         engine.Refit(weights);
         Assert.Equal(0, preparation.Untaken);
         Assert.Equal(EngineWeights(expected), EngineWeights(engine));
@@ -121,13 +138,26 @@ public sealed class PreparedRefitTests : IDisposable
     }
 
     [Fact]
+    public void A_non_finite_value_in_the_panels_a_stopped_preparation_wrote_still_refuses_the_refit()
+    {
+        string v1 = Model(10);
+        using var engine = Build(v1);
+        float[] before = Run(engine);
+        var weights = WeightSources.FromFile(Model(20)).ToDictionary(e => e.Key, e => e.Value with { Data = (float[])e.Value.Data.Clone() });
+        weights["w2"].Data[0] = float.NaN; // in the first output channel: the first part's panels
+        using var preparation = Drained(engine, weights, StoppedAfter);
+        Assert.Equal(1, preparation.UntakenPartial);
+        var error = Assert.Throws<RefitException>(() => engine.Refit(weights));
+        Assert.Contains("w2", error.Message);
+        Assert.Equal(before, Run(engine));
+    }
+
+    [Fact]
     public void Recipes_whose_values_the_engine_has_already_are_not_prepared()
     {
         string v1 = Model(10);
         using var engine = Build(v1);
-        using var preparation = new RefitPreparation(engine.Native);
-        foreach (var (name, value) in WeightSources.FromFile(v1)) preparation.Supply(name, value.Data);
-        preparation.Complete(drain: true);
+        using var preparation = Drained(engine, WeightSources.FromFile(v1));
         Assert.Equal(0, preparation.Untaken);
     }
 
@@ -137,9 +167,7 @@ public sealed class PreparedRefitTests : IDisposable
         string v1 = Model(10), v2 = Model(20), v3 = Model(30);
         using var engine = Build(v1);
         using var expected = Build(v3);
-        using var preparation = new RefitPreparation(engine.Native);
-        foreach (var (name, value) in WeightSources.FromFile(v2)) preparation.Supply(name, value.Data);
-        preparation.Complete(drain: true);
+        using var preparation = Drained(engine, WeightSources.FromFile(v2));
         Assert.True(preparation.Untaken > 0);
         engine.Refit(WeightSources.FromFile(v3));       // the same names and shapes, other arrays
         Assert.Equal(Run(expected), Run(engine));
