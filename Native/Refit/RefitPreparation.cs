@@ -104,8 +104,13 @@ public sealed class RefitPreparation : IDisposable
         {
             if (_stop) return;
             var recipe = _weights[i].Recipe;
-            // An identity weight becomes the read buffer itself at the refit: nothing to compute.
-            if (recipe.Kind == RecipeKind.Identity) continue;
+            // An identity weight becomes the read buffer itself at the refit: nothing to compute, but its values are
+            // proven finite here, beside the read, rather than scanned by the refit after it.
+            if (recipe.Kind == RecipeKind.Identity)
+            {
+                ProveFinite(_sources[i][0]);
+                continue;
+            }
             int[] sources = _engine.Plan.RecipeSources[i];
             // What matches the engine's values bit for bit a refit does not recompute (it may have changed since: then
             // the refit computes it; stale values only cost time).
@@ -134,6 +139,19 @@ public sealed class RefitPreparation : IDisposable
             if (panels > 0) (_results[i], _finite[i], _panels[i]) = (buffer, finite, panels);
             else WeightPool.Return(null, [buffer]);
         }
+    }
+
+    /// <summary>
+    /// Marks a value read from the file finite in the pool's record of its buffer (a refit then takes it unscanned),
+    /// scanning it in parts so a stop waits for one part only; small values are left to the refit, whose scan of them
+    /// costs less than the mark.
+    /// </summary>
+    private void ProveFinite(float[] value)
+    {
+        if (value.Length < Refitter.ScanOnceFloats) return;
+        for (int start = 0; start < value.Length; start += (int)PartFloats)
+            if (_stop || WeightScan.FirstNonFinite(value.AsSpan(start, Math.Min((int)PartFloats, value.Length - start))) >= 0) return;
+        WeightPool.MarkFinite(value);
     }
 
     /// <summary>The next recipe whose weights have all been read, or null once the reading has ended.</summary>

@@ -156,7 +156,7 @@ public sealed class Refitter(Engine engine)
         _plan.Weights[weight].Recipe.Evaluate(_plan.Weights[weight].Recipe.Sources.Select(s => weights.TryGetValue(s, out var v) ? v.Data : current[s]).ToArray());
 
     /// <summary>Values from this many floats on are marked finite once scanned (scanning fewer costs less than the mark).</summary>
-    private const int ScanOnceFloats = 1024;
+    internal const int ScanOnceFloats = 1024;
 
     /// <summary>
     /// Applies new weights, or throws <see cref="RefitException"/> and leaves the engine exactly as it was. Only the

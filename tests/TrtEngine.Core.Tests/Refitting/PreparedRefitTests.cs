@@ -3,6 +3,7 @@ using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Refit;
+using TrtEngine.Native.Runtime;
 using TrtEngine.Testing.Metrics;
 using TrtEngine.Testing.Onnx;
 using TrtEngine.Testing.Weights;
@@ -149,6 +150,25 @@ public sealed class PreparedRefitTests : IDisposable
         Assert.Equal(1, preparation.UntakenPartial);
         var error = Assert.Throws<RefitException>(() => engine.Refit(weights));
         Assert.Contains("w2", error.Message);
+        Assert.Equal(before, Run(engine));
+    }
+
+    [Fact]
+    public void An_identity_weights_values_are_proven_finite_beside_the_read_and_a_nan_among_them_still_refuses_the_refit()
+    {
+        using var engine = Build(Model(10));
+        float[] before = Run(engine);
+        // wg (1000×160) feeds a one-row Gemm, which keeps the weight's rows: its engine weight is the value itself.
+        var finite = WeightSources.FromFile(Model(20));
+        using (Drained(engine, finite)) Assert.True(WeightPool.Made(finite["wg"].Data, out bool proven) && proven);
+        var poisoned = WeightSources.FromFile(Model(30));
+        poisoned["wg"].Data[123_456] = float.PositiveInfinity;
+        using (Drained(engine, poisoned))
+        {
+            Assert.True(WeightPool.Made(poisoned["wg"].Data, out bool proven) && !proven);
+            var error = Assert.Throws<RefitException>(() => engine.Refit(poisoned));
+            Assert.Contains("wg", error.Message);
+        }
         Assert.Equal(before, Run(engine));
     }
 
