@@ -353,9 +353,12 @@ public sealed class Refitter(Engine engine)
             for (int m = 0; m < infos.Length; m++)
                 if (adopted[m] is { } data && copied[m] == 0 && copyFrom[m] is null) fresh.Add(data);
             engine.Swap(next, fresh);
-            // The model values replaced go back to the pool unless a reader still holds the old state (it may compare
-            // them): one that comes after the swap finds the new state. The pool takes only what this engine owns.
-            if (current.Weights is { IsHeld: false } && anyAdopted) WeightPool.Return(engine, Replaced(current.ModelValues, values, changed));
+            var wasCopy = new bool[infos.Length];
+            for (int m = 0; m < infos.Length; m++)
+                if (changed[m]) wasCopy[m] = engine.Copies.Swapped(m, copied[m] != 0 || copyFrom[m] is not null);
+            // The model values replaced are recycled unless a reader still holds the old state (it may compare them):
+            // one that comes after the swap finds the new state.
+            if (current.Weights is { IsHeld: false } && anyAdopted) Recycle(current.ModelValues, values, changed, wasCopy);
             // Spare buffers no re-derived weight took go back too: no one can reach a retired set, but the sets before
             // and after this refit may share some of its buffers.
             if (spareLeft is not null)
@@ -423,15 +426,20 @@ public sealed class Refitter(Engine engine)
         }
     }
 
-    /// <summary>The arrays of the changed model values before a refit that no value after it holds (under any name).</summary>
-    private static List<float[]> Replaced(ModelValues before, float[]?[] after, bool[] changed)
+    /// <summary>
+    /// Recycles the arrays of the changed model values before a refit that no value after it holds (under any name):
+    /// the engine's own copies of callers' arrays wait for the next copies of their weights, the rest go back to the
+    /// pool (which takes only what this engine owns).
+    /// </summary>
+    private void Recycle(ModelValues before, float[]?[] after, bool[] changed, bool[] wasCopy)
     {
         // Few values are scanned rather than hashed: a set of them cost a small model's refit more than its copies.
         var kept = after.Length > 32 ? new HashSet<float[]?>(after, ReferenceEqualityComparer.Instance) : null;
-        var replaced = new List<float[]>();
+        List<float[]>? replaced = null;
         for (int m = 0; m < changed.Length; m++)
-            if (changed[m] && before[m] is { } old && !(kept?.Contains(old) ?? Holds(after, old))) replaced.Add(old);
-        return replaced;
+            if (changed[m] && before[m] is { } old && !(kept?.Contains(old) ?? Holds(after, old)) && !(wasCopy[m] && engine.Copies.Keep(m, old)))
+                (replaced ??= []).Add(old);
+        if (replaced is not null) WeightPool.Return(engine, replaced);
     }
 
     /// <summary>Whether <paramref name="values"/> holds this very array (by reference: Array.IndexOf calls Equals on each).</summary>
@@ -456,8 +464,8 @@ public sealed class Refitter(Engine engine)
             if (current.ModelValues[m] is { } now && !current.NonFinite.Contains(_plan.ModelWeights[m].Name) && WeightScan.SameBits(now, value.Data))
                 return;
             if (value.Immutable) adopted[m] = value.Data;
-            else if (_plan.SoleReaders[m] >= 0) (adopted[m], copyFrom[m]) = (WeightPool.Rent(value.Data.Length, engine), value.Data);
-            else (adopted[m], copied[m]) = Copy(value.Data, FeedsIdentity(m));
+            else if (_plan.SoleReaders[m] >= 0) (adopted[m], copyFrom[m]) = (engine.Copies.Take(m, value.Data.Length, engine), value.Data);
+            else (adopted[m], copied[m]) = Copy(m, value.Data, FeedsIdentity(m));
         });
 
     /// <summary>Whether an engine weight is model weight <paramref name="m"/> as it is (which can then take a copy of it as its buffer).</summary>
@@ -469,12 +477,12 @@ public sealed class Refitter(Engine engine)
     }
 
     /// <summary>
-    /// A caller's mutable array copied into a pooled buffer, which the engine will own; and 1 where every value is
-    /// found finite on the way (asked for a copy an identity weight takes: no recipe then reads it), else 2.
+    /// A caller's mutable array for model weight <paramref name="m"/> copied into a buffer the engine owns; and 1 where
+    /// every value is found finite on the way (asked for a copy an identity weight takes: no recipe then reads it), else 2.
     /// </summary>
-    private unsafe (float[] Copy, byte Finite) Copy(float[] data, bool proveFinite)
+    private unsafe (float[] Copy, byte Finite) Copy(int m, float[] data, bool proveFinite)
     {
-        var copy = WeightPool.Rent(data.Length, engine);
+        var copy = engine.Copies.Take(m, data.Length, engine);
         if (!proveFinite)
         {
             data.AsSpan().CopyTo(copy);

@@ -42,6 +42,7 @@ public sealed class Engine : IDisposable
         Plan = plan;
         _state = state;
         Pool = plan.Hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : SharedPools.Get(plan.Hardware.Threads);
+        Copies = new CopyRecycler(plan.ModelWeights.Length);
     }
 
     public EnginePlan Plan { get; }
@@ -112,6 +113,9 @@ public sealed class Engine : IDisposable
     /// <summary>The weight set the last refit swapped out, whose buffers the next refit may reuse; guarded by the refit lock.</summary>
     internal WeightSet? Retired { get; set; }
 
+    /// <summary>The engine's copies of callers' arrays, recycled from refit to refit; guarded by the refit lock.</summary>
+    internal CopyRecycler Copies { get; }
+
     /// <summary>Recipes evaluated while a file was read, offered to the next refit; guarded by the refit lock.</summary>
     internal Refit.RefitPreparation? Preparation { get; set; }
 
@@ -136,6 +140,7 @@ public sealed class Engine : IDisposable
             var state = CurrentState;
             if (ReferenceEquals(state, Disposed)) throw new EngineDisposedException(Plan.Name);
             WeightPool.Keep(Arrays(state));
+            Copies.Lend();
             return state;
         }
     }
@@ -161,7 +166,7 @@ public sealed class Engine : IDisposable
             if (ReferenceEquals(last, Disposed) || Volatile.Read(ref _readers) != 0) return;
             var retired = Retired;
             Retired = null;
-            WeightPool.Return(this, retired is null ? Arrays(last) : Arrays(last).Concat(retired.Buffers));
+            WeightPool.Return(this, Arrays(last).Concat(retired?.Buffers ?? []).Concat(Copies.Drain()));
         }
     }
 
