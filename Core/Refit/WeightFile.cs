@@ -32,9 +32,10 @@ public sealed class WeightFile : IDisposable
         var preparation = native is { Pool.ThreadCount: > 1 } && native.WeightBytes >= PrepareFromBytes ? new RefitPreparation(native) : null;
         try
         {
-            var values = WeightSources.FromFile(path, WeightPool.Rent,
-                preparation is null ? null : (name, data) => { if ((rename is null ? name : rename(name)) is { } target) preparation.Supply(target, data); });
-            preparation?.Complete();
+            var values = preparation is null
+                ? WeightSources.FromFile(path, WeightPool.Rent)
+                : preparation.WhileReading(() => WeightSources.FromFile(path, WeightPool.Rent,
+                    (name, data) => { if ((rename is null ? name : rename(name)) is { } target) preparation.Supply(target, data); }));
             return new WeightFile(values, preparation);
         }
         catch

@@ -29,11 +29,7 @@ internal static class RecipeEvaluation
     /// By engine weight, an array its first source is a copy of, made here part by part just before the recipe reads
     /// that part (so the values are read from memory once), or null where the source is complete already.
     /// </param>
-    /// <param name="firstPanels">
-    /// By engine weight, the first panel to evaluate (the buffer holds the ones before it), or null to evaluate all;
-    /// the result then says whether the values read from that panel on are finite.
-    /// </param>
-    public static bool[] Run(EngineWeight[] weights, List<int> which, Func<int, float[][]> sources, float[]?[] buffers, WorkerPool pool, float[]?[]? copyFirst = null, int[]? firstPanels = null)
+    public static bool[] Run(EngineWeight[] weights, List<int> which, Func<int, float[][]> sources, float[]?[] buffers, WorkerPool pool, float[]?[]? copyFirst = null)
     {
         var finiteSource = new bool[weights.Length];
         long total = 0;
@@ -45,8 +41,7 @@ internal static class RecipeEvaluation
             {
                 var from = sources(i);
                 if (copyFirst?[i] is { } original) original.AsSpan().CopyTo(from[0]);
-                var recipe = weights[i].Recipe;
-                finiteSource[i] = recipe.Evaluate(from, buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length)), firstPanels?[i] ?? 0, recipe.Panels);
+                finiteSource[i] = weights[i].Recipe.Evaluate(from, buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length)));
             }
             return finiteSource;
         }
@@ -54,9 +49,7 @@ internal static class RecipeEvaluation
         foreach (int i in which)
         {
             var ranges = Parts(weights[i]);
-            int start = firstPanels?[i] ?? 0;
-            foreach (var (first, end) in ranges)
-                if (end > start) parts.Add((i, Math.Max(first, start), end, weights[i].Length / ranges.Length));
+            foreach (var (first, end) in ranges) parts.Add((i, first, end, weights[i].Length / ranges.Length));
         }
         parts.Sort((a, b) => b.Floats.CompareTo(a.Floats));
         // Sources and buffers found before the loop: the threads then only compute.

@@ -8,33 +8,38 @@ namespace TrtEngine.Native.Refit;
 
 /// <summary>
 /// Runs an engine's recipes while their weights are still being read from a file: each recipe whose model weights
-/// have all been read, and differ from the engine's, is evaluated on a background thread into a pooled buffer, so
-/// packing overlaps reading. The engine is not touched. When the reading ends the background thread stops after the
-/// part of a recipe it is on (the refit, on all the engine's threads, does the rest sooner than it would alone, and
-/// finishes a recipe the thread stopped in from the panels it had not reached). A
-/// refit takes a result only for the very arrays it was computed from (a recipe is a function of its sources' values,
-/// and the arrays of a file read for one refit are never written again), and computes everything else itself; so a
-/// stale, partial or unused preparation can cost time but never change a result.
+/// have all been read, and differ from the engine's, is evaluated on another of the engine's threads into a pooled
+/// buffer, so packing overlaps reading; once the file is in, the reading thread joins in and the two share what is
+/// left, part by part, so the refit that follows only takes the results. The engine is not touched. A refit takes a
+/// result only for the very arrays it was computed from (a recipe is a function of its sources' values, and the arrays
+/// of a file read for one refit are never written again), and computes everything else itself; so a stale or unused
+/// preparation can cost time but never change a result.
 /// </summary>
 public sealed class RefitPreparation : IDisposable
 {
+    /// <summary>A queued item's first panel for an identity weight, whose values are only proven finite.</summary>
+    private const int ProveFiniteItem = -1;
+
+    /// <summary>A queued item's first panel for a recipe whose first values match the engine's: compared in full, then evaluated if they differ.</summary>
+    private const int CompareItem = -2;
+
     private readonly Engine _engine;
     private readonly EngineWeight[] _weights;
     private readonly int[] _waiting;
     private readonly float[][][] _sources;
+    // By recipe: its buffer once the reading thread queued its parts, the parts not evaluated yet, and whether one of
+    // them found a value that is not finite or failed.
     private readonly float[]?[] _results;
-    private readonly bool[] _finite;
-    // Panels of each result written, from the first (all of them unless the thread stopped in that recipe).
-    private readonly int[] _panels;
+    private readonly int[] _partsLeft;
+    private readonly bool[] _notFinite;
+    private readonly bool[] _failed;
     // The values read so far, by model weight index.
     private readonly float[]?[] _read;
-    private readonly BlockingCollection<int> _ready = [];
+    private readonly BlockingCollection<(int Weight, int First, int End)> _ready = [];
     private readonly ModelValues _current;
-    private readonly Task _worker;
-    private bool _completed;
-    private volatile bool _stop;
+    private volatile bool _completed;
 
-    /// <summary>Starts the background evaluator; <see cref="Supply"/> then feeds it the weights as they are read.</summary>
+    /// <summary>A preparation for <paramref name="engine"/>'s next refit; <see cref="WhileReading"/> runs it.</summary>
     public RefitPreparation(Engine engine)
     {
         _engine = engine;
@@ -43,10 +48,10 @@ public sealed class RefitPreparation : IDisposable
         _waiting = Array.ConvertAll(engine.Plan.RecipeSources, s => s.Length);
         _sources = new float[_weights.Length][][];
         _results = new float[_weights.Length][];
-        _finite = new bool[_weights.Length];
-        _panels = new int[_weights.Length];
+        _partsLeft = new int[_weights.Length];
+        _notFinite = new bool[_weights.Length];
+        _failed = new bool[_weights.Length];
         _read = new float[engine.Plan.ModelWeights.Length][];
-        _worker = Task.Run(Evaluate);
     }
 
     /// <summary>
@@ -63,134 +68,158 @@ public sealed class RefitPreparation : IDisposable
             if (--_waiting[i] == 0)
             {
                 _sources[i] = Array.ConvertAll(plan.RecipeSources[i], s => _read[s]!);
-                _ready.Add(i);
+                Queue(i);
             }
-    }
-
-    /// <summary>Stops the background thread after its current part, then offers the results to the engine's next refit.</summary>
-    public void Complete() => Complete(drain: false);
-
-    /// <param name="drain">Let the background thread finish every recipe first (tests: a preparation that did all it could).</param>
-    internal void Complete(bool drain)
-    {
-        if (_completed) return;
-        Stop(drain);
-        lock (_engine) _engine.Preparation = this;
-    }
-
-    private void Stop(bool drain = false)
-    {
-        _completed = true;
-        _stop = !drain;
-        _ready.CompleteAdding();
-        _worker.Wait();
     }
 
     /// <summary>
-    /// Parts of this many floats or more (a recipe's panels where they are larger): a stop waits for one part, about
-    /// ten microseconds, while the reading thread has nothing else to do.
+    /// Queues a recipe whose sources are all read. One whose first values already differ from the engine's gets its
+    /// buffer here and is queued in parts, for both threads to share; the full comparison of values that may be equal
+    /// is left to the other thread, off the read.
     /// </summary>
-    private const long PartFloats = 1 << 15;
-
-    /// <summary>How long the background thread polls for the next weight before it sleeps: waking it costs the reading thread a system call per weight.</summary>
-    private static readonly long PollTicks = Stopwatch.Frequency / 20_000;
-
-    /// <summary>Parts the background thread evaluates before it acts as if stopped (tests: a stop at a known point).</summary>
-    internal int PartLimit { get; set; } = int.MaxValue;
-
-    private void Evaluate()
+    private void Queue(int i)
     {
-        while (Next() is int i)
+        if (_weights[i].Recipe.Kind == RecipeKind.Identity)
         {
-            if (_stop) return;
-            var recipe = _weights[i].Recipe;
-            // An identity weight becomes the read buffer itself at the refit: nothing to compute, but its values are
-            // proven finite here, beside the read, rather than scanned by the refit after it.
-            if (recipe.Kind == RecipeKind.Identity)
+            _ready.Add((i, ProveFiniteItem, 0));
+            return;
+        }
+        int[] sources = _engine.Plan.RecipeSources[i];
+        bool differs = false;
+        for (int s = 0; s < sources.Length && !differs; s++)
+            differs = _current[sources[s]] is not { } now || !WeightScan.SameFirstBits(now, _sources[i][s]);
+        if (!differs)
+        {
+            _ready.Add((i, CompareItem, 0));
+            return;
+        }
+        var parts = RecipeEvaluation.Parts(_weights[i], PartFloats);
+        _results[i] = WeightPool.Rent(checked((int)_weights[i].Length));
+        _partsLeft[i] = parts.Length;
+        foreach (var (first, end) in parts) _ready.Add((i, first, end));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> (which calls <see cref="Supply"/> as weights arrive) and the evaluation side by side
+    /// on the engine's worker pool, whose thread wakes sooner than a thread-pool task (those took 100–150 µs to start,
+    /// a sixth of a SqueezeNet read); the reading thread then helps finish the recipes, and the results are offered to
+    /// the engine's next refit. A pool busy elsewhere runs the read, then the recipes, on the calling thread.
+    /// </summary>
+    public T WhileReading<T>(Func<T> read)
+    {
+        var sides = new ReadAndEvaluate<T>(this, read);
+        _engine.Pool.For(2, sides);
+        lock (_engine) _engine.Preparation = this;
+        return sides.Result;
+    }
+
+    /// <summary>Index 0 reads, then evaluates; index 1 evaluates. A thread that runs both runs the read first (indices are claimed in order).</summary>
+    private sealed class ReadAndEvaluate<T>(RefitPreparation preparation, Func<T> read) : IParallelTask
+    {
+        public T Result { get; private set; } = default!;
+
+        public void Execute(int index)
+        {
+            if (index == 0)
             {
-                ProveFinite(_sources[i][0]);
-                continue;
-            }
-            int[] sources = _engine.Plan.RecipeSources[i];
-            // What matches the engine's values bit for bit a refit does not recompute (it may have changed since: then
-            // the refit computes it; stale values only cost time).
-            bool same = true;
-            for (int s = 0; s < sources.Length && same; s++)
-                same = _current[sources[s]] is { } now && WeightScan.SameBits(now, _sources[i][s]);
-            if (same) continue;
-            var buffer = WeightPool.Rent(checked((int)_weights[i].Length));
-            bool finite = true;
-            int panels = 0;
-            try
-            {
-                // In parts, in panel order, so a stop waits for one part only; the refit finishes what is left.
-                foreach (var (first, end) in RecipeEvaluation.Parts(_weights[i], PartFloats))
+                try
                 {
-                    if (_stop || PartLimit-- <= 0) break;
-                    finite &= recipe.Evaluate(_sources[i], buffer, first, end);
-                    panels = end;
+                    Result = read();
+                }
+                finally
+                {
+                    preparation._completed = true;
+                    preparation._ready.CompleteAdding();
                 }
             }
-            catch (Exception)
-            {
-                // Left to the refit, which computes it again and reports what is wrong, if anything.
-                panels = 0;
-            }
-            if (panels > 0) (_results[i], _finite[i], _panels[i]) = (buffer, finite, panels);
-            else WeightPool.Return(null, [buffer]);
+            preparation.Evaluate();
         }
     }
 
-    /// <summary>
-    /// Marks a value read from the file finite in the pool's record of its buffer (a refit then takes it unscanned),
-    /// scanning it in parts so a stop waits for one part only; small values are left to the refit, whose scan of them
-    /// costs less than the mark.
-    /// </summary>
-    private void ProveFinite(float[] value)
+    /// <summary>Parts of about this many floats or more (a recipe's panels where they are larger): small enough that the two threads finish together.</summary>
+    private const long PartFloats = 1 << 15;
+
+    /// <summary>How long the evaluating thread polls for the next weight before it sleeps: waking it costs the reading thread a system call per weight.</summary>
+    private static readonly long PollTicks = Stopwatch.Frequency / 20_000;
+
+    private void Evaluate()
     {
-        if (value.Length < Refitter.ScanOnceFloats) return;
-        for (int start = 0; start < value.Length; start += (int)PartFloats)
-            if (_stop || WeightScan.FirstNonFinite(value.AsSpan(start, Math.Min((int)PartFloats, value.Length - start))) >= 0) return;
-        WeightPool.MarkFinite(value);
+        while (Next() is var (i, first, end))
+        {
+            if (first == ProveFiniteItem) ProveFinite(_sources[i][0]);
+            else if (first == CompareItem) CompareAndEvaluate(i);
+            else EvaluatePart(i, first, end);
+        }
     }
 
-    /// <summary>The next recipe whose weights have all been read, or null once the reading has ended.</summary>
-    private int? Next()
+    /// <summary>Evaluates panels [first, end) of recipe <paramref name="i"/> into its buffer; a failure is left to the refit, which computes it again and reports what is wrong, if anything.</summary>
+    private void EvaluatePart(int i, int first, int end)
+    {
+        try
+        {
+            if (!_weights[i].Recipe.Evaluate(_sources[i], _results[i]!, first, end)) _notFinite[i] = true;
+        }
+        catch (Exception)
+        {
+            _failed[i] = true;
+        }
+        Interlocked.Decrement(ref _partsLeft[i]);
+    }
+
+    /// <summary>A recipe whose first values matched the engine's: what matches bit for bit a refit does not recompute (stale values only cost time).</summary>
+    private void CompareAndEvaluate(int i)
+    {
+        int[] sources = _engine.Plan.RecipeSources[i];
+        bool same = true;
+        for (int s = 0; s < sources.Length && same; s++)
+            same = _current[sources[s]] is { } now && WeightScan.SameBits(now, _sources[i][s]);
+        if (same) return;
+        _results[i] = WeightPool.Rent(checked((int)_weights[i].Length));
+        _partsLeft[i] = 1;
+        EvaluatePart(i, 0, _weights[i].Recipe.Panels);
+    }
+
+    /// <summary>
+    /// Marks a value read from the file finite in the pool's record of its buffer (a refit then takes it unscanned);
+    /// small values are left to the refit, whose scan of them costs less than the mark.
+    /// </summary>
+    private static void ProveFinite(float[] value)
+    {
+        if (value.Length >= Refitter.ScanOnceFloats && WeightScan.FirstNonFinite(value) < 0) WeightPool.MarkFinite(value);
+    }
+
+    /// <summary>The next item queued, or null once the reading has ended and every item is taken.</summary>
+    private (int Weight, int First, int End)? Next()
     {
         // Polls the count (a plain read), not the collection, so the reading thread's adds do not wait on its lock.
         long until = Stopwatch.GetTimestamp() + PollTicks;
         while (_ready.Count == 0 && !_ready.IsAddingCompleted && Stopwatch.GetTimestamp() < until) Thread.SpinWait(16);
-        return _ready.TryTake(out int i, Timeout.Infinite) ? i : null;
+        return _ready.TryTake(out var item, Timeout.Infinite) ? item : null;
     }
 
     /// <summary>
-    /// The result of engine weight <paramref name="weight"/>'s recipe if it was computed from exactly these source
-    /// arrays (<paramref name="values"/>: the model values by index); the caller owns the buffer from then on. Called
-    /// under the engine's refit lock.
+    /// The result of engine weight <paramref name="weight"/>'s recipe if it was computed in full from exactly these
+    /// source arrays (<paramref name="values"/>: the model values by index); the caller owns the buffer from then on.
+    /// Called under the engine's refit lock, after <see cref="WhileReading"/>.
     /// </summary>
-    /// <param name="finite">Whether the panels written found their source values finite.</param>
-    /// <param name="panels">The panels written, from the first: the recipe's <see cref="WeightRecipe.Panels"/> unless the thread stopped in it.</param>
-    internal bool TryTake(int weight, float[]?[] values, [NotNullWhen(true)] out float[]? buffer, out bool finite, out int panels)
+    /// <param name="finite">Whether the recipe found its first source's values finite.</param>
+    internal bool TryTake(int weight, float[]?[] values, [NotNullWhen(true)] out float[]? buffer, out bool finite)
     {
-        (buffer, finite, panels) = (null, false, 0);
-        if (_results[weight] is not { } result) return false;
+        (buffer, finite) = (null, false);
+        if (_results[weight] is not { } result || _partsLeft[weight] != 0 || _failed[weight]) return false;
         int[] sources = _engine.Plan.RecipeSources[weight];
         for (int s = 0; s < sources.Length; s++)
             if (!ReferenceEquals(values[sources[s]], _sources[weight][s])) return false;
-        (buffer, finite, panels, _results[weight]) = (result, _finite[weight], _panels[weight], null);
+        (buffer, finite, _results[weight]) = (result, !_notFinite[weight], null);
         return true;
     }
 
     /// <summary>Results computed and not taken by a refit (for tests).</summary>
     internal int Untaken => _results.Count(r => r is not null);
 
-    /// <summary>Results not taken whose recipe the thread stopped in (for tests).</summary>
-    internal int UntakenPartial => Enumerable.Range(0, _results.Length).Count(i => _results[i] is not null && _panels[i] < _weights[i].Recipe.Panels);
-
     /// <summary>Withdraws the offer and hands back the results no refit took.</summary>
     public void Dispose()
     {
-        if (!_completed) Stop();
         lock (_engine)
         {
             if (ReferenceEquals(_engine.Preparation, this)) _engine.Preparation = null;

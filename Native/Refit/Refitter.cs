@@ -239,12 +239,8 @@ public sealed class Refitter(Engine engine)
             var evaluated = new List<int>(buffers.Length);
             // Caller's arrays the recipes copy: into a packing recipe's source as it reads it, or as an identity's evaluation.
             float[]?[]? copyFirst = null, copyInto = null;
-            // Recomputed weights whose model weight's values were shown finite on the way (a preparation's packing, a copy),
-            // and those a preparation began and found a value that is not.
+            // Recomputed weights whose model weight's values were shown finite on the way (a preparation's packing, a copy).
             var finiteAside = new List<int>();
-            List<int>? notFiniteAside = null;
-            // Where a recipe a preparation began is resumed.
-            int[]? firstPanels = null;
             // Buffers that are model values too: a value's own array that an identity recipe takes as it is.
             var modelValueBuffers = new bool[buffers.Length];
             // What the engine will own from now on: buffers taken from a preparation or rented below, and adopted values
@@ -285,20 +281,12 @@ public sealed class Refitter(Engine engine)
                     LeaveSpare(i);
                     continue;
                 }
-                if (preparation is not null && preparation.TryTake(i, values, out var ready, out bool finite, out int panels))
+                if (preparation is not null && preparation.TryTake(i, values, out var ready, out bool finite))
                 {
                     buffers[i] = ready;
                     fresh.Add(ready);
                     LeaveSpare(i);
-                    if (panels == _plan.Weights[i].Recipe.Panels)
-                    {
-                        if (finite) finiteAside.Add(i);
-                        continue;
-                    }
-                    // The preparation stopped in this recipe: evaluated below from the first panel it had not reached.
-                    (firstPanels ??= new int[buffers.Length])[i] = panels;
-                    if (!finite) (notFiniteAside ??= []).Add(i);
-                    evaluated.Add(i);
+                    if (finite) finiteAside.Add(i);
                     continue;
                 }
                 if (spare is not null && !spareSet!.IsModelValue(i) && spare[i].LongLength == _plan.Weights[i].Length &&
@@ -313,10 +301,9 @@ public sealed class Refitter(Engine engine)
                 // A changed value's sole reader is always evaluated here: its new array matches no preparation.
                 if (copyFrom[sources[i][0]] is { } original) (copyFirst ??= new float[buffers.Length][])[i] = original;
             }
-            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, i => copyInto?[i] is { } original ? [original] : Inputs(sources[i], values), buffers, engine.Pool, copyFirst, firstPanels);
+            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, i => copyInto?[i] is { } original ? [original] : Inputs(sources[i], values), buffers, engine.Pool, copyFirst);
             foreach (int i in rented) fresh.Add(buffers[i]);
             foreach (int i in finiteAside) finiteSource[i] = true;
-            foreach (int i in notFiniteAside ?? []) finiteSource[i] = false;
             var provenFinite = new bool[infos.Length];
             foreach (int i in recomputed)
                 if (finiteSource[i]) provenFinite[sources[i][0]] = true;

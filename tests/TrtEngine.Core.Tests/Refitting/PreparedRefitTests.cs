@@ -1,6 +1,7 @@
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
+using TrtEngine.Core.Weights;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Refit;
 using TrtEngine.Native.Runtime;
@@ -67,18 +68,15 @@ public sealed class PreparedRefitTests : IDisposable
     /// <summary>Preparing needs a second thread; on one core a file read prepares nothing and these tests say so.</summary>
     private static bool CanPrepare => Environment.ProcessorCount > 1;
 
-    /// <summary>
-    /// Parts after which <see cref="Drained"/>'s thread acts as stopped: w1's folded pack and the folded bias take one
-    /// part each, and w2's pack (two parts of its five panels) is left half written.
-    /// </summary>
-    private const int StoppedAfter = 3;
-
-    /// <summary>A preparation given every weight, its thread let run until done or until it has evaluated <paramref name="parts"/> parts.</summary>
-    private static RefitPreparation Drained(Engines.TrtEngine engine, IReadOnlyDictionary<string, WeightValue> weights, int parts = int.MaxValue)
+    /// <summary>A preparation given every weight, as a read for the engine supplies them.</summary>
+    private static RefitPreparation Prepared(Engines.TrtEngine engine, IReadOnlyDictionary<string, WeightValue> weights)
     {
-        var preparation = new RefitPreparation(engine.Native) { PartLimit = parts };
-        foreach (var (name, value) in weights) preparation.Supply(name, value.Data);
-        preparation.Complete(drain: true);
+        var preparation = new RefitPreparation(engine.Native);
+        preparation.WhileReading(() =>
+        {
+            foreach (var (name, value) in weights) preparation.Supply(name, value.Data);
+            return 0;
+        });
         return preparation;
     }
 
@@ -118,39 +116,54 @@ public sealed class PreparedRefitTests : IDisposable
         Assert.All(Weights(10), w => Assert.Equal(w.Data, values[w.Name].Data));
     }
 
-    [Theory]
-    [InlineData(int.MaxValue)]
-    [InlineData(StoppedAfter)]
-    public void Every_recipe_a_drained_preparation_computed_or_began_is_taken_and_the_refit_is_exact(int parts)
+    [Fact]
+    public void Every_recipe_a_preparation_computed_is_taken_and_the_refit_is_exact()
     {
         string v1 = Model(10), v2 = Model(20);
         using var engine = Build(v1);
         using var expected = Build(v2);
         var weights = WeightSources.FromFile(v2);
-        using var preparation = Drained(engine, weights, parts);
-        // Run to the end: every recipe but the identities, which a refit from a file takes as the read arrays
-        // themselves. Stopped: three, one of them half written, which the refit finishes from where the thread stopped.
+        using var preparation = Prepared(engine, weights);
+        // Every recipe but the identities, which a refit from a file takes as the read arrays themselves; w2's pack
+        // (five panels) in parts the two threads share.
         int whole = engine.Native.Plan.Weights.Count(w => w.Recipe.Kind != RecipeKind.Identity && w.Recipe.Sources.All(weights.ContainsKey));
-        Assert.Equal(parts == StoppedAfter ? (3, 1) : (whole, 0), (preparation.Untaken, preparation.UntakenPartial));
+        Assert.Equal(whole, preparation.Untaken);
         engine.Refit(weights);
         Assert.Equal(0, preparation.Untaken);
         Assert.Equal(EngineWeights(expected), EngineWeights(engine));
         Assert.Equal(Run(expected), Run(engine));
     }
 
-    [Fact]
-    public void A_non_finite_value_in_the_panels_a_stopped_preparation_wrote_still_refuses_the_refit()
+    [Theory]
+    [InlineData(0)]                 // the first output channel: the first part, and a first value unlike the engine's
+    [InlineData(160 * 64 * 9 - 1)]  // the last: another part, whichever thread packs it
+    public void A_non_finite_value_in_a_prepared_recipe_still_refuses_the_refit(int at)
     {
         string v1 = Model(10);
         using var engine = Build(v1);
         float[] before = Run(engine);
         var weights = WeightSources.FromFile(Model(20)).ToDictionary(e => e.Key, e => e.Value with { Data = (float[])e.Value.Data.Clone() });
-        weights["w2"].Data[0] = float.NaN; // in the first output channel: the first part's panels
-        using var preparation = Drained(engine, weights, StoppedAfter);
-        Assert.Equal(1, preparation.UntakenPartial);
+        weights["w2"].Data[at] = float.NaN;
+        using var preparation = Prepared(engine, weights);
         var error = Assert.Throws<RefitException>(() => engine.Refit(weights));
         Assert.Contains("w2", error.Message);
         Assert.Equal(before, Run(engine));
+    }
+
+    [Fact]
+    public void Values_that_differ_from_the_engines_after_their_first_are_prepared_too()
+    {
+        string v1 = Model(10);
+        using var engine = Build(v1);
+        var weights = WeightSources.FromFile(v1).ToDictionary(e => e.Key, e => e.Value with { Data = (float[])e.Value.Data.Clone() });
+        weights["w2"].Data[^1] += 1;    // the rest as the engine has them
+        using var preparation = Prepared(engine, weights);
+        Assert.Equal(1, preparation.Untaken);
+        using var expected = Build(v1);
+        expected.Refit(weights);
+        engine.Refit(weights);
+        Assert.Equal(0, preparation.Untaken);
+        Assert.Equal(EngineWeights(expected), EngineWeights(engine));
     }
 
     [Fact]
@@ -160,10 +173,10 @@ public sealed class PreparedRefitTests : IDisposable
         float[] before = Run(engine);
         // wg (1000×160) feeds a one-row Gemm, which keeps the weight's rows: its engine weight is the value itself.
         var finite = WeightSources.FromFile(Model(20));
-        using (Drained(engine, finite)) Assert.True(WeightPool.Made(finite["wg"].Data, out bool proven) && proven);
+        using (Prepared(engine, finite)) Assert.True(WeightPool.Made(finite["wg"].Data, out bool proven) && proven);
         var poisoned = WeightSources.FromFile(Model(30));
         poisoned["wg"].Data[123_456] = float.PositiveInfinity;
-        using (Drained(engine, poisoned))
+        using (Prepared(engine, poisoned))
         {
             Assert.True(WeightPool.Made(poisoned["wg"].Data, out bool proven) && !proven);
             var error = Assert.Throws<RefitException>(() => engine.Refit(poisoned));
@@ -177,7 +190,7 @@ public sealed class PreparedRefitTests : IDisposable
     {
         string v1 = Model(10);
         using var engine = Build(v1);
-        using var preparation = Drained(engine, WeightSources.FromFile(v1));
+        using var preparation = Prepared(engine, WeightSources.FromFile(v1));
         Assert.Equal(0, preparation.Untaken);
     }
 
@@ -187,7 +200,7 @@ public sealed class PreparedRefitTests : IDisposable
         string v1 = Model(10), v2 = Model(20), v3 = Model(30);
         using var engine = Build(v1);
         using var expected = Build(v3);
-        using var preparation = Drained(engine, WeightSources.FromFile(v2));
+        using var preparation = Prepared(engine, WeightSources.FromFile(v2));
         Assert.True(preparation.Untaken > 0);
         engine.Refit(WeightSources.FromFile(v3));       // the same names and shapes, other arrays
         Assert.Equal(Run(expected), Run(engine));
@@ -235,5 +248,23 @@ public sealed class PreparedRefitTests : IDisposable
         Assert.Contains("w2", error.Message);
         Assert.Equal(before, Run(engine));
         Assert.Equal(weightsBefore, EngineWeights(engine));
+    }
+
+    [Fact]
+    public void A_file_cut_short_while_recipes_are_prepared_is_refused_and_offers_nothing()
+    {
+        string v1 = Model(10), v2 = Model(20);
+        string checkpoint = _dir.File("cut.safetensors");
+        SafetensorsWriter.Write(checkpoint, Weights(20));
+        byte[] bytes = File.ReadAllBytes(checkpoint);
+        File.WriteAllBytes(checkpoint, bytes[..(bytes.Length - 4096)]);   // the last tensor's bytes end early
+        using var engine = Build(v1);
+        float[] before = Run(engine);
+        Assert.Throws<WeightFormatException>(() => WeightFile.Read(checkpoint, engine));
+        Assert.Null(engine.Native.Preparation);
+        Assert.Equal(before, Run(engine));
+        using var expected = Build(v2);
+        using (var weights = WeightFile.Read(v2, engine)) engine.Refit(weights.Values);
+        Assert.Equal(Run(expected), Run(engine));
     }
 }

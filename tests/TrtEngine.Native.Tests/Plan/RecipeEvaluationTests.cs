@@ -31,43 +31,9 @@ public sealed class RecipeEvaluationTests
         return recipes.Select(r => (new EngineWeight(r.Recipe.Sources[0], [], r.Recipe, r.Recipe.OutputLength(r.Sources.Select(s => s.LongLength).ToArray())), r.Sources)).ToArray();
     }
 
-    private static bool[] Run((EngineWeight Weight, float[][] Sources)[] cases, float[]?[] buffers, float[]?[]? copyFirst = null, int[]? firstPanels = null)
+    private static bool[] Run((EngineWeight Weight, float[][] Sources)[] cases, float[]?[] buffers, float[]?[]? copyFirst = null)
     {
-        return RecipeEvaluation.Run(cases.Select(c => c.Weight).ToArray(), Enumerable.Range(0, cases.Length).ToList(), i => cases[i].Sources, buffers, WorkerPool.Shared, copyFirst, firstPanels);
-    }
-
-    /// <summary>A panel inside the first part of several panels, so a part is cut short at its start (else mid-weight).</summary>
-    private static int InsideAPart(EngineWeight weight)
-    {
-        foreach (var (first, end) in RecipeEvaluation.Parts(weight))
-            if (end - first > 1) return (first + end) / 2;
-        return weight.Recipe.Panels / 2;
-    }
-
-    [Theory]
-    [InlineData(1)]
-    [InlineData(40)]
-    public void A_recipe_resumed_from_a_panel_writes_only_the_panels_from_there_on(int shrink)
-    {
-        // As a refit finishes what a stopped preparation began: the panels before the first are kept as they are.
-        var cases = Cases(shrink);
-        int[] firstPanels = cases.Select(c => InsideAPart(c.Weight)).ToArray();
-        const float Kept = 12345f;
-        float[] Filled(EngineWeight weight) => Enumerable.Repeat(Kept, (int)weight.Length).ToArray();
-        var expected = cases.Select((c, i) =>
-        {
-            var buffer = Filled(c.Weight);
-            c.Weight.Recipe.Evaluate(c.Sources, buffer, firstPanels[i], c.Weight.Recipe.Panels);
-            return buffer;
-        }).ToArray();
-        var buffers = cases.Select(c => (float[]?)Filled(c.Weight)).ToArray();
-        Run(cases, buffers, firstPanels: firstPanels);
-        for (int i = 0; i < cases.Length; i++)
-        {
-            Assert.Equal(expected[i], buffers[i]);
-            // Something was kept (a weight of one panel is evaluated whole).
-            Assert.Equal(cases[i].Weight.Recipe.Panels > 1, buffers[i]!.Contains(Kept));
-        }
+        return RecipeEvaluation.Run(cases.Select(c => c.Weight).ToArray(), Enumerable.Range(0, cases.Length).ToList(), i => cases[i].Sources, buffers, WorkerPool.Shared, copyFirst);
     }
 
     [Theory]
