@@ -17,25 +17,23 @@ namespace TrtEngine.Native.Refit;
 /// </summary>
 public sealed class RefitPreparation : IDisposable
 {
-    /// <summary>A queued item's first panel for an identity weight, whose values are only proven finite.</summary>
-    private const int ProveFiniteItem = -1;
-
-    /// <summary>A queued item's first panel for a recipe whose first values match the engine's: compared in full, then evaluated if they differ.</summary>
-    private const int CompareItem = -2;
-
     private readonly Engine _engine;
     private readonly EngineWeight[] _weights;
     private readonly int[] _waiting;
     private readonly float[][][] _sources;
-    // By recipe: its buffer once the reading thread queued its parts, the parts not evaluated yet, and whether one of
-    // them found a value that is not finite or failed.
+    // By recipe: whether its first values match the engine's (it is compared in full before it is evaluated); its
+    // buffer and parts once it is to be evaluated, the next part to claim and the parts not evaluated yet; whether a
+    // part found a value that is not finite, or failed.
+    private readonly bool[] _compare;
     private readonly float[]?[] _results;
+    private readonly (int First, int End)[]?[] _parts;
+    private readonly int[] _nextPart;
     private readonly int[] _partsLeft;
     private readonly bool[] _notFinite;
     private readonly bool[] _failed;
     // The values read so far, by model weight index.
     private readonly float[]?[] _read;
-    private readonly BlockingCollection<(int Weight, int First, int End)> _ready = [];
+    private readonly BlockingCollection<int> _ready = [];
     private readonly ModelValues _current;
     private volatile bool _completed;
 
@@ -47,7 +45,10 @@ public sealed class RefitPreparation : IDisposable
         _weights = engine.Plan.Weights;
         _waiting = Array.ConvertAll(engine.Plan.RecipeSources, s => s.Length);
         _sources = new float[_weights.Length][][];
+        _compare = new bool[_weights.Length];
         _results = new float[_weights.Length][];
+        _parts = new (int, int)[_weights.Length][];
+        _nextPart = new int[_weights.Length];
         _partsLeft = new int[_weights.Length];
         _notFinite = new bool[_weights.Length];
         _failed = new bool[_weights.Length];
@@ -74,29 +75,29 @@ public sealed class RefitPreparation : IDisposable
 
     /// <summary>
     /// Queues a recipe whose sources are all read. One whose first values already differ from the engine's gets its
-    /// buffer here and is queued in parts, for both threads to share; the full comparison of values that may be equal
-    /// is left to the other thread, off the read.
+    /// buffer and parts here; the full comparison of values that may be equal is left to the other thread, off the read.
     /// </summary>
     private void Queue(int i)
     {
-        if (_weights[i].Recipe.Kind == RecipeKind.Identity)
+        if (_weights[i].Recipe.Kind != RecipeKind.Identity)
         {
-            _ready.Add((i, ProveFiniteItem, 0));
-            return;
+            int[] sources = _engine.Plan.RecipeSources[i];
+            bool differs = false;
+            for (int s = 0; s < sources.Length && !differs; s++)
+                differs = _current[sources[s]] is not { } now || !WeightScan.SameFirstBits(now, _sources[i][s]);
+            if (differs) ToEvaluate(i);
+            else _compare[i] = true;
         }
-        int[] sources = _engine.Plan.RecipeSources[i];
-        bool differs = false;
-        for (int s = 0; s < sources.Length && !differs; s++)
-            differs = _current[sources[s]] is not { } now || !WeightScan.SameFirstBits(now, _sources[i][s]);
-        if (!differs)
-        {
-            _ready.Add((i, CompareItem, 0));
-            return;
-        }
+        _ready.Add(i);
+    }
+
+    /// <summary>Rents recipe <paramref name="i"/>'s buffer and lists its parts, for whichever thread claims them.</summary>
+    private void ToEvaluate(int i)
+    {
         var parts = RecipeEvaluation.Parts(_weights[i], PartFloats);
         _results[i] = WeightPool.Rent(checked((int)_weights[i].Length));
         _partsLeft[i] = parts.Length;
-        foreach (var (first, end) in parts) _ready.Add((i, first, end));
+        Volatile.Write(ref _parts[i], parts);
     }
 
     /// <summary>
@@ -142,41 +143,53 @@ public sealed class RefitPreparation : IDisposable
     /// <summary>How long the evaluating thread polls for the next weight before it sleeps: waking it costs the reading thread a system call per weight.</summary>
     private static readonly long PollTicks = Stopwatch.Frequency / 20_000;
 
+    /// <summary>
+    /// Takes recipes as they are queued (one thread while the file is read, both after); once every one is taken, helps
+    /// with the parts of any still being evaluated, so the two threads finish together.
+    /// </summary>
     private void Evaluate()
     {
-        while (Next() is var (i, first, end))
+        while (Next() is int i)
         {
-            if (first == ProveFiniteItem) ProveFinite(_sources[i][0]);
-            else if (first == CompareItem) CompareAndEvaluate(i);
-            else EvaluatePart(i, first, end);
+            if (_weights[i].Recipe.Kind == RecipeKind.Identity) ProveFinite(_sources[i][0]);
+            else if (!_compare[i] || Differs(i)) EvaluateParts(i);
         }
+        for (int i = 0; i < _parts.Length; i++)
+            if (Volatile.Read(ref _parts[i]) is not null) EvaluateParts(i);
     }
 
-    /// <summary>Evaluates panels [first, end) of recipe <paramref name="i"/> into its buffer; a failure is left to the refit, which computes it again and reports what is wrong, if anything.</summary>
-    private void EvaluatePart(int i, int first, int end)
+    /// <summary>Evaluates the parts of recipe <paramref name="i"/> no thread has claimed; a failure is left to the refit, which computes it again and reports what is wrong, if anything.</summary>
+    private void EvaluateParts(int i)
     {
-        try
+        var parts = _parts[i]!;
+        for (int p; (p = Interlocked.Increment(ref _nextPart[i]) - 1) < parts.Length;)
         {
-            if (!_weights[i].Recipe.Evaluate(_sources[i], _results[i]!, first, end)) _notFinite[i] = true;
+            try
+            {
+                if (!_weights[i].Recipe.Evaluate(_sources[i], _results[i]!, parts[p].First, parts[p].End)) _notFinite[i] = true;
+            }
+            catch (Exception)
+            {
+                _failed[i] = true;
+            }
+            Interlocked.Decrement(ref _partsLeft[i]);
         }
-        catch (Exception)
-        {
-            _failed[i] = true;
-        }
-        Interlocked.Decrement(ref _partsLeft[i]);
     }
 
-    /// <summary>A recipe whose first values matched the engine's: what matches bit for bit a refit does not recompute (stale values only cost time).</summary>
-    private void CompareAndEvaluate(int i)
+    /// <summary>
+    /// Whether a recipe whose first values matched the engine's differs after all (then its buffer and parts are set):
+    /// what matches bit for bit a refit does not recompute (stale values only cost time).
+    /// </summary>
+    private bool Differs(int i)
     {
         int[] sources = _engine.Plan.RecipeSources[i];
-        bool same = true;
-        for (int s = 0; s < sources.Length && same; s++)
-            same = _current[sources[s]] is { } now && WeightScan.SameBits(now, _sources[i][s]);
-        if (same) return;
-        _results[i] = WeightPool.Rent(checked((int)_weights[i].Length));
-        _partsLeft[i] = 1;
-        EvaluatePart(i, 0, _weights[i].Recipe.Panels);
+        for (int s = 0; s < sources.Length; s++)
+            if (_current[sources[s]] is not { } now || !WeightScan.SameBits(now, _sources[i][s]))
+            {
+                ToEvaluate(i);
+                return true;
+            }
+        return false;
     }
 
     /// <summary>
@@ -188,13 +201,13 @@ public sealed class RefitPreparation : IDisposable
         if (value.Length >= Refitter.ScanOnceFloats && WeightScan.FirstNonFinite(value) < 0) WeightPool.MarkFinite(value);
     }
 
-    /// <summary>The next item queued, or null once the reading has ended and every item is taken.</summary>
-    private (int Weight, int First, int End)? Next()
+    /// <summary>The next recipe queued, or null once the reading has ended and every one is taken.</summary>
+    private int? Next()
     {
         // Polls the count (a plain read), not the collection, so the reading thread's adds do not wait on its lock.
         long until = Stopwatch.GetTimestamp() + PollTicks;
         while (_ready.Count == 0 && !_ready.IsAddingCompleted && Stopwatch.GetTimestamp() < until) Thread.SpinWait(16);
-        return _ready.TryTake(out var item, Timeout.Infinite) ? item : null;
+        return _ready.TryTake(out int i, Timeout.Infinite) ? i : null;
     }
 
     /// <summary>
