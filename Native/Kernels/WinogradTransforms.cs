@@ -131,8 +131,8 @@ internal static unsafe class WinogradTransforms
                     {
                         float* target = panelStart + p * perPosition + (nint)c0 * nr, source = block + p * blockRows * nr;
                         for (int f = 0; f < ahead; f += 16) Sse.Prefetch0(target + rows * nr + f);
-                        // A few hundred bytes a run: copied here, as a call to memmove cost about as much as the copy.
-                        for (int f = 0; f < rows * nr; f += lanes) TOps.Store(TOps.Load(source + f), target + f);
+                        // A few hundred bytes a run: a call to memmove cost about as much as the copy.
+                        CopyKernels.Copy(source, target, rows * nr);
                     }
                 }
             }
