@@ -267,4 +267,31 @@ public sealed class PreparedRefitTests : IDisposable
         using (var weights = WeightFile.Read(v2, engine)) engine.Refit(weights.Values);
         Assert.Equal(Run(expected), Run(engine));
     }
+
+    [Fact]
+    public async Task Inferences_during_refits_from_files_see_the_old_weights_or_the_new_never_a_mix()
+    {
+        // The preparation holds the engine's worker pool for the read; inferences on other threads meanwhile run on their own.
+        string v1 = Model(10), v2 = Model(20);
+        using var engine = Build(v1);
+        string one, two;
+        using (var e1 = Build(v1)) one = string.Join(",", Run(e1));
+        using (var e2 = Build(v2)) two = string.Join(",", Run(e2));
+        using var stop = new CancellationTokenSource();
+        var seen = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested) seen.Add(string.Join(",", Run(engine)));
+        })).ToArray();
+        string[] files = [v2, v1];
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        int refits = 0;
+        while ((refits < 40 || seen.Count < 40) && DateTime.UtcNow < deadline)
+            using (var weights = WeightFile.Read(files[refits++ % 2], engine)) engine.Refit(weights.Values);
+        stop.Cancel();
+        await Task.WhenAll(readers);
+        Assert.True(seen.Count >= 40, $"{seen.Count} inferences ran beside {refits} refits");
+        Assert.All(seen, output => Assert.True(output == one || output == two, "an inference saw a mix of two weight sets"));
+        Assert.Equal(refits % 2 == 1 ? two : one, string.Join(",", Run(engine)));
+    }
 }
