@@ -49,7 +49,8 @@ public sealed class OnnxModel
     public static OnnxModel Load(string path) => ParseFile(File.ReadAllBytes(Path.GetFullPath(path)), path);
 
     /// <summary>
-    /// Reads a model file (and its external data) into pooled buffers and lends the model to <paramref name="use"/>,
+    /// Reads a model file (and its external data) into pooled buffers (for <paramref name="initializerParsed"/>, as far as
+    /// the parse has got, so initializers are handed on before the whole file is in), and lends the model to <paramref name="use"/>,
     /// which must not keep the model or its tensors (importing copies what it keeps). Conversions and refits read
     /// model after model: reusing the buffers spares each one the fresh pages for the file's bytes, which cost more
     /// than the parsing here.
@@ -65,10 +66,13 @@ public sealed class OnnxModel
         var rented = new List<byte[]> { buffer };
         try
         {
-            for (int done = 0, read; done < length; done += read)
-                if ((read = RandomAccess.Read(file, buffer.AsSpan(done, (int)length - done), done)) == 0)
-                    throw new OnnxFormatException($"The file ended while being read ({done} of {length} bytes).", path, null);
-            return use(ParseFile(buffer.AsMemory(0, (int)length), path, rented, initializerParsed));
+            var progressive = new ProgressiveFile(file, buffer, (int)length, path);
+            // Read as parsed only for a listener that starts on each initializer as it comes: one read of the whole file
+            // is quicker (SqueezeNet's 4.9 MB: 810–971 µs read and parsed, against 984–1061 in chunks).
+            if (initializerParsed is null) progressive.Ensure((int)length);
+            var model = ParseFile(buffer.AsMemory(0, (int)length), path, rented, initializerParsed, initializerParsed is null ? null : progressive.Ensure);
+            progressive.Ensure((int)length);
+            return use(model);
         }
         finally
         {
@@ -78,11 +82,13 @@ public sealed class OnnxModel
 
     /// <summary>Parses a file's bytes, with external data resolved next to it (into pooled buffers listed in
     /// <paramref name="rented"/> when given) and errors naming the file.</summary>
-    private static OnnxModel ParseFile(ReadOnlyMemory<byte> bytes, string path, List<byte[]>? rented = null, Action<OnnxTensor>? initializerParsed = null)
+    /// <param name="ensureRead">With a file read as it is parsed: reads it up to the given byte.</param>
+    private static OnnxModel ParseFile(ReadOnlyMemory<byte> bytes, string path, List<byte[]>? rented = null, Action<OnnxTensor>? initializerParsed = null,
+                                       Action<int>? ensureRead = null)
     {
         try
         {
-            return new OnnxParser(bytes, Path.GetDirectoryName(Path.GetFullPath(path)), rented, initializerParsed).ParseModel();
+            return new OnnxParser(bytes, Path.GetDirectoryName(Path.GetFullPath(path)), rented, initializerParsed, ensureRead).ParseModel();
         }
         catch (OnnxFormatException e)
         {

@@ -13,16 +13,36 @@ internal sealed class OnnxParser
     private readonly string? _baseDirectory;
     private readonly List<byte[]>? _rented;
     private readonly Action<OnnxTensor>? _initializerParsed;
+    private readonly Action<int>? _ensureRead;
 
     /// <param name="rented">When given, external data is read into buffers rented from the shared pool and listed
     /// here, for the caller to return once the model is no longer used; otherwise into new arrays.</param>
     /// <param name="initializerParsed">Told each initializer of the main graph as soon as it is parsed.</param>
-    public OnnxParser(ReadOnlyMemory<byte> bytes, string? baseDirectory, List<byte[]>? rented = null, Action<OnnxTensor>? initializerParsed = null)
+    /// <param name="ensureRead">
+    /// For bytes still being read: called with the end of what the parse reads next (a field of the model or of its
+    /// main graph, which is parsed field by field), so reading can keep just ahead of parsing.
+    /// </param>
+    public OnnxParser(ReadOnlyMemory<byte> bytes, string? baseDirectory, List<byte[]>? rented = null, Action<OnnxTensor>? initializerParsed = null,
+                      Action<int>? ensureRead = null)
     {
         _bytes = bytes;
         _baseDirectory = baseDirectory;
         _rented = rented;
         _initializerParsed = initializerParsed;
+        _ensureRead = ensureRead;
+    }
+
+    /// <summary>
+    /// The next field's tag, with the field read first when bytes are still being read: its tag and length, then all
+    /// of it, but for the main graph of a model (<paramref name="graphField"/>), which is read as it is parsed.
+    /// </summary>
+    private bool NextField(ref ProtoReader r, out int field, out ProtoWireType wire, int graphField = 0)
+    {
+        if (_ensureRead is null) return r.TryReadTag(out field, out wire);
+        _ensureRead(r.Position + 2 * ProtoReader.MaxVarintBytes);
+        if (!r.TryReadTag(out field, out wire)) return false;
+        if (field != graphField) _ensureRead(r.FieldEnd(wire));
+        return true;
     }
 
     public OnnxModel ParseModel()
@@ -32,7 +52,7 @@ internal sealed class OnnxParser
         string producerName = "", producerVersion = "", domain = "";
         var opsets = new List<OnnxOpsetImport>();
         OnnxGraph? graph = null;
-        while (r.TryReadTag(out int field, out var wire))
+        while (NextField(ref r, out int field, out var wire, graphField: 7))
         {
             switch (field)
             {
@@ -111,7 +131,7 @@ internal sealed class OnnxParser
         var inputs = new List<OnnxValueInfo>();
         var outputs = new List<OnnxValueInfo>();
         var valueInfos = new List<OnnxValueInfo>();
-        while (r.TryReadTag(out int field, out var wire))
+        while (depth == 1 ? NextField(ref r, out int field, out var wire) : r.TryReadTag(out field, out wire))
         {
             switch (field)
             {

@@ -9,7 +9,7 @@ namespace TrtEngine.Core.Onnx;
 /// </summary>
 internal ref struct ProtoReader
 {
-    private const int MaxVarintBytes = 10;
+    public const int MaxVarintBytes = 10;
 
     private readonly ReadOnlySpan<byte> _buffer;
     private readonly int _end;
@@ -84,6 +84,24 @@ internal ref struct ProtoReader
     public float ReadFloat() => BitConverter.UInt32BitsToSingle(ReadFixed32());
 
     public double ReadDouble() => BitConverter.UInt64BitsToDouble(ReadFixed64());
+
+    /// <summary>
+    /// Where the field whose tag was just read ends (at most at the message's end), without reading it; a length that
+    /// runs past the end is left for the read itself to report.
+    /// </summary>
+    public readonly int FieldEnd(ProtoWireType wireType)
+    {
+        switch (wireType)
+        {
+            case ProtoWireType.Fixed32: return Math.Min(_position + 4, _end);
+            case ProtoWireType.Fixed64: return Math.Min(_position + 8, _end);
+            case ProtoWireType.LengthDelimited:
+                var length = this;
+                ulong value = length.ReadVarint();
+                return value > (ulong)(_end - length._position) ? _end : length._position + (int)value;
+            default: return Math.Min(_position + MaxVarintBytes, _end);
+        }
+    }
 
     /// <summary>Reads a length-delimited field and returns the file offset of its payload.</summary>
     public int ReadLengthDelimited(out int length)

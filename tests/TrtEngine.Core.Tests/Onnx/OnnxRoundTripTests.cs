@@ -223,6 +223,32 @@ public class OnnxRoundTripTests
     }
 
     [Fact]
+    public void A_model_read_as_it_is_parsed_hands_each_initializer_on_before_the_bytes_after_it_are_read()
+    {
+        var builder = new OnnxModelBuilder();
+        builder.AddInput("x", OnnxDataType.Float, 1, 256);
+        string previous = "x";
+        for (int i = 0; i < 4; i++)
+        {
+            builder.AddInitializer($"w{i}", Enumerable.Range(0, 256 * 256).Select(v => (float)(v % 7 + i)).ToArray(), [256, 256]);
+            builder.AddNode("MatMul", [previous, $"w{i}"], [$"y{i}"]);
+            previous = $"y{i}";
+        }
+        builder.AddOutput(previous, OnnxDataType.Float);
+        byte[] bytes = builder.ToBytes();
+        int ensured = 0;
+        var seen = new List<(string Name, int Ensured)>();
+        var model = new OnnxParser(bytes, null, initializerParsed: t => seen.Add((t.Name, ensured)), ensureRead: end => ensured = Math.Max(ensured, end)).ParseModel();
+
+        // Each 256 KB initializer is parsed once its own bytes are asked for, before any of the next one's.
+        Assert.Equal(["w0", "w1", "w2", "w3"], seen.Select(s => s.Name));
+        for (int i = 0; i < 3; i++) Assert.True(seen[i].Ensured < bytes.Length - (3 - i) * 256 * 256 * 4, $"w{i} waited for {seen[i].Ensured} of {bytes.Length} bytes");
+        Assert.True(ensured >= bytes.Length);   // and at last all of it
+        var whole = OnnxModel.Parse(bytes, null);
+        Assert.Equal(whole.Graph.Initializers.Select(t => t.ToSingleArray()), model.Graph.Initializers.Select(t => t.ToSingleArray()));
+    }
+
+    [Fact]
     public void A_borrowed_model_gives_its_buffer_back_and_what_was_imported_keeps_its_values()
     {
         string model = Path.Combine(TestPaths.ExampleModels, "tiny_mlp.onnx");

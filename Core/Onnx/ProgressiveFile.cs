@@ -1,0 +1,30 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace TrtEngine.Core.Onnx;
+
+/// <summary>
+/// A file read into a buffer only as far as its parser has asked: the parse meets the first initializers (and hands
+/// them on: a refit's preparation packs them meanwhile) while the rest of the file is still to be read, instead of
+/// after one read of the whole file.
+/// </summary>
+internal sealed class ProgressiveFile(SafeFileHandle file, byte[] buffer, int length, string path)
+{
+    /// <summary>Reads at least this many bytes at a time: a few system calls per model, and still a small part of one.</summary>
+    private const int ChunkBytes = 1 << 18;
+
+    /// <summary>Bytes read so far, from the start.</summary>
+    public int Read { get; private set; }
+
+    /// <summary>Reads the file up to byte <paramref name="end"/> (at most its length) if it is not yet.</summary>
+    public void Ensure(int end)
+    {
+        end = Math.Min(end, length);
+        while (Read < end)
+        {
+            int want = Math.Min(length, Math.Max(end, Read + ChunkBytes)) - Read;
+            int read = RandomAccess.Read(file, buffer.AsSpan(Read, want), Read);
+            if (read == 0) throw new OnnxFormatException($"The file ended while being read ({Read} of {length} bytes).", path, null);
+            Read += read;
+        }
+    }
+}
