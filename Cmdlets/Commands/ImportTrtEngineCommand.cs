@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Management.Automation;
 using TrtEngine.Cmdlets.Support;
 using TrtEngine.Core.Refit;
@@ -22,9 +23,10 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
             var engine = Core.Engines.TrtEngine.Import(File.ReadAllBytes(path));
             if (WeightsPath is not null)
             {
+                long start = Stopwatch.GetTimestamp();
                 using var weights = WeightFile.Read(ResolveFile(WeightsPath, literal: false, "WeightsNotFound"), engine);
                 var result = engine.Refit(weights.Values, partial: engine.HasWeights);
-                WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{WeightsPath}' in {result.Duration.TotalMilliseconds:F1} ms.");
+                WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{WeightsPath}' in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
             }
             WriteObject(engine);
         }

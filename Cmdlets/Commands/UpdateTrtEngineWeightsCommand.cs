@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics;
 using System.Management.Automation;
 using TrtEngine.Cmdlets.Support;
 using TrtEngine.Core.Refit;
@@ -99,8 +100,9 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
                 // An .onnx source is the model with the new weights; otherwise the engine's own model gives the structure.
                 ModelPath = file is not null && file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? file : null,
             } : null;
+            long start = Stopwatch.GetTimestamp();
             var result = Engine.Refit(weights, Partial, AllowNonFinite, verify);
-            WriteVerbose($"Recomputed {result.EngineWeightsRecomputed} engine weights ({result.ChangedModelWeights.Count} of {result.ModelWeights} model weights changed) in {result.Duration.TotalMilliseconds:F1} ms.");
+            WriteVerbose($"Recomputed {result.EngineWeightsRecomputed} engine weights ({result.ChangedModelWeights.Count} of {result.ModelWeights} model weights changed) in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
             if (result.Verification is { } verification) WriteObject(verification);
             if (PassThru) WriteObject(Engine);
         }

@@ -125,11 +125,10 @@ public sealed class TrtEngine : IDisposable
     /// </summary>
     public RefitResult Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false, RefitVerificationOptions? verify = null)
     {
-        long start = Stopwatch.GetTimestamp();
         var verifier = verify is null ? null : new Verifier(this, verify);
         var outcome = new Refitter(Native).Refit(weights, partial, allowNonFinite, verify: verifier is null ? null : verifier.Check);
         Interlocked.Increment(ref _refitCount);
-        return new RefitResult(Name, weights.Count, outcome.RecomputedWeights.Count, Stopwatch.GetElapsedTime(start))
+        return new RefitResult(Name, weights.Count, outcome.RecomputedWeights.Count)
         {
             RecomputedWeights = outcome.RecomputedWeights, ChangedModelWeights = outcome.ChangedModelWeights, Verification = verifier?.Result,
         };
