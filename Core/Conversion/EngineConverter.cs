@@ -98,7 +98,7 @@ public static class EngineConverter
             if (!settings.StripWeights)
             {
                 var refit = Stopwatch.StartNew();
-                int recomputed = new Native.Refit.Refitter(engine).Refit(WeightSources.FromNetwork(network), partial: false, ignoreExtra: true).RecomputedWeights.Count;
+                int recomputed = new Native.Refit.Refitter(engine).Refit(WeightSources.FromNetwork(network), partial: false, ignoreExtra: true).RecomputedCount;
                 events?.Verbose($"Cache hit: refitted {recomputed} engine weights from {network.Weights.Count} model weights in {refit.Elapsed.TotalMilliseconds:F1} ms.");
             }
             else events?.Verbose("Cache hit: returned weight-stripped (-StripWeights).");

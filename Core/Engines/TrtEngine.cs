@@ -128,9 +128,9 @@ public sealed class TrtEngine : IDisposable
         var verifier = verify is null ? null : new Verifier(this, verify);
         var outcome = new Refitter(Native).Refit(weights, partial, allowNonFinite, verify: verifier is null ? null : verifier.Check);
         Interlocked.Increment(ref _refitCount);
-        return new RefitResult(Name, weights.Count, outcome.RecomputedWeights.Count)
+        return new RefitResult(Name, weights.Count, outcome.RecomputedCount)
         {
-            RecomputedWeights = outcome.RecomputedWeights, ChangedModelWeights = outcome.ChangedModelWeights, Verification = verifier?.Result,
+            Outcome = outcome, Verification = verifier?.Result,
         };
     }
 

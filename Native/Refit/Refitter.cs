@@ -354,12 +354,7 @@ public sealed class Refitter(Engine engine)
                 WeightPool.Return(engine, spareLeft.Where(b => !inUse.Contains(b)));
             }
             if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
-            var changedNames = new List<string>();
-            for (int m = 0; m < infos.Length; m++)
-                if (changed[m]) changedNames.Add(infos[m].Name);
-            var recomputedNames = new List<string>(recomputed.Count);
-            foreach (int i in recomputed) recomputedNames.Add(_plan.Weights[i].Name);
-            return new RefitOutcome(recomputedNames, changedNames);
+            return new RefitOutcome(_plan, recomputed, changed);
         }
     }
 
