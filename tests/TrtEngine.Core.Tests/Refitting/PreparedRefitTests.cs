@@ -39,12 +39,12 @@ public sealed class PreparedRefitTests : IDisposable
         ("bg", [1000], ErrorMetrics.RandomValues(seed + 8, 1000)),
     ];
 
-    private string Model(int seed)
+    private string Model(int seed, TensorEncoding encoding = TensorEncoding.Raw)
     {
         var model = new OnnxModelBuilder();
         model.AddInput("x", OnnxDataType.Float, 1, 32, 6, 6);
         // Stored in the reverse of the order the graph uses them: the file's order is not the import's.
-        foreach (var (name, shape, data) in Weights(seed).Reverse()) model.AddInitializer(name, data, shape.Select(d => (long)d).ToArray());
+        foreach (var (name, shape, data) in Weights(seed).Reverse()) model.AddInitializer(name, data, shape.Select(d => (long)d).ToArray(), encoding);
         model.AddNode("Conv", ["x", "w1"], ["c1"], ("pads", new long[] { 1, 1, 1, 1 }));
         model.AddNode("BatchNormalization", ["c1", "gamma", "beta", "mean", "var"], ["n1"]);
         model.AddNode("Relu", ["n1"], ["r1"]);
@@ -53,7 +53,7 @@ public sealed class PreparedRefitTests : IDisposable
         model.AddNode("Flatten", ["g"], ["f"]);
         model.AddNode("Gemm", ["f", "wg", "bg"], ["y"], ("transB", 1L));
         model.AddOutput("y", OnnxDataType.Float);
-        string path = _dir.File($"prepared_{seed}.onnx");
+        string path = _dir.File($"prepared_{seed}_{encoding}.onnx");
         model.Save(path);
         return path;
     }
@@ -293,5 +293,16 @@ public sealed class PreparedRefitTests : IDisposable
         Assert.True(seen.Count >= 40, $"{seen.Count} inferences ran beside {refits} refits");
         Assert.All(seen, output => Assert.True(output == one || output == two, "an inference saw a mix of two weight sets"));
         Assert.Equal(refits % 2 == 1 ? two : one, string.Join(",", Run(engine)));
+    }
+
+    [Fact]
+    public void An_onnx_file_with_its_weights_in_external_data_refits_as_one_with_them_inside()
+    {
+        // The model file is read as it is parsed; the weights come from the side file as each initializer is met.
+        using var engine = Build(Model(10));
+        using var expected = Build(Model(20));
+        using (var weights = WeightFile.Read(Model(20, TensorEncoding.External), engine)) engine.Refit(weights.Values);
+        Assert.Equal(EngineWeights(expected), EngineWeights(engine));
+        Assert.Equal(Run(expected), Run(engine));
     }
 }
