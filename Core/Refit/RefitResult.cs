@@ -5,7 +5,7 @@ namespace TrtEngine.Core.Refit;
 
 /// <summary>
 /// What a refit did: how many model weights it took and how many engine weights it recomputed. Not how long it took:
-/// reading the clock twice (about 60 ns a read on this project's VM) was a twentieth of a small model's refit, and
+/// reading the clock twice (about 60 ns a read on this project's VM) was a fortieth of a small model's refit, and
 /// whoever reports the time measures around the call.
 /// </summary>
 public sealed record RefitResult(string EngineName, int ModelWeights, int EngineWeightsRecomputed)
