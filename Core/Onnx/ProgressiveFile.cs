@@ -13,18 +13,18 @@ internal sealed class ProgressiveFile(SafeFileHandle file, byte[] buffer, int le
     private const int ChunkBytes = 1 << 18;
 
     /// <summary>Bytes read so far, from the start.</summary>
-    public int Read { get; private set; }
+    private int _read;
 
     /// <summary>Reads the file up to byte <paramref name="end"/> (at most its length) if it is not yet.</summary>
     public void Ensure(int end)
     {
         end = Math.Min(end, length);
-        while (Read < end)
+        while (_read < end)
         {
-            int want = Math.Min(length, Math.Max(end, Read + ChunkBytes)) - Read;
-            int read = RandomAccess.Read(file, buffer.AsSpan(Read, want), Read);
-            if (read == 0) throw new OnnxFormatException($"The file ended while being read ({Read} of {length} bytes).", path, null);
-            Read += read;
+            int want = Math.Min(length, Math.Max(end, _read + ChunkBytes)) - _read;
+            int read = RandomAccess.Read(file, buffer.AsSpan(_read, want), _read);
+            if (read == 0) throw new OnnxFormatException($"The file ended while being read ({_read} of {length} bytes).", path, null);
+            _read += read;
         }
     }
 }

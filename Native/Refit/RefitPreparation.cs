@@ -22,20 +22,19 @@ public sealed class RefitPreparation : IDisposable
     private readonly int[] _waiting;
     private readonly float[][][] _sources;
     // By recipe: whether its first values match the engine's (it is compared in full before it is evaluated); its
-    // buffer and parts once it is to be evaluated, the next part to claim and the parts not evaluated yet; whether a
-    // part found a value that is not finite, or failed.
+    // buffer and parts once it is to be evaluated, and the next part to claim (both threads evaluate every part they
+    // claim before the read returns, so a recipe with a buffer is whole then); whether a part found a value that is
+    // not finite, or failed.
     private readonly bool[] _compare;
     private readonly float[]?[] _results;
     private readonly (int First, int End)[]?[] _parts;
     private readonly int[] _nextPart;
-    private readonly int[] _partsLeft;
     private readonly bool[] _notFinite;
     private readonly bool[] _failed;
     // The values read so far, by model weight index.
     private readonly float[]?[] _read;
     private readonly BlockingCollection<int> _ready = [];
     private readonly ModelValues _current;
-    private volatile bool _completed;
 
     /// <summary>A preparation for <paramref name="engine"/>'s next refit; <see cref="WhileReading"/> runs it.</summary>
     public RefitPreparation(Engine engine)
@@ -49,7 +48,6 @@ public sealed class RefitPreparation : IDisposable
         _results = new float[_weights.Length][];
         _parts = new (int, int)[_weights.Length][];
         _nextPart = new int[_weights.Length];
-        _partsLeft = new int[_weights.Length];
         _notFinite = new bool[_weights.Length];
         _failed = new bool[_weights.Length];
         _read = new float[engine.Plan.ModelWeights.Length][];
@@ -62,7 +60,7 @@ public sealed class RefitPreparation : IDisposable
     public void Supply(string name, float[] values)
     {
         var plan = _engine.Plan;
-        if (_completed || !plan.ModelWeightIndex.TryGetValue(name, out int m) || plan.ModelWeights[m].ElementCount != values.LongLength || _read[m] is not null)
+        if (_ready.IsAddingCompleted || !plan.ModelWeightIndex.TryGetValue(name, out int m) || plan.ModelWeights[m].ElementCount != values.LongLength || _read[m] is not null)
             return;
         _read[m] = values;
         foreach (int i in plan.RecipeUsers[m])
@@ -96,7 +94,6 @@ public sealed class RefitPreparation : IDisposable
     {
         var parts = RecipeEvaluation.Parts(_weights[i], PartFloats);
         _results[i] = WeightPool.Rent(checked((int)_weights[i].Length));
-        _partsLeft[i] = parts.Length;
         Volatile.Write(ref _parts[i], parts);
     }
 
@@ -129,7 +126,6 @@ public sealed class RefitPreparation : IDisposable
                 }
                 finally
                 {
-                    preparation._completed = true;
                     preparation._ready.CompleteAdding();
                 }
             }
@@ -172,7 +168,6 @@ public sealed class RefitPreparation : IDisposable
             {
                 _failed[i] = true;
             }
-            Interlocked.Decrement(ref _partsLeft[i]);
         }
     }
 
@@ -219,7 +214,7 @@ public sealed class RefitPreparation : IDisposable
     internal bool TryTake(int weight, float[]?[] values, [NotNullWhen(true)] out float[]? buffer, out bool finite)
     {
         (buffer, finite) = (null, false);
-        if (_results[weight] is not { } result || _partsLeft[weight] != 0 || _failed[weight]) return false;
+        if (_results[weight] is not { } result || _failed[weight]) return false;
         int[] sources = _engine.Plan.RecipeSources[weight];
         for (int s = 0; s < sources.Length; s++)
             if (!ReferenceEquals(values[sources[s]], _sources[weight][s])) return false;

@@ -68,6 +68,10 @@ public sealed class PreparedRefitTests : IDisposable
     /// <summary>Preparing needs a second thread; on one core a file read prepares nothing and these tests say so.</summary>
     private static bool CanPrepare => Environment.ProcessorCount > 1;
 
+    /// <summary>A model's weights in arrays of their own, for a test to change.</summary>
+    private static Dictionary<string, WeightValue> Writable(string path) =>
+        WeightSources.FromFile(path).ToDictionary(e => e.Key, e => e.Value with { Data = (float[])e.Value.Data.Clone() });
+
     /// <summary>A preparation given every weight, as a read for the engine supplies them.</summary>
     private static RefitPreparation Prepared(Engines.TrtEngine engine, IReadOnlyDictionary<string, WeightValue> weights)
     {
@@ -142,7 +146,7 @@ public sealed class PreparedRefitTests : IDisposable
         string v1 = Model(10);
         using var engine = Build(v1);
         float[] before = Run(engine);
-        var weights = WeightSources.FromFile(Model(20)).ToDictionary(e => e.Key, e => e.Value with { Data = (float[])e.Value.Data.Clone() });
+        var weights = Writable(Model(20));
         weights["w2"].Data[at] = float.NaN;
         using var preparation = Prepared(engine, weights);
         var error = Assert.Throws<RefitException>(() => engine.Refit(weights));
@@ -155,7 +159,7 @@ public sealed class PreparedRefitTests : IDisposable
     {
         string v1 = Model(10);
         using var engine = Build(v1);
-        var weights = WeightSources.FromFile(v1).ToDictionary(e => e.Key, e => e.Value with { Data = (float[])e.Value.Data.Clone() });
+        var weights = Writable(v1);
         weights["w2"].Data[^1] += 1;    // the rest as the engine has them
         using var preparation = Prepared(engine, weights);
         Assert.Equal(1, preparation.Untaken);
