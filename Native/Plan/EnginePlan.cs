@@ -58,19 +58,18 @@ public sealed class EnginePlan
     /// a weight in the recipes' pass: part by part as a packing recipe reads it (one pass over it, not two), or as the
     /// identity recipe's own evaluation (on the recipes' threads, beside the others).
     /// </summary>
-    internal int[] SoleReaders
+    internal int[] SoleReaders => _soleReaders ??= FindSoleReaders();
+
+    // Its own method: the getter's lambda captures were allocated at every read (a refit reads it per weight).
+    private int[] FindSoleReaders()
     {
-        get
-        {
-            if (_soleReaders is { } readers) return readers;
-            var folded = FoldedOps.SelectMany(o => o.Inputs).ToHashSet(StringComparer.Ordinal);
-            return _soleReaders = Array.ConvertAll(Enumerable.Range(0, ModelWeights.Length).ToArray(), m =>
-                RecipeUsers[m] is [int i] && RecipeSources[i] is [var first, ..] sources && first == m && Array.LastIndexOf(sources, m) == 0 &&
-                Weights[i].Recipe.SourceRange(0, 1, ModelWeights[m].ElementCount) is not null &&
-                !folded.Contains(ModelWeights[m].Name)
-                    ? i
-                    : -1);
-        }
+        var folded = FoldedOps.SelectMany(o => o.Inputs).ToHashSet(StringComparer.Ordinal);
+        return Array.ConvertAll(Enumerable.Range(0, ModelWeights.Length).ToArray(), m =>
+            RecipeUsers[m] is [int i] && RecipeSources[i] is [var first, ..] sources && first == m && Array.LastIndexOf(sources, m) == 0 &&
+            Weights[i].Recipe.SourceRange(0, 1, ModelWeights[m].ElementCount) is not null &&
+            !folded.Contains(ModelWeights[m].Name)
+                ? i
+                : -1);
     }
 
     /// <summary>How many model weights are parameters: what a refit that is not partial must supply.</summary>

@@ -35,16 +35,24 @@ internal static class RecipeEvaluation
         long total = 0;
         foreach (int i in which) total += weights[i].Length;
         // Too little for the pool to share out (it would run the parts inline): no parts to list and sort.
-        if (total < WorkerPool.InlineFloats)
-        {
+        if (total >= WorkerPool.InlineFloats) RunOnPool(weights, which, sources, buffers, pool, copyFirst, finiteSource);
+        else
             foreach (int i in which)
             {
                 var from = sources(i);
                 if (copyFirst?[i] is { } original) original.AsSpan().CopyTo(from[0]);
                 finiteSource[i] = weights[i].Recipe.Evaluate(from, buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length)));
             }
-            return finiteSource;
-        }
+        return finiteSource;
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> for work large enough to share out. Its own method: the lambda's captures are allocated where
+    /// its parameters come into scope, which would cost every small refit.
+    /// </summary>
+    private static void RunOnPool(EngineWeight[] weights, List<int> which, Func<int, float[][]> sources, float[]?[] buffers, WorkerPool pool, float[]?[]? copyFirst,
+                                  bool[] finiteSource)
+    {
         var parts = new List<(int Weight, int First, int End, long Floats)>();
         foreach (int i in which)
         {
@@ -72,6 +80,5 @@ internal static class RecipeEvaluation
         });
         foreach (var (i, _, _, _) in parts) finiteSource[i] = true;
         for (int index = 0; index < parts.Count; index++) finiteSource[parts[index].Weight] &= finite[index];
-        return finiteSource;
     }
 }

@@ -438,17 +438,25 @@ public sealed class Refitter(Engine engine)
     /// <paramref name="copied"/> (1: its values are all finite, 2: not shown to be). A value one recipe alone reads
     /// gets an empty buffer, and its array lands in <paramref name="copyFrom"/> for the recipes' pass to copy.
     /// </summary>
-    private void CompareOrCopy(List<int> work, long floats, WeightValue?[] given, Engine.State current, float[]?[] adopted, byte[] copied, float[]?[] copyFrom) =>
-        engine.Pool.For(work.Count, floats, j =>
-        {
-            int m = work[j];
-            var value = given[m]!;
-            if (current.ModelValues[m] is { } now && !current.NonFinite.Contains(_plan.ModelWeights[m].Name) && WeightScan.SameBits(now, value.Data))
-                return;
-            if (value.Immutable) adopted[m] = value.Data;
-            else if (_plan.SoleReaders[m] >= 0) (adopted[m], copyFrom[m]) = (engine.Copies.Take(m, value.Data.Length, engine), value.Data);
-            else (adopted[m], copied[m]) = Copy(m, value.Data, FeedsIdentity(m));
-        });
+    private void CompareOrCopy(List<int> work, long floats, WeightValue?[] given, Engine.State current, float[]?[] adopted, byte[] copied, float[]?[] copyFrom)
+    {
+        if (floats >= WorkerPool.InlineFloats) CompareOrCopyOnPool(work, floats, given, current, adopted, copied, copyFrom);
+        else
+            foreach (int m in work) CompareOrCopy(m, given[m]!, current, adopted, copied, copyFrom);
+    }
+
+    /// <summary>Large work shared out. Its own method: the lambda's captures would be allocated for small refits too.</summary>
+    private void CompareOrCopyOnPool(List<int> work, long floats, WeightValue?[] given, Engine.State current, float[]?[] adopted, byte[] copied, float[]?[] copyFrom) =>
+        engine.Pool.For(work.Count, floats, j => CompareOrCopy(work[j], given[work[j]]!, current, adopted, copied, copyFrom));
+
+    private void CompareOrCopy(int m, WeightValue value, Engine.State current, float[]?[] adopted, byte[] copied, float[]?[] copyFrom)
+    {
+        if (current.ModelValues[m] is { } now && !current.NonFinite.Contains(_plan.ModelWeights[m].Name) && WeightScan.SameBits(now, value.Data))
+            return;
+        if (value.Immutable) adopted[m] = value.Data;
+        else if (_plan.SoleReaders[m] >= 0) (adopted[m], copyFrom[m]) = (engine.Copies.Take(m, value.Data.Length, engine), value.Data);
+        else (adopted[m], copied[m]) = Copy(m, value.Data, FeedsIdentity(m));
+    }
 
     /// <summary>Whether an engine weight is model weight <paramref name="m"/> as it is (which can then take a copy of it as its buffer).</summary>
     private bool FeedsIdentity(int m)

@@ -74,10 +74,11 @@ public sealed class Engine : IDisposable
     /// <paramref name="fresh"/> (what the state holds that the current one does not) no one owns yet; called under the
     /// refit lock.
     /// </summary>
-    internal void Swap(State state, IEnumerable<float[]> fresh)
+    internal void Swap(State state, List<float[]> fresh)
     {
         if (ReferenceEquals(CurrentState, Disposed)) throw new EngineDisposedException(Plan.Name);
-        WeightPool.Claim(this, fresh);
+        // The pool's lock is not taken for nothing: a refit from a caller's arrays writes into buffers the engine owns already.
+        if (fresh.Count > 0) WeightPool.Claim(this, fresh);
         Volatile.Write(ref _state, state);
     }
 
