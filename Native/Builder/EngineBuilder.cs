@@ -64,7 +64,8 @@ public static class EngineBuilder
             var byName = network.Weights.ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
             var buffers = new float[weights.Length][];
             cancel.ThrowIfCancellationRequested();
-            RecipeEvaluation.Run(weights, Enumerable.Range(0, weights.Length).ToList(), i => Array.ConvertAll(weights[i].Recipe.Sources, s => byName[s]), buffers, pool);
+            RecipeEvaluation.Run(weights, Enumerable.Range(0, weights.Length).ToList(), Array.ConvertAll(weights, w => Array.ConvertAll(w.Recipe.Sources, s => byName[s])), buffers,
+                                 new bool[weights.Length], pool);
             log?.Invoke($"Built '{network.Name}' in {total.Elapsed.TotalMilliseconds:F0} ms: {layers.Count} layers, {weights.Length} engine weights from {modelWeights.Length} model weights.");
             // The engine keeps the model weights it was built from: a partial refit re-derives fused weights from them.
             var used = modelWeights.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);

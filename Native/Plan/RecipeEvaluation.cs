@@ -21,17 +21,20 @@ internal static class RecipeEvaluation
     /// Runs the recipes of the engine weights <paramref name="which"/> on the pool, large weights in parts of their
     /// panels and largest first, so the threads finish together. A buffer already in place (of the weight's length) is
     /// written into; a missing one is rented pinned from <see cref="WeightPool"/> (the engine that takes the result owns
-    /// it). Returns, by engine weight, whether its recipe found every value of its first source finite
-    /// (<see cref="WeightRecipe.Evaluate(IReadOnlyList{float[]}, float[])"/>).
+    /// it).
     /// </summary>
-    /// <param name="sources">The source arrays of an engine weight's recipe, by engine weight index.</param>
+    /// <param name="sources">The source arrays of an engine weight's recipe, by engine weight index (those of <paramref name="which"/> at least).</param>
+    /// <param name="finiteSource">
+    /// Set, by engine weight, to whether its recipe found every value of its first source finite
+    /// (<see cref="WeightRecipe.Evaluate(IReadOnlyList{float[]}, float[])"/>).
+    /// </param>
     /// <param name="copyFirst">
     /// By engine weight, an array its first source is a copy of, made here part by part just before the recipe reads
     /// that part (so the values are read from memory once), or null where the source is complete already.
     /// </param>
-    public static bool[] Run(EngineWeight[] weights, List<int> which, Func<int, float[][]> sources, float[]?[] buffers, WorkerPool pool, float[]?[]? copyFirst = null)
+    public static void Run(EngineWeight[] weights, List<int> which, float[][]?[] sources, float[]?[] buffers, bool[] finiteSource, WorkerPool pool,
+                           float[]?[]? copyFirst = null)
     {
-        var finiteSource = new bool[weights.Length];
         long total = 0;
         foreach (int i in which) total += weights[i].Length;
         // Too little for the pool to share out (it would run the parts inline): no parts to list and sort.
@@ -39,18 +42,17 @@ internal static class RecipeEvaluation
         else
             foreach (int i in which)
             {
-                var from = sources(i);
+                var from = sources[i]!;
                 if (copyFirst?[i] is { } original) original.AsSpan().CopyTo(from[0]);
                 finiteSource[i] = weights[i].Recipe.Evaluate(from, buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length)));
             }
-        return finiteSource;
     }
 
     /// <summary>
     /// <see cref="Run"/> for work large enough to share out. Its own method: the lambda's captures are allocated where
     /// its parameters come into scope, which would cost every small refit.
     /// </summary>
-    private static void RunOnPool(EngineWeight[] weights, List<int> which, Func<int, float[][]> sources, float[]?[] buffers, WorkerPool pool, float[]?[]? copyFirst,
+    private static void RunOnPool(EngineWeight[] weights, List<int> which, float[][]?[] sources, float[]?[] buffers, WorkerPool pool, float[]?[]? copyFirst,
                                   bool[] finiteSource)
     {
         var parts = new List<(int Weight, int First, int End, long Floats)>();
@@ -60,13 +62,8 @@ internal static class RecipeEvaluation
             foreach (var (first, end) in ranges) parts.Add((i, first, end, weights[i].Length / ranges.Length));
         }
         parts.Sort((a, b) => b.Floats.CompareTo(a.Floats));
-        // Sources and buffers found before the loop: the threads then only compute.
-        var inputs = new float[weights.Length][][];
-        foreach (var (i, _, _, _) in parts)
-        {
-            inputs[i] ??= sources(i);
-            buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length));
-        }
+        // Buffers rented before the loop: the threads then only compute.
+        foreach (int i in which) buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length));
         var finite = new bool[parts.Count];
         pool.For(parts.Count, parts.Sum(p => p.Floats), index =>
         {
@@ -74,9 +71,9 @@ internal static class RecipeEvaluation
             if (copyFirst?[i] is { } original)
             {
                 var (start, stop) = weights[i].Recipe.SourceRange(first, end, original.LongLength)!.Value;
-                original.AsSpan((int)start, (int)(stop - start)).CopyTo(inputs[i][0].AsSpan((int)start));
+                original.AsSpan((int)start, (int)(stop - start)).CopyTo(sources[i]![0].AsSpan((int)start));
             }
-            finite[index] = weights[i].Recipe.Evaluate(inputs[i], buffers[i]!, first, end);
+            finite[index] = weights[i].Recipe.Evaluate(sources[i]!, buffers[i]!, first, end);
         });
         foreach (var (i, _, _, _) in parts) finiteSource[i] = true;
         for (int index = 0; index < parts.Count; index++) finiteSource[parts[index].Weight] &= finite[index];

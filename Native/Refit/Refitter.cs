@@ -172,198 +172,203 @@ public sealed class Refitter(Engine engine)
     {
         lock (engine)
         {
-            var current = engine.LiveState;
-            var infos = _plan.ModelWeights;
-            // Names, shapes and folded constants first; NaN and infinity once the recipes have run, as most values are
-            // proven finite by the recipe that packs them. A refusal lists every problem, so it scans everything.
-            bool keepsOthers = partial && current.Weights is not null;
-            var given = Given(weights, current, ignoreExtra, keepsOthers, out bool inOrder);
-            if ((!inOrder || keepsOthers) && !Checked(weights, partial, allowNonFinite: true, ignoreExtra, scanned: null).IsValid)
-                throw new RefitException(_plan.Name, Checked(weights, partial, allowNonFinite, ignoreExtra, scanned: null));
-
-            // Each supplied value is compared with the engine's (stopping at the first difference); one that differs is
-            // adopted, copied unless immutable. An immutable one whose first value differs is adopted here; the rest
-            // (copies, and whole compares of values that may be equal) run on the pool when large: per-weight work items
-            // that small would cost more to share out than to do. Folded constants were found equal by the check.
-            var adopted = new float[]?[infos.Length];
-            var copied = new byte[infos.Length];
-            // A caller's array that only one recipe reads is copied in the recipes' pass (EnginePlan.SoleReaders).
-            var copyFrom = new float[]?[infos.Length];
-            var work = new List<int>(infos.Length);
-            long workFloats = 0;
-            for (int m = 0; m < infos.Length; m++)
+            var work = engine.RefitWorkspace;
+            try
             {
-                if (given[m] is not { } value || infos[m].Folded) continue;
-                if (value.Immutable && (current.ModelValues[m] is not { } now || !WeightScan.SameFirstBits(now, value.Data)))
-                    adopted[m] = value.Data;
-                else
-                {
-                    work.Add(m);
-                    workFloats += value.Data.LongLength;
-                }
+                return Refit(weights, partial, allowNonFinite, ignoreExtra, verify, work);
             }
-            if (work.Count > 0) CompareOrCopy(work, workFloats, given, current, adopted, copied, copyFrom);
-            var values = current.ModelValues.ToArray();
-            var changed = new bool[infos.Length];
-            bool anyAdopted = false;
-            for (int m = 0; m < infos.Length; m++)
-                if (adopted[m] is { } data)
-                {
-                    changed[m] = anyAdopted = true;
-                    values[m] = data;
-                }
-            // Folded operations (in dependency order) re-run when an input changed or their result is not known yet.
-            var index = _plan.ModelWeightIndex;
-            foreach (var op in _plan.FoldedOps)
+            finally
             {
-                int output = index[op.Output];
-                if (values[output] is not null && !op.Inputs.Any(i => changed[index[i]])) continue;
-                if (!op.Inputs.All(i => values[index[i]] is not null)) continue;
-                float[] result = op.Evaluate(op.Inputs.Select(i => values[index[i]]!).ToArray());
-                if (values[output] is not { } old || !WeightScan.SameBits(old, result)) changed[output] = true;
-                values[output] = result;
+                work.Clear();
             }
-
-            // The set the last refit swapped out, once no inference holds it, lends its buffers to the re-derived weights;
-            // a refit that re-derives none leaves it for the next (handing it back and renting again cost more than the refit).
-            bool rederives = current.Weights is null || Array.IndexOf(changed, true) >= 0;
-            var spareSet = rederives && engine.Retired is { IsHeld: false } retired ? retired : null;
-            float[][]? spare = spareSet?.Buffers;
-            if (spare is not null) engine.Retired = null;
-            // Recipes a file read evaluated aside are taken where they were computed from these very arrays.
-            var preparation = engine.Preparation;
-            engine.Preparation = null;
-            var sources = _plan.RecipeSources;
-            var buffers = new float[_plan.Weights.Length][];
-            var recomputed = new List<int>(buffers.Length);
-            var evaluated = new List<int>(buffers.Length);
-            // Caller's arrays the recipes copy: into a packing recipe's source as it reads it, or as an identity's evaluation.
-            float[]?[]? copyFirst = null, copyInto = null;
-            // Recomputed weights whose model weight's values were shown finite on the way (a preparation's packing, a copy).
-            var finiteAside = new List<int>();
-            // Buffers that are model values too: a value's own array that an identity recipe takes as it is.
-            var modelValueBuffers = new bool[buffers.Length];
-            // What the engine will own from now on: buffers taken from a preparation or rented below, and adopted values
-            // (the spare set's buffers and the copies of a caller's arrays are its own already).
-            var fresh = new List<float[]>(buffers.Length + infos.Length);
-            var rented = new List<int>();
-            List<float[]>? spareLeft = null;
-            // A spare buffer no weight takes goes back to the pool, unless it is a model value (a state may still hold it).
-            void LeaveSpare(int i)
-            {
-                if (spare is not null && !spareSet!.IsModelValue(i)) (spareLeft ??= []).Add(spare[i]);
-            }
-            for (int i = 0; i < buffers.Length; i++)
-            {
-                // A stripped engine derives everything (Check made sure it can); otherwise only what a change feeds.
-                if (current.Weights is not null && !AnyChanged(sources[i], changed))
-                {
-                    buffers[i] = current.Weights.Buffers[i];
-                    modelValueBuffers[i] = current.Weights.IsModelValue(i);
-                    LeaveSpare(i);
-                    continue;
-                }
-                recomputed.Add(i);
-                // An identity weight is the value itself where that is pinned and never written again: a caller's array
-                // copied above or by its evaluation below (the engine's alone), or a value read from a file into the pool's buffers.
-                bool knownFinite = false;
-                if (_plan.Weights[i].Recipe.Kind == RecipeKind.Identity && sources[i][0] is var m &&
-                    (copied[m] != 0 || copyFrom[m] is not null || (adopted[m] is { } read && given[m]!.Immutable && WeightPool.Made(read, out knownFinite))))
-                {
-                    buffers[i] = values[m]!;
-                    modelValueBuffers[i] = true;
-                    if (copied[m] == 1 || knownFinite) finiteAside.Add(i);
-                    if (copyFrom[m] is { } callers)
-                    {
-                        (copyInto ??= new float[buffers.Length][])[i] = callers;
-                        evaluated.Add(i);
-                    }
-                    LeaveSpare(i);
-                    continue;
-                }
-                if (preparation is not null && preparation.TryTake(i, values, out var ready, out bool finite))
-                {
-                    buffers[i] = ready;
-                    fresh.Add(ready);
-                    LeaveSpare(i);
-                    if (finite) finiteAside.Add(i);
-                    continue;
-                }
-                if (spare is not null && !spareSet!.IsModelValue(i) && spare[i].LongLength == _plan.Weights[i].Length &&
-                    !ReferenceEquals(spare[i], current.Weights?.Buffers[i]))
-                    buffers[i] = spare[i];
-                else
-                {
-                    LeaveSpare(i);
-                    rented.Add(i);
-                }
-                evaluated.Add(i);
-                // A changed value's sole reader is always evaluated here: its new array matches no preparation.
-                if (copyFrom[sources[i][0]] is { } original) (copyFirst ??= new float[buffers.Length][])[i] = original;
-            }
-            bool[] finiteSource = RecipeEvaluation.Run(_plan.Weights, evaluated, i => copyInto?[i] is { } original ? [original] : Inputs(sources[i], values), buffers, engine.Pool, copyFirst);
-            foreach (int i in rented) fresh.Add(buffers[i]);
-            foreach (int i in finiteAside) finiteSource[i] = true;
-            var provenFinite = new bool[infos.Length];
-            foreach (int i in recomputed)
-                if (finiteSource[i]) provenFinite[sources[i][0]] = true;
-            // Adopted values no recipe proved finite are scanned; the engine is still untouched if one is refused.
-            Dictionary<string, int>? firstNonFinite = null;
-            List<string>? finiteNow = null; // those of the non-finite values the engine had (so none, usually)
-            for (int m = 0; m < infos.Length; m++)
-            {
-                if (adopted[m] is not { } data) continue;
-                int first = provenFinite[m] ? -1 : WeightScan.FirstNonFinite(data);
-                // An immutable value scanned once need not be again when it comes back (alternating checkpoints).
-                if (first < 0 && !provenFinite[m] && given[m]!.Immutable && data.Length >= ScanOnceFloats) WeightPool.MarkFinite(data);
-                if (first >= 0) (firstNonFinite ??= new Dictionary<string, int>(StringComparer.Ordinal))[infos[m].Name] = first;
-                else if (current.NonFinite.Contains(infos[m].Name)) (finiteNow ??= []).Add(infos[m].Name);
-            }
-            if (firstNonFinite is not null && !allowNonFinite)
-            {
-                if (spareSet is not null) engine.Retired = spareSet;
-                // Every other supplied value is finite: proven, scanned, or the engine's own.
-                foreach (string name in weights.Keys) firstNonFinite.TryAdd(name, -1);
-                throw new RefitException(_plan.Name, Checked(weights, partial, allowNonFinite, ignoreExtra, firstNonFinite));
-            }
-            var nonFinite = current.NonFinite;
-            if (firstNonFinite is not null || finiteNow is not null)
-            {
-                var set = new HashSet<string>(current.NonFinite, StringComparer.Ordinal);
-                if (finiteNow is not null) set.ExceptWith(finiteNow);
-                if (firstNonFinite is not null) set.UnionWith(firstNonFinite.Keys);
-                nonFinite = set;
-            }
-            var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers, modelValueBuffers), new ModelValues(index, values), nonFinite);
-            verify?.Invoke(new Engine(_plan, next));
-            // The engine owns what this refit made or adopted (what the current state holds it owns already, or never will).
-            for (int m = 0; m < infos.Length; m++)
-                if (adopted[m] is { } data && copied[m] == 0 && copyFrom[m] is null) fresh.Add(data);
-            engine.Swap(next, fresh);
-            var wasCopy = new bool[infos.Length];
-            for (int m = 0; m < infos.Length; m++)
-                if (changed[m]) wasCopy[m] = engine.Copies.Swapped(m, copied[m] != 0 || copyFrom[m] is not null);
-            // The model values replaced are recycled unless a reader still holds the old state (it may compare them):
-            // one that comes after the swap finds the new state.
-            if (current.Weights is { IsHeld: false } && anyAdopted) Recycle(current.ModelValues, values, changed, wasCopy);
-            // Spare buffers no re-derived weight took go back too: no one can reach a retired set, but the sets before
-            // and after this refit may share some of its buffers.
-            if (spareLeft is not null)
-            {
-                var inUse = new HashSet<float[]>(buffers.Concat(current.Weights?.Buffers ?? []), ReferenceEqualityComparer.Instance);
-                WeightPool.Return(engine, spareLeft.Where(b => !inUse.Contains(b)));
-            }
-            if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
-            return new RefitOutcome(_plan, recomputed, changed);
         }
     }
 
-    /// <summary>A recipe's source arrays.</summary>
-    private static float[][] Inputs(int[] sources, float[]?[] values)
+    private RefitOutcome Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, bool ignoreExtra, Action<Engine>? verify,
+                               RefitWorkspace work)
     {
-        var inputs = new float[sources.Length][];
-        for (int s = 0; s < inputs.Length; s++) inputs[s] = values[sources[s]]!;
-        return inputs;
+        var current = engine.LiveState;
+        var infos = _plan.ModelWeights;
+        // Names, shapes and folded constants first; NaN and infinity once the recipes have run, as most values are
+        // proven finite by the recipe that packs them. A refusal lists every problem, so it scans everything.
+        bool keepsOthers = partial && current.Weights is not null;
+        var given = work.Given;
+        bool inOrder = Given(weights, current, ignoreExtra, keepsOthers, given);
+        if ((!inOrder || keepsOthers) && !Checked(weights, partial, allowNonFinite: true, ignoreExtra, scanned: null).IsValid)
+            throw new RefitException(_plan.Name, Checked(weights, partial, allowNonFinite, ignoreExtra, scanned: null));
+
+        // Each supplied value is compared with the engine's (stopping at the first difference); one that differs is
+        // adopted, copied unless immutable. An immutable one whose first value differs is adopted here; the rest
+        // (copies, and whole compares of values that may be equal) run on the pool when large: per-weight work items
+        // that small would cost more to share out than to do. Folded constants were found equal by the check.
+        var adopted = work.Adopted;
+        var copied = work.Copied;
+        // A caller's array that only one recipe reads is copied in the recipes' pass (EnginePlan.SoleReaders).
+        var copyFrom = work.CopyFrom;
+        long workFloats = 0;
+        for (int m = 0; m < infos.Length; m++)
+        {
+            if (given[m] is not { } value || infos[m].Folded) continue;
+            if (value.Immutable && (current.ModelValues[m] is not { } now || !WeightScan.SameFirstBits(now, value.Data)))
+                adopted[m] = value.Data;
+            else
+            {
+                work.Pending.Add(m);
+                workFloats += value.Data.LongLength;
+            }
+        }
+        if (work.Pending.Count > 0) CompareOrCopy(work, workFloats, current);
+        var values = current.ModelValues.ToArray();
+        var changed = new bool[infos.Length];
+        bool anyAdopted = false;
+        for (int m = 0; m < infos.Length; m++)
+            if (adopted[m] is { } data)
+            {
+                changed[m] = anyAdopted = true;
+                values[m] = data;
+            }
+        if (_plan.FoldedOps.Length > 0) RunFoldedOps(values, changed);
+
+        // The set the last refit swapped out, once no inference holds it, lends its buffers to the re-derived weights;
+        // a refit that re-derives none leaves it for the next (handing it back and renting again cost more than the refit).
+        bool rederives = current.Weights is null || Array.IndexOf(changed, true) >= 0;
+        var spareSet = rederives && engine.Retired is { IsHeld: false } retired ? retired : null;
+        float[][]? spare = spareSet?.Buffers;
+        if (spare is not null) engine.Retired = null;
+        // Recipes a file read evaluated aside are taken where they were computed from these very arrays.
+        var preparation = engine.Preparation;
+        engine.Preparation = null;
+        var sources = _plan.RecipeSources;
+        var buffers = new float[_plan.Weights.Length][];
+        var recomputed = new List<int>(buffers.Length);
+        // Buffers that are model values too: a value's own array that an identity recipe takes as it is.
+        var modelValueBuffers = new bool[buffers.Length];
+        // What the engine will own from now on: buffers taken from a preparation or rented below, and adopted values
+        // (the spare set's buffers and the copies of a caller's arrays are its own already).
+        var fresh = work.Fresh;
+        for (int i = 0; i < buffers.Length; i++)
+        {
+            // A stripped engine derives everything (Check made sure it can); otherwise only what a change feeds.
+            if (current.Weights is not null && !AnyChanged(sources[i], changed))
+            {
+                buffers[i] = current.Weights.Buffers[i];
+                modelValueBuffers[i] = current.Weights.IsModelValue(i);
+                continue;
+            }
+            recomputed.Add(i);
+            // An identity weight is the value itself where that is pinned and never written again: a caller's array
+            // copied above or by its evaluation below (the engine's alone), or a value read from a file into the pool's buffers.
+            bool knownFinite = false;
+            if (_plan.Weights[i].Recipe.Kind == RecipeKind.Identity && sources[i][0] is var m &&
+                (copied[m] != 0 || copyFrom[m] is not null || (adopted[m] is { } read && given[m]!.Immutable && WeightPool.Made(read, out knownFinite))))
+            {
+                buffers[i] = values[m]!;
+                modelValueBuffers[i] = true;
+                if (copied[m] == 1 || knownFinite) work.FiniteAside.Add(i);
+                // The caller's array is copied as the identity's evaluation: read as its source, written into the engine's copy.
+                if (copyFrom[m] is { } callers)
+                {
+                    work.Evaluated.Add(i);
+                    work.InputsOf(i, 1)[0] = callers;
+                }
+                continue;
+            }
+            if (preparation is not null && preparation.TryTake(i, values, out var ready, out bool finite))
+            {
+                buffers[i] = ready;
+                fresh.Add(ready);
+                if (finite) work.FiniteAside.Add(i);
+                continue;
+            }
+            if (spare is not null && !spareSet!.IsModelValue(i) && spare[i].LongLength == _plan.Weights[i].Length &&
+                !ReferenceEquals(spare[i], current.Weights?.Buffers[i]))
+                buffers[i] = spare[i];
+            else work.Rented.Add(i);
+            work.Evaluated.Add(i);
+            var inputs = work.InputsOf(i, sources[i].Length);
+            for (int s = 0; s < inputs.Length; s++) inputs[s] = values[sources[i][s]]!;
+            // A changed value's sole reader is always evaluated here: its new array matches no preparation.
+            work.CopyFirst[i] = copyFrom[sources[i][0]];
+        }
+        RecipeEvaluation.Run(_plan.Weights, work.Evaluated, work.Inputs, buffers, work.FiniteSource, engine.Pool, work.CopyFirst);
+        foreach (int i in work.Rented) fresh.Add(buffers[i]);
+        var finiteSource = work.FiniteSource;
+        foreach (int i in work.FiniteAside) finiteSource[i] = true;
+        var provenFinite = work.ProvenFinite;
+        foreach (int i in recomputed)
+            if (finiteSource[i]) provenFinite[sources[i][0]] = true;
+        // Adopted values no recipe proved finite are scanned; the engine is still untouched if one is refused.
+        Dictionary<string, int>? firstNonFinite = null;
+        List<string>? finiteNow = null; // those of the non-finite values the engine had (so none, usually)
+        for (int m = 0; m < infos.Length; m++)
+        {
+            if (adopted[m] is not { } data) continue;
+            int first = provenFinite[m] ? -1 : WeightScan.FirstNonFinite(data);
+            // An immutable value scanned once need not be again when it comes back (alternating checkpoints).
+            if (first < 0 && !provenFinite[m] && given[m]!.Immutable && data.Length >= ScanOnceFloats) WeightPool.MarkFinite(data);
+            if (first >= 0) (firstNonFinite ??= new Dictionary<string, int>(StringComparer.Ordinal))[infos[m].Name] = first;
+            else if (current.NonFinite.Contains(infos[m].Name)) (finiteNow ??= []).Add(infos[m].Name);
+        }
+        if (firstNonFinite is not null && !allowNonFinite)
+        {
+            if (spareSet is not null) engine.Retired = spareSet;
+            // Every other supplied value is finite: proven, scanned, or the engine's own.
+            foreach (string name in weights.Keys) firstNonFinite.TryAdd(name, -1);
+            throw new RefitException(_plan.Name, Checked(weights, partial, allowNonFinite, ignoreExtra, firstNonFinite));
+        }
+        var nonFinite = current.NonFinite;
+        if (firstNonFinite is not null || finiteNow is not null)
+        {
+            var set = new HashSet<string>(current.NonFinite, StringComparer.Ordinal);
+            if (finiteNow is not null) set.ExceptWith(finiteNow);
+            if (firstNonFinite is not null) set.UnionWith(firstNonFinite.Keys);
+            nonFinite = set;
+        }
+        var next = new Engine.State(current.Weights is not null && recomputed.Count == 0 ? current.Weights : new WeightSet(buffers, modelValueBuffers),
+                                    new ModelValues(_plan.ModelWeightIndex, values), nonFinite);
+        verify?.Invoke(new Engine(_plan, next));
+        // The engine owns what this refit made or adopted (what the current state holds it owns already, or never will).
+        for (int m = 0; m < infos.Length; m++)
+            if (adopted[m] is { } data && copied[m] == 0 && copyFrom[m] is null) fresh.Add(data);
+        engine.Swap(next, fresh);
+        var wasCopy = work.WasCopy;
+        for (int m = 0; m < infos.Length; m++)
+            if (changed[m]) wasCopy[m] = engine.Copies.Swapped(m, copied[m] != 0 || copyFrom[m] is not null);
+        // The model values replaced are recycled unless a reader still holds the old state (it may compare them):
+        // one that comes after the swap finds the new state.
+        if (current.Weights is { IsHeld: false } && anyAdopted) Recycle(current.ModelValues, values, changed, wasCopy);
+        if (spareSet is not null) ReturnSpares(spareSet, buffers, current.Weights);
+        if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
+        return new RefitOutcome(_plan, recomputed, changed);
+    }
+
+    /// <summary>Folded operations (in dependency order) re-run when an input changed or their result is not known yet.</summary>
+    private void RunFoldedOps(float[]?[] values, bool[] changed)
+    {
+        var index = _plan.ModelWeightIndex;
+        foreach (var op in _plan.FoldedOps)
+        {
+            int output = index[op.Output];
+            if (values[output] is not null && !op.Inputs.Any(i => changed[index[i]])) continue;
+            if (!op.Inputs.All(i => values[index[i]] is not null)) continue;
+            float[] result = op.Evaluate(op.Inputs.Select(i => values[index[i]]!).ToArray());
+            if (values[output] is not { } old || !WeightScan.SameBits(old, result)) changed[output] = true;
+            values[output] = result;
+        }
+    }
+
+    /// <summary>
+    /// Hands the spare set's buffers that no re-derived weight took back to the pool, but for model values (a state may
+    /// still hold them): no one can reach a retired set, but the sets before and after this refit may share some of its buffers.
+    /// </summary>
+    private void ReturnSpares(WeightSet spareSet, float[][] buffers, WeightSet? before)
+    {
+        List<float[]>? left = null;
+        for (int i = 0; i < buffers.Length; i++)
+            if (!ReferenceEquals(buffers[i], spareSet.Buffers[i]) && !spareSet.IsModelValue(i)) (left ??= []).Add(spareSet.Buffers[i]);
+        if (left is null) return;
+        var inUse = new HashSet<float[]>(buffers.Concat(before?.Buffers ?? []), ReferenceEqualityComparer.Instance);
+        WeightPool.Return(engine, left.Where(b => !inUse.Contains(b)));
     }
 
     private static bool AnyChanged(int[] sources, bool[] changed)
@@ -374,14 +379,13 @@ public sealed class Refitter(Engine engine)
     }
 
     /// <summary>
-    /// The supplied values by model weight index, and whether one pass finds them in order: every name known (or
+    /// Puts the supplied values in <paramref name="given"/> by model weight index; whether one pass finds them in order: every name known (or
     /// extra names ignored), none computed, every shape and length the engine's, folded constants unchanged, and (for
     /// a refit that does not keep other weights) every parameter given. Check lists the problems of a refit out of order.
     /// </summary>
-    private WeightValue?[] Given(IReadOnlyDictionary<string, WeightValue> weights, Engine.State current, bool ignoreExtra, bool keepsOthers, out bool inOrder)
+    private bool Given(IReadOnlyDictionary<string, WeightValue> weights, Engine.State current, bool ignoreExtra, bool keepsOthers, WeightValue?[] given)
     {
         var infos = _plan.ModelWeights;
-        var given = new WeightValue?[infos.Length];
         int parameters = 0;
         var index = _plan.ModelWeightIndex;
         bool ordered = true;
@@ -390,8 +394,7 @@ public sealed class Refitter(Engine engine)
             foreach (var (name, value) in dictionary) Take(name, value);
         else
             foreach (var (name, value) in weights) Take(name, value);
-        inOrder = ordered && (keepsOthers || parameters == _plan.ParameterCount);
-        return given;
+        return ordered && (keepsOthers || parameters == _plan.ParameterCount);
 
         void Take(string name, WeightValue value)
         {
@@ -433,29 +436,30 @@ public sealed class Refitter(Engine engine)
     }
 
     /// <summary>
-    /// The supplied values to compare with the engine's in full, and to copy where they differ (and the caller may
-    /// change them), on the pool when large. Changed values land in <paramref name="adopted"/>; a copy is marked in
-    /// <paramref name="copied"/> (1: its values are all finite, 2: not shown to be). A value one recipe alone reads
-    /// gets an empty buffer, and its array lands in <paramref name="copyFrom"/> for the recipes' pass to copy.
+    /// The supplied values pending (<see cref="RefitWorkspace.Pending"/>) compared with the engine's in full, and copied
+    /// where they differ (and the caller may change them), on the pool when large. Changed values land in
+    /// <see cref="RefitWorkspace.Adopted"/>, a copy marked in <see cref="RefitWorkspace.Copied"/>. A value one recipe
+    /// alone reads gets an empty buffer, and its array lands in <see cref="RefitWorkspace.CopyFrom"/> for the recipes' pass to copy.
     /// </summary>
-    private void CompareOrCopy(List<int> work, long floats, WeightValue?[] given, Engine.State current, float[]?[] adopted, byte[] copied, float[]?[] copyFrom)
+    private void CompareOrCopy(RefitWorkspace work, long floats, Engine.State current)
     {
-        if (floats >= WorkerPool.InlineFloats) CompareOrCopyOnPool(work, floats, given, current, adopted, copied, copyFrom);
+        if (floats >= WorkerPool.InlineFloats) CompareOrCopyOnPool(work, floats, current);
         else
-            foreach (int m in work) CompareOrCopy(m, given[m]!, current, adopted, copied, copyFrom);
+            foreach (int m in work.Pending) CompareOrCopy(work, m, current);
     }
 
     /// <summary>Large work shared out. Its own method: the lambda's captures would be allocated for small refits too.</summary>
-    private void CompareOrCopyOnPool(List<int> work, long floats, WeightValue?[] given, Engine.State current, float[]?[] adopted, byte[] copied, float[]?[] copyFrom) =>
-        engine.Pool.For(work.Count, floats, j => CompareOrCopy(work[j], given[work[j]]!, current, adopted, copied, copyFrom));
+    private void CompareOrCopyOnPool(RefitWorkspace work, long floats, Engine.State current) =>
+        engine.Pool.For(work.Pending.Count, floats, j => CompareOrCopy(work, work.Pending[j], current));
 
-    private void CompareOrCopy(int m, WeightValue value, Engine.State current, float[]?[] adopted, byte[] copied, float[]?[] copyFrom)
+    private void CompareOrCopy(RefitWorkspace work, int m, Engine.State current)
     {
+        var value = work.Given[m]!;
         if (current.ModelValues[m] is { } now && !current.NonFinite.Contains(_plan.ModelWeights[m].Name) && WeightScan.SameBits(now, value.Data))
             return;
-        if (value.Immutable) adopted[m] = value.Data;
-        else if (_plan.SoleReaders[m] >= 0) (adopted[m], copyFrom[m]) = (engine.Copies.Take(m, value.Data.Length, engine), value.Data);
-        else (adopted[m], copied[m]) = Copy(m, value.Data, FeedsIdentity(m));
+        if (value.Immutable) work.Adopted[m] = value.Data;
+        else if (_plan.SoleReaders[m] >= 0) (work.Adopted[m], work.CopyFrom[m]) = (engine.Copies.Take(m, value.Data.Length, engine), value.Data);
+        else (work.Adopted[m], work.Copied[m]) = Copy(m, value.Data, FeedsIdentity(m));
     }
 
     /// <summary>Whether an engine weight is model weight <paramref name="m"/> as it is (which can then take a copy of it as its buffer).</summary>

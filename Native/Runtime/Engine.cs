@@ -117,6 +117,11 @@ public sealed class Engine : IDisposable
     /// <summary>The engine's copies of callers' arrays, recycled from refit to refit; guarded by the refit lock.</summary>
     internal CopyRecycler Copies { get; }
 
+    /// <summary>The bookkeeping of this engine's refits, made at the first; guarded by the refit lock.</summary>
+    internal Refit.RefitWorkspace RefitWorkspace => _refitWorkspace ??= new(Plan.ModelWeights.Length, Plan.Weights.Length);
+
+    private Refit.RefitWorkspace? _refitWorkspace;
+
     /// <summary>Recipes evaluated while a file was read, offered to the next refit; guarded by the refit lock.</summary>
     internal Refit.RefitPreparation? Preparation { get; set; }
 

@@ -33,7 +33,10 @@ public sealed class RecipeEvaluationTests
 
     private static bool[] Run((EngineWeight Weight, float[][] Sources)[] cases, float[]?[] buffers, float[]?[]? copyFirst = null)
     {
-        return RecipeEvaluation.Run(cases.Select(c => c.Weight).ToArray(), Enumerable.Range(0, cases.Length).ToList(), i => cases[i].Sources, buffers, WorkerPool.Shared, copyFirst);
+        var finite = new bool[cases.Length];
+        RecipeEvaluation.Run(cases.Select(c => c.Weight).ToArray(), Enumerable.Range(0, cases.Length).ToList(), cases.Select(c => c.Sources).ToArray(), buffers, finite,
+                             WorkerPool.Shared, copyFirst);
+        return finite;
     }
 
     [Theory]
