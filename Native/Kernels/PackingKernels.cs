@@ -63,20 +63,28 @@ internal static unsafe class PackingKernels
     /// <summary>
     /// dst[i] = src[i] for i &lt; n; returns whether every value is finite (no exponent with all bits set). The check
     /// keeps the largest magnitude's bits (integer maxima, one cycle a vector), not a sum, whose three-cycle additions
-    /// held such a copy to about 1.3× a memmove. Four 256-bit vectors a step ran as fast as two 512-bit ones.
+    /// held such a copy to about 1.3× a memmove. Four 256-bit vectors a step ran as fast as two 512-bit ones. The
+    /// loads are aligned to the source (the stores then straddle lines as they fall): over the alignments a .NET array
+    /// can have, tiny_mlp's weights copied in 0.85–0.95 µs against 0.92–1.1 µs with unaligned loads (a memmove: 0.77).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool CopyFinite(float* src, float* dst, nint n)
     {
         const uint Infinity = 0x7F800000u, Magnitude = 0x7FFFFFFFu;
         Vector256<uint> max0 = default, max1 = default, magnitude = Vector256.Create(Magnitude);
+        uint largest = 0;
         nint i = 0;
+        for (nint head = Math.Min(n, (-(nint)src & 31) / sizeof(float)); i < head; i++)
+        {
+            dst[i] = src[i];
+            largest = Math.Max(largest, BitConverter.SingleToUInt32Bits(src[i]) & Magnitude);
+        }
         for (; i <= n - 32; i += 32)
         {
-            var a = Vector256.Load(src + i);
-            var b = Vector256.Load(src + i + 8);
-            var c = Vector256.Load(src + i + 16);
-            var d = Vector256.Load(src + i + 24);
+            var a = Vector256.LoadAligned(src + i);
+            var b = Vector256.LoadAligned(src + i + 8);
+            var c = Vector256.LoadAligned(src + i + 16);
+            var d = Vector256.LoadAligned(src + i + 24);
             a.Store(dst + i);
             b.Store(dst + i + 8);
             c.Store(dst + i + 16);
@@ -84,7 +92,6 @@ internal static unsafe class PackingKernels
             max0 = Vector256.Max(max0, Vector256.Max(a.AsUInt32() & magnitude, b.AsUInt32() & magnitude));
             max1 = Vector256.Max(max1, Vector256.Max(c.AsUInt32() & magnitude, d.AsUInt32() & magnitude));
         }
-        uint largest = 0;
         for (; i < n; i++)
         {
             dst[i] = src[i];

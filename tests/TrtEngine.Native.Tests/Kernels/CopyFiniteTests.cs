@@ -48,4 +48,26 @@ public sealed unsafe class CopyFiniteTests
                 Assert.Equal(probed.Select(BitConverter.SingleToUInt32Bits), dst.Select(BitConverter.SingleToUInt32Bits));
             }
     }
+
+    [Fact]
+    public void Every_source_alignment_copies_and_checks_its_first_values_too()
+    {
+        // The loads are aligned to the source: the values before its first 32-byte boundary take a path of their own.
+        var src = Reference.Random(200, seed: 5);
+        fixed (float* s = src)
+            for (int offset = 0; offset < 8; offset++)
+            {
+                int n = 150;
+                var dst = new float[n];
+                fixed (float* d = dst) Assert.True(PackingKernels.CopyFinite(s + offset, d, n));
+                Assert.Equal(src.Skip(offset).Take(n), dst);
+                foreach (int index in new[] { 0, 1, 6, 7, 8, 40, 149 })
+                {
+                    float kept = s[offset + index];
+                    s[offset + index] = float.NaN;
+                    fixed (float* d = dst) Assert.False(PackingKernels.CopyFinite(s + offset, d, n), $"NaN at {index} from offset {offset}");
+                    s[offset + index] = kept;
+                }
+            }
+    }
 }
