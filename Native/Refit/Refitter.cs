@@ -227,11 +227,11 @@ public sealed class Refitter(Engine engine)
                 changed[m] = anyAdopted = true;
                 values[m] = data;
             }
-        if (_plan.FoldedOps.Length > 0) RunFoldedOps(values, changed);
+        bool anyChanged = anyAdopted | (_plan.FoldedOps.Length > 0 && RunFoldedOps(values, changed));
 
         // The set the last refit swapped out, once no inference holds it, lends its buffers to the re-derived weights;
         // a refit that re-derives none leaves it for the next (handing it back and renting again cost more than the refit).
-        bool rederives = current.Weights is null || Array.IndexOf(changed, true) >= 0;
+        bool rederives = current.Weights is null || anyChanged;
         var spareSet = rederives && engine.Retired is { IsHeld: false } retired ? retired : null;
         float[][]? spare = spareSet?.Buffers;
         if (spare is not null) engine.Retired = null;
@@ -342,19 +342,21 @@ public sealed class Refitter(Engine engine)
         return new RefitOutcome(_plan, recomputed, changed);
     }
 
-    /// <summary>Folded operations (in dependency order) re-run when an input changed or their result is not known yet.</summary>
-    private void RunFoldedOps(float[]?[] values, bool[] changed)
+    /// <summary>Folded operations (in dependency order) re-run when an input changed or their result is not known yet; whether a result changed.</summary>
+    private bool RunFoldedOps(float[]?[] values, bool[] changed)
     {
         var index = _plan.ModelWeightIndex;
+        bool any = false;
         foreach (var op in _plan.FoldedOps)
         {
             int output = index[op.Output];
             if (values[output] is not null && !op.Inputs.Any(i => changed[index[i]])) continue;
             if (!op.Inputs.All(i => values[index[i]] is not null)) continue;
             float[] result = op.Evaluate(op.Inputs.Select(i => values[index[i]]!).ToArray());
-            if (values[output] is not { } old || !WeightScan.SameBits(old, result)) changed[output] = true;
+            if (values[output] is not { } old || !WeightScan.SameBits(old, result)) changed[output] = any = true;
             values[output] = result;
         }
+        return any;
     }
 
     /// <summary>
