@@ -24,8 +24,8 @@ internal sealed class RefitWorkspace(int modelWeights, int engineWeights)
     /// <summary>Values a recipe found finite as it read them.</summary>
     public readonly bool[] ProvenFinite = new bool[modelWeights];
 
-    /// <summary>Whether the value a change replaced was the engine's own copy of a caller's array.</summary>
-    public readonly bool[] WasCopy = new bool[modelWeights];
+    /// <summary>How the engine held the value a change replaced.</summary>
+    public readonly Runtime.OwnedValues.Ownership[] WasOwned = new Runtime.OwnedValues.Ownership[modelWeights];
 
     /// <summary>Supplied values to compare in full, and to copy where they differ.</summary>
     public readonly List<int> Pending = new(modelWeights);
@@ -53,6 +53,9 @@ internal sealed class RefitWorkspace(int modelWeights, int engineWeights)
     /// <summary>What the engine will own from the swap on that it does not own yet.</summary>
     public readonly List<float[]> Fresh = new(engineWeights + modelWeights);
 
+    /// <summary>By position in <see cref="Fresh"/>, whether the engine owns the buffer once swapped in.</summary>
+    public readonly bool[] Claimed = new bool[engineWeights + modelWeights];
+
     /// <summary>The source arrays of engine weight <paramref name="i"/>'s recipe, which has <paramref name="count"/> sources.</summary>
     public float[][] InputsOf(int i, int count) => Inputs[i] ??= new float[count][];
 
@@ -63,7 +66,7 @@ internal sealed class RefitWorkspace(int modelWeights, int engineWeights)
         Array.Clear(Copied);
         Array.Clear(CopyFrom);
         Array.Clear(ProvenFinite);
-        Array.Clear(WasCopy);
+        Array.Clear(WasOwned);
         Pending.Clear();
         foreach (int i in Evaluated)
             if (Inputs[i] is { } inputs) Array.Clear(inputs);
@@ -73,5 +76,6 @@ internal sealed class RefitWorkspace(int modelWeights, int engineWeights)
         FiniteAside.Clear();
         Rented.Clear();
         Fresh.Clear();
+        Array.Clear(Claimed);
     }
 }

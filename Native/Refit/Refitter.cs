@@ -328,15 +328,19 @@ public sealed class Refitter(Engine engine)
                                     new ModelValues(_plan.ModelWeightIndex, values), nonFinite);
         verify?.Invoke(new Engine(_plan, next));
         // The engine owns what this refit made or adopted (what the current state holds it owns already, or never will).
+        int valuesFrom = fresh.Count;
         for (int m = 0; m < infos.Length; m++)
             if (adopted[m] is { } data && copied[m] == 0 && copyFrom[m] is null) fresh.Add(data);
-        engine.Swap(next, fresh);
-        var wasCopy = work.WasCopy;
-        for (int m = 0; m < infos.Length; m++)
-            if (changed[m]) wasCopy[m] = engine.Copies.Swapped(m, copied[m] != 0 || copyFrom[m] is not null);
+        var claimed = work.Claimed.AsSpan(0, fresh.Count);
+        engine.Swap(next, fresh, claimed);
+        var was = work.WasOwned;
+        for (int m = 0, j = valuesFrom; m < infos.Length; m++)
+            if (changed[m])
+                was[m] = engine.Owned.Swapped(m, copied[m] != 0 || copyFrom[m] is not null ? OwnedValues.Ownership.Copy
+                                                 : adopted[m] is not null && claimed[j++] ? OwnedValues.Ownership.Pool : OwnedValues.Ownership.None);
         // The model values replaced are recycled unless a reader still holds the old state (it may compare them):
         // one that comes after the swap finds the new state.
-        if (current.Weights is { IsHeld: false } && anyAdopted) Recycle(current.ModelValues, values, changed, wasCopy);
+        if (current.Weights is { IsHeld: false } && anyAdopted) Recycle(current.ModelValues, values, changed, was);
         if (spareSet is not null) ReturnSpares(spareSet, buffers, current.Weights);
         if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
         return new RefitOutcome(_plan, recomputed, changed);
@@ -415,16 +419,17 @@ public sealed class Refitter(Engine engine)
 
     /// <summary>
     /// Recycles the arrays of the changed model values before a refit that no value after it holds (under any name):
-    /// the engine's own copies of callers' arrays wait for the next copies of their weights, the rest go back to the
-    /// pool (which takes only what this engine owns).
+    /// the engine's own copies of callers' arrays wait for the next copies of their weights, the pool's buffers it owns
+    /// go back to the pool (which takes only what this engine owns), and what it does not own is left alone.
     /// </summary>
-    private void Recycle(ModelValues before, float[]?[] after, bool[] changed, bool[] wasCopy)
+    private void Recycle(ModelValues before, float[]?[] after, bool[] changed, OwnedValues.Ownership[] was)
     {
         // Few values are scanned rather than hashed: a set of them cost a small model's refit more than its copies.
         var kept = after.Length > 32 ? new HashSet<float[]?>(after, ReferenceEqualityComparer.Instance) : null;
         List<float[]>? replaced = null;
         for (int m = 0; m < changed.Length; m++)
-            if (changed[m] && before[m] is { } old && !(kept?.Contains(old) ?? Holds(after, old)) && !(wasCopy[m] && engine.Copies.Keep(m, old)))
+            if (changed[m] && was[m] != OwnedValues.Ownership.None && before[m] is { } old && !(kept?.Contains(old) ?? Holds(after, old)) &&
+                !(was[m] == OwnedValues.Ownership.Copy && engine.Owned.Keep(m, old)))
                 (replaced ??= []).Add(old);
         if (replaced is not null) WeightPool.Return(engine, replaced);
     }
@@ -460,7 +465,7 @@ public sealed class Refitter(Engine engine)
         if (current.ModelValues[m] is { } now && !current.NonFinite.Contains(_plan.ModelWeights[m].Name) && WeightScan.SameBits(now, value.Data))
             return;
         if (value.Immutable) work.Adopted[m] = value.Data;
-        else if (_plan.SoleReaders[m] >= 0) (work.Adopted[m], work.CopyFrom[m]) = (engine.Copies.Take(m, value.Data.Length, engine), value.Data);
+        else if (_plan.SoleReaders[m] >= 0) (work.Adopted[m], work.CopyFrom[m]) = (engine.Owned.Take(m, value.Data.Length, engine), value.Data);
         else (work.Adopted[m], work.Copied[m]) = Copy(m, value.Data, FeedsIdentity(m));
     }
 
@@ -478,7 +483,7 @@ public sealed class Refitter(Engine engine)
     /// </summary>
     private unsafe (float[] Copy, byte Finite) Copy(int m, float[] data, bool proveFinite)
     {
-        var copy = engine.Copies.Take(m, data.Length, engine);
+        var copy = engine.Owned.Take(m, data.Length, engine);
         if (!proveFinite)
         {
             data.AsSpan().CopyTo(copy);

@@ -42,7 +42,7 @@ public sealed class Engine : IDisposable
         Plan = plan;
         _state = state;
         Pool = plan.Hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : SharedPools.Get(plan.Hardware.Threads);
-        Copies = new CopyRecycler(plan.ModelWeights.Length);
+        Owned = new OwnedValues(plan.ModelWeights.Length);
     }
 
     public EnginePlan Plan { get; }
@@ -74,11 +74,12 @@ public sealed class Engine : IDisposable
     /// <paramref name="fresh"/> (what the state holds that the current one does not) no one owns yet; called under the
     /// refit lock.
     /// </summary>
-    internal void Swap(State state, List<float[]> fresh)
+    /// <param name="owned">Set, by position in <paramref name="fresh"/>, to whether the engine owns the buffer afterwards.</param>
+    internal void Swap(State state, List<float[]> fresh, Span<bool> owned)
     {
         if (ReferenceEquals(CurrentState, Disposed)) throw new EngineDisposedException(Plan.Name);
         // The pool's lock is not taken for nothing: a refit from a caller's arrays writes into buffers the engine owns already.
-        if (fresh.Count > 0) WeightPool.Claim(this, fresh);
+        if (fresh.Count > 0) WeightPool.Claim(this, fresh, owned);
         Volatile.Write(ref _state, state);
     }
 
@@ -114,8 +115,8 @@ public sealed class Engine : IDisposable
     /// <summary>The weight set the last refit swapped out, whose buffers the next refit may reuse; guarded by the refit lock.</summary>
     internal WeightSet? Retired { get; set; }
 
-    /// <summary>The engine's copies of callers' arrays, recycled from refit to refit; guarded by the refit lock.</summary>
-    internal CopyRecycler Copies { get; }
+    /// <summary>Which current model values are the engine's own, and its spare copies of callers' arrays; guarded by the refit lock.</summary>
+    internal OwnedValues Owned { get; }
 
     /// <summary>The bookkeeping of this engine's refits, made at the first; guarded by the refit lock.</summary>
     internal Refit.RefitWorkspace RefitWorkspace => _refitWorkspace ??= new(Plan.ModelWeights.Length, Plan.Weights.Length);
@@ -146,7 +147,7 @@ public sealed class Engine : IDisposable
             var state = CurrentState;
             if (ReferenceEquals(state, Disposed)) throw new EngineDisposedException(Plan.Name);
             WeightPool.Keep(Arrays(state));
-            Copies.Lend();
+            Owned.Lend();
             return state;
         }
     }
@@ -172,7 +173,7 @@ public sealed class Engine : IDisposable
             if (ReferenceEquals(last, Disposed) || Volatile.Read(ref _readers) != 0) return;
             var retired = Retired;
             Retired = null;
-            WeightPool.Return(this, Arrays(last).Concat(retired?.Buffers ?? []).Concat(Copies.Drain()));
+            WeightPool.Return(this, Arrays(last).Concat(retired?.Buffers ?? []).Concat(Owned.Drain()));
         }
     }
 

@@ -99,15 +99,25 @@ internal static class WeightPool
     /// Makes <paramref name="owner"/> the owner of the pool's buffers among <paramref name="buffers"/> that have none
     /// yet; one another owner holds too (two engines refitted from one <c>WeightFile</c>) is kept from then on.
     /// </summary>
-    public static void Claim(object owner, IEnumerable<float[]> buffers)
+    /// <param name="owned">Set, by position in <paramref name="buffers"/>, to whether <paramref name="owner"/> owns the buffer afterwards.</param>
+    public static void Claim(object owner, IEnumerable<float[]> buffers, Span<bool> owned = default)
     {
         lock (Gate)
+        {
+            int j = -1;
             foreach (var buffer in buffers)
             {
-                if (!Leases.TryGetValue(buffer, out var lease) || lease.Kept || lease.Pooled || ReferenceEquals(lease.Owner, owner)) continue;
+                j++;
+                if (!Leases.TryGetValue(buffer, out var lease) || lease.Kept || lease.Pooled) continue;
                 if (lease.Owner is null) lease.Owner = owner;
-                else (lease.Owner, lease.Kept) = (null, true);
+                else if (!ReferenceEquals(lease.Owner, owner))
+                {
+                    (lease.Owner, lease.Kept) = (null, true);
+                    continue;
+                }
+                if (j < owned.Length) owned[j] = true;
             }
+        }
     }
 
     /// <summary>Never recycles these buffers: something the pool cannot see may hold them from now on.</summary>
