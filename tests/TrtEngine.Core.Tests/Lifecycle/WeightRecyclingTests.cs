@@ -211,6 +211,52 @@ public sealed class WeightRecyclingTests : IDisposable
     private static Dictionary<string, WeightValue> CallerArrays(string path) =>
         WeightSources.FromFile(path).ToDictionary(e => e.Key, e => new WeightValue(e.Value.Shape, (float[])e.Value.Data.Clone()));
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_refit_holds_nothing_of_a_callers_arrays_once_it_returns_or_refuses(bool packed)
+    {
+        // The engine keeps a refit's bookkeeping from one refit to the next: it must not keep what a caller handed in,
+        // whether its weights are the values as they are or packed (tuned for a batch of 64, the GEMMs pack theirs).
+        string v1 = Model(190), v2 = Model(200);
+        using var engine = packed
+            ? EngineConverter.Convert(v1, new ConversionSettings { UseCache = false, OptimizationLevel = 0, InputShapes = new Dictionary<string, int[]> { ["x"] = [64, 61] } })
+            : Convert(v1);
+        Assert.Equal(packed, engine.Native.Plan.Weights.Any(w => w.Recipe.Kind != Native.Plan.RecipeKind.Identity));
+        var (accepted, wasRefused) = RefitAndForget(engine, () => CallerArrays(v2));
+        Assert.False(wasRefused);
+        (var refused, wasRefused) = RefitAndForget(engine, () =>
+        {
+            var weights = CallerArrays(v1);
+            weights["w2"].Data[3] = float.NaN;
+            return weights;
+        });
+        Assert.True(wasRefused);
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.All(accepted.Concat(refused), w => Assert.False(w.IsAlive));
+    }
+
+    /// <summary>Refits from weights made here and keeps only weak references to them and their arrays; whether the refit was refused.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (WeakReference[] Weights, bool Refused) RefitAndForget(Engines.TrtEngine engine, Func<Dictionary<string, WeightValue>> make)
+    {
+        var weights = make();
+        bool refused = false;
+        try
+        {
+            engine.Refit(weights);
+        }
+        catch (RefitException)
+        {
+            refused = true;
+        }
+        return (weights.Values.SelectMany(v => new WeakReference[] { new(v), new(v.Data) }).ToArray(), refused);
+    }
+
     [Fact]
     public void An_identity_weight_refitted_from_a_callers_array_is_the_engines_copy_of_it()
     {
