@@ -1,9 +1,9 @@
 namespace TrtEngine.Native.Refit;
 
 /// <summary>
-/// The bookkeeping a refit works in, kept by its engine from one refit to the next (guarded by the refit lock): a small
-/// model's refit spent more on allocating a dozen such arrays and lists than on copying its weights. Cleared after
-/// every refit, so nothing of a caller's stays reachable from the engine.
+/// The bookkeeping a refit works in, kept by its engine from one refit to the next (guarded by the refit lock), so a
+/// refit in a loop allocates little and collects seldom (tiny_mlp: 1.9 → 0.6 KB a refit, a third of the gen-0
+/// collections). Cleared after every refit, so nothing of a caller's stays reachable from the engine.
 /// </summary>
 internal sealed class RefitWorkspace(int modelWeights, int engineWeights)
 {
