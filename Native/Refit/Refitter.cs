@@ -217,7 +217,7 @@ public sealed class Refitter(Engine engine)
                 workFloats += value.Data.LongLength;
             }
         }
-        if (work.Pending.Count > 0) CompareOrCopy(work, workFloats, current);
+        if (work.Pending.Count > 0) CompareOrCopyPending(work, workFloats, current);
         var values = current.ModelValues.ToArray();
         var changed = new bool[infos.Length];
         bool anyAdopted = false;
@@ -448,16 +448,9 @@ public sealed class Refitter(Engine engine)
     /// <see cref="RefitWorkspace.Adopted"/>, a copy marked in <see cref="RefitWorkspace.Copied"/>. A value one recipe
     /// alone reads gets an empty buffer, and its array lands in <see cref="RefitWorkspace.CopyFrom"/> for the recipes' pass to copy.
     /// </summary>
-    private void CompareOrCopy(RefitWorkspace work, long floats, Engine.State current)
-    {
-        if (floats >= WorkerPool.InlineFloats) CompareOrCopyOnPool(work, floats, current);
-        else
-            foreach (int m in work.Pending) CompareOrCopy(work, m, current);
-    }
-
-    /// <summary>Large work shared out. Its own method: the lambda's captures would be allocated for small refits too.</summary>
-    private void CompareOrCopyOnPool(RefitWorkspace work, long floats, Engine.State current) =>
-        engine.Pool.For(work.Pending.Count, floats, j => CompareOrCopy(work, work.Pending[j], current));
+    private void CompareOrCopyPending(RefitWorkspace work, long floats, Engine.State current) =>
+        engine.Pool.For(work.Pending.Count, floats, (Refitter: this, Work: work, Current: current),
+            static (s, j) => s.Refitter.CompareOrCopy(s.Work, s.Work.Pending[j], s.Current));
 
     private void CompareOrCopy(RefitWorkspace work, int m, Engine.State current)
     {

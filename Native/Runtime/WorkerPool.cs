@@ -105,15 +105,21 @@ public sealed class WorkerPool : IDisposable
     /// than it saves (the caller runs indices itself meanwhile, so a worker that wakes late costs only the wake-up).
     /// For loops off the inference path, where a delegate may allocate.
     /// </summary>
-    public void For(int count, long floats, Action<int> body)
+    public void For(int count, long floats, Action<int> body) => For(count, floats, body, static (body, i) => body(i));
+
+    /// <summary>
+    /// <see cref="For(int, long, Action{int})"/> with the loop's state passed along rather than captured: with a static
+    /// <paramref name="body"/>, a loop run inline allocates nothing (a small model's refit runs its loops so).
+    /// </summary>
+    public void For<TState>(int count, long floats, TState state, Action<TState, int> body)
     {
-        if (floats >= InlineFloats) For(count, new DelegateTask(body));
-        else for (int i = 0; i < count; i++) body(i);
+        if (floats >= InlineFloats) For(count, new DelegateTask<TState>(state, body));
+        else for (int i = 0; i < count; i++) body(state, i);
     }
 
-    private sealed class DelegateTask(Action<int> body) : IParallelTask
+    private sealed class DelegateTask<TState>(TState state, Action<TState, int> body) : IParallelTask
     {
-        public void Execute(int index) => body(index);
+        public void Execute(int index) => body(state, index);
     }
 
     public void Dispose()
