@@ -11,13 +11,14 @@ public static unsafe class ConvWeightPacking
     /// tactic's column panels (as <see cref="GemmKernels.PackB(float*, int, int, bool, float, GemmTactic, float*)"/>);
     /// Depthwise (k = taps): d[t, o] = w[o, t]·factors[o]; Winograd: see <see cref="WinogradTransforms.PackWeights"/>.
     /// Gemm and Winograd write only the column panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) of
-    /// the tactic's width (a refit packs parts of a large weight on several threads); Depthwise is one panel. A refit
-    /// runs this for every convolution. Returns the sum of w[o]·factors[o] over every value read (NaN or infinity when
+    /// the tactic's width (a refit packs parts of a large weight on several threads), with streaming stores when
+    /// <paramref name="stream"/> (<see cref="PackingKernels.Panels"/>); Depthwise is one panel. A refit runs this for
+    /// every convolution. Returns the sum of w[o]·factors[o] over every value read (NaN or infinity when
     /// one of them is; see <see cref="PackingKernels"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Pack(float* w, long length, ConvPacking form, int outChannels, int k, int taps, int tacticId, float* factors, float* packed,
-                             int firstPanel, int endPanel)
+                             int firstPanel, int endPanel, bool stream = false)
     {
         if (length != (long)outChannels * k || taps < 1 || k % taps != 0)
             throw new ArgumentException($"A convolution weight of {length} values does not hold {outChannels}×{k} in {taps} taps.");
@@ -25,19 +26,12 @@ public static unsafe class ConvWeightPacking
         if (form == ConvPacking.Depthwise)
             return PackingKernels.ScaledTranspose(w, outChannels, k, taps, 1f, factors, packed, outChannels);
         var tactic = GemmKernels.Tactics[tacticId];
-        int nr = tactic.Nr, end = Math.Min(endPanel * nr, outChannels);
         if (form == ConvPacking.Winograd)
         {
             if (taps != 9) throw new ArgumentException($"A Winograd weight has 3×3 taps, not {taps}.");
-            return WinogradTransforms.PackWeights(w, outChannels, k / taps, factors, tactic, packed, firstPanel, endPanel);
+            return WinogradTransforms.PackWeights(w, outChannels, k / taps, factors, tactic, packed, firstPanel, endPanel, stream);
         }
-        if (end == outChannels && outChannels % nr != 0)
-            PackingKernels.ClearPadding(packed + (nint)(outChannels / nr) * nr * k, k, nr, outChannels % nr);
         // Output channel o is column o % nr of panel o / nr; its row t·inC + c takes w[o, c, t].
-        float sum = 0;
-        for (int o0 = firstPanel * nr; o0 < end; o0 += nr)
-            sum += PackingKernels.ScaledTranspose(w + (nint)o0 * k, Math.Min(nr, outChannels - o0), k, taps, 1f, factors == null ? null : factors + o0,
-                packed + (nint)(o0 / nr) * nr * k, nr);
-        return sum;
+        return PackingKernels.Panels(w, outChannels, k, true, taps, 1f, factors, tactic.Nr, packed, firstPanel, endPanel, stream);
     }
 }

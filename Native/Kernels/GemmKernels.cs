@@ -51,23 +51,12 @@ public static unsafe class GemmKernels
     public static float PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed) =>
         PackB(b, k, n, transB, scale, tactic, packed, 0, PanelCount(n, tactic));
 
-    /// <summary>Panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) of <see cref="PackB(float*, int, int, bool, float, GemmTactic, float*)"/>: a refit packs parts of a large weight on several threads.</summary>
+    /// <summary>
+    /// Panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) of <see cref="PackB(float*, int, int, bool, float, GemmTactic, float*)"/>:
+    /// a refit packs parts of a large weight on several threads, <paramref name="stream"/> when its output is large
+    /// (<see cref="PackingKernels.Panels"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed, int firstPanel, int endPanel)
-    {
-        int nr = tactic.Nr;
-        float sum = 0;
-        for (int panel = firstPanel, j0 = firstPanel * nr; panel < endPanel && j0 < n; panel++, j0 += nr)
-        {
-            int cols = Math.Min(nr, n - j0);
-            float* dst = packed + (nint)panel * nr * k;
-            if (cols < nr) PackingKernels.ClearPadding(dst, k, nr, cols);
-            if (transB)
-                sum += PackingKernels.ScaledTranspose(b + (nint)j0 * k, cols, k, 1, scale, null, dst, nr);
-            else
-                for (int p = 0; p < k; p++)
-                    sum += PackingKernels.ScaledCopy(b + (nint)p * n + j0, dst + (nint)p * nr, cols, scale);
-        }
-        return sum;
-    }
+    public static float PackB(float* b, int k, int n, bool transB, float scale, GemmTactic tactic, float* packed, int firstPanel, int endPanel, bool stream = false) =>
+        PackingKernels.Panels(b, n, k, transB, 1, scale, null, tactic.Nr, packed, firstPanel, endPanel, stream);
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -202,6 +203,45 @@ internal static unsafe class PackingKernels
             }
         }
         return Vector256.Sum(sum) + Vector512.Sum(wideSum) + tail;
+    }
+
+    /// <summary>
+    /// A GEMM B operand's column panels of width <paramref name="nr"/>, from w holding [n, k] (<paramref name="transposed"/>:
+    /// Bᵀ, or a convolution weight with its columns permuted by <paramref name="taps"/> as <see cref="ScaledTranspose"/>
+    /// does) or [k, n], times <paramref name="scale"/> (transposed, row j times factors[j] when there are factors): panel p holds columns
+    /// p·nr … p·nr + nr − 1 as k rows of nr floats, the last panel's columns past n zero. Only the panels
+    /// [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) are written. Streaming (a refit's or build's large
+    /// output), each panel is built in a buffer that stays in cache and then written out whole with
+    /// <see cref="CopyKernels.Stream"/>: the transpose's scattered stores, to memory not in cache, would each read their
+    /// line first. Returns the sum of the values written.
+    /// </summary>
+    public static float Panels(float* w, int n, int k, bool transposed, int taps, float scale, float* factors, int nr, float* packed,
+                               int firstPanel, int endPanel, bool stream)
+    {
+        nint panelFloats = (nint)nr * k;
+        float[]? staging = stream ? ArrayPool<float>.Shared.Rent(checked((int)panelFloats)) : null;
+        float sum = 0;
+        fixed (float* stage = staging)
+        {
+            for (int panel = firstPanel, j0 = firstPanel * nr; panel < endPanel && j0 < n; panel++, j0 += nr)
+            {
+                int cols = Math.Min(nr, n - j0);
+                float* dst = packed + panel * panelFloats, target = stream ? stage : dst;
+                if (cols < nr) ClearPadding(target, k, nr, cols);
+                if (transposed)
+                    sum += ScaledTranspose(w + (nint)j0 * k, cols, k, taps, scale, factors == null ? null : factors + j0, target, nr);
+                else
+                    for (int p = 0; p < k; p++)
+                        sum += ScaledCopy(w + (nint)p * n + j0, target + (nint)p * nr, cols, scale);
+                if (stream) CopyKernels.Stream(stage, dst, panelFloats);
+            }
+        }
+        if (staging != null)
+        {
+            ArrayPool<float>.Shared.Return(staging);
+            CopyKernels.EndStream();
+        }
+        return sum;
     }
 
     /// <summary>

@@ -73,18 +73,21 @@ internal static unsafe class WinogradTransforms
     /// Channels past outC (the last panel's padding) are zero in the transposed copy, so their transforms are zeros.
     /// The 36 positions lie a whole [inC, outC] operand apart; storing to all of them in turn thrashes the caches
     /// (the strides alias), so a few input channels are transformed into a small block first and each position's
-    /// rows then copied out as one contiguous run. Only the panels [firstPanel, endPanel) are written. Returns the sum
+    /// rows then copied out as one contiguous run (streamed when <paramref name="stream"/>: see
+    /// <see cref="CopyKernels.Stream"/>). Only the panels [firstPanel, endPanel) are written. Returns the sum
     /// of the transposed copy's values, w[o, c]·factors[o] (see <see cref="PackingKernels"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed, int firstPanel, int endPanel) =>
+    public static float PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed, int firstPanel, int endPanel,
+                                    bool stream = false) =>
         GemmMicroKernels.WideSupported && tactic.Nr % 16 == 0
-            ? PackWeights<Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel)
-            : PackWeights<Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel);
+            ? PackWeights<Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream)
+            : PackWeights<Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream);
 
-    /// <summary><see cref="PackWeights(float*, int, int, float*, GemmTactic, float*, int, int)"/> on vectors of one width (every width gives the same bits).</summary>
+    /// <summary><see cref="PackWeights(float*, int, int, float*, GemmTactic, float*, int, int, bool)"/> on vectors of one width (every width gives the same bits).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static float PackWeights<TOps, TV>(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed, int firstPanel, int endPanel)
+    internal static float PackWeights<TOps, TV>(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed, int firstPanel, int endPanel,
+                                                bool stream)
         where TOps : struct, IFloatVector<TV> where TV : struct
     {
         int nr = tactic.Nr, k = inChannels * 9, lanes = TOps.Count;
@@ -125,19 +128,22 @@ internal static unsafe class WinogradTransforms
                             StoreRow<TOps, TV>(h05, h15, h25, u + 5 * InputTile * step, step);
                         }
                     // The 36 positions are 36 streams of writes, more than the hardware prefetchers follow: each copy asks
-                    // for the lines the next block writes at that position (SqueezeNet's packing 9–11% faster).
-                    int ahead = Sse.IsSupported ? Math.Min(blockRows, inChannels - c0 - rows) * nr : 0;
+                    // for the lines the next block writes at that position (SqueezeNet's packing 9–11% faster). Streaming
+                    // stores need no line read first.
+                    int ahead = Sse.IsSupported && !stream ? Math.Min(blockRows, inChannels - c0 - rows) * nr : 0;
                     for (int p = 0; p < Positions; p++)
                     {
                         float* target = panelStart + p * perPosition + (nint)c0 * nr, source = block + p * blockRows * nr;
                         for (int f = 0; f < ahead; f += 16) Sse.Prefetch0(target + rows * nr + f);
                         // A few hundred bytes a run: a call to memmove cost about as much as the copy.
-                        CopyKernels.Copy(source, target, rows * nr);
+                        if (stream) CopyKernels.Stream(source, target, rows * nr);
+                        else CopyKernels.Copy(source, target, rows * nr);
                     }
                 }
             }
         }
         ArrayPool<float>.Shared.Return(rented);
+        if (stream) CopyKernels.EndStream();
         return sum;
     }
 

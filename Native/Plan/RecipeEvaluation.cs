@@ -8,6 +8,18 @@ internal static class RecipeEvaluation
     /// <summary>A weight of at least twice this many floats is packed in parts (of its panels) that threads share.</summary>
     private const long PartFloats = 1 << 17;
 
+    /// <summary>
+    /// From this many bytes of engine weights written in one run, packed weights are written with streaming stores
+    /// (<see cref="WeightRecipe.Evaluate(IReadOnlyList{float[]}, float[], int, int, bool)"/>): a refit writes into the
+    /// buffers the refit before last released, and an engine this large (with its model weights, twice over) no longer
+    /// fits the last-level cache beside the files it is refitted from, so ordinary stores would first read every line
+    /// from memory. Smaller outputs stay in cache for the inference that follows.
+    /// </summary>
+    private const long StreamFromBytes = 8L << 20;
+
+    /// <summary>Whether a run writing <paramref name="floats"/> floats of engine weights streams them.</summary>
+    public static bool Streams(long floats) => floats * sizeof(float) >= StreamFromBytes;
+
     /// <summary>The panel ranges a weight's recipe is evaluated in: parts of about <paramref name="partFloats"/> or more.</summary>
     internal static (int First, int End)[] Parts(EngineWeight weight, long partFloats = PartFloats)
     {
@@ -38,7 +50,7 @@ internal static class RecipeEvaluation
         long total = 0;
         foreach (int i in which) total += weights[i].Length;
         // Too little for the pool to share out (it would run the parts inline): no parts to list and sort.
-        if (total >= WorkerPool.InlineFloats) RunOnPool(weights, which, sources, buffers, pool, copyFirst, finiteSource);
+        if (total >= WorkerPool.InlineFloats) RunOnPool(weights, which, sources, buffers, pool, copyFirst, finiteSource, Streams(total));
         else
             foreach (int i in which)
             {
@@ -53,7 +65,7 @@ internal static class RecipeEvaluation
     /// its parameters come into scope, which would cost every small refit.
     /// </summary>
     private static void RunOnPool(EngineWeight[] weights, List<int> which, float[][]?[] sources, float[]?[] buffers, WorkerPool pool, float[]?[]? copyFirst,
-                                  bool[] finiteSource)
+                                  bool[] finiteSource, bool stream)
     {
         var parts = new List<(int Weight, int First, int End, long Floats)>();
         foreach (int i in which)
@@ -73,7 +85,7 @@ internal static class RecipeEvaluation
                 var (start, stop) = weights[i].Recipe.SourceRange(first, end, original.LongLength)!.Value;
                 original.AsSpan((int)start, (int)(stop - start)).CopyTo(sources[i]![0].AsSpan((int)start));
             }
-            finite[index] = weights[i].Recipe.Evaluate(sources[i]!, buffers[i]!, first, end);
+            finite[index] = weights[i].Recipe.Evaluate(sources[i]!, buffers[i]!, first, end, stream);
         });
         foreach (var (i, _, _, _) in parts) finiteSource[i] = true;
         for (int index = 0; index < parts.Count; index++) finiteSource[parts[index].Weight] &= finite[index];

@@ -107,7 +107,8 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
     /// <see cref="Evaluate(IReadOnlyList{float[]}, float[])"/> for the panels [<paramref name="firstPanel"/>,
     /// <paramref name="endPanel"/>) of <see cref="Panels"/> only; true when every value of the first source it read is finite.
     /// </summary>
-    public unsafe bool Evaluate(IReadOnlyList<float[]> sources, float[] result, int firstPanel, int endPanel)
+    /// <param name="stream">Write packed panels with streaming stores (<see cref="PackingKernels.Panels"/>): for a run whose output is large.</param>
+    public unsafe bool Evaluate(IReadOnlyList<float[]> sources, float[] result, int firstPanel, int endPanel, bool stream = false)
     {
         float[] src = sources[0];
         switch (Kind)
@@ -123,7 +124,7 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
                 int k = Ints[0], n = Ints[1];
                 if (src.LongLength != (long)k * n) throw new ShapeException($"GEMM weight '{Sources[0]}' has {src.LongLength} values, expected {k}×{n}.");
                 fixed (float* s = src, d = result)
-                    return float.IsFinite(GemmKernels.PackB(s, k, n, Ints[2] != 0, Floats[0], GemmKernels.Tactics[Ints[3]], d, firstPanel, endPanel));
+                    return float.IsFinite(GemmKernels.PackB(s, k, n, Ints[2] != 0, Floats[0], GemmKernels.Tactics[Ints[3]], d, firstPanel, endPanel, stream));
             case RecipeKind.FoldBatchNormWeight:
             {
                 float[] factors = FoldFactors(sources[1], sources[2], Floats[0]);
@@ -139,7 +140,7 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
                 // Folding multiplies by the same float factor as FoldBatchNormWeight, so fold-then-pack is exact.
                 float[]? factors = sources.Count == 3 ? FoldFactors(sources[1], sources[2], Floats[0]) : null;
                 fixed (float* w = src, f = factors, d = result)
-                    return float.IsFinite(ConvWeightPacking.Pack(w, src.Length, (ConvPacking)Ints[0], Ints[1], Ints[2], Ints[3], Ints[4], f, d, firstPanel, endPanel));
+                    return float.IsFinite(ConvWeightPacking.Pack(w, src.Length, (ConvPacking)Ints[0], Ints[1], Ints[2], Ints[3], Ints[4], f, d, firstPanel, endPanel, stream));
             }
             case RecipeKind.FoldBatchNormBias:
             {

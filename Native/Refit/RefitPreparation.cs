@@ -35,6 +35,8 @@ public sealed class RefitPreparation : IDisposable
     private readonly float[]?[] _read;
     private readonly BlockingCollection<int> _ready = [];
     private readonly ModelValues _current;
+    // Whether packed results are streamed, as a refit of the whole engine would write them.
+    private readonly bool _stream;
 
     /// <summary>A preparation for <paramref name="engine"/>'s next refit; <see cref="WhileReading"/> runs it.</summary>
     public RefitPreparation(Engine engine)
@@ -51,6 +53,7 @@ public sealed class RefitPreparation : IDisposable
         _notFinite = new bool[_weights.Length];
         _failed = new bool[_weights.Length];
         _read = new float[engine.Plan.ModelWeights.Length][];
+        _stream = RecipeEvaluation.Streams(engine.WeightBytes / sizeof(float));
     }
 
     /// <summary>
@@ -162,7 +165,7 @@ public sealed class RefitPreparation : IDisposable
         {
             try
             {
-                if (!_weights[i].Recipe.Evaluate(_sources[i], _results[i]!, parts[p].First, parts[p].End)) _notFinite[i] = true;
+                if (!_weights[i].Recipe.Evaluate(_sources[i], _results[i]!, parts[p].First, parts[p].End, _stream)) _notFinite[i] = true;
             }
             catch (Exception)
             {

@@ -94,8 +94,8 @@ public sealed unsafe class ConvWeightPackingTests
             var wide = new float[narrow.Length];
             fixed (float* pw = w, pf = factors, pn = narrow, pd = wide)
             {
-                float sumNarrow = WinogradTransforms.PackWeights<Float256, Vector256<float>>(pw, outC, inC, pf, tactic, pn, 0, GemmKernels.PanelCount(outC, tactic));
-                float sumWide = WinogradTransforms.PackWeights<Float512, Vector512<float>>(pw, outC, inC, pf, tactic, pd, 0, GemmKernels.PanelCount(outC, tactic));
+                float sumNarrow = WinogradTransforms.PackWeights<Float256, Vector256<float>>(pw, outC, inC, pf, tactic, pn, 0, GemmKernels.PanelCount(outC, tactic), stream: false);
+                float sumWide = WinogradTransforms.PackWeights<Float512, Vector512<float>>(pw, outC, inC, pf, tactic, pd, 0, GemmKernels.PanelCount(outC, tactic), stream: false);
                 Assert.Equal(sumNarrow, sumWide);
             }
             Assert.Equal(narrow, wide);

@@ -6,26 +6,26 @@ using TrtEngine.Native.Tests.Kernels;
 namespace TrtEngine.Native.Tests.Plan;
 
 /// <summary>
-/// Large weights are packed in parts of their panels that the pool's threads share: the result is bit for bit the
-/// whole recipe's, and a NaN in any part still leaves the source unproven.
+/// Large weights are packed in parts of their panels that the pool's threads share (and, a run this large, with
+/// streaming stores): the result is bit for bit the whole recipe's, and a NaN in any part still leaves the source unproven.
 /// </summary>
 public sealed class RecipeEvaluationTests
 {
     /// <summary>
-    /// Recipes large enough to be split, each with a last panel only partly filled; divided by <paramref name="shrink"/>,
-    /// small enough to run inline (a refit of a small model).
+    /// Recipes large enough to be split, each with a last panel only partly filled, and together to be streamed; divided
+    /// by <paramref name="shrink"/>, small enough to run inline (a refit of a small model).
     /// </summary>
     private static (EngineWeight Weight, float[][] Sources)[] Cases(int shrink = 1)
     {
         var wide = GemmKernels.Tactics.First(t => t.Nr == 32);
         var narrow = GemmKernels.Tactics.First(t => t.Nr == 16 && !t.Wide);
-        int n = 1001 / shrink, c = 501 / shrink, u = 250 / shrink;
+        int n = 1001 / shrink, c = 501 / shrink, u = 300 / shrink;
         (WeightRecipe Recipe, float[][] Sources)[] recipes =
         [
             (WeightRecipe.PackGemmB("w", 300, n, true, 1f, narrow.Id), [Reference.Random(300 * n, 1)]),
             (WeightRecipe.PackConv("c", ("s", "v", 1e-5f), ConvPacking.Gemm, c, 64 * 9, 9, wide.Id),
                 [Reference.Random(c * 64 * 9, 2), Reference.Random(c, 3), Reference.Random(c, 4).Select(v => 1 + Math.Abs(v)).ToArray()]),
-            (WeightRecipe.PackConv("u", null, ConvPacking.Winograd, u, 96 * 9, 9, narrow.Id), [Reference.Random(u * 96 * 9, 5)]),
+            (WeightRecipe.PackConv("u", null, ConvPacking.Winograd, u, 128 * 9, 9, narrow.Id), [Reference.Random(u * 128 * 9, 5)]),
             (WeightRecipe.Identity("r"), [Reference.Random(n * 300, 6)]),
         ];
         return recipes.Select(r => (new EngineWeight(r.Recipe.Sources[0], [], r.Recipe, r.Recipe.OutputLength(r.Sources.Select(s => s.LongLength).ToArray())), r.Sources)).ToArray();
@@ -66,7 +66,10 @@ public sealed class RecipeEvaluationTests
     {
         var cases = Cases(shrink);
         if (shrink == 1)
+        {
             Assert.All(cases.Where(c => c.Weight.Recipe.Panels > 1), c => Assert.True(c.Weight.Length >= 2 << 17, $"{c.Weight.Name} is not split"));
+            Assert.True(RecipeEvaluation.Streams(cases.Sum(c => c.Weight.Length)), "not streamed");
+        }
         else Assert.True(cases.Sum(c => c.Weight.Length) < WorkerPool.InlineFloats);
         var buffers = new float[]?[cases.Length];
         bool[] finite = Run(cases, buffers);
