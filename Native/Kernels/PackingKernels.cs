@@ -205,6 +205,16 @@ internal static unsafe class PackingKernels
         return Vector256.Sum(sum) + Vector512.Sum(wideSum) + tail;
     }
 
+    /// <summary>Floats in a 64-byte cache line.</summary>
+    public const int LineFloats = 64 / sizeof(float);
+
+    /// <summary>
+    /// The first line boundary at or after <paramref name="p"/>, in a buffer of <see cref="LineFloats"/> more floats than
+    /// it needs: a scratch buffer so aligned takes whole-line vector stores (Winograd's pack of SqueezeNet's largest
+    /// weight, 64→256 channels, from its transposed copy and block so aligned: 154–157 → 129–139 µs).
+    /// </summary>
+    public static float* LineAligned(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+
     /// <summary>
     /// A GEMM B operand's column panels of width <paramref name="nr"/>, from w holding [n, k] (<paramref name="transposed"/>:
     /// Bᵀ, or a convolution weight with its columns permuted by <paramref name="taps"/> as <see cref="ScaledTranspose"/>
@@ -219,10 +229,11 @@ internal static unsafe class PackingKernels
                                int firstPanel, int endPanel, bool stream)
     {
         nint panelFloats = (nint)nr * k;
-        float[]? staging = stream ? ArrayPool<float>.Shared.Rent(checked((int)panelFloats)) : null;
+        float[]? staging = stream ? ArrayPool<float>.Shared.Rent(checked((int)panelFloats + LineFloats)) : null;
         float sum = 0;
-        fixed (float* stage = staging)
+        fixed (float* rented = staging)
         {
+            float* stage = LineAligned(rented);
             for (int panel = firstPanel, j0 = firstPanel * nr; panel < endPanel && j0 < n; panel++, j0 += nr)
             {
                 int cols = Math.Min(nr, n - j0);

@@ -94,10 +94,11 @@ internal static unsafe class WinogradTransforms
         // Input channels per block: 36 × block rows of Nr floats (18 KiB) stay in the L1 cache.
         int blockRows = Math.Max(1, 128 / nr);
         long perPosition = GemmKernels.PackedLength(inChannels, outChannels, tactic);
-        float[] rented = ArrayPool<float>.Shared.Rent(k * nr + Positions * blockRows * nr);
+        float[] rented = ArrayPool<float>.Shared.Rent(k * nr + Positions * blockRows * nr + PackingKernels.LineFloats);
         float sum = 0;
-        fixed (float* transposed = rented)
+        fixed (float* start = rented)
         {
+            float* transposed = PackingKernels.LineAligned(start);
             float* block = transposed + (nint)k * nr;
             for (int panel = firstPanel, o0 = firstPanel * nr; panel < endPanel && o0 < outChannels; panel++, o0 += nr)
             {
