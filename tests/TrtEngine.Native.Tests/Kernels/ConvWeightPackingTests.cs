@@ -13,7 +13,9 @@ public sealed unsafe class ConvWeightPackingTests
         { 64, 16, 1, 1 },  // 1×1: no reorder
         { 37, 300, 1, 1 }, // 1×1 over three 128-column chunks, the last one with a partial tile
         { 5, 3, 5, 2 },
-        { 40, 35, 3, 3 }, // whole 8×8 tiles with a partial one, over several 128-column chunks that split a channel's taps
+        { 40, 35, 3, 3 }, // whole 8×8 tiles with a partial one, over two 144-column chunks and part of a third
+        { 20, 40, 7, 7 }, // 784-column chunks, the last one partial
+        { 17, 20, 13, 13 }, // chunks too long for the stack's offset table (2,704 columns), the last one partial
     };
 
     [Theory]
