@@ -341,7 +341,7 @@ public sealed class Refitter(Engine engine)
         // The model values replaced are recycled unless a reader still holds the old state (it may compare them):
         // one that comes after the swap finds the new state.
         if (current.Weights is { IsHeld: false } && anyAdopted) Recycle(current.ModelValues, values, changed, was);
-        if (spareSet is not null) ReturnSpares(spareSet, buffers, current.Weights);
+        if (spareSet is not null) ReturnSpares(engine, spareSet, buffers, current.Weights);
         if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
         return new RefitOutcome(_plan, recomputed, changed);
     }
@@ -367,13 +367,14 @@ public sealed class Refitter(Engine engine)
     /// Hands the spare set's buffers that no re-derived weight took back to the pool, but for model values (a state may
     /// still hold them): no one can reach a retired set, but the sets before and after this refit may share some of its buffers.
     /// </summary>
-    private void ReturnSpares(WeightSet spareSet, float[][] buffers, WeightSet? before)
+    /// <param name="buffers">The new set's buffers by engine weight (null where none is made yet).</param>
+    internal static void ReturnSpares(Engine engine, WeightSet spareSet, float[]?[] buffers, WeightSet? before)
     {
         List<float[]>? left = null;
         for (int i = 0; i < buffers.Length; i++)
             if (!ReferenceEquals(buffers[i], spareSet.Buffers[i]) && !spareSet.IsModelValue(i)) (left ??= []).Add(spareSet.Buffers[i]);
         if (left is null) return;
-        var inUse = new HashSet<float[]>(buffers.Concat(before?.Buffers ?? []), ReferenceEqualityComparer.Instance);
+        var inUse = new HashSet<float[]>(buffers.OfType<float[]>().Concat(before?.Buffers ?? []), ReferenceEqualityComparer.Instance);
         WeightPool.Return(engine, left.Where(b => !inUse.Contains(b)));
     }
 

@@ -115,6 +115,20 @@ public sealed class Engine : IDisposable
     /// <summary>The weight set the last refit swapped out, whose buffers the next refit may reuse; guarded by the refit lock.</summary>
     internal WeightSet? Retired { get; set; }
 
+    /// <summary>
+    /// Hands the buffers of the set the last refit swapped out back to the pool once no inference holds it (but those
+    /// the current set shares, and model values), for work that rents buffers before the next refit.
+    /// </summary>
+    internal void RecycleRetired()
+    {
+        lock (this)
+            if (Retired is { IsHeld: false } retired && !ReferenceEquals(CurrentState, Disposed))
+            {
+                Retired = null;
+                Refit.Refitter.ReturnSpares(this, retired, new float[retired.Buffers.Length][], CurrentState.Weights);
+            }
+    }
+
     /// <summary>Which current model values are the engine's own, and its spare copies of callers' arrays; guarded by the refit lock.</summary>
     internal OwnedValues Owned { get; }
 
