@@ -250,7 +250,7 @@ public static class Program
             () => engine.Refit(weights[++turn % 2]),
             () => engine.Refit(weights[turn % 2]));
         string[] files = [path, otherWeights];
-        double[] file = InterleavedLowTimes(30, () => WeightFile.Read(files[turn % 2]).Dispose(), () => RefitFromFile(engine, files[++turn % 2]));
+        double[] file = InterleavedLowTimes(200, () => WeightFile.Read(files[turn % 2]).Dispose(), () => RefitFromFile(engine, files[++turn % 2]));
         double copy = memory[0], caller = memory[1], changing = memory[2], same = memory[3], parse = file[0], fromFile = file[1];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {copy:F1} | {changing:F1} | {changing / copy:F2}× | {caller:F1} | {caller / copy:F2}× | {same:F1} | {same / copy:F2}× | {parse:F1} | {fromFile:F1} | {fromFile / parse:F2}× |"));
@@ -271,7 +271,7 @@ public static class Program
                 return file;
             }).ToArray();
             int turn = 0;
-            double[] times = InterleavedLowTimes(30, () => WeightFile.Read(files[turn % 2]).Dispose(), () => RefitFromFile(engine, files[++turn % 2]));
+            double[] times = InterleavedLowTimes(200, () => WeightFile.Read(files[turn % 2]).Dispose(), () => RefitFromFile(engine, files[++turn % 2]));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {times[0]:F1} | {times[1]:F1} | {times[1] / times[0]:F2}× |"));
         }
         finally
