@@ -367,14 +367,14 @@ public sealed class Refitter(Engine engine)
     /// Hands the spare set's buffers that no re-derived weight took back to the pool, but for model values (a state may
     /// still hold them): no one can reach a retired set, but the sets before and after this refit may share some of its buffers.
     /// </summary>
-    /// <param name="buffers">The new set's buffers by engine weight (null where none is made yet).</param>
-    internal static void ReturnSpares(Engine engine, WeightSet spareSet, float[]?[] buffers, WeightSet? before)
+    /// <param name="buffers">The new set's buffers by engine weight; null before a refit makes one.</param>
+    internal static void ReturnSpares(Engine engine, WeightSet spareSet, float[][]? buffers, WeightSet? before)
     {
         List<float[]>? left = null;
-        for (int i = 0; i < buffers.Length; i++)
-            if (!ReferenceEquals(buffers[i], spareSet.Buffers[i]) && !spareSet.IsModelValue(i)) (left ??= []).Add(spareSet.Buffers[i]);
+        for (int i = 0; i < spareSet.Buffers.Length; i++)
+            if (!ReferenceEquals(buffers?[i], spareSet.Buffers[i]) && !spareSet.IsModelValue(i)) (left ??= []).Add(spareSet.Buffers[i]);
         if (left is null) return;
-        var inUse = new HashSet<float[]>(buffers.OfType<float[]>().Concat(before?.Buffers ?? []), ReferenceEqualityComparer.Instance);
+        var inUse = new HashSet<float[]>((buffers ?? []).Concat(before?.Buffers ?? []), ReferenceEqualityComparer.Instance);
         WeightPool.Return(engine, left.Where(b => !inUse.Contains(b)));
     }
 

@@ -125,7 +125,7 @@ public sealed class Engine : IDisposable
             if (Retired is { IsHeld: false } retired && !ReferenceEquals(CurrentState, Disposed))
             {
                 Retired = null;
-                Refit.Refitter.ReturnSpares(this, retired, new float[retired.Buffers.Length][], CurrentState.Weights);
+                Refit.Refitter.ReturnSpares(this, retired, buffers: null, CurrentState.Weights);
             }
     }
 
