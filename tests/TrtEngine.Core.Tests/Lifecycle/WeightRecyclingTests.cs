@@ -185,6 +185,59 @@ public sealed class WeightRecyclingTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Two 3×3 convolutions, a global pool and a transposed Gemm, of sizes no other test uses (29 → 83 → 131 channels, 997
+    /// outputs): about 2 MB of packed engine weights, enough for a file read for the engine to prepare its recipes.
+    /// </summary>
+    private string ConvModel(int seed)
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 1, 29, 7, 7);
+        m.AddInitializer("w1", ErrorMetrics.RandomValues(seed, 83 * 29 * 9), [83, 29, 3, 3]);
+        m.AddInitializer("b1", ErrorMetrics.RandomValues(seed + 1, 83), [83]);
+        m.AddInitializer("w2", ErrorMetrics.RandomValues(seed + 2, 131 * 83 * 9), [131, 83, 3, 3]);
+        m.AddInitializer("b2", ErrorMetrics.RandomValues(seed + 3, 131), [131]);
+        m.AddInitializer("wg", ErrorMetrics.RandomValues(seed + 4, 997 * 131), [997, 131]);
+        m.AddInitializer("bg", ErrorMetrics.RandomValues(seed + 5, 997), [997]);
+        m.AddNode("Conv", ["x", "w1", "b1"], ["c1"], ("pads", new long[] { 1, 1, 1, 1 }));
+        m.AddNode("Relu", ["c1"], ["r1"]);
+        m.AddNode("Conv", ["r1", "w2", "b2"], ["c2"]);
+        m.AddNode("GlobalAveragePool", ["c2"], ["g"]);
+        m.AddNode("Flatten", ["g"], ["f"]);
+        m.AddNode("Gemm", ["f", "wg", "bg"], ["y"], ("transB", 1L));
+        m.AddOutput("y", OnnxDataType.Float);
+        string path = _dir.File($"cnn_{seed}.onnx");
+        m.Save(path);
+        return path;
+    }
+
+    [Fact]
+    public void Refits_from_files_read_for_the_engine_make_no_new_buffers_after_the_first_two()
+    {
+        // The recipes prepared during a read rent their buffers before the refit runs: the set the refit before swapped
+        // out must be back in the pool by then, or every refit makes a new set until the pool catches up.
+        string v1 = ConvModel(10), v2 = ConvModel(20);
+        var settings = new ConversionSettings { UseCache = false, OptimizationLevel = 0, Threads = 2 };
+        using var engine = EngineConverter.Convert(v1, settings);
+        using var second = EngineConverter.Convert(v2, settings);
+        var x = new Dictionary<string, float[]> { ["x"] = ErrorMetrics.RandomValues(4, 29 * 7 * 7) };
+        float[][] expected = [engine.Run(x)[0].Data, second.Run(x)[0].Data];
+        string[] files = [v1, v2];
+        var seen = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+        for (int i = 1; i <= 8; i++)
+        {
+            using (var weights = WeightFile.Read(files[i % 2], engine))
+            {
+                Assert.Equal(Environment.ProcessorCount > 1, engine.Native.Preparation is not null);
+                engine.Refit(weights.Values);
+            }
+            var arrays = Arrays(engine);
+            if (i > 2) Assert.All(arrays, a => Assert.Contains(a, seen));
+            seen.UnionWith(arrays);
+            Assert.Equal(expected[i % 2], engine.Run(x)[0].Data);
+        }
+    }
+
     [Fact]
     public void A_refit_that_changes_nothing_leaves_the_spare_set_to_the_next_one()
     {
