@@ -65,6 +65,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     public double Tolerance { get; set; } = RefitVerificationOptions.DefaultTolerance;
 
     private readonly Dictionary<string, string?> _targets = new(StringComparer.Ordinal);
+    private int _pipelineThread;
 
     protected override void ProcessRecord()
     {
@@ -78,6 +79,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             // A file is read into recycled buffers while the engine's recipes run on them; what the engine does not
             // adopt goes back when this call ends.
             _targets.Clear();
+            _pipelineThread = Environment.CurrentManagedThreadId;
             using var read = file is null ? null : WeightFile.Read(file, Engine, Target);
             IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName switch
             {
@@ -140,16 +142,27 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         return renamed;
     }
 
-    /// <summary>The model name -NameMap gives a source name (null: left out); each name is mapped once (a script block runs once per name).</summary>
+    /// <summary>
+    /// The model name -NameMap gives a source name (null: left out); each name is mapped once (a script block runs once
+    /// per name). An ONNX model's weights are named to the refit's preparation as the model is parsed, on either of the
+    /// engine's threads, where no script can run: there a name a script block has not mapped yet prepares nothing.
+    /// </summary>
     private string? Target(string name)
     {
-        if (_targets.TryGetValue(name, out string? known)) return known;
-        return _targets[name] = NameMap switch
+        lock (_targets)
+        {
+            if (_targets.TryGetValue(name, out string? known)) return known;
+            if (NameMap is ScriptBlock && Environment.CurrentManagedThreadId != _pipelineThread) return null;
+            return _targets[name] = Map(name);
+        }
+    }
+
+    private string? Map(string name) =>
+        NameMap switch
         {
             null => name,
             System.Collections.IDictionary map => map.Contains(name) ? map[name]?.ToString() : name,
             ScriptBlock script => script.InvokeWithContext(null, [new PSVariable("_", name)]).FirstOrDefault()?.BaseObject?.ToString(),
             _ => throw new ArgumentException("-NameMap takes a hashtable (source name → model name) or a script block."),
         };
-    }
 }

@@ -6,8 +6,8 @@ namespace TrtEngine.Core.Refit;
 /// <summary>
 /// The weights of an .onnx model or a .safetensors checkpoint, read for one refit into buffers recycled from the
 /// engine weight pool: a refit loop over checkpoints then reads each file into memory already mapped and warm,
-/// instead of fresh arrays the GC must fault in and later collect. Read for a given engine, the engine's recipes run
-/// on another core while the file is still being read, and the refit takes their results. The engine keeps the values
+/// instead of fresh arrays the GC must fault in and later collect. Read for a given engine, the file is read by two of
+/// the engine's threads, each running the recipes whose weights it has read, and the refit takes their results. The engine keeps the values
 /// it adopts (and hands them back when a later refit replaces them); disposing this hands back the rest, so
 /// <see cref="Values"/> must not be used after <see cref="Dispose"/>.
 /// </summary>
@@ -25,7 +25,11 @@ public sealed class WeightFile : IDisposable
     public IReadOnlyDictionary<string, WeightValue> Values { get; }
 
     /// <summary>Reads a weights file; for <paramref name="engine"/>'s next refit, preparing its recipes while reading.</summary>
-    /// <param name="rename">The engine's name for each name in the file (null: not one of its weights), as the refit will be given them.</param>
+    /// <param name="rename">
+    /// The engine's name for each name in the file (null: not one of its weights), as the refit will be given them.
+    /// Called on this thread for a safetensors file; for an ONNX model as it is parsed, on either of the engine's
+    /// threads, where a null prepares nothing for that weight (the refit then computes its recipes).
+    /// </param>
     public static WeightFile Read(string path, Engines.TrtEngine? engine = null, Func<string, string?>? rename = null)
     {
         var native = engine?.Native;
@@ -34,8 +38,9 @@ public sealed class WeightFile : IDisposable
         {
             var values = preparation is null
                 ? WeightSources.FromFile(path, WeightPool.Rent)
-                : preparation.WhileReading(() => WeightSources.FromFile(path, WeightPool.Rent,
-                    (name, data) => { if ((rename is null ? name : rename(name)) is { } target) preparation.Supply(target, data); }));
+                : WeightSources.FromFile(path, WeightPool.Rent,
+                    name => (rename is null ? name : rename(name)) is { } target ? data => preparation.Supply(target, data) : null,
+                    preparation.WhileReading);
             return new WeightFile(values, preparation);
         }
         catch

@@ -22,18 +22,38 @@ public static class WeightSources
     }
 
     /// <param name="allocate">Makes the array of each trained weight (<see cref="WeightFile"/> rents them from the engine weight pool).</param>
-    /// <param name="weightRead">Told each trained weight's name and values as soon as they are read.</param>
-    internal static IReadOnlyDictionary<string, WeightValue> FromFile(string path, Func<int, float[]> allocate, Action<string, float[]>? weightRead = null)
+    /// <param name="weightRead">
+    /// Asked for each trained weight's name (a safetensors file's all on this thread before any is read, an ONNX
+    /// model's as each is parsed); what it returns is told the weight's values as soon as they are read.
+    /// </param>
+    /// <param name="readItems">
+    /// Reads the file in items, given their count and the read of one, which may run on several threads at once: a
+    /// safetensors file's pieces, or an ONNX model as one item (its parse is sequential). Without it, on this thread.
+    /// </param>
+    internal static IReadOnlyDictionary<string, WeightValue> FromFile(string path, Func<int, float[]> allocate,
+        Func<string, Action<float[]>?>? weightRead = null, Action<int, Action<int>>? readItems = null)
     {
         string extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
         {
-            // Told as each initializer is parsed, not when the import reaches it: whoever waits for the weights starts sooner.
-            ".onnx" => FromNetwork(OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate),
-                weightRead is null ? null : tensor => { if (OnnxTensor.IsFloatingPoint(tensor.DataType)) weightRead(tensor.Name, tensor.DecodeAhead(allocate)); })),
-            ".safetensors" => FromTensors(SafetensorsFile.Load(path, allocate, weightRead).Tensors),
+            ".onnx" => FromNetwork(ReadOnnx(path, allocate, weightRead, readItems)),
+            ".safetensors" => FromTensors(SafetensorsFile.Load(path, allocate, weightRead, readItems).Tensors),
             _ => throw new WeightFormatException($"Cannot read weights from '{path}': use an .onnx model or a .safetensors file."),
         };
+    }
+
+    private static NetworkDefinition ReadOnnx(string path, Func<int, float[]> allocate, Func<string, Action<float[]>?>? weightRead, Action<int, Action<int>>? readItems)
+    {
+        // Told as each initializer is parsed, not when the import reaches it: whoever waits for the weights starts sooner.
+        NetworkDefinition Read() => OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate),
+            weightRead is null ? null : tensor =>
+            {
+                if (OnnxTensor.IsFloatingPoint(tensor.DataType) && weightRead(tensor.Name) is { } told) told(tensor.DecodeAhead(allocate));
+            });
+        if (readItems is null) return Read();
+        NetworkDefinition? network = null;
+        readItems(1, _ => network = Read());
+        return network!;
     }
 
     /// <summary>The weights a network was built from (not those it computes from them: a refit recomputes those).</summary>

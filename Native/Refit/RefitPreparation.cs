@@ -1,16 +1,18 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.ExceptionServices;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Native.Refit;
 
 /// <summary>
-/// Runs an engine's recipes while their weights are still being read from a file: each recipe whose model weights
-/// have all been read, and differ from the engine's, is evaluated on another of the engine's threads into a pooled
-/// buffer, so packing overlaps reading; once the file is in, the reading thread joins in and the two share what is
-/// left, part by part, so the refit that follows only takes the results. The engine is not touched. A refit takes a
+/// Runs an engine's recipes while their weights are still being read from a file: the file is read in items (a
+/// safetensors file's tensors in pieces, an ONNX model whole) by two of the engine's threads, each of which evaluates
+/// the recipes its read completed (whose model weights have all been read, and differ from the engine's) into pooled
+/// buffers while their sources are still in its cache; once the file is in, the two share what is left, part by part,
+/// so the refit that follows only takes the results. The engine is not touched. A refit takes a
 /// result only for the very arrays it was computed from (a recipe is a function of its sources' values, and the arrays
 /// of a file read for one refit are never written again), and computes everything else itself; so a stale or unused
 /// preparation can cost time but never change a result.
@@ -34,6 +36,10 @@ public sealed class RefitPreparation : IDisposable
     // The values read so far, by model weight index.
     private readonly float[]?[] _read;
     private readonly BlockingCollection<int> _ready = [];
+    // The file's items: how many, the read of one, the next to claim, how many are read, and the first read's failure.
+    private int _items, _nextItem, _itemsDone;
+    private Action<int>? _readItem;
+    private ExceptionDispatchInfo? _readFailure;
     private readonly ModelValues _current;
     // Whether packed results are streamed, as a refit of the whole engine would write them.
     private readonly bool _stream;
@@ -64,17 +70,17 @@ public sealed class RefitPreparation : IDisposable
     }
 
     /// <summary>
-    /// A model weight as it is read (the reading thread's call). A name the engine lacks, one given twice or values of
+    /// A model weight as it is read (from either reading thread). A name the engine lacks, one given twice or values of
     /// the wrong length prepare nothing: the refit checks and reports those.
     /// </summary>
     public void Supply(string name, float[] values)
     {
         var plan = _engine.Plan;
-        if (_ready.IsAddingCompleted || !plan.ModelWeightIndex.TryGetValue(name, out int m) || plan.ModelWeights[m].ElementCount != values.LongLength || _read[m] is not null)
+        if (_ready.IsAddingCompleted || !plan.ModelWeightIndex.TryGetValue(name, out int m) || plan.ModelWeights[m].ElementCount != values.LongLength
+            || Interlocked.CompareExchange(ref _read[m], values, null) is not null)
             return;
-        _read[m] = values;
         foreach (int i in plan.RecipeUsers[m])
-            if (--_waiting[i] == 0)
+            if (Interlocked.Decrement(ref _waiting[i]) == 0)
             {
                 _sources[i] = Array.ConvertAll(plan.RecipeSources[i], s => _read[s]!);
                 Queue(i);
@@ -83,7 +89,7 @@ public sealed class RefitPreparation : IDisposable
 
     /// <summary>
     /// Queues a recipe whose sources are all read. One whose first values already differ from the engine's gets its
-    /// buffer and parts here; the full comparison of values that may be equal is left to the other thread, off the read.
+    /// buffer and parts here; the full comparison of values that may be equal is left to the evaluation, off the read.
     /// </summary>
     private void Queue(int i)
     {
@@ -108,60 +114,73 @@ public sealed class RefitPreparation : IDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="read"/> (which calls <see cref="Supply"/> as weights arrive) and the evaluation side by side
-    /// on the engine's worker pool, whose thread wakes sooner than a thread-pool task (those took 100–150 µs to start,
-    /// a sixth of a SqueezeNet read); the reading thread then helps finish the recipes, and the results are offered to
-    /// the engine's next refit. A pool busy elsewhere runs the read, then the recipes, on the calling thread.
+    /// Reads items 0 to <paramref name="items"/> − 1 (<paramref name="read"/> calls <see cref="Supply"/> as weights
+    /// arrive, and may run on both threads at once) and evaluates the recipes as their weights arrive, on the engine's
+    /// worker pool, whose thread wakes sooner than a thread-pool task (those took 100–150 µs to start, a sixth of a
+    /// SqueezeNet read); the results are then offered to the engine's next refit. A pool busy elsewhere runs it all on
+    /// the calling thread. A failed read stops the claiming of items and is thrown once both threads are done.
     /// </summary>
-    public T WhileReading<T>(Func<T> read)
+    public void WhileReading(int items, Action<int> read)
     {
-        var sides = new ReadAndEvaluate<T>(this, read);
-        _engine.Pool.For(2, sides);
+        (_items, _readItem) = (items, read);
+        if (items == 0) _ready.CompleteAdding();
+        _engine.Pool.For(2, new ReadAndEvaluate(this));
+        _readFailure?.Throw();
         lock (_engine) _engine.Preparation = this;
-        return sides.Result;
     }
 
-    /// <summary>Index 0 reads, then evaluates; index 1 evaluates. A thread that runs both runs the read first (indices are claimed in order).</summary>
-    private sealed class ReadAndEvaluate<T>(RefitPreparation preparation, Func<T> read) : IParallelTask
+    private sealed class ReadAndEvaluate(RefitPreparation preparation) : IParallelTask
     {
-        public T Result { get; private set; } = default!;
+        public void Execute(int index) => preparation.ReadAndEvaluateItems();
+    }
 
-        public void Execute(int index)
+    /// <summary>
+    /// Claims items until none is left, evaluating after each read what it queued, while its sources are in this
+    /// core's cache (reading SqueezeNet's and ResNet-18's safetensors on one thread while the other packed, the reader
+    /// still had the 2 MB classifier to read when the packer ran dry); then helps finish the recipes.
+    /// </summary>
+    private void ReadAndEvaluateItems()
+    {
+        for (int j; (j = Interlocked.Increment(ref _nextItem) - 1) < _items;)
         {
-            if (index == 0)
+            if (Volatile.Read(ref _readFailure) is null)
             {
                 try
                 {
-                    Result = read();
+                    _readItem!(j);
                 }
-                finally
+                catch (Exception e)
                 {
-                    preparation._ready.CompleteAdding();
+                    Interlocked.CompareExchange(ref _readFailure, ExceptionDispatchInfo.Capture(e), null);
                 }
             }
-            preparation.Evaluate();
+            if (Interlocked.Increment(ref _itemsDone) == _items) _ready.CompleteAdding();
+            else while (_ready.TryTake(out int i)) EvaluateRecipe(i);
         }
+        Evaluate();
     }
 
     /// <summary>Parts of about this many floats or more (a recipe's panels where they are larger): small enough that the two threads finish together.</summary>
     private const long PartFloats = 1 << 15;
 
-    /// <summary>How long the evaluating thread polls for the next weight before it sleeps: waking it costs the reading thread a system call per weight.</summary>
+    /// <summary>How long a thread with nothing left to read polls for the next recipe before it sleeps: waking it costs the reading thread a system call per weight.</summary>
     private static readonly long PollTicks = Stopwatch.Frequency / 20_000;
 
     /// <summary>
-    /// Takes recipes as they are queued (one thread while the file is read, both after); once every one is taken, helps
+    /// Takes recipes as they are queued (those the other reading thread left, then all); once every one is taken, helps
     /// with the parts of any still being evaluated, so the two threads finish together.
     /// </summary>
     private void Evaluate()
     {
-        while (Next() is int i)
-        {
-            if (_weights[i].Recipe.Kind == RecipeKind.Identity) ProveFinite(_sources[i][0]);
-            else if (!_compare[i] || Differs(i)) EvaluateParts(i);
-        }
+        while (Next() is int i) EvaluateRecipe(i);
         for (int i = 0; i < _parts.Length; i++)
             if (Volatile.Read(ref _parts[i]) is not null) EvaluateParts(i);
+    }
+
+    private void EvaluateRecipe(int i)
+    {
+        if (_weights[i].Recipe.Kind == RecipeKind.Identity) ProveFinite(_sources[i][0]);
+        else if (!_compare[i] || Differs(i)) EvaluateParts(i);
     }
 
     /// <summary>Evaluates the parts of recipe <paramref name="i"/> no thread has claimed; a failure is left to the refit, which computes it again and reports what is wrong, if anything.</summary>
@@ -209,7 +228,7 @@ public sealed class RefitPreparation : IDisposable
     /// <summary>The next recipe queued, or null once the reading has ended and every one is taken.</summary>
     private int? Next()
     {
-        // Polls the count (a plain read), not the collection, so the reading thread's adds do not wait on its lock.
+        // Polls the count (a plain read), not the collection, so a reading thread's adds do not wait on its lock.
         long until = Stopwatch.GetTimestamp() + PollTicks;
         while (_ready.Count == 0 && !_ready.IsAddingCompleted && Stopwatch.GetTimestamp() < until) Thread.SpinWait(16);
         return _ready.TryTake(out int i, Timeout.Infinite) ? i : null;

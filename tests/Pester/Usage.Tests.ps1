@@ -287,6 +287,17 @@ Describe 'Update-TrtEngineWeights -NameMap' {
         $engine.RefitCount | Should -Be 1
     }
 
+    It 'renames a checkpoint file''s weights with a script block' {
+        # The DDP checkpoint holds the first checkpoint's values (the model's own) under 'module.' names.
+        $ddp = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $model = Get-Logits $ddp
+        $ddp | Update-TrtEngineWeights -Path $checkpoints[1]
+        Get-Logits $ddp | Should -Not -Be $model
+        $ddp | Update-TrtEngineWeights -Path (Join-Path $models 'tiny_mlp.ddp.safetensors') -NameMap { $_ -replace '^module\.', '' }
+        $ddp.RefitCount | Should -Be 2
+        Get-Logits $ddp | Should -Be $model
+    }
+
     It 'renames checkpoint weights with a hashtable' {
         $engine | Update-TrtEngineWeights -Weights @{ 'head.bias' = $bias } -Partial -NameMap @{ 'head.bias' = '4.bias' }
         $engine.RefitCount | Should -Be 2

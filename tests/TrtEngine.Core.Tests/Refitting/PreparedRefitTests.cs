@@ -76,10 +76,9 @@ public sealed class PreparedRefitTests : IDisposable
     private static RefitPreparation Prepared(Engines.TrtEngine engine, IReadOnlyDictionary<string, WeightValue> weights)
     {
         var preparation = new RefitPreparation(engine.Native);
-        preparation.WhileReading(() =>
+        preparation.WhileReading(1, _ =>
         {
             foreach (var (name, value) in weights) preparation.Supply(name, value.Data);
-            return 0;
         });
         return preparation;
     }
@@ -87,10 +86,22 @@ public sealed class PreparedRefitTests : IDisposable
     [Fact]
     public void A_refit_from_a_file_read_for_the_engine_takes_every_prepared_recipe_and_is_exact()
     {
-        string v1 = Model(10), v2 = Model(20);
-        using var engine = Build(v1);
-        using var twin = Build(v1);     // refits computing everything itself: the reference
-        string[] files = [v1, v2];
+        string v1 = Model(10);
+        using var engine = RefitsAsATwinWould(v1, [v1, Model(20)]);
+        using var fresh = Build(v1);
+        Assert.Equal(Run(fresh), Run(engine));
+    }
+
+    /// <summary>
+    /// An engine built from <paramref name="model"/> refitted from each file in turn as read for it, six times, against
+    /// a twin that computes everything itself: every recipe prepared, every result taken, and the same engine weights
+    /// and outputs each time.
+    /// </summary>
+    private static Engines.TrtEngine RefitsAsATwinWould(string model, string[] files)
+    {
+        var engine = Build(model);
+        using var twin = Build(model);
+        int recipes = engine.Native.Plan.Weights.Count(w => w.Recipe.Kind != RecipeKind.Identity);
         for (int i = 1; i <= 6; i++)
         {
             string file = files[i % 2];
@@ -98,21 +109,21 @@ public sealed class PreparedRefitTests : IDisposable
             using var weights = WeightFile.Read(file, engine);
             var preparation = engine.Native.Preparation;
             Assert.Equal(CanPrepare, preparation is not null);
+            if (preparation is not null) Assert.Equal(recipes, preparation.Untaken);
             engine.Refit(weights.Values);
             Assert.Null(engine.Native.Preparation);
             if (preparation is not null) Assert.Equal(0, preparation.Untaken);
             Assert.Equal(EngineWeights(twin), EngineWeights(engine));
             Assert.Equal(Run(twin), Run(engine));
         }
-        using var fresh = Build(v1);
-        Assert.Equal(Run(fresh), Run(engine));
+        return engine;
     }
 
     [Fact]
     public void An_onnx_file_reports_each_weight_as_it_is_parsed_in_the_array_the_refit_will_get()
     {
         var reported = new List<(string Name, float[] Data)>();
-        var values = WeightSources.FromFile(Model(10), n => new float[n], (name, data) => reported.Add((name, data)));
+        var values = WeightSources.FromFile(Model(10), n => new float[n], name => data => reported.Add((name, data)));
         // In file order (not the order the import reaches them), once each, in the very arrays the file's values
         // hold: what a preparation computes from them is what the refit would compute.
         Assert.Equal(Weights(10).Reverse().Select(w => w.Name), reported.Select(r => r.Name));
@@ -231,11 +242,58 @@ public sealed class PreparedRefitTests : IDisposable
         SafetensorsWriter.Write(checkpoint, Weights(20).Select(w => ("module." + w.Name, w.Shape, w.Data)));
         using var engine = Build(v1);
         using var expected = Build(v2);
-        using var weights = WeightFile.Read(checkpoint, engine, name => name["module.".Length..]);
+        // Named on this thread, before the read: a caller's map may run code that must stay on it (a PowerShell script block).
+        var threads = new System.Collections.Concurrent.ConcurrentBag<int>();
+        using var weights = WeightFile.Read(checkpoint, engine, name =>
+        {
+            threads.Add(Environment.CurrentManagedThreadId);
+            return name["module.".Length..];
+        });
         var preparation = engine.Native.Preparation;
         engine.Refit(weights.Values.ToDictionary(w => w.Key["module.".Length..], w => w.Value));
         if (CanPrepare) Assert.Equal(0, preparation!.Untaken);
         Assert.Equal(Run(expected), Run(engine));
+        Assert.Equal(Weights(20).Count(), threads.Count);
+        Assert.All(threads, thread => Assert.Equal(Environment.CurrentManagedThreadId, thread));
+    }
+
+    [Fact]
+    public void A_safetensors_file_read_by_two_threads_in_pieces_prepares_every_recipe_and_the_refit_is_exact()
+    {
+        // wg (640 KB) and w2 (360 KB) are several pieces each, which the two threads share.
+        string[] files = new[] { 10, 20 }.Select(seed =>
+        {
+            string file = _dir.File($"pieces_{seed}.safetensors");
+            SafetensorsWriter.Write(file, Weights(seed));
+            return file;
+        }).ToArray();
+        RefitsAsATwinWould(Model(10), files).Dispose();
+    }
+
+    [Fact]
+    public void A_read_that_fails_is_thrown_once_both_threads_stop_and_nothing_is_offered()
+    {
+        using var engine = Build(Model(10));
+        float[] before = Run(engine);
+        var weights = WeightSources.FromFile(Model(20)).ToArray();
+        using var preparation = new RefitPreparation(engine.Native);
+        var error = Assert.Throws<IOException>(() => preparation.WhileReading(weights.Length, j =>
+        {
+            if (j == 3) throw new IOException("the disk went away");
+            preparation.Supply(weights[j].Key, weights[j].Value.Data);
+        }));
+        Assert.Equal("the disk went away", error.Message);
+        Assert.Null(engine.Native.Preparation);
+        Assert.Equal(before, Run(engine));
+    }
+
+    [Fact]
+    public void A_file_with_nothing_to_read_prepares_nothing_and_returns()
+    {
+        using var engine = Build(Model(10));
+        using var preparation = new RefitPreparation(engine.Native);
+        preparation.WhileReading(0, _ => throw new InvalidOperationException("no item to read"));
+        Assert.Equal(0, preparation.Untaken);
     }
 
     [Fact]

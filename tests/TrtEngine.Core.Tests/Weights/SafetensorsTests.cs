@@ -35,6 +35,31 @@ public class SafetensorsTests
         Assert.Empty(file.Tensors["empty"].Data);
     }
 
+    [Theory]
+    [InlineData("F32")]
+    [InlineData("BF16")]
+    public void AReadSharedByThreadsInPiecesTellsEachTensorOnceWhole(string dtype)
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("w.safetensors");
+        // 1.2 MB of float32 is five pieces; another type is converted whole, in one.
+        float[] large = Enumerable.Range(0, 300_000).Select(i => (float)(i % 200) - 100).ToArray();   // exact in BF16
+        SafetensorsWriter.Write(path, [("large", [600, 500], large), ("a.weight", [2, 3], Values), ("empty", [0, 5], [])], dtype);
+
+        var told = new System.Collections.Concurrent.ConcurrentBag<(string Name, float[] Values)>();
+        int pieces = 0;
+        var file = SafetensorsFile.Load(path, n => new float[n], name => data => told.Add((name, (float[])data.Clone())),
+            (count, read) => { pieces = count; Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, read); });
+
+        Assert.Equal(dtype == "F32" ? 5 + 1 + 1 : 3, pieces);
+        Assert.Equal(["a.weight", "empty", "large"], told.Select(t => t.Name).Order());
+        // Told once each, after its last piece: what it was told is already the whole tensor.
+        Assert.All(told, t => Assert.Equal(file.Tensors[t.Name].Data, t.Values));
+        Assert.Equal(large, file.Tensors["large"].Data);
+        Assert.Equal(Values, file.Tensors["a.weight"].Data);
+        Assert.Equal(["large", "a.weight", "empty"], file.Tensors.Keys);
+    }
+
     [Fact]
     public void F16AndBf16RoundToTheNearestValue()
     {
