@@ -39,7 +39,7 @@ public sealed class WeightFile : IDisposable
             var values = preparation is null
                 ? WeightSources.FromFile(path, WeightPool.Rent)
                 : WeightSources.FromFile(path, WeightPool.Rent,
-                    name => (rename is null ? name : rename(name)) is { } target ? data => preparation.Supply(target, data) : null,
+                    name => (rename is null ? name : rename(name)) is { } target ? (data, start, end) => preparation.Supply(target, data, start, end) : null,
                     preparation.WhileReading);
             return new WeightFile(values, preparation);
         }

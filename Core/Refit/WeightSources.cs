@@ -24,14 +24,15 @@ public static class WeightSources
     /// <param name="allocate">Makes the array of each trained weight (<see cref="WeightFile"/> rents them from the engine weight pool).</param>
     /// <param name="weightRead">
     /// Asked for each trained weight's name (a safetensors file's all on this thread before any is read, an ONNX
-    /// model's as each is parsed); what it returns is told the weight's values as soon as they are read.
+    /// model's as each is parsed); what it returns is told each part of the weight's values as soon as it is read: the
+    /// array and the elements [start, end) now in it (an ONNX model's whole at once).
     /// </param>
     /// <param name="readItems">
     /// Reads the file in items, given their count and the read of one, which may run on several threads at once: a
     /// safetensors file's pieces, or an ONNX model as one item (its parse is sequential). Without it, on this thread.
     /// </param>
     internal static IReadOnlyDictionary<string, WeightValue> FromFile(string path, Func<int, float[]> allocate,
-        Func<string, Action<float[]>?>? weightRead = null, Action<int, Action<int>>? readItems = null)
+        Func<string, Action<float[], int, int>?>? weightRead = null, Action<int, Action<int>>? readItems = null)
     {
         string extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
@@ -42,13 +43,17 @@ public static class WeightSources
         };
     }
 
-    private static NetworkDefinition ReadOnnx(string path, Func<int, float[]> allocate, Func<string, Action<float[]>?>? weightRead, Action<int, Action<int>>? readItems)
+    private static NetworkDefinition ReadOnnx(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? weightRead, Action<int, Action<int>>? readItems)
     {
         // Told as each initializer is parsed, not when the import reaches it: whoever waits for the weights starts sooner.
         NetworkDefinition Read() => OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate),
             weightRead is null ? null : tensor =>
             {
-                if (OnnxTensor.IsFloatingPoint(tensor.DataType) && weightRead(tensor.Name) is { } told) told(tensor.DecodeAhead(allocate));
+                if (OnnxTensor.IsFloatingPoint(tensor.DataType) && weightRead(tensor.Name) is { } told)
+                {
+                    float[] values = tensor.DecodeAhead(allocate);
+                    told(values, 0, values.Length);
+                }
             });
         if (readItems is null) return Read();
         NetworkDefinition? network = null;

@@ -35,14 +35,16 @@ public sealed class SafetensorsFile
 
     /// <param name="allocate">Makes each tensor's array (a refit from a file rents them from the engine weight pool).</param>
     /// <param name="tensorRead">
-    /// Asked, on this thread, for each tensor's name once the header is read; what it returns is told the tensor's
-    /// values as soon as they are read (on whichever thread read its last piece).
+    /// Asked, on this thread, for each tensor's name once the header is read; what it returns is told each part of the
+    /// tensor's values as soon as it is read, on the thread that read it: the array and the elements [start, end) now in it.
     /// </param>
     /// <param name="readPieces">
-    /// Reads the data in pieces, given their count and the read of one, which may run on several threads at once; a
-    /// float32 tensor larger than a piece is split, so that they share it. Without it each tensor is read whole, in order.
+    /// Reads the data in pieces, given their count and the read of one, which may run on several threads at once: a
+    /// float32 tensor larger than a piece is split, so that they share it, and the tensors of one piece come first, so
+    /// that a large weight's pieces find what it is combined with (a BatchNormalization's parameters) already in.
+    /// Without it each tensor is read whole, in the file's order.
     /// </param>
-    internal static SafetensorsFile Load(string path, Func<int, float[]> allocate, Func<string, Action<float[]>?>? tensorRead = null,
+    internal static SafetensorsFile Load(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? tensorRead = null,
         Action<int, Action<int>>? readPieces = null)
     {
         using var handle = File.OpenHandle(path);
@@ -96,23 +98,24 @@ public sealed class SafetensorsFile
             var tensors = entries.Select(e => new WeightTensor(e.Name, e.Entry.Shape, allocate(checked((int)e.Entry.ElementCount)), e.Entry.DType)).ToArray();
             var told = entries.Select(e => tensorRead?.Invoke(e.Name)).ToArray();
             var pieces = new List<(int Tensor, long Begin, long End)>();
-            var left = new int[entries.Count];
             for (int j = 0; j < entries.Count; j++)
             {
                 var (begin, end) = (entries[j].Entry.Begin, entries[j].Entry.End);
                 long step = readPieces is not null && IsRaw(entries[j].Entry) ? PieceBytes : Math.Max(1, end - begin);
-                do
-                {
-                    pieces.Add((j, begin, Math.Min(end, begin + step)));
-                    left[j]++;
-                }
+                do pieces.Add((j, begin, Math.Min(end, begin + step)));
                 while ((begin += step) < end);
             }
+            if (readPieces is not null) pieces = [.. pieces.OrderBy(p => entries[p.Tensor].Entry.End - entries[p.Tensor].Entry.Begin > PieceBytes)];
             (readPieces ?? ReadInOrder)(pieces.Count, p =>
             {
                 var (j, begin, end) = pieces[p];
-                ReadPiece(handle, path, entries[j].Entry, tensors[j].Data, dataStart, begin, end);
-                if (Interlocked.Decrement(ref left[j]) == 0) told[j]?.Invoke(tensors[j].Data);
+                var entry = entries[j].Entry;
+                ReadPiece(handle, path, entry, tensors[j].Data, dataStart, begin, end);
+                if (told[j] is { } tell)
+                {
+                    bool raw = IsRaw(entry);
+                    tell(tensors[j].Data, raw ? (int)((begin - entry.Begin) / sizeof(float)) : 0, raw ? (int)((end - entry.Begin) / sizeof(float)) : tensors[j].Data.Length);
+                }
             });
             return new SafetensorsFile(path, tensors.ToDictionary(t => t.Name, StringComparer.Ordinal), metadata);
         }

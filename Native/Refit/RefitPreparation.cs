@@ -33,8 +33,17 @@ public sealed class RefitPreparation : IDisposable
     private readonly int[] _nextPart;
     private readonly bool[] _notFinite;
     private readonly bool[] _failed;
-    // The values read so far, by model weight index.
+    // By recipe: whether it is evaluated as its first source arrives (Early), or waits for it whole (Later), once a
+    // thread has decided; and how many of its parts have all their sources in.
+    private readonly int[] _timing;
+    private readonly int[] _available;
+    private const int Early = 1, Later = 2;
+    // The arrays being read, by model weight index; how many of each one's first elements are in, the ranges in past
+    // those (pieces read by the other thread ahead of them), and whether it is whole (all under the lock of _ahead).
     private readonly float[]?[] _read;
+    private readonly long[] _arrived;
+    private readonly List<(long Start, long End)>?[] _ahead;
+    private readonly bool[] _whole;
     private readonly BlockingCollection<int> _ready = [];
     // The file's items: how many, the read of one, the next to claim, how many are read, and the first read's failure.
     private int _items, _nextItem, _itemsDone;
@@ -65,26 +74,86 @@ public sealed class RefitPreparation : IDisposable
         _nextPart = new int[_weights.Length];
         _notFinite = new bool[_weights.Length];
         _failed = new bool[_weights.Length];
+        _timing = new int[_weights.Length];
+        _available = new int[_weights.Length];
         _read = new float[engine.Plan.ModelWeights.Length][];
+        _arrived = new long[_read.Length];
+        _ahead = new List<(long, long)>[_read.Length];
+        _whole = new bool[_read.Length];
         _stream = RecipeEvaluation.Streams(engine.WeightBytes / sizeof(float));
     }
 
     /// <summary>
-    /// A model weight as it is read (from either reading thread). A name the engine lacks, one given twice or values of
-    /// the wrong length prepare nothing: the refit checks and reports those.
+    /// Elements [<paramref name="start"/>, <paramref name="end"/>) of a model weight's values have been read into
+    /// <paramref name="values"/> (from either reading thread; a whole weight at once, or its pieces in any order). A
+    /// name the engine lacks, a second array under one name or values of the wrong length prepare nothing: the refit
+    /// checks and reports those.
     /// </summary>
-    public void Supply(string name, float[] values)
+    public void Supply(string name, float[] values, int start, int end)
     {
         var plan = _engine.Plan;
         if (_ready.IsAddingCompleted || !plan.ModelWeightIndex.TryGetValue(name, out int m) || plan.ModelWeights[m].ElementCount != values.LongLength
-            || Interlocked.CompareExchange(ref _read[m], values, null) is not null)
+            || Interlocked.CompareExchange(ref _read[m], values, null) is { } other && other != values)
             return;
+        bool whole;
+        long arrived;
+        lock (_ahead)
+        {
+            if (_whole[m]) return;
+            Arrive(m, start, end);
+            (arrived, whole) = (_arrived[m], _whole[m] = _arrived[m] == values.LongLength);
+        }
         foreach (int i in plan.RecipeUsers[m])
-            if (Interlocked.Decrement(ref _waiting[i]) == 0)
+        {
+            if (!whole)
+                EvaluateArrived(i, m, arrived);
+            else if (Interlocked.Decrement(ref _waiting[i]) == 0)
             {
-                _sources[i] = Array.ConvertAll(plan.RecipeSources[i], s => _read[s]!);
+                _sources[i] ??= Array.ConvertAll(plan.RecipeSources[i], s => _read[s]!);
                 Queue(i);
             }
+        }
+    }
+
+    /// <summary>Records elements [start, end) of model weight m as read, advancing how many of its first elements are in.</summary>
+    private void Arrive(int m, long start, long end)
+    {
+        var ahead = _ahead[m] ??= [];
+        ahead.Add((start, end));
+        for (int k; (k = ahead.FindIndex(r => r.Start <= _arrived[m])) >= 0; ahead.RemoveAt(k))
+            _arrived[m] = Math.Max(_arrived[m], ahead[k].End);
+    }
+
+    /// <summary>
+    /// Evaluates, on this thread while they are in its cache, the parts of recipe <paramref name="i"/> whose share of
+    /// its first source (model weight <paramref name="m"/>, read up to element <paramref name="arrived"/>) is in: for
+    /// a recipe whose other sources are all whole and whose first values differ from the engine's (decided once). A
+    /// large weight read in pieces is then packed as it lands, and the read does not end with one left to pack whole.
+    /// </summary>
+    private void EvaluateArrived(int i, int m, long arrived)
+    {
+        var plan = _engine.Plan;
+        if (_weights[i].Recipe.Kind == RecipeKind.Identity || plan.RecipeSources[i][0] != m || Volatile.Read(ref _waiting[i]) != 1 || arrived == 0)
+            return;
+        if (Volatile.Read(ref _timing[i]) == 0)
+        {
+            var sources = Array.ConvertAll(plan.RecipeSources[i], s => _read[s]!);
+            bool differs = false;
+            for (int s = 0; s < sources.Length && !differs; s++)
+                differs = _current[plan.RecipeSources[i][s]] is not { } now || !WeightScan.SameFirstBits(now, sources[s]);
+            if (Interlocked.CompareExchange(ref _timing[i], differs ? Early : Later, 0) != 0 || !differs) return;
+            _sources[i] = sources;
+            ToEvaluate(i, early: true);
+        }
+        if (Volatile.Read(ref _timing[i]) != Early || Volatile.Read(ref _parts[i]) is not { } parts) return;
+        arrived = Volatile.Read(ref _arrived[m]);
+        var recipe = _weights[i].Recipe;
+        int available = Math.Min(parts.Length, Volatile.Read(ref _available[i]));
+        while (available < parts.Length && recipe.SourceRange(parts[available].First, parts[available].End, _sources[i][0].LongLength) is { } range && range.End <= arrived)
+            available++;
+        // Raised, never lowered: the thread that completes the source sets it past every part.
+        for (int now; (now = Volatile.Read(ref _available[i])) < available && Interlocked.CompareExchange(ref _available[i], available, now) != now;) { }
+        EvaluateParts(i);
     }
 
     /// <summary>
@@ -93,7 +162,10 @@ public sealed class RefitPreparation : IDisposable
     /// </summary>
     private void Queue(int i)
     {
-        if (_weights[i].Recipe.Kind != RecipeKind.Identity)
+        // One evaluated as it arrived has its buffer (or is about to, on the thread that decided so): all its parts are in now.
+        if (Interlocked.CompareExchange(ref _timing[i], Later, 0) == Early)
+            Volatile.Write(ref _available[i], int.MaxValue);
+        else if (_weights[i].Recipe.Kind != RecipeKind.Identity)
         {
             int[] sources = _engine.Plan.RecipeSources[i];
             bool differs = false;
@@ -105,11 +177,15 @@ public sealed class RefitPreparation : IDisposable
         _ready.Add(i);
     }
 
-    /// <summary>Rents recipe <paramref name="i"/>'s buffer and lists its parts, for whichever thread claims them.</summary>
-    private void ToEvaluate(int i)
+    /// <summary>
+    /// Rents recipe <paramref name="i"/>'s buffer and lists its parts, for whichever thread claims them: all of them,
+    /// or (<paramref name="early"/>) those whose sources are in, more as its first source arrives.
+    /// </summary>
+    private void ToEvaluate(int i, bool early = false)
     {
         var parts = RecipeEvaluation.Parts(_weights[i], PartFloats);
         _results[i] = WeightPool.Rent(checked((int)_weights[i].Length));
+        if (!early) Volatile.Write(ref _available[i], int.MaxValue);
         Volatile.Write(ref _parts[i], parts);
     }
 
@@ -183,12 +259,14 @@ public sealed class RefitPreparation : IDisposable
         else if (!_compare[i] || Differs(i)) EvaluateParts(i);
     }
 
-    /// <summary>Evaluates the parts of recipe <paramref name="i"/> no thread has claimed; a failure is left to the refit, which computes it again and reports what is wrong, if anything.</summary>
+    /// <summary>Evaluates the parts of recipe <paramref name="i"/> whose sources are in and no thread has claimed; a failure is left to the refit, which computes it again and reports what is wrong, if anything.</summary>
     private void EvaluateParts(int i)
     {
-        var parts = _parts[i]!;
-        for (int p; (p = Interlocked.Increment(ref _nextPart[i]) - 1) < parts.Length;)
+        // Null while the thread that decided to evaluate it as it arrives rents its buffer: that thread goes on to its parts.
+        if (Volatile.Read(ref _parts[i]) is not { } parts) return;
+        for (int p; (p = Volatile.Read(ref _nextPart[i])) < Math.Min(parts.Length, Volatile.Read(ref _available[i]));)
         {
+            if (Interlocked.CompareExchange(ref _nextPart[i], p + 1, p) != p) continue;
             try
             {
                 if (!_weights[i].Recipe.Evaluate(_sources[i], _results[i]!, parts[p].First, parts[p].End, _stream)) _notFinite[i] = true;
@@ -250,6 +328,9 @@ public sealed class RefitPreparation : IDisposable
         (buffer, finite, _results[weight]) = (result, !_notFinite[weight], null);
         return true;
     }
+
+    /// <summary>How many of engine weight <paramref name="weight"/>'s parts a thread has taken to evaluate (for tests).</summary>
+    internal int PartsClaimed(int weight) => Math.Min(Volatile.Read(ref _nextPart[weight]), _parts[weight]?.Length ?? 0);
 
     /// <summary>Results computed and not taken by a refit (for tests).</summary>
     internal int Untaken => _results.Count(r => r is not null);

@@ -78,7 +78,7 @@ public sealed class PreparedRefitTests : IDisposable
         var preparation = new RefitPreparation(engine.Native);
         preparation.WhileReading(1, _ =>
         {
-            foreach (var (name, value) in weights) preparation.Supply(name, value.Data);
+            foreach (var (name, value) in weights) preparation.Supply(name, value.Data, 0, value.Data.Length);
         });
         return preparation;
     }
@@ -123,7 +123,11 @@ public sealed class PreparedRefitTests : IDisposable
     public void An_onnx_file_reports_each_weight_as_it_is_parsed_in_the_array_the_refit_will_get()
     {
         var reported = new List<(string Name, float[] Data)>();
-        var values = WeightSources.FromFile(Model(10), n => new float[n], name => data => reported.Add((name, data)));
+        var values = WeightSources.FromFile(Model(10), n => new float[n], name => (data, start, end) =>
+        {
+            Assert.Equal((0, data.Length), (start, end));   // whole, as parsed
+            reported.Add((name, data));
+        });
         // In file order (not the order the import reaches them), once each, in the very arrays the file's values
         // hold: what a preparation computes from them is what the refit would compute.
         Assert.Equal(Weights(10).Reverse().Select(w => w.Name), reported.Select(r => r.Name));
@@ -270,6 +274,45 @@ public sealed class PreparedRefitTests : IDisposable
         RefitsAsATwinWould(Model(10), files).Dispose();
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_weight_read_in_pieces_is_packed_as_they_arrive_in_order_and_the_refit_is_exact(bool firstValueChanges)
+    {
+        // Pieces of w2 (160 output channels of 576 values, packed in two parts: channels 0–63 and 64–159) arrive as
+        // channels [0, 80), [120, 160), [80, 120). With its first value changed its first part is packed from the first
+        // piece; with only its last value changed (the first as the engine has it) it waits for the whole weight, and
+        // compares it.
+        string v1 = Model(10);
+        using var engine = Build(v1);
+        var weights = firstValueChanges ? Writable(Model(20)) : Writable(v1);
+        if (!firstValueChanges) weights["w2"].Data[^1] += 1;
+        using var expected = Build(v1);
+        expected.Refit(weights);
+        int w2 = Array.FindIndex(engine.Native.Plan.Weights, w => w.Recipe.Kind != RecipeKind.Identity && w.Recipe.Sources[0] == "w2");
+        float[] values = weights["w2"].Data;
+        const int row = 64 * 9;
+        var claimed = new List<int>();
+        using var preparation = new RefitPreparation(engine.Native);
+        preparation.WhileReading(1, _ =>
+        {
+            foreach (var (name, value) in weights.Where(w => w.Key != "w2")) preparation.Supply(name, value.Data, 0, value.Data.Length);
+            foreach (var (start, end) in new[] { (0, 80), (120, 160), (80, 120) })
+            {
+                preparation.Supply("w2", values, start * row, end * row);
+                claimed.Add(preparation.PartsClaimed(w2));
+            }
+        });
+        // The first part packed from the first piece alone, nothing more while the middle is missing; or nothing before the whole.
+        Assert.Equal(firstValueChanges ? [1, 1] : [0, 0], claimed[..2]);
+        Assert.Equal(2, preparation.PartsClaimed(w2));
+        Assert.Equal(1 + (firstValueChanges ? engine.Native.Plan.Weights.Count(w => w.Recipe.Kind != RecipeKind.Identity) - 1 : 0), preparation.Untaken);
+        engine.Refit(weights);
+        Assert.Equal(0, preparation.Untaken);
+        Assert.Equal(EngineWeights(expected), EngineWeights(engine));
+        Assert.Equal(Run(expected), Run(engine));
+    }
+
     [Fact]
     public void A_read_that_fails_is_thrown_once_both_threads_stop_and_nothing_is_offered()
     {
@@ -280,7 +323,7 @@ public sealed class PreparedRefitTests : IDisposable
         var error = Assert.Throws<IOException>(() => preparation.WhileReading(weights.Length, j =>
         {
             if (j == 3) throw new IOException("the disk went away");
-            preparation.Supply(weights[j].Key, weights[j].Value.Data);
+            preparation.Supply(weights[j].Key, weights[j].Value.Data, 0, weights[j].Value.Data.Length);
         }));
         Assert.Equal("the disk went away", error.Message);
         Assert.Null(engine.Native.Preparation);

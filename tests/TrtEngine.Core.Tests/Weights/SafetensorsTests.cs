@@ -38,7 +38,7 @@ public class SafetensorsTests
     [Theory]
     [InlineData("F32")]
     [InlineData("BF16")]
-    public void AReadSharedByThreadsInPiecesTellsEachTensorOnceWhole(string dtype)
+    public void AReadSharedByThreadsInPiecesTellsEachPieceOnceAfterItsBytesAreIn(string dtype)
     {
         using var directory = new TempDirectory();
         var path = directory.File("w.safetensors");
@@ -46,18 +46,37 @@ public class SafetensorsTests
         float[] large = Enumerable.Range(0, 300_000).Select(i => (float)(i % 200) - 100).ToArray();   // exact in BF16
         SafetensorsWriter.Write(path, [("large", [600, 500], large), ("a.weight", [2, 3], Values), ("empty", [0, 5], [])], dtype);
 
-        var told = new System.Collections.Concurrent.ConcurrentBag<(string Name, float[] Values)>();
+        var told = new System.Collections.Concurrent.ConcurrentBag<(string Name, int Start, int End, float[] Values)>();
         int pieces = 0;
-        var file = SafetensorsFile.Load(path, n => new float[n], name => data => told.Add((name, (float[])data.Clone())),
+        var file = SafetensorsFile.Load(path, n => new float[n], name => (data, start, end) => told.Add((name, start, end, data[start..end])),
             (count, read) => { pieces = count; Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, read); });
 
         Assert.Equal(dtype == "F32" ? 5 + 1 + 1 : 3, pieces);
-        Assert.Equal(["a.weight", "empty", "large"], told.Select(t => t.Name).Order());
-        // Told once each, after its last piece: what it was told is already the whole tensor.
-        Assert.All(told, t => Assert.Equal(file.Tensors[t.Name].Data, t.Values));
+        Assert.Equal(pieces, told.Count);
+        foreach (var (name, tensor) in file.Tensors)
+        {
+            // The pieces told tile the tensor, and each was told with its values already in place.
+            var parts = told.Where(t => t.Name == name).OrderBy(t => t.Start).ToList();
+            Assert.Equal(0, parts[0].Start);
+            Assert.Equal(tensor.Data.Length, parts[^1].End);
+            Assert.All(parts.Zip(parts.Skip(1)), pair => Assert.Equal(pair.First.End, pair.Second.Start));
+            Assert.All(parts, part => Assert.Equal(tensor.Data[part.Start..part.End], part.Values));
+        }
         Assert.Equal(large, file.Tensors["large"].Data);
         Assert.Equal(Values, file.Tensors["a.weight"].Data);
         Assert.Equal(["large", "a.weight", "empty"], file.Tensors.Keys);
+    }
+
+    [Fact]
+    public void PiecesAreReadWithTheTensorsOfOnePieceFirst()
+    {
+        // So that a large weight's pieces find what it is combined with (a BatchNormalization's parameters) already read.
+        using var directory = new TempDirectory();
+        var path = directory.File("w.safetensors");
+        SafetensorsWriter.Write(path, [("large", [600, 500], new float[300_000]), ("a.weight", [2, 3], Values), ("b", [3], [1f, 2f, 3f])]);
+        var order = new List<string>();
+        SafetensorsFile.Load(path, n => new float[n], name => (_, _, _) => order.Add(name), (count, read) => { for (int p = 0; p < count; p++) read(p); });
+        Assert.Equal(["a.weight", "b", "large", "large", "large", "large", "large"], order);
     }
 
     [Fact]
