@@ -97,15 +97,17 @@ public sealed class SafetensorsFile
 
             var tensors = entries.Select(e => new WeightTensor(e.Name, e.Entry.Shape, allocate(checked((int)e.Entry.ElementCount)), e.Entry.DType)).ToArray();
             var told = entries.Select(e => tensorRead?.Invoke(e.Name)).ToArray();
-            var pieces = new List<(int Tensor, long Begin, long End)>();
+            // Tensors of one piece, then the pieces of the larger ones, each in the file's order.
+            List<(int Tensor, long Begin, long End)> pieces = [], larger = [];
             for (int j = 0; j < entries.Count; j++)
             {
                 var (begin, end) = (entries[j].Entry.Begin, entries[j].Entry.End);
                 long step = readPieces is not null && IsRaw(entries[j].Entry) ? PieceBytes : Math.Max(1, end - begin);
-                do pieces.Add((j, begin, Math.Min(end, begin + step)));
+                var into = end - begin > step ? larger : pieces;
+                do into.Add((j, begin, Math.Min(end, begin + step)));
                 while ((begin += step) < end);
             }
-            if (readPieces is not null) pieces = [.. pieces.OrderBy(p => entries[p.Tensor].Entry.End - entries[p.Tensor].Entry.Begin > PieceBytes)];
+            pieces.AddRange(larger);
             (readPieces ?? ReadInOrder)(pieces.Count, p =>
             {
                 var (j, begin, end) = pieces[p];
