@@ -237,7 +237,7 @@ public sealed class RefitPreparation : IDisposable
     }
 
     /// <summary>Parts of about this many floats or more (a recipe's panels where they are larger): small enough that the two threads finish together.</summary>
-    private const long PartFloats = 1 << 15;
+    internal const long PartFloats = 1 << 15;
 
     /// <summary>How long a thread with nothing left to read polls for the next recipe before it sleeps: waking it costs the reading thread a system call per weight.</summary>
     private static readonly long PollTicks = Stopwatch.Frequency / 20_000;
@@ -314,17 +314,24 @@ public sealed class RefitPreparation : IDisposable
 
     /// <summary>
     /// The result of engine weight <paramref name="weight"/>'s recipe if it was computed in full from exactly these
-    /// source arrays (<paramref name="values"/>: the model values by index); the caller owns the buffer from then on.
-    /// Called under the engine's refit lock, after <see cref="WhileReading"/>.
+    /// source arrays (<paramref name="values"/>: the model values by index), or, for a source, from the immutable array
+    /// the refit was given for it (<paramref name="given"/>) and kept the engine's value instead, having found the two
+    /// bit for bit equal (a checkpoint that leaves a BatchNormalization's parameters as they were and changes the
+    /// convolution's weight); the caller owns the buffer from then on. Called under the engine's refit lock, after
+    /// <see cref="WhileReading"/>.
     /// </summary>
     /// <param name="finite">Whether the recipe found its first source's values finite.</param>
-    internal bool TryTake(int weight, float[]?[] values, [NotNullWhen(true)] out float[]? buffer, out bool finite)
+    internal bool TryTake(int weight, float[]?[] values, WeightValue?[] given, [NotNullWhen(true)] out float[]? buffer, out bool finite)
     {
         (buffer, finite) = (null, false);
         if (_results[weight] is not { } result || _failed[weight]) return false;
         int[] sources = _engine.Plan.RecipeSources[weight];
         for (int s = 0; s < sources.Length; s++)
-            if (!ReferenceEquals(values[sources[s]], _sources[weight][s])) return false;
+        {
+            var read = _sources[weight][s];
+            if (!ReferenceEquals(values[sources[s]], read) && !(given[sources[s]] is { Immutable: true } value && ReferenceEquals(value.Data, read)))
+                return false;
+        }
         (buffer, finite, _results[weight]) = (result, !_notFinite[weight], null);
         return true;
     }

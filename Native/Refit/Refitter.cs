@@ -273,7 +273,7 @@ public sealed class Refitter(Engine engine)
                 }
                 continue;
             }
-            if (preparation is not null && preparation.TryTake(i, values, out var ready, out bool finite))
+            if (preparation is not null && preparation.TryTake(i, values, given, out var ready, out bool finite))
             {
                 buffers[i] = ready;
                 fresh.Add(ready);

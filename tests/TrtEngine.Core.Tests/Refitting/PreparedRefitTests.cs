@@ -58,6 +58,28 @@ public sealed class PreparedRefitTests : IDisposable
         return path;
     }
 
+    /// <summary>
+    /// A 256-channel 3×3 convolution with a BatchNormalization folded into it (one packed recipe of three weights, in
+    /// parts), a Relu and a 1×1 convolution to eight channels.
+    /// </summary>
+    private string FoldedModel(int seed)
+    {
+        var model = new OnnxModelBuilder();
+        model.AddInput("x", OnnxDataType.Float, 1, 32, 6, 6);
+        model.AddInitializer("w", ErrorMetrics.RandomValues(seed, 256 * 32 * 9), [256, 32, 3, 3]);
+        foreach (var (parameter, offset) in new[] { ("gamma", 0f), ("beta", 0f), ("mean", 0f), ("var", 1.5f) })
+            model.AddInitializer(parameter, ErrorMetrics.RandomValues(seed + parameter.Length, 256).Select(v => v + offset).ToArray(), [256]);
+        model.AddInitializer("head", ErrorMetrics.RandomValues(seed + 7, 8 * 256), [8, 256, 1, 1]);
+        model.AddNode("Conv", ["x", "w"], ["c"], ("pads", new long[] { 1, 1, 1, 1 }));
+        model.AddNode("BatchNormalization", ["c", "gamma", "beta", "mean", "var"], ["n"]);
+        model.AddNode("Relu", ["n"], ["r"]);
+        model.AddNode("Conv", ["r", "head"], ["y"]);
+        model.AddOutput("y", OnnxDataType.Float);
+        string path = _dir.File($"folded_{seed}.onnx");
+        model.Save(path);
+        return path;
+    }
+
     private static Engines.TrtEngine Build(string path) =>
         EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0, Threads = 2 });
 
@@ -227,6 +249,23 @@ public sealed class PreparedRefitTests : IDisposable
     }
 
     [Fact]
+    public void Prepared_results_are_not_taken_for_a_callers_arrays_that_may_have_changed_since()
+    {
+        // The same arrays handed over as a caller's own (mutable), one value changed after the preparation read them.
+        string v1 = Model(10);
+        using var engine = Build(v1);
+        var weights = Writable(Model(20));
+        using var preparation = Prepared(engine, weights);
+        weights["w2"].Data[5] += 1;
+        var callers = weights.ToDictionary(w => w.Key, w => w.Value with { Immutable = false });
+        using var expected = Build(v1);
+        expected.Refit(callers);
+        engine.Refit(callers);
+        Assert.Equal(EngineWeights(expected), EngineWeights(engine));
+        Assert.Equal(Run(expected), Run(engine));
+    }
+
+    [Fact]
     public void Disposing_a_weight_file_withdraws_what_it_prepared()
     {
         string v1 = Model(10), v2 = Model(20);
@@ -275,38 +314,45 @@ public sealed class PreparedRefitTests : IDisposable
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void A_weight_read_in_pieces_is_packed_as_they_arrive_in_order_and_the_refit_is_exact(bool firstValueChanges)
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    public void A_weight_read_in_pieces_is_packed_as_they_arrive_in_order_and_the_refit_is_exact(bool batchNorm, bool firstValueChanges)
     {
-        // Pieces of w2 (160 output channels of 576 values, packed in two parts: channels 0–63 and 64–159) arrive as
-        // channels [0, 80), [120, 160), [80, 120). With its first value changed its first part is packed from the first
-        // piece; with only its last value changed (the first as the engine has it) it waits for the whole weight, and
-        // compares it.
-        string v1 = Model(10);
+        // A convolution weight's output channels arrive as [0, cut), [cut2, all), [cut, cut2), the other weights whole
+        // before them: w2 (160 channels of 576 values, packed alone), or w of a 256-channel convolution folded with a
+        // BatchNormalization's four parameters. With its first value changed, the parts whose channels are all in the
+        // first piece are packed from it alone, and no more while the middle is missing; with only its last value changed
+        // (the first as the engine has it) it waits for the whole weight, and compares it.
+        var (name, row, cut, cut2) = batchNorm ? ("w", 32 * 9, 160, 200) : ("w2", 64 * 9, 80, 120);
+        string v1 = batchNorm ? FoldedModel(10) : Model(10);
         using var engine = Build(v1);
-        var weights = firstValueChanges ? Writable(Model(20)) : Writable(v1);
-        if (!firstValueChanges) weights["w2"].Data[^1] += 1;
+        var weights = firstValueChanges ? Writable(batchNorm ? FoldedModel(20) : Model(20)) : Writable(v1);
+        if (!firstValueChanges) weights[name].Data[^1] += 1;
         using var expected = Build(v1);
         expected.Refit(weights);
-        int w2 = Array.FindIndex(engine.Native.Plan.Weights, w => w.Recipe.Kind != RecipeKind.Identity && w.Recipe.Sources[0] == "w2");
-        float[] values = weights["w2"].Data;
-        const int row = 64 * 9;
+        var plan = engine.Native.Plan;
+        int packed = Array.FindIndex(plan.Weights, w => w.Recipe.Kind != RecipeKind.Identity && w.Recipe.Sources[0] == name);
+        var parts = RecipeEvaluation.Parts(plan.Weights[packed], RefitPreparation.PartFloats);
+        float[] values = weights[name].Data;
+        int channels = values.Length / row;
+        int early = parts.TakeWhile(p => plan.Weights[packed].Recipe.SourceRange(p.First, p.End, values.Length)!.Value.End <= cut * row).Count();
+        Assert.InRange(early, 1, parts.Length - 1);
         var claimed = new List<int>();
         using var preparation = new RefitPreparation(engine.Native);
         preparation.WhileReading(1, _ =>
         {
-            foreach (var (name, value) in weights.Where(w => w.Key != "w2")) preparation.Supply(name, value.Data, 0, value.Data.Length);
-            foreach (var (start, end) in new[] { (0, 80), (120, 160), (80, 120) })
+            foreach (var (other, value) in weights.Where(w => w.Key != name)) preparation.Supply(other, value.Data, 0, value.Data.Length);
+            foreach (var (start, end) in new[] { (0, cut), (cut2, channels), (cut, cut2) })
             {
-                preparation.Supply("w2", values, start * row, end * row);
-                claimed.Add(preparation.PartsClaimed(w2));
+                preparation.Supply(name, values, start * row, end * row);
+                claimed.Add(preparation.PartsClaimed(packed));
             }
         });
-        // The first part packed from the first piece alone, nothing more while the middle is missing; or nothing before the whole.
-        Assert.Equal(firstValueChanges ? [1, 1] : [0, 0], claimed[..2]);
-        Assert.Equal(2, preparation.PartsClaimed(w2));
-        Assert.Equal(1 + (firstValueChanges ? engine.Native.Plan.Weights.Count(w => w.Recipe.Kind != RecipeKind.Identity) - 1 : 0), preparation.Untaken);
+        Assert.Equal(firstValueChanges ? [early, early] : [0, 0], claimed[..2]);
+        Assert.Equal(parts.Length, preparation.PartsClaimed(packed));
+        Assert.Equal(firstValueChanges ? plan.Weights.Count(w => w.Recipe.Kind != RecipeKind.Identity) : 1, preparation.Untaken);
         engine.Refit(weights);
         Assert.Equal(0, preparation.Untaken);
         Assert.Equal(EngineWeights(expected), EngineWeights(engine));
