@@ -419,15 +419,22 @@ public sealed class PreparedRefitTests : IDisposable
         Assert.Equal(Run(expected), Run(engine));
     }
 
-    [Fact]
-    public async Task Inferences_during_refits_from_files_see_the_old_weights_or_the_new_never_a_mix()
+    [Theory]
+    [InlineData(".onnx")]
+    [InlineData(".safetensors")]
+    public async Task Inferences_during_refits_from_files_see_the_old_weights_or_the_new_never_a_mix(string extension)
     {
         // The preparation holds the engine's worker pool for the read; inferences on other threads meanwhile run on their own.
-        string v1 = Model(10), v2 = Model(20);
+        string v1 = Model(10), model2 = Model(20), v2 = model2;
+        if (extension == ".safetensors")
+        {
+            v2 = _dir.File("mix_20.safetensors");
+            SafetensorsWriter.Write(v2, Weights(20));
+        }
         using var engine = Build(v1);
         string one, two;
         using (var e1 = Build(v1)) one = string.Join(",", Run(e1));
-        using (var e2 = Build(v2)) two = string.Join(",", Run(e2));
+        using (var e2 = Build(model2)) two = string.Join(",", Run(e2));
         using var stop = new CancellationTokenSource();
         var seen = new System.Collections.Concurrent.ConcurrentBag<string>();
         var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
