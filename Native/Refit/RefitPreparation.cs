@@ -12,10 +12,10 @@ namespace TrtEngine.Native.Refit;
 /// safetensors file's tensors in pieces, an ONNX model whole) by two of the engine's threads, each of which evaluates
 /// the recipes its read completed (whose model weights have all been read, and differ from the engine's) into pooled
 /// buffers while their sources are still in its cache; once the file is in, the two share what is left, part by part,
-/// so the refit that follows only takes the results. The engine is not touched. A refit takes a
-/// result only for the very arrays it was computed from (a recipe is a function of its sources' values, and the arrays
-/// of a file read for one refit are never written again), and computes everything else itself; so a stale or unused
-/// preparation can cost time but never change a result.
+/// so the refit that follows only takes the results. The engine is not touched. A refit takes a result only for the
+/// very arrays it was computed from (a recipe is a function of its sources' values, and the arrays of a file read for
+/// one refit are never written again), and computes everything else itself; so a stale or unused preparation can cost
+/// time but never change a result.
 /// </summary>
 public sealed class RefitPreparation : IDisposable
 {
