@@ -330,7 +330,7 @@ public static class Program
 
     /// <summary>
     /// A refit from a file as Update-TrtEngineWeights -Path runs it: read into recycled buffers (as the floor reads,
-    /// parses and hands back), the engine's recipes running on another core while it is read.
+    /// parses and hands back) by two of the engine's threads, each running the recipes its read completed.
     /// </summary>
     private static void RefitFromFile(TrtEngine.Core.Engines.TrtEngine engine, string path)
     {
