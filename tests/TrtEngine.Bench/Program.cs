@@ -136,16 +136,20 @@ public static class Program
         if (s_singleThread) options.IntraOpNumThreads = options.InterOpNumThreads = 1;
         var ortInput = new DenseTensor<float>(x, shape);
         var feeds = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(input, ortInput) };
-        using var session = OrtSession(path, options, feeds);
+        var (session, spinning) = OrtSession(path, options, feeds);
+        using var _ = session;
         float[] ortOut = [];
         float[] ours = [];
         // Five calls of each per round: the first call after the other runtime pays for its worker threads still
-        // spinning (TrtEngine's for 50 µs) or waking, and the median leaves it out.
-        double[] medians = Medians(iterations, [() => ours = engine.Run(inputs, shapes)[0].Data, () =>
+        // spinning (TrtEngine's for 50 µs) or waking, and the median leaves it out. Where ONNX Runtime's threads spin on
+        // after a run (see OrtSession), each turn lasts about TurnMicroseconds, three turns each, so that the calls
+        // its spinning slows at the start of TrtEngine's turns stay a minority the median leaves out.
+        int calls = spinning is { } fastest ? (int)Math.Max(5, TurnMicroseconds / fastest) : 5;
+        double[] medians = Medians(spinning is null ? iterations : 3 * calls, [() => ours = engine.Run(inputs, shapes)[0].Data, () =>
         {
             using var results = session.Run(feeds);
             ortOut = results[0].AsEnumerable<float>().ToArray();
-        }], calls: 5);
+        }], calls);
         double trt = medians[0], ort = medians[1];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {batch} | {trt:F1} | {ort:F1} | {ort / trt:F2}× | {ErrorMetrics.RelativeL2(ours, ortOut):E1} |"));
@@ -420,20 +424,28 @@ public static class Program
     }
 
     /// <summary>
-    /// An ONNX Runtime session for the turns with TrtEngine. After a run its threads spin on, for ~40 ms of CPU here:
-    /// through TrtEngine's turns, whose second thread they starve (SqueezeNet's batch-1 calls 4.5 -> 7.5 ms on this
-    /// 2-core VM). Where a call takes a millisecond or more, they are told to stop when a run returns (they still spin
-    /// within one); each run then wakes them, 2% of such a call at most. Shorter calls keep the default: waking would
-    /// add 30-50% to an MLP's call, and TrtEngine's times there include the spin.
+    /// An ONNX Runtime session for the turns with TrtEngine, and, where its threads spin on after a run, its fastest
+    /// call in µs. By default they spin for ~40 ms of CPU here: through TrtEngine's turns, whose second thread they
+    /// starve (SqueezeNet's batch-1 calls 4.5 -> 7.5 ms on this 2-core VM; mlp's at batch 1 19 µs alone, 40 in turns
+    /// of five). Where a call takes a millisecond or more, they are told to stop when a run returns (they still spin
+    /// within one); each run then wakes them, 2% of such a call at most. Shorter calls keep the default, as waking
+    /// would add 30-50% to an MLP's call; their turns are long instead (see Latency).
     /// </summary>
-    private static InferenceSession OrtSession(string path, SessionOptions options, List<NamedOnnxValue> feeds)
+    private static (InferenceSession Session, double? SpinningCallMicroseconds) OrtSession(string path, SessionOptions options, List<NamedOnnxValue> feeds)
     {
         var session = new InferenceSession(path, options);
-        if (FastestOf(5, () => session.Run(feeds).Dispose()) < 1000) return session;
+        double fastest = FastestOf(5, () => session.Run(feeds).Dispose());
+        if (fastest < 1000) return (session, fastest);
         session.Dispose();
         options.AddSessionConfigEntry("session.force_spinning_stop", "1");
-        return new InferenceSession(path, options);
+        return (new InferenceSession(path, options), null);
     }
+
+    /// <summary>
+    /// The length of a turn with an ONNX Runtime session whose threads spin on after a run: several times the ~40 ms
+    /// they spin into TrtEngine's turn.
+    /// </summary>
+    private const double TurnMicroseconds = 200_000;
 
     /// <summary>The fastest of <paramref name="count"/> calls, in microseconds.</summary>
     private static double FastestOf(int count, Action run)
