@@ -138,9 +138,7 @@ public sealed class RefitPreparation : IDisposable
         if (Volatile.Read(ref _timing[i]) == 0)
         {
             var sources = Array.ConvertAll(plan.RecipeSources[i], s => _read[s]!);
-            bool differs = false;
-            for (int s = 0; s < sources.Length && !differs; s++)
-                differs = _current[plan.RecipeSources[i][s]] is not { } now || !WeightScan.SameFirstBits(now, sources[s]);
+            bool differs = FirstValuesDiffer(i, sources);
             if (Interlocked.CompareExchange(ref _timing[i], differs ? Early : Later, 0) != 0 || !differs) return;
             _sources[i] = sources;
             ToEvaluate(i, early: true);
@@ -167,14 +165,19 @@ public sealed class RefitPreparation : IDisposable
             Volatile.Write(ref _available[i], int.MaxValue);
         else if (_weights[i].Recipe.Kind != RecipeKind.Identity)
         {
-            int[] sources = _engine.Plan.RecipeSources[i];
-            bool differs = false;
-            for (int s = 0; s < sources.Length && !differs; s++)
-                differs = _current[sources[s]] is not { } now || !WeightScan.SameFirstBits(now, _sources[i][s]);
-            if (differs) ToEvaluate(i);
+            if (FirstValuesDiffer(i, _sources[i])) ToEvaluate(i);
             else _compare[i] = true;
         }
         _ready.Add(i);
+    }
+
+    /// <summary>Whether one of recipe <paramref name="i"/>'s sources starts with a value unlike the engine's (or the engine has none).</summary>
+    private bool FirstValuesDiffer(int i, float[][] sources)
+    {
+        int[] models = _engine.Plan.RecipeSources[i];
+        for (int s = 0; s < models.Length; s++)
+            if (_current[models[s]] is not { } now || !WeightScan.SameFirstBits(now, sources[s])) return true;
+        return false;
     }
 
     /// <summary>
