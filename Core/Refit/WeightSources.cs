@@ -28,11 +28,12 @@ public static class WeightSources
     /// array and the elements [start, end) now in it (an ONNX model's whole at once).
     /// </param>
     /// <param name="readItems">
-    /// Reads the file in items, given their count and the read of one, which may run on several threads at once: a
-    /// safetensors file's pieces, or an ONNX model as one item (its parse is sequential). Without it, on this thread.
+    /// Reads the file in items, given its opening (to run on the calling thread; it returns how many items there are)
+    /// and the read of one, which may run on several threads at once: a safetensors file's pieces, or an ONNX model as
+    /// one item (its parse is sequential). Without it, on this thread.
     /// </param>
     internal static IReadOnlyDictionary<string, WeightValue> FromFile(string path, Func<int, float[]> allocate,
-        Func<string, Action<float[], int, int>?>? weightRead = null, Action<int, Action<int>>? readItems = null)
+        Func<string, Action<float[], int, int>?>? weightRead = null, Action<Func<int>, Action<int>>? readItems = null)
     {
         string extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
@@ -43,7 +44,7 @@ public static class WeightSources
         };
     }
 
-    private static NetworkDefinition ReadOnnx(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? weightRead, Action<int, Action<int>>? readItems)
+    private static NetworkDefinition ReadOnnx(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? weightRead, Action<Func<int>, Action<int>>? readItems)
     {
         // Told as each initializer is parsed, not when the import reaches it: whoever waits for the weights starts sooner.
         NetworkDefinition Read() => OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate),
@@ -57,7 +58,7 @@ public static class WeightSources
             });
         if (readItems is null) return Read();
         NetworkDefinition? network = null;
-        readItems(1, _ => network = Read());
+        readItems(() => 1, _ => network = Read());
         return network!;
     }
 

@@ -39,15 +39,64 @@ public sealed class SafetensorsFile
     /// tensor's values as soon as it is read, on the thread that read it: the array and the elements [start, end) now in it.
     /// </param>
     /// <param name="readPieces">
-    /// Reads the data in pieces, given their count and the read of one, which may run on several threads at once: a
-    /// float32 tensor larger than a piece is split, so that they share it, and the tensors of one piece come first, so
-    /// that a large weight's pieces find what it is combined with (a BatchNormalization's parameters) already in.
-    /// Without it each tensor is read whole, in the file's order.
+    /// Reads the data in pieces, given the file's opening (to run on the calling thread: it reads the header, makes the
+    /// arrays, asks for the names and returns how many pieces there are) and the read of one, which may run on several
+    /// threads at once: a float32 tensor larger than a piece is split, so that they share it, and the tensors of one
+    /// piece come first, so that a large weight's pieces find what it is combined with (a BatchNormalization's
+    /// parameters) already in. Without it each tensor is read whole, in the file's order.
     /// </param>
     internal static SafetensorsFile Load(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? tensorRead = null,
-        Action<int, Action<int>>? readPieces = null)
+        Action<Func<int>, Action<int>>? readPieces = null)
     {
-        using var handle = File.OpenHandle(path);
+        SafeFileHandle? handle = null;
+        long dataStart = 0;
+        List<(string Name, SafetensorsEntry Entry)> entries = [];
+        Dictionary<string, string> metadata = [];
+        WeightTensor[] tensors = [];
+        Action<float[], int, int>?[] told = [];
+        // Tensors of one piece, then the pieces of the larger ones, each in the file's order.
+        List<(int Tensor, long Begin, long End)> pieces = [];
+        try
+        {
+            (readPieces ?? ReadInOrder)(() =>
+            {
+                handle = File.OpenHandle(path);
+                dataStart = ReadHeader(handle, path, entries, metadata);
+                tensors = entries.Select(e => new WeightTensor(e.Name, e.Entry.Shape, allocate(checked((int)e.Entry.ElementCount)), e.Entry.DType)).ToArray();
+                told = entries.Select(e => tensorRead?.Invoke(e.Name)).ToArray();
+                List<(int Tensor, long Begin, long End)> larger = [];
+                for (int j = 0; j < entries.Count; j++)
+                {
+                    var (begin, end) = (entries[j].Entry.Begin, entries[j].Entry.End);
+                    long step = readPieces is not null && IsRaw(entries[j].Entry) ? PieceBytes : Math.Max(1, end - begin);
+                    var into = end - begin > step ? larger : pieces;
+                    do into.Add((j, begin, Math.Min(end, begin + step)));
+                    while ((begin += step) < end);
+                }
+                pieces.AddRange(larger);
+                return pieces.Count;
+            }, p =>
+            {
+                var (j, begin, end) = pieces[p];
+                var entry = entries[j].Entry;
+                ReadPiece(handle!, path, entry, tensors[j].Data, dataStart, begin, end);
+                if (told[j] is { } tell)
+                {
+                    bool raw = IsRaw(entry);
+                    tell(tensors[j].Data, raw ? (int)((begin - entry.Begin) / sizeof(float)) : 0, raw ? (int)((end - entry.Begin) / sizeof(float)) : tensors[j].Data.Length);
+                }
+            });
+            return new SafetensorsFile(path, tensors.ToDictionary(t => t.Name, StringComparer.Ordinal), metadata);
+        }
+        finally
+        {
+            handle?.Dispose();
+        }
+    }
+
+    /// <summary>Reads and checks the header, listing its tensors and metadata; returns where the data section starts.</summary>
+    private static long ReadHeader(SafeFileHandle handle, string path, List<(string Name, SafetensorsEntry Entry)> entries, Dictionary<string, string> metadata)
+    {
         long fileSize = RandomAccess.GetLength(handle);
         if (fileSize < 8)
             throw Error(path, $"the file has {fileSize} bytes, fewer than the 8-byte header length");
@@ -80,9 +129,7 @@ public sealed class SafetensorsFile
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw Error(path, "the header is not a JSON object");
-            var entries = new List<(string Name, SafetensorsEntry Entry)>();
             var names = new HashSet<string>(StringComparer.Ordinal);
-            var metadata = new Dictionary<string, string>();
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 if (property.Name == "__metadata__")
@@ -94,41 +141,16 @@ public sealed class SafetensorsFile
                     throw Error(path, $"tensor '{property.Name}' appears twice in the header");
                 entries.Add((property.Name, SafetensorsEntry.Parse(path, property.Name, property.Value, dataLength)));
             }
-
-            var tensors = entries.Select(e => new WeightTensor(e.Name, e.Entry.Shape, allocate(checked((int)e.Entry.ElementCount)), e.Entry.DType)).ToArray();
-            var told = entries.Select(e => tensorRead?.Invoke(e.Name)).ToArray();
-            // Tensors of one piece, then the pieces of the larger ones, each in the file's order.
-            List<(int Tensor, long Begin, long End)> pieces = [], larger = [];
-            for (int j = 0; j < entries.Count; j++)
-            {
-                var (begin, end) = (entries[j].Entry.Begin, entries[j].Entry.End);
-                long step = readPieces is not null && IsRaw(entries[j].Entry) ? PieceBytes : Math.Max(1, end - begin);
-                var into = end - begin > step ? larger : pieces;
-                do into.Add((j, begin, Math.Min(end, begin + step)));
-                while ((begin += step) < end);
-            }
-            pieces.AddRange(larger);
-            (readPieces ?? ReadInOrder)(pieces.Count, p =>
-            {
-                var (j, begin, end) = pieces[p];
-                var entry = entries[j].Entry;
-                ReadPiece(handle, path, entry, tensors[j].Data, dataStart, begin, end);
-                if (told[j] is { } tell)
-                {
-                    bool raw = IsRaw(entry);
-                    tell(tensors[j].Data, raw ? (int)((begin - entry.Begin) / sizeof(float)) : 0, raw ? (int)((end - entry.Begin) / sizeof(float)) : tensors[j].Data.Length);
-                }
-            });
-            return new SafetensorsFile(path, tensors.ToDictionary(t => t.Name, StringComparer.Ordinal), metadata);
         }
+        return dataStart;
     }
 
     /// <summary>Bytes in a piece of a float32 tensor when threads share the read (SqueezeNet's 2 MB classifier is eight).</summary>
     private const long PieceBytes = 256 << 10;
 
-    private static void ReadInOrder(int count, Action<int> read)
+    private static void ReadInOrder(Func<int> open, Action<int> read)
     {
-        for (int p = 0; p < count; p++) read(p);
+        for (int p = 0, count = open(); p < count; p++) read(p);
     }
 
     /// <summary>Whether a tensor's bytes are its float32 values as they lie in memory, read in place.</summary>

@@ -45,7 +45,11 @@ public sealed class RefitPreparation : IDisposable
     private readonly List<(long Start, long End)>?[] _ahead;
     private readonly bool[] _whole;
     private readonly BlockingCollection<int> _ready = [];
-    // The file's items: how many, the read of one, the next to claim, how many are read, and the first read's failure.
+    // The file's opening (on the calling thread, which it names; the other waits for it), whether it has been claimed
+    // and has returned; the items: how many, the read of one, the next to claim, how many are read; the first failure
+    // of the opening or a read; whether the retired set has been handed back.
+    private Func<int>? _open;
+    private int _opener, _openClaimed, _opened, _recycled;
     private int _items, _nextItem, _itemsDone;
     private Action<int>? _readItem;
     private ExceptionDispatchInfo? _readFailure;
@@ -53,16 +57,9 @@ public sealed class RefitPreparation : IDisposable
     // Whether packed results are streamed, as a refit of the whole engine would write them.
     private readonly bool _stream;
 
-    /// <summary>
-    /// A preparation for <paramref name="engine"/>'s next refit; <see cref="WhileReading"/> runs it. The weight set the
-    /// last refit swapped out, once no inference holds it, hands its buffers back to the pool now, for the recipes to
-    /// rent (the refit would lend them only to the recipes it runs itself): without them every refit from a file made a
-    /// new set until the pool caught up (ResNet-18's third refit from safetensors 117–164 ms against 13–14 ms), and a
-    /// loop held three packed sets.
-    /// </summary>
+    /// <summary>A preparation for <paramref name="engine"/>'s next refit; <see cref="WhileReading"/> runs it.</summary>
     public RefitPreparation(Engine engine)
     {
-        engine.RecycleRetired();
         _engine = engine;
         _current = engine.CurrentState.ModelValues;
         _weights = engine.Plan.Weights;
@@ -193,16 +190,16 @@ public sealed class RefitPreparation : IDisposable
     }
 
     /// <summary>
-    /// Reads items 0 to <paramref name="items"/> − 1 (<paramref name="read"/> calls <see cref="Supply"/> as weights
-    /// arrive, and may run on both threads at once) and evaluates the recipes as their weights arrive, on the engine's
-    /// worker pool, whose thread wakes sooner than a thread-pool task (those took 100–150 µs to start, a sixth of a
-    /// SqueezeNet read); the results are then offered to the engine's next refit. A pool busy elsewhere runs it all on
-    /// the calling thread. A failed read stops the claiming of items and is thrown once both threads are done.
+    /// Opens the file with <paramref name="open"/> on the calling thread, which returns how many items it holds, then
+    /// reads items 0 to that count − 1 (<paramref name="read"/> calls <see cref="Supply"/> as weights arrive, and may
+    /// run on both threads at once) and evaluates the recipes as their weights arrive, on the engine's worker pool,
+    /// whose thread wakes sooner than a thread-pool task (those took 100–150 µs to start, a sixth of a SqueezeNet
+    /// read); the results are then offered to the engine's next refit. A pool busy elsewhere runs it all on the calling
+    /// thread. A failed opening or read stops the claiming of items and is thrown once both threads are done.
     /// </summary>
-    public void WhileReading(int items, Action<int> read)
+    public void WhileReading(Func<int> open, Action<int> read)
     {
-        (_items, _readItem) = (items, read);
-        if (items == 0) _ready.CompleteAdding();
+        (_open, _readItem, _opener) = (open, read, Environment.CurrentManagedThreadId);
         _engine.Pool.For(2, new ReadAndEvaluate(this));
         _readFailure?.Throw();
         lock (_engine) _engine.Preparation = this;
@@ -210,7 +207,41 @@ public sealed class RefitPreparation : IDisposable
 
     private sealed class ReadAndEvaluate(RefitPreparation preparation) : IParallelTask
     {
-        public void Execute(int index) => preparation.ReadAndEvaluateItems();
+        public void Execute(int index)
+        {
+            preparation.OpenOrRecycle();
+            preparation.ReadAndEvaluateItems();
+        }
+    }
+
+    /// <summary>
+    /// On the calling thread, opens the file; on the other, meanwhile, hands back the buffers of the weight set the last
+    /// refit swapped out, once no inference holds it, for the recipes to rent (the refit would lend them only to the
+    /// recipes it runs itself: without them every refit from a file made a new set until the pool caught up, ResNet-18's
+    /// third refit from safetensors 117–164 ms against 13–14 ms, and a loop held three packed sets), then waits for the
+    /// opening. So the worker's wake and that hand-back overlap the parse of the file's header, instead of coming
+    /// before and after it (SqueezeNet's first read began 133 µs into a refit of 1,200). A calling thread that gets
+    /// there first hands the set back itself before it reads.
+    /// </summary>
+    private void OpenOrRecycle()
+    {
+        if (Environment.CurrentManagedThreadId == _opener && Interlocked.Exchange(ref _openClaimed, 1) == 0)
+        {
+            try
+            {
+                _items = _open!();
+            }
+            catch (Exception e)
+            {
+                (_readFailure, _items) = (ExceptionDispatchInfo.Capture(e), 0);
+            }
+            if (_items == 0) _ready.CompleteAdding();
+            Volatile.Write(ref _opened, 1);
+        }
+        if (Interlocked.Exchange(ref _recycled, 1) == 0) _engine.RecycleRetired();
+        // Never a sleep of a millisecond: the opening takes tens of microseconds.
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref _opened) == 0) spinner.SpinOnce(sleep1Threshold: -1);
     }
 
     /// <summary>

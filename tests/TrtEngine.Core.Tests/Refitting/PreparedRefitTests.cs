@@ -98,7 +98,7 @@ public sealed class PreparedRefitTests : IDisposable
     private static RefitPreparation Prepared(Engines.TrtEngine engine, IReadOnlyDictionary<string, WeightValue> weights)
     {
         var preparation = new RefitPreparation(engine.Native);
-        preparation.WhileReading(1, _ =>
+        preparation.WhileReading(() => 1, _ =>
         {
             foreach (var (name, value) in weights) preparation.Supply(name, value.Data, 0, value.Data.Length);
         });
@@ -341,7 +341,7 @@ public sealed class PreparedRefitTests : IDisposable
         Assert.InRange(early, 1, parts.Length - 1);
         var claimed = new List<int>();
         using var preparation = new RefitPreparation(engine.Native);
-        preparation.WhileReading(1, _ =>
+        preparation.WhileReading(() => 1, _ =>
         {
             foreach (var (other, value) in weights.Where(w => w.Key != name)) preparation.Supply(other, value.Data, 0, value.Data.Length);
             foreach (var (start, end) in new[] { (0, cut), (cut2, channels), (cut, cut2) })
@@ -366,7 +366,7 @@ public sealed class PreparedRefitTests : IDisposable
         float[] before = Run(engine);
         var weights = WeightSources.FromFile(Model(20)).ToArray();
         using var preparation = new RefitPreparation(engine.Native);
-        var error = Assert.Throws<IOException>(() => preparation.WhileReading(weights.Length, j =>
+        var error = Assert.Throws<IOException>(() => preparation.WhileReading(() => weights.Length, j =>
         {
             if (j == 3) throw new IOException("the disk went away");
             preparation.Supply(weights[j].Key, weights[j].Value.Data, 0, weights[j].Value.Data.Length);
@@ -381,7 +381,7 @@ public sealed class PreparedRefitTests : IDisposable
     {
         using var engine = Build(Model(10));
         using var preparation = new RefitPreparation(engine.Native);
-        preparation.WhileReading(0, _ => throw new InvalidOperationException("no item to read"));
+        preparation.WhileReading(() => 0, _ => throw new InvalidOperationException("no item to read"));
         Assert.Equal(0, preparation.Untaken);
     }
 
@@ -416,6 +416,27 @@ public sealed class PreparedRefitTests : IDisposable
         Assert.Equal(before, Run(engine));
         using var expected = Build(v2);
         using (var weights = WeightFile.Read(v2, engine)) engine.Refit(weights.Values);
+        Assert.Equal(Run(expected), Run(engine));
+    }
+
+    [Fact]
+    public void A_checkpoint_whose_header_fails_to_parse_is_refused_as_a_plain_read_refuses_it_and_offers_nothing()
+    {
+        string checkpoint = _dir.File("broken.safetensors");
+        SafetensorsWriter.Write(checkpoint, Weights(20));
+        byte[] bytes = File.ReadAllBytes(checkpoint);
+        bytes[8] = (byte)'[';   // the header's opening brace: no longer a JSON object
+        File.WriteAllBytes(checkpoint, bytes);
+        using var engine = Build(Model(10));
+        float[] before = Run(engine);
+        // The header is parsed on the calling thread while the engine's other thread waits; its error comes back as it is.
+        var alone = Assert.Throws<WeightFormatException>(() => WeightFile.Read(checkpoint));
+        var forEngine = Assert.Throws<WeightFormatException>(() => WeightFile.Read(checkpoint, engine));
+        Assert.Equal(alone.Message, forEngine.Message);
+        Assert.Null(engine.Native.Preparation);
+        Assert.Equal(before, Run(engine));
+        using var expected = Build(Model(20));
+        using (var weights = WeightFile.Read(Model(20), engine)) engine.Refit(weights.Values);
         Assert.Equal(Run(expected), Run(engine));
     }
 

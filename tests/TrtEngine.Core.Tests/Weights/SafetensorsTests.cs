@@ -49,7 +49,7 @@ public class SafetensorsTests
         var told = new System.Collections.Concurrent.ConcurrentBag<(string Name, int Start, int End, float[] Values)>();
         int pieces = 0;
         var file = SafetensorsFile.Load(path, n => new float[n], name => (data, start, end) => told.Add((name, start, end, data[start..end])),
-            (count, read) => { pieces = count; Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, read); });
+            (open, read) => { pieces = open(); Parallel.For(0, pieces, new ParallelOptions { MaxDegreeOfParallelism = 4 }, read); });
 
         Assert.Equal(dtype == "F32" ? 5 + 1 + 1 : 3, pieces);
         Assert.Equal(pieces, told.Count);
@@ -75,7 +75,7 @@ public class SafetensorsTests
         var path = directory.File("w.safetensors");
         SafetensorsWriter.Write(path, [("large", [600, 500], new float[300_000]), ("a.weight", [2, 3], Values), ("b", [3], [1f, 2f, 3f])]);
         var order = new List<string>();
-        SafetensorsFile.Load(path, n => new float[n], name => (_, _, _) => order.Add(name), (count, read) => { for (int p = 0; p < count; p++) read(p); });
+        SafetensorsFile.Load(path, n => new float[n], name => (_, _, _) => order.Add(name), (open, read) => { for (int p = 0, count = open(); p < count; p++) read(p); });
         Assert.Equal(["a.weight", "b", "large", "large", "large", "large", "large"], order);
     }
 
