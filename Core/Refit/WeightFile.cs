@@ -14,7 +14,7 @@ namespace TrtEngine.Core.Refit;
 public sealed class WeightFile : IDisposable
 {
     /// <summary>Below this many engine weight bytes, starting the background work costs more than it overlaps.</summary>
-    private const long PrepareFromBytes = 1 << 20;
+    internal const long PrepareFromBytes = 1 << 20;
 
     private readonly RefitPreparation? _preparation;
     private int _disposed;

@@ -298,11 +298,15 @@ public static class Program
     /// A file read as a refit reads it, into buffers held until the next read (as an engine holds the values it
     /// adopts), on one of the engine's threads while the other streams the engine's weight bytes into one of two sets
     /// (as a refit packs into the set the refit before last released), from a small buffer that stays in cache: the
-    /// memory traffic of a refit from the file without its arithmetic.
+    /// memory traffic of a refit from the file without its arithmetic (the weights a refit writes: not those that are a
+    /// model value as it is). An engine too small for a refit to share its file's read between threads has both done in
+    /// turn on the calling thread, as its refit does (waking the other thread would cost more than tiny_mlp's read).
     /// </summary>
     private sealed unsafe class ReadBesideWrites(Engine engine, Func<string> nextFile) : IParallelTask, IDisposable
     {
-        private readonly float[][][] _sets = [.. Enumerable.Range(0, 2).Select(_ => engine.CurrentWeights!.Buffers.Select(b => GC.AllocateUninitializedArray<float>(b.Length, pinned: true)).ToArray())];
+        // Only what a refit writes: an engine weight that is a model value as it is (an identity recipe) is the read's own array.
+        private readonly float[][][] _sets = [.. Enumerable.Range(0, 2).Select(_ => engine.Plan.Weights.Where(w => w.Recipe.Kind != TrtEngine.Native.Plan.RecipeKind.Identity)
+            .Select(w => GC.AllocateUninitializedArray<float>(checked((int)w.Length), pinned: true)).ToArray())];
         private readonly float[] _source = GC.AllocateArray<float>(1 << 14, pinned: true);
         private WeightFile? _held;
         private int _round;
@@ -310,7 +314,12 @@ public static class Program
         public void Run()
         {
             _round++;
-            engine.Pool.For(2, this);
+            if (engine.WeightBytes >= WeightFile.PrepareFromBytes) engine.Pool.For(2, this);
+            else
+            {
+                Execute(0);
+                Execute(1);
+            }
         }
 
         public void Execute(int index)
