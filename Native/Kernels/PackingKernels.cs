@@ -212,11 +212,8 @@ internal static unsafe class PackingKernels
         return Vector256.Sum(sum) + Vector512.Sum(wideSum) + tail;
     }
 
-    /// <summary>Floats in a 64-byte cache line.</summary>
-    public const int LineFloats = 64 / sizeof(float);
-
     /// <summary>
-    /// The first line boundary at or after <paramref name="p"/>, in a buffer of <see cref="LineFloats"/> more floats than
+    /// The first line boundary at or after <paramref name="p"/>, in a buffer of <see cref="CopyKernels.LineFloats"/> more floats than
     /// it needs: a scratch buffer so aligned takes whole-line vector stores (Winograd's pack of SqueezeNet's largest
     /// weight, 64→256 channels, from its transposed copy and block so aligned: 154–157 → 129–139 µs).
     /// </summary>
@@ -236,7 +233,7 @@ internal static unsafe class PackingKernels
                                int firstPanel, int endPanel, bool stream)
     {
         nint panelFloats = (nint)nr * k;
-        float[]? staging = stream ? ArrayPool<float>.Shared.Rent(checked((int)panelFloats + LineFloats)) : null;
+        float[]? staging = stream ? ArrayPool<float>.Shared.Rent(checked((int)panelFloats + CopyKernels.LineFloats)) : null;
         float sum = 0;
         fixed (float* rented = staging)
         {

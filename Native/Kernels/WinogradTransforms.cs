@@ -73,8 +73,8 @@ internal static unsafe class WinogradTransforms
     /// Channels past outC (the last panel's padding) are zero in the transposed copy, so their transforms are zeros.
     /// The 36 positions lie a whole [inC, outC] operand apart; storing to all of them in turn thrashes the caches
     /// (the strides alias), so a few input channels are transformed into a small block first and each position's
-    /// rows then copied out as one contiguous run (streamed when <paramref name="stream"/>: see
-    /// <see cref="CopyKernels.Stream"/>). Only the panels [firstPanel, endPanel) are written. Returns the sum
+    /// rows then copied out as one contiguous run (streamed when <paramref name="stream"/>, each position's runs
+    /// continuing one range over the panels: see <see cref="CopyKernels.StreamInOrder"/>). Only the panels [firstPanel, endPanel) are written. Returns the sum
     /// of the transposed copy's values, w[o, c]·factors[o] (see <see cref="PackingKernels"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -94,12 +94,17 @@ internal static unsafe class WinogradTransforms
         // Input channels per block: 36 × block rows of Nr floats (18 KiB) stay in the L1 cache.
         int blockRows = Math.Max(1, 128 / nr);
         long perPosition = GemmKernels.PackedLength(inChannels, outChannels, tactic);
-        float[] rented = ArrayPool<float>.Shared.Rent(k * nr + Positions * blockRows * nr + PackingKernels.LineFloats);
+        // Then each position's line waiting to be completed (see CopyKernels.StreamInOrder).
+        float[] rented = ArrayPool<float>.Shared.Rent(k * nr + Positions * blockRows * nr + Positions * CopyKernels.LineFloats + CopyKernels.LineFloats);
+        int* lineStarts = stackalloc int[Positions];
         float sum = 0;
         fixed (float* start = rented)
         {
             float* transposed = PackingKernels.LineAligned(start);
-            float* block = transposed + (nint)k * nr;
+            float* block = transposed + (nint)k * nr, lines = block + Positions * blockRows * nr;
+            // Each position's range starts where the first panel's rows do.
+            for (int p = 0; p < Positions; p++)
+                lineStarts[p] = (int)(((nint)(packed + p * perPosition + (nint)firstPanel * nr * inChannels) & 63) / sizeof(float));
             for (int panel = firstPanel, o0 = firstPanel * nr; panel < endPanel && o0 < outChannels; panel++, o0 += nr)
             {
                 int cols = Math.Min(nr, outChannels - o0);
@@ -137,10 +142,16 @@ internal static unsafe class WinogradTransforms
                         float* target = panelStart + p * perPosition + (nint)c0 * nr, source = block + p * blockRows * nr;
                         for (int f = 0; f < ahead; f += 16) Sse.Prefetch0(target + rows * nr + f);
                         // A few hundred bytes a run: a call to memmove cost about as much as the copy.
-                        if (stream) CopyKernels.Stream(source, target, rows * nr);
+                        if (stream) CopyKernels.StreamInOrder(source, target, rows * nr, lines + p * CopyKernels.LineFloats, ref lineStarts[p]);
                         else CopyKernels.Copy(source, target, rows * nr);
                     }
                 }
+            }
+            if (stream)
+            {
+                long end = (long)Math.Max(firstPanel, Math.Min(endPanel, GemmKernels.PanelCount(outChannels, tactic))) * nr * inChannels;
+                for (int p = 0; p < Positions; p++)
+                    CopyKernels.FinishInOrder(packed + p * perPosition + end, lines + p * CopyKernels.LineFloats, lineStarts[p]);
             }
         }
         ArrayPool<float>.Shared.Return(rented);

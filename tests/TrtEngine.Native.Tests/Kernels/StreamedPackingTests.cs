@@ -48,6 +48,33 @@ public sealed unsafe class StreamedPackingTests
 
     [Theory]
     [MemberData(nameof(LineOffsets))]
+    public void A_range_streamed_in_runs_writes_every_float_and_nothing_else(int lineOffset)
+    {
+        var src = Reference.Random(400, seed: 100 + lineOffset);
+        // Runs shorter than a line, ending on and off line boundaries, and a range within one line.
+        int[][] runLengths = [[3], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [5, 20, 16, 0, 7, 64, 9], [16, 16, 16], [100, 3, 200, 33]];
+        foreach (var runs in runLengths)
+        {
+            int length = runs.Sum();
+            var written = WriteAt(lineOffset, length, d =>
+            {
+                float* line = stackalloc float[CopyKernels.LineFloats];
+                int lineStart = (int)((d & 63) / sizeof(float)), at = 0;
+                fixed (float* s = src)
+                    foreach (int run in runs)
+                    {
+                        CopyKernels.StreamInOrder(s + at, (float*)d + at, run, line, ref lineStart);
+                        at += run;
+                    }
+                CopyKernels.FinishInOrder((float*)d + length, line, lineStart);
+                CopyKernels.EndStream();
+            });
+            Assert.Equal(src[..length], written);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(LineOffsets))]
     public void Streamed_packing_writes_the_same_bits_as_ordinary_packing(int lineOffset)
     {
         // A convolution's GEMM panels (taps permuted, folded factors), a GEMM's Bᵀ and B with a scale, and a Winograd
@@ -61,24 +88,24 @@ public sealed unsafe class StreamedPackingTests
             {
                 int panels = GemmKernels.PanelCount(outC, tactic);
                 long gemmLength = GemmKernels.PackedLength(inC * 9, outC, tactic);
-                var packers = new (string Name, long Length, Func<nint, bool, int, float> Pack)[]
+                var packers = new (string Name, long Length, Func<nint, bool, int, int, float> Pack)[]
                 {
-                    ("conv", gemmLength, (d, stream, first) =>
-                        ConvWeightPacking.Pack((float*)w, weight.Length, ConvPacking.Gemm, outC, inC * 9, 9, tactic.Id, (float*)factors, (float*)d, first, panels, stream)),
-                    ("gemm Bᵀ", gemmLength, (d, stream, first) => GemmKernels.PackB((float*)w, inC * 9, outC, true, 0.5f, tactic, (float*)d, first, panels, stream)),
-                    ("gemm B", gemmLength, (d, stream, first) => GemmKernels.PackB((float*)w, inC * 9, outC, false, 0.5f, tactic, (float*)d, first, panels, stream)),
-                    ("winograd", WinogradTransforms.PackedLength(inC, outC, tactic), (d, stream, first) =>
-                        WinogradTransforms.PackWeights((float*)w, outC, inC, (float*)factors, tactic, (float*)d, first, panels, stream)),
+                    ("conv", gemmLength, (d, stream, first, end) =>
+                        ConvWeightPacking.Pack((float*)w, weight.Length, ConvPacking.Gemm, outC, inC * 9, 9, tactic.Id, (float*)factors, (float*)d, first, end, stream)),
+                    ("gemm Bᵀ", gemmLength, (d, stream, first, end) => GemmKernels.PackB((float*)w, inC * 9, outC, true, 0.5f, tactic, (float*)d, first, end, stream)),
+                    ("gemm B", gemmLength, (d, stream, first, end) => GemmKernels.PackB((float*)w, inC * 9, outC, false, 0.5f, tactic, (float*)d, first, end, stream)),
+                    ("winograd", WinogradTransforms.PackedLength(inC, outC, tactic), (d, stream, first, end) =>
+                        WinogradTransforms.PackWeights((float*)w, outC, inC, (float*)factors, tactic, (float*)d, first, end, stream)),
                 };
                 foreach (var (name, length, pack) in packers)
-                    // Every panel, and all but the first, as a refit's threads share a weight: the same values, and nothing
-                    // written outside the panels asked for.
-                    foreach (int first in panels > 1 ? [0, 1] : new[] { 0 })
+                    // Every panel, and the panels after the first or before the last, as a refit's threads share a weight:
+                    // the same values, and nothing written outside the panels asked for.
+                    foreach (var (first, end) in panels > 1 ? [(0, panels), (1, panels), (0, 1)] : new[] { (0, panels) })
                     {
                         float ordinarySum = 0, streamedSum = 0;
-                        var ordinary = WriteAt(0, (int)length, d => ordinarySum = pack(d, false, first));
-                        var streamed = WriteAt(lineOffset, (int)length, d => streamedSum = pack(d, true, first));
-                        Assert.True(ordinary.AsSpan().SequenceEqual(streamed), $"{name}, {tactic.Name}, panels {first}…");
+                        var ordinary = WriteAt(0, (int)length, d => ordinarySum = pack(d, false, first, end));
+                        var streamed = WriteAt(lineOffset, (int)length, d => streamedSum = pack(d, true, first, end));
+                        Assert.True(ordinary.AsSpan().SequenceEqual(streamed), $"{name}, {tactic.Name}, panels {first}…{end}");
                         Assert.Equal(ordinarySum, streamedSum);
                     }
             }
