@@ -20,6 +20,7 @@ public sealed class DiskEngineStore : IEngineStore
     private const string PlanFile = "plan.trtp", ManifestFile = "manifest.json", AccessLog = "access.log", PinMarker = "pinned";
     private const int AccessLineLength = 25; // "yyyy-MM-ddTHH:mm:ss.fffZ\n"
     private const int MaxManifestBytes = 1 << 20;
+    private const string HintsDirectory = ".hints";
     private const string TimingCacheTemporaries = "timing.cache.*.tmp"; // TimingCache.Save writes aside, then renames
     private const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode PrivateFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -116,6 +117,56 @@ public sealed class DiskEngineStore : IEngineStore
         else throw new ArgumentException($"'{check.Path}' is not an item of the cache in {Directory}.");
         check.Repaired = true;
     }
+
+    /// <summary>
+    /// Hints live in .hints, one file per identity (named by its hash) holding the last key: a reader that meets a
+    /// file being rewritten reads no well-formed key and goes without a guess.
+    /// </summary>
+    public CacheLookup? TryLoadHinted(string identity)
+    {
+        try
+        {
+            using var hint = File.OpenHandle(HintPath(identity));
+            Span<byte> bytes = stackalloc byte[CacheKey.Length + 1];
+            int read = RandomAccess.Read(hint, bytes, 0);
+            string key = System.Text.Encoding.ASCII.GetString(bytes[..read]);
+            if (!CacheKey.IsWellFormed(key)) return null;
+            string dir = EntryDirectory(key);
+            return System.IO.Directory.Exists(dir) && Verify(dir, key, out var manifest, out var plan) is null ? new CacheLookup(plan, manifest, null) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    public void RememberKey(string identity, string key)
+    {
+        try
+        {
+            BeforeWrite?.Invoke("hint");
+            CreatePrivateDirectory(HintsDirectory);
+            // Written aside and renamed over the hint, which replaces a link there instead of writing through it.
+            string path = HintPath(identity), temp = $"{path}.{Guid.NewGuid():N}.tmp";
+            try
+            {
+                using (var hint = OpenPrivate(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                    hint.Write(System.Text.Encoding.ASCII.GetBytes(EntryName(key)));
+                File.Move(temp, path, overwrite: true);
+            }
+            finally
+            {
+                File.Delete(temp);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Only a guess for the next conversion: a cache that cannot take it costs that conversion some overlap.
+        }
+    }
+
+    private string HintPath(string identity) =>
+        System.IO.Path.Combine(Directory, HintsDirectory, Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(identity)))[..CacheKey.Length].ToLowerInvariant());
 
     private static string? Verify(string dir, string key, out CacheManifest? manifest, out byte[]? plan)
     {

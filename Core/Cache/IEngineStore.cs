@@ -29,4 +29,14 @@ public interface IEngineStore
 
     /// <summary>Removes an entry; false when it was not there.</summary>
     bool Remove(string key);
+
+    /// <summary>
+    /// The entry a conversion of the same model with the same settings (<paramref name="identity"/>) resolved to last
+    /// (<see cref="RememberKey"/>), when it is intact; read without recording or removing anything. Null when there
+    /// is none (a store need not keep hints). Only a guess: the caller still computes the key and compares.
+    /// </summary>
+    CacheLookup? TryLoadHinted(string identity) => null;
+
+    /// <summary>Remembers the key a conversion with this identity resolved to, for <see cref="TryLoadHinted"/>.</summary>
+    void RememberKey(string identity, string key) { }
 }

@@ -24,7 +24,13 @@ public static class EngineConverter
         var watch = Stopwatch.StartNew();
         string name = Path.GetFileNameWithoutExtension(modelPath);
         var bound = settings.WeightsPath is null ? null : SafetensorsFile.Load(settings.WeightsPath).Tensors;
-        NetworkDefinition network = OnnxModel.Borrow(modelPath, model =>
+        int threads = settings.Threads ?? Environment.ProcessorCount;
+        IEngineStore? store = !settings.UseCache ? null
+            : settings.Store ?? new DiskEngineStore(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, settings.CacheSizeLimit, m => events?.Verbose(m));
+        // Weights bound from a checkpoint change the imported structure, so such a conversion neither guesses nor is remembered.
+        string? identity = store is null || bound is not null ? null : HintIdentity(modelPath, settings, threads);
+        using var guess = identity is not null && !settings.Force && !settings.StripWeights ? GuessedEntry.Load(store!, identity) : null;
+        NetworkDefinition network = guess?.Import(modelPath) ?? OnnxModel.Borrow(modelPath, model =>
         {
             if (bound is not null) WarnUnusedWeights(model, bound, settings.WeightsPath!, events);
             // The model's weights go into pooled buffers: the engine made here keeps them and hands them back when disposed.
@@ -35,12 +41,12 @@ public static class EngineConverter
         var config = new BuilderConfig
         {
             OptimizationLevel = settings.OptimizationLevel,
-            Threads = settings.Threads ?? Environment.ProcessorCount,
+            Threads = threads,
             Profiles = ShapeProfiles.Resolve(network, settings),
         };
         events?.Verbose($"Imported '{modelPath}': {network.Layers.Count} layers, {network.Weights.Count} weights, inputs {string.Join(", ", network.Inputs.Select(i => network.Tensors[i].Name + Shapes.Format(network.Tensors[i].Dims)))}.");
 
-        if (!settings.UseCache)
+        if (store is null)
         {
             events?.Verbose("Cache not used (-NoCache).");
             var built = Build(network, config, timingPath, events, cancel);
@@ -51,10 +57,11 @@ public static class EngineConverter
         // Checked before the cache is touched: shapes that do not fit the model leave no lock, count and entry behind.
         var profiles = EngineBuilder.ResolveProfiles(network, config);
         string key = CacheKey.Compute(network, profiles, config, hardware);
-        IEngineStore store = settings.Store ?? new DiskEngineStore(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, settings.CacheSizeLimit, m => events?.Verbose(m));
         events?.Verbose($"Cache key {key} in {store.Location}.");
+        if (identity is not null && guess?.Key != key) store.RememberKey(identity, key);
 
-        if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: true) is { } hit) return hit;
+        if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: true, guess?.Key == key ? guess.Engine : null) is { } hit)
+            return hit;
         IDisposable buildLock;
         try
         {
@@ -78,28 +85,58 @@ public static class EngineConverter
         }
     }
 
-    private static TrtEngineModel? TryPull(IEngineStore store, string key, NetworkDefinition network, string modelPath, Stopwatch watch,
-                                           ConversionSettings settings, IConversionEvents? events, bool reportMiss)
+    /// <summary>
+    /// What a conversion's key depends on besides the model's contents: the model file and the settings that enter the
+    /// key. A hint is kept per identity (<see cref="IEngineStore.RememberKey"/>).
+    /// </summary>
+    private static string HintIdentity(string modelPath, ConversionSettings settings, int threads)
     {
-        CacheLookup lookup = store.TryLoad(key);
-        if (!lookup.IsHit)
+        static string Shapes(IReadOnlyDictionary<string, int[]>? shapes) =>
+            shapes is null ? "" : string.Join(";", shapes.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}={string.Join('x', s.Value)}"));
+        return string.Join("|", Path.GetFullPath(modelPath), settings.OptimizationLevel, threads,
+            Shapes(settings.InputShapes), Shapes(settings.MinShapes), Shapes(settings.OptShapes), Shapes(settings.MaxShapes));
+    }
+
+    /// <summary>
+    /// The engine serving this model's input and output names (the key ignores names: isomorphic models share
+    /// entries). An entry built from this very model has them already and stays the engine whose refit was prepared.
+    /// </summary>
+    private static Engine WithNamesOf(Engine engine, NetworkDefinition network)
+    {
+        string[] inputs = network.Inputs.Select(i => network.Tensors[i].Name).ToArray(), outputs = network.Outputs.Select(o => network.Tensors[o].Name).ToArray();
+        bool same = inputs.Select((n, i) => engine.Plan.InputName(i) == n).All(s => s) && outputs.Select((n, o) => engine.Plan.OutputName(o) == n).All(s => s);
+        return same ? engine : engine.WithIONames(inputs, outputs);
+    }
+
+    /// <param name="guessed">The entry's engine, loaded ahead of the parse (see <see cref="GuessedEntry"/>), when its key is this one.</param>
+    private static TrtEngineModel? TryPull(IEngineStore store, string key, NetworkDefinition network, string modelPath, Stopwatch watch,
+                                           ConversionSettings settings, IConversionEvents? events, bool reportMiss, Engine? guessed = null)
+    {
+        byte[]? plan = null;
+        if (guessed is null)
         {
-            if (reportMiss) events?.Verbose($"Cache miss: {lookup.MissReason}.");
-            return null;
+            CacheLookup lookup = store.TryLoad(key);
+            if (!lookup.IsHit)
+            {
+                if (reportMiss) events?.Verbose($"Cache miss: {lookup.MissReason}.");
+                return null;
+            }
+            plan = lookup.Plan;
         }
         Engine engine;
         try
         {
-            engine = Engine.Deserialize(lookup.Plan!);
+            engine = guessed ?? Engine.Deserialize(plan!);
             if (engine.Plan.Inputs.Length != network.Inputs.Count || engine.Plan.Outputs.Length != network.Outputs.Count)
                 throw new PlanFormatException($"it has {engine.Plan.Inputs.Length} inputs and {engine.Plan.Outputs.Length} outputs, the model {network.Inputs.Count} and {network.Outputs.Count}");
-            // The key ignores input and output names (isomorphic models share entries): serve this model's names.
-            engine = engine.WithIONames(network.Inputs.Select(i => network.Tensors[i].Name).ToArray(), network.Outputs.Select(o => network.Tensors[o].Name).ToArray());
+            engine = WithNamesOf(engine, network);
             if (!settings.StripWeights)
             {
                 var refit = Stopwatch.StartNew();
+                bool prepared = engine.Preparation is not null;
                 int recomputed = new Native.Refit.Refitter(engine).Refit(WeightSources.FromNetwork(network), partial: false, ignoreExtra: true).RecomputedCount;
-                events?.Verbose($"Cache hit: refitted {recomputed} engine weights from {network.Weights.Count} model weights in {refit.Elapsed.TotalMilliseconds:F1} ms.");
+                events?.Verbose($"Cache hit: refitted {recomputed} engine weights from {network.Weights.Count} model weights in {refit.Elapsed.TotalMilliseconds:F1} ms" +
+                                (prepared ? ", their packing begun as the model was parsed (the entry its last conversion used)." : "."));
             }
             else events?.Verbose("Cache hit: returned weight-stripped (-StripWeights).");
         }

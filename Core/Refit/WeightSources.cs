@@ -44,7 +44,7 @@ public static class WeightSources
         };
     }
 
-    private static NetworkDefinition ReadOnnx(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? weightRead, Action<Func<int>, Action<int>>? readItems)
+    internal static NetworkDefinition ReadOnnx(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? weightRead, Action<Func<int>, Action<int>>? readItems)
     {
         // Told as each initializer is parsed, not when the import reaches it: whoever waits for the weights starts sooner.
         NetworkDefinition Read() => OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate),

@@ -1,0 +1,183 @@
+using TrtEngine.Core.Cache;
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
+
+namespace TrtEngine.Core.Tests.Cache;
+
+/// <summary>
+/// A conversion loads the entry its model and settings resolved to last time before it parses the model, and packs
+/// the weights for it as they are parsed; the entry serves only when the imported model's key is its key, so a guess
+/// that is wrong, missing, stale or damaged costs time and changes nothing else.
+/// </summary>
+public sealed class GuessedEntryTests : IDisposable
+{
+    private const string Prepared = "packing begun as the model was parsed";
+    private static readonly float[] Input = ErrorMetrics.RandomValues(11, 32 * 6 * 6);
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Cache => _dir.File("cache");
+
+    // Two threads, so the engine can read on one while it packs on the other, whatever the machine has.
+    private ConversionSettings Settings => new() { CacheDirectory = Cache, OptimizationLevel = 0, Threads = 2 };
+
+    /// <summary>
+    /// Conv + BatchNormalization (folded), Relu, a second Conv (<paramref name="channels"/> wide), GlobalAveragePool
+    /// and a Gemm to 4,000 outputs: over 4 MB of engine weights, enough for a hit to prepare its refit.
+    /// </summary>
+    private static void WriteModel(string path, int seed, int channels = 256)
+    {
+        var model = new OnnxModelBuilder();
+        model.AddInput("x", OnnxDataType.Float, 1, 32, 6, 6);
+        model.AddInitializer("w1", ErrorMetrics.RandomValues(seed, 64 * 32 * 9), [64, 32, 3, 3]);
+        foreach (var (parameter, offset) in new[] { ("gamma", 0f), ("beta", 0f), ("mean", 0f), ("var", 1.5f) })
+            model.AddInitializer(parameter, ErrorMetrics.RandomValues(seed + parameter.Length, 64).Select(v => v + offset).ToArray(), [64]);
+        model.AddInitializer("w2", ErrorMetrics.RandomValues(seed + 5, channels * 64 * 9), [channels, 64, 3, 3]);
+        model.AddInitializer("wg", ErrorMetrics.RandomValues(seed + 6, 4000 * channels), [4000, channels]);
+        model.AddNode("Conv", ["x", "w1"], ["c1"], ("pads", new long[] { 1, 1, 1, 1 }));
+        model.AddNode("BatchNormalization", ["c1", "gamma", "beta", "mean", "var"], ["n1"]);
+        model.AddNode("Relu", ["n1"], ["r1"]);
+        model.AddNode("Conv", ["r1", "w2"], ["c2"]);
+        model.AddNode("GlobalAveragePool", ["c2"], ["g"]);
+        model.AddNode("Flatten", ["g"], ["f"]);
+        model.AddNode("Gemm", ["f", "wg"], ["y"], ("transB", 1L));
+        model.AddOutput("y", OnnxDataType.Float);
+        model.Save(path);
+    }
+
+    private static float[] Run(Engines.TrtEngine engine) => engine.Run(new Dictionary<string, float[]> { ["x"] = Input })[0].Data;
+
+    private (Engines.TrtEngine Engine, List<string> Messages) Convert(string path, ConversionSettings? settings = null)
+    {
+        var events = new RecordingEvents();
+        return (EngineConverter.Convert(path, settings ?? Settings, events), events.Messages);
+    }
+
+    /// <summary>A conversion that hits, its refit prepared as the model was parsed when <paramref name="prepared"/>, else not.</summary>
+    private Engines.TrtEngine Hit(string path, bool prepared, ConversionSettings? settings = null)
+    {
+        var (hit, messages) = Convert(path, settings);
+        Assert.True(hit.FromCache);
+        Assert.Equal(prepared, messages.Any(m => m.Contains(Prepared)));
+        return hit;
+    }
+
+    /// <summary>model.onnx written from <paramref name="seed"/> and converted once: a miss, built and stored.</summary>
+    private (string Path, Engines.TrtEngine Built) BuiltModel(int seed = 1)
+    {
+        string path = _dir.File("model.onnx");
+        WriteModel(path, seed);
+        var (built, messages) = Convert(path);
+        Assert.False(built.FromCache);
+        Assert.DoesNotContain(messages, m => m.Contains(Prepared));
+        return (path, built);
+    }
+
+    /// <summary>What the model at <paramref name="path"/> computes, built without the cache.</summary>
+    private float[] Uncached(string path)
+    {
+        using var engine = EngineConverter.Convert(path, Settings with { UseCache = false });
+        return Run(engine);
+    }
+
+    [Fact]
+    public void A_second_conversion_packs_as_it_parses_and_matches_a_plain_hit()
+    {
+        var (path, built) = BuiltModel();
+        Assert.True(built.WeightBytes >= GuessedEntry.MinWeightBytes, $"{built.WeightBytes} bytes of engine weights: too few for a hit to prepare");
+
+        var guessed = Hit(path, prepared: true);
+        Assert.Equal(Run(built), Run(guessed));
+
+        // Without the hint the same entry serves a plain hit, with the same outputs.
+        Directory.Delete(Path.Combine(Cache, ".hints"), recursive: true);
+        Assert.Equal(Run(built), Run(Hit(path, prepared: false)));
+        Assert.Equal(2, Assert.Single(new DiskEngineStore(Cache).List()).HitCount);
+
+        // The guessed engine refits on as any other.
+        guessed.Refit(Refit.WeightSources.FromFile(path));
+        Assert.Equal(Run(built), Run(guessed));
+    }
+
+    [Fact]
+    public void New_weights_in_the_same_file_hit_the_hinted_entry_with_those_weights()
+    {
+        var (path, _) = BuiltModel();
+        WriteModel(path, seed: 2);
+        Assert.Equal(Uncached(path), Run(Hit(path, prepared: true)));
+    }
+
+    [Fact]
+    public void A_file_that_now_holds_another_structure_is_built_and_then_hinted()
+    {
+        var (path, first) = BuiltModel();
+        WriteModel(path, seed: 3, channels: 320);
+        var (built, messages) = Convert(path);
+        Assert.False(built.FromCache);
+        Assert.NotEqual(first.CacheKey, built.CacheKey);
+        Assert.DoesNotContain(messages, m => m.Contains(Prepared));
+        Assert.Equal(Uncached(path), Run(built));
+
+        var hit = Hit(path, prepared: true);
+        Assert.Equal(built.CacheKey, hit.CacheKey);
+        Assert.Equal(Run(built), Run(hit));
+    }
+
+    [Fact]
+    public void Other_settings_keep_their_own_hint()
+    {
+        var (path, level0) = BuiltModel();
+        var level1 = Convert(path, Settings with { OptimizationLevel = 1 }).Engine;
+        Assert.NotEqual(level0.CacheKey, level1.CacheKey);
+        foreach (var (settings, key) in new[] { (Settings, level0.CacheKey), (Settings with { OptimizationLevel = 1 }, level1.CacheKey) })
+            Assert.Equal(key, Hit(path, prepared: true, settings).CacheKey);
+    }
+
+    [Fact]
+    public void A_damaged_hint_is_ignored()
+    {
+        var (path, built) = BuiltModel();
+        string hint = Assert.Single(Directory.GetFiles(Path.Combine(Cache, ".hints")));
+        foreach (string content in new[] { "", "not a key", new string('a', CacheKey.Length + 1), new string('f', CacheKey.Length) })
+        {
+            File.WriteAllText(hint, content);
+            Assert.Equal(Run(built), Run(Hit(path, prepared: false)));
+        }
+    }
+
+    [Fact]
+    public void A_damaged_hinted_entry_is_reported_removed_and_rebuilt_as_without_a_hint()
+    {
+        var (path, built) = BuiltModel();
+        string plan = Path.Combine(Cache, built.CacheKey!, "plan.trtp");
+        var bytes = File.ReadAllBytes(plan);
+        bytes[bytes.Length / 2] ^= 0x40;
+        File.WriteAllBytes(plan, bytes);
+
+        var (rebuilt, messages) = Convert(path);
+        Assert.False(rebuilt.FromCache);
+        string miss = Assert.Single(messages, m => m.StartsWith("Cache miss: ", StringComparison.Ordinal) && !m.StartsWith("Cache miss: building", StringComparison.Ordinal));
+        Assert.Contains("checksum", miss);
+        Assert.Contains("removed", miss);
+        Assert.Equal(Run(built), Run(rebuilt));
+        Hit(path, prepared: true);
+    }
+
+    [Fact]
+    public void A_small_engine_hits_its_hinted_entry_unprepared_and_leaves_the_hint_as_it_was()
+    {
+        string path = Path.Combine(TestPaths.ExampleModels, "tiny_mlp.onnx");
+        var built = Convert(path).Engine;
+        Assert.True(built.WeightBytes < GuessedEntry.MinWeightBytes);
+        string hint = Assert.Single(Directory.GetFiles(Path.Combine(Cache, ".hints")));
+        var longAgo = new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(hint, longAgo);
+        var hit = Hit(path, prepared: false);
+        Assert.Equal(longAgo, File.GetLastWriteTimeUtc(hint));
+        var input = new Dictionary<string, float[]> { ["input"] = ErrorMetrics.RandomValues(12, 64) };
+        Assert.Equal(built.Run(input)[0].Data, hit.Run(input)[0].Data);
+    }
+}
