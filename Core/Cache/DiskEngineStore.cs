@@ -20,7 +20,7 @@ public sealed class DiskEngineStore : IEngineStore
     private const string PlanFile = "plan.trtp", ManifestFile = "manifest.json", AccessLog = "access.log", PinMarker = "pinned";
     private const int AccessLineLength = 25; // "yyyy-MM-ddTHH:mm:ss.fffZ\n"
     private const int MaxManifestBytes = 1 << 20;
-    private const string HintsDirectory = ".hints";
+    private const string HintsDirectory = ".hints", HintTemporaries = "*.tmp";
     private const string TimingCacheTemporaries = "timing.cache.*.tmp"; // TimingCache.Save writes aside, then renames
     private const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode PrivateFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -100,20 +100,29 @@ public sealed class DiskEngineStore : IEngineStore
             foreach (string dir in System.IO.Directory.EnumerateDirectories(temp))
                 if (DateTime.UtcNow - System.IO.Directory.GetLastWriteTimeUtc(dir) > orphanAge)
                     checks.Add(new TrtCacheCheck { Key = null, ModelName = null, Path = dir, Status = "Orphaned", Problem = "a temporary directory left by a write or removal that did not finish" });
-        if (System.IO.Directory.Exists(Directory))
-            foreach (string file in System.IO.Directory.EnumerateFiles(Directory, TimingCacheTemporaries))
-                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > orphanAge)
-                    checks.Add(new TrtCacheCheck { Key = null, ModelName = null, Path = file, Status = "Orphaned", Problem = "a temporary timing cache left by a build that did not finish" });
+        foreach (var (dir, pattern, problem) in TemporaryFiles())
+            if (System.IO.Directory.Exists(dir))
+                foreach (string file in System.IO.Directory.EnumerateFiles(dir, pattern))
+                    if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > orphanAge)
+                        checks.Add(new TrtCacheCheck { Key = null, ModelName = null, Path = file, Status = "Orphaned", Problem = problem });
         return checks;
     }
 
-    /// <summary>Removes what a check found broken: the entry, or the orphaned directory.</summary>
+    /// <summary>Files written aside and then renamed into place, which a process that dies in between leaves behind.</summary>
+    private (string Directory, string Pattern, string Problem)[] TemporaryFiles() =>
+    [
+        (Directory, TimingCacheTemporaries, "a temporary timing cache left by a build that did not finish"),
+        (System.IO.Path.Combine(Directory, HintsDirectory), HintTemporaries, "a temporary hint left by a conversion that did not finish"),
+    ];
+
+    /// <summary>Removes what a check found broken: the entry, or the orphaned directory or file.</summary>
     public void Repair(TrtCacheCheck check)
     {
         if (check.IsHealthy) return;
         if (check.Key is not null) Remove(check.Key);
         else if (System.IO.Path.GetDirectoryName(check.Path) == System.IO.Path.Combine(Directory, ".tmp")) System.IO.Directory.Delete(check.Path, recursive: true);
-        else if (System.IO.Path.GetDirectoryName(check.Path) == Directory && FileSystemName.MatchesSimpleExpression(TimingCacheTemporaries, System.IO.Path.GetFileName(check.Path))) File.Delete(check.Path);
+        else if (TemporaryFiles().Any(t => System.IO.Path.GetDirectoryName(check.Path) == t.Directory && FileSystemName.MatchesSimpleExpression(t.Pattern, System.IO.Path.GetFileName(check.Path))))
+            File.Delete(check.Path);
         else throw new ArgumentException($"'{check.Path}' is not an item of the cache in {Directory}.");
         check.Repaired = true;
     }

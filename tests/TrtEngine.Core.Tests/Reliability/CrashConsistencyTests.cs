@@ -1,3 +1,4 @@
+using System.Globalization;
 using TrtEngine.CacheWorker;
 using TrtEngine.Core.Cache;
 using TrtEngine.Core.Conversion;
@@ -68,13 +69,15 @@ public sealed class CrashConsistencyTests(ReliabilityModels models, ITestOutputH
             "0 locks still held, Get-TrtCache -Summary bytes = bytes of the entries on disk; afterwards every model converts with bit-identical outputs");
     }
 
-    [Fact]
-    public void A_temporary_timing_cache_left_by_a_killed_build_is_reported_and_repaired()
+    [Theory]
+    [InlineData("timing.cache.{0}.tmp", "half a timing ca")]
+    [InlineData(".hints/0123456789abcdef0123456789abcdef01234567.{0}.tmp", "0123")]
+    public void A_temporary_file_left_by_a_killed_conversion_is_reported_and_repaired(string name, string content)
     {
         string cache = _dir.File("cache");
         EngineConverter.Convert(models.Paths[2], new ConversionSettings { CacheDirectory = cache, OptimizationLevel = 1 }); // a timed convolution
-        string left = Path.Combine(cache, $"timing.cache.{Guid.NewGuid():N}.tmp");
-        File.WriteAllText(left, "half a timing ca");
+        string left = Path.Combine(cache, string.Format(CultureInfo.InvariantCulture, name, Guid.NewGuid().ToString("N")));
+        File.WriteAllText(left, content);
         var store = new DiskEngineStore(cache);
         Assert.DoesNotContain(store.Check(TimeSpan.FromHours(1)), c => c.Path == left); // it may belong to a build in progress
         var orphan = Assert.Single(store.Check(TimeSpan.Zero), c => !c.IsHealthy);
