@@ -128,28 +128,26 @@ public sealed class DiskEngineStore : IEngineStore
     }
 
     /// <summary>
-    /// Hints live in .hints, one file per identity (named by its hash) holding the last key: a reader that meets a
-    /// file being rewritten reads no well-formed key and goes without a guess.
+    /// Hints live in .hints, one file per identity (named by its hash) holding "key weightBytes": a reader that meets
+    /// a file being replaced reads no well-formed hint and goes without a guess.
     /// </summary>
-    public CacheLookup? TryLoadHinted(string identity)
+    public CacheHint? Hint(string identity)
     {
         try
         {
-            using var hint = File.OpenHandle(HintPath(identity));
-            Span<byte> bytes = stackalloc byte[CacheKey.Length + 1];
-            int read = RandomAccess.Read(hint, bytes, 0);
-            string key = System.Text.Encoding.ASCII.GetString(bytes[..read]);
-            if (!CacheKey.IsWellFormed(key)) return null;
-            string dir = EntryDirectory(key);
-            return System.IO.Directory.Exists(dir) && Verify(dir, key, out var manifest, out var plan) is null ? new CacheLookup(plan, manifest, null) : null;
+            using var file = File.OpenHandle(HintPath(identity));
+            Span<byte> bytes = stackalloc byte[64];
+            string[] parts = System.Text.Encoding.ASCII.GetString(bytes[..RandomAccess.Read(file, bytes, 0)]).Split(' ');
+            return parts is [var key, var size] && CacheKey.IsWellFormed(key) && long.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out long weightBytes)
+                ? new CacheHint(key, weightBytes) : null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
     }
 
-    public void RememberKey(string identity, string key)
+    public void RememberHint(string identity, CacheHint hint)
     {
         try
         {
@@ -159,8 +157,8 @@ public sealed class DiskEngineStore : IEngineStore
             string path = HintPath(identity), temp = $"{path}.{Guid.NewGuid():N}.tmp";
             try
             {
-                using (var hint = OpenPrivate(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-                    hint.Write(System.Text.Encoding.ASCII.GetBytes(EntryName(key)));
+                using (var file = OpenPrivate(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                    file.Write(System.Text.Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{EntryName(hint.Key)} {hint.WeightBytes}")));
                 File.Move(temp, path, overwrite: true);
             }
             finally
@@ -171,6 +169,19 @@ public sealed class DiskEngineStore : IEngineStore
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Only a guess for the next conversion: a cache that cannot take it costs that conversion some overlap.
+        }
+    }
+
+    public CacheLookup? TryPeek(string key)
+    {
+        string dir = EntryDirectory(key);
+        try
+        {
+            return System.IO.Directory.Exists(dir) && Verify(dir, key, out var manifest, out var plan) is null ? new CacheLookup(plan, manifest, null) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return null;
         }
     }
 

@@ -31,12 +31,14 @@ public interface IEngineStore
     bool Remove(string key);
 
     /// <summary>
-    /// The entry a conversion of the same model with the same settings (<paramref name="identity"/>) resolved to last
-    /// (<see cref="RememberKey"/>), when it is intact; read without recording or removing anything. Null when there
-    /// is none (a store need not keep hints). Only a guess: the caller still computes the key and compares.
+    /// The hint kept for a conversion of the same model with the same settings (<paramref name="identity"/>); null
+    /// when there is none (a store need not keep hints). Only a guess: the caller still computes the key and compares.
     /// </summary>
-    CacheLookup? TryLoadHinted(string identity) => null;
+    CacheHint? Hint(string identity) => null;
 
-    /// <summary>Remembers the key a conversion with this identity resolved to, for <see cref="TryLoadHinted"/>.</summary>
-    void RememberKey(string identity, string key) { }
+    /// <summary>Keeps the hint for <paramref name="identity"/>, for <see cref="Hint"/>.</summary>
+    void RememberHint(string identity, CacheHint hint) { }
+
+    /// <summary>The entry for a key when it is intact, read without recording or removing anything; null otherwise.</summary>
+    CacheLookup? TryPeek(string key) => null;
 }

@@ -29,13 +29,14 @@ public static class EngineConverter
             : settings.Store ?? new DiskEngineStore(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, settings.CacheSizeLimit, m => events?.Verbose(m));
         // Weights bound from a checkpoint change the imported structure, so such a conversion neither guesses nor is remembered.
         string? identity = store is null || bound is not null ? null : HintIdentity(modelPath, settings, threads);
-        using var guess = identity is not null && !settings.Force && !settings.StripWeights ? GuessedEntry.Load(store!, identity) : null;
-        NetworkDefinition network = guess?.Import(modelPath) ?? OnnxModel.Borrow(modelPath, model =>
+        NetworkDefinition Import() => OnnxModel.Borrow(modelPath, model =>
         {
             if (bound is not null) WarnUnusedWeights(model, bound, settings.WeightsPath!, events);
             // The model's weights go into pooled buffers: the engine made here keeps them and hands them back when disposed.
             return OnnxImporter.Import(model, name, bound, WeightPool.Rent);
         });
+        var (network, guess) = identity is not null && !settings.Force && !settings.StripWeights ? GuessedEntry.Import(store!, identity, modelPath, Import) : (Import(), null);
+        using var guessed = guess;
         string? timingPath = settings.TimingCachePath
             ?? (settings.UseCache && settings.Store is null ? Path.Combine(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, "timing.cache") : null);
         var config = new BuilderConfig
@@ -58,10 +59,9 @@ public static class EngineConverter
         var profiles = EngineBuilder.ResolveProfiles(network, config);
         string key = CacheKey.Compute(network, profiles, config, hardware);
         events?.Verbose($"Cache key {key} in {store.Location}.");
-        if (identity is not null && guess?.Key != key) store.RememberKey(identity, key);
 
         if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: true, guess?.Key == key ? guess.Engine : null) is { } hit)
-            return hit;
+            return Remembered(hit, store, identity, guess);
         IDisposable buildLock;
         try
         {
@@ -76,18 +76,25 @@ public static class EngineConverter
         using (buildLock)
         {
             // Another process may have built it while this one waited for the lock.
-            if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: false) is { } late) return late;
+            if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: false) is { } late) return Remembered(late, store, identity, guess);
             events?.Verbose(settings.Force ? "Rebuilding (-Force)." : "Cache miss: building.");
             if (!settings.Force) store.RecordMiss(key);
             var engine = Build(network, config, timingPath, events, cancel);
             Insert(store, key, engine, modelPath, watch.Elapsed, events);
-            return Finish(engine, modelPath, key, false, watch, store.Location, settings);
+            return Remembered(Finish(engine, modelPath, key, false, watch, store.Location, settings), store, identity, guess);
         }
+    }
+
+    /// <summary>Keeps the hint for the next conversion of this model with these settings, unless the one it had says the same.</summary>
+    private static TrtEngineModel Remembered(TrtEngineModel engine, IEngineStore store, string? identity, GuessedEntry? guess)
+    {
+        if (identity is not null && guess?.Key != engine.CacheKey) store.RememberHint(identity, new CacheHint(engine.CacheKey!, engine.WeightBytes));
+        return engine;
     }
 
     /// <summary>
     /// What a conversion's key depends on besides the model's contents: the model file and the settings that enter the
-    /// key. A hint is kept per identity (<see cref="IEngineStore.RememberKey"/>).
+    /// key. A hint is kept per identity (<see cref="IEngineStore.RememberHint"/>).
     /// </summary>
     private static string HintIdentity(string modelPath, ConversionSettings settings, int threads)
     {
@@ -136,7 +143,8 @@ public static class EngineConverter
                 bool prepared = engine.Preparation is not null;
                 int recomputed = new Native.Refit.Refitter(engine).Refit(WeightSources.FromNetwork(network), partial: false, ignoreExtra: true).RecomputedCount;
                 events?.Verbose($"Cache hit: refitted {recomputed} engine weights from {network.Weights.Count} model weights in {refit.Elapsed.TotalMilliseconds:F1} ms" +
-                                (prepared ? ", their packing begun as the model was parsed (the entry its last conversion used)." : "."));
+                                (guessed is null ? "." : prepared ? ", their packing begun as the model was parsed (the entry its last conversion used, loaded first)."
+                                    : " (the entry its last conversion used, loaded beside the parse)."));
             }
             else events?.Verbose("Cache hit: returned weight-stripped (-StripWeights).");
         }

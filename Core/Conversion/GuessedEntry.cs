@@ -8,21 +8,29 @@ using TrtEngine.Native.Runtime;
 namespace TrtEngine.Core.Conversion;
 
 /// <summary>
-/// The cache entry a model resolved to last time, loaded before the model is parsed so that its refit packs the
-/// weights as they are parsed (on the engine's other thread) instead of after the import: a hit then costs about a
-/// refit from the ONNX file, not a parse followed by a refit. Only a guess: the conversion computes the key from the
-/// imported model as always and uses this engine only when the two keys agree; otherwise it is dropped, and the
-/// loading and packing it did only cost time. Disposing hands back the results no refit took.
+/// The cache entry a model resolved to last time (the store's <see cref="CacheHint"/>), loaded while the model is
+/// parsed instead of after: a large engine's first, so that its refit packs the weights as they are parsed (on the
+/// engine's other thread), a small one's on the other thread beside the parse. A hit then costs about a refit from the
+/// ONNX file, or a parse, instead of a parse followed by a lookup and a refit. Only a guess: the conversion computes
+/// the key from the imported model as always and uses this engine only when the two keys agree; otherwise it is
+/// dropped, and what it loaded and packed only cost time. Disposing hands back the results no refit took.
 /// </summary>
 internal sealed class GuessedEntry : IDisposable
 {
+    /// <summary>
+    /// Below this many engine weight bytes a prepared refit does not pay: the parse slows by more than the refit saves
+    /// (mlp, 2.1 MB: hits of 606 µs plain against 756 prepared, at the 10th percentile of 50 in one process; SqueezeNet,
+    /// 11.4 MB: 3.03 against 2.74 ms).
+    /// </summary>
+    internal const long MinWeightBytes = 4 << 20;
+
     private readonly RefitPreparation? _preparation;
 
-    private GuessedEntry(string key, Engine engine)
+    private GuessedEntry(string key, Engine engine, bool prepare)
     {
         Key = key;
         Engine = engine;
-        if (engine.Pool.ThreadCount > 1 && engine.WeightBytes >= MinWeightBytes) _preparation = new RefitPreparation(engine);
+        if (prepare && engine.Pool.ThreadCount > 1) _preparation = new RefitPreparation(engine);
     }
 
     public string Key { get; }
@@ -31,38 +39,61 @@ internal sealed class GuessedEntry : IDisposable
     public Engine Engine { get; }
 
     /// <summary>
-    /// Below this many engine weight bytes the overlap does not pay: the parse slows by more than the refit saves
-    /// (mlp, 2.1 MB: hits of 606 µs plain against 756 with the guess, at the 10th percentile of 50 in one process;
-    /// SqueezeNet, 11.4 MB: 3.03 against 2.74 ms).
+    /// Imports the model with <paramref name="import"/>, loading the entry the store's hint for
+    /// <paramref name="identity"/> names as described above; the entry is null when there is no hint or it names no
+    /// intact entry (a plan that does not load is left to the lookup that follows the import to report and remove).
     /// </summary>
-    internal const long MinWeightBytes = 4 << 20;
-
-    /// <summary>
-    /// The store's hinted entry for <paramref name="identity"/>, when it is intact; null otherwise, and a plan that
-    /// does not load is left to the lookup that follows the import to report and remove. A hit on it loads nothing
-    /// more; only an engine large enough for the overlap to pay is prepared.
-    /// </summary>
-    public static GuessedEntry? Load(IEngineStore store, string identity)
+    public static (NetworkDefinition Network, GuessedEntry? Guess) Import(IEngineStore store, string identity, string modelPath, Func<NetworkDefinition> import)
     {
-        if (store.TryLoadHinted(identity) is not { Plan: { } plan, Manifest: { } manifest }) return null;
-        Engine engine;
+        if (store.Hint(identity) is not { } hint) return (import(), null);
+        if (hint.WeightBytes < MinWeightBytes)
+        {
+            var beside = new LoadBesideImport(store, hint.Key, import);
+            WorkerPool.Shared.For(2, beside);
+            return (beside.Network!, beside.Guess);
+        }
+        var guess = Load(store, hint.Key, prepare: true);
         try
         {
-            engine = Engine.Deserialize(plan);
+            return (guess?.ImportPrepared(modelPath) ?? import(), guess);
+        }
+        catch
+        {
+            guess?.Dispose();
+            throw;
+        }
+    }
+
+    private static GuessedEntry? Load(IEngineStore store, string key, bool prepare)
+    {
+        if (store.TryPeek(key) is not { Plan: { } plan }) return null;
+        try
+        {
+            return new GuessedEntry(key, Engine.Deserialize(plan), prepare);
         }
         catch (PlanFormatException)
         {
             return null;
         }
-        return new GuessedEntry(manifest.Key, engine);
     }
 
-    /// <summary>
-    /// Parses and imports the model while the entry's recipes run on the weights as they are parsed; null for an
-    /// engine not prepared (the caller imports as it would without a guess).
-    /// </summary>
-    public NetworkDefinition? Import(string modelPath) => _preparation is not { } preparation ? null
+    /// <summary>Parses and imports the model while the entry's recipes run on the weights as they are parsed (null: not prepared).</summary>
+    private NetworkDefinition? ImportPrepared(string modelPath) => _preparation is not { } preparation ? null
         : WeightSources.ReadOnnx(modelPath, WeightPool.Rent, name => (data, start, end) => preparation.Supply(name, data, start, end), preparation.WhileReading);
 
     public void Dispose() => _preparation?.Dispose();
+
+    /// <summary>The import on one of the pool's threads and the entry's load on the other.</summary>
+    private sealed class LoadBesideImport(IEngineStore store, string key, Func<NetworkDefinition> import) : IParallelTask
+    {
+        public NetworkDefinition? Network { get; private set; }
+
+        public GuessedEntry? Guess { get; private set; }
+
+        public void Execute(int index)
+        {
+            if (index == 0) Network = import();
+            else Guess = Load(store, key, prepare: false);
+        }
+    }
 }

@@ -13,7 +13,7 @@ namespace TrtEngine.Core.Tests.Cache;
 /// </summary>
 public sealed class GuessedEntryTests : IDisposable
 {
-    private const string Prepared = "packing begun as the model was parsed";
+    private const string Prepared = "packing begun as the model was parsed", LoadedBeside = "loaded beside the parse";
     private static readonly float[] Input = ErrorMetrics.RandomValues(11, 32 * 6 * 6);
     private readonly TempDirectory _dir = new();
 
@@ -56,12 +56,16 @@ public sealed class GuessedEntryTests : IDisposable
         return (EngineConverter.Convert(path, settings ?? Settings, events), events.Messages);
     }
 
-    /// <summary>A conversion that hits, its refit prepared as the model was parsed when <paramref name="prepared"/>, else not.</summary>
+    /// <summary>
+    /// A conversion of the large test model that hits: on the hinted entry, its refit prepared as the model was parsed,
+    /// when <paramref name="prepared"/>; else a plain hit, with no entry guessed.
+    /// </summary>
     private Engines.TrtEngine Hit(string path, bool prepared, ConversionSettings? settings = null)
     {
         var (hit, messages) = Convert(path, settings);
         Assert.True(hit.FromCache);
         Assert.Equal(prepared, messages.Any(m => m.Contains(Prepared)));
+        Assert.DoesNotContain(messages, m => m.Contains(LoadedBeside));
         return hit;
     }
 
@@ -141,7 +145,8 @@ public sealed class GuessedEntryTests : IDisposable
     {
         var (path, built) = BuiltModel();
         string hint = Assert.Single(Directory.GetFiles(Path.Combine(Cache, ".hints")));
-        foreach (string content in new[] { "", "not a key", new string('a', CacheKey.Length + 1), new string('f', CacheKey.Length) })
+        // Empty, not a hint, a key without its size, and a well-formed hint naming no entry.
+        foreach (string content in new[] { "", "not a key", new string('a', CacheKey.Length), new string('f', CacheKey.Length) + " 5000000" })
         {
             File.WriteAllText(hint, content);
             Assert.Equal(Run(built), Run(Hit(path, prepared: false)));
@@ -167,7 +172,7 @@ public sealed class GuessedEntryTests : IDisposable
     }
 
     [Fact]
-    public void A_small_engine_hits_its_hinted_entry_unprepared_and_leaves_the_hint_as_it_was()
+    public void A_small_engine_hits_its_hinted_entry_loaded_beside_the_parse_and_leaves_the_hint_as_it_was()
     {
         string path = Path.Combine(TestPaths.ExampleModels, "tiny_mlp.onnx");
         var built = Convert(path).Engine;
@@ -175,7 +180,9 @@ public sealed class GuessedEntryTests : IDisposable
         string hint = Assert.Single(Directory.GetFiles(Path.Combine(Cache, ".hints")));
         var longAgo = new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         File.SetLastWriteTimeUtc(hint, longAgo);
-        var hit = Hit(path, prepared: false);
+        var (hit, messages) = Convert(path);
+        Assert.True(hit.FromCache);
+        Assert.Contains(messages, m => m.Contains(LoadedBeside));
         Assert.Equal(longAgo, File.GetLastWriteTimeUtc(hint));
         var input = new Dictionary<string, float[]> { ["input"] = ErrorMetrics.RandomValues(12, 64) };
         Assert.Equal(built.Run(input)[0].Data, hit.Run(input)[0].Data);
