@@ -35,7 +35,7 @@ public static class EngineConverter
             // The model's weights go into pooled buffers: the engine made here keeps them and hands them back when disposed.
             return OnnxImporter.Import(model, name, bound, WeightPool.Rent);
         });
-        var (network, guess) = identity is not null && !settings.Force && !settings.StripWeights ? GuessedEntry.Import(store!, identity, modelPath, Import) : (Import(), null);
+        var (network, guess) = identity is not null && !settings.Force ? GuessedEntry.Import(store!, identity, modelPath, Import, refit: !settings.StripWeights) : (Import(), null);
         using var guessed = guess;
         string? timingPath = settings.TimingCachePath
             ?? (settings.UseCache && settings.Store is null ? Path.Combine(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, "timing.cache") : null);

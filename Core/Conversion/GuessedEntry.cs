@@ -40,13 +40,15 @@ internal sealed class GuessedEntry : IDisposable
 
     /// <summary>
     /// Imports the model with <paramref name="import"/>, loading the entry the store's hint for
-    /// <paramref name="identity"/> names as described above; the entry is null when there is no hint or it names no
-    /// intact entry (a plan that does not load is left to the lookup that follows the import to report and remove).
+    /// <paramref name="identity"/> names as described above (beside the parse whatever its size when the hit will not
+    /// be refitted); the entry is null when there is no hint or it names no intact entry (a plan that does not load is
+    /// left to the lookup that follows the import to report and remove).
     /// </summary>
-    public static (NetworkDefinition Network, GuessedEntry? Guess) Import(IEngineStore store, string identity, string modelPath, Func<NetworkDefinition> import)
+    public static (NetworkDefinition Network, GuessedEntry? Guess) Import(IEngineStore store, string identity, string modelPath, Func<NetworkDefinition> import,
+                                                                          bool refit)
     {
         if (store.Hint(identity) is not { } hint) return (import(), null);
-        if (hint.WeightBytes < MinWeightBytes)
+        if (!refit || hint.WeightBytes < MinWeightBytes)
         {
             var beside = new LoadBesideImport(store, hint.Key, import);
             WorkerPool.Shared.For(2, beside);

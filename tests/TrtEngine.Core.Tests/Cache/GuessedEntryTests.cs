@@ -187,4 +187,20 @@ public sealed class GuessedEntryTests : IDisposable
         var input = new Dictionary<string, float[]> { ["input"] = ErrorMetrics.RandomValues(12, 64) };
         Assert.Equal(built.Run(input)[0].Data, hit.Run(input)[0].Data);
     }
+
+    [Fact]
+    public void A_stripped_conversion_takes_the_hinted_entry_unrefitted_and_leaves_the_hint_as_it_was()
+    {
+        var (path, built) = BuiltModel();
+        string hint = Assert.Single(Directory.GetFiles(Path.Combine(Cache, ".hints")));
+        var longAgo = new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(hint, longAgo);
+        var (stripped, messages) = Convert(path, Settings with { StripWeights = true });
+        Assert.True(stripped.FromCache);
+        Assert.False(stripped.HasWeights);
+        Assert.DoesNotContain(messages, m => m.Contains(Prepared));
+        Assert.Equal(longAgo, File.GetLastWriteTimeUtc(hint));
+        stripped.Refit(Refit.WeightSources.FromFile(path));
+        Assert.Equal(Run(built), Run(stripped));
+    }
 }
