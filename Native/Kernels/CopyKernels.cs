@@ -12,6 +12,9 @@ public static unsafe class CopyKernels
     /// <summary>Floats in a 64-byte cache line.</summary>
     public const int LineFloats = 64 / sizeof(float);
 
+    /// <summary>The place of the float at <paramref name="p"/> in its cache line, 0 to <see cref="LineFloats"/> − 1.</summary>
+    public static int LinePlace(float* p) => (int)(((nint)p & 63) / sizeof(float));
+
     /// <summary>
     /// Writes the view of <paramref name="src"/> with the given per-dim element strides (any sign) and
     /// <paramref name="shape"/> to <paramref name="dst"/>, whose own strides are <paramref name="dstStrides"/>
@@ -139,7 +142,7 @@ public static unsafe class CopyKernels
             Copy(src, dst, count);
             return;
         }
-        nint offset = ((nint)dst & 63) / sizeof(float);
+        nint offset = LinePlace(dst);
         if (offset != 0)
         {
             // The line from its waiting floats and the run's first ones, in registers (masked loads read nothing outside the run).
@@ -195,7 +198,7 @@ public static unsafe class CopyKernels
     public static void FinishInOrder(float* end, float* line, int lineStart)
     {
         if (!Avx2.IsSupported) return;
-        nint offset = ((nint)end & 63) / sizeof(float);
+        int offset = LinePlace(end);
         if (offset > lineStart) Copy(line + lineStart, end - offset + lineStart, offset - lineStart);
     }
 

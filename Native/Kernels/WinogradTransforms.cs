@@ -74,8 +74,9 @@ internal static unsafe class WinogradTransforms
     /// The 36 positions lie a whole [inC, outC] operand apart; storing to all of them in turn thrashes the caches
     /// (the strides alias), so a few input channels are transformed into a small block first and each position's
     /// rows then copied out as one contiguous run (streamed when <paramref name="stream"/>, each position's runs
-    /// continuing one range over the panels: see <see cref="CopyKernels.StreamInOrder"/>). Only the panels [firstPanel, endPanel) are written. Returns the sum
-    /// of the transposed copy's values, w[o, c]·factors[o] (see <see cref="PackingKernels"/>).
+    /// continuing one range over the panels: see <see cref="CopyKernels.StreamInOrder"/>). Only the panels
+    /// [firstPanel, endPanel) are written. Returns the sum of the transposed copy's values, w[o, c]·factors[o] (see
+    /// <see cref="PackingKernels"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float PackWeights(float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed, int firstPanel, int endPanel,
@@ -104,7 +105,7 @@ internal static unsafe class WinogradTransforms
             float* block = transposed + (nint)k * nr, lines = block + Positions * blockRows * nr;
             // Each position's range starts where the first panel's rows do.
             for (int p = 0; p < Positions; p++)
-                lineStarts[p] = (int)(((nint)(packed + p * perPosition + (nint)firstPanel * nr * inChannels) & 63) / sizeof(float));
+                lineStarts[p] = CopyKernels.LinePlace(packed + p * perPosition + (nint)firstPanel * nr * inChannels);
             for (int panel = firstPanel, o0 = firstPanel * nr; panel < endPanel && o0 < outChannels; panel++, o0 += nr)
             {
                 int cols = Math.Min(nr, outChannels - o0);

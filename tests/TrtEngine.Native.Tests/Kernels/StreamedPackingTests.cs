@@ -59,7 +59,7 @@ public sealed unsafe class StreamedPackingTests
             var written = WriteAt(lineOffset, length, d =>
             {
                 float* line = stackalloc float[CopyKernels.LineFloats];
-                int lineStart = (int)((d & 63) / sizeof(float)), at = 0;
+                int lineStart = CopyKernels.LinePlace((float*)d), at = 0;
                 fixed (float* s = src)
                     foreach (int run in runs)
                     {
