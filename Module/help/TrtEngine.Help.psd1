@@ -6,7 +6,7 @@
         Description = @'
 New-TrtEngine converts an ONNX model into an engine that runs on the CPU. Building times candidate kernels for every layer, which is slow; the result is therefore kept in an engine cache, keyed by the model's structure, its input shapes and profiles, the build settings and the machine.
 
-The cache always holds weight-stripped engines. On a cache hit the stripped engine is loaded and refitted with the model's current weights, so two checkpoints of the same architecture share one entry. The engine returned is refittable either way: use Update-TrtEngineWeights to load other weights as often as needed.
+The cache always holds weight-stripped engines. On a cache hit the stripped engine is loaded and refitted with the model's current weights, so two checkpoints of the same architecture share one entry. The cache remembers which entry each model file and settings used last and loads it while the model is parsed (the key computed from the model still decides), so a repeated conversion's hit overlaps the parse. The engine returned is refittable either way: use Update-TrtEngineWeights to load other weights as often as needed.
 
 The engine's FromCache property tells whether it came from the cache. Use -Verbose to see the cache key and why an entry was or was not used.
 
@@ -448,9 +448,9 @@ $engine | Get-TrtEngineInfo | Select-Object -ExpandProperty Weights | Format-Tab
     'Test-TrtCache' = @{
         Synopsis    = 'Verifies every entry of an engine cache without loading engines, and optionally removes what is broken.'
         Description = @'
-Test-TrtCache checks each cache entry as New-TrtEngine would before using it, without building or loading an engine: the manifest reads, the plan has the size and SHA-256 checksum the manifest records, and the entry's format version and instruction set match this TrtEngine and this machine. It also finds temporary directories left behind by a process that died while writing or removing an entry.
+Test-TrtCache checks each cache entry as New-TrtEngine would before using it, without building or loading an engine: the manifest reads, the plan has the size and SHA-256 checksum the manifest records, and the entry's format version and instruction set match this TrtEngine and this machine. It also finds temporary directories and files (an entry's, the timing cache's, a hint's) left behind by a process that died while writing them.
 
-It writes one TrtCacheCheck per item with a Status of Ok, Corrupt, Incompatible or Orphaned and the Problem in words. With -Repair it removes the broken entries and orphaned directories (supports -WhatIf and -Confirm); New-TrtEngine rebuilds a removed entry the next time it needs it.
+It writes one TrtCacheCheck per item with a Status of Ok, Corrupt, Incompatible or Orphaned and the Problem in words. With -Repair it removes the broken entries and the orphaned directories and files (supports -WhatIf and -Confirm); New-TrtEngine rebuilds a removed entry the next time it needs it.
 '@
         Parameters  = @{
             CacheDirectory = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
