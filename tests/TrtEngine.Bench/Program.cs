@@ -106,7 +106,7 @@ public static class Program
         foreach (var model in models) RefitCost(model.Name, model.Path, model.OtherWeights);
         Console.WriteLine();
         Console.WriteLine("The same from safetensors checkpoints of the two weight sets (a plain read into each tensor's buffer, no parsing),");
-        Console.WriteLine("and the least a refit that writes the engine's weights can take here: the file read on one of the engine's threads");
+        Console.WriteLine("and the memory traffic alone of a refit that writes the engine's weights (no reading back, no transforms): the file read on one of the engine's threads");
         Console.WriteLine("while the other only streams as many bytes as the engine's weights hold (no packing), timed against the same floor:");
         Console.WriteLine();
         Console.WriteLine("| model | read file | refit from file | ratio | read file | read beside writing the engine's weights | ratio |");
