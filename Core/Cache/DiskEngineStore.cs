@@ -131,11 +131,13 @@ public sealed class DiskEngineStore : IEngineStore
     /// Hints live in .hints, one file per identity (named by its hash) holding "key weightBytes": a reader that meets
     /// a file being replaced reads no well-formed hint and goes without a guess.
     /// </summary>
-    public CacheHint? Hint(string identity)
+    public CacheHint? Hint(string identity) => ReadHint(HintPath(identity));
+
+    private static CacheHint? ReadHint(string path)
     {
         try
         {
-            using var file = File.OpenHandle(HintPath(identity));
+            using var file = File.OpenHandle(path);
             Span<byte> bytes = stackalloc byte[64];
             string[] parts = System.Text.Encoding.ASCII.GetString(bytes[..RandomAccess.Read(file, bytes, 0)]).Split(' ');
             return parts is [var key, var size] && CacheKey.IsWellFormed(key) && long.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out long weightBytes)
@@ -182,6 +184,26 @@ public sealed class DiskEngineStore : IEngineStore
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the hints naming an entry just removed: a lookup would ignore them, but every model file and settings
+    /// the cache has seen would keep one. A hint a conversion writes meanwhile for a rebuilt entry may go too, which
+    /// costs the next conversion its overlap, nothing else.
+    /// </summary>
+    private void ForgetHints(string key)
+    {
+        string hints = System.IO.Path.Combine(Directory, HintsDirectory);
+        try
+        {
+            if (!System.IO.Directory.Exists(hints)) return;
+            foreach (string file in System.IO.Directory.EnumerateFiles(hints))
+                if (CacheKey.IsWellFormed(System.IO.Path.GetFileName(file)) && ReadHint(file)?.Key == key) File.Delete(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The entry is gone either way; a hint left behind is ignored by every lookup.
         }
     }
 
@@ -451,6 +473,7 @@ public sealed class DiskEngineStore : IEngineStore
             try
             {
                 MoveAside(dir);
+                ForgetHints(key);
                 return CacheRemoval.Removed;
             }
             catch (DirectoryNotFoundException)
@@ -499,6 +522,7 @@ public sealed class DiskEngineStore : IEngineStore
             {
                 continue; // removed by another process (not under the lock) since it was listed
             }
+            ForgetHints(entry.Key);
             total -= entry.SizeBytes;
             Count(Counter.Evictions);
             _log?.Invoke($"Evicted {entry.Key} ({entry.ModelName}, {entry.SizeBytes} bytes, last used {entry.LastAccessed:u}) to keep the cache under {SizeLimit} bytes.");

@@ -61,7 +61,7 @@ public static class EngineConverter
         events?.Verbose($"Cache key {key} in {store.Location}.");
 
         if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: true, guess?.Key == key ? guess.Engine : null) is { } hit)
-            return Remembered(hit, store, identity, guess);
+            return Remembered(hit, store, identity, changed: guess?.Key != hit.CacheKey);
         IDisposable buildLock;
         try
         {
@@ -76,19 +76,21 @@ public static class EngineConverter
         using (buildLock)
         {
             // Another process may have built it while this one waited for the lock.
-            if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: false) is { } late) return Remembered(late, store, identity, guess);
+            if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: false) is { } late) return Remembered(late, store, identity, changed: guess?.Key != late.CacheKey);
             events?.Verbose(settings.Force ? "Rebuilding (-Force)." : "Cache miss: building.");
             if (!settings.Force) store.RecordMiss(key);
             var engine = Build(network, config, timingPath, events, cancel);
-            Insert(store, key, engine, modelPath, watch.Elapsed, events);
-            return Remembered(Finish(engine, modelPath, key, false, watch, store.Location, settings), store, identity, guess);
+            bool stored = Insert(store, key, engine, modelPath, watch.Elapsed, events);
+            var built = Finish(engine, modelPath, key, false, watch, store.Location, settings);
+            // A hint names an entry the cache holds; written again even when it named this key, whose entry the lookup may have removed with its hints.
+            return stored ? Remembered(built, store, identity, changed: true) : built;
         }
     }
 
-    /// <summary>Keeps the hint for the next conversion of this model with these settings, unless the one it had says the same.</summary>
-    private static TrtEngineModel Remembered(TrtEngineModel engine, IEngineStore store, string? identity, GuessedEntry? guess)
+    /// <summary>Keeps the hint for the next conversion of this model with these settings, when it <paramref name="changed"/>.</summary>
+    private static TrtEngineModel Remembered(TrtEngineModel engine, IEngineStore store, string? identity, bool changed)
     {
-        if (identity is not null && guess?.Key != engine.CacheKey) store.RememberHint(identity, new CacheHint(engine.CacheKey!, engine.WeightBytes));
+        if (identity is not null && changed) store.RememberHint(identity, new CacheHint(engine.CacheKey!, engine.WeightBytes));
         return engine;
     }
 
@@ -182,7 +184,8 @@ public static class EngineConverter
         return engine;
     }
 
-    private static void Insert(IEngineStore store, string key, Engine engine, string modelPath, TimeSpan buildTime, IConversionEvents? events)
+    /// <summary>Stores the built engine's stripped entry; false when the cache did not take it (too large, or not writable).</summary>
+    private static bool Insert(IEngineStore store, string key, Engine engine, string modelPath, TimeSpan buildTime, IConversionEvents? events)
     {
         var plan = engine.Plan;
         byte[] stripped = engine.Serialize(includeWeights: false);
@@ -203,14 +206,18 @@ public static class EngineConverter
         try
         {
             if (store.Save(key, stripped, manifest))
+            {
                 events?.Verbose($"Stored weight-stripped entry {key}: {stripped.LongLength} bytes (the full engine is {manifest.FullEngineBytes}).");
-            else events?.Warning($"The engine was not cached: its entry does not fit the cache size limit (-Verbose says why).");
+                return true;
+            }
+            events?.Warning($"The engine was not cached: its entry does not fit the cache size limit (-Verbose says why).");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // A cache that cannot be written must not cost the user the engine they just built.
             events?.Warning($"The engine was built but could not be cached in {store.Location}: {e.Message}");
         }
+        return false;
     }
 
     private static TrtEngineModel Finish(Engine engine, string modelPath, string? key, bool fromCache, Stopwatch watch, string? location, ConversionSettings settings)

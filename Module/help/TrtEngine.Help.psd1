@@ -325,7 +325,7 @@ The objects can be filtered and sorted like any other, and piped to Remove-TrtCa
         Description = @'
 Remove-TrtCache deletes cache entries, given as objects from Get-TrtCache or by key. Piped entries are removed from the cache folder they came from. Keys accept wildcards.
 
-Removing an entry never affects engines already loaded; the next New-TrtEngine for that model builds again.
+Removing an entry never affects engines already loaded; the next New-TrtEngine for that model builds again. The hints that named the entry (which entry a model file's last conversion used, kept so the next one can load it while it parses the model) go with it.
 
 Pinned entries (see Lock-TrtCache) need -Force. Removals by -LastAccessedBefore, -LargerThan or -All skip them and say so in -Verbose; an entry named by key or piped in that is pinned is a CacheEntryPinned error.
 '@

@@ -203,4 +203,39 @@ public sealed class GuessedEntryTests : IDisposable
         stripped.Refit(Refit.WeightSources.FromFile(path));
         Assert.Equal(Run(built), Run(stripped));
     }
+
+    [Fact]
+    public void Removing_or_evicting_an_entry_takes_the_hints_naming_it_and_the_next_build_hints_again()
+    {
+        string tiny = Path.Combine(TestPaths.ExampleModels, "tiny_mlp.onnx"), hints = Path.Combine(Cache, ".hints");
+        string tinyKey = Convert(tiny).Engine.CacheKey!;
+        string tinyHint = Assert.Single(Directory.GetFiles(hints));
+        var (path, built) = BuiltModel();
+        string hint = Assert.Single(Directory.GetFiles(hints), h => h != tinyHint);
+        // A file of another name is not the store's, whatever it holds.
+        string notes = Path.Combine(hints, "notes.txt");
+        File.WriteAllText(notes, tinyKey + " 100");
+
+        var store = new DiskEngineStore(Cache);
+        Assert.True(store.Remove(tinyKey));
+        Assert.Equal([hint, notes], Directory.GetFiles(hints).Order());
+        Assert.False(Convert(tiny).Engine.FromCache);
+        Assert.True(File.Exists(tinyHint));
+        Assert.Contains(Convert(tiny).Messages, m => m.Contains(LoadedBeside));
+
+        // Evicted: a forced rebuild of the large model under a limit only its own entry fits.
+        long size = store.List().Single(e => e.Key == built.CacheKey).SizeBytes;
+        Assert.False(Convert(path, Settings with { Force = true, CacheSizeLimit = size }).Engine.FromCache);
+        Assert.DoesNotContain(store.List(), e => e.Key == tinyKey);
+        Assert.Equal([hint, notes], Directory.GetFiles(hints).Order());
+        Hit(path, prepared: true);
+
+        // An engine the cache does not take leaves no hint: there is no entry to name.
+        string copy = _dir.File("copy.onnx");
+        File.Copy(tiny, copy);
+        var (uncached, warnings) = Convert(copy, Settings with { CacheSizeLimit = 1 });
+        Assert.False(uncached.FromCache);
+        Assert.Contains(warnings, m => m.Contains("not cached"));
+        Assert.Equal([hint, notes], Directory.GetFiles(hints).Order());
+    }
 }
