@@ -21,6 +21,7 @@ public sealed class DiskEngineStore : IEngineStore
     private const int AccessLineLength = 25; // "yyyy-MM-ddTHH:mm:ss.fffZ\n"
     private const int MaxManifestBytes = 1 << 20;
     private const string HintsDirectory = ".hints", HintTemporaries = "*.tmp";
+    private ILookup<string, string>? _hintsByKey;
     private const string TimingCacheTemporaries = "timing.cache.*.tmp"; // TimingCache.Save writes aside, then renames
     private const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode PrivateFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -189,22 +190,32 @@ public sealed class DiskEngineStore : IEngineStore
 
     /// <summary>
     /// Deletes the hints naming an entry just removed: a lookup would ignore them, but every model file and settings
-    /// the cache has seen would keep one. A hint a conversion writes meanwhile for a rebuilt entry may go too, which
-    /// costs the next conversion its overlap, nothing else.
+    /// the cache has seen would keep one. The hints are read once per store (a removal of many entries would otherwise
+    /// read them all for each), and each is read again before it goes: one rewritten since to name another entry
+    /// stays, one written meanwhile for a rebuilt entry may go, which costs the next conversion its overlap, nothing else.
     /// </summary>
     private void ForgetHints(string key)
     {
-        string hints = System.IO.Path.Combine(Directory, HintsDirectory);
         try
         {
-            if (!System.IO.Directory.Exists(hints)) return;
-            foreach (string file in System.IO.Directory.EnumerateFiles(hints))
-                if (CacheKey.IsWellFormed(System.IO.Path.GetFileName(file)) && ReadHint(file)?.Key == key) File.Delete(file);
+            _hintsByKey ??= ReadHints();
+            foreach (string file in _hintsByKey[key])
+                if (ReadHint(file)?.Key == key) File.Delete(file);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The entry is gone either way; a hint left behind is ignored by every lookup.
         }
+    }
+
+    private ILookup<string, string> ReadHints()
+    {
+        string hints = System.IO.Path.Combine(Directory, HintsDirectory);
+        return (System.IO.Directory.Exists(hints) ? System.IO.Directory.EnumerateFiles(hints) : [])
+            .Where(f => CacheKey.IsWellFormed(System.IO.Path.GetFileName(f)))
+            .Select(f => (File: f, Hint: ReadHint(f)))
+            .Where(h => h.Hint is not null)
+            .ToLookup(h => h.Hint!.Key, h => h.File);
     }
 
     private string HintPath(string identity) =>
