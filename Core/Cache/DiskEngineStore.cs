@@ -21,7 +21,7 @@ public sealed class DiskEngineStore : IEngineStore
     private const int AccessLineLength = 25; // "yyyy-MM-ddTHH:mm:ss.fffZ\n"
     private const int MaxManifestBytes = 1 << 20;
     private const string HintsDirectory = ".hints", HintTemporaries = "*.tmp";
-    private ILookup<string, string>? _hintsByKey;
+    private HintIndex? _hints;
     private const string TimingCacheTemporaries = "timing.cache.*.tmp"; // TimingCache.Save writes aside, then renames
     private const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode PrivateFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -190,17 +190,28 @@ public sealed class DiskEngineStore : IEngineStore
 
     /// <summary>
     /// Deletes the hints naming an entry just removed: a lookup would ignore them, but every model file and settings
-    /// the cache has seen would keep one. The hints are read once per store (a removal of many entries would otherwise
-    /// read them all for each), and each is read again before it goes: one rewritten since to name another entry
-    /// stays, one written meanwhile for a rebuilt entry may go, which costs the next conversion its overlap, nothing else.
+    /// the cache has seen would keep one. The hints are read once and read again only when the directory has changed
+    /// since (a removal of many entries would otherwise read them all for each), and each is read again before it goes:
+    /// one rewritten since to name another entry stays; one written meanwhile for a rebuilt entry may go, which costs
+    /// the next conversion its overlap, nothing else.
     /// </summary>
     private void ForgetHints(string key)
     {
+        string dir = System.IO.Path.Combine(Directory, HintsDirectory);
         try
         {
-            _hintsByKey ??= ReadHints();
-            foreach (string file in _hintsByKey[key])
-                if (ReadHint(file)?.Key == key) File.Delete(file);
+            if (!System.IO.Directory.Exists(dir)) return;
+            var index = _hints;
+            if (index is null || index.Written != System.IO.Directory.GetLastWriteTimeUtc(dir)) index = HintIndex.Read(dir);
+            bool deleted = false;
+            foreach (string file in index.ByKey[key])
+                if (ReadHint(file)?.Key == key)
+                {
+                    File.Delete(file);
+                    deleted = true;
+                }
+            // Its own deletions change the directory: noted, so the next removal does not read every hint again.
+            _hints = deleted ? index with { Written = System.IO.Directory.GetLastWriteTimeUtc(dir) } : index;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -208,14 +219,18 @@ public sealed class DiskEngineStore : IEngineStore
         }
     }
 
-    private ILookup<string, string> ReadHints()
+    /// <summary>The hint files by the key they name, and the directory's last write when they were read.</summary>
+    private sealed record HintIndex(DateTime Written, ILookup<string, string> ByKey)
     {
-        string hints = System.IO.Path.Combine(Directory, HintsDirectory);
-        return (System.IO.Directory.Exists(hints) ? System.IO.Directory.EnumerateFiles(hints) : [])
-            .Where(f => CacheKey.IsWellFormed(System.IO.Path.GetFileName(f)))
-            .Select(f => (File: f, Hint: ReadHint(f)))
-            .Where(h => h.Hint is not null)
-            .ToLookup(h => h.Hint!.Key, h => h.File);
+        public static HintIndex Read(string dir)
+        {
+            var written = System.IO.Directory.GetLastWriteTimeUtc(dir);
+            return new HintIndex(written, System.IO.Directory.EnumerateFiles(dir)
+                .Where(f => CacheKey.IsWellFormed(System.IO.Path.GetFileName(f)))
+                .Select(f => (File: f, Hint: ReadHint(f)))
+                .Where(h => h.Hint is not null)
+                .ToLookup(h => h.Hint!.Key, h => h.File));
+        }
     }
 
     private string HintPath(string identity) =>

@@ -238,5 +238,13 @@ public sealed class GuessedEntryTests : IDisposable
         Assert.False(uncached.FromCache);
         Assert.Contains(warnings, m => m.Contains("not cached"));
         Assert.Equal([hint, notes], Directory.GetFiles(hints).Order());
+
+        // A store that read the hints for an earlier removal reads them again once others were written: the copy's
+        // hint, naming the same entry, is a file it has not seen.
+        Assert.False(Convert(tiny).Engine.FromCache);
+        Assert.True(Convert(copy).Engine.FromCache);
+        Assert.Equal(4, Directory.GetFiles(hints).Length);
+        Assert.True(store.Remove(tinyKey));
+        Assert.Equal([hint, notes], Directory.GetFiles(hints).Order());
     }
 }
