@@ -21,11 +21,11 @@ public sealed class DiskEngineStore : IEngineStore
     private const int AccessLineLength = 25; // "yyyy-MM-ddTHH:mm:ss.fffZ\n"
     private const int MaxManifestBytes = 1 << 20;
     private const string HintsDirectory = ".hints", HintTemporaries = "*.tmp";
-    private HintIndex? _hints;
     private const string TimingCacheTemporaries = "timing.cache.*.tmp"; // TimingCache.Save writes aside, then renames
     private const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode PrivateFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private readonly Action<string>? _log;
+    private HintIndex? _hints;
 
     /// <param name="sizeLimit">Bytes on disk the entries may take; null for the configured limit (5 GiB unless set).</param>
     public DiskEngineStore(string directory, long? sizeLimit = null, Action<string>? log = null)

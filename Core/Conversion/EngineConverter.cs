@@ -82,7 +82,8 @@ public static class EngineConverter
             var engine = Build(network, config, timingPath, events, cancel);
             bool stored = Insert(store, key, engine, modelPath, watch.Elapsed, events);
             var built = Finish(engine, modelPath, key, false, watch, store.Location, settings);
-            // A hint names an entry the cache holds; written again even when it named this key, whose entry the lookup may have removed with its hints.
+            // Hinted only once stored (a hint names an entry the cache holds), and again even when the old hint named
+            // this key: the lookup may have removed a damaged entry, and its hints with it.
             return stored ? Remembered(built, store, identity, changed: true) : built;
         }
     }
