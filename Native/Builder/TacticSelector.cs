@@ -10,7 +10,8 @@ namespace TrtEngine.Native.Builder;
 
 /// <summary>
 /// Times every candidate for a layer at its opt shape on this machine and keeps the fastest: the GEMM tactics of a
-/// GEMM, and for a convolution every algorithm that applies (im2col/1×1 GEMM, Winograd) with every GEMM tactic.
+/// GEMM, and for a convolution every algorithm that applies (im2col/1×1 GEMM, Winograd F(4×4) and F(2×2)) with every
+/// GEMM tactic.
 /// A timing cache entry with the same signature skips the timing; level 0 and a forced tactic take the heuristics.
 /// </summary>
 internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool pool, HardwareInfo hardware)
@@ -54,8 +55,8 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         ValueRef X = ValueRef.Tensor(0), Out = ValueRef.Tensor(1), Residual = ValueRef.Tensor(2), Scale = ValueRef.Tensor(3), W = ValueRef.Weight(0), Bias = ValueRef.Weight(1);
         // A channels-last weight is packed per algorithm and tactic: random values of the longest packed length serve every candidate.
         long weightLength = conv.ChannelsLast
-            ? candidates.Max(c => c.Algorithm == ConvAlgorithm.Winograd
-                ? WinogradTransforms.PackedLength(w[1], w[0], c.Tactic)
+            ? candidates.Max(c => ConvLayer.WinogradTile(c.Algorithm) is > 0 and var tile
+                ? WinogradTransforms.PackedLength(tile, w[1], w[0], c.Tactic)
                 : GemmKernels.PackedLength(w[1] * w[2] * w[3], w[0], c.Tactic))
             : Shapes.ElementCount(w);
         float[] input = RandomPinned(random, Shapes.ElementCount(x)), weights = RandomPinned(random, weightLength), bias = RandomPinned(random, w[0]);

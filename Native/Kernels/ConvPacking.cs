@@ -11,5 +11,8 @@ public enum ConvPacking
 
     /// <summary>Winograd F(4×4, 3×3): for each of the 36 transformed positions, the GEMM B operand [inC, outC] in the
     /// tactic's column panels (<see cref="WinogradTransforms.PackWeights"/>).</summary>
-    Winograd = 2,
+    Winograd4x4 = 2,
+
+    /// <summary>Winograd F(2×2, 3×3): the same for its 16 positions.</summary>
+    Winograd2x2 = 3,
 }

@@ -9,7 +9,7 @@ public static unsafe class ConvWeightPacking
     /// w holds [outC, k] with k = inC·taps in OIHW order (taps = kh·kw), each output channel o scaled by factors[o]
     /// when factors is not null (a folded BatchNormalization). Gemm: B[t·inC + c, o] = w[o, c, t]·factors[o] in the
     /// tactic's column panels (as <see cref="GemmKernels.PackB(float*, int, int, bool, float, GemmTactic, float*)"/>);
-    /// Depthwise (k = taps): d[t, o] = w[o, t]·factors[o]; Winograd: see <see cref="WinogradTransforms.PackWeights"/>.
+    /// Depthwise (k = taps): d[t, o] = w[o, t]·factors[o]; Winograd4x4 and 2x2: see <see cref="WinogradTransforms.PackWeights"/>.
     /// Gemm and Winograd write only the column panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) of
     /// the tactic's width (a refit packs parts of a large weight on several threads), with streaming stores when
     /// <paramref name="stream"/> (<see cref="PackingKernels.Panels"/>); Depthwise is one panel. A refit runs this for
@@ -26,12 +26,20 @@ public static unsafe class ConvWeightPacking
         if (form == ConvPacking.Depthwise)
             return PackingKernels.ScaledTranspose(w, outChannels, k, taps, 1f, factors, packed, outChannels);
         var tactic = GemmKernels.Tactics[tacticId];
-        if (form == ConvPacking.Winograd)
+        if (WinogradTile(form) is > 0 and var tile)
         {
             if (taps != 9) throw new ArgumentException($"A Winograd weight has 3×3 taps, not {taps}.");
-            return WinogradTransforms.PackWeights(w, outChannels, k / taps, factors, tactic, packed, firstPanel, endPanel, stream);
+            return WinogradTransforms.PackWeights(tile, w, outChannels, k / taps, factors, tactic, packed, firstPanel, endPanel, stream);
         }
         // Output channel o is column o % nr of panel o / nr; its row t·inC + c takes w[o, c, t].
         return PackingKernels.Panels(w, outChannels, k, true, taps, 1f, factors, tactic.Nr, packed, firstPanel, endPanel, stream);
     }
+
+    /// <summary>The output tile of a Winograd packing (4 or 2); 0 for the others.</summary>
+    public static int WinogradTile(ConvPacking form) => form switch
+    {
+        ConvPacking.Winograd4x4 => 4,
+        ConvPacking.Winograd2x2 => 2,
+        _ => 0,
+    };
 }

@@ -13,5 +13,9 @@ public enum ConvAlgorithm : byte
     Depthwise = 2,
 
     /// <summary>Winograd F(4×4, 3×3): 3×3, stride 1, dilation 1, one group, channels-last.</summary>
-    Winograd = 3,
+    Winograd4x4 = 3,
+
+    /// <summary>Winograd F(2×2, 3×3), for the same convolutions: more multiplies, a transformed weight 16/9 the kernel's
+    /// size instead of 4×.</summary>
+    Winograd2x2 = 4,
 }

@@ -14,7 +14,7 @@ namespace TrtEngine.Native.Layers;
 /// Channels-last (the builder's choice; x, y and the residual NHWC): depthwise runs a direct kernel vectorised over
 /// channels, the others a GEMM whose A is the image (1×1) or its channels-last im2col and whose B is the weight,
 /// pre-packed at build and refit time, or (3×3, stride 1, one group, when the builder timed it faster) Winograd
-/// F(4×4, 3×3), whose 36 GEMMs read the weight transformed and packed at build and refit time.
+/// F(4×4, 3×3) or F(2×2, 3×3), whose 36 or 16 GEMMs read the weight transformed and packed at build and refit time.
 /// </summary>
 public sealed class ConvLayer : Layer
 {
@@ -98,7 +98,8 @@ public sealed class ConvLayer : Layer
     {
         ConvAlgorithm.Depthwise => "depthwise",
         ConvAlgorithm.PointwiseGemm => "1x1 gemm",
-        ConvAlgorithm.Winograd => "winograd f(4x4,3x3)",
+        ConvAlgorithm.Winograd4x4 => "winograd f(4x4,3x3)",
+        ConvAlgorithm.Winograd2x2 => "winograd f(2x2,3x3)",
         _ => "im2col gemm",
     };
 
@@ -106,22 +107,37 @@ public sealed class ConvLayer : Layer
     public ConvAlgorithm RuleAlgorithm(int[] weightShape) =>
         IsDepthwiseWeight(weightShape) ? ConvAlgorithm.Depthwise : IsPointwise ? ConvAlgorithm.PointwiseGemm : ConvAlgorithm.Im2ColGemm;
 
-    /// <summary>The algorithms that compute this convolution in its layout: the rule's, and Winograd where it applies.</summary>
+    /// <summary>The algorithms that compute this convolution in its layout: the rule's, and both Winograd ones where they apply.</summary>
     public IReadOnlyList<ConvAlgorithm> Candidates(int[] weightShape) =>
-        SupportsWinograd ? [RuleAlgorithm(weightShape), ConvAlgorithm.Winograd] : [RuleAlgorithm(weightShape)];
+        SupportsWinograd ? [RuleAlgorithm(weightShape), ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2] : [RuleAlgorithm(weightShape)];
+
+    /// <summary>The output tile of a Winograd algorithm (4 or 2); 0 for the others.</summary>
+    public static int WinogradTile(ConvAlgorithm algorithm) => algorithm switch
+    {
+        ConvAlgorithm.Winograd4x4 => 4,
+        ConvAlgorithm.Winograd2x2 => 2,
+        _ => 0,
+    };
 
     /// <summary>
-    /// The algorithm used without timing (level 0, a forced tactic): Winograd where it applies to at least 16 input and
-    /// output channels, the batch gives at least 16 tiles, and at least one tile per 4096 channel pairs (its transformed
-    /// weight is 4× the size, so few tiles over many channels would be bound by reading it); otherwise the rule's.
+    /// The algorithm used without timing (level 0, a forced tactic), where Winograd applies to at least 16 input and
+    /// output channels: F(4×4) where the batch gives at least 16 of its tiles and one per 4,096 channel pairs (its
+    /// transformed weight is 4× the size, so few tiles over many channels would be bound by reading it), else F(2×2)
+    /// where it gives 16 tiles and one per 16,384 channel pairs (a weight 16/9 the size: ResNet's 512-channel layers at
+    /// 7×7, batch 1); otherwise the rule's.
     /// </summary>
     internal ConvAlgorithm HeuristicAlgorithm(int[] x, int[] w)
     {
-        long tiles = (long)x[0] * ((WindowOutput(x, 0) + 3) / 4) * ((WindowOutput(x, 1) + 3) / 4);
-        return SupportsWinograd && w[0] >= 16 && w[1] >= 16 && tiles >= Math.Max(16, (long)w[0] * w[1] / 4096)
-            ? ConvAlgorithm.Winograd
+        if (!SupportsWinograd || w[0] < 16 || w[1] < 16) return RuleAlgorithm(w);
+        long pairs = (long)w[0] * w[1];
+        return Tiles(x, 4) >= Math.Max(16, pairs / 4096) ? ConvAlgorithm.Winograd4x4
+            : Tiles(x, 2) >= Math.Max(16, pairs / 16384) ? ConvAlgorithm.Winograd2x2
             : RuleAlgorithm(w);
     }
+
+    /// <summary>Winograd tiles of this size over the output of an input of shape x.</summary>
+    private long Tiles(int[] x, int tile) =>
+        (long)x[0] * ((WindowOutput(x, 0) + tile - 1) / tile) * ((WindowOutput(x, 1) + tile - 1) / tile);
 
     /// <summary>3×3, stride 1, dilation 1, one group, channels-last (any pads).</summary>
     private bool SupportsWinograd => ChannelsLast && KernelH == 3 && KernelW == 3 && Groups == 1 &&
@@ -140,7 +156,8 @@ public sealed class ConvLayer : Layer
     public ConvPacking Packing => Algorithm switch
     {
         ConvAlgorithm.Depthwise => ConvPacking.Depthwise,
-        ConvAlgorithm.Winograd => ConvPacking.Winograd,
+        ConvAlgorithm.Winograd4x4 => ConvPacking.Winograd4x4,
+        ConvAlgorithm.Winograd2x2 => ConvPacking.Winograd2x2,
         _ => ConvPacking.Gemm,
     };
 
@@ -155,9 +172,9 @@ public sealed class ConvLayer : Layer
     /// <summary>The tactic used without timing, from the GEMM's dimensions at these shapes.</summary>
     internal GemmTactic HeuristicTactic(int[] x, int[] w)
     {
-        int oh = WindowOutput(x, 0), ow = WindowOutput(x, 1), p = oh * ow;
-        if (Algorithm == ConvAlgorithm.Winograd)
-            return GemmKernels.Heuristic(WinogradJob.BlockTiles((long)x[0] * ((oh + 3) / 4) * ((ow + 3) / 4), w[1], w[0]), w[0], w[1]);
+        int p = WindowOutput(x, 0) * WindowOutput(x, 1);
+        if (WinogradTile(Algorithm) is > 0 and var tile)
+            return GemmKernels.Heuristic(WinogradJob.BlockTiles(tile, Tiles(x, tile), w[1], w[0]), w[0], w[1]);
         return ChannelsLast
             ? GemmKernels.Heuristic(p, w[0], w[1] * KernelH * KernelW)
             : GemmKernels.Heuristic(w[0] / Groups, p, w[1] * KernelH * KernelW);
@@ -173,7 +190,7 @@ public sealed class ConvLayer : Layer
         int[] x = frame.Shape(X), y = frame.Shape(Output);
         if (IsDepthwise(x, y[1])) return 0;
         int k = x[1] / Groups * KernelH * KernelW, p = y[2] * y[3];
-        if (ChannelsLast && Algorithm == ConvAlgorithm.Winograd) return WinogradJob.WorkspaceLength(Window(x, y), y[1]);
+        if (ChannelsLast && WinogradTile(Algorithm) is > 0 and var tile) return WinogradJob.WorkspaceLength(tile, Window(x, y), y[1]);
         // A first layer (few channels, many pixels) unfolds its rows block by block on the GEMM's threads; the others
         // unfold the whole im2col matrix first.
         if (ChannelsLast)
@@ -229,9 +246,9 @@ public sealed class ConvLayer : Layer
         var tactic = ChosenTactic(x, frame.Shape(W));
         // Output pixels lie this far apart: wider than y[1] when the output is a channel range of a concat's.
         int ldy = frame.PixelStride(Output);
-        if (Algorithm == ConvAlgorithm.Winograd)
+        if (WinogradTile(Algorithm) is > 0 and var tile)
         {
-            s.Winograd.Run(tactic, px, pw, bias, residual, Activation, py, ldy, window, y[1], frame.Workspace, frame.Pool);
+            s.Winograd.Run(tile, tactic, px, pw, bias, residual, Activation, py, ldy, window, y[1], frame.Workspace, frame.Pool);
             return;
         }
         int k = x[1] * KernelH * KernelW, p = y[2] * y[3];

@@ -48,7 +48,8 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
         RecipeKind.PackConv => (ConvPacking)Ints[0] switch
         {
             ConvPacking.Gemm => GemmKernels.PackedLength(Ints[2], Ints[1], GemmKernels.Tactics[Ints[4]]),
-            ConvPacking.Winograd => WinogradTransforms.PackedLength(Ints[2] / Ints[3], Ints[1], GemmKernels.Tactics[Ints[4]]),
+            ConvPacking.Winograd4x4 or ConvPacking.Winograd2x2 =>
+                WinogradTransforms.PackedLength(ConvWeightPacking.WinogradTile((ConvPacking)Ints[0]), Ints[2] / Ints[3], Ints[1], GemmKernels.Tactics[Ints[4]]),
             _ => sourceLengths[0],
         },
         _ => throw new InvalidOperationException($"Unknown recipe {Kind}."),
@@ -73,7 +74,7 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
     public int Panels => Kind switch
     {
         RecipeKind.PackGemmB => GemmKernels.PanelCount(Ints[1], GemmKernels.Tactics[Ints[3]]),
-        RecipeKind.PackConv when (ConvPacking)Ints[0] is ConvPacking.Gemm or ConvPacking.Winograd => GemmKernels.PanelCount(Ints[1], GemmKernels.Tactics[Ints[4]]),
+        RecipeKind.PackConv when (ConvPacking)Ints[0] is not ConvPacking.Depthwise => GemmKernels.PanelCount(Ints[1], GemmKernels.Tactics[Ints[4]]),
         _ => 1,
     };
 

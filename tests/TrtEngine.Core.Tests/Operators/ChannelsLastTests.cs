@@ -176,7 +176,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Conv", ["b", "w3"], ["d"]);
         c.Model.AddNode("MaxPool", ["d"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
         LeaveRegion(c, "p", "y");
-        AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(9, 2 * 24 * 30 * 30), [ConvAlgorithm.Winograd, ConvAlgorithm.Depthwise, ConvAlgorithm.PointwiseGemm]);
+        AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(9, 2 * 24 * 30 * 30), [ConvAlgorithm.Winograd4x4, ConvAlgorithm.Depthwise, ConvAlgorithm.PointwiseGemm]);
     }
 
     /// <summary>
@@ -236,7 +236,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("ReduceMean", ["sh"], ["r"], ("axes", new long[] { 2, 3 }), ("keepdims", 0L));
         LeaveRegion(c, "r", "y").AssertMatchesOnnxRuntime();
         Assert.Contains(c.Plan!.Layers, l => l is ChannelShuffleLayer { ChannelsLast: true });
-        AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(9, 2 * 24 * 30 * 30), [ConvAlgorithm.Winograd, ConvAlgorithm.PointwiseGemm, ConvAlgorithm.PointwiseGemm]);
+        AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(9, 2 * 24 * 30 * 30), [ConvAlgorithm.Winograd4x4, ConvAlgorithm.PointwiseGemm, ConvAlgorithm.PointwiseGemm]);
     }
 
     [Fact]

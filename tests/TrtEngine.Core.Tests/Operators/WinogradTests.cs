@@ -15,13 +15,15 @@ using TrtEngine.Testing.Oracle;
 namespace TrtEngine.Core.Tests.Operators;
 
 /// <summary>
-/// The Winograd F(4×4, 3×3) convolution (forced, so it is tested whatever timing would pick) against ONNX Runtime,
-/// relative L2 ≤ 1e-5 (its reassociation costs about 1e-6 here, within the 1e-4 bound for reassociating tactics), and
-/// the algorithm's place in the plan: chosen, recorded, validated and refitted.
+/// The Winograd F(4×4, 3×3) and F(2×2, 3×3) convolutions (forced, so each is tested whatever timing would pick)
+/// against ONNX Runtime, relative L2 ≤ 1e-5 (their reassociation costs about 1e-6 here, within the 1e-4 bound for
+/// reassociating tactics), and the algorithms' place in the plan: chosen, recorded, validated and refitted.
 /// </summary>
 public sealed class WinogradTests
 {
-    private static readonly BuilderConfig Winograd = new() { ForceConvAlgorithm = ConvAlgorithm.Winograd, OptimizationLevel = 1 };
+    private static readonly ConvAlgorithm[] Algorithms = [ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2];
+
+    private static BuilderConfig Forced(ConvAlgorithm algorithm) => new() { ForceConvAlgorithm = algorithm, OptimizationLevel = 1 };
 
     /// <summary>x [batch, inC, h, w] → 3×3 conv (+ bias) → y, then × 1 so the convolution stays channels-last.</summary>
     private static OperatorCase Conv(int batch, int inC, int outC, int h, int w, long[] pads)
@@ -39,27 +41,34 @@ public sealed class WinogradTests
     }
 
     private static ConvLayer WinogradLayer(EnginePlan plan) =>
-        Assert.Single(plan.Layers.OfType<ConvLayer>(), l => l.Algorithm == ConvAlgorithm.Winograd);
+        Assert.Single(plan.Layers.OfType<ConvLayer>(), l => Algorithms.Contains(l.Algorithm));
 
     [Theory]
-    [InlineData(1, 16, 16, 8, 8, 1, 1, 1, 1)]      // whole tiles
-    [InlineData(1, 5, 7, 13, 11, 0, 0, 0, 0)]      // no pads; 11×9 outputs: the last tiles overhang; channel tails only
+    [InlineData(1, 16, 16, 8, 8, 1, 1, 1, 1)]      // whole tiles of either size
+    [InlineData(1, 5, 7, 13, 11, 0, 0, 0, 0)]      // no pads; 11×9 outputs: the last tiles of either size overhang; channel tails only
     [InlineData(2, 19, 40, 9, 10, 1, 1, 1, 1)]     // batch 2; 19 = 16 + 3 input, 40 = 32 + 8 output channels
     [InlineData(1, 24, 33, 15, 14, 0, 1, 2, 1)]    // asymmetric pads
     [InlineData(3, 8, 8, 6, 7, 2, 0, 1, 2)]        // pads wider than a tile's overlap, batch 3
     [InlineData(1, 64, 64, 30, 30, 1, 1, 1, 1)]    // a realistic layer: several blocks of tiles
     public void Matches_onnx_runtime(int batch, int inC, int outC, int h, int w, int top, int left, int bottom, int right)
     {
-        var c = Conv(batch, inC, outC, h, w, [top, left, bottom, right]);
-        c.AssertMatchesOnnxRuntime(Winograd);
-        Assert.True(WinogradLayer(c.Plan!).ChannelsLast);
+        foreach (var algorithm in Algorithms)
+        {
+            var c = Conv(batch, inC, outC, h, w, [top, left, bottom, right]);
+            c.AssertMatchesOnnxRuntime(Forced(algorithm));
+            Assert.Equal(algorithm, WinogradLayer(c.Plan!).Algorithm);
+            Assert.True(WinogradLayer(c.Plan!).ChannelsLast);
+        }
     }
 
     [Theory]
-    [InlineData("Relu")]
-    [InlineData("Clip")]
-    [InlineData("Sigmoid")]
-    public void Residual_and_activation_apply_in_the_output_transform(string activation)
+    [InlineData("Relu", ConvAlgorithm.Winograd4x4)]
+    [InlineData("Clip", ConvAlgorithm.Winograd4x4)]
+    [InlineData("Sigmoid", ConvAlgorithm.Winograd4x4)]
+    [InlineData("Relu", ConvAlgorithm.Winograd2x2)]
+    [InlineData("Clip", ConvAlgorithm.Winograd2x2)]
+    [InlineData("Sigmoid", ConvAlgorithm.Winograd2x2)]
+    public void Residual_and_activation_apply_in_the_output_transform(string activation, ConvAlgorithm algorithm)
     {
         var c = new OperatorCase().Input("x", 2, 20, 11, 13).Weight("w", 20, 20, 3, 3).Weight("b", 20);
         c.Model.AddNode("Conv", ["x", "w", "b"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
@@ -67,8 +76,9 @@ public sealed class WinogradTests
         if (activation == "Clip") c.Model.AddNode("Clip", ["s"], ["a"], ("min", 0f), ("max", 0.5f));
         else c.Model.AddNode(activation, ["s"], ["a"]);
         c.Model.Opset = 10;
-        LeaveRegion(c, "a").AssertMatchesOnnxRuntime(Winograd);
+        LeaveRegion(c, "a").AssertMatchesOnnxRuntime(Forced(algorithm));
         var conv = WinogradLayer(c.Plan!);
+        Assert.Equal(algorithm, conv.Algorithm);
         Assert.False(conv.Residual.IsNone);
         Assert.Equal(activation, conv.Activation.Kind.ToString());
     }
@@ -79,33 +89,57 @@ public sealed class WinogradTests
     [MemberData(nameof(TacticNames))]
     public void Every_gemm_tactic_runs_the_winograd_gemms(string tactic)
     {
-        var c = Conv(2, 21, 37, 10, 9, [1, 1, 1, 1]);
-        c.AssertMatchesOnnxRuntime(Winograd with { ForceTactic = tactic });
-        Assert.Equal(tactic, WinogradLayer(c.Plan!).Tactic);
+        foreach (var algorithm in Algorithms)
+        {
+            var c = Conv(2, 21, 37, 10, 9, [1, 1, 1, 1]);
+            c.AssertMatchesOnnxRuntime(Forced(algorithm) with { ForceTactic = tactic });
+            Assert.Equal(tactic, WinogradLayer(c.Plan!).Tactic);
+        }
     }
 
     [Fact]
     public void The_plan_round_trip_keeps_the_algorithm()
     {
-        var c = Conv(1, 16, 24, 12, 12, [1, 1, 1, 1]);
-        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), Winograd);
-        var read = Engine.Deserialize(Save(engine));
-        var conv = WinogradLayer(read.Plan);
-        Assert.Equal(WinogradLayer(engine.Plan).Tactic, conv.Tactic);
-        Assert.Equal(WinogradLayer(engine.Plan).TacticId, conv.TacticId);
-        float[] x = ErrorMetrics.RandomValues(4, 16 * 12 * 12);
-        Assert.Equal(Run(engine, x), Run(read, x));
+        foreach (var algorithm in Algorithms)
+        {
+            var c = Conv(1, 16, 24, 12, 12, [1, 1, 1, 1]);
+            var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), Forced(algorithm));
+            var read = Engine.Deserialize(Save(engine));
+            var conv = WinogradLayer(read.Plan);
+            Assert.Equal(algorithm, conv.Algorithm);
+            Assert.Equal(WinogradLayer(engine.Plan).Tactic, conv.Tactic);
+            Assert.Equal(WinogradLayer(engine.Plan).TacticId, conv.TacticId);
+            float[] x = ErrorMetrics.RandomValues(4, 16 * 12 * 12);
+            Assert.Equal(Run(engine, x), Run(read, x));
+        }
+    }
+
+    [Fact]
+    public void Outputs_do_not_depend_on_the_thread_count()
+    {
+        var c = Conv(2, 24, 40, 20, 18, [1, 1, 1, 1]);
+        var model = OnnxModel.Parse(c.Model.ToBytes(), null);
+        float[] x = ErrorMetrics.RandomValues(6, 2 * 24 * 20 * 18);
+        foreach (var algorithm in Algorithms)
+        {
+            float[] Output(int threads) => Run(EngineBuilder.Build(OnnxImporter.Import(model, "m"), Forced(algorithm) with { Threads = threads }), x);
+            float[] one = Output(1);
+            Assert.Equal(one, Output(2));
+            Assert.Equal(one, Output(3));
+        }
     }
 
     [Theory]
-    [InlineData(77)]                                 // no such algorithm
-    [InlineData((int)ConvAlgorithm.PointwiseGemm)]   // an algorithm that does not fit a 3×3 convolution
-    [InlineData((int)ConvAlgorithm.Depthwise)]
-    [InlineData((int)ConvAlgorithm.Im2ColGemm)]      // fits the convolution, but its weight is packed for Winograd
-    public void A_corrupt_algorithm_is_refused(int algorithm)
+    [InlineData(77, ConvAlgorithm.Winograd4x4)]                                 // no such algorithm
+    [InlineData((int)ConvAlgorithm.PointwiseGemm, ConvAlgorithm.Winograd4x4)]   // an algorithm that does not fit a 3×3 convolution
+    [InlineData((int)ConvAlgorithm.Depthwise, ConvAlgorithm.Winograd4x4)]
+    [InlineData((int)ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Winograd4x4)]      // fits the convolution, but its weight is packed for Winograd
+    [InlineData((int)ConvAlgorithm.Winograd2x2, ConvAlgorithm.Winograd4x4)]     // the other Winograd: 16 positions read from 36
+    [InlineData((int)ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2)]     // and 36 from 16, past the weight's end
+    public void A_corrupt_algorithm_is_refused(int algorithm, ConvAlgorithm built)
     {
         var c = Conv(1, 16, 24, 12, 12, [1, 1, 1, 1]);
-        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), Winograd);
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), Forced(built));
         WinogradLayer(engine.Plan).Algorithm = (ConvAlgorithm)algorithm;
         var error = Assert.Throws<PlanFormatException>(() => Engine.Deserialize(Save(engine)));
         Assert.Contains(algorithm == 77 ? "not a ConvAlgorithm" : "conv", error.Message, StringComparison.OrdinalIgnoreCase);
@@ -118,15 +152,20 @@ public sealed class WinogradTests
         var c = new OperatorCase().Input("x", 1, 16, 12, 12).Weight("w", 24, 16, 3, 3);
         c.Model.AddNode("Conv", ["x", "w"], ["h"], ("strides", new long[] { 2, 2 }));
         LeaveRegion(c, "h");
-        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), Winograd);
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), Forced(ConvAlgorithm.Winograd4x4));
         var conv = Assert.Single(engine.Plan.Layers.OfType<ConvLayer>());
         Assert.Equal(ConvAlgorithm.Im2ColGemm, conv.Algorithm); // forcing applies only where Winograd does
-        conv.Algorithm = ConvAlgorithm.Winograd;
-        Assert.Throws<PlanFormatException>(() => Engine.Deserialize(Save(engine)));
+        foreach (var algorithm in Algorithms)
+        {
+            conv.Algorithm = algorithm;
+            Assert.Throws<PlanFormatException>(() => Engine.Deserialize(Save(engine)));
+        }
     }
 
-    [Fact]
-    public void Refit_rederives_the_transformed_weight_exactly()
+    [Theory]
+    [InlineData(ConvAlgorithm.Winograd4x4, ConvPacking.Winograd4x4)]
+    [InlineData(ConvAlgorithm.Winograd2x2, ConvPacking.Winograd2x2)]
+    public void Refit_rederives_the_transformed_weight_exactly(ConvAlgorithm algorithm, ConvPacking packing)
     {
         // Built on v1, refitted with v2: the BatchNorm-folded, transformed and packed weight equals a build on v2, and ONNX Runtime on v2.
         using var dir = new TempDirectory();
@@ -144,12 +183,12 @@ public sealed class WinogradTests
             c.Model.Save(path);
         }
         NetworkDefinition Network(string path) => OnnxImporter.Import(OnnxModel.Parse(File.ReadAllBytes(path), null), "m");
-        var engine = EngineBuilder.Build(Network(v1), Winograd);
+        var engine = EngineBuilder.Build(Network(v1), Forced(algorithm));
         var recipe = engine.Plan.Weights[WinogradLayer(engine.Plan).W.Index].Recipe;
-        Assert.Equal([RecipeKind.PackConv.ToString(), ConvPacking.Winograd.ToString()], [recipe.Kind.ToString(), ((ConvPacking)recipe.Ints[0]).ToString()]);
+        Assert.Equal([RecipeKind.PackConv.ToString(), packing.ToString()], [recipe.Kind.ToString(), ((ConvPacking)recipe.Ints[0]).ToString()]);
         Assert.Equal(3, recipe.Sources.Length); // the BatchNormalization is folded in first
         new Refitter(engine).Refit(WeightSources.FromFile(v2));
-        var fresh = EngineBuilder.Build(Network(v2), Winograd with { ForceTactic = WinogradLayer(engine.Plan).Tactic });
+        var fresh = EngineBuilder.Build(Network(v2), Forced(algorithm) with { ForceTactic = WinogradLayer(engine.Plan).Tactic });
 
         float[] x = ErrorMetrics.RandomValues(5, 2 * 18 * 10 * 9);
         float[] refitted = Run(engine, x), built = Run(fresh, x);
@@ -170,30 +209,35 @@ public sealed class WinogradTests
         using var dir = new TempDirectory();
         cache.Save(dir.File("timing.cache"));
         string[] entry = Assert.Single(File.ReadAllLines(dir.File("timing.cache")), line => line.StartsWith("conv ", StringComparison.Ordinal)).Split('\t');
-        Assert.Contains("algorithms=Im2ColGemm,Winograd", entry[0]);
+        Assert.Contains("algorithms=Im2ColGemm,Winograd4x4,Winograd2x2", entry[0]);
         Assert.Equal($"{conv.Algorithm}:{conv.Tactic}", entry[1]);
 
-        // A rebuild takes the cached algorithm and tactic without timing, even where the cache says the other algorithm.
-        string other = conv.Algorithm == ConvAlgorithm.Winograd ? nameof(ConvAlgorithm.Im2ColGemm) : nameof(ConvAlgorithm.Winograd);
-        cache.Set(entry[0], $"{other}:{conv.Tactic}", 1.5);
-        var rebuilt = Assert.Single(EngineBuilder.Build(network, new BuilderConfig { OptimizationLevel = 1, TimingCache = cache }).Plan.Layers.OfType<ConvLayer>());
-        Assert.Equal(other, rebuilt.Algorithm.ToString());
-        Assert.Equal(1.5, rebuilt.TacticMicroseconds);
+        // A rebuild takes the cached algorithm and tactic without timing, even where the cache says another algorithm.
+        foreach (var other in new[] { ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2 }.Where(a => a != conv.Algorithm))
+        {
+            cache.Set(entry[0], $"{other}:{conv.Tactic}", 1.5);
+            var rebuilt = Assert.Single(EngineBuilder.Build(network, new BuilderConfig { OptimizationLevel = 1, TimingCache = cache }).Plan.Layers.OfType<ConvLayer>());
+            Assert.Equal(other, rebuilt.Algorithm);
+            Assert.Equal(1.5, rebuilt.TacticMicroseconds);
+        }
     }
 
-    [Fact]
-    public void Level_0_takes_winograd_by_the_heuristic_rule_and_the_layer_info_shows_it()
+    [Theory]
+    [InlineData(64, 28, ConvAlgorithm.Winograd4x4, "winograd f(4x4,3x3)")]   // 49 tiles of 4×4, at least one per 4,096 channel pairs
+    [InlineData(256, 7, ConvAlgorithm.Winograd2x2, "winograd f(2x2,3x3)")]   // 4 of 4×4 for 65,536 pairs: too few; 16 of 2×2
+    [InlineData(64, 3, ConvAlgorithm.Im2ColGemm, "im2col gemm")]             // 4 tiles of 2×2: too few for either
+    public void Level_0_takes_an_algorithm_by_the_heuristic_rule_and_the_layer_info_shows_it(int channels, int size, ConvAlgorithm expected, string name)
     {
         using var dir = new TempDirectory();
-        var c = Conv(1, 64, 64, 28, 28, [1, 1, 1, 1]);
+        var c = Conv(1, channels, channels, size, size, [1, 1, 1, 1]);
         c.Model.Save(dir.File("m.onnx"));
         var engine = EngineConverter.Convert(dir.File("m.onnx"), new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
         var conv = Assert.Single(engine.Native.Plan.Layers.OfType<ConvLayer>());
-        Assert.Equal(ConvAlgorithm.Winograd, conv.Algorithm);
+        Assert.Equal(expected, conv.Algorithm);
         Assert.Equal(0, conv.TacticMicroseconds);
         var info = Assert.Single(TrtEngineInfo.From(engine).Layers, l => l.Algorithm is not null);
-        Assert.Equal("nhwc winograd f(4x4,3x3)", info.Algorithm);
-        Assert.Equal("Conv (nhwc winograd f(4x4,3x3))", info.Type);
+        Assert.Equal($"nhwc {name}", info.Algorithm);
+        Assert.Equal($"Conv (nhwc {name})", info.Type);
         Assert.Equal(conv.Tactic, info.Tactic);
     }
 

@@ -43,24 +43,34 @@ public sealed unsafe class ConvWeightPackingTests
         }
     }
 
-    [Fact]
-    public void Winograd_packing_transforms_the_folded_weight_for_every_tactic()
+    /// <summary>The kernel transform G of each tile size ([m + 2, 3]).</summary>
+    private static readonly Dictionary<ConvPacking, double[,]> WinogradG = new()
     {
-        const int outC = 37, inC = 5;
-        double[,] g =
+        [ConvPacking.Winograd4x4] = new[,]
         {
             { 0.25, 0, 0 }, { -1 / 6.0, -1 / 6.0, -1 / 6.0 }, { -1 / 6.0, 1 / 6.0, -1 / 6.0 },
             { 1 / 24.0, 1 / 12.0, 1 / 6.0 }, { 1 / 24.0, -1 / 12.0, 1 / 6.0 }, { 0, 0, 1 },
-        };
+        },
+        [ConvPacking.Winograd2x2] = new[,] { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } },
+    };
+
+    [Theory]
+    [InlineData(ConvPacking.Winograd4x4)]
+    [InlineData(ConvPacking.Winograd2x2)]
+    public void Winograd_packing_transforms_the_folded_weight_for_every_tactic(ConvPacking form)
+    {
+        const int outC = 37, inC = 5;
+        double[,] g = WinogradG[form];
+        int size = g.GetLength(0), positions = size * size;
         float[] w = Reference.Random(outC * inC * 9, 5), scale = Reference.Random(outC, 6), variance = Reference.Random(outC, 7).Select(v => 0.5f + Math.Abs(v)).ToArray();
         float[] folded = WeightRecipe.FoldBatchNormWeight("w", "s", "v", 1e-3f).Evaluate([w, scale, variance]);
         foreach (var tactic in GemmKernels.Tactics)
         {
             // Reference: U[p][c, o] = (G · folded[o, c] · Gᵀ)[p], each position packed by the GEMM's own packer.
             int perPosition = GemmKernels.PackedLength(inC, outC, tactic);
-            var expected = new float[36 * perPosition];
+            var expected = new float[positions * perPosition];
             var b = new float[inC * outC];
-            for (int p = 0; p < 36; p++)
+            for (int p = 0; p < positions; p++)
             {
                 for (int o = 0; o < outC; o++)
                     for (int c = 0; c < inC; c++)
@@ -68,36 +78,42 @@ public sealed unsafe class ConvWeightPackingTests
                         double u = 0;
                         for (int i = 0; i < 3; i++)
                             for (int j = 0; j < 3; j++)
-                                u += g[p / 6, i] * folded[(o * inC + c) * 9 + i * 3 + j] * g[p % 6, j];
+                                u += g[p / size, i] * folded[(o * inC + c) * 9 + i * 3 + j] * g[p % size, j];
                         b[c * outC + o] = (float)u;
                     }
                 fixed (float* pb = b, pe = expected)
                     GemmKernels.PackB(pb, inC, outC, false, 1f, tactic, pe + p * perPosition);
             }
 
-            var recipe = WeightRecipe.PackConv("w", ("s", "v", 1e-3f), ConvPacking.Winograd, outC, inC * 9, 9, tactic.Id);
+            var recipe = WeightRecipe.PackConv("w", ("s", "v", 1e-3f), form, outC, inC * 9, 9, tactic.Id);
             float[] packed = recipe.Evaluate([w, scale, variance]);
             Assert.Equal(expected.Length, recipe.OutputLength([w.Length, scale.Length, variance.Length]));
             Assert.True(Reference.RelativeL2(packed, Array.ConvertAll(expected, v => (double)v)) < 1e-7, $"{tactic.Name}: {Reference.RelativeL2(packed, Array.ConvertAll(expected, v => (double)v)):E2}");
             // Folding inside the recipe multiplies by the same floats as FoldBatchNormWeight: transforming its output is bit-identical.
-            Assert.Equal(WeightRecipe.PackConv("w", null, ConvPacking.Winograd, outC, inC * 9, 9, tactic.Id).Evaluate([folded]), packed);
+            Assert.Equal(WeightRecipe.PackConv("w", null, form, outC, inC * 9, 9, tactic.Id).Evaluate([folded]), packed);
         }
     }
 
     [Fact]
     public void Winograd_packing_gives_the_same_bits_on_256_and_512_bit_vectors()
     {
+        Compare<WinogradF4x4>();
+        Compare<WinogradF2x2>();
+    }
+
+    private static void Compare<TW>() where TW : struct, IWinogradTransform
+    {
         if (!GemmMicroKernels.WideSupported) return;   // one width only here: nothing to compare
         const int outC = 70, inC = 11;   // a partial last panel and partial blocks of input channels
         float[] w = Reference.Random(outC * inC * 9, 8), factors = Reference.Random(outC, 9);
         foreach (var tactic in GemmKernels.Tactics.Where(t => t.Nr % 16 == 0))
         {
-            var narrow = new float[WinogradTransforms.PackedLength(inC, outC, tactic)];
+            var narrow = new float[WinogradTransforms.PackedLength(TW.Tile, inC, outC, tactic)];
             var wide = new float[narrow.Length];
             fixed (float* pw = w, pf = factors, pn = narrow, pd = wide)
             {
-                float sumNarrow = WinogradTransforms.PackWeights<Float256, Vector256<float>>(pw, outC, inC, pf, tactic, pn, 0, GemmKernels.PanelCount(outC, tactic), stream: false);
-                float sumWide = WinogradTransforms.PackWeights<Float512, Vector512<float>>(pw, outC, inC, pf, tactic, pd, 0, GemmKernels.PanelCount(outC, tactic), stream: false);
+                float sumNarrow = WinogradTransforms.PackWeights<TW, Float256, Vector256<float>>(pw, outC, inC, pf, tactic, pn, 0, GemmKernels.PanelCount(outC, tactic), stream: false);
+                float sumWide = WinogradTransforms.PackWeights<TW, Float512, Vector512<float>>(pw, outC, inC, pf, tactic, pd, 0, GemmKernels.PanelCount(outC, tactic), stream: false);
                 Assert.Equal(sumNarrow, sumWide);
             }
             Assert.Equal(narrow, wide);

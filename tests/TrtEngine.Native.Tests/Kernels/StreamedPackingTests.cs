@@ -78,7 +78,7 @@ public sealed unsafe class StreamedPackingTests
     public void Streamed_packing_writes_the_same_bits_as_ordinary_packing(int lineOffset)
     {
         // A convolution's GEMM panels (taps permuted, folded factors), a GEMM's Bᵀ and B with a scale, and a Winograd
-        // weight with a partial last panel and partial blocks of input channels.
+        // weight of each tile size with a partial last panel and partial blocks of input channels.
         const int outC = 37, inC = 11;
         float[] weight = Reference.Random(outC * inC * 9, seed: 1), scales = Reference.Random(outC, seed: 2);
         fixed (float* pw = weight, pf = scales)
@@ -94,8 +94,10 @@ public sealed unsafe class StreamedPackingTests
                         ConvWeightPacking.Pack((float*)w, weight.Length, ConvPacking.Gemm, outC, inC * 9, 9, tactic.Id, (float*)factors, (float*)d, first, end, stream)),
                     ("gemm Bᵀ", gemmLength, (d, stream, first, end) => GemmKernels.PackB((float*)w, inC * 9, outC, true, 0.5f, tactic, (float*)d, first, end, stream)),
                     ("gemm B", gemmLength, (d, stream, first, end) => GemmKernels.PackB((float*)w, inC * 9, outC, false, 0.5f, tactic, (float*)d, first, end, stream)),
-                    ("winograd", WinogradTransforms.PackedLength(inC, outC, tactic), (d, stream, first, end) =>
-                        WinogradTransforms.PackWeights((float*)w, outC, inC, (float*)factors, tactic, (float*)d, first, end, stream)),
+                    ("winograd 4x4", WinogradTransforms.PackedLength(4, inC, outC, tactic), (d, stream, first, end) =>
+                        WinogradTransforms.PackWeights(4, (float*)w, outC, inC, (float*)factors, tactic, (float*)d, first, end, stream)),
+                    ("winograd 2x2", WinogradTransforms.PackedLength(2, inC, outC, tactic), (d, stream, first, end) =>
+                        WinogradTransforms.PackWeights(2, (float*)w, outC, inC, (float*)factors, tactic, (float*)d, first, end, stream)),
                 };
                 foreach (var (name, length, pack) in packers)
                     // Every panel, and the panels after the first or before the last, as a refit's threads share a weight:

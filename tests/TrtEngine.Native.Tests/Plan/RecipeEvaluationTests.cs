@@ -25,7 +25,8 @@ public sealed class RecipeEvaluationTests
             (WeightRecipe.PackGemmB("w", 300, n, true, 1f, narrow.Id), [Reference.Random(300 * n, 1)]),
             (WeightRecipe.PackConv("c", ("s", "v", 1e-5f), ConvPacking.Gemm, c, 64 * 9, 9, wide.Id),
                 [Reference.Random(c * 64 * 9, 2), Reference.Random(c, 3), Reference.Random(c, 4).Select(v => 1 + Math.Abs(v)).ToArray()]),
-            (WeightRecipe.PackConv("u", null, ConvPacking.Winograd, u, 128 * 9, 9, narrow.Id), [Reference.Random(u * 128 * 9, 5)]),
+            (WeightRecipe.PackConv("u", null, ConvPacking.Winograd4x4, u, 128 * 9, 9, narrow.Id), [Reference.Random(u * 128 * 9, 5)]),
+            (WeightRecipe.PackConv("v", null, ConvPacking.Winograd2x2, u, 128 * 9, 9, wide.Id), [Reference.Random(u * 128 * 9, 7)]),
             (WeightRecipe.Identity("r"), [Reference.Random(n * 300, 6)]),
         ];
         return recipes.Select(r => (new EngineWeight(r.Recipe.Sources[0], [], r.Recipe, r.Recipe.OutputLength(r.Sources.Select(s => s.LongLength).ToArray())), r.Sources)).ToArray();
