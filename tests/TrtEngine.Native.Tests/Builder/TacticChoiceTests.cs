@@ -1,0 +1,34 @@
+using TrtEngine.Native.Builder;
+
+namespace TrtEngine.Native.Tests.Builder;
+
+/// <summary>
+/// Which timed candidate the builder keeps: the fastest, unless one with at most half its weight is at most 15% slower
+/// (timed alone, a heavy weight stays in the caches; in the network it comes from memory).
+/// </summary>
+public sealed class TacticChoiceTests
+{
+    private static int Choose(params (long Weight, double Time)[] candidates) =>
+        TacticSelector.Fastest(candidates, candidates.Select(c => c.Time).ToArray(), c => c.Weight);
+
+    [Fact]
+    public void The_fastest_wins_without_a_much_lighter_candidate_close_to_it()
+    {
+        Assert.Equal(1, Choose((100, 1.2), (100, 1.0), (100, 1.05)));
+        Assert.Equal(0, Choose((100, 1.0), (51, 1.01)));   // not half the weight
+        Assert.Equal(0, Choose((100, 1.0), (40, 1.16)));   // too slow
+    }
+
+    [Fact]
+    public void A_candidate_with_at_most_half_the_weight_within_15_percent_wins_the_fastest_of_them()
+    {
+        Assert.Equal(1, Choose((100, 1.0), (50, 1.15)));
+        Assert.Equal(2, Choose((100, 1.0), (44, 1.12), (25, 1.08), (25, 1.3)));
+    }
+
+    [Fact]
+    public void Timing_without_weights_to_compare_keeps_the_fastest()
+    {
+        Assert.Equal(1, TacticSelector.Fastest(new[] { "a", "b" }, [2.0, 1.0], null));
+    }
+}
