@@ -112,12 +112,7 @@ public sealed class ConvLayer : Layer
         SupportsWinograd ? [RuleAlgorithm(weightShape), ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2] : [RuleAlgorithm(weightShape)];
 
     /// <summary>The output tile of a Winograd algorithm (4 or 2); 0 for the others.</summary>
-    public static int WinogradTile(ConvAlgorithm algorithm) => algorithm switch
-    {
-        ConvAlgorithm.Winograd4x4 => 4,
-        ConvAlgorithm.Winograd2x2 => 2,
-        _ => 0,
-    };
+    public static int WinogradTile(ConvAlgorithm algorithm) => ConvWeightPacking.WinogradTile(PackingOf(algorithm));
 
     /// <summary>
     /// The algorithm used without timing (level 0, a forced tactic), where Winograd applies to at least 16 input and
@@ -136,8 +131,7 @@ public sealed class ConvLayer : Layer
     }
 
     /// <summary>Winograd tiles of this size over the output of an input of shape x.</summary>
-    private long Tiles(int[] x, int tile) =>
-        (long)x[0] * ((WindowOutput(x, 0) + tile - 1) / tile) * ((WindowOutput(x, 1) + tile - 1) / tile);
+    private long Tiles(int[] x, int tile) => WinogradJob.Tiles(tile, Window(x[0], x[1], x[2], x[3]));
 
     /// <summary>3×3, stride 1, dilation 1, one group, channels-last (any pads).</summary>
     private bool SupportsWinograd => ChannelsLast && KernelH == 3 && KernelW == 3 && Groups == 1 &&
@@ -153,7 +147,9 @@ public sealed class ConvLayer : Layer
     public bool SupportsChannelsLast(int[] weightShape) => Groups == 1 || IsDepthwiseWeight(weightShape);
 
     /// <summary>The weight layout of the channels-last kernel of the chosen algorithm.</summary>
-    public ConvPacking Packing => Algorithm switch
+    public ConvPacking Packing => PackingOf(Algorithm);
+
+    private static ConvPacking PackingOf(ConvAlgorithm algorithm) => algorithm switch
     {
         ConvAlgorithm.Depthwise => ConvPacking.Depthwise,
         ConvAlgorithm.Winograd4x4 => ConvPacking.Winograd4x4,
