@@ -249,7 +249,7 @@ public static class Program
         var weights = new[] { WeightSources.FromFile(path), WeightSources.FromFile(otherWeights) };
         // The same values as a caller's own arrays (as a hashtable of arrays arrives), which a refit must copy.
         var callers = weights.Select(w => w.ToDictionary(e => e.Key, e => e.Value with { Immutable = false })).ToArray();
-        // The floor is copying the engine's weight bytes (a Winograd layer's transformed weight is 4× its model weight).
+        // The floor is copying the engine's weight bytes (a Winograd layer's transformed weight is 4× or 16/9 its model weight).
         var buffers = engine.Native.CurrentWeights!.Buffers;
         var copies = buffers.Select(b => new float[b.Length]).ToArray();
         int turn = 0;
@@ -267,8 +267,8 @@ public static class Program
 
     /// <summary>
     /// The engine the refit tables refit: tuned as users build it (the default level), since the tactics decide how
-    /// many bytes a refit writes (a level-0 ResNet-18 keeps 10 of its 3×3 layers in Winograd form and holds 73 MB of
-    /// engine weights, a tuned one 13 and 156 MB).
+    /// many bytes a refit writes (a tuned ResNet-18 keeps 13 of its 3×3 layers in Winograd form, three of them in F(2×2),
+    /// and holds 97 MB of engine weights; with F(4×4) in all 13 it held 156 MB).
     /// </summary>
     private static TrtEngine.Core.Engines.TrtEngine RefitEngine(string path) =>
         EngineConverter.Convert(path, new ConversionSettings { UseCache = false, Threads = s_singleThread ? 1 : null });
