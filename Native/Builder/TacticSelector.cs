@@ -222,18 +222,23 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         return (candidates[best], times[best], true);
     }
 
+    /// <summary>Floats (1 MiB) a weight must reach before a lighter candidate may win in its place (<see cref="Fastest"/>).</summary>
+    internal const long LighterWeightMinimumFloats = 1 << 18;
+
     /// <summary>
-    /// The index of the fastest candidate, or of a candidate with at most half its weight that is at most 15% slower
-    /// (the fastest of those). Timed alone, a layer's weights stay in the caches from run to run; in a network whose
-    /// weights exceed the caches they come from memory every time, which costs the heavier candidate more: ResNet-18's
-    /// 512-channel 3×3 convolutions at 7×7, batch 1, timed alone 0.69–0.95 ms in Winograd F(4×4) (38 MB of weight)
-    /// against 0.66–0.85 in F(2×2) (17 MB), ran at 1.15–1.27 against 0.79–0.89 ms in the network. A lighter weight also
-    /// makes a smaller engine and a faster refit.
+    /// The index of the fastest candidate, or, where the fastest's weight is 1 MiB or more, of a candidate with at most
+    /// half that weight that is at most 15% slower (the fastest of those). Timed alone, a layer's weights stay in the
+    /// caches from run to run; in a network whose weights exceed the caches they come from memory every time, which
+    /// costs the heavier candidate more: ResNet-18's 512-channel 3×3 convolutions at 7×7, batch 1, timed alone 0.69–0.95
+    /// ms in Winograd F(4×4) (38 MB of weight) against 0.66–0.85 in F(2×2) (17 MB), ran at 1.15–1.27 against 0.79–0.89
+    /// ms in the network. A lighter weight also makes a smaller engine and a faster refit. Below 1 MiB (the L2 of
+    /// current x86 cores) a weight costs little to read and to refit: SqueezeNet's 64-channel 3×3 layers at 55×55 (147
+    /// KiB in F(4×4)) took im2col when it timed within 15%, and ran at 286 µs against F(4×4)'s 219–241 in the network.
     /// </summary>
     internal static int Fastest<T>(IReadOnlyList<T> candidates, double[] times, Func<T, long>? weightLength)
     {
         int best = Array.IndexOf(times, times.Min());
-        if (weightLength is null) return best;
+        if (weightLength is null || weightLength(candidates[best]) < LighterWeightMinimumFloats) return best;
         int choice = best;
         for (int i = 0; i < candidates.Count; i++)
             if (2 * weightLength(candidates[i]) <= weightLength(candidates[best]) && times[i] <= 1.15 * times[best] &&

@@ -3,13 +3,14 @@ using TrtEngine.Native.Builder;
 namespace TrtEngine.Native.Tests.Builder;
 
 /// <summary>
-/// Which timed candidate the builder keeps: the fastest, unless one with at most half its weight is at most 15% slower
-/// (timed alone, a heavy weight stays in the caches; in the network it comes from memory).
+/// Which timed candidate the builder keeps: the fastest, unless its weight is 1 MiB or more and one with at most half
+/// that weight is at most 15% slower (timed alone, a heavy weight stays in the caches; in the network it comes from
+/// memory). Weights below in units of 10,000 floats.
 /// </summary>
 public sealed class TacticChoiceTests
 {
     private static int Choose(params (long Weight, double Time)[] candidates) =>
-        TacticSelector.Fastest(candidates, candidates.Select(c => c.Time).ToArray(), c => c.Weight);
+        TacticSelector.Fastest(candidates, candidates.Select(c => c.Time).ToArray(), c => c.Weight * 10_000);
 
     [Fact]
     public void The_fastest_wins_without_a_much_lighter_candidate_close_to_it()
@@ -24,6 +25,14 @@ public sealed class TacticChoiceTests
     {
         Assert.Equal(1, Choose((100, 1.0), (50, 1.15)));
         Assert.Equal(2, Choose((100, 1.0), (44, 1.12), (25, 1.08), (25, 1.3)));
+    }
+
+    [Fact]
+    public void Below_1_MiB_the_fastest_wins_whatever_it_weighs()
+    {
+        long small = TacticSelector.LighterWeightMinimumFloats - 1;
+        Assert.Equal(0, TacticSelector.Fastest(new[] { small, small / 4 }, [1.0, 1.05], w => w));
+        Assert.Equal(1, TacticSelector.Fastest(new[] { small + 1, small / 4 }, [1.0, 1.05], w => w));
     }
 
     [Fact]
