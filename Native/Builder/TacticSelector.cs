@@ -55,8 +55,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         ValueRef X = ValueRef.Tensor(0), Out = ValueRef.Tensor(1), Residual = ValueRef.Tensor(2), Scale = ValueRef.Tensor(3), W = ValueRef.Weight(0), Bias = ValueRef.Weight(1);
         // A channels-last weight is packed per algorithm and tactic: random values of the longest packed length serve every candidate.
         long WeightLength((ConvAlgorithm Algorithm, GemmTactic Tactic) c) => !conv.ChannelsLast ? Shapes.ElementCount(w)
-            : ConvLayer.WinogradTile(c.Algorithm) is > 0 and var tile ? WinogradTransforms.PackedLength(tile, w[1], w[0], c.Tactic)
-            : GemmKernels.PackedLength(w[1] * w[2] * w[3], w[0], c.Tactic);
+            : ConvWeightPacking.PackedLength(ConvLayer.PackingOf(c.Algorithm), w[0], w[1] * w[2] * w[3], w[2] * w[3], c.Tactic.Id);
         long weightLength = candidates.Max(WeightLength);
         float[] input = RandomPinned(random, Shapes.ElementCount(x)), weights = RandomPinned(random, weightLength), bias = RandomPinned(random, w[0]);
         float[] output = RandomPinned(random, Shapes.ElementCount(y)), residual = RandomPinned(random, Shapes.ElementCount(y));

@@ -35,6 +35,12 @@ public static unsafe class ConvWeightPacking
         return PackingKernels.Panels(w, outChannels, k, true, taps, 1f, factors, tactic.Nr, packed, firstPanel, endPanel, stream);
     }
 
+    /// <summary>Floats of a weight [outC, k = inC·taps] once <see cref="Pack"/> has packed it in this form for the tactic.</summary>
+    public static long PackedLength(ConvPacking form, int outChannels, int k, int taps, int tacticId) =>
+        form == ConvPacking.Depthwise ? (long)outChannels * k
+        : WinogradTile(form) is > 0 and var tile ? WinogradTransforms.PackedLength(tile, k / taps, outChannels, GemmKernels.Tactics[tacticId])
+        : GemmKernels.PackedLength(k, outChannels, GemmKernels.Tactics[tacticId]);
+
     /// <summary>The output tile of a Winograd packing (4 or 2); 0 for the others.</summary>
     public static int WinogradTile(ConvPacking form) => form switch
     {

@@ -112,7 +112,7 @@ public sealed class ConvLayer : Layer
         SupportsWinograd ? [RuleAlgorithm(weightShape), ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2] : [RuleAlgorithm(weightShape)];
 
     /// <summary>The output tile of a Winograd algorithm (4 or 2); 0 for the others.</summary>
-    public static int WinogradTile(ConvAlgorithm algorithm) => ConvWeightPacking.WinogradTile(PackingOf(algorithm));
+    private static int WinogradTile(ConvAlgorithm algorithm) => ConvWeightPacking.WinogradTile(PackingOf(algorithm));
 
     /// <summary>
     /// The algorithm used without timing (level 0, a forced tactic), where Winograd applies to at least 16 input and
@@ -149,7 +149,8 @@ public sealed class ConvLayer : Layer
     /// <summary>The weight layout of the channels-last kernel of the chosen algorithm.</summary>
     public ConvPacking Packing => PackingOf(Algorithm);
 
-    private static ConvPacking PackingOf(ConvAlgorithm algorithm) => algorithm switch
+    /// <summary>The weight layout of an algorithm's channels-last kernel.</summary>
+    internal static ConvPacking PackingOf(ConvAlgorithm algorithm) => algorithm switch
     {
         ConvAlgorithm.Depthwise => ConvPacking.Depthwise,
         ConvAlgorithm.Winograd4x4 => ConvPacking.Winograd4x4,

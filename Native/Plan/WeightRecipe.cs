@@ -45,13 +45,7 @@ public sealed record WeightRecipe(RecipeKind Kind, string[] Sources, int[] Ints,
         RecipeKind.PackGemmB => GemmKernels.PackedLength(Ints[0], Ints[1], GemmKernels.Tactics[Ints[3]]),
         RecipeKind.FoldBatchNormWeight => sourceLengths[0],
         RecipeKind.FoldBatchNormBias => sourceLengths[^1],
-        RecipeKind.PackConv => (ConvPacking)Ints[0] switch
-        {
-            ConvPacking.Gemm => GemmKernels.PackedLength(Ints[2], Ints[1], GemmKernels.Tactics[Ints[4]]),
-            ConvPacking.Winograd4x4 or ConvPacking.Winograd2x2 =>
-                WinogradTransforms.PackedLength(ConvWeightPacking.WinogradTile((ConvPacking)Ints[0]), Ints[2] / Ints[3], Ints[1], GemmKernels.Tactics[Ints[4]]),
-            _ => sourceLengths[0],
-        },
+        RecipeKind.PackConv => ConvWeightPacking.PackedLength((ConvPacking)Ints[0], Ints[1], Ints[2], Ints[3], Ints[4]),
         _ => throw new InvalidOperationException($"Unknown recipe {Kind}."),
     };
 
