@@ -1,6 +1,7 @@
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
+using TrtEngine.Core.Tests.Reliability;
 using TrtEngine.Core.Weights;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Refit;
@@ -8,6 +9,7 @@ using TrtEngine.Native.Runtime;
 using TrtEngine.Testing.Metrics;
 using TrtEngine.Testing.Onnx;
 using TrtEngine.Testing.Weights;
+using Xunit.Abstractions;
 
 namespace TrtEngine.Core.Tests.Refitting;
 
@@ -15,7 +17,7 @@ namespace TrtEngine.Core.Tests.Refitting;
 /// A weights file read for an engine runs the engine's recipes while it is read; the refit takes those results only
 /// for the very arrays they came from, and the engine ends exactly as a refit that computed everything itself.
 /// </summary>
-public sealed class PreparedRefitTests : IDisposable
+public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly float[] Input = ErrorMetrics.RandomValues(4, 32 * 6 * 6);
     private readonly TempDirectory _dir = new();
@@ -483,5 +485,60 @@ public sealed class PreparedRefitTests : IDisposable
         using (var weights = WeightFile.Read(Model(20, TensorEncoding.External), engine)) engine.Refit(weights.Values);
         Assert.Equal(EngineWeights(expected), EngineWeights(engine));
         Assert.Equal(Run(expected), Run(engine));
+    }
+
+    /// <summary>
+    /// Mutated checkpoints (bytes flipped, cut off, inserted or removed; a header number made extreme) read for the engine
+    /// by its two threads in pieces: each refits the engine to exactly what a plain read of the same file gives its
+    /// twin, or is refused (a malformed file, a missing or misshapen weight, a value that is not finite) with the
+    /// engine's weights untouched and nothing left on offer; no other error, no hang.
+    /// </summary>
+    [Fact]
+    public void Mutated_checkpoints_read_for_the_engine_refit_it_as_a_plain_read_would_or_leave_it_untouched()
+    {
+        string seedFile = _dir.File("seed.safetensors");
+        SafetensorsWriter.Write(seedFile, Weights(20));
+        byte[] seed = File.ReadAllBytes(seedFile);
+        using var engine = Build(Model(10));
+        using var twin = Build(Model(10));
+        var random = new Random(7101);
+        string file = _dir.File("mutant.safetensors");
+        int refitted = 0;
+        var runner = new FuzzRunner("prepared-refit", _ => random.Next(4) == 0 ? Mutator.HeaderNumbers(seed, random) : Mutator.Mutate(seed, random),
+            bytes =>
+            {
+                File.WriteAllBytes(file, bytes);
+                var before = EngineWeights(engine);
+                try
+                {
+                    using var weights = WeightFile.Read(file, engine);
+                    engine.Refit(weights.Values);
+                }
+                catch (Exception e) when (e is WeightFormatException or RefitException)
+                {
+                    if (engine.Native.Preparation is not null || !before.Zip(EngineWeights(engine)).All(p => p.First.SequenceEqual(p.Second)))
+                        throw new InvalidOperationException($"a refused refit ({e.Message}) changed the engine or left a preparation on offer");
+                    throw;
+                }
+                try
+                {
+                    twin.Refit(WeightSources.FromFile(file));
+                }
+                catch (Exception e) when (e is WeightFormatException or RefitException)
+                {
+                    throw new InvalidOperationException($"a plain read refused what the engine's read took: {e.Message}");
+                }
+                if (!EngineWeights(twin).Zip(EngineWeights(engine)).All(p => p.First.SequenceEqual(p.Second)))
+                    throw new InvalidOperationException("the engine's weights differ from its twin's");
+                refitted++;
+                return null;
+            },
+            e => e is WeightFormatException or RefitException, FuzzRunner.AllocationLimit);
+        int trials = Soak.Trials(150, 3000);
+        runner.Run(trials);
+        Soak.Report(output, "fuzz-prepared-refit", runner.Summary(trials) + $"; {refitted} refitted the engine as a plain read did");
+        Assert.True(runner.Failures.Count == 0, string.Join("\n", runner.Failures));
+        Assert.True(refitted > 0 && runner.Refused > 0, runner.Summary(trials));
+        Assert.Equal(Run(twin), Run(engine));
     }
 }

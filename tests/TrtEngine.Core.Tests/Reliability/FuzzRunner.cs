@@ -13,6 +13,9 @@ internal sealed class FuzzRunner(string kind, Func<int, byte[]> input, Func<byte
 {
     public static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(5);
 
+    /// <summary>What a parse may allocate: a small multiple of the input (parsed lists, floats widened from halves) plus a fixed allowance.</summary>
+    public static long AllocationLimit(int inputBytes) => 64L * inputBytes + (4 << 20);
+
     public int Accepted { get; private set; }
     public int Refused { get; private set; }
     public Dictionary<string, int> Errors { get; } = [];

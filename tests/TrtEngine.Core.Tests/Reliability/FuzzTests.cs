@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
 using TrtEngine.CacheWorker;
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
@@ -28,9 +27,6 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
 
     private static int Trials => Soak.Trials(1000, 10_000);
 
-    /// <summary>What a parse may allocate: a small multiple of the input (parsed lists, floats widened from halves) plus a fixed allowance.</summary>
-    private static long AllocationLimit(int inputBytes) => 64L * inputBytes + (4 << 20);
-
     [Fact]
     public void Mutated_onnx_models_are_imported_or_refused_with_typed_errors()
     {
@@ -42,7 +38,7 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
                 OnnxImporter.Import(OnnxModel.Parse(bytes, _dir.Path), "fuzz");
                 return null;
             },
-            e => e is OnnxFormatException or ModelImportException or UnsupportedOperatorException or ShapeException, AllocationLimit);
+            e => e is OnnxFormatException or ModelImportException or UnsupportedOperatorException or ShapeException, FuzzRunner.AllocationLimit);
         Finish(runner);
     }
 
@@ -61,7 +57,7 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
         var runner = new FuzzRunner("safetensors", _ =>
             {
                 byte[] seed = seeds[random.Next(seeds.Count)];
-                return random.Next(2) == 0 ? Mutator.Mutate(seed, random) : MutateHeaderNumbers(seed, random);
+                return random.Next(2) == 0 ? Mutator.Mutate(seed, random) : Mutator.HeaderNumbers(seed, random);
             },
             bytes =>
             {
@@ -69,7 +65,7 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
                 SafetensorsFile.Load(file);
                 return null;
             },
-            e => e is WeightFormatException, AllocationLimit);
+            e => e is WeightFormatException, FuzzRunner.AllocationLimit);
         Finish(runner);
     }
 
@@ -113,7 +109,7 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
                     }
                 };
             },
-            e => e is PlanFormatException, AllocationLimit);
+            e => e is PlanFormatException, FuzzRunner.AllocationLimit);
         Finish(runner, () => $"; of the loaded mutants with weights, {ran} ran and {refusedInput} refused the input");
     }
 
@@ -206,19 +202,5 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
         BinaryPrimitives.WriteInt64LittleEndian(plan.AsSpan(16), plan.Length - PlanHeaderLength);
         SHA256.HashData(plan.AsSpan(PlanHeaderLength), plan.AsSpan(24, 32));
         return plan;
-    }
-
-    private static readonly string[] HugeNumbers = ["-1", "0", "2147483648", "4294967296", "100000000000", "9223372036854775807", "1e30", "1.5", "99999999999999999999"];
-
-    /// <summary>Replaces numbers in the JSON header (shapes, offsets) with extreme ones, keeping the header length right.</summary>
-    private static byte[] MutateHeaderNumbers(byte[] file, Random random)
-    {
-        int length = (int)BinaryPrimitives.ReadInt64LittleEndian(file);
-        string header = Encoding.UTF8.GetString(file, 8, length);
-        var numbers = Regex.Matches(header, @"\d+");
-        var pick = numbers[random.Next(numbers.Count)];
-        string mutated = header[..pick.Index] + HugeNumbers[random.Next(HugeNumbers.Length)] + header[(pick.Index + pick.Length)..];
-        byte[] json = Encoding.UTF8.GetBytes(mutated);
-        return [.. BitConverter.GetBytes((long)json.Length), .. json, .. file.AsSpan(8 + length)];
     }
 }

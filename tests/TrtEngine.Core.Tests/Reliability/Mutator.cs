@@ -1,8 +1,13 @@
 using System.Buffers.Binary;
+using System.Text;
+using System.Text.RegularExpressions;
 
 namespace TrtEngine.Core.Tests.Reliability;
 
-/// <summary>Byte-level mutations a fuzzer makes: bit flips, interesting values, truncation, insertion, deletion, duplication.</summary>
+/// <summary>
+/// Byte-level mutations a fuzzer makes: bit flips, interesting values, truncation, insertion, deletion, duplication;
+/// and extreme numbers in a safetensors header.
+/// </summary>
 internal static class Mutator
 {
     private static readonly long[] Interesting = [0, 1, -1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, int.MaxValue, int.MinValue, 1L << 30, uint.MaxValue, 1L << 40, long.MaxValue, long.MinValue];
@@ -49,5 +54,19 @@ internal static class Mutator
             }
         }
         return [.. bytes];
+    }
+
+    private static readonly string[] HugeNumbers = ["-1", "0", "2147483648", "4294967296", "100000000000", "9223372036854775807", "1e30", "1.5", "99999999999999999999"];
+
+    /// <summary>Replaces a number in a safetensors file's JSON header (a shape, an offset) with an extreme one, keeping the header length right.</summary>
+    public static byte[] HeaderNumbers(byte[] file, Random random)
+    {
+        int length = (int)BinaryPrimitives.ReadInt64LittleEndian(file);
+        string header = Encoding.UTF8.GetString(file, 8, length);
+        var numbers = Regex.Matches(header, @"\d+");
+        var pick = numbers[random.Next(numbers.Count)];
+        string mutated = header[..pick.Index] + HugeNumbers[random.Next(HugeNumbers.Length)] + header[(pick.Index + pick.Length)..];
+        byte[] json = Encoding.UTF8.GetBytes(mutated);
+        return [.. BitConverter.GetBytes((long)json.Length), .. json, .. file.AsSpan(8 + length)];
     }
 }
