@@ -488,23 +488,27 @@ public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>
-    /// Mutated checkpoints (bytes flipped, cut off, inserted or removed; a header number made extreme) read for the engine
-    /// by its two threads in pieces: each refits the engine to exactly what a plain read of the same file gives its
-    /// twin, or is refused (a malformed file, a missing or misshapen weight, a value that is not finite) with the
+    /// Mutated weight files (bytes flipped, cut off, inserted or removed; in a safetensors checkpoint a quarter of them a
+    /// header number made extreme instead) read for the engine by its two threads (a checkpoint in pieces, an ONNX model
+    /// parsed on one while the other packs): each refits the engine to exactly what a plain read of the same file gives
+    /// its twin, or is refused (a malformed file, a missing or misshapen weight, a value that is not finite) with the
     /// engine's weights untouched and nothing left on offer; no other error, no hang.
     /// </summary>
-    [Fact]
-    public void Mutated_checkpoints_read_for_the_engine_refit_it_as_a_plain_read_would_or_leave_it_untouched()
+    [Theory]
+    [InlineData(".safetensors")]
+    [InlineData(".onnx")]
+    public void Mutated_files_read_for_the_engine_refit_it_as_a_plain_read_would_or_leave_it_untouched(string extension)
     {
-        string seedFile = _dir.File("seed.safetensors");
-        SafetensorsWriter.Write(seedFile, Weights(20));
+        string seedFile = Model(20);
+        if (extension == ".safetensors") SafetensorsWriter.Write(seedFile = _dir.File("seed.safetensors"), Weights(20));
         byte[] seed = File.ReadAllBytes(seedFile);
         using var engine = Build(Model(10));
         using var twin = Build(Model(10));
         var random = new Random(7101);
-        string file = _dir.File("mutant.safetensors");
+        string file = _dir.File("mutant" + extension);
         int refitted = 0;
-        var runner = new FuzzRunner("prepared-refit", _ => random.Next(4) == 0 ? Mutator.HeaderNumbers(seed, random) : Mutator.Mutate(seed, random),
+        var runner = new FuzzRunner("prepared-refit" + extension,
+            _ => extension == ".safetensors" && random.Next(4) == 0 ? Mutator.HeaderNumbers(seed, random) : Mutator.Mutate(seed, random),
             bytes =>
             {
                 File.WriteAllBytes(file, bytes);
@@ -514,7 +518,7 @@ public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
                     using var weights = WeightFile.Read(file, engine);
                     engine.Refit(weights.Values);
                 }
-                catch (Exception e) when (e is WeightFormatException or RefitException)
+                catch (Exception e) when (Refused(e))
                 {
                     if (engine.Native.Preparation is not null || !before.Zip(EngineWeights(engine)).All(p => p.First.SequenceEqual(p.Second)))
                         throw new InvalidOperationException($"a refused refit ({e.Message}) changed the engine or left a preparation on offer");
@@ -524,7 +528,7 @@ public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
                 {
                     twin.Refit(WeightSources.FromFile(file));
                 }
-                catch (Exception e) when (e is WeightFormatException or RefitException)
+                catch (Exception e) when (Refused(e))
                 {
                     throw new InvalidOperationException($"a plain read refused what the engine's read took: {e.Message}");
                 }
@@ -533,12 +537,16 @@ public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
                 refitted++;
                 return null;
             },
-            e => e is WeightFormatException or RefitException, FuzzRunner.AllocationLimit);
+            Refused, FuzzRunner.AllocationLimit);
         int trials = Soak.Trials(150, 3000);
         runner.Run(trials);
-        Soak.Report(output, "fuzz-prepared-refit", runner.Summary(trials) + $"; {refitted} refitted the engine as a plain read did");
+        Soak.Report(output, "fuzz-prepared-refit-" + extension.TrimStart('.'), runner.Summary(trials) + $"; {refitted} refitted the engine as a plain read did");
         Assert.True(runner.Failures.Count == 0, string.Join("\n", runner.Failures));
         Assert.True(refitted > 0 && runner.Refused > 0, runner.Summary(trials));
         Assert.Equal(Run(twin), Run(engine));
+
+        // What a malformed model, checkpoint or weight set is refused with.
+        static bool Refused(Exception e) => e is WeightFormatException or RefitException or OnnxFormatException or ModelImportException
+            or UnsupportedOperatorException or Native.Network.ShapeException;
     }
 }
