@@ -520,7 +520,7 @@ public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
                 }
                 catch (Exception e) when (Refused(e))
                 {
-                    if (engine.Native.Preparation is not null || !before.Zip(EngineWeights(engine)).All(p => p.First.SequenceEqual(p.Second)))
+                    if (engine.Native.Preparation is not null || !Same(before, EngineWeights(engine)))
                         throw new InvalidOperationException($"a refused refit ({e.Message}) changed the engine or left a preparation on offer");
                     throw;
                 }
@@ -532,7 +532,7 @@ public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
                 {
                     throw new InvalidOperationException($"a plain read refused what the engine's read took: {e.Message}");
                 }
-                if (!EngineWeights(twin).Zip(EngineWeights(engine)).All(p => p.First.SequenceEqual(p.Second)))
+                if (!Same(EngineWeights(twin), EngineWeights(engine)))
                     throw new InvalidOperationException("the engine's weights differ from its twin's");
                 refitted++;
                 return null;
@@ -544,6 +544,8 @@ public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
         Assert.True(runner.Failures.Count == 0, string.Join("\n", runner.Failures));
         Assert.True(refitted > 0 && runner.Refused > 0, runner.Summary(trials));
         Assert.Equal(Run(twin), Run(engine));
+
+        static bool Same(float[][] a, float[][] b) => a.Zip(b).All(p => p.First.SequenceEqual(p.Second));
 
         // What a malformed model, checkpoint or weight set is refused with.
         static bool Refused(Exception e) => e is WeightFormatException or RefitException or OnnxFormatException or ModelImportException
