@@ -24,15 +24,15 @@ internal static unsafe class GemmMicroKernels
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile(bool wide, int nr, int rows, float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate, float* bias, in Activation activation)
+        float* c, nint ldc, bool accumulate, float* bias, in Activation activation, bool stream = false)
     {
         if (wide && nr is 16 or 32 && WideSupported)
         {
             bool clamp = activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
             float low = activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha;
             float high = activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta;
-            if (nr == 32) Wide<R2>(rows, a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high);
-            else Wide<R1>(rows, a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high);
+            if (nr == 32) Wide<R2>(rows, a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
+            else Wide<R1>(rows, a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
             if (!clamp && activation.Kind != ActivationKind.Identity)
                 Finish(c, ldc, rows, nr, null, activation);
             return;
@@ -64,22 +64,22 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>The 512-bit kernel for <paramref name="rows"/> rows of <typeparamref name="TVectors"/> 16-float vectors.</summary>
     private static void Wide<TVectors>(int rows, float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high) where TVectors : struct, ICount
+        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high, bool stream) where TVectors : struct, ICount
     {
         switch (rows)
         {
-            case 1: Kernel512<R1, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-            case 2: Kernel512<R2, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-            case 3: Kernel512<R3, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-            case 4: Kernel512<R4, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-            case 5: Kernel512<R5, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-            case 6: Kernel512<R6, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-            case 7: Kernel512<R7, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-            case 8: Kernel512<R8, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-            case 9: Kernel512<R9, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-            case 10: Kernel512<R10, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-            case 11: Kernel512<R11, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
-            case 12: Kernel512<R12, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high); break;
+            case 1: Kernel512<R1, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 2: Kernel512<R2, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 3: Kernel512<R3, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 4: Kernel512<R4, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 5: Kernel512<R5, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 6: Kernel512<R6, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 7: Kernel512<R7, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 8: Kernel512<R8, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 9: Kernel512<R9, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 10: Kernel512<R10, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 11: Kernel512<R11, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 12: Kernel512<R12, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows), $"No {rows}x{16 * TVectors.Value} micro-kernel.");
         }
     }
@@ -271,7 +271,7 @@ internal static unsafe class GemmMicroKernels
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512<TRows, TVectors>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high) where TRows : struct, ICount where TVectors : struct, ICount
+        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high, bool stream) where TRows : struct, ICount where TVectors : struct, ICount
     {
         int rows = TRows.Value;
         bool two = TVectors.Value == 2; // a JIT-time constant: the second column vector vanishes from 16-wide kernels
@@ -358,67 +358,71 @@ internal static unsafe class GemmMicroKernels
         var lo = Vector512.Create(low);
         var hi = Vector512.Create(high);
         float* bias16 = bias == null ? null : bias + 16;
-        Put512(c, c00, accumulate, bias, clamp, lo, hi);
-        if (two) Put512(c + 16, c01, accumulate, bias16, clamp, lo, hi);
+        Put512(c, c00, accumulate, bias, clamp, lo, hi, stream);
+        if (two) Put512(c + 16, c01, accumulate, bias16, clamp, lo, hi, stream);
         if (rows > 1)
         {
-            Put512(c + ldc, c10, accumulate, bias, clamp, lo, hi);
-            if (two) Put512(c + ldc + 16, c11, accumulate, bias16, clamp, lo, hi);
+            Put512(c + ldc, c10, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put512(c + ldc + 16, c11, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 2)
         {
-            Put512(c + 2 * ldc, c20, accumulate, bias, clamp, lo, hi);
-            if (two) Put512(c + 2 * ldc + 16, c21, accumulate, bias16, clamp, lo, hi);
+            Put512(c + 2 * ldc, c20, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put512(c + 2 * ldc + 16, c21, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 3)
         {
-            Put512(c + 3 * ldc, c30, accumulate, bias, clamp, lo, hi);
-            if (two) Put512(c + 3 * ldc + 16, c31, accumulate, bias16, clamp, lo, hi);
+            Put512(c + 3 * ldc, c30, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put512(c + 3 * ldc + 16, c31, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 4)
         {
-            Put512(c + 4 * ldc, c40, accumulate, bias, clamp, lo, hi);
-            if (two) Put512(c + 4 * ldc + 16, c41, accumulate, bias16, clamp, lo, hi);
+            Put512(c + 4 * ldc, c40, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put512(c + 4 * ldc + 16, c41, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 5)
         {
-            Put512(c + 5 * ldc, c50, accumulate, bias, clamp, lo, hi);
-            if (two) Put512(c + 5 * ldc + 16, c51, accumulate, bias16, clamp, lo, hi);
+            Put512(c + 5 * ldc, c50, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put512(c + 5 * ldc + 16, c51, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 6)
         {
-            Put512(c + 6 * ldc, c60, accumulate, bias, clamp, lo, hi);
-            if (two) Put512(c + 6 * ldc + 16, c61, accumulate, bias16, clamp, lo, hi);
+            Put512(c + 6 * ldc, c60, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put512(c + 6 * ldc + 16, c61, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 7)
         {
-            Put512(c + 7 * ldc, c70, accumulate, bias, clamp, lo, hi);
-            if (two) Put512(c + 7 * ldc + 16, c71, accumulate, bias16, clamp, lo, hi);
+            Put512(c + 7 * ldc, c70, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put512(c + 7 * ldc + 16, c71, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 8)
         {
-            Put512(c + 8 * ldc, c80, accumulate, bias, clamp, lo, hi);
-            if (two) Put512(c + 8 * ldc + 16, c81, accumulate, bias16, clamp, lo, hi);
+            Put512(c + 8 * ldc, c80, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put512(c + 8 * ldc + 16, c81, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 9)
         {
-            Put512(c + 9 * ldc, c90, accumulate, bias, clamp, lo, hi);
-            if (two) Put512(c + 9 * ldc + 16, c91, accumulate, bias16, clamp, lo, hi);
+            Put512(c + 9 * ldc, c90, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put512(c + 9 * ldc + 16, c91, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 10)
         {
-            Put512(c + 10 * ldc, c100, accumulate, bias, clamp, lo, hi);
-            if (two) Put512(c + 10 * ldc + 16, c101, accumulate, bias16, clamp, lo, hi);
+            Put512(c + 10 * ldc, c100, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put512(c + 10 * ldc + 16, c101, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 11)
         {
-            Put512(c + 11 * ldc, c110, accumulate, bias, clamp, lo, hi);
-            if (two) Put512(c + 11 * ldc + 16, c111, accumulate, bias16, clamp, lo, hi);
+            Put512(c + 11 * ldc, c110, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put512(c + 11 * ldc + 16, c111, accumulate, bias16, clamp, lo, hi, stream);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put512(float* c, Vector512<float> value, bool accumulate, float* bias, bool clamp, Vector512<float> low, Vector512<float> high)
+    /// <summary>
+    /// Stores a finished vector of C, <paramref name="stream"/>ing it past the caches (a whole line) where it starts one:
+    /// the caller fences once its tiles are done.
+    /// </summary>
+    private static void Put512(float* c, Vector512<float> value, bool accumulate, float* bias, bool clamp, Vector512<float> low, Vector512<float> high, bool stream)
     {
         if (accumulate)
             value += Vector512.Load(c);
@@ -426,7 +430,8 @@ internal static unsafe class GemmMicroKernels
             value += Vector512.Load(bias);
         if (clamp)
             value = Avx512F.Min(high, Avx512F.Max(low, value)); // max first, NaN kept (as VectorMath's clamp)
-        value.Store(c);
+        if (stream && ((nint)c & 63) == 0) Avx512F.StoreAlignedNonTemporal(c, value);
+        else value.Store(c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -249,6 +249,8 @@ public sealed class ConvLayer : Layer
             return;
         }
         int k = x[1] * KernelH * KernelW, p = y[2] * y[3];
+        // The whole output tensor (a concat's, when this layer writes a channel range of it) against what the caches keep.
+        bool stream = (long)x[0] * p * ldy > GemmJob.StreamOutputFloats;
         if (IsPointwise && !ChannelScale.IsNone)
         {
             float* scale = frame.Pointer(ChannelScale);
@@ -259,7 +261,7 @@ public sealed class ConvLayer : Layer
         if (IsPointwise)
         {
             // The batch folds into the GEMM's rows: [N·H·W, inC] × [inC, outC].
-            s.Gemm.Run(tactic, px, x[0] * p, k, false, pw, y[1], bias, Activation, py, frame.Pool, residual, ldy);
+            s.Gemm.Run(tactic, px, x[0] * p, k, false, pw, y[1], bias, Activation, py, frame.Pool, residual, ldy, stream);
             return;
         }
         long inImage = (long)x[1] * x[2] * x[3], outImage = (long)y[1] * p;
@@ -269,12 +271,12 @@ public sealed class ConvLayer : Layer
             if (unfoldPerBlock)
             {
                 s.Gemm.RunUnfolded(tactic, px + n * inImage, window, pw, y[1], bias, Activation, py + (long)n * p * ldy, ldy,
-                    residual == null ? null : residual + n * outImage, frame.Workspace, frame.Pool);
+                    residual == null ? null : residual + n * outImage, frame.Workspace, frame.Pool, stream);
                 continue;
             }
             s.Unfold.RunChannelsLast(px + n * inImage, x[1], window, frame.Workspace, frame.Pool);
             s.Gemm.Run(tactic, frame.Workspace, p, k, false, pw, y[1], bias, Activation, py + (long)n * p * ldy, frame.Pool,
-                residual == null ? null : residual + n * outImage, ldy);
+                residual == null ? null : residual + n * outImage, ldy, stream);
         }
     }
 

@@ -148,6 +148,24 @@ public sealed class ChannelsLastTests
         Assert.Equal(2, c.Plan!.Layers.Count(l => l is ReformatLayer)); // at the input and in front of the Mul by 1 only
     }
 
+    [Theory]
+    [InlineData("avx512_mr12_nr32")]
+    [InlineData("packed_mr6_nr16")]
+    public void Outputs_larger_than_the_caches_keep_are_streamed_and_match(string tactic)
+    {
+        // A stem-like 3×3 stride-2 convolution (unfolded per row block) and a 1×1 after it, batch 2, each writing 6.6M
+        // floats: past GemmJob.StreamOutputFloats, so the 512-bit tactic streams its tiles; the 256-bit one stores them.
+        var c = new OperatorCase().Input("x", 2, 3, 640, 640).Weight("w1", 32, 3, 3, 3).Weight("b1", 32).Weight("w2", 32, 32, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w1", "b1"], ["h"], ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Relu", ["h"], ["r"]);
+        c.Model.AddNode("Conv", ["r", "w2"], ["g"]);
+        c.Model.AddNode("Relu", ["g"], ["s"]);
+        Assert.True(2L * 32 * 320 * 320 > GemmJob.StreamOutputFloats);
+        LeaveRegion(c, "s", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = 2, ForceTactic = tactic, OptimizationLevel = 0 });
+        Assert.All(c.Plan!.Layers.OfType<ConvLayer>(), conv => Assert.Equal(tactic, conv.Tactic));
+        AssertChannelsLast(c.Plan!);
+    }
+
     public static TheoryData<string> TacticNames => new(GemmKernels.Tactics.Select(t => t.Name));
 
     [Theory]

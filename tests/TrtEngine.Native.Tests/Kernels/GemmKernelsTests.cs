@@ -65,6 +65,29 @@ public sealed unsafe class GemmKernelsTests : IDisposable
 
     [Theory]
     [MemberData(nameof(TacticIds))]
+    public void GemmWithALargerThanTheCoresL2sMatchesReference(int tacticId)
+    {
+        // 2,000 rows of 300 floats (two K blocks where the tactic has them), more than one or two cores' L2s hold: each
+        // tile asks for the next tile's rows while it runs, up to A's last row. Three cores' L2s hold it: there it does not.
+        var tactic = GemmKernels.Tactics[tacticId];
+        foreach (var pool in _pools)
+            CheckGemm(tactic, 2000, 19, 300, false, true, true, 0.5f, new Activation(ActivationKind.Relu), pool);
+    }
+
+    [Theory]
+    [MemberData(nameof(TacticIds))]
+    public void GemmStreamingItsOutputMatchesReference(int tacticId)
+    {
+        // Streamed stores (512-bit tactics in one K block, clamped or no activation): rows 64 floats apart, so a row
+        // starts a line wherever y does, and 70 apart, so most do not (those tiles store as usual), with an edge panel.
+        var tactic = GemmKernels.Tactics[tacticId];
+        foreach (var pool in _pools)
+            foreach (int n in new[] { 64, 70 })
+                CheckGemm(tactic, 131, n, 200, false, true, true, 1.25f, new Activation(ActivationKind.Relu), pool, stream: true);
+    }
+
+    [Theory]
+    [MemberData(nameof(TacticIds))]
     public void PackedGemmAddsTheResidualBeforeBiasAndActivation(int tacticId)
     {
         // A channels-last convolution's epilogue: an edge panel (n = 70) and several K blocks.
@@ -80,7 +103,7 @@ public sealed unsafe class GemmKernelsTests : IDisposable
     ];
 
     private static void CheckGemm(GemmTactic tactic, int m, int n, int k, bool transA, bool transB, bool withBias,
-        float scale, Activation activation, WorkerPool pool, bool withResidual = false)
+        float scale, Activation activation, WorkerPool pool, bool withResidual = false, bool stream = false)
     {
         var residual = Reference.Random(m * n, seed: 3);
         var a = Reference.Random(m * k, seed: m * 7 + k);
@@ -93,7 +116,7 @@ public sealed unsafe class GemmKernelsTests : IDisposable
         fixed (float* pa = a, pb = b, pbias = bias, ppacked = packed, py = y, pres = residual)
         {
             GemmKernels.PackB(pb, k, n, transB, scale, tactic, ppacked);
-            job.Run(tactic, pa, m, k, transA, ppacked, n, withBias ? pbias : null, activation, py, pool, withResidual ? pres : null);
+            job.Run(tactic, pa, m, k, transA, ppacked, n, withBias ? pbias : null, activation, py, pool, withResidual ? pres : null, streamOutput: stream);
         }
 
         var expected = new double[m * n];
