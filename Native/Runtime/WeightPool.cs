@@ -120,12 +120,15 @@ internal static class WeightPool
         }
     }
 
-    /// <summary>Never recycles these buffers: something the pool cannot see may hold them from now on.</summary>
+    /// <summary>
+    /// Never recycles these buffers: something the pool cannot see may hold them from now on, and may write them, so
+    /// what a read found about their values (<see cref="MarkFinite"/>) no longer holds.
+    /// </summary>
     public static void Keep(IEnumerable<float[]> buffers)
     {
         lock (Gate)
             foreach (var buffer in buffers)
-                if (Leases.TryGetValue(buffer, out var lease)) (lease.Owner, lease.Kept) = (null, true);
+                if (Leases.TryGetValue(buffer, out var lease)) (lease.Owner, lease.Kept, lease.Finite) = (null, true, false);
     }
 
     /// <summary>

@@ -35,11 +35,13 @@ public sealed class WeightRecyclingTests : IDisposable
     /// An MLP x → w1, b1 → Relu → w2, b2 → y, by default of sizes no other test uses (61 → 43 → 29), so no other engine
     /// competes for its pooled buffers.
     /// </summary>
-    private string Model(int seed, int inputs = 61, int hidden = 43, int outputs = 29)
+    private string Model(int seed, int inputs = 61, int hidden = 43, int outputs = 29, float? w1At7 = null)
     {
         var m = new OnnxModelBuilder();
         m.AddInput("x", OnnxDataType.Float, "batch", inputs);
-        m.AddInitializer("w1", ErrorMetrics.RandomValues(seed, hidden * inputs), [hidden, inputs]);
+        float[] w1 = ErrorMetrics.RandomValues(seed, hidden * inputs);
+        if (w1At7 is { } value) w1[7] = value;
+        m.AddInitializer("w1", w1, [hidden, inputs]);
         m.AddInitializer("b1", ErrorMetrics.RandomValues(seed + 1, hidden), [hidden]);
         m.AddInitializer("w2", ErrorMetrics.RandomValues(seed + 2, outputs * hidden), [outputs, hidden]);
         m.AddInitializer("b2", ErrorMetrics.RandomValues(seed + 3, outputs), [outputs]);
@@ -47,7 +49,7 @@ public sealed class WeightRecyclingTests : IDisposable
         m.AddNode("Relu", ["h"], ["r"]);
         m.AddNode("Gemm", ["r", "w2", "b2"], ["y"], ("transB", 1L));
         m.AddOutput("y", OnnxDataType.Float);
-        string path = _dir.File($"mlp_{seed}_{inputs}x{hidden}x{outputs}.onnx");
+        string path = _dir.File($"mlp_{seed}_{inputs}x{hidden}x{outputs}{(w1At7 is null ? "" : "_poisoned")}.onnx");
         m.Save(path);
         return path;
     }
@@ -475,6 +477,32 @@ public sealed class WeightRecyclingTests : IDisposable
         var again = WeightPool.Rent(12_345);
         Assert.Same(buffer, again);
         Assert.True(WeightPool.Made(again, out finite) && !finite);
+    }
+
+    [Fact]
+    public void An_onnx_models_values_are_proven_finite_as_they_are_decoded_and_not_once_a_caller_holds_them()
+    {
+        string v1 = Model(190), poisoned = Model(200, w1At7: float.NegativeInfinity);
+        using var engine = Convert(v1);
+        float[] before = Run(engine);
+        // Read for a refit: checked as they are copied out of the file's bytes, so the refit need not scan them.
+        using (var read = WeightFile.Read(v1))
+        {
+            Assert.All(read.Values.Values, v => Assert.True(WeightPool.Made(v.Data, out bool finite) && finite));
+            engine.Refit(read.Values);
+        }
+        // An infinity in the file leaves its weight unproven, and the refit that meets it refuses, the engine untouched.
+        float[] refitted = Run(engine);
+        using (var bad = WeightFile.Read(poisoned))
+        {
+            Assert.True(WeightPool.Made(bad.Values["w1"].Data, out bool finite) && !finite);
+            Assert.True(WeightPool.Made(bad.Values["w2"].Data, out finite) && finite);
+            Assert.Contains("w1", Assert.Throws<RefitException>(() => engine.Refit(bad.Values)).Message);
+        }
+        Assert.Equal(refitted, Run(engine));
+        Assert.Equal(before, refitted);
+        // Handed to a caller, who may write them: what the read found no longer counts.
+        Assert.All(WeightSources.FromFile(v1).Values, v => Assert.True(WeightPool.Made(v.Data, out bool finite) && !finite));
     }
 
     [Fact]

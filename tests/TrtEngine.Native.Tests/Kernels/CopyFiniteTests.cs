@@ -70,4 +70,28 @@ public sealed unsafe class CopyFiniteTests
                 }
             }
     }
+
+    [Fact]
+    public void A_source_off_float_boundaries_copies_and_checks_as_well()
+    {
+        // An ONNX model's raw bytes sit anywhere in the file's buffer: the floats start 1, 2 or 3 bytes past a boundary.
+        var values = Reference.Random(300, seed: 9);
+        var bytes = new byte[values.Length * sizeof(float) + 8];
+        fixed (byte* b = bytes)
+            for (int shift = 1; shift < 4; shift++)
+            {
+                Buffer.BlockCopy(values, 0, bytes, shift, values.Length * sizeof(float));
+                var source = (float*)(b + shift);
+                var dst = new float[values.Length];
+                fixed (float* d = dst) Assert.True(PackingKernels.CopyFinite(source, d, values.Length));
+                Assert.Equal(values, dst);
+                foreach (int index in new[] { 0, 5, 40, 299 })
+                {
+                    float kept = source[index];
+                    source[index] = float.PositiveInfinity;
+                    fixed (float* d = dst) Assert.False(PackingKernels.CopyFinite(source, d, values.Length), $"infinity at {index}, {shift} bytes off");
+                    source[index] = kept;
+                }
+            }
+    }
 }
