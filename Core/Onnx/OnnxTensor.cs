@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Runtime;
 
