@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using TrtEngine.Core.IO;
 
 namespace TrtEngine.Core.Onnx;
 
@@ -37,14 +38,8 @@ internal static class OnnxExternalData
         if (rented is null) buffer = new byte[byteCount];
         else rented.Add(buffer = ArrayPool<byte>.Shared.Rent((int)byteCount));
         var bytes = buffer.AsMemory(0, (int)byteCount);
-        int done = 0;
-        while (done < bytes.Length)
-        {
-            int read = RandomAccess.Read(handle, bytes.Span[done..], offset + done);
-            if (read == 0)
-                throw Error(where, $"'{location}' ended while reading its data");
-            done += read;
-        }
+        if (FileReader.Read(handle, bytes.Span, offset) < bytes.Length)
+            throw Error(where, $"'{location}' ended while reading its data");
         return bytes;
     }
 

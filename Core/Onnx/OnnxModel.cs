@@ -1,4 +1,5 @@
 using System.Buffers;
+using TrtEngine.Core.IO;
 
 namespace TrtEngine.Core.Onnx;
 
@@ -46,7 +47,7 @@ public sealed class OnnxModel
     }
 
     /// <summary>Reads a model file; external data is resolved next to it.</summary>
-    public static OnnxModel Load(string path) => ParseFile(File.ReadAllBytes(Path.GetFullPath(path)), path);
+    public static OnnxModel Load(string path) => ParseFile(FileReader.ReadAll(Path.GetFullPath(path)), path);
 
     /// <summary>
     /// Reads a model file (and its external data) into pooled buffers (for <paramref name="initializerParsed"/>, as far as
@@ -61,17 +62,19 @@ public sealed class OnnxModel
         var fullPath = Path.GetFullPath(path);
         using var file = File.OpenHandle(fullPath);
         long length = RandomAccess.GetLength(file);
-        if (length > Array.MaxLength) throw new OnnxFormatException($"The model is {length} bytes; TrtEngine reads models up to {Array.MaxLength} bytes (keep large weights as external data).", path, null);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)length);
+        if (length > Array.MaxLength - 63) throw new OnnxFormatException($"The model is {length} bytes; TrtEngine reads models up to {Array.MaxLength - 63} bytes (keep large weights as external data).", path, null);
+        // Room to start the file's bytes on a cache line, where the kernel's copy into the buffer runs fastest.
+        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)length + 63);
         var rented = new List<byte[]> { buffer };
         try
         {
-            var progressive = new ProgressiveFile(file, buffer, (int)length, path);
+            int start = FileReader.AlignedStart(buffer);
+            var progressive = new ProgressiveFile(file, buffer.AsMemory(start, (int)length), path);
             // Read as parsed only for a listener that starts on each initializer as it comes: one read of the whole file
             // is quicker (SqueezeNet's 4.9 MB: 810–971 µs read and parsed, against 984–1061 in chunks).
             if (initializerParsed is null) progressive.Ensure((int)length);
             // The parse reads to the file's end (its last field's tag is asked for), so the whole file is read either way.
-            return use(ParseFile(buffer.AsMemory(0, (int)length), path, rented, initializerParsed, initializerParsed is null ? null : progressive.Ensure));
+            return use(ParseFile(buffer.AsMemory(start, (int)length), path, rented, initializerParsed, initializerParsed is null ? null : progressive.Ensure));
         }
         finally
         {

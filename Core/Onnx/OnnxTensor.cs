@@ -142,7 +142,7 @@ public sealed class OnnxTensor
         switch (_typedData)
         {
             case float[] floats when DataType == OnnxDataType.Float:
-                floats.CopyTo(result, 0);
+                CopyKernels.CopyFloats(floats, result);
                 break;
             case double[] doubles when DataType == OnnxDataType.Double:
                 for (int i = 0; i < result.Length; i++)

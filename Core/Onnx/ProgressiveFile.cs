@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using TrtEngine.Core.IO;
 
 namespace TrtEngine.Core.Onnx;
 
@@ -7,7 +8,7 @@ namespace TrtEngine.Core.Onnx;
 /// them on: a refit's preparation packs them meanwhile) while the rest of the file is still to be read, instead of
 /// after one read of the whole file.
 /// </summary>
-internal sealed class ProgressiveFile(SafeFileHandle file, byte[] buffer, int length, string path)
+internal sealed class ProgressiveFile(SafeFileHandle file, Memory<byte> buffer, string path)
 {
     /// <summary>Reads at least this many bytes at a time: a few system calls per model, and still a small part of one.</summary>
     private const int ChunkBytes = 1 << 18;
@@ -18,13 +19,12 @@ internal sealed class ProgressiveFile(SafeFileHandle file, byte[] buffer, int le
     /// <summary>Reads the file up to byte <paramref name="end"/> (at most its length) if it is not yet.</summary>
     public void Ensure(int end)
     {
+        int length = buffer.Length;
         end = Math.Min(end, length);
-        while (_read < end)
-        {
-            int want = Math.Min(length, Math.Max(end, _read + ChunkBytes)) - _read;
-            int read = RandomAccess.Read(file, buffer.AsSpan(_read, want), _read);
-            if (read == 0) throw new OnnxFormatException($"The file ended while being read ({_read} of {length} bytes).", path, null);
-            _read += read;
-        }
+        if (_read >= end) return;
+        int want = Math.Min(length, Math.Max(end, _read + ChunkBytes)) - _read;
+        int read = FileReader.Read(file, buffer.Span.Slice(_read, want), _read);
+        _read += read;
+        if (read < want) throw new OnnxFormatException($"The file ended while being read ({_read} of {length} bytes).", path, null);
     }
 }

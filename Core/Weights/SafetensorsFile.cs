@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using TrtEngine.Core.IO;
 
 namespace TrtEngine.Core.Weights;
 
@@ -198,14 +199,9 @@ public sealed class SafetensorsFile
 
     private static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, string path)
     {
-        int done = 0;
-        while (done < buffer.Length)
-        {
-            int read = RandomAccess.Read(handle, buffer.Slice(done), offset + done);
-            if (read == 0)
-                throw Error(path, $"the file ended at byte {offset + done} while reading");
-            done += read;
-        }
+        int done = FileReader.Read(handle, buffer, offset);
+        if (done < buffer.Length)
+            throw Error(path, $"the file ended at byte {offset + done} while reading");
     }
 
     private static WeightFormatException Error(string path, string what) => new($"{path}: {what}");

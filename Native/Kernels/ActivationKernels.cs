@@ -13,7 +13,7 @@ public static unsafe class ActivationKernels
         if (activation.Kind == ActivationKind.Identity)
         {
             if (x != y)
-                Buffer.MemoryCopy(x, y, length * sizeof(float), length * sizeof(float));
+                CopyKernels.CopyBytes(x, y, length * sizeof(float));
             return;
         }
         Rows(activation, x, y, length, 1, length);

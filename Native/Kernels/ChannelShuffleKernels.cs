@@ -23,7 +23,7 @@ public static unsafe class ChannelShuffleKernels
             {
                 for (int j = 0; j < count; j++)
                     for (int i = 0; i < groups; i++, y += inner)
-                        Buffer.MemoryCopy((float*)sources[i] + offset + j * inner, y, block, block);
+                        CopyKernels.CopyBytes((float*)sources[i] + offset + j * inner, y, block);
             }
             else if (groups == 2)
             {

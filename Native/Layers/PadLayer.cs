@@ -76,7 +76,7 @@ public sealed class PadLayer(string name, ValueRef x, PadMode mode, long[] pads,
             {
                 float* line = src + offset;
                 for (int o = 0; o < first; o++) dst[o] = Read(line, o - begin, inWidth);
-                Buffer.MemoryCopy(line + (first - begin), dst + first, (last - first) * sizeof(float), (last - first) * sizeof(float));
+                CopyKernels.CopyBytes(line + (first - begin), dst + first, (last - first) * sizeof(float));
                 for (int o = last; o < width; o++) dst[o] = Read(line, o - begin, inWidth);
             }
             for (int d = rank - 2; d >= 0 && ++index[d] == y[d]; d--) index[d] = 0;

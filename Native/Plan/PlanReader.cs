@@ -106,7 +106,7 @@ internal sealed class PlanReader(ReadOnlyMemory<byte> data)
         int n = ReadCount(4, $"weight '{name}'");
         if (n != expected) throw new PlanFormatException($"The plan is corrupt: weight '{name}' holds {n} values, its recipe makes {expected}.");
         var result = GC.AllocateUninitializedArray<float>(n, pinned: true);
-        MemoryMarshal.Cast<byte, float>(Take(n * 4L, $"weight '{name}'")).CopyTo(result);
+        CopyKernels.CopyFloats(MemoryMarshal.Cast<byte, float>(Take(n * 4L, $"weight '{name}'")), result);
         return result;
     }
 

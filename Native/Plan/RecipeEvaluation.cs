@@ -1,3 +1,4 @@
+using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Native.Plan;
@@ -55,7 +56,7 @@ internal static class RecipeEvaluation
             foreach (int i in which)
             {
                 var from = sources[i]!;
-                if (copyFirst?[i] is { } original) original.AsSpan().CopyTo(from[0]);
+                if (copyFirst?[i] is { } original) CopyKernels.CopyFloats(original, from[0]);
                 finiteSource[i] = weights[i].Recipe.Evaluate(from, buffers[i] ??= WeightPool.Rent(checked((int)weights[i].Length)));
             }
     }
@@ -83,7 +84,7 @@ internal static class RecipeEvaluation
             if (copyFirst?[i] is { } original)
             {
                 var (start, stop) = weights[i].Recipe.SourceRange(first, end, original.LongLength)!.Value;
-                original.AsSpan((int)start, (int)(stop - start)).CopyTo(sources[i]![0].AsSpan((int)start));
+                CopyKernels.CopyFloats(original.AsSpan((int)start, (int)(stop - start)), sources[i]![0].AsSpan((int)start));
             }
             finite[index] = weights[i].Recipe.Evaluate(sources[i]!, buffers[i]!, first, end, stream);
         });

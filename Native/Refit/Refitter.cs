@@ -480,7 +480,7 @@ public sealed class Refitter(Engine engine)
         var copy = engine.Owned.Take(m, data.Length, engine);
         if (!proveFinite)
         {
-            data.AsSpan().CopyTo(copy);
+            CopyKernels.CopyFloats(data, copy);
             return (copy, 2);
         }
         fixed (float* source = data, target = copy)

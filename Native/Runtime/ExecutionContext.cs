@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 
@@ -88,7 +89,7 @@ public sealed unsafe class ExecutionContext
             long n = Shapes.ElementCount(_frame.TensorShapes[t]);
             if (inputs[i].LongLength != n)
                 throw new EngineInputException($"Input '{_plan.InputName(i)}' of shape {Shapes.Format(_frame.TensorShapes[t])} needs {n} values, got {inputs[i].LongLength}.");
-            inputs[i].AsSpan().CopyTo(new Span<float>(_frame.TensorPointers[t], (int)n));
+            CopyKernels.CopyFloats(inputs[i], new Span<float>(_frame.TensorPointers[t], (int)n));
         }
         for (int o = 0; o < outputs.Length; o++)
         {
@@ -108,7 +109,7 @@ public sealed unsafe class ExecutionContext
         for (int o = 0; o < outputs.Length; o++)
         {
             int t = _plan.Outputs[o];
-            new ReadOnlySpan<float>(_frame.TensorPointers[t], outputs[o].Length).CopyTo(outputs[o]);
+            CopyKernels.CopyFloats(new ReadOnlySpan<float>(_frame.TensorPointers[t], outputs[o].Length), outputs[o]);
         }
     }
 
