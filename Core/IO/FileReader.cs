@@ -7,7 +7,7 @@ namespace TrtEngine.Core.IO;
 /// <summary>
 /// Reads of file ranges into memory that keep the kernel's copy fast. The kernel copies a read from the page cache with
 /// a string move, which runs up to 2.8× slower where the destination lies 1 to 63 bytes past the file offset's place
-/// in a 4 KB page (<see cref="CopyKernels.StringMoveAliases"/>), and about 25% slower where the two lie at different
+/// in a 4 KB page (<see cref="CopyKernels.StringMoveAliases"/>), and 20–40% slower where the two lie at different
 /// places in a 64-byte line. Buffers of the caller's choosing start the file's bytes on a line
 /// (<see cref="AlignedStart"/>); a weight's array lies wherever the runtime put it, so a read that would alias is
 /// staged through a buffer placed like the file offset and copied on with vector moves.
