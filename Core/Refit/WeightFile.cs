@@ -13,7 +13,11 @@ namespace TrtEngine.Core.Refit;
 /// </summary>
 public sealed class WeightFile : IDisposable
 {
-    /// <summary>Below this many engine weight bytes, starting the background work costs more than it overlaps.</summary>
+    /// <summary>
+    /// Below this many derived engine weight bytes (<see cref="Engine.DerivedWeightBytes"/>), starting the background
+    /// work costs more than it overlaps. Weights a refit takes as they are leave it nothing to overlap: mlp's 2.1 MB of
+    /// one-row GEMM weights, refitted from its ONNX file, 562–577 µs with it against 505–528 without (10th percentiles).
+    /// </summary>
     internal const long PrepareFromBytes = 1 << 20;
 
     private readonly RefitPreparation? _preparation;
@@ -33,7 +37,7 @@ public sealed class WeightFile : IDisposable
     public static WeightFile Read(string path, Engines.TrtEngine? engine = null, Func<string, string?>? rename = null)
     {
         var native = engine?.Native;
-        var preparation = native is { Pool.ThreadCount: > 1 } && native.WeightBytes >= PrepareFromBytes ? new RefitPreparation(native) : null;
+        var preparation = native is { Pool.ThreadCount: > 1 } && native.DerivedWeightBytes >= PrepareFromBytes ? new RefitPreparation(native) : null;
         try
         {
             var values = preparation is null

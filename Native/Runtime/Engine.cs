@@ -60,6 +60,18 @@ public sealed class Engine : IDisposable
         }
     }
 
+    /// <summary>Bytes of the weights a refit computes: those its recipes derive, not the model values it takes as they are.</summary>
+    public long DerivedWeightBytes
+    {
+        get
+        {
+            long total = 0;
+            foreach (var w in Plan.Weights)
+                if (w.Recipe.Kind != RecipeKind.Identity) total += w.Length * sizeof(float);
+            return total;
+        }
+    }
+
     internal WorkerPool Pool { get; }
 
     internal State CurrentState => Volatile.Read(ref _state);
