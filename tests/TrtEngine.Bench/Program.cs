@@ -322,7 +322,7 @@ public static class Program
         public void Run()
         {
             _round++;
-            if (engine.DerivedWeightBytes >= WeightFile.PrepareFromBytes) engine.Pool.For(2, this);
+            if (engine.WeightBytes >= WeightFile.PrepareFromBytes) engine.Pool.For(2, this);
             else
             {
                 Execute(0);

@@ -292,6 +292,41 @@ public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Weights_taken_as_they_are_are_prepared_from_a_checkpoint_read_in_pieces_and_not_from_an_onnx_model()
+    {
+        // A one-row Gemm keeps its 1.2 MB weight as it is: an ONNX model, read whole by one thread, leaves a second
+        // thread nothing to overlap; a safetensors file's pieces are read by both.
+        string Gemm(int seed)
+        {
+            var model = new OnnxModelBuilder();
+            model.AddInput("x", OnnxDataType.Float, 1, 512);
+            model.AddInitializer("w", ErrorMetrics.RandomValues(seed, 600 * 512), [600, 512]);
+            model.AddNode("Gemm", ["x", "w"], ["y"], ("transB", 1L));
+            model.AddOutput("y", OnnxDataType.Float);
+            string path = _dir.File($"gemm_{seed}.onnx");
+            model.Save(path);
+            return path;
+        }
+        string v1 = Gemm(10), v2 = Gemm(20), checkpoint = _dir.File("gemm_20.safetensors");
+        SafetensorsWriter.Write(checkpoint, WeightSources.FromFile(v2).Select(w => (w.Key, w.Value.Shape, w.Value.Data)));
+        using var engine = Build(v1);
+        Assert.Equal(0, engine.Native.DerivedWeightBytes);
+        Assert.True(engine.Native.WeightBytes >= WeightFile.PrepareFromBytes);
+        using var expected = Build(v2);
+        foreach (var (file, prepares) in new[] { (v2, false), (checkpoint, CanPrepare), (v1, false) })
+        {
+            using (var weights = WeightFile.Read(file, engine))
+            {
+                Assert.Equal(prepares, engine.Native.Preparation is not null);
+                engine.Refit(weights.Values);
+            }
+            var x = new Dictionary<string, float[]> { ["x"] = Input[..512] };
+            using var reference = file == v1 ? Build(v1) : null;
+            Assert.Equal((reference ?? expected).Run(x)[0].Data, engine.Run(x)[0].Data);
+        }
+    }
+
+    [Fact]
     public void A_checkpoint_with_other_names_is_prepared_under_the_engine_names()
     {
         string v1 = Model(10), v2 = Model(20);
