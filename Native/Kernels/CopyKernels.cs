@@ -104,14 +104,15 @@ public static unsafe class CopyKernels
     public static bool StringMoveAliases(nint source, nint destination) => (nuint)((destination - source) & 4095) - 1 < 63;
 
     /// <summary>
-    /// Copies <paramref name="bytes"/> bytes between buffers that do not overlap: with memmove, unless a string move
-    /// would alias (<see cref="StringMoveAliases"/>); then with vector moves, storing whole aligned vectors.
+    /// Copies <paramref name="bytes"/> bytes: with memmove, unless a string move would alias
+    /// (<see cref="StringMoveAliases"/>) and the two ranges do not overlap; then with vector moves, storing whole
+    /// aligned vectors.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void CopyBytes(void* source, void* destination, nint bytes)
     {
         byte* src = (byte*)source, dst = (byte*)destination;
-        if (bytes < StringMoveBytes || !Vector256.IsHardwareAccelerated || !StringMoveAliases((nint)src, (nint)dst))
+        if (bytes < StringMoveBytes || !Vector256.IsHardwareAccelerated || !StringMoveAliases((nint)src, (nint)dst) || (dst < src + bytes && src < dst + bytes))
         {
             Buffer.MemoryCopy(src, dst, bytes, bytes);
             return;
