@@ -44,18 +44,21 @@ public static class WeightSources
         };
     }
 
-    internal static NetworkDefinition ReadOnnx(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? weightRead, Action<Func<int>, Action<int>>? readItems)
+    /// <param name="opened">The model file already open (and perhaps read), else null.</param>
+    internal static NetworkDefinition ReadOnnx(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? weightRead, Action<Func<int>, Action<int>>? readItems,
+                                               ProgressiveFile? opened = null)
     {
+        NetworkDefinition Import(OnnxModel model) => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate);
         // Told as each initializer is parsed, not when the import reaches it: whoever waits for the weights starts sooner.
-        NetworkDefinition Read() => OnnxModel.Borrow(path, model => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate),
-            weightRead is null ? null : tensor =>
+        Action<OnnxTensor>? parsed = weightRead is null ? null : tensor =>
+        {
+            if (OnnxTensor.IsFloatingPoint(tensor.DataType) && weightRead(tensor.Name) is { } told)
             {
-                if (OnnxTensor.IsFloatingPoint(tensor.DataType) && weightRead(tensor.Name) is { } told)
-                {
-                    float[] values = tensor.DecodeAhead(allocate);
-                    told(values, 0, values.Length);
-                }
-            });
+                float[] values = tensor.DecodeAhead(allocate);
+                told(values, 0, values.Length);
+            }
+        };
+        NetworkDefinition Read() => opened is null ? OnnxModel.Borrow(path, Import, parsed) : OnnxModel.Borrow(opened, Import, parsed);
         if (readItems is null) return Read();
         NetworkDefinition? network = null;
         readItems(() => 1, _ => network = Read());

@@ -107,6 +107,20 @@ public sealed class GuessedEntryTests : IDisposable
     }
 
     [Fact]
+    public void A_hinted_model_cut_short_is_refused_while_its_entry_loads_and_the_whole_one_hits_after()
+    {
+        // The model's bytes are read while the hinted entry loads on the other thread: a file that no longer parses is
+        // refused as without a hint, and the whole file's next conversion hits the entry, its refit prepared again.
+        var (path, built) = BuiltModel();
+        byte[] whole = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, whole[..(whole.Length / 2)]);
+        Assert.Throws<OnnxFormatException>(() => EngineConverter.Convert(path, Settings));
+        File.WriteAllBytes(path, whole);
+        var hit = Hit(path, prepared: true);
+        Assert.Equal(Run(built), Run(hit));
+    }
+
+    [Fact]
     public void New_weights_in_the_same_file_hit_the_hinted_entry_with_those_weights()
     {
         var (path, _) = BuiltModel();
