@@ -146,7 +146,7 @@ public static class EngineConverter
                 bool prepared = engine.Preparation is not null;
                 int recomputed = new Native.Refit.Refitter(engine).Refit(WeightSources.FromNetwork(network), partial: false, ignoreExtra: true).RecomputedCount;
                 events?.Verbose($"Cache hit: refitted {recomputed} engine weights from {network.Weights.Count} model weights in {refit.Elapsed.TotalMilliseconds:F1} ms" +
-                                (guessed is null ? "." : prepared ? ", their packing begun as the model was parsed (the entry its last conversion used, loaded first)."
+                                (guessed is null ? "." : prepared ? ", their packing begun as the model was parsed (the entry its last conversion used, loaded as the model was read)."
                                     : " (the entry its last conversion used, loaded beside the parse)."));
             }
             else events?.Verbose("Cache hit: returned weight-stripped (-StripWeights).");

@@ -10,8 +10,8 @@ namespace TrtEngine.Core.Conversion;
 
 /// <summary>
 /// The cache entry a model resolved to last time (the store's <see cref="CacheHint"/>), loaded while the model is
-/// parsed instead of after: a large engine's first, so that its refit packs the weights as they are parsed (on the
-/// engine's other thread), a small one's on the other thread beside the parse. A hit then costs about a refit from the
+/// parsed instead of after: a large engine's while the model file is read, before the parse, so that its refit packs
+/// the weights as they are parsed (on the engine's other thread), a small one's on the other thread beside the parse. A hit then costs about a refit from the
 /// ONNX file, or a parse, instead of a parse followed by a lookup and a refit. Only a guess: the conversion computes
 /// the key from the imported model as always and uses this engine only when the two keys agree; otherwise it is
 /// dropped, and what it loaded and packed only cost time. Disposing hands back the results no refit took.
