@@ -87,18 +87,12 @@ public sealed unsafe class DepthwiseConvJob : IParallelTask
         public void RunRows(int plane, int row0, int row1)
         {
             var w = job._window;
-            int channel = plane % w.Channels;
-            nint outPlane = (nint)w.OutH * w.OutW;
-            float* x = job._x + plane * (nint)w.InH * w.InW;
-            float* y = job._y + plane * outPlane;
-            float* residual = job._residual == null ? null : job._residual + plane * outPlane;
-            float* kernel = job._weights + (nint)channel * 9;
-            float bias = job._bias == null ? 0f : job._bias[channel];
+            var p = new Plane(job, plane);
             for (int oh = row0; oh < row1; oh += job._blockRows)
             {
                 int end = Math.Min(row1, oh + job._blockRows);
-                PadRows(w, x, oh * w.StrideH - w.PadTop, (end - oh - 1) * w.StrideH + 3, scratch, job._paddedW);
-                Padded3x3<TLoader>(w, scratch, job._paddedW, kernel, bias, residual, job._activation, y, oh, end);
+                PadRows(w, p.X, oh * w.StrideH - w.PadTop, (end - oh - 1) * w.StrideH + 3, scratch, job._paddedW);
+                Padded3x3<TLoader>(w, scratch, job._paddedW, p.Kernel, p.Bias, p.Residual, job._activation, p.Y, oh, end);
             }
         }
     }
@@ -109,19 +103,32 @@ public sealed unsafe class DepthwiseConvJob : IParallelTask
         public void RunRows(int plane, int row0, int row1)
         {
             var w = job._window;
+            var p = new Plane(job, plane);
+            if (VectorMath.IsSupported && w.StrideW == 1)
+                VectorRows<Stride1Loader>(w, p.X, p.Kernel, p.Bias, p.Residual, job._activation, p.Y, row0, row1);
+            else if (VectorMath.IsSupported && w.StrideW == 2)
+                VectorRows<Stride2Loader>(w, p.X, p.Kernel, p.Bias, p.Residual, job._activation, p.Y, row0, row1);
+            else
+                ScalarRows(w, p.X, p.Kernel, p.Bias, p.Residual, job._activation, p.Y, row0, row1);
+        }
+    }
+
+    /// <summary>Where one plane (image n, channel c: plane n·Channels + c) of the call in progress lies: input, output, residual, filter and bias.</summary>
+    private readonly struct Plane
+    {
+        public readonly float* X, Y, Residual, Kernel;
+        public readonly float Bias;
+
+        public Plane(DepthwiseConvJob job, int plane)
+        {
+            var w = job._window;
             int channel = plane % w.Channels;
             nint outPlane = (nint)w.OutH * w.OutW;
-            float* x = job._x + plane * (nint)w.InH * w.InW;
-            float* y = job._y + plane * outPlane;
-            float* residual = job._residual == null ? null : job._residual + plane * outPlane;
-            float* kernel = job._weights + (nint)channel * w.KernelH * w.KernelW;
-            float bias = job._bias == null ? 0f : job._bias[channel];
-            if (VectorMath.IsSupported && w.StrideW == 1)
-                VectorRows<Stride1Loader>(w, x, kernel, bias, residual, job._activation, y, row0, row1);
-            else if (VectorMath.IsSupported && w.StrideW == 2)
-                VectorRows<Stride2Loader>(w, x, kernel, bias, residual, job._activation, y, row0, row1);
-            else
-                ScalarRows(w, x, kernel, bias, residual, job._activation, y, row0, row1);
+            X = job._x + plane * (nint)w.InH * w.InW;
+            Y = job._y + plane * outPlane;
+            Residual = job._residual == null ? null : job._residual + plane * outPlane;
+            Kernel = job._weights + (nint)channel * w.KernelH * w.KernelW;
+            Bias = job._bias == null ? 0f : job._bias[channel];
         }
     }
 
