@@ -47,6 +47,7 @@ public sealed class TrtEngineInfo
                 {
                     ConvLayer conv => conv.AlgorithmName,
                     FusedInvertedResidualLayer => FusedInvertedResidualLayer.AlgorithmName,
+                    FusedConvPoolLayer => FusedConvPoolLayer.AlgorithmName,
                     _ => null,
                 },
                 Tactic = layer.Tactic,
@@ -71,6 +72,8 @@ public sealed class TrtEngineInfo
             FusedInvertedResidualLayer fused => ($"Fused inverted residual ({fused.Expand.AlgorithmName} → {fused.Depthwise.AlgorithmName} " +
                 $"{fused.Depthwise.KernelH}x{fused.Depthwise.KernelW}/{fused.Depthwise.Strides[0]}{(fused.Project is null ? "" : $" → {fused.Project.AlgorithmName}")}){(fused.Residual.IsNone ? "" : " + residual")}",
                 (fused.Project ?? fused.Depthwise).Activation),
+            FusedConvPoolLayer fused => ($"Fused convolution and pool (conv {fused.Conv.AlgorithmName} {fused.Conv.KernelH}x{fused.Conv.KernelW}/{fused.Conv.Strides[0]} → {fused.Pool.PoolKind} pool " +
+                $"{fused.Pool.Kernel[0]}x{fused.Pool.Kernel[1]}/{fused.Pool.Strides[0]})", fused.Conv.Activation),
             GemmLayer gemm => ($"Gemm{(gemm.Bias.IsNone ? "" : " + bias")}", gemm.Activation),
             ConcatLayer { InPlaceCount: > 0 } concat => ($"Concat ({concat.InPlaceCount} of {concat.Inputs.Length} inputs written in place)", Activation.Identity),
             ActivationLayer act => (act.Activation.Kind.ToString(), Activation.Identity),

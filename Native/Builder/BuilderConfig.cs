@@ -40,6 +40,13 @@ public sealed record BuilderConfig
     public bool? FuseInvertedResiduals { get; init; }
 
     /// <summary>
+    /// Whether a channels-last im2col convolution and the pool that alone reads its output run as one layer: null where
+    /// the convolution's output image outgrows a core's L2 cache (a stem's); true or false fuses every such pair or none,
+    /// for tests and comparisons.
+    /// </summary>
+    public bool? FuseConvPools { get; init; }
+
+    /// <summary>
     /// Whether a per-image channel scale (a squeeze-excitation's Mul) that only a channels-last 1×1 convolution reads is
     /// folded into that convolution: null where the rule says it pays (<see cref="ChannelScaleFolding"/>), true or false
     /// for every such Mul or none, for tests and comparisons.

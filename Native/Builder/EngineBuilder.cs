@@ -53,7 +53,10 @@ public static class EngineBuilder
             progress?.Report(new BuildProgress("Packing weights", 0, 1, network.Name));
             var (weights, modelWeights, foldedOps) = PlanWeights(network, layers, folded);
             if (config.ChannelsLast)
+            {
                 layers = InvertedResidualFusion.Run(layers, outputs, fused => ChooseFusion(fused, weights, optShapes, selector, log, cancel));
+                layers = ConvPoolFusion.Run(layers, outputs, conv => config.FuseConvPools ?? FusedConvPoolLayer.FusesByRule(optShapes[conv.Output]), log);
+            }
             var (tensors, inputs, outputIds) = CompactTensors(network, tensorList, layers);
             var plan = new EnginePlan
             {

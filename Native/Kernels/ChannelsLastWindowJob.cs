@@ -42,18 +42,22 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
     }
 
     /// <summary>
-    /// Sets up a depthwise convolution (as <see cref="Run"/> does, without residual) for <see cref="RunDepthwiseRows"/>,
+    /// Sets up a depthwise convolution (as <see cref="Run"/> does, without residual) for <see cref="RunRows"/>,
     /// which several threads may then call at once: it only reads what this sets.
     /// </summary>
     public void PrepareDepthwise(float* weights, float* bias, in Activation activation, in Window2D w) =>
         Set(WindowOp.Depthwise, weights, bias, activation, false, w);
 
+    /// <summary>Sets up a max or average pool (as <see cref="Run"/> does) for <see cref="RunRows"/>.</summary>
+    public void PreparePool(WindowOp op, bool countIncludePad, in Window2D w) => Set(op, null, null, default, countIncludePad, w);
+
     /// <summary>
-    /// Output rows [row0, row1) of one image, on the calling thread. <paramref name="x"/> and <paramref name="y"/> address
-    /// the image's input and output row 0; only the input rows those output rows read, and the output rows, need exist
-    /// (a caller may hold a band of rows and pass a base pointer outside it).
+    /// Output rows [row0, row1) of one image, on the calling thread, of the depthwise convolution or pool set up last.
+    /// <paramref name="x"/> and <paramref name="y"/> address the image's input and output row 0; only the input rows
+    /// those output rows read, and the output rows, need exist (a caller may hold a band of rows and pass a base pointer
+    /// outside it).
     /// </summary>
-    public void RunDepthwiseRows(float* x, float* y, int row0, int row1) => Rows(x, y, null, row0, row1);
+    public void RunRows(float* x, float* y, int row0, int row1) => Rows(x, y, null, row0, row1);
 
     private void Set(WindowOp op, float* weights, float* bias, in Activation activation, bool countIncludePad, in Window2D w)
     {

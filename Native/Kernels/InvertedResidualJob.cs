@@ -75,17 +75,15 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
 
     void IParallelTask.Execute(int index)
     {
-        float* expanded = _workspace + index * ThreadFloats(_window);
-        // Expanded rows [held0, held1) of image `held` are in this thread's scratch, row held0 at its top. They stay valid
-        // for the thread's next strip of the same image: a thread that claims the strip below its last (one thread doing
-        // all, when the others are late) computes no halo row twice.
-        int unit, held = -1, held0 = 0, held1 = 0;
+        var w = _window;
+        // The expanded rows held stay valid for the thread's next strip of the same image: a thread that claims the strip
+        // below its last (one thread doing all, when the others are late) computes no halo row twice.
+        float* scratch = _workspace + index * ThreadFloats(w);
+        nint inRow = (nint)w.InW * w.Channels;
+        var held = new HeldRows(scratch, inRow, CapacityRows(w));
+        int unit;
         while ((unit = Interlocked.Increment(ref _nextUnit) - 1) < _units)
-        {
-            int image = unit / _strips;
-            if (image != held) (held, held0, held1) = (image, 0, 0);
-            RunStrip(_gemms[index], image, unit % _strips, expanded, ref held0, ref held1);
-        }
+            RunStrip(_gemms[index], unit / _strips, unit % _strips, ref held, scratch + Align(CapacityRows(w) * inRow));
     }
 
     private static int BandRows(in Window2D w) => Math.Clamp((BandPixels + w.OutW - 1) / w.OutW, 1, Math.Max(1, w.OutH));
@@ -103,16 +101,15 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
     private static long Align(long floats) => (floats + MemoryPlan.AlignmentFloats - 1) / MemoryPlan.AlignmentFloats * MemoryPlan.AlignmentFloats;
 
     /// <summary>
-    /// Output rows of strip <paramref name="strip"/> of image <paramref name="image"/>, band by band; expanded rows
-    /// [held0, held1) of the image are in the scratch at the start and at the end.
+    /// Output rows of strip <paramref name="strip"/> of image <paramref name="image"/>, band by band, the expanded rows
+    /// held in <paramref name="expanded"/> and a band's depthwise rows in <paramref name="banded"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void RunStrip(GemmJob gemm, int image, int strip, float* expanded, ref int held0, ref int held1)
+    private void RunStrip(GemmJob gemm, int image, int strip, ref HeldRows expanded, float* banded)
     {
         var w = _window;
-        int channels = w.Channels, band = BandRows(w), capacity = CapacityRows(w);
+        int channels = w.Channels, band = BandRows(w);
         nint inRow = (nint)w.InW * channels, outRow = (nint)w.OutW * channels;
-        float* banded = expanded + Align(capacity * inRow);
         float* x = _x + (nint)image * w.InH * w.InW * _inChannels;
         nint outImage = (nint)image * w.OutH * w.OutW;
         int first = (int)((long)w.OutH * strip / _strips), end = (int)((long)w.OutH * (strip + 1) / _strips);
@@ -121,27 +118,17 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
             int o1 = Math.Min(end, o0 + band);
             int low = Math.Clamp(o0 * w.StrideH - w.PadTop, 0, w.InH);
             int high = Math.Clamp(o0 * w.StrideH - w.PadTop + InputRows(o1 - o0, w), low, w.InH);
-            if (low >= held1)
-                held0 = held1 = low;
-            else if (high - held0 > capacity)
-            {
-                // Full: the rows this band shares with the last move to the top.
-                Buffer.MemoryCopy(expanded + (low - held0) * inRow, expanded, (held1 - low) * inRow * sizeof(float), (held1 - low) * inRow * sizeof(float));
-                held0 = low;
-            }
-            if (high > held1)
-            {
-                gemm.RunOnThisThread(_expand.Tactic, x + held1 * (nint)w.InW * _inChannels, (high - held1) * w.InW, _inChannels, _expand.Weights, channels,
-                    _expand.Bias, _expand.Activation, expanded + (held1 - held0) * inRow, channels, null);
-                held1 = high;
-            }
+            int from = expanded.Ready(image, low, high);
+            if (high > from)
+                gemm.RunOnThisThread(_expand.Tactic, x + from * (nint)w.InW * _inChannels, (high - from) * w.InW, _inChannels, _expand.Weights, channels,
+                    _expand.Bias, _expand.Activation, expanded.Base + from * inRow, channels, null);
             // Base pointers of the whole image's rows, of which only the band's (and the rows it reads) are held.
             if (_project.Weights == null)
             {
-                _depthwise.RunDepthwiseRows(expanded - held0 * inRow, _y + outImage * channels, o0, o1);
+                _depthwise.RunRows(expanded.Base, _y + outImage * channels, o0, o1);
                 continue;
             }
-            _depthwise.RunDepthwiseRows(expanded - held0 * inRow, banded - o0 * outRow, o0, o1);
+            _depthwise.RunRows(expanded.Base, banded - o0 * outRow, o0, o1);
             nint offset = (outImage + (nint)o0 * w.OutW) * _outChannels;
             gemm.RunOnThisThread(_project.Tactic, banded, (o1 - o0) * w.OutW, channels, _project.Weights, _outChannels,
                 _project.Bias, _project.Activation, _y + offset, _outChannels, _residual == null ? null : _residual + offset);

@@ -22,4 +22,5 @@ public enum LayerKind : byte
     Reformat = 17,
     ChannelShuffle = 18,
     FusedInvertedResidual = 19,
+    FusedConvPool = 20,
 }

@@ -49,11 +49,23 @@ public sealed class PoolLayer : Layer
             return y;
         }
         if (x.Length != 4) throw new ShapeException($"Pool '{Name}': input {Shapes.Format(x)} must be 4-D (NCHW).");
-        return [x[0], x[1], Size(x, 0).Output, Size(x, 1).Output];
+        return [x[0], x[1], Size(x[2], 0, $"Pool '{Name}'").Output, Size(x[3], 1, $"Pool '{Name}'").Output];
     }
 
-    private (int Output, int PadBegin, int PadEnd) Size(int[] x, int d) =>
-        WindowShape.Compute(x[2 + d], Kernel[d], Strides[d], Dilations[d], Pads[d], Pads[2 + d], AutoPad, CeilMode, $"Pool '{Name}'");
+    private (int Output, int PadBegin, int PadEnd) Size(int extent, int d, string layer) =>
+        WindowShape.Compute(extent, Kernel[d], Strides[d], Dilations[d], Pads[d], Pads[2 + d], AutoPad, CeilMode, layer);
+
+    /// <summary>The window over an input of these dimensions giving an output of outH × outW (a pool that is not global).</summary>
+    internal Window2D Window(int batch, int channels, int inH, int inW, int outH, int outW)
+    {
+        // The layer's name as it is: a call formats nothing (the shapes were checked when they were inferred).
+        var (_, top, bottom) = Size(inH, 0, Name);
+        var (_, left, right) = Size(inW, 1, Name);
+        return new Window2D(batch, channels, inH, inW, outH, outW, Kernel[0], Kernel[1], Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right);
+    }
+
+    /// <summary>The channels-last kernels' operation.</summary>
+    internal WindowOp Op => PoolKind == PoolKind.Max ? WindowOp.Max : WindowOp.Average;
 
     internal override object? CreateState(ExecutionFrame frame) => ChannelsLast ? new ChannelsLastWindowJob() : new PoolJob();
 
@@ -73,11 +85,9 @@ public sealed class PoolLayer : Layer
             else GlobalPoolKernels.Average(px, py, planes, size);
             return;
         }
-        var (_, top, bottom) = Size(x, 0);
-        var (_, left, right) = Size(x, 1);
-        var window = new Window2D(x[0], x[1], x[2], x[3], y[2], y[3], Kernel[0], Kernel[1], Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right);
+        var window = Window(x[0], x[1], x[2], x[3], y[2], y[3]);
         if (ChannelsLast)
-            ((ChannelsLastWindowJob)state!).Run(PoolKind == PoolKind.Max ? WindowOp.Max : WindowOp.Average, px, null, null, null, default, CountIncludePad, py, window, frame.Pool);
+            ((ChannelsLastWindowJob)state!).Run(Op, px, null, null, null, default, CountIncludePad, py, window, frame.Pool);
         else
             ((PoolJob)state!).Run(PoolKind, px, py, window, CountIncludePad, frame.Pool);
     }

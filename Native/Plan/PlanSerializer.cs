@@ -229,6 +229,7 @@ internal static class PlanSerializer
             LayerKind.Conv => 5,
             LayerKind.BatchNorm => 5,
             LayerKind.FusedInvertedResidual => 8,
+            LayerKind.FusedConvPool => 3,
             LayerKind.Concat or LayerKind.ChannelShuffle => Math.Max(1, inputs.Length),
             _ => 1,
         };
@@ -254,6 +255,7 @@ internal static class PlanSerializer
             LayerKind.Reformat => ReformatLayer.Read(name, inputs, r),
             LayerKind.ChannelShuffle => ChannelShuffleLayer.Read(name, inputs, r),
             LayerKind.FusedInvertedResidual => FusedInvertedResidualLayer.Read(name, inputs, r),
+            LayerKind.FusedConvPool => FusedConvPoolLayer.Read(name, inputs, r),
             _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
         };
         layer.Origins = origins;

@@ -39,7 +39,7 @@ internal static class PlanValidator
             for (int i = 0; i < layer.Inputs.Length; i++)
             {
                 var v = layer.Inputs[i];
-                if (v.IsNone) Check(((layer.Kind is LayerKind.Gemm or LayerKind.ConvTranspose) && i == 2) || (layer.Kind == LayerKind.Conv && i >= 2) ||
+                if (v.IsNone) Check(((layer.Kind is LayerKind.Gemm or LayerKind.ConvTranspose or LayerKind.FusedConvPool) && i == 2) || (layer.Kind == LayerKind.Conv && i >= 2) ||
                                     (layer.Kind == LayerKind.FusedInvertedResidual && (i % 2 == 0 || i >= 5) && i > 0), $"layer '{layer.Name}' lacks input {i}");
                 else if (v.IsWeight) Check(v.Index < plan.Weights.Length, $"layer '{layer.Name}' reads weight {v.Index}, which does not exist");
                 else Check(v.Index < tensors && defined[v.Index], $"layer '{layer.Name}' reads tensor {v.Index} before it is computed");
@@ -50,6 +50,7 @@ internal static class PlanValidator
             if (layer is GemmLayer gemm) ValidateGemm(plan, gemm);
             if (layer is ConvLayer conv) ValidateConv(plan, conv);
             if (layer is FusedInvertedResidualLayer fused) ValidateInvertedResidual(plan, fused);
+            if (layer is FusedConvPoolLayer convPool) ValidateConvPool(plan, convPool);
             if (layer is ConcatLayer concat) ValidateConcat(plan, concat, producers, readers);
             if (layer is ChannelShuffleLayer shuffle) Check(shuffle.Inputs.All(v => !v.IsWeight), $"ChannelShuffle layer '{shuffle.Name}' reads a weight");
         }
@@ -164,6 +165,15 @@ internal static class PlanValidator
         Check(convolutions.All(c => c.ChannelsLast) && expand.Algorithm == ConvAlgorithm.PointwiseGemm && depthwise.Algorithm == ConvAlgorithm.Depthwise && depthwise.Groups == expanded[0] &&
               (convolutions.Length == 2 || (convolutions[2].Algorithm == ConvAlgorithm.PointwiseGemm && plan.Weights[convolutions[2].W.Index].Shape[1] == expanded[0])),
               $"fused layer '{fused.Name}' is not a channels-last 1×1 → depthwise (→ 1×1) chain over one expanded channel count");
+    }
+
+    /// <summary>The convolution is valid on its own, and the pair is what the fused kernel computes: a channels-last im2col convolution then a 2-D pool over its output.</summary>
+    private static void ValidateConvPool(EnginePlan plan, FusedConvPoolLayer fused)
+    {
+        var conv = fused.BoundConvolution();
+        ValidateConv(plan, conv);
+        Check(conv.ChannelsLast && conv.Algorithm == ConvAlgorithm.Im2ColGemm && conv.Groups == 1 && fused.Pool.ChannelsLast && !fused.Pool.Global,
+              $"fused layer '{fused.Name}' is not a channels-last im2col convolution of one group then a channels-last 2-D pool");
     }
 
     private static void ValidateConv(EnginePlan plan, ConvLayer conv)

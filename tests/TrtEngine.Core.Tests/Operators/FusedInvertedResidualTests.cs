@@ -99,13 +99,7 @@ public sealed class FusedInvertedResidualTests
         float[] expected = Run(EngineBuilder.Build(network, Fused(1) with { FuseInvertedResiduals = false }), x);
         var engine = EngineBuilder.Build(network, Fused(3));
         FusedLayer(engine.Plan);
-        var contexts = Enumerable.Range(0, 3).Select(_ => engine.CreateExecutionContext()).ToArray();
-        var outputs = contexts.Select(_ => new float[expected.Length]).ToArray();
-        for (int round = 0; round < 20; round++)
-        {
-            Parallel.For(0, contexts.Length, i => contexts[i].Execute([x], [outputs[i]]));
-            foreach (var y in outputs) Assert.Equal(expected, y);
-        }
+        EngineChecks.AssertContextsAtOnceMatch(engine, x, expected);
     }
 
     [Fact]
@@ -114,13 +108,7 @@ public sealed class FusedInvertedResidualTests
         // Each thread's bands live in the context's workspace; the job and its per-thread GEMM states are made once.
         var engine = EngineBuilder.Build(Network(Block(2, 16, 64, 16, 20, 20, 1, true)), Fused(2));
         FusedLayer(engine.Plan);
-        var context = engine.CreateExecutionContext();
-        float[] x = ErrorMetrics.RandomValues(6, 2 * 16 * 20 * 20), y = new float[x.Length];
-        context.Execute([x], [y]);
-        // The calling thread runs strips too; counted on it alone, so tests running alongside do not count.
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) context.Execute([x], [y]);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        EngineChecks.AssertSteadyStateAllocatesNothing(engine, ErrorMetrics.RandomValues(6, 2 * 16 * 20 * 20));
     }
 
     [Fact]

@@ -191,12 +191,7 @@ public sealed class SqueezeExcitationTests
         var engine = EngineBuilder.Build(Network(Block(2, 32, 16, 20, 20, 1, false, inC: 8)), Fused(2));
         ScaledConv(engine.Plan);
         FusedLayer(engine.Plan);
-        var context = engine.CreateExecutionContext();
-        float[] x = ErrorMetrics.RandomValues(6, 2 * 8 * 20 * 20), y = new float[2 * 16 * 20 * 20];
-        context.Execute([x], [y]);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) context.Execute([x], [y]);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        EngineChecks.AssertSteadyStateAllocatesNothing(engine, ErrorMetrics.RandomValues(6, 2 * 8 * 20 * 20));
     }
 
     [Fact]

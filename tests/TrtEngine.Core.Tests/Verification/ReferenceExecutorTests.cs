@@ -63,9 +63,10 @@ public sealed class ReferenceExecutorTests
             Assert.True(reference <= 1e-6, $"reference executor: relative L2 {reference:E2} against ONNX Runtime");
             Assert.True(engine <= 1e-5, $"engine: relative L2 {engine:E2} against ONNX Runtime");
         }
-        // Reformat, ChannelShuffle and FusedInvertedResidual layers are the builder's (layout changes between regions, a
-        // fused shuffle, a fused convolution chain); an imported network never holds one.
-        Assert.Equal(Enum.GetValues<LayerKind>().Where(k => k is not (LayerKind.Reformat or LayerKind.ChannelShuffle or LayerKind.FusedInvertedResidual)).Order(), kinds.Order());
+        // Reformat, ChannelShuffle, FusedInvertedResidual and FusedConvPool layers are the builder's (layout changes between
+        // regions, a fused shuffle, fused convolution chains); an imported network never holds one.
+        Assert.Equal(Enum.GetValues<LayerKind>().Where(k => k is not (LayerKind.Reformat or LayerKind.ChannelShuffle or LayerKind.FusedInvertedResidual or LayerKind.FusedConvPool)).Order(),
+                     kinds.Order());
     }
 
     [Theory]
