@@ -4,7 +4,8 @@ namespace TrtEngine.Native.Builder;
 
 /// <summary>
 /// Finds inverted-residual chains after tactics are chosen and weights planned: a channels-last 1×1 GEMM convolution
-/// whose output only a channels-last depthwise convolution reads, whose output only another 1×1 GEMM convolution reads
+/// (or an im2col one of one group: a network's stem, as in MobileNetV2 and EfficientNet, whose first block has no
+/// expansion) whose output only a channels-last depthwise convolution reads, whose output only another 1×1 GEMM convolution reads
 /// (neither intermediate a network output), and replaces each by one <see cref="FusedInvertedResidualLayer"/> where
 /// <paramref name="keep"/> says the fused layer should run. The intermediate tensors then disappear from the plan. A
 /// chain whose output a concat takes in place is left alone (the fused kernel writes dense outputs). A squeeze-excitation
@@ -23,7 +24,7 @@ internal static class InvertedResidualFusion
         {
             if (!IsPointwiseGemm(project) || inPlace.Contains(project.Output)
                 || ProducerReadOnce(project.X) is not { ChannelsLast: true, Algorithm: ConvAlgorithm.Depthwise, Residual.IsNone: true } depthwise
-                || ProducerReadOnce(depthwise.X) is not { Residual.IsNone: true } expand || !IsPointwiseGemm(expand))
+                || ProducerReadOnce(depthwise.X) is not { Residual.IsNone: true } expand || !Expands(expand))
                 continue;
             var fused = new FusedInvertedResidualLayer(expand.Name, expand, depthwise, project)
             {
@@ -39,7 +40,7 @@ internal static class InvertedResidualFusion
             if (depthwise is not { ChannelsLast: true, Algorithm: ConvAlgorithm.Depthwise, Residual.IsNone: true } || replaced.ContainsKey(depthwise)
                 || outputs.Contains(depthwise.Output) || !consumers.TryGetValue(depthwise.Output, out var readers)
                 || !readers.Any(r => r is PoolLayer { Global: true } or ReduceLayer { ChannelsLast: true })
-                || ProducerReadOnce(depthwise.X) is not { Residual.IsNone: true } expand || !IsPointwiseGemm(expand) || replaced.ContainsKey(expand))
+                || ProducerReadOnce(depthwise.X) is not { Residual.IsNone: true } expand || !Expands(expand) || replaced.ContainsKey(expand))
                 continue;
             var fused = new FusedInvertedResidualLayer(expand.Name, expand, depthwise, null)
             {
@@ -59,4 +60,8 @@ internal static class InvertedResidualFusion
     }
 
     private static bool IsPointwiseGemm(ConvLayer conv) => conv.ChannelsLast && conv.Algorithm == ConvAlgorithm.PointwiseGemm;
+
+    /// <summary>A 1×1 GEMM convolution, or an im2col one of one group (a stem, whose rows the fused layer computes through unfolded blocks).</summary>
+    private static bool Expands(ConvLayer conv) =>
+        IsPointwiseGemm(conv) || conv is { ChannelsLast: true, Algorithm: ConvAlgorithm.Im2ColGemm, Groups: 1, ChannelScale.IsNone: true };
 }

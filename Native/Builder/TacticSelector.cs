@@ -132,13 +132,13 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         ConvLayer e = fused.Expand, d = fused.Depthwise;
         ConvLayer? p = fused.Project;
         string signature = string.Create(CultureInfo.InvariantCulture,
-            $"inverted residual x={string.Join('x', x)} hidden={expanded[1]} out={y[1]} k={d.KernelH}x{d.KernelW} s={d.Strides[0]}x{d.Strides[1]} d={d.Dilations[0]}x{d.Dilations[1]} p={string.Join(',', d.Pads)} {d.AutoPad} res={!fused.Residual.IsNone} act={e.Activation.Kind},{d.Activation.Kind},{(p is null ? "none" : p.Activation.Kind)} tactics={GemmKernels.Tactics[e.TacticId].Name}{(p is null ? "" : "," + GemmKernels.Tactics[p.TacticId].Name)}");
+            $"inverted residual x={string.Join('x', x)}{(fused.Unfolds ? $" expand={e.KernelH}x{e.KernelW}/{e.Strides[0]} p={string.Join(',', e.Pads)} {e.AutoPad}" : "")} hidden={expanded[1]} out={y[1]} k={d.KernelH}x{d.KernelW} s={d.Strides[0]}x{d.Strides[1]} d={d.Dilations[0]}x{d.Dilations[1]} p={string.Join(',', d.Pads)} {d.AutoPad} res={!fused.Residual.IsNone} act={e.Activation.Kind},{d.Activation.Kind},{(p is null ? "none" : p.Activation.Kind)} tactics={GemmKernels.Tactics[e.TacticId].Name}{(p is null ? "" : "," + GemmKernels.Tactics[p.TacticId].Name)}");
         var random = new Random(12345);
         // Tensors: x, expanded, depthwise output, y, residual; weights: each convolution's packed weight and bias.
         int[][] tensorShapes = [x, expanded, depthwise, y, y];
         long[] weightLengths =
         [
-            GemmKernels.PackedLength(x[1], expanded[1], GemmKernels.Tactics[e.TacticId]), expanded[1],
+            GemmKernels.PackedLength(x[1] * e.KernelH * e.KernelW, expanded[1], GemmKernels.Tactics[e.TacticId]), expanded[1],
             Shapes.ElementCount(weightShapes[2]), expanded[1],
             p is null ? 0 : GemmKernels.PackedLength(expanded[1], y[1], GemmKernels.Tactics[p.TacticId]), y[1],
         ];

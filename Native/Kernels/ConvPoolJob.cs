@@ -18,16 +18,12 @@ public sealed unsafe class ConvPoolJob : IParallelTask
     // with 64, 3.9–6.6% with 128, 2.3% with 256, not at all with 512.
     private const int BandPixels = 64;
 
-    // Floats of unfolded rows multiplied at a time: a few rows of the im2col matrix, read back from L1 and L2.
-    private const int UnfoldFloats = 1 << 14;
-
     private readonly GemmJob[] _gemms;
     private readonly ChannelsLastWindowJob _pool = new();
 
     // The call in progress, read by Execute on the workers.
-    private float* _x, _weights, _bias, _y, _workspace;
-    private GemmTactic _tactic;
-    private Activation _activation;
+    private float* _x, _y, _workspace;
+    private PointwiseStage _stage;
     private Window2D _conv, _window;
     private int _strips, _units, _nextUnit;
 
@@ -51,11 +47,9 @@ public sealed unsafe class ConvPoolJob : IParallelTask
     {
         if (pool.Batch == 0 || pool.OutH == 0 || pool.OutW == 0 || pool.Channels == 0) return;
         _x = x;
-        _weights = weights;
-        _bias = bias;
         _y = y;
         _workspace = workspace;
-        (_tactic, _activation, _conv, _window) = (tactic, activation, conv, pool);
+        (_stage, _conv, _window) = (new PointwiseStage(tactic, weights, bias, activation), conv, pool);
         _pool.PreparePool(op, countIncludePad, pool);
         int threads = Math.Min(workers.ThreadCount, _gemms.Length);
         // One strip per thread (a strip's top rows are computed twice), shared out over the images.
@@ -70,7 +64,7 @@ public sealed unsafe class ConvPoolJob : IParallelTask
         var (conv, pool) = (_conv, _window);
         float* scratch = _workspace + index * ThreadFloats(conv, pool);
         var held = new HeldRows(scratch, RowFloats(pool), CapacityRows(pool));
-        float* unfolded = scratch + Align(CapacityRows(pool) * RowFloats(pool));
+        float* unfolded = scratch + UnfoldedRows.Align(CapacityRows(pool) * RowFloats(pool));
         int unit;
         while ((unit = Interlocked.Increment(ref _nextUnit) - 1) < _units)
             RunStrip(_gemms[index], unit / _strips, unit % _strips, ref held, unfolded);
@@ -88,21 +82,15 @@ public sealed unsafe class ConvPoolJob : IParallelTask
     // bands; no more than the image has.
     private static int CapacityRows(in Window2D pool) => Math.Clamp(2 * InputRows(BandRows(pool), pool), 1, Math.Max(1, pool.InH));
 
-    // Whole convolution rows of the im2col matrix at a time, at least one.
-    private static int UnfoldRows(in Window2D conv) => Math.Max(1, UnfoldFloats / (conv.OutW * conv.KernelH * conv.KernelW * conv.Channels));
-
     private static long ThreadFloats(in Window2D conv, in Window2D pool) =>
-        Align(CapacityRows(pool) * (long)RowFloats(pool)) + Align((long)UnfoldRows(conv) * conv.OutW * conv.KernelH * conv.KernelW * conv.Channels);
-
-    private static long Align(long floats) => (floats + MemoryPlan.AlignmentFloats - 1) / MemoryPlan.AlignmentFloats * MemoryPlan.AlignmentFloats;
+        UnfoldedRows.Align(CapacityRows(pool) * (long)RowFloats(pool)) + UnfoldedRows.ScratchFloats(conv);
 
     /// <summary>Pooled rows of strip <paramref name="strip"/> of image <paramref name="image"/>, band by band.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunStrip(GemmJob gemm, int image, int strip, ref HeldRows rows, float* unfolded)
     {
         var (conv, pool) = (_conv, _window);
-        int band = BandRows(pool), k = conv.KernelH * conv.KernelW * conv.Channels, step = UnfoldRows(conv);
-        nint rowFloats = RowFloats(pool);
+        int band = BandRows(pool);
         float* x = _x + (nint)image * conv.InH * conv.InW * conv.Channels;
         float* y = _y + (nint)image * pool.OutH * pool.OutW * pool.Channels;
         int first = (int)((long)pool.OutH * strip / _strips), end = (int)((long)pool.OutH * (strip + 1) / _strips);
@@ -111,13 +99,7 @@ public sealed unsafe class ConvPoolJob : IParallelTask
             int o1 = Math.Min(end, o0 + band);
             int low = Math.Clamp(o0 * pool.StrideH - pool.PadTop, 0, pool.InH);
             int high = Math.Clamp(o0 * pool.StrideH - pool.PadTop + InputRows(o1 - o0, pool), low, pool.InH);
-            for (int r = rows.Ready(image, low, high); r < high; r += step)
-            {
-                int r1 = Math.Min(high, r + step);
-                Im2Col.RunChannelsLast(x, conv.Channels, conv, unfolded, r * conv.OutW, r1 * conv.OutW);
-                gemm.RunOnThisThread(_tactic, unfolded, (r1 - r) * conv.OutW, k, _weights, pool.Channels, _bias, _activation,
-                    rows.Base + r * rowFloats, pool.Channels, null);
-            }
+            UnfoldedRows.Compute(gemm, _stage, conv, pool.Channels, x, unfolded, rows.Ready(image, low, high), high, rows.Base);
             _pool.RunRows(rows.Base, y, o0, o1);
         }
     }

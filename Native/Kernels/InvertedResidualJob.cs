@@ -30,7 +30,8 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
     // The call in progress, read by Execute on the workers.
     private float* _x, _y, _residual, _workspace;
     private PointwiseStage _expand, _project;
-    private Window2D _window;
+    private Window2D _window, _unfold;
+    private bool _unfolds;
     private int _inChannels, _outChannels, _strips, _units, _nextUnit;
 
     /// <param name="threads">The thread count of the pool it will run on.</param>
@@ -40,17 +41,23 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
         for (int i = 0; i < threads; i++) _gemms[i] = new GemmJob();
     }
 
-    /// <summary>Floats of scratch <see cref="Run"/> needs: a band of expanded and of depthwise rows per thread.</summary>
-    public static long WorkspaceLength(in Window2D depthwise, int threads) => threads * ThreadFloats(depthwise);
+    /// <summary>
+    /// Floats of scratch <see cref="Run"/> needs: a band of expanded and of depthwise rows per thread, and a block of
+    /// unfolded rows where the expansion is not 1×1 (<paramref name="unfold"/>: its window).
+    /// </summary>
+    public static long WorkspaceLength(in Window2D depthwise, int threads, Window2D? unfold = null) => threads * ThreadFloats(depthwise, unfold);
 
     /// <summary>
     /// y = project(depthwise(expand(x))) + residual, NHWC. <paramref name="depthwise"/> is the depthwise convolution's
     /// window (its channels: the expanded ones) with its weights [KernelH·KernelW, channels], bias and activation;
     /// x has <paramref name="inChannels"/>, y and the residual (or null) <paramref name="outChannels"/>. A projection
-    /// with no weights (default) means none: y = depthwise(expand(x)), written by the depthwise rows directly.
+    /// with no weights (default) means none: y = depthwise(expand(x)), written by the depthwise rows directly. An expansion
+    /// that is not 1×1 (a network's stem: <paramref name="unfold"/> is its window over x) computes its rows through
+    /// <see cref="UnfoldedRows"/>.
     /// </summary>
     public void Run(float* x, int inChannels, in PointwiseStage expand, in Window2D depthwise, float* depthwiseWeights, float* depthwiseBias,
-        in Activation depthwiseActivation, in PointwiseStage project, int outChannels, float* residual, float* y, float* workspace, WorkerPool pool)
+        in Activation depthwiseActivation, in PointwiseStage project, int outChannels, float* residual, float* y, float* workspace, WorkerPool pool,
+        Window2D? unfold = null)
     {
         var w = depthwise;
         if (w.Batch == 0 || w.OutH == 0 || w.OutW == 0 || outChannels == 0) return;
@@ -63,6 +70,7 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
         _window = w;
         _inChannels = inChannels;
         _outChannels = outChannels;
+        (_unfolds, _unfold) = (unfold.HasValue, unfold.GetValueOrDefault());
         _depthwise.PrepareDepthwise(depthwiseWeights, depthwiseBias, depthwiseActivation, w);
         int threads = Math.Min(pool.ThreadCount, _gemms.Length);
         long work = (long)w.Batch * w.InH * w.InW * w.Channels * Math.Max(1, inChannels);
@@ -78,12 +86,14 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
         var w = _window;
         // The expanded rows held stay valid for the thread's next strip of the same image: a thread that claims the strip
         // below its last (one thread doing all, when the others are late) computes no halo row twice.
-        float* scratch = _workspace + index * ThreadFloats(w);
+        Window2D? unfold = _unfolds ? _unfold : null;
+        float* scratch = _workspace + index * ThreadFloats(w, unfold);
         nint inRow = (nint)w.InW * w.Channels;
         var held = new HeldRows(scratch, inRow, CapacityRows(w));
+        float* banded = scratch + UnfoldedRows.Align(CapacityRows(w) * inRow), unfolded = banded + UnfoldedRows.Align(BandRows(w) * (long)w.OutW * w.Channels);
         int unit;
         while ((unit = Interlocked.Increment(ref _nextUnit) - 1) < _units)
-            RunStrip(_gemms[index], unit / _strips, unit % _strips, ref held, scratch + Align(CapacityRows(w) * inRow));
+            RunStrip(_gemms[index], unit / _strips, unit % _strips, ref held, banded, unfolded);
     }
 
     private static int BandRows(in Window2D w) => Math.Clamp((BandPixels + w.OutW - 1) / w.OutW, 1, Math.Max(1, w.OutH));
@@ -95,22 +105,22 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
     // more than the image has (a band never needs more).
     private static int CapacityRows(in Window2D w) => Math.Clamp(2 * InputRows(BandRows(w), w), 1, Math.Max(1, w.InH));
 
-    private static long ThreadFloats(in Window2D w) =>
-        Align((long)CapacityRows(w) * w.InW * w.Channels) + Align((long)BandRows(w) * w.OutW * w.Channels);
-
-    private static long Align(long floats) => (floats + MemoryPlan.AlignmentFloats - 1) / MemoryPlan.AlignmentFloats * MemoryPlan.AlignmentFloats;
+    private static long ThreadFloats(in Window2D w, Window2D? unfold) =>
+        UnfoldedRows.Align((long)CapacityRows(w) * w.InW * w.Channels) + UnfoldedRows.Align((long)BandRows(w) * w.OutW * w.Channels) +
+        (unfold is { } u ? UnfoldedRows.ScratchFloats(u) : 0);
 
     /// <summary>
     /// Output rows of strip <paramref name="strip"/> of image <paramref name="image"/>, band by band, the expanded rows
-    /// held in <paramref name="expanded"/> and a band's depthwise rows in <paramref name="banded"/>.
+    /// held in <paramref name="expanded"/>, a band's depthwise rows in <paramref name="banded"/> and a stem's unfolded
+    /// rows in <paramref name="unfolded"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void RunStrip(GemmJob gemm, int image, int strip, ref HeldRows expanded, float* banded)
+    private void RunStrip(GemmJob gemm, int image, int strip, ref HeldRows expanded, float* banded, float* unfolded)
     {
         var w = _window;
         int channels = w.Channels, band = BandRows(w);
         nint inRow = (nint)w.InW * channels, outRow = (nint)w.OutW * channels;
-        float* x = _x + (nint)image * w.InH * w.InW * _inChannels;
+        float* x = _unfolds ? _x + (nint)image * _unfold.InH * _unfold.InW * _inChannels : _x + (nint)image * w.InH * w.InW * _inChannels;
         nint outImage = (nint)image * w.OutH * w.OutW;
         int first = (int)((long)w.OutH * strip / _strips), end = (int)((long)w.OutH * (strip + 1) / _strips);
         for (int o0 = first; o0 < end; o0 += band)
@@ -119,7 +129,9 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
             int low = Math.Clamp(o0 * w.StrideH - w.PadTop, 0, w.InH);
             int high = Math.Clamp(o0 * w.StrideH - w.PadTop + InputRows(o1 - o0, w), low, w.InH);
             int from = expanded.Ready(image, low, high);
-            if (high > from)
+            if (_unfolds)
+                UnfoldedRows.Compute(gemm, _expand, _unfold, channels, x, unfolded, from, high, expanded.Base);
+            else if (high > from)
                 gemm.RunOnThisThread(_expand.Tactic, x + from * (nint)w.InW * _inChannels, (high - from) * w.InW, _inChannels, _expand.Weights, channels,
                     _expand.Bias, _expand.Activation, expanded.Base + from * inRow, channels, null);
             // Base pointers of the whole image's rows, of which only the band's (and the rows it reads) are held.

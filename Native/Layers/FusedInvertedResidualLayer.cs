@@ -66,25 +66,34 @@ public sealed class FusedInvertedResidualLayer : Layer
         return Project is null ? depthwise : Project.InferShape([depthwise, inputShapes[5], inputShapes[6], inputShapes[7], []]);
     }
 
-    private Window2D DepthwiseWindow(ExecutionFrame frame)
+    /// <summary>Whether the expansion is a convolution other than 1×1 (a network's stem), whose rows are computed through unfolded blocks.</summary>
+    public bool Unfolds => Expand.Algorithm == ConvAlgorithm.Im2ColGemm;
+
+    /// <summary>The depthwise convolution's window, and the expansion's where it <see cref="Unfolds"/>.</summary>
+    private (Window2D Depthwise, Window2D? Unfold) Windows(ExecutionFrame frame)
     {
         int[] x = frame.Shape(X);
-        return Depthwise.Window(x[0], frame.Shape(Inputs[3])[0], x[2], x[3]);
+        var expand = Expand.Window(x[0], x[1], x[2], x[3]);
+        return (Depthwise.Window(x[0], frame.Shape(Inputs[3])[0], expand.OutH, expand.OutW), Unfolds ? expand : null);
     }
 
     internal override object? CreateState(ExecutionFrame frame) => new InvertedResidualJob(frame.Pool.ThreadCount);
 
-    internal override long WorkspaceLength(ExecutionFrame frame) => InvertedResidualJob.WorkspaceLength(DepthwiseWindow(frame), frame.Pool.ThreadCount);
+    internal override long WorkspaceLength(ExecutionFrame frame)
+    {
+        var (depthwise, unfold) = Windows(frame);
+        return InvertedResidualJob.WorkspaceLength(depthwise, frame.Pool.ThreadCount, unfold);
+    }
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
         float* Pointer(ValueRef v) => v.IsNone ? null : frame.Pointer(v);
         PointwiseStage Stage(ConvLayer? conv, int weight) => conv is null ? default :
             new(GemmKernels.Tactics[conv.TacticId], frame.Pointer(Inputs[weight]), Pointer(Inputs[weight + 1]), conv.Activation);
-        var window = DepthwiseWindow(frame);
+        var (window, unfold) = Windows(frame);
         ((InvertedResidualJob)state!).Run(frame.Pointer(X), frame.Shape(X)[1], Stage(Expand, 1), window, frame.Pointer(Inputs[3]),
             Pointer(Inputs[4]), Depthwise.Activation, Stage(Project, 5), Project is null ? window.Channels : frame.Shape(Inputs[5])[0], Pointer(Residual),
-            frame.Pointer(Output), frame.Workspace, frame.Pool);
+            frame.Pointer(Output), frame.Workspace, frame.Pool, unfold);
     }
 
     internal override void WriteParameters(PlanWriter writer)

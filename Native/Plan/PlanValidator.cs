@@ -162,9 +162,10 @@ internal static class PlanValidator
         foreach (var conv in convolutions) ValidateConv(plan, conv);
         var (expand, depthwise) = (convolutions[0], convolutions[1]);
         int[] expanded = plan.Weights[expand.W.Index].Shape;
-        Check(convolutions.All(c => c.ChannelsLast) && expand.Algorithm == ConvAlgorithm.PointwiseGemm && depthwise.Algorithm == ConvAlgorithm.Depthwise && depthwise.Groups == expanded[0] &&
+        Check(convolutions.All(c => c.ChannelsLast) && (expand.Algorithm == ConvAlgorithm.PointwiseGemm || (expand.Algorithm == ConvAlgorithm.Im2ColGemm && expand.Groups == 1)) &&
+              depthwise.Algorithm == ConvAlgorithm.Depthwise && depthwise.Groups == expanded[0] &&
               (convolutions.Length == 2 || (convolutions[2].Algorithm == ConvAlgorithm.PointwiseGemm && plan.Weights[convolutions[2].W.Index].Shape[1] == expanded[0])),
-              $"fused layer '{fused.Name}' is not a channels-last 1×1 → depthwise (→ 1×1) chain over one expanded channel count");
+              $"fused layer '{fused.Name}' is not a channels-last 1×1 or im2col → depthwise (→ 1×1) chain over one expanded channel count");
     }
 
     /// <summary>The convolution is valid on its own, and the pair is what the fused kernel computes: a channels-last im2col convolution then a 2-D pool over its output.</summary>

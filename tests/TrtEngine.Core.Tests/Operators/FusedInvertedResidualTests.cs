@@ -48,6 +48,20 @@ public sealed class FusedInvertedResidualTests
         model.AddNode("Mul", [residual ? "r" : "p", "one"], ["y"]);
     }
 
+    /// <summary>
+    /// x [batch, 3, h, w] → a stem (3×3, padded, <paramref name="stride"/>) → MobileNetV2's first block, which has no
+    /// expansion: depthwise → project (× 1). The stem takes the expansion's place in the fused layer.
+    /// </summary>
+    private static OperatorCase StemBlock(int batch, int hidden, int outC, int h, int w, int stride)
+    {
+        var c = new OperatorCase();
+        c.Input("x", batch, 3, h, w);
+        c.Weight("we", hidden, 3, 3, 3).Weight("be", hidden).Weight("wd", hidden, 1, 3, 3).Weight("bd", hidden).Weight("wp", outC, hidden, 1, 1).Weight("bp", outC);
+        c.Model.AddNode("Conv", ["x", "we", "be"], ["e"], ("pads", new long[] { 1, 1, 1, 1 }), ("strides", new long[] { stride, stride }));
+        AddBlock(c.Model, "x", "e", hidden, 1, false);
+        return c.Output("y");
+    }
+
     private static FusedInvertedResidualLayer FusedLayer(EnginePlan plan) => Assert.Single(plan.Layers.OfType<FusedInvertedResidualLayer>());
 
     private static NetworkDefinition Network(OperatorCase c) => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m");
@@ -70,6 +84,46 @@ public sealed class FusedInvertedResidualTests
         Assert.Equal(residual, !fused.Residual.IsNone);
         // The expanded and depthwise tensors are gone from the plan, so from its memory plan too.
         Assert.DoesNotContain(c.Plan!.Tensors, t => t.Name is "e6" or "d6");
+    }
+
+    [Theory]
+    [InlineData(1, 16, 8, 33, 33, 2, 2)]    // MobileNetV2's stem and first block, small
+    [InlineData(2, 32, 16, 64, 48, 2, 3)]   // many bands per strip; batch 2
+    [InlineData(1, 12, 20, 17, 23, 1, 1)]   // a stride-1 stem; channels that fill no vector
+    public void A_stem_fuses_in_the_place_of_the_expansion_and_matches_onnx_runtime(int batch, int hidden, int outC, int h, int w, int stride, int threads)
+    {
+        var c = StemBlock(batch, hidden, outC, h, w, stride);
+        c.AssertMatchesOnnxRuntime(Fused(threads));
+        var fused = FusedLayer(c.Plan!);
+        Assert.True(fused.Unfolds);
+        Assert.Equal(ConvAlgorithm.Im2ColGemm, fused.Expand.Algorithm);
+        Assert.Empty(c.Plan!.Layers.OfType<ConvLayer>());
+        Assert.DoesNotContain(c.Plan!.Tensors, t => t.Name is "e6" or "d6");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void A_fused_stem_equals_the_separate_layers_bit_for_bit(int threads)
+    {
+        var network = Network(StemBlock(2, 24, 16, 45, 37, 2));
+        float[] x = ErrorMetrics.RandomValues(5, 2 * 3 * 45 * 37);
+        float[] separate = Run(EngineBuilder.Build(network, Fused(1) with { FuseInvertedResiduals = false }), x);
+        var engine = EngineBuilder.Build(network, Fused(threads));
+        Assert.True(FusedLayer(engine.Plan).Unfolds);
+        Assert.Equal(separate, Run(engine, x));
+        Assert.Equal(separate, Run(Engine.Deserialize(engine.Serialize(includeWeights: true)), x));
+        EngineChecks.AssertSteadyStateAllocatesNothing(engine, x);
+    }
+
+    [Fact]
+    public void A_fused_stem_that_claims_to_be_1x1_is_refused()
+    {
+        var engine = EngineBuilder.Build(Network(StemBlock(1, 16, 8, 19, 19, 2)), Fused(2));
+        FusedLayer(engine.Plan).Expand.Algorithm = ConvAlgorithm.PointwiseGemm; // its unfolded rows would be read as 3 channels
+        var error = Assert.Throws<PlanFormatException>(() => Engine.Deserialize(engine.Serialize(includeWeights: true)));
+        Assert.Contains("inconsistent", error.Message);
     }
 
     [Theory]
