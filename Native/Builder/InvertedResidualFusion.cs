@@ -5,8 +5,8 @@ namespace TrtEngine.Native.Builder;
 /// <summary>
 /// Finds inverted-residual chains after tactics are chosen and weights planned: a channels-last 1×1 GEMM convolution
 /// (or an im2col one of one group: a network's stem, as in MobileNetV2 and EfficientNet, whose first block has no
-/// expansion) whose output only a channels-last depthwise convolution reads, whose output only another 1×1 GEMM convolution reads
-/// (neither intermediate a network output), and replaces each by one <see cref="FusedInvertedResidualLayer"/> where
+/// expansion) whose output only a channels-last depthwise convolution reads, whose output only another 1×1 GEMM
+/// convolution reads (neither intermediate a network output), and replaces each by one <see cref="FusedInvertedResidualLayer"/> where
 /// <paramref name="keep"/> says the fused layer should run. The intermediate tensors then disappear from the plan. A
 /// chain whose output a concat takes in place is left alone (the fused kernel writes dense outputs). A squeeze-excitation
 /// block's expand → depthwise (the depthwise output read by its global pool or mean over H and W, and by the projection

@@ -6,9 +6,10 @@ namespace TrtEngine.Native.Kernels;
 /// <summary>
 /// An inverted-residual block, channels-last: expand 1×1 (or a stem's convolution) → depthwise → project 1×1
 /// (+ residual), computed in bands of output rows so the expanded and depthwise rows are read back while in the
-/// thread's cache instead of going to memory as whole tensors. Each unit of work is a strip of one image's output rows, walked band by band: the expanded rows a
-/// band needs are kept in the thread's scratch and those it shares with the next band stay there, so only the rows at
-/// a strip's top are computed twice. One instance per engine layer, reused for every call; not thread-safe.
+/// thread's cache instead of going to memory as whole tensors. Each unit of work is a strip of one image's output
+/// rows, walked band by band: the expanded rows a band needs are kept in the thread's scratch and those it shares with
+/// the next band stay there, so only the rows at a strip's top are computed twice. One instance per engine layer,
+/// reused for every call; not thread-safe.
 /// </summary>
 [SkipLocalsInit]
 public sealed unsafe class InvertedResidualJob : IParallelTask

@@ -9,9 +9,9 @@ namespace TrtEngine.Native.Layers;
 /// An inverted-residual block run as one layer (MobileNetV2's): expand 1×1 → depthwise → project 1×1 (+ residual), all
 /// channels-last, computed band by band by <see cref="InvertedResidualJob"/> so the expanded and depthwise tensors never
 /// exist whole. A network's stem (an im2col convolution) may take the expansion's place where the first block has none
-/// (<see cref="Unfolds"/>). Without the projection (a squeeze-excitation block, EfficientNet's: its scale needs the whole depthwise
-/// output before the projection can run) the layer is expand → depthwise and writes the depthwise output; only the
-/// expanded tensor never exists. Inputs: [x, expand W, expand bias, depthwise W, depthwise bias, project W, project bias,
+/// (<see cref="Unfolds"/>). Without the projection (a squeeze-excitation block, EfficientNet's: its scale needs the
+/// whole depthwise output before the projection can run) the layer is expand → depthwise and writes the depthwise
+/// output; only the expanded tensor never exists. Inputs: [x, expand W, expand bias, depthwise W, depthwise bias, project W, project bias,
 /// residual] (biases and residual may be none, and the last three without a projection). Each convolution keeps its own
 /// packed weight, recipe, activation and GEMM tactic; the <see cref="ConvLayer"/>s hold those parameters (their own
 /// operands are not used: these inputs are).
