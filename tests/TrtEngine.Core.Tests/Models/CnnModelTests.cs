@@ -1,5 +1,6 @@
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Refit;
+using TrtEngine.Native.Layers;
 using TrtEngine.Testing.Weights;
 
 namespace TrtEngine.Core.Tests.Models;
@@ -17,6 +18,10 @@ public sealed class CnnModelTests
     public void Built_from_v1_matches_torch_and_refits_to_v2_from_onnx_and_safetensors(string model)
     {
         var engine = EngineConverter.Convert(TestPaths.SharedModel($"{model}_v1.onnx"), new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        // The stems run fused (the checks below cover them): SqueezeNet's with the pool after it, MobileNetV2's in its first block.
+        var layers = engine.Native.Plan.Layers;
+        if (model == "squeezenet1_1") Assert.Single(layers.OfType<FusedConvPoolLayer>());
+        else Assert.Contains(layers.OfType<FusedInvertedResidualLayer>(), l => l.Unfolds);
         AssertMatches(engine, $"{model}_v1.ref.json.gz");
 
         engine.Refit(WeightSources.FromFile(TestPaths.SharedModel($"{model}_v2.onnx")));

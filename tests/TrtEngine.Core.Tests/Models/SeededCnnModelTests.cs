@@ -32,6 +32,10 @@ public sealed class SeededCnnModelTests
             var algorithms = engine.Native.Plan.Layers.OfType<ConvLayer>().Select(l => l.Algorithm).ToHashSet();
             Assert.Superset(new HashSet<ConvAlgorithm> { ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2 }, algorithms);
         }
+        // The stems run fused (the checks below cover them): with the pool after them, or in the first block's place.
+        var layers = engine.Native.Plan.Layers;
+        if (name == "efficientnet_b0") Assert.Contains(layers.OfType<FusedInvertedResidualLayer>(), l => l.Unfolds);
+        else Assert.Single(layers.OfType<FusedConvPoolLayer>());
         TorchAssert.Matches(engine, model, version: 1, Tolerance);
 
         var ort = OrtOracle.Run(v1Path, new Dictionary<string, (int[] Shape, float[] Data)> { [model.InputName] = (model.InputShape, model.Input) });
