@@ -64,7 +64,7 @@ public sealed unsafe class ConvPoolJob : IParallelTask
         var (conv, pool) = (_conv, _window);
         float* scratch = _workspace + index * ThreadFloats(conv, pool);
         var held = new HeldRows(scratch, RowFloats(pool), CapacityRows(pool));
-        float* unfolded = scratch + UnfoldedRows.Align(CapacityRows(pool) * RowFloats(pool));
+        float* unfolded = scratch + MemoryPlan.Align(CapacityRows(pool) * RowFloats(pool));
         int unit;
         while ((unit = Interlocked.Increment(ref _nextUnit) - 1) < _units)
             RunStrip(_gemms[index], unit / _strips, unit % _strips, ref held, unfolded);
@@ -83,7 +83,7 @@ public sealed unsafe class ConvPoolJob : IParallelTask
     private static int CapacityRows(in Window2D pool) => Math.Clamp(2 * InputRows(BandRows(pool), pool), 1, Math.Max(1, pool.InH));
 
     private static long ThreadFloats(in Window2D conv, in Window2D pool) =>
-        UnfoldedRows.Align(CapacityRows(pool) * (long)RowFloats(pool)) + UnfoldedRows.ScratchFloats(conv);
+        MemoryPlan.Align(CapacityRows(pool) * (long)RowFloats(pool)) + UnfoldedRows.ScratchFloats(conv);
 
     /// <summary>Pooled rows of strip <paramref name="strip"/> of image <paramref name="image"/>, band by band.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -91,7 +91,7 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
         float* scratch = _workspace + index * ThreadFloats(w, unfold);
         nint inRow = (nint)w.InW * w.Channels;
         var held = new HeldRows(scratch, inRow, CapacityRows(w));
-        float* banded = scratch + UnfoldedRows.Align(CapacityRows(w) * inRow), unfolded = banded + UnfoldedRows.Align(BandRows(w) * (long)w.OutW * w.Channels);
+        float* banded = scratch + MemoryPlan.Align(CapacityRows(w) * inRow), unfolded = banded + MemoryPlan.Align(BandRows(w) * (long)w.OutW * w.Channels);
         int unit;
         while ((unit = Interlocked.Increment(ref _nextUnit) - 1) < _units)
             RunStrip(_gemms[index], unit / _strips, unit % _strips, ref held, banded, unfolded);
@@ -107,7 +107,7 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
     private static int CapacityRows(in Window2D w) => Math.Clamp(2 * InputRows(BandRows(w), w), 1, Math.Max(1, w.InH));
 
     private static long ThreadFloats(in Window2D w, Window2D? unfold) =>
-        UnfoldedRows.Align((long)CapacityRows(w) * w.InW * w.Channels) + UnfoldedRows.Align((long)BandRows(w) * w.OutW * w.Channels) +
+        MemoryPlan.Align((long)CapacityRows(w) * w.InW * w.Channels) + MemoryPlan.Align((long)BandRows(w) * w.OutW * w.Channels) +
         (unfold is { } u ? UnfoldedRows.ScratchFloats(u) : 0);
 
     /// <summary>

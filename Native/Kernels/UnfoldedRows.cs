@@ -13,7 +13,7 @@ internal static unsafe class UnfoldedRows
     private const int Floats = 1 << 14;
 
     /// <summary>Floats of scratch <see cref="Compute"/> needs for this window.</summary>
-    public static long ScratchFloats(in Window2D conv) => Align((long)Rows(conv) * conv.OutW * Depth(conv));
+    public static long ScratchFloats(in Window2D conv) => MemoryPlan.Align((long)Rows(conv) * conv.OutW * Depth(conv));
 
     /// <summary>
     /// Output rows [<paramref name="from"/>, <paramref name="to"/>) of the convolution of the HWC image
@@ -31,9 +31,6 @@ internal static unsafe class UnfoldedRows
                 y + (nint)r * conv.OutW * outChannels, outChannels, null);
         }
     }
-
-    /// <summary>Floats rounded up to the memory plan's alignment, so the next part of a scratch starts aligned.</summary>
-    public static long Align(long floats) => (floats + MemoryPlan.AlignmentFloats - 1) / MemoryPlan.AlignmentFloats * MemoryPlan.AlignmentFloats;
 
     // Whole output rows at a time, at least one.
     private static int Rows(in Window2D conv) => Math.Max(1, Floats / (conv.OutW * Depth(conv)));

@@ -295,6 +295,26 @@ public sealed class ConvLayer : Layer
         writer.Write((byte)Algorithm);
     }
 
+    /// <summary>Writes this convolution as a part of a fused layer: its name, tactic and time, then its parameters.</summary>
+    internal void WritePart(PlanWriter writer)
+    {
+        writer.Write(Name);
+        writer.Write(Tactic ?? "");
+        writer.Write(TacticMicroseconds);
+        WriteParameters(writer);
+    }
+
+    /// <summary>Reads a convolution <see cref="WritePart"/> wrote, reading <paramref name="inputs"/>.</summary>
+    internal static ConvLayer ReadPart(PlanReader reader, ValueRef[] inputs)
+    {
+        string name = reader.ReadString(), tactic = reader.ReadString();
+        double microseconds = reader.ReadDouble();
+        var conv = Read(name, inputs, reader);
+        conv.Tactic = tactic.Length == 0 ? null : tactic;
+        conv.TacticMicroseconds = microseconds;
+        return conv;
+    }
+
     internal static ConvLayer Read(string name, ValueRef[] inputs, PlanReader reader)
     {
         int kh = reader.ReadInt(1, 1 << 16), kw = reader.ReadInt(1, 1 << 16);

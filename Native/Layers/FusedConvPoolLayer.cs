@@ -67,21 +67,14 @@ public sealed class FusedConvPoolLayer : Layer
 
     internal override void WriteParameters(PlanWriter writer)
     {
-        writer.Write(Conv.Name);
-        writer.Write(Conv.Tactic ?? "");
-        writer.Write(Conv.TacticMicroseconds);
-        Conv.WriteParameters(writer);
+        Conv.WritePart(writer);
         writer.Write(Pool.Name);
         Pool.WriteParameters(writer);
     }
 
     internal static FusedConvPoolLayer Read(string name, ValueRef[] inputs, PlanReader reader)
     {
-        string convName = reader.ReadString(), tactic = reader.ReadString();
-        double microseconds = reader.ReadDouble();
-        var conv = ConvLayer.Read(convName, [inputs[0], inputs[1], inputs[2], ValueRef.None, ValueRef.None], reader);
-        conv.Tactic = tactic.Length == 0 ? null : tactic;
-        conv.TacticMicroseconds = microseconds;
+        var conv = ConvLayer.ReadPart(reader, [inputs[0], inputs[1], inputs[2], ValueRef.None, ValueRef.None]);
         var pool = PoolLayer.Read(reader.ReadString(), [ValueRef.None], reader);
         return new FusedConvPoolLayer(name, conv, pool);
     }

@@ -101,25 +101,13 @@ public sealed class FusedInvertedResidualLayer : Layer
     {
         writer.Write(Project is not null);
         foreach (var conv in Project is null ? [Expand, Depthwise] : new[] { Expand, Depthwise, Project })
-        {
-            writer.Write(conv.Name);
-            writer.Write(conv.Tactic ?? "");
-            writer.Write(conv.TacticMicroseconds);
-            conv.WriteParameters(writer);
-        }
+            conv.WritePart(writer);
     }
 
     internal static FusedInvertedResidualLayer Read(string name, ValueRef[] inputs, PlanReader reader)
     {
-        ConvLayer Part(ValueRef x, int weight, ValueRef residual)
-        {
-            string partName = reader.ReadString(), tactic = reader.ReadString();
-            double microseconds = reader.ReadDouble();
-            var conv = ConvLayer.Read(partName, [x, inputs[weight], inputs[weight + 1], residual, ValueRef.None], reader);
-            conv.Tactic = tactic.Length == 0 ? null : tactic;
-            conv.TacticMicroseconds = microseconds;
-            return conv;
-        }
+        ConvLayer Part(ValueRef x, int weight, ValueRef residual) =>
+            ConvLayer.ReadPart(reader, [x, inputs[weight], inputs[weight + 1], residual, ValueRef.None]);
         bool projects = reader.ReadBool();
         if (!projects && !(inputs[5].IsNone && inputs[6].IsNone && inputs[7].IsNone))
             throw new PlanFormatException($"The plan is inconsistent: fused layer '{name}' has no projection but reads its operands.");

@@ -106,5 +106,6 @@ internal sealed class MemoryPlan
         return new MemoryPlan(offsets, storage, viewOffsets, pixelStrides, arena);
     }
 
-    private static long Align(long n) => (n + AlignmentFloats - 1) / AlignmentFloats * AlignmentFloats;
+    /// <summary><paramref name="n"/> floats rounded up to the alignment, so what follows them starts aligned.</summary>
+    internal static long Align(long n) => (n + AlignmentFloats - 1) / AlignmentFloats * AlignmentFloats;
 }
