@@ -7,7 +7,8 @@ namespace TrtEngine.Native.Kernels;
 
 /// <summary>
 /// Sliding windows over a channels-last (NHWC) tensor, vectorised along the channels: depthwise convolution (with
-/// bias, residual and activation fused), MaxPool and AveragePool. Output rows are shared out over the workers. One
+/// bias, residual and activation fused), MaxPool and AveragePool. Output rows are shared out over the workers, and
+/// where an image has too few rows to share out evenly (7×7 and 14×14 layers), slices of its channels as well. One
 /// instance per engine layer, reused for every call; not thread-safe.
 /// </summary>
 [SkipLocalsInit]
@@ -25,6 +26,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
     private bool _countIncludePad;
     private Window2D _window;
     private RowSchedule _schedule;
+    private int _slices, _sliceChannels;
 
     /// <summary>
     /// Depthwise: y = act(Σ x·weights + bias + residual), weights [KernelH·KernelW, Channels], bias null or [Channels],
@@ -37,8 +39,22 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         _x = x;
         _residual = residual;
         _y = y;
-        _schedule.Plan(w.Batch, w.OutH, (long)w.Batch * w.OutH * w.OutW * w.Channels, pool.ThreadCount);
+        long work = (long)w.Batch * w.OutH * w.OutW * w.Channels * w.KernelH * w.KernelW;
+        (_slices, _sliceChannels) = Slices(w, pool.ThreadCount);
+        _schedule.Plan(w.Batch * _slices, w.OutH, work, pool.ThreadCount);
         pool.For(_schedule.Chunks, this);
+    }
+
+    /// <summary>
+    /// Channel slices per image, and channels per slice (whole 512-bit vectors): enough that the images' rows times the
+    /// slices give each thread about four pieces of work (a 7-row image on two threads: rows alone split 4:3).
+    /// </summary>
+    internal static (int Slices, int Channels) Slices(in Window2D w, int threads)
+    {
+        long rows = (long)w.Batch * w.OutH;
+        int slices = (int)Math.Clamp((4L * threads + rows - 1) / rows, 1, Math.Max(1, w.Channels / 16));
+        int width = ((w.Channels + slices - 1) / slices + 15) / 16 * 16;
+        return ((w.Channels + width - 1) / width, width);
     }
 
     /// <summary>
@@ -57,7 +73,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
     /// those output rows read, and the output rows, need exist (a caller may hold a band of rows and pass a base pointer
     /// outside it).
     /// </summary>
-    public void RunRows(float* x, float* y, int row0, int row1) => Rows(x, y, null, row0, row1);
+    public void RunRows(float* x, float* y, int row0, int row1) => Rows(x, y, null, row0, row1, 0, _window.Channels);
 
     private void Set(WindowOp op, float* weights, float* bias, in Activation activation, bool countIncludePad, in Window2D w)
     {
@@ -71,16 +87,21 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
 
     void IParallelTask.Execute(int index) => _schedule.Run(index, this);
 
-    void IRowTask.RunRows(int image, int row0, int row1)
+    void IRowTask.RunRows(int plane, int row0, int row1)
     {
         var w = _window;
+        int image = plane / _slices, c0 = plane % _slices * _sliceChannels;
         nint outImage = (nint)w.OutH * w.OutW * w.Channels;
-        Rows(_x + (nint)image * w.InH * w.InW * w.Channels, _y + image * outImage, _residual == null ? null : _residual + image * outImage, row0, row1);
+        Rows(_x + (nint)image * w.InH * w.InW * w.Channels, _y + image * outImage, _residual == null ? null : _residual + image * outImage, row0, row1,
+            c0, Math.Min(w.Channels, c0 + _sliceChannels));
     }
 
-    /// <summary>Output rows [row0, row1) of the image whose input, output and residual start at x, y and residual.</summary>
+    /// <summary>
+    /// Channels [c0, c1) of output rows [row0, row1) of the image whose input, output and residual start at x, y and
+    /// residual.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Rows(float* x, float* y, float* residualImage, int row0, int row1)
+    private void Rows(float* x, float* y, float* residualImage, int row0, int row1, int c0, int c1)
     {
         var w = _window;
         int channels = w.Channels;
@@ -106,14 +127,14 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
                 {
                     if (ow == interior)
                     {
-                        DepthwiseInterior(x, first, interior, interiorEnd, yRow, residual);
+                        DepthwiseInterior(x, first, interior, interiorEnd, yRow, residual, c0, c1);
                         count = interiorEnd - interior;
                         continue;
                     }
                     int left = ow * w.StrideW - w.PadLeft;
                     count = Math.Min(Pixels, (ow < interior ? interior : w.OutW) - ow);
                     bool inside = count == Pixels && InsideBlock(ow, left);
-                    DepthwiseBlock(x, first, i0, i1, left, count, inside, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels);
+                    DepthwiseBlock(x, first, i0, i1, left, count, inside, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels, c0, c1);
                 }
             }
             else
@@ -125,18 +146,23 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
                     if (_op != WindowOp.Depthwise && VectorMath.IsSupported && InsideBlock(ow, left))
                     {
                         // Every kernel column counts inside the row.
-                        PoolBlock(x, first, i0, i1, left, countedRows * w.KernelW, yRow + (nint)ow * channels);
+                        PoolBlock(x, first, i0, i1, left, countedRows * w.KernelW, yRow + (nint)ow * channels, c0, c1);
                         ow += Pixels;
                         continue;
                     }
                     var (j0, j1) = Columns(left);
                     int countedCols = _countIncludePad ? PoolJob.PaddedCount(left, w.KernelW, w.DilationW, w.InW + w.PadRight) : j1 - j0;
-                    Pixel(x, first, i0, i1, left, j0, j1, countedRows * countedCols, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels);
+                    Pixel(x, first, i0, i1, left, j0, j1, countedRows * countedCols, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels, c0, c1);
                     ow++;
                 }
             }
-            if (_op == WindowOp.Depthwise && !clampInBlock)
+            if (_op != WindowOp.Depthwise || clampInBlock)
+                continue;
+            if (c1 - c0 == channels)
                 ActivationKernels.Apply(_activation, yRow, yRow, rowFloats);
+            else
+                for (float* pixel = yRow + c0; pixel < yRow + rowFloats; pixel += channels)
+                    ActivationKernels.Apply(_activation, pixel, pixel, c1 - c0);
         }
     }
 
@@ -166,14 +192,14 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
     /// The same sums in the same order as <see cref="DepthwiseBlock"/>'s.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void DepthwiseInterior(float* x, int first, int ow0, int ow1, float* yRow, float* residualRow)
+    private void DepthwiseInterior(float* x, int first, int ow0, int ow1, float* yRow, float* residualRow, int c0, int c1)
     {
-        int c = GemmMicroKernels.WideSupported ? DepthwiseInterior<Float512, Vector512<float>>(0, x, first, ow0, ow1, yRow, residualRow) : 0;
-        DepthwiseInterior<Float256, Vector256<float>>(c, x, first, ow0, ow1, yRow, residualRow);
+        int c = GemmMicroKernels.WideSupported ? DepthwiseInterior<Float512, Vector512<float>>(c0, c1, x, first, ow0, ow1, yRow, residualRow) : c0;
+        DepthwiseInterior<Float256, Vector256<float>>(c, c1, x, first, ow0, ow1, yRow, residualRow);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int DepthwiseInterior<TOps, TV>(int c, float* x, int first, int ow0, int ow1, float* yRow, float* residualRow)
+    private int DepthwiseInterior<TOps, TV>(int c, int end, float* x, int first, int ow0, int ow1, float* yRow, float* residualRow)
         where TOps : struct, IFloatVector<TV> where TV : struct
     {
         var w = _window;
@@ -182,7 +208,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         TV lo = TOps.Create(_activation.Kind == ActivationKind.Relu ? 0f : _activation.Alpha);
         TV hi = TOps.Create(_activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : _activation.Beta);
         nint rowStride = (nint)w.InW * channels, pixelStep = (nint)w.StrideW * channels, tap = channels;
-        for (; c + TOps.Count <= channels; c += TOps.Count)
+        for (; c + TOps.Count <= end; c += TOps.Count)
         {
             float* k = _weights + c;
             TV k00 = TOps.Load(k), k01 = TOps.Load(k + tap), k02 = TOps.Load(k + 2 * tap);
@@ -239,7 +265,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
     /// column <paramref name="left"/>; <paramref name="inside"/> when all <see cref="Pixels"/> windows lie inside the row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void DepthwiseBlock(float* x, int first, int i0, int i1, int left, int count, bool inside, float* y, float* residual)
+    private void DepthwiseBlock(float* x, int first, int i0, int i1, int left, int count, bool inside, float* y, float* residual, int c0, int c1)
     {
         var w = _window;
         int channels = w.Channels;
@@ -248,30 +274,30 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         float high = _activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : _activation.Beta;
         // 512-bit lanes where the CPU has them (twice the channels per instruction), then 256-bit, then one pixel at a time.
         bool shared = inside && w.KernelW == 3 && w.StrideW == 1 && w.DilationW == 1;
-        int c = GemmMicroKernels.WideSupported ? DepthwiseLanes<Float512, Vector512<float>>(0, shared, inside, x, first, i0, i1, left, count, y, residual, clamp, low, high) : 0;
-        c = DepthwiseLanes<Float256, Vector256<float>>(c, shared, inside, x, first, i0, i1, left, count, y, residual, clamp, low, high);
-        for (int p = 0; c < channels && p < count; p++)
+        int c = GemmMicroKernels.WideSupported ? DepthwiseLanes<Float512, Vector512<float>>(c0, c1, shared, inside, x, first, i0, i1, left, count, y, residual, clamp, low, high) : c0;
+        c = DepthwiseLanes<Float256, Vector256<float>>(c, c1, shared, inside, x, first, i0, i1, left, count, y, residual, clamp, low, high);
+        for (int p = 0; c < c1 && p < count; p++)
         {
             float* yp = y + p * channels;
             int pixelLeft = left + p * w.StrideW;
             var (j0, j1) = Columns(pixelLeft);
-            Pixel(x, first, i0, i1, pixelLeft, j0, j1, 0, yp, residual == null ? null : residual + p * channels, c);
-            if (clamp) ActivationKernels.Apply(_activation, yp + c, yp + c, channels - c);
+            Pixel(x, first, i0, i1, pixelLeft, j0, j1, 0, yp, residual == null ? null : residual + p * channels, c, c1);
+            if (clamp) ActivationKernels.Apply(_activation, yp + c, yp + c, c1 - c);
         }
     }
 
-    /// <summary>The block's channels from <paramref name="c"/> on at one vector width, with the block kind that fits.</summary>
+    /// <summary>The block's channels from <paramref name="c"/> to <paramref name="end"/> at one vector width, with the block kind that fits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int DepthwiseLanes<TOps, TV>(int c, bool shared, bool inside, float* x, int first, int i0, int i1, int left, int count, float* y, float* residual,
+    private int DepthwiseLanes<TOps, TV>(int c, int end, bool shared, bool inside, float* x, int first, int i0, int i1, int left, int count, float* y, float* residual,
         bool clamp, float low, float high)
         where TOps : struct, IFloatVector<TV> where TV : struct =>
-        shared ? DepthwiseChannels<TOps, TV, Inside3>(c, x, first, i0, i1, left, count, y, residual, clamp, low, high)
-        : inside ? DepthwiseChannels<TOps, TV, Inside>(c, x, first, i0, i1, left, count, y, residual, clamp, low, high)
-        : DepthwiseChannels<TOps, TV, AtEdge>(c, x, first, i0, i1, left, count, y, residual, clamp, low, high);
+        shared ? DepthwiseChannels<TOps, TV, Inside3>(c, end, x, first, i0, i1, left, count, y, residual, clamp, low, high)
+        : inside ? DepthwiseChannels<TOps, TV, Inside>(c, end, x, first, i0, i1, left, count, y, residual, clamp, low, high)
+        : DepthwiseChannels<TOps, TV, AtEdge>(c, end, x, first, i0, i1, left, count, y, residual, clamp, low, high);
 
-    /// <summary>The block's channels from <paramref name="c"/> on, a vector of them at a time; returns where it stopped.</summary>
+    /// <summary>The block's channels from <paramref name="c"/> to <paramref name="end"/>, a vector of them at a time; returns where it stopped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int DepthwiseChannels<TOps, TV, TBlock>(int c, float* x, int first, int i0, int i1, int left, int count, float* y, float* residual,
+    private int DepthwiseChannels<TOps, TV, TBlock>(int c, int end, float* x, int first, int i0, int i1, int left, int count, float* y, float* residual,
         bool clamp, float low, float high)
         where TOps : struct, IFloatVector<TV> where TV : struct where TBlock : struct
     {
@@ -279,7 +305,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         int channels = w.Channels, kw = w.KernelW, stride = w.StrideW, inW = w.InW;
         nint pixelStep = (nint)stride * channels, tapStep = (nint)w.DilationW * channels;
         TV lo = TOps.Create(low), hi = TOps.Create(high), zero = TOps.Create(0f);
-        for (; c + TOps.Count <= channels; c += TOps.Count)
+        for (; c + TOps.Count <= end; c += TOps.Count)
         {
             TV seed = _bias == null ? zero : TOps.Load(_bias + c);
             TV a0 = seed, a1 = seed, a2 = seed, a3 = seed;
@@ -342,22 +368,22 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
     /// count): one accumulator per pixel, so the vector unit works on four independent chains instead of waiting on one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void PoolBlock(float* x, int first, int i0, int i1, int left, int counted, float* y)
+    private void PoolBlock(float* x, int first, int i0, int i1, int left, int counted, float* y, int c0, int c1)
     {
-        int c = _op == WindowOp.Max ? PoolChannels<MaxCombine>(x, first, i0, i1, left, counted, y) : PoolChannels<SumCombine>(x, first, i0, i1, left, counted, y);
-        for (int p = 0; c < _window.Channels && p < Pixels; p++)
-            Pixel(x, first, i0, i1, left + p * _window.StrideW, 0, _window.KernelW, counted, y + p * _window.Channels, null, c);
+        int c = _op == WindowOp.Max ? PoolChannels<MaxCombine>(c0, c1, x, first, i0, i1, left, counted, y) : PoolChannels<SumCombine>(c0, c1, x, first, i0, i1, left, counted, y);
+        for (int p = 0; c < c1 && p < Pixels; p++)
+            Pixel(x, first, i0, i1, left + p * _window.StrideW, 0, _window.KernelW, counted, y + p * _window.Channels, null, c, c1);
     }
 
-    /// <summary>The block's channels in 512-bit lanes where the CPU has them, then 256-bit; returns where it stopped.</summary>
-    private int PoolChannels<TCombine>(float* x, int first, int i0, int i1, int left, int counted, float* y) where TCombine : struct, IPoolCombine
+    /// <summary>The block's channels [c0, c1) in 512-bit lanes where the CPU has them, then 256-bit; returns where it stopped.</summary>
+    private int PoolChannels<TCombine>(int c0, int c1, float* x, int first, int i0, int i1, int left, int counted, float* y) where TCombine : struct, IPoolCombine
     {
-        int c = GemmMicroKernels.WideSupported ? PoolChannels<Float512, Vector512<float>, TCombine>(0, x, first, i0, i1, left, counted, y) : 0;
-        return PoolChannels<Float256, Vector256<float>, TCombine>(c, x, first, i0, i1, left, counted, y);
+        int c = GemmMicroKernels.WideSupported ? PoolChannels<Float512, Vector512<float>, TCombine>(c0, c1, x, first, i0, i1, left, counted, y) : c0;
+        return PoolChannels<Float256, Vector256<float>, TCombine>(c, c1, x, first, i0, i1, left, counted, y);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int PoolChannels<TOps, TV, TCombine>(int c, float* x, int first, int i0, int i1, int left, int counted, float* y)
+    private int PoolChannels<TOps, TV, TCombine>(int c, int end, float* x, int first, int i0, int i1, int left, int counted, float* y)
         where TOps : struct, IFloatVector<TV> where TV : struct where TCombine : struct, IPoolCombine
     {
         var w = _window;
@@ -366,7 +392,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         bool average = _op == WindowOp.Average;
         // The same values as Pixel: an average over no counted position is 0.
         TV empty = TOps.Create(average ? 0f : float.NegativeInfinity), scale = TOps.Create(counted == 0 ? 0f : 1f / counted);
-        for (; c + TOps.Count <= channels; c += TOps.Count)
+        for (; c + TOps.Count <= end; c += TOps.Count)
         {
             TV a0 = empty, a1 = empty, a2 = empty, a3 = empty;
             for (int i = i0; i < i1; i++)
@@ -395,9 +421,9 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         return c;
     }
 
-    /// <summary>One output pixel from channel <paramref name="c0"/> on, over kernel rows [i0, i1) and columns [j0, j1).</summary>
+    /// <summary>Channels [c0, c1) of one output pixel, over kernel rows [i0, i1) and columns [j0, j1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Pixel(float* x, int first, int i0, int i1, int left, int j0, int j1, int counted, float* y, float* residual, int c0 = 0)
+    private void Pixel(float* x, int first, int i0, int i1, int left, int j0, int j1, int counted, float* y, float* residual, int c0, int c1)
     {
         var w = _window;
         int channels = w.Channels, kw = w.KernelW;
@@ -409,7 +435,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         if (op != WindowOp.Depthwise && GemmMicroKernels.WideSupported)
         {
             // Pools run every output through here: 512-bit lanes where the CPU has them.
-            for (; c + 16 <= channels; c += 16)
+            for (; c + 16 <= c1; c += 16)
             {
                 var acc = Vector512.Create(empty);
                 for (int i = i0; i < i1; i++)
@@ -427,7 +453,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         }
         if (VectorMath.IsSupported)
         {
-            for (; c + 8 <= channels; c += 8)
+            for (; c + 8 <= c1; c += 8)
             {
                 var acc = op == WindowOp.Depthwise && _bias != null ? Avx.LoadVector256(_bias + c) : Vector256.Create(empty);
                 for (int i = i0; i < i1; i++)
@@ -449,7 +475,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
                 Avx.Store(y + c, acc);
             }
         }
-        for (; c < channels; c++)
+        for (; c < c1; c++)
         {
             float acc = op == WindowOp.Depthwise && _bias != null ? _bias[c] : empty;
             for (int i = i0; i < i1; i++)

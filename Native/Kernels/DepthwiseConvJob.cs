@@ -42,7 +42,7 @@ public sealed unsafe class DepthwiseConvJob : IParallelTask
         _y = y;
         _window = w;
         int planes = w.Batch * w.Channels;
-        _schedule.Plan(planes, w.OutH, (long)planes * w.OutH * w.OutW, pool.ThreadCount);
+        _schedule.Plan(planes, w.OutH, (long)planes * w.OutH * w.OutW * w.KernelH * w.KernelW, pool.ThreadCount);
         if (_schedule.Chunks > 0 && UsesPadded(w))
             PlanScratch(w, w.StrideW == 1 ? Stride1Loader.ReadSpan : Stride2Loader.ReadSpan);
         pool.For(_schedule.Chunks, this);

@@ -29,7 +29,7 @@ public sealed unsafe class PoolJob : IParallelTask, IRowTask
         _window = w;
         _countIncludePad = countIncludePad;
         int planes = w.Batch * w.Channels;
-        _schedule.Plan(planes, w.OutH, (long)planes * w.OutH * w.OutW, pool.ThreadCount);
+        _schedule.Plan(planes, w.OutH, (long)planes * w.OutH * w.OutW * w.KernelH * w.KernelW, pool.ThreadCount);
         pool.For(_schedule.Chunks, this);
     }
 

@@ -9,7 +9,7 @@ namespace TrtEngine.Native.Kernels;
 /// </summary>
 internal struct RowSchedule
 {
-    // Below about 64K outputs (a few µs on one core) waking a second worker costs more than it saves.
+    // Below about 64K values read (a few µs on one core) waking a second worker costs more than it saves.
     private const long ParallelThreshold = 1 << 16;
 
     private int _rows;
@@ -17,11 +17,12 @@ internal struct RowSchedule
 
     public int Chunks { get; private set; }
 
-    public void Plan(int planes, int rows, long outputs, int threads)
+    /// <summary>Cuts <paramref name="planes"/> × <paramref name="rows"/> for <paramref name="work"/> values read in all (a window's outputs × its taps).</summary>
+    public void Plan(int planes, int rows, long work, int threads)
     {
         _rows = rows;
         _items = (long)planes * rows;
-        Chunks = _items == 0 ? 0 : threads > 1 && outputs >= ParallelThreshold ? (int)Math.Min(_items, threads * 4) : 1;
+        Chunks = _items == 0 ? 0 : threads > 1 && work >= ParallelThreshold ? (int)Math.Min(_items, threads * 4) : 1;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

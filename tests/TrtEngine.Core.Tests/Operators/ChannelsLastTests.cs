@@ -218,6 +218,76 @@ public sealed class ChannelsLastTests
         Assert.Equal(one, Run(3));
     }
 
+    /// <summary>
+    /// A convolution and then, on its small output, a depthwise convolution (SiLU, Relu6 or none, a residual or none) or
+    /// a pool, on 2 or 3 threads: an image of a few rows shares out slices of its channels too, and every slice and
+    /// activation path must give ONNX Runtime's outputs.
+    /// </summary>
+    [Theory]
+    [InlineData("silu", 5, 1, 96, 7, 2)]     // EfficientNet's 7×7 blocks: 96 channels in two slices of 48 → 64 + 32
+    [InlineData("silu", 3, 1, 40, 7, 3)]     // 40 = 32 + 8: a slice ending in 256-bit lanes
+    [InlineData("relu6", 3, 2, 72, 8, 2)]    // stride 2 onto 4 rows
+    [InlineData("none", 5, 1, 44, 1, 2)]     // one row: 44 = 32 + 12 (scalar lanes in the last slice)
+    [InlineData("residual", 3, 1, 64, 4, 3)]
+    [InlineData("MaxPool", 3, 1, 40, 5, 2)]
+    [InlineData("AveragePool", 3, 2, 48, 7, 3)]
+    public void Small_images_share_their_channels_out_over_the_threads(string kind, int k, int stride, int channels, int size, int threads)
+    {
+        var c = new OperatorCase().Input("x", 1, 5, size, size).Weight("w", channels, 5, 3, 3).Weight("dw", channels, 1, k, k).Weight("b", channels);
+        c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+        (string, object)[] window = [("kernel_shape", new long[] { k, k }), ("strides", new long[] { stride, stride }), ("pads", new long[] { k / 2, k / 2, k / 2, k / 2 })];
+        if (kind.EndsWith("Pool", StringComparison.Ordinal))
+            c.Model.AddNode(kind, ["h"], ["out"], window);
+        else
+        {
+            c.Model.AddNode("Conv", ["h", "dw", "b"], [kind == "none" ? "out" : "d"], [.. window, ("group", (long)channels)]);
+            if (kind == "silu")
+            {
+                c.Model.AddNode("Sigmoid", ["d"], ["s"]);
+                c.Model.AddNode("Mul", ["d", "s"], ["out"]);
+            }
+            else if (kind == "relu6")
+            {
+                c.Model.AddInitializer("low", [0f], []);
+                c.Model.AddInitializer("high", [6f], []);
+                c.Model.AddNode("Clip", ["d", "low", "high"], ["out"]);
+            }
+            else if (kind == "residual")
+                c.Model.AddNode("Add", ["d", "h"], ["out"]);
+        }
+        LeaveRegion(c, "out", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, FuseInvertedResiduals = false, FuseConvPools = false });
+        if (kind.EndsWith("Pool", StringComparison.Ordinal))
+            Assert.Contains(c.Plan!.Layers, l => l is PoolLayer { ChannelsLast: true });
+        else
+            Assert.Contains(c.Plan!.Layers, l => l is ConvLayer { Algorithm: ConvAlgorithm.Depthwise, ChannelsLast: true });
+    }
+
+    [Theory]
+    [InlineData(1, 7, 2, 1152, 2)]  // 14 pieces for 2 threads
+    [InlineData(1, 1, 2, 44, 2)]    // as many as 44 channels allow: 32 + 12
+    [InlineData(1, 4, 3, 64, 2)]    // three slices would be 22 channels: two of 32
+    [InlineData(2, 7, 3, 96, 1)]    // 14 rows are enough
+    [InlineData(1, 14, 2, 672, 1)]
+    [InlineData(1, 7, 2, 20, 1)]    // too few channels to slice
+    public void Channel_slices_cover_the_channels_in_whole_vectors(int batch, int rows, int threads, int channels, int expected)
+    {
+        var (slices, width) = ChannelsLastWindowJob.Slices(new Window2D(batch, channels, rows, rows, rows, rows, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), threads);
+        Assert.Equal(expected, slices);
+        Assert.True(width % 16 == 0 && (slices - 1) * width < channels && slices * width >= channels, $"{slices} slices of {width}");
+    }
+
+    [Fact]
+    public void A_small_image_gives_the_same_outputs_at_every_thread_count()
+    {
+        // 7×7 rows, sliced by channels on 2 and 3 threads: each output is still summed by one thread in one order.
+        var c = new OperatorCase().Input("x", 1, 24, 7, 7).Weight("w1", 48, 24, 3, 3).Weight("w2", 48, 1, 5, 5).Weight("w3", 40, 48, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w1"], ["a"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Conv", ["a", "w2"], ["b"], ("pads", new long[] { 2, 2, 2, 2 }), ("group", 48L));
+        c.Model.AddNode("Conv", ["b", "w3"], ["d"]);
+        LeaveRegion(c, "d", "y");
+        AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(9, 24 * 7 * 7), [ConvAlgorithm.Winograd2x2, ConvAlgorithm.Depthwise, ConvAlgorithm.PointwiseGemm]);
+    }
+
     [Theory]
     [InlineData("ReduceMean", 0L)]
     [InlineData("ReduceMean", 1L)]
