@@ -1,4 +1,5 @@
 using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Tests.Operators;
 using TrtEngine.Core.Refit;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Refit;
@@ -195,9 +196,7 @@ public sealed class EngineLifecycleTests
         context.SetInputShape(0, [3, 64]);
         float[][] inputs = [Input], outputs = [new float[30]];
         for (int i = 0; i < 10; i++) context.Execute(inputs, outputs);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++) context.Execute(inputs, outputs);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        EngineChecks.AssertAllocatesNothing(() => context.Execute(inputs, outputs), 100);
         Assert.Equal(Run(engine), outputs[0]);
     }
 

@@ -26,9 +26,27 @@ internal static class EngineChecks
         var context = engine.CreateExecutionContext();
         var y = new float[context.GetOutputShape(0).Aggregate(1, (a, d) => a * d)];
         context.Execute([x], [y]);
-        // The calling thread runs units of work too; counted on it alone, so tests running alongside do not count.
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) context.Execute([x], [y]);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AssertAllocatesNothing(() => context.Execute([x], [y]), 5);
+    }
+
+    /// <summary>
+    /// <paramref name="calls"/> calls of <paramref name="call"/> allocate nothing on this thread (the calling thread runs
+    /// units of work too; counted on it alone, so tests running alongside do not count). Now and then the per-thread
+    /// count grows by a few hundred bytes in a window where nothing was allocated (seen at arithmetic-only steps of a
+    /// fused layer, one run in three of its test class alone), so up to three rounds are measured: an allocation on
+    /// the path shows in every one.
+    /// </summary>
+    public static void AssertAllocatesNothing(Action call, int calls)
+    {
+        var rounds = new List<long>();
+        for (int round = 0; round < 3; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < calls; i++) call();
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (allocated == 0) return;
+            rounds.Add(allocated);
+        }
+        Assert.Fail($"{calls} calls allocated {string.Join(", then ", rounds)} bytes in three rounds.");
     }
 }
