@@ -19,19 +19,23 @@ public sealed class VectorWidthTests
     {
         Skip.IfNot(Avx512F.IsSupported, "this CPU has no AVX-512: every other test already runs the 256-bit kernels");
         using var dir = new TempDirectory();
-        // Channels-last region with every wide kernel: a Winograd 3×3 (level 0 picks it here), a 1×1 GEMM, a depthwise
-        // with Relu, a pool, a concat.
+        // Channels-last region with every wide kernel: a Winograd 3×3 (level 0 picks it here), a 1×1 GEMM, depthwise 3×3
+        // with Relu and 5×5 with SiLU, a pool, a concat.
         var m = new OnnxModelBuilder();
         m.AddInput("x", OnnxDataType.Float, 2, 24, 20, 20);
         m.AddInitializer("w1", ErrorMetrics.RandomValues(1, 40 * 24 * 9), [40, 24, 3, 3]);
         m.AddInitializer("w2", ErrorMetrics.RandomValues(2, 40 * 9), [40, 1, 3, 3]);
         m.AddInitializer("w3", ErrorMetrics.RandomValues(3, 36 * 40), [36, 40, 1, 1]);
+        m.AddInitializer("w4", ErrorMetrics.RandomValues(4, 40 * 25), [40, 1, 5, 5]);
         m.AddNode("Conv", ["x", "w1"], ["a"], ("pads", new long[] { 1, 1, 1, 1 }));
         m.AddNode("Conv", ["a", "w2"], ["b"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 40L));
         m.AddNode("Relu", ["b"], ["br"]);
         m.AddNode("Conv", ["br", "w3"], ["c"]);
         m.AddNode("MaxPool", ["a"], ["p"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }));
-        m.AddNode("Concat", ["c", "p"], ["y"], ("axis", 1L));
+        m.AddNode("Conv", ["a", "w4"], ["d"], ("pads", new long[] { 2, 2, 2, 2 }), ("group", 40L));
+        m.AddNode("Sigmoid", ["d"], ["ds"]);
+        m.AddNode("Mul", ["d", "ds"], ["dm"]);
+        m.AddNode("Concat", ["c", "p", "dm"], ["y"], ("axis", 1L));
         m.AddOutput("y", OnnxDataType.Float);
         string model = dir.File("model.onnx");
         m.Save(model);
