@@ -27,25 +27,27 @@ public static unsafe class GlobalPoolKernels
     private const int ChunkFloats = 8192;
 
     /// <summary>
-    /// Channels-last: y[n, c] = mean (or max) over the pixels of x[n, pixel, c]. The sums run in float in pixel order,
-    /// as the blocked kernels of ONNX Runtime do. x streams by in memory order, a chunk of pixels at a time, each block
-    /// of channels held in registers across the chunk (a pass over every pixel for each vector of channels cost up to
-    /// 4× as much once an image outgrew the cache; a load and store of y per pixel, 2–3× as much as registers).
+    /// Channels-last: y[n, c] = mean (or max) over the pixels of x[n, pixel, c], for channels [c0, c1) of the
+    /// <paramref name="channels"/> (a slice one thread of <see cref="GlobalPoolJob"/> computes). The sums run in float in
+    /// pixel order, as the blocked kernels of ONNX Runtime do, so a channel's result does not depend on the slices. x
+    /// streams by in memory order, a chunk of pixels at a time, each block of channels held in registers across the
+    /// chunk (a pass over every pixel for each vector of channels cost up to 4× as much once an image outgrew the
+    /// cache; a load and store of y per pixel, 2–3× as much as registers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ChannelsLast(PoolKind kind, float* x, float* y, int batch, int pixels, int channels)
+    public static void ChannelsLast(PoolKind kind, float* x, float* y, int batch, int pixels, int channels, int c0, int c1)
     {
         bool max = kind == PoolKind.Max;
-        int chunk = Math.Max(1, ChunkFloats / Math.Max(1, channels));
+        int chunk = Math.Max(1, ChunkFloats / Math.Max(1, c1 - c0));
         for (int n = 0; n < batch; n++, y += channels, x += (nint)pixels * channels)
         {
-            new Span<float>(y, channels).Fill(max ? float.NegativeInfinity : 0f);
+            new Span<float>(y + c0, c1 - c0).Fill(max ? float.NegativeInfinity : 0f);
             for (int p0 = 0; p0 < pixels; p0 += chunk)
             {
                 float* first = x + (nint)p0 * channels;
                 int count = Math.Min(chunk, pixels - p0);
-                int c = max ? Blocks<MaxCombine>(first, y, count, channels) : Blocks<SumCombine>(first, y, count, channels);
-                for (; c < channels; c++)
+                int c = max ? Blocks<MaxCombine>(c0, c1, first, y, count, channels) : Blocks<SumCombine>(c0, c1, first, y, count, channels);
+                for (; c < c1; c++)
                     for (int p = 0; p < count; p++)
                     {
                         float v = first[(nint)p * channels + c];
@@ -55,26 +57,29 @@ public static unsafe class GlobalPoolKernels
             if (!max)
             {
                 float scale = pixels == 0 ? 0f : 1f / pixels;
-                for (int c = 0; c < channels; c++) y[c] *= scale;
+                for (int c = c0; c < c1; c++) y[c] *= scale;
             }
         }
     }
 
-    /// <summary>The channels of <paramref name="count"/> pixels that fill whole vectors, 512-bit where the CPU has them; returns where it stopped.</summary>
-    private static int Blocks<TCombine>(float* x, float* y, int count, int channels) where TCombine : struct, IPoolCombine
+    /// <summary>
+    /// The channels in [c0, c1) of <paramref name="count"/> pixels (<paramref name="channels"/> apart) that fill whole
+    /// vectors, 512-bit where the CPU has them; returns where it stopped.
+    /// </summary>
+    private static int Blocks<TCombine>(int c0, int c1, float* x, float* y, int count, int channels) where TCombine : struct, IPoolCombine
     {
-        if (!VectorMath.IsSupported) return 0;
-        int c = GemmMicroKernels.WideSupported ? Blocks<Float512, Vector512<float>, TCombine>(0, x, y, count, channels) : 0;
-        return Blocks<Float256, Vector256<float>, TCombine>(c, x, y, count, channels);
+        if (!VectorMath.IsSupported) return c0;
+        int c = GemmMicroKernels.WideSupported ? Blocks<Float512, Vector512<float>, TCombine>(c0, c1, x, y, count, channels) : c0;
+        return Blocks<Float256, Vector256<float>, TCombine>(c, c1, x, y, count, channels);
     }
 
     /// <summary>Four vectors of channels at a time, then one, each carried in registers over the pixels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Blocks<TOps, TV, TCombine>(int c, float* x, float* y, int count, int channels)
+    private static int Blocks<TOps, TV, TCombine>(int c, int end, float* x, float* y, int count, int channels)
         where TOps : struct, IFloatVector<TV> where TV : struct where TCombine : struct, IPoolCombine
     {
         int lanes = TOps.Count;
-        for (; c + 4 * lanes <= channels; c += 4 * lanes)
+        for (; c + 4 * lanes <= end; c += 4 * lanes)
         {
             TV a0 = TOps.Load(y + c), a1 = TOps.Load(y + c + lanes), a2 = TOps.Load(y + c + 2 * lanes), a3 = TOps.Load(y + c + 3 * lanes);
             float* px = x + c;
@@ -90,7 +95,7 @@ public static unsafe class GlobalPoolKernels
             TOps.Store(a2, y + c + 2 * lanes);
             TOps.Store(a3, y + c + 3 * lanes);
         }
-        for (; c + lanes <= channels; c += lanes)
+        for (; c + lanes <= end; c += lanes)
         {
             TV a = TOps.Load(y + c);
             float* px = x + c;

@@ -67,7 +67,8 @@ public sealed class PoolLayer : Layer
     /// <summary>The channels-last kernels' operation.</summary>
     internal WindowOp Op => PoolKind == PoolKind.Max ? WindowOp.Max : WindowOp.Average;
 
-    internal override object? CreateState(ExecutionFrame frame) => ChannelsLast ? new ChannelsLastWindowJob() : new PoolJob();
+    internal override object? CreateState(ExecutionFrame frame) =>
+        ChannelsLast ? Global ? new GlobalPoolJob() : new ChannelsLastWindowJob() : new PoolJob();
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
@@ -75,7 +76,7 @@ public sealed class PoolLayer : Layer
         float* px = frame.Pointer(Inputs[0]), py = frame.Pointer(Output);
         if (Global && ChannelsLast)
         {
-            GlobalPoolKernels.ChannelsLast(PoolKind, px, py, x[0], x[2] * x[3], x[1]);
+            ((GlobalPoolJob)state!).Run(PoolKind, px, py, x[0], x[2] * x[3], x[1], frame.Pool);
             return;
         }
         if (Global)

@@ -65,12 +65,14 @@ public sealed class ReduceLayer(string name, ValueRef x, ReduceKind reduction, l
         }
     }
 
+    internal override object? CreateState(ExecutionFrame frame) => ChannelsLast ? new GlobalPoolJob() : null;
+
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
         int[] x = frame.Shape(Inputs[0]);
         if (ChannelsLast)
         {
-            GlobalPoolKernels.ChannelsLast(Reduction == ReduceKind.Max ? PoolKind.Max : PoolKind.Average, frame.Pointer(Inputs[0]), frame.Pointer(Output), x[0], x[2] * x[3], x[1]);
+            ((GlobalPoolJob)state!).Run(Reduction == ReduceKind.Max ? PoolKind.Max : PoolKind.Average, frame.Pointer(Inputs[0]), frame.Pointer(Output), x[0], x[2] * x[3], x[1], frame.Pool);
             return;
         }
         int rank = x.Length;

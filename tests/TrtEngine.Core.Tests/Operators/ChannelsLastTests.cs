@@ -262,6 +262,28 @@ public sealed class ChannelsLastTests
             Assert.Contains(c.Plan!.Layers, l => l is ConvLayer { Algorithm: ConvAlgorithm.Depthwise, ChannelsLast: true });
     }
 
+    /// <summary>
+    /// Global pools and a mean over H and W large enough to share their channels out (40 = 32 + 8, 64 = 32 + 32) give
+    /// ONNX Runtime's outputs, and the same bits at 1, 2 and 3 threads: each channel is summed by one thread in pixel order.
+    /// </summary>
+    [Theory]
+    [InlineData("GlobalAveragePool", 40)]
+    [InlineData("GlobalMaxPool", 64)]
+    [InlineData("ReduceMean", 40)]
+    public void Global_pools_share_their_channels_out_over_the_threads(string op, int channels)
+    {
+        var c = new OperatorCase().Input("x", 2, 6, 44, 44).Weight("w", channels, 6, 3, 3);
+        c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+        if (op == "ReduceMean")
+            c.Model.AddNode(op, ["h"], ["p"], ("axes", new long[] { 2, 3 }), ("keepdims", 1L));
+        else
+            c.Model.AddNode(op, ["h"], ["p"]);
+        Assert.True(2L * 44 * 44 * channels >= 1 << 16, "too little work to share out");
+        LeaveRegion(c, "p", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = 2 });
+        Assert.Contains(c.Plan!.Layers, l => l is PoolLayer { ChannelsLast: true, Global: true } or ReduceLayer { ChannelsLast: true });
+        AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(4, 2 * 6 * 44 * 44), [ConvAlgorithm.Im2ColGemm]);
+    }
+
     [Theory]
     [InlineData(1, 7, 2, 1152, 2)]  // 14 pieces for 2 threads
     [InlineData(1, 1, 2, 44, 2)]    // as many as 44 channels allow: 32 + 12

@@ -50,7 +50,7 @@ public sealed unsafe class GlobalPoolKernelsTests
             if (kind == PoolKind.Average && x.Length > 10) x[x.Length / 3] = float.NaN; // a sum carries it
             var y = Reference.Pinned(batch * channels);
             fixed (float* px = x, py = y)
-                GlobalPoolKernels.ChannelsLast(kind, px, py, batch, pixels, channels);
+                GlobalPoolKernels.ChannelsLast(kind, px, py, batch, pixels, channels, 0, channels);
             for (int n = 0; n < batch; n++)
                 for (int c = 0; c < channels; c++)
                 {
