@@ -131,9 +131,9 @@ public static unsafe class ActivationKernels
 
     private readonly struct SiluFunction : IWideFunction
     {
-        public Vector256<float> Apply(Vector256<float> x) => Avx.Multiply(x, VectorMath.Sigmoid(x));
+        public Vector256<float> Apply(Vector256<float> x) => VectorMath.Silu(x);
 
-        public Vector512<float> Apply(Vector512<float> x) => x * VectorMath.Sigmoid<Float512, Vector512<float>>(x);
+        public Vector512<float> Apply(Vector512<float> x) => VectorMath.Silu<Float512, Vector512<float>>(x);
     }
 
     private readonly struct TanhFunction : IVectorFunction
@@ -188,7 +188,7 @@ public static unsafe class ActivationKernels
             case ActivationKind.Reciprocal:
                 return Avx.Divide(one, x);
             case ActivationKind.Silu:
-                return Avx.Multiply(x, VectorMath.Sigmoid(x));
+                return VectorMath.Silu(x);
             default:
                 throw new ArgumentOutOfRangeException(nameof(activation), activation.Kind, "Unknown activation.");
         }
