@@ -41,12 +41,7 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Exp<TOps, TV>(TV x) where TOps : struct, IFloatVector<TV> where TV : struct
     {
-        // Clamp keeps n within the scaling range; NaN passes through Min/Max by operand order.
-        var xc = TOps.Max(TOps.Create(-104f), TOps.Min(TOps.Create(89f), x));
-        var n = TOps.RoundToNearest(TOps.Multiply(xc, TOps.Create(1.44269504088896341f)));
-        // Cody–Waite: ln2 split so n·ln2_hi is exact.
-        var r = TOps.MultiplyAdd(n, TOps.Create(-0.693359375f), xc);
-        r = TOps.MultiplyAdd(n, TOps.Create(2.12194440e-4f), r);
+        var r = ReduceByLn2<TOps, TV>(x, out var n);
         var p = TOps.Create(1.9875691500e-4f);
         p = TOps.MultiplyAdd(p, r, TOps.Create(1.3981999507e-3f));
         p = TOps.MultiplyAdd(p, r, TOps.Create(8.3334519073e-3f));
@@ -55,6 +50,20 @@ internal static class VectorMath
         p = TOps.MultiplyAdd(p, r, TOps.Create(5.0000001201e-1f));
         p = TOps.MultiplyAdd(p, TOps.Multiply(r, r), TOps.Add(r, TOps.Create(1f)));
         return TOps.KeepNaN(x, TOps.ScaleByPowerOfTwo(p, n));
+    }
+
+    /// <summary>
+    /// The range reduction of e^x: x clamped to [−104, 89] (n then stays within the scaling range; NaN passes through
+    /// Min/Max by operand order), n = round(x·log₂e) and the returned r = x − n·ln 2, with ln 2 split (Cody–Waite) so
+    /// n·ln2_hi is exact; e^x = e^r·2ⁿ.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV ReduceByLn2<TOps, TV>(TV x, out TV n) where TOps : struct, IFloatVector<TV> where TV : struct
+    {
+        var xc = TOps.Max(TOps.Create(-104f), TOps.Min(TOps.Create(89f), x));
+        n = TOps.RoundToNearest(TOps.Multiply(xc, TOps.Create(1.44269504088896341f)));
+        var r = TOps.MultiplyAdd(n, TOps.Create(-0.693359375f), xc);
+        return TOps.MultiplyAdd(n, TOps.Create(2.12194440e-4f), r);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -79,10 +88,7 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Silu<TOps, TV>(TV x) where TOps : struct, IFloatVector<TV> where TV : struct
     {
-        var t = TOps.Max(TOps.Create(-104f), TOps.Min(TOps.Create(89f), TOps.Subtract(TOps.Create(-0f), x)));
-        var n = TOps.RoundToNearest(TOps.Multiply(t, TOps.Create(1.44269504088896341f)));
-        var r = TOps.MultiplyAdd(n, TOps.Create(-0.693359375f), t);
-        r = TOps.MultiplyAdd(n, TOps.Create(2.12194440e-4f), r);
+        var r = ReduceByLn2<TOps, TV>(TOps.Subtract(TOps.Create(-0f), x), out var n);
         var p = TOps.Create(1.3836845755577087e-3f);
         p = TOps.MultiplyAdd(p, r, TOps.Create(8.374815806746483e-3f));
         p = TOps.MultiplyAdd(p, r, TOps.Create(4.166822507977486e-2f));
