@@ -41,6 +41,7 @@ public sealed class ChannelsLastTests
     [InlineData(2, 40, 40, 3, 2, 1, 1, 40)]  // depthwise stride 2: 16 + 16 + 8 channels
     [InlineData(1, 24, 24, 3, 1, 2, 2, 24)]  // depthwise dilated
     [InlineData(1, 32, 32, 5, 1, 2, 1, 32)]  // depthwise 5×5
+    [InlineData(2, 40, 40, 5, 2, 2, 1, 40)]  // depthwise 5×5 stride 2
     public void Conv(int batch, int inC, int outC, int k, int stride, int pad, int dilation, int groups)
     {
         var c = new OperatorCase().Input("x", batch, inC, 13, 11).Weight("w", outC, inC / groups, k, k).Weight("b", outC);

@@ -20,7 +20,7 @@ public sealed class VectorWidthTests
         Skip.IfNot(Avx512F.IsSupported, "this CPU has no AVX-512: every other test already runs the 256-bit kernels");
         using var dir = new TempDirectory();
         // Channels-last region with every wide kernel: a Winograd 3×3 (level 0 picks it here), a 1×1 GEMM, depthwise 3×3
-        // with Relu and 5×5 with SiLU, a pool, a concat.
+        // with Relu and 5×5 with SiLU at strides 1 and 2, a pool, a concat.
         var m = new OnnxModelBuilder();
         m.AddInput("x", OnnxDataType.Float, 2, 24, 20, 20);
         m.AddInitializer("w1", ErrorMetrics.RandomValues(1, 40 * 24 * 9), [40, 24, 3, 3]);
@@ -35,7 +35,13 @@ public sealed class VectorWidthTests
         m.AddNode("Conv", ["a", "w4"], ["d"], ("pads", new long[] { 2, 2, 2, 2 }), ("group", 40L));
         m.AddNode("Sigmoid", ["d"], ["ds"]);
         m.AddNode("Mul", ["d", "ds"], ["dm"]);
-        m.AddNode("Concat", ["c", "p", "dm"], ["y"], ("axis", 1L));
+        m.AddNode("Concat", ["c", "p", "dm"], ["cat"], ("axis", 1L));
+        m.AddNode("Conv", ["a", "w4"], ["e"], ("pads", new long[] { 2, 2, 2, 2 }), ("strides", new long[] { 2, 2 }), ("group", 40L));
+        m.AddNode("Sigmoid", ["e"], ["es"]);
+        m.AddNode("Mul", ["e", "es"], ["em"]);
+        m.AddNode("Flatten", ["cat"], ["f1"]);
+        m.AddNode("Flatten", ["em"], ["f2"]);
+        m.AddNode("Concat", ["f1", "f2"], ["y"], ("axis", 1L));
         m.AddOutput("y", OnnxDataType.Float);
         string model = dir.File("model.onnx");
         m.Save(model);
