@@ -229,6 +229,7 @@ public sealed class ChannelsLastTests
     [InlineData("silu", 3, 1, 40, 7, 3)]     // 40 = 32 + 8: a slice ending in 256-bit lanes
     [InlineData("relu6", 3, 2, 72, 8, 2)]    // stride 2 onto 4 rows
     [InlineData("none", 5, 1, 44, 1, 2)]     // one row: 44 = 32 + 12 (scalar lanes in the last slice)
+    [InlineData("silu", 5, 2, 40, 3, 3)]     // a 5×5 stride-2 window wider than the 3×3 image: padding on both sides
     [InlineData("residual", 3, 1, 64, 4, 3)]
     [InlineData("MaxPool", 3, 1, 40, 5, 2)]
     [InlineData("AveragePool", 3, 2, 48, 7, 3)]
