@@ -52,10 +52,8 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
     internal static (int Slices, int Channels) Slices(in Window2D w, int threads)
     {
         long rows = (long)w.Batch * w.OutH;
-        if (rows == 0 || w.Channels == 0) return (1, w.Channels); // nothing to share out
-        int slices = (int)Math.Clamp((4L * threads + rows - 1) / rows, 1, Math.Max(1, w.Channels / 16));
-        int width = ((w.Channels + slices - 1) / slices + 15) / 16 * 16;
-        return ((w.Channels + width - 1) / width, width);
+        if (rows == 0) return (1, w.Channels); // nothing to share out
+        return ChannelSlices.Of(w.Channels, (int)Math.Clamp((4L * threads + rows - 1) / rows, 1, Math.Max(1, w.Channels / 16)));
     }
 
     /// <summary>

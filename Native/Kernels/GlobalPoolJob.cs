@@ -24,10 +24,10 @@ public sealed unsafe class GlobalPoolJob : IParallelTask
         _x = x;
         _y = y;
         (_batch, _pixels, _channels) = (batch, pixels, channels);
-        // One slice per thread, whole 512-bit vectors each.
-        int slices = pool.ThreadCount > 1 && (long)batch * pixels * channels >= ParallelThreshold ? Math.Clamp(channels / 16, 1, pool.ThreadCount) : 1;
-        _sliceChannels = ((channels + slices - 1) / slices + 15) / 16 * 16;
-        pool.For(channels == 0 ? 0 : (channels + _sliceChannels - 1) / _sliceChannels, this);
+        // One slice per thread.
+        int wanted = pool.ThreadCount > 1 && (long)batch * pixels * channels >= ParallelThreshold ? Math.Clamp(channels / 16, 1, pool.ThreadCount) : 1;
+        (int slices, _sliceChannels) = ChannelSlices.Of(channels, wanted);
+        pool.For(slices, this);
     }
 
     void IParallelTask.Execute(int index)
