@@ -11,14 +11,6 @@ public sealed class ChannelShuffleTests
 {
     private static void Ints(OperatorCase c, string name, params long[] values) => c.Model.AddInitializer(name, values, [values.Length]);
 
-    /// <summary>Adds y = x · 1, which runs NCHW as the network output, so the layer under test stays channels-last.</summary>
-    private static void LeaveRegion(OperatorCase c, string x, string y)
-    {
-        c.Model.AddInitializer("one", [1f], [1]);
-        c.Model.AddNode("Mul", [x, "one"], [y]);
-        c.Output(y);
-    }
-
     /// <summary>Reshape [N, C, H, W] → [N, g, C/g, H, W], Transpose (0, 2, 1, 3, 4), Reshape back, as torchvision exports it.</summary>
     private static void Shuffle(OperatorCase c, string x, string y, int groups, int channels, int h, int w)
     {
@@ -47,7 +39,7 @@ public sealed class ChannelShuffleTests
         c.Model.AddNode("Conv", ["x2", "wc"], ["x3"]);
         c.Model.AddNode("Concat", ["x1", "x3"], ["cat2"], ("axis", 1L));
         Shuffle(c, "cat2", "s2", 2, 2 * half, 9, 7);
-        LeaveRegion(c, "s2", "y");
+        c.LeaveRegion("s2", "y");
         c.AssertMatchesOnnxRuntime();
 
         var layers = c.Plan!.Layers;
@@ -65,7 +57,7 @@ public sealed class ChannelShuffleTests
         var c = new OperatorCase { RoundTripPlan = roundTrip }.Input("x", 2, 4, 6, 5).Weight("w", 6 * groups, 4, 1, 1);
         c.Model.AddNode("Conv", ["x", "w"], ["h"]);
         Shuffle(c, "h", "s", groups, 6 * groups, 6, 5);
-        LeaveRegion(c, "s", "y");
+        c.LeaveRegion("s", "y");
         c.AssertMatchesOnnxRuntime();
         Assert.Single(c.Plan!.Layers, l => l is ChannelShuffleLayer { ChannelsLast: true, Inputs.Length: 1 });
     }
@@ -76,7 +68,7 @@ public sealed class ChannelShuffleTests
         var c = new OperatorCase().Input("x", 1, 4, 3, 3).Weight("w", 8, 4, 1, 1);
         c.Model.AddNode("Conv", ["x", "w"], ["h"]);
         Shuffle(c, "h", "s", 2, 8, 3, 3);
-        LeaveRegion(c, "s", "y");
+        c.LeaveRegion("s", "y");
         c.AssertMatchesOnnxRuntime();
         c.Plan!.Layers.OfType<ChannelShuffleLayer>().Single().Inputs = [ValueRef.Weight(0)];
         var e = Assert.Throws<PlanFormatException>(() => PlanValidator.Validate(c.Plan!));
@@ -109,7 +101,7 @@ public sealed class ChannelShuffleTests
         Ints(c, "ends", 6);
         Ints(c, "axes", 1);
         c.Model.AddNode("Slice", ["s", "starts", "ends", "axes"], ["z"]);
-        LeaveRegion(c, "z", "y");
+        c.LeaveRegion("z", "y");
         c.AssertMatchesOnnxRuntime();
         Assert.Contains(c.Plan!.Layers, l => l is SliceLayer { ChannelsLast: true });
         Assert.Contains(c.Plan!.Layers, l => l is ChannelShuffleLayer { ChannelsLast: true });
@@ -129,7 +121,7 @@ public sealed class ChannelShuffleTests
         Ints(c, "steps", steps);
         c.Model.AddNode("Slice", ["h", "starts", "ends", "axes", "steps"], ["z"]);
         c.Model.AddNode("Conv", ["z", "w2"], ["g"]);
-        LeaveRegion(c, "g", "y");
+        c.LeaveRegion("g", "y");
         c.AssertMatchesOnnxRuntime();
         Assert.Contains(c.Plan!.Layers, l => l is SliceLayer { ChannelsLast: true });
         Assert.Equal(2, c.Plan!.Layers.Count(l => l is ReformatLayer));

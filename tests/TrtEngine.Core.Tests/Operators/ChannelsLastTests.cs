@@ -16,14 +16,6 @@ namespace TrtEngine.Core.Tests.Operators;
 /// </summary>
 public sealed class ChannelsLastTests
 {
-    /// <summary>Adds the output y = x · 1, which runs NCHW and so needs a reformat in front of it.</summary>
-    private static OperatorCase LeaveRegion(OperatorCase c, string x, string y)
-    {
-        c.Model.AddInitializer("one", [1f], [1]);
-        c.Model.AddNode("Mul", [x, "one"], [y]);
-        return c.Output(y);
-    }
-
     private static void AssertChannelsLast(EnginePlan plan)
     {
         Assert.All(plan.Layers.OfType<ConvLayer>(), conv => Assert.True(conv.ChannelsLast, $"{conv.Name} runs NCHW"));
@@ -47,7 +39,7 @@ public sealed class ChannelsLastTests
         var c = new OperatorCase().Input("x", batch, inC, 13, 11).Weight("w", outC, inC / groups, k, k).Weight("b", outC);
         c.Model.AddNode("Conv", ["x", "w", "b"], ["h"], ("kernel_shape", new long[] { k, k }), ("strides", new long[] { stride, stride }),
             ("dilations", new long[] { dilation, dilation }), ("group", (long)groups), ("pads", new long[] { pad, pad, pad + 1, pad }));
-        LeaveRegion(c, "h", "y").AssertMatchesOnnxRuntime();
+        c.LeaveRegion("h", "y").AssertMatchesOnnxRuntime();
         AssertChannelsLast(c.Plan!);
     }
 
@@ -68,7 +60,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Relu", ["s"], ["r"]);
         var window = new Window2D(1, 6, 80, 79, 40, 40, 7, 7, 2, 2, 3, 3, 1, 1, 3, 3);
         Assert.True(GemmJob.UnfoldScratchLength(window, GemmKernels.Tactics.First(t => t.Name == tactic), threads) > 0, "the GEMM would not unfold");
-        LeaveRegion(c, "r", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, ForceTactic = tactic, OptimizationLevel = 0 });
+        c.LeaveRegion("r", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, ForceTactic = tactic, OptimizationLevel = 0 });
         AssertChannelsLast(c.Plan!);
         Assert.Contains(c.Plan!.Layers.OfType<ConvLayer>(), conv => !conv.Residual.IsNone);
     }
@@ -85,7 +77,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Conv", ["r", "w2", "b2"], ["g"]);
         c.Model.AddNode("Add", ["g", "x"], ["s"]);
         c.Model.Opset = 10;
-        LeaveRegion(c, "s", "y").AssertMatchesOnnxRuntime();
+        c.LeaveRegion("s", "y").AssertMatchesOnnxRuntime();
         AssertChannelsLast(c.Plan!);
         Assert.Contains(c.Plan!.Layers, l => l is ConvLayer { Residual.IsNone: false });
     }
@@ -111,7 +103,7 @@ public sealed class ChannelsLastTests
             c.Model.AddNode(op, ["h"], ["p"]);
         else
             c.Model.AddNode(op, ["h"], ["p"], ConvolutionTests.PoolAttributes(op, k, stride, pad, ceil, countIncludePad));
-        LeaveRegion(c, "p", "y").AssertMatchesOnnxRuntime();
+        c.LeaveRegion("p", "y").AssertMatchesOnnxRuntime();
         Assert.Contains(c.Plan!.Layers, l => l is PoolLayer { ChannelsLast: true });
     }
 
@@ -126,7 +118,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Conv", ["s", "we3"], ["e3"], ("pads", new long[] { 1, 1, 1, 1 }));
         c.Model.AddNode("Concat", ["e1", "e3"], ["cat"], ("axis", 1L));
         c.Model.AddNode("MaxPool", ["cat"], ["p"], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("ceil_mode", 1L));
-        LeaveRegion(c, "p", "y").AssertMatchesOnnxRuntime();
+        c.LeaveRegion("p", "y").AssertMatchesOnnxRuntime();
         Assert.Contains(c.Plan!.Layers, l => l is ConcatLayer { ChannelsLast: true });
         Assert.Equal(2, c.Plan!.Layers.Count(l => l is ReformatLayer)); // at the input and in front of the Mul only
     }
@@ -144,7 +136,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Sigmoid", ["e"], ["s"]);
         c.Model.AddNode("Mul", ["h", "s"], ["m"]);
         c.Model.AddNode("Add", ["m", "shift"], ["a"]);
-        LeaveRegion(c, "a", "y").AssertMatchesOnnxRuntime();
+        c.LeaveRegion("a", "y").AssertMatchesOnnxRuntime();
         Assert.Equal(2, c.Plan!.Layers.OfType<ElementwiseLayer>().Count(l => l.ChannelsLast));
         Assert.Equal(2, c.Plan!.Layers.Count(l => l is ReformatLayer)); // at the input and in front of the Mul by 1 only
     }
@@ -162,7 +154,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Conv", ["r", "w2"], ["g"]);
         c.Model.AddNode("Relu", ["g"], ["s"]);
         Assert.True(2L * 32 * 320 * 320 > GemmJob.StreamOutputFloats);
-        LeaveRegion(c, "s", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = 2, ForceTactic = tactic, OptimizationLevel = 0 });
+        c.LeaveRegion("s", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = 2, ForceTactic = tactic, OptimizationLevel = 0 });
         Assert.All(c.Plan!.Layers.OfType<ConvLayer>(), conv => Assert.Equal(tactic, conv.Tactic));
         AssertChannelsLast(c.Plan!);
     }
@@ -179,7 +171,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Relu", ["h"], ["r"]);
         c.Model.AddNode("Conv", ["r", "w2"], ["g"]);
         c.Model.AddNode("Add", ["g", "x"], ["s"]);
-        LeaveRegion(c, "s", "y").AssertMatchesOnnxRuntime(new BuilderConfig { ForceTactic = tactic });
+        c.LeaveRegion("s", "y").AssertMatchesOnnxRuntime(new BuilderConfig { ForceTactic = tactic });
         Assert.All(c.Plan!.Layers.OfType<ConvLayer>(), conv => Assert.Equal(tactic, conv.Tactic));
         AssertChannelsLast(c.Plan!);
     }
@@ -194,7 +186,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Conv", ["a", "w2"], ["b"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 48L));
         c.Model.AddNode("Conv", ["b", "w3"], ["d"]);
         c.Model.AddNode("MaxPool", ["d"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
-        LeaveRegion(c, "p", "y");
+        c.LeaveRegion("p", "y");
         AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(9, 2 * 24 * 30 * 30), [ConvAlgorithm.Winograd4x4, ConvAlgorithm.Depthwise, ConvAlgorithm.PointwiseGemm]);
     }
 
@@ -257,7 +249,7 @@ public sealed class ChannelsLastTests
             else if (kind == "residual")
                 c.Model.AddNode("Add", ["d", "h"], ["out"]);
         }
-        LeaveRegion(c, "out", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, FuseInvertedResiduals = false, FuseConvPools = false });
+        c.LeaveRegion("out", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, FuseInvertedResiduals = false, FuseConvPools = false });
         if (kind.EndsWith("Pool", StringComparison.Ordinal))
             Assert.Contains(c.Plan!.Layers, l => l is PoolLayer { ChannelsLast: true });
         else
@@ -281,7 +273,7 @@ public sealed class ChannelsLastTests
         else
             c.Model.AddNode(op, ["h"], ["p"]);
         Assert.True(2L * 44 * 44 * channels >= 1 << 16, "too little work to share out");
-        LeaveRegion(c, "p", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = 2 });
+        c.LeaveRegion("p", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = 2 });
         Assert.Contains(c.Plan!.Layers, l => l is PoolLayer { ChannelsLast: true, Global: true } or ReduceLayer { ChannelsLast: true });
         AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(4, 2 * 6 * 44 * 44), [ConvAlgorithm.Im2ColGemm]);
     }
@@ -312,7 +304,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Conv", ["x", "w1"], ["a"], ("pads", new long[] { 1, 1, 1, 1 }));
         c.Model.AddNode("Conv", ["a", "w2"], ["b"], ("pads", new long[] { 2, 2, 2, 2 }), ("group", 48L));
         c.Model.AddNode("Conv", ["b", "w3"], ["d"]);
-        LeaveRegion(c, "d", "y");
+        c.LeaveRegion("d", "y");
         AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(9, 24 * 7 * 7), [ConvAlgorithm.Winograd2x2, ConvAlgorithm.Depthwise, ConvAlgorithm.PointwiseGemm]);
     }
 
@@ -326,7 +318,7 @@ public sealed class ChannelsLastTests
         var c = new OperatorCase().Input("x", 2, 5, 7, 6).Weight("w", 21, 5, 3, 3);
         c.Model.AddNode("Conv", ["x", "w"], ["h"]);
         c.Model.AddNode(op, ["h"], ["r"], ("axes", new long[] { 2, 3 }), ("keepdims", keepDims));
-        LeaveRegion(c, "r", "y").AssertMatchesOnnxRuntime();
+        c.LeaveRegion("r", "y").AssertMatchesOnnxRuntime();
         Assert.Contains(c.Plan!.Layers, l => l is ReduceLayer { ChannelsLast: true });
         Assert.Single(c.Plan!.Layers, l => l is ReformatLayer); // at the input only
     }
@@ -350,7 +342,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Transpose", ["sr"], ["st"], ("perm", new long[] { 0, 2, 1, 3, 4 }));
         c.Model.AddNode("Reshape", ["st", "back"], ["sh"]);
         c.Model.AddNode("ReduceMean", ["sh"], ["r"], ("axes", new long[] { 2, 3 }), ("keepdims", 0L));
-        LeaveRegion(c, "r", "y").AssertMatchesOnnxRuntime();
+        c.LeaveRegion("r", "y").AssertMatchesOnnxRuntime();
         Assert.Contains(c.Plan!.Layers, l => l is ChannelShuffleLayer { ChannelsLast: true });
         AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(9, 2 * 24 * 30 * 30), [ConvAlgorithm.Winograd4x4, ConvAlgorithm.PointwiseGemm, ConvAlgorithm.PointwiseGemm]);
     }
@@ -362,7 +354,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Conv", ["x", "w1"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 24L));
         c.Model.AddNode("Conv", ["h", "w2"], ["g"]);
         c.Model.AddNode("MaxPool", ["g"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
-        LeaveRegion(c, "p", "y").AssertMatchesOnnxRuntime(new BuilderConfig { ChannelsLast = false });
+        c.LeaveRegion("p", "y").AssertMatchesOnnxRuntime(new BuilderConfig { ChannelsLast = false });
         Assert.DoesNotContain(c.Plan!.Layers, l => l is ReformatLayer || l is ConvLayer { ChannelsLast: true });
     }
 
@@ -382,7 +374,7 @@ public sealed class ChannelsLastTests
             c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
             c.Model.AddNode("BatchNormalization", ["h", "gamma", "beta", "mean", "var"], ["n"]);
             c.Model.AddNode("Conv", ["n", "dw"], ["d"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 9L));
-            LeaveRegion(c, "d", "y");
+            c.LeaveRegion("d", "y");
             c.Model.Save(path);
         }
         // Both builds untimed, so both run the same algorithm: Winograd and im2col differ by about 1e-6 in rounding.

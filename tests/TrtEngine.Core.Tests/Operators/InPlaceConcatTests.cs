@@ -36,15 +36,7 @@ public sealed class InPlaceConcatTests
         return c;
     }
 
-    /// <summary>Adds the output y = x · 1, which runs NCHW, so the concat stays inside the channels-last region.</summary>
-    private static OperatorCase LeaveRegion(OperatorCase c, string x, string y = "y")
-    {
-        c.Model.AddInitializer($"one.{y}", [1f], [1]);
-        c.Model.AddNode("Mul", [x, $"one.{y}"], [y]);
-        return c.Output(y);
-    }
-
-    private static OperatorCase FireCase(int batch = 2, int h = 9, int w = 10) => LeaveRegion(Fire(new OperatorCase().Input("x", batch, 7, h, w), "x", 7), "cat");
+    private static OperatorCase FireCase(int batch = 2, int h = 9, int w = 10) => Fire(new OperatorCase().Input("x", batch, 7, h, w), "x", 7).LeaveRegion("cat");
 
     private static ConcatLayer Concat(EnginePlan plan) => Assert.Single(plan.Layers.OfType<ConcatLayer>());
 
@@ -83,7 +75,7 @@ public sealed class InPlaceConcatTests
         // 20 and 37 output channels: full panels, then a right edge through the scratch tile, at both channel offsets.
         foreach (var algorithm in new[] { ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2, ConvAlgorithm.Im2ColGemm })
         {
-            var c = LeaveRegion(Fire(new OperatorCase().Input("x", 1, 6, 11, 9), "x", 6, squeeze: 9, expand1: 20, expand3: 37), "cat");
+            var c = Fire(new OperatorCase().Input("x", 1, 6, 11, 9), "x", 6, squeeze: 9, expand1: 20, expand3: 37).LeaveRegion("cat");
             c.AssertMatchesOnnxRuntime(new BuilderConfig { ForceConvAlgorithm = algorithm, ForceTactic = tactic });
             Assert.Equal(2, Concat(c.Plan!).InPlaceCount);
         }
@@ -105,7 +97,7 @@ public sealed class InPlaceConcatTests
         c.Model.AddNode("Relu", ["a2"], ["a"]);
         c.Model.AddNode("Conv", ["x", "wb"], ["b"], ("strides", strides));
         c.Model.AddNode("Concat", ["a", "b"], ["cat"], ("axis", 1L));
-        LeaveRegion(c, "cat").AssertMatchesOnnxRuntime(new BuilderConfig { ForceConvAlgorithm = algorithm, OptimizationLevel = 1 });
+        c.LeaveRegion("cat").AssertMatchesOnnxRuntime(new BuilderConfig { ForceConvAlgorithm = algorithm, OptimizationLevel = 1 });
         Assert.Equal([true, true], Concat(c.Plan!).InPlace);
         var conv = Assert.Single(c.Plan!.Layers.OfType<ConvLayer>(), l => !l.Residual.IsNone);
         Assert.Equal(algorithm, conv.Algorithm);
@@ -120,8 +112,8 @@ public sealed class InPlaceConcatTests
         c.Model.AddNode("Conv", ["x", "wt"], ["t"]);
         c.Model.AddNode("Concat", ["r1", "p", "r3", "t"], ["cat4"], ("axis", 1L));
         c.Model.AddNode("ReduceMean", ["t"], ["m"], ("axes", new long[] { 1 }), ("keepdims", 1L));
-        LeaveRegion(c, "cat4");
-        LeaveRegion(c, "m", "y2");
+        c.LeaveRegion("cat4");
+        c.LeaveRegion("m", "y2");
         c.AssertMatchesOnnxRuntime();
         var concat = c.Plan!.Layers.OfType<ConcatLayer>().Single(l => l.Inputs.Length == 4);
         Assert.Equal([true, false, true, false], concat.InPlace);
@@ -136,7 +128,7 @@ public sealed class InPlaceConcatTests
         c.Model.AddNode("Conv", ["cat", "wn"], ["n"], ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }));
         c.Model.AddNode("Conv", ["x", "wd"], ["d"], ("strides", new long[] { 2, 2 }));
         c.Model.AddNode("Concat", ["p", "n", "d", "d"], ["cat2"], ("axis", 1L));
-        LeaveRegion(c, "cat2").AssertMatchesOnnxRuntime();
+        c.LeaveRegion("cat2").AssertMatchesOnnxRuntime();
         var concats = c.Plan!.Layers.OfType<ConcatLayer>().ToArray();
         Assert.Equal([true, true], concats[0].InPlace);
         Assert.Equal([false, true, false, false], concats[1].InPlace);
@@ -147,7 +139,7 @@ public sealed class InPlaceConcatTests
     [InlineData(3)]
     public void Dynamic_batch_runs_in_place_at_any_batch(int batch)
     {
-        var c = LeaveRegion(Fire(new OperatorCase().BatchedInput("x", batch, 7, 9, 10), "x", 7), "cat");
+        var c = Fire(new OperatorCase().BatchedInput("x", batch, 7, 9, 10), "x", 7).LeaveRegion("cat");
         c.AssertMatchesOnnxRuntime();
         Assert.Equal(2, Concat(c.Plan!).InPlaceCount);
     }
@@ -156,7 +148,7 @@ public sealed class InPlaceConcatTests
     public void Dynamic_height_and_width_run_in_place()
     {
         var c = new OperatorCase().SymbolicInput("x", [1, 7, "h", "w"], [1, 7, 13, 6]);
-        LeaveRegion(Fire(c, "x", 7), "cat").AssertMatchesOnnxRuntime();
+        Fire(c, "x", 7).LeaveRegion("cat").AssertMatchesOnnxRuntime();
         Assert.Equal(2, Concat(c.Plan!).InPlaceCount);
     }
 
@@ -225,8 +217,8 @@ public sealed class InPlaceConcatTests
         c.Model.AddNode("MaxPool", ["x"], ["p"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }));
         c.Model.AddNode("Conv", ["x", "wd"], ["d"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 7L));
         c.Model.AddNode("Concat", ["r1", "r3", "p", "d"], ["cat4"], ("axis", 1L));
-        LeaveRegion(c, "cat4");
-        LeaveRegion(c, "r3", "y2");
+        c.LeaveRegion("cat4");
+        c.LeaveRegion("r3", "y2");
         var engine = Build(c, new BuilderConfig { OptimizationLevel = 0 });
         var concat = Concat(engine.Plan);
         Assert.Equal([true, false, false, false], concat.InPlace);

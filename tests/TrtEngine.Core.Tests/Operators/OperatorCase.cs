@@ -44,6 +44,17 @@ internal sealed class OperatorCase
     }
 
     /// <summary>
+    /// Adds the output y = x · 1: the Mul runs NCHW, so the layers that make x stay inside the channels-last region
+    /// (its own initializer per output, so a model may leave the region more than once).
+    /// </summary>
+    public OperatorCase LeaveRegion(string x, string y = "y")
+    {
+        Model.AddInitializer($"one.{y}", [1f], [1]);
+        Model.AddNode("Mul", [x, $"one.{y}"], [y]);
+        return Output(y);
+    }
+
+    /// <summary>
     /// Converts, runs the engine, the reference executor (the imported network in float64) and ONNX Runtime on the
     /// same inputs, and returns the largest relative L2 error of the engine and of the reference against ONNX Runtime.
     /// </summary>

@@ -30,14 +30,7 @@ public sealed class WinogradTests
     {
         var c = new OperatorCase().Input("x", batch, inC, h, w).Weight("w", outC, inC, 3, 3).Weight("b", outC);
         c.Model.AddNode("Conv", ["x", "w", "b"], ["h"], ("pads", pads));
-        return LeaveRegion(c, "h");
-    }
-
-    private static OperatorCase LeaveRegion(OperatorCase c, string x)
-    {
-        c.Model.AddInitializer("one", [1f], [1]);
-        c.Model.AddNode("Mul", [x, "one"], ["y"]);
-        return c.Output("y");
+        return c.LeaveRegion("h");
     }
 
     private static ConvLayer WinogradLayer(EnginePlan plan) =>
@@ -76,7 +69,7 @@ public sealed class WinogradTests
         if (activation == "Clip") c.Model.AddNode("Clip", ["s"], ["a"], ("min", 0f), ("max", 0.5f));
         else c.Model.AddNode(activation, ["s"], ["a"]);
         c.Model.Opset = 10;
-        LeaveRegion(c, "a").AssertMatchesOnnxRuntime(Forced(algorithm));
+        c.LeaveRegion("a").AssertMatchesOnnxRuntime(Forced(algorithm));
         var conv = WinogradLayer(c.Plan!);
         Assert.Equal(algorithm, conv.Algorithm);
         Assert.False(conv.Residual.IsNone);
@@ -151,7 +144,7 @@ public sealed class WinogradTests
         // Strided: the Winograd kernel would read the weight and the input at the wrong lengths.
         var c = new OperatorCase().Input("x", 1, 16, 12, 12).Weight("w", 24, 16, 3, 3);
         c.Model.AddNode("Conv", ["x", "w"], ["h"], ("strides", new long[] { 2, 2 }));
-        LeaveRegion(c, "h");
+        c.LeaveRegion("h");
         var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), Forced(ConvAlgorithm.Winograd4x4));
         var conv = Assert.Single(engine.Plan.Layers.OfType<ConvLayer>());
         Assert.Equal(ConvAlgorithm.Im2ColGemm, conv.Algorithm); // forcing applies only where Winograd does
@@ -179,7 +172,7 @@ public sealed class WinogradTests
             c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
             c.Model.AddNode("BatchNormalization", ["h", "gamma", "beta", "mean", "var"], ["n"]);
             c.Model.AddNode("Relu", ["n"], ["r"]);
-            LeaveRegion(c, "r");
+            c.LeaveRegion("r");
             c.Model.Save(path);
         }
         NetworkDefinition Network(string path) => OnnxImporter.Import(OnnxModel.Parse(File.ReadAllBytes(path), null), "m");
