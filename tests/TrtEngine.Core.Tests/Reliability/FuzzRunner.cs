@@ -9,9 +9,12 @@ namespace TrtEngine.Core.Tests.Reliability;
 /// out/reliability/ for reproduction. A parse may return a follow-up (running a loaded engine): it must also end well or
 /// with an allowed exception, but its allocations (activations sized by shapes, not by the file) are not the parse's.
 /// </summary>
-internal sealed class FuzzRunner(string kind, Func<int, byte[]> input, Func<byte[], Action?> parse, Func<Exception, bool> allowed, Func<int, long> allocationLimit)
+internal sealed class FuzzRunner(string kind, Func<int, byte[]> input, Func<byte[], Action?> parse, Func<Exception, bool> allowed, Func<int, long> allocationLimit,
+    TimeSpan? hangLimit = null)
 {
     public static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(5);
+
+    private readonly TimeSpan _hangLimit = hangLimit ?? HangLimit;
 
     /// <summary>What a parse may allocate: a small multiple of the input (parsed lists, floats widened from halves) plus a fixed allowance.</summary>
     public static long AllocationLimit(int inputBytes) => 64L * inputBytes + (4 << 20);
@@ -28,11 +31,14 @@ internal sealed class FuzzRunner(string kind, Func<int, byte[]> input, Func<byte
     {
         int current = -1;
         long started = 0;
+        // The input in flight: the generators draw from one shared Random, so calling input(i) again would make another.
+        byte[] inFlight = [];
         var worker = new Thread(() =>
         {
             for (int i = 0; i < trials; i++)
             {
                 byte[] bytes = input(i);
+                Volatile.Write(ref inFlight, bytes);
                 Volatile.Write(ref started, Stopwatch.GetTimestamp());
                 Volatile.Write(ref current, i);
                 Try(i, bytes);
@@ -44,10 +50,10 @@ internal sealed class FuzzRunner(string kind, Func<int, byte[]> input, Func<byte
         while (!worker.Join(100))
         {
             int i = Volatile.Read(ref current);
-            if (i >= 0 && i < trials && Stopwatch.GetElapsedTime(Volatile.Read(ref started)) > HangLimit && Volatile.Read(ref current) == i)
+            if (i >= 0 && i < trials && Stopwatch.GetElapsedTime(Volatile.Read(ref started)) > _hangLimit && Volatile.Read(ref current) == i)
             {
-                Save(i, input(i));
-                throw new Xunit.Sdk.XunitException($"{kind} input {i} has been parsing for more than {HangLimit.TotalSeconds} s (saved under out/reliability).");
+                Save(i, Volatile.Read(ref inFlight));
+                throw new Xunit.Sdk.XunitException($"{kind} input {i} has been parsing for more than {_hangLimit.TotalSeconds} s (saved under out/reliability).");
             }
         }
     }
