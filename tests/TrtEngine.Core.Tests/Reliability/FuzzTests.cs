@@ -126,9 +126,9 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
         var random = new Random(11);
         var runner = new FuzzRunner("hang-check", _ => [(byte)random.Next(256)], bytes =>
             {
-                if (bytes[0] == 77) Thread.Sleep(1000);
+                if (bytes[0] == 77) Thread.Sleep(2000);
                 return null;
-            }, _ => false, _ => long.MaxValue, TimeSpan.FromMilliseconds(200));
+            }, _ => false, _ => long.MaxValue, TimeSpan.FromMilliseconds(500));
         var error = Assert.Throws<Xunit.Sdk.XunitException>(() => runner.Run(100_000));
         int input = int.Parse(System.Text.RegularExpressions.Regex.Match(error.Message, @"input (\d+)").Groups[1].Value);
         string saved = Path.Combine(TestPaths.RepositoryRoot, "out", "reliability", $"fuzz-hang-check-{input}.bin");
