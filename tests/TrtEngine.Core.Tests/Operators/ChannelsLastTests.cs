@@ -176,15 +176,24 @@ public sealed class ChannelsLastTests
         AssertChannelsLast(c.Plan!);
     }
 
+    /// <summary>x [batch, 24, size, size] → 3×3 conv to 48 channels → depthwise k×k (same size) → 1×1 conv to 40 → "d".</summary>
+    private static OperatorCase ConvChain(int batch, int size, int depthwiseKernel)
+    {
+        long pad = depthwiseKernel / 2;
+        var c = new OperatorCase().Input("x", batch, 24, size, size).Weight("w1", 48, 24, 3, 3).Weight("w2", 48, 1, depthwiseKernel, depthwiseKernel)
+            .Weight("w3", 40, 48, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w1"], ["a"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Conv", ["a", "w2"], ["b"], ("pads", new[] { pad, pad, pad, pad }), ("group", 48L));
+        c.Model.AddNode("Conv", ["b", "w3"], ["d"]);
+        return c;
+    }
+
     [Fact]
     public void Outputs_do_not_depend_on_the_thread_count()
     {
         // Every output element is summed by one thread in one order, however the work is shared out. The 3×3 runs Winograd
         // (the heuristic's choice under a forced tactic), the depthwise its direct kernel, the 1×1 a GEMM.
-        var c = new OperatorCase().Input("x", 2, 24, 30, 30).Weight("w1", 48, 24, 3, 3).Weight("w2", 48, 1, 3, 3).Weight("w3", 40, 48, 1, 1);
-        c.Model.AddNode("Conv", ["x", "w1"], ["a"], ("pads", new long[] { 1, 1, 1, 1 }));
-        c.Model.AddNode("Conv", ["a", "w2"], ["b"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 48L));
-        c.Model.AddNode("Conv", ["b", "w3"], ["d"]);
+        var c = ConvChain(2, 30, 3);
         c.Model.AddNode("MaxPool", ["d"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
         c.LeaveRegion("p", "y");
         AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(9, 2 * 24 * 30 * 30), [ConvAlgorithm.Winograd4x4, ConvAlgorithm.Depthwise, ConvAlgorithm.PointwiseGemm]);
@@ -300,10 +309,7 @@ public sealed class ChannelsLastTests
     public void A_small_image_gives_the_same_outputs_at_every_thread_count()
     {
         // 7×7 rows, sliced by channels on 2 and 3 threads: each output is still summed by one thread in one order.
-        var c = new OperatorCase().Input("x", 1, 24, 7, 7).Weight("w1", 48, 24, 3, 3).Weight("w2", 48, 1, 5, 5).Weight("w3", 40, 48, 1, 1);
-        c.Model.AddNode("Conv", ["x", "w1"], ["a"], ("pads", new long[] { 1, 1, 1, 1 }));
-        c.Model.AddNode("Conv", ["a", "w2"], ["b"], ("pads", new long[] { 2, 2, 2, 2 }), ("group", 48L));
-        c.Model.AddNode("Conv", ["b", "w3"], ["d"]);
+        var c = ConvChain(1, 7, 5);
         c.LeaveRegion("d", "y");
         AssertSameAtEveryThreadCount(c, ErrorMetrics.RandomValues(9, 24 * 7 * 7), [ConvAlgorithm.Winograd2x2, ConvAlgorithm.Depthwise, ConvAlgorithm.PointwiseGemm]);
     }
