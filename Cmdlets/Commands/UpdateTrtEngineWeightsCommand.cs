@@ -91,7 +91,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             // through the sums its packing takes) rather than in a pass over every value, and refuses them the same way.
             RefitCheck check = Engine.CheckRefit(weights, Partial, AllowNonFinite || !WhatIf);
             if (!check.IsValid) throw new RefitException(Engine.Name, check);
-            WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied.");
+            WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied{Ignored(check)}.");
             if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
             var given = VerifyInput is null ? default : InputConversion.ToEngineInputs(VerifyInput, null, path => ResolveFile(path, literal: false, "TensorFileNotFound"));
             var verify = Verify || VerifyInput is not null ? new RefitVerificationOptions
@@ -123,12 +123,16 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     private string Describe(RefitCheck check, IReadOnlyDictionary<string, WeightValue> weights, string source)
     {
         if (!WhatIf || !Engine.HasWeights)
-            return $"Refit {check.Changed.Count} weights from {source}";
+            return $"Refit {check.Changed.Count} weights from {source}{Ignored(check)}";
         var same = Engine.UnchangedWeights(weights).ToHashSet(StringComparer.Ordinal);
         var changing = check.Changed.Where(n => !same.Contains(n)).ToList();
-        string names = string.Join(", ", changing.Take(8)) + (changing.Count > 8 ? ", …" : "");
-        return $"Refit from {source}: {changing.Count} weights change{(changing.Count > 0 ? $" ({names})" : "")}, {same.Count} stay the same";
+        return $"Refit from {source}: {changing.Count} weights change{(changing.Count > 0 ? $" ({Names(changing)})" : "")}, {same.Count} stay the same{Ignored(check)}";
     }
+
+    private static string Ignored(RefitCheck check) =>
+        check.Ignored.Count == 0 ? "" : $"; {check.Ignored.Count} integer tensors are not weights and are left out ({Names(check.Ignored)})";
+
+    private static string Names(IReadOnlyList<string> names) => string.Join(", ", names.Take(8)) + (names.Count > 8 ? ", …" : "");
 
     private Dictionary<string, T> Rename<T>(IReadOnlyDictionary<string, T> weights)
     {

@@ -31,7 +31,7 @@ public static class EngineConverter
         string? identity = store is null || bound is not null ? null : HintIdentity(modelPath, settings, threads);
         NetworkDefinition Import() => OnnxModel.Borrow(modelPath, model =>
         {
-            if (bound is not null) WarnUnusedWeights(model, bound, settings.WeightsPath!, events);
+            if (bound is not null) CheckBoundWeights(model, bound, settings.WeightsPath!, events);
             // The model's weights go into pooled buffers: the engine made here keeps them and hands them back when disposed.
             return OnnxImporter.Import(model, name, bound, WeightPool.Rent);
         });
@@ -231,12 +231,36 @@ public static class EngineConverter
         return new TrtEngineModel(engine, modelPath, key, fromCache, watch.Elapsed, location);
     }
 
-    private static void WarnUnusedWeights(OnnxModel model, IReadOnlyDictionary<string, WeightTensor> bound, string path, IConversionEvents? events)
+    /// <summary>
+    /// A weights file's tensors against the graph inputs and initializers they take the place of: each must be floating
+    /// point, and of the declared shape (a symbolic dimension takes any size); every misfit is listed in one error.
+    /// Tensors that name neither are warned about, but integer ones (a torch state dict's counters) only in verbose.
+    /// </summary>
+    private static void CheckBoundWeights(OnnxModel model, IReadOnlyDictionary<string, WeightTensor> bound, string path, IConversionEvents? events)
     {
-        var names = model.Graph.Inputs.Select(i => i.Name).Concat(model.Graph.Initializers.Select(i => i.Name)).ToHashSet(StringComparer.Ordinal);
-        var unused = bound.Keys.Where(k => !names.Contains(k)).ToList();
+        var declared = new Dictionary<string, (OnnxDataType Type, IReadOnlyList<OnnxDim>? Shape)>(StringComparer.Ordinal);
+        foreach (var input in model.Graph.Inputs) declared[input.Name] = (input.ElementType, input.Shape);
+        foreach (var init in model.Graph.Initializers) declared[init.Name] = (init.DataType, init.Dims.Select(d => new OnnxDim(d, null)).ToArray());
+        var problems = new List<string>();
+        var unused = new List<string>();
+        var integers = new List<string>();
+        foreach (var tensor in bound.Values)
+        {
+            if (!declared.TryGetValue(tensor.Name, out var slot))
+                (tensor.IsInteger ? integers : unused).Add(tensor.Name);
+            else if (tensor.IsInteger)
+                problems.Add($"'{tensor.Name}' holds integers ({tensor.SourceDType}); TrtEngine's weights are float32");
+            else if (slot.Type != OnnxDataType.Undefined && !OnnxTensor.IsFloatingPoint(slot.Type))
+                problems.Add($"'{tensor.Name}' is a {slot.Type} tensor in the model; TrtEngine binds float weights only");
+            else if (slot.Shape is { } shape && (shape.Count != tensor.Shape.Length || shape.Where((d, i) => d.Value is long v && v != tensor.Shape[i]).Any()))
+                problems.Add($"'{tensor.Name}' is {Shapes.Format(tensor.Shape)} in the file, the model declares [{string.Join(", ", shape)}]");
+        }
+        if (problems.Count > 0)
+            throw new WeightFormatException($"The weights in '{path}' do not fit the model ({problems.Count}): {string.Join("; ", problems.Take(20))}{(problems.Count > 20 ? "; …" : "")}.");
         if (unused.Count > 0)
             events?.Warning($"{unused.Count} tensors of '{path}' are not inputs or initializers of the model and were ignored: {string.Join(", ", unused.Take(10))}{(unused.Count > 10 ? ", …" : "")}.");
+        if (integers.Count > 0)
+            events?.Verbose($"{integers.Count} integer tensors of '{path}' are not weights and were left out: {string.Join(", ", integers.Take(10))}{(integers.Count > 10 ? ", …" : "")}.");
     }
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to a thread-pool thread).</summary>

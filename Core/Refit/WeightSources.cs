@@ -70,7 +70,7 @@ public static class WeightSources
         network.Weights.Where(w => w.Kind != WeightKind.Computed).ToDictionary(w => w.Name, w => new WeightValue(w.Shape, w.Values, Immutable: true), StringComparer.Ordinal);
 
     public static IReadOnlyDictionary<string, WeightValue> FromTensors(IReadOnlyDictionary<string, WeightTensor> tensors) =>
-        tensors.Values.ToDictionary(t => t.Name, t => new WeightValue(t.Shape, t.Data, Immutable: true), StringComparer.Ordinal);
+        tensors.Values.ToDictionary(t => t.Name, t => new WeightValue(t.Shape, t.Data, Immutable: true, t.IsInteger ? t.SourceDType : null), StringComparer.Ordinal);
 
     /// <summary>Flat arrays by name; each takes the engine's shape for that weight when its length fits (else it stays 1-D and the refit reports the mismatch).</summary>
     public static IReadOnlyDictionary<string, WeightValue> FromArrays(IReadOnlyDictionary<string, float[]> arrays, Engines.TrtEngine engine)

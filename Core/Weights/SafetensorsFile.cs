@@ -9,7 +9,8 @@ namespace TrtEngine.Core.Weights;
 /// <summary>
 /// A .safetensors file: an 8-byte little-endian header length, a JSON header mapping tensor names
 /// to dtype, shape and data_offsets (relative to the data section after the header), then the data.
-/// All tensors are converted to float32 on load.
+/// All tensors are converted to float32 on load: F16 and BF16 exactly, F64 rounded to nearest, I64 and I32 as numbers
+/// (marked as integers: <see cref="WeightTensor.IsInteger"/>).
 /// </summary>
 public sealed class SafetensorsFile
 {
@@ -36,7 +37,7 @@ public sealed class SafetensorsFile
 
     /// <param name="allocate">Makes each tensor's array (a refit from a file rents them from the engine weight pool).</param>
     /// <param name="tensorRead">
-    /// Asked, on this thread, for each tensor's name once the header is read; what it returns is told each part of the
+    /// Asked, on this thread, for each floating-point tensor's name once the header is read; what it returns is told each part of the
     /// tensor's values as soon as it is read, on the thread that read it: the array and the elements [start, end) now in it.
     /// </param>
     /// <param name="readPieces">
@@ -64,7 +65,8 @@ public sealed class SafetensorsFile
                 handle = File.OpenHandle(path);
                 dataStart = ReadHeader(handle, path, entries, metadata);
                 tensors = entries.Select(e => new WeightTensor(e.Name, e.Entry.Shape, allocate(checked((int)e.Entry.ElementCount)), e.Entry.DType)).ToArray();
-                told = entries.Select(e => tensorRead?.Invoke(e.Name)).ToArray();
+                // Integer tensors are never engine weights: nothing to prepare from them.
+                told = tensors.Select(t => t.IsInteger ? null : tensorRead?.Invoke(t.Name)).ToArray();
                 List<(int Tensor, long Begin, long End)> larger = [];
                 for (int j = 0; j < entries.Count; j++)
                 {

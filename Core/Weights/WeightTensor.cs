@@ -20,5 +20,8 @@ public sealed class WeightTensor
     /// <summary>The element type the values were stored as before conversion (e.g. "F16").</summary>
     public string SourceDType { get; }
 
+    /// <summary>Whether the values were stored as integers (I64, I32): counters or indices, not float weights.</summary>
+    public bool IsInteger => SourceDType is "I64" or "I32";
+
     public override string ToString() => $"{Name}: {SourceDType}[{string.Join(", ", Shape)}]";
 }

@@ -1,12 +1,15 @@
 namespace TrtEngine.Native.Refit;
 
-/// <summary>What a refit would do: weights that would change, weights missing, unknown names and mismatches. Nothing is applied.</summary>
+/// <summary>What a refit would do: weights that would change, weights missing, unknown names, mismatches and ignored integer tensors. Nothing is applied.</summary>
 public sealed class RefitCheck
 {
     public required IReadOnlyList<string> Changed { get; init; }
     public required IReadOnlyList<string> Missing { get; init; }
     public required IReadOnlyList<string> Extra { get; init; }
     public required IReadOnlyList<WeightMismatch> Mismatched { get; init; }
+
+    /// <summary>Names of integer tensors that are not weights of this engine (a torch state dict's BatchNorm step counters): left out.</summary>
+    public IReadOnlyList<string> Ignored { get; init; } = [];
 
     public bool IsValid => Missing.Count == 0 && Extra.Count == 0 && Mismatched.Count == 0;
 

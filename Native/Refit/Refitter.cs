@@ -41,7 +41,9 @@ public sealed class Refitter(Engine engine)
         {
             if (!known.TryGetValue(name, out int index)) continue;
             var info = _plan.ModelWeights[index];
-            if (info.Kind == WeightKind.Computed)
+            if (value.IntegerType is { } integers)
+                mismatched.Add(new WeightMismatch(name, $"holds integers ({integers}); the engine's weights are float32: supply floating-point values (F32, F16, BF16 or F64)"));
+            else if (info.Kind == WeightKind.Computed)
                 mismatched.Add(new WeightMismatch(name, $"is computed from {string.Join(", ", _plan.FoldedOps.First(o => o.Output == name).Inputs)} when the engine is built and at every refit; supply those instead"));
             else if (!value.Shape.AsSpan().SequenceEqual(info.Shape))
                 mismatched.Add(new WeightMismatch(name, $"shape {Shapes.Format(value.Shape)}, the engine expects {Shapes.Format(info.Shape)}"));
@@ -71,8 +73,12 @@ public sealed class Refitter(Engine engine)
                 foreach (string partner in sources)
                     if (!touched.Contains(partner)) RequirePartner(partner, weights, known, missing, current.ModelValues);
         }
-        var extra = weights.Keys.Where(n => !known.ContainsKey(n)).Order(StringComparer.Ordinal).ToList();
-        return new RefitCheck { Changed = changed, Missing = missing, Extra = extra, Mismatched = mismatched };
+        var unknown = weights.Where(w => !known.ContainsKey(w.Key)).ToLookup(w => w.Value.IntegerType is null, w => w.Key);
+        return new RefitCheck
+        {
+            Changed = changed, Missing = missing, Extra = unknown[true].Order(StringComparer.Ordinal).ToList(), Mismatched = mismatched,
+            Ignored = unknown[false].Order(StringComparer.Ordinal).ToList(),
+        };
     }
 
     /// <summary>
@@ -407,13 +413,14 @@ public sealed class Refitter(Engine engine)
         {
             if (!index.TryGetValue(name, out int m))
             {
-                ordered &= ignoreExtra;
+                // Integers under another name are no weights of any float32 engine: ignored, not extra.
+                ordered &= ignoreExtra || value.IntegerType is not null;
                 return;
             }
             var info = infos[m];
             given[m] = value;
             if (info.Kind == WeightKind.Parameter) parameters++;
-            ordered &= info.Kind != WeightKind.Computed && value.Shape.AsSpan().SequenceEqual(info.Shape) && value.Data.LongLength == info.ElementCount &&
+            ordered &= value.IntegerType is null && info.Kind != WeightKind.Computed && value.Shape.AsSpan().SequenceEqual(info.Shape) && value.Data.LongLength == info.ElementCount &&
                        (!info.Folded || WeightScan.SameBits(value.Data, current.ModelValues[m]!));
         }
     }
@@ -491,6 +498,6 @@ public sealed class Refitter(Engine engine)
     private RefitCheck Checked(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, bool ignoreExtra, IReadOnlyDictionary<string, int>? scanned)
     {
         var check = Check(weights, partial, allowNonFinite, scanned);
-        return ignoreExtra ? new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched } : check;
+        return ignoreExtra ? new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched, Ignored = check.Ignored } : check;
     }
 }

@@ -5,4 +5,9 @@ namespace TrtEngine.Native.Refit;
 /// Nothing changes <paramref name="Data"/> after it is handed over (values just read from a file, or another engine's
 /// model weights): a refit keeps the array itself. Otherwise it keeps a copy, so the caller may reuse its arrays.
 /// </param>
-public sealed record WeightValue(int[] Shape, float[] Data, bool Immutable = false);
+/// <param name="IntegerType">
+/// Null for floating-point values; otherwise the integer type the source stored them as ("I64", "I32"). An engine's
+/// weights are float32, so a refit refuses integers under a weight's name and ignores them under any other (a torch
+/// state dict's BatchNorm step counters).
+/// </param>
+public sealed record WeightValue(int[] Shape, float[] Data, bool Immutable = false, string? IntegerType = null);

@@ -123,6 +123,47 @@ Describe 'Update-TrtEngineWeights in a loop' {
         $engine | Update-TrtEngineWeights -Path $checkpoints[2] -WhatIf
         Get-Logits $engine | Should -Be $logits[0]
     }
+
+    It 'says with -WhatIf which weights would change and which would stay the same' {
+        $engine | Update-TrtEngineWeights -Path $checkpoints[0]
+        $log = Join-Path $TestDrive 'whatif.txt'
+        Start-Transcript -Path $log | Out-Null
+        try {
+            $engine | Update-TrtEngineWeights -Weights @{ '4.bias' = [float[]](1..10) } -Partial -WhatIf
+        }
+        finally {
+            Stop-Transcript | Out-Null
+        }
+        Get-Content -Raw $log | Should -Match 'Refit from the -Weights hashtable: 1 weights change \(4\.bias\), 0 stay the same'
+        Get-Logits $engine | Should -Be $logits[0]
+    }
+
+    It 'leaves out the integer tensors of a torch state dict, such as BatchNorm''s num_batches_tracked' {
+        # The second checkpoint with an int64 step counter added, as torch saves a model's state dict.
+        $bytes = [IO.File]::ReadAllBytes($checkpoints[1])
+        $length = [BitConverter]::ToInt32($bytes, 0)
+        $header = [Text.Encoding]::UTF8.GetString($bytes, 8, $length) | ConvertFrom-Json -AsHashtable
+        $data = $bytes.Length - 8 - $length
+        $header['bn.num_batches_tracked'] = @{ dtype = 'I64'; shape = @(); data_offsets = @($data, ($data + 8)) }
+        $json = ($header | ConvertTo-Json -Compress -Depth 4)
+        $json += ' ' * ((8 - $json.Length % 8) % 8)
+        $stateDict = Join-Path $TestDrive 'state_dict.safetensors'
+        $file = [IO.File]::Create($stateDict)
+        try {
+            $file.Write([BitConverter]::GetBytes([long]$json.Length))
+            $file.Write([Text.Encoding]::UTF8.GetBytes($json))
+            $file.Write($bytes, 8 + $length, $data)
+            $file.Write([BitConverter]::GetBytes([long]1200))
+        }
+        finally {
+            $file.Dispose()
+        }
+
+        $engine | Update-TrtEngineWeights -Path $checkpoints[0]
+        $engine | Update-TrtEngineWeights -Path $stateDict -Verbose 4>&1 | Out-String |
+            Should -Match '1 integer tensors are not weights and are left out \(bn\.num_batches_tracked\)'
+        Get-Logits $engine | Should -Be $logits[1]
+    }
 }
 
 Describe 'Cache maintenance from the pipeline' {

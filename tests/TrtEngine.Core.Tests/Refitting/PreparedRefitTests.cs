@@ -362,6 +362,32 @@ public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
         RefitsAsATwinWould(Model(10), files).Dispose();
     }
 
+    [Fact]
+    public void A_checkpoint_read_in_pieces_with_integers_under_a_weight_s_name_is_refused_and_integer_counters_are_left_out()
+    {
+        // mean (a BatchNorm parameter the folded w1 needs) as int64, and a torch-style step counter beside the weights.
+        string checkpoint = _dir.File("ints.safetensors");
+        var tensors = Weights(20).Select(w => (w.Name, w.Shape, w.Data, DType: w.Name == "mean" ? "I64" : "F32")).ToList();
+        SafetensorsWriter.Write(checkpoint, [.. tensors, ("bn.num_batches_tracked", [], [7f], "I64")]);
+        using var engine = Build(Model(10));
+        float[] before = Run(engine);
+        var refused = Assert.Throws<RefitException>(() =>
+        {
+            using var weights = WeightFile.Read(checkpoint, engine);
+            Assert.Equal(CanPrepare, engine.Native.Preparation is not null);
+            engine.Refit(weights.Values);
+        });
+        Assert.Equal("mean", Assert.Single(refused.Check.Mismatched).Name);
+        Assert.Empty(refused.Check.Extra);
+        Assert.Equal(before, Run(engine));
+
+        tensors[3] = tensors[3] with { DType = "F32" };
+        SafetensorsWriter.Write(checkpoint, [.. tensors, ("bn.num_batches_tracked", [], [7f], "I64")]);
+        using (var weights = WeightFile.Read(checkpoint, engine)) engine.Refit(weights.Values);
+        using var expected = Build(Model(20));
+        Assert.Equal(Run(expected), Run(engine));
+    }
+
     [Theory]
     [InlineData(false, true)]
     [InlineData(false, false)]

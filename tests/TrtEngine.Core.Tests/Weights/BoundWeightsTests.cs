@@ -1,0 +1,68 @@
+using TrtEngine.Core.Cache;
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Weights;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
+using TrtEngine.Testing.Weights;
+
+namespace TrtEngine.Core.Tests.Weights;
+
+/// <summary>
+/// A weights file bound at conversion (New-TrtEngine -WeightsPath) against the model: its tensors take the place of
+/// graph inputs or initializers, so each must be floating point and of the declared shape; every misfit is listed in
+/// one error before anything is built or cached, and integer tensors that bind nothing are left out.
+/// </summary>
+public sealed class BoundWeightsTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly float[] _w = ErrorMetrics.RandomValues(1, 32), _b = ErrorMetrics.RandomValues(2, 4);
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>A Gemm whose weight and bias are graph inputs, the weight's first dimension symbolic; perhaps an int64 input "steps".</summary>
+    private string Weightless(bool steps)
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, "batch", 8);
+        m.AddInput("fc.weight", OnnxDataType.Float, "out", 8);
+        m.AddInput("fc.bias", OnnxDataType.Float, 4);
+        if (steps) m.AddInput("steps", OnnxDataType.Int64, 1);
+        m.AddOutput("y", OnnxDataType.Float);
+        m.AddNode("Gemm", ["x", "fc.weight", "fc.bias"], ["y"], ("transB", 1L));
+        string path = _dir.File($"weightless_{steps}.onnx");
+        m.Save(path);
+        return path;
+    }
+
+    private ConversionSettings Settings(string weights) => new() { CacheDirectory = _dir.File("cache"), OptimizationLevel = 0, WeightsPath = weights };
+
+    [Fact]
+    public void Tensors_that_do_not_fit_what_they_bind_are_all_listed_and_nothing_is_cached()
+    {
+        string weights = _dir.File("misfit.safetensors");
+        SafetensorsWriter.Write(weights, [("fc.weight", [8, 4], _w, "F32"), ("fc.bias", [4], _b, "I64"), ("steps", [1], [3f], "F32")]);
+
+        var refused = Assert.Throws<WeightFormatException>(() => EngineConverter.Convert(Weightless(steps: true), Settings(weights)));
+        Assert.Contains("(3)", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("'fc.weight' is [8, 4] in the file, the model declares [out, 8]", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("'fc.bias' holds integers (I64)", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("'steps' is a Int64 tensor in the model", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(new DiskEngineStore(_dir.File("cache")).List());
+    }
+
+    [Fact]
+    public void A_symbolic_dimension_takes_the_file_s_size_and_integer_counters_are_left_out()
+    {
+        string weights = _dir.File("state_dict.safetensors");
+        SafetensorsWriter.Write(weights, [("fc.weight", [4, 8], _w, "F32"), ("fc.bias", [4], _b, "F32"), ("bn.num_batches_tracked", [], [1200f], "I64")]);
+        var events = new RecordingEvents();
+
+        using var engine = EngineConverter.Convert(Weightless(steps: false), Settings(weights), events);
+        Assert.Empty(events.Warnings);
+        Assert.Contains(events.Messages, m => m.Contains("1 integer tensors", StringComparison.Ordinal) && m.Contains("bn.num_batches_tracked", StringComparison.Ordinal));
+        float[] x = ErrorMetrics.RandomValues(3, 8);
+        float[] expected = Enumerable.Range(0, 4).Select(o => _b[o] + Enumerable.Range(0, 8).Sum(i => x[i] * _w[o * 8 + i])).ToArray();
+        Assert.True(ErrorMetrics.RelativeL2(engine.Run(new Dictionary<string, float[]> { ["x"] = x })[0].Data, expected) < 1e-6);
+    }
+}
