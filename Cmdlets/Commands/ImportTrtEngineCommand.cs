@@ -21,13 +21,23 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
         {
             string path = ResolveFile(target, IsLiteral, "EngineNotFound");
             var engine = Core.Engines.TrtEngine.Import(File.ReadAllBytes(path));
-            if (WeightsPath is not null)
+            try
             {
-                long start = Stopwatch.GetTimestamp();
-                using var weights = WeightFile.Read(ResolveFile(WeightsPath, literal: false, "WeightsNotFound"), engine);
-                var result = engine.Refit(weights.Values, partial: engine.HasWeights);
-                WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{WeightsPath}' in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
+                if (WeightsPath is not null)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    using var weights = WeightFile.Read(ResolveFile(WeightsPath, literal: false, "WeightsNotFound"), engine);
+                    var result = engine.Refit(weights.Values, partial: engine.HasWeights);
+                    WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{WeightsPath}' in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
+                }
             }
+            catch
+            {
+                // Refused weights leave no engine behind for the finalizer.
+                engine.Dispose();
+                throw;
+            }
+            ModuleCleanup.Track(engine);
             WriteObject(engine);
         }
         catch (Exception e)

@@ -73,7 +73,9 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
                 CacheDirectory = CacheDirectory is null ? DiskEngineStore.DefaultDirectory : ResolveOutputPath(CacheDirectory),
                 CacheSizeLimit = CacheSizeLimit,
             };
-            WriteObject(EngineConverter.Convert(model, settings, events, Cancellation));
+            var engine = EngineConverter.Convert(model, settings, events, Cancellation);
+            ModuleCleanup.Track(engine);
+            WriteObject(engine);
         }
         catch (OperationCanceledException)
         {

@@ -159,5 +159,11 @@ public sealed class TrtEngine : IDisposable
 
     public void Dispose() => Native.Dispose();
 
+    /// <summary>
+    /// Lets the GC take the buffers that disposed engines left for the engines made next (up to 512 MB, kept by the
+    /// process for reuse): for a host that is done with engines, such as the module being removed.
+    /// </summary>
+    public static void ReleasePooledBuffers() => WeightPool.Clear();
+
     public override string ToString() => $"{Name} ({string.Join(", ", Inputs.Select(i => i.ToString()))} → {string.Join(", ", Outputs.Select(o => o.ToString()))})";
 }

@@ -154,6 +154,16 @@ internal static class WeightPool
             }
     }
 
+    /// <summary>Drops every buffer waiting in the pool, for the GC to take (the module is being removed).</summary>
+    public static void Clear()
+    {
+        lock (Gate)
+        {
+            Free.Clear();
+            s_pooledBytes = 0;
+        }
+    }
+
     /// <summary>Drops the buffers that waited through a whole gen-2 cycle unused: memory no engine came back for.</summary>
     private static void Trim()
     {

@@ -75,6 +75,21 @@ Describe 'TrtEngine manifest' {
     It 'has an about_TrtEngine topic' {
         (Get-Help about_TrtEngine | Out-String) | Should -Match 'TRTENGINE_CACHE_DIR'
     }
+
+    It 'disposes the engines it made in a runspace when removed from it, and only those' {
+        # In a pwsh of its own: removing the module here would dispose the engines of the tests around this one.
+        $onnx = (Resolve-Path "$PSScriptRoot/../../examples/models/tiny_mlp.onnx").Path
+        $script = @"
+Import-Module '$manifestPath'
+`$engine = New-TrtEngine -Path '$onnx' -NoCache -OptimizationLevel 0
+`$other = [powershell]::Create()
+`$elsewhere = `$other.AddScript("Import-Module '$manifestPath'; New-TrtEngine -Path '$onnx' -NoCache -OptimizationLevel 0").Invoke()[0]
+`$before = '{0},{1}' -f `$engine.HasWeights, `$elsewhere.HasWeights
+Remove-Module TrtEngine
+'{0} -> {1},{2}' -f `$before, `$engine.HasWeights, `$elsewhere.HasWeights
+"@
+        & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command $script | Should -Be 'True,True -> False,True'
+    }
 }
 
 # Empty when the assembly exports nothing; the manifest tests above report that.

@@ -597,6 +597,23 @@ public sealed class WeightRecyclingTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Released_pooled_buffers_are_gone_and_engines_still_alive_are_untouched()
+    {
+        string path = Model(10);
+        using var kept = Convert(path);
+        float[] expected = Run(kept);
+        Convert(path).Dispose();
+        Assert.True(WeightPool.PooledBytes > 0);
+
+        Engines.TrtEngine.ReleasePooledBuffers();
+        Assert.Equal(0, WeightPool.PooledBytes);
+        Assert.Equal(expected, Run(kept));
+        // The pool fills again from the next disposal.
+        Convert(path).Dispose();
+        Assert.True(WeightPool.PooledBytes > 0);
+    }
+
     /// <summary>
     /// Managed memory once dropped engines are collected and finalized (they hand their buffers back then) and the
     /// pool has trimmed what waited through two full collections unused.
