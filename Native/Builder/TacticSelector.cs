@@ -192,6 +192,8 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         return (choice.Choice, choice.Microseconds, choice.Timed);
     }
 
+    private static readonly string KernelsVersion = typeof(TacticSelector).Assembly.GetName().Version?.ToString() ?? "0";
+
     private static GemmTactic[] SupportedTactics => GemmKernels.Tactics.Where(t => t.IsSupported).ToArray();
 
     /// <summary>The tactic <see cref="BuilderConfig.ForceTactic"/> names, or null.</summary>
@@ -209,7 +211,8 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
     private (T Choice, double Microseconds, bool Timed) Choose<T>(string signature, IReadOnlyList<T> candidates, Func<T, string> name,
         Func<T, Action> prepare, CancellationToken cancel, Func<IReadOnlyList<T>>? shortlist = null, Func<T, long>? weightLength = null)
     {
-        signature += $" isa={hardware.InstructionSet} threads={hardware.Threads}";
+        // Timings hold for the kernels that were timed: another version of them (or of this choice's rules) times afresh.
+        signature += $" isa={hardware.InstructionSet} threads={hardware.Threads} version={KernelsVersion}";
         var cache = config.TimingCache;
         if (cache is not null && cache.TryGet(signature, out string cachedName, out double cached))
             foreach (var candidate in candidates)

@@ -38,10 +38,13 @@ public sealed class TimingCache
 
     /// <summary>
     /// Writes atomically (temporary file, then rename) so concurrent builders never read half a file, after merging
-    /// what another builder saved meanwhile (its entries win only where this cache has none).
+    /// what another builder saved meanwhile (its entries win only where this cache has none). The merge and the rename
+    /// hold a lock file beside it: two builders saving at once would each merge the file as it was, and the later
+    /// rename would drop the other's timings.
     /// </summary>
     public void Save(string path)
     {
+        using var held = Lock(path + ".lock");
         foreach (var (signature, entry) in Load(path)._entries) _entries.TryAdd(signature, entry);
         string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         // It sits in the engine cache, whose files are the user's only (0600 on Unix).
@@ -51,5 +54,31 @@ public sealed class TimingCache
             foreach (var (signature, entry) in _entries.OrderBy(e => e.Key, StringComparer.Ordinal))
                 writer.WriteLine(string.Join('\t', signature, entry.Tactic, entry.Microseconds.ToString("R", CultureInfo.InvariantCulture)));
         File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>
+    /// An exclusive open of the lock file (an OS lock that dies with its holder), waiting while another builder saves;
+    /// null after 5 s, when the save goes ahead unlocked: a save takes milliseconds, and timings only save time.
+    /// </summary>
+    private static FileStream? Lock(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        long start = Environment.TickCount64;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, options);
+            }
+            catch (IOException) when (Environment.TickCount64 - start < 5000)
+            {
+                Thread.Sleep(5);
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }
     }
 }
