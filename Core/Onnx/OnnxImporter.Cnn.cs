@@ -164,16 +164,7 @@ public sealed partial class OnnxImporter
         int[] dims = _network.Dims(x);
         long axis = IntegerOps.Axis(node.GetInt("axis", 0), dims.Length, name);
         int parts = node.Outputs.Count;
-        long[]? split = Opset < 13 ? (node.GetInts("split") is { } s ? [.. s] : null) : Has(node, 1) ? KnownIntegers(node, 1, "split") : null;
-        if (split is null)
-        {
-            int extent = dims[axis];
-            if (extent < 0) throw new ModelImportException($"Split '{name}': splitting the dynamic dimension {axis} of {Shapes.Format(dims)} into equal parts needs its size.");
-            // Opset 18's num_outputs gives the last part what remains; before, the parts must be equal.
-            long chunk = node.FindAttribute("num_outputs") is not null ? (extent + parts - 1) / parts : extent / parts;
-            split = Enumerable.Range(0, parts).Select(i => Math.Max(0, Math.Min(chunk, extent - i * chunk))).ToArray();
-        }
-        if (split.Length != parts) throw new ModelImportException($"Split '{name}': {split.Length} sizes for {parts} outputs.");
+        long[] split = SplitSizes(node, name, dims[axis]);
         long start = 0;
         for (int i = 0; i < parts; i++)
         {
@@ -182,6 +173,22 @@ public sealed partial class OnnxImporter
                 _values[node.Outputs[i]] = _network.AddLayer(new SliceLayer($"{name}/{i}", x, [start], [end], [axis], [1]), node.Outputs[i]);
             start = end;
         }
+    }
+
+    /// <summary>The size of each of a Split's parts along its axis of length <paramref name="extent"/> (-1: dynamic).</summary>
+    private long[] SplitSizes(OnnxNode node, string name, int extent)
+    {
+        int parts = node.Outputs.Count;
+        long[]? split = Opset < 13 ? (node.GetInts("split") is { } s ? [.. s] : null) : Has(node, 1) ? KnownIntegers(node, 1, "split") : null;
+        if (split is null)
+        {
+            if (extent < 0) throw new ModelImportException($"Split '{name}': splitting a dynamic dimension into equal parts needs its size.");
+            // Opset 18's num_outputs gives the last part what remains; before, the parts must be equal.
+            long chunk = node.FindAttribute("num_outputs") is not null ? (extent + parts - 1) / parts : extent / parts;
+            split = Enumerable.Range(0, parts).Select(i => Math.Max(0, Math.Min(chunk, extent - i * chunk))).ToArray();
+        }
+        if (split.Length != parts) throw new ModelImportException($"Split '{name}': {split.Length} sizes for {parts} outputs.");
+        return split;
     }
 
     /// <summary>

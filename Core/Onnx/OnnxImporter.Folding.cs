@@ -1,4 +1,5 @@
 using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Layers;
 using TrtEngine.Native.Network;
 
 namespace TrtEngine.Core.Onnx;
@@ -13,7 +14,7 @@ public sealed partial class OnnxImporter
     private bool FoldsAsWeights(OnnxNode node) => node.OpType switch
     {
         "Add" or "Sub" or "Mul" or "Div" or "MatMul" => IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
-        "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" => IsWeightValue(node.Inputs[0]),
+        "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split" or "Gather" => IsWeightValue(node.Inputs[0]),
         "Concat" => node.Inputs.Where(i => i.Length > 0).All(IsWeightValue),
         _ => false,
     };
@@ -24,6 +25,11 @@ public sealed partial class OnnxImporter
 
     private void FoldWeights(OnnxNode node, string name)
     {
+        if (node.OpType is "Slice" or "Split" or "Gather")
+        {
+            FoldSlices(node, name);
+            return;
+        }
         string[] data = node.OpType switch
         {
             "Add" or "Sub" or "Mul" or "Div" or "MatMul" => [node.Inputs[0], node.Inputs[1]],
@@ -46,6 +52,13 @@ public sealed partial class OnnxImporter
             "Flatten" => (FoldedOpKind.Copy, [], ShapeInference.Flatten(x, (int)node.GetInt("axis", 1))),
             _ => (FoldedOpKind.Copy, [], Squeezed(node, name, x).Select(o => o < 0 ? 1 : x[o]).ToArray()),
         };
+        AddFolded(node, name, kind, inputs, ints, copyShape, node.Outputs[0]);
+    }
+
+    /// <summary>The weight an operation on weights computes: a constant if its inputs are, else a computed weight a refit re-runs.</summary>
+    private void AddFolded(OnnxNode node, string name, FoldedOpKind kind, ModelWeights[] inputs, int[] ints, int[] copyShape, string output)
+    {
+        int[][] shapes = inputs.Select(w => w.Shape).ToArray();
         int[] shape;
         try
         {
@@ -55,11 +68,79 @@ public sealed partial class OnnxImporter
         {
             throw new ModelImportException($"{node.OpType} '{name}' on weights: {e.Message}");
         }
-        string output = node.Outputs[0];
         var op = new FoldedOp(kind, inputs.Select(w => w.Name).ToArray(), shapes, output, shape, ints);
         float[] values = op.Evaluate(inputs.Select(w => w.Values).ToArray());
         _values[output] = inputs.All(w => w.Kind == WeightKind.Constant)
             ? _network.AddWeights(new ModelWeights(output, shape, values, WeightKind.Constant))
             : _network.AddComputedWeights(op, values);
+    }
+
+    /// <summary>
+    /// Slice, Split and Gather of a weight (a fused parameter cut into parts, such as attention's q, k and v
+    /// projections): each output is a strided slice of it, kept as a computed weight a refit re-runs.
+    /// </summary>
+    private void FoldSlices(OnnxNode node, string name)
+    {
+        var source = _network.Weights[Float(node.Inputs[0], name).Index];
+        int[] x = source.Shape;
+        int rank = x.Length;
+        // Each output's start, step and count per axis, and its shape.
+        var outputs = new List<(string Output, long[] Starts, long[] Steps, long[] Counts, int[] Shape)>();
+        (long[] Starts, long[] Steps, long[] Counts) Whole() => (new long[rank], Enumerable.Repeat(1L, rank).ToArray(), x.Select(d => (long)d).ToArray());
+        switch (node.OpType)
+        {
+            case "Slice":
+            {
+                var (starts, ends, axes, steps) = SliceParameters(node);
+                var (first, step, count) = Whole();
+                var seen = new bool[rank];
+                for (int i = 0; i < axes.Length; i++)
+                {
+                    int axis = Shapes.NormalizeAxis((int)axes[i], rank, $"Slice '{name}'");
+                    if (steps[i] == 0 || seen[axis]) throw new ModelImportException($"Slice '{name}': a step of 0, or axis {axes[i]} given twice.");
+                    seen[axis] = true;
+                    (first[axis], count[axis]) = SliceLayer.Range(starts[i], ends[i], steps[i], x[axis]);
+                    // Two elements or more lie within the axis, so the step fits it; with one or none it does not matter.
+                    step[axis] = count[axis] > 1 ? steps[i] : 1;
+                }
+                outputs.Add((node.Outputs[0], first, step, count, count.Select(c => (int)c).ToArray()));
+                break;
+            }
+            case "Split":
+            {
+                int axis = Shapes.NormalizeAxis((int)node.GetInt("axis", 0), rank, $"Split '{name}'");
+                long at = 0;
+                var sizes = SplitSizes(node, name, x[axis]);
+                for (int i = 0; i < sizes.Length; i++)
+                {
+                    if (node.Outputs[i].Length > 0)
+                    {
+                        var (first, step, count) = Whole();
+                        (first[axis], count[axis]) = (at, sizes[i]);
+                        outputs.Add((node.Outputs[i], first, step, count, count.Select(c => (int)c).ToArray()));
+                    }
+                    at += sizes[i];
+                }
+                break;
+            }
+            default:
+            {
+                int axis = Shapes.NormalizeAxis((int)node.GetInt("axis", 0), rank, $"Gather '{name}'");
+                var indices = Integer(node.Inputs[1], name);
+                long[] at = indices.IsKnown ? indices.Values.Select(i => i < 0 ? i + x[axis] : i).ToArray() : [];
+                long step = at.Length > 1 ? at[1] - at[0] : 1;
+                if (!indices.IsKnown || indices.Dims.Length > 1 || at.Length == 0 || at.Any(i => i < 0 || i >= x[axis]) ||
+                    at.Where((i, n) => i != at[0] + n * step).Any() || step == 0)
+                    throw new ModelImportException($"Gather '{name}' on weights: TrtEngine folds indices known at import that are evenly spaced (a scalar, or a range), not [{string.Join(", ", indices.Values)}] of shape {Shapes.Format(indices.Dims)}.");
+                var (first, steps, count) = Whole();
+                (first[axis], steps[axis], count[axis]) = (at[0], step, at.Length);
+                int[] shape = count.Select(c => (int)c).ToArray();
+                // A scalar index drops the axis.
+                outputs.Add((node.Outputs[0], first, steps, count, indices.Dims.Length == 0 ? [.. shape[..axis], .. shape[(axis + 1)..]] : shape));
+                break;
+            }
+        }
+        foreach (var (output, starts, steps, counts, shape) in outputs)
+            AddFolded(node, name, FoldedOpKind.Slice, [source], [.. starts.Select(v => (int)v), .. steps.Select(v => (int)v), .. counts.Select(v => (int)v)], shape, output);
     }
 }

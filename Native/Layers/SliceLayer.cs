@@ -57,11 +57,13 @@ public sealed class SliceLayer : Layer
     }
 
     /// <summary>The first index and element count along entry <paramref name="i"/>'s axis of length <paramref name="dim"/>.</summary>
-    internal (long Start, long Count) Range(int i, int dim)
+    internal (long Start, long Count) Range(int i, int dim) => Range(Starts[i], Ends[i], Steps[i], dim);
+
+    /// <summary>ONNX Slice's first index and element count for one axis of length <paramref name="dim"/> (negative indices count from the end; both clamp).</summary>
+    internal static (long Start, long Count) Range(long start, long end, long step, int dim)
     {
-        long step = Steps[i];
-        long start = Starts[i] < 0 ? Starts[i] + dim : Starts[i];
-        long end = Ends[i] < 0 ? Ends[i] + dim : Ends[i];
+        start = start < 0 ? start + dim : start;
+        end = end < 0 ? end + dim : end;
         if (step > 0)
         {
             start = Math.Clamp(start, 0, dim);

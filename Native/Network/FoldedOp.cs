@@ -44,6 +44,22 @@ public sealed record FoldedOp(FoldedOpKind Kind, string[] Inputs, int[][] InputS
                 if (inputs[0].Length != 2 || inputs[1].Length != 2 || inputs[0][1] != inputs[1][0])
                     throw new ShapeException($"A folded MatMul multiplies 2-D matrices, not {Shapes.Format(inputs[0])} by {Shapes.Format(inputs[1])}.");
                 return [inputs[0][0], inputs[1][1]];
+            case FoldedOpKind.Slice:
+            {
+                int[] x = inputs[0];
+                if (ints.Length != 3 * x.Length) throw new ShapeException($"A folded slice of {Shapes.Format(x)} needs a start, step and count per axis.");
+                long count = 1;
+                for (int d = 0; d < x.Length; d++)
+                {
+                    long start = ints[d], step = ints[x.Length + d], n = ints[2 * x.Length + d];
+                    if (n < 0 || step == 0 || (n > 0 && (start < 0 || start >= x[d] || start + (n - 1) * step < 0 || start + (n - 1) * step >= x[d])))
+                        throw new ShapeException($"A folded slice of {Shapes.Format(x)} reads outside axis {d}.");
+                    count *= n;
+                }
+                if (Shapes.ElementCount(copyShape) != count)
+                    throw new ShapeException($"A folded slice of {count} elements cannot give {Shapes.Format(copyShape)}.");
+                return copyShape;
+            }
             default:
                 throw new ShapeException($"Unknown folded operation {kind}.");
         }
@@ -72,7 +88,15 @@ public sealed record FoldedOp(FoldedOpKind Kind, string[] Inputs, int[][] InputS
             case FoldedOpKind.Transpose:
             {
                 long[] strides = Shapes.Strides(InputShapes[0]);
-                Gather(y, inputs[0], Ints.Select(p => strides[p]).ToArray());
+                Gather(y, inputs[0], 0, Ints.Select(p => strides[p]).ToArray(), OutputShape);
+                break;
+            }
+            case FoldedOpKind.Slice:
+            {
+                int rank = InputShapes[0].Length;
+                long[] strides = Shapes.Strides(InputShapes[0]);
+                long first = Enumerable.Range(0, rank).Sum(d => Ints[d] * strides[d]);
+                Gather(y, inputs[0], first, Enumerable.Range(0, rank).Select(d => Ints[rank + d] * strides[d]).ToArray(), Ints[(2 * rank)..]);
                 break;
             }
             case FoldedOpKind.Binary:
@@ -112,19 +136,22 @@ public sealed record FoldedOp(FoldedOpKind Kind, string[] Inputs, int[][] InputS
         return y;
     }
 
-    /// <summary>Walks the output's dims in row-major order, reading the source at the given stride per output dim.</summary>
-    private void Gather(float[] destination, float[] source, long[] strides)
+    /// <summary>
+    /// Walks <paramref name="shape"/> (the output's elements) in row-major order, reading the source from
+    /// <paramref name="first"/> at the given stride per dim.
+    /// </summary>
+    private static void Gather(float[] destination, float[] source, long first, long[] strides, int[] shape)
     {
-        var index = new int[OutputShape.Length];
-        long at = 0;
+        var index = new int[shape.Length];
+        long at = first;
         for (int i = 0; i < destination.Length; i++)
         {
             destination[i] = source[at];
-            for (int d = OutputShape.Length - 1; d >= 0; d--)
+            for (int d = shape.Length - 1; d >= 0; d--)
             {
                 at += strides[d];
-                if (++index[d] < OutputShape[d]) break;
-                at -= strides[d] * OutputShape[d];
+                if (++index[d] < shape[d]) break;
+                at -= strides[d] * shape[d];
                 index[d] = 0;
             }
         }

@@ -19,4 +19,11 @@ public enum FoldedOpKind : byte
 
     /// <summary>Two 2-D inputs.</summary>
     MatMul = 5,
+
+    /// <summary>
+    /// A strided slice (Slice, a part of a Split, a Gather of evenly spaced indices): Ints = [start, step and count of
+    /// each input axis]; the output holds the counts' elements in row-major order, in the recorded shape (a Gather of
+    /// one index drops its axis).
+    /// </summary>
+    Slice = 6,
 }

@@ -105,13 +105,19 @@ public sealed class ConstantFoldingTests : IDisposable
         AssertMatchesOnnxRuntime(engine, v2);
 
         // A checkpoint holds the parameters only; the constant 2 and the folded operations travel in the plan.
-        string checkpoint = _dir.File("v1.safetensors");
-        SafetensorsWriter.Write(checkpoint, [("w", [4, 6], ErrorMetrics.RandomValues(1, 24)), ("s", [4, 1], ErrorMetrics.RandomValues(2, 4)), ("b", [4], ErrorMetrics.RandomValues(3, 4))]);
+        AssertStrippedRefitsFromCheckpoint(engine, v1, [("w", [4, 6], ErrorMetrics.RandomValues(1, 24)), ("s", [4, 1], ErrorMetrics.RandomValues(2, 4)), ("b", [4], ErrorMetrics.RandomValues(3, 4))]);
+    }
+
+    /// <summary>The engine exported without weights, imported and refitted from a checkpoint of these parameters, matches <paramref name="model"/>.</summary>
+    private void AssertStrippedRefitsFromCheckpoint(Engines.TrtEngine engine, string model, IEnumerable<(string Name, int[] Shape, float[] Data)> parameters)
+    {
+        string checkpoint = _dir.File(Path.GetFileNameWithoutExtension(model) + ".safetensors");
+        SafetensorsWriter.Write(checkpoint, parameters);
         using var stripped = new MemoryStream();
         engine.Export(stripped, includeWeights: false);
         var imported = Engines.TrtEngine.Import(stripped.ToArray());
         imported.Refit(WeightSources.FromFile(checkpoint));
-        AssertMatchesOnnxRuntime(imported, v1);
+        AssertMatchesOnnxRuntime(imported, model);
     }
 
     [Fact]
@@ -179,5 +185,77 @@ public sealed class ConstantFoldingTests : IDisposable
             return EngineConverter.Convert(path, new ConversionSettings { CacheDirectory = _dir.File("cache"), OptimizationLevel = 0 }).CacheKey!;
         }
         Assert.NotEqual(Key([1, 0]), Key([0, 1]));
+    }
+
+    /// <summary>
+    /// A fused projection cut into parts as attention exports it unfolded: Split of in_proj [12, 6] into q, k and v,
+    /// a reversed strided Slice of its bias, a Gather of one matrix of a stacked parameter (its axis dropped) and a
+    /// Gather of every second row; each feeds a Gemm, summed into y [batch, 4].
+    /// </summary>
+    private string SaveSliced(string file, int seed)
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, "batch", 6);
+        m.AddInitializer("in_proj", ErrorMetrics.RandomValues(seed, 12 * 6), [12, 6]);
+        m.AddInitializer("in_bias", ErrorMetrics.RandomValues(seed + 1, 12), [12]);
+        m.AddInitializer("stacked", ErrorMetrics.RandomValues(seed + 2, 2 * 4 * 6), [2, 4, 6]);
+        m.AddInitializer("sizes", new long[] { 4, 4, 4 }, [3]);
+        m.AddInitializer("starts", new long[] { -1 }, [1]);
+        m.AddInitializer("ends", new long[] { -13 }, [1]);
+        m.AddInitializer("axes", new long[] { 0 }, [1]);
+        m.AddInitializer("steps", new long[] { -3 }, [1]);
+        m.AddInitializer("one", new long[] { 1 }, []);
+        m.AddInitializer("odd", new long[] { 1, 3, 5, 7 }, [4]);
+        m.AddNode("Split", ["in_proj", "sizes"], ["q", "k", "v"], ("axis", 0L));
+        m.AddNode("Slice", ["in_bias", "starts", "ends", "axes", "steps"], ["bias"]);    // rows 11, 8, 5, 2
+        m.AddNode("Gather", ["stacked", "one"], ["second"], ("axis", 0L));
+        m.AddNode("Gather", ["in_proj", "odd"], ["rows"], ("axis", 0L));
+        string sum = "";
+        foreach (var (w, i) in new[] { "q", "k", "v", "second", "rows" }.Select((w, i) => (w, i)))
+        {
+            m.AddNode("Gemm", i == 2 ? ["x", w, "bias"] : ["x", w], [$"g{i}"], ("transB", 1L));
+            if (i > 0) m.AddNode("Add", [i == 1 ? "g0" : sum, $"g{i}"], [sum = $"s{i}"]);
+        }
+        m.AddNode("Relu", [sum], ["y"]);
+        m.AddOutput("y", OnnxDataType.Float);
+        string path = _dir.File(file);
+        m.Save(path);
+        return path;
+    }
+
+    [Fact]
+    public void Parameters_split_sliced_and_gathered_fold_and_refit_exactly()
+    {
+        string v1 = SaveSliced("s1.onnx", 1), v2 = SaveSliced("s2.onnx", 2);
+        var engine = EngineConverter.Convert(v1, new ConversionSettings { UseCache = false });
+        AssertMatchesOnnxRuntime(engine, v1);
+        var plan = engine.Native.Plan;
+        Assert.Equal(6, plan.FoldedOps.Count(o => o.Kind == FoldedOpKind.Slice));
+        Assert.Equal(["in_bias", "in_proj", "stacked"], plan.ModelWeights.Where(m => m.Kind == WeightKind.Parameter).Select(m => m.Name).Order(StringComparer.Ordinal));
+
+        engine.Refit(WeightSources.FromFile(v2));
+        AssertMatchesOnnxRuntime(engine, v2);
+        using var built = EngineConverter.Convert(v2, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        using var level0 = EngineConverter.Convert(v1, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        level0.Refit(WeightSources.FromFile(v2));
+        Assert.Equal(Run(built), Run(level0));
+
+        // A stripped engine and a checkpoint of the three parameters, by their own names.
+        AssertStrippedRefitsFromCheckpoint(engine, v1,
+            WeightSources.FromFile(v1).Where(w => w.Key is "in_proj" or "in_bias" or "stacked").Select(w => (w.Key, w.Value.Shape, w.Value.Data)));
+    }
+
+    [Fact]
+    public void A_gather_of_a_parameter_at_uneven_indices_is_refused_at_import()
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 2, 6);
+        m.AddInitializer("w", ErrorMetrics.RandomValues(1, 24), [4, 6]);
+        m.AddInitializer("picks", new long[] { 0, 1, 3 }, [3]);
+        m.AddNode("Gather", ["w", "picks"], ["wp"], ("axis", 0L));
+        m.AddNode("Gemm", ["x", "wp"], ["y"], ("transB", 1L));
+        m.AddOutput("y", OnnxDataType.Float);
+        var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains("evenly spaced", refused.Message, StringComparison.Ordinal);
     }
 }
