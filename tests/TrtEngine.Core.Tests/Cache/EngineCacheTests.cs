@@ -125,6 +125,42 @@ public sealed class EngineCacheTests : IDisposable
         Assert.NotEqual(baseline, Key(0, 1f, 0, [4, 8]));
     }
 
+    [Fact]
+    public void Keys_change_with_profiles_threads_wiring_and_weight_shapes_alone()
+    {
+        // y = a − b of a = Relu(x), b = Sigmoid(x), plus a weight w; swapped rewires the Sub alone.
+        string Model(bool swapped = false, int[]? w = null)
+        {
+            var m = new OnnxModelBuilder();
+            m.AddInput("x", OnnxDataType.Float, "batch", 8);
+            w ??= [8];
+            m.AddInitializer("w", ErrorMetrics.RandomValues(1, 8), w.Select(d => (long)d).ToArray());
+            m.AddNode("Relu", ["x"], ["a"]);
+            m.AddNode("Sigmoid", ["x"], ["b"]);
+            m.AddNode("Sub", swapped ? ["b", "a"] : ["a", "b"], ["d"]);
+            m.AddNode("Add", ["d", "w"], ["y"]);
+            m.AddOutput("y", OnnxDataType.Float);
+            string path = _dir.File($"k{Guid.NewGuid():N}.onnx");
+            m.Save(path);
+            return path;
+        }
+        Dictionary<string, int[]> Shape(int batch) => new() { ["x"] = [batch, 8] };
+        string Key(string path, ConversionSettings? settings = null) => EngineConverter.Convert(path, settings ?? Settings()).CacheKey!;
+
+        string plain = Model(), baseline = Key(plain);
+        Assert.Equal(baseline, Key(Model()));
+        Assert.NotEqual(baseline, Key(Model(swapped: true)));
+        // The same output shapes from a weight broadcast another way.
+        Assert.NotEqual(baseline, Key(Model(w: [1, 8])));
+        Assert.NotEqual(baseline, Key(plain, Settings() with { Threads = Environment.ProcessorCount == 1 ? 2 : 1 }));
+        string profiled = Key(plain, Settings() with { MinShapes = Shape(1), OptShapes = Shape(4), MaxShapes = Shape(16) });
+        Assert.NotEqual(baseline, profiled);
+        Assert.NotEqual(profiled, Key(plain, Settings() with { MinShapes = Shape(1), OptShapes = Shape(8), MaxShapes = Shape(16) }));
+        Assert.NotEqual(profiled, Key(plain, Settings() with { MinShapes = Shape(1), OptShapes = Shape(4), MaxShapes = Shape(32) }));
+        Assert.NotEqual(profiled, Key(plain, Settings() with { MinShapes = Shape(2), OptShapes = Shape(4), MaxShapes = Shape(16) }));
+        Assert.Equal(profiled, Key(plain, Settings() with { MinShapes = Shape(1), OptShapes = Shape(4), MaxShapes = Shape(16) }));
+    }
+
     [Theory]
     [InlineData("truncate")]
     [InlineData("flip")]
