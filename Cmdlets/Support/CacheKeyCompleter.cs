@@ -5,7 +5,10 @@ using TrtEngine.Core.Cache;
 
 namespace TrtEngine.Cmdlets.Support;
 
-/// <summary>Tab completion of cache keys: directory names only (no manifest reads, no runspace), so it stays instant.</summary>
+/// <summary>
+/// Tab completion of cache keys: directory names only (no manifest reads), so it stays instant. A relative
+/// -CacheDirectory is the session's, as the cmdlet will read it.
+/// </summary>
 public sealed class CacheKeyCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
@@ -14,7 +17,9 @@ public sealed class CacheKeyCompleter : IArgumentCompleter
         string directory;
         try
         {
-            directory = fakeBoundParameters["CacheDirectory"] is { } given ? Path.GetFullPath(given.ToString()!) : DiskEngineStore.DefaultDirectory;
+            directory = fakeBoundParameters["CacheDirectory"] is { } given
+                ? CompletionSession.FullPath(given is PSObject ps ? ps.BaseObject.ToString()! : given.ToString()!)
+                : DiskEngineStore.DefaultDirectory;
         }
         catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException)
         {

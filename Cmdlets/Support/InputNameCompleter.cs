@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using System.Management.Automation.Runspaces;
 using TrtEngine.Core.Onnx;
 
 namespace TrtEngine.Cmdlets.Support;
@@ -11,7 +10,7 @@ namespace TrtEngine.Cmdlets.Support;
 /// New-TrtEngine; -Input and -InputShape of Invoke-TrtEngine). PowerShell (7.4 to 7.6) calls argument completers for
 /// the argument as a whole but never for the keys inside a hashtable literal, so this offers the whole hashtable:
 /// <c>-OptShape &lt;Tab&gt;</c> gives <c>@{ input = 1, 64 }</c> with the model's or engine's input names and shapes.
-/// The names come from the model file given by -Path/-LiteralPath (its header only; no build) or from the engine in
+/// The names come from the model file given by -Path/-LiteralPath (its graph is parsed; nothing is built) or from the engine in
 /// -Engine or piped from a variable.
 /// </summary>
 public sealed class InputNameCompleter : IArgumentCompleter
@@ -46,31 +45,16 @@ public sealed class InputNameCompleter : IArgumentCompleter
         // `$engine | Invoke-TrtEngine -Input <Tab>`: the piped variable's value, read from the session, not evaluated.
         if (engine is null && command.Parent is PipelineAst pipeline && pipeline.PipelineElements.IndexOf(command) is > 0 and var at
             && pipeline.PipelineElements[at - 1] is CommandExpressionAst { Expression: VariableExpressionAst variable })
-            engine = InCurrentRunspace(ps => ps.AddCommand("Get-Variable").AddParameter("Name", variable.VariablePath.UserPath).AddParameter("ValueOnly").AddParameter("ErrorAction", "Ignore"));
+            engine = CompletionSession.Invoke(ps => ps.AddCommand("Get-Variable").AddParameter("Name", variable.VariablePath.UserPath).AddParameter("ValueOnly").AddParameter("ErrorAction", "Ignore"));
         return (engine is PSObject ps ? ps.BaseObject : engine) is Core.Engines.TrtEngine e
             ? e.Inputs.Select(i => (i.Name, i.OptShape ?? i.Shape)).ToList()
             : null;
     }
 
-    /// <summary>
-    /// Asks the session completion runs in (a nested pipeline in the current runspace, as PowerShell's own completers
-    /// do; its SessionStateProxy is off limits while the completion pipeline runs).
-    /// </summary>
-    private static object? InCurrentRunspace(Action<PowerShell> command)
-    {
-        if (Runspace.DefaultRunspace is null) return null;
-        using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
-        command(ps);
-        return ps.Invoke().FirstOrDefault()?.BaseObject;
-    }
-
     private static IReadOnlyList<(string, int[])>? FromModel(IDictionary bound)
     {
         if ((bound["LiteralPath"] ?? bound["Path"]) is not { } given) return null;
-        string path = given is PSObject ps ? ps.BaseObject.ToString()! : given.ToString()!;
-        string? here = (InCurrentRunspace(ps => ps.AddCommand("Get-Location").AddParameter("PSProvider", "FileSystem")) as PathInfo)?.ProviderPath;
-        if (path.StartsWith('~')) path = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) + path[1..];
-        path = Path.GetFullPath(here is null ? path : Path.Combine(here, path));
+        string path = CompletionSession.FullPath(given is PSObject ps ? ps.BaseObject.ToString()! : given.ToString()!);
         if (!File.Exists(path)) return null;
         var graph = OnnxModel.Load(path).Graph;
         var weights = graph.Initializers.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);

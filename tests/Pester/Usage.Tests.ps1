@@ -547,4 +547,15 @@ Describe 'Remove-TrtCache by age, size and -All; key completion' {
         $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
         $completion.CompletionMatches.CompletionText | Should -Contain $new.CacheKey
     }
+
+    It 'completes cache keys of a cache directory given relative to the current location' {
+        Push-Location (Split-Path $cache)
+        try {
+            $line = "Remove-TrtCache -CacheDirectory ./$(Split-Path -Leaf $cache) -Key $($old.CacheKey.Substring(0, 6))"
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be $old.CacheKey
+        }
+        finally {
+            Pop-Location
+        }
+    }
 }
