@@ -62,6 +62,11 @@ Describe 'TrtEngine manifest' {
         'TrtEngine.Core.Engines.TrtTensor'
         'TrtEngine.Core.Engines.TrtTensorInfo'
         'TrtEngine.Core.Cache.TrtCacheEntry'
+        'TrtEngine.Core.Cache.TrtCacheSummary'
+        'TrtEngine.Core.Cache.TrtCacheCheck'
+        'TrtEngine.Core.Cache.TrtCacheOptions'
+        'TrtEngine.Core.Engines.TrtEngineInfo'
+        'TrtEngine.Core.Verification.RefitVerification'
     ) {
         Get-FormatData -TypeName $_ | Should -Not -BeNullOrEmpty
     }

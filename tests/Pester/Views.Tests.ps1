@@ -42,6 +42,24 @@ Describe 'Colour in the views' {
     }
 }
 
+Describe 'Sizes in the views' {
+    It 'shows byte counts in binary units: <Bytes> as <Text>' -ForEach @(
+        @{ Bytes = 512; Text = '512 B' }
+        @{ Bytes = 86733; Text = '{0:N1} KiB' -f 84.7 }
+        @{ Bytes = 5GB; Text = '{0:N1} GiB' -f 5 }
+    ) {
+        [TrtEngine.Cmdlets.Support.ByteSize]::Format($Bytes) | Should -Be $Text
+    }
+
+    It 'shows the cache options with the size limit readable' {
+        $options = [TrtEngine.Core.Cache.TrtCacheOptions]@{
+            CacheDirectory = '/c'; CacheDirectorySource = 'Default'; SizeLimitBytes = 5GB; SizeLimitSource = 'Settings'; SettingsPath = '/s.json'
+        }
+        ($options | Out-String) -match 'SizeLimit\s+: (.+)' | Should -BeTrue
+        $Matches[1].Trim() | Should -Be ('{0:N1} GiB' -f 5)
+    }
+}
+
 Describe 'tools/New-ReadmeScreens.ps1' {
     It 'fills the README''s screens section with plain-text captures of the main views' {
         $readme = Join-Path $TestDrive 'README.md'
