@@ -106,6 +106,18 @@ Describe 'Update-TrtEngineWeights in a loop' {
         $logits[2] | Should -Not -Be $logits[1]
     }
 
+    It 'reads a checkpoint given under ~' {
+        $name = "trtengine-test-$([guid]::NewGuid()).safetensors"
+        Copy-Item $checkpoints[2] (Join-Path $HOME $name)
+        try {
+            Update-TrtEngineWeights -Engine $engine -Path "~/$name"
+            Get-Logits $engine | Should -Be $logits[2]
+        }
+        finally {
+            Remove-Item (Join-Path $HOME $name)
+        }
+    }
+
     It 'gives exactly the first outputs again when refitted back to the first checkpoint' {
         Update-TrtEngineWeights -Engine $engine -LiteralPath $checkpoints[0]
         Get-Logits $engine | Should -Be $logits[0]
