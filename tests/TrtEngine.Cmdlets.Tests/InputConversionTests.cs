@@ -1,0 +1,66 @@
+using System.Collections;
+using System.Management.Automation;
+using TrtEngine.Cmdlets.Support;
+
+namespace TrtEngine.Cmdlets.Tests;
+
+/// <summary>What users type for -Input, -Weights and the shape parameters, as PowerShell hands it to the cmdlets.</summary>
+public sealed class InputConversionTests
+{
+    [Fact]
+    public void Numbers_of_any_type_and_nesting_flatten_row_major()
+    {
+        // @(@(1, 2.5), [int[]](3, 4), '5') as PowerShell passes it: object arrays, PSObject wrappers, strings.
+        object value = new object[] { new PSObject(new object[] { 1, 2.5 }), new int[] { 3, 4 }, "5" };
+        Assert.Equal([1f, 2.5f, 3f, 4f, 5f], InputConversion.Flatten(value, "Input"));
+        Assert.Equal([7f], InputConversion.Flatten(new PSObject(7L), "Input"));
+        double[] doubles = [0.1, 1e-3];
+        Assert.Equal([0.1f, 1e-3f], InputConversion.Flatten(doubles, "Input"));
+    }
+
+    [Fact]
+    public void A_null_or_a_word_is_refused_naming_the_parameter_and_the_entry()
+    {
+        var nulls = Assert.Throws<ArgumentException>(() => InputConversion.ToFloatArrays(new Hashtable { ["w"] = new object?[] { 1, null } }, "Weights"));
+        Assert.Contains("-Weights", nulls.Message, StringComparison.Ordinal);
+        var words = Assert.Throws<ArgumentException>(() => InputConversion.ToFloatArrays(new Hashtable { ["w"] = new object[] { 1, "many" } }, "Weights"));
+        Assert.Contains("-Weights 'w'", words.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Engine_inputs_take_shapes_from_tensors_and_explicit_shapes_win()
+    {
+        var tensor = new Core.Engines.TrtTensor { Name = "t", Shape = [2, 3], Data = [1, 2, 3, 4, 5, 6] };
+        var (data, shapes) = InputConversion.ToEngineInputs(
+            new Hashtable { ["a"] = tensor, ["b"] = new PSObject(tensor), ["c"] = new[] { 1, 2 } },
+            new Hashtable { ["b"] = new object[] { 3, 2 } }, path => throw new InvalidOperationException("no file is read"));
+        Assert.Equal(tensor.Data, data["a"]);
+        Assert.Equal([2, 3], shapes["a"]);
+        Assert.Equal([3, 2], shapes["b"]);
+        Assert.False(shapes.ContainsKey("c"));
+        Assert.Equal([1f, 2f], data["c"]);
+    }
+
+    [Fact]
+    public void A_npy_path_is_resolved_by_the_caller_and_read()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"input-{Guid.NewGuid():N}.npy");
+        using (var stream = File.Create(file)) Core.Tensors.NpyFile.Write(stream, [2, 2], [1f, 2f, 3f, 4f]);
+        try
+        {
+            var asked = new List<string>();
+            var (data, shapes) = InputConversion.ToEngineInputs(new Hashtable { ["x"] = "./relative.npy" }, null, path =>
+            {
+                asked.Add(path);
+                return file;
+            });
+            Assert.Equal(["./relative.npy"], asked);
+            Assert.Equal([1f, 2f, 3f, 4f], data["x"]);
+            Assert.Equal([2, 2], shapes["x"]);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
