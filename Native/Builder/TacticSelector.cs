@@ -12,10 +12,15 @@ namespace TrtEngine.Native.Builder;
 /// Times every candidate for a layer at its opt shape on this machine and keeps the fastest: the GEMM tactics of a
 /// GEMM, and for a convolution every algorithm that applies (im2col/1×1 GEMM, Winograd F(4×4) and F(2×2)) with every
 /// GEMM tactic.
-/// A timing cache entry with the same signature skips the timing; level 0 and a forced tactic take the heuristics.
+/// A timing cache entry with the same signature skips the timing (a layer like one timed earlier in the same build too);
+/// level 0 and a forced tactic take the heuristics.
 /// </summary>
 internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool pool, HardwareInfo hardware)
 {
+    // Without a timing cache, layers of one build that share a signature (a network's repeated blocks) are still timed
+    // once, and take the same tactic.
+    private readonly TimingCache _timings = config.TimingCache ?? new TimingCache();
+
     public (GemmTactic Tactic, double Microseconds, bool Timed) Choose(GemmLayer gemm, int m, CancellationToken cancel)
     {
         if (Forced() is { } forced) return (forced, 0, false);
@@ -213,14 +218,13 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
     {
         // Timings hold for the kernels that were timed: another version of them (or of this choice's rules) times afresh.
         signature += $" isa={hardware.InstructionSet} threads={hardware.Threads} version={KernelsVersion}";
-        var cache = config.TimingCache;
-        if (cache is not null && cache.TryGet(signature, out string cachedName, out double cached))
+        if (_timings.TryGet(signature, out string cachedName, out double cached))
             foreach (var candidate in candidates)
                 if (name(candidate) == cachedName) return (candidate, cached, false);
         if (shortlist is not null) candidates = shortlist();
         double[] times = Measure(candidates.Select(prepare).ToArray(), cancel);
         int best = Fastest(candidates, times, weightLength);
-        cache?.Set(signature, name(candidates[best]), times[best]);
+        _timings.Set(signature, name(candidates[best]), times[best]);
         return (candidates[best], times[best], true);
     }
 

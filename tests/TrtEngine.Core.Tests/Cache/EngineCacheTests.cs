@@ -224,6 +224,30 @@ public sealed class EngineCacheTests : IDisposable
     }
 
     [Fact]
+    public void Repeated_layers_of_one_build_are_timed_once_without_a_timing_cache()
+    {
+        // Three Gemm + Relu blocks of one signature: the first is timed, the other two take its tactic.
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 8, 64);
+        string h = "x";
+        for (int i = 0; i < 3; i++)
+        {
+            m.AddInitializer($"w{i}", ErrorMetrics.RandomValues(i, 64 * 64), [64, 64]);
+            m.AddNode("Gemm", [h, $"w{i}"], [$"g{i}"], ("transB", 1L));
+            m.AddNode("Relu", [$"g{i}"], [h = $"r{i}"]);
+        }
+        m.AddOutput(h, OnnxDataType.Float);
+        string path = _dir.File("blocks.onnx");
+        m.Save(path);
+        var events = new RecordingEvents();
+        using var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 2 }, events);
+        var layers = events.Messages.Where(message => message.StartsWith("Layer '", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, layers.Count);
+        Assert.Equal(2, layers.Count(message => message.EndsWith("(timing cache).", StringComparison.Ordinal)));
+        Assert.Single(engine.Native.Plan.Layers.Select(l => l.Tactic).Distinct());
+    }
+
+    [Fact]
     public void Keys_that_are_not_keys_never_reach_the_file_system()
     {
         var store = new DiskEngineStore(_dir.File("cache"));
