@@ -96,7 +96,7 @@ public sealed partial class OnnxImporter
                 var seen = new bool[rank];
                 for (int i = 0; i < axes.Length; i++)
                 {
-                    int axis = Shapes.NormalizeAxis((int)axes[i], rank, $"Slice '{name}'");
+                    int axis = IntegerOps.Axis(axes[i], rank, name);
                     if (steps[i] == 0 || seen[axis]) throw new ModelImportException($"Slice '{name}': a step of 0, or axis {axes[i]} given twice.");
                     seen[axis] = true;
                     (first[axis], count[axis]) = SliceLayer.Range(starts[i], ends[i], steps[i], x[axis]);
@@ -108,9 +108,11 @@ public sealed partial class OnnxImporter
             }
             case "Split":
             {
-                int axis = Shapes.NormalizeAxis((int)node.GetInt("axis", 0), rank, $"Split '{name}'");
+                int axis = IntegerOps.Axis(node.GetInt("axis", 0), rank, name);
                 long at = 0;
                 var sizes = SplitSizes(node, name, x[axis]);
+                if (sizes.Any(s => s < 0 || s > x[axis]) || sizes.Sum() != x[axis])
+                    throw new ModelImportException($"Split '{name}': parts of [{string.Join(", ", sizes)}] do not make up the {x[axis]} of axis {axis}.");
                 for (int i = 0; i < sizes.Length; i++)
                 {
                     if (node.Outputs[i].Length > 0)
@@ -125,7 +127,7 @@ public sealed partial class OnnxImporter
             }
             default:
             {
-                int axis = Shapes.NormalizeAxis((int)node.GetInt("axis", 0), rank, $"Gather '{name}'");
+                int axis = IntegerOps.Axis(node.GetInt("axis", 0), rank, name);
                 var indices = Integer(node.Inputs[1], name);
                 long[] at = indices.IsKnown ? indices.Values.Select(i => i < 0 ? i + x[axis] : i).ToArray() : [];
                 long step = at.Length > 1 ? at[1] - at[0] : 1;

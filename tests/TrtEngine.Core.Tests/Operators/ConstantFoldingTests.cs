@@ -245,17 +245,20 @@ public sealed class ConstantFoldingTests : IDisposable
             WeightSources.FromFile(v1).Where(w => w.Key is "in_proj" or "in_bias" or "stacked").Select(w => (w.Key, w.Value.Shape, w.Value.Data)));
     }
 
-    [Fact]
-    public void A_gather_of_a_parameter_at_uneven_indices_is_refused_at_import()
+    [Theory]
+    [InlineData("Gather", "evenly spaced")]
+    [InlineData("Split", "do not make up")]
+    public void A_parameter_cut_in_a_way_that_is_not_a_slice_of_it_is_refused_at_import(string op, string message)
     {
         var m = new OnnxModelBuilder();
         m.AddInput("x", OnnxDataType.Float, 2, 6);
         m.AddInitializer("w", ErrorMetrics.RandomValues(1, 24), [4, 6]);
-        m.AddInitializer("picks", new long[] { 0, 1, 3 }, [3]);
-        m.AddNode("Gather", ["w", "picks"], ["wp"], ("axis", 0L));
+        // Rows 0, 1 and 3; or parts of 3 and 3 rows from 4.
+        m.AddInitializer("picks", op == "Gather" ? [0, 1, 3] : new long[] { 3, 3 }, [op == "Gather" ? 3 : 2]);
+        m.AddNode(op, ["w", "picks"], op == "Gather" ? ["wp"] : ["wp", "rest"], ("axis", 0L));
         m.AddNode("Gemm", ["x", "wp"], ["y"], ("transB", 1L));
         m.AddOutput("y", OnnxDataType.Float);
         var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
-        Assert.Contains("evenly spaced", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(message, refused.Message, StringComparison.Ordinal);
     }
 }
