@@ -4,6 +4,7 @@
 
 BeforeAll {
     Import-Module "$PSScriptRoot/../../out/TrtEngine/TrtEngine.psd1" -Force
+    . "$PSScriptRoot/Support/Safetensors.ps1"
     $models = Join-Path $PSScriptRoot '../../examples/models'
     $onnx = Join-Path $models 'tiny_mlp.onnx'
     $ckpt = Join-Path $models 'tiny_mlp.ckpt2.safetensors'
@@ -93,6 +94,15 @@ Describe 'Update-TrtEngineWeights with bad input' {
     It 'refuses a checkpoint file that does not exist, given by -<_>' -ForEach 'Path', 'LiteralPath' {
         $arguments = @{ $_ = Join-Path $TestDrive 'missing.safetensors' }
         Assert-Refused { Update-TrtEngineWeights -Engine $engine @arguments -ErrorAction Stop } 'WeightsNotFound' 'ObjectNotFound'
+    }
+
+    It 'refuses a checkpoint holding integers under a weight''s name as RefitRefused' {
+        # The same bytes read as int32: a checkpoint of another type, not float weights.
+        $ints = Join-Path $TestDrive 'ints.safetensors'
+        Copy-Safetensors $ckpt $ints -Edit { param($header) $header['0.weight'].dtype = 'I32' }
+        $err = Assert-Refused { Update-TrtEngineWeights -Engine $engine -Path $ints -ErrorAction Stop } 'RefitRefused' 'InvalidData'
+        $err.Exception.Message | Should -Match "'0\.weight': holds integers \(I32\)"
+        $engine.RefitCount | Should -Be 0
     }
 
     It 'refuses a file that is not safetensors as InvalidWeights' {

@@ -3,6 +3,7 @@
 
 BeforeAll {
     Import-Module "$PSScriptRoot/../../out/TrtEngine/TrtEngine.psd1" -Force
+    . "$PSScriptRoot/Support/Safetensors.ps1"
     $models = Join-Path $PSScriptRoot '../../examples/models'
     $onnx = Join-Path $models 'tiny_mlp.onnx'
     $checkpoints = 1..3 | ForEach-Object { Join-Path $models "tiny_mlp.ckpt$_.safetensors" }
@@ -152,23 +153,10 @@ Describe 'Update-TrtEngineWeights in a loop' {
 
     It 'leaves out the integer tensors of a torch state dict, such as BatchNorm''s num_batches_tracked' {
         # The second checkpoint with an int64 step counter added, as torch saves a model's state dict.
-        $bytes = [IO.File]::ReadAllBytes($checkpoints[1])
-        $length = [BitConverter]::ToInt32($bytes, 0)
-        $header = [Text.Encoding]::UTF8.GetString($bytes, 8, $length) | ConvertFrom-Json -AsHashtable
-        $data = $bytes.Length - 8 - $length
-        $header['bn.num_batches_tracked'] = @{ dtype = 'I64'; shape = @(); data_offsets = @($data, ($data + 8)) }
-        $json = ($header | ConvertTo-Json -Compress -Depth 4)
-        $json += ' ' * ((8 - $json.Length % 8) % 8)
         $stateDict = Join-Path $TestDrive 'state_dict.safetensors'
-        $file = [IO.File]::Create($stateDict)
-        try {
-            $file.Write([BitConverter]::GetBytes([long]$json.Length))
-            $file.Write([Text.Encoding]::UTF8.GetBytes($json))
-            $file.Write($bytes, 8 + $length, $data)
-            $file.Write([BitConverter]::GetBytes([long]1200))
-        }
-        finally {
-            $file.Dispose()
+        Copy-Safetensors $checkpoints[1] $stateDict -Append ([BitConverter]::GetBytes([long]1200)) -Edit {
+            param($header, $end)
+            $header['bn.num_batches_tracked'] = @{ dtype = 'I64'; shape = @(); data_offsets = @($end, ($end + 8)) }
         }
 
         $engine | Update-TrtEngineWeights -Path $checkpoints[0]
