@@ -22,7 +22,6 @@ public static class CacheKey
         Add($"plan-format={EnginePlan.FormatVersion}");
         Add($"isa={hardware.InstructionSet};threads={hardware.Threads}");
         Add($"optimization-level={config.OptimizationLevel}");
-        Add($"lighter-weights={EngineBuilder.PrefersLighterWeights(network, config)}");
         foreach (var p in profiles) Add($"profile={Shapes.Format(p.Min)}|{Shapes.Format(p.Opt)}|{Shapes.Format(p.Max)}");
         hash.AppendData(NetworkStructure.Serialize(network));
         return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant()[..Length];

@@ -47,14 +47,6 @@ public sealed record BuilderConfig
     public bool? FuseConvPools { get; init; }
 
     /// <summary>
-    /// Whether a candidate with at most half the fastest's weight wins when it is at most 15% slower
-    /// (<see cref="TacticSelector.Fastest"/>): null where the network's weights outgrow the last-level cache, so that
-    /// in the network they come from memory (<see cref="EngineBuilder.PrefersLighterWeights"/>); true or false for
-    /// tests and comparisons.
-    /// </summary>
-    public bool? PreferLighterWeights { get; init; }
-
-    /// <summary>
     /// Whether a per-image channel scale (a squeeze-excitation's Mul) that only a channels-last 1×1 convolution reads is
     /// folded into that convolution: null where the rule says it pays (<see cref="ChannelScaleFolding"/>), true or false
     /// for every such Mul or none, for tests and comparisons.

@@ -13,16 +13,6 @@ namespace TrtEngine.Native.Builder;
 /// </summary>
 public static class EngineBuilder
 {
-    /// <summary>
-    /// Whether the builder trades up to 15% of a layer's time for half its weight: where the network's weights outgrow
-    /// the last-level cache, a layer timed alone finds its weight in cache and in the network does not (ResNet-18, 47 MB:
-    /// its 512-channel layers at 7×7 run 30% faster in the network in Winograd F(2×2) than in F(4×4), which timed
-    /// alone looks as fast). A network that fits keeps its weights in cache there too, and the trade only made its
-    /// choices a coin toss between builds (SqueezeNet, 5 MB: three 3×3 layouts in six builds with the rule, one without).
-    /// </summary>
-    public static bool PrefersLighterWeights(NetworkDefinition network, BuilderConfig config) =>
-        config.PreferLighterWeights ?? network.Weights.Sum(w => Shapes.ElementCount(w.Shape) * sizeof(float)) > HardwareInfo.LastLevelCacheBytes;
-
     public static Engine Build(NetworkDefinition network, BuilderConfig config, IProgress<BuildProgress>? progress = null,
                                Action<string>? log = null, CancellationToken cancel = default)
     {
@@ -57,7 +47,7 @@ public static class EngineBuilder
         var pool = hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : new WorkerPool(hardware.Threads);
         try
         {
-            var selector = new TacticSelector(config, pool, hardware, PrefersLighterWeights(network, config));
+            var selector = new TacticSelector(config, pool, hardware);
             SelectTactics(network, layers, optShapes, selector, progress, log, cancel);
 
             progress?.Report(new BuildProgress("Packing weights", 0, 1, network.Name));

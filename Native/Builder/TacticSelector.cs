@@ -15,8 +15,7 @@ namespace TrtEngine.Native.Builder;
 /// A timing cache entry with the same signature skips the timing (a layer like one timed earlier in the same build too);
 /// level 0 and a forced tactic take the heuristics.
 /// </summary>
-/// <param name="preferLighter">Whether a much lighter candidate within 15% of the fastest wins (<see cref="EngineBuilder.PrefersLighterWeights"/>).</param>
-internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool pool, HardwareInfo hardware, bool preferLighter)
+internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool pool, HardwareInfo hardware)
 {
     // Without a timing cache, layers of one build that share a signature (a network's repeated blocks) are still timed
     // once, and take the same tactic.
@@ -54,7 +53,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
             return (conv.Algorithm, Forced() ?? conv.HeuristicTactic(x, w), 0, false);
         }
         string signature = string.Create(CultureInfo.InvariantCulture,
-            $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone}{(conv.ChannelScale.IsNone ? "" : " scaled")} act={conv.Activation.Kind}{(conv.ChannelsLast ? " nhwc" : "")} algorithms={string.Join(',', algorithms)}{(preferLighter ? " lighter" : "")}");
+            $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone}{(conv.ChannelScale.IsNone ? "" : " scaled")} act={conv.Activation.Kind}{(conv.ChannelsLast ? " nhwc" : "")} algorithms={string.Join(',', algorithms)}");
         var candidates = algorithms.SelectMany(a => SupportedTactics.Select(t => (Algorithm: a, Tactic: t))).ToArray();
         var random = new Random(12345);
         var frame = new ExecutionFrame(pool, 4, 2);
@@ -105,10 +104,10 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
                 return (Algorithm: a, Tactic: probe.HeuristicTactic(x, w));
             }).ToArray();
             double[] times = Measure(screened.Select(Prepare).ToArray(), cancel);
-            var fastest = screened[Fastest(screened, times, preferLighter ? WeightLength : null)].Algorithm;
+            var fastest = screened[Fastest(screened, times, WeightLength)].Algorithm;
             return candidates.Where(c => c.Algorithm == fastest).ToArray();
         }
-        var choice = Choose(signature, candidates, c => $"{c.Algorithm}:{c.Tactic.Name}", Prepare, cancel, Shortlist, preferLighter ? WeightLength : null);
+        var choice = Choose(signature, candidates, c => $"{c.Algorithm}:{c.Tactic.Name}", Prepare, cancel, Shortlist, WeightLength);
         // The frame holds only raw pointers: the arrays must outlive the timing.
         GC.KeepAlive(input);
         GC.KeepAlive(weights);
@@ -234,8 +233,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
 
     /// <summary>
     /// The index of the fastest candidate, or, where the fastest's weight is 1 MiB or more, of a candidate with at most
-    /// half that weight that is at most 15% slower (the fastest of those); the builder asks for this only in networks
-    /// whose weights outgrow the last-level cache (<see cref="EngineBuilder.PrefersLighterWeights"/>). Timed alone, a layer's weights stay in the
+    /// half that weight that is at most 15% slower (the fastest of those). Timed alone, a layer's weights stay in the
     /// caches from run to run; in a network whose weights exceed the caches they come from memory every time, which
     /// costs the heavier candidate more: ResNet-18's 512-channel 3×3 convolutions at 7×7, batch 1, timed alone 0.69–0.95
     /// ms in Winograd F(4×4) (38 MB of weight) against 0.66–0.85 in F(2×2) (17 MB), ran at 1.15–1.27 against 0.79–0.89

@@ -1,6 +1,4 @@
 using TrtEngine.Native.Builder;
-using TrtEngine.Native.Network;
-using TrtEngine.Native.Plan;
 
 namespace TrtEngine.Native.Tests.Builder;
 
@@ -41,31 +39,5 @@ public sealed class TacticChoiceTests
     public void Timing_without_weights_to_compare_keeps_the_fastest()
     {
         Assert.Equal(1, TacticSelector.Fastest(new[] { "a", "b" }, [2.0, 1.0], null));
-    }
-
-    [Fact]
-    public void Lighter_weights_are_preferred_only_in_networks_whose_weights_outgrow_the_last_level_cache()
-    {
-        NetworkDefinition Network(long floats)
-        {
-            var network = new NetworkDefinition("n");
-            network.AddWeights(new ModelWeights("w", [checked((int)floats)], new float[floats], WeightKind.Parameter));
-            return network;
-        }
-        long cacheFloats = HardwareInfo.LastLevelCacheBytes / sizeof(float);
-        var config = new BuilderConfig();
-        Assert.False(EngineBuilder.PrefersLighterWeights(Network(cacheFloats), config));
-        Assert.True(EngineBuilder.PrefersLighterWeights(Network(cacheFloats + 1), config));
-        Assert.True(EngineBuilder.PrefersLighterWeights(Network(16), config with { PreferLighterWeights = true }));
-        Assert.False(EngineBuilder.PrefersLighterWeights(Network(cacheFloats + 1), config with { PreferLighterWeights = false }));
-    }
-
-    [Fact]
-    public void The_last_level_cache_is_read_from_the_machine()
-    {
-        // Linux reports it; 32 MiB elsewhere. No CPU this runs on has less than 1 MiB or more than 4 GiB of it.
-        Assert.InRange(HardwareInfo.LastLevelCacheBytes, 1L << 20, 4L << 30);
-        if (File.Exists("/sys/devices/system/cpu/cpu0/cache/index3/size") && !Directory.Exists("/sys/devices/system/cpu/cpu0/cache/index4"))
-            Assert.Equal(long.Parse(File.ReadAllText("/sys/devices/system/cpu/cpu0/cache/index3/size").Trim().TrimEnd('K')) << 10, HardwareInfo.LastLevelCacheBytes);
     }
 }
