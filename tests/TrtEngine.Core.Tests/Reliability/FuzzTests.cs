@@ -52,6 +52,10 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
             SafetensorsWriter.Write(path, [("a.weight", [3, 4], ErrorMetrics.RandomValues(1, 12)), ("b", [5], ErrorMetrics.RandomValues(2, 5)), ("scalar", [], [1.5f])], dtype);
             seeds.Add(File.ReadAllBytes(path));
         }
+        // Integer tensors beside float ones, as a torch state dict holds them.
+        string mixed = _dir.File("seed-mixed.safetensors");
+        SafetensorsWriter.Write(mixed, [("w", [2, 3], ErrorMetrics.RandomValues(3, 6), "F32"), ("bn.num_batches_tracked", [], [1200f], "I64"), ("ids", [4], [0f, 1f, 2f, 3f], "I32")]);
+        seeds.Add(File.ReadAllBytes(mixed));
         var random = new Random(7002);
         string file = _dir.File("fuzz.safetensors");
         var runner = new FuzzRunner("safetensors", _ =>

@@ -21,11 +21,17 @@ public sealed class ReliabilityModels : IDisposable
         mlp.AddInput("features", OnnxDataType.Float, 3, 24);
         mlp.AddInitializer("fc1.weight", ErrorMetrics.RandomValues(21, 24 * 48), [48, 24]);
         mlp.AddInitializer("fc1.bias", ErrorMetrics.RandomValues(22, 48), [48]);
-        mlp.AddInitializer("fc2.weight", ErrorMetrics.RandomValues(23, 48 * 6), [6, 48]);
+        // The second layer's weight is rows 1..6 of a larger parameter: a folded slice the plan keeps and a refit re-runs.
+        mlp.AddInitializer("fc2.weight", ErrorMetrics.RandomValues(23, 48 * 8), [8, 48]);
+        mlp.AddInitializer("rows", new long[] { 1, 7 }, [2]);
         mlp.AddOutput("scores", OnnxDataType.Float);
         mlp.AddNode("Gemm", ["features", "fc1.weight", "fc1.bias"], ["h"], ("transB", 1L));
         mlp.AddNode("Tanh", ["h"], ["t"]);
-        mlp.AddNode("Gemm", ["t", "fc2.weight"], ["scores"], ("transB", 1L));
+        mlp.AddNode("Split", ["fc2.weight", "rows"], ["fc2.first", "fc2.rest"], ("axis", 0L));
+        mlp.AddNode("Slice", ["fc2.rest", "slice.starts", "slice.ends"], ["fc2.used"]);
+        mlp.AddInitializer("slice.starts", new long[] { 0 }, [1]);
+        mlp.AddInitializer("slice.ends", new long[] { 6 }, [1]);
+        mlp.AddNode("Gemm", ["t", "fc2.used"], ["scores"], ("transB", 1L));
         mlp.Save(_dir.File("wide_mlp.onnx"));
 
         var conv = new OnnxModelBuilder();
