@@ -5,8 +5,9 @@ namespace TrtEngine.Cmdlets.Support;
 
 /// <summary>
 /// Removing the module (Remove-Module, or Import-Module -Force) disposes the engines its cmdlets made in that runspace
-/// that are still alive, and lets the GC take the weight buffers the process kept for engines to come. Engines made
-/// in other runspaces (ForEach-Object -Parallel, other hosts' runspaces) are theirs, and left alone.
+/// that are still alive (and those whose runspace is gone, such as a finished ForEach-Object -Parallel's), and lets the
+/// GC take the weight buffers the process kept for engines to come. Engines made in other live runspaces are theirs,
+/// and left alone.
 /// </summary>
 public sealed class ModuleCleanup : IModuleAssemblyCleanup
 {
