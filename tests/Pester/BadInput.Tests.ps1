@@ -125,6 +125,14 @@ Describe 'New-TrtEngine with bad input' {
         @{ Case = 'a range without a maximum'; Arguments = { @{ Path = $onnx; MinShape = @{ input = 1, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a minimum above its maximum'; Arguments = { @{ Path = $onnx; MinShape = @{ input = 8, 64 }; MaxShape = @{ input = 2, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a shape that is not numbers'; Arguments = { @{ Path = $onnx; InputShape = @{ input = 'a', 'b' } } }; Id = 'InvalidArgument'; Category = 'InvalidArgument' }
+        @{ Case = 'a weights file whose tensor is not of the weight''s shape'; Arguments = {
+                $f = Join-Path $TestDrive 'reshaped.safetensors'
+                Copy-Safetensors $ckpt $f -Edit { param($header) [array]::Reverse($header['0.weight'].shape) }
+                @{ Path = $onnx; WeightsPath = $f } }; Id = 'InvalidWeights'; Category = 'InvalidData' }
+        @{ Case = 'a weights file holding integers for a weight'; Arguments = {
+                $f = Join-Path $TestDrive 'int-weights.safetensors'
+                Copy-Safetensors $ckpt $f -Edit { param($header) $header['0.bias'].dtype = 'I32' }
+                @{ Path = $onnx; WeightsPath = $f } }; Id = 'InvalidWeights'; Category = 'InvalidData' }
     ) {
         $arguments = & $Arguments
         Assert-Refused { New-TrtEngine @arguments -CacheDirectory $cache -OptimizationLevel 0 -ErrorAction Stop } $Id $Category
