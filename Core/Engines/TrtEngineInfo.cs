@@ -1,5 +1,6 @@
 using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 
 namespace TrtEngine.Core.Engines;
@@ -21,6 +22,12 @@ public sealed class TrtEngineInfo
 
     /// <summary>The model weights a refit takes, by name (folded ones refit only with their recorded value).</summary>
     public required string[] ModelWeights { get; init; }
+
+    /// <summary>
+    /// Weights the model computes from others with no run-time input (an export without constant folding: a transposed,
+    /// scaled or sliced parameter), as "name = Operation(inputs)": every refit computes them again from its inputs.
+    /// </summary>
+    public required string[] ComputedWeights { get; init; }
 
     public static TrtEngineInfo From(TrtEngine engine)
     {
@@ -60,9 +67,18 @@ public sealed class TrtEngineInfo
             {
                 Name = w.Name, Shape = w.Shape, Recipe = w.Recipe.ToString(), Sources = w.Recipe.Sources, SizeBytes = w.Length * sizeof(float),
             }).ToArray(),
-            ModelWeights = plan.ModelWeights.Select(m => m.Folded ? m.Name + " (folded)" : m.Name).ToArray(),
+            ModelWeights = plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed).Select(m => m.Folded ? m.Name + " (folded)" : m.Name).ToArray(),
+            ComputedWeights = plan.FoldedOps.Select(o => $"{o.Output} = {Operation(o)}({string.Join(", ", o.Inputs)})").ToArray(),
         };
     }
+
+    /// <summary>The ONNX-like name of what a folded operation computes.</summary>
+    private static string Operation(FoldedOp op) => op.Kind switch
+    {
+        FoldedOpKind.Binary => ((BinaryOp)op.Ints[0]).ToString(),
+        FoldedOpKind.Copy => "Reshape",
+        _ => op.Kind.ToString(),
+    };
 
     private static string Describe(Layer layer, EnginePlan plan)
     {

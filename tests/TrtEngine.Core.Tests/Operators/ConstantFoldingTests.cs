@@ -232,6 +232,10 @@ public sealed class ConstantFoldingTests : IDisposable
         var plan = engine.Native.Plan;
         Assert.Equal(6, plan.FoldedOps.Count(o => o.Kind == FoldedOpKind.Slice));
         Assert.Equal(["in_bias", "in_proj", "stacked"], plan.ModelWeights.Where(m => m.Kind == WeightKind.Parameter).Select(m => m.Name).Order(StringComparer.Ordinal));
+        var info = Engines.TrtEngineInfo.From(engine);
+        Assert.Contains("q = Slice(in_proj)", info.ComputedWeights);
+        Assert.Contains("second = Slice(stacked)", info.ComputedWeights);
+        Assert.DoesNotContain("q", info.ModelWeights);
 
         engine.Refit(WeightSources.FromFile(v2));
         AssertMatchesOnnxRuntime(engine, v2);
