@@ -126,7 +126,8 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             return $"Refit {check.Changed.Count} weights from {source}{Ignored(check)}";
         var same = Engine.UnchangedWeights(weights).ToHashSet(StringComparer.Ordinal);
         var changing = check.Changed.Where(n => !same.Contains(n)).ToList();
-        return $"Refit from {source}: {changing.Count} weights change{(changing.Count > 0 ? $" ({Names(changing)})" : "")}, {same.Count} stay the same{Ignored(check)}";
+        return $"Refit from {source}: {changing.Count} weights change{(changing.Count > 0 ? $" ({Names(changing)})" : "")}, {same.Count} stay the same" +
+            $"{(check.Kept.Count > 0 ? $", {check.Kept.Count} not supplied keep their values" : "")}{Ignored(check)}";
     }
 
     private static string Ignored(RefitCheck check) =>

@@ -11,6 +11,9 @@ public sealed class RefitCheck
     /// <summary>Names of integer tensors that are not weights of this engine (a torch state dict's BatchNorm step counters): left out.</summary>
     public IReadOnlyList<string> Ignored { get; init; } = [];
 
+    /// <summary>Parameters a partial refit leaves out, which keep their current values.</summary>
+    public IReadOnlyList<string> Kept { get; init; } = [];
+
     public bool IsValid => Missing.Count == 0 && Extra.Count == 0 && Mismatched.Count == 0;
 
     public string Describe()

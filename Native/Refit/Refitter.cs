@@ -58,9 +58,8 @@ public sealed class Refitter(Engine engine)
         }
         // Constants left out keep their recorded values; parameters left out need -Partial and current weights to keep.
         bool keepsOthers = partial && engine.HasWeights;
-        var missing = _plan.ModelWeights
-            .Where(m => !weights.ContainsKey(m.Name) && !keepsOthers && m.Kind == WeightKind.Parameter)
-            .Select(m => m.Name).ToList();
+        var leftOut = _plan.ModelWeights.Where(m => !weights.ContainsKey(m.Name) && m.Kind == WeightKind.Parameter).Select(m => m.Name).ToList();
+        var missing = keepsOthers ? [] : leftOut;
         // A fused weight is recomputed from all its sources: the partners of what a partial refit changes come from the
         // model weights the engine keeps; one loaded with packed weights only (an imported plan) must be given them.
         // Folded operations count as recipes here: what they compute changes with any of their inputs.
@@ -77,7 +76,7 @@ public sealed class Refitter(Engine engine)
         return new RefitCheck
         {
             Changed = changed, Missing = missing, Extra = unknown[true].Order(StringComparer.Ordinal).ToList(), Mismatched = mismatched,
-            Ignored = unknown[false].Order(StringComparer.Ordinal).ToList(),
+            Ignored = unknown[false].Order(StringComparer.Ordinal).ToList(), Kept = keepsOthers ? leftOut.Except(missing).ToList() : [],
         };
     }
 
@@ -498,6 +497,6 @@ public sealed class Refitter(Engine engine)
     private RefitCheck Checked(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, bool ignoreExtra, IReadOnlyDictionary<string, int>? scanned)
     {
         var check = Check(weights, partial, allowNonFinite, scanned);
-        return ignoreExtra ? new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched, Ignored = check.Ignored } : check;
+        return ignoreExtra ? new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched, Ignored = check.Ignored, Kept = check.Kept } : check;
     }
 }
