@@ -8,7 +8,7 @@ using TrtEngine.Core.Engines;
 namespace TrtEngine.Cmdlets.Commands;
 
 /// <summary>Converts an ONNX model into an engine, or pulls its weight-stripped engine from the cache and refits it.</summary>
-[Cmdlet(VerbsCommon.New, "TrtEngine", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsCommon.New, "TrtEngine", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
 [OutputType(typeof(Core.Engines.TrtEngine))]
 public sealed class NewTrtEngineCommand : FileInputCmdletBase
 {
@@ -73,7 +73,9 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
                 CacheDirectory = CacheDirectory is null ? DiskEngineStore.DefaultDirectory : ResolveOutputPath(CacheDirectory),
                 CacheSizeLimit = CacheSizeLimit,
             };
-            var engine = EngineConverter.Convert(model, settings, events, Cancellation);
+            // Asked once the key is known, so -WhatIf says whether it would load an entry or build one, and where.
+            var engine = EngineConverter.TryConvert(model, settings, action => ShouldProcess(model, action), events, Cancellation);
+            if (engine is null) return;
             ModuleCleanup.Track(engine);
             WriteObject(engine);
         }

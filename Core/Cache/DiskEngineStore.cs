@@ -175,6 +175,8 @@ public sealed class DiskEngineStore : IEngineStore
         }
     }
 
+    public bool Contains(string key) => System.IO.Directory.Exists(EntryDirectory(key));
+
     public CacheLookup? TryPeek(string key)
     {
         string dir = EntryDirectory(key);

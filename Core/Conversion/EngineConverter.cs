@@ -19,7 +19,17 @@ namespace TrtEngine.Core.Conversion;
 /// </summary>
 public static class EngineConverter
 {
-    public static TrtEngineModel Convert(string modelPath, ConversionSettings settings, IConversionEvents? events = null, CancellationToken cancel = default)
+    public static TrtEngineModel Convert(string modelPath, ConversionSettings settings, IConversionEvents? events = null, CancellationToken cancel = default) =>
+        TryConvert(modelPath, settings, confirm: null, events, cancel)!;
+
+    /// <summary>
+    /// <see cref="Convert"/>, asking <paramref name="confirm"/> once, with what the conversion would do (a hit's load
+    /// and refit, a build and where it is stored), after the model is imported and its key computed and before
+    /// anything is written; when it answers false nothing is written (no entry, hit, lock, hint or timings) and the
+    /// result is null. New-TrtEngine's -WhatIf and -Confirm.
+    /// </summary>
+    public static TrtEngineModel? TryConvert(string modelPath, ConversionSettings settings, Func<string, bool>? confirm, IConversionEvents? events = null,
+                                             CancellationToken cancel = default)
     {
         var watch = Stopwatch.StartNew();
         string name = Path.GetFileNameWithoutExtension(modelPath);
@@ -49,6 +59,7 @@ public static class EngineConverter
 
         if (store is null)
         {
+            if (confirm?.Invoke("Build an engine without the cache (nothing is stored)") == false) return null;
             events?.Verbose("Cache not used (-NoCache).");
             var built = Build(network, config, timingPath, events, cancel);
             return Finish(built, modelPath, null, false, watch, null, settings);
@@ -59,6 +70,7 @@ public static class EngineConverter
         var profiles = EngineBuilder.ResolveProfiles(network, config);
         string key = CacheKey.Compute(network, profiles, config, hardware);
         events?.Verbose($"Cache key {key} in {store.Location}.");
+        if (confirm is not null && !confirm(Intent(store, key, settings, hit: guess?.Key == key || store.Contains(key)))) return null;
 
         if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: true, guess?.Key == key ? guess.Engine : null) is { } hit)
             return Remembered(hit, store, identity, changed: guess?.Key != hit.CacheKey);
@@ -87,6 +99,15 @@ public static class EngineConverter
             return stored ? Remembered(built, store, identity, changed: true) : built;
         }
     }
+
+    /// <summary>What a conversion with the cache would do, in words, for <see cref="TryConvert"/>'s question.</summary>
+    private static string Intent(IEngineStore store, string key, ConversionSettings settings, bool hit) =>
+        (settings.Force, hit) switch
+        {
+            (true, true) => $"Rebuild the engine and replace cache entry {key} in {store.Location}",
+            (false, true) => $"Load cache entry {key} from {store.Location}" + (settings.StripWeights ? " without weights" : " and refit it with the model's weights"),
+            _ => $"Build an engine and store it as cache entry {key} in {store.Location}",
+        };
 
     /// <summary>Keeps the hint for the next conversion of this model with these settings, when it <paramref name="changed"/>.</summary>
     private static TrtEngineModel Remembered(TrtEngineModel engine, IEngineStore store, string? identity, bool changed)

@@ -11,6 +11,8 @@ The cache always holds weight-stripped engines. On a cache hit the stripped engi
 The engine's FromCache property tells whether it came from the cache. Use -Verbose to see the cache key and why an entry was or was not used.
 
 A build shows a progress bar with its phase and the layer being tuned (n of m); a cache hit shows none. Ctrl+C stops a build promptly and leaves the cache as it was: no entry, no temporary files, no lock.
+
+With -WhatIf the model is read and its key computed, and New-TrtEngine says what it would do (load the cache entry and refit it, or build an engine and store it under that key, and where) without building, refitting or writing anything. -Confirm asks the same question before a build or a load.
 '@
         Parameters  = @{
             Path              = 'Path to the ONNX model. Wildcards are resolved; relative paths and ~ work. Binds from the FullName or PSPath property of piped objects, so Get-ChildItem output can be piped.'
@@ -39,6 +41,10 @@ A build shows a progress bar with its phase and the layer being tuned (n of m); 
             @{
                 Code    = 'New-TrtEngine ./examples/models/tiny_mlp.onnx -MinShape @{ input = 1, 64 } -OptShape @{ input = 8, 64 } -MaxShape @{ input = 32, 64 }'
                 Remarks = 'Builds an engine for batch sizes 1 to 32, tuned for batch 8.'
+            }
+            @{
+                Code    = 'New-TrtEngine ./examples/models/tiny_mlp.onnx -CacheDirectory ./cache -WhatIf'
+                Remarks = 'Says whether the model would be a cache hit (and under which key) or a build, without building or writing anything.'
             }
         )
         Links       = @('Invoke-TrtEngine', 'Update-TrtEngineWeights', 'Get-TrtCache', 'about_TrtEngine')

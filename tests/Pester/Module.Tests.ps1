@@ -111,7 +111,7 @@ Describe '<Name>' -ForEach $cmdlets -AllowNullOrEmptyForEach {
         }
     }
 
-    if ($Verb -in 'Update', 'Remove', 'Export', 'Set', 'Lock', 'Unlock') {
+    if ($Verb -in 'New', 'Update', 'Remove', 'Export', 'Set', 'Lock', 'Unlock') {
         It 'supports ShouldProcess' {
             $command.Parameters.Keys | Should -Contain 'WhatIf'
             $command.Parameters.Keys | Should -Contain 'Confirm'

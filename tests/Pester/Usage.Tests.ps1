@@ -83,6 +83,28 @@ Describe 'New-TrtEngine' {
         $engine.FromCache | Should -BeFalse
         @(Get-TrtCache -CacheDirectory $empty).Count | Should -Be 0
     }
+
+    It 'says with -WhatIf whether it would load the entry or build one, and touches no cache' {
+        $fresh = Join-Path $TestDrive 'whatif-cache'
+        $hits = (Get-TrtCache -CacheDirectory $cache)[0].HitCount
+        $log = Join-Path $TestDrive 'new-whatif.txt'
+        Start-Transcript -Path $log | Out-Null
+        try {
+            $engines = @(
+                New-TrtEngine -Path $onnx -CacheDirectory $cache -WhatIf
+                New-TrtEngine -Path $onnx -CacheDirectory $fresh -WhatIf
+            )
+        }
+        finally {
+            Stop-Transcript | Out-Null
+        }
+        $engines.Count | Should -Be 0
+        $text = Get-Content -Raw $log
+        $text | Should -Match ([regex]::Escape("Load cache entry $($first.CacheKey) from $cache and refit it"))
+        $text | Should -Match ([regex]::Escape("Build an engine and store it as cache entry $($first.CacheKey) in $fresh"))
+        $fresh | Should -Not -Exist
+        (Get-TrtCache -CacheDirectory $cache)[0].HitCount | Should -Be $hits
+    }
 }
 
 Describe 'Update-TrtEngineWeights in a loop' {
