@@ -12,23 +12,34 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _stop.Cancel();
 
-    /// <summary>Resolves one existing file: wildcards expand (one match only) unless literal; relative paths and ~ work.</summary>
+    /// <summary>
+    /// Resolves one existing file: wildcards expand (one match only) unless literal; relative paths and ~ work. A
+    /// pattern that matches nothing but names an existing file as written (ckpt[3].safetensors) is that file: the
+    /// parameters without a -LiteralPath twin (-WeightsPath, .npy inputs) would otherwise not reach it at all.
+    /// </summary>
     protected string ResolveFile(string path, bool literal, string notFoundId)
     {
         string resolved;
         if (literal) resolved = GetUnresolvedProviderPathFromPSPath(path);
         else
         {
+            IReadOnlyList<string> paths;
             try
             {
-                var paths = GetResolvedProviderPathFromPSPath(path, out _);
-                if (paths.Count != 1) throw new ArgumentException($"'{path}' matches {paths.Count} files; give one (or pipe them: Get-ChildItem … | {MyInvocation.MyCommand.Name}).");
-                resolved = paths[0];
+                paths = GetResolvedProviderPathFromPSPath(path, out _);
             }
             catch (ItemNotFoundException)
             {
+                paths = [];
+            }
+            if (paths.Count == 0)
+            {
+                string asWritten = GetUnresolvedProviderPathFromPSPath(path);
+                if (File.Exists(asWritten)) return asWritten;
                 throw new PathNotFoundException(notFoundId, $"Cannot find '{path}'. Check the path (relative paths start from {SessionState.Path.CurrentFileSystemLocation}).");
             }
+            if (paths.Count > 1) throw new ArgumentException($"'{path}' matches {paths.Count} files; give one (or pipe them: Get-ChildItem … | {MyInvocation.MyCommand.Name}).");
+            resolved = paths[0];
         }
         if (!File.Exists(resolved)) throw new PathNotFoundException(notFoundId, $"Cannot find the file '{resolved}'.");
         return resolved;

@@ -268,6 +268,14 @@ Describe 'Export-TrtEngine and Import-TrtEngine' {
         Get-Logits $imported | Should -Be $ckpt2
     }
 
+    It 'takes a -WeightsPath whose name has brackets as written when it matches nothing as a pattern' {
+        $bracketed = Join-Path $TestDrive 'ckpt[2].safetensors'
+        Copy-Item -LiteralPath $checkpoints[1] -Destination $bracketed
+        Get-Logits (Import-TrtEngine -Path $stripped -WeightsPath $bracketed) | Should -Be $ckpt2
+        $err = { Import-TrtEngine -Path $stripped -WeightsPath (Join-Path $TestDrive 'ckpt[9].safetensors') -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'WeightsNotFound*'
+    }
+
     It 'overwrites an existing file only with -Force' {
         { $engine | Export-TrtEngine -Path $full -ErrorAction Stop } | Should -Throw
         { $engine | Export-TrtEngine -Path $full -Force -ErrorAction Stop } | Should -Not -Throw
