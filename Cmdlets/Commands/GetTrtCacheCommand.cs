@@ -18,6 +18,7 @@ public sealed class GetTrtCacheCommand : TrtCmdletBase
     public string[]? Key { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty] // an unset variable's empty string would resolve to the current folder
     public string? CacheDirectory { get; set; }
 
     [Parameter(Mandatory = true, ParameterSetName = SummarySet)]

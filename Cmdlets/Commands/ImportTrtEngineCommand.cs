@@ -14,12 +14,12 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
     [Parameter]
     public string? WeightsPath { get; set; }
 
-    protected override void ProcessRecord()
+    protected override string NotFoundId => "EngineNotFound";
+
+    protected override void ProcessFile(string path)
     {
-        string target = GivenPath;
         try
         {
-            string path = ResolveFile(target, IsLiteral, "EngineNotFound");
             var engine = Core.Engines.TrtEngine.Import(File.ReadAllBytes(path));
             try
             {
@@ -40,9 +40,9 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
             ModuleCleanup.Track(engine);
             WriteObject(engine);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not PipelineStoppedException)
         {
-            WriteError(ErrorRecords.From(e, target));
+            WriteError(ErrorRecords.From(e, path));
         }
     }
 }

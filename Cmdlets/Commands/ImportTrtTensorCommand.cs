@@ -14,16 +14,17 @@ public sealed class ImportTrtTensorCommand : FileInputCmdletBase
     [Parameter]
     public string? Name { get; set; }
 
-    protected override void ProcessRecord()
+    protected override string NotFoundId => "TensorFileNotFound";
+
+    protected override void ProcessFile(string file)
     {
-        string target = GivenPath;
         try
         {
-            WriteObject(NpyFile.Read(ResolveFile(target, IsLiteral, "TensorFileNotFound"), Name));
+            WriteObject(NpyFile.Read(file, Name));
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
-            WriteError(ErrorRecords.From(e, target));
+            WriteError(ErrorRecords.From(e, file));
         }
     }
 }

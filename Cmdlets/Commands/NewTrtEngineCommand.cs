@@ -36,6 +36,7 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
     public int OptimizationLevel { get; set; } = 3;
 
     [Parameter]
+    [ValidateNotNullOrEmpty] // an unset variable's empty string would resolve to the current folder
     public string? CacheDirectory { get; set; }
 
     /// <summary>Bytes the cache may take on disk for this call; by default the configured limit (Set-TrtCacheOption, else 5 GiB).</summary>
@@ -52,13 +53,13 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
     [Parameter]
     public SwitchParameter StripWeights { get; set; }
 
-    protected override void ProcessRecord()
+    protected override string NotFoundId => "ModelNotFound";
+
+    protected override void ProcessFile(string model)
     {
-        string target = GivenPath;
-        var events = new CmdletEvents(this, 1, $"Building engine for {System.IO.Path.GetFileName(target)}");
+        var events = new CmdletEvents(this, 1, $"Building engine for {System.IO.Path.GetFileName(model)}");
         try
         {
-            string model = ResolveFile(target, IsLiteral, "ModelNotFound");
             var settings = new ConversionSettings
             {
                 WeightsPath = WeightsPath is null ? null : ResolveFile(WeightsPath, literal: false, "WeightsNotFound"),
@@ -85,7 +86,7 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
-            WriteError(ErrorRecords.From(e, target));
+            WriteError(ErrorRecords.From(e, model));
         }
         finally
         {

@@ -30,6 +30,7 @@ public sealed class RemoveTrtCacheCommand : CacheEntryCmdletBase
     [Parameter(ParameterSetName = KeySet, ValueFromPipelineByPropertyName = true)]
     [Parameter(ParameterSetName = FilterSet)]
     [Parameter(ParameterSetName = AllSet)]
+    [ValidateNotNullOrEmpty] // an unset variable's empty string would resolve to the current folder
     public string? CacheDirectory { get; set; }
 
     /// <summary>Remove pinned entries too.</summary>

@@ -10,6 +10,7 @@ namespace TrtEngine.Cmdlets.Commands;
 public sealed class SetTrtCacheOptionCommand : TrtCmdletBase
 {
     [Parameter]
+    [ValidateNotNullOrEmpty] // an unset variable's empty string would resolve to the current folder
     public string? CacheDirectory { get; set; }
 
     /// <summary>Bytes the cache may take on disk (PowerShell's 2GB, 500MB literals work).</summary>

@@ -10,6 +10,7 @@ namespace TrtEngine.Cmdlets.Commands;
 public sealed class TestTrtCacheCommand : TrtCmdletBase
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty] // an unset variable's empty string would resolve to the current folder
     public string? CacheDirectory { get; set; }
 
     /// <summary>Remove corrupt and incompatible entries and orphaned temporary directories.</summary>

@@ -7,6 +7,7 @@ namespace TrtEngine.Cmdlets.Support;
 public abstract class CachePinCommandBase : CacheEntryCmdletBase
 {
     [Parameter(ParameterSetName = KeySet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty] // an unset variable's empty string would resolve to the current folder
     public string? CacheDirectory { get; set; }
 
     [Parameter]

@@ -3,23 +3,44 @@ using System.Management.Automation;
 namespace TrtEngine.Cmdlets.Support;
 
 /// <summary>
-/// A cmdlet that reads one file per pipeline item: -Path (wildcards; binds FullName, so Get-ChildItem output pipes in)
-/// and its -LiteralPath twin (binds PSPath).
+/// A cmdlet that reads one file per pipeline item: -Path (wildcards) and its -LiteralPath twin. Piped files bind to
+/// -LiteralPath (PSPath, or FullName for a FileInfo made outside a provider), so a name with brackets is not a pattern.
 /// </summary>
 public abstract class FileInputCmdletBase : TrtCmdletBase
 {
     protected const string PathSet = "Path", LiteralPathSet = "LiteralPath";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("FullName")]
     public string Path { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "LP")]
+    [Alias("PSPath", "LP", "FullName")]
     public string LiteralPath { get; set; } = "";
 
     /// <summary>The path as the user gave it, for messages and error targets.</summary>
     protected string GivenPath => IsLiteral ? LiteralPath : Path;
 
     protected bool IsLiteral => ParameterSetName == LiteralPathSet;
+
+    /// <summary>The error id when the path names no file (ModelNotFound, …).</summary>
+    protected abstract string NotFoundId { get; }
+
+    /// <summary>Every file the path names (a pattern may match several), each processed in turn.</summary>
+    protected sealed override void ProcessRecord()
+    {
+        IReadOnlyList<string> files;
+        try
+        {
+            files = ResolveFiles(GivenPath, IsLiteral, NotFoundId);
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(ErrorRecords.From(e, GivenPath));
+            return;
+        }
+        foreach (string file in files) ProcessFile(file);
+    }
+
+    /// <summary>Reads one existing file and writes its object, or an error with the file as target.</summary>
+    protected abstract void ProcessFile(string file);
 }

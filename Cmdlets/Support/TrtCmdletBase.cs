@@ -12,37 +12,44 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _stop.Cancel();
 
-    /// <summary>
-    /// Resolves one existing file: wildcards expand (one match only) unless literal; relative paths and ~ work. A
-    /// pattern that matches nothing but names an existing file as written (ckpt[3].safetensors) is that file: the
-    /// parameters without a -LiteralPath twin (-WeightsPath, .npy inputs) would otherwise not reach it at all.
-    /// </summary>
+    /// <summary>Resolves one existing file (see <see cref="ResolveFiles"/>): a pattern must match exactly one.</summary>
     protected string ResolveFile(string path, bool literal, string notFoundId)
     {
-        string resolved;
-        if (literal) resolved = GetUnresolvedProviderPathFromPSPath(path);
+        var files = ResolveFiles(path, literal, notFoundId);
+        return files.Count == 1 ? files[0] : throw new ArgumentException($"'{path}' matches {files.Count} files; give one.");
+    }
+
+    /// <summary>
+    /// The existing files a path names: wildcards expand (folders among the matches are left out) unless literal;
+    /// relative paths and ~ work. A pattern that matches nothing but names an existing file as written
+    /// (ckpt[3].safetensors) is that file: the parameters without a -LiteralPath twin (-WeightsPath, .npy inputs)
+    /// would otherwise not reach it at all.
+    /// </summary>
+    protected IReadOnlyList<string> ResolveFiles(string path, bool literal, string notFoundId)
+    {
+        IReadOnlyList<string> files;
+        if (literal) files = [GetUnresolvedProviderPathFromPSPath(path)];
         else
         {
-            IReadOnlyList<string> paths;
             try
             {
-                paths = GetResolvedProviderPathFromPSPath(path, out _);
+                files = GetResolvedProviderPathFromPSPath(path, out _).Where(p => !Directory.Exists(p)).ToList();
             }
             catch (ItemNotFoundException)
             {
-                paths = [];
+                files = [];
             }
-            if (paths.Count == 0)
+            if (files.Count == 0)
             {
                 string asWritten = GetUnresolvedProviderPathFromPSPath(path);
-                if (File.Exists(asWritten)) return asWritten;
+                if (File.Exists(asWritten)) return [asWritten];
                 throw new PathNotFoundException(notFoundId, $"Cannot find '{path}'. Check the path (relative paths start from {SessionState.Path.CurrentFileSystemLocation}).");
             }
-            if (paths.Count > 1) throw new ArgumentException($"'{path}' matches {paths.Count} files; give one (or pipe them: Get-ChildItem … | {MyInvocation.MyCommand.Name}).");
-            resolved = paths[0];
         }
-        if (!File.Exists(resolved)) throw new PathNotFoundException(notFoundId, $"Cannot find the file '{resolved}'.");
-        return resolved;
+        foreach (string file in files)
+            if (!File.Exists(file))
+                throw new PathNotFoundException(notFoundId, Directory.Exists(file) ? $"'{file}' is a folder; give a file." : $"Cannot find the file '{file}'.");
+        return files;
     }
 
     /// <summary>A path to write to, resolved but not required to exist.</summary>

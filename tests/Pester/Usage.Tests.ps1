@@ -84,6 +84,28 @@ Describe 'New-TrtEngine' {
         @(Get-TrtCache -CacheDirectory $empty).Count | Should -Be 0
     }
 
+    It 'takes piped files by their literal path, brackets and all' {
+        $dir = New-Item -ItemType Directory (Join-Path $TestDrive 'we[ir]d')
+        Copy-Item -LiteralPath $onnx -Destination (Join-Path $dir 'm[1].onnx')
+        # m1.onnx is what the name would match as a pattern: it must not be the file read.
+        Set-Content -LiteralPath (Join-Path $dir 'm1.onnx') -Value 'not a model'
+        $engine = Get-ChildItem -LiteralPath $dir | Where-Object Name -eq 'm[1].onnx' | New-TrtEngine -CacheDirectory $cache
+        $engine.FromCache | Should -BeTrue
+        $engine.ModelPath | Should -Be (Join-Path $dir 'm[1].onnx')
+    }
+
+    It 'builds an engine for every model a -Path pattern matches' {
+        $dir = New-Item -ItemType Directory (Join-Path $TestDrive 'several')
+        'a', 'b' | ForEach-Object { Copy-Item -LiteralPath $onnx -Destination (Join-Path $dir "$_.onnx") }
+        $engines = @(New-TrtEngine -Path (Join-Path $dir '*.onnx') -CacheDirectory $cache)
+        $engines.ModelPath | Should -Be @((Join-Path $dir 'a.onnx'), (Join-Path $dir 'b.onnx'))
+    }
+
+    It 'refuses an empty -CacheDirectory (an unset variable) instead of using the current folder' {
+        { New-TrtEngine -Path $onnx -CacheDirectory '' -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+        { Get-TrtCache -CacheDirectory $notSet } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+    }
+
     It 'says with -WhatIf whether it would load the entry or build one, and touches no cache' {
         $fresh = Join-Path $TestDrive 'whatif-cache'
         $hits = (Get-TrtCache -CacheDirectory $cache)[0].HitCount
