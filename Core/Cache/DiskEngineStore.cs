@@ -14,10 +14,16 @@ namespace TrtEngine.Core.Cache;
 /// recently used entries, by last access, until the bytes on disk fit the limit. A pinned entry (an empty "pinned"
 /// file in its directory, so pinning never rewrites the manifest) is never evicted. Inserts, eviction, pinning and
 /// removals that respect pins hold the store lock, so a pin racing an eviction is either seen by it or comes after it.
+/// The store deletes only what it writes: a directory holding anything else (a user's folder whose name looks like a
+/// key, in a cache directory that is a user's folder) is reported by <see cref="Check"/> and never removed.
 /// </summary>
 public sealed class DiskEngineStore : IEngineStore
 {
     private const string PlanFile = "plan.trtp", ManifestFile = "manifest.json", AccessLog = "access.log", PinMarker = "pinned";
+
+    /// <summary>All the store writes in an entry directory, and in the temporary directories of .tmp (entries being written or removed).</summary>
+    private static readonly string[] EntryFiles = [PlanFile, ManifestFile, AccessLog, PinMarker];
+
     private const int AccessLineLength = 25; // "yyyy-MM-ddTHH:mm:ss.fffZ\n"
     private const int MaxManifestBytes = 1 << 20;
     private const string HintsDirectory = ".hints", HintTemporaries = "*.tmp";
@@ -67,7 +73,14 @@ public sealed class DiskEngineStore : IEngineStore
             problem = $"unreadable entry ({e.Message})";
         }
         if (problem is null) return new CacheLookup(plan, manifest, null);
-        Remove(key);
+        try
+        {
+            Remove(key);
+        }
+        catch (ForeignFilesException e)
+        {
+            return CacheLookup.Miss($"{problem}; the entry was kept: {e.Message}");
+        }
         return CacheLookup.Miss(problem + "; the entry was removed");
     }
 
@@ -81,6 +94,11 @@ public sealed class DiskEngineStore : IEngineStore
         var checks = new List<TrtCacheCheck>();
         foreach (var entry in List())
         {
+            if (Foreign(entry.Path, entry.Key, entry.ModelName) is { } foreign)
+            {
+                checks.Add(foreign);
+                continue;
+            }
             string? problem;
             try
             {
@@ -100,7 +118,7 @@ public sealed class DiskEngineStore : IEngineStore
         if (System.IO.Directory.Exists(temp))
             foreach (string dir in System.IO.Directory.EnumerateDirectories(temp))
                 if (DateTime.UtcNow - System.IO.Directory.GetLastWriteTimeUtc(dir) > orphanAge)
-                    checks.Add(new TrtCacheCheck { Key = null, ModelName = null, Path = dir, Status = "Orphaned", Problem = "a temporary directory left by a write or removal that did not finish" });
+                    checks.Add(Foreign(dir, null, null) ?? new TrtCacheCheck { Key = null, ModelName = null, Path = dir, Status = "Orphaned", Problem = "a temporary directory left by a write or removal that did not finish" });
         foreach (var (dir, pattern, problem) in TemporaryFiles())
             if (System.IO.Directory.Exists(dir))
                 foreach (string file in System.IO.Directory.EnumerateFiles(dir, pattern))
@@ -109,6 +127,16 @@ public sealed class DiskEngineStore : IEngineStore
         return checks;
     }
 
+    /// <summary>A Foreign check for a directory holding files the store did not write; null when it holds none.</summary>
+    private static TrtCacheCheck? Foreign(string dir, string? key, string? modelName) =>
+        ForeignItems(dir) is { Count: > 0 } items
+            ? new TrtCacheCheck
+            {
+                Key = key, ModelName = modelName, Path = dir, Status = "Foreign",
+                Problem = $"holds files the cache did not write ({ForeignFilesException.Describe(items)}); it may be yours: check it, and remove it by hand if it should go",
+            }
+            : null;
+
     /// <summary>Files written aside and then renamed into place, which a process that dies in between leaves behind.</summary>
     private (string Directory, string Pattern, string Problem)[] TemporaryFiles() =>
     [
@@ -116,12 +144,19 @@ public sealed class DiskEngineStore : IEngineStore
         (System.IO.Path.Combine(Directory, HintsDirectory), HintTemporaries, "a temporary hint left by a conversion that did not finish"),
     ];
 
-    /// <summary>Removes what a check found broken: the entry, or the orphaned directory or file.</summary>
+    /// <summary>
+    /// Removes what a check found broken: the entry, or the orphaned directory or file. A directory holding files the
+    /// store did not write is refused (<see cref="ForeignFilesException"/>), whatever the check says.
+    /// </summary>
     public void Repair(TrtCacheCheck check)
     {
         if (check.IsHealthy) return;
         if (check.Key is not null) Remove(check.Key);
-        else if (System.IO.Path.GetDirectoryName(check.Path) == System.IO.Path.Combine(Directory, ".tmp")) System.IO.Directory.Delete(check.Path, recursive: true);
+        else if (System.IO.Path.GetDirectoryName(check.Path) == System.IO.Path.Combine(Directory, ".tmp"))
+        {
+            RefuseForeign(check.Path);
+            DeleteOwnFiles(check.Path);
+        }
         else if (TemporaryFiles().Any(t => System.IO.Path.GetDirectoryName(check.Path) == t.Directory && FileSystemName.MatchesSimpleExpression(t.Pattern, System.IO.Path.GetFileName(check.Path))))
             File.Delete(check.Path);
         else throw new ArgumentException($"'{check.Path}' is not an item of the cache in {Directory}.");
@@ -537,8 +572,11 @@ public sealed class DiskEngineStore : IEngineStore
     /// </summary>
     private void Evict(IReadOnlyList<TrtCacheEntry> others, string protect)
     {
-        long total = others.Sum(e => e.SizeBytes) + Describe(EntryDirectory(protect), protect).SizeBytes;
-        foreach (var entry in others.Where(e => !e.Pinned).OrderBy(e => e.LastAccessed))
+        // A directory holding files the store did not write is not the cache's: never evicted, and its bytes do not
+        // count (they would make every insert evict every entry).
+        var owned = others.Where(e => ForeignItems(e.Path).Count == 0).ToList();
+        long total = owned.Sum(e => e.SizeBytes) + Describe(EntryDirectory(protect), protect).SizeBytes;
+        foreach (var entry in owned.Where(e => !e.Pinned).OrderBy(e => e.LastAccessed))
         {
             if (total <= SizeLimit) break;
             BeforeWrite?.Invoke("evict");
@@ -584,12 +622,55 @@ public sealed class DiskEngineStore : IEngineStore
     private static bool IsLockedElsewhere(IOException e) =>
         e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
-    /// <summary>Renames the directory out of sight (atomic), then deletes it.</summary>
+    /// <summary>
+    /// Renames the directory out of sight (atomic), then deletes it; one holding anything the store does not write is
+    /// refused and left untouched.
+    /// </summary>
     private void MoveAside(string dir)
     {
+        RefuseForeign(dir);
         string trash = System.IO.Path.Combine(CreatePrivateDirectory(".tmp"), $"removed.{System.IO.Path.GetFileName(dir)}.{Guid.NewGuid():N}");
         System.IO.Directory.Move(dir, trash);
-        System.IO.Directory.Delete(trash, recursive: true);
+        DeleteOwnFiles(trash);
+    }
+
+    /// <summary>
+    /// The names of what a directory holds that the store does not write there; it writes only <see cref="EntryFiles"/>
+    /// (deleting a link under one of those names deletes the link, never its target). A directory that is a link holds
+    /// nothing of its own: deleting it deletes the link. Empty for a directory that is gone.
+    /// </summary>
+    private static List<string> ForeignItems(string dir)
+    {
+        var info = new DirectoryInfo(dir);
+        try
+        {
+            return info.LinkTarget is not null ? [] : info.EnumerateFileSystemInfos()
+                .Where(item => item is not FileInfo || !EntryFiles.Contains(item.Name))
+                .Select(item => item is DirectoryInfo ? item.Name + "/" : item.Name)
+                .ToList();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return [];
+        }
+    }
+
+    private static void RefuseForeign(string dir)
+    {
+        if (ForeignItems(dir) is { Count: > 0 } items) throw new ForeignFilesException(dir, items);
+    }
+
+    /// <summary>
+    /// Deletes the store's files in a directory, then the directory, never recursively: anything else that appeared
+    /// since it was checked makes the last step fail and stays.
+    /// </summary>
+    private static void DeleteOwnFiles(string dir)
+    {
+        var info = new DirectoryInfo(dir);
+        if (info.LinkTarget is null)
+            foreach (var file in info.EnumerateFiles().Where(f => EntryFiles.Contains(f.Name)))
+                file.Delete();
+        info.Delete();
     }
 
     private static void WriteDurably(string path, byte[] bytes)

@@ -9,7 +9,10 @@ public sealed class TrtCacheCheck
     public required string? ModelName { get; init; }
     public required string Path { get; init; }
 
-    /// <summary>Ok, Corrupt (checksum, size or manifest wrong), Incompatible (another format or machine), or Orphaned.</summary>
+    /// <summary>
+    /// Ok, Corrupt (checksum, size or manifest wrong), Incompatible (another format or machine), Orphaned, or Foreign (a
+    /// directory holding files the cache did not write, which it never removes).
+    /// </summary>
     public required string Status { get; init; }
 
     public required string? Problem { get; init; }

@@ -175,8 +175,16 @@ public static class EngineConverter
         catch (Exception e) when (e is PlanFormatException or RefitException)
         {
             // An entry that verifies but does not fit this model (another model's plan under this key) is as bad as a torn one.
-            store.Remove(key);
-            events?.Verbose($"Cache miss: the entry's plan is unusable ({e.Message}); the entry was removed.");
+            string outcome = "the entry was removed";
+            try
+            {
+                store.Remove(key);
+            }
+            catch (ForeignFilesException kept)
+            {
+                outcome = $"the entry was kept: {kept.Message}"; // the build still returns an engine; only caching it fails
+            }
+            events?.Verbose($"Cache miss: the entry's plan is unusable ({e.Message}); {outcome}.");
             return null;
         }
         store.RecordHit(key);
