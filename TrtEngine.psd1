@@ -18,6 +18,7 @@
         'Import-TrtEngine'
         'Get-TrtCache'
         'Remove-TrtCache'
+        'Clear-TrtCache'
         'Get-TrtEngineInfo'
         'Test-TrtCache'
         'Get-TrtCacheOption'

@@ -5,15 +5,15 @@ using TrtEngine.Core.Cache;
 namespace TrtEngine.Cmdlets.Commands;
 
 /// <summary>
-/// Removes cache entries: piped from Get-TrtCache (each from the cache it came from), by key with wildcards, by last
-/// access or size, or all of them. Pinned entries need -Force: bulk removals skip them (saying so in -Verbose), and
-/// naming one explicitly is a CacheEntryPinned error.
+/// Removes cache entries: piped from Get-TrtCache (each from the cache it came from), by key with wildcards, or by
+/// last access or size (Clear-TrtCache empties a cache). Pinned entries need -Force: removals by age or size skip
+/// them (saying so in -Verbose), and naming one explicitly is a CacheEntryPinned error.
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "TrtCache", SupportsShouldProcess = true, DefaultParameterSetName = KeySet)]
 [OutputType(typeof(void))]
 public sealed class RemoveTrtCacheCommand : CacheEntryCmdletBase
 {
-    private const string FilterSet = "Filter", AllSet = "All";
+    private const string FilterSet = "Filter";
 
     /// <summary>Removes the entries last used before this time.</summary>
     [Parameter(ParameterSetName = FilterSet)]
@@ -24,12 +24,8 @@ public sealed class RemoveTrtCacheCommand : CacheEntryCmdletBase
     [ValidateRange(0, long.MaxValue)]
     public long? LargerThan { get; set; }
 
-    [Parameter(Mandatory = true, ParameterSetName = AllSet)]
-    public SwitchParameter All { get; set; }
-
     [Parameter(ParameterSetName = KeySet, ValueFromPipelineByPropertyName = true)]
     [Parameter(ParameterSetName = FilterSet)]
-    [Parameter(ParameterSetName = AllSet)]
     [ValidateNotNullOrEmpty] // an unset variable's empty string would resolve to the current folder
     public string? CacheDirectory { get; set; }
 
@@ -46,11 +42,11 @@ public sealed class RemoveTrtCacheCommand : CacheEntryCmdletBase
         }
         var store = OpenCache(CacheDirectory);
         var entries = store.List();
-        if (ParameterSetName is FilterSet or AllSet)
+        if (ParameterSetName == FilterSet)
         {
-            if (ParameterSetName == FilterSet && LastAccessedBefore is null && LargerThan is null)
-                throw new PSArgumentException("Give -LastAccessedBefore, -LargerThan or both (or -All to empty the cache).");
-            foreach (var entry in entries.Where(e => All || ((LastAccessedBefore is null || e.LastAccessed < LastAccessedBefore) && (LargerThan is null || e.SizeBytes > LargerThan))))
+            if (LastAccessedBefore is null && LargerThan is null)
+                throw new PSArgumentException("Give -LastAccessedBefore, -LargerThan or both (or use Clear-TrtCache to empty the cache).");
+            foreach (var entry in entries.Where(e => (LastAccessedBefore is null || e.LastAccessed < LastAccessedBefore) && (LargerThan is null || e.SizeBytes > LargerThan)))
                 Remove(store, entry, named: false);
             return;
         }

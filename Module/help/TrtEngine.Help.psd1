@@ -333,15 +333,14 @@ Remove-TrtCache deletes cache entries, given as objects from Get-TrtCache or by 
 
 Removing an entry never affects engines already loaded; the next New-TrtEngine for that model builds again. The hints that named the entry (which entry a model file's last conversion used, kept so the next one can load it while it parses the model) go with it.
 
-Pinned entries (see Lock-TrtCache) need -Force. Removals by -LastAccessedBefore, -LargerThan or -All skip them and say so in -Verbose; an entry named by key or piped in that is pinned is a CacheEntryPinned error.
+Pinned entries (see Lock-TrtCache) need -Force. Removals by -LastAccessedBefore or -LargerThan skip them and say so in -Verbose; an entry named by key or piped in that is pinned is a CacheEntryPinned error. To empty a cache, use Clear-TrtCache.
 '@
         Parameters  = @{
             InputObject    = 'Cache entries to remove, as written by Get-TrtCache.'
             Key            = 'Keys of the entries to remove. Wildcards are permitted. Binds from the Key property of piped objects.'
-            CacheDirectory = 'Engine cache folder used with -Key, -LastAccessedBefore, -LargerThan and -All. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            CacheDirectory = 'Engine cache folder used with -Key, -LastAccessedBefore and -LargerThan. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
             LastAccessedBefore = 'Removes the entries last used before this time.'
             LargerThan     = 'Removes the entries that take more than this many bytes on disk (100MB literals work). With -LastAccessedBefore, both must hold.'
-            All            = 'Removes every entry of the cache (pinned entries only with -Force).'
             Force          = 'Removes pinned entries too.'
         }
         Examples    = @(
@@ -358,13 +357,37 @@ Pinned entries (see Lock-TrtCache) need -Force. Removals by -LastAccessedBefore,
                 Remarks = 'Shows which entries whose key starts with 3fa2 would be removed.'
             }
         )
-        Links       = @('Get-TrtCache', 'Lock-TrtCache', 'about_TrtEngine')
+        Links       = @('Get-TrtCache', 'Clear-TrtCache', 'Lock-TrtCache', 'about_TrtEngine')
+    }
+
+    'Clear-TrtCache' = @{
+        Synopsis    = 'Empties the engine cache, after asking.'
+        Description = @'
+Clear-TrtCache removes every entry of a cache folder in one step. It wipes a whole store, so it asks for confirmation first (ConfirmImpact High): in scripts, give -Confirm:$false. With -WhatIf it says how many entries, and how many bytes, it would remove.
+
+Pinned entries (see Lock-TrtCache) are kept unless -Force is given; -Verbose names each one kept. Engines already loaded are not affected; the next New-TrtEngine for a model builds again. The timing cache (tactic timings the builder reuses) and the hit and miss counts of Get-TrtCache -Summary are kept.
+'@
+        Parameters  = @{
+            CacheDirectory = 'Engine cache folder to empty. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            Force          = 'Removes pinned entries too.'
+        }
+        Examples    = @(
+            @{
+                Code    = 'Clear-TrtCache -CacheDirectory ./cache -WhatIf'
+                Remarks = 'Says how many entries and bytes clearing ./cache would remove, removing nothing.'
+            }
+            @{
+                Code    = 'Clear-TrtCache -CacheDirectory ./cache -Confirm:$false -Verbose'
+                Remarks = 'Empties ./cache without asking, keeping pinned entries and naming them.'
+            }
+        )
+        Links       = @('Remove-TrtCache', 'Lock-TrtCache', 'Get-TrtCache', 'about_TrtEngine')
     }
 
     'Lock-TrtCache' = @{
         Synopsis    = 'Pins cache entries so that eviction and bulk removals leave them alone.'
         Description = @'
-Lock-TrtCache pins entries of the engine cache. A pinned entry is never evicted to make room for a new one: when the pinned entries alone leave no room for a new entry, that entry is not stored, with a warning. Remove-TrtCache skips pinned entries unless -Force is given. Get-TrtCache shows the pin in the Pinned property.
+Lock-TrtCache pins entries of the engine cache. A pinned entry is never evicted to make room for a new one: when the pinned entries alone leave no room for a new entry, that entry is not stored, with a warning. Remove-TrtCache and Clear-TrtCache skip pinned entries unless -Force is given. Get-TrtCache shows the pin in the Pinned property.
 
 Pinning writes an empty marker file beside the entry; the entry itself does not change. Unlock-TrtCache removes the pin.
 '@
@@ -385,7 +408,7 @@ Get-TrtCache -Key $engine.CacheKey | Lock-TrtCache -PassThru
             @{
                 Code    = @'
 Get-TrtCache | Where-Object ModelName -eq 'tiny_mlp' | Lock-TrtCache
-Remove-TrtCache -All -Verbose
+Clear-TrtCache -Confirm:$false -Verbose
 '@
                 Remarks = 'Pins every entry built from tiny_mlp, then empties the rest of the cache; -Verbose lists the pinned entries it kept.'
             }

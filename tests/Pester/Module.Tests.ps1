@@ -8,8 +8,9 @@ BeforeDiscovery {
             Name          = $_.Name
             Verb          = $_.Verb
             HasPath       = $_.Parameters.ContainsKey('Path')
-            # Remove-TrtCache is the only cmdlet with nothing to write.
-            WritesObjects = $_.Name -ne 'Remove-TrtCache'
+            # Removing and clearing the cache are the only cmdlets with nothing to write.
+            WritesObjects = $_.Name -notin 'Remove-TrtCache', 'Clear-TrtCache'
+            ConfirmImpact = $_.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0].ConfirmImpact
         }
     })
 }
@@ -111,11 +112,15 @@ Describe '<Name>' -ForEach $cmdlets -AllowNullOrEmptyForEach {
         }
     }
 
-    if ($Verb -in 'New', 'Update', 'Remove', 'Export', 'Set', 'Lock', 'Unlock') {
+    if ($Verb -in 'New', 'Update', 'Remove', 'Clear', 'Export', 'Set', 'Lock', 'Unlock') {
         It 'supports ShouldProcess' {
             $command.Parameters.Keys | Should -Contain 'WhatIf'
             $command.Parameters.Keys | Should -Contain 'Confirm'
         }
+    }
+
+    It 'asks by default only if it wipes a whole store (ConfirmImpact High)' {
+        $ConfirmImpact -eq 'High' | Should -Be ($Name -eq 'Clear-TrtCache')
     }
 
     if ($HasPath) {

@@ -38,12 +38,12 @@ Describe 'Lock-TrtCache and Unlock-TrtCache' {
         { Lock-TrtCache -Key ('0' * 64) -CacheDirectory $cache -ErrorAction Stop } | Should -Throw -ErrorId 'CacheEntryNotFound*'
     }
 
-    It 'keeps pinned entries in bulk removals unless -Force, saying so in -Verbose' {
+    It 'keeps pinned entries when the cache is cleared unless -Force, saying so in -Verbose' {
         Lock-TrtCache -Key $a.CacheKey -CacheDirectory $cache
-        $verbose = Remove-TrtCache -All -CacheDirectory $cache -Verbose 4>&1
+        $verbose = Clear-TrtCache -CacheDirectory $cache -Confirm:$false -Verbose 4>&1
         (Get-TrtCache -CacheDirectory $cache).Key | Should -Be $a.CacheKey
         ($verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n" | Should -Match "Kept pinned entry $($a.CacheKey)"
-        Remove-TrtCache -All -CacheDirectory $cache -Force
+        Clear-TrtCache -CacheDirectory $cache -Force -Confirm:$false
         @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 0
     }
 

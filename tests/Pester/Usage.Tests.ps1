@@ -563,7 +563,7 @@ Describe 'Get-TrtCacheOption and Set-TrtCacheOption' {
     }
 }
 
-Describe 'Remove-TrtCache by age, size and -All; key completion' {
+Describe 'Remove-TrtCache by age and size, Clear-TrtCache; key completion' {
     BeforeEach {
         $cache = Join-Path $TestDrive ([guid]::NewGuid())
         $old = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0
@@ -587,10 +587,15 @@ Describe 'Remove-TrtCache by age, size and -All; key completion' {
         @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 0
     }
 
-    It 'empties the cache with -All, and not with -WhatIf' {
-        Remove-TrtCache -CacheDirectory $cache -All -WhatIf
+    It 'empties the cache with Clear-TrtCache, which asks first, and not with -WhatIf' {
+        Clear-TrtCache -CacheDirectory $cache -WhatIf
         @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 2
-        Remove-TrtCache -CacheDirectory $cache -All
+        # High impact: a host that cannot ask refuses instead of wiping.
+        $module = Join-Path $PSScriptRoot '../../out/TrtEngine/TrtEngine.psd1'
+        $script = "Import-Module '$module'; Clear-TrtCache -CacheDirectory '$cache'"
+        & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command $script 2>&1 | Out-String | Should -Match 'NonInteractive'
+        @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 2
+        Clear-TrtCache -CacheDirectory $cache -Confirm:$false
         @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 0
     }
 

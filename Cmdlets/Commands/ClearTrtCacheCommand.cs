@@ -1,0 +1,47 @@
+using System.Management.Automation;
+using TrtEngine.Cmdlets.Support;
+using TrtEngine.Core.Cache;
+
+namespace TrtEngine.Cmdlets.Commands;
+
+/// <summary>
+/// Empties a cache: every entry (pinned ones only with -Force) in one confirmed step. High impact, so it asks unless
+/// told -Confirm:$false; Remove-TrtCache, which a pipeline feeds entry by entry, does not ask.
+/// </summary>
+[Cmdlet(VerbsCommon.Clear, "TrtCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(void))]
+public sealed class ClearTrtCacheCommand : TrtCmdletBase
+{
+    [Parameter(Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>Remove pinned entries too.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var store = OpenCache(CacheDirectory);
+        var entries = store.List();
+        var removed = entries.Where(e => Force || !e.Pinned).ToList();
+        int pinned = entries.Count - removed.Count;
+        string action = $"Remove all {removed.Count} cache entries ({ByteSize.Format(removed.Sum(e => e.SizeBytes))})" +
+                        (pinned > 0 ? $", keeping {pinned} pinned (-Force removes them too)" : "");
+        if (!ShouldProcess(store.Directory, action)) return;
+        foreach (var entry in removed)
+        {
+            try
+            {
+                // An entry pinned or removed by another process since the listing is left to it.
+                if (store.Remove(entry.Key, includePinned: Force) == CacheRemoval.Pinned)
+                    WriteVerbose($"Kept pinned entry {Describe(store, entry)}: pinned since the cache was listed.");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                WriteError(ErrorRecords.From(e, entry));
+            }
+        }
+        foreach (var entry in entries.Except(removed)) WriteVerbose($"Kept pinned entry {Describe(store, entry)} (-Force removes pinned entries too).");
+    }
+}
