@@ -459,7 +459,7 @@ public sealed class DiskEngineStore : IEngineStore
 
     public IReadOnlyList<TrtCacheEntry> List()
     {
-        if (!System.IO.Directory.Exists(Directory)) return [];
+        if (!Exists()) return [];
         var entries = new List<TrtCacheEntry>();
         foreach (string dir in System.IO.Directory.EnumerateDirectories(Directory))
         {
@@ -483,7 +483,7 @@ public sealed class DiskEngineStore : IEngineStore
         string dir = EntryDirectory(key);
         try
         {
-            return System.IO.Directory.Exists(dir) ? Describe(dir, key) : null;
+            return Exists() && System.IO.Directory.Exists(dir) ? Describe(dir, key) : null;
         }
         catch (DirectoryNotFoundException)
         {
@@ -529,7 +529,7 @@ public sealed class DiskEngineStore : IEngineStore
     public CacheRemoval Remove(string key, bool includePinned)
     {
         string dir = EntryDirectory(key);
-        if (!System.IO.Directory.Exists(dir)) return CacheRemoval.NotFound;
+        if (!Exists() || !System.IO.Directory.Exists(dir)) return CacheRemoval.NotFound;
         using (HoldStoreLock())
         {
             if (!includePinned && File.Exists(System.IO.Path.Combine(dir, PinMarker))) return CacheRemoval.Pinned;
@@ -738,9 +738,24 @@ public sealed class DiskEngineStore : IEngineStore
     private string CreatePrivateDirectory(string name)
     {
         string path = System.IO.Path.Combine(Directory, name);
+        _ = Exists(); // a file in the way is this error, not "the file already exists"
         CreatePrivate(Directory);
         CreatePrivate(path);
         return path;
+    }
+
+    /// <summary>
+    /// Whether the cache directory exists; a file in its place, or in place of a folder above it, is a
+    /// <see cref="CacheDirectoryIsFileException"/> rather than an empty cache.
+    /// </summary>
+    private bool Exists()
+    {
+        for (string? path = Directory; path is not null; path = System.IO.Path.GetDirectoryName(path))
+        {
+            if (System.IO.Directory.Exists(path)) return path == Directory;
+            if (File.Exists(path)) throw new CacheDirectoryIsFileException(Directory, path);
+        }
+        return false;
     }
 
     private string EntryDirectory(string key) => System.IO.Path.Combine(Directory, EntryName(key));

@@ -83,7 +83,9 @@ public static class EngineConverter
         {
             // A cache that cannot be written (full, read-only) must not cost the user the engine: build it uncached.
             events?.Warning($"The cache in {store.Location} cannot be written ({e.Message}); the engine is built without it.");
-            return Finish(Build(network, config, timingPath, events, cancel), modelPath, null, false, watch, null, settings);
+            // A file where the cache should be has no room for its timing cache either: saving one would only warn again.
+            bool noCacheFolder = e is CacheDirectoryIsFileException && settings.TimingCachePath is null;
+            return Finish(Build(network, config, noCacheFolder ? null : timingPath, events, cancel), modelPath, null, false, watch, null, settings);
         }
         using (buildLock)
         {
