@@ -6,7 +6,7 @@ namespace TrtEngine.Cmdlets.Commands;
 /// <summary>Writes an engine to a plan file, with its weights or weight-stripped (small, still refittable).</summary>
 [Cmdlet(VerbsData.Export, "TrtEngine", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
 [OutputType(typeof(FileInfo))]
-public sealed class ExportTrtEngineCommand : TrtCmdletBase
+public sealed class ExportTrtEngineCommand : FileOutputCmdletBase
 {
     private const string PathSet = "Path", LiteralPathSet = "LiteralPath";
 
@@ -23,28 +23,23 @@ public sealed class ExportTrtEngineCommand : TrtCmdletBase
     [Parameter]
     public SwitchParameter ExcludeWeights { get; set; }
 
-    /// <summary>Overwrite an existing file.</summary>
-    [Parameter]
-    public SwitchParameter Force { get; set; }
-
-    [Parameter]
-    public SwitchParameter PassThru { get; set; }
-
     protected override void ProcessRecord()
     {
         string target = ParameterSetName == LiteralPathSet ? LiteralPath : Path;
         try
         {
+            // Before the checks below: a disposed engine would otherwise be warned about as one without weights.
+            if (Engine.IsDisposed) throw new Native.Runtime.EngineDisposedException(Engine.Name);
             string path = ResolveOutputPath(target);
-            if (File.Exists(path) && !Force)
-                throw new IOException($"'{path}' already exists; use -Force to overwrite it.");
-            if (!ShouldProcess(path, $"Export engine '{Engine.Name}' {(ExcludeWeights ? "without" : "with")} weights")) return;
-            if (!ExcludeWeights && !Engine.HasWeights)
-                WriteWarning($"Engine '{Engine.Name}' has no weights; the exported plan is weight-stripped.");
-            WriteAtomically(path, stream => Engine.Export(stream, !ExcludeWeights));
-            if (PassThru) WriteObject(new FileInfo(path));
+            WriteFile(path, $"Export engine '{Engine.Name}' {(ExcludeWeights ? "without" : "with")} weights",
+                      $"engine '{Engine.Name}' would overwrite it. Give each engine its own path", stream =>
+                      {
+                          if (!ExcludeWeights && !Engine.HasWeights)
+                              WriteWarning($"Engine '{Engine.Name}' has no weights; the exported plan is weight-stripped.");
+                          Engine.Export(stream, !ExcludeWeights);
+                      });
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not PipelineStoppedException)
         {
             WriteError(ErrorRecords.From(e, target));
         }

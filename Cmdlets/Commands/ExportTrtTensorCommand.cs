@@ -8,10 +8,9 @@ namespace TrtEngine.Cmdlets.Commands;
 /// <summary>Saves tensors as .npy files (numpy's np.load reads them): one file by -Path, or one per tensor in -Directory.</summary>
 [Cmdlet(VerbsData.Export, "TrtTensor", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
 [OutputType(typeof(FileInfo))]
-public sealed class ExportTrtTensorCommand : TrtCmdletBase
+public sealed class ExportTrtTensorCommand : FileOutputCmdletBase
 {
     private const string PathSet = "Path", LiteralPathSet = "LiteralPath", DirectorySet = "Directory";
-    private readonly HashSet<string> _written = new(StringComparer.Ordinal);
 
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
     public TrtTensor InputObject { get; set; } = null!;
@@ -27,12 +26,6 @@ public sealed class ExportTrtTensorCommand : TrtCmdletBase
     [Parameter(Mandatory = true, ParameterSetName = DirectorySet)]
     public string Directory { get; set; } = "";
 
-    [Parameter]
-    public SwitchParameter Force { get; set; }
-
-    [Parameter]
-    public SwitchParameter PassThru { get; set; }
-
     protected override void ProcessRecord()
     {
         var tensor = InputObject;
@@ -44,15 +37,9 @@ public sealed class ExportTrtTensorCommand : TrtCmdletBase
                 LiteralPathSet => ResolveOutputPath(LiteralPath),
                 _ => ResolveOutputPath(Path),
             };
-            if (_written.Contains(path))
-                throw new IOException($"'{path}' was already written by this command; tensor '{tensor.Name}' would overwrite it. Use -Directory to write one file per tensor.");
-            if (File.Exists(path) && !Force)
-                throw new IOException($"'{path}' already exists; use -Force to overwrite it.");
-            if (!ShouldProcess(path, $"Export tensor '{tensor.Name}' [{string.Join(", ", tensor.Shape)}]")) return;
-            if (ParameterSetName == DirectorySet) System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-            WriteAtomically(path, stream => NpyFile.Write(stream, tensor.Shape, tensor.Data));
-            _written.Add(path);
-            if (PassThru) WriteObject(new FileInfo(path));
+            WriteFile(path, $"Export tensor '{tensor.Name}' [{string.Join(", ", tensor.Shape)}]",
+                      $"tensor '{tensor.Name}' would overwrite it. Use -Directory to write one file per tensor",
+                      stream => NpyFile.Write(stream, tensor.Shape, tensor.Data), createFolder: ParameterSetName == DirectorySet);
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {

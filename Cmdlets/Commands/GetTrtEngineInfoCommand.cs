@@ -1,5 +1,7 @@
 using System.Management.Automation;
+using TrtEngine.Cmdlets.Support;
 using TrtEngine.Core.Engines;
+using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Cmdlets.Commands;
 
@@ -11,5 +13,15 @@ public sealed class GetTrtEngineInfoCommand : PSCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     public Core.Engines.TrtEngine Engine { get; set; } = null!;
 
-    protected override void ProcessRecord() => WriteObject(TrtEngineInfo.From(Engine));
+    protected override void ProcessRecord()
+    {
+        try
+        {
+            WriteObject(TrtEngineInfo.From(Engine));
+        }
+        catch (EngineDisposedException e)
+        {
+            WriteError(ErrorRecords.From(e, Engine));
+        }
+    }
 }

@@ -55,22 +55,6 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
     /// <summary>A path to write to, resolved but not required to exist.</summary>
     protected string ResolveOutputPath(string path) => GetUnresolvedProviderPathFromPSPath(path);
 
-    /// <summary>Writes beside the target, then renames: a failed write never leaves half a file.</summary>
-    protected static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-                write(stream);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
-
     protected DiskEngineStore OpenCache(string? directory) =>
         new(directory is null ? DiskEngineStore.DefaultDirectory : GetUnresolvedProviderPathFromPSPath(directory), log: WriteVerbose);
 

@@ -13,6 +13,9 @@ internal static class ShapeProfiles
             foreach (string name in given?.Keys ?? Enumerable.Empty<string>())
                 if (!inputs.ContainsKey(name))
                     throw new ShapeException($"A shape was given for '{name}', which is not an input of '{network.Name}'. Its inputs: {string.Join(", ", inputs.Values.Select(t => t.Name + Shapes.Format(t.Dims)))}.");
+                else if (given![name].Any(d => d < 1))
+                    // An engine for an empty dimension could never run (an inference refuses empty inputs).
+                    throw new ShapeException($"The shape given for input '{name}' ({string.Join(", ", given[name])}) has a dimension below 1; every dimension must be at least 1.");
 
         var profiles = new Dictionary<string, ShapeProfile>(StringComparer.Ordinal);
         foreach (var (name, tensor) in inputs)

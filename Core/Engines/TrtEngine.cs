@@ -50,6 +50,9 @@ public sealed class TrtEngine : IDisposable
     public bool IsRefittable => true;
 
     public bool HasWeights => Native.HasWeights;
+
+    /// <summary>True once disposed: the engine then refuses every use (EngineDisposedException).</summary>
+    public bool IsDisposed => Native.IsDisposed;
     public string? CacheKey { get; }
     public bool FromCache { get; }
 

@@ -2,6 +2,7 @@ using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Layers;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
+using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Core.Engines;
 
@@ -31,6 +32,7 @@ public sealed class TrtEngineInfo
 
     public static TrtEngineInfo From(TrtEngine engine)
     {
+        if (engine.IsDisposed) throw new EngineDisposedException(engine.Name);
         EnginePlan plan = engine.Native.Plan;
         string Operand(ValueRef v) => v.IsNone ? "" : v.IsWeight ? plan.Weights[v.Index].Name : plan.Tensors[v.Index].Name;
         return new TrtEngineInfo

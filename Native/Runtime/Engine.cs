@@ -76,6 +76,8 @@ public sealed class Engine : IDisposable
 
     internal State CurrentState => Volatile.Read(ref _state);
 
+    public bool IsDisposed => ReferenceEquals(CurrentState, Disposed);
+
     /// <summary>The current state for a refit or a check, refused once the engine is disposed.</summary>
     internal State LiveState => CurrentState is var state && ReferenceEquals(state, Disposed) ? throw new EngineDisposedException(Plan.Name) : state;
 

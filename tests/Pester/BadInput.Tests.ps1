@@ -122,6 +122,8 @@ Describe 'New-TrtEngine with bad input' {
         @{ Case = 'a shape of the wrong rank'; Arguments = { @{ Path = $onnx; InputShape = @{ input = 1, 64, 1 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a shape that contradicts the model'; Arguments = { @{ Path = $onnx; InputShape = @{ input = 1, 63 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a negative dimension'; Arguments = { @{ Path = $onnx; InputShape = @{ input = -2, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
+        @{ Case = 'a zero dimension, which no inference could fill'; Arguments = { @{ Path = $onnx; InputShape = @{ input = 0, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
+        @{ Case = 'a range from a zero dimension'; Arguments = { @{ Path = $onnx; MinShape = @{ input = 0, 64 }; MaxShape = @{ input = 4, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a range without a maximum'; Arguments = { @{ Path = $onnx; MinShape = @{ input = 1, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a minimum above its maximum'; Arguments = { @{ Path = $onnx; MinShape = @{ input = 8, 64 }; MaxShape = @{ input = 2, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a shape that is not numbers'; Arguments = { @{ Path = $onnx; InputShape = @{ input = 'a', 'b' } } }; Id = 'InvalidArgument'; Category = 'InvalidArgument' }
@@ -160,10 +162,38 @@ Describe 'Import-TrtEngine and Export-TrtEngine with bad input' {
         Assert-Refused { Import-TrtEngine -Path (Join-Path $TestDrive 'missing.trtp') -ErrorAction Stop } 'EngineNotFound' 'ObjectNotFound'
     }
 
-    It 'refuses to export into a folder that does not exist, writing nothing' {
+    It 'refuses to export into a folder that does not exist, naming the folder and writing nothing' {
         $target = Join-Path $TestDrive 'no/such/folder/engine.trtp'
-        Assert-Refused { Export-TrtEngine -Engine $engine -Path $target -ErrorAction Stop } 'FileNotFound' 'ObjectNotFound'
+        $err = Assert-Refused { Export-TrtEngine -Engine $engine -Path $target -ErrorAction Stop } 'FileNotFound' 'ObjectNotFound'
+        $err.Exception.Message | Should -BeLike "*'$(Join-Path $TestDrive 'no/such/folder')' does not exist*"
         Test-Path (Join-Path $TestDrive 'no') | Should -BeFalse
+    }
+
+    It 'refuses to export onto a folder, even with -Force' {
+        $folder = (New-Item -ItemType Directory (Join-Path $TestDrive 'a-folder')).FullName
+        $err = Assert-Refused { Export-TrtEngine -Engine $engine -Path $folder -Force -ErrorAction Stop } 'IOError'
+        $err.Exception.Message | Should -BeLike '*is a folder*'
+        Test-Path -PathType Container $folder | Should -BeTrue
+    }
+
+    It 'refuses to write a second engine of one pipeline over the first' {
+        $target = Join-Path $TestDrive 'one.trtp'
+        $second = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0
+        $engine, $second | Export-TrtEngine -Path $target -Force -ErrorAction SilentlyContinue -ErrorVariable errors
+        $errors.Count | Should -Be 1
+        $errors[0].Exception.Message | Should -BeLike '*already written by this command*'
+        (Import-TrtEngine -Path $target).Name | Should -Be $engine.Name
+    }
+
+    It 'refuses a disposed engine as EngineDisposed, saying so once and warning of nothing' {
+        $gone = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0
+        $gone.Dispose()
+        $gone.IsDisposed | Should -BeTrue
+        $err = { Export-TrtEngine -Engine $gone -Path (Join-Path $TestDrive 'gone.trtp') -ErrorAction Stop -WarningVariable warned } | Should -Throw -ErrorId 'EngineDisposed*' -PassThru
+        $warned | Should -BeNullOrEmpty
+        $err.Exception.Message | Should -Not -Match 'Object name'
+        { Get-TrtEngineInfo -Engine $gone -ErrorAction Stop } | Should -Throw -ErrorId 'EngineDisposed*'
+        Test-Path (Join-Path $TestDrive 'gone.trtp') | Should -BeFalse
     }
 }
 

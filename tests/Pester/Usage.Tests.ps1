@@ -272,6 +272,11 @@ Describe 'Export-TrtEngine and Import-TrtEngine' {
         $strippedFile.Length | Should -BeLessThan (Get-Item $full).Length
     }
 
+    It 'passes the file through as Get-Item shows it' {
+        $strippedFile.PSPath | Should -Be (Get-Item -LiteralPath $stripped).PSPath
+        ($strippedFile | Format-Table | Out-String) | Should -Be (Get-Item -LiteralPath $stripped | Format-Table | Out-String)
+    }
+
     It 'refuses to run an engine imported without weights until it is refitted' {
         $imported = Import-TrtEngine -LiteralPath $stripped
         $imported.HasWeights | Should -BeFalse

@@ -1,0 +1,49 @@
+using System.Management.Automation;
+
+namespace TrtEngine.Cmdlets.Support;
+
+/// <summary>
+/// A cmdlet that writes files: -Force overwrites an existing file, -PassThru writes each file written (as Get-Item
+/// shows it), and one command never overwrites a file it wrote itself (several piped items sent to one path).
+/// </summary>
+public abstract class FileOutputCmdletBase : TrtCmdletBase
+{
+    private readonly HashSet<string> _written = new(StringComparer.Ordinal);
+
+    /// <summary>Overwrite an existing file.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <summary>
+    /// Writes <paramref name="path"/> with <paramref name="write"/> once ShouldProcess(path, action) agrees: beside it
+    /// first, then renamed into place, so a failed write never leaves half a file.
+    /// </summary>
+    /// <param name="again">Why writing to a path this command wrote already is refused, and what to do instead.</param>
+    /// <param name="createFolder">Create a missing folder (else a missing folder is an error that names it).</param>
+    protected void WriteFile(string path, string action, string again, Action<Stream> write, bool createFolder = false)
+    {
+        if (Directory.Exists(path)) throw new IOException($"'{path}' is a folder; give the path of a file to write.");
+        if (_written.Contains(path)) throw new IOException($"'{path}' was already written by this command; {again}.");
+        if (File.Exists(path) && !Force) throw new IOException($"'{path}' already exists; use -Force to overwrite it.");
+        if (!ShouldProcess(path, action)) return;
+        string folder = System.IO.Path.GetDirectoryName(path)!;
+        if (createFolder) Directory.CreateDirectory(folder);
+        else if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"The folder '{folder}' does not exist; create it first (New-Item -ItemType Directory).");
+        string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+                write(stream);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+        _written.Add(path);
+        if (PassThru) WriteObject(SessionState.InvokeProvider.Item.Get([path], force: false, literalPath: true), enumerateCollection: true);
+    }
+}
