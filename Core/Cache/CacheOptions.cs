@@ -4,7 +4,8 @@ namespace TrtEngine.Core.Cache;
 
 /// <summary>
 /// Resolves the cache directory and size limit: $TRTENGINE_CACHE_DIR, then the per-user settings file that
-/// Set-TrtCacheOption writes, then the platform's per-user cache folder and 5 GiB.
+/// Set-TrtCacheOption writes, then the platform's per-user cache folder and 5 GiB. The settings file is read only for
+/// what it is needed for, so a damaged one stops only what depends on it, and saving replaces it.
 /// </summary>
 public static class CacheOptions
 {
@@ -33,10 +34,7 @@ public static class CacheOptions
     public static TrtCacheOptions Current()
     {
         var settings = Load();
-        string? env = Environment.GetEnvironmentVariable("TRTENGINE_CACHE_DIR");
-        var (directory, source) = !string.IsNullOrWhiteSpace(env) ? (Path.GetFullPath(env), "TRTENGINE_CACHE_DIR")
-            : settings.CacheDirectory is { Length: > 0 } configured ? (configured, "Settings")
-            : (PlatformDirectory, "Default");
+        var (directory, source) = ResolveDirectory(() => settings);
         return new TrtCacheOptions
         {
             CacheDirectory = directory,
@@ -47,32 +45,76 @@ public static class CacheOptions
         };
     }
 
-    /// <summary>Changes the persistent settings (a null leaves a value as it is), written atomically.</summary>
-    public static void Save(string? cacheDirectory, long? sizeLimitBytes)
+    /// <summary>The cache directory in force, as <see cref="Current"/> gives it; the settings file is not read when $TRTENGINE_CACHE_DIR is set.</summary>
+    public static string CurrentDirectory() => ResolveDirectory(Load).Directory;
+
+    /// <summary>The size limit in force, as <see cref="Current"/> gives it.</summary>
+    public static long CurrentSizeLimit() => Load().SizeLimitBytes ?? DefaultSizeLimit;
+
+    private static (string Directory, string Source) ResolveDirectory(Func<SettingsFile> settings)
+    {
+        string? env = Environment.GetEnvironmentVariable("TRTENGINE_CACHE_DIR");
+        return !string.IsNullOrWhiteSpace(env) ? (Path.GetFullPath(env), "TRTENGINE_CACHE_DIR")
+            : settings().CacheDirectory is { Length: > 0 } configured ? (configured, "Settings")
+            : (PlatformDirectory, "Default");
+    }
+
+    /// <summary>
+    /// Changes the persistent settings (a null leaves a value as it is), written atomically. A damaged settings file
+    /// (the one thing that would otherwise stop every cache command) is replaced by one holding the values given, once a
+    /// copy of it is kept beside it (settings.json.damaged-{UTC time}).
+    /// </summary>
+    /// <returns>The path of the copy of a damaged settings file; null when there was none.</returns>
+    public static string? Save(string? cacheDirectory, long? sizeLimitBytes)
     {
         if (sizeLimitBytes is <= 0) throw new ArgumentOutOfRangeException(nameof(sizeLimitBytes), sizeLimitBytes, "The cache size limit must be positive.");
-        var settings = Load();
+        string path = SettingsPath;
+        SettingsFile settings;
+        string? damaged = null;
+        try
+        {
+            settings = Load();
+        }
+        catch (InvalidDataException)
+        {
+            settings = new SettingsFile();
+            damaged = $"{path}.damaged-{DateTime.UtcNow:yyyyMMdd'T'HHmmssfff'Z'}";
+        }
         if (cacheDirectory is not null) settings.CacheDirectory = Path.GetFullPath(cacheDirectory);
         if (sizeLimitBytes is not null) settings.SizeLimitBytes = sizeLimitBytes;
-        string path = SettingsPath;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(settings, new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(temp, path, overwrite: true);
+        try
+        {
+            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(settings, new JsonSerializerOptions { WriteIndented = true }));
+            // Copied before it is replaced: a failure at any step loses neither the damaged file nor a sound one.
+            if (damaged is not null) File.Copy(path, damaged);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+        return damaged;
     }
 
     private static SettingsFile Load()
     {
         string path = SettingsPath;
         if (!File.Exists(path)) return new SettingsFile();
+        const string Fix = "Set the options again with Set-TrtCacheOption (it replaces the file, keeping a copy of this one beside it), or fix or delete the file.";
+        SettingsFile? settings;
         try
         {
-            return JsonSerializer.Deserialize<SettingsFile>(File.ReadAllBytes(path)) ?? new SettingsFile();
+            settings = JsonSerializer.Deserialize<SettingsFile>(File.ReadAllBytes(path));
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"The TrtEngine settings file '{path}' is not valid JSON ({e.Message}). Fix or delete it, or set the options again with Set-TrtCacheOption.", e);
+            throw new InvalidDataException($"The TrtEngine settings file '{path}' is damaged: it is not valid JSON ({e.Message}). {Fix}", e);
         }
+        if (settings?.SizeLimitBytes is <= 0)
+            throw new InvalidDataException($"The TrtEngine settings file '{path}' is damaged: its cache size limit is {settings.SizeLimitBytes} bytes, which is not positive. {Fix}");
+        return settings ?? new SettingsFile();
     }
 
     private static string PlatformDirectory

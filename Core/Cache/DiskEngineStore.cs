@@ -31,20 +31,24 @@ public sealed class DiskEngineStore : IEngineStore
     private const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode PrivateFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private readonly Action<string>? _log;
+    private readonly Lazy<long> _sizeLimit;
     private HintIndex? _hints;
 
-    /// <param name="sizeLimit">Bytes on disk the entries may take; null for the configured limit (5 GiB unless set).</param>
+    /// <param name="sizeLimit">
+    /// Bytes on disk the entries may take; null for the configured limit (5 GiB unless set), read from the settings
+    /// file when first needed (an insert, a summary), so listing, checking and removing never depend on that file.
+    /// </param>
     public DiskEngineStore(string directory, long? sizeLimit = null, Action<string>? log = null)
     {
-        sizeLimit ??= CacheOptions.Current().SizeLimitBytes;
         if (sizeLimit <= 0) throw new ArgumentOutOfRangeException(nameof(sizeLimit), sizeLimit, "The cache size limit must be positive.");
         Directory = System.IO.Path.GetFullPath(directory);
-        SizeLimit = sizeLimit.Value;
+        // PublicationOnly caches no exception: a settings file repaired meanwhile is read again.
+        _sizeLimit = sizeLimit is { } given ? new Lazy<long>(given) : new Lazy<long>(CacheOptions.CurrentSizeLimit, LazyThreadSafetyMode.PublicationOnly);
         _log = log;
     }
 
     public string Directory { get; }
-    public long SizeLimit { get; }
+    public long SizeLimit => _sizeLimit.Value;
 
     /// <summary>
     /// Fault-injection seam for tests: called with a step's name (lock, temp, plan, manifest, publish, evict,
@@ -55,7 +59,7 @@ public sealed class DiskEngineStore : IEngineStore
     public string Location => Directory;
 
     /// <summary>The configured default: $TRTENGINE_CACHE_DIR, the settings file, or the platform's per-user cache folder.</summary>
-    public static string DefaultDirectory => CacheOptions.Current().CacheDirectory;
+    public static string DefaultDirectory => CacheOptions.CurrentDirectory();
 
     public CacheLookup TryLoad(string key)
     {

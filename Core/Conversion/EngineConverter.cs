@@ -35,8 +35,10 @@ public static class EngineConverter
         string name = Path.GetFileNameWithoutExtension(modelPath);
         var bound = settings.WeightsPath is null ? null : SafetensorsFile.Load(settings.WeightsPath).Tensors;
         int threads = settings.Threads ?? Environment.ProcessorCount;
+        // The size limit is resolved now: a conversion may store its engine, and a damaged settings file must stop it
+        // before the build, not after.
         IEngineStore? store = !settings.UseCache ? null
-            : settings.Store ?? new DiskEngineStore(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, settings.CacheSizeLimit, m => events?.Verbose(m));
+            : settings.Store ?? new DiskEngineStore(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, settings.CacheSizeLimit ?? CacheOptions.CurrentSizeLimit(), m => events?.Verbose(m));
         // Weights bound from a checkpoint change the imported structure, so such a conversion neither guesses nor is remembered.
         string? identity = store is null || bound is not null ? null : HintIdentity(modelPath, settings, threads);
         NetworkDefinition Import() => OnnxModel.Borrow(modelPath, model =>

@@ -8,16 +8,12 @@ using TrtEngine.Testing.Onnx;
 
 namespace TrtEngine.Core.Tests.Lifecycle;
 
-/// <summary>Run alone: the pool is process-wide, and other tests renting or collecting would blur what these observe.</summary>
-[CollectionDefinition(nameof(WeightPoolCollection), DisableParallelization = true)]
-public sealed class WeightPoolCollection;
-
 /// <summary>
 /// Engines that are disposed (or collected) hand their weight buffers to the engines made next, and only buffers
 /// nothing else can reach: not those an inference holds, another engine shares or a caller was lent. A hit on
 /// recycled buffers computes exactly what a hit on fresh ones does, and many hits leave memory where it was.
 /// </summary>
-[Collection(nameof(WeightPoolCollection))]
+[Collection(nameof(ProcessStateCollection))] // the pool is process-wide: other tests renting or collecting would blur what these observe
 public sealed class WeightRecyclingTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
