@@ -11,7 +11,7 @@ public abstract class CacheEntryCmdletBase : TrtCmdletBase
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
     public TrtCacheEntry[] InputObject { get; set; } = [];
 
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = KeySet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = KeySet)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(CacheKeyCompleter))]
     public string[] Key { get; set; } = [];

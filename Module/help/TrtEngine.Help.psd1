@@ -337,7 +337,7 @@ Pinned entries (see Lock-TrtCache) need -Force. Removals by -LastAccessedBefore 
 '@
         Parameters  = @{
             InputObject    = 'Cache entries to remove, as written by Get-TrtCache.'
-            Key            = 'Keys of the entries to remove. Wildcards are permitted. Binds from the Key property of piped objects.'
+            Key            = 'Keys of the entries to remove. Wildcards are permitted. Binds from piped strings and from the Key property of piped objects.'
             CacheDirectory = 'Engine cache folder used with -Key, -LastAccessedBefore and -LargerThan. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
             LastAccessedBefore = 'Removes the entries last used before this time.'
             LargerThan     = 'Removes the entries that take more than this many bytes on disk (100MB literals work). With -LastAccessedBefore, both must hold.'
@@ -393,7 +393,7 @@ Pinning writes an empty marker file beside the entry; the entry itself does not 
 '@
         Parameters  = @{
             InputObject    = 'Cache entries to pin, as written by Get-TrtCache. Each is pinned in the cache folder it came from.'
-            Key            = 'Keys of the entries to pin. Wildcards are permitted. Binds from the Key property of piped objects.'
+            Key            = 'Keys of the entries to pin. Wildcards are permitted. Binds from piped strings and from the Key property of piped objects.'
             CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
             PassThru       = 'Writes each pinned entry, as it is now, to the pipeline.'
         }
@@ -423,7 +423,7 @@ Unlock-TrtCache removes the pin that Lock-TrtCache put on cache entries. Unpinne
 '@
         Parameters  = @{
             InputObject    = 'Cache entries to unpin, as written by Get-TrtCache. Each is unpinned in the cache folder it came from.'
-            Key            = 'Keys of the entries to unpin. Wildcards are permitted. Binds from the Key property of piped objects.'
+            Key            = 'Keys of the entries to unpin. Wildcards are permitted. Binds from piped strings and from the Key property of piped objects.'
             CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
             PassThru       = 'Writes each unpinned entry, as it is now, to the pipeline.'
         }

@@ -58,6 +58,14 @@ Describe 'Lock-TrtCache and Unlock-TrtCache' {
         @(Get-TrtCache -CacheDirectory $cache).Key | Should -Be $b.CacheKey
     }
 
+    It 'takes keys piped as strings, as Get-TrtCache does' {
+        $a.CacheKey | Lock-TrtCache -CacheDirectory $cache
+        (Get-TrtCache -CacheDirectory $cache -Key $a.CacheKey).Pinned | Should -BeTrue
+        $a.CacheKey | Unlock-TrtCache -CacheDirectory $cache
+        $a.CacheKey | Remove-TrtCache -CacheDirectory $cache
+        @(Get-TrtCache -CacheDirectory $cache).Key | Should -Be $b.CacheKey
+    }
+
     It 'does not flag a pinned entry in Test-TrtCache' {
         Lock-TrtCache -Key $a.CacheKey -CacheDirectory $cache
         Test-TrtCache -CacheDirectory $cache -OrphanAge 0 | ForEach-Object { $_.Status | Should -Be 'Ok' }
