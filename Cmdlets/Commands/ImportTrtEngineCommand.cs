@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Management.Automation;
 using TrtEngine.Cmdlets.Support;
 using TrtEngine.Core.Refit;
+using TrtEngine.Native.Plan;
 
 namespace TrtEngine.Cmdlets.Commands;
 
@@ -20,7 +21,17 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
     {
         try
         {
-            var engine = Core.Engines.TrtEngine.Import(File.ReadAllBytes(path));
+            Core.Engines.TrtEngine engine;
+            try
+            {
+                engine = Core.Engines.TrtEngine.Import(File.ReadAllBytes(path));
+            }
+            catch (PlanFormatException e)
+            {
+                bool onnx = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+                throw new PlanFormatException($"'{path}' cannot be imported: {e.Message}" +
+                                              (onnx ? " It looks like an ONNX model: make an engine of it with New-TrtEngine." : " Import-TrtEngine reads the files Export-TrtEngine writes."));
+            }
             try
             {
                 if (WeightsPath is not null)

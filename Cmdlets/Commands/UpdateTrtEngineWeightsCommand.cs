@@ -167,7 +167,19 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         {
             null => name,
             System.Collections.IDictionary map => map.Contains(name) ? map[name]?.ToString() : name,
-            ScriptBlock script => script.InvokeWithContext(null, [new PSVariable("_", name)]).FirstOrDefault()?.BaseObject?.ToString(),
+            ScriptBlock script => MapByScript(script, name),
             _ => throw new ArgumentException("-NameMap takes a hashtable (source name → model name) or a script block."),
         };
+
+    private static string? MapByScript(ScriptBlock script, string name)
+    {
+        try
+        {
+            return script.InvokeWithContext(null, [new PSVariable("_", name)]).FirstOrDefault()?.BaseObject?.ToString();
+        }
+        catch (RuntimeException e)
+        {
+            throw new ArgumentException($"The -NameMap script block failed on '{name}': {e.Message}", e);
+        }
+    }
 }

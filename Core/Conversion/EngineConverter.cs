@@ -33,6 +33,8 @@ public static class EngineConverter
     {
         var watch = Stopwatch.StartNew();
         string name = Path.GetFileNameWithoutExtension(modelPath);
+        if (settings.WeightsPath is { } weightsPath && weightsPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            throw new WeightFormatException($"{weightsPath}: -WeightsPath takes a safetensors checkpoint, not an ONNX model. Convert that model itself, or refit an engine with its weights (Update-TrtEngineWeights -Path).");
         var bound = settings.WeightsPath is null ? null : SafetensorsFile.Load(settings.WeightsPath).Tensors;
         int threads = settings.Threads ?? Environment.ProcessorCount;
         // The size limit is resolved now: a conversion may store its engine, and a damaged settings file must stop it

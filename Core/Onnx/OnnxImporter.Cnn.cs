@@ -67,7 +67,7 @@ public sealed partial class OnnxImporter
     private ValueRef Weight(OnnxNode node, int index)
     {
         var v = Float(node.Inputs[index], NodeName(node));
-        if (!v.IsWeight) throw new ModelImportException($"{node.OpType} '{NodeName(node)}': input '{node.Inputs[index]}' is computed at run time; TrtEngine needs it as a weight.");
+        if (!v.IsWeight) throw NotAWeight($"{node.OpType} '{NodeName(node)}'", node.Inputs[index]);
         return v;
     }
 

@@ -170,8 +170,7 @@ public sealed partial class OnnxImporter
     {
         var a = Tensor(node.Inputs[0], name);
         var b = Float(node.Inputs[1], name);
-        if (!b.IsWeight)
-            throw new ModelImportException($"Gemm '{name}': B ('{node.Inputs[1]}') is computed at run time; TrtEngine needs it as a weight (an initializer or a Constant).");
+        if (!b.IsWeight) throw NotAWeight($"Gemm '{name}'", node.Inputs[1]);
         int[] bShape = _network.Dims(b);
         if (bShape.Length != 2) throw new ModelImportException($"Gemm '{name}': B has shape {Shapes.Format(bShape)}, expected 2-D.");
         bool transA = node.GetInt("transA", 0) != 0, transB = node.GetInt("transB", 0) != 0;
@@ -246,6 +245,12 @@ public sealed partial class OnnxImporter
             throw new ModelImportException($"{user}: '{valueName}' is a graph input with no value. If it is a weight, pass the weights file (-WeightsPath).");
         throw new ModelImportException($"{user}: '{valueName}' is not defined by any earlier node, initializer or input (the graph is not in topological order, or is malformed).");
     }
+
+    /// <summary>Why a value that must be a weight is not one: a graph input (a model exported without its parameters) wants -WeightsPath.</summary>
+    private ModelImportException NotAWeight(string user, string valueName) =>
+        new(_model.Graph.Inputs.Any(i => i.Name == valueName)
+            ? $"{user}: '{valueName}' is a graph input, fed at run time, where TrtEngine needs a weight. If the model was exported without its parameters, give their values with -WeightsPath (a safetensors checkpoint of the model's state dict)."
+            : $"{user}: '{valueName}' is computed at run time; TrtEngine needs it as a weight (an initializer or a Constant).");
 
     private ValueRef Tensor(string valueName, string user)
     {

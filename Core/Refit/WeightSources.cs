@@ -94,7 +94,9 @@ public static class WeightSources
         var unknown = infos.Where(m => !state.ModelValues.ContainsKey(m.Name)).Select(m => m.Name).ToList();
         if (unknown.Count > 0)
             throw new SourceEngineException($"Engine '{source.Name}' cannot be a weight source: it does not hold {unknown.Count} of its model weights ({string.Join(", ", unknown.Take(8))}{(unknown.Count > 8 ? ", …" : "")}). " +
-                "An engine imported from a plan carries packed engine weights, not model weights, until it is refitted; refit it from its model or a checkpoint first, or refit from that file.");
+                (source.HasWeights
+                    ? "An engine imported from a plan carries packed engine weights, not model weights, until it is refitted; refit it from its model or a checkpoint first, or refit from that file."
+                    : "It has no weights (weight-stripped): refit it from its model or a checkpoint first, or refit from that file."));
         // An engine never changes its model values in place: another engine may keep the same arrays.
         var weights = new Dictionary<string, WeightValue>(infos.Length, StringComparer.Ordinal);
         foreach (var info in infos) weights[info.Name] = new WeightValue(info.Shape, state.ModelValues[info.Name], Immutable: true);

@@ -102,12 +102,12 @@ public sealed class SafetensorsFile
     {
         long fileSize = RandomAccess.GetLength(handle);
         if (fileSize < 8)
-            throw Error(path, $"the file has {fileSize} bytes, fewer than the 8-byte header length");
+            throw Error(path, $"the file has {fileSize} bytes, fewer than the 8-byte header length: it is not a safetensors file");
         Span<byte> lengthBytes = stackalloc byte[8];
         ReadExactly(handle, lengthBytes, 0, path);
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (headerLength > (ulong)(fileSize - 8))
-            throw Error(path, $"header length {headerLength} runs past the end of the file ({fileSize} bytes)");
+            throw Error(path, $"header length {headerLength} runs past the end of the file ({fileSize} bytes): it is not a safetensors file, or a truncated one");
         if (headerLength > MaxHeaderBytes)
             throw Error(path, $"header length {headerLength} exceeds the {MaxHeaderBytes}-byte limit");
 

@@ -289,6 +289,11 @@ Describe 'Export-TrtEngine and Import-TrtEngine' {
         Get-Logits $imported | Should -Be $ckpt2
     }
 
+    It 'says what an ONNX model given to Import-TrtEngine is, and what to use' {
+        $err = { Import-TrtEngine -Path $onnx -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidEnginePlan*' -PassThru
+        $err.Exception.Message | Should -BeLike "'$((Resolve-Path $onnx).Path)' cannot be imported: *make an engine of it with New-TrtEngine."
+    }
+
     It 'refits while importing with -WeightsPath' {
         $imported = Import-TrtEngine -Path $stripped -WeightsPath $checkpoints[1]
         $imported.HasWeights | Should -BeTrue
@@ -405,6 +410,14 @@ Describe 'Update-TrtEngineWeights -NameMap' {
         $before = Get-Logits $engine
         { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -ErrorAction Stop } |
             Should -Throw -ErrorId 'RefitRefused*'
+        Get-Logits $engine | Should -Be $before
+    }
+
+    It 'says which name a failing script block failed on, changing nothing' {
+        $before = Get-Logits $engine
+        $err = { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -NameMap { throw 'no rule' } -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidArgument*' -PassThru
+        $err.Exception.Message | Should -Be "The -NameMap script block failed on 'module.4.bias': no rule"
         Get-Logits $engine | Should -Be $before
     }
 }

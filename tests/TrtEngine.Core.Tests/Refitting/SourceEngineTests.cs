@@ -35,7 +35,9 @@ public sealed class SourceEngineTests
 
         var error = Assert.Throws<SourceEngineException>(() => target.Refit(WeightSources.FromEngine(imported)));
         Assert.Contains("refit it from its model or a checkpoint first", error.Message);
-        Assert.Throws<SourceEngineException>(() => WeightSources.FromEngine(SmallCnn.RoundTrip(imported, weights: false)));
+        Assert.Contains("imported from a plan", error.Message);
+        var stripped = Assert.Throws<SourceEngineException>(() => WeightSources.FromEngine(SmallCnn.RoundTrip(imported, weights: false)));
+        Assert.Contains("no weights (weight-stripped)", stripped.Message);
         Assert.Equal(before, SmallCnn.Run(target));
 
         imported.Refit(WeightSources.FromFile(v2));

@@ -65,4 +65,16 @@ public sealed class BoundWeightsTests : IDisposable
         float[] expected = Enumerable.Range(0, 4).Select(o => _b[o] + Enumerable.Range(0, 8).Sum(i => x[i] * _w[o * 8 + i])).ToArray();
         Assert.True(ErrorMetrics.RelativeL2(engine.Run(new Dictionary<string, float[]> { ["x"] = x })[0].Data, expected) < 1e-6);
     }
+
+    [Fact]
+    public void Without_a_weights_file_the_error_says_to_give_one_and_an_onnx_model_is_not_taken_for_one()
+    {
+        var missing = Assert.Throws<ModelImportException>(() => EngineConverter.Convert(Weightless(steps: false), Settings(null!) with { WeightsPath = null }));
+        Assert.Contains("'fc.weight' is a graph input", missing.Message, StringComparison.Ordinal);
+        Assert.Contains("-WeightsPath", missing.Message, StringComparison.Ordinal);
+
+        var onnx = Assert.Throws<WeightFormatException>(() => EngineConverter.Convert(Weightless(steps: false), Settings(Weightless(steps: true))));
+        Assert.Contains("takes a safetensors checkpoint, not an ONNX model", onnx.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_dir.File("cache")));
+    }
 }
