@@ -75,7 +75,9 @@ function Write-Parameter([string] $CmdletName, $Parameter, $SetParameter) {
     $required = if ($SetParameter) { $SetParameter.IsMandatory } else { [bool]$attributes.Where({ $_.Mandatory }) }
     $position = if ($SetParameter) { $SetParameter.Position } else { ($attributes.Position | Measure-Object -Maximum).Maximum }
     $isSwitch = $Parameter.SwitchParameter
-    $typeName = $Parameter.ParameterType.Name
+    # Nullable<long> reads as "Nullable`1" in the syntax: show the value type, as Get-Command -Syntax does.
+    $valueType = [Nullable]::GetUnderlyingType($Parameter.ParameterType) ?? $Parameter.ParameterType
+    $typeName = $valueType.Name
 
     $w.WriteStartElement('command', 'parameter', $ns.command)
     $w.WriteAttributeString('required', "$required".ToLowerInvariant())
@@ -94,7 +96,7 @@ function Write-Parameter([string] $CmdletName, $Parameter, $SetParameter) {
         $w.WriteEndElement()
     }
     $w.WriteStartElement('dev', 'type', $ns.dev)
-    $w.WriteElementString('maml', 'name', $ns.maml, $Parameter.ParameterType.FullName)
+    $w.WriteElementString('maml', 'name', $ns.maml, $valueType.FullName)
     $w.WriteEndElement()
     $w.WriteElementString('dev', 'defaultValue', $ns.dev, $(if ($isSwitch) { 'False' } else { 'None' }))
     $w.WriteEndElement()

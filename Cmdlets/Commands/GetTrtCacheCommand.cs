@@ -29,7 +29,14 @@ public sealed class GetTrtCacheCommand : TrtCmdletBase
         var store = OpenCache(CacheDirectory);
         if (Summary)
         {
-            WriteObject(store.Summary());
+            try
+            {
+                WriteObject(store.Summary());
+            }
+            catch (InvalidDataException e) // the size limit it reports comes from a damaged settings file
+            {
+                ThrowTerminatingError(ErrorRecords.From(e, CacheOptions.SettingsPath));
+            }
             return;
         }
         var entries = store.List();

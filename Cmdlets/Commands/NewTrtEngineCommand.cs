@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
 using TrtEngine.Cmdlets.Support;
-using TrtEngine.Core.Cache;
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Engines;
 
@@ -71,7 +70,8 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
                 UseCache = !NoCache,
                 Force = Force,
                 StripWeights = StripWeights,
-                CacheDirectory = CacheDirectory is null ? DiskEngineStore.DefaultDirectory : ResolveOutputPath(CacheDirectory),
+                // Null: the configured directory, which the converter reads only when it uses the cache (not with -NoCache).
+                CacheDirectory = CacheDirectory is null ? null : ResolveOutputPath(CacheDirectory),
                 CacheSizeLimit = CacheSizeLimit,
             };
             // Asked once the key is known, so -WhatIf says whether it would load an entry or build one, and where.

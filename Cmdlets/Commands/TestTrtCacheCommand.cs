@@ -4,40 +4,63 @@ using TrtEngine.Core.Cache;
 
 namespace TrtEngine.Cmdlets.Commands;
 
-/// <summary>Verifies a cache's entries without loading engines and reports each; -Repair removes what is broken.</summary>
-[Cmdlet(VerbsDiagnostic.Test, "TrtCache", SupportsShouldProcess = true)]
+/// <summary>
+/// Verifies a cache's entries without loading engines and reports each (the whole cache, with its leftovers, or just
+/// the entries piped from Get-TrtCache); -Repair removes what is broken.
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Test, "TrtCache", SupportsShouldProcess = true, DefaultParameterSetName = DirectorySet)]
 [OutputType(typeof(TrtCacheCheck))]
 public sealed class TestTrtCacheCommand : TrtCmdletBase
 {
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    private const string DirectorySet = "Directory", InputObjectSet = "InputObject";
+
+    [Parameter(Position = 0, ParameterSetName = DirectorySet)]
     [ValidateNotNullOrEmpty] // an unset variable's empty string would resolve to the current folder
     public string? CacheDirectory { get; set; }
+
+    /// <summary>Entries to check, each in the cache it came from.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
+    public TrtCacheEntry[] InputObject { get; set; } = [];
 
     /// <summary>Remove corrupt and incompatible entries and orphaned temporary directories.</summary>
     [Parameter]
     public SwitchParameter Repair { get; set; }
 
     /// <summary>Temporary directories younger than this may belong to a write in progress and are left alone.</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = DirectorySet)]
     public TimeSpan OrphanAge { get; set; } = TimeSpan.FromMinutes(10);
 
     protected override void ProcessRecord()
     {
-        var store = OpenCache(CacheDirectory);
-        foreach (var check in store.Check(OrphanAge))
+        if (ParameterSetName == DirectorySet)
         {
-            if (Repair && !check.IsHealthy && ShouldProcess(check.Path, $"Remove {check.Status.ToLowerInvariant()} item ({check.Problem})"))
-            {
-                try
-                {
-                    store.Repair(check);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
-                {
-                    WriteError(ErrorRecords.From(e, check));
-                }
-            }
-            WriteObject(check);
+            var store = OpenCache(CacheDirectory);
+            foreach (var check in store.Check(OrphanAge)) Report(store, check);
+            return;
         }
+        foreach (var entry in InputObject)
+        {
+            var store = OpenCache(entry.CacheDirectory);
+            if (store.Find(entry.Key) is { } current) Report(store, store.Check(current));
+            else WriteError(ErrorRecords.NotFound("CacheEntryNotFound", $"Cache entry '{entry.Key}' is no longer in {store.Directory}.", entry));
+        }
+    }
+
+    private void Report(DiskEngineStore store, TrtCacheCheck check)
+    {
+        if (Repair && check.Status == "Foreign")
+            WriteVerbose($"Left {check.Path} alone: it {check.Problem}.");
+        else if (Repair && !check.IsHealthy && ShouldProcess(check.Path, $"Remove {check.Status.ToLowerInvariant()} item ({check.Problem})"))
+        {
+            try
+            {
+                store.Repair(check);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                WriteError(ErrorRecords.From(e, check));
+            }
+        }
+        WriteObject(check);
     }
 }

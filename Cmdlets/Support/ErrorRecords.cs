@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using TrtEngine.Core.Cache;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
 using TrtEngine.Core.Tensors;
@@ -34,6 +35,8 @@ internal static class ErrorRecords
         ShapeException => new(e, "InvalidShape", ErrorCategory.InvalidArgument, target),
         InvalidDataException => new(e, "InvalidSettings", ErrorCategory.InvalidData, target),
         UnauthorizedAccessException => new(e, "AccessDenied", ErrorCategory.PermissionDenied, target),
+        CacheDirectoryIsFileException => new(e, "CacheDirectoryIsFile", ErrorCategory.InvalidArgument, target),
+        ForeignFilesException => new(e, "CacheItemHasForeignFiles", ErrorCategory.InvalidOperation, target),
         IOException => new(e, "IOError", ErrorCategory.WriteError, target),
         ArgumentException => new(e, "InvalidArgument", ErrorCategory.InvalidArgument, target),
         _ => new(e, "UnexpectedError", ErrorCategory.NotSpecified, target),

@@ -55,8 +55,24 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
     /// <summary>A path to write to, resolved but not required to exist.</summary>
     protected string ResolveOutputPath(string path) => GetUnresolvedProviderPathFromPSPath(path);
 
-    protected DiskEngineStore OpenCache(string? directory) =>
-        new(directory is null ? DiskEngineStore.DefaultDirectory : GetUnresolvedProviderPathFromPSPath(directory), log: WriteVerbose);
+    /// <summary>
+    /// The cache in <paramref name="directory"/> (the configured one when null). One that cannot be used at all (a file
+    /// in its place, a damaged settings file naming it) stops the command with that error: no item could proceed.
+    /// </summary>
+    protected DiskEngineStore OpenCache(string? directory)
+    {
+        try
+        {
+            var store = new DiskEngineStore(directory is null ? DiskEngineStore.DefaultDirectory : GetUnresolvedProviderPathFromPSPath(directory), log: WriteVerbose);
+            store.Exists();
+            return store;
+        }
+        catch (Exception e) when (e is CacheDirectoryIsFileException or InvalidDataException)
+        {
+            ThrowTerminatingError(ErrorRecords.From(e, directory));
+            throw; // not reached: ThrowTerminatingError throws
+        }
+    }
 
     /// <summary>The entries whose keys match the patterns (wildcards, any case); a plain key that matches nothing is a CacheEntryNotFound error.</summary>
     protected List<TrtCacheEntry> MatchKeys(DiskEngineStore store, IReadOnlyList<TrtCacheEntry> entries, IEnumerable<string> keys)

@@ -95,29 +95,7 @@ public sealed class DiskEngineStore : IEngineStore
     /// </summary>
     public IReadOnlyList<TrtCacheCheck> Check(TimeSpan orphanAge)
     {
-        var checks = new List<TrtCacheCheck>();
-        foreach (var entry in List())
-        {
-            if (Foreign(entry.Path, entry.Key, entry.ModelName) is { } foreign)
-            {
-                checks.Add(foreign);
-                continue;
-            }
-            string? problem;
-            try
-            {
-                problem = Verify(entry.Path, entry.Key, out _, out _);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
-            {
-                problem = $"corrupt entry: unreadable ({e.Message})";
-            }
-            checks.Add(new TrtCacheCheck
-            {
-                Key = entry.Key, ModelName = entry.ModelName, Path = entry.Path, Problem = problem,
-                Status = problem is null ? "Ok" : problem.StartsWith("incompatible", StringComparison.Ordinal) ? "Incompatible" : "Corrupt",
-            });
-        }
+        var checks = List().Select(Check).ToList();
         string temp = System.IO.Path.Combine(Directory, ".tmp");
         if (System.IO.Directory.Exists(temp))
             foreach (string dir in System.IO.Directory.EnumerateDirectories(temp))
@@ -129,6 +107,26 @@ public sealed class DiskEngineStore : IEngineStore
                     if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > orphanAge)
                         checks.Add(new TrtCacheCheck { Key = null, ModelName = null, Path = file, Status = "Orphaned", Problem = problem });
         return checks;
+    }
+
+    /// <summary>Verifies one entry as <see cref="Check(TimeSpan)"/> does.</summary>
+    public TrtCacheCheck Check(TrtCacheEntry entry)
+    {
+        if (Foreign(entry.Path, entry.Key, entry.ModelName) is { } foreign) return foreign;
+        string? problem;
+        try
+        {
+            problem = Verify(entry.Path, entry.Key, out _, out _);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            problem = $"corrupt entry: unreadable ({e.Message})";
+        }
+        return new TrtCacheCheck
+        {
+            Key = entry.Key, ModelName = entry.ModelName, Path = entry.Path, Problem = problem,
+            Status = problem is null ? "Ok" : problem.StartsWith("incompatible", StringComparison.Ordinal) ? "Incompatible" : "Corrupt",
+        };
     }
 
     /// <summary>A Foreign check for a directory holding files the store did not write; null when it holds none.</summary>
@@ -752,7 +750,7 @@ public sealed class DiskEngineStore : IEngineStore
     /// Whether the cache directory exists; a file in its place, or in place of a folder above it, is a
     /// <see cref="CacheDirectoryIsFileException"/> rather than an empty cache.
     /// </summary>
-    private bool Exists()
+    public bool Exists()
     {
         for (string? path = Directory; path is not null; path = System.IO.Path.GetDirectoryName(path))
         {

@@ -476,14 +476,17 @@ $engine | Get-TrtEngineInfo | Select-Object -ExpandProperty Weights | Format-Tab
     }
 
     'Test-TrtCache' = @{
-        Synopsis    = 'Verifies every entry of an engine cache without loading engines, and optionally removes what is broken.'
+        Synopsis    = 'Verifies the entries of an engine cache without loading engines, and optionally removes what is broken.'
         Description = @'
 Test-TrtCache checks each cache entry as New-TrtEngine would before using it, without building or loading an engine: the manifest reads, the plan has the size and SHA-256 checksum the manifest records, and the entry's format version and instruction set match this TrtEngine and this machine. It also finds temporary directories and files (an entry's, the timing cache's, a hint's) left behind by a process that died while writing them.
 
-It writes one TrtCacheCheck per item with a Status of Ok, Corrupt, Incompatible, Orphaned or Foreign and the Problem in words. With -Repair it removes the broken entries and the orphaned directories and files (supports -WhatIf and -Confirm); New-TrtEngine rebuilds a removed entry the next time it needs it. A Foreign item is a directory holding files the cache did not write (a folder of yours whose name looks like a cache key, in a cache directory that is a folder of yours): neither -Repair nor Remove-TrtCache ever deletes it; remove it by hand if it should go.
+It writes one TrtCacheCheck per item with a Status of Ok, Corrupt, Incompatible, Orphaned or Foreign and the Problem in words. With -Repair it removes the broken entries and the orphaned directories and files (supports -WhatIf and -Confirm); New-TrtEngine rebuilds a removed entry the next time it needs it. A Foreign item is a directory holding files the cache did not write (a folder of yours whose name looks like a cache key, in a cache directory that is a folder of yours): neither -Repair nor Remove-TrtCache ever deletes it (-Repair -Verbose says it left it); remove it by hand if it should go.
+
+Entries piped from Get-TrtCache are checked one by one, each in the cache it came from, and nothing else is: the leftovers of dead writers are looked for only when a whole cache is tested.
 '@
         Parameters  = @{
-            CacheDirectory = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
+            CacheDirectory = 'Engine cache folder to test whole. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            InputObject    = 'Cache entries to check, as written by Get-TrtCache; only these are checked.'
             Repair         = 'Removes corrupt and incompatible entries and orphaned temporary directories.'
             OrphanAge      = 'Temporary directories younger than this are left alone, since they may belong to a write in progress. Defaults to 10 minutes.'
         }
@@ -495,6 +498,10 @@ It writes one TrtCacheCheck per item with a Status of Ok, Corrupt, Incompatible,
             @{
                 Code    = 'Test-TrtCache -CacheDirectory ./cache -Repair -WhatIf'
                 Remarks = 'Shows what -Repair would remove without removing anything.'
+            }
+            @{
+                Code    = 'Get-TrtCache -CacheDirectory ./cache | Where-Object ModelName -eq resnet18 | Test-TrtCache'
+                Remarks = 'Checks only the entries built from resnet18.'
             }
         )
         Links       = @('Get-TrtCache', 'Remove-TrtCache', 'about_TrtEngine')

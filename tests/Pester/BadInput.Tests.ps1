@@ -216,6 +216,18 @@ Describe 'Cache cmdlets with bad input' {
         Test-Path $missing | Should -BeFalse
     }
 
+    It 'refuses a cache directory that is a file for <_>, as CacheDirectoryIsFile' -ForEach 'Get-TrtCache', 'Test-TrtCache', 'Clear-TrtCache', 'Lock-TrtCache' {
+        $file = Join-Path $TestDrive 'a-file'
+        Set-Content -LiteralPath $file -Value 'not a cache'
+        $arguments = @{ CacheDirectory = $file }
+        if ($_ -eq 'Lock-TrtCache') { $arguments.Key = '*' }
+        if ($_ -eq 'Clear-TrtCache') { $arguments.Confirm = $false }
+        $err = { & $_ @arguments -ErrorAction Stop } | Should -Throw -ErrorId 'CacheDirectoryIsFile*' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -BeLike '*is a file, not a folder*'
+        Get-Content -LiteralPath $file | Should -Be 'not a cache'
+    }
+
     It 'refuses a size limit out of range, keeping the saved settings' {
         $saved = $env:TRTENGINE_CONFIG_DIR
         try {

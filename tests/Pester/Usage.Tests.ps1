@@ -521,12 +521,28 @@ Describe 'Test-TrtCache' {
         Test-Path $orphan.FullName | Should -BeTrue
     }
 
+    It 'checks only the entries piped in' {
+        $checks = @(Get-TrtCache -CacheDirectory $cache -Key $bad.CacheKey | Test-TrtCache)
+        $checks.Count | Should -Be 1
+        $checks[0].Key | Should -Be $bad.CacheKey
+        $checks[0].Status | Should -Be 'Corrupt'
+    }
+
     It 'removes what is broken with -Repair, keeping the healthy entry' {
         $repaired = Test-TrtCache -CacheDirectory $cache -OrphanAge 0 -Repair | Where-Object Repaired
         @($repaired).Count | Should -Be 2
         (Get-TrtCache -CacheDirectory $cache).Key | Should -Be $good.CacheKey
         Test-Path $orphan.FullName | Should -BeFalse
         Test-TrtCache -CacheDirectory $cache | ForEach-Object { $_.Status | Should -Be 'Ok' }
+    }
+
+    It 'leaves a folder holding files it did not write alone when repairing, and says so' {
+        $yours = New-Item -ItemType Directory (Join-Path $cache ('ab' * 20))
+        Set-Content -LiteralPath (Join-Path $yours 'notes.txt') -Value 'mine'
+        $verbose = Test-TrtCache -CacheDirectory $cache -Repair -Verbose -ErrorAction Stop 4>&1
+        ($verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -BeLike "Left $($yours.FullName) alone*"
+        ($verbose | Where-Object Path -eq $yours.FullName).Status | Should -Be 'Foreign'
+        Get-Content -LiteralPath (Join-Path $yours 'notes.txt') | Should -Be 'mine'
     }
 }
 
@@ -565,6 +581,23 @@ Describe 'Get-TrtCacheOption and Set-TrtCacheOption' {
         $engine = New-TrtEngine -Path $onnx -OptimizationLevel 0
         $engine.CacheDirectory | Should -Be $dir
         (Get-TrtCache -Summary).SizeLimitBytes | Should -Be 1GB
+    }
+
+    It 'tells what to do about a damaged settings file, and Set-TrtCacheOption replaces it, keeping a copy' {
+        $env:TRTENGINE_CACHE_DIR = $null
+        $settings = (Get-TrtCacheOption).SettingsPath
+        New-Item -ItemType Directory -Force (Split-Path $settings) | Out-Null
+        Set-Content -LiteralPath $settings -Value '{bad'
+        $err = { Get-TrtCache -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSettings*' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'InvalidData'
+        $err.Exception.Message | Should -BeLike "*$settings*Set-TrtCacheOption*"
+        (New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0).HasWeights | Should -BeTrue
+
+        Set-TrtCacheOption -SizeLimit 2GB -WarningVariable warned -WarningAction SilentlyContinue
+        $warned | Should -BeLike '*damaged*'
+        $copy = Get-ChildItem -LiteralPath (Split-Path $settings) -Filter 'settings.json.damaged-*'
+        Get-Content -Raw -LiteralPath $copy.FullName | Should -BeLike '{bad*'
+        (Get-TrtCacheOption).SizeLimitBytes | Should -Be 2GB
     }
 
     It 'lets TRTENGINE_CACHE_DIR take precedence over the saved directory' {
