@@ -22,7 +22,7 @@ With -WhatIf the model is read and its key computed, and New-TrtEngine says what
             MinShape          = 'Smallest shapes the engine must accept for dynamic inputs (input name to int array). Use with -OptShape and -MaxShape. Tab completes the model''s input names, as for -InputShape.'
             OptShape          = 'Shapes the engine is tuned for (input name to int array). Tab completes the model''s input names.'
             MaxShape          = 'Largest shapes the engine must accept for dynamic inputs (input name to int array). Tab completes the model''s input names.'
-            CacheDirectory    = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
+            CacheDirectory    = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
             NoCache           = 'Neither reads nor writes the engine cache.'
             CacheSizeLimit    = 'Bytes the cache may take on disk for this call (2GB literals work); by default the limit Set-TrtCacheOption saved, else 5 GiB. Inserting evicts the least recently used entries until the cache fits.'
             Force             = 'Rebuilds the engine even when the cache holds one, and replaces the cache entry.'
@@ -306,7 +306,7 @@ The objects can be filtered and sorted like any other, and piped to Remove-TrtCa
 '@
         Parameters  = @{
             Key            = 'Keys of the entries to list. Wildcards are permitted. Lists every entry when omitted.'
-            CacheDirectory = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, or the per-user cache folder of the platform.'
+            CacheDirectory = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
             Summary        = 'Writes one summary of the cache instead of its entries: entries and bytes stored against the size limit, and the hits, misses, builds and evictions counted since the cache was created.'
         }
         Examples    = @(

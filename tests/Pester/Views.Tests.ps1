@@ -27,6 +27,15 @@ Describe 'Colour in the views' {
         (Get-TrtCache -CacheDirectory $cache | Out-String).Contains($cyan) | Should -BeTrue
     }
 
+    It 'marks a disposed engine where its name is, in the table and the list' {
+        $PSStyle.OutputRendering = 'PlainText'
+        $gone = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0
+        ($gone | Out-String) | Should -Not -Match 'disposed'
+        $gone.Dispose()
+        ($gone | Format-Table | Out-String) | Should -Match 'tiny_mlp \(disposed\)'
+        ($gone | Format-List | Out-String) | Should -Match 'Name +: tiny_mlp \(disposed\)'
+    }
+
     It 'writes no escape codes with OutputRendering PlainText' {
         $PSStyle.OutputRendering = 'PlainText'
         (Test-TrtCache -CacheDirectory $cache | Out-String) + (Get-TrtCache -CacheDirectory $cache | Out-String) + ($engine | Format-List | Out-String) |
