@@ -56,7 +56,10 @@ public sealed class TrtEngine : IDisposable
     public string? CacheKey { get; }
     public bool FromCache { get; }
 
-    /// <summary>Time to produce this engine: the build on a miss, the load and refit on a cache hit.</summary>
+    /// <summary>
+    /// Time the conversion took to produce this engine: reading the model, then the build and the cache insert on a
+    /// miss, or the load and refit on a hit (the builder's own time is in -Verbose).
+    /// </summary>
     public TimeSpan BuildTime { get; }
 
     public string? CacheDirectory { get; }
