@@ -13,6 +13,7 @@ public sealed class TrtCacheSummary
     public required long SizeLimitBytes { get; init; }
     public required long Hits { get; init; }
     public required long Misses { get; init; }
+    /// <summary>Entries built and stored; a build the cache could not take counts as a miss only.</summary>
     public required long Builds { get; init; }
     public required long Evictions { get; init; }
 

@@ -307,7 +307,7 @@ The objects can be filtered and sorted like any other, and piped to Remove-TrtCa
         Parameters  = @{
             Key            = 'Keys of the entries to list. Wildcards are permitted. Lists every entry when omitted.'
             CacheDirectory = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
-            Summary        = 'Writes one summary of the cache instead of its entries: entries and bytes stored against the size limit, and the hits, misses, builds and evictions counted since the cache was created.'
+            Summary        = 'Writes one summary of the cache instead of its entries: entries and bytes stored against the size limit, and the hits, misses, builds and evictions counted since the cache was created. Builds counts the entries built and stored: a build the cache could not take (larger than the limit, or no room beside pinned entries) is a miss without a build.'
         }
         Examples    = @(
             @{
