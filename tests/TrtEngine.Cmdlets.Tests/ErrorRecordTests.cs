@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using TrtEngine.Cmdlets.Support;
+using TrtEngine.Core.Cache;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Weights;
 using TrtEngine.Native.Network;
@@ -23,6 +24,10 @@ public sealed class ErrorRecordTests
         { new ShapeException("m"), "InvalidShape", ErrorCategory.InvalidArgument },
         { new FileNotFoundException("m"), "FileNotFound", ErrorCategory.ObjectNotFound },
         { new UnauthorizedAccessException("m"), "AccessDenied", ErrorCategory.PermissionDenied },
+        // IOExceptions with their own meaning, ahead of the general one.
+        { new CacheDirectoryIsFileException("/c", "/c"), "CacheDirectoryIsFile", ErrorCategory.InvalidArgument },
+        { new ForeignFilesException("/c/k", ["notes.txt"]), "CacheItemHasForeignFiles", ErrorCategory.InvalidOperation },
+        { new InvalidDataException("m"), "InvalidSettings", ErrorCategory.InvalidData },
         { new IOException("m"), "IOError", ErrorCategory.WriteError },
         { new ArgumentException("m"), "InvalidArgument", ErrorCategory.InvalidArgument },
         { new InvalidOperationException("m"), "UnexpectedError", ErrorCategory.NotSpecified },
