@@ -38,7 +38,8 @@ public sealed class ExportTrtTensorCommand : FileOutputCmdletBase
                 _ => ResolveOutputPath(Path),
             };
             WriteFile(path, $"Export tensor '{tensor.Name}' [{string.Join(", ", tensor.Shape)}]",
-                      $"tensor '{tensor.Name}' would overwrite it. Use -Directory to write one file per tensor",
+                      ParameterSetName == DirectorySet ? $"tensor '{tensor.Name}' makes the file name of an earlier tensor; export tensors of one name to different folders"
+                                                       : $"tensor '{tensor.Name}' would overwrite it. Use -Directory to write one file per tensor",
                       stream => NpyFile.Write(stream, tensor.Shape, tensor.Data), createFolder: ParameterSetName == DirectorySet);
         }
         catch (Exception e) when (e is not PipelineStoppedException)
@@ -47,11 +48,14 @@ public sealed class ExportTrtTensorCommand : FileOutputCmdletBase
         }
     }
 
-    /// <summary>Tensor names are graph names ("/fc/Gemm_output_0"): characters no file name may hold become '_'.</summary>
+    /// <summary>
+    /// Tensor names are graph names ("/fc/Gemm_output_0"): characters no file name may hold become '_', and leading
+    /// dots go (a name like "../x" would otherwise make a hidden file).
+    /// </summary>
     private static string FileName(string name)
     {
         var invalid = System.IO.Path.GetInvalidFileNameChars().Append('/').Append('\\').ToHashSet();
-        string safe = new(name.Select(c => invalid.Contains(c) ? '_' : c).ToArray());
-        return (safe.Trim('.', ' ').Length == 0 ? "tensor" : safe) + ".npy";
+        string safe = new string(name.Select(c => invalid.Contains(c) ? '_' : c).ToArray()).TrimStart('.').Trim();
+        return (safe.Trim('.').Length == 0 ? "tensor" : safe) + ".npy";
     }
 }

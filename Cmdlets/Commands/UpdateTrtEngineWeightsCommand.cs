@@ -101,6 +101,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
                 Tolerance = Tolerance,
                 // An .onnx source is the model with the new weights; otherwise the engine's own model gives the structure.
                 ModelPath = file is not null && file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? file : null,
+                Cancel = Cancellation,
             } : null;
             long start = Stopwatch.GetTimestamp();
             var result = Engine.Refit(weights, Partial, AllowNonFinite, verify);
@@ -108,7 +109,12 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             if (result.Verification is { } verification) WriteObject(verification);
             if (PassThru) WriteObject(Engine);
         }
-        catch (Exception e)
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C during -Verify: the refit was abandoned before it swapped anything in.
+            throw new PipelineStoppedException();
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
         {
             WriteError(ErrorRecords.From(e, Engine));
         }

@@ -30,6 +30,7 @@ public abstract class FileOutputCmdletBase : TrtCmdletBase
         if (File.Exists(path) && !Force) throw new IOException($"'{path}' already exists; use -Force to overwrite it.");
         if (!ShouldProcess(path, action)) return;
         string folder = System.IO.Path.GetDirectoryName(path)!;
+        if (File.Exists(folder)) throw new IOException($"'{folder}' is a file, not a folder; give a folder to write into.");
         if (createFolder) Directory.CreateDirectory(folder);
         else if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"The folder '{folder}' does not exist; create it first (New-Item -ItemType Directory).");
         string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
@@ -44,6 +45,7 @@ public abstract class FileOutputCmdletBase : TrtCmdletBase
             if (File.Exists(temp)) File.Delete(temp);
         }
         _written.Add(path);
-        if (PassThru) WriteObject(SessionState.InvokeProvider.Item.Get([path], force: false, literalPath: true), enumerateCollection: true);
+        // Forced: a file whose name starts with '.' is hidden from the provider otherwise.
+        if (PassThru) WriteObject(SessionState.InvokeProvider.Item.Get([path], force: true, literalPath: true), enumerateCollection: true);
     }
 }

@@ -29,8 +29,11 @@ public sealed class ReferenceExecutor
         }).ToArray();
     }
 
-    /// <summary>Runs the network on inputs given by name with their shapes; returns every network output by name.</summary>
-    public IReadOnlyDictionary<string, ReferenceTensor> Run(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> inputs)
+    /// <summary>
+    /// Runs the network on inputs given by name with their shapes; returns every network output by name.
+    /// <paramref name="cancel"/> is checked between layers (a large network in float64 runs for seconds).
+    /// </summary>
+    public IReadOnlyDictionary<string, ReferenceTensor> Run(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> inputs, CancellationToken cancel = default)
     {
         var values = new ReferenceTensor?[_network.Tensors.Count];
         foreach (int t in _network.Inputs)
@@ -43,6 +46,7 @@ public sealed class ReferenceExecutor
         }
         foreach (var layer in _network.Layers)
         {
+            cancel.ThrowIfCancellationRequested();
             var operands = layer.Inputs.Select(v => v.IsNone ? null
                 : v.IsWeight ? new ReferenceTensor(_network.Weights[v.Index].Shape, _weights[v.Index])
                 : values[v.Index] ?? throw new InvalidOperationException($"{layer} reads tensor {v.Index} before it is computed.")).ToArray();

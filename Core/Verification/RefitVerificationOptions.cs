@@ -18,4 +18,7 @@ public sealed class RefitVerificationOptions
 
     /// <summary>The ONNX model whose structure the reference runs; null takes the engine's own model.</summary>
     public string? ModelPath { get; init; }
+
+    /// <summary>Stops the verification, and with it the refit (the engine keeps its weights), with OperationCanceledException.</summary>
+    public CancellationToken Cancel { get; init; }
 }

@@ -31,12 +31,13 @@ internal static class RefitVerifier
         var inputs = options.Inputs ?? Generate(target, options.Seed);
         var shapes = target.Inputs.ToDictionary(i => i.Name, i => options.InputShapes is not null && options.InputShapes.TryGetValue(i.Name, out var s) ? s
             : Engines.TrtEngine.InferShape(i, inputs.TryGetValue(i.Name, out var v) ? v.LongLength : 0), StringComparer.Ordinal);
+        options.Cancel.ThrowIfCancellationRequested();
         var actual = new Engines.TrtEngine(candidate, target.ModelPath, null, false, TimeSpan.Zero, null).Run(inputs, shapes);
 
         // Engine and network inputs and outputs correspond by position (a cache hit may serve other names).
         var referenceInputs = target.Inputs.Select((info, i) => (Name: network.Tensors[network.Inputs[i]].Name, Value: (shapes[info.Name], inputs[info.Name])))
                                            .ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
-        var expected = new ReferenceExecutor(network).Run(referenceInputs);
+        var expected = new ReferenceExecutor(network).Run(referenceInputs, options.Cancel);
         var outputs = actual.Select((output, o) =>
         {
             var reference = expected[network.Tensors[network.Outputs[o]].Name];

@@ -86,6 +86,21 @@ Describe 'Export-TrtTensor' {
         (Import-TrtTensor (Join-Path $dir '_fc_Gemm_output_0.npy')).Data | Should -Be @(1, 2)
     }
 
+    It 'makes no hidden files of names with leading dots, and passes hidden files through' {
+        $dir = Join-Path $TestDrive 'dotted'
+        $tensor = [TrtEngine.Core.Engines.TrtTensor]@{ Name = '../x'; Shape = [int[]](2); Data = [float[]](1, 2) }
+        ($tensor | Export-TrtTensor -Directory $dir -PassThru).Name | Should -Be '_x.npy'
+        $hidden = $tensor | Export-TrtTensor -Path (Join-Path $dir '.hidden.npy') -PassThru -ErrorAction Stop
+        $hidden.Name | Should -Be '.hidden.npy'
+    }
+
+    It 'says so when -Directory is a file, or two tensors of one name go to one folder' {
+        $file = Join-Path $TestDrive 'not-a-folder'
+        Set-Content -LiteralPath $file -Value 'x'
+        { $outputs | Export-TrtTensor -Directory $file -ErrorAction Stop } | Should -Throw '*is a file, not a folder*'
+        { @($outputs, $outputs) | Export-TrtTensor -Directory (Join-Path $TestDrive 'same-names') -ErrorAction Stop } | Should -Throw '*file name of an earlier tensor*'
+    }
+
     It 'refuses to overwrite without -Force, and a second tensor to one -Path' {
         $path = Join-Path $TestDrive 'twice.npy'
         $outputs | Export-TrtTensor -LiteralPath $path

@@ -58,6 +58,24 @@ public sealed class VerifiedRefitTests
     }
 
     [Fact]
+    public void A_cancelled_verification_abandons_the_refit_and_the_engine_keeps_its_weights()
+    {
+        // Ctrl+C during Update-TrtEngineWeights -Verify: the refit must not go ahead without the check it was asked for.
+        using var dir = new TempDirectory();
+        var engine = SmallCnn.Build(SmallCnn.Write(dir, 10));
+        var buffers = engine.Native.CurrentWeights;
+        float[] before = SmallCnn.Run(engine);
+        using var stop = new CancellationTokenSource();
+        stop.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            engine.Refit(WeightSources.FromFile(SmallCnn.Write(dir, 20)), verify: new RefitVerificationOptions { Cancel = stop.Token }));
+        Assert.Same(buffers, engine.Native.CurrentWeights);
+        Assert.Equal(before, SmallCnn.Run(engine));
+        Assert.Equal(0, engine.RefitCount);
+    }
+
+    [Fact]
     public void A_verification_against_another_model_fails_and_changes_nothing()
     {
         // The reference runs the model named by ModelPath: one whose graph computes something else is caught.
