@@ -179,13 +179,16 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
 
     private static string? MapByScript(ScriptBlock script, string name)
     {
+        System.Collections.ObjectModel.Collection<PSObject> names;
         try
         {
-            return script.InvokeWithContext(null, [new PSVariable("_", name)]).FirstOrDefault()?.BaseObject?.ToString();
+            names = script.InvokeWithContext(null, [new PSVariable("_", name)]);
         }
         catch (RuntimeException e)
         {
             throw new ArgumentException($"The -NameMap script block failed on '{name}': {e.Message}", e);
         }
+        return names.Count <= 1 ? names.FirstOrDefault()?.BaseObject?.ToString()
+            : throw new ArgumentException($"The -NameMap script block returned {names.Count} names for '{name}' ({string.Join(", ", names.Take(4))}); return one, or nothing to leave the weight out.");
     }
 }

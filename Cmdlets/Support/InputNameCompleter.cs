@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Weights;
 
 namespace TrtEngine.Cmdlets.Support;
 
@@ -24,7 +25,7 @@ public sealed class InputNameCompleter : IArgumentCompleter
         {
             inputs = FromEngine(fakeBoundParameters, commandAst) ?? FromModel(fakeBoundParameters);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OnnxFormatException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OnnxFormatException or WeightFormatException or ArgumentException or NotSupportedException)
         {
             return [];
         }
@@ -58,6 +59,10 @@ public sealed class InputNameCompleter : IArgumentCompleter
         if (!File.Exists(path)) return null;
         var graph = OnnxModel.Load(path).Graph;
         var weights = graph.Initializers.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        // A model exported without its parameters has them as graph inputs, which -WeightsPath fills: not inputs to shape.
+        if (bound["WeightsPath"] is { } checkpoint && CompletionSession.FullPath(checkpoint is PSObject c ? c.BaseObject.ToString()! : checkpoint.ToString()!) is var file
+            && File.Exists(file))
+            weights.UnionWith(SafetensorsFile.TensorNames(file));
         return graph.Inputs.Where(i => !weights.Contains(i.Name))
             .Select(i => (i.Name, i.Shape?.Select(d => d.Value is { } v && v <= int.MaxValue ? (int)v : -1).ToArray() ?? []))
             .ToList();

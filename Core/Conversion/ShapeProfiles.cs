@@ -29,9 +29,10 @@ internal static class ShapeProfiles
             }
             else if (min is not null || opt is not null || max is not null)
             {
-                if (min is null || max is null)
-                    throw new ShapeException($"Input '{name}' needs both -MinShape and -MaxShape (and optionally -OptShape) to define its range.");
-                profiles[name] = new ShapeProfile(min, opt ?? max, max);
+                // What is not given comes from the default range (from 1 up, unbounded): -OptShape alone tunes for a
+                // shape and still runs any size; without -OptShape the engine is tuned for the largest (or smallest) given.
+                var range = ShapeProfile.Default(tensor.Dims);
+                profiles[name] = new ShapeProfile(min ?? range.Min, opt ?? max ?? min!, max ?? range.Max);
             }
             else profiles[name] = ShapeProfile.Default(tensor.Dims);
         }

@@ -35,6 +35,15 @@ public sealed class SafetensorsFile
 
     public static SafetensorsFile Load(string path) => Load(path, n => new float[n]);
 
+    /// <summary>The names of the file's tensors, from its header alone (cheap: for tab completion).</summary>
+    public static IReadOnlyList<string> TensorNames(string path)
+    {
+        using var handle = File.OpenHandle(path);
+        List<(string Name, SafetensorsEntry Entry)> entries = [];
+        ReadHeader(handle, path, entries, []);
+        return entries.Select(e => e.Name).ToList();
+    }
+
     /// <param name="allocate">Makes each tensor's array (a refit from a file rents them from the engine weight pool).</param>
     /// <param name="tensorRead">
     /// Asked, on this thread, for each floating-point tensor's name once the header is read; what it returns is told each part of the

@@ -21,7 +21,7 @@ public sealed record ShapeProfile(int[] Min, int[] Opt, int[] Max)
 
     public override string ToString() => Min.AsSpan().SequenceEqual(Max)
         ? Shapes.Format(Opt)
-        : $"min {Shapes.Format(Min)}, opt {Shapes.Format(Opt)}, max {Shapes.Format(Max)}";
+        : $"min {Shapes.Format(Min)}, opt {Shapes.Format(Opt)}, max [{string.Join(", ", Max.Select(d => d == int.MaxValue ? "any" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]";
 
     public bool Equals(ShapeProfile? other) => other is not null && Min.AsSpan().SequenceEqual(other.Min) && Opt.AsSpan().SequenceEqual(other.Opt) && Max.AsSpan().SequenceEqual(other.Max);
 

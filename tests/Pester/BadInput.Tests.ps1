@@ -124,7 +124,7 @@ Describe 'New-TrtEngine with bad input' {
         @{ Case = 'a negative dimension'; Arguments = { @{ Path = $onnx; InputShape = @{ input = -2, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a zero dimension, which no inference could fill'; Arguments = { @{ Path = $onnx; InputShape = @{ input = 0, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a range from a zero dimension'; Arguments = { @{ Path = $onnx; MinShape = @{ input = 0, 64 }; MaxShape = @{ input = 4, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
-        @{ Case = 'a range without a maximum'; Arguments = { @{ Path = $onnx; MinShape = @{ input = 1, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
+        @{ Case = 'a tuning shape above the largest allowed'; Arguments = { @{ Path = $onnx; OptShape = @{ input = 8, 64 }; MaxShape = @{ input = 4, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a minimum above its maximum'; Arguments = { @{ Path = $onnx; MinShape = @{ input = 8, 64 }; MaxShape = @{ input = 2, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a shape that is not numbers'; Arguments = { @{ Path = $onnx; InputShape = @{ input = 'a', 'b' } } }; Id = 'InvalidArgument'; Category = 'InvalidArgument' }
         @{ Case = 'a weights file whose tensor is not of the weight''s shape'; Arguments = {

@@ -24,6 +24,12 @@ Describe 'Input name completion for New-TrtEngine' {
         finally { Pop-Location }
     }
 
+    It 'leaves out the graph inputs a -WeightsPath checkpoint fills (a model exported without its parameters)' -Skip:(-not (Test-Path "$PSScriptRoot/../../../shared/models/mlp_v1_weightless.onnx")) {
+        $shared = (Resolve-Path "$PSScriptRoot/../../../shared/models").Path
+        $line = "New-TrtEngine -Path '$shared/mlp_v1_weightless.onnx' -WeightsPath '$shared/mlp_v1_weightless.weights.safetensors' -OptShape "
+        (Complete $line).CompletionText | Should -Be '@{ input = 1, 784 }'
+    }
+
     It 'offers nothing for a model that does not exist' {
         Complete "New-TrtEngine -Path '$TestDrive/none.onnx' -OptShape " | Should -BeNullOrEmpty
     }

@@ -84,6 +84,15 @@ Describe 'New-TrtEngine' {
         @(Get-TrtCache -CacheDirectory $empty).Count | Should -Be 0
     }
 
+    It 'tunes for -OptShape alone and still runs any batch' {
+        $engine = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptShape @{ input = 8, 64 } -OptimizationLevel 0
+        $engine.Inputs[0].OptShape | Should -Be @(8, 64)
+        foreach ($batch in 1, 20) {
+            $out = Invoke-TrtEngine -Engine $engine -Input @{ input = [float[]]::new($batch * 64) }
+            $out[0].Shape | Should -Be @($batch, 10)
+        }
+    }
+
     It 'takes piped files by their literal path, brackets and all' {
         $dir = New-Item -ItemType Directory (Join-Path $TestDrive 'we[ir]d')
         Copy-Item -LiteralPath $onnx -Destination (Join-Path $dir 'm[1].onnx')
@@ -413,11 +422,14 @@ Describe 'Update-TrtEngineWeights -NameMap' {
         Get-Logits $engine | Should -Be $before
     }
 
-    It 'says which name a failing script block failed on, changing nothing' {
+    It 'says which name a failing or ambiguous script block failed on, changing nothing' {
         $before = Get-Logits $engine
         $err = { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -NameMap { throw 'no rule' } -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidArgument*' -PassThru
         $err.Exception.Message | Should -Be "The -NameMap script block failed on 'module.4.bias': no rule"
+        $err = { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -NameMap { '4.bias'; 'extra' } -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidArgument*' -PassThru
+        $err.Exception.Message | Should -BeLike "*returned 2 names for 'module.4.bias' (4.bias, extra)*"
         Get-Logits $engine | Should -Be $before
     }
 }
