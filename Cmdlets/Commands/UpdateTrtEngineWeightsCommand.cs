@@ -58,6 +58,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
 
     /// <summary>Inputs for -Verify, by name as for Invoke-TrtEngine -Input (arrays, tensors or .npy files); implies -Verify. Without it, seeded random inputs at the opt shapes.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(InputNameCompleter))]
     public Hashtable? VerifyInput { get; set; }
 
     [Parameter]
@@ -93,6 +94,8 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             if (!check.IsValid) throw new RefitException(Engine.Name, check);
             WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied{Ignored(check)}.");
             if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
+            if (VerifyInput is { Count: 0 })
+                throw new ArgumentException("-VerifyInput is empty: give a value for each of the engine's inputs (Tab after -VerifyInput completes them), or use -Verify alone to verify on generated inputs.");
             var given = VerifyInput is null ? default : InputConversion.ToEngineInputs(VerifyInput, null, path => ResolveFile(path, literal: false, "TensorFileNotFound"));
             var verify = Verify || VerifyInput is not null ? new RefitVerificationOptions
             {

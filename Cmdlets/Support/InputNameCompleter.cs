@@ -8,7 +8,7 @@ namespace TrtEngine.Cmdlets.Support;
 
 /// <summary>
 /// Tab completion of input names for the hashtable parameters (-InputShape, -MinShape, -OptShape, -MaxShape of
-/// New-TrtEngine; -Input and -InputShape of Invoke-TrtEngine). PowerShell (7.4 to 7.6) calls argument completers for
+/// New-TrtEngine; -Input and -InputShape of Invoke-TrtEngine; -VerifyInput of Update-TrtEngineWeights). PowerShell (7.4 to 7.6) calls argument completers for
 /// the argument as a whole but never for the keys inside a hashtable literal, so this offers the whole hashtable:
 /// <c>-OptShape &lt;Tab&gt;</c> gives <c>@{ input = 1, 64 }</c> with the model's or engine's input names and shapes.
 /// The names come from the model file given by -Path/-LiteralPath (its graph is parsed; nothing is built) or from the engine in
@@ -30,7 +30,7 @@ public sealed class InputNameCompleter : IArgumentCompleter
             return [];
         }
         if (inputs is null || inputs.Count == 0) return [];
-        bool data = parameterName == "Input";
+        bool data = parameterName is "Input" or "VerifyInput";
         string text = "@{ " + string.Join("; ", inputs.Select(i => $"{Key(i.Name)} = {(data ? "@()" : string.Join(", ", i.Shape.Select(d => d < 0 ? 1 : d)))}")) + " }";
         string tip = string.Join(", ", inputs.Select(i => $"{i.Name} [{string.Join(", ", i.Shape.Select(d => d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]"));
         return [new CompletionResult(text, string.Join(", ", inputs.Select(i => i.Name)), CompletionResultType.ParameterValue, $"inputs: {tip}")];

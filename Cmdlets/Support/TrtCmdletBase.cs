@@ -43,7 +43,8 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
             {
                 string asWritten = GetUnresolvedProviderPathFromPSPath(path);
                 if (File.Exists(asWritten)) return [asWritten];
-                throw new PathNotFoundException(notFoundId, $"Cannot find '{path}'. Check the path (relative paths start from {SessionState.Path.CurrentFileSystemLocation}).");
+                throw new PathNotFoundException(notFoundId, Directory.Exists(asWritten) ? $"'{asWritten}' is a folder; give a file."
+                    : $"Cannot find '{path}'. Check the path (relative paths start from {SessionState.Path.CurrentFileSystemLocation}).");
             }
         }
         foreach (string file in files)

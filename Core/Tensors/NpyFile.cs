@@ -7,8 +7,8 @@ namespace TrtEngine.Core.Tensors;
 
 /// <summary>
 /// NumPy's .npy format (versions 1.0, 2.0 and 3.0), the file Python tools read and write with np.load and np.save.
-/// Reads C-order arrays of floats, integers and booleans into float32 tensors (refusing values float32 cannot hold
-/// exactly or at all); writes float32 in numpy's own layout. Everything is checked against the file's size before
+/// Reads C-order arrays of floats, integers and booleans into float32 tensors (float64 rounded to nearest; refusing
+/// values float32 cannot hold at all, and integers it would change); writes float32 in numpy's own layout. Everything is checked against the file's size before
 /// anything is allocated, so a malformed file is an <see cref="NpyFormatException"/>, never a huge allocation.
 /// </summary>
 public static class NpyFile

@@ -38,14 +38,29 @@ public sealed unsafe class ExecutionContext
     /// </summary>
     public double[]? LayerMicroseconds { get; set; }
 
+    /// <summary>Why a shape does not fit an input's profile, and what can be done about it.</summary>
+    private static EngineInputException OutsideProfile(string input, ReadOnlySpan<int> shape, ShapeProfile profile)
+    {
+        string given = $"Input '{input}' has shape {Shapes.Format(shape)}";
+        if (shape.Length != profile.Min.Length)
+            return new($"{given}: the engine takes {profile.Min.Length} dimensions ({profile}).");
+        for (int d = 0; d < shape.Length; d++)
+            if (shape[d] < 1)
+                return new($"{given}: every dimension must be at least 1.");
+        for (int d = 0; d < shape.Length; d++)
+            if (profile.Min[d] == profile.Max[d] && shape[d] != profile.Min[d])
+                // The model fixes it, or the engine was built for one size: no profile of this engine can change it.
+                return new($"{given}: dimension {d} must be {profile.Min[d]} (the engine fixes it: {profile}). If the model leaves it dynamic, build an engine whose -MinShape/-MaxShape cover {shape[d]}.");
+        return new($"{given}, outside the engine's profile ({profile}). Rebuild the engine with a profile that covers it (-MinShape/-MaxShape).");
+    }
+
     /// <summary>Sets the shape of input <paramref name="index"/> for the next calls; it must lie inside the input's profile.</summary>
     public void SetInputShape(int index, ReadOnlySpan<int> shape)
     {
         if ((uint)index >= (uint)_inputShapes.Length) throw new EngineInputException($"Engine '{_plan.Name}' has {_inputShapes.Length} inputs; there is no input {index}.");
         if (shape.SequenceEqual(_inputShapes[index])) return;
         ShapeProfile profile = _plan.Profiles[index];
-        if (!profile.Contains(shape))
-            throw new EngineInputException($"Input '{_plan.InputName(index)}' has shape {Shapes.Format(shape)}, outside the engine's profile ({profile}). Rebuild the engine with a profile that covers it (-MinShape/-MaxShape).");
+        if (!profile.Contains(shape)) throw OutsideProfile(_plan.InputName(index), shape, profile);
         _inputShapes[index] = shape.ToArray();
         _shapesChanged = true;
     }

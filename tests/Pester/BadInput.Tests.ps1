@@ -49,9 +49,15 @@ Describe 'Invoke-TrtEngine with bad input' {
         $err.TargetObject | Should -Be $engine
     }
 
-    It 'refuses a shape outside the engine''s profile and one of the wrong rank' -ForEach @(@(0, 64), @(2, 8, 8), @(-1, 64)) {
-        $shape = $_
-        Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = $x } -InputShape @{ input = $shape } -ErrorAction Stop } 'InvalidInput' 'InvalidArgument'
+    It 'refuses a shape of <Shape>, saying <Says>' -ForEach @(
+        @{ Shape = @(0, 64); Says = '*every dimension must be at least 1*' }
+        @{ Shape = @(-1, 64); Says = '*every dimension must be at least 1*' }
+        @{ Shape = @(2, 8, 8); Says = '*the engine takes 2 dimensions*' }
+        # The model fixes dimension 1 at 64: no other profile could take 32, so the message says so.
+        @{ Shape = @(4, 32); Says = '*dimension 1 must be 64*' }
+    ) {
+        $err = Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = $x } -InputShape @{ input = $Shape } -ErrorAction Stop } 'InvalidInput' 'InvalidArgument'
+        $err.Exception.Message | Should -BeLike $Says
     }
 
     It 'refuses values that are not numbers as InvalidArgument' {

@@ -54,4 +54,8 @@ Describe 'Input name completion for Invoke-TrtEngine' {
     It 'finds an engine piped from a variable' {
         (Complete '$completionEngine | Invoke-TrtEngine -Input ').CompletionText | Should -Be '@{ input = @() }'
     }
+
+    It 'offers the engine''s inputs for Update-TrtEngineWeights -VerifyInput' {
+        (Complete '$completionEngine | Update-TrtEngineWeights -Path x.safetensors -VerifyInput ').CompletionText | Should -Be '@{ input = @() }'
+    }
 }

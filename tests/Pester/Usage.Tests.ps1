@@ -456,6 +456,13 @@ Describe 'Update-TrtEngineWeights -Verify and -SourceEngine' {
         $result.Passed | Should -BeTrue
     }
 
+    It 'refuses an empty -VerifyInput, saying what to give, before refitting' {
+        $count = $engine.RefitCount
+        $err = { $engine | Update-TrtEngineWeights -Path $checkpoints[0] -VerifyInput @{} -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument*' -PassThru
+        $err.Exception.Message | Should -BeLike '-VerifyInput is empty*'
+        $engine.RefitCount | Should -Be $count
+    }
+
     It 'writes RefitVerificationFailed above the tolerance and keeps the previous weights' {
         $engine | Update-TrtEngineWeights -Path $checkpoints[0]
         $before = Get-Logits $engine
