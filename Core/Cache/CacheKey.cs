@@ -7,8 +7,8 @@ using TrtEngine.Native.Plan;
 namespace TrtEngine.Core.Cache;
 
 /// <summary>
-/// The cache key: SHA-256 over the network's canonical structure (never weight values, never tensor or node
-/// names), the input profiles, every setting that changes the built engine, the plan format version, and the
+/// The cache key: SHA-256 over the network's canonical structure (never trained weights' values, though the graph's
+/// own constants are structure; never tensor or node names), the input profiles, every setting that changes the built engine, the plan format version, and the
 /// hardware the tactics are timed for. 40 hex digits: a safe directory name.
 /// </summary>
 public static class CacheKey

@@ -504,8 +504,11 @@ public sealed class DiskEngineStore : IEngineStore
         catch (JsonException)
         {
         }
+        // What the size limit counts: the engine, not the access log, which grows by a line per hit (it counted, and
+        // an entry hit a thousand times outweighed whole engines and had eviction take the most recently used first).
         long size = 0;
-        foreach (var file in new DirectoryInfo(dir).EnumerateFiles()) size += file.Length;
+        foreach (var file in new DirectoryInfo(dir).EnumerateFiles())
+            if (file.Name != AccessLog) size += file.Length;
         var log = new FileInfo(System.IO.Path.Combine(dir, AccessLog));
         DateTime created = manifest?.CreatedUtc.ToLocalTime() ?? System.IO.Directory.GetCreationTime(dir);
         return new TrtCacheEntry

@@ -76,7 +76,7 @@ public static class EngineConverter
         events?.Verbose($"Cache key {key} in {store.Location}.");
         if (confirm is not null && !confirm(Intent(store, key, settings, hit: guess?.Key == key || store.Contains(key)))) return null;
 
-        if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: true, guess?.Key == key ? guess.Engine : null) is { } hit)
+        if (!settings.Force && TryPull(store, key, network, profiles, modelPath, watch, settings, events, reportMiss: true, guess?.Key == key ? guess.Engine : null) is { } hit)
             return Remembered(hit, store, identity, changed: guess?.Key != hit.CacheKey);
         IDisposable buildLock;
         try
@@ -94,7 +94,7 @@ public static class EngineConverter
         using (buildLock)
         {
             // Another process may have built it while this one waited for the lock.
-            if (!settings.Force && TryPull(store, key, network, modelPath, watch, settings, events, reportMiss: false) is { } late) return Remembered(late, store, identity, changed: guess?.Key != late.CacheKey);
+            if (!settings.Force && TryPull(store, key, network, profiles, modelPath, watch, settings, events, reportMiss: false) is { } late) return Remembered(late, store, identity, changed: guess?.Key != late.CacheKey);
             events?.Verbose(settings.Force ? "Rebuilding (-Force)." : "Cache miss: building.");
             if (!settings.Force) store.RecordMiss(key);
             var engine = Build(network, config, timingPath, events, cancel);
@@ -146,7 +146,7 @@ public static class EngineConverter
     }
 
     /// <param name="guessed">The entry's engine, loaded ahead of the parse (see <see cref="GuessedEntry"/>), when its key is this one.</param>
-    private static TrtEngineModel? TryPull(IEngineStore store, string key, NetworkDefinition network, string modelPath, Stopwatch watch,
+    private static TrtEngineModel? TryPull(IEngineStore store, string key, NetworkDefinition network, IReadOnlyList<ShapeProfile> profiles, string modelPath, Stopwatch watch,
                                            ConversionSettings settings, IConversionEvents? events, bool reportMiss, Engine? guessed = null)
     {
         byte[]? plan = null;
@@ -166,6 +166,9 @@ public static class EngineConverter
             engine = guessed ?? Engine.Deserialize(plan!);
             if (engine.Plan.Inputs.Length != network.Inputs.Count || engine.Plan.Outputs.Length != network.Outputs.Count)
                 throw new PlanFormatException($"it has {engine.Plan.Inputs.Length} inputs and {engine.Plan.Outputs.Length} outputs, the model {network.Inputs.Count} and {network.Outputs.Count}");
+            // The key covers the profiles, so an entry built for others is another key's plan under this one.
+            if (!engine.Plan.Profiles.SequenceEqual(profiles))
+                throw new PlanFormatException($"its input profiles ({string.Join("; ", engine.Plan.Profiles.AsEnumerable())}) are not the ones its key stands for ({string.Join("; ", profiles)})");
             engine = WithNamesOf(engine, network);
             if (!settings.StripWeights)
             {

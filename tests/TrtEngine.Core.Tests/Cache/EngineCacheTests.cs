@@ -126,6 +126,66 @@ public sealed class EngineCacheTests : IDisposable
     }
 
     [Fact]
+    public void An_entry_whose_plan_was_built_for_other_profiles_is_a_miss_even_when_its_manifest_agrees()
+    {
+        // A fixed-shape entry's plan copied under the dynamic key, its manifest signed again (a careless copy tool, or
+        // tampering): the checksums hold, but the plan cannot serve the key's profiles.
+        using var fixedShape = EngineConverter.Convert(TinyMlp, Settings() with { InputShapes = new Dictionary<string, int[]> { ["input"] = [4, 64] } });
+        using var dynamic = EngineConverter.Convert(TinyMlp, Settings());
+        string entry = Path.Combine(_dir.File("cache"), dynamic.CacheKey!);
+        byte[] plan = File.ReadAllBytes(Path.Combine(_dir.File("cache"), fixedShape.CacheKey!, "plan.trtp"));
+        File.WriteAllBytes(Path.Combine(entry, "plan.trtp"), plan);
+        var manifest = System.Text.Json.JsonSerializer.Deserialize<CacheManifest>(File.ReadAllBytes(Path.Combine(entry, "manifest.json")), CacheManifest.Json)!;
+        manifest.PlanBytes = plan.Length;
+        manifest.PlanSha256 = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(plan));
+        manifest.Checksum = manifest.ComputeChecksum();
+        File.WriteAllBytes(Path.Combine(entry, "manifest.json"), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(manifest, CacheManifest.Json));
+
+        var events = new RecordingEvents();
+        using var rebuilt = EngineConverter.Convert(TinyMlp, Settings(), events);
+        Assert.False(rebuilt.FromCache);
+        Assert.Contains(events.Messages, m => m.StartsWith("Cache miss: the entry's plan is unusable (its input profiles", StringComparison.Ordinal));
+        Assert.Single(rebuilt.Run(new Dictionary<string, float[]> { ["input"] = ErrorMetrics.RandomValues(5, 64) }));
+    }
+
+    [Fact]
+    public void A_constant_node_s_value_is_structure_and_changes_the_key()
+    {
+        // GELU as torch exports it: the builder folds its constants into a fused kernel, and a stripped entry keeps
+        // them, so a model whose 0.5 is 0.25 must not hit the entry (a -StripWeights hit would not even be refitted).
+        string Gelu(float half, int seed)
+        {
+            var m = new OnnxModelBuilder();
+            m.AddInput("x", OnnxDataType.Float, "batch", 16);
+            m.AddInitializer("w", ErrorMetrics.RandomValues(seed, 16 * 8), [16, 8]);
+            m.AddNode("MatMul", ["x", "w"], ["h"]);
+            m.AddNode("Constant", [], ["c1"], ("value", TensorValue.Scalar(MathF.Sqrt(2f))));
+            m.AddNode("Constant", [], ["c2"], ("value", TensorValue.Scalar(1f)));
+            m.AddNode("Constant", [], ["c3"], ("value", TensorValue.Scalar(half)));
+            m.AddNode("Div", ["h", "c1"], ["d"]);
+            m.AddNode("Erf", ["d"], ["e"]);
+            m.AddNode("Add", ["e", "c2"], ["a"]);
+            m.AddNode("Mul", ["h", "a"], ["g"]);
+            m.AddNode("Mul", ["g", "c3"], ["y"]);
+            m.AddOutput("y", OnnxDataType.Float);
+            string path = _dir.File($"gelu{Guid.NewGuid():N}.onnx");
+            m.Save(path);
+            return path;
+        }
+        string half = Gelu(0.5f, 1), quarter = Gelu(0.25f, 1);
+        using var built = EngineConverter.Convert(half, Settings(level: 2));
+        Assert.Equal(built.CacheKey, EngineConverter.Convert(Gelu(0.5f, 2), Settings(level: 2)).CacheKey); // weights alone: one key
+        using var stripped = EngineConverter.Convert(quarter, Settings(level: 2) with { StripWeights = true });
+        Assert.NotEqual(built.CacheKey, stripped.CacheKey);
+        Assert.False(stripped.FromCache);
+
+        using var plain = EngineConverter.Convert(quarter, new ConversionSettings { UseCache = false, OptimizationLevel = 2 });
+        stripped.Refit(Refit.WeightSources.FromFile(quarter));
+        var x = new Dictionary<string, float[]> { ["x"] = ErrorMetrics.RandomValues(3, 2 * 16) };
+        Assert.Equal(plain.Run(x)[0].Data, stripped.Run(x)[0].Data);
+    }
+
+    [Fact]
     public void Keys_change_with_profiles_threads_wiring_and_weight_shapes_alone()
     {
         // y = a − b of a = Relu(x), b = Sigmoid(x), plus a weight w; swapped rewires the Sub alone.
