@@ -149,6 +149,42 @@ public sealed class EngineCacheTests : IDisposable
     }
 
     [Fact]
+    public void A_valid_reordering_of_the_nodes_shares_the_key()
+    {
+        // Two branches and a Constant node, written in two topological orders: one model, one key, one entry.
+        string Model(bool reordered)
+        {
+            var m = new OnnxModelBuilder();
+            m.AddInput("x", OnnxDataType.Float, "batch", 8);
+            m.AddInitializer("w", ErrorMetrics.RandomValues(1, 64), [8, 8]);
+            (string Op, string[] Inputs, string Output)[] nodes =
+            [
+                ("Relu", ["x"], "a"),
+                ("Gemm", ["x", "w"], "b"),
+                ("Sub", ["a", "b"], "d"),
+            ];
+            if (reordered)
+            {
+                m.AddNode("Constant", [], ["c"], ("value", TensorValue.Scalar(0.5f)));
+                nodes = [nodes[1], nodes[0], nodes[2]];
+            }
+            foreach (var (op, inputs, output) in nodes) m.AddNode(op, inputs, [output]);
+            if (!reordered) m.AddNode("Constant", [], ["c"], ("value", TensorValue.Scalar(0.5f)));
+            m.AddNode("Mul", ["d", "c"], ["y"]);
+            m.AddOutput("y", OnnxDataType.Float);
+            string path = _dir.File($"order{reordered}.onnx");
+            m.Save(path);
+            return path;
+        }
+        using var first = EngineConverter.Convert(Model(false), Settings());
+        using var second = EngineConverter.Convert(Model(true), Settings());
+        Assert.Equal(first.CacheKey, second.CacheKey);
+        Assert.True(second.FromCache);
+        var x = new Dictionary<string, float[]> { ["x"] = ErrorMetrics.RandomValues(3, 2 * 8) };
+        Assert.Equal(first.Run(x)[0].Data, second.Run(x)[0].Data);
+    }
+
+    [Fact]
     public void A_constant_node_s_value_is_structure_and_changes_the_key()
     {
         // GELU as torch exports it: the builder folds its constants into a fused kernel, and a stripped entry keeps
