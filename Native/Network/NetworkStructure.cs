@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using TrtEngine.Native.Layers;
 using TrtEngine.Native.Plan;
 
 namespace TrtEngine.Native.Network;
@@ -11,20 +11,50 @@ namespace TrtEngine.Native.Network;
 /// weights a checkpoint carries: the builder may fold them into a fused kernel (GELU's 0.5 and √2), and a stripped
 /// entry keeps them, so a model that differs only in one is another model, with another key.
 /// Nor the order of the model's nodes: a valid reordering (an exporter that emits independent branches or Constant
-/// nodes in another order) computes the same, so layers are written in a canonical topological order and weights by
-/// name.
+/// nodes in another order) computes the same, so layers are written in a canonical topological order and weights in
+/// the order that reads them.
 /// </summary>
 public static class NetworkStructure
 {
     public static byte[] Serialize(NetworkDefinition network)
     {
-        int[] layerOrder = CanonicalOrder(network);
+        var layers = network.Layers;
+        // Each layer's parameters, written once: they sign the layer, and go into the bytes as they are.
+        using var parameterStream = new MemoryStream();
+        var p = new PlanWriter(parameterStream);
+        var spans = new (int Start, int Length)[layers.Count];
+        for (int l = 0; l < layers.Count; l++)
+        {
+            int start = (int)parameterStream.Length;
+            layers[l].WriteParameters(p);
+            p.Flush();
+            spans[l] = (start, (int)parameterStream.Length - start);
+        }
+        byte[] parameters = parameterStream.GetBuffer();
+
+        // Weights are known by their names; hashed once, the names order them cheaply (a few hundred per network).
+        var weightSignature = network.Weights.Select(weight => Mix(Offset, weight.Name)).ToArray();
+        int[] layerOrder = CanonicalOrder(network, parameters, spans, weightSignature);
         var tensorNumber = new int[network.Tensors.Count];
         for (int i = 0; i < network.Inputs.Count; i++) tensorNumber[network.Inputs[i]] = i;
-        for (int k = 0; k < layerOrder.Length; k++) tensorNumber[network.Layers[layerOrder[k]].Output] = network.Inputs.Count + k;
-        int[] weightOrder = Enumerable.Range(0, network.Weights.Count).OrderBy(i => network.Weights[i].Name, StringComparer.Ordinal).ToArray();
-        var weightNumber = new int[weightOrder.Length];
-        for (int k = 0; k < weightOrder.Length; k++) weightNumber[weightOrder[k]] = k;
+        for (int k = 0; k < layerOrder.Length; k++) tensorNumber[layers[layerOrder[k]].Output] = network.Inputs.Count + k;
+        // Weights by first use in that order, then those no layer reads (folded ops' inputs) by their names' hashes.
+        var weightNumber = new int[network.Weights.Count];
+        Array.Fill(weightNumber, -1);
+        var weightOrder = new List<int>(weightNumber.Length);
+        foreach (int l in layerOrder)
+            foreach (var v in layers[l].Inputs)
+                if (v.IsWeight && weightNumber[v.Index] < 0)
+                {
+                    weightNumber[v.Index] = weightOrder.Count;
+                    weightOrder.Add(v.Index);
+                }
+        foreach (int i in Enumerable.Range(0, weightNumber.Length).Where(i => weightNumber[i] < 0)
+                     .OrderBy(i => weightSignature[i]).ThenBy(i => network.Weights[i].Name, StringComparer.Ordinal))
+        {
+            weightNumber[i] = weightOrder.Count;
+            weightOrder.Add(i);
+        }
 
         using var stream = new MemoryStream();
         var w = new PlanWriter(stream);
@@ -41,10 +71,10 @@ public static class NetworkStructure
         }
         w.Write(network.FoldedOps.Count);
         foreach (var op in network.FoldedOps.OrderBy(op => op.Output, StringComparer.Ordinal)) PlanSerializer.WriteFoldedOp(w, op);
-        w.Write(network.Layers.Count);
+        w.Write(layers.Count);
         foreach (int l in layerOrder)
         {
-            var layer = network.Layers[l];
+            var layer = layers[l];
             w.Write((byte)layer.Kind);
             w.Write(layer.Inputs.Length);
             foreach (var v in layer.Inputs)
@@ -53,7 +83,8 @@ public static class NetworkStructure
                 w.Write(v.IsNone ? -1 : v.IsWeight ? weightNumber[v.Index] : tensorNumber[v.Index]);
             }
             w.Write(tensorNumber[layer.Output]);
-            layer.WriteParameters(w);
+            w.Flush();
+            stream.Write(parameters, spans[l].Start, spans[l].Length);
         }
         w.Write(network.Outputs.Count);
         foreach (int o in network.Outputs) w.Write(tensorNumber[o]);
@@ -65,61 +96,88 @@ public static class NetworkStructure
     /// The layers in a topological order that does not depend on the order they were added in: of the layers whose
     /// inputs are ready, the one with the smallest signature comes first. A layer's signature hashes its kind, its
     /// parameters and what it reads (inputs by position, weights by name, other layers by their signatures), so it
-    /// names the computation. Two layers with one signature (the same computation done twice) keep the model's order
-    /// between them.
+    /// names the computation. Two layers with one signature (the same computation done twice, or a collision of the
+    /// 64-bit hash) keep the model's order between them: the key then depends on it, and nothing else does.
     /// </summary>
-    private static int[] CanonicalOrder(NetworkDefinition network)
+    private static int[] CanonicalOrder(NetworkDefinition network, byte[] parameters, (int Start, int Length)[] spans, ulong[] weightSignature)
     {
         var layers = network.Layers;
-        var tensorSignature = new byte[network.Tensors.Count][];
-        for (int i = 0; i < network.Inputs.Count; i++) tensorSignature[network.Inputs[i]] = SHA256.HashData(BitConverter.GetBytes(i));
-        var signatures = new byte[layers.Count][];
-        var producer = new Dictionary<int, int>();
+        var tensorSignature = new ulong[network.Tensors.Count];
+        for (int i = 0; i < network.Inputs.Count; i++) tensorSignature[network.Inputs[i]] = Mix(Offset, (ulong)i + 1);
+        var signatures = new ulong[layers.Count];
+        var producer = new int[network.Tensors.Count];
+        Array.Fill(producer, -1);
         // The network's own order is topological: every layer reads tensors made before it.
         for (int l = 0; l < layers.Count; l++)
         {
             var layer = layers[l];
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using (var bytes = new MemoryStream())
-            {
-                var w = new PlanWriter(bytes);
-                w.Write((byte)layer.Kind);
-                layer.WriteParameters(w);
-                w.Flush();
-                hash.AppendData(bytes.ToArray());
-            }
+            ulong h = Mix(Mix(Offset, (ulong)layer.Kind), parameters.AsSpan(spans[l].Start, spans[l].Length));
             foreach (var v in layer.Inputs)
-                hash.AppendData(v.IsNone ? [0] : v.IsWeight ? System.Text.Encoding.UTF8.GetBytes("w:" + network.Weights[v.Index].Name) : tensorSignature[v.Index]);
-            signatures[l] = tensorSignature[layer.Output] = hash.GetHashAndReset();
+                h = Mix(h, v.IsNone ? 0 : v.IsWeight ? weightSignature[v.Index] : tensorSignature[v.Index]);
+            signatures[l] = tensorSignature[layer.Output] = h;
             producer[layer.Output] = l;
         }
 
+        // Kahn's algorithm, taking the smallest signature among the ready layers: networks have a few hundred layers
+        // and a handful ready at a time, so a scan of the ready list is cheaper than a priority queue.
         var waiting = new int[layers.Count];
-        var readers = new List<int>[layers.Count];
+        var readers = new List<int>?[layers.Count];
         for (int l = 0; l < layers.Count; l++)
         {
-            readers[l] = [];
-            foreach (int p in layers[l].Inputs.Where(v => !v.IsNone && !v.IsWeight).Select(v => v.Index).Distinct())
-                if (producer.TryGetValue(p, out int from))
-                {
-                    waiting[l]++;
-                    readers[from].Add(l);
-                }
+            var inputs = layers[l].Inputs;
+            for (int j = 0; j < inputs.Length; j++)
+            {
+                var v = inputs[j];
+                if (v.IsNone || v.IsWeight || producer[v.Index] is var from && from < 0 || FirstRead(inputs, j) != j) continue;
+                waiting[l]++;
+                (readers[from] ??= []).Add(l);
+            }
         }
-        var ready = new PriorityQueue<int, (byte[] Signature, int Layer)>(Comparer<(byte[] Signature, int Layer)>.Create((a, b) =>
-        {
-            int c = a.Signature.AsSpan().SequenceCompareTo(b.Signature);
-            return c != 0 ? c : a.Layer.CompareTo(b.Layer);
-        }));
+        var ready = new List<int>();
         for (int l = 0; l < layers.Count; l++)
-            if (waiting[l] == 0) ready.Enqueue(l, (signatures[l], l));
-        var order = new List<int>(layers.Count);
-        while (ready.TryDequeue(out int l, out _))
+            if (waiting[l] == 0) ready.Add(l);
+        var order = new int[layers.Count];
+        for (int n = 0; ready.Count > 0; n++)
         {
-            order.Add(l);
-            foreach (int r in readers[l])
-                if (--waiting[r] == 0) ready.Enqueue(r, (signatures[r], r));
+            int best = 0;
+            for (int i = 1; i < ready.Count; i++)
+                if (signatures[ready[i]] < signatures[ready[best]] || (signatures[ready[i]] == signatures[ready[best]] && ready[i] < ready[best])) best = i;
+            int l = ready[best];
+            ready[best] = ready[^1];
+            ready.RemoveAt(ready.Count - 1);
+            order[n] = l;
+            foreach (int r in readers[l] ?? [])
+                if (--waiting[r] == 0) ready.Add(r);
         }
-        return [.. order];
+        return order;
+    }
+
+    /// <summary>The first position among <paramref name="inputs"/> that reads the tensor read at <paramref name="j"/>.</summary>
+    private static int FirstRead(ValueRef[] inputs, int j)
+    {
+        for (int i = 0; i < j; i++)
+            if (!inputs[i].IsWeight && inputs[i].Index == inputs[j].Index) return i;
+        return j;
+    }
+
+    // FNV-1a, 64-bit: deterministic across processes (string.GetHashCode is not), and only orders layers.
+    private const ulong Offset = 14695981039346656037, Prime = 1099511628211;
+
+    private static ulong Mix(ulong h, ReadOnlySpan<byte> bytes)
+    {
+        foreach (byte b in bytes) h = (h ^ b) * Prime;
+        return h;
+    }
+
+    private static ulong Mix(ulong h, ulong value)
+    {
+        h = (h ^ value) * Prime;
+        return h ^ (h >> 32);
+    }
+
+    private static ulong Mix(ulong h, string text)
+    {
+        foreach (char c in text) h = (h ^ c) * Prime;
+        return h;
     }
 }
