@@ -7,8 +7,11 @@ namespace TrtEngine.Core.Cache;
 public sealed class CacheManifest
 {
     /// <summary>Version of the entry layout (manifest and files); entries of another version are misses.</summary>
-    /// <remarks>2: the manifest carries a checksum of its own contents.</remarks>
-    public const int CurrentEntryFormat = 2;
+    /// <remarks>
+    /// 2: the manifest carries a checksum of its own contents. 3: a hit appends one byte to the access log, not a
+    /// 25-byte line (a log of hits had grown without bound and outweighed the engines the size limit is for).
+    /// </remarks>
+    public const int CurrentEntryFormat = 3;
 
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 

@@ -9,8 +9,9 @@ namespace TrtEngine.Core.Cache;
 
 /// <summary>
 /// The default store: one directory per key holding plan.trtp (weight-stripped), manifest.json and access.log.
-/// Entries appear by an atomic rename of a finished temporary directory; hits append a fixed-length line to
-/// access.log (so concurrent hits lose nothing and reading the count is one stat); inserts evict the least
+/// Entries appear by an atomic rename of a finished temporary directory; hits append one byte to access.log (so
+/// concurrent hits lose nothing, reading the count is one stat, and a million hits take a megabyte, which the size
+/// limit counts like the rest of the entry); inserts evict the least
 /// recently used entries, by last access, until the bytes on disk fit the limit. A pinned entry (an empty "pinned"
 /// file in its directory, so pinning never rewrites the manifest) is never evicted. Inserts, eviction, pinning and
 /// removals that respect pins hold the store lock, so a pin racing an eviction is either seen by it or comes after it.
@@ -24,7 +25,6 @@ public sealed class DiskEngineStore : IEngineStore
     /// <summary>All the store writes in an entry directory, and in the temporary directories of .tmp (entries being written or removed).</summary>
     private static readonly string[] EntryFiles = [PlanFile, ManifestFile, AccessLog, PinMarker];
 
-    private const int AccessLineLength = 25; // "yyyy-MM-ddTHH:mm:ss.fffZ\n"
     private const int MaxManifestBytes = 1 << 20;
     private const string HintsDirectory = ".hints", HintTemporaries = "*.tmp";
     private const string TimingCacheTemporaries = "timing.cache.*.tmp"; // TimingCache.Save writes aside, then renames
@@ -391,11 +391,11 @@ public sealed class DiskEngineStore : IEngineStore
     public void RecordHit(string key)
     {
         Count(Counter.Hits);
-        string line = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) + "\n";
         try
         {
             BeforeWrite?.Invoke("access-log");
-            AppendShared(System.IO.Path.Combine(EntryDirectory(key), AccessLog), System.Text.Encoding.ASCII.GetBytes(line));
+            // The time is the file's: its last write is the entry's last access.
+            AppendShared(System.IO.Path.Combine(EntryDirectory(key), AccessLog), "."u8);
         }
         catch (DirectoryNotFoundException)
         {
@@ -504,11 +504,8 @@ public sealed class DiskEngineStore : IEngineStore
         catch (JsonException)
         {
         }
-        // What the size limit counts: the engine, not the access log, which grows by a line per hit (it counted, and
-        // an entry hit a thousand times outweighed whole engines and had eviction take the most recently used first).
         long size = 0;
-        foreach (var file in new DirectoryInfo(dir).EnumerateFiles())
-            if (file.Name != AccessLog) size += file.Length;
+        foreach (var file in new DirectoryInfo(dir).EnumerateFiles()) size += file.Length;
         var log = new FileInfo(System.IO.Path.Combine(dir, AccessLog));
         DateTime created = manifest?.CreatedUtc.ToLocalTime() ?? System.IO.Directory.GetCreationTime(dir);
         return new TrtCacheEntry
@@ -518,7 +515,7 @@ public sealed class DiskEngineStore : IEngineStore
             SizeBytes = size,
             Created = created,
             LastAccessed = log.Exists ? log.LastWriteTime : created,
-            HitCount = log.Exists ? log.Length / AccessLineLength : 0,
+            HitCount = log.Exists ? log.Length : 0,
             Path = dir,
             CacheDirectory = Directory,
             FormatVersion = manifest?.EntryFormat ?? 0,

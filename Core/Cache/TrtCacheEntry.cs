@@ -5,7 +5,7 @@ public sealed class TrtCacheEntry
 {
     public required string Key { get; init; }
     public required string ModelName { get; init; }
-    /// <summary>Bytes of the entry's files that the size limit counts: all but its access log (a line per hit).</summary>
+    /// <summary>Bytes of the entry's files on disk (its plan, manifest, and access log of a byte per hit), as the size limit counts them.</summary>
     public required long SizeBytes { get; init; }
     public required DateTime Created { get; init; }
     public required DateTime LastAccessed { get; init; }

@@ -2,7 +2,7 @@ using TrtEngine.Core.Cache;
 
 namespace TrtEngine.Core.Tests.Cache;
 
-/// <summary>Eviction under the size limit: least recently used first, by the engines' bytes alone.</summary>
+/// <summary>Eviction under the size limit: least recently used first.</summary>
 public sealed class CacheEvictionTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
@@ -17,14 +17,16 @@ public sealed class CacheEvictionTests : IDisposable
     [Fact]
     public void An_entry_hit_a_thousand_times_is_the_last_evicted_not_the_first()
     {
-        // Entries of about 3,500 bytes; 12,000 hold three. Each hit appends a line to the entry's access log: 25 KB
-        // for a thousand, which the limit counted, so the most used entry looked like the largest and went with the rest.
+        // Entries of about 3,500 bytes; 12,000 hold three. A hit appended a 25-byte line to the entry's access log:
+        // 25 KB for a thousand, which the limit counts, so the most used entry outweighed the rest and went with them.
+        // A hit is a byte now.
         var store = new DiskEngineStore(_dir.File("cache"), 12_000);
         for (int i = 0; i < 3; i++) Save(store, i);
+        long unused = store.Find(Key(2))!.SizeBytes;
         for (int h = 0; h < 1000; h++) store.RecordHit(Key(2));
         var hit = store.Find(Key(2))!;
         Assert.Equal(1000, hit.HitCount);
-        Assert.InRange(hit.SizeBytes, 3000, 4000);
+        Assert.Equal(unused + 1000, hit.SizeBytes);
 
         Save(store, 3);
         Assert.Equal([Key(1), Key(2), Key(3)], store.List().Select(e => e.Key).Order());
