@@ -55,7 +55,7 @@ public sealed class ExportTrtTensorCommand : FileOutputCmdletBase
     private static string FileName(string name)
     {
         var invalid = System.IO.Path.GetInvalidFileNameChars().Append('/').Append('\\').ToHashSet();
-        string safe = new string(name.Select(c => invalid.Contains(c) ? '_' : c).ToArray()).TrimStart('.').Trim();
+        string safe = new string(name.Select(c => invalid.Contains(c) ? '_' : c).ToArray()).TrimStart('.', ' ').TrimEnd();
         return (safe.Trim('.').Length == 0 ? "tensor" : safe) + ".npy";
     }
 }

@@ -77,6 +77,10 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         try
         {
             string? file = ParameterSetName is PathSet or LiteralPathSet ? ResolveFile(source, ParameterSetName == LiteralPathSet, "WeightsNotFound") : null;
+            // The verification's inputs are resolved before anything else, so -WhatIf never reports a refit they would refuse.
+            if (VerifyInput is { Count: 0 })
+                throw new ArgumentException("-VerifyInput is empty: give a value for each of the engine's inputs (Tab after -VerifyInput completes them), or use -Verify alone to verify on generated inputs.");
+            var given = VerifyInput is null ? default : InputConversion.ToEngineInputs(VerifyInput, null, path => ResolveFile(path, literal: false, "TensorFileNotFound"));
             // A file is read into recycled buffers while the engine's recipes run on them; what the engine does not
             // adopt goes back when this call ends.
             _targets.Clear();
@@ -94,9 +98,6 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             if (!check.IsValid) throw new RefitException(Engine.Name, check);
             WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied{Ignored(check)}.");
             if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
-            if (VerifyInput is { Count: 0 })
-                throw new ArgumentException("-VerifyInput is empty: give a value for each of the engine's inputs (Tab after -VerifyInput completes them), or use -Verify alone to verify on generated inputs.");
-            var given = VerifyInput is null ? default : InputConversion.ToEngineInputs(VerifyInput, null, path => ResolveFile(path, literal: false, "TensorFileNotFound"));
             var verify = Verify || VerifyInput is not null ? new RefitVerificationOptions
             {
                 Inputs = given.Data,

@@ -38,7 +38,12 @@ public abstract class FileOutputCmdletBase : TrtCmdletBase
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
                 write(stream);
-            File.Move(temp, path, overwrite: true);
+            // Without -Force, a file that appeared while ShouldProcess asked is not replaced either.
+            File.Move(temp, path, overwrite: Force);
+        }
+        catch (IOException) when (!Force && File.Exists(path))
+        {
+            throw new IOException($"'{path}' already exists; use -Force to overwrite it.");
         }
         finally
         {

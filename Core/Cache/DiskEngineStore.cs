@@ -581,14 +581,21 @@ public sealed class DiskEngineStore : IEngineStore
         foreach (var entry in owned.Where(e => !e.Pinned).OrderBy(e => e.LastAccessed))
         {
             if (total <= SizeLimit) break;
-            BeforeWrite?.Invoke("evict");
             try
             {
+                BeforeWrite?.Invoke("evict");
                 MoveAside(entry.Path);
             }
             catch (DirectoryNotFoundException)
             {
                 continue; // removed by another process (not under the lock) since it was listed
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The new entry is stored either way: one that cannot go (a full disk, files that appeared since the
+                // check above) leaves the cache over its limit until a later insert evicts again.
+                _log?.Invoke($"Could not evict {entry.Key} ({entry.ModelName}): {e.Message}");
+                continue;
             }
             ForgetHints(entry.Key);
             total -= entry.SizeBytes;

@@ -63,7 +63,7 @@ public static class EngineConverter
 
         if (store is null)
         {
-            if (confirm?.Invoke("Build an engine without the cache (nothing is stored)") == false) return null;
+            if (confirm?.Invoke("Build an engine without the cache (nothing is stored)") == false) return Declined(network, guessed);
             events?.Verbose("Cache not used (-NoCache).");
             var built = Build(network, config, timingPath, events, cancel);
             return Finish(built, modelPath, null, false, watch, null, settings);
@@ -74,7 +74,7 @@ public static class EngineConverter
         var profiles = EngineBuilder.ResolveProfiles(network, config);
         string key = CacheKey.Compute(network, profiles, config, hardware);
         events?.Verbose($"Cache key {key} in {store.Location}.");
-        if (confirm is not null && !confirm(Intent(store, key, settings, hit: guess?.Key == key || store.Contains(key)))) return null;
+        if (confirm is not null && !confirm(Intent(store, key, settings, hit: guess?.Key == key || store.Contains(key)))) return Declined(network, guessed);
 
         if (!settings.Force && TryPull(store, key, network, profiles, modelPath, watch, settings, events, reportMiss: true, guess?.Key == key ? guess.Engine : null) is { } hit)
             return Remembered(hit, store, identity, changed: guess?.Key != hit.CacheKey);
@@ -106,14 +106,35 @@ public static class EngineConverter
         }
     }
 
+    /// <summary>
+    /// A declined conversion's end: the model's weights, rented from the pool and claimed by no engine, go back to it
+    /// (a loop of -WhatIf would drain it otherwise), once the guessed entry that may be reading them is disposed.
+    /// </summary>
+    private static TrtEngineModel? Declined(NetworkDefinition network, GuessedEntry? guessed)
+    {
+        guessed?.Dispose();
+        WeightPool.Return(null, network.Weights.Select(w => w.Values));
+        return null;
+    }
+
     /// <summary>What a conversion with the cache would do, in words, for <see cref="TryConvert"/>'s question.</summary>
-    private static string Intent(IEngineStore store, string key, ConversionSettings settings, bool hit) =>
-        (settings.Force, hit) switch
+    private static string Intent(IEngineStore store, string key, ConversionSettings settings, bool hit)
+    {
+        try
+        {
+            (store as DiskEngineStore)?.Exists();
+        }
+        catch (CacheDirectoryIsFileException e)
+        {
+            return $"Build an engine without the cache ({e.Message})";
+        }
+        return (settings.Force, hit) switch
         {
             (true, true) => $"Rebuild the engine and replace cache entry {key} in {store.Location}",
             (false, true) => $"Load cache entry {key} from {store.Location}" + (settings.StripWeights ? " without weights" : " and refit it with the model's weights"),
             _ => $"Build an engine and store it as cache entry {key} in {store.Location}",
         };
+    }
 
     /// <summary>Keeps the hint for the next conversion of this model with these settings, when it <paramref name="changed"/>.</summary>
     private static TrtEngineModel Remembered(TrtEngineModel engine, IEngineStore store, string? identity, bool changed)

@@ -94,13 +94,14 @@ public static class EngineBuilder
             {
                 if (p.Min.Length != t.Dims.Length || p.Opt.Length != t.Dims.Length || p.Max.Length != t.Dims.Length)
                     throw new ShapeException($"The shapes given for input '{t.Name}' ({p}) do not have its rank {t.Dims.Length} ({Shapes.Format(t.Dims)}).");
+                // A fixed dimension first: a range the user gave in part is filled from the model's, and the conflict
+                // is the dimension, not the order of bounds the user never wrote.
                 for (int d = 0; d < t.Dims.Length; d++)
-                {
+                    if (t.Dims[d] >= 0 && (p.Min[d] != t.Dims[d] || p.Opt[d] != t.Dims[d] || p.Max[d] != t.Dims[d]))
+                        throw new ShapeException($"The shapes given for input '{t.Name}' ({p}) change dimension {d}, which the model fixes at {t.Dims[d]}.");
+                for (int d = 0; d < t.Dims.Length; d++)
                     if (p.Min[d] < 0 || p.Min[d] > p.Opt[d] || p.Opt[d] > p.Max[d])
                         throw new ShapeException($"The shapes given for input '{t.Name}' ({p}) need min ≤ opt ≤ max in every dimension.");
-                    if (t.Dims[d] >= 0 && (p.Min[d] != t.Dims[d] || p.Max[d] != t.Dims[d]))
-                        throw new ShapeException($"The shapes given for input '{t.Name}' ({p}) change dimension {d}, which the model fixes at {t.Dims[d]}.");
-                }
                 return p;
             }
             return ShapeProfile.Default(t.Dims);

@@ -146,6 +146,11 @@ Describe 'New-TrtEngine with bad input' {
         Assert-Refused { New-TrtEngine @arguments -CacheDirectory $cache -OptimizationLevel 0 -ErrorAction Stop } $Id $Category
     }
 
+    It 'says which dimension the model fixes when a tuning shape alone changes it' {
+        $err = Assert-Refused { New-TrtEngine -Path $onnx -CacheDirectory $cache -OptShape @{ input = 8, 32 } -ErrorAction Stop } 'InvalidShape' 'InvalidArgument'
+        $err.Exception.Message | Should -BeLike '*change dimension 1, which the model fixes at 64*'
+    }
+
     It 'refuses an optimization level and a cache size limit out of range at parameter binding' {
         { New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 9 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         { New-TrtEngine -Path $onnx -CacheDirectory $cache -CacheSizeLimit 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'

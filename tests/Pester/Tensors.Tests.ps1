@@ -90,6 +90,8 @@ Describe 'Export-TrtTensor' {
         $dir = Join-Path $TestDrive 'dotted'
         $tensor = [TrtEngine.Core.Engines.TrtTensor]@{ Name = '../x'; Shape = [int[]](2); Data = [float[]](1, 2) }
         ($tensor | Export-TrtTensor -Directory $dir -PassThru).Name | Should -Be '_x.npy'
+        $spaced = [TrtEngine.Core.Engines.TrtTensor]@{ Name = ' .y'; Shape = [int[]](2); Data = [float[]](1, 2) }
+        ($spaced | Export-TrtTensor -Directory $dir -PassThru).Name | Should -Be 'y.npy'
         $hidden = $tensor | Export-TrtTensor -Path (Join-Path $dir '.hidden.npy') -PassThru -ErrorAction Stop
         $hidden.Name | Should -Be '.hidden.npy'
     }

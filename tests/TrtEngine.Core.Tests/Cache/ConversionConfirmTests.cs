@@ -97,4 +97,14 @@ public sealed class ConversionConfirmTests : IDisposable
         Assert.Equal("Build an engine without the cache (nothing is stored)", Assert.Single(uncachedAsked));
         Assert.Equal(before, Snapshot());
     }
+
+    [Fact]
+    public void A_cache_directory_that_is_a_file_is_named_in_the_question()
+    {
+        File.WriteAllText(Cache, "not a cache");
+        var (engine, asked) = Ask(Settings, answer: false);
+        Assert.Null(engine);
+        Assert.StartsWith($"Build an engine without the cache (The cache directory '{Cache}' is a file", Assert.Single(asked));
+        Assert.Equal("not a cache", File.ReadAllText(Cache));
+    }
 }

@@ -83,6 +83,18 @@ public sealed class WeightRecyclingTests : IDisposable
     }
 
     [Fact]
+    public void A_declined_conversion_hands_the_model_s_weights_back_to_the_pool()
+    {
+        // New-TrtEngine -WhatIf imports the model (to name its key) and builds nothing: the weights it read go back.
+        string v1 = Model(10);
+        using (Convert(v1)) { }
+        long pooled = WeightPool.PooledBytes;
+        for (int i = 0; i < 3; i++)
+            Assert.Null(EngineConverter.TryConvert(v1, new ConversionSettings { CacheDirectory = _dir.File("cache"), OptimizationLevel = 0 }, _ => false));
+        Assert.True(WeightPool.PooledBytes >= pooled, $"the pool held {pooled} bytes before the declined conversions, {WeightPool.PooledBytes} after");
+    }
+
+    [Fact]
     public void A_disposed_engine_refuses_every_use_with_a_clear_error()
     {
         string v1 = Model(10);

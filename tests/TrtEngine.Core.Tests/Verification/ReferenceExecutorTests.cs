@@ -69,6 +69,21 @@ public sealed class ReferenceExecutorTests
                      kinds.Order());
     }
 
+    [Fact]
+    public void A_cancelled_run_stops_between_layers()
+    {
+        // Update-TrtEngineWeights -Verify's Ctrl+C: a large model runs for seconds in float64, so the run checks between layers.
+        var network = OnnxImporter.Import(OnnxModel.Parse(TensorModel().Model.ToBytes(), null), "model");
+        var inputs = new Dictionary<string, (int[] Shape, float[] Data)>
+        {
+            ["a"] = ([2, 3, 4], Testing.Metrics.ErrorMetrics.RandomValues(1, 24)), ["b"] = ([2, 4, 5], Testing.Metrics.ErrorMetrics.RandomValues(2, 40)),
+        };
+        Assert.NotEmpty(new ReferenceExecutor(network).Run(inputs));
+        using var stop = new CancellationTokenSource();
+        stop.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => new ReferenceExecutor(network).Run(inputs, stop.Token));
+    }
+
     [Theory]
     [InlineData(0.0, 0.0)]
     [InlineData(0.5, 0.5204998778130465)]
