@@ -19,4 +19,7 @@ public sealed class TrtCacheCheck
     public bool Repaired { get; internal set; }
 
     public bool IsHealthy => Status == "Ok";
+
+    /// <summary>As a line of text ("Corrupt 3fa2…: checksum mismatch"), where a string holds it.</summary>
+    public override string ToString() => $"{Status} {Key ?? Path}" + (Problem is null ? "" : $": {Problem}");
 }

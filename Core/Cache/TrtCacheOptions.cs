@@ -15,4 +15,6 @@ public sealed class TrtCacheOptions
 
     /// <summary>The per-user file Set-TrtCacheOption writes.</summary>
     public required string SettingsPath { get; init; }
+
+    public override string ToString() => $"{CacheDirectory} ({CacheDirectorySource}), limit {SizeLimitBytes} bytes ({SizeLimitSource})";
 }

@@ -19,4 +19,6 @@ public sealed class TrtCacheSummary
 
     /// <summary>Hits over hits and misses; 0 before the first lookup.</summary>
     public double HitRate => Hits + Misses == 0 ? 0 : (double)Hits / (Hits + Misses);
+
+    public override string ToString() => $"{Entries} entries, {SizeBytes} of {SizeLimitBytes} bytes in {CacheDirectory}; {Hits} hits, {Misses} misses";
 }

@@ -100,4 +100,6 @@ public sealed class TrtEngineInfo
         };
         return activation.Kind == ActivationKind.Identity ? type : $"{type} + {activation.Kind}";
     }
+
+    public override string ToString() => $"{Name}: {Layers.Length} layers from {ModelLayerCount} model layers, {Weights.Length} engine weights";
 }

@@ -21,4 +21,6 @@ public sealed class TrtLayerInfo
     public required string[] Inputs { get; init; }
     public required string Output { get; init; }
     public required int[] OutputShape { get; init; }
+
+    public override string ToString() => $"{Name} ({Type})";
 }

@@ -8,4 +8,6 @@ public sealed class TrtWeightInfo
     public required string Recipe { get; init; }
     public required string[] Sources { get; init; }
     public required long SizeBytes { get; init; }
+
+    public override string ToString() => $"{Name} = {Recipe}";
 }

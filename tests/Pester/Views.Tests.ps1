@@ -36,6 +36,14 @@ Describe 'Colour in the views' {
         ($gone | Format-List | Out-String) | Should -Match 'Name +: tiny_mlp \(disposed\)'
     }
 
+    It 'puts every output type into a string as words, not its type name' {
+        $info = Get-TrtEngineInfo $engine
+        $objects = @((Test-TrtCache -CacheDirectory $cache)[0], (Get-TrtCache -CacheDirectory $cache -Summary), (Get-TrtCacheOption), $info, $info.Layers[0], $info.Weights[0])
+        foreach ($o in $objects) { "$o" | Should -Not -BeLike 'TrtEngine.*' }
+        "$($info.Weights[0])" | Should -BeLike "$($info.Weights[0].Name) = *"
+        "$((Test-TrtCache -CacheDirectory $cache)[0])" | Should -BeLike "Ok $($engine.CacheKey)"
+    }
+
     It 'writes no escape codes with OutputRendering PlainText' {
         $PSStyle.OutputRendering = 'PlainText'
         (Test-TrtCache -CacheDirectory $cache | Out-String) + (Get-TrtCache -CacheDirectory $cache | Out-String) + ($engine | Format-List | Out-String) |
