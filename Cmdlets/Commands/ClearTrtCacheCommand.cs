@@ -24,11 +24,16 @@ public sealed class ClearTrtCacheCommand : TrtCmdletBase
     {
         var store = OpenCache(CacheDirectory);
         var entries = store.List();
-        var removed = entries.Where(e => Force || !e.Pinned).ToList();
-        int pinned = entries.Count - removed.Count;
-        string action = $"Remove all {removed.Count} cache entries ({ByteSize.Format(removed.Sum(e => e.SizeBytes))})" +
-                        (pinned > 0 ? $", keeping {pinned} pinned (-Force removes them too)" : "");
+        // Folders holding files the cache did not write are never removed: left out of the count, and named.
+        var foreign = entries.Where(e => store.ForeignFiles(e).Count > 0).ToList();
+        var removed = entries.Except(foreign).Where(e => Force || !e.Pinned).ToList();
+        int pinned = entries.Count - foreign.Count - removed.Count;
+        string action = $"Remove {(removed.Count == 1 ? "the 1 cache entry" : $"all {removed.Count} cache entries")} ({ByteSize.Format(removed.Sum(e => e.SizeBytes))})" +
+                        (pinned > 0 ? $", keeping {pinned} pinned (-Force removes them too)" : "") +
+                        (foreign.Count > 0 ? $", leaving {foreign.Count} folder(s) holding files the cache did not write" : "");
         if (!ShouldProcess(store.Directory, action)) return;
+        foreach (var entry in foreign)
+            WriteVerbose($"Left {entry.Path} alone: it holds files the cache did not write ({string.Join(", ", store.ForeignFiles(entry).Take(5))}); remove it by hand if it should go.");
         foreach (var entry in removed)
         {
             try
@@ -42,6 +47,6 @@ public sealed class ClearTrtCacheCommand : TrtCmdletBase
                 WriteError(ErrorRecords.From(e, entry));
             }
         }
-        foreach (var entry in entries.Except(removed)) WriteVerbose($"Kept pinned entry {Describe(store, entry)} (-Force removes pinned entries too).");
+        foreach (var entry in entries.Except(removed).Except(foreign)) WriteVerbose($"Kept pinned entry {Describe(store, entry)} (-Force removes pinned entries too).");
     }
 }

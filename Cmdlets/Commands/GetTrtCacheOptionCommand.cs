@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using TrtEngine.Cmdlets.Support;
 using TrtEngine.Core.Cache;
 
 namespace TrtEngine.Cmdlets.Commands;
@@ -8,5 +9,15 @@ namespace TrtEngine.Cmdlets.Commands;
 [OutputType(typeof(TrtCacheOptions))]
 public sealed class GetTrtCacheOptionCommand : PSCmdlet
 {
-    protected override void ProcessRecord() => WriteObject(CacheOptions.Current());
+    protected override void ProcessRecord()
+    {
+        try
+        {
+            WriteObject(CacheOptions.Current());
+        }
+        catch (InvalidDataException e) // a damaged settings file: its own error, which says how to mend it
+        {
+            ThrowTerminatingError(ErrorRecords.From(e, CacheOptions.SettingsPath));
+        }
+    }
 }

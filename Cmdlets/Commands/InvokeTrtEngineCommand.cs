@@ -29,7 +29,7 @@ public sealed class InvokeTrtEngineCommand : TrtCmdletBase
             var outputs = Engine.Run(data, shapes);
             foreach (var output in outputs) WriteObject(output);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not PipelineStoppedException) // Select-Object -First stops the pipeline through here
         {
             WriteError(ErrorRecords.From(e, Engine));
         }

@@ -12,11 +12,18 @@ namespace TrtEngine.Cmdlets.Commands;
 [OutputType(typeof(TrtCacheCheck))]
 public sealed class TestTrtCacheCommand : TrtCmdletBase
 {
-    private const string DirectorySet = "Directory", InputObjectSet = "InputObject";
+    private const string DirectorySet = "Directory", KeySet = "Key", InputObjectSet = "InputObject";
 
     [Parameter(Position = 0, ParameterSetName = DirectorySet)]
+    [Parameter(ParameterSetName = KeySet, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty] // an unset variable's empty string would resolve to the current folder
     public string? CacheDirectory { get; set; }
+
+    /// <summary>Keys of the entries to check (wildcards), as Remove-TrtCache takes them: piped strings, or the Key of piped objects.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = KeySet)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(CacheKeyCompleter))]
+    public string[] Key { get; set; } = [];
 
     /// <summary>Entries to check, each in the cache it came from.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
@@ -36,6 +43,12 @@ public sealed class TestTrtCacheCommand : TrtCmdletBase
         {
             var store = OpenCache(CacheDirectory);
             foreach (var check in store.Check(OrphanAge)) Report(store, check);
+            return;
+        }
+        if (ParameterSetName == KeySet)
+        {
+            var keyed = OpenCache(CacheDirectory);
+            foreach (var entry in MatchKeys(keyed, keyed.List(), Key)) Report(keyed, keyed.Check(entry));
             return;
         }
         foreach (var entry in InputObject)

@@ -22,6 +22,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     public Core.Engines.TrtEngine Engine { get; set; } = null!;
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]
+    [SupportsWildcards]
     public string Path { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet)]

@@ -11,6 +11,7 @@ public abstract class FileInputCmdletBase : TrtCmdletBase
     protected const string PathSet = "Path", LiteralPathSet = "LiteralPath";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
     public string Path { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]

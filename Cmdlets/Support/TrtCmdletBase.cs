@@ -31,19 +31,22 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
         if (literal) files = [GetUnresolvedProviderPathFromPSPath(path)];
         else
         {
+            IReadOnlyList<string> matches;
             try
             {
-                files = GetResolvedProviderPathFromPSPath(path, out _).Where(p => !Directory.Exists(p)).ToList();
+                matches = GetResolvedProviderPathFromPSPath(path, out _);
             }
             catch (ItemNotFoundException)
             {
-                files = [];
+                matches = [];
             }
+            files = matches.Where(p => !Directory.Exists(p)).ToList();
             if (files.Count == 0)
             {
                 string asWritten = GetUnresolvedProviderPathFromPSPath(path);
                 if (File.Exists(asWritten)) return [asWritten];
                 throw new PathNotFoundException(notFoundId, Directory.Exists(asWritten) ? $"'{asWritten}' is a folder; give a file."
+                    : matches.Count > 0 ? $"'{path}' matches only folders ({string.Join(", ", matches.Take(3))}); give a file."
                     : $"Cannot find '{path}'. Check the path (relative paths start from {SessionState.Path.CurrentFileSystemLocation}).");
             }
         }

@@ -129,6 +129,9 @@ public sealed class DiskEngineStore : IEngineStore
         };
     }
 
+    /// <summary>What an entry's directory holds that the store did not write (so will not remove it); empty for a real entry.</summary>
+    public IReadOnlyList<string> ForeignFiles(TrtCacheEntry entry) => ForeignItems(entry.Path);
+
     /// <summary>A Foreign check for a directory holding files the store did not write; null when it holds none.</summary>
     private static TrtCacheCheck? Foreign(string dir, string? key, string? modelName) =>
         ForeignItems(dir) is { Count: > 0 } items

@@ -37,10 +37,10 @@ public static class EngineConverter
             throw new WeightFormatException($"{weightsPath}: -WeightsPath takes a safetensors checkpoint, not an ONNX model. Convert that model itself, or refit an engine with its weights (Update-TrtEngineWeights -Path).");
         var bound = settings.WeightsPath is null ? null : SafetensorsFile.Load(settings.WeightsPath).Tensors;
         int threads = settings.Threads ?? Environment.ProcessorCount;
-        // The size limit is resolved now: a conversion may store its engine, and a damaged settings file must stop it
-        // before the build, not after.
+        // The size limit is read only when an entry is stored: a damaged settings file then costs the cache the entry
+        // (a warning), never the user the engine, and hits and -WhatIf do not read it at all.
         IEngineStore? store = !settings.UseCache ? null
-            : settings.Store ?? new DiskEngineStore(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, settings.CacheSizeLimit ?? CacheOptions.CurrentSizeLimit(), m => events?.Verbose(m));
+            : settings.Store ?? new DiskEngineStore(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, settings.CacheSizeLimit, m => events?.Verbose(m));
         // Weights bound from a checkpoint change the imported structure, so such a conversion neither guesses nor is remembered.
         string? identity = store is null || bound is not null ? null : HintIdentity(modelPath, settings, threads);
         NetworkDefinition Import() => OnnxModel.Borrow(modelPath, model =>
@@ -272,9 +272,10 @@ public static class EngineConverter
             }
             events?.Warning($"The engine was not cached: its entry does not fit the cache size limit (-Verbose says why).");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
-            // A cache that cannot be written must not cost the user the engine they just built.
+            // A cache that cannot be written (or whose size limit a damaged settings file holds) must not cost the user
+            // the engine they just built.
             events?.Warning($"The engine was built but could not be cached in {store.Location}: {e.Message}");
         }
         return false;

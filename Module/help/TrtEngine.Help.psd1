@@ -482,11 +482,12 @@ Test-TrtCache checks each cache entry as New-TrtEngine would before using it, wi
 
 It writes one TrtCacheCheck per item with a Status of Ok, Corrupt, Incompatible, Orphaned or Foreign and the Problem in words. With -Repair it removes the broken entries and the orphaned directories and files (supports -WhatIf and -Confirm); New-TrtEngine rebuilds a removed entry the next time it needs it. A Foreign item is a directory holding files the cache did not write (a folder of yours whose name looks like a cache key, in a cache directory that is a folder of yours): neither -Repair nor Remove-TrtCache ever deletes it (-Repair -Verbose says it left it); remove it by hand if it should go.
 
-Entries piped from Get-TrtCache are checked one by one, each in the cache it came from, and nothing else is: the leftovers of dead writers are looked for only when a whole cache is tested.
+Entries piped from Get-TrtCache, or named by -Key, are checked one by one, and nothing else is: the leftovers of dead writers are looked for only when a whole cache is tested.
 '@
         Parameters  = @{
             CacheDirectory = 'Engine cache folder to test whole. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
             InputObject    = 'Cache entries to check, as written by Get-TrtCache; only these are checked.'
+            Key            = 'Keys of the entries to check (wildcards permitted), in -CacheDirectory; only these are checked. Binds from piped strings and from the Key property of piped objects.'
             Repair         = 'Removes corrupt and incompatible entries and orphaned temporary directories.'
             OrphanAge      = 'Temporary directories younger than this are left alone, since they may belong to a write in progress. Defaults to 10 minutes.'
         }
@@ -510,7 +511,7 @@ Entries piped from Get-TrtCache are checked one by one, each in the cache it cam
     'Get-TrtCacheOption' = @{
         Synopsis    = 'Shows the cache directory and size limit in force, and where each comes from.'
         Description = @'
-Get-TrtCacheOption writes one TrtCacheOptions object: the CacheDirectory New-TrtEngine, Get-TrtCache, Test-TrtCache and Remove-TrtCache use when -CacheDirectory is not given, and the SizeLimitBytes that inserts keep the cache under. CacheDirectorySource and SizeLimitSource say where each value comes from: the TRTENGINE_CACHE_DIR environment variable, the per-user settings file that Set-TrtCacheOption writes (SettingsPath), or the built-in default (the platform's per-user cache folder, 5 GiB).
+Get-TrtCacheOption writes one TrtCacheOptions object: the CacheDirectory New-TrtEngine and the cache cmdlets (Get-, Test-, Remove-, Clear-, Lock- and Unlock-TrtCache) use when -CacheDirectory is not given, and the SizeLimitBytes that inserts keep the cache under. CacheDirectorySource and SizeLimitSource say where each value comes from: the TRTENGINE_CACHE_DIR environment variable, the per-user settings file that Set-TrtCacheOption writes (SettingsPath), or the built-in default (the platform's per-user cache folder, 5 GiB).
 '@
         Parameters  = @{}
         Examples    = @(

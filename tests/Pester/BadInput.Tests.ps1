@@ -146,6 +146,12 @@ Describe 'New-TrtEngine with bad input' {
         Assert-Refused { New-TrtEngine @arguments -CacheDirectory $cache -OptimizationLevel 0 -ErrorAction Stop } $Id $Category
     }
 
+    It 'says a pattern matched only folders' {
+        New-Item -ItemType Directory (Join-Path $TestDrive 'dir.onnx') -Force | Out-Null
+        $err = Assert-Refused { New-TrtEngine -Path (Join-Path $TestDrive 'di*.onnx') -CacheDirectory $cache -ErrorAction Stop } 'ModelNotFound' 'ObjectNotFound'
+        $err.Exception.Message | Should -BeLike '*matches only folders*'
+    }
+
     It 'says which dimension the model fixes when a tuning shape alone changes it' {
         $err = Assert-Refused { New-TrtEngine -Path $onnx -CacheDirectory $cache -OptShape @{ input = 8, 32 } -ErrorAction Stop } 'InvalidShape' 'InvalidArgument'
         $err.Exception.Message | Should -BeLike '*change dimension 1, which the model fixes at 64*'

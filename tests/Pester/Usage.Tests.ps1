@@ -93,6 +93,15 @@ Describe 'New-TrtEngine' {
         }
     }
 
+    It 'lets Select-Object -First stop Invoke-TrtEngine, and the script goes on' {
+        $engine = New-TrtEngine -Path $onnx -CacheDirectory $cache
+        $script:after = $false
+        $first = Invoke-TrtEngine -Engine $engine -Input $feed | Select-Object -First 1
+        $script:after = $true
+        $first.Name | Should -Be 'logits'
+        $script:after | Should -BeTrue
+    }
+
     It 'takes piped files by their literal path, brackets and all' {
         $dir = New-Item -ItemType Directory (Join-Path $TestDrive 'we[ir]d')
         Copy-Item -LiteralPath $onnx -Destination (Join-Path $dir 'm[1].onnx')
@@ -540,8 +549,13 @@ Describe 'Test-TrtCache' {
         Test-Path $orphan.FullName | Should -BeTrue
     }
 
-    It 'checks only the entries piped in' {
-        $checks = @(Get-TrtCache -CacheDirectory $cache -Key $bad.CacheKey | Test-TrtCache)
+    It 'checks only the entries piped in, or named by key, <Case>' -ForEach @(
+        @{ Case = 'as entries'; Check = { Get-TrtCache -CacheDirectory $cache -Key $bad.CacheKey | Test-TrtCache } }
+        @{ Case = 'as entries with -CacheDirectory'; Check = { Get-TrtCache -CacheDirectory $cache -Key $bad.CacheKey | Test-TrtCache -CacheDirectory $cache } }
+        @{ Case = 'as piped key strings'; Check = { $bad.CacheKey | Test-TrtCache -CacheDirectory $cache } }
+        @{ Case = 'by -Key with a wildcard'; Check = { Test-TrtCache -CacheDirectory $cache -Key ($bad.CacheKey.Substring(0, 12) + '*') } }
+    ) {
+        $checks = @(& $Check)
         $checks.Count | Should -Be 1
         $checks[0].Key | Should -Be $bad.CacheKey
         $checks[0].Status | Should -Be 'Corrupt'
@@ -607,6 +621,7 @@ Describe 'Get-TrtCacheOption and Set-TrtCacheOption' {
         $settings = (Get-TrtCacheOption).SettingsPath
         New-Item -ItemType Directory -Force (Split-Path $settings) | Out-Null
         Set-Content -LiteralPath $settings -Value '{bad'
+        { Get-TrtCacheOption -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSettings*'
         $err = { Get-TrtCache -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSettings*' -PassThru
         $err.CategoryInfo.Category | Should -Be 'InvalidData'
         $err.Exception.Message | Should -BeLike "*$settings*Set-TrtCacheOption*"
@@ -655,6 +670,19 @@ Describe 'Remove-TrtCache by age and size, Clear-TrtCache; key completion' {
         @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 2
         Remove-TrtCache -CacheDirectory $cache -LargerThan 100
         @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 0
+    }
+
+    It 'counts and leaves alone a folder holding files the cache did not write when clearing' {
+        $yours = New-Item -ItemType Directory (Join-Path $cache ('cd' * 20))
+        Set-Content -LiteralPath (Join-Path $yours 'notes.txt') -Value 'mine'
+        $log = Join-Path $TestDrive "clear-whatif-$([guid]::NewGuid()).txt"
+        Start-Transcript -Path $log | Out-Null
+        try { Clear-TrtCache -CacheDirectory $cache -WhatIf }
+        finally { Stop-Transcript | Out-Null }
+        Get-Content -Raw $log | Should -Match 'Remove all 2 cache entries \([^)]*\), leaving 1 folder\(s\) holding files the cache did not write'
+        Clear-TrtCache -CacheDirectory $cache -Confirm:$false -ErrorAction Stop
+        (Get-TrtCache -CacheDirectory $cache).Path | Should -Be $yours.FullName
+        Get-Content -LiteralPath (Join-Path $yours 'notes.txt') | Should -Be 'mine'
     }
 
     It 'empties the cache with Clear-TrtCache, which asks first, and not with -WhatIf' {
