@@ -25,7 +25,8 @@ public sealed class ClearTrtCacheCommand : TrtCmdletBase
         var store = OpenCache(CacheDirectory);
         var entries = store.List();
         // Folders holding files the cache did not write are never removed: left out of the count, and named.
-        var foreign = entries.Where(e => store.ForeignFiles(e).Count > 0).ToList();
+        var foreignFiles = entries.ToDictionary(e => e, store.ForeignFiles);
+        var foreign = entries.Where(e => foreignFiles[e].Count > 0).ToList();
         var removed = entries.Except(foreign).Where(e => Force || !e.Pinned).ToList();
         int pinned = entries.Count - foreign.Count - removed.Count;
         string action = $"Remove {(removed.Count == 1 ? "the 1 cache entry" : $"all {removed.Count} cache entries")} ({ByteSize.Format(removed.Sum(e => e.SizeBytes))})" +
@@ -33,7 +34,7 @@ public sealed class ClearTrtCacheCommand : TrtCmdletBase
                         (foreign.Count > 0 ? $", leaving {foreign.Count} folder(s) holding files the cache did not write" : "");
         if (!ShouldProcess(store.Directory, action)) return;
         foreach (var entry in foreign)
-            WriteVerbose($"Left {entry.Path} alone: it holds files the cache did not write ({string.Join(", ", store.ForeignFiles(entry).Take(5))}); remove it by hand if it should go.");
+            WriteVerbose($"Left {entry.Path} alone: it holds files the cache did not write ({string.Join(", ", foreignFiles[entry].Take(5))}); remove it by hand if it should go.");
         foreach (var entry in removed)
         {
             try

@@ -10,24 +10,14 @@ namespace TrtEngine.Cmdlets.Commands;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "TrtCache", SupportsShouldProcess = true, DefaultParameterSetName = DirectorySet)]
 [OutputType(typeof(TrtCacheCheck))]
-public sealed class TestTrtCacheCommand : TrtCmdletBase
+public sealed class TestTrtCacheCommand : CacheEntryCmdletBase
 {
-    private const string DirectorySet = "Directory", KeySet = "Key", InputObjectSet = "InputObject";
+    private const string DirectorySet = "Directory";
 
     [Parameter(Position = 0, ParameterSetName = DirectorySet)]
     [Parameter(ParameterSetName = KeySet, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty] // an unset variable's empty string would resolve to the current folder
     public string? CacheDirectory { get; set; }
-
-    /// <summary>Keys of the entries to check (wildcards), as Remove-TrtCache takes them: piped strings, or the Key of piped objects.</summary>
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = KeySet)]
-    [SupportsWildcards]
-    [ArgumentCompleter(typeof(CacheKeyCompleter))]
-    public string[] Key { get; set; } = [];
-
-    /// <summary>Entries to check, each in the cache it came from.</summary>
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
-    public TrtCacheEntry[] InputObject { get; set; } = [];
 
     /// <summary>Remove corrupt and incompatible entries and orphaned temporary directories.</summary>
     [Parameter]
