@@ -15,4 +15,7 @@ public enum ConvPacking
 
     /// <summary>Winograd F(2×2, 3×3): the same for its 16 positions.</summary>
     Winograd2x2 = 3,
+
+    /// <summary>Winograd F(3×3, 3×3): the same for its 25 positions.</summary>
+    Winograd3x3 = 4,
 }

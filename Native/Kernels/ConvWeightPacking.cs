@@ -9,7 +9,7 @@ public static unsafe class ConvWeightPacking
     /// w holds [outC, k] with k = inC·taps in OIHW order (taps = kh·kw), each output channel o scaled by factors[o]
     /// when factors is not null (a folded BatchNormalization). Gemm: B[t·inC + c, o] = w[o, c, t]·factors[o] in the
     /// tactic's column panels (as <see cref="GemmKernels.PackB(float*, int, int, bool, float, GemmTactic, float*)"/>);
-    /// Depthwise (k = taps): d[t, o] = w[o, t]·factors[o]; Winograd4x4 and 2x2: see <see cref="WinogradTransforms.PackWeights"/>.
+    /// Depthwise (k = taps): d[t, o] = w[o, t]·factors[o]; Winograd (4x4, 3x3, 2x2): see <see cref="WinogradTransforms.PackWeights"/>.
     /// Gemm and Winograd write only the column panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) of
     /// the tactic's width (a refit packs parts of a large weight on several threads), with streaming stores when
     /// <paramref name="stream"/> (<see cref="PackingKernels.Panels"/>); Depthwise is one panel. A refit runs this for
@@ -41,10 +41,11 @@ public static unsafe class ConvWeightPacking
         : WinogradTile(form) is > 0 and var tile ? WinogradTransforms.PackedLength(tile, k / taps, outChannels, GemmKernels.Tactics[tacticId])
         : GemmKernels.PackedLength(k, outChannels, GemmKernels.Tactics[tacticId]);
 
-    /// <summary>The output tile of a Winograd packing (4 or 2); 0 for the others.</summary>
+    /// <summary>The output tile of a Winograd packing (4, 3 or 2); 0 for the others.</summary>
     public static int WinogradTile(ConvPacking form) => form switch
     {
         ConvPacking.Winograd4x4 => 4,
+        ConvPacking.Winograd3x3 => 3,
         ConvPacking.Winograd2x2 => 2,
         _ => 0,
     };

@@ -5,10 +5,10 @@ using TrtEngine.Native.Runtime;
 namespace TrtEngine.Native.Kernels;
 
 /// <summary>
-/// A channels-last 3×3, stride-1, undilated, single-group convolution by Winograd F(m×m, 3×3), m = 4 or 2:
+/// A channels-last 3×3, stride-1, undilated, single-group convolution by Winograd F(m×m, 3×3), m = 4, 3 or 2:
 /// y = act(conv(x, w) + bias + residual). The output is cut into m×m tiles (the last ones may overhang); tiles go in
 /// blocks small enough that the block's transformed input V [positions, tiles, inC] and GEMM output M [positions,
-/// tiles, outC] stay in L2. Per block: the input transform, one GEMM V[p]·U[p] per position (36 or 16; U = the weight
+/// tiles, outC] stay in L2. Per block: the input transform, one GEMM V[p]·U[p] per position (36, 25 or 16; U = the weight
 /// transformed and packed at build time, <see cref="WinogradTransforms.PackWeights"/>), then the output transform
 /// with bias, residual and activation.
 /// Each phase is shared out over the workers by tiles; every value is computed by one worker in a fixed order, so
@@ -93,8 +93,12 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
 
     void IRowTask.RunRows(int plane, int row0, int row1)
     {
-        if (_tile == WinogradF2x2.Tile) RunRows<WinogradF2x2>(row0, row1);
-        else RunRows<WinogradF4x4>(row0, row1);
+        switch (_tile)
+        {
+            case 2: RunRows<WinogradF2x2>(row0, row1); break;
+            case 3: RunRows<WinogradF3x3>(row0, row1); break;
+            default: RunRows<WinogradF4x4>(row0, row1); break;
+        }
     }
 
     private void RunRows<TW>(int row0, int row1) where TW : struct, IWinogradTransform

@@ -7,15 +7,16 @@ namespace TrtEngine.Native.Kernels;
 
 /// <summary>
 /// What the Winograd algorithms share: the tile sizes they come in, and the packing of a weight transformed by one
-/// of them (<see cref="WinogradF4x4"/>, <see cref="WinogradF2x2"/>). The kernels are generic over the transform.
+/// of them (<see cref="WinogradF4x4"/>, <see cref="WinogradF3x3"/>, <see cref="WinogradF2x2"/>). The kernels are
+/// generic over the transform.
 /// </summary>
 internal static unsafe class WinogradTransforms
 {
-    /// <summary>Transformed positions of an algorithm of this output tile (2 or 4): one GEMM each.</summary>
+    /// <summary>Transformed positions of an algorithm of this output tile (2, 3 or 4): one GEMM each.</summary>
     public static int Positions(int tile) => tile switch
     {
-        2 or 4 => (tile + 2) * (tile + 2),
-        _ => throw new ArgumentOutOfRangeException(nameof(tile), tile, "Winograd runs output tiles of 2×2 or 4×4."),
+        2 or 3 or 4 => (tile + 2) * (tile + 2),
+        _ => throw new ArgumentOutOfRangeException(nameof(tile), tile, "Winograd runs output tiles of 2×2, 3×3 or 4×4."),
     };
 
     /// <summary>
@@ -32,7 +33,7 @@ internal static unsafe class WinogradTransforms
     /// transposed (with the factors) to [inC·9, Nr], so each tap of eight neighbouring output channels is one vector
     /// load, and the transform runs eight channels per vector.
     /// Channels past outC (the last panel's padding) are zero in the transposed copy, so their transforms are zeros.
-    /// The positions (36 or 16) lie a whole [inC, outC] operand apart; storing to all of them in turn thrashes the
+    /// The positions (36, 25 or 16) lie a whole [inC, outC] operand apart; storing to all of them in turn thrashes the
     /// caches (the strides alias), so a few input channels are transformed into a small block first and each position's
     /// rows then copied out as one contiguous run (streamed when <paramref name="stream"/>, each position's runs
     /// continuing one range over the panels: see <see cref="CopyKernels.StreamInOrder"/>). Only the panels
@@ -48,6 +49,8 @@ internal static unsafe class WinogradTransforms
         {
             (16, true) => PackWeights<WinogradF2x2, Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
             (16, false) => PackWeights<WinogradF2x2, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (25, true) => PackWeights<WinogradF3x3, Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (25, false) => PackWeights<WinogradF3x3, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
             (_, true) => PackWeights<WinogradF4x4, Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
             _ => PackWeights<WinogradF4x4, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
         };
@@ -64,7 +67,7 @@ internal static unsafe class WinogradTransforms
     {
         int positions = TW.InputTile * TW.InputTile;
         int nr = tactic.Nr, k = inChannels * 9, lanes = TOps.Count;
-        // Input channels per block: 36 (or 16) × block rows of Nr floats (18 KiB at most) stay in the L1 cache.
+        // Input channels per block: 36 (25, 16) × block rows of Nr floats (18 KiB at most) stay in the L1 cache.
         int blockRows = Math.Max(1, 128 / nr);
         long perPosition = GemmKernels.PackedLength(inChannels, outChannels, tactic);
         // Then each position's line waiting to be completed (see CopyKernels.StreamInOrder).
@@ -91,7 +94,7 @@ internal static unsafe class WinogradTransforms
                     for (int c = 0; c < rows; c++)
                         for (int l = 0; l < nr; l += lanes)
                             TW.KernelTransform<TOps, TV>(transposed + (nint)(c0 + c) * 9 * nr + l, nr, block + (nint)c * nr + l, blockRows * nr);
-                    // The positions are 36 (or 16) streams of writes, more than the hardware prefetchers follow: each copy
+                    // The positions are 36 (25, 16) streams of writes, more than the hardware prefetchers follow: each copy
                     // asks for the lines the next block writes at that position (SqueezeNet's packing 9–11% faster). Streaming
                     // stores need no line read first.
                     int ahead = Sse.IsSupported && !stream ? Math.Min(blockRows, inChannels - c0 - rows) * nr : 0;

@@ -18,4 +18,8 @@ public enum ConvAlgorithm : byte
     /// <summary>Winograd F(2×2, 3×3), for the same convolutions: more multiplies, a transformed weight 16/9 the kernel's
     /// size instead of 4×.</summary>
     Winograd2x2 = 4,
+
+    /// <summary>Winograd F(3×3, 3×3), for the same convolutions: between the two (a transformed weight 25/9 of the
+    /// kernel's size).</summary>
+    Winograd3x3 = 5,
 }

@@ -99,6 +99,7 @@ public sealed class ConvLayer : Layer
         ConvAlgorithm.Depthwise => "depthwise",
         ConvAlgorithm.PointwiseGemm => "1x1 gemm",
         ConvAlgorithm.Winograd4x4 => "winograd f(4x4,3x3)",
+        ConvAlgorithm.Winograd3x3 => "winograd f(3x3,3x3)",
         ConvAlgorithm.Winograd2x2 => "winograd f(2x2,3x3)",
         _ => "im2col gemm",
     };
@@ -107,11 +108,11 @@ public sealed class ConvLayer : Layer
     public ConvAlgorithm RuleAlgorithm(int[] weightShape) =>
         IsDepthwiseWeight(weightShape) ? ConvAlgorithm.Depthwise : IsPointwise ? ConvAlgorithm.PointwiseGemm : ConvAlgorithm.Im2ColGemm;
 
-    /// <summary>The algorithms that compute this convolution in its layout: the rule's, and both Winograd ones where they apply.</summary>
+    /// <summary>The algorithms that compute this convolution in its layout: the rule's, and the Winograd ones where they apply.</summary>
     public IReadOnlyList<ConvAlgorithm> Candidates(int[] weightShape) =>
-        SupportsWinograd ? [RuleAlgorithm(weightShape), ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2] : [RuleAlgorithm(weightShape)];
+        SupportsWinograd ? [RuleAlgorithm(weightShape), ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd3x3, ConvAlgorithm.Winograd2x2] : [RuleAlgorithm(weightShape)];
 
-    /// <summary>The output tile of a Winograd algorithm (4 or 2); 0 for the others.</summary>
+    /// <summary>The output tile of a Winograd algorithm (4, 3 or 2); 0 for the others.</summary>
     private static int WinogradTile(ConvAlgorithm algorithm) => ConvWeightPacking.WinogradTile(PackingOf(algorithm));
 
     /// <summary>
@@ -154,6 +155,7 @@ public sealed class ConvLayer : Layer
     {
         ConvAlgorithm.Depthwise => ConvPacking.Depthwise,
         ConvAlgorithm.Winograd4x4 => ConvPacking.Winograd4x4,
+        ConvAlgorithm.Winograd3x3 => ConvPacking.Winograd3x3,
         ConvAlgorithm.Winograd2x2 => ConvPacking.Winograd2x2,
         _ => ConvPacking.Gemm,
     };

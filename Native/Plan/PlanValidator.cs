@@ -114,7 +114,7 @@ internal static class PlanValidator
             RecipeKind.PackConv => r.Ints is [var form, var outC, var k, var taps, var tactic] && outC > 0 && taps > 0 && k % taps == 0 && (long)outC * k == lengths[0] &&
                                    (r.Floats.Length == 0 || (lengths[1] == outC && lengths[2] == outC)) &&
                                    ((form == (int)ConvPacking.Depthwise && k == taps) ||
-                                    ((form == (int)ConvPacking.Gemm || (form is (int)ConvPacking.Winograd4x4 or (int)ConvPacking.Winograd2x2 && taps == 9)) && tactic >= 0 && tactic < GemmKernels.Tactics.Count)),
+                                    ((form == (int)ConvPacking.Gemm || (ConvWeightPacking.WinogradTile((ConvPacking)form) > 0 && taps == 9)) && tactic >= 0 && tactic < GemmKernels.Tactics.Count)),
             _ => false,
         };
         Check(arity, $"weight '{w.Name}' has a malformed {r.Kind} recipe");

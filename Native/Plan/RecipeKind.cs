@@ -23,7 +23,7 @@ public enum RecipeKind : byte
     /// <summary>A convolution weight [outC, inC, kh, kw] for a channels-last kernel, after folding a BatchNormalization
     /// when Sources = [w, scale, variance] (Floats = [epsilon]); Ints = [form, outC, k, taps = kh·kw, tactic id].
     /// Form 0: the GEMM B operand [k = kh·kw·inC (kh, kw, c order), outC] packed for the tactic; form 1 (depthwise):
-    /// [kh·kw, channels]; forms 2 and 3 (Winograd F(4×4, 3×3) and F(2×2, 3×3), taps = 9): G·w·Gᵀ, the GEMM B operand
-    /// [inC, outC] of each of the 36 or 16 positions packed for the tactic.</summary>
+    /// [kh·kw, channels]; forms 2, 3 and 4 (Winograd F(4×4, 3×3), F(2×2, 3×3) and F(3×3, 3×3), taps = 9): G·w·Gᵀ, the
+    /// GEMM B operand [inC, outC] of each of the 36, 16 or 25 positions packed for the tactic.</summary>
     PackConv = 6,
 }

@@ -52,6 +52,7 @@ public sealed class InPlaceConcatTests
 
     [Theory]
     [InlineData(ConvAlgorithm.Winograd4x4)]
+    [InlineData(ConvAlgorithm.Winograd3x3)]
     [InlineData(ConvAlgorithm.Winograd2x2)]
     [InlineData(ConvAlgorithm.Im2ColGemm)]
     [InlineData(ConvAlgorithm.PointwiseGemm)] // the 1×1 convolutions; the 3×3 one keeps its timed choice
@@ -73,7 +74,7 @@ public sealed class InPlaceConcatTests
     public void Every_gemm_tactic_writes_its_column_range(string tactic)
     {
         // 20 and 37 output channels: full panels, then a right edge through the scratch tile, at both channel offsets.
-        foreach (var algorithm in new[] { ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2, ConvAlgorithm.Im2ColGemm })
+        foreach (var algorithm in new[] { ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd3x3, ConvAlgorithm.Winograd2x2, ConvAlgorithm.Im2ColGemm })
         {
             var c = Fire(new OperatorCase().Input("x", 1, 6, 11, 9), "x", 6, squeeze: 9, expand1: 20, expand3: 37).LeaveRegion("cat");
             c.AssertMatchesOnnxRuntime(new BuilderConfig { ForceConvAlgorithm = algorithm, ForceTactic = tactic });
@@ -83,6 +84,7 @@ public sealed class InPlaceConcatTests
 
     [Theory]
     [InlineData(1, ConvAlgorithm.Winograd4x4)]
+    [InlineData(1, ConvAlgorithm.Winograd3x3)]
     [InlineData(1, ConvAlgorithm.Winograd2x2)]
     [InlineData(1, ConvAlgorithm.Im2ColGemm)]
     [InlineData(2, ConvAlgorithm.Im2ColGemm)] // and a strided 1×1 through im2col
@@ -186,7 +188,7 @@ public sealed class InPlaceConcatTests
             Assert.Equal(2, Concat(engine.Plan).InPlaceCount);
             return Run(engine, x);
         }
-        foreach (var algorithm in new[] { ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2, ConvAlgorithm.Im2ColGemm })
+        foreach (var algorithm in new[] { ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd3x3, ConvAlgorithm.Winograd2x2, ConvAlgorithm.Im2ColGemm })
         {
             float[] one = Output(1, algorithm);
             Assert.Equal(one, Output(2, algorithm));

@@ -15,13 +15,13 @@ using TrtEngine.Testing.Oracle;
 namespace TrtEngine.Core.Tests.Operators;
 
 /// <summary>
-/// The Winograd F(4×4, 3×3) and F(2×2, 3×3) convolutions (forced, so each is tested whatever timing would pick)
+/// The Winograd F(4×4, 3×3), F(3×3, 3×3) and F(2×2, 3×3) convolutions (forced, so each is tested whatever timing would pick)
 /// against ONNX Runtime, relative L2 ≤ 1e-5 (their reassociation costs about 1e-6 here, within the 1e-4 bound for
 /// reassociating tactics), and the algorithms' place in the plan: chosen, recorded, validated and refitted.
 /// </summary>
 public sealed class WinogradTests
 {
-    private static readonly ConvAlgorithm[] Algorithms = [ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2];
+    private static readonly ConvAlgorithm[] Algorithms = [ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd3x3, ConvAlgorithm.Winograd2x2];
 
     private static BuilderConfig Forced(ConvAlgorithm algorithm) => new() { ForceConvAlgorithm = algorithm, OptimizationLevel = 1 };
 
@@ -37,8 +37,10 @@ public sealed class WinogradTests
         Assert.Single(plan.Layers.OfType<ConvLayer>(), l => Algorithms.Contains(l.Algorithm));
 
     [Theory]
-    [InlineData(1, 16, 16, 8, 8, 1, 1, 1, 1)]      // whole tiles of either size
-    [InlineData(1, 5, 7, 13, 11, 0, 0, 0, 0)]      // no pads; 11×9 outputs: the last tiles of either size overhang; channel tails only
+    [InlineData(1, 16, 16, 8, 8, 1, 1, 1, 1)]      // whole tiles of 4×4 and 2×2
+    [InlineData(1, 16, 16, 9, 9, 1, 1, 1, 1)]      // whole tiles of 3×3
+    [InlineData(1, 5, 7, 13, 11, 0, 0, 0, 0)]      // no pads; 11×9 outputs: the last tiles of every size overhang; channel tails only
+    [InlineData(1, 48, 64, 13, 13, 1, 1, 1, 1)]    // SqueezeNet's 13×13 expand layers' shape
     [InlineData(2, 19, 40, 9, 10, 1, 1, 1, 1)]     // batch 2; 19 = 16 + 3 input, 40 = 32 + 8 output channels
     [InlineData(1, 24, 33, 15, 14, 0, 1, 2, 1)]    // asymmetric pads
     [InlineData(3, 8, 8, 6, 7, 2, 0, 1, 2)]        // pads wider than a tile's overlap, batch 3
@@ -61,6 +63,9 @@ public sealed class WinogradTests
     [InlineData("Relu", ConvAlgorithm.Winograd2x2)]
     [InlineData("Clip", ConvAlgorithm.Winograd2x2)]
     [InlineData("Sigmoid", ConvAlgorithm.Winograd2x2)]
+    [InlineData("Relu", ConvAlgorithm.Winograd3x3)]
+    [InlineData("Clip", ConvAlgorithm.Winograd3x3)]
+    [InlineData("Sigmoid", ConvAlgorithm.Winograd3x3)]
     public void Residual_and_activation_apply_in_the_output_transform(string activation, ConvAlgorithm algorithm)
     {
         var c = new OperatorCase().Input("x", 2, 20, 11, 13).Weight("w", 20, 20, 3, 3).Weight("b", 20);
@@ -129,6 +134,8 @@ public sealed class WinogradTests
     [InlineData((int)ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Winograd4x4)]      // fits the convolution, but its weight is packed for Winograd
     [InlineData((int)ConvAlgorithm.Winograd2x2, ConvAlgorithm.Winograd4x4)]     // the other Winograd: 16 positions read from 36
     [InlineData((int)ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2)]     // and 36 from 16, past the weight's end
+    [InlineData((int)ConvAlgorithm.Winograd3x3, ConvAlgorithm.Winograd2x2)]     // 25 from 16
+    [InlineData((int)ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd3x3)]     // 36 from 25
     public void A_corrupt_algorithm_is_refused(int algorithm, ConvAlgorithm built)
     {
         var c = Conv(1, 16, 24, 12, 12, [1, 1, 1, 1]);
@@ -158,6 +165,7 @@ public sealed class WinogradTests
     [Theory]
     [InlineData(ConvAlgorithm.Winograd4x4, ConvPacking.Winograd4x4)]
     [InlineData(ConvAlgorithm.Winograd2x2, ConvPacking.Winograd2x2)]
+    [InlineData(ConvAlgorithm.Winograd3x3, ConvPacking.Winograd3x3)]
     public void Refit_rederives_the_transformed_weight_exactly(ConvAlgorithm algorithm, ConvPacking packing)
     {
         // Built on v1, refitted with v2: the BatchNorm-folded, transformed and packed weight equals a build on v2, and ONNX Runtime on v2.
@@ -202,11 +210,11 @@ public sealed class WinogradTests
         using var dir = new TempDirectory();
         cache.Save(dir.File("timing.cache"));
         string[] entry = Assert.Single(File.ReadAllLines(dir.File("timing.cache")), line => line.StartsWith("conv ", StringComparison.Ordinal)).Split('\t');
-        Assert.Contains("algorithms=Im2ColGemm,Winograd4x4,Winograd2x2", entry[0]);
+        Assert.Contains("algorithms=Im2ColGemm,Winograd4x4,Winograd3x3,Winograd2x2", entry[0]);
         Assert.Equal($"{conv.Algorithm}:{conv.Tactic}", entry[1]);
 
         // A rebuild takes the cached algorithm and tactic without timing, even where the cache says another algorithm.
-        foreach (var other in new[] { ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2 }.Where(a => a != conv.Algorithm))
+        foreach (var other in new[] { ConvAlgorithm.Im2ColGemm }.Concat(Algorithms).Where(a => a != conv.Algorithm))
         {
             cache.Set(entry[0], $"{other}:{conv.Tactic}", 1.5);
             var rebuilt = Assert.Single(EngineBuilder.Build(network, new BuilderConfig { OptimizationLevel = 1, TimingCache = cache }).Plan.Layers.OfType<ConvLayer>());

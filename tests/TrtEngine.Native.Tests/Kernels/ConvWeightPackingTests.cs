@@ -51,11 +51,16 @@ public sealed unsafe class ConvWeightPackingTests
             { 0.25, 0, 0 }, { -1 / 6.0, -1 / 6.0, -1 / 6.0 }, { -1 / 6.0, 1 / 6.0, -1 / 6.0 },
             { 1 / 24.0, 1 / 12.0, 1 / 6.0 }, { 1 / 24.0, -1 / 12.0, 1 / 6.0 }, { 0, 0, 1 },
         },
+        [ConvPacking.Winograd3x3] = new[,]
+        {
+            { 0.5, 0, 0 }, { -0.5, -0.5, -0.5 }, { -1 / 6.0, 1 / 6.0, -1 / 6.0 }, { 1 / 6.0, 1 / 3.0, 2 / 3.0 }, { 0, 0, 1 },
+        },
         [ConvPacking.Winograd2x2] = new[,] { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } },
     };
 
     [Theory]
     [InlineData(ConvPacking.Winograd4x4)]
+    [InlineData(ConvPacking.Winograd3x3)]
     [InlineData(ConvPacking.Winograd2x2)]
     public void Winograd_packing_transforms_the_folded_weight_for_every_tactic(ConvPacking form)
     {
@@ -98,6 +103,7 @@ public sealed unsafe class ConvWeightPackingTests
     public void Winograd_packing_gives_the_same_bits_on_256_and_512_bit_vectors()
     {
         Compare<WinogradF4x4>();
+        Compare<WinogradF3x3>();
         Compare<WinogradF2x2>();
     }
 

@@ -94,11 +94,9 @@ public sealed unsafe class StreamedPackingTests
                         ConvWeightPacking.Pack((float*)w, weight.Length, ConvPacking.Gemm, outC, inC * 9, 9, tactic.Id, (float*)factors, (float*)d, first, end, stream)),
                     ("gemm Bᵀ", gemmLength, (d, stream, first, end) => GemmKernels.PackB((float*)w, inC * 9, outC, true, 0.5f, tactic, (float*)d, first, end, stream)),
                     ("gemm B", gemmLength, (d, stream, first, end) => GemmKernels.PackB((float*)w, inC * 9, outC, false, 0.5f, tactic, (float*)d, first, end, stream)),
-                    ("winograd 4x4", WinogradTransforms.PackedLength(4, inC, outC, tactic), (d, stream, first, end) =>
-                        WinogradTransforms.PackWeights(4, (float*)w, outC, inC, (float*)factors, tactic, (float*)d, first, end, stream)),
-                    ("winograd 2x2", WinogradTransforms.PackedLength(2, inC, outC, tactic), (d, stream, first, end) =>
-                        WinogradTransforms.PackWeights(2, (float*)w, outC, inC, (float*)factors, tactic, (float*)d, first, end, stream)),
-                };
+                }.Concat(new[] { 4, 3, 2 }.Select(tile => ($"winograd {tile}x{tile}", WinogradTransforms.PackedLength(tile, inC, outC, tactic),
+                    (Func<nint, bool, int, int, float>)((d, stream, first, end) =>
+                        WinogradTransforms.PackWeights(tile, (float*)w, outC, inC, (float*)factors, tactic, (float*)d, first, end, stream)))));
                 foreach (var (name, length, pack) in packers)
                     // Every panel, and the panels after the first or before the last, as a refit's threads share a weight:
                     // the same values, and nothing written outside the panels asked for.

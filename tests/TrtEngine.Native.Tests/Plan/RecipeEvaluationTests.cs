@@ -27,6 +27,7 @@ public sealed class RecipeEvaluationTests
                 [Reference.Random(c * 64 * 9, 2), Reference.Random(c, 3), Reference.Random(c, 4).Select(v => 1 + Math.Abs(v)).ToArray()]),
             (WeightRecipe.PackConv("u", null, ConvPacking.Winograd4x4, u, 128 * 9, 9, narrow.Id), [Reference.Random(u * 128 * 9, 5)]),
             (WeightRecipe.PackConv("v", null, ConvPacking.Winograd2x2, u, 128 * 9, 9, wide.Id), [Reference.Random(u * 128 * 9, 7)]),
+            (WeightRecipe.PackConv("t", null, ConvPacking.Winograd3x3, u, 128 * 9, 9, narrow.Id), [Reference.Random(u * 128 * 9, 8)]),
             (WeightRecipe.Identity("r"), [Reference.Random(n * 300, 6)]),
         ];
         return recipes.Select(r => (new EngineWeight(r.Recipe.Sources[0], [], r.Recipe, r.Recipe.OutputLength(r.Sources.Select(s => s.LongLength).ToArray())), r.Sources)).ToArray();

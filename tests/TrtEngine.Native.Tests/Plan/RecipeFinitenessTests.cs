@@ -27,6 +27,7 @@ public sealed class RecipeFinitenessTests
         ["conv depthwise"] = (WeightRecipe.PackConv("w", ("s", "v", 1e-5f), ConvPacking.Depthwise, OutC, 9, 9, -1), () => [Reference.Random(OutC * 9, 1), Reference.Random(OutC, 2), Variance()]),
         ["conv winograd 4x4"] = (WeightRecipe.PackConv("w", ("s", "v", 1e-5f), ConvPacking.Winograd4x4, OutC, InC * 9, 9, 2), () => [Reference.Random(OutC * InC * 9, 1), Reference.Random(OutC, 2), Variance()]),
         ["conv winograd 2x2"] = (WeightRecipe.PackConv("w", ("s", "v", 1e-5f), ConvPacking.Winograd2x2, OutC, InC * 9, 9, 2), () => [Reference.Random(OutC * InC * 9, 1), Reference.Random(OutC, 2), Variance()]),
+        ["conv winograd 3x3"] = (WeightRecipe.PackConv("w", ("s", "v", 1e-5f), ConvPacking.Winograd3x3, OutC, InC * 9, 9, 2), () => [Reference.Random(OutC * InC * 9, 1), Reference.Random(OutC, 2), Variance()]),
     };
 
     private static float[] Variance() => Reference.Random(OutC, 3).Select(v => 0.5f + Math.Abs(v)).ToArray();
