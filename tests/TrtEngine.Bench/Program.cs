@@ -249,7 +249,7 @@ public static class Program
         var weights = new[] { WeightSources.FromFile(path), WeightSources.FromFile(otherWeights) };
         // The same values as a caller's own arrays (as a hashtable of arrays arrives), which a refit must copy.
         var callers = weights.Select(w => w.ToDictionary(e => e.Key, e => e.Value with { Immutable = false })).ToArray();
-        // The floor is copying the engine's weight bytes (a Winograd layer's transformed weight is 4× or 16/9 its model weight).
+        // The floor is copying the engine's weight bytes (a Winograd layer's transformed weight is 4×, 25/9 or 16/9 its model weight).
         var buffers = engine.Native.CurrentWeights!.Buffers;
         var copies = buffers.Select(b => new float[b.Length]).ToArray();
         int turn = 0;

@@ -11,9 +11,10 @@ namespace TrtEngine.CacheWorker;
 ///   --markers, holding a key's build lock creates markers/KEY (exclusively): a second holder prints DOUBLE-BUILD.
 ///   With --stop-at, it prints "STOPPED STEP" at the N-th (default first) such step and waits to be killed; steps are
 ///   the store's (lock, temp, plan, manifest, publish, evict, access-log) and "build" (a progress report of the builder).
-/// run --model A.onnx --outputs FILE
-///   Converts one model without a cache (level 0) and writes its first output for WorkerIO's inputs to FILE
-///   (float32); prints "ISA set" (the instruction set the kernels use here: DOTNET_EnableAVX512F=0 caps it).
+/// run --model A.onnx --outputs FILE [--algorithm NAME]
+///   Converts one model without a cache (level 0; with --algorithm, every convolution it applies to runs that
+///   ConvAlgorithm) and writes its first output for WorkerIO's inputs to FILE (float32); prints "ISA set" (the
+///   instruction set the kernels use here: DOTNET_EnableAVX512F=0 caps it).
 /// purge --cache DIR --stop FILE
 ///   Lists the cache and removes every entry (Get-TrtCache | Remove-TrtCache) until FILE exists; prints "PURGED n".
 /// </summary>
@@ -72,11 +73,20 @@ public static class Program
 
     private static int Run(Dictionary<string, string> o)
     {
-        var engine = EngineConverter.Convert(o["--model"], new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        var engine = o.TryGetValue("--algorithm", out var algorithm)
+            ? Forced(o["--model"], Enum.Parse<TrtEngine.Native.Layers.ConvAlgorithm>(algorithm))
+            : EngineConverter.Convert(o["--model"], new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
         var (values, shapes) = WorkerIO.Inputs(engine);
         File.WriteAllBytes(o["--outputs"], System.Runtime.InteropServices.MemoryMarshal.AsBytes(engine.Run(values, shapes)[0].Data.AsSpan()).ToArray());
         Console.WriteLine($"ISA {TrtEngine.Native.Plan.HardwareInfo.CurrentInstructionSet}");
         return 0;
+    }
+
+    private static Core.Engines.TrtEngine Forced(string model, TrtEngine.Native.Layers.ConvAlgorithm algorithm)
+    {
+        var network = TrtEngine.Core.Onnx.OnnxModel.Borrow(model, m => TrtEngine.Core.Onnx.OnnxImporter.Import(m, "m"));
+        var config = new TrtEngine.Native.Builder.BuilderConfig { OptimizationLevel = 0, ForceConvAlgorithm = algorithm };
+        return new Core.Engines.TrtEngine(TrtEngine.Native.Builder.EngineBuilder.Build(network, config), model, null, false, TimeSpan.Zero, null);
     }
 
     private static int Purge(Dictionary<string, string> o)

@@ -39,7 +39,7 @@ public sealed class WinogradTests
     [Theory]
     [InlineData(1, 16, 16, 8, 8, 1, 1, 1, 1)]      // whole tiles of 4×4 and 2×2
     [InlineData(1, 16, 16, 9, 9, 1, 1, 1, 1)]      // whole tiles of 3×3
-    [InlineData(1, 5, 7, 13, 11, 0, 0, 0, 0)]      // no pads; 11×9 outputs: the last tiles of every size overhang; channel tails only
+    [InlineData(1, 5, 7, 13, 11, 0, 0, 0, 0)]      // no pads; 11×9 outputs: the last tiles overhang (3×3 tiles in height only); channel tails only
     [InlineData(1, 48, 64, 13, 13, 1, 1, 1, 1)]    // SqueezeNet's 13×13 expand layers' shape
     [InlineData(2, 19, 40, 9, 10, 1, 1, 1, 1)]     // batch 2; 19 = 16 + 3 input, 40 = 32 + 8 output channels
     [InlineData(1, 24, 33, 15, 14, 0, 1, 2, 1)]    // asymmetric pads
@@ -136,6 +136,7 @@ public sealed class WinogradTests
     [InlineData((int)ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2)]     // and 36 from 16, past the weight's end
     [InlineData((int)ConvAlgorithm.Winograd3x3, ConvAlgorithm.Winograd2x2)]     // 25 from 16
     [InlineData((int)ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd3x3)]     // 36 from 25
+    [InlineData((int)ConvAlgorithm.Winograd2x2, ConvAlgorithm.Winograd3x3)]     // 16 from 25
     public void A_corrupt_algorithm_is_refused(int algorithm, ConvAlgorithm built)
     {
         var c = Conv(1, 16, 24, 12, 12, [1, 1, 1, 1]);
@@ -240,6 +241,20 @@ public sealed class WinogradTests
         Assert.Equal($"nhwc {name}", info.Algorithm);
         Assert.Equal($"Conv (nhwc {name})", info.Type);
         Assert.Equal(conv.Tactic, info.Tactic);
+    }
+
+    [Theory]
+    [InlineData(ConvAlgorithm.Winograd4x4, "winograd f(4x4,3x3)")]
+    [InlineData(ConvAlgorithm.Winograd3x3, "winograd f(3x3,3x3)")]
+    [InlineData(ConvAlgorithm.Winograd2x2, "winograd f(2x2,3x3)")]
+    public void The_layer_info_names_each_algorithm(ConvAlgorithm algorithm, string name)
+    {
+        var c = Conv(1, 16, 24, 12, 12, [1, 1, 1, 1]);
+        var native = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), Forced(algorithm));
+        using var engine = new Core.Engines.TrtEngine(native, null, null, false, TimeSpan.Zero, null);
+        var info = Assert.Single(TrtEngineInfo.From(engine).Layers, l => l.Algorithm is not null);
+        Assert.Equal($"nhwc {name}", info.Algorithm);
+        Assert.Equal($"Conv (nhwc {name})", info.Type);
     }
 
     private static byte[] Save(Engine engine) => engine.Serialize(includeWeights: true);

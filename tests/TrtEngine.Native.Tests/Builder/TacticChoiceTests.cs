@@ -3,9 +3,9 @@ using TrtEngine.Native.Builder;
 namespace TrtEngine.Native.Tests.Builder;
 
 /// <summary>
-/// Which timed candidate the builder keeps: the fastest, unless its weight is 1 MiB or more and one with at most half
-/// that weight is at most 15% slower (timed alone, a heavy weight stays in the caches; in the network it comes from
-/// memory). Weights below in units of 10,000 floats.
+/// Which timed candidate the builder keeps: the fastest, unless one at most 15% slower has at most half the weight of
+/// the heaviest candidate within those 15%, that weight 1 MiB or more (timed alone, a heavy weight stays in the caches;
+/// in the network it comes from memory). Weights below in units of 10,000 floats.
 /// </summary>
 public sealed class TacticChoiceTests
 {
@@ -25,6 +25,18 @@ public sealed class TacticChoiceTests
     {
         Assert.Equal(1, Choose((100, 1.0), (50, 1.15)));
         Assert.Equal(2, Choose((100, 1.0), (44, 1.12), (25, 1.08), (25, 1.3)));
+    }
+
+    [Fact]
+    public void The_weight_is_compared_with_the_heaviest_close_candidate_not_only_the_fastest()
+    {
+        // F(3×3) fastest (25 units), F(4×4) close behind (36): F(2×2) (16) has under half of F(4×4)'s weight.
+        Assert.Equal(2, Choose((36, 1.05), (25, 1.0), (16, 1.1)));
+        // F(4×4) too slow to count: F(2×2) has more than half of F(3×3)'s weight, so F(3×3) stays.
+        Assert.Equal(1, Choose((36, 1.2), (25, 1.0), (16, 1.1)));
+        // Below 1 MiB even for the heaviest close one: the fastest.
+        long small = TacticSelector.LighterWeightMinimumFloats - 1;
+        Assert.Equal(1, TacticSelector.Fastest(new[] { small, small / 2, small / 4 }, [1.05, 1.0, 1.1], w => w));
     }
 
     [Fact]
