@@ -251,11 +251,12 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         var close = Enumerable.Range(0, candidates.Count).Where(i => times[i] <= 1.15 * times[best]).ToArray();
         long heaviest = close.Max(i => weightLength(candidates[i]));
         if (heaviest < LighterWeightMinimumFloats) return best;
-        int choice = best;
+        // The fastest light one, which is the fastest itself where that is light.
+        int choice = -1;
         foreach (int i in close)
-            if (2 * weightLength(candidates[i]) <= heaviest && (choice == best || times[i] < times[choice]))
+            if (2 * weightLength(candidates[i]) <= heaviest && (choice < 0 || times[i] < times[choice]))
                 choice = i;
-        return choice;
+        return choice < 0 ? best : choice;
     }
 
     /// <summary>

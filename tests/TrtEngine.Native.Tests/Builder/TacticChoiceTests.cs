@@ -32,11 +32,32 @@ public sealed class TacticChoiceTests
     {
         // F(3×3) fastest (25 units), F(4×4) close behind (36): F(2×2) (16) has under half of F(4×4)'s weight.
         Assert.Equal(2, Choose((36, 1.05), (25, 1.0), (16, 1.1)));
+        // The fastest light itself (im2col, 9) stays: a slower light one (F(2×2), 16) does not take its place.
+        Assert.Equal(0, Choose((9, 1.0), (36, 1.05), (16, 1.1)));
+        Assert.Equal(2, Choose((9, 2.0), (36, 1.05), (16, 1.0), (16, 1.1)));
         // F(4×4) too slow to count: F(2×2) has more than half of F(3×3)'s weight, so F(3×3) stays.
         Assert.Equal(1, Choose((36, 1.2), (25, 1.0), (16, 1.1)));
         // Below 1 MiB even for the heaviest close one: the fastest.
         long small = TacticSelector.LighterWeightMinimumFloats - 1;
         Assert.Equal(1, TacticSelector.Fastest(new[] { small, small / 2, small / 4 }, [1.05, 1.0, 1.1], w => w));
+    }
+
+    [Fact]
+    public void Without_a_middle_weight_the_choice_is_the_one_the_fastest_s_weight_gave()
+    {
+        // im2col (9), F(4×4) (36) and F(2×2) (16) with a few tactics each (panel padding moves weights a little):
+        // the rule as it was, comparing with the fastest's weight, against the rule as it is.
+        var random = new Random(7);
+        for (int draw = 0; draw < 20_000; draw++)
+        {
+            var candidates = Enumerable.Range(0, random.Next(2, 10)).Select(_ => ((long)new[] { 9, 36, 16 }[random.Next(3)] * 100 + random.Next(3), 1 + random.NextDouble() * 0.4)).ToArray();
+            double[] times = candidates.Select(c => c.Item2).ToArray();
+            int best = Array.IndexOf(times, times.Min()), old = best;
+            for (int i = 0; i < candidates.Length; i++)
+                if (2 * candidates[i].Item1 <= candidates[best].Item1 && times[i] <= 1.15 * times[best] && (old == best || times[i] < times[old]))
+                    old = i;
+            Assert.Equal(old, TacticSelector.Fastest(candidates, times, c => c.Item1 * 100));
+        }
     }
 
     [Fact]
