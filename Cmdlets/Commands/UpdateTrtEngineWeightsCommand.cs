@@ -89,7 +89,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             using var read = file is null ? null : WeightFile.Read(file, Engine, Target);
             IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName switch
             {
-                WeightsSet => WeightSources.FromArrays(Rename(InputConversion.ToFloatArrays(Weights, nameof(Weights))), Engine),
+                WeightsSet => WeightSources.FromArrays(Rename(InputConversion.ToShapedArrays(Weights, nameof(Weights))), Engine),
                 SourceEngineSet => Rename(WeightSources.FromEngine(SourceEngine)),
                 _ => Rename(read!.Values),
             };

@@ -8,8 +8,26 @@ namespace TrtEngine.Cmdlets.Support;
 /// <summary>Turns what users type (hashtables of arrays, nested arrays, PSObjects) into the flat arrays Core takes.</summary>
 internal static class InputConversion
 {
-    public static Dictionary<string, float[]> ToFloatArrays(IDictionary table, string parameter) =>
-        ToDictionary(table, parameter, v => Flatten(v, parameter));
+    /// <summary>
+    /// Weights by name: numbers with the shape they came in where they have one (a TrtTensor, a multi-dimensional
+    /// array, nested arrays, which must be rectangular), else null (a flat array or a single number).
+    /// </summary>
+    public static Dictionary<string, (float[] Data, int[]? Shape)> ToShapedArrays(IDictionary table, string parameter) =>
+        ToDictionary(table, parameter, v => Unwrap(v) is TrtTensor tensor ? (tensor.Data, tensor.Shape) : (Flatten(v), ShapeOf(v)));
+
+    /// <summary>The dimensions of a multi-dimensional array or of nested arrays; null for a flat array or a number.</summary>
+    private static int[]? ShapeOf(object? value)
+    {
+        value = Unwrap(value);
+        if (value is Array { Rank: > 1 } block) return [.. Enumerable.Range(0, block.Rank).Select(block.GetLength)];
+        if (value is not IEnumerable items || value is string) return null;
+        var rows = items.Cast<object?>().Select(Unwrap).ToList();
+        if (rows.Count == 0 || rows.All(r => r is not IEnumerable || r is string)) return null;
+        var inner = rows.Select(r => r is IEnumerable and not string ? ShapeOf(r) ?? [((IEnumerable)r).Cast<object>().Count()] : []).ToList();
+        if (inner.FirstOrDefault(s => !s.SequenceEqual(inner[0])) is { } other)
+            throw new ArgumentException($"nested arrays of different shapes ([{string.Join(", ", inner[0])}] and [{string.Join(", ", other)}]); give a rectangular array, or a flat one.");
+        return [rows.Count, .. inner[0]];
+    }
 
     /// <summary>
     /// An engine's inputs: each value is numbers (any nesting of arrays), a TrtTensor (its shape comes along), or a .npy
@@ -28,7 +46,7 @@ internal static class InputConversion
                 string path when path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) => NpyFile.Read(resolvePath(path)),
                 _ => null,
             };
-            return (tensor?.Data ?? Flatten(value, "Input"), tensor?.Shape);
+            return (tensor?.Data ?? Flatten(value), tensor?.Shape);
         });
         foreach (var (name, (_, shape)) in data)
             if (shape is not null) shapes[name] = shape;
@@ -49,7 +67,7 @@ internal static class InputConversion
             {
                 result[name] = convert(entry.Value);
             }
-            catch (PSInvalidCastException e)
+            catch (Exception e) when (e is PSInvalidCastException or ArgumentException)
             {
                 throw new ArgumentException($"-{parameter} '{name}': {e.Message}", e);
             }
@@ -58,22 +76,22 @@ internal static class InputConversion
     }
 
     /// <summary>Numbers in any nesting of arrays, row-major; a single number is a one-element array.</summary>
-    public static float[] Flatten(object? value, string parameter)
+    public static float[] Flatten(object? value)
     {
         value = Unwrap(value);
         switch (value)
         {
             case float[] floats: return floats;
             case double[] doubles: return Array.ConvertAll(doubles, d => (float)d);
-            case null: throw new ArgumentException($"-{parameter}: a value is null; give an array of numbers.");
+            case null: throw new ArgumentException("the value is null; give an array of numbers.");
             case string: return [LanguagePrimitives.ConvertTo<float>(value)];
             case IEnumerable items:
                 var list = new List<float>();
                 foreach (object? item in items)
                 {
                     object? inner = Unwrap(item);
-                    if (inner is IEnumerable and not string) list.AddRange(Flatten(inner, parameter));
-                    else list.Add(inner is null ? throw new ArgumentException($"-{parameter}: an element is null.") : LanguagePrimitives.ConvertTo<float>(inner));
+                    if (inner is IEnumerable and not string) list.AddRange(Flatten(inner));
+                    else list.Add(inner is null ? throw new ArgumentException($"element {list.Count} is null.") : LanguagePrimitives.ConvertTo<float>(inner));
                 }
                 return [.. list];
             default: return [LanguagePrimitives.ConvertTo<float>(value)];

@@ -72,12 +72,16 @@ public static class WeightSources
     public static IReadOnlyDictionary<string, WeightValue> FromTensors(IReadOnlyDictionary<string, WeightTensor> tensors) =>
         tensors.Values.ToDictionary(t => t.Name, t => new WeightValue(t.Shape, t.Data, Immutable: true, t.IsInteger ? t.SourceDType : null), StringComparer.Ordinal);
 
-    /// <summary>Flat arrays by name; each takes the engine's shape for that weight when its length fits (else it stays 1-D and the refit reports the mismatch).</summary>
-    public static IReadOnlyDictionary<string, WeightValue> FromArrays(IReadOnlyDictionary<string, float[]> arrays, Engines.TrtEngine engine)
+    /// <summary>
+    /// Arrays by name, each with the shape it came in (a multi-dimensional or nested array, a tensor) or, flat (a null
+    /// shape), the engine's shape for that weight when its length fits (else it stays 1-D and the refit reports the
+    /// mismatch). A shape given is kept, so a transposed matrix is refused rather than read in the wrong order.
+    /// </summary>
+    public static IReadOnlyDictionary<string, WeightValue> FromArrays(IReadOnlyDictionary<string, (float[] Data, int[]? Shape)> arrays, Engines.TrtEngine engine)
     {
         var shapes = engine.Native.Plan.ModelWeights.ToDictionary(m => m.Name, m => m.Shape, StringComparer.Ordinal);
-        return arrays.ToDictionary(a => a.Key, a =>
-            new WeightValue(shapes.TryGetValue(a.Key, out var s) && Shapes.ElementCount(s) == a.Value.LongLength ? s : [a.Value.Length], a.Value),
+        return arrays.ToDictionary(a => a.Key, a => new WeightValue(
+            a.Value.Shape ?? (shapes.TryGetValue(a.Key, out var s) && Shapes.ElementCount(s) == a.Value.Data.LongLength ? s : [a.Value.Data.Length]), a.Value.Data),
             StringComparer.Ordinal);
     }
 

@@ -174,7 +174,7 @@ With -Verify the refitted engine is first run aside, on -VerifyInput or on seede
             Engine      = 'The engine to refit. Accepts engines from the pipeline.'
             Path        = 'Path to an ONNX model or a safetensors file with the new weights. Wildcards are resolved; relative paths and ~ work.'
             LiteralPath = 'Path to an ONNX model or a safetensors file with the new weights, used exactly as written.'
-            Weights     = 'New weights as a hashtable of weight name to a flat array of numbers.'
+            Weights     = 'New weights as a hashtable of weight name to numbers: a flat array (taken in the weight''s shape when the count fits), or a multi-dimensional array, nested arrays or a tensor (Import-TrtTensor), whose shape must be the weight''s (a transposed matrix is refused, not read in the wrong order).'
             Partial     = 'Allows supplying only some of the weights; the others keep their current values. Requires an engine that already has weights.'
             PassThru    = 'Writes the refitted engine to the pipeline.'
             AllowNonFinite = 'Accepts NaN and infinite values in the new weights. Without it such values are refused, naming the weight and the index.'

@@ -85,6 +85,9 @@ Describe 'Update-TrtEngineWeights with bad input' {
         @{ Case = 'an infinite weight'; Weights = { $w = [float[]]::new(32 * 64); $w[0] = [float]::PositiveInfinity; @{ '0.weight' = $w } } }
         @{ Case = 'a name the engine does not have'; Weights = { @{ 'no.such.weight' = [float[]]::new(4) } } }
         @{ Case = 'an empty array'; Weights = { @{ '0.weight' = [float[]]@() } } }
+        # [128, 64] given transposed: the right count, the wrong shape.
+        @{ Case = 'a transposed two-dimensional array'; Weights = { @{ '0.weight' = [float[,]]::new(64, 128) } } }
+        @{ Case = 'transposed nested arrays'; Weights = { @{ '0.weight' = @(1..64 | ForEach-Object { , [float[]]::new(128) }) } } }
     ) {
         $weights = & $Weights
         $err = Assert-Refused { Update-TrtEngineWeights -Engine $engine -Weights $weights -Partial -ErrorAction Stop } 'RefitRefused' 'InvalidData'

@@ -12,19 +12,43 @@ public sealed class InputConversionTests
     {
         // @(@(1, 2.5), [int[]](3, 4), '5') as PowerShell passes it: object arrays, PSObject wrappers, strings.
         object value = new object[] { new PSObject(new object[] { 1, 2.5 }), new int[] { 3, 4 }, "5" };
-        Assert.Equal([1f, 2.5f, 3f, 4f, 5f], InputConversion.Flatten(value, "Input"));
-        Assert.Equal([7f], InputConversion.Flatten(new PSObject(7L), "Input"));
+        Assert.Equal([1f, 2.5f, 3f, 4f, 5f], InputConversion.Flatten(value));
+        Assert.Equal([7f], InputConversion.Flatten(new PSObject(7L)));
         double[] doubles = [0.1, 1e-3];
-        Assert.Equal([0.1f, 1e-3f], InputConversion.Flatten(doubles, "Input"));
+        Assert.Equal([0.1f, 1e-3f], InputConversion.Flatten(doubles));
     }
 
     [Fact]
     public void A_null_or_a_word_is_refused_naming_the_parameter_and_the_entry()
     {
-        var nulls = Assert.Throws<ArgumentException>(() => InputConversion.ToFloatArrays(new Hashtable { ["w"] = new object?[] { 1, null } }, "Weights"));
-        Assert.Contains("-Weights", nulls.Message, StringComparison.Ordinal);
-        var words = Assert.Throws<ArgumentException>(() => InputConversion.ToFloatArrays(new Hashtable { ["w"] = new object[] { 1, "many" } }, "Weights"));
+        var nulls = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object?[] { 1, null } }, "Weights"));
+        Assert.Contains("-Weights 'w': element 1 is null", nulls.Message, StringComparison.Ordinal);
+        var words = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { 1, "many" } }, "Weights"));
         Assert.Contains("-Weights 'w'", words.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Weights_keep_the_shape_they_come_in_and_flat_ones_have_none()
+    {
+        var grid = new float[2, 3];
+        var tensor = new Core.Engines.TrtTensor { Name = "t", Shape = [3, 2], Data = [1, 2, 3, 4, 5, 6] };
+        var weights = InputConversion.ToShapedArrays(new Hashtable
+        {
+            ["flat"] = new[] { 1f, 2f, 3f },
+            ["grid"] = grid,
+            ["nested"] = new object[] { new PSObject(new object[] { 1, 2, 3 }), new[] { 4, 5, 6 } },
+            ["tensor"] = new PSObject(tensor),
+            ["number"] = 7,
+        }, "Weights");
+        Assert.Null(weights["flat"].Shape);
+        Assert.Null(weights["number"].Shape);
+        Assert.Equal([2, 3], weights["grid"].Shape!);
+        Assert.Equal([2, 3], weights["nested"].Shape!);
+        Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], weights["nested"].Data);
+        Assert.Equal([3, 2], weights["tensor"].Shape!);
+        var ragged = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(
+            new Hashtable { ["w"] = new object[] { new[] { 1, 2 }, new[] { 3 } } }, "Weights"));
+        Assert.Contains("-Weights 'w': nested arrays of different shapes ([2] and [1])", ragged.Message, StringComparison.Ordinal);
     }
 
     [Fact]
