@@ -25,8 +25,8 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     [SupportsWildcards]
     public string Path { get; set; } = "";
 
-    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet)]
-    [Alias("PSPath", "LP")]
+    [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "LP", "FullName")]
     public string LiteralPath { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = WeightsSet)]
@@ -99,7 +99,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             if (!check.IsValid) throw new RefitException(Engine.Name, check);
             WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied{Ignored(check)}.");
             if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
-            var verify = Verify || VerifyInput is not null ? new RefitVerificationOptions
+            var verify = Verify || VerifyInput is not null || MyInvocation.BoundParameters.ContainsKey(nameof(Tolerance)) ? new RefitVerificationOptions
             {
                 Inputs = given.Data,
                 InputShapes = given.Shapes,
@@ -187,7 +187,8 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         System.Collections.ObjectModel.Collection<PSObject> names;
         try
         {
-            names = script.InvokeWithContext(null, [new PSVariable("_", name)]);
+            // As $_ and as the first argument, so a block written with param($name) works too.
+            names = script.InvokeWithContext(null, [new PSVariable("_", name)], name);
         }
         catch (RuntimeException e)
         {

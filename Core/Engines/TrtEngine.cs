@@ -111,7 +111,7 @@ public sealed class TrtEngine : IDisposable
         long known = 1;
         foreach (int d in shape) if (d >= 0) known *= d;
         if (dynamic > 1 || known == 0 || length % known != 0)
-            throw new EngineInputException($"Cannot infer the shape of input '{info}' from {length} values; give it with -InputShape @{{ {info.Name} = @(...) }}.");
+            throw new EngineInputException($"Cannot infer the shape of input '{info}' from {length} values; give the shape (Invoke-TrtEngine -InputShape @{{ {info.Name} = @(...) }}), or a tensor or .npy file that carries it.");
         shape[Array.FindIndex(shape, d => d < 0)] = (int)(length / known);
         return shape;
     }

@@ -173,7 +173,7 @@ With -Verify the refitted engine is first run aside, on -VerifyInput or on seede
         Parameters  = @{
             Engine      = 'The engine to refit. Accepts engines from the pipeline.'
             Path        = 'Path to an ONNX model or a safetensors file with the new weights. Wildcards are resolved; relative paths and ~ work.'
-            LiteralPath = 'Path to an ONNX model or a safetensors file with the new weights, used exactly as written.'
+            LiteralPath = 'Path to an ONNX model or a safetensors file with the new weights, used exactly as written. Binds from the PSPath or FullName property of piped objects, so checkpoints can be piped from Get-ChildItem with -Engine given: Get-ChildItem ./ckpt/*.safetensors | Update-TrtEngineWeights -Engine $engine refits from each in turn.'
             Weights     = 'New weights as a hashtable of weight name to numbers: a flat array (taken in the weight''s shape when the count fits), or a multi-dimensional array, nested arrays or a tensor (Import-TrtTensor), whose shape must be the weight''s (a transposed matrix is refused, not read in the wrong order).'
             Partial     = 'Allows supplying only some of the weights; the others keep their current values. Requires an engine that already has weights.'
             PassThru    = 'Writes the refitted engine to the pipeline.'
@@ -181,8 +181,8 @@ With -Verify the refitted engine is first run aside, on -VerifyInput or on seede
             SourceEngine = 'Another engine of the same model: its model weights (those it was built or last refitted with) refit this engine. An engine imported from a plan has only packed weights until it is refitted, and is refused.'
             Verify      = 'Runs the refitted engine aside and compares it with a reference execution of the model with the new weights (no fusion, float64) before applying them. Writes the comparison (relative L2 error per output and the tolerance); above the tolerance it writes a RefitVerificationFailed error and leaves the engine unchanged.'
             VerifyInput = 'Inputs for -Verify as a hashtable of input name to values, as for Invoke-TrtEngine -Input: arrays of numbers, tensors (Import-TrtTensor) or .npy files. Implies -Verify. Without it, seeded random values in [-1, 1) at each input''s opt shape are used. Tab after -VerifyInput completes the engine''s input names.'
-            Tolerance   = 'The largest relative L2 error -Verify accepts on any output. The default is 1e-4.'
-            NameMap     = 'Renames the source''s weights to the model''s names: a hashtable of source name to model name, or a script block that receives each source name as $_ and returns the model name ($null leaves the weight out). For checkpoints whose names differ, such as a module. prefix.'
+            Tolerance   = 'The largest relative L2 error -Verify accepts on any output. The default is 1e-4. Implies -Verify.'
+            NameMap     = 'Renames the source''s weights to the model''s names: a hashtable of source name to model name, or a script block that receives each source name as $_ (and as its first argument, for a param() block) and returns the model name ($null leaves the weight out). For checkpoints whose names differ, such as a module. prefix.'
         }
         Examples    = @(
             @{

@@ -439,6 +439,21 @@ Describe 'Update-TrtEngineWeights -NameMap' {
         Get-Logits $ddp | Should -Be $model
     }
 
+    It 'renames with a script block that takes the name as a parameter' {
+        $named = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $named | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -NameMap { param($name) $name -replace '^module\.', '' }
+        $named.RefitCount | Should -Be 1
+    }
+
+    It 'refits from checkpoint files piped from Get-ChildItem, one after another' {
+        $piped = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        Get-ChildItem $checkpoints[0], $checkpoints[1] | Update-TrtEngineWeights -Engine $piped
+        $piped.RefitCount | Should -Be 2
+        $last = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $last | Update-TrtEngineWeights -Path $checkpoints[1]
+        Get-Logits $piped | Should -Be (Get-Logits $last)
+    }
+
     It 'renames checkpoint weights with a hashtable' {
         $engine | Update-TrtEngineWeights -Weights @{ 'head.bias' = $bias } -Partial -NameMap @{ 'head.bias' = '4.bias' }
         $engine.RefitCount | Should -Be 2
@@ -482,6 +497,12 @@ Describe 'Update-TrtEngineWeights -Verify and -SourceEngine' {
     It 'verifies on given inputs with -VerifyInput and a tighter -Tolerance' {
         $result = $engine | Update-TrtEngineWeights -Path $checkpoints[2] -VerifyInput $feed -Tolerance 1e-5
         $result.GeneratedInputs | Should -BeFalse
+        $result.Passed | Should -BeTrue
+    }
+
+    It 'verifies when given -Tolerance alone, as -VerifyInput does' {
+        $result = $engine | Update-TrtEngineWeights -Path $checkpoints[1] -Tolerance 1e-3
+        $result.Tolerance | Should -Be 1e-3
         $result.Passed | Should -BeTrue
     }
 
