@@ -8,7 +8,8 @@ namespace TrtEngine.Core.Weights;
 
 /// <summary>
 /// A .safetensors file: an 8-byte little-endian header length, a JSON header mapping tensor names
-/// to dtype, shape and data_offsets (relative to the data section after the header), then the data.
+/// to dtype, shape and data_offsets (relative to the data section after the header), then the data, which the tensors'
+/// ranges must tile: no overlaps, holes or trailing bytes.
 /// All tensors are converted to float32 on load: F16 and BF16 exactly, F64 rounded to nearest, I64 and I32 as numbers
 /// (marked as integers: <see cref="WeightTensor.IsInteger"/>).
 /// </summary>
@@ -154,7 +155,40 @@ public sealed class SafetensorsFile
                 entries.Add((property.Name, SafetensorsEntry.Parse(path, property.Name, property.Value, dataLength)));
             }
         }
+        CheckTiling(path, entries, dataLength);
         return dataStart;
+    }
+
+    /// <summary>
+    /// Checks that the tensors' ranges tile the data section, as the format requires: without it a tensor pointing into
+    /// another's bytes would load that tensor's values, and bytes after the last tensor would go unnoticed.
+    /// </summary>
+    private static void CheckTiling(string path, List<(string Name, SafetensorsEntry Entry)> entries, long dataLength)
+    {
+        // Headers list tensors in any order; sorting (begin, end) puts an empty range before a non-empty one at the same offset.
+        // An empty range inside another tensor's bytes is an overlap, as the format's reference reader has it.
+        var ranges = new (long Begin, long End, int Index)[entries.Count];
+        for (int i = 0; i < ranges.Length; i++)
+            ranges[i] = (entries[i].Entry.Begin, entries[i].Entry.End, i);
+        Array.Sort(ranges);
+        const string Remedy = "the file is damaged or was not written by a safetensors writer; re-save the checkpoint";
+        long covered = 0;
+        int previous = -1;
+        foreach (var (begin, end, index) in ranges)
+        {
+            if (begin < covered)
+                throw Error(path, $"tensors {Describe(entries[previous])} and {Describe(entries[index])} overlap: {Remedy}");
+            if (begin > covered)
+                throw Error(path, $"bytes [{covered}, {begin}) of the data section, "
+                    + (previous < 0 ? "before" : $"between {Describe(entries[previous])} and") + $" {Describe(entries[index])}, belong to no tensor: {Remedy}");
+            covered = end;
+            previous = index;
+        }
+        if (covered < dataLength)
+            throw Error(path, $"bytes [{covered}, {dataLength}) of the data section, "
+                + (previous < 0 ? "with no tensors in the header," : $"after the last tensor {Describe(entries[previous])},") + $" belong to no tensor: {Remedy}");
+
+        static string Describe((string Name, SafetensorsEntry Entry) e) => $"'{e.Name}' [{e.Entry.Begin}, {e.Entry.End})";
     }
 
     /// <summary>Bytes in a piece of a float32 tensor when threads share the read (SqueezeNet's 2 MB classifier is eight).</summary>

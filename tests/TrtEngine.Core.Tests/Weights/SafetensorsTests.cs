@@ -177,6 +177,91 @@ public class SafetensorsTests
         Assert.Contains("fewer than the 8-byte header length", Assert.Throws<WeightFormatException>(() => SafetensorsFile.Load(path)).Message);
     }
 
+    // The format requires the tensors' ranges to tile the data section: a tensor pointing into another's bytes would
+    // otherwise load that tensor's values, and bytes outside every tensor would go unnoticed.
+    [Theory]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", 12,
+        "tensors 'a' [0, 8) and 'b' [4, 12) overlap")]
+    [InlineData("""{"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}""", 12,
+        "tensors 'a' [0, 12) and 'b' [4, 8) overlap")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", 8,
+        "tensors 'a' [0, 8) and 'b' [0, 8) overlap")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}""", 8,
+        "tensors 'a' [0, 8) and 'e' [4, 4) overlap")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}}""", 20,
+        "bytes [8, 12) of the data section, between 'a' [0, 8) and 'b' [12, 20), belong to no tensor")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", 12,
+        "bytes [0, 4) of the data section, before 'a' [4, 12), belong to no tensor")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", 12,
+        "bytes [8, 12) of the data section, after the last tensor 'a' [0, 8), belong to no tensor")]
+    [InlineData("""{"__metadata__":{"format":"pt"}}""", 4, "bytes [0, 4) of the data section, with no tensors in the header,")]
+    public void DataSectionsTheTensorsDoNotTileAreRejected(string header, int dataLength, string expected)
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("bad.safetensors");
+        WriteRaw(path, header, new byte[dataLength]);
+
+        var error = Assert.Throws<WeightFormatException>(() => SafetensorsFile.Load(path));
+
+        Assert.StartsWith(path, error.Message);
+        Assert.Contains(expected, error.Message);
+        Assert.EndsWith("re-save the checkpoint", error.Message);
+    }
+
+    [Fact]
+    public void TrailingBytesAreRejectedByEveryWayOfOpeningTheFile()
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("w.safetensors");
+        SafetensorsWriter.Write(path, [("a.weight", [2, 3], Values), ("a.bias", [1], [7f])]);
+        using (var stream = new FileStream(path, FileMode.Append))
+            stream.Write([1, 2, 3, 4]);
+        const string Expected = "bytes [28, 32) of the data section, after the last tensor 'a.bias' [24, 28), belong to no tensor";
+
+        Assert.Contains(Expected, Assert.Throws<WeightFormatException>(() => SafetensorsFile.Load(path)).Message);
+        Assert.Contains(Expected, Assert.Throws<WeightFormatException>(() => SafetensorsFile.TensorNames(path)).Message);
+        // The pieced read of a refit: refused before any array is made or any piece read.
+        int allocated = 0;
+        Assert.Contains(Expected, Assert.Throws<WeightFormatException>(() => SafetensorsFile.Load(path, n => { allocated++; return new float[n]; }, null,
+            (open, read) => { for (int p = 0, count = open(); p < count; p++) read(p); })).Message);
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void TensorsListedOutOfOrderAndEmptyOnesAtTheirEdgesAreRead()
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("w.safetensors");
+        var data = new byte[16];
+        for (int i = 0; i < 4; i++)
+            BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4 * i), i + 1);
+        WriteRaw(path, """
+            {"end":{"dtype":"F32","shape":[0],"data_offsets":[16,16]},
+             "b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},
+             "middle":{"dtype":"BF16","shape":[3,0],"data_offsets":[8,8]},
+             "a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},
+             "start":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}
+            """, data);
+
+        var file = SafetensorsFile.Load(path);
+
+        Assert.Equal(["end", "b", "middle", "a", "start"], file.Tensors.Keys);
+        Assert.Equal([1f, 2f], file.Tensors["a"].Data);
+        Assert.Equal([3f, 4f], file.Tensors["b"].Data);
+        Assert.All(new[] { "end", "middle", "start" }, name => Assert.Empty(file.Tensors[name].Data));
+        Assert.Equal(["end", "b", "middle", "a", "start"], SafetensorsFile.TensorNames(path));
+    }
+
+    [Fact]
+    public void AnEmptyFileOfTensorsIsRead()
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("w.safetensors");
+        WriteRaw(path, """{"e":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}""", []);
+
+        Assert.Empty(SafetensorsFile.Load(path).Tensors["e"].Data);
+    }
+
     [Fact]
     public void TheTinyMlpCheckpointsShareTheModelsNamesAndShapesAndTheFirstHoldsItsValues()
     {
