@@ -87,6 +87,9 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             _targets.Clear();
             _pipelineThread = Environment.CurrentManagedThreadId;
             using var read = file is null ? null : WeightFile.Read(file, Engine, Target);
+            if (read is { OtherGraph: true })
+                WriteWarning($"'{file}' is not the graph engine '{Engine.Name}' was built from (its layers or their parameters differ), though its weights fit: " +
+                             "the engine keeps computing its own graph with these weights. Check the result with -Verify (it runs this model), or build an engine from this model with New-TrtEngine.");
             IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName switch
             {
                 WeightsSet => WeightSources.FromArrays(Rename(InputConversion.ToShapedArrays(Weights, nameof(Weights))), Engine),

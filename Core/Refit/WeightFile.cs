@@ -1,3 +1,4 @@
+using TrtEngine.Native.Network;
 using TrtEngine.Native.Refit;
 using TrtEngine.Native.Runtime;
 
@@ -25,10 +26,18 @@ public sealed class WeightFile : IDisposable
     private readonly RefitPreparation? _preparation;
     private int _disposed;
 
-    private WeightFile(IReadOnlyDictionary<string, WeightValue> values, RefitPreparation? preparation) => (Values, _preparation) = (values, preparation);
+    private WeightFile(IReadOnlyDictionary<string, WeightValue> values, RefitPreparation? preparation, bool otherGraph) =>
+        (Values, _preparation, OtherGraph) = (values, preparation, otherGraph);
 
     /// <summary>The file's weights by name, as <see cref="WeightSources.FromFile(string)"/> reads them.</summary>
     public IReadOnlyDictionary<string, WeightValue> Values { get; }
+
+    /// <summary>
+    /// An ONNX model read for an engine whose graph is not the one the engine was built from (its layers or their
+    /// parameters differ; Constant-node values may). A refit then takes only its weights: the engine keeps computing
+    /// its own graph, which names and shapes alone do not catch.
+    /// </summary>
+    public bool OtherGraph { get; }
 
     /// <summary>Reads a weights file; for <paramref name="engine"/>'s next refit, preparing its recipes while reading.</summary>
     /// <param name="rename">
@@ -41,14 +50,17 @@ public sealed class WeightFile : IDisposable
         var native = engine?.Native;
         long overlapped = native is null ? 0 : Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase) ? native.DerivedWeightBytes : native.WeightBytes;
         var preparation = native is { Pool.ThreadCount: > 1 } && overlapped >= PrepareFromBytes ? new RefitPreparation(native) : null;
+        bool otherGraph = false;
+        void Imported(NetworkDefinition network) =>
+            otherGraph = native is { Plan.StructureDigest: { Length: > 0 } built } && NetworkStructure.Digest(network) != built;
         try
         {
             var values = preparation is null
-                ? WeightSources.FromFile(path, WeightPool.Rent)
+                ? WeightSources.FromFile(path, WeightPool.Rent, imported: Imported)
                 : WeightSources.FromFile(path, WeightPool.Rent,
                     name => (rename is null ? name : rename(name)) is { } target ? (data, start, end) => preparation.Supply(target, data, start, end) : null,
-                    preparation.WhileReading);
-            return new WeightFile(values, preparation);
+                    preparation.WhileReading, Imported);
+            return new WeightFile(values, preparation, otherGraph);
         }
         catch
         {

@@ -32,16 +32,23 @@ public static class WeightSources
     /// and the read of one, which may run on several threads at once: a safetensors file's pieces, or an ONNX model as
     /// one item (its parse is sequential). Without it, on this thread.
     /// </param>
+    /// <param name="imported">Told an ONNX model's network once it is imported.</param>
     internal static IReadOnlyDictionary<string, WeightValue> FromFile(string path, Func<int, float[]> allocate,
-        Func<string, Action<float[], int, int>?>? weightRead = null, Action<Func<int>, Action<int>>? readItems = null)
+        Func<string, Action<float[], int, int>?>? weightRead = null, Action<Func<int>, Action<int>>? readItems = null, Action<NetworkDefinition>? imported = null)
     {
         string extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
         {
-            ".onnx" => FromNetwork(ReadOnnx(path, allocate, weightRead, readItems)),
+            ".onnx" => FromNetwork(Told(ReadOnnx(path, allocate, weightRead, readItems), imported)),
             ".safetensors" => FromTensors(SafetensorsFile.Load(path, allocate, weightRead, readItems).Tensors),
             _ => throw new WeightFormatException($"Cannot read weights from '{path}': use an .onnx model or a .safetensors file."),
         };
+    }
+
+    private static NetworkDefinition Told(NetworkDefinition network, Action<NetworkDefinition>? imported)
+    {
+        imported?.Invoke(network);
+        return network;
     }
 
     /// <param name="opened">The model file already open (and perhaps read), else null.</param>

@@ -172,7 +172,7 @@ With -Verify the refitted engine is first run aside, on -VerifyInput or on seede
 '@
         Parameters  = @{
             Engine      = 'The engine to refit. Accepts engines from the pipeline.'
-            Path        = 'Path to an ONNX model or a safetensors file with the new weights. Wildcards are resolved; relative paths and ~ work.'
+            Path        = 'Path to an ONNX model or a safetensors file with the new weights. Wildcards are resolved; relative paths and ~ work. An ONNX model whose graph is not the one the engine was built from (its weights fitting) gets a warning: the engine keeps its own graph; check with -Verify.'
             LiteralPath = 'Path to an ONNX model or a safetensors file with the new weights, used exactly as written. Binds from the PSPath or FullName property of piped objects, so checkpoints can be piped from Get-ChildItem with -Engine given: Get-ChildItem ./ckpt/*.safetensors | Update-TrtEngineWeights -Engine $engine refits from each in turn.'
             Weights     = 'New weights as a hashtable of weight name to numbers: a flat array (taken in the weight''s shape when the count fits), or a multi-dimensional array, nested arrays or a tensor (Import-TrtTensor), whose shape must be the weight''s (a transposed matrix is refused, not read in the wrong order).'
             Partial     = 'Allows supplying only some of the weights; the others keep their current values. Requires an engine that already has weights.'

@@ -62,7 +62,7 @@ public static class EngineBuilder
             {
                 Name = network.Name, Tensors = tensors, Inputs = inputs, Profiles = profiles, Outputs = outputIds, Layers = [.. layers],
                 Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = config.OptimizationLevel,
-                FoldedOps = foldedOps,
+                FoldedOps = foldedOps, StructureDigest = NetworkStructure.Digest(network),
             };
             var byName = network.Weights.ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
             var buffers = new float[weights.Length][];

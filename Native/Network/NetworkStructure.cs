@@ -16,7 +16,15 @@ namespace TrtEngine.Native.Network;
 /// </summary>
 public static class NetworkStructure
 {
-    public static byte[] Serialize(NetworkDefinition network)
+    /// <summary>
+    /// The graph alone, for telling whether a model a refit reads is the one an engine was built from: the structure
+    /// without the Constant nodes' values (a refit may change those like any weight), SHA-256 in hex.
+    /// </summary>
+    public static string Digest(NetworkDefinition network) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Serialize(network, constantValues: false))).ToLowerInvariant();
+
+    /// <param name="constantValues">Whether the Constant nodes' values are written (a cache key's: they may be folded into kernels).</param>
+    public static byte[] Serialize(NetworkDefinition network, bool constantValues = true)
     {
         var layers = network.Layers;
         // Each layer's parameters, written once: they sign the layer, and go into the bytes as they are.
@@ -67,7 +75,7 @@ public static class NetworkStructure
             w.Write(weight.Name);
             w.Write(weight.Shape);
             w.Write((byte)weight.Kind);
-            if (weight.Kind == WeightKind.Constant) w.Write(weight.Values);
+            if (constantValues && weight.Kind == WeightKind.Constant) w.Write(weight.Values);
         }
         w.Write(network.FoldedOps.Count);
         foreach (var op in network.FoldedOps.OrderBy(op => op.Output, StringComparer.Ordinal)) PlanSerializer.WriteFoldedOp(w, op);

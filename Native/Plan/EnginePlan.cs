@@ -10,7 +10,7 @@ namespace TrtEngine.Native.Plan;
 public sealed class EnginePlan
 {
     /// <summary>Bumped whenever the plan layout or a layer's meaning changes; older plans are refused.</summary>
-    public const int FormatVersion = 11;
+    public const int FormatVersion = 12;
 
     public required string Name { get; init; }
     public required EngineTensor[] Tensors { get; init; }
@@ -25,6 +25,9 @@ public sealed class EnginePlan
 
     /// <summary>Operations on weights alone that derive computed model weights, in order; re-run at every refit.</summary>
     public FoldedOp[] FoldedOps { get; init; } = [];
+
+    /// <summary>The model's graph (<see cref="NetworkStructure.Digest"/>) the engine was built from; empty when not known.</summary>
+    public string StructureDigest { get; init; } = "";
 
     private Dictionary<string, int>? _modelWeightIndex;
     private int[][]? _recipeSources;
@@ -88,6 +91,7 @@ public sealed class EnginePlan
         {
             Name = Name, Tensors = tensors, Inputs = Inputs, Profiles = Profiles, Outputs = Outputs, Layers = Layers,
             Weights = Weights, ModelWeights = ModelWeights, Hardware = Hardware, OptimizationLevel = OptimizationLevel, FoldedOps = FoldedOps,
+            StructureDigest = StructureDigest,
         };
     }
 }

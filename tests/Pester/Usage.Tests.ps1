@@ -417,6 +417,21 @@ Describe 'Update-TrtEngineWeights -Weights in the shapes users hold them' {
     }
 }
 
+Describe 'Update-TrtEngineWeights from an ONNX model of another graph' {
+    It 'warns that the engine keeps its own graph, and says how to check' {
+        # tiny_mlp with its Relu made Tanh: the same weights, another computation.
+        $tanh = Join-Path $TestDrive 'tanh.onnx'
+        $latin1 = [Text.Encoding]::Latin1
+        [IO.File]::WriteAllBytes($tanh, $latin1.GetBytes($latin1.GetString([IO.File]::ReadAllBytes($onnx)).Replace('Relu', 'Tanh')))
+        $engine = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $engine | Update-TrtEngineWeights -Path $onnx -WarningVariable same -WarningAction SilentlyContinue
+        $same | Should -BeNullOrEmpty
+        $engine | Update-TrtEngineWeights -Path $tanh -WarningVariable other -WarningAction SilentlyContinue
+        $other | Should -HaveCount 1
+        "$other" | Should -Match 'is not the graph engine .* was built from.*-Verify'
+    }
+}
+
 Describe 'Update-TrtEngineWeights -NameMap' {
     BeforeAll {
         $engine = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
