@@ -82,21 +82,29 @@ internal static class InputConversion
         switch (value)
         {
             case float[] floats: return floats;
-            case double[] doubles: return Array.ConvertAll(doubles, d => (float)d);
+            case double[] doubles: return Array.ConvertAll(doubles, Narrow);
             case null: throw new ArgumentException("the value is null; give an array of numbers.");
-            case string: return [LanguagePrimitives.ConvertTo<float>(value)];
+            case string: return [ToSingle(value)];
             case IEnumerable items:
                 var list = new List<float>();
                 foreach (object? item in items)
                 {
                     object? inner = Unwrap(item);
                     if (inner is IEnumerable and not string) list.AddRange(Flatten(inner));
-                    else list.Add(inner is null ? throw new ArgumentException($"element {list.Count} is null.") : LanguagePrimitives.ConvertTo<float>(inner));
+                    else list.Add(inner is null ? throw new ArgumentException($"element {list.Count} is null.") : ToSingle(inner));
                 }
                 return [.. list];
-            default: return [LanguagePrimitives.ConvertTo<float>(value)];
+            default: return [ToSingle(value)];
         }
     }
+
+    private static float ToSingle(object value) => value is double d ? Narrow(d) : LanguagePrimitives.ConvertTo<float>(value);
+
+    /// <summary>A double as float32, refusing a finite one float32 cannot hold (it would become an infinity, reported later as "not finite").</summary>
+    private static float Narrow(double value) =>
+        (float)value is var single && float.IsInfinity(single) && double.IsFinite(value)
+            ? throw new ArgumentException($"{value.ToString(System.Globalization.CultureInfo.InvariantCulture)} is beyond float32's range (±3.4E+38).")
+            : single;
 
     private static object? Unwrap(object? value) => value is PSObject ps ? ps.BaseObject : value;
 }

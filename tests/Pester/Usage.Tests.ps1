@@ -553,6 +553,13 @@ Describe 'Update-TrtEngineWeights -Verify and -SourceEngine' {
         { $engine | Update-TrtEngineWeights -SourceEngine $imported -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSourceEngine*'
         Get-Logits $engine | Should -Be $before
     }
+
+    It 'says a disposed source is the source' {
+        $gone = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $gone.Dispose()
+        $err = { $engine | Update-TrtEngineWeights -SourceEngine $gone -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSourceEngine*' -PassThru
+        $err.Exception.Message | Should -BeLike "The source engine 'tiny_mlp' has been disposed*"
+    }
 }
 
 Describe 'Get-TrtCache -Summary' {

@@ -23,6 +23,9 @@ public sealed class InputConversionTests
     {
         var nulls = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object?[] { 1, null } }, "Weights"));
         Assert.Contains("-Weights 'w': element 1 is null", nulls.Message, StringComparison.Ordinal);
+        var huge = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { 1, 1e300 } }, "Weights"));
+        Assert.Contains("-Weights 'w': 1E+300 is beyond float32's range", huge.Message, StringComparison.Ordinal);
+        Assert.Equal([float.PositiveInfinity], InputConversion.Flatten(new[] { double.PositiveInfinity }));   // an infinity given is the refit's to judge
         var words = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { 1, "many" } }, "Weights"));
         Assert.Contains("-Weights 'w'", words.Message, StringComparison.Ordinal);
     }
