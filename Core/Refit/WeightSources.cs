@@ -99,8 +99,7 @@ public static class WeightSources
     public static IReadOnlyDictionary<string, WeightValue> FromEngine(Engines.TrtEngine source)
     {
         // Said here, as the source: the engine being refitted may carry the same name.
-        if (source.IsDisposed)
-            throw new SourceEngineException($"The source engine '{source.Name}' has been disposed; give a live engine as the source, or refit from its model or a checkpoint.");
+        if (source.IsDisposed) throw new EngineDisposedException(source.Name, "source");
         // Lent: the source engine never recycles these arrays, which the refitted engine will keep as they are.
         var state = source.Native.LendState();
         // Computed weights are derived from the others at every refit, never supplied.

@@ -557,7 +557,7 @@ Describe 'Update-TrtEngineWeights -Verify and -SourceEngine' {
     It 'says a disposed source is the source' {
         $gone = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
         $gone.Dispose()
-        $err = { $engine | Update-TrtEngineWeights -SourceEngine $gone -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSourceEngine*' -PassThru
+        $err = { $engine | Update-TrtEngineWeights -SourceEngine $gone -ErrorAction Stop } | Should -Throw -ErrorId 'EngineDisposed*' -PassThru
         $err.Exception.Message | Should -BeLike "The source engine 'tiny_mlp' has been disposed*"
     }
 }

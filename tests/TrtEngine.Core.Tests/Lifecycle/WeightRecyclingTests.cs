@@ -109,7 +109,7 @@ public sealed class WeightRecyclingTests : IDisposable
         Assert.Throws<EngineDisposedException>(() => engine.Refit(weights));
         Assert.Throws<EngineDisposedException>(() => engine.CheckRefit(weights, partial: false));
         Assert.Throws<EngineDisposedException>(() => engine.Export(new MemoryStream(), includeWeights: false));
-        Assert.Throws<EngineDisposedException>(() => WeightSources.FromEngine(engine));
+        Assert.StartsWith($"The source engine '{engine.Name}' has been disposed", Assert.Throws<EngineDisposedException>(() => WeightSources.FromEngine(engine)).Message);
         Assert.False(engine.HasWeights);
     }
 
