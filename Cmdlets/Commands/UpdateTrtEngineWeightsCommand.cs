@@ -87,9 +87,6 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             _targets.Clear();
             _pipelineThread = Environment.CurrentManagedThreadId;
             using var read = file is null ? null : WeightFile.Read(file, Engine, Target);
-            if (read is { OtherGraph: true })
-                WriteWarning($"'{file}' is not the graph engine '{Engine.Name}' was built from (its layers or their parameters differ), though its weights fit: " +
-                             "the engine keeps computing its own graph with these weights. Check the result with -Verify (it runs this model), or build an engine from this model with New-TrtEngine.");
             IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName switch
             {
                 WeightsSet => WeightSources.FromArrays(Rename(InputConversion.ToShapedArrays(Weights, nameof(Weights))), Engine),
@@ -100,9 +97,16 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             // through the sums its packing takes) rather than in a pass over every value, and refuses them the same way.
             RefitCheck check = Engine.CheckRefit(weights, Partial, AllowNonFinite || !WhatIf);
             if (!check.IsValid) throw new RefitException(Engine.Name, check);
+            // Only for a refit that would go ahead: a refused one says what is wrong itself.
+            if (read is { OtherGraph: true })
+                WriteWarning($"'{file}' is not the graph engine '{Engine.Name}' was built from (its layers, their parameters or its input dimensions differ), though its weights fit: " +
+                             "the engine keeps computing its own graph with these weights. Check the result with -Verify (it runs this model), or build an engine from this model with New-TrtEngine.");
             WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied{Ignored(check)}.");
             if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
-            var verify = Verify || VerifyInput is not null || MyInvocation.BoundParameters.ContainsKey(nameof(Tolerance)) ? new RefitVerificationOptions
+            // -Tolerance implies -Verify unless -Verify:$false says otherwise.
+            bool verifyAsked = Verify || VerifyInput is not null ||
+                (MyInvocation.BoundParameters.ContainsKey(nameof(Tolerance)) && !MyInvocation.BoundParameters.ContainsKey(nameof(Verify)));
+            var verify = verifyAsked ? new RefitVerificationOptions
             {
                 Inputs = given.Data,
                 InputShapes = given.Shapes,

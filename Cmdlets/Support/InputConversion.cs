@@ -13,7 +13,9 @@ internal static class InputConversion
     /// array, nested arrays, which must be rectangular), else null (a flat array or a single number).
     /// </summary>
     public static Dictionary<string, (float[] Data, int[]? Shape)> ToShapedArrays(IDictionary table, string parameter) =>
-        ToDictionary(table, parameter, v => Unwrap(v) is TrtTensor tensor ? (tensor.Data, tensor.Shape) : (Flatten(v), ShapeOf(v)));
+        ToDictionary(table, parameter, v => Unwrap(v) is TrtTensor tensor
+            ? (tensor.Data ?? throw new ArgumentException("the tensor has no data."), tensor.Shape ?? throw new ArgumentException("the tensor has no shape."))
+            : (Flatten(v), ShapeOf(v)));
 
     /// <summary>The dimensions of a multi-dimensional array or of nested arrays; null for a flat array or a number.</summary>
     private static int[]? ShapeOf(object? value)
@@ -23,7 +25,9 @@ internal static class InputConversion
         if (value is not IEnumerable items || value is string) return null;
         var rows = items.Cast<object?>().Select(Unwrap).ToList();
         if (rows.Count == 0 || rows.All(r => r is not IEnumerable || r is string)) return null;
-        var inner = rows.Select(r => r is IEnumerable and not string ? ShapeOf(r) ?? [((IEnumerable)r).Cast<object>().Count()] : []).ToList();
+        if (rows.Any(r => r is not IEnumerable || r is string))
+            throw new ArgumentException("numbers and arrays at one level of nesting; give a rectangular array, or a flat one.");
+        var inner = rows.Select(r => ShapeOf(r) ?? [((IEnumerable)r!).Cast<object>().Count()]).ToList();
         if (inner.FirstOrDefault(s => !s.SequenceEqual(inner[0])) is { } other)
             throw new ArgumentException($"nested arrays of different shapes ([{string.Join(", ", inner[0])}] and [{string.Join(", ", other)}]); give a rectangular array, or a flat one.");
         return [rows.Count, .. inner[0]];
@@ -87,14 +91,20 @@ internal static class InputConversion
             case string: return [ToSingle(value)];
             case IEnumerable items:
                 var list = new List<float>();
-                foreach (object? item in items)
-                {
-                    object? inner = Unwrap(item);
-                    if (inner is IEnumerable and not string) list.AddRange(Flatten(inner));
-                    else list.Add(inner is null ? throw new ArgumentException($"element {list.Count} is null.") : ToSingle(inner));
-                }
+                Append(items, list);
                 return [.. list];
             default: return [ToSingle(value)];
+        }
+    }
+
+    /// <summary>The numbers of nested arrays in row-major order; a null is named by its place in that order.</summary>
+    private static void Append(IEnumerable items, List<float> list)
+    {
+        foreach (object? item in items)
+        {
+            object? inner = Unwrap(item);
+            if (inner is IEnumerable nested and not string) Append(nested, list);
+            else list.Add(inner is null ? throw new ArgumentException($"element {list.Count} is null.") : ToSingle(inner));
         }
     }
 

@@ -97,7 +97,8 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
         {
             case 2: RunRows<WinogradF2x2>(row0, row1); break;
             case 3: RunRows<WinogradF3x3>(row0, row1); break;
-            default: RunRows<WinogradF4x4>(row0, row1); break;
+            case 4: RunRows<WinogradF4x4>(row0, row1); break;
+            default: throw new InvalidOperationException($"No Winograd algorithm has output tiles of {_tile}×{_tile}.");
         }
     }
 

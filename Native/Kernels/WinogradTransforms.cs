@@ -51,8 +51,9 @@ internal static unsafe class WinogradTransforms
             (16, false) => PackWeights<WinogradF2x2, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
             (25, true) => PackWeights<WinogradF3x3, Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
             (25, false) => PackWeights<WinogradF3x3, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
-            (_, true) => PackWeights<WinogradF4x4, Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
-            _ => PackWeights<WinogradF4x4, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (36, true) => PackWeights<WinogradF4x4, Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (36, false) => PackWeights<WinogradF4x4, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            _ => throw new ArgumentOutOfRangeException(nameof(tile), tile, "No Winograd algorithm has these output tiles."),
         };
     }
 

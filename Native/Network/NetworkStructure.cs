@@ -18,13 +18,14 @@ public static class NetworkStructure
 {
     /// <summary>
     /// The graph alone, for telling whether a model a refit reads is the one an engine was built from: the structure
-    /// without the Constant nodes' values (a refit may change those like any weight), SHA-256 in hex.
+    /// without the Constant nodes' values (a refit may change those like any weight) and without weight names (a
+    /// checkpoint's names may be mapped onto the model's), SHA-256 in hex.
     /// </summary>
     public static string Digest(NetworkDefinition network) =>
-        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Serialize(network, constantValues: false))).ToLowerInvariant();
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Serialize(network, graphOnly: true))).ToLowerInvariant();
 
-    /// <param name="constantValues">Whether the Constant nodes' values are written (a cache key's: they may be folded into kernels).</param>
-    public static byte[] Serialize(NetworkDefinition network, bool constantValues = true)
+    /// <param name="graphOnly">Leave out the Constant nodes' values and the weights' names (a cache key has both: constants may be folded into kernels).</param>
+    public static byte[] Serialize(NetworkDefinition network, bool graphOnly = false)
     {
         var layers = network.Layers;
         // Each layer's parameters, written once: they sign the layer, and go into the bytes as they are.
@@ -40,8 +41,8 @@ public static class NetworkStructure
         }
         byte[] parameters = parameterStream.GetBuffer();
 
-        // Weights are known by their names; hashed once, the names order them cheaply (a few hundred per network).
-        var weightSignature = network.Weights.Select(weight => Mix(Offset, weight.Name)).ToArray();
+        // Weights are known by their names (a graph alone by their shapes and kinds); hashed once, they order them cheaply.
+        var weightSignature = network.Weights.Select(weight => Mix(Offset, graphOnly ? $"{Shapes.Format(weight.Shape)}:{weight.Kind}" : weight.Name)).ToArray();
         int[] layerOrder = CanonicalOrder(network, parameters, spans, weightSignature);
         var tensorNumber = new int[network.Tensors.Count];
         for (int i = 0; i < network.Inputs.Count; i++) tensorNumber[network.Inputs[i]] = i;
@@ -72,10 +73,10 @@ public static class NetworkStructure
         foreach (int i in weightOrder)
         {
             var weight = network.Weights[i];
-            w.Write(weight.Name);
+            if (!graphOnly) w.Write(weight.Name);
             w.Write(weight.Shape);
             w.Write((byte)weight.Kind);
-            if (constantValues && weight.Kind == WeightKind.Constant) w.Write(weight.Values);
+            if (!graphOnly && weight.Kind == WeightKind.Constant) w.Write(weight.Values);
         }
         w.Write(network.FoldedOps.Count);
         foreach (var op in network.FoldedOps.OrderBy(op => op.Output, StringComparer.Ordinal)) PlanSerializer.WriteFoldedOp(w, op);

@@ -430,6 +430,22 @@ Describe 'Update-TrtEngineWeights from an ONNX model of another graph' {
         $other | Should -HaveCount 1
         "$other" | Should -Match 'is not the graph engine .* was built from.*-Verify'
     }
+
+    It 'does not warn about a refit it refuses, which says what is wrong itself' {
+        # Another graph whose weights do not fit either: 4.weight renamed.
+        $renamed = Join-Path $TestDrive 'tanh-renamed.onnx'
+        $latin1 = [Text.Encoding]::Latin1
+        [IO.File]::WriteAllBytes($renamed, $latin1.GetBytes($latin1.GetString([IO.File]::ReadAllBytes($onnx)).Replace('Relu', 'Tanh').Replace('4.weight', '4.weighu')))
+        $engine = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        { $engine | Update-TrtEngineWeights -Path $renamed -WarningVariable refused -WarningAction SilentlyContinue -ErrorAction Stop } | Should -Throw -ErrorId 'RefitRefused*'
+        $refused | Should -BeNullOrEmpty
+        # The same graph with that weight renamed, mapped back: no warning.
+        $mapped = Join-Path $TestDrive 'renamed.onnx'
+        [IO.File]::WriteAllBytes($mapped, $latin1.GetBytes($latin1.GetString([IO.File]::ReadAllBytes($onnx)).Replace('4.weight', '4.weighu')))
+        $engine | Update-TrtEngineWeights -Path $mapped -NameMap @{ '4.weighu' = '4.weight' } -WarningVariable renamedWarning -WarningAction SilentlyContinue
+        $renamedWarning | Should -BeNullOrEmpty
+        $engine.RefitCount | Should -Be 1
+    }
 }
 
 Describe 'Update-TrtEngineWeights -NameMap' {

@@ -23,6 +23,8 @@ public sealed class InputConversionTests
     {
         var nulls = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object?[] { 1, null } }, "Weights"));
         Assert.Contains("-Weights 'w': element 1 is null", nulls.Message, StringComparison.Ordinal);
+        var nested = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { new[] { 1, 2 }, new object?[] { 3, null } } }, "Weights"));
+        Assert.Contains("element 3 is null", nested.Message, StringComparison.Ordinal);   // its place in row-major order
         var huge = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { 1, 1e300 } }, "Weights"));
         Assert.Contains("-Weights 'w': 1E+300 is beyond float32's range", huge.Message, StringComparison.Ordinal);
         Assert.Equal([float.PositiveInfinity], InputConversion.Flatten(new[] { double.PositiveInfinity }));   // an infinity given is the refit's to judge
@@ -52,6 +54,10 @@ public sealed class InputConversionTests
         var ragged = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(
             new Hashtable { ["w"] = new object[] { new[] { 1, 2 }, new[] { 3 } } }, "Weights"));
         Assert.Contains("-Weights 'w': nested arrays of different shapes ([2] and [1])", ragged.Message, StringComparison.Ordinal);
+        var mixed = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { 1, new[] { 2, 3 } } }, "Weights"));
+        Assert.Contains("numbers and arrays at one level", mixed.Message, StringComparison.Ordinal);
+        var empty = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new Core.Engines.TrtTensor { Name = "t", Shape = [2], Data = null! } }, "Weights"));
+        Assert.Contains("-Weights 'w': the tensor has no data", empty.Message, StringComparison.Ordinal);
     }
 
     [Fact]
