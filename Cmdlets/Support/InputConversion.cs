@@ -22,6 +22,8 @@ internal static class InputConversion
     {
         value = Unwrap(value);
         if (value is Array { Rank: > 1 } block) return [.. Enumerable.Range(0, block.Rank).Select(block.GetLength)];
+        // A float[] of a million values is flat without boxing each one to look.
+        if (value is Array { Rank: 1 } vector && vector.GetType().GetElementType()!.IsPrimitive) return null;
         if (value is not IEnumerable items || value is string) return null;
         var rows = items.Cast<object?>().Select(Unwrap).ToList();
         if (rows.Count == 0 || rows.All(r => r is not IEnumerable || r is string)) return null;
