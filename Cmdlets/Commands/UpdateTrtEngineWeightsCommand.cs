@@ -81,7 +81,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             // The verification's inputs are resolved before anything else, so -WhatIf never reports a refit they would refuse.
             if (VerifyInput is { Count: 0 })
                 throw new ArgumentException("-VerifyInput is empty: give a value for each of the engine's inputs (Tab after -VerifyInput completes them), or use -Verify alone to verify on generated inputs.");
-            var given = VerifyInput is null ? default : InputConversion.ToEngineInputs(VerifyInput, null, path => ResolveFile(path, literal: false, "TensorFileNotFound"));
+            var given = VerifyInput is null ? default : InputConversion.ToEngineInputs(VerifyInput, null, TensorFile);
             // A file is read into recycled buffers while the engine's recipes run on them; what the engine does not
             // adopt goes back when this call ends.
             _targets.Clear();
@@ -89,7 +89,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             using var read = file is null ? null : WeightFile.Read(file, Engine, Target);
             IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName switch
             {
-                WeightsSet => WeightSources.FromArrays(Rename(InputConversion.ToShapedArrays(Weights, nameof(Weights))), Engine),
+                WeightsSet => WeightSources.FromArrays(Rename(InputConversion.ToShapedArrays(Weights, nameof(Weights), TensorFile)), Engine),
                 SourceEngineSet => Rename(WeightSources.FromEngine(SourceEngine)),
                 _ => Rename(read!.Values),
             };
@@ -131,6 +131,8 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             WriteError(ErrorRecords.From(e, Engine));
         }
     }
+
+    private string TensorFile(string path) => ResolveFile(path, literal: false, "TensorFileNotFound");
 
     /// <summary>-WhatIf, given or by $WhatIfPreference: the call only reports.</summary>
     private bool WhatIf => MyInvocation.BoundParameters.TryGetValue("WhatIf", out object? given)

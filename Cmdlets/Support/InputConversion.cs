@@ -9,13 +9,23 @@ namespace TrtEngine.Cmdlets.Support;
 internal static class InputConversion
 {
     /// <summary>
-    /// Weights by name: numbers with the shape they came in where they have one (a TrtTensor, a multi-dimensional
-    /// array, nested arrays, which must be rectangular), else null (a flat array or a single number).
+    /// Weights by name: numbers with the shape they came in where they have one (a TrtTensor or .npy file as for
+    /// <see cref="ToEngineInputs"/>, a multi-dimensional array, nested arrays, which must be rectangular), else null (a
+    /// flat array or a single number).
     /// </summary>
-    public static Dictionary<string, (float[] Data, int[]? Shape)> ToShapedArrays(IDictionary table, string parameter) =>
-        ToDictionary(table, parameter, v => Unwrap(v) is TrtTensor tensor
+    public static Dictionary<string, (float[] Data, int[]? Shape)> ToShapedArrays(IDictionary table, string parameter, Func<string, string> resolvePath) =>
+        ToDictionary(table, parameter, v => TensorOf(v, resolvePath) is { } tensor
             ? (tensor.Data ?? throw new ArgumentException("the tensor has no data."), tensor.Shape ?? throw new ArgumentException("the tensor has no shape."))
             : (Flatten(v), ShapeOf(v)));
+
+    /// <summary>A TrtTensor, or one read from a .npy file (a FileInfo or a path string ending in .npy); null for numbers.</summary>
+    private static TrtTensor? TensorOf(object? value, Func<string, string> resolvePath) => Unwrap(value) switch
+    {
+        TrtTensor t => t,
+        FileInfo file => NpyFile.Read(file.FullName),
+        string path when path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) => NpyFile.Read(resolvePath(path)),
+        _ => null,
+    };
 
     /// <summary>The dimensions of a multi-dimensional array or of nested arrays; null for a flat array or a number.</summary>
     private static int[]? ShapeOf(object? value)
@@ -45,13 +55,7 @@ internal static class InputConversion
         var shapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
         var data = ToDictionary(table, "Input", value =>
         {
-            var tensor = Unwrap(value) switch
-            {
-                TrtTensor t => t,
-                FileInfo file => NpyFile.Read(file.FullName),
-                string path when path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) => NpyFile.Read(resolvePath(path)),
-                _ => null,
-            };
+            var tensor = TensorOf(value, resolvePath);
             return (tensor?.Data ?? Flatten(value), tensor?.Shape);
         });
         foreach (var (name, (_, shape)) in data)

@@ -398,7 +398,7 @@ Describe 'Get-TrtEngineInfo' {
 }
 
 Describe 'Update-TrtEngineWeights -Weights in the shapes users hold them' {
-    It 'takes a two-dimensional array, nested arrays and a tensor in the weight''s own shape' {
+    It 'takes a two-dimensional array, nested arrays, a tensor and a .npy file in the weight''s own shape' {
         $engine = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
         $grid = [float[,]]::new(10, 96)
         $grid[0, 1] = 0.5
@@ -407,13 +407,12 @@ Describe 'Update-TrtEngineWeights -Weights in the shapes users hold them' {
         $tensorPath = Join-Path $TestDrive 'head.npy'
         Export-TrtTensor -InputObject ([TrtEngine.Core.Engines.TrtTensor]@{ Name = 'head'; Shape = [int[]](10, 96); Data = [float[]](0..959 | ForEach-Object { $_ -eq 1 ? 0.5 : 0 }) }) -Path $tensorPath
         $tensor = Import-TrtTensor -Path $tensorPath
-        $outputs = foreach ($value in $grid, $nested, $tensor) {
+        $outputs = foreach ($value in $grid, $nested, $tensor, $tensorPath, (Get-Item $tensorPath)) {
             $engine | Update-TrtEngineWeights -Weights @{ '4.weight' = $value } -Partial
             Get-Logits $engine
         }
-        $engine.RefitCount | Should -Be 3
-        $outputs[1] | Should -Be $outputs[0]
-        $outputs[2] | Should -Be $outputs[0]
+        $engine.RefitCount | Should -Be 5
+        $outputs[1..4] | Should -Be ($outputs[0], $outputs[0], $outputs[0], $outputs[0])
     }
 }
 

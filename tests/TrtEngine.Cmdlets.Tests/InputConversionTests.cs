@@ -7,6 +7,8 @@ namespace TrtEngine.Cmdlets.Tests;
 /// <summary>What users type for -Input, -Weights and the shape parameters, as PowerShell hands it to the cmdlets.</summary>
 public sealed class InputConversionTests
 {
+    private static string NoFile(string path) => throw new InvalidOperationException("no file is read");
+
     [Fact]
     public void Numbers_of_any_type_and_nesting_flatten_row_major()
     {
@@ -21,14 +23,14 @@ public sealed class InputConversionTests
     [Fact]
     public void A_null_or_a_word_is_refused_naming_the_parameter_and_the_entry()
     {
-        var nulls = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object?[] { 1, null } }, "Weights"));
+        var nulls = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object?[] { 1, null } }, "Weights", NoFile));
         Assert.Contains("-Weights 'w': element 1 is null", nulls.Message, StringComparison.Ordinal);
-        var nested = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { new[] { 1, 2 }, new object?[] { 3, null } } }, "Weights"));
+        var nested = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { new[] { 1, 2 }, new object?[] { 3, null } } }, "Weights", NoFile));
         Assert.Contains("element 3 is null", nested.Message, StringComparison.Ordinal);   // its place in row-major order
-        var huge = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { 1, 1e300 } }, "Weights"));
+        var huge = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { 1, 1e300 } }, "Weights", NoFile));
         Assert.Contains("-Weights 'w': 1E+300 is beyond float32's range", huge.Message, StringComparison.Ordinal);
         Assert.Equal([float.PositiveInfinity], InputConversion.Flatten(new[] { double.PositiveInfinity }));   // an infinity given is the refit's to judge
-        var words = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { 1, "many" } }, "Weights"));
+        var words = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { 1, "many" } }, "Weights", NoFile));
         Assert.Contains("-Weights 'w'", words.Message, StringComparison.Ordinal);
     }
 
@@ -44,7 +46,7 @@ public sealed class InputConversionTests
             ["nested"] = new object[] { new PSObject(new object[] { 1, 2, 3 }), new[] { 4, 5, 6 } },
             ["tensor"] = new PSObject(tensor),
             ["number"] = 7,
-        }, "Weights");
+        }, "Weights", NoFile);
         Assert.Null(weights["flat"].Shape);
         Assert.Null(weights["number"].Shape);
         Assert.Equal([2, 3], weights["grid"].Shape!);
@@ -52,11 +54,11 @@ public sealed class InputConversionTests
         Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], weights["nested"].Data);
         Assert.Equal([3, 2], weights["tensor"].Shape!);
         var ragged = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(
-            new Hashtable { ["w"] = new object[] { new[] { 1, 2 }, new[] { 3 } } }, "Weights"));
+            new Hashtable { ["w"] = new object[] { new[] { 1, 2 }, new[] { 3 } } }, "Weights", NoFile));
         Assert.Contains("-Weights 'w': nested arrays of different shapes ([2] and [1])", ragged.Message, StringComparison.Ordinal);
-        var mixed = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { 1, new[] { 2, 3 } } }, "Weights"));
+        var mixed = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new object[] { 1, new[] { 2, 3 } } }, "Weights", NoFile));
         Assert.Contains("numbers and arrays at one level", mixed.Message, StringComparison.Ordinal);
-        var empty = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new Core.Engines.TrtTensor { Name = "t", Shape = [2], Data = null! } }, "Weights"));
+        var empty = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new Core.Engines.TrtTensor { Name = "t", Shape = [2], Data = null! } }, "Weights", NoFile));
         Assert.Contains("-Weights 'w': the tensor has no data", empty.Message, StringComparison.Ordinal);
     }
 
