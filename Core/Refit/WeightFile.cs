@@ -33,9 +33,10 @@ public sealed class WeightFile : IDisposable
     public IReadOnlyDictionary<string, WeightValue> Values { get; }
 
     /// <summary>
-    /// An ONNX model read for an engine whose graph is not the one the engine was built from (its layers or their
-    /// parameters differ; Constant-node values may). A refit then takes only its weights: the engine keeps computing
-    /// its own graph, which names and shapes alone do not catch.
+    /// An ONNX model read for an engine whose graph is not the one the engine was built from (its layers, their
+    /// parameters or its input dimensions differ; Constant-node values and weight names may, see
+    /// <see cref="NetworkStructure.Digest"/>). A refit then takes only its weights: the engine keeps computing its own
+    /// graph, which names and shapes alone do not catch.
     /// </summary>
     public bool OtherGraph { get; }
 
