@@ -13,9 +13,7 @@ public sealed partial class OnnxImporter
         {
             case "Conv": Define(node, ImportConv(node, name)); return;
             case "ConvTranspose": Define(node, ImportConvTranspose(node, name)); return;
-            case "BatchNormalization":
-                Define(node, new BatchNormLayer(name, Tensor(node.Inputs[0], name), Weight(node, 1), Weight(node, 2), Weight(node, 3), Weight(node, 4), node.GetFloat("epsilon", 1e-5f)));
-                return;
+            case "BatchNormalization": Define(node, ImportBatchNorm(node, name)); return;
             case "MaxPool" or "AveragePool": Define(node, ImportPool(node, name)); return;
             case "GlobalAveragePool" or "GlobalMaxPool":
                 Define(node, new PoolLayer(name, Tensor(node.Inputs[0], name), node.OpType == "GlobalMaxPool" ? PoolKind.Max : PoolKind.Average,
@@ -101,6 +99,19 @@ public sealed partial class OnnxImporter
         var bias = Has(node, 2) ? Weight(node, 2) : ValueRef.None;
         return new ConvLayer(name, x, w, bias, Ints(node, "kernel_shape", [wDims[2], wDims[3]]), Ints(node, "strides", [1, 1]), Ints(node, "pads", [0, 0, 0, 0]),
             Ints(node, "dilations", [1, 1]), (int)node.GetInt("group", 1), ParseAutoPad(node, name));
+    }
+
+    private Layer ImportBatchNorm(OnnxNode node, string name)
+    {
+        // Training mode normalises by the batch's own mean and variance, not the running ones the layer uses: opset 14
+        // says so with training_mode, earlier opsets by asking for the running or saved statistics as outputs.
+        bool training = Opset >= 14 ? node.GetInt("training_mode", 0) != 0 : node.Outputs.Skip(1).Any(o => o.Length > 0);
+        if (training)
+            throw new ModelImportException($"BatchNormalization '{name}' is in training mode ({(Opset >= 14 ? "training_mode = 1" : "statistics outputs")}), which normalises by the batch's statistics; TrtEngine runs inference BatchNormalization only (export the model in eval mode).");
+        // Before opset 9, spatial = 0 gives every element its own mean and variance (parameters [C, H, W]).
+        if (Opset < 9 && node.GetInt("spatial", 1) == 0)
+            throw new ModelImportException($"BatchNormalization '{name}': spatial = 0 (per-element statistics) is not supported; TrtEngine normalises per channel.");
+        return new BatchNormLayer(name, Tensor(node.Inputs[0], name), Weight(node, 1), Weight(node, 2), Weight(node, 3), Weight(node, 4), node.GetFloat("epsilon", 1e-5f));
     }
 
     private Layer ImportPool(OnnxNode node, string name)

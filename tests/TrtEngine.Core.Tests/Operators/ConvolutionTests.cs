@@ -1,3 +1,5 @@
+using TrtEngine.Core.Onnx;
+
 namespace TrtEngine.Core.Tests.Operators;
 
 /// <summary>Convolutions, BatchNormalization and pools against ONNX Runtime, alone and fused: relative L2 ≤ 1e-5.</summary>
@@ -64,6 +66,39 @@ public sealed class ConvolutionTests
         var c = new OperatorCase().Input("x", 2, 5, 4, 3).Weight("gamma", 5).Weight("beta", 5).Weight("mean", 5).Output("y");
         c.Model.AddInitializer("var", [0.5f, 1f, 1.5f, 2f, 0.25f], [5]);
         c.Model.AddNode("BatchNormalization", ["x", "gamma", "beta", "mean", "var"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
+    [InlineData(15, "training_mode")]  // the attribute
+    [InlineData(13, "statistics")]     // before opset 14: the running and saved statistics asked for as outputs
+    [InlineData(7, "spatial")]         // per-element statistics
+    public void BatchNormalization_that_is_not_per_channel_inference_is_refused(int opset, string form)
+    {
+        // ONNX Runtime normalises a training-mode BatchNormalization by the batch's mean and variance (relative L2 0.57
+        // from the running statistics here); TrtEngine computed the inference form instead.
+        var c = new OperatorCase().Input("x", 3, 5, 4, 4).Weight("gamma", 5).Weight("beta", 5).Weight("mean", 5).Output("y");
+        c.Model.Opset = opset;
+        c.Model.AddInitializer("var", [0.5f, 1f, 1.5f, 2f, 0.25f], [5]);
+        string[] inputs = ["x", "gamma", "beta", "mean", "var"];
+        switch (form)
+        {
+            case "training_mode": c.Model.AddNode("BatchNormalization", inputs, ["y", "running_mean", "running_var"], ("training_mode", 1L)); break;
+            case "statistics": c.Model.AddNode("BatchNormalization", inputs, ["y", "running_mean", "running_var", "saved_mean", "saved_var"]); break;
+            default: c.Model.AddNode("BatchNormalization", inputs, ["y"], ("spatial", 0L)); break;
+        }
+        var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"));
+        Assert.Contains("BatchNormalization_0", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(form == "statistics" ? "statistics outputs" : form, refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BatchNormalization_in_inference_mode_by_its_attribute()
+    {
+        var c = new OperatorCase().Input("x", 2, 5, 4, 3).Weight("gamma", 5).Weight("beta", 5).Weight("mean", 5).Output("y");
+        c.Model.Opset = 15;
+        c.Model.AddInitializer("var", [0.5f, 1f, 1.5f, 2f, 0.25f], [5]);
+        c.Model.AddNode("BatchNormalization", ["x", "gamma", "beta", "mean", "var"], ["y"], ("training_mode", 0L));
         c.AssertMatchesOnnxRuntime();
     }
 
