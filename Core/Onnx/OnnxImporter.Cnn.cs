@@ -53,6 +53,9 @@ public sealed partial class OnnxImporter
             {
                 var to = (OnnxDataType)node.GetInt("to", 0);
                 if (!IsFloat(to)) throw new ModelImportException($"Cast '{name}' turns a float tensor into {to}; TrtEngine computes integers only at import.");
+                // float32 to double and back is exact; to a 16-bit float it rounds, which passing the values through would skip.
+                if (to is OnnxDataType.Float16 or OnnxDataType.BFloat16)
+                    throw new ModelImportException($"Cast '{name}' rounds its float32 values to {to} (to = {(int)to}); TrtEngine computes in float32 only and cannot round them so.");
                 var x = Float(node.Inputs[0], name);
                 _values[node.Outputs[0]] = x.IsWeight ? x : _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, x), node.Outputs[0]);
                 return;
