@@ -53,7 +53,7 @@ internal static class EpilogueFusion
             case (ConvLayer conv, ElementwiseLayer { Operation: BinaryOp.Add } add)
                 when conv.Residual.IsNone && conv.Activation.Kind == ActivationKind.Identity
                      && OtherOperand(add, conv.Output) is { IsWeight: false } residual && residual.Index != conv.Output && readyBefore(residual.Index)
-                     && network.Tensors[residual.Index].Dims.AsSpan().SequenceEqual(network.Tensors[add.Output].Dims):
+                     && SameShapeAtRunTime(network, residual.Index, conv.Output, add.Output):
                 conv.Inputs[3] = residual;
                 return true;
             case (GemmLayer gemm, ActivationLayer act) when gemm.Activation.Kind == ActivationKind.Identity && Fusable.Contains(act.Activation.Kind):
@@ -65,6 +65,19 @@ internal static class EpilogueFusion
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// Whether the residual, the convolution's output and the sum have one shape whatever the inputs: the Add must
+    /// broadcast neither operand, as the convolution writes and reads one element of each per output element. Equal
+    /// dims prove it where they are static; a dynamic dim only where the network has one input, whose dims then give
+    /// both (with two, a batch 'n' of one and an 'm' of another may meet as 3 and 1).
+    /// </summary>
+    private static bool SameShapeAtRunTime(NetworkDefinition network, int residual, int convOutput, int sum)
+    {
+        int[] y = network.Tensors[sum].Dims;
+        return network.Tensors[residual].Dims.AsSpan().SequenceEqual(y) && network.Tensors[convOutput].Dims.AsSpan().SequenceEqual(y)
+            && (Shapes.IsStatic(y) || network.Inputs.Count == 1);
     }
 
     private static ValueRef? OtherOperand(ElementwiseLayer add, int tensor) =>

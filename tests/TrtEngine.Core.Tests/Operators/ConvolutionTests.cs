@@ -103,6 +103,25 @@ public sealed class ConvolutionTests
     }
 
     [Theory]
+    [InlineData(new[] { 1, 4, 6, 6 }, new[] { 3, 4, 6, 6 }, false)] // the convolution's output is the operand the Add broadcasts
+    [InlineData(new[] { 2, 4, 1, 6 }, new[] { 2, 4, 5, 6 }, true)]
+    [InlineData(new[] { 3, 4, 6, 6 }, new[] { 1, 4, 6, 6 }, false)] // two inputs, each its own dynamic batch: 3 and 1 meet
+    [InlineData(new[] { 1, 4, 6, 6 }, new[] { 3, 4, 6, 6 }, true)]
+    public void An_add_that_broadcasts_stays_apart_from_the_convolution(int[] x, int[] r, bool residualFirst)
+    {
+        // Folded into the convolution as its residual, these failed to build (static shapes) or to run (dynamic
+        // batches): the residual did not match the convolution's output.
+        var c = new OperatorCase().Weight("w", 4, 4, 3, 3).Output("y");
+        bool dynamic = x[0] != r[0] && x[2] == r[2];
+        c.SymbolicInput("x", dynamic ? ["n", .. x[1..].Cast<object?>()] : x.Cast<object?>().ToArray(), x);
+        c.SymbolicInput("r", dynamic ? ["m", .. r[1..].Cast<object?>()] : r.Cast<object?>().ToArray(), r);
+        c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Add", residualFirst ? ["r", "h"] : ["h", "r"], ["a"]);
+        c.Model.AddNode("Relu", ["a"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
     [InlineData("MaxPool", 3, 2, 0, 0, 0)]
     [InlineData("MaxPool", 3, 2, 0, 1, 0)]
     [InlineData("MaxPool", 2, 2, 1, 0, 0)]
