@@ -1,6 +1,7 @@
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Refit;
 using TrtEngine.Native.Layers;
+using TrtEngine.Native.Kernels;
 using TrtEngine.Testing.Fixtures;
 using TrtEngine.Testing.Metrics;
 using TrtEngine.Testing.Oracle;
@@ -9,8 +10,9 @@ using TrtEngine.Testing.Weights;
 namespace TrtEngine.Core.Tests.Models;
 
 /// <summary>
-/// ResNet-18, EfficientNet-B0 and ShuffleNetV2 (torchvision exports kept in tests/fixtures/models with regenerated
-/// weights) against torch and ONNX Runtime: built from v1, refitted to v2 from a safetensors checkpoint, and back.
+/// Torchvision CNNs kept in tests/fixtures/models with regenerated weights (ResNet-18, EfficientNet-B0, ShuffleNetV2,
+/// RegNetY-400MF, MobileNetV3-Small, GoogLeNet, DenseNet-121) against torch and ONNX Runtime: built from v1, refitted
+/// to v2 from a safetensors checkpoint, and back.
 /// </summary>
 public sealed class SeededCnnModelTests
 {
@@ -20,6 +22,10 @@ public sealed class SeededCnnModelTests
     [InlineData("resnet18")]
     [InlineData("efficientnet_b0")]
     [InlineData("shufflenet_v2_x1_0")]
+    [InlineData("regnet_y_400mf")]
+    [InlineData("mobilenet_v3_small")]
+    [InlineData("googlenet")]
+    [InlineData("densenet121")]
     public void Built_from_v1_matches_torch_and_onnx_runtime_and_refits_to_v2_and_back(string name)
     {
         var model = SeededModel.Load(TestPaths.SeededModels, name);
@@ -32,10 +38,16 @@ public sealed class SeededCnnModelTests
             var algorithms = engine.Native.Plan.Layers.OfType<ConvLayer>().Select(l => l.Algorithm).ToHashSet();
             Assert.Superset(new HashSet<ConvAlgorithm> { ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd2x2 }, algorithms);
         }
-        // The stems run fused (the checks below cover them): with the pool after them, or in the first block's place.
+        // What each architecture brings that the checks below then cover.
         var layers = engine.Native.Plan.Layers;
-        if (name == "efficientnet_b0") Assert.Contains(layers.OfType<FusedInvertedResidualLayer>(), l => l.Unfolds);
-        else Assert.Single(layers.OfType<FusedConvPoolLayer>());
+        switch (name)
+        {
+            case "efficientnet_b0": Assert.Contains(layers.OfType<FusedInvertedResidualLayer>(), l => l.Unfolds); break; // the stem in the first block's place
+            case "resnet18" or "shufflenet_v2_x1_0" or "googlenet": Assert.Single(layers.OfType<FusedConvPoolLayer>()); break; // the stem with its pool
+            case "regnet_y_400mf": Assert.Contains(layers.OfType<ConvLayer>(), l => l.Groups > 1 && l.Algorithm != ConvAlgorithm.Depthwise); break; // grouped, not depthwise
+            case "mobilenet_v3_small": Assert.Contains(layers.OfType<FusedInvertedResidualLayer>(), l => l.Depthwise.Activation.Kind == ActivationKind.HardSwish); break;
+            case "densenet121": Assert.NotEmpty(layers.OfType<BatchNormLayer>()); break; // before its convolution: not folded
+        }
         TorchAssert.Matches(engine, model, version: 1, Tolerance);
 
         var ort = OrtOracle.Run(v1Path, new Dictionary<string, (int[] Shape, float[] Data)> { [model.InputName] = (model.InputShape, model.Input) });
