@@ -57,11 +57,14 @@ public sealed class RefitPreparation : IDisposable
     // Whether packed results are streamed, as a refit of the whole engine would write them.
     private readonly bool _stream;
 
-    /// <summary>A preparation for <paramref name="engine"/>'s next refit; <see cref="WhileReading"/> runs it.</summary>
+    /// <summary>A preparation for <paramref name="engine"/>'s next refit; <see cref="WhileReading"/> runs it. Refused once the engine is disposed.</summary>
     public RefitPreparation(Engine engine)
     {
         _engine = engine;
-        _current = engine.CurrentState.ModelValues;
+        // The live state: a disposed engine's has no model values by index, which the reading threads would index out
+        // of range (a read for a disposed engine failed with IndexOutOfRangeException, not EngineDisposedException).
+        // An engine disposed later leaves these values to compare with: a stale comparison costs time, never a result.
+        _current = engine.LiveState.ModelValues;
         _weights = engine.Plan.Weights;
         _waiting = Array.ConvertAll(engine.Plan.RecipeSources, s => s.Length);
         _sources = new float[_weights.Length][][];

@@ -518,6 +518,28 @@ public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
     [Theory]
     [InlineData(".onnx")]
     [InlineData(".safetensors")]
+    public void A_file_read_for_a_disposed_engine_is_refused_as_disposed(string extension)
+    {
+        // Its reading threads compared the weights with the disposed engine's (none) and failed out of range.
+        string file = Model(20);
+        if (extension == ".safetensors")
+        {
+            file = _dir.File("disposed_20.safetensors");
+            SafetensorsWriter.Write(file, Weights(20));
+        }
+        var engine = Build(Model(10));
+        engine.Dispose();
+        var error = Assert.Throws<EngineDisposedException>(() =>
+        {
+            using var weights = WeightFile.Read(file, engine);
+            engine.Refit(weights.Values);
+        });
+        Assert.Contains(engine.Name, error.Message);
+    }
+
+    [Theory]
+    [InlineData(".onnx")]
+    [InlineData(".safetensors")]
     public async Task Inferences_during_refits_from_files_see_the_old_weights_or_the_new_never_a_mix(string extension)
     {
         // The preparation holds the engine's worker pool for the read; inferences on other threads meanwhile run on their own.
