@@ -26,8 +26,17 @@ public sealed class WeightFile : IDisposable
     private readonly RefitPreparation? _preparation;
     private int _disposed;
 
-    private WeightFile(IReadOnlyDictionary<string, WeightValue> values, RefitPreparation? preparation, bool otherGraph) =>
+    // The values' arrays and the pool's rental of each, taken while this alone holds them: an engine that adopts one
+    // may hand it back to the pool before this is disposed, and the pool rent it out again (to another file's read).
+    private readonly float[][] _arrays;
+    private readonly int[] _rentals;
+
+    private WeightFile(IReadOnlyDictionary<string, WeightValue> values, RefitPreparation? preparation, bool otherGraph)
+    {
         (Values, _preparation, OtherGraph) = (values, preparation, otherGraph);
+        _arrays = values.Values.Select(v => v.Data).ToArray();
+        _rentals = WeightPool.Rentals(_arrays);
+    }
 
     /// <summary>The file's weights by name, as <see cref="WeightSources.FromFile(string)"/> reads them.</summary>
     public IReadOnlyDictionary<string, WeightValue> Values { get; }
@@ -70,11 +79,14 @@ public sealed class WeightFile : IDisposable
         }
     }
 
-    /// <summary>Hands back every buffer no engine adopted (once: a buffer handed back may be rented again at once).</summary>
+    /// <summary>
+    /// Hands back every buffer no engine adopted (once: a buffer handed back may be rented again at once), and none that
+    /// an engine adopted and recycled since, which another renter may hold now.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _preparation?.Dispose();
-        WeightPool.Return(null, Values.Values.Select(v => v.Data));
+        WeightPool.ReturnRented(_arrays, _rentals);
     }
 }

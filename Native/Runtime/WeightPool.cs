@@ -35,6 +35,9 @@ internal static class WeightPool
 
         /// <summary>A refit found every value finite (set only for values nothing writes again; cleared when rented).</summary>
         public bool Finite;
+
+        /// <summary>How many times the buffer was rented out again after it came back (see <see cref="Rentals"/>).</summary>
+        public int Rentals;
     }
 
     /// <summary>Bytes waiting in the pool (for tests and diagnostics).</summary>
@@ -60,6 +63,7 @@ internal static class WeightPool
             if (Free.TryGetValue(length, out var stack) && stack.TryPop(out var entry))
             {
                 s_pooledBytes -= length * (long)sizeof(float);
+                entry.Lease.Rentals++;
                 entry.Lease.Pooled = false;
                 entry.Lease.Finite = false;
                 entry.Lease.Owner = owner;
@@ -133,25 +137,58 @@ internal static class WeightPool
 
     /// <summary>
     /// Takes back the buffers among <paramref name="buffers"/> that <paramref name="owner"/> owns (each once); with a
-    /// null owner, those rented and never claimed (their renter alone can reach them).
+    /// null owner, those rented and never claimed (their renter alone can reach them). A renter that hands its buffers
+    /// back only after others may have had them (an engine adopted one, recycled it, and someone rented it again) uses
+    /// <see cref="ReturnRented"/>.
     /// </summary>
     public static void Return(object? owner, IEnumerable<float[]> buffers)
     {
         int gen2 = GC.CollectionCount(2);
         lock (Gate)
             foreach (var buffer in buffers)
-            {
-                if (!Leases.TryGetValue(buffer, out var lease) || !ReferenceEquals(lease.Owner, owner) || lease.Kept || lease.Pooled) continue;
-                lease.Owner = null;
-                long bytes = buffer.Length * (long)sizeof(float);
-                // Beyond the limit the buffer is left to the GC (kept, so no one claims it on the way).
-                lease.Kept = s_pooledBytes + bytes > MaxPooledBytes;
-                if (lease.Kept) continue;
-                if (!Free.TryGetValue(buffer.Length, out var stack)) Free[buffer.Length] = stack = new();
-                lease.Pooled = true;
-                stack.Push((buffer, lease, gen2));
-                s_pooledBytes += bytes;
-            }
+                if (Leases.TryGetValue(buffer, out var lease) && ReferenceEquals(lease.Owner, owner)) Pool(buffer, lease, gen2);
+    }
+
+    /// <summary>
+    /// The rental of each of <paramref name="buffers"/> (0 for one the pool did not make), for <see cref="ReturnRented"/>:
+    /// taken while the renter alone holds them.
+    /// </summary>
+    public static int[] Rentals(IReadOnlyList<float[]> buffers)
+    {
+        var rentals = new int[buffers.Count];
+        lock (Gate)
+            for (int i = 0; i < rentals.Length; i++)
+                if (Leases.TryGetValue(buffers[i], out var lease)) rentals[i] = lease.Rentals;
+        return rentals;
+    }
+
+    /// <summary>
+    /// Takes back the buffers among <paramref name="buffers"/> still in the rental <paramref name="rentals"/> recorded
+    /// (<see cref="Rentals"/>) and claimed by no one. One that an engine adopted, handed back and the pool rented out
+    /// again has a later rental: its new renter holds it, unclaimed too, and handing it back would let a third party
+    /// rent it and overwrite what the new renter, or the engine that adopts it from there, computes with.
+    /// </summary>
+    public static void ReturnRented(IReadOnlyList<float[]> buffers, int[] rentals)
+    {
+        int gen2 = GC.CollectionCount(2);
+        lock (Gate)
+            for (int i = 0; i < buffers.Count; i++)
+                if (Leases.TryGetValue(buffers[i], out var lease) && lease.Owner is null && lease.Rentals == rentals[i]) Pool(buffers[i], lease, gen2);
+    }
+
+    /// <summary>Puts a buffer whose owner hands it back in the pool, unless it is kept or pooled already; under the gate.</summary>
+    private static void Pool(float[] buffer, Lease lease, int gen2)
+    {
+        if (lease.Kept || lease.Pooled) return;
+        lease.Owner = null;
+        long bytes = buffer.Length * (long)sizeof(float);
+        // Beyond the limit the buffer is left to the GC (kept, so no one claims it on the way).
+        lease.Kept = s_pooledBytes + bytes > MaxPooledBytes;
+        if (lease.Kept) return;
+        if (!Free.TryGetValue(buffer.Length, out var stack)) Free[buffer.Length] = stack = new();
+        lease.Pooled = true;
+        stack.Push((buffer, lease, gen2));
+        s_pooledBytes += bytes;
     }
 
     /// <summary>Drops every buffer waiting in the pool, for the GC to take (the module is being removed).</summary>

@@ -557,6 +557,39 @@ public sealed class WeightRecyclingTests : IDisposable
     }
 
     [Fact]
+    public void A_weight_file_disposed_after_an_engine_recycled_its_values_leaves_them_to_whoever_rents_them_next()
+    {
+        // A file disposed late (after others read: a host that keeps the previous checkpoint, or a refit of the same
+        // engine on another thread) handed back arrays its engine had adopted and recycled, which another file held
+        // again by then: a third read rented them out a second time and overwrote the engine's weights.
+        string v1 = Model(10), v2 = Model(20), v3 = Model(30);
+        float[] expected;
+        using (var fresh3 = Convert(v3)) expected = Run(fresh3);
+        using var engine = Convert(v1);
+        var first = WeightFile.Read(v2);
+        engine.Refit(first.Values);                                           // adopts first's arrays
+        var adopted = ModelValues(engine);
+        using (var second = WeightFile.Read(v1)) engine.Refit(second.Values); // hands them back to the pool
+        // The reads that rent them again (the weights the refit re-derived went back after them, so on top).
+        var held = new List<WeightFile>();
+        while (held.Count < 4 && !held.Any(f => f.Values.Values.Any(v => adopted.Contains(v.Data)))) held.Add(WeightFile.Read(v3));
+        var third = held[^1];
+        var thirds = new HashSet<float[]>(third.Values.Values.Select(v => v.Data), ReferenceEqualityComparer.Instance);
+        Assert.Contains(thirds, adopted.Contains);
+        first.Dispose();                                                      // late
+        engine.Refit(third.Values);
+        for (int i = 0; i < 4; i++)
+        {
+            var later = WeightFile.Read(v1);
+            held.Add(later);
+            Assert.DoesNotContain(later.Values.Values, v => thirds.Contains(v.Data));
+        }
+        Assert.Equal(expected, Run(engine));
+        foreach (var file in held) file.Dispose();
+        Assert.Equal(expected, Run(engine));
+    }
+
+    [Fact]
     public void Values_a_refit_replaces_while_a_reader_holds_the_state_are_never_recycled()
     {
         string v1 = Model(10), v2 = Model(20);
