@@ -50,11 +50,11 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         if (config.ForceTactic is not null || config.OptimizationLevel == 0)
         {
             conv.Algorithm = algorithms.Count == 1 ? algorithms[0] : conv.HeuristicAlgorithm(x, w);
-            return (conv.Algorithm, Forced() ?? conv.HeuristicTactic(x, w), 0, false);
+            return (conv.Algorithm, Forced() is { } forced && conv.Fits(forced, w) ? forced : conv.HeuristicTactic(x, w), 0, false);
         }
         string signature = string.Create(CultureInfo.InvariantCulture,
             $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone}{(conv.ChannelScale.IsNone ? "" : " scaled")} act={conv.Activation.Kind}{(conv.ChannelsLast ? " nhwc" : "")} algorithms={string.Join(',', algorithms)}");
-        var candidates = algorithms.SelectMany(a => SupportedTactics.Select(t => (Algorithm: a, Tactic: t))).ToArray();
+        var candidates = algorithms.SelectMany(a => SupportedTactics.Where(t => conv.Fits(t, w)).Select(t => (Algorithm: a, Tactic: t))).ToArray();
         var random = new Random(12345);
         var frame = new ExecutionFrame(pool, 4, 2);
         ValueRef X = ValueRef.Tensor(0), Out = ValueRef.Tensor(1), Residual = ValueRef.Tensor(2), Scale = ValueRef.Tensor(3), W = ValueRef.Weight(0), Bias = ValueRef.Weight(1);
@@ -200,6 +200,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
     private static readonly string KernelsVersion = typeof(TacticSelector).Assembly.GetName().Version?.ToString() ?? "0";
 
     private static GemmTactic[] SupportedTactics => GemmKernels.Tactics.Where(t => t.IsSupported).ToArray();
+
 
     /// <summary>The tactic <see cref="BuilderConfig.ForceTactic"/> names, or null.</summary>
     private GemmTactic? Forced()

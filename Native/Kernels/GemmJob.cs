@@ -31,6 +31,9 @@ public sealed unsafe class GemmJob : IParallelTask
     private float* _a, _b, _y, _bias, _workspace, _rowBias, _residual, _bScale;
     private nint _bScaleBatchStride;
     private nint _aRowStride, _aColStride, _ldy;
+    // Per batch: how far y, the residual and the bias move (rows of y and the residual, or the columns of a group;
+    // see RunGrouped), and the residual's row stride.
+    private nint _yBatchStride, _residualBatchStride, _biasBatchStride, _ldResidual;
     private int _m, _n, _k, _batchRank, _batches;
     private bool _packed;
     private Activation _activation;
@@ -76,6 +79,26 @@ public sealed unsafe class GemmJob : IParallelTask
     /// </summary>
     public void RunBatched(GemmTactic tactic, float* a, int m, int k, float* packedB, int n, float* y, int batches, WorkerPool pool) =>
         RunPacked(tactic, a, m, k, false, packedB, n, null, default, y, n, pool, null, batches);
+
+    /// <summary>
+    /// A grouped convolution's GEMMs in one dispatch: for each group g, columns [g·n, g·n + n) of y = act(A_g·B_g + bias
+    /// + residual), where A_g is columns [g·k, g·k + k) of <paramref name="a"/> (m rows, <paramref name="lda"/> floats
+    /// apart) and B_g the g-th n columns of packedB: a weight of groups·n columns packed whole by
+    /// <see cref="GemmKernels.PackB"/>, n a multiple of the tactic's Nr so that each group's columns are whole panels.
+    /// bias is null or groups·n floats; y and residual (null, or laid out like y) have rows <paramref name="ldy"/> floats apart.
+    /// </summary>
+    public void RunGrouped(GemmTactic tactic, float* a, int m, int k, int lda, float* packedB, int n, int groups, float* bias,
+        in Activation activation, float* y, int ldy, float* residual, WorkerPool pool, bool streamOutput = false)
+    {
+        if (n % tactic.Nr != 0) throw new ArgumentException($"{n} columns a group are not whole panels of {tactic.Name}.");
+        SetPacked(tactic, a, m, k, false, packedB, n, bias, activation, y, ldy, residual, groups);
+        _aRowStride = lda;
+        _aBatchStrides[0] = k;
+        _yBatchStride = _residualBatchStride = _biasBatchStride = n;
+        _ldResidual = ldy;
+        _streamY = Streams(streamOutput, tactic, k, residual, activation);
+        Dispatch(pool);
+    }
 
     /// <summary>
     /// y = act((A·diag(s))·B + bias + residual) for <paramref name="images"/> images of <paramref name="m"/> rows each (a, y
@@ -151,12 +174,18 @@ public sealed unsafe class GemmJob : IParallelTask
         in Activation activation, float* y, int ldy, WorkerPool pool, float* residual, int batches, bool streamOutput = false)
     {
         SetPacked(tactic, a, m, k, transA, packedB, n, bias, activation, y, ldy, residual, batches);
-        // Streaming stores write whole lines without reading them first; a tile must be written once, finished: one K
-        // block, nothing seeded, and no activation pass over the stored tile (the 512-bit kernels clamp in registers).
-        _streamY = streamOutput && tactic.Wide && GemmMicroKernels.WideSupported && residual == null && KBlock(k, tactic) >= k
-            && activation.Kind is ActivationKind.Identity or ActivationKind.Relu or ActivationKind.Clip;
+        _streamY = Streams(streamOutput, tactic, k, residual, activation);
         Dispatch(pool);
     }
+
+    /// <summary>
+    /// Whether full tiles go to y by streaming stores, which write whole lines without reading them first: a tile must
+    /// be written once, finished: one K block, nothing seeded, and no activation pass over the stored tile (the 512-bit
+    /// kernels clamp in registers).
+    /// </summary>
+    private static bool Streams(bool streamOutput, GemmTactic tactic, int k, float* residual, in Activation activation) =>
+        streamOutput && tactic.Wide && GemmMicroKernels.WideSupported && residual == null && KBlock(k, tactic) >= k
+        && activation.Kind is ActivationKind.Identity or ActivationKind.Relu or ActivationKind.Clip;
 
     private void SetPacked(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
         in Activation activation, float* y, int ldy, float* residual, int batches)
@@ -185,6 +214,16 @@ public sealed unsafe class GemmJob : IParallelTask
         _batchDims[0] = batches;
         _aBatchStrides[0] = (nint)m * k;
         _bBatchStrides[0] = GemmKernels.PackedLength(k, n, tactic);
+        SetBatchStrides();
+    }
+
+    /// <summary>Batches stacked by rows: y and the residual move m rows a batch, the bias not at all.</summary>
+    private void SetBatchStrides()
+    {
+        _yBatchStride = (nint)_m * _ldy;
+        _residualBatchStride = (nint)_m * _n;
+        _biasBatchStride = 0;
+        _ldResidual = _n;
     }
 
     /// <summary>
@@ -251,6 +290,7 @@ public sealed unsafe class GemmJob : IParallelTask
             _batchRank = rank - 2;
             _batches = checked((int)batches);
         }
+        SetBatchStrides();
         Dispatch(pool);
     }
 
@@ -319,9 +359,9 @@ public sealed unsafe class GemmJob : IParallelTask
         int rowBlock = unit / _panelGroups % _rowBlocks;
         int batch = unit / _panelGroups / _rowBlocks;
 
-        float* a = _a, b = _b, y = _y, residual = _residual, scale = _bScale;
+        float* a = _a, b = _b, y = _y, residual = _residual, scale = _bScale, batchBias = _bias;
         if (_batchRank > 0)
-            OffsetBatch(batch, ref a, ref b, ref y, ref residual, ref scale);
+            OffsetBatch(batch, ref a, ref b, ref y, ref residual, ref scale, ref batchBias);
         int m0 = rowBlock * tactic.Mc, m1 = Math.Min(_m, m0 + tactic.Mc);
         if (_unfoldX != null)
         {
@@ -370,9 +410,9 @@ public sealed unsafe class GemmJob : IParallelTask
                 }
 
                 float* bias = null;
-                if (last && _bias != null)
+                if (last && batchBias != null)
                 {
-                    bias = _bias + j0;
+                    bias = batchBias + j0;
                     if (cols < nr)
                     {
                         for (int j = 0; j < nr; j++)
@@ -415,7 +455,7 @@ public sealed unsafe class GemmJob : IParallelTask
         {
             float bias = _rowBias == null ? 0f : _rowBias[i0 + r];
             float* row = c + r * ldc;
-            float* residual = residualMatrix == null ? null : residualMatrix + (nint)(i0 + r) * _n + j0;
+            float* residual = residualMatrix == null ? null : residualMatrix + (i0 + r) * _ldResidual + j0;
             int j = 0;
             if (Vector256.IsHardwareAccelerated)
             {
@@ -428,10 +468,11 @@ public sealed unsafe class GemmJob : IParallelTask
         }
     }
 
-    private void OffsetBatch(int batch, ref float* a, ref float* b, ref float* y, ref float* residual, ref float* scale)
+    private void OffsetBatch(int batch, ref float* a, ref float* b, ref float* y, ref float* residual, ref float* scale, ref float* bias)
     {
-        y += (nint)batch * _m * _ldy;
-        if (residual != null) residual += (nint)batch * _m * _n;
+        y += batch * _yBatchStride;
+        if (residual != null) residual += batch * _residualBatchStride;
+        if (bias != null) bias += batch * _biasBatchStride;
         if (scale != null) scale += batch * _bScaleBatchStride;
         for (int slot = 0; slot < _batchRank; slot++)
         {

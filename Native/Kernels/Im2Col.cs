@@ -90,6 +90,36 @@ public static unsafe class Im2Col
         }
     }
 
+    /// <summary>
+    /// As <see cref="RunChannelsLast"/> for a grouped convolution, each row in group order: col[p − first, (g·taps + t)·Cg
+    /// + c] = the value of channel g·Cg + c at tap t (Cg = C / groups), so group g's part of a row is one run of taps·Cg
+    /// values, as its GEMM reads it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunChannelsLastGrouped(float* x, int channels, int groups, in Window2D w, float* col, int first, int end)
+    {
+        int perGroup = channels / groups, taps = w.KernelH * w.KernelW;
+        for (int p = first; p < end; p++, col += (nint)taps * channels)
+        {
+            int oh = p / w.OutW, ow = p - oh * w.OutW;
+            for (int i = 0, t = 0; i < w.KernelH; i++)
+            {
+                int ih = oh * w.StrideH - w.PadTop + i * w.DilationH;
+                for (int j = 0; j < w.KernelW; j++, t++)
+                {
+                    int iw = ow * w.StrideW - w.PadLeft + j * w.DilationW;
+                    float* source = (uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW ? x + ((nint)ih * w.InW + iw) * channels : null;
+                    for (int g = 0; g < groups; g++)
+                    {
+                        float* target = col + ((nint)g * taps + t) * perGroup;
+                        if (source == null) new Span<float>(target, perGroup).Clear();
+                        else CopyKernels.Copy(source + (nint)g * perGroup, target, perGroup);
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>One output pixel's row of the unfolded matrix, taps outside the input zero.</summary>
     private static void Pixel(float* x, int channels, in Window2D w, float* col, int top, int left, nint rowRun)
     {

@@ -9,14 +9,16 @@ namespace TrtEngine.Native.Kernels;
 public sealed unsafe class Im2ColJob : IParallelTask, IRowTask
 {
     private float* _x, _col;
-    private int _channels;
+    private int _channels, _groups;
     private Window2D _window;
     private RowSchedule _schedule;
 
-    public void RunChannelsLast(float* x, int channels, in Window2D w, float* col, WorkerPool pool)
+    /// <summary>Unfolds the image; with several <paramref name="groups"/>, each row in group order (see <see cref="Im2Col.RunChannelsLastGrouped"/>).</summary>
+    public void RunChannelsLast(float* x, int channels, in Window2D w, float* col, WorkerPool pool, int groups = 1)
     {
         _x = x;
         _channels = channels;
+        _groups = groups;
         _window = w;
         _col = col;
         _schedule.Plan(1, w.OutH, (long)w.OutH * w.OutW * w.KernelH * w.KernelW * channels, pool.ThreadCount);
@@ -25,6 +27,10 @@ public sealed unsafe class Im2ColJob : IParallelTask, IRowTask
 
     void IParallelTask.Execute(int index) => _schedule.Run(index, this);
 
-    void IRowTask.RunRows(int plane, int row0, int row1) =>
-        Im2Col.RunChannelsLast(_x, _channels, _window, _col + (nint)row0 * _window.OutW * _window.KernelH * _window.KernelW * _channels, row0 * _window.OutW, row1 * _window.OutW);
+    void IRowTask.RunRows(int plane, int row0, int row1)
+    {
+        float* col = _col + (nint)row0 * _window.OutW * _window.KernelH * _window.KernelW * _channels;
+        if (_groups > 1) Im2Col.RunChannelsLastGrouped(_x, _channels, _groups, _window, col, row0 * _window.OutW, row1 * _window.OutW);
+        else Im2Col.RunChannelsLast(_x, _channels, _window, col, row0 * _window.OutW, row1 * _window.OutW);
+    }
 }

@@ -145,8 +145,18 @@ public sealed class ConvLayer : Layer
     /// </summary>
     public bool CanWriteStridedOutput => ChannelsLast && Groups == 1;
 
-    /// <summary>Whether a channels-last kernel exists for this convolution: depthwise, or one group.</summary>
-    public bool SupportsChannelsLast(int[] weightShape) => Groups == 1 || IsDepthwiseWeight(weightShape);
+    /// <summary>
+    /// Whether a channels-last kernel exists for this convolution: depthwise, one group, or groups whose output channels
+    /// fill whole column panels of some tactic (each group's GEMM then reads its own panels of the weight packed whole).
+    /// </summary>
+    public bool SupportsChannelsLast(int[] weightShape) =>
+        Groups == 1 || IsDepthwiseWeight(weightShape) || GemmKernels.Tactics.Any(t => t.IsSupported && GroupsFillPanels(t, weightShape));
+
+    /// <summary>Whether the convolution can run with a GEMM tactic: any, but where it runs channels-last in groups (not depthwise), one whose panels its groups fill.</summary>
+    internal bool Fits(GemmTactic tactic, int[] weightShape) =>
+        !ChannelsLast || Groups == 1 || IsDepthwiseWeight(weightShape) || GroupsFillPanels(tactic, weightShape);
+
+    private bool GroupsFillPanels(GemmTactic tactic, int[] weightShape) => weightShape[0] / Groups % tactic.Nr == 0;
 
     /// <summary>The weight layout of the channels-last kernel of the chosen algorithm.</summary>
     public ConvPacking Packing => PackingOf(Algorithm);
@@ -175,9 +185,9 @@ public sealed class ConvLayer : Layer
         int p = WindowOutput(x, 0) * WindowOutput(x, 1);
         if (WinogradTile(Algorithm) is > 0 and var tile)
             return GemmKernels.Heuristic(WinogradJob.BlockTiles(tile, Tiles(x, tile), w[1], w[0]), w[0], w[1]);
-        return ChannelsLast
-            ? GemmKernels.Heuristic(p, w[0], w[1] * KernelH * KernelW)
-            : GemmKernels.Heuristic(w[0] / Groups, p, w[1] * KernelH * KernelW);
+        if (!ChannelsLast) return GemmKernels.Heuristic(w[0] / Groups, p, w[1] * KernelH * KernelW);
+        var tactic = GemmKernels.Heuristic(p, w[0] / Groups, w[1] * KernelH * KernelW);
+        return Fits(tactic, w) ? tactic : GemmKernels.Tactics.First(t => t.IsSupported && Fits(t, w));
     }
 
     private int WindowOutput(int[] x, int d) =>
@@ -193,6 +203,9 @@ public sealed class ConvLayer : Layer
         if (ChannelsLast && WinogradTile(Algorithm) is > 0 and var tile) return WinogradJob.WorkspaceLength(tile, Window(x, y), y[1]);
         // A first layer (few channels, many pixels) unfolds its rows block by block on the GEMM's threads; the others
         // unfold the whole im2col matrix first.
+        // Several groups unfold the whole im2col matrix first (a 1×1 convolution reads the input as it is).
+        if (ChannelsLast && Groups > 1)
+            return IsPointwise ? 0 : (long)k * Groups * p;
         if (ChannelsLast)
             return IsPointwise ? (ChannelScale.IsNone ? 0 : GemmJob.MatMulWorkspaceLength(k, y[1], ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount))
                 : GemmJob.UnfoldScratchLength(Window(x, y), ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount) is > 0 and var scratch ? scratch : (long)k * p;
@@ -254,6 +267,24 @@ public sealed class ConvLayer : Layer
         int k = x[1] * KernelH * KernelW, p = y[2] * y[3];
         // The whole output tensor (a concat's, when this layer writes a channel range of it) against what the caches keep.
         bool stream = (long)x[0] * p * ldy > GemmJob.StreamOutputFloats;
+        long inImage = (long)x[1] * x[2] * x[3], outImage = (long)y[1] * p;
+        if (Groups > 1)
+        {
+            // Group g's GEMM reads its columns of each unfolded row (of the input, for a 1×1 convolution, the batch in its rows).
+            int n = y[1] / Groups, kGroup = k / Groups;
+            if (IsPointwise)
+            {
+                s.Gemm.RunGrouped(tactic, px, x[0] * p, kGroup, x[1], pw, n, Groups, bias, Activation, py, ldy, residual, frame.Pool, stream);
+                return;
+            }
+            for (int image = 0; image < x[0]; image++)
+            {
+                s.Unfold.RunChannelsLast(px + image * inImage, x[1], window, frame.Workspace, frame.Pool, Groups);
+                s.Gemm.RunGrouped(tactic, frame.Workspace, p, kGroup, k, pw, n, Groups, bias, Activation, py + (long)image * p * ldy, ldy,
+                    residual == null ? null : residual + image * outImage, frame.Pool, stream);
+            }
+            return;
+        }
         if (IsPointwise && !ChannelScale.IsNone)
         {
             float* scale = frame.Pointer(ChannelScale);
@@ -267,7 +298,6 @@ public sealed class ConvLayer : Layer
             s.Gemm.Run(tactic, px, x[0] * p, k, false, pw, y[1], bias, Activation, py, frame.Pool, residual, ldy, stream);
             return;
         }
-        long inImage = (long)x[1] * x[2] * x[3], outImage = (long)y[1] * p;
         bool unfoldPerBlock = GemmJob.UnfoldScratchLength(window, tactic, frame.Pool.ThreadCount) > 0;
         for (int n = 0; n < x[0]; n++)
         {

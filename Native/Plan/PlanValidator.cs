@@ -190,7 +190,7 @@ internal static class PlanValidator
         Check(conv.ChannelsLast
                   ? conv.SupportsChannelsLast(shape) && recipe.Kind == RecipeKind.PackConv && recipe.Ints[0] == (int)conv.Packing &&
                     recipe.Ints[1] == shape[0] && recipe.Ints[2] == shape[1] * conv.KernelH * conv.KernelW && recipe.Ints[3] == conv.KernelH * conv.KernelW &&
-                    (conv.Packing == ConvPacking.Depthwise || recipe.Ints[4] == conv.TacticId)
+                    (conv.Packing == ConvPacking.Depthwise || (recipe.Ints[4] == conv.TacticId && conv.Fits(GemmKernels.Tactics[conv.TacticId], shape)))
                   : recipe.Kind != RecipeKind.PackConv,
               $"Conv layer '{conv.Name}' does not read a weight packed for its layout and tactic");
         Check(conv.Bias.IsNone || (conv.Bias.IsWeight && plan.Weights[conv.Bias.Index].Length == plan.Weights[conv.W.Index].Shape[0]),
