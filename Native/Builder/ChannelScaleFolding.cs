@@ -41,7 +41,7 @@ internal static class ChannelScaleFolding
                 || !consumers.TryGetValue(mul.Output, out var readers) || readers is not [ConvLayer conv]
                 || conv.X != ValueRef.Tensor(mul.Output) || !conv.ChannelsLast || !conv.ChannelScale.IsNone
                 || conv.RuleAlgorithm(network.Weights[conv.W.Index].Shape) != ConvAlgorithm.PointwiseGemm
-                || Operands(mul, tensors) is not var (image, scale) || !fold(conv))
+                || Operands(mul, network, tensors) is not var (image, scale) || !fold(conv))
                 continue;
             conv.Inputs[0] = image;
             conv.Inputs[4] = scale;
@@ -51,15 +51,20 @@ internal static class ChannelScaleFolding
         return layers.Where(l => !removed.Contains(l)).ToList();
     }
 
-    /// <summary>The full-size operand and the per-channel scale computed at run time, or null if the Mul is not of that form.</summary>
-    private static (ValueRef Image, ValueRef Scale)? Operands(ElementwiseLayer mul, List<EngineTensor> tensors)
+    /// <summary>
+    /// The full-size operand and the per-channel scale computed at run time, or null if the Mul is not of that form. The
+    /// scale's batch and channels must be static, or the network have one input, whose dims then give both operands': with
+    /// two, a scale of batch 'm' may meet an image of batch 'n' as 3 and 1, and the Mul broadcast the image.
+    /// </summary>
+    private static (ValueRef Image, ValueRef Scale)? Operands(ElementwiseLayer mul, NetworkDefinition network, List<EngineTensor> tensors)
     {
         if (mul.Inputs.Any(v => v.IsWeight)) return null;
         int[] y = tensors[mul.Output].Dims;
         for (int i = 0; i < 2; i++)
         {
             ValueRef image = mul.Inputs[i], scale = mul.Inputs[1 - i];
-            if (tensors[image.Index].Dims.AsSpan().SequenceEqual(y) && tensors[scale.Index].Dims is [var n, var c, 1, 1] && (n == 1 || n == y[0]) && c == y[1])
+            if (tensors[image.Index].Dims.AsSpan().SequenceEqual(y) && tensors[scale.Index].Dims is [var n, var c, 1, 1] && (n == 1 || n == y[0]) && c == y[1]
+                && ((n >= 0 && c >= 0) || network.Inputs.Count == 1))
                 return (image, scale);
         }
         return null;

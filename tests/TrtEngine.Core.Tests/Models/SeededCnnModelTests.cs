@@ -42,7 +42,11 @@ public sealed class SeededCnnModelTests
         var layers = engine.Native.Plan.Layers;
         switch (name)
         {
-            case "efficientnet_b0": Assert.Contains(layers.OfType<FusedInvertedResidualLayer>(), l => l.Unfolds); break; // the stem in the first block's place
+            case "efficientnet_b0":
+                Assert.Contains(layers.OfType<FusedInvertedResidualLayer>(), l => l.Unfolds); // the stem in the first block's place
+                // Its squeeze-excitation gates are folded into the projections (one input: the batches are the same).
+                Assert.Contains(layers.OfType<ConvLayer>(), l => !l.ChannelScale.IsNone);
+                break;
             case "resnet18" or "shufflenet_v2_x1_0" or "googlenet": Assert.Single(layers.OfType<FusedConvPoolLayer>()); break; // the stem with its pool
             case "regnet_y_400mf": Assert.Contains(layers.OfType<ConvLayer>(), l => l.Groups > 1 && l.Algorithm != ConvAlgorithm.Depthwise); break; // grouped, not depthwise
             case "mobilenet_v3_small": Assert.Contains(layers.OfType<FusedInvertedResidualLayer>(), l => l.Depthwise.Activation.Kind == ActivationKind.HardSwish); break;

@@ -81,6 +81,7 @@ internal sealed class OperatorCase
         var engine = Native.Builder.EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(bytes, null), "model"), config);
         Plan = engine.Plan;
         var context = engine.CreateExecutionContext();
+        for (int i = 0; i < Plan.Inputs.Length; i++) context.SetInputShape(i, feeds[Plan.InputName(i)].Shape);
         float[][] inputs = Plan.Inputs.Select((_, i) => feeds[Plan.InputName(i)].Data).ToArray();
         float[][] outputs = Plan.Outputs.Select((_, i) => new float[context.GetOutputShape(i).Aggregate(1L, (a, d) => a * d)]).ToArray();
         context.Execute(inputs, outputs);

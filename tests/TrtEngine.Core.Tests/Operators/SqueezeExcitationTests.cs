@@ -183,6 +183,24 @@ public sealed class SqueezeExcitationTests
         ScaledConv(op.Plan!);
     }
 
+    [Theory]
+    [InlineData(1, 3)] // the image is the operand the Mul broadcasts: folded, the run failed on its shapes
+    [InlineData(3, 1)]
+    public void A_scale_from_another_input_whose_dynamic_batch_may_differ_stays_separate(int imageBatch, int scaleBatch)
+    {
+        // Each input has its own dynamic batch ('n', 'm'); the gate is a squeeze of the second input.
+        var op = new OperatorCase();
+        op.SymbolicInput("x", ["n", 12, 9, 7], [imageBatch, 12, 9, 7]).SymbolicInput("g", ["m", 12, 5, 5], [scaleBatch, 12, 5, 5])
+          .Weight("wd", 12, 1, 3, 3).Weight("wp", 10, 12, 1, 1).Weight("bp", 10);
+        op.Model.AddNode("Conv", ["x", "wd"], ["d"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 12L));
+        op.Model.AddNode("GlobalAveragePool", ["g"], ["pool"]);
+        op.Model.AddNode("Sigmoid", ["pool"], ["s"]);
+        op.Model.AddNode("Mul", ["d", "s"], ["scaled"]);
+        op.Model.AddNode("Conv", ["scaled", "wp", "bp"], ["p"]);
+        op.LeaveRegion("p").AssertMatchesOnnxRuntime(Folded(2));
+        Assert.DoesNotContain(op.Plan!.Layers.OfType<ConvLayer>(), c => !c.ChannelScale.IsNone);
+    }
+
     [Fact]
     public void A_call_in_steady_state_allocates_nothing()
     {
