@@ -33,6 +33,15 @@ internal static class IntegerOps
         return new IntegerTensor(dims, y);
     }
 
+    /// <summary>
+    /// Floats cast to an integer type as ONNX Runtime casts them (C++'s static_cast): toward zero, or to 0 and 1 for bool.
+    /// A value no 64-bit integer holds (NaN, infinite, too large) has no defined result there, so it is refused.
+    /// </summary>
+    public static IntegerTensor FromFloats(int[] dims, float[] values, bool toBool, string node) =>
+        new(dims, Array.ConvertAll(values, v => toBool ? (v != 0 ? 1L : 0L)
+            : v >= long.MinValue && v < long.MaxValue ? (long)v
+            : throw new ModelImportException($"Cast '{node}': {v} has no integer value; the shape arithmetic it ends is not valid.")));
+
     public static IntegerTensor Where(IntegerTensor condition, IntegerTensor a, IntegerTensor b, string node)
     {
         int[] dims = Broadcast(node, Broadcast(node, condition.Dims, a.Dims), b.Dims);

@@ -52,7 +52,11 @@ public sealed partial class OnnxImporter
             case "Cast":
             {
                 var to = (OnnxDataType)node.GetInt("to", 0);
-                if (!IsFloat(to)) throw new ModelImportException($"Cast '{name}' turns a float tensor into {to}; TrtEngine computes integers only at import.");
+                if (!IsFloat(to))
+                {
+                    CastToIntegers(node, name, to);
+                    return;
+                }
                 // float32 to double and back is exact; to a 16-bit float it rounds, which passing the values through would skip.
                 if (to is OnnxDataType.Float16 or OnnxDataType.BFloat16)
                     throw new ModelImportException($"Cast '{name}' rounds its float32 values to {to} (to = {(int)to}); TrtEngine computes in float32 only and cannot round them so.");
@@ -60,6 +64,8 @@ public sealed partial class OnnxImporter
                 _values[node.Outputs[0]] = x.IsWeight ? x : _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, x), node.Outputs[0]);
                 return;
             }
+            case "Floor" or "Ceil" or "Round":
+                throw new ModelImportException($"{node.OpType} '{name}' reads '{node.Inputs[0]}', a tensor computed at run time; TrtEngine evaluates {node.OpType} only at import, on constants and static dims (shape arithmetic).");
             default:
                 throw new ModelImportException($"{node.OpType} '{name}' works on float tensors here; TrtEngine evaluates {node.OpType} only on integer tensors known at import.");
         }

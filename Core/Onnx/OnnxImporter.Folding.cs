@@ -14,7 +14,8 @@ public sealed partial class OnnxImporter
     private bool FoldsAsWeights(OnnxNode node) => node.OpType switch
     {
         "Add" or "Sub" or "Mul" or "Div" or "MatMul" => IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
-        "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split" or "Gather" => IsWeightValue(node.Inputs[0]),
+        "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split" or "Gather" or "Floor" or "Ceil" or "Round" =>
+            IsWeightValue(node.Inputs[0]),
         "Concat" => node.Inputs.Where(i => i.Length > 0).All(IsWeightValue),
         _ => false,
     };
@@ -28,6 +29,11 @@ public sealed partial class OnnxImporter
         if (node.OpType is "Slice" or "Split" or "Gather")
         {
             FoldSlices(node, name);
+            return;
+        }
+        if (node.OpType is "Floor" or "Ceil" or "Round")
+        {
+            FoldRounding(node, name);
             return;
         }
         string[] data = node.OpType switch
@@ -73,6 +79,21 @@ public sealed partial class OnnxImporter
         _values[output] = inputs.All(w => w.Kind == WeightKind.Constant)
             ? _network.AddWeights(new ModelWeights(output, shape, values, WeightKind.Constant))
             : _network.AddComputedWeights(op, values);
+    }
+
+    /// <summary>
+    /// Floor, Ceil and Round of a constant, as shape arithmetic through floats writes them (an output size floor(H · 1.5)).
+    /// Their results become shapes, so a trained weight, which a refit may change, cannot feed them.
+    /// </summary>
+    private void FoldRounding(OnnxNode node, string name)
+    {
+        var x = _network.Weights[Float(node.Inputs[0], name).Index];
+        if (x.Kind != WeightKind.Constant)
+            throw new ModelImportException($"{node.OpType} '{name}': its input '{node.Inputs[0]}' is a trained weight or computed from one; TrtEngine evaluates {node.OpType} only at import, on constants and static dims (shape arithmetic).");
+        // MathF.Round rounds halves to even, as ONNX Round does.
+        Func<float, float> round = node.OpType switch { "Floor" => MathF.Floor, "Ceil" => MathF.Ceiling, _ => MathF.Round };
+        string output = node.Outputs[0];
+        _values[output] = _network.AddWeights(new ModelWeights(output, x.Shape, Array.ConvertAll(x.Values, v => round(v)), WeightKind.Constant));
     }
 
     /// <summary>

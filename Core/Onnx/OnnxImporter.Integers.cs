@@ -40,7 +40,7 @@ public sealed partial class OnnxImporter
                 var to = (OnnxDataType)node.GetInt("to", (long)OnnxDataType.Int64);
                 if (IsFloat(to))
                 {
-                    if (!x.IsKnown) throw RunTime(node, name, node.Inputs[0]);
+                    if (!x.IsKnown) throw Dynamic(node, name, node.Inputs[0]);
                     _values[output] = _network.AddWeights(new ModelWeights(output, x.Dims, x.Values.Select(v => (float)v).ToArray(), WeightKind.Constant));
                 }
                 else _integers[output] = to == OnnxDataType.Bool ? x with { Values = x.Values.Select(v => v is 0 or IntegerTensor.Unknown ? v : 1).ToArray() } : x;
@@ -97,6 +97,19 @@ public sealed partial class OnnxImporter
         valueName.Length > 0 && (_integers.ContainsKey(valueName) ||
         (!_bound.ContainsKey(valueName) && _initializers.TryGetValue(valueName, out var t) && !IsFloat(t.DataType)));
 
+    /// <summary>
+    /// Cast of float constants to an integer type: shape arithmetic through floats (an output size Cast(H) · 1.5), folded
+    /// as ONNX Runtime computes it.
+    /// </summary>
+    private void CastToIntegers(OnnxNode node, string name, OnnxDataType to)
+    {
+        string input = node.Inputs[0];
+        if (!IsWeightValue(input))
+            throw new ModelImportException($"Cast '{name}' turns '{input}', a float tensor computed at run time, into {to}; TrtEngine computes integers only at import, from constants and static dims.");
+        float[] values = ConstantFloats(node, 0);
+        _integers[node.Outputs[0]] = IntegerOps.FromFloats(_network.Dims(_values[input]), values, to == OnnxDataType.Bool, name);
+    }
+
     private IntegerTensor Integer(string valueName, string user)
     {
         if (_integers.TryGetValue(valueName, out var t)) return t;
@@ -118,7 +131,7 @@ public sealed partial class OnnxImporter
         string input = node.Inputs[index];
         if (!IsInteger(input)) throw RunTime(node, name, input);
         var t = Integer(input, name);
-        if (!t.IsKnown) throw RunTime(node, name, input);
+        if (!t.IsKnown) throw Dynamic(node, name, input);
         return t.Values;
     }
 
@@ -136,7 +149,11 @@ public sealed partial class OnnxImporter
     }
 
     private static ModelImportException RunTime(OnnxNode node, string name, string input) =>
-        new($"{node.OpType} '{name}': its input '{input}' is computed at run time (or depends on a dynamic dimension); TrtEngine needs it as a constant (export with constant folding and static shapes).");
+        new($"{node.OpType} '{name}': its input '{input}' is computed at run time; TrtEngine needs it as a constant (export with constant folding).");
+
+    /// <summary>An operand with an element only the run time knows: a dynamic input dim read through Shape.</summary>
+    private static ModelImportException Dynamic(OnnxNode node, string name, string input) =>
+        new($"{node.OpType} '{name}': its input '{input}' depends on a dynamic input dimension, and TrtEngine needs its value at import. Give the model static input shapes (export it without dynamic axes for the dimensions it reads, or fix them in the model).");
 
     /// <summary>An INTS attribute, else the integer input at <paramref name="index"/>, else null.</summary>
     private long[]? AttributeOrInput(OnnxNode node, string attribute, int index) =>

@@ -17,7 +17,7 @@ public sealed partial class OnnxImporter
         "Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
         "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax",
-        "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape",
+        "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round",
     ];
 
     /// <summary>Operators evaluated at import when their operands are integer tensors known at import.</summary>

@@ -398,6 +398,102 @@ public sealed class TensorOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>
+    /// sizes = Concat(Shape(x)[:2], Cast(rounding(Cast(Shape(x)[2:], float) · 1.5), int64)), as older torch exports of
+    /// F.interpolate(scale_factor=1.5) compute them.
+    /// </summary>
+    private static void ResizeBySizesThroughFloats(OperatorCase c, string mode, string rounding)
+    {
+        c.Model.AddNode("Shape", ["x"], ["shape"]);
+        Ints(c, "zero", 0);
+        Ints(c, "two", 2);
+        Ints(c, "four", 4);
+        c.Model.AddNode("Slice", ["shape", "zero", "two"], ["nc"]);
+        c.Model.AddNode("Slice", ["shape", "two", "four"], ["hw"]);
+        c.Model.AddNode("Cast", ["hw"], ["hwf"], ("to", 1L));
+        c.Model.AddNode("Constant", [], ["factor"], ("value", TensorValue.Scalar(1.5f)));
+        c.Model.AddNode("Mul", ["hwf", "factor"], ["scaled"]);
+        if (rounding.Length > 0) c.Model.AddNode(rounding, ["scaled"], ["rounded"]);
+        c.Model.AddNode("Cast", [rounding.Length > 0 ? "rounded" : "scaled"], ["hwi"], ("to", 7L));
+        c.Model.AddNode("Concat", ["nc", "hwi"], ["sizes"], ("axis", 0L));
+        c.Model.AddInitializer("roi", TensorValue.Float([], 0));
+        c.Model.AddInitializer("scales", TensorValue.Float([], 0));
+        c.Model.AddNode("Resize", ["x", "roi", "scales", "sizes"], ["y"], ("mode", mode));
+    }
+
+    [Theory]
+    [InlineData("nearest", "")]      // the Cast truncates 7 · 1.5 = 10.5 and 5 · 1.5 = 7.5 to 10 and 7
+    [InlineData("linear", "")]
+    [InlineData("nearest", "Floor")]
+    [InlineData("linear", "Ceil")]   // 11 and 8
+    [InlineData("nearest", "Round")] // halves to even: 10 and 8
+    public void Resize_sizes_computed_through_floats_are_folded(string mode, string rounding)
+    {
+        var c = Case(13, 1, 2, 7, 5);
+        ResizeBySizesThroughFloats(c, mode, rounding);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void A_cast_of_a_non_integer_product_to_int64_truncates_it()
+    {
+        var c = Case(13, 1, 2, 7, 5);
+        ResizeBySizesThroughFloats(c, "nearest", "");
+        var network = OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m");
+        Assert.Equal([1, 2, 10, 7], network.Tensors[network.Outputs[0]].Dims);
+    }
+
+    [Fact]
+    public void Sizes_through_floats_from_a_dynamic_dim_are_refused_with_what_to_do()
+    {
+        var c = new OperatorCase().SymbolicInput("x", [1, 2, "h", 5], [1, 2, 7, 5]).Output("y");
+        c.Model.Opset = 13;
+        ResizeBySizesThroughFloats(c, "nearest", "Floor");
+        var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"));
+        Assert.Contains("Cast 'Cast_3'", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("dynamic input dimension", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("static input shapes", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Floor")]
+    [InlineData("Cast")]
+    public void Floor_or_a_cast_to_int64_of_a_run_time_tensor_is_refused(string op)
+    {
+        var c = Case(13, 2, 3);
+        c.Model.AddNode(op, ["x"], ["f"], op == "Cast" ? [("to", 7L)] : []);
+        c.Model.AddNode("Relu", ["f"], ["y"]);
+        var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"));
+        Assert.Contains($"{op}_0", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("computed at run time", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_reshape_target_computed_through_floats_is_folded()
+    {
+        // [N, -1, Cast((Cast(W, float) / 2 + 0.75 - 0.5), int64)]: 6 / 2 + 0.25 = 3.25 → 3, so x [2, 3, 4, 6] → [2, 12, 3].
+        var c = Case(13, 2, 3, 4, 6);
+        c.Model.AddNode("Shape", ["x"], ["shape"]);
+        c.Model.AddInitializer("first", TensorValue.Int64([0], []));
+        c.Model.AddInitializer("last", TensorValue.Int64([3], []));
+        c.Model.AddNode("Gather", ["shape", "first"], ["n"], ("axis", 0L));
+        c.Model.AddNode("Gather", ["shape", "last"], ["w"], ("axis", 0L));
+        c.Model.AddNode("Cast", ["w"], ["wf"], ("to", 1L));
+        foreach (var (op, value, input, output) in new[] { ("Div", 2f, "wf", "half"), ("Add", 0.75f, "half", "more"), ("Sub", 0.5f, "more", "inner") })
+        {
+            c.Model.AddNode("Constant", [], [output + "_k"], ("value", TensorValue.Scalar(value)));
+            c.Model.AddNode(op, [input, output + "_k"], [output]);
+        }
+        c.Model.AddNode("Cast", ["inner"], ["k"], ("to", 7L));
+        Ints(c, "axes", 0);
+        c.Model.AddNode("Unsqueeze", ["n", "axes"], ["n1"]);
+        c.Model.AddNode("Unsqueeze", ["k", "axes"], ["k1"]);
+        Ints(c, "minus1", -1);
+        c.Model.AddNode("Concat", ["n1", "minus1", "k1"], ["target"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["x", "target"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Fact]
     public void Integer_arithmetic_Where_Equal_ConstantOfShape_and_Cast_are_folded()
     {
