@@ -159,8 +159,7 @@ public sealed class Engine : IDisposable
     /// <summary>A copy with other input/output names; it shares the weights' current state at the time of the call.</summary>
     public Engine WithIONames(IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames)
     {
-        var state = LendState();
-        state.Weights?.MarkShared();
+        var state = LendState(shareWeights: true);
         return new(Plan.WithIONames(inputNames, outputNames), state);
     }
 
@@ -168,7 +167,11 @@ public sealed class Engine : IDisposable
     /// The current state for a holder this engine cannot follow (another engine, a caller's dictionary of model
     /// values): its buffers are never recycled from now on. Refused once disposed; serialized with Dispose by the refit lock.
     /// </summary>
-    internal State LendState()
+    /// <param name="shareWeights">
+    /// The holder runs the engine weights too (another engine): the set is marked shared under the lock, before a refit
+    /// could retire it and reuse its buffers.
+    /// </param>
+    internal State LendState(bool shareWeights = false)
     {
         lock (this)
         {
@@ -176,6 +179,7 @@ public sealed class Engine : IDisposable
             if (ReferenceEquals(state, Disposed)) throw new EngineDisposedException(Plan.Name);
             WeightPool.Keep(Arrays(state));
             Owned.Lend();
+            if (shareWeights) state.Weights?.MarkShared();
             return state;
         }
     }
