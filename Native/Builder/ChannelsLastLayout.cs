@@ -6,8 +6,8 @@ namespace TrtEngine.Native.Builder;
 
 /// <summary>
 /// Chooses the memory layout of 4-D activations: convolutions with a channels-last kernel start a channels-last
-/// (NHWC) region, which pools, activations, same-shape elementwise layers, channel concats, channel shuffles and 4-D
-/// slices extend; a mean or max over H and W ends it without a reformat. A reformat
+/// (NHWC) region, which pools, activations, BatchNormalizations, same-shape elementwise layers, channel concats, channel
+/// shuffles and 4-D slices extend; a mean or max over H and W ends it without a reformat. A reformat
 /// layer is inserted only where a tensor crosses the region's edge (network inputs, Flatten/Reshape/Gemm and other
 /// layers without a channels-last form); network outputs always stay NCHW. Tensor shapes stay logical NCHW.
 /// </summary>
@@ -53,6 +53,7 @@ internal static class ChannelsLastLayout
                 case ChannelShuffleLayer shuffle: shuffle.ChannelsLast = run; break;
                 case SliceLayer slice: slice.ChannelsLast = run; break;
                 case ReduceLayer reduce: reduce.ChannelsLast = run; break;
+                case BatchNormLayer batchNorm: batchNorm.ChannelsLast = run; break;
             }
             // A reduce over H and W leaves per-channel values, the same memory in either layout.
             if (run && layer is not ReduceLayer) channelsLast.Add(layer.Output);
@@ -71,6 +72,7 @@ internal static class ChannelsLastLayout
             ConvLayer conv => Is4D(conv.X) && conv.W.IsWeight && conv.SupportsChannelsLast(network.Weights[conv.W.Index].Shape),
             PoolLayer pool => Is4D(pool.Inputs[0]) && channelsLast.Contains(pool.Inputs[0].Index),
             ActivationLayer activation => channelsLast.Contains(activation.Inputs[0].Index),
+            BatchNormLayer batchNorm => Is4D(batchNorm.Inputs[0]) && channelsLast.Contains(batchNorm.Inputs[0].Index),
             // Broadcasting runs over memory-order dims: an operand is either full-size or per-channel (H = W = 1).
             ElementwiseLayer op => tensors[op.Output].Dims is { Length: 4 } y && AnyChannelsLast() &&
                                    op.Inputs.All(v => (Is4D(v) && SameShape(tensors[v.Index].Dims, y)) || IsPerChannel(v.IsWeight ? network.Weights[v.Index].Shape : tensors[v.Index].Dims)),

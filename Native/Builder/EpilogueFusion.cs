@@ -5,8 +5,9 @@ using TrtEngine.Native.Network;
 namespace TrtEngine.Native.Builder;
 
 /// <summary>
-/// Folds what follows a GEMM or a convolution into its epilogue, while the output is still in cache: a per-column
-/// bias Add (GEMM without bias), a residual Add of an earlier tensor (convolution), then one activation.
+/// Folds what follows a GEMM, a convolution or a BatchNormalization left standing into its epilogue, while the output is
+/// still in cache: a per-column bias Add (GEMM without bias), a residual Add of an earlier tensor (convolution), then one
+/// activation.
 /// Only when the producer's output feeds nothing else.
 /// </summary>
 internal static class EpilogueFusion
@@ -27,7 +28,7 @@ internal static class EpilogueFusion
         for (int index = 0; index < layers.Count; index++)
         {
             var layer = layers[index];
-            if (layer is not (GemmLayer or ConvLayer)) continue;
+            if (layer is not (GemmLayer or ConvLayer or BatchNormLayer)) continue;
             while (!outputs.Contains(layer.Output) && consumers.TryGetValue(layer.Output, out var next) && next.Count == 1 && !removed.Contains(next[0]))
             {
                 Layer follower = next[0];
@@ -55,6 +56,9 @@ internal static class EpilogueFusion
                      && OtherOperand(add, conv.Output) is { IsWeight: false } residual && residual.Index != conv.Output && readyBefore(residual.Index)
                      && SameShapeAtRunTime(network, residual.Index, conv.Output, add.Output):
                 conv.Inputs[3] = residual;
+                return true;
+            case (BatchNormLayer batchNorm, ActivationLayer act) when batchNorm.Activation.Kind == ActivationKind.Identity && Fusable.Contains(act.Activation.Kind):
+                batchNorm.Activation = act.Activation;
                 return true;
             case (GemmLayer gemm, ActivationLayer act) when gemm.Activation.Kind == ActivationKind.Identity && Fusable.Contains(act.Activation.Kind):
                 gemm.Activation = act.Activation;

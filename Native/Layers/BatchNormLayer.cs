@@ -1,3 +1,4 @@
+using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Runtime;
@@ -14,6 +15,12 @@ public sealed class BatchNormLayer(string name, ValueRef x, ValueRef scale, Valu
     public override LayerKind Kind => LayerKind.BatchNorm;
     public float Epsilon { get; } = epsilon;
 
+    /// <summary>Runs on channels-last (NHWC) memory, inside a channels-last region (DenseNet's, before each convolution).</summary>
+    public bool ChannelsLast { get; internal set; }
+
+    /// <summary>The activation after it, applied to each row while it is in cache (DenseNet's Relu).</summary>
+    public Activation Activation { get; internal set; }
+
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
     {
         int[] x = inputShapes[0];
@@ -24,33 +31,39 @@ public sealed class BatchNormLayer(string name, ValueRef x, ValueRef scale, Valu
         return (int[])x.Clone();
     }
 
-    internal override object? CreateState(ExecutionFrame frame) => new float[2 * Shapes.ElementCount(frame.Shape(Inputs[1]))];
+    internal override object? CreateState(ExecutionFrame frame) => new BatchNormState(Shapes.ElementCount(frame.Shape(Inputs[1])));
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
         int[] shape = frame.Shape(Output);
         int channels = shape[1];
-        long plane = Shapes.ElementCount(shape.AsSpan(2)), batch = shape[0];
-        float* x = frame.Pointer(Inputs[0]), y = frame.Pointer(Output);
         float* gamma = frame.Pointer(Inputs[1]), beta = frame.Pointer(Inputs[2]), mean = frame.Pointer(Inputs[3]), variance = frame.Pointer(Inputs[4]);
-        var coefficients = (float[])state!;
+        var s = (BatchNormState)state!;
         for (int c = 0; c < channels; c++)
         {
             double scale = gamma[c] / Math.Sqrt(variance[c] + (double)Epsilon);
-            coefficients[c] = (float)scale;
-            coefficients[channels + c] = (float)(beta[c] - mean[c] * scale);
+            s.Coefficients[c] = (float)scale;
+            s.Coefficients[channels + c] = (float)(beta[c] - mean[c] * scale);
         }
-        for (long n = 0; n < batch; n++)
-            for (int c = 0; c < channels; c++)
-            {
-                float scale = coefficients[c], shift = coefficients[channels + c];
-                long offset = (n * channels + c) * plane;
-                for (long i = 0; i < plane; i++) y[offset + i] = x[offset + i] * scale + shift;
-            }
+        int pixels = checked((int)Shapes.ElementCount(shape.AsSpan(2)));
+        fixed (float* coefficients = s.Coefficients)
+            s.Job.Run(frame.Pointer(Inputs[0]), frame.Pointer(Output), coefficients, coefficients + channels, shape[0], channels, pixels,
+                shape.Length == 4 ? shape[3] : pixels, ChannelsLast, Activation, frame.Pool);
     }
 
-    internal override void WriteParameters(PlanWriter writer) => writer.Write(Epsilon);
+    internal override void WriteParameters(PlanWriter writer)
+    {
+        writer.Write(Epsilon);
+        writer.Write(ChannelsLast);
+        writer.Write(Activation);
+    }
 
     internal static BatchNormLayer Read(string name, ValueRef[] inputs, PlanReader reader) =>
-        new(name, inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], reader.ReadSingle());
+        new(name, inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], reader.ReadSingle()) { ChannelsLast = reader.ReadBool(), Activation = reader.ReadActivation() };
+
+    private sealed class BatchNormState(long channels)
+    {
+        public float[] Coefficients { get; } = new float[2 * channels];
+        public ChannelAffineJob Job { get; } = new();
+    }
 }

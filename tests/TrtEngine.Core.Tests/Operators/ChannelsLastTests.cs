@@ -44,6 +44,35 @@ public sealed class ChannelsLastTests
     }
 
     [Theory]
+    [InlineData(1, 13, "Relu")]   // 13 channels: vector and scalar lanes per pixel
+    [InlineData(2, 40, "Clip")]
+    [InlineData(3, 16, "")]
+    public void A_batchnorm_before_a_convolution_runs_channels_last_with_its_activation(int threads, int channels, string activation)
+    {
+        // DenseNet's order: a concat of two convolutions, BatchNormalization, Relu, then the next convolution (nothing to fold into).
+        var c = new OperatorCase().Input("x", 2, 6, 11, 9).Weight("w1", 8, 6, 3, 3).Weight("w2", channels - 8, 6, 1, 1)
+            .Weight("gamma", channels).Weight("beta", channels).Weight("mean", channels).Weight("w3", 12, channels, 3, 3);
+        c.Model.AddInitializer("var", ErrorMetrics.RandomValues(3, channels).Select(v => 1 + v / 2).ToArray(), [channels]);
+        c.Model.AddNode("Conv", ["x", "w1"], ["a"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Conv", ["x", "w2"], ["b"]);
+        c.Model.AddNode("Concat", ["a", "b"], ["cat"], ("axis", 1L));
+        c.Model.AddNode("BatchNormalization", ["cat", "gamma", "beta", "mean", "var"], [activation.Length > 0 ? "n" : "r"]);
+        if (activation == "Clip")
+        {
+            c.Model.AddNode("Clip", ["n"], ["r"], ("min", 0f), ("max", 6f));
+            c.Model.Opset = 10;
+        }
+        else if (activation.Length > 0) c.Model.AddNode(activation, ["n"], ["r"]);
+        c.Model.AddNode("Conv", ["r", "w3"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.LeaveRegion("h", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, OptimizationLevel = 0 });
+        AssertChannelsLast(c.Plan!);
+        var batchNorm = Assert.Single(c.Plan!.Layers.OfType<BatchNormLayer>());
+        Assert.True(batchNorm.ChannelsLast);
+        Assert.Equal(activation.Length > 0, batchNorm.Activation.Kind != ActivationKind.Identity);
+        Assert.Equal(2, c.Plan!.Layers.OfType<ReformatLayer>().Count()); // into and out of the region only
+    }
+
+    [Theory]
     [InlineData(1, "avx512_mr12_nr32")]
     [InlineData(2, "avx512_mr12_nr16")]
     [InlineData(2, "packed_mr4_nr24_kc256")]   // K = 294 crosses a K block

@@ -60,13 +60,23 @@ public sealed class ConvolutionTests
         c.AssertMatchesOnnxRuntime();
     }
 
-    [Fact]
-    public void BatchNormalization_alone()
+    [Theory]
+    [InlineData(new[] { 2, 5, 4, 3 }, "")]
+    [InlineData(new[] { 2, 5, 4, 3 }, "Relu")]           // fused: applied to each row after the scale and shift
+    [InlineData(new[] { 3, 5, 64, 64 }, "LeakyRelu")]    // rows shared out over the threads
+    [InlineData(new[] { 2, 5, 7 }, "Sigmoid")]           // rank 3: one row a plane
+    [InlineData(new[] { 4, 5 }, "Relu")]                 // rank 2: one value a plane
+    public void BatchNormalization_alone(int[] shape, string activation)
     {
-        var c = new OperatorCase().Input("x", 2, 5, 4, 3).Weight("gamma", 5).Weight("beta", 5).Weight("mean", 5).Output("y");
+        var c = new OperatorCase().Input("x", shape).Weight("gamma", 5).Weight("beta", 5).Weight("mean", 5).Output("y");
         c.Model.AddInitializer("var", [0.5f, 1f, 1.5f, 2f, 0.25f], [5]);
-        c.Model.AddNode("BatchNormalization", ["x", "gamma", "beta", "mean", "var"], ["y"]);
+        c.Model.AddNode("BatchNormalization", ["x", "gamma", "beta", "mean", "var"], [activation.Length > 0 ? "n" : "y"]);
+        if (activation.Length > 0) c.Model.AddNode(activation, ["n"], ["y"]);
+        c.RoundTripPlan = true;
         c.AssertMatchesOnnxRuntime();
+        var batchNorm = Assert.Single(c.Plan!.Layers.OfType<Native.Layers.BatchNormLayer>());
+        Assert.Equal(activation.Length > 0, batchNorm.Activation.Kind != Native.Kernels.ActivationKind.Identity);
+        Assert.Single(c.Plan!.Layers); // the activation is the BatchNormalization's
     }
 
     [Theory]

@@ -1,0 +1,79 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Kernels;
+
+/// <summary>
+/// y = act(x·scale[c] + shift[c]) per channel c (an inference BatchNormalization), NCHW or channels-last, its rows
+/// shared out over a <see cref="WorkerPool"/>, the activation applied to each row while it is in cache. One instance
+/// per layer; not thread-safe.
+/// </summary>
+public sealed unsafe class ChannelAffineJob : IParallelTask, IRowTask
+{
+    private float* _x, _y, _scale, _shift;
+    private int _channels, _rowFloats, _rowsPerPlane;
+    private bool _channelsLast;
+    private Activation _activation;
+    private RowSchedule _schedule;
+
+    /// <summary>
+    /// x and y hold <paramref name="batch"/> images of <paramref name="channels"/> × <paramref name="pixels"/> values,
+    /// channel-major (NCHW) or pixel-major (<paramref name="channelsLast"/>); rows of <paramref name="rowPixels"/> pixels
+    /// (an image row; pixels must be a multiple of it) are the unit of work.
+    /// </summary>
+    public void Run(float* x, float* y, float* scale, float* shift, int batch, int channels, int pixels, int rowPixels, bool channelsLast,
+        in Activation activation, WorkerPool pool)
+    {
+        _x = x;
+        _y = y;
+        _scale = scale;
+        _shift = shift;
+        (_channels, _channelsLast, _activation) = (channels, channelsLast, activation);
+        _rowFloats = rowPixels * (channelsLast ? channels : 1);
+        // Channels-last rows hold every channel of their pixels; NCHW rows one channel's, each (image, channel) a plane.
+        int planes = channelsLast ? batch : batch * channels;
+        _rowsPerPlane = pixels / rowPixels;
+        _schedule.Plan(planes, _rowsPerPlane, (long)batch * channels * pixels, pool.ThreadCount);
+        pool.For(_schedule.Chunks, this);
+    }
+
+    void IParallelTask.Execute(int index) => _schedule.Run(index, this);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void IRowTask.RunRows(int plane, int row0, int row1)
+    {
+        nint offset = ((nint)plane * _rowsPerPlane + row0) * _rowFloats, count = (nint)(row1 - row0) * _rowFloats;
+        float* x = _x + offset, y = _y + offset;
+        if (_channelsLast)
+            for (nint p = 0; p < count; p += _channels) Affine(x + p, y + p, _scale, _shift, _channels);
+        else
+        {
+            int c = plane % _channels;
+            Affine(x, y, _scale[c], _shift[c], count);
+        }
+        ActivationKernels.ApplyRows(_activation, y, count, 1, count);
+    }
+
+    /// <summary>y[i] = x[i]·scale[i] + shift[i] for one pixel's channels.</summary>
+    private static void Affine(float* x, float* y, float* scale, float* shift, int count)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= count - 8; i += 8)
+                Vector256.Store(Vector256.Load(x + i) * Vector256.Load(scale + i) + Vector256.Load(shift + i), y + i);
+        for (; i < count; i++) y[i] = x[i] * scale[i] + shift[i];
+    }
+
+    /// <summary>y[i] = x[i]·scale + shift over one channel's values.</summary>
+    private static void Affine(float* x, float* y, float scale, float shift, nint count)
+    {
+        nint i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> s = Vector256.Create(scale), b = Vector256.Create(shift);
+            for (; i <= count - 8; i += 8) Vector256.Store(Vector256.Load(x + i) * s + b, y + i);
+        }
+        for (; i < count; i++) y[i] = x[i] * scale + shift;
+    }
+}
