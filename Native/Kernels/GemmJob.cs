@@ -58,6 +58,8 @@ public sealed unsafe class GemmJob : IParallelTask
     // Set for the duration of a RunUnfolded call: A is the im2col of this image, unfolded a row block at a time.
     private float* _unfoldX, _unfoldScratch;
     private Window2D _unfoldWindow;
+    // Set for a RunGroupedUnfolded call: each unit unfolds only its group's channels.
+    private int _unfoldGroups;
 
     // Unfolded rows kept per thread (512 KiB): a row block of them is read back from L2 by every panel's tiles.
     private const long MaxUnfoldFloats = 1 << 17;
@@ -99,6 +101,33 @@ public sealed unsafe class GemmJob : IParallelTask
         _streamY = Streams(streamOutput, tactic, k, residual, activation);
         Dispatch(pool);
     }
+
+    /// <summary>
+    /// <see cref="RunGrouped"/> for a channels-last grouped convolution of one HWC image: each unit unfolds its group's
+    /// part of its row block's windows (KernelH·KernelW·C/groups values a pixel) into the claiming thread's part of
+    /// <paramref name="scratch"/> (<see cref="GroupedUnfoldScratchLength"/> floats) right before its tiles read it, so
+    /// the unfold is no separate pass and its rows are read back from L1/L2.
+    /// </summary>
+    public void RunGroupedUnfolded(GemmTactic tactic, float* x, in Window2D w, int groups, float* packedB, int n, float* bias,
+        in Activation activation, float* y, int ldy, float* residual, float* scratch, WorkerPool pool, bool streamOutput = false)
+    {
+        (_unfoldWindow, _unfoldGroups) = (w, groups);
+        _unfoldX = x;
+        _unfoldScratch = scratch;
+        int k = w.KernelH * w.KernelW * (w.Channels / groups);
+        try
+        {
+            RunGrouped(tactic, null, w.OutH * w.OutW, k, k, packedB, n, groups, bias, activation, y, ldy, residual, pool, streamOutput);
+        }
+        finally
+        {
+            _unfoldX = null;
+            _unfoldGroups = 0;
+        }
+    }
+
+    /// <summary>Floats of scratch <see cref="RunGroupedUnfolded"/> needs: a row block of one group's unfolded rows (k values each) per thread.</summary>
+    public static long GroupedUnfoldScratchLength(int k, GemmTactic tactic, int threads) => (long)threads * tactic.Mc * k;
 
     /// <summary>
     /// y = act((A·diag(s))·B + bias + residual) for <paramref name="images"/> images of <paramref name="m"/> rows each (a, y
@@ -231,8 +260,11 @@ public sealed unsafe class GemmJob : IParallelTask
     /// batch dims (both ranks ≥ 2; the caller reshapes 1-D operands). <paramref name="workspace"/> must hold
     /// <see cref="MatMulWorkspaceLength"/>(k, n, tactic, pool.ThreadCount) floats.
     /// </summary>
-    /// <param name="rowBias">Null, or one value per row of y added in the epilogue (a convolution's per-channel bias); 2-D only.</param>
-    /// <param name="residual">Null, or a tensor laid out like y added in the epilogue; 2-D only.</param>
+    /// <param name="rowBias">
+    /// Null, or one value per row of y added in the epilogue (a convolution's per-channel bias); 2-D, or 3-D with as many
+    /// A as B matrices (a grouped NCHW convolution's, whose groups' rows follow one another).
+    /// </param>
+    /// <param name="residual">Null, or a tensor laid out like y added in the epilogue; as <paramref name="rowBias"/>.</param>
     /// <param name="activation">Applied last, while the tile is in cache.</param>
     public void RunMatMul(GemmTactic tactic, float* a, ReadOnlySpan<int> aShape, float* b, ReadOnlySpan<int> bShape,
         float* y, ReadOnlySpan<int> yShape, float* workspace, WorkerPool pool, float* rowBias = null, float* residual = null,
@@ -241,8 +273,8 @@ public sealed unsafe class GemmJob : IParallelTask
         int rank = yShape.Length;
         if (rank < 2 || aShape.Length < 2 || bShape.Length < 2 || rank - 2 > MaxBatchRank)
             throw new ArgumentException($"MatMul operands need rank 2..{MaxBatchRank + 2}.");
-        if ((rowBias != null || residual != null) && rank != 2)
-            throw new ArgumentException("A row bias or residual epilogue needs a 2-D MatMul.");
+        if ((rowBias != null || residual != null) && rank != 2 && !(rank == 3 && aShape.Length == 3 && bShape.Length == 3 && aShape[0] == bShape[0]))
+            throw new ArgumentException("A row bias or residual epilogue needs a 2-D MatMul, or a 3-D one of as many A as B matrices.");
         int m = yShape[rank - 2], n = yShape[rank - 1], k = aShape[^1];
 
         // Batch dims, right-aligned, with stride 0 where an operand broadcasts.
@@ -359,13 +391,14 @@ public sealed unsafe class GemmJob : IParallelTask
         int rowBlock = unit / _panelGroups % _rowBlocks;
         int batch = unit / _panelGroups / _rowBlocks;
 
-        float* a = _a, b = _b, y = _y, residual = _residual, scale = _bScale, batchBias = _bias;
+        float* a = _a, b = _b, y = _y, residual = _residual, scale = _bScale, batchBias = _bias, rowBias = _rowBias;
         if (_batchRank > 0)
-            OffsetBatch(batch, ref a, ref b, ref y, ref residual, ref scale, ref batchBias);
+            OffsetBatch(batch, ref a, ref b, ref y, ref residual, ref scale, ref batchBias, ref rowBias);
         int m0 = rowBlock * tactic.Mc, m1 = Math.Min(_m, m0 + tactic.Mc);
         if (_unfoldX != null)
         {
-            Im2Col.RunChannelsLast(_unfoldX, _unfoldWindow.Channels, _unfoldWindow, slot, m0, m1);
+            if (_unfoldGroups > 1) Im2Col.RunChannelsLastGroup(_unfoldX, _unfoldWindow.Channels, _unfoldGroups, batch, _unfoldWindow, slot, m0, m1);
+            else Im2Col.RunChannelsLast(_unfoldX, _unfoldWindow.Channels, _unfoldWindow, slot, m0, m1);
             a = slot - (nint)m0 * _k;   // row i of A is pixel i
         }
         int p0 = group * _panelsPerGroup, p1 = Math.Min(GemmKernels.PanelCount(_n, tactic), p0 + _panelsPerGroup);
@@ -375,7 +408,7 @@ public sealed unsafe class GemmJob : IParallelTask
         float* tile = stackalloc float[GemmMicroKernels.MaxTileFloats];
         float* paddedBias = stackalloc float[32];
         // A row bias or residual seeds the output tile, so the first K block accumulates onto it.
-        bool seeded = _rowBias != null || _residual != null;
+        bool seeded = rowBias != null || residual != null;
         int k0 = 0;
         do
         {
@@ -429,7 +462,7 @@ public sealed unsafe class GemmJob : IParallelTask
                     float* c = y + i0 * ldy + j0;
                     if (cols == nr)
                     {
-                        if (first && seeded) Seed(c, ldy, residual, i0, j0, rows, nr);
+                        if (first && seeded) Seed(c, ldy, rowBias, residual, i0, j0, rows, nr);
                         GemmMicroKernels.Tile(tactic.Wide, nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, c, ldy, !first || seeded, bias, activation, _streamY);
                         continue;
                     }
@@ -437,7 +470,7 @@ public sealed unsafe class GemmJob : IParallelTask
                     if (!first)
                         CopyColumns(c, ldy, tile, nr, rows, cols);
                     else if (seeded)
-                        Seed(tile, nr, residual, i0, j0, rows, cols);
+                        Seed(tile, nr, rowBias, residual, i0, j0, rows, cols);
                     GemmMicroKernels.Tile(tactic.Wide, nr, rows, aTile, _aRowStride, _aColStride, bPanel, ldb, kc, tile, nr, !first || seeded, bias, activation);
                     CopyColumns(tile, nr, c, ldy, rows, cols);
                 }
@@ -449,11 +482,11 @@ public sealed unsafe class GemmJob : IParallelTask
 
     /// <summary>Writes rowBias[i] + residual[i, j] into a rows × cols block of the output (or of a scratch tile).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Seed(float* c, nint ldc, float* residualMatrix, int i0, int j0, int rows, int cols)
+    private void Seed(float* c, nint ldc, float* rowBias, float* residualMatrix, int i0, int j0, int rows, int cols)
     {
         for (int r = 0; r < rows; r++)
         {
-            float bias = _rowBias == null ? 0f : _rowBias[i0 + r];
+            float bias = rowBias == null ? 0f : rowBias[i0 + r];
             float* row = c + r * ldc;
             float* residual = residualMatrix == null ? null : residualMatrix + (i0 + r) * _ldResidual + j0;
             int j = 0;
@@ -468,11 +501,12 @@ public sealed unsafe class GemmJob : IParallelTask
         }
     }
 
-    private void OffsetBatch(int batch, ref float* a, ref float* b, ref float* y, ref float* residual, ref float* scale, ref float* bias)
+    private void OffsetBatch(int batch, ref float* a, ref float* b, ref float* y, ref float* residual, ref float* scale, ref float* bias, ref float* rowBias)
     {
         y += batch * _yBatchStride;
         if (residual != null) residual += batch * _residualBatchStride;
         if (bias != null) bias += batch * _biasBatchStride;
+        if (rowBias != null) rowBias += (nint)batch * _m;
         if (scale != null) scale += batch * _bScaleBatchStride;
         for (int slot = 0; slot < _batchRank; slot++)
         {

@@ -91,30 +91,27 @@ public static unsafe class Im2Col
     }
 
     /// <summary>
-    /// As <see cref="RunChannelsLast"/> for a grouped convolution, each row in group order: col[p − first, (g·taps + t)·Cg
-    /// + c] = the value of channel g·Cg + c at tap t (Cg = C / groups), so group g's part of a row is one run of taps·Cg
-    /// values, as its GEMM reads it.
+    /// As <see cref="RunChannelsLast"/> for one group of a grouped convolution: col[p − first, t·Cg + c] = the value of
+    /// channel <paramref name="group"/>·Cg + c at tap t (Cg = C / groups), the rows that group's GEMM reads.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunChannelsLastGrouped(float* x, int channels, int groups, in Window2D w, float* col, int first, int end)
+    public static void RunChannelsLastGroup(float* x, int channels, int groups, int group, in Window2D w, float* col, int first, int end)
     {
-        int perGroup = channels / groups, taps = w.KernelH * w.KernelW;
-        for (int p = first; p < end; p++, col += (nint)taps * channels)
+        int perGroup = channels / groups;
+        x += (nint)group * perGroup;
+        for (int p = first; p < end; p++)
         {
             int oh = p / w.OutW, ow = p - oh * w.OutW;
-            for (int i = 0, t = 0; i < w.KernelH; i++)
+            for (int i = 0; i < w.KernelH; i++)
             {
                 int ih = oh * w.StrideH - w.PadTop + i * w.DilationH;
-                for (int j = 0; j < w.KernelW; j++, t++)
+                for (int j = 0; j < w.KernelW; j++, col += perGroup)
                 {
                     int iw = ow * w.StrideW - w.PadLeft + j * w.DilationW;
-                    float* source = (uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW ? x + ((nint)ih * w.InW + iw) * channels : null;
-                    for (int g = 0; g < groups; g++)
-                    {
-                        float* target = col + ((nint)g * taps + t) * perGroup;
-                        if (source == null) new Span<float>(target, perGroup).Clear();
-                        else CopyKernels.Copy(source + (nint)g * perGroup, target, perGroup);
-                    }
+                    if ((uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW)
+                        CopyKernels.Copy(x + ((nint)ih * w.InW + iw) * channels, col, perGroup);
+                    else
+                        new Span<float>(col, perGroup).Clear();
                 }
             }
         }

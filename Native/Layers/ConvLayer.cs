@@ -203,14 +203,14 @@ public sealed class ConvLayer : Layer
         if (ChannelsLast && WinogradTile(Algorithm) is > 0 and var tile) return WinogradJob.WorkspaceLength(tile, Window(x, y), y[1]);
         // A first layer (few channels, many pixels) unfolds its rows block by block on the GEMM's threads; the others
         // unfold the whole im2col matrix first.
-        // Several groups unfold the whole im2col matrix first (a 1×1 convolution reads the input as it is).
+        // Each group's GEMM unfolds its rows block by block (a 1×1 convolution reads the input as it is).
         if (ChannelsLast && Groups > 1)
-            return IsPointwise ? 0 : (long)k * Groups * p;
+            return IsPointwise ? 0 : GemmJob.GroupedUnfoldScratchLength(k, ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount);
         if (ChannelsLast)
             return IsPointwise ? (ChannelScale.IsNone ? 0 : GemmJob.MatMulWorkspaceLength(k, y[1], ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount))
                 : GemmJob.UnfoldScratchLength(Window(x, y), ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount) is > 0 and var scratch ? scratch : (long)k * p;
         var tactic = ChosenTactic(x, frame.Shape(W));
-        return (IsPointwise ? 0 : (long)k * p) + GemmJob.MatMulWorkspaceLength(k, p, tactic, frame.Pool.ThreadCount);
+        return (IsPointwise ? 0 : (long)k * Groups * p) + GemmJob.MatMulWorkspaceLength(k, p, tactic, frame.Pool.ThreadCount);
     }
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
@@ -230,22 +230,21 @@ public sealed class ConvLayer : Layer
             s.Depthwise.Run(px, pw, bias, residual, Activation, py, window, frame.Pool);
             return;
         }
-        int inPerGroup = x[1] / Groups, outPerGroup = y[1] / Groups, k = inPerGroup * KernelH * KernelW, p = y[2] * y[3];
-        long inPlane = (long)x[2] * x[3];
+        int outPerGroup = y[1] / Groups, k = x[1] / Groups * KernelH * KernelW, p = y[2] * y[3];
+        long inImage = (long)x[1] * x[2] * x[3], outImage = (long)y[1] * p;
         var tactic = ChosenTactic(x, frame.Shape(W));
-        float* col = frame.Workspace, gemmWorkspace = IsPointwise ? frame.Workspace : frame.Workspace + (long)k * p;
-        Span<int> aShape = [outPerGroup, k], bShape = [k, p], yShape = [outPerGroup, p];
+        // The image's unfold holds the groups' [k, p] matrices one after another, as its channels are: one dispatch
+        // runs every group's GEMM.
+        float* col = frame.Workspace, gemmWorkspace = IsPointwise ? frame.Workspace : frame.Workspace + (long)k * Groups * p;
+        Span<int> aShape = [Groups, outPerGroup, k], bShape = [Groups, k, p], yShape = [Groups, outPerGroup, p];
         for (int n = 0; n < x[0]; n++)
-            for (int g = 0; g < Groups; g++)
-            {
-                float* image = px + ((long)n * x[1] + (long)g * inPerGroup) * inPlane;
-                if (!IsPointwise) Im2Col.Run(image, inPerGroup, window, col);
-                float* b = IsPointwise ? image : col;
-                long offset = ((long)n * y[1] + (long)g * outPerGroup) * p;
-                // Bias, residual and activation are applied in the GEMM's epilogue, while each tile is in cache.
-                s.Gemm.RunMatMul(tactic, pw + (long)g * outPerGroup * k, aShape, b, bShape, py + offset, yShape, gemmWorkspace, frame.Pool,
-                    bias == null ? null : bias + (long)g * outPerGroup, residual == null ? null : residual + offset, Activation);
-            }
+        {
+            float* image = px + n * inImage;
+            if (!IsPointwise) s.Unfold.RunNchw(image, x[1], window, col, frame.Pool);
+            // Bias, residual and activation are applied in the GEMM's epilogue, while each tile is in cache.
+            s.Gemm.RunMatMul(tactic, pw, aShape, IsPointwise ? image : col, bShape, py + n * outImage, yShape, gemmWorkspace, frame.Pool,
+                bias, residual == null ? null : residual + n * outImage, Activation);
+        }
     }
 
     private unsafe void ExecuteChannelsLast(ExecutionFrame frame, ConvState s, int[] x, int[] y, in Window2D window,
@@ -270,19 +269,16 @@ public sealed class ConvLayer : Layer
         long inImage = (long)x[1] * x[2] * x[3], outImage = (long)y[1] * p;
         if (Groups > 1)
         {
-            // Group g's GEMM reads its columns of each unfolded row (of the input, for a 1×1 convolution, the batch in its rows).
-            int n = y[1] / Groups, kGroup = k / Groups;
+            // Group g's GEMM reads its channels of each pixel (a 1×1 convolution's, the batch in its rows) or of each window.
+            int n = y[1] / Groups;
             if (IsPointwise)
             {
-                s.Gemm.RunGrouped(tactic, px, x[0] * p, kGroup, x[1], pw, n, Groups, bias, Activation, py, ldy, residual, frame.Pool, stream);
+                s.Gemm.RunGrouped(tactic, px, x[0] * p, k / Groups, x[1], pw, n, Groups, bias, Activation, py, ldy, residual, frame.Pool, stream);
                 return;
             }
             for (int image = 0; image < x[0]; image++)
-            {
-                s.Unfold.RunChannelsLast(px + image * inImage, x[1], window, frame.Workspace, frame.Pool, Groups);
-                s.Gemm.RunGrouped(tactic, frame.Workspace, p, kGroup, k, pw, n, Groups, bias, Activation, py + (long)image * p * ldy, ldy,
-                    residual == null ? null : residual + image * outImage, frame.Pool, stream);
-            }
+                s.Gemm.RunGroupedUnfolded(tactic, px + image * inImage, window, Groups, pw, n, bias, Activation, py + (long)image * p * ldy, ldy,
+                    residual == null ? null : residual + image * outImage, frame.Workspace, frame.Pool, stream);
             return;
         }
         if (IsPointwise && !ChannelScale.IsNone)
