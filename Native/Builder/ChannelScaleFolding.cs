@@ -39,7 +39,7 @@ internal static class ChannelScaleFolding
         {
             if (layer is not ElementwiseLayer { Operation: BinaryOp.Mul, ChannelsLast: true } mul || outputs.Contains(mul.Output)
                 || !consumers.TryGetValue(mul.Output, out var readers) || readers is not [ConvLayer conv]
-                || conv.X != ValueRef.Tensor(mul.Output) || !conv.ChannelsLast || !conv.ChannelScale.IsNone
+                || conv.X != ValueRef.Tensor(mul.Output) || !conv.ChannelsLast || conv.Groups != 1 || !conv.ChannelScale.IsNone
                 || conv.RuleAlgorithm(network.Weights[conv.W.Index].Shape) != ConvAlgorithm.PointwiseGemm
                 || Operands(mul, network, tensors) is not var (image, scale) || !fold(conv))
                 continue;

@@ -59,7 +59,7 @@ internal static class InvertedResidualFusion
                 ? producers.GetValueOrDefault(v.Index) as ConvLayer : null;
     }
 
-    private static bool IsPointwiseGemm(ConvLayer conv) => conv.ChannelsLast && conv.Algorithm == ConvAlgorithm.PointwiseGemm;
+    private static bool IsPointwiseGemm(ConvLayer conv) => conv is { ChannelsLast: true, Algorithm: ConvAlgorithm.PointwiseGemm, Groups: 1 };
 
     /// <summary>A 1×1 GEMM convolution, or an im2col one of one group (a stem, whose rows the fused layer computes through unfolded blocks).</summary>
     private static bool Expands(ConvLayer conv) =>

@@ -201,11 +201,11 @@ public sealed class ConvLayer : Layer
         if (IsDepthwise(x, y[1])) return 0;
         int k = x[1] / Groups * KernelH * KernelW, p = y[2] * y[3];
         if (ChannelsLast && WinogradTile(Algorithm) is > 0 and var tile) return WinogradJob.WorkspaceLength(tile, Window(x, y), y[1]);
-        // A first layer (few channels, many pixels) unfolds its rows block by block on the GEMM's threads; the others
-        // unfold the whole im2col matrix first.
         // Each group's GEMM unfolds its rows block by block (a 1×1 convolution reads the input as it is).
         if (ChannelsLast && Groups > 1)
             return IsPointwise ? 0 : GemmJob.GroupedUnfoldScratchLength(k, ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount);
+        // A first layer (few channels, many pixels) unfolds its rows block by block on the GEMM's threads; the others
+        // unfold the whole im2col matrix first.
         if (ChannelsLast)
             return IsPointwise ? (ChannelScale.IsNone ? 0 : GemmJob.MatMulWorkspaceLength(k, y[1], ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount))
                 : GemmJob.UnfoldScratchLength(Window(x, y), ChosenTactic(x, frame.Shape(W)), frame.Pool.ThreadCount) is > 0 and var scratch ? scratch : (long)k * p;

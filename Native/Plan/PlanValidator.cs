@@ -162,9 +162,9 @@ internal static class PlanValidator
         foreach (var conv in convolutions) ValidateConv(plan, conv);
         var (expand, depthwise) = (convolutions[0], convolutions[1]);
         int[] expanded = plan.Weights[expand.W.Index].Shape;
-        Check(convolutions.All(c => c.ChannelsLast) && (expand.Algorithm == ConvAlgorithm.PointwiseGemm || (expand.Algorithm == ConvAlgorithm.Im2ColGemm && expand.Groups == 1)) &&
+        Check(convolutions.All(c => c.ChannelsLast) && ((expand.Algorithm is ConvAlgorithm.PointwiseGemm or ConvAlgorithm.Im2ColGemm) && expand.Groups == 1) &&
               depthwise.Algorithm == ConvAlgorithm.Depthwise && depthwise.Groups == expanded[0] &&
-              (convolutions.Length == 2 || (convolutions[2].Algorithm == ConvAlgorithm.PointwiseGemm && plan.Weights[convolutions[2].W.Index].Shape[1] == expanded[0])),
+              (convolutions.Length == 2 || (convolutions[2].Algorithm == ConvAlgorithm.PointwiseGemm && convolutions[2].Groups == 1 && plan.Weights[convolutions[2].W.Index].Shape[1] == expanded[0])),
               $"fused layer '{fused.Name}' is not a channels-last 1×1 or im2col → depthwise (→ 1×1) chain over one expanded channel count");
     }
 
@@ -196,8 +196,8 @@ internal static class PlanValidator
         Check(conv.Bias.IsNone || (conv.Bias.IsWeight && plan.Weights[conv.Bias.Index].Length == plan.Weights[conv.W.Index].Shape[0]),
               $"Conv layer '{conv.Name}' has a bias of the wrong length");
         Check(conv.Strides.All(v => v >= 1) && conv.Dilations.All(v => v >= 1) && conv.Pads.All(v => v >= 0), $"Conv layer '{conv.Name}' has a malformed window");
-        Check(conv.ChannelScale.IsNone || (!conv.ChannelScale.IsWeight && conv.ChannelsLast && conv.Algorithm == ConvAlgorithm.PointwiseGemm),
-              $"Conv layer '{conv.Name}' has a channel scale but is not a channels-last 1×1 GEMM convolution reading it from a tensor");
+        Check(conv.ChannelScale.IsNone || (!conv.ChannelScale.IsWeight && conv.ChannelsLast && conv.Algorithm == ConvAlgorithm.PointwiseGemm && conv.Groups == 1),
+              $"Conv layer '{conv.Name}' has a channel scale but is not a channels-last 1×1 GEMM convolution of one group reading it from a tensor");
     }
 
     private static void Check(bool condition, [InterpolatedStringHandlerArgument(nameof(condition))] ref Problem problem)

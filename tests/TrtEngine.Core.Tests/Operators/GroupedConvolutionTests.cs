@@ -23,7 +23,7 @@ public sealed class GroupedConvolutionTests
         return c.LeaveRegion("h");
     }
 
-    private static ConvLayer GroupedLayer(EnginePlan plan) => Assert.Single(plan.Layers.OfType<ConvLayer>(), l => l.Groups > 1);
+    private static ConvLayer GroupedLayer(EnginePlan plan) => Assert.Single(plan.Layers.OfType<ConvLayer>(), l => l.Groups > 1 && l.Algorithm != ConvAlgorithm.Depthwise);
 
     /// <summary>The grouped convolution runs channels-last with a tactic whose panels its groups fill.</summary>
     private static void AssertChannelsLastGroups(EnginePlan plan)
@@ -94,6 +94,36 @@ public sealed class GroupedConvolutionTests
         var convolutions = c.Plan!.Layers.OfType<ConvLayer>().ToArray();
         Assert.Equal(2, convolutions.Length);
         Assert.All(convolutions, conv => Assert.True(conv.ChannelsLast && !conv.Residual.IsNone && conv.Activation.Kind == ActivationKind.Relu, conv.Name));
+    }
+
+    [Fact]
+    public void A_grouped_pointwise_convolution_leaves_a_squeeze_excitation_scale_apart()
+    {
+        // The channel-scale kernel is a dense 1×1 GEMM's: folded into a grouped one, the scale would be dropped.
+        var c = new OperatorCase().Input("x", 2, 32, 7, 6).Weight("w0", 32, 32, 1, 1).Weight("w", 32, 16, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w0"], ["d"]);
+        c.Model.AddNode("GlobalAveragePool", ["d"], ["p"]);
+        c.Model.AddNode("Sigmoid", ["p"], ["s"]);
+        c.Model.AddNode("Mul", ["d", "s"], ["m"]);
+        c.Model.AddNode("Conv", ["m", "w"], ["h"], ("group", 2L));
+        c.LeaveRegion("h").AssertMatchesOnnxRuntime(new BuilderConfig { OptimizationLevel = 0, FoldChannelScales = true });
+        AssertChannelsLastGroups(c.Plan!);
+        Assert.True(GroupedLayer(c.Plan!).ChannelScale.IsNone);
+        Assert.Contains(c.Plan!.Layers, l => l is ElementwiseLayer { ChannelsLast: true });
+    }
+
+    [Fact]
+    public void A_shufflenet_v1_unit_is_not_fused_as_an_inverted_residual()
+    {
+        // Grouped 1×1, depthwise 3×3, grouped 1×1: an inverted residual's shape, whose fused kernel runs dense 1×1 GEMMs.
+        var c = new OperatorCase().Input("x", 1, 32, 9, 9).Weight("w1", 64, 16, 1, 1).Weight("w2", 64, 1, 3, 3).Weight("w3", 32, 32, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w1"], ["e"], ("group", 2L));
+        c.Model.AddNode("Relu", ["e"], ["r"]);
+        c.Model.AddNode("Conv", ["r", "w2"], ["d"], ("group", 64L), ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Conv", ["d", "w3"], ["h"], ("group", 2L));
+        c.LeaveRegion("h").AssertMatchesOnnxRuntime(new BuilderConfig { OptimizationLevel = 0, FuseInvertedResiduals = true });
+        Assert.DoesNotContain(c.Plan!.Layers, l => l is FusedInvertedResidualLayer);
+        Assert.Equal(2, c.Plan!.Layers.OfType<ConvLayer>().Count(l => l.ChannelsLast && l.Groups == 2));
     }
 
     [Fact]
