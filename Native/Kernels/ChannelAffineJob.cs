@@ -25,6 +25,8 @@ public sealed unsafe class ChannelAffineJob : IParallelTask, IRowTask
     public void Run(float* x, float* y, float* scale, float* shift, int batch, int channels, int pixels, int rowPixels, bool channelsLast,
         in Activation activation, WorkerPool pool)
     {
+        // An empty tensor (a zero dim, a zero-width image's rows of no pixels) has nothing to compute, and no rows to cut.
+        if ((long)batch * channels * pixels == 0) return;
         _x = x;
         _y = y;
         _scale = scale;

@@ -80,6 +80,21 @@ public sealed class ConvolutionTests
     }
 
     [Theory]
+    [InlineData(new[] { 2, 5, 3, 0 }, "Relu")]   // no pixels in a row: no rows to cut
+    [InlineData(new[] { 2, 5, 0, 3 }, "")]
+    [InlineData(new[] { 2, 5, 0 }, "Sigmoid")]   // rank 3 of length 0
+    [InlineData(new[] { 0, 5, 4, 3 }, "Relu")]   // no images
+    public void BatchNormalization_of_an_empty_tensor_computes_nothing(int[] shape, string activation)
+    {
+        var c = new OperatorCase().Input("x", shape).Weight("gamma", 5).Weight("beta", 5).Weight("mean", 5).Output("y");
+        c.Model.AddInitializer("var", [0.5f, 1f, 1.5f, 2f, 0.25f], [5]);
+        c.Model.AddNode("BatchNormalization", ["x", "gamma", "beta", "mean", "var"], [activation.Length > 0 ? "n" : "y"]);
+        if (activation.Length > 0) c.Model.AddNode(activation, ["n"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+        Assert.Single(c.Plan!.Layers.OfType<Native.Layers.BatchNormLayer>());
+    }
+
+    [Theory]
     [InlineData(15, "training_mode")]  // the attribute
     [InlineData(13, "statistics")]     // before opset 14: the running and saved statistics asked for as outputs
     [InlineData(7, "spatial")]         // per-element statistics
