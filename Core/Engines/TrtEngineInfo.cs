@@ -82,11 +82,13 @@ public sealed class TrtEngineInfo
         _ => op.Kind.ToString(),
     };
 
-    private static string Describe(Layer layer, EnginePlan plan)
+    internal static string Describe(Layer layer, EnginePlan plan)
     {
         var (type, activation) = layer switch
         {
-            ConvLayer conv => ($"Conv ({conv.AlgorithmName}){(conv.ChannelScale.IsNone ? "" : " × channel scale")}{(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
+            ConvLayer conv => ($"Conv ({conv.AlgorithmName}{(conv.Groups > 1 && conv.Algorithm != ConvAlgorithm.Depthwise ? $", {conv.Groups} groups" : "")})" +
+                $"{(conv.ChannelScale.IsNone ? "" : " × channel scale")}{(conv.Residual.IsNone ? "" : " + residual")}", conv.Activation),
+            BatchNormLayer batchNorm => ($"BatchNorm{(batchNorm.ChannelsLast ? " (nhwc)" : "")}", batchNorm.Activation),
             FusedInvertedResidualLayer fused => ($"Fused inverted residual ({fused.Expand.AlgorithmName} → {fused.Depthwise.AlgorithmName} " +
                 $"{fused.Depthwise.KernelH}x{fused.Depthwise.KernelW}/{fused.Depthwise.Strides[0]}{(fused.Project is null ? "" : $" → {fused.Project.AlgorithmName}")}){(fused.Residual.IsNone ? "" : " + residual")}",
                 (fused.Project ?? fused.Depthwise).Activation),

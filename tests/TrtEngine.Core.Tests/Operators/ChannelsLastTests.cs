@@ -70,6 +70,8 @@ public sealed class ChannelsLastTests
         Assert.True(batchNorm.ChannelsLast);
         Assert.Equal(activation.Length > 0, batchNorm.Activation.Kind != ActivationKind.Identity);
         Assert.Equal(2, c.Plan!.Layers.OfType<ReformatLayer>().Count()); // into and out of the region only
+        Assert.Equal(activation.Length > 0 ? $"BatchNorm (nhwc) + {batchNorm.Activation.Kind}" : "BatchNorm (nhwc)",
+            Core.Engines.TrtEngineInfo.Describe(batchNorm, c.Plan!));
     }
 
     [Theory]

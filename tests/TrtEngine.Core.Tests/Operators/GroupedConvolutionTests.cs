@@ -1,3 +1,5 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Engines;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Native.Builder;
 using TrtEngine.Native.Kernels;
@@ -50,6 +52,16 @@ public sealed class GroupedConvolutionTests
             c.AssertMatchesOnnxRuntime(level);
             AssertChannelsLastGroups(c.Plan!);
         }
+    }
+
+    [Fact]
+    public void The_layer_info_names_the_groups()
+    {
+        using var dir = new TempDirectory();
+        var c = GroupedConv(1, 32, 32, 3, 1, 1, 1, 2);
+        c.Model.Save(dir.File("m.onnx"));
+        using var engine = EngineConverter.Convert(dir.File("m.onnx"), new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        Assert.Contains(TrtEngineInfo.From(engine).Layers, l => l.Type == "Conv (nhwc im2col gemm, 2 groups)");
     }
 
     public static TheoryData<string> TacticNames => new(GemmKernels.Tactics.Where(t => t.IsSupported).Select(t => t.Name));
