@@ -30,12 +30,13 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         var random = new Random(12345);
         float[] a = RandomPinned(random, (long)m * gemm.K);
         // The values do not matter to the timing: random ones of the longest packed length serve every tactic.
-        float[] packed = RandomPinned(random, SupportedTactics.Max(t => GemmKernels.PackedLength(gemm.K, gemm.N, t)));
+        var tactics = SupportedTactics.Where(t => !t.Narrow).ToArray(); // for narrow convolution groups only
+        float[] packed = RandomPinned(random, tactics.Max(t => GemmKernels.PackedLength(gemm.K, gemm.N, t)));
         float[] bias = RandomPinned(random, gemm.N);
         float[] y = GC.AllocateUninitializedArray<float>(checked(m * gemm.N), pinned: true);
         var job = new GemmJob();
         // Pointers are taken inside the action, so the closure keeps every array alive while it is timed.
-        return Choose(signature, SupportedTactics, t => t.Name, tactic => () => job.Run(tactic, ExecutionFrame.AddressOf(a), m, gemm.K, gemm.TransA,
+        return Choose(signature, tactics, t => t.Name, tactic => () => job.Run(tactic, ExecutionFrame.AddressOf(a), m, gemm.K, gemm.TransA,
             ExecutionFrame.AddressOf(packed), gemm.N, gemm.Bias.IsNone ? null : ExecutionFrame.AddressOf(bias), gemm.Activation, ExecutionFrame.AddressOf(y), pool), cancel);
     }
 
@@ -54,7 +55,10 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         }
         string signature = string.Create(CultureInfo.InvariantCulture,
             $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone}{(conv.ChannelScale.IsNone ? "" : " scaled")} act={conv.Activation.Kind}{(conv.ChannelsLast ? " nhwc" : "")} algorithms={string.Join(',', algorithms)}");
-        var candidates = algorithms.SelectMany(a => SupportedTactics.Where(t => conv.Fits(t, w)).Select(t => (Algorithm: a, Tactic: t))).ToArray();
+        // Narrow tactics are timed only where no wider one fits (groups of 8): elsewhere they would only lengthen the build.
+        var fitting = SupportedTactics.Where(t => conv.Fits(t, w)).ToArray();
+        var timed = fitting.Any(t => !t.Narrow) ? fitting.Where(t => !t.Narrow).ToArray() : fitting;
+        var candidates = algorithms.SelectMany(a => timed.Select(t => (Algorithm: a, Tactic: t))).ToArray();
         var random = new Random(12345);
         var frame = new ExecutionFrame(pool, 4, 2);
         ValueRef X = ValueRef.Tensor(0), Out = ValueRef.Tensor(1), Residual = ValueRef.Tensor(2), Scale = ValueRef.Tensor(3), W = ValueRef.Weight(0), Bias = ValueRef.Weight(1);

@@ -38,6 +38,8 @@ public sealed unsafe class GemmJob : IParallelTask
     private bool _packed;
     private Activation _activation;
     private int _rowBlocks, _panelGroups, _panelsPerGroup, _units, _nextUnit;
+    // Rows of A a unit computes: the tactic's Mc, or whole rows of output pixels where windows are read in place.
+    private int _blockRows;
 
     // A of more floats than this per core does not stay in the cores' L2 (1 MiB each here).
     private const long L2FloatsPerCore = 1 << 18;
@@ -58,8 +60,10 @@ public sealed unsafe class GemmJob : IParallelTask
     // Set for the duration of a RunUnfolded call: A is the im2col of this image, unfolded a row block at a time.
     private float* _unfoldX, _unfoldScratch;
     private Window2D _unfoldWindow;
-    // Set for a RunGroupedUnfolded call: each unit unfolds only its group's channels.
+    // Set for a RunGroupedUnfolded call: each unit unfolds only its group's channels, or reads the windows that lie
+    // inside the image in place (see RunWindows).
     private int _unfoldGroups;
+    private bool _readWindows;
 
     // Unfolded rows kept per thread (512 KiB): a row block of them is read back from L2 by every panel's tiles.
     private const long MaxUnfoldFloats = 1 << 17;
@@ -115,14 +119,18 @@ public sealed unsafe class GemmJob : IParallelTask
         _unfoldX = x;
         _unfoldScratch = scratch;
         int k = w.KernelH * w.KernelW * (w.Channels / groups);
+        _readWindows = w.OutW > 0 && GemmMicroKernels.InRegisters(tactic.Wide, tactic.Nr) && KBlock(k, tactic) >= k;
         try
         {
+            // Whole output rows a unit where windows are read in place: a block ending mid-row would split a row's tiles.
+            if (_readWindows) _blockRows = Math.Max(1, tactic.Mc / w.OutW) * w.OutW;
             RunGrouped(tactic, null, w.OutH * w.OutW, k, k, packedB, n, groups, bias, activation, y, ldy, residual, pool, streamOutput);
         }
         finally
         {
             _unfoldX = null;
             _unfoldGroups = 0;
+            _readWindows = false;
         }
     }
 
@@ -158,7 +166,7 @@ public sealed unsafe class GemmJob : IParallelTask
         SetPacked(tactic, a, m, k, false, packedB, n, bias, activation, y, ldy, residual, 1);
         if (m == 0 || n == 0)
             return;
-        _rowBlocks = (m + tactic.Mc - 1) / tactic.Mc;
+        _rowBlocks = (m + _blockRows - 1) / _blockRows;
         _panelGroups = 1;
         _panelsPerGroup = GemmKernels.PanelCount(n, tactic);
         // B is packed, so no unit needs a scratch slot for edge panels.
@@ -220,6 +228,7 @@ public sealed unsafe class GemmJob : IParallelTask
         in Activation activation, float* y, int ldy, float* residual, int batches)
     {
         _tactic = tactic;
+        if (!_readWindows) _blockRows = tactic.Mc;
         _a = a;
         _aRowStride = transA ? 1 : k;
         _aColStride = transA ? m : 1;
@@ -293,6 +302,7 @@ public sealed unsafe class GemmJob : IParallelTask
         }
 
         _tactic = tactic;
+        _blockRows = tactic.Mc;
         _a = a;
         _aRowStride = k;
         _aColStride = 1;
@@ -356,7 +366,7 @@ public sealed unsafe class GemmJob : IParallelTask
         if (_m == 0 || _n == 0 || _batches == 0)
             return;
         int panels = GemmKernels.PanelCount(_n, _tactic);
-        _rowBlocks = (_m + _tactic.Mc - 1) / _tactic.Mc;
+        _rowBlocks = (_m + _blockRows - 1) / _blockRows;
         int rowUnits = _batches * _rowBlocks;
         int threads = pool.ThreadCount;
         long work = (long)_batches * _m * _n * Math.Max(_k, 1);
@@ -394,14 +404,19 @@ public sealed unsafe class GemmJob : IParallelTask
         float* a = _a, b = _b, y = _y, residual = _residual, scale = _bScale, batchBias = _bias, rowBias = _rowBias;
         if (_batchRank > 0)
             OffsetBatch(batch, ref a, ref b, ref y, ref residual, ref scale, ref batchBias, ref rowBias);
-        int m0 = rowBlock * tactic.Mc, m1 = Math.Min(_m, m0 + tactic.Mc);
+        int m0 = rowBlock * _blockRows, m1 = Math.Min(_m, m0 + _blockRows);
+        int p0 = group * _panelsPerGroup, p1 = Math.Min(GemmKernels.PanelCount(_n, tactic), p0 + _panelsPerGroup);
+        if (_readWindows)
+        {
+            RunWindows(batch, m0, m1, p0, p1, slot, b, y, residual, batchBias);
+            return;
+        }
         if (_unfoldX != null)
         {
             if (_unfoldGroups > 1) Im2Col.RunChannelsLastGroup(_unfoldX, _unfoldWindow.Channels, _unfoldGroups, batch, _unfoldWindow, slot, m0, m1);
             else Im2Col.RunChannelsLast(_unfoldX, _unfoldWindow.Channels, _unfoldWindow, slot, m0, m1);
             a = slot - (nint)m0 * _k;   // row i of A is pixel i
         }
-        int p0 = group * _panelsPerGroup, p1 = Math.Min(GemmKernels.PanelCount(_n, tactic), p0 + _panelsPerGroup);
         int n = _n, k = _k, kBlock = KBlock(k, tactic);
         nint ldy = _ldy;
 
@@ -478,6 +493,62 @@ public sealed unsafe class GemmJob : IParallelTask
             k0 += kc;
         }
         while (k0 < k);
+    }
+
+    /// <summary>
+    /// Rows [m0, m1) of group <paramref name="group"/>'s GEMM (RunGroupedUnfolded, one K pass, a register kernel): tiles
+    /// of output pixels whose windows lie inside the image read them in place, tap by tap (pixels one stride apart
+    /// along a row); the others (the padded border) are unfolded into <paramref name="slot"/> first. Unfolding every
+    /// row block cost RegNetY's groups of 8 channels, whose GEMMs are light, about as much as the GEMMs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RunWindows(int group, int m0, int m1, int p0, int p1, float* slot, float* b, float* y, float* residual, float* bias)
+    {
+        var w = _unfoldWindow;
+        int channels = w.Channels, perGroup = channels / _unfoldGroups, taps = w.KernelH * w.KernelW, mr = _tactic.Mr, nr = _tactic.Nr;
+        nint* offsets = stackalloc nint[taps];
+        for (int i = 0; i < w.KernelH; i++)
+            for (int j = 0; j < w.KernelW; j++)
+                offsets[i * w.KernelW + j] = ((nint)i * w.DilationH * w.InW + (nint)j * w.DilationW) * channels;
+        float* x = _unfoldX + (nint)group * perGroup;
+        // Output columns [first, end) have their windows inside the image's columns.
+        int first = Math.Min(w.OutW, (w.PadLeft + w.StrideW - 1) / w.StrideW);
+        int last = w.InW - 1 - (w.KernelW - 1) * w.DilationW + w.PadLeft;
+        int end = last < 0 ? first : Math.Clamp(last / w.StrideW + 1, first, w.OutW);
+        bool Inside(int p)
+        {
+            int oh = p / w.OutW, ow = p - oh * w.OutW, top = oh * w.StrideH - w.PadTop;
+            return top >= 0 && top + (w.KernelH - 1) * w.DilationH < w.InH && ow >= first && ow < end;
+        }
+        for (int p = m0, rows; p < m1; p += rows)
+        {
+            int oh = p / w.OutW, ow = p - oh * w.OutW, top = oh * w.StrideH - w.PadTop;
+            bool inside = Inside(p);
+            if (inside)
+            {
+                // The row's inside run in tiles of even height: 26 pixels as 9 + 9 + 8 rather than 12 + 12 + 2.
+                int run = Math.Min(end - ow, m1 - p), tiles = (run + mr - 1) / mr;
+                rows = (run + tiles - 1) / tiles;
+            }
+            else
+            {
+                // Border pixels in one tile up to mr, across a row's end and the next row's start.
+                rows = 1;
+                while (rows < mr && p + rows < m1 && !Inside(p + rows)) rows++;
+            }
+            float* a = x + ((nint)top * w.InW + (nint)ow * w.StrideW - w.PadLeft) * channels;
+            if (!inside) Im2Col.RunChannelsLastGroup(_unfoldX, channels, _unfoldGroups, group, w, slot, p, p + rows);
+            for (int panel = p0; panel < p1; panel++)
+            {
+                int j0 = panel * nr;
+                float* c = y + p * _ldy + j0, bPanel = b + (nint)panel * nr * _k, panelBias = bias == null ? null : bias + j0;
+                if (residual != null) Seed(c, _ldy, null, residual, p, j0, rows, nr);
+                if (inside)
+                    GemmMicroKernels.TileWindows(_tactic.Wide, nr, rows, a, (nint)w.StrideW * channels, offsets, taps, perGroup, bPanel, c, _ldy, residual != null, panelBias, _activation);
+                else
+                    GemmMicroKernels.Tile(_tactic.Wide, nr, rows, slot, _k, 1, bPanel, nr, _k, c, _ldy, residual != null, panelBias, _activation);
+            }
+        }
     }
 
     /// <summary>Writes rowBias[i] + residual[i, j] into a rows × cols block of the output (or of a scratch tile).</summary>

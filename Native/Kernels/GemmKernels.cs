@@ -16,6 +16,8 @@ public static unsafe class GemmKernels
         new(7, "avx512_mr12_nr32", Mr: 12, Nr: 32, Kc: 0, Mc: 96, Wide: true),
         new(8, "avx512_mr12_nr32_kc256", Mr: 12, Nr: 32, Kc: 256, Mc: 96, Wide: true),
         new(9, "avx512_mr12_nr16", Mr: 12, Nr: 16, Kc: 0, Mc: 96, Wide: true),
+        // Timed only for convolution groups of 8 (or 40, 56, …) outputs, which no wider panel divides (see TacticSelector).
+        new(10, "packed_mr12_nr8", Mr: 12, Nr: 8, Kc: 0, Mc: 96),
     ];
 
     /// <summary>Candidate tactics; <c>Tactics[i].Id == i</c> and names are stable across versions.</summary>

@@ -26,15 +26,9 @@ internal static unsafe class GemmMicroKernels
     public static void Tile(bool wide, int nr, int rows, float* a, nint rs, nint cs, float* b, nint ldb, int kc,
         float* c, nint ldc, bool accumulate, float* bias, in Activation activation, bool stream = false)
     {
-        if (wide && nr is 16 or 32 && WideSupported)
+        if (InRegisters(wide, nr))
         {
-            bool clamp = activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
-            float low = activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha;
-            float high = activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta;
-            if (nr == 32) Wide<R2>(rows, a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
-            else Wide<R1>(rows, a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
-            if (!clamp && activation.Kind != ActivationKind.Identity)
-                Finish(c, ldc, rows, nr, null, activation);
+            Registers<Contiguous>(wide, nr, rows, a, rs, cs, null, 1, b, ldb, kc, c, ldc, accumulate, bias, activation, stream);
             return;
         }
         if (!VectorMath.IsSupported || wide)
@@ -62,25 +56,52 @@ internal static unsafe class GemmMicroKernels
             Finish(c, ldc, rows, nr, bias, activation);
     }
 
-    /// <summary>The 512-bit kernel for <paramref name="rows"/> rows of <typeparamref name="TVectors"/> 16-float vectors.</summary>
-    private static void Wide<TVectors>(int rows, float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high, bool stream) where TVectors : struct, ICount
+    /// <summary>
+    /// <see cref="Tile"/> over a convolution's windows read in place, for the tactics whose kernels run in registers
+    /// (<see cref="InRegisters"/>): A's row i at column t·kc + p is a[i·rs + taps[t] + p], output pixel i's channel p
+    /// at its window's tap t; B is packed (rows nr floats apart).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TileWindows(bool wide, int nr, int rows, float* a, nint rs, nint* taps, int tapCount, int kc, float* b,
+        float* c, nint ldc, bool accumulate, float* bias, in Activation activation) =>
+        Registers<Windows>(wide, nr, rows, a, rs, 1, taps, tapCount, b, nr, kc, c, ldc, accumulate, bias, activation, false);
+
+    /// <summary>Whether a tactic of this width runs a register kernel here (512-bit ones, or the 8-wide narrow one).</summary>
+    public static bool InRegisters(bool wide, int nr) => wide ? nr is 16 or 32 && WideSupported : nr == 8 && VectorMath.IsSupported;
+
+    private static void Registers<TWindow>(bool wide, int nr, int rows, float* a, nint rs, nint cs, nint* taps, int tapCount, float* b, nint ldb, int kc,
+        float* c, nint ldc, bool accumulate, float* bias, in Activation activation, bool stream) where TWindow : struct
+    {
+        bool clamp = activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
+        float low = activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha;
+        float high = activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta;
+        if (!wide) Rows<Float256, Vector256<float>, R1, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
+        else if (nr == 32) Rows<Float512, Vector512<float>, R2, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
+        else Rows<Float512, Vector512<float>, R1, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
+        if (!clamp && activation.Kind != ActivationKind.Identity)
+            Finish(c, ldc, rows, nr, null, activation);
+    }
+
+    /// <summary>The register kernel for <paramref name="rows"/> rows of <typeparamref name="TVectors"/> vectors of <typeparamref name="TV"/>.</summary>
+    private static void Rows<TOps, TV, TVectors, TWindow>(int rows, float* a, nint rs, nint cs, nint* taps, int tapCount, float* b, nint ldb, int kc,
+        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high, bool stream)
+        where TOps : struct, IFloatVector<TV> where TV : struct where TVectors : struct, ICount where TWindow : struct
     {
         switch (rows)
         {
-            case 1: Kernel512<R1, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 2: Kernel512<R2, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 3: Kernel512<R3, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 4: Kernel512<R4, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 5: Kernel512<R5, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 6: Kernel512<R6, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 7: Kernel512<R7, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 8: Kernel512<R8, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 9: Kernel512<R9, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 10: Kernel512<R10, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 11: Kernel512<R11, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 12: Kernel512<R12, TVectors>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            default: throw new ArgumentOutOfRangeException(nameof(rows), $"No {rows}x{16 * TVectors.Value} micro-kernel.");
+            case 1: KernelRegisters<TOps, TV, R1, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 2: KernelRegisters<TOps, TV, R2, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 3: KernelRegisters<TOps, TV, R3, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 4: KernelRegisters<TOps, TV, R4, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 5: KernelRegisters<TOps, TV, R5, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 6: KernelRegisters<TOps, TV, R6, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 7: KernelRegisters<TOps, TV, R7, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 8: KernelRegisters<TOps, TV, R8, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 9: KernelRegisters<TOps, TV, R9, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 10: KernelRegisters<TOps, TV, R10, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 11: KernelRegisters<TOps, TV, R11, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 12: KernelRegisters<TOps, TV, R12, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            default: throw new ArgumentOutOfRangeException(nameof(rows), $"No {rows}x{TOps.Count * TVectors.Value} micro-kernel.");
         }
     }
 
@@ -265,173 +286,183 @@ internal static unsafe class GemmMicroKernels
     }
 
     /// <summary>
-    /// Up to 12 rows × 32 (or 16) columns in 512-bit registers (24 accumulators of the 32 zmm registers). Bias and a
-    /// Relu/Clip clamp are applied in registers before the single store: small-K convolutions are bound by their stores.
-    /// One vector per row (16 columns) serves layers of 16 or 48 outputs, where 32-wide panels would compute padding.
+    /// Up to 12 rows × two vectors or one: 32 (or 16) columns in 512-bit registers (24 accumulators of the 32 zmm
+    /// registers), or 8 in 256-bit ones (12 of the 16 ymm: narrow convolution groups of 8 outputs, which wider panels
+    /// would pad). Bias and a Relu/Clip clamp are applied in registers before the single store: small-K convolutions are
+    /// bound by their stores. One 512-bit vector per row (16 columns) serves layers of 16 or 48 outputs, where 32-wide
+    /// panels would compute padding.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512<TRows, TVectors>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high, bool stream) where TRows : struct, ICount where TVectors : struct, ICount
+    private static void KernelRegisters<TOps, TV, TRows, TVectors, TWindow>(float* a, nint rs, nint cs, nint* taps, int tapCount, float* b, nint ldb, int kc,
+        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high, bool stream)
+        where TOps : struct, IFloatVector<TV> where TV : struct where TRows : struct, ICount where TVectors : struct, ICount where TWindow : struct
     {
         int rows = TRows.Value;
-        bool two = TVectors.Value == 2; // a JIT-time constant: the second column vector vanishes from 16-wide kernels
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        Vector512<float> c80 = default, c81 = default, c90 = default, c91 = default, c100 = default, c101 = default, c110 = default, c111 = default;
-        for (int p = 0; p < kc; p++)
+        bool two = TVectors.Value == 2; // a JIT-time constant: the second column vector vanishes from one-vector kernels
+        TV c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        TV c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        TV c80 = default, c81 = default, c90 = default, c91 = default, c100 = default, c101 = default, c110 = default, c111 = default;
+        // One pass over K, or (windows) one per tap: a JIT-time constant 1 where A is contiguous.
+        int passes = typeof(TWindow) == typeof(Windows) ? tapCount : 1;
+        for (int t = 0; t < passes; t++)
         {
-            var b0 = Vector512.Load(b);
-            var b1 = two ? Vector512.Load(b + 16) : default;
-            var a0 = Vector512.Create(a[0]);
-            c00 = Avx512F.FusedMultiplyAdd(a0, b0, c00);
-            if (two) c01 = Avx512F.FusedMultiplyAdd(a0, b1, c01);
-            if (rows > 1)
+            float* at = typeof(TWindow) == typeof(Windows) ? a + taps[t] : a;
+            for (int p = 0; p < kc; p++)
             {
-                var a1 = Vector512.Create(a[rs]);
-                c10 = Avx512F.FusedMultiplyAdd(a1, b0, c10);
-                if (two) c11 = Avx512F.FusedMultiplyAdd(a1, b1, c11);
+                var b0 = TOps.Load(b);
+                var b1 = two ? TOps.Load(b + TOps.Count) : default;
+                var a0 = TOps.Create(at[0]);
+                c00 = TOps.MultiplyAdd(a0, b0, c00);
+                if (two) c01 = TOps.MultiplyAdd(a0, b1, c01);
+                if (rows > 1)
+                {
+                    var a1 = TOps.Create(at[rs]);
+                    c10 = TOps.MultiplyAdd(a1, b0, c10);
+                    if (two) c11 = TOps.MultiplyAdd(a1, b1, c11);
+                }
+                if (rows > 2)
+                {
+                    var a2 = TOps.Create(at[2 * rs]);
+                    c20 = TOps.MultiplyAdd(a2, b0, c20);
+                    if (two) c21 = TOps.MultiplyAdd(a2, b1, c21);
+                }
+                if (rows > 3)
+                {
+                    var a3 = TOps.Create(at[3 * rs]);
+                    c30 = TOps.MultiplyAdd(a3, b0, c30);
+                    if (two) c31 = TOps.MultiplyAdd(a3, b1, c31);
+                }
+                if (rows > 4)
+                {
+                    var a4 = TOps.Create(at[4 * rs]);
+                    c40 = TOps.MultiplyAdd(a4, b0, c40);
+                    if (two) c41 = TOps.MultiplyAdd(a4, b1, c41);
+                }
+                if (rows > 5)
+                {
+                    var a5 = TOps.Create(at[5 * rs]);
+                    c50 = TOps.MultiplyAdd(a5, b0, c50);
+                    if (two) c51 = TOps.MultiplyAdd(a5, b1, c51);
+                }
+                if (rows > 6)
+                {
+                    var a6 = TOps.Create(at[6 * rs]);
+                    c60 = TOps.MultiplyAdd(a6, b0, c60);
+                    if (two) c61 = TOps.MultiplyAdd(a6, b1, c61);
+                }
+                if (rows > 7)
+                {
+                    var a7 = TOps.Create(at[7 * rs]);
+                    c70 = TOps.MultiplyAdd(a7, b0, c70);
+                    if (two) c71 = TOps.MultiplyAdd(a7, b1, c71);
+                }
+                if (rows > 8)
+                {
+                    var a8 = TOps.Create(at[8 * rs]);
+                    c80 = TOps.MultiplyAdd(a8, b0, c80);
+                    if (two) c81 = TOps.MultiplyAdd(a8, b1, c81);
+                }
+                if (rows > 9)
+                {
+                    var a9 = TOps.Create(at[9 * rs]);
+                    c90 = TOps.MultiplyAdd(a9, b0, c90);
+                    if (two) c91 = TOps.MultiplyAdd(a9, b1, c91);
+                }
+                if (rows > 10)
+                {
+                    var a10 = TOps.Create(at[10 * rs]);
+                    c100 = TOps.MultiplyAdd(a10, b0, c100);
+                    if (two) c101 = TOps.MultiplyAdd(a10, b1, c101);
+                }
+                if (rows > 11)
+                {
+                    var a11 = TOps.Create(at[11 * rs]);
+                    c110 = TOps.MultiplyAdd(a11, b0, c110);
+                    if (two) c111 = TOps.MultiplyAdd(a11, b1, c111);
+                }
+                at += cs;
+                b += ldb;
             }
-            if (rows > 2)
-            {
-                var a2 = Vector512.Create(a[2 * rs]);
-                c20 = Avx512F.FusedMultiplyAdd(a2, b0, c20);
-                if (two) c21 = Avx512F.FusedMultiplyAdd(a2, b1, c21);
-            }
-            if (rows > 3)
-            {
-                var a3 = Vector512.Create(a[3 * rs]);
-                c30 = Avx512F.FusedMultiplyAdd(a3, b0, c30);
-                if (two) c31 = Avx512F.FusedMultiplyAdd(a3, b1, c31);
-            }
-            if (rows > 4)
-            {
-                var a4 = Vector512.Create(a[4 * rs]);
-                c40 = Avx512F.FusedMultiplyAdd(a4, b0, c40);
-                if (two) c41 = Avx512F.FusedMultiplyAdd(a4, b1, c41);
-            }
-            if (rows > 5)
-            {
-                var a5 = Vector512.Create(a[5 * rs]);
-                c50 = Avx512F.FusedMultiplyAdd(a5, b0, c50);
-                if (two) c51 = Avx512F.FusedMultiplyAdd(a5, b1, c51);
-            }
-            if (rows > 6)
-            {
-                var a6 = Vector512.Create(a[6 * rs]);
-                c60 = Avx512F.FusedMultiplyAdd(a6, b0, c60);
-                if (two) c61 = Avx512F.FusedMultiplyAdd(a6, b1, c61);
-            }
-            if (rows > 7)
-            {
-                var a7 = Vector512.Create(a[7 * rs]);
-                c70 = Avx512F.FusedMultiplyAdd(a7, b0, c70);
-                if (two) c71 = Avx512F.FusedMultiplyAdd(a7, b1, c71);
-            }
-            if (rows > 8)
-            {
-                var a8 = Vector512.Create(a[8 * rs]);
-                c80 = Avx512F.FusedMultiplyAdd(a8, b0, c80);
-                if (two) c81 = Avx512F.FusedMultiplyAdd(a8, b1, c81);
-            }
-            if (rows > 9)
-            {
-                var a9 = Vector512.Create(a[9 * rs]);
-                c90 = Avx512F.FusedMultiplyAdd(a9, b0, c90);
-                if (two) c91 = Avx512F.FusedMultiplyAdd(a9, b1, c91);
-            }
-            if (rows > 10)
-            {
-                var a10 = Vector512.Create(a[10 * rs]);
-                c100 = Avx512F.FusedMultiplyAdd(a10, b0, c100);
-                if (two) c101 = Avx512F.FusedMultiplyAdd(a10, b1, c101);
-            }
-            if (rows > 11)
-            {
-                var a11 = Vector512.Create(a[11 * rs]);
-                c110 = Avx512F.FusedMultiplyAdd(a11, b0, c110);
-                if (two) c111 = Avx512F.FusedMultiplyAdd(a11, b1, c111);
-            }
-            a += cs;
-            b += ldb;
         }
 
-        var lo = Vector512.Create(low);
-        var hi = Vector512.Create(high);
-        float* bias16 = bias == null ? null : bias + 16;
-        Put512(c, c00, accumulate, bias, clamp, lo, hi, stream);
-        if (two) Put512(c + 16, c01, accumulate, bias16, clamp, lo, hi, stream);
+        var lo = TOps.Create(low);
+        var hi = TOps.Create(high);
+        float* bias16 = bias == null ? null : bias + TOps.Count;
+        Put<TOps, TV>(c, c00, accumulate, bias, clamp, lo, hi, stream);
+        if (two) Put<TOps, TV>(c + TOps.Count, c01, accumulate, bias16, clamp, lo, hi, stream);
         if (rows > 1)
         {
-            Put512(c + ldc, c10, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put512(c + ldc + 16, c11, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + ldc, c10, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + ldc + TOps.Count, c11, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 2)
         {
-            Put512(c + 2 * ldc, c20, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put512(c + 2 * ldc + 16, c21, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 2 * ldc, c20, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 2 * ldc + TOps.Count, c21, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 3)
         {
-            Put512(c + 3 * ldc, c30, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put512(c + 3 * ldc + 16, c31, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 3 * ldc, c30, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 3 * ldc + TOps.Count, c31, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 4)
         {
-            Put512(c + 4 * ldc, c40, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put512(c + 4 * ldc + 16, c41, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 4 * ldc, c40, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 4 * ldc + TOps.Count, c41, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 5)
         {
-            Put512(c + 5 * ldc, c50, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put512(c + 5 * ldc + 16, c51, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 5 * ldc, c50, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 5 * ldc + TOps.Count, c51, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 6)
         {
-            Put512(c + 6 * ldc, c60, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put512(c + 6 * ldc + 16, c61, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 6 * ldc, c60, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 6 * ldc + TOps.Count, c61, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 7)
         {
-            Put512(c + 7 * ldc, c70, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put512(c + 7 * ldc + 16, c71, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 7 * ldc, c70, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 7 * ldc + TOps.Count, c71, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 8)
         {
-            Put512(c + 8 * ldc, c80, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put512(c + 8 * ldc + 16, c81, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 8 * ldc, c80, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 8 * ldc + TOps.Count, c81, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 9)
         {
-            Put512(c + 9 * ldc, c90, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put512(c + 9 * ldc + 16, c91, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 9 * ldc, c90, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 9 * ldc + TOps.Count, c91, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 10)
         {
-            Put512(c + 10 * ldc, c100, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put512(c + 10 * ldc + 16, c101, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 10 * ldc, c100, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 10 * ldc + TOps.Count, c101, accumulate, bias16, clamp, lo, hi, stream);
         }
         if (rows > 11)
         {
-            Put512(c + 11 * ldc, c110, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put512(c + 11 * ldc + 16, c111, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 11 * ldc, c110, accumulate, bias, clamp, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 11 * ldc + TOps.Count, c111, accumulate, bias16, clamp, lo, hi, stream);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     /// <summary>
-    /// Stores a finished vector of C, <paramref name="stream"/>ing it past the caches (a whole line) where it starts one:
-    /// the caller fences once its tiles are done.
+    /// Stores a finished vector of C, <paramref name="stream"/>ing a 512-bit one past the caches (a whole line) where it
+    /// starts one: the caller fences once its tiles are done.
     /// </summary>
-    private static void Put512(float* c, Vector512<float> value, bool accumulate, float* bias, bool clamp, Vector512<float> low, Vector512<float> high, bool stream)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<TOps, TV>(float* c, TV value, bool accumulate, float* bias, bool clamp, TV low, TV high, bool stream)
+        where TOps : struct, IFloatVector<TV> where TV : struct
     {
         if (accumulate)
-            value += Vector512.Load(c);
+            value = TOps.Add(value, TOps.Load(c));
         if (bias != null)
-            value += Vector512.Load(bias);
+            value = TOps.Add(value, TOps.Load(bias));
         if (clamp)
-            value = Avx512F.Min(high, Avx512F.Max(low, value)); // max first, NaN kept (as VectorMath's clamp)
-        if (stream && ((nint)c & 63) == 0) Avx512F.StoreAlignedNonTemporal(c, value);
-        else value.Store(c);
+            value = TOps.Min(high, TOps.Max(low, value)); // max first, NaN kept (as VectorMath's clamp)
+        if (typeof(TV) == typeof(Vector512<float>) && stream && ((nint)c & 63) == 0) Avx512F.StoreAlignedNonTemporal(c, Unsafe.As<TV, Vector512<float>>(ref value));
+        else TOps.Store(value, c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -494,6 +525,11 @@ internal static unsafe class GemmMicroKernels
             }
         }
     }
+
+    // A's layouts: rows and columns strided, or windows of an image read tap by tap (see TileWindows).
+    private struct Contiguous;
+
+    private struct Windows;
 
     private interface ICount
     {

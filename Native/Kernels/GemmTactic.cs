@@ -11,4 +11,7 @@ public readonly record struct GemmTactic(int Id, string Name, int Mr, int Nr, in
 {
     /// <summary>Whether this tactic's own kernel runs on this CPU (otherwise it computes the same through a portable path).</summary>
     public bool IsSupported => !Wide || GemmMicroKernels.WideSupported;
+
+    /// <summary>Panels narrower than 16 columns: timed only for convolution groups no wider panel divides (it runs anywhere it is forced).</summary>
+    public bool Narrow => Nr < 16;
 }

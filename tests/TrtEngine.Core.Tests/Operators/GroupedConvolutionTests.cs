@@ -13,7 +13,8 @@ namespace TrtEngine.Core.Tests.Operators;
 /// <summary>
 /// Grouped convolutions (neither one group nor depthwise: RegNet's, ResNeXt's) against ONNX Runtime, relative L2 ≤ 1e-5.
 /// Where each group's output channels fill whole column panels of a tactic they run channels-last, one GEMM per group
-/// in one dispatch over a group-ordered unfold; otherwise NCHW, one group at a time.
+/// in one dispatch (groups of 8 in 8-wide panels, which only they use), reading the windows inside the image in place
+/// where the tactic's kernel runs in registers and unfolding the rest; otherwise NCHW, in one batched GEMM.
 /// </summary>
 public sealed class GroupedConvolutionTests
 {
@@ -51,6 +52,8 @@ public sealed class GroupedConvolutionTests
             var c = inC == 400 ? GroupedConv(batch, inC, outC, k, stride, pad, dilation, groups, 7, 7) : GroupedConv(batch, inC, outC, k, stride, pad, dilation, groups);
             c.AssertMatchesOnnxRuntime(level);
             AssertChannelsLastGroups(c.Plan!);
+            // The narrow tactic runs where it is forced, but is not timed where wider panels fit.
+            Assert.False(GemmKernels.Tactics[GroupedLayer(c.Plan!).TacticId].Narrow);
         }
     }
 
@@ -79,9 +82,29 @@ public sealed class GroupedConvolutionTests
     }
 
     [Theory]
-    [InlineData(8, 2)]  // RegNetY-400MF's 8 output channels a group
+    [InlineData(1, 16, 16, 3, 1, 1, 1, 2, 13, 11)]   // RegNetY's 8 output channels a group
+    [InlineData(2, 48, 48, 3, 2, 1, 1, 6, 13, 11)]   // stride 2, batch 2
+    [InlineData(1, 24, 24, 3, 1, 2, 2, 3, 13, 11)]   // dilation 2
+    [InlineData(1, 15, 40, 5, 2, 2, 1, 5, 13, 11)]   // 5×5, 3 input channels a group
+    [InlineData(1, 440, 440, 3, 1, 1, 1, 55, 7, 7)]  // RegNetY-400MF's last stage
+    [InlineData(2, 16, 16, 3, 1, 1, 1, 2, 2, 30)]    // two rows: every window reaches into the padding
+    [InlineData(1, 16, 16, 3, 1, 0, 1, 2, 3, 40)]    // no padding: every window inside
+    [InlineData(3, 32, 16, 1, 1, 0, 1, 2, 7, 6)]     // 1×1: each group's columns of the input, the batch in the rows
+    public void Groups_of_eight_run_channels_last_in_narrow_panels(int batch, int inC, int outC, int k, int stride, int pad, int dilation, int groups, int h, int w)
+    {
+        foreach (int level in new[] { 0, 1 })
+        {
+            var c = GroupedConv(batch, inC, outC, k, stride, pad, dilation, groups, h, w);
+            c.AssertMatchesOnnxRuntime(level);
+            AssertChannelsLastGroups(c.Plan!);
+            Assert.True(GemmKernels.Tactics[GroupedLayer(c.Plan!).TacticId].Narrow);
+        }
+    }
+
+    [Theory]
     [InlineData(12, 3)]
-    public void Groups_narrower_than_every_panel_run_nchw(int perGroup, int groups)
+    [InlineData(4, 8)]  // ResNeXt-50's first stage: 4 output channels a group
+    public void Groups_no_panel_divides_run_nchw(int perGroup, int groups)
     {
         var c = GroupedConv(2, 4 * groups, perGroup * groups, 3, 1, 1, 1, groups);
         c.AssertMatchesOnnxRuntime();
@@ -89,17 +112,21 @@ public sealed class GroupedConvolutionTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void A_residual_and_relu_fuse_into_the_grouped_gemms(int threads)
+    [InlineData(1, 2)]
+    [InlineData(2, 2)]
+    [InlineData(3, 2)]
+    [InlineData(1, 4)] // 8 channels a group: the narrow tactic
+    [InlineData(2, 4)]
+    [InlineData(3, 4)]
+    public void A_residual_and_relu_fuse_into_the_grouped_gemms(int threads, long groups)
     {
         // Batch 2, 3×3 and 1×1 grouped convolutions, each adding the input back (a ResNeXt-like block's shape), then Relu.
-        var c = new OperatorCase().Input("x", 2, 32, 9, 10).Weight("w1", 32, 16, 3, 3).Weight("b1", 32).Weight("w2", 32, 16, 1, 1);
-        c.Model.AddNode("Conv", ["x", "w1", "b1"], ["h1"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 2L));
+        int perGroup = 32 / (int)groups;
+        var c = new OperatorCase().Input("x", 2, 32, 9, 10).Weight("w1", 32, perGroup, 3, 3).Weight("b1", 32).Weight("w2", 32, perGroup, 1, 1);
+        c.Model.AddNode("Conv", ["x", "w1", "b1"], ["h1"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", groups));
         c.Model.AddNode("Add", ["h1", "x"], ["s1"]);
         c.Model.AddNode("Relu", ["s1"], ["r1"]);
-        c.Model.AddNode("Conv", ["r1", "w2"], ["h2"], ("group", 2L));
+        c.Model.AddNode("Conv", ["r1", "w2"], ["h2"], ("group", groups));
         c.Model.AddNode("Add", ["r1", "h2"], ["s2"]);
         c.Model.AddNode("Relu", ["s2"], ["r2"]);
         c.LeaveRegion("r2").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, OptimizationLevel = 0 });
@@ -138,17 +165,20 @@ public sealed class GroupedConvolutionTests
         Assert.Equal(2, c.Plan!.Layers.OfType<ConvLayer>().Count(l => l.ChannelsLast && l.Groups == 2));
     }
 
-    [Fact]
-    public void Refit_rederives_the_batchnorm_folded_grouped_weight_exactly()
+    [Theory]
+    [InlineData(4L)]
+    [InlineData(8L)] // 8 channels a group: 8-wide panels
+    public void Refit_rederives_the_batchnorm_folded_grouped_weight_exactly(long groups)
     {
+        int perGroup = 64 / (int)groups;
         RefitComparison.AssertRefitEqualsFreshBuild((m, seed) =>
         {
-            m.AddInitializer("w", ErrorMetrics.RandomValues(seed, 64 * 16 * 9), [64, 16, 3, 3]);
+            m.AddInitializer("w", ErrorMetrics.RandomValues(seed, 64 * perGroup * 9), [64, perGroup, 3, 3]);
             m.AddInitializer("gamma", ErrorMetrics.RandomValues(seed + 10, 64).Select(v => 1 + v / 4).ToArray(), [64]);
             m.AddInitializer("beta", ErrorMetrics.RandomValues(seed + 20, 64), [64]);
             m.AddInitializer("mean", ErrorMetrics.RandomValues(seed + 30, 64), [64]);
             m.AddInitializer("var", ErrorMetrics.RandomValues(seed + 40, 64).Select(v => 1 + v / 2).ToArray(), [64]);
-            m.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 4L));
+            m.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", groups));
             m.AddNode("BatchNormalization", ["h", "gamma", "beta", "mean", "var"], ["n"]);
             m.AddNode("Relu", ["n"], ["r"]);
             m.AddInitializer("one", [1f], [1]);
