@@ -119,11 +119,13 @@ public sealed unsafe class GemmJob : IParallelTask
         _unfoldX = x;
         _unfoldScratch = scratch;
         int k = w.KernelH * w.KernelW * (w.Channels / groups);
-        _readWindows = w.OutW > 0 && GemmMicroKernels.InRegisters(tactic.Wide, tactic.Nr) && KBlock(k, tactic) >= k;
+        // Whole output rows a unit where windows are read from a band, as many as the claiming thread's slot holds the input of.
+        int bandRows = w.OutW == 0 ? 0 : Math.Max(1, tactic.Mc / w.OutW);
+        while (bandRows > 0 && WindowBandFloats(w, groups, bandRows) > (long)tactic.Mc * k) bandRows--;
+        _readWindows = bandRows > 0 && GemmMicroKernels.InRegisters(tactic.Wide, tactic.Nr) && KBlock(k, tactic) >= k;
         try
         {
-            // Whole output rows a unit where windows are read in place: a block ending mid-row would split a row's tiles.
-            if (_readWindows) _blockRows = Math.Max(1, tactic.Mc / w.OutW) * w.OutW;
+            if (_readWindows) _blockRows = bandRows * w.OutW;
             RunGrouped(tactic, null, w.OutH * w.OutW, k, k, packedB, n, groups, bias, activation, y, ldy, residual, pool, streamOutput);
         }
         finally
@@ -496,57 +498,75 @@ public sealed unsafe class GemmJob : IParallelTask
     }
 
     /// <summary>
-    /// Rows [m0, m1) of group <paramref name="group"/>'s GEMM (RunGroupedUnfolded, one K pass, a register kernel): tiles
-    /// of output pixels whose windows lie inside the image read them in place, tap by tap (pixels one stride apart
-    /// along a row); the others (the padded border) are unfolded into <paramref name="slot"/> first. Unfolding every
-    /// row block cost RegNetY's groups of 8 channels, whose GEMMs are light, about as much as the GEMMs.
+    /// Rows [m0, m1) of group <paramref name="group"/>'s GEMM (RunGroupedUnfolded, one K pass, a register kernel; whole
+    /// rows of output pixels): the group's channels of the input rows they read are copied, zero-padded, into
+    /// <paramref name="slot"/> (<see cref="WindowBandFloats"/>), and each row's pixels read their windows there tap by tap,
+    /// in tiles of even height. Unfolding every row block cost RegNetY's groups of 8 channels, whose GEMMs are light,
+    /// about as much as the GEMMs; the band is a few input rows of a few channels, read from L1.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunWindows(int group, int m0, int m1, int p0, int p1, float* slot, float* b, float* y, float* residual, float* bias)
     {
         var w = _unfoldWindow;
-        int channels = w.Channels, perGroup = channels / _unfoldGroups, taps = w.KernelH * w.KernelW, mr = _tactic.Mr, nr = _tactic.Nr;
+        int perGroup = w.Channels / _unfoldGroups, taps = w.KernelH * w.KernelW, mr = _tactic.Mr, nr = _tactic.Nr;
+        int oh0 = m0 / w.OutW, oh1 = (m1 + w.OutW - 1) / w.OutW, paddedW = PaddedWidth(w);
+        CopyBand(w, _unfoldX + (nint)group * perGroup, perGroup, oh0 * w.StrideH - w.PadTop, BandRows(w, oh1 - oh0), paddedW, slot);
         nint* offsets = stackalloc nint[taps];
         for (int i = 0; i < w.KernelH; i++)
             for (int j = 0; j < w.KernelW; j++)
-                offsets[i * w.KernelW + j] = ((nint)i * w.DilationH * w.InW + (nint)j * w.DilationW) * channels;
-        float* x = _unfoldX + (nint)group * perGroup;
-        // Output columns [first, end) have their windows inside the image's columns.
-        int first = Math.Min(w.OutW, (w.PadLeft + w.StrideW - 1) / w.StrideW);
-        int last = w.InW - 1 - (w.KernelW - 1) * w.DilationW + w.PadLeft;
-        int end = last < 0 ? first : Math.Clamp(last / w.StrideW + 1, first, w.OutW);
-        bool Inside(int p)
+                offsets[i * w.KernelW + j] = ((nint)i * w.DilationH * paddedW + (nint)j * w.DilationW) * perGroup;
+        // A row's pixels in tiles of even height: 26 as 9 + 9 + 8 rather than 12 + 12 + 2.
+        int tiles = (w.OutW + mr - 1) / mr, height = (w.OutW + tiles - 1) / tiles;
+        for (int oh = oh0; oh < oh1; oh++)
         {
-            int oh = p / w.OutW, ow = p - oh * w.OutW, top = oh * w.StrideH - w.PadTop;
-            return top >= 0 && top + (w.KernelH - 1) * w.DilationH < w.InH && ow >= first && ow < end;
+            float* row = slot + (nint)(oh - oh0) * w.StrideH * paddedW * perGroup;
+            for (int ow = 0, rows; ow < w.OutW; ow += rows)
+            {
+                rows = Math.Min(height, w.OutW - ow);
+                int p = oh * w.OutW + ow;
+                float* a = row + (nint)ow * w.StrideW * perGroup;
+                for (int panel = p0; panel < p1; panel++)
+                {
+                    int j0 = panel * nr;
+                    float* c = y + p * _ldy + j0, bPanel = b + (nint)panel * nr * _k, panelBias = bias == null ? null : bias + j0;
+                    if (residual != null) Seed(c, _ldy, null, residual, p, j0, rows, nr);
+                    GemmMicroKernels.TileWindows(_tactic.Wide, nr, rows, a, (nint)w.StrideW * perGroup, offsets, taps, perGroup, bPanel, c, _ldy,
+                        residual != null, panelBias, _activation);
+                }
+            }
         }
-        for (int p = m0, rows; p < m1; p += rows)
+    }
+
+    /// <summary>Input columns the windows of a row span, padding included.</summary>
+    private static int PaddedWidth(in Window2D w) => (w.OutW - 1) * w.StrideW + (w.KernelW - 1) * w.DilationW + 1;
+
+    /// <summary>Input rows the windows of <paramref name="outputRows"/> output rows span, padding included.</summary>
+    private static int BandRows(in Window2D w, int outputRows) => (outputRows - 1) * w.StrideH + (w.KernelH - 1) * w.DilationH + 1;
+
+    /// <summary>Floats of a band of <paramref name="outputRows"/> output rows' input, one group's channels (see <see cref="RunWindows"/>).</summary>
+    private static long WindowBandFloats(in Window2D w, int groups, int outputRows) => (long)BandRows(w, outputRows) * PaddedWidth(w) * (w.Channels / groups);
+
+    /// <summary>
+    /// band[r, q, c] = x[top + r, q − PadLeft, c] for <paramref name="rows"/> rows of <paramref name="paddedW"/> columns
+    /// and the group's <paramref name="perGroup"/> channels (x at the group's first), zero outside the image.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CopyBand(in Window2D w, float* x, int perGroup, int top, int rows, int paddedW, float* band)
+    {
+        for (int r = 0; r < rows; r++)
         {
-            int oh = p / w.OutW, ow = p - oh * w.OutW, top = oh * w.StrideH - w.PadTop;
-            bool inside = Inside(p);
-            if (inside)
+            int ih = top + r;
+            bool rowInside = (uint)ih < (uint)w.InH;
+            for (int q = 0; q < paddedW; q++, band += perGroup)
             {
-                // The row's inside run in tiles of even height: 26 pixels as 9 + 9 + 8 rather than 12 + 12 + 2.
-                int run = Math.Min(end - ow, m1 - p), tiles = (run + mr - 1) / mr;
-                rows = (run + tiles - 1) / tiles;
-            }
-            else
-            {
-                // Border pixels in one tile up to mr, across a row's end and the next row's start.
-                rows = 1;
-                while (rows < mr && p + rows < m1 && !Inside(p + rows)) rows++;
-            }
-            float* a = x + ((nint)top * w.InW + (nint)ow * w.StrideW - w.PadLeft) * channels;
-            if (!inside) Im2Col.RunChannelsLastGroup(_unfoldX, channels, _unfoldGroups, group, w, slot, p, p + rows);
-            for (int panel = p0; panel < p1; panel++)
-            {
-                int j0 = panel * nr;
-                float* c = y + p * _ldy + j0, bPanel = b + (nint)panel * nr * _k, panelBias = bias == null ? null : bias + j0;
-                if (residual != null) Seed(c, _ldy, null, residual, p, j0, rows, nr);
-                if (inside)
-                    GemmMicroKernels.TileWindows(_tactic.Wide, nr, rows, a, (nint)w.StrideW * channels, offsets, taps, perGroup, bPanel, c, _ldy, residual != null, panelBias, _activation);
-                else
-                    GemmMicroKernels.Tile(_tactic.Wide, nr, rows, slot, _k, 1, bPanel, nr, _k, c, _ldy, residual != null, panelBias, _activation);
+                int iw = q - w.PadLeft;
+                bool inside = rowInside && (uint)iw < (uint)w.InW;
+                float* source = x + ((nint)ih * w.InW + iw) * w.Channels;
+                int c = 0;
+                if (VectorMath.IsSupported)
+                    for (; c + 8 <= perGroup; c += 8)
+                        Avx.Store(band + c, inside ? Avx.LoadVector256(source + c) : Vector256<float>.Zero);
+                for (; c < perGroup; c++) band[c] = inside ? source[c] : 0f;
             }
         }
     }
