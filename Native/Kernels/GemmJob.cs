@@ -119,13 +119,9 @@ public sealed unsafe class GemmJob : IParallelTask
         _unfoldX = x;
         _unfoldScratch = scratch;
         int k = w.KernelH * w.KernelW * (w.Channels / groups);
-        // Whole output rows a unit where windows are read from a band, as many as the claiming thread's slot holds the input of.
-        int bandRows = w.OutW == 0 ? 0 : Math.Max(1, tactic.Mc / w.OutW);
-        while (bandRows > 0 && WindowBandFloats(w, groups, bandRows) > (long)tactic.Mc * k) bandRows--;
-        _readWindows = bandRows > 0 && GemmMicroKernels.InRegisters(tactic.Wide, tactic.Nr) && KBlock(k, tactic) >= k;
+        ReadWindows(tactic, w, groups, k, n);
         try
         {
-            if (_readWindows) _blockRows = bandRows * w.OutW;
             RunGrouped(tactic, null, w.OutH * w.OutW, k, k, packedB, n, groups, bias, activation, y, ldy, residual, pool, streamOutput);
         }
         finally
@@ -199,14 +195,53 @@ public sealed unsafe class GemmJob : IParallelTask
         _unfoldX = x;
         _unfoldWindow = w;
         _unfoldScratch = scratch;
+        int k = w.KernelH * w.KernelW * w.Channels;
+        ReadWindows(tactic, w, 1, k, n);
         try
         {
-            RunPacked(tactic, null, w.OutH * w.OutW, w.KernelH * w.KernelW * w.Channels, false, packedB, n, bias, activation, y, ldy, pool, residual, 1, streamOutput);
+            RunPacked(tactic, null, w.OutH * w.OutW, k, false, packedB, n, bias, activation, y, ldy, pool, residual, 1, streamOutput);
         }
         finally
         {
             _unfoldX = null;
+            _readWindows = false;
         }
+    }
+
+    /// <summary>
+    /// Whether the units of an unfolding run read their windows from a band instead (<see cref="RunWindows"/>), whole
+    /// output rows a unit, as many as the claiming thread's slot (Mc·k floats) holds the input of: where
+    /// <see cref="CanReadWindows"/> and even one row's band fits.
+    /// </summary>
+    private void ReadWindows(GemmTactic tactic, in Window2D w, int groups, int k, int n)
+    {
+        int rows = w.OutW == 0 || !CanReadWindows(tactic, k, n) ? 0 : Math.Max(1, tactic.Mc / w.OutW);
+        while (rows > 0 && WindowBandFloats(w, groups, rows) > (long)tactic.Mc * k) rows--;
+        _readWindows = rows > 0;
+        if (_readWindows) _blockRows = rows * w.OutW;
+    }
+
+    /// <summary>
+    /// Whether a convolution whose GEMM (a group's) is k deep and n wide reads its windows with this tactic
+    /// (<see cref="RunWindowRows"/>): a kernel that reads them, one K pass, and one panel. Where several panels share a
+    /// unit's unfolded rows the unfold pays for itself (ResNet-50's 128-channel stride-2 layer took 6% longer from a band);
+    /// one panel reads them once, and a stem's or a narrow group's unfold cost about as much as its GEMM.
+    /// </summary>
+    public static bool CanReadWindows(GemmTactic tactic, int k, int n) =>
+        GemmMicroKernels.ReadsWindows(tactic.Wide, tactic.Nr) && KBlock(k, tactic) >= k && n <= tactic.Nr;
+
+    /// <summary>
+    /// Output rows [<paramref name="oh0"/>, <paramref name="oh1"/>) of a channels-last convolution of one HWC image (one
+    /// group) on the calling thread, its windows read from a zero-padded copy of the input rows they span in
+    /// <paramref name="band"/> (<see cref="WindowBandFloats"/> floats): for fused layers that start with a convolution
+    /// (a stem), where <see cref="CanReadWindows"/>. y addresses the output's row 0, pixels <paramref name="ldy"/> floats apart.
+    /// </summary>
+    public void RunWindowRows(GemmTactic tactic, float* x, in Window2D w, int oh0, int oh1, float* band, float* packedB, int n, float* bias,
+        in Activation activation, float* y, int ldy)
+    {
+        SetPacked(tactic, null, (oh1 - oh0) * w.OutW, w.KernelH * w.KernelW * w.Channels, false, packedB, n, bias, activation, y, ldy, null, 1);
+        _unfoldWindow = w;
+        RunWindows(x, w.Channels, oh0, oh1, band, 0, GemmKernels.PanelCount(n, tactic), packedB, y, null, bias);
     }
 
     private void RunPacked(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
@@ -410,7 +445,10 @@ public sealed unsafe class GemmJob : IParallelTask
         int p0 = group * _panelsPerGroup, p1 = Math.Min(GemmKernels.PanelCount(_n, tactic), p0 + _panelsPerGroup);
         if (_readWindows)
         {
-            RunWindows(batch, m0, m1, p0, p1, slot, b, y, residual, batchBias);
+            // A grouped run's batch is its group, whose channels follow the previous groups'.
+            int perGroup = _unfoldWindow.Channels / Math.Max(1, _unfoldGroups);
+            RunWindows(_unfoldX + (nint)batch * perGroup, perGroup, m0 / _unfoldWindow.OutW, (m1 + _unfoldWindow.OutW - 1) / _unfoldWindow.OutW, slot,
+                p0, p1, b, y, residual, batchBias);
             return;
         }
         if (_unfoldX != null)
@@ -498,28 +536,34 @@ public sealed unsafe class GemmJob : IParallelTask
     }
 
     /// <summary>
-    /// Rows [m0, m1) of group <paramref name="group"/>'s GEMM (RunGroupedUnfolded, one K pass, a register kernel; whole
-    /// rows of output pixels): the group's channels of the input rows they read are copied, zero-padded, into
-    /// <paramref name="slot"/> (<see cref="WindowBandFloats"/>), and each row's pixels read their windows there tap by tap,
-    /// in tiles of even height. Unfolding every row block cost RegNetY's groups of 8 channels, whose GEMMs are light,
-    /// about as much as the GEMMs; the band is a few input rows of a few channels, read from L1.
+    /// Output rows [<paramref name="oh0"/>, <paramref name="oh1"/>) of a convolution's GEMM (one K pass, a kernel that
+    /// reads windows) over <paramref name="perGroup"/> channels of the image (x at the first): the input rows they read
+    /// are copied, zero-padded, into <paramref name="band"/> (<see cref="WindowBandFloats"/>), and each row's pixels read
+    /// their windows there tap by tap, in tiles of even height. Unfolding every row block cost RegNetY's groups of 8
+    /// channels, whose GEMMs are light, about as much as the GEMMs, and a stem's 3 channels about as much again.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void RunWindows(int group, int m0, int m1, int p0, int p1, float* slot, float* b, float* y, float* residual, float* bias)
+    private void RunWindows(float* x, int perGroup, int oh0, int oh1, float* band, int p0, int p1, float* b, float* y, float* residual, float* bias)
     {
         var w = _unfoldWindow;
-        int perGroup = w.Channels / _unfoldGroups, taps = w.KernelH * w.KernelW, mr = _tactic.Mr, nr = _tactic.Nr;
-        int oh0 = m0 / w.OutW, oh1 = (m1 + w.OutW - 1) / w.OutW, paddedW = PaddedWidth(w);
-        CopyBand(w, _unfoldX + (nint)group * perGroup, perGroup, oh0 * w.StrideH - w.PadTop, BandRows(w, oh1 - oh0), paddedW, slot);
-        nint* offsets = stackalloc nint[taps];
-        for (int i = 0; i < w.KernelH; i++)
-            for (int j = 0; j < w.KernelW; j++)
-                offsets[i * w.KernelW + j] = ((nint)i * w.DilationH * paddedW + (nint)j * w.DilationW) * perGroup;
+        int taps = w.KernelH * w.KernelW, mr = _tactic.Mr, nr = _tactic.Nr, paddedW = PaddedWidth(w);
+        CopyBand(w, x, perGroup, oh0 * w.StrideH - w.PadTop, BandRows(w, oh1 - oh0), paddedW, band);
+        // Undilated, a kernel row's taps are one run of the band: one pass of KernelW·perGroup values a kernel row.
+        bool rowRuns = w.DilationW == 1;
+        int passes = rowRuns ? w.KernelH : taps, depth = rowRuns ? w.KernelW * perGroup : perGroup;
+        nint* offsets = stackalloc nint[passes];
+        float* tile = stackalloc float[GemmMicroKernels.MaxTileFloats];
+        float* paddedBias = stackalloc float[32];
+        for (int t = 0; t < passes; t++)
+        {
+            int i = rowRuns ? t : t / w.KernelW, j = rowRuns ? 0 : t % w.KernelW;
+            offsets[t] = ((nint)i * w.DilationH * paddedW + (nint)j * w.DilationW) * perGroup;
+        }
         // A row's pixels in tiles of even height: 26 as 9 + 9 + 8 rather than 12 + 12 + 2.
         int tiles = (w.OutW + mr - 1) / mr, height = (w.OutW + tiles - 1) / tiles;
         for (int oh = oh0; oh < oh1; oh++)
         {
-            float* row = slot + (nint)(oh - oh0) * w.StrideH * paddedW * perGroup;
+            float* row = band + (nint)(oh - oh0) * w.StrideH * paddedW * perGroup;
             for (int ow = 0, rows; ow < w.OutW; ow += rows)
             {
                 rows = Math.Min(height, w.OutW - ow);
@@ -529,8 +573,23 @@ public sealed unsafe class GemmJob : IParallelTask
                 {
                     int j0 = panel * nr;
                     float* c = y + p * _ldy + j0, bPanel = b + (nint)panel * nr * _k, panelBias = bias == null ? null : bias + j0;
+                    int cols = Math.Min(nr, _n - j0);
+                    if (cols < nr)
+                    {
+                        // The last panel of a width no panel divides (a stem's 24 outputs in 16-wide panels): a scratch tile.
+                        if (panelBias != null)
+                        {
+                            for (int j = 0; j < nr; j++) paddedBias[j] = j < cols ? panelBias[j] : 0f;
+                            panelBias = paddedBias;
+                        }
+                        if (residual != null) Seed(tile, nr, null, residual, p, j0, rows, cols);
+                        GemmMicroKernels.TileWindows(_tactic.Wide, nr, rows, a, (nint)w.StrideW * perGroup, offsets, passes, depth, bPanel, tile, nr,
+                            residual != null, panelBias, _activation);
+                        CopyColumns(tile, nr, c, _ldy, rows, cols);
+                        continue;
+                    }
                     if (residual != null) Seed(c, _ldy, null, residual, p, j0, rows, nr);
-                    GemmMicroKernels.TileWindows(_tactic.Wide, nr, rows, a, (nint)w.StrideW * perGroup, offsets, taps, perGroup, bPanel, c, _ldy,
+                    GemmMicroKernels.TileWindows(_tactic.Wide, nr, rows, a, (nint)w.StrideW * perGroup, offsets, passes, depth, bPanel, c, _ldy,
                         residual != null, panelBias, _activation);
                 }
             }
@@ -544,7 +603,7 @@ public sealed unsafe class GemmJob : IParallelTask
     private static int BandRows(in Window2D w, int outputRows) => (outputRows - 1) * w.StrideH + (w.KernelH - 1) * w.DilationH + 1;
 
     /// <summary>Floats of a band of <paramref name="outputRows"/> output rows' input, one group's channels (see <see cref="RunWindows"/>).</summary>
-    private static long WindowBandFloats(in Window2D w, int groups, int outputRows) => (long)BandRows(w, outputRows) * PaddedWidth(w) * (w.Channels / groups);
+    public static long WindowBandFloats(in Window2D w, int groups, int outputRows) => (long)BandRows(w, outputRows) * PaddedWidth(w) * (w.Channels / groups);
 
     /// <summary>
     /// band[r, q, c] = x[top + r, q − PadLeft, c] for <paramref name="rows"/> rows of <paramref name="paddedW"/> columns
@@ -557,6 +616,16 @@ public sealed unsafe class GemmJob : IParallelTask
         {
             int ih = top + r;
             bool rowInside = (uint)ih < (uint)w.InH;
+            if (perGroup == w.Channels && rowInside)
+            {
+                // All the channels (a stem's 3): the row's inside pixels are one run, between runs of padding.
+                int left = Math.Min(w.PadLeft, paddedW), inside = Math.Clamp(paddedW - left, 0, w.InW);
+                new Span<float>(band, left * perGroup).Clear();
+                CopyKernels.Copy(x + (nint)ih * w.InW * w.Channels, band + (nint)left * perGroup, (nint)inside * perGroup);
+                new Span<float>(band + (nint)(left + inside) * perGroup, (paddedW - left - inside) * perGroup).Clear();
+                band += (nint)paddedW * perGroup;
+                continue;
+            }
             for (int q = 0; q < paddedW; q++, band += perGroup)
             {
                 int iw = q - w.PadLeft;

@@ -57,8 +57,8 @@ internal static unsafe class GemmMicroKernels
     }
 
     /// <summary>
-    /// <see cref="Tile"/> over a convolution's windows read in place, for the tactics whose kernels run in registers
-    /// (<see cref="InRegisters"/>): A's row i at column t·kc + p is a[i·rs + taps[t] + p], output pixel i's channel p
+    /// <see cref="Tile"/> over a convolution's windows read in place, for the tactics <see cref="ReadsWindows"/> allows:
+    /// A's row i at column t·kc + p is a[i·rs + taps[t] + p], output pixel i's channel p
     /// at its window's tap t; B is packed (rows nr floats apart).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -69,13 +69,20 @@ internal static unsafe class GemmMicroKernels
     /// <summary>Whether a tactic of this width runs a register kernel here (512-bit ones, or the 8-wide narrow one).</summary>
     public static bool InRegisters(bool wide, int nr) => wide ? nr is 16 or 32 && WideSupported : nr == 8 && VectorMath.IsSupported;
 
+    /// <summary>
+    /// Whether <see cref="TileWindows"/> runs a tactic of this width: the register kernels, and 16-wide 256-bit tiles
+    /// (whose tactics have at most 6 rows: 12 accumulators).
+    /// </summary>
+    public static bool ReadsWindows(bool wide, int nr) => InRegisters(wide, nr) || (!wide && nr == 16 && VectorMath.IsSupported);
+
     private static void Registers<TWindow>(bool wide, int nr, int rows, float* a, nint rs, nint cs, nint* taps, int tapCount, float* b, nint ldb, int kc,
         float* c, nint ldc, bool accumulate, float* bias, in Activation activation, bool stream) where TWindow : struct
     {
         bool clamp = activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
         float low = activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha;
         float high = activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta;
-        if (!wide) Rows<Float256, Vector256<float>, R1, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
+        if (!wide && nr == 16) Rows<Float256, Vector256<float>, R2, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
+        else if (!wide) Rows<Float256, Vector256<float>, R1, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
         else if (nr == 32) Rows<Float512, Vector512<float>, R2, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
         else Rows<Float512, Vector512<float>, R1, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
         if (!clamp && activation.Kind != ActivationKind.Identity)

@@ -23,6 +23,14 @@ internal static unsafe class UnfoldedRows
     public static void Compute(GemmJob gemm, in PointwiseStage stage, in Window2D conv, int outChannels, float* x, float* scratch, int from, int to, float* y)
     {
         int step = Rows(conv), k = Depth(conv);
+        if (GemmJob.CanReadWindows(stage.Tactic, k, outChannels) && GemmJob.WindowBandFloats(conv, 1, step) <= ScratchFloats(conv))
+        {
+            // The windows read from a zero-padded band of the input rows: no unfold (a stem's 3 channels took as long to
+            // unfold as to multiply).
+            for (int r = from; r < to; r += step)
+                gemm.RunWindowRows(stage.Tactic, x, conv, r, Math.Min(to, r + step), scratch, stage.Weights, outChannels, stage.Bias, stage.Activation, y, outChannels);
+            return;
+        }
         for (int r = from; r < to; r += step)
         {
             int r1 = Math.Min(to, r + step);

@@ -97,6 +97,29 @@ public sealed class ChannelsLastTests
     }
 
     [Theory]
+    [InlineData(1, 16, "packed_mr6_nr16", 2, 1)]   // one 16-wide panel of outputs
+    [InlineData(2, 12, "packed_mr4_nr16", 2, 1)]   // 12 outputs: a partial panel, through a scratch tile
+    [InlineData(2, 8, "packed_mr12_nr8", 1, 1)]    // the narrow tactic
+    [InlineData(3, 16, "packed_mr6_nr16", 1, 2)]   // dilated: one pass per tap instead of per kernel row
+    [InlineData(2, 24, "avx512_mr12_nr32", 2, 1)]  // 512-bit, where the CPU has it
+    public void A_first_layer_with_one_panel_of_outputs_reads_its_windows_from_a_band(int threads, int outC, string tactic, int stride, int dilation)
+    {
+        // A stem's shape (3 channels, 3×3, padded) twice over the same input, batch 2: the second adds the first as its
+        // residual, then HardSwish (applied after the tile, not in registers).
+        var c = new OperatorCase().Input("x", 2, 3, 61, 58).Weight("w1", outC, 3, 3, 3).Weight("b1", outC).Weight("w2", outC, 3, 3, 3);
+        (string, object)[] attributes = [("strides", new long[] { stride, stride }), ("pads", new long[] { 1, 2, 2, 1 }), ("dilations", new long[] { dilation, dilation })];
+        c.Model.AddNode("Conv", ["x", "w1", "b1"], ["h1"], attributes);
+        c.Model.AddNode("Conv", ["x", "w2"], ["h2"], attributes);
+        c.Model.AddNode("Add", ["h2", "h1"], ["s"]);
+        c.Model.AddNode("HardSwish", ["s"], ["r"]);
+        var forced = GemmKernels.Tactics.First(t => t.Name == tactic);
+        Assert.True(GemmJob.CanReadWindows(forced, 27, outC) || !forced.IsSupported, "the GEMM would unfold");
+        c.LeaveRegion("r", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, ForceTactic = tactic, OptimizationLevel = 0 });
+        AssertChannelsLast(c.Plan!);
+        Assert.Contains(c.Plan!.Layers.OfType<ConvLayer>(), conv => !conv.Residual.IsNone && conv.Activation.Kind == ActivationKind.HardSwish);
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(24)]
     public void Depthwise_and_pointwise_with_residual_and_clip(int groups)
