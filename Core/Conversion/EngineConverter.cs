@@ -43,13 +43,15 @@ public static class EngineConverter
             : settings.Store ?? new DiskEngineStore(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, settings.CacheSizeLimit, m => events?.Verbose(m));
         // Weights bound from a checkpoint change the imported structure, so such a conversion neither guesses nor is remembered.
         string? identity = store is null || bound is not null ? null : HintIdentity(modelPath, settings, threads);
+        int[]? FixedShape(string input, int[] dims) => ShapeProfiles.Fixed(settings, input, dims);
         NetworkDefinition Import() => OnnxModel.Borrow(modelPath, model =>
         {
             if (bound is not null) CheckBoundWeights(model, bound, settings.WeightsPath!, events);
             // The model's weights go into pooled buffers: the engine made here keeps them and hands them back when disposed.
-            return OnnxImporter.Import(model, name, bound, WeightPool.Rent);
+            return OnnxImporter.Import(model, name, bound, WeightPool.Rent, FixedShape);
         });
-        var (network, guess) = identity is not null && !settings.Force ? GuessedEntry.Import(store!, identity, modelPath, Import, refit: !settings.StripWeights) : (Import(), null);
+        var (network, guess) = identity is not null && !settings.Force
+            ? GuessedEntry.Import(store!, identity, modelPath, Import, refit: !settings.StripWeights, FixedShape) : (Import(), null);
         using var guessed = guess;
         string? timingPath = settings.TimingCachePath
             ?? (settings.UseCache && settings.Store is null ? Path.Combine(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, "timing.cache") : null);

@@ -45,8 +45,9 @@ internal sealed class GuessedEntry : IDisposable
     /// be refitted); the entry is null when there is no hint or it names no intact entry (a plan that does not load is
     /// left to the lookup that follows the import to report and remove).
     /// </summary>
+    /// <param name="fixedShape">The shapes the import fixes, as <paramref name="import"/> does (the prepared import's too).</param>
     public static (NetworkDefinition Network, GuessedEntry? Guess) Import(IEngineStore store, string identity, string modelPath, Func<NetworkDefinition> import,
-                                                                          bool refit)
+                                                                          bool refit, Func<string, int[], int[]?> fixedShape)
     {
         if (store.Hint(identity) is not { } hint) return (import(), null);
         if (!refit || hint.WeightBytes < MinWeightBytes)
@@ -62,7 +63,7 @@ internal sealed class GuessedEntry : IDisposable
         try
         {
             WorkerPool.Shared.For(2, loadBeside);
-            return (loadBeside.Guess?.ImportPrepared(file) ?? import(), loadBeside.Guess);
+            return (loadBeside.Guess?.ImportPrepared(file, fixedShape) ?? import(), loadBeside.Guess);
         }
         catch
         {
@@ -85,8 +86,8 @@ internal sealed class GuessedEntry : IDisposable
     }
 
     /// <summary>Parses and imports the model while the entry's recipes run on the weights as they are parsed (null: not prepared).</summary>
-    private NetworkDefinition? ImportPrepared(ProgressiveFile file) => _preparation is not { } preparation ? null
-        : WeightSources.ReadOnnx(file.Path, WeightPool.Rent, name => (data, start, end) => preparation.Supply(name, data, start, end), preparation.WhileReading, file);
+    private NetworkDefinition? ImportPrepared(ProgressiveFile file, Func<string, int[], int[]?> fixedShape) => _preparation is not { } preparation ? null
+        : WeightSources.ReadOnnx(file.Path, WeightPool.Rent, name => (data, start, end) => preparation.Supply(name, data, start, end), preparation.WhileReading, fixedShape, file);
 
     public void Dispose() => _preparation?.Dispose();
 

@@ -18,26 +18,40 @@ internal static class ShapeProfiles
                     throw new ShapeException($"The shape given for input '{name}' ({string.Join(", ", given[name])}) has a dimension below 1; every dimension must be at least 1.");
 
         var profiles = new Dictionary<string, ShapeProfile>(StringComparer.Ordinal);
-        foreach (var (name, tensor) in inputs)
-        {
-            int[]? fixedShape = Get(settings.InputShapes, name), min = Get(settings.MinShapes, name), opt = Get(settings.OptShapes, name), max = Get(settings.MaxShapes, name);
-            if (fixedShape is not null)
-            {
-                if (min is not null || opt is not null || max is not null)
-                    throw new ShapeException($"Input '{name}' has both a fixed shape (-InputShape) and a range (-MinShape/-OptShape/-MaxShape); give one or the other.");
-                profiles[name] = ShapeProfile.Static(fixedShape);
-            }
-            else if (min is not null || opt is not null || max is not null)
-            {
-                // What is not given comes from the default range (from 1 up, unbounded): -OptShape alone tunes for a
-                // shape and still runs any size; without -OptShape the engine is tuned for the largest (or smallest) given.
-                var range = ShapeProfile.Default(tensor.Dims);
-                profiles[name] = new ShapeProfile(min ?? range.Min, opt ?? max ?? min!, max ?? range.Max);
-            }
-            else profiles[name] = ShapeProfile.Default(tensor.Dims);
-        }
+        foreach (var (name, tensor) in inputs) profiles[name] = Profile(settings, name, tensor.Dims);
         return profiles;
     }
+
+    /// <summary>The profile of the input <paramref name="name"/> whose model dims are <paramref name="dims"/>.</summary>
+    private static ShapeProfile Profile(ConversionSettings settings, string name, int[] dims)
+    {
+        int[]? fixedShape = Get(settings.InputShapes, name), min = Get(settings.MinShapes, name), opt = Get(settings.OptShapes, name), max = Get(settings.MaxShapes, name);
+        if (fixedShape is not null)
+        {
+            if (min is not null || opt is not null || max is not null)
+                throw new ShapeException($"Input '{name}' has both a fixed shape (-InputShape) and a range (-MinShape/-OptShape/-MaxShape); give one or the other.");
+            return ShapeProfile.Static(fixedShape);
+        }
+        if (min is null && opt is null && max is null) return ShapeProfile.Default(dims);
+        // What is not given comes from the default range (from 1 up, unbounded): -OptShape alone tunes for a shape and
+        // still runs any size; without -OptShape the engine is tuned for the largest (or smallest) given.
+        var range = ShapeProfile.Default(dims);
+        return new ShapeProfile(min ?? range.Min, opt ?? max ?? min!, max ?? range.Max);
+    }
+
+    /// <summary>
+    /// The one shape the engine will run the input <paramref name="name"/> at, or null: where its profile's ends are
+    /// equal (-InputShape, or a range that allows one shape), the import fills the model's dynamic dims with it, so
+    /// shape arithmetic that reads them folds, as a refit from the model does from the engine's profiles
+    /// (<see cref="Fixed(EnginePlan)"/>).
+    /// </summary>
+    public static int[]? Fixed(ConversionSettings settings, string name, int[] dims) =>
+        Profile(settings, name, dims) is { } profile && profile.Min.AsSpan().SequenceEqual(profile.Max) ? profile.Min : null;
+
+    /// <summary>The one shape an engine runs the input <paramref name="name"/> at (its profile's ends equal), or null.</summary>
+    public static int[]? Fixed(EnginePlan plan, string name) =>
+        Enumerable.Range(0, plan.Inputs.Length).FirstOrDefault(i => plan.InputName(i) == name, -1) is var i and >= 0 &&
+        plan.Profiles[i].Min.AsSpan().SequenceEqual(plan.Profiles[i].Max) ? plan.Profiles[i].Min : null;
 
     private static int[]? Get(IReadOnlyDictionary<string, int[]>? shapes, string name) => shapes is not null && shapes.TryGetValue(name, out var s) ? s : null;
 }

@@ -153,7 +153,7 @@ public sealed partial class OnnxImporter
 
     /// <summary>An operand with an element only the run time knows: a dynamic input dim read through Shape.</summary>
     private static ModelImportException Dynamic(OnnxNode node, string name, string input) =>
-        new($"{node.OpType} '{name}': its input '{input}' depends on a dynamic input dimension, and TrtEngine needs its value at import. Give the model static input shapes (export it without dynamic axes for the dimensions it reads, or fix them in the model).");
+        new($"{node.OpType} '{name}': its input '{input}' depends on a dynamic input dimension, and TrtEngine needs its value at import. Fix the input's shape when converting (-InputShape), or give the model static input shapes (export it without dynamic axes for the dimensions it reads).");
 
     /// <summary>An INTS attribute, else the integer input at <paramref name="index"/>, else null.</summary>
     private long[]? AttributeOrInput(OnnxNode node, string attribute, int index) =>

@@ -1,3 +1,4 @@
+using TrtEngine.Core.Conversion;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Refit;
 using TrtEngine.Native.Runtime;
@@ -63,13 +64,15 @@ public sealed class WeightFile : IDisposable
         bool otherGraph = false;
         void Imported(NetworkDefinition network) =>
             otherGraph = native is { Plan.StructureDigest: { Length: > 0 } built } && NetworkStructure.Digest(network) != built;
+        // The model imported as the engine's was: the shapes it alone runs fill the model's dynamic dims.
+        Func<string, int[], int[]?>? fixedShape = native is null ? null : (input, _) => ShapeProfiles.Fixed(native.Plan, input);
         try
         {
             var values = preparation is null
-                ? WeightSources.FromFile(path, WeightPool.Rent, imported: Imported)
+                ? WeightSources.FromFile(path, WeightPool.Rent, imported: Imported, fixedShape: fixedShape)
                 : WeightSources.FromFile(path, WeightPool.Rent,
                     name => (rename is null ? name : rename(name)) is { } target ? (data, start, end) => preparation.Supply(target, data, start, end) : null,
-                    preparation.WhileReading, Imported);
+                    preparation.WhileReading, Imported, fixedShape);
             return new WeightFile(values, preparation, otherGraph);
         }
         catch

@@ -33,13 +33,15 @@ public static class WeightSources
     /// one item (its parse is sequential). Without it, on this thread.
     /// </param>
     /// <param name="imported">Told an ONNX model's network once it is imported.</param>
+    /// <param name="fixedShape">The one shape the engine runs an input at, for an ONNX model's import (<see cref="OnnxImporter.Import(OnnxModel, string, IReadOnlyDictionary{string, WeightTensor}?, Func{string, int[], int[]?}?)"/>).</param>
     internal static IReadOnlyDictionary<string, WeightValue> FromFile(string path, Func<int, float[]> allocate,
-        Func<string, Action<float[], int, int>?>? weightRead = null, Action<Func<int>, Action<int>>? readItems = null, Action<NetworkDefinition>? imported = null)
+        Func<string, Action<float[], int, int>?>? weightRead = null, Action<Func<int>, Action<int>>? readItems = null, Action<NetworkDefinition>? imported = null,
+        Func<string, int[], int[]?>? fixedShape = null)
     {
         string extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
         {
-            ".onnx" => FromNetwork(Told(ReadOnnx(path, allocate, weightRead, readItems), imported)),
+            ".onnx" => FromNetwork(Told(ReadOnnx(path, allocate, weightRead, readItems, fixedShape), imported)),
             ".safetensors" => FromTensors(SafetensorsFile.Load(path, allocate, weightRead, readItems).Tensors),
             _ => throw new WeightFormatException($"Cannot read weights from '{path}': use an .onnx model or a .safetensors file."),
         };
@@ -53,9 +55,9 @@ public static class WeightSources
 
     /// <param name="opened">The model file already open (and perhaps read), else null.</param>
     internal static NetworkDefinition ReadOnnx(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? weightRead, Action<Func<int>, Action<int>>? readItems,
-                                               ProgressiveFile? opened = null)
+                                               Func<string, int[], int[]?>? fixedShape, ProgressiveFile? opened = null)
     {
-        NetworkDefinition Import(OnnxModel model) => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate);
+        NetworkDefinition Import(OnnxModel model) => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate, fixedShape);
         // Told as each initializer is parsed, not when the import reaches it: whoever waits for the weights starts sooner.
         Action<OnnxTensor>? parsed = weightRead is null ? null : tensor =>
         {
@@ -72,9 +74,16 @@ public static class WeightSources
         return network!;
     }
 
-    /// <summary>The weights a network was built from (not those it computes from them: a refit recomputes those).</summary>
-    public static IReadOnlyDictionary<string, WeightValue> FromNetwork(NetworkDefinition network) =>
-        network.Weights.Where(w => w.Kind != WeightKind.Computed).ToDictionary(w => w.Name, w => new WeightValue(w.Shape, w.Values, Immutable: true), StringComparer.Ordinal);
+    /// <summary>
+    /// The weights a network was built from and an engine keeps (not those it computes from them: a refit recomputes
+    /// those; nor constants only shape arithmetic read, which no engine has).
+    /// </summary>
+    public static IReadOnlyDictionary<string, WeightValue> FromNetwork(NetworkDefinition network)
+    {
+        var kept = network.KeptWeights();
+        return network.Weights.Where(w => w.Kind != WeightKind.Computed && kept.Contains(w.Name))
+            .ToDictionary(w => w.Name, w => new WeightValue(w.Shape, w.Values, Immutable: true), StringComparer.Ordinal);
+    }
 
     public static IReadOnlyDictionary<string, WeightValue> FromTensors(IReadOnlyDictionary<string, WeightTensor> tensors) =>
         tensors.Values.ToDictionary(t => t.Name, t => new WeightValue(t.Shape, t.Data, Immutable: true, t.IsInteger ? t.SourceDType : null), StringComparer.Ordinal);

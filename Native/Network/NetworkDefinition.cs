@@ -34,6 +34,22 @@ public sealed class NetworkDefinition(string name)
     /// <summary>Operations on weights alone, in model order; each output is a <see cref="WeightKind.Computed"/> weight.</summary>
     public IReadOnlyList<FoldedOp> FoldedOps => _foldedOps;
 
+    /// <summary>
+    /// The weights an engine built from this network keeps: those its layers read, those the folded operations behind
+    /// them read, and the constants baked into layer parameters. The rest (constants only shape arithmetic read, such
+    /// as an interpolation's scale factor) became part of the structure.
+    /// </summary>
+    public IReadOnlySet<string> KeptWeights()
+    {
+        var kept = new HashSet<string>(_folded, StringComparer.Ordinal);
+        foreach (var layer in _layers)
+            foreach (var input in layer.Inputs)
+                if (!input.IsNone && input.IsWeight) kept.Add(_weights[input.Index].Name);
+        for (int i = _foldedOps.Count - 1; i >= 0; i--)
+            if (kept.Contains(_foldedOps[i].Output)) kept.UnionWith(_foldedOps[i].Inputs);
+        return kept;
+    }
+
     public void MarkFolded(string weightName)
     {
         if (!_weightIndex.TryGetValue(weightName, out int index) || _weights[index].Kind != WeightKind.Constant)
