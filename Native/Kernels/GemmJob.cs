@@ -38,7 +38,7 @@ public sealed unsafe class GemmJob : IParallelTask
     private bool _packed;
     private Activation _activation;
     private int _rowBlocks, _panelGroups, _panelsPerGroup, _units, _nextUnit;
-    // Rows of A a unit computes: the tactic's Mc, or whole rows of output pixels where windows are read in place.
+    // Rows of A a unit computes: the tactic's Mc, or whole rows of output pixels where windows are read from a band.
     private int _blockRows;
 
     // A of more floats than this per core does not stay in the cores' L2 (1 MiB each here).
@@ -60,9 +60,9 @@ public sealed unsafe class GemmJob : IParallelTask
     // Set for the duration of a RunUnfolded call: A is the im2col of this image, unfolded a row block at a time.
     private float* _unfoldX, _unfoldScratch;
     private Window2D _unfoldWindow;
-    // Set for a RunGroupedUnfolded call: each unit unfolds only its group's channels, or reads the windows that lie
-    // inside the image in place (see RunWindows).
+    // Set for a RunGroupedUnfolded call: each unit unfolds only its group's channels.
     private int _unfoldGroups;
+    // Set for either call where the units read their windows from a band of the input instead (see RunWindows).
     private bool _readWindows;
 
     // Unfolded rows kept per thread (512 KiB): a row block of them is read back from L2 by every panel's tiles.
@@ -110,7 +110,8 @@ public sealed unsafe class GemmJob : IParallelTask
     /// <see cref="RunGrouped"/> for a channels-last grouped convolution of one HWC image: each unit unfolds its group's
     /// part of its row block's windows (KernelH·KernelW·C/groups values a pixel) into the claiming thread's part of
     /// <paramref name="scratch"/> (<see cref="GroupedUnfoldScratchLength"/> floats) right before its tiles read it, so
-    /// the unfold is no separate pass and its rows are read back from L1/L2.
+    /// the unfold is no separate pass and its rows are read back from L1/L2; or, where <see cref="CanReadWindows"/>,
+    /// copies the input rows its output rows span there and reads the windows from them (<see cref="RunWindows"/>).
     /// </summary>
     public void RunGroupedUnfolded(GemmTactic tactic, float* x, in Window2D w, int groups, float* packedB, int n, float* bias,
         in Activation activation, float* y, int ldy, float* residual, float* scratch, WorkerPool pool, bool streamOutput = false)
@@ -187,7 +188,8 @@ public sealed unsafe class GemmJob : IParallelTask
     /// A channels-last convolution of one HWC image without its im2col matrix: y = act(A·B + bias + residual) where row
     /// p of A is output pixel p's window of <paramref name="x"/> (KernelH·KernelW·C values), unfolded one row block at a
     /// time into the claiming thread's part of <paramref name="scratch"/> (<see cref="UnfoldScratchLength"/> floats,
-    /// which must not be 0) right before its tiles read it, so A is read back from L2 rather than from memory.
+    /// which must not be 0) right before its tiles read it, so A is read back from L2 rather than from memory; or,
+    /// where <see cref="CanReadWindows"/>, reads its windows from a band of the input rows there (<see cref="RunWindows"/>).
     /// </summary>
     public void RunUnfolded(GemmTactic tactic, float* x, in Window2D w, float* packedB, int n, float* bias, in Activation activation,
         float* y, int ldy, float* residual, float* scratch, WorkerPool pool, bool streamOutput = false)
