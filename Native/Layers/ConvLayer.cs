@@ -12,8 +12,8 @@ namespace TrtEngine.Native.Layers;
 /// W is [outC, inC/groups, kh, kw]. Depthwise convolutions run a direct kernel; the others run im2col and a GEMM
 /// (1×1 stride-1 convolutions skip im2col) with bias, residual and activation in the GEMM's epilogue.
 /// Channels-last (the builder's choice; x, y and the residual NHWC): depthwise runs a direct kernel vectorised over
-/// channels, the others a GEMM whose A is the image (1×1) or its channels-last im2col and whose B is the weight,
-/// pre-packed at build and refit time, or (3×3, stride 1, one group, when the builder timed it faster) Winograd
+/// channels, the others a GEMM whose A is the image (1×1), its channels-last im2col, or (one panel of outputs: stems,
+/// groups of 8 or 16) the windows read from a band of the input, and whose B is the weight, pre-packed at build and refit time, or (3×3, stride 1, one group, when the builder timed it faster) Winograd
 /// F(4×4, 3×3), F(3×3, 3×3) or F(2×2, 3×3), whose 36, 25 or 16 GEMMs read the weight transformed and packed at build and refit time.
 /// </summary>
 public sealed class ConvLayer : Layer
