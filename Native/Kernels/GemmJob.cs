@@ -217,20 +217,26 @@ public sealed unsafe class GemmJob : IParallelTask
     /// </summary>
     private void ReadWindows(GemmTactic tactic, in Window2D w, int groups, int k, int n)
     {
-        int rows = w.OutW == 0 || !CanReadWindows(tactic, k, n) ? 0 : Math.Max(1, tactic.Mc / w.OutW);
+        int rows = w.OutW == 0 || !CanReadWindows(tactic, k, n, w.KernelW * (w.Channels / groups)) ? 0 : Math.Max(1, tactic.Mc / w.OutW);
         while (rows > 0 && WindowBandFloats(w, groups, rows) > (long)tactic.Mc * k) rows--;
         _readWindows = rows > 0;
         if (_readWindows) _blockRows = rows * w.OutW;
     }
 
     /// <summary>
-    /// Whether a convolution whose GEMM (a group's) is k deep and n wide reads its windows with this tactic
-    /// (<see cref="RunWindowRows"/>): a kernel that reads them, one K pass, and one panel. Where several panels share a
-    /// unit's unfolded rows the unfold pays for itself (ResNet-50's 128-channel stride-2 layer took 6% longer from a band);
-    /// one panel reads them once, and a stem's or a narrow group's unfold cost about as much as its GEMM.
+    /// Whether a convolution whose GEMM (a group's) is k deep and n wide, a kernel row of its windows
+    /// <paramref name="rowRun"/> values, reads its windows with this tactic (<see cref="RunWindows"/>): a kernel that
+    /// reads them, one K pass, and either one panel or short kernel rows. Where several panels share a unit's unfolded
+    /// rows the unfold pays for itself (ResNet-50's 128-channel stride-2 layer took 6% longer from a band), but not where
+    /// it copies a few floats at a time (stems of 3 channels: GoogLeNet's, VGG's, SqueezeNet's 8–10% faster from a band,
+    /// ResNet-50's 5%, AlexNet's 11-wide one 4%); one panel reads the unfolded rows once (a narrow group's unfold cost
+    /// about what its GEMM did).
     /// </summary>
-    public static bool CanReadWindows(GemmTactic tactic, int k, int n) =>
-        GemmMicroKernels.ReadsWindows(tactic.Wide, tactic.Nr) && KBlock(k, tactic) >= k && n <= tactic.Nr;
+    public static bool CanReadWindows(GemmTactic tactic, int k, int n, int rowRun) =>
+        GemmMicroKernels.ReadsWindows(tactic.Wide, tactic.Nr) && KBlock(k, tactic) >= k && (n <= tactic.Nr || rowRun <= ShortRunFloats);
+
+    // A kernel row of at most this many values unfolds a few floats at a time (a 3-channel stem's 3 to 11 taps).
+    private const int ShortRunFloats = 48;
 
     /// <summary>
     /// Output rows [<paramref name="oh0"/>, <paramref name="oh1"/>) of a channels-last convolution of one HWC image (one

@@ -23,7 +23,7 @@ internal static unsafe class UnfoldedRows
     public static void Compute(GemmJob gemm, in PointwiseStage stage, in Window2D conv, int outChannels, float* x, float* scratch, int from, int to, float* y)
     {
         int step = Rows(conv), k = Depth(conv);
-        if (GemmJob.CanReadWindows(stage.Tactic, k, outChannels) && GemmJob.WindowBandFloats(conv, 1, step) <= ScratchFloats(conv))
+        if (GemmJob.CanReadWindows(stage.Tactic, k, outChannels, conv.KernelW * conv.Channels) && GemmJob.WindowBandFloats(conv, 1, step) <= ScratchFloats(conv))
         {
             // The windows read from a zero-padded band of the input rows: no unfold (a stem's 3 channels took as long to
             // unfold as to multiply).

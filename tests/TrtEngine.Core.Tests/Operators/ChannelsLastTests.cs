@@ -77,20 +77,22 @@ public sealed class ChannelsLastTests
     [Theory]
     [InlineData(1, "avx512_mr12_nr32")]
     [InlineData(2, "avx512_mr12_nr16")]
-    [InlineData(2, "packed_mr4_nr24_kc256")]   // K = 294 crosses a K block
+    [InlineData(2, "packed_mr4_nr24_kc256")]   // K = 588 crosses K blocks
     [InlineData(3, "packed_mr6_nr16")]
     public void A_first_layer_unfolds_its_im2col_block_by_block_on_the_gemm_threads(int threads, string tactic)
     {
-        // Two 7×7 stride-2 convolutions of a 6-channel image (40×40 outputs, 17 row blocks of 96 pixels), batch 2; the
-        // second adds the first as its residual, then Relu.
-        var c = new OperatorCase().Input("x", 2, 6, 80, 79).Weight("w1", 20, 6, 7, 7).Weight("b1", 20).Weight("w2", 20, 6, 7, 7).Weight("b2", 20);
+        // Two 7×7 stride-2 convolutions of a 12-channel image (40×40 outputs, 17 row blocks of 96 pixels), batch 2; the
+        // second adds the first as its residual, then Relu. 40 outputs over several panels and kernel rows of 84 values:
+        // no tactic reads the windows from a band instead.
+        var c = new OperatorCase().Input("x", 2, 12, 80, 79).Weight("w1", 40, 12, 7, 7).Weight("b1", 40).Weight("w2", 40, 12, 7, 7).Weight("b2", 40);
         (string, object)[] attributes = [("strides", new long[] { 2, 2 }), ("pads", new long[] { 3, 3, 3, 3 })];
         c.Model.AddNode("Conv", ["x", "w1", "b1"], ["h1"], attributes);
         c.Model.AddNode("Conv", ["x", "w2", "b2"], ["h2"], attributes);
         c.Model.AddNode("Add", ["h2", "h1"], ["s"]);
         c.Model.AddNode("Relu", ["s"], ["r"]);
-        var window = new Window2D(1, 6, 80, 79, 40, 40, 7, 7, 2, 2, 3, 3, 1, 1, 3, 3);
-        Assert.True(GemmJob.UnfoldScratchLength(window, GemmKernels.Tactics.First(t => t.Name == tactic), threads) > 0, "the GEMM would not unfold");
+        var window = new Window2D(1, 12, 80, 79, 40, 40, 7, 7, 2, 2, 3, 3, 1, 1, 3, 3);
+        var forced = GemmKernels.Tactics.First(t => t.Name == tactic);
+        Assert.True(GemmJob.UnfoldScratchLength(window, forced, threads) > 0 && !GemmJob.CanReadWindows(forced, 588, 40, 84), "the GEMM would not unfold");
         c.LeaveRegion("r", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, ForceTactic = tactic, OptimizationLevel = 0 });
         AssertChannelsLast(c.Plan!);
         Assert.Contains(c.Plan!.Layers.OfType<ConvLayer>(), conv => !conv.Residual.IsNone);
@@ -102,7 +104,9 @@ public sealed class ChannelsLastTests
     [InlineData(2, 8, "packed_mr12_nr8", 1, 1)]    // the narrow tactic
     [InlineData(3, 16, "packed_mr6_nr16", 1, 2)]   // dilated: one pass per tap instead of per kernel row
     [InlineData(2, 24, "avx512_mr12_nr32", 2, 1)]  // 512-bit, where the CPU has it
-    public void A_first_layer_with_one_panel_of_outputs_reads_its_windows_from_a_band(int threads, int outC, string tactic, int stride, int dilation)
+    [InlineData(2, 40, "packed_mr6_nr16", 2, 1)]   // three panels (the last partial), read from the band: kernel rows of 9 values
+    [InlineData(1, 64, "avx512_mr12_nr32", 1, 1)]  // two 512-bit panels
+    public void A_first_layer_with_one_panel_of_outputs_or_short_kernel_rows_reads_its_windows_from_a_band(int threads, int outC, string tactic, int stride, int dilation)
     {
         // A stem's shape (3 channels, 3×3, padded) twice over the same input, batch 2: the second adds the first as its
         // residual, then HardSwish (applied after the tile, not in registers).
@@ -113,7 +117,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Add", ["h2", "h1"], ["s"]);
         c.Model.AddNode("HardSwish", ["s"], ["r"]);
         var forced = GemmKernels.Tactics.First(t => t.Name == tactic);
-        Assert.True(GemmJob.CanReadWindows(forced, 27, outC) || !forced.IsSupported, "the GEMM would unfold");
+        Assert.True(GemmJob.CanReadWindows(forced, 27, outC, 9) || !forced.IsSupported, "the GEMM would unfold");
         c.LeaveRegion("r", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, ForceTactic = tactic, OptimizationLevel = 0 });
         AssertChannelsLast(c.Plan!);
         Assert.Contains(c.Plan!.Layers.OfType<ConvLayer>(), conv => !conv.Residual.IsNone && conv.Activation.Kind == ActivationKind.HardSwish);
