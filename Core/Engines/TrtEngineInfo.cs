@@ -95,6 +95,7 @@ public sealed class TrtEngineInfo
             FusedConvPoolLayer fused => ($"Fused convolution and pool (conv {fused.Conv.AlgorithmName} {fused.Conv.KernelH}x{fused.Conv.KernelW}/{fused.Conv.Strides[0]} → {fused.Pool.PoolKind} pool " +
                 $"{fused.Pool.Kernel[0]}x{fused.Pool.Kernel[1]}/{fused.Pool.Strides[0]})", fused.Conv.Activation),
             GemmLayer gemm => ($"Gemm{(gemm.Bias.IsNone ? "" : " + bias")}", gemm.Activation),
+            ConcatLayer { Normalizes: true } concat => ("Concat + BatchNorm (nhwc)", concat.Activation),
             ConcatLayer { InPlaceCount: > 0 } concat => ($"Concat ({concat.InPlaceCount} of {concat.Inputs.Length} inputs written in place)", Activation.Identity),
             ActivationLayer act => (act.Activation.Kind.ToString(), Activation.Identity),
             ElementwiseLayer e => (e.Operation.ToString(), Activation.Identity),

@@ -35,6 +35,7 @@ public static class EngineBuilder
         if (config.ChannelsLast)
         {
             layers = ChannelsLastLayout.Run(layers, network, tensorList, outputs);
+            layers = ConcatNormFusion.Run(layers, outputs);
             InPlaceConcat.Run(layers, outputs);
         }
         log?.Invoke($"{network.Layers.Count} network layers became {layers.Count} engine layers after fusion and layout.");

@@ -14,7 +14,8 @@ internal static class InPlaceConcat
     {
         var consumers = LayerConsumers.Of(layers);
         var producers = layers.ToDictionary(l => l.Output);
-        foreach (var concat in layers.OfType<ConcatLayer>().Where(c => c.ChannelsLast))
+        // A normalizing concat writes each input through its normalization: none can be in place.
+        foreach (var concat in layers.OfType<ConcatLayer>().Where(c => c.ChannelsLast && !c.Normalizes))
             concat.InPlace = concat.Inputs.Select(v => !v.IsWeight && !outputs.Contains(v.Index) && consumers[v.Index].Count == 1 &&
                                                        producers.GetValueOrDefault(v.Index) is ConvLayer { CanWriteStridedOutput: true }).ToArray();
     }

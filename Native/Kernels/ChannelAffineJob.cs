@@ -6,12 +6,14 @@ namespace TrtEngine.Native.Kernels;
 
 /// <summary>
 /// y = act(x·scale[c] + shift[c]) per channel c (an inference BatchNormalization), NCHW or channels-last, its rows
-/// shared out over a <see cref="WorkerPool"/>, the activation applied to each row while it is in cache. One instance
-/// per layer; not thread-safe.
+/// shared out over a <see cref="WorkerPool"/>, the activation applied to each row while it is in cache; channels-last,
+/// x may be several tensors joined along channels (<see cref="RunJoined"/>). One instance per layer; not thread-safe.
 /// </summary>
 public sealed unsafe class ChannelAffineJob : IParallelTask, IRowTask
 {
     private float* _x, _y, _scale, _shift;
+    // Set for a RunJoined call: the tensors x joins, each's data and channels.
+    private (nint Data, int Channels)[]? _sources;
     private int _channels, _rowFloats, _rowsPerPlane;
     private bool _channelsLast;
     private Activation _activation;
@@ -23,11 +25,26 @@ public sealed unsafe class ChannelAffineJob : IParallelTask, IRowTask
     /// (an image row; pixels must be a multiple of it) are the unit of work.
     /// </summary>
     public void Run(float* x, float* y, float* scale, float* shift, int batch, int channels, int pixels, int rowPixels, bool channelsLast,
-        in Activation activation, WorkerPool pool)
+        in Activation activation, WorkerPool pool) =>
+        Run(x, null, y, scale, shift, batch, channels, pixels, rowPixels, channelsLast, activation, pool);
+
+    /// <summary>
+    /// As <see cref="Run(float*, float*, float*, float*, int, int, int, int, bool, in Activation, WorkerPool)"/>,
+    /// channels-last, for x the channel concat of <paramref name="sources"/> (each [batch, pixels, its channels]): each
+    /// source's channels are read where they are and written at their offset in y, so the joined tensor is never
+    /// written and read back.
+    /// </summary>
+    public void RunJoined((nint Data, int Channels)[] sources, float* y, float* scale, float* shift, int batch, int channels, int pixels, int rowPixels,
+        in Activation activation, WorkerPool pool) =>
+        Run(null, sources, y, scale, shift, batch, channels, pixels, rowPixels, true, activation, pool);
+
+    private void Run(float* x, (nint Data, int Channels)[]? sources, float* y, float* scale, float* shift, int batch, int channels, int pixels, int rowPixels,
+        bool channelsLast, in Activation activation, WorkerPool pool)
     {
         // An empty tensor (a zero dim, a zero-width image's rows of no pixels) has nothing to compute, and no rows to cut.
         if ((long)batch * channels * pixels == 0) return;
         _x = x;
+        _sources = sources;
         _y = y;
         _scale = scale;
         _shift = shift;
@@ -47,7 +64,19 @@ public sealed unsafe class ChannelAffineJob : IParallelTask, IRowTask
     {
         nint offset = ((nint)plane * _rowsPerPlane + row0) * _rowFloats, count = (nint)(row1 - row0) * _rowFloats;
         float* x = _x + offset, y = _y + offset;
-        if (_channelsLast)
+        if (_sources is { } sources)
+        {
+            // Pixel p of these rows is pixel first + p of each source, whose channels land at the source's offset.
+            nint first = ((nint)plane * _rowsPerPlane + row0) * (_rowFloats / _channels), pixels = count / _channels;
+            int at = 0;
+            foreach (var (data, channels) in sources)
+            {
+                float* source = (float*)data + first * channels;
+                for (nint p = 0; p < pixels; p++) Affine(source + p * channels, y + p * _channels + at, _scale + at, _shift + at, channels);
+                at += channels;
+            }
+        }
+        else if (_channelsLast)
             for (nint p = 0; p < count; p += _channels) Affine(x + p, y + p, _scale, _shift, _channels);
         else
         {

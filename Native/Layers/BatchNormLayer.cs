@@ -39,16 +39,24 @@ public sealed class BatchNormLayer(string name, ValueRef x, ValueRef scale, Valu
         int channels = shape[1];
         float* gamma = frame.Pointer(Inputs[1]), beta = frame.Pointer(Inputs[2]), mean = frame.Pointer(Inputs[3]), variance = frame.Pointer(Inputs[4]);
         var s = (BatchNormState)state!;
-        for (int c = 0; c < channels; c++)
-        {
-            double scale = gamma[c] / Math.Sqrt(variance[c] + (double)Epsilon);
-            s.Coefficients[c] = (float)scale;
-            s.Coefficients[channels + c] = (float)(beta[c] - mean[c] * scale);
-        }
         int pixels = checked((int)Shapes.ElementCount(shape.AsSpan(2)));
         fixed (float* coefficients = s.Coefficients)
+        {
+            Coefficients(gamma, beta, mean, variance, Epsilon, channels, coefficients);
             s.Job.Run(frame.Pointer(Inputs[0]), frame.Pointer(Output), coefficients, coefficients + channels, shape[0], channels, pixels,
                 shape.Length == 4 ? shape[3] : pixels, ChannelsLast, Activation, frame.Pool);
+        }
+    }
+
+    /// <summary>scale[c] = γ/√(var + ε) and shift[c] = β − mean·scale (in double), one after the other in <paramref name="coefficients"/>.</summary>
+    internal static unsafe void Coefficients(float* gamma, float* beta, float* mean, float* variance, float epsilon, int channels, float* coefficients)
+    {
+        for (int c = 0; c < channels; c++)
+        {
+            double scale = gamma[c] / Math.Sqrt(variance[c] + (double)epsilon);
+            coefficients[c] = (float)scale;
+            coefficients[channels + c] = (float)(beta[c] - mean[c] * scale);
+        }
     }
 
     internal override void WriteParameters(PlanWriter writer)

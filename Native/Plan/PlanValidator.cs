@@ -150,6 +150,11 @@ internal static class PlanValidator
                                          producers.GetValueOrDefault(v.Index) is ConvLayer { CanWriteStridedOutput: true }),
                   $"Concat layer '{concat.Name}' takes input {i} in place, which needs a channels-last convolution of one group writing it for this concat alone");
         }
+        // A normalizing concat reads its data inputs as channels-last tensors and its four parameters as weights of one length.
+        Check(!concat.Normalizes || (concat.ChannelsLast && concat.DataCount >= 1 && concat.InPlaceCount == 0 && concat.Inputs[^1] is { IsWeight: true } last &&
+                                     concat.Inputs.Take(concat.DataCount).All(v => !v.IsWeight) &&
+                                     concat.Inputs.Skip(concat.DataCount).All(v => v.IsWeight && plan.Weights[v.Index].Length == plan.Weights[last.Index].Length)),
+              $"Concat layer '{concat.Name}' normalizes what it joins but is not a channels-last concat of tensors with four parameter weights of one length");
     }
 
     /// <summary>

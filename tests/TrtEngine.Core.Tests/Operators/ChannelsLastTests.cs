@@ -6,6 +6,7 @@ using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Layers;
 using TrtEngine.Native.Plan;
 using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
 using TrtEngine.Testing.Oracle;
 
 namespace TrtEngine.Core.Tests.Operators;
@@ -49,7 +50,8 @@ public sealed class ChannelsLastTests
     [InlineData(3, 16, "")]
     public void A_batchnorm_before_a_convolution_runs_channels_last_with_its_activation(int threads, int channels, string activation)
     {
-        // DenseNet's order: a concat of two convolutions, BatchNormalization, Relu, then the next convolution (nothing to fold into).
+        // DenseNet's order: a concat of two convolutions, BatchNormalization, Relu, then the next convolution (nothing to
+        // fold into); the concat is also added back, so the BatchNormalization stands alone (it is not the concat's only reader).
         var c = new OperatorCase().Input("x", 2, 6, 11, 9).Weight("w1", 8, 6, 3, 3).Weight("w2", channels - 8, 6, 1, 1)
             .Weight("gamma", channels).Weight("beta", channels).Weight("mean", channels).Weight("w3", 12, channels, 3, 3);
         c.Model.AddInitializer("var", ErrorMetrics.RandomValues(3, channels).Select(v => 1 + v / 2).ToArray(), [channels]);
@@ -63,7 +65,8 @@ public sealed class ChannelsLastTests
             c.Model.Opset = 10;
         }
         else if (activation.Length > 0) c.Model.AddNode(activation, ["n"], ["r"]);
-        c.Model.AddNode("Conv", ["r", "w3"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Add", ["r", "cat"], ["s"]);
+        c.Model.AddNode("Conv", ["s", "w3"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
         c.LeaveRegion("h", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, OptimizationLevel = 0 });
         AssertChannelsLast(c.Plan!);
         var batchNorm = Assert.Single(c.Plan!.Layers.OfType<BatchNormLayer>());
@@ -72,6 +75,80 @@ public sealed class ChannelsLastTests
         Assert.Equal(2, c.Plan!.Layers.OfType<ReformatLayer>().Count()); // into and out of the region only
         Assert.Equal(activation.Length > 0 ? $"BatchNorm (nhwc) + {batchNorm.Activation.Kind}" : "BatchNorm (nhwc)",
             Core.Engines.TrtEngineInfo.Describe(batchNorm, c.Plan!));
+    }
+
+    /// <summary>
+    /// A DenseNet block's shape: each layer's input is the concat of the block input's convolution and every earlier
+    /// layer's output, read by a BatchNormalization (+ Relu) alone. Each concat normalizes its inputs as it joins them,
+    /// so the joined tensors are never written and read back; the concats' inputs, read by several, stay where they are.
+    /// </summary>
+    private static void DenseBlock(OnnxModelBuilder m, int seed)
+    {
+        m.AddInitializer("w0", ErrorMetrics.RandomValues(seed, 8 * 6 * 9), [8, 6, 3, 3]);
+        m.AddNode("Conv", ["x", "w0"], ["x0"], ("pads", new long[] { 1, 1, 1, 1 }));
+        string[] features = ["x0"];
+        foreach (int layer in new[] { 1, 2, 3 })
+        {
+            int channels = 8 + 5 * (layer - 1);
+            foreach (string p in new[] { "gamma", "beta", "mean" })
+                m.AddInitializer($"{p}{layer}", ErrorMetrics.RandomValues(seed * 10 + layer + p.Length, channels), [channels]);
+            m.AddInitializer($"var{layer}", ErrorMetrics.RandomValues(seed * 20 + layer, channels).Select(v => 1 + v / 2).ToArray(), [channels]);
+            m.AddNode("Concat", features, [$"cat{layer}"], ("axis", 1L));
+            m.AddNode("BatchNormalization", [$"cat{layer}", $"gamma{layer}", $"beta{layer}", $"mean{layer}", $"var{layer}"], [$"n{layer}"]);
+            if (layer == 3) break;
+            m.AddNode("Relu", [$"n{layer}"], [$"r{layer}"]);
+            m.AddInitializer($"w{layer}", ErrorMetrics.RandomValues(seed + layer, 5 * channels * 9), [5, channels, 3, 3]);
+            m.AddNode("Conv", [$"r{layer}", $"w{layer}"], [$"x{layer}"], ("pads", new long[] { 1, 1, 1, 1 }));
+            features = [.. features, $"x{layer}"];
+        }
+        // A transition's convolution after the last one (no activation between).
+        m.AddInitializer("w3", ErrorMetrics.RandomValues(seed + 3, 4 * 18), [4, 18, 1, 1]);
+        m.AddNode("Conv", ["n3", "w3"], ["y"]);
+    }
+
+    private static void AssertConcatsNormalize(EnginePlan plan)
+    {
+        Assert.DoesNotContain(plan.Layers, l => l is BatchNormLayer);
+        var concats = plan.Layers.OfType<ConcatLayer>().ToArray();
+        Assert.Equal(3, concats.Length);
+        Assert.All(concats, concat => Assert.True(concat.Normalizes && concat.InPlaceCount == 0, concat.Name));
+        Assert.Equal("Concat + BatchNorm (nhwc) + Relu", Core.Engines.TrtEngineInfo.Describe(concats[0], plan));
+        Assert.Equal("Concat + BatchNorm (nhwc)", Core.Engines.TrtEngineInfo.Describe(concats[2], plan));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void A_concat_that_only_a_batchnorm_reads_normalizes_its_inputs_as_it_joins_them(int threads)
+    {
+        var c = new OperatorCase().Input("x", 2, 6, 9, 7);
+        DenseBlock(c.Model, 1);
+        c.LeaveRegion("y", "out").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, OptimizationLevel = 0 });
+        AssertConcatsNormalize(c.Plan!);
+    }
+
+    [Fact]
+    public void Refit_gives_a_normalizing_concat_new_parameters_exactly_and_its_plan_round_trips()
+    {
+        RefitComparison.AssertRefitEqualsFreshBuild(DenseBlock, new BuilderConfig { OptimizationLevel = 0 }, [2, 6, 9, 7], engine =>
+        {
+            AssertConcatsNormalize(engine.Plan);
+            AssertConcatsNormalize(Native.Runtime.Engine.Deserialize(engine.Serialize(includeWeights: true)).Plan);
+        });
+    }
+
+    [Fact]
+    public void A_plan_whose_normalizing_concat_reads_a_parameter_from_a_tensor_is_refused()
+    {
+        // The kernel reads the four parameters as weights one per channel, and only tensors as what it joins.
+        var c = new OperatorCase().Input("x", 1, 6, 9, 7);
+        DenseBlock(c.Model, 1);
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.LeaveRegion("y", "out").Model.ToBytes(), null), "m"), new BuilderConfig { OptimizationLevel = 0 });
+        var concat = engine.Plan.Layers.OfType<ConcatLayer>().Last();
+        concat.Inputs[^1] = concat.Inputs[0];
+        var error = Assert.Throws<PlanFormatException>(() => Native.Runtime.Engine.Deserialize(engine.Serialize(includeWeights: false)));
+        Assert.Contains("normalizes what it joins", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
