@@ -110,6 +110,38 @@ public sealed class FixedInputShapeTests
         AssertMatchesOnnxRuntime(engine, v2, Shape);
     }
 
+    /// <summary>
+    /// A branch no output reads (an auxiliary head left in the export) is dropped by the builder, weights and all: a
+    /// refit from the model must not count its weights as ones the engine lacks.
+    /// </summary>
+    [Fact]
+    public void A_model_with_a_branch_no_output_reads_is_refitted_from_its_own_file()
+    {
+        using var dir = new TempDirectory();
+        string Write(string name, int seed)
+        {
+            var m = new OnnxModelBuilder { Opset = 13 };
+            m.AddInput("x", OnnxDataType.Float, 2, 4);
+            m.AddInitializer("w", ErrorMetrics.RandomValues(seed, 4 * 3), [4, 3]);
+            m.AddNode("MatMul", ["x", "w"], ["y"]);
+            m.AddOutput("y", OnnxDataType.Float);
+            m.AddInitializer("aux", ErrorMetrics.RandomValues(seed + 1, 4 * 3), [4, 3]);
+            m.AddNode("MatMul", ["x", "aux"], ["unused"]);
+            string path = dir.File(name + ".onnx");
+            m.Save(path);
+            return path;
+        }
+        using var engine = EngineConverter.Convert(Write("v1", 1), Fixed with { InputShapes = null });
+        string v2 = Write("v2", 2);
+        using var file = WeightFile.Read(v2, engine);
+        Assert.Equal(engine.Native.Plan.ModelWeights.Select(m => m.Name).Order(), file.Values.Keys.Order());
+        engine.Refit(file.Values);
+        float[] x = ErrorMetrics.RandomValues(7, 8);
+        var ours = engine.Run(new Dictionary<string, float[]> { ["x"] = x }, new Dictionary<string, int[]> { ["x"] = [2, 4] })[0];
+        var expected = OrtOracle.Run(v2, new Dictionary<string, (int[] Shape, float[] Data)> { ["x"] = ([2, 4], x) })["y"];
+        Assert.True(ErrorMetrics.RelativeL2(ours.Data, expected.Data) <= 1e-5);
+    }
+
     [Fact]
     public void A_cache_hit_whose_refit_is_prepared_while_parsing_imports_at_the_fixed_shape()
     {
