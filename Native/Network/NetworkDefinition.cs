@@ -35,16 +35,23 @@ public sealed class NetworkDefinition(string name)
     public IReadOnlyList<FoldedOp> FoldedOps => _foldedOps;
 
     /// <summary>
-    /// The weights an engine built from this network keeps: those its layers read, those the folded operations behind
-    /// them read, and the constants baked into layer parameters. The rest (constants only shape arithmetic read, such
-    /// as an interpolation's scale factor) became part of the structure.
+    /// The weights an engine built from this network keeps: those its layers that reach an output read (the builder
+    /// drops the others), those the folded operations behind them read, and the constants baked into layer parameters.
+    /// The rest (constants only shape arithmetic read, such as an interpolation's scale factor, and the weights of
+    /// branches no output reads) are no part of an engine.
     /// </summary>
     public IReadOnlySet<string> KeptWeights()
     {
         var kept = new HashSet<string>(_folded, StringComparer.Ordinal);
-        foreach (var layer in _layers)
-            foreach (var input in layer.Inputs)
-                if (!input.IsNone && input.IsWeight) kept.Add(_weights[input.Index].Name);
+        var needed = new HashSet<int>(_outputs);
+        for (int l = _layers.Count - 1; l >= 0; l--)
+        {
+            if (!needed.Contains(_layers[l].Output)) continue;
+            foreach (var input in _layers[l].Inputs)
+                if (input.IsNone) continue;
+                else if (input.IsWeight) kept.Add(_weights[input.Index].Name);
+                else needed.Add(input.Index);
+        }
         for (int i = _foldedOps.Count - 1; i >= 0; i--)
             if (kept.Contains(_foldedOps[i].Output)) kept.UnionWith(_foldedOps[i].Inputs);
         return kept;
