@@ -2,6 +2,7 @@ using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
 using TrtEngine.Core.Verification;
+using TrtEngine.Native.Network;
 using TrtEngine.Testing.Metrics;
 using TrtEngine.Testing.Onnx;
 using TrtEngine.Testing.Oracle;
@@ -65,6 +66,22 @@ public sealed class FixedInputShapeTests
         var error = Assert.Throws<ModelImportException>(() => EngineConverter.Convert(Model(dir, "m", 1), Fixed with { InputShapes = null }));
         Assert.Contains("dynamic input dimension", error.Message, StringComparison.Ordinal);
         Assert.Contains("-InputShape", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A shape given for a name the model has no input of (a typo), or of another rank, fills nothing: the user must hear
+    /// that, not the import's advice to give the shape they just gave.
+    /// </summary>
+    [Theory]
+    [InlineData("input", 4)]
+    [InlineData("x", 3)]
+    [InlineData("x", 5)]
+    public void A_fixed_shape_that_fills_nothing_is_reported_as_such(string input, int rank)
+    {
+        using var dir = new TempDirectory();
+        var error = Assert.Throws<ShapeException>(() => EngineConverter.Convert(Model(dir, "m", 1),
+            Fixed with { InputShapes = new Dictionary<string, int[]> { [input] = [.. Enumerable.Repeat(2, rank)] } }));
+        Assert.Contains(input == "x" ? $"rank {Shape.Length}" : $"'{input}', which is not an input", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
