@@ -9,17 +9,27 @@ internal static class ShapeProfiles
     public static IReadOnlyDictionary<string, ShapeProfile> Resolve(NetworkDefinition network, ConversionSettings settings)
     {
         var inputs = network.Inputs.Select(i => network.Tensors[i]).ToDictionary(t => t.Name, StringComparer.Ordinal);
-        foreach (var given in new[] { settings.InputShapes, settings.MinShapes, settings.OptShapes, settings.MaxShapes })
-            foreach (string name in given?.Keys ?? Enumerable.Empty<string>())
-                if (!inputs.ContainsKey(name))
-                    throw new ShapeException($"A shape was given for '{name}', which is not an input of '{network.Name}'. Its inputs: {string.Join(", ", inputs.Values.Select(t => t.Name + Shapes.Format(t.Dims)))}.");
-                else if (given![name].Any(d => d < 1))
-                    // An engine for an empty dimension could never run (an inference refuses empty inputs).
-                    throw new ShapeException($"The shape given for input '{name}' ({string.Join(", ", given[name])}) has a dimension below 1; every dimension must be at least 1.");
+        CheckNames(settings, network.Name, inputs.Values.Select(t => (t.Name, t.Dims)).ToList());
 
         var profiles = new Dictionary<string, ShapeProfile>(StringComparer.Ordinal);
         foreach (var (name, tensor) in inputs) profiles[name] = Profile(settings, name, tensor.Dims);
         return profiles;
+    }
+
+    /// <summary>
+    /// Refuses shapes given for names that are no input of the model <paramref name="modelName"/> (whose inputs and dims
+    /// are <paramref name="inputs"/>), or with a dimension below 1. The conversion checks this before the import too: a
+    /// fixed shape that fills nothing would otherwise surface as the import's advice to fix the shape.
+    /// </summary>
+    public static void CheckNames(ConversionSettings settings, string modelName, IReadOnlyCollection<(string Name, int[] Dims)> inputs)
+    {
+        foreach (var given in new[] { settings.InputShapes, settings.MinShapes, settings.OptShapes, settings.MaxShapes })
+            foreach (string name in given?.Keys ?? Enumerable.Empty<string>())
+                if (!inputs.Any(i => i.Name == name))
+                    throw new ShapeException($"A shape was given for '{name}', which is not an input of '{modelName}'. Its inputs: {string.Join(", ", inputs.Select(i => i.Name + Shapes.Format(i.Dims)))}.");
+                else if (given![name].Any(d => d < 1))
+                    // An engine for an empty dimension could never run (an inference refuses empty inputs).
+                    throw new ShapeException($"The shape given for input '{name}' ({string.Join(", ", given[name])}) has a dimension below 1; every dimension must be at least 1.");
     }
 
     /// <summary>The profile of the input <paramref name="name"/> whose model dims are <paramref name="dims"/>.</summary>
@@ -45,8 +55,15 @@ internal static class ShapeProfiles
     /// shape arithmetic that reads them folds, as a refit from the model does from the engine's profiles
     /// (<see cref="Fixed(EnginePlan)"/>).
     /// </summary>
-    public static int[]? Fixed(ConversionSettings settings, string name, int[] dims) =>
-        Profile(settings, name, dims) is { } profile && profile.Min.AsSpan().SequenceEqual(profile.Max) ? profile.Min : null;
+    public static int[]? Fixed(ConversionSettings settings, string name, int[] dims)
+    {
+        var profile = Profile(settings, name, dims);
+        if (!profile.Min.AsSpan().SequenceEqual(profile.Max)) return null;
+        // As the profile check would say, had the import not stopped first at shape arithmetic the shape did not fill.
+        if (profile.Min.Length != dims.Length)
+            throw new ShapeException($"The shapes given for input '{name}' ({profile}) do not have its rank {dims.Length} ({Shapes.Format(dims)}).");
+        return profile.Min;
+    }
 
     /// <summary>The one shape an engine runs the input <paramref name="name"/> at (its profile's ends equal), or null.</summary>
     public static int[]? Fixed(EnginePlan plan, string name) =>
