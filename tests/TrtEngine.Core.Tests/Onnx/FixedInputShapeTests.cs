@@ -20,13 +20,13 @@ public sealed class FixedInputShapeTests
     private static readonly int[] Shape = [1, 2, 7, 5];
 
     /// <summary>x [batch, channels, h, 5] (or [1, 2, 7, 5], static) → Conv(w, padded) → Resize to 1.5× h and w, floored → y.</summary>
-    private static string Model(TempDirectory dir, string name, int seed, int channels = 2, int outChannels = 4, bool dynamic = true)
+    private static string Model(TempDirectory dir, string name, int seed, int channels = 2, int outChannels = 4, bool dynamic = true, string input = "x")
     {
         var m = new OnnxModelBuilder { Opset = 13 };
-        if (dynamic) m.AddInput("x", OnnxDataType.Float, "batch", channels, "h", 5);
-        else m.AddInput("x", OnnxDataType.Float, 1, channels, 7, 5);
+        if (dynamic) m.AddInput(input, OnnxDataType.Float, "batch", channels, "h", 5);
+        else m.AddInput(input, OnnxDataType.Float, 1, channels, 7, 5);
         m.AddInitializer("w", ErrorMetrics.RandomValues(seed, outChannels * channels * 9), [outChannels, channels, 3, 3]);
-        m.AddNode("Conv", ["x", "w"], ["c"], ("pads", new long[] { 1, 1, 1, 1 }));
+        m.AddNode("Conv", [input, "w"], ["c"], ("pads", new long[] { 1, 1, 1, 1 }));
         m.AddNode("Shape", ["c"], ["shape"]);
         m.AddInitializer("zero", TensorValue.Int64([0], 1));
         m.AddInitializer("two", TensorValue.Int64([2], 1));
@@ -110,6 +110,22 @@ public sealed class FixedInputShapeTests
         var result = engine.Refit(file.Values, verify: new RefitVerificationOptions { ModelPath = v2 });
         Assert.True(result.Verification!.Passed);
         AssertMatchesOnnxRuntime(engine, v2, Shape);
+    }
+
+    /// <summary>
+    /// A re-export that names the input otherwise is the same graph (the structure digest counts inputs by position):
+    /// its refit and verification take the shape of the engine's input at that position.
+    /// </summary>
+    [Fact]
+    public void A_refit_from_a_re_export_that_renamed_the_input_imports_it_at_the_engine_s_shape()
+    {
+        using var dir = new TempDirectory();
+        using var engine = EngineConverter.Convert(Model(dir, "v1", 1), Fixed);
+        string v2 = Model(dir, "v2", 2, input: "image");
+        using var file = WeightFile.Read(v2, engine);
+        Assert.False(file.OtherGraph);
+        var result = engine.Refit(file.Values, verify: new RefitVerificationOptions { ModelPath = v2 });
+        Assert.True(result.Verification!.Passed);
     }
 
     [Fact]
