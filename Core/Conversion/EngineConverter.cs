@@ -43,7 +43,7 @@ public static class EngineConverter
             : settings.Store ?? new DiskEngineStore(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, settings.CacheSizeLimit, m => events?.Verbose(m));
         // Weights bound from a checkpoint change the imported structure, so such a conversion neither guesses nor is remembered.
         string? identity = store is null || bound is not null ? null : HintIdentity(modelPath, settings, threads);
-        int[]? FixedShape(string input, int[] dims) => ShapeProfiles.Fixed(settings, input, dims);
+        int[]? FixedShape(int position, string input, int[] dims) => ShapeProfiles.Fixed(settings, input, dims);
         NetworkDefinition Import() => OnnxModel.Borrow(modelPath, model =>
         {
             if (bound is not null) CheckBoundWeights(model, bound, settings.WeightsPath!, events);

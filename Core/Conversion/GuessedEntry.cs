@@ -47,7 +47,7 @@ internal sealed class GuessedEntry : IDisposable
     /// </summary>
     /// <param name="fixedShape">The shapes the import fixes, as <paramref name="import"/> does (the prepared import's too).</param>
     public static (NetworkDefinition Network, GuessedEntry? Guess) Import(IEngineStore store, string identity, string modelPath, Func<NetworkDefinition> import,
-                                                                          bool refit, Func<string, int[], int[]?> fixedShape)
+                                                                          bool refit, Func<int, string, int[], int[]?> fixedShape)
     {
         if (store.Hint(identity) is not { } hint) return (import(), null);
         if (!refit || hint.WeightBytes < MinWeightBytes)
@@ -86,7 +86,7 @@ internal sealed class GuessedEntry : IDisposable
     }
 
     /// <summary>Parses and imports the model while the entry's recipes run on the weights as they are parsed (null: not prepared).</summary>
-    private NetworkDefinition? ImportPrepared(ProgressiveFile file, Func<string, int[], int[]?> fixedShape) => _preparation is not { } preparation ? null
+    private NetworkDefinition? ImportPrepared(ProgressiveFile file, Func<int, string, int[], int[]?> fixedShape) => _preparation is not { } preparation ? null
         : WeightSources.ReadOnnx(file.Path, WeightPool.Rent, name => (data, start, end) => preparation.Supply(name, data, start, end), preparation.WhileReading, fixedShape, file);
 
     public void Dispose() => _preparation?.Dispose();

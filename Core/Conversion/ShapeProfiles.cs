@@ -53,7 +53,7 @@ internal static class ShapeProfiles
     /// The one shape the engine will run the input <paramref name="name"/> at, or null: where its profile's ends are
     /// equal (-InputShape, or a range that allows one shape), the import fills the model's dynamic dims with it, so
     /// shape arithmetic that reads them folds, as a refit from the model does from the engine's profiles
-    /// (<see cref="Fixed(EnginePlan)"/>).
+    /// (<see cref="Fixed(EnginePlan, int, string)"/>).
     /// </summary>
     public static int[]? Fixed(ConversionSettings settings, string name, int[] dims)
     {
@@ -65,10 +65,17 @@ internal static class ShapeProfiles
         return profile.Min;
     }
 
-    /// <summary>The one shape an engine runs the input <paramref name="name"/> at (its profile's ends equal), or null.</summary>
-    public static int[]? Fixed(EnginePlan plan, string name) =>
-        Enumerable.Range(0, plan.Inputs.Length).FirstOrDefault(i => plan.InputName(i) == name, -1) is var i and >= 0 &&
-        plan.Profiles[i].Min.AsSpan().SequenceEqual(plan.Profiles[i].Max) ? plan.Profiles[i].Min : null;
+    /// <summary>
+    /// The one shape an engine runs the input <paramref name="name"/> at (its profile's ends equal), or null; an input
+    /// the engine names otherwise is its input at <paramref name="position"/>, as the structure digest counts inputs (a
+    /// re-export that renamed them is the same graph).
+    /// </summary>
+    public static int[]? Fixed(EnginePlan plan, int position, string name)
+    {
+        int i = Enumerable.Range(0, plan.Inputs.Length).FirstOrDefault(i => plan.InputName(i) == name, -1);
+        if (i < 0) i = position < plan.Inputs.Length ? position : -1;
+        return i >= 0 && plan.Profiles[i].Min.AsSpan().SequenceEqual(plan.Profiles[i].Max) ? plan.Profiles[i].Min : null;
+    }
 
     private static int[]? Get(IReadOnlyDictionary<string, int[]>? shapes, string name) => shapes is not null && shapes.TryGetValue(name, out var s) ? s : null;
 }

@@ -33,10 +33,10 @@ public sealed partial class OnnxImporter
     private readonly Dictionary<string, IntegerTensor> _integers = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, WeightTensor> _bound;
     private readonly Func<int, float[]> _allocateParameter;
-    private readonly Func<string, int[], int[]?>? _fixedShape;
+    private readonly Func<int, string, int[], int[]?>? _fixedShape;
 
     private OnnxImporter(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor> bound, Func<int, float[]> allocateParameter,
-        Func<string, int[], int[]?>? fixedShape)
+        Func<int, string, int[], int[]?>? fixedShape)
     {
         _model = model;
         _network = new NetworkDefinition(name);
@@ -47,11 +47,12 @@ public sealed partial class OnnxImporter
 
     /// <param name="boundWeights">Values for graph inputs that are weights (a model exported without parameters), or new values for initializers.</param>
     /// <param name="fixedShape">
-    /// The one shape the engine will run an input at (given its name and the model's dims, -1 where dynamic), or null:
+    /// The one shape the engine will run an input at (given its position among the run-time inputs, its name and the
+    /// model's dims, -1 where dynamic), or null:
     /// it fills the dims the model leaves dynamic, so shape arithmetic that reads them folds at import.
     /// </param>
     public static NetworkDefinition Import(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor>? boundWeights = null,
-        Func<string, int[], int[]?>? fixedShape = null) =>
+        Func<int, string, int[], int[]?>? fixedShape = null) =>
         Import(model, name, boundWeights, n => GC.AllocateUninitializedArray<float>(n), fixedShape);
 
     /// <param name="allocateParameter">
@@ -60,7 +61,7 @@ public sealed partial class OnnxImporter
     /// decoded ahead (<see cref="OnnxTensor.DecodeAhead"/>) keeps the array it was decoded into.
     /// </param>
     internal static NetworkDefinition Import(OnnxModel model, string name, IReadOnlyDictionary<string, WeightTensor>? boundWeights, Func<int, float[]> allocateParameter,
-        Func<string, int[], int[]?>? fixedShape = null)
+        Func<int, string, int[], int[]?>? fixedShape = null)
     {
         var importer = new OnnxImporter(model, name, boundWeights ?? new Dictionary<string, WeightTensor>(), allocateParameter, fixedShape);
         importer.Run();
@@ -79,6 +80,7 @@ public sealed partial class OnnxImporter
         var graph = _model.Graph;
         CheckOperators(graph);
         foreach (var t in graph.Initializers) _initializers[t.Name] = t;
+        int position = 0;
         foreach (var input in RuntimeInputs(graph, _bound))
         {
             if (input.ElementType != OnnxDataType.Float)
@@ -87,9 +89,10 @@ public sealed partial class OnnxImporter
                 throw new ModelImportException($"Input '{input.Name}' has no shape in the model; export it with a shape (dynamic dims may stay symbolic).");
             int[] dims = input.Shape.Select(d => d.Value is long v && v >= 0 && v <= int.MaxValue ? (int)v : Shapes.Dynamic).ToArray();
             // A fixed shape of the right rank fills the dynamic dims; a mismatch is left for the profile check to report.
-            if (dims.Contains(Shapes.Dynamic) && _fixedShape?.Invoke(input.Name, dims) is { } fixedShape && fixedShape.Length == dims.Length)
+            if (dims.Contains(Shapes.Dynamic) && _fixedShape?.Invoke(position, input.Name, dims) is { } fixedShape && fixedShape.Length == dims.Length)
                 dims = dims.Select((d, i) => d == Shapes.Dynamic && fixedShape[i] >= 1 ? fixedShape[i] : d).ToArray();
             _values[input.Name] = _network.AddInput(input.Name, dims);
+            position++;
         }
         foreach (var node in graph.Nodes) ImportNode(node);
         foreach (var output in graph.Outputs)

@@ -65,7 +65,7 @@ public sealed class WeightFile : IDisposable
         void Imported(NetworkDefinition network) =>
             otherGraph = native is { Plan.StructureDigest: { Length: > 0 } built } && NetworkStructure.Digest(network) != built;
         // The model imported as the engine's was: the shapes it alone runs fill the model's dynamic dims.
-        Func<string, int[], int[]?>? fixedShape = native is null ? null : (input, _) => ShapeProfiles.Fixed(native.Plan, input);
+        Func<int, string, int[], int[]?>? fixedShape = native is null ? null : (position, input, _) => ShapeProfiles.Fixed(native.Plan, position, input);
         try
         {
             var values = preparation is null

@@ -33,10 +33,10 @@ public static class WeightSources
     /// one item (its parse is sequential). Without it, on this thread.
     /// </param>
     /// <param name="imported">Told an ONNX model's network once it is imported.</param>
-    /// <param name="fixedShape">The one shape the engine runs an input at, for an ONNX model's import (<see cref="OnnxImporter.Import(OnnxModel, string, IReadOnlyDictionary{string, WeightTensor}?, Func{string, int[], int[]?}?)"/>).</param>
+    /// <param name="fixedShape">The one shape the engine runs an input at, for an ONNX model's import (<see cref="OnnxImporter.Import(OnnxModel, string, IReadOnlyDictionary{string, WeightTensor}?, Func{int, string, int[], int[]?}?)"/>).</param>
     internal static IReadOnlyDictionary<string, WeightValue> FromFile(string path, Func<int, float[]> allocate,
         Func<string, Action<float[], int, int>?>? weightRead = null, Action<Func<int>, Action<int>>? readItems = null, Action<NetworkDefinition>? imported = null,
-        Func<string, int[], int[]?>? fixedShape = null)
+        Func<int, string, int[], int[]?>? fixedShape = null)
     {
         string extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
@@ -55,7 +55,7 @@ public static class WeightSources
 
     /// <param name="opened">The model file already open (and perhaps read), else null.</param>
     internal static NetworkDefinition ReadOnnx(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? weightRead, Action<Func<int>, Action<int>>? readItems,
-                                               Func<string, int[], int[]?>? fixedShape, ProgressiveFile? opened = null)
+                                               Func<int, string, int[], int[]?>? fixedShape, ProgressiveFile? opened = null)
     {
         NetworkDefinition Import(OnnxModel model) => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate, fixedShape);
         // Told as each initializer is parsed, not when the import reaches it: whoever waits for the weights starts sooner.

@@ -25,7 +25,7 @@ internal static class RefitVerifier
 
         // The model's own structure with the engine's new model weights (bound by name, also covering weights that are graph inputs).
         var bound = supplied.ToDictionary(m => m.Name, m => new WeightTensor(m.Name, m.Shape, values[m.Name]), StringComparer.Ordinal);
-        NetworkDefinition network = OnnxModel.Borrow(modelPath, model => OnnxImporter.Import(model, plan.Name, bound, (input, _) => ShapeProfiles.Fixed(plan, input)));
+        NetworkDefinition network = OnnxModel.Borrow(modelPath, model => OnnxImporter.Import(model, plan.Name, bound, (position, input, _) => ShapeProfiles.Fixed(plan, position, input)));
         if (network.Inputs.Count != target.Inputs.Length || network.Outputs.Count != target.Outputs.Length)
             throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': model '{modelPath}' has {network.Inputs.Count} inputs and {network.Outputs.Count} outputs, the engine {target.Inputs.Length} and {target.Outputs.Length}.");
 
