@@ -62,7 +62,7 @@ public sealed class ConcatLayer(string name, int axis, ValueRef[] inputs) : Laye
                     throw new ShapeException($"Concat '{Name}': input {i} {Shapes.Format(s)} differs from {Shapes.Format(first)} outside axis {Axis}.");
             }
         }
-        if (Normalizes && (rank != 4 || axis != 1 || inputShapes.Skip(DataCount).Any(p => Shapes.ElementCount(p) != y[1])))
+        if (Normalizes && (rank != 4 || axis != 1 || inputShapes.Skip(DataCount).Any(p => y[1] >= 0 && Shapes.ElementCount(p) != y[1])))
             throw new ShapeException($"Concat '{Name}': its normalization needs 4-D inputs joined along channels and one parameter a channel.");
         return y;
     }
