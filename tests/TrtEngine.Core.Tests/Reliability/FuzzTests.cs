@@ -9,6 +9,7 @@ using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Runtime;
 using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
 using TrtEngine.Testing.Weights;
 using Xunit.Abstractions;
 
@@ -77,9 +78,15 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
     public void Mutated_engine_plans_are_loaded_or_refused_with_typed_errors_and_loaded_ones_run_safely()
     {
         var seeds = new List<byte[]>();
-        foreach (string path in models.Paths)
+        string channelsLast = ChannelsLastCnn();
+        foreach (string path in models.Paths.Append(channelsLast))
         {
             var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+            if (path == channelsLast)
+            {
+                Assert.Contains(engine.Native.Plan.Layers, l => l is Native.Layers.ConcatLayer { Normalizes: true });
+                Assert.Contains(engine.Native.Plan.Layers, l => l is Native.Layers.ConvLayer { Groups: 2 } conv && Native.Kernels.GemmKernels.Tactics[conv.TacticId].Narrow);
+            }
             foreach (bool weights in new[] { true, false })
             {
                 using var stream = new MemoryStream();
@@ -144,6 +151,32 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
         {
             File.Delete(saved);
         }
+    }
+
+    /// <summary>
+    /// A plan seed with the channels-last kernels' own parameters: a 3-channel stem (windows read from a band), a
+    /// convolution in groups of 8 (the 8-wide tactic) and a concat that applies the BatchNormalization after it.
+    /// </summary>
+    private string ChannelsLastCnn()
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("image", OnnxDataType.Float, 1, 3, 12, 12);
+        m.AddInitializer("stem.weight", ErrorMetrics.RandomValues(41, 16 * 3 * 9), [16, 3, 3, 3]);
+        m.AddInitializer("group.weight", ErrorMetrics.RandomValues(42, 16 * 8 * 9), [16, 8, 3, 3]);
+        foreach (var (name, seed) in new[] { ("bn.scale", 43), ("bn.bias", 44), ("bn.mean", 45) })
+            m.AddInitializer(name, ErrorMetrics.RandomValues(seed, 32), [32]);
+        m.AddInitializer("bn.var", ErrorMetrics.RandomValues(46, 32).Select(v => v * v + 0.5f).ToArray(), [32]);
+        m.AddInitializer("head.weight", ErrorMetrics.RandomValues(47, 4 * 32), [4, 32, 1, 1]);
+        m.AddNode("Conv", ["image", "stem.weight"], ["s"], ("pads", new long[] { 1, 1, 1, 1 }), ("strides", new long[] { 2, 2 }));
+        m.AddNode("Conv", ["s", "group.weight"], ["g"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 2L));
+        m.AddNode("Concat", ["s", "g"], ["joined"], ("axis", 1L));
+        m.AddNode("BatchNormalization", ["joined", "bn.scale", "bn.bias", "bn.mean", "bn.var"], ["n"]);
+        m.AddNode("Relu", ["n"], ["r"]);
+        m.AddNode("Conv", ["r", "head.weight"], ["features"]);
+        m.AddOutput("features", OnnxDataType.Float);
+        string path = _dir.File("channels_last_cnn.onnx");
+        m.Save(path);
+        return path;
     }
 
     /// <summary>
