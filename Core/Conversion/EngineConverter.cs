@@ -48,7 +48,7 @@ public static class EngineConverter
         {
             if (bound is not null) CheckBoundWeights(model, bound, settings.WeightsPath!, events);
             ShapeProfiles.CheckNames(settings, name, OnnxImporter.RuntimeInputs(model.Graph, bound)
-                .Select(i => (i.Name, i.Shape?.Select(d => d.Value is long v && v >= 0 && v <= int.MaxValue ? (int)v : Shapes.Dynamic).ToArray() ?? [])).ToList());
+                .Select(i => (i.Name, i.Shape is null ? [] : OnnxImporter.Dims(i.Shape))).ToList());
             // The model's weights go into pooled buffers: the engine made here keeps them and hands them back when disposed.
             return OnnxImporter.Import(model, name, bound, WeightPool.Rent, FixedShape);
         });

@@ -68,6 +68,10 @@ public sealed partial class OnnxImporter
         return importer._network;
     }
 
+    /// <summary>An input's dims as the network holds them: symbolic or out-of-range ones <see cref="Shapes.Dynamic"/>.</summary>
+    internal static int[] Dims(IReadOnlyList<OnnxDim> shape) =>
+        shape.Select(d => d.Value is long v && v >= 0 && v <= int.MaxValue ? (int)v : Shapes.Dynamic).ToArray();
+
     /// <summary>The graph inputs that are run-time inputs, not weights: neither initializers nor bound by a weights file.</summary>
     public static IEnumerable<OnnxValueInfo> RuntimeInputs(OnnxGraph graph, IReadOnlyDictionary<string, WeightTensor>? boundWeights)
     {
@@ -87,7 +91,7 @@ public sealed partial class OnnxImporter
                 throw new ModelImportException($"Input '{input.Name}' is {input.ElementType}; TrtEngine runs float32 inputs only.");
             if (input.Shape is null)
                 throw new ModelImportException($"Input '{input.Name}' has no shape in the model; export it with a shape (dynamic dims may stay symbolic).");
-            int[] dims = input.Shape.Select(d => d.Value is long v && v >= 0 && v <= int.MaxValue ? (int)v : Shapes.Dynamic).ToArray();
+            int[] dims = Dims(input.Shape);
             // A fixed shape of the right rank fills the dynamic dims; a mismatch is left for the profile check to report.
             if (dims.Contains(Shapes.Dynamic) && _fixedShape?.Invoke(position, input.Name, dims) is { } fixedShape && fixedShape.Length == dims.Length)
                 dims = dims.Select((d, i) => d == Shapes.Dynamic && fixedShape[i] >= 1 ? fixedShape[i] : d).ToArray();

@@ -74,6 +74,21 @@ public static unsafe class CopyKernels
     }
 
     /// <summary>
+    /// Copies <paramref name="count"/> floats from <paramref name="source"/>, or writes zeros where not
+    /// <paramref name="copy"/> (padding), inline: a group's few channels of one tap, where a call per piece cost more
+    /// than the copy. <paramref name="source"/> is not read when not copying.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyOrClear(float* source, float* target, int count, bool copy)
+    {
+        int c = 0;
+        if (VectorMath.IsSupported)
+            for (; c + 8 <= count; c += 8)
+                Avx.Store(target + c, copy ? Avx.LoadVector256(source + c) : Vector256<float>.Zero);
+        for (; c < count; c++) target[c] = copy ? source[c] : 0f;
+    }
+
+    /// <summary>
     /// Copies <paramref name="count"/> floats between buffers that do not overlap; for the short runs of gathers (an
     /// im2col tap of a few channels) vector moves beat <see cref="Buffer.MemoryCopy"/>'s call and dispatch.
     /// </summary>

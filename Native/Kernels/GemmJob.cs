@@ -637,13 +637,7 @@ public sealed unsafe class GemmJob : IParallelTask
             for (int q = 0; q < paddedW; q++, band += perGroup)
             {
                 int iw = q - w.PadLeft;
-                bool inside = rowInside && (uint)iw < (uint)w.InW;
-                float* source = x + ((nint)ih * w.InW + iw) * w.Channels;
-                int c = 0;
-                if (VectorMath.IsSupported)
-                    for (; c + 8 <= perGroup; c += 8)
-                        Avx.Store(band + c, inside ? Avx.LoadVector256(source + c) : Vector256<float>.Zero);
-                for (; c < perGroup; c++) band[c] = inside ? source[c] : 0f;
+                CopyKernels.CopyOrClear(x + ((nint)ih * w.InW + iw) * w.Channels, band, perGroup, rowInside && (uint)iw < (uint)w.InW);
             }
         }
     }

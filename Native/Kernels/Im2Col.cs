@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace TrtEngine.Native.Kernels;
@@ -111,14 +110,8 @@ public static unsafe class Im2Col
                 for (int j = 0; j < w.KernelW; j++, col += perGroup)
                 {
                     int iw = ow * w.StrideW - w.PadLeft + j * w.DilationW;
-                    // A group's piece is a few floats (8 in RegNetY): copied inline, where a call per piece cost more than the copy.
-                    float* source = x + ((nint)ih * w.InW + iw) * channels;
-                    bool inside = (uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW;
-                    int c = 0;
-                    if (VectorMath.IsSupported)
-                        for (; c + 8 <= perGroup; c += 8)
-                            Avx.Store(col + c, inside ? Avx.LoadVector256(source + c) : Vector256<float>.Zero);
-                    for (; c < perGroup; c++) col[c] = inside ? source[c] : 0f;
+                    // A group's piece is a few floats (8 in RegNetY).
+                    CopyKernels.CopyOrClear(x + ((nint)ih * w.InW + iw) * channels, col, perGroup, (uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW);
                 }
             }
         }
