@@ -52,4 +52,10 @@ public sealed record BuilderConfig
     /// for every such Mul or none, for tests and comparisons.
     /// </summary>
     public bool? FoldChannelScales { get; init; }
+
+    /// <summary>
+    /// Whether a first layer that reads its windows from a band reads the NCHW tensor in front of it without a reformat
+    /// (<see cref="PlanarInputFusion"/>); false keeps the reformat, for tests and comparisons.
+    /// </summary>
+    public bool ReadPlanarInputs { get; init; } = true;
 }

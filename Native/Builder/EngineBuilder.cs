@@ -57,6 +57,7 @@ public static class EngineBuilder
             {
                 layers = InvertedResidualFusion.Run(layers, outputs, fused => ChooseFusion(fused, weights, optShapes, selector, log, cancel));
                 layers = ConvPoolFusion.Run(layers, outputs, conv => config.FuseConvPools ?? FusedConvPoolLayer.FusesByRule(optShapes[conv.Output]), log);
+                if (config.ReadPlanarInputs) layers = PlanarInputFusion.Run(layers, outputs, weights, log);
             }
             var (tensors, inputs, outputIds) = CompactTensors(network, tensorList, layers);
             var plan = new EnginePlan

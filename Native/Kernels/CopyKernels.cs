@@ -269,6 +269,41 @@ public static unsafe class CopyKernels
         if (Sse.IsSupported) Sse.StoreFence();
     }
 
+    /// <summary>
+    /// y[p·C + c] = x[c·<paramref name="planeStride"/> + p] for <paramref name="count"/> pixels of C =
+    /// <paramref name="channels"/> planes: channel planes (NCHW) to interleaved pixels (HWC). Three planes (an RGB
+    /// image, the usual case) go eight pixels at a time; other counts a plane at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void InterleavePlanes(float* x, nint planeStride, int channels, int count, float* y)
+    {
+        int p = 0;
+        if (channels == 3 && Avx2.IsSupported)
+            for (; p <= count - 8; p += 8)
+            {
+                var r = Avx.LoadVector256(x + p);
+                var g = Avx.LoadVector256(x + planeStride + p);
+                var b = Avx.LoadVector256(x + 2 * planeStride + p);
+                float* o = y + (nint)p * 3;
+                // Each output vector takes its lanes from the three planes by one permute each and two blends (mask bits
+                // pick the second operand): r g b r g b r g, then b r g b r g b r, then g b r g b r g b.
+                Avx.Store(o, Avx.Blend(Avx.Blend(Avx2.PermuteVar8x32(r, RedFirst), Avx2.PermuteVar8x32(g, GreenFirst), 0b1001_0010), Avx2.PermuteVar8x32(b, BlueFirst), 0b0010_0100));
+                Avx.Store(o + 8, Avx.Blend(Avx.Blend(Avx2.PermuteVar8x32(r, RedSecond), Avx2.PermuteVar8x32(g, GreenSecond), 0b0010_0100), Avx2.PermuteVar8x32(b, BlueSecond), 0b0100_1001));
+                Avx.Store(o + 16, Avx.Blend(Avx.Blend(Avx2.PermuteVar8x32(r, RedThird), Avx2.PermuteVar8x32(g, GreenThird), 0b0100_1001), Avx2.PermuteVar8x32(b, BlueThird), 0b1001_0010));
+            }
+        for (int c = 0; c < channels; c++)
+        {
+            float* plane = x + c * planeStride, interleaved = y + c;
+            for (int q = p; q < count; q++) interleaved[(nint)q * channels] = plane[q];
+        }
+    }
+
+    private static readonly Vector256<int> RedFirst = Vector256.Create(0, 0, 0, 1, 0, 0, 2, 0), GreenFirst = Vector256.Create(0, 0, 0, 0, 1, 0, 0, 2),
+        BlueFirst = Vector256.Create(0, 0, 0, 0, 0, 1, 0, 0), RedSecond = Vector256.Create(0, 3, 0, 0, 4, 0, 0, 5),
+        GreenSecond = Vector256.Create(0, 0, 3, 0, 0, 4, 0, 0), BlueSecond = Vector256.Create(2, 0, 0, 3, 0, 0, 4, 0),
+        RedThird = Vector256.Create(0, 0, 6, 0, 0, 7, 0, 0), GreenThird = Vector256.Create(5, 0, 0, 6, 0, 0, 7, 0),
+        BlueThird = Vector256.Create(0, 5, 0, 0, 6, 0, 0, 7);
+
     public static void Fill(float* dst, nint count, float value) => new Span<float>(dst, checked((int)count)).Fill(value);
 
     /// <summary>Row-major element strides of a shape.</summary>

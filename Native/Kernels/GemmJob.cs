@@ -615,7 +615,8 @@ public sealed unsafe class GemmJob : IParallelTask
 
     /// <summary>
     /// band[r, q, c] = x[top + r, q − PadLeft, c] for <paramref name="rows"/> rows of <paramref name="paddedW"/> columns
-    /// and the group's <paramref name="perGroup"/> channels (x at the group's first), zero outside the image.
+    /// and the group's <paramref name="perGroup"/> channels (x at the group's first), zero outside the image; from the
+    /// image's planes where the input is planar (one group).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyBand(in Window2D w, float* x, int perGroup, int top, int rows, int paddedW, float* band)
@@ -629,7 +630,8 @@ public sealed unsafe class GemmJob : IParallelTask
                 // All the channels (a stem's 3): the row's inside pixels are one run, between runs of padding.
                 int left = Math.Min(w.PadLeft, paddedW), inside = Math.Clamp(paddedW - left, 0, w.InW);
                 new Span<float>(band, left * perGroup).Clear();
-                CopyKernels.Copy(x + (nint)ih * w.InW * w.Channels, band + (nint)left * perGroup, (nint)inside * perGroup);
+                if (w.PlanarInput) CopyKernels.InterleavePlanes(x + (nint)ih * w.InW, (nint)w.InH * w.InW, perGroup, inside, band + (nint)left * perGroup);
+                else CopyKernels.Copy(x + (nint)ih * w.InW * w.Channels, band + (nint)left * perGroup, (nint)inside * perGroup);
                 new Span<float>(band + (nint)(left + inside) * perGroup, (paddedW - left - inside) * perGroup).Clear();
                 band += (nint)paddedW * perGroup;
                 continue;

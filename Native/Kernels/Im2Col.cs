@@ -5,7 +5,7 @@ namespace TrtEngine.Native.Kernels;
 
 /// <summary>
 /// Unfolds one image and one group of an NCHW input into the [C·KH·KW, OutH·OutW] matrix a GEMM convolution reads, or
-/// one image of a channels-last input into the [OutH·OutW, KH·KW·C] matrix.
+/// one image of a channels-last input (or, for a channels-last convolution, of a planar one) into the [OutH·OutW, KH·KW·C] matrix.
 /// </summary>
 public static unsafe class Im2Col
 {
@@ -62,12 +62,18 @@ public static unsafe class Im2Col
 
     /// <summary>
     /// col[p − first, (i·KernelW + j)·C + c] = x[oh·StrideH − PadTop + i·DilationH, ow·StrideW − PadLeft + j·DilationW, c]
-    /// for the output pixels p = oh·OutW + ow in [first, end), 0 outside the input; x is one HWC image. Each tap copies a
-    /// contiguous run of C floats.
+    /// for the output pixels p = oh·OutW + ow in [first, end), 0 outside the input; x is one HWC image (or its planes, where
+    /// <see cref="Window2D.PlanarInput"/>). Each tap of an HWC image copies a contiguous run of C floats.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunChannelsLast(float* x, int channels, in Window2D w, float* col, int first, int end)
     {
+        // A planar input (a first layer whose band did not fit) gathers each tap's channels from the planes.
+        if (w.PlanarInput)
+        {
+            Gather(x, 1, (nint)w.InH * w.InW, channels, w, col, first, end);
+            return;
+        }
         // Undilated taps of one kernel row are adjacent pixels: one copy of KernelW·C floats when all lie inside.
         nint rowRun = w.DilationW == 1 ? w.KernelW * channels : 0;
         nint pixelFloats = (nint)w.KernelH * w.KernelW * channels, rowStep = (nint)w.DilationH * w.InW * channels;
@@ -96,22 +102,36 @@ public static unsafe class Im2Col
     /// As <see cref="RunChannelsLast"/> for one group of a grouped convolution: col[p − first, t·Cg + c] = the value of
     /// channel <paramref name="group"/>·Cg + c at tap t (Cg = C / groups), the rows that group's GEMM reads.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunChannelsLastGroup(float* x, int channels, int groups, int group, in Window2D w, float* col, int first, int end)
     {
         int perGroup = channels / groups;
-        x += (nint)group * perGroup;
+        Gather(x + (nint)group * perGroup, channels, 1, perGroup, w, col, first, end);
+    }
+
+    /// <summary>
+    /// col[p − first, t·C + c] = the value of channel c at tap t, 0 outside the input, for pixels p in [first, end): each
+    /// tap takes <paramref name="count"/> channels <paramref name="channelStride"/> floats apart from the pixel's place
+    /// (pixels <paramref name="pixelStride"/> floats apart): a group's few channels of an HWC image, or the channels of
+    /// an image's planes (<see cref="Window2D.PlanarInput"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gather(float* x, int pixelStride, nint channelStride, int count, in Window2D w, float* col, int first, int end)
+    {
         for (int p = first; p < end; p++)
         {
             int oh = p / w.OutW, ow = p - oh * w.OutW;
             for (int i = 0; i < w.KernelH; i++)
             {
                 int ih = oh * w.StrideH - w.PadTop + i * w.DilationH;
-                for (int j = 0; j < w.KernelW; j++, col += perGroup)
+                for (int j = 0; j < w.KernelW; j++, col += count)
                 {
                     int iw = ow * w.StrideW - w.PadLeft + j * w.DilationW;
-                    // A group's piece is a few floats (8 in RegNetY).
-                    CopyKernels.CopyOrClear(x + ((nint)ih * w.InW + iw) * channels, col, perGroup, (uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW);
+                    bool inside = (uint)ih < (uint)w.InH && (uint)iw < (uint)w.InW;
+                    float* source = x + ((nint)ih * w.InW + iw) * pixelStride;
+                    // A group's piece is a few floats (8 in RegNetY); a plane's values lie a plane apart.
+                    if (channelStride == 1) CopyKernels.CopyOrClear(source, col, count, inside);
+                    else
+                        for (int c = 0; c < count; c++) col[c] = inside ? source[c * channelStride] : 0f;
                 }
             }
         }

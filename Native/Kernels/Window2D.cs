@@ -8,4 +8,11 @@ namespace TrtEngine.Native.Kernels;
 /// </summary>
 public readonly record struct Window2D(int Batch, int Channels, int InH, int InW, int OutH, int OutW,
     int KernelH, int KernelW, int StrideH, int StrideW, int PadTop, int PadLeft, int DilationH, int DilationW,
-    int PadBottom, int PadRight);
+    int PadBottom, int PadRight)
+{
+    /// <summary>
+    /// The input is held as channel planes (NCHW) where a channels-last convolution reads windows of HWC pixels: a first
+    /// layer reads the network's input as it is instead of after a reformat (<see cref="Im2Col.RunChannelsLast"/>).
+    /// </summary>
+    public bool PlanarInput { get; init; }
+}

@@ -48,6 +48,12 @@ public sealed class ConvLayer : Layer
     /// <summary>x, y and the residual are held channels-last (NHWC) and W is packed by a PackConv recipe.</summary>
     public bool ChannelsLast { get; internal set; }
 
+    /// <summary>
+    /// x is held NCHW though the layer is channels-last (y NHWC): a first layer whose GEMM reads its windows from a band
+    /// interleaves the input's planes as it copies them there, so the builder drops the reformat in front of it.
+    /// </summary>
+    public bool PlanarInput { get; internal set; }
+
     /// <summary>The algorithm the builder chose (timed, or by <see cref="RuleAlgorithm"/>).</summary>
     public ConvAlgorithm Algorithm { get; internal set; }
 
@@ -90,7 +96,8 @@ public sealed class ConvLayer : Layer
     {
         var (outH, top, bottom) = WindowShape.Compute(inH, KernelH, Strides[0], Dilations[0], Pads[0], Pads[2], AutoPad, false, Name);
         var (outW, left, right) = WindowShape.Compute(inW, KernelW, Strides[1], Dilations[1], Pads[1], Pads[3], AutoPad, false, Name);
-        return new(batch, channels, inH, inW, outH, outW, KernelH, KernelW, Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right);
+        return new(batch, channels, inH, inW, outH, outW, KernelH, KernelW, Strides[0], Strides[1], top, left, Dilations[0], Dilations[1], bottom, right)
+            { PlanarInput = PlanarInput };
     }
 
     /// <summary>The algorithm as users see it, with the layout: "nhwc winograd f(4x4,3x3)", "depthwise", ….</summary>
@@ -322,6 +329,7 @@ public sealed class ConvLayer : Layer
         writer.Write(TacticId);
         writer.Write(ChannelsLast);
         writer.Write((byte)Algorithm);
+        writer.Write(PlanarInput);
     }
 
     /// <summary>Writes this convolution as a part of a fused layer: its name, tactic and time, then its parameters.</summary>
@@ -356,6 +364,7 @@ public sealed class ConvLayer : Layer
             TacticId = reader.ReadInt(-1, GemmKernels.Tactics.Count - 1),
             ChannelsLast = reader.ReadBool(),
             Algorithm = reader.ReadEnum<ConvAlgorithm>(),
+            PlanarInput = reader.ReadBool(),
         };
         layer.Inputs[3] = inputs[3];
         layer.Inputs[4] = inputs[4];

@@ -203,6 +203,9 @@ internal static class PlanValidator
         Check(conv.Strides.All(v => v >= 1) && conv.Dilations.All(v => v >= 1) && conv.Pads.All(v => v >= 0), $"Conv layer '{conv.Name}' has a malformed window");
         Check(conv.ChannelScale.IsNone || (!conv.ChannelScale.IsWeight && conv.ChannelsLast && conv.Algorithm == ConvAlgorithm.PointwiseGemm && conv.Groups == 1),
               $"Conv layer '{conv.Name}' has a channel scale but is not a channels-last 1×1 GEMM convolution of one group reading it from a tensor");
+        // Only the unfold and the band of one group's im2col GEMM read a planar input.
+        Check(!conv.PlanarInput || (conv.ChannelsLast && conv.Algorithm == ConvAlgorithm.Im2ColGemm && conv.Groups == 1 && conv.ChannelScale.IsNone),
+              $"Conv layer '{conv.Name}' reads a planar input but is not a channels-last im2col convolution of one group");
     }
 
     private static void Check(bool condition, [InterpolatedStringHandlerArgument(nameof(condition))] ref Problem problem)

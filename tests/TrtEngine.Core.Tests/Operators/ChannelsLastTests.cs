@@ -23,6 +23,9 @@ public sealed class ChannelsLastTests
         Assert.Contains(plan.Layers, l => l is ReformatLayer { ToChannelsLast: false });
     }
 
+    /// <summary>Reformats into the region at the input: none where the first convolution reads the input's planes (its band), else one.</summary>
+    private static int InputReformats(EnginePlan plan) => plan.Layers.OfType<ConvLayer>().First().PlanarInput ? 0 : 1;
+
     [Theory]
     [InlineData(1, 3, 8, 3, 1, 1, 1, 1)]     // first-layer shape: 3 input channels
     [InlineData(2, 5, 13, 3, 2, 0, 1, 1)]    // odd channel counts, stride 2, batch 2
@@ -201,6 +204,78 @@ public sealed class ChannelsLastTests
     }
 
     [Theory]
+    [InlineData(1, 3, 16, "packed_mr6_nr16", 2, 61, 58)]    // an RGB stem: three planes interleaved eight pixels at a time
+    [InlineData(2, 3, 24, "avx512_mr12_nr32", 1, 61, 58)]   // 512-bit, where the CPU has it
+    [InlineData(2, 1, 16, "packed_mr6_nr16", 2, 40, 45)]    // one plane
+    [InlineData(3, 4, 12, "packed_mr4_nr16", 1, 37, 50)]    // four planes, a plane at a time; a partial panel
+    [InlineData(2, 3, 16, "packed_mr6_nr16", 2, 9, 700)]    // a row's band outgrows the slot: unfolded from the planes block by block
+    [InlineData(1, 3, 16, "packed_mr6_nr16", 1, 9, 11)]     // few pixels: the whole image unfolded from the planes
+    public void A_first_layer_that_reads_its_band_reads_the_input_planes_without_a_reformat(int threads, int inC, int outC, string tactic, int stride, int h, int w)
+    {
+        var c = new OperatorCase().Input("x", 2, inC, h, w).Weight("w", outC, inC, 3, 3).Weight("b", outC);
+        c.Model.AddNode("Conv", ["x", "w", "b"], ["h"], ("strides", new long[] { stride, stride }), ("pads", new long[] { 1, 2, 2, 1 }));
+        c.Model.AddNode("Relu", ["h"], ["r"]);
+        c.LeaveRegion("r", "y").AssertMatchesOnnxRuntime(new BuilderConfig { Threads = threads, ForceTactic = tactic, OptimizationLevel = 0 });
+        if (!GemmKernels.Tactics.First(t => t.Name == tactic).IsSupported) return;
+        Assert.True(Assert.Single(c.Plan!.Layers.OfType<ConvLayer>()).PlanarInput);
+        Assert.DoesNotContain(c.Plan!.Layers, l => l is ReformatLayer { ToChannelsLast: true });
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_stem_read_from_the_input_planes_equals_the_reformatted_one_bit_for_bit_alone_and_fused(int threads)
+    {
+        // An RGB stem 3×3 stride 2 → Relu, then a depthwise 3×3 and a 1×1 projection (fused as an inverted residual
+        // whose expansion is the stem), beside a second stem → max pool (fused as a conv-pool layer) on another input.
+        var c = new OperatorCase().Input("x", 2, 3, 45, 37).Input("x2", 2, 3, 45, 37).Weight("w", 16, 3, 3, 3).Weight("dw", 16, 1, 3, 3)
+            .Weight("pw", 8, 16, 1, 1).Weight("w2", 16, 3, 3, 3);
+        (string, object)[] stem = [("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 })];
+        c.Model.AddNode("Conv", ["x", "w"], ["s"], stem);
+        c.Model.AddNode("Relu", ["s"], ["r"]);
+        c.Model.AddNode("Conv", ["r", "dw"], ["d"], ("group", 16L), ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Conv", ["d", "pw"], ["p"]);
+        c.Model.AddNode("Conv", ["x2", "w2"], ["s2"], stem);
+        c.Model.AddNode("MaxPool", ["s2"], ["m"], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }));
+        c.LeaveRegion("p", "y").LeaveRegion("m", "y2");
+        var network = OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m");
+        var config = new BuilderConfig { Threads = threads, OptimizationLevel = 0, ForceTactic = "packed_mr6_nr16", FuseInvertedResiduals = true, FuseConvPools = true };
+        var planar = EngineBuilder.Build(network, config);
+        var reformatted = EngineBuilder.Build(network, config with { ReadPlanarInputs = false });
+        Assert.True(Assert.Single(planar.Plan.Layers.OfType<FusedInvertedResidualLayer>()).Expand.PlanarInput);
+        Assert.True(Assert.Single(planar.Plan.Layers.OfType<FusedConvPoolLayer>()).Conv.PlanarInput);
+        Assert.DoesNotContain(planar.Plan.Layers, l => l is ReformatLayer { ToChannelsLast: true });
+        Assert.Equal(2, reformatted.Plan.Layers.Count(l => l is ReformatLayer { ToChannelsLast: true }));
+        float[][] inputs = [ErrorMetrics.RandomValues(7, 2 * 3 * 45 * 37), ErrorMetrics.RandomValues(8, 2 * 3 * 45 * 37)];
+        float[][] expected = Run(reformatted, inputs);
+        Assert.Equal(expected, Run(planar, inputs));
+        var imported = Native.Runtime.Engine.Deserialize(planar.Serialize(includeWeights: true));
+        Assert.True(imported.Plan.Layers.OfType<FusedConvPoolLayer>().Single().Conv.PlanarInput);
+        Assert.Equal(expected, Run(imported, inputs));
+    }
+
+    [Fact]
+    public void A_plan_whose_depthwise_convolution_reads_a_planar_input_is_refused()
+    {
+        // Only a one-group im2col GEMM reads its input's planes; another kernel would read them as HWC pixels.
+        var c = new OperatorCase().Input("x", 1, 8, 9, 7).Weight("w", 8, 1, 3, 3);
+        c.Model.AddNode("Conv", ["x", "w"], ["h"], ("group", 8L), ("pads", new long[] { 1, 1, 1, 1 }));
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.LeaveRegion("h").Model.ToBytes(), null), "m"), new BuilderConfig { OptimizationLevel = 0 });
+        Assert.Single(engine.Plan.Layers.OfType<ConvLayer>()).PlanarInput = true;
+        var error = Assert.Throws<PlanFormatException>(() => Native.Runtime.Engine.Deserialize(engine.Serialize(includeWeights: false)));
+        Assert.Contains("reads a planar input", error.Message, StringComparison.Ordinal);
+    }
+
+    private static float[][] Run(Native.Runtime.Engine engine, float[][] inputs)
+    {
+        var context = engine.CreateExecutionContext();
+        for (int i = 0; i < inputs.Length; i++) context.SetInputShape(i, [2, 3, 45, 37]);
+        float[][] outputs = engine.Plan.Outputs.Select((_, i) => new float[context.GetOutputShape(i).Aggregate(1L, (a, d) => a * d)]).ToArray();
+        context.Execute(inputs, outputs);
+        return outputs;
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(24)]
     public void Depthwise_and_pointwise_with_residual_and_clip(int groups)
@@ -273,7 +348,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode("Add", ["m", "shift"], ["a"]);
         c.LeaveRegion("a", "y").AssertMatchesOnnxRuntime();
         Assert.Equal(2, c.Plan!.Layers.OfType<ElementwiseLayer>().Count(l => l.ChannelsLast));
-        Assert.Equal(2, c.Plan!.Layers.Count(l => l is ReformatLayer)); // at the input and in front of the Mul by 1 only
+        Assert.Equal(InputReformats(c.Plan!) + 1, c.Plan!.Layers.Count(l => l is ReformatLayer)); // at the input and in front of the Mul by 1 only
     }
 
     [Theory]
@@ -461,7 +536,7 @@ public sealed class ChannelsLastTests
         c.Model.AddNode(op, ["h"], ["r"], ("axes", new long[] { 2, 3 }), ("keepdims", keepDims));
         c.LeaveRegion("r", "y").AssertMatchesOnnxRuntime();
         Assert.Contains(c.Plan!.Layers, l => l is ReduceLayer { ChannelsLast: true });
-        Assert.Single(c.Plan!.Layers, l => l is ReformatLayer); // at the input only
+        Assert.Equal(InputReformats(c.Plan!), c.Plan!.Layers.Count(l => l is ReformatLayer)); // at the input only
     }
 
     [Fact]
