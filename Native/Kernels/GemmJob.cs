@@ -37,7 +37,7 @@ public sealed unsafe class GemmJob : IParallelTask
     private int _m, _n, _k, _batchRank, _batches;
     private bool _packed;
     private Activation _activation;
-    private int _rowBlocks, _panelGroups, _panelsPerGroup, _units, _nextUnit;
+    private int _rowBlocks, _panelGroups, _panelsPerGroup, _units;
     // Rows of A a unit computes: the tactic's Mc, or whole rows of output pixels where windows are read from a band.
     private int _blockRows;
 
@@ -46,6 +46,7 @@ public sealed unsafe class GemmJob : IParallelTask
 
     // Whether each tile asks for the next tile's rows of A (see Dispatch).
     private bool _prefetchA;
+    private PartClaims _claims;
 
     // Whether full tiles go to y by streaming stores (see RunPacked).
     private bool _streamY;
@@ -391,8 +392,7 @@ public sealed unsafe class GemmJob : IParallelTask
         float* slot = _unfoldX != null
             ? _unfoldScratch + (nint)index * _tactic.Mc * _k
             : _workspace + (nint)index * Math.Max(1, KBlock(_k, _tactic)) * _tactic.Nr;
-        int unit;
-        while ((unit = Interlocked.Increment(ref _nextUnit) - 1) < _units)
+        for (int walk = 0, unit; (unit = _claims.Next(ref walk)) >= 0;)
             RunUnit(unit, slot);
         // Streamed lines must reach memory before the pool reports the loop done and the next layer reads them.
         if (_streamY) Sse.StoreFence();
@@ -433,7 +433,7 @@ public sealed unsafe class GemmJob : IParallelTask
         // is in L2 already.
         _prefetchA = Sse.IsSupported && _aColStride == 1 && _unfoldX == null && _k >= 128 && (long)_m * _k > threads * L2FloatsPerCore;
         _units = rowUnits * _panelGroups;
-        _nextUnit = 0;
+        _claims.Reset(_units, Math.Min(tasks, _units));
         pool.For(Math.Min(tasks, _units), this);
     }
 

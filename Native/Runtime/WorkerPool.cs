@@ -38,10 +38,19 @@ public sealed class WorkerPool : IDisposable
         _threads = new Thread[threadCount - 1];
         for (int i = 0; i < _threads.Length; i++)
         {
-            _threads[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"TrtEngine worker {i + 1}" };
+            int id = i + 1;
+            _threads[i] = new Thread(() => { t_worker = id; WorkerLoop(); }) { IsBackground = true, Name = $"TrtEngine worker {id}" };
             _threads[i].Start();
         }
     }
+
+    [ThreadStatic] private static int t_worker;
+
+    /// <summary>
+    /// The calling thread's place in its pool: 0 for a caller, 1 to ThreadCount − 1 for the pool's workers; what gives a
+    /// thread the same share of every loop's parts (<see cref="PartClaims"/>).
+    /// </summary>
+    public static int CurrentWorker => t_worker;
 
     /// <summary>Total workers, the calling thread included.</summary>
     public int ThreadCount { get; }
