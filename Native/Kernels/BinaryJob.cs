@@ -17,6 +17,7 @@ public sealed unsafe class BinaryJob : IParallelTask
     private BinaryOp _op;
     private float* _a, _b, _y;
     private int _aRank, _bRank, _yRank, _dim, _chunks;
+    private PartClaims _claims;
     private nint _aStep, _bStep, _yStep;
 
     public void Run(BinaryOp op, float* a, ReadOnlySpan<int> aShape, float* b, ReadOnlySpan<int> bShape, float* y, ReadOnlySpan<int> yShape, WorkerPool pool)
@@ -41,7 +42,8 @@ public sealed unsafe class BinaryJob : IParallelTask
         _aStep = Step(aShape, dim - (yShape.Length - aShape.Length));
         _bStep = Step(bShape, dim - (yShape.Length - bShape.Length));
         _chunks = Math.Min(yShape[dim], pool.ThreadCount * 4);
-        pool.For(_chunks, this);
+        _claims.Reset(_chunks, Math.Min(_chunks, pool.ThreadCount));
+        pool.For(Math.Min(_chunks, pool.ThreadCount), this);
     }
 
     /// <summary>Floats between neighbouring indices of dimension <paramref name="d"/>; 0 where the operand broadcasts along it.</summary>
@@ -50,7 +52,12 @@ public sealed unsafe class BinaryJob : IParallelTask
 
     void IParallelTask.Execute(int index)
     {
-        int length = _yShape[_dim], start = (int)((long)length * index / _chunks), end = (int)((long)length * (index + 1) / _chunks);
+        for (int walk = 0, chunk; (chunk = _claims.Next(ref walk)) >= 0;) RunChunk(chunk);
+    }
+
+    private void RunChunk(int chunk)
+    {
+        int length = _yShape[_dim], start = (int)((long)length * chunk / _chunks), end = (int)((long)length * (chunk + 1) / _chunks);
         Span<int> y = stackalloc int[_yRank], a = stackalloc int[_aRank], b = stackalloc int[_bRank];
         _yShape.AsSpan(0, _yRank).CopyTo(y);
         _aShape.AsSpan(0, _aRank).CopyTo(a);

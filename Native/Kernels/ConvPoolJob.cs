@@ -25,7 +25,8 @@ public sealed unsafe class ConvPoolJob : IParallelTask
     private float* _x, _y, _workspace;
     private PointwiseStage _stage;
     private Window2D _conv, _window;
-    private int _strips, _units, _nextUnit;
+    private int _strips, _units;
+    private PartClaims _claims;
 
     /// <param name="threads">The thread count of the pool it will run on.</param>
     public ConvPoolJob(int threads)
@@ -55,7 +56,7 @@ public sealed unsafe class ConvPoolJob : IParallelTask
         // One strip per thread (a strip's top rows are computed twice), shared out over the images.
         _strips = Math.Clamp((threads + pool.Batch - 1) / pool.Batch, 1, pool.OutH);
         _units = pool.Batch * _strips;
-        _nextUnit = 0;
+        _claims.Reset(_units, Math.Min(threads, _units));
         workers.For(Math.Min(threads, _units), this);
     }
 
@@ -65,8 +66,7 @@ public sealed unsafe class ConvPoolJob : IParallelTask
         float* scratch = _workspace + index * ThreadFloats(conv, pool);
         var held = new HeldRows(scratch, RowFloats(pool), CapacityRows(pool));
         float* unfolded = scratch + MemoryPlan.Align(CapacityRows(pool) * RowFloats(pool));
-        int unit;
-        while ((unit = Interlocked.Increment(ref _nextUnit) - 1) < _units)
+        for (int walk = 0, unit; (unit = _claims.Next(ref walk)) >= 0;)
             RunStrip(_gemms[index], unit / _strips, unit % _strips, ref held, unfolded);
     }
 

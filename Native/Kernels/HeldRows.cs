@@ -20,12 +20,13 @@ internal unsafe struct HeldRows(float* scratch, nint rowFloats, int capacity)
     /// <summary>
     /// Readies the scratch for rows [<paramref name="low"/>, <paramref name="high"/>) of <paramref name="image"/>
     /// (high − low ≤ capacity): the held rows from low on stay (moved to the top when the rows up to high would not
-    /// fit below them), the others are dropped. Returns the first row the caller must compute, at <see cref="Base"/>;
+    /// fit below them), the others are dropped; all of them where low is above the first held row. Returns the first row the caller must compute, at <see cref="Base"/>;
     /// rows up to high are held once it has.
     /// </summary>
     public int Ready(int image, int low, int high)
     {
-        if (image != _image || low >= End) (_image, Start, End) = (image, low, low);
+        // Rows above the held ones (a thread that took a strip higher up the image than its last) start afresh too.
+        if (image != _image || low >= End || low < Start) (_image, Start, End) = (image, low, low);
         else if (high - Start > capacity)
         {
             long bytes = (End - low) * rowFloats * sizeof(float);

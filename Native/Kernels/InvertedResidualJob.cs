@@ -33,7 +33,8 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
     private PointwiseStage _expand, _project;
     private Window2D _window, _unfold;
     private bool _unfolds;
-    private int _inChannels, _outChannels, _strips, _units, _nextUnit;
+    private int _inChannels, _outChannels, _strips, _units;
+    private PartClaims _claims;
 
     /// <param name="threads">The thread count of the pool it will run on.</param>
     public InvertedResidualJob(int threads)
@@ -78,8 +79,9 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
         bool parallel = threads > 1 && work >= ParallelThreshold;
         _strips = parallel ? Math.Clamp((threads * StripsPerThread + w.Batch - 1) / w.Batch, 1, w.OutH) : 1;
         _units = w.Batch * _strips;
-        _nextUnit = 0;
-        pool.For(parallel ? Math.Min(threads, _units) : 1, this);
+        int participants = parallel ? Math.Min(threads, _units) : 1;
+        _claims.Reset(_units, participants);
+        pool.For(participants, this);
     }
 
     void IParallelTask.Execute(int index)
@@ -92,8 +94,7 @@ public sealed unsafe class InvertedResidualJob : IParallelTask
         nint inRow = (nint)w.InW * w.Channels;
         var held = new HeldRows(scratch, inRow, CapacityRows(w));
         float* banded = scratch + MemoryPlan.Align(CapacityRows(w) * inRow), unfolded = banded + MemoryPlan.Align(BandRows(w) * (long)w.OutW * w.Channels);
-        int unit;
-        while ((unit = Interlocked.Increment(ref _nextUnit) - 1) < _units)
+        for (int walk = 0, unit; (unit = _claims.Next(ref walk)) >= 0;)
             RunStrip(_gemms[index], unit / _strips, unit % _strips, ref held, banded, unfolded);
     }
 
