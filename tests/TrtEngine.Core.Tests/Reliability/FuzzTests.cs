@@ -86,6 +86,7 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
             {
                 Assert.Contains(engine.Native.Plan.Layers, l => l is Native.Layers.ConcatLayer { Normalizes: true });
                 Assert.Contains(engine.Native.Plan.Layers, l => l is Native.Layers.ConvLayer { Groups: 2 } conv && Native.Kernels.GemmKernels.Tactics[conv.TacticId].Narrow);
+                Assert.Contains(engine.Native.Plan.Layers, l => l is Native.Layers.ConvLayer { PlanarInput: true });
             }
             foreach (bool weights in new[] { true, false })
             {
@@ -154,8 +155,9 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
     }
 
     /// <summary>
-    /// A plan seed with the channels-last kernels' own parameters: a 3-channel stem (windows read from a band), a
-    /// convolution in groups of 8 (the 8-wide tactic) and a concat that applies the BatchNormalization after it.
+    /// A plan seed with the channels-last kernels' own parameters: a 3-channel stem (windows read from a band of the
+    /// input's planes), a convolution in groups of 8 (the 8-wide tactic) and a concat that applies the
+    /// BatchNormalization after it.
     /// </summary>
     private string ChannelsLastCnn()
     {
