@@ -7,7 +7,8 @@ namespace TrtEngine.Native.Runtime;
 /// <summary>
 /// Places every activation tensor in one arena for a given set of shapes: tensors whose lifetimes do not
 /// overlap share memory, views (reshape, flatten, identity) share their source's memory, and the inputs a concat
-/// takes in place are channel ranges of its output, written there by their producers.
+/// takes in place are channel ranges of its output, written there by their producers. The network's inputs (and views
+/// of them) stay in the caller's arrays, which no layer writes.
 /// </summary>
 internal sealed class MemoryPlan
 {
@@ -23,7 +24,7 @@ internal sealed class MemoryPlan
         ArenaLength = arenaLength;
     }
 
-    /// <summary>Float offset of each tensor's storage root in the arena (-1 when the root is a weight).</summary>
+    /// <summary>Float offset of each tensor's storage root in the arena (-1 when the root is a weight or a network input).</summary>
     public long[] Offsets { get; }
 
     /// <summary>What each tensor's memory is: itself, another tensor it views, or a weight it views.</summary>
@@ -75,9 +76,12 @@ internal sealed class MemoryPlan
         foreach (int output in plan.Outputs)
             if (storage[output] is { IsWeight: false } r) last[r.Index] = layerCount;
 
+        // The network's inputs are read where the caller's arrays lie (see ExecutionContext): no arena space.
+        var isInput = new bool[tensorCount];
+        foreach (int input in plan.Inputs) isInput[input] = true;
         var roots = new List<int>();
         for (int t = 0; t < tensorCount; t++)
-            if (storage[t] == ValueRef.Tensor(t) && first[t] != int.MaxValue)
+            if (storage[t] == ValueRef.Tensor(t) && first[t] != int.MaxValue && !isInput[t])
             {
                 last[t] = Math.Max(last[t], first[t]);
                 roots.Add(t);

@@ -9,7 +9,8 @@ namespace TrtEngine.Core.Tests.Runtime;
 
 /// <summary>
 /// Activation memory: tensors whose lifetimes do not overlap share the arena, one that is read again later (a skip
-/// connection) keeps its place until then, and views share their source's memory.
+/// connection) keeps its place until then, views share their source's memory, and the network's inputs are read in
+/// the caller's arrays.
 /// </summary>
 public sealed class ActivationMemoryTests
 {
@@ -38,13 +39,8 @@ public sealed class ActivationMemoryTests
         m.AddNode("Reshape", ["s", "shape"], ["y"]);
         m.AddOutput("y", OnnxDataType.Float);
         byte[] model = m.ToBytes();
-        string path = Path.Combine(Path.GetTempPath(), $"chain-{Guid.NewGuid():N}.onnx");
-        File.WriteAllBytes(path, model);
-        try
+        WithEngine(model, (engine, plan, memory) =>
         {
-            using var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
-            var plan = engine.Native.Plan;
-            var memory = MemoryPlan.Create(plan, plan.Tensors.Select(t => t.Dims).ToArray());
             // Nine tensors of Width floats, and the view y: at most three live at once (h0, the one read, the one written).
             Assert.True(plan.Tensors.Length >= 10);
             Assert.True(memory.ArenaLength <= 3 * Width, $"arena of {memory.ArenaLength} floats for tensors of {Width}");
@@ -55,6 +51,62 @@ public sealed class ActivationMemoryTests
             float[] expected = OrtOracle.Run(model, new Dictionary<string, (int[], float[])> { ["x"] = ([1, Width], x) })["y"].Data;
             float[] actual = engine.Run(new Dictionary<string, float[]> { ["x"] = x })[0].Data;
             Assert.True(ErrorMetrics.RelativeL2(actual, expected) < 1e-6, $"relative L2 {ErrorMetrics.RelativeL2(actual, expected):E2}");
+        });
+    }
+
+    [Fact]
+    public void The_inputs_are_read_where_the_caller_keeps_them_and_never_written()
+    {
+        // x is read by an Add, viewed by a Reshape that is an output and passed through as an output itself; a second
+        // input feeds a channels-last stem that reads its planes. The arena holds neither input, and after the calls
+        // the caller's arrays are as they were.
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 1, Width);
+        m.AddInput("image", OnnxDataType.Float, 2, 3, 17, 15);
+        m.AddInitializer("w", ErrorMetrics.RandomValues(1, Width), [1, Width]);
+        m.AddInitializer("shape", new long[] { Width }, [1]);
+        m.AddInitializer("stem", ErrorMetrics.RandomValues(2, 16 * 27), [16, 3, 3, 3]);
+        m.AddInitializer("one", [1f], [1]);
+        m.AddNode("Add", ["x", "w"], ["a"]);
+        m.AddNode("Sigmoid", ["a"], ["y"]);
+        m.AddNode("Reshape", ["x", "shape"], ["flat"]);
+        m.AddNode("Identity", ["x"], ["same"]);
+        m.AddNode("Conv", ["image", "stem"], ["c"], ("pads", new long[] { 1, 1, 1, 1 }), ("strides", new long[] { 2, 2 }));
+        m.AddNode("Relu", ["c"], ["r"]);
+        m.AddNode("Mul", ["r", "one"], ["features"]);
+        foreach (string output in new[] { "y", "flat", "same", "features" }) m.AddOutput(output, OnnxDataType.Float);
+        byte[] model = m.ToBytes();
+        WithEngine(model, (engine, plan, memory) =>
+        {
+            Assert.All(plan.Inputs, input => Assert.Equal(-1, memory.Offsets[input]));
+
+            float[] x = ErrorMetrics.RandomValues(3, Width), image = ErrorMetrics.RandomValues(4, 2 * 3 * 17 * 15);
+            float[] xBefore = (float[])x.Clone(), imageBefore = (float[])image.Clone();
+            var expected = OrtOracle.Run(model, new Dictionary<string, (int[], float[])> { ["x"] = ([1, Width], x), ["image"] = ([2, 3, 17, 15], image) });
+            for (int call = 0; call < 3; call++)
+            {
+                var outputs = engine.Run(new Dictionary<string, float[]> { ["x"] = x, ["image"] = image }).ToDictionary(o => o.Name, o => o.Data);
+                Assert.Equal(xBefore, x);
+                Assert.Equal(imageBefore, image);
+                Assert.Equal(xBefore, outputs["flat"]);
+                Assert.Equal(xBefore, outputs["same"]);
+                foreach (string name in new[] { "y", "features" })
+                    Assert.True(ErrorMetrics.RelativeL2(outputs[name], expected[name].Data) < 1e-5, $"{name}: relative L2 {ErrorMetrics.RelativeL2(outputs[name], expected[name].Data):E2}");
+                GC.Collect(); // the arrays move freely between calls: the engine keeps no pointer into them
+            }
+        });
+    }
+
+    /// <summary>Builds the model (level 0, no cache) and hands over the engine, its plan and the plan's memory at its shapes.</summary>
+    private static void WithEngine(byte[] model, Action<Engines.TrtEngine, Native.Plan.EnginePlan, MemoryPlan> test)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"memory-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, model);
+        try
+        {
+            using var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+            var plan = engine.Native.Plan;
+            test(engine, plan, MemoryPlan.Create(plan, plan.Tensors.Select(t => t.Dims).ToArray()));
         }
         finally
         {
