@@ -84,7 +84,10 @@ public sealed unsafe class ExecutionContext
         return (int[])_frame.TensorShapes[tensor].Clone();
     }
 
-    /// <summary>Runs the engine: inputs in the plan's input order, outputs filled in the plan's output order.</summary>
+    /// <summary>
+    /// Runs the engine: inputs in the plan's input order, read where they lie (pinned for the call, never written: do not
+    /// change them from another thread meanwhile), outputs filled in the plan's output order.
+    /// </summary>
     public void Execute(ReadOnlySpan<float[]> inputs, ReadOnlySpan<float[]> outputs)
     {
         if (inputs.Length != _plan.Inputs.Length || outputs.Length != _plan.Outputs.Length)
