@@ -8,7 +8,7 @@ namespace TrtEngine.Native.Builder;
 /// Drops the reformat to channels-last in front of a first layer whose GEMM reads its windows from a band (a stem:
 /// alone, or starting a fused inverted-residual or conv-pool layer): the convolution reads the NCHW tensor and
 /// interleaves its planes as it copies each band (<see cref="ConvLayer.PlanarInput"/>). The reformat wrote the whole
-/// input out again before the stem read it back (a 224×224 RGB batch of 8: 4.8 MB each way, about 5% of
+/// input out again before the stem read it back (a 224×224 RGB batch of 8: 4.8 MB each way, 3–5% of
 /// MobileNetV3-Small's call); the band copy moves the same floats either way. Runs after tactics are chosen and the
 /// other fusions: whether the band is read depends on the tactic.
 /// </summary>
