@@ -5,8 +5,8 @@ namespace TrtEngine.Native.Runtime;
 /// (<see cref="WorkerPool.CurrentWorker"/>) gives it, in order, then whatever no thread has reached yet, from the end.
 /// Parts handed out in claim order went to whichever thread came first, so the rows a thread wrote in one layer were
 /// read by the other core in the next about half the time; home first, each thread takes the same share of rows in
-/// every layer (MnasNet 6–9% faster a call, MobileNetV2 and RegNetY about 4%), and a thread that was descheduled still has its parts
-/// taken by the others. Reset on the calling thread before the loop starts (the pool's start publishes it).
+/// every layer (MnasNet 6–9% faster a call, MobileNetV2 and RegNetY about 4%), and a thread that was descheduled still
+/// has its parts taken by the others. Reset on the calling thread before the loop starts (the pool's start publishes it).
 /// </summary>
 internal struct PartClaims
 {
