@@ -132,17 +132,35 @@ public sealed unsafe class ExecutionContext
                 foreach (var (t, offset) in _inputViews[i]) _frame.TensorPointers[t] = input + offset;
             }
             RunLayers();
-            // Before the pins go: an output may be an input or a view of one.
+            // Before the pins go: an output may be an input or a view of one. Where the caller gave an input's array as an
+            // output buffer, those outputs are read before any output is written (the arena's copy kept them so before).
+            float[]?[]? staged = null;
+            for (int o = 0; o < outputs.Length && staged is null; o++)
+                for (int i = 0; i < inputs.Length; i++)
+                    if (ReferenceEquals(outputs[o], inputs[i])) staged = new float[]?[outputs.Length];
+            if (staged is not null)
+                for (int o = 0; o < outputs.Length; o++)
+                    if (ViewsAnInput(_plan.Outputs[o]))
+                        staged[o] = new ReadOnlySpan<float>(_frame.TensorPointers[_plan.Outputs[o]], outputs[o].Length).ToArray();
             for (int o = 0; o < outputs.Length; o++)
             {
                 int t = _plan.Outputs[o];
-                CopyKernels.CopyFloats(new ReadOnlySpan<float>(_frame.TensorPointers[t], outputs[o].Length), outputs[o]);
+                if (staged?[o] is { } values) CopyKernels.CopyFloats(values, outputs[o]);
+                else CopyKernels.CopyFloats(new ReadOnlySpan<float>(_frame.TensorPointers[t], outputs[o].Length), outputs[o]);
             }
         }
         finally
         {
             for (int i = 0; i < pinned; i++) _pins[i].Free();
         }
+    }
+
+    private bool ViewsAnInput(int tensor)
+    {
+        foreach (var views in _inputViews)
+            foreach (var (t, _) in views)
+                if (t == tensor) return true;
+        return false;
     }
 
     private void RunLayers()

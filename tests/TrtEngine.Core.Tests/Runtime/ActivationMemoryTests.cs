@@ -97,6 +97,43 @@ public sealed class ActivationMemoryTests
         });
     }
 
+    [Fact]
+    public void An_input_s_array_given_as_an_output_buffer_leaves_the_outputs_that_view_the_inputs_as_the_inputs_were()
+    {
+        // A caller computing in place hands x's array back as the buffer of y = Sigmoid(x), and the two inputs' arrays
+        // to the outputs that pass the other input through: the outputs that are inputs or views of them must still
+        // hold the inputs as given, not what another output wrote into their arrays.
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 1, Width);
+        m.AddInput("z", OnnxDataType.Float, 1, Width);
+        m.AddInitializer("shape", new long[] { Width }, [1]);
+        m.AddNode("Sigmoid", ["x"], ["y"]);
+        m.AddNode("Identity", ["x"], ["same"]);
+        m.AddNode("Reshape", ["x", "shape"], ["flat"]);
+        m.AddNode("Identity", ["z"], ["zsame"]);
+        foreach (string output in new[] { "y", "same", "flat", "zsame" }) m.AddOutput(output, OnnxDataType.Float);
+        WithEngine(m.ToBytes(), (engine, plan, _) =>
+        {
+            Assert.Equal(["y", "same", "flat", "zsame"], plan.Outputs.Select((_, o) => plan.OutputName(o)));
+            var context = engine.Native.CreateExecutionContext();
+            float[] x = ErrorMetrics.RandomValues(5, Width), z = ErrorMetrics.RandomValues(6, Width);
+            float[] xBefore = (float[])x.Clone(), zBefore = (float[])z.Clone(), y = new float[Width], flat = new float[Width];
+            // x passed through into z's array and z into x's: each array is read and written.
+            context.Execute(new[] { x, z }, new[] { y, z, flat, x });
+            Assert.Equal(xBefore, z);
+            Assert.Equal(xBefore, flat);
+            Assert.Equal(zBefore, x);
+            // y into x's array, written before x is passed through into the next outputs.
+            (x, z) = ((float[])xBefore.Clone(), (float[])zBefore.Clone());
+            float[] same = new float[Width], zsame = new float[Width];
+            context.Execute(new[] { x, z }, new[] { x, same, flat, zsame });
+            Assert.Equal(y, x);
+            Assert.Equal(xBefore, same);
+            Assert.Equal(xBefore, flat);
+            Assert.Equal(zBefore, zsame);
+        });
+    }
+
     /// <summary>Builds the model (level 0, no cache) and hands over the engine, its plan and the plan's memory at its shapes.</summary>
     private static void WithEngine(byte[] model, Action<Engines.TrtEngine, Native.Plan.EnginePlan, MemoryPlan> test)
     {
