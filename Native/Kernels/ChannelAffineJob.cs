@@ -57,7 +57,7 @@ public sealed unsafe class ChannelAffineJob : IParallelTask, IRowTask
         pool.For(_schedule.Chunks, this);
     }
 
-    void IParallelTask.Execute(int index) => _schedule.Run(index, this);
+    void IParallelTask.Execute(int index) => _schedule.Run(this);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void IRowTask.RunRows(int plane, int row0, int row1)

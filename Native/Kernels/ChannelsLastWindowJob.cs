@@ -84,7 +84,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         _window = w;
     }
 
-    void IParallelTask.Execute(int index) => _schedule.Run(index, this);
+    void IParallelTask.Execute(int index) => _schedule.Run(this);
 
     void IRowTask.RunRows(int plane, int row0, int row1)
     {

@@ -71,13 +71,13 @@ public sealed unsafe class DepthwiseConvJob : IParallelTask
             fixed (float* scratch = &_scratch[index * _slot])
             {
                 if (_window.StrideW == 1)
-                    _schedule.Run(index, new PaddedRows<Stride1Loader>(this, scratch));
+                    _schedule.Run(new PaddedRows<Stride1Loader>(this, scratch));
                 else
-                    _schedule.Run(index, new PaddedRows<Stride2Loader>(this, scratch));
+                    _schedule.Run(new PaddedRows<Stride2Loader>(this, scratch));
             }
         }
         else
-            _schedule.Run(index, new GeneralRows(this));
+            _schedule.Run(new GeneralRows(this));
     }
 
     private readonly struct PaddedRows<TLoader>(DepthwiseConvJob job, float* scratch) : IRowTask

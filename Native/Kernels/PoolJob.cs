@@ -33,7 +33,7 @@ public sealed unsafe class PoolJob : IParallelTask, IRowTask
         pool.For(_schedule.Chunks, this);
     }
 
-    void IParallelTask.Execute(int index) => _schedule.Run(index, this);
+    void IParallelTask.Execute(int index) => _schedule.Run(this);
 
     void IRowTask.RunRows(int plane, int row0, int row1)
     {

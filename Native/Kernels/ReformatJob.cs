@@ -29,7 +29,7 @@ public sealed unsafe class ReformatJob : IParallelTask, IRowTask
         pool.For(_schedule.Chunks, this);
     }
 
-    void IParallelTask.Execute(int index) => _schedule.Run(index, this);
+    void IParallelTask.Execute(int index) => _schedule.Run(this);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void IRowTask.RunRows(int image, int tile0, int tile1)

@@ -31,8 +31,8 @@ internal struct RowSchedule
         _claims.Reset(_parts, Chunks);
     }
 
-    /// <summary>Runs the parts the calling thread claims (see <see cref="PartClaims"/>), whatever its loop index.</summary>
-    public readonly void Run<TTask>(int chunk, TTask task) where TTask : IRowTask
+    /// <summary>Runs the parts the calling thread claims (see <see cref="PartClaims"/>): what it does in the loop, whatever its index.</summary>
+    public readonly void Run<TTask>(TTask task) where TTask : IRowTask
     {
         for (int walk = 0, part; (part = _claims.Next(ref walk)) >= 0;)
             RunPart(part, task);

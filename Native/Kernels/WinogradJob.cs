@@ -89,7 +89,7 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
         }
     }
 
-    void IParallelTask.Execute(int index) => _schedule.Run(index, this);
+    void IParallelTask.Execute(int index) => _schedule.Run(this);
 
     void IRowTask.RunRows(int plane, int row0, int row1)
     {
