@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Native.Kernels;
@@ -66,17 +67,10 @@ public sealed unsafe class ChannelAffineJob : IParallelTask, IRowTask
         float* x = _x + offset, y = _y + offset;
         if (_sources is { } sources)
         {
-            // Pixel p of these rows is pixel first + p of each source, whose channels land at the source's offset.
-            nint first = ((nint)plane * _rowsPerPlane + row0) * (_rowFloats / _channels), pixels = count / _channels;
-            int at = 0;
-            foreach (var (data, channels) in sources)
-            {
-                float* source = (float*)data + first * channels;
-                for (nint p = 0; p < pixels; p++) Affine(source + p * channels, y + p * _channels + at, _scale + at, _shift + at, channels);
-                at += channels;
-            }
+            JoinRows(sources, offset / _channels, count / _channels, _scale, _shift, _activation, y, _channels);
+            return;
         }
-        else if (_channelsLast)
+        if (_channelsLast)
             for (nint p = 0; p < count; p += _channels) Affine(x + p, y + p, _scale, _shift, _channels);
         else
         {
@@ -84,6 +78,41 @@ public sealed unsafe class ChannelAffineJob : IParallelTask, IRowTask
             Affine(x, y, _scale[c], _shift[c], count);
         }
         ActivationKernels.ApplyRows(_activation, y, count, 1, count);
+    }
+
+    /// <summary>
+    /// Pixels [<paramref name="first"/>, first + <paramref name="pixels"/>) of the channel concat of
+    /// <paramref name="sources"/> (each [pixels, its channels]), channel c as act(x·scale[c] + shift[c]), to y: each
+    /// source's channels read where they are and written at their offset, pixels <paramref name="channels"/> floats apart.
+    /// </summary>
+    private static void JoinRows((nint Data, int Channels)[] sources, nint first, nint pixels, float* scale, float* shift, in Activation activation,
+        float* y, int channels)
+    {
+        // DenseNet's sources are 32 channels each: a call per pixel and source, reloading the coefficients, cost more
+        // than the arithmetic. So each 8 channels' coefficients stay in registers down the pixels, and a ReLU is applied
+        // there too.
+        bool relu = activation.Kind == ActivationKind.Relu && Avx.IsSupported, tail = false;
+        int at = 0;
+        foreach (var (data, count) in sources)
+        {
+            float* source = (float*)data + first * count;
+            int c = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; c <= count - 8; c += 8)
+                {
+                    Vector256<float> a = Vector256.Load(scale + at + c), b = Vector256.Load(shift + at + c);
+                    float* x = source + c, to = y + at + c;
+                    if (relu)
+                        for (nint p = 0; p < pixels; p++) Vector256.Store(VectorMath.Max(Vector256<float>.Zero, Vector256.Load(x + p * count) * a + b), to + p * channels);
+                    else
+                        for (nint p = 0; p < pixels; p++) Vector256.Store(Vector256.Load(x + p * count) * a + b, to + p * channels);
+                }
+            tail |= c < count;
+            if (c < count)
+                for (nint p = 0; p < pixels; p++) Affine(source + p * count + c, y + p * channels + at + c, scale + at + c, shift + at + c, count - c);
+            at += count;
+        }
+        if (!relu || tail) ActivationKernels.ApplyRows(activation, y, pixels * channels, 1, pixels * channels);
     }
 
     /// <summary>y[i] = x[i]·scale[i] + shift[i] for one pixel's channels.</summary>
