@@ -30,7 +30,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         var random = new Random(12345);
         float[] a = RandomPinned(random, (long)m * gemm.K);
         // The values do not matter to the timing: random ones of the longest packed length serve every tactic.
-        var tactics = SupportedTactics.Where(t => !t.Narrow).ToArray(); // for narrow convolution groups only
+        var tactics = SupportedTactics.Where(t => !t.Narrow || gemm.N <= 8).ToArray(); // where wider panels would be half padding
         float[] packed = RandomPinned(random, tactics.Max(t => GemmKernels.PackedLength(gemm.K, gemm.N, t)));
         float[] bias = RandomPinned(random, gemm.N);
         float[] y = GC.AllocateUninitializedArray<float>(checked(m * gemm.N), pinned: true);
@@ -55,9 +55,10 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         }
         string signature = string.Create(CultureInfo.InvariantCulture,
             $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone}{(conv.ChannelScale.IsNone ? "" : " scaled")} act={conv.Activation.Kind}{(conv.ChannelsLast ? " nhwc" : "")} algorithms={string.Join(',', algorithms)}");
-        // Narrow tactics are timed only where no wider one fits (groups of 8): elsewhere they would only lengthen the build.
+        // Narrow tactics are timed only where no wider one fits (groups of 8) or a wider panel would be half padding or more
+        // (8 outputs): elsewhere they would only lengthen the build.
         var fitting = SupportedTactics.Where(t => conv.Fits(t, w)).ToArray();
-        var timed = fitting.Any(t => !t.Narrow) ? fitting.Where(t => !t.Narrow).ToArray() : fitting;
+        var timed = fitting.Any(t => !t.Narrow) && w[0] / conv.Groups > 8 ? fitting.Where(t => !t.Narrow).ToArray() : fitting;
         var candidates = algorithms.SelectMany(a => timed.Select(t => (Algorithm: a, Tactic: t))).ToArray();
         var random = new Random(12345);
         var frame = new ExecutionFrame(pool, 4, 2);
