@@ -56,9 +56,10 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         string signature = string.Create(CultureInfo.InvariantCulture,
             $"conv x={string.Join('x', x)} w={string.Join('x', w)} s={conv.Strides[0]}x{conv.Strides[1]} d={conv.Dilations[0]}x{conv.Dilations[1]} p={string.Join(',', conv.Pads)} {conv.AutoPad} g={conv.Groups} res={!conv.Residual.IsNone}{(conv.ChannelScale.IsNone ? "" : " scaled")} act={conv.Activation.Kind}{(conv.ChannelsLast ? " nhwc" : "")} algorithms={string.Join(',', algorithms)}");
         // Narrow tactics are timed only where no wider one fits (groups of 8) or a wider panel would be half padding or more
-        // (8 outputs): elsewhere they would only lengthen the build.
+        // (8 columns: a group's outputs channels-last, the output pixels NCHW): elsewhere they would only lengthen the build.
         var fitting = SupportedTactics.Where(t => conv.Fits(t, w)).ToArray();
-        var timed = fitting.Any(t => !t.Narrow) && w[0] / conv.Groups > 8 ? fitting.Where(t => !t.Narrow).ToArray() : fitting;
+        int columns = conv.ChannelsLast ? w[0] / conv.Groups : y[2] * y[3];
+        var timed = fitting.Any(t => !t.Narrow) && columns > 8 ? fitting.Where(t => !t.Narrow).ToArray() : fitting;
         var candidates = algorithms.SelectMany(a => timed.Select(t => (Algorithm: a, Tactic: t))).ToArray();
         var random = new Random(12345);
         var frame = new ExecutionFrame(pool, 4, 2);

@@ -7,16 +7,18 @@ namespace TrtEngine.Core.Tests.Operators;
 /// <summary>
 /// The narrow tactic (8-wide panels) is a timing candidate where 8 outputs would fill only half of a wider panel
 /// (MnasNet's 16 → 8 convolution at 112×112 ran in 94 µs on 16-wide panels, 43 on 8-wide ones), and not where a wider
-/// one fits whole: the timing cache's entry naming it is taken for 8 outputs and timed over for 16.
+/// one fits whole: the timing cache's entry naming it is taken for 8 outputs and timed over for 16, or for 8 outputs of
+/// an NCHW convolution, whose GEMM has the pixels for columns.
 /// </summary>
 public sealed class NarrowTacticTests
 {
     [Theory]
     [InlineData("Conv", 8, true)]
     [InlineData("Conv", 16, false)]
+    [InlineData("Conv", 8, false, false)]
     [InlineData("Gemm", 8, true)]
     [InlineData("Gemm", 16, false)]
-    public void Eight_outputs_time_the_narrow_tactic(string op, int outputs, bool candidate)
+    public void Eight_outputs_time_the_narrow_tactic(string op, int outputs, bool candidate, bool channelsLast = true)
     {
         var c = new OperatorCase();
         if (op == "Conv")
@@ -33,13 +35,14 @@ public sealed class NarrowTacticTests
         }
         var network = OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m");
         var cache = new TimingCache();
-        EngineBuilder.Build(network, new BuilderConfig { OptimizationLevel = 1, TimingCache = cache });
+        var config = new BuilderConfig { OptimizationLevel = 1, TimingCache = cache, ChannelsLast = channelsLast };
+        EngineBuilder.Build(network, config);
         using var dir = new TempDirectory();
         cache.Save(dir.File("timing.cache"));
         string prefix = op.ToLowerInvariant() + " ";
         string signature = Assert.Single(File.ReadAllLines(dir.File("timing.cache")), line => line.StartsWith(prefix, StringComparison.Ordinal)).Split('\t')[0];
         cache.Set(signature, op == "Conv" ? "PointwiseGemm:packed_mr12_nr8" : "packed_mr12_nr8", 0.5);
-        var layer = EngineBuilder.Build(network, new BuilderConfig { OptimizationLevel = 1, TimingCache = cache }).Plan.Layers.Single(l => l.Tactic is not null);
+        var layer = EngineBuilder.Build(network, config).Plan.Layers.Single(l => l.Tactic is not null);
         Assert.Equal(candidate, layer.Tactic == "packed_mr12_nr8" && layer.TacticMicroseconds == 0.5);
         Assert.Equal(candidate, GemmKernels.Tactics.Single(t => t.Name == layer.Tactic).Narrow);
     }
