@@ -141,9 +141,9 @@ public static class EngineBuilder
 
     private static void SelectTactics(NetworkDefinition network, List<Layer> layers, int[][] optShapes, TacticSelector selector, IProgress<BuildProgress>? progress, Action<string>? log, CancellationToken cancel)
     {
-        // Depthwise convolutions have no GEMM and no other algorithm, so nothing to choose.
+        // Depthwise and small-group convolutions have no GEMM and no other algorithm, so nothing to choose.
         foreach (var conv in layers.OfType<ConvLayer>()) conv.Algorithm = conv.RuleAlgorithm(network.Weights[conv.W.Index].Shape);
-        var tuned = layers.Where(l => l is GemmLayer || l is ConvLayer { Algorithm: not ConvAlgorithm.Depthwise }).ToList();
+        var tuned = layers.Where(l => l is GemmLayer || l is ConvLayer { Algorithm: not (ConvAlgorithm.Depthwise or ConvAlgorithm.GroupedDirect) }).ToList();
         for (int i = 0; i < tuned.Count; i++)
         {
             cancel.ThrowIfCancellationRequested();

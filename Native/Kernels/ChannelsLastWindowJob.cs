@@ -110,9 +110,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         for (int oh = row0; oh < row1; oh++)
         {
             int first = oh * w.StrideH - w.PadTop;
-            // Kernel rows [i0, i1) fall inside the input.
-            int i0 = first >= 0 ? 0 : Math.Min(w.KernelH, (-first + w.DilationH - 1) / w.DilationH);
-            int i1 = Math.Max(i0, Math.Min(w.KernelH, (w.InH - first + w.DilationH - 1) / w.DilationH));
+            var (i0, i1) = w.RowsInside(first);
             int countedRows = _countIncludePad ? PoolJob.PaddedCount(first, w.KernelH, w.DilationH, w.InH + w.PadBottom) : i1 - i0;
             float* yRow = y + oh * rowFloats;
             float* residual = residualImage == null ? null : residualImage + oh * rowFloats;
@@ -132,7 +130,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
                     }
                     int left = ow * w.StrideW - w.PadLeft;
                     count = Math.Min(Pixels, (ow < interior ? interior : w.OutW) - ow);
-                    bool inside = count == Pixels && InsideBlock(ow, left);
+                    bool inside = count == Pixels && w.InsideRow(ow, Pixels);
                     DepthwiseBlock(x, first, i0, i1, left, count, inside, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels, c0, c1);
                 }
             }
@@ -142,14 +140,14 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
                 while (ow < w.OutW)
                 {
                     int left = ow * w.StrideW - w.PadLeft;
-                    if (_op != WindowOp.Depthwise && VectorMath.IsSupported && InsideBlock(ow, left))
+                    if (_op != WindowOp.Depthwise && VectorMath.IsSupported && w.InsideRow(ow, Pixels))
                     {
                         // Every kernel column counts inside the row.
                         PoolBlock(x, first, i0, i1, left, countedRows * w.KernelW, yRow + (nint)ow * channels, c0, c1);
                         ow += Pixels;
                         continue;
                     }
-                    var (j0, j1) = Columns(left);
+                    var (j0, j1) = w.ColumnsInside(left);
                     int countedCols = _countIncludePad ? PoolJob.PaddedCount(left, w.KernelW, w.DilationW, w.InW + w.PadRight) : j1 - j0;
                     Pixel(x, first, i0, i1, left, j0, j1, countedRows * countedCols, yRow + (nint)ow * channels, residual == null ? null : residual + (nint)ow * channels, c0, c1);
                     ow++;
@@ -236,21 +234,6 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         return c;
     }
 
-    /// <summary>Whether the <see cref="Pixels"/> outputs from <paramref name="ow"/> (the first window at input column <paramref name="left"/>) exist and their windows lie inside the row.</summary>
-    private bool InsideBlock(int ow, int left)
-    {
-        var w = _window;
-        return ow + Pixels <= w.OutW && left >= 0 && (ow + Pixels - 1) * w.StrideW - w.PadLeft + (w.KernelW - 1) * w.DilationW < w.InW;
-    }
-
-    /// <summary>Kernel columns [j0, j1) of the window starting at input column <paramref name="left"/> fall inside the input.</summary>
-    private (int J0, int J1) Columns(int left)
-    {
-        var w = _window;
-        int j0 = left >= 0 ? 0 : Math.Min(w.KernelW, (-left + w.DilationW - 1) / w.DilationW);
-        return (j0, Math.Max(j0, Math.Min(w.KernelW, (w.InW - left + w.DilationW - 1) / w.DilationW)));
-    }
-
     // Block kinds: windows wholly inside the row, or at its ends (columns checked, fewer pixels possible).
     private struct Inside;
 
@@ -292,7 +275,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
         {
             float* yp = y + p * channels;
             int pixelLeft = left + p * w.StrideW;
-            var (j0, j1) = Columns(pixelLeft);
+            var (j0, j1) = w.ColumnsInside(pixelLeft);
             Pixel(x, first, i0, i1, pixelLeft, j0, j1, 0, yp, residual == null ? null : residual + p * channels, c, c1);
             if (clamp) ActivationKernels.Apply(_activation, yp + c, yp + c, c1 - c);
         }

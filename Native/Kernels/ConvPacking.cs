@@ -6,7 +6,10 @@ public enum ConvPacking
     /// <summary>The B operand of a GEMM, [kh·kw·inC, outC] packed in the tactic's column panels.</summary>
     Gemm = 0,
 
-    /// <summary>One filter tap per row, channels contiguous: [kh·kw, channels].</summary>
+    /// <summary>
+    /// One filter tap per row, channels contiguous: [kh·kw, channels]; for groups of 2 or 4 channels, a row per tap and
+    /// input of the group: [kh·kw·G, channels].
+    /// </summary>
     Depthwise = 1,
 
     /// <summary>Winograd F(4×4, 3×3): for each of the 36 transformed positions, the GEMM B operand [inC, outC] in the

@@ -9,7 +9,7 @@ public static unsafe class ConvWeightPacking
     /// w holds [outC, k] with k = inC·taps in OIHW order (taps = kh·kw), each output channel o scaled by factors[o]
     /// when factors is not null (a folded BatchNormalization). Gemm: B[t·inC + c, o] = w[o, c, t]·factors[o] in the
     /// tactic's column panels (as <see cref="GemmKernels.PackB(float*, int, int, bool, float, GemmTactic, float*)"/>);
-    /// Depthwise (k = taps): d[t, o] = w[o, t]·factors[o]; Winograd (4x4, 3x3, 2x2): see <see cref="WinogradTransforms.PackWeights"/>.
+    /// Depthwise (k = taps, or taps·G for groups of G = 2 or 4 channels): d[t·G + i, o] = w[o, i, t]·factors[o]; Winograd (4x4, 3x3, 2x2): see <see cref="WinogradTransforms.PackWeights"/>.
     /// Gemm and Winograd write only the column panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) of
     /// the tactic's width (a refit packs parts of a large weight on several threads), with streaming stores when
     /// <paramref name="stream"/> (<see cref="PackingKernels.Panels"/>); Depthwise is one panel. A refit runs this for

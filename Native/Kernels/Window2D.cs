@@ -15,4 +15,20 @@ public readonly record struct Window2D(int Batch, int Channels, int InH, int InW
     /// layer reads the network's input as it is instead of after a reformat (<see cref="Im2Col.RunChannelsLast"/>).
     /// </summary>
     public bool PlanarInput { get; init; }
+
+    /// <summary>Kernel rows [I0, I1) that fall inside the input, for the window starting at input row <paramref name="top"/>.</summary>
+    public (int I0, int I1) RowsInside(int top) => Inside(top, KernelH, DilationH, InH);
+
+    /// <summary>Kernel columns [J0, J1) that fall inside the input, for the window starting at input column <paramref name="left"/>.</summary>
+    public (int J0, int J1) ColumnsInside(int left) => Inside(left, KernelW, DilationW, InW);
+
+    /// <summary>Whether the <paramref name="count"/> outputs of a row from column <paramref name="ow"/> exist and their windows lie inside the input row.</summary>
+    public bool InsideRow(int ow, int count) =>
+        ow + count <= OutW && ow * StrideW - PadLeft >= 0 && (ow + count - 1) * StrideW - PadLeft + (KernelW - 1) * DilationW < InW;
+
+    private static (int First, int End) Inside(int start, int kernel, int dilation, int extent)
+    {
+        int first = start >= 0 ? 0 : Math.Min(kernel, (-start + dilation - 1) / dilation);
+        return (first, Math.Max(first, Math.Min(kernel, (extent - start + dilation - 1) / dilation)));
+    }
 }

@@ -22,4 +22,8 @@ public enum ConvAlgorithm : byte
     /// <summary>Winograd F(3×3, 3×3), for the same convolutions: between the two (a transformed weight 25/9 of the
     /// kernel's size).</summary>
     Winograd3x3 = 5,
+
+    /// <summary>Groups of 2 or 4 channels in and out, channels-last, computed directly (<see cref="Kernels.GroupedConvJob"/>):
+    /// ResNeXt-50's first stage, whose groups would half fill the narrowest GEMM panel.</summary>
+    GroupedDirect = 6,
 }

@@ -12,7 +12,7 @@ namespace TrtEngine.Native.Layers;
 /// W is [outC, inC/groups, kh, kw]. Depthwise convolutions run a direct kernel; the others run im2col and a GEMM
 /// (1×1 stride-1 convolutions skip im2col) with bias, residual and activation in the GEMM's epilogue.
 /// Channels-last (the builder's choice; x, y and the residual NHWC): depthwise runs a direct kernel vectorised over
-/// channels, the others a GEMM whose A is the image (1×1), its channels-last im2col, or (one panel of outputs: stems,
+/// channels, as do groups of 2 or 4 channels (<see cref="ConvAlgorithm.GroupedDirect"/>), the others a GEMM whose A is the image (1×1), its channels-last im2col, or (one panel of outputs: stems,
 /// groups of 8 or 16) the windows read from a band of the input, and whose B is the weight, pre-packed at build and refit time, or (3×3, stride 1, one group, when the builder timed it faster) Winograd
 /// F(4×4, 3×3), F(3×3, 3×3) or F(2×2, 3×3), whose 36, 25 or 16 GEMMs read the weight transformed and packed at build and refit time.
 /// </summary>
@@ -104,6 +104,7 @@ public sealed class ConvLayer : Layer
     public string AlgorithmName => (ChannelsLast ? "nhwc " : "") + Algorithm switch
     {
         ConvAlgorithm.Depthwise => "depthwise",
+        ConvAlgorithm.GroupedDirect => "grouped direct",
         ConvAlgorithm.PointwiseGemm => "1x1 gemm",
         ConvAlgorithm.Winograd4x4 => "winograd f(4x4,3x3)",
         ConvAlgorithm.Winograd3x3 => "winograd f(3x3,3x3)",
@@ -111,9 +112,14 @@ public sealed class ConvLayer : Layer
         _ => "im2col gemm",
     };
 
-    /// <summary>The algorithm the shape dictates when nothing is timed: depthwise direct, 1×1 as a GEMM, or im2col + GEMM.</summary>
+    /// <summary>
+    /// The algorithm the shape dictates when nothing is timed: depthwise direct, groups of 2 or 4 direct (channels-last),
+    /// 1×1 as a GEMM, or im2col + GEMM.
+    /// </summary>
     public ConvAlgorithm RuleAlgorithm(int[] weightShape) =>
-        IsDepthwiseWeight(weightShape) ? ConvAlgorithm.Depthwise : IsPointwise ? ConvAlgorithm.PointwiseGemm : ConvAlgorithm.Im2ColGemm;
+        IsDepthwiseWeight(weightShape) ? ConvAlgorithm.Depthwise
+        : ChannelsLast && IsSmallGroupWeight(weightShape) ? ConvAlgorithm.GroupedDirect
+        : IsPointwise ? ConvAlgorithm.PointwiseGemm : ConvAlgorithm.Im2ColGemm;
 
     /// <summary>The algorithms that compute this convolution in its layout: the rule's, and the Winograd ones where they apply.</summary>
     public IReadOnlyList<ConvAlgorithm> Candidates(int[] weightShape) =>
@@ -157,11 +163,11 @@ public sealed class ConvLayer : Layer
     /// fill whole column panels of some tactic (each group's GEMM then reads its own panels of the weight packed whole).
     /// </summary>
     public bool SupportsChannelsLast(int[] weightShape) =>
-        Groups == 1 || IsDepthwiseWeight(weightShape) || GemmKernels.Tactics.Any(t => t.IsSupported && GroupsFillPanels(t, weightShape));
+        Groups == 1 || IsDepthwiseWeight(weightShape) || IsSmallGroupWeight(weightShape) || GemmKernels.Tactics.Any(t => t.IsSupported && GroupsFillPanels(t, weightShape));
 
     /// <summary>Whether the convolution can run with a GEMM tactic: any, but where it runs channels-last in groups (not depthwise), one whose panels its groups fill.</summary>
     internal bool Fits(GemmTactic tactic, int[] weightShape) =>
-        !ChannelsLast || Groups == 1 || IsDepthwiseWeight(weightShape) || GroupsFillPanels(tactic, weightShape);
+        !ChannelsLast || Groups == 1 || IsDepthwiseWeight(weightShape) || IsSmallGroupWeight(weightShape) || GroupsFillPanels(tactic, weightShape);
 
     private bool GroupsFillPanels(GemmTactic tactic, int[] weightShape) => weightShape[0] / Groups % tactic.Nr == 0;
 
@@ -171,7 +177,7 @@ public sealed class ConvLayer : Layer
     /// <summary>The weight layout of an algorithm's channels-last kernel.</summary>
     internal static ConvPacking PackingOf(ConvAlgorithm algorithm) => algorithm switch
     {
-        ConvAlgorithm.Depthwise => ConvPacking.Depthwise,
+        ConvAlgorithm.Depthwise or ConvAlgorithm.GroupedDirect => ConvPacking.Depthwise,
         ConvAlgorithm.Winograd4x4 => ConvPacking.Winograd4x4,
         ConvAlgorithm.Winograd3x3 => ConvPacking.Winograd3x3,
         ConvAlgorithm.Winograd2x2 => ConvPacking.Winograd2x2,
@@ -179,6 +185,10 @@ public sealed class ConvLayer : Layer
     };
 
     private bool IsDepthwiseWeight(int[] weightShape) => Groups > 1 && weightShape[1] == 1 && weightShape[0] == Groups;
+
+    /// <summary>Groups of as many outputs as inputs, 2 or 4 of each: what <see cref="GroupedConvJob"/> computes.</summary>
+    private bool IsSmallGroupWeight(int[] weightShape) =>
+        Groups > 1 && GroupedConvJob.Supports(weightShape[1]) && weightShape[0] == Groups * weightShape[1];
 
     private bool IsDepthwise(int[] x, int outChannels) => Groups > 1 && Groups == x[1] && outChannels == Groups;
 
@@ -205,7 +215,7 @@ public sealed class ConvLayer : Layer
     internal override long WorkspaceLength(ExecutionFrame frame)
     {
         int[] x = frame.Shape(X), y = frame.Shape(Output);
-        if (IsDepthwise(x, y[1])) return 0;
+        if (IsDepthwise(x, y[1]) || Algorithm == ConvAlgorithm.GroupedDirect) return 0;
         int k = x[1] / Groups * KernelH * KernelW, p = y[2] * y[3];
         if (ChannelsLast && WinogradTile(Algorithm) is > 0 and var tile) return WinogradJob.WorkspaceLength(tile, Window(x, y), y[1]);
         // Each group's GEMM unfolds its rows block by block (a 1×1 convolution reads the input as it is).
@@ -260,6 +270,11 @@ public sealed class ConvLayer : Layer
         if (IsDepthwise(x, y[1]))
         {
             s.Window.Run(WindowOp.Depthwise, px, pw, bias, residual, Activation, false, py, window, frame.Pool);
+            return;
+        }
+        if (Algorithm == ConvAlgorithm.GroupedDirect)
+        {
+            s.Grouped.Run(px, pw, bias, residual, Activation, x[1] / Groups, py, window, frame.Pool);
             return;
         }
         var tactic = ChosenTactic(x, frame.Shape(W));
@@ -376,6 +391,7 @@ public sealed class ConvLayer : Layer
         public GemmJob Gemm { get; } = new();
         public DepthwiseConvJob Depthwise { get; } = new();
         public ChannelsLastWindowJob Window { get; } = new();
+        public GroupedConvJob Grouped { get; } = new();
         public Im2ColJob Unfold { get; } = new();
         public WinogradJob Winograd { get; } = new();
     }

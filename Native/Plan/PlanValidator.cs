@@ -113,7 +113,7 @@ internal static class PlanValidator
             RecipeKind.FoldBatchNormBias => r.Floats.Length == 1 && r.Ints[0] is 0 or 1 && lengths.Skip(r.Ints[0]).All(l => l == lengths[^1]) && (r.Ints[0] == 0 || lengths[0] == lengths[^1]),
             RecipeKind.PackConv => r.Ints is [var form, var outC, var k, var taps, var tactic] && outC > 0 && taps > 0 && k % taps == 0 && (long)outC * k == lengths[0] &&
                                    (r.Floats.Length == 0 || (lengths[1] == outC && lengths[2] == outC)) &&
-                                   ((form == (int)ConvPacking.Depthwise && k == taps) ||
+                                   ((form == (int)ConvPacking.Depthwise && (k == taps || k == 2 * taps || k == 4 * taps)) ||
                                     ((form == (int)ConvPacking.Gemm || (ConvWeightPacking.WinogradTile((ConvPacking)form) > 0 && taps == 9)) && tactic >= 0 && tactic < GemmKernels.Tactics.Count)),
             _ => false,
         };

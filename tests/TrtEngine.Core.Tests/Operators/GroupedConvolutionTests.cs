@@ -14,7 +14,8 @@ namespace TrtEngine.Core.Tests.Operators;
 /// Grouped convolutions (neither one group nor depthwise: RegNet's, ResNeXt's) against ONNX Runtime, relative L2 ≤ 1e-5.
 /// Where each group's output channels fill whole column panels of a tactic they run channels-last, one GEMM per group
 /// in one dispatch (groups of 8 in 8-wide panels, which only they use), reading the windows inside the image in place
-/// where the tactic's kernel runs in registers and unfolding the rest; otherwise NCHW, in one batched GEMM.
+/// where the tactic's kernel runs in registers and unfolding the rest; groups of 2 or 4 channels in and out run
+/// channels-last directly (<see cref="GroupedConvJob"/>); otherwise NCHW, in one batched GEMM.
 /// </summary>
 public sealed class GroupedConvolutionTests
 {
@@ -103,12 +104,56 @@ public sealed class GroupedConvolutionTests
 
     [Theory]
     [InlineData(12, 3)]
-    [InlineData(4, 8)]  // ResNeXt-50's first stage: 4 output channels a group
+    [InlineData(2, 8)]  // 4 inputs and 2 outputs a group: neither a panel nor the direct kernel
     public void Groups_no_panel_divides_run_nchw(int perGroup, int groups)
     {
         var c = GroupedConv(2, 4 * groups, perGroup * groups, 3, 1, 1, 1, groups);
         c.AssertMatchesOnnxRuntime();
         Assert.False(GroupedLayer(c.Plan!).ChannelsLast);
+    }
+
+    /// <summary>
+    /// Groups of 2 or 4 channels in and out (ResNeXt-50's first stage: 32 groups of 4) run channels-last, directly: each
+    /// 8 output channels take their groups' inputs permuted within 128-bit halves. Channels past whole vectors and
+    /// windows cut by the padding take the one-at-a-time path; a plan round trip and every thread count give the same bits.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 4, 32, 3, 1, 1, 1)]  // ResNeXt's shape: 8 groups of 4
+    [InlineData(2, 2, 16, 3, 2, 1, 1)]  // groups of 2, stride 2, batch 2
+    [InlineData(1, 4, 12, 3, 1, 2, 2)]  // 3 groups of 4: a vector and a 4-channel tail; dilation 2
+    [InlineData(1, 2, 6, 5, 1, 2, 1)]   // 3 groups of 2, 5×5: the one-at-a-time path only
+    [InlineData(3, 4, 16, 1, 1, 0, 1)]  // 1×1
+    public void Groups_of_2_or_4_channels_run_channels_last_directly(int batch, int perGroup, int channels, int k, int stride, int pad, int dilation)
+    {
+        var c = GroupedConv(batch, channels, channels, k, stride, pad, dilation, channels / perGroup);
+        c.AssertMatchesOnnxRuntime();
+        var conv = GroupedLayer(c.Plan!);
+        Assert.True(conv.ChannelsLast && conv.Algorithm == ConvAlgorithm.GroupedDirect && conv.TacticId == -1, conv.AlgorithmName);
+        var network = OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m");
+        float[] x = ErrorMetrics.RandomValues(9, batch * channels * 13 * 11);
+        float[] Output(Engine engine)
+        {
+            var context = engine.CreateExecutionContext();
+            var y = new float[context.GetOutputShape(0).Aggregate(1, (a, d) => a * d)];
+            context.Execute([x], [y]);
+            return y;
+        }
+        var one = EngineBuilder.Build(network, new BuilderConfig { Threads = 1 });
+        float[] expected = Output(one);
+        Assert.Equal(expected, Output(Engine.Deserialize(one.Serialize(includeWeights: true))));
+        foreach (int threads in new[] { 2, 3, 5 }) Assert.Equal(expected, Output(EngineBuilder.Build(network, new BuilderConfig { Threads = threads })));
+    }
+
+    [Fact]
+    public void A_plan_whose_small_group_convolution_claims_another_algorithm_is_refused()
+    {
+        var c = GroupedConv(1, 16, 16, 3, 1, 1, 1, 4);
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"), new BuilderConfig { OptimizationLevel = 0 });
+        var conv = GroupedLayer(engine.Plan);
+        Assert.Equal(ConvAlgorithm.GroupedDirect, conv.Algorithm);
+        conv.Algorithm = ConvAlgorithm.Depthwise;
+        var error = Assert.Throws<PlanFormatException>(() => Engine.Deserialize(engine.Serialize(includeWeights: false)));
+        Assert.Contains("cannot run as Depthwise", error.Message);
     }
 
     [Theory]
@@ -118,6 +163,8 @@ public sealed class GroupedConvolutionTests
     [InlineData(1, 4)] // 8 channels a group: the narrow tactic
     [InlineData(2, 4)]
     [InlineData(3, 4)]
+    [InlineData(1, 8)] // 4 channels a group: the direct kernel
+    [InlineData(2, 8)]
     public void A_residual_and_relu_fuse_into_the_grouped_gemms(int threads, long groups)
     {
         // Batch 2, 3×3 and 1×1 grouped convolutions, each adding the input back (a ResNeXt-like block's shape), then Relu.
@@ -168,6 +215,7 @@ public sealed class GroupedConvolutionTests
     [Theory]
     [InlineData(4L)]
     [InlineData(8L)] // 8 channels a group: 8-wide panels
+    [InlineData(16L)] // 4 channels a group: the direct kernel's reorder
     public void Refit_rederives_the_batchnorm_folded_grouped_weight_exactly(long groups)
     {
         int perGroup = 64 / (int)groups;
@@ -183,7 +231,11 @@ public sealed class GroupedConvolutionTests
             m.AddNode("Relu", ["n"], ["r"]);
             m.AddInitializer("one", [1f], [1]);
             m.AddNode("Mul", ["r", "one"], ["y"]);
-        }, new BuilderConfig { OptimizationLevel = 0 }, [2, 64, 8, 8], engine => AssertChannelsLastGroups(engine.Plan));
+        }, new BuilderConfig { OptimizationLevel = 0 }, [2, 64, 8, 8], engine =>
+        {
+            if (perGroup == 4) Assert.Equal(ConvAlgorithm.GroupedDirect, GroupedLayer(engine.Plan).Algorithm);
+            else AssertChannelsLastGroups(engine.Plan);
+        });
     }
 
     [Fact]

@@ -87,6 +87,7 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
                 Assert.Contains(engine.Native.Plan.Layers, l => l is Native.Layers.ConcatLayer { Normalizes: true });
                 Assert.Contains(engine.Native.Plan.Layers, l => l is Native.Layers.ConvLayer { Groups: 2 } conv && Native.Kernels.GemmKernels.Tactics[conv.TacticId].Narrow);
                 Assert.Contains(engine.Native.Plan.Layers, l => l is Native.Layers.ConvLayer { PlanarInput: true });
+                Assert.Contains(engine.Native.Plan.Layers, l => l is Native.Layers.ConvLayer { Algorithm: Native.Layers.ConvAlgorithm.GroupedDirect });
             }
             foreach (bool weights in new[] { true, false })
             {
@@ -156,8 +157,8 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
 
     /// <summary>
     /// A plan seed with the channels-last kernels' own parameters: a 3-channel stem (windows read from a band of the
-    /// input's planes), a convolution in groups of 8 (the 8-wide tactic) and a concat that applies the
-    /// BatchNormalization after it.
+    /// input's planes), a convolution in groups of 8 (the 8-wide tactic), one in groups of 4 (computed directly) and a
+    /// concat that applies the BatchNormalization after it.
     /// </summary>
     private string ChannelsLastCnn()
     {
@@ -165,13 +166,15 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
         m.AddInput("image", OnnxDataType.Float, 1, 3, 12, 12);
         m.AddInitializer("stem.weight", ErrorMetrics.RandomValues(41, 16 * 3 * 9), [16, 3, 3, 3]);
         m.AddInitializer("group.weight", ErrorMetrics.RandomValues(42, 16 * 8 * 9), [16, 8, 3, 3]);
+        m.AddInitializer("small.weight", ErrorMetrics.RandomValues(48, 16 * 4 * 9), [16, 4, 3, 3]);
         foreach (var (name, seed) in new[] { ("bn.scale", 43), ("bn.bias", 44), ("bn.mean", 45) })
             m.AddInitializer(name, ErrorMetrics.RandomValues(seed, 32), [32]);
         m.AddInitializer("bn.var", ErrorMetrics.RandomValues(46, 32).Select(v => v * v + 0.5f).ToArray(), [32]);
         m.AddInitializer("head.weight", ErrorMetrics.RandomValues(47, 4 * 32), [4, 32, 1, 1]);
         m.AddNode("Conv", ["image", "stem.weight"], ["s"], ("pads", new long[] { 1, 1, 1, 1 }), ("strides", new long[] { 2, 2 }));
         m.AddNode("Conv", ["s", "group.weight"], ["g"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 2L));
-        m.AddNode("Concat", ["s", "g"], ["joined"], ("axis", 1L));
+        m.AddNode("Conv", ["g", "small.weight"], ["q"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 4L));
+        m.AddNode("Concat", ["s", "q"], ["joined"], ("axis", 1L));
         m.AddNode("BatchNormalization", ["joined", "bn.scale", "bn.bias", "bn.mean", "bn.var"], ["n"]);
         m.AddNode("Relu", ["n"], ["r"]);
         m.AddNode("Conv", ["r", "head.weight"], ["features"]);
