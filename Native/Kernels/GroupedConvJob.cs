@@ -10,8 +10,9 @@ namespace TrtEngine.Native.Kernels;
 /// groups of 4), computed directly: 8 output channels are two or four whole groups, and for each tap and group input
 /// i they take the input vector at their own channels, permuted within its 128-bit halves so that every lane holds its
 /// group's i-th channel, times the weight row [tap·G + i] (the depthwise packing's reorder: <see cref="ConvPacking.Depthwise"/>).
-/// No multiply is wasted, where a GEMM's 8-wide panel would hold zeros between two groups. Output rows are shared out
-/// over the workers. One instance per engine layer; not thread-safe.
+/// No multiply is wasted, where a GEMM's 8-wide panel would hold zeros between two groups. Blocks of 8 outputs along a
+/// row share each tap's weights, and for a 3-wide kernel at stride 1 each input column's permutes. Output rows are
+/// shared out over the workers. One instance per engine layer; not thread-safe.
 /// </summary>
 [SkipLocalsInit]
 public sealed unsafe class GroupedConvJob : IParallelTask, IRowTask
