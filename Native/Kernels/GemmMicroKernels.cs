@@ -8,7 +8,9 @@ namespace TrtEngine.Native.Kernels;
 /// Register-tiled GEMM micro-kernels: C[rows, nr] (+)= A[rows, kc]·B[kc, nr], then bias and activation while the
 /// tile is hot. A element (i, p) is at a[i·rs + p·cs], so both A layouts need no packing;
 /// B rows are nr contiguous floats, ldb apart. C is always a full nr wide (edges go through a scratch tile).
-/// The bias and activation epilogue runs on the stored tile while it is still in L1.
+/// The bias and a Relu or Clip are applied in registers before the tile is stored (small-K tiles are bound by their
+/// stores: a second pass over the stored tile cost 3136 × 16 × 48 on 6×16 tiles 11%); other activations run over the
+/// stored tile while it is still in L1.
 /// Wide tactics use 512-bit registers where the CPU has AVX-512 (12×32 tiles), the portable path elsewhere.
 /// Kernels are compiled fully optimised on first use: a layer must not run tier-0 code while tiering catches up.
 /// </summary>
@@ -38,22 +40,23 @@ internal static unsafe class GemmMicroKernels
         }
         switch (nr * 8 + rows)
         {
-            case 16 * 8 + 1: Kernel16<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-            case 16 * 8 + 2: Kernel16<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-            case 16 * 8 + 3: Kernel16<R3>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-            case 16 * 8 + 4: Kernel16<R4>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-            case 16 * 8 + 5: Kernel16<R5>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-            case 16 * 8 + 6: Kernel16<R6>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-            case 24 * 8 + 1: Kernel24<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-            case 24 * 8 + 2: Kernel24<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-            case 24 * 8 + 3: Kernel24<R3>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-            case 24 * 8 + 4: Kernel24<R4>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-            case 32 * 8 + 1: Kernel32<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
-            case 32 * 8 + 2: Kernel32<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate); break;
+            case 16 * 8 + 1: Kernel16<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
+            case 16 * 8 + 2: Kernel16<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
+            case 16 * 8 + 3: Kernel16<R3>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
+            case 16 * 8 + 4: Kernel16<R4>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
+            case 16 * 8 + 5: Kernel16<R5>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
+            case 16 * 8 + 6: Kernel16<R6>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
+            case 24 * 8 + 1: Kernel24<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
+            case 24 * 8 + 2: Kernel24<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
+            case 24 * 8 + 3: Kernel24<R3>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
+            case 24 * 8 + 4: Kernel24<R4>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
+            case 32 * 8 + 1: Kernel32<R1>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
+            case 32 * 8 + 2: Kernel32<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows), $"No {rows}x{nr} micro-kernel.");
         }
-        if (bias != null || activation.Kind != ActivationKind.Identity)
-            Finish(c, ldc, rows, nr, bias, activation);
+        // The kernels add the bias and clamp (Relu, Clip) before they store; other activations run over the stored tile.
+        if (activation.Kind is not (ActivationKind.Identity or ActivationKind.Relu or ActivationKind.Clip))
+            ActivationKernels.ApplyRows(activation, c, ldc, rows, nr);
     }
 
     /// <summary>
@@ -86,7 +89,7 @@ internal static unsafe class GemmMicroKernels
         else if (nr == 32) Rows<Float512, Vector512<float>, R2, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
         else Rows<Float512, Vector512<float>, R1, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
         if (!clamp && activation.Kind != ActivationKind.Identity)
-            Finish(c, ldc, rows, nr, null, activation);
+            ActivationKernels.ApplyRows(activation, c, ldc, rows, nr);
     }
 
     /// <summary>The register kernel for <paramref name="rows"/> rows of <typeparamref name="TVectors"/> vectors of <typeparamref name="TV"/>.</summary>
@@ -114,7 +117,7 @@ internal static unsafe class GemmMicroKernels
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel16<TRows>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate) where TRows : struct, ICount
+        float* c, nint ldc, bool accumulate, float* bias, in Activation activation) where TRows : struct, ICount
     {
         int rows = TRows.Value; // a JIT-time constant: unused rows vanish from each instantiation
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -161,38 +164,39 @@ internal static unsafe class GemmMicroKernels
             b += ldb;
         }
 
-        Put(c, c00, accumulate);
-        Put(c + 8, c01, accumulate);
+        var (clamp, lo, hi) = Clamp(activation);
+        Put(c, c00, accumulate, bias, clamp, lo, hi);
+        Put(c + 8, c01, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
         if (rows > 1)
         {
-            Put(c + ldc, c10, accumulate);
-            Put(c + ldc + 8, c11, accumulate);
+            Put(c + ldc, c10, accumulate, bias, clamp, lo, hi);
+            Put(c + ldc + 8, c11, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
         }
         if (rows > 2)
         {
-            Put(c + 2 * ldc, c20, accumulate);
-            Put(c + 2 * ldc + 8, c21, accumulate);
+            Put(c + 2 * ldc, c20, accumulate, bias, clamp, lo, hi);
+            Put(c + 2 * ldc + 8, c21, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
         }
         if (rows > 3)
         {
-            Put(c + 3 * ldc, c30, accumulate);
-            Put(c + 3 * ldc + 8, c31, accumulate);
+            Put(c + 3 * ldc, c30, accumulate, bias, clamp, lo, hi);
+            Put(c + 3 * ldc + 8, c31, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
         }
         if (rows > 4)
         {
-            Put(c + 4 * ldc, c40, accumulate);
-            Put(c + 4 * ldc + 8, c41, accumulate);
+            Put(c + 4 * ldc, c40, accumulate, bias, clamp, lo, hi);
+            Put(c + 4 * ldc + 8, c41, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
         }
         if (rows > 5)
         {
-            Put(c + 5 * ldc, c50, accumulate);
-            Put(c + 5 * ldc + 8, c51, accumulate);
+            Put(c + 5 * ldc, c50, accumulate, bias, clamp, lo, hi);
+            Put(c + 5 * ldc + 8, c51, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel24<TRows>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate) where TRows : struct, ICount
+        float* c, nint ldc, bool accumulate, float* bias, in Activation activation) where TRows : struct, ICount
     {
         int rows = TRows.Value;
         Vector256<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
@@ -232,6 +236,7 @@ internal static unsafe class GemmMicroKernels
             b += ldb;
         }
 
+        var (clamp, lo, hi) = Clamp(activation);
         for (int r = 0; r < rows; r++)
         {
             // Row r's accumulators, picked by constant-foldable branches.
@@ -243,15 +248,15 @@ internal static unsafe class GemmMicroKernels
                 _ => (c30, c31, c32),
             };
             float* row = c + r * ldc;
-            Put(row, v0, accumulate);
-            Put(row + 8, v1, accumulate);
-            Put(row + 16, v2, accumulate);
+            Put(row, v0, accumulate, bias, clamp, lo, hi);
+            Put(row + 8, v1, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
+            Put(row + 16, v2, accumulate, bias == null ? null : bias + 16, clamp, lo, hi);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel32<TRows>(float* a, nint rs, nint cs, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate) where TRows : struct, ICount
+        float* c, nint ldc, bool accumulate, float* bias, in Activation activation) where TRows : struct, ICount
     {
         int rows = TRows.Value;
         Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
@@ -279,16 +284,17 @@ internal static unsafe class GemmMicroKernels
             b += ldb;
         }
 
-        Put(c, c00, accumulate);
-        Put(c + 8, c01, accumulate);
-        Put(c + 16, c02, accumulate);
-        Put(c + 24, c03, accumulate);
+        var (clamp, lo, hi) = Clamp(activation);
+        Put(c, c00, accumulate, bias, clamp, lo, hi);
+        Put(c + 8, c01, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
+        Put(c + 16, c02, accumulate, bias == null ? null : bias + 16, clamp, lo, hi);
+        Put(c + 24, c03, accumulate, bias == null ? null : bias + 24, clamp, lo, hi);
         if (rows > 1)
         {
-            Put(c + ldc, c10, accumulate);
-            Put(c + ldc + 8, c11, accumulate);
-            Put(c + ldc + 16, c12, accumulate);
-            Put(c + ldc + 24, c13, accumulate);
+            Put(c + ldc, c10, accumulate, bias, clamp, lo, hi);
+            Put(c + ldc + 8, c11, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
+            Put(c + ldc + 16, c12, accumulate, bias == null ? null : bias + 16, clamp, lo, hi);
+            Put(c + ldc + 24, c13, accumulate, bias == null ? null : bias + 24, clamp, lo, hi);
         }
     }
 
@@ -472,45 +478,28 @@ internal static unsafe class GemmMicroKernels
         else TOps.Store(value, c);
     }
 
+    /// <summary>Stores one vector of a finished tile: the accumulated sum, plus the bias (at the last K block), clamped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(float* c, Vector256<float> value, bool accumulate)
+    private static void Put(float* c, Vector256<float> value, bool accumulate, float* bias, bool clamp, Vector256<float> lo, Vector256<float> hi)
     {
         if (accumulate)
             value = Avx.Add(value, Avx.LoadVector256(c));
+        if (bias != null)
+            value = Avx.Add(value, Avx.LoadVector256(bias));
+        if (clamp)
+            value = VectorMath.Min(hi, VectorMath.Max(lo, value));
         Avx.Store(c, value);
     }
 
     /// <summary>
-    /// Bias and activation over the just-stored, L1-resident tile. Kept out of the kernels on purpose: a call while
-    /// the accumulators are live makes the JIT keep them in memory for the whole K loop (ymm are caller-saved).
+    /// Whether the activation is a clamp (Relu, Clip) and its bounds, for the 256-bit kernels' stores. Made after the K
+    /// loop: bounds live through it would push accumulators out of the 16 registers.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Finish(float* c, nint ldc, int rows, int nr, float* bias, in Activation activation)
-    {
-        // Relu and Clip (ReLU6) are inlined: they follow most convolutions and GEMMs, and a call per vector costs
-        // more than the math. Other activations run once per row through the specialised loops.
-        bool clamp = activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
-        var low = Vector256.Create(activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha);
-        var high = Vector256.Create(activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta);
-        float* row = c;
-        for (int r = 0; r < rows; r++, row += ldc)
-        {
-            if (bias == null && !clamp)
-                break;
-            for (int j = 0; j < nr; j += 8)
-            {
-                var value = Avx.LoadVector256(row + j);
-                if (bias != null)
-                    value = Avx.Add(value, Avx.LoadVector256(bias + j));
-                if (clamp)
-                    value = VectorMath.Min(high, VectorMath.Max(low, value));
-                Avx.Store(row + j, value);
-            }
-        }
-        if (clamp || activation.Kind == ActivationKind.Identity)
-            return;
-        ActivationKernels.ApplyRows(activation, c, ldc, rows, nr);
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (bool Clamp, Vector256<float> Low, Vector256<float> High) Clamp(in Activation activation) =>
+        (activation.Kind is ActivationKind.Relu or ActivationKind.Clip,
+         Vector256.Create(activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha),
+         Vector256.Create(activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta));
 
     /// <summary>Portable path for CPUs without AVX2/FMA; same contract, any rows ≤ nr tile.</summary>
     private static void Scalar(int nr, int rows, float* a, nint rs, nint cs, float* b, nint ldb, int kc,
