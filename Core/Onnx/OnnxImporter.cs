@@ -167,7 +167,7 @@ public sealed partial class OnnxImporter
                 bool legacy = Opset < 13;
                 int axis = (int)node.GetInt("axis", legacy ? 1 : -1);
                 int rank = _network.Dims(x).Length;
-                int normalized = Shapes.NormalizeAxis(axis, rank, $"Softmax '{name}'");
+                int normalized = Shapes.NormalizeAxis(axis, rank, "Softmax", name);
                 Define(node, new SoftmaxLayer(name, axis, x, flattenTrailing: legacy && normalized != rank - 1));
                 return;
             }

@@ -47,7 +47,7 @@ public sealed class ConcatLayer(string name, int axis, ValueRef[] inputs) : Laye
     {
         int[] first = inputShapes[0];
         int rank = first.Length;
-        int axis = Shapes.NormalizeAxis(Axis, rank, $"Concat '{Name}'");
+        int axis = Shapes.NormalizeAxis(Axis, rank, "Concat", Name);
         if (rank > CopyKernels.MaxRank) throw new ShapeException($"Concat '{Name}': rank {rank} is above {CopyKernels.MaxRank}.");
         int[] y = (int[])first.Clone();
         for (int i = 1; i < DataCount; i++)
@@ -62,9 +62,16 @@ public sealed class ConcatLayer(string name, int axis, ValueRef[] inputs) : Laye
                     throw new ShapeException($"Concat '{Name}': input {i} {Shapes.Format(s)} differs from {Shapes.Format(first)} outside axis {Axis}.");
             }
         }
-        if (Normalizes && (rank != 4 || axis != 1 || inputShapes.Skip(DataCount).Any(p => y[1] >= 0 && Shapes.ElementCount(p) != y[1])))
+        if (Normalizes && (rank != 4 || axis != 1 || !OneParameterPerChannel(inputShapes, y[1])))
             throw new ShapeException($"Concat '{Name}': its normalization needs 4-D inputs joined along channels and one parameter a channel.");
         return y;
+    }
+
+    private bool OneParameterPerChannel(IReadOnlyList<int[]> inputShapes, int channels)
+    {
+        for (int i = DataCount; i < inputShapes.Count; i++)
+            if (channels >= 0 && Shapes.ElementCount(inputShapes[i]) != channels) return false;
+        return true;
     }
 
     internal override object? CreateState(ExecutionFrame frame) => Normalizes ? new NormalizeState() : null;

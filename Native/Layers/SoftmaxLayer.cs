@@ -17,7 +17,7 @@ public sealed class SoftmaxLayer(string name, int axis, ValueRef x, bool flatten
 
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
     {
-        Shapes.NormalizeAxis(Axis, inputShapes[0].Length, $"Softmax '{Name}'");
+        Shapes.NormalizeAxis(Axis, inputShapes[0].Length, "Softmax", Name);
         return (int[])inputShapes[0].Clone();
     }
 

@@ -59,10 +59,11 @@ public static class Shapes
         return y;
     }
 
-    public static int NormalizeAxis(int axis, int rank, string what)
+    /// <summary>The axis counted from the front; the operator's kind and name go into the error only (shape inference runs per call).</summary>
+    public static int NormalizeAxis(int axis, int rank, string kind, string name)
     {
         int a = axis < 0 ? axis + rank : axis;
-        if (a < 0 || a >= rank) throw new ShapeException($"{what}: axis {axis} is out of range for rank {rank}.");
+        if (a < 0 || a >= rank) throw new ShapeException($"{kind} '{name}': axis {axis} is out of range for rank {rank}.");
         return a;
     }
 }

@@ -35,6 +35,22 @@ public sealed class EnginePlan
     private int[]? _soleReaders;
     private int _parameterCount = -1;
 
+    /// <summary>
+    /// Every tensor's shape, written into <paramref name="shapes"/>, for the given shapes of the inputs; throws a
+    /// <see cref="ShapeException"/> where a layer cannot take what reaches it.
+    /// </summary>
+    internal void InferShapes(int[][] shapes, int[][] inputShapes)
+    {
+        for (int i = 0; i < Inputs.Length; i++) shapes[Inputs[i]] = inputShapes[i];
+        var operands = new List<int[]>();
+        foreach (var layer in Layers)
+        {
+            operands.Clear();
+            foreach (var v in layer.Inputs) operands.Add(v.IsNone ? [] : v.IsWeight ? Weights[v.Index].Shape : shapes[v.Index]);
+            shapes[layer.Output] = layer.InferShape(operands);
+        }
+    }
+
     /// <summary>Each model weight's index in <see cref="ModelWeights"/> by name, made once: every refit looks each supplied name up.</summary>
     public IReadOnlyDictionary<string, int> ModelWeightIndex =>
         _modelWeightIndex ??= ModelWeights.Select((m, i) => (m.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);

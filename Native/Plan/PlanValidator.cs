@@ -55,6 +55,39 @@ internal static class PlanValidator
             if (layer is ChannelShuffleLayer shuffle) Check(shuffle.Inputs.All(v => !v.IsWeight), $"ChannelShuffle layer '{shuffle.Name}' reads a weight");
         }
         foreach (int o in plan.Outputs) Check(o >= 0 && o < tensors && defined[o], $"output tensor {o} is never computed");
+        ValidateShapes(plan);
+    }
+
+    /// <summary>
+    /// The builder inferred every shape at the profiles' minimum and optimum, so a plan whose shapes do not follow from
+    /// its inputs' there (dimensions edited consistently with each other but not with a weight) is refused when it is
+    /// read, not at its first run; and its outputs have the dimensions it declares to callers.
+    /// </summary>
+    private static void ValidateShapes(EnginePlan plan)
+    {
+        var shapes = new int[plan.Tensors.Length][];
+        foreach (bool minimum in (bool[])[true, false])
+        {
+            string where = minimum ? "minimum" : "optimum";
+            try
+            {
+                plan.InferShapes(shapes, Array.ConvertAll(plan.Profiles, p => minimum ? p.Min : p.Opt));
+            }
+            catch (Exception e) when (e is ShapeException or ArgumentException or OverflowException)
+            {
+                Check(false, $"its shapes do not follow from its inputs' at the profiles' {where} ({e.Message})");
+            }
+            foreach (int o in plan.Outputs)
+                Check(Declares(plan.Tensors[o].Dims, shapes[o]), $"output '{plan.Tensors[o].Name}' is declared {Shapes.Format(plan.Tensors[o].Dims)} but is {Shapes.Format(shapes[o])} at the profiles' {where}");
+        }
+    }
+
+    private static bool Declares(int[] dims, int[] shape)
+    {
+        if (dims.Length != shape.Length) return false;
+        for (int d = 0; d < dims.Length; d++)
+            if (dims[d] >= 0 && dims[d] != shape[d]) return false;
+        return true;
     }
 
     /// <summary>Each computed weight is the output of exactly one folded operation, which reads weights listed before it.</summary>

@@ -188,14 +188,7 @@ public sealed unsafe class ExecutionContext
     {
         if (!_shapesChanged) return;
         int[][] shapes = _frame.TensorShapes;
-        for (int i = 0; i < _plan.Inputs.Length; i++) shapes[_plan.Inputs[i]] = _inputShapes[i];
-        var inputShapes = new List<int[]>();
-        foreach (var layer in _plan.Layers)
-        {
-            inputShapes.Clear();
-            foreach (var v in layer.Inputs) inputShapes.Add(v.IsNone ? [] : _frame.Shape(v));
-            shapes[layer.Output] = layer.InferShape(inputShapes);
-        }
+        _plan.InferShapes(shapes, _inputShapes);
         var memory = MemoryPlan.Create(_plan, shapes);
         long workspace = 0;
         foreach (var layer in _plan.Layers) workspace = Math.Max(workspace, layer.WorkspaceLength(_frame));

@@ -129,6 +129,26 @@ public sealed class EngineLifecycleTests
         }
     }
 
+    [Theory]
+    [InlineData("input")]
+    [InlineData("output")]
+    public void A_plan_whose_shapes_do_not_follow_from_its_inputs_is_refused_when_read(string edited)
+    {
+        // Dimensions edited consistently with each other, so every reference and profile check passes: the input's
+        // features (and its profile) no longer match the first layer's weight, or the output claims another width.
+        var engine = Build().Native;
+        var plan = engine.Plan;
+        int tensor = edited == "input" ? plan.Inputs[0] : plan.Outputs[0];
+        plan.Tensors[tensor] = plan.Tensors[tensor] with { Dims = [-1, plan.Tensors[tensor].Dims[1] + 1] };
+        if (edited == "input")
+        {
+            var p = plan.Profiles[0];
+            plan.Profiles[0] = new ShapeProfile([p.Min[0], 65], [p.Opt[0], 65], [p.Max[0], 65]);
+        }
+        var error = Assert.Throws<PlanFormatException>(() => Engine.Deserialize(engine.Serialize(includeWeights: false)));
+        Assert.Contains(edited == "input" ? "do not follow from its inputs'" : "is declared [?, 11] but is [1, 10]", error.Message);
+    }
+
     [Fact]
     public async Task Inference_during_refits_sees_the_old_weights_or_the_new_never_a_mix()
     {

@@ -279,13 +279,7 @@ public sealed class SqueezeExcitationTests
         {
             case "scale is a weight": conv.Inputs[4] = conv.W; break;
             case "scale on a depthwise convolution": depthwise.Inputs[4] = conv.ChannelScale; break;
-            case "scale of the wrong shape": conv.Inputs[4] = conv.X; break; // a tensor, but [N, C, H, W]: refused when shapes are inferred
-        }
-        if (corruption == "scale of the wrong shape")
-        {
-            var read = Engine.Deserialize(engine.Serialize(includeWeights: true));
-            Assert.Throws<ShapeException>(() => read.CreateExecutionContext().GetOutputShape(0));
-            return;
+            case "scale of the wrong shape": conv.Inputs[4] = conv.X; break; // a tensor, but [N, C, H, W]: refused when the plan's shapes are inferred
         }
         var error = Assert.Throws<PlanFormatException>(() => Engine.Deserialize(engine.Serialize(includeWeights: true)));
         Assert.Contains("inconsistent", error.Message);

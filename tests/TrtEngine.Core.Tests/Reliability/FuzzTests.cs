@@ -193,22 +193,15 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
     private static long LargestTensor(EnginePlan plan, Dictionary<string, int[]> inputShapes)
     {
         var shapes = new int[plan.Tensors.Length][];
-        for (int i = 0; i < plan.Inputs.Length; i++) shapes[plan.Inputs[i]] = inputShapes[plan.InputName(i)];
-        long largest = 0;
         try
         {
-            foreach (var layer in plan.Layers)
-            {
-                var operands = layer.Inputs.Select(v => v.IsNone ? [] : v.IsWeight ? plan.Weights[v.Index].Shape : shapes[v.Index]).ToList();
-                shapes[layer.Output] = layer.InferShape(operands);
-                largest = Math.Max(largest, shapes[layer.Output].Aggregate(1L, (a, d) => a * Math.Max(d, 1)));
-            }
+            plan.InferShapes(shapes, Enumerable.Range(0, plan.Inputs.Length).Select(i => inputShapes[plan.InputName(i)]).ToArray());
         }
         catch (ShapeException)
         {
             return 0;
         }
-        return largest;
+        return plan.Layers.Max(l => shapes[l.Output].Aggregate(1L, (a, d) => a * Math.Max(d, 1)));
     }
 
     [Fact]
