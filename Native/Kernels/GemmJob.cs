@@ -264,11 +264,11 @@ public sealed unsafe class GemmJob : IParallelTask
     /// <summary>
     /// Whether full tiles go to y by streaming stores, which write whole lines without reading them first: a tile must
     /// be written once, finished: one K block, nothing seeded, and no activation pass over the stored tile (the 512-bit
-    /// kernels clamp in registers).
+    /// kernels clamp, or apply HardSwish, in registers).
     /// </summary>
     private static bool Streams(bool streamOutput, GemmTactic tactic, int k, float* residual, in Activation activation) =>
         streamOutput && tactic.Wide && GemmMicroKernels.WideSupported && residual == null && KBlock(k, tactic) >= k
-        && activation.Kind is ActivationKind.Identity or ActivationKind.Relu or ActivationKind.Clip;
+        && activation.Kind is ActivationKind.Identity or ActivationKind.Relu or ActivationKind.Clip or ActivationKind.HardSwish;
 
     private void SetPacked(GemmTactic tactic, float* a, int m, int k, bool transA, float* packedB, int n, float* bias,
         in Activation activation, float* y, int ldy, float* residual, int batches)

@@ -8,9 +8,9 @@ namespace TrtEngine.Native.Kernels;
 /// Register-tiled GEMM micro-kernels: C[rows, nr] (+)= A[rows, kc]·B[kc, nr], then bias and activation while the
 /// tile is hot. A element (i, p) is at a[i·rs + p·cs], so both A layouts need no packing;
 /// B rows are nr contiguous floats, ldb apart. C is always a full nr wide (edges go through a scratch tile).
-/// The bias and a Relu or Clip are applied in registers before the tile is stored (small-K tiles are bound by their
-/// stores: a second pass over the stored tile cost 3136 × 16 × 48 on 6×16 tiles 11%); other activations run over the
-/// stored tile while it is still in L1.
+/// The bias and a Relu, Clip or HardSwish are applied in registers before the tile is stored (small-K tiles are bound
+/// by their stores: a second pass over the stored tile cost 3136 × 16 × 48 on 6×16 tiles 11%, and 3136 × 24 × 96 with
+/// HardSwish 12–14%); other activations run over the stored tile while it is still in L1.
 /// Wide tactics use 512-bit registers where the CPU has AVX-512 (12×32 tiles), the portable path elsewhere.
 /// Kernels are compiled fully optimised on first use: a layer must not run tier-0 code while tiering catches up.
 /// </summary>
@@ -54,8 +54,8 @@ internal static unsafe class GemmMicroKernels
             case 32 * 8 + 2: Kernel32<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows), $"No {rows}x{nr} micro-kernel.");
         }
-        // The kernels add the bias and clamp (Relu, Clip) before they store; other activations run over the stored tile.
-        if (activation.Kind is not (ActivationKind.Identity or ActivationKind.Relu or ActivationKind.Clip))
+        // The kernels add the bias and apply a clamp or HardSwish before they store; other activations run over the stored tile.
+        if (activation.Kind != ActivationKind.Identity && EpilogueOf(activation).Form == RegisterEpilogue.None)
             ActivationKernels.ApplyRows(activation, c, ldc, rows, nr);
     }
 
@@ -81,36 +81,34 @@ internal static unsafe class GemmMicroKernels
     private static void Registers<TWindow>(bool wide, int nr, int rows, float* a, nint rs, nint cs, nint* taps, int tapCount, float* b, nint ldb, int kc,
         float* c, nint ldc, bool accumulate, float* bias, in Activation activation, bool stream) where TWindow : struct
     {
-        bool clamp = activation.Kind is ActivationKind.Relu or ActivationKind.Clip;
-        float low = activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha;
-        float high = activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta;
-        if (!wide && nr == 16) Rows<Float256, Vector256<float>, R2, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
-        else if (!wide) Rows<Float256, Vector256<float>, R1, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
-        else if (nr == 32) Rows<Float512, Vector512<float>, R2, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
-        else Rows<Float512, Vector512<float>, R1, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream);
-        if (!clamp && activation.Kind != ActivationKind.Identity)
+        var (epilogue, low, high) = EpilogueOf(activation);
+        if (!wide && nr == 16) Rows<Float256, Vector256<float>, R2, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream);
+        else if (!wide) Rows<Float256, Vector256<float>, R1, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream);
+        else if (nr == 32) Rows<Float512, Vector512<float>, R2, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream);
+        else Rows<Float512, Vector512<float>, R1, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream);
+        if (epilogue == RegisterEpilogue.None && activation.Kind != ActivationKind.Identity)
             ActivationKernels.ApplyRows(activation, c, ldc, rows, nr);
     }
 
     /// <summary>The register kernel for <paramref name="rows"/> rows of <typeparamref name="TVectors"/> vectors of <typeparamref name="TV"/>.</summary>
     private static void Rows<TOps, TV, TVectors, TWindow>(int rows, float* a, nint rs, nint cs, nint* taps, int tapCount, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high, bool stream)
+        float* c, nint ldc, bool accumulate, float* bias, RegisterEpilogue epilogue, float low, float high, bool stream)
         where TOps : struct, IFloatVector<TV> where TV : struct where TVectors : struct, ICount where TWindow : struct
     {
         switch (rows)
         {
-            case 1: KernelRegisters<TOps, TV, R1, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 2: KernelRegisters<TOps, TV, R2, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 3: KernelRegisters<TOps, TV, R3, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 4: KernelRegisters<TOps, TV, R4, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 5: KernelRegisters<TOps, TV, R5, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 6: KernelRegisters<TOps, TV, R6, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 7: KernelRegisters<TOps, TV, R7, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 8: KernelRegisters<TOps, TV, R8, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 9: KernelRegisters<TOps, TV, R9, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 10: KernelRegisters<TOps, TV, R10, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 11: KernelRegisters<TOps, TV, R11, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
-            case 12: KernelRegisters<TOps, TV, R12, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, clamp, low, high, stream); break;
+            case 1: KernelRegisters<TOps, TV, R1, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream); break;
+            case 2: KernelRegisters<TOps, TV, R2, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream); break;
+            case 3: KernelRegisters<TOps, TV, R3, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream); break;
+            case 4: KernelRegisters<TOps, TV, R4, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream); break;
+            case 5: KernelRegisters<TOps, TV, R5, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream); break;
+            case 6: KernelRegisters<TOps, TV, R6, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream); break;
+            case 7: KernelRegisters<TOps, TV, R7, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream); break;
+            case 8: KernelRegisters<TOps, TV, R8, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream); break;
+            case 9: KernelRegisters<TOps, TV, R9, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream); break;
+            case 10: KernelRegisters<TOps, TV, R10, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream); break;
+            case 11: KernelRegisters<TOps, TV, R11, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream); break;
+            case 12: KernelRegisters<TOps, TV, R12, TVectors, TWindow>(a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows), $"No {rows}x{TOps.Count * TVectors.Value} micro-kernel.");
         }
     }
@@ -164,33 +162,33 @@ internal static unsafe class GemmMicroKernels
             b += ldb;
         }
 
-        var (clamp, lo, hi) = Clamp(activation);
-        Put(c, c00, accumulate, bias, clamp, lo, hi);
-        Put(c + 8, c01, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
+        var (epilogue, lo, hi) = Epilogue(activation);
+        Put(c, c00, accumulate, bias, epilogue, lo, hi);
+        Put(c + 8, c01, accumulate, bias == null ? null : bias + 8, epilogue, lo, hi);
         if (rows > 1)
         {
-            Put(c + ldc, c10, accumulate, bias, clamp, lo, hi);
-            Put(c + ldc + 8, c11, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
+            Put(c + ldc, c10, accumulate, bias, epilogue, lo, hi);
+            Put(c + ldc + 8, c11, accumulate, bias == null ? null : bias + 8, epilogue, lo, hi);
         }
         if (rows > 2)
         {
-            Put(c + 2 * ldc, c20, accumulate, bias, clamp, lo, hi);
-            Put(c + 2 * ldc + 8, c21, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
+            Put(c + 2 * ldc, c20, accumulate, bias, epilogue, lo, hi);
+            Put(c + 2 * ldc + 8, c21, accumulate, bias == null ? null : bias + 8, epilogue, lo, hi);
         }
         if (rows > 3)
         {
-            Put(c + 3 * ldc, c30, accumulate, bias, clamp, lo, hi);
-            Put(c + 3 * ldc + 8, c31, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
+            Put(c + 3 * ldc, c30, accumulate, bias, epilogue, lo, hi);
+            Put(c + 3 * ldc + 8, c31, accumulate, bias == null ? null : bias + 8, epilogue, lo, hi);
         }
         if (rows > 4)
         {
-            Put(c + 4 * ldc, c40, accumulate, bias, clamp, lo, hi);
-            Put(c + 4 * ldc + 8, c41, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
+            Put(c + 4 * ldc, c40, accumulate, bias, epilogue, lo, hi);
+            Put(c + 4 * ldc + 8, c41, accumulate, bias == null ? null : bias + 8, epilogue, lo, hi);
         }
         if (rows > 5)
         {
-            Put(c + 5 * ldc, c50, accumulate, bias, clamp, lo, hi);
-            Put(c + 5 * ldc + 8, c51, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
+            Put(c + 5 * ldc, c50, accumulate, bias, epilogue, lo, hi);
+            Put(c + 5 * ldc + 8, c51, accumulate, bias == null ? null : bias + 8, epilogue, lo, hi);
         }
     }
 
@@ -236,7 +234,7 @@ internal static unsafe class GemmMicroKernels
             b += ldb;
         }
 
-        var (clamp, lo, hi) = Clamp(activation);
+        var (epilogue, lo, hi) = Epilogue(activation);
         for (int r = 0; r < rows; r++)
         {
             // Row r's accumulators, picked by constant-foldable branches.
@@ -248,9 +246,9 @@ internal static unsafe class GemmMicroKernels
                 _ => (c30, c31, c32),
             };
             float* row = c + r * ldc;
-            Put(row, v0, accumulate, bias, clamp, lo, hi);
-            Put(row + 8, v1, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
-            Put(row + 16, v2, accumulate, bias == null ? null : bias + 16, clamp, lo, hi);
+            Put(row, v0, accumulate, bias, epilogue, lo, hi);
+            Put(row + 8, v1, accumulate, bias == null ? null : bias + 8, epilogue, lo, hi);
+            Put(row + 16, v2, accumulate, bias == null ? null : bias + 16, epilogue, lo, hi);
         }
     }
 
@@ -284,30 +282,30 @@ internal static unsafe class GemmMicroKernels
             b += ldb;
         }
 
-        var (clamp, lo, hi) = Clamp(activation);
-        Put(c, c00, accumulate, bias, clamp, lo, hi);
-        Put(c + 8, c01, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
-        Put(c + 16, c02, accumulate, bias == null ? null : bias + 16, clamp, lo, hi);
-        Put(c + 24, c03, accumulate, bias == null ? null : bias + 24, clamp, lo, hi);
+        var (epilogue, lo, hi) = Epilogue(activation);
+        Put(c, c00, accumulate, bias, epilogue, lo, hi);
+        Put(c + 8, c01, accumulate, bias == null ? null : bias + 8, epilogue, lo, hi);
+        Put(c + 16, c02, accumulate, bias == null ? null : bias + 16, epilogue, lo, hi);
+        Put(c + 24, c03, accumulate, bias == null ? null : bias + 24, epilogue, lo, hi);
         if (rows > 1)
         {
-            Put(c + ldc, c10, accumulate, bias, clamp, lo, hi);
-            Put(c + ldc + 8, c11, accumulate, bias == null ? null : bias + 8, clamp, lo, hi);
-            Put(c + ldc + 16, c12, accumulate, bias == null ? null : bias + 16, clamp, lo, hi);
-            Put(c + ldc + 24, c13, accumulate, bias == null ? null : bias + 24, clamp, lo, hi);
+            Put(c + ldc, c10, accumulate, bias, epilogue, lo, hi);
+            Put(c + ldc + 8, c11, accumulate, bias == null ? null : bias + 8, epilogue, lo, hi);
+            Put(c + ldc + 16, c12, accumulate, bias == null ? null : bias + 16, epilogue, lo, hi);
+            Put(c + ldc + 24, c13, accumulate, bias == null ? null : bias + 24, epilogue, lo, hi);
         }
     }
 
     /// <summary>
     /// Up to 12 rows × two vectors or one: 32 (or 16) columns in 512-bit registers (24 accumulators of the 32 zmm
     /// registers), or 8 in 256-bit ones (12 of the 16 ymm: narrow convolution groups of 8 outputs, which wider panels
-    /// would pad). Bias and a Relu/Clip clamp are applied in registers before the single store: small-K convolutions are
+    /// would pad). Bias and a clamp or HardSwish are applied in registers before the single store: small-K convolutions are
     /// bound by their stores. One 512-bit vector per row (16 columns) serves layers of 16 or 48 outputs, where 32-wide
     /// panels would compute padding.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KernelRegisters<TOps, TV, TRows, TVectors, TWindow>(float* a, nint rs, nint cs, nint* taps, int tapCount, float* b, nint ldb, int kc,
-        float* c, nint ldc, bool accumulate, float* bias, bool clamp, float low, float high, bool stream)
+        float* c, nint ldc, bool accumulate, float* bias, RegisterEpilogue epilogue, float low, float high, bool stream)
         where TOps : struct, IFloatVector<TV> where TV : struct where TRows : struct, ICount where TVectors : struct, ICount where TWindow : struct
     {
         int rows = TRows.Value;
@@ -401,62 +399,62 @@ internal static unsafe class GemmMicroKernels
         var lo = TOps.Create(low);
         var hi = TOps.Create(high);
         float* bias16 = bias == null ? null : bias + TOps.Count;
-        Put<TOps, TV>(c, c00, accumulate, bias, clamp, lo, hi, stream);
-        if (two) Put<TOps, TV>(c + TOps.Count, c01, accumulate, bias16, clamp, lo, hi, stream);
+        Put<TOps, TV>(c, c00, accumulate, bias, epilogue, lo, hi, stream);
+        if (two) Put<TOps, TV>(c + TOps.Count, c01, accumulate, bias16, epilogue, lo, hi, stream);
         if (rows > 1)
         {
-            Put<TOps, TV>(c + ldc, c10, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put<TOps, TV>(c + ldc + TOps.Count, c11, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + ldc, c10, accumulate, bias, epilogue, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + ldc + TOps.Count, c11, accumulate, bias16, epilogue, lo, hi, stream);
         }
         if (rows > 2)
         {
-            Put<TOps, TV>(c + 2 * ldc, c20, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put<TOps, TV>(c + 2 * ldc + TOps.Count, c21, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 2 * ldc, c20, accumulate, bias, epilogue, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 2 * ldc + TOps.Count, c21, accumulate, bias16, epilogue, lo, hi, stream);
         }
         if (rows > 3)
         {
-            Put<TOps, TV>(c + 3 * ldc, c30, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put<TOps, TV>(c + 3 * ldc + TOps.Count, c31, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 3 * ldc, c30, accumulate, bias, epilogue, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 3 * ldc + TOps.Count, c31, accumulate, bias16, epilogue, lo, hi, stream);
         }
         if (rows > 4)
         {
-            Put<TOps, TV>(c + 4 * ldc, c40, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put<TOps, TV>(c + 4 * ldc + TOps.Count, c41, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 4 * ldc, c40, accumulate, bias, epilogue, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 4 * ldc + TOps.Count, c41, accumulate, bias16, epilogue, lo, hi, stream);
         }
         if (rows > 5)
         {
-            Put<TOps, TV>(c + 5 * ldc, c50, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put<TOps, TV>(c + 5 * ldc + TOps.Count, c51, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 5 * ldc, c50, accumulate, bias, epilogue, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 5 * ldc + TOps.Count, c51, accumulate, bias16, epilogue, lo, hi, stream);
         }
         if (rows > 6)
         {
-            Put<TOps, TV>(c + 6 * ldc, c60, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put<TOps, TV>(c + 6 * ldc + TOps.Count, c61, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 6 * ldc, c60, accumulate, bias, epilogue, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 6 * ldc + TOps.Count, c61, accumulate, bias16, epilogue, lo, hi, stream);
         }
         if (rows > 7)
         {
-            Put<TOps, TV>(c + 7 * ldc, c70, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put<TOps, TV>(c + 7 * ldc + TOps.Count, c71, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 7 * ldc, c70, accumulate, bias, epilogue, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 7 * ldc + TOps.Count, c71, accumulate, bias16, epilogue, lo, hi, stream);
         }
         if (rows > 8)
         {
-            Put<TOps, TV>(c + 8 * ldc, c80, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put<TOps, TV>(c + 8 * ldc + TOps.Count, c81, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 8 * ldc, c80, accumulate, bias, epilogue, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 8 * ldc + TOps.Count, c81, accumulate, bias16, epilogue, lo, hi, stream);
         }
         if (rows > 9)
         {
-            Put<TOps, TV>(c + 9 * ldc, c90, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put<TOps, TV>(c + 9 * ldc + TOps.Count, c91, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 9 * ldc, c90, accumulate, bias, epilogue, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 9 * ldc + TOps.Count, c91, accumulate, bias16, epilogue, lo, hi, stream);
         }
         if (rows > 10)
         {
-            Put<TOps, TV>(c + 10 * ldc, c100, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put<TOps, TV>(c + 10 * ldc + TOps.Count, c101, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 10 * ldc, c100, accumulate, bias, epilogue, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 10 * ldc + TOps.Count, c101, accumulate, bias16, epilogue, lo, hi, stream);
         }
         if (rows > 11)
         {
-            Put<TOps, TV>(c + 11 * ldc, c110, accumulate, bias, clamp, lo, hi, stream);
-            if (two) Put<TOps, TV>(c + 11 * ldc + TOps.Count, c111, accumulate, bias16, clamp, lo, hi, stream);
+            Put<TOps, TV>(c + 11 * ldc, c110, accumulate, bias, epilogue, lo, hi, stream);
+            if (two) Put<TOps, TV>(c + 11 * ldc + TOps.Count, c111, accumulate, bias16, epilogue, lo, hi, stream);
         }
     }
 
@@ -465,41 +463,62 @@ internal static unsafe class GemmMicroKernels
     /// starts one: the caller fences once its tiles are done.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put<TOps, TV>(float* c, TV value, bool accumulate, float* bias, bool clamp, TV low, TV high, bool stream)
+    private static void Put<TOps, TV>(float* c, TV value, bool accumulate, float* bias, RegisterEpilogue epilogue, TV low, TV high, bool stream)
         where TOps : struct, IFloatVector<TV> where TV : struct
     {
         if (accumulate)
             value = TOps.Add(value, TOps.Load(c));
         if (bias != null)
             value = TOps.Add(value, TOps.Load(bias));
-        if (clamp)
-            value = TOps.Min(high, TOps.Max(low, value)); // max first, NaN kept (as VectorMath's clamp)
+        // Max first, NaN kept, as VectorMath's clamp; HardSwish as ActivationKernels computes it, so the bits match.
+        if (epilogue == RegisterEpilogue.Clamp)
+            value = TOps.Min(high, TOps.Max(low, value));
+        else if (epilogue == RegisterEpilogue.HardSwish)
+            value = TOps.Multiply(value, TOps.Min(high, TOps.Max(low, TOps.MultiplyAdd(value, TOps.Create(1f / 6f), TOps.Create(0.5f)))));
         if (typeof(TV) == typeof(Vector512<float>) && stream && ((nint)c & 63) == 0) Avx512F.StoreAlignedNonTemporal(c, Unsafe.As<TV, Vector512<float>>(ref value));
         else TOps.Store(value, c);
     }
 
     /// <summary>Stores one vector of a finished tile: the accumulated sum, plus the bias (at the last K block), clamped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(float* c, Vector256<float> value, bool accumulate, float* bias, bool clamp, Vector256<float> lo, Vector256<float> hi)
+    private static void Put(float* c, Vector256<float> value, bool accumulate, float* bias, RegisterEpilogue epilogue, Vector256<float> lo, Vector256<float> hi)
     {
         if (accumulate)
             value = Avx.Add(value, Avx.LoadVector256(c));
         if (bias != null)
             value = Avx.Add(value, Avx.LoadVector256(bias));
-        if (clamp)
+        if (epilogue == RegisterEpilogue.Clamp)
             value = VectorMath.Min(hi, VectorMath.Max(lo, value));
+        else if (epilogue == RegisterEpilogue.HardSwish)
+            value = Avx.Multiply(value, VectorMath.Min(hi, VectorMath.Max(lo, Fma.MultiplyAdd(value, Vector256.Create(1f / 6f), Vector256.Create(0.5f)))));
         Avx.Store(c, value);
     }
 
     /// <summary>
-    /// Whether the activation is a clamp (Relu, Clip) and its bounds, for the 256-bit kernels' stores. Made after the K
-    /// loop: bounds live through it would push accumulators out of the 16 registers.
+    /// What the kernels apply in registers before the store, and its bounds: a clamp (Relu, Clip) or HardSwish (its
+    /// clamp to [0, 1]); other activations run over the stored tile.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (bool Clamp, Vector256<float> Low, Vector256<float> High) Clamp(in Activation activation) =>
-        (activation.Kind is ActivationKind.Relu or ActivationKind.Clip,
-         Vector256.Create(activation.Kind == ActivationKind.Relu ? 0f : activation.Alpha),
-         Vector256.Create(activation.Kind == ActivationKind.Relu ? float.PositiveInfinity : activation.Beta));
+    private static (RegisterEpilogue Form, float Low, float High) EpilogueOf(in Activation activation) => activation.Kind switch
+    {
+        ActivationKind.Relu => (RegisterEpilogue.Clamp, 0f, float.PositiveInfinity),
+        ActivationKind.Clip => (RegisterEpilogue.Clamp, activation.Alpha, activation.Beta),
+        ActivationKind.HardSwish => (RegisterEpilogue.HardSwish, 0f, 1f),
+        _ => (RegisterEpilogue.None, 0f, 0f),
+    };
+
+    /// <summary>
+    /// <see cref="EpilogueOf"/> for the 256-bit kernels' stores. Made after the K loop: bounds live through it would
+    /// push accumulators out of the 16 registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (RegisterEpilogue Form, Vector256<float> Low, Vector256<float> High) Epilogue(in Activation activation)
+    {
+        var (form, low, high) = EpilogueOf(activation);
+        return (form, Vector256.Create(low), Vector256.Create(high));
+    }
+
+    private enum RegisterEpilogue : byte { None, Clamp, HardSwish }
 
     /// <summary>Portable path for CPUs without AVX2/FMA; same contract, any rows ≤ nr tile.</summary>
     private static void Scalar(int nr, int rows, float* a, nint rs, nint cs, float* b, nint ldb, int kc,

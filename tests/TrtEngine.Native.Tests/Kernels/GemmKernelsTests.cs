@@ -96,10 +96,43 @@ public sealed unsafe class GemmKernelsTests : IDisposable
             CheckGemm(tactic, 29, 70, 300, false, true, true, 1f, new Activation(ActivationKind.Clip, -0.5f, 0.75f), pool, withResidual: true);
     }
 
+    [Theory]
+    [MemberData(nameof(TacticIds))]
+    public void HardSwishInRegistersMatchesTheActivationPassBitForBit(int tacticId)
+    {
+        // The kernels apply HardSwish before the store; it must give the bits the separate pass over a stored tile gives.
+        // Sums span ±12 (both of its bounds), whole vectors (96 columns), one K block and several, with a residual.
+        var tactic = GemmKernels.Tactics[tacticId];
+        foreach (var (m, k, withResidual, stream) in new[] { (29, 24, false, true), (131, 300, true, false), (13, 7, false, false) })
+        {
+            const int n = 96;
+            var a = Reference.Random(m * k, seed: k);
+            var b = Reference.Random(k * n, seed: m);
+            var bias = Reference.Random(n, seed: 7);
+            var residual = Reference.Random(m * n, seed: 8);
+            var packed = Reference.Pinned(GemmKernels.PackedLength(k, n, tactic));
+            var separate = Reference.Pinned(m * n);
+            var fused = Reference.Pinned(m * n);
+            var hardSwish = new Activation(ActivationKind.HardSwish);
+            var pool = _pools[m % _pools.Length];
+            fixed (float* pa = a, pb = b, ppacked = packed, pbias = bias, pres = residual, ps = separate, pf = fused)
+            {
+                GemmKernels.PackB(pb, k, n, transB: false, 24f / MathF.Sqrt(k), tactic, ppacked);
+                new GemmJob().Run(tactic, pa, m, k, false, ppacked, n, pbias, Activation.Identity, ps, pool, withResidual ? pres : null);
+                ActivationKernels.ApplyRows(hardSwish, ps, n, m, n);
+                new GemmJob().Run(tactic, pa, m, k, false, ppacked, n, pbias, hardSwish, pf, pool, withResidual ? pres : null, streamOutput: stream);
+            }
+            Assert.True(separate.AsSpan().SequenceEqual(fused), $"{tactic.Name} m={m} k={k}");
+            Assert.Contains(separate, v => v == 0f);
+            Assert.Contains(separate, v => v > 3f);
+        }
+    }
+
     private static readonly Activation[] Activations =
     [
         new(ActivationKind.Identity), new(ActivationKind.Relu), new(ActivationKind.Gelu),
         new(ActivationKind.Sigmoid), new(ActivationKind.Clip, -0.3f, 0.4f), new(ActivationKind.Tanh),
+        new(ActivationKind.HardSwish),
     ];
 
     private static void CheckGemm(GemmTactic tactic, int m, int n, int k, bool transA, bool transB, bool withBias,
