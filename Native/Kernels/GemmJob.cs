@@ -555,7 +555,18 @@ public sealed unsafe class GemmJob : IParallelTask
     {
         var w = _unfoldWindow;
         int taps = w.KernelH * w.KernelW, mr = _tactic.Mr, nr = _tactic.Nr, paddedW = PaddedWidth(w);
-        CopyBand(w, x, perGroup, oh0 * w.StrideH - w.PadTop, BandRows(w, oh1 - oh0), paddedW, band);
+        // Planar input: the pixels whose windows lie inside the image are read from its planes in place (PlanarTiles),
+        // whole tiles of them in rows whose windows lie inside; the band then needs only the columns the others read.
+        int planarColumns = GemmMicroKernels.PlanarColumns(_tactic);
+        bool planar = w.PlanarInput && residual == null && w.DilationH == 1 && w.DilationW == 1 && nr % planarColumns == 0 && p1 * nr <= _n && VectorMath.IsSupported;
+        int inside0 = Math.Min(w.OutW, (w.PadLeft + w.StrideW - 1) / w.StrideW);
+        int inside1 = Math.Clamp((w.InW - w.KernelW + w.PadLeft) / w.StrideW + 1, inside0, w.OutW);
+        int planarEnd = inside0 + (inside1 - inside0) / GemmMicroKernels.PlanarPixels * GemmMicroKernels.PlanarPixels;
+        planar &= planarEnd > inside0;
+        bool PlanarRow(int oh) => planar && oh * w.StrideH - w.PadTop >= 0 && oh * w.StrideH - w.PadTop + w.KernelH <= w.InH;
+        bool allPlanar = PlanarRow(oh0) && PlanarRow(oh1 - 1);
+        CopyBand(w, x, perGroup, oh0 * w.StrideH - w.PadTop, BandRows(w, oh1 - oh0), paddedW, band,
+            allPlanar ? (inside0 - 1) * w.StrideW + w.KernelW : 0, allPlanar ? planarEnd * w.StrideW : 0);
         // Undilated, a kernel row's taps are one run of the band: one pass of KernelW·perGroup values a kernel row.
         bool rowRuns = w.DilationW == 1;
         int passes = rowRuns ? w.KernelH : taps, depth = rowRuns ? w.KernelW * perGroup : perGroup;
@@ -572,33 +583,54 @@ public sealed unsafe class GemmJob : IParallelTask
         for (int oh = oh0; oh < oh1; oh++)
         {
             float* row = band + (nint)(oh - oh0) * w.StrideH * paddedW * perGroup;
-            for (int ow = 0, rows; ow < w.OutW; ow += rows)
+            bool planarRow = PlanarRow(oh);
+            for (int panel = p0; panel < p1; panel++)
             {
-                rows = Math.Min(height, w.OutW - ow);
-                int p = oh * w.OutW + ow;
-                float* a = row + (nint)ow * w.StrideW * perGroup;
-                for (int panel = p0; panel < p1; panel++)
+                int j0 = panel * nr;
+                if (planarRow)
                 {
-                    int j0 = panel * nr;
-                    float* c = y + p * _ldy + j0, bPanel = b + (nint)panel * nr * _k, panelBias = bias == null ? null : bias + j0;
-                    int cols = Math.Min(nr, _n - j0);
-                    if (cols < nr)
+                    BandTiles(0, inside0);
+                    PlanarTiles(x + (nint)(oh * w.StrideH - w.PadTop) * w.InW + inside0 * w.StrideW - w.PadLeft, inside0, planarEnd);
+                    BandTiles(planarEnd, w.OutW);
+                }
+                else BandTiles(0, w.OutW);
+
+                void PlanarTiles(float* first, int from, int to)
+                {
+                    for (int ow = from; ow < to; ow += GemmMicroKernels.PlanarPixels)
+                        for (int part = 0; part < nr; part += planarColumns)
+                            GemmMicroKernels.PlanarTile(planarColumns, first + (nint)(ow - from) * w.StrideW, w.StrideW, (nint)w.InH * w.InW, w.InW, perGroup,
+                                w.KernelH, w.KernelW, b + (nint)panel * nr * _k + part, nr, y + (nint)(oh * w.OutW + ow) * _ldy + j0 + part, _ldy,
+                                bias == null ? null : bias + j0 + part, _activation);
+                }
+
+                void BandTiles(int from, int to)
+                {
+                    for (int ow = from, rows; ow < to; ow += rows)
                     {
-                        // The last panel of a width no panel divides (a stem's 24 outputs in 16-wide panels): a scratch tile.
-                        if (panelBias != null)
+                        rows = Math.Min(height, to - ow);
+                        int p = oh * w.OutW + ow;
+                        float* a = row + (nint)ow * w.StrideW * perGroup;
+                        float* c = y + p * _ldy + j0, bPanel = b + (nint)panel * nr * _k, panelBias = bias == null ? null : bias + j0;
+                        int cols = Math.Min(nr, _n - j0);
+                        if (cols < nr)
                         {
-                            for (int j = 0; j < nr; j++) paddedBias[j] = j < cols ? panelBias[j] : 0f;
-                            panelBias = paddedBias;
+                            // The last panel of a width no panel divides (a stem's 24 outputs in 16-wide panels): a scratch tile.
+                            if (panelBias != null)
+                            {
+                                for (int j = 0; j < nr; j++) paddedBias[j] = j < cols ? panelBias[j] : 0f;
+                                panelBias = paddedBias;
+                            }
+                            if (residual != null) Seed(tile, nr, null, residual, p, j0, rows, cols);
+                            GemmMicroKernels.TileWindows(_tactic.Wide, nr, rows, a, (nint)w.StrideW * perGroup, offsets, passes, depth, bPanel, tile, nr,
+                                residual != null, panelBias, _activation);
+                            CopyColumns(tile, nr, c, _ldy, rows, cols);
+                            continue;
                         }
-                        if (residual != null) Seed(tile, nr, null, residual, p, j0, rows, cols);
-                        GemmMicroKernels.TileWindows(_tactic.Wide, nr, rows, a, (nint)w.StrideW * perGroup, offsets, passes, depth, bPanel, tile, nr,
+                        if (residual != null) Seed(c, _ldy, null, residual, p, j0, rows, nr);
+                        GemmMicroKernels.TileWindows(_tactic.Wide, nr, rows, a, (nint)w.StrideW * perGroup, offsets, passes, depth, bPanel, c, _ldy,
                             residual != null, panelBias, _activation);
-                        CopyColumns(tile, nr, c, _ldy, rows, cols);
-                        continue;
                     }
-                    if (residual != null) Seed(c, _ldy, null, residual, p, j0, rows, nr);
-                    GemmMicroKernels.TileWindows(_tactic.Wide, nr, rows, a, (nint)w.StrideW * perGroup, offsets, passes, depth, bPanel, c, _ldy,
-                        residual != null, panelBias, _activation);
                 }
             }
         }
@@ -619,7 +651,7 @@ public sealed unsafe class GemmJob : IParallelTask
     /// image's planes where the input is planar (one group).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void CopyBand(in Window2D w, float* x, int perGroup, int top, int rows, int paddedW, float* band)
+    private static void CopyBand(in Window2D w, float* x, int perGroup, int top, int rows, int paddedW, float* band, int skip0, int skip1)
     {
         for (int r = 0; r < rows; r++)
         {
@@ -630,7 +662,13 @@ public sealed unsafe class GemmJob : IParallelTask
                 // All the channels (a stem's 3): the row's inside pixels are one run, between runs of padding.
                 int left = Math.Min(w.PadLeft, paddedW), inside = Math.Clamp(paddedW - left, 0, w.InW);
                 new Span<float>(band, left * perGroup).Clear();
-                if (w.PlanarInput) CopyKernels.InterleavePlanes(x + (nint)ih * w.InW, (nint)w.InH * w.InW, perGroup, inside, band + (nint)left * perGroup);
+                if (w.PlanarInput)
+                {
+                    // Padded columns [skip0, skip1) are read from the planes in place (RunWindows), not from the band.
+                    int end = left + inside, cut0 = Math.Clamp(skip0, left, end), cut1 = Math.Clamp(skip1, cut0, end);
+                    foreach (var (from, to) in (ReadOnlySpan<(int, int)>)[(left, cut0), (cut1, end)])
+                        CopyKernels.InterleavePlanes(x + (nint)ih * w.InW + from - w.PadLeft, (nint)w.InH * w.InW, perGroup, to - from, band + (nint)from * perGroup);
+                }
                 else CopyKernels.Copy(x + (nint)ih * w.InW * w.Channels, band + (nint)left * perGroup, (nint)inside * perGroup);
                 new Span<float>(band + (nint)(left + inside) * perGroup, (paddedW - left - inside) * perGroup).Clear();
                 band += (nint)paddedW * perGroup;

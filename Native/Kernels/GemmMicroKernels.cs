@@ -69,6 +69,83 @@ internal static unsafe class GemmMicroKernels
         float* c, nint ldc, bool accumulate, float* bias, in Activation activation) =>
         Registers<Windows>(wide, nr, rows, a, rs, 1, taps, tapCount, b, nr, kc, c, ldc, accumulate, bias, activation, false);
 
+    /// <summary>Output pixels a <see cref="PlanarTile"/> computes.</summary>
+    public const int PlanarPixels = 6;
+
+    /// <summary>Columns a <see cref="PlanarTile"/> computes for a tactic: 32 for 512-bit panels of 32 or more, else 16.</summary>
+    public static int PlanarColumns(GemmTactic tactic) => tactic.Wide && tactic.Nr % 32 == 0 && WideSupported ? 32 : 16;
+
+    /// <summary>
+    /// <see cref="PlanarPixels"/> output pixels × <see cref="PlanarColumns"/> of a convolution whose windows lie inside an
+    /// image held as planes (a network input read in place), read there, not from a band: pixel i's window starts at
+    /// x + i·step, a kernel row rowStride floats below the last, a channel plane floats on. The sums run in the band
+    /// kernel's order (kernel row, column, channel: B's rows, ldb apart), so each output has the bits
+    /// <see cref="TileWindows"/> gives it. Each broadcast value feeds two vectors a pixel: 16 columns in 256-bit ones
+    /// even on AVX-512, where a 16-wide 512-bit row (one vector a value) ran a stem 1.5× as long; nothing is copied.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PlanarTile(int columns, float* x, nint step, nint plane, nint rowStride, int channels, int kernelH, int kernelW, float* b, nint ldb,
+        float* c, nint ldc, float* bias, in Activation activation)
+    {
+        if (columns == 32) Planar<Float512, Vector512<float>>(x, step, plane, rowStride, channels, kernelH, kernelW, b, ldb, c, ldc, bias, activation);
+        else Planar<Float256, Vector256<float>>(x, step, plane, rowStride, channels, kernelH, kernelW, b, ldb, c, ldc, bias, activation);
+        if (activation.Kind != ActivationKind.Identity && EpilogueOf(activation).Form == RegisterEpilogue.None)
+            ActivationKernels.ApplyRows(activation, c, ldc, PlanarPixels, columns);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Planar<TOps, TV>(float* x, nint step, nint plane, nint rowStride, int channels, int kernelH, int kernelW, float* b, nint ldb,
+        float* c, nint ldc, float* bias, in Activation activation) where TOps : struct, IFloatVector<TV> where TV : struct
+    {
+        TV c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        TV c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        nint s2 = 2 * step, s3 = 3 * step, s4 = 4 * step, s5 = 5 * step;
+        for (int i = 0; i < kernelH; i++)
+            for (int j = 0; j < kernelW; j++)
+            {
+                float* v = x + i * rowStride + j;
+                for (int ch = 0; ch < channels; ch++, v += plane, b += ldb)
+                {
+                    var b0 = TOps.Load(b);
+                    var b1 = TOps.Load(b + TOps.Count);
+                    var a = TOps.Create(v[0]);
+                    c00 = TOps.MultiplyAdd(a, b0, c00);
+                    c01 = TOps.MultiplyAdd(a, b1, c01);
+                    a = TOps.Create(v[step]);
+                    c10 = TOps.MultiplyAdd(a, b0, c10);
+                    c11 = TOps.MultiplyAdd(a, b1, c11);
+                    a = TOps.Create(v[s2]);
+                    c20 = TOps.MultiplyAdd(a, b0, c20);
+                    c21 = TOps.MultiplyAdd(a, b1, c21);
+                    a = TOps.Create(v[s3]);
+                    c30 = TOps.MultiplyAdd(a, b0, c30);
+                    c31 = TOps.MultiplyAdd(a, b1, c31);
+                    a = TOps.Create(v[s4]);
+                    c40 = TOps.MultiplyAdd(a, b0, c40);
+                    c41 = TOps.MultiplyAdd(a, b1, c41);
+                    a = TOps.Create(v[s5]);
+                    c50 = TOps.MultiplyAdd(a, b0, c50);
+                    c51 = TOps.MultiplyAdd(a, b1, c51);
+                }
+            }
+
+        var (epilogue, low, high) = EpilogueOf(activation);
+        TV lo = TOps.Create(low), hi = TOps.Create(high);
+        float* bias2 = bias == null ? null : bias + TOps.Count;
+        Put<TOps, TV>(c, c00, false, bias, epilogue, lo, hi, false);
+        Put<TOps, TV>(c + TOps.Count, c01, false, bias2, epilogue, lo, hi, false);
+        Put<TOps, TV>(c + ldc, c10, false, bias, epilogue, lo, hi, false);
+        Put<TOps, TV>(c + ldc + TOps.Count, c11, false, bias2, epilogue, lo, hi, false);
+        Put<TOps, TV>(c + 2 * ldc, c20, false, bias, epilogue, lo, hi, false);
+        Put<TOps, TV>(c + 2 * ldc + TOps.Count, c21, false, bias2, epilogue, lo, hi, false);
+        Put<TOps, TV>(c + 3 * ldc, c30, false, bias, epilogue, lo, hi, false);
+        Put<TOps, TV>(c + 3 * ldc + TOps.Count, c31, false, bias2, epilogue, lo, hi, false);
+        Put<TOps, TV>(c + 4 * ldc, c40, false, bias, epilogue, lo, hi, false);
+        Put<TOps, TV>(c + 4 * ldc + TOps.Count, c41, false, bias2, epilogue, lo, hi, false);
+        Put<TOps, TV>(c + 5 * ldc, c50, false, bias, epilogue, lo, hi, false);
+        Put<TOps, TV>(c + 5 * ldc + TOps.Count, c51, false, bias2, epilogue, lo, hi, false);
+    }
+
     /// <summary>Whether a tactic of this width runs a register kernel here (512-bit ones, or the 8-wide narrow one).</summary>
     public static bool InRegisters(bool wide, int nr) => wide ? nr is 16 or 32 && WideSupported : nr == 8 && VectorMath.IsSupported;
 

@@ -266,10 +266,39 @@ public sealed class ChannelsLastTests
         Assert.Contains("reads a planar input", error.Message, StringComparison.Ordinal);
     }
 
-    private static float[][] Run(Native.Runtime.Engine engine, float[][] inputs)
+    [Theory]
+    [InlineData("packed_mr6_nr16", 3, 16, 3, 2, "HardSwish", 1)]        // MobileNetV3's stem: one 16-wide panel
+    [InlineData("packed_mr6_nr16_kc256", 3, 32, 3, 2, "Relu", 2)]       // two panels
+    [InlineData("avx512_mr12_nr32", 3, 32, 3, 2, "Sigmoid", 3)]         // 32 columns in 512-bit vectors (AVX-512 hosts); the activation after the store
+    [InlineData("packed_mr4_nr16", 4, 48, 5, 1, "HardSwish", 2)]        // stride 1, 5×5, four planes, three panels
+    [InlineData("packed_mr6_nr16", 3, 64, 7, 2, "Relu", 2)]             // a 7×7 stem
+    [InlineData("packed_mr6_nr16", 1, 16, 3, 2, "", 1)]                 // one plane, no activation
+    [InlineData("packed_mr6_nr16", 3, 24, 3, 2, "Relu", 2)]             // a partial panel: its pixels all from the band
+    public void Pixels_read_from_the_input_planes_in_place_have_the_bits_of_the_band(string tactic, int inC, int outC, int kernel, int stride,
+        string activation, int threads)
+    {
+        // The pixels whose windows lie inside the image are read from its planes, the others (padding) from the band:
+        // each output must be what the band path over the reformatted input gives, bit for bit. The image is large enough
+        // for the convolution to read its windows by row blocks on three threads (smaller ones unfold it whole).
+        var c = new OperatorCase().Input("x", 2, inC, 75, 97).Weight("w", outC, inC, kernel, kernel).Weight("b", outC);
+        int pad = kernel / 2;
+        c.Model.AddNode("Conv", ["x", "w", "b"], [activation == "" ? "r" : "h"], ("strides", new long[] { stride, stride }), ("pads", new long[] { pad, pad + 1, pad, pad - 1 }));
+        if (activation != "") c.Model.AddNode(activation, ["h"], ["r"]);
+        c.LeaveRegion("r", "y");
+        var network = OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m");
+        var config = new BuilderConfig { Threads = threads, OptimizationLevel = 0, ForceTactic = tactic };
+        if (!GemmKernels.Tactics.First(t => t.Name == tactic).IsSupported) return;
+        var planar = EngineBuilder.Build(network, config);
+        var reformatted = EngineBuilder.Build(network, config with { ReadPlanarInputs = false });
+        Assert.True(Assert.Single(planar.Plan.Layers.OfType<ConvLayer>()).PlanarInput);
+        float[][] inputs = [ErrorMetrics.RandomValues(outC + kernel, 2 * inC * 75 * 97)];
+        Assert.Equal(Run(reformatted, inputs, [2, inC, 75, 97]), Run(planar, inputs, [2, inC, 75, 97]));
+    }
+
+    private static float[][] Run(Native.Runtime.Engine engine, float[][] inputs, int[]? shape = null)
     {
         var context = engine.CreateExecutionContext();
-        for (int i = 0; i < inputs.Length; i++) context.SetInputShape(i, [2, 3, 45, 37]);
+        for (int i = 0; i < inputs.Length; i++) context.SetInputShape(i, shape ?? [2, 3, 45, 37]);
         float[][] outputs = engine.Plan.Outputs.Select((_, i) => new float[context.GetOutputShape(i).Aggregate(1L, (a, d) => a * d)]).ToArray();
         context.Execute(inputs, outputs);
         return outputs;
