@@ -14,7 +14,7 @@ namespace TrtEngine.CacheWorker;
 /// run --model A.onnx --outputs FILE [--algorithm NAME]
 ///   Converts one model without a cache (level 0; with --algorithm, every convolution it applies to runs that
 ///   ConvAlgorithm) and writes its first output for WorkerIO's inputs to FILE (float32); prints "ISA set" (the
-///   instruction set the kernels use here: DOTNET_EnableAVX512F=0 caps it).
+///   instruction set the kernels use here: DOTNET_EnableAVX512=0 caps it on .NET 10, where DOTNET_EnableAVX512F is ignored).
 /// purge --cache DIR --stop FILE
 ///   Lists the cache and removes every entry (Get-TrtCache | Remove-TrtCache) until FILE exists; prints "PURGED n".
 /// </summary>
