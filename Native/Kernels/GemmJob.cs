@@ -560,7 +560,8 @@ public sealed unsafe class GemmJob : IParallelTask
         int planarColumns = GemmMicroKernels.PlanarColumns(_tactic);
         bool planar = w.PlanarInput && residual == null && w.DilationH == 1 && w.DilationW == 1 && nr % planarColumns == 0 && p1 * nr <= _n && VectorMath.IsSupported;
         int inside0 = Math.Min(w.OutW, (w.PadLeft + w.StrideW - 1) / w.StrideW);
-        int inside1 = Math.Clamp((w.InW - w.KernelW + w.PadLeft) / w.StrideW + 1, inside0, w.OutW);
+        int lastStart = w.InW - w.KernelW + w.PadLeft; // (in padded columns) the last window start inside the image
+        int inside1 = lastStart < 0 ? inside0 : Math.Clamp(lastStart / w.StrideW + 1, inside0, w.OutW);
         int planarEnd = inside0 + (inside1 - inside0) / GemmMicroKernels.PlanarPixels * GemmMicroKernels.PlanarPixels;
         planar &= planarEnd > inside0;
         bool PlanarRow(int oh) => planar && oh * w.StrideH - w.PadTop >= 0 && oh * w.StrideH - w.PadTop + w.KernelH <= w.InH;
