@@ -54,9 +54,7 @@ internal static unsafe class GemmMicroKernels
             case 32 * 8 + 2: Kernel32<R2>(a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows), $"No {rows}x{nr} micro-kernel.");
         }
-        // The kernels add the bias and apply a clamp or HardSwish before they store; other activations run over the stored tile.
-        if (activation.Kind != ActivationKind.Identity && EpilogueOf(activation).Form == RegisterEpilogue.None)
-            ActivationKernels.ApplyRows(activation, c, ldc, rows, nr);
+        ActivateStored(activation, c, ldc, rows, nr);
     }
 
     /// <summary>
@@ -89,8 +87,7 @@ internal static unsafe class GemmMicroKernels
     {
         if (columns == 32) Planar<Float512, Vector512<float>>(x, step, plane, rowStride, channels, kernelH, kernelW, b, ldb, c, ldc, bias, activation);
         else Planar<Float256, Vector256<float>>(x, step, plane, rowStride, channels, kernelH, kernelW, b, ldb, c, ldc, bias, activation);
-        if (activation.Kind != ActivationKind.Identity && EpilogueOf(activation).Form == RegisterEpilogue.None)
-            ActivationKernels.ApplyRows(activation, c, ldc, PlanarPixels, columns);
+        ActivateStored(activation, c, ldc, PlanarPixels, columns);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -163,8 +160,7 @@ internal static unsafe class GemmMicroKernels
         else if (!wide) Rows<Float256, Vector256<float>, R1, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream);
         else if (nr == 32) Rows<Float512, Vector512<float>, R2, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream);
         else Rows<Float512, Vector512<float>, R1, TWindow>(rows, a, rs, cs, taps, tapCount, b, ldb, kc, c, ldc, accumulate, bias, epilogue, low, high, stream);
-        if (epilogue == RegisterEpilogue.None && activation.Kind != ActivationKind.Identity)
-            ActivationKernels.ApplyRows(activation, c, ldc, rows, nr);
+        ActivateStored(activation, c, ldc, rows, nr);
     }
 
     /// <summary>The register kernel for <paramref name="rows"/> rows of <typeparamref name="TVectors"/> vectors of <typeparamref name="TV"/>.</summary>
@@ -558,17 +554,15 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>Stores one vector of a finished tile: the accumulated sum, plus the bias (at the last K block), clamped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(float* c, Vector256<float> value, bool accumulate, float* bias, RegisterEpilogue epilogue, Vector256<float> lo, Vector256<float> hi)
+    private static void Put(float* c, Vector256<float> value, bool accumulate, float* bias, RegisterEpilogue epilogue, Vector256<float> lo, Vector256<float> hi) =>
+        Put<Float256, Vector256<float>>(c, value, accumulate, bias, epilogue, lo, hi, stream: false);
+
+    /// <summary>The activation over a stored tile, where the kernels did not apply it in registers (<see cref="EpilogueOf"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ActivateStored(in Activation activation, float* c, nint ldc, int rows, int columns)
     {
-        if (accumulate)
-            value = Avx.Add(value, Avx.LoadVector256(c));
-        if (bias != null)
-            value = Avx.Add(value, Avx.LoadVector256(bias));
-        if (epilogue == RegisterEpilogue.Clamp)
-            value = VectorMath.Min(hi, VectorMath.Max(lo, value));
-        else if (epilogue == RegisterEpilogue.HardSwish)
-            value = Avx.Multiply(value, VectorMath.Min(hi, VectorMath.Max(lo, Fma.MultiplyAdd(value, Vector256.Create(1f / 6f), Vector256.Create(0.5f)))));
-        Avx.Store(c, value);
+        if (activation.Kind != ActivationKind.Identity && EpilogueOf(activation).Form == RegisterEpilogue.None)
+            ActivationKernels.ApplyRows(activation, c, ldc, rows, columns);
     }
 
     /// <summary>
