@@ -4,8 +4,9 @@
     Builds, tests, demonstrates and benchmarks the TrtEngine module.
 .DESCRIPTION
     Build  publishes the cmdlet assembly and assembles out/TrtEngine from an explicit file list.
-    Test   builds, runs the xunit projects and the Pester tests (against the built module) and
-           prints one summary line.
+    Test   builds, runs the xunit projects and the Pester tests (against the built module), then the
+           Native and Core suites again with AVX-512 off (where the CPU has it) and with every SIMD
+           instruction set off (the portable kernels a CPU without AVX runs), and prints one summary line.
     Soak   runs the reliability tests (tests/TrtEngine.Core.Tests/Reliability) at their full counts
            (TRTENGINE_SOAK=1): 1,000 corruption trials, 50 kills, 8 processes x 20 conversions,
            10,000 mutated files of each kind. Summaries go to out/reliability/*.soak.txt.
@@ -112,12 +113,16 @@ function Invoke-Build {
 }
 
 # Counts from one xunit project's TRX file; $null when the suite did not run.
-function Invoke-XunitProject([string] $Project, [string] $ResultsDir) {
+# A variant runs an xunit project again, built already, with the runtime told to leave some instructions unused (the
+# test host alone gets the variable).
+function Invoke-XunitProject([string] $Project, [string] $ResultsDir, [hashtable] $Variant) {
     $name = [IO.Path]::GetFileNameWithoutExtension($Project)
-    $trx = Join-Path $ResultsDir "$name.trx"
+    $trxName = if ($Variant) { "$name.$($Variant.Tag).trx" } else { "$name.trx" }
+    $trx = Join-Path $ResultsDir $trxName
     # Perf tests only print throughput; they are not part of the suite (timings are not assertions).
     $filterArgs = if ($TestFilter) { @('--filter', "FullyQualifiedName~$TestFilter&Category!=Perf") } else { @('--filter', 'Category!=Perf') }
-    dotnet test $Project -c $Configuration --nologo --results-directory $ResultsDir --logger "trx;LogFileName=$name.trx" @filterArgs | Out-Host
+    $variantArgs = if ($Variant) { @('--no-build', '-e', $Variant.Variable) } else { @() }
+    dotnet test $Project -c $Configuration --nologo --results-directory $ResultsDir --logger "trx;LogFileName=$trxName" @filterArgs @variantArgs | Out-Host
     $exit = $LASTEXITCODE
     if (-not (Test-Path -LiteralPath $trx)) {
         Write-Warning "$name produced no TRX results (exit code $exit)."
@@ -125,7 +130,7 @@ function Invoke-XunitProject([string] $Project, [string] $ResultsDir) {
     }
     $c = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
     $counts = [pscustomobject]@{
-        Suite   = $name
+        Suite   = if ($Variant) { "$name ($($Variant.Name))" } else { $name }
         Passed  = [int]$c.passed
         Failed  = [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
         # xunit's skips appear only as total minus executed in the TRX counters.
@@ -197,7 +202,14 @@ function Invoke-PesterSuite([string] $ResultsDir) {
     $counts
 }
 
-function Invoke-Test {
+# The kernels' other paths, run by the suites of the projects that hold them: the 256-bit kernels of a CPU without
+# AVX-512 (where this one has it) and the portable ones of a CPU without AVX (ARM64's, for one).
+function Get-KernelVariants {
+    if ([System.Runtime.Intrinsics.X86.Avx512F]::IsSupported) { @{ Name = 'no AVX-512'; Tag = 'no-avx512'; Variable = 'DOTNET_EnableAVX512=0' } }
+    @{ Name = 'no SIMD'; Tag = 'no-simd'; Variable = 'DOTNET_EnableHWIntrinsic=0' }
+}
+
+function Invoke-Test([switch] $KernelVariants) {
     Invoke-Build
     $resultsDir = Join-Path $out 'TestResults'
     if (Test-Path $resultsDir) { Remove-Item $resultsDir -Recurse -Force }
@@ -207,6 +219,10 @@ function Invoke-Test {
     $projects = Get-ChildItem (Join-Path $root 'tests') -Recurse -Filter '*.Tests.csproj' | Sort-Object Name
     $suites = @(foreach ($p in $projects) { Invoke-XunitProject $p.FullName $resultsDir }) +
               @(Invoke-PesterSuite $resultsDir)
+    if ($KernelVariants) {
+        $kernelProjects = $projects.Where({ $_.Name -in 'TrtEngine.Native.Tests.csproj', 'TrtEngine.Core.Tests.csproj' })
+        $suites += @(foreach ($v in Get-KernelVariants) { foreach ($p in $kernelProjects) { Invoke-XunitProject $p.FullName $resultsDir $v } })
+    }
     $broken = $suites.Where({ $null -eq $_ }).Count
     $ran = @($suites.Where({ $null -ne $_ }))
     foreach ($s in $ran) { Write-Host ("{0}: {1} passed, {2} failed, {3} skipped" -f $s.Suite, $s.Passed, $s.Failed, $s.Skipped) }
@@ -221,7 +237,7 @@ function Invoke-Test {
 
 switch ($Task) {
     'Build' { Invoke-Build }
-    'Test' { Invoke-Test }
+    'Test' { Invoke-Test -KernelVariants }
     'Soak' {
         $env:TRTENGINE_SOAK = '1'
         $TestFilter = 'Reliability'

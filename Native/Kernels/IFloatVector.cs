@@ -52,7 +52,10 @@ internal unsafe interface IFloatVector<TV> where TV : struct
     static abstract Vector256<float> SumEach(TV c0, TV c1, TV c2, TV c3, TV c4, TV c5, TV c6, TV c7);
 }
 
-/// <summary>8 lanes.</summary>
+/// <summary>
+/// 8 lanes. Loads, stores, arithmetic, Max and Min run on any CPU; RoundToNearest, ScaleByPowerOfTwo, KeepNaN and SumEach
+/// need AVX2 (their callers check <see cref="VectorMath.IsSupported"/>).
+/// </summary>
 internal readonly unsafe struct Float256 : IFloatVector<Vector256<float>>
 {
     public static int Count => 8;
@@ -103,11 +106,15 @@ internal readonly unsafe struct Float256 : IFloatVector<Vector256<float>>
     public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
         Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 
+    // The Winograd jobs and weight packing run these on any CPU (a CPU without AVX emulates 256-bit vectors): the
+    // instruction's operand order, written out where it is missing.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Avx.Max(a, b);
+    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) =>
+        Avx.IsSupported ? Avx.Max(a, b) : Vector256.ConditionalSelect(Vector256.GreaterThan(a, b), a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Avx.Min(a, b);
+    public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) =>
+        Avx.IsSupported ? Avx.Min(a, b) : Vector256.ConditionalSelect(Vector256.LessThan(a, b), a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> SumEach(Vector256<float> c0, Vector256<float> c1, Vector256<float> c2, Vector256<float> c3,
