@@ -5,8 +5,8 @@
 .DESCRIPTION
     Build  publishes the cmdlet assembly and assembles out/TrtEngine from an explicit file list.
     Test   builds, runs the xunit projects and the Pester tests (against the built module), then the
-           Native and Core suites again with AVX-512 off (where the CPU has it) and with every SIMD
-           instruction set off (the portable kernels a CPU without AVX runs), and prints one summary line.
+           Native and Core suites again with AVX-512 off and with AVX off (where the CPU has them: the
+           portable kernels of a CPU without AVX, such as ARM64), and prints one summary line.
     Soak   runs the reliability tests (tests/TrtEngine.Core.Tests/Reliability) at their full counts
            (TRTENGINE_SOAK=1): 1,000 corruption trials, 50 kills, 8 processes x 20 conversions,
            10,000 mutated files of each kind. Summaries go to out/reliability/*.soak.txt.
@@ -203,10 +203,10 @@ function Invoke-PesterSuite([string] $ResultsDir) {
 }
 
 # The kernels' other paths, run by the suites of the projects that hold them: the 256-bit kernels of a CPU without
-# AVX-512 (where this one has it) and the portable ones of a CPU without AVX (ARM64's, for one).
+# AVX-512 (where this one has it) and the portable ones of a CPU without AVX, whose vectors are 128-bit (ARM64's NEON).
 function Get-KernelVariants {
     if ([System.Runtime.Intrinsics.X86.Avx512F]::IsSupported) { @{ Name = 'no AVX-512'; Tag = 'no-avx512'; Variable = 'DOTNET_EnableAVX512=0' } }
-    @{ Name = 'no SIMD'; Tag = 'no-simd'; Variable = 'DOTNET_EnableHWIntrinsic=0' }
+    if ([System.Runtime.Intrinsics.X86.Avx]::IsSupported) { @{ Name = 'no AVX'; Tag = 'no-avx'; Variable = 'DOTNET_EnableAVX=0' } }
 }
 
 function Invoke-Test([switch] $KernelVariants) {

@@ -35,7 +35,7 @@ internal static unsafe class GemmMicroKernels
         }
         if (!VectorMath.IsSupported || wide)
         {
-            Scalar(nr, rows, a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation);
+            Portable(nr, rows, a, rs, cs, b, ldb, kc, c, ldc, accumulate, bias, activation);
             return;
         }
         switch (nr * 8 + rows)
@@ -591,23 +591,51 @@ internal static unsafe class GemmMicroKernels
 
     private enum RegisterEpilogue : byte { None, Clamp, HardSwish }
 
-    /// <summary>Portable path for CPUs without AVX2/FMA; same contract, any rows ≤ nr tile.</summary>
-    private static void Scalar(int nr, int rows, float* a, nint rs, nint cs, float* b, nint ldb, int kc,
+    /// <summary>
+    /// Portable path for CPUs without AVX2/FMA (ARM64's NEON, SSE alone); same contract, any rows ≤ nr tile (nr a
+    /// multiple of 4, as every tactic's is). Four rows by four columns at a time in 128-bit vectors, each sum in k order
+    /// with its products rounded before they are added, as scalar code computes it: the same bits as one sum at a time,
+    /// and SqueezeNet's 1×1 convolutions 3 → 20–22 GFLOP/s with AVX turned off.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Portable(int nr, int rows, float* a, nint rs, nint cs, float* b, nint ldb, int kc,
         float* c, nint ldc, bool accumulate, float* bias, in Activation activation)
     {
-        for (int r = 0; r < rows; r++)
+        float* sums = stackalloc float[16];
+        for (int r0 = 0; r0 < rows; r0 += 4)
         {
-            float* row = c + r * ldc;
-            for (int j = 0; j < nr; j++)
+            int count = Math.Min(4, rows - r0);
+            float* a0 = a + r0 * rs, a1 = a0 + (count > 1 ? rs : 0), a2 = a0 + (count > 2 ? 2 * rs : 0), a3 = a0 + (count > 3 ? 3 * rs : 0);
+            for (int j0 = 0; j0 < nr; j0 += 4)
             {
-                float sum = 0f;
+                Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
                 for (int p = 0; p < kc; p++)
-                    sum += a[r * rs + p * cs] * b[p * ldb + j];
-                if (accumulate)
-                    sum += row[j];
-                if (bias != null)
-                    sum += bias[j];
-                row[j] = ScalarMath.Apply(activation, sum);
+                {
+                    var bp = Vector128.Load(b + p * ldb + j0);
+                    nint at = p * cs;
+                    // Rows past the tile read row 0 again (never written back): no branch in the loop.
+                    s0 += Vector128.Create(a0[at]) * bp;
+                    s1 += Vector128.Create(a1[at]) * bp;
+                    s2 += Vector128.Create(a2[at]) * bp;
+                    s3 += Vector128.Create(a3[at]) * bp;
+                }
+                s0.Store(sums);
+                s1.Store(sums + 4);
+                s2.Store(sums + 8);
+                s3.Store(sums + 12);
+                for (int r = 0; r < count; r++)
+                {
+                    float* row = c + (r0 + r) * ldc + j0;
+                    for (int j = 0; j < 4; j++)
+                    {
+                        float sum = sums[r * 4 + j];
+                        if (accumulate)
+                            sum += row[j];
+                        if (bias != null)
+                            sum += bias[j0 + j];
+                        row[j] = ScalarMath.Apply(activation, sum);
+                    }
+                }
             }
         }
     }

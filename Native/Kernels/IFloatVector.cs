@@ -202,3 +202,67 @@ internal readonly unsafe struct Float512 : IFloatVector<Vector512<float>>
         return (first + second).GetLower();
     }
 }
+
+/// <summary>
+/// 4 lanes, in portable vector operations only: for the Winograd transforms on a CPU whose 256-bit vectors are not
+/// hardware-accelerated (ARM64's NEON, x64 without AVX), where <see cref="Float256"/> would run element by element.
+/// Products and sums are rounded apart (no fused multiply-add), as <see cref="Float256"/> computes them without FMA.
+/// </summary>
+internal readonly unsafe struct Float128 : IFloatVector<Vector128<float>>
+{
+    public static int Count => 4;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load(float* p) => Vector128.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector128<float> v, float* p) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Divide(Vector128<float> a, Vector128<float> b) => a / b;
+
+    public static Vector128<float> RoundToNearest(Vector128<float> a) =>
+        Vector128.Create(MathF.Round(a[0]), MathF.Round(a[1]), MathF.Round(a[2]), MathF.Round(a[3]));
+
+    public static Vector128<float> ScaleByPowerOfTwo(Vector128<float> p, Vector128<float> n)
+    {
+        // As Float256's: 2ⁿ in two halves, each a normal float.
+        var ni = Vector128.ConvertToInt32(n);
+        var half = Vector128.ShiftRightArithmetic(ni, 1);
+        var scaleA = Vector128.ShiftLeft(half + Vector128.Create(127), 23).AsSingle();
+        var scaleB = Vector128.ShiftLeft(ni - half + Vector128.Create(127), 23).AsSingle();
+        return p * scaleA * scaleB;
+    }
+
+    public static Vector128<float> KeepNaN(Vector128<float> x, Vector128<float> result) =>
+        Vector128.ConditionalSelect(Vector128.Equals(x, x), result, x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Create(float value) => Vector128.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MultiplyAdd(Vector128<float> a, float s, Vector128<float> c) => a * s + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => a * b + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.ConditionalSelect(Vector128.GreaterThan(a, b), a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.ConditionalSelect(Vector128.LessThan(a, b), a, b);
+
+    public static Vector256<float> SumEach(Vector128<float> c0, Vector128<float> c1, Vector128<float> c2, Vector128<float> c3,
+        Vector128<float> c4, Vector128<float> c5, Vector128<float> c6, Vector128<float> c7) =>
+        Vector256.Create(Vector128.Sum(c0), Vector128.Sum(c1), Vector128.Sum(c2), Vector128.Sum(c3),
+                         Vector128.Sum(c4), Vector128.Sum(c5), Vector128.Sum(c6), Vector128.Sum(c7));
+}

@@ -109,8 +109,13 @@ public sealed unsafe class WinogradJob : IParallelTask, IRowTask
             if (_outputPhase) OutputTiles<TW, Float512, Vector512<float>>(row0, row1);
             else InputTiles<TW, Float512, Vector512<float>>(row0, row1);
         }
-        else if (_outputPhase) OutputTiles<TW, Float256, Vector256<float>>(row0, row1);
-        else InputTiles<TW, Float256, Vector256<float>>(row0, row1);
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            if (_outputPhase) OutputTiles<TW, Float256, Vector256<float>>(row0, row1);
+            else InputTiles<TW, Float256, Vector256<float>>(row0, row1);
+        }
+        else if (_outputPhase) OutputTiles<TW, Float128, Vector128<float>>(row0, row1);
+        else InputTiles<TW, Float128, Vector128<float>>(row0, row1);
     }
 
     /// <summary>V[p][i, c] = (Bᵀ d B)[p] for the tiles i of the block in [i0, i1), d the tile's input (zero outside x).</summary>

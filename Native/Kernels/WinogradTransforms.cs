@@ -44,15 +44,18 @@ internal static unsafe class WinogradTransforms
     public static float PackWeights(int tile, float* w, int outChannels, int inChannels, float* factors, GemmTactic tactic, float* packed, int firstPanel, int endPanel,
                                     bool stream = false)
     {
-        bool wide = GemmMicroKernels.WideSupported && tactic.Nr % 16 == 0;
-        return (Positions(tile), wide) switch
+        int width = GemmMicroKernels.WideSupported && tactic.Nr % 16 == 0 ? 512 : Vector256.IsHardwareAccelerated ? 256 : 128;
+        return (Positions(tile), width) switch
         {
-            (16, true) => PackWeights<WinogradF2x2, Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
-            (16, false) => PackWeights<WinogradF2x2, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
-            (25, true) => PackWeights<WinogradF3x3, Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
-            (25, false) => PackWeights<WinogradF3x3, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
-            (36, true) => PackWeights<WinogradF4x4, Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
-            (36, false) => PackWeights<WinogradF4x4, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (16, 512) => PackWeights<WinogradF2x2, Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (16, 256) => PackWeights<WinogradF2x2, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (16, _) => PackWeights<WinogradF2x2, Float128, Vector128<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (25, 512) => PackWeights<WinogradF3x3, Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (25, 256) => PackWeights<WinogradF3x3, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (25, _) => PackWeights<WinogradF3x3, Float128, Vector128<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (36, 512) => PackWeights<WinogradF4x4, Float512, Vector512<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (36, 256) => PackWeights<WinogradF4x4, Float256, Vector256<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
+            (36, _) => PackWeights<WinogradF4x4, Float128, Vector128<float>>(w, outChannels, inChannels, factors, tactic, packed, firstPanel, endPanel, stream),
             _ => throw new ArgumentOutOfRangeException(nameof(tile), tile, "No Winograd algorithm has these output tiles."),
         };
     }
