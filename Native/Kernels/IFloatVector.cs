@@ -205,8 +205,9 @@ internal readonly unsafe struct Float512 : IFloatVector<Vector512<float>>
 
 /// <summary>
 /// 4 lanes, in portable vector operations only: for the Winograd transforms on a CPU whose 256-bit vectors are not
-/// hardware-accelerated (ARM64's NEON, x64 without AVX), where <see cref="Float256"/> would run element by element.
-/// Products and sums are rounded apart (no fused multiply-add), as <see cref="Float256"/> computes them without FMA.
+/// hardware-accelerated (ARM64's NEON, x64 without AVX), where <see cref="Float256"/> would run element by element,
+/// and the one-row GEMM without AVX2. Products and sums are rounded apart (no fused multiply-add), as
+/// <see cref="Float256"/> computes them without FMA.
 /// </summary>
 internal readonly unsafe struct Float128 : IFloatVector<Vector128<float>>
 {

@@ -27,7 +27,8 @@ public sealed unsafe class WeightRowsGemmJob : IParallelTask
     /// <summary>
     /// y [m, n] = act(a [m, k] · wᵀ + bias), w being [n, k] row-major and bias null or n floats. <paramref name="wide"/>
     /// picks the 512-bit form (where <see cref="GemmMicroKernels.WideSupported"/>; the 256-bit one runs wherever
-    /// <see cref="VectorMath"/> does); the two add the lanes in other orders, so their last bits may differ.
+    /// <see cref="VectorMath"/> does, 128-bit vectors elsewhere); the forms add the lanes in other orders, so their last
+    /// bits may differ.
     /// </summary>
     public void Run(float* a, int m, int k, float* w, int n, float* bias, in Activation activation, float* y, WorkerPool pool, bool wide)
     {
@@ -53,9 +54,9 @@ public sealed unsafe class WeightRowsGemmJob : IParallelTask
             for (int i = 0; i < _m; i++)
             {
                 float* a = _a + (nint)i * _k, w = _w + (nint)j * _k, y = _y + (nint)i * _n + j, bias = _bias is null ? null : _bias + j;
-                if (!VectorMath.IsSupported) Scalar(a, w, _k, rows, bias, y);
-                else if (_wide) Block<Vector512<float>, Float512>(a, w, _k, rows, bias, y);
-                else Block<Vector256<float>, Float256>(a, w, _k, rows, bias, y);
+                if (_wide) Block<Vector512<float>, Float512>(a, w, _k, rows, bias, y);
+                else if (VectorMath.IsSupported) Block<Vector256<float>, Float256>(a, w, _k, rows, bias, y);
+                else Block<Vector128<float>, Float128>(a, w, _k, rows, bias, y);
             }
         }
         ActivationKernels.ApplyRows(_activation, _y + first, _n, _m, end - first);
@@ -99,15 +100,4 @@ public sealed unsafe class WeightRowsGemmJob : IParallelTask
     }
 
     private static float* Row(float* w, int k, int rows, int r) => r < rows ? w + (nint)r * k : w;
-
-    /// <summary>Where the CPU lacks AVX2 and FMA: the same dot products one multiply-add at a time.</summary>
-    private static void Scalar(float* a, float* w, int k, int rows, float* bias, float* y)
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            float sum = 0;
-            for (int p = 0; p < k; p++) sum += a[p] * w[(nint)r * k + p];
-            y[r] = bias is null ? sum : sum + bias[r];
-        }
-    }
 }
