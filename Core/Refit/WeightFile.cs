@@ -66,6 +66,9 @@ public sealed class WeightFile : IDisposable
             otherGraph = native is { Plan.StructureDigest: { Length: > 0 } built } && NetworkStructure.Digest(network) != built;
         // The model imported as the engine's was: the shapes it alone runs fill the model's dynamic dims.
         Func<int, string, int[], int[]?>? fixedShape = native is null ? null : (position, input, _) => ShapeProfiles.Fixed(native.Plan, position, input);
+        // A preparation hands back the set the last refit swapped out while the file opens; without one (one core, or a
+        // small engine) that is done here, so the read rents those buffers instead of making a new set every refit.
+        if (preparation is null) native?.RecycleRetired();
         try
         {
             var values = preparation is null

@@ -58,14 +58,16 @@ public sealed class GuessedEntryTests : IDisposable
 
     /// <summary>
     /// A conversion of the large test model that hits: on the hinted entry, its refit prepared as the model was parsed,
-    /// when <paramref name="prepared"/>; else a plain hit, with no entry guessed.
+    /// when <paramref name="prepared"/> (on a machine of one core, which prepares nothing, the hinted entry is only loaded
+    /// beside the parse); else a plain hit, with no entry guessed.
     /// </summary>
     private Engines.TrtEngine Hit(string path, bool prepared, ConversionSettings? settings = null)
     {
         var (hit, messages) = Convert(path, settings);
         Assert.True(hit.FromCache);
-        Assert.Equal(prepared, messages.Any(m => m.Contains(Prepared)));
-        Assert.DoesNotContain(messages, m => m.Contains(LoadedBeside));
+        bool canPrepare = Environment.ProcessorCount > 1;
+        Assert.Equal(prepared && canPrepare, messages.Any(m => m.Contains(Prepared)));
+        Assert.Equal(prepared && !canPrepare, messages.Any(m => m.Contains(LoadedBeside)));
         return hit;
     }
 

@@ -345,7 +345,8 @@ public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
         engine.Refit(weights.Values.ToDictionary(w => w.Key["module.".Length..], w => w.Value));
         if (CanPrepare) Assert.Equal(0, preparation!.Untaken);
         Assert.Equal(Run(expected), Run(engine));
-        Assert.Equal(Weights(20).Count(), threads.Count);
+        // One core prepares nothing, and the map is then the refit's alone.
+        Assert.Equal(CanPrepare ? Weights(20).Count() : 0, threads.Count);
         Assert.All(threads, thread => Assert.Equal(Environment.CurrentManagedThreadId, thread));
     }
 
