@@ -66,9 +66,10 @@ public sealed class WeightFile : IDisposable
             otherGraph = native is { Plan.StructureDigest: { Length: > 0 } built } && NetworkStructure.Digest(network) != built;
         // The model imported as the engine's was: the shapes it alone runs fill the model's dynamic dims.
         Func<int, string, int[], int[]?>? fixedShape = native is null ? null : (position, input, _) => ShapeProfiles.Fixed(native.Plan, position, input);
-        // A preparation hands back the set the last refit swapped out while the file opens; without one (one core, or a
-        // small engine) that is done here, so the read rents those buffers instead of making a new set every refit.
-        if (preparation is null) native?.RecycleRetired();
+        // A preparation hands back the set the last refit swapped out while the file opens; an engine that has one thread
+        // (one core) does it here, so the read rents those buffers instead of making a new set every refit. (A small
+        // engine's refit lends the set to its own recipes in time: handing it back first cost tiny_mlp's ~30 µs refit a few µs.)
+        if (preparation is null && overlapped >= PrepareFromBytes) native?.RecycleRetired();
         try
         {
             var values = preparation is null
