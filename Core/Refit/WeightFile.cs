@@ -16,11 +16,12 @@ namespace TrtEngine.Core.Refit;
 public sealed class WeightFile : IDisposable
 {
     /// <summary>
-    /// Below this many engine weight bytes to overlap, starting the background work costs more than it saves: the
-    /// weights the refit derives (<see cref="Engine.DerivedWeightBytes"/>) for an ONNX model, which one thread reads
-    /// whole (mlp's 2.1 MB of one-row GEMM weights, taken as they are: refitted from its ONNX file in 562–577 µs with a
-    /// preparation against 505–528 without, 10th percentiles), and all of them for a safetensors file, whose pieces
-    /// both threads read (mlp's refit 12 µs over its read with the second thread, 19–25 without).
+    /// Below this many bytes of weights the refit derives (<see cref="Engine.DerivedWeightBytes"/>), starting the
+    /// background work costs more than it saves. mlp's 2.1 MB of one-row GEMM weights are taken as they are: refitted from
+    /// its ONNX file in 562–577 µs with a preparation against 505–528 without (10th percentiles), and from safetensors,
+    /// whose pieces both threads read, in 155–236 µs against 124–136 read on one thread (against reads of 99–108,
+    /// `--refit-only`, old and new builds in turn, six processes each; the second thread had saved it 7–12 µs in
+    /// session 26, and still did in some processes of session 34, which is why it was kept for safetensors until then).
     /// </summary>
     internal const long PrepareFromBytes = 1 << 20;
 
@@ -59,7 +60,7 @@ public sealed class WeightFile : IDisposable
     public static WeightFile Read(string path, Engines.TrtEngine? engine = null, Func<string, string?>? rename = null)
     {
         var native = engine?.Native;
-        long overlapped = native is null ? 0 : Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase) ? native.DerivedWeightBytes : native.WeightBytes;
+        long overlapped = native?.DerivedWeightBytes ?? 0;
         var preparation = native is { Pool.ThreadCount: > 1 } && overlapped >= PrepareFromBytes ? new RefitPreparation(native) : null;
         bool otherGraph = false;
         void Imported(NetworkDefinition network) =>
