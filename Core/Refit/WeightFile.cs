@@ -8,8 +8,9 @@ namespace TrtEngine.Core.Refit;
 /// <summary>
 /// The weights of an .onnx model or a .safetensors checkpoint, read for one refit into buffers recycled from the
 /// engine weight pool: a refit loop over checkpoints then reads each file into memory already mapped and warm,
-/// instead of fresh arrays the GC must fault in and later collect. Read for a given engine, the file is read by two of
-/// the engine's threads, each running the recipes whose weights it has read, and the refit takes their results. The
+/// instead of fresh arrays the GC must fault in and later collect. Read for a given engine that derives weights from it
+/// (<see cref="PrepareFromBytes"/>), the file is read by two of the engine's threads, each running the recipes whose
+/// weights it has read, and the refit takes their results. The
 /// engine keeps the values it adopts (and hands them back when a later refit replaces them); disposing this hands back
 /// the rest, so <see cref="Values"/> must not be used after <see cref="Dispose"/>.
 /// </summary>
