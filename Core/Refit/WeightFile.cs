@@ -61,8 +61,8 @@ public sealed class WeightFile : IDisposable
     public static WeightFile Read(string path, Engines.TrtEngine? engine = null, Func<string, string?>? rename = null)
     {
         var native = engine?.Native;
-        long overlapped = native?.DerivedWeightBytes ?? 0;
-        var preparation = native is { Pool.ThreadCount: > 1 } && overlapped >= PrepareFromBytes ? new RefitPreparation(native) : null;
+        long derived = native?.DerivedWeightBytes ?? 0;
+        var preparation = native is { Pool.ThreadCount: > 1 } && derived >= PrepareFromBytes ? new RefitPreparation(native) : null;
         bool otherGraph = false;
         void Imported(NetworkDefinition network) =>
             otherGraph = native is { Plan.StructureDigest: { Length: > 0 } built } && NetworkStructure.Digest(network) != built;
@@ -71,7 +71,7 @@ public sealed class WeightFile : IDisposable
         // A preparation hands back the set the last refit swapped out while the file opens; an engine that has one thread
         // (one core) does it here, so the read rents those buffers instead of making a new set every refit. (A small
         // engine's refit lends the set to its own recipes in time: handing it back first cost tiny_mlp's ~30 µs refit a few µs.)
-        if (preparation is null && overlapped >= PrepareFromBytes) native?.RecycleRetired();
+        if (preparation is null && derived >= PrepareFromBytes) native?.RecycleRetired();
         try
         {
             var values = preparation is null
