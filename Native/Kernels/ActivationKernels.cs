@@ -42,12 +42,12 @@ public static unsafe class ActivationKernels
         // One loop per function, specialised by the JIT, so the math inlines and iterations overlap.
         switch (activation.Kind)
         {
-            case ActivationKind.Erf: MapRows(new ErfFunction(), x, y, stride, rows, columns); return;
-            case ActivationKind.Gelu: MapRows(new GeluFunction(), x, y, stride, rows, columns); return;
+            case ActivationKind.Erf: MapRowsWide(new ErfFunction(), x, y, stride, rows, columns); return;
+            case ActivationKind.Gelu: MapRowsWide(new GeluFunction(), x, y, stride, rows, columns); return;
             case ActivationKind.Exp: MapRowsWide(new ExpFunction(), x, y, stride, rows, columns); return;
             case ActivationKind.Sigmoid: MapRowsWide(new SigmoidFunction(), x, y, stride, rows, columns); return;
             case ActivationKind.Silu: MapRowsWide(new SiluFunction(), x, y, stride, rows, columns); return;
-            case ActivationKind.Tanh: MapRows(new TanhFunction(), x, y, stride, rows, columns); return;
+            case ActivationKind.Tanh: MapRowsWide(new TanhFunction(), x, y, stride, rows, columns); return;
             // MobileNetV3's: cheap enough that a switch per vector (AnyFunction) cost several times the math.
             case ActivationKind.HardSwish: MapRows(new HardSwishFunction(), x, y, stride, rows, columns); return;
             case ActivationKind.HardSigmoid: MapRows(new HardSigmoidFunction(activation.Alpha, activation.Beta), x, y, stride, rows, columns); return;
@@ -108,14 +108,22 @@ public static unsafe class ActivationKernels
         Vector512<float> Apply(Vector512<float> x);
     }
 
-    private readonly struct ErfFunction : IVectorFunction
+    private readonly struct ErfFunction : IWideFunction
     {
-        public Vector256<float> Apply(Vector256<float> x) => VectorMath.Erf(x);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Apply(Vector256<float> x) => VectorMath.Erf<Float256, Vector256<float>>(x);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Apply(Vector512<float> x) => VectorMath.Erf<Float512, Vector512<float>>(x);
     }
 
-    private readonly struct GeluFunction : IVectorFunction
+    private readonly struct GeluFunction : IWideFunction
     {
-        public Vector256<float> Apply(Vector256<float> x) => VectorMath.Gelu(x);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Apply(Vector256<float> x) => VectorMath.Gelu<Float256, Vector256<float>>(x);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Apply(Vector512<float> x) => VectorMath.Gelu<Float512, Vector512<float>>(x);
     }
 
     private readonly struct ExpFunction : IWideFunction
@@ -139,9 +147,13 @@ public static unsafe class ActivationKernels
         public Vector512<float> Apply(Vector512<float> x) => VectorMath.Silu<Float512, Vector512<float>>(x);
     }
 
-    private readonly struct TanhFunction : IVectorFunction
+    private readonly struct TanhFunction : IWideFunction
     {
-        public Vector256<float> Apply(Vector256<float> x) => VectorMath.Tanh(x);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Apply(Vector256<float> x) => VectorMath.Tanh<Float256, Vector256<float>>(x);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Apply(Vector512<float> x) => VectorMath.Tanh<Float512, Vector512<float>>(x);
     }
 
     private readonly struct HardSwishFunction : IVectorFunction

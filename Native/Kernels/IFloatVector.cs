@@ -6,8 +6,8 @@ namespace TrtEngine.Native.Kernels;
 
 /// <summary>
 /// The few float-vector operations the Winograd transforms, the channels-last depthwise and pool kernels and the
-/// exponential family need, so one generic loop compiles to a 256-bit and a 512-bit one (the JIT specialises each struct
-/// instantiation and inlines these).
+/// activations' elementary functions (the exponential and erf families, tanh) need, so one generic loop compiles to a
+/// 256-bit and a 512-bit one (the JIT specialises each struct instantiation and inlines these).
 /// </summary>
 internal unsafe interface IFloatVector<TV> where TV : struct
 {
@@ -50,6 +50,25 @@ internal unsafe interface IFloatVector<TV> where TV : struct
 
     /// <summary>Lane j: the sum of cj's lanes (a shuffle tree that halves the vectors' count at each step).</summary>
     static abstract Vector256<float> SumEach(TV c0, TV c1, TV c2, TV c3, TV c4, TV c5, TV c6, TV c7);
+
+    /// <summary>The bits of a and b and-ed (masks, or a sign taken by and-ing with −0).</summary>
+    static abstract TV And(TV a, TV b);
+
+    static abstract TV Xor(TV a, TV b);
+
+    /// <summary>|a|: the sign bit cleared.</summary>
+    static abstract TV Abs(TV a);
+
+    /// <summary>All bits set in the lanes where a &lt; b (false where either is NaN), clear elsewhere.</summary>
+    static abstract TV LessThan(TV a, TV b);
+
+    static abstract TV LessThanOrEqual(TV a, TV b);
+
+    /// <summary>The lanes of <paramref name="ifTrue"/> where <paramref name="mask"/> (a comparison's) is set, of ifFalse elsewhere.</summary>
+    static abstract TV Select(TV mask, TV ifTrue, TV ifFalse);
+
+    /// <summary>Whether every lane of a comparison's mask is set.</summary>
+    static abstract bool All(TV mask);
 }
 
 /// <summary>
@@ -131,6 +150,27 @@ internal readonly unsafe struct Float256 : IFloatVector<Vector256<float>>
         var r = Avx.Shuffle(u0, u1, 0x88) + Avx.Shuffle(u0, u1, 0xDD);
         return Avx2.PermuteVar8x32(r, Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> And(Vector256<float> a, Vector256<float> b) => a & b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Xor(Vector256<float> a, Vector256<float> b) => a ^ b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Abs(Vector256<float> a) => Vector256.AndNot(a, Vector256.Create(-0f));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LessThan(Vector256<float> a, Vector256<float> b) => Vector256.LessThan(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LessThanOrEqual(Vector256<float> a, Vector256<float> b) => Vector256.LessThanOrEqual(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Select(Vector256<float> mask, Vector256<float> ifTrue, Vector256<float> ifFalse) => Vector256.ConditionalSelect(mask, ifTrue, ifFalse);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool All(Vector256<float> mask) => Vector256.ExtractMostSignificantBits(mask) == 0xFFu;
 }
 
 /// <summary>16 lanes; used only where <see cref="GemmMicroKernels.WideSupported"/>.</summary>
@@ -201,6 +241,27 @@ internal readonly unsafe struct Float512 : IFloatVector<Vector512<float>>
         var second = Avx512F.PermuteVar16x32(u, Vector512.Create(1, 5, 9, 13, 3, 7, 11, 15, 0, 0, 0, 0, 0, 0, 0, 0));
         return (first + second).GetLower();
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> And(Vector512<float> a, Vector512<float> b) => a & b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Xor(Vector512<float> a, Vector512<float> b) => a ^ b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Abs(Vector512<float> a) => Vector512.AndNot(a, Vector512.Create(-0f));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LessThan(Vector512<float> a, Vector512<float> b) => Vector512.LessThan(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LessThanOrEqual(Vector512<float> a, Vector512<float> b) => Vector512.LessThanOrEqual(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Select(Vector512<float> mask, Vector512<float> ifTrue, Vector512<float> ifFalse) => Vector512.ConditionalSelect(mask, ifTrue, ifFalse);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool All(Vector512<float> mask) => Vector512.ExtractMostSignificantBits(mask) == 0xFFFFul;
 }
 
 /// <summary>
@@ -266,4 +327,25 @@ internal readonly unsafe struct Float128 : IFloatVector<Vector128<float>>
         Vector128<float> c4, Vector128<float> c5, Vector128<float> c6, Vector128<float> c7) =>
         Vector256.Create(Vector128.Sum(c0), Vector128.Sum(c1), Vector128.Sum(c2), Vector128.Sum(c3),
                          Vector128.Sum(c4), Vector128.Sum(c5), Vector128.Sum(c6), Vector128.Sum(c7));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> And(Vector128<float> a, Vector128<float> b) => a & b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Xor(Vector128<float> a, Vector128<float> b) => a ^ b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Abs(Vector128<float> a) => Vector128.AndNot(a, Vector128.Create(-0f));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> LessThan(Vector128<float> a, Vector128<float> b) => Vector128.LessThan(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> LessThanOrEqual(Vector128<float> a, Vector128<float> b) => Vector128.LessThanOrEqual(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Select(Vector128<float> mask, Vector128<float> ifTrue, Vector128<float> ifFalse) => Vector128.ConditionalSelect(mask, ifTrue, ifFalse);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool All(Vector128<float> mask) => Vector128.ExtractMostSignificantBits(mask) == 0xFu;
 }

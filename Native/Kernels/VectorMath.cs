@@ -5,7 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace TrtEngine.Native.Kernels;
 
 /// <summary>
-/// AVX2/FMA elementary functions accurate to about 1–2 ulp. Callers check <see cref="IsSupported"/> first.
+/// AVX2/FMA elementary functions accurate to about 1–2 ulp, written once for 256- and 512-bit vectors (each lane's
+/// operations the same at either width, so the same bits). Callers check <see cref="IsSupported"/> first.
 /// Exp uses the classic minimax expf polynomial; the erf family uses <see cref="ErfCoefficients"/>.
 /// </summary>
 internal static class VectorMath
@@ -100,87 +101,107 @@ internal static class VectorMath
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Vector256<float> Tanh(Vector256<float> x)
+    public static Vector256<float> Tanh(Vector256<float> x) => Tanh<Float256, Vector256<float>>(x);
+
+    /// <summary>tanh at any width: below |x| = 0.625 an odd polynomial (no cancellation), above 1 − 2/(e^{2|x|} + 1) with the sign restored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Tanh<TOps, TV>(TV x) where TOps : struct, IFloatVector<TV> where TV : struct
     {
-        var ax = Abs(x);
-        var x2 = Avx.Multiply(x, x);
-        // |x| < 0.625: odd polynomial (no cancellation); otherwise 1 - 2/(e^{2|x|} + 1) with the sign restored.
-        var p = V(-5.70498872745e-3f);
-        p = MulAdd(p, x2, V(2.06390887954e-2f));
-        p = MulAdd(p, x2, V(-5.37397155531e-2f));
-        p = MulAdd(p, x2, V(1.33314422036e-1f));
-        p = MulAdd(p, x2, V(-3.33332819422e-1f));
-        var small = MulAdd(Avx.Multiply(p, x2), x, x);
-        var e = Exp(Avx.Add(ax, ax));
-        var large = Avx.Subtract(V(1f), Avx.Divide(V(2f), Avx.Add(e, V(1f))));
-        large = Avx.Or(large, Avx.And(x, V(-0f)));
-        var result = Avx.BlendVariable(large, small, Avx.CompareLessThan(ax, V(0.625f)));
-        return KeepNaN(x, result);
+        var ax = TOps.Abs(x);
+        var x2 = TOps.Multiply(x, x);
+        var p = TOps.Create(-5.70498872745e-3f);
+        p = TOps.MultiplyAdd(p, x2, TOps.Create(2.06390887954e-2f));
+        p = TOps.MultiplyAdd(p, x2, TOps.Create(-5.37397155531e-2f));
+        p = TOps.MultiplyAdd(p, x2, TOps.Create(1.33314422036e-1f));
+        p = TOps.MultiplyAdd(p, x2, TOps.Create(-3.33332819422e-1f));
+        var small = TOps.MultiplyAdd(TOps.Multiply(p, x2), x, x);
+        var e = Exp<TOps, TV>(TOps.Add(ax, ax));
+        var large = TOps.Subtract(TOps.Create(1f), TOps.Divide(TOps.Create(2f), TOps.Add(e, TOps.Create(1f))));
+        large = TOps.Xor(large, TOps.And(x, TOps.Create(-0f)));
+        return TOps.KeepNaN(x, TOps.Select(TOps.LessThan(ax, TOps.Create(0.625f)), small, large));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Vector256<float> Erf(Vector256<float> x)
+    public static Vector256<float> Erf(Vector256<float> x) => Erf<Float256, Vector256<float>>(x);
+
+    /// <summary>erf at any width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Erf<TOps, TV>(TV x) where TOps : struct, IFloatVector<TV> where TV : struct
     {
-        var ax = Abs(x);
-        var small = Avx.Multiply(x, ErfOverXSmall(Avx.Multiply(x, x)));
+        var ax = TOps.Abs(x);
+        var small = TOps.Multiply(x, ErfOverXSmall<TOps, TV>(TOps.Multiply(x, x)));
         // Most activations are small: skip the erfc branch (its exp and divide) when every lane is.
-        if (Avx.MoveMask(Avx.CompareLessThan(ax, V(ErfCoefficients.SmallLimit))) == 0xFF) return small;
-        var large = Avx.Subtract(V(1f), ErfcLarge(ax));
-        large = Avx.Or(large, Avx.And(x, V(-0f)));
-        return KeepNaN(x, Avx.BlendVariable(large, small, Avx.CompareLessThan(ax, V(ErfCoefficients.SmallLimit))));
+        var inSmall = TOps.LessThan(ax, TOps.Create(ErfCoefficients.SmallLimit));
+        if (TOps.All(inSmall)) return small;
+        var large = TOps.Subtract(TOps.Create(1f), ErfcLarge<TOps, TV>(ax, TOps.Create(0f)));
+        large = TOps.Xor(large, TOps.And(x, TOps.Create(-0f)));
+        return TOps.KeepNaN(x, TOps.Select(inSmall, small, large));
     }
 
-    /// <summary>x·½·(1 + erf(x/√2)); for x/√2 ≤ -0.5 uses erfc directly to avoid cancellation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Vector256<float> Gelu(Vector256<float> x)
+    public static Vector256<float> Gelu(Vector256<float> x) => Gelu<Float256, Vector256<float>>(x);
+
+    /// <summary>
+    /// x·½·(1 + erf(x/√2)) at any width; for x/√2 ≤ −0.5 uses erfc directly to avoid cancellation. Every width computes
+    /// each lane alike (the shortcuts only skip work whose lanes the selects would not take).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Gelu<TOps, TV>(TV x) where TOps : struct, IFloatVector<TV> where TV : struct
     {
         // z = x/√2 carried as hi + lo so the e^{-z²} factor keeps full relative accuracy in the negative tail.
-        var xc = Max(V(-20f), Min(V(20f), x)); // keeps the hi/lo split finite for ±inf
-        var zHi = Avx.Multiply(xc, V(0.707106769f));
-        var zLo = MulAdd(xc, V(0.707106769f), Avx.Xor(zHi, V(-0f)));
-        zLo = MulAdd(xc, V(1.21016175e-8f), zLo); // 1/√2 - (float)(1/√2)
-        var az = Abs(zHi);
-        var small = Avx.Add(V(1f), Avx.Multiply(zHi, ErfOverXSmall(Avx.Multiply(zHi, zHi))));
-        // Every lane in (-GeluTailLimit, SmallLimit): the blends below would all pick 'small', so skip the erfc branch.
-        var inSmall = Avx.And(Avx.CompareLessThan(az, V(ErfCoefficients.SmallLimit)), Avx.CompareGreaterThan(zHi, V(-ErfCoefficients.GeluTailLimit)));
-        if (Avx.MoveMask(inSmall) == 0xFF) return Avx.Multiply(Avx.Multiply(x, V(0.5f)), small);
-        var erfc = ErfcLarge(Max(V(ErfCoefficients.GeluTailLimit), az), Avx.Xor(zLo, Avx.And(zHi, V(-0f))));
-        var onePlusErf = Avx.BlendVariable(Avx.Subtract(V(2f), erfc), small, Avx.CompareLessThan(az, V(ErfCoefficients.SmallLimit)));
-        onePlusErf = Avx.BlendVariable(onePlusErf, erfc, Avx.CompareLessThanOrEqual(zHi, V(-ErfCoefficients.GeluTailLimit)));
-        return KeepNaN(x, Avx.Multiply(Avx.Multiply(x, V(0.5f)), onePlusErf));
+        var xc = TOps.Max(TOps.Create(-20f), TOps.Min(TOps.Create(20f), x)); // keeps the hi/lo split finite for ±inf
+        var zHi = TOps.Multiply(xc, TOps.Create(0.707106769f));
+        var zLo = TOps.MultiplyAdd(xc, TOps.Create(0.707106769f), TOps.Xor(zHi, TOps.Create(-0f)));
+        zLo = TOps.MultiplyAdd(xc, TOps.Create(1.21016175e-8f), zLo); // 1/√2 - (float)(1/√2)
+        var az = TOps.Abs(zHi);
+        var small = TOps.Add(TOps.Create(1f), TOps.Multiply(zHi, ErfOverXSmall<TOps, TV>(TOps.Multiply(zHi, zHi))));
+        var belowSmall = TOps.LessThan(az, TOps.Create(ErfCoefficients.SmallLimit));
+        // Every lane in (-GeluTailLimit, SmallLimit): the selects below would all pick 'small', so skip the erfc branch.
+        if (TOps.All(TOps.And(belowSmall, TOps.LessThan(TOps.Create(-ErfCoefficients.GeluTailLimit), zHi))))
+            return TOps.Multiply(TOps.Multiply(x, TOps.Create(0.5f)), small);
+        var erfc = ErfcLarge<TOps, TV>(TOps.Max(TOps.Create(ErfCoefficients.GeluTailLimit), az), TOps.Xor(zLo, TOps.And(zHi, TOps.Create(-0f))));
+        var onePlusErf = TOps.Select(belowSmall, small, TOps.Subtract(TOps.Create(2f), erfc));
+        onePlusErf = TOps.Select(TOps.LessThanOrEqual(zHi, TOps.Create(-ErfCoefficients.GeluTailLimit)), erfc, onePlusErf);
+        return TOps.KeepNaN(x, TOps.Multiply(TOps.Multiply(x, TOps.Create(0.5f)), onePlusErf));
     }
 
     /// <summary>erf(x)/x as a polynomial in t = x², fitted on |x| ≤ 1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static Vector256<float> ErfOverXSmall(Vector256<float> t) => Horner(ErfCoefficients.OverXSmall, t);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV ErfOverXSmall<TOps, TV>(TV t) where TOps : struct, IFloatVector<TV> where TV : struct =>
+        Horner<TOps, TV>(ErfCoefficients.OverXSmall, t);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static Vector256<float> ErfcLarge(Vector256<float> ax) => ErfcLarge(ax, Vector256<float>.Zero);
-
-    /// <summary>erfc(a + aLo) for a ≥ 0.45 as e^{-a²}·erfcx(a); aLo is a small correction to a (may be zero).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static Vector256<float> ErfcLarge(Vector256<float> a, Vector256<float> aLo)
+    /// <summary>
+    /// erfc(a + aLo) for a ≥ 0.45 as e^{-a²}·erfcx(a); aLo is a small correction to a (may be zero). Past
+    /// <see cref="ErfCoefficients.NearLimit"/> erfcx takes a division and a second polynomial, skipped when no lane is
+    /// there (activations rarely are: GELU's inputs past ±3.5).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV ErfcLarge<TOps, TV>(TV a, TV aLo) where TOps : struct, IFloatVector<TV> where TV : struct
     {
-        a = Min(V(ErfCoefficients.LargeLimit), a);
-        var near = Horner(ErfCoefficients.ErfcxNear, Avx.Subtract(a, V(ErfCoefficients.NearCenter)));
-        var s = Avx.Divide(V(1f), a);
-        var far = Avx.Multiply(Horner(ErfCoefficients.ErfcxFar, Avx.Multiply(s, s)), s);
-        var erfcx = Avx.BlendVariable(far, near, Avx.CompareLessThan(a, V(ErfCoefficients.NearLimit)));
+        a = TOps.Min(TOps.Create(ErfCoefficients.LargeLimit), a);
+        var erfcx = Horner<TOps, TV>(ErfCoefficients.ErfcxNear, TOps.Subtract(a, TOps.Create(ErfCoefficients.NearCenter)));
+        var near = TOps.LessThan(a, TOps.Create(ErfCoefficients.NearLimit));
+        if (!TOps.All(near))
+        {
+            var s = TOps.Divide(TOps.Create(1f), a);
+            var far = TOps.Multiply(Horner<TOps, TV>(ErfCoefficients.ErfcxFar, TOps.Multiply(s, s)), s);
+            erfcx = TOps.Select(near, erfcx, far);
+        }
         // a² = sqHi + sqLo exactly (FMA), plus the 2·a·aLo term; e^{-sqHi}·(1 - lo) is exact to first order.
-        var sqHi = Avx.Multiply(a, a);
-        var sqLo = MulAdd(a, a, Avx.Xor(sqHi, V(-0f)));
-        sqLo = MulAdd(Avx.Add(a, a), aLo, sqLo);
-        var e = Avx.Multiply(Exp(Avx.Xor(sqHi, V(-0f))), Avx.Subtract(V(1f), sqLo));
-        return Avx.Multiply(e, erfcx);
+        var sqHi = TOps.Multiply(a, a);
+        var sqLo = TOps.MultiplyAdd(a, a, TOps.Xor(sqHi, TOps.Create(-0f)));
+        sqLo = TOps.MultiplyAdd(TOps.Add(a, a), aLo, sqLo);
+        var e = TOps.Multiply(Exp<TOps, TV>(TOps.Xor(sqHi, TOps.Create(-0f))), TOps.Subtract(TOps.Create(1f), sqLo));
+        return TOps.Multiply(e, erfcx);
     }
 
     /// <summary>Evaluates a polynomial given highest coefficient first.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static Vector256<float> Horner(ReadOnlySpan<float> coefficients, Vector256<float> t)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Horner<TOps, TV>(ReadOnlySpan<float> coefficients, TV t) where TOps : struct, IFloatVector<TV> where TV : struct
     {
-        var p = V(coefficients[0]);
+        var p = TOps.Create(coefficients[0]);
         for (int i = 1; i < coefficients.Length; i++)
-            p = MulAdd(p, t, V(coefficients[i]));
+            p = TOps.MultiplyAdd(p, t, TOps.Create(coefficients[i]));
         return p;
     }
 }

@@ -55,6 +55,28 @@ public unsafe class ActivationKernelsTests
         Assert.Equal(y, z);
     }
 
+    /// <summary>
+    /// A row runs in 512-bit vectors where the CPU has them, then 256-bit ones, then a padded tail: a value's result must
+    /// not depend on which of them it falls in (a GEMM tile's epilogue and a standalone layer cut rows differently).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Each_value_gets_the_same_bits_wherever_it_lies_in_a_row(Activation activation, float min, float max)
+    {
+        var x = Reference.Random(40, seed: 5, min, max);
+        uint[]? first = null;
+        for (int shift = 0; shift < 16; shift++)
+        {
+            var row = Reference.Pinned(40 + shift);
+            Array.Copy(x, 0, row, shift, 40);
+            fixed (float* p = row)
+                ActivationKernels.Apply(activation, p, p, row.Length);
+            var bits = row[shift..].Select(BitConverter.SingleToUInt32Bits).ToArray();
+            first ??= bits;
+            Assert.Equal(first, bits);
+        }
+    }
+
     /// <summary>Per-element relative error of the transcendental kinds over their whole useful float range.</summary>
     [Theory]
     [InlineData(ActivationKind.Exp, -87f, 88.5f, 2e-7)]

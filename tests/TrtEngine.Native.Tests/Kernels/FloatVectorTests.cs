@@ -8,8 +8,10 @@ namespace TrtEngine.Native.Tests.Kernels;
 /// not hardware-accelerated): Max and Min keep the instruction's operand order (the second operand where either is
 /// NaN, or where both are zeros), with AVX and without it (the test task runs this suite with AVX off too), since
 /// activations rely on it to pass NaN through; and the 128-bit vector's other operations give the scalar results.
+/// The comparisons, selects and bit operations the activations run at 256 and 512 bits give the scalar results at
+/// every width.
 /// </summary>
-public sealed class FloatVectorTests
+public sealed unsafe class FloatVectorTests
 {
     private static readonly float[] A = [1f, 3f, float.NaN, 2f, 0f, -0f, float.NegativeInfinity, -5f];
     private static readonly float[] B = [2f, 1f, 4f, float.NaN, -0f, 0f, -1f, -5f];
@@ -54,5 +56,44 @@ public sealed class FloatVectorTests
         var sums = Float128.SumEach(Vector128.Create(1f), Vector128.Create(2f), Vector128.Create(3f), Vector128.Create(4f),
             Vector128.Create(5f), Vector128.Create(6f), Vector128.Create(7f), Vector128.Create(8f, 0f, 0f, 0f));
         Assert.Equal(Bits(4f, 8f, 12f, 16f, 20f, 24f, 28f, 8f), Bits(sums));
+    }
+
+    [Fact]
+    public void Comparisons_selects_and_bit_operations_give_the_scalar_results_at_every_width()
+    {
+        CheckLanes<Float128, Vector128<float>>();
+        CheckLanes<Float256, Vector256<float>>();
+        CheckLanes<Float512, Vector512<float>>();
+    }
+
+    private static void CheckLanes<TOps, TV>() where TOps : struct, IFloatVector<TV> where TV : struct
+    {
+        // A and B twice over, so a 512-bit vector holds every pair too.
+        float[] a = [.. A, .. A], b = [.. B, .. B.Reverse()];
+        uint[] Lanes(Func<TV, TV, TV> op)
+        {
+            var result = new float[16];
+            fixed (float* pa = a, pb = b, pr = result)
+                TOps.Store(op(TOps.Load(pa), TOps.Load(pb)), pr);
+            return Bits(result[..TOps.Count]);
+        }
+        uint[] Scalar(Func<float, float, uint> op) => Enumerable.Range(0, TOps.Count).Select(i => op(a[i], b[i])).ToArray();
+        uint B32(float v) => BitConverter.SingleToUInt32Bits(v);
+        uint Mask(bool set) => set ? uint.MaxValue : 0u;
+        Assert.Equal(Scalar((x, y) => B32(x) & B32(y)), Lanes(TOps.And));
+        Assert.Equal(Scalar((x, y) => B32(x) ^ B32(y)), Lanes(TOps.Xor));
+        Assert.Equal(Scalar((x, _) => B32(x) & 0x7FFF_FFFFu), Lanes((x, _) => TOps.Abs(x)));
+        Assert.Equal(Scalar((x, y) => Mask(x < y)), Lanes(TOps.LessThan));
+        Assert.Equal(Scalar((x, y) => Mask(x <= y)), Lanes(TOps.LessThanOrEqual));
+        Assert.Equal(Scalar((x, y) => B32(x < y ? x : y)), Lanes((x, y) => TOps.Select(TOps.LessThan(x, y), x, y)));
+        fixed (float* pa = a)
+        {
+            var first = TOps.Load(pa);
+            // A's NaN lane is not less than or equal to itself; every lane of a vector without NaN is.
+            Assert.False(TOps.All(TOps.LessThanOrEqual(first, first)));
+            var clean = TOps.Select(TOps.LessThanOrEqual(first, first), first, TOps.Create(0f));
+            Assert.True(TOps.All(TOps.LessThanOrEqual(clean, clean)));
+            Assert.False(TOps.All(TOps.LessThan(clean, TOps.Create(3f))));
+        }
     }
 }
