@@ -22,6 +22,12 @@ public sealed unsafe class GemmJob : IParallelTask
     // this many multiply-adds that costs more than the second core saves (tiny_mlp at batch 64: 32 → 17 µs on one).
     private const long ParallelThresholdManyRows = 1 << 20;
 
+    // From here to ParallelThresholdManyRows a GEMM of many rows is shared only if the workers are awake (a layer or call
+    // just before used them); if they sleep it wakes them for the next such layer and runs on its own thread. tiny_mlp at
+    // batch 64 (two GEMMs of 512 and 768 Ki), calls back to back: 30 → 20 µs; a millisecond apart, as a service that is
+    // not saturated calls it, 36 → 38 (the wake-up), where sharing always had cost 32 → 36–37.
+    private const long ParallelThresholdAwake = 1 << 19;
+
     private readonly nint[] _batchDims = new nint[MaxBatchRank];
     private readonly nint[] _aBatchStrides = new nint[MaxBatchRank];
     private readonly nint[] _bBatchStrides = new nint[MaxBatchRank];
@@ -417,7 +423,8 @@ public sealed unsafe class GemmJob : IParallelTask
         long work = (long)_batches * _m * _n * Math.Max(_k, 1);
         int tasks = 1;
         _panelGroups = 1;
-        if (threads > 1 && work >= (_m <= 8 ? ParallelThreshold : ParallelThresholdManyRows))
+        if (threads > 1 && (work >= (_m <= 8 ? ParallelThreshold : ParallelThresholdManyRows)
+                            || (work >= ParallelThresholdAwake && pool.AwakeOrWaking())))
         {
             // About four units per thread so a thread that was descheduled does not hold up the rest.
             int target = threads * 4;

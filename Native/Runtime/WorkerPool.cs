@@ -105,6 +105,19 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether no worker is blocked (each is running a loop or spinning after one), so a loop started now would have them
+    /// at once. Where some sleep, wakes them without waiting, to spin for <see cref="SpinTicks"/> in case a loop comes
+    /// (the caller's next), and returns false. For loops worth sharing only with workers already awake.
+    /// </summary>
+    public bool AwakeOrWaking()
+    {
+        if (Volatile.Read(ref _sleepers) == 0) return true;
+        lock (_gate)
+            Monitor.PulseAll(_gate);
+        return false;
+    }
+
     /// <summary>Floats below which <see cref="For(int, long, Action{int})"/> runs its loop inline.</summary>
     public const long InlineFloats = 1 << 18;
 
@@ -187,34 +200,39 @@ public sealed class WorkerPool : IDisposable
 
     private long WaitForNewGeneration(long seen)
     {
-        long deadline = Stopwatch.GetTimestamp() + SpinTicks;
-        while (!_disposed)
+        while (true)
         {
-            long state = Volatile.Read(ref _state);
-            if (IsNewLoop(state, seen))
-                return state;
-            if (Stopwatch.GetTimestamp() > deadline)
-                break;
-            Thread.SpinWait(20);
-        }
-
-        lock (_gate)
-        {
-            Interlocked.Increment(ref _sleepers); // full fence before re-checking, pairs with For's exchange
-            try
+            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            while (!_disposed)
             {
-                while (true)
+                long state = Volatile.Read(ref _state);
+                if (IsNewLoop(state, seen))
+                    return state;
+                if (Stopwatch.GetTimestamp() > deadline)
+                    break;
+                Thread.SpinWait(20);
+            }
+
+            lock (_gate)
+            {
+                Interlocked.Increment(ref _sleepers); // full fence before re-checking, pairs with For's exchange
+                try
                 {
                     long state = Volatile.Read(ref _state);
                     if (IsNewLoop(state, seen) || _disposed)
                         return state;
                     Monitor.Wait(_gate);
+                    state = Volatile.Read(ref _state);
+                    if (IsNewLoop(state, seen) || _disposed)
+                        return state;
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _sleepers);
                 }
             }
-            finally
-            {
-                Interlocked.Decrement(ref _sleepers);
-            }
+            // Woken before a loop (AwakeOrWaking: a caller expects one soon): spin for it again.
         }
     }
+
 }

@@ -113,6 +113,33 @@ public class WorkerPoolTests
     }
 
     [Fact]
+    public void A_sleeping_worker_is_woken_without_a_loop_and_spins_until_one_comes()
+    {
+        using var pool = new WorkerPool(2);
+        Assert.True(WaitUntil(() => !pool.AwakeOrWaking() || Sleep()), "the worker never went to sleep");
+        // That call woke it: it spins now (until its spin time runs out, then sleeps again; the next call wakes it).
+        Assert.True(WaitUntil(pool.AwakeOrWaking), "the worker was not woken");
+        var task = new CountingTask(64);
+        pool.For(64, task);
+        Assert.All(task.Hits, hits => Assert.Equal(1, hits));
+        Assert.True(WaitUntil(() => !pool.AwakeOrWaking() || Sleep()), "the worker did not go back to sleep");
+    }
+
+    private static bool Sleep()
+    {
+        Thread.Sleep(1);
+        return false;
+    }
+
+    private static bool WaitUntil(Func<bool> condition)
+    {
+        var limit = System.Diagnostics.Stopwatch.StartNew();
+        while (limit.Elapsed < TimeSpan.FromSeconds(10))
+            if (condition()) return true;
+        return false;
+    }
+
+    [Fact]
     public void SharedPoolUsesAllProcessors() => Assert.Equal(Environment.ProcessorCount, WorkerPool.Shared.ThreadCount);
 
     private sealed class DelegateTask(Action<int> action) : IParallelTask
