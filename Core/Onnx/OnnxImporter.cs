@@ -13,7 +13,7 @@ public sealed partial class OnnxImporter
 {
     private static readonly HashSet<string> Supported =
     [
-        "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Softmax", "Flatten", "Reshape", "Identity", "Constant",
+        "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Softmax", "LayerNormalization", "Flatten", "Reshape", "Identity", "Constant",
         "Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
         "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax",
@@ -171,6 +171,7 @@ public sealed partial class OnnxImporter
                 Define(node, new SoftmaxLayer(name, axis, x, flattenTrailing: legacy && normalized != rank - 1));
                 return;
             }
+            case "LayerNormalization": Define(node, ImportLayerNorm(node, name)); return;
             case "Flatten":
                 Define(node, new ReshapeLayer(name, ReshapeMode.Flatten, Tensor(node.Inputs[0], name), axis: (int)node.GetInt("axis", 1)));
                 return;
@@ -184,6 +185,19 @@ public sealed partial class OnnxImporter
     }
 
     private long Opset => _model.DefaultOpset;
+
+    private Layer ImportLayerNorm(OnnxNode node, string name)
+    {
+        // Mean and InvStdDev are what a training graph's backward pass reads; an inference export leaves them unnamed.
+        if (node.Outputs.Skip(1).Any(o => o.Length > 0))
+            throw new ModelImportException($"LayerNormalization '{name}': its Mean and InvStdDev outputs are not supported; TrtEngine computes Y only (export the model for inference).");
+        // stash_type 1 (the default) computes the statistics in float, as TrtEngine does.
+        if (node.GetInt("stash_type", 1) is var stash and not 1)
+            throw new ModelImportException($"LayerNormalization '{name}': stash_type {stash} asks for statistics in another type; TrtEngine computes them in float (stash_type 1).");
+        var x = Tensor(node.Inputs[0], name);
+        var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Float(node.Inputs[2], name) : ValueRef.None;
+        return new LayerNormLayer(name, x, Float(node.Inputs[1], name), bias, (int)node.GetInt("axis", -1), node.GetFloat("epsilon", 1e-5f));
+    }
 
     private Layer ImportGemm(OnnxNode node, string name)
     {

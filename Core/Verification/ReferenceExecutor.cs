@@ -63,6 +63,7 @@ public sealed class ReferenceExecutor
         ElementwiseLayer e => Binary(e.Operation, x[0]!, x[1]!, shape),
         ActivationLayer a => Map(x[0]!, shape, v => Activate(a.Activation, v)),
         SoftmaxLayer s => Softmax(s, x[0]!),
+        LayerNormLayer n => LayerNorm(n, x[0]!, x[1]!, x[2]),
         ReshapeLayer => new ReferenceTensor(shape, x[0]!.Data),
         ConvLayer conv => Convolution(conv, x[0]!, x[1]!, x[2], x[3], shape),
         ConvTransposeLayer t => ConvTranspose(t, x[0]!, x[1]!, x[2], shape),
@@ -162,6 +163,23 @@ public sealed class ReferenceExecutor
         ActivationKind.Reciprocal => 1 / x,
         _ => throw new NotSupportedException($"The reference executor has no rule for the {a.Kind} activation."),
     };
+
+    private static ReferenceTensor LayerNorm(LayerNormLayer layer, ReferenceTensor x, ReferenceTensor scale, ReferenceTensor? bias)
+    {
+        int axis = layer.Axis < 0 ? layer.Axis + x.Shape.Length : layer.Axis;
+        long n = Shapes.ElementCount(x.Shape.AsSpan(axis));
+        var y = new double[x.Data.LongLength];
+        for (long start = 0; start < y.LongLength; start += n)
+        {
+            double mean = 0, variance = 0;
+            for (long j = 0; j < n; j++) mean += x.Data[start + j];
+            mean /= n;
+            for (long j = 0; j < n; j++) variance += (x.Data[start + j] - mean) * (x.Data[start + j] - mean);
+            double inverse = 1 / Math.Sqrt(variance / n + layer.Epsilon);
+            for (long j = 0; j < n; j++) y[start + j] = (x.Data[start + j] - mean) * inverse * scale.Data[j] + (bias?.Data[j] ?? 0);
+        }
+        return new ReferenceTensor(x.Shape, y);
+    }
 
     private static ReferenceTensor Softmax(SoftmaxLayer s, ReferenceTensor x)
     {

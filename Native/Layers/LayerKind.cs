@@ -23,4 +23,5 @@ public enum LayerKind : byte
     ChannelShuffle = 18,
     FusedInvertedResidual = 19,
     FusedConvPool = 20,
+    LayerNorm = 21,
 }

@@ -10,7 +10,7 @@ namespace TrtEngine.Native.Plan;
 public sealed class EnginePlan
 {
     /// <summary>Bumped whenever the plan layout or a layer's meaning changes; older plans are refused.</summary>
-    public const int FormatVersion = 16;
+    public const int FormatVersion = 17;
 
     public required string Name { get; init; }
     public required EngineTensor[] Tensors { get; init; }

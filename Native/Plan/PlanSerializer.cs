@@ -227,7 +227,7 @@ internal static class PlanSerializer
         double micros = r.ReadDouble();
         int arity = kind switch
         {
-            LayerKind.Gemm or LayerKind.ConvTranspose => 3,
+            LayerKind.Gemm or LayerKind.ConvTranspose or LayerKind.LayerNorm => 3,
             LayerKind.MatMul or LayerKind.Elementwise => 2,
             LayerKind.Conv => 5,
             LayerKind.BatchNorm => 5,
@@ -259,6 +259,7 @@ internal static class PlanSerializer
             LayerKind.ChannelShuffle => ChannelShuffleLayer.Read(name, inputs, r),
             LayerKind.FusedInvertedResidual => FusedInvertedResidualLayer.Read(name, inputs, r),
             LayerKind.FusedConvPool => FusedConvPoolLayer.Read(name, inputs, r),
+            LayerKind.LayerNorm => LayerNormLayer.Read(name, inputs, r),
             _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
         };
         layer.Origins = origins;

@@ -11,7 +11,7 @@ namespace TrtEngine.Core.Tests.Models;
 
 /// <summary>
 /// Torchvision CNNs kept in tests/fixtures/models with regenerated weights (ResNet-18, EfficientNet-B0, ShuffleNetV2,
-/// RegNetY-400MF, MobileNetV3-Small, GoogLeNet, DenseNet-121) against torch and ONNX Runtime: built from v1, refitted
+/// RegNetY-400MF, MobileNetV3-Small, GoogLeNet, DenseNet-121, ConvNeXt-Tiny) against torch and ONNX Runtime: built from v1, refitted
 /// to v2 from a safetensors checkpoint, and back.
 /// </summary>
 public sealed class SeededCnnModelTests
@@ -26,6 +26,7 @@ public sealed class SeededCnnModelTests
     [InlineData("mobilenet_v3_small")]
     [InlineData("googlenet")]
     [InlineData("densenet121")]
+    [InlineData("convnext_tiny")]
     public void Built_from_v1_matches_torch_and_onnx_runtime_and_refits_to_v2_and_back(string name)
     {
         var model = SeededModel.Load(TestPaths.SeededModels, name);
@@ -54,6 +55,11 @@ public sealed class SeededCnnModelTests
             case "densenet121": // before its convolution (not folded), each after the concat it alone reads: the concat normalizes
                 Assert.DoesNotContain(layers, l => l is BatchNormLayer);
                 Assert.Contains(layers.OfType<ConcatLayer>(), l => l.Normalizes && l.Activation.Kind == ActivationKind.Relu);
+                break;
+            case "convnext_tiny": // LayerNorm over channels-last rows; each block's Linear weights transposed at import (refittably)
+                Assert.Equal(23, layers.OfType<LayerNormLayer>().Count());
+                Assert.Contains(layers.OfType<GemmLayer>(), l => l.Activation.Kind == ActivationKind.Gelu);
+                Assert.Contains(engine.Native.Plan.ModelWeights, w => w.Folded);
                 break;
         }
         TorchAssert.Matches(engine, model, version: 1, Tolerance);

@@ -36,7 +36,7 @@ public sealed class ReferenceExecutorTests
         return c;
     }
 
-    /// <summary>Transpose, Slice, Concat, ReduceMean, MatMul of two tensors, Add.</summary>
+    /// <summary>Transpose, Slice, Concat, ReduceMean, MatMul of two tensors, LayerNormalization, Add.</summary>
     private static OperatorCase TensorModel()
     {
         var c = new OperatorCase().Input("a", 2, 3, 4).Input("b", 2, 4, 5).Output("y");
@@ -48,7 +48,9 @@ public sealed class ReferenceExecutorTests
         c.Model.AddNode("Concat", ["s", "s"], ["cc"], ("axis", 2L));
         c.Model.AddNode("ReduceMean", ["cc"], ["r"], ("axes", new long[] { 2 }), ("keepdims", 1L));
         c.Model.AddNode("MatMul", ["a", "b"], ["m"]);
-        c.Model.AddNode("Add", ["m", "r"], ["y"]);
+        c.Weight("ln_scale", 5).Weight("ln_bias", 5);
+        c.Model.AddNode("LayerNormalization", ["m", "ln_scale", "ln_bias"], ["n"]);
+        c.Model.AddNode("Add", ["n", "r"], ["y"]);
         return c;
     }
 

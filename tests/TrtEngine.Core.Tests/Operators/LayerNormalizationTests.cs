@@ -1,0 +1,86 @@
+using TrtEngine.Core.Onnx;
+using TrtEngine.Native.Builder;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
+
+namespace TrtEngine.Core.Tests.Operators;
+
+/// <summary>LayerNormalization (opset 17) as ConvNeXt and transformers export it, against ONNX Runtime.</summary>
+public sealed class LayerNormalizationTests
+{
+    private static OperatorCase Case(int[] shape, int axis, bool bias)
+    {
+        int[] normalized = shape[(axis < 0 ? axis + shape.Length : axis)..];
+        var c = new OperatorCase().Input("x", shape).Weight("scale", normalized).Output("y");
+        if (bias) c.Weight("bias", normalized);
+        c.Model.Opset = 17;
+        c.Model.AddNode("LayerNormalization", bias ? ["x", "scale", "bias"] : ["x", "scale"], ["y"], ("axis", (long)axis), ("epsilon", 1e-3f));
+        return c;
+    }
+
+    [Theory]
+    [InlineData(new[] { 2, 5, 96 }, -1, true)]
+    [InlineData(new[] { 2, 5, 7 }, -1, false)] // rows shorter than a vector
+    [InlineData(new[] { 3, 4, 6, 5 }, -2, true)] // two normalised dimensions
+    [InlineData(new[] { 2, 3, 37 }, 1, true)]
+    [InlineData(new[] { 1, 28, 28, 96 }, -1, true)] // ConvNeXt's channels-last rows: shared over the threads
+    [InlineData(new[] { 4, 768 }, 0, false)] // the whole tensor one row
+    public void Matches_ONNX_Runtime(int[] shape, int axis, bool bias)
+    {
+        var c = Case(shape, axis, bias);
+        c.AssertMatchesOnnxRuntime();
+        Assert.Single(c.Plan!.Layers.OfType<LayerNormLayer>());
+    }
+
+    [Fact]
+    public void Crosses_the_plan_format_and_a_dynamic_batch()
+    {
+        var c = new OperatorCase().BatchedInput("x", 3, 10, 64).Weight("scale", 64).Weight("bias", 64).Output("y");
+        c.Model.Opset = 18;
+        c.Model.AddNode("LayerNormalization", ["x", "scale", "bias"], ["y"]);
+        c.RoundTripPlan = true;
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void A_refit_takes_new_scale_and_bias() =>
+        RefitComparison.AssertRefitEqualsFreshBuild((m, seed) =>
+        {
+            m.AddInitializer("scale", ErrorMetrics.RandomValues(seed, 48), [48]);
+            m.AddInitializer("bias", ErrorMetrics.RandomValues(seed + 10, 48), [48]);
+            m.AddNode("LayerNormalization", ["x", "scale", "bias"], ["y"]);
+        }, new BuilderConfig(), [2, 9, 48], engine => Assert.Equal(["bias", "scale"], engine.Plan.ModelWeights.Select(w => w.Name).Order()));
+
+    /// <summary>What importing LayerNormalization over x [2, 8] with a scale of <paramref name="scaleLength"/> values throws.</summary>
+    private static Exception Refusal(int scaleLength, string[] outputs, params (string Name, object Value)[] attributes)
+    {
+        var c = new OperatorCase().Input("x", 2, 8).Weight("scale", scaleLength).Output("y");
+        c.Model.Opset = 17;
+        c.Model.AddNode("LayerNormalization", ["x", "scale"], outputs, attributes);
+        return Assert.ThrowsAny<Exception>(() => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"));
+    }
+
+    [Fact]
+    public void Its_training_outputs_are_refused_by_name()
+    {
+        var refused = Assert.IsType<ModelImportException>(Refusal(8, ["y", "mean", "inv_std_dev"]));
+        Assert.Contains("Mean and InvStdDev", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Statistics_in_another_type_are_refused()
+    {
+        var refused = Assert.IsType<ModelImportException>(Refusal(8, ["y"], ("stash_type", 11L)));
+        Assert.Contains("stash_type 11", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_scale_of_the_wrong_size_is_refused_with_the_shapes()
+    {
+        var refused = Assert.IsType<ShapeException>(Refusal(6, ["y"]));
+        Assert.Contains("the scale has shape [6]", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("8 normalised positions", refused.Message, StringComparison.Ordinal);
+    }
+}
