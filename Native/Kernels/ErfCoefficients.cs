@@ -17,7 +17,7 @@ internal static class ErfCoefficients
     /// <summary>Gelu computes 1 + erf(z) as erfc(-z) for z at or below minus this, avoiding cancellation.</summary>
     public const float GeluTailLimit = 0.5f;
 
-    /// <summary>erfc is taken as 0 beyond this (it underflows float anyway).</summary>
+    /// <summary>erfc is taken as 0 beyond this (2e-45 at it: it underflows float anyway).</summary>
     public const float LargeLimit = 10f;
 
     /// <summary>erf(x)/x as a polynomial in x², |x| ≤ 1.</summary>

@@ -42,10 +42,10 @@ internal static class ScalarMath
         return 0.5 * x * onePlusErf;
     }
 
-    /// <summary>erfc(a) for a ≥ 0.45.</summary>
+    /// <summary>erfc(a) for a ≥ 0.45; 0 past <see cref="ErfCoefficients.LargeLimit"/>, as the vector form.</summary>
     private static double Erfc(double a)
     {
-        a = Math.Min(a, ErfCoefficients.LargeLimit);
+        if (a > ErfCoefficients.LargeLimit) return 0;
         double erfcx = a < ErfCoefficients.NearLimit
             ? Horner(ErfCoefficients.ErfcxNear, a - ErfCoefficients.NearCenter)
             : Horner(ErfCoefficients.ErfcxFar, 1.0 / (a * a)) / a;

@@ -173,11 +173,13 @@ internal static class VectorMath
     /// <summary>
     /// erfc(a + aLo) for a ≥ 0.45 as e^{-a²}·erfcx(a); aLo is a small correction to a (may be zero). Past
     /// <see cref="ErfCoefficients.NearLimit"/> erfcx takes a division and a second polynomial, skipped when no lane is
-    /// there (activations rarely are: GELU's inputs past ±3.5).
+    /// there (activations rarely are: GELU's inputs past ±3.5). Past <see cref="ErfCoefficients.LargeLimit"/> it is 0, so
+    /// GELU's product with a large x is −0 there (and NaN at −∞, as x·Φ(x) is), not x times erfc at the limit.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV ErfcLarge<TOps, TV>(TV a, TV aLo) where TOps : struct, IFloatVector<TV> where TV : struct
     {
+        var inRange = TOps.LessThanOrEqual(a, TOps.Create(ErfCoefficients.LargeLimit));
         a = TOps.Min(TOps.Create(ErfCoefficients.LargeLimit), a);
         var erfcx = Horner<TOps, TV>(ErfCoefficients.ErfcxNear, TOps.Subtract(a, TOps.Create(ErfCoefficients.NearCenter)));
         var near = TOps.LessThan(a, TOps.Create(ErfCoefficients.NearLimit));
@@ -192,7 +194,7 @@ internal static class VectorMath
         var sqLo = TOps.MultiplyAdd(a, a, TOps.Xor(sqHi, TOps.Create(-0f)));
         sqLo = TOps.MultiplyAdd(TOps.Add(a, a), aLo, sqLo);
         var e = TOps.Multiply(Exp<TOps, TV>(TOps.Xor(sqHi, TOps.Create(-0f))), TOps.Subtract(TOps.Create(1f), sqLo));
-        return TOps.Multiply(e, erfcx);
+        return TOps.Select(inRange, TOps.Multiply(e, erfcx), TOps.Create(0f));
     }
 
     /// <summary>Evaluates a polynomial given highest coefficient first.</summary>

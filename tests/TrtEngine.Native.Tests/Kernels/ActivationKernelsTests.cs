@@ -128,12 +128,19 @@ public unsafe class ActivationKernelsTests
     [InlineData(ActivationKind.Gelu, 100f, 100f)]
     [InlineData(ActivationKind.Gelu, -100f, 0f)]
     [InlineData(ActivationKind.Gelu, float.PositiveInfinity, float.PositiveInfinity)]
+    [InlineData(ActivationKind.Gelu, -1e30f, 0f)] // x·Φ(x) underflows: not x times erfc at its cut-off
+    [InlineData(ActivationKind.Gelu, float.MinValue, 0f)]
     [InlineData(ActivationKind.Relu, -0f, 0f)]
     public void EdgeValues(ActivationKind kind, float input, float expected)
     {
         float actual = ApplyOne(new Activation(kind), input);
         Assert.True(Math.Abs(actual - expected) <= 1e-30f || actual == expected, $"{kind}({input}) = {actual}, expected {expected}");
     }
+
+    [Fact]
+    public void Gelu_of_minus_infinity_is_NaN_as_x_times_Phi_of_x_is() =>
+        // −∞ · 0, as ONNX Runtime and torch compute the exporters' x·½·(1 + erf(x/√2)); SiLU does the same (x / (1 + e⁻ˣ)).
+        Assert.True(float.IsNaN(ApplyOne(new Activation(ActivationKind.Gelu), float.NegativeInfinity)));
 
     [Theory]
     [InlineData(ActivationKind.Relu)]
