@@ -53,6 +53,36 @@ public sealed class LayerNormalizationTests
             m.AddNode("LayerNormalization", ["x", "scale", "bias"], ["y"]);
         }, new BuilderConfig(), [2, 9, 48], engine => Assert.Equal(["bias", "scale"], engine.Plan.ModelWeights.Select(w => w.Name).Order()));
 
+    [Fact]
+    public void Rows_that_do_not_fit_the_scale_are_refused_at_the_build_or_at_the_run()
+    {
+        // The normalised dimension is dynamic: a profile whose minimum or optimum the scale does not fit is refused when
+        // the engine is built; a run at another width within the profile, when its shapes are set, before any layer runs.
+        using var dir = new TempDirectory();
+        var model = new OnnxModelBuilder();
+        model.AddInput("x", OnnxDataType.Float, "batch", "width");
+        model.AddInitializer("scale", ErrorMetrics.RandomValues(1, 16), [16]);
+        model.AddNode("LayerNormalization", ["x", "scale"], ["y"]);
+        model.AddOutput("y", OnnxDataType.Float);
+        string path = dir.File("m.onnx");
+        model.Save(path);
+        Engines.TrtEngine Build(int minWidth) => Conversion.EngineConverter.Convert(path, new Conversion.ConversionSettings
+        {
+            UseCache = false,
+            MinShapes = new Dictionary<string, int[]> { ["x"] = [1, minWidth] },
+            OptShapes = new Dictionary<string, int[]> { ["x"] = [2, 16] },
+            MaxShapes = new Dictionary<string, int[]> { ["x"] = [4, 32] },
+        });
+        var atBuild = Assert.IsType<ShapeException>(Record.Exception(() => Build(minWidth: 8)));
+        Assert.Contains("not one value for each of the 8 normalised positions", atBuild.Message, StringComparison.Ordinal);
+
+        using var engine = Build(minWidth: 16);
+        Assert.Equal([2, 16], engine.Run(new Dictionary<string, float[]> { ["x"] = ErrorMetrics.RandomValues(2, 32) }, new Dictionary<string, int[]> { ["x"] = [2, 16] })[0].Shape);
+        var atRun = Assert.IsType<ShapeException>(Record.Exception(() =>
+            engine.Run(new Dictionary<string, float[]> { ["x"] = ErrorMetrics.RandomValues(3, 48) }, new Dictionary<string, int[]> { ["x"] = [2, 24] })));
+        Assert.Contains("not one value for each of the 24 normalised positions", atRun.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>What importing LayerNormalization over x [2, 8] with a scale of <paramref name="scaleLength"/> values throws.</summary>
     private static Exception Refusal(int scaleLength, string[] outputs, params (string Name, object Value)[] attributes)
     {
