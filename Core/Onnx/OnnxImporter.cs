@@ -232,7 +232,15 @@ public sealed partial class OnnxImporter
         var b = Float(node.Inputs[1], name);
         int[] bShape = _network.Dims(b);
         if (!a.IsWeight && b.IsWeight && bShape.Length == 2)
+        {
+            // A Linear layer over the rows of a larger tensor (ConvNeXt's blocks) exports as a MatMul by its weight
+            // transposed: the GEMM reads the parameter itself as a transposed B, so a refit packs it once instead of first
+            // transposing it into a computed weight (which no layer then reads, and the builder drops).
+            string bName = _network.Weights[b.Index].Name;
+            if (_network.FoldedOps.LastOrDefault(op => op.Output == bName) is { Kind: FoldedOpKind.Transpose, Ints: [1, 0] } transpose)
+                return new GemmLayer(name, a, Float(transpose.Inputs[0], name), ValueRef.None, false, true, 1f, 1f, bShape[0], bShape[1]);
             return new GemmLayer(name, a, b, ValueRef.None, false, false, 1f, 1f, bShape[0], bShape[1]);
+        }
         return new MatMulLayer(name, a, b);
     }
 

@@ -56,10 +56,11 @@ public sealed class SeededCnnModelTests
                 Assert.DoesNotContain(layers, l => l is BatchNormLayer);
                 Assert.Contains(layers.OfType<ConcatLayer>(), l => l.Normalizes && l.Activation.Kind == ActivationKind.Relu);
                 break;
-            case "convnext_tiny": // LayerNorm over channels-last rows; each block's Linear weights transposed at import (refittably)
+            case "convnext_tiny": // LayerNorm over channels-last rows; each block's Linear layers read their weights transposed
                 Assert.Equal(23, layers.OfType<LayerNormLayer>().Count());
                 Assert.Contains(layers.OfType<GemmLayer>(), l => l.Activation.Kind == ActivationKind.Gelu);
-                Assert.Contains(engine.Native.Plan.ModelWeights, w => w.Folded);
+                Assert.Equal(37, layers.OfType<GemmLayer>().Count(l => l.TransB)); // the 18 blocks' two MatMuls and the classifier
+                Assert.DoesNotContain(engine.Native.Plan.ModelWeights, w => w.Kind == Native.Network.WeightKind.Computed);
                 break;
         }
         TorchAssert.Matches(engine, model, version: 1, Tolerance);
