@@ -202,14 +202,17 @@ function Invoke-PesterSuite([string] $ResultsDir) {
     $counts
 }
 
-# The kernels' other paths, run by the suites of the projects that hold them: the 256-bit kernels of a CPU without
-# AVX-512 (where this one has it) and the portable ones of a CPU without AVX, whose vectors are 128-bit (ARM64's NEON).
-function Get-KernelVariants {
+# The machines this one is not, run by the suites of the projects that hold the engine: the 256-bit kernels of a CPU
+# without AVX-512 (where this one has it), the portable ones of a CPU without AVX, whose vectors are 128-bit (ARM64's
+# NEON), and worker pools of four threads, as on most users' machines (on two cores, a pool has one worker and
+# cannot show what happens when several are awake at once).
+function Get-MachineVariants {
     if ([System.Runtime.Intrinsics.X86.Avx512F]::IsSupported) { @{ Name = 'no AVX-512'; Tag = 'no-avx512'; Variable = 'DOTNET_EnableAVX512=0' } }
     if ([System.Runtime.Intrinsics.X86.Avx]::IsSupported) { @{ Name = 'no AVX'; Tag = 'no-avx'; Variable = 'DOTNET_EnableAVX=0' } }
+    if ([Environment]::ProcessorCount -lt 4) { @{ Name = '4 threads'; Tag = 'threads4'; Variable = 'DOTNET_PROCESSOR_COUNT=4' } }
 }
 
-function Invoke-Test([switch] $KernelVariants) {
+function Invoke-Test([switch] $MachineVariants) {
     Invoke-Build
     $resultsDir = Join-Path $out 'TestResults'
     if (Test-Path $resultsDir) { Remove-Item $resultsDir -Recurse -Force }
@@ -219,9 +222,9 @@ function Invoke-Test([switch] $KernelVariants) {
     $projects = Get-ChildItem (Join-Path $root 'tests') -Recurse -Filter '*.Tests.csproj' | Sort-Object Name
     $suites = @(foreach ($p in $projects) { Invoke-XunitProject $p.FullName $resultsDir }) +
               @(Invoke-PesterSuite $resultsDir)
-    if ($KernelVariants) {
-        $kernelProjects = $projects.Where({ $_.Name -in 'TrtEngine.Native.Tests.csproj', 'TrtEngine.Core.Tests.csproj' })
-        $suites += @(foreach ($v in Get-KernelVariants) { foreach ($p in $kernelProjects) { Invoke-XunitProject $p.FullName $resultsDir $v } })
+    if ($MachineVariants) {
+        $engineProjects = $projects.Where({ $_.Name -in 'TrtEngine.Native.Tests.csproj', 'TrtEngine.Core.Tests.csproj' })
+        $suites += @(foreach ($v in Get-MachineVariants) { foreach ($p in $engineProjects) { Invoke-XunitProject $p.FullName $resultsDir $v } })
     }
     $broken = $suites.Where({ $null -eq $_ }).Count
     $ran = @($suites.Where({ $null -ne $_ }))
@@ -237,7 +240,7 @@ function Invoke-Test([switch] $KernelVariants) {
 
 switch ($Task) {
     'Build' { Invoke-Build }
-    'Test' { Invoke-Test -KernelVariants }
+    'Test' { Invoke-Test -MachineVariants }
     'Soak' {
         $env:TRTENGINE_SOAK = '1'
         $TestFilter = 'Reliability'

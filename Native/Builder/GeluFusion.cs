@@ -29,6 +29,8 @@ internal static class GeluFusion
             if (Sole(erf) is not ElementwiseLayer { Operation: BinaryOp.Add } add || Other(add, erf.Output) is not { } one || !IsScalar(network, one, 1f)) continue;
             if (Sole(add) is not ElementwiseLayer { Operation: BinaryOp.Mul } mul || Other(mul, add.Output) != x) continue;
             if (Sole(mul) is not ElementwiseLayer { Operation: BinaryOp.Mul } half || Other(half, mul.Output) is not { } h || !IsScalar(network, h, 0.5f)) continue;
+            // A constant of higher rank than x broadcasts x to more dims (a [1,1,1] √2): Gelu would keep x's shape.
+            if (!network.Dims(ValueRef.Tensor(half.Output)).AsSpan().SequenceEqual(network.Dims(x))) continue;
 
             var gelu = new ActivationLayer(div.Name, new Activation(ActivationKind.Gelu), x)
             {

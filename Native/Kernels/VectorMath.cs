@@ -114,11 +114,12 @@ internal static class VectorMath
         p = TOps.MultiplyAdd(p, x2, TOps.Create(-5.37397155531e-2f));
         p = TOps.MultiplyAdd(p, x2, TOps.Create(1.33314422036e-1f));
         p = TOps.MultiplyAdd(p, x2, TOps.Create(-3.33332819422e-1f));
-        var small = TOps.MultiplyAdd(TOps.Multiply(p, x2), x, x);
+        // Both branches compute tanh(|x|) and take x's sign after: tanh is odd, and so −0 stays −0.
+        var small = TOps.MultiplyAdd(TOps.Multiply(p, x2), ax, ax);
         var e = Exp<TOps, TV>(TOps.Add(ax, ax));
         var large = TOps.Subtract(TOps.Create(1f), TOps.Divide(TOps.Create(2f), TOps.Add(e, TOps.Create(1f))));
-        large = TOps.Xor(large, TOps.And(x, TOps.Create(-0f)));
-        return TOps.KeepNaN(x, TOps.Select(TOps.LessThan(ax, TOps.Create(0.625f)), small, large));
+        var magnitude = TOps.Select(TOps.LessThan(ax, TOps.Create(0.625f)), small, large);
+        return TOps.KeepNaN(x, TOps.Xor(magnitude, TOps.And(x, TOps.Create(-0f))));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -49,7 +49,7 @@ public sealed class RefitPreparation : IDisposable
     // and has returned; the items: how many, the read of one, the next to claim, how many are read; the first failure
     // of the opening or a read; whether the retired set has been handed back.
     private Func<int>? _open;
-    private int _opener, _openClaimed, _opened, _recycled;
+    private int _opened, _recycled;
     private int _items, _nextItem, _itemsDone;
     private Action<int>? _readItem;
     private ExceptionDispatchInfo? _readFailure;
@@ -202,7 +202,7 @@ public sealed class RefitPreparation : IDisposable
     /// </summary>
     public void WhileReading(Func<int> open, Action<int> read)
     {
-        (_open, _readItem, _opener) = (open, read, Environment.CurrentManagedThreadId);
+        (_open, _readItem) = (open, read);
         _engine.Pool.For(2, new ReadAndEvaluate(this));
         _readFailure?.Throw();
         lock (_engine) _engine.Preparation = this;
@@ -212,7 +212,7 @@ public sealed class RefitPreparation : IDisposable
     {
         public void Execute(int index)
         {
-            preparation.OpenOrRecycle();
+            preparation.OpenOrRecycle(opens: index == 0);
             preparation.ReadAndEvaluateItems();
         }
     }
@@ -226,9 +226,9 @@ public sealed class RefitPreparation : IDisposable
     /// before and after it (SqueezeNet's first read began 133 µs into a refit of 1,200). A calling thread that gets
     /// there first hands the set back itself before it reads.
     /// </summary>
-    private void OpenOrRecycle()
+    private void OpenOrRecycle(bool opens)
     {
-        if (Environment.CurrentManagedThreadId == _opener && Interlocked.Exchange(ref _openClaimed, 1) == 0)
+        if (opens)
         {
             try
             {

@@ -58,7 +58,10 @@ public sealed class WorkerPool : IDisposable
     /// <summary>A process-wide pool with one worker per logical processor, created on first use.</summary>
     public static WorkerPool Shared => SharedPool.Value;
 
-    /// <summary>Runs <c>task.Execute(i)</c> for every i in [0, count) and returns when all have finished.</summary>
+    /// <summary>
+    /// Runs <c>task.Execute(i)</c> for every i in [0, count) and returns when all have finished. Index 0 always runs on
+    /// the calling thread.
+    /// </summary>
     public void For(int count, IParallelTask task)
     {
         ArgumentNullException.ThrowIfNull(task);
@@ -83,13 +86,16 @@ public sealed class WorkerPool : IDisposable
             _completed = 0;
             _error = null;
             long start = generation << 32;
-            Interlocked.Exchange(ref _state, start); // full fence: publishes the fields above before the wake check
+            // Opened with index 0 claimed by the caller, which runs it at once: work that must stay on the calling thread
+            // (a file's opening, which may run the caller's name mapping) goes there, and no worker can take it.
+            Interlocked.Exchange(ref _state, start + 1); // full fence: publishes the fields above before the wake check
             if (Volatile.Read(ref _sleepers) > 0)
             {
                 lock (_gate)
                     Monitor.PulseAll(_gate);
             }
 
+            Run(task, 0);
             RunIndices(start);
             var spinner = new SpinWait();
             while (Volatile.Read(ref _completed) < count)
@@ -171,16 +177,21 @@ public sealed class WorkerPool : IDisposable
                 return;
             if (Interlocked.CompareExchange(ref _state, state + 1, state) != state)
                 continue;
-            try
-            {
-                task.Execute(index);
-            }
-            catch (Exception ex)
-            {
-                Interlocked.CompareExchange(ref _error, ex, null);
-            }
-            Interlocked.Increment(ref _completed);
+            Run(task, index);
         }
+    }
+
+    private void Run(IParallelTask task, int index)
+    {
+        try
+        {
+            task.Execute(index);
+        }
+        catch (Exception ex)
+        {
+            Interlocked.CompareExchange(ref _error, ex, null);
+        }
+        Interlocked.Increment(ref _completed);
     }
 
     private void WorkerLoop()

@@ -61,6 +61,28 @@ public sealed class OperatorTests
         c.AssertMatchesOnnxRuntime(level);
     }
 
+    /// <summary>A GELU constant of higher rank than x broadcasts x to more dims: the five layers stay, so the shape does.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Gelu_whose_constant_adds_dims_keeps_the_broadcast_shape(int ranked)
+    {
+        var c = new OperatorCase().Input("x", 3, 8).Output("y");
+        float[] values = [MathF.Sqrt(2f), 1f, 0.5f];
+        for (int k = 0; k < 3; k++)
+        {
+            var value = k == ranked ? Testing.Onnx.TensorValue.Float([values[k]], 1, 1, 1) : Testing.Onnx.TensorValue.Scalar(values[k]);
+            c.Model.AddNode("Constant", [], [$"c{k + 1}"], ("value", value));
+        }
+        c.Model.AddNode("Div", ["x", "c1"], ["d"]);
+        c.Model.AddNode("Erf", ["d"], ["e"]);
+        c.Model.AddNode("Add", ["e", "c2"], ["a"]);
+        c.Model.AddNode("Mul", ["x", "a"], ["m"]);
+        c.Model.AddNode("Mul", ["m", "c3"], ["y"]);
+        c.AssertMatchesOnnxRuntime(2);
+    }
+
     [Theory]
     [InlineData(new[] { 4, 6 }, new[] { 6, 5 }, false)]
     [InlineData(new[] { 2, 3, 4, 6 }, new[] { 6, 5 }, true)]

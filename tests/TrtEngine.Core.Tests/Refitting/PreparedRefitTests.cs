@@ -155,6 +155,29 @@ public sealed class PreparedRefitTests(ITestOutputHelper output) : IDisposable
         return engine;
     }
 
+    /// <summary>
+    /// Refits from files in a loop end, however many workers the engine's pool has (the suite runs again with four): two
+    /// awake workers once took both halves of a read and waited for the calling thread to open the file, which never did.
+    /// </summary>
+    [Fact]
+    public async Task A_loop_of_refits_from_files_never_hangs()
+    {
+        string[] files = [Model(10), Model(20)];
+        // A thread for each processor, as users' engines have.
+        using var engine = EngineConverter.Convert(files[0], new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        var loop = Task.Run(() =>
+        {
+            for (int i = 0; i < 400; i++)
+            {
+                using var weights = WeightFile.Read(files[i % 2], engine);
+                engine.Refit(weights.Values);
+            }
+        });
+        await loop.WaitAsync(TimeSpan.FromSeconds(60)); // a TimeoutException if they hang
+        using var expected = Build(files[1]);
+        Assert.Equal(Run(expected), Run(engine));
+    }
+
     [Fact]
     public void An_onnx_file_reports_each_weight_as_it_is_parsed_in_the_array_the_refit_will_get()
     {

@@ -137,6 +137,14 @@ public unsafe class ActivationKernelsTests
         Assert.True(Math.Abs(actual - expected) <= 1e-30f || actual == expected, $"{kind}({input}) = {actual}, expected {expected}");
     }
 
+    /// <summary>Odd functions keep −0's sign, as ONNX Runtime and the portable path do (the vector tanh once gave +0).</summary>
+    [Theory]
+    [InlineData(ActivationKind.Tanh)]
+    [InlineData(ActivationKind.Erf)]
+    [InlineData(ActivationKind.Gelu)]
+    public void Minus_zero_stays_minus_zero(ActivationKind kind) =>
+        Assert.Equal(BitConverter.SingleToInt32Bits(-0f), BitConverter.SingleToInt32Bits(ApplyOne(new Activation(kind), -0f)));
+
     [Fact]
     public void Gelu_of_minus_infinity_is_NaN_as_x_times_Phi_of_x_is() =>
         // −∞ · 0, as ONNX Runtime and torch compute the exporters' x·½·(1 + erf(x/√2)); SiLU does the same (x / (1 + e⁻ˣ)).

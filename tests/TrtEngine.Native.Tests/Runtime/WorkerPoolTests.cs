@@ -57,6 +57,35 @@ public class WorkerPoolTests
         Assert.All(next.Hits, hits => Assert.Equal(1, hits));
     }
 
+    private sealed class FirstIndexThread : IParallelTask
+    {
+        public int Thread;
+
+        public void Execute(int index)
+        {
+            if (index == 0) Thread = Environment.CurrentManagedThreadId;
+            System.Threading.Thread.SpinWait(50); // long enough for awake workers to claim the other indices
+        }
+    }
+
+    /// <summary>
+    /// A refit's file is opened by index 0, which may run the caller's name mapping: with spinning workers (three or more
+    /// threads) taking both indices of a loop of two, no one opened it and the refit hung.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void Index_0_runs_on_the_calling_thread_however_many_workers_are_awake(int count)
+    {
+        using var pool = new WorkerPool(4);
+        for (int round = 0; round < 2000; round++)
+        {
+            var task = new FirstIndexThread();
+            pool.For(count, task);
+            Assert.Equal(Environment.CurrentManagedThreadId, task.Thread);
+        }
+    }
+
     [Fact]
     public async Task ConcurrentCallersAreSafe()
     {
