@@ -38,15 +38,21 @@ public sealed class TestTrtCacheCommand : CacheEntryCmdletBase
         if (ParameterSetName == KeySet)
         {
             var keyed = OpenCache(CacheDirectory);
-            foreach (var entry in MatchKeys(keyed, keyed.List(), Key)) Report(keyed, keyed.Check(entry));
+            foreach (var entry in MatchKeys(keyed, keyed.List(), Key)) Report(keyed, entry, keyed.Check(entry));
             return;
         }
         foreach (var entry in InputObject)
         {
             var store = OpenCache(entry.CacheDirectory);
-            if (store.Find(entry.Key) is { } current) Report(store, store.Check(current));
-            else WriteError(ErrorRecords.NotFound("CacheEntryNotFound", $"Cache entry '{entry.Key}' is no longer in {store.Directory}.", entry));
+            Report(store, entry, store.Find(entry.Key) is { } current ? store.Check(current) : null);
         }
+    }
+
+    /// <summary>Reports the check of an entry asked for by key or piped in; null when it is gone (removed since).</summary>
+    private void Report(DiskEngineStore store, TrtCacheEntry entry, TrtCacheCheck? check)
+    {
+        if (check is not null) Report(store, check);
+        else WriteError(ErrorRecords.NotFound("CacheEntryNotFound", $"Cache entry '{entry.Key}' is no longer in {store.Directory}.", entry));
     }
 
     private void Report(DiskEngineStore store, TrtCacheCheck check)

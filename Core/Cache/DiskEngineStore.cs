@@ -95,49 +95,77 @@ public sealed class DiskEngineStore : IEngineStore
     /// </summary>
     public IReadOnlyList<TrtCacheCheck> Check(TimeSpan orphanAge)
     {
-        var checks = List().Select(Check).ToList();
+        var checks = List().Select(Check).OfType<TrtCacheCheck>().ToList();
+        // An item that is gone by the time its age is read (1601 then) was a write or removal finishing, not an orphan.
+        bool Old(FileSystemInfo item) => item.Exists && DateTime.UtcNow - item.LastWriteTimeUtc > orphanAge;
         string temp = System.IO.Path.Combine(Directory, ".tmp");
         if (System.IO.Directory.Exists(temp))
-            foreach (string dir in System.IO.Directory.EnumerateDirectories(temp))
-                if (DateTime.UtcNow - System.IO.Directory.GetLastWriteTimeUtc(dir) > orphanAge)
-                    checks.Add(Foreign(dir, null, null) ?? new TrtCacheCheck { Key = null, ModelName = null, Path = dir, Status = "Orphaned", Problem = "a temporary directory left by a write or removal that did not finish" });
+            foreach (var dir in new DirectoryInfo(temp).EnumerateDirectories())
+                if (Old(dir))
+                    checks.Add(Foreign(dir.FullName, null, null) ?? Orphan(dir.FullName, "a temporary directory left by a write or removal that did not finish"));
         foreach (var (dir, pattern, problem) in TemporaryFiles())
             if (System.IO.Directory.Exists(dir))
-                foreach (string file in System.IO.Directory.EnumerateFiles(dir, pattern))
-                    if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > orphanAge)
-                        checks.Add(new TrtCacheCheck { Key = null, ModelName = null, Path = file, Status = "Orphaned", Problem = problem });
+                foreach (var file in new DirectoryInfo(dir).EnumerateFiles(pattern))
+                    if (Old(file))
+                        checks.Add(Orphan(file.FullName, problem));
         return checks;
     }
 
-    /// <summary>Verifies one entry as <see cref="Check(TimeSpan)"/> does.</summary>
-    public TrtCacheCheck Check(TrtCacheEntry entry)
+    private TrtCacheCheck Orphan(string path, string problem) =>
+        new() { Key = null, ModelName = null, Path = path, CacheDirectory = Directory, Status = "Orphaned", Problem = problem };
+
+    /// <summary>
+    /// Verifies one entry as <see cref="Check(TimeSpan)"/> does; null when it is gone. A problem is confirmed under the
+    /// store lock, which a write replacing the entry or a removal holds: an entry met half replaced is looked at again
+    /// once it is whole (or gone), not reported corrupt.
+    /// </summary>
+    public TrtCacheCheck? Check(TrtCacheEntry entry)
     {
         if (Foreign(entry.Path, entry.Key, entry.ModelName) is { } foreign) return foreign;
-        string? problem;
-        try
+        string? problem = Problem(entry);
+        if (problem is not null)
         {
-            problem = Verify(entry.Path, entry.Key, out _, out _);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
-        {
-            problem = $"corrupt entry: unreadable ({e.Message})";
+            try
+            {
+                using (HoldStoreLock())
+                {
+                    if (!System.IO.Directory.Exists(entry.Path)) return null;
+                    problem = Problem(entry);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A cache this user cannot write (read-only): no writer of ours can be replacing the entry.
+            }
         }
         return new TrtCacheCheck
         {
-            Key = entry.Key, ModelName = entry.ModelName, Path = entry.Path, Problem = problem,
+            Key = entry.Key, ModelName = entry.ModelName, Path = entry.Path, CacheDirectory = Directory, Problem = problem,
             Status = problem is null ? "Ok" : problem.StartsWith("incompatible", StringComparison.Ordinal) ? "Incompatible" : "Corrupt",
         };
+    }
+
+    private static string? Problem(TrtCacheEntry entry)
+    {
+        try
+        {
+            return Verify(entry.Path, entry.Key, out _, out _);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return $"corrupt entry: unreadable ({e.Message})";
+        }
     }
 
     /// <summary>What an entry's directory holds that the store did not write (so will not remove it); empty for a real entry.</summary>
     public IReadOnlyList<string> ForeignFiles(TrtCacheEntry entry) => ForeignItems(entry.Path);
 
     /// <summary>A Foreign check for a directory holding files the store did not write; null when it holds none.</summary>
-    private static TrtCacheCheck? Foreign(string dir, string? key, string? modelName) =>
+    private TrtCacheCheck? Foreign(string dir, string? key, string? modelName) =>
         ForeignItems(dir) is { Count: > 0 } items
             ? new TrtCacheCheck
             {
-                Key = key, ModelName = modelName, Path = dir, Status = "Foreign",
+                Key = key, ModelName = modelName, Path = dir, CacheDirectory = Directory, Status = "Foreign",
                 Problem = $"holds files the cache did not write ({ForeignFilesException.Describe(items)}); it may be yours: check it, and remove it by hand if it should go",
             }
             : null;
@@ -156,16 +184,50 @@ public sealed class DiskEngineStore : IEngineStore
     public void Repair(TrtCacheCheck check)
     {
         if (check.IsHealthy) return;
-        if (check.Key is not null) Remove(check.Key);
+        if (check.Key is not null)
+        {
+            if (!RemoveBroken(check.Key)) return;
+        }
         else if (System.IO.Path.GetDirectoryName(check.Path) == System.IO.Path.Combine(Directory, ".tmp"))
         {
-            RefuseForeign(check.Path);
-            DeleteOwnFiles(check.Path);
+            try
+            {
+                RefuseForeign(check.Path);
+                DeleteOwnFiles(check.Path);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                return; // its writer or remover finished after all
+            }
         }
         else if (TemporaryFiles().Any(t => System.IO.Path.GetDirectoryName(check.Path) == t.Directory && FileSystemName.MatchesSimpleExpression(t.Pattern, System.IO.Path.GetFileName(check.Path))))
             File.Delete(check.Path);
         else throw new ArgumentException($"'{check.Path}' is not an item of the cache in {Directory}.");
         check.Repaired = true;
+    }
+
+    /// <summary>
+    /// Removes an entry that is still broken, judged again under the store lock: one another process rebuilt since
+    /// the check (a hit that found it broken replaces it) stays. False when there was nothing to remove.
+    /// </summary>
+    private bool RemoveBroken(string key)
+    {
+        string dir = EntryDirectory(key);
+        using (HoldStoreLock())
+        {
+            if (!System.IO.Directory.Exists(dir)) return false;
+            try
+            {
+                if (Verify(dir, key, out _, out _) is null) return false;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+            {
+                // unreadable: broken
+            }
+            MoveAside(dir);
+            ForgetHints(key);
+            return true;
+        }
     }
 
     /// <summary>
@@ -486,13 +548,17 @@ public sealed class DiskEngineStore : IEngineStore
     public TrtCacheEntry? Find(string key)
     {
         string dir = EntryDirectory(key);
-        try
+        for (int attempt = 1; ; attempt++)
         {
-            return Exists() && System.IO.Directory.Exists(dir) ? Describe(dir, key) : null;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return null; // removed while it was read
+            try
+            {
+                return Exists() && System.IO.Directory.Exists(dir) ? Describe(dir, key) : null;
+            }
+            catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException)
+            {
+                // Removed, or replaced by a rebuild, while it was read: look again, and take it for gone if it keeps moving.
+                if (attempt == 3) return null;
+            }
         }
     }
 
@@ -643,6 +709,8 @@ public sealed class DiskEngineStore : IEngineStore
         RefuseForeign(dir);
         string trash = System.IO.Path.Combine(CreatePrivateDirectory(".tmp"), $"removed.{System.IO.Path.GetFileName(dir)}.{Guid.NewGuid():N}");
         System.IO.Directory.Move(dir, trash);
+        // The rename keeps the entry's age: a check meeting the directory before it is deleted must not take it for an orphan.
+        System.IO.Directory.SetLastWriteTimeUtc(trash, DateTime.UtcNow);
         DeleteOwnFiles(trash);
     }
 

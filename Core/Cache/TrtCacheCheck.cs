@@ -9,6 +9,9 @@ public sealed class TrtCacheCheck
     public required string? ModelName { get; init; }
     public required string Path { get; init; }
 
+    /// <summary>The cache the item belongs to: what Remove-, Lock- and Unlock-TrtCache act on when a check is piped to them.</summary>
+    public required string CacheDirectory { get; init; }
+
     /// <summary>
     /// Ok, Corrupt (checksum, size or manifest wrong), Incompatible (another format or machine), Orphaned, or Foreign (a
     /// directory holding files the cache did not write, which it never removes).

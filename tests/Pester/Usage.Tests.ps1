@@ -657,6 +657,31 @@ Describe 'Test-TrtCache' {
     }
 }
 
+Describe 'Test-TrtCache piped on' {
+    BeforeAll {
+        $savedCache = $env:TRTENGINE_CACHE_DIR
+        $env:TRTENGINE_CACHE_DIR = Join-Path $TestDrive 'default'
+        $checked = Join-Path $TestDrive 'checked'
+        # The same model in both caches: one key, two entries.
+        $key = (New-TrtEngine -Path $onnx -OptimizationLevel 0).CacheKey
+        New-TrtEngine -Path $onnx -CacheDirectory $checked -OptimizationLevel 0 | Out-Null
+    }
+    AfterAll { $env:TRTENGINE_CACHE_DIR = $savedCache }
+
+    It 'acts on the cache it checked, not the default one, with <_>' -ForEach 'Lock-TrtCache', 'Unlock-TrtCache', 'Remove-TrtCache' {
+        Test-TrtCache -CacheDirectory $checked | & $_ -Confirm:$false
+        $entry = Get-TrtCache -CacheDirectory $checked -Key $key
+        switch ($_) {
+            'Lock-TrtCache' { $entry.Pinned | Should -BeTrue }
+            'Unlock-TrtCache' { $entry.Pinned | Should -BeFalse }
+            'Remove-TrtCache' { $entry | Should -BeNullOrEmpty }
+        }
+        $default = Get-TrtCache -Key $key
+        $default | Should -Not -BeNullOrEmpty
+        $default.Pinned | Should -BeFalse
+    }
+}
+
 Describe 'Get-TrtCacheOption and Set-TrtCacheOption' {
     BeforeAll {
         $savedConfig = $env:TRTENGINE_CONFIG_DIR

@@ -79,7 +79,7 @@ public sealed class CacheSecurityTests(ReliabilityModels models) : IClassFixture
         var engine = EngineConverter.Convert(models.Paths[0], Settings);
         Assert.Equal(models.Digests[0], WorkerIO.OutputDigest(engine));
         Assert.Equal("precious", File.ReadAllText(Path.Combine(outside, "keep.txt")));
-        Assert.Throws<ArgumentException>(() => store.Repair(new TrtCacheCheck { Key = null, ModelName = null, Path = Path.Combine(Cache, ".tmp", "..", "..", "outside"), Status = "Orphaned", Problem = "forged" }));
+        Assert.Throws<ArgumentException>(() => store.Repair(new TrtCacheCheck { Key = null, ModelName = null, CacheDirectory = Cache, Path = Path.Combine(Cache, ".tmp", "..", "..", "outside"), Status = "Orphaned", Problem = "forged" }));
         Assert.True(Directory.Exists(outside));
     }
 
