@@ -160,14 +160,16 @@ public static class EngineConverter
     }
 
     /// <summary>
-    /// The engine serving this model's input and output names (the key ignores names: isomorphic models share
-    /// entries). An entry built from this very model has them already and stays the engine whose refit was prepared.
+    /// The engine serving this model under its name and input and output names (the key ignores names: isomorphic
+    /// models, a checkpoint's exports among them, share entries). An entry built from this very model has them already
+    /// and stays the engine whose refit was prepared.
     /// </summary>
     private static Engine WithNamesOf(Engine engine, NetworkDefinition network)
     {
         string[] inputs = network.Inputs.Select(i => network.Tensors[i].Name).ToArray(), outputs = network.Outputs.Select(o => network.Tensors[o].Name).ToArray();
-        bool same = inputs.Select((n, i) => engine.Plan.InputName(i) == n).All(s => s) && outputs.Select((n, o) => engine.Plan.OutputName(o) == n).All(s => s);
-        return same ? engine : engine.WithIONames(inputs, outputs);
+        bool same = engine.Plan.Name == network.Name
+                    && inputs.Select((n, i) => engine.Plan.InputName(i) == n).All(s => s) && outputs.Select((n, o) => engine.Plan.OutputName(o) == n).All(s => s);
+        return same ? engine : engine.WithNames(network.Name, inputs, outputs);
     }
 
     /// <param name="guessed">The entry's engine, loaded ahead of the parse (see <see cref="GuessedEntry"/>), when its key is this one.</param>

@@ -97,15 +97,15 @@ public sealed class EnginePlan
     public string InputName(int i) => Tensors[Inputs[i]].Name;
     public string OutputName(int i) => Tensors[Outputs[i]].Name;
 
-    /// <summary>A copy with the inputs and outputs renamed (an engine from the cache serving an isomorphic model).</summary>
-    public EnginePlan WithIONames(IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames)
+    /// <summary>A copy named after another model, its inputs and outputs renamed (an engine from the cache serving an isomorphic model).</summary>
+    public EnginePlan WithNames(string name, IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames)
     {
         var tensors = (EngineTensor[])Tensors.Clone();
         for (int i = 0; i < Inputs.Length; i++) tensors[Inputs[i]] = tensors[Inputs[i]] with { Name = inputNames[i] };
         for (int i = 0; i < Outputs.Length; i++) tensors[Outputs[i]] = tensors[Outputs[i]] with { Name = outputNames[i] };
         return new EnginePlan
         {
-            Name = Name, Tensors = tensors, Inputs = Inputs, Profiles = Profiles, Outputs = Outputs, Layers = Layers,
+            Name = name, Tensors = tensors, Inputs = Inputs, Profiles = Profiles, Outputs = Outputs, Layers = Layers,
             Weights = Weights, ModelWeights = ModelWeights, Hardware = Hardware, OptimizationLevel = OptimizationLevel, FoldedOps = FoldedOps,
             StructureDigest = StructureDigest,
         };

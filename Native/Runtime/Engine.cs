@@ -156,11 +156,11 @@ public sealed class Engine : IDisposable
 
     public ExecutionContext CreateExecutionContext() => new(this);
 
-    /// <summary>A copy with other input/output names; it shares the weights' current state at the time of the call.</summary>
-    public Engine WithIONames(IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames)
+    /// <summary>A copy with another name and input/output names; it shares the weights' current state at the time of the call.</summary>
+    public Engine WithNames(string name, IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames)
     {
         var state = LendState(shareWeights: true);
-        return new(Plan.WithIONames(inputNames, outputNames), state);
+        return new(Plan.WithNames(name, inputNames, outputNames), state);
     }
 
     /// <summary>

@@ -75,6 +75,7 @@ public sealed class EngineCacheTests : IDisposable
         var second = EngineConverter.Convert(weightless, Settings() with { WeightsPath = weights });
         Assert.Equal(first.CacheKey, second.CacheKey);
         Assert.True(second.FromCache);
+        Assert.Equal(("plain", "weightless"), (first.Name, second.Name)); // each named after its model, not the entry's
     }
 
     [Fact]
@@ -96,8 +97,7 @@ public sealed class EngineCacheTests : IDisposable
         var second = EngineConverter.Convert(Save("x", "y", "b"), Settings());
         Assert.Equal(first.CacheKey, second.CacheKey);
         Assert.True(second.FromCache);
-        Assert.Equal("x", Assert.Single(second.Inputs).Name);
-        Assert.Equal("y", Assert.Single(second.Outputs).Name);
+        Assert.Equal(("b", "x", "y"), (second.Name, Assert.Single(second.Inputs).Name, Assert.Single(second.Outputs).Name));
         var x = ErrorMetrics.RandomValues(3, 16);
         Assert.Equal(first.Run(new Dictionary<string, float[]> { ["input"] = x })[0].Data, second.Run(new Dictionary<string, float[]> { ["x"] = x })[0].Data);
     }

@@ -155,7 +155,7 @@ public sealed class WeightRecyclingTests : IDisposable
         string v1 = Model(10), v2 = Model(20);
         using var built = Convert(v1);
         var engine = Convert(v1);
-        var renamed = engine.Native.WithIONames(["x"], ["y"]);
+        var renamed = engine.Native.WithNames("renamed", ["x"], ["y"]);
         var arrays = Arrays(engine);
         engine.Dispose();
         using var next = Convert(v2);
