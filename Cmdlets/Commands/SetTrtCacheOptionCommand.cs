@@ -31,6 +31,8 @@ public sealed class SetTrtCacheOptionCommand : TrtCmdletBase
         try
         {
             string? directory = CacheDirectory is null ? null : ResolveOutputPath(CacheDirectory);
+            // A file in the folder's place is refused now, not at every later use of the cache.
+            if (directory is not null) new DiskEngineStore(directory).Exists();
             string change = string.Join(", ", new[] { directory is null ? null : $"cache directory {directory}", SizeLimit is null ? null : $"size limit {SizeLimit} bytes" }.Where(c => c is not null));
             if (!ShouldProcess(CacheOptions.SettingsPath, $"Set {change}")) return;
             if (CacheOptions.Save(directory, SizeLimit) is { } damaged)
@@ -38,6 +40,10 @@ public sealed class SetTrtCacheOptionCommand : TrtCmdletBase
             if (Environment.GetEnvironmentVariable("TRTENGINE_CACHE_DIR") is { Length: > 0 } env && directory is not null)
                 WriteWarning($"TRTENGINE_CACHE_DIR is set ({env}) and takes precedence over the saved cache directory.");
             if (PassThru) WriteObject(CacheOptions.Current());
+        }
+        catch (CacheDirectoryIsFileException e)
+        {
+            WriteError(ErrorRecords.From(e, e.Directory));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException)
         {

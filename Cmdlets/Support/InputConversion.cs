@@ -46,7 +46,8 @@ internal static class InputConversion
     }
 
     /// <summary>
-    /// An engine's inputs: each value is numbers (any nesting of arrays), a TrtTensor (its shape comes along), or a .npy
+    /// An engine's inputs: each value is numbers (a flat array, or a multi-dimensional or nested one whose shape comes
+    /// along), a TrtTensor (its shape comes along), or a .npy
     /// file (a FileInfo or a path string ending in .npy, resolved by <paramref name="resolvePath"/>). Shapes given in
     /// <paramref name="explicitShapes"/> win over the tensors' own.
     /// </summary>
@@ -55,8 +56,10 @@ internal static class InputConversion
         var shapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
         var data = ToDictionary(table, "Input", value =>
         {
+            // A multi-dimensional or nested array's shape comes along as a tensor's does: one the engine does not take
+            // (a transposed matrix) is refused, not read in the wrong order.
             var tensor = TensorOf(value, resolvePath);
-            return (tensor?.Data ?? Flatten(value), tensor?.Shape);
+            return (tensor?.Data ?? Flatten(value), tensor?.Shape ?? ShapeOf(value));
         });
         foreach (var (name, (_, shape)) in data)
             if (shape is not null) shapes[name] = shape;

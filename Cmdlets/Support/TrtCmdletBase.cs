@@ -65,15 +65,17 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
     /// </summary>
     protected DiskEngineStore OpenCache(string? directory)
     {
+        string? path = null;
         try
         {
-            var store = new DiskEngineStore(directory is null ? DiskEngineStore.DefaultDirectory : GetUnresolvedProviderPathFromPSPath(directory), log: WriteVerbose);
+            path = directory is null ? DiskEngineStore.DefaultDirectory : GetUnresolvedProviderPathFromPSPath(directory);
+            var store = new DiskEngineStore(path, log: WriteVerbose);
             store.Exists();
             return store;
         }
         catch (Exception e) when (e is CacheDirectoryIsFileException or InvalidDataException)
         {
-            ThrowTerminatingError(ErrorRecords.From(e, directory));
+            ThrowTerminatingError(ErrorRecords.From(e, path ?? directory));
             throw; // not reached: ThrowTerminatingError throws
         }
     }

@@ -43,6 +43,11 @@ Describe 'Invoke-TrtEngine with bad input' {
         @{ Case = 'too few values'; Feed = { @{ input = $x[0..9] } } }
         @{ Case = 'too many values'; Feed = { @{ input = $x + $x[0] } } }
         @{ Case = 'an empty array'; Feed = { @{ input = [float[]]@() } } }
+        # The shape of a multi-dimensional or nested array comes along: a transposed one is not read in the wrong order.
+        @{ Case = 'a transposed two-dimensional array'; Feed = { @{ input = [float[,]]::new(64, 2) } } }
+        @{ Case = 'a two-dimensional array of another width'; Feed = { @{ input = [float[,]]::new(4, 32) } } }
+        @{ Case = 'a three-dimensional array'; Feed = { @{ input = [float[,,]]::new(1, 2, 64) } } }
+        @{ Case = 'transposed nested arrays'; Feed = { @{ input = @(1..64 | ForEach-Object { , [float[]](1, 2) }) } } }
     ) {
         $feed = & $Feed
         $err = Assert-Refused { Invoke-TrtEngine -Engine $engine -Input $feed -ErrorAction Stop } 'InvalidInput' 'InvalidArgument'
@@ -245,7 +250,23 @@ Describe 'Cache cmdlets with bad input' {
         $err = { & $_ @arguments -ErrorAction Stop } | Should -Throw -ErrorId 'CacheDirectoryIsFile*' -PassThru
         $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
         $err.Exception.Message | Should -BeLike '*is a file, not a folder*'
+        $err.TargetObject | Should -Be $file
         Get-Content -LiteralPath $file | Should -Be 'not a cache'
+    }
+
+    It 'refuses to save a cache directory that is a file, keeping the saved settings' {
+        $saved = $env:TRTENGINE_CONFIG_DIR
+        try {
+            $env:TRTENGINE_CONFIG_DIR = Join-Path $TestDrive 'config-file'
+            $before = Get-TrtCacheOption
+            $file = Join-Path $TestDrive 'not-a-folder'
+            Set-Content -LiteralPath $file -Value 'mine'
+            $err = { Set-TrtCacheOption -CacheDirectory $file -ErrorAction Stop } | Should -Throw -ErrorId 'CacheDirectoryIsFile*' -PassThru
+            $err.TargetObject | Should -Be $file
+            (Get-TrtCacheOption).CacheDirectory | Should -Be $before.CacheDirectory
+            Get-Content -LiteralPath $file | Should -Be 'mine'
+        }
+        finally { $env:TRTENGINE_CONFIG_DIR = $saved }
     }
 
     It 'refuses a size limit out of range, keeping the saved settings' {

@@ -93,6 +93,19 @@ Describe 'New-TrtEngine' {
         }
     }
 
+    It 'takes an input as a two-dimensional array or nested arrays in its shape' {
+        $engine = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0
+        $grid = [float[,]]::new(2, 64)
+        for ($i = 0; $i -lt 128; $i++) { $grid[[math]::Floor($i / 64), ($i % 64)] = $x[$i] }
+        $nested = @(, [float[]]$x[0..63]) + @(, [float[]]$x[64..127])
+        $expected = (Invoke-TrtEngine -Engine $engine -Input $feed).Data -join ','
+        foreach ($value in $grid, $nested) {
+            $out = Invoke-TrtEngine -Engine $engine -Input @{ input = $value }
+            $out.Shape | Should -Be @(2, 10)
+            $out.Data -join ',' | Should -Be $expected
+        }
+    }
+
     It 'lets Select-Object -First stop Invoke-TrtEngine, and the script goes on' {
         $engine = New-TrtEngine -Path $onnx -CacheDirectory $cache
         $script:after = $false

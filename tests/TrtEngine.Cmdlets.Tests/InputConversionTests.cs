@@ -77,6 +77,21 @@ public sealed class InputConversionTests
     }
 
     [Fact]
+    public void Engine_inputs_take_shapes_from_multi_dimensional_and_nested_arrays()
+    {
+        var grid = new float[2, 3];
+        grid[1, 0] = 4;
+        var (data, shapes) = InputConversion.ToEngineInputs(
+            new Hashtable { ["grid"] = grid, ["nested"] = new object[] { new[] { 1, 2, 3 }, new[] { 4, 5, 6 } }, ["flat"] = new object[] { 1, 2 } },
+            null, path => throw new InvalidOperationException("no file is read"));
+        Assert.Equal([2, 3], shapes["grid"]);
+        Assert.Equal([0f, 0, 0, 4, 0, 0], data["grid"]);
+        Assert.Equal([2, 3], shapes["nested"]);
+        Assert.Equal([1f, 2, 3, 4, 5, 6], data["nested"]);
+        Assert.False(shapes.ContainsKey("flat"));
+    }
+
+    [Fact]
     public void A_npy_path_is_resolved_by_the_caller_and_read()
     {
         string file = Path.Combine(Path.GetTempPath(), $"input-{Guid.NewGuid():N}.npy");
