@@ -81,6 +81,25 @@ public sealed class Refitter(Engine engine)
     }
 
     /// <summary>
+    /// Engine weights that finite model weights made non-finite (a negative running variance under a BatchNormalization's
+    /// square root, a fold factor beyond float's range), named by the model weights they come from; null when there are
+    /// none. Only results whose recipe did not prove them finite as it wrote them are scanned (a BatchNormalization's
+    /// folded bias, which is one value a channel; any other only when something is wrong).
+    /// </summary>
+    private List<WeightMismatch>? NonFiniteResults(List<int> recomputed, float[][] buffers, bool[] finiteSource)
+    {
+        List<WeightMismatch>? results = null;
+        foreach (int i in recomputed)
+        {
+            var weight = _plan.Weights[i];
+            if (finiteSource[i] || weight.Recipe.Kind == RecipeKind.Identity || WeightScan.FirstNonFinite(buffers[i]) is not (int bad and >= 0)) continue;
+            (results ??= []).Add(new WeightMismatch(string.Join(", ", weight.Recipe.Sources),
+                $"make engine weight '{weight.Name}' = {weight.Recipe} not finite ({buffers[i][bad]} at index {bad}): check their values (a variance must not be negative)"));
+        }
+        return results;
+    }
+
+    /// <summary>
     /// A partner left out: one whose value the engine keeps is taken from there; otherwise a parameter must be
     /// supplied, and a computed weight needs what it is computed from.
     /// </summary>
@@ -320,6 +339,11 @@ public sealed class Refitter(Engine engine)
             // Every other supplied value is finite: proven, scanned, or the engine's own.
             foreach (string name in weights.Keys) firstNonFinite.TryAdd(name, -1);
             throw new RefitException(_plan.Name, Checked(weights, partial, allowNonFinite, ignoreExtra, firstNonFinite));
+        }
+        if (!allowNonFinite && firstNonFinite is null && NonFiniteResults(recomputed, buffers, finiteSource) is { } results)
+        {
+            if (spareSet is not null) engine.Retired = spareSet;
+            throw new RefitException(_plan.Name, new RefitCheck { Changed = [], Missing = [], Extra = [], Mismatched = results });
         }
         var nonFinite = current.NonFinite;
         if (firstNonFinite is not null || finiteNow is not null)

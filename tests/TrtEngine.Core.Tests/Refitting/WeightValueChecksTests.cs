@@ -90,6 +90,33 @@ public sealed class WeightValueChecksTests
         Assert.Empty(engine.Refit(weights).ChangedModelWeights);
     }
 
+    /// <summary>
+    /// Finite model weights whose fold is not finite (a negative variance under the square root; a factor beyond float's
+    /// range) are refused, naming the model weights and the engine weight, unless non-finite values are allowed.
+    /// </summary>
+    [Theory]
+    [InlineData("var", -1f, "gamma", 1f)]
+    [InlineData("var", 0f, "gamma", 3e38f)] // 3e38 / √(0 + 1e-5) overflows
+    public void Finite_values_whose_folded_weights_are_not_finite_are_refused(string first, float firstValue, string second, float secondValue)
+    {
+        using var dir = new TempDirectory();
+        string path = SmallCnn.Write(dir, 10);
+        var engine = SmallCnn.Build(path);
+        float[] before = SmallCnn.Run(engine);
+        var weights = new Dictionary<string, WeightValue>(WeightSources.FromFile(path));
+        Edit(weights, first, data => data[1] = firstValue);
+        Edit(weights, second, data => data[1] = secondValue);
+
+        var refused = Assert.Throws<RefitException>(() => engine.Refit(weights));
+        Assert.Contains(refused.Check.Mismatched, m => m.Name.Contains("gamma", StringComparison.Ordinal) && m.Name.Contains("var", StringComparison.Ordinal)
+                                                      && m.Problem.Contains("not finite", StringComparison.Ordinal));
+        Assert.Contains("not finite", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(before, SmallCnn.Run(engine));
+
+        engine.Refit(weights, allowNonFinite: true);
+        Assert.Contains(SmallCnn.Run(engine), v => !float.IsFinite(v));
+    }
+
     /// <summary>Replaces a weight with an edited copy of its values.</summary>
     private static void Edit(Dictionary<string, WeightValue> weights, string name, Action<float[]> edit)
     {
