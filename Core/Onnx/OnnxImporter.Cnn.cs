@@ -337,9 +337,11 @@ public sealed partial class OnnxImporter
         if (scales.Length == 0 && sizes.Length == 0) throw new ModelImportException($"{node.OpType} '{name}' has neither scales nor sizes.");
         if ((scales.Length > 0 && scales.Length != 4) || (sizes.Length > 0 && sizes.Length != 4))
             throw new ModelImportException($"{node.OpType} '{name}': needs 4 scales or sizes for input {Shapes.Format(dims)}.");
-        if (scales.Length > 0 && (scales[0] != 1f || scales[1] != 1f) || sizes.Length > 0 && ((dims[0] >= 0 && sizes[0] != dims[0]) || (dims[1] >= 0 && sizes[1] != dims[1])))
-            throw new ModelImportException($"{node.OpType} '{name}': TrtEngine resizes H and W only; N and C must keep their size.");
-        if (sizes.Any(s => s < 0 || s > int.MaxValue)) throw new ModelImportException($"Resize '{name}': sizes [{string.Join(", ", sizes)}] are invalid.");
+        if (scales.Length > 0 && (scales[0] != 1f || scales[1] != 1f) || sizes.Length > 0 && (sizes[0] != dims[0] || sizes[1] != dims[1]))
+            throw new ModelImportException($"{node.OpType} '{name}': TrtEngine resizes H and W only; N and C must keep their size" +
+                (sizes.Length > 0 ? $" (sizes [{string.Join(", ", sizes)}] for an input of {Shapes.Format(dims)}: a fixed size for a dynamic dim would resize it whenever it differs)." : "."));
+        // N and C keep the input's (dynamic ones included: opset 18's axes leave them as they are).
+        if (sizes.Skip(2).Any(s => s < 0 || s > int.MaxValue)) throw new ModelImportException($"Resize '{name}': sizes [{string.Join(", ", sizes)}] are invalid.");
         return new ResizeLayer(name, x, mode, nearest, transform, scales, sizes.Select(s => (int)s).ToArray());
     }
 

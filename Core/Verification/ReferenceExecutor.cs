@@ -405,8 +405,8 @@ public sealed class ReferenceExecutor
     }
 
     /// <summary>
-    /// ONNX Resize over H and W. Source coordinates follow the engine's stated convention (float32 for given scales,
-    /// the exact size ratio for given sizes) so nearest-pixel ties pick the pixel ONNX Runtime picks; the rest is double.
+    /// ONNX Resize over H and W. Source coordinates are the engine's (<see cref="ResizeLayer.SourceCoordinate"/>), so
+    /// nearest-pixel ties pick the pixel ONNX Runtime picks; the rest is double.
     /// </summary>
     private static ReferenceTensor Resize(ResizeLayer r, ReferenceTensor x, int[] shape)
     {
@@ -417,7 +417,7 @@ public sealed class ReferenceExecutor
             for (int oy = 0; oy < outH; oy++)
                 for (int ox = 0; ox < outW; ox++)
                 {
-                    double sy = SourceCoordinate(r, oy, 2, inH, outH), sx = SourceCoordinate(r, ox, 3, inW, outW);
+                    double sy = r.SourceCoordinate(oy, 2, inH, outH), sx = r.SourceCoordinate(ox, 3, inW, outW);
                     double Pixel(long iy, long ix) => x.Data[(plane * inH + iy) * inW + ix];
                     double value;
                     if (r.Mode == ResizeMode.Nearest)
@@ -434,27 +434,6 @@ public sealed class ReferenceExecutor
                 }
         return new ReferenceTensor(shape, y);
     }
-
-    private static double SourceCoordinate(ResizeLayer r, int o, int d, int input, int output)
-    {
-        if (r.Sizes.Length > 0) return (float)Transform(r.Transform, o, (double)output / input, input, output);
-        float scale = r.Scales[d], x = o;
-        return r.Transform switch
-        {
-            CoordinateTransform.HalfPixel => (x + 0.5f) / scale - 0.5f,
-            CoordinateTransform.PytorchHalfPixel => output > 1 ? (x + 0.5f) / scale - 0.5f : 0f,
-            CoordinateTransform.AlignCorners => output == 1 ? 0f : x * (input - 1) / (output - 1),
-            _ => x / scale,
-        };
-    }
-
-    private static double Transform(CoordinateTransform transform, int o, double scale, int input, int output) => transform switch
-    {
-        CoordinateTransform.HalfPixel => (o + 0.5) / scale - 0.5,
-        CoordinateTransform.PytorchHalfPixel => output > 1 ? (o + 0.5) / scale - 0.5 : 0,
-        CoordinateTransform.AlignCorners => output == 1 ? 0 : (double)o * (input - 1) / (output - 1),
-        _ => o / scale,
-    };
 
     private static long NearestIndex(NearestMode mode, double s, double scale, int input)
     {

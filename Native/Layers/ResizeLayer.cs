@@ -59,18 +59,18 @@ public sealed class ResizeLayer : Layer
         {
             for (int oh = 0; oh < outH; oh++, dst += outW)
             {
-                float sy = Source(oh, 2, inH, outH);
+                float sy = SourceCoordinate(oh, 2, inH, outH);
                 if (Mode == ResizeMode.Nearest)
                 {
                     float* row = src + (long)NearestIndex(sy, scaleH, inH) * inW;
-                    for (int ow = 0; ow < outW; ow++) dst[ow] = row[NearestIndex(Source(ow, 3, inW, outW), scaleW, inW)];
+                    for (int ow = 0; ow < outW; ow++) dst[ow] = row[NearestIndex(SourceCoordinate(ow, 3, inW, outW), scaleW, inW)];
                     continue;
                 }
                 var (y1, y2, wy) = LinearTaps(sy, inH);
                 float* r1 = src + (long)y1 * inW, r2 = src + (long)y2 * inW;
                 for (int ow = 0; ow < outW; ow++)
                 {
-                    var (x1, x2, wx) = LinearTaps(Source(ow, 3, inW, outW), inW);
+                    var (x1, x2, wx) = LinearTaps(SourceCoordinate(ow, 3, inW, outW), inW);
                     float top = r1[x1] * (1f - wx) + r1[x2] * wx;
                     float bottom = r2[x1] * (1f - wx) + r2[x2] * wx;
                     dst[ow] = top * (1f - wy) + bottom * wy;
@@ -80,12 +80,14 @@ public sealed class ResizeLayer : Layer
     }
 
     /// <summary>
-    /// The source coordinate of output index <paramref name="o"/> along dim <paramref name="d"/>. Given scales are
-    /// applied in float32; sizes use the exact ratio output/input (in double), as ONNX Runtime's results show.
+    /// The source coordinate of output index <paramref name="o"/> along dim <paramref name="d"/>, as ONNX Runtime
+    /// computes it (its results decide nearest-pixel ties): in float32 with the given scale, or with a size's ratio as
+    /// float32 for the half-pixel transforms; asymmetric and align_corners sizes use the exact ratio output/input (in
+    /// double). The reference executor takes its coordinates from here.
     /// </summary>
-    private float Source(int o, int d, int input, int output) => Sizes.Length > 0
+    public float SourceCoordinate(int o, int d, int input, int output) => Sizes.Length > 0 && Transform is not (CoordinateTransform.HalfPixel or CoordinateTransform.PytorchHalfPixel)
         ? (float)Map<double>(o, (double)output / input, input, output)
-        : Map<float>(o, Scales[d], input, output);
+        : Map<float>(o, Sizes.Length > 0 ? (float)output / input : Scales[d], input, output);
 
     private T Map<T>(int o, T scale, int input, int output) where T : struct, IFloatingPoint<T>
     {

@@ -15,7 +15,12 @@ internal static class WindowShape
             case AutoPad.SameUpper or AutoPad.SameLower:
             {
                 int output = (input + stride - 1) / stride;
-                int total = Math.Max(0, (output - 1) * stride + extent - input);
+                int total = (output - 1) * stride + extent - input;
+                // A stride beyond the window can leave SAME needing a negative pad: at −1 no window moves (only the last
+                // overhangs less), below that the spec crops the input before the first window, and runtimes disagree.
+                if (total < -1)
+                    throw new ShapeException($"{layer}: auto_pad SAME over an input of {input} with a window of {extent} every {stride} needs a pad of {total}, which would crop the input; TrtEngine does not crop: give explicit pads (or VALID).");
+                total = Math.Max(0, total);
                 int begin = autoPad == AutoPad.SameUpper ? total / 2 : total - total / 2;
                 return (output, begin, total - begin);
             }

@@ -25,6 +25,43 @@ public sealed class ConvolutionTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>A stride beyond the window where SAME needs a pad of −1 (TensorFlow's 1×1 stride-2 convolutions on an even size): no window moves.</summary>
+    [Theory]
+    [InlineData("SAME_UPPER")]
+    [InlineData("SAME_LOWER")]
+    public void Same_padding_of_minus_one_is_no_padding(string autoPad)
+    {
+        var c = new OperatorCase().Input("x", 1, 2, 8, 10).Weight("w", 3, 2, 1, 1).Output("y");
+        c.Model.AddNode("Conv", ["x", "w"], ["y"], ("strides", new long[] { 2, 2 }), ("auto_pad", autoPad));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>
+    /// Where SAME would need a pad below −1 (a window of 1 every 5 over 10) the spec crops the input before the first
+    /// window; ONNX Runtime does for some operators and opsets and refuses or clamps for others: refused, saying so.
+    /// </summary>
+    [Theory]
+    [InlineData("Conv")]
+    [InlineData("AveragePool")]
+    public void Same_padding_that_would_crop_the_input_is_refused(string op)
+    {
+        var m = new Testing.Onnx.OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 1, 2, 5, 10);
+        if (op == "Conv")
+        {
+            m.AddInitializer("w", Testing.Metrics.ErrorMetrics.RandomValues(1, 6), [3, 2, 1, 1]);
+            m.AddNode("Conv", ["x", "w"], ["y"], ("strides", new long[] { 1, 5 }), ("auto_pad", "SAME_UPPER"));
+        }
+        else m.AddNode(op, ["x"], ["y"], ("kernel_shape", new long[] { 1, 1 }), ("strides", new long[] { 1, 5 }), ("auto_pad", "SAME_UPPER"));
+        m.AddOutput("y", OnnxDataType.Float);
+        using var dir = new TempDirectory();
+        string path = dir.File("same.onnx");
+        m.Save(path);
+        var error = Assert.Throws<Native.Network.ShapeException>(() => Conversion.EngineConverter.Convert(path, new Conversion.ConversionSettings { UseCache = false }));
+        Assert.Contains("needs a pad of -4", error.Message, StringComparison.Ordinal);
+        Assert.Contains("give explicit pads", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Conv_without_bias()
     {

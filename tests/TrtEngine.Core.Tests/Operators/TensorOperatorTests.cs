@@ -187,6 +187,28 @@ public sealed class TensorOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>
+    /// Sizes whose ratio lands source coordinates on whole numbers (13 → 1 at half_pixel: 6), where the coordinate's
+    /// float rounding decides the nearest mode's floor or ceil, as ONNX Runtime computes it in float.
+    /// </summary>
+    [Theory]
+    [InlineData("half_pixel", "floor", 10, 1)]
+    [InlineData("half_pixel", "floor", 1, 10)]
+    [InlineData("half_pixel", "ceil", 1, 1)]
+    [InlineData("half_pixel", "round_prefer_floor", 10, 1)]
+    [InlineData("asymmetric", "floor", 10, 1)]
+    [InlineData("pytorch_half_pixel", "floor", 10, 1)]
+    [InlineData("half_pixel", "floor", 26, 39)]
+    public void Resize_nearest_by_sizes_on_whole_source_coordinates(string transform, string nearest, int height, int width)
+    {
+        var c = Case(13, 1, 2, 13, 13);
+        c.Model.AddInitializer("roi", TensorValue.Float([], 0));
+        c.Model.AddInitializer("scales", TensorValue.Float([], 0));
+        Ints(c, "sizes", 1, 2, height, width);
+        c.Model.AddNode("Resize", ["x", "roi", "scales", "sizes"], ["y"], ("mode", "nearest"), ("nearest_mode", nearest), ("coordinate_transformation_mode", transform));
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Theory]
     [InlineData("Resize", 10, "nearest", 2f)]
     [InlineData("Resize", 10, "nearest", 0.5f)]
@@ -210,6 +232,33 @@ public sealed class TensorOperatorTests
         Ints(c, "sizes", 9, 5);
         c.Model.AddNode("Resize", ["x", "roi", "scales", "sizes"], ["y"], ("mode", "linear"), ("axes", new long[] { 3, 2 }));
         c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void Resize_opset18_axes_sizes_with_a_dynamic_batch()
+    {
+        var c = new OperatorCase().BatchedInput("x", 2, 2, 4, 6).Output("y");
+        c.Model.Opset = 18;
+        c.Model.AddInitializer("roi", TensorValue.Float([], 0));
+        c.Model.AddInitializer("scales", TensorValue.Float([], 0));
+        Ints(c, "sizes", 7, 9);
+        c.Model.AddNode("Resize", ["x", "roi", "scales", "sizes"], ["y"], ("mode", "nearest"), ("axes", new long[] { 2, 3 }));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>A constant N in sizes for a dynamic batch would resize the batch whenever it differs (ONNX Runtime does): refused.</summary>
+    [Fact]
+    public void Resize_sizes_that_fix_a_dynamic_batch_are_refused()
+    {
+        var m = new OnnxModelBuilder { Opset = 13 };
+        m.AddInput("x", OnnxDataType.Float, "n", 4, 5, 7);
+        m.AddInitializer("roi", TensorValue.Float([], 0));
+        m.AddInitializer("scales", TensorValue.Float([], 0));
+        m.AddInitializer("sizes", new long[] { 1, 4, 10, 14 }, [4]);
+        m.AddNode("Resize", ["x", "roi", "scales", "sizes"], ["y"], ("mode", "nearest"));
+        m.AddOutput("y", OnnxDataType.Float);
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains("N and C must keep their size (sizes [1, 4, 10, 14] for an input of [?, 4, 5, 7]", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
