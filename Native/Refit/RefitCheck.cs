@@ -14,11 +14,16 @@ public sealed class RefitCheck
     /// <summary>Parameters a partial refit leaves out, which keep their current values.</summary>
     public IReadOnlyList<string> Kept { get; init; } = [];
 
+    /// <summary>A partial refit asked of an engine that has no weights to keep (imported without them): it must be given all.</summary>
+    public bool PartialWithoutWeights { get; init; }
+
     public bool IsValid => Missing.Count == 0 && Extra.Count == 0 && Mismatched.Count == 0;
 
     public string Describe()
     {
         var parts = new List<string>();
+        if (PartialWithoutWeights && Missing.Count > 0)
+            parts.Add("a partial refit keeps the weights an engine has, and this one has none (it was saved without them): supply every weight once");
         if (Missing.Count > 0) parts.Add($"missing {Missing.Count}: {string.Join(", ", Missing.Take(20))}{(Missing.Count > 20 ? ", …" : "")}");
         if (Extra.Count > 0) parts.Add($"not weights of this engine {Extra.Count}: {string.Join(", ", Extra.Take(20))}{(Extra.Count > 20 ? ", …" : "")}");
         if (Mismatched.Count > 0) parts.Add($"mismatched {Mismatched.Count}: {string.Join("; ", Mismatched.Take(20))}{(Mismatched.Count > 20 ? "; …" : "")}");

@@ -77,6 +77,7 @@ public sealed class Refitter(Engine engine)
         {
             Changed = changed, Missing = missing, Extra = unknown[true].Order(StringComparer.Ordinal).ToList(), Mismatched = mismatched,
             Ignored = unknown[false].Order(StringComparer.Ordinal).ToList(), Kept = keepsOthers ? leftOut.Except(missing).ToList() : [],
+            PartialWithoutWeights = partial && !engine.HasWeights,
         };
     }
 

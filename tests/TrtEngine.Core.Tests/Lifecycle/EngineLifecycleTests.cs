@@ -99,6 +99,18 @@ public sealed class EngineLifecycleTests
     }
 
     [Fact]
+    public void A_partial_refit_of_an_engine_saved_without_weights_says_it_needs_them_all()
+    {
+        var stripped = RoundTrip(Build(), weights: false);
+        var full = WeightSources.FromFile(Example("tiny_mlp.ckpt2.safetensors"));
+        var refused = Assert.Throws<RefitException>(() => stripped.Refit(new Dictionary<string, WeightValue> { ["4.bias"] = full["4.bias"] }, partial: true));
+        Assert.True(refused.Check.PartialWithoutWeights);
+        Assert.Contains("this one has none (it was saved without them): supply every weight once", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("0.weight", refused.Check.Missing);
+        Assert.False(stripped.HasWeights);
+    }
+
+    [Fact]
     public void A_constant_folded_into_a_fused_gelu_refits_only_with_its_value()
     {
         var engine = Build();
