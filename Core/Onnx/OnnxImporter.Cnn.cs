@@ -316,7 +316,7 @@ public sealed partial class OnnxImporter
             };
             if (node.GetInt("antialias", 0) != 0) throw new ModelImportException($"Resize '{name}': antialias is not supported.");
             if (Has(node, 2)) scales = ConstantFloats(node, 2);
-            if (scales.Length == 0 && Has(node, 3)) sizes = KnownIntegers(node, 3, "sizes");
+            if (scales.Length == 0 && Has(node, 3)) sizes = ResizeSizes(node, name, dims);
             if (sizes.Length > 0 && node.GetString("keep_aspect_ratio_policy", "stretch") != "stretch")
                 throw new ModelImportException($"Resize '{name}': keep_aspect_ratio_policy other than stretch is not supported.");
             if (node.GetInts("axes") is { } axes)
@@ -343,6 +343,21 @@ public sealed partial class OnnxImporter
         // N and C keep the input's (dynamic ones included: opset 18's axes leave them as they are).
         if (sizes.Skip(2).Any(s => s < 0 || s > int.MaxValue)) throw new ModelImportException($"Resize '{name}': sizes [{string.Join(", ", sizes)}] are invalid.");
         return new ResizeLayer(name, x, mode, nearest, transform, scales, sizes.Select(s => (int)s).ToArray());
+    }
+
+    /// <summary>
+    /// Resize's sizes, known at import but for N and C where the input's are dynamic: exporters write sizes for a
+    /// dynamic batch as the input's own N and C (Shape, Slice) beside the new H and W, and those keep their size (as -1,
+    /// the input's dynamic dim).
+    /// </summary>
+    private long[] ResizeSizes(OnnxNode node, string name, int[] dims)
+    {
+        string input = node.Inputs[3];
+        if (!IsInteger(input)) return KnownIntegers(node, 3, "sizes"); // says what is wrong
+        long[] sizes = Integer(input, name).Values;
+        bool keepsUnknowns = node.GetInts("axes") is null && sizes.Length == dims.Length &&
+                             sizes.Select((s, d) => s != IntegerTensor.Unknown || (d < 2 && dims[d] < 0)).All(ok => ok);
+        return keepsUnknowns ? sizes.Select((s, d) => s == IntegerTensor.Unknown ? dims[d] : s).ToArray() : KnownIntegers(node, 3, "sizes");
     }
 
     private Layer ImportReduce(OnnxNode node, string name, ReduceKind kind, int axesInputOpset)

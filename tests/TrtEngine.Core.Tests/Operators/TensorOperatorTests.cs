@@ -246,6 +246,29 @@ public sealed class TensorOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>
+    /// Sizes made of the input's own N and C and a new H and W, as torch exports F.interpolate(size=…) for a dynamic
+    /// batch (torchvision's segmentation heads): N is known only at run time and keeps its size.
+    /// </summary>
+    [Theory]
+    [InlineData("linear")]
+    [InlineData("nearest")]
+    public void Resize_sizes_from_the_input_s_own_shape_with_a_dynamic_batch(string mode)
+    {
+        var c = new OperatorCase().BatchedInput("x", 3, 2, 5, 7).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddInitializer("roi", TensorValue.Float([], 0));
+        c.Model.AddInitializer("scales", TensorValue.Float([], 0));
+        Ints(c, "start", 0);
+        Ints(c, "end", 2);
+        Ints(c, "hw", 11, 9);
+        c.Model.AddNode("Shape", ["x"], ["shape"]);
+        c.Model.AddNode("Slice", ["shape", "start", "end"], ["nc"]);
+        c.Model.AddNode("Concat", ["nc", "hw"], ["sizes"], ("axis", 0L));
+        c.Model.AddNode("Resize", ["x", "roi", "scales", "sizes"], ["y"], ("mode", mode));
+        c.AssertMatchesOnnxRuntime();
+    }
+
     /// <summary>A constant N in sizes for a dynamic batch would resize the batch whenever it differs (ONNX Runtime does): refused.</summary>
     [Fact]
     public void Resize_sizes_that_fix_a_dynamic_batch_are_refused()
