@@ -11,8 +11,8 @@ namespace TrtEngine.Core.Tests.Models;
 
 /// <summary>
 /// Torchvision CNNs kept in tests/fixtures/models with regenerated weights (ResNet-18, EfficientNet-B0, ShuffleNetV2,
-/// RegNetY-400MF, MobileNetV3-Small, GoogLeNet, DenseNet-121, ConvNeXt-Tiny) against torch and ONNX Runtime: built from v1, refitted
-/// to v2 from a safetensors checkpoint, and back.
+/// RegNetY-400MF, MobileNetV3-Small, GoogLeNet, DenseNet-121, ConvNeXt-Tiny, and the LR-ASPP MobileNetV3-Large segmenter)
+/// against torch and ONNX Runtime: built from v1, refitted to v2 from a safetensors checkpoint, and back.
 /// </summary>
 public sealed class SeededCnnModelTests
 {
@@ -27,6 +27,7 @@ public sealed class SeededCnnModelTests
     [InlineData("googlenet")]
     [InlineData("densenet121")]
     [InlineData("convnext_tiny")]
+    [InlineData("lraspp_mobilenet_v3_large")]
     public void Built_from_v1_matches_torch_and_onnx_runtime_and_refits_to_v2_and_back(string name)
     {
         var model = SeededModel.Load(TestPaths.SeededModels, name);
@@ -61,6 +62,9 @@ public sealed class SeededCnnModelTests
                 Assert.Contains(layers.OfType<GemmLayer>(), l => l.Activation.Kind == ActivationKind.Gelu);
                 Assert.Equal(37, layers.OfType<GemmLayer>().Count(l => l.TransB)); // the 18 blocks' two MatMuls and the classifier
                 Assert.DoesNotContain(engine.Native.Plan.ModelWeights, w => w.Kind == Native.Network.WeightKind.Computed);
+                break;
+            case "lraspp_mobilenet_v3_large": // two bilinear F.interpolate(size=…), whose sizes carry the dynamic batch's own N
+                Assert.Equal(2, layers.OfType<ResizeLayer>().Count(l => l.Mode == ResizeMode.Linear && l.Sizes.Length == 4));
                 break;
         }
         TorchAssert.Matches(engine, model, version: 1, Tolerance);
