@@ -11,7 +11,8 @@ namespace TrtEngine.Core.Tests.Models;
 
 /// <summary>
 /// Torchvision CNNs kept in tests/fixtures/models with regenerated weights (ResNet-18, EfficientNet-B0, ShuffleNetV2,
-/// RegNetY-400MF, MobileNetV3-Small, GoogLeNet, DenseNet-121, ConvNeXt-Tiny, and the LR-ASPP MobileNetV3-Large segmenter)
+/// RegNetY-400MF, MobileNetV3-Small, GoogLeNet, DenseNet-121, ConvNeXt-Tiny, and three segmenters: LR-ASPP and DeepLabV3
+/// on MobileNetV3-Large, FCN on ResNet-50)
 /// against torch and ONNX Runtime: built from v1, refitted to v2 from a safetensors checkpoint, and back.
 /// </summary>
 public sealed class SeededCnnModelTests
@@ -28,6 +29,8 @@ public sealed class SeededCnnModelTests
     [InlineData("densenet121")]
     [InlineData("convnext_tiny")]
     [InlineData("lraspp_mobilenet_v3_large")]
+    [InlineData("deeplabv3_mobilenet_v3_large")]
+    [InlineData("fcn_resnet50")]
     public void Built_from_v1_matches_torch_and_onnx_runtime_and_refits_to_v2_and_back(string name)
     {
         var model = SeededModel.Load(TestPaths.SeededModels, name);
@@ -65,6 +68,10 @@ public sealed class SeededCnnModelTests
                 break;
             case "lraspp_mobilenet_v3_large": // two bilinear F.interpolate(size=…), whose sizes carry the dynamic batch's own N
                 Assert.Equal(2, layers.OfType<ResizeLayer>().Count(l => l.Mode == ResizeMode.Linear && l.Sizes.Length == 4));
+                break;
+            case "deeplabv3_mobilenet_v3_large" or "fcn_resnet50": // dilated backbones (ASPP's rates 12, 24 and 36 in DeepLab's head)
+                Assert.Contains(layers.OfType<ConvLayer>(), l => l.Dilations[0] > 1);
+                Assert.Contains(layers.OfType<ResizeLayer>(), l => l.Mode == ResizeMode.Linear);
                 break;
         }
         TorchAssert.Matches(engine, model, version: 1, Tolerance);
