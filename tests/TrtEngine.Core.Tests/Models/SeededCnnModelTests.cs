@@ -11,8 +11,8 @@ namespace TrtEngine.Core.Tests.Models;
 
 /// <summary>
 /// Torchvision CNNs kept in tests/fixtures/models with regenerated weights (ResNet-18, EfficientNet-B0, ShuffleNetV2,
-/// RegNetY-400MF, MobileNetV3-Small, GoogLeNet, DenseNet-121, ConvNeXt-Tiny, and three segmenters: LR-ASPP and DeepLabV3
-/// on MobileNetV3-Large, FCN on ResNet-50)
+/// RegNetY-400MF, MobileNetV3-Small, GoogLeNet, DenseNet-121, ConvNeXt-Tiny, Inception v3, ResNeXt-50 32×4d,
+/// EfficientNetV2-S, MNASNet 0.5, and three segmenters: LR-ASPP and DeepLabV3 on MobileNetV3-Large, FCN on ResNet-50)
 /// against torch and ONNX Runtime: built from v1, refitted to v2 from a safetensors checkpoint, and back.
 /// </summary>
 public sealed class SeededCnnModelTests
@@ -28,6 +28,10 @@ public sealed class SeededCnnModelTests
     [InlineData("googlenet")]
     [InlineData("densenet121")]
     [InlineData("convnext_tiny")]
+    [InlineData("inception_v3")]
+    [InlineData("resnext50_32x4d")]
+    [InlineData("efficientnet_v2_s")]
+    [InlineData("mnasnet0_5")]
     [InlineData("lraspp_mobilenet_v3_large")]
     [InlineData("deeplabv3_mobilenet_v3_large")]
     [InlineData("fcn_resnet50")]
@@ -69,6 +73,8 @@ public sealed class SeededCnnModelTests
             case "lraspp_mobilenet_v3_large": // two bilinear F.interpolate(size=…), whose sizes carry the dynamic batch's own N
                 Assert.Equal(2, layers.OfType<ResizeLayer>().Count(l => l.Mode == ResizeMode.Linear && l.Sizes.Length == 4));
                 break;
+            case "inception_v3": Assert.Contains(layers.OfType<ConvLayer>(), l => l.KernelH != l.KernelW); break; // its 1×7 and 7×1 factorized kernels
+            case "resnext50_32x4d": Assert.Contains(layers.OfType<ConvLayer>(), l => l.Groups == 32); break;
             case "deeplabv3_mobilenet_v3_large" or "fcn_resnet50": // dilated backbones (ASPP's rates 12, 24 and 36 in DeepLab's head)
                 Assert.Contains(layers.OfType<ConvLayer>(), l => l.Dilations[0] > 1);
                 Assert.Contains(layers.OfType<ResizeLayer>(), l => l.Mode == ResizeMode.Linear);
