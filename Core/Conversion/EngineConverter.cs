@@ -44,16 +44,21 @@ public static class EngineConverter
         // Weights bound from a checkpoint change the imported structure, so such a conversion neither guesses nor is remembered.
         string? identity = store is null || bound is not null ? null : HintIdentity(modelPath, settings, threads);
         int[]? FixedShape(int position, string input, int[] dims) => ShapeProfiles.Fixed(settings, input, dims);
-        NetworkDefinition Import() => OnnxModel.Borrow(modelPath, model =>
+        // Before any import, the prepared one included: shapes given for names the model lacks are said as such.
+        void Check(OnnxModel model)
         {
             if (bound is not null) CheckBoundWeights(model, bound, settings.WeightsPath!, events);
             ShapeProfiles.CheckNames(settings, name, OnnxImporter.RuntimeInputs(model.Graph, bound)
                 .Select(i => (i.Name, i.Shape is null ? [] : OnnxImporter.Dims(i.Shape))).ToList());
+        }
+        NetworkDefinition Import() => OnnxModel.Borrow(modelPath, model =>
+        {
+            Check(model);
             // The model's weights go into pooled buffers: the engine made here keeps them and hands them back when disposed.
             return OnnxImporter.Import(model, name, bound, WeightPool.Rent, FixedShape);
         });
         var (network, guess) = identity is not null && !settings.Force
-            ? GuessedEntry.Import(store!, identity, modelPath, Import, refit: !settings.StripWeights, FixedShape) : (Import(), null);
+            ? GuessedEntry.Import(store!, identity, modelPath, Import, refit: !settings.StripWeights, FixedShape, Check) : (Import(), null);
         using var guessed = guess;
         string? timingPath = settings.TimingCachePath
             ?? (settings.UseCache && settings.Store is null ? Path.Combine(settings.CacheDirectory ?? DiskEngineStore.DefaultDirectory, "timing.cache") : null);
@@ -201,7 +206,9 @@ public static class EngineConverter
             {
                 var refit = Stopwatch.StartNew();
                 bool prepared = engine.Preparation is not null;
-                int recomputed = new Native.Refit.Refitter(engine).Refit(WeightSources.FromNetwork(network), partial: false, ignoreExtra: true).RecomputedCount;
+                // The model's values as they are, non-finite ones too, as a build takes them: a refusal here would be
+                // taken for an entry that does not fit, and remove it.
+                int recomputed = new Native.Refit.Refitter(engine).Refit(WeightSources.FromNetwork(network), partial: false, allowNonFinite: true, ignoreExtra: true).RecomputedCount;
                 events?.Verbose($"Cache hit: refitted {recomputed} engine weights from {network.Weights.Count} model weights in {refit.Elapsed.TotalMilliseconds:F1} ms" +
                                 (guessed is null ? "." : prepared ? ", their packing begun as the model was parsed (the entry its last conversion used, loaded as the model was read)."
                                     : " (the entry its last conversion used, loaded beside the parse)."));

@@ -46,8 +46,9 @@ internal sealed class GuessedEntry : IDisposable
     /// left to the lookup that follows the import to report and remove).
     /// </summary>
     /// <param name="fixedShape">The shapes the import fixes, as <paramref name="import"/> does (the prepared import's too).</param>
+    /// <param name="check">What <paramref name="import"/> checks of the model before importing it, which the prepared import checks too.</param>
     public static (NetworkDefinition Network, GuessedEntry? Guess) Import(IEngineStore store, string identity, string modelPath, Func<NetworkDefinition> import,
-                                                                          bool refit, Func<int, string, int[], int[]?> fixedShape)
+                                                                          bool refit, Func<int, string, int[], int[]?> fixedShape, Action<OnnxModel> check)
     {
         if (store.Hint(identity) is not { } hint) return (import(), null);
         if (!refit || hint.WeightBytes < MinWeightBytes)
@@ -63,7 +64,7 @@ internal sealed class GuessedEntry : IDisposable
         try
         {
             WorkerPool.Shared.For(2, loadBeside);
-            return (loadBeside.Guess?.ImportPrepared(file, fixedShape) ?? import(), loadBeside.Guess);
+            return (loadBeside.Guess?.ImportPrepared(file, fixedShape, check) ?? import(), loadBeside.Guess);
         }
         catch
         {
@@ -86,8 +87,8 @@ internal sealed class GuessedEntry : IDisposable
     }
 
     /// <summary>Parses and imports the model while the entry's recipes run on the weights as they are parsed (null: not prepared).</summary>
-    private NetworkDefinition? ImportPrepared(ProgressiveFile file, Func<int, string, int[], int[]?> fixedShape) => _preparation is not { } preparation ? null
-        : WeightSources.ReadOnnx(file.Path, WeightPool.Rent, name => (data, start, end) => preparation.Supply(name, data, start, end), preparation.WhileReading, fixedShape, file);
+    private NetworkDefinition? ImportPrepared(ProgressiveFile file, Func<int, string, int[], int[]?> fixedShape, Action<OnnxModel> check) => _preparation is not { } preparation ? null
+        : WeightSources.ReadOnnx(file.Path, WeightPool.Rent, name => (data, start, end) => preparation.Supply(name, data, start, end), preparation.WhileReading, fixedShape, file, check);
 
     public void Dispose() => _preparation?.Dispose();
 

@@ -54,10 +54,15 @@ public static class WeightSources
     }
 
     /// <param name="opened">The model file already open (and perhaps read), else null.</param>
+    /// <param name="check">Run on the parsed model before it is imported.</param>
     internal static NetworkDefinition ReadOnnx(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? weightRead, Action<Func<int>, Action<int>>? readItems,
-                                               Func<int, string, int[], int[]?>? fixedShape, ProgressiveFile? opened = null)
+                                               Func<int, string, int[], int[]?>? fixedShape, ProgressiveFile? opened = null, Action<OnnxModel>? check = null)
     {
-        NetworkDefinition Import(OnnxModel model) => OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate, fixedShape);
+        NetworkDefinition Import(OnnxModel model)
+        {
+            check?.Invoke(model);
+            return OnnxImporter.Import(model, Path.GetFileNameWithoutExtension(path), null, allocate, fixedShape);
+        }
         // Told as each initializer is parsed, not when the import reaches it: whoever waits for the weights starts sooner.
         Action<OnnxTensor>? parsed = weightRead is null ? null : tensor =>
         {

@@ -28,21 +28,38 @@ public sealed class GuessedEntryTests : IDisposable
     /// Conv + BatchNormalization (folded), Relu, a second Conv (<paramref name="channels"/> wide), GlobalAveragePool
     /// and a Gemm to 4,000 outputs: over 4 MB of engine weights, enough for a hit to prepare its refit.
     /// </summary>
-    private static void WriteModel(string path, int seed, int channels = 256)
+    /// <param name="readsBatch">A dynamic batch that shape arithmetic reads (the flatten written as a Reshape to [N, −1]):
+    /// the import needs a fixed input shape.</param>
+    private static void WriteModel(string path, int seed, int channels = 256, (string Name, float Value)? poison = null, string input = "x", bool readsBatch = false)
     {
         var model = new OnnxModelBuilder();
-        model.AddInput("x", OnnxDataType.Float, 1, 32, 6, 6);
-        model.AddInitializer("w1", ErrorMetrics.RandomValues(seed, 64 * 32 * 9), [64, 32, 3, 3]);
+        if (readsBatch) model.AddInput(input, OnnxDataType.Float, "N", 32, 6, 6);
+        else model.AddInput(input, OnnxDataType.Float, 1, 32, 6, 6);
+        float[] Values(string name, float[] values)
+        {
+            if (poison is { } p && p.Name == name) values[3] = p.Value;
+            return values;
+        }
+        model.AddInitializer("w1", Values("w1", ErrorMetrics.RandomValues(seed, 64 * 32 * 9)), [64, 32, 3, 3]);
         foreach (var (parameter, offset) in new[] { ("gamma", 0f), ("beta", 0f), ("mean", 0f), ("var", 1.5f) })
-            model.AddInitializer(parameter, ErrorMetrics.RandomValues(seed + parameter.Length, 64).Select(v => v + offset).ToArray(), [64]);
+            model.AddInitializer(parameter, Values(parameter, ErrorMetrics.RandomValues(seed + parameter.Length, 64).Select(v => v + offset).ToArray()), [64]);
         model.AddInitializer("w2", ErrorMetrics.RandomValues(seed + 5, channels * 64 * 9), [channels, 64, 3, 3]);
         model.AddInitializer("wg", ErrorMetrics.RandomValues(seed + 6, 4000 * channels), [4000, channels]);
-        model.AddNode("Conv", ["x", "w1"], ["c1"], ("pads", new long[] { 1, 1, 1, 1 }));
+        model.AddNode("Conv", [input, "w1"], ["c1"], ("pads", new long[] { 1, 1, 1, 1 }));
         model.AddNode("BatchNormalization", ["c1", "gamma", "beta", "mean", "var"], ["n1"]);
         model.AddNode("Relu", ["n1"], ["r1"]);
         model.AddNode("Conv", ["r1", "w2"], ["c2"]);
         model.AddNode("GlobalAveragePool", ["c2"], ["g"]);
-        model.AddNode("Flatten", ["g"], ["f"]);
+        if (readsBatch)
+        {
+            model.AddInitializer("first", new long[] { 0 }, [1]);
+            model.AddInitializer("rest", new long[] { -1 }, [1]);
+            model.AddNode("Shape", [input], ["s"]);
+            model.AddNode("Gather", ["s", "first"], ["n"]);
+            model.AddNode("Concat", ["n", "rest"], ["shape"], ("axis", 0L));
+            model.AddNode("Reshape", ["g", "shape"], ["f"]);
+        }
+        else model.AddNode("Flatten", ["g"], ["f"]);
         model.AddNode("Gemm", ["f", "wg"], ["y"], ("transB", 1L));
         model.AddOutput("y", OnnxDataType.Float);
         model.Save(path);
@@ -144,6 +161,44 @@ public sealed class GuessedEntryTests : IDisposable
         var hit = Hit(path, prepared: true);
         Assert.Equal(built.CacheKey, hit.CacheKey);
         Assert.Equal(Run(built), Run(hit));
+    }
+
+    /// <summary>
+    /// New weights that are not finite (a NaN, a negative variance) are the model's as a build takes them: the hit's refit
+    /// takes them too. It once refused them, which the conversion took for an entry that did not fit: it removed the
+    /// entry, pinned as it was, and built it again.
+    /// </summary>
+    [Theory]
+    [InlineData("w1", float.NaN)]
+    [InlineData("var", -3f)]
+    public void New_weights_that_are_not_finite_hit_and_leave_the_entry_and_its_pin_alone(string name, float value)
+    {
+        var (path, built) = BuiltModel();
+        var store = new DiskEngineStore(Cache);
+        Assert.True(store.SetPinned(built.CacheKey!, true));
+        WriteModel(path, 2, poison: (name, value));
+        var fresh = EngineConverter.Convert(path, Settings with { UseCache = false });
+        var hit = Hit(path, prepared: true);
+        Assert.Equal(Run(fresh), Run(hit));
+        Assert.Contains(Run(hit), v => !float.IsFinite(v));
+        var entry = Assert.Single(store.List());
+        Assert.Equal((built.CacheKey, true, 1L), (entry.Key, entry.Pinned, entry.HitCount));
+    }
+
+    /// <summary>A shape given under a name the rewritten model no longer has is said as such, the hinted entry's prepared import included.</summary>
+    [Fact]
+    public void A_shape_for_an_input_the_rewritten_model_lacks_is_refused_by_name_on_a_hinted_conversion()
+    {
+        string path = _dir.File("model.onnx");
+        WriteModel(path, 1, readsBatch: true);
+        var settings = Settings with { InputShapes = new Dictionary<string, int[]> { ["x"] = [1, 32, 6, 6] } };
+        Assert.False(Convert(path, settings).Engine.FromCache);
+        Hit(path, prepared: true, settings);
+        WriteModel(path, 1, input: "image", readsBatch: true);
+        var fresh = Assert.Throws<Native.Network.ShapeException>(() => EngineConverter.Convert(path, settings with { UseCache = false }));
+        var hinted = Assert.Throws<Native.Network.ShapeException>(() => Convert(path, settings));
+        Assert.Equal(fresh.Message, hinted.Message);
+        Assert.Contains("A shape was given for 'x', which is not an input of 'model'", hinted.Message, StringComparison.Ordinal);
     }
 
     [Fact]
