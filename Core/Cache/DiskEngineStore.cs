@@ -473,10 +473,17 @@ public sealed class DiskEngineStore : IEngineStore
         }
     }
 
+    /// <summary>
+    /// Holds the build lock of <paramref name="key"/>'s shard: the keys that share its first two hex digits share one
+    /// lock file, so the files stay at most 256 however many keys a cache sees (a file per key piled up, one for every
+    /// configuration ever built). Deleting a key's file when its entry went would let two builders hold two files of
+    /// one name. Builds of two keys of one shard at once take turns (one pair in 256).
+    /// </summary>
     public IDisposable AcquireBuildLock(string key, CancellationToken cancel)
     {
         BeforeWrite?.Invoke("lock");
-        string path = System.IO.Path.Combine(CreatePrivateDirectory(".locks"), EntryName(key) + ".lock");
+        CreatePrivateDirectory(".locks");
+        string path = BuildLockPath(key);
         var wait = Stopwatch.StartNew();
         bool reported = false;
         while (true)
@@ -496,12 +503,15 @@ public sealed class DiskEngineStore : IEngineStore
             // Any other failure (no space, an unwritable directory, a broken link) is not worth waiting for.
             catch (IOException e) when (IsLockedElsewhere(e) && !cancel.IsCancellationRequested)
             {
-                if (!reported) _log?.Invoke($"Another process is building {key}; waiting for it.");
+                if (!reported) _log?.Invoke($"Another build holds the lock of {key} (shared by the keys starting {key[..2]}); waiting for it.");
                 reported = true;
                 cancel.WaitHandle.WaitOne(50);
             }
         }
     }
+
+    /// <summary>The file <see cref="AcquireBuildLock"/> locks for <paramref name="key"/>.</summary>
+    internal string BuildLockPath(string key) => System.IO.Path.Combine(Directory, ".locks", $"build-{EntryName(key)[..2]}.lock");
 
     private void ReportStaleOwner(FileStream stream, string key)
     {

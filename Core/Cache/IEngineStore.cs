@@ -22,7 +22,7 @@ public interface IEngineStore
     /// <summary>Counts a conversion that found no usable entry and built.</summary>
     void RecordMiss(string key);
 
-    /// <summary>Holds the per-key build lock until disposed, so concurrent processes build a key once.</summary>
+    /// <summary>Holds the key's build lock until disposed, so concurrent processes build a key once.</summary>
     IDisposable AcquireBuildLock(string key, CancellationToken cancel);
 
     IReadOnlyList<TrtCacheEntry> List();

@@ -35,6 +35,23 @@ public sealed class EngineCacheTests : IDisposable
         Assert.Equal(1, Assert.Single(new DiskEngineStore(_dir.File("cache")).List()).HitCount);
     }
 
+    /// <summary>
+    /// Every configuration built is a key, and each key once left a lock file for ever (a loop over batch sizes piled up
+    /// hundreds): keys share the lock of their first two hex digits, so the files stay at most 256 and the store's.
+    /// </summary>
+    [Fact]
+    public void Build_locks_are_shared_by_key_prefix_so_their_files_stay_few()
+    {
+        var keys = Enumerable.Range(1, 12).Select(batch => EngineConverter.Convert(TinyMlp, Settings() with
+        {
+            OptShapes = new Dictionary<string, int[]> { ["input"] = [batch, 64] },
+            MaxShapes = new Dictionary<string, int[]> { ["input"] = [16, 64] },
+        }).CacheKey!).ToList();
+        Assert.Equal(12, keys.Distinct().Count());
+        var files = Directory.GetFiles(Path.Combine(_dir.File("cache"), ".locks")).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(keys.Select(k => $"build-{k[..2]}.lock").Append("store.lock").Distinct().Order(), files);
+    }
+
     [Fact]
     public void Strip_weights_returns_an_engine_that_refuses_to_run()
     {

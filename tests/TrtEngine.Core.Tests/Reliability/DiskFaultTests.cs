@@ -85,7 +85,7 @@ public sealed class DiskFaultTests(ReliabilityModels models, ITestOutputHelper o
         // Any IOException used to count as "another process holds the lock", so this waited forever.
         var key = EngineConverter.Convert(models.Paths[0], new ConversionSettings { UseCache = true, CacheDirectory = _dir.File("probe"), OptimizationLevel = 0 }).CacheKey!;
         Directory.CreateDirectory(Path.Combine(Cache, ".locks"));
-        File.CreateSymbolicLink(Path.Combine(Cache, ".locks", key + ".lock"), _dir.File("missing/dir/lock"));
+        File.CreateSymbolicLink(new DiskEngineStore(Cache).BuildLockPath(key), _dir.File("missing/dir/lock"));
         var events = new RecordingEvents();
         using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(2)); // fails the test instead of hanging it
         var engine = EngineConverter.Convert(models.Paths[0], new ConversionSettings { CacheDirectory = Cache, OptimizationLevel = 0 }, events, guard.Token);
