@@ -11,7 +11,7 @@ internal static class IntegerOps
     public static IntegerTensor Binary(string op, IntegerTensor a, IntegerTensor b, string node)
     {
         int[] dims = Broadcast(node, a.Dims, b.Dims);
-        var y = new long[Count(dims)];
+        var y = new long[CheckedCount(op, node, dims, MaxElements)];
         for (long i = 0; i < y.LongLength; i++)
         {
             long x = a.Values[Source(i, dims, a.Dims)], z = b.Values[Source(i, dims, b.Dims)];
@@ -142,4 +142,19 @@ internal static class IntegerOps
     }
 
     private static long Count(ReadOnlySpan<int> dims) => Shapes.ElementCount(dims);
+
+    /// <summary>
+    /// Elements an integer tensor made at import may hold: shape arithmetic needs a few, and a small model must not make
+    /// the import allocate gigabytes (a ConstantOfShape of [100000, 100000], an integer broadcast of [1, N] by [N, 1]).
+    /// </summary>
+    public const long MaxElements = 1 << 20;
+
+    /// <summary>The element count of <paramref name="dims"/>, refused above <paramref name="max"/>.</summary>
+    public static long CheckedCount(string op, string node, int[] dims, long max)
+    {
+        double count = dims.Aggregate(1.0, (a, d) => a * d);
+        if (count > max)
+            throw new ModelImportException($"{op} '{node}' would make a tensor of {Shapes.Format(dims)} at import; TrtEngine makes tensors of up to {max} values there.");
+        return (long)count;
+    }
 }

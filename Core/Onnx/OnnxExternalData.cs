@@ -22,17 +22,13 @@ internal static class OnnxExternalData
         long? length = ParseNumber(where, entries, "length");
 
         var path = ResolveInside(where, baseDirectory, location);
-        using var handle = File.OpenHandle(path);
-        long fileSize = RandomAccess.GetLength(handle);
-        if (offset > fileSize)
-            throw Error(where, $"external data offset {offset} is past the end of '{location}' ({fileSize} bytes)");
         long byteCount = length ?? expectedBytes;
-        if (byteCount > fileSize - offset)
-            throw Error(where, $"external data at offset {offset} with length {byteCount} runs past the end of '{location}' ({fileSize} bytes)");
-        if (byteCount != expectedBytes)
-            throw Error(where, $"external data holds {byteCount} bytes but {need} {expectedBytes}");
-        if (byteCount > Array.MaxLength)
-            throw Error(where, $"external data of {byteCount} bytes is larger than one array can hold");
+        // Judged by the size the directory lists before the file is opened: a pipe or a device (size 0) would block the
+        // open, or a read, for ever.
+        CheckRange(where, location, offset, byteCount, expectedBytes, need, new FileInfo(path).Length);
+        if (byteCount == 0) return ReadOnlyMemory<byte>.Empty;
+        using var handle = File.OpenHandle(path);
+        CheckRange(where, location, offset, byteCount, expectedBytes, need, RandomAccess.GetLength(handle));
 
         byte[] buffer;
         if (rented is null) buffer = new byte[byteCount];
@@ -41,6 +37,18 @@ internal static class OnnxExternalData
         if (FileReader.Read(handle, bytes.Span, offset) < bytes.Length)
             throw Error(where, $"'{location}' ended while reading its data");
         return bytes;
+    }
+
+    private static void CheckRange(string where, string location, long offset, long byteCount, long expectedBytes, string need, long fileSize)
+    {
+        if (offset > fileSize)
+            throw Error(where, $"external data offset {offset} is past the end of '{location}' ({fileSize} bytes)");
+        if (byteCount > fileSize - offset)
+            throw Error(where, $"external data at offset {offset} with length {byteCount} runs past the end of '{location}' ({fileSize} bytes{(fileSize == 0 ? "; a pipe or a device lists none" : "")})");
+        if (byteCount != expectedBytes)
+            throw Error(where, $"external data holds {byteCount} bytes but {need} {expectedBytes}");
+        if (byteCount > Array.MaxLength)
+            throw Error(where, $"external data of {byteCount} bytes is larger than one array can hold");
     }
 
     private static string ResolveInside(string where, string baseDirectory, string location)

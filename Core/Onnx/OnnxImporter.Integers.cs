@@ -24,13 +24,20 @@ public sealed partial class OnnxImporter
                 long[] shape = KnownIntegers(node, 0, "shape");
                 int[] dims = ToShape(shape, output);
                 var value = node.GetTensor("value");
-                long count = Shapes.ElementCount(dims);
+                if (value is not null && value.ElementCount != 1)
+                    throw new ModelImportException($"ConstantOfShape '{name}': its value holds {value.ElementCount} elements; it must hold one.");
                 if (value is null || IsFloat(value.DataType))
                 {
+                    // A float constant may be a real tensor (zeros the size of an activation); integers are shape arithmetic.
+                    long floats = IntegerOps.CheckedCount(node.OpType, name, dims, 1 << 22);
                     float fill = value?.ToSingleArray()[0] ?? 0f;
-                    _values[output] = _network.AddWeights(new ModelWeights(output, dims, Enumerable.Repeat(fill, checked((int)count)).ToArray(), WeightKind.Constant));
+                    _values[output] = _network.AddWeights(new ModelWeights(output, dims, Enumerable.Repeat(fill, (int)floats).ToArray(), WeightKind.Constant));
                 }
-                else _integers[output] = new IntegerTensor(dims, Enumerable.Repeat(value.ToInt64Array()[0], checked((int)count)).ToArray());
+                else
+                {
+                    long count = IntegerOps.CheckedCount(node.OpType, name, dims, IntegerOps.MaxElements);
+                    _integers[output] = new IntegerTensor(dims, Enumerable.Repeat(value.ToInt64Array()[0], (int)count).ToArray());
+                }
                 return;
             }
             case "Identity": _integers[output] = Integer(node.Inputs[0], name); return;

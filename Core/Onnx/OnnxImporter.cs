@@ -98,7 +98,19 @@ public sealed partial class OnnxImporter
             _values[input.Name] = _network.AddInput(input.Name, dims);
             position++;
         }
-        foreach (var node in graph.Nodes) ImportNode(node);
+        foreach (var node in graph.Nodes)
+        {
+            try
+            {
+                ImportNode(node);
+            }
+            // What a malformed node makes the import trip on (an input it lacks, a value out of range): said as the
+            // node's fault, as the checks written for such nodes say it.
+            catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or NotSupportedException or OverflowException or DivideByZeroException or InvalidCastException)
+            {
+                throw new ModelImportException($"{node.OpType} '{NodeName(node)}' is malformed: {e.Message}", e);
+            }
+        }
         foreach (var output in graph.Outputs)
         {
             var value = Float(output.Name, $"graph output '{output.Name}'");

@@ -23,6 +23,7 @@ public sealed class ConvLayer : Layer
     {
         if (kernel.Length != 2 || strides.Length != 2 || pads.Length != 4 || dilations.Length != 2 || groups < 1)
             throw new ArgumentException($"Conv '{name}': TrtEngine runs 2-D convolutions (kernel, strides, dilations of 2 values, pads of 4).");
+        WindowShape.CheckParameters($"Conv '{name}'", kernel, strides, pads, dilations);
         KernelH = kernel[0];
         KernelW = kernel[1];
         Strides = strides;
@@ -78,6 +79,9 @@ public sealed class ConvLayer : Layer
         if (w[2] != KernelH || w[3] != KernelW) throw new ShapeException($"Conv '{Name}': weight {Shapes.Format(w)} does not match kernel {KernelH}×{KernelW}.");
         if (w[0] % Groups != 0 || (x[1] >= 0 && x[1] != w[1] * Groups))
             throw new ShapeException($"Conv '{Name}': input channels {x[1]} and weight {Shapes.Format(w)} do not fit {Groups} groups.");
+        // The kernels read one bias value per output channel.
+        if (!Bias.IsNone && !(inputShapes[2] is [var b] && b == w[0]))
+            throw new ShapeException($"Conv '{Name}': bias {Shapes.Format(inputShapes[2])} does not have the {w[0]} values of the output channels.");
         var (oh, _, _) = WindowShape.Compute(x[2], KernelH, Strides[0], Dilations[0], Pads[0], Pads[2], AutoPad, false, $"Conv '{Name}'");
         var (ow, _, _) = WindowShape.Compute(x[3], KernelW, Strides[1], Dilations[1], Pads[1], Pads[3], AutoPad, false, $"Conv '{Name}'");
         int[] y = [x[0], w[0], oh, ow];

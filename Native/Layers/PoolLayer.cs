@@ -13,6 +13,7 @@ public sealed class PoolLayer : Layer
     {
         if (!global && (kernel.Length != 2 || strides.Length != 2 || pads.Length != 4 || dilations.Length != 2))
             throw new ArgumentException($"Pool '{name}': TrtEngine runs 2-D pools (kernel, strides, dilations of 2 values, pads of 4).");
+        if (!global) WindowShape.CheckParameters($"Pool '{name}'", kernel, strides, pads, dilations);
         PoolKind = kind;
         Kernel = kernel;
         Strides = strides;

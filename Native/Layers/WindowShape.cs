@@ -5,6 +5,13 @@ namespace TrtEngine.Native.Layers;
 /// <summary>Output size and leading pad of one spatial dimension of a sliding window (convolution or pool).</summary>
 internal static class WindowShape
 {
+    /// <summary>Refuses a window that no input fits or that never moves: kernel, strides and dilations of 0, negative pads.</summary>
+    public static void CheckParameters(string layer, int[] kernel, int[] strides, int[] pads, int[] dilations)
+    {
+        if (kernel.Any(k => k < 1) || strides.Any(s => s < 1) || dilations.Any(d => d < 1) || pads.Any(p => p < 0))
+            throw new ShapeException($"{layer}: kernel [{string.Join(", ", kernel)}], strides [{string.Join(", ", strides)}] and dilations [{string.Join(", ", dilations)}] must be at least 1, and pads [{string.Join(", ", pads)}] at least 0.");
+    }
+
     /// <returns>The output size (-1 when the input size is dynamic) and the pads before and after the input.</returns>
     public static (int Output, int PadBegin, int PadEnd) Compute(int input, int kernel, int stride, int dilation, int padBegin, int padEnd, AutoPad autoPad, bool ceilMode, string layer)
     {

@@ -53,6 +53,9 @@ public class GraphBuilder
             t.WriteInt64(14, 1);
         }));
 
+    /// <summary>An initializer whose TensorProto fields the caller writes (types and encodings the other methods do not).</summary>
+    public void AddCustomInitializer(Action<ProtoWriter> fields) => _initializers.Add((w, _) => w.WriteMessage(5, fields));
+
     /// <summary>Adds a node named "{opType}_{index}" unless its Name is changed afterwards.</summary>
     public NodeDefinition AddNode(string opType, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes)
     {
