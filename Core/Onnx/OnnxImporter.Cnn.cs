@@ -204,10 +204,15 @@ public sealed partial class OnnxImporter
         {
             if (extent < 0) throw new ModelImportException($"Split '{name}': splitting a dynamic dimension into equal parts needs its size.");
             // Opset 18's num_outputs gives the last part what remains; before, the parts must be equal.
-            long chunk = node.FindAttribute("num_outputs") is not null ? (extent + parts - 1) / parts : extent / parts;
+            bool numOutputs = node.FindAttribute("num_outputs") is not null;
+            if (!numOutputs && extent % parts != 0)
+                throw new ModelImportException($"Split '{name}': an axis of {extent} does not split into {parts} equal parts; give the sizes.");
+            long chunk = numOutputs ? (extent + parts - 1) / parts : extent / parts;
             split = Enumerable.Range(0, parts).Select(i => Math.Max(0, Math.Min(chunk, extent - i * chunk))).ToArray();
         }
         if (split.Length != parts) throw new ModelImportException($"Split '{name}': {split.Length} sizes for {parts} outputs.");
+        if (split.Any(s => s < 0) || (extent >= 0 && split.Sum() != extent))
+            throw new ModelImportException($"Split '{name}': parts of [{string.Join(", ", split)}] do not make up the {extent} of its axis.");
         return split;
     }
 

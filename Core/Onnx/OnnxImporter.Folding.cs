@@ -132,8 +132,6 @@ public sealed partial class OnnxImporter
                 int axis = IntegerOps.Axis(node.GetInt("axis", 0), rank, name);
                 long at = 0;
                 var sizes = SplitSizes(node, name, x[axis]);
-                if (sizes.Any(s => s < 0 || s > x[axis]) || sizes.Sum() != x[axis])
-                    throw new ModelImportException($"Split '{name}': parts of [{string.Join(", ", sizes)}] do not make up the {x[axis]} of axis {axis}.");
                 for (int i = 0; i < sizes.Length; i++)
                 {
                     if (node.Outputs[i].Length > 0)

@@ -83,6 +83,7 @@ public sealed partial class OnnxImporter
     {
         var graph = _model.Graph;
         CheckOperators(graph);
+        CheckSingleAssignment(graph);
         foreach (var t in graph.Initializers) _initializers[t.Name] = t;
         int position = 0;
         foreach (var input in RuntimeInputs(graph, _bound))
@@ -117,6 +118,19 @@ public sealed partial class OnnxImporter
             if (value.IsWeight) value = _network.AddLayer(new ReshapeLayer(output.Name, ReshapeMode.Identity, value), output.Name);
             _network.MarkOutput(value);
         }
+    }
+
+    /// <summary>
+    /// Every value has one source (ONNX's static single assignment): a node writing a graph input, an initializer or
+    /// another node's output would silently replace it, the last writer winning.
+    /// </summary>
+    private static void CheckSingleAssignment(OnnxGraph graph)
+    {
+        var written = new HashSet<string>(graph.Inputs.Select(i => i.Name).Concat(graph.Initializers.Select(t => t.Name)), StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+            foreach (string output in node.Outputs.Where(o => o.Length > 0))
+                if (!written.Add(output))
+                    throw new ModelImportException($"{node.OpType} '{NodeName(node)}' writes '{output}', which is a graph input, an initializer or another node's output; each value must have one source.");
     }
 
     private void CheckOperators(OnnxGraph graph)

@@ -84,6 +84,7 @@ public sealed class MalformedNodeTests
         "uint64 shape", "string shape", "int4 shape", "empty ConstantOfShape value", "integer division overflow", "Relu without inputs",
         "Add with one input", "Relu without outputs", "Conv strides 0", "Conv dilations 0", "MaxPool strides 0", "MaxPool kernel 0",
         "Conv strides beyond int", "Conv pads of 1", "ConvTranspose strides of 1", "Resize axes without their scales",
+        "Split sizes that do not add up", "Split into unequal parts without sizes", "two nodes writing one value", "a node writing a graph input",
     };
 
     [Theory]
@@ -92,6 +93,7 @@ public sealed class MalformedNodeTests
     {
         var m = which.StartsWith("Conv") || which.StartsWith("MaxPool") || which.StartsWith("Resize") ? Model(1, 1, 4, 4) : Model(2, 3);
         if (which.StartsWith("Resize")) m.Opset = 18;
+        if (which.StartsWith("Split")) m.Opset = 13;
         float[] kernel = new float[9];
         switch (which)
         {
@@ -139,6 +141,19 @@ public sealed class MalformedNodeTests
             case "ConvTranspose strides of 1":
                 m.AddInitializer("w", kernel, [1, 1, 3, 3]);
                 m.AddNode("ConvTranspose", ["x", "w"], ["y"], ("strides", new long[] { 2 }), ("auto_pad", "SAME_UPPER"));
+                break;
+            case "Split sizes that do not add up":
+                m.AddInitializer("sizes", new long[] { 1, 1 }, [2]);
+                m.AddNode("Split", ["x", "sizes"], ["y", "rest"], ("axis", 1L));
+                break;
+            case "Split into unequal parts without sizes": m.AddNode("Split", ["x"], ["y", "rest"], ("axis", 1L)); break;
+            case "two nodes writing one value":
+                m.AddNode("Relu", ["x"], ["y"]);
+                m.AddNode("Sigmoid", ["x"], ["y"]);
+                break;
+            case "a node writing a graph input":
+                m.AddNode("Relu", ["x"], ["x"]);
+                m.AddNode("Sigmoid", ["x"], ["y"]);
                 break;
             case "Resize axes without their scales":
                 m.AddInitializer("s", [2f], [1]);
