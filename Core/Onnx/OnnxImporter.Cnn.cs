@@ -20,7 +20,7 @@ public sealed partial class OnnxImporter
                     [], [], [], [], false, false, AutoPad.NotSet, global: true));
                 return;
             case "Concat":
-                Define(node, new ConcatLayer(name, (int)node.GetInt("axis", 0), node.Inputs.Where(i => i.Length > 0).Select(i => Float(i, name)).ToArray()));
+                Define(node, new ConcatLayer(name, checked((int)node.GetInt("axis", 0)), node.Inputs.Where(i => i.Length > 0).Select(i => Float(i, name)).ToArray()));
                 return;
             case "Split": ImportSplit(node, name); return;
             case "Slice":
@@ -107,7 +107,7 @@ public sealed partial class OnnxImporter
         if (wDims.Length != 4) throw new ModelImportException($"Conv '{name}': weight {Shapes.Format(wDims)} is not 4-D.");
         var bias = Has(node, 2) ? Weight(node, 2) : ValueRef.None;
         return new ConvLayer(name, x, w, bias, Ints(node, "kernel_shape", [wDims[2], wDims[3]]), Ints(node, "strides", [1, 1]), Ints(node, "pads", [0, 0, 0, 0]),
-            Ints(node, "dilations", [1, 1]), (int)node.GetInt("group", 1), ParseAutoPad(node, name));
+            Ints(node, "dilations", [1, 1]), checked((int)node.GetInt("group", 1)), ParseAutoPad(node, name));
     }
 
     private Layer ImportBatchNorm(OnnxNode node, string name)
@@ -159,7 +159,7 @@ public sealed partial class OnnxImporter
                 pads[d + 2] = total - pads[d];
             }
         }
-        return new ConvTransposeLayer(name, x, w, bias, strides, pads, dilations, outputPadding, (int)node.GetInt("group", 1));
+        return new ConvTransposeLayer(name, x, w, bias, strides, pads, dilations, outputPadding, checked((int)node.GetInt("group", 1)));
     }
 
     private Layer ImportClip(OnnxNode node, string name)

@@ -84,6 +84,9 @@ public sealed partial class OnnxImporter
         var graph = _model.Graph;
         CheckOperators(graph);
         CheckSingleAssignment(graph);
+        // Without it every operator would be read as its first version (attributes and inputs differ across versions).
+        if (Opset < 1 && graph.Nodes.Count > 0)
+            throw new ModelImportException($"The model imports no version of the default ONNX domain (opset_import: {string.Join(", ", _model.OpsetImports.Select(o => $"'{o.Domain}' {o.Version}"))}); export it with an opset (TrtEngine reads 9–18).");
         foreach (var t in graph.Initializers) _initializers[t.Name] = t;
         int position = 0;
         foreach (var input in RuntimeInputs(graph, _bound))
@@ -191,7 +194,7 @@ public sealed partial class OnnxImporter
             {
                 var x = Tensor(node.Inputs[0], name);
                 bool legacy = Opset < 13;
-                int axis = (int)node.GetInt("axis", legacy ? 1 : -1);
+                int axis = checked((int)node.GetInt("axis", legacy ? 1 : -1));
                 int rank = _network.Dims(x).Length;
                 int normalized = Shapes.NormalizeAxis(axis, rank, "Softmax", name);
                 Define(node, new SoftmaxLayer(name, axis, x, flattenTrailing: legacy && normalized != rank - 1));
@@ -199,7 +202,7 @@ public sealed partial class OnnxImporter
             }
             case "LayerNormalization": Define(node, ImportLayerNorm(node, name)); return;
             case "Flatten":
-                Define(node, new ReshapeLayer(name, ReshapeMode.Flatten, Tensor(node.Inputs[0], name), axis: (int)node.GetInt("axis", 1)));
+                Define(node, new ReshapeLayer(name, ReshapeMode.Flatten, Tensor(node.Inputs[0], name), axis: checked((int)node.GetInt("axis", 1))));
                 return;
             case "Reshape":
                 Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), ReshapeTarget(node), allowZero: node.GetInt("allowzero", 0) != 0));
@@ -222,7 +225,7 @@ public sealed partial class OnnxImporter
             throw new ModelImportException($"LayerNormalization '{name}': stash_type {stash} asks for statistics in another type; TrtEngine computes them in float (stash_type 1).");
         var x = Tensor(node.Inputs[0], name);
         var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Float(node.Inputs[2], name) : ValueRef.None;
-        return new LayerNormLayer(name, x, Float(node.Inputs[1], name), bias, (int)node.GetInt("axis", -1), node.GetFloat("epsilon", 1e-5f));
+        return new LayerNormLayer(name, x, Float(node.Inputs[1], name), bias, checked((int)node.GetInt("axis", -1)), node.GetFloat("epsilon", 1e-5f));
     }
 
     private Layer ImportGemm(OnnxNode node, string name)

@@ -85,6 +85,7 @@ public sealed class MalformedNodeTests
         "Add with one input", "Relu without outputs", "Conv strides 0", "Conv dilations 0", "MaxPool strides 0", "MaxPool kernel 0",
         "Conv strides beyond int", "Conv pads of 1", "ConvTranspose strides of 1", "Resize axes without their scales",
         "Split sizes that do not add up", "Split into unequal parts without sizes", "two nodes writing one value", "a node writing a graph input",
+        "Conv group beyond int", "no default opset",
     };
 
     [Theory]
@@ -124,6 +125,14 @@ public sealed class MalformedNodeTests
             case "Add with one input": m.AddNode("Add", ["x"], ["y"]); break;
             case "Relu without outputs":
                 m.AddNode("Relu", ["x"], []);
+                m.AddNode("Relu", ["x"], ["y"]);
+                break;
+            case "Conv group beyond int":
+                m.AddInitializer("w", kernel, [1, 1, 3, 3]);
+                m.AddNode("Conv", ["x", "w"], ["y"], ("group", (1L << 32) + 1)); // read as 1 before
+                break;
+            case "no default opset":
+                m.Opset = 0;
                 m.AddNode("Relu", ["x"], ["y"]);
                 break;
             case "Conv strides 0" or "Conv dilations 0" or "Conv strides beyond int" or "Conv pads of 1":
