@@ -288,10 +288,11 @@ public sealed partial class OnnxImporter
             if (IsFloat(t.DataType)) _values[output] = _network.AddWeights(new ModelWeights(output, ToShape(t.Dims, output), t.ToSingleArray(), WeightKind.Constant));
             else _integers[output] = new IntegerTensor(ToShape(t.Dims, output), t.ToInt64Array());
         }
-        else if (node.FindAttribute("value_float") is { } f) _values[output] = _network.AddWeights(new ModelWeights(output, [], [f.F], WeightKind.Constant));
-        else if (node.FindAttribute("value_floats") is { } fs) _values[output] = _network.AddWeights(new ModelWeights(output, [fs.Floats.Count], [.. fs.Floats], WeightKind.Constant));
-        else if (node.FindAttribute("value_int") is { } i) _integers[output] = new IntegerTensor([], [i.I]);
-        else if (node.FindAttribute("value_ints") is { } iss) _integers[output] = IntegerTensor.Vector([.. iss.Ints]);
+        // Read through the typed getters: a value of another type than its name says is refused, not read as 0.
+        else if (node.FindAttribute("value_float") is not null) _values[output] = _network.AddWeights(new ModelWeights(output, [], [node.GetFloat("value_float", 0f)], WeightKind.Constant));
+        else if (node.GetFloats("value_floats") is { } fs) _values[output] = _network.AddWeights(new ModelWeights(output, [fs.Count], [.. fs], WeightKind.Constant));
+        else if (node.FindAttribute("value_int") is not null) _integers[output] = new IntegerTensor([], [node.GetInt("value_int", 0)]);
+        else if (node.GetInts("value_ints") is { } iss) _integers[output] = IntegerTensor.Vector([.. iss]);
         else throw new ModelImportException($"Constant '{NodeName(node)}' has no value TrtEngine can read (value, value_float(s) or value_int(s)).");
     }
 

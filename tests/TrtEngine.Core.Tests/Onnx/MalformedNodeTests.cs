@@ -85,7 +85,7 @@ public sealed class MalformedNodeTests
         "Add with one input", "Relu without outputs", "Conv strides 0", "Conv dilations 0", "MaxPool strides 0", "MaxPool kernel 0",
         "Conv strides beyond int", "Conv pads of 1", "ConvTranspose strides of 1", "Resize axes without their scales",
         "Split sizes that do not add up", "Split into unequal parts without sizes", "two nodes writing one value", "a node writing a graph input",
-        "Conv group beyond int", "no default opset",
+        "Conv group beyond int", "no default opset", "value_float of type INT",
     };
 
     [Theory]
@@ -130,6 +130,10 @@ public sealed class MalformedNodeTests
             case "Conv group beyond int":
                 m.AddInitializer("w", kernel, [1, 1, 3, 3]);
                 m.AddNode("Conv", ["x", "w"], ["y"], ("group", (1L << 32) + 1)); // read as 1 before
+                break;
+            case "value_float of type INT": // read as 0 before
+                m.AddNode("Constant", [], ["c"], ("value_float", 3L));
+                m.AddNode("Add", ["x", "c"], ["y"]);
                 break;
             case "no default opset":
                 m.Opset = 0;
