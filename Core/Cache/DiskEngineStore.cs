@@ -122,7 +122,7 @@ public sealed class DiskEngineStore : IEngineStore
     public TrtCacheCheck? Check(TrtCacheEntry entry)
     {
         if (Foreign(entry.Path, entry.Key, entry.ModelName) is { } foreign) return foreign;
-        string? problem = Problem(entry);
+        string? problem = Problem(entry.Path, entry.Key);
         if (problem is not null)
         {
             try
@@ -130,7 +130,7 @@ public sealed class DiskEngineStore : IEngineStore
                 using (HoldStoreLock())
                 {
                     if (!System.IO.Directory.Exists(entry.Path)) return null;
-                    problem = Problem(entry);
+                    problem = Problem(entry.Path, entry.Key);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -145,11 +145,12 @@ public sealed class DiskEngineStore : IEngineStore
         };
     }
 
-    private static string? Problem(TrtCacheEntry entry)
+    /// <summary>What is wrong with the entry in <paramref name="dir"/>, an unreadable one included; null when it verifies.</summary>
+    private static string? Problem(string dir, string key)
     {
         try
         {
-            return Verify(entry.Path, entry.Key, out _, out _);
+            return Verify(dir, key, out _, out _);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
@@ -215,15 +216,7 @@ public sealed class DiskEngineStore : IEngineStore
         string dir = EntryDirectory(key);
         using (HoldStoreLock())
         {
-            if (!System.IO.Directory.Exists(dir)) return false;
-            try
-            {
-                if (Verify(dir, key, out _, out _) is null) return false;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
-            {
-                // unreadable: broken
-            }
+            if (!System.IO.Directory.Exists(dir) || Problem(dir, key) is null) return false;
             MoveAside(dir);
             ForgetHints(key);
             return true;
