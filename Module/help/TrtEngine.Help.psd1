@@ -55,7 +55,7 @@ With -WhatIf the model is read and its key computed, and New-TrtEngine says what
         Description = @'
 Invoke-TrtEngine runs inference with an engine from New-TrtEngine or Import-TrtEngine and writes one TrtTensor object per model output, with Name, Shape, DataType and Data.
 
-Inputs are given as a hashtable of input name to a value, which is one of: a flat (or nested) array of numbers in row-major order; a TrtTensor, such as an output of an earlier Invoke-TrtEngine or a tensor read by Import-TrtTensor, whose shape comes along; or a .npy file, given as a path string ending in .npy or a FileInfo object. Without -InputShape, an array's shape is the engine's input shape with its dynamic dimension (usually the batch) derived from the array length.
+Inputs are given as a hashtable of input name to a value, which is one of: a flat array of numbers in row-major order; a multi-dimensional or nested array, whose shape comes along (a transposed array is refused, not read in the wrong order); a TrtTensor, such as an output of an earlier Invoke-TrtEngine or a tensor read by Import-TrtTensor, whose shape comes along; or a .npy file, given as a path string ending in .npy or a FileInfo object. Without -InputShape, a flat array's shape is the engine's input shape with its dynamic dimension (usually the batch) derived from the array length.
 
 Outputs can be saved for Python tools with Export-TrtTensor. An engine without weights (built with -StripWeights or imported without weights) refuses to run; refit it first with Update-TrtEngineWeights.
 '@
