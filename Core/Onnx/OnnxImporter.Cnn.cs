@@ -164,7 +164,9 @@ public sealed partial class OnnxImporter
 
     private Layer ImportClip(OnnxNode node, string name)
     {
-        float min = float.NegativeInfinity, max = float.PositiveInfinity;
+        // An omitted bound is the type's lowest or largest finite value (ONNX: numeric_limits lowest() and max()), so
+        // Clip takes ±infinity to ±float.MaxValue, as ONNX Runtime does.
+        float min = float.MinValue, max = float.MaxValue;
         if (Opset < 11)
         {
             min = node.GetFloat("min", min);

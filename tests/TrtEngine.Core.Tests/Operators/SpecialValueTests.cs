@@ -1,0 +1,74 @@
+using TrtEngine.Core.Onnx;
+using TrtEngine.Native.Builder;
+using TrtEngine.Testing.Onnx;
+using TrtEngine.Testing.Oracle;
+
+namespace TrtEngine.Core.Tests.Operators;
+
+/// <summary>NaN, infinities and the float range's ends through operators, elementwise (NaN where NaN, infinities by sign).</summary>
+public sealed class SpecialValueTests
+{
+    private static float[] Run(OnnxModelBuilder model, int[] shape, float[] x, BuilderConfig config)
+    {
+        var engine = Native.Builder.EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(model.ToBytes(), null), "model"), config);
+        var context = engine.CreateExecutionContext();
+        context.SetInputShape(0, shape);
+        var y = new float[context.GetOutputShape(0).Aggregate(1L, (a, d) => a * d)];
+        context.Execute([x], [y]);
+        return y;
+    }
+
+    private static float[] OnnxRuntime(OnnxModelBuilder model, int[] shape, float[] x) =>
+        OrtOracle.Run(model.ToBytes(), new Dictionary<string, (int[] Shape, float[] Data)> { ["x"] = (shape, x) })["y"].Data;
+
+    private static OnnxModelBuilder Model(int[] shape, Action<OnnxModelBuilder> nodes)
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, shape.Cast<object?>().ToArray());
+        m.AddOutput("y", OnnxDataType.Float);
+        nodes(m);
+        return m;
+    }
+
+    private static void AssertSame(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            bool same = float.IsNaN(expected[i]) ? float.IsNaN(actual[i])
+                : float.IsFinite(expected[i]) ? Math.Abs(actual[i] - expected[i]) <= 1e-6 * Math.Max(1, Math.Abs(expected[i])) : actual[i] == expected[i];
+            Assert.True(same, $"{what}: [{i}] engine {actual[i]}, expected {expected[i]}");
+        }
+    }
+
+    private static readonly BuilderConfig[] Configs =
+        [new() { OptimizationLevel = 0 }, new() { OptimizationLevel = 0, ChannelsLast = false }];
+
+    /// <summary>ONNX's omitted bounds are numeric_limits lowest() and max(): ±∞ becomes ±float.MaxValue (they stayed ±∞).</summary>
+    [Theory]
+    [InlineData("none")]
+    [InlineData("min")]
+    [InlineData("legacy")]
+    public void Clip_without_a_bound_takes_infinities_to_the_float_range(string bounds)
+    {
+        float[] x = [float.PositiveInfinity, float.NegativeInfinity, float.NaN, 3e38f, -3e38f, -0f, 1.5f, -2f, float.PositiveInfinity, 7f, 8f, 9f, 10f, 11f, 12f, 13f, float.NegativeInfinity];
+        var model = Model([1, x.Length], m =>
+        {
+            if (bounds == "legacy")
+            {
+                m.Opset = 6;
+                m.AddNode("Clip", ["x"], ["y"], ("min", -1f));
+            }
+            else if (bounds == "min")
+            {
+                m.AddInitializer("lo", [-1f], []);
+                m.AddNode("Clip", ["x", "lo"], ["y"]);
+            }
+            else m.AddNode("Clip", ["x"], ["y"]);
+        });
+        float[] expected = OnnxRuntime(model, [1, x.Length], x);
+        Assert.Equal(float.MaxValue, expected[0]);
+        foreach (var config in Configs)
+            AssertSame(expected, Run(model, [1, x.Length], x, config), $"Clip {bounds}");
+    }
+}
