@@ -427,7 +427,8 @@ public sealed class ReferenceExecutor
                         sy = Math.Clamp(sy, 0, inH - 1);
                         sx = Math.Clamp(sx, 0, inW - 1);
                         int y0 = (int)sy, x0 = (int)sx, y1 = Math.Min(y0 + 1, inH - 1), x1 = Math.Min(x0 + 1, inW - 1);
-                        double wy = sy - y0, wx = sx - x0;
+                        // Taps that are both the last pixel weigh ½ each, as the engine's and ONNX Runtime's (∞·0 would be NaN).
+                        double wy = y0 == y1 ? 0.5 : sy - y0, wx = x0 == x1 ? 0.5 : sx - x0;
                         value = (Pixel(y0, x0) * (1 - wx) + Pixel(y0, x1) * wx) * (1 - wy) + (Pixel(y1, x0) * (1 - wx) + Pixel(y1, x1) * wx) * wy;
                     }
                     y[(plane * outH + oy) * outW + ox] = value;

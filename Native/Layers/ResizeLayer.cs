@@ -114,13 +114,16 @@ public sealed class ResizeLayer : Layer
         return (int)Math.Clamp(r, 0f, input - 1);
     }
 
-    /// <summary>The two neighbours of a source coordinate (clamped into the input) and the second one's weight.</summary>
+    /// <summary>
+    /// The two neighbours of a source coordinate (clamped into the input) and the second one's weight. Where both are
+    /// the last pixel they weigh ½ each, as in ONNX Runtime: weights 1 and 0 made an infinite edge pixel ∞·1 + ∞·0 = NaN.
+    /// </summary>
     private static (int First, int Second, float Weight) LinearTaps(float s, int input)
     {
         s = Math.Clamp(s, 0f, input - 1);
         int first = Math.Min((int)s, input - 1);
         int second = Math.Min(first + 1, input - 1);
-        return (first, second, first == second ? 0f : s - first);
+        return (first, second, first == second ? 0.5f : s - first);
     }
 
     internal override void WriteParameters(PlanWriter writer)

@@ -71,4 +71,32 @@ public sealed class SpecialValueTests
         foreach (var config in Configs)
             AssertSame(expected, Run(model, [1, x.Length], x, config), $"Clip {bounds}");
     }
+
+    /// <summary>
+    /// Where both linear taps are the last pixel (the bottom row, the right column) the engine weighed them 1 and 0, so an
+    /// infinite pixel there came out ∞·1 + ∞·0 = NaN; ONNX Runtime weighs them ½ and ½ and keeps the infinity.
+    /// </summary>
+    [Theory]
+    [InlineData("half_pixel")]
+    [InlineData("asymmetric")]
+    [InlineData("align_corners")]
+    public void Resize_linear_keeps_an_infinite_edge_pixel_infinite(string transform)
+    {
+        int[] shape = [1, 2, 5, 5];
+        var x = Enumerable.Range(0, 50).Select(i => (float)Math.Sin(i)).ToArray();
+        x[4] = float.PositiveInfinity;      // top row, right column
+        x[22] = float.NegativeInfinity;     // bottom row
+        x[24] = float.NaN;                  // bottom-right corner
+        x[25 + 24] = float.PositiveInfinity; // the second plane's corner
+        x[25 + 12] = float.NegativeInfinity; // an inner pixel
+        var model = Model(shape, m =>
+        {
+            m.AddInitializer("scales", [1f, 1f, 2f, 2f], [4]);
+            m.AddNode("Resize", ["x", "", "scales"], ["y"], ("mode", "linear"), ("coordinate_transformation_mode", transform));
+        });
+        float[] expected = OnnxRuntime(model, shape, x);
+        Assert.Contains(float.PositiveInfinity, expected);
+        foreach (var config in Configs)
+            AssertSame(expected, Run(model, shape, x, config), $"Resize {transform}");
+    }
 }
