@@ -502,7 +502,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
                     for (int j = j0; j < j1; j++)
                     {
                         var v = Vector512.Load(row + (nint)j * w.DilationW * channels);
-                        acc = op == WindowOp.Max ? Avx512F.Max(acc, v) : acc + v;
+                        acc = op == WindowOp.Max ? Float512.KeepNaN(acc, Avx512F.Max(acc, v)) : acc + v;
                     }
                 }
                 if (op == WindowOp.Average) acc *= Vector512.Create(scale);
@@ -523,7 +523,7 @@ public sealed unsafe class ChannelsLastWindowJob : IParallelTask, IRowTask
                         acc = op switch
                         {
                             WindowOp.Depthwise => Fma.MultiplyAdd(v, Avx.LoadVector256(_weights + (nint)(i * kw + j) * channels + c), acc),
-                            WindowOp.Max => VectorMath.Max(acc, v),
+                            WindowOp.Max => VectorMath.KeepNaN(acc, VectorMath.Max(acc, v)),
                             _ => acc + v,
                         };
                     }

@@ -142,10 +142,11 @@ public static unsafe class GlobalPoolKernels
             var m1 = m0;
             for (; i <= length - 16; i += 16)
             {
-                m0 = Avx.Max(m0, Avx.LoadVector256(x + i));
-                m1 = Avx.Max(m1, Avx.LoadVector256(x + i + 8));
+                // NaN kept from either side (MaxCombine): the instruction alone drops a NaN accumulator.
+                m0 = VectorMath.KeepNaN(m0, Avx.Max(m0, Avx.LoadVector256(x + i)));
+                m1 = VectorMath.KeepNaN(m1, Avx.Max(m1, Avx.LoadVector256(x + i + 8)));
             }
-            var both = Avx.Max(m0, m1);
+            var both = VectorMath.KeepNaN(m0, Avx.Max(m0, m1));
             for (int lane = 0; lane < 8; lane++)
                 max = MathF.Max(max, both.GetElement(lane));
         }

@@ -99,4 +99,68 @@ public sealed class SpecialValueTests
         foreach (var config in Configs)
             AssertSame(expected, Run(model, shape, x, config), $"Resize {transform}");
     }
+
+    /// <summary>
+    /// A NaN in a max pool's window gives NaN on every path. The vector paths took the instruction's max with the
+    /// accumulator first, which returns the second operand where either is NaN: the value after a NaN replaced it, so a
+    /// window gave the max of the values after its last NaN ([5, NaN, 1] → 1, [-3, NaN, -4] → −4), while the scalar paths
+    /// (other strides, channels past the vectors) gave NaN. ONNX Runtime's MaxPool and GlobalMaxPool ignore NaN (5 and −3).
+    /// </summary>
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(3, false)]
+    [InlineData(1, true)]
+    [InlineData(2, true)]
+    public void A_NaN_in_a_max_pool_window_gives_NaN_on_every_path(int stride, bool global)
+    {
+        const float n = float.NaN;
+        float[][] windows = [[5, n, 1], [n, 5, 1], [5, 1, n], [-3, n, -4], [2, 7, 4], [float.NegativeInfinity, n, float.PositiveInfinity]];
+        int k = 3, outW = 19, w = global ? 40 : (outW - 1) * stride + k;
+        foreach (int channels in new[] { 6, 24, 37 })
+        {
+            int[] shape = [1, channels, 2, w];
+            var x = new float[channels * 2 * w];
+            var r = new Random(channels);
+            for (int i = 0; i < x.Length; i++) x[i] = (float)(r.NextDouble() * 2 - 1);
+            // Channel c, row 0: window (c + o) % patterns at output column o; row 1 of the pool is plain values.
+            for (int c = 0; c < channels; c++)
+                for (int o = 0; o < (global ? 1 : outW); o++)
+                {
+                    var pattern = windows[(c + o) % windows.Length];
+                    int at = global ? 13 : o * stride;
+                    for (int j = 0; j < k; j++) x[(c * 2) * w + at + j] = pattern[j];
+                }
+            foreach (bool channelsLast in new[] { false, true })
+            {
+                // A depthwise 1×1 convolution of weight 1 in front makes the pool channels-last (and leaves values as they are).
+                var model = Model(shape, m =>
+                {
+                    string input = "x";
+                    if (channelsLast)
+                    {
+                        m.AddInitializer("w", Enumerable.Repeat(1f, channels).ToArray(), [channels, 1, 1, 1]);
+                        m.AddNode("Conv", ["x", "w"], ["c"], ("group", (long)channels));
+                        input = "c";
+                    }
+                    if (global) m.AddNode("GlobalMaxPool", [input], ["y"]);
+                    else m.AddNode("MaxPool", [input], ["y"], ("kernel_shape", new long[] { 2, k }), ("strides", new long[] { 1, stride }));
+                });
+                float[] y = Run(model, shape, x, new BuilderConfig { OptimizationLevel = 0, ChannelsLast = channelsLast });
+                int outs = global ? 1 : outW;
+                for (int c = 0; c < channels; c++)
+                    for (int o = 0; o < outs; o++)
+                    {
+                        var window = new List<float>();
+                        int width = global ? w : k, at = global ? 0 : o * stride;
+                        for (int row = 0; row < 2; row++)
+                            for (int j = 0; j < width; j++) window.Add(x[(c * 2 + row) * w + at + j]);
+                        float expected = window.Any(float.IsNaN) ? float.NaN : window.Max();
+                        float actual = y[c * outs + o];
+                        Assert.True(expected.Equals(actual),
+                            $"{(global ? "GlobalMaxPool" : $"MaxPool stride {stride}")} {(channelsLast ? "channels-last" : "NCHW")}, {channels} channels, channel {c} output {o}: {actual}, expected {expected}");
+                    }
+            }
+        }
+    }
 }
