@@ -36,7 +36,11 @@ internal static class WindowShape
                 break;
         }
         long span = (long)input + padBegin + padEnd - extent;
-        if (span < 0) throw new ShapeException($"{layer}: a window of {extent} does not fit an input of {input} padded by {padBegin}+{padEnd}.");
+        // In ceil mode a window may overhang the padded input's end, the first one included: a window of 3 every 2 over
+        // an input of 2 gives one output, of the window's part inside (ONNX's ceil((span) / stride + 1), as ONNX Runtime and
+        // PyTorch compute it). Only a span that leaves no output at all is refused.
+        if (span < 0 && !(ceilMode && span > -stride))
+            throw new ShapeException($"{layer}: a window of {extent} does not fit an input of {input} padded by {padBegin}+{padEnd}.");
         long outputSize = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
         // As PyTorch and ONNX Runtime do: the last window must start inside the input or its leading pad.
         if (ceilMode && (outputSize - 1) * stride >= input + padBegin) outputSize--;

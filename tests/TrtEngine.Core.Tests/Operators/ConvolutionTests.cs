@@ -187,6 +187,57 @@ public sealed class ConvolutionTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>
+    /// In ceil mode a window may overhang the input's end from the first window on: ONNX (ceil((in + pads − window) / stride
+    /// + 1)), ONNX Runtime and PyTorch give one output of the part inside (SqueezeNet's 3×3 stride-2 ceil-mode max pool over a
+    /// 2×2 map: the max of the four). The engine refused such an input ("a window of 3 does not fit an input of 2").
+    /// Computed NCHW, channels-last after a convolution, and fused into that convolution.
+    /// </summary>
+    [Theory]
+    [InlineData("MaxPool", 3, 2, 0, 2, 2, 0, "none")]
+    [InlineData("MaxPool", 3, 2, 0, 2, 2, 0, "conv")]
+    [InlineData("MaxPool", 3, 2, 0, 2, 2, 0, "fused")]
+    [InlineData("MaxPool", 2, 2, 0, 1, 1, 0, "conv")]
+    [InlineData("MaxPool", 3, 3, 0, 2, 20, 0, "fused")]
+    [InlineData("MaxPool", 5, 4, 1, 1, 3, 0, "none")]
+    [InlineData("AveragePool", 3, 2, 0, 2, 2, 0, "none")]
+    [InlineData("AveragePool", 3, 2, 0, 2, 2, 1, "conv")]
+    [InlineData("AveragePool", 5, 4, 1, 1, 3, 1, "none")]
+    [InlineData("AveragePool", 5, 4, 1, 1, 3, 0, "conv")]
+    [InlineData("AveragePool", 3, 3, 0, 2, 20, 1, "fused")]
+    public void Ceil_mode_pool_whose_first_window_overhangs_a_small_input(string op, int k, int stride, int pad, int h, int w, int countIncludePad, string before)
+    {
+        var c = new OperatorCase().Input("x", 2, 5, h, w);
+        string pooled = "x";
+        if (before != "none")
+        {
+            c.Weight("w", 7, 5, 3, 3).Weight("b", 7);
+            c.Model.AddNode("Conv", ["x", "w", "b"], ["c"], ("pads", new long[] { 1, 1, 1, 1 }));
+            c.Model.AddNode("Relu", ["c"], ["r"]);
+            pooled = "r";
+        }
+        c.Model.AddNode(op, [pooled], ["p"], PoolAttributes(op, k, stride, pad, 1, countIncludePad));
+        c.LeaveRegion("p");
+        if (before == "fused")
+        {
+            c.AssertMatchesOnnxRuntime(new Native.Builder.BuilderConfig { OptimizationLevel = 0, FuseConvPools = true });
+            Assert.Single(c.Plan!.Layers.OfType<Native.Layers.FusedConvPoolLayer>());
+        }
+        else c.AssertMatchesOnnxRuntime();
+        Assert.Equal(1, c.Plan!.Tensors[c.Plan.Outputs[0]].Dims[2]);
+    }
+
+    /// <summary>Where even ceil mode leaves no window (ONNX Runtime gives an empty output or refuses), the pool is refused.</summary>
+    [Theory]
+    [InlineData(3, 2, 1)] // ceil((1 − 3) / 2 + 1) = 0
+    [InlineData(3, 1, 2)] // −1
+    public void Ceil_mode_pool_that_leaves_no_window_is_refused(int k, int stride, int size)
+    {
+        var pool = new Native.Layers.PoolLayer("p", Native.Layers.ValueRef.Tensor(0), Native.Kernels.PoolKind.Max, [k, k], [stride, stride], [0, 0, 0, 0], [1, 1], true, false, Native.Layers.AutoPad.NotSet, false);
+        var error = Assert.Throws<Native.Network.ShapeException>(() => pool.InferShape([[1, 2, size, size]]));
+        Assert.Contains($"a window of {k} does not fit an input of {size}", error.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>A square MaxPool or AveragePool window as ONNX attributes.</summary>
     internal static (string, object)[] PoolAttributes(string op, int k, int stride, int pad, int ceil, int countIncludePad)
     {
