@@ -31,7 +31,7 @@ internal static class ChannelScaleFolding
     }
 
     public static List<Layer> Run(List<Layer> layers, NetworkDefinition network, List<EngineTensor> tensors, IReadOnlyCollection<int> outputs,
-        Func<ConvLayer, bool> fold)
+        Func<ConvLayer, bool> fold, ShapeProbes probes)
     {
         var consumers = LayerConsumers.Of(layers);
         var removed = new HashSet<Layer>();
@@ -41,7 +41,7 @@ internal static class ChannelScaleFolding
                 || !consumers.TryGetValue(mul.Output, out var readers) || readers is not [ConvLayer conv]
                 || conv.X != ValueRef.Tensor(mul.Output) || !conv.ChannelsLast || conv.Groups != 1 || !conv.ChannelScale.IsNone
                 || conv.RuleAlgorithm(network.Weights[conv.W.Index].Shape) != ConvAlgorithm.PointwiseGemm
-                || Operands(mul, network, tensors) is not var (image, scale) || !fold(conv))
+                || Operands(mul, tensors, probes) is not var (image, scale) || !fold(conv))
                 continue;
             conv.Inputs[0] = image;
             conv.Inputs[4] = scale;
@@ -53,10 +53,11 @@ internal static class ChannelScaleFolding
 
     /// <summary>
     /// The full-size operand and the per-channel scale computed at run time, or null if the Mul is not of that form. The
-    /// scale's batch and channels must be static, or the network have one input, whose dims then give both operands': with
-    /// two, a scale of batch 'm' may meet an image of batch 'n' as 3 and 1, and the Mul broadcast the image.
+    /// scale's batch and channels must be static, or fit the image at every probe of the profiles: a scale of batch 'm'
+    /// may meet an image of batch 'n' as 3 and 1 (two inputs, or the first image sliced from an input and a scale of
+    /// all of them), and the Mul broadcast the image.
     /// </summary>
-    private static (ValueRef Image, ValueRef Scale)? Operands(ElementwiseLayer mul, NetworkDefinition network, List<EngineTensor> tensors)
+    private static (ValueRef Image, ValueRef Scale)? Operands(ElementwiseLayer mul, List<EngineTensor> tensors, ShapeProbes probes)
     {
         if (mul.Inputs.Any(v => v.IsWeight)) return null;
         int[] y = tensors[mul.Output].Dims;
@@ -64,9 +65,13 @@ internal static class ChannelScaleFolding
         {
             ValueRef image = mul.Inputs[i], scale = mul.Inputs[1 - i];
             if (tensors[image.Index].Dims.AsSpan().SequenceEqual(y) && tensors[scale.Index].Dims is [var n, var c, 1, 1] && (n == 1 || n == y[0]) && c == y[1]
-                && ((n >= 0 && c >= 0) || network.Inputs.Count == 1))
+                && ((n >= 0 && c >= 0) || Fits(probes, image.Index, scale.Index, mul.Output)))
                 return (image, scale);
         }
         return null;
     }
+
+    /// <summary>At every probe: the image is the product's shape, and the scale one value per channel of it, per image or for all.</summary>
+    private static bool Fits(ShapeProbes probes, int image, int scale, int product) => probes.Holds(shapes =>
+        shapes[image] is { } x && shapes[scale] is [var n, var c, 1, 1] && x.AsSpan().SequenceEqual(shapes[product]) && (n == 1 || n == x[0]) && c == x[1]);
 }

@@ -28,7 +28,8 @@ public static class EngineBuilder
         var layers = GeluFusion.Run(network.Layers.Select(l => l.Clone()).ToList(), network, outputs, folded);
         layers = SiluFusion.Run(layers, outputs);
         layers = BatchNormFolding.Run(layers, outputs);
-        layers = EpilogueFusion.Run(layers, network, outputs);
+        // The network's own layers give its tensors' shapes at the probes, whatever the fusions make of them.
+        layers = EpilogueFusion.Run(layers, network, outputs, new ShapeProbes(profiles, shapes => InferShapes(network, network.Tensors.ToList(), network.Layers.ToList(), shapes)));
         layers = ChannelShuffleFusion.Run(layers, network);
         layers = RemoveDeadLayers(layers, outputs);
         var tensorList = network.Tensors.ToList();
@@ -43,7 +44,11 @@ public static class EngineBuilder
         int[][] optShapes = InferShapes(network, tensorList, layers, profiles.Select(p => p.Opt).ToArray());
         InferShapes(network, tensorList, layers, profiles.Select(p => p.Min).ToArray()); // the whole profile must be buildable
         if (config.ChannelsLast && config.FoldChannelScales != false)
-            layers = ChannelScaleFolding.Run(layers, network, tensorList, outputs, conv => config.FoldChannelScales == true || ChannelScaleFolding.Pays(optShapes[conv.Output]));
+        {
+            var current = layers; // the layers as laid out: their reformats made tensors the network does not have
+            layers = ChannelScaleFolding.Run(layers, network, tensorList, outputs, conv => config.FoldChannelScales == true || ChannelScaleFolding.Pays(optShapes[conv.Output]),
+                new ShapeProbes(profiles, shapes => InferShapes(network, tensorList, current, shapes)));
+        }
 
         var pool = hardware.Threads == WorkerPool.Shared.ThreadCount ? WorkerPool.Shared : new WorkerPool(hardware.Threads);
         try

@@ -18,7 +18,8 @@ internal static class EpilogueFusion
         ActivationKind.LeakyRelu, ActivationKind.HardSigmoid, ActivationKind.HardSwish, ActivationKind.Silu,
     ];
 
-    public static List<Layer> Run(List<Layer> layers, NetworkDefinition network, IReadOnlyCollection<int> outputs)
+    /// <param name="probes">The network's tensor shapes across the profiles, which show whether a residual has the convolution's shape.</param>
+    public static List<Layer> Run(List<Layer> layers, NetworkDefinition network, IReadOnlyCollection<int> outputs, ShapeProbes probes)
     {
         var consumers = LayerConsumers.Of(layers);
         var producer = new Dictionary<int, int>();
@@ -32,7 +33,7 @@ internal static class EpilogueFusion
             while (!outputs.Contains(layer.Output) && consumers.TryGetValue(layer.Output, out var next) && next.Count == 1 && !removed.Contains(next[0]))
             {
                 Layer follower = next[0];
-                if (!TryAbsorb(layer, follower, network, t => !producer.TryGetValue(t, out int p) || p < index)) break;
+                if (!TryAbsorb(layer, follower, network, probes, t => !producer.TryGetValue(t, out int p) || p < index)) break;
                 layer.Output = follower.Output;
                 layer.Origins = [.. layer.Origins, .. follower.Origins];
                 removed.Add(follower);
@@ -42,7 +43,7 @@ internal static class EpilogueFusion
     }
 
     /// <param name="readyBefore">Whether a tensor is computed before the producer runs (a residual must be).</param>
-    private static bool TryAbsorb(Layer layer, Layer follower, NetworkDefinition network, Func<int, bool> readyBefore)
+    private static bool TryAbsorb(Layer layer, Layer follower, NetworkDefinition network, ShapeProbes probes, Func<int, bool> readyBefore)
     {
         switch (layer, follower)
         {
@@ -54,7 +55,7 @@ internal static class EpilogueFusion
             case (ConvLayer conv, ElementwiseLayer { Operation: BinaryOp.Add } add)
                 when conv.Residual.IsNone && conv.Activation.Kind == ActivationKind.Identity
                      && OtherOperand(add, conv.Output) is { IsWeight: false } residual && residual.Index != conv.Output && readyBefore(residual.Index)
-                     && SameShapeAtRunTime(network, residual.Index, conv.Output, add.Output):
+                     && SameShapeAtRunTime(network, probes, residual.Index, conv.Output, add.Output):
                 conv.Inputs[3] = residual;
                 return true;
             case (BatchNormLayer batchNorm, ActivationLayer act) when batchNorm.Activation.Kind == ActivationKind.Identity && Fusable.Contains(act.Activation.Kind):
@@ -74,14 +75,15 @@ internal static class EpilogueFusion
     /// <summary>
     /// Whether the residual, the convolution's output and the sum have one shape whatever the inputs: the Add must
     /// broadcast neither operand, as the convolution writes and reads one element of each per output element. Equal
-    /// dims prove it where they are static; a dynamic dim only where the network has one input, whose dims then give
-    /// both (with two, a batch 'n' of one and an 'm' of another may meet as 3 and 1).
+    /// dims prove it where they are static; dynamic ones only where the three agree at every probe of the profiles
+    /// (a batch 'n' of one input and an 'm' of another may meet as 3 and 1, and so may an input's batch and the first
+    /// image sliced from it, though both are [?, C, H, W]).
     /// </summary>
-    private static bool SameShapeAtRunTime(NetworkDefinition network, int residual, int convOutput, int sum)
+    private static bool SameShapeAtRunTime(NetworkDefinition network, ShapeProbes probes, int residual, int convOutput, int sum)
     {
         int[] y = network.Tensors[sum].Dims;
         return network.Tensors[residual].Dims.AsSpan().SequenceEqual(y) && network.Tensors[convOutput].Dims.AsSpan().SequenceEqual(y)
-            && (Shapes.IsStatic(y) || network.Inputs.Count == 1);
+            && (Shapes.IsStatic(y) || probes.Same(residual, convOutput, sum));
     }
 
     private static ValueRef? OtherOperand(ElementwiseLayer add, int tensor) =>

@@ -173,6 +173,24 @@ public sealed class ConvolutionTests
     }
 
     [Theory]
+    [InlineData("first", 3)] // [?, 4, 6, 6] as the convolution's output, 1 image at run time: the run failed on its shapes
+    [InlineData("first", 1)]
+    [InlineData("x", 3)] // the input itself: one shape at any batch, still the convolution's residual
+    public void A_residual_of_one_input_is_fused_only_where_it_has_the_output_s_shape_at_any_batch(string residual, int batch)
+    {
+        var c = new OperatorCase().Weight("w", 4, 4, 3, 3).Output("y");
+        c.SymbolicInput("x", ["n", 4, 6, 6], [batch, 4, 6, 6]);
+        c.Model.AddInitializer("zero", new long[] { 0 }, [1]);
+        c.Model.AddInitializer("one", new long[] { 1 }, [1]);
+        c.Model.AddNode("Slice", ["x", "zero", "one", "zero"], ["first"]);
+        c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Add", ["h", residual], ["a"]);
+        c.Model.AddNode("Relu", ["a"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+        Assert.Equal(residual == "x", c.Plan!.Layers.OfType<Native.Layers.ConvLayer>().Single().Residual.IsNone == false);
+    }
+
+    [Theory]
     [InlineData("MaxPool", 3, 2, 0, 0, 0)]
     [InlineData("MaxPool", 3, 2, 0, 1, 0)]
     [InlineData("MaxPool", 2, 2, 1, 0, 0)]

@@ -201,6 +201,27 @@ public sealed class SqueezeExcitationTests
         Assert.DoesNotContain(op.Plan!.Layers.OfType<ConvLayer>(), c => !c.ChannelScale.IsNone);
     }
 
+    [Theory]
+    [InlineData(true)] // the image is the first one sliced from the input, the gate squeezes all: the run failed on its shapes
+    [InlineData(false)] // the gate squeezes the first image alone and scales all: a scale for all images, folded
+    public void A_scale_and_an_image_of_one_input_whose_batches_differ_at_run_time(bool sliceImage)
+    {
+        // One input, so the network's dims agree ([?, 12, 9, 7] and [?, 12, 1, 1]); at batch 3 one operand has 1 image.
+        var op = new OperatorCase();
+        op.SymbolicInput("x", ["n", 12, 9, 7], [3, 12, 9, 7]).Weight("wd", 12, 1, 3, 3).Weight("wp", 10, 12, 1, 1).Weight("bp", 10);
+        op.Model.AddInitializer("zero", new long[] { 0 }, [1]);
+        op.Model.AddInitializer("one_image", new long[] { 1 }, [1]);
+        op.Model.AddNode("Conv", ["x", "wd"], ["d"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 12L));
+        op.Model.AddNode("Slice", ["d", "zero", "one_image", "zero"], ["first"]);
+        op.Model.AddNode("GlobalAveragePool", [sliceImage ? "d" : "first"], ["pool"]);
+        op.Model.AddNode("Sigmoid", ["pool"], ["s"]);
+        op.Model.AddNode("Mul", [sliceImage ? "first" : "d", "s"], ["scaled"]);
+        op.Model.AddNode("Conv", ["scaled", "wp", "bp"], ["p"]);
+        op.LeaveRegion("p").AssertMatchesOnnxRuntime(Folded(2));
+        if (sliceImage) Assert.DoesNotContain(op.Plan!.Layers.OfType<ConvLayer>(), c => !c.ChannelScale.IsNone);
+        else ScaledConv(op.Plan!);
+    }
+
     [Fact]
     public void A_call_in_steady_state_allocates_nothing()
     {
