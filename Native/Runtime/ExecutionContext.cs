@@ -57,7 +57,12 @@ public sealed unsafe class ExecutionContext
             if (profile.Min[d] == profile.Max[d] && shape[d] != profile.Min[d])
                 // The model fixes it, or the engine was built for one size: no profile of this engine can change it.
                 return new($"{given}: dimension {d} must be {profile.Min[d]} (the engine fixes it: {profile}). If the model leaves it dynamic, build an engine whose -MinShape/-MaxShape cover {shape[d]}.");
-        return new($"{given}, outside the engine's profile ({profile}). Rebuild the engine with a profile that covers it (-MinShape/-MaxShape).");
+        // The dimensions out of range, each with its own: "dimension 0 is 17, above its max 16".
+        var outside = new List<string>();
+        for (int d = 0; d < shape.Length; d++)
+            if (shape[d] < profile.Min[d]) outside.Add($"dimension {d} is {shape[d]}, below its min {profile.Min[d]}");
+            else if (shape[d] > profile.Max[d]) outside.Add($"dimension {d} is {shape[d]}, above its max {profile.Max[d]}");
+        return new($"{given}, outside the engine's profile ({profile}): {string.Join("; ", outside)}. Rebuild the engine with a profile that covers it (-MinShape/-MaxShape).");
     }
 
     /// <summary>Sets the shape of input <paramref name="index"/> for the next calls; it must lie inside the input's profile.</summary>

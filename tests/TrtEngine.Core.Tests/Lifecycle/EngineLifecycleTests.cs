@@ -240,4 +240,20 @@ public sealed class EngineLifecycleTests
         Assert.Contains("Cannot infer", Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]> { ["input"] = new float[65] })).Message);
         Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]> { ["input"] = Input }, new Dictionary<string, int[]> { ["input"] = [3, 65] }));
     }
+
+    [Theory]
+    [InlineData(1, "dimension 0 is 1, below its min 2")]
+    [InlineData(9, "dimension 0 is 9, above its max 8")]
+    public void A_shape_outside_the_profile_is_refused_naming_the_input_the_dimension_and_its_range(int batch, string said)
+    {
+        var engine = EngineConverter.Convert(Example("tiny_mlp.onnx"), new ConversionSettings
+        {
+            UseCache = false, OptimizationLevel = 0,
+            MinShapes = new Dictionary<string, int[]> { ["input"] = [2, 64] }, MaxShapes = new Dictionary<string, int[]> { ["input"] = [8, 64] },
+        });
+        string message = Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]> { ["input"] = new float[batch * 64] })).Message;
+        Assert.Contains("Input 'input'", message);
+        Assert.Contains(said, message);
+        Assert.Contains("min [2, 64], opt [8, 64], max [8, 64]", message);
+    }
 }
