@@ -54,6 +54,12 @@ public sealed record BuilderConfig
     public bool? FoldChannelScales { get; init; }
 
     /// <summary>
+    /// Whether GEMMs of many rows and moderate work are shared with awake workers (<see cref="EnginePlan.ModerateGemmsShared"/>):
+    /// null times the engine both ways from level 1 (level 0 shares); true or false for tests and comparisons.
+    /// </summary>
+    public bool? ShareModerateGemms { get; init; }
+
+    /// <summary>
     /// Whether a first layer that reads its windows from a band reads the NCHW tensor in front of it without a reformat
     /// (<see cref="PlanarInputFusion"/>); false keeps the reformat, for tests and comparisons.
     /// </summary>

@@ -65,22 +65,27 @@ public static class EngineBuilder
                 if (config.ReadPlanarInputs) layers = PlanarInputFusion.Run(layers, outputs, weights, log);
             }
             var (tensors, inputs, outputIds) = CompactTensors(network, tensorList, layers);
-            var plan = new EnginePlan
+            EnginePlan Plan(bool moderateGemmsShared) => new()
             {
                 Name = network.Name, Tensors = tensors, Inputs = inputs, Profiles = profiles, Outputs = outputIds, Layers = [.. layers],
                 Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = config.OptimizationLevel,
-                FoldedOps = foldedOps, StructureDigest = NetworkStructure.Digest(network),
+                FoldedOps = foldedOps, StructureDigest = NetworkStructure.Digest(network), ModerateGemmsShared = moderateGemmsShared,
             };
+            var plan = Plan(moderateGemmsShared: config.ShareModerateGemms ?? true);
             var byName = network.Weights.ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
             var buffers = new float[weights.Length][];
             cancel.ThrowIfCancellationRequested();
             RecipeEvaluation.Run(weights, Enumerable.Range(0, weights.Length).ToList(), Array.ConvertAll(weights, w => Array.ConvertAll(w.Recipe.Sources, s => byName[s])), buffers,
                                  new bool[weights.Length], pool);
-            log?.Invoke($"Built '{network.Name}' in {total.Elapsed.TotalMilliseconds:F0} ms: {layers.Count} layers, {weights.Length} engine weights from {modelWeights.Length} model weights.");
             // The engine keeps the model weights it was built from: a partial refit re-derives fused weights from them.
             var used = modelWeights.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
             var values = network.Weights.Where(w => used.Contains(w.Name)).ToDictionary(w => w.Name, w => w.Values, StringComparer.Ordinal);
-            return new Engine(plan, new WeightSet(buffers), values);
+            var weightSet = new WeightSet(buffers);
+            if (config.ShareModerateGemms is null && config.OptimizationLevel > 0 && hardware.Threads > 1
+                && !ModerateGemmSharing.Faster(new Engine(plan, new Engine.State(weightSet, ModelValues.From(plan.ModelWeightIndex, values))), config.OptimizationLevel, log, cancel))
+                plan = Plan(moderateGemmsShared: false);
+            log?.Invoke($"Built '{network.Name}' in {total.Elapsed.TotalMilliseconds:F0} ms: {layers.Count} layers, {weights.Length} engine weights from {modelWeights.Length} model weights.");
+            return new Engine(plan, weightSet, values);
         }
         finally
         {

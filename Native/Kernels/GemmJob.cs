@@ -22,11 +22,24 @@ public sealed unsafe class GemmJob : IParallelTask
     // this many multiply-adds that costs more than the second core saves (tiny_mlp at batch 64: 32 → 17 µs on one).
     private const long ParallelThresholdManyRows = 1 << 20;
 
-    // From here to ParallelThresholdManyRows a GEMM of many rows is shared only if the workers are awake (a layer or call
-    // just before used them); if they sleep it wakes them for the next such layer and runs on its own thread. tiny_mlp at
-    // batch 64 (two GEMMs of 512 and 768 Ki), calls back to back: 30 → 20 µs; a millisecond apart, as a service that is
-    // not saturated calls it, 36 → 38 (the wake-up), where sharing always had cost 32 → 36–37.
+    // From here to ParallelThresholdManyRows a GEMM of many rows (a moderate GEMM) is shared only if the workers are awake
+    // (a layer or call just before used them) and the engine's builder found sharing them faster (see ModerateLoops); if
+    // they sleep it wakes them for the next such layer and runs on its own thread. tiny_mlp at batch 64 (two GEMMs of 512
+    // and 768 Ki), calls back to back: 30 → 20 µs on one host; 17.5 → 24.6 µs on another, whose cores pass data slowly.
+    // A millisecond apart, as a service that is not saturated calls it, 36 → 38 (the wake-up), where sharing always had
+    // cost 32 → 36–37.
     private const long ParallelThresholdAwake = 1 << 19;
+
+    private readonly bool _shareModerate;
+
+    /// <param name="shareModerate">Whether moderate GEMMs are shared with awake workers (<see cref="Plan.EnginePlan.ModerateGemmsShared"/>).</param>
+    public GemmJob(bool shareModerate = true) => _shareModerate = shareModerate;
+
+    /// <summary>
+    /// Calls of this job that were moderate GEMMs on a pool of several threads, shared or not: where an engine has none,
+    /// whether it shares them makes no difference, and its builder does not time the choice.
+    /// </summary>
+    internal int ModerateLoops { get; private set; }
 
     private readonly nint[] _batchDims = new nint[MaxBatchRank];
     private readonly nint[] _aBatchStrides = new nint[MaxBatchRank];
@@ -423,8 +436,10 @@ public sealed unsafe class GemmJob : IParallelTask
         long work = (long)_batches * _m * _n * Math.Max(_k, 1);
         int tasks = 1;
         _panelGroups = 1;
+        bool moderate = threads > 1 && _m > 8 && work >= ParallelThresholdAwake && work < ParallelThresholdManyRows;
+        if (moderate) ModerateLoops++;
         if (threads > 1 && (work >= (_m <= 8 ? ParallelThreshold : ParallelThresholdManyRows)
-                            || (work >= ParallelThresholdAwake && pool.AwakeOrWaking())))
+                            || (moderate && _shareModerate && pool.AwakeOrWaking())))
         {
             // About four units per thread so a thread that was descheduled does not hold up the rest.
             int target = threads * 4;

@@ -67,7 +67,7 @@ public sealed class GemmLayer : Layer
         return y;
     }
 
-    internal override object? CreateState(ExecutionFrame frame) => WeightRows ? new WeightRowsGemmJob() : new GemmJob();
+    internal override object? CreateState(ExecutionFrame frame) => WeightRows ? new WeightRowsGemmJob() : new GemmJob(frame.ModerateGemmsShared);
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {

@@ -12,7 +12,7 @@ public sealed class MatMulLayer(string name, ValueRef a, ValueRef b) : Layer(nam
 
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes) => ShapeInference.MatMul(inputShapes[0], inputShapes[1]);
 
-    internal override object? CreateState(ExecutionFrame frame) => new GemmJob();
+    internal override object? CreateState(ExecutionFrame frame) => new GemmJob(frame.ModerateGemmsShared);
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {

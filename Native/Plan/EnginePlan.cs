@@ -10,7 +10,7 @@ namespace TrtEngine.Native.Plan;
 public sealed class EnginePlan
 {
     /// <summary>Bumped whenever the plan layout or a layer's meaning changes; older plans are refused.</summary>
-    public const int FormatVersion = 17;
+    public const int FormatVersion = 18;
 
     public required string Name { get; init; }
     public required EngineTensor[] Tensors { get; init; }
@@ -28,6 +28,13 @@ public sealed class EnginePlan
 
     /// <summary>The model's graph (<see cref="NetworkStructure.Digest"/>) the engine was built from; empty when not known.</summary>
     public string StructureDigest { get; init; } = "";
+
+    /// <summary>
+    /// Whether GEMMs of many rows and moderate work (<see cref="Kernels.GemmJob"/>) are shared with the pool's workers
+    /// when they are awake. Whether that pays depends on how fast the machine's cores pass data to each other, so the
+    /// builder times the engine both ways (<see cref="Builder.ModerateGemmSharing"/>); level 0 keeps sharing.
+    /// </summary>
+    public bool ModerateGemmsShared { get; init; } = true;
 
     private Dictionary<string, int>? _modelWeightIndex;
     private int[][]? _recipeSources;
@@ -107,7 +114,7 @@ public sealed class EnginePlan
         {
             Name = name, Tensors = tensors, Inputs = Inputs, Profiles = Profiles, Outputs = Outputs, Layers = Layers,
             Weights = Weights, ModelWeights = ModelWeights, Hardware = Hardware, OptimizationLevel = OptimizationLevel, FoldedOps = FoldedOps,
-            StructureDigest = StructureDigest,
+            StructureDigest = StructureDigest, ModerateGemmsShared = ModerateGemmsShared,
         };
     }
 }

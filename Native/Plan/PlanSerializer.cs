@@ -104,6 +104,7 @@ internal static class PlanSerializer
         w.Write(plan.Hardware.Threads);
         w.Write(plan.OptimizationLevel);
         w.Write(plan.StructureDigest);
+        w.Write(plan.ModerateGemmsShared);
         w.Write(plan.Tensors.Length);
         foreach (var t in plan.Tensors)
         {
@@ -164,6 +165,7 @@ internal static class PlanSerializer
         var hardware = new HardwareInfo(r.ReadString(), r.ReadInt(1, 4096));
         int level = r.ReadInt(0, 5);
         string structure = r.ReadString();
+        bool moderateGemmsShared = r.ReadBool();
         var tensors = new EngineTensor[r.ReadInt(0, r.Remaining)];
         for (int i = 0; i < tensors.Length; i++) tensors[i] = new EngineTensor(r.ReadString(), r.ReadShape());
         int[] inputs = r.ReadInt32Array();
@@ -188,7 +190,7 @@ internal static class PlanSerializer
         {
             Name = name, Tensors = tensors, Inputs = inputs, Profiles = profiles, Outputs = outputs, Layers = layers,
             Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = level, FoldedOps = foldedOps,
-            StructureDigest = structure,
+            StructureDigest = structure, ModerateGemmsShared = moderateGemmsShared,
         };
         PlanValidator.Validate(plan);
         return plan;

@@ -156,6 +156,9 @@ public sealed class Engine : IDisposable
 
     public ExecutionContext CreateExecutionContext() => new(this);
 
+    /// <summary>A context that shares moderate GEMMs or not, whatever the plan says: for the builder, which times both.</summary>
+    internal ExecutionContext CreateExecutionContext(bool moderateGemmsShared) => new(this, moderateGemmsShared);
+
     /// <summary>A copy with another name and input/output names; it shares the weights' current state at the time of the call.</summary>
     public Engine WithNames(string name, IReadOnlyList<string> inputNames, IReadOnlyList<string> outputNames)
     {

@@ -24,11 +24,12 @@ public sealed unsafe class ExecutionContext
     // Per input, the tensors whose memory is that input's (the input and views of it): pointed at the caller's array each call.
     private readonly List<(int Tensor, long Offset)>[] _inputViews;
 
-    internal ExecutionContext(Engine engine)
+    /// <param name="moderateGemmsShared">Overrides the plan's <see cref="EnginePlan.ModerateGemmsShared"/> (its builder times both).</param>
+    internal ExecutionContext(Engine engine, bool? moderateGemmsShared = null)
     {
         _engine = engine;
         _plan = engine.Plan;
-        _frame = new ExecutionFrame(engine.Pool, _plan.Tensors.Length, _plan.Weights.Length);
+        _frame = new ExecutionFrame(engine.Pool, _plan.Tensors.Length, _plan.Weights.Length) { ModerateGemmsShared = moderateGemmsShared ?? _plan.ModerateGemmsShared };
         for (int w = 0; w < _plan.Weights.Length; w++) _frame.WeightShapes[w] = _plan.Weights[w].Shape;
         _states = new object?[_plan.Layers.Length];
         for (int l = 0; l < _states.Length; l++) _states[l] = _plan.Layers[l].CreateState(_frame);
@@ -159,6 +160,9 @@ public sealed unsafe class ExecutionContext
             for (int i = 0; i < pinned; i++) _pins[i].Free();
         }
     }
+
+    /// <summary>Whether a call so far ran a moderate GEMM on several threads' pool (<see cref="GemmJob.ModerateLoops"/>).</summary>
+    internal bool RanModerateGemms => _states.Any(s => s is GemmJob { ModerateLoops: > 0 });
 
     private bool ViewsAnInput(int tensor)
     {

@@ -8,6 +8,9 @@ namespace TrtEngine.Native.Runtime;
 internal sealed unsafe class ExecutionFrame(WorkerPool pool, int tensorCount, int weightCount)
 {
     public WorkerPool Pool { get; } = pool;
+
+    /// <summary>Whether the GEMM layers' jobs share moderate GEMMs with awake workers (<see cref="Plan.EnginePlan.ModerateGemmsShared"/>).</summary>
+    public bool ModerateGemmsShared { get; init; } = true;
     public int[][] TensorShapes { get; } = new int[tensorCount][];
     public int[][] WeightShapes { get; } = new int[weightCount][];
     public float*[] TensorPointers { get; } = new float*[tensorCount];
