@@ -16,8 +16,8 @@ internal static class ModerateGemmSharing
     /// <summary>
     /// Seconds of calls in a row each turn (4 to 64 calls). Turns of a few calls timed sharing faster than the engine then
     /// ran: tiny_mlp at batch 64, 4 calls a turn: 16.7 µs sharing against 20.2 not, where 20,000 calls in a row ran 25.8
-    /// sharing against 17.2 not (the worker that spins between loops slows the calling thread's work on some hosts);
-    /// 64 calls a turn: 29.5–34.8 against 18.9–25.4.
+    /// sharing against 17.2 not; 64 calls a turn: 29.5–34.8 against 18.9–25.4, as the engine then ran (why a long run of
+    /// shared calls is slower than a short one was not found).
     /// </summary>
     private const double TurnSeconds = 1e-3;
 
