@@ -25,7 +25,7 @@ public sealed unsafe class GemmJob : IParallelTask
     // From here to ParallelThresholdManyRows a GEMM of many rows (a moderate GEMM) is shared only if the workers are awake
     // (a layer or call just before used them) and the engine's builder found sharing them faster (see ModerateLoops); if
     // they sleep it wakes them for the next such layer and runs on its own thread. tiny_mlp at batch 64 (two GEMMs of 512
-    // and 768 Ki), calls back to back: 30 → 20 µs on one host; 17.5 → 24.6 µs on another, whose cores pass data slowly.
+    // and 768 Ki), calls back to back: 30 → 20 µs on one host; 17.5 → 24.6 µs on another (at times: the same VM later shared faster).
     // A millisecond apart, as a service that is not saturated calls it, 36 → 38 (the wake-up), where sharing always had
     // cost 32 → 36–37.
     private const long ParallelThresholdAwake = 1 << 19;
