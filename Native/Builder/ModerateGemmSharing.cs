@@ -8,7 +8,7 @@ namespace TrtEngine.Native.Builder;
 /// Chooses <see cref="EnginePlan.ModerateGemmsShared"/> by timing the whole engine at its opt shapes both ways, calls
 /// back to back. A moderate GEMM timed alone does not show what sharing it costs: in the network its input was just
 /// written by the layer before, on one core or on both, and its output is read by the next. tiny_mlp at batch 64 on
-/// a host whose cores pass data slowly: its 768 Ki GEMM alone ran 7.7 µs on one thread against 7.1 shared, and the
+/// a VM where it did not pay: its 768 Ki GEMM alone ran 7.7 µs on one thread against 7.1 shared, and the
 /// whole call 17.5 µs with both moderate GEMMs on one thread against 24.3 with that one shared.
 /// </summary>
 internal static class ModerateGemmSharing
@@ -21,7 +21,7 @@ internal static class ModerateGemmSharing
     /// </summary>
     private const double TurnSeconds = 1e-3;
 
-    /// <summary>Not sharing must win by this much: sharing is what a machine whose cores pass data fast prefers.</summary>
+    /// <summary>Not sharing must win by this much: sharing is the rule untimed (level 0), which paid on the hosts before.</summary>
     private const double Margin = 0.97;
 
     /// <summary>

@@ -31,7 +31,7 @@ public sealed class EnginePlan
 
     /// <summary>
     /// Whether GEMMs of many rows and moderate work (<see cref="Kernels.GemmJob"/>) are shared with the pool's workers
-    /// when they are awake. Whether that pays depends on how fast the machine's cores pass data to each other, so the
+    /// when they are awake. Whether that pays differs from machine to machine (and from time to time on a VM), so the
     /// builder times the engine both ways (<see cref="Builder.ModerateGemmSharing"/>); level 0 keeps sharing.
     /// </summary>
     public bool ModerateGemmsShared { get; init; } = true;
