@@ -26,6 +26,9 @@ internal static class IntegerOps
                 "Sub" => x - z,
                 "Mul" => x * z,
                 "Div" => z == 0 ? throw new ModelImportException($"{op} '{node}' divides by zero.") : x / z,
+                "Mod" or "FMod" when z == 0 => throw new ModelImportException($"Mod '{node}' divides by zero."),
+                "FMod" => x % z,
+                "Mod" => (x % z + z) % z,
                 "Equal" => x == z ? 1 : 0,
                 _ => throw new InvalidOperationException($"No integer {op}."),
             };

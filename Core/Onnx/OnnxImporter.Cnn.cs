@@ -64,11 +64,42 @@ public sealed partial class OnnxImporter
                 _values[node.Outputs[0]] = x.IsWeight ? x : _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, x), node.Outputs[0]);
                 return;
             }
-            case "Floor" or "Ceil" or "Round":
+            case "Expand": Define(node, new ElementwiseLayer(name, BinaryOp.Mul, Tensor(node.Inputs[0], name), Ones(node, name))); return;
+            case "Gather": Define(node, ImportGather(node, name)); return;
+            case "Floor" or "Ceil" or "Round" or "Sqrt":
                 throw new ModelImportException($"{node.OpType} '{name}' reads '{node.Inputs[0]}', a tensor computed at run time; TrtEngine evaluates {node.OpType} only at import, on constants and static dims (shape arithmetic).");
             default:
                 throw new ModelImportException($"{node.OpType} '{name}' works on float tensors here; TrtEngine evaluates {node.OpType} only on integer tensors known at import.");
         }
+    }
+
+    /// <summary>
+    /// Gather of a run-time tensor at indices known at import (attention picking q, k and v out of one projection): a
+    /// slice per index, the axis dropped for a scalar index, concatenated for several.
+    /// </summary>
+    private Layer ImportGather(OnnxNode node, string name)
+    {
+        var x = Tensor(node.Inputs[0], name);
+        int[] dims = _network.Dims(x);
+        int axis = Shapes.NormalizeAxis(checked((int)node.GetInt("axis", 0)), dims.Length, "Gather", name);
+        long[] indices = KnownIntegers(node, 1, "indices");
+        int indexRank = Integer(node.Inputs[1], name).Dims.Length;
+        if (indexRank > 1)
+            throw new ModelImportException($"Gather '{name}' picks from '{node.Inputs[0]}', a tensor computed at run time, with indices of rank {indexRank}; TrtEngine gathers such tensors with a scalar or a vector of indices only.");
+        ValueRef Pick(long k, string output)
+        {
+            if (dims[axis] >= 0 && (k < -dims[axis] || k >= dims[axis]))
+                throw new ModelImportException($"Gather '{name}': index {k} is outside axis {axis} of {Shapes.Format(dims)}.");
+            return _network.AddLayer(new SliceLayer(output, x, [k], [k == -1 ? long.MaxValue : k + 1], [axis], [1]), output);
+        }
+        if (indexRank == 0)
+        {
+            var picked = Pick(indices[0], node.Outputs[0] + "/picked");
+            int[] origins = Enumerable.Range(0, dims.Length).Where(d => d != axis).ToArray();
+            return new ReshapeLayer(name, ReshapeMode.Reshape, picked, ReshapeTarget(name, _network.Dims(picked), origins));
+        }
+        var parts = indices.Select((k, i) => Pick(k, $"{node.Outputs[0]}/{i}")).ToArray();
+        return parts.Length == 1 ? new ReshapeLayer(name, ReshapeMode.Identity, parts[0]) : new ConcatLayer(name, axis, parts);
     }
 
     private ValueRef Weight(OnnxNode node, int index)

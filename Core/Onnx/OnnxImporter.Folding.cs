@@ -14,7 +14,7 @@ public sealed partial class OnnxImporter
     private bool FoldsAsWeights(OnnxNode node) => node.OpType switch
     {
         "Add" or "Sub" or "Mul" or "Div" or "MatMul" => IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
-        "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split" or "Gather" or "Floor" or "Ceil" or "Round" =>
+        "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split" or "Gather" or "Floor" or "Ceil" or "Round" or "Sqrt" or "Expand" =>
             IsWeightValue(node.Inputs[0]),
         "Concat" => node.Inputs.Where(i => i.Length > 0).All(IsWeightValue),
         _ => false,
@@ -31,9 +31,15 @@ public sealed partial class OnnxImporter
             FoldSlices(node, name);
             return;
         }
-        if (node.OpType is "Floor" or "Ceil" or "Round")
+        if (node.OpType is "Floor" or "Ceil" or "Round" or "Sqrt")
         {
             FoldRounding(node, name);
+            return;
+        }
+        if (node.OpType == "Expand")
+        {
+            var source = _network.Weights[Float(node.Inputs[0], name).Index];
+            AddFolded(node, name, FoldedOpKind.Binary, [source, _network.Weights[Ones(node, name).Index]], [(int)BinaryOp.Mul], source.Shape, node.Outputs[0]);
             return;
         }
         string[] data = node.OpType switch
@@ -82,7 +88,19 @@ public sealed partial class OnnxImporter
     }
 
     /// <summary>
-    /// Floor, Ceil and Round of a constant, as shape arithmetic through floats writes them (an output size floor(H · 1.5)).
+    /// Ones of an Expand's shape: Expand is a multiplication by them, which broadcasts as Expand does and is exact (NaN,
+    /// infinities and −0 included).
+    /// </summary>
+    private ValueRef Ones(OnnxNode node, string name)
+    {
+        int[] dims = ToShape(KnownIntegers(node, 1, "shape"), node.Outputs[0]);
+        long count = IntegerOps.CheckedCount(node.OpType, name, dims, 1 << 22);
+        return _network.AddWeights(new ModelWeights(node.Outputs[0] + "/ones", dims, Enumerable.Repeat(1f, (int)count).ToArray(), WeightKind.Constant));
+    }
+
+    /// <summary>
+    /// Floor, Ceil, Round and Sqrt of a constant, as shape arithmetic through floats writes them (an output size floor(H · 1.5),
+    /// attention's scale 1/√(head size)).
     /// Their results become shapes, so a trained weight, which a refit may change, cannot feed them.
     /// </summary>
     private void FoldRounding(OnnxNode node, string name)
@@ -91,7 +109,7 @@ public sealed partial class OnnxImporter
         if (x.Kind != WeightKind.Constant)
             throw new ModelImportException($"{node.OpType} '{name}': its input '{node.Inputs[0]}' is a trained weight or computed from one; TrtEngine evaluates {node.OpType} only at import, on constants and static dims (shape arithmetic).");
         // MathF.Round rounds halves to even, as ONNX Round does.
-        Func<float, float> round = node.OpType switch { "Floor" => MathF.Floor, "Ceil" => MathF.Ceiling, _ => MathF.Round };
+        Func<float, float> round = node.OpType switch { "Floor" => MathF.Floor, "Ceil" => MathF.Ceiling, "Sqrt" => MathF.Sqrt, _ => MathF.Round };
         string output = node.Outputs[0];
         _values[output] = _network.AddWeights(new ModelWeights(output, x.Shape, Array.ConvertAll(x.Values, v => round(v)), WeightKind.Constant));
     }

@@ -8,7 +8,7 @@ public sealed partial class OnnxImporter
     /// <summary>True when the operands that decide the result type are integer tensors (so the node is shape arithmetic).</summary>
     private bool FoldsAsIntegers(OnnxNode node) => node.OpType switch
     {
-        "Add" or "Sub" or "Mul" or "Div" or "Equal" or "Concat" => node.Inputs.All(IsInteger),
+        "Add" or "Sub" or "Mul" or "Div" or "Mod" or "Equal" or "Concat" => node.Inputs.All(IsInteger),
         "Where" => IsInteger(node.Inputs[1]) && IsInteger(node.Inputs[2]),
         _ => IsInteger(node.Inputs[0]),
     };
@@ -83,7 +83,9 @@ public sealed partial class OnnxImporter
                 _integers[output] = IntegerOps.Where(Integer(node.Inputs[0], name), Integer(node.Inputs[1], name), Integer(node.Inputs[2], name), name);
                 return;
             default:
-                _integers[output] = IntegerOps.Binary(node.OpType, Integer(node.Inputs[0], name), Integer(node.Inputs[1], name), name);
+                // Integer Mod takes the divisor's sign (Python's %) unless fmod = 1 asks for C's (the dividend's).
+                string op = node.OpType == "Mod" && node.GetInt("fmod", 0) != 0 ? "FMod" : node.OpType;
+                _integers[output] = IntegerOps.Binary(op, Integer(node.Inputs[0], name), Integer(node.Inputs[1], name), name);
                 return;
         }
     }

@@ -592,4 +592,64 @@ public sealed class TensorOperatorTests
         c.Model.AddNode("Add", ["rk", "c5f"], ["y"]);
         c.AssertMatchesOnnxRuntime();
     }
+
+    [Theory]
+    [InlineData(0, 2, true)]    // a scalar index drops the axis (attention picking q, k or v)
+    [InlineData(1, -1, true)]
+    [InlineData(3, -5, true)]
+    [InlineData(2, 2, false)]   // a vector index keeps it
+    public void Gather_of_a_run_time_tensor_at_known_indices(int axis, int index, bool scalar)
+    {
+        var c = Case(13, 3, 4, 5, 6);
+        c.Model.AddNode("Relu", ["x"], ["r"]);
+        if (scalar) c.Model.AddInitializer("i", TensorValue.Int64([index], []));
+        else Ints(c, "i", index, 0, index, -1);
+        c.Model.AddNode("Gather", ["r", "i"], ["y"], ("axis", (long)axis));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void Gather_of_a_run_time_tensor_refuses_an_index_outside_the_axis()
+    {
+        var c = Case(13, 3, 4);
+        c.Model.AddInitializer("i", TensorValue.Int64([4], []));
+        c.Model.AddNode("Gather", ["x", "i"], ["y"], ("axis", 1L));
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"));
+        Assert.Contains("index 4 is outside axis 1 of [3, 4]", error.Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Expand_of_a_weight_and_of_a_run_time_tensor_broadcasts_as_onnx_runtime_does(bool runTime)
+    {
+        // ViT's class token: a [1, 1, C] parameter expanded to the batch, then concatenated with the patches.
+        var c = Case(13, 2, 3, 8).Weight("token", 1, 1, 8);
+        Ints(c, "shape", runTime ? [1, 2, 1] : [2, 1, 1]);
+        // At run time: the mean of x's rows, [2, 1, 8], expanded to [2, 2, 8].
+        if (runTime) c.Model.AddNode("ReduceMean", ["x"], ["t"], ("axes", new long[] { 1 }));
+        c.Model.AddNode("Expand", [runTime ? "t" : "token", "shape"], ["e"]);
+        c.Model.AddNode("Concat", ["e", "x"], ["y"], ("axis", 1L));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
+    [InlineData(0, 7, -3)]
+    [InlineData(1, 7, -3)]
+    [InlineData(0, -7, 3)]
+    [InlineData(1, -7, 3)]
+    public void Integer_Mod_and_Sqrt_fold_as_shape_arithmetic(long fmod, long a, long b)
+    {
+        // Attention's exported scale: Sqrt(Cast(head size)), the head size from shape arithmetic (with a Mod, as torch's export has it).
+        var c = Case(13, 2, 12);
+        c.Model.AddInitializer("a", TensorValue.Int64([a], []));
+        c.Model.AddInitializer("b", TensorValue.Int64([b], []));
+        c.Model.AddNode("Mod", ["a", "b"], ["m"], ("fmod", fmod));
+        Ints(c, "twelve", 12);
+        c.Model.AddNode("Add", ["m", "twelve"], ["width"]);
+        c.Model.AddNode("Cast", ["width"], ["wf"], ("to", (long)OnnxDataType.Float));
+        c.Model.AddNode("Sqrt", ["wf"], ["root"]);
+        c.Model.AddNode("Div", ["x", "root"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
 }
