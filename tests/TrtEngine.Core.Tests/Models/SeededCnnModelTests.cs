@@ -1,4 +1,5 @@
 using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
 using TrtEngine.Native.Layers;
 using TrtEngine.Native.Kernels;
@@ -12,7 +13,8 @@ namespace TrtEngine.Core.Tests.Models;
 /// <summary>
 /// Torchvision CNNs kept in tests/fixtures/models with regenerated weights (ResNet-18, EfficientNet-B0, ShuffleNetV2,
 /// RegNetY-400MF, MobileNetV3-Small, GoogLeNet, DenseNet-121, ConvNeXt-Tiny, Inception v3, ResNeXt-50 32×4d,
-/// EfficientNetV2-S, MNASNet 0.5, and three segmenters: LR-ASPP and DeepLabV3 on MobileNetV3-Large, FCN on ResNet-50)
+/// EfficientNetV2-S, MNASNet 0.5, three segmenters: LR-ASPP and DeepLabV3 on MobileNetV3-Large, FCN on ResNet-50, and a
+/// two-layer VisionTransformer)
 /// against torch and ONNX Runtime: built from v1, refitted to v2 from a safetensors checkpoint, and back.
 /// </summary>
 public sealed class SeededCnnModelTests
@@ -93,6 +95,35 @@ public sealed class SeededCnnModelTests
         TorchAssert.Matches(engine, model, version: 2, Tolerance);
 
         engine.Refit(WeightSources.FromFile(v1Path));
+        TorchAssert.Matches(engine, model, version: 1, Tolerance);
+    }
+
+    [Fact]
+    public void A_vision_transformer_with_a_fixed_batch_matches_torch_and_onnx_runtime_and_refits_to_v2_and_back()
+    {
+        // torchvision's VisionTransformer, two layers: its class token is expanded to the batch, which the import must know.
+        var model = SeededModel.Load(TestPaths.SeededModels, "vit_tiny");
+        using var dir = new TempDirectory();
+        string v1Path = model.Materialize(dir.File("v1"), version: 1);
+        var settings = new ConversionSettings { UseCache = false, OptimizationLevel = 0, Threads = 2 };
+        var error = Assert.Throws<ModelImportException>(() => EngineConverter.Convert(v1Path, settings));
+        Assert.Contains("-InputShape", error.Message);
+        var engine = EngineConverter.Convert(v1Path, settings with { InputShapes = new Dictionary<string, int[]> { [model.InputName] = model.InputShape } });
+        var layers = engine.Native.Plan.Layers;
+        Assert.Equal(5, layers.OfType<LayerNormLayer>().Count()); // two per layer and the encoder's last
+        Assert.Equal(2, layers.OfType<SoftmaxLayer>().Count());
+        Assert.Contains(engine.Native.Plan.ModelWeights, w => w.Kind == Native.Network.WeightKind.Computed); // the expanded class token
+        TorchAssert.Matches(engine, model, version: 1, Tolerance);
+        var ort = OrtOracle.Run(v1Path, new Dictionary<string, (int[] Shape, float[] Data)> { [model.InputName] = (model.InputShape, model.Input) });
+        var ours = engine.Run(new Dictionary<string, float[]> { [model.InputName] = model.Input }, new Dictionary<string, int[]> { [model.InputName] = model.InputShape });
+        Assert.True(ErrorMetrics.RelativeL2(ours[0].Data, ort[ours[0].Name].Data) <= Tolerance);
+
+        string checkpoint = dir.File("v2.safetensors");
+        SafetensorsWriter.Write(checkpoint, model.Weights(version: 2));
+        engine.Refit(WeightSources.FromFile(checkpoint));
+        TorchAssert.Matches(engine, model, version: 2, Tolerance);
+        // Its own model file read for the engine, as Update-TrtEngineWeights -Path reads it: imported at the engine's batch.
+        using (var file = WeightFile.Read(v1Path, engine)) engine.Refit(file.Values);
         TorchAssert.Matches(engine, model, version: 1, Tolerance);
     }
 
