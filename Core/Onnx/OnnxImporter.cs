@@ -87,6 +87,12 @@ public sealed partial class OnnxImporter
         // Without it every operator would be read as its first version (attributes and inputs differ across versions).
         if (Opset < 1 && graph.Nodes.Count > 0)
             throw new ModelImportException($"The model imports no version of the default ONNX domain (opset_import: {string.Join(", ", _model.OpsetImports.Select(o => $"'{o.Domain}' {o.Version}"))}); export it with an opset (TrtEngine reads 9–18).");
+        // A newer opset may give an operator a version whose attributes, inputs or semantics the importer does not know.
+        if (Opset > OnnxSchemas.MaxOpset && graph.Nodes.Count > 0)
+            throw new ModelImportException($"The model imports opset {Opset} of the default ONNX domain; TrtEngine knows the operators' versions up to opset {OnnxSchemas.MaxOpset} (ONNX Runtime refuses such a model too). Export it at opset {OnnxSchemas.MaxOpset} or lower.");
+        // Each node as its operator's version at this opset defines it: an attribute or input of another version is
+        // refused, not ignored or read.
+        foreach (var node in graph.Nodes) OnnxSchemas.Check(node, Opset, NodeName(node));
         foreach (var t in graph.Initializers) _initializers[t.Name] = t;
         int position = 0;
         foreach (var input in RuntimeInputs(graph, _bound))
