@@ -43,7 +43,8 @@ internal sealed unsafe class LayerNormJob : IParallelTask, IRowTask
     /// zero is off by a few of their ulps, which would shift every output) and whose squares give the variance (two
     /// passes, so a large mean does not cancel it away), then the scaled deviations. The last few values take the vector
     /// lanes' operations one at a time (a product rounded, then a sum), so every value gets the same rounding wherever it
-    /// lies.
+    /// lies. A row whose float sums are not finite (beyond ~1.8e19 or with a NaN or an infinity) or whose squares may have
+    /// underflowed where epsilon cannot hide it is done again in double (<see cref="RowInDouble"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Row(float* x, float* y, float* scale, float* bias, int n, float epsilon)
@@ -71,6 +72,14 @@ internal sealed unsafe class LayerNormJob : IParallelTask, IRowTask
             deviation += d;
             squared += d * d;
         }
+        // The float sums overflow for rows beyond ~1.8e19 (a square) or whose sum passes 3.4e38, and the squares of
+        // tiny values underflow to a variance of 0 that only an epsilon of about 0 lets show: such rows (and rows holding
+        // a NaN or an infinity, whose sums are not finite either) take the double pass, rare and exact for any float.
+        if (!float.IsFinite(squared) || (squared < 1e-30f && epsilon < 1e-20f))
+        {
+            RowInDouble(x, y, scale, bias, n, epsilon);
+            return;
+        }
         double shift = (double)deviation / n;
         float mean = (float)(first + shift);
         float inverse = (float)(1 / Math.Sqrt(Math.Max(0, (double)squared / n - shift * shift) + epsilon));
@@ -86,6 +95,30 @@ internal sealed unsafe class LayerNormJob : IParallelTask, IRowTask
         {
             float normalized = (x[i] - mean) * inverse * scale[i];
             y[i] = bias == null ? normalized : normalized + bias[i];
+        }
+    }
+
+    /// <summary>
+    /// One row in double, whose range holds the sum of any floats and the square of any difference of two: the mean,
+    /// the variance about it and every output as the float64 definition gives them, rounded once to float. A row
+    /// holding a NaN or an infinity comes out NaN, as in float.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RowInDouble(float* x, float* y, float* scale, float* bias, int n, float epsilon)
+    {
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += x[i];
+        double mean = sum / n, squared = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double d = x[i] - mean;
+            squared += d * d;
+        }
+        double inverse = 1 / Math.Sqrt(squared / n + epsilon);
+        for (int i = 0; i < n; i++)
+        {
+            double normalized = (x[i] - mean) * inverse * scale[i];
+            y[i] = (float)(bias == null ? normalized : normalized + bias[i]);
         }
     }
 
