@@ -114,6 +114,9 @@ internal static class OnnxSchemas
         ["Cast"] = [Legacy(1, "the type named by a string", "1", "to:s!"), V(6, "1", "to:i!"), V(19, "1", "to:i! saturate:i"), V(24, "1", "to:i! saturate:i round_mode:s")],
         ["Equal"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],
         ["Where"] = [V(9, "3")],
+        ["Sqrt"] = Unary,
+        ["Mod"] = [V(10, "2", "fmod:i")],
+        ["Expand"] = [V(8, "2")],
         ["ConstantOfShape"] = [V(9, "1", "value:t")],
     };
 
