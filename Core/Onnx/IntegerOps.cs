@@ -40,10 +40,21 @@ internal static class IntegerOps
     /// Floats cast to an integer type as ONNX Runtime casts them (C++'s static_cast): toward zero, or to 0 and 1 for bool.
     /// A value no 64-bit integer holds (NaN, infinite, too large) has no defined result there, so it is refused.
     /// </summary>
-    public static IntegerTensor FromFloats(int[] dims, float[] values, bool toBool, string node) =>
-        new(dims, Array.ConvertAll(values, v => toBool ? (v != 0 ? 1L : 0L)
-            : v >= long.MinValue && v < long.MaxValue ? (long)v
-            : throw new ModelImportException($"Cast '{node}': {v} has no integer value; the shape arithmetic it ends is not valid.")));
+    public static IntegerTensor FromFloats(int[] dims, float[] values, OnnxDataType to, string node)
+    {
+        // A value beyond the type's range has no defined result either (C++ leaves it undefined; ONNX Runtime's differs by type).
+        var (min, max) = to switch
+        {
+            OnnxDataType.UInt8 => (0.0, byte.MaxValue), OnnxDataType.Int8 => (sbyte.MinValue, sbyte.MaxValue),
+            OnnxDataType.UInt16 => (0.0, ushort.MaxValue), OnnxDataType.Int16 => (short.MinValue, short.MaxValue),
+            OnnxDataType.UInt32 => (0.0, uint.MaxValue), OnnxDataType.Int32 => (int.MinValue, int.MaxValue),
+            OnnxDataType.UInt64 => (0.0, long.MaxValue), OnnxDataType.Int64 or OnnxDataType.Bool => (long.MinValue, long.MaxValue),
+            _ => throw new ModelImportException($"Cast '{node}' casts to {to}, which TrtEngine cannot represent; it computes in float32 and 64-bit integers."),
+        };
+        return new(dims, Array.ConvertAll(values, v => to == OnnxDataType.Bool ? (v != 0 ? 1L : 0L)
+            : Math.Truncate(v) >= min && Math.Truncate(v) <= max && v < long.MaxValue ? (long)v
+            : throw new ModelImportException($"Cast '{node}': {v} has no {to} value; the shape arithmetic it ends is not valid.")));
+    }
 
     public static IntegerTensor Where(IntegerTensor condition, IntegerTensor a, IntegerTensor b, string node)
     {

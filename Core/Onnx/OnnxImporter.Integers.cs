@@ -116,7 +116,7 @@ public sealed partial class OnnxImporter
         if (!IsWeightValue(input))
             throw new ModelImportException($"Cast '{name}' turns '{input}', a float tensor computed at run time, into {to}; TrtEngine computes integers only at import, from constants and static dims.");
         float[] values = ConstantFloats(node, 0);
-        _integers[node.Outputs[0]] = IntegerOps.FromFloats(_network.Dims(_values[input]), values, to == OnnxDataType.Bool, name);
+        _integers[node.Outputs[0]] = IntegerOps.FromFloats(_network.Dims(_values[input]), values, to, name);
     }
 
     private IntegerTensor Integer(string valueName, string user)

@@ -652,4 +652,32 @@ public sealed class TensorOperatorTests
         c.Model.AddNode("Div", ["x", "root"], ["y"]);
         c.AssertMatchesOnnxRuntime();
     }
+
+    [Theory]
+    [InlineData(OnnxDataType.Float8E4M3FN, 1.7f, "cannot represent")]
+    [InlineData(OnnxDataType.Int4, 3f, "cannot represent")]
+    [InlineData(OnnxDataType.Int8, 300f, "has no Int8 value")]
+    [InlineData(OnnxDataType.UInt8, -2.6f, "has no UInt8 value")]
+    public void A_cast_of_constants_to_a_type_or_range_the_engine_cannot_hold_is_refused(OnnxDataType to, float value, string said)
+    {
+        // Read as integers, 1.7 cast to float8 came out 1, not 1.75; out of the type's range the result is undefined.
+        var c = Case(13, 2, 3);
+        c.Model.AddInitializer("v", [value], [1]);
+        c.Model.AddNode("Cast", ["v"], ["i"], ("to", (long)to));
+        c.Model.AddNode("Cast", ["i"], ["f"], ("to", (long)OnnxDataType.Float));
+        c.Model.AddNode("Mul", ["x", "f"], ["y"]);
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"));
+        Assert.Contains(said, error.Message);
+    }
+
+    [Fact]
+    public void A_cast_of_constants_within_the_type_s_range_folds_as_onnx_runtime_computes_it()
+    {
+        var c = Case(13, 2, 3);
+        c.Model.AddInitializer("v", [255.9f, -128.5f, 7.5f], [3]);
+        c.Model.AddNode("Cast", ["v"], ["i"], ("to", (long)OnnxDataType.Int32));
+        c.Model.AddNode("Cast", ["i"], ["f"], ("to", (long)OnnxDataType.Float));
+        c.Model.AddNode("Mul", ["x", "f"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
 }
