@@ -238,6 +238,10 @@ public sealed partial class OnnxImporter
             if (extent < 0) throw new ModelImportException($"Split '{name}': splitting a dynamic dimension into equal parts needs its size.");
             // Opset 18's num_outputs gives the last part what remains; before, the parts must be equal.
             bool numOutputs = node.FindAttribute("num_outputs") is not null;
+            if (Opset >= 18 && !numOutputs)
+                throw new ModelImportException($"Split '{name}': from opset 18 a Split gives its sizes (input 1) or num_outputs.");
+            if (numOutputs && node.GetInt("num_outputs", 0) != parts)
+                throw new ModelImportException($"Split '{name}': num_outputs is {node.GetInt("num_outputs", 0)}, and it has {parts} outputs.");
             if (!numOutputs && extent % parts != 0)
                 throw new ModelImportException($"Split '{name}': an axis of {extent} does not split into {parts} equal parts; give the sizes.");
             long chunk = numOutputs ? (extent + parts - 1) / parts : extent / parts;
@@ -322,9 +326,12 @@ public sealed partial class OnnxImporter
         var mode = node.GetString("mode", "nearest") switch
         {
             "nearest" => ResizeMode.Nearest,
-            "linear" or "bilinear" => ResizeMode.Linear,
+            "linear" => ResizeMode.Linear,
             var other => throw new ModelImportException($"{node.OpType} '{name}': mode '{other}' is not supported (nearest, linear)."),
         };
+        // Only cubic interpolation may exclude the outside (ONNX Runtime refuses it with the others).
+        if (node.GetInt("exclude_outside", 0) != 0)
+            throw new ModelImportException($"{node.OpType} '{name}': exclude_outside applies to cubic interpolation only, not to {node.GetString("mode", "nearest")}.");
         bool legacy = node.OpType == "Upsample" || Opset < 11;
         float[] scales = [];
         long[] sizes = [];

@@ -680,4 +680,29 @@ public sealed class TensorOperatorTests
         c.Model.AddNode("Mul", ["x", "f"], ["y"]);
         c.AssertMatchesOnnxRuntime();
     }
+
+    [Theory]
+    [InlineData("split18", "from opset 18 a Split gives its sizes")]
+    [InlineData("num_outputs", "num_outputs is 2, and it has 3 outputs")]
+    [InlineData("bilinear", "mode 'bilinear' is not supported")]
+    [InlineData("exclude_outside", "exclude_outside applies to cubic interpolation only")]
+    public void Forms_onnx_runtime_refuses_are_refused(string form, string said)
+    {
+        // ONNX Runtime refuses each of these models; the engine ran them (equal parts, linear, the outside included).
+        var c = new OperatorCase().Input("x", 1, 6, 4, 4).Output("y");
+        c.Model.Opset = 18;
+        switch (form)
+        {
+            case "split18" or "num_outputs":
+                c.Output("y1").Output("y2");
+                c.Model.AddNode("Split", ["x"], ["y", "y1", "y2"], form == "num_outputs" ? [("axis", 1L), ("num_outputs", 2L)] : [("axis", 1L)]);
+                break;
+            default:
+                c.Model.AddInitializer("scales", [1f, 1f, 2f, 2f], [4]);
+                c.Model.AddNode("Resize", ["x", "", "scales"], ["y"], form == "bilinear" ? [("mode", "bilinear")] : [("mode", "linear"), ("exclude_outside", 1L)]);
+                break;
+        }
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"));
+        Assert.Contains(said, error.Message);
+    }
 }
