@@ -48,12 +48,15 @@ internal static class ModerateGemmSharing
             return Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
         Call(contexts[0]);
-        double first = Call(contexts[0]);
-        if (!contexts[0].RanModerateGemms || first >= TimedBelowSeconds) return true;
+        if (!contexts[0].RanModerateGemms) return true;
+        // A few calls where one was slow but not far off: a call descheduled on a busy machine is not a long one.
+        double fastest = Call(contexts[0]);
+        for (int retry = 0; retry < 3 && fastest >= TimedBelowSeconds && fastest < 10 * TimedBelowSeconds; retry++) fastest = Math.Min(fastest, Call(contexts[0]));
+        if (fastest >= TimedBelowSeconds) return true;
 
         // Turns as the tactics are timed (more at higher levels), by each way's fastest turn. A turn's first call is not
         // timed: it finds the workers as the other way left them (asleep after a turn that did not share), and shares nothing.
-        int calls = (int)Math.Clamp(TurnSeconds / first, 4, 64);
+        int calls = (int)Math.Clamp(TurnSeconds / fastest, 4, 64);
         var best = new[] { double.MaxValue, double.MaxValue };
         for (int turn = 0; turn < 2 + 2 * level; turn++)
         {
