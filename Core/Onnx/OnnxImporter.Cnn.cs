@@ -362,7 +362,8 @@ public sealed partial class OnnxImporter
             if (node.GetInt("antialias", 0) != 0) throw new ModelImportException($"Resize '{name}': antialias is not supported.");
             if (Has(node, 2)) scales = ConstantFloats(node, 2);
             if (scales.Length == 0 && Has(node, 3)) sizes = ResizeSizes(node, name, dims);
-            if (sizes.Length > 0 && node.GetString("keep_aspect_ratio_policy", "stretch") != "stretch")
+            // With scales ONNX has no other policy (ONNX Runtime refuses it); with sizes the engine stretches only.
+            if (node.GetString("keep_aspect_ratio_policy", "stretch") != "stretch")
                 throw new ModelImportException($"Resize '{name}': keep_aspect_ratio_policy other than stretch is not supported.");
             if (node.GetInts("axes") is { } axes)
             {

@@ -61,7 +61,7 @@ public sealed partial class OnnxImporter
             "Transpose" => (FoldedOpKind.Transpose, node.GetInts("perm") is { } p ? p.Select(v => (int)v).ToArray() : Enumerable.Range(0, x.Length).Reverse().ToArray(), x),
             "Concat" => (FoldedOpKind.Concat, [Shapes.NormalizeAxis(checked((int)node.GetInt("axis", 0)), x.Length, "Concat", name)], x),
             "Reshape" => (FoldedOpKind.Copy, [], ShapeInference.Reshape(x, ReshapeTarget(node), node.GetInt("allowzero", 0) != 0)),
-            "Flatten" => (FoldedOpKind.Copy, [], ShapeInference.Flatten(x, checked((int)node.GetInt("axis", 1)))),
+            "Flatten" => (FoldedOpKind.Copy, [], ShapeInference.Flatten(x, FlattenAxis(node, name))),
             _ => (FoldedOpKind.Copy, [], Squeezed(node, name, x).Select(o => o < 0 ? 1 : x[o]).ToArray()),
         };
         AddFolded(node, name, kind, inputs, ints, copyShape, node.Outputs[0]);

@@ -208,7 +208,7 @@ public sealed partial class OnnxImporter
             }
             case "LayerNormalization": Define(node, ImportLayerNorm(node, name)); return;
             case "Flatten":
-                Define(node, new ReshapeLayer(name, ReshapeMode.Flatten, Tensor(node.Inputs[0], name), axis: checked((int)node.GetInt("axis", 1))));
+                Define(node, new ReshapeLayer(name, ReshapeMode.Flatten, Tensor(node.Inputs[0], name), axis: FlattenAxis(node, name)));
                 return;
             case "Reshape":
                 Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), ReshapeTarget(node), allowZero: node.GetInt("allowzero", 0) != 0));
@@ -282,6 +282,15 @@ public sealed partial class OnnxImporter
     private Layer Binary(OnnxNode node, string name, BinaryOp op)
     {
         return new ElementwiseLayer(name, op, Float(node.Inputs[0], name), Float(node.Inputs[1], name));
+    }
+
+    /// <summary>Flatten's axis; a negative one counts from the end only from opset 11 (ONNX Runtime refuses it before).</summary>
+    private int FlattenAxis(OnnxNode node, string name)
+    {
+        int axis = checked((int)node.GetInt("axis", 1));
+        if (axis < 0 && Opset < 11)
+            throw new ModelImportException($"Flatten '{name}': axis {axis} is negative, which Flatten takes from opset 11 on (the model imports opset {Opset}).");
+        return axis;
     }
 
     private Layer Unary(OnnxNode node, string name, Activation activation) => new ActivationLayer(name, activation, Tensor(node.Inputs[0], name));

@@ -686,6 +686,8 @@ public sealed class TensorOperatorTests
     [InlineData("num_outputs", "num_outputs is 2, and it has 3 outputs")]
     [InlineData("bilinear", "mode 'bilinear' is not supported")]
     [InlineData("exclude_outside", "exclude_outside applies to cubic interpolation only")]
+    [InlineData("keep_aspect_ratio_policy", "keep_aspect_ratio_policy other than stretch")]
+    [InlineData("flatten10", "axis -1 is negative, which Flatten takes from opset 11 on")]
     public void Forms_onnx_runtime_refuses_are_refused(string form, string said)
     {
         // ONNX Runtime refuses each of these models; the engine ran them (equal parts, linear, the outside included).
@@ -697,9 +699,19 @@ public sealed class TensorOperatorTests
                 c.Output("y1").Output("y2");
                 c.Model.AddNode("Split", ["x"], ["y", "y1", "y2"], form == "num_outputs" ? [("axis", 1L), ("num_outputs", 2L)] : [("axis", 1L)]);
                 break;
+            case "flatten10":
+                c.Model.Opset = 10;
+                c.Model.AddNode("Flatten", ["x"], ["y"], ("axis", -1L));
+                break;
             default:
                 c.Model.AddInitializer("scales", [1f, 1f, 2f, 2f], [4]);
-                c.Model.AddNode("Resize", ["x", "", "scales"], ["y"], form == "bilinear" ? [("mode", "bilinear")] : [("mode", "linear"), ("exclude_outside", 1L)]);
+                (string, object) extra = form switch
+                {
+                    "bilinear" => ("mode", "bilinear"),
+                    "exclude_outside" => ("exclude_outside", 1L),
+                    _ => ("keep_aspect_ratio_policy", "not_larger"),
+                };
+                c.Model.AddNode("Resize", ["x", "", "scales"], ["y"], form == "bilinear" ? [extra] : [("mode", "linear"), extra]);
                 break;
         }
         var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"));
