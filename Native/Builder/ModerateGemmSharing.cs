@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Runtime;
 
@@ -38,9 +39,9 @@ internal static class ModerateGemmSharing
     {
         var plan = engine.Plan;
         var random = new Random(12345);
-        var inputs = plan.Profiles.Select(p => RandomValues(random, p.Opt)).ToArray();
+        var inputs = plan.Profiles.Select(p => TacticSelector.RandomPinned(random, Shapes.ElementCount(p.Opt))).ToArray();
         var contexts = new[] { engine.CreateExecutionContext(moderateGemmsShared: true), engine.CreateExecutionContext(moderateGemmsShared: false) };
-        var outputs = Enumerable.Range(0, plan.Outputs.Length).Select(o => new float[contexts[0].GetOutputShape(o).Aggregate(1L, (a, d) => a * d)]).ToArray();
+        var outputs = Enumerable.Range(0, plan.Outputs.Length).Select(o => new float[Shapes.ElementCount(contexts[0].GetOutputShape(o))]).ToArray();
         double Call(Runtime.ExecutionContext context)
         {
             long start = Stopwatch.GetTimestamp();
@@ -72,12 +73,5 @@ internal static class ModerateGemmSharing
         bool shared = best[1] >= Margin * best[0];
         log?.Invoke($"Moderate GEMMs {(shared ? "shared" : "kept on one thread")}: a call took {best[0] * 1e6:F1} µs sharing them, {best[1] * 1e6:F1} µs not.");
         return shared;
-    }
-
-    private static float[] RandomValues(Random random, int[] shape)
-    {
-        var values = new float[shape.Aggregate(1L, (a, d) => a * d)];
-        for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
-        return values;
     }
 }
