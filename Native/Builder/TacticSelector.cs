@@ -295,7 +295,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         return best;
     }
 
-    internal static float[] RandomPinned(Random random, long n)
+    private static float[] RandomPinned(Random random, long n)
     {
         var data = GC.AllocateUninitializedArray<float>(checked((int)Math.Max(1, n)), pinned: true);
         for (int i = 0; i < data.Length; i++) data[i] = (float)(random.NextDouble() * 2 - 1);
