@@ -46,7 +46,10 @@ public sealed class RemoveTrtCacheCommand : CacheEntryCmdletBase
         {
             if (LastAccessedBefore is null && LargerThan is null)
                 throw new PSArgumentException("Give -LastAccessedBefore, -LargerThan or both (or use Clear-TrtCache to empty the cache).");
-            foreach (var entry in entries.Where(e => (LastAccessedBefore is null || e.LastAccessed < LastAccessedBefore) && (LargerThan is null || e.SizeBytes > LargerThan)))
+            // Compared as instants: DateTime's < ignores the kind, so a UTC time ([datetime]::UtcNow, a parsed
+            // timestamp) against the local LastAccessed would be off by the UTC offset. Unspecified counts as local.
+            DateTime? before = LastAccessedBefore?.ToUniversalTime();
+            foreach (var entry in entries.Where(e => (before is null || e.LastAccessed.ToUniversalTime() < before) && (LargerThan is null || e.SizeBytes > LargerThan)))
                 Remove(store, entry, named: false);
             return;
         }

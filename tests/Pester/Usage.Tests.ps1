@@ -781,6 +781,22 @@ Describe 'Remove-TrtCache by age and size, Clear-TrtCache; key completion' {
         (Get-TrtCache -CacheDirectory $cache).Key | Should -Be $new.CacheKey
     }
 
+    It 'removes the entries last used before a UTC time as the same instant, west of UTC too' {
+        # In New York (UTC-5) an hour ago in UTC, compared by its clock reading, was four hours ahead of the local
+        # LastAccessed of an entry built a moment ago: the entry just built was removed.
+        $module = Join-Path $PSScriptRoot '../../out/TrtEngine/TrtEngine.psd1'
+        $script = "Import-Module '$module'; Remove-TrtCache -CacheDirectory '$cache' -LastAccessedBefore ([datetime]::UtcNow.AddHours(-1))"
+        $tz = $env:TZ
+        try {
+            $env:TZ = 'America/New_York'
+            & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command $script 2>&1 | Out-String | Should -BeNullOrEmpty
+        }
+        finally {
+            $env:TZ = $tz
+        }
+        (Get-TrtCache -CacheDirectory $cache).Key | Should -Be $new.CacheKey
+    }
+
     It 'removes the entries larger than a size, and none with a bigger threshold' {
         Remove-TrtCache -CacheDirectory $cache -LargerThan 1MB
         @(Get-TrtCache -CacheDirectory $cache).Count | Should -Be 2
