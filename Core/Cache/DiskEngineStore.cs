@@ -41,7 +41,9 @@ public sealed class DiskEngineStore : IEngineStore
     public DiskEngineStore(string directory, long? sizeLimit = null, Action<string>? log = null)
     {
         if (sizeLimit <= 0) throw new ArgumentOutOfRangeException(nameof(sizeLimit), sizeLimit, "The cache size limit must be positive.");
-        Directory = System.IO.Path.GetFullPath(directory);
+        // Without a trailing separator ("./cache/", as tab completion writes it): Repair compares the directories of
+        // the items it finds with this one, and Get-TrtCache shows it as CacheDirectory.
+        Directory = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(directory));
         // PublicationOnly caches no exception: a settings file repaired meanwhile is read again.
         _sizeLimit = sizeLimit is { } given ? new Lazy<long>(given) : new Lazy<long>(CacheOptions.CurrentSizeLimit, LazyThreadSafetyMode.PublicationOnly);
         _log = log;

@@ -87,6 +87,22 @@ public sealed class CrashConsistencyTests(ReliabilityModels models, ITestOutputH
         Assert.True(File.Exists(Path.Combine(cache, "timing.cache")));
     }
 
+    [Fact]
+    public void A_temporary_file_left_in_a_cache_named_with_a_trailing_slash_is_repaired()
+    {
+        // "./cache/" as tab completion writes it: Repair took the timing cache's leftover for an item outside the cache.
+        string cache = _dir.File("cache");
+        EngineConverter.Convert(models.Paths[2], new ConversionSettings { CacheDirectory = cache, OptimizationLevel = 1 });
+        string left = Path.Combine(cache, $"timing.cache.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(left, "half a timing ca");
+        var store = new DiskEngineStore(cache + Path.DirectorySeparatorChar);
+        var orphan = Assert.Single(store.Check(TimeSpan.Zero), c => !c.IsHealthy);
+        store.Repair(orphan);
+        Assert.False(File.Exists(left));
+        Assert.Equal(cache, store.Directory);
+        Assert.All(store.List(), e => Assert.Equal(cache, e.CacheDirectory));
+    }
+
     /// <summary>Checks the cache a killed process left; returns how many leftovers it reported (and repaired).</summary>
     private static int AssertConsistentAndRepair(string cache, string context)
     {
