@@ -45,6 +45,10 @@ public sealed class SetTrtCacheOptionCommand : TrtCmdletBase
         {
             WriteError(ErrorRecords.From(e, e.Directory));
         }
+        catch (NotFileSystemPathException e)
+        {
+            WriteError(ErrorRecords.From(e, e.Path));
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException)
         {
             WriteError(ErrorRecords.From(e, CacheOptions.SettingsPath));

@@ -38,6 +38,7 @@ internal static class ErrorRecords
         CacheDirectoryIsFileException => new(e, "CacheDirectoryIsFile", ErrorCategory.InvalidArgument, target),
         ForeignFilesException => new(e, "CacheItemHasForeignFiles", ErrorCategory.InvalidOperation, target),
         IOException => new(e, "IOError", ErrorCategory.WriteError, target),
+        NotFileSystemPathException => new(e, "NotFileSystemPath", ErrorCategory.InvalidArgument, target),
         ArgumentException => new(e, "InvalidArgument", ErrorCategory.InvalidArgument, target),
         _ => new(e, "UnexpectedError", ErrorCategory.NotSpecified, target),
     };

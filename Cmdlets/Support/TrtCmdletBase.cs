@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Microsoft.PowerShell.Commands;
 using TrtEngine.Core.Cache;
 
 namespace TrtEngine.Cmdlets.Support;
@@ -28,13 +29,14 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
     protected IReadOnlyList<string> ResolveFiles(string path, bool literal, string notFoundId)
     {
         IReadOnlyList<string> files;
-        if (literal) files = [GetUnresolvedProviderPathFromPSPath(path)];
+        if (literal) files = [FileSystemPath(path)];
         else
         {
             IReadOnlyList<string> matches;
             try
             {
-                matches = GetResolvedProviderPathFromPSPath(path, out _);
+                matches = GetResolvedProviderPathFromPSPath(path, out var provider);
+                if (provider.ImplementingType != typeof(FileSystemProvider)) throw new NotFileSystemPathException(path, provider);
             }
             catch (ItemNotFoundException)
             {
@@ -43,7 +45,7 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
             files = matches.Where(p => !Directory.Exists(p)).ToList();
             if (files.Count == 0)
             {
-                string asWritten = GetUnresolvedProviderPathFromPSPath(path);
+                string asWritten = FileSystemPath(path);
                 if (File.Exists(asWritten)) return [asWritten];
                 throw new PathNotFoundException(notFoundId, Directory.Exists(asWritten) ? $"'{asWritten}' is a folder; give a file."
                     : matches.Count > 0 ? $"'{path}' matches only folders ({string.Join(", ", matches.Take(3))}); give a file."
@@ -57,7 +59,18 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
     }
 
     /// <summary>A path to write to, resolved but not required to exist.</summary>
-    protected string ResolveOutputPath(string path) => GetUnresolvedProviderPathFromPSPath(path);
+    protected string ResolveOutputPath(string path) => FileSystemPath(path);
+
+    /// <summary>
+    /// A path resolved to the file system path it names, not required to exist. A path on another provider is refused:
+    /// its provider path (TRTENGINE_CACHE_DIR for env:TRTENGINE_CACHE_DIR) would be read as relative to the process's
+    /// directory, which is not PowerShell's location.
+    /// </summary>
+    private string FileSystemPath(string path)
+    {
+        string resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
+        return provider.ImplementingType == typeof(FileSystemProvider) ? resolved : throw new NotFileSystemPathException(path, provider);
+    }
 
     /// <summary>
     /// The cache in <paramref name="directory"/> (the configured one when null). One that cannot be used at all (a file
@@ -68,12 +81,12 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
         string? path = null;
         try
         {
-            path = directory is null ? DiskEngineStore.DefaultDirectory : GetUnresolvedProviderPathFromPSPath(directory);
+            path = directory is null ? DiskEngineStore.DefaultDirectory : FileSystemPath(directory);
             var store = new DiskEngineStore(path, log: WriteVerbose);
             store.Exists();
             return store;
         }
-        catch (Exception e) when (e is CacheDirectoryIsFileException or InvalidDataException)
+        catch (Exception e) when (e is CacheDirectoryIsFileException or InvalidDataException or NotFileSystemPathException)
         {
             ThrowTerminatingError(ErrorRecords.From(e, path ?? directory));
             throw; // not reached: ThrowTerminatingError throws

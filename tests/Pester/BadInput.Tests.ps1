@@ -269,6 +269,27 @@ Describe 'Cache cmdlets with bad input' {
         finally { $env:TRTENGINE_CONFIG_DIR = $saved }
     }
 
+    It 'refuses a path on another provider than the file system (<Case>), as NotFileSystemPath, creating nothing' -ForEach @(
+        # env:NAME for $env:NAME: its provider path, the bare name, was a folder in the process's working directory.
+        @{ Case = 'Get-TrtCache -CacheDirectory env:NAME'; Call = { Get-TrtCache -CacheDirectory "env:$name" -ErrorAction Stop } }
+        @{ Case = 'Test-TrtCache -CacheDirectory variable:/NAME'; Call = { Test-TrtCache -CacheDirectory "variable:/$name" -ErrorAction Stop } }
+        @{ Case = 'New-TrtEngine -CacheDirectory env:NAME'; Call = { New-TrtEngine -Path $onnx -CacheDirectory "env:$name" -ErrorAction Stop } }
+        @{ Case = 'Export-TrtEngine -Path variable:/NAME'; Call = { Export-TrtEngine -Engine $engine -Path "variable:/$name" -ErrorAction Stop } }
+        @{ Case = 'New-TrtEngine -LiteralPath env:NAME'; Call = { New-TrtEngine -LiteralPath "env:$name" -ErrorAction Stop } }
+        @{ Case = 'Set-TrtCacheOption -CacheDirectory env:NAME'; Call = { Set-TrtCacheOption -CacheDirectory "env:$name" -ErrorAction Stop } }
+    ) {
+        $name = "TrtEngineNotAFolder$(Get-Random)"
+        $saved = $env:TRTENGINE_CONFIG_DIR
+        try {
+            $env:TRTENGINE_CONFIG_DIR = Join-Path $TestDrive 'config-provider'
+            $err = Assert-Refused $Call 'NotFileSystemPath' 'InvalidArgument'
+            $err.Exception.Message | Should -BeLike "*not a file system path*"
+            Test-Path -LiteralPath (Join-Path ([Environment]::CurrentDirectory) $name) | Should -BeFalse
+            Test-Path -LiteralPath (Join-Path $TestDrive 'config-provider') | Should -BeFalse
+        }
+        finally { $env:TRTENGINE_CONFIG_DIR = $saved }
+    }
+
     It 'refuses a size limit out of range, keeping the saved settings' {
         $saved = $env:TRTENGINE_CONFIG_DIR
         try {
