@@ -33,6 +33,7 @@ public sealed class DiskEngineStore : IEngineStore
     private readonly Action<string>? _log;
     private readonly Lazy<long> _sizeLimit;
     private HintIndex? _hints;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _pinsToRestore = new();
 
     /// <param name="sizeLimit">
     /// Bytes on disk the entries may take; null for the configured limit (5 GiB unless set), read from the settings
@@ -393,8 +394,8 @@ public sealed class DiskEngineStore : IEngineStore
                     _log?.Invoke($"Entry {key} was not stored: pinned entries take {pinnedBytes} of the cache's {SizeLimit} bytes, which leaves no room for its {strippedPlan.LongLength + manifestBytes.LongLength} bytes. Unlock-TrtCache some entries or raise the limit.");
                     return false;
                 }
-                // A rebuild of a pinned entry stays pinned: the pin belongs to the key.
-                if (File.Exists(System.IO.Path.Combine(dir, PinMarker))) OpenPrivate(System.IO.Path.Combine(temp, PinMarker), FileMode.CreateNew, FileAccess.Write, FileShare.None).Dispose();
+                // A rebuild of a pinned entry stays pinned, one removed as bad by this store first too: the pin belongs to the key.
+                if (File.Exists(System.IO.Path.Combine(dir, PinMarker)) | _pinsToRestore.TryRemove(key, out _)) OpenPrivate(System.IO.Path.Combine(temp, PinMarker), FileMode.CreateNew, FileAccess.Write, FileShare.None).Dispose();
                 if (System.IO.Directory.Exists(dir)) MoveAside(dir);
                 System.IO.Directory.Move(temp, dir);
                 Count(Counter.Builds);
@@ -598,8 +599,18 @@ public sealed class DiskEngineStore : IEngineStore
         };
     }
 
-    /// <summary>Removes an entry, pinned or not; false when it was not there.</summary>
-    public bool Remove(string key) => Remove(key, includePinned: true) == CacheRemoval.Removed;
+    /// <summary>
+    /// Removes an entry, pinned or not; false when it was not there. A conversion removes a bad entry this way (a lookup
+    /// that finds it corrupt, a plan that does not fit the model) and then rebuilds it: a pinned one's pin is kept for this
+    /// store's next <see cref="Save"/> of the key, as the pin belongs to the key.
+    /// </summary>
+    public bool Remove(string key)
+    {
+        bool pinned = File.Exists(System.IO.Path.Combine(EntryDirectory(key), PinMarker));
+        if (Remove(key, includePinned: true) != CacheRemoval.Removed) return false;
+        if (pinned) _pinsToRestore[key] = 0;
+        return true;
+    }
 
     /// <summary>Removes an entry unless it is pinned and <paramref name="includePinned"/> is false (checked under the store lock).</summary>
     public CacheRemoval Remove(string key, bool includePinned)

@@ -64,6 +64,26 @@ public sealed class CachePinningTests : IDisposable
     }
 
     [Fact]
+    public void A_pinned_entry_found_corrupt_is_rebuilt_pinned()
+    {
+        // The lookup removed the damaged entry, pin and all, and the rebuild stored it unpinned: evictable again.
+        string cache = _dir.File("cache");
+        var settings = new Conversion.ConversionSettings { CacheDirectory = cache, OptimizationLevel = 0 };
+        string model = Path.Combine(TestPaths.ExampleModels, "tiny_mlp.onnx");
+        string key;
+        using (var built = Conversion.EngineConverter.Convert(model, settings)) key = built.CacheKey!;
+        var store = new DiskEngineStore(cache);
+        Assert.True(store.SetPinned(key, true));
+        string plan = Path.Combine(store.Find(key)!.Path, "plan.trtp");
+        byte[] bytes = File.ReadAllBytes(plan);
+        bytes[^1] ^= 1;
+        File.WriteAllBytes(plan, bytes);
+        using (var rebuilt = Conversion.EngineConverter.Convert(model, settings)) Assert.False(rebuilt.FromCache);
+        Assert.Equal("Ok", store.Check(store.Find(key)!)!.Status);
+        Assert.True(store.Find(key)!.Pinned);
+    }
+
+    [Fact]
     public void Removal_that_respects_pins_keeps_a_pinned_entry_and_a_forced_one_removes_it()
     {
         var store = Store();
