@@ -20,6 +20,10 @@ internal static class CompletionSession
     /// <summary>A path as typed, made absolute against the session's file-system location (not the process's), with ~ expanded.</summary>
     public static string FullPath(string path)
     {
+        // An existing path through the session's providers, as the cmdlet will resolve it: a PSDrive's (Q:/models)
+        // means nothing to the file system. One that does not exist yet completes nothing either way.
+        if (Invoke(ps => ps.AddCommand("Resolve-Path").AddParameter("LiteralPath", path)) is PathInfo resolved && resolved.Provider.Name == "FileSystem")
+            return resolved.ProviderPath;
         string? here = (Invoke(ps => ps.AddCommand("Get-Location").AddParameter("PSProvider", "FileSystem")) as PathInfo)?.ProviderPath;
         if (path.StartsWith('~')) path = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) + path[1..];
         return Path.GetFullPath(here is null ? path : Path.Combine(here, path));

@@ -30,6 +30,13 @@ Describe 'Input name completion for New-TrtEngine' {
         (Complete $line).CompletionText | Should -Be '@{ input = 1, 784 }'
     }
 
+    It 'reads a model path on a PSDrive' {
+        # Made absolute as a file path, Q:/tiny_mlp.onnx was looked for in the session's folder and completed nothing.
+        New-PSDrive -Name TrtModels -PSProvider FileSystem -Root $models | Out-Null
+        try { (Complete 'New-TrtEngine -Path TrtModels:/tiny_mlp.onnx -OptShape ').CompletionText | Should -Be '@{ input = 1, 64 }' }
+        finally { Remove-PSDrive -Name TrtModels }
+    }
+
     It 'offers nothing for a model that does not exist' {
         Complete "New-TrtEngine -Path '$TestDrive/none.onnx' -OptShape " | Should -BeNullOrEmpty
     }

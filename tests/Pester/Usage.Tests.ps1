@@ -835,6 +835,15 @@ Describe 'Remove-TrtCache by age and size, Clear-TrtCache; key completion' {
         $completion.CompletionMatches.CompletionText | Should -Contain $new.CacheKey
     }
 
+    It 'completes cache keys of a cache directory on a PSDrive' {
+        New-PSDrive -Name TrtCaches -PSProvider FileSystem -Root (Split-Path $cache) | Out-Null
+        try {
+            $line = "Lock-TrtCache -CacheDirectory 'TrtCaches:/$(Split-Path -Leaf $cache)' -Key $($old.CacheKey.Substring(0, 6))"
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be $old.CacheKey
+        }
+        finally { Remove-PSDrive -Name TrtCaches }
+    }
+
     It 'completes cache keys of a cache directory given relative to the current location' {
         Push-Location (Split-Path $cache)
         try {
