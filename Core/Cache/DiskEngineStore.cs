@@ -633,12 +633,17 @@ public sealed class DiskEngineStore : IEngineStore
         }
     }
 
-    /// <summary>Pins an entry against eviction (or unpins it); false when there is no entry for the key.</summary>
+    /// <summary>
+    /// Pins an entry against eviction (or unpins it); false when there is no entry for the key. A directory holding
+    /// files the store did not write is refused (<see cref="ForeignFilesException"/>): pinning would write into a
+    /// user's folder, and unpinning delete a file of theirs that is named like the marker.
+    /// </summary>
     public bool SetPinned(string key, bool pinned)
     {
         string marker = System.IO.Path.Combine(EntryDirectory(key), PinMarker);
         using (HoldStoreLock())
         {
+            if (ForeignItems(EntryDirectory(key)) is { Count: > 0 } items) throw new ForeignFilesException(EntryDirectory(key), items, pinned ? "pin" : "unpin");
             try
             {
                 if (pinned) OpenPrivate(marker, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete).Dispose();

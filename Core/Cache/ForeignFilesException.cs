@@ -4,8 +4,9 @@ namespace TrtEngine.Core.Cache;
 /// A directory of the cache holds things the store did not write (a user's folder whose name looks like a key, say):
 /// the store refuses to delete it and touches nothing in it.
 /// </summary>
-public sealed class ForeignFilesException(string directory, IReadOnlyList<string> items)
-    : IOException($"Did not remove '{directory}': it holds files the engine cache did not write ({Describe(items)}), and nothing in it was touched. " +
+/// <param name="action">What was refused: remove, pin, unpin.</param>
+public sealed class ForeignFilesException(string directory, IReadOnlyList<string> items, string action = "remove")
+    : IOException($"Did not {action} '{directory}': it holds files the engine cache did not write ({Describe(items)}), and nothing in it was touched. " +
                   "It may be a folder of yours inside the cache directory: check it, and remove it by hand if it should go.")
 {
     public string Directory { get; } = directory;

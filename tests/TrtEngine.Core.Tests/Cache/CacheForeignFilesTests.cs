@@ -57,6 +57,24 @@ public sealed class CacheForeignFilesTests : IDisposable
     }
 
     [Fact]
+    public void Pinning_or_unpinning_a_users_folder_named_like_a_key_is_refused_and_touches_nothing()
+    {
+        // Get-TrtCache | Unlock-TrtCache deleted the user's own file named "pinned"; Lock-TrtCache wrote one into the folder.
+        var files = UserFolder(Folder, Key);
+        string theirs = Path.Combine(Folder, Key, "pinned");
+        File.WriteAllText(theirs, "my pinned notes");
+        var store = Store();
+        var e = Assert.Throws<ForeignFilesException>(() => store.SetPinned(Key, false));
+        Assert.StartsWith($"Did not unpin '{Path.Combine(Folder, Key)}'", e.Message, StringComparison.Ordinal);
+        Assert.Equal("my pinned notes", File.ReadAllText(theirs));
+        File.Delete(theirs);
+        Assert.Throws<ForeignFilesException>(() => store.SetPinned(Key, true));
+        Assert.False(File.Exists(theirs));
+        AssertIntact(files);
+        Assert.Equal(2, Directory.GetFileSystemEntries(Path.Combine(Folder, Key)).Length);
+    }
+
+    [Fact]
     public void Check_reports_a_users_folder_as_foreign_and_Repair_refuses_it()
     {
         var files = UserFolder(Folder, Key);
