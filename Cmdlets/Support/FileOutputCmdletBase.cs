@@ -33,7 +33,12 @@ public abstract class FileOutputCmdletBase : TrtCmdletBase
         if (File.Exists(folder)) throw new IOException($"'{folder}' is a file, not a folder; give a folder to write into.");
         if (createFolder) Directory.CreateDirectory(folder);
         else if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"The folder '{folder}' does not exist; create it first (New-Item -ItemType Directory).");
-        string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        // Named after the file's first 64 characters (at most 192 bytes in UTF-8, a surrogate pair kept whole): the whole
+        // name plus the suffix could pass the file system's 255-byte limit where the name alone does not.
+        string name = System.IO.Path.GetFileName(path);
+        int cut = Math.Min(name.Length, 64);
+        if (cut < name.Length && char.IsHighSurrogate(name[cut - 1])) cut--;
+        string temp = System.IO.Path.Combine(folder, $"{name[..cut]}.{Guid.NewGuid():N}.tmp");
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))

@@ -291,6 +291,14 @@ Describe 'Export-TrtEngine and Import-TrtEngine' {
         $ckpt2 = Get-Logits $engine
     }
 
+    It 'exports to a file whose name is near the file system''s limit' {
+        # Written first to the name plus ".<guid>.tmp", which passed 255 bytes: "File name too long".
+        $long = Join-Path $TestDrive (('e' * 240) + '.engine')
+        Export-TrtEngine -Engine $engine -LiteralPath $long -ErrorAction Stop
+        (Import-TrtEngine -LiteralPath $long).Name | Should -Be $engine.Name
+        @(Get-ChildItem -LiteralPath $TestDrive -Force -Filter '*.tmp').Count | Should -Be 0
+    }
+
     It 'round-trips an engine with its weights' {
         $imported = Import-TrtEngine -Path $full
         $imported.HasWeights | Should -BeTrue
