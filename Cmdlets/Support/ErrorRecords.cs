@@ -19,6 +19,9 @@ internal static class ErrorRecords
     {
         PathNotFoundException missing => new(e, missing.ErrorId, ErrorCategory.ObjectNotFound, target),
         FileNotFoundException or DirectoryNotFoundException => new(e, "FileNotFound", ErrorCategory.ObjectNotFound, target),
+        // A path on a drive or provider the session does not have (Q:/model.onnx before New-PSDrive): not found, as PowerShell's own cmdlets say.
+        System.Management.Automation.DriveNotFoundException => new(e, "DriveNotFound", ErrorCategory.ObjectNotFound, target),
+        ProviderNotFoundException => new(e, "ProviderNotFound", ErrorCategory.ObjectNotFound, target),
         OnnxFormatException => new(e, "InvalidModel", ErrorCategory.InvalidData, target),
         UnsupportedOperatorException => new(e, "UnsupportedOperator", ErrorCategory.NotImplemented, target),
         ModelImportException => new(e, "ModelImportFailed", ErrorCategory.InvalidData, target),

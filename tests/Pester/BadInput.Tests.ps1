@@ -290,6 +290,16 @@ Describe 'Cache cmdlets with bad input' {
         finally { $env:TRTENGINE_CONFIG_DIR = $saved }
     }
 
+    It 'refuses a path on a drive the session does not have (<Case>), as DriveNotFound (ObjectNotFound)' -ForEach @(
+        # Written as UnexpectedError (NotSpecified) before.
+        @{ Case = 'New-TrtEngine -Path'; Call = { New-TrtEngine -Path 'NoSuchTrtDrive:/model.onnx' -ErrorAction Stop } }
+        @{ Case = 'New-TrtEngine -CacheDirectory'; Call = { New-TrtEngine -Path $onnx -CacheDirectory 'NoSuchTrtDrive:/cache' -ErrorAction Stop } }
+        @{ Case = 'Export-TrtEngine -Path'; Call = { Export-TrtEngine -Engine $engine -Path 'NoSuchTrtDrive:/x.engine' -ErrorAction Stop } }
+    ) {
+        $err = Assert-Refused $Call 'DriveNotFound' 'ObjectNotFound'
+        $err.Exception.Message | Should -BeLike "*NoSuchTrtDrive*"
+    }
+
     It 'refuses a size limit out of range, keeping the saved settings' {
         $saved = $env:TRTENGINE_CONFIG_DIR
         try {
