@@ -143,16 +143,25 @@ public sealed class SafetensorsFile
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw Error(path, "the header is not a JSON object");
             var names = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var property in document.RootElement.EnumerateObject())
+            try
             {
-                if (property.Name == "__metadata__")
+                foreach (var property in document.RootElement.EnumerateObject())
                 {
-                    ReadMetadata(path, property.Value, metadata);
-                    continue;
+                    if (property.Name == "__metadata__")
+                    {
+                        ReadMetadata(path, property.Value, metadata);
+                        continue;
+                    }
+                    if (!names.Add(property.Name))
+                        throw Error(path, $"tensor '{property.Name}' appears twice in the header");
+                    entries.Add((property.Name, SafetensorsEntry.Parse(path, property.Name, property.Value, dataLength)));
                 }
-                if (!names.Add(property.Name))
-                    throw Error(path, $"tensor '{property.Name}' appears twice in the header");
-                entries.Add((property.Name, SafetensorsEntry.Parse(path, property.Name, property.Value, dataLength)));
+            }
+            catch (InvalidOperationException e)
+            {
+                // Valid UTF-8 can still escape half a UTF-16 surrogate pair ("\ud800"): the parse accepts it, and decoding
+                // that name, dtype or metadata string throws an untyped error (the format's reference reader refuses it as JSON).
+                throw new WeightFormatException($"{path}: the header holds a string that is not valid Unicode (an escaped lone UTF-16 surrogate): {e.Message}", e);
             }
         }
         CheckTiling(path, entries, dataLength);

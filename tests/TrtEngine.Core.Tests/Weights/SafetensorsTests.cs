@@ -167,6 +167,24 @@ public class SafetensorsTests
         Assert.Contains("not valid UTF-8", Assert.Throws<WeightFormatException>(() => SafetensorsFile.Load(path)).Message);
     }
 
+    // Found by a QA helper: the escape is plain ASCII, so the header is valid UTF-8 and valid to the JSON parser, and
+    // decoding the string threw InvalidOperationException (from Update-TrtEngineWeights and tab completion alike).
+    [Theory]
+    [InlineData("""{"w\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""")]
+    [InlineData("""{"w":{"dtype":"F3\udc00","shape":[1],"data_offsets":[0,4]}}""")]
+    [InlineData("""{"__metadata__":{"format\ud800":"pt"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""")]
+    [InlineData("""{"__metadata__":{"format":"p\ud800t"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""")]
+    public void AHeaderEscapingALoneSurrogateIsRejectedAsInvalidWeights(string json)
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("surrogate.safetensors");
+        byte[] header = Encoding.UTF8.GetBytes(json);
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((long)header.Length), .. header, 0, 0, 128, 63]);
+
+        Assert.Contains("not valid Unicode", Assert.Throws<WeightFormatException>(() => SafetensorsFile.Load(path)).Message);
+        Assert.Contains("not valid Unicode", Assert.Throws<WeightFormatException>(() => SafetensorsFile.TensorNames(path)).Message);
+    }
+
     [Fact]
     public void FilesShorterThanTheLengthPrefixAreRejected()
     {
