@@ -171,7 +171,8 @@ public sealed class Refitter(Engine engine)
             if (!sources.Any(weights.ContainsKey) || !sources.All(s => weights.ContainsKey(s) || current.ModelValues.ContainsKey(s))) continue;
             var feeding = Feeding(sources, supplied);
             compared.UnionWith(feeding);
-            if (!Evaluate(i, weights, current.ModelValues).AsSpan().SequenceEqual(current.Weights.Buffers[i])) changed.UnionWith(feeding);
+            // Bit for bit, as the refit compares: float equality takes -0 for 0, which a refit re-derives.
+            if (!WeightScan.SameBits(Evaluate(i, weights, current.ModelValues), current.Weights.Buffers[i])) changed.UnionWith(feeding);
         }
         var folded = _plan.ModelWeights.Where(m => m.Folded).Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
         return supplied.Keys.Where(n => (compared.Contains(n) && !changed.Contains(n)) || folded.Contains(n)).Order(StringComparer.Ordinal).ToList();

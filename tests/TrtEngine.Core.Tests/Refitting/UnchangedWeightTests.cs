@@ -27,6 +27,21 @@ public sealed class UnchangedWeightTests
     }
 
     [Fact]
+    public void What_if_calls_a_weight_unchanged_only_where_the_refit_keeps_it_bit_for_bit()
+    {
+        // Found by a QA helper: -0 for a bias of zeros was reported unchanged (float equality), and the refit changed it.
+        using var dir = new TempDirectory();
+        var engine = SmallCnn.Build(SmallCnn.Write(dir, 10));
+        engine.Refit(new Dictionary<string, WeightValue> { ["bg"] = new([5], new float[5]) }, partial: true);
+        var minusZero = new Dictionary<string, WeightValue> { ["bg"] = new([5], Enumerable.Repeat(-0f, 5).ToArray()) };
+
+        Assert.Empty(engine.UnchangedWeights(minusZero));
+        var result = engine.Refit(minusZero, partial: true);
+        Assert.Equal(["bg"], result.ChangedModelWeights);
+        Assert.Equal(["bg"], engine.UnchangedWeights(minusZero));
+    }
+
+    [Fact]
     public void Changing_one_weight_re_derives_exactly_the_engine_weights_that_read_it()
     {
         using var dir = new TempDirectory();
