@@ -101,6 +101,10 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             if (read is { OtherGraph: true })
                 WriteWarning($"'{file}' is not the graph engine '{Engine.Name}' was built from (its layers, their parameters or its input dimensions differ), though its weights fit: " +
                              "the engine keeps computing its own graph with these weights. Check the result with -Verify (it runs this model), or build an engine from this model with New-TrtEngine.");
+            // The same for another engine: its plan records the graph it was built from as this engine's does.
+            if (ParameterSetName == SourceEngineSet && WeightSources.OtherGraph(SourceEngine, Engine))
+                WriteWarning($"Engine '{SourceEngine.Name}' was not built from the graph engine '{Engine.Name}' was built from (its layers, their parameters or its input dimensions differ), though its weights fit: " +
+                             $"engine '{Engine.Name}' keeps computing its own graph with these weights, not the source engine's. Refit it from the source's own model file to be warned the same way, or use the source engine itself.");
             WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied{Ignored(check)}.");
             if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
             // -Tolerance implies -Verify unless -Verify:$false says otherwise.

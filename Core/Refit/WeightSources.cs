@@ -107,6 +107,13 @@ public static class WeightSources
     }
 
     /// <summary>
+    /// Whether <paramref name="source"/> was built from another graph than <paramref name="target"/> (as
+    /// <see cref="WeightFile.OtherGraph"/> tells of an ONNX model): its weights may fit while the target keeps computing its own graph.
+    /// </summary>
+    public static bool OtherGraph(Engines.TrtEngine source, Engines.TrtEngine target) =>
+        source.Native.Plan.StructureDigest is { Length: > 0 } built && target.Native.Plan.StructureDigest is { Length: > 0 } own && built != own;
+
+    /// <summary>
     /// The model weights another engine holds: those it was built or last refitted with (not its packed engine
     /// weights), by name. An engine loaded from a plan holds only its constants until it is refitted, and is refused.
     /// </summary>

@@ -451,6 +451,22 @@ Describe 'Update-TrtEngineWeights from an ONNX model of another graph' {
         "$other" | Should -Match 'is not the graph engine .* was built from.*-Verify'
     }
 
+    It 'warns the same for another engine built from another graph' {
+        # Found by a QA helper: a refit from the Tanh model's engine went ahead without a word.
+        $tanh = Join-Path $TestDrive 'tanh-engine.onnx'
+        $latin1 = [Text.Encoding]::Latin1
+        [IO.File]::WriteAllBytes($tanh, $latin1.GetBytes($latin1.GetString([IO.File]::ReadAllBytes($onnx)).Replace('Relu', 'Tanh')))
+        $engine = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $sameGraph = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $otherGraph = New-TrtEngine -Path $tanh -NoCache -OptimizationLevel 0
+        $engine | Update-TrtEngineWeights -SourceEngine $sameGraph -WarningVariable same -WarningAction SilentlyContinue
+        $same | Should -BeNullOrEmpty
+        $engine | Update-TrtEngineWeights -SourceEngine $otherGraph -WarningVariable other -WarningAction SilentlyContinue
+        $other | Should -HaveCount 1
+        "$other" | Should -Match "Engine 'tanh-engine' was not built from the graph engine 'tiny_mlp' was built from"
+        $engine.RefitCount | Should -Be 2
+    }
+
     It 'does not warn about a refit it refuses, which says what is wrong itself' {
         # Another graph whose weights do not fit either: 4.weight renamed.
         $renamed = Join-Path $TestDrive 'tanh-renamed.onnx'
