@@ -11,8 +11,15 @@ public sealed class RefitVerificationOptions
     /// <summary>Shapes of given inputs; each one not given is inferred from its value count as a run does.</summary>
     public IReadOnlyDictionary<string, int[]>? InputShapes { get; init; }
 
-    /// <summary>The largest relative L2 error accepted on any output.</summary>
-    public double Tolerance { get; init; } = DefaultTolerance;
+    /// <summary>The largest relative L2 error accepted on any output: 0 or more.</summary>
+    public double Tolerance
+    {
+        get => _tolerance;
+        // A negative or NaN tolerance fails every verification, and the failure would blame the weights.
+        init => _tolerance = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(Tolerance), value, "The tolerance is a relative L2 error: 0 or more (not NaN).");
+    }
+
+    private readonly double _tolerance = DefaultTolerance;
 
     public int Seed { get; init; }
 

@@ -39,6 +39,24 @@ public sealed class VerifiedRefitTests
         Assert.Null(given.Seed);
     }
 
+    [Theory]
+    [InlineData(-1e-5)]
+    [InlineData(double.NaN)]
+    [InlineData(double.NegativeInfinity)]
+    public void A_tolerance_below_zero_or_NaN_is_refused_before_the_refit(double tolerance)
+    {
+        // Found by a QA helper: it failed every verification with "above the tolerance NaN. Check the weights".
+        using var dir = new TempDirectory();
+        var engine = SmallCnn.Build(SmallCnn.Write(dir, 10));
+        float[] before = SmallCnn.Run(engine);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            engine.Refit(WeightSources.FromFile(SmallCnn.Write(dir, 20)), verify: new RefitVerificationOptions { Tolerance = tolerance }));
+        Assert.Equal(before, SmallCnn.Run(engine));
+        Assert.Equal(0, engine.RefitCount);
+        Assert.True(engine.Refit(WeightSources.FromFile(SmallCnn.Write(dir, 20)), verify: new RefitVerificationOptions { Tolerance = 0.5 }).Verification!.Passed);
+    }
+
     [Fact]
     public void A_failed_verification_leaves_the_engine_untouched()
     {
