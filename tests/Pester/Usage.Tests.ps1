@@ -438,11 +438,21 @@ Describe 'Update-TrtEngineWeights -Weights in the shapes users hold them' {
 }
 
 Describe 'Update-TrtEngineWeights from an ONNX model of another graph' {
+    BeforeAll {
+        # A copy of tiny_mlp with its text edited (operator or weight names), as bytes one to one.
+        function Write-EditedModel([string] $name, [hashtable] $replace) {
+            $latin1 = [Text.Encoding]::Latin1
+            $text = $latin1.GetString([IO.File]::ReadAllBytes($onnx))
+            foreach ($old in $replace.Keys) { $text = $text.Replace($old, $replace[$old]) }
+            $path = Join-Path $TestDrive $name
+            [IO.File]::WriteAllBytes($path, $latin1.GetBytes($text))
+            $path
+        }
+    }
+
     It 'warns that the engine keeps its own graph, and says how to check' {
         # tiny_mlp with its Relu made Tanh: the same weights, another computation.
-        $tanh = Join-Path $TestDrive 'tanh.onnx'
-        $latin1 = [Text.Encoding]::Latin1
-        [IO.File]::WriteAllBytes($tanh, $latin1.GetBytes($latin1.GetString([IO.File]::ReadAllBytes($onnx)).Replace('Relu', 'Tanh')))
+        $tanh = Write-EditedModel 'tanh.onnx' @{ 'Relu' = 'Tanh' }
         $engine = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
         $engine | Update-TrtEngineWeights -Path $onnx -WarningVariable same -WarningAction SilentlyContinue
         $same | Should -BeNullOrEmpty
@@ -453,9 +463,7 @@ Describe 'Update-TrtEngineWeights from an ONNX model of another graph' {
 
     It 'warns the same for another engine built from another graph' {
         # Found by a QA helper: a refit from the Tanh model's engine went ahead without a word.
-        $tanh = Join-Path $TestDrive 'tanh-engine.onnx'
-        $latin1 = [Text.Encoding]::Latin1
-        [IO.File]::WriteAllBytes($tanh, $latin1.GetBytes($latin1.GetString([IO.File]::ReadAllBytes($onnx)).Replace('Relu', 'Tanh')))
+        $tanh = Write-EditedModel 'tanh-engine.onnx' @{ 'Relu' = 'Tanh' }
         $engine = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
         $sameGraph = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
         $otherGraph = New-TrtEngine -Path $tanh -NoCache -OptimizationLevel 0
@@ -469,15 +477,12 @@ Describe 'Update-TrtEngineWeights from an ONNX model of another graph' {
 
     It 'does not warn about a refit it refuses, which says what is wrong itself' {
         # Another graph whose weights do not fit either: 4.weight renamed.
-        $renamed = Join-Path $TestDrive 'tanh-renamed.onnx'
-        $latin1 = [Text.Encoding]::Latin1
-        [IO.File]::WriteAllBytes($renamed, $latin1.GetBytes($latin1.GetString([IO.File]::ReadAllBytes($onnx)).Replace('Relu', 'Tanh').Replace('4.weight', '4.weighu')))
+        $renamed = Write-EditedModel 'tanh-renamed.onnx' @{ 'Relu' = 'Tanh'; '4.weight' = '4.weighu' }
         $engine = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
         { $engine | Update-TrtEngineWeights -Path $renamed -WarningVariable refused -WarningAction SilentlyContinue -ErrorAction Stop } | Should -Throw -ErrorId 'RefitRefused*'
         $refused | Should -BeNullOrEmpty
         # The same graph with that weight renamed, mapped back: no warning.
-        $mapped = Join-Path $TestDrive 'renamed.onnx'
-        [IO.File]::WriteAllBytes($mapped, $latin1.GetBytes($latin1.GetString([IO.File]::ReadAllBytes($onnx)).Replace('4.weight', '4.weighu')))
+        $mapped = Write-EditedModel 'renamed.onnx' @{ '4.weight' = '4.weighu' }
         $engine | Update-TrtEngineWeights -Path $mapped -NameMap @{ '4.weighu' = '4.weight' } -WarningVariable renamedWarning -WarningAction SilentlyContinue
         $renamedWarning | Should -BeNullOrEmpty
         $engine.RefitCount | Should -Be 1
