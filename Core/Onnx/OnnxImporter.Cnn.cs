@@ -64,6 +64,7 @@ public sealed partial class OnnxImporter
                 _values[node.Outputs[0]] = x.IsWeight ? x : _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, x), node.Outputs[0]);
                 return;
             }
+            case "Expand" when ExpandsToRunTimeDims(node): ImportRunTimeExpand(node, name); return;
             case "Expand": Define(node, new ElementwiseLayer(name, BinaryOp.Mul, Tensor(node.Inputs[0], name), Ones(node, name))); return;
             case "Gather": Define(node, ImportGather(node, name)); return;
             case "Floor" or "Ceil" or "Round" or "Sqrt":

@@ -14,8 +14,9 @@ public sealed partial class OnnxImporter
     private bool FoldsAsWeights(OnnxNode node) => node.OpType switch
     {
         "Add" or "Sub" or "Mul" or "Div" or "MatMul" => IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
-        "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split" or "Gather" or "Floor" or "Ceil" or "Round" or "Sqrt" or "Expand" =>
+        "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split" or "Gather" or "Floor" or "Ceil" or "Round" or "Sqrt" =>
             IsWeightValue(node.Inputs[0]),
+        "Expand" => IsWeightValue(node.Inputs[0]) && !ExpandsToRunTimeDims(node),
         "Concat" => node.Inputs.Where(i => i.Length > 0).All(IsWeightValue),
         _ => false,
     };

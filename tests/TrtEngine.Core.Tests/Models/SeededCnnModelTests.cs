@@ -1,6 +1,7 @@
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
+using TrtEngine.Core.Verification;
 using TrtEngine.Native.Layers;
 using TrtEngine.Native.Kernels;
 using TrtEngine.Testing.Fixtures;
@@ -101,13 +102,11 @@ public sealed class SeededCnnModelTests
     [Fact]
     public void A_vision_transformer_with_a_fixed_batch_matches_torch_and_onnx_runtime_and_refits_to_v2_and_back()
     {
-        // torchvision's VisionTransformer, two layers: its class token is expanded to the batch, which the import must know.
+        // torchvision's VisionTransformer, two layers: its class token is expanded to the batch, folded at import here.
         var model = SeededModel.Load(TestPaths.SeededModels, "vit_tiny");
         using var dir = new TempDirectory();
         string v1Path = model.Materialize(dir.File("v1"), version: 1);
         var settings = new ConversionSettings { UseCache = false, OptimizationLevel = 0, Threads = 2 };
-        var error = Assert.Throws<ModelImportException>(() => EngineConverter.Convert(v1Path, settings));
-        Assert.Contains("-InputShape", error.Message);
         var engine = EngineConverter.Convert(v1Path, settings with { InputShapes = new Dictionary<string, int[]> { [model.InputName] = model.InputShape } });
         var layers = engine.Native.Plan.Layers;
         Assert.Equal(5, layers.OfType<LayerNormLayer>().Count()); // two per layer and the encoder's last
@@ -125,6 +124,35 @@ public sealed class SeededCnnModelTests
         // Its own model file read for the engine, as Update-TrtEngineWeights -Path reads it: imported at the engine's batch.
         using (var file = WeightFile.Read(v1Path, engine)) engine.Refit(file.Values);
         TorchAssert.Matches(engine, model, version: 1, Tolerance);
+    }
+
+    [Fact]
+    public void A_vision_transformer_with_a_dynamic_batch_runs_any_batch_as_onnx_runtime_does_and_refits()
+    {
+        // The class token is expanded to Shape(x)[0]: the engine takes that dim from the patches at run time.
+        var model = SeededModel.Load(TestPaths.SeededModels, "vit_tiny");
+        using var dir = new TempDirectory();
+        string v1Path = model.Materialize(dir.File("v1"), version: 1);
+        using var engine = EngineConverter.Convert(v1Path, new ConversionSettings { UseCache = false, OptimizationLevel = 1, Threads = 2 });
+        Assert.DoesNotContain(engine.Native.Plan.ModelWeights, w => w.Kind == Native.Network.WeightKind.Computed); // the class token stays a parameter
+        TorchAssert.Matches(engine, model, version: 1, Tolerance);
+        var random = new Random(39);
+        foreach (int batch in new[] { 1, 3 })
+        {
+            int[] shape = [batch, .. model.InputShape[1..]];
+            float[] x = Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+            var ort = OrtOracle.Run(v1Path, new Dictionary<string, (int[] Shape, float[] Data)> { [model.InputName] = (shape, x) });
+            var ours = engine.Run(new Dictionary<string, float[]> { [model.InputName] = x }, new Dictionary<string, int[]> { [model.InputName] = shape });
+            Assert.Equal(batch, ours[0].Shape[0]);
+            Assert.True(ErrorMetrics.RelativeL2(ours[0].Data, ort[ours[0].Name].Data) <= Tolerance, $"batch {batch}");
+        }
+
+        string checkpoint = dir.File("v2.safetensors");
+        SafetensorsWriter.Write(checkpoint, model.Weights(version: 2));
+        // Verified against the float64 reference execution, which runs the run-time ones as the engine does.
+        var result = engine.Refit(WeightSources.FromFile(checkpoint), verify: new RefitVerificationOptions());
+        Assert.True(result.Verification!.Passed && result.Verification.MaxRelativeL2 <= 1e-5, result.Verification.ToString());
+        TorchAssert.Matches(engine, model, version: 2, Tolerance);
     }
 
     [Fact]

@@ -634,6 +634,64 @@ public sealed class TensorOperatorTests
     }
 
     [Theory]
+    [InlineData("token", 1)]
+    [InlineData("token", 3)]
+    [InlineData("where", 3)]    // expand(n, -1, -1) as torch exports it: −1 replaced by 1 through Equal and Where
+    [InlineData("run-time", 1)]
+    [InlineData("run-time", 3)]
+    public void Expand_to_a_dynamic_batch_read_through_Shape_takes_it_at_run_time(string form, int batch)
+    {
+        // ViT's class token expanded to Shape(x)[0] with a dynamic batch: the engine takes the dim from x at run time.
+        var c = new OperatorCase().BatchedInput("x", batch, 3, 8).Output("y").Weight("token", 1, 1, 8);
+        c.Model.Opset = 13;
+        c.Model.AddNode("Shape", ["x"], ["s"]);
+        c.Model.AddInitializer("zero", TensorValue.Int64([0], []));
+        c.Model.AddNode("Gather", ["s", "zero"], ["n"]);
+        Ints(c, "axes", 0);
+        c.Model.AddNode("Unsqueeze", ["n", "axes"], ["n1"]);
+        Ints(c, "rest", form == "run-time" ? [3, 8] : form == "where" ? [-1, -1] : [1, 1]);
+        c.Model.AddNode("Concat", ["n1", "rest"], [form == "where" ? "wanted" : "shape"], ("axis", 0L));
+        if (form == "where")
+        {
+            Ints(c, "minus", -1, -1, -1);
+            Ints(c, "ones", 1, 1, 1);
+            c.Model.AddNode("Equal", ["wanted", "minus"], ["unset"]);
+            c.Model.AddNode("Where", ["unset", "ones", "wanted"], ["shape"]);
+        }
+        if (form == "run-time")
+        {
+            // A [1, 3, 8] tensor computed at run time, expanded to the batch and added to x.
+            c.Model.AddNode("ReduceMean", ["x"], ["t"], ("axes", new long[] { 0 }));
+            c.Model.AddNode("Expand", ["t", "shape"], ["e"]);
+            c.Model.AddNode("Add", ["e", "x"], ["y"]);
+        }
+        else
+        {
+            c.Model.AddNode("Expand", ["token", "shape"], ["e"]);
+            c.Model.AddNode("Concat", ["e", "x"], ["y"], ("axis", 1L));
+        }
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void Expand_to_a_dim_computed_from_a_dynamic_batch_asks_for_a_fixed_shape()
+    {
+        // 2·N is not a dim of any tensor: the engine cannot take it at run time.
+        var c = new OperatorCase().BatchedInput("x", 2, 3, 8).Output("y").Weight("token", 1, 1, 8);
+        c.Model.Opset = 13;
+        c.Model.AddNode("Shape", ["x"], ["s"]);
+        Ints(c, "first", 0);
+        c.Model.AddNode("Gather", ["s", "first"], ["n"]);
+        Ints(c, "two", 2);
+        c.Model.AddNode("Mul", ["n", "two"], ["n2"]);
+        Ints(c, "rest", 1, 1);
+        c.Model.AddNode("Concat", ["n2", "rest"], ["shape"], ("axis", 0L));
+        c.Model.AddNode("Expand", ["token", "shape"], ["y"]);
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"));
+        Assert.Contains("-InputShape", error.Message);
+    }
+
+    [Theory]
     [InlineData(0, 7, -3)]
     [InlineData(1, 7, -3)]
     [InlineData(0, -7, 3)]

@@ -1,0 +1,144 @@
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
+
+namespace TrtEngine.Core.Onnx;
+
+/// <summary>
+/// Expand to dims only the run time knows: a ViT's class token expanded to the batch (Shape(x)[0], through
+/// Unsqueeze, Concat and the Equal/Where that the exporter writes for expand(-1)). Each such dim is traced back
+/// through the shape arithmetic to the tensor and axis it was read from, and the expansion multiplies by ones of that
+/// dim, made at run time from the tensor itself.
+/// </summary>
+public sealed partial class OnnxImporter
+{
+    private Dictionary<string, OnnxNode>? _producers;
+
+    /// <summary>Whether an Expand's target shape holds an element only the run time knows.</summary>
+    private bool ExpandsToRunTimeDims(OnnxNode node) =>
+        Has(node, 1) && IsInteger(node.Inputs[1]) && !Integer(node.Inputs[1], NodeName(node)).IsKnown;
+
+    /// <summary>
+    /// Expand of <paramref name="node"/>'s input (a tensor or a weight) to a target some of whose elements are dims
+    /// of run-time tensors: the product of the input with ones of each such dim, placed at its axis of the target,
+    /// and with constant ones where the target's known dims widen the input. Products with ones are exact (NaN,
+    /// infinities and −0 included), as the Expand folded at import is.
+    /// </summary>
+    private void ImportRunTimeExpand(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        long[] target = Integer(node.Inputs[1], name).Values;
+        var result = Float(node.Inputs[0], name);
+        for (int i = 0; i < target.Length; i++)
+        {
+            if (target[i] != IntegerTensor.Unknown) continue;
+            var (tensor, axis) = DimOrigin(node.Inputs[1], i) ?? throw Dynamic(node, name, node.Inputs[1]);
+            var ones = RunTimeOnes(_values[tensor], axis, target.Length, i, $"{output}/ones{i}");
+            result = _network.AddLayer(new ElementwiseLayer($"{name}/ones{i}", BinaryOp.Mul, result, ones), $"{output}/expanded{i}");
+        }
+        int[] known = target.Select(v => v == IntegerTensor.Unknown ? 1 : checked((int)v)).ToArray();
+        int[] dims = _network.Dims(result);
+        if (!Shapes.Broadcast(dims, known).SequenceEqual(dims))
+        {
+            long count = IntegerOps.CheckedCount(node.OpType, name, known, 1 << 22);
+            var constant = _network.AddWeights(new ModelWeights(output + "/ones", known, Enumerable.Repeat(1f, (int)count).ToArray(), WeightKind.Constant));
+            result = _network.AddLayer(new ElementwiseLayer(name, BinaryOp.Mul, result, constant), output);
+        }
+        _values[output] = result;
+    }
+
+    /// <summary>
+    /// Ones of rank <paramref name="rank"/> whose axis <paramref name="position"/> is <paramref name="tensor"/>'s dim
+    /// <paramref name="axis"/> at run time: a slice of one element along every other axis, reshaped, raised to the
+    /// power 0 (1 for every value, NaN and infinities included).
+    /// </summary>
+    private ValueRef RunTimeOnes(ValueRef tensor, int axis, int rank, int position, string prefix)
+    {
+        int tensorRank = _network.Dims(tensor).Length;
+        long[] others = Enumerable.Range(0, tensorRank).Where(a => a != axis).Select(a => (long)a).ToArray();
+        var slice = others.Length == 0 ? tensor : _network.AddLayer(
+            new SliceLayer(prefix + "/slice", tensor, new long[others.Length], Enumerable.Repeat(1L, others.Length).ToArray(), others,
+                Enumerable.Repeat(1L, others.Length).ToArray()), prefix + "/slice");
+        long[] shape = Enumerable.Repeat(1L, rank).ToArray();
+        shape[position] = -1;
+        var placed = _network.AddLayer(new ReshapeLayer(prefix + "/reshape", ReshapeMode.Reshape, slice, shape), prefix + "/reshape");
+        var zero = _network.AddWeights(new ModelWeights(prefix + "/zero", [1], [0f], WeightKind.Constant));
+        return _network.AddLayer(new ElementwiseLayer(prefix + "/pow", BinaryOp.Pow, placed, zero), prefix);
+    }
+
+    /// <summary>
+    /// The run-time tensor and axis whose dim element <paramref name="index"/> of integer value
+    /// <paramref name="value"/> is, followed back through the operators that move shape elements without computing
+    /// with them (Shape, Gather, Concat, Identity, Cast, Reshape, Squeeze, Unsqueeze, and a Where whose condition is
+    /// decided); null where it is computed (a product of dims) or cannot be followed.
+    /// </summary>
+    private (string Tensor, int Axis)? DimOrigin(string value, long index)
+    {
+        _producers ??= _model.Graph.Nodes.SelectMany(n => n.Outputs.Select(o => (o, n))).Where(p => p.o.Length > 0)
+            .GroupBy(p => p.o).ToDictionary(g => g.Key, g => g.First().n, StringComparer.Ordinal);
+        if (!_producers.TryGetValue(value, out var node)) return null;
+        string name = NodeName(node);
+        switch (node.OpType)
+        {
+            case "Shape":
+            {
+                string input = node.Inputs[0];
+                if (!_values.TryGetValue(input, out var tensor) || tensor.IsWeight) return null;
+                int[] dims = _network.Dims(tensor);
+                long start = node.GetInt("start", 0);
+                long axis = (start < 0 ? Math.Max(0, start + dims.Length) : start) + index;
+                return axis < dims.Length && dims[axis] < 0 ? (input, (int)axis) : null;
+            }
+            case "Identity" or "Reshape" or "Squeeze" or "Unsqueeze":
+                return DimOrigin(node.Inputs[0], index);
+            case "Cast":
+                return node.GetInt("to", 0) == (long)OnnxDataType.Bool ? null : DimOrigin(node.Inputs[0], index);
+            case "Gather":
+            {
+                var data = Integer(node.Inputs[0], name);
+                long[] indices = Integer(node.Inputs[1], name).Values;
+                if (data.Dims.Length != 1 || index >= indices.Length) return null;
+                long k = indices[indices.Length == 1 ? 0 : index];
+                return k == IntegerTensor.Unknown ? null : DimOrigin(node.Inputs[0], k < 0 ? k + data.Dims[0] : k);
+            }
+            case "Concat":
+                foreach (string input in node.Inputs)
+                {
+                    long length = Integer(input, name).Values.Length;
+                    if (index < length) return DimOrigin(input, index);
+                    index -= length;
+                }
+                return null;
+            case "Where":
+            {
+                long condition = Element(node.Inputs[0], index, name);
+                if (condition == IntegerTensor.Unknown && NeverEqual(node.Inputs[0], index)) condition = 0;
+                if (condition == IntegerTensor.Unknown) return null;
+                string picked = node.Inputs[condition != 0 ? 1 : 2];
+                return DimOrigin(picked, Integer(picked, name).Values.Length == 1 ? 0 : index);
+            }
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether element <paramref name="index"/> of an Equal's result is false though unknown: it compares a
+    /// run-time dim with a negative constant (the exporter's test for expand's −1), which no dim equals.
+    /// </summary>
+    private bool NeverEqual(string value, long index)
+    {
+        if (_producers!.GetValueOrDefault(value) is not { OpType: "Equal" } equal) return false;
+        string name = NodeName(equal);
+        long a = Element(equal.Inputs[0], index, name), b = Element(equal.Inputs[1], index, name);
+        return (a == IntegerTensor.Unknown && b is < 0 and not IntegerTensor.Unknown && DimOrigin(equal.Inputs[0], index) is not null)
+            || (b == IntegerTensor.Unknown && a is < 0 and not IntegerTensor.Unknown && DimOrigin(equal.Inputs[1], index) is not null);
+    }
+
+    /// <summary>Element <paramref name="index"/> of a 1-D integer value, or its only element (broadcast).</summary>
+    private long Element(string value, long index, string user)
+    {
+        long[] values = Integer(value, user).Values;
+        return values.Length == 1 ? values[0] : index < values.Length ? values[index] : IntegerTensor.Unknown;
+    }
+}
