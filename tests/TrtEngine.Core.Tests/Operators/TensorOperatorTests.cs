@@ -673,6 +673,29 @@ public sealed class TensorOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Expand_to_the_batch_of_a_channels_last_convolution_output(int batch)
+    {
+        // The batch read from a convolution's output (held channels-last by the builder), a per-channel parameter
+        // expanded to it and multiplied in: the slice that carries the dim runs on a channels-last tensor.
+        var c = new OperatorCase().BatchedInput("x", batch, 4, 6, 6).Output("y").Weight("w", 8, 4, 3, 3).Weight("scale", 1, 8, 1, 1);
+        c.Model.Opset = 13;
+        c.Model.AddNode("Conv", ["x", "w"], ["conv"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddNode("Relu", ["conv"], ["r"]);
+        c.Model.AddNode("Shape", ["r"], ["s"]);
+        Ints(c, "first", 0);
+        c.Model.AddNode("Gather", ["s", "first"], ["n"]);
+        Ints(c, "rest", 8, 1, 1);
+        c.Model.AddNode("Concat", ["n", "rest"], ["shape"], ("axis", 0L));
+        c.Model.AddNode("Expand", ["scale", "shape"], ["e"]);
+        c.Model.AddNode("Mul", ["r", "e"], ["m"]);
+        c.Model.AddNode("Conv", ["m", "w2"], ["y"]);
+        c.Weight("w2", 4, 8, 1, 1);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Fact]
     public void Expand_to_a_dim_computed_from_a_dynamic_batch_asks_for_a_fixed_shape()
     {
