@@ -145,15 +145,21 @@ public sealed partial class OnnxImporter
     }
 
     /// <summary>
-    /// A Reshape target. One element known only at run time (a dynamic batch read through Shape, as in a channel
-    /// shuffle) becomes -1: the element count fixes it, and a valid model gives it exactly that value.
+    /// A Reshape target. An element known only at run time that is the data's own dim on the same axis (x.view(
+    /// x.size(0), -1)) becomes 0, which copies that dim; one other such element (a dynamic batch read through Shape,
+    /// as in a channel shuffle) becomes -1: the element count fixes it, and a valid model gives it exactly that value.
     /// </summary>
     private long[] ReshapeTarget(OnnxNode node)
     {
         string name = NodeName(node);
         if (!Has(node, 1) || !IsInteger(node.Inputs[1])) return KnownIntegers(node, 1, "shape");
-        long[] values = Integer(node.Inputs[1], name).Values;
-        if (values.Count(v => v == IntegerTensor.Unknown) != 1 || values.Contains(-1)) return KnownIntegers(node, 1, "shape");
+        long[] values = (long[])Integer(node.Inputs[1], name).Values.Clone();
+        if (node.GetInt("allowzero", 0) == 0)
+            for (int i = 0; i < values.Length; i++)
+                if (values[i] == IntegerTensor.Unknown && DimOrigin(node.Inputs[1], i) == (node.Inputs[0], i)) values[i] = 0;
+        int unknown = values.Count(v => v == IntegerTensor.Unknown);
+        if (unknown == 0) return values;
+        if (unknown != 1 || values.Contains(-1)) return KnownIntegers(node, 1, "shape");
         return values.Select(v => v == IntegerTensor.Unknown ? -1 : v).ToArray();
     }
 

@@ -696,6 +696,26 @@ public sealed class TensorOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    [Theory]
+    [InlineData(1, "view")]
+    [InlineData(3, "view")]
+    [InlineData(3, "heads")]
+    public void Reshape_to_its_own_dynamic_batch_and_minus_one_as_x_view_x_size_0_exports_it(int batch, string form)
+    {
+        // x.view(x.size(0), -1) with a dynamic batch: the batch read through Shape beside a −1 (two unknowns), and
+        // attention's x.view(n, -1, heads, width) (the batch, a −1 and known dims).
+        var c = new OperatorCase().BatchedInput("x", batch, 4, 3, 6).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Relu", ["x"], ["r"]);
+        c.Model.AddNode("Shape", ["r"], ["s"]);
+        Ints(c, "first", 0);
+        c.Model.AddNode("Gather", ["s", "first"], ["n"]);
+        Ints(c, "rest", form == "view" ? [-1] : [-1, 2, 3]);
+        c.Model.AddNode("Concat", ["n", "rest"], ["shape"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["r", "shape"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Fact]
     public void Expand_to_a_dim_computed_from_a_dynamic_batch_asks_for_a_fixed_shape()
     {
