@@ -6,8 +6,11 @@ namespace TrtEngine.Core.Onnx;
 /// </summary>
 internal sealed record IntegerTensor(int[] Dims, long[] Values)
 {
-    /// <summary>Exporters write long.MinValue and long.MaxValue as open slice ends, so neither can mark an unknown.</summary>
-    public const long Unknown = long.MinValue + 1;
+    /// <summary>
+    /// A value no exporter writes: open slice ends are written as ±(2⁶³ − 1), −2⁶³ or ±(2³¹ − 1) (torch's flip as
+    /// −(2⁶³ − 1)), and dims are below 2³¹.
+    /// </summary>
+    public const long Unknown = long.MinValue + 0x2545_F491_4F6C_DD1D;
 
     public static IntegerTensor Vector(long[] values) => new([values.Length], values);
 

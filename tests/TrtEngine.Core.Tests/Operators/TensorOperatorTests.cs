@@ -32,6 +32,8 @@ public sealed class TensorOperatorTests
     [Theory]
     [InlineData(new long[] { 1, -3 }, new long[] { 100, -1 }, new long[] { 1, -1 }, new long[] { 1, 2 })]
     [InlineData(new long[] { -1, 4 }, new long[] { long.MinValue, 0 }, new long[] { 2, 3 }, new long[] { -1, -2 })]
+    // torch exports x.flip(d) and x[::-1] with the end −(2⁶³ − 1).
+    [InlineData(new long[] { -1 }, new long[] { -long.MaxValue }, new long[] { 1 }, new long[] { -1 })]
     [InlineData(new long[] { 0 }, new long[] { 2 }, new long[] { 0 }, new long[] { 1 })]
     [InlineData(new long[] { 5, 0 }, new long[] { 1, 8 }, new long[] { -2, 1 }, new long[] { -2, 3 })]
     public void Slice(long[] starts, long[] ends, long[] axes, long[] steps)
