@@ -13,7 +13,7 @@ public sealed partial class OnnxImporter
 {
     private static readonly HashSet<string> Supported =
     [
-        "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Softmax", "LayerNormalization", "Flatten", "Reshape", "Identity", "Constant",
+        "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Softmax", "LayerNormalization", "Flatten", "Reshape", "Identity", "Dropout", "Constant",
         "Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
         "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax",
@@ -173,8 +173,9 @@ public sealed partial class OnnxImporter
         switch (node.OpType)
         {
             case "Constant": ImportConstant(node); return;
-            case "Identity":
+            case "Identity" or "Dropout":
             {
+                if (node.OpType == "Dropout") CheckInferenceDropout(node, name);
                 var x = Float(node.Inputs[0], name);
                 // A weight seen through Identity is the same weight (tied weights stay one refittable weight).
                 _values[node.Outputs[0]] = x.IsWeight ? x : _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, x), node.Outputs[0]);
@@ -220,6 +221,20 @@ public sealed partial class OnnxImporter
     }
 
     private long Opset => _model.DefaultOpset;
+
+    /// <summary>
+    /// Dropout passes its input through at inference. Training mode (a training_mode input that is true or known only
+    /// at run time) drops at random, and its mask output is a bool tensor: both are refused, the mask where anything
+    /// reads it.
+    /// </summary>
+    private void CheckInferenceDropout(OnnxNode node, string name)
+    {
+        if (Has(node, 2) && (!IsInteger(node.Inputs[2]) || KnownIntegers(node, 2, "training_mode").Any(v => v != 0)))
+            throw new ModelImportException($"Dropout '{name}' is in training mode (its training_mode input '{node.Inputs[2]}' is not a constant false), which drops values at random; TrtEngine runs inference only (export the model in eval mode).");
+        if (node.Outputs.Count > 1 && node.Outputs[1] is { Length: > 0 } mask
+            && (_model.Graph.Nodes.Any(n => n.Inputs.Contains(mask)) || _model.Graph.Outputs.Any(o => o.Name == mask)))
+            throw new ModelImportException($"Dropout '{name}': its mask output '{mask}' is used; TrtEngine computes float tensors only, and at inference the mask is all true (remove its uses).");
+    }
 
     private Layer ImportLayerNorm(OnnxNode node, string name)
     {

@@ -75,6 +75,7 @@ internal static class OnnxSchemas
         ["Flatten"] = [V(1, "1", "axis:i")],
         ["Reshape"] = [V(1, "1", "shape:I consumed_inputs:I"), V(5, "2"), V(14, "2", "allowzero:i")],
         ["Identity"] = [V(1, "1")],
+        ["Dropout"] = [Legacy(1, "consumed_inputs, is_test", "1", "consumed_inputs:I is_test:i ratio:f", "1-2"), Legacy(6, "is_test", "1", "is_test:i ratio:f", "1-2"), V(7, "1", "ratio:f", "1-2"), V(12, "1-3", "seed:i", "1-2")],
         ["Conv"] = [V(1, "2-3", "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I")],
         ["ConvTranspose"] = [V(1, "2-3", "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I output_padding:I output_shape:I")],
         ["BatchNormalization"] =

@@ -1,3 +1,6 @@
+using TrtEngine.Core.Onnx;
+using TrtEngine.Testing.Onnx;
+
 namespace TrtEngine.Core.Tests.Operators;
 
 /// <summary>Every supported operator against ONNX Runtime on fresh random inputs: relative L2 error ≤ 1e-5.</summary>
@@ -185,5 +188,52 @@ public sealed class OperatorTests
         c.Model.AddNode("Identity", ["x"], ["i"]);
         c.Model.AddNode("Mul", ["i", "k"], ["y"]);
         c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
+    [InlineData(11, false)]
+    [InlineData(11, true)]
+    [InlineData(13, false)]
+    [InlineData(13, true)]
+    public void Dropout_passes_its_input_through_at_inference(int opset, bool mask)
+    {
+        // As exporters leave it (opset 11: ratio attribute; 13: ratio and training_mode = false inputs), the mask
+        // output named but read by nothing.
+        var c = new OperatorCase().Input("x", 2, 3, 4).Output("y");
+        c.Model.Opset = opset;
+        c.Model.AddNode("Relu", ["x"], ["r"]);
+        string[] outputs = mask ? ["d", "mask"] : ["d"];
+        if (opset >= 12)
+        {
+            c.Model.AddInitializer("ratio", TensorValue.Scalar(0.3f));
+            c.Model.AddInitializer("training", TensorValue.Bool([false]));
+            c.Model.AddNode("Dropout", ["r", "ratio", "training"], outputs);
+        }
+        else c.Model.AddNode("Dropout", ["r"], outputs, ("ratio", 0.3f));
+        c.Model.AddNode("Sigmoid", ["d"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
+    [InlineData("training")]
+    [InlineData("run-time training")]
+    [InlineData("mask read")]
+    public void Dropout_in_training_mode_or_with_its_mask_read_is_refused(string what)
+    {
+        var m = new OnnxModelBuilder { Opset = 13 };
+        m.AddInput("x", OnnxDataType.Float, 2, 3);
+        if (what == "run-time training")
+        {
+            m.AddNode("Shape", ["x"], ["s"]);
+            m.AddInitializer("zero", TensorValue.Int64([0], 1));
+            m.AddNode("Gather", ["s", "zero"], ["n"]);
+            m.AddNode("Cast", ["n"], ["training"], ("to", (long)OnnxDataType.Bool));
+        }
+        else m.AddInitializer("training", TensorValue.Bool([what == "training"]));
+        m.AddNode("Dropout", ["x", "", "training"], ["y", "mask"]);
+        m.AddOutput("y", OnnxDataType.Float);
+        if (what == "mask read") m.AddOutput("mask", OnnxDataType.Bool);
+        var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains(what == "mask read" ? "mask output 'mask' is used" : "training mode", refused.Message);
     }
 }

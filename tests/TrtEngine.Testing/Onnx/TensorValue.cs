@@ -6,7 +6,7 @@ namespace TrtEngine.Testing.Onnx;
 
 /// <summary>
 /// A tensor to write: Values is float[] for FLOAT, FLOAT16 and BFLOAT16, double[] for DOUBLE,
-/// int[] for INT32 and long[] for INT64.
+/// int[] for INT32, long[] for INT64 and bool[] for BOOL.
 /// </summary>
 public sealed record TensorValue(OnnxDataType DataType, long[] Dims, Array Values)
 {
@@ -24,6 +24,8 @@ public sealed record TensorValue(OnnxDataType DataType, long[] Dims, Array Value
     public static TensorValue Int32(int[] values, params long[] dims) => new(OnnxDataType.Int32, dims, values);
 
     public static TensorValue Int64(long[] values, params long[] dims) => new(OnnxDataType.Int64, dims, values);
+
+    public static TensorValue Bool(bool[] values, params long[] dims) => new(OnnxDataType.Bool, dims, values);
 
     /// <summary>Writes the TensorProto fields (not the enclosing tag).</summary>
     internal void Write(ProtoWriter w, string name, TensorEncoding encoding, ExternalDataWriter? external)
@@ -98,6 +100,7 @@ public sealed record TensorValue(OnnxDataType DataType, long[] Dims, Array Value
     private long[] Int32Field() => DataType switch
     {
         OnnxDataType.Int32 => ((int[])Values).Select(v => (long)v).ToArray(),
+        OnnxDataType.Bool => ((bool[])Values).Select(v => v ? 1L : 0L).ToArray(),
         OnnxDataType.Float16 => ((float[])Values).Select(v => (long)BitConverter.HalfToUInt16Bits((Half)v)).ToArray(),
         OnnxDataType.BFloat16 => ((float[])Values).Select(v => (long)ToBFloat16Bits(v)).ToArray(),
         _ => throw new NotSupportedException($"TensorValue cannot write {DataType}"),
@@ -115,6 +118,8 @@ public sealed record TensorValue(OnnxDataType DataType, long[] Dims, Array Value
                 return ((int[])Values).SelectMany(v => Bytes(4, b => BinaryPrimitives.WriteInt32LittleEndian(b, v))).ToArray();
             case OnnxDataType.Int64:
                 return ((long[])Values).SelectMany(v => Bytes(8, b => BinaryPrimitives.WriteInt64LittleEndian(b, v))).ToArray();
+            case OnnxDataType.Bool:
+                return ((bool[])Values).Select(v => v ? (byte)1 : (byte)0).ToArray();
             default:
                 return Int32Field().SelectMany(v => Bytes(2, b => BinaryPrimitives.WriteUInt16LittleEndian(b, (ushort)v))).ToArray();
         }
