@@ -13,7 +13,8 @@ public sealed partial class OnnxImporter
 {
     private bool FoldsAsWeights(OnnxNode node) => node.OpType switch
     {
-        "Add" or "Sub" or "Mul" or "Div" or "MatMul" => IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
+        "Add" or "Sub" or "Mul" or "Div" or "MatMul" or "Pow" => IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
+        "Max" or "Min" => node.Inputs.Count == 2 && IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
         "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split" or "Gather" or "Floor" or "Ceil" or "Round" or "Sqrt" =>
             IsWeightValue(node.Inputs[0]),
         "Expand" => IsWeightValue(node.Inputs[0]) && !ExpandsToRunTimeDims(node),
@@ -45,7 +46,7 @@ public sealed partial class OnnxImporter
         }
         string[] data = node.OpType switch
         {
-            "Add" or "Sub" or "Mul" or "Div" or "MatMul" => [node.Inputs[0], node.Inputs[1]],
+            "Add" or "Sub" or "Mul" or "Div" or "MatMul" or "Pow" or "Max" or "Min" => [node.Inputs[0], node.Inputs[1]],
             "Concat" => node.Inputs.Where(i => i.Length > 0).ToArray(),
             _ => [node.Inputs[0]],
         };
@@ -58,6 +59,9 @@ public sealed partial class OnnxImporter
             "Sub" => (FoldedOpKind.Binary, [(int)BinaryOp.Sub], x),
             "Mul" => (FoldedOpKind.Binary, [(int)BinaryOp.Mul], x),
             "Div" => (FoldedOpKind.Binary, [(int)BinaryOp.Div], x),
+            "Pow" => (FoldedOpKind.Binary, [(int)BinaryOp.Pow], x),
+            "Max" => (FoldedOpKind.Binary, [(int)BinaryOp.Max], x),
+            "Min" => (FoldedOpKind.Binary, [(int)BinaryOp.Min], x),
             "MatMul" => (FoldedOpKind.MatMul, [], x),
             "Transpose" => (FoldedOpKind.Transpose, node.GetInts("perm") is { } p ? p.Select(v => (int)v).ToArray() : Enumerable.Range(0, x.Length).Reverse().ToArray(), x),
             "Concat" => (FoldedOpKind.Concat, [Shapes.NormalizeAxis(checked((int)node.GetInt("axis", 0)), x.Length, "Concat", name)], x),

@@ -15,7 +15,7 @@ public sealed partial class OnnxImporter
     [
         "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Softmax", "LayerNormalization", "Flatten", "Reshape", "Identity", "Dropout", "Constant",
         "Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-        "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
+        "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Exp", "Neg", "Abs", "Reciprocal", "Pow", "Max", "Min", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax",
         "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand",
     ];
@@ -196,6 +196,14 @@ public sealed partial class OnnxImporter
                 Define(node, Unary(node, name, new Activation(ActivationKind.HardSigmoid, node.GetFloat("alpha", 0.2f), node.GetFloat("beta", 0.5f))));
                 return;
             case "LeakyRelu": Define(node, Unary(node, name, new Activation(ActivationKind.LeakyRelu, node.GetFloat("alpha", 0.01f)))); return;
+            case "Exp": Define(node, Unary(node, name, new Activation(ActivationKind.Exp))); return;
+            case "Neg": Define(node, Unary(node, name, new Activation(ActivationKind.Neg))); return;
+            case "Abs": Define(node, Unary(node, name, new Activation(ActivationKind.Abs))); return;
+            case "Sqrt": Define(node, Unary(node, name, new Activation(ActivationKind.Sqrt))); return;
+            case "Reciprocal": Define(node, Unary(node, name, new Activation(ActivationKind.Reciprocal))); return;
+            case "Pow": Define(node, ImportPow(node, name)); return;
+            case "Max": Define(node, Variadic(node, name, BinaryOp.Max)); return;
+            case "Min": Define(node, Variadic(node, name, BinaryOp.Min)); return;
             case "Clip": Define(node, ImportClip(node, name)); return;
             case "Softmax":
             {
@@ -306,6 +314,27 @@ public sealed partial class OnnxImporter
         if (axis < 0 && Opset < 11)
             throw new ModelImportException($"Flatten '{name}': axis {axis} is negative, which Flatten takes from opset 11 on (the model imports opset {Opset}).");
         return axis;
+    }
+
+    /// <summary>Pow; an integer exponent (from opset 12) is read at import as a float constant, as ONNX Runtime computes it.</summary>
+    private Layer ImportPow(OnnxNode node, string name)
+    {
+        if (!IsInteger(node.Inputs[1])) return Binary(node, name, BinaryOp.Pow);
+        var exponent = Integer(node.Inputs[1], name);
+        float[] values = KnownIntegers(node, 1, "exponent").Select(v => (float)v).ToArray();
+        var weights = _network.AddWeights(new ModelWeights($"{name}/exponent", exponent.Dims, values, WeightKind.Constant));
+        return new ElementwiseLayer(name, BinaryOp.Pow, Float(node.Inputs[0], name), weights);
+    }
+
+    /// <summary>Max or Min of one or more inputs (broadcast together), taken pairwise from the first.</summary>
+    private Layer Variadic(OnnxNode node, string name, BinaryOp op)
+    {
+        var inputs = node.Inputs.Where(i => i.Length > 0).Select(i => Float(i, name)).ToArray();
+        if (inputs.Length == 1) return new ReshapeLayer(name, ReshapeMode.Identity, inputs[0]);
+        var result = inputs[0];
+        for (int i = 1; i < inputs.Length - 1; i++)
+            result = _network.AddLayer(new ElementwiseLayer($"{name}/{i}", op, result, inputs[i]), $"{node.Outputs[0]}/{i}");
+        return new ElementwiseLayer(name, op, result, inputs[^1]);
     }
 
     private Layer Unary(OnnxNode node, string name, Activation activation) => new ActivationLayer(name, activation, Tensor(node.Inputs[0], name));

@@ -105,7 +105,7 @@ public sealed class OperatorTests
     public static TheoryData<string, int[], int[], bool> BinaryCases()
     {
         var data = new TheoryData<string, int[], int[], bool>();
-        foreach (string op in new[] { "Add", "Sub", "Mul", "Div" })
+        foreach (string op in new[] { "Add", "Sub", "Mul", "Div", "Max", "Min" })
         {
             data.Add(op, [3, 4], [3, 4], false);
             data.Add(op, [2, 3, 4], [4], true);
@@ -132,10 +132,71 @@ public sealed class OperatorTests
     [InlineData("Sigmoid")]
     [InlineData("Tanh")]
     [InlineData("Erf")]
+    [InlineData("Exp")]
+    [InlineData("Neg")]
+    [InlineData("Abs")]
+    [InlineData("Reciprocal")]
     public void Unary(string op)
     {
-        var c = new OperatorCase().Input("x", 3, 7, 11).Output("y");
+        var c = new OperatorCase { AvoidZero = true }.Input("x", 3, 7, 11).Output("y");
         c.Model.AddNode(op, ["x"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void Sqrt_of_a_run_time_tensor()
+    {
+        var c = new OperatorCase().Input("x", 3, 7, 11).Output("y");
+        c.Model.AddNode("Abs", ["x"], ["a"]);
+        c.Model.AddNode("Sqrt", ["a"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
+    [InlineData("tensor")]
+    [InlineData("float constant")]
+    [InlineData("integer constant")]
+    public void Pow_of_positive_bases(string exponent)
+    {
+        var c = new OperatorCase { AvoidZero = true }.Input("x", 2, 3, 4).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Abs", ["x"], ["a"]);
+        if (exponent == "tensor") c.Input("e", 3, 4);
+        else if (exponent == "float constant") c.Model.AddInitializer("e", TensorValue.Scalar(3f));
+        else c.Model.AddInitializer("e", TensorValue.Int64([2], 1));
+        c.Model.AddNode("Pow", ["a", "e"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
+    [InlineData("Max", 1)]
+    [InlineData("Max", 3)]
+    [InlineData("Min", 3)]
+    public void Max_and_Min_of_several_inputs_broadcast_together(string op, int count)
+    {
+        var c = new OperatorCase().Input("a", 2, 3, 4).Input("b", 3, 1).Weight("w", 4).Output("y");
+        c.Model.AddNode("Relu", ["a"], ["r"]);
+        c.Model.AddNode(op, new[] { "r", "b", "w" }[..count], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void LayerNormalization_as_exports_before_opset_17_write_it()
+    {
+        // (x − mean) / √(var + ε) · γ + β over the last axis, in ReduceMean, Sub, Pow, Add, Sqrt, Div, Mul and Add.
+        var c = new OperatorCase().Input("x", 2, 5, 8).Weight("gamma", 8).Weight("beta", 8).Output("y");
+        c.Model.Opset = 14;
+        c.Model.AddNode("ReduceMean", ["x"], ["mean"], ("axes", new long[] { -1 }));
+        c.Model.AddNode("Sub", ["x", "mean"], ["d"]);
+        c.Model.AddInitializer("two", TensorValue.Scalar(2f));
+        c.Model.AddNode("Pow", ["d", "two"], ["sq"]);
+        c.Model.AddNode("ReduceMean", ["sq"], ["var"], ("axes", new long[] { -1 }));
+        c.Model.AddInitializer("eps", TensorValue.Scalar(1e-5f));
+        c.Model.AddNode("Add", ["var", "eps"], ["ve"]);
+        c.Model.AddNode("Sqrt", ["ve"], ["std"]);
+        c.Model.AddNode("Div", ["d", "std"], ["n"]);
+        c.Model.AddNode("Mul", ["n", "gamma"], ["g"]);
+        c.Model.AddNode("Add", ["g", "beta"], ["y"]);
         c.AssertMatchesOnnxRuntime();
     }
 

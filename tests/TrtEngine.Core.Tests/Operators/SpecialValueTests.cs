@@ -163,4 +163,33 @@ public sealed class SpecialValueTests
             }
         }
     }
+
+    /// <summary>The elementwise math operators on NaN, ±∞, ±0 and the float range's ends, as ONNX Runtime computes them.</summary>
+    [Theory]
+    [InlineData("Exp", null)]
+    [InlineData("Neg", null)]
+    [InlineData("Abs", null)]
+    [InlineData("Sqrt", null)]
+    [InlineData("Reciprocal", null)]
+    [InlineData("Pow", 2f)]
+    [InlineData("Pow", 0.5f)]
+    [InlineData("Pow", 0f)]
+    [InlineData("Max", 1f)]
+    [InlineData("Min", 1f)]
+    public void Elementwise_math_on_special_values(string op, float? operand)
+    {
+        float[] x = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, -1f, 1f, 2.5f, -2.5f, 89f, -89f, float.MaxValue, float.MinValue, float.Epsilon, 1e-30f, -3f];
+        int[] shape = [2, 8];
+        var model = Model(shape, m =>
+        {
+            if (operand is { } v)
+            {
+                m.AddInitializer("b", TensorValue.Scalar(v));
+                m.AddNode(op, ["x", "b"], ["y"]);
+            }
+            else m.AddNode(op, ["x"], ["y"]);
+        });
+        float[] expected = OnnxRuntime(model, shape, x);
+        foreach (var config in Configs) AssertSame(expected, Run(model, shape, x, config), $"{op} {operand}");
+    }
 }
