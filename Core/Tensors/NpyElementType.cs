@@ -63,17 +63,10 @@ internal sealed record NpyElementType(string Descr, char Kind, int Size, bool Bi
     }
 
     /// <summary>Integers beyond 2^24 may not survive float32; refuse those that do not rather than change them silently.</summary>
-    private float Exact(long value, int index)
-    {
-        float f = value;
-        if (f < 9.2e18f && f > -9.2e18f && (long)f == value) return f;
-        throw new NpyFormatException($"integer {value} at index {index} ('{Descr}') cannot be represented exactly as float32.");
-    }
+    private float Exact(long value, int index) => ExactFloat32.Holds(value) ? value : throw Inexact(value, index);
 
-    private float Exact(ulong value, int index)
-    {
-        float f = value;
-        if (f < 1.8e19f && (ulong)f == value) return f;
-        throw new NpyFormatException($"integer {value} at index {index} ('{Descr}') cannot be represented exactly as float32.");
-    }
+    private float Exact(ulong value, int index) => ExactFloat32.Holds(value) ? value : throw Inexact(value, index);
+
+    private NpyFormatException Inexact(object value, int index) =>
+        new($"integer {value} at index {index} ('{Descr}') cannot be represented exactly as float32.");
 }
