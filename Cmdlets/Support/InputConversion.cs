@@ -117,7 +117,22 @@ internal static class InputConversion
         }
     }
 
-    private static float ToSingle(object value) => value is double d ? Narrow(d) : LanguagePrimitives.ConvertTo<float>(value);
+    /// <summary>A number as float32: a double rounded to the nearest, an integer only where float32 holds it exactly.</summary>
+    private static float ToSingle(object value) => value switch
+    {
+        double d => Narrow(d),
+        int i => Exact(i),
+        uint u => Exact(u),
+        long l => Exact(l),
+        ulong big => ExactFloat32.Holds(big) ? big : throw Inexact(big),
+        _ => LanguagePrimitives.ConvertTo<float>(value),
+    };
+
+    private static float Exact(long value) => ExactFloat32.Holds(value) ? value : throw Inexact(value);
+
+    /// <summary>Rounding an integer would change the input unseen (16777217 runs as 16777216), so it is refused.</summary>
+    private static ArgumentException Inexact(object value) =>
+        new($"{value} is an integer float32 cannot hold exactly (it holds every integer up to 2^24 = 16777216, beyond that only some); give integers within ±16777216, or the value as a [double] to have it rounded.");
 
     /// <summary>A double as float32, refusing a finite one float32 cannot hold (it would become an infinity, reported later as "not finite").</summary>
     private static float Narrow(double value) =>

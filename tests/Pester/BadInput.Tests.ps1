@@ -70,6 +70,13 @@ Describe 'Invoke-TrtEngine with bad input' {
         Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = $null } -ErrorAction Stop } 'InvalidArgument' 'InvalidArgument'
     }
 
+    It 'refuses integers float32 cannot hold exactly as InvalidArgument, naming the value' {
+        $counts = [long[]]$x
+        $counts[5] = 16777217   # would run as 16777216
+        $err = Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = $counts } -ErrorAction Stop } 'InvalidArgument' 'InvalidArgument'
+        $err.Exception.Message | Should -BeLike "-Input 'input': 16777217 *float32*"
+    }
+
     It 'computes NaN inputs without changing the engine (NaN is a float like any other)' {
         $logits = Get-Logits
         $nan = [float[]]::new($x.Count); [Array]::Fill($nan, [float]::NaN)

@@ -92,6 +92,19 @@ public sealed class InputConversionTests
     }
 
     [Fact]
+    public void Integers_float32_cannot_hold_exactly_are_refused_naming_the_value()
+    {
+        Assert.Equal([16777216f, 1L << 40, -16777216f, 4294967296f], InputConversion.Flatten(new object[] { 16777216, 1L << 40, -16777216L, 4294967296UL }));
+        foreach (object value in new object[] { new long[] { 1, 16777217 }, new object[] { 1, 16777217 }, new object[] { -2147483647 }, new object[] { ulong.MaxValue }, new object[] { 4294967295U } })
+        {
+            var e = Assert.Throws<ArgumentException>(() => InputConversion.ToEngineInputs(new Hashtable { ["x"] = value }, null, NoFile));
+            Assert.Matches(@"^-Input 'x': (16777217|-2147483647|18446744073709551615|4294967295) .*float32", e.Message);
+        }
+        var weights = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = new[] { 16777217 } }, "Weights", NoFile));
+        Assert.Contains("-Weights 'w': 16777217", weights.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_npy_path_is_resolved_by_the_caller_and_read()
     {
         string file = Path.Combine(Path.GetTempPath(), $"input-{Guid.NewGuid():N}.npy");
