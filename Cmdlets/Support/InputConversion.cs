@@ -18,14 +18,37 @@ internal static class InputConversion
             ? (tensor.Data ?? throw new ArgumentException("the tensor has no data."), tensor.Shape ?? throw new ArgumentException("the tensor has no shape."))
             : (Flatten(v), ShapeOf(v)));
 
-    /// <summary>A TrtTensor, or one read from a .npy file (a FileInfo or a path string ending in .npy); null for numbers.</summary>
+    /// <summary>
+    /// A TrtTensor, one back from Import-Clixml, Receive-Job or ConvertFrom-Json, or one read from a .npy file (a
+    /// FileInfo or a path string ending in .npy); null for numbers.
+    /// </summary>
     private static TrtTensor? TensorOf(object? value, Func<string, string> resolvePath) => Unwrap(value) switch
     {
         TrtTensor t => t,
+        // What deserializing makes of a tensor: its properties in a PSObject with no TrtTensor behind them.
+        PSCustomObject when value is PSObject properties => FromProperties(properties),
         FileInfo file => NpyFile.Read(file.FullName),
         string path when path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) => NpyFile.Read(resolvePath(path)),
         _ => null,
     };
+
+    /// <summary>
+    /// A tensor from its Shape and Data properties (lists of numbers once deserialized); other property bags are refused,
+    /// as they are not numbers either.
+    /// </summary>
+    private static TrtTensor FromProperties(PSObject properties)
+    {
+        object Member(string name) => properties.Properties[name]?.Value ?? throw new ArgumentException(
+            $"not a tensor: it has no {name} (its properties: {string.Join(", ", properties.Properties.Select(p => p.Name))}). " +
+            "Give a tensor with Shape and Data (as Invoke-TrtEngine and Import-TrtTensor write them, also back from Import-Clixml, " +
+            "Receive-Job or ConvertFrom-Json), an array of numbers or a .npy file.");
+        return new TrtTensor
+        {
+            Name = properties.Properties["Name"]?.Value?.ToString() ?? "",
+            Shape = LanguagePrimitives.ConvertTo<int[]>(Unwrap(Member("Shape"))),
+            Data = Flatten(Member("Data")),
+        };
+    }
 
     /// <summary>The dimensions of a multi-dimensional array or of nested arrays; null for a flat array or a number.</summary>
     private static int[]? ShapeOf(object? value)
@@ -47,7 +70,7 @@ internal static class InputConversion
 
     /// <summary>
     /// An engine's inputs: each value is numbers (a flat array, or a multi-dimensional or nested one whose shape comes
-    /// along), a TrtTensor (its shape comes along), or a .npy
+    /// along), a TrtTensor (its shape comes along; deserialized too), or a .npy
     /// file (a FileInfo or a path string ending in .npy, resolved by <paramref name="resolvePath"/>). Shapes given in
     /// <paramref name="explicitShapes"/> win over the tensors' own.
     /// </summary>

@@ -70,6 +70,12 @@ Describe 'Invoke-TrtEngine with bad input' {
         Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = $null } -ErrorAction Stop } 'InvalidArgument' 'InvalidArgument'
     }
 
+    It 'refuses an object that is not a tensor (no Shape), saying what a tensor has, as InvalidArgument' {
+        $lookalike = [pscustomobject]@{ Name = 'input'; DataType = 'Float32'; Data = $x }
+        $err = Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = $lookalike } -ErrorAction Stop } 'InvalidArgument' 'InvalidArgument'
+        $err.Exception.Message | Should -BeLike "-Input 'input': not a tensor: it has no Shape*Give a tensor with Shape and Data*"
+    }
+
     It 'refuses integers float32 cannot hold exactly as InvalidArgument, naming the value' {
         $counts = [long[]]$x
         $counts[5] = 16777217   # would run as 16777216

@@ -92,6 +92,39 @@ public sealed class InputConversionTests
     }
 
     [Fact]
+    public void A_tensor_back_from_clixml_a_job_or_json_is_read_with_its_shape()
+    {
+        var tensor = new Core.Engines.TrtTensor { Name = "t", Shape = [2, 3], Data = [0.1f, -1e-7f, 3e38f, 16777216f, 0.93754935f, -6] };
+        // Import-Clixml and Receive-Job give a property bag whose Shape and Data are ArrayLists; ConvertFrom-Json one of
+        // object[]s of Int64 and Double.
+        var clixml = PSSerializer.Deserialize(PSSerializer.Serialize(tensor));
+        using var ps = PowerShell.Create().AddScript("param($t) $t | ConvertTo-Json | ConvertFrom-Json").AddArgument(tensor);
+        var json = ps.Invoke().Single();
+        var (data, shapes) = InputConversion.ToEngineInputs(new Hashtable { ["clixml"] = clixml, ["json"] = json }, null, NoFile);
+        Assert.Equal(tensor.Data, data["clixml"]);
+        Assert.Equal(tensor.Data, data["json"]);
+        Assert.Equal([2, 3], shapes["clixml"]);
+        Assert.Equal([2, 3], shapes["json"]);
+        Assert.Equal([2, 3], InputConversion.ToShapedArrays(new Hashtable { ["w"] = json }, "Weights", NoFile)["w"].Shape!);
+    }
+
+    [Fact]
+    public void An_object_without_a_tensors_shape_or_data_is_refused_as_not_a_tensor()
+    {
+        static PSObject Bag(params string[] members)
+        {
+            var bag = new PSObject();
+            foreach (string member in members) bag.Properties.Add(new PSNoteProperty(member, new object[] { 1, 2 }));
+            return bag;
+        }
+        var noShape = Assert.Throws<ArgumentException>(() => InputConversion.ToEngineInputs(new Hashtable { ["x"] = Bag("Name", "Data") }, null, NoFile));
+        Assert.Contains("-Input 'x': not a tensor: it has no Shape", noShape.Message, StringComparison.Ordinal);
+        var noData = Assert.Throws<ArgumentException>(() => InputConversion.ToShapedArrays(new Hashtable { ["w"] = Bag("Shape", "Values") }, "Weights", NoFile));
+        Assert.Contains("-Weights 'w': not a tensor: it has no Data", noData.Message, StringComparison.Ordinal);
+        Assert.Contains("Shape, Values", noData.Message, StringComparison.Ordinal);   // what it has instead
+    }
+
+    [Fact]
     public void Integers_float32_cannot_hold_exactly_are_refused_naming_the_value()
     {
         Assert.Equal([16777216f, 1L << 40, -16777216f, 4294967296f], InputConversion.Flatten(new object[] { 16777216, 1L << 40, -16777216L, 4294967296UL }));
