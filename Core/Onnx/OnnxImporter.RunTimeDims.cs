@@ -70,7 +70,8 @@ public sealed partial class OnnxImporter
     /// The run-time tensor and axis whose dim element <paramref name="index"/> of integer value
     /// <paramref name="value"/> is, followed back through the operators that move shape elements without computing
     /// with them (Shape, Gather, Concat, Identity, Cast, Reshape, Squeeze, Unsqueeze, and a Where whose condition is
-    /// decided); null where it is computed (a product of dims) or cannot be followed.
+    /// decided); null where it is computed (a product of dims) or cannot be followed. The walk ends: every value has
+    /// one producer and the graph has no cycle (<see cref="TopologicalOrder"/> refused one before any node was imported).
     /// </summary>
     private (string Tensor, int Axis)? DimOrigin(string value, long index)
     {

@@ -84,6 +84,7 @@ public sealed partial class OnnxImporter
         var graph = _model.Graph;
         CheckOperators(graph);
         CheckSingleAssignment(graph);
+        var nodes = TopologicalOrder(graph);
         // Without it every operator would be read as its first version (attributes and inputs differ across versions).
         if (Opset < 1 && graph.Nodes.Count > 0)
             throw new ModelImportException($"The model imports no version of the default ONNX domain (opset_import: {string.Join(", ", _model.OpsetImports.Select(o => $"'{o.Domain}' {o.Version}"))}); export it with an opset (TrtEngine reads 9–18).");
@@ -108,7 +109,7 @@ public sealed partial class OnnxImporter
             _values[input.Name] = _network.AddInput(input.Name, dims);
             position++;
         }
-        foreach (var node in graph.Nodes)
+        foreach (var node in nodes)
         {
             try
             {
@@ -140,6 +141,64 @@ public sealed partial class OnnxImporter
             foreach (string output in node.Outputs.Where(o => o.Length > 0))
                 if (!written.Add(output))
                     throw new ModelImportException($"{node.OpType} '{NodeName(node)}' writes '{output}', which is a graph input, an initializer or another node's output; each value must have one source.");
+    }
+
+    /// <summary>
+    /// The nodes in an order where each comes after the producers of its inputs: the file's order where it is one
+    /// already. ONNX asks for a sorted graph, but ONNX Runtime sorts one listed otherwise (a graph edited by a tool).
+    /// A cycle is refused here, before the import follows any value back through its producers.
+    /// </summary>
+    internal static IReadOnlyList<OnnxNode> TopologicalOrder(OnnxGraph graph)
+    {
+        var nodes = graph.Nodes;
+        var producer = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < nodes.Count; i++)
+            foreach (string output in nodes[i].Outputs.Where(o => o.Length > 0)) producer[output] = i;
+        var waiting = new int[nodes.Count];
+        var consumers = nodes.Select(_ => new List<int>()).ToArray();
+        for (int i = 0; i < nodes.Count; i++)
+            foreach (string input in nodes[i].Inputs)
+                if (producer.TryGetValue(input, out int p))
+                {
+                    waiting[i]++;
+                    consumers[p].Add(i);
+                }
+        // Of the nodes whose inputs are all computed, the first in the file: a valid order stays as it is.
+        var ready = new PriorityQueue<int, int>();
+        for (int i = 0; i < nodes.Count; i++)
+            if (waiting[i] == 0) ready.Enqueue(i, i);
+        var order = new List<OnnxNode>(nodes.Count);
+        while (ready.TryDequeue(out int i, out _))
+        {
+            order.Add(nodes[i]);
+            foreach (int c in consumers[i])
+                if (--waiting[c] == 0) ready.Enqueue(c, c);
+        }
+        if (order.Count < nodes.Count) throw Cycle(nodes, producer, waiting);
+        return order;
+    }
+
+    /// <summary>
+    /// The error for a graph whose unplaced nodes (those still <paramref name="waiting"/>) hold a cycle: each waits on
+    /// an unplaced producer, so walking from producer to producer comes back to a node it has seen; what lies between
+    /// is the cycle (nodes that only read from it are not named).
+    /// </summary>
+    private static ModelImportException Cycle(IReadOnlyList<OnnxNode> nodes, Dictionary<string, int> producer, int[] waiting)
+    {
+        var seen = new Dictionary<int, int>();
+        var walk = new List<int>();
+        int node = Array.FindIndex(waiting, w => w > 0);
+        while (seen.TryAdd(node, walk.Count))
+        {
+            walk.Add(node);
+            node = nodes[node].Inputs.Select(i => producer.GetValueOrDefault(i, -1)).First(p => p >= 0 && waiting[p] > 0);
+        }
+        // Walked against the data's flow; said along it, from the node listed first.
+        int[] cycle = walk[seen[node]..].ToArray();
+        Array.Reverse(cycle);
+        int first = Array.IndexOf(cycle, cycle.Min());
+        var said = cycle[first..].Concat(cycle[..first]).Append(cycle[first]).Select(i => $"{nodes[i].OpType} '{NodeName(nodes[i])}'");
+        return new ModelImportException($"The graph has a cycle: {string.Join(" → ", said)}, each node reading the one before it, so no order computes them; an ONNX graph must be acyclic (ONNX Runtime refuses it too). Re-export the model, or fix the edit that made the cycle.");
     }
 
     private void CheckOperators(OnnxGraph graph)
@@ -373,7 +432,7 @@ public sealed partial class OnnxImporter
         }
         if (_model.Graph.Inputs.Any(i => i.Name == valueName))
             throw new ModelImportException($"{user}: '{valueName}' is a graph input with no value. If it is a weight, pass the weights file (-WeightsPath).");
-        throw new ModelImportException($"{user}: '{valueName}' is not defined by any earlier node, initializer or input (the graph is not in topological order, or is malformed).");
+        throw new ModelImportException($"{user}: '{valueName}' is not defined by any node, initializer or input.");
     }
 
     /// <summary>Why a value that must be a weight is not one: a graph input (a model exported without its parameters) wants -WeightsPath.</summary>

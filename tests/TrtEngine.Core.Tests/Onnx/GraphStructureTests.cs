@@ -1,0 +1,91 @@
+using Microsoft.ML.OnnxRuntime;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Tests.Operators;
+using TrtEngine.Testing.Onnx;
+using TrtEngine.Testing.Oracle;
+
+namespace TrtEngine.Core.Tests.Onnx;
+
+/// <summary>
+/// Graphs whose structure is unusual or wrong rather than any one node: nodes listed out of order, which ONNX Runtime
+/// sorts and runs, are imported in an order that runs them; a cycle, an input declared twice and a required output
+/// without a name are refused with a ModelImportException saying what is wrong, never a hang, a crash or a silent pick.
+/// </summary>
+public sealed class GraphStructureTests
+{
+    private static OnnxModelBuilder Model()
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 2, 3);
+        m.AddOutput("y", OnnxDataType.Float);
+        return m;
+    }
+
+    /// <summary>The order of a valid export reversed, through an Expand to the batch that the importer traces back to x.</summary>
+    [Fact]
+    public void Nodes_listed_out_of_topological_order_run_as_in_onnx_runtime()
+    {
+        var c = new OperatorCase().BatchedInput("x", 3, 16).Weight("w", 16, 8).Weight("b", 8).Output("y");
+        c.Model.AddNode("Relu", ["sum"], ["y"]);
+        c.Model.AddNode("Add", ["h", "e"], ["sum"]);
+        c.Model.AddNode("Expand", ["b", "s"], ["e"]);
+        c.Model.AddNode("Shape", ["h"], ["s"]);
+        c.Model.AddNode("MatMul", ["x", "w"], ["h"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void A_valid_order_is_kept_and_a_misplaced_node_moves_after_its_producers()
+    {
+        var valid = Model();
+        valid.AddNode("Tanh", ["x"], ["b"]);
+        valid.AddNode("Sigmoid", ["x"], ["a"]);
+        valid.AddNode("Add", ["a", "b"], ["c"]);
+        valid.AddNode("Relu", ["c"], ["y"]);
+        Assert.Equal(["Tanh_0", "Sigmoid_1", "Add_2", "Relu_3"], Order(valid));
+
+        var misplaced = Model();
+        misplaced.AddNode("Relu", ["c"], ["y"]);
+        misplaced.AddNode("Tanh", ["x"], ["b"]);
+        misplaced.AddNode("Sigmoid", ["x"], ["a"]);
+        misplaced.AddNode("Add", ["a", "b"], ["c"]);
+        Assert.Equal(["Tanh_1", "Sigmoid_2", "Add_3", "Relu_0"], Order(misplaced));
+    }
+
+    private static string[] Order(OnnxModelBuilder m) =>
+        OnnxImporter.TopologicalOrder(OnnxModel.Parse(m.ToBytes(), null).Graph).Select(n => n.Name).ToArray();
+
+    /// <summary>
+    /// y = Relu(x + z) with z = Sigmoid(y): no order computes either first. The loop through Shape and Expand is one the
+    /// importer would follow back through its producers (for the Expand's run-time dims) for ever. A node reading the
+    /// loop (listed first) is not part of it and is not named.
+    /// </summary>
+    [Theory]
+    [InlineData("float")]
+    [InlineData("shape")]
+    public async Task A_cycle_is_refused_naming_its_nodes(string through)
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, "batch", 3);
+        m.AddOutput("t", OnnxDataType.Float);
+        m.AddNode("Tanh", ["y"], ["t"]).Name = "after";
+        if (through == "float")
+        {
+            m.AddNode("Add", ["x", "z"], ["a"]).Name = "add";
+            m.AddNode("Relu", ["a"], ["y"]).Name = "relu";
+            m.AddNode("Sigmoid", ["y"], ["z"]).Name = "sigmoid";
+        }
+        else
+        {
+            m.AddNode("Expand", ["x", "s"], ["a"]).Name = "expand";
+            m.AddNode("Relu", ["a"], ["y"]).Name = "relu";
+            m.AddNode("Shape", ["y"], ["s"]).Name = "shape";
+        }
+        var import = Task.Run(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        var error = await Assert.ThrowsAsync<ModelImportException>(() => import.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(through == "float" ? "Add 'add' → Relu 'relu' → Sigmoid 'sigmoid' → Add 'add'" : "Expand 'expand' → Relu 'relu' → Shape 'shape' → Expand 'expand'",
+            error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("after", error.Message, StringComparison.Ordinal);
+        Assert.ThrowsAny<OnnxRuntimeException>(() => OrtOracle.Run(m.ToBytes(), new Dictionary<string, (int[], float[])>()));
+    }
+}
