@@ -132,11 +132,17 @@ public sealed partial class OnnxImporter
 
     /// <summary>
     /// Every value has one source (ONNX's static single assignment): a node writing a graph input, an initializer or
-    /// another node's output would silently replace it, the last writer winning.
+    /// another node's output would silently replace it, the last writer winning; an input declared twice would be two
+    /// network inputs of one name.
     /// </summary>
     private static void CheckSingleAssignment(OnnxGraph graph)
     {
-        var written = new HashSet<string>(graph.Inputs.Select(i => i.Name).Concat(graph.Initializers.Select(t => t.Name)), StringComparer.Ordinal);
+        var written = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var input in graph.Inputs)
+            if (!written.Add(input.Name))
+                throw new ModelImportException($"The graph input '{input.Name}' is declared twice; each input must have a name of its own (ONNX Runtime refuses such a model too). Remove the second declaration or rename it.");
+        // Older exporters list initializers among the inputs too.
+        written.UnionWith(graph.Initializers.Select(t => t.Name));
         foreach (var node in graph.Nodes)
             foreach (string output in node.Outputs.Where(o => o.Length > 0))
                 if (!written.Add(output))

@@ -88,4 +88,16 @@ public sealed class GraphStructureTests
         Assert.DoesNotContain("after", error.Message, StringComparison.Ordinal);
         Assert.ThrowsAny<OnnxRuntimeException>(() => OrtOracle.Run(m.ToBytes(), new Dictionary<string, (int[], float[])>()));
     }
+
+    /// <summary>The import made two network inputs of one name before, the engine then feeding one array to both or neither.</summary>
+    [Fact]
+    public void A_name_declared_twice_as_a_graph_input_is_refused_naming_it()
+    {
+        var m = Model();
+        m.AddInput("x", OnnxDataType.Float, 4, 5);
+        m.AddNode("Relu", ["x"], ["y"]);
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains("input 'x' is declared twice", error.Message, StringComparison.Ordinal);
+        Assert.ThrowsAny<OnnxRuntimeException>(() => OrtOracle.Run(m.ToBytes(), new Dictionary<string, (int[], float[])>()));
+    }
 }
