@@ -144,13 +144,12 @@ internal static class OnnxSchemas
         int inputs = node.Inputs.Count;
         if (inputs < minInputs || inputs > maxInputs)
             throw new ModelImportException($"{op} '{name}' is malformed: it has {inputs} input{(inputs == 1 ? "" : "s")}; at opset {opset} {op} takes {Count(minInputs, maxInputs)}{Elsewhere(op, versions, version, v => Fits(v.InputRange, inputs), "that many")}.");
-        for (int i = 0; i < Math.Min(minInputs, inputs); i++)
-            if (node.Inputs[i].Length == 0)
-                throw new ModelImportException($"{op} '{name}' is malformed: its input {i} is empty; at opset {opset} {op} requires it.");
+        CheckNamed(node.Inputs, minInputs, "input", op, name, opset);
         var (minOutputs, maxOutputs) = version.OutputRange;
         int outputs = node.Outputs.Count;
         if (outputs < minOutputs || outputs > maxOutputs)
             throw new ModelImportException($"{op} '{name}' is malformed: it has {outputs} output{(outputs == 1 ? "" : "s")}; at opset {opset} {op} has {Count(minOutputs, maxOutputs)}.");
+        CheckNamed(node.Outputs, minOutputs, "output", op, name, opset);
 
         var known = version.AttributeList.ToDictionary(a => a.Name, StringComparer.Ordinal);
         foreach (var attribute in node.Attributes)
@@ -168,6 +167,14 @@ internal static class OnnxSchemas
         foreach (var a in known.Values.Where(a => a.Required))
             if (node.FindAttribute(a.Name) is null)
                 throw new ModelImportException($"{op} '{name}' lacks the attribute '{a.Name}', which {op} requires at opset {opset}.");
+    }
+
+    /// <summary>An empty name marks an optional input or output as absent: each of the first <paramref name="required"/> must have one.</summary>
+    private static void CheckNamed(IReadOnlyList<string> values, int required, string what, string op, string name, long opset)
+    {
+        for (int i = 0; i < Math.Min(required, values.Count); i++)
+            if (values[i].Length == 0)
+                throw new ModelImportException($"{op} '{name}' is malformed: its {what} {i} is empty; at opset {opset} {op} requires it.");
     }
 
     private static bool Fits((int Min, int Max) range, int n) => n >= range.Min && n <= range.Max;

@@ -100,4 +100,16 @@ public sealed class GraphStructureTests
         Assert.Contains("input 'x' is declared twice", error.Message, StringComparison.Ordinal);
         Assert.ThrowsAny<OnnxRuntimeException>(() => OrtOracle.Run(m.ToBytes(), new Dictionary<string, (int[], float[])>()));
     }
+
+    /// <summary>A Relu writing a value without a name computed nothing anyone could read, and was imported silently.</summary>
+    [Fact]
+    public void A_required_output_without_a_name_is_refused()
+    {
+        var m = Model();
+        m.AddNode("Relu", ["x"], [""]).Name = "unnamed";
+        m.AddNode("Sigmoid", ["x"], ["y"]);
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains("Relu 'unnamed' is malformed: its output 0 is empty", error.Message, StringComparison.Ordinal);
+        Assert.ThrowsAny<OnnxRuntimeException>(() => OrtOracle.Run(m.ToBytes(), new Dictionary<string, (int[], float[])>()));
+    }
 }
