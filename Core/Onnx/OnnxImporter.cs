@@ -430,16 +430,19 @@ public sealed partial class OnnxImporter
             return _values[valueName] = _network.AddWeights(new ModelWeights(valueName, bound.Shape, bound.Data, WeightKind.Parameter));
         if (_initializers.TryGetValue(valueName, out var init))
         {
-            if (!IsFloat(init.DataType))
-                throw new ModelImportException($"{user}: '{valueName}' is an {init.DataType} tensor where a float tensor is needed.");
+            if (!IsFloat(init.DataType)) throw NotFloat(user, valueName, init.DataType.ToString());
             float[] values = init.ToSingleArray(_allocateParameter);
             _values[valueName] = _network.AddWeights(new ModelWeights(valueName, ToShape(init.Dims, valueName), values, WeightKind.Parameter));
             return _values[valueName];
         }
+        if (_integers.ContainsKey(valueName)) throw NotFloat(user, valueName, "integer");
         if (_model.Graph.Inputs.Any(i => i.Name == valueName))
             throw new ModelImportException($"{user}: '{valueName}' is a graph input with no value. If it is a weight, pass the weights file (-WeightsPath).");
         throw new ModelImportException($"{user}: '{valueName}' is not defined by any node, initializer or input.");
     }
+
+    private static ModelImportException NotFloat(string user, string valueName, string type) =>
+        new($"{user}: '{valueName}' is an {type} tensor where a float tensor is needed; TrtEngine's engines compute float32 tensors only (integers only at import, for shapes). Cast it to float in the model.");
 
     /// <summary>Why a value that must be a weight is not one: a graph input (a model exported without its parameters) wants -WeightsPath.</summary>
     private ModelImportException NotAWeight(string user, string valueName) =>

@@ -112,4 +112,30 @@ public sealed class GraphStructureTests
         Assert.Contains("Relu 'unnamed' is malformed: its output 0 is empty", error.Message, StringComparison.Ordinal);
         Assert.ThrowsAny<OnnxRuntimeException>(() => OrtOracle.Run(m.ToBytes(), new Dictionary<string, (int[], float[])>()));
     }
+
+    /// <summary>
+    /// Integers are shape arithmetic, computed at import: a graph output of them was "not defined by any earlier node".
+    /// Cast to float, as the error advises, it is an output the engine has.
+    /// </summary>
+    [Theory]
+    [InlineData("Shape", "an integer")]
+    [InlineData("initializer", "an Int64")]
+    public void An_integer_graph_output_is_refused_as_an_integer_tensor(string source, string said)
+    {
+        OnnxModel Model(bool cast)
+        {
+            var m = new OnnxModelBuilder();
+            m.AddInput("x", OnnxDataType.Float, 2, 3);
+            m.AddOutput("y", OnnxDataType.Float);
+            m.AddOutput(cast ? "f" : "k", cast ? OnnxDataType.Float : OnnxDataType.Int64);
+            m.AddNode("Relu", ["x"], ["y"]);
+            if (source == "Shape") m.AddNode("Shape", ["x"], ["k"]);
+            else m.AddInitializer("k", new long[] { 2, 3 }, [2]);
+            if (cast) m.AddNode("Cast", ["k"], ["f"], ("to", (long)OnnxDataType.Float));
+            return OnnxModel.Parse(m.ToBytes(), null);
+        }
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(Model(cast: false), "m"));
+        Assert.StartsWith($"graph output 'k': 'k' is {said} tensor where a float tensor is needed", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, OnnxImporter.Import(Model(cast: true), "m").Outputs.Count);
+    }
 }
