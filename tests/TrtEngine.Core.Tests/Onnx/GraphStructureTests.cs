@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Tests.Operators;
+using TrtEngine.Native.Network;
 using TrtEngine.Testing.Onnx;
 using TrtEngine.Testing.Oracle;
 
@@ -20,6 +21,11 @@ public sealed class GraphStructureTests
         m.AddOutput("y", OnnxDataType.Float);
         return m;
     }
+
+    private static NetworkDefinition Import(OnnxModelBuilder m) => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m");
+
+    private static void AssertOnnxRuntimeRefuses(OnnxModelBuilder m) =>
+        Assert.ThrowsAny<OnnxRuntimeException>(() => OrtOracle.Run(m.ToBytes(), new Dictionary<string, (int[], float[])>()));
 
     /// <summary>The order of a valid export reversed, through an Expand to the batch that the importer traces back to x.</summary>
     [Fact]
@@ -56,9 +62,9 @@ public sealed class GraphStructureTests
         OnnxImporter.TopologicalOrder(OnnxModel.Parse(m.ToBytes(), null).Graph).Select(n => n.Name).ToArray();
 
     /// <summary>
-    /// y = Relu(x + z) with z = Sigmoid(y): no order computes either first. The loop through Shape and Expand is one the
-    /// importer would follow back through its producers (for the Expand's run-time dims) for ever. A node reading the
-    /// loop (listed first) is not part of it and is not named.
+    /// y = Relu(x + z) with z = Sigmoid(y): no order computes either first. A loop through Shape and Expand is one the
+    /// importer follows back through its producers (for the Expand's run-time dims), so it must be refused before any
+    /// of that. A node reading the loop (listed first) is not part of it and is not named.
     /// </summary>
     [Theory]
     [InlineData("float")]
@@ -81,24 +87,24 @@ public sealed class GraphStructureTests
             m.AddNode("Relu", ["a"], ["y"]).Name = "relu";
             m.AddNode("Shape", ["y"], ["s"]).Name = "shape";
         }
-        var import = Task.Run(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        var import = Task.Run(() => Import(m));
         var error = await Assert.ThrowsAsync<ModelImportException>(() => import.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains(through == "float" ? "Add 'add' → Relu 'relu' → Sigmoid 'sigmoid' → Add 'add'" : "Expand 'expand' → Relu 'relu' → Shape 'shape' → Expand 'expand'",
             error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("after", error.Message, StringComparison.Ordinal);
-        Assert.ThrowsAny<OnnxRuntimeException>(() => OrtOracle.Run(m.ToBytes(), new Dictionary<string, (int[], float[])>()));
+        AssertOnnxRuntimeRefuses(m);
     }
 
-    /// <summary>The import made two network inputs of one name before, the engine then feeding one array to both or neither.</summary>
+    /// <summary>The import made two network inputs of one name before.</summary>
     [Fact]
     public void A_name_declared_twice_as_a_graph_input_is_refused_naming_it()
     {
         var m = Model();
         m.AddInput("x", OnnxDataType.Float, 4, 5);
         m.AddNode("Relu", ["x"], ["y"]);
-        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        var error = Assert.Throws<ModelImportException>(() => Import(m));
         Assert.Contains("input 'x' is declared twice", error.Message, StringComparison.Ordinal);
-        Assert.ThrowsAny<OnnxRuntimeException>(() => OrtOracle.Run(m.ToBytes(), new Dictionary<string, (int[], float[])>()));
+        AssertOnnxRuntimeRefuses(m);
     }
 
     /// <summary>A Relu writing a value without a name computed nothing anyone could read, and was imported silently.</summary>
@@ -108,9 +114,9 @@ public sealed class GraphStructureTests
         var m = Model();
         m.AddNode("Relu", ["x"], [""]).Name = "unnamed";
         m.AddNode("Sigmoid", ["x"], ["y"]);
-        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        var error = Assert.Throws<ModelImportException>(() => Import(m));
         Assert.Contains("Relu 'unnamed' is malformed: its output 0 is empty", error.Message, StringComparison.Ordinal);
-        Assert.ThrowsAny<OnnxRuntimeException>(() => OrtOracle.Run(m.ToBytes(), new Dictionary<string, (int[], float[])>()));
+        AssertOnnxRuntimeRefuses(m);
     }
 
     /// <summary>
@@ -122,7 +128,7 @@ public sealed class GraphStructureTests
     [InlineData("initializer", "an Int64")]
     public void An_integer_graph_output_is_refused_as_an_integer_tensor(string source, string said)
     {
-        OnnxModel Model(bool cast)
+        OnnxModelBuilder WithOutput(bool cast)
         {
             var m = new OnnxModelBuilder();
             m.AddInput("x", OnnxDataType.Float, 2, 3);
@@ -132,10 +138,10 @@ public sealed class GraphStructureTests
             if (source == "Shape") m.AddNode("Shape", ["x"], ["k"]);
             else m.AddInitializer("k", new long[] { 2, 3 }, [2]);
             if (cast) m.AddNode("Cast", ["k"], ["f"], ("to", (long)OnnxDataType.Float));
-            return OnnxModel.Parse(m.ToBytes(), null);
+            return m;
         }
-        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(Model(cast: false), "m"));
+        var error = Assert.Throws<ModelImportException>(() => Import(WithOutput(cast: false)));
         Assert.StartsWith($"graph output 'k': 'k' is {said} tensor where a float tensor is needed", error.Message, StringComparison.Ordinal);
-        Assert.Equal(2, OnnxImporter.Import(Model(cast: true), "m").Outputs.Count);
+        Assert.Equal(2, Import(WithOutput(cast: true)).Outputs.Count);
     }
 }
