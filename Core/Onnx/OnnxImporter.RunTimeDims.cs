@@ -72,55 +72,74 @@ public sealed partial class OnnxImporter
     /// with them (Shape, Gather, Concat, Identity, Cast, Reshape, Squeeze, Unsqueeze, and a Where whose condition is
     /// decided); null where it is computed (a product of dims) or cannot be followed. The walk ends: every value has
     /// one producer and the graph has no cycle (<see cref="TopologicalOrder"/> refused one before any node was imported).
+    /// It is a loop, not a recursion: a chain of thousands of nodes overflowed the stack.
     /// </summary>
     private (string Tensor, int Axis)? DimOrigin(string value, long index)
     {
         _producers ??= _model.Graph.Nodes.SelectMany(n => n.Outputs.Select(o => (o, n))).Where(p => p.o.Length > 0)
             .GroupBy(p => p.o).ToDictionary(g => g.Key, g => g.First().n, StringComparer.Ordinal);
-        if (!_producers.TryGetValue(value, out var node)) return null;
-        string name = NodeName(node);
-        switch (node.OpType)
+        while (_producers.TryGetValue(value, out var node))
         {
-            case "Shape":
+            string name = NodeName(node);
+            switch (node.OpType)
             {
-                string input = node.Inputs[0];
-                if (!_values.TryGetValue(input, out var tensor) || tensor.IsWeight) return null;
-                int[] dims = _network.Dims(tensor);
-                long start = node.GetInt("start", 0);
-                long axis = (start < 0 ? Math.Max(0, start + dims.Length) : start) + index;
-                return axis < dims.Length && dims[axis] < 0 ? (input, (int)axis) : null;
-            }
-            case "Identity" or "Reshape" or "Squeeze" or "Unsqueeze":
-                return DimOrigin(node.Inputs[0], index);
-            case "Cast":
-                return node.GetInt("to", 0) == (long)OnnxDataType.Bool ? null : DimOrigin(node.Inputs[0], index);
-            case "Gather":
-            {
-                var data = Integer(node.Inputs[0], name);
-                long[] indices = Integer(node.Inputs[1], name).Values;
-                if (data.Dims.Length != 1 || index >= indices.Length) return null;
-                long k = indices[indices.Length == 1 ? 0 : index];
-                return k == IntegerTensor.Unknown ? null : DimOrigin(node.Inputs[0], k < 0 ? k + data.Dims[0] : k);
-            }
-            case "Concat":
-                foreach (string input in node.Inputs)
+                case "Shape":
                 {
-                    long length = Integer(input, name).Values.Length;
-                    if (index < length) return DimOrigin(input, index);
-                    index -= length;
+                    string input = node.Inputs[0];
+                    if (!_values.TryGetValue(input, out var tensor) || tensor.IsWeight) return null;
+                    int[] dims = _network.Dims(tensor);
+                    long start = node.GetInt("start", 0);
+                    long axis = (start < 0 ? Math.Max(0, start + dims.Length) : start) + index;
+                    return axis < dims.Length && dims[axis] < 0 ? (input, (int)axis) : null;
                 }
-                return null;
-            case "Where":
-            {
-                long condition = Element(node.Inputs[0], index, name);
-                if (condition == IntegerTensor.Unknown && NeverEqual(node.Inputs[0], index)) condition = 0;
-                if (condition == IntegerTensor.Unknown) return null;
-                string picked = node.Inputs[condition != 0 ? 1 : 2];
-                return DimOrigin(picked, Integer(picked, name).Values.Length == 1 ? 0 : index);
+                case "Identity" or "Reshape" or "Squeeze" or "Unsqueeze":
+                    value = node.Inputs[0];
+                    continue;
+                case "Cast":
+                    if (node.GetInt("to", 0) == (long)OnnxDataType.Bool) return null;
+                    value = node.Inputs[0];
+                    continue;
+                case "Gather":
+                {
+                    var data = Integer(node.Inputs[0], name);
+                    long[] indices = Integer(node.Inputs[1], name).Values;
+                    if (data.Dims.Length != 1 || index >= indices.Length) return null;
+                    long k = indices[indices.Length == 1 ? 0 : index];
+                    if (k == IntegerTensor.Unknown) return null;
+                    (value, index) = (node.Inputs[0], k < 0 ? k + data.Dims[0] : k);
+                    continue;
+                }
+                case "Concat":
+                {
+                    string? part = null;
+                    foreach (string input in node.Inputs)
+                    {
+                        long length = Integer(input, name).Values.Length;
+                        if (index < length)
+                        {
+                            part = input;
+                            break;
+                        }
+                        index -= length;
+                    }
+                    if (part is null) return null;
+                    value = part;
+                    continue;
+                }
+                case "Where":
+                {
+                    long condition = Element(node.Inputs[0], index, name);
+                    if (condition == IntegerTensor.Unknown && NeverEqual(node.Inputs[0], index)) condition = 0;
+                    if (condition == IntegerTensor.Unknown) return null;
+                    string picked = node.Inputs[condition != 0 ? 1 : 2];
+                    (value, index) = (picked, Integer(picked, name).Values.Length == 1 ? 0 : index);
+                    continue;
+                }
+                default:
+                    return null;
             }
-            default:
-                return null;
         }
+        return null;
     }
 
     /// <summary>

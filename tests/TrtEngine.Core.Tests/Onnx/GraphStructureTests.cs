@@ -40,6 +40,22 @@ public sealed class GraphStructureTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>
+    /// The importer follows an Expand's run-time dim back to the tensor it was read from: through 50,000 Identity nodes
+    /// (more than any thread's stack held frames for) that walk overflowed the stack, a crash no caller can catch.
+    /// </summary>
+    [Fact]
+    public void A_run_time_dim_read_through_a_long_chain_is_followed_without_overflowing_the_stack()
+    {
+        const int chain = 50_000;
+        var c = new OperatorCase().BatchedInput("x", 3, 8).Weight("b", 8).Output("y");
+        c.Model.AddNode("Shape", ["x"], ["s0"]);
+        for (int i = 0; i < chain; i++) c.Model.AddNode("Identity", [$"s{i}"], [$"s{i + 1}"]);
+        c.Model.AddNode("Expand", ["b", $"s{chain}"], ["e"]);
+        c.Model.AddNode("Add", ["x", "e"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Fact]
     public void A_valid_order_is_kept_and_a_misplaced_node_moves_after_its_producers()
     {
