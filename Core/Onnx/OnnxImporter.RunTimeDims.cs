@@ -69,7 +69,7 @@ public sealed partial class OnnxImporter
     /// <summary>
     /// The run-time tensor and axis whose dim element <paramref name="index"/> of integer value
     /// <paramref name="value"/> is, followed back through the operators that move shape elements without computing
-    /// with them (Shape, Gather, Concat, Identity, Cast, Reshape, Squeeze, Unsqueeze, and a Where whose condition is
+    /// with them (Shape, Gather, Slice, Concat, Identity, Cast, Reshape, Squeeze, Unsqueeze, and a Where whose condition is
     /// decided); null where it is computed (a product of dims) or cannot be followed. The walk ends: every value has
     /// one producer and the graph has no cycle (<see cref="TopologicalOrder"/> refused one before any node was imported).
     /// It is a loop, not a recursion: a chain of thousands of nodes overflowed the stack.
@@ -107,6 +107,16 @@ public sealed partial class OnnxImporter
                     long k = indices[indices.Length == 1 ? 0 : index];
                     if (k == IntegerTensor.Unknown) return null;
                     (value, index) = (node.Inputs[0], k < 0 ? k + data.Dims[0] : k);
+                    continue;
+                }
+                case "Slice":
+                {
+                    // Element index of the slice is the element of the input that slicing the input's positions puts there.
+                    var (starts, ends, _, steps) = SliceParameters(node);
+                    int length = Integer(node.Inputs[0], name).Values.Length;
+                    long[] positions = IntegerOps.Slice(IntegerTensor.Vector([.. Enumerable.Range(0, length).Select(i => (long)i)]), starts[0], ends[0], steps[0], name).Values;
+                    if (index >= positions.Length) return null;
+                    (value, index) = (node.Inputs[0], positions[index]);
                     continue;
                 }
                 case "Concat":

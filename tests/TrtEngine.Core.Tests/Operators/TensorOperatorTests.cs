@@ -702,16 +702,19 @@ public sealed class TensorOperatorTests
     [InlineData(1, "view")]
     [InlineData(3, "view")]
     [InlineData(3, "heads")]
+    [InlineData(3, "flatten")]
     public void Reshape_to_its_own_dynamic_batch_and_minus_one_as_x_view_x_size_0_exports_it(int batch, string form)
     {
-        // x.view(x.size(0), -1) with a dynamic batch: the batch read through Shape beside a −1 (two unknowns), and
-        // attention's x.view(n, -1, heads, width) (the batch, a −1 and known dims).
+        // x.view(x.size(0), -1) with a dynamic batch: the batch read through Shape beside a −1 (two unknowns),
+        // attention's x.view(n, -1, heads, width) (the batch, a −1 and known dims), and x.flatten(2) (Shape(x)[0:2]).
         var c = new OperatorCase().BatchedInput("x", batch, 4, 3, 6).Output("y");
         c.Model.Opset = 13;
         c.Model.AddNode("Relu", ["x"], ["r"]);
         c.Model.AddNode("Shape", ["r"], ["s"]);
         Ints(c, "first", 0);
-        c.Model.AddNode("Gather", ["s", "first"], ["n"]);
+        Ints(c, "two", 2);
+        if (form == "flatten") c.Model.AddNode("Slice", ["s", "first", "two"], ["n"]);
+        else c.Model.AddNode("Gather", ["s", "first"], ["n"]);
         Ints(c, "rest", form == "view" ? [-1] : [-1, 2, 3]);
         c.Model.AddNode("Concat", ["n", "rest"], ["shape"], ("axis", 0L));
         c.Model.AddNode("Reshape", ["r", "shape"], ["y"]);
