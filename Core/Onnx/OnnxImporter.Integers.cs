@@ -146,17 +146,19 @@ public sealed partial class OnnxImporter
 
     /// <summary>
     /// A Reshape target. An element known only at run time that is the data's own dim on the same axis (x.view(
-    /// x.size(0), -1)) becomes 0, which copies that dim; one other such element (a dynamic batch read through Shape,
-    /// as in a channel shuffle) becomes -1: the element count fixes it, and a valid model gives it exactly that value.
+    /// x.size(0), -1), or a batch read from the model's input at the top of forward: B = x.shape[0] … y.view(B, -1))
+    /// becomes 0, which copies that dim; one other such element (a dynamic batch read through Shape, as in a channel
+    /// shuffle) becomes -1: the element count fixes it, and a valid model gives it exactly that value.
     /// </summary>
     private long[] ReshapeTarget(OnnxNode node)
     {
         string name = NodeName(node);
         if (!Has(node, 1) || !IsInteger(node.Inputs[1])) return KnownIntegers(node, 1, "shape");
         long[] values = (long[])Integer(node.Inputs[1], name).Values.Clone();
-        if (node.GetInt("allowzero", 0) == 0)
+        if (node.GetInt("allowzero", 0) == 0 && _values.TryGetValue(node.Inputs[0], out var data) && !data.IsWeight)
             for (int i = 0; i < values.Length; i++)
-                if (values[i] == IntegerTensor.Unknown && DimOrigin(node.Inputs[1], i) == (node.Inputs[0], i)) values[i] = 0;
+                if (values[i] == IntegerTensor.Unknown && DimOrigin(node.Inputs[1], i) is var (tensor, axis) && SameDim(data, i, _values[tensor], axis))
+                    values[i] = 0;
         int unknown = values.Count(v => v == IntegerTensor.Unknown);
         if (unknown == 0) return values;
         if (unknown != 1 || values.Contains(-1)) return KnownIntegers(node, 1, "shape");

@@ -1,6 +1,8 @@
+using TrtEngine.Native.Builder;
 using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Layers;
 using TrtEngine.Native.Network;
+using TrtEngine.Native.Plan;
 
 namespace TrtEngine.Core.Onnx;
 
@@ -164,6 +166,24 @@ public sealed partial class OnnxImporter
         return (a == IntegerTensor.Unknown && b is < 0 and not IntegerTensor.Unknown && DimOrigin(equal.Inputs[0], index) is not null)
             || (b == IntegerTensor.Unknown && a is < 0 and not IntegerTensor.Unknown && DimOrigin(equal.Inputs[1], index) is not null);
     }
+
+    /// <summary>
+    /// Whether dim <paramref name="axis"/> of <paramref name="data"/> is dim <paramref name="originAxis"/> of
+    /// <paramref name="origin"/> at every input shape: the same dim of the same tensor, or equal at shape probes of the
+    /// network built so far (each dynamic input dim at 32 and 64, then each alone at 4096: sizes any stride and pooling
+    /// divides, so a dim carried through layers, such as a batch, stays equal, and one a Slice or Concat changed parts).
+    /// </summary>
+    private bool SameDim(ValueRef data, int axis, ValueRef origin, int originAxis)
+    {
+        if (data.Index == origin.Index) return axis == originAxis;
+        if (axis >= _network.Dims(data).Length) return false;
+        var profiles = _network.Inputs.Select(i => _network.Tensors[i].Dims)
+            .Select(d => new ShapeProfile(Probe(d, 32), Probe(d, 64), Probe(d, int.MaxValue))).ToArray();
+        var probes = new ShapeProbes(profiles, shapes => EngineBuilder.InferShapes(_network, [.. _network.Tensors], [.. _network.Layers], shapes));
+        return probes.Holds(shapes => shapes[data.Index][axis] == shapes[origin.Index][originAxis]);
+    }
+
+    private static int[] Probe(int[] dims, int size) => dims.Select(d => d == Shapes.Dynamic ? size : d).ToArray();
 
     /// <summary>Element <paramref name="index"/> of a 1-D integer value, or its only element (broadcast).</summary>
     private long Element(string value, long index, string user)

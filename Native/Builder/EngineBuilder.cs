@@ -135,7 +135,7 @@ public static class EngineBuilder
         return kept;
     }
 
-    private static int[][] InferShapes(NetworkDefinition network, List<EngineTensor> tensors, List<Layer> layers, int[][] inputShapes)
+    internal static int[][] InferShapes(NetworkDefinition network, List<EngineTensor> tensors, List<Layer> layers, int[][] inputShapes)
     {
         var shapes = new int[tensors.Count][];
         for (int i = 0; i < network.Inputs.Count; i++) shapes[network.Inputs[i]] = inputShapes[i];

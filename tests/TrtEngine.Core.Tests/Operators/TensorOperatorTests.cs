@@ -721,6 +721,42 @@ public sealed class TensorOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Reshape_to_the_batch_read_from_the_models_input_as_B_x_shape_0_at_the_top_of_forward(int batch)
+    {
+        // B = x.shape[0]; y = conv(x).permute(0, 2, 3, 1).reshape(B, -1, C): the batch of another tensor, the same dim.
+        var c = new OperatorCase().BatchedInput("x", batch, 4, 3, 6).Weight("w", 5, 4, 1, 1).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Conv", ["x", "w"], ["conv"]);
+        c.Model.AddNode("Transpose", ["conv"], ["t"], ("perm", new long[] { 0, 2, 3, 1 }));
+        c.Model.AddNode("Shape", ["x"], ["s"]);
+        Ints(c, "first", 0);
+        c.Model.AddNode("Gather", ["s", "first"], ["n"]);
+        Ints(c, "rest", -1, 5);
+        c.Model.AddNode("Concat", ["n", "rest"], ["shape"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["t", "shape"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void Reshape_to_a_batch_that_is_not_the_datas_own_dim_asks_for_a_fixed_shape()
+    {
+        // The data holds two batches (a Concat along them): x.shape[0] beside a −1 is not its dim 0, so copying it would be wrong.
+        var c = new OperatorCase().BatchedInput("x", 2, 4, 3, 6).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Concat", ["x", "x"], ["twice"], ("axis", 0L));
+        c.Model.AddNode("Shape", ["x"], ["s"]);
+        Ints(c, "first", 0);
+        c.Model.AddNode("Gather", ["s", "first"], ["n"]);
+        Ints(c, "rest", -1);
+        c.Model.AddNode("Concat", ["n", "rest"], ["shape"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["twice", "shape"], ["y"]);
+        var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"));
+        Assert.Contains("depends on a dynamic input dimension", refused.Message);
+    }
+
     [Fact]
     public void Expand_to_a_dim_computed_from_a_dynamic_batch_asks_for_a_fixed_shape()
     {
