@@ -49,6 +49,9 @@ public sealed partial class OnnxImporter
             case "ReduceMean": Define(node, ImportReduce(node, name, ReduceKind.Mean, 18)); return;
             case "ReduceSum": Define(node, ImportReduce(node, name, ReduceKind.Sum, 13)); return;
             case "ReduceMax": Define(node, ImportReduce(node, name, ReduceKind.Max, 18)); return;
+            case "ReduceL2" or "ReduceSumSquare": ImportReduceSquares(node, name); return;
+            case "PRelu": ImportPRelu(node, name); return;
+            case "InstanceNormalization": ImportInstanceNorm(node, name); return;
             case "Cast":
             {
                 var to = (OnnxDataType)node.GetInt("to", 0);
@@ -407,9 +410,10 @@ public sealed partial class OnnxImporter
         return keepsUnknowns ? sizes.Select((s, d) => s == IntegerTensor.Unknown ? dims[d] : s).ToArray() : KnownIntegers(node, 3, "sizes");
     }
 
-    private Layer ImportReduce(OnnxNode node, string name, ReduceKind kind, int axesInputOpset)
+    /// <param name="x">What is reduced: the node's input, or (for a reduction lowered to several layers) a value computed from it.</param>
+    private Layer ImportReduce(OnnxNode node, string name, ReduceKind kind, int axesInputOpset, ValueRef? x = null)
     {
         long[] axes = (Opset < axesInputOpset ? node.GetInts("axes") is { } a ? [.. a] : null : Has(node, 1) ? KnownIntegers(node, 1, "axes") : null) ?? [];
-        return new ReduceLayer(name, Tensor(node.Inputs[0], name), kind, axes, node.GetInt("keepdims", 1) != 0, node.GetInt("noop_with_empty_axes", 0) != 0);
+        return new ReduceLayer(name, x ?? Tensor(node.Inputs[0], name), kind, axes, node.GetInt("keepdims", 1) != 0, node.GetInt("noop_with_empty_axes", 0) != 0);
     }
 }

@@ -16,7 +16,8 @@ public sealed partial class OnnxImporter
         "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Softmax", "LayerNormalization", "Flatten", "Reshape", "Identity", "Dropout", "Constant",
         "Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
         "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Exp", "Neg", "Abs", "Reciprocal", "Pow", "Max", "Min", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
-        "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax",
+        "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2", "ReduceSumSquare",
+        "PRelu", "InstanceNormalization",
         "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand",
     ];
 

@@ -1,0 +1,76 @@
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
+
+namespace TrtEngine.Core.Onnx;
+
+/// <summary>
+/// Operators the engine runs as several of its layers, in the arithmetic ONNX Runtime does: ReduceL2 and
+/// ReduceSumSquare (squares summed, then the root), PRelu (max(x, 0) + slope · min(x, 0)) and InstanceNormalization
+/// (each image's channel normalized over its other axes, then scaled and shifted per channel). Their weights stay the
+/// model's, refittable by their own names.
+/// </summary>
+public sealed partial class OnnxImporter
+{
+    private void ImportReduceSquares(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        var x = Tensor(node.Inputs[0], name);
+        var squares = _network.AddLayer(new ElementwiseLayer($"{name}/square", BinaryOp.Mul, x, x), $"{output}/square");
+        if (node.OpType == "ReduceSumSquare")
+        {
+            Define(node, ImportReduce(node, name, ReduceKind.Sum, 18, squares));
+            return;
+        }
+        var sum = _network.AddLayer(ImportReduce(node, $"{name}/sum", ReduceKind.Sum, 18, squares), $"{output}/sum");
+        Define(node, new ActivationLayer(name, new Activation(ActivationKind.Sqrt), sum));
+    }
+
+    /// <summary>x where it is positive, slope · x elsewhere: the slope is a weight broadcast to x (one per channel, as [C, 1, 1]).</summary>
+    private void ImportPRelu(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        var x = Tensor(node.Inputs[0], name);
+        var zero = _network.AddWeights(new ModelWeights($"{output}/zero", [1], [0f], WeightKind.Constant));
+        var positive = _network.AddLayer(new ElementwiseLayer($"{name}/positive", BinaryOp.Max, x, zero), $"{output}/positive");
+        var negative = _network.AddLayer(new ElementwiseLayer($"{name}/negative", BinaryOp.Min, x, zero), $"{output}/negative");
+        var scaled = _network.AddLayer(new ElementwiseLayer($"{name}/scaled", BinaryOp.Mul, negative, Float(node.Inputs[1], name)), $"{output}/scaled");
+        Define(node, new ElementwiseLayer(name, BinaryOp.Add, positive, scaled));
+    }
+
+    /// <summary>
+    /// (x − mean) / √(variance + ε) · scale + B over each image's channel (the axes after N and C), the variance that
+    /// of the differences; scale and B ([C]) are read as [C, 1, …] to broadcast over those axes.
+    /// </summary>
+    private void ImportInstanceNorm(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        var x = Tensor(node.Inputs[0], name);
+        int rank = _network.Dims(x).Length;
+        if (rank < 3) throw new ModelImportException($"InstanceNormalization '{name}': its input has rank {rank}; it normalizes [N, C, D1, …] tensors (rank 3 or more).");
+        long[] axes = Enumerable.Range(2, rank - 2).Select(a => (long)a).ToArray();
+        ValueRef Add(string step, Layer layer) => _network.AddLayer(layer, $"{output}/{step}");
+        var mean = Add("mean", new ReduceLayer($"{name}/mean", x, ReduceKind.Mean, axes, keepDims: true, noopWithEmptyAxes: false));
+        var centered = Add("centered", new ElementwiseLayer($"{name}/centered", BinaryOp.Sub, x, mean));
+        var squares = Add("squares", new ElementwiseLayer($"{name}/squares", BinaryOp.Mul, centered, centered));
+        var variance = Add("variance", new ReduceLayer($"{name}/variance", squares, ReduceKind.Mean, axes, keepDims: true, noopWithEmptyAxes: false));
+        var epsilon = _network.AddWeights(new ModelWeights($"{output}/epsilon", [1], [node.GetFloat("epsilon", 1e-5f)], WeightKind.Constant));
+        var deviation = Add("deviation", new ActivationLayer($"{name}/deviation", new Activation(ActivationKind.Sqrt),
+            Add("shifted", new ElementwiseLayer($"{name}/shifted", BinaryOp.Add, variance, epsilon))));
+        var normalized = Add("normalized", new ElementwiseLayer($"{name}/normalized", BinaryOp.Div, centered, deviation));
+        var scaled = Add("scaled", new ElementwiseLayer($"{name}/scaled", BinaryOp.Mul, normalized, PerChannel(node, name, 1, rank)));
+        Define(node, new ElementwiseLayer(name, BinaryOp.Add, scaled, PerChannel(node, name, 2, rank)));
+    }
+
+    /// <summary>A [C] weight read as [C, 1, …] (rank − 1 dims), kept a copy a refit re-runs, so the weight refits by its own name.</summary>
+    private ValueRef PerChannel(OnnxNode node, string name, int index, int rank)
+    {
+        var weight = _network.Weights[Float(node.Inputs[index], name).Index];
+        if (weight.Shape.Length != 1)
+            throw new ModelImportException($"{node.OpType} '{name}': its input '{node.Inputs[index]}' has shape {Shapes.Format(weight.Shape)}; it takes one value a channel ([C]).");
+        int[] shape = [weight.Shape[0], .. Enumerable.Repeat(1, rank - 2)];
+        string output = $"{node.Outputs[0]}/{node.Inputs[index]}";
+        AddFolded(node, name, FoldedOpKind.Copy, [weight], [], shape, output);
+        return _values[output];
+    }
+}
