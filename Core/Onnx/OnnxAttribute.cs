@@ -50,5 +50,8 @@ public sealed class OnnxAttribute
 
     public IReadOnlyList<OnnxGraph> Graphs { get; }
 
+    /// <summary>This INTS attribute with other values (an operator lowered to another form reads it so).</summary>
+    internal OnnxAttribute WithInts(long[] ints) => new(Name, Type, F, I, S, T, G, [.. Floats], ints, [.. Strings], [.. Tensors], [.. Graphs]);
+
     public override string ToString() => $"{Name}: {Type}";
 }

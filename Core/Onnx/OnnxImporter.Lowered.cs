@@ -7,8 +7,9 @@ namespace TrtEngine.Core.Onnx;
 /// <summary>
 /// Operators the engine runs as several of its layers, in the arithmetic ONNX Runtime does: ReduceL2 and
 /// ReduceSumSquare (squares summed, then the root), PRelu (max(x, 0) + slope · min(x, 0)) and InstanceNormalization
-/// (each image's channel normalized over its other axes, then scaled and shifted per channel). Their weights stay the
-/// model's, refittable by their own names.
+/// (each image's channel normalized over its other axes, then scaled and shifted per channel), and 1-D Conv, MaxPool
+/// and AveragePool (on [N, C, L], as 2-D ones on [N, C, 1, L]). Their weights stay the model's, refittable by their own
+/// names.
 /// </summary>
 public sealed partial class OnnxImporter
 {
@@ -72,5 +73,36 @@ public sealed partial class OnnxImporter
         string output = $"{node.Outputs[0]}/{node.Inputs[index]}";
         AddFolded(node, name, FoldedOpKind.Copy, [weight], [], shape, output);
         return _values[output];
+    }
+
+    private bool IsSequence(string value) => _values.TryGetValue(value, out var v) && !v.IsWeight && _network.Dims(v).Length == 3;
+
+    /// <summary>
+    /// A 1-D convolution or pool as the 2-D one over [N, C, 1, L]: its window 1 × k, strides 1 × s, dilations 1 × d,
+    /// pads 0 above and below (auto_pad pads nothing along a dim of 1 with a window of 1), a convolution's weight read
+    /// as [O, C/g, 1, k]; the result read back as [N, O, L′].
+    /// </summary>
+    private void ImportOnSequence(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0], image = $"{output}/image", result = $"{output}/2d";
+        _values[image] = _network.AddLayer(new ReshapeLayer($"{name}/image", ReshapeMode.Reshape, Tensor(node.Inputs[0], name), [0, 0, 1, -1]), image);
+        string[] inputs = [image, .. node.Inputs.Skip(1)];
+        if (node.OpType == "Conv")
+        {
+            var weight = _network.Weights[Weight(node, 1).Index];
+            if (weight.Shape.Length != 3) throw new ModelImportException($"Conv '{name}': a 1-D convolution's weight is [O, C/groups, k], not {Shapes.Format(weight.Shape)}.");
+            inputs[1] = $"{output}/weight";
+            AddFolded(node, name, FoldedOpKind.Copy, [weight], [], [weight.Shape[0], weight.Shape[1], 1, weight.Shape[2]], inputs[1]);
+        }
+        var attributes = node.Attributes.Select(a => a.Name switch
+        {
+            "kernel_shape" or "strides" or "dilations" => a.WithInts([1L, .. a.Ints]),
+            "pads" when a.Ints.Count == 2 => a.WithInts([0L, a.Ints[0], 0L, a.Ints[1]]),
+            _ => a,
+        }).ToArray();
+        var lifted = new OnnxNode(node.Name, node.OpType, node.Domain, inputs, [result], attributes);
+        var layer = node.OpType == "Conv" ? ImportConv(lifted, name) : ImportPool(lifted, name);
+        var y = _network.AddLayer(layer, result);
+        Define(node, new ReshapeLayer($"{name}/sequence", ReshapeMode.Reshape, y, [0, 0, -1]));
     }
 }

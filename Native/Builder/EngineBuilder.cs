@@ -41,8 +41,8 @@ public static class EngineBuilder
         }
         log?.Invoke($"{network.Layers.Count} network layers became {layers.Count} engine layers after fusion and layout.");
 
-        int[][] optShapes = InferShapes(network, tensorList, layers, profiles.Select(p => p.Opt).ToArray());
-        InferShapes(network, tensorList, layers, profiles.Select(p => p.Min).ToArray()); // the whole profile must be buildable
+        int[][] optShapes = ProfileShapes(network, tensorList, layers, profiles, "opt", p => p.Opt);
+        ProfileShapes(network, tensorList, layers, profiles, "min", p => p.Min); // the whole profile must be buildable
         if (config.ChannelsLast && config.FoldChannelScales != false)
         {
             var current = layers; // the layers as laid out: their reformats made tensors the network does not have
@@ -133,6 +133,24 @@ public static class EngineBuilder
         }
         kept.Reverse();
         return kept;
+    }
+
+    /// <summary>
+    /// The shapes at the profiles' <paramref name="which"/> ends; where the network cannot take them, the error says which
+    /// shapes those are (a dim the model leaves dynamic and no profile sets is 1 at both ends, too small for a window).
+    /// </summary>
+    private static int[][] ProfileShapes(NetworkDefinition network, List<EngineTensor> tensors, List<Layer> layers, IReadOnlyList<ShapeProfile> profiles, string which,
+                                         Func<ShapeProfile, int[]> end)
+    {
+        try
+        {
+            return InferShapes(network, tensors, layers, profiles.Select(end).ToArray());
+        }
+        catch (ShapeException e)
+        {
+            string shapes = string.Join(", ", profiles.Select((p, i) => $"{tensors[network.Inputs[i]].Name} {Shapes.Format(end(p))}"));
+            throw new ShapeException($"{e.Message} This is at the profile's {which} shapes ({shapes}); a dim the model leaves dynamic that no profile sets is 1 there. Set the profile's min and opt shapes to sizes the model takes.");
+        }
     }
 
     internal static int[][] InferShapes(NetworkDefinition network, List<EngineTensor> tensors, List<Layer> layers, int[][] inputShapes)

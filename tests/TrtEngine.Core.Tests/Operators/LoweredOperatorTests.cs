@@ -1,6 +1,10 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
 using TrtEngine.Native.Builder;
+using TrtEngine.Native.Network;
 using TrtEngine.Testing.Metrics;
 using TrtEngine.Testing.Onnx;
+using TrtEngine.Testing.Oracle;
 
 namespace TrtEngine.Core.Tests.Operators;
 
@@ -96,5 +100,84 @@ public sealed class LoweredOperatorTests
             m.AddNode("PRelu", ["x", "slope"], ["p"]);
             m.AddNode("InstanceNormalization", ["p", "scale", "bias"], ["y"]);
         }, new BuilderConfig { OptimizationLevel = 0 }, [2, 6, 4, 5], _ => { });
+    }
+
+    [Theory]
+    [InlineData(1, 0, 1, 1, "NOTSET")]
+    [InlineData(2, 1, 1, 1, "NOTSET")]
+    [InlineData(1, 2, 2, 1, "NOTSET")]
+    [InlineData(1, 0, 1, 2, "NOTSET")]
+    [InlineData(2, 0, 1, 1, "SAME_UPPER")]
+    public void Conv1d_with_a_dynamic_batch(int stride, int pad, int dilation, int groups, string autoPad)
+    {
+        // A dynamic length where the window fits every length from 1 (the default profile's least), padded.
+        object length = pad > 0 || autoPad != "NOTSET" ? "length" : 17;
+        var c = new OperatorCase().SymbolicInput("x", ["batch", 4, length], [3, 4, 17]).Weight("w", 6, 4 / groups, 3).Weight("b", 6).Output("y");
+        var attributes = new List<(string, object)> { ("strides", new long[] { stride }), ("dilations", new long[] { dilation }), ("group", (long)groups) };
+        if (autoPad == "NOTSET") attributes.Add(("pads", new long[] { pad, pad }));
+        else attributes.Add(("auto_pad", autoPad));
+        c.Model.AddNode("Conv", ["x", "w", "b"], ["y"], [.. attributes]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
+    [InlineData("MaxPool")]
+    [InlineData("AveragePool")]
+    public void Pool1d_after_a_conv1d_and_batch_norm(string pool)
+    {
+        var c = new OperatorCase().BatchedInput("x", 2, 3, 20).Weight("w", 5, 3, 3).Weight("scale", 5).Weight("shift", 5).Weight("mean", 5).Output("y");
+        c.Model.AddInitializer("var", ErrorMetrics.RandomValues(9, 5).Select(v => Math.Abs(v) + 0.5f).ToArray(), [5]);
+        c.Model.AddNode("Conv", ["x", "w"], ["conv"], ("pads", new long[] { 1, 1 }));
+        c.Model.AddNode("BatchNormalization", ["conv", "scale", "shift", "mean", "var"], ["bn"]);
+        c.Model.AddNode("Relu", ["bn"], ["r"]);
+        c.Model.AddNode(pool, ["r"], ["y"], ("kernel_shape", new long[] { 3 }), ("strides", new long[] { 2 }), ("pads", new long[] { 1, 0 }));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void Conv1d_weights_refit_by_their_names()
+    {
+        RefitComparison.AssertRefitEqualsFreshBuild((m, seed) =>
+        {
+            m.AddInitializer("w", ErrorMetrics.RandomValues(seed, 6 * 4 * 3), [6, 4, 3]);
+            m.AddInitializer("b", ErrorMetrics.RandomValues(seed + 10, 6), [6]);
+            m.AddNode("Conv", ["x", "w", "b"], ["y"], ("pads", new long[] { 1, 1 }));
+        }, new BuilderConfig { OptimizationLevel = 0 }, [2, 4, 11], _ => { });
+    }
+
+    /// <summary>
+    /// A dynamic length that the default profile leaves at 1 (too short for an unpadded window of 3): refused saying at
+    /// which shapes, and built once the profile's min and opt shapes say the lengths the model takes.
+    /// </summary>
+    [Fact]
+    public void A_dynamic_length_the_window_does_not_fit_at_the_default_profile_says_so_and_builds_with_a_range()
+    {
+        var m = new OnnxModelBuilder { Opset = 17 };
+        m.AddInput("x", OnnxDataType.Float, "batch", 4, "length");
+        m.AddInitializer("w", ErrorMetrics.RandomValues(3, 6 * 4 * 3), [6, 4, 3]);
+        m.AddNode("Conv", ["x", "w"], ["y"]);
+        m.AddOutput("y", OnnxDataType.Float);
+        using var dir = new TempDirectory();
+        string path = dir.File("conv1d.onnx");
+        m.Save(path);
+        var error = Assert.Throws<ShapeException>(() => EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 }));
+        Assert.Contains("a window of 3 does not fit an input of 1", error.Message, StringComparison.Ordinal);
+        Assert.Contains("at the profile's opt shapes (x [1, 4, 1])", error.Message, StringComparison.Ordinal);
+
+        var settings = new ConversionSettings
+        {
+            UseCache = false, OptimizationLevel = 0,
+            MinShapes = new Dictionary<string, int[]> { ["x"] = [1, 4, 3] }, OptShapes = new Dictionary<string, int[]> { ["x"] = [2, 4, 16] },
+        };
+        using var engine = EngineConverter.Convert(path, settings);
+        foreach (int length in new[] { 3, 16, 40 })
+        {
+            int[] shape = [2, 4, length];
+            float[] x = ErrorMetrics.RandomValues(length, 8 * length);
+            var ours = engine.Run(new Dictionary<string, float[]> { ["x"] = x }, new Dictionary<string, int[]> { ["x"] = shape })[0];
+            var expected = OrtOracle.Run(path, new Dictionary<string, (int[] Shape, float[] Data)> { ["x"] = (shape, x) })["y"];
+            Assert.Equal(expected.Shape, ours.Shape);
+            Assert.True(ErrorMetrics.RelativeL2(ours.Data, expected.Data) <= 1e-5, $"length {length}");
+        }
     }
 }
