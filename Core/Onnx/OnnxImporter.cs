@@ -15,7 +15,7 @@ public sealed partial class OnnxImporter
     [
         "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Softmax", "LayerNormalization", "Flatten", "Reshape", "Identity", "Dropout", "Constant",
         "Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-        "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Exp", "Neg", "Abs", "Reciprocal", "Pow", "Max", "Min", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
+        "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Exp", "Neg", "Abs", "Reciprocal", "Log", "Elu", "Selu", "Softplus", "Softsign", "Mish", "Pow", "Max", "Min", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2", "ReduceSumSquare",
         "PRelu", "InstanceNormalization",
         "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand",
@@ -267,6 +267,15 @@ public sealed partial class OnnxImporter
             case "Abs": Define(node, Unary(node, name, new Activation(ActivationKind.Abs))); return;
             case "Sqrt": Define(node, Unary(node, name, new Activation(ActivationKind.Sqrt))); return;
             case "Reciprocal": Define(node, Unary(node, name, new Activation(ActivationKind.Reciprocal))); return;
+            case "Log": Define(node, Unary(node, name, new Activation(ActivationKind.Log))); return;
+            case "Softplus": Define(node, Unary(node, name, new Activation(ActivationKind.Softplus))); return;
+            case "Softsign": Define(node, Unary(node, name, new Activation(ActivationKind.Softsign))); return;
+            case "Mish": Define(node, Unary(node, name, new Activation(ActivationKind.Mish))); return;
+            case "Elu": Define(node, Unary(node, name, new Activation(ActivationKind.Elu, node.GetFloat("alpha", 1f)))); return;
+            case "Selu":
+                // ONNX's defaults, as float32 holds them.
+                Define(node, Unary(node, name, new Activation(ActivationKind.Selu, node.GetFloat("alpha", 1.67326319217681884765625f), node.GetFloat("gamma", 1.05070102214813232421875f))));
+                return;
             case "Pow": Define(node, ImportPow(node, name)); return;
             case "Max": Define(node, Variadic(node, name, BinaryOp.Max)); return;
             case "Min": Define(node, Variadic(node, name, BinaryOp.Min)); return;

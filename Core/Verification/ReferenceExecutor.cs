@@ -161,8 +161,16 @@ public sealed class ReferenceExecutor
         ActivationKind.Abs => Math.Abs(x),
         ActivationKind.Sqrt => Math.Sqrt(x),
         ActivationKind.Reciprocal => 1 / x,
+        ActivationKind.Elu => x >= 0 ? x : a.Alpha * (Math.Exp(x) - 1),
+        ActivationKind.Selu => a.Beta * (x > 0 ? x : a.Alpha * (Math.Exp(x) - 1)),
+        ActivationKind.Softplus => Softplus(x),
+        ActivationKind.Softsign => x / (1 + Math.Abs(x)),
+        ActivationKind.Log => Math.Log(x),
+        ActivationKind.Mish => x * Math.Tanh(Softplus(x)),
         _ => throw new NotSupportedException($"The reference executor has no rule for the {a.Kind} activation."),
     };
+
+    private static double Softplus(double x) => x > 0 ? x + Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x));
 
     private static ReferenceTensor LayerNorm(LayerNormLayer layer, ReferenceTensor x, ReferenceTensor scale, ReferenceTensor? bias)
     {

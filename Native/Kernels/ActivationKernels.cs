@@ -221,8 +221,19 @@ public static unsafe class ActivationKernels
                 return Avx.Divide(one, x);
             case ActivationKind.Silu:
                 return VectorMath.Silu(x);
+            case ActivationKind.Elu or ActivationKind.Selu or ActivationKind.Softplus or ActivationKind.Softsign or ActivationKind.Log or ActivationKind.Mish:
+                return ByElement(activation, x);
             default:
                 throw new ArgumentOutOfRangeException(nameof(activation), activation.Kind, "Unknown activation.");
         }
+    }
+
+    /// <summary>Activations with no vector form here (rarer ones: ELU, SELU, Softplus, Softsign, Log, Mish), element by element.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector256<float> ByElement(in Activation activation, Vector256<float> x)
+    {
+        var result = Vector256<float>.Zero;
+        for (int i = 0; i < Vector256<float>.Count; i++) result = result.WithElement(i, ScalarMath.Apply(activation, x.GetElement(i)));
+        return result;
     }
 }

@@ -21,4 +21,21 @@ public enum ActivationKind : byte
 
     /// <summary>x · sigmoid(x) (SiLU, "swish"), fused from the Sigmoid and Mul that exporters write.</summary>
     Silu,
+
+    /// <summary>x where x ≥ 0, α·(eˣ − 1) elsewhere.</summary>
+    Elu,
+
+    /// <summary>γ·x where x &gt; 0, γ·(α·eˣ − α) elsewhere (α in Alpha, γ in Beta).</summary>
+    Selu,
+
+    /// <summary>ln(1 + eˣ).</summary>
+    Softplus,
+
+    /// <summary>x / (1 + |x|).</summary>
+    Softsign,
+
+    Log,
+
+    /// <summary>x · tanh(ln(1 + eˣ)).</summary>
+    Mish,
 }

@@ -21,8 +21,17 @@ internal static class ScalarMath
         ActivationKind.Sqrt => MathF.Sqrt(x),
         ActivationKind.Reciprocal => 1f / x,
         ActivationKind.Silu => (float)(x / (1.0 + Math.Exp(-(double)x))),
+        ActivationKind.Elu => x >= 0f ? x : activation.Alpha * (MathF.Exp(x) - 1f),
+        ActivationKind.Selu => activation.Beta * (x > 0f ? x : activation.Alpha * MathF.Exp(x) - activation.Alpha),
+        ActivationKind.Softplus => (float)Softplus(x),
+        ActivationKind.Softsign => x / (1f + MathF.Abs(x)),
+        ActivationKind.Log => MathF.Log(x),
+        ActivationKind.Mish => (float)(x * Math.Tanh(Softplus(x))),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation.Kind, "Unknown activation."),
     };
+
+    /// <summary>ln(1 + eˣ) without overflow: x + ln(1 + e⁻ˣ) for positive x.</summary>
+    private static double Softplus(double x) => x > 0 ? x + Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x));
 
     public static double Erf(double x)
     {

@@ -136,6 +136,10 @@ public sealed class OperatorTests
     [InlineData("Neg")]
     [InlineData("Abs")]
     [InlineData("Reciprocal")]
+    [InlineData("Elu")]
+    [InlineData("Selu")]
+    [InlineData("Softplus")]
+    [InlineData("Softsign")]
     public void Unary(string op)
     {
         var c = new OperatorCase { AvoidZero = true }.Input("x", 3, 7, 11).Output("y");
@@ -143,12 +147,34 @@ public sealed class OperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
-    [Fact]
-    public void Sqrt_of_a_run_time_tensor()
+    [Theory]
+    [InlineData("Sqrt")]
+    [InlineData("Log")]
+    public void Sqrt_and_Log_of_a_run_time_tensor(string op)
+    {
+        var c = new OperatorCase { AvoidZero = true }.Input("x", 3, 7, 11).Output("y");
+        c.Model.AddNode("Abs", ["x"], ["a"]);
+        c.Model.AddNode(op, ["a"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
+    [InlineData("Elu", 0.5f, 0f)]
+    [InlineData("Selu", 1.5f, 2f)]
+    public void Elu_and_Selu_with_their_attributes(string op, float alpha, float gamma)
     {
         var c = new OperatorCase().Input("x", 3, 7, 11).Output("y");
-        c.Model.AddNode("Abs", ["x"], ["a"]);
-        c.Model.AddNode("Sqrt", ["a"], ["y"]);
+        if (op == "Elu") c.Model.AddNode(op, ["x"], ["y"], ("alpha", alpha));
+        else c.Model.AddNode(op, ["x"], ["y"], ("alpha", alpha), ("gamma", gamma));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void Mish_at_opset_18()
+    {
+        var c = new OperatorCase().Input("x", 3, 7, 11).Output("y");
+        c.Model.Opset = 18;
+        c.Model.AddNode("Mish", ["x"], ["y"]);
         c.AssertMatchesOnnxRuntime();
     }
 

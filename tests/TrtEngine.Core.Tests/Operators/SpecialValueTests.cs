@@ -171,6 +171,12 @@ public sealed class SpecialValueTests
     [InlineData("Abs", null)]
     [InlineData("Sqrt", null)]
     [InlineData("Reciprocal", null)]
+    [InlineData("Log", null)]
+    [InlineData("Elu", null)]
+    [InlineData("Selu", null)]
+    [InlineData("Softplus", null)]
+    [InlineData("Softsign", null)]
+    [InlineData("Mish", null)]
     [InlineData("Pow", 2f)]
     [InlineData("Pow", 0.5f)]
     [InlineData("Pow", 0f)]
@@ -182,6 +188,7 @@ public sealed class SpecialValueTests
         int[] shape = [2, 8];
         var model = Model(shape, m =>
         {
+            m.Opset = 18; // Mish's first
             if (operand is { } v)
             {
                 m.AddInitializer("b", TensorValue.Scalar(v));
