@@ -6,7 +6,8 @@ namespace TrtEngine.Core.Onnx;
 
 /// <summary>
 /// Operators the engine runs as several of its layers, in the arithmetic ONNX Runtime does: ReduceL2 and
-/// ReduceSumSquare (squares summed, then the root), PRelu (max(x, 0) + slope · min(x, 0)) and InstanceNormalization
+/// ReduceSumSquare (squares summed, then the root), LogSoftmax (x − max − ln Σ e^(x − max)), Mean (the sum divided),
+/// PRelu (max(x, 0) + slope · min(x, 0)) and InstanceNormalization
 /// (each image's channel normalized over its other axes, then scaled and shifted per channel), and 1-D Conv, MaxPool
 /// and AveragePool (on [N, C, L], as 2-D ones on [N, C, 1, L]). Their weights stay the model's, refittable by their own
 /// names.
@@ -104,5 +105,35 @@ public sealed partial class OnnxImporter
         var layer = node.OpType == "Conv" ? ImportConv(lifted, name) : ImportPool(lifted, name);
         var y = _network.AddLayer(layer, result);
         Define(node, new ReshapeLayer($"{name}/sequence", ReshapeMode.Reshape, y, [0, 0, -1]));
+    }
+
+    /// <summary>
+    /// (x − max) − ln Σ e^(x − max) over the axis (before opset 13, over it and every later one): finite where the
+    /// softmax's smallest values underflow to 0 and their logarithm would be −∞.
+    /// </summary>
+    private void ImportLogSoftmax(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        var x = Tensor(node.Inputs[0], name);
+        int rank = _network.Dims(x).Length;
+        int axis = Shapes.NormalizeAxis(checked((int)node.GetInt("axis", Opset < 13 ? 1 : -1)), rank, "LogSoftmax", name);
+        long[] axes = Enumerable.Range(axis, Opset < 13 ? rank - axis : 1).Select(a => (long)a).ToArray();
+        ValueRef Add(string step, Layer layer) => _network.AddLayer(layer, $"{output}/{step}");
+        var max = Add("max", new ReduceLayer($"{name}/max", x, ReduceKind.Max, axes, keepDims: true, noopWithEmptyAxes: false));
+        var shifted = Add("shifted", new ElementwiseLayer($"{name}/shifted", BinaryOp.Sub, x, max));
+        var exp = Add("exp", new ActivationLayer($"{name}/exp", new Activation(ActivationKind.Exp), shifted));
+        var sum = Add("sum", new ReduceLayer($"{name}/sum", exp, ReduceKind.Sum, axes, keepDims: true, noopWithEmptyAxes: false));
+        var log = Add("log", new ActivationLayer($"{name}/log", new Activation(ActivationKind.Log), sum));
+        Define(node, new ElementwiseLayer(name, BinaryOp.Sub, shifted, log));
+    }
+
+    /// <summary>The inputs' sum (broadcast together) divided by their count.</summary>
+    private void ImportMean(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        int count = node.Inputs.Count(i => i.Length > 0);
+        var sum = _network.AddLayer(Variadic(node, $"{name}/sum", BinaryOp.Add), $"{output}/sum");
+        var divisor = _network.AddWeights(new ModelWeights($"{output}/count", [1], [count], WeightKind.Constant));
+        Define(node, new ElementwiseLayer(name, BinaryOp.Div, sum, divisor));
     }
 }

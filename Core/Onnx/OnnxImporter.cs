@@ -15,16 +15,16 @@ public sealed partial class OnnxImporter
     [
         "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Softmax", "LayerNormalization", "Flatten", "Reshape", "Identity", "Dropout", "Constant",
         "Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-        "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Exp", "Neg", "Abs", "Reciprocal", "Log", "Elu", "Selu", "Softplus", "Softsign", "Mish", "Pow", "Max", "Min", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
+        "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Exp", "Neg", "Abs", "Reciprocal", "Log", "Elu", "Selu", "Softplus", "Softsign", "Mish", "Pow", "Max", "Min", "Sum", "Mean", "LogSoftmax", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2", "ReduceSumSquare",
         "PRelu", "InstanceNormalization",
-        "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand",
+        "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand", "ReduceProd",
     ];
 
     /// <summary>Operators evaluated at import when their operands are integer tensors known at import.</summary>
     private static readonly HashSet<string> Foldable =
     [
-        "Identity", "Reshape", "Gather", "Cast", "Concat", "Unsqueeze", "Squeeze", "Slice", "Mul", "Add", "Div", "Sub", "Equal", "Where", "Mod",
+        "Identity", "Reshape", "Gather", "Cast", "Concat", "Unsqueeze", "Squeeze", "Slice", "Mul", "Add", "Div", "Sub", "Equal", "Where", "Mod", "ReduceProd",
     ];
 
     private readonly OnnxModel _model;
@@ -279,6 +279,9 @@ public sealed partial class OnnxImporter
             case "Pow": Define(node, ImportPow(node, name)); return;
             case "Max": Define(node, Variadic(node, name, BinaryOp.Max)); return;
             case "Min": Define(node, Variadic(node, name, BinaryOp.Min)); return;
+            case "Sum": Define(node, Variadic(node, name, BinaryOp.Add)); return;
+            case "Mean": ImportMean(node, name); return;
+            case "LogSoftmax": ImportLogSoftmax(node, name); return;
             case "Clip": Define(node, ImportClip(node, name)); return;
             case "Softmax":
             {

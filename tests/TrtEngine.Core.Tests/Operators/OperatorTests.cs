@@ -206,6 +206,34 @@ public sealed class OperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>x.var(dim=(2, 3), keepdim=True) as torch exports it: the count of reduced elements a ReduceProd of two dims, folded at import.</summary>
+    [Theory]
+    [InlineData(13)]
+    [InlineData(18)]
+    public void Unbiased_variance_as_torch_exports_it(int opset)
+    {
+        var c = new OperatorCase().BatchedInput("x", 2, 3, 4, 5).Output("y");
+        c.Model.Opset = opset;
+        var axes = ("axes", (object)new long[] { 2, 3 });
+        if (opset >= 18) c.Model.AddInitializer("axes", new long[] { 2, 3 }, [2]);
+        string[] Reduced(string x) => opset >= 18 ? [x, "axes"] : [x];
+        void Reduce(string op, string x, string y) => c.Model.AddNode(op, Reduced(x), [y], opset >= 18 ? [("keepdims", 1L)] : [axes, ("keepdims", 1L)]);
+        Reduce("ReduceMean", "x", "mean");
+        c.Model.AddNode("Sub", ["x", "mean"], ["d"]);
+        c.Model.AddNode("Mul", ["d", "d"], ["sq"]);
+        Reduce("ReduceMean", "sq", "ms");
+        c.Model.AddNode("Shape", ["x"], ["s"]);
+        c.Model.AddInitializer("spatial", new long[] { 2, 3 }, [2]);
+        c.Model.AddNode("Gather", ["s", "spatial"], ["hw"]);
+        c.Model.AddNode("ReduceProd", ["hw"], ["n"], ("keepdims", 0L));
+        c.Model.AddNode("Cast", ["n"], ["nf"], ("to", (long)OnnxDataType.Float));
+        c.Model.AddNode("Mul", ["ms", "nf"], ["total"]);
+        c.Model.AddInitializer("one", TensorValue.Scalar(1f));
+        c.Model.AddNode("Sub", ["nf", "one"], ["dof"]);
+        c.Model.AddNode("Div", ["total", "dof"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Fact]
     public void LayerNormalization_as_exports_before_opset_17_write_it()
     {
@@ -237,6 +265,32 @@ public sealed class OperatorTests
         var c = new OperatorCase().Input("x", 2, 5, 7).Output("y");
         c.Model.Opset = opset;
         c.Model.AddNode("Softmax", ["x"], ["y"], ("axis", (long)axis));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
+    [InlineData(13, -1)]
+    [InlineData(13, 1)]
+    [InlineData(11, 1)]
+    [InlineData(11, -1)]
+    public void LogSoftmax(int opset, int axis)
+    {
+        var c = new OperatorCase().Input("x", 2, 5, 7).Output("y");
+        c.Model.Opset = opset;
+        // Logits 200 apart: the softmax of the smaller underflows to 0, its logarithm stays finite.
+        c.Model.AddInitializer("spread", TensorValue.Scalar(100f));
+        c.Model.AddNode("Mul", ["x", "spread"], ["wide"]);
+        c.Model.AddNode("LogSoftmax", ["wide"], ["y"], ("axis", (long)axis));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
+    [InlineData("Sum")]
+    [InlineData("Mean")]
+    public void Sum_and_Mean_of_several_inputs_broadcast_together(string op)
+    {
+        var c = new OperatorCase().Input("a", 2, 3, 4).Input("b", 3, 1).Weight("w", 4).Output("y");
+        c.Model.AddNode(op, ["a", "b", "w"], ["y"]);
         c.AssertMatchesOnnxRuntime();
     }
 
