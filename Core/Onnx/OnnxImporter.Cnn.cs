@@ -53,6 +53,8 @@ public sealed partial class OnnxImporter
             case "ReduceL2" or "ReduceSumSquare": ImportReduceSquares(node, name); return;
             case "PRelu": ImportPRelu(node, name); return;
             case "InstanceNormalization": ImportInstanceNorm(node, name); return;
+            case "DepthToSpace" or "SpaceToDepth": ImportBlockShuffle(node, name); return;
+            case "Tile": ImportTile(node, name); return;
             case "Cast":
             {
                 var to = (OnnxDataType)node.GetInt("to", 0);

@@ -6,7 +6,8 @@ namespace TrtEngine.Core.Onnx;
 
 /// <summary>
 /// Operators the engine runs as several of its layers, in the arithmetic ONNX Runtime does: ReduceL2 and
-/// ReduceSumSquare (squares summed, then the root), LogSoftmax (x − max − ln Σ e^(x − max)), Mean (the sum divided),
+/// ReduceSumSquare (squares summed, then the root), DepthToSpace and SpaceToDepth (a reshape, a transpose and a reshape),
+/// Tile (copies concatenated), LogSoftmax (x − max − ln Σ e^(x − max)), Mean (the sum divided),
 /// PRelu (max(x, 0) + slope · min(x, 0)) and InstanceNormalization
 /// (each image's channel normalized over its other axes, then scaled and shifted per channel), and 1-D Conv, MaxPool
 /// and AveragePool (on [N, C, L], as 2-D ones on [N, C, 1, L]). Their weights stay the model's, refittable by their own
@@ -135,5 +136,56 @@ public sealed partial class OnnxImporter
         var sum = _network.AddLayer(Variadic(node, $"{name}/sum", BinaryOp.Add), $"{output}/sum");
         var divisor = _network.AddWeights(new ModelWeights($"{output}/count", [1], [count], WeightKind.Constant));
         Define(node, new ElementwiseLayer(name, BinaryOp.Div, sum, divisor));
+    }
+
+    /// <summary>
+    /// DepthToSpace (DCR or CRD) and SpaceToDepth on [N, C, H, W] through six dims: blocks of b × b moved between the
+    /// channels and the plane. H and W must be known at import (a reshape copies at most one dim the run time fixes
+    /// besides N).
+    /// </summary>
+    private void ImportBlockShuffle(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        var x = Image(node, name);
+        int[] dims = _network.Dims(x);
+        int b = checked((int)node.GetInt("blocksize", 0)), c = dims[1], h = dims[2], w = dims[3];
+        if (b < 1) throw new ModelImportException($"{node.OpType} '{name}': blocksize {b} is below 1.");
+        if (c < 0 || h < 0 || w < 0)
+            throw new ModelImportException($"{node.OpType} '{name}': its input {Shapes.Format(dims)} has a dynamic channel, height or width; TrtEngine needs them at import. Fix the input's shape when converting (-InputShape).");
+        bool toSpace = node.OpType == "DepthToSpace";
+        if (toSpace ? c % (b * b) != 0 : h % b != 0 || w % b != 0)
+            throw new ModelImportException($"{node.OpType} '{name}': blocksize {b} does not divide its input {Shapes.Format(dims)} ({(toSpace ? "channels by b²" : "height and width by b")}).");
+        bool crd = toSpace && node.GetString("mode", "DCR") == "CRD";
+        long[] split = !toSpace ? [0, c, h / b, b, w / b, b] : crd ? [0, c / (b * b), b, b, h, w] : [0, b, b, c / (b * b), h, w];
+        int[] perm = !toSpace ? [0, 3, 5, 1, 2, 4] : crd ? [0, 1, 4, 2, 5, 3] : [0, 3, 4, 1, 5, 2];
+        long[] merged = toSpace ? [0, c / (b * b), h * b, w * b] : [0, c * b * b, h / b, w / b];
+        var blocks = _network.AddLayer(new ReshapeLayer($"{name}/blocks", ReshapeMode.Reshape, x, split), $"{output}/blocks");
+        var moved = _network.AddLayer(new TransposeLayer($"{name}/moved", blocks, perm), $"{output}/moved");
+        Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, moved, merged));
+    }
+
+    /// <summary>Tile by repeats known at import: along each axis, that many copies concatenated (a weight's folded, refittably).</summary>
+    private void ImportTile(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        long[] repeats = KnownIntegers(node, 1, "repeats");
+        var x = Float(node.Inputs[0], name);
+        int rank = _network.Dims(x).Length;
+        if (repeats.Length != rank || repeats.Any(r => r < 1 || r > 4096))
+            throw new ModelImportException($"Tile '{name}': repeats [{string.Join(", ", repeats)}] must give each of the input's {rank} dims a count from 1 to 4096.");
+        var result = x;
+        for (int axis = 0; axis < rank; axis++)
+        {
+            if (repeats[axis] == 1) continue;
+            string step = $"{output}/tiled{axis}";
+            if (result.IsWeight)
+            {
+                var weight = _network.Weights[result.Index];
+                AddFolded(node, name, FoldedOpKind.Concat, Enumerable.Repeat(weight, (int)repeats[axis]).ToArray(), [axis], weight.Shape, step);
+                result = _values[step];
+            }
+            else result = _network.AddLayer(new ConcatLayer($"{name}/{axis}", axis, Enumerable.Repeat(result, (int)repeats[axis]).ToArray()), step);
+        }
+        _values[output] = result.IsWeight ? result : _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, result), output);
     }
 }

@@ -17,7 +17,7 @@ public sealed partial class OnnxImporter
         "Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
         "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Exp", "Neg", "Abs", "Reciprocal", "Log", "Elu", "Selu", "Softplus", "Softsign", "Mish", "Pow", "Max", "Min", "Sum", "Mean", "LogSoftmax", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2", "ReduceSumSquare",
-        "PRelu", "InstanceNormalization",
+        "PRelu", "InstanceNormalization", "DepthToSpace", "SpaceToDepth", "Tile",
         "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand", "ReduceProd",
     ];
 

@@ -180,4 +180,51 @@ public sealed class LoweredOperatorTests
             Assert.True(ErrorMetrics.RelativeL2(ours.Data, expected.Data) <= 1e-5, $"length {length}");
         }
     }
+
+    [Theory]
+    [InlineData("DepthToSpace", "DCR", 2)]
+    [InlineData("DepthToSpace", "CRD", 2)] // torch's pixel_shuffle
+    [InlineData("DepthToSpace", "CRD", 3)]
+    [InlineData("SpaceToDepth", "", 2)]
+    public void Block_shuffles_with_a_dynamic_batch(string op, string mode, int block)
+    {
+        int channels = op == "DepthToSpace" ? 2 * block * block : 3;
+        var c = new OperatorCase().BatchedInput("x", 3, channels, 4 * block, 2 * block).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Relu", ["x"], ["r"]);
+        if (mode.Length > 0) c.Model.AddNode(op, ["r"], ["y"], ("blocksize", (long)block), ("mode", mode));
+        else c.Model.AddNode(op, ["r"], ["y"], ("blocksize", (long)block));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void A_block_shuffle_of_a_dynamic_height_asks_for_a_fixed_shape()
+    {
+        var m = new OnnxModelBuilder { Opset = 13 };
+        m.AddInput("x", OnnxDataType.Float, "batch", 8, "height", 6);
+        m.AddNode("DepthToSpace", ["x"], ["y"], ("blocksize", 2L));
+        m.AddOutput("y", OnnxDataType.Float);
+        var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains("-InputShape", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new long[] { 1, 2, 1, 3 }, false)]
+    [InlineData(new long[] { 2, 1, 1, 1 }, false)]
+    [InlineData(new long[] { 1, 1, 1, 1 }, false)]
+    [InlineData(new long[] { 1, 2, 1 }, true)]
+    public void Tile_of_a_tensor_or_a_weight(long[] repeats, bool weight)
+    {
+        var c = new OperatorCase().BatchedInput("x", 2, 3, 4, 5).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddInitializer("repeats", repeats, [repeats.Length]);
+        if (weight)
+        {
+            c.Weight("w", 3, 2, 5);
+            c.Model.AddNode("Tile", ["w", "repeats"], ["t"]);
+            c.Model.AddNode("Add", ["x", "t"], ["y"]);
+        }
+        else c.Model.AddNode("Tile", ["x", "repeats"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
 }
