@@ -6,12 +6,11 @@ namespace TrtEngine.Core.Onnx;
 
 /// <summary>
 /// Operators the engine runs as several of its layers, in the arithmetic ONNX Runtime does: ReduceL2 and
-/// ReduceSumSquare (squares summed, then the root), DepthToSpace and SpaceToDepth (a reshape, a transpose and a reshape),
-/// Tile (copies concatenated), LogSoftmax (x − max − ln Σ e^(x − max)), Mean (the sum divided),
-/// PRelu (max(x, 0) + slope · min(x, 0)) and InstanceNormalization
-/// (each image's channel normalized over its other axes, then scaled and shifted per channel), and 1-D Conv, MaxPool
-/// and AveragePool (on [N, C, L], as 2-D ones on [N, C, 1, L]). Their weights stay the model's, refittable by their own
-/// names.
+/// ReduceSumSquare (squares summed, then the root), PRelu (max(x, 0) + slope · min(x, 0)), InstanceNormalization (each
+/// image's channel normalized over its other axes, then scaled and shifted), 1-D Conv, MaxPool and AveragePool (2-D ones
+/// on [N, C, 1, L]), LogSoftmax (x − max − ln Σ e^(x − max)), Mean (the sum divided), DepthToSpace and SpaceToDepth (a
+/// reshape, a transpose and a reshape) and Tile (copies concatenated). Their weights stay the model's, refittable by
+/// their own names.
 /// </summary>
 public sealed partial class OnnxImporter
 {
@@ -19,13 +18,13 @@ public sealed partial class OnnxImporter
     {
         string output = node.Outputs[0];
         var x = Tensor(node.Inputs[0], name);
-        var squares = _network.AddLayer(new ElementwiseLayer($"{name}/square", BinaryOp.Mul, x, x), $"{output}/square");
+        var squares = Step(output, "square", new ElementwiseLayer($"{name}/square", BinaryOp.Mul, x, x));
         if (node.OpType == "ReduceSumSquare")
         {
             Define(node, ImportReduce(node, name, ReduceKind.Sum, 18, squares));
             return;
         }
-        var sum = _network.AddLayer(ImportReduce(node, $"{name}/sum", ReduceKind.Sum, 18, squares), $"{output}/sum");
+        var sum = Step(output, "sum", ImportReduce(node, $"{name}/sum", ReduceKind.Sum, 18, squares));
         Define(node, new ActivationLayer(name, new Activation(ActivationKind.Sqrt), sum));
     }
 
@@ -35,9 +34,9 @@ public sealed partial class OnnxImporter
         string output = node.Outputs[0];
         var x = Tensor(node.Inputs[0], name);
         var zero = _network.AddWeights(new ModelWeights($"{output}/zero", [1], [0f], WeightKind.Constant));
-        var positive = _network.AddLayer(new ElementwiseLayer($"{name}/positive", BinaryOp.Max, x, zero), $"{output}/positive");
-        var negative = _network.AddLayer(new ElementwiseLayer($"{name}/negative", BinaryOp.Min, x, zero), $"{output}/negative");
-        var scaled = _network.AddLayer(new ElementwiseLayer($"{name}/scaled", BinaryOp.Mul, negative, Float(node.Inputs[1], name)), $"{output}/scaled");
+        var positive = Step(output, "positive", new ElementwiseLayer($"{name}/positive", BinaryOp.Max, x, zero));
+        var negative = Step(output, "negative", new ElementwiseLayer($"{name}/negative", BinaryOp.Min, x, zero));
+        var scaled = Step(output, "scaled", new ElementwiseLayer($"{name}/scaled", BinaryOp.Mul, negative, Float(node.Inputs[1], name)));
         Define(node, new ElementwiseLayer(name, BinaryOp.Add, positive, scaled));
     }
 
@@ -52,23 +51,22 @@ public sealed partial class OnnxImporter
         int rank = _network.Dims(x).Length;
         if (rank < 3) throw new ModelImportException($"InstanceNormalization '{name}': its input has rank {rank}; it normalizes [N, C, D1, …] tensors (rank 3 or more).");
         long[] axes = Enumerable.Range(2, rank - 2).Select(a => (long)a).ToArray();
-        ValueRef Add(string step, Layer layer) => _network.AddLayer(layer, $"{output}/{step}");
-        var mean = Add("mean", new ReduceLayer($"{name}/mean", x, ReduceKind.Mean, axes, keepDims: true, noopWithEmptyAxes: false));
-        var centered = Add("centered", new ElementwiseLayer($"{name}/centered", BinaryOp.Sub, x, mean));
-        var squares = Add("squares", new ElementwiseLayer($"{name}/squares", BinaryOp.Mul, centered, centered));
-        var variance = Add("variance", new ReduceLayer($"{name}/variance", squares, ReduceKind.Mean, axes, keepDims: true, noopWithEmptyAxes: false));
+        var mean = Step(output, "mean", new ReduceLayer($"{name}/mean", x, ReduceKind.Mean, axes, keepDims: true, noopWithEmptyAxes: false));
+        var centered = Step(output, "centered", new ElementwiseLayer($"{name}/centered", BinaryOp.Sub, x, mean));
+        var squares = Step(output, "squares", new ElementwiseLayer($"{name}/squares", BinaryOp.Mul, centered, centered));
+        var variance = Step(output, "variance", new ReduceLayer($"{name}/variance", squares, ReduceKind.Mean, axes, keepDims: true, noopWithEmptyAxes: false));
         var epsilon = _network.AddWeights(new ModelWeights($"{output}/epsilon", [1], [node.GetFloat("epsilon", 1e-5f)], WeightKind.Constant));
-        var deviation = Add("deviation", new ActivationLayer($"{name}/deviation", new Activation(ActivationKind.Sqrt),
-            Add("shifted", new ElementwiseLayer($"{name}/shifted", BinaryOp.Add, variance, epsilon))));
-        var normalized = Add("normalized", new ElementwiseLayer($"{name}/normalized", BinaryOp.Div, centered, deviation));
-        var scaled = Add("scaled", new ElementwiseLayer($"{name}/scaled", BinaryOp.Mul, normalized, PerChannel(node, name, 1, rank)));
+        var deviation = Step(output, "deviation", new ActivationLayer($"{name}/deviation", new Activation(ActivationKind.Sqrt),
+            Step(output, "shifted", new ElementwiseLayer($"{name}/shifted", BinaryOp.Add, variance, epsilon))));
+        var normalized = Step(output, "normalized", new ElementwiseLayer($"{name}/normalized", BinaryOp.Div, centered, deviation));
+        var scaled = Step(output, "scaled", new ElementwiseLayer($"{name}/scaled", BinaryOp.Mul, normalized, PerChannel(node, name, 1, rank)));
         Define(node, new ElementwiseLayer(name, BinaryOp.Add, scaled, PerChannel(node, name, 2, rank)));
     }
 
     /// <summary>A [C] weight read as [C, 1, …] (rank − 1 dims), kept a copy a refit re-runs, so the weight refits by its own name.</summary>
     private ValueRef PerChannel(OnnxNode node, string name, int index, int rank)
     {
-        var weight = _network.Weights[Float(node.Inputs[index], name).Index];
+        var weight = _network.Weights[Weight(node, index).Index];
         if (weight.Shape.Length != 1)
             throw new ModelImportException($"{node.OpType} '{name}': its input '{node.Inputs[index]}' has shape {Shapes.Format(weight.Shape)}; it takes one value a channel ([C]).");
         int[] shape = [weight.Shape[0], .. Enumerable.Repeat(1, rank - 2)];
@@ -119,12 +117,11 @@ public sealed partial class OnnxImporter
         int rank = _network.Dims(x).Length;
         int axis = Shapes.NormalizeAxis(checked((int)node.GetInt("axis", Opset < 13 ? 1 : -1)), rank, "LogSoftmax", name);
         long[] axes = Enumerable.Range(axis, Opset < 13 ? rank - axis : 1).Select(a => (long)a).ToArray();
-        ValueRef Add(string step, Layer layer) => _network.AddLayer(layer, $"{output}/{step}");
-        var max = Add("max", new ReduceLayer($"{name}/max", x, ReduceKind.Max, axes, keepDims: true, noopWithEmptyAxes: false));
-        var shifted = Add("shifted", new ElementwiseLayer($"{name}/shifted", BinaryOp.Sub, x, max));
-        var exp = Add("exp", new ActivationLayer($"{name}/exp", new Activation(ActivationKind.Exp), shifted));
-        var sum = Add("sum", new ReduceLayer($"{name}/sum", exp, ReduceKind.Sum, axes, keepDims: true, noopWithEmptyAxes: false));
-        var log = Add("log", new ActivationLayer($"{name}/log", new Activation(ActivationKind.Log), sum));
+        var max = Step(output, "max", new ReduceLayer($"{name}/max", x, ReduceKind.Max, axes, keepDims: true, noopWithEmptyAxes: false));
+        var shifted = Step(output, "shifted", new ElementwiseLayer($"{name}/shifted", BinaryOp.Sub, x, max));
+        var exp = Step(output, "exp", new ActivationLayer($"{name}/exp", new Activation(ActivationKind.Exp), shifted));
+        var sum = Step(output, "sum", new ReduceLayer($"{name}/sum", exp, ReduceKind.Sum, axes, keepDims: true, noopWithEmptyAxes: false));
+        var log = Step(output, "log", new ActivationLayer($"{name}/log", new Activation(ActivationKind.Log), sum));
         Define(node, new ElementwiseLayer(name, BinaryOp.Sub, shifted, log));
     }
 
@@ -133,7 +130,7 @@ public sealed partial class OnnxImporter
     {
         string output = node.Outputs[0];
         int count = node.Inputs.Count(i => i.Length > 0);
-        var sum = _network.AddLayer(Variadic(node, $"{name}/sum", BinaryOp.Add), $"{output}/sum");
+        var sum = Step(output, "sum", Variadic(node, $"{name}/sum", BinaryOp.Add));
         var divisor = _network.AddWeights(new ModelWeights($"{output}/count", [1], [count], WeightKind.Constant));
         Define(node, new ElementwiseLayer(name, BinaryOp.Div, sum, divisor));
     }
@@ -159,8 +156,8 @@ public sealed partial class OnnxImporter
         long[] split = !toSpace ? [0, c, h / b, b, w / b, b] : crd ? [0, c / (b * b), b, b, h, w] : [0, b, b, c / (b * b), h, w];
         int[] perm = !toSpace ? [0, 3, 5, 1, 2, 4] : crd ? [0, 1, 4, 2, 5, 3] : [0, 3, 4, 1, 5, 2];
         long[] merged = toSpace ? [0, c / (b * b), h * b, w * b] : [0, c * b * b, h / b, w / b];
-        var blocks = _network.AddLayer(new ReshapeLayer($"{name}/blocks", ReshapeMode.Reshape, x, split), $"{output}/blocks");
-        var moved = _network.AddLayer(new TransposeLayer($"{name}/moved", blocks, perm), $"{output}/moved");
+        var blocks = Step(output, "blocks", new ReshapeLayer($"{name}/blocks", ReshapeMode.Reshape, x, split));
+        var moved = Step(output, "moved", new TransposeLayer($"{name}/moved", blocks, perm));
         Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, moved, merged));
     }
 
@@ -188,4 +185,7 @@ public sealed partial class OnnxImporter
         }
         _values[output] = result.IsWeight ? result : _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, result), output);
     }
+
+    /// <summary>One of the layers an operator is lowered to, its output named after the operator's.</summary>
+    private ValueRef Step(string output, string step, Layer layer) => _network.AddLayer(layer, $"{output}/{step}");
 }
