@@ -11,7 +11,7 @@ public sealed partial class OnnxImporter
     {
         switch (node.OpType)
         {
-            case "Conv" or "MaxPool" or "AveragePool" when IsSequence(node.Inputs[0]): ImportOnSequence(node, name); return;
+            case "Conv" or "ConvTranspose" or "MaxPool" or "AveragePool" when IsSequence(node.Inputs[0]): ImportOnSequence(node, name); return;
             case "Conv": Define(node, ImportConv(node, name)); return;
             case "ConvTranspose": Define(node, ImportConvTranspose(node, name)); return;
             case "BatchNormalization": Define(node, ImportBatchNorm(node, name)); return;

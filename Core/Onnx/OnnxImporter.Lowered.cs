@@ -8,7 +8,7 @@ namespace TrtEngine.Core.Onnx;
 /// Operators the engine runs as several of its layers, in the arithmetic ONNX Runtime does: ReduceL2 and
 /// ReduceSumSquare (squares summed, then the root), PRelu (max(x, 0) + slope · min(x, 0)), InstanceNormalization (each
 /// image's channel normalized over its other axes, then scaled and shifted), 1-D Conv, MaxPool and AveragePool (2-D ones
-/// on [N, C, 1, L]), LogSoftmax (x − max − ln Σ e^(x − max)), Mean (the sum divided), DepthToSpace and SpaceToDepth (a
+/// on [N, C, 1, L]; ConvTranspose too), LogSoftmax (x − max − ln Σ e^(x − max)), Mean (the sum divided), DepthToSpace and SpaceToDepth (a
 /// reshape, a transpose and a reshape) and Tile (copies concatenated). Their weights stay the model's, refittable by
 /// their own names.
 /// </summary>
@@ -78,30 +78,39 @@ public sealed partial class OnnxImporter
     private bool IsSequence(string value) => _values.TryGetValue(value, out var v) && !v.IsWeight && _network.Dims(v).Length == 3;
 
     /// <summary>
-    /// A 1-D convolution or pool as the 2-D one over [N, C, 1, L]: its window 1 × k, strides 1 × s, dilations 1 × d,
-    /// pads 0 above and below (auto_pad pads nothing along a dim of 1 with a window of 1), a convolution's weight read
-    /// as [O, C/g, 1, k]; the result read back as [N, O, L′].
+    /// A 1-D convolution (transposed too) or pool as the 2-D one over [N, C, 1, L]: its window 1 × k, strides 1 × s,
+    /// dilations 1 × d, pads 0 above and below (auto_pad pads nothing along a dim of 1 with a window of 1), output
+    /// padding 0 × p, a convolution's weight read as [O, C/g, 1, k]; the result read back as [N, O, L′].
     /// </summary>
     private void ImportOnSequence(OnnxNode node, string name)
     {
         string output = node.Outputs[0], image = $"{output}/image", result = $"{output}/2d";
-        _values[image] = _network.AddLayer(new ReshapeLayer($"{name}/image", ReshapeMode.Reshape, Tensor(node.Inputs[0], name), [0, 0, 1, -1]), image);
+        var x = Tensor(node.Inputs[0], name);
+        int length = _network.Dims(x)[2];
+        // A static length stays static (a −1 beside a dynamic batch would not be).
+        _values[image] = _network.AddLayer(new ReshapeLayer($"{name}/image", ReshapeMode.Reshape, x, [0, 0, 1, length < 0 ? -1 : length]), image);
         string[] inputs = [image, .. node.Inputs.Skip(1)];
-        if (node.OpType == "Conv")
+        if (node.OpType is "Conv" or "ConvTranspose")
         {
             var weight = _network.Weights[Weight(node, 1).Index];
-            if (weight.Shape.Length != 3) throw new ModelImportException($"Conv '{name}': a 1-D convolution's weight is [O, C/groups, k], not {Shapes.Format(weight.Shape)}.");
+            if (weight.Shape.Length != 3) throw new ModelImportException($"{node.OpType} '{name}': a 1-D convolution's weight has 3 dims ([O, C/groups, k]; transposed, [C, O/groups, k]), not {Shapes.Format(weight.Shape)}.");
             inputs[1] = $"{output}/weight";
             AddFolded(node, name, FoldedOpKind.Copy, [weight], [], [weight.Shape[0], weight.Shape[1], 1, weight.Shape[2]], inputs[1]);
         }
         var attributes = node.Attributes.Select(a => a.Name switch
         {
-            "kernel_shape" or "strides" or "dilations" => a.WithInts([1L, .. a.Ints]),
+            "kernel_shape" or "strides" or "dilations" or "output_shape" => a.WithInts([1L, .. a.Ints]),
+            "output_padding" => a.WithInts([0L, .. a.Ints]),
             "pads" when a.Ints.Count == 2 => a.WithInts([0L, a.Ints[0], 0L, a.Ints[1]]),
             _ => a,
         }).ToArray();
         var lifted = new OnnxNode(node.Name, node.OpType, node.Domain, inputs, [result], attributes);
-        var layer = node.OpType == "Conv" ? ImportConv(lifted, name) : ImportPool(lifted, name);
+        var layer = node.OpType switch
+        {
+            "Conv" => ImportConv(lifted, name),
+            "ConvTranspose" => ImportConvTranspose(lifted, name),
+            _ => ImportPool(lifted, name),
+        };
         var y = _network.AddLayer(layer, result);
         Define(node, new ReshapeLayer($"{name}/sequence", ReshapeMode.Reshape, y, [0, 0, -1]));
     }

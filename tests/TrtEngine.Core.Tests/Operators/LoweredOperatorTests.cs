@@ -120,6 +120,26 @@ public sealed class LoweredOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>A vocoder's upsampling: ConvTranspose1d, stride 2 (output_padding 1), or to an output_shape.</summary>
+    [Theory]
+    [InlineData(2, 1, 1, 1, false)]
+    [InlineData(3, 0, 2, 1, false)]
+    [InlineData(2, 1, 0, 2, false)]
+    [InlineData(2, 0, 0, 1, true)]
+    public void ConvTranspose1d(int stride, int pad, int outputPadding, int groups, bool outputShape)
+    {
+        var c = new OperatorCase().BatchedInput("x", 2, 4, 9).Weight("w", 4, 6 / groups, 4).Weight("b", 6).Output("y");
+        var attributes = new List<(string, object)> { ("strides", new long[] { stride }), ("group", (long)groups) };
+        if (outputShape) attributes.Add(("output_shape", new long[] { 19 }));
+        else
+        {
+            attributes.Add(("pads", new long[] { pad, pad }));
+            attributes.Add(("output_padding", new long[] { outputPadding }));
+        }
+        c.Model.AddNode("ConvTranspose", ["x", "w", "b"], ["y"], [.. attributes]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Theory]
     [InlineData("MaxPool")]
     [InlineData("AveragePool")]
