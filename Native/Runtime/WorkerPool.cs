@@ -196,7 +196,9 @@ public sealed class WorkerPool : IDisposable
 
     private void WorkerLoop()
     {
-        long seen = Volatile.Read(ref _state) >> 32;
+        // The generation the pool was made at, not the one this thread first sees: a thread that starts late (a loaded
+        // machine) would otherwise take a loop begun before it ran for one it had seen, and leave its parts to the caller.
+        long seen = 0;
         while (true)
         {
             long state = WaitForNewGeneration(seen);
