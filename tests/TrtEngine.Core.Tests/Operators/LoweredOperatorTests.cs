@@ -247,4 +247,14 @@ public sealed class LoweredOperatorTests
         else c.Model.AddNode("Tile", ["x", "repeats"], ["y"]);
         c.AssertMatchesOnnxRuntime();
     }
+
+    [Theory]
+    [InlineData("GlobalAveragePool")]
+    [InlineData("GlobalMaxPool")]
+    public void Global_pools_of_a_sequence(string op)
+    {
+        var c = new OperatorCase().BatchedInput("x", 2, 4, 9).Output("y");
+        c.Model.AddNode(op, ["x"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
 }
