@@ -1,0 +1,61 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Oracle;
+
+namespace TrtEngine.Core.Tests.Models;
+
+/// <summary>
+/// Small torch modules exported with a dynamic batch at opsets 13 and 17 (tests/fixtures/patterns, written by
+/// tests/fixtures/export_torch_patterns.py): the patterns real exports write around the batch (views that read it
+/// through Shape, flips, GroupNorm, F.normalize, pixel_shuffle, Conv1d, …), each converted with its batch left dynamic
+/// and run at batches 1 and 3 against ONNX Runtime.
+/// </summary>
+public sealed class TorchExportPatternTests
+{
+    private static string Folder => Path.Combine(TestPaths.RepositoryRoot, "tests", "fixtures", "patterns");
+
+    public static TheoryData<string> Patterns()
+    {
+        var data = new TheoryData<string>();
+        foreach (string path in Directory.GetFiles(Folder, "*.onnx").Order(StringComparer.Ordinal))
+            if (!Path.GetFileName(path).StartsWith("std_var_", StringComparison.Ordinal)) data.Add(Path.GetFileNameWithoutExtension(path));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Patterns))]
+    public void Converts_with_a_dynamic_batch_and_matches_onnx_runtime(string name)
+    {
+        string path = Path.Combine(Folder, name + ".onnx");
+        using var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        AssertMatches(engine, path, 1, 3);
+    }
+
+    /// <summary>x.std() over every dim counts the batch: refused while the batch is dynamic, converted once it is fixed.</summary>
+    [Theory]
+    [InlineData("std_var_o13")]
+    [InlineData("std_var_o17")]
+    public void A_statistic_over_the_batch_asks_for_a_fixed_batch_and_converts_with_one(string name)
+    {
+        string path = Path.Combine(Folder, name + ".onnx");
+        var refused = Assert.Throws<ModelImportException>(() => EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 }));
+        Assert.Contains("-InputShape", refused.Message, StringComparison.Ordinal);
+        var settings = new ConversionSettings { UseCache = false, OptimizationLevel = 0, InputShapes = new Dictionary<string, int[]> { ["x"] = [3, 3, 10, 10] } };
+        using var engine = EngineConverter.Convert(path, settings);
+        AssertMatches(engine, path, 3);
+    }
+
+    private static void AssertMatches(Engines.TrtEngine engine, string path, params int[] batches)
+    {
+        foreach (int batch in batches)
+        {
+            int[] shape = [batch, 3, 10, 10];
+            float[] x = ErrorMetrics.RandomValues(batch, shape.Aggregate(1, (a, d) => a * d));
+            var ours = engine.Run(new Dictionary<string, float[]> { ["x"] = x }, new Dictionary<string, int[]> { ["x"] = shape })[0];
+            var expected = OrtOracle.Run(path, new Dictionary<string, (int[] Shape, float[] Data)> { ["x"] = (shape, x) })["y"];
+            Assert.Equal(expected.Shape, ours.Shape);
+            Assert.True(ErrorMetrics.RelativeL2(ours.Data, expected.Data) <= 1e-5, $"batch {batch}: relative L2 {ErrorMetrics.RelativeL2(ours.Data, expected.Data):E2}");
+        }
+    }
+}
