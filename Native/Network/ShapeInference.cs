@@ -42,11 +42,25 @@ public static class ShapeInference
         }
         if (inferred >= 0)
         {
-            y[inferred] = 1;
-            if (!Shapes.IsStatic(input) || !Shapes.IsStatic(y)) y[inferred] = Shapes.Dynamic;
+            // The dims a 0 copies cancel out of both sides, so the −1 is static where every dynamic dim is such a copy
+            // ([?, 8, 8, 8] to [0, 8, −1] is [?, 8, 64] whatever the batch).
+            long total = 1, rest = 1;
+            bool known = true;
+            for (int i = 0; i < input.Length; i++)
+                if (!(i < spec.Length && spec[i] == 0 && !allowZero))
+                {
+                    known &= input[i] >= 0;
+                    total *= Math.Max(input[i], 0);
+                }
+            for (int i = 0; i < y.Length; i++)
+                if (i != inferred && !(spec[i] == 0 && !allowZero))
+                {
+                    known &= y[i] >= 0;
+                    rest *= Math.Max(y[i], 0);
+                }
+            if (!known) y[inferred] = Shapes.Dynamic;
             else
             {
-                long total = Shapes.ElementCount(input), rest = Shapes.ElementCount(y);
                 if (rest == 0 || total % rest != 0) throw new ShapeException($"Cannot reshape {Shapes.Format(input)} to {FormatSpec(spec)}.");
                 y[inferred] = checked((int)(total / rest));
             }

@@ -6,7 +6,7 @@ using TrtEngine.Testing.Oracle;
 namespace TrtEngine.Core.Tests.Models;
 
 /// <summary>
-/// Small torch modules exported with a dynamic batch at opsets 13 and 17 (tests/fixtures/patterns, written by
+/// Small torch modules exported with a dynamic batch at opsets 14 and 17 (tests/fixtures/patterns, written by
 /// tests/fixtures/export_torch_patterns.py): the patterns real exports write around the batch (views that read it
 /// through Shape, flips, GroupNorm, F.normalize, pixel_shuffle, Conv1d, …), each converted with its batch left dynamic
 /// and run at batches 1 and 3 against ONNX Runtime.
@@ -34,7 +34,7 @@ public sealed class TorchExportPatternTests
 
     /// <summary>x.std() over every dim counts the batch: refused while the batch is dynamic, converted once it is fixed.</summary>
     [Theory]
-    [InlineData("std_var_o13")]
+    [InlineData("std_var_o14")]
     [InlineData("std_var_o17")]
     public void A_statistic_over_the_batch_asks_for_a_fixed_batch_and_converts_with_one(string name)
     {
