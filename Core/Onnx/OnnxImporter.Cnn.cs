@@ -73,8 +73,9 @@ public sealed partial class OnnxImporter
             case "Expand" when ExpandsToRunTimeDims(node): ImportRunTimeExpand(node, name); return;
             case "Expand": Define(node, new ElementwiseLayer(name, BinaryOp.Mul, Tensor(node.Inputs[0], name), Ones(node, name))); return;
             case "Gather": Define(node, ImportGather(node, name)); return;
-            case "Floor" or "Ceil" or "Round":
-                throw new ModelImportException($"{node.OpType} '{name}' reads '{node.Inputs[0]}', a tensor computed at run time; TrtEngine evaluates {node.OpType} only at import, on constants and static dims (shape arithmetic).");
+            case "Floor": Define(node, Unary(node, name, new Activation(ActivationKind.Floor))); return;
+            case "Ceil": Define(node, Unary(node, name, new Activation(ActivationKind.Ceil))); return;
+            case "Round": Define(node, Unary(node, name, new Activation(ActivationKind.Round))); return;
             default:
                 throw new ModelImportException($"{node.OpType} '{name}' works on float tensors here; TrtEngine evaluates {node.OpType} only on integer tensors known at import.");
         }

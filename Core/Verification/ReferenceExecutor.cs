@@ -167,6 +167,10 @@ public sealed class ReferenceExecutor
         ActivationKind.Softsign => x / (1 + Math.Abs(x)),
         ActivationKind.Log => Math.Log(x),
         ActivationKind.Mish => x * Math.Tanh(Softplus(x)),
+        ActivationKind.Floor => Math.Floor(x),
+        ActivationKind.Ceil => Math.Ceiling(x),
+        ActivationKind.Round => Math.Round(x, MidpointRounding.ToEven),
+        ActivationKind.Sign => double.IsNaN(x) ? x : Math.Sign(x),
         _ => throw new NotSupportedException($"The reference executor has no rule for the {a.Kind} activation."),
     };
 

@@ -221,14 +221,21 @@ public static unsafe class ActivationKernels
                 return Avx.Divide(one, x);
             case ActivationKind.Silu:
                 return VectorMath.Silu(x);
-            case ActivationKind.Elu or ActivationKind.Selu or ActivationKind.Softplus or ActivationKind.Softsign or ActivationKind.Log or ActivationKind.Mish:
+            case ActivationKind.Floor:
+                return Avx.Floor(x);
+            case ActivationKind.Ceil:
+                return Avx.Ceiling(x);
+            case ActivationKind.Round:
+                return Avx.RoundToNearestInteger(x);
+            case ActivationKind.Elu or ActivationKind.Selu or ActivationKind.Softplus or ActivationKind.Softsign or ActivationKind.Log or ActivationKind.Mish
+                or ActivationKind.Sign:
                 return ByElement(activation, x);
             default:
                 throw new ArgumentOutOfRangeException(nameof(activation), activation.Kind, "Unknown activation.");
         }
     }
 
-    /// <summary>Activations with no vector form here (rarer ones: ELU, SELU, Softplus, Softsign, Log, Mish), element by element.</summary>
+    /// <summary>Activations with no vector form here (rarer ones: ELU, SELU, Softplus, Softsign, Log, Mish, Sign), element by element.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Vector256<float> ByElement(in Activation activation, Vector256<float> x)
     {

@@ -38,4 +38,14 @@ public enum ActivationKind : byte
 
     /// <summary>x · tanh(ln(1 + eˣ)).</summary>
     Mish,
+
+    Floor,
+
+    Ceil,
+
+    /// <summary>To the nearest integer, halves to even.</summary>
+    Round,
+
+    /// <summary>−1, 0 or 1 by x's sign (NaN stays NaN).</summary>
+    Sign,
 }

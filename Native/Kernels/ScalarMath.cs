@@ -27,6 +27,10 @@ internal static class ScalarMath
         ActivationKind.Softsign => x / (1f + MathF.Abs(x)),
         ActivationKind.Log => MathF.Log(x),
         ActivationKind.Mish => (float)(x * Math.Tanh(Softplus(x))),
+        ActivationKind.Floor => MathF.Floor(x),
+        ActivationKind.Ceil => MathF.Ceiling(x),
+        ActivationKind.Round => MathF.Round(x),
+        ActivationKind.Sign => float.IsNaN(x) ? x : MathF.Sign(x),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation.Kind, "Unknown activation."),
     };
 

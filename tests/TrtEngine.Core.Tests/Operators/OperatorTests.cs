@@ -140,6 +140,10 @@ public sealed class OperatorTests
     [InlineData("Selu")]
     [InlineData("Softplus")]
     [InlineData("Softsign")]
+    [InlineData("Floor")]
+    [InlineData("Ceil")]
+    [InlineData("Round")]
+    [InlineData("Sign")]
     public void Unary(string op)
     {
         var c = new OperatorCase { AvoidZero = true }.Input("x", 3, 7, 11).Output("y");

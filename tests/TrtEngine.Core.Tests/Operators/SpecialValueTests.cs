@@ -177,6 +177,10 @@ public sealed class SpecialValueTests
     [InlineData("Softplus", null)]
     [InlineData("Softsign", null)]
     [InlineData("Mish", null)]
+    [InlineData("Floor", null)]
+    [InlineData("Ceil", null)]
+    [InlineData("Round", null)] // 2.5 and −2.5 to even
+    [InlineData("Sign", null)]
     [InlineData("Pow", 2f)]
     [InlineData("Pow", 0.5f)]
     [InlineData("Pow", 0f)]

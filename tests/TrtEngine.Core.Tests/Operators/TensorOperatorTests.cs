@@ -529,16 +529,16 @@ public sealed class TensorOperatorTests
         Assert.Contains("static input shapes", refused.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("Floor")]
-    [InlineData("Cast")]
-    public void Floor_or_a_cast_to_int64_of_a_run_time_tensor_is_refused(string op)
+    /// <summary>Floor of a run-time tensor runs (OperatorTests.Unary); its cast to int64 would make an integer tensor at run time, which the engine has not.</summary>
+    [Fact]
+    public void A_cast_to_int64_of_a_run_time_tensor_is_refused()
     {
         var c = Case(13, 2, 3);
-        c.Model.AddNode(op, ["x"], ["f"], op == "Cast" ? [("to", 7L)] : []);
-        c.Model.AddNode("Relu", ["f"], ["y"]);
+        c.Model.AddNode("Floor", ["x"], ["f"]);
+        c.Model.AddNode("Cast", ["f"], ["i"], ("to", 7L));
+        c.Model.AddNode("Relu", ["i"], ["y"]);
         var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"));
-        Assert.Contains($"{op}_0", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Cast_1", refused.Message, StringComparison.Ordinal);
         Assert.Contains("computed at run time", refused.Message, StringComparison.Ordinal);
     }
 
