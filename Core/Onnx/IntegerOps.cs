@@ -128,7 +128,7 @@ internal static class IntegerOps
         return (int)a;
     }
 
-    private static int[] Broadcast(string node, int[] a, int[] b)
+    internal static int[] Broadcast(string node, int[] a, int[] b)
     {
         try
         {
@@ -141,7 +141,7 @@ internal static class IntegerOps
     }
 
     /// <summary>The flat index in an operand of shape <paramref name="dims"/> broadcast to <paramref name="output"/>.</summary>
-    private static long Source(long flat, int[] output, int[] dims)
+    internal static long Source(long flat, int[] output, int[] dims)
     {
         long index = 0, stride = 1;
         for (int d = output.Length - 1, e = dims.Length - 1; d >= 0; d--, e--)

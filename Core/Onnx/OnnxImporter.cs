@@ -18,7 +18,7 @@ public sealed partial class OnnxImporter
         "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Exp", "Neg", "Abs", "Reciprocal", "Log", "Elu", "Selu", "Softplus", "Softsign", "Mish", "Sign", "Pow", "Max", "Min", "Sum", "Mean", "LogSoftmax", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2", "ReduceSumSquare",
         "PRelu", "InstanceNormalization", "DepthToSpace", "SpaceToDepth", "Tile",
-        "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand", "ReduceProd",
+        "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand", "ReduceProd", "Trilu", "Less", "Greater",
     ];
 
     /// <summary>Operators evaluated at import when their operands are integer tensors known at import.</summary>
@@ -234,6 +234,11 @@ public sealed partial class OnnxImporter
         if (FoldsAsWeights(node))
         {
             FoldWeights(node, name);
+            return;
+        }
+        if (FoldsAsMask(node))
+        {
+            FoldMask(node, name);
             return;
         }
         switch (node.OpType)

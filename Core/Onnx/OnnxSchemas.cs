@@ -122,6 +122,9 @@ internal static class OnnxSchemas
         // Cast-1 names the type as a string.
         ["Cast"] = [Legacy(1, "the type named by a string", "1", "to:s!"), V(6, "1", "to:i!"), V(19, "1", "to:i! saturate:i"), V(24, "1", "to:i! saturate:i round_mode:s")],
         ["Equal"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],
+        ["Less"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],
+        ["Greater"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],
+        ["Trilu"] = [V(14, "1-2", "upper:i")],
         ["Where"] = [V(9, "3")],
         ["Sqrt"] = Unary, ["Exp"] = Unary, ["Neg"] = Unary, ["Abs"] = Unary, ["Reciprocal"] = Unary, ["Log"] = Unary,
         ["Softplus"] = [V(1, "1")], ["Softsign"] = [V(1, "1")], ["Mish"] = [V(18, "1")], ["Sign"] = [V(9, "1")],

@@ -270,4 +270,47 @@ public sealed class ConstantFoldingTests : IDisposable
         var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
         Assert.Contains(message, refused.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// scaled_dot_product_attention's is_causal as torch exports it: ones expanded to [L, L], Trilu (lower, or upper with
+    /// a diagonal offset), Equal to 0 (or Less/Greater), a Where between −∞ and 0, added to the scores; folded to one
+    /// constant at import.
+    /// </summary>
+    [Theory]
+    [InlineData("Equal", 0, 0L)] // the lower triangle's zeros masked
+    [InlineData("Less", 0, 0L)]
+    [InlineData("Greater", 1, 1L)] // the band above the diagonal masked
+    public void A_causal_mask_of_constants_folds_at_import(string compare, int upper, long k)
+    {
+        var c = new OperatorCase().BatchedInput("x", 2, 5, 5).Output("y");
+        c.Model.Opset = 17;
+        // Constant nodes, as torch writes them (an initializer is a weight a refit may change).
+        c.Model.AddNode("Constant", [], ["one"], ("value", TensorValue.Scalar(1f)));
+        c.Model.AddInitializer("square", new long[] { 5, 5 }, [2]);
+        c.Model.AddNode("Expand", ["one", "square"], ["ones"]);
+        c.Model.AddInitializer("k", new long[] { k }, [1]);
+        c.Model.AddNode("Trilu", ["ones", "k"], ["band"], ("upper", (long)upper));
+        c.Model.AddNode("Constant", [], ["half"], ("value", TensorValue.Scalar(compare == "Equal" ? 0f : 0.5f)));
+        c.Model.AddNode(compare, ["band", "half"], ["masked"]);
+        c.Model.AddNode("Constant", [], ["minus_inf"], ("value", TensorValue.Scalar(float.NegativeInfinity)));
+        c.Model.AddNode("Constant", [], ["zero"], ("value", TensorValue.Scalar(0f)));
+        c.Model.AddNode("Where", ["masked", "minus_inf", "zero"], ["mask"]);
+        c.Model.AddNode("Add", ["x", "mask"], ["scores"]);
+        c.Model.AddNode("Softmax", ["scores"], ["y"], ("axis", -1L));
+        c.AssertMatchesOnnxRuntime();
+        Assert.DoesNotContain(c.Plan!.Layers, l => l.Name.Contains("Trilu", StringComparison.Ordinal) || l.Name.Contains("Where", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_mask_computed_from_a_trained_weight_is_refused()
+    {
+        var m = new OnnxModelBuilder { Opset = 17 };
+        m.AddInput("x", OnnxDataType.Float, 5, 5);
+        m.AddInitializer("w", ErrorMetrics.RandomValues(1, 25), [5, 5]);
+        m.AddNode("Trilu", ["w"], ["band"]);
+        m.AddNode("Add", ["x", "band"], ["y"]);
+        m.AddOutput("y", OnnxDataType.Float);
+        var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains("trained weight", refused.Message, StringComparison.Ordinal);
+    }
 }
