@@ -104,7 +104,8 @@ public sealed partial class OnnxImporter
             "pads" when a.Ints.Count == 2 => a.WithInts([0L, a.Ints[0], 0L, a.Ints[1]]),
             _ => a,
         }).ToArray();
-        var lifted = new OnnxNode(node.Name, node.OpType, node.Domain, inputs, [result], attributes);
+        // The other outputs go along, so MaxPool's Indices is refused as for a 2-D pool.
+        var lifted = new OnnxNode(node.Name, node.OpType, node.Domain, inputs, [result, .. node.Outputs.Skip(1)], attributes);
         var layer = node.OpType switch
         {
             "Conv" => ImportConv(lifted, name),

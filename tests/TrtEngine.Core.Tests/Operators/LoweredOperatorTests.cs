@@ -257,4 +257,15 @@ public sealed class LoweredOperatorTests
         c.Model.AddNode(op, ["x"], ["y"]);
         c.AssertMatchesOnnxRuntime();
     }
+
+    [Fact]
+    public void A_1d_max_pool_asked_for_its_indices_is_refused()
+    {
+        var m = new OnnxModelBuilder { Opset = 13 };
+        m.AddInput("x", OnnxDataType.Float, 2, 4, 9);
+        m.AddNode("MaxPool", ["x"], ["y", "indices"], ("kernel_shape", new long[] { 3 }));
+        m.AddOutput("y", OnnxDataType.Float);
+        var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains("Indices", refused.Message, StringComparison.Ordinal);
+    }
 }
