@@ -415,9 +415,11 @@ public sealed partial class OnnxImporter
     }
 
     /// <param name="x">What is reduced: the node's input, or (for a reduction lowered to several layers) a value computed from it.</param>
-    private Layer ImportReduce(OnnxNode node, string name, ReduceKind kind, int axesInputOpset, ValueRef? x = null)
-    {
-        long[] axes = (Opset < axesInputOpset ? node.GetInts("axes") is { } a ? [.. a] : null : Has(node, 1) ? KnownIntegers(node, 1, "axes") : null) ?? [];
-        return new ReduceLayer(name, x ?? Tensor(node.Inputs[0], name), kind, axes, node.GetInt("keepdims", 1) != 0, node.GetInt("noop_with_empty_axes", 0) != 0);
-    }
+    private Layer ImportReduce(OnnxNode node, string name, ReduceKind kind, int axesInputOpset, ValueRef? x = null) =>
+        new ReduceLayer(name, x ?? Tensor(node.Inputs[0], name), kind, ReduceAxes(node, axesInputOpset) ?? [], node.GetInt("keepdims", 1) != 0,
+            node.GetInt("noop_with_empty_axes", 0) != 0);
+
+    /// <summary>A reduction's axes: its attribute before <paramref name="axesInputOpset"/>, its input from then; null where it gives none.</summary>
+    private long[]? ReduceAxes(OnnxNode node, int axesInputOpset) =>
+        Opset < axesInputOpset ? node.GetInts("axes") is { } a ? [.. a] : null : Has(node, 1) ? KnownIntegers(node, 1, "axes") : null;
 }

@@ -83,7 +83,7 @@ public sealed partial class OnnxImporter
             {
                 // torch's x.var() and x.std() count the reduced elements so: the product of a few dims.
                 var x = Integer(node.Inputs[0], name);
-                long[]? axes = Opset < 18 ? node.GetInts("axes") is { } a ? [.. a] : null : Has(node, 1) ? KnownIntegers(node, 1, "axes") : null;
+                long[]? axes = ReduceAxes(node, 18);
                 if (x.Dims.Length > 1 || axes?.Any(axis => IntegerOps.Axis(axis, Math.Max(1, x.Dims.Length), name) != 0) == true)
                     throw new ModelImportException($"ReduceProd '{name}': integer tensors are reduced at import over their only axis, not {Shapes.Format(x.Dims)} over [{string.Join(", ", axes ?? [])}].");
                 long product = x.Values.Contains(IntegerTensor.Unknown) ? IntegerTensor.Unknown : x.Values.Aggregate(1L, (p, v) => checked(p * v));

@@ -84,7 +84,7 @@ public sealed partial class OnnxImporter
     /// </summary>
     private void ImportOnSequence(OnnxNode node, string name)
     {
-        string output = node.Outputs[0], image = $"{output}/image", result = $"{output}/2d";
+        string output = node.Outputs[0], image = $"{output}/image";
         var x = Tensor(node.Inputs[0], name);
         int length = _network.Dims(x)[2];
         // A static length stays static (a −1 beside a dynamic batch would not be).
@@ -105,14 +105,14 @@ public sealed partial class OnnxImporter
             _ => a,
         }).ToArray();
         // The other outputs go along, so MaxPool's Indices is refused as for a 2-D pool.
-        var lifted = new OnnxNode(node.Name, node.OpType, node.Domain, inputs, [result, .. node.Outputs.Skip(1)], attributes);
+        var lifted = new OnnxNode(node.Name, node.OpType, node.Domain, inputs, [$"{output}/2d", .. node.Outputs.Skip(1)], attributes);
         var layer = node.OpType switch
         {
             "Conv" => ImportConv(lifted, name),
             "ConvTranspose" => ImportConvTranspose(lifted, name),
             _ => ImportPool(lifted, name),
         };
-        var y = _network.AddLayer(layer, result);
+        var y = Step(output, "2d", layer);
         Define(node, new ReshapeLayer($"{name}/sequence", ReshapeMode.Reshape, y, [0, 0, -1]));
     }
 
@@ -191,7 +191,7 @@ public sealed partial class OnnxImporter
                 AddFolded(node, name, FoldedOpKind.Concat, Enumerable.Repeat(weight, (int)repeats[axis]).ToArray(), [axis], weight.Shape, step);
                 result = _values[step];
             }
-            else result = _network.AddLayer(new ConcatLayer($"{name}/{axis}", axis, Enumerable.Repeat(result, (int)repeats[axis]).ToArray()), step);
+            else result = Step(output, $"tiled{axis}", new ConcatLayer($"{name}/{axis}", axis, Enumerable.Repeat(result, (int)repeats[axis]).ToArray()));
         }
         _values[output] = result.IsWeight ? result : _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, result), output);
     }

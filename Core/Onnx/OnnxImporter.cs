@@ -410,14 +410,14 @@ public sealed partial class OnnxImporter
         return new ElementwiseLayer(name, BinaryOp.Pow, Float(node.Inputs[0], name), weights);
     }
 
-    /// <summary>Max or Min of one or more inputs (broadcast together), taken pairwise from the first.</summary>
+    /// <summary>Max, Min or Sum of one or more inputs (broadcast together), taken pairwise from the first.</summary>
     private Layer Variadic(OnnxNode node, string name, BinaryOp op)
     {
         var inputs = node.Inputs.Where(i => i.Length > 0).Select(i => Float(i, name)).ToArray();
         if (inputs.Length == 1) return new ReshapeLayer(name, ReshapeMode.Identity, inputs[0]);
         var result = inputs[0];
         for (int i = 1; i < inputs.Length - 1; i++)
-            result = _network.AddLayer(new ElementwiseLayer($"{name}/{i}", op, result, inputs[i]), $"{node.Outputs[0]}/{i}");
+            result = Step(node.Outputs[0], $"{i}", new ElementwiseLayer($"{name}/{i}", op, result, inputs[i]));
         return new ElementwiseLayer(name, op, result, inputs[^1]);
     }
 

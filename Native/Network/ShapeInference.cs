@@ -46,18 +46,20 @@ public static class ShapeInference
             // ([?, 8, 8, 8] to [0, 8, −1] is [?, 8, 64] whatever the batch).
             long total = 1, rest = 1;
             bool known = true;
-            for (int i = 0; i < input.Length; i++)
-                if (!(i < spec.Length && spec[i] == 0 && !allowZero))
+            for (int i = 0; i < Math.Max(input.Length, y.Length); i++)
+            {
+                if (i < spec.Length && spec[i] == 0 && !allowZero) continue;
+                if (i < input.Length)
                 {
-                    known &= input[i] >= 0;
-                    total *= Math.Max(input[i], 0);
+                    if (input[i] < 0) known = false;
+                    else total = checked(total * input[i]);
                 }
-            for (int i = 0; i < y.Length; i++)
-                if (i != inferred && !(spec[i] == 0 && !allowZero))
+                if (i < y.Length && i != inferred)
                 {
-                    known &= y[i] >= 0;
-                    rest *= Math.Max(y[i], 0);
+                    if (y[i] < 0) known = false;
+                    else rest = checked(rest * y[i]);
                 }
+            }
             if (!known) y[inferred] = Shapes.Dynamic;
             else
             {
