@@ -30,6 +30,13 @@ internal static class IntegerOps
                 "FMod" => x % z,
                 "Mod" => (x % z + z) % z,
                 "Equal" => x == z ? 1 : 0,
+                "Less" => x < z ? 1 : 0,
+                "Greater" => x > z ? 1 : 0,
+                "LessOrEqual" => x <= z ? 1 : 0,
+                "GreaterOrEqual" => x >= z ? 1 : 0,
+                "And" => x != 0 && z != 0 ? 1 : 0,
+                "Or" => x != 0 || z != 0 ? 1 : 0,
+                "Xor" => (x != 0) != (z != 0) ? 1 : 0,
                 _ => throw new InvalidOperationException($"No integer {op}."),
             };
         }

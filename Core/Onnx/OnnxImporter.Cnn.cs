@@ -58,6 +58,11 @@ public sealed partial class OnnxImporter
             case "Cast":
             {
                 var to = (OnnxDataType)node.GetInt("to", 0);
+                if (to == OnnxDataType.Bool && !IsWeightValue(node.Inputs[0]))
+                {
+                    CastToBoolean(node, name);
+                    return;
+                }
                 if (!IsFloat(to))
                 {
                     CastToIntegers(node, name, to);

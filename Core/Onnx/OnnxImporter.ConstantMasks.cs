@@ -5,15 +5,15 @@ namespace TrtEngine.Core.Onnx;
 /// <summary>
 /// Attention masks built from constants, folded at import: a causal mask as torch exports scaled_dot_product_attention's
 /// is_causal (Trilu of ones, compared with 0, a Where between −∞ and 0) becomes one constant the scores are added to.
-/// Trilu, Equal, Less and Greater of constant floats and Where between constant floats; a trained weight (which a
-/// refit may change) cannot feed them, and on run-time tensors they are refused (the engine has no boolean tensors).
+/// Trilu, the comparisons of constant floats and Where between constant floats; a trained weight (which a refit may
+/// change) cannot feed them. On run-time tensors they are engine layers (see OnnxImporter.RunTimeMasks.cs).
 /// </summary>
 public sealed partial class OnnxImporter
 {
     private bool FoldsAsMask(OnnxNode node) => node.OpType switch
     {
         "Trilu" => IsWeightValue(node.Inputs[0]),
-        "Equal" or "Less" or "Greater" => IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
+        "Equal" or "Less" or "Greater" or "LessOrEqual" or "GreaterOrEqual" => IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
         "Where" => IsInteger(node.Inputs[0]) && IsWeightValue(node.Inputs[1]) && IsWeightValue(node.Inputs[2]),
         _ => false,
     };
@@ -63,7 +63,7 @@ public sealed partial class OnnxImporter
                 for (long i = 0; i < y.LongLength; i++)
                 {
                     float u = a.Values[IntegerOps.Source(i, dims, a.Shape)], v = b.Values[IntegerOps.Source(i, dims, b.Shape)];
-                    y[i] = (node.OpType switch { "Equal" => u == v, "Less" => u < v, _ => u > v }) ? 1 : 0;
+                    y[i] = (node.OpType switch { "Equal" => u == v, "Less" => u < v, "Greater" => u > v, "LessOrEqual" => u <= v, _ => u >= v }) ? 1 : 0;
                 }
                 _integers[output] = new IntegerTensor(dims, y);
                 return;

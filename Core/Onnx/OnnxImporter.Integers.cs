@@ -8,7 +8,8 @@ public sealed partial class OnnxImporter
     /// <summary>True when the operands that decide the result type are integer tensors (so the node is shape arithmetic).</summary>
     private bool FoldsAsIntegers(OnnxNode node) => node.OpType switch
     {
-        "Add" or "Sub" or "Mul" or "Div" or "Mod" or "Equal" or "Concat" => node.Inputs.All(IsInteger),
+        "Add" or "Sub" or "Mul" or "Div" or "Mod" or "Equal" or "Less" or "Greater" or "LessOrEqual" or "GreaterOrEqual" or "And" or "Or" or "Xor" or "Concat" =>
+            node.Inputs.All(IsInteger),
         "Where" => IsInteger(node.Inputs[1]) && IsInteger(node.Inputs[2]),
         _ => IsInteger(node.Inputs[0]),
     };
@@ -88,6 +89,12 @@ public sealed partial class OnnxImporter
                     throw new ModelImportException($"ReduceProd '{name}': integer tensors are reduced at import over their only axis, not {Shapes.Format(x.Dims)} over [{string.Join(", ", axes ?? [])}].");
                 long product = x.Values.Contains(IntegerTensor.Unknown) ? IntegerTensor.Unknown : x.Values.Aggregate(1L, (p, v) => checked(p * v));
                 _integers[output] = new IntegerTensor(node.GetInt("keepdims", 1) != 0 && x.Dims.Length == 1 ? [1] : [], [product]);
+                return;
+            }
+            case "Not":
+            {
+                var x = Integer(node.Inputs[0], name);
+                _integers[output] = x with { Values = x.Values.Select(v => v == IntegerTensor.Unknown ? v : v == 0 ? 1 : 0).ToArray() };
                 return;
             }
             case "Where":

@@ -19,12 +19,14 @@ public sealed partial class OnnxImporter
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2", "ReduceSumSquare",
         "PRelu", "InstanceNormalization", "DepthToSpace", "SpaceToDepth", "Tile",
         "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand", "ReduceProd", "Trilu", "Less", "Greater",
+        "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor",
     ];
 
     /// <summary>Operators evaluated at import when their operands are integer tensors known at import.</summary>
     private static readonly HashSet<string> Foldable =
     [
         "Identity", "Reshape", "Gather", "Cast", "Concat", "Unsqueeze", "Squeeze", "Slice", "Mul", "Add", "Div", "Sub", "Equal", "Where", "Mod", "ReduceProd",
+        "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor",
     ];
 
     private readonly OnnxModel _model;
@@ -125,6 +127,8 @@ public sealed partial class OnnxImporter
         }
         foreach (var output in graph.Outputs)
         {
+            if (output.ElementType == OnnxDataType.Bool && !IsInteger(output.Name))
+                throw new ModelImportException($"The graph output '{output.Name}' is a bool tensor computed at run time; TrtEngine's engines output float32 only. Cast it to float in the model (1 where true, 0 where false).");
             var value = Float(output.Name, $"graph output '{output.Name}'");
             if (value.IsWeight) value = _network.AddLayer(new ReshapeLayer(output.Name, ReshapeMode.Identity, value), output.Name);
             _network.MarkOutput(value);
@@ -305,6 +309,9 @@ public sealed partial class OnnxImporter
                 return;
             case "Reshape":
                 Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), ReshapeTarget(node), allowZero: node.GetInt("allowzero", 0) != 0));
+                return;
+            case "Equal" or "Less" or "Greater" or "LessOrEqual" or "GreaterOrEqual" or "Not" or "And" or "Or" or "Xor" or "Where":
+                ImportRunTimeMask(node, name);
                 return;
             default:
                 ImportCnn(node, name);

@@ -61,6 +61,7 @@ public sealed class ReferenceExecutor
         GemmLayer gemm => Gemm(gemm, x[0]!, x[1]!, x[2], shape),
         MatMulLayer => MatMul(x[0]!, x[1]!, shape),
         ElementwiseLayer e => Binary(e.Operation, x[0]!, x[1]!, shape),
+        SelectLayer => Select(x[0]!, x[1]!, x[2]!, shape),
         ActivationLayer a => Map(x[0]!, shape, v => Activate(a.Activation, v)),
         SoftmaxLayer s => Softmax(s, x[0]!),
         LayerNormLayer n => LayerNorm(n, x[0]!, x[1]!, x[2]),
@@ -135,9 +136,22 @@ public sealed class ReferenceExecutor
                 BinaryOp.Max => double.IsNaN(u) || double.IsNaN(v) ? double.NaN : Math.Max(u, v),
                 BinaryOp.Min => double.IsNaN(u) || double.IsNaN(v) ? double.NaN : Math.Min(u, v),
                 BinaryOp.Pow => Math.Pow(u, v),
+                BinaryOp.Equal => u == v ? 1 : 0,
+                BinaryOp.NotEqual => u != v ? 1 : 0,
+                BinaryOp.Less => u < v ? 1 : 0,
+                BinaryOp.LessOrEqual => u <= v ? 1 : 0,
                 _ => throw new NotSupportedException($"The reference executor has no rule for {op}."),
             };
         }
+        return new ReferenceTensor(shape, y);
+    }
+
+    private static ReferenceTensor Select(ReferenceTensor c, ReferenceTensor a, ReferenceTensor b, int[] shape)
+    {
+        long[] sc = BroadcastStrides(c.Shape, shape), sa = BroadcastStrides(a.Shape, shape), sb = BroadcastStrides(b.Shape, shape);
+        var y = new double[Shapes.ElementCount(shape)];
+        for (long i = 0; i < y.LongLength; i++)
+            y[i] = c.Data[Offset(i, shape, sc)] != 0 ? a.Data[Offset(i, shape, sa)] : b.Data[Offset(i, shape, sb)];
         return new ReferenceTensor(shape, y);
     }
 

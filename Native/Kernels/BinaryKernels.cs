@@ -11,7 +11,8 @@ public static unsafe class BinaryKernels
 
     /// <summary>
     /// y = a op b. <paramref name="yShape"/> must be the broadcast of the two input shapes (right-aligned, ranks may
-    /// differ, rank ≤ 8). Max and Min propagate NaN from either side; Pow follows <see cref="MathF.Pow"/>.
+    /// differ, rank ≤ 8). Max and Min propagate NaN from either side; Pow follows <see cref="MathF.Pow"/>; a comparison
+    /// with NaN is false, except NotEqual's (as in C).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(BinaryOp op, float* a, ReadOnlySpan<int> aShape, float* b, ReadOnlySpan<int> bShape, float* y, ReadOnlySpan<int> yShape)
@@ -27,6 +28,10 @@ public static unsafe class BinaryKernels
             case BinaryOp.Max: Apply<MaxOp>(a, aShape, b, bShape, y, yShape); break;
             case BinaryOp.Min: Apply<MinOp>(a, aShape, b, bShape, y, yShape); break;
             case BinaryOp.Pow: Apply<PowOp>(a, aShape, b, bShape, y, yShape); break;
+            case BinaryOp.Equal: Apply<EqualOp>(a, aShape, b, bShape, y, yShape); break;
+            case BinaryOp.NotEqual: Apply<NotEqualOp>(a, aShape, b, bShape, y, yShape); break;
+            case BinaryOp.Less: Apply<LessOp>(a, aShape, b, bShape, y, yShape); break;
+            case BinaryOp.LessOrEqual: Apply<LessOrEqualOp>(a, aShape, b, bShape, y, yShape); break;
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "Unknown binary operation.");
         }
     }
@@ -188,5 +193,34 @@ public static unsafe class BinaryKernels
                 result = result.WithElement(i, MathF.Pow(a.GetElement(i), b.GetElement(i)));
             return result;
         }
+    }
+
+    // A comparison's lanes are all ones where true: kept as 1f, cleared to 0f.
+    private readonly struct EqualOp : IBinaryOp
+    {
+        public float Apply(float a, float b) => a == b ? 1f : 0f;
+
+        public Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => Avx.And(Avx.CompareEqual(a, b), Vector256<float>.One);
+    }
+
+    private readonly struct NotEqualOp : IBinaryOp
+    {
+        public float Apply(float a, float b) => a != b ? 1f : 0f;
+
+        public Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => Avx.And(Avx.CompareNotEqual(a, b), Vector256<float>.One);
+    }
+
+    private readonly struct LessOp : IBinaryOp
+    {
+        public float Apply(float a, float b) => a < b ? 1f : 0f;
+
+        public Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => Avx.And(Avx.CompareLessThan(a, b), Vector256<float>.One);
+    }
+
+    private readonly struct LessOrEqualOp : IBinaryOp
+    {
+        public float Apply(float a, float b) => a <= b ? 1f : 0f;
+
+        public Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => Avx.And(Avx.CompareLessThanOrEqual(a, b), Vector256<float>.One);
     }
 }

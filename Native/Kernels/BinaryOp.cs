@@ -1,6 +1,6 @@
 namespace TrtEngine.Native.Kernels;
 
-/// <summary>Element-wise binary operations with ONNX broadcasting.</summary>
+/// <summary>Element-wise binary operations with ONNX broadcasting. The comparisons give 1 where true and 0 where false (the engine's booleans).</summary>
 public enum BinaryOp : byte
 {
     Add,
@@ -10,4 +10,8 @@ public enum BinaryOp : byte
     Max,
     Min,
     Pow,
+    Equal,
+    NotEqual,
+    Less,
+    LessOrEqual,
 }

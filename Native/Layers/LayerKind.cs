@@ -24,4 +24,5 @@ public enum LayerKind : byte
     FusedInvertedResidual = 19,
     FusedConvPool = 20,
     LayerNorm = 21,
+    Select = 22,
 }

@@ -229,7 +229,7 @@ internal static class PlanSerializer
         double micros = r.ReadDouble();
         int arity = kind switch
         {
-            LayerKind.Gemm or LayerKind.ConvTranspose or LayerKind.LayerNorm => 3,
+            LayerKind.Gemm or LayerKind.ConvTranspose or LayerKind.LayerNorm or LayerKind.Select => 3,
             LayerKind.MatMul or LayerKind.Elementwise => 2,
             LayerKind.Conv => 5,
             LayerKind.BatchNorm => 5,
@@ -262,6 +262,7 @@ internal static class PlanSerializer
             LayerKind.FusedInvertedResidual => FusedInvertedResidualLayer.Read(name, inputs, r),
             LayerKind.FusedConvPool => FusedConvPoolLayer.Read(name, inputs, r),
             LayerKind.LayerNorm => LayerNormLayer.Read(name, inputs, r),
+            LayerKind.Select => new SelectLayer(name, inputs[0], inputs[1], inputs[2]),
             _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
         };
         layer.Origins = origins;

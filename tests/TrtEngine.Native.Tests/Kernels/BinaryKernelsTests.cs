@@ -118,18 +118,16 @@ public unsafe class BinaryKernelsTests
         BinaryOp.Max => Math.Max(a, b),
         BinaryOp.Min => Math.Min(a, b),
         BinaryOp.Pow => Math.Pow(a, b),
+        BinaryOp.Equal => a == b ? 1 : 0,
+        BinaryOp.NotEqual => a != b ? 1 : 0,
+        BinaryOp.Less => a < b ? 1 : 0,
+        BinaryOp.LessOrEqual => a <= b ? 1 : 0,
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 
-    private static int Dim(int[] shape, int d, int rank) => d - (rank - shape.Length) is var i && i >= 0 ? shape[i] : 1;
+    private static int Dim(int[] shape, int d, int rank) => Reference.Dim(shape, d, rank);
 
-    private static int Count(int[] shape) => shape.Aggregate(1, (x, y) => x * y);
+    private static int Count(int[] shape) => Reference.Count(shape);
 
-    private static int Offset(int[] shape, int[] index)
-    {
-        int offset = 0, shift = index.Length - shape.Length;
-        for (int d = 0; d < shape.Length; d++)
-            offset = offset * shape[d] + (shape[d] == 1 ? 0 : index[d + shift]);
-        return offset;
-    }
+    private static int Offset(int[] shape, int[] index) => Reference.BroadcastOffset(shape, index);
 }

@@ -12,6 +12,20 @@ internal static class Reference
         return values;
     }
 
+    /// <summary>Dim <paramref name="d"/> of an operand broadcast to <paramref name="rank"/> dims (right-aligned; 1 where it has none).</summary>
+    public static int Dim(int[] shape, int d, int rank) => d - (rank - shape.Length) is var i && i >= 0 ? shape[i] : 1;
+
+    public static int Count(int[] shape) => shape.Aggregate(1, (x, y) => x * y);
+
+    /// <summary>Where an output element at <paramref name="index"/> reads a broadcast operand of <paramref name="shape"/>.</summary>
+    public static int BroadcastOffset(int[] shape, int[] index)
+    {
+        int offset = 0, shift = index.Length - shape.Length;
+        for (int d = 0; d < shape.Length; d++)
+            offset = offset * shape[d] + (shape[d] == 1 ? 0 : index[d + shift]);
+        return offset;
+    }
+
     public static float[] Pinned(int length) => GC.AllocateArray<float>(Math.Max(length, 1), pinned: true);
 
     /// <summary>‖actual − expected‖₂ / ‖expected‖₂ (absolute when the reference is all zeros).</summary>

@@ -1,0 +1,226 @@
+using TrtEngine.Core.Onnx;
+using TrtEngine.Native.Builder;
+using TrtEngine.Native.Layers;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
+using TrtEngine.Testing.Oracle;
+
+namespace TrtEngine.Core.Tests.Operators;
+
+/// <summary>
+/// Booleans computed at run time (comparisons, Not, And, Or, Xor, Cast to bool) and Where choosing by them, against
+/// ONNX Runtime: masked_fill and torch.where as torch exports them.
+/// </summary>
+public sealed class RunTimeMaskTests
+{
+    private const long FloatType = (long)OnnxDataType.Float, BoolType = (long)OnnxDataType.Bool;
+
+    public static TheoryData<string, int[], int[], bool> Comparisons()
+    {
+        var data = new TheoryData<string, int[], int[], bool>();
+        foreach (string op in new[] { "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual" })
+        {
+            data.Add(op, [3, 4], [3, 4], false);
+            data.Add(op, [2, 3, 4], [4], true);
+            data.Add(op, [2, 1, 4], [3, 1], false);
+            data.Add(op, [1], [2, 5], true);
+        }
+        return data;
+    }
+
+    /// <summary>
+    /// Each comparison of floors (-1 or 0 from random values in [-1, 1): ties half the time, where Less and LessOrEqual
+    /// differ) and of the values themselves, cast to float.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Comparisons))]
+    public void Comparison_of_run_time_tensors(string op, int[] a, int[] b, bool bIsWeight)
+    {
+        var c = new OperatorCase().Input("a", a).Output("ties").Output("values");
+        c.Model.Opset = 12;
+        c.Model.AddNode("Floor", ["a"], ["fa"]);
+        if (bIsWeight)
+        {
+            // A trained weight is not floored at import (a refit could change it): the floors are the weight.
+            c.Weight("b", b);
+            c.Model.AddInitializer("fb", Array.ConvertAll(ErrorMetrics.RandomValues(3, b.Aggregate(1, (n, d) => n * d)), MathF.Floor), [.. b.Select(d => (long)d)]);
+        }
+        else
+        {
+            c.Input("b", b);
+            c.Model.AddNode("Floor", ["b"], ["fb"]);
+        }
+        c.Model.AddNode(op, ["fa", "fb"], ["t"]);
+        c.Model.AddNode("Cast", ["t"], ["ties"], ("to", FloatType));
+        c.Model.AddNode(op, ["a", "b"], ["v"]);
+        c.Model.AddNode("Cast", ["v"], ["values"], ("to", FloatType));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>torch.where(x &gt; 0, x, 0.1 * x), and the same through a channels-last region (a convolution before it).</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void Where_between_run_time_tensors(int level)
+    {
+        var c = new OperatorCase().Input("x", 2, 3, 6, 5).Weight("w", 4, 3, 3, 3).Output("y");
+        c.Model.AddNode("Conv", ["x", "w"], ["h"], ("pads", new long[] { 1, 1, 1, 1 }));
+        c.Model.AddInitializer("zero", TensorValue.Scalar(0f));
+        c.Model.AddInitializer("slope", TensorValue.Scalar(0.1f));
+        c.Model.AddNode("Greater", ["h", "zero"], ["positive"]);
+        c.Model.AddNode("Mul", ["h", "slope"], ["scaled"]);
+        c.Model.AddNode("Where", ["positive", "h", "scaled"], ["y"]);
+        c.AssertMatchesOnnxRuntime(level);
+    }
+
+    /// <summary>The three operands broadcast together: a condition [2, 1, 4], a value [2, 3, 4], a scalar; and two weights by a run-time condition.</summary>
+    [Fact]
+    public void Where_broadcasts_its_three_operands()
+    {
+        var c = new OperatorCase().Input("m", 2, 1, 4).Input("x", 2, 3, 4).Weight("w1", 4).Weight("w2", 3, 4).Output("y").Output("z");
+        c.Model.AddInitializer("zero", TensorValue.Scalar(0f));
+        c.Model.AddInitializer("fill", TensorValue.Scalar(-5f));
+        c.Model.AddNode("Less", ["m", "zero"], ["negative"]);
+        c.Model.AddNode("Where", ["negative", "fill", "x"], ["y"]);
+        c.Model.AddNode("Where", ["negative", "w1", "w2"], ["z"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>A condition known at import (a bool initializer) choosing between a run-time tensor and a weight.</summary>
+    [Fact]
+    public void Where_with_a_condition_known_at_import()
+    {
+        var c = new OperatorCase().Input("x", 2, 3, 4).Weight("w", 4).Output("y");
+        c.Model.AddInitializer("keep", TensorValue.Bool([true, false, true], 3, 1));
+        c.Model.AddNode("Where", ["keep", "x", "w"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void Not_And_Or_Xor_of_run_time_booleans()
+    {
+        var c = new OperatorCase().Input("a", 3, 5).Input("b", 5).Output("and").Output("or").Output("xor");
+        c.Model.AddInitializer("zero", TensorValue.Scalar(0f));
+        c.Model.AddInitializer("half", TensorValue.Scalar(0.5f));
+        c.Model.AddInitializer("known", TensorValue.Bool([true, false, true, true, false], 5));
+        c.Model.AddNode("Less", ["a", "zero"], ["p"]);
+        c.Model.AddNode("Greater", ["b", "half"], ["q"]);
+        c.Model.AddNode("Not", ["q"], ["nq"]);
+        c.Model.AddNode("And", ["p", "nq"], ["pq"]);
+        c.Model.AddNode("Or", ["p", "known"], ["pk"]);
+        c.Model.AddNode("Xor", ["p", "q"], ["x"]);
+        foreach (var (value, output) in new[] { ("pq", "and"), ("pk", "or"), ("x", "xor") })
+            c.Model.AddNode("Cast", [value], [output], ("to", FloatType));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>
+    /// Attention scores masked as torch's masked_fill(mask, -inf) writes it, then Softmax, with a dynamic batch: a
+    /// padding mask from a float input (true where it is below 0; the first key is never masked, so no row is all −∞).
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Masked_fill_with_minus_infinity_before_a_softmax(int batch)
+    {
+        var c = new OperatorCase().BatchedInput("scores", batch, 2, 4, 5).BatchedInput("padding", batch, 5).Output("y");
+        c.Model.Opset = 17;
+        c.Model.AddInitializer("zero", TensorValue.Scalar(0f));
+        c.Model.AddInitializer("axes", new long[] { 1, 2 }, [2]);
+        c.Model.AddInitializer("maskable", TensorValue.Bool([false, true, true, true, true], 5));
+        c.Model.AddNode("Constant", [], ["ninf"], ("value", TensorValue.Scalar(float.NegativeInfinity)));
+        c.Model.AddNode("Less", ["padding", "zero"], ["below"]);
+        c.Model.AddNode("And", ["below", "maskable"], ["pad"]);
+        c.Model.AddNode("Unsqueeze", ["pad", "axes"], ["pad4"]);
+        c.Model.AddNode("Where", ["pad4", "ninf", "scores"], ["masked"]);
+        c.Model.AddNode("Softmax", ["masked"], ["y"], ("axis", -1L));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>Cast to bool is true where the value is not 0 (a ReLU's zeros false), then Where by it.</summary>
+    [Fact]
+    public void Cast_of_a_run_time_tensor_to_bool()
+    {
+        var c = new OperatorCase().Input("x", 3, 8).Weight("w", 8).Output("y");
+        c.Model.AddNode("Relu", ["x"], ["r"]);
+        c.Model.AddNode("Cast", ["r"], ["nonzero"], ("to", BoolType));
+        c.Model.AddNode("Where", ["nonzero", "x", "w"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>Comparisons with NaN are false (NotEqual's true), infinities compare by sign, −0 equals +0; NaN cast to bool is true; Where passes NaN and ∞ through.</summary>
+    [Theory]
+    [InlineData("Equal")]
+    [InlineData("Less")]
+    [InlineData("Greater")]
+    [InlineData("LessOrEqual")]
+    [InlineData("GreaterOrEqual")]
+    [InlineData("Cast")]
+    [InlineData("Where")]
+    public void Masks_of_special_values(string op)
+    {
+        float[] x = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, -1f, 1f, float.MaxValue, float.MinValue, float.Epsilon];
+        float[] b = [0f, float.PositiveInfinity, float.NaN, -0f, 0f, -1f, 2f, float.PositiveInfinity, float.NegativeInfinity, 0f];
+        int[] shape = [x.Length];
+        var m = new OnnxModelBuilder { Opset = 12 };
+        m.AddInput("x", OnnxDataType.Float, x.Length);
+        m.AddInput("b", OnnxDataType.Float, x.Length);
+        m.AddOutput("y", OnnxDataType.Float);
+        switch (op)
+        {
+            case "Cast": m.AddNode("Cast", ["x"], ["mask"], ("to", BoolType)); break;
+            case "Where": m.AddNode("Equal", ["b", "b"], ["mask"]); break;
+            default: m.AddNode(op, ["x", "b"], ["mask"]); break;
+        }
+        if (op == "Where") m.AddNode("Where", ["mask", "x", "b"], ["y"]);
+        else m.AddNode("Cast", ["mask"], ["y"], ("to", FloatType));
+        var feeds = new Dictionary<string, (int[], float[])> { ["x"] = (shape, x), ["b"] = (shape, b) };
+        float[] expected = OrtOracle.Run(m.ToBytes(), feeds)["y"].Data;
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"), new BuilderConfig { OptimizationLevel = 0 });
+        var context = engine.CreateExecutionContext();
+        float[] y = new float[x.Length];
+        context.Execute([x, b], [y]);
+        for (int i = 0; i < x.Length; i++)
+            Assert.True(expected[i].Equals(y[i]), $"{op}({x[i]}, {b[i]}): engine {y[i]}, ONNX Runtime {expected[i]}");
+    }
+
+    /// <summary>Where's weight operand (a trained parameter) refits by its name, bit for bit as a fresh build.</summary>
+    [Fact]
+    public void A_weight_chosen_by_Where_refits_by_its_name()
+    {
+        RefitComparison.AssertRefitEqualsFreshBuild((m, seed) =>
+        {
+            m.AddInitializer("floor", ErrorMetrics.RandomValues(seed, 6), [6]);
+            m.AddNode("Less", ["x", "floor"], ["below"]);
+            m.AddNode("Where", ["below", "floor", "x"], ["y"]);
+        }, new BuilderConfig { OptimizationLevel = 0 }, [4, 6], engine => Assert.Contains(engine.Plan.Layers, l => l.Kind == LayerKind.Select));
+    }
+
+    [Fact]
+    public void A_bool_graph_output_is_refused()
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 3);
+        m.AddInitializer("zero", TensorValue.Scalar(0f));
+        m.AddNode("Less", ["x", "zero"], ["y"]);
+        m.AddOutput("y", OnnxDataType.Bool);
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains("'y' is a bool tensor", error.Message);
+        Assert.Contains("Cast it to float", error.Message);
+    }
+
+    [Fact]
+    public void A_cast_of_a_run_time_boolean_to_int64_is_refused()
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 3);
+        m.AddInitializer("zero", TensorValue.Scalar(0f));
+        m.AddNode("Less", ["x", "zero"], ["b"]);
+        m.AddNode("Cast", ["b"], ["i"], ("to", (long)OnnxDataType.Int64));
+        m.AddNode("Cast", ["i"], ["y"], ("to", FloatType));
+        m.AddOutput("y", OnnxDataType.Float);
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains("Int64", error.Message);
+        Assert.Contains("computed at run time", error.Message);
+    }
+}
