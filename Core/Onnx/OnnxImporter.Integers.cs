@@ -1,3 +1,4 @@
+using TrtEngine.Native.Layers;
 using TrtEngine.Native.Network;
 
 namespace TrtEngine.Core.Onnx;
@@ -22,11 +23,16 @@ public sealed partial class OnnxImporter
             case "Shape": _integers[output] = ShapeOf(node, name); return;
             case "ConstantOfShape":
             {
-                long[] shape = KnownIntegers(node, 0, "shape");
-                int[] dims = ToShape(shape, output);
                 var value = node.GetTensor("value");
                 if (value is not null && value.ElementCount != 1)
                     throw new ModelImportException($"ConstantOfShape '{name}': its value holds {value.ElementCount} elements; it must hold one.");
+                if ((value is null || IsFloat(value.DataType)) && Has(node, 0) && IsInteger(node.Inputs[0]) && !Integer(node.Inputs[0], name).IsKnown)
+                {
+                    ImportRunTimeConstantOfShape(node, name, value?.ToSingleArray()[0] ?? 0f);
+                    return;
+                }
+                long[] shape = KnownIntegers(node, 0, "shape");
+                int[] dims = ToShape(shape, output);
                 if (value is null || IsFloat(value.DataType))
                 {
                     // A float constant may be a real tensor (zeros the size of an activation); integers are shape arithmetic.
@@ -89,6 +95,17 @@ public sealed partial class OnnxImporter
                     throw new ModelImportException($"ReduceProd '{name}': integer tensors are reduced at import over their only axis, not {Shapes.Format(x.Dims)} over [{string.Join(", ", axes ?? [])}].");
                 long product = x.Values.Contains(IntegerTensor.Unknown) ? IntegerTensor.Unknown : x.Values.Aggregate(1L, (p, v) => checked(p * v));
                 _integers[output] = new IntegerTensor(node.GetInt("keepdims", 1) != 0 && x.Dims.Length == 1 ? [1] : [], [product]);
+                return;
+            }
+            case "Range":
+            {
+                // torch.arange of static sizes (positions, masks built against them).
+                long start = KnownIntegers(node, 0, "start")[0], limit = KnownIntegers(node, 1, "limit")[0], delta = KnownIntegers(node, 2, "delta")[0];
+                if (delta == 0) throw new ModelImportException($"Range '{name}' has a delta of 0.");
+                long count = Math.Max(0, checked(limit - start + delta + (delta > 0 ? -1 : 1)) / delta);
+                long[] values = new long[IntegerOps.CheckedCount(node.OpType, name, [(int)Math.Min(count, int.MaxValue)], IntegerOps.MaxElements)];
+                for (long i = 0; i < values.LongLength; i++) values[i] = start + i * delta;
+                _integers[output] = IntegerTensor.Vector(values);
                 return;
             }
             case "Not":
@@ -173,14 +190,39 @@ public sealed partial class OnnxImporter
         string name = NodeName(node);
         if (!Has(node, 1) || !IsInteger(node.Inputs[1])) return KnownIntegers(node, 1, "shape");
         long[] values = (long[])Integer(node.Inputs[1], name).Values.Clone();
-        if (node.GetInt("allowzero", 0) == 0 && _values.TryGetValue(node.Inputs[0], out var data) && !data.IsWeight)
+        bool runTime = _values.TryGetValue(node.Inputs[0], out var data) && !data.IsWeight, allowZero = node.GetInt("allowzero", 0) != 0;
+        if (!allowZero && runTime)
             for (int i = 0; i < values.Length; i++)
                 if (values[i] == IntegerTensor.Unknown && DimOrigin(node.Inputs[1], i) is var (tensor, axis) && SameDim(data, i, _values[tensor], axis))
                     values[i] = 0;
         int unknown = values.Count(v => v == IntegerTensor.Unknown);
         if (unknown == 0) return values;
+        if (unknown == 1 && values.Contains(-1) && runTime && !allowZero && StaticInferredDim(node, data, values) is { } inferred)
+            values[Array.IndexOf(values, -1L)] = inferred;
         if (unknown != 1 || values.Contains(-1)) return KnownIntegers(node, 1, "shape");
         return values.Select(v => v == IntegerTensor.Unknown ? -1 : v).ToArray();
+    }
+
+    /// <summary>
+    /// A Reshape's −1 beside one dim only the run time knows, where that dim is a run-time tensor's (torch's
+    /// attn_mask.view(bsz, num_heads, -1, src_len) of a mask [bsz · num_heads, 1, src_len]): the value the −1 takes at
+    /// every shape probe, where it is one value, so the dim only the run time knows becomes the −1.
+    /// </summary>
+    private long? StaticInferredDim(OnnxNode node, ValueRef data, long[] target)
+    {
+        if (DimOrigin(node.Inputs[1], Array.IndexOf(target, IntegerTensor.Unknown)) is not var (tensor, axis)) return null;
+        long? value = null;
+        bool holds = Probes().Holds(shapes =>
+        {
+            int[] dims = shapes[data.Index];
+            // The other dims: as given, or (0) copied from the data.
+            long divisor = shapes[_values[tensor].Index][axis];
+            for (int i = 0; i < target.Length; i++)
+                if (target[i] >= 0) divisor = checked(divisor * (target[i] == 0 && i < dims.Length ? dims[i] : target[i]));
+            long count = Shapes.ElementCount(dims);
+            return divisor != 0 && count % divisor == 0 && (value ??= count / divisor) == count / divisor;
+        });
+        return holds ? value : null;
     }
 
     private static ModelImportException RunTime(OnnxNode node, string name, string input) =>

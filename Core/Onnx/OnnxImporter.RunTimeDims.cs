@@ -26,15 +26,24 @@ public sealed partial class OnnxImporter
     /// and with constant ones where the target's known dims widen the input. Products with ones are exact (NaN,
     /// infinities and −0 included), as the Expand folded at import is.
     /// </summary>
-    private void ImportRunTimeExpand(OnnxNode node, string name)
+    private void ImportRunTimeExpand(OnnxNode node, string name) => ExpandToRunTimeDims(node, name, Float(node.Inputs[0], name), node.Inputs[1]);
+
+    /// <summary>
+    /// ConstantOfShape of float values to a shape holding dims of run-time tensors (torch's zeros_like or full_like of
+    /// a tensor with a dynamic batch): its value expanded so.
+    /// </summary>
+    private void ImportRunTimeConstantOfShape(OnnxNode node, string name, float value) =>
+        ExpandToRunTimeDims(node, name, _network.AddWeights(new ModelWeights($"{node.Outputs[0]}/value", [], [value], WeightKind.Constant)), node.Inputs[0]);
+
+    private void ExpandToRunTimeDims(OnnxNode node, string name, ValueRef input, string shape)
     {
         string output = node.Outputs[0];
-        long[] target = Integer(node.Inputs[1], name).Values;
-        var result = Float(node.Inputs[0], name);
+        long[] target = Integer(shape, name).Values;
+        var result = input;
         for (int i = 0; i < target.Length; i++)
         {
             if (target[i] != IntegerTensor.Unknown) continue;
-            var (tensor, axis) = DimOrigin(node.Inputs[1], i) ?? throw Dynamic(node, name, node.Inputs[1]);
+            var (tensor, axis) = DimOrigin(shape, i) ?? throw Dynamic(node, name, shape);
             var ones = RunTimeOnes(_values[tensor], axis, target.Length, i, $"{output}/ones{i}");
             result = _network.AddLayer(new ElementwiseLayer($"{name}/ones{i}", BinaryOp.Mul, result, ones), $"{output}/expanded{i}");
         }
@@ -177,10 +186,15 @@ public sealed partial class OnnxImporter
     {
         if (data.Index == origin.Index) return axis == originAxis;
         if (axis >= _network.Dims(data).Length) return false;
+        return Probes().Holds(shapes => shapes[data.Index][axis] == shapes[origin.Index][originAxis]);
+    }
+
+    /// <summary>Shape probes of the network built so far (each dynamic input dim at 32 and 64, then each alone at 4096).</summary>
+    private ShapeProbes Probes()
+    {
         var profiles = _network.Inputs.Select(i => _network.Tensors[i].Dims)
             .Select(d => new ShapeProfile(Probe(d, 32), Probe(d, 64), Probe(d, int.MaxValue))).ToArray();
-        var probes = new ShapeProbes(profiles, shapes => EngineBuilder.InferShapes(_network, [.. _network.Tensors], [.. _network.Layers], shapes));
-        return probes.Holds(shapes => shapes[data.Index][axis] == shapes[origin.Index][originAxis]);
+        return new ShapeProbes(profiles, shapes => EngineBuilder.InferShapes(_network, [.. _network.Tensors], [.. _network.Layers], shapes));
     }
 
     private static int[] Probe(int[] dims, int size) => dims.Select(d => d == Shapes.Dynamic ? size : d).ToArray();

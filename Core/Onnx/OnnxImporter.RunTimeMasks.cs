@@ -5,7 +5,7 @@ using TrtEngine.Native.Network;
 namespace TrtEngine.Core.Onnx;
 
 /// <summary>
-/// Booleans computed at run time: comparisons of float tensors (x &gt; 0, mask == 0), Not, And, Or and Xor of them,
+/// Booleans computed at run time: comparisons of float tensors (x &gt; 0, mask == 0), IsNaN and IsInf, Not, And, Or and Xor of them,
 /// Cast of floats to bool, and Where choosing between float tensors by them (masked_fill, torch.where). The engine
 /// holds a boolean as the float 1 or 0, which every producer here writes; ONNX's types guarantee that a condition is
 /// a boolean, so the consumers read any nonzero value as true. A boolean graph output is refused (engines output
@@ -27,9 +27,23 @@ public sealed partial class OnnxImporter
             "And" => new ElementwiseLayer(name, BinaryOp.Mul, Condition(node, 0, name), Condition(node, 1, name)),
             "Or" => new ElementwiseLayer(name, BinaryOp.Max, Condition(node, 0, name), Condition(node, 1, name)),
             "Xor" => new ElementwiseLayer(name, BinaryOp.NotEqual, Condition(node, 0, name), Condition(node, 1, name)),
+            // NaN alone is not equal to itself.
+            "IsNaN" => new ElementwiseLayer(name, BinaryOp.NotEqual, Tensor(node.Inputs[0], name), Tensor(node.Inputs[0], name)),
+            "IsInf" => ImportIsInf(node, name),
             _ => new SelectLayer(name, Condition(node, 0, name), Float(node.Inputs[1], name), Float(node.Inputs[2], name)),
         };
         Define(node, layer);
+    }
+
+    /// <summary>IsInf: |x| = ∞ (ONNX's default), or x = +∞ or x = −∞ alone as detect_negative and detect_positive ask.</summary>
+    private Layer ImportIsInf(OnnxNode node, string name)
+    {
+        var x = Tensor(node.Inputs[0], name);
+        bool negative = node.GetInt("detect_negative", 1) != 0, positive = node.GetInt("detect_positive", 1) != 0;
+        if (negative && positive) x = _network.AddLayer(new ActivationLayer(name + "/abs", new Activation(ActivationKind.Abs), x), node.Outputs[0] + "/abs");
+        // Neither asked for: no value is detected (ONNX Runtime's answer), as no float equals NaN.
+        float infinity = !negative && !positive ? float.NaN : negative && !positive ? float.NegativeInfinity : float.PositiveInfinity;
+        return new ElementwiseLayer(name, BinaryOp.Equal, x, _network.AddWeights(new ModelWeights($"{name}/infinity", [], [infinity], WeightKind.Constant)));
     }
 
     /// <summary>Cast of a run-time float tensor to bool: true where it is not 0 (NaN too, as C++ casts it).</summary>

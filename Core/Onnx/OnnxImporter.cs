@@ -19,14 +19,14 @@ public sealed partial class OnnxImporter
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2", "ReduceSumSquare",
         "PRelu", "InstanceNormalization", "DepthToSpace", "SpaceToDepth", "Tile",
         "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand", "ReduceProd", "Trilu", "Less", "Greater",
-        "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor",
+        "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf", "Range",
     ];
 
     /// <summary>Operators evaluated at import when their operands are integer tensors known at import.</summary>
     private static readonly HashSet<string> Foldable =
     [
         "Identity", "Reshape", "Gather", "Cast", "Concat", "Unsqueeze", "Squeeze", "Slice", "Mul", "Add", "Div", "Sub", "Equal", "Where", "Mod", "ReduceProd",
-        "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor",
+        "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "Range",
     ];
 
     private readonly OnnxModel _model;
@@ -310,7 +310,7 @@ public sealed partial class OnnxImporter
             case "Reshape":
                 Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), ReshapeTarget(node), allowZero: node.GetInt("allowzero", 0) != 0));
                 return;
-            case "Equal" or "Less" or "Greater" or "LessOrEqual" or "GreaterOrEqual" or "Not" or "And" or "Or" or "Xor" or "Where":
+            case "Equal" or "Less" or "Greater" or "LessOrEqual" or "GreaterOrEqual" or "Not" or "And" or "Or" or "Xor" or "IsNaN" or "IsInf" or "Where":
                 ImportRunTimeMask(node, name);
                 return;
             default:

@@ -124,7 +124,7 @@ internal static class OnnxSchemas
         ["Equal"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],
         ["Less"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],
         ["Greater"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],
-        ["LessOrEqual"] = [V(12, "2")], ["GreaterOrEqual"] = [V(12, "2")], ["Not"] = [V(1, "1")],
+        ["LessOrEqual"] = [V(12, "2")], ["GreaterOrEqual"] = [V(12, "2")], ["Not"] = [V(1, "1")], ["Range"] = [V(11, "3")], ["IsNaN"] = [V(9, "1")], ["IsInf"] = [V(10, "1", "detect_negative:i detect_positive:i")],
         ["And"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],
         ["Or"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],
         ["Xor"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],

@@ -148,7 +148,10 @@ public sealed class RunTimeMaskTests
         c.AssertMatchesOnnxRuntime();
     }
 
-    /// <summary>Comparisons with NaN are false (NotEqual's true), infinities compare by sign, −0 equals +0; NaN cast to bool is true; Where passes NaN and ∞ through.</summary>
+    /// <summary>
+    /// Comparisons with NaN are false, infinities compare by sign, −0 equals +0; NaN cast to bool is true; Where passes
+    /// NaN and ∞ through; IsNaN and IsInf (either sign, one, or none) find them.
+    /// </summary>
     [Theory]
     [InlineData("Equal")]
     [InlineData("Less")]
@@ -157,12 +160,17 @@ public sealed class RunTimeMaskTests
     [InlineData("GreaterOrEqual")]
     [InlineData("Cast")]
     [InlineData("Where")]
-    public void Masks_of_special_values(string op)
+    [InlineData("IsNaN")]
+    [InlineData("IsInf", 1, 1)]
+    [InlineData("IsInf", 1, 0)]
+    [InlineData("IsInf", 0, 1)]
+    [InlineData("IsInf", 0, 0)]
+    public void Masks_of_special_values(string op, long detectNegative = 1, long detectPositive = 1)
     {
         float[] x = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, -1f, 1f, float.MaxValue, float.MinValue, float.Epsilon];
         float[] b = [0f, float.PositiveInfinity, float.NaN, -0f, 0f, -1f, 2f, float.PositiveInfinity, float.NegativeInfinity, 0f];
         int[] shape = [x.Length];
-        var m = new OnnxModelBuilder { Opset = 12 };
+        var m = new OnnxModelBuilder { Opset = 12 }; // LessOrEqual's first
         m.AddInput("x", OnnxDataType.Float, x.Length);
         m.AddInput("b", OnnxDataType.Float, x.Length);
         m.AddOutput("y", OnnxDataType.Float);
@@ -170,6 +178,8 @@ public sealed class RunTimeMaskTests
         {
             case "Cast": m.AddNode("Cast", ["x"], ["mask"], ("to", BoolType)); break;
             case "Where": m.AddNode("Equal", ["b", "b"], ["mask"]); break;
+            case "IsNaN": m.AddNode("IsNaN", ["x"], ["mask"]); break;
+            case "IsInf": m.AddNode("IsInf", ["x"], ["mask"], ("detect_negative", detectNegative), ("detect_positive", detectPositive)); break;
             default: m.AddNode(op, ["x", "b"], ["mask"]); break;
         }
         if (op == "Where") m.AddNode("Where", ["mask", "x", "b"], ["y"]);

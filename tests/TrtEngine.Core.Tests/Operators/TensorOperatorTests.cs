@@ -757,6 +757,66 @@ public sealed class TensorOperatorTests
         Assert.Contains("depends on a dynamic input dimension", refused.Message);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Reshape_to_the_batch_beside_a_minus_one_that_is_static(int batch)
+    {
+        // torch's attn_mask.view(bsz, heads, -1, len) of a mask [bsz · heads, 1, len]: bsz only the run time knows, and a
+        // −1 that is 1 at every batch, so bsz becomes the −1.
+        var c = new OperatorCase().BatchedInput("x", batch, 5).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Shape", ["x"], ["s"]);
+        Ints(c, "first", 0);
+        c.Model.AddNode("Gather", ["s", "first"], ["n"]);
+        Ints(c, "heads", 2);
+        c.Model.AddNode("Mul", ["n", "heads"], ["nh"]);
+        Ints(c, "one_len", 1, 5);
+        c.Model.AddNode("Concat", ["nh", "one_len"], ["flat"], ("axis", 0L));
+        Ints(c, "expand", 1, 2, 1);
+        Ints(c, "second", 1);
+        c.Model.AddNode("Unsqueeze", ["x", "second"], ["x3"]);
+        c.Model.AddNode("Expand", ["x3", "expand"], ["wide"]);
+        c.Model.AddNode("Reshape", ["wide", "flat"], ["merged"]);
+        Ints(c, "rest", 2, -1, 5);
+        c.Model.AddNode("Concat", ["n", "rest"], ["split"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["merged", "split"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void ConstantOfShape_of_a_dynamic_batch_as_zeros_like_exports_it(int batch)
+    {
+        // torch.full_like(x, 2.5) + x with a dynamic batch: ConstantOfShape(Shape(x)), made at run time.
+        var c = new OperatorCase().BatchedInput("x", batch, 4, 3).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Shape", ["x"], ["s"]);
+        c.Model.AddNode("ConstantOfShape", ["s"], ["full"], ("value", TensorValue.Float([2.5f], 1)));
+        c.Model.AddNode("Add", ["full", "x"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Theory]
+    [InlineData(0, 7, 2)]
+    [InlineData(5, -4, -3)]
+    [InlineData(1, 8, 3)]
+    public void Range_of_constants_folds_at_import(long start, long limit, long delta)
+    {
+        // torch.arange of static sizes: positions added to the data as floats.
+        int count = (int)((limit - start + delta + (delta > 0 ? -1 : 1)) / delta);
+        var c = new OperatorCase().Input("x", 2, count).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddInitializer("start", TensorValue.Int64([start]));
+        c.Model.AddInitializer("limit", TensorValue.Int64([limit]));
+        c.Model.AddInitializer("delta", TensorValue.Int64([delta]));
+        c.Model.AddNode("Range", ["start", "limit", "delta"], ["r"]);
+        c.Model.AddNode("Cast", ["r"], ["f"], ("to", (long)OnnxDataType.Float));
+        c.Model.AddNode("Add", ["x", "f"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Fact]
     public void Expand_to_a_dim_computed_from_a_dynamic_batch_asks_for_a_fixed_shape()
     {
