@@ -740,11 +740,14 @@ public sealed class TensorOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
-    [Fact]
-    public void Reshape_to_a_batch_that_is_not_the_datas_own_dim_asks_for_a_fixed_shape()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Reshape_to_a_batch_that_is_not_the_datas_own_dim_infers_it_from_the_element_count(int batch)
     {
-        // The data holds two batches (a Concat along them): x.shape[0] beside a −1 is not its dim 0, so copying it would be wrong.
-        var c = new OperatorCase().BatchedInput("x", 2, 4, 3, 6).Output("y");
+        // The data holds two batches (a Concat along them): x.shape[0] beside a −1 is not its dim 0, so copying it would
+        // be wrong; the −1 is 144 at every batch, so the batch is what the element count leaves.
+        var c = new OperatorCase().BatchedInput("x", batch, 4, 3, 6).Output("y");
         c.Model.Opset = 13;
         c.Model.AddNode("Concat", ["x", "x"], ["twice"], ("axis", 0L));
         c.Model.AddNode("Shape", ["x"], ["s"]);
@@ -753,6 +756,23 @@ public sealed class TensorOperatorTests
         Ints(c, "rest", -1);
         c.Model.AddNode("Concat", ["n", "rest"], ["shape"], ("axis", 0L));
         c.Model.AddNode("Reshape", ["twice", "shape"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    [Fact]
+    public void Reshape_to_another_inputs_batch_beside_a_minus_one_asks_for_a_fixed_shape()
+    {
+        // y's batch beside a −1 for x's data: the −1 is 6·N / M, which no import-time value stands for.
+        var c = new OperatorCase().SymbolicInput("x", ["n", 6], [2, 6]).SymbolicInput("y", ["m", 3], [3, 3]).Output("z");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Shape", ["y"], ["s"]);
+        Ints(c, "first", 0);
+        c.Model.AddNode("Gather", ["s", "first"], ["m"]);
+        Ints(c, "rest", -1);
+        c.Model.AddNode("Concat", ["m", "rest"], ["shape"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["x", "shape"], ["r"]);
+        c.Model.AddNode("ReduceSum", ["y"], ["t"], ("keepdims", 0L));
+        c.Model.AddNode("Add", ["r", "t"], ["z"]);
         var refused = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m"));
         Assert.Contains("depends on a dynamic input dimension", refused.Message);
     }

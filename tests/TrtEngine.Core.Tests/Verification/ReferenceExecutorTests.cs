@@ -36,7 +36,7 @@ public sealed class ReferenceExecutorTests
         return c;
     }
 
-    /// <summary>Transpose, Slice, Concat, ReduceMean, MatMul of two tensors, LayerNormalization, Add.</summary>
+    /// <summary>Transpose, Slice, Concat, ReduceMean, MatMul of two tensors, LayerNormalization, Greater, Where, Add.</summary>
     private static OperatorCase TensorModel()
     {
         var c = new OperatorCase().Input("a", 2, 3, 4).Input("b", 2, 4, 5).Output("y");
@@ -50,7 +50,10 @@ public sealed class ReferenceExecutorTests
         c.Model.AddNode("MatMul", ["a", "b"], ["m"]);
         c.Weight("ln_scale", 5).Weight("ln_bias", 5);
         c.Model.AddNode("LayerNormalization", ["m", "ln_scale", "ln_bias"], ["n"]);
-        c.Model.AddNode("Add", ["n", "r"], ["y"]);
+        c.Model.AddInitializer("zero", [0f], []);
+        c.Model.AddNode("Greater", ["n", "zero"], ["positive"]);
+        c.Model.AddNode("Where", ["positive", "n", "r"], ["w"]);
+        c.Model.AddNode("Add", ["w", "r"], ["y"]);
         return c;
     }
 
