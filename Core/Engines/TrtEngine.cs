@@ -33,7 +33,7 @@ public sealed class TrtEngine : IDisposable
         var plan = engine.Plan;
         Inputs = plan.Inputs.Select((t, i) => new TrtTensorInfo
         {
-            Name = plan.Tensors[t].Name, Shape = plan.Tensors[t].Dims,
+            Name = plan.Tensors[t].Name, Shape = plan.Tensors[t].Dims, DataType = plan.InputTypes[i].ToString(),
             MinShape = plan.Profiles[i].Min, OptShape = plan.Profiles[i].Opt, MaxShape = plan.Profiles[i].Max,
         }).ToArray();
         Outputs = plan.Outputs.Select(t => new TrtTensorInfo { Name = plan.Tensors[t].Name, Shape = plan.Tensors[t].Dims }).ToArray();
@@ -89,6 +89,7 @@ public sealed class TrtEngine : IDisposable
                 if (!inputs.TryGetValue(info.Name, out var values))
                     throw new EngineInputException($"Input '{info}' of engine '{Name}' was not given.");
                 int[] shape = shapes is not null && shapes.TryGetValue(info.Name, out var s) ? s : InferShape(info, values.LongLength);
+                CheckValues(info, Native.Plan.InputTypes[i], values);
                 context.SetInputShape(i, shape);
                 data[i] = values;
             }
@@ -100,6 +101,22 @@ public sealed class TrtEngine : IDisposable
         finally
         {
             _contexts.Add(context);
+        }
+    }
+
+    /// <summary>
+    /// An integer or bool input's values, which the engine computes with as floats: integers float32 holds exactly
+    /// (up to 2^24 in magnitude), and 0 or 1 for bool.
+    /// </summary>
+    private static void CheckValues(TrtTensorInfo info, InputType type, float[] values)
+    {
+        if (type == InputType.Float32) return;
+        for (long k = 0; k < values.LongLength; k++)
+        {
+            float v = values[k];
+            bool valid = type == InputType.Bool ? v is 0f or 1f : MathF.Abs(v) <= 1 << 24 && v == MathF.Floor(v);
+            if (!valid)
+                throw new EngineInputException($"Input '{info}' is {type}: element {k} is {v}, {(type == InputType.Bool ? "not 0 or 1 (false or true)" : "not an integer of at most 2^24 in magnitude, which TrtEngine computes with exactly")}.");
         }
     }
 

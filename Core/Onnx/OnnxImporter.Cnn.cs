@@ -63,6 +63,12 @@ public sealed partial class OnnxImporter
                     CastToBoolean(node, name);
                     return;
                 }
+                // Booleans and integers computed at run time are exact floats already.
+                if (IsIntegerType(to) && (_runTimeIntegers.Contains(node.Inputs[0]) || _runTimeBooleans.Contains(node.Inputs[0])))
+                {
+                    _values[node.Outputs[0]] = _network.AddLayer(new ReshapeLayer(name, ReshapeMode.Identity, Float(node.Inputs[0], name)), node.Outputs[0]);
+                    return;
+                }
                 if (!IsFloat(to))
                 {
                     CastToIntegers(node, name, to);
@@ -92,6 +98,7 @@ public sealed partial class OnnxImporter
     /// </summary>
     private Layer ImportGather(OnnxNode node, string name)
     {
+        if (!IsInteger(node.Inputs[1])) return RunTimeGather(node, name);
         var x = Tensor(node.Inputs[0], name);
         int[] dims = _network.Dims(x);
         int axis = Shapes.NormalizeAxis(checked((int)node.GetInt("axis", 0)), dims.Length, "Gather", name);

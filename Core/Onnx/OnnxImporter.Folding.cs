@@ -15,8 +15,9 @@ public sealed partial class OnnxImporter
     {
         "Add" or "Sub" or "Mul" or "Div" or "MatMul" or "Pow" => IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
         "Max" or "Min" => node.Inputs.Count == 2 && IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
-        "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split" or "Gather" or "Floor" or "Ceil" or "Round" or "Sqrt" =>
+        "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split" or "Floor" or "Ceil" or "Round" or "Sqrt" =>
             IsWeightValue(node.Inputs[0]),
+        "Gather" => IsWeightValue(node.Inputs[0]) && IsInteger(node.Inputs[1]),
         "Expand" => IsWeightValue(node.Inputs[0]) && !ExpandsToRunTimeDims(node),
         "Concat" => node.Inputs.Where(i => i.Length > 0).All(IsWeightValue),
         _ => false,

@@ -30,7 +30,7 @@ public sealed partial class OnnxImporter
             // NaN alone is not equal to itself.
             "IsNaN" => new ElementwiseLayer(name, BinaryOp.NotEqual, Tensor(node.Inputs[0], name), Tensor(node.Inputs[0], name)),
             "IsInf" => ImportIsInf(node, name),
-            _ => new SelectLayer(name, Condition(node, 0, name), Float(node.Inputs[1], name), Float(node.Inputs[2], name)),
+            _ => new SelectLayer(name, Condition(node, 0, name), Numeric(node, 1, name), Numeric(node, 2, name)),
         };
         Define(node, layer);
     }
@@ -53,7 +53,7 @@ public sealed partial class OnnxImporter
     /// <summary>A comparison as one of the engine's (Greater is Less with the operands swapped).</summary>
     private ElementwiseLayer Comparison(OnnxNode node, string name, BinaryOp op, bool swap)
     {
-        var (a, b) = (Float(node.Inputs[0], name), Float(node.Inputs[1], name));
+        var (a, b) = (Numeric(node, 0, name), Numeric(node, 1, name));
         return swap ? new ElementwiseLayer(name, op, b, a) : new ElementwiseLayer(name, op, a, b);
     }
 

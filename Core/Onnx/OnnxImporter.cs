@@ -101,15 +101,16 @@ public sealed partial class OnnxImporter
         int position = 0;
         foreach (var input in RuntimeInputs(graph, _bound))
         {
-            if (input.ElementType != OnnxDataType.Float)
-                throw new ModelImportException($"Input '{input.Name}' is {input.ElementType}; TrtEngine runs float32 inputs only.");
+            var type = RunTimeInputType(input);
             if (input.Shape is null)
                 throw new ModelImportException($"Input '{input.Name}' has no shape in the model; export it with a shape (dynamic dims may stay symbolic).");
             int[] dims = Dims(input.Shape);
             // A fixed shape of the right rank fills the dynamic dims; a mismatch is left for the profile check to report.
             if (dims.Contains(Shapes.Dynamic) && _fixedShape?.Invoke(position, input.Name, dims) is { } fixedShape && fixedShape.Length == dims.Length)
                 dims = dims.Select((d, i) => d == Shapes.Dynamic && fixedShape[i] >= 1 ? fixedShape[i] : d).ToArray();
-            _values[input.Name] = _network.AddInput(input.Name, dims);
+            _values[input.Name] = _network.AddInput(input.Name, dims, type);
+            if (type is InputType.Int64 or InputType.Int32) _runTimeIntegers.Add(input.Name);
+            if (type == InputType.Bool) _runTimeBooleans.Add(input.Name);
             position++;
         }
         foreach (var node in nodes)
@@ -117,6 +118,7 @@ public sealed partial class OnnxImporter
             try
             {
                 ImportNode(node);
+                TrackRunTimeTypes(node);
             }
             // What a malformed node makes the import trip on (an input it lacks, a value out of range): said as the
             // node's fault, as the checks written for such nodes say it.
@@ -127,8 +129,9 @@ public sealed partial class OnnxImporter
         }
         foreach (var output in graph.Outputs)
         {
-            if (output.ElementType == OnnxDataType.Bool && !IsInteger(output.Name))
+            if (_runTimeBooleans.Contains(output.Name) || output.ElementType == OnnxDataType.Bool && !IsInteger(output.Name))
                 throw new ModelImportException($"The graph output '{output.Name}' is a bool tensor computed at run time; TrtEngine's engines output float32 only. Cast it to float in the model (1 where true, 0 where false).");
+            RefuseIntegerOutput(output.Name);
             var value = Float(output.Name, $"graph output '{output.Name}'");
             if (value.IsWeight) value = _network.AddLayer(new ReshapeLayer(output.Name, ReshapeMode.Identity, value), output.Name);
             _network.MarkOutput(value);
@@ -395,7 +398,8 @@ public sealed partial class OnnxImporter
 
     private Layer Binary(OnnxNode node, string name, BinaryOp op)
     {
-        return new ElementwiseLayer(name, op, Float(node.Inputs[0], name), Float(node.Inputs[1], name));
+        if (op == BinaryOp.Div) RefuseIntegerDivision(node, name);
+        return new ElementwiseLayer(name, op, Numeric(node, 0, name), Numeric(node, 1, name));
     }
 
     /// <summary>Flatten's axis; a negative one counts from the end only from opset 11 (ONNX Runtime refuses it before).</summary>

@@ -62,6 +62,7 @@ public sealed class ReferenceExecutor
         MatMulLayer => MatMul(x[0]!, x[1]!, shape),
         ElementwiseLayer e => Binary(e.Operation, x[0]!, x[1]!, shape),
         SelectLayer => Select(x[0]!, x[1]!, x[2]!, shape),
+        GatherLayer g => Gather(g, x[0]!, x[1]!, shape),
         ActivationLayer a => Map(x[0]!, shape, v => Activate(a.Activation, v)),
         SoftmaxLayer s => Softmax(s, x[0]!),
         LayerNormLayer n => LayerNorm(n, x[0]!, x[1]!, x[2]),
@@ -143,6 +144,23 @@ public sealed class ReferenceExecutor
                 _ => throw new NotSupportedException($"The reference executor has no rule for {op}."),
             };
         }
+        return new ReferenceTensor(shape, y);
+    }
+
+    private static ReferenceTensor Gather(GatherLayer g, ReferenceTensor data, ReferenceTensor indices, int[] shape)
+    {
+        int axis = Shapes.NormalizeAxis(g.Axis, data.Shape.Length, "Gather", g.Name), length = data.Shape[axis];
+        long outer = Shapes.ElementCount(data.Shape.AsSpan(0, axis)), inner = Shapes.ElementCount(data.Shape.AsSpan(axis + 1)), count = indices.Data.LongLength;
+        var y = new double[Shapes.ElementCount(shape)];
+        for (long o = 0; o < outer; o++)
+            for (long j = 0; j < count; j++)
+            {
+                double index = indices.Data[j];
+                if (index != Math.Floor(index) || index < -length || index >= length)
+                    throw new ArgumentException($"Gather '{g.Name}': index {index} is not an integer in [{-length}, {length - 1}].");
+                long row = index < 0 ? (long)index + length : (long)index;
+                Array.Copy(data.Data, (o * length + row) * inner, y, (o * count + j) * inner, inner);
+            }
         return new ReferenceTensor(shape, y);
     }
 

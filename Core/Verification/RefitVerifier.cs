@@ -53,14 +53,18 @@ internal static class RefitVerifier
         };
     }
 
-    /// <summary>Seeded uniform values in [-1, 1) at every input's opt shape (inside the engine's profile by construction).</summary>
+    /// <summary>
+    /// Seeded uniform values in [-1, 1) at every input's opt shape (inside the engine's profile by construction); for an
+    /// integer or bool input, 0 and 1 (token ids any vocabulary holds, masks either way).
+    /// </summary>
     private static Dictionary<string, float[]> Generate(Engines.TrtEngine engine, int seed)
     {
         var random = new Random(seed);
         return engine.Inputs.ToDictionary(i => i.Name, i =>
         {
             var data = new float[Shapes.ElementCount(i.OptShape)];
-            for (int k = 0; k < data.Length; k++) data[k] = (float)(random.NextDouble() * 2 - 1);
+            bool integers = i.DataType != nameof(InputType.Float32);
+            for (int k = 0; k < data.Length; k++) data[k] = integers ? random.Next(2) : (float)(random.NextDouble() * 2 - 1);
             return data;
         }, StringComparer.Ordinal);
     }

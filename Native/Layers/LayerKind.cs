@@ -25,4 +25,5 @@ public enum LayerKind : byte
     FusedConvPool = 20,
     LayerNorm = 21,
     Select = 22,
+    Gather = 23,
 }

@@ -14,6 +14,7 @@ public sealed class NetworkDefinition(string name)
     private readonly Dictionary<string, int> _weightIndex = new(StringComparer.Ordinal);
     private readonly List<Layer> _layers = [];
     private readonly List<int> _inputs = [];
+    private readonly List<InputType> _inputTypes = [];
     private readonly List<int> _outputs = [];
     private readonly HashSet<string> _folded = new(StringComparer.Ordinal);
     private readonly List<FoldedOp> _foldedOps = [];
@@ -23,6 +24,9 @@ public sealed class NetworkDefinition(string name)
     public IReadOnlyList<ModelWeights> Weights => _weights;
     public IReadOnlyList<Layer> Layers => _layers;
     public IReadOnlyList<int> Inputs => _inputs;
+
+    /// <summary>Each input's element type, by position.</summary>
+    public IReadOnlyList<InputType> InputTypes => _inputTypes;
     public IReadOnlyList<int> Outputs => _outputs;
 
     /// <summary>
@@ -64,10 +68,11 @@ public sealed class NetworkDefinition(string name)
         _folded.Add(weightName);
     }
 
-    public ValueRef AddInput(string tensorName, int[] dims)
+    public ValueRef AddInput(string tensorName, int[] dims, InputType type = InputType.Float32)
     {
         var t = AddTensor(tensorName, dims);
         _inputs.Add(t.Index);
+        _inputTypes.Add(type);
         return t;
     }
 

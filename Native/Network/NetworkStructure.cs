@@ -68,7 +68,11 @@ public static class NetworkStructure
         using var stream = new MemoryStream();
         var w = new PlanWriter(stream);
         w.Write(network.Inputs.Count);
-        foreach (int i in network.Inputs) w.Write(network.Tensors[i].Dims);
+        for (int i = 0; i < network.Inputs.Count; i++)
+        {
+            w.Write(network.Tensors[network.Inputs[i]].Dims);
+            w.Write((byte)network.InputTypes[i]);
+        }
         w.Write(network.Weights.Count);
         foreach (int i in weightOrder)
         {

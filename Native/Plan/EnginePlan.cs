@@ -10,11 +10,13 @@ namespace TrtEngine.Native.Plan;
 public sealed class EnginePlan
 {
     /// <summary>Bumped whenever the plan layout or a layer's meaning changes; older plans are refused.</summary>
-    public const int FormatVersion = 18;
+    public const int FormatVersion = 19;
 
     public required string Name { get; init; }
     public required EngineTensor[] Tensors { get; init; }
     public required int[] Inputs { get; init; }
+    /// <summary>Each input's element type, by position (integers and bools run as exact floats).</summary>
+    public required InputType[] InputTypes { get; init; }
     public required ShapeProfile[] Profiles { get; init; }
     public required int[] Outputs { get; init; }
     public required Layer[] Layers { get; init; }
@@ -112,7 +114,7 @@ public sealed class EnginePlan
         for (int i = 0; i < Outputs.Length; i++) tensors[Outputs[i]] = tensors[Outputs[i]] with { Name = outputNames[i] };
         return new EnginePlan
         {
-            Name = name, Tensors = tensors, Inputs = Inputs, Profiles = Profiles, Outputs = Outputs, Layers = Layers,
+            Name = name, Tensors = tensors, Inputs = Inputs, InputTypes = InputTypes, Profiles = Profiles, Outputs = Outputs, Layers = Layers,
             Weights = Weights, ModelWeights = ModelWeights, Hardware = Hardware, OptimizationLevel = OptimizationLevel, FoldedOps = FoldedOps,
             StructureDigest = StructureDigest, ModerateGemmsShared = ModerateGemmsShared,
         };

@@ -112,6 +112,7 @@ internal static class PlanSerializer
             w.Write(t.Dims);
         }
         w.Write(plan.Inputs);
+        foreach (var type in plan.InputTypes) w.Write((byte)type);
         foreach (var p in plan.Profiles)
         {
             w.Write(p.Min);
@@ -169,6 +170,8 @@ internal static class PlanSerializer
         var tensors = new EngineTensor[r.ReadInt(0, r.Remaining)];
         for (int i = 0; i < tensors.Length; i++) tensors[i] = new EngineTensor(r.ReadString(), r.ReadShape());
         int[] inputs = r.ReadInt32Array();
+        var inputTypes = new InputType[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++) inputTypes[i] = r.ReadEnum<InputType>();
         var profiles = new ShapeProfile[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) profiles[i] = new ShapeProfile(r.ReadShape(), r.ReadShape(), r.ReadShape());
         int[] outputs = r.ReadInt32Array();
@@ -188,7 +191,7 @@ internal static class PlanSerializer
         for (int i = 0; i < layers.Length; i++) layers[i] = ReadLayer(r);
         var plan = new EnginePlan
         {
-            Name = name, Tensors = tensors, Inputs = inputs, Profiles = profiles, Outputs = outputs, Layers = layers,
+            Name = name, Tensors = tensors, Inputs = inputs, InputTypes = inputTypes, Profiles = profiles, Outputs = outputs, Layers = layers,
             Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = level, FoldedOps = foldedOps,
             StructureDigest = structure, ModerateGemmsShared = moderateGemmsShared,
         };
@@ -230,7 +233,7 @@ internal static class PlanSerializer
         int arity = kind switch
         {
             LayerKind.Gemm or LayerKind.ConvTranspose or LayerKind.LayerNorm or LayerKind.Select => 3,
-            LayerKind.MatMul or LayerKind.Elementwise => 2,
+            LayerKind.MatMul or LayerKind.Elementwise or LayerKind.Gather => 2,
             LayerKind.Conv => 5,
             LayerKind.BatchNorm => 5,
             LayerKind.FusedInvertedResidual => 8,
@@ -263,6 +266,7 @@ internal static class PlanSerializer
             LayerKind.FusedConvPool => FusedConvPoolLayer.Read(name, inputs, r),
             LayerKind.LayerNorm => LayerNormLayer.Read(name, inputs, r),
             LayerKind.Select => new SelectLayer(name, inputs[0], inputs[1], inputs[2]),
+            LayerKind.Gather => GatherLayer.Read(name, inputs, r),
             _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
         };
         layer.Origins = origins;

@@ -13,6 +13,7 @@ namespace TrtEngine.Core.Tests.Operators;
 internal sealed class OperatorCase
 {
     private readonly Dictionary<string, int[]> _inputs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _limits = new(StringComparer.Ordinal);
     private int _seed = 17;
 
     public OnnxModelBuilder Model { get; } = new();
@@ -27,6 +28,15 @@ internal sealed class OperatorCase
     {
         Model.AddInput(name, OnnxDataType.Float, dims);
         _inputs[name] = shape;
+        return this;
+    }
+
+    /// <summary>An integer (or bool) input of random values in [0, <paramref name="limit"/>): token ids, masks.</summary>
+    public OperatorCase IntegerInput(string name, OnnxDataType type, int limit, object?[] dims, int[] shape)
+    {
+        Model.AddInput(name, type, dims);
+        _inputs[name] = shape;
+        _limits[name] = limit;
         return this;
     }
 
@@ -94,7 +104,7 @@ internal sealed class OperatorCase
     private (double Engine, double Reference) Compare(Func<byte[], Dictionary<string, (int[] Shape, float[] Data)>, Dictionary<string, (int[] Shape, float[] Data)>> run)
     {
         byte[] bytes = Model.ToBytes();
-        var feeds = _inputs.ToDictionary(i => i.Key, i => (i.Value, PositiveOr(ErrorMetrics.RandomValues(_seed++, i.Value.Aggregate(1L, (a, d) => a * d)))));
+        var feeds = _inputs.ToDictionary(i => i.Key, i => (i.Value, Values(i.Key, ErrorMetrics.RandomValues(_seed++, i.Value.Aggregate(1L, (a, d) => a * d)))));
         var expected = OrtOracle.Run(bytes, feeds);
         var reference = new ReferenceExecutor(OnnxImporter.Import(OnnxModel.Parse(bytes, null), "model")).Run(feeds);
         double worst = 0, worstReference = 0;
@@ -126,6 +136,10 @@ internal sealed class OperatorCase
 
     /// <summary>Inputs for Div stay away from zero so the comparison measures the operator, not a pole.</summary>
     public bool AvoidZero { get; set; }
+
+    /// <summary>An input's values from uniform ones in [−1, 1): integers in [0, limit) for an integer input.</summary>
+    private float[] Values(string input, float[] uniform) =>
+        _limits.TryGetValue(input, out int limit) ? Array.ConvertAll(uniform, v => MathF.Min(limit - 1, MathF.Floor((v + 1) / 2 * limit))) : PositiveOr(uniform);
 
     private float[] PositiveOr(float[] values) => AvoidZero ? values.Select(v => v >= 0 ? v + 0.5f : v - 0.5f).ToArray() : values;
 }

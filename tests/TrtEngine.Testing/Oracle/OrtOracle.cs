@@ -21,9 +21,18 @@ public static class OrtOracle
         return Run(session, inputs);
     }
 
+    /// <summary>An input as the model declares it: integer and bool inputs from their values given as floats.</summary>
+    private static NamedOnnxValue Feed(InferenceSession session, string name, int[] shape, float[] data) =>
+        session.InputMetadata.TryGetValue(name, out var meta) && meta.ElementType != typeof(float)
+            ? meta.ElementType == typeof(long) ? NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(Array.ConvertAll(data, v => (long)v), shape))
+            : meta.ElementType == typeof(int) ? NamedOnnxValue.CreateFromTensor(name, new DenseTensor<int>(Array.ConvertAll(data, v => (int)v), shape))
+            : meta.ElementType == typeof(bool) ? NamedOnnxValue.CreateFromTensor(name, new DenseTensor<bool>(Array.ConvertAll(data, v => v != 0), shape))
+            : throw new NotSupportedException($"Input '{name}' is {meta.ElementType}.")
+            : NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(data, shape));
+
     private static Dictionary<string, (int[] Shape, float[] Data)> Run(InferenceSession session, IReadOnlyDictionary<string, (int[] Shape, float[] Data)> inputs)
     {
-        var feeds = inputs.Select(i => NamedOnnxValue.CreateFromTensor(i.Key, new DenseTensor<float>(i.Value.Data, i.Value.Shape))).ToList();
+        var feeds = inputs.Select(i => Feed(session, i.Key, i.Value.Shape, i.Value.Data)).ToList();
         using var results = session.Run(feeds);
         return results.ToDictionary(r => r.Name, r =>
         {

@@ -1,0 +1,105 @@
+using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
+
+namespace TrtEngine.Core.Onnx;
+
+/// <summary>
+/// Integers known only at run time: int64, int32 and bool graph inputs (token ids, attention masks), which the engine
+/// carries as exact floats (integers up to 2^24 in magnitude, checked as they are given). They index embedding tables
+/// (Gather of a weight at run-time indices), are compared and masked, moved (Reshape, Unsqueeze, Slice, Concat…),
+/// added, subtracted, multiplied and reduced by sums and maxima, all of which floats compute exactly on such values, and
+/// cast to float. Integer division and a run-time integer as a graph output are refused; constants beside them become
+/// float constants.
+/// </summary>
+public sealed partial class OnnxImporter
+{
+    /// <summary>
+    /// Values computed at run time that are integers, or booleans, in the model: tracked so that what floats would
+    /// compute differently (a division, a cast of a fraction) is refused or cast exactly.
+    /// </summary>
+    private readonly HashSet<string> _runTimeIntegers = new(StringComparer.Ordinal), _runTimeBooleans = new(StringComparer.Ordinal);
+
+    /// <summary>The largest integer every smaller one of which a float32 holds exactly.</summary>
+    private const long ExactFloatLimit = 1 << 24;
+
+    /// <summary>Operators whose output has their data input's type (for Where, its values').</summary>
+    private static readonly HashSet<string> Moves =
+        ["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Expand", "Tile", "Gather", "Where"];
+
+    /// <summary>Integer arithmetic floats compute exactly (on integers up to 2^24).</summary>
+    private static readonly HashSet<string> ExactArithmetic = ["Add", "Sub", "Mul", "Max", "Min", "Neg", "Abs", "ReduceSum", "ReduceMax"];
+
+    private static readonly HashSet<string> MakesBooleans = ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf"];
+
+    private static InputType RunTimeInputType(OnnxValueInfo input) => input.ElementType switch
+    {
+        OnnxDataType.Float => InputType.Float32,
+        OnnxDataType.Int64 => InputType.Int64,
+        OnnxDataType.Int32 => InputType.Int32,
+        OnnxDataType.Bool => InputType.Bool,
+        _ => throw new ModelImportException($"Input '{input.Name}' is {input.ElementType}; TrtEngine takes float32, int64, int32 and bool inputs."),
+    };
+
+    /// <summary>After a node is imported: which of its run-time outputs are integers or booleans.</summary>
+    private void TrackRunTimeTypes(OnnxNode node)
+    {
+        if (node.Inputs.Count == 0 || !node.Outputs.Any(o => o.Length > 0 && _values.TryGetValue(o, out var v) && !v.IsWeight)) return;
+        var data = node.OpType == "Where" ? node.Inputs.Skip(1) : node.Inputs.Take(1);
+        bool integer = Moves.Contains(node.OpType) ? data.Any(_runTimeIntegers.Contains)
+            : ExactArithmetic.Contains(node.OpType) ? node.Inputs.Any(_runTimeIntegers.Contains)
+            : node.OpType == "Cast" && IsIntegerType((OnnxDataType)node.GetInt("to", 0));
+        bool boolean = Moves.Contains(node.OpType) ? data.Any(_runTimeBooleans.Contains)
+            : MakesBooleans.Contains(node.OpType) || node.OpType == "Cast" && node.GetInt("to", 0) == (long)OnnxDataType.Bool;
+        foreach (string output in node.Outputs.Where(o => o.Length > 0))
+        {
+            if (integer) _runTimeIntegers.Add(output);
+            if (boolean) _runTimeBooleans.Add(output);
+        }
+    }
+
+    private static bool IsIntegerType(OnnxDataType type) => type is OnnxDataType.Int64 or OnnxDataType.Int32 or OnnxDataType.Int16 or OnnxDataType.Int8
+        or OnnxDataType.UInt64 or OnnxDataType.UInt32 or OnnxDataType.UInt16 or OnnxDataType.UInt8;
+
+    /// <summary>
+    /// An operand of arithmetic, a comparison or a Where: a float value, or an integer known at import (beside a
+    /// run-time integer) as a float constant, which must hold it exactly.
+    /// </summary>
+    private ValueRef Numeric(OnnxNode node, int index, string name)
+    {
+        string input = node.Inputs[index];
+        if (!IsInteger(input)) return Float(input, name);
+        var known = Integer(input, name);
+        if (!known.IsKnown) throw Dynamic(node, name, input);
+        if (known.Values.FirstOrDefault(v => Math.Abs(v) > ExactFloatLimit) is var far && far != 0)
+            throw new ModelImportException($"{node.OpType} '{name}': its integer operand '{input}' holds {far}, which float32 does not hold exactly; TrtEngine computes run-time integers as floats (up to 2^24).");
+        return _network.AddWeights(new ModelWeights($"{name}/{input}", known.Dims, Array.ConvertAll(known.Values, v => (float)v), WeightKind.Constant));
+    }
+
+    /// <summary>Division (and its kin) of run-time integers truncates, which float division does not: refused.</summary>
+    private void RefuseIntegerDivision(OnnxNode node, string name)
+    {
+        if (node.Inputs.FirstOrDefault(_runTimeIntegers.Contains) is { } integer)
+            throw new ModelImportException($"{node.OpType} '{name}' divides '{integer}', an integer tensor computed at run time; TrtEngine computes those as floats and does not truncate. Cast it to float in the model before dividing.");
+    }
+
+    /// <summary>
+    /// Gather at indices computed at run time: a weight's rows (an embedding), a constant integer table's (as float
+    /// constants), or a run-time tensor's.
+    /// </summary>
+    private Layer RunTimeGather(OnnxNode node, string name)
+    {
+        var data = Numeric(node, 0, name);
+        int rank = _network.Dims(data).Length;
+        int axis = Shapes.NormalizeAxis(checked((int)node.GetInt("axis", 0)), rank, "Gather", name);
+        if (IsInteger(node.Inputs[0])) _runTimeIntegers.Add(node.Outputs[0]);
+        return new GatherLayer(name, data, Tensor(node.Inputs[1], name), axis);
+    }
+
+    /// <summary>A run-time integer is an output only as floats: the engine's outputs are float32.</summary>
+    private void RefuseIntegerOutput(string output)
+    {
+        if (_runTimeIntegers.Contains(output))
+            throw new ModelImportException($"The graph output '{output}' is an integer tensor computed at run time; TrtEngine's engines output float32 only. Cast it to float in the model.");
+    }
+}

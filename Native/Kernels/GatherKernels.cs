@@ -1,0 +1,29 @@
+using TrtEngine.Native.Runtime;
+
+namespace TrtEngine.Native.Kernels;
+
+/// <summary>ONNX Gather at indices known only at run time (an embedding table's rows by token id).</summary>
+public static unsafe class GatherKernels
+{
+    /// <summary>
+    /// y[o, j, :] = data[o, indices[j], :] for data viewed as [outer, axisLength, inner]; an index counts from the end
+    /// when negative (ONNX). An index that is not an integer in [−axisLength, axisLength) is the caller's error, said as
+    /// such (ONNX Runtime refuses it too), before anything is written.
+    /// </summary>
+    public static void Apply(float* data, int outer, int axisLength, int inner, float* indices, int count, float* y, string layer)
+    {
+        for (int j = 0; j < count; j++)
+        {
+            float index = indices[j];
+            if (!(index >= -axisLength && index < axisLength) || index != MathF.Floor(index))
+                throw new EngineInputException($"Gather '{layer}': index {index} (element {j} of its indices) is not an integer in [{-axisLength}, {axisLength - 1}], the size of the axis it picks from. Check the input's values (token ids within the vocabulary).");
+        }
+        for (int o = 0; o < outer; o++)
+            for (int j = 0; j < count; j++)
+            {
+                int row = (int)indices[j];
+                if (row < 0) row += axisLength;
+                new ReadOnlySpan<float>(data + ((long)o * axisLength + row) * inner, inner).CopyTo(new Span<float>(y + ((long)o * count + j) * inner, inner));
+            }
+    }
+}

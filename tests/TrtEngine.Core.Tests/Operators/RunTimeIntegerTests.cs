@@ -1,0 +1,166 @@
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Refit;
+using TrtEngine.Native.Builder;
+using TrtEngine.Native.Layers;
+using TrtEngine.Native.Network;
+using TrtEngine.Native.Refit;
+using TrtEngine.Native.Runtime;
+using TrtEngine.Testing.Metrics;
+using TrtEngine.Testing.Onnx;
+using TrtEngine.Testing.Oracle;
+
+namespace TrtEngine.Core.Tests.Operators;
+
+/// <summary>
+/// Integer and bool inputs (token ids, masks) computed with as exact floats, against ONNX Runtime: embedding lookups
+/// (Gather of a weight at run-time indices), positions, padding masks; and what is refused.
+/// </summary>
+public sealed class RunTimeIntegerTests
+{
+    private const long FloatType = (long)OnnxDataType.Float;
+
+    private static void Ints(OperatorCase c, string name, params long[] values) => c.Model.AddInitializer(name, values, [values.Length]);
+
+    [Theory]
+    [InlineData(OnnxDataType.Int64, 0, 0)]
+    [InlineData(OnnxDataType.Int32, 0, 0)]
+    [InlineData(OnnxDataType.Int64, 1, 0)]
+    [InlineData(OnnxDataType.Int64, 0, 10)] // ids − 10: negative indices count from the end
+    public void Gather_of_a_weight_at_run_time_indices(OnnxDataType type, int axis, int shift)
+    {
+        var c = new OperatorCase().IntegerInput("ids", type, 20, [2, 5], [2, 5]).Weight("table", axis == 0 ? [20, 8] : [8, 20]).Output("y");
+        string indices = "ids";
+        if (shift != 0)
+        {
+            c.Model.AddInitializer("shift", TensorValue.Int64([shift]));
+            c.Model.AddNode("Sub", ["ids", "shift"], ["shifted"]);
+            indices = "shifted";
+        }
+        c.Model.AddNode("Gather", ["table", indices], ["y"], ("axis", (long)axis));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>
+    /// Token and position embeddings and a padding mask as a text encoder's first layers write them, with a dynamic
+    /// batch: ids == 0 is padding, zeroed after a layer norm; the positions Range(0, 5) looked up in their own table.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Token_and_position_embeddings_with_a_padding_mask(int batch)
+    {
+        var c = new OperatorCase().IntegerInput("ids", OnnxDataType.Int64, 6, ["batch", 5], [batch, 5])
+            .Weight("tokens", 6, 8).Weight("positions", 5, 8).Weight("ln_scale", 8).Weight("ln_bias", 8).Output("y");
+        c.Model.Opset = 17;
+        c.Model.AddInitializer("start", TensorValue.Int64([0]));
+        c.Model.AddInitializer("limit", TensorValue.Int64([5]));
+        c.Model.AddInitializer("delta", TensorValue.Int64([1]));
+        c.Model.AddInitializer("pad", TensorValue.Int64([0]));
+        c.Model.AddInitializer("one", TensorValue.Scalar(1f));
+        Ints(c, "last", -1);
+        c.Model.AddNode("Gather", ["tokens", "ids"], ["embedded"]);
+        c.Model.AddNode("Range", ["start", "limit", "delta"], ["steps"]);
+        c.Model.AddNode("Gather", ["positions", "steps"], ["placed"]);
+        c.Model.AddNode("Add", ["embedded", "placed"], ["h"]);
+        c.Model.AddNode("LayerNormalization", ["h", "ln_scale", "ln_bias"], ["n"]);
+        c.Model.AddNode("Equal", ["ids", "pad"], ["padding"]);
+        c.Model.AddNode("Not", ["padding"], ["real"]);
+        c.Model.AddNode("Unsqueeze", ["real", "last"], ["real3"]);
+        c.Model.AddNode("Cast", ["real3"], ["keep"], ("to", FloatType));
+        c.Model.AddNode("Mul", ["n", "keep"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>A bool mask input choosing values, and an int64 mask summed into lengths, cast to float.</summary>
+    [Fact]
+    public void Bool_and_integer_mask_inputs()
+    {
+        var c = new OperatorCase().Input("x", 2, 5).IntegerInput("keep", OnnxDataType.Bool, 2, [2, 5], [2, 5])
+            .IntegerInput("mask", OnnxDataType.Int64, 2, [2, 5], [2, 5]).Output("y").Output("lengths");
+        c.Model.Opset = 13;
+        c.Model.AddInitializer("fill", TensorValue.Scalar(-1f));
+        Ints(c, "axis", 1);
+        c.Model.AddNode("Where", ["keep", "x", "fill"], ["y"]);
+        c.Model.AddNode("ReduceSum", ["mask", "axis"], ["sum"], ("keepdims", 0L));
+        c.Model.AddNode("Cast", ["sum"], ["lengths"], ("to", FloatType));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>The embedding table is a trained weight: a refit from a second model gives that model's lookups bit for bit.</summary>
+    [Fact]
+    public void An_embedding_table_refits_by_its_name()
+    {
+        using var dir = new TempDirectory();
+        string[] paths = [dir.File("v1.onnx"), dir.File("v2.onnx")];
+        for (int v = 0; v < 2; v++)
+        {
+            var m = new OnnxModelBuilder();
+            m.AddInput("ids", OnnxDataType.Int64, 3, 4);
+            m.AddInitializer("table", ErrorMetrics.RandomValues(v + 1, 10 * 6), [10, 6]);
+            m.AddNode("Gather", ["table", "ids"], ["y"]);
+            m.AddOutput("y", OnnxDataType.Float);
+            m.Save(paths[v]);
+        }
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(File.ReadAllBytes(paths[0]), null), "m"), new BuilderConfig { OptimizationLevel = 0 });
+        Assert.Contains(engine.Plan.Layers, l => l is GatherLayer);
+        Assert.Equal([InputType.Int64], engine.Plan.InputTypes);
+        new Refitter(engine).Refit(WeightSources.FromFile(paths[1]));
+        float[] ids = [0, 9, 3, 3, 1, 2, 8, 7, 6, 5, 4, 0];
+        var context = engine.CreateExecutionContext();
+        float[] y = new float[3 * 4 * 6];
+        context.Execute([ids], [y]);
+        var expected = OrtOracle.Run(File.ReadAllBytes(paths[1]), new Dictionary<string, (int[], float[])> { ["ids"] = ([3, 4], ids) })["y"].Data;
+        Assert.Equal(expected, y);
+    }
+
+    [Fact]
+    public void An_index_outside_the_table_is_the_callers_error()
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("ids", OnnxDataType.Int64, 3);
+        m.AddInitializer("table", ErrorMetrics.RandomValues(1, 4 * 2), [4, 2]);
+        m.AddNode("Gather", ["table", "ids"], ["y"]);
+        m.AddOutput("y", OnnxDataType.Float);
+        using var dir = new TempDirectory();
+        string path = dir.File("m.onnx");
+        m.Save(path);
+        var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false });
+        Assert.Equal("Int64", engine.Inputs[0].DataType);
+        var outside = Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]> { ["ids"] = [0, 4, 1] }));
+        Assert.Contains("index 4", outside.Message);
+        Assert.Contains("[-4, 3]", outside.Message);
+        var fraction = Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]> { ["ids"] = [0, 1.5f, 1] }));
+        Assert.Contains("element 1 is 1.5", fraction.Message);
+        // The engine still runs afterwards.
+        Assert.Equal(6, engine.Run(new Dictionary<string, float[]> { ["ids"] = [0, -4, 3] })[0].Data.Length);
+    }
+
+    [Theory]
+    [InlineData("Div")]
+    [InlineData("output")]
+    public void Integer_division_and_an_integer_output_are_refused(string form)
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("ids", OnnxDataType.Int64, 3);
+        m.AddInitializer("two", TensorValue.Int64([2]));
+        if (form == "Div") m.AddNode("Div", ["ids", "two"], ["half"]);
+        else m.AddNode("Add", ["ids", "two"], ["half"]);
+        m.AddNode("Identity", ["half"], ["y"]);
+        m.AddOutput("y", OnnxDataType.Int64);
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains(form == "Div" ? "does not truncate" : "'y' is an integer tensor computed at run time", error.Message);
+    }
+
+    [Fact]
+    public void A_cast_of_run_time_floats_to_integers_is_still_refused()
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 3);
+        m.AddNode("Cast", ["x"], ["i"], ("to", (long)OnnxDataType.Int64));
+        m.AddNode("Cast", ["i"], ["y"], ("to", FloatType));
+        m.AddOutput("y", OnnxDataType.Float);
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains("computed at run time", error.Message);
+    }
+}
