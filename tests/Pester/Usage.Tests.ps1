@@ -884,3 +884,32 @@ Describe 'Remove-TrtCache by age and size, Clear-TrtCache; key completion' {
         }
     }
 }
+
+Describe 'Models of token ids' {
+    BeforeAll {
+        # A TextCNN exported by torch: int64 token ids [batch, 12] of a 50-word vocabulary, three logits.
+        $text = New-TrtEngine -Path (Join-Path $PSScriptRoot '../fixtures/patterns/text_cnn_o17.onnx') -CacheDirectory (Join-Path $TestDrive 'text')
+        $ids = [long[]](3, 17, 42, 8, 8, 1, 49, 0, 0, 0, 0, 0)
+    }
+
+    It 'takes integer inputs as the model declares them' {
+        $text.Inputs[0].DataType | Should -Be 'Int64'
+        $out = Invoke-TrtEngine -Engine $text -Input @{ ids = @(, $ids) }
+        $out.Shape | Should -Be @(1, 3)
+        $again = Invoke-TrtEngine -Engine $text -Input @{ ids = @($ids, $ids) }
+        $again.Shape | Should -Be @(2, 3)
+        ($again.Data[0..2] -join ',') | Should -BeExactly ($out.Data -join ',')
+        $other = Invoke-TrtEngine -Engine $text -Input @{ ids = @(, [long[]](5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5)) }
+        ($other.Data -join ',') | Should -Not -Be ($out.Data -join ',')
+    }
+
+    It 'refuses <Case> as InvalidInput, saying so' -ForEach @(
+        @{ Case = 'an id outside the vocabulary'; Ids = [long[]](3, 17, 50, 8, 8, 1, 49, 0, 0, 0, 0, 0); Says = '*index 50*[-50, 49]*' }
+        @{ Case = 'a fraction'; Ids = [double[]](3, 17, 4.5, 8, 8, 1, 49, 0, 0, 0, 0, 0); Says = '*Int64: element 2 is 4.5*' }
+    ) {
+        $err = { Invoke-TrtEngine -Engine $text -Input @{ ids = @(, $Ids) } -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'InvalidInput*'
+        $err.Exception.Message | Should -BeLike $Says
+        (Invoke-TrtEngine -Engine $text -Input @{ ids = @(, $ids) }).Shape | Should -Be @(1, 3)
+    }
+}

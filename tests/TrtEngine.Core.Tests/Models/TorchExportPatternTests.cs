@@ -8,8 +8,8 @@ namespace TrtEngine.Core.Tests.Models;
 /// <summary>
 /// Small torch modules exported with a dynamic batch at opsets 14 and 17 (tests/fixtures/patterns, written by
 /// tests/fixtures/export_torch_patterns.py): the patterns real exports write around the batch (views that read it
-/// through Shape, flips, GroupNorm, F.normalize, pixel_shuffle, Conv1d, …), each converted with its batch left dynamic
-/// and run at batches 1 and 3 against ONNX Runtime.
+/// through Shape, flips, GroupNorm, F.normalize, pixel_shuffle, Conv1d, masks, …; text_* models of token ids), each
+/// converted with its batch left dynamic and run at batches 1 and 3 against ONNX Runtime.
 /// </summary>
 public sealed class TorchExportPatternTests
 {
@@ -48,14 +48,22 @@ public sealed class TorchExportPatternTests
 
     private static void AssertMatches(Engines.TrtEngine engine, string path, params int[] batches)
     {
+        var input = engine.Inputs[0];
         foreach (int batch in batches)
         {
-            int[] shape = [batch, 3, 10, 10];
-            float[] x = ErrorMetrics.RandomValues(batch, shape.Aggregate(1, (a, d) => a * d));
-            var ours = engine.Run(new Dictionary<string, float[]> { ["x"] = x }, new Dictionary<string, int[]> { ["x"] = shape })[0];
-            var expected = OrtOracle.Run(path, new Dictionary<string, (int[] Shape, float[] Data)> { ["x"] = (shape, x) })["y"];
+            int[] shape = [batch, .. input.Shape[1..]];
+            float[] x = input.DataType == "Int64" ? TokenIds(batch, shape[1]) : ErrorMetrics.RandomValues(batch, shape.Aggregate(1, (a, d) => a * d));
+            var ours = engine.Run(new Dictionary<string, float[]> { [input.Name] = x }, new Dictionary<string, int[]> { [input.Name] = shape })[0];
+            var expected = OrtOracle.Run(path, new Dictionary<string, (int[] Shape, float[] Data)> { [input.Name] = (shape, x) })["y"];
             Assert.Equal(expected.Shape, ours.Shape);
             Assert.True(ErrorMetrics.RelativeL2(ours.Data, expected.Data) <= 1e-5, $"batch {batch}: relative L2 {ErrorMetrics.RelativeL2(ours.Data, expected.Data):E2}");
         }
+    }
+
+    /// <summary>Token ids of a 50-word vocabulary, about a quarter of them padding (0), never the first of a sequence (a sequence all padding has no keys to attend to).</summary>
+    private static float[] TokenIds(int batch, int length)
+    {
+        var random = new Random(batch);
+        return Enumerable.Range(0, batch * length).Select(i => i % length == 0 || random.Next(4) > 0 ? (float)random.Next(1, 50) : 0f).ToArray();
     }
 }

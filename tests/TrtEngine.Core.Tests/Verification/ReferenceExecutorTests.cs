@@ -36,10 +36,11 @@ public sealed class ReferenceExecutorTests
         return c;
     }
 
-    /// <summary>Transpose, Slice, Concat, ReduceMean, MatMul of two tensors, LayerNormalization, Greater, Where, Add.</summary>
+    /// <summary>Transpose, Slice, Concat, ReduceMean, MatMul of two tensors, LayerNormalization, Gather of a weight by ids, Greater, Where, Add.</summary>
     private static OperatorCase TensorModel()
     {
-        var c = new OperatorCase().Input("a", 2, 3, 4).Input("b", 2, 4, 5).Output("y");
+        var c = new OperatorCase().Input("a", 2, 3, 4).Input("b", 2, 4, 5).IntegerInput("ids", OnnxDataType.Int64, 4, [2, 3], [2, 3])
+            .Weight("table", 4, 5).Output("y");
         Ints(c, "starts", 1);
         Ints(c, "ends", 4);
         Ints(c, "axes", 1);
@@ -49,7 +50,9 @@ public sealed class ReferenceExecutorTests
         c.Model.AddNode("ReduceMean", ["cc"], ["r"], ("axes", new long[] { 2 }), ("keepdims", 1L));
         c.Model.AddNode("MatMul", ["a", "b"], ["m"]);
         c.Weight("ln_scale", 5).Weight("ln_bias", 5);
-        c.Model.AddNode("LayerNormalization", ["m", "ln_scale", "ln_bias"], ["n"]);
+        c.Model.AddNode("LayerNormalization", ["m", "ln_scale", "ln_bias"], ["normalized"]);
+        c.Model.AddNode("Gather", ["table", "ids"], ["embedded"]);
+        c.Model.AddNode("Add", ["normalized", "embedded"], ["n"]);
         c.Model.AddInitializer("zero", [0f], []);
         c.Model.AddNode("Greater", ["n", "zero"], ["positive"]);
         c.Model.AddNode("Where", ["positive", "n", "r"], ["w"]);
@@ -82,6 +85,7 @@ public sealed class ReferenceExecutorTests
         var inputs = new Dictionary<string, (int[] Shape, float[] Data)>
         {
             ["a"] = ([2, 3, 4], Testing.Metrics.ErrorMetrics.RandomValues(1, 24)), ["b"] = ([2, 4, 5], Testing.Metrics.ErrorMetrics.RandomValues(2, 40)),
+            ["ids"] = ([2, 3], [0, 1, 2, 3, 2, 1]),
         };
         Assert.NotEmpty(new ReferenceExecutor(network).Run(inputs));
         using var stop = new CancellationTokenSource();
