@@ -889,14 +889,14 @@ Describe 'Models of token ids' {
     BeforeAll {
         # A TextCNN exported by torch: int64 token ids [batch, 12] of a 50-word vocabulary, three logits.
         $text = New-TrtEngine -Path (Join-Path $PSScriptRoot '../fixtures/patterns/text_cnn_o17.onnx') -CacheDirectory (Join-Path $TestDrive 'text')
-        $ids = [long[]](3, 17, 42, 8, 8, 1, 49, 0, 0, 0, 0, 0)
+        $sentence = [long[]](3, 17, 42, 8, 8, 1, 49, 0, 0, 0, 0, 0)
     }
 
     It 'takes integer inputs as the model declares them' {
         $text.Inputs[0].DataType | Should -Be 'Int64'
-        $out = Invoke-TrtEngine -Engine $text -Input @{ ids = @(, $ids) }
+        $out = Invoke-TrtEngine -Engine $text -Input @{ ids = @(, $sentence) }
         $out.Shape | Should -Be @(1, 3)
-        $again = Invoke-TrtEngine -Engine $text -Input @{ ids = @($ids, $ids) }
+        $again = Invoke-TrtEngine -Engine $text -Input @{ ids = @($sentence, $sentence) }
         $again.Shape | Should -Be @(2, 3)
         ($again.Data[0..2] -join ',') | Should -BeExactly ($out.Data -join ',')
         $other = Invoke-TrtEngine -Engine $text -Input @{ ids = @(, [long[]](5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5)) }
@@ -910,6 +910,6 @@ Describe 'Models of token ids' {
         $err = { Invoke-TrtEngine -Engine $text -Input @{ ids = @(, $Ids) } -ErrorAction Stop } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'InvalidInput*'
         $err.Exception.Message | Should -BeLike $Says
-        (Invoke-TrtEngine -Engine $text -Input @{ ids = @(, $ids) }).Shape | Should -Be @(1, 3)
+        (Invoke-TrtEngine -Engine $text -Input @{ ids = @(, $sentence) }).Shape | Should -Be @(1, 3)
     }
 }
