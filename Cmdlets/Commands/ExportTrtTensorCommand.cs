@@ -40,7 +40,7 @@ public sealed class ExportTrtTensorCommand : FileOutputCmdletBase
             WriteFile(path, $"Export tensor '{tensor.Name}' [{string.Join(", ", tensor.Shape)}]",
                       ParameterSetName == DirectorySet ? $"tensor '{tensor.Name}' makes the file name of an earlier tensor; export tensors of one name to different folders"
                                                        : $"tensor '{tensor.Name}' would overwrite it. Use -Directory to write one file per tensor",
-                      stream => NpyFile.Write(stream, tensor.Shape, tensor.Data), createFolder: ParameterSetName == DirectorySet);
+                      stream => NpyFile.Write(stream, tensor.Shape, tensor.Data, tensor.DataType), createFolder: ParameterSetName == DirectorySet);
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {

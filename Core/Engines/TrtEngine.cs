@@ -36,7 +36,7 @@ public sealed class TrtEngine : IDisposable
             Name = plan.Tensors[t].Name, Shape = plan.Tensors[t].Dims, DataType = plan.InputTypes[i].ToString(),
             MinShape = plan.Profiles[i].Min, OptShape = plan.Profiles[i].Opt, MaxShape = plan.Profiles[i].Max,
         }).ToArray();
-        Outputs = plan.Outputs.Select(t => new TrtTensorInfo { Name = plan.Tensors[t].Name, Shape = plan.Tensors[t].Dims }).ToArray();
+        Outputs = plan.Outputs.Select((t, o) => new TrtTensorInfo { Name = plan.Tensors[t].Name, Shape = plan.Tensors[t].Dims, DataType = plan.OutputTypes[o].ToString() }).ToArray();
     }
 
     internal NativeEngine Native { get; }
@@ -96,7 +96,7 @@ public sealed class TrtEngine : IDisposable
             var outputs = new float[Outputs.Length][];
             for (int o = 0; o < outputs.Length; o++) outputs[o] = new float[Shapes.ElementCount(context.GetOutputShape(o))];
             context.Execute(data, outputs);
-            return Outputs.Select((info, o) => new TrtTensor { Name = info.Name, Shape = (int[])context.GetOutputShape(o).Clone(), Data = outputs[o] }).ToArray();
+            return Outputs.Select((info, o) => new TrtTensor { Name = info.Name, Shape = (int[])context.GetOutputShape(o).Clone(), DataType = info.DataType, Data = outputs[o] }).ToArray();
         }
         finally
         {
@@ -108,15 +108,15 @@ public sealed class TrtEngine : IDisposable
     /// An integer or bool input's values, which the engine computes with as floats: integers float32 holds exactly
     /// (up to 2^24 in magnitude), and 0 or 1 for bool.
     /// </summary>
-    private static void CheckValues(TrtTensorInfo info, InputType type, float[] values)
+    private static void CheckValues(TrtTensorInfo info, ElementType type, float[] values)
     {
-        if (type == InputType.Float32) return;
+        if (type == ElementType.Float32) return;
         for (long k = 0; k < values.LongLength; k++)
         {
             float v = values[k];
-            bool valid = type == InputType.Bool ? v is 0f or 1f : MathF.Abs(v) <= 1 << 24 && v == MathF.Floor(v);
+            bool valid = type == ElementType.Bool ? v is 0f or 1f : MathF.Abs(v) <= 1 << 24 && v == MathF.Floor(v);
             if (!valid)
-                throw new EngineInputException($"Input '{info}' is {type}: element {k} is {v}, {(type == InputType.Bool ? "not 0 or 1 (false or true)" : "not an integer of at most 2^24 in magnitude, which TrtEngine computes with exactly")}.");
+                throw new EngineInputException($"Input '{info}' is {type}: element {k} is {v}, {(type == ElementType.Bool ? "not 0 or 1 (false or true)" : "not an integer of at most 2^24 in magnitude, which TrtEngine computes with exactly")}.");
         }
     }
 

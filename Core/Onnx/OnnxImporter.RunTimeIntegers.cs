@@ -8,9 +8,9 @@ namespace TrtEngine.Core.Onnx;
 /// Integers known only at run time: int64, int32 and bool graph inputs (token ids, attention masks), which the engine
 /// carries as exact floats (integers up to 2^24 in magnitude, checked as they are given). They index embedding tables
 /// (Gather of a weight at run-time indices), are compared and masked, moved (Reshape, Unsqueeze, Slice, Concat…),
-/// added, subtracted, multiplied and reduced by sums and maxima, all of which floats compute exactly on such values, and
-/// cast to float. Integer division and a run-time integer as a graph output are refused; constants beside them become
-/// float constants.
+/// added, subtracted, multiplied and reduced by sums and maxima, all of which floats compute exactly on such values,
+/// cast to float, and given as outputs of their type. Integer division is refused; constants beside them become float
+/// constants.
 /// </summary>
 public sealed partial class OnnxImporter
 {
@@ -32,12 +32,12 @@ public sealed partial class OnnxImporter
 
     private static readonly HashSet<string> MakesBooleans = ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf"];
 
-    private static InputType RunTimeInputType(OnnxValueInfo input) => input.ElementType switch
+    private static ElementType RunTimeInputType(OnnxValueInfo input) => input.ElementType switch
     {
-        OnnxDataType.Float => InputType.Float32,
-        OnnxDataType.Int64 => InputType.Int64,
-        OnnxDataType.Int32 => InputType.Int32,
-        OnnxDataType.Bool => InputType.Bool,
+        OnnxDataType.Float => ElementType.Float32,
+        OnnxDataType.Int64 => ElementType.Int64,
+        OnnxDataType.Int32 => ElementType.Int32,
+        OnnxDataType.Bool => ElementType.Bool,
         _ => throw new ModelImportException($"Input '{input.Name}' is {input.ElementType}; TrtEngine takes float32, int64, int32 and bool inputs."),
     };
 
@@ -96,10 +96,12 @@ public sealed partial class OnnxImporter
         return new GatherLayer(name, data, Tensor(node.Inputs[1], name), axis);
     }
 
-    /// <summary>A run-time integer is an output only as floats: the engine's outputs are float32.</summary>
-    private void RefuseIntegerOutput(string output)
-    {
-        if (_runTimeIntegers.Contains(output))
-            throw new ModelImportException($"The graph output '{output}' is an integer tensor computed at run time; TrtEngine's engines output float32 only. Cast it to float in the model.");
-    }
+    /// <summary>
+    /// A graph output's element type: an integer or bool one as the model declares it (its values exact floats), where
+    /// it is computed at run time as one.
+    /// </summary>
+    private ElementType OutputType(OnnxValueInfo output) =>
+        !_runTimeIntegers.Contains(output.Name) && !_runTimeBooleans.Contains(output.Name) ? ElementType.Float32
+        : output.ElementType == OnnxDataType.Bool || _runTimeBooleans.Contains(output.Name) && !IsIntegerType(output.ElementType) ? ElementType.Bool
+        : output.ElementType == OnnxDataType.Int32 ? ElementType.Int32 : ElementType.Int64;
 }

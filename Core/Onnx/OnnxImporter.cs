@@ -109,8 +109,8 @@ public sealed partial class OnnxImporter
             if (dims.Contains(Shapes.Dynamic) && _fixedShape?.Invoke(position, input.Name, dims) is { } fixedShape && fixedShape.Length == dims.Length)
                 dims = dims.Select((d, i) => d == Shapes.Dynamic && fixedShape[i] >= 1 ? fixedShape[i] : d).ToArray();
             _values[input.Name] = _network.AddInput(input.Name, dims, type);
-            if (type is InputType.Int64 or InputType.Int32) _runTimeIntegers.Add(input.Name);
-            if (type == InputType.Bool) _runTimeBooleans.Add(input.Name);
+            if (type is ElementType.Int64 or ElementType.Int32) _runTimeIntegers.Add(input.Name);
+            if (type == ElementType.Bool) _runTimeBooleans.Add(input.Name);
             position++;
         }
         foreach (var node in nodes)
@@ -129,12 +129,9 @@ public sealed partial class OnnxImporter
         }
         foreach (var output in graph.Outputs)
         {
-            if (_runTimeBooleans.Contains(output.Name) || output.ElementType == OnnxDataType.Bool && !IsInteger(output.Name))
-                throw new ModelImportException($"The graph output '{output.Name}' is a bool tensor computed at run time; TrtEngine's engines output float32 only. Cast it to float in the model (1 where true, 0 where false).");
-            RefuseIntegerOutput(output.Name);
             var value = Float(output.Name, $"graph output '{output.Name}'");
             if (value.IsWeight) value = _network.AddLayer(new ReshapeLayer(output.Name, ReshapeMode.Identity, value), output.Name);
-            _network.MarkOutput(value);
+            _network.MarkOutput(value, OutputType(output));
         }
     }
 

@@ -78,14 +78,25 @@ public static class NpyFile
         };
     }
 
-    /// <summary>Writes float32 data as numpy does: version 1.0 (2.0 for very long headers), '&lt;f4', C order, the data at a multiple of 64 bytes.</summary>
-    public static void Write(Stream stream, IReadOnlyList<int> shape, ReadOnlySpan<float> data)
+    /// <summary>
+    /// Writes float32 data as numpy does: version 1.0 (2.0 for very long headers), C order, the data at a multiple of 64
+    /// bytes; as '&lt;f4', or for a tensor of integers or bools (<paramref name="dataType"/> Int64, Int32, Bool, whose
+    /// values are exact floats) as '&lt;i8', '&lt;i4' or '|b1'.
+    /// </summary>
+    public static void Write(Stream stream, IReadOnlyList<int> shape, ReadOnlySpan<float> data, string dataType = "Float32")
     {
         long count = 1;
         foreach (int d in shape) count *= d >= 0 ? d : throw new ArgumentException($"Shape [{string.Join(", ", shape)}] has a negative dimension.", nameof(shape));
         if (count != data.Length) throw new ArgumentException($"Shape [{string.Join(", ", shape)}] holds {count} values but the data has {data.Length}.", nameof(data));
 
-        string header = new NpyHeader("<f4", false, shape.Select(d => (long)d).ToArray()).Format();
+        var (descr, size) = dataType switch
+        {
+            "Int64" => ("<i8", 8),
+            "Int32" => ("<i4", 4),
+            "Bool" => ("|b1", 1),
+            _ => ("<f4", 4),
+        };
+        string header = new NpyHeader(descr, false, shape.Select(d => (long)d).ToArray()).Format();
         int lengthBytes = header.Length + 1 + Alignment > ushort.MaxValue ? 4 : 2;
         int padding = Alignment - (Magic.Length + 2 + lengthBytes + header.Length + 1) % Alignment;
         byte[] headerBytes = Encoding.Latin1.GetBytes(header + new string(' ', padding) + "\n");
@@ -97,15 +108,22 @@ public static class NpyFile
         else BinaryPrimitives.WriteUInt32LittleEndian(length, (uint)headerBytes.Length);
         stream.Write(length);
         stream.Write(headerBytes);
-        if (BitConverter.IsLittleEndian) stream.Write(MemoryMarshal.AsBytes(data));
-        else
+        if (descr == "<f4" && BitConverter.IsLittleEndian)
         {
-            var bytes = new byte[4];
-            foreach (float v in data)
+            stream.Write(MemoryMarshal.AsBytes(data));
+            return;
+        }
+        var bytes = new byte[size];
+        foreach (float v in data)
+        {
+            switch (descr)
             {
-                BinaryPrimitives.WriteSingleLittleEndian(bytes, v);
-                stream.Write(bytes);
+                case "<i8": BinaryPrimitives.WriteInt64LittleEndian(bytes, (long)v); break;
+                case "<i4": BinaryPrimitives.WriteInt32LittleEndian(bytes, (int)v); break;
+                case "|b1": bytes[0] = v != 0 ? (byte)1 : (byte)0; break;
+                default: BinaryPrimitives.WriteSingleLittleEndian(bytes, v); break;
             }
+            stream.Write(bytes);
         }
     }
 

@@ -63,7 +63,7 @@ internal static class RefitVerifier
         return engine.Inputs.ToDictionary(i => i.Name, i =>
         {
             var data = new float[Shapes.ElementCount(i.OptShape)];
-            bool integers = i.DataType != nameof(InputType.Float32);
+            bool integers = i.DataType != nameof(ElementType.Float32);
             for (int k = 0; k < data.Length; k++) data[k] = integers ? random.Next(2) : (float)(random.NextDouble() * 2 - 1);
             return data;
         }, StringComparer.Ordinal);

@@ -67,7 +67,7 @@ public static class EngineBuilder
             var (tensors, inputs, outputIds) = CompactTensors(network, tensorList, layers);
             EnginePlan Plan(bool moderateGemmsShared) => new()
             {
-                Name = network.Name, Tensors = tensors, Inputs = inputs, InputTypes = [.. network.InputTypes], Profiles = profiles, Outputs = outputIds, Layers = [.. layers],
+                Name = network.Name, Tensors = tensors, Inputs = inputs, InputTypes = [.. network.InputTypes], Profiles = profiles, Outputs = outputIds, OutputTypes = [.. network.OutputTypes], Layers = [.. layers],
                 Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = config.OptimizationLevel,
                 FoldedOps = foldedOps, StructureDigest = NetworkStructure.Digest(network), ModerateGemmsShared = moderateGemmsShared,
             };

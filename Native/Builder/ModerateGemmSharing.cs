@@ -42,7 +42,7 @@ internal static class ModerateGemmSharing
         // Of the inputs' own lengths (an empty input is empty): not the tactics' buffers, which hold a value at least.
         // Integer and bool inputs are 0, an index and a mask value every model takes.
         var inputs = plan.Profiles.Select((p, i) => Array.ConvertAll(new float[Shapes.ElementCount(p.Opt)],
-            _ => plan.InputTypes[i] == InputType.Float32 ? (float)(random.NextDouble() * 2 - 1) : 0f)).ToArray();
+            _ => plan.InputTypes[i] == ElementType.Float32 ? (float)(random.NextDouble() * 2 - 1) : 0f)).ToArray();
         var contexts = new[] { engine.CreateExecutionContext(moderateGemmsShared: true), engine.CreateExecutionContext(moderateGemmsShared: false) };
         var outputs = Enumerable.Range(0, plan.Outputs.Length).Select(o => new float[Shapes.ElementCount(contexts[0].GetOutputShape(o))]).ToArray();
         double Call(Runtime.ExecutionContext context)

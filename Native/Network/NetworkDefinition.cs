@@ -14,8 +14,9 @@ public sealed class NetworkDefinition(string name)
     private readonly Dictionary<string, int> _weightIndex = new(StringComparer.Ordinal);
     private readonly List<Layer> _layers = [];
     private readonly List<int> _inputs = [];
-    private readonly List<InputType> _inputTypes = [];
+    private readonly List<ElementType> _inputTypes = [];
     private readonly List<int> _outputs = [];
+    private readonly List<ElementType> _outputTypes = [];
     private readonly HashSet<string> _folded = new(StringComparer.Ordinal);
     private readonly List<FoldedOp> _foldedOps = [];
 
@@ -26,8 +27,11 @@ public sealed class NetworkDefinition(string name)
     public IReadOnlyList<int> Inputs => _inputs;
 
     /// <summary>Each input's element type, by position.</summary>
-    public IReadOnlyList<InputType> InputTypes => _inputTypes;
+    public IReadOnlyList<ElementType> InputTypes => _inputTypes;
     public IReadOnlyList<int> Outputs => _outputs;
+
+    /// <summary>Each output's element type, by position.</summary>
+    public IReadOnlyList<ElementType> OutputTypes => _outputTypes;
 
     /// <summary>
     /// Constant model weights whose values the importer baked into layer parameters (Clip bounds, Resize scales):
@@ -68,7 +72,7 @@ public sealed class NetworkDefinition(string name)
         _folded.Add(weightName);
     }
 
-    public ValueRef AddInput(string tensorName, int[] dims, InputType type = InputType.Float32)
+    public ValueRef AddInput(string tensorName, int[] dims, ElementType type = ElementType.Float32)
     {
         var t = AddTensor(tensorName, dims);
         _inputs.Add(t.Index);
@@ -120,10 +124,11 @@ public sealed class NetworkDefinition(string name)
         return output;
     }
 
-    public void MarkOutput(ValueRef tensor)
+    public void MarkOutput(ValueRef tensor, ElementType type = ElementType.Float32)
     {
         if (tensor.IsWeight || tensor.IsNone) throw new ArgumentException("Only a computed tensor can be a network output.");
         _outputs.Add(tensor.Index);
+        _outputTypes.Add(type);
     }
 
     public int[] Dims(ValueRef v) => v.IsWeight ? _weights[v.Index].Shape : _tensors[v.Index].Dims;

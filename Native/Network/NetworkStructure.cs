@@ -100,7 +100,11 @@ public static class NetworkStructure
             stream.Write(parameters, spans[l].Start, spans[l].Length);
         }
         w.Write(network.Outputs.Count);
-        foreach (int o in network.Outputs) w.Write(tensorNumber[o]);
+        for (int o = 0; o < network.Outputs.Count; o++)
+        {
+            w.Write(tensorNumber[network.Outputs[o]]);
+            w.Write((byte)network.OutputTypes[o]);
+        }
         w.Flush();
         return stream.ToArray();
     }

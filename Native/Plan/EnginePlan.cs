@@ -16,9 +16,11 @@ public sealed class EnginePlan
     public required EngineTensor[] Tensors { get; init; }
     public required int[] Inputs { get; init; }
     /// <summary>Each input's element type, by position (integers and bools run as exact floats).</summary>
-    public required InputType[] InputTypes { get; init; }
+    public required ElementType[] InputTypes { get; init; }
     public required ShapeProfile[] Profiles { get; init; }
     public required int[] Outputs { get; init; }
+    /// <summary>Each output's element type, by position (integers and bools as exact floats).</summary>
+    public required ElementType[] OutputTypes { get; init; }
     public required Layer[] Layers { get; init; }
     public required EngineWeight[] Weights { get; init; }
     public required ModelWeightInfo[] ModelWeights { get; init; }
@@ -114,7 +116,7 @@ public sealed class EnginePlan
         for (int i = 0; i < Outputs.Length; i++) tensors[Outputs[i]] = tensors[Outputs[i]] with { Name = outputNames[i] };
         return new EnginePlan
         {
-            Name = name, Tensors = tensors, Inputs = Inputs, InputTypes = InputTypes, Profiles = Profiles, Outputs = Outputs, Layers = Layers,
+            Name = name, Tensors = tensors, Inputs = Inputs, InputTypes = InputTypes, Profiles = Profiles, Outputs = Outputs, OutputTypes = OutputTypes, Layers = Layers,
             Weights = Weights, ModelWeights = ModelWeights, Hardware = Hardware, OptimizationLevel = OptimizationLevel, FoldedOps = FoldedOps,
             StructureDigest = StructureDigest, ModerateGemmsShared = ModerateGemmsShared,
         };

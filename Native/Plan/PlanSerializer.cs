@@ -120,6 +120,7 @@ internal static class PlanSerializer
             w.Write(p.Max);
         }
         w.Write(plan.Outputs);
+        foreach (var type in plan.OutputTypes) w.Write((byte)type);
         w.Write(plan.ModelWeights.Length);
         foreach (var m in plan.ModelWeights)
         {
@@ -170,11 +171,13 @@ internal static class PlanSerializer
         var tensors = new EngineTensor[r.ReadInt(0, r.Remaining)];
         for (int i = 0; i < tensors.Length; i++) tensors[i] = new EngineTensor(r.ReadString(), r.ReadShape());
         int[] inputs = r.ReadInt32Array();
-        var inputTypes = new InputType[inputs.Length];
-        for (int i = 0; i < inputs.Length; i++) inputTypes[i] = r.ReadEnum<InputType>();
+        var inputTypes = new ElementType[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++) inputTypes[i] = r.ReadEnum<ElementType>();
         var profiles = new ShapeProfile[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) profiles[i] = new ShapeProfile(r.ReadShape(), r.ReadShape(), r.ReadShape());
         int[] outputs = r.ReadInt32Array();
+        var outputTypes = new ElementType[outputs.Length];
+        for (int i = 0; i < outputs.Length; i++) outputTypes[i] = r.ReadEnum<ElementType>();
         var modelWeights = new ModelWeightInfo[r.ReadInt(0, r.Remaining)];
         for (int i = 0; i < modelWeights.Length; i++) modelWeights[i] = new ModelWeightInfo(r.ReadString(), r.ReadShape(), r.ReadEnum<WeightKind>(), r.ReadBool());
         var foldedOps = new FoldedOp[r.ReadInt(0, r.Remaining)];
@@ -191,7 +194,7 @@ internal static class PlanSerializer
         for (int i = 0; i < layers.Length; i++) layers[i] = ReadLayer(r);
         var plan = new EnginePlan
         {
-            Name = name, Tensors = tensors, Inputs = inputs, InputTypes = inputTypes, Profiles = profiles, Outputs = outputs, Layers = layers,
+            Name = name, Tensors = tensors, Inputs = inputs, InputTypes = inputTypes, Profiles = profiles, Outputs = outputs, OutputTypes = outputTypes, Layers = layers,
             Weights = weights, ModelWeights = modelWeights, Hardware = hardware, OptimizationLevel = level, FoldedOps = foldedOps,
             StructureDigest = structure, ModerateGemmsShared = moderateGemmsShared,
         };

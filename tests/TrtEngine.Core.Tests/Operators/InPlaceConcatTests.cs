@@ -234,7 +234,7 @@ public sealed class InPlaceConcatTests
                 // The Mul reading r3 goes: r3 becomes read by the concat alone, but it is still no tensor the caller may see.
                 plan = new EnginePlan
                 {
-                    Name = plan.Name, Tensors = plan.Tensors, Inputs = plan.Inputs, InputTypes = plan.InputTypes, Profiles = plan.Profiles, Outputs = [.. plan.Outputs, concat.Inputs[0].Index],
+                    Name = plan.Name, Tensors = plan.Tensors, Inputs = plan.Inputs, InputTypes = plan.InputTypes, Profiles = plan.Profiles, Outputs = [.. plan.Outputs, concat.Inputs[0].Index], OutputTypes = [.. plan.OutputTypes, Native.Network.ElementType.Float32],
                     Layers = plan.Layers, Weights = plan.Weights, ModelWeights = plan.ModelWeights, Hardware = plan.Hardware, OptimizationLevel = plan.OptimizationLevel,
                 };
                 break;

@@ -67,6 +67,22 @@ public sealed class NpyFileTests
         Assert.Equal(128, stream.Length - 6 * sizeof(float)); // numpy puts this header's data at byte 128
     }
 
+    /// <summary>An integer or bool tensor (an engine's int64 output) as numpy's own type, read back as the same values.</summary>
+    [Theory]
+    [InlineData("Int64", "<i8", 8)]
+    [InlineData("Int32", "<i4", 4)]
+    [InlineData("Bool", "|b1", 1)]
+    public void Writes_integer_and_bool_tensors_as_their_type(string dataType, string descr, int size)
+    {
+        float[] data = dataType == "Bool" ? [1, 0, 0, 1, 1, 0] : [3, -7, 16777216, 0, 42, -1];
+        using var stream = new MemoryStream();
+        NpyFile.Write(stream, [2, 3], data, dataType);
+        byte[] file = stream.ToArray();
+        Assert.Contains($"'descr': '{descr}'", Encoding.Latin1.GetString(file));
+        Assert.Equal(0, (file.Length - 6 * size) % 64);
+        Assert.Equal(data, Read(file).Data);
+    }
+
     [Theory]
     [InlineData(new int[0], "()")]
     [InlineData(new[] { 5 }, "(5,)")]

@@ -36,8 +36,15 @@ public static class OrtOracle
         using var results = session.Run(feeds);
         return results.ToDictionary(r => r.Name, r =>
         {
-            var tensor = r.AsTensor<float>();
-            return (tensor.Dimensions.ToArray(), tensor.ToArray());
+            // Integer and bool outputs as floats, as the engine gives them.
+            var value = r.Value;
+            return value switch
+            {
+                Tensor<long> l => (l.Dimensions.ToArray(), Array.ConvertAll(l.ToArray(), v => (float)v)),
+                Tensor<int> i => (i.Dimensions.ToArray(), Array.ConvertAll(i.ToArray(), v => (float)v)),
+                Tensor<bool> b => (b.Dimensions.ToArray(), Array.ConvertAll(b.ToArray(), v => v ? 1f : 0f)),
+                _ => (r.AsTensor<float>().Dimensions.ToArray(), r.AsTensor<float>().ToArray()),
+            };
         });
     }
 }
