@@ -84,6 +84,18 @@ public sealed partial class OnnxImporter
             case "Expand" when ExpandsToRunTimeDims(node): ImportRunTimeExpand(node, name); return;
             case "Expand": Define(node, new ElementwiseLayer(name, BinaryOp.Mul, Tensor(node.Inputs[0], name), Ones(node, name))); return;
             case "Gather": Define(node, ImportGather(node, name)); return;
+            case "ArgMax" or "ArgMin":
+                Define(node, new AxisLayer(name, Tensor(node.Inputs[0], name), node.OpType == "ArgMax" ? AxisOperation.ArgMax : AxisOperation.ArgMin,
+                    checked((int)node.GetInt("axis", 0)), node.GetInt("keepdims", 1) != 0, node.GetInt("select_last_index", 0) != 0, exclusive: false));
+                return;
+            case "CumSum":
+            {
+                long[] axis = KnownIntegers(node, 1, "axis");
+                if (axis.Length != 1) throw new ModelImportException($"CumSum '{name}': its axis holds {axis.Length} values; it must hold one.");
+                Define(node, new AxisLayer(name, Tensor(node.Inputs[0], name), AxisOperation.CumSum, checked((int)axis[0]), keepDims: true,
+                    last: node.GetInt("reverse", 0) != 0, exclusive: node.GetInt("exclusive", 0) != 0));
+                return;
+            }
             case "Floor": Define(node, Unary(node, name, new Activation(ActivationKind.Floor))); return;
             case "Ceil": Define(node, Unary(node, name, new Activation(ActivationKind.Ceil))); return;
             case "Round": Define(node, Unary(node, name, new Activation(ActivationKind.Round))); return;

@@ -28,7 +28,10 @@ public sealed partial class OnnxImporter
         ["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Expand", "Tile", "Gather", "Where"];
 
     /// <summary>Integer arithmetic floats compute exactly (on integers up to 2^24).</summary>
-    private static readonly HashSet<string> ExactArithmetic = ["Add", "Sub", "Mul", "Max", "Min", "Neg", "Abs", "ReduceSum", "ReduceMax"];
+    private static readonly HashSet<string> ExactArithmetic = ["Add", "Sub", "Mul", "Max", "Min", "Neg", "Abs", "ReduceSum", "ReduceMax", "CumSum"];
+
+    /// <summary>Operators whose output is an integer tensor whatever their input (indices).</summary>
+    private static readonly HashSet<string> MakesIntegers = ["ArgMax", "ArgMin"];
 
     private static readonly HashSet<string> MakesBooleans = ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf"];
 
@@ -48,7 +51,7 @@ public sealed partial class OnnxImporter
         var data = node.OpType == "Where" ? node.Inputs.Skip(1) : node.Inputs.Take(1);
         bool integer = Moves.Contains(node.OpType) ? data.Any(_runTimeIntegers.Contains)
             : ExactArithmetic.Contains(node.OpType) ? node.Inputs.Any(_runTimeIntegers.Contains)
-            : node.OpType == "Cast" && IsIntegerType((OnnxDataType)node.GetInt("to", 0));
+            : MakesIntegers.Contains(node.OpType) || node.OpType == "Cast" && IsIntegerType((OnnxDataType)node.GetInt("to", 0));
         bool boolean = Moves.Contains(node.OpType) ? data.Any(_runTimeBooleans.Contains)
             : MakesBooleans.Contains(node.OpType) || node.OpType == "Cast" && node.GetInt("to", 0) == (long)OnnxDataType.Bool;
         foreach (string output in node.Outputs.Where(o => o.Length > 0))

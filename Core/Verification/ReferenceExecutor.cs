@@ -63,6 +63,7 @@ public sealed class ReferenceExecutor
         ElementwiseLayer e => Binary(e.Operation, x[0]!, x[1]!, shape),
         SelectLayer => Select(x[0]!, x[1]!, x[2]!, shape),
         GatherLayer g => Gather(g, x[0]!, x[1]!, shape),
+        AxisLayer a => AlongAxis(a, x[0]!, shape),
         ActivationLayer a => Map(x[0]!, shape, v => Activate(a.Activation, v)),
         SoftmaxLayer s => Softmax(s, x[0]!),
         LayerNormLayer n => LayerNorm(n, x[0]!, x[1]!, x[2]),
@@ -160,6 +161,39 @@ public sealed class ReferenceExecutor
                     throw new ArgumentException($"Gather '{g.Name}': index {index} is not an integer in [{-length}, {length - 1}].");
                 long row = index < 0 ? (long)index + length : (long)index;
                 Array.Copy(data.Data, (o * length + row) * inner, y, (o * count + j) * inner, inner);
+            }
+        return new ReferenceTensor(shape, y);
+    }
+
+    /// <summary>ArgMax, ArgMin (the first or last extreme, NaN never chosen over a number) and CumSum (summed in float64) by their definitions.</summary>
+    private static ReferenceTensor AlongAxis(AxisLayer a, ReferenceTensor x, int[] shape)
+    {
+        int axis = Shapes.NormalizeAxis(a.Axis, x.Shape.Length, a.Operation.ToString(), a.Name), length = x.Shape[axis];
+        long outer = Shapes.ElementCount(x.Shape.AsSpan(0, axis)), inner = Shapes.ElementCount(x.Shape.AsSpan(axis + 1));
+        var y = new double[Shapes.ElementCount(shape)];
+        for (long o = 0; o < outer; o++)
+            for (long i = 0; i < inner; i++)
+            {
+                double At(long k) => x.Data[(o * length + k) * inner + i];
+                if (a.Operation == AxisOperation.CumSum)
+                {
+                    double sum = 0;
+                    foreach (long k in a.Last ? Enumerable.Range(0, length).Select(j => (long)(length - 1 - j)) : Enumerable.Range(0, length).Select(j => (long)j))
+                    {
+                        if (!a.Exclusive) sum += At(k);
+                        y[(o * length + k) * inner + i] = sum;
+                        if (a.Exclusive) sum += At(k);
+                    }
+                    continue;
+                }
+                long best = 0;
+                for (long k = 1; k < length; k++)
+                {
+                    double v = At(k), current = At(best);
+                    bool better = a.Operation == AxisOperation.ArgMin ? v < current : v > current;
+                    if (better || a.Last && v == current || double.IsNaN(current) && !double.IsNaN(v)) best = k;
+                }
+                y[o * inner + i] = best;
             }
         return new ReferenceTensor(shape, y);
     }

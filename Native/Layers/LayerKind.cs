@@ -26,4 +26,5 @@ public enum LayerKind : byte
     LayerNorm = 21,
     Select = 22,
     Gather = 23,
+    Axis = 24,
 }

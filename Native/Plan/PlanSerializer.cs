@@ -270,6 +270,7 @@ internal static class PlanSerializer
             LayerKind.LayerNorm => LayerNormLayer.Read(name, inputs, r),
             LayerKind.Select => new SelectLayer(name, inputs[0], inputs[1], inputs[2]),
             LayerKind.Gather => GatherLayer.Read(name, inputs, r),
+            LayerKind.Axis => AxisLayer.Read(name, inputs, r),
             _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
         };
         layer.Origins = origins;

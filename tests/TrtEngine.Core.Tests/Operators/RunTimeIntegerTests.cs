@@ -136,6 +136,46 @@ public sealed class RunTimeIntegerTests
         Assert.Equal(6, engine.Run(new Dictionary<string, float[]> { ["ids"] = [0, -4, 3] })[0].Data.Length);
     }
 
+    /// <summary>
+    /// ArgMax and ArgMin as int64 outputs (logits.argmax(-1)), over each axis, the axis kept or dropped, the first or last
+    /// of ties (floors of random values tie often), at opset 12 where select_last_index arrived.
+    /// </summary>
+    [Theory]
+    [InlineData("ArgMax", 2, 1, 0)]
+    [InlineData("ArgMax", 0, 0, 0)]
+    [InlineData("ArgMax", -2, 1, 1)]
+    [InlineData("ArgMin", 1, 0, 0)]
+    [InlineData("ArgMin", 2, 0, 1)]
+    public void ArgMax_and_ArgMin_give_indices(string op, int axis, int keepdims, int last)
+    {
+        var c = new OperatorCase().Input("x", 3, 4, 5);
+        c.Model.Opset = 12;
+        c.Model.AddOutput("values", OnnxDataType.Int64);
+        c.Model.AddOutput("ties", OnnxDataType.Int64);
+        c.Model.AddInitializer("four", TensorValue.Scalar(4f));
+        c.Model.AddNode(op, ["x"], ["values"], ("axis", (long)axis), ("keepdims", (long)keepdims), ("select_last_index", (long)last));
+        c.Model.AddNode("Mul", ["x", "four"], ["scaled"]);
+        c.Model.AddNode("Floor", ["scaled"], ["floored"]);
+        c.Model.AddNode(op, ["floored"], ["ties"], ("axis", (long)axis), ("keepdims", (long)keepdims), ("select_last_index", (long)last));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>CumSum of floats and of run-time integers (positions from a mask: mask.cumsum(1)), exclusive and reversed.</summary>
+    [Theory]
+    [InlineData(1, 0, 0)]
+    [InlineData(-1, 1, 0)]
+    [InlineData(0, 0, 1)]
+    [InlineData(1, 1, 1)]
+    public void CumSum_of_floats_and_integers(int axis, int exclusive, int reverse)
+    {
+        var c = new OperatorCase().Input("x", 3, 6).IntegerInput("mask", OnnxDataType.Int64, 2, [3, 6], [3, 6]).Output("sums");
+        c.Model.AddOutput("positions", OnnxDataType.Int64);
+        c.Model.AddInitializer("axis", TensorValue.Int64([axis]));
+        c.Model.AddNode("CumSum", ["x", "axis"], ["sums"], ("exclusive", (long)exclusive), ("reverse", (long)reverse));
+        c.Model.AddNode("CumSum", ["mask", "axis"], ["positions"], ("exclusive", (long)exclusive), ("reverse", (long)reverse));
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Fact]
     public void Integer_division_of_run_time_integers_is_refused()
     {

@@ -36,7 +36,7 @@ public sealed class ReferenceExecutorTests
         return c;
     }
 
-    /// <summary>Transpose, Slice, Concat, ReduceMean, MatMul of two tensors, LayerNormalization, Gather of a weight by ids, Greater, Where, Add.</summary>
+    /// <summary>Transpose, Slice, Concat, ReduceMean, MatMul of two tensors, LayerNormalization, Gather of a weight by ids, CumSum, Greater, Where, Add.</summary>
     private static OperatorCase TensorModel()
     {
         var c = new OperatorCase().Input("a", 2, 3, 4).Input("b", 2, 4, 5).IntegerInput("ids", OnnxDataType.Int64, 4, [2, 3], [2, 3])
@@ -52,7 +52,9 @@ public sealed class ReferenceExecutorTests
         c.Weight("ln_scale", 5).Weight("ln_bias", 5);
         c.Model.AddNode("LayerNormalization", ["m", "ln_scale", "ln_bias"], ["normalized"]);
         c.Model.AddNode("Gather", ["table", "ids"], ["embedded"]);
-        c.Model.AddNode("Add", ["normalized", "embedded"], ["n"]);
+        c.Model.AddNode("Add", ["normalized", "embedded"], ["sum"]);
+        c.Model.AddInitializer("last", new long[] { -1 }, []);
+        c.Model.AddNode("CumSum", ["sum", "last"], ["n"]);
         c.Model.AddInitializer("zero", [0f], []);
         c.Model.AddNode("Greater", ["n", "zero"], ["positive"]);
         c.Model.AddNode("Where", ["positive", "n", "r"], ["w"]);
