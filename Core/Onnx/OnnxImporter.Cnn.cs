@@ -21,7 +21,8 @@ public sealed partial class OnnxImporter
                     [], [], [], [], false, false, AutoPad.NotSet, global: true));
                 return;
             case "Concat":
-                Define(node, new ConcatLayer(name, checked((int)node.GetInt("axis", 0)), node.Inputs.Where(i => i.Length > 0).Select(i => Float(i, name)).ToArray()));
+                Define(node, new ConcatLayer(name, checked((int)node.GetInt("axis", 0)),
+                    node.Inputs.Select((input, index) => (input, index)).Where(i => i.input.Length > 0).Select(i => Numeric(node, i.index, name)).ToArray()));
                 return;
             case "Split": ImportSplit(node, name); return;
             case "Slice":

@@ -11,7 +11,7 @@ public sealed partial class OnnxImporter
     {
         "Add" or "Sub" or "Mul" or "Div" or "Mod" or "Equal" or "Less" or "Greater" or "LessOrEqual" or "GreaterOrEqual" or "And" or "Or" or "Xor" or "Concat" =>
             node.Inputs.All(IsInteger),
-        "Where" => IsInteger(node.Inputs[1]) && IsInteger(node.Inputs[2]),
+        "Where" => node.Inputs.All(IsInteger),
         "Gather" => IsInteger(node.Inputs[0]) && IsInteger(node.Inputs[1]),
         _ => IsInteger(node.Inputs[0]),
     };

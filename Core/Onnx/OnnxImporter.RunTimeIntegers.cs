@@ -48,8 +48,9 @@ public sealed partial class OnnxImporter
     private void TrackRunTimeTypes(OnnxNode node)
     {
         if (node.Inputs.Count == 0 || !node.Outputs.Any(o => o.Length > 0 && _values.TryGetValue(o, out var v) && !v.IsWeight)) return;
-        var data = node.OpType == "Where" ? node.Inputs.Skip(1) : node.Inputs.Take(1);
-        bool integer = Moves.Contains(node.OpType) ? data.Any(_runTimeIntegers.Contains)
+        var data = node.OpType switch { "Where" => node.Inputs.Skip(1), "Concat" => node.Inputs, _ => node.Inputs.Take(1) };
+        // An integer known at import beside run-time values (a Where's fill, a class token's id) makes them integers too.
+        bool integer = Moves.Contains(node.OpType) ? data.Any(v => _runTimeIntegers.Contains(v) || IsInteger(v))
             : ExactArithmetic.Contains(node.OpType) ? node.Inputs.Any(_runTimeIntegers.Contains)
             : MakesIntegers.Contains(node.OpType) || node.OpType == "Cast" && IsIntegerType((OnnxDataType)node.GetInt("to", 0));
         bool boolean = Moves.Contains(node.OpType) ? data.Any(_runTimeBooleans.Contains)

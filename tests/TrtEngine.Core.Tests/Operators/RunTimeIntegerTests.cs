@@ -72,6 +72,21 @@ public sealed class RunTimeIntegerTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>Constants beside run-time ids: a class token's id concatenated before them, and padding replaced by another id (Where).</summary>
+    [Fact]
+    public void Integer_constants_concatenated_with_and_chosen_beside_run_time_ids()
+    {
+        var c = new OperatorCase().IntegerInput("ids", OnnxDataType.Int64, 6, [2, 4], [2, 4]).Weight("table", 8, 3).Output("y");
+        c.Model.AddInitializer("cls", TensorValue.Int64([7, 7], 2, 1));
+        c.Model.AddInitializer("pad", TensorValue.Int64([0]));
+        c.Model.AddInitializer("unknown", TensorValue.Int64([5]));
+        c.Model.AddNode("Equal", ["ids", "pad"], ["padding"]);
+        c.Model.AddNode("Where", ["padding", "unknown", "ids"], ["filled"]);
+        c.Model.AddNode("Concat", ["cls", "filled"], ["tokens"], ("axis", 1L));
+        c.Model.AddNode("Gather", ["table", "tokens"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     /// <summary>A bool mask input choosing values, and an int64 mask summed into lengths, cast to float.</summary>
     [Fact]
     public void Bool_and_integer_mask_inputs()
