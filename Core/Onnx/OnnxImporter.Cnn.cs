@@ -85,6 +85,7 @@ public sealed partial class OnnxImporter
             case "Expand" when ExpandsToRunTimeDims(node): ImportRunTimeExpand(node, name); return;
             case "Expand": Define(node, new ElementwiseLayer(name, BinaryOp.Mul, Tensor(node.Inputs[0], name), Ones(node, name))); return;
             case "Gather": Define(node, ImportGather(node, name)); return;
+            case "Einsum": ImportEinsum(node, name); return;
             case "ArgMax" or "ArgMin":
                 Define(node, new AxisLayer(name, Tensor(node.Inputs[0], name), node.OpType == "ArgMax" ? AxisOperation.ArgMax : AxisOperation.ArgMin,
                     checked((int)node.GetInt("axis", 0)), node.GetInt("keepdims", 1) != 0, node.GetInt("select_last_index", 0) != 0, exclusive: false));
