@@ -74,8 +74,10 @@ public sealed class TimingCache
     }
 
     /// <summary>
-    /// An exclusive open of the lock file (an OS lock that dies with its holder), waiting while another builder saves;
-    /// null after 5 s, when the save goes ahead unlocked: a save takes milliseconds, and timings only save time.
+    /// An exclusive open of the lock file (an OS lock that dies with its holder), waiting while other builders save;
+    /// null after 30 s (a holder that hangs), when the save goes ahead unlocked: timings only save time. A save takes
+    /// milliseconds, but a waiter polls among many on a loaded host: 64 builders saving at once on 2 busy cores kept
+    /// one waiting more than 5 s (the earlier limit), whose unlocked save then dropped another's timings.
     /// </summary>
     private static FileStream? Lock(string path)
     {
@@ -88,7 +90,7 @@ public sealed class TimingCache
             {
                 return new FileStream(path, options);
             }
-            catch (IOException) when (Environment.TickCount64 - start < 5000)
+            catch (IOException) when (Environment.TickCount64 - start < 30_000)
             {
                 Thread.Sleep(5);
             }
