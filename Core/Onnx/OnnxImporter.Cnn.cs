@@ -52,6 +52,7 @@ public sealed partial class OnnxImporter
             case "ReduceSum": Define(node, ImportReduce(node, name, ReduceKind.Sum, 13)); return;
             case "ReduceMax": Define(node, ImportReduce(node, name, ReduceKind.Max, 18)); return;
             case "ReduceL2" or "ReduceSumSquare": ImportReduceSquares(node, name); return;
+            case "ReduceLogSumExp": ImportReduceLogSumExp(node, name); return;
             case "PRelu": ImportPRelu(node, name); return;
             case "InstanceNormalization": ImportInstanceNorm(node, name); return;
             case "DepthToSpace" or "SpaceToDepth": ImportBlockShuffle(node, name); return;

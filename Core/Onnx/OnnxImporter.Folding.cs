@@ -15,8 +15,8 @@ public sealed partial class OnnxImporter
     {
         "Add" or "Sub" or "Mul" or "Div" or "MatMul" or "Pow" => IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
         "Max" or "Min" => node.Inputs.Count == 2 && IsWeightValue(node.Inputs[0]) && IsWeightValue(node.Inputs[1]),
-        "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split" or "Floor" or "Ceil" or "Round" or "Sqrt" =>
-            IsWeightValue(node.Inputs[0]),
+        "Transpose" or "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Slice" or "Split" or "Floor" or "Ceil" or "Round" or "Sqrt"
+            or "Sin" or "Cos" or "Exp" or "Neg" or "Reciprocal" => IsWeightValue(node.Inputs[0]),
         "Gather" => IsWeightValue(node.Inputs[0]) && IsInteger(node.Inputs[1]),
         "Expand" => IsWeightValue(node.Inputs[0]) && !ExpandsToRunTimeDims(node),
         "Concat" => node.Inputs.Where(i => i.Length > 0).All(IsWeightValue),
@@ -34,9 +34,9 @@ public sealed partial class OnnxImporter
             FoldSlices(node, name);
             return;
         }
-        if (node.OpType is "Floor" or "Ceil" or "Round" or "Sqrt")
+        if (node.OpType is "Floor" or "Ceil" or "Round" or "Sqrt" or "Sin" or "Cos" or "Exp" or "Neg" or "Reciprocal")
         {
-            FoldRounding(node, name);
+            FoldUnary(node, name);
             return;
         }
         if (node.OpType == "Expand")
@@ -109,15 +109,21 @@ public sealed partial class OnnxImporter
     /// attention's scale 1/√(head size)).
     /// Their results become shapes, so a trained weight, which a refit may change, cannot feed them.
     /// </summary>
-    private void FoldRounding(OnnxNode node, string name)
+    private void FoldUnary(OnnxNode node, string name)
     {
         var x = _network.Weights[Float(node.Inputs[0], name).Index];
         if (x.Kind != WeightKind.Constant)
             throw new ModelImportException($"{node.OpType} '{name}': its input '{node.Inputs[0]}' is a trained weight or computed from one; TrtEngine evaluates {node.OpType} only at import, on constants and static dims (shape arithmetic).");
-        // MathF.Round rounds halves to even, as ONNX Round does.
-        Func<float, float> round = node.OpType switch { "Floor" => MathF.Floor, "Ceil" => MathF.Ceiling, "Sqrt" => MathF.Sqrt, _ => MathF.Round };
+        // As the engine's activations compute them (MathF.Round rounds halves to even, as ONNX Round does), so a
+        // sinusoidal position table folded here is the one a run-time Sin would give.
+        var kind = node.OpType switch
+        {
+            "Floor" => ActivationKind.Floor, "Ceil" => ActivationKind.Ceil, "Sqrt" => ActivationKind.Sqrt, "Round" => ActivationKind.Round,
+            "Sin" => ActivationKind.Sin, "Cos" => ActivationKind.Cos, "Exp" => ActivationKind.Exp, "Neg" => ActivationKind.Neg, _ => ActivationKind.Reciprocal,
+        };
+        var activation = new Activation(kind);
         string output = node.Outputs[0];
-        _values[output] = _network.AddWeights(new ModelWeights(output, x.Shape, Array.ConvertAll(x.Values, v => round(v)), WeightKind.Constant));
+        _values[output] = _network.AddWeights(new ModelWeights(output, x.Shape, Array.ConvertAll(x.Values, v => ScalarMath.Apply(activation, v)), WeightKind.Constant));
     }
 
     /// <summary>

@@ -8,7 +8,7 @@ namespace TrtEngine.Core.Onnx;
 /// Operators the engine runs as several of its layers, in the arithmetic ONNX Runtime does: ReduceL2 and
 /// ReduceSumSquare (squares summed, then the root), PRelu (max(x, 0) + slope · min(x, 0)), InstanceNormalization (each
 /// image's channel normalized over its other axes, then scaled and shifted), 1-D Conv, MaxPool and AveragePool (2-D ones
-/// on [N, C, 1, L]; ConvTranspose too), LogSoftmax (x − max − ln Σ e^(x − max)), Mean (the sum divided), DepthToSpace and SpaceToDepth (a
+/// on [N, C, 1, L]; ConvTranspose too), LogSoftmax (x − max − ln Σ e^(x − max)), ReduceLogSumExp, Mean (the sum divided), DepthToSpace and SpaceToDepth (a
 /// reshape, a transpose and a reshape) and Tile (copies concatenated). Their weights stay the model's, refittable by
 /// their own names.
 /// </summary>
@@ -26,6 +26,23 @@ public sealed partial class OnnxImporter
         }
         var sum = Step(output, "sum", ImportReduce(node, $"{name}/sum", ReduceKind.Sum, 18, squares));
         Define(node, new ActivationLayer(name, new Activation(ActivationKind.Sqrt), sum));
+    }
+
+    /// <summary>log Σ eˣ as max + log Σ e^(x − max), as ONNX Runtime computes it (finite where the sum of eˣ overflows).</summary>
+    private void ImportReduceLogSumExp(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        var x = Tensor(node.Inputs[0], name);
+        long[] axes = ReduceAxes(node, 18) ?? [];
+        bool keep = node.GetInt("keepdims", 1) != 0, noop = node.GetInt("noop_with_empty_axes", 0) != 0;
+        var max = Step(output, "max", new ReduceLayer($"{name}/max", x, ReduceKind.Max, axes, keepDims: true, noop));
+        var shifted = Step(output, "shifted", new ElementwiseLayer($"{name}/shifted", BinaryOp.Sub, x, max));
+        var exp = Step(output, "exp", new ActivationLayer($"{name}/exp", new Activation(ActivationKind.Exp), shifted));
+        var sum = Step(output, "sum", new ReduceLayer($"{name}/sum", exp, ReduceKind.Sum, axes, keep, noop));
+        var log = Step(output, "log", new ActivationLayer($"{name}/log", new Activation(ActivationKind.Log), sum));
+        // The maximum of each reduced run, its axes dropped as the sum's are (a maximum over dims of one).
+        var offset = keep ? max : Step(output, "offset", new ReduceLayer($"{name}/offset", max, ReduceKind.Max, axes, keepDims: false, noop));
+        Define(node, new ElementwiseLayer(name, BinaryOp.Add, log, offset));
     }
 
     /// <summary>x where it is positive, slope · x elsewhere: the slope is a weight broadcast to x (one per channel, as [C, 1, 1]).</summary>

@@ -19,7 +19,7 @@ public sealed partial class OnnxImporter
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2", "ReduceSumSquare",
         "PRelu", "InstanceNormalization", "DepthToSpace", "SpaceToDepth", "Tile",
         "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand", "ReduceProd", "Trilu", "Less", "Greater",
-        "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf", "Range", "ArgMax", "ArgMin", "CumSum", "Einsum",
+        "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf", "Range", "ArgMax", "ArgMin", "CumSum", "Einsum", "Sin", "Cos", "ReduceLogSumExp",
     ];
 
     /// <summary>Operators evaluated at import when their operands are integer tensors known at import.</summary>
@@ -277,6 +277,8 @@ public sealed partial class OnnxImporter
             case "Sqrt": Define(node, Unary(node, name, new Activation(ActivationKind.Sqrt))); return;
             case "Reciprocal": Define(node, Unary(node, name, new Activation(ActivationKind.Reciprocal))); return;
             case "Log": Define(node, Unary(node, name, new Activation(ActivationKind.Log))); return;
+            case "Sin": Define(node, Unary(node, name, new Activation(ActivationKind.Sin))); return;
+            case "Cos": Define(node, Unary(node, name, new Activation(ActivationKind.Cos))); return;
             case "Softplus": Define(node, Unary(node, name, new Activation(ActivationKind.Softplus))); return;
             case "Softsign": Define(node, Unary(node, name, new Activation(ActivationKind.Softsign))); return;
             case "Mish": Define(node, Unary(node, name, new Activation(ActivationKind.Mish))); return;

@@ -237,6 +237,8 @@ public sealed class ReferenceExecutor
         ActivationKind.Ceil => Math.Ceiling(x),
         ActivationKind.Round => Math.Round(x, MidpointRounding.ToEven),
         ActivationKind.Sign => double.IsNaN(x) ? x : Math.Sign(x),
+        ActivationKind.Sin => Math.Sin(x),
+        ActivationKind.Cos => Math.Cos(x),
         _ => throw new NotSupportedException($"The reference executor has no rule for the {a.Kind} activation."),
     };
 

@@ -228,14 +228,14 @@ public static unsafe class ActivationKernels
             case ActivationKind.Round:
                 return Avx.RoundToNearestInteger(x);
             case ActivationKind.Elu or ActivationKind.Selu or ActivationKind.Softplus or ActivationKind.Softsign or ActivationKind.Log or ActivationKind.Mish
-                or ActivationKind.Sign:
+                or ActivationKind.Sign or ActivationKind.Sin or ActivationKind.Cos:
                 return ByElement(activation, x);
             default:
                 throw new ArgumentOutOfRangeException(nameof(activation), activation.Kind, "Unknown activation.");
         }
     }
 
-    /// <summary>Activations with no vector form here (rarer ones: ELU, SELU, Softplus, Softsign, Log, Mish, Sign), element by element.</summary>
+    /// <summary>Activations with no vector form here (rarer ones: ELU, SELU, Softplus, Softsign, Log, Mish, Sign, Sin, Cos), element by element.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Vector256<float> ByElement(in Activation activation, Vector256<float> x)
     {

@@ -48,4 +48,8 @@ public enum ActivationKind : byte
 
     /// <summary>−1, 0 or 1 by x's sign (NaN stays NaN).</summary>
     Sign,
+
+    Sin,
+
+    Cos,
 }

@@ -31,6 +31,8 @@ internal static class ScalarMath
         ActivationKind.Ceil => MathF.Ceiling(x),
         ActivationKind.Round => MathF.Round(x),
         ActivationKind.Sign => float.IsNaN(x) ? x : MathF.Sign(x),
+        ActivationKind.Sin => MathF.Sin(x),
+        ActivationKind.Cos => MathF.Cos(x),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation.Kind, "Unknown activation."),
     };
 

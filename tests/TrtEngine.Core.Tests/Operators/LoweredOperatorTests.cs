@@ -20,7 +20,10 @@ public sealed class LoweredOperatorTests
     [InlineData("ReduceL2", 18, new long[] { 1 }, 1)]
     [InlineData("ReduceSumSquare", 13, new long[] { 2, 3 }, 1)]
     [InlineData("ReduceSumSquare", 18, new long[0], 0)]
-    public void Reductions_of_squares(string op, int opset, long[] axes, int keepdims)
+    [InlineData("ReduceLogSumExp", 13, new long[] { 1 }, 0)]
+    [InlineData("ReduceLogSumExp", 13, new long[] { -1, 2 }, 1)]
+    [InlineData("ReduceLogSumExp", 18, new long[0], 0)]
+    public void Reductions_of_squares_and_exponentials(string op, int opset, long[] axes, int keepdims)
     {
         var c = new OperatorCase().Input("x", 2, 3, 4, 5).Output("y");
         c.Model.Opset = opset;
@@ -31,6 +34,23 @@ public sealed class LoweredOperatorTests
         }
         else c.Model.AddNode(op, ["x"], ["y"], ("axes", axes), ("keepdims", (long)keepdims));
         c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>ReduceLogSumExp where Σ eˣ overflows float32 (values of 100 and more): finite, as ONNX Runtime gives it.</summary>
+    [Fact]
+    public void ReduceLogSumExp_of_large_values_is_finite()
+    {
+        var m = new OnnxModelBuilder { Opset = 13 };
+        m.AddInput("x", OnnxDataType.Float, 3, 3);
+        m.AddOutput("y", OnnxDataType.Float);
+        m.AddNode("ReduceLogSumExp", ["x"], ["y"], ("axes", new long[] { 1 }), ("keepdims", 0L));
+        float[] x = [100f, 101f, 99f, -1e30f, 0f, 1e30f, 88f, 89f, 90f];
+        float[] expected = OrtOracle.Run(m.ToBytes(), new Dictionary<string, (int[], float[])> { ["x"] = ([3, 3], x) })["y"].Data;
+        var engine = EngineBuilder.Build(OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"), new BuilderConfig { OptimizationLevel = 0 });
+        float[] y = new float[3];
+        engine.CreateExecutionContext().Execute([x], [y]);
+        Assert.All(y, v => Assert.True(float.IsFinite(v)));
+        Assert.True(ErrorMetrics.RelativeL2(y, expected) <= 1e-6, $"{string.Join(", ", y)} against {string.Join(", ", expected)}");
     }
 
     /// <summary>F.normalize(x, dim=1) as torch exports it: ReduceL2, Clip to ε, Expand to x's shape (read through Shape), Div.</summary>

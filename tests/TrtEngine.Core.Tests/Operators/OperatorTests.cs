@@ -144,6 +144,8 @@ public sealed class OperatorTests
     [InlineData("Ceil")]
     [InlineData("Round")]
     [InlineData("Sign")]
+    [InlineData("Sin")]
+    [InlineData("Cos")]
     public void Unary(string op)
     {
         var c = new OperatorCase { AvoidZero = true }.Input("x", 3, 7, 11).Output("y");

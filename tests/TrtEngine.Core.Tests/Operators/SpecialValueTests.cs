@@ -181,6 +181,8 @@ public sealed class SpecialValueTests
     [InlineData("Ceil", null)]
     [InlineData("Round", null)] // 2.5 and −2.5 to even
     [InlineData("Sign", null)]
+    [InlineData("Sin", null)]
+    [InlineData("Cos", null)]
     [InlineData("Pow", 2f)]
     [InlineData("Pow", 0.5f)]
     [InlineData("Pow", 0f)]
