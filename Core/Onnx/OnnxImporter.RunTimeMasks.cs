@@ -35,6 +35,54 @@ public sealed partial class OnnxImporter
         Define(node, layer);
     }
 
+    /// <summary>Trilu of a run-time tensor (torch.triu, tril): its values where a constant mask of its last two (static) dims keeps them, 0 elsewhere.</summary>
+    private void ImportRunTimeTrilu(OnnxNode node, string name)
+    {
+        var x = Tensor(node.Inputs[0], name);
+        int[] dims = _network.Dims(x);
+        if (dims.Length < 2 || dims[^1] < 0 || dims[^2] < 0)
+            throw new ModelImportException($"Trilu '{name}': its input {Shapes.Format(dims)} needs two static last dims (rows and columns) for its mask; fix the input's shape (-InputShape).");
+        long k = Has(node, 1) ? KnownIntegers(node, 1, "k")[0] : 0;
+        bool upper = node.GetInt("upper", 1) != 0;
+        int rows = dims[^2], columns = dims[^1];
+        float[] keep = new float[(long)rows * columns];
+        for (int i = 0; i < keep.Length; i++)
+        {
+            long row = i / columns, column = i % columns;
+            keep[i] = (upper ? column - row >= k : column - row <= k) ? 1f : 0f;
+        }
+        var mask = _network.AddWeights(new ModelWeights($"{name}/mask", [rows, columns], keep, WeightKind.Constant));
+        Define(node, new SelectLayer(name, mask, x, False(name)));
+    }
+
+    /// <summary>
+    /// OneHot: on where an index (counted from the end when negative) equals its position along the new axis, off
+    /// elsewhere; depth and values known at import. Integer values make integers (torch's one_hot, then cast).
+    /// </summary>
+    private void ImportOneHot(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        var indices = Tensor(node.Inputs[0], name);
+        long depth = KnownIntegers(node, 1, "depth")[0] is var d && d > 0 && d <= IntegerOps.MaxElements ? d
+            : throw new ModelImportException($"OneHot '{name}': depth {d} is not a positive size.");
+        int rank = _network.Dims(indices).Length + 1;
+        int axis = Shapes.NormalizeAxis(checked((int)node.GetInt("axis", -1)), rank, "OneHot", name);
+        float[] values = IsInteger(node.Inputs[2]) ? Array.ConvertAll(KnownIntegers(node, 2, "values"), v => (float)v) : ConstantFloats(node, 2);
+        if (values.Length != 2) throw new ModelImportException($"OneHot '{name}': its values hold {values.Length} elements; they must be [off, on].");
+        // The positions along the new axis, and the same less depth (where a negative index points), placed at that axis.
+        int[] placed = [(int)depth, .. Enumerable.Repeat(1, rank - 1 - axis)];
+        ValueRef Positions(string suffix, long shift) =>
+            _network.AddWeights(new ModelWeights($"{name}/{suffix}", placed, Enumerable.Range(0, (int)depth).Select(p => (float)(p - shift)).ToArray(), WeightKind.Constant));
+        int[] origins = Enumerable.Range(0, rank).Select(i => i < axis ? i : i == axis ? -1 : i - 1).ToArray();
+        var expanded = Step(output, "index", new ReshapeLayer($"{name}/index", ReshapeMode.Reshape, indices, ReshapeTarget(name, _network.Dims(indices), origins)));
+        var at = Step(output, "at", new ElementwiseLayer($"{name}/at", BinaryOp.Equal, expanded, Positions("positions", 0)));
+        var atEnd = Step(output, "from_end", new ElementwiseLayer($"{name}/from_end", BinaryOp.Equal, expanded, Positions("from_end_positions", depth)));
+        var hot = Step(output, "hot", new ElementwiseLayer($"{name}/hot", BinaryOp.Max, at, atEnd));
+        ValueRef Scalar(string suffix, float v) => _network.AddWeights(new ModelWeights($"{name}/{suffix}", [], [v], WeightKind.Constant));
+        Define(node, new SelectLayer(name, hot, Scalar("on", values[1]), Scalar("off", values[0])));
+        if (IsInteger(node.Inputs[2])) _runTimeIntegers.Add(output);
+    }
+
     /// <summary>IsInf: |x| = ∞ (ONNX's default), or x = +∞ or x = −∞ alone as detect_negative and detect_positive ask.</summary>
     private Layer ImportIsInf(OnnxNode node, string name)
     {

@@ -19,7 +19,7 @@ public sealed partial class OnnxImporter
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2", "ReduceSumSquare",
         "PRelu", "InstanceNormalization", "DepthToSpace", "SpaceToDepth", "Tile",
         "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand", "ReduceProd", "Trilu", "Less", "Greater",
-        "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf", "Range", "ArgMax", "ArgMin", "CumSum", "Einsum", "Sin", "Cos", "ReduceLogSumExp",
+        "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf", "Range", "ArgMax", "ArgMin", "CumSum", "Einsum", "Sin", "Cos", "ReduceLogSumExp", "OneHot",
     ];
 
     /// <summary>Operators evaluated at import when their operands are integer tensors known at import.</summary>
@@ -315,6 +315,8 @@ public sealed partial class OnnxImporter
             case "Equal" or "Less" or "Greater" or "LessOrEqual" or "GreaterOrEqual" or "Not" or "And" or "Or" or "Xor" or "IsNaN" or "IsInf" or "Where":
                 ImportRunTimeMask(node, name);
                 return;
+            case "Trilu": ImportRunTimeTrilu(node, name); return;
+            case "OneHot": ImportOneHot(node, name); return;
             default:
                 ImportCnn(node, name);
                 return;

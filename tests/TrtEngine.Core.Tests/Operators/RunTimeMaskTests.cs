@@ -218,6 +218,39 @@ public sealed class RunTimeMaskTests
         Assert.Equal(Native.Network.ElementType.Bool, c.Plan!.OutputTypes[0]);
     }
 
+    /// <summary>torch.triu and tril of a run-time tensor, with a diagonal offset, on the dims past a dynamic batch.</summary>
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(1, 2)]
+    [InlineData(0, -1)]
+    [InlineData(0, 0)]
+    public void Trilu_of_a_run_time_tensor(int upper, long k)
+    {
+        var c = new OperatorCase().BatchedInput("x", 3, 2, 4, 6).Output("y");
+        c.Model.Opset = 14;
+        c.Model.AddInitializer("k", TensorValue.Int64([k]));
+        c.Model.AddNode("Trilu", ["x", "k"], ["y"], ("upper", (long)upper));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>F.one_hot of run-time ids (negative ones counted from the end), along each axis, int64 values cast to float or float values.</summary>
+    [Theory]
+    [InlineData(-1, true)]
+    [InlineData(0, false)]
+    [InlineData(1, true)]
+    public void OneHot_of_run_time_indices(long axis, bool integerValues)
+    {
+        var c = new OperatorCase().IntegerInput("ids", OnnxDataType.Int64, 10, [2, 3], [2, 3]).Output("y");
+        c.Model.AddInitializer("five", TensorValue.Int64([5]));
+        c.Model.AddNode("Sub", ["ids", "five"], ["signed"]);
+        c.Model.AddInitializer("depth", TensorValue.Int64([5]));
+        if (integerValues) c.Model.AddInitializer("values", TensorValue.Int64([0, 1], 2));
+        else c.Model.AddInitializer("values", TensorValue.Float([-0.5f, 2f], 2));
+        c.Model.AddNode("OneHot", ["signed", "depth", "values"], [integerValues ? "hot" : "y"], ("axis", axis));
+        if (integerValues) c.Model.AddNode("Cast", ["hot"], ["y"], ("to", FloatType));
+        c.AssertMatchesOnnxRuntime();
+    }
+
     /// <summary>mask.long().sum(1): a boolean cast to int64 is an exact integer, counted and cast back to float.</summary>
     [Fact]
     public void A_run_time_boolean_cast_to_int64_and_counted()
