@@ -25,7 +25,7 @@ public sealed partial class OnnxImporter
 
     /// <summary>Operators whose output has their data input's type (for Where, its values').</summary>
     private static readonly HashSet<string> Moves =
-        ["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Expand", "Tile", "Gather", "Where"];
+        ["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Expand", "Tile", "Gather", "GatherElements", "Where"];
 
     /// <summary>Integer arithmetic floats compute exactly (on integers up to 2^24).</summary>
     private static readonly HashSet<string> ExactArithmetic = ["Add", "Sub", "Mul", "Max", "Min", "Neg", "Abs", "ReduceSum", "ReduceMax", "CumSum"];
@@ -98,6 +98,23 @@ public sealed partial class OnnxImporter
         int axis = Shapes.NormalizeAxis(checked((int)node.GetInt("axis", 0)), rank, "Gather", name);
         if (IsInteger(node.Inputs[0])) _runTimeIntegers.Add(node.Outputs[0]);
         return new GatherLayer(name, data, Tensor(node.Inputs[1], name), axis);
+    }
+
+    /// <summary>
+    /// TopK: the indices of the k largest (smallest) values along the axis, sorted (ties by index), and the values
+    /// gathered at them; k known at import.
+    /// </summary>
+    private void ImportTopK(OnnxNode node, string name)
+    {
+        var x = Tensor(node.Inputs[0], name);
+        int axis = checked((int)node.GetInt("axis", -1));
+        long k = (Opset < 10 ? [node.GetInt("k", 0)] : KnownIntegers(node, 1, "K"))[0];
+        if (k < 1 || k > int.MaxValue) throw new ModelImportException($"TopK '{name}': k = {k} is not a positive count.");
+        var operation = node.GetInt("largest", 1) != 0 ? AxisOperation.TopKLargest : AxisOperation.TopKSmallest;
+        string values = node.Outputs[0], indices = node.Outputs.Count > 1 && node.Outputs[1].Length > 0 ? node.Outputs[1] : $"{values}/indices";
+        var picked = _values[indices] = _network.AddLayer(new AxisLayer($"{name}/indices", x, operation, axis, keepDims: true, last: false, exclusive: false, checked((int)k)), indices);
+        _runTimeIntegers.Add(indices);
+        if (values.Length > 0) _values[values] = _network.AddLayer(new GatherElementsLayer(name, x, picked, axis), values);
     }
 
     /// <summary>

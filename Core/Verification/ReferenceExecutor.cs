@@ -64,6 +64,7 @@ public sealed class ReferenceExecutor
         SelectLayer => Select(x[0]!, x[1]!, x[2]!, shape),
         GatherLayer g => Gather(g, x[0]!, x[1]!, shape),
         AxisLayer a => AlongAxis(a, x[0]!, shape),
+        GatherElementsLayer g => GatherElements(g, x[0]!, x[1]!),
         ActivationLayer a => Map(x[0]!, shape, v => Activate(a.Activation, v)),
         SoftmaxLayer s => Softmax(s, x[0]!),
         LayerNormLayer n => LayerNorm(n, x[0]!, x[1]!, x[2]),
@@ -165,7 +166,33 @@ public sealed class ReferenceExecutor
         return new ReferenceTensor(shape, y);
     }
 
-    /// <summary>ArgMax, ArgMin (the first or last extreme, NaN never chosen over a number) and CumSum (summed in float64) by their definitions.</summary>
+    private static ReferenceTensor GatherElements(GatherElementsLayer g, ReferenceTensor data, ReferenceTensor indices)
+    {
+        int axis = Shapes.NormalizeAxis(g.Axis, data.Shape.Length, "GatherElements", g.Name), length = data.Shape[axis];
+        var y = new double[indices.Data.LongLength];
+        var position = new int[indices.Shape.Length];
+        for (long j = 0; j < y.LongLength; j++)
+        {
+            long rest = j, offset = 0, stride = 1;
+            for (int d = position.Length - 1; d >= 0; d--)
+            {
+                position[d] = (int)(rest % indices.Shape[d]);
+                rest /= indices.Shape[d];
+            }
+            for (int d = position.Length - 1; d >= 0; d--)
+            {
+                double index = indices.Data[j];
+                if (d == axis && (index != Math.Floor(index) || index < -length || index >= length))
+                    throw new ArgumentException($"GatherElements '{g.Name}': index {index} is not an integer in [{-length}, {length - 1}].");
+                offset += (d == axis ? (long)(index < 0 ? index + length : index) : position[d]) * stride;
+                stride *= data.Shape[d];
+            }
+            y[j] = data.Data[offset];
+        }
+        return new ReferenceTensor(indices.Shape, y);
+    }
+
+    /// <summary>ArgMax, ArgMin (the first or last extreme, NaN never chosen over a number), CumSum (summed in float64) and TopK's indices (a stable sort) by their definitions.</summary>
     private static ReferenceTensor AlongAxis(AxisLayer a, ReferenceTensor x, int[] shape)
     {
         int axis = Shapes.NormalizeAxis(a.Axis, x.Shape.Length, a.Operation.ToString(), a.Name), length = x.Shape[axis];
@@ -175,6 +202,13 @@ public sealed class ReferenceExecutor
             for (long i = 0; i < inner; i++)
             {
                 double At(long k) => x.Data[(o * length + k) * inner + i];
+                if (a.Operation is AxisOperation.TopKLargest or AxisOperation.TopKSmallest)
+                {
+                    var ranked = Enumerable.Range(0, length).OrderBy(k => double.IsNaN(At(k)))
+                        .ThenBy(k => a.Operation == AxisOperation.TopKLargest ? -At(k) : At(k)).ThenBy(k => k).Take(a.Count).ToArray();
+                    for (int j = 0; j < ranked.Length; j++) y[(o * a.Count + j) * inner + i] = ranked[j];
+                    continue;
+                }
                 if (a.Operation == AxisOperation.CumSum)
                 {
                     double sum = 0;

@@ -1,7 +1,8 @@
 namespace TrtEngine.Native.Kernels;
 
 /// <summary>
-/// Operations along one axis of a tensor viewed as [outer, length, inner]: ONNX ArgMax and ArgMin, and CumSum.
+/// Operations along one axis of a tensor viewed as [outer, length, inner]: ONNX ArgMax and ArgMin, CumSum, and TopK's
+/// indices.
 /// </summary>
 public static unsafe class AxisKernels
 {
@@ -47,6 +48,29 @@ public static unsafe class AxisKernels
                     y[at] = sum;
                     if (exclusive) sum += v;
                 }
+            }
+    }
+
+    /// <summary>
+    /// y[o, j, i] = the index along the axis of x[o, ·, i]'s j-th largest (smallest) value, j &lt; <paramref name="count"/>,
+    /// as floats: sorted, equal values by their index (ONNX TopK); NaN after every number.
+    /// </summary>
+    public static void TopK(float* x, int outer, int length, int inner, int count, bool largest, float* y)
+    {
+        int[] order = new int[length];
+        float[] run = new float[length];
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                float* start = x + (long)o * length * inner + i;
+                for (int k = 0; k < length; k++) (order[k], run[k]) = (k, start[(long)k * inner]);
+                Array.Sort(order, (a, b) =>
+                {
+                    float u = run[a], v = run[b];
+                    int byValue = float.IsNaN(u) || float.IsNaN(v) ? float.IsNaN(u).CompareTo(float.IsNaN(v)) : largest ? v.CompareTo(u) : u.CompareTo(v);
+                    return byValue != 0 ? byValue : a.CompareTo(b);
+                });
+                for (int j = 0; j < count; j++) y[((long)o * count + j) * inner + i] = order[j];
             }
     }
 }

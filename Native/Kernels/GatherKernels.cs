@@ -1,3 +1,4 @@
+using TrtEngine.Native.Network;
 using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Native.Kernels;
@@ -25,5 +26,28 @@ public static unsafe class GatherKernels
                 if (row < 0) row += axisLength;
                 new ReadOnlySpan<float>(data + ((long)o * axisLength + row) * inner, inner).CopyTo(new Span<float>(y + ((long)o * count + j) * inner, inner));
             }
+    }
+
+    /// <summary>
+    /// GatherElements: y[p] = data[p with its <paramref name="axis"/> coordinate replaced by indices[p]] for every
+    /// position p of the indices' shape; an index that is not an integer within the axis is the caller's error.
+    /// </summary>
+    public static void Elements(float* data, int[] dataShape, float* indices, int[] indexShape, int axis, float* y, string layer)
+    {
+        int rank = dataShape.Length, length = dataShape[axis];
+        Span<long> strides = stackalloc long[rank];
+        for (int d = rank - 1, stride = 1; d >= 0; stride *= dataShape[d], d--) strides[d] = stride;
+        Span<int> position = stackalloc int[rank];
+        long count = Shapes.ElementCount(indexShape);
+        for (long j = 0; j < count; j++)
+        {
+            float index = indices[j];
+            if (!(index >= -length && index < length) || index != MathF.Floor(index))
+                throw new EngineInputException($"GatherElements '{layer}': index {index} (element {j} of its indices) is not an integer in [{-length}, {length - 1}], the size of axis {axis} of its data.");
+            long offset = 0;
+            for (int d = 0; d < rank; d++) offset += (d == axis ? (index < 0 ? (long)index + length : (long)index) : position[d]) * strides[d];
+            y[j] = data[offset];
+            for (int d = rank - 1; d >= 0 && ++position[d] == indexShape[d]; d--) position[d] = 0;
+        }
     }
 }

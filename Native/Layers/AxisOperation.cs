@@ -6,4 +6,6 @@ public enum AxisOperation : byte
     ArgMax = 0,
     ArgMin = 1,
     CumSum = 2,
+    TopKLargest = 3,
+    TopKSmallest = 4,
 }

@@ -27,4 +27,5 @@ public enum LayerKind : byte
     Select = 22,
     Gather = 23,
     Axis = 24,
+    GatherElements = 25,
 }

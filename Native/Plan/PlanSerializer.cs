@@ -236,7 +236,7 @@ internal static class PlanSerializer
         int arity = kind switch
         {
             LayerKind.Gemm or LayerKind.ConvTranspose or LayerKind.LayerNorm or LayerKind.Select => 3,
-            LayerKind.MatMul or LayerKind.Elementwise or LayerKind.Gather => 2,
+            LayerKind.MatMul or LayerKind.Elementwise or LayerKind.Gather or LayerKind.GatherElements => 2,
             LayerKind.Conv => 5,
             LayerKind.BatchNorm => 5,
             LayerKind.FusedInvertedResidual => 8,
@@ -271,6 +271,7 @@ internal static class PlanSerializer
             LayerKind.Select => new SelectLayer(name, inputs[0], inputs[1], inputs[2]),
             LayerKind.Gather => GatherLayer.Read(name, inputs, r),
             LayerKind.Axis => AxisLayer.Read(name, inputs, r),
+            LayerKind.GatherElements => GatherElementsLayer.Read(name, inputs, r),
             _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
         };
         layer.Origins = origins;

@@ -191,6 +191,41 @@ public sealed class RunTimeIntegerTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>torch.gather along each axis, at run-time indices (negative ones from the end) smaller than the data off the axis.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(-1)]
+    public void GatherElements_at_run_time_indices(int axis)
+    {
+        var c = new OperatorCase().Input("x", 4, 5, 6).IntegerInput("idx", OnnxDataType.Int64, 8, [3, 4, 2], [3, 4, 2]).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddInitializer("four", TensorValue.Int64([4]));
+        c.Model.AddNode("Sub", ["idx", "four"], ["signed"]);
+        c.Model.AddNode("GatherElements", ["x", "signed"], ["y"], ("axis", (long)axis));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>TopK's values and int64 indices, largest or smallest, along each axis, ties (floors) by index.</summary>
+    [Theory]
+    [InlineData(-1, 3, 1)]
+    [InlineData(1, 2, 0)]
+    [InlineData(0, 4, 1)]
+    public void TopK_values_and_indices(int axis, long k, int largest)
+    {
+        var c = new OperatorCase().Input("x", 4, 5, 6).Output("values").Output("tied_values");
+        c.Model.Opset = 11;
+        c.Model.AddOutput("indices", OnnxDataType.Int64);
+        c.Model.AddOutput("tied_indices", OnnxDataType.Int64);
+        c.Model.AddInitializer("k", TensorValue.Int64([k], 1));
+        c.Model.AddInitializer("three", TensorValue.Scalar(3f));
+        c.Model.AddNode("TopK", ["x", "k"], ["values", "indices"], ("axis", (long)axis), ("largest", (long)largest));
+        c.Model.AddNode("Mul", ["x", "three"], ["scaled"]);
+        c.Model.AddNode("Floor", ["scaled"], ["floored"]);
+        c.Model.AddNode("TopK", ["floored", "k"], ["tied_values", "tied_indices"], ("axis", (long)axis), ("largest", (long)largest));
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Fact]
     public void Integer_division_of_run_time_integers_is_refused()
     {

@@ -36,7 +36,7 @@ public sealed class ReferenceExecutorTests
         return c;
     }
 
-    /// <summary>Transpose, Slice, Concat, ReduceMean, MatMul of two tensors, LayerNormalization, Gather of a weight by ids, CumSum, Greater, Where, Add.</summary>
+    /// <summary>Transpose, Slice, Concat, ReduceMean, MatMul of two tensors, LayerNormalization, Gather of a weight by ids, CumSum, ArgMax, GatherElements, Greater, Where, Add.</summary>
     private static OperatorCase TensorModel()
     {
         var c = new OperatorCase().Input("a", 2, 3, 4).Input("b", 2, 4, 5).IntegerInput("ids", OnnxDataType.Int64, 4, [2, 3], [2, 3])
@@ -54,7 +54,10 @@ public sealed class ReferenceExecutorTests
         c.Model.AddNode("Gather", ["table", "ids"], ["embedded"]);
         c.Model.AddNode("Add", ["normalized", "embedded"], ["sum"]);
         c.Model.AddInitializer("last", new long[] { -1 }, []);
-        c.Model.AddNode("CumSum", ["sum", "last"], ["n"]);
+        c.Model.AddNode("CumSum", ["sum", "last"], ["running"]);
+        c.Model.AddNode("ArgMax", ["sum"], ["largest"], ("axis", -1L), ("keepdims", 1L));
+        c.Model.AddNode("GatherElements", ["sum", "largest"], ["peak"], ("axis", -1L));
+        c.Model.AddNode("Add", ["running", "peak"], ["n"]);
         c.Model.AddInitializer("zero", [0f], []);
         c.Model.AddNode("Greater", ["n", "zero"], ["positive"]);
         c.Model.AddNode("Where", ["positive", "n", "r"], ["w"]);
