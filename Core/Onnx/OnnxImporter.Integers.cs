@@ -98,6 +98,9 @@ public sealed partial class OnnxImporter
                 _integers[output] = new IntegerTensor(node.GetInt("keepdims", 1) != 0 && x.Dims.Length == 1 ? [1] : [], [product]);
                 return;
             }
+            case "Range" when IsRunTimeArange(node):
+                ImportRunTimeArange(node, name);
+                return;
             case "Range":
             {
                 // torch.arange of static sizes (positions, masks built against them).

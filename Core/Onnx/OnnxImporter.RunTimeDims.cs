@@ -58,6 +58,24 @@ public sealed partial class OnnxImporter
         _values[output] = result;
     }
 
+    /// <summary>Range(0, n, 1) where n is a dim of a run-time tensor (torch.arange(x.shape[0]) over a dynamic batch).</summary>
+    private bool IsRunTimeArange(OnnxNode node) =>
+        node.Inputs.All(IsInteger) && !Integer(node.Inputs[1], NodeName(node)).IsKnown && Integer(node.Inputs[0], NodeName(node)).Values is [0]
+        && Integer(node.Inputs[2], NodeName(node)).Values is [1] && Integer(node.Inputs[1], NodeName(node)).Values.Length == 1;
+
+    /// <summary>
+    /// torch.arange(n) of a dim n only the run time knows: ones of that dim (made from the tensor it is read from),
+    /// summed before each position (an exclusive CumSum): 0, 1, …, n − 1, a run-time integer.
+    /// </summary>
+    private void ImportRunTimeArange(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        var (tensor, axis) = DimOrigin(node.Inputs[1], 0) ?? throw Dynamic(node, name, node.Inputs[1]);
+        var ones = RunTimeOnes(_values[tensor], axis, 1, 0, $"{output}/ones");
+        Define(node, new AxisLayer(name, ones, AxisOperation.CumSum, 0, keepDims: true, last: false, exclusive: true));
+        _runTimeIntegers.Add(output);
+    }
+
     /// <summary>
     /// Ones of rank <paramref name="rank"/> whose axis <paramref name="position"/> is <paramref name="tensor"/>'s dim
     /// <paramref name="axis"/> at run time: a slice of one element along every other axis, reshaped, raised to the

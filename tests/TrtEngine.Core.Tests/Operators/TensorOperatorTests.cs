@@ -818,6 +818,27 @@ public sealed class TensorOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>torch.arange(x.shape[0]) over a dynamic batch: 0 … n − 1 made at run time, added to each row.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void Range_to_a_dynamic_batch_is_made_at_run_time(int batch)
+    {
+        var c = new OperatorCase().BatchedInput("x", batch, 3).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Shape", ["x"], ["s"]);
+        c.Model.AddInitializer("first", TensorValue.Int64([0]));
+        c.Model.AddNode("Gather", ["s", "first"], ["n"]);
+        c.Model.AddInitializer("zero", TensorValue.Int64([0]));
+        c.Model.AddInitializer("one", TensorValue.Int64([1]));
+        c.Model.AddNode("Range", ["zero", "n", "one"], ["rows"]);
+        c.Model.AddNode("Cast", ["rows"], ["f"], ("to", (long)OnnxDataType.Float));
+        Ints(c, "column", 1);
+        c.Model.AddNode("Unsqueeze", ["f", "column"], ["f2"]);
+        c.Model.AddNode("Add", ["x", "f2"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Theory]
     [InlineData(0, 7, 2)]
     [InlineData(5, -4, -3)]
