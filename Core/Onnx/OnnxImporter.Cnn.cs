@@ -95,6 +95,7 @@ public sealed partial class OnnxImporter
                 Define(node, new GatherElementsLayer(name, Numeric(node, 0, name), Numeric(node, 1, name), checked((int)node.GetInt("axis", 0))));
                 return;
             case "TopK": ImportTopK(node, name); return;
+            case "LSTM" or "GRU": ImportRecurrent(node, name); return;
             case "CumSum":
             {
                 long[] axis = KnownIntegers(node, 1, "axis");

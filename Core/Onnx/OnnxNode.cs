@@ -51,6 +51,9 @@ public sealed class OnnxNode
 
     public IReadOnlyList<float>? GetFloats(string name) => Find(name, OnnxAttributeType.Floats)?.Floats;
 
+    /// <summary>The STRINGS attribute's values as text, or null when the node has no such attribute.</summary>
+    public IReadOnlyList<string>? GetStrings(string name) => Find(name, OnnxAttributeType.Strings)?.Strings.Select(System.Text.Encoding.UTF8.GetString).ToArray();
+
     public OnnxTensor? GetTensor(string name) => Find(name, OnnxAttributeType.Tensor)?.T;
 
     public override string ToString() => $"{OpType} '{Name}'";

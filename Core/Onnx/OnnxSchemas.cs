@@ -16,7 +16,7 @@ internal static class OnnxSchemas
 
     /// <param name="Since">The opset from which this version applies.</param>
     /// <param name="Inputs">"n", "a-b" or "a+" (variadic).</param>
-    /// <param name="Attributes">name:type ("f" float, "i" int, "s" string, "I" ints, "F" floats, "t" tensor); a trailing ! marks a required one.</param>
+    /// <param name="Attributes">name:type ("f" float, "i" int, "s" string, "I" ints, "F" floats, "S" strings, "t" tensor); a trailing ! marks a required one.</param>
     /// <param name="Legacy">What sets apart a version neither TrtEngine nor ONNX Runtime runs (consumed_inputs, legacy broadcasting, is_test), or null.</param>
     private sealed record Version(int Since, string Inputs, string Outputs, string Attributes, string? Legacy = null, bool Deprecated = false, bool AnyAttribute = false)
     {
@@ -31,7 +31,7 @@ internal static class OnnxSchemas
                 var type = parts[1] switch
                 {
                     "f" => OnnxAttributeType.Float, "i" => OnnxAttributeType.Int, "s" => OnnxAttributeType.String,
-                    "I" => OnnxAttributeType.Ints, "F" => OnnxAttributeType.Floats, "t" => OnnxAttributeType.Tensor,
+                    "I" => OnnxAttributeType.Ints, "F" => OnnxAttributeType.Floats, "t" => OnnxAttributeType.Tensor, "S" => OnnxAttributeType.Strings,
                     _ => throw new InvalidOperationException(a),
                 };
                 return (parts[0], type, a.EndsWith('!'));
@@ -131,6 +131,10 @@ internal static class OnnxSchemas
         ["CumSum"] = [V(11, "2", "exclusive:i reverse:i")],
         ["Einsum"] = [V(12, "1+", "equation:s!")],
         ["OneHot"] = [V(9, "3", "axis:i")],
+        ["LSTM"] = [V(7, "3-8", "activation_alpha:F activation_beta:F activations:S clip:f direction:s hidden_size:i input_forget:i", "0-3"),
+            V(14, "3-8", "activation_alpha:F activation_beta:F activations:S clip:f direction:s hidden_size:i input_forget:i layout:i", "0-3")],
+        ["GRU"] = [V(7, "3-6", "activation_alpha:F activation_beta:F activations:S clip:f direction:s hidden_size:i linear_before_reset:i", "0-2"),
+            V(14, "3-6", "activation_alpha:F activation_beta:F activations:S clip:f direction:s hidden_size:i layout:i linear_before_reset:i", "0-2")],
         ["GatherElements"] = [V(11, "2", "axis:i")],
         ["TopK"] = [V(1, "1", "axis:i k:i!", "2"), V(10, "2", "axis:i", "2"), V(11, "2", "axis:i largest:i sorted:i", "2")], ["Range"] = [V(11, "3")], ["IsNaN"] = [V(9, "1")], ["IsInf"] = [V(10, "1", "detect_negative:i detect_positive:i")],
         ["And"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],

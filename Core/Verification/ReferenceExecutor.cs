@@ -65,6 +65,7 @@ public sealed class ReferenceExecutor
         GatherLayer g => Gather(g, x[0]!, x[1]!, shape),
         AxisLayer a => AlongAxis(a, x[0]!, shape),
         GatherElementsLayer g => GatherElements(g, x[0]!, x[1]!),
+        RecurrentLayer r => Recurrent(r, x, shape),
         ActivationLayer a => Map(x[0]!, shape, v => Activate(a.Activation, v)),
         SoftmaxLayer s => Softmax(s, x[0]!),
         LayerNormLayer n => LayerNorm(n, x[0]!, x[1]!, x[2]),
@@ -162,6 +163,61 @@ public sealed class ReferenceExecutor
                     throw new ArgumentException($"Gather '{g.Name}': index {index} is not an integer in [{-length}, {length - 1}].");
                 long row = index < 0 ? (long)index + length : (long)index;
                 Array.Copy(data.Data, (o * length + row) * inner, y, (o * count + j) * inner, inner);
+            }
+        return new ReferenceTensor(shape, y);
+    }
+
+    /// <summary>LSTM and GRU by ONNX's equations, step by step in float64.</summary>
+    private static ReferenceTensor Recurrent(RecurrentLayer layer, ReferenceTensor?[] x, int[] shape)
+    {
+        var (input, w, r, b) = (x[0]!, x[1]!, x[2]!, x[3]);
+        bool lstm = layer.Cell == RecurrentCell.Lstm;
+        int steps = input.Shape[0], batch = input.Shape[1], size = input.Shape[2], hidden = layer.HiddenSize, gates = lstm ? 4 : 3;
+        int directions = layer.Bidirectional ? 2 : 1;
+        var y = new double[Shapes.ElementCount(shape)];
+        static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+        for (int d = 0; d < directions; d++)
+            for (int n = 0; n < batch; n++)
+            {
+                // A state's row of [directions, batch, hidden].
+                long State(int dir, int row) => ((long)dir * batch + row) * hidden;
+                double[] h = new double[hidden], c = new double[hidden];
+                if (x[4] is { } h0) Array.Copy(h0.Data, State(d, n), h, 0, hidden);
+                if (x[5] is { } c0) Array.Copy(c0.Data, State(d, n), c, 0, hidden);
+                double Row(ReferenceTensor m, int gate, int columns, Func<int, double> v)
+                {
+                    double sum = 0;
+                    for (int k = 0; k < columns; k++) sum += m.Data[((long)d * gates * hidden + gate) * columns + k] * v(k);
+                    return sum;
+                }
+                double Bias(int gate, bool recurrent) => b is null ? 0 : b.Data[(long)d * 2 * gates * hidden + (recurrent ? gates * hidden : 0) + gate];
+                for (int step = 0; step < steps; step++)
+                {
+                    int t = layer.Reverse || d == 1 ? steps - 1 - step : step;
+                    long xAt = ((long)t * batch + n) * size;
+                    double X(int k) => input.Data[xAt + k];
+                    double Gate(int gate) => Row(w, gate, size, X) + Bias(gate, false) + Row(r, gate, hidden, k => h[k]) + Bias(gate, true);
+                    var next = new double[hidden];
+                    for (int j = 0; j < hidden; j++)
+                    {
+                        if (lstm)
+                        {
+                            double i = Sigmoid(Gate(j)), o = Sigmoid(Gate(hidden + j)), f = Sigmoid(Gate(2 * hidden + j)), g = Math.Tanh(Gate(3 * hidden + j));
+                            c[j] = f * c[j] + i * g;
+                            next[j] = o * Math.Tanh(c[j]);
+                            continue;
+                        }
+                        double z = Sigmoid(Gate(j)), candidate = Row(w, 2 * hidden + j, size, X) + Bias(2 * hidden + j, false);
+                        candidate += layer.LinearBeforeReset
+                            ? Sigmoid(Gate(hidden + j)) * (Row(r, 2 * hidden + j, hidden, k => h[k]) + Bias(2 * hidden + j, true))
+                            : Row(r, 2 * hidden + j, hidden, k => Sigmoid(Gate(hidden + k)) * h[k]) + Bias(2 * hidden + j, true);
+                        next[j] = (1 - z) * Math.Tanh(candidate) + z * h[j];
+                    }
+                    h = next;
+                    if (layer.Which == RecurrentOutput.Sequence)
+                        Array.Copy(h, 0, y, (((long)t * directions + d) * batch + n) * hidden, hidden);
+                }
+                if (layer.Which != RecurrentOutput.Sequence) Array.Copy(layer.Which == RecurrentOutput.Hidden ? h : c, 0, y, State(d, n), hidden);
             }
         return new ReferenceTensor(shape, y);
     }

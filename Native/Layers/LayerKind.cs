@@ -28,4 +28,5 @@ public enum LayerKind : byte
     Gather = 23,
     Axis = 24,
     GatherElements = 25,
+    Recurrent = 26,
 }

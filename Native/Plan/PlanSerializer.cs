@@ -240,6 +240,7 @@ internal static class PlanSerializer
             LayerKind.Conv => 5,
             LayerKind.BatchNorm => 5,
             LayerKind.FusedInvertedResidual => 8,
+            LayerKind.Recurrent => 6,
             LayerKind.FusedConvPool => 3,
             LayerKind.Concat or LayerKind.ChannelShuffle => Math.Max(1, inputs.Length),
             _ => 1,
@@ -272,6 +273,7 @@ internal static class PlanSerializer
             LayerKind.Gather => GatherLayer.Read(name, inputs, r),
             LayerKind.Axis => AxisLayer.Read(name, inputs, r),
             LayerKind.GatherElements => GatherElementsLayer.Read(name, inputs, r),
+            LayerKind.Recurrent => RecurrentLayer.Read(name, inputs, r),
             _ => throw new PlanFormatException($"The plan is corrupt: unknown layer kind {kind}."),
         };
         layer.Origins = origins;

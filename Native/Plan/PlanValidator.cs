@@ -39,7 +39,7 @@ internal static class PlanValidator
             for (int i = 0; i < layer.Inputs.Length; i++)
             {
                 var v = layer.Inputs[i];
-                if (v.IsNone) Check(((layer.Kind is LayerKind.Gemm or LayerKind.ConvTranspose or LayerKind.FusedConvPool or LayerKind.LayerNorm) && i == 2) || (layer.Kind == LayerKind.Conv && i >= 2) ||
+                if (v.IsNone) Check(((layer.Kind is LayerKind.Gemm or LayerKind.ConvTranspose or LayerKind.FusedConvPool or LayerKind.LayerNorm) && i == 2) || (layer.Kind == LayerKind.Conv && i >= 2) || (layer.Kind == LayerKind.Recurrent && i >= 3) ||
                                     (layer.Kind == LayerKind.FusedInvertedResidual && (i % 2 == 0 || i >= 5) && i > 0), $"layer '{layer.Name}' lacks input {i}");
                 else if (v.IsWeight) Check(v.Index < plan.Weights.Length, $"layer '{layer.Name}' reads weight {v.Index}, which does not exist");
                 else Check(v.Index < tensors && defined[v.Index], $"layer '{layer.Name}' reads tensor {v.Index} before it is computed");

@@ -6,7 +6,7 @@ using TrtEngine.Native.Layers;
 namespace TrtEngine.Core.Tests.Verification;
 
 /// <summary>
-/// The reference executor against ONNX Runtime on two generated models that between them hold every layer kind the
+/// The reference executor against ONNX Runtime on three generated models that between them hold every layer kind the
 /// importer produces (every operator test also checks it, through OperatorCase), and on an engine it disagrees with.
 /// </summary>
 public sealed class ReferenceExecutorTests
@@ -65,11 +65,21 @@ public sealed class ReferenceExecutorTests
         return c;
     }
 
+    /// <summary>A bidirectional LSTM whose last hidden states feed a GRU.</summary>
+    private static OperatorCase SequenceModel()
+    {
+        var c = new OperatorCase().Input("x", 4, 2, 3).Weight("W", 2, 12, 3).Weight("R", 2, 12, 3).Weight("B", 2, 24)
+            .Weight("Wg", 1, 9, 3).Weight("Rg", 1, 9, 3).Output("y");
+        c.Model.AddNode("LSTM", ["x", "W", "R", "B"], ["", "h"], ("hidden_size", 3L), ("direction", "bidirectional"));
+        c.Model.AddNode("GRU", ["h", "Wg", "Rg"], ["y"], ("hidden_size", 3L), ("linear_before_reset", 1L));
+        return c;
+    }
+
     [Fact]
-    public void Two_generated_models_hold_every_layer_kind_and_the_reference_matches_onnx_runtime_on_both()
+    public void Generated_models_hold_every_layer_kind_and_the_reference_matches_onnx_runtime_on_each()
     {
         var kinds = new HashSet<LayerKind>();
-        foreach (var c in new[] { ConvolutionalModel(), TensorModel() })
+        foreach (var c in new[] { ConvolutionalModel(), TensorModel(), SequenceModel() })
         {
             kinds.UnionWith(OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "model").Layers.Select(l => l.Kind));
             var (engine, reference) = c.Compare();
