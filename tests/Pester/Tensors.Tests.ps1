@@ -92,6 +92,18 @@ Describe 'Export-TrtTensor' {
         $back.Data -join ',' | Should -Be $expected
     }
 
+    It 'writes an int64 output (an argmax) as numpy''s int64' {
+        # A text classifier exported by torch whose output is logits.argmax(-1): int64 [batch].
+        $classes = New-TrtEngine -Path (Join-Path $PSScriptRoot '../fixtures/patterns/text_argmax_o17.onnx') -CacheDirectory (Join-Path $TestDrive 'argmax')
+        $predicted = Invoke-TrtEngine $classes -Input @{ ids = @([long[]](3, 17, 42, 8, 8, 1, 49, 0, 0, 0, 0, 0), [long[]](5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5)) }
+        $predicted.DataType | Should -Be 'Int64'
+        $predicted.Shape -join ',' | Should -Be '2'
+        $predicted.Data | ForEach-Object { $_ | Should -BeIn (0..4) }
+        $file = $predicted | Export-TrtTensor -Path (Join-Path $TestDrive 'classes.npy') -PassThru
+        [Text.Encoding]::Latin1.GetString([IO.File]::ReadAllBytes($file.FullName), 0, 128) | Should -BeLike "*{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }*"
+        (Import-TrtTensor $file.FullName).Data -join ',' | Should -Be ($predicted.Data -join ',')
+    }
+
     It 'writes one file per tensor with -Directory' {
         $dir = Join-Path $TestDrive 'out'
         $outputs | Export-TrtTensor -Directory $dir
