@@ -367,10 +367,11 @@ public sealed partial class OnnxImporter
         {
             "nearest" => ResizeMode.Nearest,
             "linear" => ResizeMode.Linear,
-            var other => throw new ModelImportException($"{node.OpType} '{name}': mode '{other}' is not supported (nearest, linear)."),
+            "cubic" when node.OpType == "Resize" && Opset >= 11 => ResizeMode.Cubic,
+            var other => throw new ModelImportException($"{node.OpType} '{name}': mode '{other}' is not supported (nearest, linear, and cubic from Resize-11)."),
         };
         // Only cubic interpolation may exclude the outside (ONNX Runtime refuses it with the others).
-        if (node.GetInt("exclude_outside", 0) != 0)
+        if (node.GetInt("exclude_outside", 0) != 0 && mode != ResizeMode.Cubic)
             throw new ModelImportException($"{node.OpType} '{name}': exclude_outside applies to cubic interpolation only, not to {node.GetString("mode", "nearest")}.");
         bool legacy = node.OpType == "Upsample" || Opset < 11;
         float[] scales = [];
@@ -428,7 +429,8 @@ public sealed partial class OnnxImporter
                 (sizes.Length > 0 ? $" (sizes [{string.Join(", ", sizes)}] for an input of {Shapes.Format(dims)}: a fixed size for a dynamic dim would resize it whenever it differs)." : "."));
         // N and C keep the input's (dynamic ones included: opset 18's axes leave them as they are).
         if (sizes.Skip(2).Any(s => s < 0 || s > int.MaxValue)) throw new ModelImportException($"Resize '{name}': sizes [{string.Join(", ", sizes)}] are invalid.");
-        return new ResizeLayer(name, x, mode, nearest, transform, scales, sizes.Select(s => (int)s).ToArray());
+        return new ResizeLayer(name, x, mode, nearest, transform, scales, sizes.Select(s => (int)s).ToArray(), node.GetFloat("cubic_coeff_a", -0.75f),
+            node.GetInt("exclude_outside", 0) != 0);
     }
 
     /// <summary>

@@ -583,6 +583,7 @@ public sealed class ReferenceExecutor
         int inH = x.Shape[2], inW = x.Shape[3], outH = shape[2], outW = shape[3];
         var y = new double[Shapes.ElementCount(shape)];
         long planes = (long)shape[0] * shape[1];
+        Span<float> rowWeights = stackalloc float[4], columnWeights = stackalloc float[4];
         for (long plane = 0; plane < planes; plane++)
             for (int oy = 0; oy < outH; oy++)
                 for (int ox = 0; ox < outW; ox++)
@@ -592,6 +593,15 @@ public sealed class ReferenceExecutor
                     double value;
                     if (r.Mode == ResizeMode.Nearest)
                         value = Pixel(NearestIndex(r.Nearest, sy, (double)outH / inH, inH), NearestIndex(r.Nearest, sx, (double)outW / inW, inW));
+                    else if (r.Mode == ResizeMode.Cubic)
+                    {
+                        // The layer's taps (their float32 weights are ONNX Runtime's), summed in float64.
+                        int top = r.CubicTaps((float)sy, inH, rowWeights), left = r.CubicTaps((float)sx, inW, columnWeights);
+                        value = 0;
+                        for (int i = 0; i < 4; i++)
+                            for (int j = 0; j < 4; j++)
+                                value += (double)rowWeights[i] * columnWeights[j] * Pixel(Math.Clamp(top + i, 0, inH - 1), Math.Clamp(left + j, 0, inW - 1));
+                    }
                     else
                     {
                         sy = Math.Clamp(sy, 0, inH - 1);

@@ -8,11 +8,14 @@ namespace TrtEngine.Native.Layers;
 /// <summary>
 /// ONNX Resize (and Upsample) of a 4-D NCHW tensor over H and W, by constant scales or constant sizes
 /// (exactly one of the two has four entries; N and C keep their size). Coordinates are computed in float32
-/// as ONNX Runtime does, so nearest-pixel ties land on the same pixel.
+/// as ONNX Runtime does, so nearest-pixel ties land on the same pixel. Cubic interpolation takes 4 × 4 taps with
+/// Keys' coefficients of <see cref="CubicCoefficient"/> (−0.75 by default, torch's), the edge pixels repeated beyond the
+/// input, or (<see cref="ExcludeOutside"/>) the taps outside it left out and the others renormalized.
 /// </summary>
 public sealed class ResizeLayer : Layer
 {
-    public ResizeLayer(string name, ValueRef x, ResizeMode mode, NearestMode nearest, CoordinateTransform transform, float[] scales, int[] sizes)
+    public ResizeLayer(string name, ValueRef x, ResizeMode mode, NearestMode nearest, CoordinateTransform transform, float[] scales, int[] sizes,
+        float cubicCoefficient = -0.75f, bool excludeOutside = false)
         : base(name, [x])
     {
         if (scales.Length + sizes.Length != 4 || (scales.Length != 0 && sizes.Length != 0))
@@ -22,6 +25,8 @@ public sealed class ResizeLayer : Layer
         Transform = transform;
         Scales = scales;
         Sizes = sizes;
+        CubicCoefficient = cubicCoefficient;
+        ExcludeOutside = excludeOutside;
     }
 
     public override LayerKind Kind => LayerKind.Resize;
@@ -30,6 +35,8 @@ public sealed class ResizeLayer : Layer
     public CoordinateTransform Transform { get; }
     public float[] Scales { get; }
     public int[] Sizes { get; }
+    public float CubicCoefficient { get; }
+    public bool ExcludeOutside { get; }
 
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes)
     {
@@ -55,6 +62,7 @@ public sealed class ResizeLayer : Layer
         float scaleH = (float)outH / inH, scaleW = (float)outW / inW;
         long planes = (long)y[0] * y[1];
         float* src = frame.Pointer(Inputs[0]), dst = frame.Pointer(Output);
+        Span<float> rowWeights = stackalloc float[4], columnWeights = stackalloc float[4];
         for (long p = 0; p < planes; p++, src += (long)inH * inW)
         {
             for (int oh = 0; oh < outH; oh++, dst += outW)
@@ -64,6 +72,24 @@ public sealed class ResizeLayer : Layer
                 {
                     float* row = src + (long)NearestIndex(sy, scaleH, inH) * inW;
                     for (int ow = 0; ow < outW; ow++) dst[ow] = row[NearestIndex(SourceCoordinate(ow, 3, inW, outW), scaleW, inW)];
+                    continue;
+                }
+                if (Mode == ResizeMode.Cubic)
+                {
+                    int top = CubicTaps(sy, inH, rowWeights);
+                    for (int ow = 0; ow < outW; ow++)
+                    {
+                        int left = CubicTaps(SourceCoordinate(ow, 3, inW, outW), inW, columnWeights);
+                        float sum = 0;
+                        for (int i = 0; i < 4; i++)
+                        {
+                            float* row = src + (long)Math.Clamp(top + i, 0, inH - 1) * inW;
+                            float across = 0;
+                            for (int j = 0; j < 4; j++) across += columnWeights[j] * row[Math.Clamp(left + j, 0, inW - 1)];
+                            sum += rowWeights[i] * across;
+                        }
+                        dst[ow] = sum;
+                    }
                     continue;
                 }
                 var (y1, y2, wy) = LinearTaps(sy, inH);
@@ -126,6 +152,29 @@ public sealed class ResizeLayer : Layer
         return (first, second, first == second ? 0.5f : s - first);
     }
 
+    /// <summary>
+    /// The first of the four pixels a cubic tap reads (the one before the coordinate's floor; clamped into the input
+    /// when read) and their weights, as ONNX Runtime computes them: Keys' cubic of the distances, in float32.
+    /// </summary>
+    public int CubicTaps(float s, int input, Span<float> weights)
+    {
+        int floor = (int)MathF.Floor(s);
+        float t = s - floor, a = CubicCoefficient;
+        weights[0] = ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a;
+        weights[1] = ((a + 2) * t - (a + 3)) * t * t + 1;
+        weights[2] = ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1;
+        weights[3] = ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a;
+        if (ExcludeOutside)
+        {
+            float kept = 0;
+            for (int i = 0; i < 4; i++)
+                if (floor - 1 + i < 0 || floor - 1 + i >= input) weights[i] = 0;
+                else kept += weights[i];
+            for (int i = 0; i < 4; i++) weights[i] = kept == 0 ? 0 : weights[i] / kept;
+        }
+        return floor - 1;
+    }
+
     internal override void WriteParameters(PlanWriter writer)
     {
         writer.Write((byte)Mode);
@@ -133,6 +182,8 @@ public sealed class ResizeLayer : Layer
         writer.Write((byte)Transform);
         writer.Write(Scales);
         writer.Write(Sizes);
+        writer.Write(CubicCoefficient);
+        writer.Write(ExcludeOutside);
     }
 
     internal static ResizeLayer Read(string name, ValueRef[] inputs, PlanReader reader)
@@ -142,8 +193,10 @@ public sealed class ResizeLayer : Layer
         var transform = reader.ReadEnum<CoordinateTransform>();
         float[] scales = reader.ReadSingleArray();
         int[] sizes = reader.ReadInt32Array();
+        float cubicCoefficient = reader.ReadSingle();
+        bool excludeOutside = reader.ReadBool();
         if (scales.Length + sizes.Length != 4 || (scales.Length != 0 && sizes.Length != 0) || sizes.Any(s => s < 0))
             throw new PlanFormatException($"The plan is corrupt: Resize '{name}' needs four scales or four sizes.");
-        return new ResizeLayer(name, inputs[0], mode, nearest, transform, scales, sizes);
+        return new ResizeLayer(name, inputs[0], mode, nearest, transform, scales, sizes, cubicCoefficient, excludeOutside);
     }
 }

@@ -168,6 +168,8 @@ public sealed class TensorOperatorTests
             data.Add("linear", "round_prefer_floor", transform, false, 1.75f);
             data.Add("linear", "round_prefer_floor", transform, true, 0.6f);
             data.Add("linear", "round_prefer_floor", transform, false, 3f);
+            data.Add("cubic", "round_prefer_floor", transform, false, 2f);
+            data.Add("cubic", "round_prefer_floor", transform, true, 0.6f);
         }
         return data;
     }
@@ -186,6 +188,20 @@ public sealed class TensorOperatorTests
         else c.Model.AddInitializer("scales", [1f, 1f, factor, factor * 0.75f + 0.25f], [4]);
         c.Model.AddNode("Resize", sizes ? ["x", "roi", "scales", "sizes"] : ["x", "roi", "scales"], ["y"],
             ("mode", mode), ("nearest_mode", nearest), ("coordinate_transformation_mode", transform));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>Bicubic with another coefficient (−0.5, as OpenCV's), and with the taps outside the input left out.</summary>
+    [Theory]
+    [InlineData(-0.5f, 0)]
+    [InlineData(-0.75f, 1)]
+    [InlineData(-0.5f, 1)]
+    public void Resize_cubic_coefficient_and_exclude_outside(float coefficient, int excludeOutside)
+    {
+        var c = Case(13, 2, 3, 5, 7);
+        c.Model.AddInitializer("roi", TensorValue.Float([], 0));
+        c.Model.AddInitializer("scales", [1f, 1f, 2.5f, 1.5f], [4]);
+        c.Model.AddNode("Resize", ["x", "roi", "scales"], ["y"], ("mode", "cubic"), ("cubic_coeff_a", coefficient), ("exclude_outside", (long)excludeOutside));
         c.AssertMatchesOnnxRuntime();
     }
 
