@@ -32,6 +32,21 @@ public sealed class TorchExportPatternTests
         AssertMatches(engine, path, 1, 3);
     }
 
+    /// <summary>Models of this session's operators built as users build them (the default level: tactics timed, layouts chosen).</summary>
+    [Theory]
+    [InlineData("text_encoder_o17")]
+    [InlineData("text_lstm_two_layers_o17")]
+    [InlineData("text_gru_bidirectional_o17")]
+    [InlineData("decoder_layer_o17")]
+    [InlineData("topk_o17")]
+    [InlineData("upsample_bicubic_o17")]
+    public void Converts_at_the_default_level_and_matches_onnx_runtime(string name)
+    {
+        string path = Path.Combine(Folder, name + ".onnx");
+        using var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false });
+        AssertMatches(engine, path, 1, 3);
+    }
+
     /// <summary>x.std() over every dim counts the batch: refused while the batch is dynamic, converted once it is fixed.</summary>
     [Theory]
     [InlineData("std_var_o14")]
