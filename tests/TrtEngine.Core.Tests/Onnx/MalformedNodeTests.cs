@@ -187,4 +187,64 @@ public sealed class MalformedNodeTests
         var error = Assert.Throws<ModelImportException>(() => EngineConverter.Convert(dir.File("m.onnx"), new ConversionSettings { UseCache = false }));
         Assert.StartsWith("Add 'the_add' is malformed:", error.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>This session's operators given what does not fit them: each a typed import error.</summary>
+    [Theory]
+    [InlineData("einsum letters")]
+    [InlineData("einsum rank")]
+    [InlineData("einsum two arrows")]
+    [InlineData("lstm hidden size")]
+    [InlineData("lstm run-time weights")]
+    [InlineData("topk zero")]
+    [InlineData("topk past the axis")]
+    [InlineData("onehot depth")]
+    [InlineData("cumsum axes")]
+    [InlineData("gather elements rank")]
+    [InlineData("argmax axis")]
+    [InlineData("range delta")]
+    public void New_operators_with_malformed_operands_are_refused(string form)
+    {
+        var m = Model(2, 3, 4);
+        switch (form)
+        {
+            case "einsum letters": m.AddNode("Einsum", ["x"], ["y"], ("equation", "a1c->a")); break;
+            case "einsum rank": m.AddNode("Einsum", ["x"], ["y"], ("equation", "ab->a")); break;
+            case "einsum two arrows": m.AddNode("Einsum", ["x"], ["y"], ("equation", "abc->ab->a")); break;
+            case "lstm hidden size":
+                m.AddInitializer("W", new float[16 * 4], [1, 16, 4]);
+                m.AddInitializer("R", new float[16 * 4], [1, 16, 4]);
+                m.AddNode("LSTM", ["x", "W", "R"], ["y"], ("hidden_size", 5L));
+                break;
+            case "lstm run-time weights": m.AddNode("LSTM", ["x", "x", "x"], ["y"], ("hidden_size", 1L)); break;
+            case "topk zero":
+                m.AddInitializer("k", TensorValue.Int64([0], 1));
+                m.AddNode("TopK", ["x", "k"], ["y", "i"]);
+                break;
+            case "topk past the axis":
+                m.AddInitializer("k", TensorValue.Int64([9], 1));
+                m.AddNode("TopK", ["x", "k"], ["y", "i"]);
+                break;
+            case "onehot depth":
+                m.AddInitializer("depth", TensorValue.Int64([-3]));
+                m.AddInitializer("values", [0f, 1f], [2]);
+                m.AddNode("OneHot", ["x", "depth", "values"], ["y"]);
+                break;
+            case "cumsum axes":
+                m.AddInitializer("axes", TensorValue.Int64([0, 1], 2));
+                m.AddNode("CumSum", ["x", "axes"], ["y"]);
+                break;
+            case "gather elements rank":
+                m.AddInitializer("idx", TensorValue.Int64([0, 1], 2));
+                m.AddNode("GatherElements", ["x", "idx"], ["y"]);
+                break;
+            case "argmax axis": m.AddNode("ArgMax", ["x"], ["y"], ("axis", 5L)); break;
+            case "range delta":
+                m.AddInitializer("zero", TensorValue.Int64([0]));
+                m.AddNode("Range", ["zero", "zero", "zero"], ["r"]);
+                m.AddNode("Cast", ["r"], ["y"], ("to", (long)OnnxDataType.Float));
+                break;
+        }
+        m.Opset = 14;
+        AssertRefused(m);
+    }
 }
