@@ -1,4 +1,6 @@
 using System.Collections;
+using System.Globalization;
+using System.Numerics;
 using System.Management.Automation;
 using TrtEngine.Core.Engines;
 using TrtEngine.Core.Tensors;
@@ -140,7 +142,10 @@ internal static class InputConversion
         }
     }
 
-    /// <summary>A number as float32: a double rounded to the nearest, an integer only where float32 holds it exactly.</summary>
+    /// <summary>
+    /// A number as float32: a double (or a fraction: a [decimal], a string such as '0.1') rounded to the nearest, an
+    /// integer (of any type: [decimal], [bigint] and strings such as '16777217' too) only where float32 holds it exactly.
+    /// </summary>
     private static float ToSingle(object value) => value switch
     {
         double d => Narrow(d),
@@ -148,8 +153,16 @@ internal static class InputConversion
         uint u => Exact(u),
         long l => Exact(l),
         ulong big => ExactFloat32.Holds(big) ? big : throw Inexact(big),
+        decimal m => m == decimal.Truncate(m) ? Integer(m.ToString(CultureInfo.InvariantCulture)) : Narrow((double)m),
+        BigInteger b => Integer(b.ToString(CultureInfo.InvariantCulture)),
+        string s when BigInteger.TryParse(s.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) => Integer(s.Trim()),
+        string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) => Narrow(d),
         _ => LanguagePrimitives.ConvertTo<float>(value),
     };
+
+    /// <summary>An integer written out (it may exceed every machine type): float32 must hold it exactly.</summary>
+    private static float Integer(string digits) =>
+        long.TryParse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l) ? Exact(l) : throw Inexact(digits);
 
     private static float Exact(long value) => ExactFloat32.Holds(value) ? value : throw Inexact(value);
 

@@ -83,6 +83,25 @@ Describe 'Invoke-TrtEngine with bad input' {
         $err.Exception.Message | Should -BeLike "-Input 'input': 16777217 *float32*"
     }
 
+    It 'refuses such an integer given as <Kind> too, naming it' -ForEach @(
+        @{ Kind = 'a [decimal]'; Value = [decimal]16777217 }
+        @{ Kind = 'a [bigint]'; Value = [bigint]::Parse('123456789012345678901234567890') }
+        @{ Kind = 'a string'; Value = '16777217' }
+    ) {
+        $feed = [object[]]$x
+        $feed[5] = $Value
+        $err = Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = $feed } -ErrorAction Stop } 'InvalidArgument' 'InvalidArgument'
+        $err.Exception.Message | Should -BeLike "-Input 'input': $Value *float32*"
+    }
+
+    It 'takes fractions and exact integers as [decimal], [bigint] and strings as the numbers they are' {
+        $typed = [object[]]$x
+        $typed[0] = [decimal]0.25; $typed[1] = [bigint]3; $typed[2] = '-0.5'; $typed[3] = '7'
+        $plain = [double[]]$x
+        $plain[0] = 0.25; $plain[1] = 3; $plain[2] = -0.5; $plain[3] = 7
+        (Invoke-TrtEngine -Engine $engine -Input @{ input = $typed }).Data -join ',' | Should -BeExactly ((Invoke-TrtEngine -Engine $engine -Input @{ input = $plain }).Data -join ',')
+    }
+
     It 'computes NaN inputs without changing the engine (NaN is a float like any other)' {
         $logits = Get-Logits
         $nan = [float[]]::new($x.Count); [Array]::Fill($nan, [float]::NaN)
