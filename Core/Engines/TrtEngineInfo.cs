@@ -99,6 +99,8 @@ public sealed class TrtEngineInfo
             ConcatLayer { InPlaceCount: > 0 } concat => ($"Concat ({concat.InPlaceCount} of {concat.Inputs.Length} inputs written in place)", Activation.Identity),
             ActivationLayer act => (act.Activation.Kind.ToString(), Activation.Identity),
             ElementwiseLayer e => (e.Operation.ToString(), Activation.Identity),
+            AxisLayer a => (a.Operation.ToString(), Activation.Identity),
+            RecurrentLayer r => ($"{r.Cell.ToString().ToUpperInvariant()} ({(r.Bidirectional ? "bidirectional" : r.Reverse ? "reverse" : "forward")}, {r.Which.ToString().ToLowerInvariant()})", Activation.Identity),
             _ => (layer.Kind.ToString(), Activation.Identity),
         };
         return activation.Kind == ActivationKind.Identity ? type : $"{type} + {activation.Kind}";

@@ -50,7 +50,7 @@ public sealed class RecurrentTests
     public void GRU(string direction, bool bias, bool initial, int linearBeforeReset) =>
         Case("GRU", direction, bias, initial, linearBeforeReset).AssertMatchesOnnxRuntime();
 
-    /// <summary>W, R and B are the model's weights as they are: a refit from a second model gives its outputs bit for bit.</summary>
+    /// <summary>W, R and B are the model's weights as they are: a refit from a second model gives its outputs bit for bit (the layer listed by its cell).</summary>
     [Theory]
     [InlineData("LSTM")]
     [InlineData("GRU")]
@@ -62,7 +62,8 @@ public sealed class RecurrentTests
         m.AddInitializer("R", ErrorMetrics.RandomValues(seed + 10, gates * Hidden * Hidden), [1, gates * Hidden, Hidden]);
         m.AddInitializer("B", ErrorMetrics.RandomValues(seed + 20, 2 * gates * Hidden), [1, 2 * gates * Hidden]);
         m.AddNode(op, ["x", "W", "R", "B"], ["y"], ("hidden_size", (long)Hidden));
-    }, new BuilderConfig { OptimizationLevel = 0 }, [Steps, Batch, Input], _ => { });
+    }, new BuilderConfig { OptimizationLevel = 0 }, [Steps, Batch, Input],
+        engine => Assert.Contains($"{op} (forward, sequence)", engine.Plan.Layers.Select(l => Engines.TrtEngineInfo.Describe(l, engine.Plan))));
 
     [Theory]
     [InlineData("clip", "without clipping")]
