@@ -34,21 +34,20 @@ public sealed class RecurrentLayer(string name, RecurrentCell cell, RecurrentOut
         return Which == RecurrentOutput.Sequence ? [x[0], Directions, x[1], HiddenSize] : [Directions, x[1], HiddenSize];
     }
 
-    /// <summary>Each direction's hidden and cell states, its gates and the GRU's recurrent candidate.</summary>
+    /// <summary>A direction's hidden and cell states, and its kernel's scratch (the projections of every step among them).</summary>
     internal override long WorkspaceLength(ExecutionFrame frame)
     {
-        int batch = frame.Shape(Inputs[0])[1];
-        return 2L * batch * HiddenSize + (Gates + 1L) * HiddenSize;
+        int[] x = frame.Shape(Inputs[0]);
+        return 2L * x[1] * HiddenSize + RecurrentKernels.ScratchLength(x[0], x[1], HiddenSize, Gates);
     }
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
         int[] x = frame.Shape(Inputs[0]);
         int steps = x[0], batch = x[1], input = x[2], hiddenSize = HiddenSize, directions = Directions;
-        float* h = frame.Workspace, c = h + (long)batch * hiddenSize, gates = c + (long)batch * hiddenSize, recurrent = gates + (long)Gates * hiddenSize;
-        // Where a step and a batch row of X and Y lie ([seq, batch, input] and [seq, directions, batch, hidden]).
-        var strides = new RecurrentKernels.Strides((long)batch * input, input, (long)directions * batch * hiddenSize, hiddenSize);
-        long stateDirection = (long)batch * hiddenSize;
+        float* h = frame.Workspace, c = h + (long)batch * hiddenSize, scratch = c + (long)batch * hiddenSize;
+        // Y is [seq, directions, batch, hidden]: a step's rows of one direction are contiguous.
+        long stateDirection = (long)batch * hiddenSize, yStep = directions * stateDirection;
         float* output = frame.Pointer(Output);
         for (int d = 0; d < directions; d++)
         {
@@ -65,9 +64,9 @@ public sealed class RecurrentLayer(string name, RecurrentCell cell, RecurrentOut
             float* y = Which == RecurrentOutput.Sequence ? output + (long)d * batch * hiddenSize : null;
             bool backwards = Reverse || d == 1;
             if (Cell == RecurrentCell.Lstm)
-                RecurrentKernels.Lstm(frame.Pointer(Inputs[0]), steps, batch, input, hiddenSize, w, r, bias, h, c, y, strides, backwards, gates);
+                RecurrentKernels.Lstm(frame.Pointer(Inputs[0]), steps, batch, input, hiddenSize, w, r, bias, h, c, y, yStep, backwards, scratch);
             else
-                RecurrentKernels.Gru(frame.Pointer(Inputs[0]), steps, batch, input, hiddenSize, w, r, bias, h, y, strides, backwards, LinearBeforeReset, gates, recurrent);
+                RecurrentKernels.Gru(frame.Pointer(Inputs[0]), steps, batch, input, hiddenSize, w, r, bias, h, y, yStep, backwards, LinearBeforeReset, scratch);
             if (Which == RecurrentOutput.Sequence) continue;
             new ReadOnlySpan<float>(Which == RecurrentOutput.Hidden ? h : c, batch * hiddenSize).CopyTo(new Span<float>(output + d * stateDirection, batch * hiddenSize));
         }
