@@ -38,11 +38,14 @@ public sealed class RecurrentLayer(string name, RecurrentCell cell, RecurrentOut
     internal override long WorkspaceLength(ExecutionFrame frame)
     {
         int[] x = frame.Shape(Inputs[0]);
-        return 2L * x[1] * HiddenSize + RecurrentKernels.ScratchLength(x[0], x[1], HiddenSize, Gates);
+        return 2L * x[1] * HiddenSize + RecurrentJob.ScratchLength(x[0], x[1], x[2], HiddenSize, Gates);
     }
+
+    internal override object? CreateState(ExecutionFrame frame) => new RecurrentJob(frame.ModerateGemmsShared);
 
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
+        var job = (RecurrentJob)state!;
         int[] x = frame.Shape(Inputs[0]);
         int steps = x[0], batch = x[1], input = x[2], hiddenSize = HiddenSize, directions = Directions;
         float* h = frame.Workspace, c = h + (long)batch * hiddenSize, scratch = c + (long)batch * hiddenSize;
@@ -64,9 +67,9 @@ public sealed class RecurrentLayer(string name, RecurrentCell cell, RecurrentOut
             float* y = Which == RecurrentOutput.Sequence ? output + (long)d * batch * hiddenSize : null;
             bool backwards = Reverse || d == 1;
             if (Cell == RecurrentCell.Lstm)
-                RecurrentKernels.Lstm(frame.Pointer(Inputs[0]), steps, batch, input, hiddenSize, w, r, bias, h, c, y, yStep, backwards, scratch);
+                job.Lstm(frame.Pointer(Inputs[0]), steps, batch, input, hiddenSize, w, r, bias, h, c, y, yStep, backwards, scratch, frame.Pool);
             else
-                RecurrentKernels.Gru(frame.Pointer(Inputs[0]), steps, batch, input, hiddenSize, w, r, bias, h, y, yStep, backwards, LinearBeforeReset, scratch);
+                job.Gru(frame.Pointer(Inputs[0]), steps, batch, input, hiddenSize, w, r, bias, h, y, yStep, backwards, LinearBeforeReset, scratch, frame.Pool);
             if (Which == RecurrentOutput.Sequence) continue;
             new ReadOnlySpan<float>(Which == RecurrentOutput.Hidden ? h : c, batch * hiddenSize).CopyTo(new Span<float>(output + d * stateDirection, batch * hiddenSize));
         }
