@@ -69,11 +69,38 @@ public sealed partial class OnnxImporter
     /// </summary>
     private void ImportRunTimeArange(OnnxNode node, string name)
     {
-        string output = node.Outputs[0];
-        var (tensor, axis) = DimOrigin(node.Inputs[1], 0) ?? throw Dynamic(node, name, node.Inputs[1]);
+        _values[node.Outputs[0]] = RunTimeArange(node, name, node.Inputs[1], node.Outputs[0]);
+        _runTimeIntegers.Add(node.Outputs[0]);
+    }
+
+    /// <summary>0, 1, …, n − 1 where n, the only element of <paramref name="count"/>, is a dim of a run-time tensor.</summary>
+    private ValueRef RunTimeArange(OnnxNode node, string name, string count, string output)
+    {
+        var (tensor, axis) = DimOrigin(count, 0) ?? throw Dynamic(node, name, count);
         var ones = RunTimeOnes(_values[tensor], axis, 1, 0, $"{output}/ones");
-        Define(node, new AxisLayer(name, ones, AxisOperation.CumSum, 0, keepDims: true, last: false, exclusive: true));
-        _runTimeIntegers.Add(output);
+        return _network.AddLayer(new AxisLayer(name, ones, AxisOperation.CumSum, 0, keepDims: true, last: false, exclusive: true), output);
+    }
+
+    /// <summary>
+    /// A Slice of a constant or weight from 0 to a dim only the run time knows, along one axis (Hugging Face's
+    /// position_ids[:, :seq_len], a position table cut to the tokens): its rows at 0 … n − 1, gathered at run time.
+    /// </summary>
+    private bool IsRunTimeLengthSlice(OnnxNode node) =>
+        node.OpType == "Slice" && Opset >= 10 && (IsInteger(node.Inputs[0]) || IsWeightValue(node.Inputs[0])) && Has(node, 2)
+        && IsInteger(node.Inputs[1]) && Integer(node.Inputs[1], NodeName(node)).Values is [0]
+        && IsInteger(node.Inputs[2]) && Integer(node.Inputs[2], NodeName(node)).Values is [IntegerTensor.Unknown]
+        && (!Has(node, 4) || IsInteger(node.Inputs[4]) && Integer(node.Inputs[4], NodeName(node)).Values is [1])
+        && (!Has(node, 3) || IsInteger(node.Inputs[3]) && Integer(node.Inputs[3], NodeName(node)).IsKnown)
+        && DimOrigin(node.Inputs[2], 0) is not null;
+
+    private void ImportRunTimeLengthSlice(OnnxNode node, string name)
+    {
+        string output = node.Outputs[0];
+        var data = Numeric(node, 0, name);
+        int axis = Has(node, 3) ? IntegerOps.Axis(KnownIntegers(node, 3, "axes")[0], _network.Dims(data).Length, name) : 0;
+        var positions = RunTimeArange(node, $"{name}/positions", node.Inputs[2], $"{output}/positions");
+        Define(node, new GatherLayer(name, data, positions, axis));
+        if (IsInteger(node.Inputs[0])) _runTimeIntegers.Add(output);
     }
 
     /// <summary>

@@ -230,6 +230,11 @@ public sealed partial class OnnxImporter
     private void ImportNode(OnnxNode node)
     {
         string name = NodeName(node);
+        if (IsRunTimeLengthSlice(node))
+        {
+            ImportRunTimeLengthSlice(node, name);
+            return;
+        }
         if (node.OpType is "Shape" or "ConstantOfShape" || (Foldable.Contains(node.OpType) && FoldsAsIntegers(node)))
         {
             FoldIntegers(node, name);

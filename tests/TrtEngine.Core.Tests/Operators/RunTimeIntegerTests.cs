@@ -87,6 +87,34 @@ public sealed class RunTimeIntegerTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>
+    /// A dynamic sequence length as Hugging Face models write their positions: a position_ids buffer (int64 [1, 16])
+    /// sliced to the ids' length read through Shape, looked up in a position table; and a float table sliced so directly.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 5)]
+    [InlineData(3, 11)]
+    public void Position_buffers_sliced_to_a_dynamic_sequence_length(int batch, int length)
+    {
+        var c = new OperatorCase().IntegerInput("ids", OnnxDataType.Int64, 10, ["batch", "seq"], [batch, length])
+            .Weight("tokens", 10, 4).Weight("positions", 16, 4).Output("y").Output("z");
+        c.Model.Opset = 13;
+        c.Model.AddInitializer("position_ids", TensorValue.Int64([.. Enumerable.Range(0, 16).Select(i => (long)i)], 1, 16));
+        c.Model.AddNode("Shape", ["ids"], ["shape"]);
+        c.Model.AddInitializer("one", TensorValue.Int64([1]));
+        c.Model.AddNode("Gather", ["shape", "one"], ["seq"]);
+        Ints(c, "zero", 0);
+        c.Model.AddNode("Unsqueeze", ["seq", "zero"], ["end"]);
+        Ints(c, "axis1", 1);
+        c.Model.AddNode("Slice", ["position_ids", "zero", "end", "axis1"], ["sliced_ids"]);
+        c.Model.AddNode("Gather", ["positions", "sliced_ids"], ["placed"]);
+        c.Model.AddNode("Gather", ["tokens", "ids"], ["embedded"]);
+        c.Model.AddNode("Add", ["embedded", "placed"], ["y"]);
+        c.Model.AddNode("Slice", ["positions", "zero", "end", "zero"], ["rows"]);
+        c.Model.AddNode("Add", ["embedded", "rows"], ["z"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     /// <summary>A bool mask input choosing values, and an int64 mask summed into lengths, cast to float.</summary>
     [Fact]
     public void Bool_and_integer_mask_inputs()
