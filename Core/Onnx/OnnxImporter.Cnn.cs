@@ -42,8 +42,7 @@ public sealed partial class OnnxImporter
             case "Squeeze" or "Unsqueeze":
             {
                 var x = Float(node.Inputs[0], name);
-                int[] dims = _network.Dims(x);
-                Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, x, ReshapeTarget(name, dims, Squeezed(node, name, dims))));
+                Define(node, Squeezing(name, x, Squeezed(node, name, _network.Dims(x))));
                 return;
             }
             case "Pad": Define(node, ImportPad(node, name)); return;
@@ -136,7 +135,7 @@ public sealed partial class OnnxImporter
         {
             var picked = Pick(indices[0], node.Outputs[0] + "/picked");
             int[] origins = Enumerable.Range(0, dims.Length).Where(d => d != axis).ToArray();
-            return new ReshapeLayer(name, ReshapeMode.Reshape, picked, ReshapeTarget(name, _network.Dims(picked), origins));
+            return Squeezing(name, picked, origins);
         }
         var parts = indices.Select((k, i) => Pick(k, $"{node.Outputs[0]}/{i}")).ToArray();
         return parts.Length == 1 ? new ReshapeLayer(name, ReshapeMode.Identity, parts[0]) : new ConcatLayer(name, axis, parts);
@@ -291,6 +290,20 @@ public sealed partial class OnnxImporter
         if (split.Any(s => s < 0) || (extent >= 0 && split.Sum() != extent))
             throw new ModelImportException($"Split '{name}': parts of [{string.Join(", ", split)}] do not make up the {extent} of its axis.");
         return split;
+    }
+
+    /// <summary>
+    /// A Squeeze/Unsqueeze (each output dim an input dim, or −1 for a new 1) as a Reshape to static dims, 0 for a dynamic
+    /// dim that keeps its position and −1 for one that moves; where more dynamic dims move (MultiheadAttention's
+    /// unsqueeze of [batch, tokens, 3, E] with both dynamic), by the origins themselves.
+    /// </summary>
+    private ReshapeLayer Squeezing(string name, ValueRef x, int[] origins)
+    {
+        int[] dims = _network.Dims(x);
+        int moving = origins.Where((source, i) => source >= 0 && source != i && dims[source] < 0).Count();
+        return moving > 1
+            ? new ReshapeLayer(name, ReshapeMode.Origins, x, [.. origins.Select(o => (long)o)])
+            : new ReshapeLayer(name, ReshapeMode.Reshape, x, ReshapeTarget(name, dims, origins));
     }
 
     /// <summary>

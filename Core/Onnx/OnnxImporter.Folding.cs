@@ -180,14 +180,14 @@ public sealed partial class OnnxImporter
                 var indices = Integer(node.Inputs[1], name);
                 long[] at = indices.IsKnown ? indices.Values.Select(i => i < 0 ? i + x[axis] : i).ToArray() : [];
                 long step = at.Length > 1 ? at[1] - at[0] : 1;
-                if (!indices.IsKnown || indices.Dims.Length > 1 || at.Length == 0 || at.Any(i => i < 0 || i >= x[axis]) ||
+                if (!indices.IsKnown || at.Length == 0 || at.Any(i => i < 0 || i >= x[axis]) ||
                     at.Where((i, n) => i != at[0] + n * step).Any() || step == 0)
                     throw new ModelImportException($"Gather '{name}' on weights: TrtEngine folds indices known at import that are evenly spaced (a scalar, or a range), not [{string.Join(", ", indices.Values)}] of shape {Shapes.Format(indices.Dims)}.");
                 var (first, steps, count) = Whole();
                 (first[axis], steps[axis], count[axis]) = (at[0], step, at.Length);
                 int[] shape = count.Select(c => (int)c).ToArray();
-                // A scalar index drops the axis.
-                outputs.Add((node.Outputs[0], first, steps, count, indices.Dims.Length == 0 ? [.. shape[..axis], .. shape[(axis + 1)..]] : shape));
+                // The indices' dims take the axis's place: none for a scalar, [1, n] for positions sliced from a buffer [1, 512].
+                outputs.Add((node.Outputs[0], first, steps, count, [.. shape[..axis], .. indices.Dims, .. shape[(axis + 1)..]]));
                 break;
             }
         }

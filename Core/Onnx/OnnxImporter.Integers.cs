@@ -82,9 +82,26 @@ public sealed partial class OnnxImporter
             {
                 var (starts, ends, axes, steps) = SliceParameters(node);
                 var x = Integer(node.Inputs[0], name);
-                if (axes.Length != 1 || IntegerOps.Axis(axes[0], x.Dims.Length, name) != 0)
-                    throw new ModelImportException($"Slice '{name}': integer tensors are sliced at import along their only axis.");
-                _integers[output] = IntegerOps.Slice(x, starts[0], ends[0], steps[0], name);
+                if (axes.Length != 1)
+                    throw new ModelImportException($"Slice '{name}': integer tensors are sliced at import along one axis at a time.");
+                int axis = IntegerOps.Axis(axes[0], Math.Max(1, x.Dims.Length), name);
+                if (x.Dims.Length <= 1)
+                {
+                    _integers[output] = IntegerOps.Slice(x, starts[0], ends[0], steps[0], name);
+                    return;
+                }
+                // Along one axis of a larger constant (a position_ids buffer [1, 512] cut to the tokens): the positions
+                // that slicing the axis keeps, taken from every run across it.
+                int length = x.Dims[axis];
+                long inner = x.Dims.Skip(axis + 1).Aggregate(1L, (p, d) => p * d), outer = x.Values.LongLength / Math.Max(1, length * inner);
+                long[] kept = IntegerOps.Slice(IntegerTensor.Vector([.. Enumerable.Range(0, length).Select(i => (long)i)]), starts[0], ends[0], steps[0], name).Values;
+                var values = new long[outer * kept.Length * inner];
+                for (long o = 0, at = 0; o < outer; o++)
+                    foreach (long k in kept)
+                        for (long i = 0; i < inner; i++) values[at++] = x.Values[(o * length + k) * inner + i];
+                int[] dims = (int[])x.Dims.Clone();
+                dims[axis] = kept.Length;
+                _integers[output] = new IntegerTensor(dims, values);
                 return;
             }
             case "ReduceProd":

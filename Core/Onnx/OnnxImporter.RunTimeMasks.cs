@@ -74,7 +74,7 @@ public sealed partial class OnnxImporter
         ValueRef Positions(string suffix, long shift) =>
             _network.AddWeights(new ModelWeights($"{name}/{suffix}", placed, Enumerable.Range(0, (int)depth).Select(p => (float)(p - shift)).ToArray(), WeightKind.Constant));
         int[] origins = Enumerable.Range(0, rank).Select(i => i < axis ? i : i == axis ? -1 : i - 1).ToArray();
-        var expanded = Step(output, "index", new ReshapeLayer($"{name}/index", ReshapeMode.Reshape, indices, ReshapeTarget(name, _network.Dims(indices), origins)));
+        var expanded = Step(output, "index", Squeezing($"{name}/index", indices, origins));
         var at = Step(output, "at", new ElementwiseLayer($"{name}/at", BinaryOp.Equal, expanded, Positions("positions", 0)));
         var atEnd = Step(output, "from_end", new ElementwiseLayer($"{name}/from_end", BinaryOp.Equal, expanded, Positions("from_end_positions", depth)));
         var hot = Step(output, "hot", new ElementwiseLayer($"{name}/hot", BinaryOp.Max, at, atEnd));

@@ -6,4 +6,7 @@ public enum ReshapeMode : byte
     Reshape = 1,
     Flatten = 2,
     Identity = 3,
+
+    /// <summary>Squeeze and Unsqueeze: each output dim the input dim the target names, or 1 where it is −1; the input's other dims must be 1.</summary>
+    Origins = 4,
 }

@@ -835,6 +835,25 @@ public sealed class TensorOperatorTests
     }
 
     /// <summary>torch.arange(x.shape[0]) over a dynamic batch: 0 … n − 1 made at run time, added to each row.</summary>
+    /// <summary>
+    /// MultiheadAttention's x.unsqueeze(0) of [batch, tokens, 3, width] with batch and tokens dynamic: both move one
+    /// place, which a Reshape's 0 and −1 cannot say; the layer keeps the squeeze's origins instead.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 5)]
+    [InlineData(1, 3)]
+    public void Unsqueeze_moving_two_dynamic_dims(int batch, int tokens)
+    {
+        var c = new OperatorCase().SymbolicInput("x", ["batch", "tokens", 3, 4], [batch, tokens, 3, 4]).Output("y");
+        c.Model.Opset = 13;
+        Ints(c, "front", 0);
+        c.Model.AddNode("Unsqueeze", ["x", "front"], ["u"]);
+        c.Model.AddNode("Transpose", ["u"], ["t"], ("perm", new long[] { 3, 1, 2, 0, 4 }));
+        Ints(c, "last", 3);
+        c.Model.AddNode("Squeeze", ["t", "last"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(4)]
