@@ -206,8 +206,17 @@ public sealed partial class OnnxImporter
     /// becomes 0, which copies that dim; one other such element (a dynamic batch read through Shape, as in a channel
     /// shuffle) becomes -1: the element count fixes it, and a valid model gives it exactly that value.
     /// </summary>
-    private long[] ReshapeTarget(OnnxNode node)
+    private long[] ReshapeTarget(OnnxNode node) => ReshapeTarget(node, out _);
+
+    /// <summary>
+    /// As <see cref="ReshapeTarget(OnnxNode)"/>; a dim only the run time knows that is the data's own at another
+    /// position (attention's [batch · heads, length, width] to [batch, heads, length, width]) is copied from there
+    /// (<paramref name="sources"/>: each target dim's input dim, −1 for none; null where no dim moves so).
+    /// </summary>
+    private long[] ReshapeTarget(OnnxNode node, out int[]? sources)
     {
+        int[]? copied = null;
+        sources = null;
         string name = NodeName(node);
         if (!Has(node, 1) || !IsInteger(node.Inputs[1])) return KnownIntegers(node, 1, "shape");
         long[] values = (long[])Integer(node.Inputs[1], name).Values.Clone();
@@ -216,9 +225,24 @@ public sealed partial class OnnxImporter
             for (int i = 0; i < values.Length; i++)
                 if (values[i] == IntegerTensor.Unknown && DimOrigin(node.Inputs[1], i) is var (tensor, axis) && SameDim(data, i, _values[tensor], axis))
                     values[i] = 0;
+        if (!allowZero && runTime && values.Count(v => v == IntegerTensor.Unknown) > 1)
+        {
+            int rank = _network.Dims(data).Length;
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (values[i] != IntegerTensor.Unknown || DimOrigin(node.Inputs[1], i) is not var (tensor, axis)) continue;
+                // An input dim not copied already, at another position, that shape probes show is this one.
+                int j = Enumerable.Range(0, rank).FirstOrDefault(d => d != i && (d >= values.Length || values[d] != 0) && (copied is null || !copied.Contains(d))
+                    && SameDim(data, d, _values[tensor], axis), -1);
+                if (j < 0) continue;
+                copied ??= Enumerable.Repeat(-1, values.Length).ToArray();
+                (copied[i], values[i]) = (j, 1);
+            }
+        }
+        sources = copied;
         int unknown = values.Count(v => v == IntegerTensor.Unknown);
         if (unknown == 0) return values;
-        if (unknown == 1 && values.Contains(-1) && runTime && !allowZero && StaticInferredDim(node, data, values) is { } inferred)
+        if (unknown == 1 && values.Contains(-1) && runTime && !allowZero && copied is null && StaticInferredDim(node, data, values) is { } inferred)
             values[Array.IndexOf(values, -1L)] = inferred;
         if (unknown != 1 || values.Contains(-1)) return KnownIntegers(node, 1, "shape");
         return values.Select(v => v == IntegerTensor.Unknown ? -1 : v).ToArray();

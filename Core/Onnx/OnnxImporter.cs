@@ -315,8 +315,11 @@ public sealed partial class OnnxImporter
                 Define(node, new ReshapeLayer(name, ReshapeMode.Flatten, Tensor(node.Inputs[0], name), axis: FlattenAxis(node, name)));
                 return;
             case "Reshape":
-                Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), ReshapeTarget(node), allowZero: node.GetInt("allowzero", 0) != 0));
+            {
+                long[] target = ReshapeTarget(node, out int[]? sources);
+                Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, Float(node.Inputs[0], name), target, allowZero: node.GetInt("allowzero", 0) != 0, sources: sources));
                 return;
+            }
             case "Equal" or "Less" or "Greater" or "LessOrEqual" or "GreaterOrEqual" or "Not" or "And" or "Or" or "Xor" or "IsNaN" or "IsInf" or "Where":
                 ImportRunTimeMask(node, name);
                 return;

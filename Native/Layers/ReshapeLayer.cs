@@ -7,13 +7,14 @@ namespace TrtEngine.Native.Layers;
 /// <summary>Reshape, Flatten, Identity and Squeeze/Unsqueeze by origins: the output is a view of the input, so nothing runs.</summary>
 public sealed class ReshapeLayer : Layer
 {
-    public ReshapeLayer(string name, ReshapeMode mode, ValueRef x, long[]? shape = null, bool allowZero = false, int axis = 1)
+    public ReshapeLayer(string name, ReshapeMode mode, ValueRef x, long[]? shape = null, bool allowZero = false, int axis = 1, int[]? sources = null)
         : base(name, [x])
     {
         Mode = mode;
         TargetShape = shape ?? [];
         AllowZero = allowZero;
         Axis = axis;
+        Sources = sources ?? [];
     }
 
     public override LayerKind Kind => LayerKind.Reshape;
@@ -21,11 +22,14 @@ public sealed class ReshapeLayer : Layer
     public long[] TargetShape { get; }
     public bool AllowZero { get; }
     public int Axis { get; }
+
+    /// <summary>For Reshape: the input dim each target dim copies from another position (−1: none), or empty.</summary>
+    public int[] Sources { get; }
     public override bool IsAlias => true;
 
     public override int[] InferShape(IReadOnlyList<int[]> inputShapes) => Mode switch
     {
-        ReshapeMode.Reshape => ShapeInference.Reshape(inputShapes[0], TargetShape, AllowZero),
+        ReshapeMode.Reshape => ShapeInference.Reshape(inputShapes[0], TargetShape, AllowZero, Sources),
         ReshapeMode.Flatten => ShapeInference.Flatten(inputShapes[0], Axis),
         ReshapeMode.Origins => FromOrigins(inputShapes[0]),
         _ => (int[])inputShapes[0].Clone(),
@@ -51,8 +55,9 @@ public sealed class ReshapeLayer : Layer
         writer.Write(TargetShape);
         writer.Write(AllowZero);
         writer.Write(Axis);
+        writer.Write(Sources);
     }
 
     internal static ReshapeLayer Read(string name, ValueRef[] inputs, PlanReader reader) =>
-        new(name, reader.ReadEnum<ReshapeMode>(), inputs[0], reader.ReadInt64Array(), reader.ReadBool(), reader.ReadInt(-64, 64));
+        new(name, reader.ReadEnum<ReshapeMode>(), inputs[0], reader.ReadInt64Array(), reader.ReadBool(), reader.ReadInt(-64, 64), reader.ReadInt32Array());
 }

@@ -20,14 +20,28 @@ public static class ShapeInference
     }
 
     /// <summary>ONNX Reshape: 0 copies the input dim (unless allowZero), one -1 is inferred.</summary>
-    public static int[] Reshape(ReadOnlySpan<int> input, ReadOnlySpan<long> spec, bool allowZero)
+    public static int[] Reshape(ReadOnlySpan<int> input, ReadOnlySpan<long> spec, bool allowZero) => Reshape(input, spec, allowZero, []);
+
+    /// <summary>
+    /// As <see cref="Reshape(ReadOnlySpan{int}, ReadOnlySpan{long}, bool)"/>, where target dim i may copy input dim
+    /// <paramref name="sources"/>[i] from another position (−1: none; a dim only the run time knows, as attention's head
+    /// split moves its length).
+    /// </summary>
+    public static int[] Reshape(ReadOnlySpan<int> input, ReadOnlySpan<long> spec, bool allowZero, ReadOnlySpan<int> sources)
     {
         var y = new int[spec.Length];
+        Span<bool> copiedIn = stackalloc bool[input.Length], copiedOut = stackalloc bool[spec.Length];
         int inferred = -1;
         for (int i = 0; i < spec.Length; i++)
         {
             long s = spec[i];
-            if (s == -1)
+            if (i < sources.Length && sources[i] >= 0)
+            {
+                if (sources[i] >= input.Length || copiedIn[sources[i]]) throw new ShapeException($"Reshape target {FormatSpec(spec)} copies dimension {sources[i]} of {Shapes.Format(input)}, which it has not or copies twice.");
+                y[i] = input[sources[i]];
+                (copiedIn[sources[i]], copiedOut[i]) = (true, true);
+            }
+            else if (s == -1)
             {
                 if (inferred >= 0) throw new ShapeException($"Reshape target {FormatSpec(spec)} has more than one -1.");
                 inferred = i;
@@ -36,6 +50,7 @@ public static class ShapeInference
             {
                 if (i >= input.Length) throw new ShapeException($"Reshape target {FormatSpec(spec)} copies dimension {i} of {Shapes.Format(input)}, which has no such dimension.");
                 y[i] = input[i];
+                (copiedIn[i], copiedOut[i]) = (true, true);
             }
             else if (s < 0 || s > int.MaxValue) throw new ShapeException($"Reshape target {FormatSpec(spec)} has an invalid dimension {s}.");
             else y[i] = (int)s;
@@ -48,13 +63,12 @@ public static class ShapeInference
             bool known = true;
             for (int i = 0; i < Math.Max(input.Length, y.Length); i++)
             {
-                if (i < spec.Length && spec[i] == 0 && !allowZero) continue;
-                if (i < input.Length)
+                if (i < input.Length && !copiedIn[i])
                 {
                     if (input[i] < 0) known = false;
                     else total = checked(total * input[i]);
                 }
-                if (i < y.Length && i != inferred)
+                if (i < y.Length && i != inferred && !copiedOut[i])
                 {
                     if (y[i] < 0) known = false;
                     else rest = checked(rest * y[i]);

@@ -836,6 +836,37 @@ public sealed class TensorOperatorTests
 
     /// <summary>torch.arange(x.shape[0]) over a dynamic batch: 0 … n − 1 made at run time, added to each row.</summary>
     /// <summary>
+    /// MultiheadAttention's head split with batch and length both dynamic: [length, batch, 16] to [length, batch · 2, 8],
+    /// transposed, then [batch · 2, length, 8] to [batch, 2, length, 8] (batch and length read through Shape): the
+    /// length is the data's own dim at another position, copied from there; the batch is what the count leaves.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 5)]
+    [InlineData(3, 1)]
+    public void Reshape_to_two_dynamic_dims_one_the_datas_own_at_another_position(int batch, int length)
+    {
+        var c = new OperatorCase().SymbolicInput("x", ["batch", "length", 16], [batch, length, 16]).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Transpose", ["x"], ["t"], ("perm", new long[] { 1, 0, 2 }));
+        c.Model.AddNode("Shape", ["t"], ["s"]);
+        Ints(c, "first", 0);
+        Ints(c, "second", 1);
+        c.Model.AddNode("Gather", ["s", "first"], ["len"]);
+        c.Model.AddNode("Gather", ["s", "second"], ["bsz"]);
+        Ints(c, "two", 2);
+        c.Model.AddNode("Mul", ["bsz", "two"], ["heads"]);
+        Ints(c, "width", 8);
+        c.Model.AddNode("Concat", ["len", "heads", "width"], ["split"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["t", "split"], ["r"]);
+        c.Model.AddNode("Transpose", ["r"], ["h"], ("perm", new long[] { 1, 0, 2 }));
+        c.Model.AddNode("Concat", ["bsz", "two", "len", "width"], ["view"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["h", "view"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+        var network = OnnxImporter.Import(OnnxModel.Parse(c.Model.ToBytes(), null), "m");
+        Assert.Contains(network.Layers.OfType<Native.Layers.ReshapeLayer>(), r => r.Sources.Contains(1));
+    }
+
+    /// <summary>
     /// MultiheadAttention's x.unsqueeze(0) of [batch, tokens, 3, width] with batch and tokens dynamic: both move one
     /// place, which a Reshape's 0 and −1 cannot say; the layer keeps the squeeze's origins instead.
     /// </summary>

@@ -26,4 +26,19 @@ public sealed class ShapeInferenceTests
     [Fact]
     public void With_allowzero_a_dynamic_input_leaves_the_minus_one_dynamic() =>
         Assert.Equal([D, 8, 0], ShapeInference.Reshape([D, 8, 8, 8], [-1, 8, 0], allowZero: true));
+
+    /// <summary>
+    /// A target dim that copies an input dim from another position (attention's [batch · heads, length, width] to
+    /// [batch, heads, length, width]): that dim takes the input's, and cancels out of the −1 as a 0 does.
+    /// </summary>
+    [Theory]
+    [InlineData(new[] { D, D, 8 }, new long[] { -1, 2, 1, 8 }, new[] { -1, -1, 1, -1 }, new[] { D, 2, D, 8 })]
+    [InlineData(new[] { 6, 5, 8 }, new long[] { -1, 2, 1, 8 }, new[] { -1, -1, 1, -1 }, new[] { 3, 2, 5, 8 })]
+    [InlineData(new[] { 4, D, 3 }, new long[] { 1, 3, -1 }, new[] { 1, -1, -1 }, new[] { D, 3, 4 })]
+    public void A_dim_copied_from_another_position(int[] input, long[] spec, int[] sources, int[] expected) =>
+        Assert.Equal(expected, ShapeInference.Reshape(input, spec, allowZero: false, sources));
+
+    [Fact]
+    public void A_dim_copied_twice_is_refused() =>
+        Assert.Throws<ShapeException>(() => ShapeInference.Reshape([D, 4], [1, 1, -1], allowZero: false, [0, 0, -1]));
 }
