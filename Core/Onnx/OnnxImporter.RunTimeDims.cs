@@ -100,7 +100,6 @@ public sealed partial class OnnxImporter
         int axis = Has(node, 3) ? IntegerOps.Axis(KnownIntegers(node, 3, "axes")[0], _network.Dims(data).Length, name) : 0;
         var positions = RunTimeArange(node, $"{name}/positions", node.Inputs[2], $"{output}/positions");
         Define(node, new GatherLayer(name, data, positions, axis));
-        if (IsInteger(node.Inputs[0])) _runTimeIntegers.Add(output);
     }
 
     /// <summary>

@@ -96,7 +96,6 @@ public sealed partial class OnnxImporter
         var data = Numeric(node, 0, name);
         int rank = _network.Dims(data).Length;
         int axis = Shapes.NormalizeAxis(checked((int)node.GetInt("axis", 0)), rank, "Gather", name);
-        if (IsInteger(node.Inputs[0])) _runTimeIntegers.Add(node.Outputs[0]);
         return new GatherLayer(name, data, Tensor(node.Inputs[1], name), axis);
     }
 

@@ -15,9 +15,8 @@ public static unsafe class GatherKernels
     {
         for (int j = 0; j < count; j++)
         {
-            float index = indices[j];
-            if (!(index >= -axisLength && index < axisLength) || index != MathF.Floor(index))
-                throw new EngineInputException($"Gather '{layer}': index {index} (element {j} of its indices) is not an integer in [{-axisLength}, {axisLength - 1}], the size of the axis it picks from. Check the input's values (token ids within the vocabulary).");
+            if (!IsIndex(indices[j], axisLength))
+                throw new EngineInputException($"Gather '{layer}': index {indices[j]} (element {j} of its indices) is not an integer in [{-axisLength}, {axisLength - 1}], the size of the axis it picks from. Check the input's values (token ids within the vocabulary).");
         }
         for (int o = 0; o < outer; o++)
             for (int j = 0; j < count; j++)
@@ -42,7 +41,7 @@ public static unsafe class GatherKernels
         for (long j = 0; j < count; j++)
         {
             float index = indices[j];
-            if (!(index >= -length && index < length) || index != MathF.Floor(index))
+            if (!IsIndex(index, length))
                 throw new EngineInputException($"GatherElements '{layer}': index {index} (element {j} of its indices) is not an integer in [{-length}, {length - 1}], the size of axis {axis} of its data.");
             long offset = 0;
             for (int d = 0; d < rank; d++) offset += (d == axis ? (index < 0 ? (long)index + length : (long)index) : position[d]) * strides[d];
@@ -50,4 +49,7 @@ public static unsafe class GatherKernels
             for (int d = rank - 1; d >= 0 && ++position[d] == indexShape[d]; d--) position[d] = 0;
         }
     }
+
+    /// <summary>An integer in [−length, length) (negative ones count from the end); NaN is not.</summary>
+    private static bool IsIndex(float index, int length) => index >= -length && index < length && index == MathF.Floor(index);
 }
