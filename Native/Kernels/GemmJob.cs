@@ -183,6 +183,7 @@ public sealed unsafe class GemmJob : IParallelTask
         in Activation activation, float* y, int ldy, float* residual)
     {
         SetPacked(tactic, a, m, k, false, packedB, n, bias, activation, y, ldy, residual, 1);
+        _ldResidual = ldy;
         if (m == 0 || n == 0)
             return;
         _rowBlocks = (m + _blockRows - 1) / _blockRows;

@@ -28,10 +28,12 @@ public static unsafe class GemmKernels
     {
         // From the perf test on AVX2: m ≤ 2 is bandwidth-bound and likes the widest rows; small m with enough
         // columns likes 4×24; otherwise 6×16, K-blocked once a panel no longer fits L1. Eight columns or fewer take
-        // 8-wide panels, which a 16-wide one would half pad (MnasNet's 16 → 8 at 112×112: 94 → 43 µs).
+        // 8-wide panels, which a 16-wide one would half pad (MnasNet's 16 → 8 at 112×112: 94 → 43 µs). Where 512-bit
+        // kernels run, they win from m = 3 (one thread, B packed, k and n of 64 to 1,024: 4–6× faster than 4×24 at m of
+        // 4 to 8, 1.3–1.7× at 3; an LSTM's step over a batch of 8 is such a GEMM).
         if (n <= 8 && m > 8)
             return All[10];
-        if (GemmMicroKernels.WideSupported && m > 8)
+        if (GemmMicroKernels.WideSupported && m > 2)
             return n <= 16 ? All[9] : k > 512 ? All[8] : All[7];
         if (n <= 16)
             return All[1];

@@ -9,7 +9,7 @@ namespace TrtEngine.Native.Layers;
 /// ONNX LSTM or GRU with the default activations, forward, reverse or both directions, one of its outputs (a layer per
 /// output the model reads), in ONNX's layout 0. Inputs: X [seq, batch, input], W, R, B (or none), and the initial
 /// hidden and cell states [directions, batch, hidden] (or none: zeros). W, R and B are the model's weights as they are
-/// (a refit adopts them).
+/// (a refit adopts them); the layer's job packs them on its first call after weights are bound.
 /// </summary>
 public sealed class RecurrentLayer(string name, RecurrentCell cell, RecurrentOutput output, ValueRef[] inputs, int hidden, bool reverse, bool bidirectional,
     bool linearBeforeReset) : Layer(name, inputs)
@@ -38,7 +38,7 @@ public sealed class RecurrentLayer(string name, RecurrentCell cell, RecurrentOut
     internal override long WorkspaceLength(ExecutionFrame frame)
     {
         int[] x = frame.Shape(Inputs[0]);
-        return 2L * x[1] * HiddenSize + RecurrentJob.ScratchLength(x[0], x[1], x[2], HiddenSize, Gates);
+        return 2L * x[1] * HiddenSize + RecurrentJob.ScratchLength(x[0], x[1], HiddenSize, Gates);
     }
 
     internal override object? CreateState(ExecutionFrame frame) => new RecurrentJob(frame.ModerateGemmsShared);
@@ -67,9 +67,10 @@ public sealed class RecurrentLayer(string name, RecurrentCell cell, RecurrentOut
             float* y = Which == RecurrentOutput.Sequence ? output + (long)d * batch * hiddenSize : null;
             bool backwards = Reverse || d == 1;
             if (Cell == RecurrentCell.Lstm)
-                job.Lstm(frame.Pointer(Inputs[0]), steps, batch, input, hiddenSize, w, r, bias, h, c, y, yStep, backwards, scratch, frame.Pool);
+                job.Lstm(frame.Pointer(Inputs[0]), steps, batch, input, hiddenSize, w, r, bias, d, frame.WeightsVersion, h, c, y, yStep, backwards, scratch, frame.Pool);
             else
-                job.Gru(frame.Pointer(Inputs[0]), steps, batch, input, hiddenSize, w, r, bias, h, y, yStep, backwards, LinearBeforeReset, scratch, frame.Pool);
+                job.Gru(frame.Pointer(Inputs[0]), steps, batch, input, hiddenSize, w, r, bias, d, frame.WeightsVersion, h, y, yStep, backwards, LinearBeforeReset, scratch,
+                    frame.Pool);
             if (Which == RecurrentOutput.Sequence) continue;
             new ReadOnlySpan<float>(Which == RecurrentOutput.Hidden ? h : c, batch * hiddenSize).CopyTo(new Span<float>(output + d * stateDirection, batch * hiddenSize));
         }

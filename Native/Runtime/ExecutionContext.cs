@@ -190,6 +190,7 @@ public sealed unsafe class ExecutionContext
         if (ReferenceEquals(weights, _boundWeights)) return;
         for (int w = 0; w < weights.Buffers.Length; w++) _frame.WeightPointers[w] = ExecutionFrame.AddressOf(weights.Buffers[w]);
         _boundWeights = weights;
+        _frame.WeightsVersion++;
         _shapesChanged = true; // views of weights point into the new buffers
     }
 

@@ -17,6 +17,12 @@ internal sealed unsafe class ExecutionFrame(WorkerPool pool, int tensorCount, in
     public float*[] WeightPointers { get; } = new float*[weightCount];
 
     /// <summary>
+    /// Changes whenever other weights are bound (a refit's): what a layer's state derives from weights and keeps across
+    /// calls (a recurrent layer's packed W and R) is stale once it does.
+    /// </summary>
+    public int WeightsVersion { get; set; }
+
+    /// <summary>
     /// Floats from one pixel to the next of a channels-last tensor held as a channel range of a wider one (a convolution's
     /// output written into a concat's); 0 where the tensor is dense.
     /// </summary>

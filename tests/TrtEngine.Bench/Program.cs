@@ -45,6 +45,8 @@ public static class Program
             var fixture = SeededModel.Load(Path.Combine(root, "tests", "fixtures", "models"), name);
             models.Add((name, fixture.Materialize(Path.Combine(seeded, name), version: 1), fixture.Materialize(Path.Combine(seeded, name + "_v2"), version: 2), [3, 224, 224], [1, 8]));
         }
+        foreach (string name in new[] { "lstm", "gru" })
+            models.Add((name, SequenceModels.Write(seeded, name, version: 1), SequenceModels.Write(seeded, name, version: 2), [SequenceModels.Steps, SequenceModels.Features], [1, 8]));
 
         var only = args.Select((a, i) => (a, i)).Where(p => p.a == "--model" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToHashSet();
         if (only.Count > 0) models.RemoveAll(m => !only.Contains(m.Name));

@@ -95,7 +95,8 @@ public static class TinyMlpFixtures
         json.WriteEndObject();
     }
 
-    private static float[] Uniform(Random random, int count, float bound)
+    /// <summary>Uniform in ±<paramref name="bound"/>, as torch initialises Linear and recurrent weights.</summary>
+    internal static float[] Uniform(Random random, int count, float bound)
     {
         var values = new float[count];
         for (int i = 0; i < count; i++)
