@@ -177,7 +177,8 @@ public sealed unsafe class GemmJob : IParallelTask
 
     /// <summary>
     /// As <see cref="Run"/>, all of it on the calling thread: for a caller that shares out work of its own (the bands of
-    /// a fused block), with one instance per thread. Rows of y are <paramref name="ldy"/> floats apart.
+    /// a fused block, a recurrent step's column panels), with one instance per thread. Rows of y, and of the residual,
+    /// are <paramref name="ldy"/> floats apart (so both may be column ranges of wider matrices).
     /// </summary>
     public void RunOnThisThread(GemmTactic tactic, float* a, int m, int k, float* packedB, int n, float* bias,
         in Activation activation, float* y, int ldy, float* residual)
