@@ -152,6 +152,10 @@ internal static unsafe class GemmMicroKernels
     /// </summary>
     public static bool ReadsWindows(bool wide, int nr) => InRegisters(wide, nr) || (!wide && nr == 16 && VectorMath.IsSupported);
 
+    // Registers and Rows are compiled once, fully optimised, like the kernels they dispatch to: tiered compilation's
+    // dynamic PGO otherwise compiles them for the tiles of the first model a process runs, and a later model's tiles
+    // paid for it (the benchmark's LSTM at batch 1 after tiny_mlp: 698–800 µs a call against 288–309 run first).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Registers<TWindow>(bool wide, int nr, int rows, float* a, nint rs, nint cs, nint* taps, int tapCount, float* b, nint ldb, int kc,
         float* c, nint ldc, bool accumulate, float* bias, in Activation activation, bool stream) where TWindow : struct
     {
@@ -164,6 +168,7 @@ internal static unsafe class GemmMicroKernels
     }
 
     /// <summary>The register kernel for <paramref name="rows"/> rows of <typeparamref name="TVectors"/> vectors of <typeparamref name="TV"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<TOps, TV, TVectors, TWindow>(int rows, float* a, nint rs, nint cs, nint* taps, int tapCount, float* b, nint ldb, int kc,
         float* c, nint ldc, bool accumulate, float* bias, RegisterEpilogue epilogue, float low, float high, bool stream)
         where TOps : struct, IFloatVector<TV> where TV : struct where TVectors : struct, ICount where TWindow : struct
