@@ -7,12 +7,12 @@ namespace TrtEngine.Native.Kernels;
 /// <summary>
 /// One direction of an ONNX LSTM or GRU over a sequence [steps, batch, input], with the default activations (sigmoid
 /// for the gates, tanh for the candidate and the output, by the engine's vectorized activations). W and R are packed
-/// as GEMM operands on the first call and kept while the frame's weights stay bound (a refit binds new ones); packing
+/// as GEMM operands on the first call and kept while the frame's weights stay bound (a refit binds new ones): packing
 /// them at every call cost an LSTM of 256 units at batch 1 about a third of its time. The input's part of every gate
-/// is one GEMM over all steps and batch rows (on the pool), each step's state
-/// part one GEMM over the batch, its columns shared by the pool's threads, each thread the same panels at every step
-/// (so each keeps its share of R in its own L2 cache: an LSTM of 256 units has 1 MB of R), the projection added to it.
-/// One instance per engine layer; not thread-safe.
+/// is one GEMM over all steps and batch rows (on the pool); each step's state part is one GEMM over the batch, its
+/// columns shared by the pool's threads, each thread the same panels at every step (so each keeps its share of R in its
+/// own L2 cache: an LSTM of 256 units has 1 MB of R), the projection added to it. One instance per layer of an
+/// execution context (each holds its own packed W and R); not thread-safe.
 /// </summary>
 public sealed unsafe class RecurrentJob(bool shareModerateGemms) : IParallelTask
 {
@@ -102,8 +102,6 @@ public sealed unsafe class RecurrentJob(bool shareModerateGemms) : IParallelTask
         {
             int t = reverse ? steps - 1 - step : step;
             float* p = projected + (long)t * batch * width;
-            // z and r from the state plus their projection (rows of 3H: not the GEMM's residual, whose rows are 2H), then
-            // through the sigmoid; R_h·h apart.
             // z and r from the state plus their projection (rows of 3H, as the gates' rows); R_h·h beside them where the
             // reset scales its result, else after them, on the reset state.
             var zr = Gemm(state, h, batch, hidden, packedZr, 2 * hidden, null, gates, width, p);
@@ -139,14 +137,10 @@ public sealed unsafe class RecurrentJob(bool shareModerateGemms) : IParallelTask
     {
         long wLength = GemmKernels.PackedLength(input, width, projection), rLength = GemmKernels.PackedLength(hidden, recurrentRows, state);
         long restLength = recurrentRows < width ? GemmKernels.PackedLength(hidden, width - recurrentRows, state) : 0;
+        long length = wLength + rLength + restLength + width;
         var kept = _packed[direction];
-        float* packedW, packedR, rest, gateBias;
-        if (kept.Data.LongLength != wLength + rLength + restLength + width)
-            kept.Data = GC.AllocateUninitializedArray<float>(checked((int)(wLength + rLength + restLength + width)), pinned: true);
-        packedW = ExecutionFrame.AddressOf(kept.Data);
-        packedR = packedW + wLength;
-        rest = packedR + rLength;
-        gateBias = rest + restLength;
+        if (kept.Data.LongLength != length) (kept.Data, kept.Version) = (GC.AllocateUninitializedArray<float>(checked((int)length), pinned: true), -1);
+        float* packedW = ExecutionFrame.AddressOf(kept.Data), packedR = packedW + wLength, rest = packedR + rLength, gateBias = rest + restLength;
         if (kept.Version != weightsVersion || kept.Projection != projection || kept.State != state)
         {
             // Forgotten first, so that a pack that fails leaves nothing to reuse.
