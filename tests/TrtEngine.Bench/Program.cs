@@ -40,7 +40,7 @@ public static class Program
             if (File.Exists(Path.Combine(shared, name + "_v1.onnx"))) models.Add((name, Path.Combine(shared, name + "_v1.onnx"), Path.Combine(shared, name + "_v2.onnx"), sample, batches));
         // The repository's seeded fixtures, written out with their v1 and v2 weights.
         string seeded = Path.Combine(Path.GetTempPath(), "trtengine-bench-models-" + Environment.ProcessId);
-        foreach (string name in new[] { "resnet18", "efficientnet_b0", "shufflenet_v2_x1_0", "regnet_y_400mf", "mobilenet_v3_small", "densenet121" })
+        foreach (string name in new[] { "resnet18", "efficientnet_b0", "shufflenet_v2_x1_0", "regnet_y_400mf", "mobilenet_v3_small", "densenet121", "vit_ti_16" })
         {
             var fixture = SeededModel.Load(Path.Combine(root, "tests", "fixtures", "models"), name);
             models.Add((name, fixture.Materialize(Path.Combine(seeded, name), version: 1), fixture.Materialize(Path.Combine(seeded, name + "_v2"), version: 2), [3, 224, 224], [1, 8]));

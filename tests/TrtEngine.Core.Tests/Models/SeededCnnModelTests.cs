@@ -129,6 +129,7 @@ public sealed class SeededCnnModelTests
     [Theory]
     [InlineData("vit_tiny")]
     [InlineData("vit_tiny_opset14")] // its layer norms in ReduceMean, Pow, Sqrt and Div
+    [InlineData("vit_ti_16")] // ViT-Ti/16: 12 layers, 197 tokens (the benchmark's transformer)
     public void A_vision_transformer_with_a_dynamic_batch_runs_any_batch_as_onnx_runtime_does_and_refits(string name)
     {
         // The class token is expanded to Shape(x)[0]: the engine takes that dim from the patches at run time.
