@@ -118,7 +118,7 @@ public sealed unsafe class RecurrentJob(bool shareModerateGemms) : IParallelTask
             {
                 float* cn = candidate + (long)n * hidden, projectedH = p + (long)n * width + 2 * hidden;
                 if (linearBeforeReset) MultiplyAdd(gates + (long)n * width + hidden, cn, projectedH, null, cn, hidden);
-                else Add(projectedH, cn, cn, hidden);
+                else BinaryKernels.Apply(BinaryOp.Add, projectedH, [hidden], cn, [hidden], cn, [hidden]);
             }
             ActivationKernels.Apply(TanhActivation, candidate, candidate, (nint)batch * hidden);
             for (int n = 0; n < batch; n++) Interpolate(gates + (long)n * width, candidate + (long)n * hidden, h + (long)n * hidden, hidden);
@@ -201,19 +201,8 @@ public sealed unsafe class RecurrentJob(bool shareModerateGemms) : IParallelTask
         for (; i < count; i++) y[i] = a[i] * b[i] + (d == null ? c[i] : c[i] * d[i]);
     }
 
-    private static void Multiply(float* a, float* b, float* y, int count)
-    {
-        int i = 0;
-        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(a + i) * Vector256.Load(b + i), y + i);
-        for (; i < count; i++) y[i] = a[i] * b[i];
-    }
-
-    private static void Add(float* a, float* b, float* y, int count)
-    {
-        int i = 0;
-        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(a + i) + Vector256.Load(b + i), y + i);
-        for (; i < count; i++) y[i] = a[i] + b[i];
-    }
+    /// <summary>y = a ⊙ b over one row.</summary>
+    private static void Multiply(float* a, float* b, float* y, int count) => BinaryKernels.Apply(BinaryOp.Mul, a, [count], b, [count], y, [count]);
 
     /// <summary>h = (1 − z) ⊙ n + z ⊙ h, a GRU's new state.</summary>
     private static void Interpolate(float* z, float* n, float* h, int count)
