@@ -239,17 +239,20 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
     internal const long LighterWeightMinimumFloats = 1 << 18;
 
     /// <summary>
-    /// The index of the fastest candidate, or of a candidate at most 15% slower with at most half the weight of the
-    /// heaviest candidate within those 15% (the fastest of those), where that weight is 1 MiB or more. Measured against
-    /// the heaviest close candidate, not the fastest, so that a middle weight timing fastest (Winograd F(3×3), 25/9 of
-    /// the kernel) does not shut out the light one (F(2×2), 16/9) that the heavy one (F(4×4), 4×) would have let in:
-    /// all three ran ResNet-18's 512-channel layers in 0.93–0.99 ms in the network. Timed alone, a layer's weights stay in the
-    /// caches from run to run; in a network whose weights exceed the caches they come from memory every time, which
-    /// costs the heavier candidate more: ResNet-18's 512-channel 3×3 convolutions at 7×7, batch 1, timed alone 0.69–0.95
-    /// ms in Winograd F(4×4) (38 MB of weight) against 0.66–0.85 in F(2×2) (17 MB), ran at 1.15–1.27 against 0.79–0.89
-    /// ms in the network. A lighter weight also makes a smaller engine and a faster refit. Below 1 MiB (the L2 of
-    /// current x86 cores) a weight costs little to read and to refit: SqueezeNet's 64-channel 3×3 layers at 55×55 (147
-    /// KiB in F(4×4)) took im2col when it timed within 15%, and ran at 286 µs against F(4×4)'s 219–241 in the network.
+    /// The index of the fastest candidate, or of a candidate at most 15% slower with at most two thirds the weight of the
+    /// heaviest candidate within those 15% (the fastest of those), where that weight is 1 MiB or more. Timed alone, a
+    /// layer's weights stay in the caches from run to run; in a network whose weights exceed the caches they come from
+    /// memory every time, which costs the heavier candidate more: ResNet-18's 512-channel 3×3 convolutions at 7×7, batch 1,
+    /// timed alone 0.69–0.95 ms in Winograd F(4×4) (38 MB of weight) against 0.66–0.85 in F(2×2) (17 MB), ran at 1.15–1.27
+    /// against 0.79–0.89 ms in the network. Two thirds lets F(2×2) (16/9 of the kernel) in against F(3×3) (25/9): with the
+    /// three layers forced to one or the other, ResNet-18 ran 10.04 against 10.25 ms a call at batch 1 (median of 1,820
+    /// calls taking turns) and 86.7 against 87.4 at batch 8, and refitted from safetensors 1.58× against 1.73× its file's
+    /// read (97 against 125 MB of engine weights); a half had let F(2×2) in only where F(4×4) (36/9) timed within 15%, so a
+    /// build whose timing put F(3×3) ahead kept the heavier, slower engine. F(3×3) against F(4×4) (25/36) stays out. Measured
+    /// against the heaviest close candidate, not the fastest, so that a middle weight timing fastest does not shut out a light
+    /// one the heavy one would have let in. Below 1 MiB (the L2 of current x86 cores) a weight costs little to read and to
+    /// refit: SqueezeNet's 64-channel 3×3 layers at 55×55 (147 KiB in F(4×4)) took im2col when it timed within 15%, and ran
+    /// at 286 µs against F(4×4)'s 219–241 in the network.
     /// </summary>
     internal static int Fastest<T>(IReadOnlyList<T> candidates, double[] times, Func<T, long>? weightLength)
     {
@@ -261,7 +264,7 @@ internal sealed unsafe class TacticSelector(BuilderConfig config, WorkerPool poo
         // The fastest light one, which is the fastest itself where that is light.
         int choice = -1;
         foreach (int i in close)
-            if (2 * weightLength(candidates[i]) <= heaviest && (choice < 0 || times[i] < times[choice]))
+            if (3 * weightLength(candidates[i]) <= 2 * heaviest && (choice < 0 || times[i] < times[choice]))
                 choice = i;
         return choice < 0 ? best : choice;
     }
