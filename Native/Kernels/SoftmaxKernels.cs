@@ -11,20 +11,26 @@ public static unsafe class SoftmaxKernels
     private const int SumBlock = 128;
 
     /// <summary>Softmax along the middle axis of x viewed as [outer, axisLength, inner]; y may equal x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(float* x, float* y, int outer, int axisLength, int inner)
+    {
+        for (int o = 0; o < outer; o++) Slice(x, y, o, axisLength, inner, 0, inner);
+    }
+
+    /// <summary>
+    /// Columns [<paramref name="j0"/>, <paramref name="j1"/>) of slice <paramref name="o"/> (its whole row where
+    /// <paramref name="inner"/> is 1). Each column's values are computed the same way whatever range holds it, with
+    /// groups of 8 columns from column 0 going vector-wide, so splitting a slice between threads keeps the bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Slice(float* x, float* y, int o, int axisLength, int inner, int j0, int j1)
     {
         if (axisLength <= 0 || inner <= 0)
             return;
-        nint slice = (nint)axisLength * inner;
-        for (int o = 0; o < outer; o++)
-        {
-            float* xs = x + o * slice, ys = y + o * slice;
-            if (inner == 1)
-                Contiguous(xs, ys, axisLength);
-            else
-                Strided(xs, ys, axisLength, inner);
-        }
+        nint at = o * ((nint)axisLength * inner);
+        if (inner == 1)
+            Contiguous(x + at, y + at, axisLength);
+        else
+            Strided(x + at, y + at, axisLength, inner, j0, j1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -65,6 +71,21 @@ public static unsafe class SoftmaxKernels
                     sum += sumV.GetElement(lane);
             }
         }
+        if (VectorMath.IsSupported && i < length)
+        {
+            // The last few values through the same vector e^x, padded with the max (whose e^0 is masked out of the sum):
+            // a scalar exp a value cost as much as a vector of eight (ViT-Ti/16's 197-value rows end in five).
+            int rest = length - i;
+            float* tail = stackalloc float[8];
+            for (int lane = 0; lane < 8; lane++) tail[lane] = lane < rest ? x[i + lane] : max;
+            var e = VectorMath.Exp(Avx.Subtract(Avx.LoadVector256(tail), Vector256.Create(max)));
+            e = Avx.And(e, Avx.CompareLessThan(Vector256.Create(0f, 1, 2, 3, 4, 5, 6, 7), Vector256.Create((float)rest)));
+            Avx.Store(tail, e);
+            for (int lane = 0; lane < rest; lane++) y[i + lane] = tail[lane];
+            var halves = Avx.ConvertToVector256Double(Sse.Add(e.GetLower(), e.GetUpper()));
+            sum += Vector256.Sum(halves);
+            i = length;
+        }
         for (; i < length; i++)
         {
             y[i] = MathF.Exp(x[i] - max);
@@ -87,14 +108,14 @@ public static unsafe class SoftmaxKernels
             y[i] *= factor;
     }
 
-    /// <summary>Axis with stride 'inner': vectorised across 8 neighbouring inner positions at a time.</summary>
+    /// <summary>Axis with stride 'inner', columns [j0, j1): vectorised across 8 neighbouring inner positions at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Strided(float* x, float* y, int axisLength, int inner)
+    private static void Strided(float* x, float* y, int axisLength, int inner, int j0, int j1)
     {
-        int j = 0;
+        int j = j0;
         if (VectorMath.IsSupported)
         {
-            for (; j <= inner - 8; j += 8)
+            for (; j <= j1 - 8; j += 8)
             {
                 var max = Vector256.Create(float.NegativeInfinity);
                 for (int a = 0; a < axisLength; a++)
@@ -123,7 +144,7 @@ public static unsafe class SoftmaxKernels
                 }
             }
         }
-        for (; j < inner; j++)
+        for (; j < j1; j++)
         {
             float max = float.NegativeInfinity;
             for (int a = 0; a < axisLength; a++)

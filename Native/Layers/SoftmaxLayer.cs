@@ -21,17 +21,16 @@ public sealed class SoftmaxLayer(string name, int axis, ValueRef x, bool flatten
         return (int[])inputShapes[0].Clone();
     }
 
+    internal override object? CreateState(ExecutionFrame frame) => new SoftmaxJob();
+
     internal override unsafe void Execute(ExecutionFrame frame, object? state)
     {
         int[] shape = frame.Shape(Output);
         int axis = Axis < 0 ? Axis + shape.Length : Axis;
         int outer = (int)Shapes.ElementCount(shape.AsSpan(0, axis));
-        if (FlattenTrailing)
-        {
-            SoftmaxKernels.Run(frame.Pointer(Inputs[0]), frame.Pointer(Output), outer, (int)Shapes.ElementCount(shape.AsSpan(axis)), 1);
-            return;
-        }
-        SoftmaxKernels.Run(frame.Pointer(Inputs[0]), frame.Pointer(Output), outer, shape[axis], (int)Shapes.ElementCount(shape.AsSpan(axis + 1)));
+        // Opsets before 13 take everything from the axis on as one row.
+        var (axisLength, inner) = FlattenTrailing ? ((int)Shapes.ElementCount(shape.AsSpan(axis)), 1) : (shape[axis], (int)Shapes.ElementCount(shape.AsSpan(axis + 1)));
+        ((SoftmaxJob)state!).Run(frame.Pointer(Inputs[0]), frame.Pointer(Output), outer, axisLength, inner, frame.Pool);
     }
 
     internal override void WriteParameters(PlanWriter writer)
