@@ -4,17 +4,11 @@ using System.Runtime.Intrinsics.X86;
 
 namespace TrtEngine.Native.Kernels;
 
-/// <summary>Numerically stable softmax along one axis.</summary>
+/// <summary>Numerically stable softmax along one axis; <see cref="SoftmaxJob"/> runs it.</summary>
 public static unsafe class SoftmaxKernels
 {
     // Terms a float partial sum of e^(x - max) takes before it is added to a double one.
     private const int SumBlock = 128;
-
-    /// <summary>Softmax along the middle axis of x viewed as [outer, axisLength, inner]; y may equal x.</summary>
-    public static void Run(float* x, float* y, int outer, int axisLength, int inner)
-    {
-        for (int o = 0; o < outer; o++) Slice(x, y, o, axisLength, inner, 0, inner);
-    }
 
     /// <summary>
     /// Columns [<paramref name="j0"/>, <paramref name="j1"/>) of slice <paramref name="o"/> (its whole row where

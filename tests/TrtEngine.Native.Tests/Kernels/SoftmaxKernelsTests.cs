@@ -5,6 +5,13 @@ namespace TrtEngine.Native.Tests.Kernels;
 
 public unsafe class SoftmaxKernelsTests
 {
+    /// <summary>Softmax of x viewed as [outer, axis, inner] into y (which may be x) on a pool of this many threads.</summary>
+    private static void Softmax(float* x, float* y, int outer, int axis, int inner, int threads = 1)
+    {
+        using var pool = new WorkerPool(threads);
+        new SoftmaxJob().Run(x, y, outer, axis, inner, pool);
+    }
+
     /// <summary>Softmax of x viewed as [outer, axis, inner] along the middle axis, in double.</summary>
     private static double[] Expected(float[] x, int outer, int axis, int inner)
     {
@@ -36,8 +43,8 @@ public unsafe class SoftmaxKernelsTests
         var inPlace = (float[])x.Clone();
         fixed (float* px = x, py = y, pi = inPlace)
         {
-            SoftmaxKernels.Run(px, py, outer, axis, inner);
-            SoftmaxKernels.Run(pi, pi, outer, axis, inner);
+            Softmax(px, py, outer, axis, inner);
+            Softmax(pi, pi, outer, axis, inner);
         }
         Assert.True(Reference.RelativeL2(y.AsSpan(0, total), Expected(x, outer, axis, inner)) <= 1e-6);
         Assert.Equal(y.AsSpan(0, total).ToArray(), inPlace.AsSpan(0, total).ToArray());
@@ -58,7 +65,7 @@ public unsafe class SoftmaxKernelsTests
         var x = Reference.Random(total, seed: 5, 0f, 0.001f);
         var y = Reference.Pinned(total);
         fixed (float* px = x, py = y)
-            SoftmaxKernels.Run(px, py, outer, axis, inner);
+            Softmax(px, py, outer, axis, inner);
         double error = Reference.RelativeL2(y.AsSpan(0, total), Expected(x, outer, axis, inner));
         Assert.True(error <= 1e-6, $"relative L2 {error:E2}");
     }
@@ -80,12 +87,11 @@ public unsafe class SoftmaxKernelsTests
         var alone = Reference.Pinned(total);
         var shared = Reference.Pinned(total);
         var inPlace = (float[])x.Clone();
-        using var pool = new WorkerPool(3);
         fixed (float* px = x, pa = alone, ps = shared, pi = inPlace)
         {
-            SoftmaxKernels.Run(px, pa, outer, axis, inner);
-            new SoftmaxJob().Run(px, ps, outer, axis, inner, pool);
-            new SoftmaxJob().Run(pi, pi, outer, axis, inner, pool);
+            Softmax(px, pa, outer, axis, inner);
+            Softmax(px, ps, outer, axis, inner, threads: 3);
+            Softmax(pi, pi, outer, axis, inner, threads: 3);
         }
         Assert.Equal(alone.AsSpan(0, total).ToArray(), shared.AsSpan(0, total).ToArray());
         Assert.Equal(alone.AsSpan(0, total).ToArray(), inPlace.AsSpan(0, total).ToArray());
