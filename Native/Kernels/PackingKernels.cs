@@ -135,17 +135,18 @@ internal static unsafe class PackingKernels
 
     /// <summary>
     /// Writes the transpose of <paramref name="rows"/> source rows of <paramref name="length"/> floats (row stride
-    /// <paramref name="length"/>), each row j times its own factor (<paramref name="factors"/>[j], or
+    /// <paramref name="srcStride"/>, or <paramref name="length"/> when 0), each row j times its own factor (<paramref name="factors"/>[j], or
     /// <paramref name="scale"/> for every row when there are none), with the source columns permuted: column
     /// p = c · taps + t lands in destination row t · (length / taps) + c (taps = 1: no permutation). So
-    /// dst[row(p) · dstStride + j] = factor_j · src[j · length + p]: a GEMM weight's transpose, or a convolution
+    /// dst[row(p) · dstStride + j] = factor_j · src[j · srcStride + p]: a GEMM weight's transpose, or a convolution
     /// weight's OIHW → [(kh, kw, c), outC] reorder. Runs in 8×8 tiles held in registers, so both sides are read and
     /// written in whole vectors, over column chunks whose destination rows stay in cache. Returns the sum of the
     /// values written.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    public static float ScaledTranspose(float* src, int rows, int length, int taps, float scale, float* factors, float* dst, int dstStride)
+    public static float ScaledTranspose(float* src, int rows, int length, int taps, float scale, float* factors, float* dst, int dstStride, nint srcStride = 0)
     {
+        nint stride = srcStride == 0 ? length : srcStride;
         if (taps < 1 || length % taps != 0) throw new ArgumentException($"{length} columns do not hold whole groups of {taps} taps.");
         int channels = length / taps;
         // Column chunks of whole tap groups and whole 16-column tiles: column p0 + i of every chunk then lands at the same
@@ -177,7 +178,7 @@ internal static unsafe class PackingKernels
                 {
                     float factor = factors == null ? scale : factors[j];
                     for (int p = j < vectorRows ? vectorEnd : p0; p < p1; p++)
-                        tail += chunk[rowOffsets[p - p0] + j] = factor * src[(nint)j * length + p];
+                        tail += chunk[rowOffsets[p - p0] + j] = factor * src[j * stride + p];
                 }
                 int wideEnd = p0 + (p1 - p0) / 16 * 16;
                 for (int j = 0; j < wideRows; j += 16)
@@ -189,9 +190,9 @@ internal static unsafe class PackingKernels
                         // rows a power-of-two-like stride apart fall in the same few L1 sets, where 64 lines in flight evict
                         // each other before they are read (ResNet-18's in-memory refit 6.5–6.8 → 5.3–6.1 ms, MobileNetV2's
                         // 1.03–1.22 → 0.81–0.99).
-                        float* tile = src + (nint)j * length + p;
-                        for (int r = 0; r < 16; r++) Sse.Prefetch1(tile + r * (nint)length + 64);
-                        wideSum += Transpose16x16(tile, length, m, chunk + j, rowOffsets + (p - p0));
+                        float* tile = src + j * stride + p;
+                        for (int r = 0; r < 16; r++) Sse.Prefetch1(tile + r * stride + 64);
+                        wideSum += Transpose16x16(tile, stride, m, chunk + j, rowOffsets + (p - p0));
                     }
                 }
                 for (int j = 0; j < vectorRows; j += 8)
@@ -200,12 +201,12 @@ internal static unsafe class PackingKernels
                     // Rows of the 16-row groups have their columns up to wideEnd written already.
                     for (int p = j < wideRows ? wideEnd : p0; p < vectorEnd; p += 8)
                     {
-                        float* tile = src + (nint)j * length + p;
+                        float* tile = src + j * stride + p;
                         // The eight source rows are far apart (one per output channel): ask for each one's next line
                         // ahead of time, as the hardware prefetchers lose track of that many streams.
                         if (Sse.IsSupported && ((p - p0) & 15) == 0)
-                            for (int r = 0; r < 8; r++) Sse.Prefetch0(tile + r * (nint)length + 64);
-                        sum += Transpose8x8(tile, length, m, chunk + j, rowOffsets + (p - p0));
+                            for (int r = 0; r < 8; r++) Sse.Prefetch0(tile + r * stride + 64);
+                        sum += Transpose8x8(tile, stride, m, chunk + j, rowOffsets + (p - p0));
                     }
                 }
             }

@@ -90,6 +90,12 @@ public sealed class TensorOperatorTests
     [InlineData(new[] { 2, 3, 4, 5 }, null)]
     [InlineData(new[] { 2, 3, 1, 4, 5, 2 }, new long[] { 5, 0, 3, 2, 4, 1 })]
     [InlineData(new[] { 33, 17 }, new long[] { 1, 0 })]
+    // Planes that go through in vector tiles (8×8 and 16×16, with rows and columns left over), under outer dims walked
+    // one by one, one of them between the two (ViT's keys: [1, 3, 197, 64] → [1, 3, 64, 197]).
+    [InlineData(new[] { 1, 3, 197, 64 }, new long[] { 0, 1, 3, 2 })]
+    [InlineData(new[] { 2, 3, 37, 21 }, new long[] { 0, 1, 3, 2 })]
+    [InlineData(new[] { 9, 5, 12 }, new long[] { 2, 1, 0 })]
+    [InlineData(new[] { 2, 64, 48 }, new long[] { 0, 2, 1 })]
     public void Transpose(int[] shape, long[]? perm)
     {
         var c = Case(17, shape);
