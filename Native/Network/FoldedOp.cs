@@ -140,7 +140,8 @@ public sealed record FoldedOp(FoldedOpKind Kind, string[] Inputs, int[][] InputS
     /// <summary>
     /// The elements of <paramref name="shape"/> in row-major order, read from <paramref name="first"/> at the given
     /// stride per dim: runs and tiles of vectors (<see cref="CopyKernels.Strided"/>), one at a time past its rank limit.
-    /// ViT-Ti/16's in-projection weights, sliced and transposed per layer, took a third of its import one at a time.
+    /// ViT-Ti/16's in-projection weights, sliced and transposed per layer, went one value at a time: a third of one
+    /// sliced in 69 µs against 27, the whole transposed in 210 against 47.
     /// </summary>
     private static unsafe void Gather(float[] destination, float[] source, long first, long[] strides, int[] shape)
     {
