@@ -274,6 +274,22 @@ public sealed class OperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>
+    /// 64K values or more, which the worker threads share: attention's rows (three heads of 197 queries), an inner axis
+    /// whose last group of eight columns is partial, and opset 11's rows flattened from the axis on.
+    /// </summary>
+    [Theory]
+    [InlineData(13, -1, new[] { 1, 3, 197, 197 })]
+    [InlineData(13, 1, new[] { 2, 300, 130 })]
+    [InlineData(11, 1, new[] { 4, 50, 400 })]
+    public void Softmax_shared_by_the_worker_threads(int opset, int axis, int[] shape)
+    {
+        var c = new OperatorCase().Input("x", shape).Output("y");
+        c.Model.Opset = opset;
+        c.Model.AddNode("Softmax", ["x"], ["y"], ("axis", (long)axis));
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Theory]
     [InlineData(13, -1)]
     [InlineData(13, 1)]
