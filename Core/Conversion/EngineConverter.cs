@@ -230,6 +230,8 @@ public static class EngineConverter
             events?.Verbose($"Cache miss: the entry's plan is unusable ({e.Message}); {outcome}.");
             return null;
         }
+        // Only now: an entry that does not fit leaves the network to a build, which needs them.
+        WeightSources.HandBackComputed(network);
         store.RecordHit(key);
         return new TrtEngineModel(engine, modelPath, key, true, watch.Elapsed, store.Location);
     }

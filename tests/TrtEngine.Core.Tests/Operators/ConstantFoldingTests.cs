@@ -3,6 +3,7 @@ using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
 using TrtEngine.Native.Network;
 using TrtEngine.Native.Refit;
+using TrtEngine.Native.Runtime;
 using TrtEngine.Testing.Metrics;
 using TrtEngine.Testing.Onnx;
 using TrtEngine.Testing.Oracle;
@@ -252,6 +253,81 @@ public sealed class ConstantFoldingTests : IDisposable
         // A stripped engine and a checkpoint of the three parameters, by their own names.
         AssertStrippedRefitsFromCheckpoint(engine, v1,
             WeightSources.FromFile(v1).Where(w => w.Key is "in_proj" or "in_bias" or "stacked").Select(w => (w.Key, w.Value.Shape, w.Value.Data)));
+    }
+
+    /// <summary>A parameter [3·rows, 6] split into three [rows, 6] weights (sizes no other test's buffers have), each a Gemm's.</summary>
+    private string SaveSplit(string file, int seed, int rows)
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, "batch", 6);
+        m.AddInitializer("in_proj", ErrorMetrics.RandomValues(seed, 3 * rows * 6), [3 * rows, 6]);
+        m.AddInitializer("sizes", new long[] { rows, rows, rows }, [3]);
+        m.AddNode("Split", ["in_proj", "sizes"], ["q", "k", "v"], ("axis", 0L));
+        foreach (string w in new[] { "q", "k", "v" }) m.AddNode("Gemm", ["x", w], ["g" + w], ("transB", 1L));
+        m.AddNode("Add", ["gq", "gk"], ["s"]);
+        m.AddNode("Mul", ["s", "gv"], ["y"]);
+        m.AddOutput("y", OnnxDataType.Float);
+        string path = _dir.File(file);
+        m.Save(path);
+        return path;
+    }
+
+    /// <summary>
+    /// Weights read for a refit: those the model's folds computed (a refit computes them again from the parameters) go
+    /// back to the pool once the file is read, and refits alternating reads of two weight sets stay exact, so nothing
+    /// handed back was still in use.
+    /// </summary>
+    [Fact]
+    public void A_read_for_a_refit_hands_back_the_weights_its_folds_computed()
+    {
+        string v1 = SaveSplit("p1.onnx", 1, rows: 37), v2 = SaveSplit("p2.onnx", 2, rows: 37);
+        using var engine = EngineConverter.Convert(v1, new ConversionSettings { UseCache = false });
+        using var built = EngineConverter.Convert(v2, new ConversionSettings { UseCache = false });
+        float[][] expected = [Run(engine), Run(built)];
+        AssertMatchesOnnxRuntime(engine, v1);
+
+        NetworkDefinition? network = null;
+        var values = WeightSources.FromFile(v2, WeightPool.Rent, imported: n => network = n);
+        var computed = network!.Weights.Where(w => w.Kind == WeightKind.Computed).ToArray();
+        Assert.Equal(["k", "q", "v"], computed.Select(w => w.Name).Order(StringComparer.Ordinal));
+        Assert.All(computed, w => Assert.True(WeightPool.Pooled(w.Values), $"'{w.Name}' is not back in the pool"));
+        Assert.Equal(["in_proj"], values.Keys);
+
+        for (int i = 0; i < 12; i++)
+        {
+            using var file = WeightFile.Read(i % 2 == 0 ? v2 : v1, engine);
+            engine.Refit(file.Values);
+            Assert.Equal(expected[(i + 1) % 2], Run(engine));
+        }
+    }
+
+    /// <summary>
+    /// A cache hit refits the entry from the model's parameters and hands the weights its folds computed back to the
+    /// pool (the next rental of their size is one of them), and reads that rent buffers of their sizes afterwards leave
+    /// the hit engine's outputs and the built one's as they were.
+    /// </summary>
+    [Fact]
+    public void A_cache_hit_hands_back_the_weights_its_folds_computed_and_keeps_its_own()
+    {
+        string v1 = SaveSplit("c1.onnx", 1, rows: 41), v2 = SaveSplit("c2.onnx", 2, rows: 41);
+        using var cache = new TempDirectory();
+        var settings = new ConversionSettings { CacheDirectory = cache.Path };
+        using var built = EngineConverter.Convert(v1, settings);
+        using var hit = EngineConverter.Convert(v2, settings);
+        Assert.False(built.FromCache);
+        Assert.True(hit.FromCache);
+        var recycled = WeightPool.Rent(41 * 6);
+        Assert.True(WeightPool.Rentals([recycled])[0] > 0, "the hit's computed weights are not back in the pool");
+        WeightPool.Return(null, [recycled]);
+        using var reference = EngineConverter.Convert(v2, new ConversionSettings { UseCache = false });
+        float[] first = Run(built), second = Run(hit);
+        Assert.Equal(Run(reference), second);
+        for (int i = 0; i < 6; i++)
+        {
+            using var file = WeightFile.Read(i % 2 == 0 ? v1 : v2);
+            Assert.Equal(first, Run(built));
+            Assert.Equal(second, Run(hit));
+        }
     }
 
     [Theory]
