@@ -87,7 +87,7 @@ public sealed partial class OnnxImporter
             throw new ModelImportException($"{node.OpType} '{name}' on weights: {e.Message}");
         }
         var op = new FoldedOp(kind, inputs.Select(w => w.Name).ToArray(), shapes, output, shape, ints);
-        // Into the parameters' arrays: a read for a refit hands the computed ones back to the pool (see WeightSources.FromFile).
+        // Into the parameters' arrays: a read for a refit or a cache hit hands the computed ones back to the pool (WeightSources.HandBackComputed).
         float[] values = op.Evaluate(inputs.Select(w => w.Values).ToArray(), _allocateParameter);
         _values[output] = inputs.All(w => w.Kind == WeightKind.Constant)
             ? _network.AddWeights(new ModelWeights(output, shape, values, WeightKind.Constant))
