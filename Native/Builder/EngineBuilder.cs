@@ -157,14 +157,21 @@ public static class EngineBuilder
     {
         var shapes = new int[tensors.Count][];
         for (int i = 0; i < network.Inputs.Count; i++) shapes[network.Inputs[i]] = inputShapes[i];
+        InferShapes(network, layers, 0, shapes);
+        return shapes;
+    }
+
+    /// <summary>Infers the output shapes of layers[first..] into <paramref name="shapes"/>, which holds those of the inputs and the layers before.</summary>
+    internal static void InferShapes(NetworkDefinition network, IReadOnlyList<Layer> layers, int first, int[][] shapes)
+    {
         var operands = new List<int[]>();
-        foreach (var layer in layers)
+        for (int l = first; l < layers.Count; l++)
         {
+            var layer = layers[l];
             operands.Clear();
             foreach (var v in layer.Inputs) operands.Add(v.IsNone ? [] : v.IsWeight ? network.Weights[v.Index].Shape : shapes[v.Index]);
             shapes[layer.Output] = layer.InferShape(operands);
         }
-        return shapes;
     }
 
     private static void SelectTactics(NetworkDefinition network, List<Layer> layers, int[][] optShapes, TacticSelector selector, IProgress<BuildProgress>? progress, Action<string>? log, CancellationToken cancel)

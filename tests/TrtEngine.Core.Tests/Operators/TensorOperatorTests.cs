@@ -781,6 +781,29 @@ public sealed class TensorOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void A_later_reshape_sees_the_layers_added_since_the_shape_probes_an_earlier_one_ran(int batch)
+    {
+        // The importer keeps each shape probe's shapes between Reshapes and infers only the layers added since. The
+        // first Reshape's batch is x's, read for another tensor (Relu(x)), so probes decide it is the data's own; the
+        // second's data is a Concat made after that, two batches long, so its −1 is what the element count leaves (a
+        // probe that missed the Concat would copy the batch, or fail).
+        var c = new OperatorCase().BatchedInput("x", batch, 4, 3, 6).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Shape", ["x"], ["s"]);
+        Ints(c, "first", 0);
+        c.Model.AddNode("Gather", ["s", "first"], ["n"]);
+        Ints(c, "rest", -1);
+        c.Model.AddNode("Concat", ["n", "rest"], ["shape"], ("axis", 0L));
+        c.Model.AddNode("Relu", ["x"], ["r"]);
+        c.Model.AddNode("Reshape", ["r", "shape"], ["flat"]);
+        c.Model.AddNode("Concat", ["flat", "flat"], ["twice"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["twice", "shape"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Fact]
     public void Reshape_to_another_inputs_batch_beside_a_minus_one_asks_for_a_fixed_shape()
     {
