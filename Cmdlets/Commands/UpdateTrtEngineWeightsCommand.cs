@@ -162,11 +162,13 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     private Dictionary<string, T> Rename<T>(IReadOnlyDictionary<string, T> weights)
     {
         var renamed = new Dictionary<string, T>(StringComparer.Ordinal);
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in weights)
         {
             if (Target(name) is not { } target) continue;
-            if (!renamed.TryAdd(target, value))
-                throw new ArgumentException($"-NameMap maps two weights to '{target}'.");
+            if (!sources.TryAdd(target, name))
+                throw new ArgumentException($"-NameMap maps both '{sources[target]}' and '{name}' to '{target}'; map each to its own model weight, or one of them to nothing to leave it out.");
+            renamed[target] = value;
         }
         return renamed;
     }

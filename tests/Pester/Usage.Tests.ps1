@@ -546,6 +546,10 @@ Describe 'Update-TrtEngineWeights -NameMap' {
         $err = { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -NameMap { '4.bias'; 'extra' } -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidArgument*' -PassThru
         $err.Exception.Message | Should -BeLike "*returned 2 names for 'module.4.bias' (4.bias, extra)*"
+        $err = { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias; '4.bias' = $bias } -Partial -NameMap { $_ -replace '^module\.', '' } -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidArgument*' -PassThru
+        $err.Exception.Message | Should -BeLike "-NameMap maps both '*4.bias' and '*4.bias' to '4.bias'; *"
+        $err.Exception.Message | Should -BeLike "*'module.4.bias'*"
         Get-Logits $engine | Should -Be $before
     }
 }
