@@ -14,6 +14,7 @@ internal sealed class OnnxParser
     private readonly List<byte[]>? _rented;
     private readonly Action<OnnxTensor>? _initializerParsed;
     private readonly Action<int>? _ensureRead;
+    private OnnxExternalData? _external;
 
     /// <param name="rented">When given, external data is read into buffers rented from the shared pool and listed
     /// here, for the caller to return once the model is no longer used; otherwise into new arrays.</param>
@@ -45,7 +46,20 @@ internal sealed class OnnxParser
         return true;
     }
 
+    /// <summary>The model, with the external data files its tensors read closed again once it is parsed.</summary>
     public OnnxModel ParseModel()
+    {
+        try
+        {
+            return ParseModelFields();
+        }
+        finally
+        {
+            _external?.Dispose();
+        }
+    }
+
+    private OnnxModel ParseModelFields()
     {
         var r = new ProtoReader(_bytes.Span, 0, _bytes.Length, "model");
         long irVersion = 0, modelVersion = 0;
@@ -492,7 +506,7 @@ internal sealed class OnnxParser
             ReadOnlyMemory<byte> raw;
             if (isExternal)
             {
-                raw = OnnxExternalData.Read(where, _baseDirectory, externalEntries, expectedBytes, need, _rented);
+                raw = (_external ??= new OnnxExternalData(_baseDirectory, _rented)).Read(where, externalEntries, expectedBytes, need);
             }
             else
             {

@@ -107,6 +107,41 @@ public class OnnxRoundTripTests
     }
 
     [Fact]
+    public void Tensors_sharing_an_external_file_read_their_own_ranges_and_the_files_are_closed_after_the_parse()
+    {
+        // Each file is opened once per parse and closed when the parse ends, also when it fails: an exclusive open succeeds after.
+        using var directory = new TempDirectory();
+        File.WriteAllBytes(directory.File("w.bin"), [.. BitConverter.GetBytes(1f), .. BitConverter.GetBytes(2f), .. BitConverter.GetBytes(3f)]);
+        File.WriteAllBytes(directory.File("v.bin"), BitConverter.GetBytes(4f));
+        var builder = new OnnxModelBuilder();
+        builder.AddExternalReference("a", OnnxDataType.Float, [2], "w.bin", 0, 8);
+        builder.AddExternalReference("b", OnnxDataType.Float, [1], "w.bin", 8, 4);
+        builder.AddExternalReference("c", OnnxDataType.Float, [1], "v.bin", 0, 4);
+        builder.AddExternalReference("d", OnnxDataType.Float, [1], "w.bin", 4, 4);
+        builder.Save(directory.File("m.onnx"));
+
+        var tensors = OnnxModel.Load(directory.File("m.onnx")).Graph.Initializers.ToDictionary(t => t.Name, t => t.ToSingleArray());
+
+        Assert.Equal([1f, 2f], tensors["a"]);
+        Assert.Equal([3f], tensors["b"]);
+        Assert.Equal([4f], tensors["c"]);
+        Assert.Equal([2f], tensors["d"]);
+        AssertClosed(directory.File("w.bin"));
+        AssertClosed(directory.File("v.bin"));
+
+        builder.AddExternalReference("past", OnnxDataType.Float, [1], "w.bin", 12, 4);
+        builder.Save(directory.File("bad.onnx"));
+        Assert.Contains("past the end of 'w.bin'", Assert.Throws<OnnxFormatException>(() => OnnxModel.Load(directory.File("bad.onnx"))).Message);
+        AssertClosed(directory.File("w.bin"));
+        AssertClosed(directory.File("v.bin"));
+
+        static void AssertClosed(string file)
+        {
+            using (new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
+        }
+    }
+
+    [Fact]
     public void NodesKeepInputsOutputsAndAttributesOfEveryType()
     {
         var body = new GraphBuilder("body");
