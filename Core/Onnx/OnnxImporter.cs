@@ -169,9 +169,16 @@ public sealed partial class OnnxImporter
     internal static IReadOnlyList<OnnxNode> TopologicalOrder(OnnxGraph graph)
     {
         var nodes = graph.Nodes;
-        var producer = new Dictionary<string, int>(StringComparer.Ordinal);
+        var producer = new Dictionary<string, int>(nodes.Count, StringComparer.Ordinal);
         for (int i = 0; i < nodes.Count; i++)
-            foreach (string output in nodes[i].Outputs.Where(o => o.Length > 0)) producer[output] = i;
+            foreach (string output in nodes[i].Outputs)
+                if (output.Length > 0) producer[output] = i;
+        // Exporters write graphs sorted: checked first, it saves building the order (ViT-Ti/16's 1 ms a read).
+        if (Sorted(nodes, producer))
+        {
+            ReleaseNodes(producer);
+            return nodes;
+        }
         var waiting = new int[nodes.Count];
         var consumers = nodes.Select(_ => new List<int>()).ToArray();
         for (int i = 0; i < nodes.Count; i++)
@@ -195,6 +202,15 @@ public sealed partial class OnnxImporter
         if (order.Count < nodes.Count) throw Cycle(nodes, producer, waiting);
         ReleaseNodes(producer);
         return order;
+    }
+
+    /// <summary>Whether every node comes after the producers of its inputs.</summary>
+    private static bool Sorted(IReadOnlyList<OnnxNode> nodes, Dictionary<string, int> producer)
+    {
+        for (int i = 0; i < nodes.Count; i++)
+            foreach (string input in nodes[i].Inputs)
+                if (producer.TryGetValue(input, out int p) && p >= i) return false;
+        return true;
     }
 
     /// <summary>

@@ -111,6 +111,18 @@ public sealed class GraphStructureTests
         AssertOnnxRuntimeRefuses(m);
     }
 
+    [Fact]
+    public void A_node_reading_its_own_output_is_refused_as_a_cycle()
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, "batch", 3);
+        m.AddOutput("y", OnnxDataType.Float);
+        m.AddNode("Add", ["x", "y"], ["y"]).Name = "self";
+        var error = Assert.Throws<ModelImportException>(() => Import(m));
+        Assert.Contains("Add 'self' → Add 'self'", error.Message, StringComparison.Ordinal);
+        AssertOnnxRuntimeRefuses(m);
+    }
+
     /// <summary>The import made two network inputs of one name before.</summary>
     [Fact]
     public void A_name_declared_twice_as_a_graph_input_is_refused_naming_it()
