@@ -122,7 +122,7 @@ public static class EngineConverter
     private static TrtEngineModel? Declined(NetworkDefinition network, GuessedEntry? guessed)
     {
         guessed?.Dispose();
-        WeightPool.Return(null, network.Weights.Select(w => w.Values));
+        WeightPool.Return(null, network.Weights.Where(w => w.HasValues).Select(w => w.Values));
         return null;
     }
 

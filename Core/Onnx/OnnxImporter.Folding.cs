@@ -87,11 +87,11 @@ public sealed partial class OnnxImporter
             throw new ModelImportException($"{node.OpType} '{name}' on weights: {e.Message}");
         }
         var op = new FoldedOp(kind, inputs.Select(w => w.Name).ToArray(), shapes, output, shape, ints);
-        // Into the parameters' arrays: a read for a refit or a cache hit hands the computed ones back to the pool (WeightSources.HandBackComputed).
-        float[] values = op.Evaluate(inputs.Select(w => w.Values).ToArray(), _allocateParameter);
+        // A computed weight into the parameters' arrays, if a build reads it: a read for a refit or a cache hit never
+        // does, and hands back those it did (WeightSources.HandBackComputed).
         _values[output] = inputs.All(w => w.Kind == WeightKind.Constant)
-            ? _network.AddWeights(new ModelWeights(output, shape, values, WeightKind.Constant))
-            : _network.AddComputedWeights(op, values);
+            ? _network.AddWeights(new ModelWeights(output, shape, op.Evaluate(inputs.Select(w => w.Values).ToArray(), _allocateParameter), WeightKind.Constant))
+            : _network.AddComputedWeights(op, _allocateParameter);
     }
 
     /// <summary>
