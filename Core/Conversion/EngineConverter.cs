@@ -51,12 +51,12 @@ public static class EngineConverter
             ShapeProfiles.CheckNames(settings, name, OnnxImporter.RuntimeInputs(model.Graph, bound)
                 .Select(i => (i.Name, i.Shape is null ? [] : OnnxImporter.Dims(i.Shape))).ToList());
         }
+        // The model's weights go into pooled buffers: the engine made here keeps them and hands them back when disposed.
         NetworkDefinition Import() => OnnxModel.Borrow(modelPath, model =>
         {
             Check(model);
-            // The model's weights go into pooled buffers: the engine made here keeps them and hands them back when disposed.
             return OnnxImporter.Import(model, name, bound, WeightPool.Rent, FixedShape);
-        });
+        }, allocate: WeightPool.Rent);
         var (network, guess) = identity is not null && !settings.Force
             ? GuessedEntry.Import(store!, identity, modelPath, Import, refit: !settings.StripWeights, FixedShape, Check) : (Import(), null);
         using var guessed = guess;

@@ -18,7 +18,28 @@ internal sealed class OnnxExternalData(string? baseDirectory, List<byte[]>? rent
 {
     private readonly Dictionary<string, (SafeFileHandle Handle, long Length)> _files = new(StringComparer.Ordinal);
 
+    /// <summary>The tensor's bytes, in a buffer of their own.</summary>
     public ReadOnlyMemory<byte> Read(string where, IReadOnlyDictionary<string, string> entries, long expectedBytes, string need)
+    {
+        var (handle, location, offset, byteCount) = Locate(where, entries, expectedBytes, need);
+        if (byteCount == 0) return ReadOnlyMemory<byte>.Empty;
+        byte[] buffer;
+        if (rented is null) buffer = new byte[byteCount];
+        else rented.Add(buffer = ArrayPool<byte>.Shared.Rent((int)byteCount));
+        var bytes = buffer.AsMemory(0, (int)byteCount);
+        ReadExactly(where, handle, location, offset, bytes.Span);
+        return bytes;
+    }
+
+    /// <summary>The tensor's bytes, read straight into <paramref name="destination"/>, which holds <paramref name="expectedBytes"/>.</summary>
+    public void ReadInto(string where, IReadOnlyDictionary<string, string> entries, long expectedBytes, string need, Span<byte> destination)
+    {
+        var (handle, location, offset, _) = Locate(where, entries, expectedBytes, need);
+        ReadExactly(where, handle, location, offset, destination);
+    }
+
+    /// <summary>The open file, location and checked range of a tensor's external data.</summary>
+    private (SafeFileHandle Handle, string Location, long Offset, long ByteCount) Locate(string where, IReadOnlyDictionary<string, string> entries, long expectedBytes, string need)
     {
         if (baseDirectory is null)
             throw Error(where, "the tensor's data is external, but the model was not loaded from a file");
@@ -27,18 +48,15 @@ internal sealed class OnnxExternalData(string? baseDirectory, List<byte[]>? rent
         long offset = ParseNumber(where, entries, "offset") ?? 0;
         long? length = ParseNumber(where, entries, "length");
         long byteCount = length ?? expectedBytes;
-
         var (handle, fileSize) = Open(where, location, offset, byteCount, expectedBytes, need);
         CheckRange(where, location, offset, byteCount, expectedBytes, need, fileSize);
-        if (byteCount == 0) return ReadOnlyMemory<byte>.Empty;
+        return (handle, location, offset, byteCount);
+    }
 
-        byte[] buffer;
-        if (rented is null) buffer = new byte[byteCount];
-        else rented.Add(buffer = ArrayPool<byte>.Shared.Rent((int)byteCount));
-        var bytes = buffer.AsMemory(0, (int)byteCount);
-        if (FileReader.Read(handle, bytes.Span, offset) < bytes.Length)
+    private static void ReadExactly(string where, SafeFileHandle handle, string location, long offset, Span<byte> destination)
+    {
+        if (FileReader.Read(handle, destination, offset) < destination.Length)
             throw Error(where, $"'{location}' ended while reading its data");
-        return bytes;
     }
 
     /// <summary>The file at <paramref name="location"/>, opened by the first tensor that reads it (its range checked as it is).</summary>

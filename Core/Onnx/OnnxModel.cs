@@ -56,31 +56,32 @@ public sealed class OnnxModel
     /// than the parsing here.
     /// </summary>
     /// <param name="initializerParsed">Told each initializer of the main graph as soon as it is parsed, before <paramref name="use"/> runs.</param>
-    public static T Borrow<T>(string path, Func<OnnxModel, T> use, Action<OnnxTensor>? initializerParsed = null)
+    /// <param name="allocate">Where float32 external data is read (its tensors' first decode returns those arrays); null: decoded when asked.</param>
+    public static T Borrow<T>(string path, Func<OnnxModel, T> use, Action<OnnxTensor>? initializerParsed = null, Func<int, float[]>? allocate = null)
     {
         using var file = ProgressiveFile.Open(path);
-        return Borrow(file, use, initializerParsed);
+        return Borrow(file, use, initializerParsed, allocate);
     }
 
     /// <summary><see cref="Borrow{T}(string, Func{OnnxModel, T}, Action{OnnxTensor}?)"/> of a file already open, and perhaps read.</summary>
-    internal static T Borrow<T>(ProgressiveFile file, Func<OnnxModel, T> use, Action<OnnxTensor>? initializerParsed = null)
+    internal static T Borrow<T>(ProgressiveFile file, Func<OnnxModel, T> use, Action<OnnxTensor>? initializerParsed = null, Func<int, float[]>? allocate = null)
     {
         // Read as parsed only for a listener that starts on each initializer as it comes: one read of the whole file
         // is quicker (SqueezeNet's 4.9 MB: 810–971 µs read and parsed, against 984–1061 in chunks).
         if (initializerParsed is null) file.ReadAll();
         // The parse reads to the file's end (its last field's tag is asked for), so the whole file is read either way.
-        return use(ParseFile(file.Bytes, file.Path, file.Rented, initializerParsed, initializerParsed is null ? null : file.Ensure));
+        return use(ParseFile(file.Bytes, file.Path, file.Rented, initializerParsed, initializerParsed is null ? null : file.Ensure, allocate));
     }
 
     /// <summary>Parses a file's bytes, with external data resolved next to it (into pooled buffers listed in
     /// <paramref name="rented"/> when given) and errors naming the file.</summary>
     /// <param name="ensureRead">With a file read as it is parsed: reads it up to the given byte.</param>
     private static OnnxModel ParseFile(ReadOnlyMemory<byte> bytes, string path, List<byte[]>? rented = null, Action<OnnxTensor>? initializerParsed = null,
-                                       Action<int>? ensureRead = null)
+                                       Action<int>? ensureRead = null, Func<int, float[]>? allocate = null)
     {
         try
         {
-            return new OnnxParser(bytes, Path.GetDirectoryName(Path.GetFullPath(path)), rented, initializerParsed, ensureRead).ParseModel();
+            return new OnnxParser(bytes, Path.GetDirectoryName(Path.GetFullPath(path)), rented, initializerParsed, ensureRead, allocate).ParseModel();
         }
         catch (OnnxFormatException e)
         {

@@ -14,6 +14,7 @@ internal sealed class OnnxParser
     private readonly List<byte[]>? _rented;
     private readonly Action<OnnxTensor>? _initializerParsed;
     private readonly Action<int>? _ensureRead;
+    private readonly Func<int, float[]>? _allocateFloats;
     private OnnxExternalData? _external;
 
     /// <param name="rented">When given, external data is read into buffers rented from the shared pool and listed
@@ -23,9 +24,14 @@ internal sealed class OnnxParser
     /// For bytes still being read: called with the end of what the parse reads next (a field of the model or of its
     /// main graph, which is parsed field by field), so reading can keep just ahead of parsing.
     /// </param>
+    /// <param name="allocateFloats">
+    /// When given, float32 external data is read straight into an array from it, which the tensor's first decode returns
+    /// (<see cref="OnnxTensor.ToSingleArray(Func{int, float[]})"/>): no bytes to decode and copy again.
+    /// </param>
     public OnnxParser(ReadOnlyMemory<byte> bytes, string? baseDirectory, List<byte[]>? rented = null, Action<OnnxTensor>? initializerParsed = null,
-                      Action<int>? ensureRead = null)
+                      Action<int>? ensureRead = null, Func<int, float[]>? allocateFloats = null)
     {
+        _allocateFloats = allocateFloats;
         _bytes = bytes;
         _baseDirectory = baseDirectory;
         _rented = rented;
@@ -506,7 +512,14 @@ internal sealed class OnnxParser
             ReadOnlyMemory<byte> raw;
             if (isExternal)
             {
-                raw = (_external ??= new OnnxExternalData(_baseDirectory, _rented)).Read(where, externalEntries, expectedBytes, need);
+                var external = _external ??= new OnnxExternalData(_baseDirectory, _rented);
+                if (_allocateFloats is not null && dataType == OnnxDataType.Float && BitConverter.IsLittleEndian)
+                {
+                    float[] values = _allocateFloats(checked((int)count));
+                    external.ReadInto(where, externalEntries, expectedBytes, need, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+                    return OnnxTensor.ReadAhead(name, shape, values);
+                }
+                raw = external.Read(where, externalEntries, expectedBytes, need);
             }
             else
             {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Refit;
 using TrtEngine.Native.Runtime;
 
 namespace TrtEngine.Core.Onnx;
@@ -27,6 +28,17 @@ public sealed class OnnxTensor
         RawData = rawData;
         _typedData = typedData;
         IsExternal = isExternal;
+    }
+
+    /// <summary>
+    /// A float32 tensor whose values were read straight into <paramref name="values"/> (external data): its first
+    /// decode into an allocated array returns that array. Checked for NaN and infinity here, where a decode's copy
+    /// would have checked them, so a refit that adopts the values as they are need not scan them.
+    /// </summary>
+    internal static OnnxTensor ReadAhead(string name, long[] dims, float[] values)
+    {
+        if (WeightScan.FirstNonFinite(values) < 0) WeightPool.MarkFinite(values);
+        return new OnnxTensor(name, OnnxDataType.Float, dims, values.Length, null, values, isExternal: true) { _decodedAhead = values };
     }
 
     public string Name { get; }

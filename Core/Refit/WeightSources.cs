@@ -89,7 +89,7 @@ public static class WeightSources
                 told(values, 0, values.Length);
             }
         };
-        NetworkDefinition Read() => opened is null ? OnnxModel.Borrow(path, Import, parsed) : OnnxModel.Borrow(opened, Import, parsed);
+        NetworkDefinition Read() => opened is null ? OnnxModel.Borrow(path, Import, parsed, allocate) : OnnxModel.Borrow(opened, Import, parsed, allocate);
         if (readItems is null) return Read();
         NetworkDefinition? network = null;
         readItems(() => 1, _ => network = Read());

@@ -1,5 +1,6 @@
 using System.Text;
 using TrtEngine.Core.Onnx;
+using TrtEngine.Native.Runtime;
 using TrtEngine.Testing.Onnx;
 
 namespace TrtEngine.Core.Tests.Onnx;
@@ -139,6 +140,48 @@ public class OnnxRoundTripTests
         {
             using (new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
         }
+    }
+
+    [Fact]
+    public void Float32_external_data_borrowed_with_an_allocator_is_read_into_its_arrays_and_checked_for_non_finite_values()
+    {
+        // Read straight into the allocator's arrays, which the first decode returns (no bytes to copy again); other
+        // types decode as before. A value read so is marked finite in the weight pool only when it is.
+        using var directory = new TempDirectory();
+        var builder = new OnnxModelBuilder();
+        builder.AddInitializer("f32", Floats, [2, 3], TensorEncoding.External);
+        builder.AddInitializer("nan", [1f, float.NaN], [2], TensorEncoding.External);
+        builder.AddInitializer("f16", TensorValue.Float16(Floats, 3, 2), TensorEncoding.External);
+        builder.AddInitializer("inline", Floats, [6], TensorEncoding.Raw);
+        var path = directory.File("model.onnx");
+        builder.Save(path);
+        var allocated = new List<float[]>();
+        float[] Allocate(int n)
+        {
+            var array = WeightPool.Rent(n);
+            allocated.Add(array);
+            return array;
+        }
+
+        int parsed = -1;
+        var decoded = OnnxModel.Borrow(path, model =>
+        {
+            parsed = allocated.Count;
+            return model.Graph.Initializers.ToDictionary(t => t.Name, t => t.ToSingleArray(Allocate));
+        }, allocate: Allocate);
+
+        Assert.Equal(Floats, decoded["f32"]);
+        Assert.Equal(Floats, decoded["f16"]);
+        Assert.Equal(Floats, decoded["inline"]);
+        Assert.Equal(1f, decoded["nan"][0]);
+        Assert.True(float.IsNaN(decoded["nan"][1]));
+        // The two float32 tensors' arrays were allocated as the model was parsed, before any decode: the decodes return them.
+        Assert.Equal(2, parsed);
+        Assert.Same(allocated[0], decoded["f32"]);
+        Assert.Same(allocated[1], decoded["nan"]);
+        Assert.True(WeightPool.Made(decoded["f32"], out bool finite) && finite);
+        Assert.True(WeightPool.Made(decoded["nan"], out finite) && !finite);
+        Assert.Equal(4, allocated.Count);
     }
 
     [Fact]
