@@ -16,13 +16,21 @@ namespace TrtEngine.Core.Onnx;
 /// </summary>
 internal sealed class OnnxExternalData(string? baseDirectory, List<byte[]>? rented) : IDisposable
 {
-    private readonly Dictionary<string, (SafeFileHandle Handle, long Length)> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ExternalFile> _files = new(StringComparer.Ordinal);
+
+    /// <summary>A location's checked path, and the file once a tensor with bytes opened it.</summary>
+    private sealed class ExternalFile(string path)
+    {
+        public string Path { get; } = path;
+        public SafeFileHandle? Handle;
+        public long Length;
+    }
 
     /// <summary>The tensor's bytes, in a buffer of their own.</summary>
     public ReadOnlyMemory<byte> Read(string where, IReadOnlyDictionary<string, string> entries, long expectedBytes, string need)
     {
         var (handle, location, offset, byteCount) = Locate(where, entries, expectedBytes, need);
-        if (byteCount == 0) return ReadOnlyMemory<byte>.Empty;
+        if (handle is null) return ReadOnlyMemory<byte>.Empty;
         byte[] buffer;
         if (rented is null) buffer = new byte[byteCount];
         else rented.Add(buffer = ArrayPool<byte>.Shared.Rent((int)byteCount));
@@ -35,11 +43,14 @@ internal sealed class OnnxExternalData(string? baseDirectory, List<byte[]>? rent
     public void ReadInto(string where, IReadOnlyDictionary<string, string> entries, long expectedBytes, string need, Span<byte> destination)
     {
         var (handle, location, offset, _) = Locate(where, entries, expectedBytes, need);
-        ReadExactly(where, handle, location, offset, destination);
+        if (handle is not null) ReadExactly(where, handle, location, offset, destination);
     }
 
-    /// <summary>The open file, location and checked range of a tensor's external data.</summary>
-    private (SafeFileHandle Handle, string Location, long Offset, long ByteCount) Locate(string where, IReadOnlyDictionary<string, string> entries, long expectedBytes, string need)
+    /// <summary>
+    /// The checked range of a tensor's external data, and its file, opened by the first tensor with bytes to read (none
+    /// for an empty tensor: nothing is opened for 0 bytes).
+    /// </summary>
+    private (SafeFileHandle? Handle, string Location, long Offset, long ByteCount) Locate(string where, IReadOnlyDictionary<string, string> entries, long expectedBytes, string need)
     {
         if (baseDirectory is null)
             throw Error(where, "the tensor's data is external, but the model was not loaded from a file");
@@ -48,9 +59,27 @@ internal sealed class OnnxExternalData(string? baseDirectory, List<byte[]>? rent
         long offset = ParseNumber(where, entries, "offset") ?? 0;
         long? length = ParseNumber(where, entries, "length");
         long byteCount = length ?? expectedBytes;
-        var (handle, fileSize) = Open(where, location, offset, byteCount, expectedBytes, need);
-        CheckRange(where, location, offset, byteCount, expectedBytes, need, fileSize);
-        return (handle, location, offset, byteCount);
+        if (!_files.TryGetValue(location, out var file)) _files[location] = file = new ExternalFile(ResolveInside(where, baseDirectory, location));
+        // Until it is open, judged by the size the directory lists: a pipe or a device (size 0) would block the open, or a
+        // read, for ever.
+        CheckRange(where, location, offset, byteCount, expectedBytes, need, file.Handle is null ? new FileInfo(file.Path).Length : file.Length);
+        if (byteCount == 0) return (null, location, offset, 0);
+        if (file.Handle is null)
+        {
+            var handle = File.OpenHandle(file.Path);
+            try
+            {
+                file.Length = RandomAccess.GetLength(handle);
+                CheckRange(where, location, offset, byteCount, expectedBytes, need, file.Length);
+            }
+            catch
+            {
+                handle.Dispose();
+                throw;
+            }
+            file.Handle = handle;
+        }
+        return (file.Handle, location, offset, byteCount);
     }
 
     private static void ReadExactly(string where, SafeFileHandle handle, string location, long offset, Span<byte> destination)
@@ -59,29 +88,9 @@ internal sealed class OnnxExternalData(string? baseDirectory, List<byte[]>? rent
             throw Error(where, $"'{location}' ended while reading its data");
     }
 
-    /// <summary>The file at <paramref name="location"/>, opened by the first tensor that reads it (its range checked as it is).</summary>
-    private (SafeFileHandle Handle, long Length) Open(string where, string location, long offset, long byteCount, long expectedBytes, string need)
-    {
-        if (_files.TryGetValue(location, out var file)) return file;
-        var path = ResolveInside(where, baseDirectory!, location);
-        // Judged by the size the directory lists before the file is opened: a pipe or a device (size 0) would block the
-        // open, or a read, for ever.
-        CheckRange(where, location, offset, byteCount, expectedBytes, need, new FileInfo(path).Length);
-        var handle = File.OpenHandle(path);
-        try
-        {
-            return _files[location] = (handle, RandomAccess.GetLength(handle));
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
-    }
-
     public void Dispose()
     {
-        foreach (var (handle, _) in _files.Values) handle.Dispose();
+        foreach (var file in _files.Values) file.Handle?.Dispose();
         _files.Clear();
     }
 

@@ -53,6 +53,16 @@ public sealed class MalformedNodeTests
         var load = Task.Run(() => OnnxModel.Load(dir.File("m.onnx")));
         var error = await Assert.ThrowsAsync<OnnxFormatException>(() => load.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("a pipe or a device lists none", error.Message, StringComparison.Ordinal);
+
+        // An empty tensor there reads nothing, so nothing is opened: it loads, also after another tensor's read opened the
+        // model's weights file.
+        File.WriteAllBytes(dir.File("real.bin"), new byte[8]);
+        var empty = new OnnxModelBuilder();
+        empty.AddExternalReference("w", OnnxDataType.Float, [2], "real.bin", 0, 8);
+        empty.AddExternalReference("none", OnnxDataType.Float, [0], "weights.bin", 0, 0);
+        empty.Save(dir.File("empty.onnx"));
+        var loaded = await Task.Run(() => OnnxModel.Load(dir.File("empty.onnx"))).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, loaded.Graph.Initializers.Single(t => t.Name == "none").ElementCount);
     }
 
     /// <summary>Tensors made at import from a few bytes of model: 128 MB from a 206-byte ConstantOfShape before, or an overflow.</summary>
