@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace TrtEngine.Core.Onnx;
 
 /// <summary>
@@ -516,7 +518,7 @@ internal sealed class OnnxParser
                 if (_allocateFloats is not null && dataType == OnnxDataType.Float && BitConverter.IsLittleEndian)
                 {
                     float[] values = _allocateFloats(checked((int)count));
-                    external.ReadInto(where, externalEntries, expectedBytes, need, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+                    external.ReadInto(where, externalEntries, expectedBytes, need, MemoryMarshal.AsBytes(values.AsSpan()));
                     return OnnxTensor.ReadAhead(name, shape, values);
                 }
                 raw = external.Read(where, externalEntries, expectedBytes, need);

@@ -58,8 +58,9 @@ public static class WeightSources
     /// <summary>
     /// Hands back to the pool the computed weights' buffers that it made and no engine claimed (of those whose values
     /// something read: they are computed only then), for a network that will not be built and whose values a refit
-    /// has taken (or never will): a refit computes them again from the kept ones. ViT-Ti/16's sliced and transposed in-projection and MLP weights, 19 MB a read, had been garbage for
-    /// gen-2 collections to take (a loop of reads of its ONNX file: 55–57 ms a read, 25–30 since).
+    /// has taken (or never will): a refit computes them again from the kept ones. ViT-Ti/16's sliced and transposed
+    /// in-projection and MLP weights, 19 MB a read, had been garbage for gen-2 collections to take (a loop of reads of
+    /// its ONNX file: 55–57 ms a read, 25–30 since).
     /// </summary>
     internal static void HandBackComputed(NetworkDefinition network) =>
         WeightPool.Return(null, network.Weights.Where(w => w.Kind == WeightKind.Computed && w.HasValues).Select(w => w.Values));
