@@ -11,6 +11,7 @@ namespace TrtEngine.Native.Builder;
 /// chain whose output a concat takes in place is left alone (the fused kernel writes dense outputs). A squeeze-excitation
 /// block's expand → depthwise (the depthwise output read by its global pool or mean over H and W, and by the projection
 /// that folded its scale or by the Mul that applies it) fuses without the projection: only the expanded tensor disappears.
+/// A convolution that folded a channel scale (a squeeze-excitation's gate on its input) stays out of the chain.
 /// </summary>
 internal static class InvertedResidualFusion
 {
@@ -59,7 +60,8 @@ internal static class InvertedResidualFusion
                 ? producers.GetValueOrDefault(v.Index) as ConvLayer : null;
     }
 
-    private static bool IsPointwiseGemm(ConvLayer conv) => conv is { ChannelsLast: true, Algorithm: ConvAlgorithm.PointwiseGemm, Groups: 1 };
+    /// <summary>A channels-last 1×1 GEMM convolution of one group that scales no input channels: the fused layer computes no channel scale.</summary>
+    private static bool IsPointwiseGemm(ConvLayer conv) => conv is { ChannelsLast: true, Algorithm: ConvAlgorithm.PointwiseGemm, Groups: 1, ChannelScale.IsNone: true };
 
     /// <summary>A 1×1 GEMM convolution, or an im2col one of one group (a stem, whose rows the fused layer computes through unfolded blocks).</summary>
     private static bool Expands(ConvLayer conv) =>

@@ -237,6 +237,45 @@ public sealed class FusedInvertedResidualTests
         Assert.Contains("inconsistent", error.Message);
     }
 
+    /// <summary>
+    /// A squeeze-excitation gate (computed from x by convolutions) scaling the expansion's input or the projection's,
+    /// which the convolution then folds as its channel scale. Found by a differential fuzzer: the scaled expansion was
+    /// taken into the chain, whose layer carries no scale, and the build failed checking its shapes; the fused layer
+    /// would have dropped a scaled projection's gate. Those convolutions stay out of the chain now.
+    /// </summary>
+    [Theory]
+    [InlineData("x", 1)]
+    [InlineData("x", 3)]
+    [InlineData("d6", 1)]
+    public void A_convolution_scaled_by_a_gate_stays_out_of_the_chain_and_matches_onnx_runtime(string scaled, int batch)
+    {
+        var c = new OperatorCase();
+        c.Input("x", batch, 8, 14, 14);
+        // The gate has the channels of the tensor it scales: x's 8, or the depthwise output's 16.
+        c.Weight("wr", 2, 8, 1, 1).Weight("wg", scaled == "x" ? 8 : 16, 2, 1, 1).Weight("we", 16, 8, 1, 1).Weight("be", 16).Weight("wd", 16, 1, 3, 3).Weight("bd", 16)
+         .Weight("wp", 8, 16, 1, 1).Weight("bp", 8).Weight("wn", 12, 8, 1, 1);
+        var m = c.Model;
+        m.AddNode("GlobalAveragePool", ["x"], ["pooled"]);
+        m.AddNode("Conv", ["pooled", "wr"], ["reduced"]);
+        m.AddNode("Relu", ["reduced"], ["relu"]);
+        m.AddNode("Conv", ["relu", "wg"], ["logits"]);
+        m.AddNode("Sigmoid", ["logits"], ["gate"]);
+        if (scaled == "x") m.AddNode("Mul", ["x", "gate"], ["xs"]);
+        m.AddNode("Conv", [scaled == "x" ? "xs" : "x", "we", "be"], ["e"]);
+        m.Opset = 10;
+        m.AddNode("Clip", ["e"], ["e6"], ("min", 0f), ("max", 6f));
+        m.AddNode("Conv", ["e6", "wd", "bd"], ["d"], ("pads", new long[] { 1, 1, 1, 1 }), ("group", 16L));
+        m.AddNode("Clip", ["d"], ["d6"], ("min", 0f), ("max", 6f));
+        if (scaled == "d6") m.AddNode("Mul", ["d6", "gate"], ["ds"]);
+        m.AddNode("Conv", [scaled == "d6" ? "ds" : "d6", "wp", "bp"], ["p"]);
+        // A 1×1 convolution after the projection keeps the block channels-last to its end.
+        m.AddNode("Conv", ["p", "wn"], ["y"]);
+        c.Output("y");
+
+        c.AssertMatchesOnnxRuntime(Fused(2));
+        Assert.DoesNotContain(c.Plan!.Layers.OfType<FusedInvertedResidualLayer>(), l => l.Project is not null);
+    }
+
     [Fact]
     public void A_chain_whose_intermediate_is_a_network_output_stays_separate()
     {
