@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using TrtEngine.Core.Weights;
 using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Refit;
 using TrtEngine.Native.Runtime;
@@ -123,7 +124,7 @@ public sealed class OnnxTensor
             result[i] = DataType switch
             {
                 OnnxDataType.Float => BinaryPrimitives.ReadSingleLittleEndian(raw.Slice(4 * i)),
-                OnnxDataType.Double => (float)BinaryPrimitives.ReadDoubleLittleEndian(raw.Slice(8 * i)),
+                OnnxDataType.Double => Narrow(BinaryPrimitives.ReadDoubleLittleEndian(raw.Slice(8 * i)), i),
                 OnnxDataType.Float16 => (float)BinaryPrimitives.ReadHalfLittleEndian(raw.Slice(2 * i)),
                 OnnxDataType.BFloat16 => BFloat16ToSingle(BinaryPrimitives.ReadUInt16LittleEndian(raw.Slice(2 * i))),
                 _ => RawInteger(raw, i),
@@ -158,7 +159,7 @@ public sealed class OnnxTensor
                 break;
             case double[] doubles when DataType == OnnxDataType.Double:
                 for (int i = 0; i < result.Length; i++)
-                    result[i] = (float)doubles[i];
+                    result[i] = Narrow(doubles[i], i);
                 break;
             case int[] ints when DataType == OnnxDataType.Float16:
                 for (int i = 0; i < result.Length; i++)
@@ -205,6 +206,9 @@ public sealed class OnnxTensor
     private static bool IsInteger(OnnxDataType type) => type is OnnxDataType.Int8 or OnnxDataType.UInt8
         or OnnxDataType.Bool or OnnxDataType.Int16 or OnnxDataType.UInt16 or OnnxDataType.Int32
         or OnnxDataType.UInt32 or OnnxDataType.Int64;
+
+    private float Narrow(double value, int index) =>
+        Float64Values.TryNarrow(value, out float single) ? single : throw new OnnxFormatException($"tensor '{Name}': {Float64Values.BeyondRange(value, index)}.");
 
     private static float BFloat16ToSingle(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
 

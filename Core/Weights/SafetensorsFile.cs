@@ -92,7 +92,7 @@ public sealed class SafetensorsFile
             {
                 var (j, begin, end) = pieces[p];
                 var entry = entries[j].Entry;
-                ReadPiece(handle!, path, entry, tensors[j].Data, dataStart, begin, end);
+                ReadPiece(handle!, path, tensors[j].Name, entry, tensors[j].Data, dataStart, begin, end);
                 if (told[j] is { } tell)
                 {
                     bool raw = IsRaw(entry);
@@ -227,7 +227,7 @@ public sealed class SafetensorsFile
     /// Reads bytes [<paramref name="begin"/>, <paramref name="end"/>) of the data section, a tensor's or part of
     /// one: raw float32 in place, any other type (always the whole tensor) converted.
     /// </summary>
-    private static void ReadPiece(SafeFileHandle handle, string path, SafetensorsEntry entry, float[] data, long dataStart, long begin, long end)
+    private static void ReadPiece(SafeFileHandle handle, string path, string name, SafetensorsEntry entry, float[] data, long dataStart, long begin, long end)
     {
         if (IsRaw(entry))
         {
@@ -244,11 +244,14 @@ public sealed class SafetensorsFile
                 "F32" => BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(4 * i)),
                 "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.AsSpan(2 * i)),
                 "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(2 * i)) << 16),
-                "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(8 * i)),
+                "F64" => Narrow(BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(8 * i)), i),
                 "I64" => BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(8 * i)),
                 _ => BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4 * i)),
             };
         }
+
+        float Narrow(double value, int index) =>
+            Float64Values.TryNarrow(value, out float single) ? single : throw Error(path, $"tensor '{name}': {Float64Values.BeyondRange(value, index)}");
     }
 
     private static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, string path)

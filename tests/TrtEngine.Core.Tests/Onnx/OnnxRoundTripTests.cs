@@ -81,6 +81,20 @@ public class OnnxRoundTripTests
         Assert.All(initializers.Values, t => Assert.Equal(encoding is TensorEncoding.Raw or TensorEncoding.External, t.RawData.HasValue));
     }
 
+    /// <summary>A double initializer value beyond float32's range is refused naming it, in raw and typed encodings alike.</summary>
+    [Theory]
+    [InlineData(TensorEncoding.Raw)]
+    [InlineData(TensorEncoding.TypedPacked)]
+    public void DoubleValuesBeyondFloat32AreRefusedNamingTheValue(TensorEncoding encoding)
+    {
+        var builder = new OnnxModelBuilder();
+        builder.AddInitializer("f64", TensorValue.Double([2.0, -1e300], 2), encoding);
+        var tensor = OnnxModel.Parse(builder.ToBytes(), null).Graph.Initializers.Single();
+
+        var error = Assert.Throws<OnnxFormatException>(() => tensor.ToSingleArray());
+        Assert.Equal("tensor 'f64': value -1E+300 at index 1 is beyond float32's range (±3.4E+38), in which TrtEngine computes; scale the weight into range or store it as float32.", error.Message);
+    }
+
     [Fact]
     public void ExternalDataRequiresAFile()
     {

@@ -115,6 +115,33 @@ public class SafetensorsTests
         Assert.Equal([9f], file.Tensors["i"].Data);
     }
 
+    /// <summary>
+    /// An F64 value beyond float32's range is refused as the file's problem, saying so; infinity stays infinity (a refit
+    /// then refuses it as not finite). Found by a QA helper: 1e300 read as infinity and was reported as "value Infinity".
+    /// </summary>
+    [Theory]
+    [InlineData(1e300, true)]
+    [InlineData(-3.5e38, true)]
+    [InlineData(3.4e38, false)]
+    [InlineData(double.PositiveInfinity, false)]
+    public void F64ValuesBeyondFloat32AreRefusedNamingTheValue(double value, bool refused)
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("d.safetensors");
+        var data = new byte[16];
+        BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(8), value);
+        WriteRaw(path, """{"w":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}""", data);
+
+        if (!refused)
+        {
+            Assert.Equal((float)value, SafetensorsFile.Load(path).Tensors["w"].Data[1]);
+            return;
+        }
+        var error = Assert.Throws<WeightFormatException>(() => SafetensorsFile.Load(path));
+        Assert.Contains($"tensor 'w': value {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} at index 1 is beyond float32's range", error.Message);
+        Assert.StartsWith(path, error.Message);
+    }
+
     [Theory]
     [InlineData("""{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}""", "not valid JSON")]
     [InlineData("""[1,2]""", "not a JSON object")]
