@@ -143,7 +143,8 @@ foreach ($name in $help.Keys | Sort-Object) {
         $pipelineTypes = $parameters |
             Where-Object { (Get-PipelineText $_.Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] })) -ne 'False' } |
             ForEach-Object { $_.ParameterType.FullName } | Select-Object -Unique
-        foreach ($t in $pipelineTypes) { Write-TypeName 'inputType' $t }
+        # As PowerShell's own help says of a cmdlet that takes nothing from the pipeline.
+        foreach ($t in $pipelineTypes ?? 'None') { Write-TypeName 'inputType' $t }
         $w.WriteEndElement()
 
         $w.WriteStartElement('command', 'returnValues', $ns.command)

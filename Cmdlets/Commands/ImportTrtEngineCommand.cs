@@ -15,6 +15,13 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
     [Parameter]
     public string? WeightsPath { get; set; }
 
+    /// <summary>
+    /// Allow a -WeightsPath file that lacks some of the engine's weights: those keep the values the exported engine
+    /// holds (an engine exported without weights needs them all). Without it such a file is refused, as by Update-TrtEngineWeights.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Partial { get; set; }
+
     protected override string NotFoundId => "EngineNotFound";
 
     protected override void ProcessFile(string path)
@@ -37,9 +44,12 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
                 if (WeightsPath is not null)
                 {
                     long start = Stopwatch.GetTimestamp();
-                    using var weights = WeightFile.Read(ResolveFile(WeightsPath, literal: false, "WeightsNotFound"), engine);
-                    var result = engine.Refit(weights.Values, partial: engine.HasWeights);
-                    WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{WeightsPath}' in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
+                    string file = ResolveFile(WeightsPath, literal: false, "WeightsNotFound");
+                    using var weights = WeightFile.Read(file, engine);
+                    bool model = file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+                    var result = engine.Refit(weights.Values, Partial, modelPath: model && !weights.OtherGraph ? file : null);
+                    if (weights.OtherGraph) WarnOtherGraph(file, engine);
+                    WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{file}' in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
                 }
             }
             catch

@@ -37,7 +37,7 @@ public sealed class RemoveTrtCacheCommand : CacheEntryCmdletBase
     {
         if (ParameterSetName == InputObjectSet)
         {
-            foreach (var entry in InputObject) Remove(OpenCache(entry.CacheDirectory), entry, named: true);
+            foreach (var entry in InputObject) Remove(OpenCache(entry), entry, named: true);
             return;
         }
         var store = OpenCache(CacheDirectory);

@@ -14,7 +14,8 @@ public sealed class TestTrtCacheCommand : CacheEntryCmdletBase
 {
     private const string DirectorySet = "Directory";
 
-    [Parameter(Position = 0, ParameterSetName = DirectorySet)]
+    // Not positional: a key is, as for Get-TrtCache and Remove-TrtCache (a key given bare bound here checked no cache).
+    [Parameter(ParameterSetName = DirectorySet)]
     [Parameter(ParameterSetName = KeySet, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty] // an unset variable's empty string would resolve to the current folder
     public string? CacheDirectory { get; set; }
@@ -43,7 +44,7 @@ public sealed class TestTrtCacheCommand : CacheEntryCmdletBase
         }
         foreach (var entry in InputObject)
         {
-            var store = OpenCache(entry.CacheDirectory);
+            var store = OpenCache(entry);
             Report(store, entry, store.Find(entry.Key) is { } current ? store.Check(current) : null);
         }
     }

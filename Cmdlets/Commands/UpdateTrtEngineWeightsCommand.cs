@@ -78,7 +78,10 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         try
         {
             string? file = ParameterSetName is PathSet or LiteralPathSet ? ResolveFile(source, ParameterSetName == LiteralPathSet, "WeightsNotFound") : null;
-            // The verification's inputs are resolved before anything else, so -WhatIf never reports a refit they would refuse.
+            // Messages name the file as the file system does (a path piped from Get-ChildItem carries its provider's name).
+            source = file ?? source;
+            // The verification's inputs are read before anything else, and checked against the engine before -WhatIf
+            // reports, so it never reports a refit they would refuse.
             if (VerifyInput is { Count: 0 })
                 throw new ArgumentException("-VerifyInput is empty: give a value for each of the engine's inputs (Tab after -VerifyInput completes them), or use -Verify alone to verify on generated inputs.");
             var given = VerifyInput is null ? default : InputConversion.ToEngineInputs(VerifyInput, null, TensorFile);
@@ -97,16 +100,14 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             // through the sums its packing takes) rather than in a pass over every value, and refuses them the same way.
             RefitCheck check = Engine.CheckRefit(weights, Partial, AllowNonFinite || !WhatIf);
             if (!check.IsValid) throw new RefitException(Engine.Name, check);
-            // Only for a refit that would go ahead: a refused one says what is wrong itself.
-            if (read is { OtherGraph: true })
-                WriteWarning($"'{file}' is not the graph engine '{Engine.Name}' was built from (its layers, their parameters or its input dimensions differ), though its weights fit: " +
-                             "the engine keeps computing its own graph with these weights. Check the result with -Verify (it runs this model), or build an engine from this model with New-TrtEngine.");
+            if (read is { OtherGraph: true }) WarnOtherGraph(file!, Engine);
             // The same for another engine: its plan records the graph it was built from as this engine's does.
             if (ParameterSetName == SourceEngineSet && WeightSources.OtherGraph(SourceEngine, Engine))
                 WriteWarning($"Engine '{SourceEngine.Name}' was not built from the graph engine '{Engine.Name}' was built from (its layers, their parameters or its input dimensions differ), though its weights fit: " +
                              $"engine '{Engine.Name}' keeps computing its own graph with these weights, not the source engine's. Refit it from the source's own model file to be warned the same way, or use the source engine itself.");
             WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied{Ignored(check)}.");
-            if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
+            // An .onnx source is the model with the new weights; otherwise the engine's own model gives the structure.
+            string? model = file is not null && file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? file : null;
             // -Tolerance implies -Verify unless -Verify:$false says otherwise.
             bool verifyAsked = Verify || VerifyInput is not null ||
                 (MyInvocation.BoundParameters.ContainsKey(nameof(Tolerance)) && !MyInvocation.BoundParameters.ContainsKey(nameof(Verify)));
@@ -115,12 +116,14 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
                 Inputs = given.Data,
                 InputShapes = given.Shapes,
                 Tolerance = Tolerance,
-                // An .onnx source is the model with the new weights; otherwise the engine's own model gives the structure.
-                ModelPath = file is not null && file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? file : null,
+                ModelPath = model,
                 Cancel = Cancellation,
             } : null;
+            // What verifying needs (a model, inputs the engine takes) is checked before -WhatIf reports the refit.
+            if (verify is not null) Engine.CheckVerification(weights, verify);
+            if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
             long start = Stopwatch.GetTimestamp();
-            var result = Engine.Refit(weights, Partial, AllowNonFinite, verify);
+            var result = Engine.Refit(weights, Partial, AllowNonFinite, verify, read is { OtherGraph: false } ? model : null);
             WriteVerbose($"Recomputed {result.EngineWeightsRecomputed} engine weights ({result.ChangedModelWeights.Count} of {result.ModelWeights} model weights changed) in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
             if (result.Verification is { } verification) WriteObject(verification);
             if (PassThru) WriteObject(Engine);

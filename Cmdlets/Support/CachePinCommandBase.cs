@@ -20,7 +20,7 @@ public abstract class CachePinCommandBase : CacheEntryCmdletBase
     {
         if (ParameterSetName == InputObjectSet)
         {
-            foreach (var entry in InputObject) Set(OpenCache(entry.CacheDirectory), entry);
+            foreach (var entry in InputObject) Set(OpenCache(entry), entry);
             return;
         }
         var store = OpenCache(CacheDirectory);

@@ -40,6 +40,7 @@ internal static class ErrorRecords
         UnauthorizedAccessException => new(e, "AccessDenied", ErrorCategory.PermissionDenied, target),
         CacheDirectoryIsFileException => new(e, "CacheDirectoryIsFile", ErrorCategory.InvalidArgument, target),
         ForeignFilesException => new(e, "CacheItemHasForeignFiles", ErrorCategory.InvalidOperation, target),
+        FileExistsException => new(e, "FileExists", ErrorCategory.ResourceExists, target),
         IOException => new(e, "IOError", ErrorCategory.WriteError, target),
         NotFileSystemPathException => new(e, "NotFileSystemPath", ErrorCategory.InvalidArgument, target),
         ArgumentException => new(e, "InvalidArgument", ErrorCategory.InvalidArgument, target),

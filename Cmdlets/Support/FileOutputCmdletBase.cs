@@ -27,7 +27,7 @@ public abstract class FileOutputCmdletBase : TrtCmdletBase
     {
         if (Directory.Exists(path)) throw new IOException($"'{path}' is a folder; give the path of a file to write.");
         if (_written.Contains(path)) throw new IOException($"'{path}' was already written by this command; {again}.");
-        if (File.Exists(path) && !Force) throw new IOException($"'{path}' already exists; use -Force to overwrite it.");
+        if (File.Exists(path) && !Force) throw new FileExistsException(path);
         if (!ShouldProcess(path, action)) return;
         string folder = System.IO.Path.GetDirectoryName(path)!;
         if (File.Exists(folder)) throw new IOException($"'{folder}' is a file, not a folder; give a folder to write into.");
@@ -48,7 +48,7 @@ public abstract class FileOutputCmdletBase : TrtCmdletBase
         }
         catch (IOException) when (!Force && File.Exists(path))
         {
-            throw new IOException($"'{path}' already exists; use -Force to overwrite it.");
+            throw new FileExistsException(path);
         }
         finally
         {

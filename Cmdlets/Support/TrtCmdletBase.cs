@@ -74,16 +74,25 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
 
     /// <summary>
     /// The cache in <paramref name="directory"/> (the configured one when null). One that cannot be used at all (a file
-    /// in its place, a damaged settings file naming it) stops the command with that error: no item could proceed.
+    /// in its place, a damaged settings file naming it) stops the command with that error: no item could proceed. One
+    /// that does not exist is an empty cache (nothing was built there yet), and is not created; a directory given that
+    /// does not exist is warned about, as it may be a mistyped path.
     /// </summary>
-    protected DiskEngineStore OpenCache(string? directory)
+    protected DiskEngineStore OpenCache(string? directory) => OpenCache(directory, warnMissing: directory is not null);
+
+    /// <summary>The cache an entry piped in came from: one that is gone since leaves each of its entries to be reported as gone.</summary>
+    protected DiskEngineStore OpenCache(TrtCacheEntry entry) => OpenCache(entry.CacheDirectory, warnMissing: false);
+
+    private DiskEngineStore OpenCache(string? directory, bool warnMissing)
     {
         string? path = null;
         try
         {
             path = directory is null ? DiskEngineStore.DefaultDirectory : FileSystemPath(directory);
             var store = new DiskEngineStore(path, log: WriteVerbose);
-            store.Exists();
+            if (!store.Exists() && warnMissing)
+                WriteWarning($"Cache directory '{path}' does not exist, so it holds no entries (a cache is made where New-TrtEngine first builds). " +
+                             $"Check the path if you expected some (relative paths start from {SessionState.Path.CurrentFileSystemLocation}).");
             return store;
         }
         catch (Exception e) when (e is CacheDirectoryIsFileException or InvalidDataException or NotFileSystemPathException)
@@ -107,6 +116,14 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
         }
         return matched;
     }
+
+    /// <summary>
+    /// Warns that an ONNX model a refit reads weights from is not the graph the engine was built from: only for a refit
+    /// that goes ahead (a refused one says what is wrong itself).
+    /// </summary>
+    protected void WarnOtherGraph(string file, Core.Engines.TrtEngine engine) =>
+        WriteWarning($"'{file}' is not the graph engine '{engine.Name}' was built from (its layers, their parameters or its input dimensions differ), though its weights fit: " +
+                     "the engine keeps computing its own graph with these weights. Check the result with Update-TrtEngineWeights -Verify (it runs this model), or build an engine from this model with New-TrtEngine.");
 
     /// <summary>How messages and ShouldProcess name an entry.</summary>
     protected static string Describe(DiskEngineStore store, TrtCacheEntry entry) => $"{entry.Key} ({entry.ModelName}) in {store.Directory}";

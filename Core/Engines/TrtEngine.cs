@@ -21,11 +21,12 @@ public sealed class TrtEngine : IDisposable
 {
     private readonly ConcurrentBag<ExecutionContext> _contexts = [];
     private int _refitCount;
+    private string? _modelPath;
 
     internal TrtEngine(NativeEngine engine, string? modelPath, string? cacheKey, bool fromCache, TimeSpan buildTime, string? cacheDirectory)
     {
         Native = engine;
-        ModelPath = modelPath;
+        _modelPath = modelPath;
         CacheKey = cacheKey;
         FromCache = fromCache;
         BuildTime = buildTime;
@@ -42,7 +43,8 @@ public sealed class TrtEngine : IDisposable
     internal NativeEngine Native { get; }
 
     public string Name => Native.Plan.Name;
-    public string? ModelPath { get; }
+    /// <summary>The ONNX model the engine was built from (or, for an imported plan, the first one it was refitted from); null if unknown.</summary>
+    public string? ModelPath => Volatile.Read(ref _modelPath);
     public TrtTensorInfo[] Inputs { get; }
     public TrtTensorInfo[] Outputs { get; }
 
@@ -72,26 +74,15 @@ public sealed class TrtEngine : IDisposable
     /// <summary>Runs the engine. Shapes not given are inferred from the data length when one dimension is dynamic.</summary>
     public IReadOnlyList<TrtTensor> Run(IReadOnlyDictionary<string, float[]> inputs, IReadOnlyDictionary<string, int[]>? shapes = null)
     {
-        foreach (string name in inputs.Keys)
-            if (!Inputs.Any(i => i.Name == name))
-                throw new EngineInputException($"'{name}' is not an input of engine '{Name}'. Its inputs: {string.Join(", ", Inputs.Select(i => i.ToString()))}.");
-        if (shapes is not null)
-            foreach (string name in shapes.Keys)
-                if (!inputs.ContainsKey(name)) throw new EngineInputException($"A shape was given for '{name}', which has no data (inputs given: {string.Join(", ", inputs.Keys)}).");
-
+        var inputShapes = CheckInputs(inputs, shapes);
         if (!_contexts.TryTake(out var context)) context = Native.CreateExecutionContext();
         try
         {
             var data = new float[Inputs.Length][];
             for (int i = 0; i < Inputs.Length; i++)
             {
-                var info = Inputs[i];
-                if (!inputs.TryGetValue(info.Name, out var values))
-                    throw new EngineInputException($"Input '{info}' of engine '{Name}' was not given.");
-                int[] shape = shapes is not null && shapes.TryGetValue(info.Name, out var s) ? s : InferShape(info, values.LongLength);
-                CheckValues(info, Native.Plan.InputTypes[i], values);
-                context.SetInputShape(i, shape);
-                data[i] = values;
+                context.SetInputShape(i, inputShapes[i]);
+                data[i] = inputs[Inputs[i].Name];
             }
             var outputs = new float[Outputs.Length][];
             for (int o = 0; o < outputs.Length; o++) outputs[o] = new float[Shapes.ElementCount(context.GetOutputShape(o))];
@@ -102,6 +93,35 @@ public sealed class TrtEngine : IDisposable
         {
             _contexts.Add(context);
         }
+    }
+
+    /// <summary>
+    /// Checks inputs as <see cref="Run"/> takes them (each of the engine's inputs given under its name, its shape given
+    /// or inferable, inside the engine's profile and matching its values, integer and bool inputs' values) and returns
+    /// their shapes in the engine's input order; runs nothing.
+    /// </summary>
+    public int[][] CheckInputs(IReadOnlyDictionary<string, float[]> inputs, IReadOnlyDictionary<string, int[]>? shapes = null)
+    {
+        foreach (string name in inputs.Keys)
+            if (!Inputs.Any(i => i.Name == name))
+                throw new EngineInputException($"'{name}' is not an input of engine '{Name}'. Its inputs: {string.Join(", ", Inputs.Select(i => i.ToString()))}.");
+        if (shapes is not null)
+            foreach (string name in shapes.Keys)
+                if (!inputs.ContainsKey(name)) throw new EngineInputException($"A shape was given for '{name}', which has no data (inputs given: {string.Join(", ", inputs.Keys)}).");
+        var checkedShapes = new int[Inputs.Length][];
+        for (int i = 0; i < Inputs.Length; i++)
+        {
+            var info = Inputs[i];
+            if (!inputs.TryGetValue(info.Name, out var values))
+                throw new EngineInputException($"Input '{info}' of engine '{Name}' was not given.");
+            int[] shape = shapes is not null && shapes.TryGetValue(info.Name, out var s) ? s : InferShape(info, values.LongLength);
+            var profile = Native.Plan.Profiles[i];
+            if (!profile.Contains(shape)) throw ExecutionContext.OutsideProfile(info.Name, shape, profile);
+            if (Shapes.ElementCount(shape) != values.LongLength) throw ExecutionContext.WrongLength(info.Name, shape, values.LongLength);
+            CheckValues(info, Native.Plan.InputTypes[i], values);
+            checkedShapes[i] = shape;
+        }
+        return checkedShapes;
     }
 
     /// <summary>
@@ -141,16 +161,28 @@ public sealed class TrtEngine : IDisposable
     public IReadOnlyList<string> UnchangedWeights(IReadOnlyDictionary<string, WeightValue> weights) => new Refitter(Native).Unchanged(weights);
 
     /// <summary>
+    /// Checks what verifying a refit with these weights needs (a model to run, every model weight supplied or kept, inputs
+    /// the engine takes), as <see cref="Refit"/> does first when asked to verify; computes nothing.
+    /// </summary>
+    public void CheckVerification(IReadOnlyDictionary<string, WeightValue> weights, RefitVerificationOptions verify) => RefitVerifier.Check(this, weights, verify);
+
+    /// <summary>
     /// Refits the engine weights derived from the given model weights, all or nothing: only those whose model weights
     /// changed are re-derived. With <paramref name="verify"/>, the refitted engine is first run aside on the given (or
     /// generated) inputs and compared with the reference execution of the model with the new weights; above the
     /// tolerance a <see cref="RefitVerificationException"/> is thrown and the engine keeps its previous weights.
     /// </summary>
-    public RefitResult Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false, RefitVerificationOptions? verify = null)
+    /// <param name="modelPath">
+    /// The .onnx model the weights were read from, when its graph is the engine's: an engine that does not know its model
+    /// (an imported plan) keeps it once the refit is done, so that later refits from checkpoints can be verified.
+    /// </param>
+    public RefitResult Refit(IReadOnlyDictionary<string, WeightValue> weights, bool partial = false, bool allowNonFinite = false, RefitVerificationOptions? verify = null,
+                             string? modelPath = null)
     {
-        var verifier = verify is null ? null : new Verifier(this, verify);
+        var verifier = verify is null ? null : new Verifier(this, verify, RefitVerifier.Check(this, weights, verify));
         var outcome = new Refitter(Native).Refit(weights, partial, allowNonFinite, verify: verifier is null ? null : verifier.Check);
         Interlocked.Increment(ref _refitCount);
+        if (modelPath is not null) Interlocked.CompareExchange(ref _modelPath, Path.GetFullPath(modelPath), null);
         return new RefitResult(Name, weights.Count, outcome.RecomputedCount)
         {
             Outcome = outcome, Verification = verifier?.Result,
@@ -158,13 +190,13 @@ public sealed class TrtEngine : IDisposable
     }
 
     /// <summary>Runs -Verify on a refit's candidate and keeps the comparison (made only when asked for: a refit in a loop allocates little).</summary>
-    private sealed class Verifier(TrtEngine engine, RefitVerificationOptions options)
+    private sealed class Verifier(TrtEngine engine, RefitVerificationOptions options, string modelPath)
     {
         public RefitVerification? Result { get; private set; }
 
         public void Check(NativeEngine candidate)
         {
-            Result = RefitVerifier.Run(candidate, engine, options);
+            Result = RefitVerifier.Run(candidate, engine, options, modelPath);
             if (!Result.Passed) throw new RefitVerificationException(Result);
         }
     }

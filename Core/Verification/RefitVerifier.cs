@@ -2,6 +2,7 @@ using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Weights;
 using TrtEngine.Native.Network;
+using TrtEngine.Native.Refit;
 using NativeEngine = TrtEngine.Native.Runtime.Engine;
 
 namespace TrtEngine.Core.Verification;
@@ -12,16 +13,32 @@ namespace TrtEngine.Core.Verification;
 /// </summary>
 internal static class RefitVerifier
 {
-    public static RefitVerification Run(NativeEngine candidate, Engines.TrtEngine target, RefitVerificationOptions options)
+    /// <summary>
+    /// What verifying a refit of <paramref name="target"/> with <paramref name="weights"/> needs, checked before the refit
+    /// computes anything (and for -WhatIf, which then reports what the refit would refuse): a model to build the reference
+    /// from, every model weight either supplied or kept by the engine, and inputs the engine takes. Returns the model's path.
+    /// </summary>
+    public static string Check(Engines.TrtEngine target, IReadOnlyDictionary<string, WeightValue> weights, RefitVerificationOptions options)
+    {
+        var kept = target.Native.LiveState.ModelValues;
+        var unknown = target.Native.Plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed && !weights.ContainsKey(m.Name) && !kept.ContainsKey(m.Name))
+            .Select(m => m.Name).ToList();
+        if (unknown.Count > 0)
+            throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': the engine was loaded with packed weights only and this refit does not supply {unknown.Count} model weight(s) ({string.Join(", ", unknown.Take(8))}{(unknown.Count > 8 ? ", …" : "")}). Refit without -Partial once, or verify a full refit.");
+        string modelPath = options.ModelPath ?? target.ModelPath
+            ?? throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': the engine does not know its ONNX model (it was imported from a plan). Refit it from the .onnx model with -Verify; the engine then keeps that model for verifying later refits.");
+        if (!File.Exists(modelPath))
+            throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': model '{modelPath}', which the verification runs with the new weights, does not exist (any more). Restore it, verify a refit from the .onnx model, or refit without -Verify.");
+        if (options.Inputs is not null) target.CheckInputs(options.Inputs, options.InputShapes);
+        return modelPath;
+    }
+
+    /// <summary>Runs the candidate and the reference; <see cref="Check"/> has passed for this refit and gave <paramref name="modelPath"/>.</summary>
+    public static RefitVerification Run(NativeEngine candidate, Engines.TrtEngine target, RefitVerificationOptions options, string modelPath)
     {
         var plan = candidate.Plan;
         var values = candidate.CurrentState.ModelValues;
         var supplied = plan.ModelWeights.Where(m => m.Kind != WeightKind.Computed).ToList(); // computed ones the import derives again
-        var unknown = supplied.Where(m => !values.ContainsKey(m.Name)).Select(m => m.Name).ToList();
-        if (unknown.Count > 0)
-            throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': the engine was loaded with packed weights only and this refit does not supply {unknown.Count} model weight(s) ({string.Join(", ", unknown.Take(8))}{(unknown.Count > 8 ? ", …" : "")}). Refit without -Partial once, or verify a full refit.");
-        string modelPath = options.ModelPath ?? target.ModelPath
-            ?? throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': the engine does not know its ONNX model (it was imported from a plan). Refit it from the .onnx model to verify.");
 
         // The model's own structure with the engine's new model weights (bound by name, also covering weights that are graph inputs).
         var bound = supplied.ToDictionary(m => m.Name, m => new WeightTensor(m.Name, m.Shape, values[m.Name]), StringComparer.Ordinal);
@@ -30,8 +47,8 @@ internal static class RefitVerifier
             throw new VerificationUnavailableException($"Cannot verify the refit of '{target.Name}': model '{modelPath}' has {network.Inputs.Count} inputs and {network.Outputs.Count} outputs, the engine {target.Inputs.Length} and {target.Outputs.Length}.");
 
         var inputs = options.Inputs ?? Generate(target, options.Seed);
-        var shapes = target.Inputs.ToDictionary(i => i.Name, i => options.InputShapes is not null && options.InputShapes.TryGetValue(i.Name, out var s) ? s
-            : Engines.TrtEngine.InferShape(i, inputs.TryGetValue(i.Name, out var v) ? v.LongLength : 0), StringComparer.Ordinal);
+        var inputShapes = target.CheckInputs(inputs, options.InputShapes);
+        var shapes = target.Inputs.Select((info, i) => (info.Name, Shape: inputShapes[i])).ToDictionary(p => p.Name, p => p.Shape, StringComparer.Ordinal);
         options.Cancel.ThrowIfCancellationRequested();
         var actual = new Engines.TrtEngine(candidate, target.ModelPath, null, false, TimeSpan.Zero, null).Run(inputs, shapes);
 

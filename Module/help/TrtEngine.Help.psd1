@@ -276,7 +276,8 @@ An engine saved with -ExcludeWeights comes back with HasWeights False; give -Wei
         Parameters  = @{
             Path        = 'Path to the engine file. Wildcards are resolved, and each file they match is imported; relative paths and ~ work.'
             LiteralPath = 'Path to the engine file, used exactly as written. Binds from the PSPath or FullName property of piped objects.'
-            WeightsPath = 'A safetensors file to refit the engine with as it is loaded.'
+            WeightsPath = 'A safetensors checkpoint or ONNX model to refit the engine with as it is loaded: all or nothing, as Update-TrtEngineWeights refits (it must supply every weight unless -Partial). An ONNX model of the engine''s graph becomes the model that Update-TrtEngineWeights -Verify runs; one of another graph is warned about.'
+            Partial     = 'Accept a -WeightsPath file that lacks some of the engine''s weights: those keep the values the saved engine holds. An engine saved with -ExcludeWeights needs them all.'
         }
         Examples    = @(
             @{
@@ -306,7 +307,7 @@ The objects can be filtered and sorted like any other, and piped to Remove-TrtCa
 '@
         Parameters  = @{
             Key            = 'Keys of the entries to list. Wildcards are permitted. Lists every entry when omitted.'
-            CacheDirectory = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            CacheDirectory = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform. A folder given that does not exist is warned about (it holds no entries) and not created.'
             Summary        = 'Writes one summary of the cache instead of its entries: entries and bytes stored against the size limit, and the hits, misses, builds and evictions counted since the cache was created. Builds counts the entries built and stored: a build the cache could not take (larger than the limit, or no room beside pinned entries) is a miss without a build.'
         }
         Examples    = @(
@@ -338,7 +339,7 @@ Pinned entries (see Lock-TrtCache) need -Force. Removals by -LastAccessedBefore 
         Parameters  = @{
             InputObject    = 'Cache entries to remove, as written by Get-TrtCache.'
             Key            = 'Keys of the entries to remove. Wildcards are permitted. Binds from piped strings and from the Key property of piped objects.'
-            CacheDirectory = 'Engine cache folder used with -Key, -LastAccessedBefore and -LargerThan. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            CacheDirectory = 'Engine cache folder used with -Key, -LastAccessedBefore and -LargerThan. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform. A folder given that does not exist is warned about (it holds no entries) and not created.'
             LastAccessedBefore = 'Removes the entries last used before this time.'
             LargerThan     = 'Removes the entries that take more than this many bytes on disk (100MB literals work). With -LastAccessedBefore, both must hold.'
             Force          = 'Removes pinned entries too.'
@@ -368,7 +369,7 @@ Clear-TrtCache removes every entry of a cache folder in one step. It wipes a who
 Pinned entries (see Lock-TrtCache) are kept unless -Force is given; -Verbose names each one kept. Engines already loaded are not affected; the next New-TrtEngine for a model builds again. The timing cache (tactic timings the builder reuses) and the hit and miss counts of Get-TrtCache -Summary are kept.
 '@
         Parameters  = @{
-            CacheDirectory = 'Engine cache folder to empty. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            CacheDirectory = 'Engine cache folder to empty. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform. A folder given that does not exist is warned about (it holds no entries) and not created.'
             Force          = 'Removes pinned entries too.'
         }
         Examples    = @(
@@ -394,7 +395,7 @@ Pinning writes an empty marker file beside the entry; the entry itself does not 
         Parameters  = @{
             InputObject    = 'Cache entries to pin, as written by Get-TrtCache. Each is pinned in the cache folder it came from.'
             Key            = 'Keys of the entries to pin. Wildcards are permitted. Binds from piped strings and from the Key property of piped objects.'
-            CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform. A folder given that does not exist is warned about (it holds no entries) and not created.'
             PassThru       = 'Writes each pinned entry, as it is now, to the pipeline.'
         }
         Examples    = @(
@@ -424,7 +425,7 @@ Unlock-TrtCache removes the pin that Lock-TrtCache put on cache entries. Unpinne
         Parameters  = @{
             InputObject    = 'Cache entries to unpin, as written by Get-TrtCache. Each is unpinned in the cache folder it came from.'
             Key            = 'Keys of the entries to unpin. Wildcards are permitted. Binds from piped strings and from the Key property of piped objects.'
-            CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform. A folder given that does not exist is warned about (it holds no entries) and not created.'
             PassThru       = 'Writes each unpinned entry, as it is now, to the pipeline.'
         }
         Examples    = @(
@@ -485,9 +486,9 @@ It writes one TrtCacheCheck per item with a Status of Ok, Corrupt, Incompatible,
 Entries piped from Get-TrtCache, or named by -Key, are checked one by one, and nothing else is: the leftovers of dead writers are looked for only when a whole cache is tested.
 '@
         Parameters  = @{
-            CacheDirectory = 'Engine cache folder to test whole. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
+            CacheDirectory = 'Engine cache folder to test whole. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform. A folder given that does not exist is warned about (it holds no entries) and not created.'
             InputObject    = 'Cache entries to check, as written by Get-TrtCache; only these are checked.'
-            Key            = 'Keys of the entries to check (wildcards permitted), in -CacheDirectory; only these are checked. Binds from piped strings and from the Key property of piped objects.'
+            Key            = 'Keys of the entries to check (wildcards permitted), in -CacheDirectory; only these are checked. The first positional argument, as for Get-TrtCache. Binds from piped strings and from the Key property of piped objects.'
             Repair         = 'Removes corrupt and incompatible entries and orphaned temporary directories.'
             OrphanAge      = 'Temporary directories younger than this are left alone, since they may belong to a write in progress. Defaults to 10 minutes.'
         }

@@ -72,6 +72,9 @@ public sealed class Refitter(Engine engine)
                 foreach (string partner in sources)
                     if (!touched.Contains(partner)) RequirePartner(partner, weights, known, missing, current.ModelValues);
         }
+        // Values that pass alone can still derive non-finite engine weights, which a refit refuses once it has computed
+        // them; a check that scans values (-WhatIf's) computes them aside to say so too.
+        if (!allowNonFinite && scanned is null && mismatched.Count == 0 && missing.Count == 0) mismatched.AddRange(NonFiniteDerived(weights, current.ModelValues));
         var unknown = weights.Where(w => !known.ContainsKey(w.Key)).ToLookup(w => w.Value.IntegerType is null, w => w.Key);
         return new RefitCheck
         {
@@ -91,13 +94,34 @@ public sealed class Refitter(Engine engine)
     {
         List<WeightMismatch>? results = null;
         foreach (int i in recomputed)
+            if (!finiteSource[i] && NonFiniteResult(i, buffers[i]) is { } result) (results ??= []).Add(result);
+        return results;
+    }
+
+    /// <summary>
+    /// What <see cref="NonFiniteResults"/> finds, for a check: every recipe that the supplied weights feed and whose
+    /// sources are all at hand (supplied or kept by the engine) is computed aside and scanned.
+    /// </summary>
+    private List<WeightMismatch> NonFiniteDerived(IReadOnlyDictionary<string, WeightValue> weights, IReadOnlyDictionary<string, float[]> kept)
+    {
+        var all = WithComputed(weights, kept);
+        var results = new List<WeightMismatch>();
+        for (int i = 0; i < _plan.Weights.Length; i++)
         {
-            var weight = _plan.Weights[i];
-            if (finiteSource[i] || weight.Recipe.Kind == RecipeKind.Identity || WeightScan.FirstNonFinite(buffers[i]) is not (int bad and >= 0)) continue;
-            (results ??= []).Add(new WeightMismatch(string.Join(", ", weight.Recipe.Sources),
-                $"make engine weight '{weight.Name}' = {weight.Recipe} not finite ({buffers[i][bad]} at index {bad}): check their values (a variance must not be negative)"));
+            var sources = _plan.Weights[i].Recipe.Sources;
+            if (sources.Any(weights.ContainsKey) && sources.All(s => all.ContainsKey(s) || kept.ContainsKey(s)) && NonFiniteResult(i, Evaluate(i, all, kept)) is { } result)
+                results.Add(result);
         }
         return results;
+    }
+
+    /// <summary>The refusal of engine weight <paramref name="i"/>'s result when it holds NaN or infinity (an identity's is its own source's, checked as such).</summary>
+    private WeightMismatch? NonFiniteResult(int i, float[] result)
+    {
+        var weight = _plan.Weights[i];
+        if (weight.Recipe.Kind == RecipeKind.Identity || WeightScan.FirstNonFinite(result) is not (int bad and >= 0)) return null;
+        return new WeightMismatch(string.Join(", ", weight.Recipe.Sources),
+            $"make engine weight '{weight.Name}' = {weight.Recipe} not finite ({result[bad]} at index {bad}): check their values (a variance must not be negative)");
     }
 
     /// <summary>

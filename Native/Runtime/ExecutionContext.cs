@@ -46,7 +46,7 @@ public sealed unsafe class ExecutionContext
     public double[]? LayerMicroseconds { get; set; }
 
     /// <summary>Why a shape does not fit an input's profile, and what can be done about it.</summary>
-    private static EngineInputException OutsideProfile(string input, ReadOnlySpan<int> shape, ShapeProfile profile)
+    internal static EngineInputException OutsideProfile(string input, ReadOnlySpan<int> shape, ShapeProfile profile)
     {
         string given = $"Input '{input}' has shape {Shapes.Format(shape)}";
         if (shape.Length != profile.Min.Length)
@@ -65,6 +65,9 @@ public sealed unsafe class ExecutionContext
             else if (shape[d] > profile.Max[d]) outside.Add($"dimension {d} is {shape[d]}, above its max {profile.Max[d]}");
         return new($"{given}, outside the engine's profile ({profile}): {string.Join("; ", outside)}. Rebuild the engine with a profile that covers it (-MinShape/-MaxShape).");
     }
+
+    internal static EngineInputException WrongLength(string input, int[] shape, long given) =>
+        new($"Input '{input}' of shape {Shapes.Format(shape)} needs {Shapes.ElementCount(shape)} values, got {given}.");
 
     /// <summary>Sets the shape of input <paramref name="index"/> for the next calls; it must lie inside the input's profile.</summary>
     public void SetInputShape(int index, ReadOnlySpan<int> shape)
@@ -117,8 +120,7 @@ public sealed unsafe class ExecutionContext
         {
             int t = _plan.Inputs[i];
             long n = Shapes.ElementCount(_frame.TensorShapes[t]);
-            if (inputs[i].LongLength != n)
-                throw new EngineInputException($"Input '{_plan.InputName(i)}' of shape {Shapes.Format(_frame.TensorShapes[t])} needs {n} values, got {inputs[i].LongLength}.");
+            if (inputs[i].LongLength != n) throw WrongLength(_plan.InputName(i), _frame.TensorShapes[t], inputs[i].LongLength);
         }
         for (int o = 0; o < outputs.Length; o++)
         {

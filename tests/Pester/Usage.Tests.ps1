@@ -339,6 +339,32 @@ Describe 'Export-TrtEngine and Import-TrtEngine' {
         Get-Logits $imported | Should -Be $ckpt2
     }
 
+    It 'refuses a -WeightsPath file that lacks a weight of an engine saved with its weights, unless -Partial' {
+        # Found by a QA helper: the import refitted what the file had and kept the saved 4.bias without a word.
+        # 4.bias's bytes under another name as integers, which a refit leaves out: the file lacks 4.bias.
+        $lacking = Join-Path $TestDrive 'lacking.safetensors'
+        Copy-Safetensors $checkpoints[1] $lacking -Edit { param($header) $header['counter'] = $header['4.bias']; $header['counter'].dtype = 'I32'; $header.Remove('4.bias') }
+        { Import-TrtEngine -Path $full -WeightsPath $lacking -ErrorAction Stop } | Should -Throw -ErrorId 'RefitRefused*'
+        $partial = Import-TrtEngine -Path $full -WeightsPath $lacking -Partial
+        Get-Logits $partial | Should -Not -Be $ownWeights
+        $partial.RefitCount | Should -Be 1
+    }
+
+    It 'takes the model of its graph that -WeightsPath names as the one -Verify runs later' {
+        $imported = Import-TrtEngine -Path $stripped -WeightsPath $onnx
+        $imported.ModelPath | Should -Be (Resolve-Path $onnx).Path
+        ($imported | Update-TrtEngineWeights -Path $checkpoints[1] -Verify).Passed | Should -BeTrue
+    }
+
+    It 'warns about a -WeightsPath model of another graph, and does not take it as its model' {
+        $latin1 = [Text.Encoding]::Latin1
+        $tanh = Join-Path $TestDrive 'import-tanh.onnx'
+        [IO.File]::WriteAllBytes($tanh, $latin1.GetBytes($latin1.GetString([IO.File]::ReadAllBytes($onnx)).Replace('Relu', 'Tanh')))
+        $imported = Import-TrtEngine -Path $stripped -WeightsPath $tanh -WarningVariable other -WarningAction SilentlyContinue
+        "$other" | Should -Match 'is not the graph engine .* was built from'
+        $imported.ModelPath | Should -BeNullOrEmpty
+    }
+
     It 'takes a -WeightsPath whose name has brackets as written when it matches nothing as a pattern' {
         $bracketed = Join-Path $TestDrive 'ckpt[2].safetensors'
         Copy-Item -LiteralPath $checkpoints[1] -Destination $bracketed
@@ -348,7 +374,8 @@ Describe 'Export-TrtEngine and Import-TrtEngine' {
     }
 
     It 'overwrites an existing file only with -Force' {
-        { $engine | Export-TrtEngine -Path $full -ErrorAction Stop } | Should -Throw
+        $err = { $engine | Export-TrtEngine -Path $full -ErrorAction Stop } | Should -Throw -ErrorId 'FileExists*' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'ResourceExists'
         { $engine | Export-TrtEngine -Path $full -Force -ErrorAction Stop } | Should -Not -Throw
     }
 
@@ -589,6 +616,36 @@ Describe 'Update-TrtEngineWeights -Verify and -SourceEngine' {
         $engine.RefitCount | Should -Be $count
     }
 
+    It 'refuses under -WhatIf a verification the refit would refuse: <Case>' -ForEach @(
+        # Found by a QA helper: -WhatIf said the refit would go ahead.
+        @{ Case = 'inputs of the wrong length'; Arguments = { @{ VerifyInput = @{ input = [float[]]::new(10) } } }; Id = 'InvalidInput' }
+        @{ Case = 'an input the engine lacks'; Arguments = { @{ VerifyInput = @{ nope = [float[]]::new(64) } } }; Id = 'InvalidInput' }
+        @{ Case = 'an imported engine that knows no model'; Arguments = { @{ Verify = $true } }; Id = 'VerificationUnavailable'; Imported = $true }
+    ) {
+        $target = $engine
+        if ($Imported) {
+            $plan = Join-Path $TestDrive 'whatif-stripped.engine'
+            $engine | Export-TrtEngine -Path $plan -ExcludeWeights -Force
+            $target = Import-TrtEngine -Path $plan
+        }
+        $arguments = & $Arguments
+        $count = $target.RefitCount
+        foreach ($whatIf in $true, $false) {
+            { $target | Update-TrtEngineWeights -Path $checkpoints[1] @arguments -WhatIf:$whatIf -ErrorAction Stop } | Should -Throw -ErrorId "$Id*"
+        }
+        $target.RefitCount | Should -Be $count
+    }
+
+    It 'says when the model a verification runs is gone, before refitting' {
+        $moved = Join-Path $TestDrive 'moved.onnx'
+        Copy-Item -LiteralPath $onnx -Destination $moved
+        $own = New-TrtEngine -Path $moved -NoCache -OptimizationLevel 0
+        Remove-Item -LiteralPath $moved
+        $err = { $own | Update-TrtEngineWeights -Path $checkpoints[1] -Verify -ErrorAction Stop } | Should -Throw -ErrorId 'VerificationUnavailable*' -PassThru
+        $err.Exception.Message | Should -BeLike "*model '$moved', which the verification runs with the new weights, does not exist*"
+        $own.RefitCount | Should -Be 0
+    }
+
     It 'writes RefitVerificationFailed above the tolerance and keeps the previous weights' {
         $engine | Update-TrtEngineWeights -Path $checkpoints[0]
         $before = Get-Logits $engine
@@ -683,6 +740,31 @@ Describe 'Test-TrtCache' {
         $checks.Count | Should -Be 1
         $checks[0].Key | Should -Be $bad.CacheKey
         $checks[0].Status | Should -Be 'Corrupt'
+    }
+
+    It 'takes a key as its first positional argument, as Get-TrtCache does' {
+        # Found by a QA helper: a bare key bound to -CacheDirectory, which named no cache, and nothing was said.
+        $env:TRTENGINE_CACHE_DIR, $saved = $cache, $env:TRTENGINE_CACHE_DIR
+        try {
+            $checks = @(Test-TrtCache ($bad.CacheKey.Substring(0, 12) + '*'))
+        }
+        finally {
+            $env:TRTENGINE_CACHE_DIR = $saved
+        }
+        $checks.Count | Should -Be 1
+        $checks[0].Key | Should -Be $bad.CacheKey
+    }
+
+    It 'warns that a -CacheDirectory does not exist, acting on it as an empty cache, with <_>' -ForEach 'Get-TrtCache', 'Test-TrtCache', 'Remove-TrtCache', 'Clear-TrtCache', 'Lock-TrtCache' {
+        # Found by a QA helper: a mistyped cache path listed nothing, and nothing said why.
+        $missing = Join-Path $TestDrive 'no-such-cache'
+        $arguments = @{ CacheDirectory = $missing }
+        if ($_ -in 'Remove-TrtCache', 'Lock-TrtCache') { $arguments.Key = '*' }
+        if ($_ -in 'Remove-TrtCache', 'Clear-TrtCache') { $arguments.Confirm = $false }
+        $output = & $_ @arguments -ErrorAction Stop -WarningVariable warnings -WarningAction SilentlyContinue
+        $output | Where-Object { $_ -isnot [TrtEngine.Core.Cache.TrtCacheCheck] -or $_.Status -ne 'Ok' } | Should -BeNullOrEmpty
+        "$warnings" | Should -BeLike "Cache directory '$missing' does not exist, so it holds no entries*"
+        $missing | Should -Not -Exist
     }
 
     It 'removes what is broken with -Repair, keeping the healthy entry' {

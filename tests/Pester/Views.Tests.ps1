@@ -44,6 +44,14 @@ Describe 'Colour in the views' {
         "$((Test-TrtCache -CacheDirectory $cache)[0])" | Should -BeLike "Ok $($engine.CacheKey)"
     }
 
+    It 'shows a verification''s outputs with their errors in scientific notation, not as 0.00' {
+        $PSStyle.OutputRendering = 'PlainText'
+        $other = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $result = $other | Update-TrtEngineWeights -Path (Join-Path (Split-Path $onnx) 'tiny_mlp.ckpt2.safetensors') -Verify
+        $table = $result.Outputs | Format-Table | Out-String
+        $table | Should -Match "logits +\[1, 10\] +$([regex]::Escape($result.Outputs[0].RelativeL2.ToString('E2', [cultureinfo]::InvariantCulture)))"
+    }
+
     It 'writes no escape codes with OutputRendering PlainText' {
         $PSStyle.OutputRendering = 'PlainText'
         (Test-TrtCache -CacheDirectory $cache | Out-String) + (Get-TrtCache -CacheDirectory $cache | Out-String) + ($engine | Format-List | Out-String) |

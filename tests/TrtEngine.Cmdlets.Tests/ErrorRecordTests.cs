@@ -28,6 +28,7 @@ public sealed class ErrorRecordTests
         { new CacheDirectoryIsFileException("/c", "/c"), "CacheDirectoryIsFile", ErrorCategory.InvalidArgument },
         { new ForeignFilesException("/c/k", ["notes.txt"]), "CacheItemHasForeignFiles", ErrorCategory.InvalidOperation },
         { new InvalidDataException("m"), "InvalidSettings", ErrorCategory.InvalidData },
+        { new FileExistsException("/e.engine"), "FileExists", ErrorCategory.ResourceExists },
         { new IOException("m"), "IOError", ErrorCategory.WriteError },
         { new ArgumentException("m"), "InvalidArgument", ErrorCategory.InvalidArgument },
         { new InvalidOperationException("m"), "UnexpectedError", ErrorCategory.NotSpecified },

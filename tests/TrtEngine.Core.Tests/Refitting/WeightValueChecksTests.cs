@@ -92,7 +92,8 @@ public sealed class WeightValueChecksTests
 
     /// <summary>
     /// Finite model weights whose fold is not finite (a negative variance under the square root; a factor beyond float's
-    /// range) are refused, naming the model weights and the engine weight, unless non-finite values are allowed.
+    /// range) are refused, naming the model weights and the engine weight, unless non-finite values are allowed; a check
+    /// that scans values (-WhatIf's) computes the folds aside and reports the same.
     /// </summary>
     [Theory]
     [InlineData("var", -1f, "gamma", 1f)]
@@ -107,9 +108,13 @@ public sealed class WeightValueChecksTests
         Edit(weights, first, data => data[1] = firstValue);
         Edit(weights, second, data => data[1] = secondValue);
 
+        var check = engine.CheckRefit(weights, partial: false);
+        Assert.False(check.IsValid);
+        Assert.True(engine.CheckRefit(weights, partial: false, allowNonFinite: true).IsValid);
         var refused = Assert.Throws<RefitException>(() => engine.Refit(weights));
         Assert.Contains(refused.Check.Mismatched, m => m.Name.Contains("gamma", StringComparison.Ordinal) && m.Name.Contains("var", StringComparison.Ordinal)
                                                       && m.Problem.Contains("not finite", StringComparison.Ordinal));
+        Assert.Equal(refused.Check.Mismatched.Select(m => (m.Name, m.Problem)), check.Mismatched.Select(m => (m.Name, m.Problem)));
         Assert.Contains("not finite", refused.Message, StringComparison.Ordinal);
         Assert.Equal(before, SmallCnn.Run(engine));
 
