@@ -108,8 +108,9 @@ public sealed class Refitter(Engine engine)
         var results = new List<WeightMismatch>();
         for (int i = 0; i < _plan.Weights.Length; i++)
         {
-            var sources = _plan.Weights[i].Recipe.Sources;
-            if (sources.Any(weights.ContainsKey) && sources.All(s => all.ContainsKey(s) || kept.ContainsKey(s)) && NonFiniteResult(i, Evaluate(i, all, kept)) is { } result)
+            var recipe = _plan.Weights[i].Recipe;
+            if (recipe.Kind != RecipeKind.Identity && recipe.Sources.Any(weights.ContainsKey) && recipe.Sources.All(s => all.ContainsKey(s) || kept.ContainsKey(s)) &&
+                NonFiniteResult(i, Evaluate(i, all, kept)) is { } result)
                 results.Add(result);
         }
         return results;
