@@ -13,6 +13,7 @@ public sealed class ExportTrtTensorCommand : FileOutputCmdletBase
     private const string PathSet = "Path", LiteralPathSet = "LiteralPath", DirectorySet = "Directory";
 
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    [TensorTransformation]
     public TrtTensor InputObject { get; set; } = null!;
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]

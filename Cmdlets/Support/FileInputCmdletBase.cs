@@ -3,8 +3,9 @@ using System.Management.Automation;
 namespace TrtEngine.Cmdlets.Support;
 
 /// <summary>
-/// A cmdlet that reads one file per pipeline item: -Path (wildcards) and its -LiteralPath twin. Piped files bind to
-/// -LiteralPath (PSPath, or FullName for a FileInfo made outside a provider), so a name with brackets is not a pattern.
+/// A cmdlet that reads files, each in turn: -Path (paths or wildcards, one or several) and its -LiteralPath twin. Piped
+/// files bind to -LiteralPath (PSPath, or FullName for a FileInfo made outside a provider), so a name with brackets is
+/// not a pattern.
 /// </summary>
 public abstract class FileInputCmdletBase : TrtCmdletBase
 {
@@ -12,34 +13,34 @@ public abstract class FileInputCmdletBase : TrtCmdletBase
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
-    public string Path { get; set; } = "";
+    public string[] Path { get; set; } = [];
 
     [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
     [Alias("PSPath", "LP", "FullName")]
-    public string LiteralPath { get; set; } = "";
+    public string[] LiteralPath { get; set; } = [];
 
-    /// <summary>The path as the user gave it, for messages and error targets.</summary>
-    protected string GivenPath => IsLiteral ? LiteralPath : Path;
-
-    protected bool IsLiteral => ParameterSetName == LiteralPathSet;
+    private bool IsLiteral => ParameterSetName == LiteralPathSet;
 
     /// <summary>The error id when the path names no file (ModelNotFound, …).</summary>
     protected abstract string NotFoundId { get; }
 
-    /// <summary>Every file the path names (a pattern may match several), each processed in turn.</summary>
+    /// <summary>Every file each path names (a pattern may match several), each processed in turn; a path that names none is an error, and the others go on.</summary>
     protected sealed override void ProcessRecord()
     {
-        IReadOnlyList<string> files;
-        try
+        foreach (string given in IsLiteral ? LiteralPath : Path)
         {
-            files = ResolveFiles(GivenPath, IsLiteral, NotFoundId);
+            IReadOnlyList<string> files;
+            try
+            {
+                files = ResolveFiles(given, IsLiteral, NotFoundId);
+            }
+            catch (Exception e) when (e is not PipelineStoppedException)
+            {
+                WriteError(ErrorRecords.From(e, given));
+                continue;
+            }
+            foreach (string file in files) ProcessFile(file);
         }
-        catch (Exception e) when (e is not PipelineStoppedException)
-        {
-            WriteError(ErrorRecords.From(e, GivenPath));
-            return;
-        }
-        foreach (string file in files) ProcessFile(file);
     }
 
     /// <summary>Reads one existing file and writes its object, or an error with the file as target.</summary>

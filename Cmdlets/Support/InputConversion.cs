@@ -38,7 +38,7 @@ internal static class InputConversion
     /// A tensor from its Shape and Data properties (lists of numbers once deserialized); other property bags are refused,
     /// as they are not numbers either.
     /// </summary>
-    private static TrtTensor FromProperties(PSObject properties)
+    internal static TrtTensor FromProperties(PSObject properties)
     {
         object Member(string name) => properties.Properties[name]?.Value ?? throw new ArgumentException(
             $"not a tensor: it has no {name} (its properties: {string.Join(", ", properties.Properties.Select(p => p.Name))}). " +
@@ -48,6 +48,8 @@ internal static class InputConversion
         {
             Name = properties.Properties["Name"]?.Value?.ToString() ?? "",
             Shape = LanguagePrimitives.ConvertTo<int[]>(Unwrap(Member("Shape"))),
+            // What Export-TrtTensor writes the values as (an int64 output stays int64); inputs take it from the engine.
+            DataType = properties.Properties["DataType"]?.Value?.ToString() ?? "Float32",
             Data = Flatten(Member("Data")),
         };
     }
@@ -93,7 +95,23 @@ internal static class InputConversion
     }
 
     public static Dictionary<string, int[]>? ToShapes(IDictionary? table, string parameter) =>
-        table is null ? null : ToDictionary(table, parameter, v => LanguagePrimitives.ConvertTo<int[]>(Unwrap(v)));
+        table is null ? null : ToDictionary(table, parameter, v => LanguagePrimitives.ConvertTo<int[]>(Dimensions(Unwrap(v))));
+
+    /// <summary>
+    /// A shape's dimensions as given, before PowerShell converts them: null and text are refused (PowerShell reads the
+    /// text '8,64' as the number 864, which a rank-1 input would take without a word).
+    /// </summary>
+    private static object Dimensions(object? value)
+    {
+        string? problem = value switch
+        {
+            null => "the shape is null",
+            string text => $"the shape '{text}' is text",
+            IEnumerable items when items.Cast<object?>().Any(d => Unwrap(d) is null or string) => "a dimension is null or text",
+            _ => null,
+        };
+        return problem is null ? value! : throw new ArgumentException($"{problem}; give the dimensions as numbers, such as 1, 64 (not in quotes).");
+    }
 
     private static Dictionary<string, T> ToDictionary<T>(IDictionary table, string parameter, Func<object?, T> convert)
     {
@@ -123,6 +141,7 @@ internal static class InputConversion
             case double[] doubles: return Array.ConvertAll(doubles, Narrow);
             case null: throw new ArgumentException("the value is null; give an array of numbers.");
             case string: return [ToSingle(value)];
+            case IDictionary: throw new ArgumentException($"a {value.GetType().Name} is not numbers or a tensor; {WhatToGive}");
             case IEnumerable items:
                 var list = new List<float>();
                 Append(items, list);
@@ -157,8 +176,25 @@ internal static class InputConversion
         BigInteger b => Integer(b.ToString(CultureInfo.InvariantCulture)),
         string s when BigInteger.TryParse(s.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) => Integer(s.Trim()),
         string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) => Narrow(d),
-        _ => LanguagePrimitives.ConvertTo<float>(value),
+        string s => throw new ArgumentException($"'{s}' is neither a number nor the path of a .npy file; {WhatToGive}"),
+        _ => Converted(value),
     };
+
+    /// <summary>What an input or weight value can be, for the errors that refuse one.</summary>
+    private const string WhatToGive = "give numbers (an array, nested arrays or a multi-dimensional array), a tensor (as Invoke-TrtEngine and Import-TrtTensor write them) or a .npy file.";
+
+    /// <summary>Another numeric type (a byte, a [Half]) as PowerShell converts it; anything else is refused as not a number.</summary>
+    private static float Converted(object value)
+    {
+        try
+        {
+            return LanguagePrimitives.ConvertTo<float>(value);
+        }
+        catch (PSInvalidCastException)
+        {
+            throw new ArgumentException($"a {value.GetType().Name} ({value}) is not a number; {WhatToGive}");
+        }
+    }
 
     /// <summary>An integer written out (it may exceed every machine type): float32 must hold it exactly.</summary>
     private static float Integer(string digits) =>

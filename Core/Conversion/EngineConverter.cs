@@ -332,6 +332,10 @@ public static class EngineConverter
         }
         if (problems.Count > 0)
             throw new WeightFormatException($"The weights in '{path}' do not fit the model ({problems.Count}): {string.Join("; ", problems.Take(20))}{(problems.Count > 20 ? "; …" : "")}.");
+        // A file none of whose weights the model takes would change nothing: its names are another's (a 'module.' prefix).
+        if (unused.Count > 0 && unused.Count + integers.Count == bound.Count)
+            throw new WeightFormatException($"None of the {unused.Count} weights in '{path}' is named as an input or initializer of the model ('{unused[0]}' against the model's " +
+                $"{string.Join(", ", model.Graph.Initializers.Select(t => t.Name).Concat(declared.Keys).Distinct().Take(3).Select(n => $"'{n}'"))}{(declared.Count > 3 ? ", …" : "")}), so it would change nothing. Build the engine from the model, then refit it from the file with Update-TrtEngineWeights -NameMap to match the names.");
         if (unused.Count > 0)
             events?.Warning($"{unused.Count} tensors of '{path}' are not inputs or initializers of the model and were ignored: {string.Join(", ", unused.Take(10))}{(unused.Count > 10 ? ", …" : "")}.");
         if (integers.Count > 0)

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using TrtEngine.Core.IO;
 
 namespace TrtEngine.Core.Onnx;
@@ -85,8 +86,21 @@ public sealed class OnnxModel
         }
         catch (OnnxFormatException e)
         {
-            throw new OnnxFormatException(e.Message, path, e);
+            throw new OnnxFormatException(e.Message + WhatItIs(bytes.Span, e.Message), path, e);
         }
+    }
+
+    /// <summary>
+    /// For a file whose model-level fields do not parse (another kind of file, or a damaged model): what it seems to be,
+    /// and what takes it, after the parser's account of the first bad byte.
+    /// </summary>
+    private static string WhatItIs(ReadOnlySpan<byte> bytes, string problem)
+    {
+        if (!problem.StartsWith("model: ", StringComparison.Ordinal)) return "";
+        bool safetensors = bytes.Length > 8 && BinaryPrimitives.ReadUInt64LittleEndian(bytes) <= (ulong)(bytes.Length - 8) && bytes[8] == (byte)'{';
+        return safetensors
+            ? ". It looks like a safetensors checkpoint: refit an engine with it (Update-TrtEngineWeights -Path), or give it to New-TrtEngine -WeightsPath beside its ONNX model"
+            : ". It is not an ONNX model (a ModelProto, as torch.onnx.export writes), or a damaged one";
     }
 
     /// <summary>

@@ -15,8 +15,8 @@ A build shows a progress bar with its phase and the layer being tuned (n of m); 
 With -WhatIf the model is read and its key computed, and New-TrtEngine says what it would do (load the cache entry and refit it, or build an engine and store it under that key, and where) without building, refitting or writing anything. -Confirm asks the same question before a build or a load.
 '@
         Parameters  = @{
-            Path              = 'Path to the ONNX model. Wildcards are resolved, and each model they match gets an engine; relative paths and ~ work.'
-            LiteralPath       = 'Path to the ONNX model, used exactly as written (no wildcards). Binds from the PSPath or FullName property of piped objects, so Get-ChildItem output can be piped, whatever characters the file names hold.'
+            Path              = 'Paths to ONNX models, one or several. Wildcards are resolved, and each model they match gets an engine; relative paths and ~ work.'
+            LiteralPath       = 'Paths to ONNX models, used exactly as written (no wildcards). Binds from the PSPath or FullName property of piped objects, so Get-ChildItem output can be piped, whatever characters the file names hold.'
             WeightsPath       = 'A safetensors file whose tensors replace the model''s weights (initializers, or graph inputs exported without values) of the same names. Each must be floating point and of the shape the model declares (a symbolic dimension takes any size); every misfit is listed in one InvalidWeights error and nothing is built. Integer tensors that name no weight (torch''s num_batches_tracked counters) are left out; other tensors that name none are warned about.'
             InputShape        = 'Fixed shapes for the model inputs, as a hashtable of input name to an int array, for example @{ input = 8, 64 }. Overrides dynamic dimensions, already when the model is imported: shape arithmetic that reads them (an older export''s interpolation sizes computed from the input''s height) then folds, where without a fixed shape it is refused. Tab after the parameter name completes a hashtable of the model''s inputs and shapes.'
             MinShape          = 'Smallest shapes the engine must accept for dynamic inputs (input name to int array); 1 in every dynamic dimension when not given. Tab completes the model''s input names, as for -InputShape.'
@@ -100,8 +100,8 @@ Import-TrtTensor reads NumPy .npy files, versions 1.0 to 3.0, and writes one Trt
 The engine computes in float32: float32 arrays are read as they are; float64, float16, integer and boolean arrays are converted, and a value float32 cannot hold (an integer beyond 2^24 that would change, a float64 beyond float32's range) is an error rather than a silent change. Arrays must be in C order (Fortran-ordered arrays are refused, saying how to convert them); complex, string, object and structured arrays are refused. Malformed files are InvalidTensorFile errors that name the file and the problem.
 '@
         Parameters  = @{
-            Path        = 'Path to a .npy file. Wildcards are resolved, and each file they match is read; relative paths and ~ work.'
-            LiteralPath = 'Path to a .npy file, used exactly as written (no wildcards). Binds from the PSPath or FullName property of piped objects, so Get-ChildItem output can be piped.'
+            Path        = 'Paths to .npy files, one or several. Wildcards are resolved, and each file they match is read; relative paths and ~ work.'
+            LiteralPath = 'Paths to .npy files, used exactly as written (no wildcards). Binds from the PSPath or FullName property of piped objects, so Get-ChildItem output can be piped.'
             Name        = 'The tensor''s name. By default the file name without its extension.'
         }
         Examples    = @(
@@ -274,8 +274,8 @@ Import-TrtEngine reads an engine file and returns the engine. The file is verifi
 An engine saved with -ExcludeWeights comes back with HasWeights False; give -WeightsPath, or refit it with Update-TrtEngineWeights, before running it.
 '@
         Parameters  = @{
-            Path        = 'Path to the engine file. Wildcards are resolved, and each file they match is imported; relative paths and ~ work.'
-            LiteralPath = 'Path to the engine file, used exactly as written. Binds from the PSPath or FullName property of piped objects.'
+            Path        = 'Paths to engine files, one or several. Wildcards are resolved, and each file they match is imported; relative paths and ~ work.'
+            LiteralPath = 'Paths to engine files, used exactly as written. Binds from the PSPath or FullName property of piped objects.'
             WeightsPath = 'A safetensors checkpoint or ONNX model to refit the engine with as it is loaded: all or nothing, as Update-TrtEngineWeights refits (it must supply every weight unless -Partial). An ONNX model of the engine''s graph becomes the model that Update-TrtEngineWeights -Verify runs; one of another graph is warned about.'
             Partial     = 'Accept a -WeightsPath file that lacks some of the engine''s weights: those keep the values the saved engine holds. An engine saved with -ExcludeWeights needs them all.'
         }

@@ -70,6 +70,17 @@ Describe 'Invoke-TrtEngine with bad input' {
         Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = $null } -ErrorAction Stop } 'InvalidArgument' 'InvalidArgument'
     }
 
+    It 'says what an input can be when given <Case>, not how a conversion failed' -ForEach @(
+        # Found by a QA helper: PowerShell's "Cannot convert … to type System.Single" was all these said.
+        @{ Case = 'a path that is not .npy'; Value = { './x.json' }; Says = "-Input 'input': './x.json' is neither a number nor the path of a .npy file; give numbers*" }
+        @{ Case = 'a hashtable'; Value = { @{ a = 1 } }; Says = "-Input 'input': a Hashtable is not numbers or a tensor; give numbers*" }
+        @{ Case = 'an engine'; Value = { $engine }; Says = "-Input 'input': a TrtEngine (tiny_mlp*) is not a number; give numbers*a .npy file." }
+    ) {
+        $value = & $Value
+        $err = Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = $value } -ErrorAction Stop } 'InvalidArgument' 'InvalidArgument'
+        $err.Exception.Message | Should -BeLike $Says
+    }
+
     It 'refuses an object that is not a tensor (no Shape), saying what a tensor has, as InvalidArgument' {
         $lookalike = [pscustomobject]@{ Name = 'input'; DataType = 'Float32'; Data = $x }
         $err = Assert-Refused { Invoke-TrtEngine -Engine $engine -Input @{ input = $lookalike } -ErrorAction Stop } 'InvalidArgument' 'InvalidArgument'
@@ -173,17 +184,23 @@ Describe 'New-TrtEngine with bad input' {
         @{ Case = 'a tuning shape above the largest allowed'; Arguments = { @{ Path = $onnx; OptShape = @{ input = 8, 64 }; MaxShape = @{ input = 4, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a minimum above its maximum'; Arguments = { @{ Path = $onnx; MinShape = @{ input = 8, 64 }; MaxShape = @{ input = 2, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
         @{ Case = 'a shape that is not numbers'; Arguments = { @{ Path = $onnx; InputShape = @{ input = 'a', 'b' } } }; Id = 'InvalidArgument'; Category = 'InvalidArgument' }
+        # Found by a QA helper: '8,64' was read as the number 864, and $null gave .NET's "Value cannot be null".
+        @{ Case = 'a shape written as text'; Arguments = { @{ Path = $onnx; OptShape = @{ input = '8,64' } } }; Id = 'InvalidArgument'; Category = 'InvalidArgument'; Message = "-OptShape 'input': the shape '8,64' is text; give the dimensions as numbers*" }
+        @{ Case = 'a null shape'; Arguments = { @{ Path = $onnx; OptShape = @{ input = $null } } }; Id = 'InvalidArgument'; Category = 'InvalidArgument'; Message = "-OptShape 'input': the shape is null; give the dimensions as numbers*" }
         @{ Case = 'a weights file whose tensor is not of the weight''s shape'; Arguments = {
                 $f = Join-Path $TestDrive 'reshaped.safetensors'
                 Copy-Safetensors $ckpt $f -Edit { param($header) [array]::Reverse($header['0.weight'].shape) }
                 @{ Path = $onnx; WeightsPath = $f } }; Id = 'InvalidWeights'; Category = 'InvalidData' }
+        # Found by a QA helper: a checkpoint saved under DDP ('module.' names) built an engine with the model's own weights, with a warning.
+        @{ Case = 'a weights file none of whose names the model has'; Arguments = { @{ Path = $onnx; WeightsPath = Join-Path (Split-Path $onnx) 'tiny_mlp.ddp.safetensors' } }; Id = 'InvalidWeights'; Category = 'InvalidData'; Message = "None of the 6 weights in '*tiny_mlp.ddp.safetensors' is named as an input or initializer of the model ('module.*' against the model's*Update-TrtEngineWeights -NameMap*" }
         @{ Case = 'a weights file holding integers for a weight'; Arguments = {
                 $f = Join-Path $TestDrive 'int-weights.safetensors'
                 Copy-Safetensors $ckpt $f -Edit { param($header) $header['0.bias'].dtype = 'I32' }
                 @{ Path = $onnx; WeightsPath = $f } }; Id = 'InvalidWeights'; Category = 'InvalidData' }
     ) {
         $arguments = & $Arguments
-        Assert-Refused { New-TrtEngine @arguments -CacheDirectory $cache -OptimizationLevel 0 -ErrorAction Stop } $Id $Category
+        $err = Assert-Refused { New-TrtEngine @arguments -CacheDirectory $cache -OptimizationLevel 0 -ErrorAction Stop } $Id $Category
+        if ($Message) { $err.Exception.Message | Should -BeLike $Message }
     }
 
     It 'says a pattern matched only folders' {

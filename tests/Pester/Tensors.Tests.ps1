@@ -143,6 +143,18 @@ Describe 'Export-TrtTensor' {
         { @($outputs, $outputs) | Export-TrtTensor -Path (Join-Path $TestDrive 'two.npy') -ErrorAction Stop } | Should -Throw '*-Directory*'
     }
 
+    It 'writes a tensor back from Import-Clixml with its type, and refuses one whose values float32 cannot hold' {
+        $clixml = Join-Path $TestDrive 'outputs.clixml'
+        $outputs | Export-Clixml -LiteralPath $clixml
+        $file = Import-Clixml -LiteralPath $clixml | Export-TrtTensor -Path (Join-Path $TestDrive 'from-clixml.npy') -PassThru
+        (Import-TrtTensor $file.FullName).Data -join ',' | Should -Be $expected
+        # Found by a QA helper: 1e300 was written as +Inf without a word, where Import-TrtTensor and Invoke-TrtEngine refuse it.
+        $path = Join-Path $TestDrive 'huge.npy'
+        $err = { [pscustomobject]@{ Name = 'p'; Shape = , 2; Data = [double[]](1e300, 1) } | Export-TrtTensor -Path $path -ErrorAction Stop } | Should -Throw -PassThru
+        $err.Exception.Message | Should -BeLike "*1E+300 is beyond float32's range*"
+        $path | Should -Not -Exist
+    }
+
     It 'writes nothing with -WhatIf' {
         $path = Join-Path $TestDrive 'whatif.npy'
         $outputs | Export-TrtTensor -Path $path -WhatIf

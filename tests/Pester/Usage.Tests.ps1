@@ -132,6 +132,17 @@ Describe 'New-TrtEngine' {
         $engines.ModelPath | Should -Be @((Join-Path $dir 'a.onnx'), (Join-Path $dir 'b.onnx'))
     }
 
+    It 'takes several paths, going on past one that names no file' {
+        # Found by a QA helper: -Path took one string, and a list was refused as not convertible to it.
+        $dir = New-Item -ItemType Directory (Join-Path $TestDrive 'listed')
+        'a', 'b' | ForEach-Object { Copy-Item -LiteralPath $onnx -Destination (Join-Path $dir "$_.onnx") }
+        $paths = (Join-Path $dir 'a.onnx'), (Join-Path $dir 'missing.onnx'), (Join-Path $dir 'b.onnx')
+        $engines = @(New-TrtEngine -Path $paths -CacheDirectory $cache -ErrorVariable missing -ErrorAction SilentlyContinue)
+        $engines.ModelPath | Should -Be @((Join-Path $dir 'a.onnx'), (Join-Path $dir 'b.onnx'))
+        $missing.FullyQualifiedErrorId | Should -BeLike 'ModelNotFound*'
+        @(New-TrtEngine -LiteralPath $paths[0], $paths[2] -CacheDirectory $cache).Count | Should -Be 2
+    }
+
     It 'refuses an empty -CacheDirectory (an unset variable) instead of using the current folder' {
         { New-TrtEngine -Path $onnx -CacheDirectory '' -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         { Get-TrtCache -CacheDirectory $notSet } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'

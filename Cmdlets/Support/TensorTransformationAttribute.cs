@@ -1,0 +1,14 @@
+using System.Management.Automation;
+
+namespace TrtEngine.Cmdlets.Support;
+
+/// <summary>
+/// Binds a tensor given as an object with Shape and Data (one back from Import-Clixml, Receive-Job or ConvertFrom-Json,
+/// or made by hand) as Invoke-TrtEngine reads one, its numbers checked as they become float32; PowerShell's own
+/// conversion would make a value beyond float32's range an infinity without a word.
+/// </summary>
+internal sealed class TensorTransformationAttribute : ArgumentTransformationAttribute
+{
+    public override object Transform(EngineIntrinsics engineIntrinsics, object inputData) =>
+        inputData is PSObject { BaseObject: PSCustomObject } properties ? InputConversion.FromProperties(properties) : inputData;
+}
