@@ -137,7 +137,10 @@ public sealed partial class OnnxImporter
         foreach (var output in graph.Outputs)
         {
             var value = Float(output.Name, $"graph output '{output.Name}'");
-            if (value.IsWeight) value = _network.AddLayer(new ReshapeLayer(output.Name, ReshapeMode.Identity, value), output.Name);
+            // An engine output is named as its tensor: one that is a weight, or a tensor under another name (an
+            // Identity's input, or the last step of a node imported as several layers), is copied under the output's.
+            if (value.IsWeight || _network.Tensors[value.Index].Name != output.Name)
+                value = _network.AddLayer(new ReshapeLayer(output.Name, ReshapeMode.Identity, value), output.Name);
             _network.MarkOutput(value, OutputType(output));
         }
     }

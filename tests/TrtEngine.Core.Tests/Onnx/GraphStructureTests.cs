@@ -44,6 +44,31 @@ public sealed class GraphStructureTests
     /// The importer follows an Expand's run-time dim back to the tensor it was read from: through 50,000 Identity nodes
     /// (more than any thread's stack held frames for) that walk overflowed the stack, a crash no caller can catch.
     /// </summary>
+    /// <summary>
+    /// Graph outputs whose values are tensors of other names: an Expand to the run-time batch that adds no size (found by a
+    /// differential fuzzer: the engine's output was named "y/expanded0", the step the import made of it) and an
+    /// Identity of the graph input. The engine's outputs are named as the graph's, so a caller finds them.
+    /// </summary>
+    [Fact]
+    public void Outputs_that_are_tensors_of_other_names_keep_the_graph_s_names()
+    {
+        var c = new OperatorCase().BatchedInput("x", 2, 3).Output("y").Output("z");
+        var m = c.Model;
+        m.Opset = 13;
+        m.AddNode("Shape", ["x"], ["s"]);
+        m.AddInitializer("i0", [0L], []);
+        m.AddNode("Gather", ["s", "i0"], ["g"], ("axis", 0L));
+        m.AddInitializer("a0", [0L], [1]);
+        m.AddNode("Unsqueeze", ["g", "a0"], ["u"]);
+        m.AddInitializer("three", [3L], [1]);
+        m.AddNode("Concat", ["u", "three"], ["shape"], ("axis", 0L));
+        m.AddNode("Expand", ["x", "shape"], ["y"]);
+        m.AddNode("Identity", ["x"], ["z"]);
+
+        c.AssertMatchesOnnxRuntime();
+        Assert.Equal(["y", "z"], Enumerable.Range(0, c.Plan!.Outputs.Length).Select(c.Plan.OutputName));
+    }
+
     [Fact]
     public void A_run_time_dim_read_through_a_long_chain_is_followed_without_overflowing_the_stack()
     {
