@@ -16,6 +16,8 @@ public sealed partial class OnnxImporter
 {
     private Dictionary<string, OnnxNode>? _producers;
     private readonly Dictionary<string, ProbeShapes> _probed = new(StringComparer.Ordinal);
+    // The network inputs' dynamic dims by the name the model gives them (dim_param): dims of one name are one size.
+    private readonly Dictionary<string, List<(int Input, int Axis)>> _namedDims = new(StringComparer.Ordinal);
 
     /// <summary>Whether an Expand's target shape holds an element only the run time knows.</summary>
     private bool ExpandsToRunTimeDims(OnnxNode node) =>
@@ -239,12 +241,15 @@ public sealed partial class OnnxImporter
         return Probes().Holds(shapes => shapes[data.Index][axis] == shapes[origin.Index][originAxis]);
     }
 
-    /// <summary>Shape probes of the network built so far (each dynamic input dim at 32 and 64, then each alone at 4096).</summary>
+    /// <summary>
+    /// Shape probes of the network built so far (each dynamic input dim at 32 and 64, then each alone at 4096; the dims
+    /// the model names alike, two inputs' 'batch', together).
+    /// </summary>
     private ShapeProbes Probes()
     {
         var profiles = _network.Inputs.Select(i => _network.Tensors[i].Dims)
             .Select(d => new ShapeProfile(Probe(d, 32), Probe(d, 64), Probe(d, int.MaxValue))).ToArray();
-        return new ShapeProbes(profiles, ProbedShapes);
+        return new ShapeProbes(profiles, ProbedShapes, _namedDims.Values.Where(g => g.Count > 1).Select(g => g.ToArray()).ToList());
     }
 
     /// <summary>

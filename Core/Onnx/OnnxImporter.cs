@@ -116,6 +116,9 @@ public sealed partial class OnnxImporter
             if (dims.Contains(Shapes.Dynamic) && _fixedShape?.Invoke(position, input.Name, dims) is { } fixedShape && fixedShape.Length == dims.Length)
                 dims = dims.Select((d, i) => d == Shapes.Dynamic && fixedShape[i] >= 1 ? fixedShape[i] : d).ToArray();
             _values[input.Name] = _network.AddInput(input.Name, dims, type);
+            for (int axis = 0; axis < dims.Length; axis++)
+                if (dims[axis] == Shapes.Dynamic && input.Shape[axis].Param is { Length: > 0 } symbol)
+                    (_namedDims.TryGetValue(symbol, out var group) ? group : _namedDims[symbol] = []).Add((position, axis));
             if (type is ElementType.Int64 or ElementType.Int32) _runTimeIntegers.Add(input.Name);
             if (type == ElementType.Bool) _runTimeBooleans.Add(input.Name);
             position++;

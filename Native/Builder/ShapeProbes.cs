@@ -10,7 +10,8 @@ namespace TrtEngine.Native.Builder;
 /// of its first image is [?, C, H, W] as the input is, and 1 image at run time; a Concat along the batch is 2·n. So
 /// the network's shapes are inferred at probe input shapes inside the profiles: every input at its opt shape, at its
 /// min shape, and at opt with one dynamic dim at a time moved to another size it may take (so a batch 'n' and a batch
-/// 'm' of two inputs, or an 'n' and a 1, part). A shape the network cannot take at some probe proves nothing either.
+/// 'm' of two inputs, or an 'n' and a 1, part). Dims the model declares to be one size (two inputs' 'batch') move
+/// together. A shape the network cannot take at some probe proves nothing either.
 /// </summary>
 internal sealed class ShapeProbes
 {
@@ -26,18 +27,27 @@ internal sealed class ShapeProbes
     private bool _failed;
 
     /// <param name="infer">The network's tensor shapes at the given input shapes (in network input order); throws <see cref="ShapeException"/> where it cannot take them.</param>
-    public ShapeProbes(IReadOnlyList<ShapeProfile> profiles, Func<int[][], int[][]> infer)
+    /// <param name="together">
+    /// Groups of dims (input, axis) that are one size at run time, moved together: without it, moving one input's batch
+    /// alone fails a network that adds two inputs of that batch, and such a probe proves nothing.
+    /// </param>
+    public ShapeProbes(IReadOnlyList<ShapeProfile> profiles, Func<int[][], int[][]> infer, IReadOnlyList<(int Input, int Axis)[]>? together = null)
     {
         _infer = infer;
         var probes = new List<int[][]> { profiles.Select(p => p.Opt).ToArray(), profiles.Select(p => p.Min).ToArray() };
+        var moved = new HashSet<(int, int)>();
         for (int i = 0; i < profiles.Count; i++)
             for (int d = 0; d < profiles[i].Opt.Length; d++)
             {
                 var (min, opt, max) = (profiles[i].Min[d], profiles[i].Opt[d], profiles[i].Max[d]);
-                if (min == max) continue; // one size: nothing at run time differs from the build
+                if (min == max || moved.Contains((i, d))) continue; // one size: nothing at run time differs from the build
                 int other = opt != max ? (max <= Far ? max : Math.Max(Far, opt + 1)) : min;
                 var probe = profiles.Select(p => (int[])p.Opt.Clone()).ToArray();
-                probe[i][d] = other;
+                foreach (var (input, axis) in together?.FirstOrDefault(g => g.Contains((i, d))) ?? [(i, d)])
+                {
+                    probe[input][axis] = other;
+                    moved.Add((input, axis));
+                }
                 probes.Add(probe);
             }
         _inputs = [.. probes];

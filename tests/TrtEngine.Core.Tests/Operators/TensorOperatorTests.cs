@@ -762,6 +762,34 @@ public sealed class TensorOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>
+    /// q.view(B, S, 2, -1) with B and S read from h = x + mask, where x and the mask both declare their first dim
+    /// 'batch' (an attention block that takes a mask), the mask's second 1 or S. Found by a differential fuzzer: the
+    /// shape probes moved x's batch alone, which the Add cannot take, so they proved nothing and the Reshape was refused
+    /// as depending on a dynamic dim. Dims of one name move together now.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 1)]
+    [InlineData(3, 5)]
+    public void Reshape_to_the_batch_of_two_inputs_that_name_it_alike(int batch, int maskRows)
+    {
+        var c = new OperatorCase().SymbolicInput("x", ["batch", 5, 6], [batch, 5, 6]).SymbolicInput("m", ["batch", maskRows, 6], [batch, maskRows, 6])
+            .Weight("w", 6, 6).Output("y");
+        c.Model.Opset = 13;
+        c.Model.AddNode("Add", ["x", "m"], ["h"]);
+        c.Model.AddNode("MatMul", ["h", "w"], ["q"]);
+        c.Model.AddNode("Shape", ["h"], ["s"]);
+        Ints(c, "first", 0);
+        Ints(c, "second", 1);
+        c.Model.AddNode("Gather", ["s", "first"], ["b"]);
+        c.Model.AddNode("Gather", ["s", "second"], ["l"]);
+        Ints(c, "rest", 2, -1);
+        c.Model.AddNode("Concat", ["b", "l", "rest"], ["shape"], ("axis", 0L));
+        c.Model.AddNode("Reshape", ["q", "shape"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
