@@ -85,7 +85,18 @@ public sealed class TrtEngine : IDisposable
                 data[i] = inputs[Inputs[i].Name];
             }
             var outputs = new float[Outputs.Length][];
-            for (int o = 0; o < outputs.Length; o++) outputs[o] = new float[Shapes.ElementCount(context.GetOutputShape(o))];
+            try
+            {
+                for (int o = 0; o < outputs.Length; o++) outputs[o] = new float[Shapes.ElementCount(context.GetOutputShape(o))];
+            }
+            catch (ShapeException e)
+            {
+                // Each shape fits its profile, yet the network cannot take them (two inputs' batches that differ): said
+                // with the inputs, which the layer the network failed at does not name.
+                string given = string.Join(", ", Inputs.Select((info, i) => $"{info.Name} {Shapes.Format(inputShapes[i])}"));
+                throw new EngineInputException($"Engine '{Name}' cannot run inputs of these shapes ({given}): {e.Message.TrimEnd('.')}." +
+                    (Inputs.Length > 1 ? " Give inputs whose shapes fit together as the model relates them (a batch they share must be one size)." : ""));
+            }
             context.Execute(data, outputs);
             return Outputs.Select((info, o) => new TrtTensor { Name = info.Name, Shape = (int[])context.GetOutputShape(o).Clone(), DataType = info.DataType, Data = outputs[o] }).ToArray();
         }

@@ -26,7 +26,7 @@ With -WhatIf the model is read and its key computed, and New-TrtEngine says what
             NoCache           = 'Neither reads nor writes the engine cache.'
             CacheSizeLimit    = 'Bytes the cache may take on disk for this call (2GB literals work); by default the limit Set-TrtCacheOption saved, else 5 GiB. Inserting evicts the least recently used entries until the cache fits.'
             Force             = 'Rebuilds the engine even when the cache holds one, and replaces the cache entry.'
-            OptimizationLevel = 'How hard the builder searches for fast kernels, from 0 (fastest build) to 5 (most tactics timed). Part of the cache key.'
+            OptimizationLevel = 'How hard the builder searches for fast kernels, from 0 (fastest build: no timing) to 5 (most tactics timed). Defaults to 3. Part of the cache key.'
             StripWeights      = 'Returns an engine without weights (HasWeights False). It must be refitted with Update-TrtEngineWeights before Invoke-TrtEngine runs it.'
         }
         Examples    = @(
