@@ -316,6 +316,13 @@ public static class EngineConverter
         var declared = new Dictionary<string, (OnnxDataType Type, IReadOnlyList<OnnxDim>? Shape)>(StringComparer.Ordinal);
         foreach (var input in model.Graph.Inputs) declared[input.Name] = (input.ElementType, input.Shape);
         foreach (var init in model.Graph.Initializers) declared[init.Name] = (init.DataType, init.Dims.Select(d => new OnnxDim(d, null)).ToArray());
+        // Constant nodes' tensor values are weights a refit takes by name: a file may give them too.
+        foreach (var node in model.Graph.Nodes.Where(n => n.OpType == "Constant" && n.Outputs.Count == 1))
+        {
+            long[]? dims = node.GetTensor("value") is { } value ? [.. value.Dims] : node.FindAttribute("value_float") is not null ? [] : node.GetFloats("value_floats") is { } floats ? [floats.Count] : null;
+            var type = node.GetTensor("value")?.DataType ?? (dims is null ? OnnxDataType.Int64 : OnnxDataType.Float);
+            declared[node.Outputs[0]] = (type, dims?.Select(d => new OnnxDim(d, null)).ToArray());
+        }
         var problems = new List<string>();
         var unused = new List<string>();
         var integers = new List<string>();

@@ -94,7 +94,7 @@ public sealed class TrtEngine : IDisposable
                 // Each shape fits its profile, yet the network cannot take them (two inputs' batches that differ): said
                 // with the inputs, which the layer the network failed at does not name.
                 string given = string.Join(", ", Inputs.Select((info, i) => $"{info.Name} {Shapes.Format(inputShapes[i])}"));
-                throw new EngineInputException($"Engine '{Name}' cannot run inputs of these shapes ({given}): {e.Message.TrimEnd('.')}." +
+                throw new ShapeException($"Engine '{Name}' cannot run inputs of these shapes ({given}): {e.Message.TrimEnd('.')}." +
                     (Inputs.Length > 1 ? " Give inputs whose shapes fit together as the model relates them (a batch they share must be one size)." : ""));
             }
             context.Execute(data, outputs);

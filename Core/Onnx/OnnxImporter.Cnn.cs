@@ -47,7 +47,10 @@ public sealed partial class OnnxImporter
             }
             case "Pad": Define(node, ImportPad(node, name)); return;
             case "Resize" or "Upsample": Define(node, ImportResize(node, name)); return;
-            case "ReduceMean": Define(node, ImportReduce(node, name, ReduceKind.Mean, 18)); return;
+            case "ReduceMean":
+                RefuseIntegerDivision(node, name);
+                Define(node, ImportReduce(node, name, ReduceKind.Mean, 18));
+                return;
             case "ReduceSum": Define(node, ImportReduce(node, name, ReduceKind.Sum, 13)); return;
             case "ReduceMax": Define(node, ImportReduce(node, name, ReduceKind.Max, 18)); return;
             case "ReduceL2" or "ReduceSumSquare": ImportReduceSquares(node, name); return;

@@ -155,6 +155,7 @@ public sealed partial class OnnxImporter
     /// <summary>The inputs' sum (broadcast together) divided by their count.</summary>
     private void ImportMean(OnnxNode node, string name)
     {
+        RefuseIntegerDivision(node, name);
         string output = node.Outputs[0];
         int count = node.Inputs.Count(i => i.Length > 0);
         var sum = Step(output, "sum", Variadic(node, $"{name}/sum", BinaryOp.Add));

@@ -25,10 +25,16 @@ public sealed partial class OnnxImporter
 
     /// <summary>Operators whose output has their data input's type (for Where, its values').</summary>
     private static readonly HashSet<string> Moves =
-        ["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Expand", "Tile", "Gather", "GatherElements", "Where"];
+        ["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Expand", "Tile", "Gather", "GatherElements", "Where",
+         "Pad", "DepthToSpace", "SpaceToDepth"];
 
-    /// <summary>Integer arithmetic floats compute exactly (on integers up to 2^24).</summary>
-    private static readonly HashSet<string> ExactArithmetic = ["Add", "Sub", "Mul", "Max", "Min", "Neg", "Abs", "ReduceSum", "ReduceMax", "CumSum"];
+    /// <summary>
+    /// Integer arithmetic floats compute exactly (on integers up to 2^24), whose outputs stay integers: a division after
+    /// them must still be refused (Clip, Pad, Pow, Relu and Sign once let an integer through as a float, and a Div
+    /// after them did not truncate).
+    /// </summary>
+    private static readonly HashSet<string> ExactArithmetic =
+        ["Add", "Sub", "Mul", "Max", "Min", "Neg", "Abs", "ReduceSum", "ReduceMax", "ReduceSumSquare", "CumSum", "Clip", "Relu", "Sign", "Sum", "Pow", "MatMul"];
 
     /// <summary>Operators whose output is an integer tensor whatever their input (indices).</summary>
     private static readonly HashSet<string> MakesIntegers = ["ArgMax", "ArgMin"];
@@ -51,7 +57,8 @@ public sealed partial class OnnxImporter
         var data = node.OpType switch { "Where" => node.Inputs.Skip(1), "Concat" => node.Inputs, _ => node.Inputs.Take(1) };
         // An integer known at import beside run-time values (a Where's fill, a class token's id) makes them integers too.
         bool integer = Moves.Contains(node.OpType) ? data.Any(v => _runTimeIntegers.Contains(v) || IsInteger(v))
-            : ExactArithmetic.Contains(node.OpType) ? node.Inputs.Any(_runTimeIntegers.Contains)
+            // A power has its base's type; the others' operands are all of one type.
+            : ExactArithmetic.Contains(node.OpType) ? (node.OpType == "Pow" ? node.Inputs.Take(1) : node.Inputs).Any(_runTimeIntegers.Contains)
             : MakesIntegers.Contains(node.OpType) || node.OpType == "Cast" && IsIntegerType((OnnxDataType)node.GetInt("to", 0));
         bool boolean = Moves.Contains(node.OpType) ? data.Any(_runTimeBooleans.Contains)
             : MakesBooleans.Contains(node.OpType) || node.OpType == "Cast" && node.GetInt("to", 0) == (long)OnnxDataType.Bool;
@@ -80,11 +87,22 @@ public sealed partial class OnnxImporter
         return _network.AddWeights(new ModelWeights($"{name}/{input}", known.Dims, Array.ConvertAll(known.Values, v => (float)v), WeightKind.Constant));
     }
 
-    /// <summary>Division (and its kin) of run-time integers truncates, which float division does not: refused.</summary>
+    /// <summary>Division (and its kin: a mean) of run-time integers truncates, which float division does not: refused.</summary>
     private void RefuseIntegerDivision(OnnxNode node, string name)
     {
         if (node.Inputs.FirstOrDefault(_runTimeIntegers.Contains) is { } integer)
             throw new ModelImportException($"{node.OpType} '{name}' divides '{integer}', an integer tensor computed at run time; TrtEngine computes those as floats and does not truncate. Cast it to float in the model before dividing.");
+    }
+
+    /// <summary>
+    /// A power of a run-time integer is an integer: exact in floats for whole exponents of 0 or more known at import;
+    /// any other exponent (a fraction, a negative one) truncates in integers, which floats do not: refused.
+    /// </summary>
+    private void RefuseInexactIntegerPower(OnnxNode node, string name)
+    {
+        if (!_runTimeIntegers.Contains(node.Inputs[0])) return;
+        if (!IsInteger(node.Inputs[1]) || Integer(node.Inputs[1], name) is not { IsKnown: true } exponent || exponent.Values.Any(v => v < 0))
+            throw new ModelImportException($"Pow '{name}' raises '{node.Inputs[0]}', an integer tensor computed at run time, to a power that is not a whole number of 0 or more known at import; TrtEngine computes those as floats and does not truncate. Cast it to float in the model first.");
     }
 
     /// <summary>

@@ -461,6 +461,7 @@ public sealed partial class OnnxImporter
     /// <summary>Pow; an integer exponent (from opset 12) is read at import as a float constant, as ONNX Runtime computes it.</summary>
     private Layer ImportPow(OnnxNode node, string name)
     {
+        RefuseInexactIntegerPower(node, name);
         if (!IsInteger(node.Inputs[1])) return Binary(node, name, BinaryOp.Pow);
         var exponent = Integer(node.Inputs[1], name);
         float[] values = KnownIntegers(node, 1, "exponent").Select(v => (float)v).ToArray();
@@ -484,7 +485,10 @@ public sealed partial class OnnxImporter
     private void ImportConstant(OnnxNode node)
     {
         string output = node.Outputs[0];
-        if (node.GetTensor("value") is OnnxTensor t)
+        // A weights file's value for it replaces it, as a refit from that file would (the file's reader checked the shape).
+        if (_bound.TryGetValue(output, out var bound))
+            _values[output] = _network.AddWeights(new ModelWeights(output, bound.Shape, bound.Data, WeightKind.Constant));
+        else if (node.GetTensor("value") is OnnxTensor t)
         {
             if (IsFloat(t.DataType)) _values[output] = _network.AddWeights(new ModelWeights(output, ToShape(t.Dims, output), t.ToSingleArray(), WeightKind.Constant));
             else _integers[output] = new IntegerTensor(ToShape(t.Dims, output), t.ToInt64Array());

@@ -2,6 +2,7 @@ using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Tests.Operators;
 using TrtEngine.Core.Refit;
+using TrtEngine.Native.Network;
 using TrtEngine.Native.Plan;
 using TrtEngine.Native.Refit;
 using TrtEngine.Native.Runtime;
@@ -260,7 +261,7 @@ public sealed class EngineLifecycleTests
         model.Save(path);
         var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
 
-        string message = Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]> { ["a"] = new float[8], ["b"] = new float[12] })).Message;
+        string message = Assert.Throws<ShapeException>(() => engine.Run(new Dictionary<string, float[]> { ["a"] = new float[8], ["b"] = new float[12] })).Message;
         Assert.StartsWith("Engine 'add' cannot run inputs of these shapes (a [2, 4], b [3, 4]): ", message);
         Assert.EndsWith("(a batch they share must be one size).", message);
         Assert.Equal(4, engine.Run(new Dictionary<string, float[]> { ["a"] = new float[4], ["b"] = new float[4] })[0].Data.Length);

@@ -267,6 +267,64 @@ public sealed class RunTimeIntegerTests
         Assert.Contains("does not truncate", error.Message);
     }
 
+    /// <summary>
+    /// Integer arithmetic whose output stays an integer (Clip, Pad, Pow, Relu, Sign), then a division or a mean, which
+    /// truncate in integers: refused. Found by a QA helper: those outputs were taken for floats, and the Div after them
+    /// gave [-2, -1.5, 0, 0.5, …] where ONNX Runtime gives [-2, -1, 0, 0, …]; ReduceMean of integers did not truncate.
+    /// </summary>
+    [Theory]
+    [InlineData("Clip", "Div")]
+    [InlineData("Pad", "Div")]
+    [InlineData("Pow", "Div")]
+    [InlineData("Relu", "Div")]
+    [InlineData("Sign", "Div")]
+    [InlineData("Identity", "ReduceMean")]
+    [InlineData("Identity", "Mean")]
+    [InlineData("Pow", "Pow")]
+    public void Division_after_integer_arithmetic_that_keeps_integers_is_refused(string first, string then)
+    {
+        // Opset 14: Relu takes integers from there.
+        var m = new OnnxModelBuilder { Opset = 14 };
+        m.AddInput("ids", OnnxDataType.Int64, 6);
+        m.AddInitializer("lo", TensorValue.Int64([-4]));
+        m.AddInitializer("hi", TensorValue.Int64([7]));
+        m.AddInitializer("pads", [1L, 1L], [2]);
+        m.AddInitializer("two", TensorValue.Int64([2]));
+        m.AddInitializer("minus", TensorValue.Int64([-1]));
+        string[] inputs = first switch { "Clip" => ["ids", "lo", "hi"], "Pad" => ["ids", "pads"], "Pow" => ["ids", "two"], _ => ["ids"] };
+        m.AddNode(first, inputs, ["a"]);
+        string[] next = then switch { "Div" => ["a", "two"], "Pow" => ["a", "minus"], "Mean" => ["a", "a"], _ => ["a"] };
+        m.AddNode(then, next, ["b"]);
+        m.AddNode("Cast", ["b"], ["y"], ("to", FloatType));
+        m.AddOutput("y", OnnxDataType.Float);
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains("does not truncate", error.Message);
+    }
+
+    /// <summary>
+    /// The same arithmetic with nothing that truncates after it: integers out, as ONNX Runtime gives them (it has no
+    /// int64 Relu to compare with).
+    /// </summary>
+    [Theory]
+    [InlineData("Clip")]
+    [InlineData("Pad")]
+    [InlineData("Pow")]
+    [InlineData("Sign")]
+    public void Integer_arithmetic_that_keeps_integers_gives_integer_outputs(string op)
+    {
+        var c = new OperatorCase().IntegerInput("ids", OnnxDataType.Int64, 30, [6], [6]);
+        var m = c.Model;
+        m.Opset = 14;
+        m.AddInitializer("lo", TensorValue.Int64([4]));
+        m.AddInitializer("hi", TensorValue.Int64([20]));
+        m.AddInitializer("pads", [1L, 2L], [2]);
+        m.AddInitializer("two", TensorValue.Int64([2]));
+        m.AddNode(op, op switch { "Clip" => ["ids", "lo", "hi"], "Pad" => ["ids", "pads"], "Pow" => ["ids", "two"], _ => ["ids"] }, ["y"]);
+        m.AddOutput("y", OnnxDataType.Int64);
+        c.AssertMatchesOnnxRuntime();
+        Assert.Equal([ElementType.Int64], c.Plan!.OutputTypes);
+    }
+
     /// <summary>Run-time integers as graph outputs: their values, DataType Int64 and Int32 as declared.</summary>
     [Fact]
     public void Integer_outputs_are_given_with_their_type()

@@ -77,4 +77,40 @@ public sealed class BoundWeightsTests : IDisposable
         Assert.Contains("takes a safetensors checkpoint, not an ONNX model", onnx.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(_dir.File("cache")));
     }
+
+    /// <summary>
+    /// A file that gives a value the import reads as a constant (Resize's scales) and a Constant node's value: bound as
+    /// a refit from that file would take them. Found by a fuzzer: the scales became a weight no layer reads and left the
+    /// engine, whose refit from the very file it was built with then refused them (and the cache key differed from
+    /// the plain build's), and the Constant node kept the model's value where a refit takes the file's.
+    /// </summary>
+    [Fact]
+    public void Values_read_as_constants_and_Constant_nodes_bind_as_a_refit_from_the_file_takes_them()
+    {
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 1, 2, 4, 4);
+        m.AddInitializer("scales", [1f, 1f, 2f, 2f], [4]);
+        m.AddNode("Resize", ["x", "", "scales"], ["r"], ("mode", "nearest"));
+        m.AddNode("Constant", [], ["k"], ("value", TensorValue.Float([0.5f, -1.5f], 1, 2, 1, 1)));
+        m.AddNode("Mul", ["r", "k"], ["y"]);
+        m.AddOutput("y", OnnxDataType.Float);
+        string model = _dir.File("resize.onnx");
+        m.Save(model);
+        // The model's own scales: the same engine, so the same cache entry; a refit from the file changes nothing.
+        string scales = _dir.File("scales.safetensors");
+        SafetensorsWriter.Write(scales, [("scales", [4], [1f, 1f, 2f, 2f])]);
+        var plain = EngineConverter.Convert(model, Settings(null!) with { WeightsPath = null });
+        var same = EngineConverter.Convert(model, Settings(scales));
+        Assert.True(same.FromCache);
+        using (var read = Refit.WeightFile.Read(scales, same)) Assert.Empty(same.Refit(read.Values).ChangedModelWeights);
+
+        // Another value for the Constant node: the engine built with the file computes what a refit from it does.
+        string file = _dir.File("k.safetensors");
+        SafetensorsWriter.Write(file, [("scales", [4], [1f, 1f, 2f, 2f]), ("k", [1, 2, 1, 1], [3f, 0.25f])]);
+        var bound = EngineConverter.Convert(model, Settings(file));
+        using (var read = Refit.WeightFile.Read(file, plain)) plain.Refit(read.Values);
+        var x = new Dictionary<string, float[]> { ["x"] = ErrorMetrics.RandomValues(3, 32) };
+        Assert.Equal(plain.Run(x)[0].Data, bound.Run(x)[0].Data);
+        using (var read = Refit.WeightFile.Read(file, bound)) Assert.Empty(bound.Refit(read.Values).ChangedModelWeights);
+    }
 }
