@@ -260,8 +260,10 @@ public sealed class ReferenceExecutor
                 double At(long k) => x.Data[(o * length + k) * inner + i];
                 if (a.Operation is AxisOperation.TopKLargest or AxisOperation.TopKSmallest)
                 {
-                    var ranked = Enumerable.Range(0, length).OrderBy(k => double.IsNaN(At(k)))
-                        .ThenBy(k => a.Operation == AxisOperation.TopKLargest ? -At(k) : At(k)).ThenBy(k => k).Take(a.Count).ToArray();
+                    // NaN as larger than every number: first of the largest, last of the smallest.
+                    bool largest = a.Operation == AxisOperation.TopKLargest;
+                    var ranked = Enumerable.Range(0, length).OrderBy(k => double.IsNaN(At(k)) != largest)
+                        .ThenBy(k => largest ? -At(k) : At(k)).ThenBy(k => k).Take(a.Count).ToArray();
                     for (int j = 0; j < ranked.Length; j++) y[(o * a.Count + j) * inner + i] = ranked[j];
                     continue;
                 }

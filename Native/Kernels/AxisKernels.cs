@@ -53,7 +53,9 @@ public static unsafe class AxisKernels
 
     /// <summary>
     /// y[o, j, i] = the index along the axis of x[o, ·, i]'s j-th largest (smallest) value, j &lt; <paramref name="count"/>,
-    /// as floats: sorted, equal values by their index (ONNX TopK); NaN after every number.
+    /// as floats: sorted, equal values by their index (ONNX TopK). NaN ranks as larger than every number, as torch.topk
+    /// ranks it: the first of the largest, the last of the smallest. (ONNX leaves it open, and ONNX Runtime's selection
+    /// takes some NaNs and not others: of [1, NaN, 3, 2, NaN] its largest three are [NaN, 3, 2].)
     /// </summary>
     public static void TopK(float* x, int outer, int length, int inner, int count, bool largest, float* y)
     {
@@ -67,7 +69,8 @@ public static unsafe class AxisKernels
                 Array.Sort(order, (a, b) =>
                 {
                     float u = run[a], v = run[b];
-                    int byValue = float.IsNaN(u) || float.IsNaN(v) ? float.IsNaN(u).CompareTo(float.IsNaN(v)) : largest ? v.CompareTo(u) : u.CompareTo(v);
+                    int byValue = float.IsNaN(u) || float.IsNaN(v) ? (largest ? float.IsNaN(v).CompareTo(float.IsNaN(u)) : float.IsNaN(u).CompareTo(float.IsNaN(v)))
+                        : largest ? v.CompareTo(u) : u.CompareTo(v);
                     return byValue != 0 ? byValue : a.CompareTo(b);
                 });
                 for (int j = 0; j < count; j++) y[((long)o * count + j) * inner + i] = order[j];
