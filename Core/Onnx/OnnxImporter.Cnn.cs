@@ -110,7 +110,10 @@ public sealed partial class OnnxImporter
             case "Ceil": Define(node, Unary(node, name, new Activation(ActivationKind.Ceil))); return;
             case "Round": Define(node, Unary(node, name, new Activation(ActivationKind.Round))); return;
             default:
-                throw new ModelImportException($"{node.OpType} '{name}' works on float tensors here; TrtEngine evaluates {node.OpType} only on integer tensors known at import.");
+                // An integer tensor computed at run time (from an int64 input) is not known at import either.
+                throw new ModelImportException($"{node.OpType} '{name}' works on " +
+                    (node.Inputs.FirstOrDefault(_runTimeIntegers.Contains) is { } integer ? $"'{integer}', an integer tensor computed at run time" : "float tensors here") +
+                    $"; TrtEngine evaluates {node.OpType} only on integer tensors known at import.");
         }
     }
 

@@ -325,6 +325,20 @@ public sealed class RunTimeIntegerTests
         Assert.Equal([ElementType.Int64], c.Plan!.OutputTypes);
     }
 
+    /// <summary>Mod of a run-time integer is refused naming it as such (it was said to work "on float tensors here").</summary>
+    [Fact]
+    public void Mod_of_a_run_time_integer_is_refused_naming_it()
+    {
+        var m = new OnnxModelBuilder { Opset = 13 };
+        m.AddInput("ids", OnnxDataType.Int64, 3);
+        m.AddInitializer("three", TensorValue.Int64([3]));
+        m.AddNode("Mod", ["ids", "three"], ["r"]);
+        m.AddNode("Cast", ["r"], ["y"], ("to", FloatType));
+        m.AddOutput("y", OnnxDataType.Float);
+        var error = Assert.Throws<ModelImportException>(() => OnnxImporter.Import(OnnxModel.Parse(m.ToBytes(), null), "m"));
+        Assert.Contains("works on 'ids', an integer tensor computed at run time; TrtEngine evaluates Mod only on integer tensors known at import", error.Message);
+    }
+
     /// <summary>Run-time integers as graph outputs: their values, DataType Int64 and Int32 as declared.</summary>
     [Fact]
     public void Integer_outputs_are_given_with_their_type()
