@@ -394,8 +394,29 @@ public sealed partial class OnnxImporter
         if (node.GetInt("stash_type", 1) is var stash and not 1)
             throw new ModelImportException($"LayerNormalization '{name}': stash_type {stash} asks for statistics in another type; TrtEngine computes them in float (stash_type 1).");
         var x = Tensor(node.Inputs[0], name);
-        var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Float(node.Inputs[2], name) : ValueRef.None;
-        return new LayerNormLayer(name, x, Float(node.Inputs[1], name), bias, checked((int)node.GetInt("axis", -1)), node.GetFloat("epsilon", 1e-5f));
+        int axis = checked((int)node.GetInt("axis", -1));
+        int[] dims = _network.Dims(x);
+        int[] normalized = dims[Shapes.NormalizeAxis(axis, dims.Length, "LayerNormalization", name)..];
+        var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Normalized(node, name, 2, normalized) : ValueRef.None;
+        return new LayerNormLayer(name, x, Normalized(node, name, 1, normalized), bias, axis, node.GetFloat("epsilon", 1e-5f));
+    }
+
+    /// <summary>
+    /// A LayerNormalization's scale or bias, one value per normalised position. One that broadcasts to them (a [1, W]
+    /// scale over [H, W] rows, which ONNX allows) is expanded by a multiplication by ones: a computed weight a refit
+    /// re-runs (found by an operator differential: such a valid model was refused).
+    /// </summary>
+    private ValueRef Normalized(OnnxNode node, string name, int index, int[] normalized)
+    {
+        var value = Float(node.Inputs[index], name);
+        int[] dims = _network.Dims(value);
+        // One that does not broadcast so is left for the layer to refuse, naming both shapes.
+        bool broadcasts = dims.Length <= normalized.Length && Enumerable.Reverse(dims).Zip(Enumerable.Reverse(normalized)).All(p => p.First == 1 || p.First == p.Second);
+        if (!value.IsWeight || normalized.Any(d => d < 0) || !broadcasts || Shapes.ElementCount(dims) == Shapes.ElementCount(normalized)) return value;
+        string output = $"{name}/{node.Inputs[index]}/expanded";
+        var ones = _network.AddWeights(new ModelWeights(output + "/ones", normalized, Enumerable.Repeat(1f, checked((int)Shapes.ElementCount(normalized))).ToArray(), WeightKind.Constant));
+        AddFolded(node, name, FoldedOpKind.Binary, [_network.Weights[value.Index], _network.Weights[ones.Index]], [(int)BinaryOp.Mul], [], output);
+        return _values[output];
     }
 
     private Layer ImportGemm(OnnxNode node, string name)

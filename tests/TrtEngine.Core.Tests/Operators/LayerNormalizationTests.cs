@@ -34,6 +34,27 @@ public sealed class LayerNormalizationTests
         Assert.Single(c.Plan!.Layers.OfType<LayerNormLayer>());
     }
 
+    /// <summary>
+    /// A scale and bias that broadcast to the normalised positions ([1, 4] and [3, 1] over [3, 4] rows), which ONNX
+    /// allows: expanded at import, refitted by their names. Found by an operator differential: the model was refused.
+    /// </summary>
+    [Fact]
+    public void A_scale_and_bias_that_broadcast_to_the_rows_match_onnx_runtime_and_refit()
+    {
+        var c = new OperatorCase().Input("x", 2, 3, 4).Weight("scale", 1, 4).Weight("bias", 3, 1).Output("y");
+        c.Model.Opset = 17;
+        c.Model.AddNode("LayerNormalization", ["x", "scale", "bias"], ["y"], ("axis", -2L));
+        c.AssertMatchesOnnxRuntime();
+
+        RefitComparison.AssertRefitEqualsFreshBuild((m, seed) =>
+        {
+            m.Opset = 17;
+            m.AddInitializer("scale", ErrorMetrics.RandomValues(seed, 4), [1, 4]);
+            m.AddInitializer("bias", ErrorMetrics.RandomValues(seed + 10, 3), [3, 1]);
+            m.AddNode("LayerNormalization", ["x", "scale", "bias"], ["y"], ("axis", -2L));
+        }, new BuilderConfig { OptimizationLevel = 0 }, [2, 3, 4], engine => Assert.Equal(["bias", "scale"], engine.Plan.ModelWeights.Select(w => w.Name).Where(n => !n.Contains('/')).Order()));
+    }
+
     [Fact]
     public void Crosses_the_plan_format_and_a_dynamic_batch()
     {
