@@ -6,8 +6,8 @@ namespace TrtEngine.Core.Cache;
 /// </summary>
 public sealed class CacheDirectoryIsFileException(string directory, string file)
     : IOException(directory == file
-        ? $"The cache directory '{directory}' is a file, not a folder. Give the path of a folder for the cache (a folder that does not exist yet is created)."
-        : $"The cache directory '{directory}' cannot be a folder: '{file}' is a file, not a folder. Give the path of a folder for the cache (a folder that does not exist yet is created).")
+        ? $"The cache directory '{directory}' is a file, not a folder. Give the path of a folder for the cache (New-TrtEngine creates one that does not exist yet)."
+        : $"The cache directory '{directory}' cannot be a folder: '{file}' is a file, not a folder. Give the path of a folder for the cache (New-TrtEngine creates one that does not exist yet).")
 {
     public string Directory { get; } = directory;
 

@@ -19,9 +19,9 @@ With -WhatIf the model is read and its key computed, and New-TrtEngine says what
             LiteralPath       = 'Paths to ONNX models, used exactly as written (no wildcards). Binds from the PSPath or FullName property of piped objects, so Get-ChildItem output can be piped, whatever characters the file names hold.'
             WeightsPath       = 'A safetensors file whose tensors replace the model''s weights (initializers, Constant-node values, or graph inputs exported without values) of the same names, as a refit from that file would. Each must be floating point and of the shape the model declares (a symbolic dimension takes any size); every misfit is listed in one InvalidWeights error and nothing is built. Integer tensors that name no weight (torch''s num_batches_tracked counters) are left out; other tensors that name none are warned about.'
             InputShape        = 'Fixed shapes for the model inputs, as a hashtable of input name to an int array, for example @{ input = 8, 64 }. Overrides dynamic dimensions, already when the model is imported: shape arithmetic that reads them (an older export''s interpolation sizes computed from the input''s height) then folds, where without a fixed shape it is refused. Tab after the parameter name completes a hashtable of the model''s inputs and shapes.'
-            MinShape          = 'Smallest shapes the engine must accept for dynamic inputs (input name to int array); 1 in every dynamic dimension when not given. Tab completes the model''s input names, as for -InputShape.'
-            OptShape          = 'Shapes the engine is tuned for (input name to int array). Alone, it tunes the engine for these shapes and the engine still runs any size; without it the engine is tuned for -MaxShape (or -MinShape). Tab completes the model''s input names.'
-            MaxShape          = 'Largest shapes the engine must accept for dynamic inputs (input name to int array); unbounded in every dynamic dimension when not given. Tab completes the model''s input names.'
+            MinShape          = 'Smallest shapes the engine must accept for dynamic inputs (input name to int array); 1 in every dynamic dimension when not given. Tab completes a hashtable of the model''s inputs and shapes, as for -InputShape.'
+            OptShape          = 'Shapes the engine is tuned for (input name to int array). Alone, it tunes the engine for these shapes and the engine still runs any size; without it the engine is tuned for -MaxShape (or -MinShape). Tab completes a hashtable of the model''s inputs and shapes.'
+            MaxShape          = 'Largest shapes the engine must accept for dynamic inputs (input name to int array); unbounded in every dynamic dimension when not given. Tab completes a hashtable of the model''s inputs and shapes.'
             CacheDirectory    = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
             NoCache           = 'Neither reads nor writes the engine cache.'
             CacheSizeLimit    = 'Bytes the cache may take on disk for this call (2GB literals work); by default the limit Set-TrtCacheOption saved, else 5 GiB. Inserting evicts the least recently used entries until the cache fits.'
@@ -388,9 +388,9 @@ Pinned entries (see Lock-TrtCache) are kept unless -Force is given; -Verbose nam
     'Lock-TrtCache' = @{
         Synopsis    = 'Pins cache entries so that eviction and bulk removals leave them alone.'
         Description = @'
-Lock-TrtCache pins entries of the engine cache. A pinned entry is never evicted to make room for a new one: when the pinned entries alone leave no room for a new entry, that entry is not stored, with a warning. Remove-TrtCache and Clear-TrtCache skip pinned entries unless -Force is given. Get-TrtCache shows the pin in the Pinned property.
+Lock-TrtCache pins entries of the engine cache. A pinned entry is never evicted to make room for a new one: when the pinned entries alone leave no room for a new entry, that entry is not stored, with a warning. Remove-TrtCache by age or size and Clear-TrtCache skip pinned entries, and Remove-TrtCache refuses one named by key or piped in (CacheEntryPinned), unless -Force is given. Get-TrtCache shows the pin in the Pinned property.
 
-Pinning writes an empty marker file beside the entry; the entry itself does not change. Unlock-TrtCache removes the pin.
+Pinning writes an empty marker file (pinned) in the entry's folder, beside its manifest and plan, which do not change. Unlock-TrtCache removes the pin.
 '@
         Parameters  = @{
             InputObject    = 'Cache entries to pin, as written by Get-TrtCache. Each is pinned in the cache folder it came from.'
