@@ -208,9 +208,8 @@ internal static class InputConversion
 
     /// <summary>A double as float32, refusing a finite one float32 cannot hold (it would become an infinity, reported later as "not finite").</summary>
     private static float Narrow(double value) =>
-        (float)value is var single && float.IsInfinity(single) && double.IsFinite(value)
-            ? throw new ArgumentException($"{value.ToString(System.Globalization.CultureInfo.InvariantCulture)} is beyond float32's range (±3.4E+38).")
-            : single;
+        ExactFloat32.Holds(value, out float single) ? single
+            : throw new ArgumentException($"{value.ToString(CultureInfo.InvariantCulture)} is beyond float32's range (±3.4E+38).");
 
     private static object? Unwrap(object? value) => value is PSObject ps ? ps.BaseObject : value;
 }

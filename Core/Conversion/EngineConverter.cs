@@ -319,8 +319,9 @@ public static class EngineConverter
         // Constant nodes' tensor values are weights a refit takes by name: a file may give them too.
         foreach (var node in model.Graph.Nodes.Where(n => n.OpType == "Constant" && n.Outputs.Count == 1))
         {
-            long[]? dims = node.GetTensor("value") is { } value ? [.. value.Dims] : node.FindAttribute("value_float") is not null ? [] : node.GetFloats("value_floats") is { } floats ? [floats.Count] : null;
-            var type = node.GetTensor("value")?.DataType ?? (dims is null ? OnnxDataType.Int64 : OnnxDataType.Float);
+            var value = node.GetTensor("value");
+            long[]? dims = value is not null ? [.. value.Dims] : node.FindAttribute("value_float") is not null ? [] : node.GetFloats("value_floats") is { } floats ? [floats.Count] : null;
+            var type = value?.DataType ?? (dims is null ? OnnxDataType.Int64 : OnnxDataType.Float);
             declared[node.Outputs[0]] = (type, dims?.Select(d => new OnnxDim(d, null)).ToArray());
         }
         var problems = new List<string>();

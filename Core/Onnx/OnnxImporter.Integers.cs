@@ -292,7 +292,7 @@ public sealed partial class OnnxImporter
         // A value bound from a weights file is the same constant (found by a fuzzer: taken as a parameter, which no layer
         // reads, it was no weight of the engine, and a refit from that very file refused it as unknown).
         if (!_values.ContainsKey(input) && _bound.TryGetValue(input, out var bound))
-            _values[input] = _network.AddWeights(new ModelWeights(input, bound.Shape, bound.Data, WeightKind.Constant));
+            _values[input] = BoundConstant(bound);
         else if (!_values.ContainsKey(input) && _initializers.TryGetValue(input, out var init) && IsFloat(init.DataType))
             _values[input] = _network.AddWeights(new ModelWeights(input, ToShape(init.Dims, input), init.ToSingleArray(), WeightKind.Constant));
         var v = Float(input, name);

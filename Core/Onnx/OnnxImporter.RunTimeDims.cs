@@ -18,6 +18,8 @@ public sealed partial class OnnxImporter
     private readonly Dictionary<string, ProbeShapes> _probed = new(StringComparer.Ordinal);
     // The network inputs' dynamic dims by the name the model gives them (dim_param): dims of one name are one size.
     private readonly Dictionary<string, List<(int Input, int Axis)>> _namedDims = new(StringComparer.Ordinal);
+    // Those of two or more dims, which the probes move together; made once the inputs are in (before any node).
+    private List<(int Input, int Axis)[]>? _dimGroups;
 
     /// <summary>Whether an Expand's target shape holds an element only the run time knows.</summary>
     private bool ExpandsToRunTimeDims(OnnxNode node) =>
@@ -249,7 +251,7 @@ public sealed partial class OnnxImporter
     {
         var profiles = _network.Inputs.Select(i => _network.Tensors[i].Dims)
             .Select(d => new ShapeProfile(Probe(d, 32), Probe(d, 64), Probe(d, int.MaxValue))).ToArray();
-        return new ShapeProbes(profiles, ProbedShapes, _namedDims.Values.Where(g => g.Count > 1).Select(g => g.ToArray()).ToList());
+        return new ShapeProbes(profiles, ProbedShapes, _dimGroups ??= _namedDims.Values.Where(g => g.Count > 1).Select(g => g.ToArray()).ToList());
     }
 
     /// <summary>

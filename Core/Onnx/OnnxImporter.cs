@@ -508,7 +508,7 @@ public sealed partial class OnnxImporter
         string output = node.Outputs[0];
         // A weights file's value for it replaces it, as a refit from that file would (the file's reader checked the shape).
         if (_bound.TryGetValue(output, out var bound))
-            _values[output] = _network.AddWeights(new ModelWeights(output, bound.Shape, bound.Data, WeightKind.Constant));
+            _values[output] = BoundConstant(bound);
         else if (node.GetTensor("value") is OnnxTensor t)
         {
             if (IsFloat(t.DataType)) _values[output] = _network.AddWeights(new ModelWeights(output, ToShape(t.Dims, output), t.ToSingleArray(), WeightKind.Constant));
@@ -521,6 +521,9 @@ public sealed partial class OnnxImporter
         else if (node.GetInts("value_ints") is { } iss) _integers[output] = IntegerTensor.Vector([.. iss]);
         else throw new ModelImportException($"Constant '{NodeName(node)}' has no value TrtEngine can read (value, value_float(s) or value_int(s)).");
     }
+
+    /// <summary>A weights file's value for a constant of the model (a Constant node's, or one read as a layer's parameter).</summary>
+    private ValueRef BoundConstant(WeightTensor bound) => _network.AddWeights(new ModelWeights(bound.Name, bound.Shape, bound.Data, WeightKind.Constant));
 
     private void Define(OnnxNode node, Layer layer) => _values[node.Outputs[0]] = _network.AddLayer(layer, node.Outputs[0]);
 

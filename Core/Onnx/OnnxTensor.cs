@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using TrtEngine.Core.Weights;
+using TrtEngine.Core.Tensors;
 using TrtEngine.Native.Kernels;
 using TrtEngine.Native.Refit;
 using TrtEngine.Native.Runtime;
@@ -208,7 +208,7 @@ public sealed class OnnxTensor
         or OnnxDataType.UInt32 or OnnxDataType.Int64;
 
     private float Narrow(double value, int index) =>
-        Float64Values.TryNarrow(value, out float single) ? single : throw new OnnxFormatException($"tensor '{Name}': {Float64Values.BeyondRange(value, index)}.");
+        ExactFloat32.Holds(value, out float single) ? single : throw new OnnxFormatException($"tensor '{Name}': {ExactFloat32.BeyondRange(value, index)}.");
 
     private static float BFloat16ToSingle(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
 

@@ -54,13 +54,8 @@ internal sealed record NpyElementType(string Descr, char Kind, int Size, bool Bi
         return values;
     }
 
-    private float Narrow(double value, int index)
-    {
-        float f = (float)value;
-        if (float.IsInfinity(f) && double.IsFinite(value))
-            throw new NpyFormatException($"value {value} at index {index} ('{Descr}') is outside float32's range.");
-        return f;
-    }
+    private float Narrow(double value, int index) =>
+        ExactFloat32.Holds(value, out float f) ? f : throw new NpyFormatException($"value {value} at index {index} ('{Descr}') is outside float32's range.");
 
     /// <summary>Integers beyond 2^24 may not survive float32; refuse those that do not rather than change them silently.</summary>
     private float Exact(long value, int index) => ExactFloat32.Holds(value) ? value : throw Inexact(value, index);

@@ -3,6 +3,7 @@ using Microsoft.Win32.SafeHandles;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using TrtEngine.Core.IO;
+using TrtEngine.Core.Tensors;
 
 namespace TrtEngine.Core.Weights;
 
@@ -251,7 +252,7 @@ public sealed class SafetensorsFile
         }
 
         float Narrow(double value, int index) =>
-            Float64Values.TryNarrow(value, out float single) ? single : throw Error(path, $"tensor '{name}': {Float64Values.BeyondRange(value, index)}");
+            ExactFloat32.Holds(value, out float single) ? single : throw Error(path, $"tensor '{name}': {ExactFloat32.BeyondRange(value, index)}");
     }
 
     private static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, string path)
