@@ -63,8 +63,10 @@ public sealed partial class OnnxImporter
     {
         string output = node.Outputs[0];
         var indices = Tensor(node.Inputs[0], name);
-        long depth = KnownIntegers(node, 1, "depth")[0] is var d && d > 0 && d <= IntegerOps.MaxElements ? d
-            : throw new ModelImportException($"OneHot '{name}': depth {d} is not a positive size.");
+        // A depth of another type is cast to int64 first (the operator's definition), so a float one truncates.
+        long[] depths = IsInteger(node.Inputs[1]) ? KnownIntegers(node, 1, "depth") : Array.ConvertAll(ConstantFloats(node, 1), f => (long)f);
+        long depth = depths is not [var d] ? throw new ModelImportException($"OneHot '{name}': its depth holds {depths.Length} values; it must be one.")
+            : d > 0 && d <= IntegerOps.MaxElements ? d : throw new ModelImportException($"OneHot '{name}': depth {d} is not a positive size.");
         int rank = _network.Dims(indices).Length + 1;
         int axis = Shapes.NormalizeAxis(checked((int)node.GetInt("axis", -1)), rank, "OneHot", name);
         float[] values = IsInteger(node.Inputs[2]) ? Array.ConvertAll(KnownIntegers(node, 2, "values"), v => (float)v) : ConstantFloats(node, 2);

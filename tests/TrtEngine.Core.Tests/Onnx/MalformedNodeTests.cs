@@ -208,6 +208,7 @@ public sealed class MalformedNodeTests
     [InlineData("topk zero")]
     [InlineData("topk past the axis")]
     [InlineData("onehot depth")]
+    [InlineData("onehot depth of two values")]
     [InlineData("cumsum axes")]
     [InlineData("gather elements rank")]
     [InlineData("argmax axis")]
@@ -234,8 +235,8 @@ public sealed class MalformedNodeTests
                 m.AddInitializer("k", TensorValue.Int64([9], 1));
                 m.AddNode("TopK", ["x", "k"], ["y", "i"]);
                 break;
-            case "onehot depth":
-                m.AddInitializer("depth", TensorValue.Int64([-3]));
+            case "onehot depth" or "onehot depth of two values":
+                m.AddInitializer("depth", form == "onehot depth" ? TensorValue.Int64([-3]) : TensorValue.Int64([3, 4], 2));
                 m.AddInitializer("values", [0f, 1f], [2]);
                 m.AddNode("OneHot", ["x", "depth", "values"], ["y"]);
                 break;

@@ -251,6 +251,17 @@ public sealed class RunTimeMaskTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>A float depth is cast to int64 before use, as the operator defines it: 5.7 makes five classes.</summary>
+    [Fact]
+    public void OneHot_with_a_float_depth()
+    {
+        var c = new OperatorCase().IntegerInput("ids", OnnxDataType.Int64, 5, [2, 3], [2, 3]).Output("y");
+        c.Model.AddInitializer("depth", TensorValue.Float([5.7f], 1));
+        c.Model.AddInitializer("values", TensorValue.Float([-0.5f, 2f], 2));
+        c.Model.AddNode("OneHot", ["ids", "depth", "values"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     /// <summary>mask.long().sum(1): a boolean cast to int64 is an exact integer, counted and cast back to float.</summary>
     [Fact]
     public void A_run_time_boolean_cast_to_int64_and_counted()
