@@ -32,6 +32,12 @@ public sealed class ClearTrtCacheCommand : TrtCmdletBase
         string action = $"Remove {(removed.Count == 1 ? "the 1 cache entry" : $"all {removed.Count} cache entries")} ({ByteSize.Format(removed.Sum(e => e.SizeBytes))})" +
                         (pinned > 0 ? $", keeping {pinned} pinned (-Force removes them too)" : "") +
                         (foreign.Count > 0 ? $", leaving {foreign.Count} folder(s) holding files the cache did not write" : "");
+        // Nothing to remove is not worth a High-impact question.
+        if (entries.Count == 0)
+        {
+            WriteVerbose($"The cache in {store.Directory} holds no entries; nothing to remove.");
+            return;
+        }
         if (!ShouldProcess(store.Directory, action)) return;
         foreach (var entry in foreign)
             WriteVerbose($"Left {entry.Path} alone: it holds files the cache did not write ({string.Join(", ", foreignFiles[entry].Take(5))}); remove it by hand if it should go.");

@@ -8,12 +8,17 @@ namespace TrtEngine.Cmdlets.Commands;
 [OutputType(typeof(FileInfo))]
 public sealed class ExportTrtEngineCommand : FileOutputCmdletBase
 {
-    private const string PathSet = "Path", LiteralPathSet = "LiteralPath";
+    // A piped engine's set puts the path first, so `$engine | Export-TrtEngine ./x.engine` binds it.
+    private const string PathSet = "Path", PipedPathSet = "PipedPath", LiteralPathSet = "LiteralPath";
 
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = PipedPathSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = LiteralPathSet)]
     public Core.Engines.TrtEngine Engine { get; set; } = null!;
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PipedPathSet)]
+    [SupportsWildcards]
     public string Path { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet)]
@@ -30,7 +35,7 @@ public sealed class ExportTrtEngineCommand : FileOutputCmdletBase
         {
             // Before the checks below: a disposed engine would otherwise be warned about as one without weights.
             if (Engine.IsDisposed) throw new Native.Runtime.EngineDisposedException(Engine.Name);
-            string path = ResolveOutputPath(target);
+            string path = ResolveOutputPath(target, literal: ParameterSetName == LiteralPathSet);
             WriteFile(path, $"Export engine '{Engine.Name}' {(ExcludeWeights ? "without" : "with")} weights",
                       $"engine '{Engine.Name}' would overwrite it. Give each engine its own path", stream =>
                       {
@@ -41,7 +46,7 @@ public sealed class ExportTrtEngineCommand : FileOutputCmdletBase
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
-            WriteError(ErrorRecords.From(e, target));
+            WriteError(ErrorRecords.From(e, Engine));
         }
     }
 }

@@ -17,6 +17,7 @@ public sealed class ExportTrtTensorCommand : FileOutputCmdletBase
     public TrtTensor InputObject { get; set; } = null!;
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    [SupportsWildcards]
     public string Path { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet)]
@@ -25,6 +26,7 @@ public sealed class ExportTrtTensorCommand : FileOutputCmdletBase
 
     /// <summary>A folder to write each tensor to as &lt;Name&gt;.npy (created if missing).</summary>
     [Parameter(Mandatory = true, ParameterSetName = DirectorySet)]
+    [SupportsWildcards]
     public string Directory { get; set; } = "";
 
     protected override void ProcessRecord()
@@ -32,11 +34,15 @@ public sealed class ExportTrtTensorCommand : FileOutputCmdletBase
         var tensor = InputObject;
         try
         {
+            // A tensor made by hand ([TrtTensor]::new(), a hashtable) may lack what an engine's outputs always have.
+            if (tensor.Shape is null || tensor.Data is null)
+                throw new ArgumentException($"The tensor{(string.IsNullOrEmpty(tensor.Name) ? "" : $" '{tensor.Name}'")} has no {(tensor.Shape is null ? "Shape" : "Data")}; " +
+                                            "give one with Shape and Data, as Invoke-TrtEngine and Import-TrtTensor write them.");
             string path = ParameterSetName switch
             {
-                DirectorySet => System.IO.Path.Combine(ResolveOutputPath(Directory), FileName(tensor.Name)),
+                DirectorySet => System.IO.Path.Combine(ResolveOutputPath(Directory, literal: false, "Give an existing folder, or a new one's name without them."), FileName(tensor.Name ?? "")),
                 LiteralPathSet => ResolveOutputPath(LiteralPath),
-                _ => ResolveOutputPath(Path),
+                _ => ResolveOutputPath(Path, literal: false),
             };
             WriteFile(path, $"Export tensor '{tensor.Name}' [{string.Join(", ", tensor.Shape)}]",
                       ParameterSetName == DirectorySet ? $"tensor '{tensor.Name}' makes the file name of an earlier tensor; export tensors of one name to different folders"

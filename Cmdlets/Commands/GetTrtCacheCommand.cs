@@ -15,6 +15,7 @@ public sealed class GetTrtCacheCommand : TrtCmdletBase
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = EntriesSet)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(CacheKeyCompleter))]
+    [CacheKeyTransformation]
     public string[]? Key { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]

@@ -6,15 +6,21 @@ using TrtEngine.Core.Engines;
 namespace TrtEngine.Cmdlets.Commands;
 
 /// <summary>Runs an engine on named inputs (arrays, tensors or .npy files) and writes one tensor per output.</summary>
-[Cmdlet(VerbsLifecycle.Invoke, "TrtEngine")]
+[Cmdlet(VerbsLifecycle.Invoke, "TrtEngine", DefaultParameterSetName = EngineSet)]
 [OutputType(typeof(TrtTensor))]
 public sealed class InvokeTrtEngineCommand : TrtCmdletBase
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    // A piped engine's set puts the inputs first, so `$engine | Invoke-TrtEngine @{ … }` binds them.
+    private const string EngineSet = "Engine", PipedSet = "PipedEngine";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = EngineSet)]
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = PipedSet)]
     public Core.Engines.TrtEngine Engine { get; set; } = null!;
 
-    [Parameter(Mandatory = true, Position = 1)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = EngineSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PipedSet)]
     [ArgumentCompleter(typeof(InputNameCompleter))]
+    [NamedValuesTransformation]
     public Hashtable Input { get; set; } = null!;
 
     [Parameter]

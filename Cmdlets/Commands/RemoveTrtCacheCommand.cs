@@ -45,7 +45,11 @@ public sealed class RemoveTrtCacheCommand : CacheEntryCmdletBase
         if (ParameterSetName == FilterSet)
         {
             if (LastAccessedBefore is null && LargerThan is null)
-                throw new PSArgumentException("Give -LastAccessedBefore, -LargerThan or both (or use Clear-TrtCache to empty the cache).");
+            {
+                WriteError(new ErrorRecord(new ArgumentException("Give -LastAccessedBefore, -LargerThan or both (or use Clear-TrtCache to empty the cache)."),
+                                           "NoFilter", ErrorCategory.InvalidArgument, store.Directory));
+                return;
+            }
             // Compared as instants: DateTime's < ignores the kind, so a UTC time ([datetime]::UtcNow, a parsed
             // timestamp) against the local LastAccessed would be off by the UTC offset. Unspecified counts as local.
             DateTime? before = LastAccessedBefore?.ToUniversalTime();

@@ -25,7 +25,7 @@ public sealed class SetTrtCacheOptionCommand : TrtCmdletBase
     {
         if (CacheDirectory is null && SizeLimit is null)
         {
-            WriteError(new ErrorRecord(new ArgumentException("Give -CacheDirectory, -SizeLimit or both."), "NothingToSet", ErrorCategory.InvalidArgument, null));
+            WriteError(new ErrorRecord(new ArgumentException("Give -CacheDirectory, -SizeLimit or both."), "NothingToSet", ErrorCategory.InvalidArgument, CacheOptions.SettingsPath));
             return;
         }
         try
@@ -33,7 +33,7 @@ public sealed class SetTrtCacheOptionCommand : TrtCmdletBase
             string? directory = CacheDirectory is null ? null : ResolveOutputPath(CacheDirectory);
             // A file in the folder's place is refused now, not at every later use of the cache.
             if (directory is not null) new DiskEngineStore(directory).Exists();
-            string change = string.Join(", ", new[] { directory is null ? null : $"cache directory {directory}", SizeLimit is null ? null : $"size limit {SizeLimit} bytes" }.Where(c => c is not null));
+            string change = string.Join(", ", new[] { directory is null ? null : $"cache directory {directory}", SizeLimit is null ? null : $"size limit {ByteSize.Format(SizeLimit.Value)}" }.Where(c => c is not null));
             if (!ShouldProcess(CacheOptions.SettingsPath, $"Set {change}")) return;
             if (CacheOptions.Save(directory, SizeLimit) is { } damaged)
                 WriteWarning($"The settings file was damaged and has been replaced; what it held is kept in {damaged}.");

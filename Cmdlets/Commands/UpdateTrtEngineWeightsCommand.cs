@@ -2,8 +2,10 @@ using System.Collections;
 using System.Diagnostics;
 using System.Management.Automation;
 using TrtEngine.Cmdlets.Support;
+using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
 using TrtEngine.Core.Verification;
+using TrtEngine.Core.Weights;
 using TrtEngine.Native.Refit;
 
 namespace TrtEngine.Cmdlets.Commands;
@@ -16,12 +18,18 @@ namespace TrtEngine.Cmdlets.Commands;
 [OutputType(typeof(Core.Engines.TrtEngine), typeof(RefitVerification))]
 public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
 {
-    private const string PathSet = "Path", LiteralPathSet = "LiteralPath", WeightsSet = "Weights", SourceEngineSet = "SourceEngine";
+    // A piped engine's set puts the path first, so `$engine | Update-TrtEngineWeights ./ckpt.safetensors` binds it.
+    private const string PathSet = "Path", PipedPathSet = "PipedPath", LiteralPathSet = "LiteralPath", WeightsSet = "Weights", SourceEngineSet = "SourceEngine";
 
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = PipedPathSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = LiteralPathSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = WeightsSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = SourceEngineSet)]
     public Core.Engines.TrtEngine Engine { get; set; } = null!;
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PipedPathSet)]
     [SupportsWildcards]
     public string Path { get; set; } = "";
 
@@ -30,6 +38,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     public string LiteralPath { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = WeightsSet)]
+    [NamedValuesTransformation]
     public Hashtable Weights { get; set; } = null!;
 
     /// <summary>Another engine of the same model whose model weights (those it was built or last refitted with) refit this one.</summary>
@@ -60,6 +69,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     /// <summary>Inputs for -Verify, by name as for Invoke-TrtEngine -Input (arrays, tensors or .npy files); implies -Verify. Without it, seeded random inputs at the opt shapes.</summary>
     [Parameter]
     [ArgumentCompleter(typeof(InputNameCompleter))]
+    [NamedValuesTransformation]
     public Hashtable? VerifyInput { get; set; }
 
     [Parameter]
@@ -73,11 +83,11 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     {
         string source = ParameterSetName switch
         {
-            PathSet => Path, LiteralPathSet => LiteralPath, SourceEngineSet => $"engine '{SourceEngine.Name}'", _ => "the -Weights hashtable",
+            PathSet or PipedPathSet => Path, LiteralPathSet => LiteralPath, SourceEngineSet => $"engine '{SourceEngine.Name}'", _ => "the -Weights hashtable",
         };
         try
         {
-            string? file = ParameterSetName is PathSet or LiteralPathSet ? ResolveFile(source, ParameterSetName == LiteralPathSet, "WeightsNotFound") : null;
+            string? file = ParameterSetName is PathSet or PipedPathSet or LiteralPathSet ? ResolveFile(source, ParameterSetName == LiteralPathSet, "WeightsNotFound") : null;
             // Messages name the file as the file system does (a path piped from Get-ChildItem carries its provider's name).
             source = file ?? source;
             // The verification's inputs are read before anything else, and checked against the engine before -WhatIf
@@ -135,7 +145,11 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
-            WriteError(ErrorRecords.From(e, Engine));
+            // A file that cannot be read is the item at fault (in `Get-ChildItem *.safetensors | Update-TrtEngineWeights`
+            // the item piped); a refit refused for what it holds is the engine's.
+            bool fileAtFault = ParameterSetName is PathSet or PipedPathSet or LiteralPathSet &&
+                               e is WeightFormatException or OnnxFormatException or ModelImportException or IOException or UnauthorizedAccessException;
+            WriteError(ErrorRecords.From(e, fileAtFault ? source : Engine));
         }
     }
 

@@ -14,5 +14,6 @@ public abstract class CacheEntryCmdletBase : TrtCmdletBase
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = KeySet)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(CacheKeyCompleter))]
+    [CacheKeyTransformation]
     public string[] Key { get; set; } = [];
 }

@@ -17,7 +17,7 @@ internal static class ErrorRecords
 {
     public static ErrorRecord From(Exception e, object? target) => e switch
     {
-        PathNotFoundException missing => new(e, missing.ErrorId, ErrorCategory.ObjectNotFound, target),
+        PathNotFoundException missing => new(e, missing.ErrorId, ErrorCategory.ObjectNotFound, missing.FileName),
         FileNotFoundException or DirectoryNotFoundException => new(e, "FileNotFound", ErrorCategory.ObjectNotFound, target),
         // A path on a drive or provider the session does not have (Q:/model.onnx before New-PSDrive): not found, as PowerShell's own cmdlets say.
         System.Management.Automation.DriveNotFoundException => new(e, "DriveNotFound", ErrorCategory.ObjectNotFound, target),

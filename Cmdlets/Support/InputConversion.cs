@@ -29,6 +29,7 @@ internal static class InputConversion
         TrtTensor t => t,
         // What deserializing makes of a tensor: its properties in a PSObject with no TrtTensor behind them.
         PSCustomObject when value is PSObject properties => FromProperties(properties),
+        IDictionary table => FromProperties(table),
         FileInfo file => NpyFile.Read(file.FullName),
         string path when path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) => NpyFile.Read(resolvePath(path)),
         _ => null,
@@ -38,18 +39,30 @@ internal static class InputConversion
     /// A tensor from its Shape and Data properties (lists of numbers once deserialized); other property bags are refused,
     /// as they are not numbers either.
     /// </summary>
-    internal static TrtTensor FromProperties(PSObject properties)
+    internal static TrtTensor FromProperties(PSObject properties) =>
+        FromProperties(name => properties.Properties[name]?.Value, $"its properties: {string.Join(", ", properties.Properties.Select(p => p.Name))}");
+
+    /// <summary>The same from a dictionary's Shape and Data keys, in any case (ConvertFrom-Json -AsHashtable's "shape" and "data").</summary>
+    internal static TrtTensor FromProperties(IDictionary table)
     {
-        object Member(string name) => properties.Properties[name]?.Value ?? throw new ArgumentException(
-            $"not a tensor: it has no {name} (its properties: {string.Join(", ", properties.Properties.Select(p => p.Name))}). " +
+        var keys = table.Keys.Cast<object>().Select(k => k.ToString() ?? "").ToList();
+        return FromProperties(name => keys.FirstOrDefault(k => k.Equals(name, StringComparison.OrdinalIgnoreCase)) is { } key ? table[key] : null,
+                              $"a hashtable of {string.Join(", ", keys)}");
+    }
+
+    /// <param name="what">What the value holds, for the refusal of one that is not a tensor.</param>
+    private static TrtTensor FromProperties(Func<string, object?> property, string what)
+    {
+        object Member(string name) => property(name) ?? throw new ArgumentException(
+            $"not a tensor: it has no {name} ({what}). " +
             "Give a tensor with Shape and Data (as Invoke-TrtEngine and Import-TrtTensor write them, also back from Import-Clixml, " +
             "Receive-Job or ConvertFrom-Json), an array of numbers or a .npy file.");
         return new TrtTensor
         {
-            Name = properties.Properties["Name"]?.Value?.ToString() ?? "",
+            Name = property("Name")?.ToString() ?? "",
             Shape = LanguagePrimitives.ConvertTo<int[]>(Unwrap(Member("Shape"))),
             // What Export-TrtTensor writes the values as (an int64 output stays int64); inputs take it from the engine.
-            DataType = properties.Properties["DataType"]?.Value?.ToString() ?? "Float32",
+            DataType = property("DataType")?.ToString() ?? "Float32",
             Data = Flatten(Member("Data")),
         };
     }
@@ -141,7 +154,7 @@ internal static class InputConversion
             case double[] doubles: return Array.ConvertAll(doubles, Narrow);
             case null: throw new ArgumentException("the value is null; give an array of numbers.");
             case string: return [ToSingle(value)];
-            case IDictionary: throw new ArgumentException($"a {value.GetType().Name} is not numbers or a tensor; {WhatToGive}");
+            case IDictionary: throw new ArgumentException($"a dictionary ({value.GetType().Name}) is not numbers; {WhatToGive}");
             case IEnumerable items:
                 var list = new List<float>();
                 Append(items, list);

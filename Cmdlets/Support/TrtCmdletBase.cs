@@ -32,16 +32,7 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
         if (literal) files = [FileSystemPath(path)];
         else
         {
-            IReadOnlyList<string> matches;
-            try
-            {
-                matches = GetResolvedProviderPathFromPSPath(path, out var provider);
-                if (provider.ImplementingType != typeof(FileSystemProvider)) throw new NotFileSystemPathException(path, provider);
-            }
-            catch (ItemNotFoundException)
-            {
-                matches = [];
-            }
+            var matches = Matches(path);
             files = matches.Where(p => !Directory.Exists(p)).ToList();
             if (files.Count == 0)
             {
@@ -49,17 +40,46 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
                 if (File.Exists(asWritten)) return [asWritten];
                 throw new PathNotFoundException(notFoundId, Directory.Exists(asWritten) ? $"'{asWritten}' is a folder; give a file."
                     : matches.Count > 0 ? $"'{path}' matches only folders ({string.Join(", ", matches.Take(3))}); give a file."
-                    : $"Cannot find '{path}'. Check the path (relative paths start from {SessionState.Path.CurrentFileSystemLocation}).");
+                    : $"Cannot find '{path}'. Check the path (relative paths start from {SessionState.Path.CurrentFileSystemLocation}).", path);
             }
         }
         foreach (string file in files)
             if (!File.Exists(file))
-                throw new PathNotFoundException(notFoundId, Directory.Exists(file) ? $"'{file}' is a folder; give a file." : $"Cannot find the file '{file}'.");
+                throw new PathNotFoundException(notFoundId, Directory.Exists(file) ? $"'{file}' is a folder; give a file." : $"Cannot find the file '{file}'.", path);
         return files;
     }
 
     /// <summary>A path to write to, resolved but not required to exist.</summary>
     protected string ResolveOutputPath(string path) => FileSystemPath(path);
+
+    /// <summary>
+    /// A path to write to that may hold wildcards (unless <paramref name="literal"/>), as Out-File takes one: a pattern
+    /// must match exactly one existing item, which is the target; one that matches nothing is refused, not written as a
+    /// file named '*.engine' that only -LiteralPath could remove.
+    /// </summary>
+    /// <param name="newName">What to do to write to a new item named with those characters.</param>
+    protected string ResolveOutputPath(string path, bool literal, string newName = "To name a new file so, give it with -LiteralPath.")
+    {
+        if (literal || !WildcardPattern.ContainsWildcardCharacters(path)) return FileSystemPath(path);
+        var matches = Matches(path);
+        return matches.Count == 1 ? matches[0] : throw new ArgumentException(matches.Count == 0
+            ? $"'{path}' holds wildcard characters (* ? [ ]) and matches nothing to write to. {newName}"
+            : $"'{path}' matches {matches.Count} items ({string.Join(", ", matches.Take(3))}{(matches.Count > 3 ? ", …" : "")}); give one.");
+    }
+
+    /// <summary>What a path with wildcards matches in the file system (nothing: empty); another provider's path is refused.</summary>
+    private IReadOnlyList<string> Matches(string path)
+    {
+        try
+        {
+            var matches = GetResolvedProviderPathFromPSPath(path, out var provider);
+            return provider.ImplementingType == typeof(FileSystemProvider) ? matches : throw new NotFileSystemPathException(path, provider);
+        }
+        catch (ItemNotFoundException)
+        {
+            return [];
+        }
+    }
 
     /// <summary>
     /// A path resolved to the file system path it names, not required to exist. A path on another provider is refused:
@@ -112,6 +132,9 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
             var matches = entries.Where(e => pattern.IsMatch(e.Key)).ToList();
             if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(key))
                 WriteError(ErrorRecords.NotFound("CacheEntryNotFound", $"No cache entry with key '{key}' in {store.Directory}.", key));
+            // A pattern that no key could match (an object's description bound as text) is a mistake, not an empty match.
+            else if (matches.Count == 0 && key.Any(c => !char.IsAsciiHexDigit(c) && !"*?[]-!`".Contains(c)))
+                WriteError(ErrorRecords.NotFound("CacheEntryNotFound", $"'{key}' is not a cache key or a pattern of one: keys are {CacheKey.Length} hex digits (Get-TrtCache lists them).", key));
             matched.AddRange(matches.Except(matched).ToList());
         }
         return matched;
@@ -126,7 +149,8 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
                      "the engine keeps computing its own graph with these weights. Check the result with Update-TrtEngineWeights -Verify (it runs this model), or build an engine from this model with New-TrtEngine.");
 
     /// <summary>How messages and ShouldProcess name an entry.</summary>
-    protected static string Describe(DiskEngineStore store, TrtCacheEntry entry) => $"{entry.Key} ({entry.ModelName}) in {store.Directory}";
+    protected static string Describe(DiskEngineStore store, TrtCacheEntry entry) =>
+        $"{entry.Key} {(entry.ModelName.StartsWith('(') ? entry.ModelName : $"({entry.ModelName})")} in {store.Directory}"; // "(unreadable manifest)" has its own
 
     public void Dispose()
     {

@@ -86,8 +86,8 @@ public static class NpyFile
     public static void Write(Stream stream, IReadOnlyList<int> shape, ReadOnlySpan<float> data, string dataType = "Float32")
     {
         long count = 1;
-        foreach (int d in shape) count *= d >= 0 ? d : throw new ArgumentException($"Shape [{string.Join(", ", shape)}] has a negative dimension.", nameof(shape));
-        if (count != data.Length) throw new ArgumentException($"Shape [{string.Join(", ", shape)}] holds {count} values but the data has {data.Length}.", nameof(data));
+        foreach (int d in shape) count *= d >= 0 ? d : throw new ArgumentException($"Shape [{string.Join(", ", shape)}] has a negative dimension.");
+        if (count != data.Length) throw new ArgumentException($"Shape [{string.Join(", ", shape)}] holds {count} values but the data has {data.Length}.");
 
         var (descr, size) = dataType switch
         {

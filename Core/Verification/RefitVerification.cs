@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace TrtEngine.Core.Verification;
 
 /// <summary>
@@ -22,6 +24,6 @@ public sealed class RefitVerification
     /// <summary>Every output within the tolerance (a NaN error never passes).</summary>
     public bool Passed => Outputs.All(o => o.RelativeL2 <= Tolerance);
 
-    public override string ToString() =>
-        $"{EngineName}: {(Passed ? "passed" : "FAILED")}, max relative L2 {MaxRelativeL2:E2} (tolerance {Tolerance:E0}) over {Outputs.Count} output(s)";
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{EngineName}: {(Passed ? "passed" : "FAILED")}, max relative L2 {MaxRelativeL2:E2} (tolerance {Tolerance:E0}) over {Outputs.Count} output(s)");
 }

@@ -61,7 +61,7 @@ Outputs can be saved for Python tools with Export-TrtTensor. An engine without w
 '@
         Parameters  = @{
             Engine     = 'The engine to run. Accepts engines from the pipeline.'
-            Input      = 'The input data: a hashtable of input name to an array of numbers (row-major), a TrtTensor, or a .npy file (a path ending in .npy, or a FileInfo). Input names complete with Tab after -Input.'
+            Input      = 'The input data: a hashtable of input name to an array of numbers (row-major), a TrtTensor (or an object or hashtable with Shape and Data), or a .npy file (a path ending in .npy, or a FileInfo). An object in place of the hashtable (ConvertFrom-Json''s) gives the inputs by its property names. Input names complete with Tab after -Input.'
             InputShape = 'Explicit shapes for the inputs, as a hashtable of input name to an int array. Needed only when a shape cannot be inferred from the array length; it overrides the shape of a tensor or .npy file.'
         }
         Examples    = @(
@@ -132,9 +132,9 @@ Files are written beside the target and renamed into place, so a failed export n
 '@
         Parameters  = @{
             InputObject = 'The tensor to save. Accepts tensors from the pipeline, such as the output of Invoke-TrtEngine or Import-TrtTensor.'
-            Path        = 'The .npy file to write. Relative paths and ~ work. Only one tensor may go to one path; use -Directory for several.'
+            Path        = 'The .npy file to write. Relative paths and ~ work. Only one tensor may go to one path; use -Directory for several. Wildcards must match exactly one existing file (as for Out-File); give a new name with wildcard characters with -LiteralPath.'
             LiteralPath = 'The .npy file to write, used exactly as written.'
-            Directory   = 'A folder to write each tensor to, as <Name>.npy. Created if missing.'
+            Directory   = 'A folder to write each tensor to, as <Name>.npy. Created if missing. Wildcards must match exactly one existing folder.'
             Force       = 'Overwrites existing files.'
             PassThru    = 'Writes a FileInfo object for each file written.'
         }
@@ -240,7 +240,7 @@ With -ExcludeWeights the file holds no weight bytes: it is small and can be shar
 '@
         Parameters  = @{
             Engine         = 'The engine to save. Accepts engines from the pipeline.'
-            Path           = 'Destination file. Relative paths and ~ work.'
+            Path           = 'Destination file. Relative paths and ~ work. Wildcards must match exactly one existing file (as for Out-File); give a new name with wildcard characters with -LiteralPath.'
             LiteralPath    = 'Destination file, used exactly as written.'
             ExcludeWeights = 'Writes a weight-stripped engine.'
             Force          = 'Overwrites an existing file.'
@@ -306,7 +306,7 @@ Get-TrtCache writes one TrtCacheEntry object per cached engine, with its Key, Mo
 The objects can be filtered and sorted like any other, and piped to Remove-TrtCache.
 '@
         Parameters  = @{
-            Key            = 'Keys of the entries to list. Wildcards are permitted. Lists every entry when omitted.'
+            Key            = 'Keys of the entries to list. Wildcards are permitted. Lists every entry when omitted. A piped engine stands for its own entry.'
             CacheDirectory = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform. A folder given that does not exist is warned about (it holds no entries) and not created.'
             Summary        = 'Writes one summary of the cache instead of its entries: entries and bytes stored against the size limit, and the hits, misses, builds and evictions counted since the cache was created. Builds counts the entries built and stored: a build the cache could not take (larger than the limit, or no room beside pinned entries) is a miss without a build.'
         }
@@ -338,7 +338,7 @@ Pinned entries (see Lock-TrtCache) need -Force. Removals by -LastAccessedBefore 
 '@
         Parameters  = @{
             InputObject    = 'Cache entries to remove, as written by Get-TrtCache.'
-            Key            = 'Keys of the entries to remove. Wildcards are permitted. Binds from piped strings and from the Key property of piped objects.'
+            Key            = 'Keys of the entries to remove. Wildcards are permitted. Binds from piped strings and from the Key property of piped objects; a piped engine stands for its own entry (its CacheKey, in its CacheDirectory).'
             CacheDirectory = 'Engine cache folder used with -Key, -LastAccessedBefore and -LargerThan. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform. A folder given that does not exist is warned about (it holds no entries) and not created.'
             LastAccessedBefore = 'Removes the entries last used before this time.'
             LargerThan     = 'Removes the entries that take more than this many bytes on disk (100MB literals work). With -LastAccessedBefore, both must hold.'
@@ -394,7 +394,7 @@ Pinning writes an empty marker file (pinned) in the entry's folder, beside its m
 '@
         Parameters  = @{
             InputObject    = 'Cache entries to pin, as written by Get-TrtCache. Each is pinned in the cache folder it came from.'
-            Key            = 'Keys of the entries to pin. Wildcards are permitted. Binds from piped strings and from the Key property of piped objects.'
+            Key            = 'Keys of the entries to pin. Wildcards are permitted. Binds from piped strings and from the Key property of piped objects; a piped engine stands for its own entry (its CacheKey, in its CacheDirectory).'
             CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform. A folder given that does not exist is warned about (it holds no entries) and not created.'
             PassThru       = 'Writes each pinned entry, as it is now, to the pipeline.'
         }
@@ -424,7 +424,7 @@ Unlock-TrtCache removes the pin that Lock-TrtCache put on cache entries. Unpinne
 '@
         Parameters  = @{
             InputObject    = 'Cache entries to unpin, as written by Get-TrtCache. Each is unpinned in the cache folder it came from.'
-            Key            = 'Keys of the entries to unpin. Wildcards are permitted. Binds from piped strings and from the Key property of piped objects.'
+            Key            = 'Keys of the entries to unpin. Wildcards are permitted. Binds from piped strings and from the Key property of piped objects; a piped engine stands for its own entry (its CacheKey, in its CacheDirectory).'
             CacheDirectory = 'Engine cache folder used with -Key. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform. A folder given that does not exist is warned about (it holds no entries) and not created.'
             PassThru       = 'Writes each unpinned entry, as it is now, to the pipeline.'
         }
@@ -488,7 +488,7 @@ Entries piped from Get-TrtCache, or named by -Key, are checked one by one, and n
         Parameters  = @{
             CacheDirectory = 'Engine cache folder to test whole. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform. A folder given that does not exist is warned about (it holds no entries) and not created.'
             InputObject    = 'Cache entries to check, as written by Get-TrtCache; only these are checked.'
-            Key            = 'Keys of the entries to check (wildcards permitted), in -CacheDirectory; only these are checked. The first positional argument, as for Get-TrtCache. Binds from piped strings and from the Key property of piped objects.'
+            Key            = 'Keys of the entries to check (wildcards permitted), in -CacheDirectory; only these are checked. The first positional argument, as for Get-TrtCache. Binds from piped strings and from the Key property of piped objects; a piped engine stands for its own entry.'
             Repair         = 'Removes corrupt and incompatible entries and orphaned temporary directories.'
             OrphanAge      = 'Temporary directories younger than this are left alone, since they may belong to a write in progress. Defaults to 10 minutes.'
         }

@@ -17,6 +17,9 @@ public sealed class RefitCheck
     /// <summary>A partial refit asked of an engine that has no weights to keep (imported without them): it must be given all.</summary>
     public bool PartialWithoutWeights { get; init; }
 
+    /// <summary>Whether the refit checked was partial (then what is missing is what the engine cannot keep).</summary>
+    public bool Partial { get; init; }
+
     public bool IsValid => Missing.Count == 0 && Extra.Count == 0 && Mismatched.Count == 0;
 
     public string Describe()
@@ -24,9 +27,12 @@ public sealed class RefitCheck
         var parts = new List<string>();
         if (PartialWithoutWeights && Missing.Count > 0)
             parts.Add("a partial refit keeps the weights an engine has, and this one has none (it was saved without them): supply every weight once");
-        if (Missing.Count > 0) parts.Add($"missing {Missing.Count}: {string.Join(", ", Missing.Take(20))}{(Missing.Count > 20 ? ", …" : "")}");
+        if (Missing.Count > 0)
+            parts.Add($"missing {Missing.Count}: {string.Join(", ", Missing.Take(20))}{(Missing.Count > 20 ? ", …" : "")}" +
+                      (Partial ? "" : " (supply them, or ask for a partial refit, -Partial, which keeps their values)"));
         if (Extra.Count > 0) parts.Add($"not weights of this engine {Extra.Count}: {string.Join(", ", Extra.Take(20))}{(Extra.Count > 20 ? ", …" : "")}");
         if (Mismatched.Count > 0) parts.Add($"mismatched {Mismatched.Count}: {string.Join("; ", Mismatched.Take(20))}{(Mismatched.Count > 20 ? "; …" : "")}");
-        return string.Join(". ", parts);
+        // Sentences: each part starts with a capital.
+        return string.Join(". ", parts.Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
     }
 }

@@ -80,7 +80,7 @@ public sealed class Refitter(Engine engine)
         {
             Changed = changed, Missing = missing, Extra = unknown[true].Order(StringComparer.Ordinal).ToList(), Mismatched = mismatched,
             Ignored = unknown[false].Order(StringComparer.Ordinal).ToList(), Kept = keepsOthers ? leftOut.Except(missing).ToList() : [],
-            PartialWithoutWeights = partial && !engine.HasWeights,
+            PartialWithoutWeights = partial && !engine.HasWeights, Partial = partial,
         };
     }
 
@@ -548,6 +548,10 @@ public sealed class Refitter(Engine engine)
     private RefitCheck Checked(IReadOnlyDictionary<string, WeightValue> weights, bool partial, bool allowNonFinite, bool ignoreExtra, IReadOnlyDictionary<string, int>? scanned)
     {
         var check = Check(weights, partial, allowNonFinite, scanned);
-        return ignoreExtra ? new RefitCheck { Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched, Ignored = check.Ignored, Kept = check.Kept } : check;
+        return ignoreExtra ? new RefitCheck
+        {
+            Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched, Ignored = check.Ignored, Kept = check.Kept,
+            PartialWithoutWeights = check.PartialWithoutWeights, Partial = check.Partial,
+        } : check;
     }
 }

@@ -73,7 +73,7 @@ Describe 'Invoke-TrtEngine with bad input' {
     It 'says what an input can be when given <Case>, not how a conversion failed' -ForEach @(
         # Found by a QA helper: PowerShell's "Cannot convert … to type System.Single" was all these said.
         @{ Case = 'a path that is not .npy'; Value = { './x.json' }; Says = "-Input 'input': './x.json' is neither a number nor the path of a .npy file; give numbers*" }
-        @{ Case = 'a hashtable'; Value = { @{ a = 1 } }; Says = "-Input 'input': a Hashtable is not numbers or a tensor; give numbers*" }
+        @{ Case = 'a hashtable'; Value = { @{ a = 1 } }; Says = "-Input 'input': not a tensor: it has no Shape (a hashtable of a). Give a tensor with Shape and Data*" }
         @{ Case = 'an engine'; Value = { $engine }; Says = "-Input 'input': a TrtEngine (tiny_mlp*) is not a number; give numbers*a .npy file." }
     ) {
         $value = & $Value
