@@ -189,6 +189,31 @@ public sealed partial class OnnxImporter
         Define(node, new ReshapeLayer(name, ReshapeMode.Reshape, moved, merged));
     }
 
+    /// <summary>
+    /// Gelu (opset 20, what torch writes for nn.GELU from opset 20 on): the engine's GELU where exact (approximate
+    /// "none"); with approximate "tanh", 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) in element-wise layers.
+    /// </summary>
+    private void ImportGelu(OnnxNode node, string name)
+    {
+        string approximate = node.GetString("approximate", "none");
+        if (approximate == "none")
+        {
+            Define(node, Unary(node, name, new Activation(ActivationKind.Gelu)));
+            return;
+        }
+        if (approximate != "tanh") throw new ModelImportException($"Gelu '{name}': approximate '{approximate}' is neither 'none' nor 'tanh'.");
+        string output = node.Outputs[0];
+        var x = Tensor(node.Inputs[0], name);
+        ValueRef Constant(string what, float value) => _network.AddWeights(new ModelWeights($"{output}/{what}", [1], [value], WeightKind.Constant));
+        ValueRef Binary(string step, BinaryOp op, ValueRef a, ValueRef b) => Step(output, step, new ElementwiseLayer($"{name}/{step}", op, a, b));
+        var cube = Binary("cube", BinaryOp.Mul, Binary("square", BinaryOp.Mul, x, x), x);
+        var inner = Binary("inner", BinaryOp.Add, x, Binary("cubic", BinaryOp.Mul, cube, Constant("coefficient", 0.044715f)));
+        var scaled = Binary("scaled", BinaryOp.Mul, inner, Constant("sqrt_2_over_pi", MathF.Sqrt(2f / MathF.PI)));
+        var tanh = Step(output, "tanh", new ActivationLayer($"{name}/tanh", new Activation(ActivationKind.Tanh), scaled));
+        var gate = Binary("gate", BinaryOp.Add, tanh, Constant("one", 1f));
+        Define(node, new ElementwiseLayer(name, BinaryOp.Mul, Binary("half", BinaryOp.Mul, x, Constant("one_half", 0.5f)), gate));
+    }
+
     /// <summary>Tile by repeats known at import: along each axis, that many copies concatenated (a weight's folded, refittably).</summary>
     private void ImportTile(OnnxNode node, string name)
     {

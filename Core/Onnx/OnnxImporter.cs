@@ -15,7 +15,7 @@ public sealed partial class OnnxImporter
     [
         "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Softmax", "LayerNormalization", "Flatten", "Reshape", "Identity", "Dropout", "Constant",
         "Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-        "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Exp", "Neg", "Abs", "Reciprocal", "Log", "Elu", "Selu", "Softplus", "Softsign", "Mish", "Sign", "Pow", "Max", "Min", "Sum", "Mean", "LogSoftmax", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
+        "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Exp", "Neg", "Abs", "Reciprocal", "Log", "Elu", "Selu", "Softplus", "Softsign", "Mish", "Gelu", "Sign", "Pow", "Max", "Min", "Sum", "Mean", "LogSoftmax", "Concat", "Split", "Slice", "Transpose", "Squeeze", "Unsqueeze", "Pad",
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2", "ReduceSumSquare",
         "PRelu", "InstanceNormalization", "DepthToSpace", "SpaceToDepth", "Tile",
         "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand", "ReduceProd", "Trilu", "Less", "Greater",
@@ -325,6 +325,7 @@ public sealed partial class OnnxImporter
             case "Softplus": Define(node, Unary(node, name, new Activation(ActivationKind.Softplus))); return;
             case "Softsign": Define(node, Unary(node, name, new Activation(ActivationKind.Softsign))); return;
             case "Mish": Define(node, Unary(node, name, new Activation(ActivationKind.Mish))); return;
+            case "Gelu": ImportGelu(node, name); return;
             case "Sign": Define(node, Unary(node, name, new Activation(ActivationKind.Sign))); return;
             case "Elu": Define(node, Unary(node, name, new Activation(ActivationKind.Elu, node.GetFloat("alpha", 1f)))); return;
             case "Selu":

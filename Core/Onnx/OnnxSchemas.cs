@@ -144,7 +144,7 @@ internal static class OnnxSchemas
         ["Where"] = [V(9, "3")],
         ["Sqrt"] = Unary, ["Exp"] = Unary, ["Neg"] = Unary, ["Abs"] = Unary, ["Reciprocal"] = Unary, ["Log"] = Unary,
         ["Sin"] = [V(7, "1")], ["Cos"] = [V(7, "1")],
-        ["Softplus"] = [V(1, "1")], ["Softsign"] = [V(1, "1")], ["Mish"] = [V(18, "1")], ["Sign"] = [V(9, "1")],
+        ["Softplus"] = [V(1, "1")], ["Softsign"] = [V(1, "1")], ["Mish"] = [V(18, "1")], ["Gelu"] = [V(20, "1", "approximate:s")], ["Sign"] = [V(9, "1")],
         ["Elu"] = [Legacy(1, "consumed_inputs", "1", "alpha:f consumed_inputs:I"), V(6, "1", "alpha:f")],
         ["Selu"] = [Legacy(1, "consumed_inputs", "1", "alpha:f gamma:f consumed_inputs:I"), V(6, "1", "alpha:f gamma:f")],
         ["Pow"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],

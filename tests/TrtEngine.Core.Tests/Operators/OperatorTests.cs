@@ -184,6 +184,36 @@ public sealed class OperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>Gelu at opset 20, as torch writes nn.GELU from then on: exact (the default), and its tanh approximation.</summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("none")]
+    [InlineData("tanh")]
+    public void Gelu_at_opset_20(string? approximate)
+    {
+        var c = new OperatorCase().Input("x", 3, 7, 11).Output("y");
+        c.Model.Opset = 20;
+        c.Model.AddNode("Mul", ["x", "three"], ["wide"]);
+        c.Model.AddInitializer("three", TensorValue.Scalar(3f));
+        if (approximate is null) c.Model.AddNode("Gelu", ["wide"], ["y"]);
+        else c.Model.AddNode("Gelu", ["wide"], ["y"], ("approximate", approximate));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>After a Linear layer at level 3, where the exact form fuses into the GEMM's epilogue.</summary>
+    [Theory]
+    [InlineData("none")]
+    [InlineData("tanh")]
+    public void Gelu_after_a_gemm_at_opset_20(string approximate)
+    {
+        var c = new OperatorCase().Input("x", 4, 32).Output("y");
+        c.Model.Opset = 20;
+        c.Weight("w", 48, 32).Weight("b", 48);
+        c.Model.AddNode("Gemm", ["x", "w", "b"], ["h"], ("transB", 1L));
+        c.Model.AddNode("Gelu", ["h"], ["y"], ("approximate", approximate));
+        c.AssertMatchesOnnxRuntime(optimizationLevel: 3);
+    }
+
     [Theory]
     [InlineData("tensor")]
     [InlineData("float constant")]
