@@ -19,6 +19,15 @@ public sealed class Engine : IDisposable
     private int _readers;
 
     /// <summary>
+    /// Whether no call holds a state of this engine, current or past. Only then may a refit rewrite or hand back the
+    /// buffers of a set it swapped out, or model values it replaced: sets share the buffers and values a refit leaves
+    /// unchanged, so a call still reading an older set may read them (a QA helper found inferences mixing weights,
+    /// and held buffers handed to other engines, when only the swapped-out set's own holders were counted). A call
+    /// that starts later holds the current state, which a refit never rewrites.
+    /// </summary>
+    internal bool NoStateHeld => Volatile.Read(ref _readers) == 0;
+
+    /// <summary>
     /// What a refit replaces, in one reference so readers see a consistent whole: the weight buffers (null when
     /// stripped), the model weights they derive from (by index, readable by name), and which of those hold NaN or infinity (accepted
     /// once, they are checked again whenever supplied). Model values are never changed in place; they are known
@@ -98,33 +107,21 @@ public sealed class Engine : IDisposable
     }
 
     /// <summary>
-    /// The current state with its weight set held against reuse until <see cref="ExitState"/>: the hold is taken, then
-    /// the state is read again, so a set that a refit swapped out meanwhile is never used (and a refit that sees no
-    /// holder of a swapped-out set knows no one will use it again).
+    /// The current state, held against reuse until <see cref="ExitState"/> (see <see cref="NoStateHeld"/>): the hold is
+    /// counted before the state is read, so a refit that sees no holder knows that a call starting later reads a state
+    /// it swapped in, never the one it swapped out.
     /// </summary>
     internal State EnterState()
     {
         // Counted before the state is read, as Dispose swaps the state before it reads the count: one of the two sees the other.
         Interlocked.Increment(ref _readers);
-        while (true)
-        {
-            var state = CurrentState;
-            if (ReferenceEquals(state, Disposed))
-            {
-                Interlocked.Decrement(ref _readers);
-                throw new EngineDisposedException(Plan.Name);
-            }
-            state.Weights?.Enter();
-            if (ReferenceEquals(state, CurrentState)) return state;
-            state.Weights?.Exit();
-        }
+        var state = CurrentState;
+        if (!ReferenceEquals(state, Disposed)) return state;
+        Interlocked.Decrement(ref _readers);
+        throw new EngineDisposedException(Plan.Name);
     }
 
-    internal void ExitState(State state)
-    {
-        state.Weights?.Exit();
-        Interlocked.Decrement(ref _readers);
-    }
+    internal void ExitState(State state) => Interlocked.Decrement(ref _readers);
 
     /// <summary>The weight set the last refit swapped out, whose buffers the next refit may reuse; guarded by the refit lock.</summary>
     internal WeightSet? Retired { get; set; }
@@ -136,7 +133,7 @@ public sealed class Engine : IDisposable
     internal void RecycleRetired()
     {
         lock (this)
-            if (Retired is { IsHeld: false } retired && !ReferenceEquals(CurrentState, Disposed))
+            if (Retired is { } retired && NoStateHeld && !ReferenceEquals(CurrentState, Disposed))
             {
                 Retired = null;
                 Refit.Refitter.ReturnSpares(this, retired, buffers: null, CurrentState.Weights);
