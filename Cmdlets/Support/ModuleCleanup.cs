@@ -5,9 +5,10 @@ namespace TrtEngine.Cmdlets.Support;
 
 /// <summary>
 /// Removing the module (Remove-Module, or Import-Module -Force) disposes the engines its cmdlets made in that runspace
-/// that are still alive (and those whose runspace is gone, such as a finished ForEach-Object -Parallel's), and lets the
-/// GC take the weight buffers the process kept for engines to come. Engines made in other live runspaces are theirs,
-/// and left alone.
+/// that are still alive, and lets the GC take the weight buffers the process kept for engines to come. Engines made in
+/// other live runspaces are theirs, and left alone; so are those whose runspace is gone (a finished ForEach-Object
+/// -Parallel's), which may have been handed to a runspace that still uses them (a QA helper found one disposed under
+/// the session using it): one no one holds hands its buffers back when collected.
 /// </summary>
 public sealed class ModuleCleanup : IModuleAssemblyCleanup
 {
@@ -31,9 +32,9 @@ public sealed class ModuleCleanup : IModuleAssemblyCleanup
         lock (Made)
             Made.RemoveAll(m =>
             {
-                bool ours = !m.Runspace.TryGetTarget(out var runspace) || ReferenceEquals(runspace, removing);
+                bool alive = m.Runspace.TryGetTarget(out var runspace), ours = alive && ReferenceEquals(runspace, removing);
                 if (ours && m.Engine.TryGetTarget(out var engine)) engines.Add(engine);
-                return ours || !m.Engine.TryGetTarget(out _);
+                return !alive || ours || !m.Engine.TryGetTarget(out _);
             });
         foreach (var engine in engines) engine.Dispose();
         Core.Engines.TrtEngine.ReleasePooledBuffers();

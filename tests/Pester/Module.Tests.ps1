@@ -90,11 +90,15 @@ Import-Module '$manifestPath'
 `$engine = New-TrtEngine -Path '$onnx' -NoCache -OptimizationLevel 0
 `$other = [powershell]::Create()
 `$elsewhere = `$other.AddScript("Import-Module '$manifestPath'; New-TrtEngine -Path '$onnx' -NoCache -OptimizationLevel 0").Invoke()[0]
-`$before = '{0},{1}' -f `$engine.HasWeights, `$elsewhere.HasWeights
+# Made in a runspace that is gone since (a finished ForEach-Object -Parallel's) and kept here: in use, not orphaned.
+`$gone = [powershell]::Create()
+`$handedOver = `$gone.AddScript("Import-Module '$manifestPath'; New-TrtEngine -Path '$onnx' -NoCache -OptimizationLevel 0").Invoke()[0]
+`$gone.Dispose(); `$gone = `$null; [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
+`$before = '{0},{1},{2}' -f `$engine.HasWeights, `$elsewhere.HasWeights, `$handedOver.HasWeights
 Remove-Module TrtEngine
-'{0} -> {1},{2}' -f `$before, `$engine.HasWeights, `$elsewhere.HasWeights
+'{0} -> {1},{2},{3}' -f `$before, `$engine.HasWeights, `$elsewhere.HasWeights, `$handedOver.HasWeights
 "@
-        & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command $script | Should -Be 'True,True -> False,True'
+        & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command $script | Should -Be 'True,True,True -> False,True,True'
     }
 }
 
