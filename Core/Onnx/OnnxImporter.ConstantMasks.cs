@@ -6,7 +6,7 @@ namespace TrtEngine.Core.Onnx;
 /// Attention masks built from constants, folded at import: a causal mask as torch exports scaled_dot_product_attention's
 /// is_causal (Trilu of ones, compared with 0, a Where between −∞ and 0) becomes one constant the scores are added to.
 /// Trilu, the comparisons of constant floats and Where between constant floats; a trained weight (which a refit may
-/// change) cannot feed them. On run-time tensors they are engine layers (see OnnxImporter.RunTimeMasks.cs).
+/// change) cannot feed them, but single values given as initializers can (see FromConstants). On run-time tensors they are engine layers (see OnnxImporter.RunTimeMasks.cs).
 /// </summary>
 public sealed partial class OnnxImporter
 {
@@ -18,13 +18,42 @@ public sealed partial class OnnxImporter
         _ => false,
     };
 
+    /// <summary>
+    /// Whether a weight comes from constants alone: a constant, or computed from constants and single values the model
+    /// gives as parameters, which are folded as constants here. torch's dynamo-based exporter writes a causal mask's
+    /// 1.0, 0.0 and −3.4e38 as initializers, not Constant nodes; a trained tensor of more values stays a parameter.
+    /// </summary>
+    private bool FromConstants(ModelWeights weight)
+    {
+        var parameters = new List<string>();
+        if (!Sources(weight)) return false;
+        foreach (string parameter in parameters.Distinct()) _network.FoldParameter(parameter);
+        return true;
+
+        bool Sources(ModelWeights w)
+        {
+            switch (w.Kind)
+            {
+                case WeightKind.Constant:
+                    return true;
+                case WeightKind.Parameter when Shapes.ElementCount(w.Shape) == 1:
+                    parameters.Add(w.Name);
+                    return true;
+                case WeightKind.Computed:
+                    return _network.FoldedOps.First(o => o.Output == w.Name).Inputs.All(i => Sources(_network.FindWeights(i)!));
+                default:
+                    return false;
+            }
+        }
+    }
+
     private void FoldMask(OnnxNode node, string name)
     {
         string output = node.Outputs[0];
-        var floats = node.Inputs.Skip(node.OpType == "Where" ? 1 : 0).Take(node.OpType == "Trilu" ? 1 : 2)
-            .Select(input => _network.Weights[Float(input, name).Index]).ToArray();
-        if (floats.FirstOrDefault(w => w.Kind != WeightKind.Constant) is { } trained)
+        var inputs = node.Inputs.Skip(node.OpType == "Where" ? 1 : 0).Take(node.OpType == "Trilu" ? 1 : 2).Select(input => Float(input, name).Index).ToArray();
+        if (inputs.Select(i => _network.Weights[i]).FirstOrDefault(w => !FromConstants(w)) is { } trained)
             throw new ModelImportException($"{node.OpType} '{name}': its input '{trained.Name}' is a trained weight or computed from one; TrtEngine evaluates {node.OpType} only on constants, at import.");
+        var floats = inputs.Select(i => _network.Weights[i]).ToArray();
         switch (node.OpType)
         {
             case "Trilu":

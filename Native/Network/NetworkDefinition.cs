@@ -72,6 +72,22 @@ public sealed class NetworkDefinition(string name)
         _folded.Add(weightName);
     }
 
+    /// <summary>
+    /// Makes a model parameter a folded constant of the graph (a refit may give it only with the same value): for an
+    /// exporter that writes the graph's constants as initializers, which an operation evaluated at import needs fixed.
+    /// </summary>
+    public void FoldParameter(string weightName)
+    {
+        int index = _weightIndex.TryGetValue(weightName, out int i) && _weights[i].Kind == WeightKind.Parameter ? i
+            : throw new ArgumentException($"'{weightName}' is not a parameter of network '{Name}'.");
+        var parameter = _weights[index];
+        _weights[index] = new ModelWeights(parameter.Name, parameter.Shape, parameter.Values, WeightKind.Constant);
+        _folded.Add(weightName);
+    }
+
+    /// <summary>The model weight of this name, or null.</summary>
+    public ModelWeights? FindWeights(string weightName) => _weightIndex.TryGetValue(weightName, out int i) ? _weights[i] : null;
+
     public ValueRef AddInput(string tensorName, int[] dims, ElementType type = ElementType.Float32)
     {
         var t = AddTensor(tensorName, dims);

@@ -379,6 +379,48 @@ public sealed class ConstantFoldingTests : IDisposable
         Assert.DoesNotContain(c.Plan!.Layers, l => l.Name.Contains("Trilu", StringComparison.Ordinal) || l.Name.Contains("Where", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The same mask as torch's dynamo-based exporter writes it: its 1.0, 0.0 and −3.4e38 are initializers, not Constant
+    /// nodes. Single values feeding the mask are folded as constants: a refit may leave them out, or give them unchanged,
+    /// and a refit that changes one is refused (the mask was computed from it), leaving the engine as it was.
+    /// </summary>
+    [Fact]
+    public void A_causal_mask_whose_constants_are_initializers_folds_and_refits()
+    {
+        var c = new OperatorCase().BatchedInput("x", 2, 5, 5).Output("y");
+        c.Model.Opset = 18;
+        c.Model.AddInitializer("one", TensorValue.Scalar(1f));
+        c.Model.AddInitializer("square", new long[] { 5, 5 }, [2]);
+        c.Model.AddNode("Expand", ["one", "square"], ["ones"]);
+        c.Model.AddNode("Trilu", ["ones"], ["band"], ("upper", 0L));
+        c.Model.AddInitializer("zero", TensorValue.Scalar(0f));
+        c.Model.AddNode("Equal", ["band", "zero"], ["masked"]);
+        c.Model.AddInitializer("lowest", TensorValue.Scalar(float.MinValue));
+        c.Model.AddNode("Where", ["masked", "lowest", "zero"], ["mask"]);
+        c.Weight("scale", 5);
+        c.Model.AddNode("Mul", ["x", "scale"], ["scaled"]);
+        c.Model.AddNode("Add", ["scaled", "mask"], ["scores"]);
+        c.Model.AddNode("Softmax", ["scores"], ["y"], ("axis", -1L));
+        c.AssertMatchesOnnxRuntime();
+        Assert.DoesNotContain(c.Plan!.Layers, l => l.Name.Contains("Trilu", StringComparison.Ordinal) || l.Name.Contains("Where", StringComparison.Ordinal));
+
+        using var dir = new TempDirectory();
+        string path = Path.Combine(dir.Path, "mask.onnx");
+        c.Model.Save(path);
+        using var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        var x = new Dictionary<string, float[]> { ["x"] = ErrorMetrics.RandomValues(7, 50) };
+        var shapes = new Dictionary<string, int[]> { ["x"] = [2, 5, 5] };
+        float[] before = engine.Run(x, shapes)[0].Data;
+        var scale = new WeightValue([5], [0.5f, -1f, 2f, 0.25f, 1.5f]);
+        engine.Refit(new Dictionary<string, WeightValue> { ["scale"] = scale });   // the constants left out
+        float[] refitted = engine.Run(x, shapes)[0].Data;
+        Assert.NotEqual(before, refitted);
+        var changed = new Dictionary<string, WeightValue> { ["scale"] = scale, ["one"] = new WeightValue([], [2f]) };
+        var refused = Assert.Throws<RefitException>(() => engine.Refit(changed));
+        Assert.Contains("'one'", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(refitted, engine.Run(x, shapes)[0].Data);
+    }
+
     [Fact]
     public void A_mask_computed_from_a_trained_weight_is_refused()
     {
