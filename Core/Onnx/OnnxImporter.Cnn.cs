@@ -93,6 +93,7 @@ public sealed partial class OnnxImporter
                 Define(node, new AxisLayer(name, Tensor(node.Inputs[0], name), node.OpType == "ArgMax" ? AxisOperation.ArgMax : AxisOperation.ArgMin,
                     checked((int)node.GetInt("axis", 0)), node.GetInt("keepdims", 1) != 0, node.GetInt("select_last_index", 0) != 0, exclusive: false));
                 return;
+            case "GatherND": ImportGatherND(node, name); return;
             case "GatherElements":
                 Define(node, new GatherElementsLayer(name, Numeric(node, 0, name), Numeric(node, 1, name), checked((int)node.GetInt("axis", 0))));
                 return;

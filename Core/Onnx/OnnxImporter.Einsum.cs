@@ -111,10 +111,10 @@ public sealed partial class OnnxImporter
         return Emit(node, "ReduceSum", [value, output + "/axes"], output, ("keepdims", [0]));
     }
 
-    /// <summary>Imports one operator of a lowering as the model's own (INTS attributes; keepdims as one int).</summary>
-    private string Emit(OnnxNode einsum, string op, string[] inputs, string output, params (string Name, long[] Ints)?[] attributes)
+    /// <summary>Imports one operator of a lowering as the model's own (INTS attributes; keepdims and axis as one int).</summary>
+    private string Emit(OnnxNode lowered, string op, string[] inputs, string output, params (string Name, long[] Ints)?[] attributes)
     {
-        var made = attributes.OfType<(string Name, long[] Ints)>().Select(a => a.Name == "keepdims"
+        var made = attributes.OfType<(string Name, long[] Ints)>().Select(a => a.Name is "keepdims" or "axis"
             ? new OnnxAttribute(a.Name, OnnxAttributeType.Int, 0, a.Ints[0], [], null, null, [], [], [], [], [])
             : new OnnxAttribute(a.Name, OnnxAttributeType.Ints, 0, 0, [], null, null, [], a.Ints, [], [], [])).ToArray();
         var node = new OnnxNode(output, op, "", inputs, [output], made);

@@ -118,6 +118,49 @@ public sealed partial class OnnxImporter
     }
 
     /// <summary>
+    /// GatherND (batch_dims 0) in the operators the engine runs: each index tuple made one index into the data's first k
+    /// dims viewed as one (a component counted from the end where negative; the first one by the Gather itself), and
+    /// the data, viewed as [rows, …], gathered at it. Last-token pooling (x[arange(B), lengths − 1]) is written so by
+    /// torch's dynamo-based exporter. Dims after the first of the k, and those the tuples do not index, must be known.
+    /// </summary>
+    private void ImportGatherND(OnnxNode node, string name)
+    {
+        if (node.GetInt("batch_dims", 0) is var batchDims and not 0)
+            throw new ModelImportException($"GatherND '{name}': batch_dims {batchDims} is not supported; TrtEngine gathers with batch_dims 0.");
+        string output = node.Outputs[0], indices = node.Inputs[1];
+        int[] dims = _network.Dims(Numeric(node, 0, name));
+        int[] indexDims = IsInteger(indices) ? Integer(indices, name).Dims : _network.Dims(Tensor(indices, name));
+        int k = indexDims.Length == 0 ? -1 : indexDims[^1];
+        if (k < 1 || k > dims.Length)
+            throw new ModelImportException($"GatherND '{name}': its indices {Shapes.Format(indexDims)} must end in a known count from 1 to the data's rank {dims.Length}.");
+        if (dims.Skip(1).Any(d => d < 0))
+            throw new ModelImportException($"GatherND '{name}': the data {Shapes.Format(dims)} has a dim known only at run time after its first; TrtEngine needs those known.");
+        string Constant(string what, long value)
+        {
+            string constant = $"{output}/{what}";
+            _integers[constant] = new IntegerTensor([], [value]);
+            return constant;
+        }
+        string? flat = null;
+        for (int j = 0; j < k; j++)
+        {
+            string component = Emit(node, "Gather", [indices, Constant($"at{j}", j)], $"{output}/index{j}", ("axis", [indexDims.Length - 1]));
+            if (j > 0)
+            {
+                string negative = Emit(node, "Less", [component, Constant($"zero{j}", 0)], $"{output}/negative{j}");
+                string wrapped = Emit(node, "Add", [component, Constant($"dim{j}", dims[j])], $"{output}/wrapped{j}");
+                component = Emit(node, "Where", [negative, wrapped, component], $"{output}/normalized{j}");
+            }
+            long stride = dims.Skip(j + 1).Take(k - j - 1).Aggregate(1L, (n, d) => n * d);
+            string term = stride == 1 ? component : Emit(node, "Mul", [component, Constant($"stride{j}", stride)], $"{output}/term{j}");
+            flat = flat is null ? term : Emit(node, "Add", [flat, term], $"{output}/sum{j}");
+        }
+        _integers[$"{output}/rows"] = IntegerTensor.Vector([-1, .. dims.Skip(k).Select(d => (long)d)]);
+        string rows = Emit(node, "Reshape", [node.Inputs[0], $"{output}/rows"], $"{output}/data_rows");
+        Emit(node, "Gather", [rows, flat!], output, ("axis", [0]));
+    }
+
+    /// <summary>
     /// TopK: the indices of the k largest (smallest) values along the axis, sorted (ties by index), and the values
     /// gathered at them; k known at import.
     /// </summary>

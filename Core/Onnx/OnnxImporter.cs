@@ -19,7 +19,7 @@ public sealed partial class OnnxImporter
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2", "ReduceSumSquare",
         "PRelu", "InstanceNormalization", "DepthToSpace", "SpaceToDepth", "Tile",
         "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand", "ReduceProd", "Trilu", "Less", "Greater",
-        "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf", "Range", "ArgMax", "ArgMin", "CumSum", "Einsum", "Sin", "Cos", "ReduceLogSumExp", "OneHot", "GatherElements", "TopK", "LSTM", "GRU",
+        "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf", "Range", "ArgMax", "ArgMin", "CumSum", "Einsum", "Sin", "Cos", "ReduceLogSumExp", "OneHot", "GatherElements", "GatherND", "TopK", "LSTM", "GRU",
     ];
 
     /// <summary>Operators evaluated at import when their operands are integer tensors known at import.</summary>
@@ -548,7 +548,7 @@ public sealed partial class OnnxImporter
     }
 
     private static ModelImportException NotFloat(string user, string valueName, string type) =>
-        new($"{user}: '{valueName}' is an {type} tensor where a float tensor is needed; TrtEngine's engines compute float32 tensors only (integers only at import, for shapes). Cast it to float in the model.");
+        new($"{user}: '{valueName}' is {(type.StartsWith('I') ? "an" : "a")} {type} tensor where a float tensor is needed; TrtEngine's engines compute float32 tensors only (integers only at import, for shapes). Cast it to float in the model.");
 
     /// <summary>Why a value that must be a weight is not one: a graph input (a model exported without its parameters) wants -WeightsPath.</summary>
     private ModelImportException NotAWeight(string user, string valueName) =>

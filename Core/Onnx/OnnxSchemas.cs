@@ -136,6 +136,7 @@ internal static class OnnxSchemas
         ["GRU"] = [V(7, "3-6", "activation_alpha:F activation_beta:F activations:S clip:f direction:s hidden_size:i linear_before_reset:i", "0-2"),
             V(14, "3-6", "activation_alpha:F activation_beta:F activations:S clip:f direction:s hidden_size:i layout:i linear_before_reset:i", "0-2")],
         ["GatherElements"] = [V(11, "2", "axis:i")],
+        ["GatherND"] = [V(11, "2"), V(12, "2", "batch_dims:i")],
         ["TopK"] = [V(1, "1", "axis:i k:i!", "2"), V(10, "2", "axis:i", "2"), V(11, "2", "axis:i largest:i sorted:i", "2")], ["Range"] = [V(11, "3")], ["IsNaN"] = [V(9, "1")], ["IsInf"] = [V(10, "1", "detect_negative:i detect_positive:i")],
         ["And"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],
         ["Or"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Testing.Metrics;
@@ -20,29 +19,9 @@ public sealed class TorchExportPatternTests
     {
         var data = new TheoryData<string>();
         foreach (string path in Directory.GetFiles(Folder, "*.onnx").Order(StringComparer.Ordinal))
-            if (!Path.GetFileName(path).StartsWith("std_var_", StringComparison.Ordinal) && !Refused.ContainsKey(Path.GetFileNameWithoutExtension(path)))
+            if (!Path.GetFileName(path).StartsWith("std_var_", StringComparison.Ordinal))
                 data.Add(Path.GetFileNameWithoutExtension(path));
         return data;
-    }
-
-    /// <summary>
-    /// What the dynamo-based exporter writes that TrtEngine refuses (the TorchScript exports of the same modules convert):
-    /// last-token pooling as GatherND.
-    /// </summary>
-    private static readonly Dictionary<string, string> Refused = new[] { "d18", "d20" }.SelectMany(export => new[]
-    {
-        ($"text_last_token_{export}", "*does not support: GatherND*"),
-    }).ToDictionary(r => r.Item1, r => r.Item2);
-
-    public static TheoryData<string> RefusedPatterns() => [.. Refused.Keys];
-
-    [Theory]
-    [MemberData(nameof(RefusedPatterns))]
-    public void Dynamo_exports_it_cannot_convert_are_refused_saying_why(string name)
-    {
-        var refused = Record.Exception(() => EngineConverter.Convert(Path.Combine(Folder, name + ".onnx"), new ConversionSettings { UseCache = false, OptimizationLevel = 0 }));
-        Assert.True(refused is ModelImportException or UnsupportedOperatorException, $"{refused?.GetType().Name}: {refused?.Message}");
-        Assert.Matches(new Regex("^" + Regex.Escape(Refused[name]).Replace(@"\*", ".*") + "$", RegexOptions.Singleline), refused!.Message);
     }
 
     [Theory]

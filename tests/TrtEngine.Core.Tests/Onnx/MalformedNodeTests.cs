@@ -213,6 +213,8 @@ public sealed class MalformedNodeTests
     [InlineData("gather elements rank")]
     [InlineData("argmax axis")]
     [InlineData("range delta")]
+    [InlineData("gathernd batch dims")]
+    [InlineData("gathernd tuples longer than the rank")]
     public void New_operators_with_malformed_operands_are_refused(string form)
     {
         var m = Model(2, 3, 4);
@@ -249,6 +251,11 @@ public sealed class MalformedNodeTests
                 m.AddNode("GatherElements", ["x", "idx"], ["y"]);
                 break;
             case "argmax axis": m.AddNode("ArgMax", ["x"], ["y"], ("axis", 5L)); break;
+            case "gathernd batch dims" or "gathernd tuples longer than the rank":
+                m.AddInitializer("tuples", TensorValue.Int64(form == "gathernd batch dims" ? [0, 1] : [0, 1, 2, 3], form == "gathernd batch dims" ? 2 : 4));
+                if (form == "gathernd batch dims") m.AddNode("GatherND", ["x", "tuples"], ["y"], ("batch_dims", 1L));
+                else m.AddNode("GatherND", ["x", "tuples"], ["y"]);
+                break;
             case "range delta":
                 m.AddInitializer("zero", TensorValue.Int64([0]));
                 m.AddNode("Range", ["zero", "zero", "zero"], ["r"]);

@@ -251,6 +251,24 @@ public sealed class RunTimeMaskTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>
+    /// GatherND at run-time index tuples of 1, 2 or 3 components (each from its dim's −size to size − 1, negative ones
+    /// counted from the end), as torch's dynamo-based exporter writes x[i, j] (with a dynamic batch: the text_last_token
+    /// pattern fixtures).
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void GatherND_at_run_time_index_tuples(int k)
+    {
+        var c = new OperatorCase().Input("x", 3, 4, 5).IntegerInput("ids", OnnxDataType.Int64, 6, [7, k], [7, k]).Output("y");
+        c.Model.AddInitializer("shift", TensorValue.Int64(new long[] { 3, 4, 5 }[..k], k));
+        c.Model.AddNode("Sub", ["ids", "shift"], ["tuples"]);
+        c.Model.AddNode("GatherND", ["x", "tuples"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     /// <summary>A float depth is cast to int64 before use, as the operator defines it: 5.7 makes five classes.</summary>
     [Fact]
     public void OneHot_with_a_float_depth()
