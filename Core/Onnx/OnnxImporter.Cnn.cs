@@ -94,6 +94,16 @@ public sealed partial class OnnxImporter
                     checked((int)node.GetInt("axis", 0)), node.GetInt("keepdims", 1) != 0, node.GetInt("select_last_index", 0) != 0, exclusive: false));
                 return;
             case "GatherND": ImportGatherND(node, name); return;
+            case "SplitToSequence": ImportSplitToSequence(node, name); return;
+            case "SequenceAt":
+            {
+                var parts = _sequences.TryGetValue(node.Inputs[0], out var held) ? held
+                    : throw new ModelImportException($"SequenceAt '{name}': '{node.Inputs[0]}' is not a sequence TrtEngine made (SplitToSequence's).");
+                long position = KnownIntegers(node, 1, "position") is [var p] && p >= -parts.Length && p < parts.Length ? p
+                    : throw new ModelImportException($"SequenceAt '{name}': its position must be one integer from {-parts.Length} to {parts.Length - 1}.");
+                Emit(node, "Identity", [parts[position < 0 ? position + parts.Length : position]], node.Outputs[0]);
+                return;
+            }
             case "GatherElements":
                 Define(node, new GatherElementsLayer(name, Numeric(node, 0, name), Numeric(node, 1, name), checked((int)node.GetInt("axis", 0))));
                 return;

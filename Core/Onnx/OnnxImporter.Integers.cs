@@ -221,10 +221,19 @@ public sealed partial class OnnxImporter
         if (!Has(node, 1) || !IsInteger(node.Inputs[1])) return KnownIntegers(node, 1, "shape");
         long[] values = (long[])Integer(node.Inputs[1], name).Values.Clone();
         bool runTime = _values.TryGetValue(node.Inputs[0], out var data) && !data.IsWeight, allowZero = node.GetInt("allowzero", 0) != 0;
-        if (!allowZero && runTime)
+        // The data's own dim at the same position: a 0 copies it, or where 0 is a zero (allowzero, as torch's
+        // dynamo-based exporter writes views unoptimized) it is copied from that position.
+        if (runTime)
             for (int i = 0; i < values.Length; i++)
                 if (values[i] == IntegerTensor.Unknown && DimOrigin(node.Inputs[1], i) is var (tensor, axis) && SameDim(data, i, _values[tensor], axis))
-                    values[i] = 0;
+                {
+                    if (!allowZero) values[i] = 0;
+                    else
+                    {
+                        copied ??= Enumerable.Repeat(-1, values.Length).ToArray();
+                        (copied[i], values[i]) = (i, 1);
+                    }
+                }
         if (!allowZero && runTime && values.Count(v => v == IntegerTensor.Unknown) > 1)
         {
             int rank = _network.Dims(data).Length;

@@ -214,6 +214,40 @@ public sealed partial class OnnxImporter
         Define(node, new ElementwiseLayer(name, BinaryOp.Mul, Binary("half", BinaryOp.Mul, x, Constant("one_half", 0.5f)), gate));
     }
 
+    /// <summary>
+    /// SplitToSequence (torch's chunk and split, as the dynamo-based exporter writes them unoptimized) as a Split whose
+    /// parts make the sequence SequenceAt picks from: parts of the size given (a scalar: that size, the last one
+    /// smaller), of the sizes given, or of one each, squeezed unless keepdims.
+    /// </summary>
+    private void ImportSplitToSequence(OnnxNode node, string name)
+    {
+        string sequence = node.Outputs[0];
+        int[] dims = _network.Dims(Float(node.Inputs[0], name));
+        int axis = Shapes.NormalizeAxis(checked((int)node.GetInt("axis", 0)), dims.Length, "SplitToSequence", name);
+        if (dims[axis] < 0) throw new ModelImportException($"SplitToSequence '{name}': axis {axis} of {Shapes.Format(dims)} is known only at run time; TrtEngine splits known dims.");
+        bool given = Has(node, 1);
+        long[] sizes = !given ? [.. Enumerable.Repeat(1L, dims[axis])]
+            : Integer(node.Inputs[1], name).Dims.Length == 0 && KnownIntegers(node, 1, "split") is [var size] && size > 0
+                ? [.. Enumerable.Range(0, (int)((dims[axis] + size - 1) / size)).Select(i => Math.Min(size, dims[axis] - i * size))]
+            : KnownIntegers(node, 1, "split");
+        // Before opset 13 Split and Squeeze take their sizes and axes as attributes, from then on as inputs.
+        bool asInputs = Opset >= 13;
+        _integers[$"{sequence}/sizes"] = IntegerTensor.Vector(sizes);
+        string[] parts = [.. Enumerable.Range(0, sizes.Length).Select(i => $"{sequence}/{i}")];
+        OnnxAttribute Ints(string attribute, long[] values) => new(attribute, OnnxAttributeType.Ints, 0, 0, [], null, null, [], values, [], [], []);
+        var split = new OnnxNode(sequence, "Split", "", asInputs ? [node.Inputs[0], $"{sequence}/sizes"] : [node.Inputs[0]], parts,
+                                 [new OnnxAttribute("axis", OnnxAttributeType.Int, 0, axis, [], null, null, [], [], [], [], []), .. asInputs ? [] : new[] { Ints("split", sizes) }]);
+        ImportNode(split);
+        TrackRunTimeTypes(split);
+        if (!given && node.GetInt("keepdims", 1) == 0)
+        {
+            _integers[$"{sequence}/axes"] = IntegerTensor.Vector([axis]);
+            parts = [.. parts.Select(part => asInputs ? Emit(node, "Squeeze", [part, $"{sequence}/axes"], $"{part}/squeezed")
+                                                      : Emit(node, "Squeeze", [part], $"{part}/squeezed", ("axes", [axis])))];
+        }
+        _sequences[sequence] = parts;
+    }
+
     /// <summary>Tile by repeats known at import: along each axis, that many copies concatenated (a weight's folded, refittably).</summary>
     private void ImportTile(OnnxNode node, string name)
     {

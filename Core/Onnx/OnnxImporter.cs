@@ -19,7 +19,7 @@ public sealed partial class OnnxImporter
         "Resize", "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2", "ReduceSumSquare",
         "PRelu", "InstanceNormalization", "DepthToSpace", "SpaceToDepth", "Tile",
         "Shape", "Gather", "Cast", "Equal", "Where", "ConstantOfShape", "Floor", "Ceil", "Round", "Sqrt", "Mod", "Expand", "ReduceProd", "Trilu", "Less", "Greater",
-        "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf", "Range", "ArgMax", "ArgMin", "CumSum", "Einsum", "Sin", "Cos", "ReduceLogSumExp", "OneHot", "GatherElements", "GatherND", "TopK", "LSTM", "GRU",
+        "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf", "Range", "ArgMax", "ArgMin", "CumSum", "Einsum", "Sin", "Cos", "ReduceLogSumExp", "OneHot", "GatherElements", "GatherND", "CastLike", "SplitToSequence", "SequenceAt", "TopK", "LSTM", "GRU",
     ];
 
     /// <summary>Operators evaluated at import when their operands are integer tensors known at import.</summary>
@@ -34,6 +34,9 @@ public sealed partial class OnnxImporter
     private readonly Dictionary<string, ValueRef> _values = new(StringComparer.Ordinal);
     private readonly Dictionary<string, OnnxTensor> _initializers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IntegerTensor> _integers = new(StringComparer.Ordinal);
+
+    /// <summary>Sequences of tensors (SplitToSequence's), by name: the tensors they hold.</summary>
+    private readonly Dictionary<string, string[]> _sequences = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, WeightTensor> _bound;
     private readonly Func<int, float[]> _allocateParameter;
     private readonly Func<int, string, int[], int[]?>? _fixedShape;
@@ -97,7 +100,7 @@ public sealed partial class OnnxImporter
         var nodes = TopologicalOrder(graph);
         // Without it every operator would be read as its first version (attributes and inputs differ across versions).
         if (Opset < 1 && graph.Nodes.Count > 0)
-            throw new ModelImportException($"The model imports no version of the default ONNX domain (opset_import: {string.Join(", ", _model.OpsetImports.Select(o => $"'{o.Domain}' {o.Version}"))}); export it with an opset (TrtEngine reads 9–18).");
+            throw new ModelImportException($"The model imports no version of the default ONNX domain (opset_import: {string.Join(", ", _model.OpsetImports.Select(o => $"'{o.Domain}' {o.Version}"))}); export it with an opset (TrtEngine reads 9–{OnnxSchemas.MaxOpset}).");
         // A newer opset may give an operator a version whose attributes, inputs or semantics the importer does not know.
         if (Opset > OnnxSchemas.MaxOpset && graph.Nodes.Count > 0)
             throw new ModelImportException($"The model imports opset {Opset} of the default ONNX domain; TrtEngine knows the operators' versions up to opset {OnnxSchemas.MaxOpset} (ONNX Runtime refuses such a model too). Export it at opset {OnnxSchemas.MaxOpset} or lower.");
@@ -127,8 +130,9 @@ public sealed partial class OnnxImporter
         {
             try
             {
-                ImportNode(node);
-                TrackRunTimeTypes(node);
+                var imported = node.OpType == "CastLike" ? AsCast(node) : node;
+                ImportNode(imported);
+                TrackRunTimeTypes(imported);
             }
             // What a malformed node makes the import trip on (an input it lacks, a value out of range): said as the
             // node's fault, as the checks written for such nodes say it.
@@ -263,6 +267,21 @@ public sealed partial class OnnxImporter
         }
         if (unsupported.Count > 0)
             throw new UnsupportedOperatorException(_network.Name, unsupported.ToDictionary(u => u.Key, u => (IReadOnlyList<string>)u.Value));
+    }
+
+    /// <summary>
+    /// CastLike (what torch's dynamo-based exporter writes unoptimized) as the Cast it stands for: to its second
+    /// input's element type, a float unless that is a boolean or an integer (computed at run time or known at import).
+    /// </summary>
+    private OnnxNode AsCast(OnnxNode node)
+    {
+        string like = node.Inputs[1];
+        var to = _runTimeBooleans.Contains(like) ? OnnxDataType.Bool
+            : _initializers.TryGetValue(like, out var initializer) && !_bound.ContainsKey(like) ? initializer.DataType
+            : _runTimeIntegers.Contains(like) || IsInteger(like) ? OnnxDataType.Int64
+            : OnnxDataType.Float;
+        return new OnnxNode(node.Name, "Cast", "", [node.Inputs[0]], [.. node.Outputs],
+                            [new OnnxAttribute("to", OnnxAttributeType.Int, 0, (long)to, [], null, null, [], [], [], [], [])]);
     }
 
     private void ImportNode(OnnxNode node)
@@ -548,7 +567,7 @@ public sealed partial class OnnxImporter
     }
 
     private static ModelImportException NotFloat(string user, string valueName, string type) =>
-        new($"{user}: '{valueName}' is {(type.StartsWith('I') ? "an" : "a")} {type} tensor where a float tensor is needed; TrtEngine's engines compute float32 tensors only (integers only at import, for shapes). Cast it to float in the model.");
+        new($"{user}: '{valueName}' is {("aeioAEIO".Contains(type[0]) ? "an" : "a")} {type} tensor where a float tensor is needed; TrtEngine's engines compute float32 tensors only (integers only at import, for shapes). Cast it to float in the model.");
 
     /// <summary>Why a value that must be a weight is not one: a graph input (a model exported without its parameters) wants -WeightsPath.</summary>
     private ModelImportException NotAWeight(string user, string valueName) =>

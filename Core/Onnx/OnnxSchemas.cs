@@ -98,6 +98,8 @@ internal static class OnnxSchemas
         ["GlobalMaxPool"] = [V(1, "1")],
         // Before opset 4 Concat's axis was optional with a default of 1.
         ["Concat"] = [Legacy(1, "an axis of 1 by default", "1+", "axis:i"), V(4, "1+", "axis:i!")],
+        ["SplitToSequence"] = [V(11, "1-2", "axis:i keepdims:i")],
+        ["SequenceAt"] = [V(11, "2")],
         ["Split"] = [Legacy(1, "split as an attribute or an input", "1-2", "axis:i split:I", "1+"), V(2, "1", "axis:i split:I", "1+"), V(13, "1-2", "axis:i", "1+"), V(18, "1-2", "axis:i num_outputs:i", "1+")],
         ["Slice"] = [V(1, "1", "starts:I! ends:I! axes:I"), V(10, "3-5")],
         ["Transpose"] = [V(1, "1", "perm:I")],
@@ -121,6 +123,7 @@ internal static class OnnxSchemas
         ["Shape"] = [V(1, "1"), V(15, "1", "start:i end:i")],
         ["Gather"] = [V(1, "2", "axis:i")],
         // Cast-1 names the type as a string.
+        ["CastLike"] = [V(15, "2"), V(19, "2", "saturate:i"), V(24, "2", "saturate:i round_mode:s")],
         ["Cast"] = [Legacy(1, "the type named by a string", "1", "to:s!"), V(6, "1", "to:i!"), V(19, "1", "to:i! saturate:i"), V(24, "1", "to:i! saturate:i round_mode:s")],
         ["Equal"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],
         ["Less"] = [Legacy(1, "broadcasting by 'broadcast' and 'axis'", "2", "broadcast:i axis:i"), V(7, "2")],

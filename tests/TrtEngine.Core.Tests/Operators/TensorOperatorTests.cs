@@ -84,6 +84,61 @@ public sealed class TensorOperatorTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>
+    /// torch's chunk and split as the dynamo-based exporter writes them unoptimized: SplitToSequence by a chunk size (the
+    /// last part smaller), by sizes, or into parts of one (squeezed without keepdims), and SequenceAt of its parts,
+    /// counted from the end too.
+    /// </summary>
+    [Theory]
+    [InlineData(11, "chunk")]
+    [InlineData(18, "chunk")]
+    [InlineData(18, "sizes")]
+    [InlineData(18, "ones squeezed")]
+    public void SplitToSequence_and_SequenceAt(int opset, string form)
+    {
+        var c = new OperatorCase().Input("x", 2, 7, 3).Output("y");
+        c.Model.Opset = opset;
+        string[] inputs = ["x"];
+        var attributes = new List<(string, object)> { ("axis", 1L) };
+        if (form == "chunk")
+        {
+            c.Model.AddInitializer("size", TensorValue.Int64([3]));
+            inputs = ["x", "size"];
+        }
+        else if (form == "sizes")
+        {
+            Ints(c, "sizes", 2, 4, 1);
+            inputs = ["x", "sizes"];
+        }
+        else attributes.Add(("keepdims", 0L));
+        c.Model.AddNode("SplitToSequence", inputs, ["parts"], [.. attributes]);
+        c.Model.AddInitializer("last", TensorValue.Int64([-1]));
+        c.Model.AddInitializer("first", TensorValue.Int64([0]));
+        c.Model.AddNode("SequenceAt", ["parts", "last"], ["b"]);
+        c.Model.AddNode("SequenceAt", ["parts", "first"], ["a"]);
+        c.Model.AddNode("Concat", ["b", "a"], ["y"], ("axis", form == "ones squeezed" ? -1L : 1L));
+        c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>
+    /// CastLike (opset 15; unoptimized dynamo exports): run-time integers to a float tensor's type, and a float constant
+    /// to an integer's (truncated toward zero at import) and back.
+    /// </summary>
+    [Fact]
+    public void CastLike_to_float_and_to_integer()
+    {
+        var c = new OperatorCase().Input("x", 3, 4).IntegerInput("ids", OnnxDataType.Int64, 10, [3, 4], [3, 4]).Output("y");
+        c.Model.Opset = 15;
+        c.Model.AddNode("CastLike", ["ids", "x"], ["counts"]);
+        c.Model.AddInitializer("scale", TensorValue.Scalar(-2.7f));
+        c.Model.AddInitializer("integer", TensorValue.Int64([0]));
+        c.Model.AddNode("CastLike", ["scale", "integer"], ["truncated"]);
+        c.Model.AddNode("CastLike", ["truncated", "x"], ["factor"]);
+        c.Model.AddNode("Mul", ["counts", "factor"], ["scaled"]);
+        c.Model.AddNode("Add", ["scaled", "x"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     [Theory]
     [InlineData(new[] { 2, 3, 4, 5 }, new long[] { 0, 2, 3, 1 })]
     [InlineData(new[] { 2, 3, 4, 5 }, new long[] { 0, 1, 3, 2 })]
