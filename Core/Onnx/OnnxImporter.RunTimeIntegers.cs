@@ -119,8 +119,8 @@ public sealed partial class OnnxImporter
 
     /// <summary>
     /// GatherND (batch_dims 0) in the operators the engine runs: each index tuple made one index into the data's first k
-    /// dims viewed as one (a component counted from the end where negative; the first one by the Gather itself), and
-    /// the data, viewed as [rows, …], gathered at it. Last-token pooling (x[arange(B), lengths − 1]) is written so by
+    /// dims viewed as one (each component checked and counted from the end where negative), and the data, viewed as
+    /// [rows, …], gathered at it. Last-token pooling (x[arange(B), lengths − 1]) is written so by
     /// torch's dynamo-based exporter. Dims after the first of the k, and those the tuples do not index, must be known.
     /// </summary>
     private void ImportGatherND(OnnxNode node, string name)
@@ -145,11 +145,12 @@ public sealed partial class OnnxImporter
         for (int j = 0; j < k; j++)
         {
             string component = Emit(node, "Gather", [indices, Constant($"at{j}", j)], $"{output}/index{j}", ("axis", [indexDims.Length - 1]));
+            // Looked up in 0 … dim − 1: a negative component counts from the end and one out of range is refused, as
+            // the Gather below does for the first (a flat index cannot tell that [0, 5] of a [3, 4] is out of range).
             if (j > 0)
             {
-                string negative = Emit(node, "Less", [component, Constant($"zero{j}", 0)], $"{output}/negative{j}");
-                string wrapped = Emit(node, "Add", [component, Constant($"dim{j}", dims[j])], $"{output}/wrapped{j}");
-                component = Emit(node, "Where", [negative, wrapped, component], $"{output}/normalized{j}");
+                _integers[$"{output}/range{j}"] = IntegerTensor.Vector([.. Enumerable.Range(0, dims[j]).Select(i => (long)i)]);
+                component = Emit(node, "Gather", [$"{output}/range{j}", component], $"{output}/normalized{j}", ("axis", [0]));
             }
             long stride = dims.Skip(j + 1).Take(k - j - 1).Aggregate(1L, (n, d) => n * d);
             string term = stride == 1 ? component : Emit(node, "Mul", [component, Constant($"stride{j}", stride)], $"{output}/term{j}");

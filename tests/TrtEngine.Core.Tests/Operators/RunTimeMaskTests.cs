@@ -1,6 +1,8 @@
+using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Native.Builder;
 using TrtEngine.Native.Layers;
+using TrtEngine.Native.Runtime;
 using TrtEngine.Testing.Metrics;
 using TrtEngine.Testing.Onnx;
 using TrtEngine.Testing.Oracle;
@@ -267,6 +269,25 @@ public sealed class RunTimeMaskTests
         c.Model.AddNode("Sub", ["ids", "shift"], ["tuples"]);
         c.Model.AddNode("GatherND", ["x", "tuples"], ["y"]);
         c.AssertMatchesOnnxRuntime();
+    }
+
+    /// <summary>A component out of its dim's range is refused when the engine meets it, as ONNX Runtime refuses it, even where the flat index it makes is in range.</summary>
+    [Fact]
+    public void GatherND_refuses_a_component_out_of_range()
+    {
+        var m = new OnnxModelBuilder { Opset = 17 };
+        m.AddInput("x", OnnxDataType.Float, 3, 4, 5);
+        m.AddInput("ids", OnnxDataType.Int64, 1, 2);
+        m.AddNode("GatherND", ["x", "ids"], ["y"]);
+        m.AddOutput("y", OnnxDataType.Float);
+        using var dir = new TempDirectory();
+        string path = dir.File("gathernd.onnx");
+        m.Save(path);
+        using var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        var x = new Dictionary<string, float[]> { ["x"] = ErrorMetrics.RandomValues(3, 60) };
+        Assert.Equal(x["x"][20..25], engine.Run(new Dictionary<string, float[]>(x) { ["ids"] = [1, 0] })[0].Data);
+        Assert.Equal(x["x"][55..60], engine.Run(new Dictionary<string, float[]>(x) { ["ids"] = [-1, -1] })[0].Data);
+        Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]>(x) { ["ids"] = [0, 5] }));
     }
 
     /// <summary>A float depth is cast to int64 before use, as the operator defines it: 5.7 makes five classes.</summary>
