@@ -31,7 +31,8 @@ public sealed partial class OnnxImporter
     /// and with constant ones where the target's known dims widen the input. Products with ones are exact (NaN,
     /// infinities and −0 included), as the Expand folded at import is.
     /// </summary>
-    private void ImportRunTimeExpand(OnnxNode node, string name) => ExpandToRunTimeDims(node, name, Float(node.Inputs[0], name), node.Inputs[1]);
+    /// <remarks>Integers (or booleans) known at import become run-time ones: a mask an exporter computed ahead, expanded to the batch.</remarks>
+    private void ImportRunTimeExpand(OnnxNode node, string name) => ExpandToRunTimeDims(node, name, Numeric(node, 0, name), node.Inputs[1]);
 
     /// <summary>
     /// ConstantOfShape of float values to a shape holding dims of run-time tensors (torch's zeros_like or full_like of

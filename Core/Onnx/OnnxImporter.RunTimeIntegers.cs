@@ -60,7 +60,7 @@ public sealed partial class OnnxImporter
             // A power has its base's type; the others' operands are all of one type.
             : ExactArithmetic.Contains(node.OpType) ? (node.OpType == "Pow" ? node.Inputs.Take(1) : node.Inputs).Any(_runTimeIntegers.Contains)
             : MakesIntegers.Contains(node.OpType) || node.OpType == "Cast" && IsIntegerType((OnnxDataType)node.GetInt("to", 0));
-        bool boolean = Moves.Contains(node.OpType) ? data.Any(_runTimeBooleans.Contains)
+        bool boolean = Moves.Contains(node.OpType) ? data.Any(v => _runTimeBooleans.Contains(v) || _initializers.TryGetValue(v, out var t) && t.DataType == OnnxDataType.Bool)
             : MakesBooleans.Contains(node.OpType) || node.OpType == "Cast" && node.GetInt("to", 0) == (long)OnnxDataType.Bool;
         foreach (string output in node.Outputs.Where(o => o.Length > 0))
         {

@@ -290,6 +290,26 @@ public sealed class RunTimeMaskTests
         Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]>(x) { ["ids"] = [0, 5] }));
     }
 
+    /// <summary>
+    /// A boolean mask the exporter computed ahead (an initializer, as torch's dynamo-based exporter writes a Hugging Face
+    /// model's causal mask) expanded to the input's dynamic batch and choosing with Where: a run-time mask from there on.
+    /// </summary>
+    [Fact]
+    public void A_boolean_initializer_expanded_to_the_batch_masks_with_where()
+    {
+        var c = new OperatorCase().BatchedInput("x", 3, 4, 4).Output("y");
+        c.Model.Opset = 18;
+        c.Model.AddInitializer("causal", TensorValue.Bool([.. Enumerable.Range(0, 16).Select(i => i % 4 <= i / 4)], 1, 4, 4));
+        c.Model.AddNode("Shape", ["x"], ["shape"], ("end", 1L));
+        c.Model.AddInitializer("rest", TensorValue.Int64([4, 4], 2));
+        c.Model.AddNode("Concat", ["shape", "rest"], ["target"], ("axis", 0L));
+        c.Model.AddNode("Expand", ["causal", "target"], ["mask"]);
+        c.Model.AddInitializer("lowest", TensorValue.Scalar(-1e9f));
+        c.Model.AddNode("Where", ["mask", "x", "lowest"], ["scores"]);
+        c.Model.AddNode("Softmax", ["scores"], ["y"], ("axis", -1L));
+        c.AssertMatchesOnnxRuntime();
+    }
+
     /// <summary>A float depth is cast to int64 before use, as the operator defines it: 5.7 makes five classes.</summary>
     [Fact]
     public void OneHot_with_a_float_depth()
