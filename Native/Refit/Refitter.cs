@@ -283,7 +283,7 @@ public sealed class Refitter(Engine engine)
         // The set the last refit swapped out, once no inference holds it, lends its buffers to the re-derived weights;
         // a refit that re-derives none leaves it for the next (handing it back and renting again cost more than the refit).
         bool rederives = current.Weights is null || anyChanged;
-        var spareSet = rederives && engine.Retired is { } retired && engine.NoStateHeld ? retired : null;
+        var spareSet = rederives && engine.Retired is { IsHeld: false } retired ? retired : null;
         float[][]? spare = spareSet?.Buffers;
         if (spare is not null) engine.Retired = null;
         // Recipes a file read evaluated aside are taken where they were computed from these very arrays.
@@ -332,7 +332,7 @@ public sealed class Refitter(Engine engine)
                 continue;
             }
             if (spare is not null && !spareSet!.IsModelValue(i) && spare[i].LongLength == _plan.Weights[i].Length &&
-                !ReferenceEquals(spare[i], current.Weights?.Buffers[i]))
+                !ReferenceEquals(spare[i], current.Weights?.Buffers[i]) && !engine.HeldElsewhere(i, spare[i]))
                 buffers[i] = spare[i];
             else work.Rented.Add(i);
             work.Evaluated.Add(i);
@@ -394,9 +394,9 @@ public sealed class Refitter(Engine engine)
             if (changed[m])
                 was[m] = engine.Owned.Swapped(m, copied[m] != 0 || copyFrom[m] is not null ? OwnedValues.Ownership.Copy
                                                  : adopted[m] is not null && claimed[j++] ? OwnedValues.Ownership.Pool : OwnedValues.Ownership.None);
-        // The model values replaced are recycled unless a call holds a state (an older one may share them, and compare
-        // them): one that comes after the swap finds the new state.
-        if (current.Weights is not null && engine.NoStateHeld && anyAdopted) Recycle(current.ModelValues, values, changed, was);
+        // The model values replaced are recycled unless a reader still holds the old state (it may compare them), or an
+        // older one that shares them: one that comes after the swap finds the new state.
+        if (current.Weights is { IsHeld: false } && anyAdopted) Recycle(current.ModelValues, values, changed, was);
         if (spareSet is not null) ReturnSpares(engine, spareSet, buffers, current.Weights);
         if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
         return new RefitOutcome(_plan, recomputed, changed);
@@ -428,7 +428,8 @@ public sealed class Refitter(Engine engine)
     {
         List<float[]>? left = null;
         for (int i = 0; i < spareSet.Buffers.Length; i++)
-            if (!ReferenceEquals(buffers?[i], spareSet.Buffers[i]) && !spareSet.IsModelValue(i)) (left ??= []).Add(spareSet.Buffers[i]);
+            if (!ReferenceEquals(buffers?[i], spareSet.Buffers[i]) && !spareSet.IsModelValue(i) && !engine.HeldElsewhere(i, spareSet.Buffers[i]))
+                (left ??= []).Add(spareSet.Buffers[i]);
         if (left is null) return;
         var inUse = new HashSet<float[]>((buffers ?? []).Concat(before?.Buffers ?? []), ReferenceEqualityComparer.Instance);
         WeightPool.Return(engine, left.Where(b => !inUse.Contains(b)));
@@ -487,7 +488,7 @@ public sealed class Refitter(Engine engine)
         List<float[]>? replaced = null;
         for (int m = 0; m < changed.Length; m++)
             if (changed[m] && was[m] != OwnedValues.Ownership.None && before[m] is { } old && !(kept?.Contains(old) ?? Holds(after, old)) &&
-                !(was[m] == OwnedValues.Ownership.Copy && engine.Owned.Keep(m, old)))
+                !engine.ValueHeldElsewhere(m, old) && !(was[m] == OwnedValues.Ownership.Copy && engine.Owned.Keep(m, old)))
                 (replaced ??= []).Add(old);
         if (replaced is not null) WeightPool.Return(engine, replaced);
     }

@@ -19,15 +19,6 @@ public sealed class Engine : IDisposable
     private int _readers;
 
     /// <summary>
-    /// Whether no call holds a state of this engine, current or past. Only then may a refit rewrite or hand back the
-    /// buffers of a set it swapped out, or model values it replaced: sets share the buffers and values a refit leaves
-    /// unchanged, so a call still reading an older set may read them (a QA helper found inferences mixing weights,
-    /// and held buffers handed to other engines, when only the swapped-out set's own holders were counted). A call
-    /// that starts later holds the current state, which a refit never rewrites.
-    /// </summary>
-    internal bool NoStateHeld => Volatile.Read(ref _readers) == 0;
-
-    /// <summary>
     /// What a refit replaces, in one reference so readers see a consistent whole: the weight buffers (null when
     /// stripped), the model weights they derive from (by index, readable by name), and which of those hold NaN or infinity (accepted
     /// once, they are checked again whenever supplied). Model values are never changed in place; they are known
@@ -103,25 +94,56 @@ public sealed class Engine : IDisposable
         if (ReferenceEquals(CurrentState, Disposed)) throw new EngineDisposedException(Plan.Name);
         // The pool's lock is not taken for nothing: a refit from a caller's arrays writes into buffers the engine owns already.
         if (fresh.Count > 0) WeightPool.Claim(this, fresh, owned);
-        Volatile.Write(ref _state, state);
+        // A full fence: the holds read after it (the swapped-out set's, below, and a refit's) are read after a call
+        // that counts its hold and then reads the state would find the new one.
+        var before = Interlocked.Exchange(ref _state, state);
+        _heldSwappedOut.RemoveAll(s => !s.Weights!.IsHeld);
+        if (before.Weights is { IsHeld: true } && !ReferenceEquals(before.Weights, state.Weights)) _heldSwappedOut.Add(before);
     }
 
     /// <summary>
-    /// The current state, held against reuse until <see cref="ExitState"/> (see <see cref="NoStateHeld"/>): the hold is
-    /// counted before the state is read, so a refit that sees no holder knows that a call starting later reads a state
-    /// it swapped in, never the one it swapped out.
+    /// States swapped out while a call held their weight set, until it lets go; guarded by the refit lock. Sets share
+    /// the buffers and model values a refit leaves unchanged, so a set swapped out two refits ago may share buffers with
+    /// one a call still reads: a refit reuses or hands back none of those (a QA helper found inferences mixing weights,
+    /// and held buffers handed to other engines, while only the spare set's own holders were counted). A set swapped
+    /// out with no holder never gets one (a call that finds the state changed lets go before it reads).
+    /// </summary>
+    private readonly List<State> _heldSwappedOut = [];
+
+    /// <summary>Whether a swapped-out state a call still holds has <paramref name="buffer"/> as engine weight <paramref name="weight"/>.</summary>
+    internal bool HeldElsewhere(int weight, float[] buffer) => _heldSwappedOut.Any(s => s.Weights!.IsHeld && ReferenceEquals(s.Weights.Buffers[weight], buffer));
+
+    /// <summary>Whether a swapped-out state a call still holds has <paramref name="value"/> as model value <paramref name="model"/>.</summary>
+    internal bool ValueHeldElsewhere(int model, float[] value) => _heldSwappedOut.Any(s => s.Weights!.IsHeld && ReferenceEquals(s.ModelValues[model], value));
+
+    /// <summary>
+    /// The current state with its weight set held against reuse until <see cref="ExitState"/>: the hold is taken, then
+    /// the state is read again, so a set that a refit swapped out meanwhile is never used (and a refit that sees no
+    /// holder of a swapped-out set knows no one will use it again).
     /// </summary>
     internal State EnterState()
     {
         // Counted before the state is read, as Dispose swaps the state before it reads the count: one of the two sees the other.
         Interlocked.Increment(ref _readers);
-        var state = CurrentState;
-        if (!ReferenceEquals(state, Disposed)) return state;
-        Interlocked.Decrement(ref _readers);
-        throw new EngineDisposedException(Plan.Name);
+        while (true)
+        {
+            var state = CurrentState;
+            if (ReferenceEquals(state, Disposed))
+            {
+                Interlocked.Decrement(ref _readers);
+                throw new EngineDisposedException(Plan.Name);
+            }
+            state.Weights?.Enter();
+            if (ReferenceEquals(state, CurrentState)) return state;
+            state.Weights?.Exit();
+        }
     }
 
-    internal void ExitState(State state) => Interlocked.Decrement(ref _readers);
+    internal void ExitState(State state)
+    {
+        state.Weights?.Exit();
+        Interlocked.Decrement(ref _readers);
+    }
 
     /// <summary>The weight set the last refit swapped out, whose buffers the next refit may reuse; guarded by the refit lock.</summary>
     internal WeightSet? Retired { get; set; }
@@ -133,7 +155,7 @@ public sealed class Engine : IDisposable
     internal void RecycleRetired()
     {
         lock (this)
-            if (Retired is { } retired && NoStateHeld && !ReferenceEquals(CurrentState, Disposed))
+            if (Retired is { IsHeld: false } retired && !ReferenceEquals(CurrentState, Disposed))
             {
                 Retired = null;
                 Refit.Refitter.ReturnSpares(this, retired, buffers: null, CurrentState.Weights);

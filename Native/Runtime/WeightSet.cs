@@ -3,9 +3,8 @@ namespace TrtEngine.Native.Runtime;
 /// <summary>
 /// The bytes of an engine's weights, one pinned buffer per engine weight. Immutable while it is an engine's current
 /// set: a refit makes a new set (sharing unchanged buffers) and swaps it in, so a running inference sees the old set
-/// or the new, never a mix. Readers hold the engine's state (<see cref="Engine.EnterState"/>) while they use its
-/// buffers; once a set has been swapped out and no call holds any state of the engine, a later refit may write new
-/// weights into its buffers.
+/// or the new, never a mix. Readers hold the set (<see cref="Engine.EnterState"/>) while they use its buffers; once
+/// a set has been swapped out and no one holds it, a later refit may write new weights into its buffers.
 /// </summary>
 /// <param name="modelValues">
 /// Which buffers are model values too (a value's own pinned array that an identity recipe took as it is: a caller's
@@ -14,6 +13,7 @@ namespace TrtEngine.Native.Runtime;
 /// </param>
 internal sealed class WeightSet(float[][] buffers, bool[]? modelValues = null)
 {
+    private int _readers;
     private volatile bool _shared;
 
     public float[][] Buffers { get; } = buffers;
@@ -36,4 +36,9 @@ internal sealed class WeightSet(float[][] buffers, bool[]? modelValues = null)
 
     public void MarkShared() => _shared = true;
 
+    public bool IsHeld => Volatile.Read(ref _readers) != 0;
+
+    public void Enter() => Interlocked.Increment(ref _readers);
+
+    public void Exit() => Interlocked.Decrement(ref _readers);
 }
