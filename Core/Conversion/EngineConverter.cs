@@ -104,7 +104,8 @@ public static class EngineConverter
         {
             // Another process may have built it while this one waited for the lock.
             if (!settings.Force && TryPull(store, key, network, profiles, modelPath, watch, settings, events, reportMiss: false) is { } late) return Remembered(late, store, identity, changed: guess?.Key != late.CacheKey);
-            events?.Verbose(settings.Force ? "Rebuilding (-Force)." : "Cache miss: building.");
+            // The miss was said with its reason by the lookup.
+            events?.Verbose(settings.Force ? "Rebuilding (-Force)." : "Building the engine.");
             if (!settings.Force) store.RecordMiss(key);
             var engine = Build(network, config, timingPath, events, cancel);
             bool stored = Insert(store, key, engine, modelPath, watch.Elapsed, events);

@@ -221,6 +221,8 @@ public sealed partial class OnnxImporter
         if (!Has(node, 1) || !IsInteger(node.Inputs[1])) return KnownIntegers(node, 1, "shape");
         long[] values = (long[])Integer(node.Inputs[1], name).Values.Clone();
         bool runTime = _values.TryGetValue(node.Inputs[0], out var data) && !data.IsWeight, allowZero = node.GetInt("allowzero", 0) != 0;
+        // allowzero changes only what a 0 means: a target without one reads the same either way.
+        bool zeroCopies = !allowZero || !values.Contains(0);
         // The data's own dim at the same position: a 0 copies it, or where 0 is a zero (allowzero, as torch's
         // dynamo-based exporter writes views unoptimized) it is copied from that position.
         if (runTime)
@@ -234,7 +236,7 @@ public sealed partial class OnnxImporter
                         (copied[i], values[i]) = (i, 1);
                     }
                 }
-        if (!allowZero && runTime && values.Count(v => v == IntegerTensor.Unknown) > 1)
+        if (zeroCopies && runTime && values.Count(v => v == IntegerTensor.Unknown) > 1)
         {
             int rank = _network.Dims(data).Length;
             for (int i = 0; i < values.Length; i++)
@@ -251,7 +253,7 @@ public sealed partial class OnnxImporter
         sources = copied;
         int unknown = values.Count(v => v == IntegerTensor.Unknown);
         if (unknown == 0) return values;
-        if (unknown == 1 && values.Contains(-1) && runTime && !allowZero && copied is null && StaticInferredDim(node, data, values) is { } inferred)
+        if (unknown == 1 && values.Contains(-1) && runTime && zeroCopies && copied is null && StaticInferredDim(node, data, values) is { } inferred)
             values[Array.IndexOf(values, -1L)] = inferred;
         if (unknown != 1 || values.Contains(-1)) return KnownIntegers(node, 1, "shape");
         return values.Select(v => v == IntegerTensor.Unknown ? -1 : v).ToArray();

@@ -24,7 +24,7 @@ Describe 'One cache shared by several processes' {
                 $engine = New-TrtEngine -Path (Join-Path $models 'tiny_mlp.onnx') -CacheDirectory $cache -OptimizationLevel 5 -Verbose 4>&1 |
                     ForEach-Object { if ($_ -is [System.Management.Automation.VerboseRecord]) { $verbose += $_.Message } else { $_ } }
                 [pscustomobject]@{
-                    Built   = @($verbose -like 'Cache miss: building*').Count
+                    Built   = @($verbose -like 'Building the engine*').Count
                     Logits  = (Invoke-TrtEngine -Engine $engine -Input @{ input = $x }).Data -join ','
                 }
             }

@@ -19,27 +19,9 @@ public sealed class TorchExportPatternTests
     {
         var data = new TheoryData<string>();
         foreach (string path in Directory.GetFiles(Folder, "*.onnx").Order(StringComparer.Ordinal))
-            if (!Path.GetFileName(path).StartsWith("std_var_", StringComparison.Ordinal) && !Refused.Contains(Path.GetFileNameWithoutExtension(path)))
+            if (!Path.GetFileName(path).StartsWith("std_var_", StringComparison.Ordinal))
                 data.Add(Path.GetFileNameWithoutExtension(path));
         return data;
-    }
-
-    /// <summary>
-    /// Unoptimized dynamo exports of attention that TrtEngine refuses (their optimized exports convert): a view to
-    /// [B, heads, L, d] whose B the graph computes from the input's shape through Squeeze and Reshape, beside dims moved
-    /// from [B · heads, L, d], which the import cannot yet prove is the data's own.
-    /// </summary>
-    private static readonly HashSet<string> Refused = ["text_encoder_d20raw", "key_padding_mask_d20raw"];
-
-    public static TheoryData<string> RefusedPatterns() => [.. Refused];
-
-    [Theory]
-    [MemberData(nameof(RefusedPatterns))]
-    public void Unoptimized_exports_it_cannot_convert_are_refused_saying_why(string name)
-    {
-        var refused = Assert.Throws<ModelImportException>(() => EngineConverter.Convert(Path.Combine(Folder, name + ".onnx"), new ConversionSettings { UseCache = false, OptimizationLevel = 0 }));
-        Assert.Contains("depends on a dynamic input dimension", refused.Message, StringComparison.Ordinal);
-        Assert.Contains("-InputShape", refused.Message, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -54,7 +36,7 @@ public sealed class TorchExportPatternTests
         foreach (string path in Directory.GetFiles(Folder, "*.state.safetensors").Order(StringComparer.Ordinal))
         {
             string name = Path.GetFileName(path)[..^".state.safetensors".Length];
-            if (!Refused.Contains(name + "_d20raw") && !name.StartsWith("std_var", StringComparison.Ordinal)) data.Add(name);
+            if (!name.StartsWith("std_var", StringComparison.Ordinal)) data.Add(name);
         }
         return data;
     }
