@@ -158,7 +158,15 @@ public sealed partial class OnnxImporter
         }
         _integers[$"{output}/rows"] = IntegerTensor.Vector([-1, .. dims.Skip(k).Select(d => (long)d)]);
         string rows = Emit(node, "Reshape", [node.Inputs[0], $"{output}/rows"], $"{output}/data_rows");
-        Emit(node, "Gather", [rows, flat!], output, ("axis", [0]));
+        // Indices known at import are gathered as a vector (as a Gather of them takes them) and the result given their shape.
+        if (IsInteger(flat!) && indexDims.Length > 2)
+        {
+            _integers[$"{output}/flat_shape"] = IntegerTensor.Vector([-1]);
+            _integers[$"{output}/shape"] = IntegerTensor.Vector([.. indexDims[..^1].Select(d => (long)d), .. dims.Skip(k).Select(d => (long)d)]);
+            string vector = Emit(node, "Reshape", [flat!, $"{output}/flat_shape"], $"{output}/flat");
+            Emit(node, "Reshape", [Emit(node, "Gather", [rows, vector], $"{output}/gathered", ("axis", [0])), $"{output}/shape"], output);
+        }
+        else Emit(node, "Gather", [rows, flat!], output, ("axis", [0]));
     }
 
     /// <summary>

@@ -52,7 +52,10 @@ public sealed class Refitter(Engine engine)
             else if (info.Folded && !WeightScan.SameBits(value.Data, current.ModelValues[name]))
                 mismatched.Add(new WeightMismatch(name, "was folded into a fused kernel when the engine was built; it can be refitted only with the same value. Rebuild the engine (New-TrtEngine -Force) to change it"));
             else if (info.Folded) continue;
-            else if (!allowNonFinite && (scanned is not null && scanned.TryGetValue(name, out int first) ? first : WeightScan.FirstNonFinite(value.Data)) is int bad and >= 0)
+            // A constant of the graph as the engine holds it already (a mask of −∞ folded at import, read again with
+            // the model) changes nothing, and is not refused for what the build took; a parameter is checked whenever given.
+            else if (!allowNonFinite && (scanned is not null && scanned.TryGetValue(name, out int first) ? first : WeightScan.FirstNonFinite(value.Data)) is int bad and >= 0 &&
+                     !UnchangedConstant(index, value.Data, current))
                 mismatched.Add(new WeightMismatch(name, $"value {value.Data[bad]} at index {bad} is not finite"));
             else changed.Add(name);
         }
@@ -514,12 +517,17 @@ public sealed class Refitter(Engine engine)
     private void CompareOrCopy(RefitWorkspace work, int m, Engine.State current)
     {
         var value = work.Given[m]!;
-        if (current.ModelValues[m] is { } now && !current.NonFinite.Contains(_plan.ModelWeights[m].Name) && WeightScan.SameBits(now, value.Data))
+        if (current.ModelValues[m] is { } now && (!current.NonFinite.Contains(_plan.ModelWeights[m].Name) || _plan.ModelWeights[m].Kind == WeightKind.Constant) &&
+            WeightScan.SameBits(now, value.Data))
             return;
         if (value.Immutable) work.Adopted[m] = value.Data;
         else if (_plan.SoleReaders[m] >= 0) (work.Adopted[m], work.CopyFrom[m]) = (engine.Owned.Take(m, value.Data.Length, engine), value.Data);
         else (work.Adopted[m], work.Copied[m]) = Copy(m, value.Data, FeedsIdentity(m));
     }
+
+    /// <summary>Whether model weight <paramref name="m"/> is a constant of the graph given bit for bit as the engine holds it.</summary>
+    private bool UnchangedConstant(int m, float[] data, Engine.State current) =>
+        _plan.ModelWeights[m].Kind == WeightKind.Constant && current.ModelValues[m] is { } now && WeightScan.SameBits(now, data);
 
     /// <summary>Whether an engine weight is model weight <paramref name="m"/> as it is (which can then take a copy of it as its buffer).</summary>
     private bool FeedsIdentity(int m)

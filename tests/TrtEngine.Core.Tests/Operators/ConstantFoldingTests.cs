@@ -421,6 +421,39 @@ public sealed class ConstantFoldingTests : IDisposable
         Assert.Equal(refitted, engine.Run(x, shapes)[0].Data);
     }
 
+    /// <summary>
+    /// A mask of −∞ folded from the graph's constants is taken by the build, and a refit from the model itself takes it
+    /// again unchanged without -AllowNonFinite (found by a QA helper's fuzzer: refused as "not finite"); a parameter
+    /// given non-finite is still refused.
+    /// </summary>
+    [Fact]
+    public void A_refit_from_the_model_takes_its_mask_of_minus_infinity_unchanged()
+    {
+        var c = new OperatorCase().Input("x", 2, 4, 4).Output("y");
+        c.Model.Opset = 17;
+        c.Model.AddNode("Constant", [], ["one"], ("value", TensorValue.Scalar(1f)));
+        c.Model.AddInitializer("square", new long[] { 4, 4 }, [2]);
+        c.Model.AddNode("Expand", ["one", "square"], ["ones"]);
+        c.Model.AddNode("Trilu", ["ones"], ["band"], ("upper", 0L));
+        c.Model.AddNode("Constant", [], ["zero"], ("value", TensorValue.Scalar(0f)));
+        c.Model.AddNode("Equal", ["band", "zero"], ["masked"]);
+        c.Model.AddNode("Constant", [], ["minus_inf"], ("value", TensorValue.Scalar(float.NegativeInfinity)));
+        c.Model.AddNode("Where", ["masked", "minus_inf", "zero"], ["mask"]);
+        c.Weight("scale", 4);
+        c.Model.AddNode("Mul", ["x", "scale"], ["scaled"]);
+        c.Model.AddNode("Add", ["scaled", "mask"], ["scores"]);
+        c.Model.AddNode("Softmax", ["scores"], ["y"], ("axis", -1L));
+        using var dir = new TempDirectory();
+        string path = dir.File("mask.onnx");
+        c.Model.Save(path);
+        using var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        var model = WeightSources.FromFile(path);
+        engine.Refit(model);
+        engine.Refit(model.ToDictionary(w => w.Key, w => w.Value with { Immutable = false }));
+        var nan = model.ToDictionary(w => w.Key, w => w.Key == "scale" ? new WeightValue([4], [1f, float.NaN, 1f, 1f]) : w.Value);
+        Assert.Contains("not finite", Assert.Throws<RefitException>(() => engine.Refit(nan)).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_mask_computed_from_a_trained_weight_is_refused()
     {

@@ -271,6 +271,17 @@ public sealed class RunTimeMaskTests
         c.AssertMatchesOnnxRuntime();
     }
 
+    /// <summary>GatherND at index tuples known at import, in a [2, 2, 2] block (a Gather at import takes a vector of indices).</summary>
+    [Fact]
+    public void GatherND_at_known_index_tuples_of_rank_three()
+    {
+        var c = new OperatorCase().Input("x", 3, 4, 5).Output("y");
+        c.Model.AddInitializer("tuples", TensorValue.Int64([0, 1, 2, -1, 1, 3, 0, 0, 2, 2, -3, -4, 1, 1, 0, 2], 2, 2, 2, 2));
+        c.Model.AddNode("Concat", ["x", "x"], ["xx"], ("axis", 0L));
+        c.Model.AddNode("GatherND", ["xx", "tuples"], ["y"]);
+        c.AssertMatchesOnnxRuntime();
+    }
+
     /// <summary>A component out of its dim's range is refused when the engine meets it, as ONNX Runtime refuses it, even where the flat index it makes is in range.</summary>
     [Fact]
     public void GatherND_refuses_a_component_out_of_range()
