@@ -21,7 +21,7 @@ public sealed class Engine : IDisposable
     /// <summary>
     /// What a refit replaces, in one reference so readers see a consistent whole: the weight buffers (null when
     /// stripped), the model weights they derive from (by index, readable by name), and which of those hold NaN or infinity (accepted
-    /// once, they are checked again whenever supplied). Model values are never changed in place; they are known
+    /// once, they are checked again whenever supplied, but for a constant of the graph given unchanged). Model values are never changed in place; they are known
     /// for every weight after a build or a refit; a loaded plan knows only its Constant-node weights, which travel
     /// even in stripped plans (they are part of the graph, not of a checkpoint), so a checkpoint that lacks them can
     /// still refit. Never mutated: a refit builds a new state, sharing whatever did not change.
