@@ -97,6 +97,9 @@ public sealed class TorchExportPatternTests
     [Theory]
     [InlineData("std_var_o14")]
     [InlineData("std_var_o17")]
+    [InlineData("std_var_d18")]
+    [InlineData("std_var_d20")]
+    [InlineData("std_var_d20raw")]
     public void A_statistic_over_the_batch_asks_for_a_fixed_batch_and_converts_with_one(string name)
     {
         string path = Path.Combine(Folder, name + ".onnx");
