@@ -49,16 +49,13 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
         return files;
     }
 
-    /// <summary>A path to write to, resolved but not required to exist.</summary>
-    protected string ResolveOutputPath(string path) => FileSystemPath(path);
-
     /// <summary>
-    /// A path to write to that may hold wildcards (unless <paramref name="literal"/>), as Out-File takes one: a pattern
-    /// must match exactly one existing item, which is the target; one that matches nothing is refused, not written as a
-    /// file named '*.engine' that only -LiteralPath could remove.
+    /// A path to write to, resolved but not required to exist. Unless <paramref name="literal"/> it may hold wildcards,
+    /// as Out-File takes one: a pattern must match exactly one existing item, which is the target; one that matches
+    /// nothing is refused, not written as a file named '*.engine' that only -LiteralPath could remove.
     /// </summary>
     /// <param name="newName">What to do to write to a new item named with those characters.</param>
-    protected string ResolveOutputPath(string path, bool literal, string newName = "To name a new file so, give it with -LiteralPath.")
+    protected string ResolveOutputPath(string path, bool literal = true, string newName = "To name a new file so, give it with -LiteralPath.")
     {
         if (literal || !WildcardPattern.ContainsWildcardCharacters(path)) return FileSystemPath(path);
         var matches = Matches(path);
