@@ -97,7 +97,7 @@ public sealed class Engine : IDisposable
         // A full fence: the holds read after it (the swapped-out set's, below, and a refit's) are read after a call
         // that counts its hold and then reads the state would find the new one.
         var before = Interlocked.Exchange(ref _state, state);
-        _heldSwappedOut.RemoveAll(s => !s.Weights!.IsHeld);
+        if (_heldSwappedOut.Count > 0) _heldSwappedOut.RemoveAll(s => !s.Weights!.IsHeld);
         if (before.Weights is { IsHeld: true } && !ReferenceEquals(before.Weights, state.Weights)) _heldSwappedOut.Add(before);
     }
 
@@ -111,10 +111,21 @@ public sealed class Engine : IDisposable
     private readonly List<State> _heldSwappedOut = [];
 
     /// <summary>Whether a swapped-out state a call still holds has <paramref name="buffer"/> as engine weight <paramref name="weight"/>.</summary>
-    internal bool HeldElsewhere(int weight, float[] buffer) => _heldSwappedOut.Any(s => s.Weights!.IsHeld && ReferenceEquals(s.Weights.Buffers[weight], buffer));
+    internal bool HeldElsewhere(int weight, float[] buffer)
+    {
+        // Loops, not Any with a lambda: its closure cost every refit an allocation, with this list empty nearly always.
+        foreach (var state in _heldSwappedOut)
+            if (state.Weights!.IsHeld && ReferenceEquals(state.Weights.Buffers[weight], buffer)) return true;
+        return false;
+    }
 
     /// <summary>Whether a swapped-out state a call still holds has <paramref name="value"/> as model value <paramref name="model"/>.</summary>
-    internal bool ValueHeldElsewhere(int model, float[] value) => _heldSwappedOut.Any(s => s.Weights!.IsHeld && ReferenceEquals(s.ModelValues[model], value));
+    internal bool ValueHeldElsewhere(int model, float[] value)
+    {
+        foreach (var state in _heldSwappedOut)
+            if (state.Weights!.IsHeld && ReferenceEquals(state.ModelValues[model], value)) return true;
+        return false;
+    }
 
     /// <summary>
     /// The current state with its weight set held against reuse until <see cref="ExitState"/>: the hold is taken, then
