@@ -34,8 +34,8 @@ public static class EngineConverter
         var watch = Stopwatch.StartNew();
         string name = Path.GetFileNameWithoutExtension(modelPath);
         if (settings.WeightsPath is { } weightsPath && weightsPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-            throw new WeightFormatException($"{weightsPath}: -WeightsPath takes a safetensors checkpoint, not an ONNX model. Convert that model itself, or refit an engine with its weights (Update-TrtEngineWeights -Path).");
-        var bound = settings.WeightsPath is null ? null : SafetensorsFile.Load(settings.WeightsPath).Tensors;
+            throw new WeightFormatException($"{weightsPath}: -WeightsPath takes a safetensors or torch checkpoint, not an ONNX model. Convert that model itself, or refit an engine with its weights (Update-TrtEngineWeights -Path).");
+        var bound = settings.WeightsPath is null ? null : WeightSources.CheckpointTensors(settings.WeightsPath);
         int threads = settings.Threads ?? Environment.ProcessorCount;
         // The size limit is read only when an entry is stored: a damaged settings file then costs the cache the entry
         // (a warning), never the user the engine, and hits and -WhatIf do not read it at all.

@@ -10,7 +10,8 @@ namespace TrtEngine.Core.Refit;
 public static class WeightSources
 {
     /// <summary>
-    /// An .onnx model (its initializers and Constant nodes) or a .safetensors checkpoint, by extension. The trained
+    /// An .onnx model (its initializers and Constant nodes), a .safetensors checkpoint or a torch checkpoint (its state
+    /// dict; <see cref="TorchCheckpoint"/>), by extension. The trained
     /// weights are read into pinned buffers the engine weight pool made and never takes back, so an engine refitted
     /// from them can take one as its own identity weight instead of copying it.
     /// </summary>
@@ -43,9 +44,14 @@ public static class WeightSources
         {
             ".onnx" => FromRead(Told(ReadOnnx(path, allocate, weightRead, readItems, fixedShape), imported)),
             ".safetensors" => FromTensors(SafetensorsFile.Load(path, allocate, weightRead, readItems).Tensors),
-            _ => throw new WeightFormatException($"Cannot read weights from '{path}': use an .onnx model or a .safetensors file."),
+            _ when TorchCheckpoint.HasExtension(path) => FromTensors(TorchCheckpoint.Load(path, allocate, weightRead)),
+            _ => throw new WeightFormatException($"Cannot read weights from '{path}': use an .onnx model, a .safetensors file or a torch checkpoint (.pt, .pth, .bin, .ckpt)."),
         };
     }
+
+    /// <summary>A checkpoint's tensors by name: a torch checkpoint's state dict (by extension), else a safetensors file's.</summary>
+    public static IReadOnlyDictionary<string, WeightTensor> CheckpointTensors(string path) =>
+        TorchCheckpoint.HasExtension(path) ? TorchCheckpoint.Load(path) : SafetensorsFile.Load(path).Tensors;
 
     /// <summary>The weights of a network read for their values (<see cref="HandBackComputed"/> once they are taken).</summary>
     private static IReadOnlyDictionary<string, WeightValue> FromRead(NetworkDefinition network)

@@ -238,21 +238,7 @@ public sealed class SafetensorsFile
 
         var bytes = new byte[end - begin];
         ReadExactly(handle, bytes, dataStart + begin, path);
-        for (int i = 0; i < data.Length; i++)
-        {
-            data[i] = entry.DType switch
-            {
-                "F32" => BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(4 * i)),
-                "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.AsSpan(2 * i)),
-                "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(2 * i)) << 16),
-                "F64" => Narrow(BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(8 * i)), i),
-                "I64" => BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(8 * i)),
-                _ => BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4 * i)),
-            };
-        }
-
-        float Narrow(double value, int index) =>
-            ExactFloat32.Holds(value, out float single) ? single : throw Error(path, $"tensor '{name}': {ExactFloat32.BeyondRange(value, index)}");
+        StoredValues.ToFloat32(entry.DType, bytes, data, $"{path}: tensor '{name}'");
     }
 
     private static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, string path)

@@ -20,8 +20,8 @@ public sealed class WeightTensor
     /// <summary>The element type the values were stored as before conversion (e.g. "F16").</summary>
     public string SourceDType { get; }
 
-    /// <summary>Whether the values were stored as integers (I64, I32): counters or indices, not float weights.</summary>
-    public bool IsInteger => SourceDType is "I64" or "I32";
+    /// <summary>Whether the values were stored as integers (I64, I32, a torch checkpoint's I16, I8, U8 and BOOL too): counters, indices or masks, not float weights.</summary>
+    public bool IsInteger => StoredValues.IsInteger(SourceDType);
 
     public override string ToString() => $"{Name}: {SourceDType}[{string.Join(", ", Shape)}]";
 }

@@ -1,0 +1,303 @@
+using System.IO.Compression;
+using System.Runtime.InteropServices;
+
+namespace TrtEngine.Core.Weights;
+
+/// <summary>
+/// A torch checkpoint as torch.save writes it (since torch 1.6): a zip archive of a pickle, <c>NAME/data.pkl</c>, that
+/// describes the saved object and names a storage entry, <c>NAME/data/KEY</c>, for each tensor's bytes. The tensors
+/// read are those of a state dict: the saved dict itself (torch.save(model.state_dict())), or the state dict a training
+/// checkpoint keeps under "state_dict" (Lightning), "model_state_dict" or "model". Values are converted to float32 as a
+/// safetensors file's are; views (a storage offset, strides, storages shared by several tensors) are read as the
+/// tensors they show. The pickle is read as data (<see cref="PickleReader"/>): nothing it names is imported or run.
+/// </summary>
+public static class TorchCheckpoint
+{
+    /// <summary>The extensions torch checkpoints go by: .pt, .pth, .bin (Hugging Face's pytorch_model.bin), .ckpt (Lightning).</summary>
+    public static bool HasExtension(string path) => Path.GetExtension(path).ToLowerInvariant() is ".pt" or ".pth" or ".bin" or ".ckpt";
+
+    /// <summary>A pickle of this many bytes is not a state dict's description (ResNet-152's is 60 KB) but a hostile or broken file.</summary>
+    private const long MaxPickleBytes = 256L << 20;
+
+    /// <summary>The keys under which training checkpoints keep the model's state dict, tried in turn.</summary>
+    private static readonly string[] StateDictKeys = ["state_dict", "model_state_dict", "model"];
+
+    /// <summary>The state dict's tensors by name, as float32 (integer tensors marked as such: <see cref="WeightTensor.IsInteger"/>).</summary>
+    public static IReadOnlyDictionary<string, WeightTensor> Load(string path) => Load(path, n => new float[n]);
+
+    /// <summary>The state dict's tensor names, from the pickle alone (no tensor data is read).</summary>
+    public static IReadOnlyList<string> TensorNames(string path) => Read(path, archive => StateDict(path, archive).Select(t => t.Name).ToList());
+
+    /// <param name="allocate">Makes each tensor's array (a refit from a file rents them from the engine weight pool).</param>
+    /// <param name="tensorRead">
+    /// Asked for each floating-point tensor's name before its values are read; what it returns is told the array once
+    /// it holds all of them (the elements [0, length)).
+    /// </param>
+    internal static IReadOnlyDictionary<string, WeightTensor> Load(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? tensorRead = null) =>
+        Read(path, archive => Load(path, archive, allocate, tensorRead));
+
+    private static Dictionary<string, WeightTensor> Load(string path, ZipArchive archive, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? tensorRead)
+    {
+        var entries = StateDict(path, archive);
+        var tensors = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
+        // Storages several tensors show, read once; a tensor that is its whole float32 storage is read into its own array.
+        var storages = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (name, tensor) in entries)
+        {
+            var data = allocate(checked((int)tensor.ElementCount));
+            var tell = tensor.Storage.IsInteger ? null : tensorRead?.Invoke(name);
+            if (tensor.IsWholeStorage && tensor.Storage.DType == "F32" && BitConverter.IsLittleEndian)
+                ReadEntry(archive, path, tensor.Storage, MemoryMarshal.AsBytes(data.AsSpan()));
+            else
+            {
+                if (!storages.TryGetValue(tensor.Storage.Key, out var bytes))
+                {
+                    bytes = new byte[tensor.Storage.ByteCount];
+                    ReadEntry(archive, path, tensor.Storage, bytes);
+                    storages[tensor.Storage.Key] = bytes;
+                }
+                else if (bytes.LongLength != tensor.Storage.ByteCount)
+                    throw new WeightFormatException($"{path}: storage '{tensor.Storage.Key}' is described twice, with different sizes (tensor '{name}'): the checkpoint is damaged");
+                tensor.Gather(path, name, bytes, data);
+            }
+            tell?.Invoke(data, 0, data.Length);
+            tensors[name] = new WeightTensor(name, tensor.Shape, data, tensor.Storage.DType);
+        }
+        return tensors;
+    }
+
+    /// <summary>Runs <paramref name="use"/> on the opened archive; a damaged one (its records read as they are needed) is a format error.</summary>
+    private static T Read<T>(string path, Func<ZipArchive, T> use)
+    {
+        try
+        {
+            using var archive = Open(path);
+            return use(archive);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new WeightFormatException($"{path}: the zip archive is damaged: {e.Message}", e);
+        }
+    }
+
+    private static ZipArchive Open(string path)
+    {
+        var stream = File.OpenRead(path);
+        try
+        {
+            Span<byte> magic = stackalloc byte[4];
+            int read = stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
+            if (read < 4 || !magic.SequenceEqual("PK\u0003\u0004"u8))
+                throw new WeightFormatException(magic[..read].SequenceEqual(LegacyMagic[..read]) && read > 0
+                    ? $"{path}: this torch checkpoint is in the format torch wrote before 1.6 (not a zip archive), which is not read: load it with torch and save its state_dict() again with a current torch.save (zip archives since 1.6) or as a safetensors file"
+                    : $"{path}: not a torch checkpoint (torch.save writes a zip archive; this file does not start as one)");
+            stream.Position = 0;
+            return new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>How a legacy checkpoint starts: pickle protocol 2 and the long that torch wrote as its magic number.</summary>
+    private static ReadOnlySpan<byte> LegacyMagic => [0x80, 0x02, 0x8a, 0x0a];
+
+    /// <summary>The state dict's tensors, in the pickle's order, from the archive's data.pkl.</summary>
+    private static List<(string Name, TorchTensor Tensor)> StateDict(string path, ZipArchive archive)
+    {
+        var pickle = archive.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.IndexOf('/') == e.FullName.Length - 9);
+        if (archive.Entries.Any(e => e.FullName.EndsWith("/constants.pkl", StringComparison.Ordinal) || e.FullName.Contains("/code/", StringComparison.Ordinal)))
+            throw new WeightFormatException($"{path}: this is a TorchScript archive (torch.jit.save), not a checkpoint of weights: save the model's state_dict() with torch.save, or a safetensors file");
+        if (pickle is null)
+            throw new WeightFormatException($"{path}: the zip archive has no data.pkl: it is not a checkpoint torch.save wrote");
+        string prefix = pickle.FullName[..^"data.pkl".Length];
+        if (archive.GetEntry(prefix + "byteorder") is { } order && ReadText(order, path) is var byteOrder && byteOrder != "little")
+            throw new WeightFormatException($"{path}: its tensors are stored {byteOrder}-endian; only little-endian checkpoints are read");
+        if (pickle.Length > MaxPickleBytes)
+            throw new WeightFormatException($"{path}: data.pkl is {pickle.Length} bytes, over the {MaxPickleBytes}-byte limit for a checkpoint's description");
+        var bytes = new byte[pickle.Length];
+        ReadExactly(pickle, path, bytes);
+        var saved = PickleReader.Read(bytes, $"{path}: data.pkl", id => TorchStorage.From(id, prefix, path), Rebuild);
+        var dict = saved as PickleDict ?? throw new WeightFormatException($"{path}: the checkpoint holds {Describe(saved)}, not a dict of tensors: save the model's state_dict() with torch.save");
+        var stateDict = HasTensors(dict) ? dict
+            : StateDictKeys.Select(k => dict[k]).OfType<PickleDict>().FirstOrDefault(HasTensors)
+            ?? throw new WeightFormatException($"{path}: the checkpoint holds no tensors by name, nor a state dict under {string.Join(", ", StateDictKeys.Select(k => $"'{k}'"))}; its keys: " +
+                $"{string.Join(", ", dict.Items.Take(20).Select(i => Describe(i.Key)))}. Save the model's state_dict() with torch.save");
+        var tensors = new List<(string, TorchTensor)>();
+        foreach (var (key, value) in stateDict.Items)
+        {
+            if (key is not string name) continue;
+            if (value is TorchTensor tensor) tensors.Add((name, tensor.Checked(path, name)));
+            else if (value is PickleObject { Callable.Module: "torch._utils" } special)
+                throw new WeightFormatException($"{path}: tensor '{name}' is saved as {special.Callable} (a sparse, quantized or other special tensor), which is not read; save it as a dense tensor");
+        }
+        return tensors;
+    }
+
+    private static bool HasTensors(PickleDict dict) => dict.Items.Any(i => i.Key is string && i.Value is TorchTensor);
+
+    /// <summary>What the pickle's calls mean here: tensors, parameters (their tensors) and OrderedDicts; anything else stays data.</summary>
+    private static object? Rebuild(PickleGlobal callable, object?[] args) => (callable.Module, callable.Name, args) switch
+    {
+        ("collections", "OrderedDict", []) or ("builtins" or "__builtin__", "dict", []) => new PickleDict(),
+        ("torch._utils", "_rebuild_tensor_v2" or "_rebuild_tensor", [TorchStorage storage, long offset, object?[] size, object?[] stride, ..]) =>
+            new TorchTensor(storage, offset, size, stride),
+        ("torch._utils", "_rebuild_parameter" or "_rebuild_parameter_with_state", [TorchTensor tensor, ..]) => tensor,
+        _ => new PickleObject(callable, args),
+    };
+
+    private static void ReadEntry(ZipArchive archive, string path, TorchStorage storage, Span<byte> into)
+    {
+        var entry = archive.GetEntry(storage.Entry)
+            ?? throw new WeightFormatException($"{path}: storage '{storage.Key}' has no entry {storage.Entry} in the archive");
+        if (entry.Length != storage.ByteCount)
+            throw new WeightFormatException($"{path}: storage '{storage.Key}' holds {entry.Length} bytes; its {storage.ElementCount} {storage.DType} values need {storage.ByteCount}");
+        ReadExactly(entry, path, into);
+    }
+
+    private static void ReadExactly(ZipArchiveEntry entry, string path, Span<byte> into)
+    {
+        try
+        {
+            using var stream = entry.Open();
+            if (stream.ReadAtLeast(into, into.Length, throwOnEndOfStream: false) < into.Length)
+                throw new WeightFormatException($"{path}: entry {entry.FullName} ends before its {into.Length} bytes");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new WeightFormatException($"{path}: entry {entry.FullName} is damaged: {e.Message}", e);
+        }
+    }
+
+    private static string ReadText(ZipArchiveEntry entry, string path)
+    {
+        if (entry.Length > 64) throw new WeightFormatException($"{path}: entry {entry.FullName} is {entry.Length} bytes, not a word");
+        var bytes = new byte[entry.Length];
+        ReadExactly(entry, path, bytes);
+        return System.Text.Encoding.ASCII.GetString(bytes).Trim();
+    }
+
+    private static string Describe(object? value) => value switch
+    {
+        null => "None",
+        string s => $"'{s}'",
+        PickleObject { Callable: { } type } => $"a {type} object" + (type.Module.StartsWith("torch.nn.modules", StringComparison.Ordinal) ? " (a whole module: torch.save(model))" : ""),
+        _ => $"a {value.GetType().Name} ({value})",
+    };
+
+    /// <summary>A storage the pickle names by a persistent id: ('storage', torch.FloatStorage, key, location, element count).</summary>
+    private sealed record TorchStorage(string Key, string Entry, string DType, long ElementCount)
+    {
+        public long ByteCount => ElementCount * StoredValues.ElementSize(DType);
+
+        public bool IsInteger => StoredValues.IsInteger(DType);
+
+        public static TorchStorage From(object? id, string prefix, string path)
+        {
+            if (id is not object?[] { Length: 5 } fields || fields[0] is not "storage" || fields[1] is not PickleGlobal type || fields[2] is not string key ||
+                fields[4] is not long count || count < 0 || count > Array.MaxLength)
+                throw new WeightFormatException($"{path}: data.pkl names a storage it does not describe as torch.save does ('storage', type, key, location, size)");
+            string dtype = (type.Module, type.Name) switch
+            {
+                ("torch", "FloatStorage") => "F32",
+                ("torch", "HalfStorage") => "F16",
+                ("torch", "BFloat16Storage") => "BF16",
+                ("torch", "DoubleStorage") => "F64",
+                ("torch", "LongStorage") => "I64",
+                ("torch", "IntStorage") => "I32",
+                ("torch", "ShortStorage") => "I16",
+                ("torch", "CharStorage") => "I8",
+                ("torch", "ByteStorage") => "U8",
+                ("torch", "BoolStorage") => "BOOL",
+                _ => type.ToString(), // read only if a state-dict tensor uses it, which Checked refuses
+            };
+            if (key.Contains('/') || key.Contains('\\') || key.Contains(".."))
+                throw new WeightFormatException($"{path}: storage key '{key}' is not a name of an entry in the archive's data folder");
+            return new TorchStorage(key, $"{prefix}data/{key}", dtype, count);
+        }
+    }
+
+    /// <summary>A tensor as torch's rebuild has it: a view of a storage (an offset and a stride for each dim).</summary>
+    private sealed class TorchTensor(TorchStorage storage, object? offset, object?[] size, object?[] stride)
+    {
+        public TorchStorage Storage { get; } = storage;
+
+        public int[] Shape { get; private set; } = [];
+
+        public long ElementCount { get; private set; }
+
+        private long _offset;
+        private long[] _strides = [];
+        private bool _rowMajor;
+
+        /// <summary>Whether the tensor is its storage, whole and in row-major order.</summary>
+        public bool IsWholeStorage { get; private set; }
+
+        /// <summary>Checks the view against its storage and reads its shape; itself.</summary>
+        public TorchTensor Checked(string path, string name)
+        {
+            string where = $"{path}: tensor '{name}'";
+            if (StoredValues.ElementSize(Storage.DType) == 0)
+                throw new WeightFormatException($"{where} holds {Storage.DType} values, which are not read (float32, float16, bfloat16, float64 and integers are)");
+            if (offset is not long first || first < 0 || first > Storage.ElementCount || size.Length != stride.Length || size.Any(d => d is not long n || n < 0 || n > int.MaxValue) ||
+                stride.Any(s => s is not long n || n < 0))
+                throw new WeightFormatException($"{where}: its view (offset, size, stride) is not one torch writes");
+            Shape = size.Select(d => (int)(long)d!).ToArray();
+            _strides = stride.Select(s => (long)s!).ToArray();
+            _offset = first;
+            long count = 1, last = first;
+            for (int i = 0; i < Shape.Length; i++)
+            {
+                count *= Shape[i];
+                if (count > Array.MaxLength) throw new WeightFormatException($"{where}: shape [{string.Join(", ", Shape)}] holds more elements than one array can");
+                // Kept from overflowing: a stride near 2^63 would wrap the last element's index back into the storage.
+                if (Shape[i] > 0 && (_strides[i] > Storage.ElementCount || (last += (Shape[i] - 1) * _strides[i]) >= Storage.ElementCount))
+                    last = Storage.ElementCount;
+            }
+            ElementCount = count;
+            if (count > 0 && last >= Storage.ElementCount)
+                throw new WeightFormatException($"{where}: its view (offset {first}, shape [{string.Join(", ", Shape)}], strides [{string.Join(", ", _strides)}]) reaches past its storage of {Storage.ElementCount} values");
+            long expected = 1;
+            bool rowMajor = true;
+            for (int i = Shape.Length - 1; i >= 0; i--)
+            {
+                rowMajor &= Shape[i] == 1 || _strides[i] == expected;
+                expected *= Shape[i];
+            }
+            _rowMajor = rowMajor;
+            IsWholeStorage = rowMajor && first == 0 && count == Storage.ElementCount;
+            return this;
+        }
+
+        /// <summary>Reads the view's elements, in row-major order, from its storage's bytes into <paramref name="data"/> as float32.</summary>
+        public void Gather(string path, string name, byte[] bytes, float[] data)
+        {
+            int size = StoredValues.ElementSize(Storage.DType);
+            StoredValues.ToFloat32(Storage.DType, RowMajor(bytes, size), data, $"{path}: tensor '{name}'");
+        }
+
+        /// <summary>The view's elements' bytes in row-major order: a slice of the storage's, or gathered from it by the strides.</summary>
+        private ReadOnlySpan<byte> RowMajor(byte[] bytes, int size)
+        {
+            if (_rowMajor) return bytes.AsSpan((int)(_offset * size), (int)(ElementCount * size));
+            var gathered = new byte[ElementCount * size];
+            var index = new int[Shape.Length];
+            long at = _offset;
+            for (long i = 0; i < ElementCount; i++)
+            {
+                bytes.AsSpan((int)(at * size), size).CopyTo(gathered.AsSpan((int)(i * size)));
+                // The next element: the last dim moves fastest; a dim that wraps steps the one before it.
+                for (int d = Shape.Length - 1; d >= 0; d--)
+                {
+                    at += _strides[d];
+                    if (++index[d] < Shape[d]) break;
+                    at -= _strides[d] * Shape[d];
+                    index[d] = 0;
+                }
+            }
+            return gathered;
+        }
+    }
+}

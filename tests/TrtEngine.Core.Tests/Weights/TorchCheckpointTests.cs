@@ -1,0 +1,167 @@
+using System.IO.Compression;
+using TrtEngine.Core.Conversion;
+using TrtEngine.Core.Refit;
+using TrtEngine.Core.Weights;
+
+namespace TrtEngine.Core.Tests.Weights;
+
+/// <summary>
+/// Torch checkpoints as torch 2.11 saves them (tests/fixtures/checkpoints, written from tiny_mlp's second checkpoint by
+/// tests/fixtures/export_torch_checkpoints.py): each must read as that checkpoint, bit for bit, and what cannot be read
+/// must be refused with a message that says what the file is and what to do.
+/// </summary>
+public sealed class TorchCheckpointTests
+{
+    private static readonly IReadOnlyDictionary<string, WeightTensor> Expected =
+        SafetensorsFile.Load(Path.Combine(TestPaths.ExampleModels, "tiny_mlp.ckpt2.safetensors")).Tensors;
+
+    private static string Fixture(string name) => Path.Combine(TestPaths.TorchCheckpoints, name);
+
+    [Theory]
+    [InlineData("tiny_mlp.pt")]               // torch.save(state_dict), pickle protocol 2
+    [InlineData("tiny_mlp.p4.pt")]            // protocol 4: frames, memoize, stack globals
+    [InlineData("tiny_mlp.p5.pt")]
+    [InlineData("tiny_mlp.lightning.ckpt")]   // the state dict under "state_dict", beside optimizer momentum tensors
+    [InlineData("tiny_mlp.views.pt")]         // a transposed weight, strided columns, biases sliced from one storage
+    [InlineData("tiny_mlp.params.pt")]        // nn.Parameter objects (state_dict(keep_vars=True))
+    [InlineData("tiny_mlp.f64.pt")]           // float64: float32 values widened and narrowed back exactly
+    public void A_checkpoint_reads_as_the_state_dict_it_saved(string file)
+    {
+        var tensors = TorchCheckpoint.Load(Fixture(file));
+
+        AssertSameTensors(Expected, tensors);
+        Assert.Equal(Expected.Keys, TorchCheckpoint.TensorNames(Fixture(file)));
+    }
+
+    [Fact]
+    public void A_data_parallel_checkpoint_keeps_its_module_prefix()
+    {
+        var tensors = TorchCheckpoint.Load(Fixture("tiny_mlp.ddp.pth"));
+
+        AssertSameTensors(Expected.ToDictionary(e => "module." + e.Key, e => e.Value), tensors);
+    }
+
+    [Theory]
+    [InlineData("f16", "F16")]
+    [InlineData("bf16", "BF16")]
+    public void Half_precision_checkpoints_read_as_the_values_torch_rounded_to(string name, string dtype)
+    {
+        var tensors = TorchCheckpoint.Load(Fixture($"tiny_mlp.{name}.pt"));
+
+        AssertSameTensors(SafetensorsFile.Load(Fixture($"tiny_mlp.{name}.expected.safetensors")).Tensors, tensors);
+        Assert.All(tensors.Values, t => Assert.Equal(dtype, t.SourceDType));
+    }
+
+    [Theory]
+    [InlineData("tiny_mlp.legacy.pt", "format torch wrote before 1.6")]
+    [InlineData("tiny_mlp.script.pt", "TorchScript archive")]
+    [InlineData("tiny_mlp.module.pt", "torch.nn.modules.container.Sequential object (a whole module: torch.save(model))")]
+    public void What_is_not_a_state_dict_is_refused_with_what_to_do(string file, string expected)
+    {
+        var e = Assert.Throws<WeightFormatException>(() => TorchCheckpoint.Load(Fixture(file)));
+
+        Assert.Contains(expected, e.Message);
+        Assert.Contains(Fixture(file), e.Message);
+        Assert.Contains("state_dict()", e.Message);
+    }
+
+    [Fact]
+    public void A_file_that_is_no_zip_archive_is_refused()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("notes.pt"), "not a checkpoint");
+
+        var e = Assert.Throws<WeightFormatException>(() => TorchCheckpoint.Load(dir.File("notes.pt")));
+
+        Assert.Contains("not a torch checkpoint", e.Message);
+    }
+
+    [Fact]
+    public void A_storage_entry_of_the_wrong_size_is_refused()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("short.pt");
+        File.Copy(Fixture("tiny_mlp.pt"), path);
+        using (var archive = ZipFile.Open(path, ZipArchiveMode.Update))
+        {
+            var entry = archive.GetEntry("tiny_mlp/data/1")!;
+            entry.Delete();
+            using var stream = archive.CreateEntry("tiny_mlp/data/1", CompressionLevel.NoCompression).Open();
+            stream.Write(new byte[500]);
+        }
+
+        var e = Assert.Throws<WeightFormatException>(() => TorchCheckpoint.Load(path));
+
+        Assert.Contains("storage '1' holds 500 bytes; its 128 F32 values need 512", e.Message);
+    }
+
+    /// <summary>
+    /// Damaged files (truncated anywhere, bytes changed anywhere) fail with a WeightFormatException or read as some
+    /// values; never another exception, a crash or a hang. Zip's own checks miss a changed data byte (torch's
+    /// archives are not compressed), as they would in a safetensors file.
+    /// </summary>
+    [Fact]
+    public void Damaged_checkpoints_fail_with_a_format_error_or_read()
+    {
+        var original = File.ReadAllBytes(Fixture("tiny_mlp.views.pt"));
+        using var dir = new TempDirectory();
+        string path = dir.File("damaged.pt");
+        var random = new Random(7);
+        int refused = 0;
+        for (int trial = 0; trial < 400; trial++)
+        {
+            var bytes = (byte[])original.Clone();
+            if (trial % 4 == 0) bytes = bytes[..random.Next(bytes.Length)];
+            else
+            {
+                // Most changes land in the pickle, the zip records and the names: where a reader can go wrong.
+                int at = trial % 2 == 0 ? random.Next(Math.Min(bytes.Length, 1200)) : random.Next(bytes.Length);
+                bytes[at] = (byte)random.Next(256);
+            }
+            File.WriteAllBytes(path, bytes);
+            try
+            {
+                TorchCheckpoint.Load(path);
+            }
+            catch (WeightFormatException)
+            {
+                refused++;
+            }
+        }
+        Assert.InRange(refused, 100, 400);
+    }
+
+    [Theory]
+    [InlineData("tiny_mlp.pt")]
+    [InlineData("tiny_mlp.lightning.ckpt")]
+    [InlineData("tiny_mlp.bf16.pt")]
+    public void An_engine_refitted_from_a_torch_checkpoint_runs_as_one_refitted_from_the_same_values(string file)
+    {
+        string model = Path.Combine(TestPaths.ExampleModels, "tiny_mlp.onnx");
+        var settings = new ConversionSettings { UseCache = false };
+        using var engine = EngineConverter.Convert(model, settings);
+        using var expected = EngineConverter.Convert(model, settings);
+        string values = file.Contains("bf16") ? Fixture("tiny_mlp.bf16.expected.safetensors") : Path.Combine(TestPaths.ExampleModels, "tiny_mlp.ckpt2.safetensors");
+        expected.Refit(WeightSources.FromFile(values));
+        var input = new Dictionary<string, float[]> { ["input"] = Enumerable.Range(0, 3 * 64).Select(i => MathF.Sin(i * 0.37f)).ToArray() };
+        var shape = new Dictionary<string, int[]> { ["input"] = [3, 64] };
+        var before = engine.Run(input, shape).Single().Data;
+
+        // As Update-TrtEngineWeights -Path reads a file: into the weight pool's buffers, for the engine.
+        using (var weights = WeightFile.Read(Fixture(file), engine)) engine.Refit(weights.Values);
+
+        var after = engine.Run(input, shape).Single().Data;
+        Assert.Equal(expected.Run(input, shape).Single().Data, after);
+        Assert.NotEqual(before, after);
+    }
+
+    private static void AssertSameTensors(IReadOnlyDictionary<string, WeightTensor> expected, IReadOnlyDictionary<string, WeightTensor> actual)
+    {
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (name, tensor) in expected)
+        {
+            Assert.Equal(tensor.Shape, actual[name].Shape);
+            Assert.True(tensor.Data.AsSpan().SequenceEqual(actual[name].Data), $"values of {name}");
+        }
+    }
+}
