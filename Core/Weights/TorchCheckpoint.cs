@@ -44,16 +44,18 @@ public static class TorchCheckpoint
         var storages = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var (name, tensor) in entries)
         {
+            // The storage's entry is checked before anything is allocated for it: a pickle could claim any size.
+            var entry = StorageEntry(archive, path, tensor.Storage);
             var data = allocate(checked((int)tensor.ElementCount));
             var tell = tensor.Storage.IsInteger ? null : tensorRead?.Invoke(name);
             if (tensor.IsWholeStorage && tensor.Storage.DType == "F32" && BitConverter.IsLittleEndian)
-                ReadEntry(archive, path, tensor.Storage, MemoryMarshal.AsBytes(data.AsSpan()));
+                ReadExactly(entry, path, MemoryMarshal.AsBytes(data.AsSpan()));
             else
             {
                 if (!storages.TryGetValue(tensor.Storage.Key, out var bytes))
                 {
                     bytes = new byte[tensor.Storage.ByteCount];
-                    ReadEntry(archive, path, tensor.Storage, bytes);
+                    ReadExactly(entry, path, bytes);
                     storages[tensor.Storage.Key] = bytes;
                 }
                 else if (bytes.LongLength != tensor.Storage.ByteCount)
@@ -115,7 +117,7 @@ public static class TorchCheckpoint
         string prefix = pickle.FullName[..^"data.pkl".Length];
         if (archive.GetEntry(prefix + "byteorder") is { } order && ReadText(order, path) is var byteOrder && byteOrder != "little")
             throw new WeightFormatException($"{path}: its tensors are stored {byteOrder}-endian; only little-endian checkpoints are read");
-        if (pickle.Length > MaxPickleBytes)
+        if (Stored(pickle, path).Length > MaxPickleBytes)
             throw new WeightFormatException($"{path}: data.pkl is {pickle.Length} bytes, over the {MaxPickleBytes}-byte limit for a checkpoint's description");
         var bytes = new byte[pickle.Length];
         ReadExactly(pickle, path, bytes);
@@ -148,14 +150,20 @@ public static class TorchCheckpoint
         _ => new PickleObject(callable, args),
     };
 
-    private static void ReadEntry(ZipArchive archive, string path, TorchStorage storage, Span<byte> into)
+    private static ZipArchiveEntry StorageEntry(ZipArchive archive, string path, TorchStorage storage)
     {
-        var entry = archive.GetEntry(storage.Entry)
-            ?? throw new WeightFormatException($"{path}: storage '{storage.Key}' has no entry {storage.Entry} in the archive");
-        if (entry.Length != storage.ByteCount)
-            throw new WeightFormatException($"{path}: storage '{storage.Key}' holds {entry.Length} bytes; its {storage.ElementCount} {storage.DType} values need {storage.ByteCount}");
-        ReadExactly(entry, path, into);
+        var entry = Stored(archive.GetEntry(storage.Entry) ?? throw new WeightFormatException($"{path}: storage '{storage.Key}' has no entry {storage.Entry} in the archive"), path);
+        return entry.Length == storage.ByteCount ? entry
+            : throw new WeightFormatException($"{path}: storage '{storage.Key}' holds {entry.Length} bytes; its {storage.ElementCount} {storage.DType} values need {storage.ByteCount}");
     }
+
+    /// <summary>
+    /// The entry, if stored as torch stores entries: uncompressed, so its size is bytes the file has (a compressed
+    /// one could claim any size, which would be allocated before the read found it missing).
+    /// </summary>
+    private static ZipArchiveEntry Stored(ZipArchiveEntry entry, string path) =>
+        entry.CompressedLength == entry.Length && entry.Length <= new FileInfo(path).Length ? entry
+            : throw new WeightFormatException($"{path}: entry {entry.FullName} is compressed or larger than the file; torch.save stores entries uncompressed: the file was repacked or is damaged");
 
     private static void ReadExactly(ZipArchiveEntry entry, string path, Span<byte> into)
     {

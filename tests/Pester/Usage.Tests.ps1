@@ -549,6 +549,21 @@ Describe 'Update-TrtEngineWeights -NameMap' {
         Get-Logits $ddp | Should -Be $model
     }
 
+    It 'refits from torch checkpoints: a DDP one renamed, a Lightning one as it is' {
+        # Both hold the second checkpoint's values, saved by torch 2.11 (tests/fixtures/export_torch_checkpoints.py).
+        $torch = Join-Path $PSScriptRoot '../fixtures/checkpoints'
+        $want = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $want | Update-TrtEngineWeights -Path $checkpoints[1]
+        $ddp = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $ddp | Update-TrtEngineWeights -Path (Join-Path $torch 'tiny_mlp.ddp.pth') -NameMap { $_ -replace '^module\.', '' }
+        Get-Logits $ddp | Should -Be (Get-Logits $want)
+        $lightning = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $lightning | Update-TrtEngineWeights -Path (Join-Path $torch 'tiny_mlp.lightning.ckpt') -Verify
+        Get-Logits $lightning | Should -Be (Get-Logits $want)
+        { $lightning | Update-TrtEngineWeights -Path (Join-Path $torch 'tiny_mlp.script.pt') -ErrorAction Stop } | Should -Throw '*TorchScript archive*'
+        Get-Logits $lightning | Should -Be (Get-Logits $want)
+    }
+
     It 'renames with a script block that takes the name as a parameter' {
         $named = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
         $named | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -NameMap { param($name) $name -replace '^module\.', '' }

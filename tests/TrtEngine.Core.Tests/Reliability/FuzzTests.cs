@@ -58,20 +58,70 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
         SafetensorsWriter.Write(mixed, [("w", [2, 3], ErrorMetrics.RandomValues(3, 6), "F32"), ("bn.num_batches_tracked", [], [1200f], "I64"), ("ids", [4], [0f, 1f, 2f, 3f], "I32")]);
         seeds.Add(File.ReadAllBytes(mixed));
         var random = new Random(7002);
-        string file = _dir.File("fuzz.safetensors");
-        var runner = new FuzzRunner("safetensors", _ =>
+        FuzzWeightFile("safetensors", () =>
             {
                 byte[] seed = seeds[random.Next(seeds.Count)];
                 return random.Next(2) == 0 ? Mutator.Mutate(seed, random) : Mutator.HeaderNumbers(seed, random);
             },
+            file => SafetensorsFile.Load(file));
+    }
+
+    /// <summary>Weight files made by <paramref name="mutant"/>, each written and read by <paramref name="load"/>: read, or refused with a WeightFormatException.</summary>
+    private void FuzzWeightFile(string kind, Func<byte[]> mutant, Action<string> load)
+    {
+        string file = _dir.File("fuzz." + kind);
+        var runner = new FuzzRunner(kind, _ => mutant(),
             bytes =>
             {
                 File.WriteAllBytes(file, bytes);
-                SafetensorsFile.Load(file);
+                load(file);
                 return null;
             },
             e => e is WeightFormatException, FuzzRunner.AllocationLimit);
         Finish(runner);
+    }
+
+    /// <summary>
+    /// Torch checkpoints as torch 2.11 saves them (tests/fixtures/checkpoints: pickle protocols 2 to 5, a Lightning
+    /// checkpoint, views, parameters, half precision, a TorchScript archive, a pickled module). A changed byte of
+    /// tensor data reads as another value (torch's zip entries carry CRCs that neither torch nor this reader checks).
+    /// </summary>
+    [Fact]
+    public void Mutated_torch_checkpoints_are_read_or_refused_with_typed_errors()
+    {
+        byte[][] seeds = Directory.GetFiles(TestPaths.TorchCheckpoints).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)).Order().Select(File.ReadAllBytes).ToArray();
+        var random = new Random(7004);
+        FuzzWeightFile("torch", () =>
+            {
+                byte[] seed = seeds[random.Next(seeds.Length)];
+                // A third changed anywhere (mostly tensor data), a third in the zip's central directory at the end, a third
+                // in the pickle of an archive that is otherwise whole: where a reader can go wrong.
+                return random.Next(3) switch
+                {
+                    0 => Mutator.Mutate(seed, random),
+                    1 => Mutator.Mutate(seed, random, Math.Max(0, seed.Length - 1500)),
+                    _ => WithMutatedPickle(seed, random),
+                };
+            },
+            file => TorchCheckpoint.Load(file));
+    }
+
+    /// <summary>A copy of a torch checkpoint whose data.pkl is mutated, its entries stored again as torch stores them.</summary>
+    private static byte[] WithMutatedPickle(byte[] checkpoint, Random random)
+    {
+        if (checkpoint[0] != (byte)'P') return Mutator.Mutate(checkpoint, random); // the legacy format is no zip archive
+        using var output = new MemoryStream();
+        using (var source = new System.IO.Compression.ZipArchive(new MemoryStream(checkpoint), System.IO.Compression.ZipArchiveMode.Read))
+        using (var copy = new System.IO.Compression.ZipArchive(output, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+            foreach (var entry in source.Entries)
+            {
+                using var read = new MemoryStream();
+                using (var stream = entry.Open()) stream.CopyTo(read);
+                byte[] bytes = entry.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) ? Mutator.Mutate(read.ToArray(), random) : read.ToArray();
+                using var write = copy.CreateEntry(entry.FullName, System.IO.Compression.CompressionLevel.NoCompression).Open();
+                write.Write(bytes);
+            }
+        return output.ToArray();
     }
 
     [Fact]

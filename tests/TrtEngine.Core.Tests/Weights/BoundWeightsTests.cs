@@ -74,7 +74,7 @@ public sealed class BoundWeightsTests : IDisposable
         Assert.Contains("-WeightsPath", missing.Message, StringComparison.Ordinal);
 
         var onnx = Assert.Throws<WeightFormatException>(() => EngineConverter.Convert(Weightless(steps: false), Settings(Weightless(steps: true))));
-        Assert.Contains("takes a safetensors checkpoint, not an ONNX model", onnx.Message, StringComparison.Ordinal);
+        Assert.Contains("takes a safetensors or torch checkpoint, not an ONNX model", onnx.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(_dir.File("cache")));
     }
 
