@@ -31,7 +31,7 @@ public static class WeightSources
     /// <param name="readItems">
     /// Reads the file in items, given its opening (to run on the calling thread; it returns how many items there are)
     /// and the read of one, which may run on several threads at once: a safetensors file's pieces, or an ONNX model as
-    /// one item (its parse is sequential). Without it, on this thread.
+    /// one item (its parse is sequential), a torch checkpoint's tensors. Without it, on this thread.
     /// </param>
     /// <param name="imported">Told an ONNX model's network once it is imported.</param>
     /// <param name="fixedShape">The one shape the engine runs an input at, for an ONNX model's import (<see cref="OnnxImporter.Import(OnnxModel, string, IReadOnlyDictionary{string, WeightTensor}?, Func{int, string, int[], int[]?}?)"/>).</param>
@@ -44,7 +44,7 @@ public static class WeightSources
         {
             ".onnx" => FromRead(Told(ReadOnnx(path, allocate, weightRead, readItems, fixedShape), imported)),
             ".safetensors" => FromTensors(SafetensorsFile.Load(path, allocate, weightRead, readItems).Tensors),
-            _ when TorchCheckpoint.HasExtension(path) => FromTensors(TorchCheckpoint.Load(path, allocate, weightRead)),
+            _ when TorchCheckpoint.HasExtension(path) => FromTensors(TorchCheckpoint.Load(path, allocate, weightRead, readItems)),
             _ => throw new WeightFormatException($"Cannot read weights from '{path}': use an .onnx model, a .safetensors file or a torch checkpoint (.pt, .pth, .bin, .ckpt)."),
         };
     }

@@ -30,42 +30,61 @@ public static class TorchCheckpoint
 
     /// <param name="allocate">Makes each tensor's array (a refit from a file rents them from the engine weight pool).</param>
     /// <param name="tensorRead">
-    /// Asked for each floating-point tensor's name before its values are read; what it returns is told the array once
-    /// it holds all of them (the elements [0, length)).
+    /// Asked, on the opening thread, for each floating-point tensor's name once the pickle is read; what it returns is
+    /// told the array once it holds all of the tensor's values (the elements [0, length)), on the thread that read it.
     /// </param>
-    internal static IReadOnlyDictionary<string, WeightTensor> Load(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? tensorRead = null) =>
-        Read(path, archive => Load(path, archive, allocate, tensorRead));
-
-    private static Dictionary<string, WeightTensor> Load(string path, ZipArchive archive, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? tensorRead)
-    {
-        var entries = StateDict(path, archive);
-        var tensors = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
-        // Storages several tensors show, read once; a tensor that is its whole float32 storage is read into its own array.
-        var storages = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var (name, tensor) in entries)
+    /// <param name="readTensors">
+    /// Reads the tensors as items, given the archive's opening (to run on the calling thread: it reads the pickle,
+    /// makes the arrays, asks for the names and returns how many tensors there are) and the read of one, which may
+    /// run on several threads at once: they take turns at the archive, and each converts and tells what it read while
+    /// another reads (a refit packs it meanwhile). Without it each tensor is read in the pickle's order.
+    /// </param>
+    internal static IReadOnlyDictionary<string, WeightTensor> Load(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? tensorRead = null,
+        Action<Func<int>, Action<int>>? readTensors = null) =>
+        Read(path, archive =>
         {
-            // The storage's entry is checked before anything is allocated for it: a pickle could claim any size.
-            var entry = StorageEntry(archive, path, tensor.Storage);
-            var data = allocate(checked((int)tensor.ElementCount));
-            var tell = tensor.Storage.IsInteger ? null : tensorRead?.Invoke(name);
-            if (tensor.IsWholeStorage && tensor.Storage.DType == "F32" && BitConverter.IsLittleEndian)
-                ReadExactly(entry, path, MemoryMarshal.AsBytes(data.AsSpan()));
-            else
+            List<(string Name, TorchTensor Tensor)> entries = [];
+            ZipArchiveEntry[] zipEntries = [];
+            WeightTensor[] tensors = [];
+            Action<float[], int, int>?[] told = [];
+            // Storages several tensors show, read once; a tensor that is its whole float32 storage is read into its own array.
+            var storages = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            (readTensors ?? ReadInOrder)(() =>
             {
-                if (!storages.TryGetValue(tensor.Storage.Key, out var bytes))
+                entries = StateDict(path, archive);
+                // Each storage's entry is checked before anything is allocated for it: a pickle could claim any size.
+                zipEntries = entries.Select(e => StorageEntry(archive, path, e.Tensor.Storage)).ToArray();
+                tensors = entries.Select(e => new WeightTensor(e.Name, e.Tensor.Shape, allocate(checked((int)e.Tensor.ElementCount)), e.Tensor.Storage.DType)).ToArray();
+                told = entries.Select(e => e.Tensor.Storage.IsInteger ? null : tensorRead?.Invoke(e.Name)).ToArray();
+                return tensors.Length;
+            }, j =>
+            {
+                var (name, tensor) = entries[j];
+                var data = tensors[j].Data;
+                byte[]? bytes = null;
+                // One reader at a time: a zip archive reads through one stream.
+                lock (storages)
                 {
-                    bytes = new byte[tensor.Storage.ByteCount];
-                    ReadExactly(entry, path, bytes);
-                    storages[tensor.Storage.Key] = bytes;
+                    if (tensor.IsWholeStorage && tensor.Storage.DType == "F32" && BitConverter.IsLittleEndian)
+                        ReadExactly(zipEntries[j], path, MemoryMarshal.AsBytes(data.AsSpan()));
+                    else if (!storages.TryGetValue(tensor.Storage.Key, out bytes))
+                    {
+                        bytes = new byte[tensor.Storage.ByteCount];
+                        ReadExactly(zipEntries[j], path, bytes);
+                        storages[tensor.Storage.Key] = bytes;
+                    }
+                    else if (bytes.LongLength != tensor.Storage.ByteCount)
+                        throw new WeightFormatException($"{path}: storage '{tensor.Storage.Key}' is described twice, with different sizes (tensor '{name}'): the checkpoint is damaged");
                 }
-                else if (bytes.LongLength != tensor.Storage.ByteCount)
-                    throw new WeightFormatException($"{path}: storage '{tensor.Storage.Key}' is described twice, with different sizes (tensor '{name}'): the checkpoint is damaged");
-                tensor.Gather(path, name, bytes, data);
-            }
-            tell?.Invoke(data, 0, data.Length);
-            tensors[name] = new WeightTensor(name, tensor.Shape, data, tensor.Storage.DType);
-        }
-        return tensors;
+                if (bytes is not null) tensor.Gather(path, name, bytes, data);
+                told[j]?.Invoke(data, 0, data.Length);
+            });
+            return (IReadOnlyDictionary<string, WeightTensor>)tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        });
+
+    private static void ReadInOrder(Func<int> open, Action<int> read)
+    {
+        for (int j = 0, count = open(); j < count; j++) read(j);
     }
 
     /// <summary>Runs <paramref name="use"/> on the opened archive; a damaged one (its records read as they are needed) is a format error.</summary>
