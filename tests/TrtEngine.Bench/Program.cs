@@ -109,11 +109,12 @@ public static class Program
         Console.WriteLine();
         Console.WriteLine("The same from safetensors checkpoints of the two weight sets (a plain read into each tensor's buffer, no parsing),");
         Console.WriteLine("and the memory traffic alone of a refit that writes the engine's weights (no reading back, no transforms): the file read on one of the engine's threads");
-        Console.WriteLine("while the other only streams as many bytes as the engine's weights hold (no packing), timed against the same floor:");
+        Console.WriteLine("while the other only streams as many bytes as the engine's weights hold (no packing), timed against the same floor; and from torch");
+        Console.WriteLine("checkpoints of the two weight sets (torch.save's zip layout: a pickle, then each tensor's storage):");
         Console.WriteLine();
-        Console.WriteLine("| model | read file | refit from file | ratio | read file | read beside writing the engine's weights | ratio |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-        foreach (var model in models) SafetensorsRefitCost(model.Name, model.Path, model.OtherWeights);
+        Console.WriteLine("| model | read file | refit from file | ratio | read file | read beside writing the engine's weights | ratio | read torch checkpoint | refit from it | ratio |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var model in models) CheckpointRefitCost(model.Name, model.Path, model.OtherWeights);
         Console.WriteLine();
         RefitMemory(models[0].Name, models[0].Path, models[0].OtherWeights, fromFiles: false);
         // From files too, where the weight pool and a preparation's threads take part: the first CNN listed.
@@ -279,28 +280,35 @@ public static class Program
     private static TrtEngine.Core.Engines.TrtEngine RefitEngine(string path) =>
         EngineConverter.Convert(path, new ConversionSettings { UseCache = false, Threads = s_singleThread ? 1 : null });
 
-    /// <summary>A refit from a safetensors checkpoint against reading it, alternating checkpoints written from the two weight sets.</summary>
-    private static void SafetensorsRefitCost(string name, string path, string otherWeights)
+    /// <summary>
+    /// A refit from a safetensors checkpoint, and from a torch checkpoint, against reading it, alternating checkpoints
+    /// written from the two weight sets.
+    /// </summary>
+    private static void CheckpointRefitCost(string name, string path, string otherWeights)
     {
         var engine = RefitEngine(path);
         string dir = Path.Combine(Path.GetTempPath(), "trtengine-bench-ckpt-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         try
         {
-            string[] files = new[] { path, otherWeights }.Select((source, i) =>
-            {
-                string file = Path.Combine(dir, $"{name}_{i + 1}.safetensors");
-                SafetensorsWriter.Write(file, WeightSources.FromFile(source).Select(w => (w.Key, w.Value.Shape, w.Value.Data)));
-                return file;
-            }).ToArray();
+            string[] Write(string extension, Action<string, IEnumerable<(string, int[], float[])>> write) =>
+                new[] { path, otherWeights }.Select((source, i) =>
+                {
+                    string file = Path.Combine(dir, $"{name}_{i + 1}{extension}");
+                    write(file, WeightSources.FromFile(source).Select(w => (w.Key, w.Value.Shape, w.Value.Data)));
+                    return file;
+                }).ToArray();
+            string[] files = Write(".safetensors", (file, tensors) => SafetensorsWriter.Write(file, tensors));
+            string[] torch = Write(".pt", TorchCheckpointWriter.Write);
             int turn = 0;
             Action floor = () => WeightFile.Read(files[turn % 2]).Dispose();
             double[] times = InterleavedLowTimes(200, ClearCaches, floor, () => RefitFromFile(engine, files[++turn % 2]));
             var writes = new ReadBesideWrites(engine.Native, () => files[++turn % 2]);
             double[] bound = InterleavedLowTimes(200, ClearCaches, floor, writes.Run);
             writes.Dispose();
+            double[] fromTorch = InterleavedLowTimes(200, ClearCaches, () => WeightFile.Read(torch[turn % 2]).Dispose(), () => RefitFromFile(engine, torch[++turn % 2]));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {times[0]:F1} | {times[1]:F1} | {times[1] / times[0]:F2}× | {bound[0]:F1} | {bound[1]:F1} | {bound[1] / bound[0]:F2}× |"));
+                $"| {name} | {times[0]:F1} | {times[1]:F1} | {times[1] / times[0]:F2}× | {bound[0]:F1} | {bound[1]:F1} | {bound[1] / bound[0]:F2}× | {fromTorch[0]:F1} | {fromTorch[1]:F1} | {fromTorch[1] / fromTorch[0]:F2}× |"));
         }
         finally
         {
