@@ -24,24 +24,25 @@ internal sealed class PickleObject(PickleGlobal? callable, object?[] args)
 /// <summary>A dict (or OrderedDict) in the order its items were set; keys are strings, numbers or tuples.</summary>
 internal sealed class PickleDict
 {
-    private readonly List<object?> _keys = [];
-    private readonly List<object?> _values = [];
+    private readonly List<(object? Key, object? Value)> _items = [];
 
-    public int Count => _keys.Count;
+    /// <summary>Where each string key is in <see cref="_items"/>: a state dict has thousands, and a hostile pickle millions.</summary>
+    private readonly Dictionary<string, int> _strings = new(StringComparer.Ordinal);
 
-    public IEnumerable<(object? Key, object? Value)> Items => _keys.Select((k, i) => (k, _values[i]));
+    public int Count => _items.Count;
 
-    public object? this[string key] => _keys.FindIndex(k => k is string s && s == key) is var i and >= 0 ? _values[i] : null;
+    public IEnumerable<(object? Key, object? Value)> Items => _items;
+
+    public object? this[string key] => _strings.TryGetValue(key, out int i) ? _items[i].Value : null;
 
     public void Set(object? key, object? value)
     {
         // A key set twice keeps its place and takes the later value, as a Python dict does.
-        int i = key is string s ? _keys.FindLastIndex(k => k is string t && t == s) : -1;
-        if (i >= 0) _values[i] = value;
+        if (key is string s && _strings.TryGetValue(s, out int i)) _items[i] = (key, value);
         else
         {
-            _keys.Add(key);
-            _values.Add(value);
+            if (key is string name) _strings[name] = _items.Count;
+            _items.Add((key, value));
         }
     }
 }

@@ -133,6 +133,38 @@ public sealed class TorchCheckpointTests
         Assert.Equal(refitted.Run(input).Single().Data, bound.Run(input).Single().Data);
     }
 
+    /// <summary>
+    /// A pickle of half a million keys (an 8 MB data.pkl) is refused as holding no tensors, in about the time its bytes
+    /// take to read: keys were found by a scan of the dict, which would take hours here. Guarded against a hang, as the
+    /// fuzz tests are, not timed.
+    /// </summary>
+    [Fact]
+    public async Task A_pickle_of_many_keys_is_read_without_quadratic_work()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("many.pt");
+        var pickle = new List<byte> { 0x80, 4, (byte)'}', (byte)'(' };
+        for (int i = 0; i < 500_000; i++)
+        {
+            byte[] key = System.Text.Encoding.ASCII.GetBytes($"k{i}");
+            pickle.Add(0x8c);
+            pickle.Add((byte)key.Length);
+            pickle.AddRange(key);
+            pickle.AddRange([(byte)'K', 1]);
+        }
+        pickle.AddRange([(byte)'u', (byte)'.']);
+        using (var archive = ZipFile.Open(path, ZipArchiveMode.Create))
+        using (var stream = archive.CreateEntry("many/data.pkl", CompressionLevel.NoCompression).Open())
+            stream.Write(pickle.ToArray());
+
+        var load = Task.Run(() => TorchCheckpoint.Load(path));
+
+        Assert.Same(load, await Task.WhenAny(load, Task.Delay(TimeSpan.FromMinutes(1))));
+        var e = await Assert.ThrowsAsync<WeightFormatException>(() => load);
+        Assert.Contains("holds no tensors by name", e.Message);
+        Assert.Contains("'k0', 'k1'", e.Message);
+    }
+
     [Fact]
     public void The_test_writer_writes_what_torch_writes()
     {
