@@ -27,12 +27,22 @@ public sealed class TorchCheckpointTests
     [InlineData("tiny_mlp.views.pt")]         // a transposed weight, strided columns, biases sliced from one storage
     [InlineData("tiny_mlp.params.pt")]        // nn.Parameter objects (state_dict(keep_vars=True))
     [InlineData("tiny_mlp.f64.pt")]           // float64: float32 values widened and narrowed back exactly
+    [InlineData("tiny_mlp.cuda.pt")]          // saved from the GPU: its storages' location is cuda:0
     public void A_checkpoint_reads_as_the_state_dict_it_saved(string file)
     {
         var tensors = TorchCheckpoint.Load(Fixture(file));
 
         AssertSameTensors(Expected, tensors);
         Assert.Equal(Expected.Keys, TorchCheckpoint.TensorNames(Fixture(file)));
+    }
+
+    [Fact]
+    public void A_tied_weight_reads_under_both_its_names()
+    {
+        var tensors = TorchCheckpoint.Load(Fixture("tiny_mlp.tied.pt"));
+
+        AssertSameTensors(Expected.Append(new("head.weight", Expected["4.weight"])).ToDictionary(), tensors);
+        Assert.NotSame(tensors["4.weight"].Data, tensors["head.weight"].Data);
     }
 
     [Fact]
