@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using TrtEngine.Core.Onnx;
+using TrtEngine.Core.Refit;
 using TrtEngine.Core.Weights;
 
 namespace TrtEngine.Cmdlets.Support;
@@ -62,7 +63,7 @@ public sealed class InputNameCompleter : IArgumentCompleter
         // A model exported without its parameters has them as graph inputs, which -WeightsPath fills: not inputs to shape.
         if (bound["WeightsPath"] is { } checkpoint && CompletionSession.FullPath(checkpoint is PSObject c ? c.BaseObject.ToString()! : checkpoint.ToString()!) is var file
             && File.Exists(file))
-            weights.UnionWith(TorchCheckpoint.HasExtension(file) ? TorchCheckpoint.TensorNames(file) : SafetensorsFile.TensorNames(file));
+            weights.UnionWith(WeightSources.CheckpointTensorNames(file));
         return graph.Inputs.Where(i => !weights.Contains(i.Name))
             .Select(i => (i.Name, i.Shape?.Select(d => d.Value is { } v && v <= int.MaxValue ? (int)v : -1).ToArray() ?? []))
             .ToList();

@@ -572,7 +572,7 @@ public sealed partial class OnnxImporter
     /// <summary>Why a value that must be a weight is not one: a graph input (a model exported without its parameters) wants -WeightsPath.</summary>
     private ModelImportException NotAWeight(string user, string valueName) =>
         new(_model.Graph.Inputs.Any(i => i.Name == valueName)
-            ? $"{user}: '{valueName}' is a graph input, fed at run time, where TrtEngine needs a weight. If the model was exported without its parameters, give their values as a safetensors checkpoint of the model's state dict (New-TrtEngine and Import-TrtEngine -WeightsPath; to refit, Update-TrtEngineWeights -Path with the checkpoint)."
+            ? $"{user}: '{valueName}' is a graph input, fed at run time, where TrtEngine needs a weight. If the model was exported without its parameters, give their values as a safetensors or torch checkpoint of the model's state dict (New-TrtEngine and Import-TrtEngine -WeightsPath; to refit, Update-TrtEngineWeights -Path with the checkpoint)."
             : $"{user}: '{valueName}' is computed at run time; TrtEngine needs it as a weight (an initializer or a Constant).");
 
     private ValueRef Tensor(string valueName, string user)

@@ -98,8 +98,9 @@ public sealed class OnnxModel
     {
         if (!problem.StartsWith("model: ", StringComparison.Ordinal)) return "";
         bool safetensors = bytes.Length > 8 && BinaryPrimitives.ReadUInt64LittleEndian(bytes) <= (ulong)(bytes.Length - 8) && bytes[8] == (byte)'{';
-        return safetensors
-            ? ". It looks like a safetensors checkpoint: refit an engine with it (Update-TrtEngineWeights -Path), or give it to New-TrtEngine -WeightsPath beside its ONNX model"
+        bool torch = bytes.StartsWith("PK\u0003\u0004"u8);
+        return safetensors || torch
+            ? $". It looks like a {(torch ? "torch checkpoint (a zip archive, as torch.save writes)" : "safetensors checkpoint")}: refit an engine with it (Update-TrtEngineWeights -Path), or give it to New-TrtEngine -WeightsPath beside its ONNX model"
             : ". It is not an ONNX model (a ModelProto, as torch.onnx.export writes), or a damaged one";
     }
 

@@ -39,19 +39,51 @@ public static class WeightSources
         Func<string, Action<float[], int, int>?>? weightRead = null, Action<Func<int>, Action<int>>? readItems = null, Action<NetworkDefinition>? imported = null,
         Func<int, string, int[], int[]?>? fixedShape = null)
     {
-        string extension = Path.GetExtension(path).ToLowerInvariant();
-        return extension switch
+        if (Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase))
+            return FromRead(Told(ReadOnnx(path, allocate, weightRead, readItems, fixedShape), imported));
+        return CheckpointFormat(path) switch
         {
-            ".onnx" => FromRead(Told(ReadOnnx(path, allocate, weightRead, readItems, fixedShape), imported)),
-            ".safetensors" => FromTensors(SafetensorsFile.Load(path, allocate, weightRead, readItems).Tensors),
-            _ when TorchCheckpoint.HasExtension(path) => FromTensors(TorchCheckpoint.Load(path, allocate, weightRead, readItems)),
+            Checkpoint.Torch => FromTensors(TorchCheckpoint.Load(path, allocate, weightRead, readItems)),
+            Checkpoint.Safetensors => FromTensors(SafetensorsFile.Load(path, allocate, weightRead, readItems).Tensors),
             _ => throw new WeightFormatException($"Cannot read weights from '{path}': use an .onnx model, a .safetensors file or a torch checkpoint (.pt, .pth, .bin, .ckpt)."),
         };
     }
 
-    /// <summary>A checkpoint's tensors by name: a torch checkpoint's state dict (by extension), else a safetensors file's.</summary>
-    public static IReadOnlyDictionary<string, WeightTensor> CheckpointTensors(string path) =>
-        TorchCheckpoint.HasExtension(path) ? TorchCheckpoint.Load(path) : SafetensorsFile.Load(path).Tensors;
+    /// <summary>A checkpoint's tensors by name: a torch checkpoint's state dict or a safetensors file's tensors.</summary>
+    public static IReadOnlyDictionary<string, WeightTensor> CheckpointTensors(string path) => CheckpointFormat(path) switch
+    {
+        Checkpoint.Torch => TorchCheckpoint.Load(path),
+        Checkpoint.Safetensors => SafetensorsFile.Load(path).Tensors,
+        _ => throw NotACheckpoint(path),
+    };
+
+    /// <summary>A checkpoint's tensor names, from its header or pickle alone (for tab completion).</summary>
+    public static IReadOnlyList<string> CheckpointTensorNames(string path) => CheckpointFormat(path) switch
+    {
+        Checkpoint.Torch => TorchCheckpoint.TensorNames(path),
+        Checkpoint.Safetensors => SafetensorsFile.TensorNames(path),
+        _ => throw NotACheckpoint(path),
+    };
+
+    private static WeightFormatException NotACheckpoint(string path) =>
+        new($"Cannot read weights from '{path}': use a .safetensors file or a torch checkpoint (.pt, .pth, .bin, .ckpt).");
+
+    private enum Checkpoint { Unknown, Safetensors, Torch }
+
+    /// <summary>
+    /// A checkpoint's format by its first bytes (a zip archive or a pickle: torch's; a JSON header after its length:
+    /// safetensors), so a file named for the other reads as what it is; by its extension where they say neither.
+    /// </summary>
+    private static Checkpoint CheckpointFormat(string path)
+    {
+        Span<byte> start = stackalloc byte[9];
+        int read;
+        using (var handle = File.OpenHandle(path)) read = RandomAccess.Read(handle, start, 0);
+        if ((read >= 4 && start[..4].SequenceEqual("PK\u0003\u0004"u8)) || (read >= 2 && start[0] == 0x80 && start[1] is >= 2 and <= 5)) return Checkpoint.Torch;
+        if (read == 9 && start[8] == (byte)'{') return Checkpoint.Safetensors;
+        return Path.GetExtension(path).Equals(".safetensors", StringComparison.OrdinalIgnoreCase) ? Checkpoint.Safetensors
+            : TorchCheckpoint.HasExtension(path) ? Checkpoint.Torch : Checkpoint.Unknown;
+    }
 
     /// <summary>The weights of a network read for their values (<see cref="HandBackComputed"/> once they are taken).</summary>
     private static IReadOnlyDictionary<string, WeightValue> FromRead(NetworkDefinition network)

@@ -21,6 +21,9 @@ public static class TorchCheckpoint
     /// <summary>A pickle of this many bytes is not a state dict's description (ResNet-152's is 60 KB) but a hostile or broken file.</summary>
     private const long MaxPickleBytes = 256L << 20;
 
+    /// <summary>How many times its file's size a state dict's values may take as float32: float16 doubles them, tied weights repeat some.</summary>
+    private const int MaxExpansion = 8;
+
     /// <summary>The keys under which training checkpoints keep the model's state dict, tried in turn.</summary>
     private static readonly string[] StateDictKeys = ["state_dict", "model_state_dict", "model"];
 
@@ -112,8 +115,8 @@ public static class TorchCheckpoint
             Span<byte> magic = stackalloc byte[4];
             int read = stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
             if (read < 4 || !magic.SequenceEqual("PK\u0003\u0004"u8))
-                throw new WeightFormatException(magic[..read].SequenceEqual(LegacyMagic[..read]) && read > 0
-                    ? $"{path}: this torch checkpoint is in the format torch wrote before 1.6 (not a zip archive), which is not read: load it with torch and save its state_dict() again with a current torch.save (zip archives since 1.6) or as a safetensors file"
+                throw new WeightFormatException(read >= 2 && magic[0] == 0x80 && magic[1] is >= 2 and <= 5
+                    ? $"{path}: this is a bare pickle, not the zip archive torch.save has written since torch 1.6 (the format before it, _use_new_zipfile_serialization=False, or pickle.dump), which is not read: load it with torch and save its state_dict() again with a current torch.save or as a safetensors file"
                     : $"{path}: not a torch checkpoint (torch.save writes a zip archive; this file does not start as one)");
             stream.Position = 0;
             return new Archive(path, new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false), stream.Length);
@@ -124,9 +127,6 @@ public static class TorchCheckpoint
             throw;
         }
     }
-
-    /// <summary>How a legacy checkpoint starts: pickle protocol 2 and the long that torch wrote as its magic number.</summary>
-    private static ReadOnlySpan<byte> LegacyMagic => [0x80, 0x02, 0x8a, 0x0a];
 
     /// <summary>The state dict's tensors, in the pickle's order, from the archive's data.pkl.</summary>
     private static List<(string Name, TorchTensor Tensor)> StateDict(Archive opened)
@@ -145,11 +145,14 @@ public static class TorchCheckpoint
         var bytes = new byte[pickle.Length];
         ReadExactly(pickle, path, bytes);
         var saved = PickleReader.Read(bytes, $"{path}: data.pkl", id => TorchStorage.From(id, prefix, path), Rebuild);
-        var dict = saved as PickleDict ?? throw new WeightFormatException($"{path}: the checkpoint holds {Describe(saved)}, not a dict of tensors: save the model's state_dict() with torch.save");
+        var dict = saved as PickleDict ?? throw new WeightFormatException($"{path}: the checkpoint holds {Describe(saved)}, not a dict of tensors by name: save the model's state_dict() with torch.save");
+        var nested = StateDictKeys.Where(k => dict[k] is PickleDict).ToList();
         var stateDict = HasTensors(dict) ? dict
-            : StateDictKeys.Select(k => dict[k]).OfType<PickleDict>().FirstOrDefault(HasTensors)
-            ?? throw new WeightFormatException($"{path}: the checkpoint holds no tensors by name, nor a state dict under {string.Join(", ", StateDictKeys.Select(k => $"'{k}'"))}; its keys: " +
-                $"{string.Join(", ", dict.Items.Take(20).Select(i => Describe(i.Key)))}. Save the model's state_dict() with torch.save");
+            : nested.Select(k => (PickleDict)dict[k]!).FirstOrDefault(HasTensors)
+            ?? throw new WeightFormatException($"{path}: " + (dict.Count == 0 ? "the checkpoint holds an empty dict"
+                : nested.Count > 0 ? $"the checkpoint's state dict under '{nested[0]}' holds no tensors"
+                : $"the checkpoint holds no tensors by name, nor a state dict under {string.Join(", ", StateDictKeys.Select(k => $"'{k}'"))}; its keys: " +
+                  string.Join(", ", dict.Items.Take(20).Select(i => Describe(i.Key)))) + ". Save the model's state_dict() with torch.save");
         var tensors = new List<(string, TorchTensor)>();
         foreach (var (key, value) in stateDict.Items)
         {
@@ -158,6 +161,12 @@ public static class TorchCheckpoint
             else if (value is PickleObject { Callable.Module: "torch._utils" } special)
                 throw new WeightFormatException($"{path}: tensor '{name}' is saved as {special.Callable} (a sparse, quantized or other special tensor), which is not read; save it as a dense tensor");
         }
+        // Views can show one storage many times over (many names, a stride of 0): the arrays they would take are bounded
+        // by the file, as a state dict's are (float16 doubles, a tied weight repeats one), before any is made.
+        long values = tensors.Sum(t => t.Item2.ElementCount) * sizeof(float);
+        if (values > MaxExpansion * opened.Length + (1L << 20))
+            throw new WeightFormatException($"{path}: its state dict's tensors would take {values} bytes as float32, over {MaxExpansion}× the file's {opened.Length}: " +
+                "views repeating one storage beyond what a checkpoint holds; the file is damaged or was made to exhaust memory");
         return tensors;
     }
 
@@ -268,12 +277,21 @@ public static class TorchCheckpoint
         return System.Text.Encoding.ASCII.GetString(bytes).Trim();
     }
 
+    /// <summary>A pickled value as a user would name it.</summary>
     private static string Describe(object? value) => value switch
     {
         null => "None",
         string s => $"'{s}'",
+        bool b => b ? "True" : "False",
+        long or double or System.Numerics.BigInteger => $"a number ({value})",
+        TorchTensor => "a single tensor (torch.save(tensor))",
+        PickleDict { Count: 0 } => "an empty dict",
+        PickleDict => "a dict",
+        List<object?> => "a list",
+        object?[] => "a tuple",
+        byte[] => "bytes",
         PickleObject { Callable: { } type } => $"a {type} object" + (type.Module.StartsWith("torch.nn.modules", StringComparison.Ordinal) ? " (a whole module: torch.save(model))" : ""),
-        _ => $"a {value.GetType().Name} ({value})",
+        _ => "a value of another kind",
     };
 
     /// <summary>A storage the pickle names by a persistent id: ('storage', torch.FloatStorage, key, location, element count).</summary>
@@ -286,7 +304,7 @@ public static class TorchCheckpoint
         public static TorchStorage From(object? id, string prefix, string path)
         {
             if (id is not object?[] { Length: 5 } fields || fields[0] is not "storage" || fields[1] is not PickleGlobal type || fields[2] is not string key ||
-                fields[4] is not long count || count < 0 || count > Array.MaxLength)
+                fields[4] is not long count || count < 0 || count > long.MaxValue / 8)
                 throw new WeightFormatException($"{path}: data.pkl names a storage it does not describe as torch.save does ('storage', type, key, location, size)");
             string dtype = (type.Module, type.Name) switch
             {
@@ -328,6 +346,8 @@ public static class TorchCheckpoint
         public TorchTensor Checked(string path, string name)
         {
             string where = $"{path}: tensor '{name}'";
+            if (Storage.ByteCount > Array.MaxLength)
+                throw new WeightFormatException($"{where}: its storage holds {Storage.ByteCount} bytes, more than one array can");
             if (StoredValues.ElementSize(Storage.DType) == 0)
                 throw new WeightFormatException($"{where} holds {Storage.DType} values, which are not read (float32, float16, bfloat16, float64 and integers are)");
             if (offset is not long first || first < 0 || first > Storage.ElementCount || size.Length != stride.Length || size.Any(d => d is not long n || n < 0 || n > int.MaxValue) ||
@@ -372,13 +392,26 @@ public static class TorchCheckpoint
         {
             if (_rowMajor) return bytes.AsSpan((int)(_offset * size), (int)(ElementCount * size));
             var gathered = new byte[ElementCount * size];
-            var index = new int[Shape.Length];
-            long at = _offset;
-            for (long i = 0; i < ElementCount; i++)
+            switch (size)
             {
-                bytes.AsSpan((int)(at * size), size).CopyTo(gathered.AsSpan((int)(i * size)));
-                // The next element: the last dim moves fastest; a dim that wraps steps the one before it.
-                for (int d = Shape.Length - 1; d >= 0; d--)
+                case 8: GatherElements(MemoryMarshal.Cast<byte, ulong>(bytes), MemoryMarshal.Cast<byte, ulong>(gathered.AsSpan())); break;
+                case 4: GatherElements(MemoryMarshal.Cast<byte, uint>(bytes), MemoryMarshal.Cast<byte, uint>(gathered.AsSpan())); break;
+                case 2: GatherElements(MemoryMarshal.Cast<byte, ushort>(bytes), MemoryMarshal.Cast<byte, ushort>(gathered.AsSpan())); break;
+                default: GatherElements<byte>(bytes, gathered); break;
+            }
+            return gathered;
+        }
+
+        /// <summary>Copies the view's elements in row-major order: the last dim as a run at its stride, the dims before it stepped as a counter.</summary>
+        private void GatherElements<T>(ReadOnlySpan<T> source, Span<T> target)
+        {
+            int last = Shape.Length - 1, inner = Shape[last];
+            long innerStride = _strides[last], at = _offset;
+            var index = new int[Shape.Length];
+            for (int i = 0; i < target.Length;)
+            {
+                for (int k = 0; k < inner; k++) target[i++] = source[(int)(at + k * innerStride)];
+                for (int d = last - 1; d >= 0; d--)
                 {
                     at += _strides[d];
                     if (++index[d] < Shape[d]) break;
@@ -386,7 +419,6 @@ public static class TorchCheckpoint
                     index[d] = 0;
                 }
             }
-            return gathered;
         }
     }
 }

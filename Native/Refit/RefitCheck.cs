@@ -30,9 +30,24 @@ public sealed class RefitCheck
         if (Missing.Count > 0)
             parts.Add($"missing {Missing.Count}: {string.Join(", ", Missing.Take(20))}{(Missing.Count > 20 ? ", …" : "")}" +
                       (Partial ? "" : " (supply them, or ask for a partial refit, -Partial, which keeps their values)"));
-        if (Extra.Count > 0) parts.Add($"not weights of this engine {Extra.Count}: {string.Join(", ", Extra.Take(20))}{(Extra.Count > 20 ? ", …" : "")}");
+        if (Extra.Count > 0) parts.Add($"not weights of this engine {Extra.Count}: {string.Join(", ", Extra.Take(20))}{(Extra.Count > 20 ? ", …" : "")} ({ExtraHint()})");
         if (Mismatched.Count > 0) parts.Add($"mismatched {Mismatched.Count}: {string.Join("; ", Mismatched.Take(20))}{(Mismatched.Count > 20 ? "; …" : "")}");
         // Sentences: each part starts with a capital.
         return string.Join(". ", parts.Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
+    }
+
+    /// <summary>
+    /// What to do with names the engine lacks: names under a prefix (DDP's "module.", a training wrapper's "model.")
+    /// whose rest are missing weights are renamed by one -NameMap; others (a tied weight's second name, buffers the
+    /// export folded away) are renamed or dropped one by one.
+    /// </summary>
+    private string ExtraHint()
+    {
+        var missing = Missing.ToHashSet(StringComparer.Ordinal);
+        string? prefix = Extra.Where(e => e.IndexOf('.') > 0).GroupBy(e => e[..(e.IndexOf('.') + 1)])
+            .Where(g => g.Any(e => missing.Contains(e[g.Key.Length..]))).MaxBy(g => g.Count())?.Key;
+        return prefix is not null
+            ? $"without '{prefix}' they are this engine's: -NameMap {{ $_ -replace '^{System.Text.RegularExpressions.Regex.Escape(prefix)}', '' }} takes it off"
+            : $"rename them to this engine's weights with -NameMap, or leave them out: -NameMap @{{ '{Extra[0]}' = $null }}";
     }
 }

@@ -39,9 +39,10 @@ public class OnnxMalformedTests
     [Theory]
     [InlineData("tiny_mlp.ckpt1.safetensors", "It looks like a safetensors checkpoint: refit an engine with it (Update-TrtEngineWeights -Path)")]
     [InlineData("tiny_mlp.input.json", "It is not an ONNX model (a ModelProto, as torch.onnx.export writes), or a damaged one")]
+    [InlineData("../../tests/fixtures/checkpoints/tiny_mlp.pt", "It looks like a torch checkpoint (a zip archive, as torch.save writes): refit an engine with it")]
     public void AFileOfAnotherKindIsNamedAsSuch(string file, string expected)
     {
-        string path = Path.Combine(TestPaths.ExampleModels, file);
+        string path = Path.GetFullPath(Path.Combine(TestPaths.ExampleModels, file));
         var error = Assert.Throws<OnnxFormatException>(() => OnnxModel.Load(path));
         Assert.StartsWith($"{path}: model: ", error.Message);
         Assert.Contains(expected, error.Message);

@@ -61,7 +61,26 @@ public sealed class CheckpointTypeTests
         SafetensorsWriter.Write(checkpoint, [.. Tensors(v1, _ => "F32"), ("bn.num_batches_tracked", [], [1200f], "I64"), ("head.scale", [1], [2f], "F32")]);
         var refused = Assert.Throws<RefitException>(() => RefitFrom(engine, checkpoint));
         Assert.Equal(["head.scale"], refused.Check.Extra);
+        Assert.Contains("Not weights of this engine 1: head.scale (rename them to this engine's weights with -NameMap, or leave them out: -NameMap @{ 'head.scale' = $null })",
+            refused.Check.Describe());
         Assert.Equal(before, SmallCnn.Run(engine));
+    }
+
+    /// <summary>
+    /// A data-parallel checkpoint (every name under "module.") is refused with the -NameMap that takes the prefix off:
+    /// a QA helper found the refusal pointing to -Partial only, which refuses the same names again.
+    /// </summary>
+    [Fact]
+    public void Names_under_a_prefix_are_refused_with_the_name_map_that_takes_it_off()
+    {
+        using var dir = new TempDirectory();
+        string v1 = SmallCnn.Write(dir, 10), checkpoint = dir.File("ddp.safetensors");
+        var engine = SmallCnn.Build(v1);
+        SafetensorsWriter.Write(checkpoint, Tensors(v1, _ => "F32").Select(t => ("module." + t.Name, t.Shape, t.Data, t.DType)));
+
+        var refused = Assert.Throws<RefitException>(() => RefitFrom(engine, checkpoint));
+
+        Assert.Contains(@"without 'module.' they are this engine's: -NameMap { $_ -replace '^module\.', '' } takes it off", refused.Check.Describe());
     }
 
     [Theory]

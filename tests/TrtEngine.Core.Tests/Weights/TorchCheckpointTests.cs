@@ -65,7 +65,7 @@ public sealed class TorchCheckpointTests
     }
 
     [Theory]
-    [InlineData("tiny_mlp.legacy.pt", "format torch wrote before 1.6")]
+    [InlineData("tiny_mlp.legacy.pt", "a bare pickle, not the zip archive torch.save has written since torch 1.6")]
     [InlineData("tiny_mlp.script.pt", "TorchScript archive")]
     [InlineData("tiny_mlp.module.pt", "torch.nn.modules.container.Sequential object (a whole module: torch.save(model))")]
     public void What_is_not_a_state_dict_is_refused_with_what_to_do(string file, string expected)
@@ -163,9 +163,7 @@ public sealed class TorchCheckpointTests
             pickle.AddRange([(byte)'K', 1]);
         }
         pickle.AddRange([(byte)'u', (byte)'.']);
-        using (var archive = ZipFile.Open(path, ZipArchiveMode.Create))
-        using (var stream = archive.CreateEntry("many/data.pkl", CompressionLevel.NoCompression).Open())
-            stream.Write(pickle.ToArray());
+        TorchCheckpointWriter.WritePickle(path, [.. pickle]);
 
         var load = Task.Run(() => TorchCheckpoint.Load(path));
 
@@ -173,6 +171,64 @@ public sealed class TorchCheckpointTests
         var e = await Assert.ThrowsAsync<WeightFormatException>(() => load);
         Assert.Contains("holds no tensors by name", e.Message);
         Assert.Contains("'k0', 'k1'", e.Message);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x80, 2, (byte)'K', 42, (byte)'.' }, "the checkpoint holds a number (42), not a dict of tensors by name")]
+    [InlineData(new byte[] { 0x80, 2, (byte)']', (byte)'.' }, "the checkpoint holds a list, not a dict of tensors by name")]
+    [InlineData(new byte[] { 0x80, 2, (byte)'}', (byte)'.' }, "the checkpoint holds an empty dict")]
+    [InlineData(new byte[] { 0x80, 2, (byte)'}', 0x8c, 10, (byte)'s', (byte)'t', (byte)'a', (byte)'t', (byte)'e', (byte)'_', (byte)'d', (byte)'i', (byte)'c', (byte)'t', (byte)'}', (byte)'s', (byte)'.' },
+        "the checkpoint's state dict under 'state_dict' holds no tensors")]
+    public void A_checkpoint_without_a_state_dict_is_refused_saying_what_it_holds(byte[] pickle, string expected)
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("other.pt");
+        TorchCheckpointWriter.WritePickle(path, pickle);
+
+        var e = Assert.Throws<WeightFormatException>(() => TorchCheckpoint.Load(path));
+
+        Assert.Contains(expected, e.Message);
+        Assert.EndsWith("the model's state_dict() with torch.save", e.Message);
+    }
+
+    /// <summary>
+    /// Names that are views of one storage (tied weights) read as the tensors they show; so many that their arrays would
+    /// take far more than the file holds are refused before any is made (a QA helper's 16 MB file of 100 views of
+    /// one 4-million-float storage took 1.7 GB before its refusal).
+    /// </summary>
+    [Fact]
+    public void Views_repeating_one_storage_beyond_what_a_checkpoint_holds_are_refused_before_they_are_made()
+    {
+        using var dir = new TempDirectory();
+        var values = Enumerable.Range(0, 1 << 18).Select(i => i * 0.5f).ToArray();
+        string tied = dir.File("tied.pt"), repeated = dir.File("repeated.pt");
+        TorchCheckpointWriter.Write(tied, [("embed.weight", [512, 512], values), ("head.weight", [512, 512], values)], shareFirst: true);
+        TorchCheckpointWriter.Write(repeated, Enumerable.Range(0, 40).Select(i => ($"w{i}", new[] { 512, 512 }, values)), shareFirst: true);
+
+        var both = TorchCheckpoint.Load(tied);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<WeightFormatException>(() => TorchCheckpoint.Load(repeated));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(values, both["head.weight"].Data);
+        Assert.Contains("views repeating one storage beyond what a checkpoint holds", e.Message);
+        Assert.InRange(allocated, 0, 4 << 20);
+    }
+
+    [Fact]
+    public void A_checkpoint_named_for_the_other_format_reads_as_what_it_is()
+    {
+        using var dir = new TempDirectory();
+        string torch = dir.File("named.safetensors"), safetensors = dir.File("named.pt"), unnamed = dir.File("weights.pkl");
+        File.Copy(Fixture("tiny_mlp.pt"), torch);
+        File.Copy(Path.Combine(TestPaths.ExampleModels, "tiny_mlp.ckpt2.safetensors"), safetensors);
+        File.Copy(Fixture("tiny_mlp.pt"), unnamed);
+
+        foreach (string path in new[] { torch, safetensors, unnamed })
+        {
+            AssertSameTensors(Expected, WeightSources.CheckpointTensors(path));
+            Assert.Equal(Expected.Keys.Order(), WeightSources.FromFile(path).Keys.Order());
+        }
     }
 
     [Fact]

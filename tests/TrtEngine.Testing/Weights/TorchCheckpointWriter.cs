@@ -12,16 +12,28 @@ namespace TrtEngine.Testing.Weights;
 /// </summary>
 public static class TorchCheckpointWriter
 {
-    public static void Write(string path, IEnumerable<(string Name, int[] Shape, float[] Data)> tensors)
+    /// <param name="shareFirst">
+    /// Every tensor a view of the first one's storage (its first values), as tied weights are saved; the others' data
+    /// is not written.
+    /// </param>
+    public static void Write(string path, IEnumerable<(string Name, int[] Shape, float[] Data)> tensors, bool shareFirst = false)
     {
         var list = tensors.ToList();
         string prefix = Path.GetFileNameWithoutExtension(path) + "/";
         File.Delete(path);
         using var archive = ZipFile.Open(path, ZipArchiveMode.Create);
-        WriteEntry(archive, prefix + "data.pkl", Pickle(list));
+        WriteEntry(archive, prefix + "data.pkl", Pickle(list, shareFirst));
         WriteEntry(archive, prefix + "byteorder", "little"u8.ToArray());
-        for (int i = 0; i < list.Count; i++) WriteEntry(archive, $"{prefix}data/{i}", MemoryMarshal.AsBytes(list[i].Data.AsSpan()).ToArray());
+        for (int i = 0; i < (shareFirst ? 1 : list.Count); i++) WriteEntry(archive, $"{prefix}data/{i}", MemoryMarshal.AsBytes(list[i].Data.AsSpan()).ToArray());
         WriteEntry(archive, prefix + "version", "3\n"u8.ToArray());
+    }
+
+    /// <summary>Writes <paramref name="pickle"/> as a checkpoint's data.pkl, alone in its archive: for tests of what a checkpoint may hold.</summary>
+    public static void WritePickle(string path, byte[] pickle)
+    {
+        File.Delete(path);
+        using var archive = ZipFile.Open(path, ZipArchiveMode.Create);
+        WriteEntry(archive, Path.GetFileNameWithoutExtension(path) + "/data.pkl", pickle);
     }
 
     private static void WriteEntry(ZipArchive archive, string name, byte[] bytes)
@@ -30,7 +42,7 @@ public static class TorchCheckpointWriter
         stream.Write(bytes);
     }
 
-    private static byte[] Pickle(List<(string Name, int[] Shape, float[] Data)> tensors)
+    private static byte[] Pickle(List<(string Name, int[] Shape, float[] Data)> tensors, bool shareFirst)
     {
         var p = new List<byte> { 0x80, 2 };
         Global(p, "collections", "OrderedDict");
@@ -46,9 +58,9 @@ public static class TorchCheckpointWriter
             p.Add((byte)'(');
             Text(p, "storage");
             Global(p, "torch", "FloatStorage");
-            Text(p, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Text(p, (shareFirst ? 0 : i).ToString(System.Globalization.CultureInfo.InvariantCulture));
             Text(p, "cpu");
-            Int(p, data.Length);
+            Int(p, shareFirst ? tensors[0].Data.Length : data.Length);
             p.Add((byte)'t');
             p.Add((byte)'Q');
             Int(p, 0);
