@@ -4,49 +4,6 @@ using System.Text;
 
 namespace TrtEngine.Core.Weights;
 
-/// <summary>A class or function a pickle names (module and qualified name); never imported or called.</summary>
-internal sealed record PickleGlobal(string Module, string Name)
-{
-    public override string ToString() => $"{Module}.{Name}";
-}
-
-/// <summary>What a pickle builds by calling a class or function the reader does not interpret: kept as data, never run.</summary>
-internal sealed class PickleObject(PickleGlobal? callable, object?[] args)
-{
-    public PickleGlobal? Callable { get; } = callable;
-
-    public object?[] Args { get; } = args;
-
-    /// <summary>What BUILD set on it (the instance's __dict__ or __setstate__ argument), or null.</summary>
-    public object? State { get; set; }
-}
-
-/// <summary>A dict (or OrderedDict) in the order its items were set; keys are strings, numbers or tuples.</summary>
-internal sealed class PickleDict
-{
-    private readonly List<(object? Key, object? Value)> _items = [];
-
-    /// <summary>Where each string key is in <see cref="_items"/>: a state dict has thousands, and a hostile pickle millions.</summary>
-    private readonly Dictionary<string, int> _strings = new(StringComparer.Ordinal);
-
-    public int Count => _items.Count;
-
-    public IEnumerable<(object? Key, object? Value)> Items => _items;
-
-    public object? this[string key] => _strings.TryGetValue(key, out int i) ? _items[i].Value : null;
-
-    public void Set(object? key, object? value)
-    {
-        // A key set twice keeps its place and takes the later value, as a Python dict does.
-        if (key is string s && _strings.TryGetValue(s, out int i)) _items[i] = (key, value);
-        else
-        {
-            if (key is string name) _strings[name] = _items.Count;
-            _items.Add((key, value));
-        }
-    }
-}
-
 /// <summary>
 /// Reads the pickle torch.save writes (protocols 2 to 5) into plain data: strings, numbers, lists, tuples
 /// (object?[]), <see cref="PickleDict"/>s and, for the classes and functions it names, <see cref="PickleGlobal"/>s and

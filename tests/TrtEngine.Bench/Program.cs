@@ -299,7 +299,7 @@ public static class Program
                     return file;
                 }).ToArray();
             string[] files = Write(".safetensors", (file, tensors) => SafetensorsWriter.Write(file, tensors));
-            string[] torch = Write(".pt", TorchCheckpointWriter.Write);
+            string[] torch = Write(".pt", (file, tensors) => TorchCheckpointWriter.Write(file, tensors));
             int turn = 0;
             Action floor = () => WeightFile.Read(files[turn % 2]).Dispose();
             double[] times = InterleavedLowTimes(200, ClearCaches, floor, () => RefitFromFile(engine, files[++turn % 2]));
