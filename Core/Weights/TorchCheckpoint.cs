@@ -41,51 +41,82 @@ public static class TorchCheckpoint
     /// <param name="readTensors">
     /// Reads the tensors as items, given the archive's opening (to run on the calling thread: it reads the pickle,
     /// makes the arrays, asks for the names and returns how many tensors there are) and the read of one, which may
-    /// run on several threads at once: they take turns at the archive, and each converts and tells what it read while
-    /// another reads (a refit packs it meanwhile). Without it each tensor is read in the pickle's order.
+    /// run on several threads at once, each through its own opening of the archive: each converts and tells what it
+    /// read while another reads (a refit packs it meanwhile). Without it each tensor is read in turn.
     /// </param>
     internal static IReadOnlyDictionary<string, WeightTensor> Load(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? tensorRead = null,
         Action<Func<int>, Action<int>>? readTensors = null) =>
         Read(path, archive =>
         {
             List<(string Name, TorchTensor Tensor)> entries = [];
-            ZipArchiveEntry[] zipEntries = [];
+            int[] order = [];
             WeightTensor[] tensors = [];
             Action<float[], int, int>?[] told = [];
             // Storages several tensors show, read once; a tensor that is its whole float32 storage is read into its own array.
             var storages = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            (readTensors ?? ReadInOrder)(() =>
+            // A zip archive reads through one stream: a thread that finds every opened one in use opens its own.
+            var idle = new Stack<Archive>([archive]);
+            var opened = new List<Archive>();
+            try
             {
-                entries = StateDict(archive);
-                // Each storage's entry is checked before anything is allocated for it: a pickle could claim any size.
-                zipEntries = entries.Select(e => StorageEntry(archive, e.Tensor.Storage)).ToArray();
-                tensors = entries.Select(e => new WeightTensor(e.Name, e.Tensor.Shape, allocate(checked((int)e.Tensor.ElementCount)), e.Tensor.Storage.DType)).ToArray();
-                told = entries.Select(e => e.Tensor.Storage.IsInteger ? null : tensorRead?.Invoke(e.Name)).ToArray();
-                return tensors.Length;
-            }, j =>
-            {
-                var (name, tensor) = entries[j];
-                var data = tensors[j].Data;
-                byte[]? bytes = null;
-                // One reader at a time: a zip archive reads through one stream.
-                lock (storages)
+                (readTensors ?? ReadInOrder)(() =>
                 {
-                    if (tensor.IsWholeStorage && tensor.Storage.DType == "F32" && BitConverter.IsLittleEndian)
-                        ReadExactly(zipEntries[j], path, MemoryMarshal.AsBytes(data.AsSpan()));
-                    else if (!storages.TryGetValue(tensor.Storage.Key, out bytes))
+                    entries = StateDict(archive);
+                    // Each storage's entry is checked before anything is allocated for it: a pickle could claim any size.
+                    foreach (var (_, tensor) in entries) StorageEntry(archive, tensor.Storage);
+                    tensors = entries.Select(e => new WeightTensor(e.Name, e.Tensor.Shape, allocate(checked((int)e.Tensor.ElementCount)), e.Tensor.Storage.DType)).ToArray();
+                    told = entries.Select(e => e.Tensor.Storage.IsInteger ? null : tensorRead?.Invoke(e.Name)).ToArray();
+                    // The small tensors first (a BatchNormalization's parameters), so that a large weight finds what it is folded with already in.
+                    order = [.. Enumerable.Range(0, entries.Count).OrderBy(j => entries[j].Tensor.ElementCount > SmallTensor)];
+                    return tensors.Length;
+                }, item =>
+                {
+                    int j = order[item];
+                    var (name, tensor) = entries[j];
+                    var data = tensors[j].Data;
+                    Archive? reader;
+                    lock (idle) reader = idle.Count > 0 ? idle.Pop() : null;
+                    if (reader is null)
                     {
-                        bytes = new byte[tensor.Storage.ByteCount];
-                        ReadExactly(zipEntries[j], path, bytes);
-                        storages[tensor.Storage.Key] = bytes;
+                        reader = Open(path);
+                        lock (idle) opened.Add(reader);
                     }
-                    else if (bytes.LongLength != tensor.Storage.ByteCount)
-                        throw new WeightFormatException($"{path}: storage '{tensor.Storage.Key}' is described twice, with different sizes (tensor '{name}'): the checkpoint is damaged");
-                }
-                if (bytes is not null) tensor.Gather(path, name, bytes, data);
-                told[j]?.Invoke(data, 0, data.Length);
-            });
+                    byte[]? bytes = null;
+                    try
+                    {
+                        var entry = StorageEntry(reader, tensor.Storage);
+                        if (tensor.IsWholeStorage && tensor.Storage.DType == "F32" && BitConverter.IsLittleEndian)
+                            ReadExactly(entry, path, MemoryMarshal.AsBytes(data.AsSpan()));
+                        else
+                        {
+                            lock (storages) storages.TryGetValue(tensor.Storage.Key, out bytes);
+                            if (bytes is null)
+                            {
+                                bytes = new byte[tensor.Storage.ByteCount];
+                                ReadExactly(entry, path, bytes);
+                                lock (storages) storages.TryAdd(tensor.Storage.Key, bytes);
+                            }
+                            else if (bytes.LongLength != tensor.Storage.ByteCount)
+                                throw new WeightFormatException($"{path}: storage '{tensor.Storage.Key}' is described twice, with different sizes (tensor '{name}'): the checkpoint is damaged");
+                        }
+                    }
+                    finally
+                    {
+                        lock (idle) idle.Push(reader);
+                    }
+                    if (bytes is not null) tensor.Gather(path, name, bytes, data);
+                    told[j]?.Invoke(data, 0, data.Length);
+                });
+            }
+            finally
+            {
+                foreach (var other in opened) other.Dispose();
+            }
             return (IReadOnlyDictionary<string, WeightTensor>)tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
         });
+
+    /// <summary>Floats in a tensor read before the larger ones.</summary>
+    private const long SmallTensor = 1 << 16;
 
     private static void ReadInOrder(Func<int> open, Action<int> read)
     {
