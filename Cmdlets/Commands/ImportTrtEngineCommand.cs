@@ -11,9 +11,13 @@ namespace TrtEngine.Cmdlets.Commands;
 [OutputType(typeof(Core.Engines.TrtEngine))]
 public sealed class ImportTrtEngineCommand : FileInputCmdletBase
 {
-    /// <summary>An .onnx model or .safetensors checkpoint to refit the engine with after loading it.</summary>
+    /// <summary>An .onnx model, a .safetensors checkpoint or a torch checkpoint to refit the engine with after loading it.</summary>
     [Parameter]
     public string? WeightsPath { get; set; }
+
+    /// <summary>Renames -WeightsPath's weights to the model's names, as Update-TrtEngineWeights -NameMap does ($null drops one).</summary>
+    [Parameter]
+    public object? NameMap { get; set; }
 
     /// <summary>
     /// Allow a -WeightsPath file that lacks some of the engine's weights: those keep the values the exported engine
@@ -41,13 +45,16 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
             }
             try
             {
+                if (NameMap is not null && WeightsPath is null)
+                    throw new ArgumentException("-NameMap renames the weights of -WeightsPath: give -WeightsPath too.");
                 if (WeightsPath is not null)
                 {
                     long start = Stopwatch.GetTimestamp();
                     string file = ResolveFile(WeightsPath, literal: false, "WeightsNotFound");
-                    using var weights = WeightFile.Read(file, engine);
+                    var names = new WeightNameMap(NameMap);
+                    using var weights = WeightFile.Read(file, engine, names.Target);
                     bool model = file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
-                    var result = engine.Refit(weights.Values, Partial, modelPath: model && !weights.OtherGraph ? file : null);
+                    var result = engine.Refit(names.Rename(weights.Values), Partial, modelPath: model && !weights.OtherGraph ? file : null);
                     if (weights.OtherGraph) WarnOtherGraph(file, engine);
                     WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{file}' in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
                 }

@@ -76,9 +76,6 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     [ValidateRange(0.0, double.MaxValue)]
     public double Tolerance { get; set; } = RefitVerificationOptions.DefaultTolerance;
 
-    private readonly Dictionary<string, string?> _targets = new(StringComparer.Ordinal);
-    private int _pipelineThread;
-
     protected override void ProcessRecord()
     {
         string source = ParameterSetName switch
@@ -97,14 +94,13 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             var given = VerifyInput is null ? default : InputConversion.ToEngineInputs(VerifyInput, null, TensorFile);
             // A file is read into recycled buffers while the engine's recipes run on them; what the engine does not
             // adopt goes back when this call ends.
-            _targets.Clear();
-            _pipelineThread = Environment.CurrentManagedThreadId;
-            using var read = file is null ? null : WeightFile.Read(file, Engine, Target);
+            var names = new WeightNameMap(NameMap);
+            using var read = file is null ? null : WeightFile.Read(file, Engine, names.Target);
             IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName switch
             {
-                WeightsSet => WeightSources.FromArrays(Rename(InputConversion.ToShapedArrays(Weights, nameof(Weights), TensorFile)), Engine),
-                SourceEngineSet => Rename(WeightSources.FromEngine(SourceEngine)),
-                _ => Rename(read!.Values),
+                WeightsSet => WeightSources.FromArrays(names.Rename(InputConversion.ToShapedArrays(Weights, nameof(Weights), TensorFile)), Engine),
+                SourceEngineSet => names.Rename(WeightSources.FromEngine(SourceEngine)),
+                _ => names.Rename(read!.Values),
             };
             // Names and shapes first; values too only for -WhatIf, as a refit finds NaN and infinity itself (mostly
             // through the sums its packing takes) rather than in a pass over every value, and refuses them the same way.
@@ -175,58 +171,4 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
         check.Ignored.Count == 0 ? "" : $"; {check.Ignored.Count} integer tensors are not weights and are left out ({Names(check.Ignored)})";
 
     private static string Names(IReadOnlyList<string> names) => string.Join(", ", names.Take(8)) + (names.Count > 8 ? ", …" : "");
-
-    private Dictionary<string, T> Rename<T>(IReadOnlyDictionary<string, T> weights)
-    {
-        var renamed = new Dictionary<string, T>(StringComparer.Ordinal);
-        var sources = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (name, value) in weights)
-        {
-            if (Target(name) is not { } target) continue;
-            if (!sources.TryAdd(target, name))
-                throw new ArgumentException($"-NameMap maps both '{sources[target]}' and '{name}' to '{target}'; map each to its own model weight, or one of them to nothing to leave it out.");
-            renamed[target] = value;
-        }
-        return renamed;
-    }
-
-    /// <summary>
-    /// The model name -NameMap gives a source name (null: left out); each name is mapped once (a script block runs once
-    /// per name). An ONNX model's weights are named to the refit's preparation as the model is parsed, on either of the
-    /// engine's threads, where no script can run: there a name a script block has not mapped yet prepares nothing.
-    /// </summary>
-    private string? Target(string name)
-    {
-        lock (_targets)
-        {
-            if (_targets.TryGetValue(name, out string? known)) return known;
-            if (NameMap is ScriptBlock && Environment.CurrentManagedThreadId != _pipelineThread) return null;
-            return _targets[name] = Map(name);
-        }
-    }
-
-    private string? Map(string name) =>
-        NameMap switch
-        {
-            null => name,
-            System.Collections.IDictionary map => map.Contains(name) ? map[name]?.ToString() : name,
-            ScriptBlock script => MapByScript(script, name),
-            _ => throw new ArgumentException("-NameMap takes a hashtable (source name → model name) or a script block."),
-        };
-
-    private static string? MapByScript(ScriptBlock script, string name)
-    {
-        System.Collections.ObjectModel.Collection<PSObject> names;
-        try
-        {
-            // As $_ and as the first argument, so a block written with param($name) works too.
-            names = script.InvokeWithContext(null, [new PSVariable("_", name)], name);
-        }
-        catch (RuntimeException e)
-        {
-            throw new ArgumentException($"The -NameMap script block failed on '{name}': {e.Message}", e);
-        }
-        return names.Count <= 1 ? names.FirstOrDefault()?.BaseObject?.ToString()
-            : throw new ArgumentException($"The -NameMap script block returned {names.Count} names for '{name}' ({string.Join(", ", names.Take(4))}); return one, or nothing to leave the weight out.");
-    }
 }

@@ -278,6 +278,7 @@ An engine saved with -ExcludeWeights comes back with HasWeights False; give -Wei
             LiteralPath = 'Paths to engine files, used exactly as written. Binds from the PSPath or FullName property of piped objects.'
             WeightsPath = 'A safetensors or torch checkpoint, or an ONNX model, to refit the engine with as it is loaded: all or nothing, as Update-TrtEngineWeights refits (it must supply every weight unless -Partial). An ONNX model of the engine''s graph becomes the model that Update-TrtEngineWeights -Verify runs; one of another graph is warned about.'
             Partial     = 'Accept a -WeightsPath file that lacks some of the engine''s weights: those keep the values the saved engine holds. An engine saved with -ExcludeWeights needs them all.'
+            NameMap     = 'Renames the -WeightsPath file''s weights to the engine''s names, as Update-TrtEngineWeights -NameMap does: a hashtable (file name → engine name; $null leaves a weight out, such as a tied weight''s second name) or a script block that gets each name as $_ and returns the engine''s. Needs -WeightsPath.'
         }
         Examples    = @(
             @{
@@ -293,6 +294,13 @@ New-TrtEngine ./examples/models/tiny_mlp.onnx | Export-TrtEngine -Path ./tiny_ml
 $engine = Import-TrtEngine ./tiny_mlp.stripped.engine -WeightsPath ./examples/models/tiny_mlp.ckpt2.safetensors
 '@
                 Remarks = 'Loads a weight-stripped engine and refits it with a checkpoint in one step.'
+            }
+            @{
+                Code    = @'
+New-TrtEngine ./examples/models/tiny_mlp.onnx | Export-TrtEngine -Path ./tiny_mlp.stripped.engine -ExcludeWeights -Force
+$engine = Import-TrtEngine ./tiny_mlp.stripped.engine -WeightsPath ./examples/models/tiny_mlp.ddp.safetensors -NameMap { $_ -replace '^module\.', '' }
+'@
+                Remarks = 'Loads a weight-stripped engine and refits it from a checkpoint saved under DistributedDataParallel, whose names start with module.; the same works for torch checkpoints (.pt, .pth, .bin, .ckpt).'
             }
         )
         Links       = @('Export-TrtEngine', 'Update-TrtEngineWeights', 'about_TrtEngine')

@@ -350,6 +350,17 @@ Describe 'Export-TrtEngine and Import-TrtEngine' {
         Get-Logits $imported | Should -Be $ckpt2
     }
 
+    It 'renames -WeightsPath''s weights with -NameMap: a DDP torch checkpoint, a tied weight''s second name left out' {
+        # Both hold the second checkpoint's values (tests/fixtures/checkpoints); the tied one has head.weight beside 4.weight.
+        $torch = Join-Path $PSScriptRoot '../fixtures/checkpoints'
+        $ddp = Import-TrtEngine -Path $stripped -WeightsPath (Join-Path $torch 'tiny_mlp.ddp.pth') -NameMap { $_ -replace '^module\.', '' }
+        Get-Logits $ddp | Should -Be $ckpt2
+        { Import-TrtEngine -Path $stripped -WeightsPath (Join-Path $torch 'tiny_mlp.tied.pt') -ErrorAction Stop } | Should -Throw "*-NameMap @{ 'head.weight' = `$null }*"
+        $tied = Import-TrtEngine -Path $stripped -WeightsPath (Join-Path $torch 'tiny_mlp.tied.pt') -NameMap @{ 'head.weight' = $null }
+        Get-Logits $tied | Should -Be $ckpt2
+        { Import-TrtEngine -Path $stripped -NameMap @{ a = 'b' } -ErrorAction Stop } | Should -Throw '*give -WeightsPath too*'
+    }
+
     It 'refuses a -WeightsPath file that lacks a weight of an engine saved with its weights, unless -Partial' {
         # Found by a QA helper: the import refitted what the file had and kept the saved 4.bias without a word.
         # 4.bias's bytes under another name as integers, which a refit leaves out: the file lacks 4.bias.

@@ -1,0 +1,68 @@
+using System.Management.Automation;
+
+namespace TrtEngine.Cmdlets.Support;
+
+/// <summary>
+/// -NameMap of the cmdlets that refit: renames a weight source's names to the model's, by a hashtable (source name →
+/// model name) or a script block that receives a source name as $_ (or its first parameter) and returns the model
+/// name; $null, or a name the hashtable maps to $null, leaves the weight out. Made for one record, on the pipeline's thread.
+/// </summary>
+internal sealed class WeightNameMap(object? map)
+{
+    private readonly Dictionary<string, string?> _targets = new(StringComparer.Ordinal);
+    private readonly int _pipelineThread = Environment.CurrentManagedThreadId;
+
+    public Dictionary<string, T> Rename<T>(IReadOnlyDictionary<string, T> weights)
+    {
+        var renamed = new Dictionary<string, T>(StringComparer.Ordinal);
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in weights)
+        {
+            if (Target(name) is not { } target) continue;
+            if (!sources.TryAdd(target, name))
+                throw new ArgumentException($"-NameMap maps both '{sources[target]}' and '{name}' to '{target}'; map each to its own model weight, or one of them to nothing to leave it out.");
+            renamed[target] = value;
+        }
+        return renamed;
+    }
+
+    /// <summary>
+    /// The model name -NameMap gives a source name (null: left out); each name is mapped once (a script block runs once
+    /// per name). An ONNX model's weights are named to the refit's preparation as the model is parsed, on either of the
+    /// engine's threads, where no script can run: there a name a script block has not mapped yet prepares nothing.
+    /// </summary>
+    public string? Target(string name)
+    {
+        lock (_targets)
+        {
+            if (_targets.TryGetValue(name, out string? known)) return known;
+            if (map is ScriptBlock && Environment.CurrentManagedThreadId != _pipelineThread) return null;
+            return _targets[name] = Map(name);
+        }
+    }
+
+    private string? Map(string name) =>
+        map switch
+        {
+            null => name,
+            System.Collections.IDictionary map => map.Contains(name) ? map[name]?.ToString() : name,
+            ScriptBlock script => MapByScript(script, name),
+            _ => throw new ArgumentException("-NameMap takes a hashtable (source name → model name) or a script block."),
+        };
+
+    private static string? MapByScript(ScriptBlock script, string name)
+    {
+        System.Collections.ObjectModel.Collection<PSObject> names;
+        try
+        {
+            // As $_ and as the first argument, so a block written with param($name) works too.
+            names = script.InvokeWithContext(null, [new PSVariable("_", name)], name);
+        }
+        catch (RuntimeException e)
+        {
+            throw new ArgumentException($"The -NameMap script block failed on '{name}': {e.Message}", e);
+        }
+        return names.Count <= 1 ? names.FirstOrDefault()?.BaseObject?.ToString()
+            : throw new ArgumentException($"The -NameMap script block returned {names.Count} names for '{name}' ({string.Join(", ", names.Take(4))}); return one, or nothing to leave the weight out.");
+    }
+}
