@@ -45,6 +45,22 @@ public sealed class TorchCheckpointTests
         Assert.NotSame(tensors["4.weight"].Data, tensors["head.weight"].Data);
     }
 
+    /// <summary>The 74 torch pattern modules' state dicts (float and int64 tensors, scalars, recurrent and embedding weights) as torch.save wrote them.</summary>
+    public static TheoryData<string> PatternStateDicts() =>
+        [.. Directory.GetFiles(Path.Combine(TestPaths.RepositoryRoot, "tests", "fixtures", "patterns"), "*.state.pt").Order(StringComparer.Ordinal).Select(f => Path.GetFileName(f))];
+
+    [Theory]
+    [MemberData(nameof(PatternStateDicts))]
+    public void A_modules_state_dict_reads_as_its_safetensors_copy(string file)
+    {
+        string folder = Path.Combine(TestPaths.RepositoryRoot, "tests", "fixtures", "patterns");
+        var expected = SafetensorsFile.Load(Path.Combine(folder, file[..^".pt".Length] + ".safetensors")).Tensors;
+        var tensors = TorchCheckpoint.Load(Path.Combine(folder, file));
+
+        AssertSameTensors(expected, tensors);
+        Assert.All(expected.Values, t => Assert.Equal(t.IsInteger, tensors[t.Name].IsInteger));
+    }
+
     [Fact]
     public void A_data_parallel_checkpoint_keeps_its_module_prefix()
     {
