@@ -13,6 +13,8 @@ namespace TrtEngine.Core.Weights;
 /// </summary>
 internal sealed class PickleReader
 {
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
     private readonly byte[] _data;
     private readonly string _where;
     private readonly Func<object?, object?> _persistentLoad;
@@ -133,7 +135,7 @@ internal sealed class PickleReader
     {
         try
         {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Bytes(Length(length, at)));
+            return StrictUtf8.GetString(Bytes(Length(length, at)));
         }
         catch (DecoderFallbackException)
         {

@@ -58,8 +58,9 @@ public sealed class SafetensorsFile
     /// piece come first, so that a large weight's pieces find what it is combined with (a BatchNormalization's
     /// parameters) already in. Without it each tensor is read whole, in the file's order.
     /// </param>
+    /// <param name="opened">The file, opened by the caller (who closes it); null opens it here.</param>
     internal static SafetensorsFile Load(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? tensorRead = null,
-        Action<Func<int>, Action<int>>? readPieces = null)
+        Action<Func<int>, Action<int>>? readPieces = null, SafeFileHandle? opened = null)
     {
         SafeFileHandle? handle = null;
         long dataStart = 0;
@@ -73,7 +74,7 @@ public sealed class SafetensorsFile
         {
             (readPieces ?? ReadInOrder)(() =>
             {
-                handle = File.OpenHandle(path);
+                handle = opened ?? File.OpenHandle(path);
                 dataStart = ReadHeader(handle, path, entries, metadata);
                 tensors = entries.Select(e => new WeightTensor(e.Name, e.Entry.Shape, allocate(checked((int)e.Entry.ElementCount)), e.Entry.DType)).ToArray();
                 // Integer tensors are never engine weights: nothing to prepare from them.
@@ -104,7 +105,7 @@ public sealed class SafetensorsFile
         }
         finally
         {
-            handle?.Dispose();
+            if (opened is null) handle?.Dispose();
         }
     }
 

@@ -31,7 +31,7 @@ public static class TorchCheckpoint
     public static IReadOnlyDictionary<string, WeightTensor> Load(string path) => Load(path, n => new float[n]);
 
     /// <summary>The state dict's tensor names, from the pickle alone (no tensor data is read).</summary>
-    public static IReadOnlyList<string> TensorNames(string path) => Read(path, archive => StateDict(archive).Select(t => t.Name).ToList());
+    public static IReadOnlyList<string> TensorNames(string path) => Read(path, null, archive => StateDict(archive).Select(t => t.Name).ToList());
 
     /// <param name="allocate">Makes each tensor's array (a refit from a file rents them from the engine weight pool).</param>
     /// <param name="tensorRead">
@@ -45,8 +45,8 @@ public static class TorchCheckpoint
     /// read while another reads (a refit packs it meanwhile). Without it each tensor is read in turn.
     /// </param>
     internal static IReadOnlyDictionary<string, WeightTensor> Load(string path, Func<int, float[]> allocate, Func<string, Action<float[], int, int>?>? tensorRead = null,
-        Action<Func<int>, Action<int>>? readTensors = null) =>
-        Read(path, archive =>
+        Action<Func<int>, Action<int>>? readTensors = null, SafeFileHandle? opened = null) =>
+        Read(path, opened, archive =>
         {
             List<(string Name, TorchTensor Tensor)> entries = [];
             int[] order = [];
@@ -124,11 +124,12 @@ public static class TorchCheckpoint
     }
 
     /// <summary>Runs <paramref name="use"/> on the opened archive; a damaged one (its records read as they are needed) is a format error.</summary>
-    private static T Read<T>(string path, Func<Archive, T> use)
+    /// <param name="opened">The file, opened by the caller (who closes it); null opens it here.</param>
+    private static T Read<T>(string path, SafeFileHandle? opened, Func<Archive, T> use)
     {
         try
         {
-            using var archive = Open(path);
+            using var archive = Open(path, opened);
             return use(archive);
         }
         catch (InvalidDataException e)
@@ -137,10 +138,10 @@ public static class TorchCheckpoint
         }
     }
 
-    private static Archive Open(string path)
+    private static Archive Open(string path, SafeFileHandle? opened = null)
     {
         // Buffered for the zip records' small reads; reads of a buffer's size or more go straight to the file.
-        var stream = new BufferedStream(new CheckpointStream(File.OpenHandle(path)), 16 << 10);
+        var stream = new BufferedStream(new CheckpointStream(opened ?? File.OpenHandle(path), owned: opened is null), 16 << 10);
         try
         {
             Span<byte> magic = stackalloc byte[4];
@@ -227,7 +228,8 @@ public static class TorchCheckpoint
     /// opens, and a FileStream asks the system each time: 40% of tiny_mlp's read). A FileStream subclass would copy
     /// every read through a rented array.
     /// </summary>
-    private sealed class CheckpointStream(SafeFileHandle handle) : Stream
+    /// <param name="owned">Whether the stream closes the file when it is disposed.</param>
+    private sealed class CheckpointStream(SafeFileHandle handle, bool owned) : Stream
     {
         private readonly long _length = RandomAccess.GetLength(handle);
 
@@ -267,7 +269,7 @@ public static class TorchCheckpoint
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing) handle.Dispose();
+            if (disposing && owned) handle.Dispose();
             base.Dispose(disposing);
         }
     }
