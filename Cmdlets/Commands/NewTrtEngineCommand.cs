@@ -14,6 +14,10 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
     [Parameter]
     public string? WeightsPath { get; set; }
 
+    /// <summary>Renames -WeightsPath's weights to the model's names, as Update-TrtEngineWeights -NameMap does ($null drops one).</summary>
+    [Parameter]
+    public object? NameMap { get; set; }
+
     [Parameter]
     [ArgumentCompleter(typeof(InputNameCompleter))]
     public Hashtable? InputShape { get; set; }
@@ -59,9 +63,12 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
         var events = new CmdletEvents(this, 1, $"Building engine for {System.IO.Path.GetFileName(model)}");
         try
         {
+            if (NameMap is not null && WeightsPath is null)
+                throw new ArgumentException("-NameMap renames the weights of -WeightsPath: give -WeightsPath too.");
             var settings = new ConversionSettings
             {
                 WeightsPath = WeightsPath is null ? null : ResolveFile(WeightsPath, literal: false, "WeightsNotFound"),
+                WeightNames = NameMap is null ? null : new WeightNameMap(NameMap).Target,
                 InputShapes = InputConversion.ToShapes(InputShape, nameof(InputShape)),
                 MinShapes = InputConversion.ToShapes(MinShape, nameof(MinShape)),
                 OptShapes = InputConversion.ToShapes(OptShape, nameof(OptShape)),

@@ -61,11 +61,32 @@ public sealed class InputNameCompleter : IArgumentCompleter
         var graph = OnnxModel.Load(path).Graph;
         var weights = graph.Initializers.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         // A model exported without its parameters has them as graph inputs, which -WeightsPath fills: not inputs to shape.
+        // A checkpoint that cannot be read leaves them in, rather than leaving nothing to complete.
         if (bound["WeightsPath"] is { } checkpoint && CompletionSession.FullPath(checkpoint is PSObject c ? c.BaseObject.ToString()! : checkpoint.ToString()!) is var file
             && File.Exists(file))
-            weights.UnionWith(WeightSources.CheckpointTensorNames(file));
+        {
+            try
+            {
+                weights.UnionWith(CheckpointNames(file, bound["NameMap"]));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or WeightFormatException)
+            {
+            }
+        }
         return graph.Inputs.Where(i => !weights.Contains(i.Name))
             .Select(i => (i.Name, i.Shape?.Select(d => d.Value is { } v && v <= int.MaxValue ? (int)v : -1).ToArray() ?? []))
             .ToList();
+    }
+
+    /// <summary>
+    /// A checkpoint's tensor names as -NameMap renames them: a hashtable's renaming applies; a script block is not run
+    /// while completing (it is the user's code, and may have effects), so its names stay as the file has them.
+    /// </summary>
+    private static IEnumerable<string> CheckpointNames(string file, object? nameMap)
+    {
+        var names = WeightSources.CheckpointTensorNames(file);
+        return (nameMap is PSObject ps ? ps.BaseObject : nameMap) is IDictionary map
+            ? names.Select(n => map.Contains(n) ? map[n]?.ToString() : n).OfType<string>()
+            : names;
     }
 }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using TrtEngine.Core.Refit;
 
 namespace TrtEngine.Cmdlets.Support;
 
@@ -12,19 +13,7 @@ internal sealed class WeightNameMap(object? map)
     private readonly Dictionary<string, string?> _targets = new(StringComparer.Ordinal);
     private readonly int _pipelineThread = Environment.CurrentManagedThreadId;
 
-    public Dictionary<string, T> Rename<T>(IReadOnlyDictionary<string, T> weights)
-    {
-        var renamed = new Dictionary<string, T>(StringComparer.Ordinal);
-        var sources = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (name, value) in weights)
-        {
-            if (Target(name) is not { } target) continue;
-            if (!sources.TryAdd(target, name))
-                throw new ArgumentException($"-NameMap maps both '{sources[target]}' and '{name}' to '{target}'; map each to its own model weight, or one of them to nothing to leave it out.");
-            renamed[target] = value;
-        }
-        return renamed;
-    }
+    public Dictionary<string, T> Rename<T>(IReadOnlyDictionary<string, T> weights) => WeightSources.Renamed(weights, Target);
 
     /// <summary>
     /// The model name -NameMap gives a source name (null: left out); each name is mapped once (a script block runs once

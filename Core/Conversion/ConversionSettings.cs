@@ -5,8 +5,17 @@ namespace TrtEngine.Core.Conversion;
 /// <summary>How to convert a model: its weights, input shapes, builder settings and cache use.</summary>
 public sealed record ConversionSettings
 {
-    /// <summary>A safetensors file with values for graph inputs that are weights (a model exported without parameters).</summary>
+    /// <summary>
+    /// A safetensors or torch checkpoint with values for graph inputs that are weights (a model exported without
+    /// parameters), or new values for its initializers.
+    /// </summary>
     public string? WeightsPath { get; init; }
+
+    /// <summary>
+    /// The model name of each of <see cref="WeightsPath"/>'s tensor names (-NameMap); null leaves that tensor out. Asked
+    /// on the calling thread, once per name.
+    /// </summary>
+    public Func<string, string?>? WeightNames { get; init; }
 
     /// <summary>Static shapes by input name (min = opt = max).</summary>
     public IReadOnlyDictionary<string, int[]>? InputShapes { get; init; }

@@ -35,7 +35,7 @@ public static class EngineConverter
         string name = Path.GetFileNameWithoutExtension(modelPath);
         if (settings.WeightsPath is { } weightsPath && weightsPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
             throw new WeightFormatException($"{weightsPath}: -WeightsPath takes a safetensors or torch checkpoint, not an ONNX model. Convert that model itself, or refit an engine with its weights (Update-TrtEngineWeights -Path).");
-        var bound = settings.WeightsPath is null ? null : WeightSources.CheckpointTensors(settings.WeightsPath);
+        var bound = settings.WeightsPath is null ? null : BoundWeights(settings.WeightsPath, settings.WeightNames);
         int threads = settings.Threads ?? Environment.ProcessorCount;
         // The size limit is read only when an entry is stored: a damaged settings file then costs the cache the entry
         // (a warning), never the user the engine, and hits and -WhatIf do not read it at all.
@@ -312,6 +312,17 @@ public static class EngineConverter
     /// point, and of the declared shape (a symbolic dimension takes any size); every misfit is listed in one error.
     /// Tensors that name neither are warned about, but integer ones (a torch state dict's counters) only in verbose.
     /// </summary>
+    /// <summary>A checkpoint's tensors under the model names <paramref name="names"/> gives them, when given.</summary>
+    private static IReadOnlyDictionary<string, WeightTensor> BoundWeights(string path, Func<string, string?>? names)
+    {
+        var tensors = WeightSources.CheckpointTensors(path);
+        if (names is null) return tensors;
+        var renamed = WeightSources.Renamed(tensors, names);
+        foreach (var (name, tensor) in renamed)
+            if (name != tensor.Name) renamed[name] = new WeightTensor(name, tensor.Shape, tensor.Data, tensor.SourceDType);
+        return renamed;
+    }
+
     private static void CheckBoundWeights(OnnxModel model, IReadOnlyDictionary<string, WeightTensor> bound, string path, IConversionEvents? events)
     {
         var declared = new Dictionary<string, (OnnxDataType Type, IReadOnlyList<OnnxDim>? Shape)>(StringComparer.Ordinal);
@@ -344,7 +355,10 @@ public static class EngineConverter
         // A file none of whose weights the model takes would change nothing: its names are another's (a 'module.' prefix).
         if (unused.Count > 0 && unused.Count + integers.Count == bound.Count)
             throw new WeightFormatException($"None of the {unused.Count} weights in '{path}' is named as an input or initializer of the model ('{unused[0]}' against the model's " +
-                $"{string.Join(", ", model.Graph.Initializers.Select(t => t.Name).Concat(declared.Keys).Distinct().Take(3).Select(n => $"'{n}'"))}{(declared.Count > 3 ? ", …" : "")}), so it would change nothing. Build the engine from the model, then refit it from the file with Update-TrtEngineWeights -NameMap to match the names.");
+                $"{string.Join(", ", model.Graph.Initializers.Select(t => t.Name).Concat(declared.Keys).Distinct().Take(3).Select(n => $"'{n}'"))}{(declared.Count > 3 ? ", …" : "")}), so it would change nothing. " +
+                (RefitCheck.RemovablePrefix(unused, declared.Keys.ToHashSet(StringComparer.Ordinal)) is { } prefix
+                    ? $"Without '{prefix}' they are the model's: {RefitCheck.NameMapRemoving(prefix)} takes it off."
+                    : "Rename them to the model's names with -NameMap."));
         if (unused.Count > 0)
             events?.Warning($"{unused.Count} tensors of '{path}' are not inputs or initializers of the model and were ignored: {string.Join(", ", unused.Take(10))}{(unused.Count > 10 ? ", …" : "")}.");
         if (integers.Count > 0)

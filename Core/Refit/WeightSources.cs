@@ -53,6 +53,24 @@ public static class WeightSources
         };
     }
 
+    /// <summary>
+    /// <paramref name="weights"/> under the model names <paramref name="target"/> gives their names (-NameMap); a name it
+    /// maps to null is left out. Two names mapped to one are refused: which value is meant cannot be told.
+    /// </summary>
+    public static Dictionary<string, T> Renamed<T>(IReadOnlyDictionary<string, T> weights, Func<string, string?> target)
+    {
+        var renamed = new Dictionary<string, T>(StringComparer.Ordinal);
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in weights)
+        {
+            if (target(name) is not { } model) continue;
+            if (!sources.TryAdd(model, name))
+                throw new ArgumentException($"-NameMap maps both '{sources[model]}' and '{name}' to '{model}'; map each to its own model weight, or one of them to nothing to leave it out.");
+            renamed[model] = value;
+        }
+        return renamed;
+    }
+
     /// <summary>A checkpoint's tensors by name: a torch checkpoint's state dict or a safetensors file's tensors.</summary>
     public static IReadOnlyDictionary<string, WeightTensor> CheckpointTensors(string path) => CheckpointFormat(path, null) switch
     {

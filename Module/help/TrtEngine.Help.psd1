@@ -18,6 +18,7 @@ With -WhatIf the model is read and its key computed, and New-TrtEngine says what
             Path              = 'Paths to ONNX models, one or several. Wildcards are resolved, and each model they match gets an engine; relative paths and ~ work.'
             LiteralPath       = 'Paths to ONNX models, used exactly as written (no wildcards). Binds from the PSPath or FullName property of piped objects, so Get-ChildItem output can be piped, whatever characters the file names hold.'
             WeightsPath       = 'A safetensors file or torch checkpoint (.pt, .pth, .bin, .ckpt: its state dict) whose tensors replace the model''s weights (initializers, Constant-node values, or graph inputs exported without values) of the same names, as a refit from that file would. Each must be floating point and of the shape the model declares (a symbolic dimension takes any size); every misfit is listed in one InvalidWeights error and nothing is built. Integer tensors that name no weight (torch''s num_batches_tracked counters) are left out; other tensors that name none are warned about.'
+            NameMap           = 'Renames the -WeightsPath file''s tensors to the model''s weight names, as Update-TrtEngineWeights -NameMap does: a hashtable (file name → model name; $null leaves a tensor out, such as a tied weight''s second name) or a script block that gets each file name as $_ and returns the model name (or nothing). A checkpoint saved from a DistributedDataParallel module takes { $_ -replace ''^module\.'', '''' }. Tab completion of the shape parameters applies a hashtable map; a script block is not run while completing.'
             InputShape        = 'Fixed shapes for the model inputs, as a hashtable of input name to an int array, for example @{ input = 8, 64 }. Overrides dynamic dimensions, already when the model is imported: shape arithmetic that reads them (an older export''s interpolation sizes computed from the input''s height) then folds, where without a fixed shape it is refused. Tab after the parameter name completes a hashtable of the model''s inputs and shapes.'
             MinShape          = 'Smallest shapes the engine must accept for dynamic inputs (input name to int array); 1 in every dynamic dimension when not given. Tab completes a hashtable of the model''s inputs and shapes, as for -InputShape.'
             OptShape          = 'Shapes the engine is tuned for (input name to int array). Alone, it tunes the engine for these shapes and the engine still runs any size; without it the engine is tuned for -MaxShape (or -MinShape). Tab completes a hashtable of the model''s inputs and shapes.'
@@ -41,6 +42,10 @@ With -WhatIf the model is read and its key computed, and New-TrtEngine says what
             @{
                 Code    = 'New-TrtEngine ./examples/models/tiny_mlp.onnx -MinShape @{ input = 1, 64 } -OptShape @{ input = 8, 64 } -MaxShape @{ input = 32, 64 }'
                 Remarks = 'Builds an engine for batch sizes 1 to 32, tuned for batch 8.'
+            }
+            @{
+                Code    = 'New-TrtEngine ./examples/models/tiny_mlp.onnx -WeightsPath ./examples/models/tiny_mlp.ddp.safetensors -NameMap { $_ -replace ''^module\.'', '''' }'
+                Remarks = 'Builds an engine with the weights of a checkpoint saved from a DistributedDataParallel module, whose names carry a module. prefix that the model''s lack.'
             }
             @{
                 Code    = 'New-TrtEngine ./examples/models/tiny_mlp.onnx -CacheDirectory ./cache -WhatIf'

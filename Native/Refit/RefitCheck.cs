@@ -43,11 +43,17 @@ public sealed class RefitCheck
     /// </summary>
     private string ExtraHint()
     {
-        var missing = Missing.ToHashSet(StringComparer.Ordinal);
-        string? prefix = Extra.Where(e => e.IndexOf('.') > 0).GroupBy(e => e[..(e.IndexOf('.') + 1)])
-            .Where(g => g.Any(e => missing.Contains(e[g.Key.Length..]))).MaxBy(g => g.Count())?.Key;
+        string? prefix = RemovablePrefix(Extra, Missing.ToHashSet(StringComparer.Ordinal));
         return prefix is not null
-            ? $"without '{prefix}' they are this engine's: -NameMap {{ $_ -replace '^{System.Text.RegularExpressions.Regex.Escape(prefix)}', '' }} takes it off"
+            ? $"without '{prefix}' they are this engine's: {NameMapRemoving(prefix)} takes it off"
             : $"rename them to this engine's weights with -NameMap, or leave them out: -NameMap @{{ '{Extra[0]}' = $null }}";
     }
+
+    /// <summary>The prefix up to a first dot that most of <paramref name="names"/> share and that some lose to become <paramref name="wanted"/> names; null when none does.</summary>
+    public static string? RemovablePrefix(IEnumerable<string> names, IReadOnlySet<string> wanted) =>
+        names.Where(e => e.IndexOf('.') > 0).GroupBy(e => e[..(e.IndexOf('.') + 1)])
+            .Where(g => g.Any(e => wanted.Contains(e[g.Key.Length..]))).MaxBy(g => g.Count())?.Key;
+
+    /// <summary>The -NameMap that takes <paramref name="prefix"/> off the names that start with it.</summary>
+    public static string NameMapRemoving(string prefix) => $"-NameMap {{ $_ -replace '^{System.Text.RegularExpressions.Regex.Escape(prefix)}', '' }}";
 }

@@ -192,7 +192,7 @@ Describe 'New-TrtEngine with bad input' {
                 Copy-Safetensors $ckpt $f -Edit { param($header) [array]::Reverse($header['0.weight'].shape) }
                 @{ Path = $onnx; WeightsPath = $f } }; Id = 'InvalidWeights'; Category = 'InvalidData' }
         # Found by a QA helper: a checkpoint saved under DDP ('module.' names) built an engine with the model's own weights, with a warning.
-        @{ Case = 'a weights file none of whose names the model has'; Arguments = { @{ Path = $onnx; WeightsPath = Join-Path (Split-Path $onnx) 'tiny_mlp.ddp.safetensors' } }; Id = 'InvalidWeights'; Category = 'InvalidData'; Message = "None of the 6 weights in '*tiny_mlp.ddp.safetensors' is named as an input or initializer of the model ('module.*' against the model's*Update-TrtEngineWeights -NameMap*" }
+        @{ Case = 'a weights file none of whose names the model has'; Arguments = { @{ Path = $onnx; WeightsPath = Join-Path (Split-Path $onnx) 'tiny_mlp.ddp.safetensors' } }; Id = 'InvalidWeights'; Category = 'InvalidData'; Message = "None of the 6 weights in '*tiny_mlp.ddp.safetensors' is named as an input or initializer of the model ('module.*' against the model's*Without 'module.' they are the model's: -NameMap { `$_ -replace '^module\.', '' } takes it off." }
         @{ Case = 'a weights file holding integers for a weight'; Arguments = {
                 $f = Join-Path $TestDrive 'int-weights.safetensors'
                 Copy-Safetensors $ckpt $f -Edit { param($header) $header['0.bias'].dtype = 'I32' }

@@ -30,6 +30,27 @@ Describe 'Input name completion for New-TrtEngine' {
         (Complete $line).CompletionText | Should -Be '@{ input = 1, 784 }'
     }
 
+    It 'applies a -NameMap hashtable to the -WeightsPath checkpoint''s names' -Skip:(-not (Test-Path "$PSScriptRoot/../../../shared/models/mlp_v1_weightless.onnx")) {
+        . "$PSScriptRoot/Support/Safetensors.ps1"
+        $shared = (Resolve-Path "$PSScriptRoot/../../../shared/models").Path
+        $prefixed = Join-Path $TestDrive 'ddp.safetensors'
+        Copy-Safetensors "$shared/mlp_v1_weightless.weights.safetensors" $prefixed {
+            param($header)
+            foreach ($name in @($header.Keys)) { $header["module.$name"] = $header[$name]; $header.Remove($name) }
+        }
+        $map = '@{ ' + ((0, 2, 4 | ForEach-Object { "'module.$_.weight' = '$_.weight'; 'module.$_.bias' = '$_.bias'" }) -join '; ') + ' }'
+        $line = "New-TrtEngine -Path '$shared/mlp_v1_weightless.onnx' -WeightsPath '$prefixed' -NameMap $map -OptShape "
+        (Complete $line).CompletionText | Should -Be '@{ input = 1, 784 }'
+        # Unmapped, the file fills none of the model's weight inputs, which are then offered as inputs.
+        (Complete "New-TrtEngine -Path '$shared/mlp_v1_weightless.onnx' -WeightsPath '$prefixed' -OptShape ").CompletionText | Should -BeLike '@{ input = 1, 784; *0.weight*'
+    }
+
+    It 'still offers the model''s inputs when the -WeightsPath file cannot be read' {
+        $damaged = Join-Path $TestDrive 'damaged.safetensors'
+        [IO.File]::WriteAllBytes($damaged, [byte[]](1..40))
+        (Complete "New-TrtEngine -Path '$onnx' -WeightsPath '$damaged' -OptShape ").CompletionText | Should -Be '@{ input = 1, 64 }'
+    }
+
     It 'reads a model path on a PSDrive' {
         # Made absolute as a file path, Q:/tiny_mlp.onnx was looked for in the session's folder and completed nothing.
         New-PSDrive -Name TrtModels -PSProvider FileSystem -Root $models | Out-Null

@@ -169,6 +169,28 @@ Describe 'New-TrtEngine' {
         $fresh | Should -Not -Exist
         (Get-TrtCache -CacheDirectory $cache)[0].HitCount | Should -Be $hits
     }
+
+    It 'renames -WeightsPath''s weights with -NameMap: a DDP checkpoint''s prefix taken off, a tied weight''s second name left out' {
+        # Both hold the second checkpoint's values (tests/fixtures/checkpoints); the tied one has head.weight beside 4.weight.
+        $torch = Join-Path $PSScriptRoot '../fixtures/checkpoints'
+        $want = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $want | Update-TrtEngineWeights -Path $checkpoints[1]
+        $ddp = Join-Path $torch 'tiny_mlp.ddp.pth'
+        $err = { New-TrtEngine -Path $onnx -WeightsPath $ddp -NoCache -OptimizationLevel 0 -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidWeights*' -PassThru
+        $err.Exception.Message | Should -BeLike "*Without 'module.' they are the model's: -NameMap { `$_ -replace '^module\.', '' } takes it off."
+        $renamed = New-TrtEngine -Path $onnx -WeightsPath $ddp -NameMap { $_ -replace '^module\.', '' } -NoCache -OptimizationLevel 0
+        Get-Logits $renamed | Should -Be (Get-Logits $want)
+
+        $tied = Join-Path $torch 'tiny_mlp.tied.pt'
+        $null = New-TrtEngine -Path $onnx -WeightsPath $tied -NoCache -OptimizationLevel 0 -WarningVariable warned -WarningAction SilentlyContinue
+        "$warned" | Should -BeLike "*head.weight*"
+        $quiet = New-TrtEngine -Path $onnx -WeightsPath $tied -NameMap @{ 'head.weight' = $null } -NoCache -OptimizationLevel 0 -WarningVariable none
+        $none | Should -BeNullOrEmpty
+        Get-Logits $quiet | Should -Be (Get-Logits $want)
+
+        $err = { New-TrtEngine -Path $onnx -NameMap @{ a = 'b' } -NoCache -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument*' -PassThru
+        $err.Exception.Message | Should -BeLike '*give -WeightsPath too*'
+    }
 }
 
 Describe 'Update-TrtEngineWeights in a loop' {

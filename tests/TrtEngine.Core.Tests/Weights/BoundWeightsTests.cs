@@ -66,6 +66,33 @@ public sealed class BoundWeightsTests : IDisposable
         Assert.True(ErrorMetrics.RelativeL2(engine.Run(new Dictionary<string, float[]> { ["x"] = x })[0].Data, expected) < 1e-6);
     }
 
+    /// <summary>
+    /// -NameMap on a conversion: a DDP checkpoint's names ("module.fc.weight") bind once renamed, a name mapped to null
+    /// is left out without a warning, and two names mapped to one are refused before anything is built or cached.
+    /// </summary>
+    [Fact]
+    public void Renamed_tensors_bind_by_their_new_names_and_two_names_for_one_weight_are_refused()
+    {
+        string weights = _dir.File("ddp.safetensors");
+        SafetensorsWriter.Write(weights, [("module.fc.weight", [4, 8], _w, "F32"), ("module.fc.bias", [4], _b, "F32"), ("module.head.weight", [4, 8], _w, "F32")]);
+        var refused = Assert.Throws<WeightFormatException>(() => EngineConverter.Convert(Weightless(steps: false), Settings(weights)));
+        Assert.Contains("-NameMap { $_ -replace '^module\\.', '' } takes it off", refused.Message, StringComparison.Ordinal);
+
+        var events = new RecordingEvents();
+        string? Map(string name) => name == "module.head.weight" ? null : name["module.".Length..];
+        using var engine = EngineConverter.Convert(Weightless(steps: false), Settings(weights) with { WeightNames = Map }, events);
+        Assert.Empty(events.Warnings);
+        Assert.Equal(["fc.bias", "fc.weight"], engine.Native.Plan.ModelWeights.Select(w => w.Name).Order(StringComparer.Ordinal));
+        float[] x = ErrorMetrics.RandomValues(3, 8);
+        float[] expected = Enumerable.Range(0, 4).Select(o => _b[o] + Enumerable.Range(0, 8).Sum(i => x[i] * _w[o * 8 + i])).ToArray();
+        Assert.True(ErrorMetrics.RelativeL2(engine.Run(new Dictionary<string, float[]> { ["x"] = x })[0].Data, expected) < 1e-6);
+
+        var twice = Assert.Throws<ArgumentException>(() =>
+            EngineConverter.Convert(Weightless(steps: false), Settings(weights) with { CacheDirectory = _dir.File("cache2"), WeightNames = n => n.Replace("head", "fc", StringComparison.Ordinal)["module.".Length..] }));
+        Assert.Equal("-NameMap maps both 'module.fc.weight' and 'module.head.weight' to 'fc.weight'; map each to its own model weight, or one of them to nothing to leave it out.", twice.Message);
+        Assert.False(Directory.Exists(_dir.File("cache2")));
+    }
+
     [Fact]
     public void Without_a_weights_file_the_error_says_to_give_one_and_an_onnx_model_is_not_taken_for_one()
     {
