@@ -3,6 +3,7 @@ using System.Management.Automation;
 using TrtEngine.Cmdlets.Support;
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Engines;
+using TrtEngine.Core.Weights;
 
 namespace TrtEngine.Cmdlets.Commands;
 
@@ -61,13 +62,15 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
     protected override void ProcessFile(string model)
     {
         var events = new CmdletEvents(this, 1, $"Building engine for {System.IO.Path.GetFileName(model)}");
+        string? weights = null;
         try
         {
             if (NameMap is not null && WeightsPath is null)
                 throw new ArgumentException("-NameMap renames the weights of -WeightsPath: give -WeightsPath too.");
+            weights = WeightsPath is null ? null : ResolveFile(WeightsPath, literal: false, "WeightsNotFound");
             var settings = new ConversionSettings
             {
-                WeightsPath = WeightsPath is null ? null : ResolveFile(WeightsPath, literal: false, "WeightsNotFound"),
+                WeightsPath = weights,
                 WeightNames = NameMap is null ? null : new WeightNameMap(NameMap).Target,
                 InputShapes = InputConversion.ToShapes(InputShape, nameof(InputShape)),
                 MinShapes = InputConversion.ToShapes(MinShape, nameof(MinShape)),
@@ -93,7 +96,8 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
-            WriteError(ErrorRecords.From(e, model));
+            // A weights file that cannot be read, or does not fit the model, is the file in error (as a missing one is).
+            WriteError(ErrorRecords.From(e, e is WeightFormatException && weights is not null ? weights : model));
         }
         finally
         {

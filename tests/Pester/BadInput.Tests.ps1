@@ -201,6 +201,8 @@ Describe 'New-TrtEngine with bad input' {
         $arguments = & $Arguments
         $err = Assert-Refused { New-TrtEngine @arguments -CacheDirectory $cache -OptimizationLevel 0 -ErrorAction Stop } $Id $Category
         if ($Message) { $err.Exception.Message | Should -BeLike $Message }
+        # The file in error is the target: the weights file for a problem of its own, missing or not.
+        if ($arguments.WeightsPath) { "$($err.TargetObject)" | Should -BeLike "*$(Split-Path -Leaf $arguments.WeightsPath)" }
     }
 
     It 'says a pattern matched only folders' {
