@@ -168,7 +168,8 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     }
 
     private static string Ignored(RefitCheck check) =>
-        check.Ignored.Count == 0 ? "" : $"; {check.Ignored.Count} integer tensors are not weights and are left out ({Names(check.Ignored)})";
+        (check.Ignored.Count == 0 ? "" : $"; {check.Ignored.Count} integer tensors are not weights and are left out ({Names(check.Ignored)})") +
+        (check.Tied.Count == 0 ? "" : $"; {check.Tied.Count} tensors are other names of weights given (tied) and are left out ({Names(check.Tied)})");
 
     private static string Names(IReadOnlyList<string> names) => string.Join(", ", names.Take(8)) + (names.Count > 8 ? ", …" : "");
 }

@@ -319,7 +319,7 @@ public static class EngineConverter
         if (names is null) return tensors;
         var renamed = WeightSources.Renamed(tensors, names);
         foreach (var (name, tensor) in renamed)
-            if (name != tensor.Name) renamed[name] = new WeightTensor(name, tensor.Shape, tensor.Data, tensor.SourceDType);
+            if (name != tensor.Name) renamed[name] = tensor.Renamed(name);
         return renamed;
     }
 
@@ -339,10 +339,19 @@ public static class EngineConverter
         var problems = new List<string>();
         var unused = new List<string>();
         var integers = new List<string>();
+        // Other names of a tensor the model takes (tied weights) hold its values: left out quietly.
+        var tiedTo = new Dictionary<object, string>(ReferenceEqualityComparer.Instance);
+        foreach (var tensor in bound.Values)
+            if (tensor.Tie is { } tie && declared.ContainsKey(tensor.Name)) tiedTo.TryAdd(tie, tensor.Name);
+        var tied = new List<string>();
         foreach (var tensor in bound.Values)
         {
             if (!declared.TryGetValue(tensor.Name, out var slot))
-                (tensor.IsInteger ? integers : unused).Add(tensor.Name);
+            {
+                if (tensor.IsInteger) integers.Add(tensor.Name);
+                else if (tensor.Tie is { } tie && tiedTo.TryGetValue(tie, out string? weight)) tied.Add($"'{tensor.Name}' (as '{weight}')");
+                else unused.Add(tensor.Name);
+            }
             else if (tensor.IsInteger)
                 problems.Add($"'{tensor.Name}' holds integers ({tensor.SourceDType}); TrtEngine's weights are float32");
             else if (slot.Type != OnnxDataType.Undefined && !OnnxTensor.IsFloatingPoint(slot.Type))
@@ -363,6 +372,8 @@ public static class EngineConverter
             events?.Warning($"{unused.Count} tensors of '{path}' are not inputs or initializers of the model and were ignored: {string.Join(", ", unused.Take(10))}{(unused.Count > 10 ? ", …" : "")}.");
         if (integers.Count > 0)
             events?.Verbose($"{integers.Count} integer tensors of '{path}' are not weights and were left out: {string.Join(", ", integers.Take(10))}{(integers.Count > 10 ? ", …" : "")}.");
+        if (tied.Count > 0)
+            events?.Verbose($"{tied.Count} tensors of '{path}' are other names of weights the model takes (tied weights) and were left out: {string.Join(", ", tied.Take(10))}{(tied.Count > 10 ? ", …" : "")}.");
     }
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to a thread-pool thread).</summary>

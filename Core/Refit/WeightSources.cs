@@ -170,7 +170,7 @@ public static class WeightSources
     }
 
     public static IReadOnlyDictionary<string, WeightValue> FromTensors(IReadOnlyDictionary<string, WeightTensor> tensors) =>
-        tensors.Values.ToDictionary(t => t.Name, t => new WeightValue(t.Shape, t.Data, Immutable: true, t.IsInteger ? t.SourceDType : null), StringComparer.Ordinal);
+        tensors.Values.ToDictionary(t => t.Name, t => new WeightValue(t.Shape, t.Data, Immutable: true, t.IsInteger ? t.SourceDType : null, t.Tie), StringComparer.Ordinal);
 
     /// <summary>
     /// Arrays by name, each with the shape it came in (a multi-dimensional or nested array, a tensor) or, flat (a null

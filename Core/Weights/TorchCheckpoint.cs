@@ -64,7 +64,10 @@ public static class TorchCheckpoint
                     entries = StateDict(archive);
                     // Each storage's entry is checked before anything is allocated for it: a pickle could claim any size.
                     foreach (var (_, tensor) in entries) StorageEntry(archive, tensor.Storage);
-                    tensors = entries.Select(e => new WeightTensor(e.Name, e.Tensor.Shape, allocate(checked((int)e.Tensor.ElementCount)), e.Tensor.Storage.DType)).ToArray();
+                    // Names that show one storage alike (a module's tied parameter under each of its names) share a tie.
+                    var ties = entries.GroupBy(e => e.Tensor.View).Where(g => g.Skip(1).Any()).ToDictionary(g => g.Key, _ => new object(), StringComparer.Ordinal);
+                    tensors = entries.Select(e => new WeightTensor(e.Name, e.Tensor.Shape, allocate(checked((int)e.Tensor.ElementCount)), e.Tensor.Storage.DType)
+                        { Tie = ties.GetValueOrDefault(e.Tensor.View) }).ToArray();
                     told = entries.Select(e => e.Tensor.Storage.IsInteger ? null : tensorRead?.Invoke(e.Name)).ToArray();
                     // The small tensors first (a BatchNormalization's parameters), so that a large weight finds what it is folded with already in.
                     order = [.. Enumerable.Range(0, entries.Count).OrderBy(j => entries[j].Tensor.ElementCount > SmallTensor)];
@@ -374,6 +377,9 @@ public static class TorchCheckpoint
 
         /// <summary>Whether the tensor is its storage, whole and in row-major order.</summary>
         public bool IsWholeStorage { get; private set; }
+
+        /// <summary>Which values of which storage the tensor shows, and how: equal for tensors that are one tensor under several names.</summary>
+        public string View => $"{Storage.Key}:{Storage.DType}@{_offset}[{string.Join(",", Shape)}]/[{string.Join(",", _strides)}]";
 
         /// <summary>Checks the view against its storage and reads its shape; itself.</summary>
         public TorchTensor Checked(string path, string name)

@@ -11,6 +11,12 @@ public sealed class RefitCheck
     /// <summary>Names of integer tensors that are not weights of this engine (a torch state dict's BatchNorm step counters): left out.</summary>
     public IReadOnlyList<string> Ignored { get; init; } = [];
 
+    /// <summary>
+    /// Names that are not weights of this engine but show a tensor given under a weight's name (a torch checkpoint's
+    /// tied weights, <see cref="WeightValue.Tie"/>): they hold the same values, and are left out.
+    /// </summary>
+    public IReadOnlyList<string> Tied { get; init; } = [];
+
     /// <summary>Parameters a partial refit leaves out, which keep their current values.</summary>
     public IReadOnlyList<string> Kept { get; init; } = [];
 

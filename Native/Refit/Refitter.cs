@@ -78,11 +78,15 @@ public sealed class Refitter(Engine engine)
         // Values that pass alone can still derive non-finite engine weights, which a refit refuses once it has computed
         // them; a check that scans values (-WhatIf's) computes them aside to say so too.
         if (!allowNonFinite && scanned is null && mismatched.Count == 0 && missing.Count == 0) mismatched.AddRange(NonFiniteDerived(weights, current.ModelValues));
-        var unknown = weights.Where(w => !known.ContainsKey(w.Key)).ToLookup(w => w.Value.IntegerType is null, w => w.Key);
+        // A name that is not a weight is left out when it is integers, or another name of a tensor given as a weight (tied weights).
+        var tiesGiven = weights.Where(w => w.Value.Tie is not null && known.ContainsKey(w.Key)).Select(w => w.Value.Tie!).ToHashSet(ReferenceEqualityComparer.Instance);
+        var unknown = weights.Where(w => !known.ContainsKey(w.Key))
+            .ToLookup(w => w.Value.IntegerType is not null ? nameof(RefitCheck.Ignored) : w.Value.Tie is { } tie && tiesGiven.Contains(tie) ? nameof(RefitCheck.Tied) : nameof(RefitCheck.Extra), w => w.Key);
+        List<string> Names(string kind) => unknown[kind].Order(StringComparer.Ordinal).ToList();
         return new RefitCheck
         {
-            Changed = changed, Missing = missing, Extra = unknown[true].Order(StringComparer.Ordinal).ToList(), Mismatched = mismatched,
-            Ignored = unknown[false].Order(StringComparer.Ordinal).ToList(), Kept = keepsOthers ? leftOut.Except(missing).ToList() : [],
+            Changed = changed, Missing = missing, Extra = Names(nameof(RefitCheck.Extra)), Mismatched = mismatched,
+            Ignored = Names(nameof(RefitCheck.Ignored)), Tied = Names(nameof(RefitCheck.Tied)), Kept = keepsOthers ? leftOut.Except(missing).ToList() : [],
             PartialWithoutWeights = partial && !engine.HasWeights, Partial = partial,
         };
     }
@@ -467,7 +471,8 @@ public sealed class Refitter(Engine engine)
         {
             if (!index.TryGetValue(name, out int m))
             {
-                // Integers under another name are no weights of any float32 engine: ignored, not extra.
+                // Integers under another name are no weights of any float32 engine: ignored, not extra. A tied weight's
+                // other name goes the way of a refit out of order, whose Check leaves it out when the tie's weight is given.
                 ordered &= ignoreExtra || value.IntegerType is not null;
                 return;
             }
@@ -559,7 +564,7 @@ public sealed class Refitter(Engine engine)
         var check = Check(weights, partial, allowNonFinite, scanned);
         return ignoreExtra ? new RefitCheck
         {
-            Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched, Ignored = check.Ignored, Kept = check.Kept,
+            Changed = check.Changed, Missing = check.Missing, Extra = [], Mismatched = check.Mismatched, Ignored = check.Ignored, Tied = check.Tied, Kept = check.Kept,
             PartialWithoutWeights = check.PartialWithoutWeights, Partial = check.Partial,
         } : check;
     }

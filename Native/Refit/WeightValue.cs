@@ -10,4 +10,9 @@ namespace TrtEngine.Native.Refit;
 /// weights are float32, so a refit refuses integers under a weight's name and ignores them under any other (a torch
 /// state dict's BatchNorm step counters).
 /// </param>
-public sealed record WeightValue(int[] Shape, float[] Data, bool Immutable = false, string? IntegerType = null);
+/// <param name="Tie">
+/// Shared by the names of one tensor in a source (a torch checkpoint's tied weights: one storage shown alike under
+/// several names), null otherwise. A refit leaves out such a name that is not a weight when another name of the same
+/// tie is given as one: it can hold no other values.
+/// </param>
+public sealed record WeightValue(int[] Shape, float[] Data, bool Immutable = false, string? IntegerType = null, object? Tie = null);

@@ -1,5 +1,6 @@
 using TrtEngine.Core.Refit;
 using TrtEngine.Native.Refit;
+using TrtEngine.Testing.Fixtures;
 using TrtEngine.Testing.Metrics;
 using TrtEngine.Testing.Weights;
 
@@ -64,6 +65,39 @@ public sealed class CheckpointTypeTests
         Assert.Contains("Not weights of this engine 1: head.scale (rename them to this engine's weights with -NameMap, or leave them out: -NameMap @{ 'head.scale' = $null })",
             refused.Check.Describe());
         Assert.Equal(before, SmallCnn.Run(engine));
+    }
+
+    /// <summary>
+    /// A torch checkpoint of a module with a tied weight holds it under each of its names; the engine has one of them.
+    /// The other shows the same tensor, so it is left out (and said so), where a name that is merely unknown is refused;
+    /// given without the name the engine has, it is unknown too. tests/fixtures/checkpoints/tiny_mlp.tied.pt holds the
+    /// second checkpoint with head.weight tied to 4.weight.
+    /// </summary>
+    [Fact]
+    public void A_tied_weight_s_other_name_is_left_out_when_the_weight_is_given()
+    {
+        string onnx = Path.Combine(TestPaths.ExampleModels, "tiny_mlp.onnx");
+        var engine = Conversion.EngineConverter.Convert(onnx, new Conversion.ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        var want = Conversion.EngineConverter.Convert(onnx, new Conversion.ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        RefitFrom(want, Path.Combine(TestPaths.ExampleModels, "tiny_mlp.ckpt2.safetensors"));
+        string tied = Path.Combine(TestPaths.TorchCheckpoints, "tiny_mlp.tied.pt");
+
+        using (var file = WeightFile.Read(tied, engine))
+        {
+            var check = engine.CheckRefit(file.Values, partial: false);
+            Assert.True(check.IsValid, check.Describe());
+            Assert.Equal(["head.weight"], check.Tied);
+            Assert.Empty(check.Extra);
+            engine.Refit(file.Values);
+        }
+        var x = new Dictionary<string, float[]> { ["input"] = ErrorMetrics.RandomValues(5, 2 * 64) };
+        Assert.Equal(want.Run(x)[0].Data, engine.Run(x)[0].Data);
+
+        float[] before = engine.Run(x)[0].Data;
+        var alone = WeightSources.FromFile(tied).Where(w => w.Key != "4.weight").ToDictionary();
+        var refused = Assert.Throws<RefitException>(() => engine.Refit(alone, partial: true));
+        Assert.Equal(["head.weight"], refused.Check.Extra);
+        Assert.Equal(before, engine.Run(x)[0].Data);
     }
 
     /// <summary>

@@ -35,6 +35,14 @@ public sealed class BoundWeightsTests : IDisposable
         return path;
     }
 
+    /// <summary>That the engine computes x·Wᵀ + bias for the test's weight, on random inputs.</summary>
+    private void AssertGemm(Engines.TrtEngine engine, float[] bias)
+    {
+        float[] x = ErrorMetrics.RandomValues(3, 8);
+        float[] expected = Enumerable.Range(0, 4).Select(o => bias[o] + Enumerable.Range(0, 8).Sum(i => x[i] * _w[o * 8 + i])).ToArray();
+        Assert.True(ErrorMetrics.RelativeL2(engine.Run(new Dictionary<string, float[]> { ["x"] = x })[0].Data, expected) < 1e-6);
+    }
+
     private ConversionSettings Settings(string weights) => new() { CacheDirectory = _dir.File("cache"), OptimizationLevel = 0, WeightsPath = weights };
 
     [Fact]
@@ -61,9 +69,7 @@ public sealed class BoundWeightsTests : IDisposable
         using var engine = EngineConverter.Convert(Weightless(steps: false), Settings(weights), events);
         Assert.Empty(events.Warnings);
         Assert.Contains(events.Messages, m => m.Contains("1 integer tensors", StringComparison.Ordinal) && m.Contains("bn.num_batches_tracked", StringComparison.Ordinal));
-        float[] x = ErrorMetrics.RandomValues(3, 8);
-        float[] expected = Enumerable.Range(0, 4).Select(o => _b[o] + Enumerable.Range(0, 8).Sum(i => x[i] * _w[o * 8 + i])).ToArray();
-        Assert.True(ErrorMetrics.RelativeL2(engine.Run(new Dictionary<string, float[]> { ["x"] = x })[0].Data, expected) < 1e-6);
+        AssertGemm(engine, _b);
     }
 
     /// <summary>
@@ -83,14 +89,31 @@ public sealed class BoundWeightsTests : IDisposable
         using var engine = EngineConverter.Convert(Weightless(steps: false), Settings(weights) with { WeightNames = Map }, events);
         Assert.Empty(events.Warnings);
         Assert.Equal(["fc.bias", "fc.weight"], engine.Native.Plan.ModelWeights.Select(w => w.Name).Order(StringComparer.Ordinal));
-        float[] x = ErrorMetrics.RandomValues(3, 8);
-        float[] expected = Enumerable.Range(0, 4).Select(o => _b[o] + Enumerable.Range(0, 8).Sum(i => x[i] * _w[o * 8 + i])).ToArray();
-        Assert.True(ErrorMetrics.RelativeL2(engine.Run(new Dictionary<string, float[]> { ["x"] = x })[0].Data, expected) < 1e-6);
+        AssertGemm(engine, _b);
 
         var twice = Assert.Throws<ArgumentException>(() =>
             EngineConverter.Convert(Weightless(steps: false), Settings(weights) with { CacheDirectory = _dir.File("cache2"), WeightNames = n => n.Replace("head", "fc", StringComparison.Ordinal)["module.".Length..] }));
         Assert.Equal("-NameMap maps both 'module.fc.weight' and 'module.head.weight' to 'fc.weight'; map each to its own model weight, or one of them to nothing to leave it out.", twice.Message);
         Assert.False(Directory.Exists(_dir.File("cache2")));
+    }
+
+    /// <summary>
+    /// A torch checkpoint of a module with a tied weight: the name the model lacks shows the tensor one of its names
+    /// binds, so it is left out with a verbose line, not warned about as a tensor that binds nothing.
+    /// </summary>
+    [Fact]
+    public void A_tied_weight_s_other_name_is_left_out_without_a_warning()
+    {
+        string weights = _dir.File("tied.pt");
+        // Every tensor a view of the first's storage: the bias its first four values, head.weight the whole of it.
+        TorchCheckpointWriter.Write(weights, [("fc.weight", [4, 8], _w), ("fc.bias", [4], _w[..4]), ("head.weight", [4, 8], _w)], shareFirst: true);
+        var events = new RecordingEvents();
+
+        using var engine = EngineConverter.Convert(Weightless(steps: false), Settings(weights), events);
+
+        Assert.Empty(events.Warnings);
+        Assert.Contains(events.Messages, m => m.Contains("1 tensors", StringComparison.Ordinal) && m.Contains("'head.weight' (as 'fc.weight')", StringComparison.Ordinal));
+        AssertGemm(engine, _w[..4]);
     }
 
     [Fact]

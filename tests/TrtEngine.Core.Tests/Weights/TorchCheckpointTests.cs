@@ -43,6 +43,33 @@ public sealed class TorchCheckpointTests
 
         AssertSameTensors(Expected.Append(new("head.weight", Expected["4.weight"])).ToDictionary(), tensors);
         Assert.NotSame(tensors["4.weight"].Data, tensors["head.weight"].Data);
+        // One tensor under two names: they share a tie, which no other tensor has.
+        Assert.NotNull(tensors["4.weight"].Tie);
+        Assert.Same(tensors["4.weight"].Tie, tensors["head.weight"].Tie);
+        Assert.All(tensors.Values.Where(t => t.Name is not ("4.weight" or "head.weight")), t => Assert.Null(t.Tie));
+    }
+
+    /// <summary>
+    /// A tie is one view of one storage under several names, as a module's tied parameter is saved (tensors pickled
+    /// apart, one storage); other views of a storage (biases sliced from one, a transposed weight) are tensors of their own.
+    /// </summary>
+    [Fact]
+    public void Names_that_show_one_storage_alike_share_a_tie_and_other_views_of_it_do_not()
+    {
+        Assert.All(TorchCheckpoint.Load(Fixture("tiny_mlp.views.pt")).Values, t => Assert.Null(t.Tie));
+
+        using var dir = new TempDirectory();
+        var values = Enumerable.Range(0, 64).Select(i => i * 0.25f).ToArray();
+        string shared = dir.File("shared.pt");
+        TorchCheckpointWriter.Write(shared, [("embed.weight", [8, 8], values), ("head.weight", [8, 8], values), ("flat", [64], values)], shareFirst: true);
+        var tensors = TorchCheckpoint.Load(shared);
+        Assert.NotNull(tensors["embed.weight"].Tie);
+        Assert.Same(tensors["embed.weight"].Tie, tensors["head.weight"].Tie);
+        Assert.Null(tensors["flat"].Tie);
+        // Read as refit values, the two names keep their tie.
+        var read = WeightSources.FromFile(shared);
+        Assert.NotNull(read["head.weight"].Tie);
+        Assert.Same(read["embed.weight"].Tie, read["head.weight"].Tie);
     }
 
     /// <summary>The 74 torch pattern modules' state dicts (float and int64 tensors, scalars, recurrent and embedding weights) as torch.save wrote them.</summary>
