@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
 using System.Runtime.InteropServices;
@@ -54,7 +55,7 @@ public sealed class SafetensorsFile
     /// <param name="readPieces">
     /// Reads the data in pieces, given the file's opening (to run on the calling thread: it reads the header, makes the
     /// arrays, asks for the names and returns how many pieces there are) and the read of one, which may run on several
-    /// threads at once: a float32 tensor larger than a piece is split, so that they share it, and the tensors of one
+    /// threads at once: a floating-point tensor larger than a piece is split, so that they share it, and the tensors of one
     /// piece come first, so that a large weight's pieces find what it is combined with (a BatchNormalization's
     /// parameters) already in. Without it each tensor is read whole, in the file's order.
     /// </param>
@@ -83,7 +84,7 @@ public sealed class SafetensorsFile
                 for (int j = 0; j < entries.Count; j++)
                 {
                     var (begin, end) = (entries[j].Entry.Begin, entries[j].Entry.End);
-                    long step = readPieces is not null && IsRaw(entries[j].Entry) ? PieceBytes : Math.Max(1, end - begin);
+                    long step = readPieces is not null && !tensors[j].IsInteger ? PieceBytes : Math.Max(1, end - begin);
                     var into = end - begin > step ? larger : pieces;
                     do into.Add((j, begin, Math.Min(end, begin + step)));
                     while ((begin += step) < end);
@@ -97,8 +98,8 @@ public sealed class SafetensorsFile
                 ReadPiece(handle!, path, tensors[j].Name, entry, tensors[j].Data, dataStart, begin, end);
                 if (told[j] is { } tell)
                 {
-                    bool raw = IsRaw(entry);
-                    tell(tensors[j].Data, raw ? (int)((begin - entry.Begin) / sizeof(float)) : 0, raw ? (int)((end - entry.Begin) / sizeof(float)) : tensors[j].Data.Length);
+                    int size = StoredValues.ElementSize(entry.DType);
+                    tell(tensors[j].Data, (int)((begin - entry.Begin) / size), (int)((end - entry.Begin) / size));
                 }
             });
             return new SafetensorsFile(path, tensors.ToDictionary(t => t.Name, StringComparer.Ordinal), metadata);
@@ -227,7 +228,7 @@ public sealed class SafetensorsFile
 
     /// <summary>
     /// Reads bytes [<paramref name="begin"/>, <paramref name="end"/>) of the data section, a tensor's or part of
-    /// one: raw float32 in place, any other type (always the whole tensor) converted.
+    /// one (whole values): raw float32 in place, any other type converted a chunk at a time.
     /// </summary>
     private static void ReadPiece(SafeFileHandle handle, string path, string name, SafetensorsEntry entry, float[] data, long dataStart, long begin, long end)
     {
@@ -237,9 +238,23 @@ public sealed class SafetensorsFile
             return;
         }
 
-        var bytes = new byte[end - begin];
-        ReadExactly(handle, bytes, dataStart + begin, path);
-        StoredValues.ToFloat32(entry.DType, bytes, data, $"{path}: tensor '{name}'");
+        int size = StoredValues.ElementSize(entry.DType);
+        var chunk = ArrayPool<byte>.Shared.Rent((int)Math.Min(end - begin, StoredValues.ChunkBytes));
+        try
+        {
+            for (long at = begin; at < end;)
+            {
+                int bytes = (int)Math.Min(end - at, chunk.Length / size * size);
+                ReadExactly(handle, chunk.AsSpan(0, bytes), dataStart + at, path);
+                long first = (at - entry.Begin) / size;
+                StoredValues.ToFloat32(entry.DType, chunk.AsSpan(0, bytes), data.AsSpan((int)first, bytes / size), $"{path}: tensor '{name}'", first);
+                at += bytes;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
     }
 
     private static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, string path)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Compression;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
@@ -52,8 +53,9 @@ public static class TorchCheckpoint
             int[] order = [];
             WeightTensor[] tensors = [];
             Action<float[], int, int>?[] told = [];
-            // Storages several tensors show, read once; a tensor that is its whole float32 storage is read into its own array.
-            var storages = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            // Storages that views show, read once (into rented arrays, handed back at the end); a tensor that is its whole
+            // storage is read into its own array, converted a chunk at a time unless float32.
+            var storages = new Dictionary<string, (byte[] Bytes, long Length)>(StringComparer.Ordinal);
             // A zip archive reads through one stream: a thread that finds every opened one in use opens its own.
             var idle = new Stack<Archive>([archive]);
             var opened = new List<Archive>();
@@ -84,36 +86,44 @@ public static class TorchCheckpoint
                         reader = Open(path);
                         lock (idle) opened.Add(reader);
                     }
-                    byte[]? bytes = null;
+                    (byte[] Bytes, long Length) storage = default;
+                    byte[]? own = null;
                     try
                     {
                         var entry = StorageEntry(reader, tensor.Storage);
                         if (tensor.IsWholeStorage && tensor.Storage.DType == "F32" && BitConverter.IsLittleEndian)
                             ReadExactly(entry, path, MemoryMarshal.AsBytes(data.AsSpan()));
+                        else if (tensor.IsWholeStorage)
+                            ReadConverted(entry, path, tensor.Storage.DType, data, $"{path}: tensor '{name}'");
                         else
                         {
-                            lock (storages) storages.TryGetValue(tensor.Storage.Key, out bytes);
-                            if (bytes is null)
+                            lock (storages) storages.TryGetValue(tensor.Storage.Key, out storage);
+                            if (storage.Bytes is null)
                             {
-                                bytes = new byte[tensor.Storage.ByteCount];
-                                ReadExactly(entry, path, bytes);
-                                lock (storages) storages.TryAdd(tensor.Storage.Key, bytes);
+                                storage = (ArrayPool<byte>.Shared.Rent(checked((int)tensor.Storage.ByteCount)), tensor.Storage.ByteCount);
+                                own = storage.Bytes;
+                                ReadExactly(entry, path, own.AsSpan(0, (int)storage.Length));
+                                // Kept for the storage's other views, unless another thread's read came first.
+                                lock (storages)
+                                    if (storages.TryAdd(tensor.Storage.Key, storage)) own = null;
                             }
-                            else if (bytes.LongLength != tensor.Storage.ByteCount)
+                            else if (storage.Length != tensor.Storage.ByteCount)
                                 throw new WeightFormatException($"{path}: storage '{tensor.Storage.Key}' is described twice, with different sizes (tensor '{name}'): the checkpoint is damaged");
                         }
+                        if (storage.Bytes is not null) tensor.Gather(path, name, storage.Bytes.AsSpan(0, (int)storage.Length), data);
                     }
                     finally
                     {
                         lock (idle) idle.Push(reader);
+                        if (own is not null) ArrayPool<byte>.Shared.Return(own);
                     }
-                    if (bytes is not null) tensor.Gather(path, name, bytes, data);
                     told[j]?.Invoke(data, 0, data.Length);
                 });
             }
             finally
             {
                 foreach (var other in opened) other.Dispose();
+                foreach (var (bytes, _) in storages.Values) ArrayPool<byte>.Shared.Return(bytes);
             }
             return (IReadOnlyDictionary<string, WeightTensor>)tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
         });
@@ -293,15 +303,61 @@ public static class TorchCheckpoint
 
     private static void ReadExactly(ZipArchiveEntry entry, string path, Span<byte> into)
     {
+        using var stream = OpenEntry(entry, path);
+        ReadExactly(stream, entry, path, into, into.Length);
+    }
+
+    /// <summary>
+    /// A whole storage of values other than float32, converted as it is read a chunk at a time (a half-width
+    /// checkpoint's read made an array of each storage's size, large-object garbage at every refit from it).
+    /// </summary>
+    private static void ReadConverted(ZipArchiveEntry entry, string path, string dtype, float[] data, string where)
+    {
+        int size = StoredValues.ElementSize(dtype);
+        var chunk = ArrayPool<byte>.Shared.Rent(StoredValues.ChunkBytes);
         try
         {
-            using var stream = entry.Open();
-            if (stream.ReadAtLeast(into, into.Length, throwOnEndOfStream: false) < into.Length)
-                throw new WeightFormatException($"{path}: entry {entry.FullName} ends before its {into.Length} bytes");
+            using var stream = OpenEntry(entry, path);
+            for (int first = 0; first < data.Length;)
+            {
+                int count = Math.Min(data.Length - first, chunk.Length / size);
+                ReadExactly(stream, entry, path, chunk.AsSpan(0, count * size), data.LongLength * size);
+                StoredValues.ToFloat32(dtype, chunk.AsSpan(0, count * size), data.AsSpan(first, count), where, first);
+                first += count;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+    }
+
+    /// <summary>An entry's stream: a damaged one is a format error, whether found as it opens or as it is read.</summary>
+    private static Stream OpenEntry(ZipArchiveEntry entry, string path)
+    {
+        try
+        {
+            return entry.Open();
         }
         catch (InvalidDataException e)
         {
-            throw new WeightFormatException($"{path}: entry {entry.FullName} is damaged: {e.Message}", e);
+            throw Damaged(entry, path, e);
+        }
+    }
+
+    private static WeightFormatException Damaged(ZipArchiveEntry entry, string path, InvalidDataException e) => new($"{path}: entry {entry.FullName} is damaged: {e.Message}", e);
+
+    /// <param name="total">The bytes the whole read needs, for the refusal of an entry that ends before them.</param>
+    private static void ReadExactly(Stream stream, ZipArchiveEntry entry, string path, Span<byte> into, long total)
+    {
+        try
+        {
+            if (stream.ReadAtLeast(into, into.Length, throwOnEndOfStream: false) < into.Length)
+                throw new WeightFormatException($"{path}: entry {entry.FullName} ends before its {total} bytes");
+        }
+        catch (InvalidDataException e)
+        {
+            throw Damaged(entry, path, e);
         }
     }
 
@@ -420,25 +476,32 @@ public static class TorchCheckpoint
         }
 
         /// <summary>Reads the view's elements, in row-major order, from its storage's bytes into <paramref name="data"/> as float32.</summary>
-        public void Gather(string path, string name, byte[] bytes, float[] data)
+        public void Gather(string path, string name, ReadOnlySpan<byte> storage, float[] data)
         {
             int size = StoredValues.ElementSize(Storage.DType);
-            StoredValues.ToFloat32(Storage.DType, RowMajor(bytes, size), data, $"{path}: tensor '{name}'");
-        }
-
-        /// <summary>The view's elements' bytes in row-major order: a slice of the storage's, or gathered from it by the strides.</summary>
-        private ReadOnlySpan<byte> RowMajor(byte[] bytes, int size)
-        {
-            if (_rowMajor) return bytes.AsSpan((int)(_offset * size), (int)(ElementCount * size));
-            var gathered = new byte[ElementCount * size];
-            switch (size)
+            string where = $"{path}: tensor '{name}'";
+            if (_rowMajor)
             {
-                case 8: GatherElements(MemoryMarshal.Cast<byte, ulong>(bytes), MemoryMarshal.Cast<byte, ulong>(gathered.AsSpan())); break;
-                case 4: GatherElements(MemoryMarshal.Cast<byte, uint>(bytes), MemoryMarshal.Cast<byte, uint>(gathered.AsSpan())); break;
-                case 2: GatherElements(MemoryMarshal.Cast<byte, ushort>(bytes), MemoryMarshal.Cast<byte, ushort>(gathered.AsSpan())); break;
-                default: GatherElements<byte>(bytes, gathered); break;
+                StoredValues.ToFloat32(Storage.DType, storage.Slice((int)(_offset * size), (int)(ElementCount * size)), data, where);
+                return;
             }
-            return gathered;
+            var rented = ArrayPool<byte>.Shared.Rent(checked((int)(ElementCount * size)));
+            try
+            {
+                var gathered = rented.AsSpan(0, (int)(ElementCount * size));
+                switch (size)
+                {
+                    case 8: GatherElements(MemoryMarshal.Cast<byte, ulong>(storage), MemoryMarshal.Cast<byte, ulong>(gathered)); break;
+                    case 4: GatherElements(MemoryMarshal.Cast<byte, uint>(storage), MemoryMarshal.Cast<byte, uint>(gathered)); break;
+                    case 2: GatherElements(MemoryMarshal.Cast<byte, ushort>(storage), MemoryMarshal.Cast<byte, ushort>(gathered)); break;
+                    default: GatherElements(storage, gathered); break;
+                }
+                StoredValues.ToFloat32(Storage.DType, gathered, data, where);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
 
         /// <summary>Copies the view's elements in row-major order: the last dim as a run at its stride, the dims before it stepped as a counter.</summary>

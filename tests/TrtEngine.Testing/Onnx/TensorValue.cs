@@ -133,7 +133,7 @@ public sealed record TensorValue(OnnxDataType DataType, long[] Dims, Array Value
     }
 
     /// <summary>Rounds to the nearest bfloat16, ties to even (NaN is not expected in fixtures).</summary>
-    internal static ushort ToBFloat16Bits(float value)
+    public static ushort ToBFloat16Bits(float value)
     {
         uint bits = BitConverter.SingleToUInt32Bits(value);
         uint roundingBias = 0x7FFF + ((bits >> 16) & 1);

@@ -48,24 +48,27 @@ public static class SafetensorsWriter
         header.CopyTo(file);
         // Each tensor in one write, as the format's own writers do: the page cache then holds the file in large folios,
         // which the kernel reads out about twice as fast as the 4 KB ones that writes of a value at a time leave.
-        foreach (var (_, _, data, dtype) in list)
+        foreach (var (_, _, data, dtype) in list) file.Write(Encode(data, dtype));
+    }
+
+    /// <summary>Values as a checkpoint stores them in <paramref name="dtype"/>, little-endian.</summary>
+    internal static byte[] Encode(float[] data, string dtype)
+    {
+        int size = ElementSize(dtype);
+        var bytes = new byte[(long)data.Length * size];
+        for (int i = 0; i < data.Length; i++)
         {
-            int size = ElementSize(dtype);
-            var bytes = new byte[(long)data.Length * size];
-            for (int i = 0; i < data.Length; i++)
+            var at = bytes.AsSpan(size * i);
+            switch (dtype)
             {
-                var at = bytes.AsSpan(size * i);
-                switch (dtype)
-                {
-                    case "F32": BinaryPrimitives.WriteSingleLittleEndian(at, data[i]); break;
-                    case "F16": BinaryPrimitives.WriteHalfLittleEndian(at, (Half)data[i]); break;
-                    case "BF16": BinaryPrimitives.WriteUInt16LittleEndian(at, TensorValue.ToBFloat16Bits(data[i])); break;
-                    case "I64": BinaryPrimitives.WriteInt64LittleEndian(at, (long)data[i]); break;
-                    default: BinaryPrimitives.WriteInt32LittleEndian(at, (int)data[i]); break;
-                }
+                case "F32": BinaryPrimitives.WriteSingleLittleEndian(at, data[i]); break;
+                case "F16": BinaryPrimitives.WriteHalfLittleEndian(at, (Half)data[i]); break;
+                case "BF16": BinaryPrimitives.WriteUInt16LittleEndian(at, TensorValue.ToBFloat16Bits(data[i])); break;
+                case "I64": BinaryPrimitives.WriteInt64LittleEndian(at, (long)data[i]); break;
+                default: BinaryPrimitives.WriteInt32LittleEndian(at, (int)data[i]); break;
             }
-            file.Write(bytes);
         }
+        return bytes;
     }
 
     private static int ElementSize(string dtype) => dtype switch

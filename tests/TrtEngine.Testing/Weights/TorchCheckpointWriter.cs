@@ -1,12 +1,11 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace TrtEngine.Testing.Weights;
 
 /// <summary>
-/// Writes float32 state dicts as torch.save does (its zip layout and a protocol-2 pickle of an OrderedDict of
+/// Writes floating-point state dicts as torch.save does (its zip layout and a protocol-2 pickle of an OrderedDict of
 /// _rebuild_tensor_v2 calls, one storage per tensor), for tests and benchmarks of models the repository has no torch
 /// checkpoint of. The reader is checked against torch's own files (tests/fixtures/checkpoints); this writer against them too.
 /// </summary>
@@ -16,15 +15,16 @@ public static class TorchCheckpointWriter
     /// Every tensor a view of the first one's storage (its first values), as tied weights are saved; the others' data
     /// is not written.
     /// </param>
-    public static void Write(string path, IEnumerable<(string Name, int[] Shape, float[] Data)> tensors, bool shareFirst = false)
+    /// <param name="dtype">How the storages hold the values: F32, F16 or BF16 (torch's FloatStorage, HalfStorage, BFloat16Storage).</param>
+    public static void Write(string path, IEnumerable<(string Name, int[] Shape, float[] Data)> tensors, bool shareFirst = false, string dtype = "F32")
     {
         var list = tensors.ToList();
         string prefix = Path.GetFileNameWithoutExtension(path) + "/";
         File.Delete(path);
         using var archive = ZipFile.Open(path, ZipArchiveMode.Create);
-        WriteEntry(archive, prefix + "data.pkl", Pickle(list, shareFirst));
+        WriteEntry(archive, prefix + "data.pkl", Pickle(list, shareFirst, dtype));
         WriteEntry(archive, prefix + "byteorder", "little"u8.ToArray());
-        for (int i = 0; i < (shareFirst ? 1 : list.Count); i++) WriteEntry(archive, $"{prefix}data/{i}", MemoryMarshal.AsBytes(list[i].Data.AsSpan()).ToArray());
+        for (int i = 0; i < (shareFirst ? 1 : list.Count); i++) WriteEntry(archive, $"{prefix}data/{i}", SafetensorsWriter.Encode(list[i].Data, dtype));
         WriteEntry(archive, prefix + "version", "3\n"u8.ToArray());
     }
 
@@ -42,7 +42,7 @@ public static class TorchCheckpointWriter
         stream.Write(bytes);
     }
 
-    private static byte[] Pickle(List<(string Name, int[] Shape, float[] Data)> tensors, bool shareFirst)
+    private static byte[] Pickle(List<(string Name, int[] Shape, float[] Data)> tensors, bool shareFirst, string dtype)
     {
         var p = new List<byte> { 0x80, 2 };
         Global(p, "collections", "OrderedDict");
@@ -57,7 +57,7 @@ public static class TorchCheckpointWriter
             p.Add((byte)'(');
             p.Add((byte)'(');
             Text(p, "storage");
-            Global(p, "torch", "FloatStorage");
+            Global(p, "torch", dtype switch { "F32" => "FloatStorage", "F16" => "HalfStorage", "BF16" => "BFloat16Storage", _ => throw new ArgumentException($"dtype '{dtype}' is not one of F32, F16, BF16", nameof(dtype)) });
             Text(p, (shareFirst ? 0 : i).ToString(System.Globalization.CultureInfo.InvariantCulture));
             Text(p, "cpu");
             Int(p, shareFirst ? tensors[0].Data.Length : data.Length);
