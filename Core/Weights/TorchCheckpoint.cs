@@ -66,10 +66,8 @@ public static class TorchCheckpoint
                     entries = StateDict(archive);
                     // Each storage's entry is checked before anything is allocated for it: a pickle could claim any size.
                     foreach (var (_, tensor) in entries) StorageEntry(archive, tensor.Storage);
-                    // Names that show one storage alike (a module's tied parameter under each of its names) share a tie.
-                    var ties = entries.GroupBy(e => e.Tensor.View).Where(g => g.Skip(1).Any()).ToDictionary(g => g.Key, _ => new object(), StringComparer.Ordinal);
-                    tensors = entries.Select(e => new WeightTensor(e.Name, e.Tensor.Shape, allocate(checked((int)e.Tensor.ElementCount)), e.Tensor.Storage.DType)
-                        { Tie = ties.GetValueOrDefault(e.Tensor.View) }).ToArray();
+                    tensors = entries.Select(e => new WeightTensor(e.Name, e.Tensor.Shape, allocate(checked((int)e.Tensor.ElementCount)), e.Tensor.Storage.DType)).ToArray();
+                    Tie(entries, tensors);
                     told = entries.Select(e => e.Tensor.Storage.IsInteger ? null : tensorRead?.Invoke(e.Name)).ToArray();
                     // The small tensors first (a BatchNormalization's parameters), so that a large weight finds what it is folded with already in.
                     order = [.. Enumerable.Range(0, entries.Count).OrderBy(j => entries[j].Tensor.ElementCount > SmallTensor)];
@@ -127,6 +125,20 @@ public static class TorchCheckpoint
             }
             return (IReadOnlyDictionary<string, WeightTensor>)tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
         });
+
+    /// <summary>
+    /// Gives the tensors that show one storage alike (a module's tied parameter, saved under each of its names) one
+    /// tie. Only storages that several tensors show are looked at: most checkpoints have a storage a tensor.
+    /// </summary>
+    private static void Tie(List<(string Name, TorchTensor Tensor)> entries, WeightTensor[] tensors)
+    {
+        var shared = entries.Select((e, j) => (e.Tensor, Index: j)).GroupBy(e => e.Tensor.Storage.Key, StringComparer.Ordinal).Where(g => g.Skip(1).Any());
+        foreach (var views in shared.SelectMany(g => g.GroupBy(e => e.Tensor.View, StringComparer.Ordinal)).Where(g => g.Skip(1).Any()))
+        {
+            var tie = new object();
+            foreach (var (_, j) in views) tensors[j].Tie = tie;
+        }
+    }
 
     /// <summary>Floats in a tensor read before the larger ones.</summary>
     private const long SmallTensor = 1 << 16;

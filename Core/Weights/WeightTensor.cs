@@ -24,7 +24,7 @@ public sealed class WeightTensor
     public bool IsInteger => StoredValues.IsInteger(SourceDType);
 
     /// <summary>Shared by the names of one tensor (a torch checkpoint's tied weights, <see cref="Native.Refit.WeightValue.Tie"/>); null for a tensor of one name.</summary>
-    public object? Tie { get; init; }
+    public object? Tie { get; internal set; }
 
     /// <summary>This tensor under another name (its values are not copied).</summary>
     public WeightTensor Renamed(string name) => new(name, Shape, Data, SourceDType) { Tie = Tie };
