@@ -5,6 +5,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using TrtEngine.Core.Conversion;
 using TrtEngine.Core.Refit;
 using TrtEngine.Native.Kernels;
+using TrtEngine.Native.Network;
 using TrtEngine.Native.Runtime;
 using TrtEngine.Testing.Fixtures;
 using TrtEngine.Testing.Metrics;
@@ -114,7 +115,14 @@ public static class Program
         Console.WriteLine();
         Console.WriteLine("| model | read file | refit from file | ratio | read file | read beside writing the engine's weights | ratio | read torch checkpoint | refit from it | ratio |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var model in models) CheckpointRefitCost(model.Name, model.Path, model.OtherWeights);
+        var halfWidth = models.Select(model => CheckpointRefitCost(model.Name, model.Path, model.OtherWeights)).ToList();
+        Console.WriteLine();
+        Console.WriteLine("The same from half-width checkpoints, as training jobs often save them: safetensors files of float16 values and torch");
+        Console.WriteLine("checkpoints of bfloat16 ones (their floors read them, converting every value to float32):");
+        Console.WriteLine();
+        Console.WriteLine("| model | read float16 safetensors | refit from it | ratio | read bfloat16 torch checkpoint | refit from it | ratio |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        halfWidth.ForEach(Console.WriteLine);
         Console.WriteLine();
         RefitMemory(models[0].Name, models[0].Path, models[0].OtherWeights, fromFiles: false);
         // From files too, where the weight pool and a preparation's threads take part: the first CNN listed.
@@ -282,33 +290,41 @@ public static class Program
 
     /// <summary>
     /// A refit from a safetensors checkpoint, and from a torch checkpoint, against reading it, alternating checkpoints
-    /// written from the two weight sets.
+    /// written from the two weight sets; the row of the half-width table (float16 safetensors, bfloat16 torch) returned.
     /// </summary>
-    private static void CheckpointRefitCost(string name, string path, string otherWeights)
+    private static string CheckpointRefitCost(string name, string path, string otherWeights)
     {
         var engine = RefitEngine(path);
         string dir = Path.Combine(Path.GetTempPath(), "trtengine-bench-ckpt-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         try
         {
-            string[] Write(string extension, Action<string, IEnumerable<(string, int[], float[])>> write) =>
+            // A half-width checkpoint holds the parameters, as a state dict does: a constant of the graph (a scale the
+            // export wrote) rounded to half width would differ from the value the build folded, which a refit refuses.
+            var parameters = engine.Native.Plan.ModelWeights.Where(m => m.Kind == WeightKind.Parameter).Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+            string[] Write(string extension, Action<string, IEnumerable<(string, int[], float[])>> write, bool parametersOnly = false) =>
                 new[] { path, otherWeights }.Select((source, i) =>
                 {
                     string file = Path.Combine(dir, $"{name}_{i + 1}{extension}");
-                    write(file, WeightSources.FromFile(source).Select(w => (w.Key, w.Value.Shape, w.Value.Data)));
+                    write(file, WeightSources.FromFile(source).Where(w => !parametersOnly || parameters.Contains(w.Key)).Select(w => (w.Key, w.Value.Shape, w.Value.Data)));
                     return file;
                 }).ToArray();
             string[] files = Write(".safetensors", (file, tensors) => SafetensorsWriter.Write(file, tensors));
             string[] torch = Write(".pt", (file, tensors) => TorchCheckpointWriter.Write(file, tensors));
             int turn = 0;
-            Action floor = () => WeightFile.Read(files[turn % 2]).Dispose();
-            double[] times = InterleavedLowTimes(200, ClearCaches, floor, () => RefitFromFile(engine, files[++turn % 2]));
+            Action Floor(string[] pair) => () => WeightFile.Read(pair[turn % 2]).Dispose();
+            double[] FromFiles(string[] pair) => InterleavedLowTimes(200, ClearCaches, Floor(pair), () => RefitFromFile(engine, pair[++turn % 2]));
+            double[] times = FromFiles(files);
             var writes = new ReadBesideWrites(engine.Native, () => files[++turn % 2]);
-            double[] bound = InterleavedLowTimes(200, ClearCaches, floor, writes.Run);
+            double[] bound = InterleavedLowTimes(200, ClearCaches, Floor(files), writes.Run);
             writes.Dispose();
-            double[] fromTorch = InterleavedLowTimes(200, ClearCaches, () => WeightFile.Read(torch[turn % 2]).Dispose(), () => RefitFromFile(engine, torch[++turn % 2]));
+            double[] fromTorch = FromFiles(torch);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {name} | {times[0]:F1} | {times[1]:F1} | {times[1] / times[0]:F2}× | {bound[0]:F1} | {bound[1]:F1} | {bound[1] / bound[0]:F2}× | {fromTorch[0]:F1} | {fromTorch[1]:F1} | {fromTorch[1] / fromTorch[0]:F2}× |"));
+            double[] half = FromFiles(Write(".f16.safetensors", (file, tensors) => SafetensorsWriter.Write(file, tensors, "F16"), parametersOnly: true));
+            double[] brain = FromFiles(Write(".bf16.pt", (file, tensors) => TorchCheckpointWriter.Write(file, tensors, dtype: "BF16"), parametersOnly: true));
+            return string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {half[0]:F1} | {half[1]:F1} | {half[1] / half[0]:F2}× | {brain[0]:F1} | {brain[1]:F1} | {brain[1] / brain[0]:F2}× |");
         }
         finally
         {
