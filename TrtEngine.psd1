@@ -23,6 +23,7 @@
         'Test-TrtCache'
         'Get-TrtCacheOption'
         'Set-TrtCacheOption'
+        'Reset-TrtCacheOption'
         'Lock-TrtCache'
         'Unlock-TrtCache'
         'Import-TrtTensor'

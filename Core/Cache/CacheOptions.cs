@@ -68,6 +68,27 @@ public static class CacheOptions
     public static string? Save(string? cacheDirectory, long? sizeLimitBytes)
     {
         if (sizeLimitBytes is <= 0) throw new ArgumentOutOfRangeException(nameof(sizeLimitBytes), sizeLimitBytes, "The cache size limit must be positive.");
+        return Change(settings =>
+        {
+            if (cacheDirectory is not null) settings.CacheDirectory = Path.GetFullPath(cacheDirectory);
+            if (sizeLimitBytes is not null) settings.SizeLimitBytes = sizeLimitBytes;
+        });
+    }
+
+    /// <summary>
+    /// Forgets the saved cache directory and/or size limit, so that their defaults apply again; written as
+    /// <see cref="Save"/> writes (a damaged file is replaced, its copy kept). Nothing is written when no file exists.
+    /// </summary>
+    /// <returns>The path of the copy of a damaged settings file; null when there was none.</returns>
+    public static string? Reset(bool cacheDirectory, bool sizeLimit) =>
+        !File.Exists(SettingsPath) ? null : Change(settings =>
+        {
+            if (cacheDirectory) settings.CacheDirectory = null;
+            if (sizeLimit) settings.SizeLimitBytes = null;
+        });
+
+    private static string? Change(Action<SettingsFile> change)
+    {
         string path = SettingsPath;
         SettingsFile settings;
         string? damaged = null;
@@ -80,8 +101,7 @@ public static class CacheOptions
             settings = new SettingsFile();
             damaged = $"{path}.damaged-{DateTime.UtcNow:yyyyMMdd'T'HHmmssfff'Z'}";
         }
-        if (cacheDirectory is not null) settings.CacheDirectory = Path.GetFullPath(cacheDirectory);
-        if (sizeLimitBytes is not null) settings.SizeLimitBytes = sizeLimitBytes;
+        change(settings);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         try
@@ -102,7 +122,7 @@ public static class CacheOptions
     {
         string path = SettingsPath;
         if (!File.Exists(path)) return new SettingsFile();
-        const string Fix = "Set the options again with Set-TrtCacheOption (it replaces the file, keeping a copy of this one beside it), or fix or delete the file.";
+        const string Fix = "Set the options again with Set-TrtCacheOption, or go back to the defaults with Reset-TrtCacheOption (each replaces the file, keeping a copy of this one beside it), or fix or delete the file.";
         SettingsFile? settings;
         try
         {

@@ -538,7 +538,7 @@ Get-TrtCacheOption writes one TrtCacheOptions object: the CacheDirectory New-Trt
                 Remarks = 'Shows the size limit in GiB.'
             }
         )
-        Links       = @('Set-TrtCacheOption', 'Get-TrtCache', 'about_TrtEngine')
+        Links       = @('Set-TrtCacheOption', 'Reset-TrtCacheOption', 'Get-TrtCache', 'about_TrtEngine')
     }
 
     'Set-TrtCacheOption' = @{
@@ -563,6 +563,30 @@ A lower limit takes effect at the next insert, which evicts the least recently u
                 Remarks = 'Moves the default cache to a folder of its own (say, on a data disk) and shows the result; relative paths are resolved now and saved in full.'
             }
         )
-        Links       = @('Get-TrtCacheOption', 'Get-TrtCache', 'about_TrtEngine')
+        Links       = @('Get-TrtCacheOption', 'Reset-TrtCacheOption', 'Get-TrtCache', 'about_TrtEngine')
+    }
+
+    'Reset-TrtCacheOption' = @{
+        Synopsis    = 'Forgets the saved cache directory and size limit, so that their defaults apply again.'
+        Description = @'
+Reset-TrtCacheOption removes what Set-TrtCacheOption saved, for both options or for those named: the cache directory goes back to the per-user cache folder of the platform (or $env:TRTENGINE_CACHE_DIR, when set), the size limit to 5 GiB. The entries of a cache folder that is no longer the default stay where they are; remove them with Clear-TrtCache -CacheDirectory first if they are not wanted.
+
+The settings file is written atomically. A damaged one is replaced, and a copy of it kept beside it, as Set-TrtCacheOption does. With -WhatIf it says what it would reset and writes nothing.
+'@
+        Parameters  = @{
+            Name     = 'The options to reset: CacheDirectory, SizeLimit, or both (the default).'
+            PassThru = 'Writes the options in force after the reset.'
+        }
+        Examples    = @(
+            @{
+                Code    = 'Reset-TrtCacheOption'
+                Remarks = 'Goes back to the default cache folder and size limit.'
+            }
+            @{
+                Code    = 'Reset-TrtCacheOption SizeLimit -PassThru'
+                Remarks = 'Goes back to the 5 GiB limit, keeps the saved cache folder, and shows the options in force.'
+            }
+        )
+        Links       = @('Set-TrtCacheOption', 'Get-TrtCacheOption', 'about_TrtEngine')
     }
 }

@@ -880,7 +880,7 @@ Describe 'Test-TrtCache piped on' {
     }
 }
 
-Describe 'Get-TrtCacheOption and Set-TrtCacheOption' {
+Describe 'Get-TrtCacheOption, Set-TrtCacheOption and Reset-TrtCacheOption' {
     BeforeAll {
         $savedConfig = $env:TRTENGINE_CONFIG_DIR
         $savedCache = $env:TRTENGINE_CACHE_DIR
@@ -933,6 +933,35 @@ Describe 'Get-TrtCacheOption and Set-TrtCacheOption' {
         $copy = Get-ChildItem -LiteralPath (Split-Path $settings) -Filter 'settings.json.damaged-*'
         Get-Content -Raw -LiteralPath $copy.FullName | Should -BeLike '{bad*'
         (Get-TrtCacheOption).SizeLimitBytes | Should -Be 2GB
+    }
+
+    It 'resets the options named, or both, to their defaults; changes nothing with -WhatIf' {
+        $env:TRTENGINE_CACHE_DIR = $null
+        $dir = Join-Path $TestDrive 'saved-cache'
+        Set-TrtCacheOption -SizeLimit 1GB -CacheDirectory $dir
+        Reset-TrtCacheOption -WhatIf
+        (Get-TrtCacheOption).SizeLimitBytes | Should -Be 1GB
+
+        $options = Reset-TrtCacheOption SizeLimit -PassThru
+        $options.SizeLimitBytes | Should -Be 5GB
+        $options.SizeLimitSource | Should -Be 'Default'
+        $options.CacheDirectory | Should -Be $dir
+        Reset-TrtCacheOption
+        $options = Get-TrtCacheOption
+        $options.CacheDirectorySource | Should -Be 'Default'
+        $options.CacheDirectory | Should -Not -Be $dir
+        { Reset-TrtCacheOption Size -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+    }
+
+    It 'replaces a damaged settings file when resetting, keeping a copy' {
+        $settings = (Get-TrtCacheOption).SettingsPath
+        Get-ChildItem -LiteralPath (Split-Path $settings) -Filter 'settings.json.damaged-*' | Remove-Item
+        Set-Content -LiteralPath $settings -Value '{"SizeLimitBytes": -4}'
+        { Get-TrtCacheOption -ErrorAction Stop } | Should -Throw '*Reset-TrtCacheOption*'
+        Reset-TrtCacheOption -WarningVariable warned -WarningAction SilentlyContinue
+        $warned | Should -BeLike '*damaged*'
+        (Get-ChildItem -LiteralPath (Split-Path $settings) -Filter 'settings.json.damaged-*').Count | Should -Be 1
+        (Get-TrtCacheOption).SizeLimitSource | Should -Be 'Default'
     }
 
     It 'lets TRTENGINE_CACHE_DIR take precedence over the saved directory' {
