@@ -307,22 +307,19 @@ public static class EngineConverter
         return new TrtEngineModel(engine, modelPath, key, fromCache, watch.Elapsed, location);
     }
 
-    /// <summary>
-    /// A weights file's tensors against the graph inputs and initializers they take the place of: each must be floating
-    /// point, and of the declared shape (a symbolic dimension takes any size); every misfit is listed in one error.
-    /// Tensors that name neither are warned about, but integer ones (a torch state dict's counters) only in verbose.
-    /// </summary>
     /// <summary>A checkpoint's tensors under the model names <paramref name="names"/> gives them, when given.</summary>
     private static IReadOnlyDictionary<string, WeightTensor> BoundWeights(string path, Func<string, string?>? names)
     {
         var tensors = WeightSources.CheckpointTensors(path);
         if (names is null) return tensors;
-        var renamed = WeightSources.Renamed(tensors, names);
-        foreach (var (name, tensor) in renamed)
-            if (name != tensor.Name) renamed[name] = tensor.Renamed(name);
-        return renamed;
+        return WeightSources.Renamed(tensors, names).ToDictionary(e => e.Key, e => e.Key == e.Value.Name ? e.Value : e.Value.Renamed(e.Key), StringComparer.Ordinal);
     }
 
+    /// <summary>
+    /// A weights file's tensors against the graph inputs and initializers they take the place of: each must be floating
+    /// point, and of the declared shape (a symbolic dimension takes any size); every misfit is listed in one error.
+    /// Tensors that name neither are warned about, but integer ones (a torch state dict's counters) only in verbose.
+    /// </summary>
     private static void CheckBoundWeights(OnnxModel model, IReadOnlyDictionary<string, WeightTensor> bound, string path, IConversionEvents? events)
     {
         var declared = new Dictionary<string, (OnnxDataType Type, IReadOnlyList<OnnxDim>? Shape)>(StringComparer.Ordinal);
