@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using TrtEngine.Cmdlets.Support;
+using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
+using TrtEngine.Core.Weights;
 using TrtEngine.Native.Plan;
 
 namespace TrtEngine.Cmdlets.Commands;
@@ -30,6 +32,7 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
 
     protected override void ProcessFile(string path)
     {
+        string? weightsFile = null;
         try
         {
             Core.Engines.TrtEngine engine;
@@ -50,7 +53,7 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
                 if (WeightsPath is not null)
                 {
                     long start = Stopwatch.GetTimestamp();
-                    string file = ResolveFile(WeightsPath, literal: false, "WeightsNotFound");
+                    string file = weightsFile = ResolveFile(WeightsPath, literal: false, "WeightsNotFound");
                     var names = new WeightNameMap(NameMap);
                     using var weights = WeightFile.Read(file, engine, names.Target);
                     bool model = file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
@@ -70,7 +73,8 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
-            WriteError(ErrorRecords.From(e, path));
+            // A weights file that cannot be read is the file in error, as New-TrtEngine and Update-TrtEngineWeights say.
+            WriteError(ErrorRecords.From(e, e is WeightFormatException or OnnxFormatException && weightsFile is not null ? weightsFile : path));
         }
     }
 }

@@ -19,6 +19,10 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
     [Parameter]
     public object? NameMap { get; set; }
 
+    /// <summary>Accepts NaN and infinite values in -WeightsPath's tensors, as Update-TrtEngineWeights -AllowNonFinite does.</summary>
+    [Parameter]
+    public SwitchParameter AllowNonFinite { get; set; }
+
     [Parameter]
     [ArgumentCompleter(typeof(InputNameCompleter))]
     public Hashtable? InputShape { get; set; }
@@ -72,6 +76,7 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
             {
                 WeightsPath = weights,
                 WeightNames = NameMap is null ? null : new WeightNameMap(NameMap).Target,
+                AllowNonFinite = AllowNonFinite,
                 InputShapes = InputConversion.ToShapes(InputShape, nameof(InputShape)),
                 MinShapes = InputConversion.ToShapes(MinShape, nameof(MinShape)),
                 OptShapes = InputConversion.ToShapes(OptShape, nameof(OptShape)),

@@ -25,7 +25,7 @@ public sealed class ResetTrtCacheOptionCommand : TrtCmdletBase
         {
             if (!ShouldProcess(CacheOptions.SettingsPath, $"Reset the saved {what} to the default")) return;
             if (CacheOptions.Reset(directory, sizeLimit) is { } damaged)
-                WriteWarning($"The settings file was damaged and has been replaced; what it held is kept in {damaged}.");
+                WriteWarning($"The settings file was damaged and has been replaced by one that keeps no saved option (every one is at its default now); what it held is kept in {damaged}.");
             if (directory && Environment.GetEnvironmentVariable("TRTENGINE_CACHE_DIR") is { Length: > 0 } env)
                 WriteWarning($"TRTENGINE_CACHE_DIR is set ({env}) and takes precedence over the default cache directory.");
             if (PassThru) WriteObject(CacheOptions.Current());

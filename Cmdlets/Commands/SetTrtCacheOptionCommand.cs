@@ -36,7 +36,7 @@ public sealed class SetTrtCacheOptionCommand : TrtCmdletBase
             string change = string.Join(", ", new[] { directory is null ? null : $"cache directory {directory}", SizeLimit is null ? null : $"size limit {ByteSize.Format(SizeLimit.Value)}" }.Where(c => c is not null));
             if (!ShouldProcess(CacheOptions.SettingsPath, $"Set {change}")) return;
             if (CacheOptions.Save(directory, SizeLimit) is { } damaged)
-                WriteWarning($"The settings file was damaged and has been replaced; what it held is kept in {damaged}.");
+                WriteWarning($"The settings file was damaged and has been replaced by one that keeps only what this call set (any other option is at its default now); what it held is kept in {damaged}.");
             if (Environment.GetEnvironmentVariable("TRTENGINE_CACHE_DIR") is { Length: > 0 } env && directory is not null)
                 WriteWarning($"TRTENGINE_CACHE_DIR is set ({env}) and takes precedence over the saved cache directory.");
             if (PassThru) WriteObject(CacheOptions.Current());

@@ -34,9 +34,18 @@ internal sealed class WeightNameMap(object? map)
         map switch
         {
             null => name,
-            System.Collections.IDictionary map => map.Contains(name) ? map[name]?.ToString() : name,
+            System.Collections.IDictionary map => map.Contains(name) ? MappedName(map[name], name) : name,
             ScriptBlock script => MapByScript(script, name),
             _ => throw new ArgumentException("-NameMap takes a hashtable (source name → model name) or a script block."),
+        };
+
+    /// <summary>A hashtable's value for a name: one model name, or $null; anything else (a list, a number) is refused rather than turned into text.</summary>
+    private static string? MappedName(object? value, string name) =>
+        (value is PSObject ps ? ps.BaseObject : value) switch
+        {
+            null => null,
+            string target => target,
+            var other => throw new ArgumentException($"-NameMap maps '{name}' to {(other is System.Collections.IEnumerable ? "a list" : $"the {other.GetType().Name} {other}")}; map each name to one model weight name (a string), or to $null to leave it out."),
         };
 
     private static string? MapByScript(ScriptBlock script, string name)

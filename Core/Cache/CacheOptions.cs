@@ -81,7 +81,8 @@ public static class CacheOptions
     /// </summary>
     /// <returns>The path of the copy of a damaged settings file; null when there was none.</returns>
     public static string? Reset(bool cacheDirectory, bool sizeLimit) =>
-        !File.Exists(SettingsPath) ? null : Change(settings =>
+        // A folder in the file's place is not "no settings": the write then fails, as Save's does, and says why.
+        !File.Exists(SettingsPath) && !Directory.Exists(SettingsPath) ? null : Change(settings =>
         {
             if (cacheDirectory) settings.CacheDirectory = null;
             if (sizeLimit) settings.SizeLimitBytes = null;

@@ -17,6 +17,9 @@ public sealed record ConversionSettings
     /// </summary>
     public Func<string, string?>? WeightNames { get; init; }
 
+    /// <summary>Accept NaN and infinity in <see cref="WeightsPath"/>'s values (refused otherwise, as a refit refuses them).</summary>
+    public bool AllowNonFinite { get; init; }
+
     /// <summary>Static shapes by input name (min = opt = max).</summary>
     public IReadOnlyDictionary<string, int[]>? InputShapes { get; init; }
 

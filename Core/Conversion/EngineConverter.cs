@@ -47,7 +47,7 @@ public static class EngineConverter
         // Before any import, the prepared one included: shapes given for names the model lacks are said as such.
         void Check(OnnxModel model)
         {
-            if (bound is not null) CheckBoundWeights(model, bound, settings.WeightsPath!, events);
+            if (bound is not null) CheckBoundWeights(model, bound, settings.WeightsPath!, settings.AllowNonFinite, events);
             ShapeProfiles.CheckNames(settings, name, OnnxImporter.RuntimeInputs(model.Graph, bound)
                 .Select(i => (i.Name, i.Shape is null ? [] : OnnxImporter.Dims(i.Shape))).ToList());
         }
@@ -311,8 +311,12 @@ public static class EngineConverter
     private static IReadOnlyDictionary<string, WeightTensor> BoundWeights(string path, Func<string, string?>? names)
     {
         var tensors = WeightSources.CheckpointTensors(path);
+        if (tensors.Count == 0)
+            throw new WeightFormatException($"'{path}' holds no tensors, so it would change nothing: give the checkpoint of the model's weights, or leave -WeightsPath out.");
         if (names is null) return tensors;
-        return WeightSources.Renamed(tensors, names).ToDictionary(e => e.Key, e => e.Key == e.Value.Name ? e.Value : e.Value.Renamed(e.Key), StringComparer.Ordinal);
+        var renamed = WeightSources.Renamed(tensors, names);
+        return renamed.Count > 0 ? renamed.ToDictionary(e => e.Key, e => e.Key == e.Value.Name ? e.Value : e.Value.Renamed(e.Key), StringComparer.Ordinal)
+            : throw new ArgumentException($"-NameMap leaves out every one of the {tensors.Count} tensors of '{path}', so it would change nothing: map them to the model's weight names.");
     }
 
     /// <summary>
@@ -320,7 +324,7 @@ public static class EngineConverter
     /// point, and of the declared shape (a symbolic dimension takes any size); every misfit is listed in one error.
     /// Tensors that name neither are warned about, but integer ones (a torch state dict's counters) only in verbose.
     /// </summary>
-    private static void CheckBoundWeights(OnnxModel model, IReadOnlyDictionary<string, WeightTensor> bound, string path, IConversionEvents? events)
+    private static void CheckBoundWeights(OnnxModel model, IReadOnlyDictionary<string, WeightTensor> bound, string path, bool allowNonFinite, IConversionEvents? events)
     {
         var declared = new Dictionary<string, (OnnxDataType Type, IReadOnlyList<OnnxDim>? Shape)>(StringComparer.Ordinal);
         foreach (var input in model.Graph.Inputs) declared[input.Name] = (input.ElementType, input.Shape);
@@ -355,6 +359,9 @@ public static class EngineConverter
                 problems.Add($"'{tensor.Name}' is a {slot.Type} tensor in the model; TrtEngine binds float weights only");
             else if (slot.Shape is { } shape && (shape.Count != tensor.Shape.Length || shape.Where((d, i) => d.Value is long v && v != tensor.Shape[i]).Any()))
                 problems.Add($"'{tensor.Name}' is {Shapes.Format(tensor.Shape)} in the file, the model declares [{string.Join(", ", shape)}]");
+            // As a refit refuses them: NaN and infinity, unless asked for or the model's own value (a mask of −∞).
+            else if (!allowNonFinite && WeightScan.FirstNonFinite(tensor.Data) is int bad and >= 0 && !SameAsModel(model, tensor))
+                problems.Add($"'{tensor.Name}' value {tensor.Data[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)} at index {bad} is not finite (-AllowNonFinite builds with it)");
         }
         if (problems.Count > 0)
             throw new WeightFormatException($"The weights in '{path}' do not fit the model ({problems.Count}): {string.Join("; ", problems.Take(20))}{(problems.Count > 20 ? "; …" : "")}.");
@@ -371,6 +378,14 @@ public static class EngineConverter
             events?.Verbose($"{integers.Count} integer tensors of '{path}' are not weights and were left out: {string.Join(", ", integers.Take(10))}{(integers.Count > 10 ? ", …" : "")}.");
         if (tied.Count > 0)
             events?.Verbose($"{tied.Count} tensors of '{path}' are other names of weights the model takes (tied weights) and were left out: {string.Join(", ", tied.Take(10))}{(tied.Count > 10 ? ", …" : "")}.");
+    }
+
+    /// <summary>Whether the model holds this very value under the tensor's name, bit for bit (an initializer, or a Constant node's float value).</summary>
+    private static bool SameAsModel(OnnxModel model, WeightTensor tensor)
+    {
+        var own = model.Graph.Initializers.FirstOrDefault(t => t.Name == tensor.Name)
+            ?? model.Graph.Nodes.FirstOrDefault(n => n.OpType == "Constant" && n.Outputs.Count == 1 && n.Outputs[0] == tensor.Name)?.GetTensor("value");
+        return own is not null && OnnxTensor.IsFloatingPoint(own.DataType) && own.ElementCount == tensor.Data.LongLength && WeightScan.SameBits(own.ToSingleArray(), tensor.Data);
     }
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to a thread-pool thread).</summary>

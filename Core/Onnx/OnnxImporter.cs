@@ -562,7 +562,9 @@ public sealed partial class OnnxImporter
         }
         if (_integers.ContainsKey(valueName)) throw NotFloat(user, valueName, "integer");
         if (_model.Graph.Inputs.Any(i => i.Name == valueName))
-            throw new ModelImportException($"{user}: '{valueName}' is a graph input with no value. If it is a weight, pass the weights file (-WeightsPath).");
+            throw new ModelImportException($"{user}: '{valueName}' is a graph input with no value. " + (_bound.Count == 0
+                ? "If it is a weight, pass the weights file (-WeightsPath)."
+                : "If it is a weight, the -WeightsPath file has no tensor of that name (after -NameMap, when given): rename the file's tensor to it."));
         throw new ModelImportException($"{user}: '{valueName}' is not defined by any node, initializer or input.");
     }
 
@@ -572,7 +574,9 @@ public sealed partial class OnnxImporter
     /// <summary>Why a value that must be a weight is not one: a graph input (a model exported without its parameters) wants -WeightsPath.</summary>
     private ModelImportException NotAWeight(string user, string valueName) =>
         new(_model.Graph.Inputs.Any(i => i.Name == valueName)
-            ? $"{user}: '{valueName}' is a graph input, fed at run time, where TrtEngine needs a weight. If the model was exported without its parameters, give their values as a safetensors or torch checkpoint of the model's state dict (New-TrtEngine and Import-TrtEngine -WeightsPath; to refit, Update-TrtEngineWeights -Path with the checkpoint)."
+            ? $"{user}: '{valueName}' is a graph input, fed at run time, where TrtEngine needs a weight. " + (_bound.Count == 0
+                ? "If the model was exported without its parameters, give their values as a safetensors or torch checkpoint of the model's state dict (New-TrtEngine and Import-TrtEngine -WeightsPath; to refit, Update-TrtEngineWeights -Path with the checkpoint)."
+                : "The -WeightsPath file has no tensor of that name (after -NameMap, when given): rename the file's tensor to it.")
             : $"{user}: '{valueName}' is computed at run time; TrtEngine needs it as a weight (an initializer or a Constant).");
 
     private ValueRef Tensor(string valueName, string user)

@@ -391,6 +391,11 @@ Describe 'Export-TrtEngine and Import-TrtEngine' {
         Get-Logits (Import-TrtEngine -Path $stripped -WeightsPath (Join-Path $torch 'tiny_mlp.tied.pt')) | Should -Be $ckpt2
         $tied = Import-TrtEngine -Path $stripped -WeightsPath (Join-Path $torch 'tiny_mlp.tied.pt') -NameMap @{ 'head.weight' = $null }
         Get-Logits $tied | Should -Be $ckpt2
+        # Found by a QA helper: a damaged -WeightsPath file's error named the plan.
+        $damaged = Join-Path $TestDrive 'damaged.safetensors'
+        [IO.File]::WriteAllBytes($damaged, [byte[]](1..40))
+        $err = { Import-TrtEngine -Path $stripped -WeightsPath $damaged -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidWeights*' -PassThru
+        $err.TargetObject | Should -Be $damaged
         { Import-TrtEngine -Path $stripped -NameMap @{ a = 'b' } -ErrorAction Stop } | Should -Throw '*give -WeightsPath too*'
     }
 
@@ -643,6 +648,12 @@ Describe 'Update-TrtEngineWeights -NameMap' {
         $err = { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -NameMap { '4.bias'; 'extra' } -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidArgument*' -PassThru
         $err.Exception.Message | Should -BeLike "*returned 2 names for 'module.4.bias' (4.bias, extra)*"
+        # Found by a QA helper: a hashtable's list or number was taken as its text ("System.Object[]", "5").
+        $err = { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -NameMap @{ 'module.4.bias' = '4.bias', 'extra' } -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidArgument*' -PassThru
+        $err.Exception.Message | Should -Be "-NameMap maps 'module.4.bias' to a list; map each name to one model weight name (a string), or to `$null to leave it out."
+        { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -NameMap @{ 'module.4.bias' = 5 } -ErrorAction Stop } |
+            Should -Throw "-NameMap maps 'module.4.bias' to the Int32 5;*"
         $err = { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias; '4.bias' = $bias } -Partial -NameMap { $_ -replace '^module\.', '' } -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidArgument*' -PassThru
         $err.Exception.Message | Should -BeLike "-NameMap maps both '*4.bias' and '*4.bias' to '4.bias'; *"
@@ -953,13 +964,26 @@ Describe 'Get-TrtCacheOption, Set-TrtCacheOption and Reset-TrtCacheOption' {
         { Reset-TrtCacheOption Size -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
     }
 
+    It 'says why it cannot reset when a folder stands where the settings file goes' {
+        # Found by a QA helper: Reset-TrtCacheOption took the folder for "no settings" and reported nothing.
+        $config = Join-Path $TestDrive 'config-folder'
+        $saved = $env:TRTENGINE_CONFIG_DIR
+        $env:TRTENGINE_CONFIG_DIR = $config
+        try {
+            New-Item -ItemType Directory -Force (Join-Path $config 'settings.json') | Out-Null
+            $err = { Reset-TrtCacheOption -ErrorAction Stop } | Should -Throw -PassThru
+            $err.TargetObject | Should -Be (Join-Path $config 'settings.json')
+        }
+        finally { $env:TRTENGINE_CONFIG_DIR = $saved }
+    }
+
     It 'replaces a damaged settings file when resetting, keeping a copy' {
         $settings = (Get-TrtCacheOption).SettingsPath
         Get-ChildItem -LiteralPath (Split-Path $settings) -Filter 'settings.json.damaged-*' | Remove-Item
         Set-Content -LiteralPath $settings -Value '{"SizeLimitBytes": -4}'
         { Get-TrtCacheOption -ErrorAction Stop } | Should -Throw '*Reset-TrtCacheOption*'
         Reset-TrtCacheOption -WarningVariable warned -WarningAction SilentlyContinue
-        $warned | Should -BeLike '*damaged*'
+        $warned | Should -BeLike '*damaged*every one is at its default now*'
         (Get-ChildItem -LiteralPath (Split-Path $settings) -Filter 'settings.json.damaged-*').Count | Should -Be 1
         (Get-TrtCacheOption).SizeLimitSource | Should -Be 'Default'
     }

@@ -116,6 +116,71 @@ public sealed class BoundWeightsTests : IDisposable
         AssertGemm(engine, _w[..4]);
     }
 
+    /// <summary>
+    /// Found by a QA helper: New-TrtEngine -WeightsPath built engines from NaN and infinite values without a word, where a
+    /// refit from the same file refuses them. They are refused now, all listed, unless asked for; a value the model holds
+    /// itself bit for bit (a mask of −∞ in an initializer) is not.
+    /// </summary>
+    [Fact]
+    public void Non_finite_values_are_refused_unless_asked_for_or_the_model_s_own()
+    {
+        float[] w = [.. _w], b = [.. _b];
+        (w[5], b[2]) = (float.NaN, float.NegativeInfinity);
+        string weights = _dir.File("nan.safetensors");
+        SafetensorsWriter.Write(weights, [("fc.weight", [4, 8], w), ("fc.bias", [4], b)]);
+
+        var refused = Assert.Throws<WeightFormatException>(() => EngineConverter.Convert(Weightless(steps: false), Settings(weights)));
+        Assert.Contains("'fc.weight' value NaN at index 5 is not finite", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("'fc.bias' value -Infinity at index 2 is not finite", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(new DiskEngineStore(_dir.File("cache")).List());
+        using (var allowed = EngineConverter.Convert(Weightless(steps: false), Settings(weights) with { AllowNonFinite = true }))
+            Assert.True(float.IsNaN(allowed.Run(new Dictionary<string, float[]> { ["x"] = ErrorMetrics.RandomValues(3, 8) })[0].Data[0]));
+
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 2, 4);
+        m.AddInitializer("mask", [0f, float.NegativeInfinity, 0f, float.NegativeInfinity], [4]);
+        m.AddNode("Add", ["x", "mask"], ["y"]);
+        m.AddOutput("y", OnnxDataType.Float);
+        string model = _dir.File("mask.onnx");
+        m.Save(model);
+        string same = _dir.File("mask.safetensors");
+        SafetensorsWriter.Write(same, [("mask", [4], [0f, float.NegativeInfinity, 0f, float.NegativeInfinity])]);
+        using var masked = EngineConverter.Convert(model, Settings(same));
+        Assert.Equal(float.NegativeInfinity, masked.Run(new Dictionary<string, float[]> { ["x"] = ErrorMetrics.RandomValues(4, 8) })[0].Data[1]);
+    }
+
+    /// <summary>
+    /// Found by a QA helper: a file with no tensors, or a -NameMap that leaves every tensor out, built the model's own
+    /// weights without a word; a weight input the file still lacks after the map was met with advice to give -WeightsPath.
+    /// </summary>
+    [Fact]
+    public void A_file_that_binds_nothing_is_refused_and_a_weight_it_lacks_is_named_as_missing_from_it()
+    {
+        string empty = _dir.File("empty.safetensors"), weights = _dir.File("state_dict.safetensors");
+        SafetensorsWriter.Write(empty, []);
+        SafetensorsWriter.Write(weights, [("fc.weight", [4, 8], _w), ("fc.bias", [4], _b)]);
+
+        Assert.Contains("holds no tensors", Assert.Throws<WeightFormatException>(() => EngineConverter.Convert(Weightless(steps: false), Settings(empty))).Message, StringComparison.Ordinal);
+        var none = Assert.Throws<ArgumentException>(() => EngineConverter.Convert(Weightless(steps: false), Settings(weights) with { WeightNames = _ => null }));
+        Assert.StartsWith("-NameMap leaves out every one of the 2 tensors", none.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_dir.File("cache")));
+
+        // A convolution's weight must be one: the graph input the file does not fill is named as missing from it.
+        var m = new OnnxModelBuilder();
+        m.AddInput("x", OnnxDataType.Float, 1, 2, 4, 4);
+        m.AddInput("conv.weight", OnnxDataType.Float, 3, 2, 1, 1);
+        m.AddInput("conv.bias", OnnxDataType.Float, 3);
+        m.AddOutput("y", OnnxDataType.Float);
+        m.AddNode("Conv", ["x", "conv.weight", "conv.bias"], ["y"]);
+        string conv = _dir.File("conv.onnx");
+        m.Save(conv);
+        string renamed = _dir.File("conv.safetensors");
+        SafetensorsWriter.Write(renamed, [("conv.w", [3, 2, 1, 1], ErrorMetrics.RandomValues(5, 6)), ("conv.bias", [3], ErrorMetrics.RandomValues(6, 3))]);
+        var lacking = Assert.Throws<ModelImportException>(() => EngineConverter.Convert(conv, Settings(renamed) with { WeightNames = n => n }));
+        Assert.Contains("'conv.weight'", lacking.Message, StringComparison.Ordinal);
+        Assert.Contains("The -WeightsPath file has no tensor of that name", lacking.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Without_a_weights_file_the_error_says_to_give_one_and_an_onnx_model_is_not_taken_for_one()
     {
