@@ -85,8 +85,6 @@ public sealed class InputNameCompleter : IArgumentCompleter
     private static IEnumerable<string> CheckpointNames(string file, object? nameMap)
     {
         var names = WeightSources.CheckpointTensorNames(file);
-        return (nameMap is PSObject ps ? ps.BaseObject : nameMap) is IDictionary map
-            ? names.Select(n => map.Contains(n) ? map[n]?.ToString() : n).OfType<string>()
-            : names;
+        return (nameMap is PSObject ps ? ps.BaseObject : nameMap) is IDictionary map ? names.Select(new WeightNameMap(map).Target).OfType<string>() : names;
     }
 }
