@@ -57,9 +57,12 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
                     var names = new WeightNameMap(NameMap);
                     using var weights = WeightFile.Read(file, engine, names.Target);
                     bool model = file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
-                    var result = engine.Refit(names.Rename(weights.Values), Partial, modelPath: model && !weights.OtherGraph ? file : null);
+                    var renamed = names.Rename(weights.Values, $"'{file}'");
+                    WarnUnusedKeys(names, $"'{file}'");
+                    var result = engine.Refit(renamed, Partial, modelPath: model && !weights.OtherGraph ? file : null);
                     if (weights.OtherGraph) WarnOtherGraph(file, engine);
-                    WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{file}' in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
+                    // What the refit left out is told as Update-TrtEngineWeights -Verbose tells it (the check reads no values).
+                    WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{file}' in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms{engine.CheckRefit(renamed, Partial, allowNonFinite: true).LeftOut()}.");
                 }
             }
             catch

@@ -67,6 +67,7 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
     {
         var events = new CmdletEvents(this, 1, $"Building engine for {System.IO.Path.GetFileName(model)}");
         string? weights = null;
+        var names = NameMap is null ? null : new WeightNameMap(NameMap);
         try
         {
             if (NameMap is not null && WeightsPath is null)
@@ -75,7 +76,7 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
             var settings = new ConversionSettings
             {
                 WeightsPath = weights,
-                WeightNames = NameMap is null ? null : new WeightNameMap(NameMap).Target,
+                WeightNames = names is null ? null : names.Target,
                 AllowNonFinite = AllowNonFinite,
                 InputShapes = InputConversion.ToShapes(InputShape, nameof(InputShape)),
                 MinShapes = InputConversion.ToShapes(MinShape, nameof(MinShape)),
@@ -91,6 +92,7 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
             };
             // Asked once the key is known, so -WhatIf says whether it would load an entry or build one, and where.
             var engine = EngineConverter.TryConvert(model, settings, action => ShouldProcess(model, action), events, Cancellation);
+            if (names is not null) WarnUnusedKeys(names, $"'{weights}'");
             if (engine is null) return;
             ModuleCleanup.Track(engine);
             WriteObject(engine);
@@ -101,7 +103,9 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
-            // A weights file that cannot be read, or does not fit the model, is the file in error (as a missing one is).
+            // A weights file that cannot be read, or does not fit the model, is the file in error (as a missing one is);
+            // a misspelt -NameMap entry may be why it does not fit.
+            if (names is not null) WarnUnusedKeys(names, $"'{weights}'");
             WriteError(ErrorRecords.From(e, e is WeightFormatException && weights is not null ? weights : model));
         }
         finally

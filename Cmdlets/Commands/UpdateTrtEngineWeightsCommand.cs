@@ -96,12 +96,14 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             // adopt goes back when this call ends.
             var names = new WeightNameMap(NameMap);
             using var read = file is null ? null : WeightFile.Read(file, Engine, names.Target);
+            string named = file is null ? source : $"'{file}'";
             IReadOnlyDictionary<string, WeightValue> weights = ParameterSetName switch
             {
-                WeightsSet => WeightSources.FromArrays(names.Rename(InputConversion.ToShapedArrays(Weights, nameof(Weights), TensorFile)), Engine),
-                SourceEngineSet => names.Rename(WeightSources.FromEngine(SourceEngine)),
-                _ => names.Rename(read!.Values),
+                WeightsSet => WeightSources.FromArrays(names.Rename(InputConversion.ToShapedArrays(Weights, nameof(Weights), TensorFile), named), Engine),
+                SourceEngineSet => names.Rename(WeightSources.FromEngine(SourceEngine), named),
+                _ => names.Rename(read!.Values, named),
             };
+            WarnUnusedKeys(names, named);
             // Names and shapes first; values too only for -WhatIf, as a refit finds NaN and infinity itself (mostly
             // through the sums its packing takes) rather than in a pass over every value, and refuses them the same way.
             RefitCheck check = Engine.CheckRefit(weights, Partial, AllowNonFinite || !WhatIf);
@@ -111,7 +113,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             if (ParameterSetName == SourceEngineSet && WeightSources.OtherGraph(SourceEngine, Engine))
                 WriteWarning($"Engine '{SourceEngine.Name}' was not built from the graph engine '{Engine.Name}' was built from (its layers, their parameters or its input dimensions differ), though its weights fit: " +
                              $"engine '{Engine.Name}' keeps computing its own graph with these weights, not the source engine's. Refit it from the source's own model file to be warned the same way, or use the source engine itself.");
-            WriteVerbose($"Refit of '{Engine.Name}' from {source}: {check.Changed.Count} weights supplied{Ignored(check)}.");
+            WriteVerbose($"Refit of '{Engine.Name}' from {source}: {Counted(check.Changed.Count, "weight")} supplied{check.LeftOut()}.");
             // An .onnx source is the model with the new weights; otherwise the engine's own model gives the structure.
             string? model = file is not null && file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? file : null;
             // -Tolerance implies -Verify unless -Verify:$false says otherwise.
@@ -130,7 +132,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
             long start = Stopwatch.GetTimestamp();
             var result = Engine.Refit(weights, Partial, AllowNonFinite, verify, read is { OtherGraph: false } ? model : null);
-            WriteVerbose($"Recomputed {result.EngineWeightsRecomputed} engine weights ({result.ChangedModelWeights.Count} of {result.ModelWeights} model weights changed) in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
+            WriteVerbose($"Recomputed {Counted(result.EngineWeightsRecomputed, "engine weight")} ({result.ChangedModelWeights.Count} of {Counted(result.ModelWeights, "model weight")} given changed) in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
             if (result.Verification is { } verification) WriteObject(verification);
             if (PassThru) WriteObject(Engine);
         }
@@ -160,16 +162,12 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     private string Describe(RefitCheck check, IReadOnlyDictionary<string, WeightValue> weights, string source)
     {
         if (!WhatIf || !Engine.HasWeights)
-            return $"Refit {check.Changed.Count} weights from {source}{Ignored(check)}";
+            return $"Refit {Counted(check.Changed.Count, "weight")} from {source}{check.LeftOut()}";
         var same = Engine.UnchangedWeights(weights).ToHashSet(StringComparer.Ordinal);
         var changing = check.Changed.Where(n => !same.Contains(n)).ToList();
-        return $"Refit from {source}: {changing.Count} weights change{(changing.Count > 0 ? $" ({Names(changing)})" : "")}, {same.Count} stay the same" +
-            $"{(check.Kept.Count > 0 ? $", {check.Kept.Count} not supplied keep their values" : "")}{Ignored(check)}";
+        return $"Refit from {source}: {Counted(changing.Count, "weight")} change{(changing.Count == 1 ? "s" : "")}{(changing.Count > 0 ? $" ({RefitCheck.Names(changing)})" : "")}, " +
+            $"{same.Count} {(same.Count == 1 ? "stays" : "stay")} the same{(check.Kept.Count > 0 ? $", {check.Kept.Count} not supplied {(check.Kept.Count == 1 ? "keeps its value" : "keep their values")}" : "")}{check.LeftOut()}";
     }
 
-    private static string Ignored(RefitCheck check) =>
-        (check.Ignored.Count == 0 ? "" : $"; {check.Ignored.Count} integer tensors are not weights and are left out ({Names(check.Ignored)})") +
-        (check.Tied.Count == 0 ? "" : $"; {check.Tied.Count} tensors are other names of weights given (tied) and are left out ({Names(check.Tied)})");
-
-    private static string Names(IReadOnlyList<string> names) => string.Join(", ", names.Take(8)) + (names.Count > 8 ? ", …" : "");
+    private static string Counted(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
 }

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using Microsoft.PowerShell.Commands;
 using TrtEngine.Core.Cache;
+using TrtEngine.Native.Refit;
 
 namespace TrtEngine.Cmdlets.Support;
 
@@ -144,6 +145,14 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
     protected void WarnOtherGraph(string file, Core.Engines.TrtEngine engine) =>
         WriteWarning($"'{file}' is not the graph engine '{engine.Name}' was built from (its layers, their parameters or its input dimensions differ), though its weights fit: " +
                      "the engine keeps computing its own graph with these weights. Check the result with Update-TrtEngineWeights -Verify (it runs this model), or build an engine from this model with New-TrtEngine.");
+
+    /// <summary>Warns of -NameMap hashtable keys that named no weight of <paramref name="source"/>, once it has been renamed.</summary>
+    private protected void WarnUnusedKeys(WeightNameMap names, string source)
+    {
+        if (names.UnusedKeys() is { Count: > 0 } unused)
+            WriteWarning($"-NameMap names {(unused.Count == 1 ? "a tensor" : $"{unused.Count} tensors")} that {source} does not hold ({RefitCheck.Names(unused)}): " +
+                         $"{(unused.Count == 1 ? "that entry renames" : "those entries rename")} nothing. Check the spelling against the source's names.");
+    }
 
     /// <summary>How messages and ShouldProcess name an entry.</summary>
     protected static string Describe(DiskEngineStore store, TrtCacheEntry entry) =>

@@ -13,7 +13,8 @@ internal sealed class WeightNameMap(object? map)
     private readonly Dictionary<string, string?> _targets = new(StringComparer.Ordinal);
     private readonly int _pipelineThread = Environment.CurrentManagedThreadId;
 
-    public Dictionary<string, T> Rename<T>(IReadOnlyDictionary<string, T> weights) => WeightSources.Renamed(weights, Target);
+    /// <param name="source">The weights' source as an error names it.</param>
+    public Dictionary<string, T> Rename<T>(IReadOnlyDictionary<string, T> weights, string source) => WeightSources.Renamed(weights, Target, source);
 
     /// <summary>
     /// The model name -NameMap gives a source name (null: left out); each name is mapped once (a script block runs once
@@ -28,6 +29,18 @@ internal sealed class WeightNameMap(object? map)
             if (map is ScriptBlock && Environment.CurrentManagedThreadId != _pipelineThread) return null;
             return _targets[name] = Map(name);
         }
+    }
+
+    /// <summary>
+    /// A hashtable's keys that named none of the source names mapped so far (a misspelt name renames nothing, and the
+    /// refit may still pass, with -Partial); matched as a PowerShell hashtable matches them, ignoring case. Empty for a script block.
+    /// </summary>
+    public IReadOnlyList<string> UnusedKeys()
+    {
+        lock (_targets)
+            return map is not System.Collections.IDictionary table || _targets.Count == 0 ? [] // nothing read yet: nothing to tell
+                : table.Keys.Cast<object?>().Select(k => k?.ToString() ?? "")
+                .Where(k => !_targets.Keys.Any(n => string.Equals(n, k, StringComparison.OrdinalIgnoreCase))).Order(StringComparer.Ordinal).ToList();
     }
 
     private string? Map(string name) =>

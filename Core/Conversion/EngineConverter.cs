@@ -314,9 +314,7 @@ public static class EngineConverter
         if (tensors.Count == 0)
             throw new WeightFormatException($"'{path}' holds no tensors, so it would change nothing: give the checkpoint of the model's weights, or leave -WeightsPath out.");
         if (names is null) return tensors;
-        var renamed = WeightSources.Renamed(tensors, names);
-        return renamed.Count > 0 ? renamed.ToDictionary(e => e.Key, e => e.Key == e.Value.Name ? e.Value : e.Value.Renamed(e.Key), StringComparer.Ordinal)
-            : throw new ArgumentException($"-NameMap leaves out every one of the {tensors.Count} tensors of '{path}', so it would change nothing: map them to the model's weight names.");
+        return WeightSources.Renamed(tensors, names, $"'{path}'").ToDictionary(e => e.Key, e => e.Key == e.Value.Name ? e.Value : e.Value.Renamed(e.Key), StringComparer.Ordinal);
     }
 
     /// <summary>

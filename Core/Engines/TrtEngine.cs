@@ -194,7 +194,7 @@ public sealed class TrtEngine : IDisposable
         var outcome = new Refitter(Native).Refit(weights, partial, allowNonFinite, verify: verifier is null ? null : verifier.Check);
         Interlocked.Increment(ref _refitCount);
         if (modelPath is not null) Interlocked.CompareExchange(ref _modelPath, Path.GetFullPath(modelPath), null);
-        return new RefitResult(Name, weights.Count, outcome.RecomputedCount)
+        return new RefitResult(Name, outcome.SuppliedCount, outcome.RecomputedCount)
         {
             Outcome = outcome, Verification = verifier?.Result,
         };

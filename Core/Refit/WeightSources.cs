@@ -55,9 +55,10 @@ public static class WeightSources
 
     /// <summary>
     /// <paramref name="weights"/> under the model names <paramref name="target"/> gives their names (-NameMap); a name it
-    /// maps to null is left out. Two names mapped to one are refused: which value is meant cannot be told.
+    /// maps to null is left out. Two names mapped to one are refused: which value is meant cannot be told; so is a map
+    /// that leaves out every name of <paramref name="source"/> (as the error names it), which would change nothing.
     /// </summary>
-    public static Dictionary<string, T> Renamed<T>(IReadOnlyDictionary<string, T> weights, Func<string, string?> target)
+    public static Dictionary<string, T> Renamed<T>(IReadOnlyDictionary<string, T> weights, Func<string, string?> target, string source)
     {
         var renamed = new Dictionary<string, T>(StringComparer.Ordinal);
         var sources = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -68,7 +69,8 @@ public static class WeightSources
                 throw new ArgumentException($"-NameMap maps both '{sources[model]}' and '{name}' to '{model}'; map each to its own model weight, or one of them to nothing to leave it out.");
             renamed[model] = value;
         }
-        return renamed;
+        return renamed.Count > 0 || weights.Count == 0 ? renamed
+            : throw new ArgumentException($"-NameMap leaves out every one of the {weights.Count} tensors of {source}, so it would change nothing: map them to the model's weight names.");
     }
 
     /// <summary>A checkpoint's tensors by name: a torch checkpoint's state dict or a safetensors file's tensors.</summary>

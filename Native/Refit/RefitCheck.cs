@@ -26,11 +26,20 @@ public sealed class RefitCheck
     /// <summary>Whether the refit checked was partial (then what is missing is what the engine cannot keep).</summary>
     public bool Partial { get; init; }
 
-    public bool IsValid => Missing.Count == 0 && Extra.Count == 0 && Mismatched.Count == 0;
+    /// <summary>
+    /// A partial refit given none of the engine's weights to change (an empty checkpoint, one of integer tensors only):
+    /// it would do nothing, which is a wrong file or name map far more often than a wish, so it is refused.
+    /// </summary>
+    public bool SuppliesNone => Partial && Changed.Count == 0 && Missing.Count == 0 && Extra.Count == 0 && Mismatched.Count == 0;
+
+    public bool IsValid => Missing.Count == 0 && Extra.Count == 0 && Mismatched.Count == 0 && !SuppliesNone;
 
     public string Describe()
     {
         var parts = new List<string>();
+        if (SuppliesNone)
+            parts.Add($"the source gives none of this engine's weights{(Ignored.Count + Tied.Count) switch { 0 => "", 1 => " (only a tensor that is not a weight)", int n => $" (only {n} tensors that are not weights)" }}, so this partial refit would change nothing: " +
+                      "give the checkpoint of this model, or a -NameMap that renames its tensors to the engine's weights");
         if (PartialWithoutWeights && Missing.Count > 0)
             parts.Add("a partial refit keeps the weights an engine has, and this one has none (it was saved without them): supply every weight once");
         if (Missing.Count > 0)
@@ -41,6 +50,16 @@ public sealed class RefitCheck
         // Sentences: each part starts with a capital.
         return string.Join(". ", parts.Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
     }
+
+    /// <summary>The names left out as no weights (integer tensors, a tied weight's other name), as a clause to end a report with; empty when none.</summary>
+    public string LeftOut() =>
+        (Ignored.Count == 0 ? "" : Ignored.Count == 1 ? $"; 1 integer tensor is not a weight and is left out ({Names(Ignored)})"
+            : $"; {Ignored.Count} integer tensors are not weights and are left out ({Names(Ignored)})") +
+        (Tied.Count == 0 ? "" : Tied.Count == 1 ? $"; 1 tensor is another name of a weight given (tied) and is left out ({Names(Tied)})"
+            : $"; {Tied.Count} tensors are other names of weights given (tied) and are left out ({Names(Tied)})");
+
+    /// <summary>Up to eight names for a report.</summary>
+    public static string Names(IReadOnlyList<string> names) => string.Join(", ", names.Take(8)) + (names.Count > 8 ? ", …" : "");
 
     /// <summary>
     /// What to do with names the engine lacks: names under a prefix (DDP's "module.", a training wrapper's "model.")

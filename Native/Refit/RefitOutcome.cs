@@ -17,7 +17,12 @@ public sealed class RefitOutcome
 
     /// <param name="recomputed">Engine weight indices.</param>
     /// <param name="changed">By model weight index.</param>
-    internal RefitOutcome(EnginePlan plan, List<int> recomputed, bool[] changed) => (_plan, _recomputed, _changed) = (plan, recomputed, changed);
+    /// <param name="supplied">How many of the engine's model weights were given.</param>
+    internal RefitOutcome(EnginePlan plan, List<int> recomputed, bool[] changed, int supplied) =>
+        (_plan, _recomputed, _changed, SuppliedCount) = (plan, recomputed, changed, supplied);
+
+    /// <summary>How many of the engine's model weights the refit was given (names it left out, such as integer tensors, not counted).</summary>
+    public int SuppliedCount { get; }
 
     /// <summary>How many engine weights were re-derived.</summary>
     public int RecomputedCount => _recomputed.Count;

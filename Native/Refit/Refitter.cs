@@ -264,9 +264,12 @@ public sealed class Refitter(Engine engine)
         // A caller's array that only one recipe reads is copied in the recipes' pass (EnginePlan.SoleReaders).
         var copyFrom = work.CopyFrom;
         long workFloats = 0;
+        int supplied = 0;
         for (int m = 0; m < infos.Length; m++)
         {
-            if (given[m] is not { } value || infos[m].Folded) continue;
+            if (given[m] is not { } value) continue;
+            supplied++;
+            if (infos[m].Folded) continue;
             if (value.Immutable && (current.ModelValues[m] is not { } now || !WeightScan.SameFirstBits(now, value.Data)))
                 adopted[m] = value.Data;
             else
@@ -406,7 +409,7 @@ public sealed class Refitter(Engine engine)
         if (current.Weights is { IsHeld: false } && anyAdopted) Recycle(current.ModelValues, values, changed, was);
         if (spareSet is not null) ReturnSpares(engine, spareSet, buffers, current.Weights);
         if (current.Weights is { IsShared: false } swappedOut && !ReferenceEquals(swappedOut, next.Weights)) engine.Retired = swappedOut;
-        return new RefitOutcome(_plan, recomputed, changed);
+        return new RefitOutcome(_plan, recomputed, changed, supplied);
     }
 
     /// <summary>Folded operations (in dependency order) re-run when an input changed or their result is not known yet; whether a result changed.</summary>

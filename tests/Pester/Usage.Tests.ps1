@@ -188,6 +188,9 @@ Describe 'New-TrtEngine' {
         "$quiet" | Should -BeLike "*'head.weight' (as '4.weight')*"
         $mapped = New-TrtEngine -Path $onnx -WeightsPath $tied -NameMap @{ 'head.weight' = $null } -NoCache -OptimizationLevel 0
         Get-Logits $mapped | Should -Be (Get-Logits $want)
+        # An entry that names no tensor of the checkpoint (misspelt) is warned of.
+        $null = New-TrtEngine -Path $onnx -WeightsPath $tied -NameMap @{ 'head.weigth' = $null } -NoCache -OptimizationLevel 0 -WarningVariable typo -WarningAction SilentlyContinue
+        "$typo" | Should -BeLike "-NameMap names a tensor that '*tiny_mlp.tied.pt' does not hold (head.weigth)*"
 
         $err = { New-TrtEngine -Path $onnx -NameMap @{ a = 'b' } -NoCache -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument*' -PassThru
         $err.Exception.Message | Should -BeLike '*give -WeightsPath too*'
@@ -256,7 +259,7 @@ Describe 'Update-TrtEngineWeights in a loop' {
         finally {
             Stop-Transcript | Out-Null
         }
-        Get-Content -Raw $log | Should -Match 'Refit from the -Weights hashtable: 1 weights change \(4\.bias\), 0 stay the same, 5 not supplied keep their values'
+        Get-Content -Raw $log | Should -Match 'Refit from the -Weights hashtable: 1 weight changes \(4\.bias\), 0 stay the same, 5 not supplied keep their values'
         Get-Logits $engine | Should -Be $logits[0]
     }
 
@@ -270,7 +273,7 @@ Describe 'Update-TrtEngineWeights in a loop' {
 
         $engine | Update-TrtEngineWeights -Path $checkpoints[0]
         $engine | Update-TrtEngineWeights -Path $stateDict -Verbose 4>&1 | Out-String |
-            Should -Match '1 integer tensors are not weights and are left out \(bn\.num_batches_tracked\)'
+            Should -Match '1 integer tensor is not a weight and is left out \(bn\.num_batches_tracked\)'
         Get-Logits $engine | Should -Be $logits[1]
     }
 
@@ -279,7 +282,7 @@ Describe 'Update-TrtEngineWeights in a loop' {
         $tied = Join-Path $PSScriptRoot '../fixtures/checkpoints/tiny_mlp.tied.pt'
         $engine | Update-TrtEngineWeights -Path $checkpoints[0]
         $engine | Update-TrtEngineWeights -Path $tied -Verbose 4>&1 | Out-String |
-            Should -Match '1 tensors are other names of weights given \(tied\) and are left out \(head\.weight\)'
+            Should -Match '1 tensor is another name of a weight given \(tied\) and is left out \(head\.weight\)'
         Get-Logits $engine | Should -Be $logits[1]
     }
 }
@@ -391,6 +394,11 @@ Describe 'Export-TrtEngine and Import-TrtEngine' {
         Get-Logits (Import-TrtEngine -Path $stripped -WeightsPath (Join-Path $torch 'tiny_mlp.tied.pt')) | Should -Be $ckpt2
         $tied = Import-TrtEngine -Path $stripped -WeightsPath (Join-Path $torch 'tiny_mlp.tied.pt') -NameMap @{ 'head.weight' = $null }
         Get-Logits $tied | Should -Be $ckpt2
+        # -Verbose names the name left out, as Update-TrtEngineWeights does; a misspelt entry is warned of.
+        $said = Import-TrtEngine -Path $stripped -WeightsPath (Join-Path $torch 'tiny_mlp.tied.pt') -NameMap @{ 'head.weigth' = $null } -Verbose -WarningVariable typo -WarningAction SilentlyContinue 4>&1 |
+            Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        "$said" | Should -BeLike '*; 1 tensor is another name of a weight given (tied) and is left out (head.weight).'
+        "$typo" | Should -BeLike "-NameMap names a tensor that '*tiny_mlp.tied.pt' does not hold (head.weigth)*"
         # Found by a QA helper: a damaged -WeightsPath file's error named the plan.
         $damaged = Join-Path $TestDrive 'damaged.safetensors'
         [IO.File]::WriteAllBytes($damaged, [byte[]](1..40))
@@ -638,6 +646,34 @@ Describe 'Update-TrtEngineWeights -NameMap' {
         { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -ErrorAction Stop } |
             Should -Throw -ErrorId 'RefitRefused*'
         Get-Logits $engine | Should -Be $before
+    }
+
+    It 'warns of hashtable entries that name no tensor of the source, ignoring case as the hashtable does' {
+        $warned = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $warned | Update-TrtEngineWeights -Weights @{ 'HEAD.bias' = $bias } -Partial -NameMap @{ 'head.bias' = '4.bias'; 'head.weigth' = '4.weight' } -WarningVariable typo -WarningAction SilentlyContinue
+        "$typo" | Should -Be "-NameMap names a tensor that the -Weights hashtable does not hold (head.weigth): that entry renames nothing. Check the spelling against the source's names."
+        $warned.RefitCount | Should -Be 1
+        $warned | Update-TrtEngineWeights -Path $checkpoints[1] -NameMap @{ 'a' = 'b'; 'c' = $null } -WarningVariable typos -WarningAction SilentlyContinue
+        "$typos" | Should -BeLike "-NameMap names 2 tensors that '*tiny_mlp.ckpt2.safetensors' does not hold (a, c): those entries rename nothing.*"
+        $warned | Update-TrtEngineWeights -Path $checkpoints[1] -NameMap @{ '4.bias' = '4.bias' } -WarningVariable none -WarningAction SilentlyContinue
+        $none | Should -BeNullOrEmpty
+    }
+
+    It 'refuses a map that leaves out every tensor, and a partial refit given none of the engine''s weights, changing nothing' {
+        $before = Get-Logits $engine
+        $count = $engine.RefitCount
+        $err = { $engine | Update-TrtEngineWeights -Path $checkpoints[1] -NameMap { } -Partial -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument*' -PassThru
+        $err.Exception.Message | Should -BeLike "-NameMap leaves out every one of the 6 tensors of '*tiny_mlp.ckpt2.safetensors', so it would change nothing: map them to the model's weight names."
+        # A state dict's counter alone: no weight of the engine, so a partial refit would do nothing.
+        $counters = Join-Path $TestDrive 'counters.safetensors'
+        Copy-Safetensors $checkpoints[1] $counters -Append ([BitConverter]::GetBytes([long]1200)) -Edit {
+            param($header, $end)
+            $header['bn.num_batches_tracked'] = @{ dtype = 'I64'; shape = @(); data_offsets = @($end, ($end + 8)) }
+        }
+        $err = { $engine | Update-TrtEngineWeights -Path $counters -NameMap { if ($_ -like 'bn.*') { $_ } } -Partial -ErrorAction Stop } | Should -Throw -ErrorId 'RefitRefused*' -PassThru
+        $err.Exception.Message | Should -BeLike "*The source gives none of this engine's weights (only a tensor that is not a weight), so this partial refit would change nothing*"
+        Get-Logits $engine | Should -Be $before
+        $engine.RefitCount | Should -Be $count
     }
 
     It 'says which name a failing or ambiguous script block failed on, changing nothing' {

@@ -68,6 +68,40 @@ public sealed class CheckpointTypeTests
     }
 
     /// <summary>
+    /// A partial refit from a checkpoint that holds none of the engine's weights (a state dict's counters only: the wrong
+    /// file, or a name map that renamed nothing) would change nothing, and is refused rather than passing as a refit;
+    /// the result of one that does refit counts the engine's weights given, not the names left out.
+    /// </summary>
+    [Fact]
+    public void A_partial_refit_given_none_of_the_engine_s_weights_is_refused_and_results_count_only_its_weights()
+    {
+        using var dir = new TempDirectory();
+        string v1 = SmallCnn.Write(dir, 10), v2 = SmallCnn.Write(dir, 20), counters = dir.File("counters.safetensors"), state = dir.File("state_dict.safetensors");
+        var engine = SmallCnn.Build(v1);
+        float[] before = SmallCnn.Run(engine);
+        SafetensorsWriter.Write(counters, [("bn.num_batches_tracked", [], [1200f], "I64")]);
+
+        using (var file = WeightFile.Read(counters, engine))
+        {
+            var check = engine.CheckRefit(file.Values, partial: true);
+            Assert.True(check.SuppliesNone);
+            Assert.False(check.IsValid);
+            Assert.Contains("The source gives none of this engine's weights (only a tensor that is not a weight), so this partial refit would change nothing", check.Describe());
+            var refused = Assert.Throws<RefitException>(() => engine.Refit(file.Values, partial: true));
+            Assert.True(refused.Check.SuppliesNone);
+        }
+        Assert.Equal(before, SmallCnn.Run(engine));
+
+        SafetensorsWriter.Write(state, [.. Tensors(v2, _ => "F32"), ("bn.num_batches_tracked", [], [1200f], "I64")]);
+        using (var file = WeightFile.Read(state, engine))
+        {
+            var result = engine.Refit(file.Values);
+            Assert.Equal(file.Values.Count - 1, result.ModelWeights);
+            Assert.Equal("; 1 integer tensor is not a weight and is left out (bn.num_batches_tracked)", engine.CheckRefit(file.Values, partial: false).LeftOut());
+        }
+    }
+
+    /// <summary>
     /// A torch checkpoint of a module with a tied weight holds it under each of its names; the engine has one of them.
     /// The other shows the same tensor, so it is left out (and said so), where a name that is merely unknown is refused;
     /// given without the name the engine has, it is unknown too. tests/fixtures/checkpoints/tiny_mlp.tied.pt holds the
