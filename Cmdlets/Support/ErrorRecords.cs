@@ -43,6 +43,7 @@ internal static class ErrorRecords
         FileExistsException => new(e, "FileExists", ErrorCategory.ResourceExists, target),
         IOException => new(e, "IOError", ErrorCategory.WriteError, target),
         NotFileSystemPathException => new(e, "NotFileSystemPath", ErrorCategory.InvalidArgument, target),
+        AmbiguousPathException ambiguous => new(e, "AmbiguousPath", ErrorCategory.InvalidArgument, ambiguous.Pattern),
         ArgumentException => new(e, "InvalidArgument", ErrorCategory.InvalidArgument, target),
         _ => new(e, "UnexpectedError", ErrorCategory.NotSpecified, target),
     };

@@ -18,7 +18,7 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
     protected string ResolveFile(string path, bool literal, string notFoundId)
     {
         var files = ResolveFiles(path, literal, notFoundId);
-        return files.Count == 1 ? files[0] : throw new ArgumentException($"'{path}' matches {files.Count} files; give one.");
+        return files.Count == 1 ? files[0] : throw new AmbiguousPathException(path, files.Count);
     }
 
     /// <summary>

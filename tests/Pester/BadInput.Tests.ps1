@@ -173,6 +173,8 @@ Describe 'New-TrtEngine with bad input' {
     It 'refuses <Case>, adding nothing to the cache' -ForEach @(
         @{ Case = 'a model that does not exist'; Arguments = { @{ Path = Join-Path $TestDrive 'missing.onnx' } }; Id = 'ModelNotFound'; Category = 'ObjectNotFound' }
         @{ Case = 'a weights file that does not exist'; Arguments = { @{ Path = $onnx; WeightsPath = Join-Path $TestDrive 'missing.safetensors' } }; Id = 'WeightsNotFound'; Category = 'ObjectNotFound' }
+        # Found in session 49: the error of a -WeightsPath pattern that matched several files targeted the model.
+        @{ Case = 'a weights file pattern that matches several files'; Arguments = { @{ Path = $onnx; WeightsPath = Join-Path (Split-Path $onnx) 'tiny_mlp.ckpt?.safetensors' } }; Id = 'AmbiguousPath'; Category = 'InvalidArgument'; Message = "'*tiny_mlp.ckpt?.safetensors' matches 3 files; give one." }
         @{ Case = 'a file that is not ONNX'; Arguments = { $f = Join-Path $TestDrive 'text.onnx'; Set-Content $f 'not a model'; @{ Path = $f } }; Id = 'InvalidModel'; Category = 'InvalidData' }
         @{ Case = 'an empty file'; Arguments = { $f = Join-Path $TestDrive 'empty.onnx'; Set-Content $f -Value $null -NoNewline; @{ Path = $f } }; Id = 'InvalidModel'; Category = 'InvalidData' }
         @{ Case = 'a shape for an input the model does not have'; Arguments = { @{ Path = $onnx; InputShape = @{ nope = 1, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
