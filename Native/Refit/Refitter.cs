@@ -440,9 +440,17 @@ public sealed class Refitter(Engine engine)
         for (int i = 0; i < spareSet.Buffers.Length; i++)
             if (!ReferenceEquals(buffers?[i], spareSet.Buffers[i]) && !spareSet.IsModelValue(i) && !engine.HeldElsewhere(i, spareSet.Buffers[i]))
                 (left ??= []).Add(spareSet.Buffers[i]);
-        if (left is null) return;
-        var inUse = new HashSet<float[]>((buffers ?? []).Concat(before?.Buffers ?? []), ReferenceEqualityComparer.Instance);
-        WeightPool.Return(engine, left.Where(b => !inUse.Contains(b)));
+        if (left is not null) WeightPool.Return(engine, NotIn(left, (buffers ?? []).Concat(before?.Buffers ?? [])));
+    }
+
+    /// <summary>
+    /// The buffers of <paramref name="left"/> that <paramref name="sets"/> do not hold. Its own method: a lambda over a
+    /// local of <see cref="ReturnSpares"/> made a closure at every call, with nothing left over nearly always.
+    /// </summary>
+    private static IEnumerable<float[]> NotIn(List<float[]> left, IEnumerable<float[]> sets)
+    {
+        var inUse = new HashSet<float[]>(sets, ReferenceEqualityComparer.Instance);
+        return left.Where(b => !inUse.Contains(b));
     }
 
     private static bool AnyChanged(int[] sources, bool[] changed)
