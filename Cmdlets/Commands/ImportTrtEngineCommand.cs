@@ -3,6 +3,7 @@ using System.Management.Automation;
 using TrtEngine.Cmdlets.Support;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
+using TrtEngine.Native.Refit;
 using TrtEngine.Core.Weights;
 using TrtEngine.Native.Plan;
 
@@ -15,6 +16,7 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
 {
     /// <summary>An .onnx model, a .safetensors checkpoint or a torch checkpoint to refit the engine with after loading it.</summary>
     [Parameter]
+    [SupportsWildcards]
     public string? WeightsPath { get; set; }
 
     /// <summary>Renames -WeightsPath's weights to the model's names, as Update-TrtEngineWeights -NameMap does ($null drops one).</summary>
@@ -62,7 +64,7 @@ public sealed class ImportTrtEngineCommand : FileInputCmdletBase
                     var result = engine.Refit(renamed, Partial, modelPath: model && !weights.OtherGraph ? file : null);
                     if (weights.OtherGraph) WarnOtherGraph(file, engine);
                     // What the refit left out is told as Update-TrtEngineWeights -Verbose tells it (the check reads no values).
-                    WriteVerbose($"Refitted {result.EngineWeightsRecomputed} engine weights from '{file}' in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms{engine.CheckRefit(renamed, Partial, allowNonFinite: true).LeftOut()}.");
+                    WriteVerbose($"Refitted {Counted.Of(result.EngineWeightsRecomputed, "engine weight")} from '{file}' in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms{engine.CheckRefit(renamed, Partial, allowNonFinite: true).LeftOut()}.");
                 }
             }
             catch

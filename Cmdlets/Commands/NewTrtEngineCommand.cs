@@ -13,6 +13,7 @@ namespace TrtEngine.Cmdlets.Commands;
 public sealed class NewTrtEngineCommand : FileInputCmdletBase
 {
     [Parameter]
+    [SupportsWildcards]
     public string? WeightsPath { get; set; }
 
     /// <summary>Renames -WeightsPath's weights to the model's names, as Update-TrtEngineWeights -NameMap does ($null drops one).</summary>

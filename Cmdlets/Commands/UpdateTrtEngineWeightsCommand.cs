@@ -113,7 +113,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             if (ParameterSetName == SourceEngineSet && WeightSources.OtherGraph(SourceEngine, Engine))
                 WriteWarning($"Engine '{SourceEngine.Name}' was not built from the graph engine '{Engine.Name}' was built from (its layers, their parameters or its input dimensions differ), though its weights fit: " +
                              $"engine '{Engine.Name}' keeps computing its own graph with these weights, not the source engine's. Refit it from the source's own model file to be warned the same way, or use the source engine itself.");
-            WriteVerbose($"Refit of '{Engine.Name}' from {source}: {Counted(check.Changed.Count, "weight")} supplied{check.LeftOut()}.");
+            WriteVerbose($"Refit of '{Engine.Name}' from {source}: {Counted.Of(check.Changed.Count, "weight")} supplied{check.LeftOut()}.");
             // An .onnx source is the model with the new weights; otherwise the engine's own model gives the structure.
             string? model = file is not null && file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? file : null;
             // -Tolerance implies -Verify unless -Verify:$false says otherwise.
@@ -132,7 +132,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             if (!ShouldProcess(Engine.Name, Describe(check, weights, source))) return;
             long start = Stopwatch.GetTimestamp();
             var result = Engine.Refit(weights, Partial, AllowNonFinite, verify, read is { OtherGraph: false } ? model : null);
-            WriteVerbose($"Recomputed {Counted(result.EngineWeightsRecomputed, "engine weight")} ({result.ChangedModelWeights.Count} of {Counted(result.ModelWeights, "model weight")} given changed) in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
+            WriteVerbose($"Recomputed {Counted.Of(result.EngineWeightsRecomputed, "engine weight")} ({result.ChangedModelWeights.Count} of {Counted.Of(result.ModelWeights, "model weight")} given changed) in {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F1} ms.");
             if (result.Verification is { } verification) WriteObject(verification);
             if (PassThru) WriteObject(Engine);
         }
@@ -147,7 +147,7 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
             // the item piped); a refit refused for what it holds is the engine's.
             bool fileAtFault = ParameterSetName is PathSet or PipedPathSet or LiteralPathSet &&
                                e is WeightFormatException or OnnxFormatException or ModelImportException or IOException or UnauthorizedAccessException;
-            WriteError(ErrorRecords.From(e, fileAtFault ? source : Engine));
+            WriteError(ErrorRecords.From(e, fileAtFault ? source : e is SourceEngineException ? SourceEngine : Engine));
         }
     }
 
@@ -162,12 +162,12 @@ public sealed class UpdateTrtEngineWeightsCommand : TrtCmdletBase
     private string Describe(RefitCheck check, IReadOnlyDictionary<string, WeightValue> weights, string source)
     {
         if (!WhatIf || !Engine.HasWeights)
-            return $"Refit {Counted(check.Changed.Count, "weight")} from {source}{check.LeftOut()}";
-        var same = Engine.UnchangedWeights(weights).ToHashSet(StringComparer.Ordinal);
-        var changing = check.Changed.Where(n => !same.Contains(n)).ToList();
-        return $"Refit from {source}: {Counted(changing.Count, "weight")} change{(changing.Count == 1 ? "s" : "")}{(changing.Count > 0 ? $" ({RefitCheck.Names(changing)})" : "")}, " +
-            $"{same.Count} {(same.Count == 1 ? "stays" : "stay")} the same{(check.Kept.Count > 0 ? $", {check.Kept.Count} not supplied {(check.Kept.Count == 1 ? "keeps its value" : "keep their values")}" : "")}{check.LeftOut()}";
+            return $"Refit {Counted.Of(check.Changed.Count, "weight")} from {source}{check.LeftOut()}";
+        // Of the weights given (folded constants, given as the engine holds them, are not counted: see RefitCheck.Changed).
+        var unchanged = Engine.UnchangedWeights(weights).ToHashSet(StringComparer.Ordinal);
+        var changing = check.Changed.Where(n => !unchanged.Contains(n)).ToList();
+        int same = check.Changed.Count - changing.Count;
+        return $"Refit from {source}: {Counted.Of(changing.Count, "weight")} change{(changing.Count == 1 ? "s" : "")}{(changing.Count > 0 ? $" ({RefitCheck.Names(changing)})" : "")}, " +
+            $"{same} {(same == 1 ? "stays" : "stay")} the same{(check.Kept.Count > 0 ? $", {check.Kept.Count} not supplied {(check.Kept.Count == 1 ? "keeps its value" : "keep their values")}" : "")}{check.LeftOut()}";
     }
-
-    private static string Counted(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
 }

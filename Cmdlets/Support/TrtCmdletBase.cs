@@ -18,7 +18,7 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
     protected string ResolveFile(string path, bool literal, string notFoundId)
     {
         var files = ResolveFiles(path, literal, notFoundId);
-        return files.Count == 1 ? files[0] : throw new AmbiguousPathException(path, files.Count);
+        return files.Count == 1 ? files[0] : throw new AmbiguousPathException(path, files, "files");
     }
 
     /// <summary>
@@ -60,9 +60,12 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
     {
         if (literal || !WildcardPattern.ContainsWildcardCharacters(path)) return FileSystemPath(path);
         var matches = Matches(path);
-        return matches.Count == 1 ? matches[0] : throw new ArgumentException(matches.Count == 0
-            ? $"'{path}' holds wildcard characters (* ? [ ]) and matches nothing to write to. {newName}"
-            : $"'{path}' matches {matches.Count} items ({string.Join(", ", matches.Take(3))}{(matches.Count > 3 ? ", …" : "")}); give one.");
+        return matches.Count switch
+        {
+            1 => matches[0],
+            0 => throw new ArgumentException($"'{path}' holds wildcard characters (* ? [ ]) and matches nothing to write to. {newName}"),
+            _ => throw new AmbiguousPathException(path, matches, "items"),
+        };
     }
 
     /// <summary>What a path with wildcards matches in the file system (nothing: empty); another provider's path is refused.</summary>

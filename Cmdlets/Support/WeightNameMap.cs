@@ -33,15 +33,27 @@ internal sealed class WeightNameMap(object? map)
 
     /// <summary>
     /// A hashtable's keys that named none of the source names mapped so far (a misspelt name renames nothing, and the
-    /// refit may still pass, with -Partial); matched as a PowerShell hashtable matches them, ignoring case. Empty for a script block.
+    /// refit may still pass, with -Partial): a key is used when the table finds a name under it, as the renaming looks
+    /// names up (ignoring case in PowerShell's @{}, not in a case-sensitive dictionary; a key that is not text finds no
+    /// name). Empty for a script block, and before any name was mapped.
     /// </summary>
     public IReadOnlyList<string> UnusedKeys()
     {
         lock (_targets)
-            return map is not System.Collections.IDictionary table || _targets.Count == 0 ? [] // nothing read yet: nothing to tell
-                : table.Keys.Cast<object?>().Select(k => k?.ToString() ?? "")
-                .Where(k => !_targets.Keys.Any(n => string.Equals(n, k, StringComparison.OrdinalIgnoreCase))).Order(StringComparer.Ordinal).ToList();
+        {
+            if (map is not System.Collections.IDictionary table || _targets.Count == 0) return [];
+            var found = _targets.Keys.Where(table.Contains).ToHashSet(StringComparer.Ordinal);
+            var keys = table.Keys.OfType<string>().ToHashSet(StringComparer.Ordinal);
+            bool ignoresCase = IgnoresCase(table, keys);
+            bool Used(string key) => found.Contains(key) || ignoresCase && found.Any(n => string.Equals(n, key, StringComparison.OrdinalIgnoreCase));
+            return table.Keys.Cast<object?>().Where(k => k is not string key || !Used(key))
+                .Select(k => k is string ? (string)k : $"{k} (a {k?.GetType().Name ?? "null"}: quote it)").Order(StringComparer.Ordinal).ToList();
+        }
     }
+
+    /// <summary>Whether the table finds its keys in any case (PowerShell's @{}): one is found under another case that is no key of its own.</summary>
+    private static bool IgnoresCase(System.Collections.IDictionary table, HashSet<string> keys) =>
+        keys.Select(k => k.ToUpperInvariant() is var upper && upper != k ? upper : k.ToLowerInvariant()).Any(other => !keys.Contains(other) && table.Contains(other));
 
     private string? Map(string name) =>
         map switch
@@ -57,6 +69,7 @@ internal sealed class WeightNameMap(object? map)
         (value is PSObject ps ? ps.BaseObject : value) switch
         {
             null => null,
+            "" => throw new ArgumentException($"-NameMap maps '{name}' to an empty name; map it to a model weight name, or to $null to leave it out."),
             string target => target,
             var other => throw new ArgumentException($"-NameMap maps '{name}' to {(other is System.Collections.IEnumerable ? "a list" : $"the {other.GetType().Name} {other}")}; map each name to one model weight name (a string), or to $null to leave it out."),
         };
@@ -73,7 +86,8 @@ internal sealed class WeightNameMap(object? map)
         {
             throw new ArgumentException($"The -NameMap script block failed on '{name}': {e.Message}", e);
         }
-        return names.Count <= 1 ? names.FirstOrDefault()?.BaseObject?.ToString()
-            : throw new ArgumentException($"The -NameMap script block returned {names.Count} names for '{name}' ({string.Join(", ", names.Take(4))}); return one, or nothing to leave the weight out.");
+        return names.Count > 1 ? throw new ArgumentException($"The -NameMap script block returned {names.Count} names for '{name}' ({string.Join(", ", names.Take(4))}); return one, or nothing to leave the weight out.")
+            : names.FirstOrDefault()?.BaseObject?.ToString() is not "" and var target ? target
+            : throw new ArgumentException($"The -NameMap script block returned an empty name for '{name}'; return a model weight name, or nothing to leave the weight out.");
     }
 }

@@ -363,19 +363,23 @@ public static class EngineConverter
         }
         if (problems.Count > 0)
             throw new WeightFormatException($"The weights in '{path}' do not fit the model ({problems.Count}): {string.Join("; ", problems.Take(20))}{(problems.Count > 20 ? "; …" : "")}.");
-        // A file none of whose weights the model takes would change nothing: its names are another's (a 'module.' prefix).
-        if (unused.Count > 0 && unused.Count + integers.Count == bound.Count)
+        // A file none of whose weights the model takes would change nothing: its names are another's (a 'module.' prefix),
+        // or it holds only what is no weight (a state dict's counters, tied names).
+        if (unused.Count == 0 && integers.Count + tied.Count == bound.Count)
+            throw new WeightFormatException($"'{path}' holds none of the model's weights, only {Counted.Of(bound.Count, "tensor")} that {(bound.Count == 1 ? "is" : "are")} no weight " +
+                $"({string.Join(", ", bound.Keys.Take(10))}{(bound.Count > 10 ? ", …" : "")}), so it would change nothing: give the checkpoint of the model's weights, or leave -WeightsPath out.");
+        if (unused.Count > 0 && unused.Count + integers.Count + tied.Count == bound.Count)
             throw new WeightFormatException($"None of the {unused.Count} weights in '{path}' is named as an input or initializer of the model ('{unused[0]}' against the model's " +
                 $"{string.Join(", ", model.Graph.Initializers.Select(t => t.Name).Concat(declared.Keys).Distinct().Take(3).Select(n => $"'{n}'"))}{(declared.Count > 3 ? ", …" : "")}), so it would change nothing. " +
                 (RefitCheck.RemovablePrefix(unused, declared.Keys.ToHashSet(StringComparer.Ordinal)) is { } prefix
                     ? $"Without '{prefix}' they are the model's: {RefitCheck.NameMapRemoving(prefix)} takes it off."
                     : "Rename them to the model's names with -NameMap."));
         if (unused.Count > 0)
-            events?.Warning($"{unused.Count} tensors of '{path}' are not inputs or initializers of the model and were ignored: {string.Join(", ", unused.Take(10))}{(unused.Count > 10 ? ", …" : "")}.");
+            events?.Warning($"{Counted.Of(unused.Count, "tensor")} of '{path}' {(unused.Count == 1 ? "is not an input or initializer" : "are not inputs or initializers")} of the model and {(unused.Count == 1 ? "was" : "were")} ignored: {string.Join(", ", unused.Take(10))}{(unused.Count > 10 ? ", …" : "")}.");
         if (integers.Count > 0)
-            events?.Verbose($"{integers.Count} integer tensors of '{path}' are not weights and were left out: {string.Join(", ", integers.Take(10))}{(integers.Count > 10 ? ", …" : "")}.");
+            events?.Verbose($"{Counted.Of(integers.Count, "integer tensor")} of '{path}' {(integers.Count == 1 ? "is not a weight and was" : "are not weights and were")} left out: {string.Join(", ", integers.Take(10))}{(integers.Count > 10 ? ", …" : "")}.");
         if (tied.Count > 0)
-            events?.Verbose($"{tied.Count} tensors of '{path}' are other names of weights the model takes (tied weights) and were left out: {string.Join(", ", tied.Take(10))}{(tied.Count > 10 ? ", …" : "")}.");
+            events?.Verbose($"{Counted.Of(tied.Count, "tensor")} of '{path}' {(tied.Count == 1 ? "is another name of a weight" : "are other names of weights")} the model takes (tied weights) and {(tied.Count == 1 ? "was" : "were")} left out: {string.Join(", ", tied.Take(10))}{(tied.Count > 10 ? ", …" : "")}.");
     }
 
     /// <summary>Whether the model holds this very value under the tensor's name, bit for bit (an initializer, or a Constant node's float value).</summary>

@@ -70,7 +70,8 @@ public static class WeightSources
             renamed[model] = value;
         }
         return renamed.Count > 0 || weights.Count == 0 ? renamed
-            : throw new ArgumentException($"-NameMap leaves out every one of the {weights.Count} tensors of {source}, so it would change nothing: map them to the model's weight names.");
+            : throw new ArgumentException(weights.Count == 1 ? $"-NameMap leaves out the one tensor of {source}, so it would change nothing: map it to the model's weight name."
+                : $"-NameMap leaves out every one of the {weights.Count} tensors of {source}, so it would change nothing: map them to the model's weight names.");
     }
 
     /// <summary>A checkpoint's tensors by name: a torch checkpoint's state dict or a safetensors file's tensors.</summary>

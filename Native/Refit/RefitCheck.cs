@@ -3,6 +3,7 @@ namespace TrtEngine.Native.Refit;
 /// <summary>What a refit would do: weights that would change, weights missing, unknown names, mismatches and ignored integer tensors. Nothing is applied.</summary>
 public sealed class RefitCheck
 {
+    /// <summary>The supplied weights the refit takes (folded constants given as the engine holds them are not listed: a refit cannot change them).</summary>
     public required IReadOnlyList<string> Changed { get; init; }
     public required IReadOnlyList<string> Missing { get; init; }
     public required IReadOnlyList<string> Extra { get; init; }
@@ -68,9 +69,11 @@ public sealed class RefitCheck
     /// </summary>
     private string ExtraHint()
     {
-        string? prefix = RemovablePrefix(Extra, Missing.ToHashSet(StringComparer.Ordinal));
-        return prefix is not null
-            ? $"without '{prefix}' they are this engine's: {NameMapRemoving(prefix)} takes it off"
+        // The weights a partial refit keeps are as wanted as those a full one misses.
+        string? prefix = RemovablePrefix(Extra, Missing.Concat(Kept).ToHashSet(StringComparer.Ordinal));
+        return prefix is not null ? $"without '{prefix}' they are this engine's: {NameMapRemoving(prefix)} takes it off"
+            // Leaving out every name given would leave nothing to refit.
+            : Changed.Count == 0 ? $"rename them to this engine's weights with -NameMap, such as -NameMap @{{ '{Extra[0]}' = '<weight>' }} (Get-TrtEngineInfo lists them)"
             : $"rename them to this engine's weights with -NameMap, or leave them out: -NameMap @{{ '{Extra[0]}' = $null }}";
     }
 

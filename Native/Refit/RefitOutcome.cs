@@ -17,11 +17,14 @@ public sealed class RefitOutcome
 
     /// <param name="recomputed">Engine weight indices.</param>
     /// <param name="changed">By model weight index.</param>
-    /// <param name="supplied">How many of the engine's model weights were given.</param>
+    /// <param name="supplied">How many of the engine's model weights were given (but folded constants, which a refit cannot change).</param>
     internal RefitOutcome(EnginePlan plan, List<int> recomputed, bool[] changed, int supplied) =>
         (_plan, _recomputed, _changed, SuppliedCount) = (plan, recomputed, changed, supplied);
 
-    /// <summary>How many of the engine's model weights the refit was given (names it left out, such as integer tensors, not counted).</summary>
+    /// <summary>
+    /// How many of the engine's model weights the refit was given: not names it left out (integer tensors), nor folded
+    /// constants (given as the engine holds them, or refused), as <see cref="RefitCheck.Changed"/> counts them.
+    /// </summary>
     public int SuppliedCount { get; }
 
     /// <summary>How many engine weights were re-derived.</summary>

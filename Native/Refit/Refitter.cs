@@ -267,9 +267,8 @@ public sealed class Refitter(Engine engine)
         int supplied = 0;
         for (int m = 0; m < infos.Length; m++)
         {
-            if (given[m] is not { } value) continue;
+            if (given[m] is not { } value || infos[m].Folded) continue;
             supplied++;
-            if (infos[m].Folded) continue;
             if (value.Immutable && (current.ModelValues[m] is not { } now || !WeightScan.SameFirstBits(now, value.Data)))
                 adopted[m] = value.Data;
             else

@@ -174,7 +174,7 @@ Describe 'New-TrtEngine with bad input' {
         @{ Case = 'a model that does not exist'; Arguments = { @{ Path = Join-Path $TestDrive 'missing.onnx' } }; Id = 'ModelNotFound'; Category = 'ObjectNotFound' }
         @{ Case = 'a weights file that does not exist'; Arguments = { @{ Path = $onnx; WeightsPath = Join-Path $TestDrive 'missing.safetensors' } }; Id = 'WeightsNotFound'; Category = 'ObjectNotFound' }
         # Found in session 49: the error of a -WeightsPath pattern that matched several files targeted the model.
-        @{ Case = 'a weights file pattern that matches several files'; Arguments = { @{ Path = $onnx; WeightsPath = Join-Path (Split-Path $onnx) 'tiny_mlp.ckpt?.safetensors' } }; Id = 'AmbiguousPath'; Category = 'InvalidArgument'; Message = "'*tiny_mlp.ckpt?.safetensors' matches 3 files; give one." }
+        @{ Case = 'a weights file pattern that matches several files'; Arguments = { @{ Path = $onnx; WeightsPath = Join-Path (Split-Path $onnx) 'tiny_mlp.ckpt?.safetensors' } }; Id = 'AmbiguousPath'; Category = 'InvalidArgument'; Message = "'*tiny_mlp.ckpt?.safetensors' matches 3 files (*tiny_mlp.ckpt1.safetensors, *); give one." }
         @{ Case = 'a file that is not ONNX'; Arguments = { $f = Join-Path $TestDrive 'text.onnx'; Set-Content $f 'not a model'; @{ Path = $f } }; Id = 'InvalidModel'; Category = 'InvalidData' }
         @{ Case = 'an empty file'; Arguments = { $f = Join-Path $TestDrive 'empty.onnx'; Set-Content $f -Value $null -NoNewline; @{ Path = $f } }; Id = 'InvalidModel'; Category = 'InvalidData' }
         @{ Case = 'a shape for an input the model does not have'; Arguments = { @{ Path = $onnx; InputShape = @{ nope = 1, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument' }
@@ -245,6 +245,17 @@ Describe 'Import-TrtEngine and Export-TrtEngine with bad input' {
         $err = Assert-Refused { Export-TrtEngine -Engine $engine -Path $target -ErrorAction Stop } 'FileNotFound' 'ObjectNotFound'
         $err.Exception.Message | Should -BeLike "*'$(Join-Path $TestDrive 'no/such/folder')' does not exist*"
         Test-Path (Join-Path $TestDrive 'no') | Should -BeFalse
+    }
+
+    It 'refuses a path pattern that matches several files as AmbiguousPath, naming the pattern' {
+        $plans = Join-Path $TestDrive 'plans'
+        New-Item -ItemType Directory $plans -Force | Out-Null
+        Export-TrtEngine -Engine $engine -Path (Join-Path $plans 'a.engine') -Force
+        Export-TrtEngine -Engine $engine -Path (Join-Path $plans 'b.engine') -Force
+        $pattern = Join-Path $plans '*.engine'
+        $err = Assert-Refused { Export-TrtEngine -Engine $engine -Path $pattern -Force -ErrorAction Stop } 'AmbiguousPath' 'InvalidArgument'
+        $err.TargetObject | Should -Be $pattern
+        $err.Exception.Message | Should -BeLike "'$pattern' matches 2 items (*a.engine, *b.engine); give one."
     }
 
     It 'refuses to export onto a folder, even with -Force' {

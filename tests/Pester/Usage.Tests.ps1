@@ -676,6 +676,22 @@ Describe 'Update-TrtEngineWeights -NameMap' {
         $engine.RefitCount | Should -Be $count
     }
 
+    It 'warns of entries a case-sensitive dictionary or a key that is not text leave unused, and refuses an empty name' {
+        $exact = [System.Collections.Generic.Dictionary[string, object]]::new()
+        $exact['4.BIAS'] = $null
+        $engine | Update-TrtEngineWeights -Path $checkpoints[1] -NameMap $exact -WhatIf -WarningVariable cased -WarningAction SilentlyContinue
+        "$cased" | Should -BeLike "-NameMap names a tensor that '*' does not hold (4.BIAS)*"
+        $engine | Update-TrtEngineWeights -Weights @{ '7' = $bias } -NameMap @{ 7 = '4.bias' } -Partial -WarningVariable number -WarningAction SilentlyContinue -ErrorVariable refused -ErrorAction SilentlyContinue
+        $refused[0].FullyQualifiedErrorId | Should -BeLike 'RefitRefused*'
+        "$number" | Should -BeLike '*(7 (a Int32: quote it))*'
+        $before = Get-Logits $engine
+        { $engine | Update-TrtEngineWeights -Weights @{ 'head.bias' = $bias } -Partial -NameMap @{ 'head.bias' = '' } -ErrorAction Stop } |
+            Should -Throw "-NameMap maps 'head.bias' to an empty name; *"
+        { $engine | Update-TrtEngineWeights -Weights @{ 'head.bias' = $bias } -Partial -NameMap { '' } -ErrorAction Stop } |
+            Should -Throw "The -NameMap script block returned an empty name for 'head.bias'*"
+        Get-Logits $engine | Should -Be $before
+    }
+
     It 'says which name a failing or ambiguous script block failed on, changing nothing' {
         $before = Get-Logits $engine
         $err = { $engine | Update-TrtEngineWeights -Weights @{ 'module.4.bias' = $bias } -Partial -NameMap { throw 'no rule' } -ErrorAction Stop } |
@@ -785,8 +801,22 @@ Describe 'Update-TrtEngineWeights -Verify and -SourceEngine' {
         $engine | Export-TrtEngine -Path $plan
         $imported = Import-TrtEngine -Path $plan
         $before = Get-Logits $engine
-        { $engine | Update-TrtEngineWeights -SourceEngine $imported -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSourceEngine*'
+        $err = { $engine | Update-TrtEngineWeights -SourceEngine $imported -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSourceEngine*' -PassThru
+        # The source is at fault, not the engine refitted (found by a QA helper, session 50).
+        [object]::ReferenceEquals($err.TargetObject, $imported) | Should -BeTrue
         Get-Logits $engine | Should -Be $before
+    }
+
+    It 'counts the weights given alike in every report, folded constants left out' {
+        # tiny_mlp's graph holds three constants the build folded; another engine gives them with its weights.
+        $other = New-TrtEngine -Path $onnx -NoCache -OptimizationLevel 0
+        $said = $engine | Update-TrtEngineWeights -SourceEngine $other -Verbose 4>&1 | Out-String
+        $said | Should -Match "from engine 'tiny_mlp': 6 weights supplied\."
+        $said | Should -Match '\(6 of 6 model weights given changed\)'
+        $log = Join-Path $TestDrive 'counts.txt'
+        Start-Transcript -Path $log | Out-Null
+        try { $engine | Update-TrtEngineWeights -SourceEngine $other -WhatIf } finally { Stop-Transcript | Out-Null }
+        Get-Content -Raw $log | Should -Match '0 weights change, 6 stay the same'
     }
 
     It 'says a disposed source is the source' {

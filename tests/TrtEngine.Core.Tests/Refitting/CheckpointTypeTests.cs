@@ -149,6 +149,16 @@ public sealed class CheckpointTypeTests
         var refused = Assert.Throws<RefitException>(() => RefitFrom(engine, checkpoint));
 
         Assert.Contains(@"without 'module.' they are this engine's: -NameMap { $_ -replace '^module\.', '' } takes it off", refused.Check.Describe());
+        // Found by a QA helper (session 50): a partial refit misses nothing, so it advised leaving the names out, which
+        // leaves nothing to refit; the weights it keeps are the ones the prefix hides.
+        using (var file = WeightFile.Read(checkpoint, engine))
+        {
+            var partial = Assert.Throws<RefitException>(() => engine.Refit(file.Values, partial: true));
+            Assert.Contains(@"-NameMap { $_ -replace '^module\.', '' } takes it off", partial.Check.Describe());
+            var alone = file.Values.Take(1).ToDictionary();
+            var renamed = Assert.Throws<RefitException>(() => engine.Refit(alone.ToDictionary(e => "renamed", e => e.Value), partial: true));
+            Assert.Contains("rename them to this engine's weights with -NameMap, such as -NameMap @{ 'renamed' = '<weight>' } (Get-TrtEngineInfo lists them)", renamed.Check.Describe());
+        }
     }
 
     [Theory]

@@ -68,7 +68,7 @@ public sealed class BoundWeightsTests : IDisposable
 
         using var engine = EngineConverter.Convert(Weightless(steps: false), Settings(weights), events);
         Assert.Empty(events.Warnings);
-        Assert.Contains(events.Messages, m => m.Contains("1 integer tensors", StringComparison.Ordinal) && m.Contains("bn.num_batches_tracked", StringComparison.Ordinal));
+        Assert.Contains(events.Messages, m => m.Contains("1 integer tensor of", StringComparison.Ordinal) && m.Contains("is not a weight and was left out", StringComparison.Ordinal) && m.Contains("bn.num_batches_tracked", StringComparison.Ordinal));
         AssertGemm(engine, _b);
     }
 
@@ -112,7 +112,7 @@ public sealed class BoundWeightsTests : IDisposable
         using var engine = EngineConverter.Convert(Weightless(steps: false), Settings(weights), events);
 
         Assert.Empty(events.Warnings);
-        Assert.Contains(events.Messages, m => m.Contains("1 tensors", StringComparison.Ordinal) && m.Contains("'head.weight' (as 'fc.weight')", StringComparison.Ordinal));
+        Assert.Contains(events.Messages, m => m.Contains("1 tensor of", StringComparison.Ordinal) && m.Contains("is another name of a weight", StringComparison.Ordinal) && m.Contains("'head.weight' (as 'fc.weight')", StringComparison.Ordinal));
         AssertGemm(engine, _w[..4]);
     }
 
@@ -163,6 +163,13 @@ public sealed class BoundWeightsTests : IDisposable
         Assert.Contains("holds no tensors", Assert.Throws<WeightFormatException>(() => EngineConverter.Convert(Weightless(steps: false), Settings(empty))).Message, StringComparison.Ordinal);
         var none = Assert.Throws<ArgumentException>(() => EngineConverter.Convert(Weightless(steps: false), Settings(weights) with { WeightNames = _ => null }));
         Assert.StartsWith("-NameMap leaves out every one of the 2 tensors", none.Message, StringComparison.Ordinal);
+        // Found by a QA helper (session 50): a file of what is no weight (a state dict's counter) built the model's own weights too.
+        string counters = _dir.File("counters.safetensors");
+        SafetensorsWriter.Write(counters, [("bn.num_batches_tracked", [], [1200f], "I64")]);
+        var nothing = Assert.Throws<WeightFormatException>(() => EngineConverter.Convert(Weightless(steps: false), Settings(counters)));
+        Assert.Contains("holds none of the model's weights, only 1 tensor that is no weight (bn.num_batches_tracked), so it would change nothing", nothing.Message, StringComparison.Ordinal);
+        var one = Assert.Throws<ArgumentException>(() => EngineConverter.Convert(Weightless(steps: false), Settings(counters) with { WeightNames = _ => null }));
+        Assert.StartsWith("-NameMap leaves out the one tensor of", one.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(_dir.File("cache")));
 
         // A convolution's weight must be one: the graph input the file does not fill is named as missing from it.
