@@ -54,10 +54,8 @@ public sealed class RefitCheck
 
     /// <summary>The names left out as no weights (integer tensors, a tied weight's other name), as a clause to end a report with; empty when none.</summary>
     public string LeftOut() =>
-        (Ignored.Count == 0 ? "" : Ignored.Count == 1 ? $"; 1 integer tensor is not a weight and is left out ({Names(Ignored)})"
-            : $"; {Ignored.Count} integer tensors are not weights and are left out ({Names(Ignored)})") +
-        (Tied.Count == 0 ? "" : Tied.Count == 1 ? $"; 1 tensor is another name of a weight given (tied) and is left out ({Names(Tied)})"
-            : $"; {Tied.Count} tensors are other names of weights given (tied) and are left out ({Names(Tied)})");
+        (Ignored.Count == 0 ? "" : $"; {Counted.Of(Ignored.Count, "integer tensor")} {(Ignored.Count == 1 ? "is not a weight and is" : "are not weights and are")} left out ({Names(Ignored)})") +
+        (Tied.Count == 0 ? "" : $"; {Counted.Of(Tied.Count, "tensor")} {(Tied.Count == 1 ? "is another name of a weight given (tied) and is" : "are other names of weights given (tied) and are")} left out ({Names(Tied)})");
 
     /// <summary>Up to eight names for a report.</summary>
     public static string Names(IReadOnlyList<string> names) => string.Join(", ", names.Take(8)) + (names.Count > 8 ? ", …" : "");
