@@ -37,7 +37,8 @@ public abstract class CachePinCommandBase : CacheEntryCmdletBase
                 WriteError(ErrorRecords.NotFound("CacheEntryNotFound", $"Cache entry '{entry.Key}' is no longer in {store.Directory}.", entry));
                 return;
             }
-            WriteVerbose($"{(Pin ? "Pinned" : "Unpinned")} {Describe(store, entry)}.");
+            // As the entry was listed: pinning a pinned one (or unpinning one that was not) changes nothing, and says so.
+            WriteVerbose(entry.Pinned == Pin ? $"{Describe(store, entry)} was {(Pin ? "pinned" : "not pinned")} already." : $"{(Pin ? "Pinned" : "Unpinned")} {Describe(store, entry)}.");
             if (PassThru && store.Find(entry.Key) is { } updated) WriteObject(updated);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

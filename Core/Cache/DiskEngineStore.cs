@@ -124,7 +124,9 @@ public sealed class DiskEngineStore : IEngineStore
     /// </summary>
     public TrtCacheCheck? Check(TrtCacheEntry entry)
     {
-        if (Foreign(entry.Path, entry.Key, entry.ModelName) is { } foreign) return foreign;
+        // Never repaired (the files may be someone's), but said when the cache's own files in it are broken too: its model
+        // is then rebuilt at every use.
+        if (Foreign(entry.Path, entry.Key, entry.ModelName, Problem(entry.Path, entry.Key)) is { } foreign) return foreign;
         string? problem = Problem(entry.Path, entry.Key);
         if (problem is not null)
         {
@@ -165,12 +167,13 @@ public sealed class DiskEngineStore : IEngineStore
     public IReadOnlyList<string> ForeignFiles(TrtCacheEntry entry) => ForeignItems(entry.Path);
 
     /// <summary>A Foreign check for a directory holding files the store did not write; null when it holds none.</summary>
-    private TrtCacheCheck? Foreign(string dir, string? key, string? modelName) =>
+    private TrtCacheCheck? Foreign(string dir, string? key, string? modelName, string? broken = null) =>
         ForeignItems(dir) is { Count: > 0 } items
             ? new TrtCacheCheck
             {
                 Key = key, ModelName = modelName, Path = dir, CacheDirectory = Directory, Status = "Foreign",
-                Problem = $"holds files the cache did not write ({ForeignFilesException.Describe(items)}); it may be yours: check it, and remove it by hand if it should go",
+                Problem = $"holds files the cache did not write ({ForeignFilesException.Describe(items)}); it may be yours: check it, and remove it by hand if it should go" +
+                          (broken is null ? "" : $". The cache's own files in it are broken too ({broken}), so its model is rebuilt at every use: move your files out, and Test-TrtCache -Repair removes it"),
             }
             : null;
 
@@ -273,7 +276,22 @@ public sealed class DiskEngineStore : IEngineStore
         }
     }
 
-    public bool Contains(string key) => System.IO.Directory.Exists(EntryDirectory(key));
+    /// <summary>
+    /// The entry's manifest and plan size checked, not the plan's hash (which a hit computes when it reads the plan):
+    /// -WhatIf then says a truncated or incompatible entry would be rebuilt, at a manifest's read.
+    /// </summary>
+    public bool Contains(string key)
+    {
+        string dir = EntryDirectory(key);
+        try
+        {
+            return System.IO.Directory.Exists(dir) && Verify(dir, key, out _, out _, readPlan: false) is null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return false;
+        }
+    }
 
     public CacheLookup? TryPeek(string key)
     {
@@ -336,7 +354,8 @@ public sealed class DiskEngineStore : IEngineStore
     private string HintPath(string identity) =>
         System.IO.Path.Combine(Directory, HintsDirectory, Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(identity)))[..CacheKey.Length].ToLowerInvariant());
 
-    private static string? Verify(string dir, string key, out CacheManifest? manifest, out byte[]? plan)
+    /// <param name="readPlan">Read the plan and check its hash; without it, its size only (<paramref name="plan"/> stays null).</param>
+    private static string? Verify(string dir, string key, out CacheManifest? manifest, out byte[]? plan, bool readPlan = true)
     {
         plan = null;
         manifest = null;
@@ -356,6 +375,7 @@ public sealed class DiskEngineStore : IEngineStore
         var planInfo = new FileInfo(System.IO.Path.Combine(dir, PlanFile));
         if (!planInfo.Exists) return "corrupt entry: no plan";
         if (planInfo.Length != manifest.PlanBytes) return $"corrupt entry: the plan has {planInfo.Length} bytes, the manifest says {manifest.PlanBytes}";
+        if (!readPlan) return null;
         plan = File.ReadAllBytes(planInfo.FullName);
         if (Convert.ToHexString(SHA256.HashData(plan)) != manifest.PlanSha256) return "corrupt entry: the plan's checksum does not match";
         return null;
@@ -668,6 +688,10 @@ public sealed class DiskEngineStore : IEngineStore
         // count (they would make every insert evict every entry).
         var owned = others.Where(e => ForeignItems(e.Path).Count == 0).ToList();
         long total = owned.Sum(e => e.SizeBytes) + Describe(EntryDirectory(protect), protect).SizeBytes;
+        var foreign = others.Except(owned).ToList();
+        if (foreign.Count > 0 && total + foreign.Sum(e => e.SizeBytes) > SizeLimit)
+            _log?.Invoke($"{(foreign.Count == 1 ? "An entry holds" : $"{foreign.Count} entries hold")} files the cache did not write ({string.Join(", ", foreign.Select(e => e.Key).Take(3))}{(foreign.Count > 3 ? ", …" : "")}): " +
+                         $"never evicted, {(foreign.Count == 1 ? "its" : "their")} {foreign.Sum(e => e.SizeBytes)} bytes are outside the limit, so the directory holds more than {SizeLimit} bytes. Test-TrtCache lists them.");
         foreach (var entry in owned.Where(e => !e.Pinned).OrderBy(e => e.LastAccessed))
         {
             if (total <= SizeLimit) break;

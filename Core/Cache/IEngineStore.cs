@@ -42,6 +42,9 @@ public interface IEngineStore
     /// <summary>The entry for a key when it is intact, read without recording or removing anything; null otherwise.</summary>
     CacheLookup? TryPeek(string key) => null;
 
-    /// <summary>Whether an entry is stored under the key (whole or not: a lookup verifies it); to say what a conversion would do.</summary>
+    /// <summary>
+    /// Whether a usable entry is stored under the key, as far as can be told without reading its plan (a lookup verifies
+    /// that too); to say what a conversion would do.
+    /// </summary>
     bool Contains(string key) => TryPeek(key) is not null;
 }

@@ -141,7 +141,7 @@ public static class EngineConverter
         return (settings.Force, hit) switch
         {
             (true, true) => $"Rebuild the engine and replace cache entry {key} in {store.Location}",
-            (false, true) => $"Load cache entry {key} from {store.Location}" + (settings.StripWeights ? " without weights" : " and refit it with the model's weights"),
+            (false, true) => $"Load cache entry {key} from {store.Location}" + (settings.StripWeights ? " without weights" : settings.WeightsPath is { } weights ? $" and refit it with the weights of '{weights}'" : " and refit it with the model's weights"),
             _ => $"Build an engine and store it as cache entry {key} in {store.Location}",
         };
     }
@@ -188,7 +188,7 @@ public static class EngineConverter
             CacheLookup lookup = store.TryLoad(key);
             if (!lookup.IsHit)
             {
-                if (reportMiss) events?.Verbose($"Cache miss: {lookup.MissReason}.");
+                if (reportMiss) events?.Verbose($"Cache miss: {lookup.MissReason?.TrimEnd('.')}.");
                 return null;
             }
             plan = lookup.Plan;

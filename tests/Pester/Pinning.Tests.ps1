@@ -29,6 +29,14 @@ Describe 'Lock-TrtCache and Unlock-TrtCache' {
         (Get-TrtCache -CacheDirectory $cache -Key $b.CacheKey).Pinned | Should -BeFalse
     }
 
+    It 'says when an entry was pinned, or not pinned, already' {
+        # Found by a QA helper (session 50): pinning a pinned entry said "Pinned".
+        Lock-TrtCache -Key $a.CacheKey -CacheDirectory $cache
+        (Lock-TrtCache -Key $a.CacheKey -CacheDirectory $cache -Verbose 4>&1 | Out-String) | Should -Match 'was pinned already\.'
+        (Unlock-TrtCache -Key $b.CacheKey -CacheDirectory $cache -Verbose 4>&1 | Out-String) | Should -Match 'was not pinned already\.'
+        (Unlock-TrtCache -Key $a.CacheKey -CacheDirectory $cache -Verbose 4>&1 | Out-String) | Should -Match "Unpinned $($a.CacheKey)"
+    }
+
     It 'changes nothing with -WhatIf' {
         Lock-TrtCache -Key * -CacheDirectory $cache -WhatIf
         @(Get-TrtCache -CacheDirectory $cache | Where-Object Pinned).Count | Should -Be 0

@@ -170,6 +170,26 @@ Describe 'New-TrtEngine' {
         (Get-TrtCache -CacheDirectory $cache)[0].HitCount | Should -Be $hits
     }
 
+    It 'says with -WhatIf where the weights of a hit come from, and that a truncated entry would be rebuilt' {
+        # Found by a QA helper (session 50): a -WeightsPath hit said "the model's weights", and a truncated plan was promised as a hit.
+        $copy = Join-Path $TestDrive 'whatif-damaged'
+        $entry = New-TrtEngine -Path $onnx -CacheDirectory $copy -OptimizationLevel 0
+        $log = Join-Path $TestDrive 'new-whatif-2.txt'
+        Start-Transcript -Path $log | Out-Null
+        try {
+            New-TrtEngine -Path $onnx -CacheDirectory $copy -OptimizationLevel 0 -WeightsPath $checkpoints[1] -WhatIf
+            $plan = Join-Path $copy $entry.CacheKey 'plan.trtp'
+            $stream = [IO.File]::OpenWrite($plan); $stream.SetLength(10); $stream.Dispose()
+            New-TrtEngine -Path $onnx -CacheDirectory $copy -OptimizationLevel 0 -WhatIf
+        }
+        finally {
+            Stop-Transcript | Out-Null
+        }
+        $text = Get-Content -Raw $log
+        $text | Should -Match (([regex]::Escape("Load cache entry $($entry.CacheKey) from $copy and refit it with the weights of '")) + "[^']*tiny_mlp\.ckpt2\.safetensors'")
+        $text | Should -Match ([regex]::Escape("Build an engine and store it as cache entry $($entry.CacheKey) in $copy"))
+    }
+
     It 'renames -WeightsPath''s weights with -NameMap: a DDP checkpoint''s prefix taken off, a tied weight''s second name left out' {
         # Both hold the second checkpoint's values (tests/fixtures/checkpoints); the tied one has head.weight beside 4.weight.
         $torch = Join-Path $PSScriptRoot '../fixtures/checkpoints'

@@ -124,13 +124,40 @@ public sealed class CacheForeignFilesTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(Folder, ".tmp")));
     }
 
+    /// <summary>
+    /// Found by a QA helper (session 50): an entry with a stray file and a truncated plan was reported only as foreign,
+    /// though its model was rebuilt at every use and -Repair left it; and -WhatIf promised a hit on a truncated plan.
+    /// </summary>
+    [Fact]
+    public void A_foreign_entry_whose_own_files_are_broken_says_so_and_a_truncated_plan_is_no_entry_to_load()
+    {
+        var store = Store();
+        Assert.True(Save(store, Key));
+        Assert.True(store.Contains(Key));
+        string entry = Path.Combine(Folder, Key);
+        using (var plan = File.OpenWrite(Path.Combine(entry, "plan.trtp"))) plan.SetLength(100);
+        Assert.False(store.Contains(Key));
+        File.WriteAllText(Path.Combine(entry, "junk.txt"), "hi");
+
+        var check = Assert.Single(store.Check(TimeSpan.Zero));
+        Assert.Equal("Foreign", check.Status);
+        Assert.Contains("holds files the cache did not write (junk.txt)", check.Problem, StringComparison.Ordinal);
+        Assert.Contains("The cache's own files in it are broken too (corrupt entry: the plan has 100 bytes, the manifest says 3000), so its model is rebuilt at every use", check.Problem, StringComparison.Ordinal);
+        Assert.Throws<ForeignFilesException>(() => store.Repair(check));
+        Assert.True(File.Exists(Path.Combine(entry, "junk.txt")));
+    }
+
     [Fact]
     public void Eviction_neither_deletes_nor_counts_a_users_folder_named_like_a_key()
     {
         var files = UserFolder(Folder, Key);
         File.WriteAllBytes(Path.Combine(Folder, Key, "video.mp4"), new byte[50_000]); // far over the limit by itself
-        var store = Store(limit: 12_000); // three entries of about 3,500 bytes
+        var said = new List<string>();
+        var store = new DiskEngineStore(Folder, 12_000, said.Add); // three entries of about 3,500 bytes
         for (int i = 0; i < 4; i++) Assert.True(Save(store, OtherKey(i)));
+        // The directory outgrows the limit by the user's bytes, which is said (found by a QA helper, session 50).
+        Assert.Contains(said, m => m.StartsWith($"An entry holds files the cache did not write ({Key}): never evicted, its ", StringComparison.Ordinal) &&
+                                   m.Contains("bytes are outside the limit, so the directory holds more than 12000 bytes", StringComparison.Ordinal));
 
         AssertIntact(files);
         var keys = store.List().Select(e => e.Key).ToHashSet();
