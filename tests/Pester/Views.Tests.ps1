@@ -36,6 +36,23 @@ Describe 'Colour in the views' {
         ($gone | Format-List | Out-String) | Should -Match 'Name +: tiny_mlp \(disposed\)'
     }
 
+    It 'fits the tables into an 80-column window, every heading on one line' {
+        # Found by a QA helper (session 50): "Pinned" and "BuildTime" stood on end, one letter a line, and the Weights column fell off.
+        $PSStyle.OutputRendering = 'PlainText'
+        $stripped = New-TrtEngine -Path $onnx -CacheDirectory $cache -OptimizationLevel 0 -StripWeights
+        foreach ($table in @(
+                ($engine, $stripped | Out-String -Width 80),
+                (Get-TrtCache -CacheDirectory $cache | Out-String -Width 80),
+                (Test-TrtCache -CacheDirectory $cache | Out-String -Width 80))) {
+            $lines = $table -split "`n" | Where-Object { $_.Trim() }
+            $lines | ForEach-Object { $_.TrimEnd().Length | Should -BeLessOrEqual 80 }
+            $lines[1] | Should -Match '^-+( +-+)+$'
+        }
+        ($engine, $stripped | Out-String -Width 80) | Should -Match 'BuildTime +Weights'
+        ($stripped | Out-String -Width 80) | Should -Match 'tiny_mlp \(no weights\)'
+        (Get-TrtCache -CacheDirectory $cache | Out-String -Width 80) | Should -Match 'HitCount Pinned'
+    }
+
     It 'puts every output type into a string as words, not its type name' {
         $info = Get-TrtEngineInfo $engine
         $objects = @((Test-TrtCache -CacheDirectory $cache)[0], (Get-TrtCache -CacheDirectory $cache -Summary), (Get-TrtCacheOption), $info, $info.Layers[0], $info.Weights[0])
