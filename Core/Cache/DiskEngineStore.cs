@@ -724,17 +724,26 @@ public sealed class DiskEngineStore : IEngineStore
     /// </summary>
     private FileStream HoldStoreLock()
     {
-        string path = System.IO.Path.Combine(CreatePrivateDirectory(".locks"), "store.lock");
-        while (true)
+        try
         {
-            try
+            string path = System.IO.Path.Combine(CreatePrivateDirectory(".locks"), "store.lock");
+            while (true)
             {
-                return OpenPrivate(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                try
+                {
+                    return OpenPrivate(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                }
+                catch (IOException e) when (IsLockedElsewhere(e))
+                {
+                    Thread.Sleep(5); // held by another thread or process; any other I/O error (a read-only disk) propagates
+                }
             }
-            catch (IOException e) when (IsLockedElsewhere(e))
-            {
-                Thread.Sleep(5); // held by another thread or process; any other I/O error (a read-only disk) propagates
-            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not CacheDirectoryIsFileException)
+        {
+            // Said as what it means for the cache: the system's own words ("Read-only file system : '…/store.lock'") name a file of its inner workings.
+            string message = $"The cache in {Directory} cannot be written ({e.Message}): pinning, removing and storing entries need write access to it.";
+            throw e is UnauthorizedAccessException ? new UnauthorizedAccessException(message, e) : new IOException(message, e);
         }
     }
 
