@@ -44,6 +44,9 @@ public sealed class ExportTrtTensorCommand : FileOutputCmdletBase
                 LiteralPathSet => ResolveOutputPath(LiteralPath),
                 _ => ResolveOutputPath(Path, literal: false),
             };
+            // Another extension would hold .npy bytes under a name that promises something else (a .json of binary).
+            if (!path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"Export-TrtTensor writes NumPy .npy files, and '{path}' does not end in .npy: give a file name that does (np.load and Import-TrtTensor read it).");
             WriteFile(path, $"Export tensor '{tensor.Name}' [{string.Join(", ", tensor.Shape)}]",
                       ParameterSetName == DirectorySet ? $"tensor '{tensor.Name}' makes the file name of an earlier tensor; export tensors of one name to different folders"
                                                        : $"tensor '{tensor.Name}' would overwrite it. Use -Directory to write one file per tensor",

@@ -41,7 +41,7 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
                 if (File.Exists(asWritten)) return [asWritten];
                 throw new PathNotFoundException(notFoundId, Directory.Exists(asWritten) ? $"'{asWritten}' is a folder; give a file."
                     : matches.Count > 0 ? $"'{path}' matches only folders ({string.Join(", ", matches.Take(3))}); give a file."
-                    : $"Cannot find '{path}'. Check the path (relative paths start from {SessionState.Path.CurrentFileSystemLocation}).", path);
+                    : $"Cannot find '{path}'. Check the path{RelativeTo(path)}.", path);
             }
         }
         foreach (string file in files)
@@ -113,7 +113,7 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
             var store = new DiskEngineStore(path, log: WriteVerbose);
             if (!store.Exists() && warnMissing)
                 WriteWarning($"Cache directory '{path}' does not exist, so it holds no entries (a cache is made where New-TrtEngine first builds). " +
-                             $"Check the path if you expected some (relative paths start from {SessionState.Path.CurrentFileSystemLocation}).");
+                             $"Check the path if you expected some{RelativeTo(directory ?? path)}.");
             return store;
         }
         catch (Exception e) when (e is CacheDirectoryIsFileException or InvalidDataException or NotFileSystemPathException)
@@ -156,6 +156,10 @@ public abstract class TrtCmdletBase : PSCmdlet, IDisposable
             WriteWarning($"-NameMap names {(unused.Count == 1 ? "a tensor" : $"{unused.Count} tensors")} that {source} does not hold ({RefitCheck.Names(unused)}): " +
                          $"{(unused.Count == 1 ? "that entry renames" : "those entries rename")} nothing. Check the spelling against the source's names.");
     }
+
+    /// <summary>Where a relative path starts from, for a message about a path not found; nothing for a rooted one.</summary>
+    private string RelativeTo(string path) =>
+        Path.IsPathRooted(path) || path.StartsWith('~') ? "" : $" (relative paths start from {SessionState.Path.CurrentFileSystemLocation})";
 
     /// <summary>How messages and ShouldProcess name an entry.</summary>
     protected static string Describe(DiskEngineStore store, TrtCacheEntry entry) =>

@@ -115,7 +115,10 @@ public sealed class TrtEngine : IDisposable
     {
         foreach (string name in inputs.Keys)
             if (!Inputs.Any(i => i.Name == name))
-                throw new EngineInputException($"'{name}' is not an input of engine '{Name}'. Its inputs: {string.Join(", ", Inputs.Select(i => i.ToString()))}.");
+                throw new EngineInputException($"'{name}' is not an input of engine '{Name}'" +
+                    // Names are matched exactly, as the model spells them; a PowerShell hashtable's keys are not.
+                    (Inputs.FirstOrDefault(i => string.Equals(i.Name, name, StringComparison.OrdinalIgnoreCase)) is { } cased ? $": did you mean '{cased.Name}'? Input names are case-sensitive." : ".") +
+                    $" Its inputs: {string.Join(", ", Inputs.Select(i => i.ToString()))}.");
         if (shapes is not null)
             foreach (string name in shapes.Keys)
                 if (!inputs.ContainsKey(name)) throw new EngineInputException($"A shape was given for '{name}', which has no data (inputs given: {string.Join(", ", inputs.Keys)}).");
@@ -125,7 +128,7 @@ public sealed class TrtEngine : IDisposable
             var info = Inputs[i];
             if (!inputs.TryGetValue(info.Name, out var values))
                 throw new EngineInputException($"Input '{info}' of engine '{Name}' was not given.");
-            int[] shape = shapes is not null && shapes.TryGetValue(info.Name, out var s) ? s : InferShape(info, values.LongLength);
+            int[] shape = InferShape(info, values.LongLength, shapes?.GetValueOrDefault(info.Name));
             var profile = Native.Plan.Profiles[i];
             if (!profile.Contains(shape)) throw ExecutionContext.OutsideProfile(info.Name, shape, profile);
             if (Shapes.ElementCount(shape) != values.LongLength) throw ExecutionContext.WrongLength(info.Name, shape, values.LongLength);
@@ -151,16 +154,24 @@ public sealed class TrtEngine : IDisposable
         }
     }
 
-    internal static int[] InferShape(TrtTensorInfo info, long length)
+    /// <summary>
+    /// The shape of an input's <paramref name="length"/> values: the engine's one dynamic dimension filled in, or a given
+    /// shape's one −1 (as numpy's reshape takes it); any other given shape as it is, for the profile to check.
+    /// </summary>
+    internal static int[] InferShape(TrtTensorInfo info, long length, int[]? given = null)
     {
-        int[] shape = (int[])info.Shape.Clone();
-        int dynamic = Array.FindAll(shape, d => d < 0).Length;
+        int[] shape = (int[])(given ?? info.Shape).Clone();
+        Predicate<int> open = given is null ? d => d < 0 : d => d == -1;
+        int dynamic = Array.FindAll(shape, open).Length;
         if (dynamic == 0) return shape;
         long known = 1;
-        foreach (int d in shape) if (d >= 0) known *= d;
-        if (dynamic > 1 || known == 0 || length % known != 0)
-            throw new EngineInputException($"Cannot infer the shape of input '{info}' from {length} values; give the shape (Invoke-TrtEngine -InputShape @{{ {info.Name} = @(...) }}), or a tensor or .npy file that carries it.");
-        shape[Array.FindIndex(shape, d => d < 0)] = (int)(length / known);
+        foreach (int d in shape) if (!open(d)) known *= d;
+        if (dynamic > 1 || known <= 0 || length % known != 0)
+            throw new EngineInputException(given is null
+                ? $"Cannot infer the shape of input '{info}' from {length} values; give the shape (Invoke-TrtEngine -InputShape @{{ {info.Name} = @(...) }}), or a tensor or .npy file that carries it."
+                : $"-InputShape [{string.Join(", ", given)}] for input '{info}': " + (dynamic > 1 ? "only one dimension can be -1, the one the values' count gives"
+                    : $"{length} values are no whole number of {known}, the other dimensions' product") + ".");
+        shape[Array.FindIndex(shape, open)] = (int)(length / known);
         return shape;
     }
 

@@ -57,7 +57,9 @@ public sealed unsafe class ExecutionContext
         for (int d = 0; d < shape.Length; d++)
             if (profile.Min[d] == profile.Max[d] && shape[d] != profile.Min[d])
                 // The model fixes it, or the engine was built for one size: no profile of this engine can change it.
-                return new($"{given}: dimension {d} must be {profile.Min[d]} (the engine fixes it: {profile}). If the model leaves it dynamic, build an engine whose -MinShape/-MaxShape cover {shape[d]}.");
+                return new($"{given}: dimension {d} must be {profile.Min[d]} (the engine fixes it: {profile}). " + (ChannelsLast(shape, profile)
+                    ? $"The shape is channels last (NHWC); the engine takes channels first (NCHW): {Shapes.Format([shape[0], shape[3], shape[1], shape[2]])}."
+                    : $"If the model leaves it dynamic, build an engine whose -MinShape/-MaxShape cover {shape[d]}."));
         // The dimensions out of range, each with its own: "dimension 0 is 17, above its max 16".
         var outside = new List<string>();
         for (int d = 0; d < shape.Length; d++)
@@ -65,6 +67,10 @@ public sealed unsafe class ExecutionContext
             else if (shape[d] > profile.Max[d]) outside.Add($"dimension {d} is {shape[d]}, above its max {profile.Max[d]}");
         return new($"{given}, outside the engine's profile ({profile}): {string.Join("; ", outside)}. Rebuild the engine with a profile that covers it (-MinShape/-MaxShape).");
     }
+
+    /// <summary>Whether an image's shape is the profile's fixed channels-first shape with its channels last (an HWC image array fed as is).</summary>
+    private static bool ChannelsLast(ReadOnlySpan<int> shape, ShapeProfile profile) =>
+        shape.Length == 4 && profile.Min[1] == profile.Max[1] && shape[3] == profile.Min[1] && shape[1] != shape[3] && profile.Contains([shape[0], shape[3], shape[1], shape[2]]);
 
     internal static EngineInputException WrongLength(string input, int[] shape, long given) =>
         new($"Input '{input}' of shape {Shapes.Format(shape)} needs {Shapes.ElementCount(shape)} values, got {given}.");

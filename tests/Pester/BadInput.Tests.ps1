@@ -56,7 +56,8 @@ Describe 'Invoke-TrtEngine with bad input' {
 
     It 'refuses a shape of <Shape>, saying <Says>' -ForEach @(
         @{ Shape = @(0, 64); Says = '*every dimension must be at least 1*' }
-        @{ Shape = @(-1, 64); Says = '*every dimension must be at least 1*' }
+        # -1 is the dimension the values give (as numpy's reshape takes it); any other negative is refused.
+        @{ Shape = @(-2, 64); Says = '*every dimension must be at least 1*' }
         @{ Shape = @(2, 8, 8); Says = '*the engine takes 2 dimensions*' }
         # The model fixes dimension 1 at 64: no other profile could take 32, so the message says so.
         @{ Shape = @(4, 32); Says = '*dimension 1 must be 64*' }

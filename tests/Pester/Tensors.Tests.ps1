@@ -75,6 +75,22 @@ Describe 'Invoke-TrtEngine inputs' {
         $err.FullyQualifiedErrorId | Should -BeLike 'InvalidInput*'
         $err.Exception.Message | Should -Match 'needs 64 values, got 128'
     }
+
+    It 'takes one -1 in -InputShape as the dimension the values give, and says why one does not fit' {
+        # Found by a QA helper (session 50): -1 was refused as "[?, 64]: every dimension must be at least 1".
+        $out = Invoke-TrtEngine $engine -Input @{ input = $x } -InputShape @{ input = -1, 64 } # two rows of 64
+        $out.Shape | Should -Be 2, 10
+        ($out.Data -join ',') | Should -Be $expected
+        $err = { Invoke-TrtEngine $engine -Input @{ input = $x } -InputShape @{ input = -1, -1 } -ErrorAction Stop } | Should -Throw -PassThru
+        $err.Exception.Message | Should -BeLike "-InputShape ``[-1, -1``] for input 'input*': only one dimension can be -1*"
+        $err = { Invoke-TrtEngine $engine -Input @{ input = [float[]](1..100) } -InputShape @{ input = -1, 64 } -ErrorAction Stop } | Should -Throw -PassThru
+        $err.Exception.Message | Should -BeLike "*100 values are no whole number of 64*"
+    }
+
+    It 'says which input a name differing in case means' {
+        $err = { Invoke-TrtEngine $engine -Input @{ INPUT = $x } -ErrorAction Stop } | Should -Throw -PassThru
+        $err.Exception.Message | Should -BeLike "'INPUT' is not an input of engine 'tiny_mlp': did you mean 'input'? Input names are case-sensitive.*"
+    }
 }
 
 Describe 'Export-TrtTensor' {
@@ -153,6 +169,16 @@ Describe 'Export-TrtTensor' {
         $err = { [pscustomobject]@{ Name = 'p'; Shape = , 2; Data = [double[]](1e300, 1) } | Export-TrtTensor -Path $path -ErrorAction Stop } | Should -Throw -PassThru
         $err.Exception.Message | Should -BeLike "*1E+300 is beyond float32's range*"
         $path | Should -Not -Exist
+    }
+
+    It 'refuses a -Path that does not end in .npy, which would hold .npy bytes under another name' {
+        # Found by a QA helper (session 50): o.json and a name without an extension were written as .npy.
+        foreach ($name in 'o.json', 'noext') {
+            $path = Join-Path $TestDrive $name
+            $err = { $outputs | Export-TrtTensor -Path $path -ErrorAction Stop } | Should -Throw -PassThru
+            $err.Exception.Message | Should -BeLike "Export-TrtTensor writes NumPy .npy files, and '*$name' does not end in .npy*"
+            $path | Should -Not -Exist
+        }
     }
 
     It 'writes nothing with -WhatIf' {

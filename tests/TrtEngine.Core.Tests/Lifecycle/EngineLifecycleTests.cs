@@ -245,6 +245,24 @@ public sealed class EngineLifecycleTests
     }
 
     /// <summary>
+    /// An image given channels last to an engine that takes them first is named as such, not met with advice to rebuild
+    /// (found by a QA helper, session 50: a [1, 224, 224, 3] image for SqueezeNet).
+    /// </summary>
+    [Fact]
+    public void An_image_given_channels_last_is_told_the_channels_first_shape()
+    {
+        using var dir = new TempDirectory();
+        var engine = Refitting.SmallCnn.Build(Refitting.SmallCnn.Write(dir, 10)); // x [2, 3, 8, 8]
+        string message = Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]> { ["x"] = new float[2 * 8 * 8 * 3] },
+            new Dictionary<string, int[]> { ["x"] = [2, 8, 8, 3] })).Message;
+        Assert.Contains("dimension 1 must be 3", message);
+        Assert.Contains("The shape is channels last (NHWC); the engine takes channels first (NCHW): [2, 3, 8, 8].", message);
+        string other = Assert.Throws<EngineInputException>(() => engine.Run(new Dictionary<string, float[]> { ["x"] = new float[2 * 4 * 8 * 8] },
+            new Dictionary<string, int[]> { ["x"] = [2, 4, 8, 8] })).Message;
+        Assert.DoesNotContain("channels last", other);
+    }
+
+    /// <summary>
     /// Two inputs each inside its profile whose batches differ, which the model adds: the error names both inputs'
     /// shapes (found by a QA helper: only the broadcast's account was given, naming no input).
     /// </summary>
