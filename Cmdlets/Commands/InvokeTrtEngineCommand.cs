@@ -10,14 +10,15 @@ namespace TrtEngine.Cmdlets.Commands;
 [OutputType(typeof(TrtTensor))]
 public sealed class InvokeTrtEngineCommand : TrtCmdletBase
 {
-    // A piped engine's set puts the inputs first, so `$engine | Invoke-TrtEngine @{ … }` binds them.
+    // A piped engine's set puts the inputs first, so `$engine | Invoke-TrtEngine @{ … }` binds them; with the engine
+    // given, input sets (a hashtable, or an object of named values, each) can be piped: `$batches | Invoke-TrtEngine $engine`.
     private const string EngineSet = "Engine", PipedSet = "PipedEngine";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = EngineSet)]
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = PipedSet)]
     public Core.Engines.TrtEngine Engine { get; set; } = null!;
 
-    [Parameter(Mandatory = true, Position = 1, ParameterSetName = EngineSet)]
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = EngineSet)]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PipedSet)]
     [ArgumentCompleter(typeof(InputNameCompleter))]
     [NamedValuesTransformation]

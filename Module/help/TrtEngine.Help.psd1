@@ -67,7 +67,7 @@ Outputs can be saved for Python tools with Export-TrtTensor. An engine without w
 '@
         Parameters  = @{
             Engine     = 'The engine to run. Accepts engines from the pipeline.'
-            Input      = 'The input data: a hashtable of input name to an array of numbers (row-major), a TrtTensor (or an object or hashtable with Shape and Data), or a .npy file (a path ending in .npy, or a FileInfo). An object in place of the hashtable (ConvertFrom-Json''s) gives the inputs by its property names. Input names complete with Tab after -Input.'
+            Input      = 'The input data: a hashtable of input name to an array of numbers (row-major), a TrtTensor (or an object or hashtable with Shape and Data), or a .npy file (a path ending in .npy, or a FileInfo). An object in place of the hashtable (ConvertFrom-Json''s) gives the inputs by its property names. Input names complete with Tab after -Input. With -Engine given, input sets can be piped, one hashtable (or object) each: the engine runs once per set.'
             InputShape = 'Explicit shapes for the inputs, as a hashtable of input name to an int array. Needed only when a shape cannot be inferred from the array length; it overrides the shape of a tensor or .npy file. One dimension may be -1, which the number of values gives (as numpy''s reshape takes it): @{ input = -1, 784 }.'
         }
         Examples    = @(
@@ -86,6 +86,13 @@ $engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
 $engine | Invoke-TrtEngine -Input @{ input = [float[]]::new(64 * 4) } -InputShape @{ input = 4, 64 }
 '@
                 Remarks = 'Runs a batch of four zero vectors with an explicit shape.'
+            }
+            @{
+                Code    = @'
+$engine = New-TrtEngine ./examples/models/tiny_mlp.onnx
+Get-ChildItem ./examples/models/*.input.npy | ForEach-Object { @{ input = $_ } } | Invoke-TrtEngine $engine
+'@
+                Remarks = 'Runs the engine once per input set piped to it (a hashtable each), here one per .npy file.'
             }
             @{
                 Code    = @'

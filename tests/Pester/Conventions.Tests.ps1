@@ -53,6 +53,20 @@ Describe 'A piped engine beside positional arguments' {
         # The engine given first, by position, still binds as before.
         (Invoke-TrtEngine $engine @{ input = $x }).Data -join ',' | Should -Be (Get-Logits $engine)
     }
+
+    It 'runs the engine given once per input set piped to it, hashtables and objects alike' {
+        # Found by a QA helper (session 50): only the engine took pipeline input, so a stream of input sets could not flow through.
+        $first, $second = [float[]]$x[0..63], [float[]]$x[64..127]
+        $outputs = @{ input = $first }, [pscustomobject]@{ input = $second } | Invoke-TrtEngine $engine
+        $outputs.Count | Should -Be 2
+        $outputs[0].Shape | Should -Be 1, 10
+        (($outputs[0].Data + $outputs[1].Data) -join ',') | Should -Be (Get-Logits $engine)
+        # One set that does not fit is an error of its own; the others still run.
+        $ran = @{ input = $first }, @{ nope = $first }, @{ input = $second } | Invoke-TrtEngine $engine -ErrorVariable refused -ErrorAction SilentlyContinue
+        $ran.Count | Should -Be 2
+        $refused.Count | Should -Be 1
+        $refused[0].FullyQualifiedErrorId | Should -BeLike 'InvalidInput*'
+    }
 }
 
 Describe 'Wildcards in output paths' {
