@@ -3,9 +3,9 @@ using System.Management.Automation;
 using TrtEngine.Cmdlets.Support;
 using TrtEngine.Core.Onnx;
 using TrtEngine.Core.Refit;
-using TrtEngine.Native.Refit;
 using TrtEngine.Core.Weights;
 using TrtEngine.Native.Plan;
+using TrtEngine.Native.Refit;
 
 namespace TrtEngine.Cmdlets.Commands;
 

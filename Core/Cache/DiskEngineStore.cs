@@ -124,10 +124,10 @@ public sealed class DiskEngineStore : IEngineStore
     /// </summary>
     public TrtCacheCheck? Check(TrtCacheEntry entry)
     {
+        string? problem = Problem(entry.Path, entry.Key);
         // Never repaired (the files may be someone's), but said when the cache's own files in it are broken too: its model
         // is then rebuilt at every use.
-        if (Foreign(entry.Path, entry.Key, entry.ModelName, Problem(entry.Path, entry.Key)) is { } foreign) return foreign;
-        string? problem = Problem(entry.Path, entry.Key);
+        if (Foreign(entry.Path, entry.Key, entry.ModelName, problem) is { } foreign) return foreign;
         if (problem is not null)
         {
             try
