@@ -121,10 +121,21 @@ internal static class InputConversion
             null => "the shape is null",
             string text => $"the shape '{text}' is text",
             IEnumerable items when items.Cast<object?>().Any(d => Unwrap(d) is null or string) => "a dimension is null or text",
+            // PowerShell would round 2.5 to 2 (and 2.7 to 3) without a word.
+            IEnumerable items when items.Cast<object?>().Select(Unwrap).FirstOrDefault(IsFraction) is { } fraction => $"the dimension {fraction} is not a whole number",
+            var single when IsFraction(Unwrap(single)) => $"the dimension {Unwrap(single)} is not a whole number",
             _ => null,
         };
         return problem is null ? value! : throw new ArgumentException($"{problem}; give the dimensions as numbers, such as 1, 64 (not in quotes).");
     }
+
+    private static bool IsFraction(object? value) => value switch
+    {
+        double d => d != Math.Floor(d),
+        float f => f != MathF.Floor(f),
+        decimal m => m != decimal.Floor(m),
+        _ => false,
+    };
 
     private static Dictionary<string, T> ToDictionary<T>(IDictionary table, string parameter, Func<object?, T> convert)
     {

@@ -43,6 +43,9 @@ public static class EngineBuilder
 
         int[][] optShapes = ProfileShapes(network, tensorList, layers, profiles, "opt", p => p.Opt);
         ProfileShapes(network, tensorList, layers, profiles, "min", p => p.Min); // the whole profile must be buildable
+        // No tensor beyond what one buffer holds where the build times the layers (a layer can grow its input).
+        for (int t = 0; t < optShapes.Length; t++)
+            if (optShapes[t] is { } shape) CheckSize($"Tensor '{tensorList[t].Name}'", shape);
         if (config.ChannelsLast && config.FoldChannelScales != false)
         {
             var current = layers; // the layers as laid out: their reformats made tensors the network does not have
@@ -114,10 +117,28 @@ public static class EngineBuilder
                 for (int d = 0; d < t.Dims.Length; d++)
                     if (p.Min[d] < 0 || p.Min[d] > p.Opt[d] || p.Opt[d] > p.Max[d])
                         throw new ShapeException($"The shapes given for input '{t.Name}' ({p}) need min ≤ opt ≤ max in every dimension.");
+                CheckSize($"Input '{t.Name}'", p.Opt);
                 return p;
             }
             return ShapeProfile.Default(t.Dims);
         }).ToArray();
+    }
+
+    /// <summary>The most bytes one tensor may take: buffers are indexed by int, in bytes in places.</summary>
+    private const long MaxTensorBytes = int.MaxValue;
+
+    /// <summary>
+    /// Refuses a tensor beyond <see cref="MaxTensorBytes"/> at the profile's opt shape, which the build times and so
+    /// allocates, before anything is made for it: an opt batch of 20 million rows took 5–17 GB of timing buffers, then
+    /// ended in an arithmetic overflow (found by a QA helper). The max may be unbounded; a run checks its own shapes.
+    /// </summary>
+    private static void CheckSize(string what, ReadOnlySpan<int> optShape)
+    {
+        double values = 1;
+        foreach (int d in optShape) values *= d;
+        if (values * sizeof(float) > MaxTensorBytes)
+            throw new ShapeException($"{what} at the opt shape {Shapes.Format(optShape)}, which the build times, would hold {values:N0} values, {values * sizeof(float) / (1 << 30):N1} GiB: " +
+                                     "more than one tensor of an engine can (2 GiB). Give a smaller -OptShape (-MaxShape alone sets it too), and run larger batches in parts.");
     }
 
     private static List<Layer> RemoveDeadLayers(List<Layer> layers, HashSet<int> outputs)

@@ -190,6 +190,10 @@ Describe 'New-TrtEngine with bad input' {
         # Found by a QA helper: '8,64' was read as the number 864, and $null gave .NET's "Value cannot be null".
         @{ Case = 'a shape written as text'; Arguments = { @{ Path = $onnx; OptShape = @{ input = '8,64' } } }; Id = 'InvalidArgument'; Category = 'InvalidArgument'; Message = "-OptShape 'input': the shape '8,64' is text; give the dimensions as numbers*" }
         @{ Case = 'a null shape'; Arguments = { @{ Path = $onnx; OptShape = @{ input = $null } } }; Id = 'InvalidArgument'; Category = 'InvalidArgument'; Message = "-OptShape 'input': the shape is null; give the dimensions as numbers*" }
+        # Found by a QA helper (session 50): 2.5 was rounded to 2 without a word, and an opt batch of 20 million rows took
+        # gigabytes of timing buffers before an arithmetic overflow.
+        @{ Case = 'a fraction as a dimension'; Arguments = { @{ Path = $onnx; InputShape = @{ input = 2.5, 64 } } }; Id = 'InvalidArgument'; Category = 'InvalidArgument'; Message = "*the dimension 2.5 is not a whole number*" }
+        @{ Case = 'an opt shape no buffer can hold'; Arguments = { @{ Path = $onnx; OptShape = @{ input = 20000000, 64 }; MaxShape = @{ input = 20000000, 64 } } }; Id = 'InvalidShape'; Category = 'InvalidArgument'; Message = "Input 'input' at the opt shape ``[20000000, 64``], which the build times, would hold 1,280,000,000 values*Give a smaller -OptShape*" }
         @{ Case = 'a weights file whose tensor is not of the weight''s shape'; Arguments = {
                 $f = Join-Path $TestDrive 'reshaped.safetensors'
                 Copy-Safetensors $ckpt $f -Edit { param($header) [array]::Reverse($header['0.weight'].shape) }

@@ -291,16 +291,26 @@ public sealed class FuzzTests(ReliabilityModels models, ITestOutputHelper output
     public void Activations_larger_than_one_buffer_are_refused_with_a_shape_error()
     {
         // Found by fuzzing plans: a layer whose output grew past 2^31 floats failed with an OverflowException.
-        var model = new Testing.Onnx.OnnxModelBuilder();
-        model.AddInput("x", OnnxDataType.Float, 1, 1, 64, 64);
-        model.AddInitializer("roi", Testing.Onnx.TensorValue.Float([], 0));
-        model.AddInitializer("scales", [1f, 1f, 1024f, 1024f], [4]);
-        model.AddOutput("y", OnnxDataType.Float);
-        model.AddNode("Resize", ["x", "roi", "scales"], ["y"], ("mode", "nearest"));
-        string path = _dir.File("huge_resize.onnx");
-        model.Save(path);
-        var engine = EngineConverter.Convert(path, new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
-        var error = Assert.Throws<ShapeException>(() => engine.Run(new Dictionary<string, float[]> { ["x"] = new float[64 * 64] }));
+        string Resize(string name, object batch, float scale)
+        {
+            var model = new Testing.Onnx.OnnxModelBuilder();
+            model.AddInput("x", OnnxDataType.Float, batch, 1, 64, 64);
+            model.AddInitializer("roi", Testing.Onnx.TensorValue.Float([], 0));
+            model.AddInitializer("scales", [1f, 1f, scale, scale], [4]);
+            model.AddOutput("y", OnnxDataType.Float);
+            model.AddNode("Resize", ["x", "roi", "scales"], ["y"], ("mode", "nearest"));
+            string path = _dir.File(name);
+            model.Save(path);
+            return path;
+        }
+        // Too large where the build times it (its opt shape): refused by the build, before any buffer is made for it
+        // (found by a QA helper, session 50: an opt batch of 20 million rows took 5–17 GB first).
+        var built = Assert.Throws<ShapeException>(() => EngineConverter.Convert(Resize("huge_resize.onnx", 1, 1024f), new ConversionSettings { UseCache = false, OptimizationLevel = 0 }));
+        Assert.Contains("Tensor 'y' at the opt shape [1, 1, 65536, 65536], which the build times, would hold 4,294,967,296 values", built.Message);
+        // Too large only at a batch the run is given: refused by that run.
+        var engine = EngineConverter.Convert(Resize("batched_resize.onnx", "batch", 32f), new ConversionSettings { UseCache = false, OptimizationLevel = 0 });
+        Assert.Equal(4 * 2048 * 2048, engine.Run(new Dictionary<string, float[]> { ["x"] = new float[4 * 64 * 64] })[0].Data.Length);
+        var error = Assert.Throws<ShapeException>(() => engine.Run(new Dictionary<string, float[]> { ["x"] = new float[600 * 64 * 64] }));
         Assert.Contains("more than one buffer can hold", error.Message);
     }
 
