@@ -514,7 +514,7 @@ public sealed class DiskEngineStore : IEngineStore
                 stream.Write(System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture)));
                 stream.Flush();
                 if (reported) _log?.Invoke($"Got the build lock for {key} after {wait.Elapsed.TotalSeconds:F1} s.");
-                return stream;
+                return new BuildLock(stream);
             }
             // Any other failure (no space, an unwritable directory, a broken link) is not worth waiting for.
             catch (IOException e) when (IsLockedElsewhere(e) && !cancel.IsCancellationRequested)
@@ -523,6 +523,26 @@ public sealed class DiskEngineStore : IEngineStore
                 reported = true;
                 cancel.WaitHandle.WaitOne(50);
             }
+        }
+    }
+
+    /// <summary>
+    /// A held build lock. Released, it leaves its file empty: a process id in it then means the builder died holding it
+    /// (the next builder said "left by process N, which is gone" after every clean build too; found by a QA helper).
+    /// </summary>
+    private sealed class BuildLock(FileStream stream) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                stream.SetLength(0);
+            }
+            catch (IOException)
+            {
+                // Released all the same: the id left only makes the next builder's verbose line a wrong guess.
+            }
+            stream.Dispose();
         }
     }
 
