@@ -41,7 +41,7 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
     public Hashtable? MaxShape { get; set; }
 
     [Parameter]
-    [ValidateRange(0, 5)]
+    [ValidateSet("0", "1", "2", "3", "4", "5")] // a set, so Tab offers the levels (a range completed file names)
     public int OptimizationLevel { get; set; } = 3;
 
     [Parameter]
@@ -64,6 +64,17 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
 
     protected override string NotFoundId => "ModelNotFound";
 
+    /// <summary>Says which switches the others make meaningless, rather than pass over them (found by a QA helper).</summary>
+    private void WarnIgnored()
+    {
+        var unused = new[] { (nameof(CacheDirectory), CacheDirectory is not null), (nameof(CacheSizeLimit), CacheSizeLimit is not null), (nameof(Force), Force.IsPresent) }
+            .Where(p => NoCache && p.Item2).Select(p => "-" + p.Item1).ToList();
+        if (unused.Count > 0)
+            WriteWarning($"-NoCache neither reads nor writes the cache, so {string.Join(" and ", unused)} {(unused.Count == 1 ? "changes" : "change")} nothing.");
+        if (StripWeights && WeightsPath is not null)
+            WriteWarning("-StripWeights returns the engine without weights, so those of -WeightsPath are checked against the model and then left out: refit the engine to give it weights.");
+    }
+
     protected override void ProcessFile(string model)
     {
         var events = new CmdletEvents(this, 1, $"Building engine for {System.IO.Path.GetFileName(model)}");
@@ -73,6 +84,7 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
         {
             if (NameMap is not null && WeightsPath is null)
                 throw new ArgumentException("-NameMap renames the weights of -WeightsPath: give -WeightsPath too.");
+            WarnIgnored();
             weights = WeightsPath is null ? null : ResolveFile(WeightsPath, literal: false, "WeightsNotFound");
             var settings = new ConversionSettings
             {

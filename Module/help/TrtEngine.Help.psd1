@@ -27,7 +27,7 @@ With -WhatIf the model is read and its key computed, and New-TrtEngine says what
             CacheDirectory    = 'Engine cache folder. Defaults to $env:TRTENGINE_CACHE_DIR, the folder saved by Set-TrtCacheOption, or the per-user cache folder of the platform.'
             NoCache           = 'Neither reads nor writes the engine cache.'
             CacheSizeLimit    = 'Bytes the cache may take on disk for this call (2GB literals work); by default the limit Set-TrtCacheOption saved, else 5 GiB. Inserting evicts the least recently used entries until the cache fits.'
-            Force             = 'Rebuilds the engine even when the cache holds one, and replaces the cache entry.'
+            Force             = 'Rebuilds the engine even when the cache holds one, and replaces the cache entry. The cache directory''s timing cache keeps the tactic timings it holds, so a rebuild re-times only what it has not timed before; a build that must time everything again takes a new -CacheDirectory.'
             OptimizationLevel = 'How hard the builder searches for fast kernels, from 0 (fastest build: no timing) to 5 (most tactics timed). Defaults to 3. Part of the cache key.'
             StripWeights      = 'Returns an engine without weights (HasWeights False). It must be refitted with Update-TrtEngineWeights before Invoke-TrtEngine runs it.'
         }

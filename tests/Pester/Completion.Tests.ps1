@@ -18,6 +18,10 @@ Describe 'Input name completion for New-TrtEngine' {
         $matches.ToolTip | Should -Be 'inputs: input [?, 64]'
     }
 
+    It 'offers the optimization levels for -OptimizationLevel, not file names' {
+        (Complete "New-TrtEngine -Path '$onnx' -OptimizationLevel ").CompletionText | Should -Be '0', '1', '2', '3', '4', '5'
+    }
+
     It 'reads a positional, relative model path and completes after @' {
         Push-Location $models
         try { (Complete 'New-TrtEngine ./tiny_mlp.onnx -OptShape @').CompletionText | Should -Be '@{ input = 1, 64 }' }

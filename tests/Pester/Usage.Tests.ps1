@@ -170,6 +170,15 @@ Describe 'New-TrtEngine' {
         (Get-TrtCache -CacheDirectory $cache)[0].HitCount | Should -Be $hits
     }
 
+    It 'warns of switches that others make meaningless' {
+        # Found by a QA helper (session 50): they were passed over without a word.
+        $null = New-TrtEngine -Path $onnx -NoCache -Force -CacheSizeLimit 1MB -OptimizationLevel 0 -WarningVariable unused -WarningAction SilentlyContinue
+        "$unused" | Should -Be '-NoCache neither reads nor writes the cache, so -CacheSizeLimit and -Force change nothing.'
+        $stripped = New-TrtEngine -Path $onnx -NoCache -StripWeights -WeightsPath $checkpoints[1] -OptimizationLevel 0 -WarningVariable dropped -WarningAction SilentlyContinue
+        $stripped.HasWeights | Should -BeFalse
+        "$dropped" | Should -BeLike '-StripWeights returns the engine without weights, so those of -WeightsPath are*'
+    }
+
     It 'says with -WhatIf where the weights of a hit come from, and that a truncated entry would be rebuilt' {
         # Found by a QA helper (session 50): a -WeightsPath hit said "the model's weights", and a truncated plan was promised as a hit.
         $copy = Join-Path $TestDrive 'whatif-damaged'
