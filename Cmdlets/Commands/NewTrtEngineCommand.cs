@@ -67,10 +67,12 @@ public sealed class NewTrtEngineCommand : FileInputCmdletBase
     /// <summary>Says which switches the others make meaningless, rather than pass over them (found by a QA helper).</summary>
     private void WarnIgnored()
     {
-        var unused = new[] { (nameof(CacheDirectory), CacheDirectory is not null), (nameof(CacheSizeLimit), CacheSizeLimit is not null), (nameof(Force), Force.IsPresent) }
-            .Where(p => NoCache && p.Item2).Select(p => "-" + p.Item1).ToList();
-        if (unused.Count > 0)
-            WriteWarning($"-NoCache neither reads nor writes the cache, so {string.Join(" and ", unused)} {(unused.Count == 1 ? "changes" : "change")} nothing.");
+        string[] unused = NoCache
+            ? [.. new (string Name, bool Given)[] { ("-CacheDirectory", CacheDirectory is not null), ("-CacheSizeLimit", CacheSizeLimit is not null), ("-Force", Force.IsPresent) }
+                .Where(p => p.Given).Select(p => p.Name)]
+            : [];
+        if (unused.Length > 0)
+            WriteWarning($"-NoCache neither reads nor writes the cache, so {string.Join(" and ", unused)} {(unused.Length == 1 ? "changes" : "change")} nothing.");
         if (StripWeights && WeightsPath is not null)
             WriteWarning("-StripWeights returns the engine without weights, so those of -WeightsPath are checked against the model and then left out: refit the engine to give it weights.");
     }
